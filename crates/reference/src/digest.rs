@@ -1,0 +1,371 @@
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use sha2::Digest as _;
+
+use crate::error::{Error, Part};
+use crate::grammar;
+
+/// A digest algorithm.
+///
+/// `sha256` and `sha512` are verified strictly (lower-case hex of the right
+/// length) and can be computed; any other well-formed algorithm is
+/// representable as [`Algorithm::Other`] but cannot be verified.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// SHA-256, 64 lower-case hex characters. The registry default.
+    Sha256,
+    /// SHA-512, 128 lower-case hex characters.
+    Sha512,
+    /// Any other algorithm that matches the image-spec grammar.
+    Other(Box<str>),
+}
+
+impl Algorithm {
+    /// The algorithm as written in a digest (`sha256`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Algorithm::Sha256 => "sha256",
+            Algorithm::Sha512 => "sha512",
+            Algorithm::Other(s) => s,
+        }
+    }
+
+    /// Whether this crate can compute and verify digests of this algorithm.
+    pub fn is_supported(&self) -> bool {
+        !matches!(self, Algorithm::Other(_))
+    }
+
+    /// The length of the hex encoding for supported algorithms.
+    pub fn encoded_len(&self) -> Option<usize> {
+        match self {
+            Algorithm::Sha256 => Some(64),
+            Algorithm::Sha512 => Some(128),
+            Algorithm::Other(_) => None,
+        }
+    }
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Algorithm {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Ok(match s {
+            "sha256" => Algorithm::Sha256,
+            "sha512" => Algorithm::Sha512,
+            other => {
+                grammar::algorithm(other)?;
+                Algorithm::Other(other.into())
+            }
+        })
+    }
+}
+
+/// A content digest, `algorithm:encoded`, as the OCI image-spec defines it.
+///
+/// Valid by construction: parsing checks the grammar, and for `sha256` and
+/// `sha512` the exact length and lower-case hex. Cheap to clone.
+///
+/// ```
+/// use wharf_reference::{Algorithm, Digest};
+///
+/// let d = Digest::sha256(b"hello");
+/// assert_eq!(d.algorithm(), &Algorithm::Sha256);
+/// assert_eq!(
+///     d.to_string(),
+///     "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+/// );
+/// assert!(d.verify(b"hello").is_ok());
+/// assert!(d.verify(b"world").is_err());
+///
+/// // Upper-case hex is not a sha256 digest.
+/// assert!("sha256:2CF24DBA5FB0A30E26E83B2AC5B9E29E1B161E5C1FA7425E73043362938B9824"
+///     .parse::<Digest>()
+///     .is_err());
+/// ```
+#[derive(Clone)]
+pub struct Digest {
+    repr: Arc<str>,
+    colon: usize,
+    algorithm: Algorithm,
+}
+
+impl Digest {
+    /// Parses `algorithm:encoded`. Equivalent to `s.parse()`.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        let Some(colon) = s.find(':') else {
+            return Err(if s.is_empty() {
+                Error::Empty {
+                    part: Part::Digest,
+                    offset: 0,
+                }
+            } else {
+                Error::invalid(
+                    Part::Digest,
+                    s.len(),
+                    "a digest is `algorithm:encoded`; the `:` is missing",
+                )
+            });
+        };
+        let (alg, enc) = (&s[..colon], &s[colon + 1..]);
+        let algorithm: Algorithm = alg.parse()?;
+        grammar::encoded(enc).map_err(|e| e.shifted(colon + 1))?;
+        if let Some(len) = algorithm.encoded_len() {
+            grammar::lower_hex(enc, len).map_err(|e| e.shifted(colon + 1))?;
+        }
+        Ok(Digest {
+            repr: s.into(),
+            colon,
+            algorithm,
+        })
+    }
+
+    /// The SHA-256 digest of `data`.
+    pub fn sha256(data: &[u8]) -> Self {
+        let mut d = Digester::new(Algorithm::Sha256).expect("sha256 is supported");
+        d.update(data);
+        d.finish()
+    }
+
+    /// The digest of `data` under `algorithm`.
+    pub fn compute(algorithm: Algorithm, data: &[u8]) -> Result<Self, Error> {
+        let mut d = Digester::new(algorithm)?;
+        d.update(data);
+        Ok(d.finish())
+    }
+
+    fn from_parts(algorithm: Algorithm, hex: &str) -> Self {
+        let repr: Arc<str> = format!("{}:{}", algorithm.as_str(), hex).into();
+        Digest {
+            colon: algorithm.as_str().len(),
+            repr,
+            algorithm,
+        }
+    }
+
+    /// The algorithm (`sha256`).
+    pub fn algorithm(&self) -> &Algorithm {
+        &self.algorithm
+    }
+
+    /// The encoded part after the `:` (the hex string for sha256).
+    pub fn encoded(&self) -> &str {
+        &self.repr[self.colon + 1..]
+    }
+
+    /// The whole digest, `algorithm:encoded`.
+    pub fn as_str(&self) -> &str {
+        &self.repr
+    }
+
+    /// Checks that `data` hashes to this digest.
+    ///
+    /// Fails with [`Error::UnsupportedAlgorithm`] for algorithms this crate
+    /// cannot compute and with [`Error::DigestMismatch`] when the content
+    /// differs.
+    pub fn verify(&self, data: &[u8]) -> Result<(), Error> {
+        let actual = Digest::compute(self.algorithm.clone(), data)?;
+        if actual == *self {
+            Ok(())
+        } else {
+            Err(Error::DigestMismatch {
+                expected: self.clone(),
+                actual,
+            })
+        }
+    }
+}
+
+impl PartialEq for Digest {
+    fn eq(&self, other: &Self) -> bool {
+        self.repr == other.repr
+    }
+}
+impl Eq for Digest {}
+
+impl std::hash::Hash for Digest {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.repr.hash(state)
+    }
+}
+
+impl PartialOrd for Digest {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Digest {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.repr.cmp(&other.repr)
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({})", self.repr)
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.repr)
+    }
+}
+
+impl FromStr for Digest {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Digest::parse(s)
+    }
+}
+
+impl AsRef<str> for Digest {
+    fn as_ref(&self) -> &str {
+        &self.repr
+    }
+}
+
+impl TryFrom<&oci_spec::image::Digest> for Digest {
+    type Error = Error;
+    fn try_from(d: &oci_spec::image::Digest) -> Result<Self, Error> {
+        d.to_string().parse()
+    }
+}
+
+impl TryFrom<oci_spec::image::Digest> for Digest {
+    type Error = Error;
+    fn try_from(d: oci_spec::image::Digest) -> Result<Self, Error> {
+        Digest::try_from(&d)
+    }
+}
+
+impl From<&Digest> for oci_spec::image::Digest {
+    fn from(d: &Digest) -> Self {
+        // Our grammar is the image-spec grammar, which oci-spec also parses;
+        // a failure here would be a bug in one of the two parsers.
+        d.as_str()
+            .parse()
+            .expect("a valid wharf digest is a valid oci-spec digest")
+    }
+}
+
+impl From<Digest> for oci_spec::image::Digest {
+    fn from(d: Digest) -> Self {
+        oci_spec::image::Digest::from(&d)
+    }
+}
+
+#[derive(Clone)]
+enum Hasher {
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+}
+
+/// Incremental hashing into a [`Digest`], for content that arrives in
+/// chunks (an upload, a streamed blob).
+///
+/// Uses `sha2`, which picks the CPU's SHA instructions at run time.
+///
+/// ```
+/// use wharf_reference::{Digest, Digester};
+///
+/// let mut d = Digester::sha256();
+/// d.update(b"hel");
+/// d.update(b"lo");
+/// assert_eq!(d.bytes_hashed(), 5);
+/// assert_eq!(d.finish(), Digest::sha256(b"hello"));
+/// ```
+#[derive(Clone)]
+pub struct Digester {
+    hasher: Hasher,
+    len: u64,
+}
+
+impl Digester {
+    /// A digester for `algorithm`; fails for algorithms this crate cannot
+    /// compute.
+    pub fn new(algorithm: Algorithm) -> Result<Self, Error> {
+        let hasher = match algorithm {
+            Algorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            Algorithm::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
+            Algorithm::Other(name) => return Err(Error::UnsupportedAlgorithm(name.into())),
+        };
+        Ok(Digester { hasher, len: 0 })
+    }
+
+    /// A SHA-256 digester.
+    pub fn sha256() -> Self {
+        Digester {
+            hasher: Hasher::Sha256(sha2::Sha256::new()),
+            len: 0,
+        }
+    }
+
+    /// The algorithm this digester computes.
+    pub fn algorithm(&self) -> Algorithm {
+        match self.hasher {
+            Hasher::Sha256(_) => Algorithm::Sha256,
+            Hasher::Sha512(_) => Algorithm::Sha512,
+        }
+    }
+
+    /// Feeds the next chunk.
+    pub fn update(&mut self, chunk: &[u8]) {
+        match &mut self.hasher {
+            Hasher::Sha256(h) => h.update(chunk),
+            Hasher::Sha512(h) => h.update(chunk),
+        }
+        self.len += chunk.len() as u64;
+    }
+
+    /// How many bytes have been fed so far.
+    pub fn bytes_hashed(&self) -> u64 {
+        self.len
+    }
+
+    /// The digest of everything fed so far, without consuming the digester.
+    pub fn current(&self) -> Digest {
+        self.clone().finish()
+    }
+
+    /// Finishes hashing and returns the digest.
+    pub fn finish(self) -> Digest {
+        match self.hasher {
+            Hasher::Sha256(h) => Digest::from_parts(Algorithm::Sha256, &hex::encode(h.finalize())),
+            Hasher::Sha512(h) => Digest::from_parts(Algorithm::Sha512, &hex::encode(h.finalize())),
+        }
+    }
+}
+
+impl fmt::Debug for Digester {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Digester")
+            .field("algorithm", &self.algorithm())
+            .field("bytes_hashed", &self.len)
+            .finish()
+    }
+}
+
+impl Default for Digester {
+    fn default() -> Self {
+        Digester::sha256()
+    }
+}
+
+impl std::io::Write for Digester {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

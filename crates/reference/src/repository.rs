@@ -1,0 +1,81 @@
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use crate::error::Error;
+use crate::grammar;
+
+/// A registry-side repository name, the `<name>` of `/v2/<name>/...`:
+/// lower-case path components separated by `/`, at most 255 bytes, with no
+/// registry host.
+///
+/// The first component is the namespace (the owning user or organization);
+/// the rest is the package name, which is how permissions are keyed.
+///
+/// ```
+/// use wharf_reference::RepositoryName;
+///
+/// let name: RepositoryName = "octocat/my-repo/release".parse().unwrap();
+/// assert_eq!(name.namespace(), "octocat");
+/// assert_eq!(name.package(), Some("my-repo/release"));
+/// assert_eq!(name.components().count(), 3);
+///
+/// assert!("Octocat/app".parse::<RepositoryName>().is_err());
+/// assert!("a//b".parse::<RepositoryName>().is_err());
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RepositoryName(Arc<str>);
+
+impl RepositoryName {
+    /// Parses a repository name. Equivalent to `s.parse()`.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        grammar::path(s)?;
+        Ok(RepositoryName(s.into()))
+    }
+
+    /// The whole name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The first path component: the owner (user or organization).
+    pub fn namespace(&self) -> &str {
+        self.0.split('/').next().unwrap_or(&self.0)
+    }
+
+    /// Everything after the namespace (`IMAGE_NAME` or `IMAGE_NAME/release`),
+    /// or `None` for a single-component name.
+    pub fn package(&self) -> Option<&str> {
+        self.0.split_once('/').map(|(_, rest)| rest)
+    }
+
+    /// The `/`-separated components, in order.
+    pub fn components(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.split('/')
+    }
+}
+
+impl fmt::Debug for RepositoryName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RepositoryName({})", self.0)
+    }
+}
+
+impl fmt::Display for RepositoryName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for RepositoryName {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        RepositoryName::parse(s)
+    }
+}
+
+impl AsRef<str> for RepositoryName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
