@@ -1,0 +1,1 @@
+//! The OCI Distribution API (placeholder while the crate is written).

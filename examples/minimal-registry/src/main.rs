@@ -1,0 +1,2 @@
+//! The minimal registry binary (placeholder).
+fn main() {}
