@@ -9,14 +9,20 @@ use crate::grammar;
 
 /// A digest algorithm.
 ///
-/// `sha256` and `sha512` are verified strictly (lower-case hex of the right
-/// length) and can be computed; any other well-formed algorithm is
+/// `sha256`, `sha384` and `sha512` are verified strictly (lower-case hex of
+/// the right length) and can be computed; any other well-formed algorithm is
 /// representable as [`Algorithm::Other`] but cannot be verified.
+///
+/// The OCI image-spec registers `sha256` and `sha512`; `sha384` is accepted
+/// too because docker's `go-digest` and `oci-spec` both know it, so a digest
+/// that parses here always converts to an `oci_spec::image::Digest`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Algorithm {
     /// SHA-256, 64 lower-case hex characters. The registry default.
     Sha256,
+    /// SHA-384, 96 lower-case hex characters.
+    Sha384,
     /// SHA-512, 128 lower-case hex characters.
     Sha512,
     /// Any other algorithm that matches the image-spec grammar.
@@ -28,6 +34,7 @@ impl Algorithm {
     pub fn as_str(&self) -> &str {
         match self {
             Algorithm::Sha256 => "sha256",
+            Algorithm::Sha384 => "sha384",
             Algorithm::Sha512 => "sha512",
             Algorithm::Other(s) => s,
         }
@@ -42,6 +49,7 @@ impl Algorithm {
     pub fn encoded_len(&self) -> Option<usize> {
         match self {
             Algorithm::Sha256 => Some(64),
+            Algorithm::Sha384 => Some(96),
             Algorithm::Sha512 => Some(128),
             Algorithm::Other(_) => None,
         }
@@ -60,6 +68,7 @@ impl FromStr for Algorithm {
     fn from_str(s: &str) -> Result<Self, Error> {
         Ok(match s {
             "sha256" => Algorithm::Sha256,
+            "sha384" => Algorithm::Sha384,
             "sha512" => Algorithm::Sha512,
             other => {
                 grammar::algorithm(other)?;
@@ -71,8 +80,8 @@ impl FromStr for Algorithm {
 
 /// A content digest, `algorithm:encoded`, as the OCI image-spec defines it.
 ///
-/// Valid by construction: parsing checks the grammar, and for `sha256` and
-/// `sha512` the exact length and lower-case hex. Cheap to clone.
+/// Valid by construction: parsing checks the grammar, and for `sha256`,
+/// `sha384` and `sha512` the exact length and lower-case hex. Cheap to clone.
 ///
 /// ```
 /// use wharf_reference::{Algorithm, Digest};
@@ -233,6 +242,24 @@ impl AsRef<str> for Digest {
     }
 }
 
+impl std::borrow::Borrow<str> for Digest {
+    fn borrow(&self) -> &str {
+        &self.repr
+    }
+}
+
+impl PartialEq<str> for Digest {
+    fn eq(&self, other: &str) -> bool {
+        &*self.repr == other
+    }
+}
+
+impl PartialEq<&str> for Digest {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.repr == *other
+    }
+}
+
 impl TryFrom<&oci_spec::image::Digest> for Digest {
     type Error = Error;
     fn try_from(d: &oci_spec::image::Digest) -> Result<Self, Error> {
@@ -249,8 +276,10 @@ impl TryFrom<oci_spec::image::Digest> for Digest {
 
 impl From<&Digest> for oci_spec::image::Digest {
     fn from(d: &Digest) -> Self {
-        // Our grammar is the image-spec grammar, which oci-spec also parses;
-        // a failure here would be a bug in one of the two parsers.
+        // Our grammar is the image-spec grammar, which oci-spec also parses,
+        // with the same strict lengths for sha256, sha384 and sha512; a
+        // failure here would be a bug in one of the two parsers (the
+        // `digest_converts_to_oci_spec_and_back` property test guards it).
         d.as_str()
             .parse()
             .expect("a valid wharf digest is a valid oci-spec digest")
@@ -266,6 +295,7 @@ impl From<Digest> for oci_spec::image::Digest {
 #[derive(Clone)]
 enum Hasher {
     Sha256(sha2::Sha256),
+    Sha384(sha2::Sha384),
     Sha512(sha2::Sha512),
 }
 
@@ -295,6 +325,7 @@ impl Digester {
     pub fn new(algorithm: Algorithm) -> Result<Self, Error> {
         let hasher = match algorithm {
             Algorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
+            Algorithm::Sha384 => Hasher::Sha384(sha2::Sha384::new()),
             Algorithm::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
             Algorithm::Other(name) => return Err(Error::UnsupportedAlgorithm(name.into())),
         };
@@ -313,6 +344,7 @@ impl Digester {
     pub fn algorithm(&self) -> Algorithm {
         match self.hasher {
             Hasher::Sha256(_) => Algorithm::Sha256,
+            Hasher::Sha384(_) => Algorithm::Sha384,
             Hasher::Sha512(_) => Algorithm::Sha512,
         }
     }
@@ -321,6 +353,7 @@ impl Digester {
     pub fn update(&mut self, chunk: &[u8]) {
         match &mut self.hasher {
             Hasher::Sha256(h) => h.update(chunk),
+            Hasher::Sha384(h) => h.update(chunk),
             Hasher::Sha512(h) => h.update(chunk),
         }
         self.len += chunk.len() as u64;
@@ -340,6 +373,7 @@ impl Digester {
     pub fn finish(self) -> Digest {
         match self.hasher {
             Hasher::Sha256(h) => Digest::from_parts(Algorithm::Sha256, &hex::encode(h.finalize())),
+            Hasher::Sha384(h) => Digest::from_parts(Algorithm::Sha384, &hex::encode(h.finalize())),
             Hasher::Sha512(h) => Digest::from_parts(Algorithm::Sha512, &hex::encode(h.finalize())),
         }
     }

@@ -8,6 +8,9 @@ pub enum Part {
     Reference,
     /// The registry host (and port) of a reference.
     Registry,
+    /// The name of a reference: registry and repository together
+    /// (`registry/path`), which docker limits to 255 bytes.
+    Name,
     /// A repository path (`owner/name[/more]`).
     Repository,
     /// One `/`-separated component of a repository path.
@@ -27,6 +30,7 @@ impl fmt::Display for Part {
         f.write_str(match self {
             Part::Reference => "reference",
             Part::Registry => "registry",
+            Part::Name => "name (registry and repository)",
             Part::Repository => "repository name",
             Part::PathComponent => "path component",
             Part::Tag => "tag",
@@ -73,7 +77,9 @@ pub enum Error {
         max: usize,
     },
     /// A well-formed digest whose algorithm this crate cannot compute.
-    #[error("digest algorithm `{0}` is well-formed but not supported (use sha256 or sha512)")]
+    #[error(
+        "digest algorithm `{0}` is well-formed but not supported (use sha256, sha384 or sha512)"
+    )]
     UnsupportedAlgorithm(String),
     /// Content did not hash to the digest it was supposed to have.
     #[error("content does not match its digest: expected {expected}, computed {actual}")]

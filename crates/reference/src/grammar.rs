@@ -12,6 +12,8 @@ pub(crate) const NAME_TOTAL_LENGTH_MAX: usize = 255;
 /// Longest tag, in bytes.
 pub(crate) const TAG_LENGTH_MAX: usize = 128;
 
+const UPPER_CASE_IN_PATH: &str = "upper-case letters are not allowed in a repository path";
+
 pub(crate) fn is_alphanumeric_lower(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit()
 }
@@ -35,7 +37,9 @@ pub(crate) fn path_component(s: &str) -> Result<(), Error> {
             i += 1;
         }
         if i == start {
-            let rule = if i == 0 {
+            let rule = if b[i].is_ascii_uppercase() {
+                UPPER_CASE_IN_PATH
+            } else if i == 0 {
                 "a path component must start with a lower-case letter or digit"
             } else {
                 "a separator must be followed by a lower-case letter or digit"
@@ -61,11 +65,7 @@ pub(crate) fn path_component(s: &str) -> Result<(), Error> {
                 }
             }
             c if c.is_ascii_uppercase() => {
-                return Err(Error::invalid(
-                    Part::PathComponent,
-                    sep,
-                    "upper-case letters are not allowed in a repository path",
-                ))
+                return Err(Error::invalid(Part::PathComponent, sep, UPPER_CASE_IN_PATH))
             }
             _ => {
                 return Err(Error::invalid(
@@ -230,4 +230,192 @@ pub(crate) fn lower_hex(s: &str, len: usize) -> Result<(), Error> {
         ));
     }
     Ok(())
+}
+
+/// Whether the first `/`-separated component of a name is a registry host
+/// rather than a path component, decided exactly as docker's
+/// `splitDockerDomain` does: it contains `.` or `:`, is `localhost`, or
+/// contains an upper-case letter (path components never do).
+///
+/// Only meaningful when a `/` follows the component: a name without `/` is
+/// always a single path component.
+pub(crate) fn looks_like_registry(first: &str) -> bool {
+    first == "localhost"
+        || first
+            .bytes()
+            .any(|c| c == b'.' || c == b':' || c.is_ascii_uppercase())
+}
+
+/// `domain := host [':' port-number]`
+/// `host := domain-name | '[' ipv6address ']'`
+/// `domain-name := domain-component ('.' domain-component)*`
+/// `domain-component := [a-zA-Z0-9] | [a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]`
+/// `ipv6address := [a-fA-F0-9:]+`
+/// `port-number := [0-9]+`
+pub(crate) fn domain(s: &str) -> Result<(), Error> {
+    let b = s.as_bytes();
+    if b.is_empty() {
+        return Err(Error::Empty {
+            part: Part::Registry,
+            offset: 0,
+        });
+    }
+    let host_end = if b[0] == b'[' {
+        ipv6_host(b)?
+    } else {
+        domain_name(b)?
+    };
+    match b.get(host_end) {
+        None => Ok(()),
+        Some(b':') => port_number(&b[host_end + 1..]).map_err(|e| e.shifted(host_end + 1)),
+        Some(_) => Err(Error::invalid(
+            Part::Registry,
+            host_end,
+            "a registry host may be followed only by `:` and a port number",
+        )),
+    }
+}
+
+/// `domain-name` at the start of `b`; returns where it ends (at the end of
+/// `b` or at the `:` of a port).
+fn domain_name(b: &[u8]) -> Result<usize, Error> {
+    let mut i = 0;
+    loop {
+        // domain-component: letters, digits and inner hyphens
+        let start = i;
+        while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'-') {
+            i += 1;
+        }
+        if i == start {
+            return Err(Error::invalid(
+                Part::Registry,
+                i,
+                if i == 0 {
+                    "a registry host must start with a letter or digit"
+                } else {
+                    "a registry domain component must not be empty"
+                },
+            ));
+        }
+        if b[start] == b'-' {
+            return Err(Error::invalid(
+                Part::Registry,
+                start,
+                "a registry domain component must not start with `-`",
+            ));
+        }
+        if b[i - 1] == b'-' {
+            return Err(Error::invalid(
+                Part::Registry,
+                i - 1,
+                "a registry domain component must not end with `-`",
+            ));
+        }
+        match b.get(i) {
+            Some(b'.') => i += 1,
+            None | Some(b':') => return Ok(i),
+            Some(_) => {
+                return Err(Error::invalid(
+                    Part::Registry,
+                    i,
+                    "a registry host may contain only letters, digits, `-` and `.`",
+                ))
+            }
+        }
+    }
+}
+
+/// `'[' ipv6address ']'` at the start of `b`; returns the index after `]`.
+/// Only the compressed or uncompressed textual forms are accepted, as in
+/// distribution: no zone identifiers, no embedded IPv4.
+fn ipv6_host(b: &[u8]) -> Result<usize, Error> {
+    let mut i = 1;
+    while i < b.len() && (b[i].is_ascii_hexdigit() || b[i] == b':') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b']') if i > 1 => Ok(i + 1),
+        Some(b']') => Err(Error::invalid(
+            Part::Registry,
+            i,
+            "an IPv6 registry address must not be empty",
+        )),
+        None => Err(Error::invalid(
+            Part::Registry,
+            0,
+            "an IPv6 registry address must be closed with `]`",
+        )),
+        Some(_) => Err(Error::invalid(
+            Part::Registry,
+            i,
+            "an IPv6 registry address may contain only hexadecimal digits and `:`",
+        )),
+    }
+}
+
+/// `port-number := [0-9]+`
+fn port_number(b: &[u8]) -> Result<(), Error> {
+    if b.is_empty() {
+        return Err(Error::Empty {
+            part: Part::Registry,
+            offset: 0,
+        });
+    }
+    match b.iter().position(|c| !c.is_ascii_digit()) {
+        None => Ok(()),
+        Some(i) => Err(Error::invalid(
+            Part::Registry,
+            i,
+            "a registry port may contain only digits",
+        )),
+    }
+}
+
+/// The stricter digest production of distribution's `regexp.go`, which a
+/// digest inside a reference must also satisfy on top of the image-spec
+/// grammar that [`Digest`](crate::Digest) checks:
+///
+/// `digest := [A-Za-z][A-Za-z0-9]* ([-_+.][A-Za-z][A-Za-z0-9]*)* ':' [[:xdigit:]]{32,}`
+///
+/// `colon` is the index of the `:` in `s`.
+pub(crate) fn reference_digest(s: &str, colon: usize) -> Result<(), Error> {
+    let b = s.as_bytes();
+    let mut component_start = true;
+    for (i, &c) in b[..colon].iter().enumerate() {
+        if component_start && !c.is_ascii_alphabetic() {
+            return Err(Error::invalid(
+                Part::Algorithm,
+                i,
+                "in a reference, each digest algorithm component must start with a letter",
+            ));
+        }
+        component_start = matches!(c, b'-' | b'_' | b'+' | b'.');
+    }
+    let encoded = &b[colon + 1..];
+    if let Some(i) = encoded.iter().position(|c| !c.is_ascii_hexdigit()) {
+        return Err(Error::invalid(
+            Part::Encoded,
+            colon + 1 + i,
+            "in a reference, a digest must be hexadecimal",
+        ));
+    }
+    if encoded.len() < REFERENCE_DIGEST_HEX_MIN {
+        return Err(Error::invalid(
+            Part::Encoded,
+            s.len(),
+            "in a reference, a digest must have at least 32 hexadecimal digits",
+        ));
+    }
+    Ok(())
+}
+
+/// Shortest encoded digest distribution accepts inside a reference.
+const REFERENCE_DIGEST_HEX_MIN: usize = 32;
+
+/// `identifier := [a-f0-9]{64}`: a bare image ID, which docker refuses to
+/// take as a repository name.
+pub(crate) fn is_identifier(s: &str) -> bool {
+    s.len() == 64
+        && s.bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }

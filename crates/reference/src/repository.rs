@@ -33,6 +33,11 @@ impl RepositoryName {
         Ok(RepositoryName(s.into()))
     }
 
+    /// Wraps a string that has already been checked by [`grammar::path`].
+    pub(crate) fn from_checked(s: &str) -> Self {
+        RepositoryName(s.into())
+    }
+
     /// The whole name.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -77,5 +82,23 @@ impl FromStr for RepositoryName {
 impl AsRef<str> for RepositoryName {
     fn as_ref(&self) -> &str {
         &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for RepositoryName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for RepositoryName {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for RepositoryName {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
     }
 }

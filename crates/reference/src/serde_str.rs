@@ -27,7 +27,13 @@ macro_rules! serde_as_string {
     };
 }
 
-
 serde_as_string!(crate::Digest, "a digest string such as `sha256:<64 hex>`");
 serde_as_string!(crate::Tag, "a tag string");
-serde_as_string!(crate::RepositoryName, "a repository name such as `owner/image`");
+serde_as_string!(
+    crate::RepositoryName,
+    "a repository name such as `owner/image`"
+);
+serde_as_string!(
+    crate::Reference,
+    "an image reference such as `ghcr.io/owner/image:tag`"
+);

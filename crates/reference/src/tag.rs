@@ -27,6 +27,11 @@ impl Tag {
         Ok(Tag(s.into()))
     }
 
+    /// Wraps a string that has already been checked by [`grammar::tag`].
+    pub(crate) fn from_checked(s: &str) -> Self {
+        Tag(s.into())
+    }
+
     /// The tag as a string.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -55,5 +60,30 @@ impl FromStr for Tag {
 impl AsRef<str> for Tag {
     fn as_ref(&self) -> &str {
         &self.0
+    }
+}
+
+impl std::ops::Deref for Tag {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Tag {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for Tag {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Tag {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
     }
 }
