@@ -1,1 +1,116 @@
-//! placeholder
+//! Content-addressed storage for container registries: blobs, resumable
+//! uploads, per-repository links, manifests, tags and referrers, behind
+//! object-safe async traits, with an in-memory and a crash-safe filesystem
+//! backend and a conformance [`testkit`](crate#testkit) any backend can run.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use bytes::Bytes;
+//! use futures::{stream, StreamExt, TryStreamExt};
+//! use wharf_reference::{Digest, RepositoryName};
+//! use wharf_storage::{ByteRange, ManifestPut, MemoryStorage, Storage};
+//!
+//! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
+//! let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+//! let repo: RepositoryName = "octocat/hello".parse()?;
+//!
+//! // Push a blob in two chunks through an upload session.
+//! let upload = storage.start_upload(&repo).await?;
+//! let body = stream::iter([Ok(Bytes::from("hello, ")), Ok(Bytes::from("world"))]).boxed();
+//! let status = storage.append_upload(&repo, &upload.id, 0, body).await?;
+//! assert_eq!(status.offset, 12);
+//! let digest = Digest::sha256(b"hello, world");
+//! storage.finish_upload(&repo, &upload.id, &digest).await?;
+//! assert!(storage.is_blob_linked(&repo, &digest).await?);
+//!
+//! // Read part of it back as a stream.
+//! let read = storage.read_blob(&digest, Some(ByteRange::From(7))).await?;
+//! let bytes: Vec<Bytes> = read.stream.try_collect().await?;
+//! assert_eq!(bytes.concat(), b"world");
+//!
+//! // Store a manifest and tag it.
+//! let manifest = br#"{"schemaVersion":2}"#;
+//! let m = Digest::sha256(manifest);
+//! storage
+//!     .put_manifest(&repo, ManifestPut::new(m.clone(), "application/vnd.oci.image.manifest.v1+json", manifest.to_vec()))
+//!     .await?;
+//! storage.set_tag(&repo, &"latest".parse()?, &m).await?;
+//! assert_eq!(storage.resolve_tag(&repo, &"latest".parse()?).await?, m);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # The traits
+//!
+//! - [`BlobStore`]: global blobs keyed by [`Digest`](wharf_reference::Digest),
+//!   read as streams with optional [`ByteRange`]s.
+//! - [`UploadStore`]: resumable upload sessions, hashed as they stream,
+//!   committed "verified as <digest>" in one step and linked to their
+//!   repository.
+//! - [`RepositoryStore`]: which blobs belong to which repository, manifests
+//!   with their media types, tags, the referrers index and the catalog.
+//! - [`Storage`]: all three, implemented automatically; a registry holds an
+//!   `Arc<dyn Storage>` and picks the backend at run time.
+//!
+//! All errors are one [`Error`] enum whose variants map one-to-one onto the
+//! Distribution API's error codes.
+//!
+//! # Backends
+//!
+//! - [`MemoryStorage`]: everything in memory, for tests and embedding.
+//! - [`FsStorage`]: a directory tree (`blobs/sha256/ab/abcd...`,
+//!   `uploads/<id>/`, `repositories/<name>/`). Content becomes visible only
+//!   complete and verified (temporary file, fsync, rename, fsync of the
+//!   directory); sessions survive restarts.
+//!
+//! # Testkit
+//!
+//! With the `testkit` feature, [`testkit`](mod@testkit) runs the conformance suite
+//! both backends pass against any implementation of [`Storage`].
+
+mod blob;
+mod error;
+pub mod fs;
+mod manifest;
+mod memory;
+mod page;
+mod range;
+mod repository;
+mod upload;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+use std::io;
+
+use bytes::Bytes;
+use futures::stream::BoxStream;
+
+pub use blob::BlobStore;
+pub use error::{Error, Result};
+pub use fs::FsStorage;
+pub use manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest, Subject};
+pub use memory::MemoryStorage;
+pub use page::{Page, PageRequest};
+pub use range::{BlobContent, ByteRange};
+pub use repository::RepositoryStore;
+pub use upload::{InvalidUploadId, UploadId, UploadStatus, UploadStore};
+
+/// Bytes read from storage, in chunks.
+pub type ByteStream = BoxStream<'static, Result<Bytes>>;
+
+/// A request body being written to storage, in chunks. Its errors are
+/// `io::Error`s because that is what body streams convert to most easily
+/// (`io::Error::other(e)`); a failure midway is reported as
+/// [`Error::BodyInterrupted`].
+pub type ChunkStream = BoxStream<'static, io::Result<Bytes>>;
+
+/// Everything a registry needs from storage: [`BlobStore`], [`UploadStore`]
+/// and [`RepositoryStore`] together.
+///
+/// Implemented for every type that implements the three, so backends only
+/// implement those. Object safe: hold an `Arc<dyn Storage>`.
+pub trait Storage: BlobStore + UploadStore + RepositoryStore {}
+
+impl<T: BlobStore + UploadStore + RepositoryStore + ?Sized> Storage for T {}

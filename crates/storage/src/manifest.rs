@@ -1,0 +1,163 @@
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use wharf_reference::Digest;
+
+use crate::error::{Error, Result};
+
+/// A manifest to store: its exact bytes, the digest they hash to, the media
+/// type to serve them with and, when the manifest has a `subject`, what the
+/// referrers index should show for it.
+///
+/// ```
+/// use wharf_storage::ManifestPut;
+/// use wharf_reference::Digest;
+///
+/// let bytes = br#"{"schemaVersion":2}"#;
+/// let put = ManifestPut::new(
+///     Digest::sha256(bytes),
+///     "application/vnd.oci.image.manifest.v1+json",
+///     bytes.to_vec(),
+/// )
+/// .with_subject(Digest::sha256(b"the image it signs"), Some("application/example.sig".into()), Default::default());
+/// assert!(put.subject.is_some());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestPut {
+    /// The digest of `bytes`; verified when stored.
+    pub digest: Digest,
+    /// The media type the manifest is served with (`Content-Type`).
+    pub media_type: String,
+    /// The manifest exactly as received. These bytes are what is served back.
+    pub bytes: Bytes,
+    /// Set when the manifest refers to another one (its `subject` field): the
+    /// manifest is then listed in the subject's referrers until it is
+    /// deleted.
+    pub subject: Option<Subject>,
+}
+
+impl ManifestPut {
+    /// A manifest without a subject.
+    pub fn new(digest: Digest, media_type: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
+        ManifestPut {
+            digest,
+            media_type: media_type.into(),
+            bytes: bytes.into(),
+            subject: None,
+        }
+    }
+
+    /// Declares the manifest's `subject`, with the artifact type (the
+    /// manifest's `artifactType`, or its config's media type for an image
+    /// manifest) and annotations the referrers index shows.
+    pub fn with_subject(
+        mut self,
+        digest: Digest,
+        artifact_type: Option<String>,
+        annotations: BTreeMap<String, String>,
+    ) -> Self {
+        self.subject = Some(Subject {
+            digest,
+            artifact_type,
+            annotations,
+        });
+        self
+    }
+
+    /// Checks the digest and media type before anything is written.
+    pub(crate) fn validate(&self) -> Result<()> {
+        validate_media_type(&self.media_type)?;
+        if let Some(subject) = &self.subject {
+            if let Some(t) = &subject.artifact_type {
+                validate_media_type(t)?;
+            }
+        }
+        self.digest.verify(&self.bytes).map_err(Error::from_verify)
+    }
+
+    /// The entry this manifest contributes to its subject's referrers.
+    pub(crate) fn referrer(&self) -> Option<(Digest, Referrer)> {
+        self.subject.as_ref().map(|s| {
+            (
+                s.digest.clone(),
+                Referrer {
+                    media_type: self.media_type.clone(),
+                    digest: self.digest.clone(),
+                    size: self.bytes.len() as u64,
+                    artifact_type: s.artifact_type.clone(),
+                    annotations: s.annotations.clone(),
+                },
+            )
+        })
+    }
+}
+
+/// The `subject` of a manifest being stored, and how the manifest appears in
+/// that subject's referrers list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    /// The digest of the manifest referred to.
+    pub digest: Digest,
+    /// The referring manifest's artifact type, used to filter referrers.
+    pub artifact_type: Option<String>,
+    /// The referring manifest's annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A stored manifest, as served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredManifest {
+    /// Its digest.
+    pub digest: Digest,
+    /// The media type it was stored with.
+    pub media_type: String,
+    /// Its exact bytes.
+    pub bytes: Bytes,
+}
+
+/// What `HEAD` needs to know about a stored manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestInfo {
+    /// Its digest.
+    pub digest: Digest,
+    /// The media type it was stored with.
+    pub media_type: String,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// One entry of a referrers list: the descriptor of a manifest whose
+/// `subject` is the digest asked about.
+///
+/// Serializes as an OCI descriptor (`mediaType`, `digest`, `size`,
+/// `artifactType`, `annotations`), ready for the `manifests` array of the
+/// referrers API's image index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Referrer {
+    /// The referring manifest's media type.
+    pub media_type: String,
+    /// The referring manifest's digest.
+    pub digest: Digest,
+    /// The referring manifest's size in bytes.
+    pub size: u64,
+    /// Its artifact type, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// Its annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A media type must fit in an HTTP header: printable ASCII, not empty.
+pub(crate) fn validate_media_type(media_type: &str) -> Result<()> {
+    let ok = !media_type.is_empty()
+        && media_type.len() <= 1024
+        && media_type.bytes().all(|b| (0x20..0x7f).contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidMediaType(media_type.to_owned()))
+    }
+}

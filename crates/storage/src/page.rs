@@ -1,0 +1,96 @@
+/// Which page of a lexically ordered listing to return: at most `n` items
+/// that sort strictly after `last`, as `GET /v2/<name>/tags/list?n=&last=`
+/// and `GET /v2/_catalog?n=&last=` ask for.
+///
+/// ```
+/// use wharf_storage::{Page, PageRequest};
+///
+/// let names = ["a", "b", "c", "d"];
+/// let page = Page::from_sorted(names, &PageRequest::first(2));
+/// assert_eq!(page.items, ["a", "b"]);
+/// assert_eq!(page.next_last, Some("b"));
+///
+/// let rest = Page::from_sorted(names, &PageRequest::after("b", Some(10)));
+/// assert_eq!(rest.items, ["c", "d"]);
+/// assert_eq!(rest.next_last, None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    /// The most items to return; `None` means all of them. `Some(0)` returns
+    /// an empty page.
+    pub n: Option<usize>,
+    /// Return only items that sort strictly after this one. It need not be an
+    /// existing item (nor even a valid one): comparison is by bytes.
+    pub last: Option<String>,
+}
+
+impl PageRequest {
+    /// Everything, in one page.
+    pub fn all() -> Self {
+        PageRequest::default()
+    }
+
+    /// The first `n` items.
+    pub fn first(n: usize) -> Self {
+        PageRequest {
+            n: Some(n),
+            last: None,
+        }
+    }
+
+    /// At most `n` (or all) items after `last`.
+    pub fn after(last: impl Into<String>, n: Option<usize>) -> Self {
+        PageRequest {
+            n,
+            last: Some(last.into()),
+        }
+    }
+}
+
+/// One page of a lexically ordered listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// The items, in lexical (byte) order.
+    pub items: Vec<T>,
+    /// `Some(last item)` when more items follow this page: ask for them with
+    /// [`PageRequest::after`] (this is what a `Link: <...?last=...>; rel="next"`
+    /// header carries). `None` on the final page, and for `n = 0`.
+    pub next_last: Option<T>,
+}
+
+impl<T> Page<T> {
+    /// An empty final page.
+    pub fn empty() -> Self {
+        Page {
+            items: Vec::new(),
+            next_last: None,
+        }
+    }
+
+    /// Cuts the page `request` asks for out of `sorted`, which must already
+    /// be in ascending byte order. Backends that can list everything cheaply
+    /// use this; others apply the same rules in their query.
+    pub fn from_sorted<I>(sorted: I, request: &PageRequest) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: AsRef<str> + Clone,
+    {
+        let last = request.last.as_deref();
+        let mut rest = sorted
+            .into_iter()
+            .filter(|item| last.is_none_or(|last| item.as_ref() > last))
+            .peekable();
+        let Some(n) = request.n else {
+            return Page {
+                items: rest.collect(),
+                next_last: None,
+            };
+        };
+        let items: Vec<T> = rest.by_ref().take(n).collect();
+        let next_last = match (items.last(), rest.peek()) {
+            (Some(last), Some(_)) => Some(last.clone()),
+            _ => None,
+        };
+        Page { items, next_last }
+    }
+}

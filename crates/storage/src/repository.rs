@@ -1,0 +1,105 @@
+use async_trait::async_trait;
+use wharf_reference::{Digest, RepositoryName, Tag};
+
+use crate::error::Result;
+use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
+use crate::page::{Page, PageRequest};
+
+/// Per-repository metadata: blob links, manifests, tags, referrers and the
+/// catalog of repositories.
+///
+/// A repository exists once a blob has been linked or a manifest stored in
+/// it, and then stays listed in the catalog. Operations that read a
+/// repository that does not exist return
+/// [`Error::RepositoryNotFound`](crate::Error::RepositoryNotFound) where the
+/// Distribution API answers `NAME_UNKNOWN` (tags, manifests); lookups of one
+/// item in an unknown repository report that item as not found.
+#[async_trait]
+pub trait RepositoryStore: Send + Sync {
+    /// Links a stored blob to `repository`, so the repository may serve it.
+    /// Idempotent. This is also how a cross-repository mount is made (no
+    /// bytes are copied; the caller decides whether the mount is allowed).
+    /// [`Error::BlobNotFound`](crate::Error::BlobNotFound) if the blob is not
+    /// stored.
+    async fn link_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()>;
+
+    /// Whether `repository` may serve the blob. False for unknown
+    /// repositories.
+    async fn is_blob_linked(&self, repository: &RepositoryName, digest: &Digest) -> Result<bool>;
+
+    /// Removes the link (the blob itself stays until garbage collection).
+    /// [`Error::BlobNotLinked`](crate::Error::BlobNotLinked) if there was
+    /// none.
+    async fn unlink_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()>;
+
+    /// The blobs linked to `repository`, in digest order, for garbage
+    /// collection. Empty for an unknown repository.
+    async fn linked_blobs(&self, repository: &RepositoryName) -> Result<Vec<Digest>>;
+
+    /// Stores a manifest in `repository` after verifying that its bytes hash
+    /// to its digest. Storing the same digest again replaces the media type
+    /// and subject. If the manifest has a
+    /// [`subject`](ManifestPut::subject), it is added to that subject's
+    /// referrers; [`delete_manifest`](RepositoryStore::delete_manifest)
+    /// removes it again, so callers never maintain the referrers index by
+    /// hand.
+    ///
+    /// Checking that the blobs and child manifests it references are present
+    /// is the caller's job (it has the parsed manifest).
+    async fn put_manifest(&self, repository: &RepositoryName, manifest: ManifestPut) -> Result<()>;
+
+    /// A stored manifest, or [`Error::ManifestNotFound`](crate::Error::ManifestNotFound).
+    async fn get_manifest(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<StoredManifest>;
+
+    /// A stored manifest's media type and size, without its bytes.
+    async fn stat_manifest(&self, repository: &RepositoryName, digest: &Digest)
+        -> Result<ManifestInfo>;
+
+    /// Deletes a manifest, every tag pointing at it and its entry in its
+    /// subject's referrers. Returns the tags that were deleted, in order.
+    async fn delete_manifest(&self, repository: &RepositoryName, digest: &Digest)
+        -> Result<Vec<Tag>>;
+
+    /// The manifests stored in `repository`, in digest order. Empty for an
+    /// unknown repository.
+    async fn list_manifests(&self, repository: &RepositoryName) -> Result<Vec<Digest>>;
+
+    /// Points `tag` at a stored manifest, creating or atomically moving it:
+    /// a concurrent reader sees the old target or the new one, and
+    /// concurrent moves leave it at one of the written values.
+    /// [`Error::ManifestNotFound`](crate::Error::ManifestNotFound) if the
+    /// repository holds no such manifest.
+    async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()>;
+
+    /// The manifest `tag` points at, or [`Error::TagNotFound`](crate::Error::TagNotFound).
+    async fn resolve_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest>;
+
+    /// Deletes a tag (not the manifest), returning the digest it pointed at.
+    async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest>;
+
+    /// A page of the repository's tags in lexical order.
+    /// [`Error::RepositoryNotFound`](crate::Error::RepositoryNotFound) for an
+    /// unknown repository.
+    async fn list_tags(&self, repository: &RepositoryName, page: &PageRequest) -> Result<Page<Tag>>;
+
+    /// The tags pointing at `digest`, in lexical order.
+    async fn tags_of(&self, repository: &RepositoryName, digest: &Digest) -> Result<Vec<Tag>>;
+
+    /// The manifests in `repository` whose subject is `subject`, in digest
+    /// order, keeping only those of `artifact_type` when it is given. Empty
+    /// when there are none, whether or not the subject exists (as the
+    /// referrers API requires).
+    async fn list_referrers(
+        &self,
+        repository: &RepositoryName,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<Referrer>>;
+
+    /// A page of the repository catalog in lexical order.
+    async fn list_repositories(&self, page: &PageRequest) -> Result<Page<RepositoryName>>;
+}

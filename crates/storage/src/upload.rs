@@ -1,0 +1,176 @@
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use wharf_reference::{Digest, RepositoryName};
+
+use crate::error::Result;
+use crate::ChunkStream;
+
+/// The id of an upload session: 128 random bits written as 32 lower-case hex
+/// digits.
+///
+/// Unguessable, so knowing a repository is not enough to write into someone
+/// else's upload, and valid by construction, so it is safe to use as a path
+/// component.
+///
+/// ```
+/// use wharf_storage::UploadId;
+///
+/// let id = UploadId::random();
+/// assert_eq!(id.as_str().len(), 32);
+/// assert_eq!(id.as_str().parse::<UploadId>().unwrap(), id);
+/// assert!("../../etc/passwd".parse::<UploadId>().is_err());
+/// assert!("0123456789ABCDEF0123456789ABCDEF".parse::<UploadId>().is_err());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UploadId([u8; 32]);
+
+impl UploadId {
+    /// A fresh id from the thread-local cryptographically secure generator.
+    pub fn random() -> Self {
+        let bits: u128 = rand::random();
+        let mut hex = [0u8; 32];
+        for (i, byte) in hex.iter_mut().enumerate() {
+            let nibble = (bits >> (124 - 4 * i)) & 0xf;
+            *byte = b"0123456789abcdef"[nibble as usize];
+        }
+        UploadId(hex)
+    }
+
+    /// The id as it appears in URLs and paths.
+    pub fn as_str(&self) -> &str {
+        // Only ASCII hex digits are ever stored.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+/// Why a string is not an [`UploadId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("an upload id is 32 lower-case hex digits; got {0:?}")]
+pub struct InvalidUploadId(pub String);
+
+impl FromStr for UploadId {
+    type Err = InvalidUploadId;
+
+    fn from_str(s: &str) -> Result<Self, InvalidUploadId> {
+        let bytes: [u8; 32] = s
+            .as_bytes()
+            .try_into()
+            .map_err(|_| InvalidUploadId(s.to_owned()))?;
+        if bytes
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        {
+            Ok(UploadId(bytes))
+        } else {
+            Err(InvalidUploadId(s.to_owned()))
+        }
+    }
+}
+
+impl fmt::Display for UploadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for UploadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "UploadId({})", self.as_str())
+    }
+}
+
+impl serde::Serialize for UploadId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for UploadId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// Where an upload session stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadStatus {
+    /// The session id.
+    pub id: UploadId,
+    /// The repository the blob will be linked to when the upload finishes.
+    pub repository: RepositoryName,
+    /// How many bytes the session holds: the offset the next chunk must
+    /// start at (`Range: 0-{offset-1}` in the Distribution API).
+    pub offset: u64,
+    /// When the session was started.
+    pub started: SystemTime,
+}
+
+/// Resumable, verified uploads: the write path for blobs.
+///
+/// A session lives in one repository. Chunks are appended at the session's
+/// current offset as streams, hashed as they arrive and never buffered whole
+/// (except by [`MemoryStorage`](crate::MemoryStorage), which keeps them in
+/// memory by design). Finishing verifies the digest, commits the blob once
+/// (however many sessions upload the same content) and links it to the
+/// session's repository.
+///
+/// Every method takes the repository as well as the id: a session is only
+/// found through the repository it was started in, so a request naming
+/// another repository gets [`Error::UploadNotFound`](crate::Error::UploadNotFound).
+#[async_trait]
+pub trait UploadStore: Send + Sync {
+    /// Starts an empty session in `repository`.
+    async fn start_upload(&self, repository: &RepositoryName) -> Result<UploadStatus>;
+
+    /// Appends `body` at `offset`, which must equal the session's current
+    /// size, otherwise [`Error::WrongOffset`](crate::Error::WrongOffset)
+    /// reports the size to resume from and nothing is written.
+    ///
+    /// If `body` fails midway, the bytes received before the failure are kept
+    /// and [`Error::BodyInterrupted`](crate::Error::BodyInterrupted) reports
+    /// the new offset. If the storage fails (a full disk, say) or the
+    /// session would exceed the size limit, the whole append is undone. Either
+    /// way the session stays consistent and can be resumed from
+    /// [`upload_status`](UploadStore::upload_status)'s offset. Appends to one
+    /// session are serialized.
+    async fn append_upload(
+        &self,
+        repository: &RepositoryName,
+        id: &UploadId,
+        offset: u64,
+        body: ChunkStream,
+    ) -> Result<UploadStatus>;
+
+    /// The session's current state.
+    async fn upload_status(&self, repository: &RepositoryName, id: &UploadId)
+        -> Result<UploadStatus>;
+
+    /// Verifies the session's content against `expected`, commits it as a
+    /// blob, links the blob to the session's repository and ends the
+    /// session. Returns the blob's size.
+    ///
+    /// If the content does not match, [`Error::DigestMismatch`](crate::Error::DigestMismatch)
+    /// is returned, nothing is committed or linked, and **the session is
+    /// gone** (its data deleted): the client must start a new upload. An
+    /// unsupported algorithm is rejected before anything is touched and
+    /// leaves the session as it was.
+    async fn finish_upload(
+        &self,
+        repository: &RepositoryName,
+        id: &UploadId,
+        expected: &Digest,
+    ) -> Result<u64>;
+
+    /// Ends the session and deletes its data.
+    async fn cancel_upload(&self, repository: &RepositoryName, id: &UploadId) -> Result<()>;
+
+    /// Deletes every session that has not been started or appended to for
+    /// more than `max_age` (abandoned uploads), returning how many were
+    /// removed. An append in progress is never cut short. A registry calls
+    /// this periodically.
+    async fn purge_expired_uploads(&self, max_age: Duration) -> Result<usize>;
+}
