@@ -1,0 +1,428 @@
+#!/usr/bin/env bash
+# Side-by-side load benchmark: the Wharf registry (minimal-registry, release
+# build) against CNCF Distribution (`docker-registry`), in one run, with the
+# same load tools, on loopback.
+#
+#   benches/registry-vs-distribution.sh                  both servers
+#   benches/registry-vs-distribution.sh --only distribution
+#                                                        Distribution alone
+#   benches/registry-vs-distribution.sh --duration 5 --out FILE
+#
+# Both servers start on free loopback ports with fresh filesystem storage in
+# temporary directories and are seeded with the same content: a small OCI
+# manifest referencing a 64 MiB layer, under 50 tags. Then, one measurement at
+# a time and alternating between the servers (so background noise on this
+# shared machine hits both alike):
+#   - manifest GET: wrk --latency, 32 connections, requests/s and p99
+#   - manifest HEAD: ab -k -i -c 32, requests/s and p99 (wrk cannot HEAD)
+#   - tags/list: wrk, 32 connections, requests/s and p99
+#   - blob pull MiB/s: one curl client, and 16 concurrent curl clients on the
+#     same 64 MiB blob
+#   - push MiB/s of a 512 MiB blob: monolithic (POST, then PUT ?digest= with
+#     the body) and chunked (POST, 8 MiB PATCHes, PUT ?digest=)
+#   - each server's peak RSS (VmHWM) at the end
+# The markdown table goes to stdout and to --out (default
+# target/bench-registry.md). Needs wrk, ab (apache2-utils), curl, jq and
+# docker-registry; installs the missing ones with apt-get when run as root.
+# Environment: WHARF_BIN (a prebuilt minimal-registry), KEEP_TMP=1.
+set -euo pipefail
+shopt -s inherit_errexit
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib/registry.sh
+source "$HERE/../scripts/lib/registry.sh"
+
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
+
+SERVERS=(wharf distribution)
+DURATION=10
+CONNECTIONS=32
+OUT="$REG_ROOT/target/bench-registry.md"
+while (($#)); do
+  case $1 in
+    --only) SERVERS=("${2:?--only needs wharf or distribution}"); shift 2 ;;
+    --only=*) SERVERS=("${1#*=}"); shift ;;
+    --duration) DURATION=${2:?--duration needs seconds}; shift 2 ;;
+    --duration=*) DURATION=${1#*=}; shift ;;
+    --out) OUT=${2:?--out needs a file}; shift 2 ;;
+    --out=*) OUT=${1#*=}; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) usage >&2; reg_die "unknown argument: $1" ;;
+  esac
+done
+for s in "${SERVERS[@]}"; do
+  case $s in wharf | distribution) ;; *) reg_die "--only takes wharf or distribution, not '$s'" ;; esac
+done
+[[ $DURATION =~ ^[1-9][0-9]*$ ]] || reg_die "--duration must be a whole number of seconds"
+
+OCI_MANIFEST=application/vnd.oci.image.manifest.v1+json
+REPO=bench/app
+TAGS=50
+PULL_BLOB_MIB=64
+PUSH_BLOB_MIB=512
+CHUNK_MIB=8
+PULL_CLIENTS=16
+PULLS_PER_CLIENT=4
+PUSH_REPEATS=3
+
+# ---------------------------------------------------------------- setup ---
+
+install_tools() {
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v ab >/dev/null || missing+=(apache2-utils)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v jq >/dev/null || missing+=(jq)
+  command -v docker-registry >/dev/null || missing+=(docker-registry)
+  ((${#missing[@]})) || return 0
+  ((EUID == 0)) || reg_die "missing tools (${missing[*]}); install them or run as root"
+  reg_log "apt-get install ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+trap reg_cleanup EXIT
+trap 'exit 130' INT TERM
+install_tools
+WORK="$(reg_mktemp bench)"
+
+declare -A ADDR PID RESULT
+
+start_servers() {
+  local s bin
+  for s in "${SERVERS[@]}"; do
+    ADDR[$s]="127.0.0.1:$(reg_free_port)"
+    case $s in
+      wharf)
+        bin="$(reg_build_wharf)"
+        reg_start_wharf "$bin" "${ADDR[$s]}" "$WORK/wharf-data" "$WORK/wharf.log"
+        ;;
+      distribution)
+        reg_start_distribution "${ADDR[$s]}" "$WORK/distribution" "$WORK/distribution.log"
+        ;;
+    esac
+    PID[$s]=$REG_LAST_PID
+    reg_wait_ready "${ADDR[$s]}" "${PID[$s]}" "$WORK/$s.log"
+    reg_log "$s is up on ${ADDR[$s]} (pid ${PID[$s]})"
+  done
+}
+
+# --------------------------------------------------------------- helpers ---
+
+sha256_file() { printf 'sha256:%s' "$(sha256sum <"$1" | cut -d' ' -f1)"; }
+
+# location_of HEADERS_FILE ADDR: the absolute upload URL from a Location header.
+location_of() {
+  local loc
+  loc="$(grep -i '^location:' "$1" | tail -n 1 | cut -d: -f2- | tr -d '\r' | sed 's/^ *//')"
+  [[ -n $loc ]] || reg_die "no Location header in the upload response: $(cat "$1")"
+  case $loc in
+    http://* | https://*) printf '%s' "$loc" ;;
+    *) printf 'http://%s%s' "$2" "$loc" ;;
+  esac
+}
+
+with_query() {
+  case $1 in
+    *\?*) printf '%s&%s' "$1" "$2" ;;
+    *) printf '%s?%s' "$1" "$2" ;;
+  esac
+}
+
+# start_upload ADDR REPO: POST an upload session; prints its absolute URL.
+start_upload() {
+  local code
+  code="$(curl -sS -X POST -H 'Content-Length: 0' -D "$WORK/post-headers" -o /dev/null -w '%{http_code}' \
+    "http://$1/v2/$2/blobs/uploads/")"
+  [[ $code == 202 ]] || reg_die "POST http://$1/v2/$2/blobs/uploads/ answered $code, expected 202"
+  location_of "$WORK/post-headers" "$1"
+}
+
+# push_monolithic ADDR REPO FILE DIGEST: POST, then PUT ?digest= with the body.
+push_monolithic() {
+  local url code
+  url="$(start_upload "$1" "$2")"
+  code="$(curl -sS -X PUT -H 'Expect:' -H 'Content-Type: application/octet-stream' -T "$3" \
+    -o "$WORK/put-body" -w '%{http_code}' "$(with_query "$url" "digest=$4")")"
+  [[ $code == 201 ]] || reg_die "monolithic PUT of $4 to $1/$2 answered $code, expected 201: $(head -c 300 "$WORK/put-body")"
+}
+
+# push_chunked ADDR REPO DIGEST CHUNK_FILES...: POST, one PATCH per chunk
+# file (in order), then PUT ?digest= with no body.
+push_chunked() {
+  local addr=$1 repo=$2 digest=$3 url code offset=0 size chunk
+  shift 3
+  url="$(start_upload "$addr" "$repo")"
+  for chunk in "$@"; do
+    size="$(stat -c %s "$chunk")"
+    code="$(curl -sS -X PATCH -H 'Expect:' -H 'Content-Type: application/octet-stream' \
+      -H "Content-Range: $offset-$((offset + size - 1))" -T "$chunk" \
+      -D "$WORK/patch-headers" -o "$WORK/patch-body" -w '%{http_code}' "$url")"
+    [[ $code == 202 ]] || reg_die "PATCH at offset $offset to $addr/$repo answered $code, expected 202: $(head -c 300 "$WORK/patch-body")"
+    url="$(location_of "$WORK/patch-headers" "$addr")"
+    offset=$((offset + size))
+  done
+  code="$(curl -sS -X PUT -H 'Content-Length: 0' -o "$WORK/put-body" -w '%{http_code}' \
+    "$(with_query "$url" "digest=$digest")")"
+  [[ $code == 201 ]] || reg_die "closing PUT of $digest to $addr/$repo answered $code, expected 201: $(head -c 300 "$WORK/put-body")"
+}
+
+# put_manifest ADDR REPO REF FILE
+put_manifest() {
+  local code
+  code="$(curl -sS -X PUT -H "Content-Type: $OCI_MANIFEST" --data-binary "@$4" -o "$WORK/put-body" \
+    -w '%{http_code}' "http://$1/v2/$2/manifests/$3")"
+  [[ $code == 201 ]] || reg_die "PUT manifest $2:$3 on $1 answered $code, expected 201: $(head -c 300 "$WORK/put-body")"
+}
+
+now_ns() { date +%s%N; }
+
+# mib_per_s BYTES NANOSECONDS
+mib_per_s() { awk -v b="$1" -v ns="$2" 'BEGIN { printf "%.0f", b / 1048576 / (ns / 1e9) }'; }
+
+median() { sort -g | awk '{ v[NR] = $1 } END { printf "%s", (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# ---------------------------------------------------------------- seeding ---
+
+seed() {
+  reg_log "generating the seed content"
+  head -c "${PULL_BLOB_MIB}M" /dev/urandom >"$WORK/layer.bin"
+  LAYER_DIGEST="$(sha256_file "$WORK/layer.bin")"
+  LAYER_SIZE="$(stat -c %s "$WORK/layer.bin")"
+  printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["%s"]},"config":{"Labels":{"org.opencontainers.image.source":"https://github.com/wharf-rs/wharf"}}}' \
+    "$LAYER_DIGEST" >"$WORK/config.json"
+  CONFIG_DIGEST="$(sha256_file "$WORK/config.json")"
+  jq -cn --arg mt "$OCI_MANIFEST" \
+    --arg cd "$CONFIG_DIGEST" --argjson cs "$(stat -c %s "$WORK/config.json")" \
+    --arg ld "$LAYER_DIGEST" --argjson ls "$LAYER_SIZE" '{
+      schemaVersion: 2, mediaType: $mt,
+      config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $cd, size: $cs},
+      layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $ld, size: $ls}],
+      annotations: {"org.opencontainers.image.description": "Wharf benchmark image"}
+    }' | tr -d '\n' >"$WORK/manifest.json"
+  MANIFEST_DIGEST="$(sha256_file "$WORK/manifest.json")"
+
+  local s i code
+  for s in "${SERVERS[@]}"; do
+    reg_log "seeding $s"
+    push_monolithic "${ADDR[$s]}" "$REPO" "$WORK/config.json" "$CONFIG_DIGEST"
+    push_monolithic "${ADDR[$s]}" "$REPO" "$WORK/layer.bin" "$LAYER_DIGEST"
+    put_manifest "${ADDR[$s]}" "$REPO" latest "$WORK/manifest.json"
+    for i in $(seq 1 "$TAGS"); do
+      put_manifest "${ADDR[$s]}" "$REPO" "1.$i" "$WORK/manifest.json"
+    done
+    code="$(curl -sS -o "$WORK/got" -w '%{http_code}' -H "Accept: $OCI_MANIFEST" \
+      "http://${ADDR[$s]}/v2/$REPO/manifests/latest")"
+    [[ $code == 200 && "$(sha256_file "$WORK/got")" == "$MANIFEST_DIGEST" ]] ||
+      reg_die "$s serves the seeded manifest wrongly: status $code, digest $(sha256_file "$WORK/got"), expected $MANIFEST_DIGEST"
+    [[ "$(curl -sS "http://${ADDR[$s]}/v2/$REPO/tags/list" | jq '.tags | length')" == $((TAGS + 1)) ]] ||
+      reg_die "$s does not list the $((TAGS + 1)) seeded tags"
+  done
+  rm -f "$WORK/layer.bin"
+}
+
+# ----------------------------------------------------------- measurements ---
+
+# to_ms VALUE_WITH_UNIT (wrk prints 850.00us, 1.20ms, 1.05s)
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.2f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.2f", v }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.2f", v * 1000 }
+    else { print "NaN" }
+  }'
+}
+
+# wrk_run NAME SERVER URL [HEADER]: requests/s and p99 into RESULT.
+wrk_run() {
+  local name=$1 s=$2 url=$3 out
+  local hdr=()
+  [[ -n ${4:-} ]] && hdr=(-H "$4")
+  out="$(wrk -t 2 -c "$CONNECTIONS" -d "${DURATION}s" --latency "${hdr[@]}" "$url")"
+  if grep -q 'Non-2xx' <<<"$out"; then
+    reg_die "$s answered errors under load on $url: $(grep 'Non-2xx' <<<"$out")"
+  fi
+  if grep -q 'Socket errors' <<<"$out"; then
+    reg_log "warning: $s: $(grep 'Socket errors' <<<"$out" | sed 's/^ *//')"
+  fi
+  RESULT[$s.$name.rps]="$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' <<<"$out")"
+  RESULT[$s.$name.p99]="$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")"
+  reg_log "$s $name: ${RESULT[$s.$name.rps]} req/s, p99 ${RESULT[$s.$name.p99]} ms"
+}
+
+# ab_head_run NAME SERVER URL HEADER: HEAD requests/s and p99 into RESULT.
+ab_head_run() {
+  local name=$1 s=$2 url=$3 out failed
+  # -t before -n: -t alone would cap the run at 50000 requests.
+  out="$(ab -k -i -q -c "$CONNECTIONS" -t "$DURATION" -n 1000000 -e "$WORK/ab.csv" -H "$4" "$url" 2>&1)" ||
+    reg_die "ab failed against $s: $out"
+  failed="$(awk -F: '/^Failed requests/ { gsub(/ /, "", $2); print $2 }' <<<"$out")"
+  [[ $failed == 0 ]] || reg_die "$s: ab reports $failed failed HEAD requests"
+  if grep -q '^Non-2xx' <<<"$out"; then
+    reg_die "$s answered errors to HEAD: $(grep '^Non-2xx' <<<"$out")"
+  fi
+  RESULT[$s.$name.rps]="$(awk '/^Requests per second:/ { printf "%.0f", $4 }' <<<"$out")"
+  RESULT[$s.$name.p99]="$(awk -F, '$1 == "99" { printf "%.2f", $2 }' "$WORK/ab.csv")"
+  reg_log "$s $name: ${RESULT[$s.$name.rps]} req/s, p99 ${RESULT[$s.$name.p99]} ms"
+}
+
+blob_url() { printf 'http://%s/v2/%s/blobs/%s' "${ADDR[$1]}" "$REPO" "$LAYER_DIGEST"; }
+
+# One client, five pulls, the median speed.
+pull_single() {
+  local s=$1 i out code size speed
+  for i in 1 2 3 4 5; do
+    out="$(curl -sS -L -o /dev/null -w '%{http_code} %{size_download} %{speed_download}' "$(blob_url "$s")")"
+    read -r code size speed <<<"$out"
+    [[ $code == 200 && $size == "$LAYER_SIZE" ]] ||
+      reg_die "$s: blob GET answered $code with $size bytes, expected 200 with $LAYER_SIZE (pull $i)"
+    printf '%s\n' "$speed"
+  done >"$WORK/speeds"
+  RESULT[$s.pull1]="$(median <"$WORK/speeds" | awk '{ printf "%.0f", $1 / 1048576 }')"
+  reg_log "$s blob pull, 1 client: ${RESULT[$s.pull1]} MiB/s"
+}
+
+# PULL_CLIENTS clients each pulling the blob PULLS_PER_CLIENT times; the
+# aggregate rate over the wall-clock time of the whole run.
+pull_concurrent() {
+  local s=$1 c t0 t1 total expected
+  local pids=()
+  t0="$(now_ns)"
+  for c in $(seq 1 "$PULL_CLIENTS"); do
+    (
+      for _ in $(seq 1 "$PULLS_PER_CLIENT"); do
+        curl -sS -L -o /dev/null -w '%{size_download}\n' "$(blob_url "$s")"
+      done >"$WORK/client-$c"
+    ) &
+    pids+=($!)
+  done
+  for c in "${pids[@]}"; do
+    wait "$c" || reg_die "$s: a concurrent pull client failed"
+  done
+  t1="$(now_ns)"
+  total="$(cat "$WORK"/client-* | awk '{ t += $1 } END { printf "%.0f", t }')"
+  expected=$((PULL_CLIENTS * PULLS_PER_CLIENT * LAYER_SIZE))
+  rm -f "$WORK"/client-*
+  [[ $total == "$expected" ]] || reg_die "$s: concurrent pulls read $total bytes, expected $expected"
+  RESULT[$s.pull16]="$(mib_per_s "$total" $((t1 - t0)))"
+  reg_log "$s blob pull, $PULL_CLIENTS clients: ${RESULT[$s.pull16]} MiB/s"
+}
+
+# push MODE SERVER: PUSH_REPEATS pushes of the PUSH_BLOB_MIB blob, each to a
+# new repository; the median rate, counted from the POST to the final 201.
+push() {
+  local mode=$1 s=$2 r t0 t1 file digest
+  for r in $(seq 1 "$PUSH_REPEATS"); do
+    case $mode in
+      mono) file="$WORK/push-mono.bin" digest=$PUSH_MONO_DIGEST ;;
+      chunked) file="$WORK/push-chunked.bin" digest=$PUSH_CHUNKED_DIGEST ;;
+    esac
+    t0="$(now_ns)"
+    case $mode in
+      mono) push_monolithic "${ADDR[$s]}" "bench/push-$mode-$r" "$file" "$digest" ;;
+      chunked) push_chunked "${ADDR[$s]}" "bench/push-$mode-$r" "$digest" "$WORK"/chunks/part-* ;;
+    esac
+    t1="$(now_ns)"
+    mib_per_s "$(stat -c %s "$file")" $((t1 - t0))
+    printf '\n'
+  done >"$WORK/speeds"
+  RESULT[$s.push-$mode]="$(median <"$WORK/speeds")"
+  reg_log "$s push $mode: ${RESULT[$s.push-$mode]} MiB/s (runs: $(tr '\n' ' ' <"$WORK/speeds"))"
+}
+
+prepare_push_blobs() {
+  reg_log "generating two ${PUSH_BLOB_MIB} MiB blobs to push"
+  head -c "${PUSH_BLOB_MIB}M" /dev/urandom >"$WORK/push-mono.bin"
+  head -c "${PUSH_BLOB_MIB}M" /dev/urandom >"$WORK/push-chunked.bin"
+  PUSH_MONO_DIGEST="$(sha256_file "$WORK/push-mono.bin")"
+  PUSH_CHUNKED_DIGEST="$(sha256_file "$WORK/push-chunked.bin")"
+  mkdir -p "$WORK/chunks"
+  split -b "${CHUNK_MIB}M" -a 4 -d "$WORK/push-chunked.bin" "$WORK/chunks/part-"
+}
+
+# ---------------------------------------------------------------- report ---
+
+# ratio METRIC DIRECTION: how much better Wharf is (>1 better), or '' when a
+# figure is missing.
+ratio() {
+  local w=${RESULT[wharf.$1]:-} d=${RESULT[distribution.$1]:-}
+  if [[ -z $w || -z $d ]]; then
+    printf 'pending'
+    return
+  fi
+  awk -v w="$w" -v d="$d" -v dir="$2" 'BEGIN {
+    if (w == 0 || d == 0) { print "n/a"; exit }
+    r = (dir == "higher") ? w / d : d / w
+    printf "%.2f×", r
+  }'
+}
+
+row() {
+  local label=$1 metric=$2 dir=$3
+  printf '| %s | %s | %s | %s |\n' "$label" \
+    "${RESULT[wharf.$metric]:-pending}" "${RESULT[distribution.$metric]:-pending}" "$(ratio "$metric" "$dir")"
+}
+
+report() {
+  local rev dist_version
+  rev="$(git -C "$REG_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  dist_version="$(docker-registry --version 2>/dev/null | awk '{ print $3 }')"
+  {
+    printf 'Measured %s on %s (%s cores, %s), Wharf at %s, CNCF Distribution %s;\n' \
+      "$(date -u +%Y-%m-%d)" "$(uname -m)" "$(nproc)" \
+      "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" "$rev" "$dist_version"
+    printf 'both on filesystem storage, loopback only, load generators on the same cores.\n'
+    # shellcheck disable=SC2016 # the backquotes are markdown
+    printf 'Command: `benches/registry-vs-distribution.sh` (%d s per wrk/ab run, %d connections).\n\n' \
+      "$DURATION" "$CONNECTIONS"
+    printf '| measurement | Wharf | Distribution | Wharf advantage (>1 = better) |\n'
+    printf '|---|---:|---:|---:|\n'
+    row "manifest GET, requests/s ($CONNECTIONS connections)" manifest-get.rps higher
+    row "manifest GET, p99 latency (ms)" manifest-get.p99 lower
+    row "manifest HEAD, requests/s ($CONNECTIONS connections)" manifest-head.rps higher
+    row "manifest HEAD, p99 latency (ms)" manifest-head.p99 lower
+    row "tags/list ($((TAGS + 1)) tags), requests/s ($CONNECTIONS connections)" tags.rps higher
+    row "tags/list, p99 latency (ms)" tags.p99 lower
+    row "blob pull, 1 client (MiB/s, ${PULL_BLOB_MIB} MiB blob)" pull1 higher
+    row "blob pull, $PULL_CLIENTS clients on one blob (MiB/s, aggregate)" pull16 higher
+    row "push ${PUSH_BLOB_MIB} MiB, monolithic POST + PUT (MiB/s)" push-mono higher
+    row "push ${PUSH_BLOB_MIB} MiB, chunked ${CHUNK_MIB} MiB PATCHes (MiB/s)" push-chunked higher
+    row "peak RSS at the end (MiB)" rss lower
+  } >"$WORK/report.md"
+  mkdir -p "$(dirname "$OUT")"
+  cp "$WORK/report.md" "$OUT"
+  printf '\n'
+  cat "$WORK/report.md"
+  printf '\n(written to %s)\n' "$OUT"
+}
+
+# ------------------------------------------------------------------ main ---
+
+start_servers
+seed
+prepare_push_blobs
+
+for s in "${SERVERS[@]}"; do
+  reg_log "warming up $s"
+  wrk -t 2 -c "$CONNECTIONS" -d 2s -H "Accept: $OCI_MANIFEST" "http://${ADDR[$s]}/v2/$REPO/manifests/latest" >/dev/null
+done
+for s in "${SERVERS[@]}"; do
+  wrk_run manifest-get "$s" "http://${ADDR[$s]}/v2/$REPO/manifests/latest" "Accept: $OCI_MANIFEST"
+done
+for s in "${SERVERS[@]}"; do
+  ab_head_run manifest-head "$s" "http://${ADDR[$s]}/v2/$REPO/manifests/latest" "Accept: $OCI_MANIFEST"
+done
+for s in "${SERVERS[@]}"; do
+  wrk_run tags "$s" "http://${ADDR[$s]}/v2/$REPO/tags/list"
+done
+for s in "${SERVERS[@]}"; do pull_single "$s"; done
+for s in "${SERVERS[@]}"; do pull_concurrent "$s"; done
+for s in "${SERVERS[@]}"; do push mono "$s"; done
+for s in "${SERVERS[@]}"; do push chunked "$s"; done
+rm -rf "$WORK/push-mono.bin" "$WORK/push-chunked.bin" "$WORK/chunks"
+
+for s in "${SERVERS[@]}"; do
+  kill -0 "${PID[$s]}" 2>/dev/null || reg_die "$s (pid ${PID[$s]}) died during the benchmark; see $WORK/$s.log"
+  RESULT[$s.rss]="$(($(reg_peak_rss_kib "${PID[$s]}") / 1024))"
+done
+report
