@@ -1,0 +1,178 @@
+//! The authorization hook every handler calls before touching storage.
+//!
+//! A handler first works out what the request wants to do ([`Access`]: a
+//! repository and an [`Action`], or the catalog) and asks the registry's
+//! [`Authorizer`]. Only on `Ok` does it go on. An authorizer denies with an
+//! [`ApiError`]: [`unauthorized`] (401 with a `WWW-Authenticate` challenge,
+//! for a caller who has not proven who they are) or [`denied`] (403, for one
+//! who has but may not). The default, [`AllowAll`], lets everything through:
+//! no authentication, for local and development use only.
+
+use async_trait::async_trait;
+use http::header::{HeaderValue, WWW_AUTHENTICATE};
+use http::request::Parts;
+use wharf_reference::RepositoryName;
+
+use crate::error::{ApiError, ErrorCode};
+
+/// What a request does to a repository, in the vocabulary of registry token
+/// scopes (`repository:NAME:pull`, `push`, `delete`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Read manifests, blobs, tags and referrers.
+    Pull,
+    /// Upload blobs, put manifests and move tags.
+    Push,
+    /// Delete manifests, tags and blob links.
+    Delete,
+}
+
+impl Action {
+    /// The action as a token scope writes it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pull => "pull",
+            Self::Push => "push",
+            Self::Delete => "delete",
+        }
+    }
+}
+
+/// What a request asks to access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access<'a> {
+    /// An action on one repository.
+    Repository {
+        /// The repository.
+        name: &'a RepositoryName,
+        /// What the request does to it.
+        action: Action,
+    },
+    /// The list of all repositories (`GET /v2/_catalog`), scope
+    /// `registry:catalog:*`.
+    Catalog,
+    /// The version check `GET /v2/`, which clients use to discover whether
+    /// and how to authenticate.
+    Base,
+}
+
+impl Access<'_> {
+    /// The access as a token scope, e.g. `repository:owner/app:pull`.
+    pub fn scope(&self) -> String {
+        match self {
+            Self::Repository { name, action } => {
+                format!("repository:{}:{}", name.as_str(), action.as_str())
+            }
+            Self::Catalog => "registry:catalog:*".to_owned(),
+            Self::Base => String::new(),
+        }
+    }
+}
+
+/// Decides whether a request may do what it asks.
+///
+/// Implementations look at the request head (an `Authorization` header, a
+/// client certificate recorded in extensions, ...) and the [`Access`]. They
+/// are called once per check, before any storage access; a cross-repository
+/// mount checks `Pull` on the source repository in addition to `Push` on the
+/// target, and falls back to a plain upload when the source is refused, so
+/// a refusal never reveals whether a blob exists.
+///
+/// ```
+/// use async_trait::async_trait;
+/// use wharf_server::{auth, Access, Action, ApiError, Authorizer};
+///
+/// /// Anyone may pull; nobody may change anything.
+/// struct ReadOnly;
+///
+/// #[async_trait]
+/// impl Authorizer for ReadOnly {
+///     async fn authorize(&self, _: &http::request::Parts, access: Access<'_>) -> Result<(), ApiError> {
+///         match access {
+///             Access::Repository { action: Action::Push | Action::Delete, .. } =>
+///                 Err(auth::denied("this registry is read-only")),
+///             _ => Ok(()),
+///         }
+///     }
+/// }
+/// ```
+#[async_trait]
+pub trait Authorizer: Send + Sync + 'static {
+    /// `Ok(())` to let the request go on, or the error to answer with
+    /// (normally from [`unauthorized`] or [`denied`]).
+    async fn authorize(&self, request: &Parts, access: Access<'_>) -> Result<(), ApiError>;
+}
+
+/// Lets every request through: **no authentication, for local and
+/// development use only**. It is the default of
+/// [`RegistryBuilder`](crate::RegistryBuilder).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AllowAll;
+
+#[async_trait]
+impl Authorizer for AllowAll {
+    async fn authorize(&self, _request: &Parts, _access: Access<'_>) -> Result<(), ApiError> {
+        Ok(())
+    }
+}
+
+/// A 401 `UNAUTHORIZED` answer carrying `challenge` as its
+/// `WWW-Authenticate` header, e.g.
+/// `Bearer realm="https://host/token",service="host",scope="repository:a:pull"`.
+/// A challenge that is not a valid header value is replaced by `Basic`.
+pub fn unauthorized(challenge: &str, message: impl Into<String>) -> ApiError {
+    let value =
+        HeaderValue::from_str(challenge).unwrap_or_else(|_| HeaderValue::from_static("Basic"));
+    ApiError::new(ErrorCode::Unauthorized, message.into()).with_header(WWW_AUTHENTICATE, value)
+}
+
+/// A 403 `DENIED` answer.
+pub fn denied(message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorCode::Denied, message.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_renders_as_a_token_scope() {
+        let name = RepositoryName::parse("owner/app").expect("name");
+        let table = [
+            (
+                Access::Repository {
+                    name: &name,
+                    action: Action::Pull,
+                },
+                "repository:owner/app:pull",
+            ),
+            (
+                Access::Repository {
+                    name: &name,
+                    action: Action::Push,
+                },
+                "repository:owner/app:push",
+            ),
+            (
+                Access::Repository {
+                    name: &name,
+                    action: Action::Delete,
+                },
+                "repository:owner/app:delete",
+            ),
+            (Access::Catalog, "registry:catalog:*"),
+        ];
+        for (access, scope) in table {
+            assert_eq!(access.scope(), scope);
+        }
+    }
+
+    #[test]
+    fn unauthorized_carries_the_challenge_and_denied_is_403() {
+        let err = unauthorized("Bearer realm=\"x\"", "log in");
+        assert_eq!(err.status().as_u16(), 401);
+        assert_eq!(err.headers()[0].0, WWW_AUTHENTICATE);
+        assert_eq!(err.headers()[0].1, "Bearer realm=\"x\"");
+        assert_eq!(denied("no").status().as_u16(), 403);
+    }
+}

@@ -1,0 +1,110 @@
+//! `GET`, `HEAD` and `DELETE /v2/<name>/blobs/<digest>`.
+//!
+//! Only blobs linked to the repository are served: knowing a digest is not
+//! enough to read a blob pushed to another repository.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
+use http::request::Parts;
+use http::{HeaderValue, Method, StatusCode};
+use wharf_reference::{Digest, RepositoryName};
+
+use crate::auth::{Access, Action};
+use crate::error::ApiError;
+use crate::headers::{self, DOCKER_CONTENT_DIGEST};
+use crate::range::parse_range;
+use crate::Registry;
+
+const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-stream");
+const BYTES: HeaderValue = HeaderValue::from_static("bytes");
+
+/// Serves a blob, whole or the range the `Range` header asks for; `HEAD`
+/// answers the same headers without the body.
+pub(crate) async fn get(
+    registry: &Registry,
+    parts: &Parts,
+    name: RepositoryName,
+    digest: Digest,
+) -> Result<Response, ApiError> {
+    registry
+        .authorize(
+            parts,
+            Access::Repository {
+                name: &name,
+                action: Action::Pull,
+            },
+        )
+        .await?;
+    let storage = registry.storage();
+    if !storage.is_blob_linked(&name, &digest).await? {
+        return Err(ApiError::blob_unknown(&digest));
+    }
+    let digest_value = headers::value(&digest)?;
+    if parts.method == Method::HEAD {
+        let size = storage.blob_size(&digest).await?;
+        let mut response = Response::new(Body::empty());
+        let h = response.headers_mut();
+        h.insert(CONTENT_LENGTH, HeaderValue::from(size));
+        h.insert(CONTENT_TYPE, OCTET_STREAM);
+        h.insert(DOCKER_CONTENT_DIGEST, digest_value);
+        h.insert(ACCEPT_RANGES, BYTES);
+        return Ok(response);
+    }
+
+    let range = parts
+        .headers
+        .get(RANGE)
+        .and_then(|h| parse_range(h.as_bytes()));
+    let partial = range.is_some();
+    let content = storage.read_blob(&digest, range).await?;
+    let length = content.range.end - content.range.start;
+    let mut response = Response::new(Body::from_stream(content.stream));
+    let h = response.headers_mut();
+    h.insert(CONTENT_LENGTH, HeaderValue::from(length));
+    h.insert(CONTENT_TYPE, OCTET_STREAM);
+    h.insert(DOCKER_CONTENT_DIGEST, digest_value);
+    h.insert(ACCEPT_RANGES, BYTES);
+    if partial {
+        h.insert(
+            CONTENT_RANGE,
+            headers::value(format_args!(
+                "bytes {}-{}/{}",
+                content.range.start,
+                content.range.end.saturating_sub(1),
+                content.size
+            ))?,
+        );
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+    }
+    Ok(response)
+}
+
+/// Unlinks the blob from the repository (202). The bytes stay until garbage
+/// collection, since other repositories may link them.
+pub(crate) async fn delete(
+    registry: &Registry,
+    parts: &Parts,
+    name: RepositoryName,
+    digest: Digest,
+) -> Result<Response, ApiError> {
+    registry
+        .authorize(
+            parts,
+            Access::Repository {
+                name: &name,
+                action: Action::Delete,
+            },
+        )
+        .await?;
+    registry.storage().unlink_blob(&name, &digest).await?;
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::ACCEPTED;
+    response
+        .headers_mut()
+        .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    response
+        .headers_mut()
+        .insert(DOCKER_CONTENT_DIGEST, headers::value(&digest)?);
+    Ok(response)
+}

@@ -1,0 +1,171 @@
+//! Lists: tags of a repository, the catalog of repositories, and the
+//! referrers of a manifest.
+
+use std::borrow::Cow;
+
+use axum::response::{IntoResponse, Response};
+use http::header::{CONTENT_TYPE, LINK};
+use http::request::Parts;
+use serde::Serialize;
+use wharf_reference::{Digest, RepositoryName};
+use wharf_storage::{PageRequest, Referrer};
+
+use crate::auth::{Access, Action};
+use crate::error::{ApiError, ErrorCode};
+use crate::headers::{self, OCI_FILTERS_APPLIED};
+use crate::Registry;
+
+/// The media type of the referrers response.
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// The value of the first `key` parameter in the request's query string.
+pub(crate) fn query_param<'a>(parts: &'a Parts, key: &str) -> Option<Cow<'a, str>> {
+    let query = parts.uri.query()?;
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v)
+}
+
+/// `n` and `last` from the query, with `n` capped at the registry's limit.
+fn page_request(registry: &Registry, parts: &Parts) -> Result<PageRequest, ApiError> {
+    let n = match query_param(parts, "n") {
+        None => None,
+        Some(n) if n.is_empty() => None,
+        Some(n) => Some(n.parse::<usize>().map_err(|_| {
+            ApiError::new(
+                ErrorCode::Unsupported,
+                "the n query parameter must be a non-negative integer",
+            )
+            .with_status(http::StatusCode::BAD_REQUEST)
+            .with_detail(serde_json::json!({ "n": n }))
+        })?),
+    };
+    let n = n.map(|n| n.min(registry.limits().max_page_size));
+    let last = query_param(parts, "last")
+        .filter(|l| !l.is_empty())
+        .map(Cow::into_owned);
+    Ok(PageRequest { n, last })
+}
+
+/// `Link: </v2/...?n=N&last=X>; rel="next"` for the page after `last`.
+fn next_link(base: &str, request: &PageRequest, last: &str) -> Result<http::HeaderValue, ApiError> {
+    let last: String = url::form_urlencoded::byte_serialize(last.as_bytes()).collect();
+    match request.n {
+        Some(n) => headers::value(format!("<{base}?n={n}&last={last}>; rel=\"next\"")),
+        None => headers::value(format!("<{base}?last={last}>; rel=\"next\"")),
+    }
+}
+
+#[derive(Serialize)]
+struct TagList<'a> {
+    name: &'a str,
+    tags: Vec<&'a str>,
+}
+
+/// `GET /v2/<name>/tags/list?n=&last=`
+pub(crate) async fn tags(
+    registry: &Registry,
+    parts: &Parts,
+    name: RepositoryName,
+) -> Result<Response, ApiError> {
+    registry
+        .authorize(
+            parts,
+            Access::Repository {
+                name: &name,
+                action: Action::Pull,
+            },
+        )
+        .await?;
+    let request = page_request(registry, parts)?;
+    let page = registry.storage().list_tags(&name, &request).await?;
+    let body = serde_json::to_vec(&TagList {
+        name: name.as_str(),
+        tags: page.items.iter().map(|t| t.as_str()).collect(),
+    })
+    .map_err(|err| ApiError::internal(&err))?;
+    let mut response = ([(CONTENT_TYPE, "application/json")], body).into_response();
+    if let Some(last) = &page.next_last {
+        let base = format!("/v2/{name}/tags/list");
+        response
+            .headers_mut()
+            .insert(LINK, next_link(&base, &request, last.as_str())?);
+    }
+    Ok(response)
+}
+
+#[derive(Serialize)]
+struct Catalog<'a> {
+    repositories: Vec<&'a str>,
+}
+
+/// `GET /v2/_catalog?n=&last=`
+pub(crate) async fn catalog(registry: &Registry, parts: &Parts) -> Result<Response, ApiError> {
+    registry.authorize(parts, Access::Catalog).await?;
+    let request = page_request(registry, parts)?;
+    let page = registry.storage().list_repositories(&request).await?;
+    let body = serde_json::to_vec(&Catalog {
+        repositories: page.items.iter().map(|r| r.as_str()).collect(),
+    })
+    .map_err(|err| ApiError::internal(&err))?;
+    let mut response = ([(CONTENT_TYPE, "application/json")], body).into_response();
+    if let Some(last) = &page.next_last {
+        response
+            .headers_mut()
+            .insert(LINK, next_link("/v2/_catalog", &request, last.as_str())?);
+    }
+    Ok(response)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReferrersIndex<'a> {
+    schema_version: u32,
+    media_type: &'static str,
+    manifests: &'a [Referrer],
+}
+
+/// `GET /v2/<name>/referrers/<digest>?artifactType=`: an image index of the
+/// manifests whose subject is `digest`; empty, never 404, when there are
+/// none.
+pub(crate) async fn referrers(
+    registry: &Registry,
+    parts: &Parts,
+    name: RepositoryName,
+    subject: Digest,
+) -> Result<Response, ApiError> {
+    registry
+        .authorize(
+            parts,
+            Access::Repository {
+                name: &name,
+                action: Action::Pull,
+            },
+        )
+        .await?;
+    let filter = query_param(parts, "artifactType").filter(|t| !t.is_empty());
+    let manifests = match registry
+        .storage()
+        .list_referrers(&name, &subject, filter.as_deref())
+        .await
+    {
+        Ok(list) => list,
+        // An unknown repository has no referrers; the API never 404s here.
+        Err(wharf_storage::Error::RepositoryNotFound(_)) => Vec::new(),
+        Err(err) => return Err(err.into()),
+    };
+    let body = serde_json::to_vec(&ReferrersIndex {
+        schema_version: 2,
+        media_type: OCI_INDEX,
+        manifests: &manifests,
+    })
+    .map_err(|err| ApiError::internal(&err))?;
+    let mut response = ([(CONTENT_TYPE, OCI_INDEX)], body).into_response();
+    if filter.is_some() {
+        response.headers_mut().insert(
+            OCI_FILTERS_APPLIED,
+            http::HeaderValue::from_static("artifactType"),
+        );
+    }
+    Ok(response)
+}

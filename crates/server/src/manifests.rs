@@ -1,0 +1,247 @@
+//! `GET`, `HEAD`, `PUT` and `DELETE /v2/<name>/manifests/<reference>`.
+//!
+//! # Content negotiation
+//!
+//! A manifest is served with the media type it was pushed with, as its
+//! `Content-Type`, whatever the request's `Accept` says. The bytes are the
+//! truth: converting between OCI and Docker formats would change the digest
+//! the client asked for. Clients that send a narrow `Accept` (Docker-only,
+//! say) handle the stored type anyway, which is what CNCF Distribution, GHCR
+//! and Docker Hub do for OCI and Docker media types. Docker schema 1 is never
+//! stored, so the one case where negotiation matters (schema 1 conversion)
+//! does not arise.
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::response::Response;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
+use http::request::Parts;
+use http::{HeaderValue, Method, StatusCode};
+use wharf_manifest::{Manifest, ParseOptions};
+use wharf_reference::{Digest, RepositoryName};
+use wharf_storage::ManifestPut;
+
+use crate::auth::{Access, Action};
+use crate::body::read_limited;
+use crate::error::{ApiError, ErrorCode};
+use crate::headers::{self, DOCKER_CONTENT_DIGEST, OCI_SUBJECT};
+use crate::route::ManifestRef;
+use crate::Registry;
+
+/// Resolves a tag to the digest it points at; a digest is itself.
+async fn resolve(
+    registry: &Registry,
+    name: &RepositoryName,
+    reference: ManifestRef,
+) -> Result<Digest, ApiError> {
+    match reference {
+        ManifestRef::Digest(digest) => Ok(digest),
+        ManifestRef::Tag(tag) => Ok(registry.storage().resolve_tag(name, &tag).await?),
+    }
+}
+
+fn media_type_value(media_type: &str) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(media_type).map_err(|err| ApiError::internal(&err))
+}
+
+/// Serves a manifest's exact bytes with its stored media type; `HEAD`
+/// answers the same headers without reading the bytes.
+pub(crate) async fn get(
+    registry: &Registry,
+    parts: &Parts,
+    name: RepositoryName,
+    reference: ManifestRef,
+) -> Result<Response, ApiError> {
+    registry
+        .authorize(
+            parts,
+            Access::Repository {
+                name: &name,
+                action: Action::Pull,
+            },
+        )
+        .await?;
+    let digest = resolve(registry, &name, reference).await?;
+    let storage = registry.storage();
+    let (media_type, size, body) = if parts.method == Method::HEAD {
+        let info = storage.stat_manifest(&name, &digest).await?;
+        (info.media_type, info.size, Body::empty())
+    } else {
+        let manifest = storage.get_manifest(&name, &digest).await?;
+        let size = manifest.bytes.len() as u64;
+        (manifest.media_type, size, Body::from(manifest.bytes))
+    };
+    let mut response = Response::new(body);
+    let h = response.headers_mut();
+    h.insert(CONTENT_TYPE, media_type_value(&media_type)?);
+    h.insert(CONTENT_LENGTH, HeaderValue::from(size));
+    h.insert(DOCKER_CONTENT_DIGEST, headers::value(&digest)?);
+    Ok(response)
+}
+
+/// Validates and stores a manifest, after checking that the repository holds
+/// every blob and child manifest it references; moves the tag when pushed by
+/// tag; records its subject in the referrers index.
+pub(crate) async fn put(
+    registry: &Registry,
+    parts: &Parts,
+    body: Body,
+    name: RepositoryName,
+    reference: ManifestRef,
+) -> Result<Response, ApiError> {
+    registry
+        .authorize(
+            parts,
+            Access::Repository {
+                name: &name,
+                action: Action::Push,
+            },
+        )
+        .await?;
+    let limits = registry.limits();
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let bytes = read_limited(
+        body,
+        limits.max_manifest_size,
+        limits.body_idle_timeout,
+        declared,
+    )
+    .await?;
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let options = ParseOptions::default().with_max_size(limits.max_manifest_size);
+    let manifest = Manifest::parse_with(bytes, content_type, &options)?;
+
+    // Pushed by digest: the bytes must hash to it, with its algorithm.
+    let digest = match &reference {
+        ManifestRef::Digest(expected) => {
+            expected.verify(manifest.bytes()).map_err(|err| {
+                ApiError::new(
+                    ErrorCode::DigestInvalid,
+                    format!("the manifest does not match the digest it was pushed as: {err}"),
+                )
+                .with_detail(serde_json::json!({ "digest": expected.to_string() }))
+            })?;
+            expected.clone()
+        }
+        ManifestRef::Tag(_) => manifest.digest().clone(),
+    };
+
+    check_references(registry, &name, &manifest).await?;
+
+    let mut put = ManifestPut::new(
+        digest.clone(),
+        manifest.media_type().as_str(),
+        manifest.bytes().clone(),
+    );
+    let subject = manifest.subject().map(|s| s.digest.clone());
+    if let Some(subject) = &subject {
+        let annotations: BTreeMap<String, String> = manifest.annotations().clone();
+        put = put.with_subject(
+            subject.clone(),
+            manifest.artifact_type().map(|t| t.as_str().to_owned()),
+            annotations,
+        );
+    }
+    let storage = registry.storage();
+    storage.put_manifest(&name, put).await?;
+    if let ManifestRef::Tag(tag) = &reference {
+        storage.set_tag(&name, tag, &digest).await?;
+    }
+
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::CREATED;
+    let h = response.headers_mut();
+    h.insert(
+        LOCATION,
+        headers::value(format_args!("/v2/{name}/manifests/{digest}"))?,
+    );
+    h.insert(DOCKER_CONTENT_DIGEST, headers::value(&digest)?);
+    h.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    if let Some(subject) = &subject {
+        h.insert(OCI_SUBJECT, headers::value(subject)?);
+    }
+    Ok(response)
+}
+
+/// Every non-foreign blob must be linked to the repository and every child
+/// manifest stored in it; the first missing one is reported as
+/// `MANIFEST_BLOB_UNKNOWN` with its digest in `detail`. Foreign layers
+/// (Windows base layers) live elsewhere and are not required.
+async fn check_references(
+    registry: &Registry,
+    name: &RepositoryName,
+    manifest: &Manifest,
+) -> Result<(), ApiError> {
+    let storage = registry.storage();
+    for blob in manifest.required_blobs() {
+        if !storage.is_blob_linked(name, &blob.digest).await? {
+            return Err(ApiError::new(
+                ErrorCode::ManifestBlobUnknown,
+                format!(
+                    "blob {} referenced by the manifest is not in repository {name}; push it first",
+                    blob.digest
+                ),
+            )
+            .with_detail(serde_json::json!({ "digest": blob.digest.to_string() })));
+        }
+    }
+    for child in manifest.child_manifests() {
+        match storage.stat_manifest(name, &child.digest).await {
+            Ok(_) => {}
+            Err(err) if err.is_not_found() => {
+                return Err(ApiError::new(
+                    ErrorCode::ManifestBlobUnknown,
+                    format!(
+                        "manifest {} referenced by the index is not in repository {name}; push it first",
+                        child.digest
+                    ),
+                )
+                .with_detail(serde_json::json!({ "digest": child.digest.to_string() })));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(())
+}
+
+/// Deletes a manifest by digest (with the tags pointing at it and its
+/// referrers entry), or just a tag.
+pub(crate) async fn delete(
+    registry: &Registry,
+    parts: &Parts,
+    name: RepositoryName,
+    reference: ManifestRef,
+) -> Result<Response, ApiError> {
+    registry
+        .authorize(
+            parts,
+            Access::Repository {
+                name: &name,
+                action: Action::Delete,
+            },
+        )
+        .await?;
+    let storage = registry.storage();
+    match &reference {
+        ManifestRef::Digest(digest) => {
+            storage.delete_manifest(&name, digest).await?;
+        }
+        ManifestRef::Tag(tag) => {
+            storage.delete_tag(&name, tag).await?;
+        }
+    }
+    let mut response = Response::new(Body::empty());
+    *response.status_mut() = StatusCode::ACCEPTED;
+    response
+        .headers_mut()
+        .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+    Ok(response)
+}

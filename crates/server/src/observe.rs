@@ -1,0 +1,236 @@
+//! One access-log line and one metrics record per request.
+//!
+//! The record is made when the response body ends (or is dropped, when the
+//! client goes away), so the duration and byte counts cover the whole
+//! exchange, blob streams included. The log line is emitted at `INFO` with
+//! the target `wharf_server::access`; filter it like any other target.
+
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, Uri};
+use http_body::{Frame, SizeHint};
+use tower::{Layer, Service};
+
+use crate::metrics::Metrics;
+use crate::route::RouteKind;
+
+/// A tower layer recording every request in [`Metrics`] and the access log.
+#[derive(Clone)]
+pub(crate) struct ObserveLayer {
+    pub(crate) metrics: Arc<Metrics>,
+}
+
+impl<S> Layer<S> for ObserveLayer {
+    type Service = Observe<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Observe {
+            inner,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct Observe<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+impl<S> Service<Request<Body>> for Observe<S>
+where
+    S: Service<Request<Body>, Response = Response<Body>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = Infallible;
+    type Future =
+        Pin<Box<dyn std::future::Future<Output = Result<Response<Body>, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        let start = Instant::now();
+        let route = RouteKind::classify(request.uri().path());
+        let method = request.method().clone();
+        let uri = request.uri().clone();
+        self.metrics.request_started();
+
+        // Count request bytes only when there is a body to count.
+        let has_body = http_body::Body::size_hint(request.body()).upper() != Some(0);
+        let bytes_in = has_body.then(|| Arc::new(AtomicU64::new(0)));
+        let request = match &bytes_in {
+            Some(counter) => request.map(|body| {
+                Body::new(Counted {
+                    inner: body,
+                    counter: counter.clone(),
+                })
+            }),
+            None => request,
+        };
+
+        let metrics = self.metrics.clone();
+        // The clone that was made ready is the one to call (tower's rule).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(async move {
+            let response = inner.call(request).await?;
+            let status = response.status();
+            let record = Record {
+                metrics,
+                route,
+                method,
+                uri,
+                status,
+                start,
+                bytes_in,
+                bytes_out: 0,
+            };
+            Ok(response.map(|body| {
+                Body::new(Observed {
+                    inner: body,
+                    record: Some(record),
+                })
+            }))
+        })
+    }
+}
+
+/// Counts the data bytes of a request body as they are read.
+struct Counted {
+    inner: Body,
+    counter: Arc<AtomicU64>,
+}
+
+impl http_body::Body for Counted {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let poll = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &poll {
+            if let Some(data) = frame.data_ref() {
+                self.counter.fetch_add(data.len() as u64, Relaxed);
+            }
+        }
+        poll
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+struct Record {
+    metrics: Arc<Metrics>,
+    route: RouteKind,
+    method: Method,
+    uri: Uri,
+    status: StatusCode,
+    start: Instant,
+    bytes_in: Option<Arc<AtomicU64>>,
+    bytes_out: u64,
+}
+
+impl Record {
+    fn finish(self, complete: bool) {
+        let duration = self.start.elapsed();
+        let bytes_in = self.bytes_in.map_or(0, |c| c.load(Relaxed));
+        self.metrics.request_finished();
+        self.metrics.record_request(
+            self.route,
+            &self.method,
+            self.status,
+            bytes_in,
+            self.bytes_out,
+            duration,
+        );
+        tracing::info!(
+            target: "wharf_server::access",
+            method = %self.method,
+            path = self.uri.path(),
+            route = self.route.template(),
+            status = self.status.as_u16(),
+            bytes_in,
+            bytes_out = self.bytes_out,
+            duration_ms = duration.as_secs_f64() * 1e3,
+            complete,
+            "request"
+        );
+    }
+}
+
+/// The response body, finishing the record when it ends or is dropped.
+struct Observed {
+    inner: Body,
+    record: Option<Record>,
+}
+
+impl http_body::Body for Observed {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let poll = Pin::new(&mut self.inner).poll_frame(cx);
+        match &poll {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(data), Some(record)) = (frame.data_ref(), self.record.as_mut()) {
+                    record.bytes_out += data.len() as u64;
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(record) = self.record.take() {
+                    record.finish(true);
+                }
+            }
+            Poll::Ready(Some(Err(_))) => {
+                if let Some(record) = self.record.take() {
+                    record.finish(false);
+                }
+            }
+            Poll::Pending => {}
+        }
+        poll
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Observed {
+    fn drop(&mut self) {
+        if let Some(record) = self.record.take() {
+            // Hyper does not poll a body it knows is empty (HEAD, 204):
+            // that is a complete exchange, not an aborted one.
+            let complete = http_body::Body::is_end_stream(&self.inner);
+            record.finish(complete);
+        }
+    }
+}

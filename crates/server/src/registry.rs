@@ -1,0 +1,361 @@
+//! The [`Registry`] value: storage, authorizer, limits and metrics, and the
+//! router serving the API over them.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::Router;
+use http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use http::request::Parts;
+use http::{Method, StatusCode};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wharf_storage::Storage;
+
+use crate::auth::{Access, AllowAll, Authorizer};
+use crate::error::{ApiError, ErrorCode};
+use crate::headers::API_VERSION;
+use crate::metrics::Metrics;
+use crate::observe::ObserveLayer;
+use crate::route::Route;
+use crate::{blobs, listing, manifests, uploads};
+
+/// Limits that keep one client from exhausting the registry.
+///
+/// ```
+/// use std::time::Duration;
+/// use wharf_server::Limits;
+///
+/// let mut limits = Limits::default();
+/// limits.max_manifest_size = 1 << 20;
+/// limits.body_idle_timeout = Duration::from_secs(10);
+/// assert_eq!(limits.request_timeout, Duration::from_secs(60));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Limits {
+    /// The largest manifest accepted, in bytes (default 4 MiB, as CNCF
+    /// Distribution and the OCI specification suggest). Larger ones get 413
+    /// `SIZE_INVALID`.
+    pub max_manifest_size: usize,
+    /// How long a request that does not stream a blob upload may take to
+    /// produce its response head (default 60 s). Blob downloads are bounded
+    /// by this until their first byte; uploads by `body_idle_timeout`.
+    pub request_timeout: Duration,
+    /// How long a request body may send nothing before the request is
+    /// aborted (default 30 s). An upload chunk cut short this way keeps the
+    /// bytes received, so the client can resume.
+    pub body_idle_timeout: Duration,
+    /// How long an upload session may stay untouched before
+    /// [`Registry::purge_expired_uploads`] removes it (default 24 h).
+    pub upload_expiry: Duration,
+    /// How many requests may stream upload data at once (default 256).
+    /// Beyond it, new ones get 429 `TOOMANYREQUESTS` with `Retry-After`.
+    pub max_concurrent_uploads: usize,
+    /// The largest page of tags or repositories one request may ask for
+    /// with `n` (default 10,000); a larger `n` is lowered to it and the
+    /// `Link` header points at the rest.
+    pub max_page_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_manifest_size: 4 * 1024 * 1024,
+            request_timeout: Duration::from_secs(60),
+            body_idle_timeout: Duration::from_secs(30),
+            upload_expiry: Duration::from_secs(24 * 60 * 60),
+            max_concurrent_uploads: 256,
+            max_page_size: 10_000,
+        }
+    }
+}
+
+/// Builds a [`Registry`]. See [`Registry::builder`].
+pub struct RegistryBuilder {
+    storage: Arc<dyn Storage>,
+    authorizer: Arc<dyn Authorizer>,
+    limits: Limits,
+    metrics_endpoint: bool,
+}
+
+impl RegistryBuilder {
+    /// The authorizer every request is checked with (default: [`AllowAll`],
+    /// no authentication, for local and development use only).
+    #[must_use]
+    pub fn authorizer(mut self, authorizer: Arc<dyn Authorizer>) -> Self {
+        self.authorizer = authorizer;
+        self
+    }
+
+    /// The limits (default: [`Limits::default`]).
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Whether [`Registry::router`] serves `GET /metrics` in the Prometheus
+    /// text format (default: no; the metrics are still collected and
+    /// available from [`Registry::metrics`]).
+    #[must_use]
+    pub fn metrics_endpoint(mut self, serve: bool) -> Self {
+        self.metrics_endpoint = serve;
+        self
+    }
+
+    /// The registry.
+    pub fn build(self) -> Registry {
+        let uploads = Arc::new(Semaphore::new(self.limits.max_concurrent_uploads.max(1)));
+        Registry {
+            inner: Arc::new(Inner {
+                storage: self.storage,
+                authorizer: self.authorizer,
+                limits: self.limits,
+                metrics: Arc::new(Metrics::default()),
+                uploads,
+                metrics_endpoint: self.metrics_endpoint,
+            }),
+        }
+    }
+}
+
+/// A registry: storage, an authorizer, limits and metrics. Cheap to clone
+/// (one `Arc`); [`Registry::router`] serves the OCI Distribution API over it.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use wharf_server::Registry;
+/// use wharf_storage::MemoryStorage;
+///
+/// # async fn serve() -> std::io::Result<()> {
+/// let registry = Registry::builder(Arc::new(MemoryStorage::new()))
+///     .metrics_endpoint(true)
+///     .build();
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
+/// axum::serve(listener, registry.router()).await
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) storage: Arc<dyn Storage>,
+    authorizer: Arc<dyn Authorizer>,
+    pub(crate) limits: Limits,
+    pub(crate) metrics: Arc<Metrics>,
+    uploads: Arc<Semaphore>,
+    metrics_endpoint: bool,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("limits", &self.inner.limits)
+            .field("metrics", &self.inner.metrics)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// A builder over `storage`, with the default authorizer ([`AllowAll`])
+    /// and limits.
+    pub fn builder(storage: Arc<dyn Storage>) -> RegistryBuilder {
+        RegistryBuilder {
+            storage,
+            authorizer: Arc::new(AllowAll),
+            limits: Limits::default(),
+            metrics_endpoint: false,
+        }
+    }
+
+    /// The axum router serving the API: `/v2/` and everything under it (and
+    /// `/metrics` when enabled), with one access-log line and one metrics
+    /// record per request.
+    pub fn router(&self) -> Router {
+        let mut router = Router::new()
+            .route("/v2", any(dispatch))
+            .route("/v2/", any(dispatch))
+            .route("/v2/{*path}", any(dispatch));
+        if self.inner.metrics_endpoint {
+            router = router.route("/metrics", get(metrics));
+        }
+        router
+            .fallback(not_found)
+            .with_state(self.clone())
+            .layer(ObserveLayer {
+                metrics: self.inner.metrics.clone(),
+            })
+    }
+
+    /// The storage the registry serves.
+    pub fn storage(&self) -> &Arc<dyn Storage> {
+        &self.inner.storage
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// The registry's metrics (render them with [`Metrics::render`]).
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// Asks the authorizer whether the request may do `access`.
+    pub async fn authorize(&self, request: &Parts, access: Access<'_>) -> Result<(), ApiError> {
+        self.inner.authorizer.authorize(request, access).await
+    }
+
+    /// Removes upload sessions untouched for longer than
+    /// [`Limits::upload_expiry`], returning how many were removed.
+    pub async fn purge_expired_uploads(&self) -> Result<usize, wharf_storage::Error> {
+        let purged = self
+            .inner
+            .storage
+            .purge_expired_uploads(self.inner.limits.upload_expiry)
+            .await?;
+        self.inner.metrics.uploads_expired(purged as u64);
+        Ok(purged)
+    }
+
+    /// Spawns a task on the current tokio runtime that calls
+    /// [`purge_expired_uploads`](Self::purge_expired_uploads) every
+    /// `interval`, logging what it removed and any failure. Abort the
+    /// returned handle to stop it.
+    pub fn spawn_upload_purger(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let registry = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                match registry.purge_expired_uploads().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(purged = n, "removed expired upload sessions"),
+                    Err(err) => tracing::warn!(error = %err, "purging expired uploads failed"),
+                }
+            }
+        })
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
+    /// A permit to stream upload data, or 429 when too many uploads are in
+    /// progress.
+    pub(crate) fn upload_permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
+        self.inner.uploads.clone().try_acquire_owned().map_err(|_| {
+            self.inner.metrics.rejected_overload();
+            ApiError::new(
+                ErrorCode::TooManyRequests,
+                "too many uploads in progress; retry shortly",
+            )
+            .with_header(RETRY_AFTER, HeaderValue::from_static("1"))
+        })
+    }
+}
+
+async fn dispatch(State(registry): State<Registry>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let mut response = match Route::parse(parts.uri.path()) {
+        Ok(Some(route)) => {
+            let streams_upload = matches!(route, Route::Upload { .. } | Route::UploadStart { .. });
+            let handled = handle(&registry, route, parts, body);
+            let result = if streams_upload {
+                // Bounded by the body idle timeout instead: a large upload
+                // may take longer than any fixed limit.
+                handled.await
+            } else {
+                match tokio::time::timeout(registry.inner.limits.request_timeout, handled).await {
+                    Ok(result) => result,
+                    Err(_) => Err(ApiError::new(
+                        ErrorCode::Unknown,
+                        "the request took longer than the registry's request timeout",
+                    )
+                    .with_status(StatusCode::SERVICE_UNAVAILABLE)),
+                }
+            };
+            result.unwrap_or_else(IntoResponse::into_response)
+        }
+        Ok(None) => not_found().await,
+        Err(err) => err.into_response(),
+    };
+    response.headers_mut().insert(API_VERSION.0, API_VERSION.1);
+    response
+}
+
+async fn handle(
+    registry: &Registry,
+    route: Route,
+    parts: Parts,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let method = parts.method.clone();
+    match (route, method) {
+        (Route::Base, Method::GET | Method::HEAD) => {
+            registry.authorize(&parts, Access::Base).await?;
+            Ok(([(CONTENT_TYPE, "application/json")], "{}").into_response())
+        }
+        (Route::Catalog, Method::GET) => listing::catalog(registry, &parts).await,
+        (Route::TagsList { name }, Method::GET) => listing::tags(registry, &parts, name).await,
+        (Route::Referrers { name, digest }, Method::GET) => {
+            listing::referrers(registry, &parts, name, digest).await
+        }
+        (Route::Manifest { name, reference }, Method::GET | Method::HEAD) => {
+            manifests::get(registry, &parts, name, reference).await
+        }
+        (Route::Manifest { name, reference }, Method::PUT) => {
+            manifests::put(registry, &parts, body, name, reference).await
+        }
+        (Route::Manifest { name, reference }, Method::DELETE) => {
+            manifests::delete(registry, &parts, name, reference).await
+        }
+        (Route::Blob { name, digest }, Method::GET | Method::HEAD) => {
+            blobs::get(registry, &parts, name, digest).await
+        }
+        (Route::Blob { name, digest }, Method::DELETE) => {
+            blobs::delete(registry, &parts, name, digest).await
+        }
+        (Route::UploadStart { name }, Method::POST) => {
+            uploads::start(registry, &parts, body, name).await
+        }
+        (Route::Upload { name, id }, Method::PATCH) => {
+            uploads::patch(registry, &parts, body, name, id).await
+        }
+        (Route::Upload { name, id }, Method::PUT) => {
+            uploads::put(registry, &parts, body, name, id).await
+        }
+        (Route::Upload { name, id }, Method::GET) => {
+            uploads::status(registry, &parts, name, id).await
+        }
+        (Route::Upload { name, id }, Method::DELETE) => {
+            uploads::cancel(registry, &parts, name, id).await
+        }
+        _ => Err(ApiError::method_not_allowed()),
+    }
+}
+
+async fn metrics(State(registry): State<Registry>) -> Response {
+    (
+        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        registry.inner.metrics.render(),
+    )
+        .into_response()
+}
+
+async fn not_found() -> Response {
+    ApiError::new(
+        ErrorCode::Unsupported,
+        "no such endpoint in the OCI Distribution API",
+    )
+    .with_status(StatusCode::NOT_FOUND)
+    .into_response()
+}

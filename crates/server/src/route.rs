@@ -1,0 +1,424 @@
+//! Which endpoint a `/v2/...` path names.
+//!
+//! Repository names contain slashes (`owner/app/release`), so the path
+//! cannot be matched by a router pattern. What follows the name never
+//! contains a slash (a digest, a tag, an upload id), so the endpoint is
+//! decided by the last two segments alone: `.../manifests/<ref>`,
+//! `.../blobs/<digest>`, `.../blobs/uploads/<id>`, `.../blobs/uploads/`,
+//! `.../tags/list`, `.../referrers/<digest>`. Everything before them is the
+//! repository name. A repository may therefore itself be called
+//! `team/manifests` or `x/blobs`: only the last segments are special.
+//!
+//! [`RouteKind::classify`] does this split without validating anything (for
+//! metrics and logs, on every request); [`Route::parse`] also parses the
+//! name, digest, tag or upload id into their types.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use wharf_reference::{Digest, RepositoryName, Tag};
+use wharf_storage::UploadId;
+
+use crate::error::{ApiError, ErrorCode};
+
+/// The endpoint template a request path matched, used as the `route` label
+/// of metrics and in the access log (never the raw path, whose cardinality
+/// is unbounded).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteKind {
+    /// `/v2/`
+    Base,
+    /// `/v2/_catalog`
+    Catalog,
+    /// `/v2/{name}/tags/list`
+    TagsList,
+    /// `/v2/{name}/manifests/{reference}`
+    Manifest,
+    /// `/v2/{name}/blobs/{digest}`
+    Blob,
+    /// `/v2/{name}/blobs/uploads/`
+    UploadStart,
+    /// `/v2/{name}/blobs/uploads/{id}`
+    Upload,
+    /// `/v2/{name}/referrers/{digest}`
+    Referrers,
+    /// `/metrics`
+    Metrics,
+    /// Anything else.
+    Other,
+}
+
+impl RouteKind {
+    /// Every kind, in a fixed order (the index of a kind is its position).
+    pub const ALL: [RouteKind; 10] = [
+        Self::Base,
+        Self::Catalog,
+        Self::TagsList,
+        Self::Manifest,
+        Self::Blob,
+        Self::UploadStart,
+        Self::Upload,
+        Self::Referrers,
+        Self::Metrics,
+        Self::Other,
+    ];
+
+    /// The route template, e.g. `/v2/{name}/manifests/{reference}`.
+    pub const fn template(self) -> &'static str {
+        match self {
+            Self::Base => "/v2/",
+            Self::Catalog => "/v2/_catalog",
+            Self::TagsList => "/v2/{name}/tags/list",
+            Self::Manifest => "/v2/{name}/manifests/{reference}",
+            Self::Blob => "/v2/{name}/blobs/{digest}",
+            Self::UploadStart => "/v2/{name}/blobs/uploads/",
+            Self::Upload => "/v2/{name}/blobs/uploads/{id}",
+            Self::Referrers => "/v2/{name}/referrers/{digest}",
+            Self::Metrics => "/metrics",
+            Self::Other => "other",
+        }
+    }
+
+    pub(crate) const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Classifies a request path (with its `/v2` prefix) without validating
+    /// the name or the last segment.
+    ///
+    /// ```
+    /// use wharf_server::RouteKind;
+    /// assert_eq!(RouteKind::classify("/v2/a/b/manifests/latest"), RouteKind::Manifest);
+    /// assert_eq!(RouteKind::classify("/v2/a/blobs/uploads/"), RouteKind::UploadStart);
+    /// assert_eq!(RouteKind::classify("/v3/"), RouteKind::Other);
+    /// ```
+    pub fn classify(path: &str) -> RouteKind {
+        split(path).map_or_else(
+            || {
+                if path == "/metrics" {
+                    Self::Metrics
+                } else {
+                    Self::Other
+                }
+            },
+            |(kind, _, _)| kind,
+        )
+    }
+}
+
+impl fmt::Display for RouteKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.template())
+    }
+}
+
+/// Splits a path into its kind, the name part and the last segment.
+fn split(path: &str) -> Option<(RouteKind, &str, &str)> {
+    let rest = path.strip_prefix("/v2")?;
+    if rest.is_empty() || rest == "/" {
+        return Some((RouteKind::Base, "", ""));
+    }
+    let rest = rest.strip_prefix('/')?;
+    if rest == "_catalog" {
+        return Some((RouteKind::Catalog, "", ""));
+    }
+    let (head, last) = rest.rsplit_once('/')?;
+    let (name, marker) = head.rsplit_once('/')?;
+    let kind = match marker {
+        "manifests" => RouteKind::Manifest,
+        "referrers" => RouteKind::Referrers,
+        "tags" if last == "list" => RouteKind::TagsList,
+        "blobs" if last == "uploads" => RouteKind::UploadStart,
+        "blobs" => RouteKind::Blob,
+        "uploads" => {
+            let name = name.strip_suffix("/blobs")?;
+            let kind = if last.is_empty() {
+                RouteKind::UploadStart
+            } else {
+                RouteKind::Upload
+            };
+            return Some((kind, name, last));
+        }
+        _ => return None,
+    };
+    Some((kind, name, last))
+}
+
+/// What a manifest path names: a tag or a digest.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ManifestRef {
+    /// `.../manifests/<tag>`
+    Tag(Tag),
+    /// `.../manifests/<algorithm>:<hex>`
+    Digest(Digest),
+}
+
+impl ManifestRef {
+    /// Parses a reference segment: a digest if it contains `:`, else a tag.
+    pub fn parse(segment: &str) -> Result<Self, ApiError> {
+        if segment.contains(':') {
+            parse_digest(segment).map(Self::Digest)
+        } else {
+            Tag::parse(segment).map(Self::Tag).map_err(|err| {
+                ApiError::new(ErrorCode::ManifestInvalid, format!("invalid tag: {err}"))
+                    .with_detail(serde_json::json!({ "tag": segment }))
+            })
+        }
+    }
+}
+
+impl fmt::Display for ManifestRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Tag(tag) => tag.fmt(f),
+            Self::Digest(digest) => digest.fmt(f),
+        }
+    }
+}
+
+/// A request path parsed into its endpoint and typed parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Route {
+    Base,
+    Catalog,
+    TagsList {
+        name: RepositoryName,
+    },
+    Manifest {
+        name: RepositoryName,
+        reference: ManifestRef,
+    },
+    Blob {
+        name: RepositoryName,
+        digest: Digest,
+    },
+    UploadStart {
+        name: RepositoryName,
+    },
+    Upload {
+        name: RepositoryName,
+        id: UploadId,
+    },
+    Referrers {
+        name: RepositoryName,
+        digest: Digest,
+    },
+}
+
+impl Route {
+    /// Parses a path (`/v2/...`). `Ok(None)` means no endpoint has this
+    /// shape (a plain 404).
+    pub(crate) fn parse(path: &str) -> Result<Option<Route>, ApiError> {
+        let Some((kind, name, last)) = split(path) else {
+            return Ok(None);
+        };
+        let route = match kind {
+            RouteKind::Base => Route::Base,
+            RouteKind::Catalog => Route::Catalog,
+            RouteKind::TagsList => Route::TagsList {
+                name: parse_name(name)?,
+            },
+            RouteKind::Manifest => {
+                let name = parse_name(name)?;
+                let reference = ManifestRef::parse(&decode(last))?;
+                Route::Manifest { name, reference }
+            }
+            RouteKind::Blob => {
+                let name = parse_name(name)?;
+                Route::Blob {
+                    name,
+                    digest: parse_digest(&decode(last))?,
+                }
+            }
+            RouteKind::UploadStart => Route::UploadStart {
+                name: parse_name(name)?,
+            },
+            RouteKind::Upload => {
+                let name = parse_name(name)?;
+                let id = last.parse().map_err(|_| ApiError::upload_unknown())?;
+                Route::Upload { name, id }
+            }
+            RouteKind::Referrers => {
+                let name = parse_name(name)?;
+                Route::Referrers {
+                    name,
+                    digest: parse_digest(&decode(last))?,
+                }
+            }
+            RouteKind::Metrics | RouteKind::Other => return Ok(None),
+        };
+        Ok(Some(route))
+    }
+}
+
+pub(crate) fn parse_name(name: &str) -> Result<RepositoryName, ApiError> {
+    RepositoryName::parse(&decode(name)).map_err(|err| {
+        ApiError::new(
+            ErrorCode::NameInvalid,
+            format!("invalid repository name: {err}"),
+        )
+        .with_detail(serde_json::json!({ "name": name }))
+    })
+}
+
+pub(crate) fn parse_digest(digest: &str) -> Result<Digest, ApiError> {
+    Digest::parse(digest).map_err(|err| {
+        ApiError::new(ErrorCode::DigestInvalid, format!("invalid digest: {err}"))
+            .with_detail(serde_json::json!({ "digest": digest }))
+    })
+}
+
+/// Percent-decodes a path segment. Clients may escape the `:` of a digest
+/// (`sha256%3A...`); nothing else in a valid name, tag or digest needs
+/// escaping, so an invalid escape is left as is and fails to parse later.
+pub(crate) fn decode(segment: &str) -> Cow<'_, str> {
+    if !segment.contains('%') {
+        return Cow::Borrowed(segment);
+    }
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = |b: u8| (b as char).to_digit(16);
+            if let (Some(hi), Some(lo)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DIGEST: &str = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+    #[test]
+    fn paths_are_classified_by_their_last_two_segments() {
+        let table = [
+            ("/v2/", RouteKind::Base),
+            ("/v2", RouteKind::Base),
+            ("/v2/_catalog", RouteKind::Catalog),
+            ("/v2/a/tags/list", RouteKind::TagsList),
+            ("/v2/a/b/c/tags/list", RouteKind::TagsList),
+            ("/v2/a/manifests/latest", RouteKind::Manifest),
+            ("/v2/team/manifests/manifests/latest", RouteKind::Manifest),
+            ("/v2/a/blobs/sha256:00", RouteKind::Blob),
+            ("/v2/x/blobs/blobs/sha256:00", RouteKind::Blob),
+            ("/v2/a/blobs/uploads/", RouteKind::UploadStart),
+            ("/v2/a/blobs/uploads", RouteKind::UploadStart),
+            ("/v2/a/blobs/uploads/abc-123", RouteKind::Upload),
+            ("/v2/a/b/blobs/uploads/blobs/uploads/x", RouteKind::Upload),
+            ("/v2/a/referrers/sha256:00", RouteKind::Referrers),
+            ("/v2/a/tags/other", RouteKind::Other),
+            ("/v2/a/uploads/x", RouteKind::Other),
+            ("/v2/a", RouteKind::Other),
+            ("/v3/a/manifests/x", RouteKind::Other),
+            ("/metrics", RouteKind::Metrics),
+            ("/", RouteKind::Other),
+        ];
+        for (path, kind) in table {
+            assert_eq!(RouteKind::classify(path), kind, "{path}");
+        }
+    }
+
+    #[test]
+    fn routes_parse_their_parameters() {
+        let name = |s: &str| RepositoryName::parse(s).expect("name");
+        let digest = Digest::parse(DIGEST).expect("digest");
+        let table: Vec<(String, Route)> = vec![
+            ("/v2/".into(), Route::Base),
+            ("/v2/_catalog".into(), Route::Catalog),
+            (
+                "/v2/owner/app/release/tags/list".into(),
+                Route::TagsList {
+                    name: name("owner/app/release"),
+                },
+            ),
+            (
+                "/v2/team/manifests/manifests/v1.0".into(),
+                Route::Manifest {
+                    name: name("team/manifests"),
+                    reference: ManifestRef::Tag(Tag::parse("v1.0").expect("tag")),
+                },
+            ),
+            (
+                format!("/v2/a/manifests/{DIGEST}"),
+                Route::Manifest {
+                    name: name("a"),
+                    reference: ManifestRef::Digest(digest.clone()),
+                },
+            ),
+            (
+                format!("/v2/a/blobs/{}", DIGEST.replace(':', "%3A")),
+                Route::Blob {
+                    name: name("a"),
+                    digest: digest.clone(),
+                },
+            ),
+            (
+                "/v2/a/b/blobs/uploads/".into(),
+                Route::UploadStart { name: name("a/b") },
+            ),
+            (
+                "/v2/a/blobs/uploads/0123456789abcdef0123456789abcdef".into(),
+                Route::Upload {
+                    name: name("a"),
+                    id: "0123456789abcdef0123456789abcdef".parse().expect("id"),
+                },
+            ),
+            (
+                format!("/v2/a/referrers/{DIGEST}"),
+                Route::Referrers {
+                    name: name("a"),
+                    digest,
+                },
+            ),
+        ];
+        for (path, route) in table {
+            assert_eq!(Route::parse(&path).expect(&path), Some(route), "{path}");
+        }
+    }
+
+    #[test]
+    fn invalid_parameters_map_to_their_error_codes() {
+        let table = [
+            ("/v2/UPPER/manifests/latest", ErrorCode::NameInvalid),
+            ("/v2/a//b/tags/list", ErrorCode::NameInvalid),
+            ("/v2/a/blobs/sha256:zz", ErrorCode::DigestInvalid),
+            ("/v2/a/blobs/latest", ErrorCode::DigestInvalid),
+            ("/v2/a/manifests/sha256:short", ErrorCode::DigestInvalid),
+            ("/v2/a/manifests/-bad-tag", ErrorCode::ManifestInvalid),
+            ("/v2/a/referrers/nope", ErrorCode::DigestInvalid),
+            ("/v2/a/blobs/uploads/bad%20id", ErrorCode::BlobUploadUnknown),
+            ("/v2/a/blobs/uploads/ABCDEF", ErrorCode::BlobUploadUnknown),
+        ];
+        for (path, code) in table {
+            let err = Route::parse(path).expect_err(path);
+            assert_eq!(err.code(), code, "{path}");
+        }
+    }
+
+    #[test]
+    fn unknown_shapes_are_not_routes() {
+        for path in ["/v3/", "/v2/a", "/v2/a/tags/x", "/healthz"] {
+            assert_eq!(Route::parse(path).expect(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn percent_decoding_handles_escapes_and_leaves_invalid_ones() {
+        assert_eq!(decode("sha256%3Aab"), "sha256:ab");
+        assert_eq!(decode("sha256%3aab"), "sha256:ab");
+        assert_eq!(decode("plain"), "plain");
+        assert_eq!(decode("bad%zz"), "bad%zz");
+        assert_eq!(decode("end%3"), "end%3");
+        assert_eq!(decode("%"), "%");
+    }
+}
