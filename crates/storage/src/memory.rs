@@ -201,10 +201,7 @@ impl BlobStore for MemoryStorage {
         let mut digester = Digester::new(digest.algorithm().clone()).map_err(Error::from_verify)?;
         let mut chunks = Vec::new();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|source| Error::BodyInterrupted {
-                offset: 0,
-                source,
-            })?;
+            let chunk = chunk.map_err(|source| Error::BodyInterrupted { offset: 0, source })?;
             self.check_size(digester.bytes_hashed() + chunk.len() as u64)?;
             digester.update(&chunk);
             chunks.push(chunk);
@@ -518,7 +515,10 @@ impl RepositoryStore for MemoryStorage {
             repository: repository.clone(),
             digest: digest.clone(),
         };
-        let repo = state.repositories.get_mut(repository).ok_or_else(not_found)?;
+        let repo = state
+            .repositories
+            .get_mut(repository)
+            .ok_or_else(not_found)?;
         let manifest = repo.manifests.remove(digest).ok_or_else(not_found)?;
         if let Some(subject) = &manifest.subject {
             repo.remove_referrer(digest, subject);

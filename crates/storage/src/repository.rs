@@ -56,13 +56,19 @@ pub trait RepositoryStore: Send + Sync {
     ) -> Result<StoredManifest>;
 
     /// A stored manifest's media type and size, without its bytes.
-    async fn stat_manifest(&self, repository: &RepositoryName, digest: &Digest)
-        -> Result<ManifestInfo>;
+    async fn stat_manifest(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<ManifestInfo>;
 
     /// Deletes a manifest, every tag pointing at it and its entry in its
     /// subject's referrers. Returns the tags that were deleted, in order.
-    async fn delete_manifest(&self, repository: &RepositoryName, digest: &Digest)
-        -> Result<Vec<Tag>>;
+    async fn delete_manifest(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Vec<Tag>>;
 
     /// The manifests stored in `repository`, in digest order. Empty for an
     /// unknown repository.
@@ -84,7 +90,8 @@ pub trait RepositoryStore: Send + Sync {
     /// A page of the repository's tags in lexical order.
     /// [`Error::RepositoryNotFound`](crate::Error::RepositoryNotFound) for an
     /// unknown repository.
-    async fn list_tags(&self, repository: &RepositoryName, page: &PageRequest) -> Result<Page<Tag>>;
+    async fn list_tags(&self, repository: &RepositoryName, page: &PageRequest)
+        -> Result<Page<Tag>>;
 
     /// The tags pointing at `digest`, in lexical order.
     async fn tags_of(&self, repository: &RepositoryName, digest: &Digest) -> Result<Vec<Tag>>;

@@ -146,8 +146,11 @@ pub trait UploadStore: Send + Sync {
     ) -> Result<UploadStatus>;
 
     /// The session's current state.
-    async fn upload_status(&self, repository: &RepositoryName, id: &UploadId)
-        -> Result<UploadStatus>;
+    async fn upload_status(
+        &self,
+        repository: &RepositoryName,
+        id: &UploadId,
+    ) -> Result<UploadStatus>;
 
     /// Verifies the session's content against `expected`, commits it as a
     /// blob, links the blob to the session's repository and ends the

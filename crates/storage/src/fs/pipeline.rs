@@ -1,0 +1,197 @@
+//! Streaming a request body to a file while hashing it.
+//!
+//! Hashing and writing in one thread serializes them (1/(1/hash + 1/disk));
+//! here the body is coalesced into large buffers on the async side and each
+//! buffer is handed, by reference count, to a writer thread and a hasher
+//! thread, so the slower of the two (normally the disk) is the only limit.
+//! Both channels are bounded, so memory stays at a few buffers whatever the
+//! body size.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use wharf_reference::Digester;
+
+use crate::error::{Error, Result};
+use crate::ChunkStream;
+
+/// Size of the buffers handed to the writer and the hasher.
+pub(crate) const BUFFER: usize = 1 << 20;
+
+/// Buffers in flight per channel.
+const DEPTH: usize = 4;
+
+/// How a body ended.
+#[derive(Debug)]
+pub(crate) enum End {
+    /// The whole body was written.
+    Complete,
+    /// The body failed; what was received before is written.
+    BodyFailed(io::Error),
+    /// The body would exceed the size limit; nothing of it was kept.
+    TooLarge,
+}
+
+/// What a [`pump`] did.
+#[derive(Debug)]
+pub(crate) struct Pumped {
+    /// How the body ended.
+    pub end: End,
+    /// The file's length afterwards.
+    pub len: u64,
+    /// The digester fed with everything kept, if one was given.
+    pub digester: Option<Digester>,
+}
+
+/// Where a body goes: an open file, positioned at `start`, and a guard
+/// (typically the upload session's lock) that is released only once the
+/// writer thread is done with the file, even if the caller's future is
+/// dropped midway.
+pub(crate) struct Target<G> {
+    pub file: File,
+    pub start: u64,
+    pub guard: G,
+}
+
+/// Writes `body` to `target.file` from `target.start`, feeding `digester`
+/// in parallel, accepting at most `room` bytes.
+///
+/// On a storage error the file is truncated back to `start` and the error
+/// returned; on [`End::TooLarge`] likewise. Returns the guard whenever the
+/// writer thread finished normally.
+pub(crate) async fn pump<G: Send + 'static>(
+    target: Target<G>,
+    mut body: ChunkStream,
+    digester: Option<Digester>,
+    room: Option<u64>,
+) -> (Option<G>, Result<Pumped>) {
+    let Target {
+        mut file,
+        start,
+        guard,
+    } = target;
+    let (write_tx, mut write_rx) = mpsc::channel::<Bytes>(DEPTH);
+    let roll_back = Arc::new(AtomicBool::new(false));
+    let writer_roll_back = Arc::clone(&roll_back);
+    let writer = tokio::task::spawn_blocking(move || {
+        let mut result = Ok(());
+        while let Some(buffer) = write_rx.blocking_recv() {
+            if let Err(e) = file.write_all(&buffer) {
+                result = Err(e);
+                break;
+            }
+        }
+        drop(write_rx);
+        if result.is_err() || writer_roll_back.load(Ordering::Acquire) {
+            // Undo the partial append; if even that fails the length check
+            // below reports it.
+            let _ = file.set_len(start);
+        }
+        let len = file.metadata().map(|m| m.len());
+        (guard, result.and(len))
+    });
+
+    let (hash_tx, hasher) = match digester {
+        Some(mut digester) => {
+            let (tx, mut rx) = mpsc::channel::<Bytes>(DEPTH);
+            let hasher = tokio::task::spawn_blocking(move || {
+                while let Some(buffer) = rx.blocking_recv() {
+                    digester.update(&buffer);
+                }
+                digester
+            });
+            (Some(tx), Some(hasher))
+        }
+        None => (None, None),
+    };
+
+    let mut end = End::Complete;
+    let mut received = 0u64;
+    let mut pending = BytesMut::new();
+    let mut writer_alive = true;
+    loop {
+        let chunk = match body.next().await {
+            None => break,
+            Some(Err(e)) => {
+                end = End::BodyFailed(e);
+                break;
+            }
+            Some(Ok(chunk)) => chunk,
+        };
+        received += chunk.len() as u64;
+        if room.is_some_and(|room| received > room) {
+            end = End::TooLarge;
+            roll_back.store(true, Ordering::Release);
+            pending.clear();
+            break;
+        }
+        let ready = if pending.is_empty() && chunk.len() >= BUFFER {
+            chunk
+        } else {
+            if pending.capacity() - pending.len() < chunk.len() {
+                pending.reserve(BUFFER.max(chunk.len()));
+            }
+            pending.extend_from_slice(&chunk);
+            if pending.len() < BUFFER {
+                continue;
+            }
+            pending.split().freeze()
+        };
+        if !send(&write_tx, hash_tx.as_ref(), ready).await {
+            writer_alive = false;
+            break;
+        }
+    }
+    if writer_alive && !pending.is_empty() {
+        send(&write_tx, hash_tx.as_ref(), pending.freeze()).await;
+    }
+    drop(write_tx);
+    drop(hash_tx);
+
+    let hashed = match hasher {
+        Some(hasher) => match hasher.await {
+            Ok(d) => Some(d),
+            Err(e) => return (None, Err(Error::io("hash upload", io::Error::other(e)))),
+        },
+        None => None,
+    };
+    let (guard, written) = match writer.await {
+        Ok(joined) => joined,
+        Err(e) => return (None, Err(Error::io("write upload", io::Error::other(e)))),
+    };
+    let result = match written {
+        Err(e) => Err(Error::io("write upload data", e)),
+        Ok(len) => Ok(Pumped {
+            digester: if matches!(end, End::TooLarge) {
+                None
+            } else {
+                hashed
+            },
+            end,
+            len,
+        }),
+    };
+    (Some(guard), result)
+}
+
+/// Hands `buffer` to the writer and the hasher. False if the writer has
+/// stopped (it failed).
+async fn send(
+    write: &mpsc::Sender<Bytes>,
+    hash: Option<&mpsc::Sender<Bytes>>,
+    buffer: Bytes,
+) -> bool {
+    if write.send(buffer.clone()).await.is_err() {
+        return false;
+    }
+    if let Some(hash) = hash {
+        // The hasher only stops if it panicked, which the join reports.
+        let _ = hash.send(buffer).await;
+    }
+    true
+}
