@@ -1,0 +1,83 @@
+//! [`ParseOptions`] and [`Strictness`]: how much a registry accepts.
+
+/// How strictly config and layer media types are checked.
+///
+/// Every level checks the structure, digests, sizes, media type grammar,
+/// `urls`, platforms and annotations; they differ only in which media types
+/// an image manifest may use for its config and layers, and in the OCI 1.1
+/// artifact rules.
+///
+/// The default is [`Strictness::Permissive`], because that is what real
+/// clients push: BuildKit attestations (`application/vnd.in-toto+json`
+/// layers under an image config), cosign signatures
+/// (`application/vnd.dev.cosign.simplesigning.v1+json` layers), oras
+/// artifacts of any type, Helm charts
+/// (`application/vnd.cncf.helm.chart.content.v1.tar+gzip`). The image-spec
+/// itself says that an unknown layer media type must be ignored, not
+/// refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Strictness {
+    /// Container images only: the config must be an image config (OCI or
+    /// Docker), every layer a known layer type (OCI `tar`, `+gzip`, `+zstd`
+    /// and their non-distributable variants; Docker rootfs diff and
+    /// foreign), and `artifactType` is refused.
+    Images,
+    /// Images as in [`Strictness::Images`], plus OCI 1.1 artifacts: a
+    /// manifest whose `artifactType` is set or whose config is not an image
+    /// config may have layers of any media type. `artifactType` is required
+    /// when the config is the empty descriptor, as the image-spec says.
+    Artifacts,
+    /// Any well-formed media type for configs and layers (the default).
+    #[default]
+    Permissive,
+}
+
+/// Options for [`Manifest::parse_with`](crate::Manifest::parse_with).
+///
+/// ```
+/// use wharf_manifest::{ParseOptions, Strictness};
+///
+/// let options = ParseOptions::default()
+///     .with_max_size(1024 * 1024)
+///     .with_strictness(Strictness::Artifacts);
+/// assert_eq!(options.max_size, 1024 * 1024);
+/// assert_eq!(ParseOptions::default().max_size, ParseOptions::DEFAULT_MAX_SIZE);
+/// assert_eq!(ParseOptions::default().strictness, Strictness::Permissive);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct ParseOptions {
+    /// The largest manifest accepted, in bytes
+    /// ([`DEFAULT_MAX_SIZE`](Self::DEFAULT_MAX_SIZE) by default, as CNCF
+    /// Distribution and most registries).
+    pub max_size: usize,
+    /// Which config and layer media types are accepted.
+    pub strictness: Strictness,
+}
+
+impl ParseOptions {
+    /// 4 MiB.
+    pub const DEFAULT_MAX_SIZE: usize = 4 * 1024 * 1024;
+
+    /// Sets the size limit in bytes.
+    pub fn with_max_size(mut self, max_size: usize) -> Self {
+        self.max_size = max_size;
+        self
+    }
+
+    /// Sets the strictness.
+    pub fn with_strictness(mut self, strictness: Strictness) -> Self {
+        self.strictness = strictness;
+        self
+    }
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            max_size: Self::DEFAULT_MAX_SIZE,
+            strictness: Strictness::default(),
+        }
+    }
+}
