@@ -327,7 +327,10 @@ fn workflow_package_role(package: &Package, repository: &SourceRepository) -> Op
 ///    [`DenyKind::NotVisible`].
 /// 5. An existing package the principal has no role on is visible when it
 ///    is public, or internal and the principal is a user; otherwise
-///    [`DenyKind::NotVisible`].
+///    [`DenyKind::NotVisible`], except for a push, which gets the answer a
+///    first publish would get (so a push reveals a private package's
+///    existence only to those who could create it, who then get
+///    [`DenyKind::Forbidden`]: the name is taken).
 /// 6. A visible package can be pulled; pushing needs the write role;
 ///    deleting, restoring and changing settings need admin. Short of
 ///    that: [`DenyKind::Forbidden`].
@@ -406,6 +409,18 @@ pub fn authorize(principal: &Principal, action: Action, state: &PackageState<'_>
             Visibility::Private => false,
         };
     if !visible {
+        if action == Action::Push {
+            // Answer as for a first publish, so that a push does not tell
+            // outsiders whether a private package exists. Only those who
+            // could create the package learn that its name is taken.
+            return match may_create(principal, state, role) {
+                Decision::Allow => Decision::deny(
+                    DenyKind::Forbidden,
+                    forbidden_reason(principal, action, state, role),
+                ),
+                denied => denied,
+            };
+        }
         return not_visible(name);
     }
     let required = action.required_role();
@@ -522,22 +537,22 @@ fn may_create(principal: &Principal, state: &PackageState<'_>, role: Option<Role
     }
     let reason = match (principal, state.owner) {
         (Principal::User { .. }, OwnerKind::User) => format!(
-            "you cannot create packages in {namespace}: it is another user's namespace; push to your own namespace instead"
+            "you cannot create {name}: {namespace} is another user's namespace; push to your own namespace instead"
         ),
         (Principal::User { .. }, OwnerKind::Organization(policy)) => match state.membership.role {
             Some(OrgRole::Member) if policy.members_can_create_packages => return Decision::Allow,
             Some(OrgRole::Member) => format!(
-                "organization {namespace} does not let members create packages; ask an organization owner to create {name} or to change that setting"
+                "you cannot create {name}: organization {namespace} does not let members create packages; ask an organization owner to create it or to change that setting"
             ),
             _ => format!(
-                "you are not a member of organization {namespace}, so you cannot create packages in it"
+                "you cannot create {name}: you are not a member of organization {namespace}"
             ),
         },
         (Principal::Workflow { repository, .. }, _) if repository.owner() == namespace => {
             return Decision::Allow
         }
         (Principal::Workflow { repository, .. }, _) => format!(
-            "a workflow token of {repository} can only create packages in the {} namespace, not in {namespace}",
+            "a workflow token of {repository} cannot create {name}: it can only create packages in the {} namespace",
             repository.owner()
         ),
         (Principal::Anonymous, _) => format!("authentication required to create {name}"),
