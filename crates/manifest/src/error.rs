@@ -118,7 +118,7 @@ pub enum Error {
         media_type: MediaType,
     },
     /// Docker Image Manifest V2 Schema 1, which this crate refuses.
-    #[error("{}Docker Image Manifest V2 Schema 1 (`{media_type}`) is not supported: the format is deprecated, and its signed form wraps the manifest in a JSON Web Signature with keys that prove nothing; push the image as Docker V2 Schema 2 or OCI instead (any current docker, buildah, skopeo or crane does)", At(.path))]
+    #[error("{}Docker Image Manifest V2 Schema 1 (`{media_type}`) is not supported: the format is deprecated and removed from current registries and clients, and its signed form wraps the manifest in a JSON Web Signature (`+prettyjws`) whose throwaway keys prove nothing about the publisher; push the image as Docker V2 Schema 2 or OCI instead (any current docker, buildah, skopeo or crane does)", At(.path))]
     Schema1 {
         /// Where the schema 1 reference was found (empty for the document).
         path: String,

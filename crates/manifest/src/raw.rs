@@ -44,6 +44,35 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
     }
 }
 
+/// A JSON number, any kind: the rules decide what a negative or fractional
+/// one means where it appears.
+#[derive(Debug)]
+pub(crate) struct Num(pub Number);
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NumVisitor;
+        impl Visitor<'_> for NumVisitor {
+            type Value = Num;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a non-negative integer")
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Num, E> {
+                Ok(Num(v.into()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Num, E> {
+                Ok(Num(v.into()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Num, E> {
+                Number::from_f64(v)
+                    .map(Num)
+                    .ok_or_else(|| E::custom("not a finite number"))
+            }
+        }
+        deserializer.deserialize_any(NumVisitor)
+    }
+}
+
 /// Annotations: a string-to-string map whose keys must be unique.
 #[derive(Debug, Default)]
 pub(crate) struct Annotations(pub BTreeMap<String, String>);
@@ -107,7 +136,7 @@ object_only!(RawPlatform, "a platform object");
 #[serde(remote = "Self", rename_all = "camelCase")]
 pub(crate) struct RawManifest<'a> {
     #[serde(default)]
-    pub schema_version: Option<Number>,
+    pub schema_version: Option<Num>,
     #[serde(default, borrow)]
     pub media_type: Option<Str<'a>>,
     #[serde(default, borrow)]
@@ -132,7 +161,7 @@ pub(crate) struct RawDescriptor<'a> {
     pub media_type: Str<'a>,
     #[serde(borrow)]
     pub digest: Str<'a>,
-    pub size: Number,
+    pub size: Num,
     #[serde(default)]
     pub urls: Option<Vec<String>>,
     #[serde(default)]

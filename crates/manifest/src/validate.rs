@@ -30,7 +30,7 @@ pub(crate) fn parse(
         return Err(Error::Empty);
     }
     let raw = raw::parse(&bytes)?;
-    schema_version(raw.schema_version.as_ref())?;
+    schema_version(raw.schema_version.as_ref().map(|n| &n.0))?;
     let field = raw.media_type.as_ref().map(media_type_field).transpose()?;
     let media_type = resolve(declared, field.as_ref(), &raw)?;
     if media_type.is_docker() && field.is_none() {
@@ -381,7 +381,7 @@ fn descriptor(raw: RawDescriptor<'_>, loc: Loc) -> Result<Descriptor, Error> {
     let media_type =
         MediaType::parse(&raw.media_type.0).map_err(|e| e.at(loc.field("mediaType")))?;
     let digest = digest(&raw.digest.0, loc)?;
-    let size = size(&raw.size, loc)?;
+    let size = size(&raw.size.0, loc)?;
     let urls = raw.urls.unwrap_or_default();
     if !urls.is_empty() {
         urls_allowed(&media_type, loc)?;
@@ -426,7 +426,7 @@ fn size(n: &Number, loc: Loc) -> Result<u64, Error> {
         let reason = if n.as_i64().is_some() {
             format!("must not be negative, got {n}")
         } else {
-            format!("must be a whole number of bytes, got {n}")
+            format!("must be a whole number of bytes (an integer from 0 to 2^64-1), got {n}")
         };
         Error::invalid(loc.field("size"), reason)
     })
