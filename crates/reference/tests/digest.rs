@@ -1,6 +1,8 @@
 //! Content digests: the image-spec grammar, strict registered algorithms,
 //! verification, streaming, and conversions to oci-spec.
 
+#![allow(clippy::unwrap_used)] // tests unwrap what they have just asserted to be valid
+
 use proptest::prelude::*;
 use wharf_reference::{Algorithm, Digest, Digester, Error, Part};
 

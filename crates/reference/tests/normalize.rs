@@ -2,6 +2,8 @@
 //! operation: one table of references with their normalized and familiar
 //! forms.
 
+#![allow(clippy::unwrap_used)] // tests unwrap what they have just asserted to be valid
+
 use wharf_reference::{Error, Part, Reference};
 
 const SHA256: &str = "sha256:7cc4b5aefd1d0cadf8d97d4350462ba51c694ebca145b08d7d41b41acc8db5aa";
