@@ -28,366 +28,74 @@ fn set(pointer: &'static str, value: serde_json::Value) -> Edit {
 }
 
 /// (fixture, edit, expected code, expected path)
+#[rustfmt::skip]
 fn fixture_cases() -> Vec<(&'static str, Edit, ErrorCode, Option<&'static str>)> {
     vec![
         // Platforms.
-        (
-            INDEX,
-            set("/manifests/1/platform/architecture", json!("")),
-            INVALID,
-            Some("manifests[1].platform.architecture"),
-        ),
-        (
-            INDEX,
-            set("/manifests/1/platform/architecture", json!("ARM64")),
-            INVALID,
-            Some("manifests[1].platform.architecture"),
-        ),
-        (
-            INDEX,
-            set("/manifests/0/platform/os", json!("linux os")),
-            INVALID,
-            Some("manifests[0].platform.os"),
-        ),
-        (
-            INDEX,
-            set("/manifests/1/platform/variant", json!("v8\n")),
-            INVALID,
-            Some("manifests[1].platform.variant"),
-        ),
-        (
-            INDEX,
-            set("/manifests/2/platform/os.version", json!("10.0 20348")),
-            INVALID,
-            Some("manifests[2].platform.os.version"),
-        ),
-        (
-            INDEX,
-            set("/manifests/2/platform/os.features", json!(["win32k", ""])),
-            INVALID,
-            Some("manifests[2].platform.os.features[1]"),
-        ),
-        (
-            INDEX,
-            Edit::Remove("/manifests/0/platform/os"),
-            INVALID,
-            Some("manifests[0].platform.os"),
-        ),
-        (
-            INDEX,
-            set("/manifests/0/platform/architecture", json!(64)),
-            INVALID,
-            Some("manifests[0].platform.architecture"),
-        ),
-        (
-            LIST,
-            set("/manifests/3/platform/architecture", json!("ppc 64")),
-            INVALID,
-            Some("manifests[3].platform.architecture"),
-        ),
+        (INDEX, set("/manifests/1/platform/architecture", json!("")), INVALID, Some("manifests[1].platform.architecture")),
+        (INDEX, set("/manifests/1/platform/architecture", json!("ARM64")), INVALID, Some("manifests[1].platform.architecture")),
+        (INDEX, set("/manifests/0/platform/os", json!("linux os")), INVALID, Some("manifests[0].platform.os")),
+        (INDEX, set("/manifests/1/platform/variant", json!("v8\n")), INVALID, Some("manifests[1].platform.variant")),
+        (INDEX, set("/manifests/2/platform/os.version", json!("10.0 20348")), INVALID, Some("manifests[2].platform.os.version")),
+        (INDEX, set("/manifests/2/platform/os.features", json!(["win32k", ""])), INVALID, Some("manifests[2].platform.os.features[1]")),
+        (INDEX, Edit::Remove("/manifests/0/platform/os"), INVALID, Some("manifests[0].platform.os")),
+        (INDEX, set("/manifests/0/platform/architecture", json!(64)), INVALID, Some("manifests[0].platform.architecture")),
+        (LIST, set("/manifests/3/platform/architecture", json!("ppc 64")), INVALID, Some("manifests[3].platform.architecture")),
         // Index entries must be manifests.
-        (
-            INDEX,
-            set(
-                "/manifests/0/mediaType",
-                json!("application/vnd.oci.image.layer.v1.tar+gzip"),
-            ),
-            INVALID,
-            Some("manifests[0].mediaType"),
-        ),
-        (
-            LIST,
-            set(
-                "/manifests/0/mediaType",
-                json!("application/vnd.docker.distribution.manifest.v1+json"),
-            ),
-            UNSUPPORTED,
-            Some("manifests[0].mediaType"),
-        ),
-        (
-            INDEX,
-            set("/manifests/0/urls", json!(["https://example.com/m"])),
-            INVALID,
-            Some("manifests[0].urls"),
-        ),
-        (
-            INDEX,
-            set("/manifests", json!({})),
-            INVALID,
-            Some("manifests"),
-        ),
-        (
-            INDEX,
-            Edit::Remove("/manifests"),
-            INVALID,
-            Some("manifests"),
-        ),
+        (INDEX, set("/manifests/0/mediaType", json!("application/vnd.oci.image.layer.v1.tar+gzip")), INVALID, Some("manifests[0].mediaType")),
+        (LIST, set("/manifests/0/mediaType", json!("application/vnd.docker.distribution.manifest.v1+json")), UNSUPPORTED, Some("manifests[0].mediaType")),
+        (INDEX, set("/manifests/0/urls", json!(["https://example.com/m"])), INVALID, Some("manifests[0].urls")),
+        (INDEX, set("/manifests", json!({})), INVALID, Some("manifests")),
+        (INDEX, Edit::Remove("/manifests"), INVALID, Some("manifests")),
         (INDEX, set("/layers", json!([])), INVALID, Some("layers")),
-        (
-            INDEX,
-            set(
-                "/config",
-                json!({"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size": 2}),
-            ),
-            INVALID,
-            Some("config"),
-        ),
+        (INDEX, set("/config", json!({"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a", "size": 2})), INVALID, Some("config")),
         // Digests.
-        (
-            INDEX,
-            set("/manifests/0/digest", json!("sha256:abc")),
-            DIGEST,
-            Some("manifests[0].digest"),
-        ),
-        (
-            WINDOWS,
-            set("/layers/1/digest", json!(SHA256_UPPER)),
-            DIGEST,
-            Some("layers[1].digest"),
-        ),
-        (
-            WINDOWS,
-            set(
-                "/layers/3/digest",
-                json!("md5:9e107d9d372bb6826bd81d3542a419d6"),
-            ),
-            DIGEST,
-            Some("layers[3].digest"),
-        ),
-        (
-            DOCKER,
-            set("/config/digest", json!("")),
-            DIGEST,
-            Some("config.digest"),
-        ),
-        (
-            SBOM,
-            set("/subject/digest", json!("sha256")),
-            DIGEST,
-            Some("subject.digest"),
-        ),
-        (
-            DOCKER,
-            Edit::Remove("/layers/0/digest"),
-            INVALID,
-            Some("layers[0].digest"),
-        ),
+        (INDEX, set("/manifests/0/digest", json!("sha256:abc")), DIGEST, Some("manifests[0].digest")),
+        (WINDOWS, set("/layers/1/digest", json!(SHA256_UPPER)), DIGEST, Some("layers[1].digest")),
+        (WINDOWS, set("/layers/3/digest", json!("md5:9e107d9d372bb6826bd81d3542a419d6")), DIGEST, Some("layers[3].digest")),
+        (DOCKER, set("/config/digest", json!("")), DIGEST, Some("config.digest")),
+        (SBOM, set("/subject/digest", json!("sha256")), DIGEST, Some("subject.digest")),
+        (DOCKER, Edit::Remove("/layers/0/digest"), INVALID, Some("layers[0].digest")),
         // Sizes.
-        (
-            LIST,
-            set("/manifests/0/size", json!(-1)),
-            INVALID,
-            Some("manifests[0].size"),
-        ),
-        (
-            LIST,
-            set("/manifests/0/size", json!(1.5)),
-            INVALID,
-            Some("manifests[0].size"),
-        ),
-        (
-            DOCKER,
-            set("/layers/1/size", json!(1000.0)),
-            INVALID,
-            Some("layers[1].size"),
-        ),
-        (
-            LIST,
-            set("/manifests/0/size", json!("528")),
-            INVALID,
-            Some("manifests[0].size"),
-        ),
-        (
-            DOCKER,
-            Edit::Remove("/layers/2/size"),
-            INVALID,
-            Some("layers[2].size"),
-        ),
+        (LIST, set("/manifests/0/size", json!(-1)), INVALID, Some("manifests[0].size")),
+        (LIST, set("/manifests/0/size", json!(1.5)), INVALID, Some("manifests[0].size")),
+        (DOCKER, set("/layers/1/size", json!(1000.0)), INVALID, Some("layers[1].size")),
+        (LIST, set("/manifests/0/size", json!("528")), INVALID, Some("manifests[0].size")),
+        (DOCKER, Edit::Remove("/layers/2/size"), INVALID, Some("layers[2].size")),
         // URLs.
-        (
-            WINDOWS,
-            set("/layers/0/urls/0", json!("ftp://mcr.microsoft.com/layer")),
-            INVALID,
-            Some("layers[0].urls[0]"),
-        ),
-        (
-            WINDOWS,
-            set("/layers/1/urls/1", json!("not a url")),
-            INVALID,
-            Some("layers[1].urls[1]"),
-        ),
-        (
-            WINDOWS,
-            set("/layers/2/urls", json!(["https://example.com/layer"])),
-            INVALID,
-            Some("layers[2].urls"),
-        ),
-        (
-            WINDOWS,
-            set("/config/urls", json!(["https://example.com/config"])),
-            INVALID,
-            Some("config.urls"),
-        ),
-        (
-            WINDOWS,
-            set("/layers/0/urls", json!("https://example.com/layer")),
-            INVALID,
-            Some("layers[0].urls"),
-        ),
+        (WINDOWS, set("/layers/0/urls/0", json!("ftp://mcr.microsoft.com/layer")), INVALID, Some("layers[0].urls[0]")),
+        (WINDOWS, set("/layers/1/urls/1", json!("not a url")), INVALID, Some("layers[1].urls[1]")),
+        (WINDOWS, set("/layers/2/urls", json!(["https://example.com/layer"])), INVALID, Some("layers[2].urls")),
+        (WINDOWS, set("/config/urls", json!(["https://example.com/config"])), INVALID, Some("config.urls")),
+        (WINDOWS, set("/layers/0/urls", json!("https://example.com/layer")), INVALID, Some("layers[0].urls")),
         // Media types.
-        (
-            HELM,
-            set("/config/mediaType", json!("helm config")),
-            INVALID,
-            Some("config.mediaType"),
-        ),
-        (
-            HELM,
-            set(
-                "/layers/0/mediaType",
-                json!("application/vnd.cncf.helm.chart.content.v1.tar+gzip; version=1"),
-            ),
-            INVALID,
-            Some("layers[0].mediaType"),
-        ),
-        (
-            DOCKER,
-            set("/layers/0/mediaType", json!(7)),
-            INVALID,
-            Some("layers[0].mediaType"),
-        ),
-        (
-            SBOM,
-            set("/artifactType", json!("spdx")),
-            INVALID,
-            Some("artifactType"),
-        ),
-        (
-            SBOM,
-            set("/layers/0/artifactType", json!("")),
-            INVALID,
-            Some("layers[0].artifactType"),
-        ),
-        (
-            SBOM,
-            set(
-                "/mediaType",
-                json!("application/vnd.oci.artifact.manifest.v1+json"),
-            ),
-            UNSUPPORTED,
-            Some("mediaType"),
-        ),
-        (
-            SBOM,
-            set(
-                "/mediaType",
-                json!("application/vnd.oci.image.config.v1+json"),
-            ),
-            UNSUPPORTED,
-            Some("mediaType"),
-        ),
-        (
-            DOCKER,
-            set(
-                "/mediaType",
-                json!("application/vnd.docker.distribution.manifest.v1+json"),
-            ),
-            UNSUPPORTED,
-            Some("mediaType"),
-        ),
-        (
-            SBOM,
-            set("/mediaType", json!("not/a media type")),
-            INVALID,
-            Some("mediaType"),
-        ),
+        (HELM, set("/config/mediaType", json!("helm config")), INVALID, Some("config.mediaType")),
+        (HELM, set("/layers/0/mediaType", json!("application/vnd.cncf.helm.chart.content.v1.tar+gzip; version=1")), INVALID, Some("layers[0].mediaType")),
+        (DOCKER, set("/layers/0/mediaType", json!(7)), INVALID, Some("layers[0].mediaType")),
+        (SBOM, set("/artifactType", json!("spdx")), INVALID, Some("artifactType")),
+        (SBOM, set("/layers/0/artifactType", json!("")), INVALID, Some("layers[0].artifactType")),
+        (SBOM, set("/mediaType", json!("application/vnd.oci.artifact.manifest.v1+json")), UNSUPPORTED, Some("mediaType")),
+        (SBOM, set("/mediaType", json!("application/vnd.oci.image.config.v1+json")), UNSUPPORTED, Some("mediaType")),
+        (DOCKER, set("/mediaType", json!("application/vnd.docker.distribution.manifest.v1+json")), UNSUPPORTED, Some("mediaType")),
+        (SBOM, set("/mediaType", json!("not/a media type")), INVALID, Some("mediaType")),
         // Structure.
-        (
-            HELM,
-            set("/manifests", json!([])),
-            INVALID,
-            Some("mediaType"),
-        ),
-        (
-            SBOM,
-            set("/manifests", json!([])),
-            INVALID,
-            Some("manifests"),
-        ),
+        (HELM, set("/manifests", json!([])), INVALID, Some("mediaType")),
+        (SBOM, set("/manifests", json!([])), INVALID, Some("manifests")),
         (HELM, set("/config", json!(null)), INVALID, Some("config")),
         (DOCKER, Edit::Remove("/config"), INVALID, Some("config")),
         (DOCKER, Edit::Remove("/layers"), INVALID, Some("layers")),
-        (
-            HELM,
-            set(
-                "/layers/0",
-                json!("sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"),
-            ),
-            INVALID,
-            Some("layers[0]"),
-        ),
-        (
-            SBOM,
-            set("/subject/mediaType", json!("application/spdx+json")),
-            INVALID,
-            Some("subject.mediaType"),
-        ),
-        (
-            OCI,
-            set("/layers/2/platform", json!({"os": "linux"})),
-            INVALID,
-            Some("layers[2].platform.architecture"),
-        ),
-        (
-            INDEX,
-            set("/schemaVersion", json!(3)),
-            INVALID,
-            Some("schemaVersion"),
-        ),
-        (
-            INDEX,
-            set("/schemaVersion", json!("2")),
-            INVALID,
-            Some("schemaVersion"),
-        ),
-        (
-            INDEX,
-            Edit::Remove("/schemaVersion"),
-            INVALID,
-            Some("schemaVersion"),
-        ),
+        (HELM, set("/layers/0", json!("sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a")), INVALID, Some("layers[0]")),
+        (SBOM, set("/subject/mediaType", json!("application/spdx+json")), INVALID, Some("subject.mediaType")),
+        (OCI, set("/layers/2/platform", json!({"os": "linux"})), INVALID, Some("layers[2].platform.architecture")),
+        (INDEX, set("/schemaVersion", json!(3)), INVALID, Some("schemaVersion")),
+        (INDEX, set("/schemaVersion", json!("2")), INVALID, Some("schemaVersion")),
+        (INDEX, Edit::Remove("/schemaVersion"), INVALID, Some("schemaVersion")),
         (INDEX, set("/schemaVersion", json!(1)), UNSUPPORTED, None),
         // Annotations.
-        (
-            INDEX,
-            set(
-                "/annotations/org.opencontainers.image.description",
-                json!(42),
-            ),
-            INVALID,
-            Some("annotations[\"org.opencontainers.image.description\"]"),
-        ),
-        (
-            SBOM,
-            set(
-                "/layers/0/annotations/org.opencontainers.image.title",
-                json!(null),
-            ),
-            INVALID,
-            Some("layers[0].annotations[\"org.opencontainers.image.title\"]"),
-        ),
-        (
-            OCI,
-            set("/annotations", json!({"k": ["v"]})),
-            INVALID,
-            Some("annotations.k"),
-        ),
-        (
-            HELM,
-            set("/annotations", json!(["a"])),
-            INVALID,
-            Some("annotations"),
-        ),
+        (INDEX, set("/annotations/org.opencontainers.image.description", json!(42)), INVALID, Some("annotations[\"org.opencontainers.image.description\"]")),
+        (SBOM, set("/layers/0/annotations/org.opencontainers.image.title", json!(null)), INVALID, Some("layers[0].annotations[\"org.opencontainers.image.title\"]")),
+        (OCI, set("/annotations", json!({"k": ["v"]})), INVALID, Some("annotations.k")),
+        (HELM, set("/annotations", json!(["a"])), INVALID, Some("annotations")),
     ]
 }
 
@@ -407,6 +115,7 @@ fn broken_fixtures_are_refused_with_code_and_path() {
 }
 
 /// (document, expected code, expected path)
+#[rustfmt::skip]
 const INLINE_CASES: &[(&str, ErrorCode, Option<&str>)] = &[
     ("", INVALID, None),
     ("  \n\t", INVALID, None),
@@ -414,52 +123,16 @@ const INLINE_CASES: &[(&str, ErrorCode, Option<&str>)] = &[
     ("[]", INVALID, None),
     ("null", INVALID, None),
     ("\"manifest\"", INVALID, None),
-    (
-        "[2, \"application/vnd.oci.image.index.v1+json\"]",
-        INVALID,
-        None,
-    ),
-    (
-        r#"{"schemaVersion":2,"manifests":[]} trailing"#,
-        INVALID,
-        None,
-    ),
-    (
-        r#"{"schemaVersion":2,"schemaVersion":2,"manifests":[]}"#,
-        INVALID,
-        Some("schemaVersion"),
-    ),
-    (
-        r#"{"schemaVersion":2,"manifests":[],"annotations":{"a":"1","a":"2"}}"#,
-        INVALID,
-        Some("annotations"),
-    ),
+    ("[2, \"application/vnd.oci.image.index.v1+json\"]", INVALID, None),
+    (r#"{"schemaVersion":2,"manifests":[]} trailing"#, INVALID, None),
+    (r#"{"schemaVersion":2,"schemaVersion":2,"manifests":[]}"#, INVALID, Some("schemaVersion")),
+    (r#"{"schemaVersion":2,"manifests":[],"annotations":{"a":"1","a":"2"}}"#, INVALID, Some("annotations")),
     (r#"{"schemaVersion":2}"#, INVALID, Some("mediaType")),
-    (
-        r#"{"schemaVersion":2,"manifests":[],"layers":[]}"#,
-        INVALID,
-        Some("mediaType"),
-    ),
-    (
-        r#"{"schemaVersion":2,"manifests":[[]]}"#,
-        INVALID,
-        Some("manifests[0]"),
-    ),
-    (
-        r#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":18446744073709551616}]}"#,
-        INVALID,
-        Some("manifests[0].size"),
-    ),
-    (
-        r#"{"schemaVersion":2.0,"manifests":[]}"#,
-        INVALID,
-        Some("schemaVersion"),
-    ),
-    (
-        "{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{\"a\":\"\u{1}\"}}",
-        INVALID,
-        None,
-    ),
+    (r#"{"schemaVersion":2,"manifests":[],"layers":[]}"#, INVALID, Some("mediaType")),
+    (r#"{"schemaVersion":2,"manifests":[[]]}"#, INVALID, Some("manifests[0]")),
+    (r#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":18446744073709551616}]}"#, INVALID, Some("manifests[0].size")),
+    (r#"{"schemaVersion":2.0,"manifests":[]}"#, INVALID, Some("schemaVersion")),
+    ("{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{\"a\":\"\u{1}\"}}", INVALID, None),
 ];
 
 #[test]

@@ -20,142 +20,43 @@ enum Outcome {
 use Outcome::{Fails, Resolves};
 
 /// (document, Content-Type, outcome)
+#[rustfmt::skip]
 fn cases() -> Vec<(Vec<u8>, Option<&'static str>, Outcome)> {
     let no_field = |file| edited(file, &Edit::Remove("/mediaType"));
     vec![
         // Content-Type and field agree, with or without parameters and case.
-        (
-            fixture("oci-index-multiarch.json"),
-            Some(OCI_INDEX),
-            Resolves(MediaType::OCI_IMAGE_INDEX),
-        ),
-        (
-            fixture("oci-index-multiarch.json"),
-            Some("application/vnd.oci.image.index.v1+json; charset=utf-8"),
-            Resolves(MediaType::OCI_IMAGE_INDEX),
-        ),
-        (
-            fixture("oci-index-multiarch.json"),
-            Some("  Application/VND.OCI.Image.Index.v1+JSON ;charset=UTF-8"),
-            Resolves(MediaType::OCI_IMAGE_INDEX),
-        ),
-        (
-            fixture("docker-manifest-list.json"),
-            Some(DOCKER_LIST),
-            Resolves(MediaType::DOCKER_MANIFEST_LIST),
-        ),
+        (fixture("oci-index-multiarch.json"), Some(OCI_INDEX), Resolves(MediaType::OCI_IMAGE_INDEX)),
+        (fixture("oci-index-multiarch.json"), Some("application/vnd.oci.image.index.v1+json; charset=utf-8"), Resolves(MediaType::OCI_IMAGE_INDEX)),
+        (fixture("oci-index-multiarch.json"), Some("  Application/VND.OCI.Image.Index.v1+JSON ;charset=UTF-8"), Resolves(MediaType::OCI_IMAGE_INDEX)),
+        (fixture("docker-manifest-list.json"), Some(DOCKER_LIST), Resolves(MediaType::DOCKER_MANIFEST_LIST)),
         // No Content-Type, or a generic one: the field decides.
-        (
-            fixture("docker-v2s2-image.json"),
-            None,
-            Resolves(MediaType::DOCKER_MANIFEST),
-        ),
-        (
-            fixture("docker-v2s2-image.json"),
-            Some(""),
-            Resolves(MediaType::DOCKER_MANIFEST),
-        ),
-        (
-            fixture("docker-v2s2-image.json"),
-            Some("application/json"),
-            Resolves(MediaType::DOCKER_MANIFEST),
-        ),
-        (
-            fixture("docker-v2s2-image.json"),
-            Some("application/octet-stream"),
-            Resolves(MediaType::DOCKER_MANIFEST),
-        ),
+        (fixture("docker-v2s2-image.json"), None, Resolves(MediaType::DOCKER_MANIFEST)),
+        (fixture("docker-v2s2-image.json"), Some(""), Resolves(MediaType::DOCKER_MANIFEST)),
+        (fixture("docker-v2s2-image.json"), Some("application/json"), Resolves(MediaType::DOCKER_MANIFEST)),
+        (fixture("docker-v2s2-image.json"), Some("application/octet-stream"), Resolves(MediaType::DOCKER_MANIFEST)),
         // No field: the Content-Type decides...
-        (
-            no_field("oci-image-annotated.json"),
-            Some(OCI_MANIFEST),
-            Resolves(MediaType::OCI_IMAGE_MANIFEST),
-        ),
-        (
-            no_field("oci-index-multiarch.json"),
-            Some(OCI_INDEX),
-            Resolves(MediaType::OCI_IMAGE_INDEX),
-        ),
+        (no_field("oci-image-annotated.json"), Some(OCI_MANIFEST), Resolves(MediaType::OCI_IMAGE_MANIFEST)),
+        (no_field("oci-index-multiarch.json"), Some(OCI_INDEX), Resolves(MediaType::OCI_IMAGE_INDEX)),
         // ...and without either, the shape.
-        (
-            no_field("oci-image-annotated.json"),
-            None,
-            Resolves(MediaType::OCI_IMAGE_MANIFEST),
-        ),
-        (
-            no_field("oci-index-multiarch.json"),
-            None,
-            Resolves(MediaType::OCI_IMAGE_INDEX),
-        ),
-        (
-            no_field("oci-index-multiarch.json"),
-            Some("text/plain"),
-            Resolves(MediaType::OCI_IMAGE_INDEX),
-        ),
+        (no_field("oci-image-annotated.json"), None, Resolves(MediaType::OCI_IMAGE_MANIFEST)),
+        (no_field("oci-index-multiarch.json"), None, Resolves(MediaType::OCI_IMAGE_INDEX)),
+        (no_field("oci-index-multiarch.json"), Some("text/plain"), Resolves(MediaType::OCI_IMAGE_INDEX)),
         // A conflict is an error.
-        (
-            fixture("oci-index-multiarch.json"),
-            Some(DOCKER_LIST),
-            Fails(ErrorCode::ManifestInvalid, Some("mediaType")),
-        ),
-        (
-            fixture("docker-v2s2-image.json"),
-            Some(OCI_MANIFEST),
-            Fails(ErrorCode::ManifestInvalid, Some("mediaType")),
-        ),
-        (
-            fixture("oci-image-annotated.json"),
-            Some(OCI_INDEX),
-            Fails(ErrorCode::ManifestInvalid, Some("mediaType")),
-        ),
+        (fixture("oci-index-multiarch.json"), Some(DOCKER_LIST), Fails(ErrorCode::ManifestInvalid, Some("mediaType"))),
+        (fixture("docker-v2s2-image.json"), Some(OCI_MANIFEST), Fails(ErrorCode::ManifestInvalid, Some("mediaType"))),
+        (fixture("oci-image-annotated.json"), Some(OCI_INDEX), Fails(ErrorCode::ManifestInvalid, Some("mediaType"))),
         // A Content-Type that contradicts the shape fails on the shape.
-        (
-            no_field("oci-image-annotated.json"),
-            Some(OCI_INDEX),
-            Fails(ErrorCode::ManifestInvalid, Some("config")),
-        ),
-        (
-            no_field("oci-index-multiarch.json"),
-            Some(OCI_MANIFEST),
-            Fails(ErrorCode::ManifestInvalid, Some("manifests")),
-        ),
+        (no_field("oci-image-annotated.json"), Some(OCI_INDEX), Fails(ErrorCode::ManifestInvalid, Some("config"))),
+        (no_field("oci-index-multiarch.json"), Some(OCI_MANIFEST), Fails(ErrorCode::ManifestInvalid, Some("manifests"))),
         // Docker formats must declare their media type.
-        (
-            no_field("docker-v2s2-image.json"),
-            Some(DOCKER_MANIFEST),
-            Fails(ErrorCode::ManifestInvalid, Some("mediaType")),
-        ),
-        (
-            no_field("docker-manifest-list.json"),
-            Some(DOCKER_LIST),
-            Fails(ErrorCode::ManifestInvalid, Some("mediaType")),
-        ),
+        (no_field("docker-v2s2-image.json"), Some(DOCKER_MANIFEST), Fails(ErrorCode::ManifestInvalid, Some("mediaType"))),
+        (no_field("docker-manifest-list.json"), Some(DOCKER_LIST), Fails(ErrorCode::ManifestInvalid, Some("mediaType"))),
         // Content-Types that are not manifests.
-        (
-            fixture("oci-image-annotated.json"),
-            Some("application/vnd.oci.image.layer.v1.tar+gzip"),
-            Fails(ErrorCode::Unsupported, None),
-        ),
-        (
-            fixture("oci-image-annotated.json"),
-            Some("application/vnd.oci.artifact.manifest.v1+json"),
-            Fails(ErrorCode::Unsupported, None),
-        ),
-        (
-            fixture("oci-image-annotated.json"),
-            Some("application/vnd.docker.distribution.manifest.v1+prettyjws"),
-            Fails(ErrorCode::Unsupported, None),
-        ),
-        (
-            fixture("oci-image-annotated.json"),
-            Some("manifest"),
-            Fails(ErrorCode::ManifestInvalid, None),
-        ),
-        (
-            fixture("oci-image-annotated.json"),
-            Some("application/vnd.oci.image.manifest.v1+json x"),
-            Fails(ErrorCode::ManifestInvalid, None),
-        ),
+        (fixture("oci-image-annotated.json"), Some("application/vnd.oci.image.layer.v1.tar+gzip"), Fails(ErrorCode::Unsupported, None)),
+        (fixture("oci-image-annotated.json"), Some("application/vnd.oci.artifact.manifest.v1+json"), Fails(ErrorCode::Unsupported, None)),
+        (fixture("oci-image-annotated.json"), Some("application/vnd.docker.distribution.manifest.v1+prettyjws"), Fails(ErrorCode::Unsupported, None)),
+        (fixture("oci-image-annotated.json"), Some("manifest"), Fails(ErrorCode::ManifestInvalid, None)),
+        (fixture("oci-image-annotated.json"), Some("application/vnd.oci.image.manifest.v1+json x"), Fails(ErrorCode::ManifestInvalid, None)),
     ]
 }
 

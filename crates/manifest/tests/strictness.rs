@@ -21,82 +21,22 @@ fn at(path: &'static str) -> Result<(), &'static str> {
 type Outcomes = [Result<(), &'static str>; 3];
 
 /// (document, description, outcome under [Images, Artifacts, Permissive])
+#[rustfmt::skip]
 fn cases() -> Vec<(Vec<u8>, &'static str, Outcomes)> {
     vec![
-        (
-            fixture("oci-image-annotated.json"),
-            "OCI image",
-            [OK, OK, OK],
-        ),
-        (
-            fixture("docker-v2s2-image.json"),
-            "Docker image",
-            [OK, OK, OK],
-        ),
-        (
-            fixture("docker-windows-foreign.json"),
-            "Windows image with foreign layers",
-            [OK, OK, OK],
-        ),
-        (
-            fixture("oci-index-multiarch.json"),
-            "multi-arch index",
-            [OK, OK, OK],
-        ),
-        (
-            fixture("docker-manifest-list.json"),
-            "manifest list",
-            [OK, OK, OK],
-        ),
-        (
-            fixture("helm-chart.json"),
-            "Helm chart (artifact by config type)",
-            [at("config.mediaType"), OK, OK],
-        ),
-        (
-            fixture("sbom-artifact.json"),
-            "SBOM (artifactType, empty config)",
-            [at("artifactType"), OK, OK],
-        ),
-        (
-            fixture("notation-signature.json"),
-            "notation signature",
-            [at("artifactType"), OK, OK],
-        ),
-        (
-            fixture("buildkit-attestation.json"),
-            "BuildKit attestation (image config, in-toto layers)",
-            [at("layers[0].mediaType"), at("layers[0].mediaType"), OK],
-        ),
-        (
-            edited("sbom-artifact.json", &Edit::Remove("/artifactType")),
-            "empty config without artifactType",
-            [at("config.mediaType"), at("artifactType"), OK],
-        ),
-        (
-            edited(
-                "oci-image-annotated.json",
-                &Edit::Set("/layers/1/mediaType", json!("application/vnd.example.data")),
-            ),
-            "image with an unknown layer type",
-            [at("layers[1].mediaType"), at("layers[1].mediaType"), OK],
-        ),
-        (
-            edited(
-                "oci-image-annotated.json",
-                &Edit::Set("/artifactType", json!("application/vnd.example.bundle")),
-            ),
-            "image config with artifactType",
-            [at("artifactType"), OK, OK],
-        ),
-        (
-            edited(
-                "oci-index-multiarch.json",
-                &Edit::Set("/artifactType", json!("application/vnd.example.bundle")),
-            ),
-            "index with artifactType",
-            [at("artifactType"), OK, OK],
-        ),
+        (fixture("oci-image-annotated.json"), "OCI image", [OK, OK, OK]),
+        (fixture("docker-v2s2-image.json"), "Docker image", [OK, OK, OK]),
+        (fixture("docker-windows-foreign.json"), "Windows image with foreign layers", [OK, OK, OK]),
+        (fixture("oci-index-multiarch.json"), "multi-arch index", [OK, OK, OK]),
+        (fixture("docker-manifest-list.json"), "manifest list", [OK, OK, OK]),
+        (fixture("helm-chart.json"), "Helm chart (artifact by config type)", [at("config.mediaType"), OK, OK]),
+        (fixture("sbom-artifact.json"), "SBOM (artifactType, empty config)", [at("artifactType"), OK, OK]),
+        (fixture("notation-signature.json"), "notation signature", [at("artifactType"), OK, OK]),
+        (fixture("buildkit-attestation.json"), "BuildKit attestation (image config, in-toto layers)", [at("layers[0].mediaType"), at("layers[0].mediaType"), OK]),
+        (edited("sbom-artifact.json", &Edit::Remove("/artifactType")), "empty config without artifactType", [at("config.mediaType"), at("artifactType"), OK]),
+        (edited("oci-image-annotated.json", &Edit::Set("/layers/1/mediaType", json!("application/vnd.example.data"))), "image with an unknown layer type", [at("layers[1].mediaType"), at("layers[1].mediaType"), OK]),
+        (edited("oci-image-annotated.json", &Edit::Set("/artifactType", json!("application/vnd.example.bundle"))), "image config with artifactType", [at("artifactType"), OK, OK]),
+        (edited("oci-index-multiarch.json", &Edit::Set("/artifactType", json!("application/vnd.example.bundle"))), "index with artifactType", [at("artifactType"), OK, OK]),
     ]
 }
 
