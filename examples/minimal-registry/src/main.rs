@@ -1,2 +1,160 @@
-//! The minimal registry binary (placeholder).
-fn main() {}
+//! A container registry on the local filesystem, composed from the Wharf
+//! crates: configuration and wiring only.
+//!
+//! ```sh
+//! cargo run --release -p minimal-registry            # 127.0.0.1:5000, ./registry-data
+//! cargo run --release -p minimal-registry -- --help  # every setting
+//! ```
+//!
+//! It logs one line per request (method, path, route, status, bytes in and
+//! out, duration), serves Prometheus metrics at `/metrics`, purges abandoned
+//! upload sessions periodically, and on SIGINT or SIGTERM stops accepting
+//! connections and lets in-flight requests finish (up to a grace period).
+
+mod config;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use wharf_server::{Limits, Registry};
+use wharf_storage::FsStorage;
+
+use crate::config::{Cli, LogFormat, Settings};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(&cli, std::env::var("RUST_LOG").ok()) {
+        Ok(settings) => settings,
+        Err(err) => {
+            eprintln!("minimal-registry: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Err(err) = init_logging(&settings) {
+        eprintln!(
+            "minimal-registry: invalid log filter {:?}: {err}",
+            settings.log_filter
+        );
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("minimal-registry: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err}");
+            eprintln!("minimal-registry: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(settings: &Settings) -> Result<(), tracing_subscriber::filter::ParseError> {
+    let filter = EnvFilter::try_new(&settings.log_filter)?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(true);
+    match settings.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+    Ok(())
+}
+
+async fn run(settings: Settings) -> Result<(), String> {
+    let storage = FsStorage::open(&settings.data_dir).map_err(|err| {
+        format!(
+            "cannot open the data directory {}: {err}",
+            settings.data_dir.display()
+        )
+    })?;
+    let mut limits = Limits::default();
+    // `Settings::check` ensured it fits in usize.
+    limits.max_manifest_size = usize::try_from(settings.max_manifest_size).unwrap_or(usize::MAX);
+    limits.upload_expiry = settings.upload_expiry;
+    limits.request_timeout = settings.request_timeout;
+    limits.body_idle_timeout = settings.body_idle_timeout;
+    limits.max_concurrent_uploads = settings.max_concurrent_uploads;
+    let registry = Registry::builder(Arc::new(storage))
+        .limits(limits)
+        .metrics_endpoint(settings.metrics)
+        .build();
+
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|err| format!("cannot listen on {}: {err}", settings.listen))?;
+    let address = listener
+        .local_addr()
+        .map_err(|err| format!("cannot read the listening address: {err}"))?;
+    tracing::info!(
+        address = %address,
+        data_dir = %settings.data_dir.display(),
+        metrics = settings.metrics,
+        "minimal-registry listening on http://{address}/v2/ (no authentication: for local use)"
+    );
+
+    let purger = registry.spawn_upload_purger(settings.purge_interval);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, registry.router()).with_graceful_shutdown({
+        let mut stop_rx = stop_rx.clone();
+        async move {
+            let _ = stop_rx.wait_for(|stop| *stop).await;
+        }
+    });
+    let server = tokio::spawn(async move { server.await });
+
+    let signal = shutdown_signal().await;
+    tracing::info!(
+        signal,
+        grace_seconds = settings.shutdown_grace.as_secs_f64(),
+        "shutting down: no new connections, waiting for in-flight requests"
+    );
+    let _ = stop_tx.send(true);
+    purger.abort();
+    match tokio::time::timeout(settings.shutdown_grace, server).await {
+        Ok(Ok(Ok(()))) => {
+            tracing::info!("stopped");
+            Ok(())
+        }
+        Ok(Ok(Err(err))) => Err(format!("server failed: {err}")),
+        Ok(Err(err)) => Err(format!("server task failed: {err}")),
+        Err(_) => {
+            tracing::warn!("in-flight requests did not finish within the grace period; exiting");
+            Ok(())
+        }
+    }
+}
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM and names it.
+async fn shutdown_signal() -> &'static str {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => "SIGINT",
+        () = terminate => "SIGTERM",
+    }
+}

@@ -1,0 +1,559 @@
+//! Settings: embedded defaults, then an optional TOML file, then flags (and
+//! `RUST_LOG` for the log filter). Every setting has a flag; the file uses
+//! the same names in snake case.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Parser;
+use serde::Deserialize;
+
+/// A container registry serving the OCI Distribution API from a local
+/// directory. With no arguments it listens on 127.0.0.1:5000 and keeps its
+/// data in ./registry-data.
+///
+/// Settings come from the embedded defaults, then the TOML file given with
+/// --config, then these flags (a flag wins over the file). Durations are
+/// written like 500ms, 30s, 10m, 24h or a plain number of seconds; sizes as
+/// bytes or with a KiB/MiB/GiB suffix.
+#[derive(Debug, Parser, Default)]
+#[command(name = "minimal-registry", version, about, long_about)]
+pub struct Cli {
+    /// A TOML file with any of the settings below (e.g. `listen =
+    /// "0.0.0.0:5000"`, `data_dir = "/var/lib/registry"`, `[limits]
+    /// body_idle_timeout = "30s"`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address and port to listen on [default: 127.0.0.1:5000].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+
+    /// Directory holding blobs, manifests, tags and upload sessions
+    /// [default: ./registry-data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Log filter: a level (error, warn, info, debug, trace) or a tracing
+    /// directive such as `info,wharf_server::access=off`. Overrides
+    /// RUST_LOG [default: RUST_LOG, else info].
+    #[arg(long, value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    /// Log format: `text` or `json` (one JSON object per line)
+    /// [default: text].
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+
+    /// Largest manifest accepted; larger ones get 413 [default: 4MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_manifest_size: Option<u64>,
+
+    /// How long an upload session may sit untouched before it is purged
+    /// [default: 24h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub upload_expiry: Option<Duration>,
+
+    /// How often expired upload sessions are purged [default: 10m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub purge_interval: Option<Duration>,
+
+    /// Time limit for requests that do not stream an upload, up to the
+    /// response head [default: 60s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub request_timeout: Option<Duration>,
+
+    /// How long a request body may send nothing before the request is
+    /// aborted; an interrupted upload keeps its bytes [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub body_idle_timeout: Option<Duration>,
+
+    /// Uploads streaming at once; beyond, clients get 429 [default: 256].
+    #[arg(long, value_name = "N")]
+    pub max_concurrent_uploads: Option<usize>,
+
+    /// How long in-flight requests may run after SIGINT/SIGTERM before the
+    /// process exits anyway [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub shutdown_grace: Option<Duration>,
+
+    /// Serve Prometheus metrics at /metrics: `true` or `false`
+    /// [default: true].
+    #[arg(long, value_name = "BOOL")]
+    pub metrics: Option<bool>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The TOML file: every field optional, durations and sizes as strings or
+/// numbers.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    log_level: Option<String>,
+    log_format: Option<LogFormat>,
+    metrics: Option<bool>,
+    shutdown_grace: Option<DurationValue>,
+    #[serde(default)]
+    limits: FileLimits,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    max_manifest_size: Option<SizeValue>,
+    upload_expiry: Option<DurationValue>,
+    purge_interval: Option<DurationValue>,
+    request_timeout: Option<DurationValue>,
+    body_idle_timeout: Option<DurationValue>,
+    max_concurrent_uploads: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum DurationValue {
+    Seconds(u64),
+    Text(String),
+}
+
+impl DurationValue {
+    fn resolve(self, key: &str) -> Result<Duration, ConfigError> {
+        match self {
+            DurationValue::Seconds(s) => Ok(Duration::from_secs(s)),
+            DurationValue::Text(t) => parse_duration(&t).map_err(|reason| ConfigError::Value {
+                key: key.to_owned(),
+                reason,
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SizeValue {
+    Bytes(u64),
+    Text(String),
+}
+
+/// The settings in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The storage directory.
+    pub data_dir: PathBuf,
+    /// The log filter.
+    pub log_filter: String,
+    /// The log format.
+    pub log_format: LogFormat,
+    /// Whether `/metrics` is served.
+    pub metrics: bool,
+    /// The largest manifest accepted, in bytes.
+    pub max_manifest_size: u64,
+    /// Upload session expiry.
+    pub upload_expiry: Duration,
+    /// How often expired sessions are purged.
+    pub purge_interval: Duration,
+    /// Request time limit (non-upload requests).
+    pub request_timeout: Duration,
+    /// Idle request body limit.
+    pub body_idle_timeout: Duration,
+    /// Concurrent upload limit.
+    pub max_concurrent_uploads: usize,
+    /// Grace period for in-flight requests at shutdown.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5000)),
+            data_dir: PathBuf::from("registry-data"),
+            log_filter: "info".to_owned(),
+            log_format: LogFormat::Text,
+            metrics: true,
+            max_manifest_size: 4 * 1024 * 1024,
+            upload_expiry: Duration::from_secs(24 * 60 * 60),
+            purge_interval: Duration::from_secs(10 * 60),
+            request_timeout: Duration::from_secs(60),
+            body_idle_timeout: Duration::from_secs(30),
+            max_concurrent_uploads: 256,
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why the settings could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML or has unknown keys.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The TOML parser's message (with line and column).
+        message: String,
+    },
+    /// A value is out of range or malformed.
+    #[error("invalid value for {key}: {reason}")]
+    Value {
+        /// The setting.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+impl Settings {
+    /// Defaults, overridden by the file named in `cli.config`, overridden by
+    /// the flags. `rust_log` is the `RUST_LOG` environment variable, which
+    /// the `--log-level` flag overrides and which overrides the file.
+    pub fn load(cli: &Cli, rust_log: Option<String>) -> Result<Settings, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        Settings::merge(file, cli, rust_log)
+    }
+
+    fn merge(
+        file: FileConfig,
+        cli: &Cli,
+        rust_log: Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let mut s = Settings::default();
+        // The file.
+        if let Some(v) = file.listen {
+            s.listen = v;
+        }
+        if let Some(v) = file.data_dir {
+            s.data_dir = v;
+        }
+        if let Some(v) = file.log_level {
+            s.log_filter = v;
+        }
+        if let Some(v) = file.log_format {
+            s.log_format = v;
+        }
+        if let Some(v) = file.metrics {
+            s.metrics = v;
+        }
+        if let Some(v) = file.shutdown_grace {
+            s.shutdown_grace = v.resolve("shutdown_grace")?;
+        }
+        let l = file.limits;
+        if let Some(v) = l.max_manifest_size {
+            s.max_manifest_size = match v {
+                SizeValue::Bytes(b) => b,
+                SizeValue::Text(t) => parse_size(&t).map_err(|reason| ConfigError::Value {
+                    key: "limits.max_manifest_size".into(),
+                    reason,
+                })?,
+            };
+        }
+        if let Some(v) = l.upload_expiry {
+            s.upload_expiry = v.resolve("limits.upload_expiry")?;
+        }
+        if let Some(v) = l.purge_interval {
+            s.purge_interval = v.resolve("limits.purge_interval")?;
+        }
+        if let Some(v) = l.request_timeout {
+            s.request_timeout = v.resolve("limits.request_timeout")?;
+        }
+        if let Some(v) = l.body_idle_timeout {
+            s.body_idle_timeout = v.resolve("limits.body_idle_timeout")?;
+        }
+        if let Some(v) = l.max_concurrent_uploads {
+            s.max_concurrent_uploads = v;
+        }
+        // The environment.
+        if let Some(v) = rust_log.filter(|v| !v.trim().is_empty()) {
+            s.log_filter = v;
+        }
+        // The flags.
+        if let Some(v) = cli.listen {
+            s.listen = v;
+        }
+        if let Some(v) = &cli.data_dir {
+            s.data_dir = v.clone();
+        }
+        if let Some(v) = &cli.log_level {
+            s.log_filter = v.clone();
+        }
+        if let Some(v) = cli.log_format {
+            s.log_format = v;
+        }
+        if let Some(v) = cli.metrics {
+            s.metrics = v;
+        }
+        if let Some(v) = cli.max_manifest_size {
+            s.max_manifest_size = v;
+        }
+        if let Some(v) = cli.upload_expiry {
+            s.upload_expiry = v;
+        }
+        if let Some(v) = cli.purge_interval {
+            s.purge_interval = v;
+        }
+        if let Some(v) = cli.request_timeout {
+            s.request_timeout = v;
+        }
+        if let Some(v) = cli.body_idle_timeout {
+            s.body_idle_timeout = v;
+        }
+        if let Some(v) = cli.max_concurrent_uploads {
+            s.max_concurrent_uploads = v;
+        }
+        if let Some(v) = cli.shutdown_grace {
+            s.shutdown_grace = v;
+        }
+        s.check()?;
+        Ok(s)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("upload_expiry", self.upload_expiry),
+            ("purge_interval", self.purge_interval),
+            ("request_timeout", self.request_timeout),
+            ("body_idle_timeout", self.body_idle_timeout),
+        ];
+        for (key, value) in positive {
+            if value.is_zero() {
+                return Err(ConfigError::Value {
+                    key: key.into(),
+                    reason: "must be longer than zero".into(),
+                });
+            }
+        }
+        if self.max_concurrent_uploads == 0 {
+            return Err(ConfigError::Value {
+                key: "max_concurrent_uploads".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        if self.max_manifest_size == 0 || usize::try_from(self.max_manifest_size).is_err() {
+            return Err(ConfigError::Value {
+                key: "max_manifest_size".into(),
+                reason: "must be at least one byte and fit in memory".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    toml::from_str(&text).map_err(|err| ConfigError::Parse {
+        path: path.to_owned(),
+        message: err.to_string(),
+    })
+}
+
+/// `500ms`, `30s`, `10m`, `24h`, `2d` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration like 30s, 10m or 24h"))?;
+    let seconds = |factor: u64| {
+        number
+            .checked_mul(factor)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("{text:?} is too long"))
+    };
+    match unit.trim() {
+        "ms" => Ok(Duration::from_millis(number)),
+        "" | "s" => seconds(1),
+        "m" => seconds(60),
+        "h" => seconds(3600),
+        "d" => seconds(86_400),
+        other => Err(format!(
+            "unknown unit {other:?} in {text:?}; use ms, s, m, h or d"
+        )),
+    }
+}
+
+/// Bytes, or a number with a `KiB`, `MiB` or `GiB` suffix.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like 4194304 or 4MiB"))?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?}; use KiB, MiB or GiB"
+            ))
+        }
+    };
+    number
+        .checked_mul(factor)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_nothing_given_the_embedded_defaults_apply() {
+        let s = Settings::load(&Cli::default(), None).expect("settings");
+        assert_eq!(s, Settings::default());
+        assert_eq!(s.listen.to_string(), "127.0.0.1:5000");
+        assert_eq!(s.data_dir, PathBuf::from("registry-data"));
+    }
+
+    #[test]
+    fn flags_override_the_environment_which_overrides_the_file() {
+        let file: FileConfig = toml::from_str(
+            r#"
+            listen = "0.0.0.0:6000"
+            data_dir = "/srv/registry"
+            log_level = "debug"
+            log_format = "json"
+            metrics = false
+            shutdown_grace = 5
+            [limits]
+            max_manifest_size = "1MiB"
+            upload_expiry = "2h"
+            purge_interval = 60
+            request_timeout = "90s"
+            body_idle_timeout = "500ms"
+            max_concurrent_uploads = 8
+            "#,
+        )
+        .expect("toml");
+        let cli = Cli::parse_from([
+            "minimal-registry",
+            "--listen",
+            "127.0.0.1:7000",
+            "--body-idle-timeout",
+            "3s",
+        ]);
+        let s = Settings::merge(file, &cli, Some("warn".into())).expect("settings");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:7000", "flag wins");
+        assert_eq!(s.body_idle_timeout, Duration::from_secs(3), "flag wins");
+        assert_eq!(s.log_filter, "warn", "RUST_LOG wins over the file");
+        assert_eq!(s.data_dir, PathBuf::from("/srv/registry"));
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert!(!s.metrics);
+        assert_eq!(s.shutdown_grace, Duration::from_secs(5));
+        assert_eq!(s.max_manifest_size, 1 << 20);
+        assert_eq!(s.upload_expiry, Duration::from_secs(7200));
+        assert_eq!(s.purge_interval, Duration::from_secs(60));
+        assert_eq!(s.request_timeout, Duration::from_secs(90));
+        assert_eq!(s.max_concurrent_uploads, 8);
+
+        let cli = Cli::parse_from(["minimal-registry", "--log-level", "trace"]);
+        let s = Settings::merge(FileConfig::default(), &cli, Some("warn".into())).expect("s");
+        assert_eq!(s.log_filter, "trace", "--log-level wins over RUST_LOG");
+    }
+
+    #[test]
+    fn bad_files_and_values_are_reported_with_their_key() {
+        let table = [
+            ("listen = 5", "invalid config file"),
+            ("unknown_key = 1", "unknown field"),
+            ("[limits]\nupload_expiry = \"soon\"", "limits.upload_expiry"),
+            (
+                "[limits]\nmax_manifest_size = \"4 parsecs\"",
+                "limits.max_manifest_size",
+            ),
+            ("[limits]\nbody_idle_timeout = 0", "body_idle_timeout"),
+            (
+                "[limits]\nmax_concurrent_uploads = 0",
+                "max_concurrent_uploads",
+            ),
+        ];
+        let dir = tempfile::tempdir().expect("tempdir");
+        for (text, expected) in table {
+            let path = dir.path().join("config.toml");
+            std::fs::write(&path, text).expect("write");
+            let cli = Cli {
+                config: Some(path),
+                ..Cli::default()
+            };
+            let err = Settings::load(&cli, None).expect_err(text).to_string();
+            assert!(err.contains(expected), "{text}: {err}");
+        }
+        let cli = Cli {
+            config: Some(dir.path().join("missing.toml")),
+            ..Cli::default()
+        };
+        assert!(matches!(
+            Settings::load(&cli, None),
+            Err(ConfigError::Read { .. })
+        ));
+    }
+
+    #[test]
+    fn durations_and_sizes_parse_with_their_units() {
+        let durations = [
+            ("500ms", Some(Duration::from_millis(500))),
+            ("30", Some(Duration::from_secs(30))),
+            ("30s", Some(Duration::from_secs(30))),
+            ("10m", Some(Duration::from_secs(600))),
+            ("24h", Some(Duration::from_secs(86_400))),
+            ("2d", Some(Duration::from_secs(172_800))),
+            ("1w", None),
+            ("s", None),
+            ("-1s", None),
+        ];
+        for (text, expected) in durations {
+            assert_eq!(parse_duration(text).ok(), expected, "{text}");
+        }
+        let sizes = [
+            ("4194304", Some(4_194_304)),
+            ("4MiB", Some(4 << 20)),
+            ("512KiB", Some(512 << 10)),
+            ("1GiB", Some(1 << 30)),
+            ("4MB", None),
+            ("many", None),
+        ];
+        for (text, expected) in sizes {
+            assert_eq!(parse_size(text).ok(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

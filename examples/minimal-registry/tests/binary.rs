@@ -1,0 +1,284 @@
+//! The built binary: it serves, logs one JSON line per request, keeps its
+//! data across restarts, and on SIGTERM lets an in-flight upload finish.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::{stream, StreamExt};
+use wharf_reference::Digest;
+
+const BIN: &str = env!("CARGO_BIN_EXE_minimal-registry");
+
+struct Running {
+    child: Child,
+    base: String,
+    lines: Arc<Mutex<Vec<String>>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    fn start(data_dir: &std::path::Path, extra: &[&str]) -> Running {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let mut child = Command::new(BIN)
+            .args([
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+                data_dir.to_str().expect("utf-8 path"),
+                "--log-format",
+                "json",
+                "--log-level",
+                "info",
+            ])
+            .args(extra)
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn minimal-registry");
+        let stdout = child.stdout.take().expect("stdout");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = lines.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                sink.lock().expect("lock").push(line);
+            }
+        });
+        Running {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            lines,
+            reader: Some(reader),
+        }
+    }
+
+    async fn wait_ready(&self, client: &reqwest::Client) {
+        for _ in 0..200 {
+            if let Ok(r) = client.get(format!("{}/v2/", self.base)).send().await {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the registry did not come up");
+    }
+
+    fn terminate(&self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    fn wait(mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let status = self.child.wait().expect("wait");
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        let lines = self.lines.lock().expect("lock").clone();
+        (status, lines)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn access_lines(lines: &[String]) -> Vec<serde_json::Value> {
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"] == "wharf_server::access")
+        .collect()
+}
+
+#[tokio::test]
+async fn the_binary_serves_logs_each_request_persists_and_shuts_down_gracefully() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let client = reqwest::Client::new();
+    let registry = Running::start(data.path(), &[]);
+    registry.wait_ready(&client).await;
+    let base = registry.base.clone();
+
+    // Push a blob and a manifest.
+    let config = br#"{"architecture":"amd64","os":"linux"}"#;
+    let config_digest = Digest::sha256(config);
+    let reply = client
+        .post(format!(
+            "{base}/v2/acme/tool/blobs/uploads/?digest={config_digest}"
+        ))
+        .body(config.to_vec())
+        .send()
+        .await
+        .expect("push blob");
+    assert_eq!(reply.status(), 201);
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest.to_string(), "size": config.len()},
+        "layers": []
+    }))
+    .expect("json");
+    let reply = client
+        .put(format!("{base}/v2/acme/tool/manifests/1.0"))
+        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .body(manifest.clone())
+        .send()
+        .await
+        .expect("push manifest");
+    assert_eq!(reply.status(), 201);
+    let metrics = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    assert!(metrics.contains(
+        "wharf_http_requests_total{route=\"/v2/{name}/manifests/{reference}\",method=\"PUT\",status=\"201\"} 1"
+    ), "{metrics}");
+
+    // An upload is in flight when SIGTERM arrives: it completes.
+    let reply = client
+        .post(format!("{base}/v2/acme/tool/blobs/uploads/"))
+        .send()
+        .await
+        .expect("start upload");
+    let location = reply.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+    let body = stream::once(async move {
+        let _ = started_tx.send(());
+        Ok::<_, std::io::Error>(Bytes::from_static(b"first half, "))
+    })
+    .chain(stream::once(async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        Ok(Bytes::from_static(b"second half"))
+    }));
+    let upload = tokio::spawn({
+        let client = client.clone();
+        let url = format!("{base}{location}");
+        async move {
+            client
+                .patch(url)
+                .body(reqwest::Body::wrap_stream(body))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    });
+    let _ = started_rx.await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    registry.terminate();
+    assert_eq!(upload.await.expect("join").expect("in-flight upload"), 202);
+    let (status, lines) = registry.wait();
+    assert!(status.success(), "exit status {status}");
+
+    // One access line per request, with the fields operators need.
+    let access = access_lines(&lines);
+    assert_eq!(access.len(), 6, "{lines:#?}");
+    for line in &access {
+        for field in [
+            "method",
+            "path",
+            "route",
+            "status",
+            "bytes_in",
+            "bytes_out",
+            "duration_ms",
+        ] {
+            assert!(!line[field].is_null(), "{field} missing in {line}");
+        }
+    }
+    let put = access
+        .iter()
+        .find(|l| l["method"] == "PUT")
+        .expect("PUT line");
+    assert_eq!(put["path"], "/v2/acme/tool/manifests/1.0");
+    assert_eq!(put["route"], "/v2/{name}/manifests/{reference}");
+    assert_eq!(put["status"], 201);
+    assert_eq!(put["bytes_in"], manifest.len());
+    let patch = access
+        .iter()
+        .find(|l| l["method"] == "PATCH")
+        .expect("PATCH line");
+    assert_eq!(patch["bytes_in"], 23);
+    assert!(lines.iter().any(|l| l.contains("shutting down")));
+
+    // A restart serves what was pushed.
+    let registry = Running::start(data.path(), &[]);
+    registry.wait_ready(&client).await;
+    let reply = client
+        .get(format!("{}/v2/acme/tool/manifests/1.0", registry.base))
+        .send()
+        .await
+        .expect("pull");
+    assert_eq!(reply.status(), 200);
+    assert_eq!(reply.bytes().await.expect("body"), manifest);
+    let reply = client
+        .get(format!("{}{location}", registry.base))
+        .send()
+        .await
+        .expect("upload status");
+    assert_eq!(reply.status(), 204, "upload sessions survive restarts");
+    assert_eq!(reply.headers()["range"], "0-22");
+    registry.terminate();
+    let (status, _) = registry.wait();
+    assert!(status.success());
+}
+
+#[test]
+fn help_documents_every_setting() {
+    let output = Command::new(BIN).arg("--help").output().expect("--help");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for flag in [
+        "--config",
+        "--listen",
+        "--data-dir",
+        "--log-level",
+        "--log-format",
+        "--max-manifest-size",
+        "--upload-expiry",
+        "--purge-interval",
+        "--request-timeout",
+        "--body-idle-timeout",
+        "--max-concurrent-uploads",
+        "--shutdown-grace",
+        "--metrics",
+        "127.0.0.1:5000",
+        "registry-data",
+    ] {
+        assert!(
+            help.contains(flag),
+            "--help does not mention {flag}:\n{help}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_config_file_is_refused_with_a_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("registry.toml");
+    std::fs::write(&path, "[limits]\nbody_idle_timeout = \"forever\"\n").expect("write");
+    let output = Command::new(BIN)
+        .args(["--config", path.to_str().expect("utf-8")])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("limits.body_idle_timeout"), "{stderr}");
+}
