@@ -106,3 +106,8 @@ pub use pat::{PersonalAccessToken, StoredToken, TokenHash, PAT_PREFIX};
 pub use scope::{Resource, ResourceClass, Scope, ScopeActions, ScopeSet};
 pub use time::Timestamp;
 pub use token_scope::{TokenScope, TokenScopes};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -381,7 +381,8 @@ impl Package {
             .max()
     }
 
-    /// The highest role given to any of `grantees`.
+    /// The highest role grants give the user `login` directly or through
+    /// one of `teams` (repository grants are for workflows, not users).
     pub(crate) fn role_of_any(&self, login: &Login, teams: &BTreeSet<TeamSlug>) -> Option<Role> {
         self.grants
             .iter()
