@@ -182,7 +182,9 @@ mod tests {
     #[tokio::test]
     async fn limited_reads_accept_up_to_the_limit_and_refuse_beyond_with_413() {
         let idle = Duration::from_secs(5);
-        let table: [(Vec<&'static [u8]>, Option<u64>, Result<&[u8], u16>); 5] = [
+        // (body chunks, Content-Length, the bytes read or the status refusing them)
+        type Row = (Vec<&'static [u8]>, Option<u64>, Result<&'static [u8], u16>);
+        let table: [Row; 5] = [
             (vec![b"0123456789"], Some(10), Ok(b"0123456789")),
             (vec![b"01234", b"56789"], None, Ok(b"0123456789")),
             (vec![b"0123456789", b"x"], Some(10), Err(413)),

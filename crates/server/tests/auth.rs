@@ -66,7 +66,15 @@ async fn the_authorizer_decides_before_storage_is_touched() {
     }
 
     // (what, method, path, headers, status, code)
-    let table: Vec<(&str, Method, String, &[(&str, &str)], u16, Option<&str>)> = vec![
+    type Row<'a> = (
+        &'a str,
+        Method,
+        String,
+        &'a [(&'a str, &'a str)],
+        u16,
+        Option<&'a str>,
+    );
+    let table: Vec<Row<'_>> = vec![
         (
             "base without token",
             Method::GET,

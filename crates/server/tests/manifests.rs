@@ -57,7 +57,15 @@ async fn manifest_pushes_are_accepted_or_refused_with_the_right_code() {
         .expect("json");
 
         // (what, reference, content type, body, status, error code)
-        let table: Vec<(&str, String, &str, Vec<u8>, u16, Option<&str>)> = vec![
+        type Row = (
+            &'static str,
+            String,
+            &'static str,
+            Vec<u8>,
+            u16,
+            Option<&'static str>,
+        );
+        let table: Vec<Row> = vec![
             (
                 "image by tag",
                 "v1".into(),
