@@ -697,6 +697,15 @@ impl UploadStore for FsStorage {
         let meta = self
             .run(move |inner| inner.start_upload(&id, &repository))
             .await?;
+        // A new session is hashed from its first byte; only a session found
+        // on disk (after a restart) has to be rehashed.
+        let state = SessionState {
+            ended: false,
+            digester: Some(Digester::sha256()),
+        };
+        self.inner
+            .sessions()
+            .insert(id, Arc::new(tokio::sync::Mutex::new(state)));
         Ok(upload_status(id, &meta, 0))
     }
 
