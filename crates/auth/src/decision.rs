@@ -386,7 +386,7 @@ pub fn authorize(principal: &Principal, action: Action, state: &PackageState<'_>
         return Decision::deny(
             DenyKind::NeedsAuthentication,
             format!(
-                "authentication required to {} {name}: log in with your username and a personal access token that has the {} scope",
+                "authentication required to {} {name}: log in with your username and a personal access token with {}",
                 action.verb(),
                 token_scopes_needed(action)
             ),
