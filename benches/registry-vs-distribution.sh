@@ -95,7 +95,8 @@ start_servers() {
     case $s in
       wharf)
         bin="$(reg_build_wharf)"
-        reg_start_wharf "$bin" "${ADDR[$s]}" "$WORK/wharf-data" "$WORK/wharf.log"
+        # Errors only, as Distribution is configured: no access log.
+        reg_start_wharf "$bin" "${ADDR[$s]}" "$WORK/wharf-data" "$WORK/wharf.log" --log-level error
         ;;
       distribution)
         reg_start_distribution "${ADDR[$s]}" "$WORK/distribution" "$WORK/distribution.log"

@@ -166,6 +166,7 @@ install_tools
 setup_venv
 WORK="$(reg_mktemp interop)"
 start_registry
+STARTED=$SECONDS # the runtime reported at the end leaves the build out
 
 # --------------------------------------------------------------- helpers ---
 

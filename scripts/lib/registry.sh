@@ -78,11 +78,12 @@ reg_build_wharf() {
   printf '%s\n' "$target_dir/release/minimal-registry"
 }
 
-# reg_start_wharf BIN ADDR DATA_DIR LOG: start minimal-registry in the
-# background; sets REG_LAST_PID.
+# reg_start_wharf BIN ADDR DATA_DIR LOG [FLAGS...]: start minimal-registry in
+# the background with more flags if given; sets REG_LAST_PID.
 reg_start_wharf() {
   local bin=$1 addr=$2 data=$3 log=$4
-  "$bin" --listen "$addr" --data-dir "$data" >"$log" 2>&1 &
+  shift 4
+  "$bin" --listen "$addr" --data-dir "$data" "$@" >"$log" 2>&1 &
   REG_LAST_PID=$!
   REG_PIDS+=("$REG_LAST_PID")
 }
