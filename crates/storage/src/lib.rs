@@ -97,6 +97,12 @@ pub use range::{BlobContent, ByteRange};
 pub use repository::RepositoryStore;
 pub use upload::{InvalidUploadId, UploadId, UploadStatus, UploadStore};
 
+/// The traits, for calling their methods on a concrete backend:
+/// `use wharf_storage::prelude::*;`.
+pub mod prelude {
+    pub use crate::{BlobStore, RepositoryStore, Storage, UploadStore};
+}
+
 /// Bytes read from storage, in chunks.
 pub type ByteStream = BoxStream<'static, Result<Bytes>>;
 

@@ -94,3 +94,59 @@ impl<T> Page<T> {
         Page { items, next_last }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn sorted_unique(mut v: Vec<String>) -> Vec<String> {
+        v.sort();
+        v.dedup();
+        v
+    }
+
+    proptest! {
+        /// A page is exactly "the first n items after `last`", and says
+        /// whether more follow.
+        #[test]
+        fn page_matches_the_definition(
+            items in proptest::collection::vec("[a-c]{0,3}", 0..12).prop_map(sorted_unique),
+            n in proptest::option::of(0usize..6),
+            last in proptest::option::of("[a-c]{0,3}"),
+        ) {
+            let request = PageRequest { n, last: last.clone() };
+            let page = Page::from_sorted(items.clone(), &request);
+            let after: Vec<String> = items
+                .iter()
+                .filter(|i| last.as_ref().is_none_or(|l| *i > l))
+                .cloned()
+                .collect();
+            let want: Vec<String> = after.iter().take(n.unwrap_or(usize::MAX)).cloned().collect();
+            prop_assert_eq!(&page.items, &want);
+            let more = want.len() < after.len() && !want.is_empty();
+            prop_assert_eq!(page.next_last, if more { want.last().cloned() } else { None });
+        }
+
+        /// Following `next_last` from the first page visits every item once,
+        /// in order.
+        #[test]
+        fn following_pages_visits_everything_once(
+            items in proptest::collection::vec("[a-d]{1,3}", 0..20).prop_map(sorted_unique),
+            n in 1usize..5,
+        ) {
+            let mut seen = Vec::new();
+            let mut request = PageRequest::first(n);
+            loop {
+                let page = Page::from_sorted(items.clone(), &request);
+                seen.extend(page.items);
+                match page.next_last {
+                    Some(last) => request = PageRequest::after(last, Some(n)),
+                    None => break,
+                }
+            }
+            prop_assert_eq!(seen, items);
+        }
+    }
+}

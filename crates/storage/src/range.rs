@@ -81,3 +81,68 @@ impl fmt::Debug for BlobContent {
             .finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn http_range_shapes_resolve_against_the_size() {
+        let size = 100;
+        let ok = [
+            ("bytes=0-0", ByteRange::inclusive(0, 0), 0..1),
+            ("bytes=99-99", ByteRange::inclusive(99, 99), 99..100),
+            ("bytes=10-", ByteRange::From(10), 10..100),
+            ("bytes=-1", ByteRange::Last(1), 99..100),
+            ("bytes=-500", ByteRange::Last(500), 0..100),
+            ("bytes=50-1000", ByteRange::inclusive(50, 1000), 50..100),
+            (
+                "bytes=0-18446744073709551615",
+                ByteRange::inclusive(0, u64::MAX),
+                0..100,
+            ),
+        ];
+        for (header, range, want) in ok {
+            assert_eq!(range.resolve(size).expect(header), want, "{header}");
+        }
+        let unsatisfiable = [
+            ("bytes=100-", ByteRange::From(100)),
+            ("bytes=100-200", ByteRange::inclusive(100, 200)),
+            ("bytes=-0", ByteRange::Last(0)),
+            ("empty", ByteRange::Within(5..5)),
+        ];
+        for (header, range) in unsatisfiable {
+            match range.resolve(size) {
+                Err(Error::RangeNotSatisfiable { size: 100, .. }) => {}
+                other => panic!("{header}: {other:?}"),
+            }
+        }
+        assert!(
+            ByteRange::Last(1).resolve(0).is_err(),
+            "nothing to select in an empty blob"
+        );
+        assert_eq!(resolve(None, 0).expect("whole empty blob"), 0..0);
+    }
+
+    proptest! {
+        /// A resolved range is non-empty and inside the blob.
+        #[test]
+        fn resolved_ranges_lie_inside_the_blob(
+            size in 0u64..1000,
+            start in 0u64..1200,
+            len in 0u64..1200,
+            shape in 0u8..3,
+        ) {
+            let range = match shape {
+                0 => ByteRange::From(start),
+                1 => ByteRange::Within(start..start + len),
+                _ => ByteRange::Last(len),
+            };
+            if let Ok(r) = range.resolve(size) {
+                prop_assert!(r.start < r.end && r.end <= size);
+            }
+        }
+    }
+}

@@ -177,3 +177,53 @@ pub trait UploadStore: Send + Sync {
     /// this periodically.
     async fn purge_expired_uploads(&self, max_age: Duration) -> Result<usize>;
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn random_ids_differ() {
+        let ids: std::collections::HashSet<UploadId> =
+            (0..1000).map(|_| UploadId::random()).collect();
+        assert_eq!(ids.len(), 1000);
+    }
+
+    #[test]
+    fn ids_that_are_not_32_lower_hex_digits_are_rejected() {
+        for bad in [
+            "",
+            "0123456789abcdef0123456789abcde",
+            "0123456789abcdef0123456789abcdef0",
+            "0123456789ABCDEF0123456789abcdef",
+            "../../../../../../../../etc/pass",
+            "0123456789abcdef0123456789abcdeg",
+            "0123456789abcdef 123456789abcdef",
+        ] {
+            assert!(bad.parse::<UploadId>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ids_serialize_as_strings() {
+        let id = UploadId::random();
+        let json = serde_json::to_string(&id).expect("serialize");
+        assert_eq!(json, format!("\"{id}\""));
+        assert_eq!(
+            serde_json::from_str::<UploadId>(&json).expect("deserialize"),
+            id
+        );
+        assert!(serde_json::from_str::<UploadId>("\"../x\"").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn any_32_lower_hex_digits_round_trip(s in "[0-9a-f]{32}") {
+            let id: UploadId = s.parse().expect("valid");
+            prop_assert_eq!(id.as_str(), s.as_str());
+            prop_assert_eq!(id.to_string(), s);
+        }
+    }
+}

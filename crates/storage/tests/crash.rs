@@ -154,11 +154,17 @@ async fn recover(root: &Path, id: Option<UploadId>, digest: &Digest) -> &'static
         Err(e) => panic!("unexpected error: {e}"),
     };
     let blobs = storage.list_blobs().await.expect("list");
-    assert!(blobs.is_empty() || blobs == [digest.clone()], "nothing else is visible: {blobs:?}");
+    assert!(
+        blobs.is_empty() || blobs == [digest.clone()],
+        "nothing else is visible: {blobs:?}"
+    );
 
     let status = match id {
         Some(id) => storage.upload_status(&repo, &id).await,
-        None => Err(Error::UploadNotFound { repository: repo.clone(), id: UploadId::random() }),
+        None => Err(Error::UploadNotFound {
+            repository: repo.clone(),
+            id: UploadId::random(),
+        }),
     };
     let outcome = match status {
         Ok(status) => {
@@ -168,8 +174,15 @@ async fn recover(root: &Path, id: Option<UploadId>, digest: &Digest) -> &'static
                 .append_upload(&repo, &id, status.offset, body_from(status.offset, false))
                 .await
                 .expect("resume");
-            storage.finish_upload(&repo, &id, digest).await.expect("finish resumed");
-            if committed { "committed; session resumed" } else { "absent; session resumed" }
+            storage
+                .finish_upload(&repo, &id, digest)
+                .await
+                .expect("finish resumed");
+            if committed {
+                "committed; session resumed"
+            } else {
+                "absent; session resumed"
+            }
         }
         Err(Error::UploadNotFound { .. }) => {
             let session = storage.start_upload(&repo).await.expect("restart");
@@ -181,15 +194,25 @@ async fn recover(root: &Path, id: Option<UploadId>, digest: &Digest) -> &'static
                 .finish_upload(&repo, &session.id, digest)
                 .await
                 .expect("finish restarted");
-            if committed { "committed; session gone, restarted" } else { "absent; session gone, restarted" }
+            if committed {
+                "committed; session gone, restarted"
+            } else {
+                "absent; session gone, restarted"
+            }
         }
         Err(e) => panic!("unexpected error: {e}"),
     };
     assert_eq!(storage.blob_size(digest).await.expect("stored"), SIZE);
     assert!(storage.is_blob_linked(&repo, digest).await.expect("linked"));
-    assert_eq!(storage.list_blobs().await.expect("list"), vec![digest.clone()]);
+    assert_eq!(
+        storage.list_blobs().await.expect("list"),
+        vec![digest.clone()]
+    );
     // Whatever temporary files the crash left are swept by the purge.
-    storage.purge_expired_uploads(Duration::ZERO).await.expect("purge");
+    storage
+        .purge_expired_uploads(Duration::ZERO)
+        .await
+        .expect("purge");
     assert_eq!(std::fs::read_dir(root.join("tmp")).expect("tmp").count(), 0);
     outcome
 }
@@ -204,6 +227,9 @@ async fn hash_blob(storage: &FsStorage, digest: &Digest) -> Digest {
     d.finish()
 }
 
+/// Decides, from the child's narration, when to kill it.
+type KillPoint = Box<dyn FnMut(&str) -> bool>;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_commit_leaves_blob_absent_or_complete_and_upload_recoverable() {
     let started = Instant::now();
@@ -212,7 +238,7 @@ async fn sigkill_mid_commit_leaves_blob_absent_or_complete_and_upload_recoverabl
     // Kill points: while chunks stream in, and at several moments of the
     // finish (fsync of 256 MiB, rename, link, session removal). Which state
     // each one catches depends on the disk; every state must recover.
-    let after_finishing = |delay_ms: u64| -> Box<dyn FnMut(&str) -> bool> {
+    let after_finishing = |delay_ms: u64| -> KillPoint {
         Box::new(move |event: &str| {
             let finishing = event == "finishing";
             if finishing {
@@ -221,8 +247,11 @@ async fn sigkill_mid_commit_leaves_blob_absent_or_complete_and_upload_recoverabl
             finishing
         })
     };
-    let scenarios: Vec<(&str, Box<dyn FnMut(&str) -> bool>)> = vec![
-        ("mid-append at 96 MiB", Box::new(|e: &str| e == "offset 100663296")),
+    let scenarios: Vec<(&str, KillPoint)> = vec![
+        (
+            "mid-append at 96 MiB",
+            Box::new(|e: &str| e == "offset 100663296"),
+        ),
         ("as finish starts", after_finishing(0)),
         ("40 ms into finish", after_finishing(40)),
         ("120 ms into finish", after_finishing(120)),
@@ -235,7 +264,14 @@ async fn sigkill_mid_commit_leaves_blob_absent_or_complete_and_upload_recoverabl
         let id = kill_when(&mut child, stop);
         let killed = t.elapsed();
         let outcome = recover(dir.path(), id, &digest).await;
-        eprintln!("killed {when} after {killed:?}: {outcome}; recovered in {:?}", t.elapsed() - killed);
+        eprintln!(
+            "killed {when} after {killed:?}: {outcome}; recovered in {:?}",
+            t.elapsed() - killed
+        );
     }
-    assert!(started.elapsed() < Duration::from_secs(60), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "took {:?}",
+        started.elapsed()
+    );
 }

@@ -143,7 +143,39 @@ fn digest_path(base: PathBuf, digest: &Digest) -> PathBuf {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Component;
+
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Whatever valid name, tag or digest comes off the wire, every path
+        /// built from it is plain components below the root.
+        #[test]
+        fn paths_never_leave_the_root(
+            name in "[a-z0-9._/-]{1,40}",
+            tag in "[A-Za-z0-9_.-]{1,20}",
+            encoded in "[a-zA-Z0-9=_.-]{1,20}",
+        ) {
+            let layout = Layout::new(PathBuf::from("/root"));
+            let digest = Digest::parse(&format!("other+alg:{encoded}")).ok();
+            let (Ok(name), Ok(tag)) = (name.parse::<RepositoryName>(), tag.parse::<Tag>()) else {
+                return Ok(());
+            };
+            let digest = digest.unwrap_or_else(|| Digest::sha256(b""));
+            for path in [
+                layout.blob(&digest),
+                layout.link(&name, &digest),
+                layout.manifest(&name, &digest),
+                layout.tag(&name, &tag),
+                layout.referrer(&name, &digest, &digest),
+            ] {
+                let rel = path.strip_prefix("/root").expect("under the root");
+                prop_assert!(rel.components().all(|c| matches!(c, Component::Normal(_))), "{}", path.display());
+            }
+        }
+    }
 
     #[test]
     fn paths_follow_the_documented_layout() {
