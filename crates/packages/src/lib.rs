@@ -1,0 +1,1 @@
+//! The persistent store of accounts, tokens and packages (work in progress).
