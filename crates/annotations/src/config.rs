@@ -24,7 +24,10 @@ struct RunConfig {
 impl<'de> Deserialize<'de> for ImageConfig {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         deserializer
-            .deserialize_map(OneField::<Option<RunConfig>>::new("config", "an image config object"))
+            .deserialize_map(OneField::<Option<RunConfig>>::new(
+                "config",
+                "an image config object",
+            ))
             .map(|config| ImageConfig { config })
     }
 }
@@ -70,7 +73,10 @@ impl<'de, T: Deserialize<'de> + Default> Visitor<'de> for OneField<T> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             if key == self.field {
                 if value.is_some() {
-                    return Err(A::Error::custom(format_args!("duplicate field `{}`", self.field)));
+                    return Err(A::Error::custom(format_args!(
+                        "duplicate field `{}`",
+                        self.field
+                    )));
                 }
                 value = Some(map.next_value::<T>()?);
             } else {

@@ -31,7 +31,7 @@ pub enum Error {
     /// A text value holds a control character, under
     /// [`ControlPolicy::Reject`](crate::ControlPolicy::Reject).
     #[error(
-        "{origin} {key} contains the control character U+{:04X} at character {char_offset}; \
+        "{origin} {key} contains the control character U+{:04X} at character offset {char_offset}; \
          only tab and line breaks are allowed in text",
         u32::from(*.character)
     )]

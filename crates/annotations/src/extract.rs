@@ -254,7 +254,11 @@ impl<'a> Sources<'a> {
     }
 }
 
-fn keep<T>(slot: &mut Option<Field<T>>, result: Result<Field<T>, Error>, problems: &mut Vec<Error>) {
+fn keep<T>(
+    slot: &mut Option<Field<T>>,
+    result: Result<Field<T>, Error>,
+    problems: &mut Vec<Error>,
+) {
     match result {
         Ok(field) => *slot = Some(field),
         Err(problem) => problems.push(problem),

@@ -93,7 +93,11 @@ impl Licenses {
 /// characters.
 fn describe(raw: &str, error: &spdx::ParseError) -> String {
     match raw.get(..error.span.start) {
-        Some(before) => format!("{} at character {}", error.reason, before.chars().count()),
+        Some(before) => format!(
+            "{} at character offset {}",
+            error.reason,
+            before.chars().count()
+        ),
         None => error.reason.to_string(),
     }
 }

@@ -213,10 +213,7 @@ impl PackageMetadata {
     /// code hosts: `Ok(None)` without a source, an error naming the rule
     /// when the source is not `https://HOST/OWNER/REPO` on one of `hosts`.
     /// See [`SourceRepository::from_url`].
-    pub fn source_repository(
-        &self,
-        hosts: &[CodeHost],
-    ) -> Result<Option<SourceRepository>, Error> {
+    pub fn source_repository(&self, hosts: &[CodeHost]) -> Result<Option<SourceRepository>, Error> {
         self.source
             .as_ref()
             .map(|source| SourceRepository::from_url(&source.value, hosts))

@@ -14,7 +14,12 @@ use crate::policy::{ControlPolicy, LimitPolicy, Policy};
 ///
 /// The result is empty only when stripping removed everything but control
 /// characters (and then `stripped > 0` says so).
-pub(crate) fn text(raw: &str, key: Key, origin: Origin, policy: &Policy) -> Result<Field<String>, Error> {
+pub(crate) fn text(
+    raw: &str,
+    key: Key,
+    origin: Origin,
+    policy: &Policy,
+) -> Result<Field<String>, Error> {
     let trimmed = raw.trim();
     let (mut value, stripped) = match first_control_character(trimmed) {
         None => (trimmed.to_owned(), 0),

@@ -81,6 +81,9 @@ impl FromStr for CodeHost {
             value: s.to_owned(),
             reason: reason.to_owned(),
         };
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid("it contains whitespace or control characters"));
+        }
         let with_scheme = if s.contains("://") {
             s.to_owned()
         } else {
@@ -90,14 +93,13 @@ impl FromStr for CodeHost {
         if !matches!(origin.scheme(), "http" | "https") {
             return Err(invalid("the scheme must be http or https"));
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(invalid("it contains whitespace or control characters"));
-        }
         if !origin.username().is_empty() || origin.password().is_some() {
             return Err(invalid("it contains credentials"));
         }
         if origin.path() != "/" || origin.query().is_some() || origin.fragment().is_some() {
-            return Err(invalid("give only the scheme, host and port, without a path"));
+            return Err(invalid(
+                "give only the scheme, host and port, without a path",
+            ));
         }
         Ok(CodeHost { origin })
     }
@@ -165,8 +167,13 @@ impl SourceRepository {
         if owner.is_empty() || owner.len() > OWNER_MAX_LEN {
             return Err(invalid("the owner must be 1 to 39 characters"));
         }
-        if !owner.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-            return Err(invalid("the owner may hold only ASCII letters, digits and hyphens"));
+        if !owner
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err(invalid(
+                "the owner may hold only ASCII letters, digits and hyphens",
+            ));
         }
         if owner.starts_with('-') || owner.ends_with('-') {
             return Err(invalid("the owner may not start or end with a hyphen"));
@@ -206,13 +213,18 @@ impl SourceRepository {
         };
         let same_name: Vec<&CodeHost> = hosts.iter().filter(|h| h.same_host_name(url)).collect();
         if same_name.is_empty() {
-            return Err(Error::ForeignHost {
-                url: url.to_string(),
-                accepted: hosts
+            let accepted = if hosts.is_empty() {
+                "none configured".to_owned()
+            } else {
+                hosts
                     .iter()
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
-                    .join(", "),
+                    .join(", ")
+            };
+            return Err(Error::ForeignHost {
+                url: url.to_string(),
+                accepted,
             });
         }
         if !same_name.iter().any(|h| h.serves(url)) {

@@ -46,11 +46,15 @@ pub(crate) fn is_rfc3339_date_time(s: &str) -> bool {
 
 /// `full-date = date-fullyear "-" date-month "-" date-mday`
 fn full_date(b: &[u8]) -> bool {
-    let (Some(year), Some(month), Some(day)) = (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10]))
+    let (Some(year), Some(month), Some(day)) =
+        (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10]))
     else {
         return false;
     };
-    b[4] == b'-' && b[7] == b'-' && (1..=12).contains(&month) && (1..=days_in(year, month)).contains(&day)
+    b[4] == b'-'
+        && b[7] == b'-'
+        && (1..=12).contains(&month)
+        && (1..=days_in(year, month)).contains(&day)
 }
 
 fn days_in(year: u32, month: u32) -> u32 {
@@ -68,7 +72,8 @@ fn full_time(b: &[u8]) -> bool {
     if b.len() < 9 {
         return false;
     }
-    let (Some(hour), Some(minute), Some(second)) = (digits(&b[0..2]), digits(&b[3..5]), digits(&b[6..8]))
+    let (Some(hour), Some(minute), Some(second)) =
+        (digits(&b[0..2]), digits(&b[3..5]), digits(&b[6..8]))
     else {
         return false;
     };
