@@ -81,30 +81,54 @@ where
             None => request,
         };
 
-        let metrics = self.metrics.clone();
+        // Until the handler answers, the request counts as abandoned by the
+        // client (nginx's 499): hyper drops this future when the connection
+        // closes mid-request, and the guard then records that.
+        let guard = Pending(Some(Record {
+            metrics: self.metrics.clone(),
+            route,
+            method,
+            uri,
+            status: CLIENT_CLOSED,
+            start,
+            bytes_in,
+            bytes_out: 0,
+        }));
         // The clone that was made ready is the one to call (tower's rule).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         Box::pin(async move {
+            let mut guard = guard;
             let response = inner.call(request).await?;
-            let status = response.status();
-            let record = Record {
-                metrics,
-                route,
-                method,
-                uri,
-                status,
-                start,
-                bytes_in,
-                bytes_out: 0,
-            };
+            let mut record = guard.0.take();
+            if let Some(record) = &mut record {
+                record.status = response.status();
+            }
             Ok(response.map(|body| {
                 Body::new(Observed {
                     inner: body,
-                    record: Some(record),
+                    record,
                 })
             }))
         })
+    }
+}
+
+/// The status recorded for a request whose client went away before the
+/// response head was ready.
+const CLIENT_CLOSED: StatusCode = match StatusCode::from_u16(499) {
+    Ok(status) => status,
+    Err(_) => StatusCode::BAD_REQUEST,
+};
+
+/// Finishes the record if the request future is dropped unanswered.
+struct Pending(Option<Record>);
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(record) = self.0.take() {
+            record.finish(false);
+        }
     }
 }
 

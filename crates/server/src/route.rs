@@ -421,4 +421,36 @@ mod tests {
         assert_eq!(decode("end%3"), "end%3");
         assert_eq!(decode("%"), "%");
     }
+
+    proptest::proptest! {
+        /// Names made of components that look like endpoint markers still
+        /// round-trip: only the last segments decide the endpoint.
+        #[test]
+        fn names_with_marker_components_round_trip(
+            components in proptest::collection::vec(
+                proptest::sample::select(vec!["manifests", "blobs", "uploads", "tags", "list", "referrers", "app", "v2"]),
+                1..5,
+            ),
+            tag in "[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,20}",
+        ) {
+            let name = components.join("/");
+            let expected_name = RepositoryName::parse(&name).expect("name");
+            let digest = Digest::parse(DIGEST).expect("digest");
+            let id: UploadId = "0123456789abcdef0123456789abcdef".parse().expect("id");
+            let cases = [
+                (format!("/v2/{name}/manifests/{tag}"), Route::Manifest {
+                    name: expected_name.clone(),
+                    reference: ManifestRef::Tag(Tag::parse(&tag).expect("tag")),
+                }),
+                (format!("/v2/{name}/blobs/{DIGEST}"), Route::Blob { name: expected_name.clone(), digest: digest.clone() }),
+                (format!("/v2/{name}/blobs/uploads/"), Route::UploadStart { name: expected_name.clone() }),
+                (format!("/v2/{name}/blobs/uploads/{id}"), Route::Upload { name: expected_name.clone(), id }),
+                (format!("/v2/{name}/tags/list"), Route::TagsList { name: expected_name.clone() }),
+                (format!("/v2/{name}/referrers/{DIGEST}"), Route::Referrers { name: expected_name.clone(), digest }),
+            ];
+            for (path, route) in cases {
+                proptest::prop_assert_eq!(Route::parse(&path).expect("parse"), Some(route), "{}", path);
+            }
+        }
+    }
 }
