@@ -91,3 +91,8 @@ pub use error::{Error, ErrorCode};
 pub use manifest::{Content, ImageIndex, ImageManifest, Manifest};
 pub use media_type::MediaType;
 pub use options::{ParseOptions, Strictness};
+
+/// Runs the README's example as a doctest, so that it cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
