@@ -63,3 +63,8 @@ pub use normalize::{DEFAULT_TAG, DOCKER_HUB, DOCKER_HUB_LEGACY};
 pub use reference::Reference;
 pub use repository::RepositoryName;
 pub use tag::Tag;
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
