@@ -64,8 +64,8 @@
 //! # Validation
 //!
 //! `schemaVersion` is 2; every descriptor has an RFC 6838 media type, a
-//! sha256 or sha512 digest (`DIGEST_INVALID` otherwise) and a non-negative
-//! integer size; `urls` appear only on foreign / non-distributable layers
+//! digest that wharf-reference parses and can verify (sha256, sha384,
+//! sha512; `DIGEST_INVALID` otherwise) and a non-negative integer size; `urls` appear only on foreign / non-distributable layers
 //! and are http(s); index entries and `subject` reference manifests;
 //! platforms have well-formed `os`, `architecture` and `variant`;
 //! annotations map strings to strings, with unique keys; a manifest may not
@@ -96,3 +96,16 @@ pub use options::{ParseOptions, Strictness};
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
+
+#[cfg(test)]
+mod tests {
+    /// The server shares parsed manifests and errors across tasks.
+    #[test]
+    fn public_types_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync + 'static>() {}
+        assert_send_sync::<crate::Manifest>();
+        assert_send_sync::<crate::Error>();
+        assert_send_sync::<crate::Descriptor>();
+        assert_send_sync::<crate::MediaType>();
+    }
+}
