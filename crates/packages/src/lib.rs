@@ -1,1 +1,133 @@
-//! The persistent store of accounts, tokens and packages (work in progress).
+//! The persistent records of a container registry that behaves like
+//! GitHub's Container registry: accounts, tokens, packages and versions.
+//!
+//! - **Accounts**: users and organizations share one namespace of logins
+//!   ([`Account`], whose kind is a [`wharf_auth::OwnerKind`]);
+//!   organizations have members with an [`OrgRole`](wharf_auth::OrgRole)
+//!   and teams.
+//! - **Tokens**: personal access tokens ([`wharf_auth::StoredToken`]) and
+//!   workflow tokens bound to a source repository ([`WorkflowToken`]), both
+//!   stored only as a [`TokenHash`](wharf_auth::TokenHash) and found by it;
+//!   revocable, expiring, with a last-used time.
+//! - **Packages**: created private on first publish, with visibility,
+//!   grants, a linked source repository and the metadata that
+//!   `wharf-annotations` extracts ([`PackageRecord`]); deleted packages are
+//!   restorable for [`RESTORE_WINDOW`] (30 days), then purged.
+//! - **Versions**: one per manifest digest, with its tags (a tag moves
+//!   from version to version), media type, size and platforms
+//!   ([`VersionRecord`]); deleted and restored like packages.
+//! - **Source repositories**: their collaborators and roles, for packages
+//!   that inherit access from a linked repository.
+//! - **Authorization input**: [`PackageStore::access_context`] reads, in
+//!   one snapshot, everything [`wharf_auth::authorize`] needs.
+//!
+//! [`PackageStore`] is the trait (async, object safe: share it as
+//! `Arc<dyn PackageStore>`); [`SqlitePackageStore`] is the embedded
+//! default, one SQLite file; [`CachedStore`] puts a read-through cache in
+//! front of any store for the per-request lookups. The store reads no
+//! clock: every change takes `now`.
+//!
+//! ```
+//! use wharf_auth::{
+//!     authorize, Action, Identity, Package, PersonalAccessToken, StoredToken, Timestamp,
+//! };
+//! use wharf_packages::{NewVersion, PackageLookup, PackageStore, SqlitePackageStore};
+//! use wharf_reference::Digest;
+//!
+//! # tokio::runtime::Runtime::new()?.block_on(async {
+//! let store = SqlitePackageStore::in_memory()?;
+//! let now = Timestamp::from_unix_seconds(1_700_000_000);
+//!
+//! // The admin CLI creates a user and a token; only the hash is stored.
+//! let alice = "alice".parse()?;
+//! store.create_user(&alice, now).await?;
+//! let secret = PersonalAccessToken::generate()?;
+//! store
+//!     .insert_personal_token(&StoredToken::new(&secret, alice.clone(), "write:packages".parse()?, None), now)
+//!     .await?;
+//!
+//! // A request authenticates with Basic auth: look the token up by its hash.
+//! let record = store.find_token(&secret.hash()).await?.expect("stored");
+//! let principal = record.authenticate(secret.expose_secret(), now)?;
+//! store.record_token_use(record.id, now).await?;
+//!
+//! // `docker push registry.example/alice/app:1.0`: may alice push here?
+//! let name = "alice/app".parse()?;
+//! let context = store.access_context(&name, principal.login(), PackageLookup::Active).await?;
+//! let state = context.state().expect("the namespace exists");
+//! assert!(authorize(&principal, Action::Push, &state).is_allowed());
+//!
+//! // First publish: the package is created private; then the version is recorded.
+//! store.create_package(&Package::first_publish(name.clone(), &Identity::User(alice)), now).await?;
+//! let manifest = br#"{"schemaVersion":2}"#;
+//! let version = NewVersion::new(
+//!     Digest::sha256(manifest),
+//!     "application/vnd.oci.image.manifest.v1+json",
+//!     manifest.len() as u64,
+//! )
+//! .with_tag("1.0".parse()?);
+//! store.record_version(&name, &version, now).await?;
+//!
+//! let package = store.package(&name).await?.expect("created");
+//! assert_eq!(package.version_count, 1);
+//! assert_eq!(package.visibility(), wharf_auth::Visibility::Private);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Storage
+//!
+//! [`SqlitePackageStore::open`] opens or creates a database file (WAL
+//! mode, `synchronous=FULL`, foreign keys on) and migrates its schema
+//! (tracked by the `user_version` pragma). Every change is one
+//! transaction. Lookups by token hash and package name use unique
+//! indexes and cached prepared statements. The SQL stays within what
+//! PostgreSQL also accepts (`RETURNING`, `ON CONFLICT`, partial indexes),
+//! so that a PostgreSQL implementation of the same trait, for several
+//! registry processes sharing one database, can follow; it is not written
+//! yet.
+//!
+//! # Testkit
+//!
+//! With the `testkit` feature, [`testkit`](mod@testkit) holds the
+//! conformance suite every [`PackageStore`] must pass: implement
+//! [`testkit::Fixture`] and generate one test per case with
+//! [`conformance_tests!`].
+
+mod access;
+mod account;
+mod cache;
+mod error;
+mod id;
+mod package;
+mod page;
+mod sqlite;
+mod store;
+mod token;
+mod version;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use access::{AccessContext, Collaborator, CollaboratorParseError};
+pub use account::{Account, Member, OrganizationMembership};
+pub use cache::{CacheOptions, CachedStore};
+pub use error::{BoxError, Error};
+pub use id::{AccountId, PackageId, TokenId, VersionId};
+pub use package::{
+    is_restorable, PackageChanges, PackageLookup, PackageQuery, PackageRecord, RecordState,
+    RESTORE_WINDOW,
+};
+pub use page::{Cursor, Page, PageRequest};
+pub use sqlite::{SqliteOptions, SqlitePackageStore};
+pub use store::{
+    PackageStore, PurgeReport, PurgedPackage, PurgedVersion, LAST_USED_GRANULARITY,
+};
+pub use token::{Credential, TokenRecord, WorkflowToken};
+pub use version::{NewVersion, VersionQuery, VersionRecord};
+
+/// The README's example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,214 @@
+//! Package records, the changes that can be made to one, and listing
+//! filters.
+
+use std::time::Duration;
+
+use wharf_annotations::PackageMetadata;
+use wharf_auth::{Login, Package, SourceRepository, Timestamp, Visibility};
+use wharf_reference::RepositoryName;
+
+use crate::id::PackageId;
+
+/// How long a deleted package or version can be restored; after that,
+/// [`PackageStore::purge_expired`](crate::PackageStore::purge_expired)
+/// removes it for good. Thirty days, as on GitHub.
+pub const RESTORE_WINDOW: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// Whether a deleted record deleted at `deleted_at` can still be restored
+/// at `now`: strictly less than [`RESTORE_WINDOW`] has passed.
+///
+/// ```
+/// use wharf_auth::Timestamp;
+/// use wharf_packages::{is_restorable, RESTORE_WINDOW};
+///
+/// let deleted = Timestamp::from_unix_seconds(1_700_000_000);
+/// assert!(is_restorable(deleted, deleted.saturating_add(RESTORE_WINDOW).saturating_sub(std::time::Duration::from_secs(1))));
+/// assert!(!is_restorable(deleted, deleted.saturating_add(RESTORE_WINDOW)));
+/// ```
+pub fn is_restorable(deleted_at: Timestamp, now: Timestamp) -> bool {
+    now < deleted_at.saturating_add(RESTORE_WINDOW)
+}
+
+/// Whether a listing shows live records or deleted ones (GitHub's
+/// `state=active|deleted` query parameter).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordState {
+    /// Records that are not deleted.
+    #[default]
+    Active,
+    /// Deleted records that have not been purged yet.
+    Deleted,
+}
+
+/// A package as the store keeps it: its access settings (the
+/// [`wharf_auth::Package`] that [`wharf_auth::authorize`] takes), its
+/// metadata, and its history.
+///
+/// Serializes flat: `{"id", "name", "visibility", "linked_repository",
+/// "inherit_access", "grants", "owner", "metadata", "version_count",
+/// "created_at", "updated_at", "deleted_at"}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PackageRecord {
+    /// The store's id.
+    pub id: PackageId,
+    /// Name, visibility, linked repository, access inheritance and grants.
+    #[serde(flatten)]
+    pub package: Package,
+    /// The owning account's login (the name's namespace).
+    pub owner: Login,
+    /// What the package page shows, as last extracted from a pushed
+    /// manifest's annotations and labels.
+    pub metadata: PackageMetadata,
+    /// How many versions are not deleted.
+    pub version_count: u64,
+    /// When it was first published.
+    pub created_at: Timestamp,
+    /// When it, its settings or its versions last changed.
+    pub updated_at: Timestamp,
+    /// When it was deleted, for a deleted package.
+    pub deleted_at: Option<Timestamp>,
+}
+
+impl PackageRecord {
+    /// The package's name.
+    pub fn name(&self) -> &RepositoryName {
+        &self.package.name
+    }
+
+    /// Its visibility.
+    pub fn visibility(&self) -> Visibility {
+        self.package.visibility
+    }
+
+    /// The source repository it is linked to.
+    pub fn linked_repository(&self) -> Option<&SourceRepository> {
+        self.package.linked_repository.as_ref()
+    }
+
+    /// Whether it is deleted.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
+}
+
+/// Settings and metadata to change on a package in one step. Fields left
+/// `None` are kept.
+///
+/// ```
+/// use wharf_auth::Visibility;
+/// use wharf_packages::PackageChanges;
+///
+/// let changes = PackageChanges::new()
+///     .visibility(Visibility::Public)
+///     .link("acme/app".parse()?);
+/// assert_eq!(changes.visibility, Some(Visibility::Public));
+/// assert_eq!(changes.inherit_access, Some(true));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackageChanges {
+    /// A new visibility.
+    pub visibility: Option<Visibility>,
+    /// A new linked repository (`Some(None)` unlinks).
+    pub linked_repository: Option<Option<SourceRepository>>,
+    /// Whether to inherit access from the linked repository.
+    pub inherit_access: Option<bool>,
+    /// New metadata, replacing the old.
+    pub metadata: Option<PackageMetadata>,
+}
+
+impl PackageChanges {
+    /// No change.
+    pub fn new() -> PackageChanges {
+        PackageChanges::default()
+    }
+
+    /// Whether nothing would change.
+    pub fn is_empty(&self) -> bool {
+        *self == PackageChanges::default()
+    }
+
+    /// Sets the visibility.
+    #[must_use]
+    pub fn visibility(mut self, visibility: Visibility) -> PackageChanges {
+        self.visibility = Some(visibility);
+        self
+    }
+
+    /// Links the package to `repository` and inherits its access, as
+    /// [`Package::link`] does.
+    #[must_use]
+    pub fn link(mut self, repository: SourceRepository) -> PackageChanges {
+        self.linked_repository = Some(Some(repository));
+        self.inherit_access = Some(true);
+        self
+    }
+
+    /// Removes the link to a repository, and with it inherited access.
+    #[must_use]
+    pub fn unlink(mut self) -> PackageChanges {
+        self.linked_repository = Some(None);
+        self.inherit_access = Some(false);
+        self
+    }
+
+    /// Sets whether access is inherited from the linked repository.
+    #[must_use]
+    pub fn inherit_access(mut self, inherit: bool) -> PackageChanges {
+        self.inherit_access = Some(inherit);
+        self
+    }
+
+    /// Replaces the metadata.
+    #[must_use]
+    pub fn metadata(mut self, metadata: PackageMetadata) -> PackageChanges {
+        self.metadata = Some(metadata);
+        self
+    }
+}
+
+/// Which of an owner's packages to list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PackageQuery {
+    /// Only packages with this visibility.
+    pub visibility: Option<Visibility>,
+    /// Live or deleted packages.
+    pub state: RecordState,
+}
+
+impl PackageQuery {
+    /// Every live package.
+    pub fn active() -> PackageQuery {
+        PackageQuery::default()
+    }
+
+    /// Every deleted (not yet purged) package.
+    pub fn deleted() -> PackageQuery {
+        PackageQuery {
+            visibility: None,
+            state: RecordState::Deleted,
+        }
+    }
+
+    /// Only packages with `visibility`.
+    #[must_use]
+    pub fn with_visibility(mut self, visibility: Visibility) -> PackageQuery {
+        self.visibility = Some(visibility);
+        self
+    }
+}
+
+/// Whether [`PackageStore::access_context`](crate::PackageStore::access_context)
+/// looks at the live package of a name or the most recently deleted one
+/// (to decide whether the caller may restore it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum PackageLookup {
+    /// The live package.
+    #[default]
+    Active,
+    /// The most recently deleted package of that name.
+    LatestDeleted,
+}

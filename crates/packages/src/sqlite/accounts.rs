@@ -1,0 +1,394 @@
+//! Accounts, memberships and teams in SQLite.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{params, Connection, OptionalExtension};
+use wharf_auth::{Login, Membership, OrgRole, OrganizationPolicy, OwnerKind, TeamSlug, Timestamp};
+
+use crate::account::{Account, Member, OrganizationMembership};
+use crate::error::Error;
+use crate::id::AccountId;
+use crate::page::{Cursor, Page, PageRequest};
+use crate::sqlite::convert::{limit_plus_one, parse, time_from_sql, time_to_sql, Context};
+
+const SELECT_ACCOUNT: &str =
+    "SELECT id, login, kind, members_can_create_packages, created_at FROM accounts";
+
+type AccountRow = (i64, String, String, bool, i64);
+
+fn account_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRow> {
+    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+}
+
+fn account_from_row((id, login, kind, members_can_create_packages, created_at): AccountRow) -> Result<Account, Error> {
+    let kind = match kind.as_str() {
+        "user" => OwnerKind::User,
+        "organization" => OwnerKind::Organization(OrganizationPolicy {
+            members_can_create_packages,
+        }),
+        other => return Err(Error::corrupt("account kind", other)),
+    };
+    Ok(Account {
+        id: AccountId::new(id),
+        login: parse("login", &login)?,
+        kind,
+        created_at: time_from_sql(created_at)?,
+    })
+}
+
+/// The account with `login`.
+pub(crate) fn get(conn: &Connection, login: &str) -> Result<Option<Account>, Error> {
+    conn.prepare_cached(&format!("{SELECT_ACCOUNT} WHERE login = ?1"))
+        .and_then(|mut stmt| stmt.query_row([login], account_row).optional())
+        .during("looking up an account")?
+        .map(account_from_row)
+        .transpose()
+}
+
+/// The id of the user `login`; [`Error::NotFound`] when there is no such
+/// user.
+pub(crate) fn require_user(conn: &Connection, login: &Login) -> Result<AccountId, Error> {
+    match get(conn, login.as_str())? {
+        Some(account) if account.is_user() => Ok(account.id),
+        _ => Err(Error::not_found("user", login)),
+    }
+}
+
+/// The id of the organization `login`; [`Error::NotFound`] when there is no
+/// such organization.
+pub(crate) fn require_organization(conn: &Connection, login: &Login) -> Result<AccountId, Error> {
+    match get(conn, login.as_str())? {
+        Some(account) if account.is_organization() => Ok(account.id),
+        _ => Err(Error::not_found("organization", login)),
+    }
+}
+
+/// Creates an account of `kind`.
+pub(crate) fn create(
+    conn: &Connection,
+    login: &Login,
+    kind: OwnerKind,
+    now: Timestamp,
+) -> Result<Account, Error> {
+    let now_sql = time_to_sql(now)?;
+    if get(conn, login.as_str())?.is_some() {
+        return Err(Error::already_exists("account", login));
+    }
+    let (kind_text, members_can_create) = match kind {
+        OwnerKind::User => ("user", true),
+        OwnerKind::Organization(policy) => ("organization", policy.members_can_create_packages),
+    };
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO accounts (login, kind, members_can_create_packages, created_at)
+             VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![login.as_str(), kind_text, members_can_create, now_sql],
+                |row| row.get(0),
+            )
+        })
+        .during("creating an account")?;
+    Ok(Account {
+        id: AccountId::new(id),
+        login: login.clone(),
+        kind,
+        created_at: now,
+    })
+}
+
+/// Changes an organization's policy.
+pub(crate) fn set_policy(
+    conn: &Connection,
+    organization: &Login,
+    policy: OrganizationPolicy,
+) -> Result<Account, Error> {
+    let id = require_organization(conn, organization)?;
+    conn.prepare_cached("UPDATE accounts SET members_can_create_packages = ?1 WHERE id = ?2")
+        .and_then(|mut stmt| stmt.execute(params![policy.members_can_create_packages, id.get()]))
+        .during("changing an organization's policy")?;
+    get(conn, organization.as_str())?.ok_or_else(|| Error::not_found("organization", organization))
+}
+
+/// A page of accounts in login order; the cursor is the last login.
+pub(crate) fn list(conn: &Connection, page: &PageRequest) -> Result<Page<Account>, Error> {
+    if page.limit == 0 {
+        return Ok(Page::last(Vec::new()));
+    }
+    let after = page.after.as_ref().map_or("", Cursor::as_str);
+    let rows = conn
+        .prepare_cached(&format!(
+            "{SELECT_ACCOUNT} WHERE login > ?1 ORDER BY login LIMIT ?2"
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_map(params![after, limit_plus_one(page.limit)], account_row)?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .during("listing accounts")?;
+    let mut items = rows
+        .into_iter()
+        .map(account_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = if items.len() > page.limit {
+        items.truncate(page.limit);
+        items.last().map(|account| Cursor::new(account.login.as_str()))
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+// ------------------------------------------------------------- memberships
+
+fn role_to_sql(role: OrgRole) -> &'static str {
+    role.as_str()
+}
+
+/// The role of `user_id` in `organization_id`.
+fn member_role(
+    conn: &Connection,
+    organization_id: AccountId,
+    user_id: AccountId,
+) -> Result<Option<(OrgRole, Timestamp)>, Error> {
+    conn.prepare_cached(
+        "SELECT role, created_at FROM memberships WHERE organization_id = ?1 AND user_id = ?2",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_row(params![organization_id.get(), user_id.get()], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })
+        .optional()
+    })
+    .during("looking up a membership")?
+    .map(|(role, joined)| Ok((parse("organization role", &role)?, time_from_sql(joined)?)))
+    .transpose()
+}
+
+/// The slugs of the teams of `organization_id` that `user_id` is in.
+fn member_teams(
+    conn: &Connection,
+    organization_id: AccountId,
+    user_id: AccountId,
+) -> Result<BTreeSet<TeamSlug>, Error> {
+    conn.prepare_cached(
+        "SELECT t.slug FROM team_members tm JOIN teams t ON t.id = tm.team_id
+         WHERE tm.organization_id = ?1 AND tm.user_id = ?2",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_map(params![organization_id.get(), user_id.get()], |row| row.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+    })
+    .during("listing a member's teams")?
+    .iter()
+    .map(|slug| parse("team slug", slug))
+    .collect()
+}
+
+/// Adds a member or changes their role.
+pub(crate) fn add_member(
+    conn: &Connection,
+    organization: &Login,
+    user: &Login,
+    role: OrgRole,
+    now: Timestamp,
+) -> Result<Member, Error> {
+    let now_sql = time_to_sql(now)?;
+    let organization_id = require_organization(conn, organization)?;
+    let user_id = require_user(conn, user)?;
+    conn.prepare_cached(
+        "INSERT INTO memberships (organization_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (organization_id, user_id) DO UPDATE SET role = excluded.role",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![organization_id.get(), user_id.get(), role_to_sql(role), now_sql])
+    })
+    .during("adding a member")?;
+    let (role, joined_at) = member_role(conn, organization_id, user_id)?
+        .ok_or_else(|| Error::not_found("member", format!("{user} in {organization}")))?;
+    Ok(Member {
+        login: user.clone(),
+        role,
+        teams: member_teams(conn, organization_id, user_id)?,
+        joined_at,
+    })
+}
+
+/// Removes a member (and, by cascade, their team memberships).
+pub(crate) fn remove_member(conn: &Connection, organization: &Login, user: &Login) -> Result<(), Error> {
+    let organization_id = require_organization(conn, organization)?;
+    let user_id = require_user(conn, user)?;
+    let removed = conn
+        .prepare_cached("DELETE FROM memberships WHERE organization_id = ?1 AND user_id = ?2")
+        .and_then(|mut stmt| stmt.execute(params![organization_id.get(), user_id.get()]))
+        .during("removing a member")?;
+    if removed == 0 {
+        return Err(Error::not_found("member", format!("{user} in {organization}")));
+    }
+    Ok(())
+}
+
+/// `user`'s membership in `organization`, by their account ids.
+pub(crate) fn membership_by_id(
+    conn: &Connection,
+    organization_id: AccountId,
+    user_id: AccountId,
+) -> Result<Membership, Error> {
+    match member_role(conn, organization_id, user_id)? {
+        None => Ok(Membership::none()),
+        Some((role, _)) => Ok(Membership {
+            role: Some(role),
+            teams: member_teams(conn, organization_id, user_id)?,
+        }),
+    }
+}
+
+/// `user`'s membership in `organization`.
+pub(crate) fn membership(conn: &Connection, organization: &Login, user: &Login) -> Result<Membership, Error> {
+    let (Some(organization), Some(user)) = (get(conn, organization.as_str())?, get(conn, user.as_str())?) else {
+        return Ok(Membership::none());
+    };
+    if !organization.is_organization() || !user.is_user() {
+        return Ok(Membership::none());
+    }
+    membership_by_id(conn, organization.id, user.id)
+}
+
+/// The members of an organization in login order.
+pub(crate) fn members(conn: &Connection, organization: &Login) -> Result<Vec<Member>, Error> {
+    let organization_id = require_organization(conn, organization)?;
+    let rows = conn
+        .prepare_cached(
+            "SELECT u.id, u.login, m.role, m.created_at FROM memberships m
+             JOIN accounts u ON u.id = m.user_id
+             WHERE m.organization_id = ?1 ORDER BY u.login",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map([organization_id.get()], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, i64>(3)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .during("listing members")?;
+    rows.into_iter()
+        .map(|(user_id, login, role, joined)| {
+            Ok(Member {
+                login: parse("login", &login)?,
+                role: parse("organization role", &role)?,
+                teams: member_teams(conn, organization_id, AccountId::new(user_id))?,
+                joined_at: time_from_sql(joined)?,
+            })
+        })
+        .collect()
+}
+
+/// The organizations `user` belongs to, in login order.
+pub(crate) fn organizations_of(conn: &Connection, user: &Login) -> Result<Vec<OrganizationMembership>, Error> {
+    let user_id = require_user(conn, user)?;
+    conn.prepare_cached(
+        "SELECT o.login, m.role FROM memberships m JOIN accounts o ON o.id = m.organization_id
+         WHERE m.user_id = ?1 ORDER BY o.login",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_map([user_id.get()], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+    })
+    .during("listing a user's organizations")?
+    .into_iter()
+    .map(|(organization, role)| {
+        Ok(OrganizationMembership {
+            organization: parse("login", &organization)?,
+            role: parse("organization role", &role)?,
+        })
+    })
+    .collect()
+}
+
+// ------------------------------------------------------------------- teams
+
+/// The id of a team of an organization.
+pub(crate) fn team_id(conn: &Connection, organization_id: AccountId, team: &TeamSlug) -> Result<Option<i64>, Error> {
+    conn.prepare_cached("SELECT id FROM teams WHERE organization_id = ?1 AND slug = ?2")
+        .and_then(|mut stmt| stmt.query_row(params![organization_id.get(), team.as_str()], |row| row.get(0)).optional())
+        .during("looking up a team")
+}
+
+fn require_team(conn: &Connection, organization: &Login, team: &TeamSlug) -> Result<(AccountId, i64), Error> {
+    let organization_id = require_organization(conn, organization)?;
+    let id = team_id(conn, organization_id, team)?
+        .ok_or_else(|| Error::not_found("team", format!("{organization}/{team}")))?;
+    Ok((organization_id, id))
+}
+
+/// Creates a team.
+pub(crate) fn create_team(conn: &Connection, organization: &Login, team: &TeamSlug, now: Timestamp) -> Result<(), Error> {
+    let now_sql = time_to_sql(now)?;
+    let organization_id = require_organization(conn, organization)?;
+    if team_id(conn, organization_id, team)?.is_some() {
+        return Err(Error::already_exists("team", format!("{organization}/{team}")));
+    }
+    conn.prepare_cached("INSERT INTO teams (organization_id, slug, created_at) VALUES (?1, ?2, ?3)")
+        .and_then(|mut stmt| stmt.execute(params![organization_id.get(), team.as_str(), now_sql]))
+        .during("creating a team")?;
+    Ok(())
+}
+
+/// Deletes a team.
+pub(crate) fn delete_team(conn: &Connection, organization: &Login, team: &TeamSlug) -> Result<(), Error> {
+    let (_, id) = require_team(conn, organization, team)?;
+    conn.prepare_cached("DELETE FROM teams WHERE id = ?1")
+        .and_then(|mut stmt| stmt.execute([id]))
+        .during("deleting a team")?;
+    Ok(())
+}
+
+/// The teams of an organization in slug order.
+pub(crate) fn teams(conn: &Connection, organization: &Login) -> Result<Vec<TeamSlug>, Error> {
+    let organization_id = require_organization(conn, organization)?;
+    conn.prepare_cached("SELECT slug FROM teams WHERE organization_id = ?1 ORDER BY slug")
+        .and_then(|mut stmt| {
+            stmt.query_map([organization_id.get()], |row| row.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .during("listing teams")?
+        .iter()
+        .map(|slug| parse("team slug", slug))
+        .collect()
+}
+
+/// Adds an organization member to a team.
+pub(crate) fn add_team_member(conn: &Connection, organization: &Login, team: &TeamSlug, user: &Login) -> Result<(), Error> {
+    let (organization_id, team_id) = require_team(conn, organization, team)?;
+    let user_id = require_user(conn, user)?;
+    if member_role(conn, organization_id, user_id)?.is_none() {
+        return Err(Error::conflict(format!(
+            "{user} is not a member of {organization}: add them to the organization before adding them to team {team}"
+        )));
+    }
+    conn.prepare_cached(
+        "INSERT INTO team_members (team_id, organization_id, user_id) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO NOTHING",
+    )
+    .and_then(|mut stmt| stmt.execute(params![team_id, organization_id.get(), user_id.get()]))
+    .during("adding a team member")?;
+    Ok(())
+}
+
+/// Removes a user from a team.
+pub(crate) fn remove_team_member(conn: &Connection, organization: &Login, team: &TeamSlug, user: &Login) -> Result<(), Error> {
+    let (_, team_id) = require_team(conn, organization, team)?;
+    let user_id = require_user(conn, user)?;
+    let removed = conn
+        .prepare_cached("DELETE FROM team_members WHERE team_id = ?1 AND user_id = ?2")
+        .and_then(|mut stmt| stmt.execute(params![team_id, user_id.get()]))
+        .during("removing a team member")?;
+    if removed == 0 {
+        return Err(Error::not_found("team member", format!("{user} in {organization}/{team}")));
+    }
+    Ok(())
+}

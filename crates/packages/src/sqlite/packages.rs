@@ -1,0 +1,362 @@
+//! Packages and their grants in SQLite.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use wharf_annotations::PackageMetadata;
+use wharf_auth::{Grant, Grantee, Login, OwnerKind, Package, Role, Timestamp, Visibility};
+use wharf_reference::RepositoryName;
+
+use crate::error::Error;
+use crate::id::{AccountId, PackageId};
+use crate::package::{is_restorable, PackageChanges, PackageQuery, PackageRecord, RecordState};
+use crate::page::{Cursor, Page, PageRequest};
+use crate::sqlite::accounts;
+use crate::sqlite::convert::{
+    from_json, limit_plus_one, opt_time_from_sql, parse, time_from_sql, time_to_sql, to_json,
+    u64_from_sql, Context,
+};
+
+const SELECT_PACKAGE: &str = "SELECT p.id, p.name, p.visibility, p.linked_repository,
+        p.inherit_access, p.metadata, p.version_count, p.created_at, p.updated_at, p.deleted_at,
+        a.login
+    FROM packages p JOIN accounts a ON a.id = p.owner_id";
+
+struct PackageRow {
+    id: i64,
+    name: String,
+    visibility: String,
+    linked_repository: Option<String>,
+    inherit_access: bool,
+    metadata: String,
+    version_count: i64,
+    created_at: i64,
+    updated_at: i64,
+    deleted_at: Option<i64>,
+    owner: String,
+}
+
+fn package_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PackageRow> {
+    Ok(PackageRow {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        visibility: row.get(2)?,
+        linked_repository: row.get(3)?,
+        inherit_access: row.get(4)?,
+        metadata: row.get(5)?,
+        version_count: row.get(6)?,
+        created_at: row.get(7)?,
+        updated_at: row.get(8)?,
+        deleted_at: row.get(9)?,
+        owner: row.get(10)?,
+    })
+}
+
+fn grants(conn: &Connection, package_id: i64) -> Result<Vec<Grant>, Error> {
+    conn.prepare_cached("SELECT grantee, role FROM package_grants WHERE package_id = ?1 ORDER BY grantee")
+        .and_then(|mut stmt| {
+            stmt.query_map([package_id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .during("reading a package's grants")?
+        .into_iter()
+        .map(|(grantee, role)| {
+            Ok(Grant {
+                grantee: parse("grantee", &grantee)?,
+                role: parse("role", &role)?,
+            })
+        })
+        .collect()
+}
+
+fn package_from_row(conn: &Connection, row: PackageRow) -> Result<PackageRecord, Error> {
+    Ok(PackageRecord {
+        id: PackageId::new(row.id),
+        package: Package {
+            name: parse("package name", &row.name)?,
+            visibility: parse("visibility", &row.visibility)?,
+            linked_repository: row
+                .linked_repository
+                .as_deref()
+                .map(|repo| parse("linked repository", repo))
+                .transpose()?,
+            inherit_access: row.inherit_access,
+            grants: grants(conn, row.id)?,
+        },
+        owner: parse("login", &row.owner)?,
+        metadata: from_json::<PackageMetadata>("package metadata", &row.metadata)?,
+        version_count: u64_from_sql("version count", row.version_count)?,
+        created_at: time_from_sql(row.created_at)?,
+        updated_at: time_from_sql(row.updated_at)?,
+        deleted_at: opt_time_from_sql(row.deleted_at)?,
+    })
+}
+
+/// The live package named `name`.
+pub(crate) fn get_live(conn: &Connection, name: &RepositoryName) -> Result<Option<PackageRecord>, Error> {
+    conn.prepare_cached(&format!("{SELECT_PACKAGE} WHERE p.name = ?1 AND p.deleted_at IS NULL"))
+        .and_then(|mut stmt| stmt.query_row([name.as_str()], package_row).optional())
+        .during("looking up a package")?
+        .map(|row| package_from_row(conn, row))
+        .transpose()
+}
+
+/// The most recently deleted package named `name`.
+pub(crate) fn get_latest_deleted(conn: &Connection, name: &RepositoryName) -> Result<Option<PackageRecord>, Error> {
+    conn.prepare_cached(&format!(
+        "{SELECT_PACKAGE} WHERE p.name = ?1 AND p.deleted_at IS NOT NULL
+         ORDER BY p.deleted_at DESC, p.id DESC LIMIT 1"
+    ))
+    .and_then(|mut stmt| stmt.query_row([name.as_str()], package_row).optional())
+    .during("looking up a deleted package")?
+    .map(|row| package_from_row(conn, row))
+    .transpose()
+}
+
+/// The package with this id.
+pub(crate) fn get_by_id(conn: &Connection, id: PackageId) -> Result<Option<PackageRecord>, Error> {
+    conn.prepare_cached(&format!("{SELECT_PACKAGE} WHERE p.id = ?1"))
+        .and_then(|mut stmt| stmt.query_row([id.get()], package_row).optional())
+        .during("looking up a package")?
+        .map(|row| package_from_row(conn, row))
+        .transpose()
+}
+
+fn require_by_id(conn: &Connection, id: i64) -> Result<PackageRecord, Error> {
+    get_by_id(conn, PackageId::new(id))?.ok_or_else(|| Error::not_found("package", id))
+}
+
+/// The id of the live package named `name`.
+pub(crate) fn live_id(conn: &Connection, name: &RepositoryName) -> Result<Option<i64>, Error> {
+    conn.prepare_cached("SELECT id FROM packages WHERE name = ?1 AND deleted_at IS NULL")
+        .and_then(|mut stmt| stmt.query_row([name.as_str()], |row| row.get(0)).optional())
+        .during("looking up a package")
+}
+
+/// The id of the live package named `name`, or [`Error::NotFound`].
+pub(crate) fn require_live_id(conn: &Connection, name: &RepositoryName) -> Result<i64, Error> {
+    live_id(conn, name)?.ok_or_else(|| Error::not_found("package", name))
+}
+
+/// The account owning the namespace of `name`.
+fn owner_of(conn: &Connection, name: &RepositoryName) -> Result<(AccountId, OwnerKind), Error> {
+    let namespace = name.namespace();
+    accounts::get(conn, namespace)?
+        .map(|account| (account.id, account.kind))
+        .ok_or_else(|| Error::not_found("account", namespace))
+}
+
+/// Checks that a grantee exists where it must: a user is a user, a team is
+/// a team of the organization owning the package.
+fn check_grantee(conn: &Connection, name: &RepositoryName, owner: (AccountId, OwnerKind), grantee: &Grantee) -> Result<(), Error> {
+    match grantee {
+        Grantee::User(login) => accounts::require_user(conn, login).map(drop),
+        Grantee::Team(team) => match owner.1 {
+            OwnerKind::User => Err(Error::conflict(format!(
+                "{name} belongs to a user, and only packages of organizations can grant roles to teams"
+            ))),
+            OwnerKind::Organization(_) => accounts::team_id(conn, owner.0, team)?
+                .map(drop)
+                .ok_or_else(|| Error::not_found("team", format!("{}/{team}", name.namespace()))),
+        },
+        // Repositories are not modelled beyond their collaborators.
+        Grantee::Repository(_) => Ok(()),
+    }
+}
+
+fn upsert_grant(conn: &Connection, package_id: i64, grantee: &Grantee, role: Role) -> Result<(), Error> {
+    conn.prepare_cached(
+        "INSERT INTO package_grants (package_id, grantee, role) VALUES (?1, ?2, ?3)
+         ON CONFLICT (package_id, grantee) DO UPDATE SET role = excluded.role",
+    )
+    .and_then(|mut stmt| stmt.execute(params![package_id, grantee.to_string(), role.as_str()]))
+    .during("granting a role")?;
+    Ok(())
+}
+
+fn touch(conn: &Connection, package_id: i64, now: Timestamp) -> Result<(), Error> {
+    let now_sql = time_to_sql(now)?;
+    conn.prepare_cached("UPDATE packages SET updated_at = ?1 WHERE id = ?2")
+        .and_then(|mut stmt| stmt.execute(params![now_sql, package_id]))
+        .during("updating a package")?;
+    Ok(())
+}
+
+/// Creates a package.
+pub(crate) fn create(conn: &Connection, package: &Package, now: Timestamp) -> Result<PackageRecord, Error> {
+    let now_sql = time_to_sql(now)?;
+    let owner = owner_of(conn, &package.name)?;
+    if live_id(conn, &package.name)?.is_some() {
+        return Err(Error::already_exists("package", &package.name));
+    }
+    for grant in &package.grants {
+        check_grantee(conn, &package.name, owner, &grant.grantee)?;
+    }
+    let metadata = to_json("package metadata", &PackageMetadata::default())?;
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO packages (name, owner_id, visibility, linked_repository, inherit_access,
+                 metadata, version_count, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7) RETURNING id",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![
+                    package.name.as_str(),
+                    owner.0.get(),
+                    package.visibility.as_str(),
+                    package.linked_repository.as_ref().map(|repo| repo.as_str()),
+                    package.inherit_access,
+                    metadata,
+                    now_sql,
+                ],
+                |row| row.get(0),
+            )
+        })
+        .during("creating a package")?;
+    for grant in &package.grants {
+        upsert_grant(conn, id, &grant.grantee, grant.role)?;
+    }
+    require_by_id(conn, id)
+}
+
+/// A page of an owner's packages in name order; the cursor is
+/// `NAME ID` of the last one.
+pub(crate) fn list(conn: &Connection, owner: &Login, query: PackageQuery, page: &PageRequest) -> Result<Page<PackageRecord>, Error> {
+    let owner_id = accounts::get(conn, owner.as_str())?
+        .map(|account| account.id)
+        .ok_or_else(|| Error::not_found("account", owner))?;
+    if page.limit == 0 {
+        return Ok(Page::last(Vec::new()));
+    }
+    let (after_name, after_id) = match &page.after {
+        None => (String::new(), i64::MIN),
+        Some(cursor) => cursor
+            .as_str()
+            .rsplit_once(' ')
+            .and_then(|(name, id)| Some((name.to_owned(), id.parse::<i64>().ok()?)))
+            .ok_or_else(|| Error::InvalidCursor {
+                cursor: cursor.as_str().chars().take(100).collect(),
+            })?,
+    };
+    let deleted = matches!(query.state, RecordState::Deleted);
+    let rows = conn
+        .prepare_cached(&format!(
+            "{SELECT_PACKAGE}
+             WHERE p.owner_id = ?1
+               AND (p.deleted_at IS NOT NULL) = ?2
+               AND (?3 IS NULL OR p.visibility = ?3)
+               AND (p.name > ?4 OR (p.name = ?4 AND p.id > ?5))
+             ORDER BY p.name, p.id LIMIT ?6"
+        ))
+        .and_then(|mut stmt| {
+            stmt.query_map(
+                params![
+                    owner_id.get(),
+                    deleted,
+                    query.visibility.map(Visibility::as_str),
+                    after_name,
+                    after_id,
+                    limit_plus_one(page.limit),
+                ],
+                package_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .during("listing packages")?;
+    let more = rows.len() > page.limit;
+    let items = rows
+        .into_iter()
+        .take(page.limit)
+        .map(|row| package_from_row(conn, row))
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = more
+        .then(|| items.last())
+        .flatten()
+        .map(|last| Cursor::new(format!("{} {}", last.package.name, last.id)));
+    Ok(Page { items, next })
+}
+
+/// Applies `changes` to a live package.
+pub(crate) fn update(conn: &Connection, name: &RepositoryName, changes: &PackageChanges, now: Timestamp) -> Result<PackageRecord, Error> {
+    let id = require_live_id(conn, name)?;
+    let stage = "changing a package";
+    if let Some(visibility) = changes.visibility {
+        conn.prepare_cached("UPDATE packages SET visibility = ?1 WHERE id = ?2")
+            .and_then(|mut stmt| stmt.execute(params![visibility.as_str(), id]))
+            .during(stage)?;
+    }
+    if let Some(linked) = &changes.linked_repository {
+        conn.prepare_cached("UPDATE packages SET linked_repository = ?1 WHERE id = ?2")
+            .and_then(|mut stmt| stmt.execute(params![linked.as_ref().map(|repo| repo.as_str()), id]))
+            .during(stage)?;
+    }
+    if let Some(inherit) = changes.inherit_access {
+        conn.prepare_cached("UPDATE packages SET inherit_access = ?1 WHERE id = ?2")
+            .and_then(|mut stmt| stmt.execute(params![inherit, id]))
+            .during(stage)?;
+    }
+    if let Some(metadata) = &changes.metadata {
+        let json = to_json("package metadata", metadata)?;
+        conn.prepare_cached("UPDATE packages SET metadata = ?1 WHERE id = ?2")
+            .and_then(|mut stmt| stmt.execute(params![json, id]))
+            .during(stage)?;
+    }
+    touch(conn, id, now)?;
+    require_by_id(conn, id)
+}
+
+/// Gives a role on a live package.
+pub(crate) fn set_grant(conn: &Connection, name: &RepositoryName, grantee: &Grantee, role: Role, now: Timestamp) -> Result<PackageRecord, Error> {
+    let id = require_live_id(conn, name)?;
+    check_grantee(conn, name, owner_of(conn, name)?, grantee)?;
+    upsert_grant(conn, id, grantee, role)?;
+    touch(conn, id, now)?;
+    require_by_id(conn, id)
+}
+
+/// Takes away a role on a live package.
+pub(crate) fn remove_grant(conn: &Connection, name: &RepositoryName, grantee: &Grantee, now: Timestamp) -> Result<PackageRecord, Error> {
+    let id = require_live_id(conn, name)?;
+    let removed = conn
+        .prepare_cached("DELETE FROM package_grants WHERE package_id = ?1 AND grantee = ?2")
+        .and_then(|mut stmt| stmt.execute(params![id, grantee.to_string()]))
+        .during("removing a grant")?;
+    if removed == 0 {
+        return Err(Error::not_found("grant", format!("{grantee} on {name}")));
+    }
+    touch(conn, id, now)?;
+    require_by_id(conn, id)
+}
+
+/// Deletes a live package, restorably.
+pub(crate) fn delete(conn: &Connection, name: &RepositoryName, now: Timestamp) -> Result<PackageRecord, Error> {
+    let id = require_live_id(conn, name)?;
+    let now_sql = time_to_sql(now)?;
+    conn.prepare_cached("UPDATE packages SET deleted_at = ?1, updated_at = ?1 WHERE id = ?2")
+        .and_then(|mut stmt| stmt.execute(params![now_sql, id]))
+        .during("deleting a package")?;
+    require_by_id(conn, id)
+}
+
+/// Restores the latest deleted package named `name`.
+pub(crate) fn restore(conn: &Connection, name: &RepositoryName, now: Timestamp) -> Result<PackageRecord, Error> {
+    let deleted = get_latest_deleted(conn, name)?.ok_or_else(|| Error::not_found("deleted package", name))?;
+    let deleted_at = deleted.deleted_at.ok_or_else(|| Error::corrupt("package", "a deleted package without deletion time"))?;
+    if live_id(conn, name)?.is_some() {
+        return Err(Error::conflict(format!(
+            "a new package named {name} was published after the old one was deleted; \
+             delete or rename the new package to restore the old one"
+        )));
+    }
+    if !is_restorable(deleted_at, now) {
+        return Err(Error::RestoreWindowPassed {
+            what: "package",
+            name: name.to_string(),
+            deleted_at,
+        });
+    }
+    let now_sql = time_to_sql(now)?;
+    conn.prepare_cached("UPDATE packages SET deleted_at = NULL, updated_at = ?1 WHERE id = ?2")
+        .and_then(|mut stmt| stmt.execute(params![now_sql, deleted.id.get()]))
+        .during("restoring a package")?;
+    require_by_id(conn, deleted.id.get())
+}

@@ -1,0 +1,124 @@
+//! Source repository collaborators in SQLite, and the access context that
+//! gathers everything a permission decision needs.
+
+use rusqlite::{params, Connection};
+use wharf_auth::{Login, OwnerKind, RepositoryAccess, RepositoryRole, SourceRepository};
+use wharf_reference::RepositoryName;
+
+use crate::access::{AccessContext, Collaborator};
+use crate::error::Error;
+use crate::package::PackageLookup;
+use crate::sqlite::convert::{parse, Context};
+use crate::sqlite::{accounts, packages};
+
+fn role_to_sql(role: RepositoryRole) -> &'static str {
+    match role {
+        RepositoryRole::Read => "read",
+        RepositoryRole::Triage => "triage",
+        RepositoryRole::Write => "write",
+        RepositoryRole::Maintain => "maintain",
+        RepositoryRole::Admin => "admin",
+    }
+}
+
+fn role_from_sql(role: &str) -> Result<RepositoryRole, Error> {
+    match role {
+        "read" => Ok(RepositoryRole::Read),
+        "triage" => Ok(RepositoryRole::Triage),
+        "write" => Ok(RepositoryRole::Write),
+        "maintain" => Ok(RepositoryRole::Maintain),
+        "admin" => Ok(RepositoryRole::Admin),
+        other => Err(Error::corrupt("repository role", other)),
+    }
+}
+
+/// Gives a collaborator a role on a repository.
+pub(crate) fn set(conn: &Connection, repository: &SourceRepository, collaborator: &Collaborator, role: RepositoryRole) -> Result<(), Error> {
+    conn.prepare_cached(
+        "INSERT INTO repository_collaborators (repository, kind, name, role) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (repository, kind, name) DO UPDATE SET role = excluded.role",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![repository.as_str(), collaborator.kind(), collaborator.name(), role_to_sql(role)])
+    })
+    .during("setting a repository collaborator")?;
+    Ok(())
+}
+
+/// Removes a collaborator.
+pub(crate) fn remove(conn: &Connection, repository: &SourceRepository, collaborator: &Collaborator) -> Result<(), Error> {
+    let removed = conn
+        .prepare_cached("DELETE FROM repository_collaborators WHERE repository = ?1 AND kind = ?2 AND name = ?3")
+        .and_then(|mut stmt| stmt.execute(params![repository.as_str(), collaborator.kind(), collaborator.name()]))
+        .during("removing a repository collaborator")?;
+    if removed == 0 {
+        return Err(Error::not_found("collaborator", format!("{collaborator} on {repository}")));
+    }
+    Ok(())
+}
+
+/// The collaborators of `repository`: every one, or (with `only_user`)
+/// that user and every team.
+fn access(conn: &Connection, repository: &SourceRepository, only_user: Option<Option<&Login>>) -> Result<RepositoryAccess, Error> {
+    let rows = match only_user {
+        None => conn
+            .prepare_cached("SELECT kind, name, role FROM repository_collaborators WHERE repository = ?1")
+            .and_then(|mut stmt| {
+                stmt.query_map([repository.as_str()], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)))?
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            }),
+        Some(user) => conn
+            .prepare_cached(
+                "SELECT kind, name, role FROM repository_collaborators
+                 WHERE repository = ?1 AND (kind = 'team' OR (kind = 'user' AND name = ?2))",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_map(params![repository.as_str(), user.map(Login::as_str)], |row| {
+                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
+            }),
+    }
+    .during("reading repository collaborators")?;
+    let mut access = RepositoryAccess::new(repository.clone());
+    for (kind, name, role) in rows {
+        let role = role_from_sql(&role)?;
+        match kind.as_str() {
+            "user" => {
+                access.users.insert(parse("login", &name)?, role);
+            }
+            "team" => {
+                access.teams.insert(parse("team slug", &name)?, role);
+            }
+            other => return Err(Error::corrupt("collaborator kind", other)),
+        }
+    }
+    Ok(access)
+}
+
+/// Every collaborator of `repository`.
+pub(crate) fn all(conn: &Connection, repository: &SourceRepository) -> Result<RepositoryAccess, Error> {
+    access(conn, repository, None)
+}
+
+/// The access context of `name` for `caller`.
+pub(crate) fn access_context(conn: &Connection, name: &RepositoryName, caller: Option<&Login>, lookup: PackageLookup) -> Result<AccessContext, Error> {
+    let mut context = AccessContext::new(name.clone());
+    let Some(owner) = accounts::get(conn, name.namespace())? else {
+        return Ok(context);
+    };
+    context.owner = Some(owner.kind);
+    if let (OwnerKind::Organization(_), Some(caller)) = (owner.kind, caller) {
+        if let Some(user) = accounts::get(conn, caller.as_str())?.filter(|account| account.is_user()) {
+            context.membership = accounts::membership_by_id(conn, owner.id, user.id)?;
+        }
+    }
+    context.package = match lookup {
+        PackageLookup::Active => packages::get_live(conn, name)?,
+        PackageLookup::LatestDeleted => packages::get_latest_deleted(conn, name)?,
+    };
+    if let Some(repository) = context.package.as_ref().and_then(|record| record.linked_repository()) {
+        context.repository_access = Some(access(conn, repository, Some(caller))?);
+    }
+    Ok(context)
+}
