@@ -419,3 +419,133 @@ pub(crate) fn is_identifier(s: &str) -> bool {
         && s.bytes()
             .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Ok(())` or the (part, offset) of the error.
+    fn at(r: Result<(), Error>) -> Result<(), (Part, usize)> {
+        r.map_err(|e| match e {
+            Error::Invalid { part, offset, .. } | Error::Empty { part, offset } => (part, offset),
+            other => panic!("unexpected {other:?}"),
+        })
+    }
+
+    #[test]
+    fn domain_accepts_hosts_ips_and_ports_as_distribution_does() {
+        for ok in [
+            "localhost",
+            "localhost:5000",
+            "ghcr.io",
+            "a",
+            "a-b--c.d",
+            "HOSTNAME.example",
+            "127.0.0.1:80",
+            "[::1]",
+            "[::1]:5000",
+            "[2001:DB8::1]",
+            "0.0.0.0:0",
+        ] {
+            assert_eq!(at(domain(ok)), Ok(()), "{ok}");
+        }
+    }
+
+    #[test]
+    fn domain_rejects_with_the_offset_of_the_first_bad_byte() {
+        let cases = [
+            ("", 0),
+            (".a", 0),
+            ("a.", 2),
+            ("a..b", 2),
+            ("-a", 0),
+            ("a-", 1),
+            ("a.-b", 2),
+            ("a_b", 1),
+            ("a:", 2),
+            ("a:1x", 3),
+            ("a:1:2", 3),
+            ("[", 0),
+            ("[]", 1),
+            ("[::1", 0),
+            ("[::g]", 3),
+            ("[::1]a", 5),
+            ("[::1]:", 6),
+        ];
+        for (input, offset) in cases {
+            assert_eq!(
+                at(domain(input)),
+                Err((Part::Registry, offset)),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn registry_is_recognised_by_dot_colon_localhost_or_upper_case() {
+        for (first, registry) in [
+            ("ghcr.io", true),
+            ("registry:5000", true),
+            ("[::1]", true),
+            ("localhost", true),
+            ("Foo", true),
+            ("fOO", true),
+            ("foo", false),
+            ("local-host", false),
+            ("localhost2", false),
+            ("a_b-c", false),
+        ] {
+            assert_eq!(looks_like_registry(first), registry, "{first}");
+        }
+    }
+
+    #[test]
+    fn reference_digest_requires_letter_led_algorithms_and_32_hex_digits() {
+        let hex32 = "0123456789abcdef0123456789ABCDEF";
+        assert_eq!(at(reference_digest(&format!("md5:{hex32}"), 3)), Ok(()));
+        assert_eq!(
+            at(reference_digest(&format!("a+b.c_d-e:{hex32}"), 9)),
+            Ok(())
+        );
+        assert_eq!(
+            at(reference_digest(&format!("1a:{hex32}"), 2)),
+            Err((Part::Algorithm, 0))
+        );
+        assert_eq!(
+            at(reference_digest(&format!("a+1:{hex32}"), 3)),
+            Err((Part::Algorithm, 2))
+        );
+        assert_eq!(
+            at(reference_digest(&format!("a:{}", &hex32[1..]), 1)),
+            Err((Part::Encoded, 33))
+        );
+        assert_eq!(
+            at(reference_digest(&format!("a:{hex32}g"), 1)),
+            Err((Part::Encoded, 34))
+        );
+    }
+
+    #[test]
+    fn identifiers_are_exactly_64_lower_case_hex_digits() {
+        let id = "7cc4b5aefd1d0cadf8d97d4350462ba51c694ebca145b08d7d41b41acc8db5aa";
+        assert!(is_identifier(id));
+        assert!(!is_identifier(&id[1..]));
+        assert!(!is_identifier(&id.to_uppercase()));
+        assert!(!is_identifier(&format!("{id}0")));
+    }
+
+    #[test]
+    fn path_component_names_upper_case_wherever_it_appears() {
+        for (input, offset) in [("Abc", 0), ("aBc", 1), ("a-Bc", 2), ("a.B", 2)] {
+            assert_eq!(
+                path_component(input),
+                Err(Error::invalid(
+                    Part::PathComponent,
+                    offset,
+                    UPPER_CASE_IN_PATH
+                )),
+                "{input}"
+            );
+        }
+    }
+}
