@@ -50,14 +50,21 @@ fuzz_target!(|data: &[u8]| {
 
 fn check(m: &Manifest, body: &[u8]) {
     assert_eq!(m.bytes().as_ref(), body, "the bytes are kept exactly");
-    assert_eq!(m.digest(), &Digest::sha256(body), "the digest is over the bytes");
+    assert_eq!(
+        m.digest(),
+        &Digest::sha256(body),
+        "the digest is over the bytes"
+    );
     assert_eq!(m.size(), body.len() as u64);
     assert!(m.media_type().is_manifest());
     assert_eq!(m.is_index(), m.as_index().is_some());
     if m.is_index() {
         assert_eq!(m.required_blobs().count(), 0);
         assert!(m.layers().is_empty() && m.config().is_none());
-        assert!(m.child_manifests().iter().all(|d| d.media_type.is_manifest()));
+        assert!(m
+            .child_manifests()
+            .iter()
+            .all(|d| d.media_type.is_manifest()));
         assert!(m.to_oci_image_index().is_some());
     } else {
         assert!(m.child_manifests().is_empty());
