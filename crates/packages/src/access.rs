@@ -4,9 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use wharf_auth::{
-    Login, Membership, OwnerKind, PackageState, RepositoryAccess, TeamSlug,
-};
+use wharf_auth::{Login, Membership, OwnerKind, PackageState, RepositoryAccess, TeamSlug};
 use wharf_reference::RepositoryName;
 
 use crate::package::PackageRecord;

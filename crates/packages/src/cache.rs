@@ -206,28 +206,47 @@ impl PackageStore for CachedStore {
         self.change(self.inner.create_user(login, now)).await
     }
 
-    async fn create_organization(&self, login: &Login, policy: OrganizationPolicy, now: Timestamp) -> Result<Account, Error> {
-        self.change(self.inner.create_organization(login, policy, now)).await
+    async fn create_organization(
+        &self,
+        login: &Login,
+        policy: OrganizationPolicy,
+        now: Timestamp,
+    ) -> Result<Account, Error> {
+        self.change(self.inner.create_organization(login, policy, now))
+            .await
     }
 
     async fn account(&self, login: &Login) -> Result<Option<Account>, Error> {
         self.inner.account(login).await
     }
 
-    async fn set_organization_policy(&self, organization: &Login, policy: OrganizationPolicy) -> Result<Account, Error> {
-        self.change(self.inner.set_organization_policy(organization, policy)).await
+    async fn set_organization_policy(
+        &self,
+        organization: &Login,
+        policy: OrganizationPolicy,
+    ) -> Result<Account, Error> {
+        self.change(self.inner.set_organization_policy(organization, policy))
+            .await
     }
 
     async fn list_accounts(&self, page: &PageRequest) -> Result<Page<Account>, Error> {
         self.inner.list_accounts(page).await
     }
 
-    async fn add_member(&self, organization: &Login, user: &Login, role: OrgRole, now: Timestamp) -> Result<Member, Error> {
-        self.change(self.inner.add_member(organization, user, role, now)).await
+    async fn add_member(
+        &self,
+        organization: &Login,
+        user: &Login,
+        role: OrgRole,
+        now: Timestamp,
+    ) -> Result<Member, Error> {
+        self.change(self.inner.add_member(organization, user, role, now))
+            .await
     }
 
     async fn remove_member(&self, organization: &Login, user: &Login) -> Result<(), Error> {
-        self.change(self.inner.remove_member(organization, user)).await
+        self.change(self.inner.remove_member(organization, user))
+            .await
     }
 
     async fn membership(&self, organization: &Login, user: &Login) -> Result<Membership, Error> {
@@ -242,36 +261,66 @@ impl PackageStore for CachedStore {
         self.inner.organizations_of(user).await
     }
 
-    async fn create_team(&self, organization: &Login, team: &TeamSlug, now: Timestamp) -> Result<(), Error> {
-        self.change(self.inner.create_team(organization, team, now)).await
+    async fn create_team(
+        &self,
+        organization: &Login,
+        team: &TeamSlug,
+        now: Timestamp,
+    ) -> Result<(), Error> {
+        self.change(self.inner.create_team(organization, team, now))
+            .await
     }
 
     async fn delete_team(&self, organization: &Login, team: &TeamSlug) -> Result<(), Error> {
-        self.change(self.inner.delete_team(organization, team)).await
+        self.change(self.inner.delete_team(organization, team))
+            .await
     }
 
     async fn teams(&self, organization: &Login) -> Result<Vec<TeamSlug>, Error> {
         self.inner.teams(organization).await
     }
 
-    async fn add_team_member(&self, organization: &Login, team: &TeamSlug, user: &Login) -> Result<(), Error> {
-        self.change(self.inner.add_team_member(organization, team, user)).await
+    async fn add_team_member(
+        &self,
+        organization: &Login,
+        team: &TeamSlug,
+        user: &Login,
+    ) -> Result<(), Error> {
+        self.change(self.inner.add_team_member(organization, team, user))
+            .await
     }
 
-    async fn remove_team_member(&self, organization: &Login, team: &TeamSlug, user: &Login) -> Result<(), Error> {
-        self.change(self.inner.remove_team_member(organization, team, user)).await
+    async fn remove_team_member(
+        &self,
+        organization: &Login,
+        team: &TeamSlug,
+        user: &Login,
+    ) -> Result<(), Error> {
+        self.change(self.inner.remove_team_member(organization, team, user))
+            .await
     }
 
-    async fn insert_personal_token(&self, token: &StoredToken, now: Timestamp) -> Result<TokenRecord, Error> {
-        self.change(self.inner.insert_personal_token(token, now)).await
+    async fn insert_personal_token(
+        &self,
+        token: &StoredToken,
+        now: Timestamp,
+    ) -> Result<TokenRecord, Error> {
+        self.change(self.inner.insert_personal_token(token, now))
+            .await
     }
 
-    async fn insert_workflow_token(&self, token: &WorkflowToken, now: Timestamp) -> Result<TokenRecord, Error> {
-        self.change(self.inner.insert_workflow_token(token, now)).await
+    async fn insert_workflow_token(
+        &self,
+        token: &WorkflowToken,
+        now: Timestamp,
+    ) -> Result<TokenRecord, Error> {
+        self.change(self.inner.insert_workflow_token(token, now))
+            .await
     }
 
     async fn find_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, Error> {
-        self.cached(&self.cache.tokens, *hash, self.inner.find_token(hash)).await
+        self.cached(&self.cache.tokens, *hash, self.inner.find_token(hash))
+            .await
     }
 
     async fn token(&self, id: TokenId) -> Result<Option<TokenRecord>, Error> {
@@ -282,7 +331,10 @@ impl PackageStore for CachedStore {
         self.inner.personal_tokens(owner).await
     }
 
-    async fn workflow_tokens(&self, repository: &SourceRepository) -> Result<Vec<TokenRecord>, Error> {
+    async fn workflow_tokens(
+        &self,
+        repository: &SourceRepository,
+    ) -> Result<Vec<TokenRecord>, Error> {
         self.inner.workflow_tokens(repository).await
     }
 
@@ -296,71 +348,146 @@ impl PackageStore for CachedStore {
         self.inner.record_token_use(id, now).await
     }
 
-    async fn create_package(&self, package: &Package, now: Timestamp) -> Result<PackageRecord, Error> {
+    async fn create_package(
+        &self,
+        package: &Package,
+        now: Timestamp,
+    ) -> Result<PackageRecord, Error> {
         self.change(self.inner.create_package(package, now)).await
     }
 
     async fn package(&self, name: &RepositoryName) -> Result<Option<PackageRecord>, Error> {
-        self.cached(&self.cache.packages, name.clone(), self.inner.package(name)).await
+        self.cached(&self.cache.packages, name.clone(), self.inner.package(name))
+            .await
     }
 
     async fn package_by_id(&self, id: PackageId) -> Result<Option<PackageRecord>, Error> {
         self.inner.package_by_id(id).await
     }
 
-    async fn list_packages(&self, owner: &Login, query: PackageQuery, page: &PageRequest) -> Result<Page<PackageRecord>, Error> {
+    async fn list_packages(
+        &self,
+        owner: &Login,
+        query: PackageQuery,
+        page: &PageRequest,
+    ) -> Result<Page<PackageRecord>, Error> {
         self.inner.list_packages(owner, query, page).await
     }
 
-    async fn update_package(&self, name: &RepositoryName, changes: &PackageChanges, now: Timestamp) -> Result<PackageRecord, Error> {
-        self.change(self.inner.update_package(name, changes, now)).await
+    async fn update_package(
+        &self,
+        name: &RepositoryName,
+        changes: &PackageChanges,
+        now: Timestamp,
+    ) -> Result<PackageRecord, Error> {
+        self.change(self.inner.update_package(name, changes, now))
+            .await
     }
 
-    async fn set_grant(&self, name: &RepositoryName, grantee: &Grantee, role: Role, now: Timestamp) -> Result<PackageRecord, Error> {
-        self.change(self.inner.set_grant(name, grantee, role, now)).await
+    async fn set_grant(
+        &self,
+        name: &RepositoryName,
+        grantee: &Grantee,
+        role: Role,
+        now: Timestamp,
+    ) -> Result<PackageRecord, Error> {
+        self.change(self.inner.set_grant(name, grantee, role, now))
+            .await
     }
 
-    async fn remove_grant(&self, name: &RepositoryName, grantee: &Grantee, now: Timestamp) -> Result<PackageRecord, Error> {
-        self.change(self.inner.remove_grant(name, grantee, now)).await
+    async fn remove_grant(
+        &self,
+        name: &RepositoryName,
+        grantee: &Grantee,
+        now: Timestamp,
+    ) -> Result<PackageRecord, Error> {
+        self.change(self.inner.remove_grant(name, grantee, now))
+            .await
     }
 
-    async fn delete_package(&self, name: &RepositoryName, now: Timestamp) -> Result<PackageRecord, Error> {
+    async fn delete_package(
+        &self,
+        name: &RepositoryName,
+        now: Timestamp,
+    ) -> Result<PackageRecord, Error> {
         self.change(self.inner.delete_package(name, now)).await
     }
 
-    async fn restore_package(&self, name: &RepositoryName, now: Timestamp) -> Result<PackageRecord, Error> {
+    async fn restore_package(
+        &self,
+        name: &RepositoryName,
+        now: Timestamp,
+    ) -> Result<PackageRecord, Error> {
         self.change(self.inner.restore_package(name, now)).await
     }
 
-    async fn record_version(&self, name: &RepositoryName, version: &NewVersion, now: Timestamp) -> Result<VersionRecord, Error> {
-        self.change(self.inner.record_version(name, version, now)).await
+    async fn record_version(
+        &self,
+        name: &RepositoryName,
+        version: &NewVersion,
+        now: Timestamp,
+    ) -> Result<VersionRecord, Error> {
+        self.change(self.inner.record_version(name, version, now))
+            .await
     }
 
-    async fn version(&self, name: &RepositoryName, id: VersionId) -> Result<Option<VersionRecord>, Error> {
+    async fn version(
+        &self,
+        name: &RepositoryName,
+        id: VersionId,
+    ) -> Result<Option<VersionRecord>, Error> {
         self.inner.version(name, id).await
     }
 
-    async fn version_by_digest(&self, name: &RepositoryName, digest: &Digest) -> Result<Option<VersionRecord>, Error> {
+    async fn version_by_digest(
+        &self,
+        name: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<VersionRecord>, Error> {
         self.inner.version_by_digest(name, digest).await
     }
 
-    async fn version_by_tag(&self, name: &RepositoryName, tag: &Tag) -> Result<Option<VersionRecord>, Error> {
+    async fn version_by_tag(
+        &self,
+        name: &RepositoryName,
+        tag: &Tag,
+    ) -> Result<Option<VersionRecord>, Error> {
         self.inner.version_by_tag(name, tag).await
     }
 
-    async fn list_versions(&self, name: &RepositoryName, query: VersionQuery, page: &PageRequest) -> Result<Page<VersionRecord>, Error> {
+    async fn list_versions(
+        &self,
+        name: &RepositoryName,
+        query: VersionQuery,
+        page: &PageRequest,
+    ) -> Result<Page<VersionRecord>, Error> {
         self.inner.list_versions(name, query, page).await
     }
 
-    async fn remove_tag(&self, name: &RepositoryName, tag: &Tag, now: Timestamp) -> Result<VersionRecord, Error> {
+    async fn remove_tag(
+        &self,
+        name: &RepositoryName,
+        tag: &Tag,
+        now: Timestamp,
+    ) -> Result<VersionRecord, Error> {
         self.change(self.inner.remove_tag(name, tag, now)).await
     }
 
-    async fn delete_version(&self, name: &RepositoryName, id: VersionId, now: Timestamp) -> Result<VersionRecord, Error> {
+    async fn delete_version(
+        &self,
+        name: &RepositoryName,
+        id: VersionId,
+        now: Timestamp,
+    ) -> Result<VersionRecord, Error> {
         self.change(self.inner.delete_version(name, id, now)).await
     }
 
-    async fn restore_version(&self, name: &RepositoryName, id: VersionId, now: Timestamp) -> Result<VersionRecord, Error> {
+    async fn restore_version(
+        &self,
+        name: &RepositoryName,
+        id: VersionId,
+        now: Timestamp,
+    ) -> Result<VersionRecord, Error> {
         self.change(self.inner.restore_version(name, id, now)).await
     }
 
@@ -368,21 +495,44 @@ impl PackageStore for CachedStore {
         self.change(self.inner.purge_expired(now)).await
     }
 
-    async fn set_collaborator(&self, repository: &SourceRepository, collaborator: &Collaborator, role: RepositoryRole) -> Result<(), Error> {
-        self.change(self.inner.set_collaborator(repository, collaborator, role)).await
+    async fn set_collaborator(
+        &self,
+        repository: &SourceRepository,
+        collaborator: &Collaborator,
+        role: RepositoryRole,
+    ) -> Result<(), Error> {
+        self.change(self.inner.set_collaborator(repository, collaborator, role))
+            .await
     }
 
-    async fn remove_collaborator(&self, repository: &SourceRepository, collaborator: &Collaborator) -> Result<(), Error> {
-        self.change(self.inner.remove_collaborator(repository, collaborator)).await
+    async fn remove_collaborator(
+        &self,
+        repository: &SourceRepository,
+        collaborator: &Collaborator,
+    ) -> Result<(), Error> {
+        self.change(self.inner.remove_collaborator(repository, collaborator))
+            .await
     }
 
-    async fn repository_access(&self, repository: &SourceRepository) -> Result<RepositoryAccess, Error> {
+    async fn repository_access(
+        &self,
+        repository: &SourceRepository,
+    ) -> Result<RepositoryAccess, Error> {
         self.inner.repository_access(repository).await
     }
 
-    async fn access_context(&self, name: &RepositoryName, caller: Option<&Login>, lookup: PackageLookup) -> Result<AccessContext, Error> {
+    async fn access_context(
+        &self,
+        name: &RepositoryName,
+        caller: Option<&Login>,
+        lookup: PackageLookup,
+    ) -> Result<AccessContext, Error> {
         let key = (name.clone(), caller.cloned(), lookup);
-        self.cached(&self.cache.contexts, key, self.inner.access_context(name, caller, lookup))
-            .await
+        self.cached(
+            &self.cache.contexts,
+            key,
+            self.inner.access_context(name, caller, lookup),
+        )
+        .await
     }
 }

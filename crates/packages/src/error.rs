@@ -55,7 +55,9 @@ pub enum Error {
     },
 
     /// A pagination cursor that this store did not hand out.
-    #[error("invalid page cursor `{cursor}`: pass back the `next` cursor of a previous page unchanged")]
+    #[error(
+        "invalid page cursor `{cursor}`: pass back the `next` cursor of a previous page unchanged"
+    )]
     InvalidCursor {
         /// The cursor as given.
         cursor: String,

@@ -121,9 +121,7 @@ pub use package::{
 };
 pub use page::{Cursor, Page, PageRequest};
 pub use sqlite::{SqliteOptions, SqlitePackageStore};
-pub use store::{
-    PackageStore, PurgeReport, PurgedPackage, PurgedVersion, LAST_USED_GRANULARITY,
-};
+pub use store::{PackageStore, PurgeReport, PurgedPackage, PurgedVersion, LAST_USED_GRANULARITY};
 pub use token::{Credential, TokenRecord, WorkflowToken};
 pub use version::{NewVersion, VersionQuery, VersionRecord};
 

@@ -67,7 +67,11 @@ impl WorkflowToken {
 
     /// Checks a presented secret against this record at `now`, as
     /// [`StoredToken::authenticate`] does, and gives the workflow principal.
-    pub fn authenticate(&self, presented: &str, now: Timestamp) -> Result<Principal, wharf_auth::Error> {
+    pub fn authenticate(
+        &self,
+        presented: &str,
+        now: Timestamp,
+    ) -> Result<Principal, wharf_auth::Error> {
         if !self.hash.matches(presented) {
             return Err(wharf_auth::Error::TokenMismatch);
         }
@@ -135,7 +139,11 @@ impl TokenRecord {
     /// workflow for a workflow token. Errors are
     /// [`wharf_auth::Error::TokenMismatch`], `TokenRevoked` and
     /// `TokenExpired`.
-    pub fn authenticate(&self, presented: &str, now: Timestamp) -> Result<Principal, wharf_auth::Error> {
+    pub fn authenticate(
+        &self,
+        presented: &str,
+        now: Timestamp,
+    ) -> Result<Principal, wharf_auth::Error> {
         match &self.credential {
             Credential::Personal(token) => token.authenticate(presented, now),
             Credential::Workflow(token) => token.authenticate(presented, now),

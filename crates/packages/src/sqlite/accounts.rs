@@ -17,10 +17,18 @@ const SELECT_ACCOUNT: &str =
 type AccountRow = (i64, String, String, bool, i64);
 
 fn account_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRow> {
-    Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?))
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
 }
 
-fn account_from_row((id, login, kind, members_can_create_packages, created_at): AccountRow) -> Result<Account, Error> {
+fn account_from_row(
+    (id, login, kind, members_can_create_packages, created_at): AccountRow,
+) -> Result<Account, Error> {
     let kind = match kind.as_str() {
         "user" => OwnerKind::User,
         "organization" => OwnerKind::Organization(OrganizationPolicy {
@@ -132,7 +140,9 @@ pub(crate) fn list(conn: &Connection, page: &PageRequest) -> Result<Page<Account
         .collect::<Result<Vec<_>, _>>()?;
     let next = if items.len() > page.limit {
         items.truncate(page.limit);
-        items.last().map(|account| Cursor::new(account.login.as_str()))
+        items
+            .last()
+            .map(|account| Cursor::new(account.login.as_str()))
     } else {
         None
     };
@@ -176,8 +186,10 @@ fn member_teams(
          WHERE tm.organization_id = ?1 AND tm.user_id = ?2",
     )
     .and_then(|mut stmt| {
-        stmt.query_map(params![organization_id.get(), user_id.get()], |row| row.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()
+        stmt.query_map(params![organization_id.get(), user_id.get()], |row| {
+            row.get::<_, String>(0)
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()
     })
     .during("listing a member's teams")?
     .iter()
@@ -215,7 +227,11 @@ pub(crate) fn add_member(
 }
 
 /// Removes a member (and, by cascade, their team memberships).
-pub(crate) fn remove_member(conn: &Connection, organization: &Login, user: &Login) -> Result<(), Error> {
+pub(crate) fn remove_member(
+    conn: &Connection,
+    organization: &Login,
+    user: &Login,
+) -> Result<(), Error> {
     let organization_id = require_organization(conn, organization)?;
     let user_id = require_user(conn, user)?;
     let removed = conn
@@ -223,7 +239,10 @@ pub(crate) fn remove_member(conn: &Connection, organization: &Login, user: &Logi
         .and_then(|mut stmt| stmt.execute(params![organization_id.get(), user_id.get()]))
         .during("removing a member")?;
     if removed == 0 {
-        return Err(Error::not_found("member", format!("{user} in {organization}")));
+        return Err(Error::not_found(
+            "member",
+            format!("{user} in {organization}"),
+        ));
     }
     Ok(())
 }
@@ -244,8 +263,14 @@ pub(crate) fn membership_by_id(
 }
 
 /// `user`'s membership in `organization`.
-pub(crate) fn membership(conn: &Connection, organization: &Login, user: &Login) -> Result<Membership, Error> {
-    let (Some(organization), Some(user)) = (get(conn, organization.as_str())?, get(conn, user.as_str())?) else {
+pub(crate) fn membership(
+    conn: &Connection,
+    organization: &Login,
+    user: &Login,
+) -> Result<Membership, Error> {
+    let (Some(organization), Some(user)) =
+        (get(conn, organization.as_str())?, get(conn, user.as_str())?)
+    else {
         return Ok(Membership::none());
     };
     if !organization.is_organization() || !user.is_user() {
@@ -288,15 +313,20 @@ pub(crate) fn members(conn: &Connection, organization: &Login) -> Result<Vec<Mem
 }
 
 /// The organizations `user` belongs to, in login order.
-pub(crate) fn organizations_of(conn: &Connection, user: &Login) -> Result<Vec<OrganizationMembership>, Error> {
+pub(crate) fn organizations_of(
+    conn: &Connection,
+    user: &Login,
+) -> Result<Vec<OrganizationMembership>, Error> {
     let user_id = require_user(conn, user)?;
     conn.prepare_cached(
         "SELECT o.login, m.role FROM memberships m JOIN accounts o ON o.id = m.organization_id
          WHERE m.user_id = ?1 ORDER BY o.login",
     )
     .and_then(|mut stmt| {
-        stmt.query_map([user_id.get()], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()
+        stmt.query_map([user_id.get()], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()
     })
     .during("listing a user's organizations")?
     .into_iter()
@@ -312,13 +342,26 @@ pub(crate) fn organizations_of(conn: &Connection, user: &Login) -> Result<Vec<Or
 // ------------------------------------------------------------------- teams
 
 /// The id of a team of an organization.
-pub(crate) fn team_id(conn: &Connection, organization_id: AccountId, team: &TeamSlug) -> Result<Option<i64>, Error> {
+pub(crate) fn team_id(
+    conn: &Connection,
+    organization_id: AccountId,
+    team: &TeamSlug,
+) -> Result<Option<i64>, Error> {
     conn.prepare_cached("SELECT id FROM teams WHERE organization_id = ?1 AND slug = ?2")
-        .and_then(|mut stmt| stmt.query_row(params![organization_id.get(), team.as_str()], |row| row.get(0)).optional())
+        .and_then(|mut stmt| {
+            stmt.query_row(params![organization_id.get(), team.as_str()], |row| {
+                row.get(0)
+            })
+            .optional()
+        })
         .during("looking up a team")
 }
 
-fn require_team(conn: &Connection, organization: &Login, team: &TeamSlug) -> Result<(AccountId, i64), Error> {
+fn require_team(
+    conn: &Connection,
+    organization: &Login,
+    team: &TeamSlug,
+) -> Result<(AccountId, i64), Error> {
     let organization_id = require_organization(conn, organization)?;
     let id = team_id(conn, organization_id, team)?
         .ok_or_else(|| Error::not_found("team", format!("{organization}/{team}")))?;
@@ -326,20 +369,34 @@ fn require_team(conn: &Connection, organization: &Login, team: &TeamSlug) -> Res
 }
 
 /// Creates a team.
-pub(crate) fn create_team(conn: &Connection, organization: &Login, team: &TeamSlug, now: Timestamp) -> Result<(), Error> {
+pub(crate) fn create_team(
+    conn: &Connection,
+    organization: &Login,
+    team: &TeamSlug,
+    now: Timestamp,
+) -> Result<(), Error> {
     let now_sql = time_to_sql(now)?;
     let organization_id = require_organization(conn, organization)?;
     if team_id(conn, organization_id, team)?.is_some() {
-        return Err(Error::already_exists("team", format!("{organization}/{team}")));
+        return Err(Error::already_exists(
+            "team",
+            format!("{organization}/{team}"),
+        ));
     }
-    conn.prepare_cached("INSERT INTO teams (organization_id, slug, created_at) VALUES (?1, ?2, ?3)")
-        .and_then(|mut stmt| stmt.execute(params![organization_id.get(), team.as_str(), now_sql]))
-        .during("creating a team")?;
+    conn.prepare_cached(
+        "INSERT INTO teams (organization_id, slug, created_at) VALUES (?1, ?2, ?3)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![organization_id.get(), team.as_str(), now_sql]))
+    .during("creating a team")?;
     Ok(())
 }
 
 /// Deletes a team.
-pub(crate) fn delete_team(conn: &Connection, organization: &Login, team: &TeamSlug) -> Result<(), Error> {
+pub(crate) fn delete_team(
+    conn: &Connection,
+    organization: &Login,
+    team: &TeamSlug,
+) -> Result<(), Error> {
     let (_, id) = require_team(conn, organization, team)?;
     conn.prepare_cached("DELETE FROM teams WHERE id = ?1")
         .and_then(|mut stmt| stmt.execute([id]))
@@ -362,7 +419,12 @@ pub(crate) fn teams(conn: &Connection, organization: &Login) -> Result<Vec<TeamS
 }
 
 /// Adds an organization member to a team.
-pub(crate) fn add_team_member(conn: &Connection, organization: &Login, team: &TeamSlug, user: &Login) -> Result<(), Error> {
+pub(crate) fn add_team_member(
+    conn: &Connection,
+    organization: &Login,
+    team: &TeamSlug,
+    user: &Login,
+) -> Result<(), Error> {
     let (organization_id, team_id) = require_team(conn, organization, team)?;
     let user_id = require_user(conn, user)?;
     if member_role(conn, organization_id, user_id)?.is_none() {
@@ -380,7 +442,12 @@ pub(crate) fn add_team_member(conn: &Connection, organization: &Login, team: &Te
 }
 
 /// Removes a user from a team.
-pub(crate) fn remove_team_member(conn: &Connection, organization: &Login, team: &TeamSlug, user: &Login) -> Result<(), Error> {
+pub(crate) fn remove_team_member(
+    conn: &Connection,
+    organization: &Login,
+    team: &TeamSlug,
+    user: &Login,
+) -> Result<(), Error> {
     let (_, team_id) = require_team(conn, organization, team)?;
     let user_id = require_user(conn, user)?;
     let removed = conn
@@ -388,7 +455,10 @@ pub(crate) fn remove_team_member(conn: &Connection, organization: &Login, team: 
         .and_then(|mut stmt| stmt.execute(params![team_id, user_id.get()]))
         .during("removing a team member")?;
     if removed == 0 {
-        return Err(Error::not_found("team member", format!("{user} in {organization}/{team}")));
+        return Err(Error::not_found(
+            "team member",
+            format!("{user} in {organization}/{team}"),
+        ));
     }
     Ok(())
 }

@@ -142,7 +142,10 @@ impl SqlitePackageStore {
     }
 
     /// Opens the database file at `path` with `options`.
-    pub fn open_with(path: impl AsRef<Path>, options: &SqliteOptions) -> Result<SqlitePackageStore, Error> {
+    pub fn open_with(
+        path: impl AsRef<Path>,
+        options: &SqliteOptions,
+    ) -> Result<SqlitePackageStore, Error> {
         let path = path.as_ref().to_path_buf();
         let mut writer = Connection::open(&path).during("opening the database")?;
         configure(&writer, options)?;
@@ -163,7 +166,9 @@ impl SqlitePackageStore {
             .map(|_| {
                 let reader = Connection::open_with_flags(
                     &path,
-                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                        | OpenFlags::SQLITE_OPEN_URI,
                 )
                 .during("opening a reader connection")?;
                 configure(&reader, options)?;
@@ -185,7 +190,11 @@ impl SqlitePackageStore {
         Ok(SqlitePackageStore::from_parts(None, conn, Vec::new()))
     }
 
-    fn from_parts(path: Option<PathBuf>, writer: Connection, readers: Vec<Mutex<Connection>>) -> SqlitePackageStore {
+    fn from_parts(
+        path: Option<PathBuf>,
+        writer: Connection,
+        readers: Vec<Mutex<Connection>>,
+    ) -> SqlitePackageStore {
         SqlitePackageStore {
             inner: Arc::new(Inner {
                 path,
@@ -228,11 +237,14 @@ impl SqlitePackageStore {
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
         self.read(|conn| {
-            conn.execute_batch("BEGIN").during("starting a read transaction")?;
+            conn.execute_batch("BEGIN")
+                .during("starting a read transaction")?;
             let result = f(conn);
             // Ending a read transaction cannot lose anything; report the
             // read's own error first.
-            let end = conn.execute_batch("COMMIT").during("ending a read transaction");
+            let end = conn
+                .execute_batch("COMMIT")
+                .during("ending a read transaction");
             let value = result?;
             end?;
             Ok(value)
@@ -284,10 +296,16 @@ impl Inner {
 impl PackageStore for SqlitePackageStore {
     async fn create_user(&self, login: &Login, now: Timestamp) -> Result<Account, Error> {
         let login = login.clone();
-        self.write(move |conn| accounts::create(conn, &login, OwnerKind::User, now)).await
+        self.write(move |conn| accounts::create(conn, &login, OwnerKind::User, now))
+            .await
     }
 
-    async fn create_organization(&self, login: &Login, policy: OrganizationPolicy, now: Timestamp) -> Result<Account, Error> {
+    async fn create_organization(
+        &self,
+        login: &Login,
+        policy: OrganizationPolicy,
+        now: Timestamp,
+    ) -> Result<Account, Error> {
         let login = login.clone();
         self.write(move |conn| accounts::create(conn, &login, OwnerKind::Organization(policy), now))
             .await
@@ -295,12 +313,18 @@ impl PackageStore for SqlitePackageStore {
 
     async fn account(&self, login: &Login) -> Result<Option<Account>, Error> {
         let login = login.clone();
-        self.read(move |conn| accounts::get(conn, login.as_str())).await
+        self.read(move |conn| accounts::get(conn, login.as_str()))
+            .await
     }
 
-    async fn set_organization_policy(&self, organization: &Login, policy: OrganizationPolicy) -> Result<Account, Error> {
+    async fn set_organization_policy(
+        &self,
+        organization: &Login,
+        policy: OrganizationPolicy,
+    ) -> Result<Account, Error> {
         let organization = organization.clone();
-        self.write(move |conn| accounts::set_policy(conn, &organization, policy)).await
+        self.write(move |conn| accounts::set_policy(conn, &organization, policy))
+            .await
     }
 
     async fn list_accounts(&self, page: &PageRequest) -> Result<Page<Account>, Error> {
@@ -308,64 +332,105 @@ impl PackageStore for SqlitePackageStore {
         self.read(move |conn| accounts::list(conn, &page)).await
     }
 
-    async fn add_member(&self, organization: &Login, user: &Login, role: OrgRole, now: Timestamp) -> Result<Member, Error> {
+    async fn add_member(
+        &self,
+        organization: &Login,
+        user: &Login,
+        role: OrgRole,
+        now: Timestamp,
+    ) -> Result<Member, Error> {
         let (organization, user) = (organization.clone(), user.clone());
-        self.write(move |conn| accounts::add_member(conn, &organization, &user, role, now)).await
+        self.write(move |conn| accounts::add_member(conn, &organization, &user, role, now))
+            .await
     }
 
     async fn remove_member(&self, organization: &Login, user: &Login) -> Result<(), Error> {
         let (organization, user) = (organization.clone(), user.clone());
-        self.write(move |conn| accounts::remove_member(conn, &organization, &user)).await
+        self.write(move |conn| accounts::remove_member(conn, &organization, &user))
+            .await
     }
 
     async fn membership(&self, organization: &Login, user: &Login) -> Result<Membership, Error> {
         let (organization, user) = (organization.clone(), user.clone());
-        self.snapshot(move |conn| accounts::membership(conn, &organization, &user)).await
+        self.snapshot(move |conn| accounts::membership(conn, &organization, &user))
+            .await
     }
 
     async fn members(&self, organization: &Login) -> Result<Vec<Member>, Error> {
         let organization = organization.clone();
-        self.snapshot(move |conn| accounts::members(conn, &organization)).await
+        self.snapshot(move |conn| accounts::members(conn, &organization))
+            .await
     }
 
     async fn organizations_of(&self, user: &Login) -> Result<Vec<OrganizationMembership>, Error> {
         let user = user.clone();
-        self.snapshot(move |conn| accounts::organizations_of(conn, &user)).await
+        self.snapshot(move |conn| accounts::organizations_of(conn, &user))
+            .await
     }
 
-    async fn create_team(&self, organization: &Login, team: &TeamSlug, now: Timestamp) -> Result<(), Error> {
+    async fn create_team(
+        &self,
+        organization: &Login,
+        team: &TeamSlug,
+        now: Timestamp,
+    ) -> Result<(), Error> {
         let (organization, team) = (organization.clone(), team.clone());
-        self.write(move |conn| accounts::create_team(conn, &organization, &team, now)).await
+        self.write(move |conn| accounts::create_team(conn, &organization, &team, now))
+            .await
     }
 
     async fn delete_team(&self, organization: &Login, team: &TeamSlug) -> Result<(), Error> {
         let (organization, team) = (organization.clone(), team.clone());
-        self.write(move |conn| accounts::delete_team(conn, &organization, &team)).await
+        self.write(move |conn| accounts::delete_team(conn, &organization, &team))
+            .await
     }
 
     async fn teams(&self, organization: &Login) -> Result<Vec<TeamSlug>, Error> {
         let organization = organization.clone();
-        self.snapshot(move |conn| accounts::teams(conn, &organization)).await
+        self.snapshot(move |conn| accounts::teams(conn, &organization))
+            .await
     }
 
-    async fn add_team_member(&self, organization: &Login, team: &TeamSlug, user: &Login) -> Result<(), Error> {
+    async fn add_team_member(
+        &self,
+        organization: &Login,
+        team: &TeamSlug,
+        user: &Login,
+    ) -> Result<(), Error> {
         let (organization, team, user) = (organization.clone(), team.clone(), user.clone());
-        self.write(move |conn| accounts::add_team_member(conn, &organization, &team, &user)).await
+        self.write(move |conn| accounts::add_team_member(conn, &organization, &team, &user))
+            .await
     }
 
-    async fn remove_team_member(&self, organization: &Login, team: &TeamSlug, user: &Login) -> Result<(), Error> {
+    async fn remove_team_member(
+        &self,
+        organization: &Login,
+        team: &TeamSlug,
+        user: &Login,
+    ) -> Result<(), Error> {
         let (organization, team, user) = (organization.clone(), team.clone(), user.clone());
-        self.write(move |conn| accounts::remove_team_member(conn, &organization, &team, &user)).await
+        self.write(move |conn| accounts::remove_team_member(conn, &organization, &team, &user))
+            .await
     }
 
-    async fn insert_personal_token(&self, token: &StoredToken, now: Timestamp) -> Result<TokenRecord, Error> {
+    async fn insert_personal_token(
+        &self,
+        token: &StoredToken,
+        now: Timestamp,
+    ) -> Result<TokenRecord, Error> {
         let token = token.clone();
-        self.write(move |conn| tokens::insert_personal(conn, &token, now)).await
+        self.write(move |conn| tokens::insert_personal(conn, &token, now))
+            .await
     }
 
-    async fn insert_workflow_token(&self, token: &WorkflowToken, now: Timestamp) -> Result<TokenRecord, Error> {
+    async fn insert_workflow_token(
+        &self,
+        token: &WorkflowToken,
+        now: Timestamp,
+    ) -> Result<TokenRecord, Error> {
         let token = token.clone();
-        self.write(move |conn| tokens::insert_workflow(conn, &token, now)).await
+        self.write(move |conn| tokens::insert_workflow(conn, &token, now))
+            .await
     }
 
     async fn find_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, Error> {
@@ -379,12 +444,17 @@ impl PackageStore for SqlitePackageStore {
 
     async fn personal_tokens(&self, owner: &Login) -> Result<Vec<TokenRecord>, Error> {
         let owner = owner.clone();
-        self.snapshot(move |conn| tokens::personal(conn, &owner)).await
+        self.snapshot(move |conn| tokens::personal(conn, &owner))
+            .await
     }
 
-    async fn workflow_tokens(&self, repository: &SourceRepository) -> Result<Vec<TokenRecord>, Error> {
+    async fn workflow_tokens(
+        &self,
+        repository: &SourceRepository,
+    ) -> Result<Vec<TokenRecord>, Error> {
         let repository = repository.clone();
-        self.read(move |conn| tokens::workflow(conn, &repository)).await
+        self.read(move |conn| tokens::workflow(conn, &repository))
+            .await
     }
 
     async fn revoke_token(&self, id: TokenId, now: Timestamp) -> Result<TokenRecord, Error> {
@@ -395,10 +465,9 @@ impl PackageStore for SqlitePackageStore {
         let granularity = LAST_USED_GRANULARITY;
         {
             let uses = lock(&self.inner.token_uses);
-            if uses
-                .get(&id)
-                .is_some_and(|&recorded| recorded <= now && now < recorded.saturating_add(granularity))
-            {
+            if uses.get(&id).is_some_and(|&recorded| {
+                recorded <= now && now < recorded.saturating_add(granularity)
+            }) {
                 return Ok(());
             }
         }
@@ -412,112 +481,222 @@ impl PackageStore for SqlitePackageStore {
         Ok(())
     }
 
-    async fn create_package(&self, package: &Package, now: Timestamp) -> Result<PackageRecord, Error> {
+    async fn create_package(
+        &self,
+        package: &Package,
+        now: Timestamp,
+    ) -> Result<PackageRecord, Error> {
         let package = package.clone();
-        self.write(move |conn| packages::create(conn, &package, now)).await
+        self.write(move |conn| packages::create(conn, &package, now))
+            .await
     }
 
     async fn package(&self, name: &RepositoryName) -> Result<Option<PackageRecord>, Error> {
         let name = name.clone();
-        self.snapshot(move |conn| packages::get_live(conn, &name)).await
+        self.snapshot(move |conn| packages::get_live(conn, &name))
+            .await
     }
 
     async fn package_by_id(&self, id: PackageId) -> Result<Option<PackageRecord>, Error> {
-        self.snapshot(move |conn| packages::get_by_id(conn, id)).await
+        self.snapshot(move |conn| packages::get_by_id(conn, id))
+            .await
     }
 
-    async fn list_packages(&self, owner: &Login, query: PackageQuery, page: &PageRequest) -> Result<Page<PackageRecord>, Error> {
+    async fn list_packages(
+        &self,
+        owner: &Login,
+        query: PackageQuery,
+        page: &PageRequest,
+    ) -> Result<Page<PackageRecord>, Error> {
         let (owner, page) = (owner.clone(), page.clone());
-        self.snapshot(move |conn| packages::list(conn, &owner, query, &page)).await
+        self.snapshot(move |conn| packages::list(conn, &owner, query, &page))
+            .await
     }
 
-    async fn update_package(&self, name: &RepositoryName, changes: &PackageChanges, now: Timestamp) -> Result<PackageRecord, Error> {
+    async fn update_package(
+        &self,
+        name: &RepositoryName,
+        changes: &PackageChanges,
+        now: Timestamp,
+    ) -> Result<PackageRecord, Error> {
         let (name, changes) = (name.clone(), changes.clone());
-        self.write(move |conn| packages::update(conn, &name, &changes, now)).await
+        self.write(move |conn| packages::update(conn, &name, &changes, now))
+            .await
     }
 
-    async fn set_grant(&self, name: &RepositoryName, grantee: &Grantee, role: Role, now: Timestamp) -> Result<PackageRecord, Error> {
+    async fn set_grant(
+        &self,
+        name: &RepositoryName,
+        grantee: &Grantee,
+        role: Role,
+        now: Timestamp,
+    ) -> Result<PackageRecord, Error> {
         let (name, grantee) = (name.clone(), grantee.clone());
-        self.write(move |conn| packages::set_grant(conn, &name, &grantee, role, now)).await
+        self.write(move |conn| packages::set_grant(conn, &name, &grantee, role, now))
+            .await
     }
 
-    async fn remove_grant(&self, name: &RepositoryName, grantee: &Grantee, now: Timestamp) -> Result<PackageRecord, Error> {
+    async fn remove_grant(
+        &self,
+        name: &RepositoryName,
+        grantee: &Grantee,
+        now: Timestamp,
+    ) -> Result<PackageRecord, Error> {
         let (name, grantee) = (name.clone(), grantee.clone());
-        self.write(move |conn| packages::remove_grant(conn, &name, &grantee, now)).await
+        self.write(move |conn| packages::remove_grant(conn, &name, &grantee, now))
+            .await
     }
 
-    async fn delete_package(&self, name: &RepositoryName, now: Timestamp) -> Result<PackageRecord, Error> {
+    async fn delete_package(
+        &self,
+        name: &RepositoryName,
+        now: Timestamp,
+    ) -> Result<PackageRecord, Error> {
         let name = name.clone();
-        self.write(move |conn| packages::delete(conn, &name, now)).await
+        self.write(move |conn| packages::delete(conn, &name, now))
+            .await
     }
 
-    async fn restore_package(&self, name: &RepositoryName, now: Timestamp) -> Result<PackageRecord, Error> {
+    async fn restore_package(
+        &self,
+        name: &RepositoryName,
+        now: Timestamp,
+    ) -> Result<PackageRecord, Error> {
         let name = name.clone();
-        self.write(move |conn| packages::restore(conn, &name, now)).await
+        self.write(move |conn| packages::restore(conn, &name, now))
+            .await
     }
 
-    async fn record_version(&self, name: &RepositoryName, version: &NewVersion, now: Timestamp) -> Result<VersionRecord, Error> {
+    async fn record_version(
+        &self,
+        name: &RepositoryName,
+        version: &NewVersion,
+        now: Timestamp,
+    ) -> Result<VersionRecord, Error> {
         let (name, version) = (name.clone(), version.clone());
-        self.write(move |conn| versions::record(conn, &name, &version, now)).await
+        self.write(move |conn| versions::record(conn, &name, &version, now))
+            .await
     }
 
-    async fn version(&self, name: &RepositoryName, id: VersionId) -> Result<Option<VersionRecord>, Error> {
+    async fn version(
+        &self,
+        name: &RepositoryName,
+        id: VersionId,
+    ) -> Result<Option<VersionRecord>, Error> {
         let name = name.clone();
-        self.snapshot(move |conn| versions::by_id(conn, &name, id)).await
+        self.snapshot(move |conn| versions::by_id(conn, &name, id))
+            .await
     }
 
-    async fn version_by_digest(&self, name: &RepositoryName, digest: &Digest) -> Result<Option<VersionRecord>, Error> {
+    async fn version_by_digest(
+        &self,
+        name: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Option<VersionRecord>, Error> {
         let (name, digest) = (name.clone(), digest.clone());
-        self.snapshot(move |conn| versions::by_digest(conn, &name, &digest)).await
+        self.snapshot(move |conn| versions::by_digest(conn, &name, &digest))
+            .await
     }
 
-    async fn version_by_tag(&self, name: &RepositoryName, tag: &Tag) -> Result<Option<VersionRecord>, Error> {
+    async fn version_by_tag(
+        &self,
+        name: &RepositoryName,
+        tag: &Tag,
+    ) -> Result<Option<VersionRecord>, Error> {
         let (name, tag) = (name.clone(), tag.clone());
-        self.snapshot(move |conn| versions::by_tag(conn, &name, &tag)).await
+        self.snapshot(move |conn| versions::by_tag(conn, &name, &tag))
+            .await
     }
 
-    async fn list_versions(&self, name: &RepositoryName, query: VersionQuery, page: &PageRequest) -> Result<Page<VersionRecord>, Error> {
+    async fn list_versions(
+        &self,
+        name: &RepositoryName,
+        query: VersionQuery,
+        page: &PageRequest,
+    ) -> Result<Page<VersionRecord>, Error> {
         let (name, page) = (name.clone(), page.clone());
-        self.snapshot(move |conn| versions::list(conn, &name, query, &page)).await
+        self.snapshot(move |conn| versions::list(conn, &name, query, &page))
+            .await
     }
 
-    async fn remove_tag(&self, name: &RepositoryName, tag: &Tag, now: Timestamp) -> Result<VersionRecord, Error> {
+    async fn remove_tag(
+        &self,
+        name: &RepositoryName,
+        tag: &Tag,
+        now: Timestamp,
+    ) -> Result<VersionRecord, Error> {
         let (name, tag) = (name.clone(), tag.clone());
-        self.write(move |conn| versions::remove_tag(conn, &name, &tag, now)).await
+        self.write(move |conn| versions::remove_tag(conn, &name, &tag, now))
+            .await
     }
 
-    async fn delete_version(&self, name: &RepositoryName, id: VersionId, now: Timestamp) -> Result<VersionRecord, Error> {
+    async fn delete_version(
+        &self,
+        name: &RepositoryName,
+        id: VersionId,
+        now: Timestamp,
+    ) -> Result<VersionRecord, Error> {
         let name = name.clone();
-        self.write(move |conn| versions::delete(conn, &name, id, now)).await
+        self.write(move |conn| versions::delete(conn, &name, id, now))
+            .await
     }
 
-    async fn restore_version(&self, name: &RepositoryName, id: VersionId, now: Timestamp) -> Result<VersionRecord, Error> {
+    async fn restore_version(
+        &self,
+        name: &RepositoryName,
+        id: VersionId,
+        now: Timestamp,
+    ) -> Result<VersionRecord, Error> {
         let name = name.clone();
-        self.write(move |conn| versions::restore(conn, &name, id, now)).await
+        self.write(move |conn| versions::restore(conn, &name, id, now))
+            .await
     }
 
     async fn purge_expired(&self, now: Timestamp) -> Result<PurgeReport, Error> {
-        self.write(move |conn| versions::purge_expired(conn, now)).await
-    }
-
-    async fn set_collaborator(&self, repository: &SourceRepository, collaborator: &Collaborator, role: RepositoryRole) -> Result<(), Error> {
-        let (repository, collaborator) = (repository.clone(), collaborator.clone());
-        self.write(move |conn| repositories::set(conn, &repository, &collaborator, role)).await
-    }
-
-    async fn remove_collaborator(&self, repository: &SourceRepository, collaborator: &Collaborator) -> Result<(), Error> {
-        let (repository, collaborator) = (repository.clone(), collaborator.clone());
-        self.write(move |conn| repositories::remove(conn, &repository, &collaborator)).await
-    }
-
-    async fn repository_access(&self, repository: &SourceRepository) -> Result<RepositoryAccess, Error> {
-        let repository = repository.clone();
-        self.read(move |conn| repositories::all(conn, &repository)).await
-    }
-
-    async fn access_context(&self, name: &RepositoryName, caller: Option<&Login>, lookup: PackageLookup) -> Result<AccessContext, Error> {
-        let (name, caller) = (name.clone(), caller.cloned());
-        self.snapshot(move |conn| repositories::access_context(conn, &name, caller.as_ref(), lookup))
+        self.write(move |conn| versions::purge_expired(conn, now))
             .await
+    }
+
+    async fn set_collaborator(
+        &self,
+        repository: &SourceRepository,
+        collaborator: &Collaborator,
+        role: RepositoryRole,
+    ) -> Result<(), Error> {
+        let (repository, collaborator) = (repository.clone(), collaborator.clone());
+        self.write(move |conn| repositories::set(conn, &repository, &collaborator, role))
+            .await
+    }
+
+    async fn remove_collaborator(
+        &self,
+        repository: &SourceRepository,
+        collaborator: &Collaborator,
+    ) -> Result<(), Error> {
+        let (repository, collaborator) = (repository.clone(), collaborator.clone());
+        self.write(move |conn| repositories::remove(conn, &repository, &collaborator))
+            .await
+    }
+
+    async fn repository_access(
+        &self,
+        repository: &SourceRepository,
+    ) -> Result<RepositoryAccess, Error> {
+        let repository = repository.clone();
+        self.read(move |conn| repositories::all(conn, &repository))
+            .await
+    }
+
+    async fn access_context(
+        &self,
+        name: &RepositoryName,
+        caller: Option<&Login>,
+        lookup: PackageLookup,
+    ) -> Result<AccessContext, Error> {
+        let (name, caller) = (name.clone(), caller.cloned());
+        self.snapshot(move |conn| {
+            repositories::access_context(conn, &name, caller.as_ref(), lookup)
+        })
+        .await
     }
 }

@@ -51,20 +51,24 @@ fn package_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PackageRow> {
 }
 
 fn grants(conn: &Connection, package_id: i64) -> Result<Vec<Grant>, Error> {
-    conn.prepare_cached("SELECT grantee, role FROM package_grants WHERE package_id = ?1 ORDER BY grantee")
-        .and_then(|mut stmt| {
-            stmt.query_map([package_id], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()
+    conn.prepare_cached(
+        "SELECT grantee, role FROM package_grants WHERE package_id = ?1 ORDER BY grantee",
+    )
+    .and_then(|mut stmt| {
+        stmt.query_map([package_id], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()
+    })
+    .during("reading a package's grants")?
+    .into_iter()
+    .map(|(grantee, role)| {
+        Ok(Grant {
+            grantee: parse("grantee", &grantee)?,
+            role: parse("role", &role)?,
         })
-        .during("reading a package's grants")?
-        .into_iter()
-        .map(|(grantee, role)| {
-            Ok(Grant {
-                grantee: parse("grantee", &grantee)?,
-                role: parse("role", &role)?,
-            })
-        })
-        .collect()
+    })
+    .collect()
 }
 
 fn package_from_row(conn: &Connection, row: PackageRow) -> Result<PackageRecord, Error> {
@@ -91,16 +95,24 @@ fn package_from_row(conn: &Connection, row: PackageRow) -> Result<PackageRecord,
 }
 
 /// The live package named `name`.
-pub(crate) fn get_live(conn: &Connection, name: &RepositoryName) -> Result<Option<PackageRecord>, Error> {
-    conn.prepare_cached(&format!("{SELECT_PACKAGE} WHERE p.name = ?1 AND p.deleted_at IS NULL"))
-        .and_then(|mut stmt| stmt.query_row([name.as_str()], package_row).optional())
-        .during("looking up a package")?
-        .map(|row| package_from_row(conn, row))
-        .transpose()
+pub(crate) fn get_live(
+    conn: &Connection,
+    name: &RepositoryName,
+) -> Result<Option<PackageRecord>, Error> {
+    conn.prepare_cached(&format!(
+        "{SELECT_PACKAGE} WHERE p.name = ?1 AND p.deleted_at IS NULL"
+    ))
+    .and_then(|mut stmt| stmt.query_row([name.as_str()], package_row).optional())
+    .during("looking up a package")?
+    .map(|row| package_from_row(conn, row))
+    .transpose()
 }
 
 /// The most recently deleted package named `name`.
-pub(crate) fn get_latest_deleted(conn: &Connection, name: &RepositoryName) -> Result<Option<PackageRecord>, Error> {
+pub(crate) fn get_latest_deleted(
+    conn: &Connection,
+    name: &RepositoryName,
+) -> Result<Option<PackageRecord>, Error> {
     conn.prepare_cached(&format!(
         "{SELECT_PACKAGE} WHERE p.name = ?1 AND p.deleted_at IS NOT NULL
          ORDER BY p.deleted_at DESC, p.id DESC LIMIT 1"
@@ -146,7 +158,12 @@ fn owner_of(conn: &Connection, name: &RepositoryName) -> Result<(AccountId, Owne
 
 /// Checks that a grantee exists where it must: a user is a user, a team is
 /// a team of the organization owning the package.
-fn check_grantee(conn: &Connection, name: &RepositoryName, owner: (AccountId, OwnerKind), grantee: &Grantee) -> Result<(), Error> {
+fn check_grantee(
+    conn: &Connection,
+    name: &RepositoryName,
+    owner: (AccountId, OwnerKind),
+    grantee: &Grantee,
+) -> Result<(), Error> {
     match grantee {
         Grantee::User(login) => accounts::require_user(conn, login).map(drop),
         Grantee::Team(team) => match owner.1 {
@@ -162,7 +179,12 @@ fn check_grantee(conn: &Connection, name: &RepositoryName, owner: (AccountId, Ow
     }
 }
 
-fn upsert_grant(conn: &Connection, package_id: i64, grantee: &Grantee, role: Role) -> Result<(), Error> {
+fn upsert_grant(
+    conn: &Connection,
+    package_id: i64,
+    grantee: &Grantee,
+    role: Role,
+) -> Result<(), Error> {
     conn.prepare_cached(
         "INSERT INTO package_grants (package_id, grantee, role) VALUES (?1, ?2, ?3)
          ON CONFLICT (package_id, grantee) DO UPDATE SET role = excluded.role",
@@ -181,7 +203,11 @@ fn touch(conn: &Connection, package_id: i64, now: Timestamp) -> Result<(), Error
 }
 
 /// Creates a package.
-pub(crate) fn create(conn: &Connection, package: &Package, now: Timestamp) -> Result<PackageRecord, Error> {
+pub(crate) fn create(
+    conn: &Connection,
+    package: &Package,
+    now: Timestamp,
+) -> Result<PackageRecord, Error> {
     let now_sql = time_to_sql(now)?;
     let owner = owner_of(conn, &package.name)?;
     if live_id(conn, &package.name)?.is_some() {
@@ -220,7 +246,12 @@ pub(crate) fn create(conn: &Connection, package: &Package, now: Timestamp) -> Re
 
 /// A page of an owner's packages in name order; the cursor is
 /// `NAME ID` of the last one.
-pub(crate) fn list(conn: &Connection, owner: &Login, query: PackageQuery, page: &PageRequest) -> Result<Page<PackageRecord>, Error> {
+pub(crate) fn list(
+    conn: &Connection,
+    owner: &Login,
+    query: PackageQuery,
+    page: &PageRequest,
+) -> Result<Page<PackageRecord>, Error> {
     let owner_id = accounts::get(conn, owner.as_str())?
         .map(|account| account.id)
         .ok_or_else(|| Error::not_found("account", owner))?;
@@ -276,7 +307,12 @@ pub(crate) fn list(conn: &Connection, owner: &Login, query: PackageQuery, page: 
 }
 
 /// Applies `changes` to a live package.
-pub(crate) fn update(conn: &Connection, name: &RepositoryName, changes: &PackageChanges, now: Timestamp) -> Result<PackageRecord, Error> {
+pub(crate) fn update(
+    conn: &Connection,
+    name: &RepositoryName,
+    changes: &PackageChanges,
+    now: Timestamp,
+) -> Result<PackageRecord, Error> {
     let id = require_live_id(conn, name)?;
     let stage = "changing a package";
     if let Some(visibility) = changes.visibility {
@@ -286,7 +322,9 @@ pub(crate) fn update(conn: &Connection, name: &RepositoryName, changes: &Package
     }
     if let Some(linked) = &changes.linked_repository {
         conn.prepare_cached("UPDATE packages SET linked_repository = ?1 WHERE id = ?2")
-            .and_then(|mut stmt| stmt.execute(params![linked.as_ref().map(|repo| repo.as_str()), id]))
+            .and_then(|mut stmt| {
+                stmt.execute(params![linked.as_ref().map(|repo| repo.as_str()), id])
+            })
             .during(stage)?;
     }
     if let Some(inherit) = changes.inherit_access {
@@ -305,7 +343,13 @@ pub(crate) fn update(conn: &Connection, name: &RepositoryName, changes: &Package
 }
 
 /// Gives a role on a live package.
-pub(crate) fn set_grant(conn: &Connection, name: &RepositoryName, grantee: &Grantee, role: Role, now: Timestamp) -> Result<PackageRecord, Error> {
+pub(crate) fn set_grant(
+    conn: &Connection,
+    name: &RepositoryName,
+    grantee: &Grantee,
+    role: Role,
+    now: Timestamp,
+) -> Result<PackageRecord, Error> {
     let id = require_live_id(conn, name)?;
     check_grantee(conn, name, owner_of(conn, name)?, grantee)?;
     upsert_grant(conn, id, grantee, role)?;
@@ -314,7 +358,12 @@ pub(crate) fn set_grant(conn: &Connection, name: &RepositoryName, grantee: &Gran
 }
 
 /// Takes away a role on a live package.
-pub(crate) fn remove_grant(conn: &Connection, name: &RepositoryName, grantee: &Grantee, now: Timestamp) -> Result<PackageRecord, Error> {
+pub(crate) fn remove_grant(
+    conn: &Connection,
+    name: &RepositoryName,
+    grantee: &Grantee,
+    now: Timestamp,
+) -> Result<PackageRecord, Error> {
     let id = require_live_id(conn, name)?;
     let removed = conn
         .prepare_cached("DELETE FROM package_grants WHERE package_id = ?1 AND grantee = ?2")
@@ -328,7 +377,11 @@ pub(crate) fn remove_grant(conn: &Connection, name: &RepositoryName, grantee: &G
 }
 
 /// Deletes a live package, restorably.
-pub(crate) fn delete(conn: &Connection, name: &RepositoryName, now: Timestamp) -> Result<PackageRecord, Error> {
+pub(crate) fn delete(
+    conn: &Connection,
+    name: &RepositoryName,
+    now: Timestamp,
+) -> Result<PackageRecord, Error> {
     let id = require_live_id(conn, name)?;
     let now_sql = time_to_sql(now)?;
     conn.prepare_cached("UPDATE packages SET deleted_at = ?1, updated_at = ?1 WHERE id = ?2")
@@ -338,9 +391,16 @@ pub(crate) fn delete(conn: &Connection, name: &RepositoryName, now: Timestamp) -
 }
 
 /// Restores the latest deleted package named `name`.
-pub(crate) fn restore(conn: &Connection, name: &RepositoryName, now: Timestamp) -> Result<PackageRecord, Error> {
-    let deleted = get_latest_deleted(conn, name)?.ok_or_else(|| Error::not_found("deleted package", name))?;
-    let deleted_at = deleted.deleted_at.ok_or_else(|| Error::corrupt("package", "a deleted package without deletion time"))?;
+pub(crate) fn restore(
+    conn: &Connection,
+    name: &RepositoryName,
+    now: Timestamp,
+) -> Result<PackageRecord, Error> {
+    let deleted =
+        get_latest_deleted(conn, name)?.ok_or_else(|| Error::not_found("deleted package", name))?;
+    let deleted_at = deleted
+        .deleted_at
+        .ok_or_else(|| Error::corrupt("package", "a deleted package without deletion time"))?;
     if live_id(conn, name)?.is_some() {
         return Err(Error::conflict(format!(
             "a new package named {name} was published after the old one was deleted; \

@@ -33,7 +33,12 @@ fn role_from_sql(role: &str) -> Result<RepositoryRole, Error> {
 }
 
 /// Gives a collaborator a role on a repository.
-pub(crate) fn set(conn: &Connection, repository: &SourceRepository, collaborator: &Collaborator, role: RepositoryRole) -> Result<(), Error> {
+pub(crate) fn set(
+    conn: &Connection,
+    repository: &SourceRepository,
+    collaborator: &Collaborator,
+    role: RepositoryRole,
+) -> Result<(), Error> {
     conn.prepare_cached(
         "INSERT INTO repository_collaborators (repository, kind, name, role) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (repository, kind, name) DO UPDATE SET role = excluded.role",
@@ -46,26 +51,45 @@ pub(crate) fn set(conn: &Connection, repository: &SourceRepository, collaborator
 }
 
 /// Removes a collaborator.
-pub(crate) fn remove(conn: &Connection, repository: &SourceRepository, collaborator: &Collaborator) -> Result<(), Error> {
+pub(crate) fn remove(
+    conn: &Connection,
+    repository: &SourceRepository,
+    collaborator: &Collaborator,
+) -> Result<(), Error> {
     let removed = conn
         .prepare_cached("DELETE FROM repository_collaborators WHERE repository = ?1 AND kind = ?2 AND name = ?3")
         .and_then(|mut stmt| stmt.execute(params![repository.as_str(), collaborator.kind(), collaborator.name()]))
         .during("removing a repository collaborator")?;
     if removed == 0 {
-        return Err(Error::not_found("collaborator", format!("{collaborator} on {repository}")));
+        return Err(Error::not_found(
+            "collaborator",
+            format!("{collaborator} on {repository}"),
+        ));
     }
     Ok(())
 }
 
 /// The collaborators of `repository`: every one, or (with `only_user`)
 /// that user and every team.
-fn access(conn: &Connection, repository: &SourceRepository, only_user: Option<Option<&Login>>) -> Result<RepositoryAccess, Error> {
+fn access(
+    conn: &Connection,
+    repository: &SourceRepository,
+    only_user: Option<Option<&Login>>,
+) -> Result<RepositoryAccess, Error> {
     let rows = match only_user {
         None => conn
-            .prepare_cached("SELECT kind, name, role FROM repository_collaborators WHERE repository = ?1")
+            .prepare_cached(
+                "SELECT kind, name, role FROM repository_collaborators WHERE repository = ?1",
+            )
             .and_then(|mut stmt| {
-                stmt.query_map([repository.as_str()], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?)))?
-                    .collect::<rusqlite::Result<Vec<_>>>()
+                stmt.query_map([repository.as_str()], |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()
             }),
         Some(user) => conn
             .prepare_cached(
@@ -73,9 +97,16 @@ fn access(conn: &Connection, repository: &SourceRepository, only_user: Option<Op
                  WHERE repository = ?1 AND (kind = 'team' OR (kind = 'user' AND name = ?2))",
             )
             .and_then(|mut stmt| {
-                stmt.query_map(params![repository.as_str(), user.map(Login::as_str)], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?))
-                })?
+                stmt.query_map(
+                    params![repository.as_str(), user.map(Login::as_str)],
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                        ))
+                    },
+                )?
                 .collect::<rusqlite::Result<Vec<_>>>()
             }),
     }
@@ -97,19 +128,29 @@ fn access(conn: &Connection, repository: &SourceRepository, only_user: Option<Op
 }
 
 /// Every collaborator of `repository`.
-pub(crate) fn all(conn: &Connection, repository: &SourceRepository) -> Result<RepositoryAccess, Error> {
+pub(crate) fn all(
+    conn: &Connection,
+    repository: &SourceRepository,
+) -> Result<RepositoryAccess, Error> {
     access(conn, repository, None)
 }
 
 /// The access context of `name` for `caller`.
-pub(crate) fn access_context(conn: &Connection, name: &RepositoryName, caller: Option<&Login>, lookup: PackageLookup) -> Result<AccessContext, Error> {
+pub(crate) fn access_context(
+    conn: &Connection,
+    name: &RepositoryName,
+    caller: Option<&Login>,
+    lookup: PackageLookup,
+) -> Result<AccessContext, Error> {
     let mut context = AccessContext::new(name.clone());
     let Some(owner) = accounts::get(conn, name.namespace())? else {
         return Ok(context);
     };
     context.owner = Some(owner.kind);
     if let (OwnerKind::Organization(_), Some(caller)) = (owner.kind, caller) {
-        if let Some(user) = accounts::get(conn, caller.as_str())?.filter(|account| account.is_user()) {
+        if let Some(user) =
+            accounts::get(conn, caller.as_str())?.filter(|account| account.is_user())
+        {
             context.membership = accounts::membership_by_id(conn, owner.id, user.id)?;
         }
     }
@@ -117,7 +158,11 @@ pub(crate) fn access_context(conn: &Connection, name: &RepositoryName, caller: O
         PackageLookup::Active => packages::get_live(conn, name)?,
         PackageLookup::LatestDeleted => packages::get_latest_deleted(conn, name)?,
     };
-    if let Some(repository) = context.package.as_ref().and_then(|record| record.linked_repository()) {
+    if let Some(repository) = context
+        .package
+        .as_ref()
+        .and_then(|record| record.linked_repository())
+    {
         context.repository_access = Some(access(conn, repository, Some(caller))?);
     }
     Ok(context)

@@ -50,14 +50,19 @@ fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
 fn token_from_row(row: TokenRow) -> Result<TokenRecord, Error> {
     let hash = <[u8; 32]>::try_from(row.hash.as_slice())
         .map(TokenHash::from_bytes)
-        .map_err(|_| Error::corrupt("token hash", format!("{} bytes instead of 32", row.hash.len())))?;
+        .map_err(|_| {
+            Error::corrupt(
+                "token hash",
+                format!("{} bytes instead of 32", row.hash.len()),
+            )
+        })?;
     let expires_at = opt_time_from_sql(row.expires_at)?;
     let revoked_at = opt_time_from_sql(row.revoked_at)?;
     let credential = match row.kind.as_str() {
         "personal" => {
-            let owner = row
-                .owner
-                .ok_or_else(|| Error::corrupt("token", "a personal access token without an owner"))?;
+            let owner = row.owner.ok_or_else(|| {
+                Error::corrupt("token", "a personal access token without an owner")
+            })?;
             Credential::Personal(StoredToken {
                 hash,
                 owner: parse("login", &owner)?,
@@ -96,7 +101,10 @@ fn token_from_row(row: TokenRow) -> Result<TokenRecord, Error> {
 /// The token with this hash.
 pub(crate) fn find(conn: &Connection, hash: &TokenHash) -> Result<Option<TokenRecord>, Error> {
     conn.prepare_cached(&format!("{SELECT_TOKEN} WHERE t.hash = ?1"))
-        .and_then(|mut stmt| stmt.query_row([hash.as_bytes().as_slice()], token_row).optional())
+        .and_then(|mut stmt| {
+            stmt.query_row([hash.as_bytes().as_slice()], token_row)
+                .optional()
+        })
         .during("looking up a token")?
         .map(token_from_row)
         .transpose()
@@ -128,7 +136,11 @@ fn ensure_new_hash(conn: &Connection, hash: &TokenHash) -> Result<(), Error> {
 }
 
 /// Stores a personal access token.
-pub(crate) fn insert_personal(conn: &Connection, token: &StoredToken, now: Timestamp) -> Result<TokenRecord, Error> {
+pub(crate) fn insert_personal(
+    conn: &Connection,
+    token: &StoredToken,
+    now: Timestamp,
+) -> Result<TokenRecord, Error> {
     let owner_id = accounts::require_user(conn, &token.owner)?;
     ensure_new_hash(conn, &token.hash)?;
     let now_sql = time_to_sql(now)?;
@@ -158,7 +170,11 @@ pub(crate) fn insert_personal(conn: &Connection, token: &StoredToken, now: Times
 }
 
 /// Stores a workflow token.
-pub(crate) fn insert_workflow(conn: &Connection, token: &WorkflowToken, now: Timestamp) -> Result<TokenRecord, Error> {
+pub(crate) fn insert_workflow(
+    conn: &Connection,
+    token: &WorkflowToken,
+    now: Timestamp,
+) -> Result<TokenRecord, Error> {
     ensure_new_hash(conn, &token.hash)?;
     let now_sql = time_to_sql(now)?;
     let expires_at = opt_time_to_sql(token.expires_at)?;
@@ -185,8 +201,14 @@ pub(crate) fn insert_workflow(conn: &Connection, token: &WorkflowToken, now: Tim
     require(conn, TokenId::new(id))
 }
 
-fn collect(rows: rusqlite::Result<Vec<TokenRow>>, operation: &'static str) -> Result<Vec<TokenRecord>, Error> {
-    rows.during(operation)?.into_iter().map(token_from_row).collect()
+fn collect(
+    rows: rusqlite::Result<Vec<TokenRow>>,
+    operation: &'static str,
+) -> Result<Vec<TokenRecord>, Error> {
+    rows.during(operation)?
+        .into_iter()
+        .map(token_from_row)
+        .collect()
 }
 
 /// A user's personal access tokens, oldest first.
@@ -201,7 +223,10 @@ pub(crate) fn personal(conn: &Connection, owner: &Login) -> Result<Vec<TokenReco
 }
 
 /// A repository's workflow tokens, oldest first.
-pub(crate) fn workflow(conn: &Connection, repository: &SourceRepository) -> Result<Vec<TokenRecord>, Error> {
+pub(crate) fn workflow(
+    conn: &Connection,
+    repository: &SourceRepository,
+) -> Result<Vec<TokenRecord>, Error> {
     let rows = conn
         .prepare_cached(&format!(
             "{SELECT_TOKEN} WHERE t.repository = ?1 AND t.kind = 'workflow' ORDER BY t.id"
@@ -225,7 +250,12 @@ pub(crate) fn revoke(conn: &Connection, id: TokenId, now: Timestamp) -> Result<T
 
 /// Records a use of a token unless one within `granularity_seconds` is
 /// recorded. Never moves `last_used_at` backwards.
-pub(crate) fn record_use(conn: &Connection, id: TokenId, now: Timestamp, granularity_seconds: u64) -> Result<(), Error> {
+pub(crate) fn record_use(
+    conn: &Connection,
+    id: TokenId,
+    now: Timestamp,
+    granularity_seconds: u64,
+) -> Result<(), Error> {
     let now_sql = time_to_sql(now)?;
     let threshold = now_sql.saturating_sub(i64::try_from(granularity_seconds).unwrap_or(i64::MAX));
     let changed = conn

@@ -19,7 +19,8 @@ use crate::sqlite::packages;
 use crate::store::{PurgeReport, PurgedPackage, PurgedVersion};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
-const SELECT_VERSION: &str = "SELECT id, digest, media_type, size, platforms, created_at, updated_at, deleted_at
+const SELECT_VERSION: &str =
+    "SELECT id, digest, media_type, size, platforms, created_at, updated_at, deleted_at
     FROM versions";
 
 struct VersionRow {
@@ -74,18 +75,28 @@ fn version_from_row(conn: &Connection, row: VersionRow) -> Result<VersionRecord,
 
 /// The version `id` of package `package_id`.
 fn get(conn: &Connection, package_id: i64, id: i64) -> Result<Option<VersionRecord>, Error> {
-    conn.prepare_cached(&format!("{SELECT_VERSION} WHERE id = ?1 AND package_id = ?2"))
-        .and_then(|mut stmt| stmt.query_row(params![id, package_id], version_row).optional())
-        .during("looking up a version")?
-        .map(|row| version_from_row(conn, row))
-        .transpose()
+    conn.prepare_cached(&format!(
+        "{SELECT_VERSION} WHERE id = ?1 AND package_id = ?2"
+    ))
+    .and_then(|mut stmt| {
+        stmt.query_row(params![id, package_id], version_row)
+            .optional()
+    })
+    .during("looking up a version")?
+    .map(|row| version_from_row(conn, row))
+    .transpose()
 }
 
 fn require(conn: &Connection, package_id: i64, id: i64) -> Result<VersionRecord, Error> {
     get(conn, package_id, id)?.ok_or_else(|| Error::not_found("version", id))
 }
 
-fn adjust_count(conn: &Connection, package_id: i64, delta: i64, now: Timestamp) -> Result<(), Error> {
+fn adjust_count(
+    conn: &Connection,
+    package_id: i64,
+    delta: i64,
+    now: Timestamp,
+) -> Result<(), Error> {
     let now_sql = time_to_sql(now)?;
     conn.prepare_cached(
         "UPDATE packages SET version_count = version_count + ?1, updated_at = ?2 WHERE id = ?3",
@@ -103,7 +114,12 @@ fn touch_version(conn: &Connection, id: i64, now_sql: i64) -> Result<(), Error> 
 }
 
 /// Records a push of a version, moving its tags to it.
-pub(crate) fn record(conn: &Connection, name: &RepositoryName, version: &NewVersion, now: Timestamp) -> Result<VersionRecord, Error> {
+pub(crate) fn record(
+    conn: &Connection,
+    name: &RepositoryName,
+    version: &NewVersion,
+    now: Timestamp,
+) -> Result<VersionRecord, Error> {
     let package_id = packages::require_live_id(conn, name)?;
     let now_sql = time_to_sql(now)?;
     let size = u64_to_sql("manifest size", version.size)?;
@@ -112,8 +128,10 @@ pub(crate) fn record(conn: &Connection, name: &RepositoryName, version: &NewVers
     let existing: Option<(i64, Option<i64>)> = conn
         .prepare_cached("SELECT id, deleted_at FROM versions WHERE package_id = ?1 AND digest = ?2")
         .and_then(|mut stmt| {
-            stmt.query_row(params![package_id, version.digest.as_str()], |row| Ok((row.get(0)?, row.get(1)?)))
-                .optional()
+            stmt.query_row(params![package_id, version.digest.as_str()], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })
+            .optional()
         })
         .during("looking up a version")?;
     let (id, newly_live) = match existing {
@@ -138,7 +156,9 @@ pub(crate) fn record(conn: &Connection, name: &RepositoryName, version: &NewVers
                      deleted_at = NULL
                  WHERE id = ?5",
             )
-            .and_then(|mut stmt| stmt.execute(params![version.media_type, size, platforms, now_sql, id]))
+            .and_then(|mut stmt| {
+                stmt.execute(params![version.media_type, size, platforms, now_sql, id])
+            })
             .during("recording a version")?;
             (id, deleted_at.is_some())
         }
@@ -146,8 +166,13 @@ pub(crate) fn record(conn: &Connection, name: &RepositoryName, version: &NewVers
     let tags: BTreeSet<&Tag> = version.tags.iter().collect();
     for tag in tags {
         let previous: Option<i64> = conn
-            .prepare_cached("SELECT version_id FROM version_tags WHERE package_id = ?1 AND tag = ?2")
-            .and_then(|mut stmt| stmt.query_row(params![package_id, tag.as_str()], |row| row.get(0)).optional())
+            .prepare_cached(
+                "SELECT version_id FROM version_tags WHERE package_id = ?1 AND tag = ?2",
+            )
+            .and_then(|mut stmt| {
+                stmt.query_row(params![package_id, tag.as_str()], |row| row.get(0))
+                    .optional()
+            })
             .during("looking up a tag")?;
         if previous == Some(id) {
             continue;
@@ -167,7 +192,11 @@ pub(crate) fn record(conn: &Connection, name: &RepositoryName, version: &NewVers
 }
 
 /// A version of the live package by id.
-pub(crate) fn by_id(conn: &Connection, name: &RepositoryName, id: VersionId) -> Result<Option<VersionRecord>, Error> {
+pub(crate) fn by_id(
+    conn: &Connection,
+    name: &RepositoryName,
+    id: VersionId,
+) -> Result<Option<VersionRecord>, Error> {
     match packages::live_id(conn, name)? {
         None => Ok(None),
         Some(package_id) => get(conn, package_id, id.get()),
@@ -175,19 +204,32 @@ pub(crate) fn by_id(conn: &Connection, name: &RepositoryName, id: VersionId) -> 
 }
 
 /// A version of the live package by digest.
-pub(crate) fn by_digest(conn: &Connection, name: &RepositoryName, digest: &Digest) -> Result<Option<VersionRecord>, Error> {
+pub(crate) fn by_digest(
+    conn: &Connection,
+    name: &RepositoryName,
+    digest: &Digest,
+) -> Result<Option<VersionRecord>, Error> {
     let Some(package_id) = packages::live_id(conn, name)? else {
         return Ok(None);
     };
-    conn.prepare_cached(&format!("{SELECT_VERSION} WHERE package_id = ?1 AND digest = ?2"))
-        .and_then(|mut stmt| stmt.query_row(params![package_id, digest.as_str()], version_row).optional())
-        .during("looking up a version")?
-        .map(|row| version_from_row(conn, row))
-        .transpose()
+    conn.prepare_cached(&format!(
+        "{SELECT_VERSION} WHERE package_id = ?1 AND digest = ?2"
+    ))
+    .and_then(|mut stmt| {
+        stmt.query_row(params![package_id, digest.as_str()], version_row)
+            .optional()
+    })
+    .during("looking up a version")?
+    .map(|row| version_from_row(conn, row))
+    .transpose()
 }
 
 /// The live version a tag of the live package points at.
-pub(crate) fn by_tag(conn: &Connection, name: &RepositoryName, tag: &Tag) -> Result<Option<VersionRecord>, Error> {
+pub(crate) fn by_tag(
+    conn: &Connection,
+    name: &RepositoryName,
+    tag: &Tag,
+) -> Result<Option<VersionRecord>, Error> {
     let Some(package_id) = packages::live_id(conn, name)? else {
         return Ok(None);
     };
@@ -204,16 +246,24 @@ pub(crate) fn by_tag(conn: &Connection, name: &RepositoryName, tag: &Tag) -> Res
 
 /// A page of the live package's versions, newest first; the cursor is the
 /// last version's id.
-pub(crate) fn list(conn: &Connection, name: &RepositoryName, query: VersionQuery, page: &PageRequest) -> Result<Page<VersionRecord>, Error> {
+pub(crate) fn list(
+    conn: &Connection,
+    name: &RepositoryName,
+    query: VersionQuery,
+    page: &PageRequest,
+) -> Result<Page<VersionRecord>, Error> {
     let package_id = packages::require_live_id(conn, name)?;
     if page.limit == 0 {
         return Ok(Page::last(Vec::new()));
     }
     let before = match &page.after {
         None => i64::MAX,
-        Some(cursor) => cursor.as_str().parse::<i64>().map_err(|_| Error::InvalidCursor {
-            cursor: cursor.as_str().chars().take(100).collect(),
-        })?,
+        Some(cursor) => cursor
+            .as_str()
+            .parse::<i64>()
+            .map_err(|_| Error::InvalidCursor {
+                cursor: cursor.as_str().chars().take(100).collect(),
+            })?,
     };
     let deleted = matches!(query.state, RecordState::Deleted);
     let rows = conn
@@ -222,8 +272,11 @@ pub(crate) fn list(conn: &Connection, name: &RepositoryName, query: VersionQuery
              ORDER BY id DESC LIMIT ?4"
         ))
         .and_then(|mut stmt| {
-            stmt.query_map(params![package_id, deleted, before, limit_plus_one(page.limit)], version_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()
+            stmt.query_map(
+                params![package_id, deleted, before, limit_plus_one(page.limit)],
+                version_row,
+            )?
+            .collect::<rusqlite::Result<Vec<_>>>()
         })
         .during("listing versions")?;
     let more = rows.len() > page.limit;
@@ -240,11 +293,19 @@ pub(crate) fn list(conn: &Connection, name: &RepositoryName, query: VersionQuery
 }
 
 /// Removes a tag.
-pub(crate) fn remove_tag(conn: &Connection, name: &RepositoryName, tag: &Tag, now: Timestamp) -> Result<VersionRecord, Error> {
+pub(crate) fn remove_tag(
+    conn: &Connection,
+    name: &RepositoryName,
+    tag: &Tag,
+    now: Timestamp,
+) -> Result<VersionRecord, Error> {
     let package_id = packages::require_live_id(conn, name)?;
     let version_id: i64 = conn
         .prepare_cached("SELECT version_id FROM version_tags WHERE package_id = ?1 AND tag = ?2")
-        .and_then(|mut stmt| stmt.query_row(params![package_id, tag.as_str()], |row| row.get(0)).optional())
+        .and_then(|mut stmt| {
+            stmt.query_row(params![package_id, tag.as_str()], |row| row.get(0))
+                .optional()
+        })
         .during("looking up a tag")?
         .ok_or_else(|| Error::not_found("tag", format!("{name}:{tag}")))?;
     conn.prepare_cached("DELETE FROM version_tags WHERE package_id = ?1 AND tag = ?2")
@@ -255,7 +316,12 @@ pub(crate) fn remove_tag(conn: &Connection, name: &RepositoryName, tag: &Tag, no
 }
 
 /// Deletes a live version, restorably.
-pub(crate) fn delete(conn: &Connection, name: &RepositoryName, id: VersionId, now: Timestamp) -> Result<VersionRecord, Error> {
+pub(crate) fn delete(
+    conn: &Connection,
+    name: &RepositoryName,
+    id: VersionId,
+    now: Timestamp,
+) -> Result<VersionRecord, Error> {
     let package_id = packages::require_live_id(conn, name)?;
     let version = get(conn, package_id, id.get())?
         .filter(|version| !version.is_deleted())
@@ -269,11 +335,19 @@ pub(crate) fn delete(conn: &Connection, name: &RepositoryName, id: VersionId, no
 }
 
 /// Restores a deleted version.
-pub(crate) fn restore(conn: &Connection, name: &RepositoryName, id: VersionId, now: Timestamp) -> Result<VersionRecord, Error> {
+pub(crate) fn restore(
+    conn: &Connection,
+    name: &RepositoryName,
+    id: VersionId,
+    now: Timestamp,
+) -> Result<VersionRecord, Error> {
     let package_id = packages::require_live_id(conn, name)?;
-    let version = get(conn, package_id, id.get())?.ok_or_else(|| Error::not_found("version", id))?;
+    let version =
+        get(conn, package_id, id.get())?.ok_or_else(|| Error::not_found("version", id))?;
     let Some(deleted_at) = version.deleted_at else {
-        return Err(Error::conflict(format!("version {id} of {name} is not deleted")));
+        return Err(Error::conflict(format!(
+            "version {id} of {name} is not deleted"
+        )));
     };
     if !is_restorable(deleted_at, now) {
         return Err(Error::RestoreWindowPassed {
@@ -352,8 +426,10 @@ pub(crate) fn purge_expired(conn: &Connection, now: Timestamp) -> Result<PurgeRe
         .and_then(|mut stmt| stmt.execute([cutoff]))
         .during("purging expired packages")?;
     let mut unreferenced = Vec::new();
-    let candidates: BTreeSet<(&RepositoryName, &Digest)> =
-        versions.iter().map(|version| (&version.name, &version.digest)).collect();
+    let candidates: BTreeSet<(&RepositoryName, &Digest)> = versions
+        .iter()
+        .map(|version| (&version.name, &version.digest))
+        .collect();
     for (name, digest) in candidates {
         let still_referenced = conn
             .prepare_cached(

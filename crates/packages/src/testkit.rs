@@ -1,0 +1,2588 @@
+//! The conformance suite every [`PackageStore`] must pass, ours and a
+//! downstream user's, unchanged.
+//!
+//! Implement [`Fixture`] for your store (a fresh, empty store per case,
+//! and optionally the same store reopened as after a restart), then
+//! either generate one `#[tokio::test]` per case:
+//!
+//! ```ignore
+//! wharf_packages::conformance_tests!(wharf_packages::testkit::SqliteFileFixture::new);
+//! ```
+//!
+//! or run them all in one test with [`run_all`]. The generated tests use
+//! tokio's multi-threaded runtime, so the crate running them needs `tokio`
+//! with the `macros` and `rt-multi-thread` features.
+//!
+//! Each case is a plain `async fn` in this module, named for the behaviour
+//! it checks, so a failure names the rule that broke. Cases move time by
+//! passing timestamps: no case sleeps.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use wharf_annotations::{Origin, PackageMetadata, Policy, Sources};
+use wharf_auth::{
+    authorize, Action, DenyKind, Grantee, Identity, Login, OrgRole, OrganizationPolicy, OwnerKind,
+    Package, PersonalAccessToken, Principal, RepositoryRole, Role, SourceRepository, StoredToken,
+    TeamSlug, Timestamp, TokenHash, Visibility, WorkflowPermission,
+};
+use wharf_reference::{Digest, RepositoryName, Tag};
+
+use crate::{
+    CacheOptions, CachedStore, Collaborator, Error, NewVersion, PackageChanges, PackageLookup,
+    PackageQuery, PackageStore, PageRequest, SqlitePackageStore, VersionQuery, WorkflowToken,
+    LAST_USED_GRANULARITY, RESTORE_WINDOW,
+};
+
+/// A store under test.
+#[async_trait]
+pub trait Fixture: Send + Sync + 'static {
+    /// The store under test; empty when the fixture is new. Calling it
+    /// again returns the same store.
+    async fn store(&self) -> Arc<dyn PackageStore>;
+
+    /// The same store as a new instance, as after a process restart, for
+    /// stores that persist. `None` (the default) skips the restart cases.
+    async fn reopen(&self) -> Option<Arc<dyn PackageStore>> {
+        None
+    }
+}
+
+/// A [`SqlitePackageStore::in_memory`] fixture.
+#[derive(Debug)]
+pub struct SqliteMemoryFixture {
+    store: SqlitePackageStore,
+}
+
+impl SqliteMemoryFixture {
+    /// A fresh in-memory database.
+    pub fn new() -> Self {
+        SqliteMemoryFixture {
+            store: SqlitePackageStore::in_memory().expect("open an in-memory database"),
+        }
+    }
+}
+
+impl Default for SqliteMemoryFixture {
+    fn default() -> Self {
+        SqliteMemoryFixture::new()
+    }
+}
+
+#[async_trait]
+impl Fixture for SqliteMemoryFixture {
+    async fn store(&self) -> Arc<dyn PackageStore> {
+        Arc::new(self.store.clone())
+    }
+}
+
+/// A [`SqlitePackageStore`] in a fresh temporary directory, removed on
+/// drop; reopens the same file.
+#[derive(Debug)]
+pub struct SqliteFileFixture {
+    dir: PathBuf,
+    store: SqlitePackageStore,
+}
+
+impl SqliteFileFixture {
+    /// Opens a database in a new directory under the system's temporary
+    /// directory.
+    pub fn new() -> Self {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let dir = std::env::temp_dir().join(format!(
+            "wharf-packages-{}-{}-{nanos}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).expect("create a temporary directory");
+        let store =
+            SqlitePackageStore::open(dir.join("packages.db")).expect("open a database file");
+        SqliteFileFixture { dir, store }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> PathBuf {
+        self.dir.join("packages.db")
+    }
+
+    /// The directory holding the database.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Default for SqliteFileFixture {
+    fn default() -> Self {
+        SqliteFileFixture::new()
+    }
+}
+
+impl Drop for SqliteFileFixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[async_trait]
+impl Fixture for SqliteFileFixture {
+    async fn store(&self) -> Arc<dyn PackageStore> {
+        Arc::new(self.store.clone())
+    }
+
+    async fn reopen(&self) -> Option<Arc<dyn PackageStore>> {
+        Some(Arc::new(
+            SqlitePackageStore::open(self.path()).expect("reopen the database file"),
+        ))
+    }
+}
+
+/// A [`CachedStore`] over a [`SqliteFileFixture`], with a long TTL so that
+/// any missed invalidation shows.
+#[derive(Debug)]
+pub struct CachedSqliteFixture {
+    file: SqliteFileFixture,
+    store: CachedStore,
+}
+
+impl CachedSqliteFixture {
+    /// A cache over a fresh database file.
+    pub fn new() -> Self {
+        let file = SqliteFileFixture::new();
+        let options = CacheOptions {
+            ttl: Duration::from_secs(3600),
+            capacity: 1000,
+        };
+        let store = CachedStore::new(file.store.clone(), options);
+        CachedSqliteFixture { file, store }
+    }
+}
+
+impl Default for CachedSqliteFixture {
+    fn default() -> Self {
+        CachedSqliteFixture::new()
+    }
+}
+
+#[async_trait]
+impl Fixture for CachedSqliteFixture {
+    async fn store(&self) -> Arc<dyn PackageStore> {
+        Arc::new(self.store.clone())
+    }
+
+    async fn reopen(&self) -> Option<Arc<dyn PackageStore>> {
+        let reopened = self.file.reopen().await?;
+        Some(Arc::new(CachedStore::from_arc(
+            reopened,
+            CacheOptions::default(),
+        )))
+    }
+}
+
+/// One conformance case.
+#[derive(Debug, Clone, Copy)]
+pub struct Case {
+    /// The behaviour it checks, as a test name.
+    pub name: &'static str,
+    /// Runs it; panics on failure.
+    pub run: fn(Arc<dyn Fixture>) -> BoxFuture<'static, ()>,
+}
+
+macro_rules! cases {
+    ($($name:ident),* $(,)?) => {
+        /// Every case, in a stable order.
+        pub const CASES: &[Case] = &[
+            $(Case { name: stringify!($name), run: |f| Box::pin($name(f)) },)*
+        ];
+
+        /// Generates one `#[tokio::test]` per conformance case, each with a
+        /// fresh fixture from `$make` (an expression that evaluates to a
+        /// closure returning a [`Fixture`](crate::testkit::Fixture)).
+        #[macro_export]
+        macro_rules! conformance_tests {
+            ($make:expr) => {
+                $(
+                    #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let fixture = ($make)();
+                        $crate::testkit::$name(::std::sync::Arc::new(fixture)).await;
+                    }
+                )*
+            };
+        }
+    };
+}
+
+cases![
+    users_and_organizations_share_one_namespace,
+    organization_policy_round_trips,
+    accounts_list_in_login_order_across_pages,
+    membership_roles_change_and_removal_leaves_teams,
+    team_members_must_be_organization_members,
+    teams_are_created_listed_and_deleted,
+    personal_tokens_are_found_by_hash,
+    token_revocation_keeps_the_first_time,
+    token_expiry_is_kept_and_enforced,
+    tokens_list_per_owner_oldest_first,
+    workflow_tokens_authenticate_as_their_repository,
+    token_use_is_recorded_coarsely,
+    first_publish_creates_a_private_package,
+    package_changes_apply_together,
+    grants_are_set_replaced_and_removed,
+    grantees_must_exist,
+    metadata_round_trips,
+    packages_list_in_name_order_across_pages,
+    deleted_packages_are_hidden_and_restorable,
+    a_republished_name_blocks_restoring_the_old_package,
+    restore_window_is_thirty_days,
+    purge_removes_only_expired_deletions,
+    purge_reports_manifests_no_longer_referenced,
+    versions_upsert_by_digest,
+    tags_move_between_versions,
+    removing_a_tag_leaves_the_version,
+    versions_list_newest_first_across_pages,
+    deleted_versions_are_restorable_with_their_tags,
+    pushing_a_deleted_digest_makes_it_live_again,
+    versions_of_a_deleted_package_are_not_addressable,
+    repository_collaborators_round_trip,
+    access_context_gathers_what_authorize_needs,
+    access_context_of_an_unknown_namespace_has_no_owner,
+    lookups_see_changes_at_once,
+    data_survives_reopen,
+    concurrent_first_publishes_create_one_package,
+    concurrent_pushes_keep_counts_and_tags_consistent,
+    timestamps_round_trip_exactly,
+];
+
+/// Runs every case against fresh fixtures from `make`, panicking with the
+/// name of the first case that fails.
+pub async fn run_all<F: Fixture>(make: impl Fn() -> F) {
+    for case in CASES {
+        let fixture: Arc<dyn Fixture> = Arc::new(make());
+        let run = tokio::spawn((case.run)(fixture));
+        if let Err(e) = run.await {
+            panic!("conformance case `{}` failed: {e}", case.name);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+/// A day.
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// The suite's "now": 14 November 2023.
+pub const T0: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
+
+/// `T0` plus `seconds`.
+fn at(seconds: u64) -> Timestamp {
+    T0.saturating_add(Duration::from_secs(seconds))
+}
+
+fn login(s: &str) -> Login {
+    s.parse().expect("valid login in the testkit")
+}
+
+fn team(s: &str) -> TeamSlug {
+    s.parse().expect("valid team slug in the testkit")
+}
+
+fn repo(s: &str) -> SourceRepository {
+    s.parse().expect("valid source repository in the testkit")
+}
+
+fn name(s: &str) -> RepositoryName {
+    s.parse().expect("valid repository name in the testkit")
+}
+
+fn tag(s: &str) -> Tag {
+    s.parse().expect("valid tag in the testkit")
+}
+
+fn grantee(s: &str) -> Grantee {
+    s.parse().expect("valid grantee in the testkit")
+}
+
+/// A distinct manifest digest per `n`.
+pub fn digest(n: u32) -> Digest {
+    Digest::sha256(format!("manifest {n}").as_bytes())
+}
+
+fn manifest(n: u32) -> NewVersion {
+    NewVersion::new(
+        digest(n),
+        "application/vnd.oci.image.manifest.v1+json",
+        100 + u64::from(n),
+    )
+}
+
+fn tags(list: &[&str]) -> Vec<Tag> {
+    list.iter().map(|s| tag(s)).collect()
+}
+
+fn first_publish(package: &str, creator: &str) -> Package {
+    Package::first_publish(name(package), &Identity::User(login(creator)))
+}
+
+fn expect_not_found<T: std::fmt::Debug>(result: Result<T, Error>, context: &str) {
+    match result {
+        Err(Error::NotFound { .. }) => {}
+        other => panic!("{context}: expected NotFound, got {other:?}"),
+    }
+}
+
+fn expect_already_exists<T: std::fmt::Debug>(result: Result<T, Error>, context: &str) {
+    match result {
+        Err(Error::AlreadyExists { .. }) => {}
+        other => panic!("{context}: expected AlreadyExists, got {other:?}"),
+    }
+}
+
+fn expect_conflict<T: std::fmt::Debug>(result: Result<T, Error>, context: &str) {
+    match result {
+        Err(Error::Conflict { .. }) => {}
+        other => panic!("{context}: expected Conflict, got {other:?}"),
+    }
+}
+
+/// Users alice, bob and carol, organization acme (alice a member, bob an
+/// admin), and a private package `alice/app` published by alice.
+async fn seed(store: &dyn PackageStore) {
+    for user in ["alice", "bob", "carol"] {
+        store
+            .create_user(&login(user), T0)
+            .await
+            .expect("create user");
+    }
+    store
+        .create_organization(&login("acme"), OrganizationPolicy::default(), T0)
+        .await
+        .expect("create organization");
+    store
+        .add_member(&login("acme"), &login("alice"), OrgRole::Member, T0)
+        .await
+        .expect("add alice");
+    store
+        .add_member(&login("acme"), &login("bob"), OrgRole::Admin, T0)
+        .await
+        .expect("add bob");
+    store
+        .create_package(&first_publish("alice/app", "alice"), T0)
+        .await
+        .expect("create alice/app");
+}
+
+fn stored_token(owner: &str, scopes: &str) -> (PersonalAccessToken, StoredToken) {
+    let secret = PersonalAccessToken::generate().expect("generate a token");
+    let stored = StoredToken::new(
+        &secret,
+        login(owner),
+        scopes.parse().expect("valid scopes in the testkit"),
+        None,
+    );
+    (secret, stored)
+}
+
+// ---------------------------------------------------------------- accounts
+
+/// A login is a user or an organization, never both; creating either twice
+/// is refused.
+pub async fn users_and_organizations_share_one_namespace(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    let alice = store
+        .create_user(&login("alice"), T0)
+        .await
+        .expect("create alice");
+    assert_eq!(alice.login, login("alice"));
+    assert_eq!(alice.kind, OwnerKind::User);
+    assert_eq!(alice.created_at, T0);
+    let acme = store
+        .create_organization(&login("acme"), OrganizationPolicy::default(), at(1))
+        .await
+        .expect("create acme");
+    assert!(acme.is_organization());
+    assert_ne!(alice.id, acme.id);
+
+    expect_already_exists(
+        store.create_user(&login("alice"), T0).await,
+        "a second user alice",
+    );
+    expect_already_exists(
+        store
+            .create_organization(&login("alice"), OrganizationPolicy::default(), T0)
+            .await,
+        "an organization named like a user",
+    );
+    expect_already_exists(
+        store.create_user(&login("acme"), T0).await,
+        "a user named like an organization",
+    );
+    // Logins are case-insensitive: `Alice` parses to `alice`.
+    expect_already_exists(
+        store.create_user(&login("Alice"), T0).await,
+        "a user differing in case",
+    );
+
+    assert_eq!(
+        store.account(&login("alice")).await.expect("get"),
+        Some(alice)
+    );
+    assert_eq!(
+        store.account(&login("acme")).await.expect("get"),
+        Some(acme)
+    );
+    assert_eq!(store.account(&login("nobody")).await.expect("get"), None);
+    assert_eq!(
+        store.owner_kind(&login("alice")).await.expect("kind"),
+        Some(OwnerKind::User)
+    );
+    assert_eq!(
+        store.owner_kind(&login("acme")).await.expect("kind"),
+        Some(OwnerKind::organization())
+    );
+    assert_eq!(
+        store.owner_kind(&login("nobody")).await.expect("kind"),
+        None
+    );
+}
+
+/// An organization's package policy is stored and can change.
+pub async fn organization_policy_round_trips(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    let closed = OrganizationPolicy {
+        members_can_create_packages: false,
+    };
+    store
+        .create_organization(&login("acme"), closed, T0)
+        .await
+        .expect("create acme");
+    assert_eq!(
+        store.owner_kind(&login("acme")).await.expect("kind"),
+        Some(OwnerKind::Organization(closed))
+    );
+    let open = store
+        .set_organization_policy(&login("acme"), OrganizationPolicy::default())
+        .await
+        .expect("change policy");
+    assert_eq!(open.kind, OwnerKind::organization());
+    assert_eq!(
+        store.owner_kind(&login("acme")).await.expect("kind"),
+        Some(OwnerKind::organization())
+    );
+
+    store
+        .create_user(&login("alice"), T0)
+        .await
+        .expect("create alice");
+    expect_not_found(
+        store.set_organization_policy(&login("alice"), closed).await,
+        "a user has no organization policy",
+    );
+}
+
+/// Accounts are listed in login order, a page at a time, without gaps or
+/// repeats.
+pub async fn accounts_list_in_login_order_across_pages(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    for user in ["dave", "alice", "carol", "erin", "bob"] {
+        store
+            .create_user(&login(user), T0)
+            .await
+            .expect("create user");
+    }
+    store
+        .create_organization(&login("acme"), OrganizationPolicy::default(), T0)
+        .await
+        .expect("create acme");
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let result = store.list_accounts(&page).await.expect("list accounts");
+        assert!(
+            result.items.len() <= 2,
+            "a page holds at most `limit` accounts"
+        );
+        seen.extend(result.items.iter().map(|account| account.login.to_string()));
+        match result.next {
+            Some(cursor) => page = PageRequest::after(cursor, 2),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["acme", "alice", "bob", "carol", "dave", "erin"]);
+    let empty = store
+        .list_accounts(&PageRequest::first(0))
+        .await
+        .expect("limit 0");
+    assert!(empty.items.is_empty() && empty.next.is_none());
+    let all = store
+        .list_accounts(&PageRequest::first(100))
+        .await
+        .expect("one page");
+    assert_eq!(all.items.len(), 6);
+    assert!(all.next.is_none(), "the last page has no next cursor");
+}
+
+/// Members have a role, which can change; removing a member removes them
+/// from the organization's teams too.
+pub async fn membership_roles_change_and_removal_leaves_teams(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let (acme, alice, bob, carol) = (login("acme"), login("alice"), login("bob"), login("carol"));
+
+    let membership = store.membership(&acme, &alice).await.expect("membership");
+    assert_eq!(membership.role, Some(OrgRole::Member));
+    assert!(membership.teams.is_empty());
+    assert_eq!(
+        store
+            .membership(&acme, &bob)
+            .await
+            .expect("membership")
+            .role,
+        Some(OrgRole::Admin)
+    );
+    assert_eq!(
+        store.membership(&acme, &carol).await.expect("membership"),
+        wharf_auth::Membership::none()
+    );
+    assert_eq!(
+        store
+            .membership(&alice, &bob)
+            .await
+            .expect("membership in a user account"),
+        wharf_auth::Membership::none()
+    );
+
+    store
+        .create_team(&acme, &team("devs"), T0)
+        .await
+        .expect("create team");
+    store
+        .add_team_member(&acme, &team("devs"), &alice)
+        .await
+        .expect("join team");
+    let promoted = store
+        .add_member(&acme, &alice, OrgRole::Admin, at(5))
+        .await
+        .expect("promote");
+    assert_eq!(promoted.role, OrgRole::Admin);
+    assert_eq!(
+        promoted.joined_at, T0,
+        "changing the role keeps the join time"
+    );
+    assert!(
+        promoted.teams.contains(&team("devs")),
+        "changing the role keeps the teams"
+    );
+    assert_eq!(promoted.membership().role, Some(OrgRole::Admin));
+
+    let members = store.members(&acme).await.expect("members");
+    let roles: Vec<(String, OrgRole)> = members
+        .iter()
+        .map(|m| (m.login.to_string(), m.role))
+        .collect();
+    assert_eq!(
+        roles,
+        [
+            ("alice".to_owned(), OrgRole::Admin),
+            ("bob".to_owned(), OrgRole::Admin)
+        ]
+    );
+
+    store
+        .remove_member(&acme, &alice)
+        .await
+        .expect("remove alice");
+    assert_eq!(
+        store.membership(&acme, &alice).await.expect("membership"),
+        wharf_auth::Membership::none()
+    );
+    expect_not_found(
+        store.remove_member(&acme, &alice).await,
+        "removing a non-member",
+    );
+    store
+        .add_member(&acme, &alice, OrgRole::Member, at(9))
+        .await
+        .expect("re-add alice");
+    let again = store.membership(&acme, &alice).await.expect("membership");
+    assert_eq!(again.role, Some(OrgRole::Member));
+    assert!(
+        again.teams.is_empty(),
+        "leaving the organization left its teams"
+    );
+
+    expect_not_found(
+        store
+            .add_member(&login("alice"), &bob, OrgRole::Member, T0)
+            .await,
+        "members of a user account",
+    );
+    expect_not_found(
+        store
+            .add_member(&acme, &login("acme"), OrgRole::Member, T0)
+            .await,
+        "an organization as a member",
+    );
+    expect_not_found(
+        store
+            .add_member(&acme, &login("nobody"), OrgRole::Member, T0)
+            .await,
+        "an unknown user",
+    );
+    let orgs = store
+        .organizations_of(&bob)
+        .await
+        .expect("bob's organizations");
+    assert_eq!(orgs.len(), 1);
+    assert_eq!(orgs[0].organization, acme);
+    assert_eq!(orgs[0].role, OrgRole::Admin);
+    assert!(store
+        .organizations_of(&carol)
+        .await
+        .expect("carol's")
+        .is_empty());
+}
+
+/// Only members of an organization can join its teams.
+pub async fn team_members_must_be_organization_members(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let acme = login("acme");
+    store
+        .create_team(&acme, &team("devs"), T0)
+        .await
+        .expect("create team");
+    expect_conflict(
+        store
+            .add_team_member(&acme, &team("devs"), &login("carol"))
+            .await,
+        "a non-member joining a team",
+    );
+    store
+        .add_team_member(&acme, &team("devs"), &login("alice"))
+        .await
+        .expect("alice joins");
+    store
+        .add_team_member(&acme, &team("devs"), &login("alice"))
+        .await
+        .expect("joining twice is harmless");
+    expect_not_found(
+        store
+            .add_team_member(&acme, &team("ops"), &login("alice"))
+            .await,
+        "an unknown team",
+    );
+    let membership = store
+        .membership(&acme, &login("alice"))
+        .await
+        .expect("membership");
+    assert_eq!(membership.teams, BTreeSet::from([team("devs")]));
+    store
+        .remove_team_member(&acme, &team("devs"), &login("alice"))
+        .await
+        .expect("leave team");
+    expect_not_found(
+        store
+            .remove_team_member(&acme, &team("devs"), &login("alice"))
+            .await,
+        "leaving a team twice",
+    );
+    assert!(store
+        .membership(&acme, &login("alice"))
+        .await
+        .expect("membership")
+        .teams
+        .is_empty());
+}
+
+/// Teams are unique per organization, listed in slug order, and deletable.
+pub async fn teams_are_created_listed_and_deleted(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let acme = login("acme");
+    for slug in ["ops", "devs", "qa"] {
+        store
+            .create_team(&acme, &team(slug), T0)
+            .await
+            .expect("create team");
+    }
+    expect_already_exists(
+        store.create_team(&acme, &team("devs"), T0).await,
+        "a second team devs",
+    );
+    expect_not_found(
+        store.create_team(&login("alice"), &team("devs"), T0).await,
+        "a team of a user",
+    );
+    assert_eq!(
+        store.teams(&acme).await.expect("teams"),
+        [team("devs"), team("ops"), team("qa")]
+    );
+    store
+        .add_team_member(&acme, &team("ops"), &login("bob"))
+        .await
+        .expect("bob joins ops");
+    store
+        .delete_team(&acme, &team("ops"))
+        .await
+        .expect("delete ops");
+    expect_not_found(
+        store.delete_team(&acme, &team("ops")).await,
+        "deleting a team twice",
+    );
+    assert_eq!(
+        store.teams(&acme).await.expect("teams"),
+        [team("devs"), team("qa")]
+    );
+    let bob = store
+        .membership(&acme, &login("bob"))
+        .await
+        .expect("membership");
+    assert_eq!(
+        bob.role,
+        Some(OrgRole::Admin),
+        "deleting a team keeps its members in the organization"
+    );
+    assert!(bob.teams.is_empty());
+}
+
+// ------------------------------------------------------------------ tokens
+
+/// A personal access token is stored by hash and found by it; the record
+/// authenticates the secret it was made from.
+pub async fn personal_tokens_are_found_by_hash(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let (secret, mut stored) = stored_token("alice", "read:packages, write:packages");
+    stored.note = "CI pushes".to_owned();
+    let record = store
+        .insert_personal_token(&stored, at(3))
+        .await
+        .expect("insert token");
+    assert_eq!(record.personal(), Some(&stored));
+    assert_eq!(record.created_at, at(3));
+    assert_eq!(record.last_used_at, None);
+    assert_eq!(record.revoked_at, None);
+
+    let found = store
+        .find_token(&secret.hash())
+        .await
+        .expect("find")
+        .expect("stored");
+    assert_eq!(found, record);
+    let principal = found
+        .authenticate(secret.expose_secret(), at(4))
+        .expect("authenticates");
+    assert_eq!(principal.login(), Some(&login("alice")));
+    assert_eq!(
+        store.token(record.id).await.expect("by id"),
+        Some(record.clone())
+    );
+
+    assert_eq!(
+        store
+            .find_token(&TokenHash::of("wharf_pat_other"))
+            .await
+            .expect("find"),
+        None
+    );
+    expect_already_exists(
+        store.insert_personal_token(&stored, T0).await,
+        "the same hash twice",
+    );
+    let (_, for_org) = stored_token("acme", "read:packages");
+    expect_not_found(
+        store.insert_personal_token(&for_org, T0).await,
+        "a token owned by an organization",
+    );
+    let (_, for_nobody) = stored_token("nobody", "read:packages");
+    expect_not_found(
+        store.insert_personal_token(&for_nobody, T0).await,
+        "a token of an unknown user",
+    );
+}
+
+/// Revoking is permanent, keeps the first revocation time, and makes the
+/// token fail authentication.
+pub async fn token_revocation_keeps_the_first_time(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let (secret, stored) = stored_token("alice", "read:packages");
+    let record = store
+        .insert_personal_token(&stored, T0)
+        .await
+        .expect("insert");
+    // Looked up once, so a cache in front would hold it.
+    assert!(store
+        .find_token(&secret.hash())
+        .await
+        .expect("find")
+        .is_some());
+
+    let revoked = store.revoke_token(record.id, at(10)).await.expect("revoke");
+    assert_eq!(revoked.revoked_at, Some(at(10)));
+    assert!(revoked.credential.is_revoked());
+    let again = store
+        .revoke_token(record.id, at(20))
+        .await
+        .expect("revoke again");
+    assert_eq!(
+        again.revoked_at,
+        Some(at(10)),
+        "the first revocation time stays"
+    );
+
+    let found = store
+        .find_token(&secret.hash())
+        .await
+        .expect("find")
+        .expect("still stored");
+    assert!(matches!(
+        found.authenticate(secret.expose_secret(), at(30)),
+        Err(wharf_auth::Error::TokenRevoked)
+    ));
+    expect_not_found(
+        store.revoke_token(crate::TokenId::new(987_654), T0).await,
+        "an unknown token",
+    );
+}
+
+/// A token's expiry is stored and enforced by its record.
+pub async fn token_expiry_is_kept_and_enforced(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let (secret, mut stored) = stored_token("bob", "read:packages");
+    stored.expires_at = Some(T0.saturating_add(30 * DAY));
+    store
+        .insert_personal_token(&stored, T0)
+        .await
+        .expect("insert");
+    let found = store
+        .find_token(&secret.hash())
+        .await
+        .expect("find")
+        .expect("stored");
+    assert_eq!(
+        found.personal().and_then(|t| t.expires_at),
+        stored.expires_at
+    );
+    assert!(found
+        .authenticate(secret.expose_secret(), T0.saturating_add(29 * DAY))
+        .is_ok());
+    assert!(matches!(
+        found.authenticate(secret.expose_secret(), T0.saturating_add(30 * DAY)),
+        Err(wharf_auth::Error::TokenExpired { .. })
+    ));
+}
+
+/// A user's tokens are listed oldest first, revoked ones included, and
+/// nobody else's.
+pub async fn tokens_list_per_owner_oldest_first(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let mut ids = Vec::new();
+    for (i, scopes) in [
+        "read:packages",
+        "write:packages",
+        "delete:packages read:packages",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (_, stored) = stored_token("alice", scopes);
+        let seconds = u64::try_from(i).expect("small index");
+        ids.push(
+            store
+                .insert_personal_token(&stored, at(seconds))
+                .await
+                .expect("insert")
+                .id,
+        );
+    }
+    let (_, bobs) = stored_token("bob", "read:packages");
+    store
+        .insert_personal_token(&bobs, T0)
+        .await
+        .expect("insert bob's");
+    store.revoke_token(ids[1], at(50)).await.expect("revoke");
+
+    let listed = store.personal_tokens(&login("alice")).await.expect("list");
+    assert_eq!(listed.iter().map(|t| t.id).collect::<Vec<_>>(), ids);
+    assert_eq!(listed[1].revoked_at, Some(at(50)));
+    assert_eq!(
+        listed[2].personal().map(|t| t.scopes.to_string()),
+        Some("read:packages, delete:packages".to_owned())
+    );
+    assert!(store
+        .personal_tokens(&login("carol"))
+        .await
+        .expect("list")
+        .is_empty());
+    expect_not_found(
+        store.personal_tokens(&login("nobody")).await,
+        "tokens of an unknown user",
+    );
+}
+
+/// A workflow token authenticates as the workflow of its repository.
+pub async fn workflow_tokens_authenticate_as_their_repository(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let secret = PersonalAccessToken::generate().expect("generate");
+    let token = WorkflowToken::new(
+        secret.hash(),
+        repo("acme/app"),
+        WorkflowPermission::Write,
+        None,
+    );
+    let record = store
+        .insert_workflow_token(&token, T0)
+        .await
+        .expect("insert");
+    assert_eq!(record.workflow(), Some(&token));
+    assert_eq!(record.personal(), None);
+
+    let found = store
+        .find_token(&secret.hash())
+        .await
+        .expect("find")
+        .expect("stored");
+    let principal = found
+        .authenticate(secret.expose_secret(), at(1))
+        .expect("authenticates");
+    assert_eq!(
+        principal,
+        Principal::Workflow {
+            repository: repo("acme/app"),
+            packages: WorkflowPermission::Write,
+        }
+    );
+    let listed = store
+        .workflow_tokens(&repo("acme/app"))
+        .await
+        .expect("list");
+    assert_eq!(listed, [record.clone()]);
+    assert!(store
+        .workflow_tokens(&repo("acme/other"))
+        .await
+        .expect("list")
+        .is_empty());
+    store.revoke_token(record.id, at(2)).await.expect("revoke");
+    let found = store
+        .find_token(&secret.hash())
+        .await
+        .expect("find")
+        .expect("stored");
+    assert!(matches!(
+        found.authenticate(secret.expose_secret(), at(3)),
+        Err(wharf_auth::Error::TokenRevoked)
+    ));
+    expect_already_exists(
+        store.insert_workflow_token(&token, T0).await,
+        "the same hash twice",
+    );
+}
+
+/// `last_used_at` follows use to within the granularity, and never goes
+/// backwards.
+pub async fn token_use_is_recorded_coarsely(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let (_, stored) = stored_token("alice", "read:packages");
+    let id = store
+        .insert_personal_token(&stored, T0)
+        .await
+        .expect("insert")
+        .id;
+    let granularity = LAST_USED_GRANULARITY.as_secs();
+
+    store
+        .record_token_use(id, at(100))
+        .await
+        .expect("first use");
+    let last_used = |store: Arc<dyn PackageStore>| async move {
+        store
+            .token(id)
+            .await
+            .expect("get")
+            .expect("stored")
+            .last_used_at
+    };
+    assert_eq!(last_used(store.clone()).await, Some(at(100)));
+    store
+        .record_token_use(id, at(101))
+        .await
+        .expect("a use soon after");
+    assert_eq!(
+        last_used(store.clone()).await,
+        Some(at(100)),
+        "a use within the granularity is not written"
+    );
+    store
+        .record_token_use(id, at(100 + granularity))
+        .await
+        .expect("a later use");
+    assert_eq!(last_used(store.clone()).await, Some(at(100 + granularity)));
+    store
+        .record_token_use(id, at(50))
+        .await
+        .expect("an earlier use");
+    assert_eq!(
+        last_used(store.clone()).await,
+        Some(at(100 + granularity)),
+        "never backwards"
+    );
+    expect_not_found(
+        store
+            .record_token_use(crate::TokenId::new(987_654), T0)
+            .await,
+        "an unknown token",
+    );
+}
+
+// ---------------------------------------------------------------- packages
+
+/// The first publish creates a private package with its creator as admin;
+/// its name is then taken.
+pub async fn first_publish_creates_a_private_package(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let created = store
+        .create_package(&first_publish("acme/tools/cli", "alice"), at(5))
+        .await
+        .expect("create");
+    assert_eq!(created.name(), &name("acme/tools/cli"));
+    assert_eq!(created.owner, login("acme"));
+    assert_eq!(created.visibility(), Visibility::Private);
+    assert_eq!(
+        created.package.role_of(&grantee("user:alice")),
+        Some(Role::Admin)
+    );
+    assert_eq!(created.version_count, 0);
+    assert_eq!(
+        (created.created_at, created.updated_at, created.deleted_at),
+        (at(5), at(5), None)
+    );
+    assert!(created.metadata.is_empty());
+
+    assert_eq!(
+        store.package(&name("acme/tools/cli")).await.expect("get"),
+        Some(created.clone())
+    );
+    assert_eq!(
+        store.package_by_id(created.id).await.expect("by id"),
+        Some(created.clone())
+    );
+    assert_eq!(store.package(&name("acme/tools")).await.expect("get"), None);
+    expect_already_exists(
+        store
+            .create_package(&first_publish("acme/tools/cli", "bob"), at(6))
+            .await,
+        "a second package of the same name",
+    );
+    expect_not_found(
+        store
+            .create_package(&first_publish("nobody/app", "alice"), T0)
+            .await,
+        "a package in a namespace nobody owns",
+    );
+
+    // A workflow's first publish links the package to its repository.
+    let by_workflow =
+        Package::first_publish(name("acme/app"), &Identity::Workflow(repo("acme/app")));
+    let linked = store
+        .create_package(&by_workflow, T0)
+        .await
+        .expect("create by workflow");
+    assert_eq!(linked.linked_repository(), Some(&repo("acme/app")));
+    assert!(linked.package.inherit_access);
+}
+
+/// Visibility, link, access inheritance and metadata change in one step;
+/// fields not given are kept.
+pub async fn package_changes_apply_together(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("alice/app");
+    let changed = store
+        .update_package(
+            &app,
+            &PackageChanges::new()
+                .visibility(Visibility::Public)
+                .link(repo("alice/app")),
+            at(10),
+        )
+        .await
+        .expect("change");
+    assert_eq!(changed.visibility(), Visibility::Public);
+    assert_eq!(changed.linked_repository(), Some(&repo("alice/app")));
+    assert!(changed.package.inherit_access);
+    assert_eq!(changed.updated_at, at(10));
+    assert_eq!(changed.created_at, T0);
+
+    let kept = store
+        .update_package(&app, &PackageChanges::new().inherit_access(false), at(11))
+        .await
+        .expect("change");
+    assert_eq!(kept.visibility(), Visibility::Public, "visibility kept");
+    assert_eq!(
+        kept.linked_repository(),
+        Some(&repo("alice/app")),
+        "link kept"
+    );
+    assert!(!kept.package.inherit_access);
+
+    let unlinked = store
+        .update_package(&app, &PackageChanges::new().unlink(), at(12))
+        .await
+        .expect("unlink");
+    assert_eq!(unlinked.linked_repository(), None);
+    assert!(!unlinked.package.inherit_access);
+    assert_eq!(store.package(&app).await.expect("get"), Some(unlinked));
+    expect_not_found(
+        store
+            .update_package(&name("alice/nothing"), &PackageChanges::new(), T0)
+            .await,
+        "changing an unknown package",
+    );
+}
+
+/// A grant gives one role per grantee: setting again replaces it, and it
+/// can be removed.
+pub async fn grants_are_set_replaced_and_removed(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    store
+        .create_team(&login("acme"), &team("devs"), T0)
+        .await
+        .expect("team");
+    let lib = name("acme/lib");
+    store
+        .create_package(&first_publish("acme/lib", "alice"), T0)
+        .await
+        .expect("create");
+    for (who, role) in [
+        ("user:bob", Role::Read),
+        ("team:devs", Role::Write),
+        ("repository:acme/ci", Role::Admin),
+        ("user:bob", Role::Write),
+    ] {
+        store
+            .set_grant(&lib, &grantee(who), role, at(1))
+            .await
+            .expect("grant");
+    }
+    let package = store.package(&lib).await.expect("get").expect("exists");
+    assert_eq!(
+        package.package.role_of(&grantee("user:bob")),
+        Some(Role::Write),
+        "replaced, not added"
+    );
+    assert_eq!(
+        package.package.role_of(&grantee("team:devs")),
+        Some(Role::Write)
+    );
+    assert_eq!(
+        package.package.role_of(&grantee("repository:acme/ci")),
+        Some(Role::Admin)
+    );
+    assert_eq!(
+        package.package.role_of(&grantee("user:alice")),
+        Some(Role::Admin)
+    );
+    assert_eq!(package.package.grants.len(), 4);
+    assert_eq!(package.updated_at, at(1));
+
+    let removed = store
+        .remove_grant(&lib, &grantee("user:bob"), at(2))
+        .await
+        .expect("remove");
+    assert_eq!(removed.package.role_of(&grantee("user:bob")), None);
+    expect_not_found(
+        store.remove_grant(&lib, &grantee("user:bob"), at(3)).await,
+        "removing twice",
+    );
+}
+
+/// Grants name a user that exists, or a team of the owning organization.
+pub async fn grantees_must_exist(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    store
+        .create_package(&first_publish("acme/lib", "alice"), T0)
+        .await
+        .expect("create");
+    expect_not_found(
+        store
+            .set_grant(&name("acme/lib"), &grantee("user:nobody"), Role::Read, T0)
+            .await,
+        "an unknown user",
+    );
+    expect_not_found(
+        store
+            .set_grant(&name("acme/lib"), &grantee("user:acme"), Role::Read, T0)
+            .await,
+        "an organization as a user grantee",
+    );
+    expect_not_found(
+        store
+            .set_grant(&name("acme/lib"), &grantee("team:ghosts"), Role::Read, T0)
+            .await,
+        "an unknown team",
+    );
+    expect_conflict(
+        store
+            .set_grant(&name("alice/app"), &grantee("team:devs"), Role::Read, T0)
+            .await,
+        "a team grant on a user's package",
+    );
+    expect_not_found(
+        store
+            .set_grant(&name("acme/none"), &grantee("user:bob"), Role::Read, T0)
+            .await,
+        "a grant on an unknown package",
+    );
+}
+
+/// The metadata extracted from annotations is stored as given.
+pub async fn metadata_round_trips(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let annotations: BTreeMap<String, String> = [
+        (
+            "org.opencontainers.image.source",
+            "https://github.com/alice/app",
+        ),
+        (
+            "org.opencontainers.image.description",
+            "An app — with ünïcode and \"quotes\"",
+        ),
+        ("org.opencontainers.image.licenses", "MIT OR Apache-2.0"),
+        ("org.opencontainers.image.title", "App"),
+        ("org.opencontainers.image.created", "2023-11-14T22:13:20Z"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let metadata = Sources::new()
+        .annotations(Origin::IndexAnnotation, &annotations)
+        .extract(&Policy::default())
+        .metadata;
+    assert!(
+        metadata.description.is_some() && metadata.licenses.is_some() && metadata.source.is_some()
+    );
+    let changed = store
+        .update_package(
+            &name("alice/app"),
+            &PackageChanges::new().metadata(metadata.clone()),
+            at(1),
+        )
+        .await
+        .expect("set metadata");
+    assert_eq!(changed.metadata, metadata);
+    let read = store
+        .package(&name("alice/app"))
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(read.metadata, metadata);
+    let cleared = store
+        .update_package(
+            &name("alice/app"),
+            &PackageChanges::new().metadata(PackageMetadata::default()),
+            at(2),
+        )
+        .await
+        .expect("clear metadata");
+    assert!(cleared.metadata.is_empty());
+}
+
+/// An owner's packages are listed in name order, a page at a time,
+/// filtered by visibility; another owner's never appear.
+pub async fn packages_list_in_name_order_across_pages(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    for package in [
+        "acme/web",
+        "acme/api",
+        "acme/db/postgres",
+        "acme/cli",
+        "acme/db",
+    ] {
+        store
+            .create_package(&first_publish(package, "bob"), T0)
+            .await
+            .expect("create");
+    }
+    for public in ["acme/web", "acme/cli"] {
+        store
+            .update_package(
+                &name(public),
+                &PackageChanges::new().visibility(Visibility::Public),
+                T0,
+            )
+            .await
+            .expect("make public");
+    }
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let result = store
+            .list_packages(&login("acme"), PackageQuery::active(), &page)
+            .await
+            .expect("list");
+        assert!(result.items.len() <= 2);
+        seen.extend(result.items.iter().map(|p| p.name().to_string()));
+        match result.next {
+            Some(cursor) => page = PageRequest::after(cursor, 2),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "acme/api",
+            "acme/cli",
+            "acme/db",
+            "acme/db/postgres",
+            "acme/web"
+        ]
+    );
+
+    let public = store
+        .list_packages(
+            &login("acme"),
+            PackageQuery::active().with_visibility(Visibility::Public),
+            &PageRequest::first(10),
+        )
+        .await
+        .expect("list public");
+    let public: Vec<String> = public.items.iter().map(|p| p.name().to_string()).collect();
+    assert_eq!(public, ["acme/cli", "acme/web"]);
+
+    let alices = store
+        .list_packages(
+            &login("alice"),
+            PackageQuery::active(),
+            &PageRequest::first(10),
+        )
+        .await
+        .expect("list");
+    assert_eq!(alices.items.len(), 1);
+    assert!(store
+        .list_packages(
+            &login("carol"),
+            PackageQuery::active(),
+            &PageRequest::first(10)
+        )
+        .await
+        .expect("list")
+        .items
+        .is_empty());
+    let none = store
+        .list_packages(
+            &login("acme"),
+            PackageQuery::active(),
+            &PageRequest::first(0),
+        )
+        .await
+        .expect("limit 0");
+    assert!(none.items.is_empty() && none.next.is_none());
+    expect_not_found(
+        store
+            .list_packages(
+                &login("nobody"),
+                PackageQuery::active(),
+                &PageRequest::first(10),
+            )
+            .await,
+        "packages of an unknown owner",
+    );
+    match store
+        .list_packages(
+            &login("acme"),
+            PackageQuery::active(),
+            &PageRequest::after(crate::Cursor::new("garbage"), 2),
+        )
+        .await
+    {
+        Err(Error::InvalidCursor { .. }) => {}
+        other => panic!("a forged cursor: expected InvalidCursor, got {other:?}"),
+    }
+}
+
+/// A deleted package disappears from lookups by name and active listings,
+/// shows in deleted listings, and comes back whole when restored.
+pub async fn deleted_packages_are_hidden_and_restorable(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("alice/app");
+    store
+        .set_grant(&app, &grantee("user:bob"), Role::Write, T0)
+        .await
+        .expect("grant");
+    store
+        .record_version(&app, &manifest(1).with_tag(tag("latest")), T0)
+        .await
+        .expect("push");
+    let before = store.package(&app).await.expect("get").expect("exists");
+
+    let deleted = store.delete_package(&app, at(100)).await.expect("delete");
+    assert_eq!(deleted.deleted_at, Some(at(100)));
+    assert_eq!(store.package(&app).await.expect("get"), None);
+    assert_eq!(
+        store.package_by_id(before.id).await.expect("by id"),
+        Some(deleted.clone())
+    );
+    expect_not_found(store.delete_package(&app, at(101)).await, "deleting twice");
+    let active = store
+        .list_packages(
+            &login("alice"),
+            PackageQuery::active(),
+            &PageRequest::first(10),
+        )
+        .await
+        .expect("list");
+    assert!(active.items.is_empty());
+    let gone = store
+        .list_packages(
+            &login("alice"),
+            PackageQuery::deleted(),
+            &PageRequest::first(10),
+        )
+        .await
+        .expect("list");
+    assert_eq!(gone.items, [deleted.clone()]);
+    let context = store
+        .access_context(&app, Some(&login("alice")), PackageLookup::LatestDeleted)
+        .await
+        .expect("context");
+    assert_eq!(context.package, Some(deleted));
+    assert_eq!(
+        store
+            .access_context(&app, Some(&login("alice")), PackageLookup::Active)
+            .await
+            .expect("context")
+            .package,
+        None
+    );
+
+    let restored = store.restore_package(&app, at(200)).await.expect("restore");
+    assert_eq!(restored.id, before.id);
+    assert_eq!(restored.deleted_at, None);
+    assert_eq!(
+        restored.package, before.package,
+        "settings and grants come back"
+    );
+    assert_eq!(restored.version_count, 1);
+    let version = store
+        .version_by_tag(&app, &tag("latest"))
+        .await
+        .expect("by tag")
+        .expect("versions come back");
+    assert_eq!(version.digest, digest(1));
+    expect_not_found(
+        store.restore_package(&app, at(201)).await,
+        "restoring a live package with nothing deleted",
+    );
+}
+
+/// A name is free again once its package is deleted; the old package can
+/// then only be restored once the name is free again.
+pub async fn a_republished_name_blocks_restoring_the_old_package(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("alice/app");
+    let old = store.delete_package(&app, at(10)).await.expect("delete");
+    let new = store
+        .create_package(&first_publish("alice/app", "alice"), at(20))
+        .await
+        .expect("republish");
+    assert_ne!(new.id, old.id);
+    expect_conflict(
+        store.restore_package(&app, at(30)).await,
+        "restoring over a live package",
+    );
+    store
+        .delete_package(&app, at(40))
+        .await
+        .expect("delete the new one");
+    let restored = store.restore_package(&app, at(50)).await.expect("restore");
+    assert_eq!(
+        restored.id, new.id,
+        "the most recently deleted package is restored"
+    );
+    let deleted = store
+        .list_packages(
+            &login("alice"),
+            PackageQuery::deleted(),
+            &PageRequest::first(10),
+        )
+        .await
+        .expect("list");
+    assert_eq!(
+        deleted.items.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [old.id]
+    );
+}
+
+/// Deleted packages and versions are restorable for thirty days, not one
+/// second more.
+pub async fn restore_window_is_thirty_days(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("alice/app");
+    let window = RESTORE_WINDOW.as_secs();
+    store.delete_package(&app, at(0)).await.expect("delete");
+    store
+        .restore_package(&app, at(window - 1))
+        .await
+        .expect("restore on the last second");
+    store
+        .delete_package(&app, at(window))
+        .await
+        .expect("delete again");
+    match store.restore_package(&app, at(2 * window)).await {
+        Err(Error::RestoreWindowPassed { deleted_at, .. }) => assert_eq!(deleted_at, at(window)),
+        other => panic!("restoring after 30 days: expected RestoreWindowPassed, got {other:?}"),
+    }
+
+    store
+        .create_package(&first_publish("alice/tool", "alice"), T0)
+        .await
+        .expect("create");
+    let tool = name("alice/tool");
+    let version = store
+        .record_version(&tool, &manifest(1), T0)
+        .await
+        .expect("push");
+    store
+        .delete_version(&tool, version.id, at(100))
+        .await
+        .expect("delete version");
+    match store
+        .restore_version(&tool, version.id, at(100 + window))
+        .await
+    {
+        Err(Error::RestoreWindowPassed { .. }) => {}
+        other => {
+            panic!("restoring a version after 30 days: expected RestoreWindowPassed, got {other:?}")
+        }
+    }
+    store
+        .restore_version(&tool, version.id, at(99 + window))
+        .await
+        .expect("restore on the last second");
+}
+
+/// A purge removes what was deleted thirty days ago or more, and nothing
+/// else.
+pub async fn purge_removes_only_expired_deletions(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let window = RESTORE_WINDOW.as_secs();
+    for package in ["alice/old", "alice/recent", "alice/live"] {
+        store
+            .create_package(&first_publish(package, "alice"), T0)
+            .await
+            .expect("create");
+        store
+            .record_version(&name(package), &manifest(1), T0)
+            .await
+            .expect("push");
+    }
+    let old_version = store
+        .record_version(&name("alice/live"), &manifest(2), T0)
+        .await
+        .expect("push");
+    let recent_version = store
+        .record_version(&name("alice/live"), &manifest(3), T0)
+        .await
+        .expect("push");
+    let old = store
+        .delete_package(&name("alice/old"), at(0))
+        .await
+        .expect("delete");
+    store
+        .delete_package(&name("alice/recent"), at(10))
+        .await
+        .expect("delete");
+    store
+        .delete_version(&name("alice/live"), old_version.id, at(0))
+        .await
+        .expect("delete");
+    store
+        .delete_version(&name("alice/live"), recent_version.id, at(10))
+        .await
+        .expect("delete");
+
+    let early = store.purge_expired(at(window - 1)).await.expect("purge");
+    assert!(
+        early.is_empty(),
+        "nothing is purged within the window: {early:?}"
+    );
+
+    let report = store.purge_expired(at(window)).await.expect("purge");
+    assert_eq!(
+        report.packages.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [old.id]
+    );
+    let mut purged: Vec<(String, Digest)> = report
+        .versions
+        .iter()
+        .map(|v| (v.name.to_string(), v.digest.clone()))
+        .collect();
+    purged.sort();
+    assert_eq!(
+        purged,
+        [
+            ("alice/live".to_owned(), digest(2)),
+            ("alice/old".to_owned(), digest(1))
+        ]
+    );
+    assert_eq!(store.package_by_id(old.id).await.expect("by id"), None);
+    expect_not_found(
+        store.restore_package(&name("alice/old"), at(window)).await,
+        "restoring a purged package",
+    );
+    assert_eq!(
+        store
+            .version(&name("alice/live"), old_version.id)
+            .await
+            .expect("get"),
+        None
+    );
+    assert!(store
+        .version(&name("alice/live"), recent_version.id)
+        .await
+        .expect("get")
+        .is_some());
+    store
+        .restore_package(&name("alice/recent"), at(window))
+        .await
+        .expect("still restorable");
+    let live = store
+        .package(&name("alice/live"))
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        live.version_count, 1,
+        "purging deleted versions leaves the live count"
+    );
+    assert!(store
+        .purge_expired(at(window))
+        .await
+        .expect("purge again")
+        .is_empty());
+}
+
+/// The purge tells which manifests nothing references any more under their
+/// name, leaving out those a newer package of the same name still holds.
+pub async fn purge_reports_manifests_no_longer_referenced(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("alice/app");
+    store
+        .record_version(&app, &manifest(1), T0)
+        .await
+        .expect("push");
+    store
+        .record_version(&app, &manifest(2), T0)
+        .await
+        .expect("push");
+    store.delete_package(&app, at(1)).await.expect("delete");
+    store
+        .create_package(&first_publish("alice/app", "alice"), at(2))
+        .await
+        .expect("republish");
+    store
+        .record_version(&app, &manifest(2), at(2))
+        .await
+        .expect("push the same manifest again");
+
+    let report = store
+        .purge_expired(at(1 + RESTORE_WINDOW.as_secs()))
+        .await
+        .expect("purge");
+    assert_eq!(report.packages.len(), 1);
+    assert_eq!(report.versions.len(), 2);
+    assert_eq!(report.unreferenced, [(app.clone(), digest(1))]);
+}
+
+// ---------------------------------------------------------------- versions
+
+/// Pushing a digest again updates its version instead of adding one.
+pub async fn versions_upsert_by_digest(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("alice/app");
+    let index = NewVersion::new(digest(1), "application/vnd.oci.image.index.v1+json", 500)
+        .with_platform("linux/arm64/v8")
+        .with_platform("linux/amd64")
+        .with_platform("linux/amd64");
+    let first = store
+        .record_version(&app, &index, at(1))
+        .await
+        .expect("push");
+    assert_eq!(first.digest, digest(1));
+    assert_eq!(first.media_type, "application/vnd.oci.image.index.v1+json");
+    assert_eq!(first.size, 500);
+    assert_eq!(
+        first.platforms,
+        ["linux/amd64", "linux/arm64/v8"],
+        "sorted, without repeats"
+    );
+    assert!(first.tags.is_empty());
+    assert_eq!(
+        (first.created_at, first.updated_at, first.deleted_at),
+        (at(1), at(1), None)
+    );
+
+    let again = store
+        .record_version(&app, &index.clone().with_tag(tag("v1")), at(5))
+        .await
+        .expect("push again");
+    assert_eq!(again.id, first.id);
+    assert_eq!(again.created_at, at(1));
+    assert_eq!(again.updated_at, at(5));
+    assert_eq!(again.tags, [tag("v1")]);
+    let package = store.package(&app).await.expect("get").expect("exists");
+    assert_eq!(package.version_count, 1);
+    assert_eq!(package.updated_at, at(5), "a push updates the package");
+    assert_eq!(
+        store
+            .version_by_digest(&app, &digest(1))
+            .await
+            .expect("get"),
+        Some(again.clone())
+    );
+    assert_eq!(
+        store.version(&app, again.id).await.expect("get"),
+        Some(again)
+    );
+    assert_eq!(
+        store
+            .version_by_digest(&app, &digest(9))
+            .await
+            .expect("get"),
+        None
+    );
+    expect_not_found(
+        store
+            .record_version(&name("alice/none"), &manifest(1), T0)
+            .await,
+        "a push to no package",
+    );
+}
+
+/// A tag points at one version: tagging another version moves it.
+pub async fn tags_move_between_versions(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("alice/app");
+    let v1 = store
+        .record_version(
+            &app,
+            &NewVersion {
+                tags: tags(&["latest", "1.0", "1"]),
+                ..manifest(1)
+            },
+            at(1),
+        )
+        .await
+        .expect("push v1");
+    assert_eq!(
+        v1.tags,
+        tags(&["1", "1.0", "latest"]),
+        "tags in lexical order"
+    );
+    let v2 = store
+        .record_version(
+            &app,
+            &NewVersion {
+                tags: tags(&["latest", "1", "1.1"]),
+                ..manifest(2)
+            },
+            at(2),
+        )
+        .await
+        .expect("push v2");
+    assert_eq!(v2.tags, tags(&["1", "1.1", "latest"]));
+    let v1 = store
+        .version(&app, v1.id)
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(v1.tags, tags(&["1.0"]), "moved tags leave the old version");
+    assert_eq!(v1.updated_at, at(2), "losing a tag updates the version");
+    let latest = store
+        .version_by_tag(&app, &tag("latest"))
+        .await
+        .expect("by tag")
+        .expect("tagged");
+    assert_eq!(latest.id, v2.id);
+    assert_eq!(
+        store
+            .version_by_tag(&app, &tag("nope"))
+            .await
+            .expect("by tag"),
+        None
+    );
+
+    // Tagging a version with a tag it has changes nothing else.
+    let same = store
+        .record_version(&app, &manifest(2).with_tag(tag("latest")), at(3))
+        .await
+        .expect("push");
+    assert_eq!(same.tags, tags(&["1", "1.1", "latest"]));
+    assert_eq!(
+        store
+            .package(&app)
+            .await
+            .expect("get")
+            .expect("exists")
+            .version_count,
+        2
+    );
+}
+
+/// Removing a tag keeps the version it pointed at.
+pub async fn removing_a_tag_leaves_the_version(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("alice/app");
+    let v1 = store
+        .record_version(
+            &app,
+            &NewVersion {
+                tags: tags(&["latest", "1.0"]),
+                ..manifest(1)
+            },
+            at(1),
+        )
+        .await
+        .expect("push");
+    let untagged = store
+        .remove_tag(&app, &tag("1.0"), at(2))
+        .await
+        .expect("untag");
+    assert_eq!(untagged.id, v1.id);
+    assert_eq!(untagged.tags, tags(&["latest"]));
+    assert_eq!(untagged.updated_at, at(2));
+    expect_not_found(
+        store.remove_tag(&app, &tag("1.0"), at(3)).await,
+        "removing a tag twice",
+    );
+    store
+        .remove_tag(&app, &tag("latest"), at(3))
+        .await
+        .expect("untag");
+    let bare = store
+        .version(&app, v1.id)
+        .await
+        .expect("get")
+        .expect("the version stays");
+    assert!(bare.tags.is_empty());
+    assert_eq!(
+        store
+            .package(&app)
+            .await
+            .expect("get")
+            .expect("exists")
+            .version_count,
+        1
+    );
+}
+
+/// Versions are listed newest first, a page at a time, live or deleted.
+pub async fn versions_list_newest_first_across_pages(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("alice/app");
+    let mut ids = Vec::new();
+    for n in 1..=5 {
+        ids.push(
+            store
+                .record_version(&app, &manifest(n), at(u64::from(n)))
+                .await
+                .expect("push")
+                .id,
+        );
+    }
+    store
+        .delete_version(&app, ids[1], at(10))
+        .await
+        .expect("delete");
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(2);
+    loop {
+        let result = store
+            .list_versions(&app, VersionQuery::active(), &page)
+            .await
+            .expect("list");
+        assert!(result.items.len() <= 2);
+        seen.extend(result.items.iter().map(|v| v.id));
+        match result.next {
+            Some(cursor) => page = PageRequest::after(cursor, 2),
+            None => break,
+        }
+    }
+    assert_eq!(seen, [ids[4], ids[3], ids[2], ids[0]]);
+    let deleted = store
+        .list_versions(&app, VersionQuery::deleted(), &PageRequest::first(10))
+        .await
+        .expect("list");
+    assert_eq!(
+        deleted.items.iter().map(|v| v.id).collect::<Vec<_>>(),
+        [ids[1]]
+    );
+    assert!(deleted.next.is_none());
+    expect_not_found(
+        store
+            .list_versions(
+                &name("alice/none"),
+                VersionQuery::active(),
+                &PageRequest::first(10),
+            )
+            .await,
+        "versions of no package",
+    );
+    match store
+        .list_versions(
+            &app,
+            VersionQuery::active(),
+            &PageRequest::after(crate::Cursor::new("x"), 2),
+        )
+        .await
+    {
+        Err(Error::InvalidCursor { .. }) => {}
+        other => panic!("a forged cursor: expected InvalidCursor, got {other:?}"),
+    }
+}
+
+/// A deleted version leaves the count and tag lookups, and comes back with
+/// the tags that did not move meanwhile.
+pub async fn deleted_versions_are_restorable_with_their_tags(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("alice/app");
+    let v1 = store
+        .record_version(
+            &app,
+            &NewVersion {
+                tags: tags(&["latest", "1.0"]),
+                ..manifest(1)
+            },
+            at(1),
+        )
+        .await
+        .expect("push");
+    let deleted = store
+        .delete_version(&app, v1.id, at(2))
+        .await
+        .expect("delete");
+    assert_eq!(deleted.deleted_at, Some(at(2)));
+    assert_eq!(
+        deleted.tags,
+        tags(&["1.0", "latest"]),
+        "a deleted version keeps its tags"
+    );
+    assert_eq!(
+        store
+            .package(&app)
+            .await
+            .expect("get")
+            .expect("exists")
+            .version_count,
+        0
+    );
+    assert_eq!(
+        store
+            .version_by_tag(&app, &tag("latest"))
+            .await
+            .expect("by tag"),
+        None
+    );
+    expect_not_found(
+        store.delete_version(&app, v1.id, at(3)).await,
+        "deleting a version twice",
+    );
+
+    store
+        .record_version(&app, &manifest(2).with_tag(tag("latest")), at(4))
+        .await
+        .expect("push v2");
+    let restored = store
+        .restore_version(&app, v1.id, at(5))
+        .await
+        .expect("restore");
+    assert_eq!(restored.deleted_at, None);
+    assert_eq!(
+        restored.tags,
+        tags(&["1.0"]),
+        "the tag that moved stays where it went"
+    );
+    assert_eq!(
+        store
+            .package(&app)
+            .await
+            .expect("get")
+            .expect("exists")
+            .version_count,
+        2
+    );
+    expect_conflict(
+        store.restore_version(&app, v1.id, at(6)).await,
+        "restoring a live version",
+    );
+    expect_not_found(
+        store
+            .restore_version(&app, crate::VersionId::new(987_654), at(6))
+            .await,
+        "restoring an unknown version",
+    );
+}
+
+/// Pushing the digest of a deleted version makes it live again.
+pub async fn pushing_a_deleted_digest_makes_it_live_again(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("alice/app");
+    let v1 = store
+        .record_version(&app, &manifest(1), at(1))
+        .await
+        .expect("push");
+    store
+        .delete_version(&app, v1.id, at(2))
+        .await
+        .expect("delete");
+    let again = store
+        .record_version(&app, &manifest(1).with_tag(tag("back")), at(3))
+        .await
+        .expect("push again");
+    assert_eq!(again.id, v1.id);
+    assert_eq!(again.deleted_at, None);
+    assert_eq!(again.tags, tags(&["back"]));
+    assert_eq!(
+        store
+            .package(&app)
+            .await
+            .expect("get")
+            .expect("exists")
+            .version_count,
+        1
+    );
+}
+
+/// Versions are reached through the live package only.
+pub async fn versions_of_a_deleted_package_are_not_addressable(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("alice/app");
+    let v1 = store
+        .record_version(&app, &manifest(1).with_tag(tag("latest")), at(1))
+        .await
+        .expect("push");
+    store.delete_package(&app, at(2)).await.expect("delete");
+    assert_eq!(store.version(&app, v1.id).await.expect("get"), None);
+    assert_eq!(
+        store
+            .version_by_digest(&app, &digest(1))
+            .await
+            .expect("get"),
+        None
+    );
+    assert_eq!(
+        store
+            .version_by_tag(&app, &tag("latest"))
+            .await
+            .expect("get"),
+        None
+    );
+    expect_not_found(
+        store.record_version(&app, &manifest(2), at(3)).await,
+        "a push to a deleted package",
+    );
+    expect_not_found(
+        store.delete_version(&app, v1.id, at(3)).await,
+        "deleting through a deleted package",
+    );
+
+    // A version id of one package is not found through another.
+    store
+        .create_package(&first_publish("alice/other", "alice"), at(4))
+        .await
+        .expect("create");
+    assert_eq!(
+        store
+            .version(&name("alice/other"), v1.id)
+            .await
+            .expect("get"),
+        None
+    );
+}
+
+// -------------------------------------------------- repositories and access
+
+/// Repository collaborators are set, replaced and removed.
+pub async fn repository_collaborators_round_trip(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    let app = repo("acme/app");
+    let alice: Collaborator = "user:alice".parse().expect("collaborator");
+    let devs: Collaborator = "team:devs".parse().expect("collaborator");
+    store
+        .set_collaborator(&app, &alice, RepositoryRole::Read)
+        .await
+        .expect("set");
+    store
+        .set_collaborator(&app, &devs, RepositoryRole::Maintain)
+        .await
+        .expect("set");
+    store
+        .set_collaborator(&app, &alice, RepositoryRole::Admin)
+        .await
+        .expect("replace");
+    store
+        .set_collaborator(&repo("acme/other"), &alice, RepositoryRole::Triage)
+        .await
+        .expect("set elsewhere");
+    let access = store.repository_access(&app).await.expect("access");
+    assert_eq!(access.repository, app);
+    assert_eq!(
+        access.users,
+        BTreeMap::from([(login("alice"), RepositoryRole::Admin)])
+    );
+    assert_eq!(
+        access.teams,
+        BTreeMap::from([(team("devs"), RepositoryRole::Maintain)])
+    );
+    store
+        .remove_collaborator(&app, &alice)
+        .await
+        .expect("remove");
+    expect_not_found(
+        store.remove_collaborator(&app, &alice).await,
+        "removing twice",
+    );
+    assert!(store
+        .repository_access(&app)
+        .await
+        .expect("access")
+        .users
+        .is_empty());
+    assert!(store
+        .repository_access(&repo("acme/none"))
+        .await
+        .expect("access")
+        .teams
+        .is_empty());
+}
+
+/// One lookup gives the owner kind, the caller's membership, the package
+/// and the linked repository's collaborators, enough for `authorize`.
+pub async fn access_context_gathers_what_authorize_needs(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let acme = login("acme");
+    store
+        .create_team(&acme, &team("devs"), T0)
+        .await
+        .expect("team");
+    store
+        .add_team_member(&acme, &team("devs"), &login("alice"))
+        .await
+        .expect("join");
+    let app = name("acme/app");
+    store
+        .create_package(&first_publish("acme/app", "bob"), T0)
+        .await
+        .expect("create");
+    store
+        .update_package(&app, &PackageChanges::new().link(repo("acme/app")), T0)
+        .await
+        .expect("link");
+    for (who, role) in [
+        ("user:alice", RepositoryRole::Write),
+        ("user:carol", RepositoryRole::Admin),
+        ("team:devs", RepositoryRole::Read),
+    ] {
+        store
+            .set_collaborator(&repo("acme/app"), &who.parse().expect("collaborator"), role)
+            .await
+            .expect("collaborator");
+    }
+
+    let context = store
+        .access_context(&app, Some(&login("alice")), PackageLookup::Active)
+        .await
+        .expect("context");
+    assert_eq!(context.name, app);
+    assert_eq!(context.owner, Some(OwnerKind::organization()));
+    assert_eq!(context.membership.role, Some(OrgRole::Member));
+    assert_eq!(context.membership.teams, BTreeSet::from([team("devs")]));
+    let package = context.package.as_ref().expect("the package");
+    assert_eq!(package.linked_repository(), Some(&repo("acme/app")));
+    let access = context
+        .repository_access
+        .as_ref()
+        .expect("the linked repository's collaborators");
+    assert_eq!(
+        access.users.keys().collect::<Vec<_>>(),
+        [&login("alice")],
+        "only the caller's own entry among users"
+    );
+    assert_eq!(access.teams.get(&team("devs")), Some(&RepositoryRole::Read));
+
+    let alice = Principal::User {
+        login: login("alice"),
+        scopes: "write:packages".parse().expect("scopes"),
+    };
+    let state = context.state().expect("the namespace exists");
+    assert!(
+        authorize(&alice, Action::Push, &state).is_allowed(),
+        "write on the repository gives write"
+    );
+    assert_eq!(
+        authorize(&Principal::Anonymous, Action::Pull, &state).deny_kind(),
+        Some(DenyKind::NeedsAuthentication)
+    );
+
+    let anonymous = store
+        .access_context(&app, None, PackageLookup::Active)
+        .await
+        .expect("context");
+    assert_eq!(anonymous.membership, wharf_auth::Membership::none());
+    assert!(anonymous
+        .repository_access
+        .as_ref()
+        .is_some_and(|a| a.users.is_empty()));
+
+    let in_user_namespace = store
+        .access_context(
+            &name("alice/app"),
+            Some(&login("bob")),
+            PackageLookup::Active,
+        )
+        .await
+        .expect("context");
+    assert_eq!(in_user_namespace.owner, Some(OwnerKind::User));
+    assert_eq!(in_user_namespace.membership, wharf_auth::Membership::none());
+    assert!(in_user_namespace.package.is_some());
+    assert!(
+        in_user_namespace.repository_access.is_none(),
+        "no linked repository"
+    );
+
+    let first_push = store
+        .access_context(
+            &name("acme/new"),
+            Some(&login("alice")),
+            PackageLookup::Active,
+        )
+        .await
+        .expect("context");
+    assert!(first_push.package.is_none());
+    assert_eq!(first_push.membership.role, Some(OrgRole::Member));
+}
+
+/// A name in a namespace nobody owns has a context without owner, and no
+/// state to authorize against.
+pub async fn access_context_of_an_unknown_namespace_has_no_owner(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let context = store
+        .access_context(
+            &name("nobody/app"),
+            Some(&login("alice")),
+            PackageLookup::Active,
+        )
+        .await
+        .expect("context");
+    assert_eq!(context.owner, None);
+    assert!(context.package.is_none());
+    assert!(context.state().is_none());
+}
+
+/// Every change is seen by the very next lookup (what a cache in front of
+/// a store must preserve).
+pub async fn lookups_see_changes_at_once(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("acme/app");
+    let alice = login("alice");
+    let lookup = |store: Arc<dyn PackageStore>| {
+        let (app, alice) = (app.clone(), alice.clone());
+        async move {
+            let context = store
+                .access_context(&app, Some(&alice), PackageLookup::Active)
+                .await
+                .expect("context");
+            let package = store.package(&app).await.expect("package");
+            assert_eq!(context.package, package, "both lookups agree");
+            context
+        }
+    };
+    assert!(lookup(store.clone()).await.package.is_none());
+    store
+        .create_package(&first_publish("acme/app", "bob"), at(1))
+        .await
+        .expect("create");
+    assert!(
+        lookup(store.clone()).await.package.is_some(),
+        "a created package is seen"
+    );
+    store
+        .record_version(&app, &manifest(1), at(2))
+        .await
+        .expect("push");
+    assert_eq!(
+        lookup(store.clone()).await.package.map(|p| p.version_count),
+        Some(1),
+        "a push is seen"
+    );
+    store
+        .update_package(
+            &app,
+            &PackageChanges::new().visibility(Visibility::Public),
+            at(3),
+        )
+        .await
+        .expect("publish");
+    assert_eq!(
+        lookup(store.clone()).await.package.map(|p| p.visibility()),
+        Some(Visibility::Public)
+    );
+    store
+        .set_grant(&app, &grantee("user:carol"), Role::Read, at(4))
+        .await
+        .expect("grant");
+    assert!(lookup(store.clone())
+        .await
+        .package
+        .is_some_and(|p| p.package.role_of(&grantee("user:carol")) == Some(Role::Read)));
+    store
+        .add_member(&login("acme"), &alice, OrgRole::Admin, at(5))
+        .await
+        .expect("promote");
+    assert_eq!(
+        lookup(store.clone()).await.membership.role,
+        Some(OrgRole::Admin),
+        "a role change is seen"
+    );
+    store
+        .remove_member(&login("acme"), &alice)
+        .await
+        .expect("remove");
+    assert_eq!(
+        lookup(store.clone()).await.membership.role,
+        None,
+        "a removal is seen"
+    );
+    store.delete_package(&app, at(6)).await.expect("delete");
+    assert!(
+        lookup(store.clone()).await.package.is_none(),
+        "a deletion is seen"
+    );
+    store.restore_package(&app, at(7)).await.expect("restore");
+    assert!(
+        lookup(store.clone()).await.package.is_some(),
+        "a restore is seen"
+    );
+
+    let (secret, stored) = stored_token("alice", "read:packages");
+    assert!(store
+        .find_token(&secret.hash())
+        .await
+        .expect("find")
+        .is_none());
+    let record = store
+        .insert_personal_token(&stored, at(8))
+        .await
+        .expect("insert");
+    assert!(
+        store
+            .find_token(&secret.hash())
+            .await
+            .expect("find")
+            .is_some(),
+        "a new token is seen"
+    );
+    store.revoke_token(record.id, at(9)).await.expect("revoke");
+    assert!(
+        store
+            .find_token(&secret.hash())
+            .await
+            .expect("find")
+            .is_some_and(|t| t.revoked_at.is_some()),
+        "a revocation is seen"
+    );
+}
+
+/// Everything written is there after a restart.
+pub async fn data_survives_reopen(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let (secret, stored) = stored_token("alice", "write:packages");
+    let token = store
+        .insert_personal_token(&stored, T0)
+        .await
+        .expect("insert");
+    store
+        .create_team(&login("acme"), &team("devs"), T0)
+        .await
+        .expect("team");
+    store
+        .add_team_member(&login("acme"), &team("devs"), &login("alice"))
+        .await
+        .expect("join");
+    let app = name("alice/app");
+    store
+        .record_version(&app, &manifest(1).with_tag(tag("latest")), at(1))
+        .await
+        .expect("push");
+    let package = store
+        .update_package(
+            &app,
+            &PackageChanges::new()
+                .visibility(Visibility::Public)
+                .link(repo("alice/app")),
+            at(2),
+        )
+        .await
+        .expect("change");
+    store
+        .set_collaborator(
+            &repo("alice/app"),
+            &"user:bob".parse().expect("collaborator"),
+            RepositoryRole::Write,
+        )
+        .await
+        .expect("collaborator");
+    let versions = store
+        .list_versions(&app, VersionQuery::active(), &PageRequest::first(10))
+        .await
+        .expect("list");
+    drop(store);
+
+    let Some(reopened) = fixture.reopen().await else {
+        return;
+    };
+    assert_eq!(
+        reopened.find_token(&secret.hash()).await.expect("find"),
+        Some(token)
+    );
+    assert_eq!(reopened.package(&app).await.expect("get"), Some(package));
+    assert_eq!(
+        reopened
+            .list_versions(&app, VersionQuery::active(), &PageRequest::first(10))
+            .await
+            .expect("list"),
+        versions
+    );
+    let membership = reopened
+        .membership(&login("acme"), &login("alice"))
+        .await
+        .expect("membership");
+    assert_eq!(membership.role, Some(OrgRole::Member));
+    assert_eq!(membership.teams, BTreeSet::from([team("devs")]));
+    assert_eq!(
+        reopened
+            .repository_access(&repo("alice/app"))
+            .await
+            .expect("access")
+            .users
+            .get(&login("bob")),
+        Some(&RepositoryRole::Write)
+    );
+}
+
+/// Concurrent first publishes of one name create exactly one package.
+pub async fn concurrent_first_publishes_create_one_package(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let attempts: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .create_package(&first_publish("acme/race", "bob"), T0)
+                    .await
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for attempt in attempts {
+        match attempt.await.expect("task") {
+            Ok(_) => created += 1,
+            Err(Error::AlreadyExists { .. }) => {}
+            Err(e) => panic!("a concurrent first publish failed: {e}"),
+        }
+    }
+    assert_eq!(created, 1);
+}
+
+/// Concurrent pushes of different digests with the same tag keep the count
+/// exact and leave the tag on exactly one version.
+pub async fn concurrent_pushes_keep_counts_and_tags_consistent(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("alice/app");
+    let pushes: Vec<_> = (0..10)
+        .map(|n| {
+            let (store, app) = (store.clone(), app.clone());
+            tokio::spawn(async move {
+                store
+                    .record_version(&app, &manifest(n).with_tag(tag("latest")), T0)
+                    .await
+            })
+        })
+        .collect();
+    for push in pushes {
+        push.await.expect("task").expect("push");
+    }
+    let package = store.package(&app).await.expect("get").expect("exists");
+    assert_eq!(package.version_count, 10);
+    let versions = store
+        .list_versions(&app, VersionQuery::active(), &PageRequest::first(100))
+        .await
+        .expect("list");
+    let tagged = versions
+        .items
+        .iter()
+        .filter(|v| v.tags.contains(&tag("latest")))
+        .count();
+    assert_eq!(tagged, 1);
+}
+
+/// Timestamps come back exactly as given, far-future ones included.
+pub async fn timestamps_round_trip_exactly(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    // 31 December 9999, 23:59:59.
+    let far = Timestamp::from_unix_seconds(253_402_300_799);
+    let user = store
+        .create_user(&login("alice"), far)
+        .await
+        .expect("create");
+    assert_eq!(user.created_at, far);
+    assert_eq!(
+        store
+            .account(&login("alice"))
+            .await
+            .expect("get")
+            .map(|a| a.created_at),
+        Some(far)
+    );
+    let epoch = store
+        .create_user(&login("bob"), Timestamp::EPOCH)
+        .await
+        .expect("create");
+    assert_eq!(epoch.created_at, Timestamp::EPOCH);
+}
