@@ -65,7 +65,8 @@
 //! [`Limits`] bound manifest sizes, request time, idle request bodies and
 //! concurrent uploads. Each request produces one access-log line (`tracing`
 //! target `wharf_server::access`: method, path, route, status, bytes in and
-//! out, duration) and one record in [`Metrics`].
+//! out, duration) and one record in [`Metrics`]. [`serve`] runs a router with
+//! a request-head timeout and a graceful shutdown bounded by a grace period.
 
 pub mod auth;
 mod blobs;
@@ -79,6 +80,7 @@ mod observe;
 mod range;
 mod registry;
 mod route;
+mod serve;
 mod uploads;
 
 pub use auth::{Access, Action, AllowAll, Authorizer};
@@ -86,3 +88,4 @@ pub use error::{ApiError, ErrorCode};
 pub use metrics::Metrics;
 pub use registry::{Limits, Registry, RegistryBuilder};
 pub use route::{ManifestRef, RouteKind};
+pub use serve::{serve, ServeOptions, Shutdown};

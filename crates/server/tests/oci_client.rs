@@ -70,10 +70,18 @@ async fn oci_client_pushes_and_pulls_an_image_chunked_and_monolithic() {
                 )
                 .await
                 .unwrap_or_else(|err| panic!("[{backend:?}] pull {repo}: {err}"));
-            assert_eq!(pulled.layers.len(), 2);
-            for (sent, got) in layers.iter().zip(&pulled.layers) {
-                assert_eq!(sent.data, got.data, "[{backend:?}] {repo}: layer bytes");
-            }
+            // oci-client downloads layers concurrently and returns them in
+            // completion order: compare their digests as sets.
+            let digests = |layers: &[ImageLayer]| {
+                let mut d: Vec<String> = layers.iter().map(|l| l.sha256_digest()).collect();
+                d.sort();
+                d
+            };
+            assert_eq!(
+                digests(&pulled.layers),
+                digests(&layers),
+                "[{backend:?}] {repo}"
+            );
             assert_eq!(pulled.config.data, config.data);
 
             let digest = client
@@ -151,10 +159,12 @@ async fn oci_client_pushes_and_pulls_a_multi_arch_index() {
                 )
                 .await
                 .expect("pull through the index");
-            assert_eq!(
-                image.layers[0].data.as_ref(),
-                b"small layer for amd64",
-                "[{backend:?}]"
+            assert!(
+                image
+                    .layers
+                    .iter()
+                    .any(|l| l.data.as_ref() == b"small layer for amd64"),
+                "[{backend:?}] the amd64 image was pulled"
             );
         }
 

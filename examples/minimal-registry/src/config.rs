@@ -69,6 +69,11 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub body_idle_timeout: Option<Duration>,
 
+    /// How long a client may take to send a request head, and how long an
+    /// idle keep-alive connection stays open [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub header_read_timeout: Option<Duration>,
+
     /// Uploads streaming at once; beyond, clients get 429 [default: 256].
     #[arg(long, value_name = "N")]
     pub max_concurrent_uploads: Option<usize>,
@@ -118,6 +123,7 @@ struct FileLimits {
     purge_interval: Option<DurationValue>,
     request_timeout: Option<DurationValue>,
     body_idle_timeout: Option<DurationValue>,
+    header_read_timeout: Option<DurationValue>,
     max_concurrent_uploads: Option<usize>,
 }
 
@@ -170,6 +176,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Idle request body limit.
     pub body_idle_timeout: Duration,
+    /// Request head (and idle keep-alive) limit.
+    pub header_read_timeout: Duration,
     /// Concurrent upload limit.
     pub max_concurrent_uploads: usize,
     /// Grace period for in-flight requests at shutdown.
@@ -189,6 +197,7 @@ impl Default for Settings {
             purge_interval: Duration::from_secs(10 * 60),
             request_timeout: Duration::from_secs(60),
             body_idle_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(30),
             max_concurrent_uploads: 256,
             shutdown_grace: Duration::from_secs(30),
         }
@@ -283,6 +292,9 @@ impl Settings {
         if let Some(v) = l.body_idle_timeout {
             s.body_idle_timeout = v.resolve("limits.body_idle_timeout")?;
         }
+        if let Some(v) = l.header_read_timeout {
+            s.header_read_timeout = v.resolve("limits.header_read_timeout")?;
+        }
         if let Some(v) = l.max_concurrent_uploads {
             s.max_concurrent_uploads = v;
         }
@@ -321,6 +333,9 @@ impl Settings {
         if let Some(v) = cli.body_idle_timeout {
             s.body_idle_timeout = v;
         }
+        if let Some(v) = cli.header_read_timeout {
+            s.header_read_timeout = v;
+        }
         if let Some(v) = cli.max_concurrent_uploads {
             s.max_concurrent_uploads = v;
         }
@@ -337,6 +352,7 @@ impl Settings {
             ("purge_interval", self.purge_interval),
             ("request_timeout", self.request_timeout),
             ("body_idle_timeout", self.body_idle_timeout),
+            ("header_read_timeout", self.header_read_timeout),
         ];
         for (key, value) in positive {
             if value.is_zero() {
@@ -455,6 +471,7 @@ mod tests {
             purge_interval = 60
             request_timeout = "90s"
             body_idle_timeout = "500ms"
+            header_read_timeout = "7s"
             max_concurrent_uploads = 8
             "#,
         )
@@ -479,6 +496,7 @@ mod tests {
         assert_eq!(s.purge_interval, Duration::from_secs(60));
         assert_eq!(s.request_timeout, Duration::from_secs(90));
         assert_eq!(s.max_concurrent_uploads, 8);
+        assert_eq!(s.header_read_timeout, Duration::from_secs(7));
 
         let cli = Cli::parse_from(["minimal-registry", "--log-level", "trace"]);
         let s = Settings::merge(FileConfig::default(), &cli, Some("warn".into())).expect("s");

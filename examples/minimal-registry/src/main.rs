@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
-use wharf_server::{Limits, Registry};
+use wharf_server::{serve, Limits, Registry, ServeOptions, Shutdown};
 use wharf_storage::FsStorage;
 
 use crate::config::{Cli, LogFormat, Settings};
@@ -104,35 +104,29 @@ async fn run(settings: Settings) -> Result<(), String> {
     );
 
     let purger = registry.spawn_upload_purger(settings.purge_interval);
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server = axum::serve(listener, registry.router()).with_graceful_shutdown({
-        let mut stop_rx = stop_rx.clone();
-        async move {
-            let _ = stop_rx.wait_for(|stop| *stop).await;
-        }
-    });
-    let server = tokio::spawn(async move { server.await });
-
-    let signal = shutdown_signal().await;
-    tracing::info!(
-        signal,
-        grace_seconds = settings.shutdown_grace.as_secs_f64(),
-        "shutting down: no new connections, waiting for in-flight requests"
-    );
-    let _ = stop_tx.send(true);
+    let mut options = ServeOptions::default();
+    options.header_read_timeout = settings.header_read_timeout;
+    options.shutdown_grace = settings.shutdown_grace;
+    let grace = settings.shutdown_grace;
+    let signal = async move {
+        let signal = shutdown_signal().await;
+        tracing::info!(
+            signal,
+            grace_seconds = grace.as_secs_f64(),
+            "shutting down: no new connections, waiting for in-flight requests"
+        );
+    };
+    let outcome = serve(listener, registry.router(), options, signal)
+        .await
+        .map_err(|err| format!("server failed: {err}"))?;
     purger.abort();
-    match tokio::time::timeout(settings.shutdown_grace, server).await {
-        Ok(Ok(Ok(()))) => {
-            tracing::info!("stopped");
-            Ok(())
-        }
-        Ok(Ok(Err(err))) => Err(format!("server failed: {err}")),
-        Ok(Err(err)) => Err(format!("server task failed: {err}")),
-        Err(_) => {
-            tracing::warn!("in-flight requests did not finish within the grace period; exiting");
-            Ok(())
+    match outcome {
+        Shutdown::Graceful => tracing::info!("stopped"),
+        Shutdown::GraceExpired => {
+            tracing::warn!("in-flight requests did not finish within the grace period; stopped")
         }
     }
+    Ok(())
 }
 
 /// Waits for SIGINT (Ctrl-C) or SIGTERM and names it.

@@ -256,6 +256,7 @@ fn help_documents_every_setting() {
         "--purge-interval",
         "--request-timeout",
         "--body-idle-timeout",
+        "--header-read-timeout",
         "--max-concurrent-uploads",
         "--shutdown-grace",
         "--metrics",
