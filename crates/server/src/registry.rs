@@ -299,6 +299,7 @@ async fn handle(
     body: Body,
 ) -> Result<Response, ApiError> {
     let method = parts.method.clone();
+    let allow = route.allowed_methods();
     match (route, method) {
         (Route::Base, Method::GET | Method::HEAD) => {
             registry.authorize(&parts, Access::Base).await?;
@@ -339,7 +340,8 @@ async fn handle(
         (Route::Upload { name, id }, Method::DELETE) => {
             uploads::cancel(registry, &parts, name, id).await
         }
-        _ => Err(ApiError::method_not_allowed()),
+        _ => Err(ApiError::method_not_allowed()
+            .with_header(http::header::ALLOW, HeaderValue::from_static(allow))),
     }
 }
 

@@ -206,6 +206,18 @@ pub(crate) enum Route {
 }
 
 impl Route {
+    /// The methods the endpoint answers, for the `Allow` header of a 405.
+    pub(crate) fn allowed_methods(&self) -> &'static str {
+        match self {
+            Route::Base => "GET, HEAD",
+            Route::Catalog | Route::TagsList { .. } | Route::Referrers { .. } => "GET",
+            Route::Manifest { .. } => "GET, HEAD, PUT, DELETE",
+            Route::Blob { .. } => "GET, HEAD, DELETE",
+            Route::UploadStart { .. } => "POST",
+            Route::Upload { .. } => "GET, PATCH, PUT, DELETE",
+        }
+    }
+
     /// Parses a path (`/v2/...`). `Ok(None)` means no endpoint has this
     /// shape (a plain 404).
     pub(crate) fn parse(path: &str) -> Result<Option<Route>, ApiError> {

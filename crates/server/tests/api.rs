@@ -237,7 +237,9 @@ fn table(f: &Fixture) -> Vec<Case> {
             .code("DIGEST_INVALID"),
         case("invalid name", M::GET, format!("/v2/Team/App/blobs/{layer}"), 400)
             .code("NAME_INVALID"),
-        case("blob put is not a method", M::PUT, blob(layer), 405).code("UNSUPPORTED"),
+        case("blob put is not a method", M::PUT, blob(layer), 405)
+            .code("UNSUPPORTED")
+            .expect("allow", "GET, HEAD, DELETE"),
         // Manifests.
         case("manifest by tag", M::GET, "/v2/team/app/manifests/v1", 200)
             .expect("content-type", OCI_MANIFEST)
@@ -261,7 +263,8 @@ fn table(f: &Fixture) -> Vec<Case> {
         case("manifest invalid tag", M::GET, "/v2/team/app/manifests/-x", 400)
             .code("MANIFEST_INVALID"),
         case("manifest post is not a method", M::POST, "/v2/team/app/manifests/v1", 405)
-            .code("UNSUPPORTED"),
+            .code("UNSUPPORTED")
+            .expect("allow", "GET, HEAD, PUT, DELETE"),
         // Tags.
         case("tags", M::GET, "/v2/team/app/tags/list", 200)
             .absent("link")
