@@ -23,8 +23,15 @@ use crate::ChunkStream;
 /// Size of the buffers handed to the writer and the hasher.
 pub(crate) const BUFFER: usize = 1 << 20;
 
-/// Buffers in flight per channel.
-const DEPTH: usize = 4;
+/// Buffers in flight per channel: enough to ride out scheduling jitter on a
+/// busy machine, few enough to keep memory flat (at most about
+/// `2 * DEPTH * BUFFER` bytes are referenced at once).
+const DEPTH: usize = 8;
+
+/// Written bytes between background flushes. Starting writeback while the
+/// body still streams in means the fsync that makes the blob durable at the
+/// end has only the tail left to write, instead of the whole blob.
+const FLUSH_EVERY: u64 = 32 << 20;
 
 /// How a body ended.
 #[derive(Debug)]
@@ -78,15 +85,26 @@ pub(crate) async fn pump<G: Send + 'static>(
     let (write_tx, mut write_rx) = mpsc::channel::<Bytes>(DEPTH);
     let roll_back = Arc::new(AtomicBool::new(false));
     let writer_roll_back = Arc::clone(&roll_back);
+    let flusher = file.try_clone().ok().map(spawn_flusher);
     let writer = tokio::task::spawn_blocking(move || {
         let mut result = Ok(());
+        let mut unflushed = 0u64;
         while let Some(buffer) = write_rx.blocking_recv() {
             if let Err(e) = file.write_all(&buffer) {
                 result = Err(e);
                 break;
             }
+            unflushed += buffer.len() as u64;
+            if unflushed >= FLUSH_EVERY {
+                if let Some(flusher) = &flusher {
+                    // Busy flushing already: the next request will cover it.
+                    let _ = flusher.try_send(());
+                }
+                unflushed = 0;
+            }
         }
         drop(write_rx);
+        drop(flusher);
         if result.is_err() || writer_roll_back.load(Ordering::Acquire) {
             // Undo the partial append; if even that fails the length check
             // below reports it.
@@ -177,6 +195,19 @@ pub(crate) async fn pump<G: Send + 'static>(
         }),
     };
     (Some(guard), result)
+}
+
+/// A thread that `fdatasync`s the file whenever asked, ignoring failures:
+/// these syncs only get writeback going early; the fsync before the content
+/// becomes visible is the one whose errors count.
+fn spawn_flusher(file: File) -> std::sync::mpsc::SyncSender<()> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+    tokio::task::spawn_blocking(move || {
+        while rx.recv().is_ok() {
+            let _ = file.sync_data();
+        }
+    });
+    tx
 }
 
 /// Hands `buffer` to the writer and the hasher. False if the writer has

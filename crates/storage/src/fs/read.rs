@@ -4,6 +4,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use futures::{stream, StreamExt};
@@ -37,27 +38,96 @@ pub(crate) fn open(
     Ok(Some((file, size, wanted)))
 }
 
+/// Buffers kept for reuse by one stream. A consumer that drops each chunk
+/// before asking for the next keeps two or three buffers cycling, so reading
+/// costs one copy from the page cache and no allocation, page faults or
+/// zeroing per chunk.
+#[derive(Debug, Default)]
+struct Pool {
+    free: Mutex<Vec<Vec<u8>>>,
+}
+
+/// How many idle buffers a pool keeps.
+const POOL_MAX: usize = 4;
+
+impl Pool {
+    fn take(&self, size: usize) -> Vec<u8> {
+        self.free
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .pop()
+            // Zeroed once, then reused: calloc'd pages cost nothing until
+            // the first read fills them.
+            .unwrap_or_else(|| vec![0; size])
+    }
+}
+
+/// A filled buffer lent out as [`Bytes`]; goes back to its pool when the
+/// last reference is dropped.
+struct Lent {
+    buffer: Vec<u8>,
+    len: usize,
+    pool: Arc<Pool>,
+}
+
+impl AsRef<[u8]> for Lent {
+    fn as_ref(&self) -> &[u8] {
+        &self.buffer[..self.len]
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        let buffer = std::mem::take(&mut self.buffer);
+        let mut free = self
+            .pool
+            .free
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if free.len() < POOL_MAX {
+            free.push(buffer);
+        }
+    }
+}
+
+/// Reads until `buffer` is full or the file ends; returns the bytes read.
+fn read_full(mut file: &File, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 /// Streams `range.end - range.start` bytes from `file`'s current position.
 ///
 /// Each chunk is read on the blocking pool by its own short task, so a slow
 /// consumer holds no thread, only an open file.
 pub(crate) fn stream(file: File, size: u64, range: Range<u64>) -> BlobContent {
     let remaining = range.end - range.start;
-    let chunks = stream::try_unfold((file, remaining), |(file, remaining)| async move {
+    // Every chunk but the last has this size; small blobs get small buffers.
+    let chunk_size = remaining.min(CHUNK) as usize;
+    let pool = Arc::new(Pool::default());
+    let state = (file, remaining, pool);
+    let chunks = stream::try_unfold(state, move |(file, remaining, pool)| async move {
         if remaining == 0 {
             return Ok(None);
         }
-        let want = remaining.min(CHUNK);
-        let (file, read) = tokio::task::spawn_blocking(move || {
-            let mut buffer = Vec::with_capacity(want as usize);
-            // `read_to_end` fills spare capacity without zeroing it first.
-            let read = (&file).take(want).read_to_end(&mut buffer).map(|_| buffer);
-            (file, read)
+        let want = remaining.min(CHUNK) as usize;
+        let mut buffer = pool.take(chunk_size);
+        let (file, buffer, read) = tokio::task::spawn_blocking(move || {
+            let read = read_full(&file, &mut buffer[..want]);
+            (file, buffer, read)
         })
         .await
         .map_err(|e| Error::io("read blob", io::Error::other(e)))?;
-        let buffer = read.map_err(|e| Error::io("read blob", e))?;
-        if buffer.is_empty() {
+        let len = read.map_err(|e| Error::io("read blob", e))?;
+        if len < want {
             // The file shrank under us: only possible if it was modified
             // outside this crate.
             return Err(Error::io(
@@ -68,8 +138,12 @@ pub(crate) fn stream(file: File, size: u64, range: Range<u64>) -> BlobContent {
                 ),
             ));
         }
-        let left = remaining - buffer.len() as u64;
-        Ok(Some((Bytes::from(buffer), (file, left))))
+        let chunk = Bytes::from_owner(Lent {
+            buffer,
+            len,
+            pool: Arc::clone(&pool),
+        });
+        Ok(Some((chunk, (file, remaining - len as u64, pool))))
     });
     BlobContent {
         size,
