@@ -968,7 +968,7 @@ pub async fn workflow_tokens_authenticate_as_their_repository(fixture: Arc<dyn F
         .workflow_tokens(&repo("acme/app"))
         .await
         .expect("list");
-    assert_eq!(listed, [record.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&record));
     assert!(store
         .workflow_tokens(&repo("acme/other"))
         .await
@@ -1459,7 +1459,7 @@ pub async fn deleted_packages_are_hidden_and_restorable(fixture: Arc<dyn Fixture
         )
         .await
         .expect("list");
-    assert_eq!(gone.items, [deleted.clone()]);
+    assert_eq!(gone.items, std::slice::from_ref(&deleted));
     let context = store
         .access_context(&app, Some(&login("alice")), PackageLookup::LatestDeleted)
         .await

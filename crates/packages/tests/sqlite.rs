@@ -1,0 +1,242 @@
+//! Behaviour particular to the SQLite store: the file, its schema version,
+//! several store values (or processes) on one file, and what the cache in
+//! front of it sees of changes made elsewhere.
+
+use std::time::Duration;
+
+use rusqlite::Connection;
+use wharf_auth::{
+    Identity, OrganizationPolicy, Package, PersonalAccessToken, StoredToken, Timestamp,
+};
+use wharf_packages::{
+    CacheOptions, CachedStore, Error, PackageStore, SqliteOptions, SqlitePackageStore,
+};
+
+const NOW: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
+
+fn pragma(conn: &Connection, name: &str) -> String {
+    conn.query_row(&format!("PRAGMA {name}"), [], |row| {
+        row.get::<_, rusqlite::types::Value>(0)
+    })
+    .map(|value| match value {
+        rusqlite::types::Value::Integer(n) => n.to_string(),
+        rusqlite::types::Value::Text(s) => s,
+        other => format!("{other:?}"),
+    })
+    .expect("read pragma")
+}
+
+#[tokio::test]
+async fn a_new_file_gets_the_current_schema_in_wal_mode() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("registry.db");
+    let store = SqlitePackageStore::open(&path).expect("open");
+    assert_eq!(store.path(), Some(path.as_path()));
+    let conn = Connection::open(&path).expect("inspect");
+    assert_eq!(
+        pragma(&conn, "user_version"),
+        SqlitePackageStore::schema_version().to_string()
+    );
+    assert_eq!(pragma(&conn, "journal_mode"), "wal");
+    let integrity = pragma(&conn, "integrity_check");
+    assert_eq!(integrity, "ok");
+}
+
+#[tokio::test]
+async fn reopening_keeps_the_data_and_does_not_migrate_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("registry.db");
+    {
+        let store = SqlitePackageStore::open(&path).expect("open");
+        store
+            .create_user(&"octocat".parse().expect("login"), NOW)
+            .await
+            .expect("create user");
+    }
+    for _ in 0..3 {
+        let store = SqlitePackageStore::open(&path).expect("reopen");
+        let account = store
+            .account(&"octocat".parse().expect("login"))
+            .await
+            .expect("get");
+        assert_eq!(account.map(|a| a.created_at), Some(NOW));
+    }
+}
+
+#[tokio::test]
+async fn a_file_from_a_newer_version_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("registry.db");
+    drop(SqlitePackageStore::open(&path).expect("open"));
+    let newer = SqlitePackageStore::schema_version() + 1;
+    Connection::open(&path)
+        .and_then(|conn| conn.pragma_update(None, "user_version", newer))
+        .expect("bump the schema version");
+    match SqlitePackageStore::open(&path) {
+        Err(Error::SchemaTooNew { found, supported }) => {
+            assert_eq!(found, newer);
+            assert_eq!(supported, SqlitePackageStore::schema_version());
+        }
+        other => panic!("expected SchemaTooNew, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_missing_directory_is_a_database_error() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let result = SqlitePackageStore::open(dir.path().join("no/such/dir/registry.db"));
+    assert!(matches!(result, Err(Error::Database { .. })), "{result:?}");
+}
+
+#[tokio::test]
+async fn stored_data_that_does_not_parse_is_reported_as_corrupt() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("registry.db");
+    let store = SqlitePackageStore::open(&path).expect("open");
+    store
+        .create_user(&"octocat".parse().expect("login"), NOW)
+        .await
+        .expect("create user");
+    let name = "octocat/app".parse().expect("name");
+    store
+        .create_package(
+            &Package::first_publish(
+                "octocat/app".parse().expect("name"),
+                &Identity::User("octocat".parse().expect("login")),
+            ),
+            NOW,
+        )
+        .await
+        .expect("create package");
+    Connection::open(&path)
+        .and_then(|conn| conn.execute("UPDATE packages SET metadata = 'not json'", []))
+        .expect("corrupt the metadata");
+    let error = store.package(&name).await.expect_err("corrupt metadata");
+    assert!(
+        matches!(
+            error,
+            Error::Corrupt {
+                what: "package metadata",
+                ..
+            }
+        ),
+        "{error}"
+    );
+    assert!(error.is_internal());
+}
+
+#[tokio::test]
+async fn two_stores_on_one_file_see_each_others_writes() {
+    // What the registry server and the admin CLI do: two processes, one file.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("registry.db");
+    let server = SqlitePackageStore::open(&path).expect("server opens");
+    let cli = SqlitePackageStore::open_with(
+        &path,
+        &SqliteOptions {
+            readers: 1,
+            ..SqliteOptions::default()
+        },
+    )
+    .expect("cli opens");
+    let octocat = "octocat".parse().expect("login");
+    cli.create_user(&octocat, NOW)
+        .await
+        .expect("cli creates a user");
+    let secret = PersonalAccessToken::generate().expect("token");
+    let stored = StoredToken::new(
+        &secret,
+        octocat,
+        "read:packages".parse().expect("scopes"),
+        None,
+    );
+    let record = cli
+        .insert_personal_token(&stored, NOW)
+        .await
+        .expect("cli stores a token");
+
+    let found = server
+        .find_token(&secret.hash())
+        .await
+        .expect("server looks up");
+    assert_eq!(found, Some(record.clone()));
+    cli.revoke_token(record.id, NOW).await.expect("cli revokes");
+    let found = server
+        .find_token(&secret.hash())
+        .await
+        .expect("server looks up");
+    assert!(found.is_some_and(|t| t.revoked_at.is_some()));
+}
+
+#[tokio::test]
+async fn a_cache_sees_changes_made_elsewhere_within_its_ttl() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("registry.db");
+    let ttl = Duration::from_millis(200);
+    let server = CachedStore::new(
+        SqlitePackageStore::open(&path).expect("server opens"),
+        CacheOptions { ttl, capacity: 100 },
+    );
+    let cli = SqlitePackageStore::open(&path).expect("cli opens");
+    let octocat = "octocat".parse().expect("login");
+    cli.create_user(&octocat, NOW).await.expect("create user");
+    let secret = PersonalAccessToken::generate().expect("token");
+    let stored = StoredToken::new(
+        &secret,
+        octocat,
+        "read:packages".parse().expect("scopes"),
+        None,
+    );
+    let record = cli
+        .insert_personal_token(&stored, NOW)
+        .await
+        .expect("store token");
+    assert!(server
+        .find_token(&secret.hash())
+        .await
+        .expect("lookup")
+        .is_some_and(|t| t.revoked_at.is_none()));
+
+    cli.revoke_token(record.id, NOW)
+        .await
+        .expect("revoke elsewhere");
+    tokio::time::sleep(ttl + Duration::from_millis(50)).await;
+    assert!(
+        server
+            .find_token(&secret.hash())
+            .await
+            .expect("lookup")
+            .is_some_and(|t| t.revoked_at.is_some()),
+        "after the TTL the revocation is seen"
+    );
+}
+
+#[tokio::test]
+async fn a_cache_with_zero_ttl_caches_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("registry.db");
+    let server = CachedStore::new(
+        SqlitePackageStore::open(&path).expect("server opens"),
+        CacheOptions {
+            ttl: Duration::ZERO,
+            capacity: 100,
+        },
+    );
+    let cli = SqlitePackageStore::open(&path).expect("cli opens");
+    let acme = "acme".parse().expect("login");
+    assert_eq!(server.owner_kind(&acme).await.expect("kind"), None);
+    let name = "acme/app".parse().expect("name");
+    let before = server
+        .access_context(&name, None, wharf_packages::PackageLookup::Active)
+        .await
+        .expect("context");
+    assert_eq!(before.owner, None);
+    cli.create_organization(&acme, OrganizationPolicy::default(), NOW)
+        .await
+        .expect("create elsewhere");
+    let after = server
+        .access_context(&name, None, wharf_packages::PackageLookup::Active)
+        .await
+        .expect("context");
+    assert!(after.owner.is_some());
+}
