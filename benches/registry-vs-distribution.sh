@@ -369,7 +369,7 @@ report() {
   rev="$(git -C "$REG_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   dist_version="$(docker-registry --version 2>/dev/null | awk '{ print $3 }')"
   {
-    printf 'Measured %s on %s (%s cores, %s), Wharf at %s, CNCF Distribution %s;\n' \
+    printf 'Measured %s on %s (%s cores, %s), Wharf tree at %s, CNCF Distribution %s;\n' \
       "$(date -u +%Y-%m-%d)" "$(uname -m)" "$(nproc)" \
       "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" "$rev" "$dist_version"
     printf 'both on filesystem storage, loopback only, load generators on the same cores.\n'
