@@ -84,7 +84,7 @@ install_tools() {
 trap reg_cleanup EXIT
 trap 'exit 130' INT TERM
 install_tools
-WORK="$(reg_mktemp bench)"
+reg_mktemp bench WORK
 
 declare -A ADDR PID RESULT
 

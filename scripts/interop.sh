@@ -164,7 +164,7 @@ trap 'exit 130' INT TERM
 
 install_tools
 setup_venv
-WORK="$(reg_mktemp interop)"
+reg_mktemp interop WORK
 start_registry
 STARTED=$SECONDS # the runtime reported at the end leaves the build out
 

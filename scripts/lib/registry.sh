@@ -17,13 +17,15 @@ reg_die() {
   exit 1
 }
 
-# reg_mktemp NAME: a fresh temporary directory, removed by reg_cleanup.
-# Prints its path. Honours REG_TMP (default: $TMPDIR or /tmp).
+# reg_mktemp NAME VAR: make a fresh temporary directory, removed by
+# reg_cleanup, and store its path in the variable VAR (not printed: a command
+# substitution would run in a subshell and forget to record it). Honours
+# REG_TMP (default: $TMPDIR or /tmp).
 reg_mktemp() {
   local dir
   dir="$(mktemp -d "${REG_TMP:-${TMPDIR:-/tmp}}/wharf-$1.XXXXXX")"
   REG_TMPDIRS+=("$dir")
-  printf '%s\n' "$dir"
+  printf -v "$2" '%s' "$dir"
 }
 
 # reg_free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
