@@ -5,7 +5,7 @@
 //!
 //! Run with `cargo test --release -p wharf-packages --test latency --
 //! --nocapture` for meaningful figures; `WHARF_PACKAGES_LATENCY_SCALE`
-//! multiplies the data set (default 1: 1,000 tokens and 500 packages of
+//! multiplies the data set (default 1: 200 tokens and 100 packages of
 //! 5 versions each).
 
 use std::sync::Arc;
@@ -35,7 +35,7 @@ async fn populate(store: &dyn PackageStore, scale: usize) -> Data {
         .await
         .expect("org");
     let mut callers = Vec::new();
-    for u in 0..50 * scale {
+    for u in 0..20 * scale {
         let login: Login = format!("user{u}").parse().expect("login");
         store.create_user(&login, NOW).await.expect("user");
         store
@@ -45,7 +45,7 @@ async fn populate(store: &dyn PackageStore, scale: usize) -> Data {
         callers.push(login);
     }
     let mut hashes = Vec::new();
-    for t in 0..1000 * scale {
+    for t in 0..200 * scale {
         let secret = PersonalAccessToken::generate().expect("token");
         let owner = callers[t % callers.len()].clone();
         let stored = StoredToken::new(
@@ -61,7 +61,7 @@ async fn populate(store: &dyn PackageStore, scale: usize) -> Data {
         hashes.push(secret.hash());
     }
     let mut names = Vec::new();
-    for p in 0..500 * scale {
+    for p in 0..100 * scale {
         let name: RepositoryName = format!("acme/app{p}").parse().expect("name");
         let creator = Identity::User(callers[p % callers.len()].clone());
         store
@@ -93,8 +93,9 @@ where
     F: FnMut(usize) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    // Warm up: statement caches, page cache, the cache under test.
-    for i in 0..n.min(1000) {
+    // Warm up over the same keys: statement caches, page cache, the
+    // cache under test.
+    for i in 0..n {
         lookup(i).await;
     }
     let start = Instant::now();
@@ -114,7 +115,7 @@ async fn per_request_lookups_are_fast() {
     let sqlite = SqlitePackageStore::open(dir.path().join("registry.db")).expect("open");
     let data = Arc::new(populate(&sqlite, scale).await);
     let cached = CachedStore::new(sqlite.clone(), CacheOptions::default());
-    let n = 5000;
+    let n = 2000;
 
     let baseline = measure(n, |_| async {
         tokio::task::spawn_blocking(|| ())

@@ -237,6 +237,12 @@ impl SqlitePackageStore {
         F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
     {
         self.read(|conn| {
+            if !conn.is_autocommit() {
+                // Left open by a read that panicked: end it, or the
+                // connection could never start another.
+                conn.execute_batch("ROLLBACK")
+                    .during("ending an abandoned read transaction")?;
+            }
             conn.execute_batch("BEGIN")
                 .during("starting a read transaction")?;
             let result = f(conn);
