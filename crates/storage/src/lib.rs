@@ -46,7 +46,7 @@
 //! - [`BlobStore`]: global blobs keyed by [`Digest`](wharf_reference::Digest),
 //!   read as streams with optional [`ByteRange`]s.
 //! - [`UploadStore`]: resumable upload sessions, hashed as they stream,
-//!   committed "verified as <digest>" in one step and linked to their
+//!   committed "verified as `<digest>`" in one step and linked to their
 //!   repository.
 //! - [`RepositoryStore`]: which blobs belong to which repository, manifests
 //!   with their media types, tags, the referrers index and the catalog.

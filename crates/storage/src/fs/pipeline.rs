@@ -31,7 +31,7 @@ const DEPTH: usize = 8;
 /// Written bytes between background flushes. Starting writeback while the
 /// body still streams in means the fsync that makes the blob durable at the
 /// end has only the tail left to write, instead of the whole blob.
-const FLUSH_EVERY: u64 = 32 << 20;
+const FLUSH_EVERY: u64 = 64 << 20;
 
 /// How a body ended.
 #[derive(Debug)]
