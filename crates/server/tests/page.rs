@@ -1,0 +1,416 @@
+//! The package pages over a real (in-memory SQLite) package store: who
+//! sees which page, and what the pages show.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::Router;
+use base64::Engine as _;
+use http::{Request, StatusCode};
+use tower::ServiceExt;
+use wharf_annotations::{Field, Licenses, Origin, PackageMetadata};
+use wharf_auth::{
+    Identity, OrgRole, OrganizationPolicy, Package, PersonalAccessToken, SourceRepository,
+    StoredToken, Timestamp, Visibility, WorkflowPermission,
+};
+use wharf_packages::{NewVersion, PackageChanges, PackageStore, SqlitePackageStore, WorkflowToken};
+use wharf_reference::{Digest, RepositoryName};
+use wharf_server::page::PackagePages;
+
+const NOW: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
+
+struct Fixture {
+    store: Arc<SqlitePackageStore>,
+    router: Router,
+    /// Basic credentials of alice (owner of alice/*, member of acme).
+    alice: String,
+    /// Basic credentials of bob (no role anywhere).
+    bob: String,
+    /// Basic credentials of a workflow token of acme/site.
+    workflow: String,
+}
+
+fn basic(user: &str, token: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"))
+    )
+}
+
+async fn token(store: &SqlitePackageStore, login: &str, scopes: &str) -> String {
+    let secret = PersonalAccessToken::generate().unwrap();
+    let stored = StoredToken::new(
+        &secret,
+        login.parse().unwrap(),
+        scopes.parse().unwrap(),
+        None,
+    );
+    store.insert_personal_token(&stored, NOW).await.unwrap();
+    basic(login, secret.expose_secret())
+}
+
+async fn publish(
+    store: &SqlitePackageStore,
+    name: &str,
+    creator: &Identity,
+    visibility: Visibility,
+    tags: &[&str],
+) -> RepositoryName {
+    let name: RepositoryName = name.parse().unwrap();
+    store
+        .create_package(&Package::first_publish(name.clone(), creator), NOW)
+        .await
+        .unwrap();
+    let mut version = NewVersion::new(
+        Digest::sha256(name.as_str().as_bytes()),
+        "application/vnd.oci.image.manifest.v1+json",
+        100,
+    );
+    for tag in tags {
+        version = version.with_tag(tag.parse().unwrap());
+    }
+    store.record_version(&name, &version, NOW).await.unwrap();
+    let metadata = PackageMetadata {
+        description: Some(Field::new(format!("The {name} image"), Origin::ConfigLabel)),
+        licenses: Some(Field::new(Licenses::new("MIT"), Origin::ConfigLabel)),
+        ..PackageMetadata::default()
+    };
+    store
+        .update_package(
+            &name,
+            &PackageChanges::new()
+                .visibility(visibility)
+                .metadata(metadata),
+            NOW,
+        )
+        .await
+        .unwrap();
+    name
+}
+
+async fn fixture() -> Fixture {
+    let store = Arc::new(SqlitePackageStore::in_memory().unwrap());
+    for user in ["alice", "bob"] {
+        store
+            .create_user(&user.parse().unwrap(), NOW)
+            .await
+            .unwrap();
+    }
+    let acme = "acme".parse().unwrap();
+    store
+        .create_organization(&acme, OrganizationPolicy::default(), NOW)
+        .await
+        .unwrap();
+    store
+        .add_member(&acme, &"alice".parse().unwrap(), OrgRole::Member, NOW)
+        .await
+        .unwrap();
+    let alice_id = Identity::User("alice".parse().unwrap());
+    publish(
+        &store,
+        "alice/public-app",
+        &alice_id,
+        Visibility::Public,
+        &["1.0", "latest"],
+    )
+    .await;
+    publish(
+        &store,
+        "alice/secret",
+        &alice_id,
+        Visibility::Private,
+        &["1.0"],
+    )
+    .await;
+    publish(
+        &store,
+        "acme/app/release",
+        &alice_id,
+        Visibility::Public,
+        &["v2"],
+    )
+    .await;
+    publish(
+        &store,
+        "acme/internal-tool",
+        &alice_id,
+        Visibility::Internal,
+        &["edge"],
+    )
+    .await;
+    let site: SourceRepository = "acme/site".parse().unwrap();
+    publish(
+        &store,
+        "acme/site",
+        &Identity::Workflow(site.clone()),
+        Visibility::Private,
+        &["main"],
+    )
+    .await;
+
+    let workflow_secret = PersonalAccessToken::generate().unwrap();
+    store
+        .insert_workflow_token(
+            &WorkflowToken::new(workflow_secret.hash(), site, WorkflowPermission::Read, None),
+            NOW,
+        )
+        .await
+        .unwrap();
+
+    let alice = token(&store, "alice", "read:packages").await;
+    let bob = token(&store, "bob", "read:packages").await;
+    let router = PackagePages::new(store.clone())
+        .public_host("registry.example")
+        .router();
+    Fixture {
+        store,
+        router,
+        alice,
+        bob,
+        workflow: basic("x-access-token", workflow_secret.expose_secret()),
+    }
+}
+
+async fn get(router: &Router, path: &str, authorization: Option<&str>) -> (StatusCode, String) {
+    let mut request = Request::get(path);
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn who_sees_which_package_page() {
+    let f = fixture().await;
+    let anonymous = None;
+    let alice = Some(f.alice.as_str());
+    let bob = Some(f.bob.as_str());
+    let workflow = Some(f.workflow.as_str());
+    let wrong_token = basic("alice", "wharf_pat_not-a-real-token");
+    let wrong = Some(wrong_token.as_str());
+    #[rustfmt::skip]
+    let table: &[(&str, Option<&str>, StatusCode)] = &[
+        // path                                            who        status
+        ("/alice/packages/container/public-app",           anonymous, StatusCode::OK),
+        ("/alice/packages/container/public-app",           bob,       StatusCode::OK),
+        ("/alice/packages/container/secret",               anonymous, StatusCode::NOT_FOUND),
+        ("/alice/packages/container/secret",               bob,       StatusCode::NOT_FOUND),
+        ("/alice/packages/container/secret",               wrong,     StatusCode::NOT_FOUND),
+        ("/alice/packages/container/secret",               alice,     StatusCode::OK),
+        ("/acme/packages/container/internal-tool",         anonymous, StatusCode::NOT_FOUND),
+        ("/acme/packages/container/internal-tool",         bob,       StatusCode::OK),
+        ("/acme/packages/container/site",                  anonymous, StatusCode::NOT_FOUND),
+        ("/acme/packages/container/site",                  bob,       StatusCode::NOT_FOUND),
+        ("/acme/packages/container/site",                  workflow,  StatusCode::OK),
+        ("/acme/packages/container/app%2Frelease",         anonymous, StatusCode::OK),
+        ("/acme/packages/container/app/release",           anonymous, StatusCode::OK),
+        ("/acme/packages/container/app%2frelease",         anonymous, StatusCode::OK),
+        ("/Alice/packages/container/Public-App",           anonymous, StatusCode::OK),
+        ("/alice/packages/container/nothing-here",         anonymous, StatusCode::NOT_FOUND),
+        ("/nobody/packages/container/app",                 anonymous, StatusCode::NOT_FOUND),
+        ("/alice/packages/container/..%2F..%2Fetc",        anonymous, StatusCode::NOT_FOUND),
+        ("/alice/packages/container/%3Cscript%3E",         anonymous, StatusCode::NOT_FOUND),
+    ];
+    for (path, who, expected) in table {
+        let (status, body) = get(&f.router, path, *who).await;
+        assert_eq!(status, *expected, "{path} as {who:?}: {body}");
+        assert!(!body.contains("<script"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn a_denied_page_looks_exactly_like_a_missing_one() {
+    let f = fixture().await;
+    let (_, denied) = get(&f.router, "/alice/packages/container/secret", None).await;
+    let (_, missing) = get(&f.router, "/alice/packages/container/nothing", None).await;
+    assert_eq!(denied, missing);
+    assert!(!denied.contains("secret"));
+}
+
+#[tokio::test]
+async fn a_package_page_shows_metadata_and_pull_commands() {
+    let f = fixture().await;
+    let (status, html) = get(&f.router, "/alice/packages/container/public-app", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let digest = Digest::sha256(b"alice/public-app");
+    for needle in [
+        "<title>alice/public-app · Wharf</title>",
+        "The alice/public-app image",
+        r#"<span class="badge public">public</span>"#,
+        r#"https://spdx.org/licenses/MIT.html"#,
+        r#"class="spdx""#,
+        "docker pull registry.example/alice/public-app:latest",
+        &format!("docker pull registry.example/alice/public-app@{digest}"),
+        r#"<span class="tag">1.0</span>"#,
+        r#"<span class="tag">latest</span>"#,
+    ] {
+        assert!(html.contains(needle), "missing {needle:?} in {html}");
+    }
+}
+
+#[tokio::test]
+async fn pages_are_html_without_scripts_or_shared_caching() {
+    let f = fixture().await;
+    let response = f
+        .router
+        .clone()
+        .oneshot(
+            Request::get("/alice/packages/container/public-app")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let headers = response.headers();
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    assert!(headers["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
+    assert_eq!(headers["cache-control"], "private, no-cache");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+}
+
+#[tokio::test]
+async fn without_a_public_host_pull_commands_name_the_request_host() {
+    let f = fixture().await;
+    let router = PackagePages::new(f.store.clone()).router();
+    let request = Request::get("/alice/packages/container/public-app")
+        .header("host", "127.0.0.1:5123")
+        .body(Body::empty())
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    let html = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let html = String::from_utf8(html.to_vec()).unwrap();
+    assert!(html.contains("docker pull 127.0.0.1:5123/alice/public-app:latest"));
+}
+
+#[tokio::test]
+async fn an_owner_list_shows_only_the_packages_the_viewer_may_pull() {
+    let f = fixture().await;
+    #[rustfmt::skip]
+    let table: &[(&str, Option<&str>, &[&str], &[&str])] = &[
+        // path                     who                   shown                                      hidden
+        ("/alice/packages",         None,                 &["public-app"],                           &["secret"]),
+        ("/alice?tab=packages",     None,                 &["public-app"],                           &["secret"]),
+        ("/alice/packages",         Some(&f.alice),       &["public-app", "secret"],                 &[]),
+        ("/acme/packages",          None,                 &["app/release"],                          &["internal-tool", "site"]),
+        ("/acme/packages",          Some(&f.bob),         &["app/release", "internal-tool"],         &["site"]),
+    ];
+    for (path, who, shown, hidden) in table {
+        let (status, html) = get(&f.router, path, *who).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        for name in *shown {
+            let owner = path[1..].split(['/', '?']).next().unwrap();
+            let link = format!(
+                r#"href="/{owner}/packages/container/{}""#,
+                name.replace('/', "%2F")
+            );
+            assert!(
+                html.contains(&link),
+                "{path} as {who:?}: {link} missing in {html}"
+            );
+        }
+        for name in *hidden {
+            assert!(
+                !html.contains(&format!(">{name}<")),
+                "{path} as {who:?} shows {name}"
+            );
+        }
+    }
+    for path in ["/nobody/packages", "/alice", "/alice?tab=repositories"] {
+        assert_eq!(
+            get(&f.router, path, None).await.0,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_token_sees_only_public_pages() {
+    let f = fixture().await;
+    let secret = PersonalAccessToken::generate().unwrap();
+    let stored = StoredToken::new(
+        &secret,
+        "alice".parse().unwrap(),
+        "read:packages".parse().unwrap(),
+        None,
+    );
+    let record = f.store.insert_personal_token(&stored, NOW).await.unwrap();
+    let credentials = basic("alice", secret.expose_secret());
+    let path = "/alice/packages/container/secret";
+    assert_eq!(
+        get(&f.router, path, Some(&credentials)).await.0,
+        StatusCode::OK
+    );
+    f.store.revoke_token(record.id, NOW).await.unwrap();
+    assert_eq!(
+        get(&f.router, path, Some(&credentials)).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_registry_with_accounts_serves_its_pages_beside_the_api() {
+    use wharf_auth::SigningKey;
+    use wharf_server::{AccountsConfig, Registry};
+    use wharf_storage::MemoryStorage;
+
+    let f = fixture().await;
+    let config = AccountsConfig::new(
+        f.store.clone(),
+        SigningKey::generate().unwrap(),
+        "https://registry.example:8443",
+    )
+    .unwrap();
+    let router = Registry::builder(Arc::new(MemoryStorage::new()))
+        .accounts(config)
+        .build()
+        .router();
+    let (status, html) = get(&router, "/alice/packages/container/public-app", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("docker pull registry.example:8443/alice/public-app:latest"));
+    #[rustfmt::skip]
+    let table: &[(&str, Option<&str>, StatusCode)] = &[
+        ("/alice/packages/container/secret", None,                  StatusCode::NOT_FOUND),
+        ("/alice/packages/container/secret", Some(&f.alice),        StatusCode::OK),
+        ("/alice/packages/container/secret", Some(&f.bob),          StatusCode::NOT_FOUND),
+        ("/acme/packages/container/site",    Some(&f.workflow),     StatusCode::OK),
+        ("/alice/packages",                  None,                  StatusCode::OK),
+        // The registry API is still there, and answers as before.
+        ("/v2/",                             None,                  StatusCode::UNAUTHORIZED),
+        ("/v2/",                             Some(&f.alice),        StatusCode::OK),
+    ];
+    for (path, who, expected) in table {
+        assert_eq!(
+            get(&router, path, *who).await.0,
+            *expected,
+            "{path} as {who:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_registry_without_accounts_serves_no_pages() {
+    use wharf_server::Registry;
+    use wharf_storage::MemoryStorage;
+
+    let registry = Registry::builder(Arc::new(MemoryStorage::new())).build();
+    assert!(registry.package_pages().is_none());
+    let (status, _) = get(&registry.router(), "/alice/packages/container/app", None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
