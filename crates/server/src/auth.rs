@@ -101,6 +101,20 @@ pub trait Authorizer: Send + Sync + 'static {
     /// `Ok(())` to let the request go on, or the error to answer with
     /// (normally from [`unauthorized`] or [`denied`]).
     async fn authorize(&self, request: &Parts, access: Access<'_>) -> Result<(), ApiError>;
+
+    /// Which of `names` the catalog (`GET /v2/_catalog`) shows this
+    /// request, after [`authorize`](Self::authorize) allowed
+    /// [`Access::Catalog`]. The default shows them all; an authorizer with
+    /// private repositories keeps only those the caller may pull, so that
+    /// the catalog never reveals a name.
+    async fn visible_repositories(
+        &self,
+        request: &Parts,
+        names: Vec<RepositoryName>,
+    ) -> Result<Vec<RepositoryName>, ApiError> {
+        let _ = request;
+        Ok(names)
+    }
 }
 
 /// Lets every request through: **no authentication, for local and

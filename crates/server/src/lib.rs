@@ -68,22 +68,30 @@
 //! out, duration) and one record in [`Metrics`]. [`serve`] runs a router with
 //! a request-head timeout and a graceful shutdown bounded by a grace period.
 
+mod accounts;
 pub mod auth;
 mod blobs;
 mod body;
+mod clock;
 mod error;
 mod headers;
 mod listing;
 mod manifests;
 mod metrics;
 mod observe;
+mod packages_api;
+pub mod page;
 mod range;
+mod records;
 mod registry;
 mod route;
 mod serve;
+mod token;
 mod uploads;
 
+pub use accounts::{Accounts, AccountsConfig, AccountsError, AnnotationPolicy};
 pub use auth::{Access, Action, AllowAll, Authorizer};
+pub use clock::Clock;
 pub use error::{ApiError, ErrorCode};
 pub use metrics::Metrics;
 pub use registry::{Limits, Registry, RegistryBuilder};

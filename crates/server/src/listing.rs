@@ -104,8 +104,15 @@ pub(crate) async fn catalog(registry: &Registry, parts: &Parts) -> Result<Respon
     registry.authorize(parts, Access::Catalog).await?;
     let request = page_request(registry, parts)?;
     let page = registry.storage().list_repositories(&request).await?;
+    // Filtered after paging: a page may hold fewer than `n` names, and the
+    // `Link` still points past the last name storage listed.
+    let visible = registry
+        .inner()
+        .authorizer
+        .visible_repositories(parts, page.items)
+        .await?;
     let body = serde_json::to_vec(&Catalog {
-        repositories: page.items.iter().map(|r| r.as_str()).collect(),
+        repositories: visible.iter().map(|r| r.as_str()).collect(),
     })
     .map_err(|err| ApiError::internal(&err))?;
     let mut response = ([(CONTENT_TYPE, "application/json")], body).into_response();

@@ -62,7 +62,14 @@ pub(crate) async fn get(
             },
         )
         .await?;
+    let by_digest = matches!(reference, ManifestRef::Digest(_));
     let digest = resolve(registry, &name, reference).await?;
+    if let Some(accounts) = registry.accounts() {
+        // A deleted version keeps its bytes until purged, but is not served.
+        if by_digest && accounts.is_deleted_version(&name, &digest).await? {
+            return Err(ApiError::manifest_unknown(&digest));
+        }
+    }
     let storage = registry.storage();
     let (media_type, size, body) = if parts.method == Method::HEAD {
         let info = storage.stat_manifest(&name, &digest).await?;
@@ -135,6 +142,18 @@ pub(crate) async fn put(
     };
 
     check_references(registry, &name, &manifest).await?;
+    let tag = match &reference {
+        ManifestRef::Tag(tag) => Some(tag),
+        ManifestRef::Digest(_) => None,
+    };
+    let prepared = match registry.accounts() {
+        Some(accounts) => Some(
+            accounts
+                .prepare_push(registry.storage(), parts, &name, &manifest, tag.is_some())
+                .await?,
+        ),
+        None => None,
+    };
 
     let mut put = ManifestPut::new(
         digest.clone(),
@@ -152,8 +171,13 @@ pub(crate) async fn put(
     }
     let storage = registry.storage();
     storage.put_manifest(&name, put).await?;
-    if let ManifestRef::Tag(tag) = &reference {
+    if let Some(tag) = tag {
         storage.set_tag(&name, tag, &digest).await?;
+    }
+    if let (Some(accounts), Some(prepared)) = (registry.accounts(), prepared) {
+        accounts
+            .record_push(prepared, &name, &digest, &manifest, tag)
+            .await?;
     }
 
     let mut response = Response::new(Body::empty());
@@ -230,11 +254,12 @@ pub(crate) async fn delete(
         )
         .await?;
     let storage = registry.storage();
-    match &reference {
-        ManifestRef::Digest(digest) => {
+    match (registry.accounts(), &reference) {
+        (Some(accounts), _) => accounts.delete_manifest(storage, &name, &reference).await?,
+        (None, ManifestRef::Digest(digest)) => {
             storage.delete_manifest(&name, digest).await?;
         }
-        ManifestRef::Tag(tag) => {
+        (None, ManifestRef::Tag(tag)) => {
             storage.delete_tag(&name, tag).await?;
         }
     }

@@ -15,13 +15,14 @@ use http::{Method, StatusCode};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wharf_storage::Storage;
 
+use crate::accounts::{Accounts, AccountsConfig};
 use crate::auth::{Access, AllowAll, Authorizer};
 use crate::error::{ApiError, ErrorCode};
 use crate::headers::API_VERSION;
 use crate::metrics::Metrics;
 use crate::observe::ObserveLayer;
 use crate::route::Route;
-use crate::{blobs, listing, manifests, uploads};
+use crate::{blobs, listing, manifests, packages_api, token, uploads};
 
 /// Limits that keep one client from exhausting the registry.
 ///
@@ -78,16 +79,33 @@ impl Default for Limits {
 pub struct RegistryBuilder {
     storage: Arc<dyn Storage>,
     authorizer: Arc<dyn Authorizer>,
+    accounts: Option<Accounts>,
     limits: Limits,
     metrics_endpoint: bool,
 }
 
 impl RegistryBuilder {
+    /// Turns on the GitHub Container registry model: users, organizations,
+    /// personal access and workflow tokens, private and public packages
+    /// (see [`Accounts`]). The registry then authorizes every request with
+    /// it (replacing any [`authorizer`](Self::authorizer)), serves the
+    /// token endpoint at `/token` and the package REST API, and records
+    /// each manifest push as a package version with its metadata.
+    #[must_use]
+    pub fn accounts(mut self, config: AccountsConfig) -> Self {
+        let accounts = Accounts::new(config);
+        self.authorizer = Arc::new(accounts.clone());
+        self.accounts = Some(accounts);
+        self
+    }
+
     /// The authorizer every request is checked with (default: [`AllowAll`],
-    /// no authentication, for local and development use only).
+    /// no authentication, for local and development use only). Turns
+    /// [`accounts`](Self::accounts) off.
     #[must_use]
     pub fn authorizer(mut self, authorizer: Arc<dyn Authorizer>) -> Self {
         self.authorizer = authorizer;
+        self.accounts = None;
         self
     }
 
@@ -114,6 +132,7 @@ impl RegistryBuilder {
             inner: Arc::new(Inner {
                 storage: self.storage,
                 authorizer: self.authorizer,
+                accounts: self.accounts,
                 limits: self.limits,
                 metrics: Arc::new(Metrics::default()),
                 uploads,
@@ -146,7 +165,8 @@ pub struct Registry {
 
 pub(crate) struct Inner {
     pub(crate) storage: Arc<dyn Storage>,
-    authorizer: Arc<dyn Authorizer>,
+    pub(crate) authorizer: Arc<dyn Authorizer>,
+    accounts: Option<Accounts>,
     pub(crate) limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
     uploads: Arc<Semaphore>,
@@ -169,6 +189,7 @@ impl Registry {
         RegistryBuilder {
             storage,
             authorizer: Arc::new(AllowAll),
+            accounts: None,
             limits: Limits::default(),
             metrics_endpoint: false,
         }
@@ -185,12 +206,59 @@ impl Registry {
         if self.inner.metrics_endpoint {
             router = router.route("/metrics", get(metrics));
         }
+        if self.inner.accounts.is_some() {
+            router = packages_api::routes(router.route("/token", any(token::endpoint)));
+        }
         router
             .fallback(not_found)
             .with_state(self.clone())
+            .merge(self.page_routes())
             .layer(ObserveLayer {
                 metrics: self.inner.metrics.clone(),
             })
+    }
+
+    /// The accounts model, when [`RegistryBuilder::accounts`] turned it on.
+    pub fn accounts(&self) -> Option<&Accounts> {
+        self.inner.accounts.as_ref()
+    }
+
+    /// Removes for good the packages and versions deleted more than 30
+    /// days ago (GitHub's restore window), and deletes from storage the
+    /// manifests no record references any more. Nothing to do without
+    /// [accounts](RegistryBuilder::accounts).
+    pub async fn purge_expired_packages(
+        &self,
+    ) -> Result<wharf_packages::PurgeReport, wharf_packages::Error> {
+        match &self.inner.accounts {
+            Some(accounts) => accounts.purge_expired(&self.inner.storage).await,
+            None => Ok(wharf_packages::PurgeReport::default()),
+        }
+    }
+
+    /// Spawns a task on the current tokio runtime that calls
+    /// [`purge_expired_packages`](Self::purge_expired_packages) every
+    /// `interval`, logging what it removed and any failure. Abort the
+    /// returned handle to stop it.
+    pub fn spawn_package_purger(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let registry = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                match registry.purge_expired_packages().await {
+                    Ok(report) if report.is_empty() => {}
+                    Ok(report) => tracing::info!(
+                        packages = report.packages.len(),
+                        versions = report.versions.len(),
+                        manifests = report.unreferenced.len(),
+                        "purged packages and versions deleted more than 30 days ago"
+                    ),
+                    Err(err) => tracing::warn!(error = %err, "purging deleted packages failed"),
+                }
+            }
+        })
     }
 
     /// The storage the registry serves.
