@@ -205,8 +205,10 @@ pub trait PackageStore: Send + Sync {
     ) -> Result<TokenRecord, Error>;
 
     /// The token with this hash, of either kind, revoked and expired ones
-    /// included (check with [`TokenRecord::authenticate`]). The hot path of
-    /// every authenticated request.
+    /// included (check with [`TokenRecord::authenticate`]). Hash whatever
+    /// was presented ([`TokenHash::of`]) and look that up, so nothing
+    /// depends on whether it was well formed. The hot path of every
+    /// authenticated request.
     async fn find_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, Error>;
 
     /// The token with this id.
@@ -234,7 +236,9 @@ pub trait PackageStore: Send + Sync {
 
     /// Creates a package on its first publish, with the settings of
     /// `package` (see [`Package::first_publish`]).
-    /// [`Error::AlreadyExists`] when a live package has that name;
+    /// [`Error::AlreadyExists`] when a live package has that name (when
+    /// two first pushes race, one creates it and the other gets this:
+    /// read the package with [`package`](Self::package) and go on);
     /// [`Error::NotFound`] when no account owns the namespace.
     async fn create_package(
         &self,
