@@ -13,7 +13,8 @@
 
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::measurement::Measurement;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
 
 const SHA256: &str = "sha256:7cc4b5aefd1d0cadf8d97d4350462ba51c694ebca145b08d7d41b41acc8db5aa";
 
@@ -44,9 +45,8 @@ fn references() -> Vec<String> {
     ]
 }
 
-fn parse(c: &mut Criterion) {
-    let refs = references();
-    for r in &refs {
+fn check_both_parsers_accept_all(refs: &[String]) {
+    for r in refs {
         // Both parsers must accept every input, or the comparison is void.
         assert!(
             r.parse::<wharf_reference::Reference>().is_ok(),
@@ -57,12 +57,13 @@ fn parse(c: &mut Criterion) {
             "oci-client rejects {r}"
         );
     }
+}
 
-    let mut group = c.benchmark_group("reference_parse_20");
+fn compare<M: Measurement>(mut group: BenchmarkGroup<'_, M>, refs: &[String]) {
     group.throughput(Throughput::Elements(refs.len() as u64));
     group.bench_function("wharf_reference::Reference::parse", |b| {
         b.iter(|| {
-            for r in &refs {
+            for r in refs {
                 black_box(
                     black_box(r.as_str())
                         .parse::<wharf_reference::Reference>()
@@ -73,19 +74,25 @@ fn parse(c: &mut Criterion) {
     });
     group.bench_function("wharf_reference::Reference::parse_normalized", |b| {
         b.iter(|| {
-            for r in &refs {
+            for r in refs {
                 black_box(wharf_reference::Reference::parse_normalized(black_box(r.as_str())).ok());
             }
         })
     });
     group.bench_function("oci_client::Reference::from_str", |b| {
         b.iter(|| {
-            for r in &refs {
+            for r in refs {
                 black_box(black_box(r.as_str()).parse::<oci_client::Reference>().ok());
             }
         })
     });
     group.finish();
+}
+
+fn parse(c: &mut Criterion) {
+    let refs = references();
+    check_both_parsers_accept_all(&refs);
+    compare(c.benchmark_group("reference_parse_20"), &refs);
 }
 
 criterion_group!(benches, parse);
