@@ -26,7 +26,10 @@ fuzz_target!(|data: &[u8]| {
     );
 
     match d.verify(content) {
-        Ok(()) => assert_eq!(Digest::compute(d.algorithm().clone(), content).as_ref(), Ok(&d)),
+        Ok(()) => assert_eq!(
+            Digest::compute(d.algorithm().clone(), content).as_ref(),
+            Ok(&d)
+        ),
         Err(Error::DigestMismatch { expected, actual }) => {
             assert_eq!(expected, d);
             assert_eq!(actual.algorithm(), d.algorithm());
@@ -38,4 +41,3 @@ fuzz_target!(|data: &[u8]| {
         Err(other) => panic!("unexpected verify error {other:?}"),
     }
 });
-

@@ -23,7 +23,11 @@ fuzz_target!(|data: &[u8]| {
         .parse()
         .expect("a familiar form parses");
     if let Ok(n) = r.normalized() {
-        assert_eq!(n.normalized().as_ref(), Ok(&n), "normalized() is idempotent");
+        assert_eq!(
+            n.normalized().as_ref(),
+            Ok(&n),
+            "normalized() is idempotent"
+        );
         assert_eq!(familiar.normalized().as_ref(), Ok(&n));
         assert_eq!(n.to_string().parse::<Reference>().as_ref(), Ok(&n));
     }

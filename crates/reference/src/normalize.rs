@@ -78,8 +78,8 @@ impl Reference {
     /// is a registry, as in docker.
     ///
     /// Unlike docker, a digest of an unregistered algorithm is kept (docker
-    /// fails with "unsupported digest algorithm"); [`Digest::verify`]
-    /// (crate::Digest::verify) reports it unsupported.
+    /// fails with "unsupported digest algorithm");
+    /// [`Digest::verify`](crate::Digest::verify) reports it unsupported.
     ///
     /// ```
     /// use wharf_reference::Reference;

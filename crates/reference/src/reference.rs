@@ -381,8 +381,8 @@ impl TryFrom<&Reference> for oci_spec::distribution::Reference {
     type Error = Error;
 
     /// Converts to an `oci-spec` (and so `oci-client`) reference, which
-    /// always names a registry: the reference is [normalized]
-    /// (Reference::normalized) first, which fails only when the normalized
+    /// always names a registry: the reference is
+    /// [normalized](Reference::normalized) first, which fails only when the normalized
     /// name is longer than 255 bytes. Like `oci-spec`'s own parser, a
     /// reference with neither tag nor digest gets the tag `latest`.
     fn try_from(r: &Reference) -> Result<Self, Error> {
