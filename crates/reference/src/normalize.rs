@@ -142,7 +142,7 @@ impl Reference {
             Ok(()) => None,
             // `docker.io/example.com/app`: keep a registry so that the
             // first component is not read as one.
-            Err(_) => Some(self.registry().unwrap_or(DOCKER_HUB)),
+            Err(_) => Some(DOCKER_HUB),
         };
         Reference::from_checked_parts(
             registry,

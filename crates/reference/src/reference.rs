@@ -363,8 +363,8 @@ impl TryFrom<&oci_spec::distribution::Reference> for Reference {
     type Error = Error;
 
     /// Reads an `oci-spec` (and so `oci-client`) reference through its
-    /// written form. Theirs always names a registry (`docker.io` by
-    /// default), so the result is normalized.
+    /// written form. Theirs always names a registry (`docker.io` when
+    /// parsed from a familiar name), and so does the result.
     fn try_from(r: &oci_spec::distribution::Reference) -> Result<Self, Error> {
         r.whole().parse()
     }

@@ -35,6 +35,7 @@ fn cases() -> Vec<(String, String, String)> {
         ("docker.io/example.com/app".into(), "docker.io/example.com/app", "docker.io/example.com/app"),
         ("docker.io/localhost/app".into(), "docker.io/localhost/app", "docker.io/localhost/app"),
         ("docker.io/library/localhost".into(), "docker.io/library/localhost", "localhost"),
+        ("index.docker.io/example.com/app".into(), "docker.io/example.com/app", "docker.io/example.com/app"),
         // Tags and digests are kept, both of them; no `latest` is added.
         (
             format!("busybox:1.36@{SHA256}"),
