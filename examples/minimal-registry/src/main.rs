@@ -11,27 +11,31 @@
 //! upload sessions periodically, and on SIGINT or SIGTERM stops accepting
 //! connections and lets in-flight requests finish (up to a grace period).
 
+mod admin;
 mod config;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
 use tracing_subscriber::EnvFilter;
 use wharf_server::{serve, Limits, Registry, ServeOptions, Shutdown};
 use wharf_storage::FsStorage;
 
-use crate::config::{Cli, LogFormat, Settings};
+use crate::config::{LogFormat, Settings};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let settings = match Settings::load(&cli, std::env::var("RUST_LOG").ok()) {
+    let invocation = admin::Invocation::parse_args();
+    let settings = match Settings::load(&invocation.settings, std::env::var("RUST_LOG").ok()) {
         Ok(settings) => settings,
         Err(err) => {
             eprintln!("minimal-registry: {err}");
             return ExitCode::from(2);
         }
     };
+    match invocation.command {
+        None | Some(admin::Command::Serve) => {}
+        Some(command) => return admin::run(command, &settings),
+    }
     if let Err(err) = init_logging(&settings) {
         eprintln!(
             "minimal-registry: invalid log filter {:?}: {err}",

@@ -1,0 +1,267 @@
+//! The administration commands of the built binary, run against a data
+//! directory in a temporary directory: what they print, what they store,
+//! and how they fail.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_minimal-registry");
+
+/// Runs `minimal-registry --data-dir DIR ARGS...`.
+fn admin(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("run minimal-registry")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).unwrap()
+}
+
+/// Runs a command that must succeed, and gives its standard output.
+fn ok(data_dir: &Path, args: &[&str]) -> String {
+    let output = admin(data_dir, args);
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        stderr(&output)
+    );
+    stdout(&output)
+}
+
+/// The row of `token list` whose ID column is `id`.
+fn token_row(listing: &str, id: &str) -> String {
+    listing
+        .lines()
+        .find(|line| line.split_whitespace().next() == Some(id))
+        .unwrap_or_else(|| panic!("no token {id} in\n{listing}"))
+        .to_owned()
+}
+
+#[test]
+fn a_token_is_printed_once_listed_without_its_secret_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    ok(&data, &["user", "create", "alice"]);
+    assert!(
+        data.join("registry.db").exists(),
+        "the store lives in <data-dir>/registry.db"
+    );
+
+    let created = admin(
+        &data,
+        &[
+            "token",
+            "create",
+            "alice",
+            "--scopes",
+            "read:packages,write:packages",
+            "--note",
+            "ci laptop",
+            "--expires-in-days",
+            "30",
+        ],
+    );
+    assert!(created.status.success(), "{}", stderr(&created));
+    let secret = stdout(&created);
+    let secret = secret.trim_end();
+    assert!(secret.starts_with("wharf_pat_") && !secret.contains(char::is_whitespace));
+    assert_eq!(
+        stdout(&created).lines().count(),
+        1,
+        "only the token on stdout"
+    );
+    assert!(stderr(&created).contains("created token 1 for alice"));
+    assert!(stderr(&created).contains("shown only once"));
+    assert!(!stderr(&created).contains(secret));
+
+    let listing = ok(&data, &["token", "list", "alice"]);
+    assert!(
+        !listing.contains(secret),
+        "the listing shows the secret:\n{listing}"
+    );
+    assert!(listing.starts_with("ID  NOTE "), "{listing}");
+    for header in ["SCOPES", "CREATED", "EXPIRES", "LAST USED", "REVOKED"] {
+        assert!(
+            listing.lines().next().unwrap().contains(header),
+            "{listing}"
+        );
+    }
+    let row = token_row(&listing, "1");
+    assert!(row.contains("ci laptop"), "{row}");
+    assert!(row.contains("read:packages,write:packages"), "{row}");
+    let fields: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        fields[fields.len() - 2..],
+        ["never", "no"],
+        "last used, revoked: {row}"
+    );
+
+    ok(&data, &["token", "revoke", "1"]);
+    let row = token_row(&ok(&data, &["token", "list", "alice"]), "1");
+    let revoked = row.split_whitespace().last().unwrap();
+    assert!(revoked.ends_with('Z'), "revoked token still live: {row}");
+
+    // Revoking again is harmless and says so.
+    let again = admin(&data, &["token", "revoke", "1"]);
+    assert!(again.status.success());
+    assert!(stderr(&again).contains("already revoked"));
+
+    // The store never held the secret: its bytes are nowhere in the database.
+    let database = std::fs::read(data.join("registry.db")).unwrap();
+    let wal = std::fs::read(data.join("registry.db-wal")).unwrap_or_default();
+    for bytes in [&database, &wal] {
+        assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+    }
+}
+
+#[test]
+fn each_token_is_different_and_lists_in_creation_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok(data, &["user", "create", "alice"]);
+    let first = ok(
+        data,
+        &["token", "create", "alice", "--scopes", "read:packages"],
+    );
+    let second = ok(
+        data,
+        &["token", "create", "alice", "--scopes", "delete:packages"],
+    );
+    assert_ne!(first, second);
+    let listing = ok(data, &["token", "list", "alice"]);
+    let ids: Vec<&str> = listing
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(ids, ["1", "2"]);
+    assert!(token_row(&listing, "2").contains("delete:packages"));
+}
+
+#[test]
+fn organizations_members_and_repository_access() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok(data, &["user", "create", "alice"]);
+    ok(data, &["user", "create", "bob"]);
+    ok(data, &["org", "create", "acme"]);
+    ok(
+        data,
+        &["org", "add-member", "acme", "alice", "--role", "admin"],
+    );
+    ok(data, &["org", "add-member", "acme", "bob"]);
+    let members = ok(data, &["org", "members", "acme"]);
+    assert!(
+        members.lines().any(|l| l.starts_with("alice  admin")),
+        "{members}"
+    );
+    assert!(
+        members.lines().any(|l| l.starts_with("bob    member")),
+        "{members}"
+    );
+
+    ok(
+        data,
+        &["repo-access", "set", "acme/app", "bob", "--role", "write"],
+    );
+    let access = ok(data, &["repo-access", "list", "acme/app"]);
+    assert!(access.contains("user:bob"), "{access}");
+    assert!(access.contains("write"), "{access}");
+    ok(data, &["repo-access", "remove", "acme/app", "bob"]);
+    assert!(!ok(data, &["repo-access", "list", "acme/app"]).contains("bob"));
+
+    let accounts = ok(data, &["user", "list"]);
+    assert!(accounts.contains("acme   organization"), "{accounts}");
+    assert!(accounts.contains("alice  user"), "{accounts}");
+}
+
+#[test]
+fn a_workflow_token_is_bound_to_its_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok(data, &["org", "create", "acme"]);
+    let created = admin(data, &["workflow-token", "create", "acme/app"]);
+    assert!(created.status.success(), "{}", stderr(&created));
+    let secret = stdout(&created);
+    assert!(secret.trim_end().starts_with("wharf_pat_"));
+    assert!(stderr(&created).contains("for acme/app (packages: write)"));
+    let listing = ok(data, &["workflow-token", "list", "acme/app"]);
+    assert!(listing.contains("packages:write"), "{listing}");
+    assert!(!listing.contains(secret.trim_end()));
+    assert!(
+        ok(data, &["workflow-token", "list", "acme/other"])
+            .lines()
+            .count()
+            == 1
+    );
+}
+
+#[test]
+fn mistakes_are_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    ok(data, &["user", "create", "alice"]);
+    ok(data, &["org", "create", "acme"]);
+    #[rustfmt::skip]
+    let table: &[(&[&str], i32, &str)] = &[
+        // arguments                                                     status  message
+        (&["user", "create", "alice"],                                    1, "already exists"),
+        (&["user", "create", "ACME"],                                     1, "already exists"),
+        (&["user", "create", "not/valid"],                                2, "invalid value"),
+        (&["org", "create", "alice"],                                     1, "already exists"),
+        (&["org", "add-member", "nope", "alice"],                         1, "unknown organization nope"),
+        (&["org", "add-member", "alice", "alice"],                        1, "alice is a user, not an organization"),
+        (&["org", "add-member", "acme", "bob"],                           1, "bob"),
+        (&["org", "add-member", "acme", "alice", "--role", "boss"],       2, "member or admin"),
+        (&["token", "create", "bob", "--scopes", "read:packages"],        1, "unknown user bob"),
+        (&["token", "create", "acme", "--scopes", "read:packages"],       1, "acme is an organization, not a user"),
+        (&["token", "create", "alice", "--scopes", "read:pkgs"],          2, "unknown token scope `read:pkgs`"),
+        (&["token", "create", "alice", "--scopes", ""],                   1, "at least one scope"),
+        (&["token", "create", "alice"],                                   2, "--scopes"),
+        (&["token", "list", "bob"],                                       1, "unknown user bob"),
+        (&["token", "revoke", "42"],                                      1, "no token has id 42"),
+        (&["token", "revoke", "x"],                                       2, "invalid value"),
+        (&["workflow-token", "create", "nobody/app"],                     1, "unknown owner nobody"),
+        (&["workflow-token", "create", "app"],                            2, "OWNER/REPO"),
+        (&["repo-access", "set", "acme/app", "bob", "--role", "write"],   1, "unknown user bob"),
+        (&["repo-access", "set", "acme/app", "alice", "--role", "owner"], 2, "unknown repository role"),
+        (&["repo-access", "remove", "acme/app", "alice"],                 1, "not found"),
+    ];
+    for (args, status, message) in table {
+        let output = admin(data, args);
+        assert_eq!(
+            output.status.code(),
+            Some(*status),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(message),
+            "{args:?}: expected {message:?} in {}",
+            stderr(&output)
+        );
+        assert!(stdout(&output).is_empty(), "{args:?} wrote to stdout");
+    }
+}
+
+#[test]
+fn the_data_dir_may_come_after_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let output = Command::new(BIN)
+        .args(["user", "create", "carol", "--data-dir", data])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(ok(dir.path(), &["user", "list"]).contains("carol"));
+}
