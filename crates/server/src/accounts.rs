@@ -43,7 +43,7 @@ use wharf_auth::{
     Principal, Scope, ScopeActions, SigningKey, Timestamp, TokenHash, TokenScopes, TokenSigner,
     Visibility, WorkflowPermission,
 };
-use wharf_packages::{AccessContext, PackageLookup, PackageStore, TokenId};
+use wharf_packages::{AccessContext, PackageLookup, PackageStore};
 use wharf_reference::RepositoryName;
 
 use crate::auth::{Access, Action, Authorizer};
@@ -291,8 +291,6 @@ pub(crate) enum Caller {
     Stored {
         /// Who it authenticates.
         principal: Principal,
-        /// The token's id.
-        id: TokenId,
     },
 }
 
@@ -493,10 +491,7 @@ impl Accounts {
         if let Err(err) = self.inner.store.record_token_use(record.id, now).await {
             tracing::warn!(error = %err, token = %record.id, "recording a token's use failed");
         }
-        Ok(Caller::Stored {
-            principal,
-            id: record.id,
-        })
+        Ok(Caller::Stored { principal })
     }
 
     /// The 401 for bad credentials on the registry API.

@@ -107,13 +107,14 @@ async fn image_config(storage: &Arc<dyn Storage>, config: &Descriptor) -> Option
 
 /// Whether a push updates the package's metadata (see the module docs).
 fn describes_package(manifest: &Manifest, tagged: bool) -> bool {
-    if !tagged || manifest.subject().is_some() || manifest.artifact_type().is_some() {
+    if !tagged || manifest.subject().is_some() {
         return false;
     }
-    manifest.is_index()
-        || manifest
-            .as_image()
-            .is_some_and(|image| !image.is_artifact())
+    match (manifest.as_image(), manifest.as_index()) {
+        (Some(image), _) => !image.is_artifact(),
+        (None, Some(index)) => index.artifact_type().is_none(),
+        (None, None) => false,
+    }
 }
 
 /// The image of an index whose annotations and labels stand in for keys

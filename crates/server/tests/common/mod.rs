@@ -3,6 +3,8 @@
 
 #![allow(dead_code, missing_docs)]
 
+pub mod ghcr;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -1,0 +1,372 @@
+//! A registry with accounts on (the GitHub Container registry model) over
+//! an in-memory SQLite package store, seeded with users, an organization
+//! and tokens, and helpers to get bearer tokens and push images as someone.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use base64::Engine as _;
+use reqwest::Method;
+use serde_json::{json, Value};
+use wharf_auth::{
+    OrgRole, OrganizationPolicy, PersonalAccessToken, SigningKey, StoredToken, Timestamp,
+    WorkflowPermission,
+};
+use wharf_packages::{CacheOptions, CachedStore, PackageStore, SqlitePackageStore, WorkflowToken};
+use wharf_reference::Digest;
+use wharf_server::{AccountsConfig, AnnotationPolicy, Clock};
+
+use super::*;
+
+/// The registry's public URL in challenges and package URLs.
+pub const PUBLIC_URL: &str = "http://registry.test";
+/// Its service name.
+pub const SERVICE: &str = "registry.test";
+/// The challenge every 401 of `/v2/` starts with.
+pub const CHALLENGE: &str = "Bearer realm=\"http://registry.test/token\",service=\"registry.test\"";
+/// The clock's start.
+pub const START: u64 = 1_700_000_000;
+
+pub struct Ghcr {
+    pub server: TestServer,
+    pub store: Arc<dyn PackageStore>,
+    now: Arc<AtomicU64>,
+    /// Token name → (login given as username, secret).
+    tokens: BTreeMap<&'static str, (String, String)>,
+}
+
+/// The people and tokens every test starts with:
+///
+/// | token | who | scopes |
+/// |---|---|---|
+/// | `alice` | user alice, admin of org acme | read, write, delete |
+/// | `alice-read` | alice | read:packages |
+/// | `alice-write` | alice | write:packages (no delete) |
+/// | `bob` | user bob, in no organization | read, write, delete |
+/// | `carol` | user carol, member of acme | read, write |
+/// | `site-ci` | workflow of alice/site | packages: write |
+/// | `site-ci-read` | workflow of alice/site | packages: read |
+const PERSONAL: [(&str, &str, &str); 5] = [
+    (
+        "alice",
+        "alice",
+        "read:packages write:packages delete:packages",
+    ),
+    ("alice-read", "alice", "read:packages"),
+    ("alice-write", "alice", "write:packages"),
+    ("bob", "bob", "read:packages write:packages delete:packages"),
+    ("carol", "carol", "read:packages write:packages"),
+];
+
+impl Ghcr {
+    pub async fn start() -> Ghcr {
+        Ghcr::start_with(AnnotationPolicy::default()).await
+    }
+
+    pub async fn start_with(policy: AnnotationPolicy) -> Ghcr {
+        let sqlite = SqlitePackageStore::in_memory().expect("sqlite");
+        let store: Arc<dyn PackageStore> =
+            Arc::new(CachedStore::new(sqlite, CacheOptions::default()));
+        let now = Arc::new(AtomicU64::new(START));
+        let t = Timestamp::from_unix_seconds(START);
+        for user in ["alice", "bob", "carol"] {
+            store
+                .create_user(&user.parse().expect("login"), t)
+                .await
+                .expect("user");
+        }
+        let acme = "acme".parse().expect("login");
+        store
+            .create_organization(&acme, OrganizationPolicy::default(), t)
+            .await
+            .expect("org");
+        store
+            .add_member(&acme, &"alice".parse().expect("login"), OrgRole::Admin, t)
+            .await
+            .expect("member");
+        store
+            .add_member(&acme, &"carol".parse().expect("login"), OrgRole::Member, t)
+            .await
+            .expect("member");
+        let mut tokens = BTreeMap::new();
+        for (name, login, scopes) in PERSONAL {
+            let secret = PersonalAccessToken::generate().expect("token");
+            let stored = StoredToken::new(
+                &secret,
+                login.parse().expect("login"),
+                scopes.parse().expect("scopes"),
+                None,
+            );
+            store
+                .insert_personal_token(&stored, t)
+                .await
+                .expect("insert");
+            tokens.insert(name, (login.to_owned(), secret.expose_secret().to_owned()));
+        }
+        for (name, permission) in [
+            ("site-ci", WorkflowPermission::Write),
+            ("site-ci-read", WorkflowPermission::Read),
+        ] {
+            let secret = PersonalAccessToken::generate().expect("token");
+            let token = WorkflowToken::new(
+                secret.hash(),
+                "alice/site".parse().expect("repo"),
+                permission,
+                None,
+            );
+            store
+                .insert_workflow_token(&token, t)
+                .await
+                .expect("insert");
+            tokens.insert(
+                name,
+                (
+                    "github-actions".to_owned(),
+                    secret.expose_secret().to_owned(),
+                ),
+            );
+        }
+
+        let clock_now = now.clone();
+        let config = AccountsConfig::new(
+            store.clone(),
+            SigningKey::generate().expect("key"),
+            PUBLIC_URL,
+        )
+        .expect("config")
+        .annotations(policy)
+        .clock(Clock::from_fn(move || {
+            Timestamp::from_unix_seconds(clock_now.load(Ordering::SeqCst))
+        }));
+        let server = start_with(Backend::Memory, move |b| b.accounts(config)).await;
+        Ghcr {
+            server,
+            store,
+            now,
+            tokens,
+        }
+    }
+
+    /// Moves the registry's clock forward.
+    pub fn advance(&self, seconds: u64) {
+        self.now.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    pub fn now(&self) -> Timestamp {
+        Timestamp::from_unix_seconds(self.now.load(Ordering::SeqCst))
+    }
+
+    /// The secret of a seeded token.
+    pub fn secret(&self, token: &str) -> &str {
+        &self.tokens[token].1
+    }
+
+    /// `Basic base64(login:secret)` for a seeded token.
+    pub fn basic(&self, token: &str) -> String {
+        let (login, secret) = &self.tokens[token];
+        basic(login, secret)
+    }
+
+    /// A bearer token from `/token` for these scopes, as `Bearer <jwt>`;
+    /// anonymous when `token` is `None`.
+    pub async fn bearer(&self, token: Option<&str>, scopes: &[&str]) -> String {
+        let reply = self
+            .token_reply(token.map(|t| self.basic(t)).as_deref(), scopes)
+            .await;
+        assert_eq!(reply.status, 200, "token: {reply:?}");
+        format!("Bearer {}", reply.json()["token"].as_str().expect("token"))
+    }
+
+    /// `GET /token?service=registry.test&scope=...` with `authorization`.
+    pub async fn token_reply(&self, authorization: Option<&str>, scopes: &[&str]) -> Reply {
+        let mut query = format!("/token?service={SERVICE}");
+        for scope in scopes {
+            query.push_str("&scope=");
+            query.push_str(&url_encode(scope));
+        }
+        let headers: Vec<(&str, &str)> = authorization
+            .map(|a| vec![("authorization", a)])
+            .unwrap_or_default();
+        self.server
+            .send(Method::GET, &query, &headers, Vec::new())
+            .await
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> Reply {
+        let headers: Vec<(&str, &str)> = authorization
+            .map(|a| vec![("authorization", a)])
+            .unwrap_or_default();
+        self.server.send(method, path, &headers, body).await
+    }
+
+    /// `GET path` as `authorization`.
+    pub async fn get(&self, path: &str, authorization: Option<&str>) -> Reply {
+        self.send(Method::GET, path, authorization, Vec::new())
+            .await
+    }
+
+    /// Sends JSON.
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: &str,
+        body: &Value,
+    ) -> Reply {
+        self.server
+            .send(
+                method,
+                path,
+                &[
+                    ("authorization", authorization),
+                    ("content-type", "application/json"),
+                ],
+                serde_json::to_vec(body).expect("json"),
+            )
+            .await
+    }
+
+    /// Pushes a blob as `authorization`; the reply of the monolithic POST.
+    pub async fn push_blob_as(&self, authorization: &str, repo: &str, content: &[u8]) -> Reply {
+        let digest = Digest::sha256(content);
+        self.send(
+            Method::POST,
+            &format!("/v2/{repo}/blobs/uploads/?digest={digest}"),
+            Some(authorization),
+            content.to_vec(),
+        )
+        .await
+    }
+
+    /// Pushes an image whose config carries `labels` and whose manifest
+    /// carries `annotations`, tagged `reference` (a tag, or the digest for
+    /// an untagged push when `reference` is `"@"`). Returns the manifest
+    /// PUT reply and the manifest digest.
+    pub async fn push_image_as(
+        &self,
+        authorization: &str,
+        repo: &str,
+        reference: &str,
+        labels: Value,
+        annotations: Value,
+    ) -> (Reply, Digest, usize) {
+        let config = serde_json::to_vec(&json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "config": { "Labels": labels },
+            "rootfs": { "type": "layers", "diff_ids": [] },
+        }))
+        .expect("json");
+        let layer = format!("layer of {repo} labelled {labels}").into_bytes();
+        for blob in [&config, &layer] {
+            let reply = self.push_blob_as(authorization, repo, blob).await;
+            if reply.status != 201 {
+                return (reply, Digest::sha256(b""), 0);
+            }
+        }
+        let mut manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": descriptor(OCI_CONFIG, &Digest::sha256(&config), config.len()),
+            "layers": [descriptor(OCI_LAYER, &Digest::sha256(&layer), layer.len())],
+        });
+        if annotations.as_object().is_some_and(|a| !a.is_empty()) {
+            manifest["annotations"] = annotations;
+        }
+        let bytes = serde_json::to_vec(&manifest).expect("json");
+        let digest = Digest::sha256(&bytes);
+        let reference = if reference == "@" {
+            digest.to_string()
+        } else {
+            reference.to_owned()
+        };
+        let reply = self
+            .server
+            .send(
+                Method::PUT,
+                &format!("/v2/{repo}/manifests/{reference}"),
+                &[
+                    ("authorization", authorization),
+                    ("content-type", OCI_MANIFEST),
+                ],
+                bytes.clone(),
+            )
+            .await;
+        (reply, digest, bytes.len())
+    }
+
+    /// Pushes a plain image as the token `who` and asserts it was created.
+    pub async fn publish(&self, who: &str, repo: &str, tag: &str) -> Digest {
+        let (reply, digest, _) = self
+            .push_image_as(&self.basic(who), repo, tag, json!({}), json!({}))
+            .await;
+        assert_eq!(
+            reply.status, 201,
+            "publish {repo}:{tag} as {who}: {reply:?}"
+        );
+        digest
+    }
+
+    /// Makes a package public through the REST API, as `who`.
+    pub async fn make_public(&self, who: &str, owner_path: &str, package: &str) {
+        let reply = self
+            .send_json(
+                Method::PATCH,
+                &format!(
+                    "{owner_path}/packages/container/{}",
+                    package.replace('/', "%2F")
+                ),
+                &self.basic(who),
+                &json!({ "visibility": "public" }),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "make public: {reply:?}");
+    }
+}
+
+pub fn basic(user: &str, secret: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"))
+    )
+}
+
+pub fn url_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// The `access` claim of a JWT, as `["repository:NAME:ACTIONS", ...]`.
+pub fn granted(bearer: &str) -> Vec<String> {
+    let jwt = bearer.trim_start_matches("Bearer ");
+    let payload = jwt.split('.').nth(1).expect("payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("base64url");
+    let claims: Value = serde_json::from_slice(&bytes).expect("claims");
+    claims["access"]
+        .as_array()
+        .expect("access")
+        .iter()
+        .map(|entry| {
+            let actions: Vec<&str> = entry["actions"]
+                .as_array()
+                .expect("actions")
+                .iter()
+                .map(|a| a.as_str().expect("action"))
+                .collect();
+            format!(
+                "{}:{}:{}",
+                entry["type"].as_str().expect("type"),
+                entry["name"].as_str().expect("name"),
+                actions.join(",")
+            )
+        })
+        .collect()
+}
