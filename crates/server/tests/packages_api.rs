@@ -1,0 +1,721 @@
+//! The package REST API, shaped like GitHub's: listing, reading, deleting
+//! and restoring packages and versions, visibility and grants.
+
+mod common;
+
+use common::ghcr::*;
+use common::*;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// alice/app (private, tags 1.0 and 2.0), alice/app/release (private,
+/// nested), alice/public-app (public), acme/tool (private, by carol).
+async fn seeded() -> Ghcr {
+    let ghcr = Ghcr::start().await;
+    ghcr.publish("alice", "alice/app", "1.0").await;
+    let alice = ghcr.basic("alice");
+    let (reply, _, _) = ghcr
+        .push_image_as(
+            &alice,
+            "alice/app",
+            "2.0",
+            json!({
+                "org.opencontainers.image.description": "The app",
+                "org.opencontainers.image.licenses": "MIT",
+                "org.opencontainers.image.source": "http://registry.test/alice/app-src",
+            }),
+            json!({}),
+        )
+        .await;
+    assert_eq!(reply.status, 201);
+    ghcr.publish("alice", "alice/app/release", "1.0").await;
+    ghcr.publish("alice", "alice/public-app", "1.0").await;
+    ghcr.make_public("alice", "/user", "public-app").await;
+    ghcr.publish("carol", "acme/tool", "1.0").await;
+    ghcr
+}
+
+fn names(reply: &Reply) -> Vec<String> {
+    reply
+        .json()
+        .as_array()
+        .unwrap_or_else(|| panic!("a list: {reply:?}"))
+        .iter()
+        .map(|p| p["name"].as_str().expect("name").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn listings_show_the_packages_the_caller_may_see() {
+    let ghcr = seeded().await;
+    let container = "?package_type=container";
+    // (what, path, token, status, names)
+    let table: &[(&str, String, Option<&str>, u16, &[&str])] = &[
+        (
+            "the owner, /user",
+            format!("/user/packages{container}"),
+            Some("alice"),
+            200,
+            &["app", "app/release", "public-app"],
+        ),
+        (
+            "the owner, /users",
+            format!("/users/alice/packages{container}"),
+            Some("alice-read"),
+            200,
+            &["app", "app/release", "public-app"],
+        ),
+        (
+            "an outsider",
+            format!("/users/alice/packages{container}"),
+            Some("bob"),
+            200,
+            &["public-app"],
+        ),
+        (
+            "visibility filter",
+            format!("/users/alice/packages{container}&visibility=private"),
+            Some("alice"),
+            200,
+            &["app", "app/release"],
+        ),
+        (
+            "an organization, its owner",
+            format!("/orgs/acme/packages{container}"),
+            Some("alice"),
+            200,
+            &["tool"],
+        ),
+        (
+            "an organization, an outsider",
+            format!("/orgs/acme/packages{container}"),
+            Some("bob"),
+            200,
+            &[],
+        ),
+        (
+            "a workflow token",
+            format!("/users/alice/packages{container}"),
+            Some("site-ci"),
+            200,
+            &["public-app"],
+        ),
+        (
+            "another package type",
+            "/users/alice/packages?package_type=npm".into(),
+            Some("alice"),
+            200,
+            &[],
+        ),
+        (
+            "no package type",
+            "/users/alice/packages".into(),
+            Some("alice"),
+            400,
+            &[],
+        ),
+        (
+            "a user as an organization",
+            format!("/orgs/alice/packages{container}"),
+            Some("alice"),
+            404,
+            &[],
+        ),
+        (
+            "an unknown owner",
+            format!("/users/nobody/packages{container}"),
+            Some("alice"),
+            404,
+            &[],
+        ),
+        (
+            "no credentials",
+            format!("/users/alice/packages{container}"),
+            None,
+            401,
+            &[],
+        ),
+        (
+            "a workflow token, /user",
+            format!("/user/packages{container}"),
+            Some("site-ci"),
+            403,
+            &[],
+        ),
+    ];
+    for (what, path, token, status, expected) in table {
+        let authorization = token.map(|t| ghcr.basic(t));
+        let reply = ghcr.get(path, authorization.as_deref()).await;
+        assert_eq!(reply.status.as_u16(), *status, "{what}: {reply:?}");
+        assert!(
+            reply
+                .header("content-type")
+                .is_some_and(|t| t.starts_with("application/json")),
+            "{what}"
+        );
+        if *status == 200 {
+            assert_eq!(names(&reply), *expected, "{what}");
+        } else {
+            assert!(reply.json()["message"].is_string(), "{what}: {reply:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn listings_are_paged_with_a_link_to_the_next_page() {
+    let ghcr = seeded().await;
+    let alice = ghcr.basic("alice");
+    let first = ghcr
+        .get(
+            "/user/packages?package_type=container&per_page=2",
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(names(&first), ["app", "app/release"]);
+    let link = first.header("link").expect("link").to_owned();
+    assert!(link.ends_with("rel=\"next\""), "{link}");
+    let next = link
+        .trim_start_matches(&format!("<{PUBLIC_URL}"))
+        .split('>')
+        .next()
+        .expect("url")
+        .to_owned();
+    let second = ghcr.get(&next, Some(&alice)).await;
+    assert_eq!(names(&second), ["public-app"]);
+    assert_eq!(second.header("link"), None);
+}
+
+#[tokio::test]
+async fn a_package_reads_like_githubs_with_its_metadata() {
+    let ghcr = seeded().await;
+    let reply = ghcr
+        .get(
+            "/users/alice/packages/container/app",
+            Some(&ghcr.basic("alice")),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let package = reply.json();
+    assert!(package["id"].is_number());
+    assert_eq!(package["name"], "app");
+    assert_eq!(package["package_type"], "container");
+    assert_eq!(package["owner"]["login"], "alice");
+    assert_eq!(package["owner"]["type"], "User");
+    assert_eq!(package["visibility"], "private");
+    assert_eq!(package["version_count"], 2);
+    assert_eq!(
+        package["url"],
+        "http://registry.test/users/alice/packages/container/app"
+    );
+    assert_eq!(
+        package["html_url"],
+        "http://registry.test/alice/packages/container/app"
+    );
+    assert_eq!(package["description"], "The app");
+    assert_eq!(package["licenses"], "MIT");
+    assert_eq!(package["source"], "http://registry.test/alice/app-src");
+    assert_eq!(package["repository"]["full_name"], "alice/app-src");
+    assert_eq!(
+        package["repository"]["html_url"],
+        "http://registry.test/alice/app-src"
+    );
+    for key in ["created_at", "updated_at"] {
+        let at = package[key].as_str().expect(key);
+        assert!(
+            at.len() == 20 && at.ends_with('Z') && at.contains('T'),
+            "{key}: {at}"
+        );
+    }
+
+    let nested = ghcr
+        .get(
+            "/user/packages/container/app%2Frelease",
+            Some(&ghcr.basic("alice")),
+        )
+        .await;
+    assert_eq!(nested.status, 200, "{nested:?}");
+    assert_eq!(nested.json()["name"], "app/release");
+    assert_eq!(
+        nested.json()["html_url"],
+        "http://registry.test/alice/packages/container/app%2Frelease"
+    );
+
+    let org = ghcr
+        .get(
+            "/orgs/acme/packages/container/tool",
+            Some(&ghcr.basic("alice")),
+        )
+        .await;
+    assert_eq!(org.json()["owner"]["type"], "Organization");
+    assert_eq!(
+        org.json()["url"],
+        "http://registry.test/orgs/acme/packages/container/tool"
+    );
+}
+
+#[tokio::test]
+async fn who_may_read_change_and_delete_a_package() {
+    let ghcr = seeded().await;
+    let app = "/users/alice/packages/container/app";
+    // (what, method, path, token, body, status)
+    let table: Vec<(&str, Method, String, Option<&str>, Value, u16)> = vec![
+        (
+            "read, owner",
+            Method::GET,
+            app.into(),
+            Some("alice-read"),
+            json!(null),
+            200,
+        ),
+        (
+            "read, outsider",
+            Method::GET,
+            app.into(),
+            Some("bob"),
+            json!(null),
+            404,
+        ),
+        (
+            "read, missing",
+            Method::GET,
+            "/users/alice/packages/container/nothing".into(),
+            Some("alice"),
+            json!(null),
+            404,
+        ),
+        (
+            "read, no credentials",
+            Method::GET,
+            app.into(),
+            None,
+            json!(null),
+            401,
+        ),
+        (
+            "read, bad credentials",
+            Method::GET,
+            app.into(),
+            Some("nobody"),
+            json!(null),
+            401,
+        ),
+        (
+            "read, another package type",
+            Method::GET,
+            "/users/alice/packages/npm/app".into(),
+            Some("alice"),
+            json!(null),
+            404,
+        ),
+        (
+            "read, public, outsider",
+            Method::GET,
+            "/users/alice/packages/container/public-app".into(),
+            Some("bob"),
+            json!(null),
+            200,
+        ),
+        (
+            "change, read-only token",
+            Method::PATCH,
+            app.into(),
+            Some("alice-read"),
+            json!({"visibility": "public"}),
+            403,
+        ),
+        (
+            "change, outsider",
+            Method::PATCH,
+            app.into(),
+            Some("bob"),
+            json!({"visibility": "public"}),
+            404,
+        ),
+        (
+            "change, public, outsider",
+            Method::PATCH,
+            "/users/alice/packages/container/public-app".into(),
+            Some("bob"),
+            json!({"visibility": "private"}),
+            403,
+        ),
+        (
+            "change, unknown visibility",
+            Method::PATCH,
+            app.into(),
+            Some("alice"),
+            json!({"visibility": "secret"}),
+            400,
+        ),
+        (
+            "change, unknown field",
+            Method::PATCH,
+            app.into(),
+            Some("alice"),
+            json!({"colour": "red"}),
+            400,
+        ),
+        (
+            "change, another owner's repository",
+            Method::PATCH,
+            app.into(),
+            Some("alice"),
+            json!({"repository": "bob/repo"}),
+            400,
+        ),
+        (
+            "delete, token without delete:packages",
+            Method::DELETE,
+            app.into(),
+            Some("alice-write"),
+            json!(null),
+            403,
+        ),
+        (
+            "delete, outsider",
+            Method::DELETE,
+            app.into(),
+            Some("bob"),
+            json!(null),
+            404,
+        ),
+        (
+            "delete, org member who is no admin",
+            Method::DELETE,
+            "/orgs/acme/packages/container/tool".into(),
+            Some("alice-write"),
+            json!(null),
+            403,
+        ),
+        (
+            "other methods",
+            Method::POST,
+            app.into(),
+            Some("alice"),
+            json!(null),
+            405,
+        ),
+    ];
+    for (what, method, path, token, body, status) in table {
+        let authorization = match token {
+            Some("nobody") => basic("alice", "wharf_pat_nope"),
+            Some(token) => ghcr.basic(token),
+            None => String::new(),
+        };
+        let reply = if token.is_none() {
+            ghcr.send(method, &path, None, Vec::new()).await
+        } else if body.is_null() {
+            ghcr.send(method, &path, Some(&authorization), Vec::new())
+                .await
+        } else {
+            ghcr.send_json(method, &path, &authorization, &body).await
+        };
+        assert_eq!(reply.status.as_u16(), status, "{what}: {reply:?}");
+        if status >= 400 {
+            assert!(reply.json()["message"].is_string(), "{what}: {reply:?}");
+        }
+        if status == 401 {
+            assert!(
+                reply
+                    .header("www-authenticate")
+                    .is_some_and(|h| h.starts_with("Basic ")),
+                "{what}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn visibility_decides_anonymous_pulls() {
+    let ghcr = seeded().await;
+    let path = "/v2/alice/app/manifests/1.0";
+    assert_eq!(ghcr.get(path, None).await.status, 401);
+    ghcr.make_public("alice", "/users/alice", "app").await;
+    assert_eq!(ghcr.get(path, None).await.status, 200);
+    let reply = ghcr
+        .send_json(
+            Method::PATCH,
+            "/users/alice/packages/container/app",
+            &ghcr.basic("alice"),
+            &json!({ "visibility": "private" }),
+        )
+        .await;
+    assert_eq!(reply.json()["visibility"], "private");
+    assert_eq!(ghcr.get(path, None).await.status, 401);
+}
+
+#[tokio::test]
+async fn grants_give_and_take_a_role() {
+    let ghcr = seeded().await;
+    let alice = ghcr.basic("alice");
+    let bob = ghcr.basic("bob");
+    let pull = "/v2/alice/app/manifests/1.0";
+    let grant = "/users/alice/packages/container/app/grants/user:bob";
+    assert_eq!(ghcr.get(pull, Some(&bob)).await.status, 404);
+
+    let reply = ghcr
+        .send_json(Method::PUT, grant, &alice, &json!({ "role": "read" }))
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(
+        reply.json(),
+        json!({ "grantee": "user:bob", "role": "read" })
+    );
+    assert_eq!(ghcr.get(pull, Some(&bob)).await.status, 200);
+    let push = ghcr
+        .send(
+            Method::POST,
+            "/v2/alice/app/blobs/uploads/",
+            Some(&bob),
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(push.status, 403, "read does not push");
+
+    // bob may read but not manage access.
+    let reply = ghcr
+        .send_json(Method::PUT, grant, &bob, &json!({ "role": "admin" }))
+        .await;
+    assert_eq!(reply.status, 403);
+
+    let listed = ghcr
+        .get("/users/alice/packages/container/app/grants", Some(&alice))
+        .await;
+    let grants = listed.json();
+    assert!(
+        grants
+            .as_array()
+            .expect("list")
+            .contains(&json!({ "grantee": "user:bob", "role": "read" })),
+        "{grants}"
+    );
+
+    // A workflow of another repository, by its repository grant.
+    let ci_grant = "/users/alice/packages/container/app/grants/repository:alice%2Fsite";
+    let reply = ghcr
+        .send_json(Method::PUT, ci_grant, &alice, &json!({ "role": "write" }))
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let ci_push = ghcr
+        .send(
+            Method::POST,
+            "/v2/alice/app/blobs/uploads/",
+            Some(&ghcr.basic("site-ci")),
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(ci_push.status, 202);
+
+    let bad = ghcr
+        .send_json(Method::PUT, grant, &alice, &json!({ "role": "owner" }))
+        .await;
+    assert_eq!(bad.status, 400);
+    let unknown = ghcr
+        .send_json(
+            Method::PUT,
+            "/users/alice/packages/container/app/grants/user:nobody",
+            &alice,
+            &json!({ "role": "read" }),
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{unknown:?}");
+
+    let reply = ghcr
+        .send(Method::DELETE, grant, Some(&alice), Vec::new())
+        .await;
+    assert_eq!(reply.status, 204);
+    assert_eq!(ghcr.get(pull, Some(&bob)).await.status, 404);
+    let again = ghcr
+        .send(Method::DELETE, grant, Some(&alice), Vec::new())
+        .await;
+    assert_eq!(again.status, 404);
+}
+
+#[tokio::test]
+async fn versions_are_listed_read_deleted_and_restored() {
+    let ghcr = seeded().await;
+    let alice = ghcr.basic("alice");
+    let base = "/users/alice/packages/container/app";
+    let listed = ghcr.get(&format!("{base}/versions"), Some(&alice)).await;
+    assert_eq!(listed.status, 200, "{listed:?}");
+    let versions = listed.json();
+    let versions = versions.as_array().expect("list");
+    assert_eq!(versions.len(), 2);
+    let newest = &versions[0];
+    assert_eq!(newest["metadata"]["package_type"], "container");
+    assert_eq!(newest["metadata"]["container"]["tags"], json!(["2.0"]));
+    assert!(newest["name"]
+        .as_str()
+        .expect("digest")
+        .starts_with("sha256:"));
+    let id = newest["id"].as_i64().expect("id");
+    assert_eq!(
+        newest["url"],
+        format!("http://registry.test/users/alice/packages/container/app/versions/{id}")
+    );
+    let one = ghcr
+        .get(&format!("{base}/versions/{id}"), Some(&alice))
+        .await;
+    assert_eq!(one.json()["name"], newest["name"]);
+    assert_eq!(
+        ghcr.get(&format!("{base}/versions/999999"), Some(&alice))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        ghcr.get(&format!("{base}/versions/nope"), Some(&alice))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        ghcr.get(&format!("{base}/versions"), Some(&ghcr.basic("bob")))
+            .await
+            .status,
+        404
+    );
+
+    // Deleting needs delete:packages.
+    let version = format!("{base}/versions/{id}");
+    let denied = ghcr
+        .send(
+            Method::DELETE,
+            &version,
+            Some(&ghcr.basic("alice-write")),
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(denied.status, 403);
+    let deleted = ghcr
+        .send(Method::DELETE, &version, Some(&alice), Vec::new())
+        .await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert_eq!(
+        ghcr.get("/v2/alice/app/manifests/2.0", Some(&alice))
+            .await
+            .status,
+        404
+    );
+    let active = ghcr.get(&format!("{base}/versions"), Some(&alice)).await;
+    assert_eq!(active.json().as_array().expect("list").len(), 1);
+    let gone = ghcr
+        .get(&format!("{base}/versions?state=deleted"), Some(&alice))
+        .await;
+    let gone = gone.json();
+    assert_eq!(gone[0]["id"], id);
+    assert!(gone[0]["deleted_at"].is_string());
+
+    // The last version cannot be deleted: delete the package instead.
+    let last_id = active.json()[0]["id"].as_i64().expect("id");
+    let last = ghcr
+        .send(
+            Method::DELETE,
+            &format!("{base}/versions/{last_id}"),
+            Some(&alice),
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(last.status, 400, "{last:?}");
+
+    let restored = ghcr
+        .send(
+            Method::POST,
+            &format!("{version}/restore"),
+            Some(&alice),
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(restored.status, 204, "{restored:?}");
+    assert_eq!(
+        ghcr.get("/v2/alice/app/manifests/2.0", Some(&alice))
+            .await
+            .status,
+        200
+    );
+    let twice = ghcr
+        .send(
+            Method::POST,
+            &format!("{version}/restore"),
+            Some(&alice),
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(twice.status, 409, "{twice:?}");
+}
+
+#[tokio::test]
+async fn a_deleted_package_is_gone_until_restored_and_purged_after_30_days() {
+    let ghcr = seeded().await;
+    let alice = ghcr.basic("alice");
+    let package = "/users/alice/packages/container/app";
+    let pull = "/v2/alice/app/manifests/1.0";
+    let deleted = ghcr
+        .send(Method::DELETE, package, Some(&alice), Vec::new())
+        .await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    assert_eq!(ghcr.get(package, Some(&alice)).await.status, 404);
+    let reply = ghcr.get(pull, Some(&alice)).await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.error_code().as_deref(), Some("NAME_UNKNOWN"));
+    let listed = ghcr
+        .get("/user/packages?package_type=container", Some(&alice))
+        .await;
+    assert_eq!(names(&listed), ["app/release", "public-app"]);
+
+    // Only an admin restores it; then its tags are back.
+    let outsider = ghcr
+        .send(
+            Method::POST,
+            &format!("{package}/restore"),
+            Some(&ghcr.basic("bob")),
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(outsider.status, 404);
+    let restored = ghcr
+        .send(
+            Method::POST,
+            &format!("{package}/restore"),
+            Some(&alice),
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(restored.status, 204, "{restored:?}");
+    assert_eq!(ghcr.get(pull, Some(&alice)).await.status, 200);
+    assert_eq!(
+        ghcr.get("/v2/alice/app/manifests/2.0", Some(&alice))
+            .await
+            .status,
+        200
+    );
+
+    // Deleted again, and 30 days pass: purged for good.
+    assert_eq!(
+        ghcr.send(Method::DELETE, package, Some(&alice), Vec::new())
+            .await
+            .status,
+        204
+    );
+    ghcr.advance(30 * 24 * 3600 + 1);
+    let report = ghcr
+        .server
+        .registry
+        .purge_expired_packages()
+        .await
+        .expect("purge");
+    assert_eq!(report.packages.len(), 1);
+    assert_eq!(report.versions.len(), 2);
+    let late = ghcr
+        .send(
+            Method::POST,
+            &format!("{package}/restore"),
+            Some(&alice),
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(late.status, 404, "{late:?}");
+    // The name is free for a new first publish.
+    ghcr.publish("alice", "alice/app", "3.0").await;
+    assert_eq!(ghcr.get(pull, Some(&alice)).await.status, 404);
+}
