@@ -23,7 +23,8 @@ async fn seeded() -> Ghcr {
 async fn the_token_endpoint_grants_what_was_asked_as_far_as_it_is_allowed() {
     let ghcr = seeded().await;
     // (what, token, scopes asked, access granted)
-    let table: &[(&str, Option<&str>, &[&str], &[&str])] = &[
+    type Row<'a> = (&'a str, Option<&'a str>, &'a [&'a str], &'a [&'a str]);
+    let table: &[Row<'_>] = &[
         (
             "anonymous, public package",
             None,
@@ -121,7 +122,16 @@ async fn the_token_endpoint_refuses_bad_requests_and_bad_credentials() {
     let alice = ghcr.basic("alice");
     let wrong_password = basic("alice", "wharf_pat_not-a-token");
     // (what, method, path, authorization, body, status, message contains)
-    let table: Vec<(&str, Method, String, Option<&str>, &str, u16, &str)> = vec![
+    type Row<'a> = (
+        &'a str,
+        Method,
+        String,
+        Option<&'a str>,
+        &'a str,
+        u16,
+        &'a str,
+    );
+    let table: Vec<Row<'_>> = vec![
         (
             "wrong service",
             Method::GET,

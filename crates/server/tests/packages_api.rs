@@ -50,7 +50,8 @@ async fn listings_show_the_packages_the_caller_may_see() {
     let ghcr = seeded().await;
     let container = "?package_type=container";
     // (what, path, token, status, names)
-    let table: &[(&str, String, Option<&str>, u16, &[&str])] = &[
+    type Row<'a> = (&'a str, String, Option<&'a str>, u16, &'a [&'a str]);
+    let table: &[Row<'_>] = &[
         (
             "the owner, /user",
             format!("/user/packages{container}"),
@@ -258,7 +259,8 @@ async fn who_may_read_change_and_delete_a_package() {
     let ghcr = seeded().await;
     let app = "/users/alice/packages/container/app";
     // (what, method, path, token, body, status)
-    let table: Vec<(&str, Method, String, Option<&str>, Value, u16)> = vec![
+    type Row<'a> = (&'a str, Method, String, Option<&'a str>, Value, u16);
+    let table: Vec<Row<'_>> = vec![
         (
             "read, owner",
             Method::GET,
