@@ -542,7 +542,7 @@ pub fn render_package_page(view: &PackageView<'_>) -> String {
     match (latest, pull_version) {
         (Some((version, tag)), _) => {
             page.command(&format!("docker pull {}/{name}:{tag}", view.host));
-            page.raw(r#"<h3>Pull by digest</h3><p class="muted small">Always the same image, whatever the tags do later.</p>"#);
+            page.raw(r#"<h3>Pull by digest</h3><p class="muted small hint">Always the same image, whatever the tags do later.</p>"#);
             page.command(&format!(
                 "docker pull {}/{name}@{}",
                 view.host, version.digest
@@ -964,7 +964,7 @@ h3{font-size:14px;font-weight:600;margin:16px 0 4px}
 .description p{margin:0 0 24px;font-size:16px;white-space:pre-wrap;overflow-wrap:anywhere}
 .description.empty p{font-size:14px;color:#59636e}
 .card{border:1px solid #d1d9e0;border-radius:6px;padding:16px;margin-bottom:24px}
-pre.command{margin:8px 0 0;padding:10px 12px;background:#f6f8fa;border:1px solid #d1d9e0;border-radius:6px;overflow-x:auto;user-select:all}
+pre.command{margin:8px 0 0;padding:10px 12px;background:#f6f8fa;border:1px solid #d1d9e0;border-radius:6px;white-space:pre-wrap;overflow-wrap:anywhere;user-select:all}
 table{width:100%;border-collapse:collapse}
 th{text-align:left;font-weight:600;color:#59636e;font-size:12px;border-bottom:1px solid #d1d9e0;padding:6px 8px}
 td{border-bottom:1px solid #eff2f5;padding:8px;vertical-align:top}
@@ -979,6 +979,7 @@ details{margin-top:12px}summary{cursor:pointer;color:#59636e}
 .details dd{margin:2px 0 0;overflow-wrap:anywhere}
 .spdx{display:inline-block;margin-left:4px;padding:0 5px;border-radius:4px;background:#dafbe1;color:#1a7f37;font-size:11px;font-weight:600;vertical-align:1px}
 .muted{color:#59636e}.small{font-size:12px}
+p.hint{margin:0}
 ul.packages{list-style:none;margin:0;padding:0}
 ul.packages li{padding:16px 0;border-bottom:1px solid #d1d9e0}
 ul.packages .row{display:flex;gap:8px;align-items:center}

@@ -298,11 +298,14 @@ async fn without_a_public_host_pull_commands_name_the_request_host() {
     assert!(html.contains("docker pull 127.0.0.1:5123/alice/public-app:latest"));
 }
 
+/// A list page, who asks, the packages it shows and those it hides.
+type ListCase<'a> = (&'a str, Option<&'a str>, &'a [&'a str], &'a [&'a str]);
+
 #[tokio::test]
 async fn an_owner_list_shows_only_the_packages_the_viewer_may_pull() {
     let f = fixture().await;
     #[rustfmt::skip]
-    let table: &[(&str, Option<&str>, &[&str], &[&str])] = &[
+    let table: &[ListCase<'_>] = &[
         // path                     who                   shown                                      hidden
         ("/alice/packages",         None,                 &["public-app"],                           &["secret"]),
         ("/alice?tab=packages",     None,                 &["public-app"],                           &["secret"]),
