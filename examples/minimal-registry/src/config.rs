@@ -87,6 +87,52 @@ pub struct Cli {
     /// [default: true].
     #[arg(long, value_name = "BOOL")]
     pub metrics: Option<bool>,
+
+    /// Turn authentication off: anyone may pull, push and delete anything.
+    /// Only for local experiments. Without it the registry works like
+    /// GitHub's Container registry: users, organizations, personal access
+    /// tokens (`docker login -u USER` with a token as password), private
+    /// first publishes, public packages pulled anonymously. On the first
+    /// start with an empty package store it creates the user `admin` and
+    /// prints a token with read:packages, write:packages and
+    /// delete:packages to standard error, once; manage users and tokens
+    /// with the commands below.
+    #[arg(long)]
+    pub no_auth: bool,
+
+    /// The URL clients reach the registry at, used in the token endpoint's
+    /// address (`<URL>/token`) and package URLs [default:
+    /// http://<listen address>, with localhost for an unspecified address].
+    #[arg(long, value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// The service name tokens are issued for [default: the public URL's
+    /// host:port].
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
+
+    /// A code host (`HOST`, `HOST:PORT` or `http(s)://HOST[:PORT]`) whose
+    /// repositories an `org.opencontainers.image.source` label links
+    /// packages to; repeat for several [default: the public URL's origin].
+    #[arg(long, value_name = "HOST")]
+    pub code_host: Vec<String>,
+
+    /// The file holding the key registry tokens are signed with (at least
+    /// 32 bytes, used as is); created with 32 random bytes, mode 0600, if
+    /// absent [default: <data-dir>/signing-key].
+    #[arg(long, value_name = "FILE")]
+    pub signing_key_file: Option<PathBuf>,
+
+    /// How long a registry token from /token is valid [default: 5m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub token_ttl: Option<Duration>,
+
+    /// Refuse pushes whose annotations or labels break a rule (a
+    /// description over 512 characters, licenses over 256, a malformed
+    /// source URL) instead of leaving the value out: `true` or `false`
+    /// [default: false].
+    #[arg(long, value_name = "BOOL")]
+    pub strict_annotations: Option<bool>,
 }
 
 /// How log lines are written.
@@ -113,6 +159,22 @@ struct FileConfig {
     shutdown_grace: Option<DurationValue>,
     #[serde(default)]
     limits: FileLimits,
+    #[serde(default)]
+    auth: FileAuth,
+}
+
+/// `[auth]`: `enabled`, `public_url`, `service`, `code_hosts`,
+/// `signing_key_file`, `token_ttl`, `strict_annotations`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAuth {
+    enabled: Option<bool>,
+    public_url: Option<String>,
+    service: Option<String>,
+    code_hosts: Option<Vec<String>>,
+    signing_key_file: Option<PathBuf>,
+    token_ttl: Option<DurationValue>,
+    strict_annotations: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -182,6 +244,67 @@ pub struct Settings {
     pub max_concurrent_uploads: usize,
     /// Grace period for in-flight requests at shutdown.
     pub shutdown_grace: Duration,
+    /// Authentication and the package model.
+    pub auth: AuthSettings,
+}
+
+/// Authentication settings: the GitHub Container registry model, on by
+/// default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthSettings {
+    /// Whether accounts, tokens and permissions are enforced.
+    pub enabled: bool,
+    /// The URL clients use (default: derived from the listen address).
+    pub public_url: Option<String>,
+    /// The token service name (default: from the public URL).
+    pub service: Option<String>,
+    /// Code hosts for source links (default: the public URL's origin).
+    pub code_hosts: Vec<String>,
+    /// The signing key file (default: `<data_dir>/signing-key`).
+    pub signing_key_file: Option<PathBuf>,
+    /// Registry token lifetime.
+    pub token_ttl: Duration,
+    /// Whether invalid annotations refuse a push.
+    pub strict_annotations: bool,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            enabled: true,
+            public_url: None,
+            service: None,
+            code_hosts: Vec::new(),
+            signing_key_file: None,
+            token_ttl: Duration::from_secs(300),
+            strict_annotations: false,
+        }
+    }
+}
+
+impl Settings {
+    /// The URL clients reach the registry at: the configured one, else
+    /// `http://<listen address>` (`localhost` for an unspecified address).
+    pub fn public_url(&self) -> String {
+        if let Some(url) = &self.auth.public_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let port = self.listen.port();
+        match self.listen.ip() {
+            ip if ip.is_unspecified() || ip.is_loopback() => format!("http://localhost:{port}"),
+            std::net::IpAddr::V6(ip) => format!("http://[{ip}]:{port}"),
+            std::net::IpAddr::V4(ip) => format!("http://{ip}:{port}"),
+        }
+    }
+
+    /// The signing key file: the configured one, else
+    /// `<data_dir>/signing-key`.
+    pub fn signing_key_file(&self) -> PathBuf {
+        self.auth
+            .signing_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("signing-key"))
+    }
 }
 
 impl Default for Settings {
@@ -200,6 +323,7 @@ impl Default for Settings {
             header_read_timeout: Duration::from_secs(30),
             max_concurrent_uploads: 256,
             shutdown_grace: Duration::from_secs(30),
+            auth: AuthSettings::default(),
         }
     }
 }
@@ -298,6 +422,28 @@ impl Settings {
         if let Some(v) = l.max_concurrent_uploads {
             s.max_concurrent_uploads = v;
         }
+        let a = file.auth;
+        if let Some(v) = a.enabled {
+            s.auth.enabled = v;
+        }
+        if let Some(v) = a.public_url {
+            s.auth.public_url = Some(v);
+        }
+        if let Some(v) = a.service {
+            s.auth.service = Some(v);
+        }
+        if let Some(v) = a.code_hosts {
+            s.auth.code_hosts = v;
+        }
+        if let Some(v) = a.signing_key_file {
+            s.auth.signing_key_file = Some(v);
+        }
+        if let Some(v) = a.token_ttl {
+            s.auth.token_ttl = v.resolve("auth.token_ttl")?;
+        }
+        if let Some(v) = a.strict_annotations {
+            s.auth.strict_annotations = v;
+        }
         // The environment.
         if let Some(v) = rust_log.filter(|v| !v.trim().is_empty()) {
             s.log_filter = v;
@@ -342,6 +488,27 @@ impl Settings {
         if let Some(v) = cli.shutdown_grace {
             s.shutdown_grace = v;
         }
+        if cli.no_auth {
+            s.auth.enabled = false;
+        }
+        if let Some(v) = &cli.public_url {
+            s.auth.public_url = Some(v.clone());
+        }
+        if let Some(v) = &cli.service {
+            s.auth.service = Some(v.clone());
+        }
+        if !cli.code_host.is_empty() {
+            s.auth.code_hosts = cli.code_host.clone();
+        }
+        if let Some(v) = &cli.signing_key_file {
+            s.auth.signing_key_file = Some(v.clone());
+        }
+        if let Some(v) = cli.token_ttl {
+            s.auth.token_ttl = v;
+        }
+        if let Some(v) = cli.strict_annotations {
+            s.auth.strict_annotations = v;
+        }
         s.check()?;
         Ok(s)
     }
@@ -353,6 +520,7 @@ impl Settings {
             ("request_timeout", self.request_timeout),
             ("body_idle_timeout", self.body_idle_timeout),
             ("header_read_timeout", self.header_read_timeout),
+            ("auth.token_ttl", self.auth.token_ttl),
         ];
         for (key, value) in positive {
             if value.is_zero() {
@@ -504,6 +672,54 @@ mod tests {
     }
 
     #[test]
+    fn authentication_is_on_unless_turned_off() {
+        let s = Settings::load(&Cli::default(), None).expect("settings");
+        assert!(s.auth.enabled);
+        assert_eq!(s.public_url(), "http://localhost:5000");
+        assert_eq!(
+            s.signing_key_file(),
+            PathBuf::from("registry-data/signing-key")
+        );
+
+        let file: FileConfig = toml::from_str(
+            r#"
+            listen = "0.0.0.0:6000"
+            [auth]
+            public_url = "https://registry.example/"
+            service = "registry.example"
+            code_hosts = ["git.example"]
+            signing_key_file = "/etc/registry/key"
+            token_ttl = "10m"
+            strict_annotations = true
+            "#,
+        )
+        .expect("toml");
+        let s = Settings::merge(file, &Cli::default(), None).expect("settings");
+        assert!(s.auth.enabled);
+        assert_eq!(s.public_url(), "https://registry.example");
+        assert_eq!(s.auth.service.as_deref(), Some("registry.example"));
+        assert_eq!(s.auth.code_hosts, ["git.example"]);
+        assert_eq!(s.signing_key_file(), PathBuf::from("/etc/registry/key"));
+        assert_eq!(s.auth.token_ttl, Duration::from_secs(600));
+        assert!(s.auth.strict_annotations);
+
+        let cli = Cli::parse_from([
+            "minimal-registry",
+            "--no-auth",
+            "--listen",
+            "10.0.0.1:5000",
+            "--code-host",
+            "a.example",
+            "--code-host",
+            "b.example",
+        ]);
+        let s = Settings::merge(FileConfig::default(), &cli, None).expect("settings");
+        assert!(!s.auth.enabled);
+        assert_eq!(s.public_url(), "http://10.0.0.1:5000");
+        assert_eq!(s.auth.code_hosts, ["a.example", "b.example"]);
+    }
+
+    #[test]
     fn bad_files_and_values_are_reported_with_their_key() {
         let table = [
             ("listen = 5", "invalid config file"),
@@ -514,6 +730,8 @@ mod tests {
                 "limits.max_manifest_size",
             ),
             ("[limits]\nbody_idle_timeout = 0", "body_idle_timeout"),
+            ("[auth]\ntoken_ttl = 0", "auth.token_ttl"),
+            ("[auth]\nunknown = 1", "unknown field"),
             (
                 "[limits]\nmax_concurrent_uploads = 0",
                 "max_concurrent_uploads",

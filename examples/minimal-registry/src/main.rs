@@ -6,11 +6,20 @@
 //! cargo run --release -p minimal-registry -- --help  # every setting
 //! ```
 //!
+//! By default it works like GitHub's Container registry: users and
+//! organizations, personal access tokens (`docker login`), a token
+//! endpoint at `/token`, private first publishes, public packages pulled
+//! anonymously, a package REST API, package metadata from image labels.
+//! Accounts and packages live in `<data-dir>/registry.db`; on the first
+//! start with no user, it creates `admin` and prints a token once to
+//! standard error. `--no-auth` turns all of that off (anyone may push).
+//!
 //! It logs one line per request (method, path, route, status, bytes in and
 //! out, duration), serves Prometheus metrics at `/metrics`, purges abandoned
 //! upload sessions periodically, and on SIGINT or SIGTERM stops accepting
 //! connections and lets in-flight requests finish (up to a grace period).
 
+mod accounts;
 mod admin;
 mod config;
 
@@ -89,10 +98,22 @@ async fn run(settings: Settings) -> Result<(), String> {
     limits.request_timeout = settings.request_timeout;
     limits.body_idle_timeout = settings.body_idle_timeout;
     limits.max_concurrent_uploads = settings.max_concurrent_uploads;
-    let registry = Registry::builder(Arc::new(storage))
+    let mut builder = Registry::builder(Arc::new(storage))
         .limits(limits)
-        .metrics_endpoint(settings.metrics)
-        .build();
+        .metrics_endpoint(settings.metrics);
+    if settings.auth.enabled {
+        let now = wharf_auth::Timestamp::from_system_time(std::time::SystemTime::now());
+        let config = accounts::config(&settings, now)
+            .await
+            .map_err(|err| err.to_string())?;
+        builder = builder.accounts(config);
+    } else {
+        eprintln!("minimal-registry: WARNING: --no-auth: anyone who can reach this registry may push, overwrite and delete anything");
+        tracing::warn!(
+            "authentication is OFF (--no-auth): anyone may push, overwrite and delete anything"
+        );
+    }
+    let registry = builder.build();
 
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -100,14 +121,28 @@ async fn run(settings: Settings) -> Result<(), String> {
     let address = listener
         .local_addr()
         .map_err(|err| format!("cannot read the listening address: {err}"))?;
-    tracing::info!(
-        address = %address,
-        data_dir = %settings.data_dir.display(),
-        metrics = settings.metrics,
-        "minimal-registry listening on http://{address}/v2/ (no authentication: for local use)"
-    );
+    match registry.accounts() {
+        Some(accounts) => tracing::info!(
+            address = %address,
+            data_dir = %settings.data_dir.display(),
+            metrics = settings.metrics,
+            public_url = accounts.public_url(),
+            service = accounts.service(),
+            "minimal-registry listening on http://{address}/v2/ (token endpoint {})",
+            accounts.realm()
+        ),
+        None => tracing::info!(
+            address = %address,
+            data_dir = %settings.data_dir.display(),
+            metrics = settings.metrics,
+            "minimal-registry listening on http://{address}/v2/ (no authentication: for local use)"
+        ),
+    }
 
     let purger = registry.spawn_upload_purger(settings.purge_interval);
+    let package_purger = registry
+        .accounts()
+        .map(|_| registry.spawn_package_purger(settings.purge_interval));
     let mut options = ServeOptions::default();
     options.header_read_timeout = settings.header_read_timeout;
     options.shutdown_grace = settings.shutdown_grace;
@@ -124,6 +159,9 @@ async fn run(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|err| format!("server failed: {err}"))?;
     purger.abort();
+    if let Some(package_purger) = package_purger {
+        package_purger.abort();
+    }
     match outcome {
         Shutdown::Graceful => tracing::info!("stopped"),
         Shutdown::GraceExpired => {

@@ -35,6 +35,7 @@ impl Running {
                 "json",
                 "--log-level",
                 "info",
+                "--no-auth",
             ])
             .args(extra)
             .env_remove("RUST_LOG")
