@@ -84,7 +84,7 @@ trap 'exit 130' INT TERM
 
 install_tools
 BIN="$(reg_build_wharf)"
-WORK="$(reg_mktemp browser)"
+reg_mktemp browser WORK
 mkdir -p "$ARTIFACTS"
 DATA="$WORK/data"
 ADDR="127.0.0.1:$(reg_free_port)"
