@@ -33,7 +33,7 @@
 //! let now = Timestamp::from_unix_seconds(1_700_000_000);
 //! let alice = "alice".parse()?;
 //! store.create_user(&alice, now).await?;
-//! let name = "alice/app".parse()?;
+//! let name: wharf_reference::RepositoryName = "alice/app".parse()?;
 //! store.create_package(&Package::first_publish(name.clone(), &Identity::User(alice)), now).await?;
 //! let version = NewVersion::new(Digest::sha256(b"{}"), "application/vnd.oci.image.manifest.v1+json", 2)
 //!     .with_tag("1.0".parse()?);
