@@ -66,12 +66,15 @@
 //!
 //! # Testkit
 //!
-//! With the `testkit` feature, [`testkit`](mod@testkit) runs the conformance suite
-//! both backends pass against any implementation of [`Storage`].
+//! With the `testkit` feature, the `testkit` module runs the conformance suite
+//! both backends pass against any implementation of [`Storage`]: implement
+//! its `Fixture` trait for your backend and invoke
+//! `wharf_storage::conformance_tests!(|| MyFixture::new())` in a test file
+//! to get one `#[tokio::test]` per case.
 
 mod blob;
 mod error;
-pub mod fs;
+mod fs;
 mod manifest;
 mod memory;
 mod page;

@@ -104,29 +104,40 @@ fn read_full(mut file: &File, buffer: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
+/// A chunk being read on the blocking pool: the file, the buffer, and how
+/// many bytes were read into it.
+type Reading = tokio::task::JoinHandle<(File, Vec<u8>, io::Result<usize>)>;
+
+/// Starts reading the next `want` bytes of `file` into a pooled buffer.
+fn read_ahead(file: File, pool: &Pool, buffer_size: usize, want: usize) -> Reading {
+    let mut buffer = pool.take(buffer_size);
+    tokio::task::spawn_blocking(move || {
+        let read = read_full(&file, &mut buffer[..want]);
+        (file, buffer, read)
+    })
+}
+
 /// Streams `range.end - range.start` bytes from `file`'s current position.
 ///
 /// Each chunk is read on the blocking pool by its own short task, so a slow
-/// consumer holds no thread, only an open file.
+/// consumer holds no thread, only an open file. The next chunk is read
+/// while the consumer handles the current one.
 pub(crate) fn stream(file: File, size: u64, range: Range<u64>) -> BlobContent {
     let remaining = range.end - range.start;
     // Every chunk but the last has this size; small blobs get small buffers.
-    let chunk_size = remaining.min(CHUNK) as usize;
+    let buffer_size = remaining.min(CHUNK) as usize;
     let pool = Arc::new(Pool::default());
-    let state = (file, remaining, pool);
-    let chunks = stream::try_unfold(state, move |(file, remaining, pool)| async move {
-        if remaining == 0 {
+    let first = (remaining > 0).then(|| read_ahead(file, &pool, buffer_size, buffer_size));
+    let state = (first, remaining, pool);
+    let chunks = stream::try_unfold(state, move |(reading, remaining, pool)| async move {
+        let Some(reading) = reading else {
             return Ok(None);
-        }
-        let want = remaining.min(CHUNK) as usize;
-        let mut buffer = pool.take(chunk_size);
-        let (file, buffer, read) = tokio::task::spawn_blocking(move || {
-            let read = read_full(&file, &mut buffer[..want]);
-            (file, buffer, read)
-        })
-        .await
-        .map_err(|e| Error::io("read blob", io::Error::other(e)))?;
+        };
+        let (file, buffer, read) = reading
+            .await
+            .map_err(|e| Error::io("read blob", io::Error::other(e)))?;
         let len = read.map_err(|e| Error::io("read blob", e))?;
+        let want = remaining.min(CHUNK) as usize;
         if len < want {
             // The file shrank under us: only possible if it was modified
             // outside this crate.
@@ -138,12 +149,15 @@ pub(crate) fn stream(file: File, size: u64, range: Range<u64>) -> BlobContent {
                 ),
             ));
         }
+        let remaining = remaining - len as u64;
+        let next = (remaining > 0)
+            .then(|| read_ahead(file, &pool, buffer_size, remaining.min(CHUNK) as usize));
         let chunk = Bytes::from_owner(Lent {
             buffer,
             len,
             pool: Arc::clone(&pool),
         });
-        Ok(Some((chunk, (file, remaining - len as u64, pool))))
+        Ok(Some((chunk, (next, remaining, pool))))
     });
     BlobContent {
         size,
