@@ -21,6 +21,10 @@
 #   - push MiB/s of a 512 MiB blob: monolithic (POST, then PUT ?digest= with
 #     the body) and chunked (POST, 8 MiB PATCHes, PUT ?digest=)
 #   - each server's peak RSS (VmHWM) at the end
+#   - authentication overhead (Wharf only): manifest GET of one small image
+#     against Wharf with --no-auth and against a second Wharf with accounts
+#     on (the default), with a bearer token from /token and with Basic
+#     username:personal-access-token, back to back
 # The markdown table goes to stdout and to --out (default
 # target/bench-registry.md). Needs wrk, ab (apache2-utils), curl, jq and
 # docker-registry; installs the missing ones with apt-get when run as root.
@@ -96,7 +100,7 @@ start_servers() {
       wharf)
         bin="$(reg_build_wharf)"
         # Errors only, as Distribution is configured: no access log.
-        reg_start_wharf "$bin" "${ADDR[$s]}" "$WORK/wharf-data" "$WORK/wharf.log" --log-level error
+        reg_start_wharf "$bin" "${ADDR[$s]}" "$WORK/wharf-data" "$WORK/wharf.log" --log-level error --no-auth
         ;;
       distribution)
         reg_start_distribution "${ADDR[$s]}" "$WORK/distribution" "$WORK/distribution.log"
@@ -341,6 +345,54 @@ prepare_push_blobs() {
   split -b "${CHUNK_MIB}M" -a 4 -d "$WORK/push-chunked.bin" "$WORK/chunks/part-"
 }
 
+# auth_overhead: a second Wharf with accounts on; the bootstrap token it
+# prints pushes one small image to it (and the same to the --no-auth Wharf),
+# then manifest GET is measured: auth off, bearer token, Basic PAT.
+auth_overhead() {
+  local addr bin token bearer basic path code port cfg layer man a f
+  bin="$(reg_build_wharf)"
+  addr="127.0.0.1:$(reg_free_port)"
+  port=${addr##*:}
+  reg_start_wharf "$bin" "$addr" "$WORK/wharf-auth-data" "$WORK/wharf-auth.log" --log-level error
+  reg_wait_ready "$addr" "$REG_LAST_PID" "$WORK/wharf-auth.log"
+  token="$(grep -o 'wharf_pat_[A-Za-z0-9]*' "$WORK/wharf-auth.log" | head -n 1)"
+  [[ -n $token ]] || reg_die "the auth-on Wharf printed no bootstrap token: $(head -c 500 "$WORK/wharf-auth.log")"
+  cfg="$WORK/auth-config.json" layer="$WORK/auth-layer.bin" man="$WORK/auth-manifest.json"
+  printf '{"architecture":"amd64","os":"linux","config":{"Labels":{"org.opencontainers.image.description":"auth overhead"}}}' >"$cfg"
+  head -c 4096 /dev/urandom >"$layer"
+  jq -cn --arg mt "$OCI_MANIFEST" --arg cd "$(sha256_file "$cfg")" --argjson cs "$(stat -c %s "$cfg")" \
+    --arg ld "$(sha256_file "$layer")" '{
+      schemaVersion: 2, mediaType: $mt,
+      config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $cd, size: $cs},
+      layers: [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $ld, size: 4096}]
+    }' | tr -d '\n' >"$man"
+  path=/v2/admin/app/manifests/latest
+  for a in "${ADDR[wharf]}" "$addr"; do
+    for f in "$cfg" "$layer"; do
+      code="$(curl -sS -u "admin:$token" -X POST --data-binary "@$f" -o /dev/null -w '%{http_code}' \
+        "http://$a/v2/admin/app/blobs/uploads/?digest=$(sha256_file "$f")")"
+      [[ $code == 201 ]] || reg_die "auth overhead: blob push to $a answered $code"
+    done
+    code="$(curl -sS -u "admin:$token" -X PUT -H "Content-Type: $OCI_MANIFEST" --data-binary "@$man" \
+      -o /dev/null -w '%{http_code}' "http://$a$path")"
+    [[ $code == 201 ]] || reg_die "auth overhead: manifest push to $a answered $code"
+  done
+  bearer="$(curl -sS -u "admin:$token" "http://$addr/token?service=localhost:$port&scope=repository:admin/app:pull" | jq -r .token)"
+  [[ -n $bearer && $bearer != null ]] || reg_die "auth overhead: the token endpoint issued no token"
+  basic="$(printf 'admin:%s' "$token" | base64 -w 0)"
+  wrk -t 2 -c "$CONNECTIONS" -d 2s -H "Authorization: Bearer $bearer" "http://$addr$path" >/dev/null
+  wrk_run off auth "http://${ADDR[wharf]}$path"
+  wrk_run bearer auth "http://$addr$path" "Authorization: Bearer $bearer"
+  wrk_run basic auth "http://$addr$path" "Authorization: Basic $basic"
+}
+
+# auth_row LABEL NAME: one row of the authentication overhead table.
+auth_row() {
+  local off=${RESULT[auth.off.rps]:-} rps=${RESULT[auth.$2.rps]:-}
+  printf '| %s | %s | %s | %s |\n' "$1" "${rps:-pending}" "${RESULT[auth.$2.p99]:-pending}" \
+    "$(awk -v r="$rps" -v o="$off" 'BEGIN { if (r == "" || o == "" || o == 0) print "pending"; else printf "%.2f×", r / o }')"
+}
+
 # ---------------------------------------------------------------- report ---
 
 # ratio METRIC DIRECTION: how much better Wharf is (>1 better), or '' when a
@@ -389,6 +441,15 @@ report() {
     row "push ${PUSH_BLOB_MIB} MiB, monolithic POST + PUT (MiB/s)" push-mono higher
     row "push ${PUSH_BLOB_MIB} MiB, chunked ${CHUNK_MIB} MiB PATCHes (MiB/s)" push-chunked higher
     row "peak RSS at the end (MiB)" rss lower
+    if [[ -n ${RESULT[auth.off.rps]:-} ]]; then
+      printf '\nAuthentication overhead: manifest GET (%d connections) of one small image, Wharf with\n' "$CONNECTIONS"
+      printf -- '--no-auth against Wharf with accounts on, measured back to back.\n\n'
+      printf '| manifest GET | requests/s | p99 latency (ms) | vs auth off |\n'
+      printf '|---|---:|---:|---:|\n'
+      auth_row "auth off (--no-auth)" off
+      auth_row "auth on, bearer token from /token" bearer
+      auth_row "auth on, Basic username:personal access token" basic
+    fi
   } >"$WORK/report.md"
   mkdir -p "$(dirname "$OUT")"
   cp "$WORK/report.md" "$OUT"
@@ -410,6 +471,7 @@ done
 for s in "${SERVERS[@]}"; do
   wrk_run manifest-get "$s" "http://${ADDR[$s]}/v2/$REPO/manifests/latest" "Accept: $OCI_MANIFEST"
 done
+if [[ -n ${ADDR[wharf]:-} ]]; then auth_overhead; fi
 for s in "${SERVERS[@]}"; do
   ab_head_run manifest-head "$s" "http://${ADDR[$s]}/v2/$REPO/manifests/latest" "Accept: $OCI_MANIFEST"
 done
