@@ -20,7 +20,7 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-"$BIN" --listen 127.0.0.1:$WHARF_PORT --data-dir "$WORK/wharf" --log-level "${WHARF_LOG:-info}" >"$WORK/wharf.log" 2>&1 &
+"$BIN" --listen 127.0.0.1:$WHARF_PORT --data-dir "$WORK/wharf" --log-level "${WHARF_LOG:-info}" --no-auth >"$WORK/wharf.log" 2>&1 &
 pids+=($!)
 cat >"$WORK/dist.yml" <<YAML
 version: 0.1
