@@ -193,3 +193,51 @@ async fn oci_client_pushes_and_pulls_a_multi_arch_index() {
         assert!(referrers.manifests.is_empty());
     }
 }
+
+#[tokio::test]
+async fn oci_client_logs_in_through_the_token_endpoint_with_accounts_on() {
+    let ghcr = common::ghcr::Ghcr::start_reachable().await;
+    let server = &ghcr.server;
+    let client = client(false);
+    let alice = RegistryAuth::Basic("alice".into(), ghcr.secret("alice").to_owned());
+    let bob = RegistryAuth::Basic("bob".into(), ghcr.secret("bob").to_owned());
+    let image_ref = reference(server, "alice/app:1.0");
+    let (layers, config) = image("amd64");
+    client
+        .push(&image_ref, &layers, config, &alice, None)
+        .await
+        .expect("alice pushes into her namespace");
+
+    let media = vec![oci_client::manifest::IMAGE_LAYER_GZIP_MEDIA_TYPE];
+    let fresh = || self::client(false);
+    assert!(
+        fresh()
+            .pull(&image_ref, &RegistryAuth::Anonymous, media.clone())
+            .await
+            .is_err(),
+        "first publish is private"
+    );
+    assert!(
+        fresh().pull(&image_ref, &bob, media.clone()).await.is_err(),
+        "an outsider cannot pull it"
+    );
+    let pulled = fresh()
+        .pull(&image_ref, &alice, media.clone())
+        .await
+        .expect("alice pulls");
+    assert_eq!(pulled.layers.len(), 2);
+
+    ghcr.make_public("alice", "/user", "app").await;
+    let pulled = fresh()
+        .pull(&image_ref, &RegistryAuth::Anonymous, media)
+        .await
+        .expect("a public package pulls anonymously");
+    assert_eq!(pulled.layers.len(), 2);
+    let bob_push = fresh()
+        .push(&image_ref, &image("arm64").0, image("arm64").1, &bob, None)
+        .await;
+    assert!(
+        bob_push.is_err(),
+        "an outsider cannot push to a public package"
+    );
+}

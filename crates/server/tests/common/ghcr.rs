@@ -65,6 +65,16 @@ impl Ghcr {
     }
 
     pub async fn start_with(policy: AnnotationPolicy) -> Ghcr {
+        Ghcr::start_full(policy, false).await
+    }
+
+    /// With the server's real address as its public URL and service, so
+    /// that real clients can follow the challenge to `/token`.
+    pub async fn start_reachable() -> Ghcr {
+        Ghcr::start_full(AnnotationPolicy::default(), true).await
+    }
+
+    async fn start_full(policy: AnnotationPolicy, reachable: bool) -> Ghcr {
         let sqlite = SqlitePackageStore::in_memory().expect("sqlite");
         let store: Arc<dyn PackageStore> =
             Arc::new(CachedStore::new(sqlite, CacheOptions::default()));
@@ -129,17 +139,26 @@ impl Ghcr {
         }
 
         let clock_now = now.clone();
-        let config = AccountsConfig::new(
-            store.clone(),
-            SigningKey::generate().expect("key"),
-            PUBLIC_URL,
-        )
-        .expect("config")
-        .annotations(policy)
-        .clock(Clock::from_fn(move || {
-            Timestamp::from_unix_seconds(clock_now.load(Ordering::SeqCst))
-        }));
-        let server = start_with(Backend::Memory, move |b| b.accounts(config)).await;
+        let config_store = store.clone();
+        let server = start_bound(Backend::Memory, move |b, addr| {
+            let public_url = if reachable {
+                format!("http://{addr}")
+            } else {
+                PUBLIC_URL.to_owned()
+            };
+            let config = AccountsConfig::new(
+                config_store,
+                SigningKey::generate().expect("key"),
+                &public_url,
+            )
+            .expect("config")
+            .annotations(policy)
+            .clock(Clock::from_fn(move || {
+                Timestamp::from_unix_seconds(clock_now.load(Ordering::SeqCst))
+            }));
+            b.accounts(config)
+        })
+        .await;
         Ghcr {
             server,
             store,

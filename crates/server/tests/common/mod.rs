@@ -59,6 +59,15 @@ pub async fn start_with(
     backend: Backend,
     configure: impl FnOnce(RegistryBuilder) -> RegistryBuilder,
 ) -> TestServer {
+    start_bound(backend, move |builder, _| configure(builder)).await
+}
+
+/// Like [`start_with`], telling `configure` the address the server will
+/// listen on (for settings that name it, such as a public URL).
+pub async fn start_bound(
+    backend: Backend,
+    configure: impl FnOnce(RegistryBuilder, SocketAddr) -> RegistryBuilder,
+) -> TestServer {
     let (storage, dir): (Arc<dyn Storage>, _) = match backend {
         Backend::Memory => (Arc::new(MemoryStorage::new()), None),
         Backend::Filesystem => {
@@ -67,11 +76,11 @@ pub async fn start_with(
             (Arc::new(storage), Some(dir))
         }
     };
-    let registry = configure(Registry::builder(storage).metrics_endpoint(true)).build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let registry = configure(Registry::builder(storage).metrics_endpoint(true), addr).build();
     let router = registry.router();
     let server = tokio::spawn(async move {
         axum::serve(listener, router).await.expect("serve");
