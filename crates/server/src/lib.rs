@@ -43,6 +43,8 @@
 //! | `/v2/<name>/referrers/<digest>` | `GET` with `artifactType` |
 //! | `/v2/_catalog` | `GET` with `n`, `last` and `Link` |
 //! | `/metrics` | `GET`, Prometheus text format, when enabled |
+//! | `/token` | `GET`, `POST` (password grant): registry bearer tokens, with [accounts](#accounts-the-github-container-registry-model) |
+//! | `/user/packages`, `/users/<login>/packages`, `/orgs/<login>/packages` and below | the package REST API, with accounts |
 //!
 //! Repository names contain slashes, so every `/v2/...` path goes to one
 //! handler that splits it at its last segments (see [`RouteKind`]).
@@ -59,6 +61,86 @@
 //! [`Authorizer`] whether the request may perform its [`Access`]. The
 //! default [`AllowAll`] performs no authentication: it is for local and
 //! development use only.
+//!
+//! # Accounts: the GitHub Container registry model
+//!
+//! [`RegistryBuilder::accounts`] turns on users and organizations,
+//! personal access tokens and workflow tokens, private and public
+//! packages, all kept in a [`wharf_packages::PackageStore`] and decided by
+//! [`wharf_auth::authorize`] ([`Accounts`] is then the authorizer):
+//!
+//! - **The token dance.** Without credentials, `GET /v2/` and anything but
+//!   a public pull answer 401 with `WWW-Authenticate: Bearer
+//!   realm="<public URL>/token",service="<service>",scope="..."`. The token
+//!   endpoint takes Basic credentials (a username and a personal access
+//!   token, or a workflow token) and grants the requested scopes the
+//!   caller may have. The registry verifies bearer tokens with one HMAC.
+//!   Clients may also send Basic credentials on every request.
+//! - **Answers.** 403 `DENIED` for credentials that do not cover the action
+//!   (`error="insufficient_scope"` in a bearer challenge), 404
+//!   `NAME_UNKNOWN` for a package the caller may not see, exactly as for one
+//!   that does not exist. The catalog lists only what the caller may pull.
+//! - **Publishing.** A push creates the package on first publish (private,
+//!   its pusher admin; a workflow token links its repository), records
+//!   each manifest as a version with its tags, and reads the package's
+//!   description, licenses and source from the image's annotations and
+//!   labels (see `wharf-annotations`); a source on the configured code host
+//!   links the package to that repository.
+//! - **The package REST API**, shaped like GitHub's: list, read, delete and
+//!   restore packages and versions (restorable for 30 days, then purged by
+//!   [`Registry::purge_expired_packages`]), change visibility, grant roles.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use axum::body::Body;
+//! use base64::Engine as _;
+//! use http::Request;
+//! use tower::ServiceExt;
+//! use wharf_auth::{PersonalAccessToken, SigningKey, StoredToken, Timestamp};
+//! use wharf_packages::{PackageStore, SqlitePackageStore};
+//! use wharf_server::{AccountsConfig, Registry};
+//! use wharf_storage::MemoryStorage;
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+//! // A user and a personal access token (what an admin CLI would do).
+//! let store = Arc::new(SqlitePackageStore::in_memory()?);
+//! let now = Timestamp::from_system_time(std::time::SystemTime::now());
+//! store.create_user(&"octocat".parse()?, now).await?;
+//! let pat = PersonalAccessToken::generate()?;
+//! let scopes = "read:packages write:packages".parse()?;
+//! store.insert_personal_token(&StoredToken::new(&pat, "octocat".parse()?, scopes, None), now).await?;
+//!
+//! let config = AccountsConfig::new(store, SigningKey::generate()?, "https://registry.example")?;
+//! let router = Registry::builder(Arc::new(MemoryStorage::new())).accounts(config).build().router();
+//!
+//! // `docker login` first meets a challenge...
+//! let response = router.clone().oneshot(Request::get("/v2/").body(Body::empty())?).await?;
+//! assert_eq!(response.status(), 401);
+//! assert_eq!(
+//!     response.headers()["www-authenticate"],
+//!     r#"Bearer realm="https://registry.example/token",service="registry.example""#
+//! );
+//!
+//! // ...then asks the token endpoint, with the personal access token as password.
+//! let basic = base64::engine::general_purpose::STANDARD.encode(format!("octocat:{}", pat.expose_secret()));
+//! let ask = Request::get("/token?service=registry.example&scope=repository:octocat/app:pull,push")
+//!     .header("authorization", format!("Basic {basic}"))
+//!     .body(Body::empty())?;
+//! let response = router.clone().oneshot(ask).await?;
+//! assert_eq!(response.status(), 200);
+//! let body = axum::body::to_bytes(response.into_body(), 1 << 16).await?;
+//! let token: serde_json::Value = serde_json::from_slice(&body)?;
+//!
+//! // The bearer token lets it push into its own namespace.
+//! let digest = wharf_reference::Digest::sha256(b"layer");
+//! let push = Request::post(format!("/v2/octocat/app/blobs/uploads/?digest={digest}"))
+//!     .header("authorization", format!("Bearer {}", token["token"].as_str().unwrap_or_default()))
+//!     .body(Body::from("layer"))?;
+//! assert_eq!(router.oneshot(push).await?.status(), 201);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! # Limits and observability
 //!

@@ -237,7 +237,9 @@ async fn check_references(
 }
 
 /// Deletes a manifest by digest (with the tags pointing at it and its
-/// referrers entry), or just a tag.
+/// referrers entry), or just a tag. With accounts, deleting by digest
+/// soft-deletes the package version instead (restorable for 30 days; its
+/// tags go, its bytes stay until purged, and it is no longer served).
 pub(crate) async fn delete(
     registry: &Registry,
     parts: &Parts,
