@@ -8,8 +8,8 @@
 //! ```
 //!
 //! Arguments: the storage root (created if missing) and the size in MiB
-//! (default 1024). The blob is one pseudo-random 1 MiB block repeated, sent
-//! as a stream of references to it: only the storage's own buffers count.
+//! (default 1024). The blob is generated 1 MiB at a time, each chunk a fresh
+//! allocation as a network body's would be, and never held whole.
 
 use std::time::Instant;
 
@@ -20,6 +20,15 @@ use wharf_storage::prelude::*;
 use wharf_storage::FsStorage;
 
 const CHUNK: usize = 1 << 20;
+
+/// The `i`th 1 MiB chunk: a fixed pseudo-random block stamped with `i`.
+fn chunk(block: &[u8], i: u64) -> Bytes {
+    let mut chunk = block.to_vec();
+    for (byte, stamp) in chunk.iter_mut().zip(i.to_le_bytes()) {
+        *byte ^= stamp;
+    }
+    chunk.into()
+}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,8 +48,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into();
     let started = Instant::now();
     let mut digester = Digester::sha256();
-    for _ in 0..mib {
-        digester.update(&block);
+    for i in 0..mib {
+        digester.update(&chunk(&block, i));
     }
     let digest = digester.finish();
     println!("expected digest {digest} in {:?}", started.elapsed());
@@ -49,7 +58,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let repo: RepositoryName = "example/blob".parse()?;
     let started = Instant::now();
     let session = storage.start_upload(&repo).await?;
-    let body = stream::iter(0..mib).map(move |_| Ok(block.clone())).boxed();
+    let body = stream::iter(0..mib).map(move |i| Ok(chunk(&block, i))).boxed();
     let status = storage.append_upload(&repo, &session.id, 0, body).await?;
     let appended = started.elapsed();
     storage.finish_upload(&repo, &session.id, &digest).await?;

@@ -10,7 +10,7 @@
 //! ```text
 //! <root>/blobs/<algorithm>/<first two hex digits>/<encoded>
 //! <root>/uploads/<id>/data            the bytes received so far
-//! <root>/uploads/<id>/meta            {"repository": ..., "started": ...}
+//! <root>/uploads/<id>/meta            {"repository": ..., "started_ms": ...}
 //! <root>/repositories/<name>/_links/<algorithm>/<encoded>
 //! <root>/repositories/<name>/_manifests/<algorithm>/<encoded>
 //! <root>/repositories/<name>/_tags/<tag>

@@ -30,10 +30,22 @@ use pipeline::{End, Target};
 
 /// Storage in a directory tree, crash-safe by construction.
 ///
-/// Blobs are sharded by digest under `blobs/`, upload sessions live in
-/// `uploads/<id>/` (and survive restarts), repositories under
-/// `repositories/<name>/` hold links, manifests, tags and referrers. The
-/// full layout is in the `layout` module's documentation.
+/// ```text
+/// <root>/blobs/<algorithm>/<first two hex digits>/<encoded>
+/// <root>/uploads/<id>/data            the bytes received so far
+/// <root>/uploads/<id>/meta            {"repository": ..., "started_ms": ...}
+/// <root>/repositories/<name>/_links/<algorithm>/<encoded>
+/// <root>/repositories/<name>/_manifests/<algorithm>/<encoded>   (JSON header line, then the bytes)
+/// <root>/repositories/<name>/_tags/<tag>                        (the digest)
+/// <root>/repositories/<name>/_referrers/<subject algorithm>/<subject encoded>/<algorithm>/<encoded>
+/// <root>/tmp/<random>                 files being written, renamed into place
+/// ```
+///
+/// Every path is built from validated values only (`Digest`,
+/// `RepositoryName`, `Tag`, [`UploadId`]), whose grammars exclude `/`
+/// inside a component, `.` and `..`; repository path components never start
+/// with `_`, so the `_links`-style directories cannot collide with a nested
+/// repository.
 ///
 /// # Guarantees
 ///

@@ -85,11 +85,7 @@ pub(crate) async fn pump<G: Send + 'static>(
     let (write_tx, mut write_rx) = mpsc::channel::<Bytes>(DEPTH);
     let roll_back = Arc::new(AtomicBool::new(false));
     let writer_roll_back = Arc::clone(&roll_back);
-    let flusher = if std::env::var("NOFLUSH").is_ok() {
-        None
-    } else {
-        file.try_clone().ok().map(spawn_flusher)
-    };
+    let flusher = file.try_clone().ok().map(spawn_flusher);
     let writer = tokio::task::spawn_blocking(move || {
         let mut result = Ok(());
         let mut unflushed = 0u64;
