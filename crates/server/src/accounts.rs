@@ -506,6 +506,20 @@ impl Accounts {
         crate::auth::unauthorized(&challenge.to_string(), bad.reason.clone())
     }
 
+    /// What the store knows about `name` for `principal`.
+    pub(crate) async fn context(
+        &self,
+        principal: &Principal,
+        name: &RepositoryName,
+        lookup: PackageLookup,
+    ) -> Result<AccessContext, ApiError> {
+        self.inner
+            .store
+            .access_context(name, principal.login(), lookup)
+            .await
+            .map_err(|err| store_failure(&err))
+    }
+
     /// What `authorize` says `principal` may do to `name`, with the access
     /// context it read.
     pub(crate) async fn decide(
@@ -515,12 +529,7 @@ impl Accounts {
         action: wharf_auth::Action,
         lookup: PackageLookup,
     ) -> Result<(Decision, AccessContext), ApiError> {
-        let context = self
-            .inner
-            .store
-            .access_context(name, principal.login(), lookup)
-            .await
-            .map_err(|err| store_failure(&err))?;
+        let context = self.context(principal, name, lookup).await?;
         let decision = match context.state() {
             Some(state) => authorize(principal, action, &state),
             None if principal.is_authenticated() => Decision::Deny {

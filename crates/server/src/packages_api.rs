@@ -638,7 +638,7 @@ impl Api<'_> {
             PackageLookup::Active,
         )
         .await?;
-        let patch: PackagePatch = read_json(body).await?;
+        let patch: PackagePatch = read_json(self.registry, body).await?;
         let mut changes = PackageChanges::new();
         if let Some(visibility) = &patch.visibility {
             changes = changes.visibility(
@@ -892,7 +892,7 @@ impl Api<'_> {
         let grantee: Grantee = grantee
             .parse()
             .map_err(|e: wharf_auth::Error| Problem::bad_request(e.to_string()))?;
-        let body: GrantBody = read_json(body).await?;
+        let body: GrantBody = read_json(self.registry, body).await?;
         let role: Role = body
             .role
             .parse()
@@ -1066,10 +1066,16 @@ where
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-async fn read_json<T: serde::de::DeserializeOwned>(body: Body) -> Result<T, Problem> {
-    let bytes = axum::body::to_bytes(body, MAX_BODY).await.map_err(|_| {
-        Problem::bad_request(format!("the body must be JSON of at most {MAX_BODY} bytes"))
-    })?;
+async fn read_json<T: serde::de::DeserializeOwned>(
+    registry: &Registry,
+    body: Body,
+) -> Result<T, Problem> {
+    let idle = registry.limits().body_idle_timeout;
+    let bytes = crate::body::read_limited(body, MAX_BODY, idle, None)
+        .await
+        .map_err(|_| {
+            Problem::bad_request(format!("the body must be JSON of at most {MAX_BODY} bytes"))
+        })?;
     serde_json::from_slice(&bytes)
         .map_err(|e| Problem::bad_request(format!("Problems parsing JSON: {e}")))
 }

@@ -208,13 +208,8 @@ async fn issue(
             // The catalog is filtered per caller; anyone may ask for it.
             Resource::Catalog => ScopeActions::ALL,
             Resource::Repository { name, .. } => {
-                let (_, context) = accounts
-                    .decide(
-                        &principal,
-                        name,
-                        wharf_auth::Action::Pull,
-                        PackageLookup::Active,
-                    )
+                let context = accounts
+                    .context(&principal, name, PackageLookup::Active)
                     .await?;
                 match context.state() {
                     Some(state) => permitted_actions(&principal, &state),
