@@ -58,7 +58,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let repo: RepositoryName = "example/blob".parse()?;
     let started = Instant::now();
     let session = storage.start_upload(&repo).await?;
-    let body = stream::iter(0..mib).map(move |i| Ok(chunk(&block, i))).boxed();
+    let body = stream::iter(0..mib)
+        .map(move |i| Ok(chunk(&block, i)))
+        .boxed();
     let status = storage.append_upload(&repo, &session.id, 0, body).await?;
     let appended = started.elapsed();
     storage.finish_upload(&repo, &session.id, &digest).await?;

@@ -1,7 +1,8 @@
 //! Streaming a blob file, or a range of it, in large chunks.
 
+use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -15,13 +16,14 @@ use crate::range::{self, BlobContent, ByteRange};
 /// The chunk size of blob streams.
 pub(crate) const CHUNK: u64 = 1 << 20;
 
-/// Opens the blob at `path` and positions it at the range's start. Blocking.
+/// Opens the blob at `path` and resolves the range against its size.
+/// Blocking.
 /// `None` if there is no such blob.
 pub(crate) fn open(
     path: PathBuf,
     range: Option<&ByteRange>,
 ) -> Result<Option<(File, u64, Range<u64>)>> {
-    let mut file = match File::open(&path) {
+    let file = match File::open(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(format!("open {}", path.display()), e)),
@@ -31,10 +33,6 @@ pub(crate) fn open(
         .map_err(|e| Error::io(format!("stat {}", path.display()), e))?
         .len();
     let wanted = range::resolve(range, size)?;
-    if wanted.start > 0 {
-        file.seek(SeekFrom::Start(wanted.start))
-            .map_err(|e| Error::io(format!("seek {}", path.display()), e))?;
-    }
     Ok(Some((file, size, wanted)))
 }
 
@@ -90,11 +88,12 @@ impl Drop for Lent {
     }
 }
 
-/// Reads until `buffer` is full or the file ends; returns the bytes read.
-fn read_full(mut file: &File, buffer: &mut [u8]) -> io::Result<usize> {
+/// Reads at `offset` until `buffer` is full or the file ends, without
+/// moving (or sharing) a file cursor, so several reads can be in flight.
+fn read_full_at(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
-        match file.read(&mut buffer[filled..]) {
+        match read_at(file, &mut buffer[filled..], offset + filled as u64) {
             Ok(0) => break,
             Ok(n) => filled += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -104,40 +103,62 @@ fn read_full(mut file: &File, buffer: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// A chunk being read on the blocking pool: the file, the buffer, and how
-/// many bytes were read into it.
-type Reading = tokio::task::JoinHandle<(File, Vec<u8>, io::Result<usize>)>;
-
-/// Starts reading the next `want` bytes of `file` into a pooled buffer.
-fn read_ahead(file: File, pool: &Pool, buffer_size: usize, want: usize) -> Reading {
-    let mut buffer = pool.take(buffer_size);
-    tokio::task::spawn_blocking(move || {
-        let read = read_full(&file, &mut buffer[..want]);
-        (file, buffer, read)
-    })
+#[cfg(unix)]
+fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::unix::fs::FileExt::read_at(file, buffer, offset)
 }
 
-/// Streams `range.end - range.start` bytes from `file`'s current position.
-///
-/// Each chunk is read on the blocking pool by its own short task, so a slow
-/// consumer holds no thread, only an open file. The next chunk is read
-/// while the consumer handles the current one.
-pub(crate) fn stream(file: File, size: u64, range: Range<u64>) -> BlobContent {
-    let remaining = range.end - range.start;
-    // Every chunk but the last has this size; small blobs get small buffers.
-    let buffer_size = remaining.min(CHUNK) as usize;
-    let pool = Arc::new(Pool::default());
-    let first = (remaining > 0).then(|| read_ahead(file, &pool, buffer_size, buffer_size));
-    let state = (first, remaining, pool);
-    let chunks = stream::try_unfold(state, move |(reading, remaining, pool)| async move {
-        let Some(reading) = reading else {
+#[cfg(windows)]
+fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
+    std::os::windows::fs::FileExt::seek_read(file, buffer, offset)
+}
+
+/// Chunks being read ahead of the consumer. Two keep the copy from the page
+/// cache going while the previous chunk is handed over.
+const READ_AHEAD: usize = 2;
+
+/// A chunk being read on the blocking pool: the buffer and how many bytes
+/// were read into it.
+type Reading = tokio::task::JoinHandle<(Vec<u8>, io::Result<usize>)>;
+
+/// The state of a blob stream.
+struct Reader {
+    file: Arc<File>,
+    pool: Arc<Pool>,
+    buffer_size: usize,
+    /// Where the next read to start begins, and where the range ends.
+    next: u64,
+    end: u64,
+    /// Reads in flight, in order, with their expected lengths.
+    in_flight: VecDeque<(Reading, usize)>,
+}
+
+impl Reader {
+    /// Starts reads until `READ_AHEAD` are in flight or the range is covered.
+    fn fill(&mut self) {
+        while self.in_flight.len() < READ_AHEAD && self.next < self.end {
+            let want = (self.end - self.next).min(CHUNK) as usize;
+            let offset = self.next;
+            let mut buffer = self.pool.take(self.buffer_size);
+            let file = Arc::clone(&self.file);
+            let reading = tokio::task::spawn_blocking(move || {
+                let read = read_full_at(&file, &mut buffer[..want], offset);
+                (buffer, read)
+            });
+            self.in_flight.push_back((reading, want));
+            self.next += want as u64;
+        }
+    }
+
+    async fn next_chunk(mut self) -> Result<Option<(Bytes, Reader)>> {
+        self.fill();
+        let Some((reading, want)) = self.in_flight.pop_front() else {
             return Ok(None);
         };
-        let (file, buffer, read) = reading
+        let (buffer, read) = reading
             .await
             .map_err(|e| Error::io("read blob", io::Error::other(e)))?;
         let len = read.map_err(|e| Error::io("read blob", e))?;
-        let want = remaining.min(CHUNK) as usize;
         if len < want {
             // The file shrank under us: only possible if it was modified
             // outside this crate.
@@ -149,19 +170,36 @@ pub(crate) fn stream(file: File, size: u64, range: Range<u64>) -> BlobContent {
                 ),
             ));
         }
-        let remaining = remaining - len as u64;
-        let next = (remaining > 0)
-            .then(|| read_ahead(file, &pool, buffer_size, remaining.min(CHUNK) as usize));
+        self.fill();
         let chunk = Bytes::from_owner(Lent {
             buffer,
             len,
-            pool: Arc::clone(&pool),
+            pool: Arc::clone(&self.pool),
         });
-        Ok(Some((chunk, (next, remaining, pool))))
-    });
+        Ok(Some((chunk, self)))
+    }
+}
+
+/// Streams the bytes of `range` from `file`.
+///
+/// Each chunk is read on the blocking pool by its own short task, so a slow
+/// consumer holds no thread, only an open file; a couple of chunks are read
+/// ahead while the consumer handles the current one.
+pub(crate) fn stream(file: File, size: u64, range: Range<u64>) -> BlobContent {
+    let mut reader = Reader {
+        file: Arc::new(file),
+        pool: Arc::new(Pool::default()),
+        // Every chunk but the last has this size; small blobs get small
+        // buffers.
+        buffer_size: (range.end - range.start).min(CHUNK) as usize,
+        next: range.start,
+        end: range.end,
+        in_flight: VecDeque::new(),
+    };
+    reader.fill();
     BlobContent {
         size,
         range,
-        stream: chunks.boxed(),
+        stream: stream::try_unfold(reader, Reader::next_chunk).boxed(),
     }
 }
