@@ -262,6 +262,7 @@ pub struct Accounts {
 struct AccountsInner {
     store: Arc<dyn PackageStore>,
     signer: TokenSigner,
+    verified: VerifiedTokens,
     public_url: String,
     realm: String,
     service: String,
@@ -286,7 +287,7 @@ pub(crate) enum Caller {
     /// No credentials.
     Anonymous,
     /// A registry bearer token from the token endpoint.
-    Bearer(Claims),
+    Bearer(Arc<Claims>),
     /// A stored token: a personal access token or a workflow token.
     Stored {
         /// Who it authenticates.
@@ -352,6 +353,53 @@ fn looks_like_jwt(token: &str) -> bool {
     token.bytes().filter(|&b| b == b'.').count() == 2
 }
 
+/// The JWT of a `Bearer <JWT>` header, if that is what it is.
+fn bearer_jwt(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && looks_like_jwt(token)).then_some(token)
+}
+
+/// How many verified bearer tokens are remembered; when full, the memory
+/// starts over.
+const VERIFIED_CAPACITY: usize = 10_000;
+
+/// Bearer tokens verified recently, by their signature. Their claims never
+/// change, so only expiry needs checking again.
+#[derive(Default)]
+struct VerifiedTokens {
+    map: std::sync::Mutex<std::collections::HashMap<Box<str>, (Box<str>, Arc<Claims>)>>,
+}
+
+impl VerifiedTokens {
+    fn get(&self, token: &str, now: Timestamp) -> Option<Arc<Claims>> {
+        let signature = token.rsplit('.').next()?;
+        let map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (full, claims) = map.get(signature)?;
+        let leeway = TokenSigner::DEFAULT_LEEWAY;
+        let current =
+            now < claims.exp.saturating_add(leeway) && now.saturating_add(leeway) >= claims.nbf;
+        (**full == *token && current).then(|| claims.clone())
+    }
+
+    fn insert(&self, token: &str, claims: Arc<Claims>) {
+        let Some(signature) = token.rsplit('.').next() else {
+            return;
+        };
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= VERIFIED_CAPACITY {
+            map.clear();
+        }
+        map.insert(signature.into(), (token.into(), claims));
+    }
+}
+
 /// The registry token action standing for a registry API action.
 pub(crate) fn auth_action(action: Action) -> wharf_auth::Action {
     match action {
@@ -384,6 +432,7 @@ impl Accounts {
             inner: Arc::new(AccountsInner {
                 store: config.store,
                 signer,
+                verified: VerifiedTokens::default(),
                 public_url: config.public_url,
                 realm,
                 service: config.service,
@@ -450,14 +499,19 @@ impl Accounts {
         let header = header
             .to_str()
             .map_err(|_| bad("the Authorization header is not ASCII".to_owned(), false))?;
+        // The hot path: a bearer token, verified without copying it.
+        if let Some(token) = bearer_jwt(header) {
+            return self
+                .verify_bearer(token)
+                .map(Caller::Bearer)
+                .map_err(|err| bad(err.to_string(), true));
+        }
         match Credentials::parse_authorization(header) {
             Ok(Credentials::Basic { password, .. }) => {
                 self.stored_token(password.expose_secret(), false).await
             }
             Ok(Credentials::Bearer { token }) if looks_like_jwt(token.expose_secret()) => self
-                .inner
-                .signer
-                .verify(token.expose_secret(), self.now())
+                .verify_bearer(token.expose_secret())
                 .map(Caller::Bearer)
                 .map_err(|err| bad(err.to_string(), true)),
             Ok(Credentials::Bearer { token }) => {
@@ -465,6 +519,20 @@ impl Accounts {
             }
             Err(err) => Err(bad(err.to_string(), false)),
         }
+    }
+
+    /// Verifies a registry bearer token, remembering the tokens it verified
+    /// so that a client's next requests with the same token cost a lookup
+    /// rather than an HMAC and a JSON parse. A remembered token is checked
+    /// against the presented one byte for byte, and for expiry.
+    fn verify_bearer(&self, token: &str) -> Result<Arc<Claims>, wharf_auth::Error> {
+        let now = self.now();
+        if let Some(claims) = self.inner.verified.get(token, now) {
+            return Ok(claims);
+        }
+        let claims = Arc::new(self.inner.signer.verify(token, now)?);
+        self.inner.verified.insert(token, claims.clone());
+        Ok(claims)
     }
 
     /// Looks a personal access token or a workflow token up by its hash
@@ -704,4 +772,50 @@ impl Authorizer for Accounts {
 /// A store failure, logged; the client gets a generic 500.
 pub(crate) fn store_failure(err: &wharf_packages::Error) -> ApiError {
     ApiError::internal(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer() -> TokenSigner {
+        let key = SigningKey::from_bytes(&[7; 32]).expect("key");
+        TokenSigner::new(&key, "iss", "svc", Duration::from_secs(300))
+    }
+
+    #[test]
+    fn a_remembered_token_is_given_back_only_for_the_same_bytes_and_while_current() {
+        let signer = signer();
+        let now = Timestamp::from_unix_seconds(1_700_000_000);
+        let granted = "repository:a/b:pull".parse().expect("scope");
+        let issued = signer
+            .issue(&Identity::Anonymous, &granted, now)
+            .expect("issue");
+        let claims = Arc::new(signer.verify(&issued.token, now).expect("verify"));
+        let verified = VerifiedTokens::default();
+        verified.insert(&issued.token, claims.clone());
+
+        assert_eq!(verified.get(&issued.token, now), Some(claims));
+        // Another payload under the same signature is not the token verified.
+        let (_, signature) = issued.token.rsplit_once('.').expect("jwt");
+        let forged = format!("eyJhbGciOiJIUzI1NiJ9.e30.{signature}");
+        assert_eq!(verified.get(&forged, now), None);
+        // Past its expiry (and the leeway), it is not given back.
+        let late = now.saturating_add(Duration::from_secs(300) + TokenSigner::DEFAULT_LEEWAY);
+        assert_eq!(verified.get(&issued.token, late), None);
+    }
+
+    #[test]
+    fn only_bearer_jwts_take_the_fast_path() {
+        let table = [
+            ("Bearer a.b.c", Some("a.b.c")),
+            ("bearer  a.b.c ", Some("a.b.c")),
+            ("Bearer wharf_pat_abc", None),
+            ("Basic a.b.c", None),
+            ("Bearer", None),
+        ];
+        for (header, expected) in table {
+            assert_eq!(bearer_jwt(header), expected, "{header}");
+        }
+    }
 }
