@@ -368,8 +368,11 @@ const VERIFIED_CAPACITY: usize = 10_000;
 /// change, so only expiry needs checking again.
 #[derive(Default)]
 struct VerifiedTokens {
-    map: std::sync::Mutex<std::collections::HashMap<Box<str>, (Box<str>, Arc<Claims>)>>,
+    map: std::sync::Mutex<std::collections::HashMap<Box<str>, Verified>>,
 }
+
+/// A verified token (whole) and its claims.
+type Verified = (Box<str>, Arc<Claims>);
 
 impl VerifiedTokens {
     fn get(&self, token: &str, now: Timestamp) -> Option<Arc<Claims>> {
