@@ -1137,6 +1137,23 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any nested package name, encoded as GitHub's API encodes it,
+        /// comes back whole, whatever sub-resource follows it.
+        #[test]
+        fn encoded_package_names_round_trip(
+            components in proptest::collection::vec("[a-z0-9]+([._-][a-z0-9]+)?", 1..4),
+            target in proptest::sample::select(vec!["", "/versions", "/versions/7", "/versions/7/restore", "/restore", "/grants", "/grants/user:bob"]),
+        ) {
+            let package = components.join("/");
+            let path = format!("/orgs/acme/packages/container/{}{target}", encode_package(&package));
+            match ApiRoute::parse(&path) {
+                Some(ApiRoute::Package { package: parsed, .. }) => proptest::prop_assert_eq!(parsed, package),
+                other => proptest::prop_assert!(false, "{path}: {other:?}"),
+            }
+        }
+    }
+
     #[test]
     fn absent_and_null_repository_differ_in_a_patch() {
         let absent: PackagePatch =
