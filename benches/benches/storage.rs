@@ -251,7 +251,9 @@ fn summary() {
                 println!("  {name:>9}: {r:8.0} MiB/s");
             }
         }
-        if let (Some(hash), Some(write), Some(commit)) = (rate("hash"), rate("write"), rate("commit")) {
+        if let (Some(hash), Some(write), Some(commit)) =
+            (rate("hash"), rate("write"), rate("commit"))
+        {
             let (limit, bound) = if write < hash {
                 (write, "write + fsync")
             } else {
@@ -263,7 +265,10 @@ fn summary() {
             );
         }
         if let (Some(std_read), Some(fs_read)) = (rate("std read"), rate("fs read")) {
-            println!("  read_blob / std read = {:.2}x (target >= 0.80x)", fs_read / std_read);
+            println!(
+                "  read_blob / std read = {:.2}x (target >= 0.80x)",
+                fs_read / std_read
+            );
         }
     }
 }
