@@ -8,6 +8,7 @@ use std::sync::Arc;
 use wharf_reference::RepositoryName;
 
 use crate::error::{excerpt, Error};
+use crate::keyword::keywords;
 use crate::token_scope::TokenScopes;
 
 /// Parses `s`, lowercased, as one repository path component, the shape a
@@ -314,38 +315,11 @@ pub enum WorkflowPermission {
     Write,
 }
 
-impl WorkflowPermission {
-    /// The keyword (`none`, `read`, `write`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            WorkflowPermission::None => "none",
-            WorkflowPermission::Read => "read",
-            WorkflowPermission::Write => "write",
-        }
-    }
-}
-
-impl fmt::Display for WorkflowPermission {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for WorkflowPermission {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "none" => Ok(WorkflowPermission::None),
-            "read" => Ok(WorkflowPermission::Read),
-            "write" => Ok(WorkflowPermission::Write),
-            _ => Err(Error::UnknownKeyword {
-                what: "workflow permission",
-                input: excerpt(s),
-                expected: "none, read or write",
-            }),
-        }
-    }
-}
+keywords!(WorkflowPermission, "workflow permission", expected "none, read or write", {
+    None => "none",
+    Read => "read",
+    Write => "write",
+});
 
 /// Who a request authenticated as, with the limits of its credentials.
 ///

@@ -85,6 +85,7 @@ mod decision;
 mod error;
 mod identity;
 mod jwt;
+mod keyword;
 mod owner;
 mod package;
 mod pat;

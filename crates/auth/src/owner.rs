@@ -2,11 +2,9 @@
 //! in an organization.
 
 use std::collections::BTreeSet;
-use std::fmt;
-use std::str::FromStr;
 
-use crate::error::{excerpt, Error};
 use crate::identity::TeamSlug;
+use crate::keyword::keywords;
 
 /// What kind of account owns a namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -44,7 +42,8 @@ impl Default for OrganizationPolicy {
     }
 }
 
-/// A user's role in an organization.
+/// A user's role in an organization: `member`, or `admin` (also spelled
+/// `owner` when parsed).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
@@ -57,37 +56,10 @@ pub enum OrgRole {
     Admin,
 }
 
-impl OrgRole {
-    /// The keyword (`member`, `admin`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            OrgRole::Member => "member",
-            OrgRole::Admin => "admin",
-        }
-    }
-}
-
-impl fmt::Display for OrgRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for OrgRole {
-    type Err = Error;
-    /// `member`, or `admin` (also spelled `owner`).
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "member" => Ok(OrgRole::Member),
-            "admin" | "owner" => Ok(OrgRole::Admin),
-            _ => Err(Error::UnknownKeyword {
-                what: "organization role",
-                input: excerpt(s),
-                expected: "member or admin",
-            }),
-        }
-    }
-}
+keywords!(OrgRole, "organization role", expected "member or admin", {
+    Member => "member",
+    Admin => "admin" | "owner",
+});
 
 /// A user's membership in the organization that owns the namespace being
 /// accessed, as the caller knows it. Empty for a user namespace, for

@@ -9,6 +9,7 @@ use wharf_reference::RepositoryName;
 
 use crate::error::{excerpt, Error};
 use crate::identity::{serde_as_string, Identity, Login, SourceRepository, TeamSlug};
+use crate::keyword::keywords;
 
 /// Who can see a package.
 #[derive(
@@ -37,38 +38,11 @@ pub enum Visibility {
     Public,
 }
 
-impl Visibility {
-    /// The keyword (`private`, `internal`, `public`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Visibility::Private => "private",
-            Visibility::Internal => "internal",
-            Visibility::Public => "public",
-        }
-    }
-}
-
-impl fmt::Display for Visibility {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Visibility {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "private" => Ok(Visibility::Private),
-            "internal" => Ok(Visibility::Internal),
-            "public" => Ok(Visibility::Public),
-            _ => Err(Error::UnknownKeyword {
-                what: "visibility",
-                input: excerpt(s),
-                expected: "private, internal or public",
-            }),
-        }
-    }
-}
+keywords!(Visibility, "visibility", expected "private, internal or public", {
+    Private => "private",
+    Internal => "internal",
+    Public => "public",
+});
 
 /// A role on a package. Each includes the ones before it.
 #[derive(
@@ -85,38 +59,11 @@ pub enum Role {
     Admin,
 }
 
-impl Role {
-    /// The keyword (`read`, `write`, `admin`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Role::Read => "read",
-            Role::Write => "write",
-            Role::Admin => "admin",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        match s {
-            "read" => Ok(Role::Read),
-            "write" => Ok(Role::Write),
-            "admin" => Ok(Role::Admin),
-            _ => Err(Error::UnknownKeyword {
-                what: "role",
-                input: excerpt(s),
-                expected: "read, write or admin",
-            }),
-        }
-    }
-}
+keywords!(Role, "role", expected "read, write or admin", {
+    Read => "read",
+    Write => "write",
+    Admin => "admin",
+});
 
 /// Who a package grants a role to.
 ///
@@ -199,6 +146,19 @@ pub enum RepositoryRole {
     /// Admin.
     Admin,
 }
+
+keywords!(
+    RepositoryRole,
+    "repository role",
+    expected "read, triage, write, maintain or admin",
+    {
+        Read => "read",
+        Triage => "triage",
+        Write => "write",
+        Maintain => "maintain",
+        Admin => "admin",
+    }
+);
 
 impl RepositoryRole {
     /// The package role a repository role gives when a package inherits

@@ -140,7 +140,28 @@ fn keywords_parse_from_and_display_as_themselves() {
             s
         );
     }
+    for s in ["member", "admin"] {
+        assert_eq!(s.parse::<OrgRole>().expect("org role").to_string(), s);
+    }
+    for s in ["read", "triage", "write", "maintain", "admin"] {
+        let role = s.parse::<RepositoryRole>().expect("repository role");
+        assert_eq!(role.to_string(), s);
+        assert_eq!(
+            serde_json::to_value(role).expect("json"),
+            json!(s),
+            "serde agrees"
+        );
+    }
     assert_eq!("owner".parse::<OrgRole>(), Ok(OrgRole::Admin));
+    let error = "owner"
+        .parse::<RepositoryRole>()
+        .expect_err("not a repository role");
+    assert!(
+        error
+            .to_string()
+            .contains("read, triage, write, maintain or admin"),
+        "{error}"
+    );
     let error = "secret".parse::<Visibility>().expect_err("unknown");
     assert!(
         error.to_string().contains("private, internal or public"),
