@@ -168,6 +168,7 @@ mod records;
 mod registry;
 mod route;
 mod serve;
+mod stall;
 mod token;
 mod uploads;
 

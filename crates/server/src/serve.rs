@@ -12,6 +12,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
+use crate::stall::StallGuard;
+
 /// Connection settings for [`serve`].
 ///
 /// ```
@@ -33,6 +35,11 @@ pub struct ServeOptions {
     /// Disable Nagle's algorithm on accepted sockets (default true): small
     /// responses such as manifests go out at once.
     pub tcp_nodelay: bool,
+    /// How long a response write may wait for the client to read before the
+    /// connection is closed (default 60 s). Without it a client that stops
+    /// reading a blob download holds its connection and the open blob
+    /// forever; a slow client that keeps reading is never cut off.
+    pub write_stall_timeout: Duration,
 }
 
 impl Default for ServeOptions {
@@ -41,6 +48,7 @@ impl Default for ServeOptions {
             header_read_timeout: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
             tcp_nodelay: true,
+            write_stall_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -108,7 +116,10 @@ pub async fn serve(
         }
         let service = TowerToHyperService::new(router.clone());
         let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .serve_connection_with_upgrades(
+                TokioIo::new(StallGuard::new(stream, options.write_stall_timeout)),
+                service,
+            )
             .into_owned();
         let connection = graceful.watch(connection);
         connections.spawn(async move {
@@ -152,6 +163,16 @@ mod tests {
                         "slept"
                     },
                 ),
+            )
+            .route(
+                "/endless",
+                axum::routing::get(|| async {
+                    let chunk = bytes::Bytes::from(vec![0u8; 64 * 1024]);
+                    let chunks = futures::stream::repeat_with(move || {
+                        Ok::<_, std::convert::Infallible>(chunk.clone())
+                    });
+                    axum::body::Body::from_stream(chunks)
+                }),
             );
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(serve(listener, router, options, async {
@@ -183,6 +204,38 @@ mod tests {
             server.await.expect("join").expect("serve"),
             Shutdown::Graceful
         );
+    }
+
+    #[tokio::test]
+    async fn a_client_that_stops_reading_a_download_is_disconnected() {
+        let options = ServeOptions {
+            write_stall_timeout: Duration::from_millis(300),
+            shutdown_grace: Duration::from_millis(100),
+            ..ServeOptions::default()
+        };
+        let (addr, stop, server) = start(options).await;
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream
+            .write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .expect("write");
+        // Read nothing while the server fills the socket buffers and stalls.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        // The body is endless, so reaching the end means the server closed
+        // the connection; a server without the guard would keep it forever.
+        let mut sink = [0u8; 64 * 1024];
+        let drained = tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match stream.read(&mut sink).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
+        assert!(drained.is_ok(), "the stalled connection is closed");
+        let _ = stop.send(());
+        let _ = server.await.expect("join");
     }
 
     #[tokio::test]

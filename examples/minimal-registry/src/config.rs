@@ -74,6 +74,12 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub header_read_timeout: Option<Duration>,
 
+    /// How long a response may wait for the client to read before the
+    /// connection is closed (a download the client abandoned without
+    /// closing) [default: 60s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub write_stall_timeout: Option<Duration>,
+
     /// Uploads streaming at once; beyond, clients get 429 [default: 256].
     #[arg(long, value_name = "N")]
     pub max_concurrent_uploads: Option<usize>,
@@ -186,6 +192,7 @@ struct FileLimits {
     request_timeout: Option<DurationValue>,
     body_idle_timeout: Option<DurationValue>,
     header_read_timeout: Option<DurationValue>,
+    write_stall_timeout: Option<DurationValue>,
     max_concurrent_uploads: Option<usize>,
 }
 
@@ -240,6 +247,8 @@ pub struct Settings {
     pub body_idle_timeout: Duration,
     /// Request head (and idle keep-alive) limit.
     pub header_read_timeout: Duration,
+    /// Response write stall limit.
+    pub write_stall_timeout: Duration,
     /// Concurrent upload limit.
     pub max_concurrent_uploads: usize,
     /// Grace period for in-flight requests at shutdown.
@@ -321,6 +330,7 @@ impl Default for Settings {
             request_timeout: Duration::from_secs(60),
             body_idle_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(30),
+            write_stall_timeout: Duration::from_secs(60),
             max_concurrent_uploads: 256,
             shutdown_grace: Duration::from_secs(30),
             auth: AuthSettings::default(),
@@ -419,6 +429,9 @@ impl Settings {
         if let Some(v) = l.header_read_timeout {
             s.header_read_timeout = v.resolve("limits.header_read_timeout")?;
         }
+        if let Some(v) = l.write_stall_timeout {
+            s.write_stall_timeout = v.resolve("limits.write_stall_timeout")?;
+        }
         if let Some(v) = l.max_concurrent_uploads {
             s.max_concurrent_uploads = v;
         }
@@ -482,6 +495,9 @@ impl Settings {
         if let Some(v) = cli.header_read_timeout {
             s.header_read_timeout = v;
         }
+        if let Some(v) = cli.write_stall_timeout {
+            s.write_stall_timeout = v;
+        }
         if let Some(v) = cli.max_concurrent_uploads {
             s.max_concurrent_uploads = v;
         }
@@ -520,6 +536,7 @@ impl Settings {
             ("request_timeout", self.request_timeout),
             ("body_idle_timeout", self.body_idle_timeout),
             ("header_read_timeout", self.header_read_timeout),
+            ("write_stall_timeout", self.write_stall_timeout),
             ("auth.token_ttl", self.auth.token_ttl),
         ];
         for (key, value) in positive {

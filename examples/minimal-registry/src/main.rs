@@ -145,6 +145,7 @@ async fn run(settings: Settings) -> Result<(), String> {
         .map(|_| registry.spawn_package_purger(settings.purge_interval));
     let mut options = ServeOptions::default();
     options.header_read_timeout = settings.header_read_timeout;
+    options.write_stall_timeout = settings.write_stall_timeout;
     options.shutdown_grace = settings.shutdown_grace;
     let grace = settings.shutdown_grace;
     let signal = async move {
