@@ -135,6 +135,14 @@ impl Error {
         }
     }
 
+    /// An [`Error::InvalidCursor`] for `cursor` (its first 100
+    /// characters).
+    pub(crate) fn invalid_cursor(cursor: &crate::page::Cursor) -> Error {
+        Error::InvalidCursor {
+            cursor: cursor.as_str().chars().take(100).collect(),
+        }
+    }
+
     /// An [`Error::Corrupt`].
     pub(crate) fn corrupt(what: &'static str, detail: impl ToString) -> Error {
         Error::Corrupt {

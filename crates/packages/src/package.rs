@@ -7,6 +7,7 @@ use wharf_annotations::PackageMetadata;
 use wharf_auth::{Login, Package, SourceRepository, Timestamp, Visibility};
 use wharf_reference::RepositoryName;
 
+use crate::error::Error;
 use crate::id::PackageId;
 
 /// How long a deleted package or version can be restored; after that,
@@ -27,6 +28,25 @@ pub const RESTORE_WINDOW: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// ```
 pub fn is_restorable(deleted_at: Timestamp, now: Timestamp) -> bool {
     now < deleted_at.saturating_add(RESTORE_WINDOW)
+}
+
+/// `Ok` while the `what` (`package` or `version`) named `name`, deleted at
+/// `deleted_at`, [is restorable](is_restorable) at `now`;
+/// [`Error::RestoreWindowPassed`] after.
+pub(crate) fn ensure_restorable(
+    what: &'static str,
+    name: impl ToString,
+    deleted_at: Timestamp,
+    now: Timestamp,
+) -> Result<(), Error> {
+    if is_restorable(deleted_at, now) {
+        return Ok(());
+    }
+    Err(Error::RestoreWindowPassed {
+        what,
+        name: name.to_string(),
+        deleted_at,
+    })
 }
 
 /// Whether a listing shows live records or deleted ones (GitHub's

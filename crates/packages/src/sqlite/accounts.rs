@@ -2,14 +2,16 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use wharf_auth::{Login, Membership, OrgRole, OrganizationPolicy, OwnerKind, TeamSlug, Timestamp};
 
 use crate::account::{Account, Member, OrganizationMembership};
 use crate::error::Error;
 use crate::id::AccountId;
 use crate::page::{Cursor, Page, PageRequest};
-use crate::sqlite::convert::{limit_plus_one, parse, time_from_sql, time_to_sql, Context};
+use crate::sqlite::convert::{parse, time_from_sql, time_to_sql};
+use crate::sqlite::paging::{limit_plus_one, page_of};
+use crate::sqlite::statement::{execute, insert_returning_id, query_all, query_optional};
 
 const SELECT_ACCOUNT: &str =
     "SELECT id, login, kind, members_can_create_packages, created_at FROM accounts";
@@ -46,11 +48,15 @@ fn account_from_row(
 
 /// The account with `login`.
 pub(crate) fn get(conn: &Connection, login: &str) -> Result<Option<Account>, Error> {
-    conn.prepare_cached(&format!("{SELECT_ACCOUNT} WHERE login = ?1"))
-        .and_then(|mut stmt| stmt.query_row([login], account_row).optional())
-        .during("looking up an account")?
-        .map(account_from_row)
-        .transpose()
+    query_optional(
+        conn,
+        &format!("{SELECT_ACCOUNT} WHERE login = ?1"),
+        [login],
+        account_row,
+        "looking up an account",
+    )?
+    .map(account_from_row)
+    .transpose()
 }
 
 /// The id of the user `login`; [`Error::NotFound`] when there is no such
@@ -86,18 +92,13 @@ pub(crate) fn create(
         OwnerKind::User => ("user", true),
         OwnerKind::Organization(policy) => ("organization", policy.members_can_create_packages),
     };
-    let id: i64 = conn
-        .prepare_cached(
-            "INSERT INTO accounts (login, kind, members_can_create_packages, created_at)
-             VALUES (?1, ?2, ?3, ?4) RETURNING id",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row(
-                params![login.as_str(), kind_text, members_can_create, now_sql],
-                |row| row.get(0),
-            )
-        })
-        .during("creating an account")?;
+    let id = insert_returning_id(
+        conn,
+        "INSERT INTO accounts (login, kind, members_can_create_packages, created_at)
+         VALUES (?1, ?2, ?3, ?4) RETURNING id",
+        params![login.as_str(), kind_text, members_can_create, now_sql],
+        "creating an account",
+    )?;
     Ok(Account {
         id: AccountId::new(id),
         login: login.clone(),
@@ -113,9 +114,12 @@ pub(crate) fn set_policy(
     policy: OrganizationPolicy,
 ) -> Result<Account, Error> {
     let id = require_organization(conn, organization)?;
-    conn.prepare_cached("UPDATE accounts SET members_can_create_packages = ?1 WHERE id = ?2")
-        .and_then(|mut stmt| stmt.execute(params![policy.members_can_create_packages, id.get()]))
-        .during("changing an organization's policy")?;
+    execute(
+        conn,
+        "UPDATE accounts SET members_can_create_packages = ?1 WHERE id = ?2",
+        params![policy.members_can_create_packages, id.get()],
+        "changing an organization's policy",
+    )?;
     get(conn, organization.as_str())?.ok_or_else(|| Error::not_found("organization", organization))
 }
 
@@ -125,35 +129,19 @@ pub(crate) fn list(conn: &Connection, page: &PageRequest) -> Result<Page<Account
         return Ok(Page::last(Vec::new()));
     }
     let after = page.after.as_ref().map_or("", Cursor::as_str);
-    let rows = conn
-        .prepare_cached(&format!(
-            "{SELECT_ACCOUNT} WHERE login > ?1 ORDER BY login LIMIT ?2"
-        ))
-        .and_then(|mut stmt| {
-            stmt.query_map(params![after, limit_plus_one(page.limit)], account_row)?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .during("listing accounts")?;
-    let mut items = rows
-        .into_iter()
-        .map(account_from_row)
-        .collect::<Result<Vec<_>, _>>()?;
-    let next = if items.len() > page.limit {
-        items.truncate(page.limit);
-        items
-            .last()
-            .map(|account| Cursor::new(account.login.as_str()))
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    let rows = query_all(
+        conn,
+        &format!("{SELECT_ACCOUNT} WHERE login > ?1 ORDER BY login LIMIT ?2"),
+        params![after, limit_plus_one(page.limit)],
+        account_row,
+        "listing accounts",
+    )?;
+    page_of(rows, page.limit, account_from_row, |last| {
+        Cursor::new(last.login.as_str())
+    })
 }
 
 // ------------------------------------------------------------- memberships
-
-fn role_to_sql(role: OrgRole) -> &'static str {
-    role.as_str()
-}
 
 /// The role of `user_id` in `organization_id`.
 fn member_role(
@@ -161,16 +149,13 @@ fn member_role(
     organization_id: AccountId,
     user_id: AccountId,
 ) -> Result<Option<(OrgRole, Timestamp)>, Error> {
-    conn.prepare_cached(
+    query_optional(
+        conn,
         "SELECT role, created_at FROM memberships WHERE organization_id = ?1 AND user_id = ?2",
-    )
-    .and_then(|mut stmt| {
-        stmt.query_row(params![organization_id.get(), user_id.get()], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-        })
-        .optional()
-    })
-    .during("looking up a membership")?
+        params![organization_id.get(), user_id.get()],
+        |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+        "looking up a membership",
+    )?
     .map(|(role, joined)| Ok((parse("organization role", &role)?, time_from_sql(joined)?)))
     .transpose()
 }
@@ -181,17 +166,14 @@ fn member_teams(
     organization_id: AccountId,
     user_id: AccountId,
 ) -> Result<BTreeSet<TeamSlug>, Error> {
-    conn.prepare_cached(
+    query_all(
+        conn,
         "SELECT t.slug FROM team_members tm JOIN teams t ON t.id = tm.team_id
          WHERE tm.organization_id = ?1 AND tm.user_id = ?2",
-    )
-    .and_then(|mut stmt| {
-        stmt.query_map(params![organization_id.get(), user_id.get()], |row| {
-            row.get::<_, String>(0)
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()
-    })
-    .during("listing a member's teams")?
+        params![organization_id.get(), user_id.get()],
+        |row| row.get::<_, String>(0),
+        "listing a member's teams",
+    )?
     .iter()
     .map(|slug| parse("team slug", slug))
     .collect()
@@ -208,14 +190,13 @@ pub(crate) fn add_member(
     let now_sql = time_to_sql(now)?;
     let organization_id = require_organization(conn, organization)?;
     let user_id = require_user(conn, user)?;
-    conn.prepare_cached(
+    execute(
+        conn,
         "INSERT INTO memberships (organization_id, user_id, role, created_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (organization_id, user_id) DO UPDATE SET role = excluded.role",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![organization_id.get(), user_id.get(), role_to_sql(role), now_sql])
-    })
-    .during("adding a member")?;
+        params![organization_id.get(), user_id.get(), role.as_str(), now_sql],
+        "adding a member",
+    )?;
     let (role, joined_at) = member_role(conn, organization_id, user_id)?
         .ok_or_else(|| Error::not_found("member", format!("{user} in {organization}")))?;
     Ok(Member {
@@ -234,10 +215,12 @@ pub(crate) fn remove_member(
 ) -> Result<(), Error> {
     let organization_id = require_organization(conn, organization)?;
     let user_id = require_user(conn, user)?;
-    let removed = conn
-        .prepare_cached("DELETE FROM memberships WHERE organization_id = ?1 AND user_id = ?2")
-        .and_then(|mut stmt| stmt.execute(params![organization_id.get(), user_id.get()]))
-        .during("removing a member")?;
+    let removed = execute(
+        conn,
+        "DELETE FROM memberships WHERE organization_id = ?1 AND user_id = ?2",
+        params![organization_id.get(), user_id.get()],
+        "removing a member",
+    )?;
     if removed == 0 {
         return Err(Error::not_found(
             "member",
@@ -282,24 +265,22 @@ pub(crate) fn membership(
 /// The members of an organization in login order.
 pub(crate) fn members(conn: &Connection, organization: &Login) -> Result<Vec<Member>, Error> {
     let organization_id = require_organization(conn, organization)?;
-    let rows = conn
-        .prepare_cached(
-            "SELECT u.id, u.login, m.role, m.created_at FROM memberships m
-             JOIN accounts u ON u.id = m.user_id
-             WHERE m.organization_id = ?1 ORDER BY u.login",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_map([organization_id.get()], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, String>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, i64>(3)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .during("listing members")?;
+    let rows = query_all(
+        conn,
+        "SELECT u.id, u.login, m.role, m.created_at FROM memberships m
+         JOIN accounts u ON u.id = m.user_id
+         WHERE m.organization_id = ?1 ORDER BY u.login",
+        [organization_id.get()],
+        |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, i64>(3)?,
+            ))
+        },
+        "listing members",
+    )?;
     rows.into_iter()
         .map(|(user_id, login, role, joined)| {
             Ok(Member {
@@ -318,17 +299,14 @@ pub(crate) fn organizations_of(
     user: &Login,
 ) -> Result<Vec<OrganizationMembership>, Error> {
     let user_id = require_user(conn, user)?;
-    conn.prepare_cached(
+    query_all(
+        conn,
         "SELECT o.login, m.role FROM memberships m JOIN accounts o ON o.id = m.organization_id
          WHERE m.user_id = ?1 ORDER BY o.login",
-    )
-    .and_then(|mut stmt| {
-        stmt.query_map([user_id.get()], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()
-    })
-    .during("listing a user's organizations")?
+        [user_id.get()],
+        |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+        "listing a user's organizations",
+    )?
     .into_iter()
     .map(|(organization, role)| {
         Ok(OrganizationMembership {
@@ -347,14 +325,13 @@ pub(crate) fn team_id(
     organization_id: AccountId,
     team: &TeamSlug,
 ) -> Result<Option<i64>, Error> {
-    conn.prepare_cached("SELECT id FROM teams WHERE organization_id = ?1 AND slug = ?2")
-        .and_then(|mut stmt| {
-            stmt.query_row(params![organization_id.get(), team.as_str()], |row| {
-                row.get(0)
-            })
-            .optional()
-        })
-        .during("looking up a team")
+    query_optional(
+        conn,
+        "SELECT id FROM teams WHERE organization_id = ?1 AND slug = ?2",
+        params![organization_id.get(), team.as_str()],
+        |row| row.get(0),
+        "looking up a team",
+    )
 }
 
 fn require_team(
@@ -383,11 +360,12 @@ pub(crate) fn create_team(
             format!("{organization}/{team}"),
         ));
     }
-    conn.prepare_cached(
+    execute(
+        conn,
         "INSERT INTO teams (organization_id, slug, created_at) VALUES (?1, ?2, ?3)",
-    )
-    .and_then(|mut stmt| stmt.execute(params![organization_id.get(), team.as_str(), now_sql]))
-    .during("creating a team")?;
+        params![organization_id.get(), team.as_str(), now_sql],
+        "creating a team",
+    )?;
     Ok(())
 }
 
@@ -398,24 +376,28 @@ pub(crate) fn delete_team(
     team: &TeamSlug,
 ) -> Result<(), Error> {
     let (_, id) = require_team(conn, organization, team)?;
-    conn.prepare_cached("DELETE FROM teams WHERE id = ?1")
-        .and_then(|mut stmt| stmt.execute([id]))
-        .during("deleting a team")?;
+    execute(
+        conn,
+        "DELETE FROM teams WHERE id = ?1",
+        [id],
+        "deleting a team",
+    )?;
     Ok(())
 }
 
 /// The teams of an organization in slug order.
 pub(crate) fn teams(conn: &Connection, organization: &Login) -> Result<Vec<TeamSlug>, Error> {
     let organization_id = require_organization(conn, organization)?;
-    conn.prepare_cached("SELECT slug FROM teams WHERE organization_id = ?1 ORDER BY slug")
-        .and_then(|mut stmt| {
-            stmt.query_map([organization_id.get()], |row| row.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .during("listing teams")?
-        .iter()
-        .map(|slug| parse("team slug", slug))
-        .collect()
+    query_all(
+        conn,
+        "SELECT slug FROM teams WHERE organization_id = ?1 ORDER BY slug",
+        [organization_id.get()],
+        |row| row.get::<_, String>(0),
+        "listing teams",
+    )?
+    .iter()
+    .map(|slug| parse("team slug", slug))
+    .collect()
 }
 
 /// Adds an organization member to a team.
@@ -432,12 +414,13 @@ pub(crate) fn add_team_member(
             "{user} is not a member of {organization}: add them to the organization before adding them to team {team}"
         )));
     }
-    conn.prepare_cached(
+    execute(
+        conn,
         "INSERT INTO team_members (team_id, organization_id, user_id) VALUES (?1, ?2, ?3)
          ON CONFLICT DO NOTHING",
-    )
-    .and_then(|mut stmt| stmt.execute(params![team_id, organization_id.get(), user_id.get()]))
-    .during("adding a team member")?;
+        params![team_id, organization_id.get(), user_id.get()],
+        "adding a team member",
+    )?;
     Ok(())
 }
 
@@ -450,10 +433,12 @@ pub(crate) fn remove_team_member(
 ) -> Result<(), Error> {
     let (_, team_id) = require_team(conn, organization, team)?;
     let user_id = require_user(conn, user)?;
-    let removed = conn
-        .prepare_cached("DELETE FROM team_members WHERE team_id = ?1 AND user_id = ?2")
-        .and_then(|mut stmt| stmt.execute(params![team_id, user_id.get()]))
-        .during("removing a team member")?;
+    let removed = execute(
+        conn,
+        "DELETE FROM team_members WHERE team_id = ?1 AND user_id = ?2",
+        params![team_id, user_id.get()],
+        "removing a team member",
+    )?;
     if removed == 0 {
         return Err(Error::not_found(
             "team member",

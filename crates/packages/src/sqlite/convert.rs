@@ -58,12 +58,6 @@ pub(crate) fn u64_from_sql(what: &'static str, value: i64) -> Result<u64, Error>
     u64::try_from(value).map_err(|_| Error::corrupt(what, format!("negative value {value}")))
 }
 
-/// A page size as an SQL `LIMIT`, plus one row to learn whether another
-/// page follows.
-pub(crate) fn limit_plus_one(limit: usize) -> i64 {
-    i64::try_from(limit).map_or(i64::MAX, |n| n.saturating_add(1))
-}
-
 /// Parses a stored string as `T`.
 pub(crate) fn parse<T>(what: &'static str, stored: &str) -> Result<T, Error>
 where

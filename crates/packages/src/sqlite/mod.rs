@@ -3,8 +3,10 @@
 mod accounts;
 mod convert;
 mod packages;
+mod paging;
 mod repositories;
 mod schema;
+mod statement;
 mod tokens;
 mod versions;
 

@@ -1,18 +1,21 @@
 //! Packages and their grants in SQLite.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use wharf_annotations::PackageMetadata;
 use wharf_auth::{Grant, Grantee, Login, OwnerKind, Package, Role, Timestamp, Visibility};
 use wharf_reference::RepositoryName;
 
 use crate::error::Error;
 use crate::id::{AccountId, PackageId};
-use crate::package::{is_restorable, PackageChanges, PackageQuery, PackageRecord, RecordState};
+use crate::package::{ensure_restorable, PackageChanges, PackageQuery, PackageRecord, RecordState};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::sqlite::accounts;
 use crate::sqlite::convert::{
-    from_json, limit_plus_one, opt_time_from_sql, parse, time_from_sql, time_to_sql, to_json,
-    u64_from_sql, Context,
+    from_json, opt_time_from_sql, parse, time_from_sql, time_to_sql, to_json, u64_from_sql,
+};
+use crate::sqlite::paging::{limit_plus_one, page_of};
+use crate::sqlite::statement::{
+    execute, insert_returning_id, query_all, query_optional, set_deleted, SoftDeleted,
 };
 
 const SELECT_PACKAGE: &str = "SELECT p.id, p.name, p.visibility, p.linked_repository,
@@ -51,16 +54,13 @@ fn package_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PackageRow> {
 }
 
 fn grants(conn: &Connection, package_id: i64) -> Result<Vec<Grant>, Error> {
-    conn.prepare_cached(
+    query_all(
+        conn,
         "SELECT grantee, role FROM package_grants WHERE package_id = ?1 ORDER BY grantee",
-    )
-    .and_then(|mut stmt| {
-        stmt.query_map([package_id], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()
-    })
-    .during("reading a package's grants")?
+        [package_id],
+        |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+        "reading a package's grants",
+    )?
     .into_iter()
     .map(|(grantee, role)| {
         Ok(Grant {
@@ -94,18 +94,35 @@ fn package_from_row(conn: &Connection, row: PackageRow) -> Result<PackageRecord,
     })
 }
 
+/// The package `SELECT_PACKAGE` followed by `condition` finds, if any.
+fn find(
+    conn: &Connection,
+    condition: &str,
+    params: impl rusqlite::Params,
+    operation: &'static str,
+) -> Result<Option<PackageRecord>, Error> {
+    query_optional(
+        conn,
+        &format!("{SELECT_PACKAGE} {condition}"),
+        params,
+        package_row,
+        operation,
+    )?
+    .map(|row| package_from_row(conn, row))
+    .transpose()
+}
+
 /// The live package named `name`.
 pub(crate) fn get_live(
     conn: &Connection,
     name: &RepositoryName,
 ) -> Result<Option<PackageRecord>, Error> {
-    conn.prepare_cached(&format!(
-        "{SELECT_PACKAGE} WHERE p.name = ?1 AND p.deleted_at IS NULL"
-    ))
-    .and_then(|mut stmt| stmt.query_row([name.as_str()], package_row).optional())
-    .during("looking up a package")?
-    .map(|row| package_from_row(conn, row))
-    .transpose()
+    find(
+        conn,
+        "WHERE p.name = ?1 AND p.deleted_at IS NULL",
+        [name.as_str()],
+        "looking up a package",
+    )
 }
 
 /// The most recently deleted package named `name`.
@@ -113,23 +130,18 @@ pub(crate) fn get_latest_deleted(
     conn: &Connection,
     name: &RepositoryName,
 ) -> Result<Option<PackageRecord>, Error> {
-    conn.prepare_cached(&format!(
-        "{SELECT_PACKAGE} WHERE p.name = ?1 AND p.deleted_at IS NOT NULL
-         ORDER BY p.deleted_at DESC, p.id DESC LIMIT 1"
-    ))
-    .and_then(|mut stmt| stmt.query_row([name.as_str()], package_row).optional())
-    .during("looking up a deleted package")?
-    .map(|row| package_from_row(conn, row))
-    .transpose()
+    find(
+        conn,
+        "WHERE p.name = ?1 AND p.deleted_at IS NOT NULL
+         ORDER BY p.deleted_at DESC, p.id DESC LIMIT 1",
+        [name.as_str()],
+        "looking up a deleted package",
+    )
 }
 
 /// The package with this id.
 pub(crate) fn get_by_id(conn: &Connection, id: PackageId) -> Result<Option<PackageRecord>, Error> {
-    conn.prepare_cached(&format!("{SELECT_PACKAGE} WHERE p.id = ?1"))
-        .and_then(|mut stmt| stmt.query_row([id.get()], package_row).optional())
-        .during("looking up a package")?
-        .map(|row| package_from_row(conn, row))
-        .transpose()
+    find(conn, "WHERE p.id = ?1", [id.get()], "looking up a package")
 }
 
 fn require_by_id(conn: &Connection, id: i64) -> Result<PackageRecord, Error> {
@@ -138,9 +150,13 @@ fn require_by_id(conn: &Connection, id: i64) -> Result<PackageRecord, Error> {
 
 /// The id of the live package named `name`.
 pub(crate) fn live_id(conn: &Connection, name: &RepositoryName) -> Result<Option<i64>, Error> {
-    conn.prepare_cached("SELECT id FROM packages WHERE name = ?1 AND deleted_at IS NULL")
-        .and_then(|mut stmt| stmt.query_row([name.as_str()], |row| row.get(0)).optional())
-        .during("looking up a package")
+    query_optional(
+        conn,
+        "SELECT id FROM packages WHERE name = ?1 AND deleted_at IS NULL",
+        [name.as_str()],
+        |row| row.get(0),
+        "looking up a package",
+    )
 }
 
 /// The id of the live package named `name`, or [`Error::NotFound`].
@@ -185,20 +201,24 @@ fn upsert_grant(
     grantee: &Grantee,
     role: Role,
 ) -> Result<(), Error> {
-    conn.prepare_cached(
+    execute(
+        conn,
         "INSERT INTO package_grants (package_id, grantee, role) VALUES (?1, ?2, ?3)
          ON CONFLICT (package_id, grantee) DO UPDATE SET role = excluded.role",
-    )
-    .and_then(|mut stmt| stmt.execute(params![package_id, grantee.to_string(), role.as_str()]))
-    .during("granting a role")?;
+        params![package_id, grantee.to_string(), role.as_str()],
+        "granting a role",
+    )?;
     Ok(())
 }
 
 fn touch(conn: &Connection, package_id: i64, now: Timestamp) -> Result<(), Error> {
     let now_sql = time_to_sql(now)?;
-    conn.prepare_cached("UPDATE packages SET updated_at = ?1 WHERE id = ?2")
-        .and_then(|mut stmt| stmt.execute(params![now_sql, package_id]))
-        .during("updating a package")?;
+    execute(
+        conn,
+        "UPDATE packages SET updated_at = ?1 WHERE id = ?2",
+        params![now_sql, package_id],
+        "updating a package",
+    )?;
     Ok(())
 }
 
@@ -217,27 +237,22 @@ pub(crate) fn create(
         check_grantee(conn, &package.name, owner, &grant.grantee)?;
     }
     let metadata = to_json("package metadata", &PackageMetadata::default())?;
-    let id: i64 = conn
-        .prepare_cached(
-            "INSERT INTO packages (name, owner_id, visibility, linked_repository, inherit_access,
-                 metadata, version_count, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7) RETURNING id",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row(
-                params![
-                    package.name.as_str(),
-                    owner.0.get(),
-                    package.visibility.as_str(),
-                    package.linked_repository.as_ref().map(|repo| repo.as_str()),
-                    package.inherit_access,
-                    metadata,
-                    now_sql,
-                ],
-                |row| row.get(0),
-            )
-        })
-        .during("creating a package")?;
+    let id = insert_returning_id(
+        conn,
+        "INSERT INTO packages (name, owner_id, visibility, linked_repository, inherit_access,
+             metadata, version_count, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?7) RETURNING id",
+        params![
+            package.name.as_str(),
+            owner.0.get(),
+            package.visibility.as_str(),
+            package.linked_repository.as_ref().map(|repo| repo.as_str()),
+            package.inherit_access,
+            metadata,
+            now_sql,
+        ],
+        "creating a package",
+    )?;
     for grant in &package.grants {
         upsert_grant(conn, id, &grant.grantee, grant.role)?;
     }
@@ -264,46 +279,36 @@ pub(crate) fn list(
             .as_str()
             .rsplit_once(' ')
             .and_then(|(name, id)| Some((name.to_owned(), id.parse::<i64>().ok()?)))
-            .ok_or_else(|| Error::InvalidCursor {
-                cursor: cursor.as_str().chars().take(100).collect(),
-            })?,
+            .ok_or_else(|| Error::invalid_cursor(cursor))?,
     };
     let deleted = matches!(query.state, RecordState::Deleted);
-    let rows = conn
-        .prepare_cached(&format!(
+    let rows = query_all(
+        conn,
+        &format!(
             "{SELECT_PACKAGE}
              WHERE p.owner_id = ?1
                AND (p.deleted_at IS NOT NULL) = ?2
                AND (?3 IS NULL OR p.visibility = ?3)
                AND (p.name > ?4 OR (p.name = ?4 AND p.id > ?5))
              ORDER BY p.name, p.id LIMIT ?6"
-        ))
-        .and_then(|mut stmt| {
-            stmt.query_map(
-                params![
-                    owner_id.get(),
-                    deleted,
-                    query.visibility.map(Visibility::as_str),
-                    after_name,
-                    after_id,
-                    limit_plus_one(page.limit),
-                ],
-                package_row,
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .during("listing packages")?;
-    let more = rows.len() > page.limit;
-    let items = rows
-        .into_iter()
-        .take(page.limit)
-        .map(|row| package_from_row(conn, row))
-        .collect::<Result<Vec<_>, _>>()?;
-    let next = more
-        .then(|| items.last())
-        .flatten()
-        .map(|last| Cursor::new(format!("{} {}", last.package.name, last.id)));
-    Ok(Page { items, next })
+        ),
+        params![
+            owner_id.get(),
+            deleted,
+            query.visibility.map(Visibility::as_str),
+            after_name,
+            after_id,
+            limit_plus_one(page.limit),
+        ],
+        package_row,
+        "listing packages",
+    )?;
+    page_of(
+        rows,
+        page.limit,
+        |row| package_from_row(conn, row),
+        |last| Cursor::new(format!("{} {}", last.package.name, last.id)),
+    )
 }
 
 /// Applies `changes` to a live package.
@@ -314,29 +319,32 @@ pub(crate) fn update(
     now: Timestamp,
 ) -> Result<PackageRecord, Error> {
     let id = require_live_id(conn, name)?;
-    let stage = "changing a package";
+    let set = |sql: &str, value: &dyn rusqlite::ToSql| {
+        execute(conn, sql, params![value, id], "changing a package")
+    };
     if let Some(visibility) = changes.visibility {
-        conn.prepare_cached("UPDATE packages SET visibility = ?1 WHERE id = ?2")
-            .and_then(|mut stmt| stmt.execute(params![visibility.as_str(), id]))
-            .during(stage)?;
+        set(
+            "UPDATE packages SET visibility = ?1 WHERE id = ?2",
+            &visibility.as_str(),
+        )?;
     }
     if let Some(linked) = &changes.linked_repository {
-        conn.prepare_cached("UPDATE packages SET linked_repository = ?1 WHERE id = ?2")
-            .and_then(|mut stmt| {
-                stmt.execute(params![linked.as_ref().map(|repo| repo.as_str()), id])
-            })
-            .during(stage)?;
+        set(
+            "UPDATE packages SET linked_repository = ?1 WHERE id = ?2",
+            &linked.as_ref().map(|repo| repo.as_str()),
+        )?;
     }
     if let Some(inherit) = changes.inherit_access {
-        conn.prepare_cached("UPDATE packages SET inherit_access = ?1 WHERE id = ?2")
-            .and_then(|mut stmt| stmt.execute(params![inherit, id]))
-            .during(stage)?;
+        set(
+            "UPDATE packages SET inherit_access = ?1 WHERE id = ?2",
+            &inherit,
+        )?;
     }
     if let Some(metadata) = &changes.metadata {
-        let json = to_json("package metadata", metadata)?;
-        conn.prepare_cached("UPDATE packages SET metadata = ?1 WHERE id = ?2")
-            .and_then(|mut stmt| stmt.execute(params![json, id]))
-            .during(stage)?;
+        set(
+            "UPDATE packages SET metadata = ?1 WHERE id = ?2",
+            &to_json("package metadata", metadata)?,
+        )?;
     }
     touch(conn, id, now)?;
     require_by_id(conn, id)
@@ -365,10 +373,12 @@ pub(crate) fn remove_grant(
     now: Timestamp,
 ) -> Result<PackageRecord, Error> {
     let id = require_live_id(conn, name)?;
-    let removed = conn
-        .prepare_cached("DELETE FROM package_grants WHERE package_id = ?1 AND grantee = ?2")
-        .and_then(|mut stmt| stmt.execute(params![id, grantee.to_string()]))
-        .during("removing a grant")?;
+    let removed = execute(
+        conn,
+        "DELETE FROM package_grants WHERE package_id = ?1 AND grantee = ?2",
+        params![id, grantee.to_string()],
+        "removing a grant",
+    )?;
     if removed == 0 {
         return Err(Error::not_found("grant", format!("{grantee} on {name}")));
     }
@@ -383,10 +393,7 @@ pub(crate) fn delete(
     now: Timestamp,
 ) -> Result<PackageRecord, Error> {
     let id = require_live_id(conn, name)?;
-    let now_sql = time_to_sql(now)?;
-    conn.prepare_cached("UPDATE packages SET deleted_at = ?1, updated_at = ?1 WHERE id = ?2")
-        .and_then(|mut stmt| stmt.execute(params![now_sql, id]))
-        .during("deleting a package")?;
+    set_deleted(conn, SoftDeleted::Packages, id, true, time_to_sql(now)?)?;
     require_by_id(conn, id)
 }
 
@@ -407,16 +414,8 @@ pub(crate) fn restore(
              delete or rename the new package to restore the old one"
         )));
     }
-    if !is_restorable(deleted_at, now) {
-        return Err(Error::RestoreWindowPassed {
-            what: "package",
-            name: name.to_string(),
-            deleted_at,
-        });
-    }
-    let now_sql = time_to_sql(now)?;
-    conn.prepare_cached("UPDATE packages SET deleted_at = NULL, updated_at = ?1 WHERE id = ?2")
-        .and_then(|mut stmt| stmt.execute(params![now_sql, deleted.id.get()]))
-        .during("restoring a package")?;
-    require_by_id(conn, deleted.id.get())
+    ensure_restorable("package", name, deleted_at, now)?;
+    let id = deleted.id.get();
+    set_deleted(conn, SoftDeleted::Packages, id, false, time_to_sql(now)?)?;
+    require_by_id(conn, id)
 }

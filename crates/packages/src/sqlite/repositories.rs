@@ -8,29 +8,9 @@ use wharf_reference::RepositoryName;
 use crate::access::{AccessContext, Collaborator};
 use crate::error::Error;
 use crate::package::PackageLookup;
-use crate::sqlite::convert::{parse, Context};
+use crate::sqlite::convert::parse;
+use crate::sqlite::statement::{execute, query_all};
 use crate::sqlite::{accounts, packages};
-
-fn role_to_sql(role: RepositoryRole) -> &'static str {
-    match role {
-        RepositoryRole::Read => "read",
-        RepositoryRole::Triage => "triage",
-        RepositoryRole::Write => "write",
-        RepositoryRole::Maintain => "maintain",
-        RepositoryRole::Admin => "admin",
-    }
-}
-
-fn role_from_sql(role: &str) -> Result<RepositoryRole, Error> {
-    match role {
-        "read" => Ok(RepositoryRole::Read),
-        "triage" => Ok(RepositoryRole::Triage),
-        "write" => Ok(RepositoryRole::Write),
-        "maintain" => Ok(RepositoryRole::Maintain),
-        "admin" => Ok(RepositoryRole::Admin),
-        other => Err(Error::corrupt("repository role", other)),
-    }
-}
 
 /// Gives a collaborator a role on a repository.
 pub(crate) fn set(
@@ -39,14 +19,13 @@ pub(crate) fn set(
     collaborator: &Collaborator,
     role: RepositoryRole,
 ) -> Result<(), Error> {
-    conn.prepare_cached(
+    execute(
+        conn,
         "INSERT INTO repository_collaborators (repository, kind, name, role) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (repository, kind, name) DO UPDATE SET role = excluded.role",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![repository.as_str(), collaborator.kind(), collaborator.name(), role_to_sql(role)])
-    })
-    .during("setting a repository collaborator")?;
+        params![repository.as_str(), collaborator.kind(), collaborator.name(), role.as_str()],
+        "setting a repository collaborator",
+    )?;
     Ok(())
 }
 
@@ -56,10 +35,16 @@ pub(crate) fn remove(
     repository: &SourceRepository,
     collaborator: &Collaborator,
 ) -> Result<(), Error> {
-    let removed = conn
-        .prepare_cached("DELETE FROM repository_collaborators WHERE repository = ?1 AND kind = ?2 AND name = ?3")
-        .and_then(|mut stmt| stmt.execute(params![repository.as_str(), collaborator.kind(), collaborator.name()]))
-        .during("removing a repository collaborator")?;
+    let removed = execute(
+        conn,
+        "DELETE FROM repository_collaborators WHERE repository = ?1 AND kind = ?2 AND name = ?3",
+        params![
+            repository.as_str(),
+            collaborator.kind(),
+            collaborator.name()
+        ],
+        "removing a repository collaborator",
+    )?;
     if removed == 0 {
         return Err(Error::not_found(
             "collaborator",
@@ -76,44 +61,34 @@ fn access(
     repository: &SourceRepository,
     only_user: Option<Option<&Login>>,
 ) -> Result<RepositoryAccess, Error> {
+    let collaborator = |row: &rusqlite::Row<'_>| {
+        Ok((
+            row.get::<_, String>(0)?,
+            row.get::<_, String>(1)?,
+            row.get::<_, String>(2)?,
+        ))
+    };
+    let operation = "reading repository collaborators";
     let rows = match only_user {
-        None => conn
-            .prepare_cached(
-                "SELECT kind, name, role FROM repository_collaborators WHERE repository = ?1",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_map([repository.as_str()], |row| {
-                    Ok((
-                        row.get::<_, String>(0)?,
-                        row.get::<_, String>(1)?,
-                        row.get::<_, String>(2)?,
-                    ))
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()
-            }),
-        Some(user) => conn
-            .prepare_cached(
-                "SELECT kind, name, role FROM repository_collaborators
-                 WHERE repository = ?1 AND (kind = 'team' OR (kind = 'user' AND name = ?2))",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_map(
-                    params![repository.as_str(), user.map(Login::as_str)],
-                    |row| {
-                        Ok((
-                            row.get::<_, String>(0)?,
-                            row.get::<_, String>(1)?,
-                            row.get::<_, String>(2)?,
-                        ))
-                    },
-                )?
-                .collect::<rusqlite::Result<Vec<_>>>()
-            }),
-    }
-    .during("reading repository collaborators")?;
+        None => query_all(
+            conn,
+            "SELECT kind, name, role FROM repository_collaborators WHERE repository = ?1",
+            [repository.as_str()],
+            collaborator,
+            operation,
+        ),
+        Some(user) => query_all(
+            conn,
+            "SELECT kind, name, role FROM repository_collaborators
+             WHERE repository = ?1 AND (kind = 'team' OR (kind = 'user' AND name = ?2))",
+            params![repository.as_str(), user.map(Login::as_str)],
+            collaborator,
+            operation,
+        ),
+    }?;
     let mut access = RepositoryAccess::new(repository.clone());
     for (kind, name, role) in rows {
-        let role = role_from_sql(&role)?;
+        let role: RepositoryRole = parse("repository role", &role)?;
         match kind.as_str() {
             "user" => {
                 access.users.insert(parse("login", &name)?, role);

@@ -1,14 +1,15 @@
 //! Personal access tokens and workflow tokens in SQLite.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use wharf_auth::{Login, SourceRepository, StoredToken, Timestamp, TokenHash, TokenScopes};
 
 use crate::error::Error;
 use crate::id::TokenId;
 use crate::sqlite::accounts;
 use crate::sqlite::convert::{
-    opt_time_from_sql, opt_time_to_sql, parse, time_from_sql, time_to_sql, Context,
+    opt_time_from_sql, opt_time_to_sql, parse, time_from_sql, time_to_sql,
 };
+use crate::sqlite::statement::{execute, exists, insert_returning_id, query_all, query_optional};
 use crate::token::{Credential, TokenRecord, WorkflowToken};
 
 const SELECT_TOKEN: &str = "SELECT t.id, t.kind, t.hash, a.login, t.scopes, t.repository,
@@ -98,41 +99,92 @@ fn token_from_row(row: TokenRow) -> Result<TokenRecord, Error> {
     })
 }
 
+/// The token `SELECT_TOKEN` followed by `condition` finds, if any.
+fn find_one(
+    conn: &Connection,
+    condition: &str,
+    params: impl rusqlite::Params,
+) -> Result<Option<TokenRecord>, Error> {
+    query_optional(
+        conn,
+        &format!("{SELECT_TOKEN} {condition}"),
+        params,
+        token_row,
+        "looking up a token",
+    )?
+    .map(token_from_row)
+    .transpose()
+}
+
+/// The tokens `SELECT_TOKEN` followed by `condition` finds.
+fn find_all(
+    conn: &Connection,
+    condition: &str,
+    params: impl rusqlite::Params,
+    operation: &'static str,
+) -> Result<Vec<TokenRecord>, Error> {
+    query_all(
+        conn,
+        &format!("{SELECT_TOKEN} {condition}"),
+        params,
+        token_row,
+        operation,
+    )?
+    .into_iter()
+    .map(token_from_row)
+    .collect()
+}
+
 /// The token with this hash.
 pub(crate) fn find(conn: &Connection, hash: &TokenHash) -> Result<Option<TokenRecord>, Error> {
-    conn.prepare_cached(&format!("{SELECT_TOKEN} WHERE t.hash = ?1"))
-        .and_then(|mut stmt| {
-            stmt.query_row([hash.as_bytes().as_slice()], token_row)
-                .optional()
-        })
-        .during("looking up a token")?
-        .map(token_from_row)
-        .transpose()
+    find_one(conn, "WHERE t.hash = ?1", [hash.as_bytes().as_slice()])
 }
 
 /// The token with this id.
 pub(crate) fn get(conn: &Connection, id: TokenId) -> Result<Option<TokenRecord>, Error> {
-    conn.prepare_cached(&format!("{SELECT_TOKEN} WHERE t.id = ?1"))
-        .and_then(|mut stmt| stmt.query_row([id.get()], token_row).optional())
-        .during("looking up a token")?
-        .map(token_from_row)
-        .transpose()
+    find_one(conn, "WHERE t.id = ?1", [id.get()])
 }
 
 fn require(conn: &Connection, id: TokenId) -> Result<TokenRecord, Error> {
     get(conn, id)?.ok_or_else(|| Error::not_found("token", id))
 }
 
-fn ensure_new_hash(conn: &Connection, hash: &TokenHash) -> Result<(), Error> {
-    let taken = conn
-        .prepare_cached("SELECT 1 FROM tokens WHERE hash = ?1")
-        .and_then(|mut stmt| stmt.exists([hash.as_bytes().as_slice()]))
-        .during("checking a token hash")?;
-    if taken {
-        // The hash is not secret, but there is no use in echoing it.
-        return Err(Error::already_exists("token", "with this hash"));
+/// What every new token is stored with, checked and as SQL values.
+struct NewToken<'a> {
+    hash: &'a [u8],
+    created_at: i64,
+    expires_at: Option<i64>,
+    /// A token stored revoked is revoked when stored.
+    revoked_at: Option<i64>,
+}
+
+impl<'a> NewToken<'a> {
+    /// Refuses a hash that is stored already.
+    fn check(
+        conn: &Connection,
+        hash: &'a TokenHash,
+        expires_at: Option<Timestamp>,
+        revoked: bool,
+        now: Timestamp,
+    ) -> Result<NewToken<'a>, Error> {
+        let hash = hash.as_bytes().as_slice();
+        if exists(
+            conn,
+            "SELECT 1 FROM tokens WHERE hash = ?1",
+            [hash],
+            "checking a token hash",
+        )? {
+            // The hash is not secret, but there is no use in echoing it.
+            return Err(Error::already_exists("token", "with this hash"));
+        }
+        let created_at = time_to_sql(now)?;
+        Ok(NewToken {
+            hash,
+            created_at,
+            expires_at: opt_time_to_sql(expires_at)?,
+            revoked_at: revoked.then_some(created_at),
+        })
     }
-    Ok(())
 }
 
 /// Stores a personal access token.
@@ -142,30 +194,22 @@ pub(crate) fn insert_personal(
     now: Timestamp,
 ) -> Result<TokenRecord, Error> {
     let owner_id = accounts::require_user(conn, &token.owner)?;
-    ensure_new_hash(conn, &token.hash)?;
-    let now_sql = time_to_sql(now)?;
-    let expires_at = opt_time_to_sql(token.expires_at)?;
-    let revoked_at = token.revoked.then_some(now_sql);
-    let id: i64 = conn
-        .prepare_cached(
-            "INSERT INTO tokens (hash, kind, owner_id, scopes, note, created_at, expires_at, revoked_at)
-             VALUES (?1, 'personal', ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row(
-                params![
-                    token.hash.as_bytes().as_slice(),
-                    owner_id.get(),
-                    token.scopes.to_string(),
-                    token.note,
-                    now_sql,
-                    expires_at,
-                    revoked_at,
-                ],
-                |row| row.get(0),
-            )
-        })
-        .during("storing a personal access token")?;
+    let new = NewToken::check(conn, &token.hash, token.expires_at, token.revoked, now)?;
+    let id = insert_returning_id(
+        conn,
+        "INSERT INTO tokens (hash, kind, owner_id, scopes, note, created_at, expires_at, revoked_at)
+         VALUES (?1, 'personal', ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+        params![
+            new.hash,
+            owner_id.get(),
+            token.scopes.to_string(),
+            token.note,
+            new.created_at,
+            new.expires_at,
+            new.revoked_at,
+        ],
+        "storing a personal access token",
+    )?;
     require(conn, TokenId::new(id))
 }
 
@@ -175,51 +219,33 @@ pub(crate) fn insert_workflow(
     token: &WorkflowToken,
     now: Timestamp,
 ) -> Result<TokenRecord, Error> {
-    ensure_new_hash(conn, &token.hash)?;
-    let now_sql = time_to_sql(now)?;
-    let expires_at = opt_time_to_sql(token.expires_at)?;
-    let revoked_at = token.revoked.then_some(now_sql);
-    let id: i64 = conn
-        .prepare_cached(
-            "INSERT INTO tokens (hash, kind, repository, workflow_permission, created_at, expires_at, revoked_at)
-             VALUES (?1, 'workflow', ?2, ?3, ?4, ?5, ?6) RETURNING id",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_row(
-                params![
-                    token.hash.as_bytes().as_slice(),
-                    token.repository.as_str(),
-                    token.packages.as_str(),
-                    now_sql,
-                    expires_at,
-                    revoked_at,
-                ],
-                |row| row.get(0),
-            )
-        })
-        .during("storing a workflow token")?;
+    let new = NewToken::check(conn, &token.hash, token.expires_at, token.revoked, now)?;
+    let id = insert_returning_id(
+        conn,
+        "INSERT INTO tokens (hash, kind, repository, workflow_permission, created_at, expires_at, revoked_at)
+         VALUES (?1, 'workflow', ?2, ?3, ?4, ?5, ?6) RETURNING id",
+        params![
+            new.hash,
+            token.repository.as_str(),
+            token.packages.as_str(),
+            new.created_at,
+            new.expires_at,
+            new.revoked_at,
+        ],
+        "storing a workflow token",
+    )?;
     require(conn, TokenId::new(id))
-}
-
-fn collect(
-    rows: rusqlite::Result<Vec<TokenRow>>,
-    operation: &'static str,
-) -> Result<Vec<TokenRecord>, Error> {
-    rows.during(operation)?
-        .into_iter()
-        .map(token_from_row)
-        .collect()
 }
 
 /// A user's personal access tokens, oldest first.
 pub(crate) fn personal(conn: &Connection, owner: &Login) -> Result<Vec<TokenRecord>, Error> {
     let owner_id = accounts::require_user(conn, owner)?;
-    let rows = conn
-        .prepare_cached(&format!(
-            "{SELECT_TOKEN} WHERE t.owner_id = ?1 AND t.kind = 'personal' ORDER BY t.id"
-        ))
-        .and_then(|mut stmt| stmt.query_map([owner_id.get()], token_row)?.collect());
-    collect(rows, "listing personal access tokens")
+    find_all(
+        conn,
+        "WHERE t.owner_id = ?1 AND t.kind = 'personal' ORDER BY t.id",
+        [owner_id.get()],
+        "listing personal access tokens",
+    )
 }
 
 /// A repository's workflow tokens, oldest first.
@@ -227,21 +253,23 @@ pub(crate) fn workflow(
     conn: &Connection,
     repository: &SourceRepository,
 ) -> Result<Vec<TokenRecord>, Error> {
-    let rows = conn
-        .prepare_cached(&format!(
-            "{SELECT_TOKEN} WHERE t.repository = ?1 AND t.kind = 'workflow' ORDER BY t.id"
-        ))
-        .and_then(|mut stmt| stmt.query_map([repository.as_str()], token_row)?.collect());
-    collect(rows, "listing workflow tokens")
+    find_all(
+        conn,
+        "WHERE t.repository = ?1 AND t.kind = 'workflow' ORDER BY t.id",
+        [repository.as_str()],
+        "listing workflow tokens",
+    )
 }
 
 /// Revokes a token, keeping the first revocation time.
 pub(crate) fn revoke(conn: &Connection, id: TokenId, now: Timestamp) -> Result<TokenRecord, Error> {
     let now_sql = time_to_sql(now)?;
-    let changed = conn
-        .prepare_cached("UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2")
-        .and_then(|mut stmt| stmt.execute(params![now_sql, id.get()]))
-        .during("revoking a token")?;
+    let changed = execute(
+        conn,
+        "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
+        params![now_sql, id.get()],
+        "revoking a token",
+    )?;
     if changed == 0 {
         return Err(Error::not_found("token", id));
     }
@@ -258,13 +286,13 @@ pub(crate) fn record_use(
 ) -> Result<(), Error> {
     let now_sql = time_to_sql(now)?;
     let threshold = now_sql.saturating_sub(i64::try_from(granularity_seconds).unwrap_or(i64::MAX));
-    let changed = conn
-        .prepare_cached(
-            "UPDATE tokens SET last_used_at = ?1
-             WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?3)",
-        )
-        .and_then(|mut stmt| stmt.execute(params![now_sql, id.get(), threshold]))
-        .during("recording a token's use")?;
+    let changed = execute(
+        conn,
+        "UPDATE tokens SET last_used_at = ?1
+         WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?3)",
+        params![now_sql, id.get(), threshold],
+        "recording a token's use",
+    )?;
     if changed == 0 && get(conn, id)?.is_none() {
         return Err(Error::not_found("token", id));
     }

@@ -3,19 +3,23 @@
 
 use std::collections::BTreeSet;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use wharf_auth::Timestamp;
 use wharf_reference::{Digest, RepositoryName, Tag};
 
 use crate::error::Error;
 use crate::id::{PackageId, VersionId};
-use crate::package::{is_restorable, RecordState, RESTORE_WINDOW};
+use crate::package::{ensure_restorable, RecordState, RESTORE_WINDOW};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::sqlite::convert::{
-    from_json, limit_plus_one, opt_time_from_sql, parse, time_from_sql, time_to_sql, to_json,
-    u64_from_sql, u64_to_sql, Context,
+    from_json, opt_time_from_sql, parse, time_from_sql, time_to_sql, to_json, u64_from_sql,
+    u64_to_sql,
 };
 use crate::sqlite::packages;
+use crate::sqlite::paging::{limit_plus_one, page_of};
+use crate::sqlite::statement::{
+    execute, exists, insert_returning_id, query_all, query_optional, set_deleted, SoftDeleted,
+};
 use crate::store::{PurgeReport, PurgedPackage, PurgedVersion};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -48,15 +52,16 @@ fn version_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
 }
 
 fn tags_of(conn: &Connection, version_id: i64) -> Result<Vec<Tag>, Error> {
-    conn.prepare_cached("SELECT tag FROM version_tags WHERE version_id = ?1 ORDER BY tag")
-        .and_then(|mut stmt| {
-            stmt.query_map([version_id], |row| row.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .during("reading a version's tags")?
-        .iter()
-        .map(|tag| parse("tag", tag))
-        .collect()
+    query_all(
+        conn,
+        "SELECT tag FROM version_tags WHERE version_id = ?1 ORDER BY tag",
+        [version_id],
+        |row| row.get::<_, String>(0),
+        "reading a version's tags",
+    )?
+    .iter()
+    .map(|tag| parse("tag", tag))
+    .collect()
 }
 
 fn version_from_row(conn: &Connection, row: VersionRow) -> Result<VersionRecord, Error> {
@@ -73,18 +78,48 @@ fn version_from_row(conn: &Connection, row: VersionRow) -> Result<VersionRecord,
     })
 }
 
+/// The version `sql` (selecting the columns of [`VersionRow`]) finds, if
+/// any.
+fn find(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    operation: &'static str,
+) -> Result<Option<VersionRecord>, Error> {
+    query_optional(conn, sql, params, version_row, operation)?
+        .map(|row| version_from_row(conn, row))
+        .transpose()
+}
+
+/// The query for the version of package `?1` whose `column` is `?2`.
+fn select_by_package_and(column: &str) -> String {
+    format!("{SELECT_VERSION} WHERE package_id = ?1 AND {column} = ?2")
+}
+
 /// The version `id` of package `package_id`.
 fn get(conn: &Connection, package_id: i64, id: i64) -> Result<Option<VersionRecord>, Error> {
-    conn.prepare_cached(&format!(
-        "{SELECT_VERSION} WHERE id = ?1 AND package_id = ?2"
-    ))
-    .and_then(|mut stmt| {
-        stmt.query_row(params![id, package_id], version_row)
-            .optional()
-    })
-    .during("looking up a version")?
-    .map(|row| version_from_row(conn, row))
-    .transpose()
+    find(
+        conn,
+        &select_by_package_and("id"),
+        params![package_id, id],
+        "looking up a version",
+    )
+}
+
+/// The version of the live package `name` that `sql` finds with the
+/// package's id as `?1` and `key` as `?2`; `None` when no live package
+/// has that name.
+fn find_in_live(
+    conn: &Connection,
+    name: &RepositoryName,
+    sql: &str,
+    key: impl rusqlite::ToSql,
+    operation: &'static str,
+) -> Result<Option<VersionRecord>, Error> {
+    match packages::live_id(conn, name)? {
+        None => Ok(None),
+        Some(package_id) => find(conn, sql, params![package_id, key], operation),
+    }
 }
 
 fn require(conn: &Connection, package_id: i64, id: i64) -> Result<VersionRecord, Error> {
@@ -98,19 +133,34 @@ fn adjust_count(
     now: Timestamp,
 ) -> Result<(), Error> {
     let now_sql = time_to_sql(now)?;
-    conn.prepare_cached(
+    execute(
+        conn,
         "UPDATE packages SET version_count = version_count + ?1, updated_at = ?2 WHERE id = ?3",
-    )
-    .and_then(|mut stmt| stmt.execute(params![delta, now_sql, package_id]))
-    .during("counting versions")?;
+        params![delta, now_sql, package_id],
+        "counting versions",
+    )?;
     Ok(())
 }
 
 fn touch_version(conn: &Connection, id: i64, now_sql: i64) -> Result<(), Error> {
-    conn.prepare_cached("UPDATE versions SET updated_at = ?1 WHERE id = ?2")
-        .and_then(|mut stmt| stmt.execute(params![now_sql, id]))
-        .during("updating a version")?;
+    execute(
+        conn,
+        "UPDATE versions SET updated_at = ?1 WHERE id = ?2",
+        params![now_sql, id],
+        "updating a version",
+    )?;
     Ok(())
+}
+
+/// The version a tag of package `package_id` points at, live or deleted.
+fn tagged_version_id(conn: &Connection, package_id: i64, tag: &Tag) -> Result<Option<i64>, Error> {
+    query_optional(
+        conn,
+        "SELECT version_id FROM version_tags WHERE package_id = ?1 AND tag = ?2",
+        params![package_id, tag.as_str()],
+        |row| row.get(0),
+        "looking up a tag",
+    )
 }
 
 /// Records a push of a version, moving its tags to it.
@@ -125,64 +175,49 @@ pub(crate) fn record(
     let size = u64_to_sql("manifest size", version.size)?;
     let platforms: BTreeSet<&str> = version.platforms.iter().map(String::as_str).collect();
     let platforms = to_json("platforms", &platforms)?;
-    let existing: Option<(i64, Option<i64>)> = conn
-        .prepare_cached("SELECT id, deleted_at FROM versions WHERE package_id = ?1 AND digest = ?2")
-        .and_then(|mut stmt| {
-            stmt.query_row(params![package_id, version.digest.as_str()], |row| {
-                Ok((row.get(0)?, row.get(1)?))
-            })
-            .optional()
-        })
-        .during("looking up a version")?;
+    let existing: Option<(i64, Option<i64>)> = query_optional(
+        conn,
+        "SELECT id, deleted_at FROM versions WHERE package_id = ?1 AND digest = ?2",
+        params![package_id, version.digest.as_str()],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+        "looking up a version",
+    )?;
     let (id, newly_live) = match existing {
         None => {
-            let id: i64 = conn
-                .prepare_cached(
-                    "INSERT INTO versions (package_id, digest, media_type, size, platforms, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
-                )
-                .and_then(|mut stmt| {
-                    stmt.query_row(
-                        params![package_id, version.digest.as_str(), version.media_type, size, platforms, now_sql],
-                        |row| row.get(0),
-                    )
-                })
-                .during("recording a version")?;
+            let id = insert_returning_id(
+                conn,
+                "INSERT INTO versions (package_id, digest, media_type, size, platforms, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
+                params![package_id, version.digest.as_str(), version.media_type, size, platforms, now_sql],
+                "recording a version",
+            )?;
             (id, true)
         }
         Some((id, deleted_at)) => {
-            conn.prepare_cached(
+            execute(
+                conn,
                 "UPDATE versions SET media_type = ?1, size = ?2, platforms = ?3, updated_at = ?4,
                      deleted_at = NULL
                  WHERE id = ?5",
-            )
-            .and_then(|mut stmt| {
-                stmt.execute(params![version.media_type, size, platforms, now_sql, id])
-            })
-            .during("recording a version")?;
+                params![version.media_type, size, platforms, now_sql, id],
+                "recording a version",
+            )?;
             (id, deleted_at.is_some())
         }
     };
     let tags: BTreeSet<&Tag> = version.tags.iter().collect();
     for tag in tags {
-        let previous: Option<i64> = conn
-            .prepare_cached(
-                "SELECT version_id FROM version_tags WHERE package_id = ?1 AND tag = ?2",
-            )
-            .and_then(|mut stmt| {
-                stmt.query_row(params![package_id, tag.as_str()], |row| row.get(0))
-                    .optional()
-            })
-            .during("looking up a tag")?;
+        let previous = tagged_version_id(conn, package_id, tag)?;
         if previous == Some(id) {
             continue;
         }
-        conn.prepare_cached(
+        execute(
+            conn,
             "INSERT INTO version_tags (package_id, tag, version_id) VALUES (?1, ?2, ?3)
              ON CONFLICT (package_id, tag) DO UPDATE SET version_id = excluded.version_id",
-        )
-        .and_then(|mut stmt| stmt.execute(params![package_id, tag.as_str(), id]))
-        .during("moving a tag")?;
+            params![package_id, tag.as_str(), id],
+            "moving a tag",
+        )?;
         if let Some(previous) = previous {
             touch_version(conn, previous, now_sql)?;
         }
@@ -197,10 +232,13 @@ pub(crate) fn by_id(
     name: &RepositoryName,
     id: VersionId,
 ) -> Result<Option<VersionRecord>, Error> {
-    match packages::live_id(conn, name)? {
-        None => Ok(None),
-        Some(package_id) => get(conn, package_id, id.get()),
-    }
+    find_in_live(
+        conn,
+        name,
+        &select_by_package_and("id"),
+        id.get(),
+        "looking up a version",
+    )
 }
 
 /// A version of the live package by digest.
@@ -209,19 +247,13 @@ pub(crate) fn by_digest(
     name: &RepositoryName,
     digest: &Digest,
 ) -> Result<Option<VersionRecord>, Error> {
-    let Some(package_id) = packages::live_id(conn, name)? else {
-        return Ok(None);
-    };
-    conn.prepare_cached(&format!(
-        "{SELECT_VERSION} WHERE package_id = ?1 AND digest = ?2"
-    ))
-    .and_then(|mut stmt| {
-        stmt.query_row(params![package_id, digest.as_str()], version_row)
-            .optional()
-    })
-    .during("looking up a version")?
-    .map(|row| version_from_row(conn, row))
-    .transpose()
+    find_in_live(
+        conn,
+        name,
+        &select_by_package_and("digest"),
+        digest.as_str(),
+        "looking up a version",
+    )
 }
 
 /// The live version a tag of the live package points at.
@@ -230,18 +262,15 @@ pub(crate) fn by_tag(
     name: &RepositoryName,
     tag: &Tag,
 ) -> Result<Option<VersionRecord>, Error> {
-    let Some(package_id) = packages::live_id(conn, name)? else {
-        return Ok(None);
-    };
-    conn.prepare_cached(
+    find_in_live(
+        conn,
+        name,
         "SELECT v.id, v.digest, v.media_type, v.size, v.platforms, v.created_at, v.updated_at, v.deleted_at
          FROM version_tags t JOIN versions v ON v.id = t.version_id
          WHERE t.package_id = ?1 AND t.tag = ?2 AND v.deleted_at IS NULL",
+        tag.as_str(),
+        "looking up a tag",
     )
-    .and_then(|mut stmt| stmt.query_row(params![package_id, tag.as_str()], version_row).optional())
-    .during("looking up a tag")?
-    .map(|row| version_from_row(conn, row))
-    .transpose()
 }
 
 /// A page of the live package's versions, newest first; the cursor is the
@@ -261,35 +290,25 @@ pub(crate) fn list(
         Some(cursor) => cursor
             .as_str()
             .parse::<i64>()
-            .map_err(|_| Error::InvalidCursor {
-                cursor: cursor.as_str().chars().take(100).collect(),
-            })?,
+            .map_err(|_| Error::invalid_cursor(cursor))?,
     };
     let deleted = matches!(query.state, RecordState::Deleted);
-    let rows = conn
-        .prepare_cached(&format!(
+    let rows = query_all(
+        conn,
+        &format!(
             "{SELECT_VERSION} WHERE package_id = ?1 AND (deleted_at IS NOT NULL) = ?2 AND id < ?3
              ORDER BY id DESC LIMIT ?4"
-        ))
-        .and_then(|mut stmt| {
-            stmt.query_map(
-                params![package_id, deleted, before, limit_plus_one(page.limit)],
-                version_row,
-            )?
-            .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .during("listing versions")?;
-    let more = rows.len() > page.limit;
-    let items = rows
-        .into_iter()
-        .take(page.limit)
-        .map(|row| version_from_row(conn, row))
-        .collect::<Result<Vec<_>, _>>()?;
-    let next = more
-        .then(|| items.last())
-        .flatten()
-        .map(|last| Cursor::new(last.id.to_string()));
-    Ok(Page { items, next })
+        ),
+        params![package_id, deleted, before, limit_plus_one(page.limit)],
+        version_row,
+        "listing versions",
+    )?;
+    page_of(
+        rows,
+        page.limit,
+        |row| version_from_row(conn, row),
+        |last| Cursor::new(last.id.to_string()),
+    )
 }
 
 /// Removes a tag.
@@ -300,17 +319,14 @@ pub(crate) fn remove_tag(
     now: Timestamp,
 ) -> Result<VersionRecord, Error> {
     let package_id = packages::require_live_id(conn, name)?;
-    let version_id: i64 = conn
-        .prepare_cached("SELECT version_id FROM version_tags WHERE package_id = ?1 AND tag = ?2")
-        .and_then(|mut stmt| {
-            stmt.query_row(params![package_id, tag.as_str()], |row| row.get(0))
-                .optional()
-        })
-        .during("looking up a tag")?
+    let version_id = tagged_version_id(conn, package_id, tag)?
         .ok_or_else(|| Error::not_found("tag", format!("{name}:{tag}")))?;
-    conn.prepare_cached("DELETE FROM version_tags WHERE package_id = ?1 AND tag = ?2")
-        .and_then(|mut stmt| stmt.execute(params![package_id, tag.as_str()]))
-        .during("removing a tag")?;
+    execute(
+        conn,
+        "DELETE FROM version_tags WHERE package_id = ?1 AND tag = ?2",
+        params![package_id, tag.as_str()],
+        "removing a tag",
+    )?;
     touch_version(conn, version_id, time_to_sql(now)?)?;
     require(conn, package_id, version_id)
 }
@@ -326,10 +342,13 @@ pub(crate) fn delete(
     let version = get(conn, package_id, id.get())?
         .filter(|version| !version.is_deleted())
         .ok_or_else(|| Error::not_found("version", id))?;
-    let now_sql = time_to_sql(now)?;
-    conn.prepare_cached("UPDATE versions SET deleted_at = ?1, updated_at = ?1 WHERE id = ?2")
-        .and_then(|mut stmt| stmt.execute(params![now_sql, version.id.get()]))
-        .during("deleting a version")?;
+    set_deleted(
+        conn,
+        SoftDeleted::Versions,
+        version.id.get(),
+        true,
+        time_to_sql(now)?,
+    )?;
     adjust_count(conn, package_id, -1, now)?;
     require(conn, package_id, id.get())
 }
@@ -349,17 +368,19 @@ pub(crate) fn restore(
             "version {id} of {name} is not deleted"
         )));
     };
-    if !is_restorable(deleted_at, now) {
-        return Err(Error::RestoreWindowPassed {
-            what: "version",
-            name: format!("{name}@{}", version.digest),
-            deleted_at,
-        });
-    }
-    let now_sql = time_to_sql(now)?;
-    conn.prepare_cached("UPDATE versions SET deleted_at = NULL, updated_at = ?1 WHERE id = ?2")
-        .and_then(|mut stmt| stmt.execute(params![now_sql, id.get()]))
-        .during("restoring a version")?;
+    ensure_restorable(
+        "version",
+        format!("{name}@{}", version.digest),
+        deleted_at,
+        now,
+    )?;
+    set_deleted(
+        conn,
+        SoftDeleted::Versions,
+        id.get(),
+        false,
+        time_to_sql(now)?,
+    )?;
     adjust_count(conn, package_id, 1, now)?;
     require(conn, package_id, id.get())
 }
@@ -372,16 +393,14 @@ pub(crate) fn purge_expired(conn: &Connection, now: Timestamp) -> Result<PurgeRe
         return Ok(PurgeReport::default());
     };
     let cutoff = time_to_sql(Timestamp::from_unix_seconds(cutoff))?;
-    let packages = conn
-        .prepare_cached(
-            "SELECT id, name FROM packages WHERE deleted_at IS NOT NULL AND deleted_at <= ?1 ORDER BY id",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_map([cutoff], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .during("finding expired packages")?
-        .into_iter()
+    let packages = query_all(
+        conn,
+        "SELECT id, name FROM packages WHERE deleted_at IS NOT NULL AND deleted_at <= ?1 ORDER BY id",
+        [cutoff],
+        |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
+        "finding expired packages",
+    )?
+    .into_iter()
         .map(|(id, name)| {
             Ok(PurgedPackage {
                 id: PackageId::new(id),
@@ -389,26 +408,24 @@ pub(crate) fn purge_expired(conn: &Connection, now: Timestamp) -> Result<PurgeRe
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let versions = conn
-        .prepare_cached(
-            "SELECT v.id, v.package_id, p.name, v.digest FROM versions v JOIN packages p ON p.id = v.package_id
-             WHERE (v.deleted_at IS NOT NULL AND v.deleted_at <= ?1)
-                OR (p.deleted_at IS NOT NULL AND p.deleted_at <= ?1)
-             ORDER BY v.id",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_map([cutoff], |row| {
-                Ok((
-                    row.get::<_, i64>(0)?,
-                    row.get::<_, i64>(1)?,
-                    row.get::<_, String>(2)?,
-                    row.get::<_, String>(3)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .during("finding expired versions")?
-        .into_iter()
+    let versions = query_all(
+        conn,
+        "SELECT v.id, v.package_id, p.name, v.digest FROM versions v JOIN packages p ON p.id = v.package_id
+         WHERE (v.deleted_at IS NOT NULL AND v.deleted_at <= ?1)
+            OR (p.deleted_at IS NOT NULL AND p.deleted_at <= ?1)
+         ORDER BY v.id",
+        [cutoff],
+        |row| {
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, i64>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+            ))
+        },
+        "finding expired versions",
+    )?
+    .into_iter()
         .map(|(id, package_id, name, digest)| {
             Ok(PurgedVersion {
                 package_id: PackageId::new(package_id),
@@ -418,26 +435,32 @@ pub(crate) fn purge_expired(conn: &Connection, now: Timestamp) -> Result<PurgeRe
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    conn.prepare_cached("DELETE FROM versions WHERE deleted_at IS NOT NULL AND deleted_at <= ?1")
-        .and_then(|mut stmt| stmt.execute([cutoff]))
-        .during("purging expired versions")?;
+    execute(
+        conn,
+        "DELETE FROM versions WHERE deleted_at IS NOT NULL AND deleted_at <= ?1",
+        [cutoff],
+        "purging expired versions",
+    )?;
     // Cascades to the packages' versions, tags and grants.
-    conn.prepare_cached("DELETE FROM packages WHERE deleted_at IS NOT NULL AND deleted_at <= ?1")
-        .and_then(|mut stmt| stmt.execute([cutoff]))
-        .during("purging expired packages")?;
+    execute(
+        conn,
+        "DELETE FROM packages WHERE deleted_at IS NOT NULL AND deleted_at <= ?1",
+        [cutoff],
+        "purging expired packages",
+    )?;
     let mut unreferenced = Vec::new();
     let candidates: BTreeSet<(&RepositoryName, &Digest)> = versions
         .iter()
         .map(|version| (&version.name, &version.digest))
         .collect();
     for (name, digest) in candidates {
-        let still_referenced = conn
-            .prepare_cached(
-                "SELECT 1 FROM versions v JOIN packages p ON p.id = v.package_id
-                 WHERE p.name = ?1 AND v.digest = ?2",
-            )
-            .and_then(|mut stmt| stmt.exists(params![name.as_str(), digest.as_str()]))
-            .during("checking purged manifests")?;
+        let still_referenced = exists(
+            conn,
+            "SELECT 1 FROM versions v JOIN packages p ON p.id = v.package_id
+             WHERE p.name = ?1 AND v.digest = ?2",
+            params![name.as_str(), digest.as_str()],
+            "checking purged manifests",
+        )?;
         if !still_referenced {
             unreferenced.push((name.clone(), digest.clone()));
         }
