@@ -19,14 +19,15 @@
 #   - blob pull MiB/s: one curl client, and 16 concurrent curl clients on the
 #     same 64 MiB blob
 #   - push MiB/s of a 512 MiB blob: monolithic (POST, then PUT ?digest= with
-#     the body) and chunked (POST, 8 MiB PATCHes, PUT ?digest=)
+#     the body, two curl calls) and chunked (POST, 8 MiB PATCHes, PUT
+#     ?digest=, from one python3 http.client on one keep-alive connection)
 #   - each server's peak RSS (VmHWM) at the end
 #   - authentication overhead (Wharf only): manifest GET of one small image
 #     against Wharf with --no-auth and against a second Wharf with accounts
 #     on (the default), with a bearer token from /token and with Basic
 #     username:personal-access-token, back to back
 # The markdown table goes to stdout and to --out (default
-# target/bench-registry.md). Needs wrk, ab (apache2-utils), curl, jq and
+# target/bench-registry.md). Needs wrk, ab (apache2-utils), curl, jq, python3 and
 # docker-registry; installs the missing ones with apt-get when run as root.
 # Environment: WHARF_BIN (a prebuilt minimal-registry), KEEP_TMP=1.
 set -euo pipefail
@@ -76,6 +77,7 @@ install_tools() {
   command -v wrk >/dev/null || missing+=(wrk)
   command -v ab >/dev/null || missing+=(apache2-utils)
   command -v curl >/dev/null || missing+=(curl)
+  command -v python3 >/dev/null || missing+=(python3)
   command -v jq >/dev/null || missing+=(jq)
   command -v docker-registry >/dev/null || missing+=(docker-registry)
   ((${#missing[@]})) || return 0
@@ -152,24 +154,55 @@ push_monolithic() {
   [[ $code == 201 ]] || reg_die "monolithic PUT of $4 to $1/$2 answered $code, expected 201: $(head -c 300 "$WORK/put-body")"
 }
 
-# push_chunked ADDR REPO DIGEST CHUNK_FILES...: POST, one PATCH per chunk
-# file (in order), then PUT ?digest= with no body.
+# push_chunked ADDR REPO DIGEST FILE: POST, one PATCH (with Content-Range)
+# per CHUNK_MIB of FILE, in order, then PUT ?digest= with no body; prints the
+# nanoseconds from the POST to the 201. One HTTP client on one keep-alive
+# connection, as docker, containerd or skopeo push: a curl process (and a new
+# TCP connection) per PATCH would add the same fixed cost to both servers and
+# measure process start-up rather than the registry.
 push_chunked() {
-  local addr=$1 repo=$2 digest=$3 url code offset=0 size chunk
-  shift 3
-  url="$(start_upload "$addr" "$repo")"
-  for chunk in "$@"; do
-    size="$(stat -c %s "$chunk")"
-    code="$(curl -sS -X PATCH -H 'Expect:' -H 'Content-Type: application/octet-stream' \
-      -H "Content-Range: $offset-$((offset + size - 1))" -T "$chunk" \
-      -D "$WORK/patch-headers" -o "$WORK/patch-body" -w '%{http_code}' "$url")"
-    [[ $code == 202 ]] || reg_die "PATCH at offset $offset to $addr/$repo answered $code, expected 202: $(head -c 300 "$WORK/patch-body")"
-    url="$(location_of "$WORK/patch-headers" "$addr")"
-    offset=$((offset + size))
-  done
-  code="$(curl -sS -X PUT -H 'Content-Length: 0' -o "$WORK/put-body" -w '%{http_code}' \
-    "$(with_query "$url" "digest=$digest")")"
-  [[ $code == 201 ]] || reg_die "closing PUT of $digest to $addr/$repo answered $code, expected 201: $(head -c 300 "$WORK/put-body")"
+  python3 - "$1" "$2" "$3" "$4" $((CHUNK_MIB * 1048576)) <<'EOF'
+import http.client, sys, time, urllib.parse
+
+addr, repo, digest, path, chunk_size = sys.argv[1:6]
+chunk_size = int(chunk_size)
+host, port = addr.rsplit(":", 1)
+conn = http.client.HTTPConnection(host, int(port), timeout=120)
+
+def target(location):
+    """The request target of a Location header, absolute or relative."""
+    url = urllib.parse.urlsplit(location)
+    if url.netloc not in ("", addr):
+        sys.exit(f"error: upload Location points elsewhere: {location}")
+    return url.path + ("?" + url.query if url.query else "")
+
+def call(method, url, expected, body=b"", headers=()):
+    headers = dict(headers, **{"Content-Length": str(len(body))})
+    conn.request(method, url, body=body, headers=headers)
+    response = conn.getresponse()
+    text = response.read()
+    if response.status != expected:
+        sys.exit(f"error: {method} {url} on {addr} answered {response.status}, "
+                 f"expected {expected}: {text[:300]!r}")
+    return response
+
+buffer = bytearray(chunk_size)
+with open(path, "rb", buffering=0) as blob:
+    t0 = time.perf_counter_ns()
+    url = target(call("POST", f"/v2/{repo}/blobs/uploads/", 202).headers["Location"])
+    offset = 0
+    while n := blob.readinto(buffer):
+        response = call("PATCH", url, 202, memoryview(buffer)[:n], {
+            "Content-Type": "application/octet-stream",
+            "Content-Range": f"{offset}-{offset + n - 1}",
+        })
+        url = target(response.headers["Location"])
+        offset += n
+    separator = "&" if "?" in url else "?"
+    call("PUT", f"{url}{separator}digest={digest}", 201)
+    t1 = time.perf_counter_ns()
+print(t1 - t0)
+EOF
 }
 
 # put_manifest ADDR REPO REF FILE
@@ -314,21 +347,26 @@ pull_concurrent() {
 }
 
 # push MODE SERVER: PUSH_REPEATS pushes of the PUSH_BLOB_MIB blob, each to a
-# new repository; the median rate, counted from the POST to the final 201.
+# new repository; the median rate, counted from the POST to the final 201
+# (the chunked client times itself, so its interpreter start is left out).
 push() {
-  local mode=$1 s=$2 r t0 t1 file digest
+  local mode=$1 s=$2 r t0 t1 ns file
   for r in $(seq 1 "$PUSH_REPEATS"); do
     case $mode in
-      mono) file="$WORK/push-mono.bin" digest=$PUSH_MONO_DIGEST ;;
-      chunked) file="$WORK/push-chunked.bin" digest=$PUSH_CHUNKED_DIGEST ;;
+      mono)
+        file="$WORK/push-mono.bin"
+        t0="$(now_ns)"
+        push_monolithic "${ADDR[$s]}" "bench/push-$mode-$r" "$file" "$PUSH_MONO_DIGEST"
+        t1="$(now_ns)"
+        ns=$((t1 - t0))
+        ;;
+      chunked)
+        file="$WORK/push-chunked.bin"
+        ns="$(push_chunked "${ADDR[$s]}" "bench/push-$mode-$r" "$PUSH_CHUNKED_DIGEST" "$file")" ||
+          reg_die "chunked push to $s failed"
+        ;;
     esac
-    t0="$(now_ns)"
-    case $mode in
-      mono) push_monolithic "${ADDR[$s]}" "bench/push-$mode-$r" "$file" "$digest" ;;
-      chunked) push_chunked "${ADDR[$s]}" "bench/push-$mode-$r" "$digest" "$WORK"/chunks/part-* ;;
-    esac
-    t1="$(now_ns)"
-    mib_per_s "$(stat -c %s "$file")" $((t1 - t0))
+    mib_per_s "$(stat -c %s "$file")" "$ns"
     printf '\n'
   done >"$WORK/speeds"
   RESULT[$s.push-$mode]="$(median <"$WORK/speeds")"
@@ -341,8 +379,6 @@ prepare_push_blobs() {
   head -c "${PUSH_BLOB_MIB}M" /dev/urandom >"$WORK/push-chunked.bin"
   PUSH_MONO_DIGEST="$(sha256_file "$WORK/push-mono.bin")"
   PUSH_CHUNKED_DIGEST="$(sha256_file "$WORK/push-chunked.bin")"
-  mkdir -p "$WORK/chunks"
-  split -b "${CHUNK_MIB}M" -a 4 -d "$WORK/push-chunked.bin" "$WORK/chunks/part-"
 }
 
 # auth_overhead: a second Wharf with accounts on; the bootstrap token it
@@ -482,7 +518,7 @@ for s in "${SERVERS[@]}"; do pull_single "$s"; done
 for s in "${SERVERS[@]}"; do pull_concurrent "$s"; done
 for s in "${SERVERS[@]}"; do push mono "$s"; done
 for s in "${SERVERS[@]}"; do push chunked "$s"; done
-rm -rf "$WORK/push-mono.bin" "$WORK/push-chunked.bin" "$WORK/chunks"
+rm -f "$WORK/push-mono.bin" "$WORK/push-chunked.bin"
 
 for s in "${SERVERS[@]}"; do
   kill -0 "${PID[$s]}" 2>/dev/null || reg_die "$s (pid ${PID[$s]}) died during the benchmark; see $WORK/$s.log"
