@@ -18,6 +18,7 @@
 //! passing timestamps: no case sleeps.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -35,7 +36,7 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 
 use crate::{
     CacheOptions, CachedStore, Collaborator, Error, NewVersion, PackageChanges, PackageLookup,
-    PackageQuery, PackageStore, PageRequest, SqlitePackageStore, VersionQuery, WorkflowToken,
+    PackageQuery, PackageStore, Page, PageRequest, SqlitePackageStore, VersionQuery, WorkflowToken,
     LAST_USED_GRANULARITY, RESTORE_WINDOW,
 };
 
@@ -327,6 +328,47 @@ fn tags(list: &[&str]) -> Vec<Tag> {
     list.iter().map(|s| tag(s)).collect()
 }
 
+/// `manifest(n)` pushed with the tags in `list`, in that order.
+fn tagged(n: u32, list: &[&str]) -> NewVersion {
+    NewVersion {
+        tags: tags(list),
+        ..manifest(n)
+    }
+}
+
+/// The version count of the live package `name`.
+async fn version_count(store: &dyn PackageStore, name: &RepositoryName) -> u64 {
+    store
+        .package(name)
+        .await
+        .expect("get")
+        .expect("exists")
+        .version_count
+}
+
+/// Every record of a listing, read `limit` at a time by following the
+/// `next` cursors; no page may hold more than `limit`.
+async fn all_pages<T, F, Fut>(limit: usize, mut list: F) -> Vec<T>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: Future<Output = Result<Page<T>, Error>>,
+{
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(limit);
+    loop {
+        let result = list(page).await.expect("list");
+        assert!(
+            result.items.len() <= limit,
+            "a page holds at most `limit` records"
+        );
+        seen.extend(result.items);
+        match result.next {
+            Some(cursor) => page = PageRequest::after(cursor, limit),
+            None => return seen,
+        }
+    }
+}
+
 fn first_publish(package: &str, creator: &str) -> Package {
     Package::first_publish(name(package), &Identity::User(login(creator)))
 }
@@ -352,19 +394,37 @@ fn expect_conflict<T: std::fmt::Debug>(result: Result<T, Error>, context: &str) 
     }
 }
 
-/// Users alice, bob and carol, organization acme (alice a member, bob an
-/// admin), and a private package `alice/app` published by alice.
-async fn seed(store: &dyn PackageStore) {
-    for user in ["alice", "bob", "carol"] {
+/// Users named `users`, in that order, then an organization with the
+/// default policy.
+async fn create_accounts(store: &dyn PackageStore, users: &[&str], organization: &str) {
+    for user in users {
         store
             .create_user(&login(user), T0)
             .await
             .expect("create user");
     }
     store
-        .create_organization(&login("acme"), OrganizationPolicy::default(), T0)
+        .create_organization(&login(organization), OrganizationPolicy::default(), T0)
         .await
         .expect("create organization");
+}
+
+/// The first page (of ten) of `owner`'s packages that `query` selects.
+async fn first_packages(
+    store: &dyn PackageStore,
+    owner: &str,
+    query: PackageQuery,
+) -> Page<crate::PackageRecord> {
+    store
+        .list_packages(&login(owner), query, &PageRequest::first(10))
+        .await
+        .expect("list packages")
+}
+
+/// Users alice, bob and carol, organization acme (alice a member, bob an
+/// admin), and a private package `alice/app` published by alice.
+async fn seed(store: &dyn PackageStore) {
+    create_accounts(store, &["alice", "bob", "carol"], "acme").await;
     store
         .add_member(&login("acme"), &login("alice"), OrgRole::Member, T0)
         .await
@@ -491,30 +551,20 @@ pub async fn organization_policy_round_trips(fixture: Arc<dyn Fixture>) {
 /// repeats.
 pub async fn accounts_list_in_login_order_across_pages(fixture: Arc<dyn Fixture>) {
     let store = fixture.store().await;
-    for user in ["dave", "alice", "carol", "erin", "bob"] {
-        store
-            .create_user(&login(user), T0)
-            .await
-            .expect("create user");
-    }
-    store
-        .create_organization(&login("acme"), OrganizationPolicy::default(), T0)
-        .await
-        .expect("create acme");
-    let mut seen = Vec::new();
-    let mut page = PageRequest::first(2);
-    loop {
-        let result = store.list_accounts(&page).await.expect("list accounts");
-        assert!(
-            result.items.len() <= 2,
-            "a page holds at most `limit` accounts"
-        );
-        seen.extend(result.items.iter().map(|account| account.login.to_string()));
-        match result.next {
-            Some(cursor) => page = PageRequest::after(cursor, 2),
-            None => break,
-        }
-    }
+    create_accounts(
+        store.as_ref(),
+        &["dave", "alice", "carol", "erin", "bob"],
+        "acme",
+    )
+    .await;
+    let store_ref = &store;
+    let seen: Vec<String> = all_pages(2, move |page| async move {
+        store_ref.list_accounts(&page).await
+    })
+    .await
+    .iter()
+    .map(|account| account.login.to_string())
+    .collect();
     assert_eq!(seen, ["acme", "alice", "bob", "carol", "dave", "erin"]);
     let empty = store
         .list_accounts(&PageRequest::first(0))
@@ -1219,36 +1269,38 @@ pub async fn grantees_must_exist(fixture: Arc<dyn Fixture>) {
         .create_package(&first_publish("acme/lib", "alice"), T0)
         .await
         .expect("create");
-    expect_not_found(
-        store
-            .set_grant(&name("acme/lib"), &grantee("user:nobody"), Role::Read, T0)
-            .await,
-        "an unknown user",
-    );
-    expect_not_found(
-        store
-            .set_grant(&name("acme/lib"), &grantee("user:acme"), Role::Read, T0)
-            .await,
-        "an organization as a user grantee",
-    );
-    expect_not_found(
-        store
-            .set_grant(&name("acme/lib"), &grantee("team:ghosts"), Role::Read, T0)
-            .await,
-        "an unknown team",
-    );
-    expect_conflict(
-        store
-            .set_grant(&name("alice/app"), &grantee("team:devs"), Role::Read, T0)
-            .await,
-        "a team grant on a user's package",
-    );
-    expect_not_found(
-        store
-            .set_grant(&name("acme/none"), &grantee("user:bob"), Role::Read, T0)
-            .await,
-        "a grant on an unknown package",
-    );
+    type Expect = fn(Result<crate::PackageRecord, Error>, &str);
+    let not_found: Expect = expect_not_found;
+    let conflict: Expect = expect_conflict;
+    for (package, who, expect, context) in [
+        ("acme/lib", "user:nobody", not_found, "an unknown user"),
+        (
+            "acme/lib",
+            "user:acme",
+            not_found,
+            "an organization as a user grantee",
+        ),
+        ("acme/lib", "team:ghosts", not_found, "an unknown team"),
+        (
+            "alice/app",
+            "team:devs",
+            conflict,
+            "a team grant on a user's package",
+        ),
+        (
+            "acme/none",
+            "user:bob",
+            not_found,
+            "a grant on an unknown package",
+        ),
+    ] {
+        expect(
+            store
+                .set_grant(&name(package), &grantee(who), Role::Read, T0)
+                .await,
+            context,
+        );
+    }
 }
 
 /// The metadata extracted from annotations is stored as given.
@@ -1331,20 +1383,16 @@ pub async fn packages_list_in_name_order_across_pages(fixture: Arc<dyn Fixture>)
             .await
             .expect("make public");
     }
-    let mut seen = Vec::new();
-    let mut page = PageRequest::first(2);
-    loop {
-        let result = store
-            .list_packages(&login("acme"), PackageQuery::active(), &page)
+    let (store_ref, acme) = (&store, &login("acme"));
+    let seen: Vec<String> = all_pages(2, move |page| async move {
+        store_ref
+            .list_packages(acme, PackageQuery::active(), &page)
             .await
-            .expect("list");
-        assert!(result.items.len() <= 2);
-        seen.extend(result.items.iter().map(|p| p.name().to_string()));
-        match result.next {
-            Some(cursor) => page = PageRequest::after(cursor, 2),
-            None => break,
-        }
-    }
+    })
+    .await
+    .iter()
+    .map(|p| p.name().to_string())
+    .collect();
     assert_eq!(
         seen,
         [
@@ -1356,36 +1404,23 @@ pub async fn packages_list_in_name_order_across_pages(fixture: Arc<dyn Fixture>)
         ]
     );
 
-    let public = store
-        .list_packages(
-            &login("acme"),
-            PackageQuery::active().with_visibility(Visibility::Public),
-            &PageRequest::first(10),
-        )
-        .await
-        .expect("list public");
+    let public = first_packages(
+        store.as_ref(),
+        "acme",
+        PackageQuery::active().with_visibility(Visibility::Public),
+    )
+    .await;
     let public: Vec<String> = public.items.iter().map(|p| p.name().to_string()).collect();
     assert_eq!(public, ["acme/cli", "acme/web"]);
 
-    let alices = store
-        .list_packages(
-            &login("alice"),
-            PackageQuery::active(),
-            &PageRequest::first(10),
-        )
-        .await
-        .expect("list");
+    let alices = first_packages(store.as_ref(), "alice", PackageQuery::active()).await;
     assert_eq!(alices.items.len(), 1);
-    assert!(store
-        .list_packages(
-            &login("carol"),
-            PackageQuery::active(),
-            &PageRequest::first(10)
-        )
-        .await
-        .expect("list")
-        .items
-        .is_empty());
+    assert!(
+        first_packages(store.as_ref(), "carol", PackageQuery::active())
+            .await
+            .items
+            .is_empty()
+    );
     let none = store
         .list_packages(
             &login("acme"),
@@ -1442,23 +1477,9 @@ pub async fn deleted_packages_are_hidden_and_restorable(fixture: Arc<dyn Fixture
         Some(deleted.clone())
     );
     expect_not_found(store.delete_package(&app, at(101)).await, "deleting twice");
-    let active = store
-        .list_packages(
-            &login("alice"),
-            PackageQuery::active(),
-            &PageRequest::first(10),
-        )
-        .await
-        .expect("list");
+    let active = first_packages(store.as_ref(), "alice", PackageQuery::active()).await;
     assert!(active.items.is_empty());
-    let gone = store
-        .list_packages(
-            &login("alice"),
-            PackageQuery::deleted(),
-            &PageRequest::first(10),
-        )
-        .await
-        .expect("list");
+    let gone = first_packages(store.as_ref(), "alice", PackageQuery::deleted()).await;
     assert_eq!(gone.items, std::slice::from_ref(&deleted));
     let context = store
         .access_context(&app, Some(&login("alice")), PackageLookup::LatestDeleted)
@@ -1519,14 +1540,7 @@ pub async fn a_republished_name_blocks_restoring_the_old_package(fixture: Arc<dy
         restored.id, new.id,
         "the most recently deleted package is restored"
     );
-    let deleted = store
-        .list_packages(
-            &login("alice"),
-            PackageQuery::deleted(),
-            &PageRequest::first(10),
-        )
-        .await
-        .expect("list");
+    let deleted = first_packages(store.as_ref(), "alice", PackageQuery::deleted()).await;
     assert_eq!(
         deleted.items.iter().map(|p| p.id).collect::<Vec<_>>(),
         [old.id]
@@ -1789,14 +1803,7 @@ pub async fn tags_move_between_versions(fixture: Arc<dyn Fixture>) {
     seed(store.as_ref()).await;
     let app = name("alice/app");
     let v1 = store
-        .record_version(
-            &app,
-            &NewVersion {
-                tags: tags(&["latest", "1.0", "1"]),
-                ..manifest(1)
-            },
-            at(1),
-        )
+        .record_version(&app, &tagged(1, &["latest", "1.0", "1"]), at(1))
         .await
         .expect("push v1");
     assert_eq!(
@@ -1805,14 +1812,7 @@ pub async fn tags_move_between_versions(fixture: Arc<dyn Fixture>) {
         "tags in lexical order"
     );
     let v2 = store
-        .record_version(
-            &app,
-            &NewVersion {
-                tags: tags(&["latest", "1", "1.1"]),
-                ..manifest(2)
-            },
-            at(2),
-        )
+        .record_version(&app, &tagged(2, &["latest", "1", "1.1"]), at(2))
         .await
         .expect("push v2");
     assert_eq!(v2.tags, tags(&["1", "1.1", "latest"]));
@@ -1843,15 +1843,7 @@ pub async fn tags_move_between_versions(fixture: Arc<dyn Fixture>) {
         .await
         .expect("push");
     assert_eq!(same.tags, tags(&["1", "1.1", "latest"]));
-    assert_eq!(
-        store
-            .package(&app)
-            .await
-            .expect("get")
-            .expect("exists")
-            .version_count,
-        2
-    );
+    assert_eq!(version_count(store.as_ref(), &app).await, 2);
 }
 
 /// Removing a tag keeps the version it pointed at.
@@ -1860,14 +1852,7 @@ pub async fn removing_a_tag_leaves_the_version(fixture: Arc<dyn Fixture>) {
     seed(store.as_ref()).await;
     let app = name("alice/app");
     let v1 = store
-        .record_version(
-            &app,
-            &NewVersion {
-                tags: tags(&["latest", "1.0"]),
-                ..manifest(1)
-            },
-            at(1),
-        )
+        .record_version(&app, &tagged(1, &["latest", "1.0"]), at(1))
         .await
         .expect("push");
     let untagged = store
@@ -1891,15 +1876,7 @@ pub async fn removing_a_tag_leaves_the_version(fixture: Arc<dyn Fixture>) {
         .expect("get")
         .expect("the version stays");
     assert!(bare.tags.is_empty());
-    assert_eq!(
-        store
-            .package(&app)
-            .await
-            .expect("get")
-            .expect("exists")
-            .version_count,
-        1
-    );
+    assert_eq!(version_count(store.as_ref(), &app).await, 1);
 }
 
 /// Versions are listed newest first, a page at a time, live or deleted.
@@ -1921,20 +1898,16 @@ pub async fn versions_list_newest_first_across_pages(fixture: Arc<dyn Fixture>) 
         .delete_version(&app, ids[1], at(10))
         .await
         .expect("delete");
-    let mut seen = Vec::new();
-    let mut page = PageRequest::first(2);
-    loop {
-        let result = store
-            .list_versions(&app, VersionQuery::active(), &page)
+    let (store_ref, app_ref) = (&store, &app);
+    let seen: Vec<_> = all_pages(2, move |page| async move {
+        store_ref
+            .list_versions(app_ref, VersionQuery::active(), &page)
             .await
-            .expect("list");
-        assert!(result.items.len() <= 2);
-        seen.extend(result.items.iter().map(|v| v.id));
-        match result.next {
-            Some(cursor) => page = PageRequest::after(cursor, 2),
-            None => break,
-        }
-    }
+    })
+    .await
+    .iter()
+    .map(|v| v.id)
+    .collect();
     assert_eq!(seen, [ids[4], ids[3], ids[2], ids[0]]);
     let deleted = store
         .list_versions(&app, VersionQuery::deleted(), &PageRequest::first(10))
@@ -1975,14 +1948,7 @@ pub async fn deleted_versions_are_restorable_with_their_tags(fixture: Arc<dyn Fi
     seed(store.as_ref()).await;
     let app = name("alice/app");
     let v1 = store
-        .record_version(
-            &app,
-            &NewVersion {
-                tags: tags(&["latest", "1.0"]),
-                ..manifest(1)
-            },
-            at(1),
-        )
+        .record_version(&app, &tagged(1, &["latest", "1.0"]), at(1))
         .await
         .expect("push");
     let deleted = store
@@ -1995,15 +1961,7 @@ pub async fn deleted_versions_are_restorable_with_their_tags(fixture: Arc<dyn Fi
         tags(&["1.0", "latest"]),
         "a deleted version keeps its tags"
     );
-    assert_eq!(
-        store
-            .package(&app)
-            .await
-            .expect("get")
-            .expect("exists")
-            .version_count,
-        0
-    );
+    assert_eq!(version_count(store.as_ref(), &app).await, 0);
     assert_eq!(
         store
             .version_by_tag(&app, &tag("latest"))
@@ -2030,15 +1988,7 @@ pub async fn deleted_versions_are_restorable_with_their_tags(fixture: Arc<dyn Fi
         tags(&["1.0"]),
         "the tag that moved stays where it went"
     );
-    assert_eq!(
-        store
-            .package(&app)
-            .await
-            .expect("get")
-            .expect("exists")
-            .version_count,
-        2
-    );
+    assert_eq!(version_count(store.as_ref(), &app).await, 2);
     expect_conflict(
         store.restore_version(&app, v1.id, at(6)).await,
         "restoring a live version",
@@ -2071,15 +2021,7 @@ pub async fn pushing_a_deleted_digest_makes_it_live_again(fixture: Arc<dyn Fixtu
     assert_eq!(again.id, v1.id);
     assert_eq!(again.deleted_at, None);
     assert_eq!(again.tags, tags(&["back"]));
-    assert_eq!(
-        store
-            .package(&app)
-            .await
-            .expect("get")
-            .expect("exists")
-            .version_count,
-        1
-    );
+    assert_eq!(version_count(store.as_ref(), &app).await, 1);
 }
 
 /// Versions are reached through the live package only.
@@ -2548,8 +2490,7 @@ pub async fn concurrent_pushes_keep_counts_and_tags_consistent(fixture: Arc<dyn 
     for push in pushes {
         push.await.expect("task").expect("push");
     }
-    let package = store.package(&app).await.expect("get").expect("exists");
-    assert_eq!(package.version_count, 10);
+    assert_eq!(version_count(store.as_ref(), &app).await, 10);
     let versions = store
         .list_versions(&app, VersionQuery::active(), &PageRequest::first(100))
         .await
