@@ -5,14 +5,13 @@
 use std::time::Duration;
 
 use rusqlite::Connection;
-use wharf_auth::{
-    Identity, OrganizationPolicy, Package, PersonalAccessToken, StoredToken, Timestamp,
-};
+use wharf_auth::OrganizationPolicy;
 use wharf_packages::{
     CacheOptions, CachedStore, Error, PackageStore, SqliteOptions, SqlitePackageStore,
 };
 
-const NOW: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
+mod common;
+use common::{octocat_with_a_token, octocat_with_app, NOW};
 
 fn pragma(conn: &Connection, name: &str) -> String {
     conn.query_row(&format!("PRAGMA {name}"), [], |row| {
@@ -93,21 +92,7 @@ async fn stored_data_that_does_not_parse_is_reported_as_corrupt() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("registry.db");
     let store = SqlitePackageStore::open(&path).expect("open");
-    store
-        .create_user(&"octocat".parse().expect("login"), NOW)
-        .await
-        .expect("create user");
-    let name = "octocat/app".parse().expect("name");
-    store
-        .create_package(
-            &Package::first_publish(
-                "octocat/app".parse().expect("name"),
-                &Identity::User("octocat".parse().expect("login")),
-            ),
-            NOW,
-        )
-        .await
-        .expect("create package");
+    let name = octocat_with_app(&store).await.package.name;
     Connection::open(&path)
         .and_then(|conn| conn.execute("UPDATE packages SET metadata = 'not json'", []))
         .expect("corrupt the metadata");
@@ -139,21 +124,7 @@ async fn two_stores_on_one_file_see_each_others_writes() {
         },
     )
     .expect("cli opens");
-    let octocat = "octocat".parse().expect("login");
-    cli.create_user(&octocat, NOW)
-        .await
-        .expect("cli creates a user");
-    let secret = PersonalAccessToken::generate().expect("token");
-    let stored = StoredToken::new(
-        &secret,
-        octocat,
-        "read:packages".parse().expect("scopes"),
-        None,
-    );
-    let record = cli
-        .insert_personal_token(&stored, NOW)
-        .await
-        .expect("cli stores a token");
+    let (secret, record) = octocat_with_a_token(&cli).await;
 
     let found = server
         .find_token(&secret.hash())
@@ -178,19 +149,7 @@ async fn a_cache_sees_changes_made_elsewhere_within_its_ttl() {
         CacheOptions { ttl, capacity: 100 },
     );
     let cli = SqlitePackageStore::open(&path).expect("cli opens");
-    let octocat = "octocat".parse().expect("login");
-    cli.create_user(&octocat, NOW).await.expect("create user");
-    let secret = PersonalAccessToken::generate().expect("token");
-    let stored = StoredToken::new(
-        &secret,
-        octocat,
-        "read:packages".parse().expect("scopes"),
-        None,
-    );
-    let record = cli
-        .insert_personal_token(&stored, NOW)
-        .await
-        .expect("store token");
+    let (secret, record) = octocat_with_a_token(&cli).await;
     assert!(server
         .find_token(&secret.hash())
         .await

@@ -2,16 +2,15 @@
 //! here so that a change to them is a deliberate one.
 
 use serde_json::json;
-use wharf_auth::{
-    Identity, Package, PersonalAccessToken, StoredToken, Timestamp, WorkflowPermission,
-};
+use wharf_auth::{PersonalAccessToken, WorkflowPermission};
 use wharf_packages::{
-    Collaborator, Cursor, NewVersion, PackageRecord, PackageStore, Page, SqlitePackageStore,
-    TokenRecord, VersionRecord, WorkflowToken,
+    Collaborator, Cursor, NewVersion, PackageStore, Page, SqlitePackageStore, VersionRecord,
+    WorkflowToken,
 };
 use wharf_reference::Digest;
 
-const NOW: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
+mod common;
+use common::{octocat_with_a_token, octocat_with_app, NOW};
 
 fn round_trips<T>(value: &T) -> serde_json::Value
 where
@@ -26,21 +25,8 @@ where
 #[tokio::test]
 async fn a_package_serializes_flat_with_its_settings_and_history() {
     let store = SqlitePackageStore::in_memory().expect("store");
-    store
-        .create_user(&"octocat".parse().expect("login"), NOW)
-        .await
-        .expect("user");
-    let name = "octocat/app".parse().expect("name");
-    let record: PackageRecord = store
-        .create_package(
-            &Package::first_publish(
-                "octocat/app".parse().expect("name"),
-                &Identity::User("octocat".parse().expect("login")),
-            ),
-            NOW,
-        )
-        .await
-        .expect("package");
+    let record = octocat_with_app(&store).await;
+    let name = record.package.name.clone();
     let json = round_trips(&record);
     assert_eq!(
         json,
@@ -94,21 +80,7 @@ async fn a_package_serializes_flat_with_its_settings_and_history() {
 #[tokio::test]
 async fn tokens_serialize_with_their_kind_and_never_a_secret() {
     let store = SqlitePackageStore::in_memory().expect("store");
-    store
-        .create_user(&"octocat".parse().expect("login"), NOW)
-        .await
-        .expect("user");
-    let secret = PersonalAccessToken::generate().expect("token");
-    let stored = StoredToken::new(
-        &secret,
-        "octocat".parse().expect("login"),
-        "read:packages".parse().expect("scopes"),
-        None,
-    );
-    let personal: TokenRecord = store
-        .insert_personal_token(&stored, NOW)
-        .await
-        .expect("insert");
+    let (secret, personal) = octocat_with_a_token(&store).await;
     let json = round_trips(&personal);
     assert_eq!(json["credential"]["kind"], "personal");
     assert_eq!(json["credential"]["owner"], "octocat");

@@ -1,0 +1,46 @@
+//! Shared setup: user octocat with a package or a token.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use wharf_auth::{Identity, Package, PersonalAccessToken, StoredToken, Timestamp};
+use wharf_packages::{PackageRecord, PackageStore, TokenRecord};
+
+/// The tests' "now".
+pub const NOW: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
+
+/// Creates user `octocat` and its first package, `octocat/app`.
+pub async fn octocat_with_app(store: &dyn PackageStore) -> PackageRecord {
+    store
+        .create_user(&"octocat".parse().expect("login"), NOW)
+        .await
+        .expect("create user");
+    store
+        .create_package(
+            &Package::first_publish(
+                "octocat/app".parse().expect("name"),
+                &Identity::User("octocat".parse().expect("login")),
+            ),
+            NOW,
+        )
+        .await
+        .expect("create package")
+}
+
+/// Creates user `octocat` and a `read:packages` token of theirs: the
+/// secret, and the stored record.
+pub async fn octocat_with_a_token(store: &dyn PackageStore) -> (PersonalAccessToken, TokenRecord) {
+    let octocat = "octocat".parse().expect("login");
+    store.create_user(&octocat, NOW).await.expect("create user");
+    let secret = PersonalAccessToken::generate().expect("token");
+    let stored = StoredToken::new(
+        &secret,
+        octocat,
+        "read:packages".parse().expect("scopes"),
+        None,
+    );
+    let record = store
+        .insert_personal_token(&stored, NOW)
+        .await
+        .expect("store the token");
+    (secret, record)
+}
