@@ -373,25 +373,54 @@ fn first_publish(package: &str, creator: &str) -> Package {
     Package::first_publish(name(package), &Identity::User(login(creator)))
 }
 
-fn expect_not_found<T: std::fmt::Debug>(result: Result<T, Error>, context: &str) {
+/// Panics (naming `context`) unless `result` is an error that `is_expected`
+/// accepts; `expected` names it.
+fn expect_error<T: std::fmt::Debug>(
+    result: Result<T, Error>,
+    expected: &str,
+    is_expected: fn(&Error) -> bool,
+    context: &str,
+) {
     match result {
-        Err(Error::NotFound { .. }) => {}
-        other => panic!("{context}: expected NotFound, got {other:?}"),
+        Err(error) if is_expected(&error) => {}
+        other => panic!("{context}: expected {expected}, got {other:?}"),
     }
+}
+
+fn expect_not_found<T: std::fmt::Debug>(result: Result<T, Error>, context: &str) {
+    expect_error(
+        result,
+        "NotFound",
+        |e| matches!(e, Error::NotFound { .. }),
+        context,
+    );
 }
 
 fn expect_already_exists<T: std::fmt::Debug>(result: Result<T, Error>, context: &str) {
-    match result {
-        Err(Error::AlreadyExists { .. }) => {}
-        other => panic!("{context}: expected AlreadyExists, got {other:?}"),
-    }
+    expect_error(
+        result,
+        "AlreadyExists",
+        |e| matches!(e, Error::AlreadyExists { .. }),
+        context,
+    );
 }
 
 fn expect_conflict<T: std::fmt::Debug>(result: Result<T, Error>, context: &str) {
-    match result {
-        Err(Error::Conflict { .. }) => {}
-        other => panic!("{context}: expected Conflict, got {other:?}"),
-    }
+    expect_error(
+        result,
+        "Conflict",
+        |e| matches!(e, Error::Conflict { .. }),
+        context,
+    );
+}
+
+fn expect_invalid_cursor<T: std::fmt::Debug>(result: Result<T, Error>, context: &str) {
+    expect_error(
+        result,
+        "InvalidCursor",
+        |e| matches!(e, Error::InvalidCursor { .. }),
+        context,
+    );
 }
 
 /// Users named `users`, in that order, then an organization with the
@@ -1440,17 +1469,16 @@ pub async fn packages_list_in_name_order_across_pages(fixture: Arc<dyn Fixture>)
             .await,
         "packages of an unknown owner",
     );
-    match store
-        .list_packages(
-            &login("acme"),
-            PackageQuery::active(),
-            &PageRequest::after(crate::Cursor::new("garbage"), 2),
-        )
-        .await
-    {
-        Err(Error::InvalidCursor { .. }) => {}
-        other => panic!("a forged cursor: expected InvalidCursor, got {other:?}"),
-    }
+    expect_invalid_cursor(
+        store
+            .list_packages(
+                &login("acme"),
+                PackageQuery::active(),
+                &PageRequest::after(crate::Cursor::new("garbage"), 2),
+            )
+            .await,
+        "a forged cursor",
+    );
 }
 
 /// A deleted package disappears from lookups by name and active listings,
@@ -1928,17 +1956,16 @@ pub async fn versions_list_newest_first_across_pages(fixture: Arc<dyn Fixture>) 
             .await,
         "versions of no package",
     );
-    match store
-        .list_versions(
-            &app,
-            VersionQuery::active(),
-            &PageRequest::after(crate::Cursor::new("x"), 2),
-        )
-        .await
-    {
-        Err(Error::InvalidCursor { .. }) => {}
-        other => panic!("a forged cursor: expected InvalidCursor, got {other:?}"),
-    }
+    expect_invalid_cursor(
+        store
+            .list_versions(
+                &app,
+                VersionQuery::active(),
+                &PageRequest::after(crate::Cursor::new("x"), 2),
+            )
+            .await,
+        "a forged cursor",
+    );
 }
 
 /// A deleted version leaves the count and tag lookups, and comes back with
