@@ -18,9 +18,10 @@
 #   - tags/list: wrk, 32 connections, requests/s and p99
 #   - blob pull MiB/s: one curl client, and 16 concurrent curl clients on the
 #     same 64 MiB blob
-#   - push MiB/s of a 512 MiB blob: monolithic (POST, then PUT ?digest= with
-#     the body, two curl calls) and chunked (POST, 8 MiB PATCHes, PUT
-#     ?digest=, from one python3 http.client on one keep-alive connection)
+#   - push MiB/s of a new 512 MiB blob (three each, all different):
+#     monolithic (POST, then PUT ?digest= with the body, two curl calls) and
+#     chunked (POST, 8 MiB PATCHes, PUT ?digest=, from one python3
+#     http.client on one keep-alive connection)
 #   - each server's peak RSS (VmHWM) at the end
 #   - authentication overhead (Wharf only): manifest GET of one small image
 #     against Wharf with --no-auth and against a second Wharf with accounts
@@ -346,23 +347,25 @@ pull_concurrent() {
   reg_log "$s blob pull, $PULL_CLIENTS clients: ${RESULT[$s.pull16]} MiB/s"
 }
 
-# push MODE SERVER: PUSH_REPEATS pushes of the PUSH_BLOB_MIB blob, each to a
-# new repository; the median rate, counted from the POST to the final 201
-# (the chunked client times itself, so its interpreter start is left out).
+# push MODE SERVER: PUSH_REPEATS pushes of a PUSH_BLOB_MIB blob, each a new
+# blob to a new repository (pushing the same bytes again measures a
+# registry's handling of a blob it already has, not a push); the median
+# rate, counted from the POST to the final 201 (the chunked client times
+# itself, so its interpreter start is left out).
 push() {
-  local mode=$1 s=$2 r t0 t1 ns file
+  local mode=$1 s=$2 r t0 t1 ns file digest
   for r in $(seq 1 "$PUSH_REPEATS"); do
+    file="$WORK/push-$mode-$r.bin"
+    digest=${PUSH_DIGEST[$mode-$r]}
     case $mode in
       mono)
-        file="$WORK/push-mono.bin"
         t0="$(now_ns)"
-        push_monolithic "${ADDR[$s]}" "bench/push-$mode-$r" "$file" "$PUSH_MONO_DIGEST"
+        push_monolithic "${ADDR[$s]}" "bench/push-$mode-$r" "$file" "$digest"
         t1="$(now_ns)"
         ns=$((t1 - t0))
         ;;
       chunked)
-        file="$WORK/push-chunked.bin"
-        ns="$(push_chunked "${ADDR[$s]}" "bench/push-$mode-$r" "$PUSH_CHUNKED_DIGEST" "$file")" ||
+        ns="$(push_chunked "${ADDR[$s]}" "bench/push-$mode-$r" "$digest" "$file")" ||
           reg_die "chunked push to $s failed"
         ;;
     esac
@@ -373,12 +376,18 @@ push() {
   reg_log "$s push $mode: ${RESULT[$s.push-$mode]} MiB/s (runs: $(tr '\n' ' ' <"$WORK/speeds"))"
 }
 
+# The blobs to push: PUSH_REPEATS distinct ones per mode, the same set for
+# every server.
+declare -A PUSH_DIGEST
 prepare_push_blobs() {
-  reg_log "generating two ${PUSH_BLOB_MIB} MiB blobs to push"
-  head -c "${PUSH_BLOB_MIB}M" /dev/urandom >"$WORK/push-mono.bin"
-  head -c "${PUSH_BLOB_MIB}M" /dev/urandom >"$WORK/push-chunked.bin"
-  PUSH_MONO_DIGEST="$(sha256_file "$WORK/push-mono.bin")"
-  PUSH_CHUNKED_DIGEST="$(sha256_file "$WORK/push-chunked.bin")"
+  local mode r
+  reg_log "generating $((2 * PUSH_REPEATS)) blobs of ${PUSH_BLOB_MIB} MiB to push"
+  for mode in mono chunked; do
+    for r in $(seq 1 "$PUSH_REPEATS"); do
+      head -c "${PUSH_BLOB_MIB}M" /dev/urandom >"$WORK/push-$mode-$r.bin"
+      PUSH_DIGEST[$mode-$r]="$(sha256_file "$WORK/push-$mode-$r.bin")"
+    done
+  done
 }
 
 # auth_overhead: a second Wharf with accounts on; the bootstrap token it
@@ -518,7 +527,7 @@ for s in "${SERVERS[@]}"; do pull_single "$s"; done
 for s in "${SERVERS[@]}"; do pull_concurrent "$s"; done
 for s in "${SERVERS[@]}"; do push mono "$s"; done
 for s in "${SERVERS[@]}"; do push chunked "$s"; done
-rm -f "$WORK/push-mono.bin" "$WORK/push-chunked.bin"
+rm -f "$WORK"/push-*.bin
 
 for s in "${SERVERS[@]}"; do
   kill -0 "${PID[$s]}" 2>/dev/null || reg_die "$s (pid ${PID[$s]}) died during the benchmark; see $WORK/$s.log"
