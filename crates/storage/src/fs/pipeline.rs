@@ -28,9 +28,11 @@ pub(crate) const BUFFER: usize = 1 << 20;
 /// `2 * DEPTH * BUFFER` bytes are referenced at once).
 const DEPTH: usize = 8;
 
-/// Written bytes between background flushes. Starting writeback while the
-/// body still streams in means the fsync that makes the blob durable at the
-/// end has only the tail left to write, instead of the whole blob.
+/// Distance between background flushes, in file offsets. Starting writeback
+/// while the body still streams in means the fsync that makes the blob
+/// durable at the end has only the tail left to write, instead of the whole
+/// blob. Counted on the file, not per request, so a session pushed in many
+/// small chunks is flushed as it grows too.
 const FLUSH_EVERY: u64 = 64 << 20;
 
 /// How a body ended.
@@ -88,19 +90,19 @@ pub(crate) async fn pump<G: Send + 'static>(
     let flusher = file.try_clone().ok().map(spawn_flusher);
     let writer = tokio::task::spawn_blocking(move || {
         let mut result = Ok(());
-        let mut unflushed = 0u64;
+        let mut position = start;
         while let Some(buffer) = write_rx.blocking_recv() {
             if let Err(e) = file.write_all(&buffer) {
                 result = Err(e);
                 break;
             }
-            unflushed += buffer.len() as u64;
-            if unflushed >= FLUSH_EVERY {
+            let before = position;
+            position += buffer.len() as u64;
+            if position / FLUSH_EVERY != before / FLUSH_EVERY {
                 if let Some(flusher) = &flusher {
                     // Busy flushing already: the next request will cover it.
                     let _ = flusher.try_send(());
                 }
-                unflushed = 0;
             }
         }
         drop(write_rx);
