@@ -287,8 +287,29 @@ fn query(parts: &Parts) -> BTreeMap<String, String> {
     map
 }
 
+/// Which page of a (filtered) listing a request wants: GitHub's `page`
+/// (from 1) and `per_page`.
+#[derive(Debug, Clone, Copy)]
+struct Paging {
+    page: usize,
+    per_page: usize,
+}
+
+impl Paging {
+    /// How many records come before the wanted page.
+    fn skip(self) -> usize {
+        (self.page - 1).saturating_mul(self.per_page)
+    }
+
+    /// How many records to gather: through the wanted page, and one more
+    /// to learn whether another page follows.
+    fn wanted(self) -> usize {
+        self.skip().saturating_add(self.per_page).saturating_add(1)
+    }
+}
+
 /// `page` and `per_page`.
-fn paging(query: &BTreeMap<String, String>) -> Result<(usize, usize), Problem> {
+fn paging(query: &BTreeMap<String, String>) -> Result<Paging, Problem> {
     let number =
         |key: &str, default: usize| -> Result<usize, Problem> {
             match query.get(key) {
@@ -298,19 +319,25 @@ fn paging(query: &BTreeMap<String, String>) -> Result<(usize, usize), Problem> {
                 }),
             }
         };
-    Ok((
-        number("page", 1)?,
-        number("per_page", DEFAULT_PER_PAGE)?.min(MAX_PER_PAGE),
-    ))
+    Ok(Paging {
+        page: number("page", 1)?,
+        per_page: number("per_page", DEFAULT_PER_PAGE)?.min(MAX_PER_PAGE),
+    })
+}
+
+/// `s` parsed as `T`, or a 400 saying why it is not one.
+fn parse_or_400<T>(s: &str) -> Result<T, Problem>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    s.parse()
+        .map_err(|e: T::Err| Problem::bad_request(e.to_string()))
 }
 
 /// `Link: <...?page=N+1&per_page=M>; rel="next"`.
-fn next_link(
-    accounts: &Accounts,
-    parts: &Parts,
-    page: usize,
-    per_page: usize,
-) -> Option<HeaderValue> {
+fn next_link(accounts: &Accounts, parts: &Parts, paging: Paging) -> Option<HeaderValue> {
+    let Paging { page, per_page } = paging;
     let mut query: Vec<(String, String)> =
         url::form_urlencoded::parse(parts.uri.query().unwrap_or_default().as_bytes())
             .filter(|(k, _)| k != "page" && k != "per_page")
@@ -488,18 +515,18 @@ impl Api<'_> {
         Ok(Resolved { name, owner })
     }
 
-    /// Asks `authorize` whether `principal` may do `action`; the package
-    /// record when it may.
+    /// Asks `authorize` whether `principal` may do `action` to the
+    /// package (the live one, or per `lookup`); its record when it may.
     async fn allow(
         &self,
         principal: &Principal,
-        name: &RepositoryName,
+        resolved: &Resolved,
         action: Action,
         lookup: PackageLookup,
     ) -> Result<PackageRecord, Problem> {
         let (decision, context) = self
             .accounts
-            .decide(principal, name, action, lookup)
+            .decide(principal, &resolved.name, action, lookup)
             .await?;
         match decision {
             Decision::Allow => context
@@ -551,15 +578,12 @@ impl Api<'_> {
         }
         let mut filter = PackageQuery::active();
         if let Some(visibility) = query.get("visibility") {
-            let visibility: Visibility = visibility
-                .parse()
-                .map_err(|e: wharf_auth::Error| Problem::bad_request(e.to_string()))?;
+            let visibility: Visibility = parse_or_400(visibility)?;
             filter = filter.with_visibility(visibility);
         }
-        let (page, per_page) = paging(&query)?;
+        let paging = paging(&query)?;
         let account = self.owner(principal, owner).await?;
-        let skip = (page - 1).saturating_mul(per_page);
-        let wanted = skip.saturating_add(per_page).saturating_add(1);
+        let wanted = paging.wanted();
         let mut visible = Vec::new();
         let mut request = PageRequest::first(STORE_PAGE);
         'pages: loop {
@@ -590,20 +614,9 @@ impl Api<'_> {
                 None => break,
             }
         }
-        let more = visible.len() > skip + per_page;
-        let items: Vec<Value> = visible
-            .iter()
-            .skip(skip)
-            .take(per_page)
-            .map(|record| self.package_json(record, &account))
-            .collect();
-        let mut response = json_response(StatusCode::OK, &Value::Array(items));
-        if more {
-            if let Some(link) = next_link(self.accounts, self.parts, page, per_page) {
-                response.headers_mut().insert(LINK, link);
-            }
-        }
-        Ok(response)
+        Ok(self.listing(&visible, paging, |record| {
+            self.package_json(record, &account)
+        }))
     }
 
     async fn get_package(
@@ -612,12 +625,7 @@ impl Api<'_> {
         resolved: &Resolved,
     ) -> Result<Response, Problem> {
         let record = self
-            .allow(
-                principal,
-                &resolved.name,
-                Action::Pull,
-                PackageLookup::Active,
-            )
+            .allow(principal, resolved, Action::Pull, PackageLookup::Active)
             .await?;
         Ok(json_response(
             StatusCode::OK,
@@ -633,7 +641,7 @@ impl Api<'_> {
     ) -> Result<Response, Problem> {
         self.allow(
             principal,
-            &resolved.name,
+            resolved,
             Action::ChangeSettings,
             PackageLookup::Active,
         )
@@ -641,18 +649,13 @@ impl Api<'_> {
         let patch: PackagePatch = read_json(self.registry, body).await?;
         let mut changes = PackageChanges::new();
         if let Some(visibility) = &patch.visibility {
-            changes = changes.visibility(
-                visibility
-                    .parse()
-                    .map_err(|e: wharf_auth::Error| Problem::bad_request(e.to_string()))?,
-            );
+            changes = changes.visibility(parse_or_400(visibility)?);
         }
         match patch.repository {
             None => {}
             Some(None) => changes = changes.unlink(),
             Some(Some(repository)) => {
-                let repository = SourceRepository::parse(&repository)
-                    .map_err(|e| Problem::bad_request(e.to_string()))?;
+                let repository: SourceRepository = parse_or_400(&repository)?;
                 if repository.owner() != resolved.owner.login.as_str() {
                     return Err(Problem::bad_request(format!(
                         "a package of {} can only be linked to a repository of {}",
@@ -681,13 +684,8 @@ impl Api<'_> {
         principal: &Principal,
         resolved: &Resolved,
     ) -> Result<Response, Problem> {
-        self.allow(
-            principal,
-            &resolved.name,
-            Action::Delete,
-            PackageLookup::Active,
-        )
-        .await?;
+        self.allow(principal, resolved, Action::Delete, PackageLookup::Active)
+            .await?;
         self.accounts
             .delete_package(self.registry.storage(), &resolved.name)
             .await?;
@@ -701,7 +699,7 @@ impl Api<'_> {
     ) -> Result<Response, Problem> {
         self.allow(
             principal,
-            &resolved.name,
+            resolved,
             Action::Restore,
             PackageLookup::LatestDeleted,
         )
@@ -719,13 +717,8 @@ impl Api<'_> {
         principal: &Principal,
         resolved: &Resolved,
     ) -> Result<Response, Problem> {
-        self.allow(
-            principal,
-            &resolved.name,
-            Action::Pull,
-            PackageLookup::Active,
-        )
-        .await?;
+        self.allow(principal, resolved, Action::Pull, PackageLookup::Active)
+            .await?;
         let query = query(self.parts);
         let state = match query.get("state").map(String::as_str) {
             None | Some("active") => VersionQuery::active(),
@@ -736,9 +729,8 @@ impl Api<'_> {
                 )))
             }
         };
-        let (page, per_page) = paging(&query)?;
-        let skip = (page - 1).saturating_mul(per_page);
-        let wanted = skip.saturating_add(per_page).saturating_add(1);
+        let paging = paging(&query)?;
+        let wanted = paging.wanted();
         let mut versions = Vec::new();
         let mut request = PageRequest::first(STORE_PAGE);
         loop {
@@ -755,20 +747,30 @@ impl Api<'_> {
                 _ => break,
             }
         }
-        let more = versions.len() > skip + per_page;
-        let items: Vec<Value> = versions
+        Ok(self.listing(&versions, paging, |version| {
+            self.version_json(resolved, version)
+        }))
+    }
+
+    /// The page of `records` (gathered up to [`Paging::wanted`]) that
+    /// `paging` asks for, as a JSON array, with a `Link` to the next page
+    /// when more records follow.
+    fn listing<T>(&self, records: &[T], paging: Paging, to_json: impl Fn(&T) -> Value) -> Response {
+        let skip = paging.skip();
+        let more = records.len() > skip.saturating_add(paging.per_page);
+        let items: Vec<Value> = records
             .iter()
             .skip(skip)
-            .take(per_page)
-            .map(|version| self.version_json(resolved, version))
+            .take(paging.per_page)
+            .map(to_json)
             .collect();
         let mut response = json_response(StatusCode::OK, &Value::Array(items));
         if more {
-            if let Some(link) = next_link(self.accounts, self.parts, page, per_page) {
+            if let Some(link) = next_link(self.accounts, self.parts, paging) {
                 response.headers_mut().insert(LINK, link);
             }
         }
-        Ok(response)
+        response
     }
 
     async fn version(&self, resolved: &Resolved, id: &str) -> Result<VersionRecord, Problem> {
@@ -788,13 +790,8 @@ impl Api<'_> {
         resolved: &Resolved,
         id: &str,
     ) -> Result<Response, Problem> {
-        self.allow(
-            principal,
-            &resolved.name,
-            Action::Pull,
-            PackageLookup::Active,
-        )
-        .await?;
+        self.allow(principal, resolved, Action::Pull, PackageLookup::Active)
+            .await?;
         let version = self.version(resolved, id).await?;
         Ok(json_response(
             StatusCode::OK,
@@ -809,12 +806,7 @@ impl Api<'_> {
         id: &str,
     ) -> Result<Response, Problem> {
         let package = self
-            .allow(
-                principal,
-                &resolved.name,
-                Action::Delete,
-                PackageLookup::Active,
-            )
+            .allow(principal, resolved, Action::Delete, PackageLookup::Active)
             .await?;
         let version = self.version(resolved, id).await?;
         if version.is_deleted() {
@@ -837,13 +829,8 @@ impl Api<'_> {
         resolved: &Resolved,
         id: &str,
     ) -> Result<Response, Problem> {
-        self.allow(
-            principal,
-            &resolved.name,
-            Action::Restore,
-            PackageLookup::Active,
-        )
-        .await?;
+        self.allow(principal, resolved, Action::Restore, PackageLookup::Active)
+            .await?;
         let version = self.version(resolved, id).await?;
         self.accounts
             .restore_version(self.registry.storage(), &resolved.name, version.id)
@@ -861,7 +848,7 @@ impl Api<'_> {
         let record = self
             .allow(
                 principal,
-                &resolved.name,
+                resolved,
                 Action::ChangeSettings,
                 PackageLookup::Active,
             )
@@ -884,19 +871,14 @@ impl Api<'_> {
     ) -> Result<Response, Problem> {
         self.allow(
             principal,
-            &resolved.name,
+            resolved,
             Action::ChangeSettings,
             PackageLookup::Active,
         )
         .await?;
-        let grantee: Grantee = grantee
-            .parse()
-            .map_err(|e: wharf_auth::Error| Problem::bad_request(e.to_string()))?;
+        let grantee: Grantee = parse_or_400(grantee)?;
         let body: GrantBody = read_json(self.registry, body).await?;
-        let role: Role = body
-            .role
-            .parse()
-            .map_err(|e: wharf_auth::Error| Problem::bad_request(e.to_string()))?;
+        let role: Role = parse_or_400(&body.role)?;
         self.accounts
             .store()
             .set_grant(&resolved.name, &grantee, role, self.accounts.now())
@@ -915,14 +897,12 @@ impl Api<'_> {
     ) -> Result<Response, Problem> {
         self.allow(
             principal,
-            &resolved.name,
+            resolved,
             Action::ChangeSettings,
             PackageLookup::Active,
         )
         .await?;
-        let grantee: Grantee = grantee
-            .parse()
-            .map_err(|e: wharf_auth::Error| Problem::bad_request(e.to_string()))?;
+        let grantee: Grantee = parse_or_400(grantee)?;
         self.accounts
             .store()
             .remove_grant(&resolved.name, &grantee, self.accounts.now())
