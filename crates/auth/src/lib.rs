@@ -105,7 +105,7 @@ pub use owner::{Membership, OrgRole, OrganizationPolicy, OwnerKind};
 pub use package::{Grant, Grantee, Package, RepositoryAccess, RepositoryRole, Role, Visibility};
 pub use pat::{PersonalAccessToken, StoredToken, TokenHash, PAT_PREFIX};
 pub use scope::{Resource, ResourceClass, Scope, ScopeActions, ScopeSet};
-pub use time::Timestamp;
+pub use time::{Timestamp, UtcDateTime};
 pub use token_scope::{TokenScope, TokenScopes};
 
 /// The README's example, compiled and run as a doctest.

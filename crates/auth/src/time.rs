@@ -58,6 +58,67 @@ impl Timestamp {
     pub fn saturating_sub(self, duration: Duration) -> Self {
         Timestamp(self.0.saturating_sub(duration.as_secs()))
     }
+
+    /// The date and time of day in UTC.
+    pub fn to_utc(self) -> UtcDateTime {
+        let (days, rest) = (self.0 / 86_400, self.0 % 86_400);
+        // Howard Hinnant's `civil_from_days`, for days after the epoch.
+        let z = days + 719_468;
+        let era = z / 146_097;
+        let day_of_era = z % 146_097;
+        let year_of_era =
+            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+        let mp = (5 * day_of_year + 2) / 153;
+        let day = day_of_year - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        // Each value below is at most 60 (`rest` is under a day's seconds).
+        UtcDateTime {
+            year: year_of_era + era * 400 + u64::from(month <= 2),
+            month: month as u8,
+            day: day as u8,
+            hour: (rest / 3600) as u8,
+            minute: (rest % 3600 / 60) as u8,
+            second: (rest % 60) as u8,
+        }
+    }
+}
+
+/// A [`Timestamp`] as a date (proleptic Gregorian calendar) and time of
+/// day in UTC. Displays as RFC 3339 (as GitHub's REST API writes times).
+///
+/// ```
+/// use wharf_auth::Timestamp;
+///
+/// let utc = Timestamp::from_unix_seconds(1_700_000_000).to_utc();
+/// assert_eq!((utc.year, utc.month, utc.day), (2023, 11, 14));
+/// assert_eq!(utc.to_string(), "2023-11-14T22:13:20Z");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UtcDateTime {
+    /// The year.
+    pub year: u64,
+    /// The month, 1 to 12.
+    pub month: u8,
+    /// The day of the month, from 1.
+    pub day: u8,
+    /// The hour, 0 to 23.
+    pub hour: u8,
+    /// The minute, 0 to 59.
+    pub minute: u8,
+    /// The second, 0 to 59.
+    pub second: u8,
+}
+
+impl fmt::Display for UtcDateTime {
+    /// `2024-03-01T12:00:00Z`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
 }
 
 impl From<SystemTime> for Timestamp {
@@ -69,5 +130,56 @@ impl From<SystemTime> for Timestamp {
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_read_as_utc_dates_and_rfc3339() {
+        for (seconds, expected) in [
+            (0, "1970-01-01T00:00:00Z"),
+            (951_782_400, "2000-02-29T00:00:00Z"),
+            (1_700_000_000, "2023-11-14T22:13:20Z"),
+            (1_709_251_199, "2024-02-29T23:59:59Z"),
+            (1_709_294_399, "2024-03-01T11:59:59Z"),
+            (4_102_444_800, "2100-01-01T00:00:00Z"),
+        ] {
+            let utc = Timestamp::from_unix_seconds(seconds).to_utc();
+            assert_eq!(utc.to_string(), expected, "{seconds}");
+        }
+    }
+
+    fn days_in_month(year: u64, month: u8) -> u8 {
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        match month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        }
+    }
+
+    proptest::proptest! {
+        /// Every timestamp is a valid calendar date and time, and the next
+        /// second is the next one in the calendar (midnight starts a day).
+        #[test]
+        fn each_second_is_the_next_valid_date_and_time(seconds in 0u64..400 * 366 * 86_400) {
+            let this = Timestamp::from_unix_seconds(seconds).to_utc();
+            let next = Timestamp::from_unix_seconds(seconds + 1).to_utc();
+            proptest::prop_assert!((1..=12).contains(&this.month));
+            proptest::prop_assert!(this.day >= 1 && this.day <= days_in_month(this.year, this.month));
+            proptest::prop_assert!(this.hour < 24 && this.minute < 60 && this.second < 60);
+            proptest::prop_assert!(this < next, "{this} then {next}");
+            if (seconds + 1) % 86_400 == 0 {
+                proptest::prop_assert_eq!((next.hour, next.minute, next.second), (0, 0, 0));
+                proptest::prop_assert!(
+                    next.day == 1 || next.day == this.day + 1,
+                    "{} then {}", this, next
+                );
+            }
+        }
     }
 }
