@@ -765,37 +765,21 @@ fn push_escaped(out: &mut String, text: &str) {
 
 /// A UTC calendar date and time from Unix seconds: `(RFC 3339, display)`.
 fn format_time(at: Timestamp) -> (String, String) {
-    let secs = at.unix_seconds();
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (hour, minute, second) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    let (year, month, day) = civil_from_days(days);
+    let utc = at.to_utc();
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
     let month_name = MONTHS
-        .get(usize::try_from(month.saturating_sub(1)).unwrap_or(0))
+        .get(usize::from(utc.month.saturating_sub(1)))
         .copied()
         .unwrap_or("?");
     (
-        format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z"),
-        format!("{month_name} {day}, {year} {hour:02}:{minute:02} UTC"),
+        utc.to_string(),
+        format!(
+            "{month_name} {}, {} {:02}:{:02} UTC",
+            utc.day, utc.year, utc.hour, utc.minute
+        ),
     )
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (Howard
-/// Hinnant's `civil_from_days`, for non-negative days).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// An HTML document being written. Text goes through [`Html::text`]
