@@ -220,7 +220,7 @@ pub enum RepoAccessCommand {
         #[arg(value_parser = parse_collaborator)]
         collaborator: Collaborator,
         /// read, triage, write, maintain or admin.
-        #[arg(long, value_parser = parse_repository_role)]
+        #[arg(long)]
         role: RepositoryRole,
     },
     /// Take a collaborator's role away.
@@ -442,20 +442,7 @@ pub async fn execute(
                 .personal_tokens(&login)
                 .await
                 .context(|| format!("cannot list the tokens of {login}"))?;
-            let rows = tokens.iter().map(|record| token_row(record, now)).collect();
-            write_table(
-                out,
-                &[
-                    "ID",
-                    "NOTE",
-                    "SCOPES",
-                    "CREATED",
-                    "EXPIRES",
-                    "LAST USED",
-                    "REVOKED",
-                ],
-                rows,
-            )
+            write_tokens(out, &tokens, now)
         }
         Command::Token(TokenCommand::Revoke { id }) => {
             let existing = store
@@ -521,20 +508,7 @@ pub async fn execute(
                 .workflow_tokens(&repository)
                 .await
                 .context(|| format!("cannot list the workflow tokens of {repository}"))?;
-            let rows = tokens.iter().map(|record| token_row(record, now)).collect();
-            write_table(
-                out,
-                &[
-                    "ID",
-                    "NOTE",
-                    "SCOPES",
-                    "CREATED",
-                    "EXPIRES",
-                    "LAST USED",
-                    "REVOKED",
-                ],
-                rows,
-            )
+            write_tokens(out, &tokens, now)
         }
         Command::RepoAccess(RepoAccessCommand::Set {
             repository,
@@ -548,10 +522,7 @@ pub async fn execute(
                 .set_collaborator(&repository, &collaborator, role)
                 .await
                 .context(|| format!("cannot give {collaborator} a role on {repository}"))?;
-            eprintln!(
-                "{collaborator} has the {} role on {repository}",
-                role_name(role)
-            );
+            eprintln!("{collaborator} has the {role} role on {repository}");
             Ok(())
         }
         Command::RepoAccess(RepoAccessCommand::Remove {
@@ -573,11 +544,11 @@ pub async fn execute(
             let users = access
                 .users
                 .iter()
-                .map(|(login, role)| vec![format!("user:{login}"), role_name(*role).to_owned()]);
+                .map(|(login, role)| vec![format!("user:{login}"), role.to_string()]);
             let teams = access
                 .teams
                 .iter()
-                .map(|(team, role)| vec![format!("team:{team}"), role_name(*role).to_owned()]);
+                .map(|(team, role)| vec![format!("team:{team}"), role.to_string()]);
             write_table(out, &["COLLABORATOR", "ROLE"], users.chain(teams).collect())
         }
     }
@@ -646,31 +617,6 @@ async fn expect_organization(store: &dyn PackageStore, org: &Login) -> Result<()
     }
 }
 
-fn parse_repository_role(s: &str) -> Result<RepositoryRole, String> {
-    [
-        RepositoryRole::Read,
-        RepositoryRole::Triage,
-        RepositoryRole::Write,
-        RepositoryRole::Maintain,
-        RepositoryRole::Admin,
-    ]
-    .into_iter()
-    .find(|role| role_name(*role) == s)
-    .ok_or_else(|| {
-        format!("unknown repository role `{s}`: expected read, triage, write, maintain or admin")
-    })
-}
-
-fn role_name(role: RepositoryRole) -> &'static str {
-    match role {
-        RepositoryRole::Read => "read",
-        RepositoryRole::Triage => "triage",
-        RepositoryRole::Write => "write",
-        RepositoryRole::Maintain => "maintain",
-        RepositoryRole::Admin => "admin",
-    }
-}
-
 fn with_article(word: &str) -> String {
     let article = if word.starts_with(['a', 'e', 'i', 'o', 'u']) {
         "an"
@@ -690,6 +636,28 @@ fn describe_owner(record: &TokenRecord) -> String {
         }
         Credential::Workflow(token) => format!("workflow token of {}", token.repository),
     }
+}
+
+/// A table of tokens, one [`token_row`] each.
+fn write_tokens(
+    out: &mut dyn std::io::Write,
+    tokens: &[TokenRecord],
+    now: Timestamp,
+) -> Result<(), AdminError> {
+    let rows = tokens.iter().map(|record| token_row(record, now)).collect();
+    write_table(
+        out,
+        &[
+            "ID",
+            "NOTE",
+            "SCOPES",
+            "CREATED",
+            "EXPIRES",
+            "LAST USED",
+            "REVOKED",
+        ],
+        rows,
+    )
 }
 
 /// One row of a token listing. Never the secret (the store does not have
@@ -775,24 +743,7 @@ fn write_table(
 
 /// `2024-03-01T12:00:00Z`.
 fn rfc3339(at: Timestamp) -> String {
-    let seconds = at.unix_seconds();
-    let (days, rest) = (seconds / 86_400, seconds % 86_400);
-    // Howard Hinnant's civil_from_days, for days after the epoch.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rest / 3600,
-        rest % 3600 / 60,
-        rest % 60
-    )
+    at.to_utc().to_string()
 }
 
 #[cfg(test)]
