@@ -427,14 +427,12 @@ pub async fn execute(
                 .insert_personal_token(&token, now)
                 .await
                 .context(|| format!("cannot store a token for {login}"))?;
-            writeln!(out, "{}", secret.expose_secret())?;
-            out.flush()?;
-            eprintln!(
-                "created token {} for {login} with scopes {scopes}{}; it is shown only once",
-                record.id,
-                expires_at.map_or_else(String::new, |at| format!(", expiring {}", rfc3339(at))),
-            );
-            Ok(())
+            announce_token(
+                out,
+                &secret,
+                &format!("token {} for {login} with scopes {scopes}", record.id),
+                expires_at,
+            )
         }
         Command::Token(TokenCommand::List { login }) => {
             expect_user(store, &login).await?;
@@ -494,14 +492,15 @@ pub async fn execute(
                 .insert_workflow_token(&token, now)
                 .await
                 .context(|| format!("cannot store a workflow token for {repository}"))?;
-            writeln!(out, "{}", secret.expose_secret())?;
-            out.flush()?;
-            eprintln!(
-                "created workflow token {} for {repository} (packages: {permission}){}; it is shown only once",
-                record.id,
-                expires_at.map_or_else(String::new, |at| format!(", expiring {}", rfc3339(at))),
-            );
-            Ok(())
+            announce_token(
+                out,
+                &secret,
+                &format!(
+                    "workflow token {} for {repository} (packages: {permission})",
+                    record.id
+                ),
+                expires_at,
+            )
         }
         Command::WorkflowToken(WorkflowTokenCommand::List { repository }) => {
             let tokens = store
@@ -636,6 +635,23 @@ fn describe_owner(record: &TokenRecord) -> String {
         }
         Credential::Workflow(token) => format!("workflow token of {}", token.repository),
     }
+}
+
+/// Prints a new token's secret alone on standard output (the only time it
+/// is shown), then `created` and its expiry on standard error.
+fn announce_token(
+    out: &mut dyn std::io::Write,
+    secret: &PersonalAccessToken,
+    created: &str,
+    expires_at: Option<Timestamp>,
+) -> Result<(), AdminError> {
+    writeln!(out, "{}", secret.expose_secret())?;
+    out.flush()?;
+    eprintln!(
+        "created {created}{}; it is shown only once",
+        expires_at.map_or_else(String::new, |at| format!(", expiring {}", rfc3339(at))),
+    );
+    Ok(())
 }
 
 /// A table of tokens, one [`token_row`] each.
