@@ -393,11 +393,9 @@ async fn blobs_are_served_and_mounted_only_to_those_who_may_pull_their_repositor
 
     // bob knows the digest, but may not pull alice/app: no mount, a session.
     let mount = ghcr
-        .send(
-            Method::POST,
+        .post(
             &format!("/v2/bob/copy/blobs/uploads/?mount={digest}&from=alice/app"),
             Some(&bob),
-            Vec::new(),
         )
         .await;
     assert_eq!(mount.status, 202, "{mount:?}");
@@ -408,11 +406,9 @@ async fn blobs_are_served_and_mounted_only_to_those_who_may_pull_their_repositor
 
     // alice may: the blob is mounted into her other package.
     let mount = ghcr
-        .send(
-            Method::POST,
+        .post(
             &format!("/v2/alice/copy/blobs/uploads/?mount={digest}&from=alice/app"),
             Some(&alice),
-            Vec::new(),
         )
         .await;
     assert_eq!(mount.status, 201, "{mount:?}");

@@ -464,14 +464,7 @@ async fn grants_give_and_take_a_role() {
         json!({ "grantee": "user:bob", "role": "read" })
     );
     assert_eq!(ghcr.get(pull, Some(&bob)).await.status, 200);
-    let push = ghcr
-        .send(
-            Method::POST,
-            "/v2/alice/app/blobs/uploads/",
-            Some(&bob),
-            Vec::new(),
-        )
-        .await;
+    let push = ghcr.post("/v2/alice/app/blobs/uploads/", Some(&bob)).await;
     assert_eq!(push.status, 403, "read does not push");
 
     // bob may read but not manage access.
@@ -499,12 +492,7 @@ async fn grants_give_and_take_a_role() {
         .await;
     assert_eq!(reply.status, 200, "{reply:?}");
     let ci_push = ghcr
-        .send(
-            Method::POST,
-            "/v2/alice/app/blobs/uploads/",
-            Some(&ghcr.basic("site-ci")),
-            Vec::new(),
-        )
+        .post("/v2/alice/app/blobs/uploads/", Some(&ghcr.basic("site-ci")))
         .await;
     assert_eq!(ci_push.status, 202);
 
@@ -522,14 +510,10 @@ async fn grants_give_and_take_a_role() {
         .await;
     assert_eq!(unknown.status, 404, "{unknown:?}");
 
-    let reply = ghcr
-        .send(Method::DELETE, grant, Some(&alice), Vec::new())
-        .await;
+    let reply = ghcr.delete(grant, Some(&alice)).await;
     assert_eq!(reply.status, 204);
     assert_eq!(ghcr.get(pull, Some(&bob)).await.status, 404);
-    let again = ghcr
-        .send(Method::DELETE, grant, Some(&alice), Vec::new())
-        .await;
+    let again = ghcr.delete(grant, Some(&alice)).await;
     assert_eq!(again.status, 404);
 }
 
@@ -581,17 +565,10 @@ async fn versions_are_listed_read_deleted_and_restored() {
     // Deleting needs delete:packages.
     let version = format!("{base}/versions/{id}");
     let denied = ghcr
-        .send(
-            Method::DELETE,
-            &version,
-            Some(&ghcr.basic("alice-write")),
-            Vec::new(),
-        )
+        .delete(&version, Some(&ghcr.basic("alice-write")))
         .await;
     assert_eq!(denied.status, 403);
-    let deleted = ghcr
-        .send(Method::DELETE, &version, Some(&alice), Vec::new())
-        .await;
+    let deleted = ghcr.delete(&version, Some(&alice)).await;
     assert_eq!(deleted.status, 204, "{deleted:?}");
     assert_eq!(
         ghcr.get("/v2/alice/app/manifests/2.0", Some(&alice))
@@ -611,23 +588,11 @@ async fn versions_are_listed_read_deleted_and_restored() {
     // The last version cannot be deleted: delete the package instead.
     let last_id = active.json()[0]["id"].as_i64().expect("id");
     let last = ghcr
-        .send(
-            Method::DELETE,
-            &format!("{base}/versions/{last_id}"),
-            Some(&alice),
-            Vec::new(),
-        )
+        .delete(&format!("{base}/versions/{last_id}"), Some(&alice))
         .await;
     assert_eq!(last.status, 400, "{last:?}");
 
-    let restored = ghcr
-        .send(
-            Method::POST,
-            &format!("{version}/restore"),
-            Some(&alice),
-            Vec::new(),
-        )
-        .await;
+    let restored = ghcr.post(&format!("{version}/restore"), Some(&alice)).await;
     assert_eq!(restored.status, 204, "{restored:?}");
     assert_eq!(
         ghcr.get("/v2/alice/app/manifests/2.0", Some(&alice))
@@ -635,14 +600,7 @@ async fn versions_are_listed_read_deleted_and_restored() {
             .status,
         200
     );
-    let twice = ghcr
-        .send(
-            Method::POST,
-            &format!("{version}/restore"),
-            Some(&alice),
-            Vec::new(),
-        )
-        .await;
+    let twice = ghcr.post(&format!("{version}/restore"), Some(&alice)).await;
     assert_eq!(twice.status, 409, "{twice:?}");
 }
 
@@ -652,9 +610,7 @@ async fn a_deleted_package_is_gone_until_restored_and_purged_after_30_days() {
     let alice = ghcr.basic("alice");
     let package = "/users/alice/packages/container/app";
     let pull = "/v2/alice/app/manifests/1.0";
-    let deleted = ghcr
-        .send(Method::DELETE, package, Some(&alice), Vec::new())
-        .await;
+    let deleted = ghcr.delete(package, Some(&alice)).await;
     assert_eq!(deleted.status, 204, "{deleted:?}");
     assert_eq!(ghcr.get(package, Some(&alice)).await.status, 404);
     let reply = ghcr.get(pull, Some(&alice)).await;
@@ -667,22 +623,10 @@ async fn a_deleted_package_is_gone_until_restored_and_purged_after_30_days() {
 
     // Only an admin restores it; then its tags are back.
     let outsider = ghcr
-        .send(
-            Method::POST,
-            &format!("{package}/restore"),
-            Some(&ghcr.basic("bob")),
-            Vec::new(),
-        )
+        .post(&format!("{package}/restore"), Some(&ghcr.basic("bob")))
         .await;
     assert_eq!(outsider.status, 404);
-    let restored = ghcr
-        .send(
-            Method::POST,
-            &format!("{package}/restore"),
-            Some(&alice),
-            Vec::new(),
-        )
-        .await;
+    let restored = ghcr.post(&format!("{package}/restore"), Some(&alice)).await;
     assert_eq!(restored.status, 204, "{restored:?}");
     assert_eq!(ghcr.get(pull, Some(&alice)).await.status, 200);
     assert_eq!(
@@ -693,12 +637,7 @@ async fn a_deleted_package_is_gone_until_restored_and_purged_after_30_days() {
     );
 
     // Deleted again, and 30 days pass: purged for good.
-    assert_eq!(
-        ghcr.send(Method::DELETE, package, Some(&alice), Vec::new())
-            .await
-            .status,
-        204
-    );
+    assert_eq!(ghcr.delete(package, Some(&alice)).await.status, 204);
     ghcr.advance(30 * 24 * 3600 + 1);
     let report = ghcr
         .server
@@ -708,14 +647,7 @@ async fn a_deleted_package_is_gone_until_restored_and_purged_after_30_days() {
         .expect("purge");
     assert_eq!(report.packages.len(), 1);
     assert_eq!(report.versions.len(), 2);
-    let late = ghcr
-        .send(
-            Method::POST,
-            &format!("{package}/restore"),
-            Some(&alice),
-            Vec::new(),
-        )
-        .await;
+    let late = ghcr.post(&format!("{package}/restore"), Some(&alice)).await;
     assert_eq!(late.status, 404, "{late:?}");
     // The name is free for a new first publish.
     ghcr.publish("alice", "alice/app", "3.0").await;

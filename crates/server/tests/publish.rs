@@ -147,12 +147,7 @@ async fn versions_follow_pushes_and_tags_move_between_them() {
 
     // Untagging through the registry API untags the version too.
     let reply = ghcr
-        .send(
-            Method::DELETE,
-            "/v2/alice/app/manifests/stable",
-            Some(&alice),
-            Vec::new(),
-        )
+        .delete("/v2/alice/app/manifests/stable", Some(&alice))
         .await;
     assert_eq!(reply.status, 202);
     let v1 = store
@@ -172,9 +167,7 @@ async fn deleting_a_manifest_by_digest_deletes_its_version_restorably() {
     let digest = ghcr.publish("alice", "alice/app", "2.0").await;
     let path = format!("/v2/alice/app/manifests/{digest}");
     assert_eq!(ghcr.get(&path, Some(&alice)).await.status, 200);
-    let reply = ghcr
-        .send(Method::DELETE, &path, Some(&alice), Vec::new())
-        .await;
+    let reply = ghcr.delete(&path, Some(&alice)).await;
     assert_eq!(reply.status, 202, "{reply:?}");
     // Gone from the registry API, by digest and by tag...
     let reply = ghcr.get(&path, Some(&alice)).await;
@@ -186,9 +179,7 @@ async fn deleting_a_manifest_by_digest_deletes_its_version_restorably() {
             .status,
         404
     );
-    let again = ghcr
-        .send(Method::DELETE, &path, Some(&alice), Vec::new())
-        .await;
+    let again = ghcr.delete(&path, Some(&alice)).await;
     assert_eq!(again.status, 404);
     // ...and deleted, not forgotten, in the records: restorable for 30 days.
     let version = ghcr
@@ -199,14 +190,12 @@ async fn deleting_a_manifest_by_digest_deletes_its_version_restorably() {
         .expect("kept");
     assert!(version.is_deleted());
     let restore = ghcr
-        .send(
-            Method::POST,
+        .post(
             &format!(
                 "/user/packages/container/app/versions/{}/restore",
                 version.id
             ),
             Some(&alice),
-            Vec::new(),
         )
         .await;
     assert_eq!(restore.status, 204, "{restore:?}");

@@ -231,6 +231,18 @@ impl Ghcr {
             .await
     }
 
+    /// `DELETE path` as `authorization`.
+    pub async fn delete(&self, path: &str, authorization: Option<&str>) -> Reply {
+        self.send(Method::DELETE, path, authorization, Vec::new())
+            .await
+    }
+
+    /// `POST path` with an empty body as `authorization`.
+    pub async fn post(&self, path: &str, authorization: Option<&str>) -> Reply {
+        self.send(Method::POST, path, authorization, Vec::new())
+            .await
+    }
+
     /// Sends JSON.
     pub async fn send_json(
         &self,
