@@ -40,6 +40,24 @@ async fn start_session(server: &TestServer, repo: &str) -> String {
     location
 }
 
+/// Ends a session: `PUT <location>?digest=<digest>` with `body` (the last
+/// chunk, or nothing).
+async fn finish_session(
+    server: &TestServer,
+    location: &str,
+    digest: &Digest,
+    body: impl Into<reqwest::Body>,
+) -> Reply {
+    server
+        .send(
+            Method::PUT,
+            &format!("{location}?digest={digest}"),
+            &[],
+            body,
+        )
+        .await
+}
+
 async fn status_range(server: &TestServer, location: &str) -> Option<String> {
     let reply = server.get(location).await;
     (reply.status == 204).then(|| reply.header("range").expect("range").to_owned())
@@ -85,14 +103,7 @@ async fn chunked_upload_with_content_ranges_completes() {
             Some("0-2999")
         );
         let digest = Digest::sha256(&data);
-        let reply = server
-            .send(
-                Method::PUT,
-                &format!("{location}?digest={digest}"),
-                &[],
-                Vec::new(),
-            )
-            .await;
+        let reply = finish_session(&server, &location, &digest, Vec::new()).await;
         assert_eq!(reply.status, 201, "{reply:?}");
         assert_eq!(
             reply.header("location"),
@@ -127,14 +138,7 @@ async fn streamed_patch_and_last_chunk_in_put_complete() {
         assert_eq!(reply.status, 202);
         assert_eq!(reply.header("range"), Some("0-5999"));
         let digest = Digest::sha256(&data);
-        let reply = server
-            .send(
-                Method::PUT,
-                &format!("{location}?digest={digest}"),
-                &[],
-                data[6000..].to_vec(),
-            )
-            .await;
+        let reply = finish_session(&server, &location, &digest, data[6000..].to_vec()).await;
         assert_eq!(reply.status, 201, "{backend:?} {reply:?}");
         assert_blob(&server, REPO, &data).await;
     }
@@ -209,14 +213,7 @@ async fn completing_with_the_wrong_digest_is_digest_invalid_and_ends_the_session
         let server = start(backend).await;
         let location = start_session(&server, REPO).await;
         let wrong = Digest::sha256(b"not this");
-        let reply = server
-            .send(
-                Method::PUT,
-                &format!("{location}?digest={wrong}"),
-                &[],
-                b"this".to_vec(),
-            )
-            .await;
+        let reply = finish_session(&server, &location, &wrong, b"this".to_vec()).await;
         assert_eq!(reply.status, 400);
         assert_eq!(reply.error_code().as_deref(), Some("DIGEST_INVALID"));
         assert_eq!(status_range(&server, &location).await, None);
@@ -317,14 +314,7 @@ async fn an_interrupted_patch_keeps_its_bytes_and_the_client_resumes() {
             .await;
         assert_eq!(reply.status, 202, "{reply:?}");
         let digest = Digest::sha256(&data);
-        let reply = server
-            .send(
-                Method::PUT,
-                &format!("{location}?digest={digest}"),
-                &[],
-                Vec::new(),
-            )
-            .await;
+        let reply = finish_session(&server, &location, &digest, Vec::new()).await;
         assert_eq!(reply.status, 201);
         assert_blob(&server, REPO, &data).await;
     }
