@@ -9,7 +9,7 @@ use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 use wharf_auth::{Grantee, Role, Visibility};
-use wharf_packages::{PageRequest, VersionQuery};
+use wharf_packages::{PackageRecord, PageRequest, VersionQuery};
 use wharf_reference::{Digest, RepositoryName};
 use wharf_server::AnnotationPolicy;
 
@@ -19,6 +19,15 @@ const LICENSES: &str = "org.opencontainers.image.licenses";
 
 fn name(s: &str) -> RepositoryName {
     s.parse().expect("name")
+}
+
+/// The live package `package`, which must exist.
+async fn live_package(ghcr: &Ghcr, package: &str) -> PackageRecord {
+    ghcr.store
+        .package(&name(package))
+        .await
+        .expect("store")
+        .expect("package")
 }
 
 /// The package's (description, licenses, source, linked repository).
@@ -31,12 +40,7 @@ async fn metadata(
     Option<String>,
     Option<String>,
 ) {
-    let record = ghcr
-        .store
-        .package(&name(package))
-        .await
-        .expect("store")
-        .expect("package");
+    let record = live_package(ghcr, package).await;
     let m = &record.metadata;
     (
         m.description.as_ref().map(|f| f.value.clone()),
@@ -54,12 +58,7 @@ fn some(s: &str) -> Option<String> {
 async fn a_first_publish_creates_a_private_package_administered_by_its_pusher() {
     let ghcr = Ghcr::start().await;
     ghcr.publish("alice", "alice/app", "1.0").await;
-    let record = ghcr
-        .store
-        .package(&name("alice/app"))
-        .await
-        .expect("store")
-        .expect("created");
+    let record = live_package(&ghcr, "alice/app").await;
     assert_eq!(record.visibility(), Visibility::Private);
     assert_eq!(
         record
@@ -72,12 +71,7 @@ async fn a_first_publish_creates_a_private_package_administered_by_its_pusher() 
 
     // In an organization, the member who publishes first administers it.
     ghcr.publish("carol", "acme/tool", "1.0").await;
-    let record = ghcr
-        .store
-        .package(&name("acme/tool"))
-        .await
-        .expect("store")
-        .expect("created");
+    let record = live_package(&ghcr, "acme/tool").await;
     assert_eq!(
         record
             .package
@@ -87,12 +81,7 @@ async fn a_first_publish_creates_a_private_package_administered_by_its_pusher() 
 
     // A workflow's first publish links the package to its repository.
     ghcr.publish("site-ci", "alice/site-image", "1.0").await;
-    let record = ghcr
-        .store
-        .package(&name("alice/site-image"))
-        .await
-        .expect("store")
-        .expect("created");
+    let record = live_package(&ghcr, "alice/site-image").await;
     assert_eq!(
         record.linked_repository().map(ToString::to_string),
         some("alice/site")
