@@ -269,6 +269,31 @@ pub async fn upload(
     digest
 }
 
+/// Sends the rest of `content` from `offset` to an upload session and
+/// finishes it, which must verify as `content` (`finished` says why).
+async fn resume_and_finish(
+    storage: &dyn Storage,
+    repository: &RepositoryName,
+    session: &UploadId,
+    content: &[u8],
+    offset: u64,
+    finished: &str,
+) {
+    storage
+        .append_upload(
+            repository,
+            session,
+            offset,
+            body([content[offset as usize..].to_vec()]),
+        )
+        .await
+        .expect("resume");
+    storage
+        .finish_upload(repository, session, &Digest::sha256(content))
+        .await
+        .expect(finished);
+}
+
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 fn manifest_bytes(n: usize) -> Vec<u8> {
@@ -549,17 +574,7 @@ pub async fn interrupted_body_keeps_received_bytes_and_resumes(fixture: Arc<dyn 
     assert_eq!(offset, sent.len() as u64);
     let status = s.upload_status(&r, &session.id).await.expect("status");
     assert_eq!(status.offset, offset);
-    s.append_upload(
-        &r,
-        &session.id,
-        offset,
-        body([content[offset as usize..].to_vec()]),
-    )
-    .await
-    .expect("resume");
-    s.finish_upload(&r, &session.id, &Digest::sha256(&content))
-        .await
-        .expect("finish");
+    resume_and_finish(&*s, &r, &session.id, &content, offset, "finish").await;
 }
 
 /// An append whose request is dropped midway (the server cancelled the
@@ -596,17 +611,15 @@ pub async fn dropped_append_leaves_a_resumable_session(fixture: Arc<dyn Fixture>
         offset <= 2_600_000,
         "offset {offset} is at most what was sent"
     );
-    s.append_upload(
+    resume_and_finish(
+        &*s,
         &r,
         &session.id,
+        &content,
         offset,
-        body([content[offset as usize..].to_vec()]),
+        "the kept bytes are exactly a prefix of the content",
     )
-    .await
-    .expect("resume");
-    s.finish_upload(&r, &session.id, &Digest::sha256(&content))
-        .await
-        .expect("the kept bytes are exactly a prefix of the content");
+    .await;
 }
 
 /// Uploads and blobs verify against sha512 digests too.
