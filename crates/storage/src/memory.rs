@@ -333,12 +333,7 @@ impl UploadStore for MemoryStorage {
             .blobs
             .entry(expected.clone())
             .or_insert_with(|| Arc::new(Blob { chunks, size }));
-        state
-            .repositories
-            .entry(repository.clone())
-            .or_default()
-            .links
-            .insert(expected.clone());
+        state.link(repository, expected);
         Ok(size)
     }
 
@@ -375,6 +370,15 @@ impl UploadStore for MemoryStorage {
 }
 
 impl State {
+    /// Links a blob into a repository (creating the repository).
+    fn link(&mut self, repository: &RepositoryName, digest: &Digest) {
+        self.repositories
+            .entry(repository.clone())
+            .or_default()
+            .links
+            .insert(digest.clone());
+    }
+
     fn repository(&self, name: &RepositoryName) -> Result<&Repository> {
         self.repositories
             .get(name)
@@ -410,12 +414,7 @@ impl RepositoryStore for MemoryStorage {
         if !state.blobs.contains_key(digest) {
             return Err(Error::BlobNotFound(digest.clone()));
         }
-        state
-            .repositories
-            .entry(repository.clone())
-            .or_default()
-            .links
-            .insert(digest.clone());
+        state.link(repository, digest);
         Ok(())
     }
 
