@@ -119,6 +119,30 @@ struct Generated {
     declared: bool,
 }
 
+impl Generated {
+    /// `doc` with its `mediaType` when `declared` (always for Docker's
+    /// types, which require it) and its annotations when there are any.
+    fn new(
+        mut doc: Value,
+        media_type: &'static str,
+        declared: bool,
+        annotations: BTreeMap<String, String>,
+    ) -> Generated {
+        let declared = declared || media_type.contains("docker");
+        if declared {
+            doc["mediaType"] = json!(media_type);
+        }
+        if !annotations.is_empty() {
+            doc["annotations"] = json!(annotations);
+        }
+        Generated {
+            doc,
+            media_type,
+            declared,
+        }
+    }
+}
+
 fn image_manifest() -> impl Strategy<Value = Generated> {
     (
         prop::sample::select(vec![MANIFEST_TYPES[0], MANIFEST_TYPES[2]]),
@@ -139,25 +163,14 @@ fn image_manifest() -> impl Strategy<Value = Generated> {
     )
         .prop_map(
             |(media_type, declared, config, layers, artifact_type, subject, annotations)| {
-                let declared = declared || media_type.contains("docker");
                 let mut doc = json!({ "schemaVersion": 2, "config": config, "layers": layers });
-                if declared {
-                    doc["mediaType"] = json!(media_type);
-                }
                 if let Some(t) = artifact_type {
                     doc["artifactType"] = json!(t);
                 }
                 if let Some(s) = subject {
                     doc["subject"] = s;
                 }
-                if !annotations.is_empty() {
-                    doc["annotations"] = json!(annotations);
-                }
-                Generated {
-                    doc,
-                    media_type,
-                    declared,
-                }
+                Generated::new(doc, media_type, declared, annotations)
             },
         )
 }
@@ -180,19 +193,8 @@ fn index() -> impl Strategy<Value = Generated> {
         annotations(),
     )
         .prop_map(|(media_type, declared, manifests, annotations)| {
-            let declared = declared || media_type.contains("docker");
-            let mut doc = json!({ "schemaVersion": 2, "manifests": manifests });
-            if declared {
-                doc["mediaType"] = json!(media_type);
-            }
-            if !annotations.is_empty() {
-                doc["annotations"] = json!(annotations);
-            }
-            Generated {
-                doc,
-                media_type,
-                declared,
-            }
+            let doc = json!({ "schemaVersion": 2, "manifests": manifests });
+            Generated::new(doc, media_type, declared, annotations)
         })
 }
 
