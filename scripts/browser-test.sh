@@ -20,6 +20,10 @@ shopt -s inherit_errexit
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib/registry.sh
 source "$HERE/lib/registry.sh"
+# shellcheck source=scripts/lib/checks.sh
+source "$HERE/lib/checks.sh"
+# shellcheck source=scripts/lib/clients.sh
+source "$HERE/lib/clients.sh"
 
 ARTIFACTS=${ARTIFACTS:-$REG_ROOT/target/ci-artifacts}
 OWNER=octocat
@@ -28,21 +32,6 @@ PRIVATE_PACKAGE=private-thing
 # A description with markup and a line break: the page must show both as text.
 DESCRIPTION=$'Wharf browser-test image: <b>not bold</b> & "quoted"\nSecond line of the description'
 
-CHECKS=0
-STARTED=$SECONDS
-ok() {
-  CHECKS=$((CHECKS + 1))
-  printf 'ok %d - %s\n' "$CHECKS" "$*"
-}
-fail() {
-  printf '\nFAIL: %s\n' "$1" >&2
-  shift
-  printf '%s\n' "$@" >&2
-  exit 1
-}
-expect_eq() {
-  if [[ $2 == "$3" ]]; then ok "$1"; else fail "$1" "  expected: $2" "  actual:   $3"; fi
-}
 # expect_in WHAT FILE NEEDLE: FILE contains NEEDLE (a fixed string).
 expect_in() {
   if grep -qF -- "$3" "$2"; then ok "$1"; else fail "$1" "  expected $2 to contain: $3"; fi
@@ -51,7 +40,6 @@ expect_in() {
 expect_not_in() {
   if grep -qF -- "$3" "$2"; then fail "$1" "  expected $2 not to contain: $3"; else ok "$1"; fi
 }
-section() { printf '\n# %s\n' "$*"; }
 
 install_tools() {
   local missing=()
@@ -61,19 +49,12 @@ install_tools() {
   command -v jq >/dev/null || missing+=(jq)
   command -v curl >/dev/null || missing+=(curl)
   command -v python3 >/dev/null || missing+=(python3)
-  ((${#missing[@]})) || return 0
-  ((EUID == 0)) || reg_die "missing tools (${missing[*]}); install them or run as root"
-  reg_log "apt-get install ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  reg_apt_install "${missing[@]}"
 }
 
 on_exit() {
   local rc=$?
-  if ((rc != 0)) && [[ -f ${WORK:-}/registry.log ]]; then
-    printf '\nlast lines of the registry log (%s):\n' "$WORK/registry.log" >&2
-    tail -n 15 "$WORK/registry.log" | cut -c 1-400 >&2 || true
-  fi
+  ((rc == 0)) || reg_log_tail "${WORK:-}/registry.log" 15
   reg_cleanup
   if ((rc == 0)); then
     printf '\nall %d checks passed in %ds; screenshots in %s\n' "$CHECKS" "$((SECONDS - STARTED))" "$ARTIFACTS"
@@ -109,16 +90,7 @@ ok "minimal-registry listens on $BASE"
 
 # --------------------------------------------------------------- images ---
 
-SKOPEO_CACHE=/var/lib/containers/cache/blob-info-cache-v1.boltdb
-run_skopeo() {
-  if ((EUID == 0)); then rm -f "$SKOPEO_CACHE"; fi
-  XDG_DATA_HOME="$WORK/xdg" skopeo "$@"
-}
 push() { run_skopeo copy -q --dest-tls-verify=false --dest-creds "$OWNER:$TOKEN" "$@"; }
-layout_digest() {
-  jq -r --arg ref "$2" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $ref) | .digest' "$1/index.json"
-}
-sha256_of_stdin() { printf 'sha256:%s' "$(sha256sum | cut -d' ' -f1)"; }
 
 # build_image LAYOUT TAG ARCH: a small image built with umoci, labelled with
 # the package metadata GitHub's registry shows.

@@ -36,6 +36,10 @@ shopt -s inherit_errexit
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib/registry.sh
 source "$HERE/lib/registry.sh"
+# shellcheck source=scripts/lib/checks.sh
+source "$HERE/lib/checks.sh"
+# shellcheck source=scripts/lib/clients.sh
+source "$HERE/lib/clients.sh"
 
 case ${1:-} in
   "") ;;
@@ -51,39 +55,6 @@ ACCEPT="$OCI_MANIFEST, application/vnd.oci.image.index.v1+json, application/vnd.
 
 # ---------------------------------------------------------------- checks ---
 
-CHECKS=0
-STARTED=$SECONDS
-
-ok() {
-  CHECKS=$((CHECKS + 1))
-  printf 'ok %d - %s\n' "$CHECKS" "$*"
-}
-
-fail() {
-  printf '\nFAIL: %s\n' "$1" >&2
-  shift
-  printf '%s\n' "$@" >&2
-  exit 1
-}
-
-# expect_eq WHAT EXPECTED ACTUAL
-expect_eq() {
-  if [[ $2 == "$3" ]]; then
-    ok "$1"
-  else
-    fail "$1" "  expected: $2" "  actual:   $3"
-  fi
-}
-
-# expect_contains WHAT HAYSTACK NEEDLE
-expect_contains() {
-  if [[ $2 == *"$3"* ]]; then
-    ok "$1"
-  else
-    fail "$1" "  expected to contain: $3" "  actual: $2"
-  fi
-}
-
 # expect_failure WHAT NEEDLE CMD...: CMD fails, and what it prints contains
 # NEEDLE.
 expect_failure() {
@@ -95,8 +66,6 @@ expect_failure() {
   expect_contains "$what" "$out" "$needle"
 }
 
-section() { printf '\n# %s\n' "$*"; }
-
 # ------------------------------------------------------------------ setup ---
 
 install_tools() {
@@ -106,33 +75,12 @@ install_tools() {
   command -v jq >/dev/null || missing+=(jq)
   command -v curl >/dev/null || missing+=(curl)
   /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
-  ((${#missing[@]})) || return 0
-  ((EUID == 0)) || reg_die "missing tools (${missing[*]}); install them or run as root"
-  reg_log "apt-get install ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
-
-setup_venv() {
-  VENV=${INTEROP_VENV:-$REG_ROOT/target/interop-venv}
-  if [[ -x $VENV/bin/python ]] && "$VENV/bin/python" -c 'import oras.client' 2>/dev/null; then
-    return
-  fi
-  reg_log "creating $VENV with the ORAS Python SDK"
-  rm -rf "$VENV"
-  local python=python3
-  [[ -x /usr/bin/python3 ]] && python=/usr/bin/python3
-  "$python" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check 'oras>=0.2.25,<0.3'
+  reg_apt_install "${missing[@]}"
 }
 
 on_exit() {
   local rc=$?
-  if ((rc != 0)) && [[ -f ${WORK:-}/registry.log ]]; then
-    printf '\nlast lines of the registry log (%s):\n' "$WORK/registry.log" >&2
-    # The log is written with colours; strip them.
-    tail -n 15 "$WORK/registry.log" | sed 's/\x1b\[[0-9;]*m//g' | cut -c 1-400 >&2 || true
-  fi
+  ((rc == 0)) || reg_log_tail "${WORK:-}/registry.log" 15
   reg_cleanup
   if ((rc == 0)); then
     printf '\nall %d checks passed in %ds\n' "$CHECKS" "$((SECONDS - STARTED))"
@@ -142,7 +90,7 @@ trap on_exit EXIT
 trap 'exit 130' INT TERM
 
 install_tools
-setup_venv
+reg_oras_venv 1
 BIN="$(reg_build_wharf)"
 reg_mktemp interop-auth WORK
 DATA="$WORK/data"
@@ -153,40 +101,12 @@ BASE="http://$ADDR"
 
 admin() { "$BIN" --data-dir "$DATA" "$@"; }
 
-# skopeo remembers which blobs it has seen where and would mount them instead
-# of transferring them: start each call from no cache. REGISTRY_AUTH_FILE
-# keeps every call away from the machine's own credentials.
-SKOPEO_CACHE=/var/lib/containers/cache/blob-info-cache-v1.boltdb
-run_skopeo() {
-  if ((EUID == 0)); then rm -f "$SKOPEO_CACHE"; fi
-  XDG_DATA_HOME="$WORK/xdg" REGISTRY_AUTH_FILE="$WORK/no-auth.json" skopeo "$@"
-}
+# REGISTRY_AUTH_FILE keeps every skopeo call away from the machine's own
+# credentials.
+SKOPEO_ENV=(REGISTRY_AUTH_FILE="$WORK/no-auth.json")
 push() { run_skopeo copy -q --dest-tls-verify=false "$@"; }
 pull() { run_skopeo copy -q --src-tls-verify=false "$@"; }
 inspect() { run_skopeo inspect --tls-verify=false "$@"; }
-
-sha256_of_stdin() { printf 'sha256:%s' "$(sha256sum | cut -d' ' -f1)"; }
-
-# layout_digest LAYOUT REF: the manifest digest an OCI layout tags as REF.
-layout_digest() {
-  jq -r --arg ref "$2" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $ref) | .digest' "$1/index.json"
-}
-
-# http METHOD URL [CURL ARGS...]: one request; the status goes to HTTP_STATUS,
-# headers to $WORK/headers, the body to $WORK/body.
-http() {
-  local method=$1 url=$2
-  shift 2
-  local how=(-X "$method")
-  [[ $method == HEAD ]] && how=(-I)
-  LAST_REQUEST="$method $url"
-  HTTP_STATUS="$(curl -sS "${how[@]}" -D "$WORK/headers" -o "$WORK/body" -w '%{http_code}' "$@" "$url")"
-}
-
-# header NAME: the value of a header of the last http response ('' if none).
-header() {
-  { grep -i "^$1:" "$WORK/headers" || true; } | tail -n 1 | cut -d: -f2- | tr -d '\r' | sed 's/^ *//'
-}
 
 # error_code: the first OCI error code of the last response's body.
 error_code() { jq -r '.errors[0].code // empty' "$WORK/body" 2>/dev/null || true; }

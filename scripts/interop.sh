@@ -22,6 +22,10 @@ shopt -s inherit_errexit
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib/registry.sh
 source "$HERE/lib/registry.sh"
+# shellcheck source=scripts/lib/checks.sh
+source "$HERE/lib/checks.sh"
+# shellcheck source=scripts/lib/clients.sh
+source "$HERE/lib/clients.sh"
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
 
@@ -49,49 +53,6 @@ DOCKER_MANIFEST=application/vnd.docker.distribution.manifest.v2+json
 DOCKER_LIST=application/vnd.docker.distribution.manifest.list.v2+json
 ACCEPT_ALL="$OCI_MANIFEST, $OCI_INDEX, $DOCKER_MANIFEST, $DOCKER_LIST"
 
-# ---------------------------------------------------------------- checks ---
-
-CHECKS=0
-STARTED=$SECONDS
-
-ok() {
-  CHECKS=$((CHECKS + 1))
-  printf 'ok %d - %s\n' "$CHECKS" "$*"
-}
-
-fail() {
-  printf '\nFAIL: %s\n' "$1" >&2
-  shift
-  printf '%s\n' "$@" >&2
-  exit 1
-}
-
-# expect_eq WHAT EXPECTED ACTUAL
-expect_eq() {
-  if [[ $2 == "$3" ]]; then
-    ok "$1"
-  else
-    fail "$1" "  expected: $2" "  actual:   $3"
-  fi
-}
-
-# expect_contains WHAT HAYSTACK NEEDLE
-expect_contains() {
-  if [[ $2 == *"$3"* ]]; then
-    ok "$1"
-  else
-    fail "$1" "  expected to contain: $3" "  actual: $2"
-  fi
-}
-
-SKIPS=0
-skip() {
-  SKIPS=$((SKIPS + 1))
-  printf 'skip - %s\n' "$*"
-}
-
-section() { printf '\n# %s\n' "$*"; }
-
 # ------------------------------------------------------------------ setup ---
 
 install_tools() {
@@ -104,24 +65,7 @@ install_tools() {
   /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
   ((${#missing[@]})) || return 0
   ((INSTALL)) || reg_die "missing tools (${missing[*]}) and --no-install given"
-  ((EUID == 0)) || reg_die "missing tools (${missing[*]}); install them or run as root"
-  reg_log "apt-get install ${missing[*]}"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-}
-
-setup_venv() {
-  VENV=${INTEROP_VENV:-$REG_ROOT/target/interop-venv}
-  if [[ -x $VENV/bin/python ]] && "$VENV/bin/python" -c 'import oras.client' 2>/dev/null; then
-    return
-  fi
-  ((INSTALL)) || reg_die "no ORAS SDK in $VENV and --no-install given"
-  reg_log "creating $VENV with the ORAS Python SDK"
-  rm -rf "$VENV"
-  local python=python3
-  [[ -x /usr/bin/python3 ]] && python=/usr/bin/python3
-  "$python" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check 'oras>=0.2.25,<0.3'
+  reg_apt_install "${missing[@]}"
 }
 
 start_registry() {
@@ -150,10 +94,7 @@ start_registry() {
 
 on_exit() {
   local rc=$?
-  if ((rc != 0)) && [[ -f ${WORK:-}/registry.log ]]; then
-    printf '\nlast lines of the registry log (%s):\n' "$WORK/registry.log" >&2
-    tail -n 10 "$WORK/registry.log" | cut -c 1-400 >&2 || true
-  fi
+  ((rc == 0)) || reg_log_tail "${WORK:-}/registry.log" 10
   reg_cleanup
   if ((rc == 0)); then
     printf '\nall %d checks passed against %s in %ds (%d skipped)\n' \
@@ -164,14 +105,13 @@ trap on_exit EXIT
 trap 'exit 130' INT TERM
 
 install_tools
-setup_venv
+reg_oras_venv "$INSTALL"
 reg_mktemp interop WORK
 start_registry
 STARTED=$SECONDS # the runtime reported at the end leaves the build out
 
 # --------------------------------------------------------------- helpers ---
 
-CURL_AUTH=()
 SKOPEO_CREDS=()
 if [[ -n ${REGISTRY_USER:-} ]]; then
   CURL_AUTH=(-u "$REGISTRY_USER:${REGISTRY_PASSWORD:-}")
@@ -179,35 +119,9 @@ if [[ -n ${REGISTRY_USER:-} ]]; then
 fi
 export REGISTRY_USER REGISTRY_PASSWORD
 
-# skopeo remembers which blobs it has seen where (a blob-info cache) and would
-# skip or mount them instead of transferring them: start each run from none.
-SKOPEO_CACHE=/var/lib/containers/cache/blob-info-cache-v1.boltdb
-run_skopeo() {
-  if ((EUID == 0)); then rm -f "$SKOPEO_CACHE"; fi
-  # Non-root skopeo keeps the cache under XDG_DATA_HOME: point it at our dir.
-  XDG_DATA_HOME="$WORK/xdg" skopeo "$@"
-}
 copy() { run_skopeo copy -q --src-tls-verify=false --dest-tls-verify=false "${SKOPEO_CREDS[@]/--creds/--dest-creds}" "$@"; }
 copy_from_registry() { run_skopeo copy -q --src-tls-verify=false "${SKOPEO_CREDS[@]/--creds/--src-creds}" "$@"; }
 inspect() { run_skopeo inspect --tls-verify=false "${SKOPEO_CREDS[@]}" "$@"; }
-
-sha256_of_stdin() { printf 'sha256:%s' "$(sha256sum | cut -d' ' -f1)"; }
-
-# http METHOD URL [CURL ARGS...]: one request; the status goes to HTTP_STATUS,
-# headers to $WORK/headers, the body to $WORK/body.
-http() {
-  local method=$1 url=$2
-  shift 2
-  local how=(-X "$method")
-  [[ $method == HEAD ]] && how=(-I)
-  HTTP_STATUS="$(curl -sS "${CURL_AUTH[@]}" "${how[@]}" -D "$WORK/headers" -o "$WORK/body" \
-    -w '%{http_code}' "$@" "$url")"
-}
-
-# header NAME: the value of a header of the last http response ('' if none).
-header() {
-  { grep -i "^$1:" "$WORK/headers" || true; } | tail -n 1 | cut -d: -f2- | tr -d '\r' | sed 's/^ *//'
-}
 
 # absolute URL of a Location header value (registries may send a path).
 absolute() {
@@ -223,11 +137,6 @@ with_query() {
     *\?*) printf '%s&%s' "$1" "$2" ;;
     *) printf '%s?%s' "$1" "$2" ;;
   esac
-}
-
-# layout_digest LAYOUT REF: the manifest digest an OCI layout tags as REF.
-layout_digest() {
-  jq -r --arg ref "$2" '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == $ref) | .digest' "$1/index.json"
 }
 
 # verify_layout_blobs LAYOUT: every blob's content hashes to its file name.

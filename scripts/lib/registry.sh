@@ -1,6 +1,7 @@
 # shellcheck shell=bash
-# Start, wait for and stop registries on loopback, for scripts/interop.sh and
-# benches/registry-vs-distribution.sh. Source it; it defines functions only.
+# Start, wait for and stop registries on loopback, for the scripts/ that test
+# registries and benches/registry-vs-distribution.sh. Source it; it defines
+# functions only.
 #
 # Every process started here is recorded in REG_PIDS and every directory made
 # here in REG_TMPDIRS; the caller runs `reg_cleanup` from its EXIT trap.
@@ -155,6 +156,15 @@ reg_cleanup() {
     done
   fi
   REG_TMPDIRS=()
+}
+
+# reg_log_tail LOG LINES: the last LINES lines of a registry's LOG on
+# standard error, colours stripped and long lines cut, if LOG exists: what a
+# failed check shows of the registry's side.
+reg_log_tail() {
+  [[ -f $1 ]] || return 0
+  printf '\nlast lines of the registry log (%s):\n' "$1" >&2
+  tail -n "$2" "$1" | sed 's/\x1b\[[0-9;]*m//g' | cut -c 1-400 >&2 || true
 }
 
 # reg_peak_rss_kib PID: the process's peak resident set size (VmHWM), in KiB.
