@@ -373,54 +373,33 @@ fn first_publish(package: &str, creator: &str) -> Package {
     Package::first_publish(name(package), &Identity::User(login(creator)))
 }
 
-/// Panics (naming `context`) unless `result` is an error that `is_expected`
-/// accepts; `expected` names it.
-fn expect_error<T: std::fmt::Debug>(
-    result: Result<T, Error>,
-    expected: &str,
-    is_expected: fn(&Error) -> bool,
-    context: &str,
-) {
-    match result {
-        Err(error) if is_expected(&error) => {}
-        other => panic!("{context}: expected {expected}, got {other:?}"),
+/// The errors the suite expects by kind.
+#[derive(Debug, Clone, Copy)]
+enum Expected {
+    NotFound,
+    AlreadyExists,
+    Conflict,
+    InvalidCursor,
+}
+
+impl Expected {
+    fn matches(self, error: &Error) -> bool {
+        matches!(
+            (self, error),
+            (Expected::NotFound, Error::NotFound { .. })
+                | (Expected::AlreadyExists, Error::AlreadyExists { .. })
+                | (Expected::Conflict, Error::Conflict { .. })
+                | (Expected::InvalidCursor, Error::InvalidCursor { .. })
+        )
     }
 }
 
-fn expect_not_found<T: std::fmt::Debug>(result: Result<T, Error>, context: &str) {
-    expect_error(
-        result,
-        "NotFound",
-        |e| matches!(e, Error::NotFound { .. }),
-        context,
-    );
-}
-
-fn expect_already_exists<T: std::fmt::Debug>(result: Result<T, Error>, context: &str) {
-    expect_error(
-        result,
-        "AlreadyExists",
-        |e| matches!(e, Error::AlreadyExists { .. }),
-        context,
-    );
-}
-
-fn expect_conflict<T: std::fmt::Debug>(result: Result<T, Error>, context: &str) {
-    expect_error(
-        result,
-        "Conflict",
-        |e| matches!(e, Error::Conflict { .. }),
-        context,
-    );
-}
-
-fn expect_invalid_cursor<T: std::fmt::Debug>(result: Result<T, Error>, context: &str) {
-    expect_error(
-        result,
-        "InvalidCursor",
-        |e| matches!(e, Error::InvalidCursor { .. }),
-        context,
-    );
+/// Panics (naming `context`) unless `result` is the `expected` error.
+fn expect_error<T: std::fmt::Debug>(expected: Expected, result: Result<T, Error>, context: &str) {
+    match result {
+        Err(error) if expected.matches(&error) => {}
+        other => panic!("{context}: expected {expected:?}, got {other:?}"),
+    }
 }
 
 /// Users named `users`, in that order, then an organization with the
@@ -499,22 +478,26 @@ pub async fn users_and_organizations_share_one_namespace(fixture: Arc<dyn Fixtur
     assert!(acme.is_organization());
     assert_ne!(alice.id, acme.id);
 
-    expect_already_exists(
+    expect_error(
+        Expected::AlreadyExists,
         store.create_user(&login("alice"), T0).await,
         "a second user alice",
     );
-    expect_already_exists(
+    expect_error(
+        Expected::AlreadyExists,
         store
             .create_organization(&login("alice"), OrganizationPolicy::default(), T0)
             .await,
         "an organization named like a user",
     );
-    expect_already_exists(
+    expect_error(
+        Expected::AlreadyExists,
         store.create_user(&login("acme"), T0).await,
         "a user named like an organization",
     );
     // Logins are case-insensitive: `Alice` parses to `alice`.
-    expect_already_exists(
+    expect_error(
+        Expected::AlreadyExists,
         store.create_user(&login("Alice"), T0).await,
         "a user differing in case",
     );
@@ -570,7 +553,8 @@ pub async fn organization_policy_round_trips(fixture: Arc<dyn Fixture>) {
         .create_user(&login("alice"), T0)
         .await
         .expect("create alice");
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.set_organization_policy(&login("alice"), closed).await,
         "a user has no organization policy",
     );
@@ -682,7 +666,8 @@ pub async fn membership_roles_change_and_removal_leaves_teams(fixture: Arc<dyn F
         store.membership(&acme, &alice).await.expect("membership"),
         wharf_auth::Membership::none()
     );
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.remove_member(&acme, &alice).await,
         "removing a non-member",
     );
@@ -697,19 +682,22 @@ pub async fn membership_roles_change_and_removal_leaves_teams(fixture: Arc<dyn F
         "leaving the organization left its teams"
     );
 
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store
             .add_member(&login("alice"), &bob, OrgRole::Member, T0)
             .await,
         "members of a user account",
     );
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store
             .add_member(&acme, &login("acme"), OrgRole::Member, T0)
             .await,
         "an organization as a member",
     );
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store
             .add_member(&acme, &login("nobody"), OrgRole::Member, T0)
             .await,
@@ -738,7 +726,8 @@ pub async fn team_members_must_be_organization_members(fixture: Arc<dyn Fixture>
         .create_team(&acme, &team("devs"), T0)
         .await
         .expect("create team");
-    expect_conflict(
+    expect_error(
+        Expected::Conflict,
         store
             .add_team_member(&acme, &team("devs"), &login("carol"))
             .await,
@@ -752,7 +741,8 @@ pub async fn team_members_must_be_organization_members(fixture: Arc<dyn Fixture>
         .add_team_member(&acme, &team("devs"), &login("alice"))
         .await
         .expect("joining twice is harmless");
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store
             .add_team_member(&acme, &team("ops"), &login("alice"))
             .await,
@@ -767,7 +757,8 @@ pub async fn team_members_must_be_organization_members(fixture: Arc<dyn Fixture>
         .remove_team_member(&acme, &team("devs"), &login("alice"))
         .await
         .expect("leave team");
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store
             .remove_team_member(&acme, &team("devs"), &login("alice"))
             .await,
@@ -792,11 +783,13 @@ pub async fn teams_are_created_listed_and_deleted(fixture: Arc<dyn Fixture>) {
             .await
             .expect("create team");
     }
-    expect_already_exists(
+    expect_error(
+        Expected::AlreadyExists,
         store.create_team(&acme, &team("devs"), T0).await,
         "a second team devs",
     );
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.create_team(&login("alice"), &team("devs"), T0).await,
         "a team of a user",
     );
@@ -812,7 +805,8 @@ pub async fn teams_are_created_listed_and_deleted(fixture: Arc<dyn Fixture>) {
         .delete_team(&acme, &team("ops"))
         .await
         .expect("delete ops");
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.delete_team(&acme, &team("ops")).await,
         "deleting a team twice",
     );
@@ -872,17 +866,20 @@ pub async fn personal_tokens_are_found_by_hash(fixture: Arc<dyn Fixture>) {
             .expect("find"),
         None
     );
-    expect_already_exists(
+    expect_error(
+        Expected::AlreadyExists,
         store.insert_personal_token(&stored, T0).await,
         "the same hash twice",
     );
     let (_, for_org) = stored_token("acme", "read:packages");
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.insert_personal_token(&for_org, T0).await,
         "a token owned by an organization",
     );
     let (_, for_nobody) = stored_token("nobody", "read:packages");
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.insert_personal_token(&for_nobody, T0).await,
         "a token of an unknown user",
     );
@@ -927,7 +924,8 @@ pub async fn token_revocation_keeps_the_first_time(fixture: Arc<dyn Fixture>) {
         found.authenticate(secret.expose_secret(), at(30)),
         Err(wharf_auth::Error::TokenRevoked)
     ));
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.revoke_token(crate::TokenId::new(987_654), T0).await,
         "an unknown token",
     );
@@ -1004,7 +1002,8 @@ pub async fn tokens_list_per_owner_oldest_first(fixture: Arc<dyn Fixture>) {
         .await
         .expect("list")
         .is_empty());
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.personal_tokens(&login("nobody")).await,
         "tokens of an unknown user",
     );
@@ -1063,7 +1062,8 @@ pub async fn workflow_tokens_authenticate_as_their_repository(fixture: Arc<dyn F
         found.authenticate(secret.expose_secret(), at(3)),
         Err(wharf_auth::Error::TokenRevoked)
     ));
-    expect_already_exists(
+    expect_error(
+        Expected::AlreadyExists,
         store.insert_workflow_token(&token, T0).await,
         "the same hash twice",
     );
@@ -1118,7 +1118,8 @@ pub async fn token_use_is_recorded_coarsely(fixture: Arc<dyn Fixture>) {
         Some(at(100 + granularity)),
         "never backwards"
     );
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store
             .record_token_use(crate::TokenId::new(987_654), T0)
             .await,
@@ -1160,13 +1161,15 @@ pub async fn first_publish_creates_a_private_package(fixture: Arc<dyn Fixture>) 
         Some(created.clone())
     );
     assert_eq!(store.package(&name("acme/tools")).await.expect("get"), None);
-    expect_already_exists(
+    expect_error(
+        Expected::AlreadyExists,
         store
             .create_package(&first_publish("acme/tools/cli", "bob"), at(6))
             .await,
         "a second package of the same name",
     );
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store
             .create_package(&first_publish("nobody/app", "alice"), T0)
             .await,
@@ -1225,7 +1228,8 @@ pub async fn package_changes_apply_together(fixture: Arc<dyn Fixture>) {
     assert_eq!(unlinked.linked_repository(), None);
     assert!(!unlinked.package.inherit_access);
     assert_eq!(store.package(&app).await.expect("get"), Some(unlinked));
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store
             .update_package(&name("alice/nothing"), &PackageChanges::new(), T0)
             .await,
@@ -1284,7 +1288,8 @@ pub async fn grants_are_set_replaced_and_removed(fixture: Arc<dyn Fixture>) {
         .await
         .expect("remove");
     assert_eq!(removed.package.role_of(&grantee("user:bob")), None);
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.remove_grant(&lib, &grantee("user:bob"), at(3)).await,
         "removing twice",
     );
@@ -1298,10 +1303,8 @@ pub async fn grantees_must_exist(fixture: Arc<dyn Fixture>) {
         .create_package(&first_publish("acme/lib", "alice"), T0)
         .await
         .expect("create");
-    type Expect = fn(Result<crate::PackageRecord, Error>, &str);
-    let not_found: Expect = expect_not_found;
-    let conflict: Expect = expect_conflict;
-    for (package, who, expect, context) in [
+    let (not_found, conflict) = (Expected::NotFound, Expected::Conflict);
+    for (package, who, expected, context) in [
         ("acme/lib", "user:nobody", not_found, "an unknown user"),
         (
             "acme/lib",
@@ -1323,7 +1326,8 @@ pub async fn grantees_must_exist(fixture: Arc<dyn Fixture>) {
             "a grant on an unknown package",
         ),
     ] {
-        expect(
+        expect_error(
+            expected,
             store
                 .set_grant(&name(package), &grantee(who), Role::Read, T0)
                 .await,
@@ -1459,7 +1463,8 @@ pub async fn packages_list_in_name_order_across_pages(fixture: Arc<dyn Fixture>)
         .await
         .expect("limit 0");
     assert!(none.items.is_empty() && none.next.is_none());
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store
             .list_packages(
                 &login("nobody"),
@@ -1469,7 +1474,8 @@ pub async fn packages_list_in_name_order_across_pages(fixture: Arc<dyn Fixture>)
             .await,
         "packages of an unknown owner",
     );
-    expect_invalid_cursor(
+    expect_error(
+        Expected::InvalidCursor,
         store
             .list_packages(
                 &login("acme"),
@@ -1504,7 +1510,11 @@ pub async fn deleted_packages_are_hidden_and_restorable(fixture: Arc<dyn Fixture
         store.package_by_id(before.id).await.expect("by id"),
         Some(deleted.clone())
     );
-    expect_not_found(store.delete_package(&app, at(101)).await, "deleting twice");
+    expect_error(
+        Expected::NotFound,
+        store.delete_package(&app, at(101)).await,
+        "deleting twice",
+    );
     let active = first_packages(store.as_ref(), "alice", PackageQuery::active()).await;
     assert!(active.items.is_empty());
     let gone = first_packages(store.as_ref(), "alice", PackageQuery::deleted()).await;
@@ -1537,7 +1547,8 @@ pub async fn deleted_packages_are_hidden_and_restorable(fixture: Arc<dyn Fixture
         .expect("by tag")
         .expect("versions come back");
     assert_eq!(version.digest, digest(1));
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.restore_package(&app, at(201)).await,
         "restoring a live package with nothing deleted",
     );
@@ -1555,7 +1566,8 @@ pub async fn a_republished_name_blocks_restoring_the_old_package(fixture: Arc<dy
         .await
         .expect("republish");
     assert_ne!(new.id, old.id);
-    expect_conflict(
+    expect_error(
+        Expected::Conflict,
         store.restore_package(&app, at(30)).await,
         "restoring over a live package",
     );
@@ -1690,7 +1702,8 @@ pub async fn purge_removes_only_expired_deletions(fixture: Arc<dyn Fixture>) {
         ]
     );
     assert_eq!(store.package_by_id(old.id).await.expect("by id"), None);
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.restore_package(&name("alice/old"), at(window)).await,
         "restoring a purged package",
     );
@@ -1817,7 +1830,8 @@ pub async fn versions_upsert_by_digest(fixture: Arc<dyn Fixture>) {
             .expect("get"),
         None
     );
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store
             .record_version(&name("alice/none"), &manifest(1), T0)
             .await,
@@ -1890,7 +1904,8 @@ pub async fn removing_a_tag_leaves_the_version(fixture: Arc<dyn Fixture>) {
     assert_eq!(untagged.id, v1.id);
     assert_eq!(untagged.tags, tags(&["latest"]));
     assert_eq!(untagged.updated_at, at(2));
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.remove_tag(&app, &tag("1.0"), at(3)).await,
         "removing a tag twice",
     );
@@ -1946,7 +1961,8 @@ pub async fn versions_list_newest_first_across_pages(fixture: Arc<dyn Fixture>) 
         [ids[1]]
     );
     assert!(deleted.next.is_none());
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store
             .list_versions(
                 &name("alice/none"),
@@ -1956,7 +1972,8 @@ pub async fn versions_list_newest_first_across_pages(fixture: Arc<dyn Fixture>) 
             .await,
         "versions of no package",
     );
-    expect_invalid_cursor(
+    expect_error(
+        Expected::InvalidCursor,
         store
             .list_versions(
                 &app,
@@ -1996,7 +2013,8 @@ pub async fn deleted_versions_are_restorable_with_their_tags(fixture: Arc<dyn Fi
             .expect("by tag"),
         None
     );
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.delete_version(&app, v1.id, at(3)).await,
         "deleting a version twice",
     );
@@ -2016,11 +2034,13 @@ pub async fn deleted_versions_are_restorable_with_their_tags(fixture: Arc<dyn Fi
         "the tag that moved stays where it went"
     );
     assert_eq!(version_count(store.as_ref(), &app).await, 2);
-    expect_conflict(
+    expect_error(
+        Expected::Conflict,
         store.restore_version(&app, v1.id, at(6)).await,
         "restoring a live version",
     );
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store
             .restore_version(&app, crate::VersionId::new(987_654), at(6))
             .await,
@@ -2076,11 +2096,13 @@ pub async fn versions_of_a_deleted_package_are_not_addressable(fixture: Arc<dyn 
             .expect("get"),
         None
     );
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.record_version(&app, &manifest(2), at(3)).await,
         "a push to a deleted package",
     );
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.delete_version(&app, v1.id, at(3)).await,
         "deleting through a deleted package",
     );
@@ -2137,7 +2159,8 @@ pub async fn repository_collaborators_round_trip(fixture: Arc<dyn Fixture>) {
         .remove_collaborator(&app, &alice)
         .await
         .expect("remove");
-    expect_not_found(
+    expect_error(
+        Expected::NotFound,
         store.remove_collaborator(&app, &alice).await,
         "removing twice",
     );
