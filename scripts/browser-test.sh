@@ -18,12 +18,8 @@ set -euo pipefail
 shopt -s inherit_errexit
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-# shellcheck source=scripts/lib/registry.sh
-source "$HERE/lib/registry.sh"
-# shellcheck source=scripts/lib/checks.sh
-source "$HERE/lib/checks.sh"
-# shellcheck source=scripts/lib/clients.sh
-source "$HERE/lib/clients.sh"
+# shellcheck source=scripts/lib/harness.sh
+source "$HERE/lib/harness.sh"
 
 ARTIFACTS=${ARTIFACTS:-$REG_ROOT/target/ci-artifacts}
 OWNER=octocat
