@@ -48,15 +48,10 @@ install_tools() {
   reg_apt_install "${missing[@]}"
 }
 
-on_exit() {
-  local rc=$?
-  ((rc == 0)) || reg_log_tail "${WORK:-}/registry.log" 15
-  reg_cleanup
-  if ((rc == 0)); then
-    printf '\nall %d checks passed in %ds; screenshots in %s\n' "$CHECKS" "$((SECONDS - STARTED))" "$ARTIFACTS"
-  fi
+summary() {
+  printf '\nall %d checks passed in %ds; screenshots in %s\n' "$CHECKS" "$((SECONDS - STARTED))" "$ARTIFACTS"
 }
-trap on_exit EXIT
+trap 'checks_on_exit 15' EXIT
 trap 'exit 130' INT TERM
 
 install_tools

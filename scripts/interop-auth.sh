@@ -74,15 +74,8 @@ install_tools() {
   reg_apt_install "${missing[@]}"
 }
 
-on_exit() {
-  local rc=$?
-  ((rc == 0)) || reg_log_tail "${WORK:-}/registry.log" 15
-  reg_cleanup
-  if ((rc == 0)); then
-    printf '\nall %d checks passed in %ds\n' "$CHECKS" "$((SECONDS - STARTED))"
-  fi
-}
-trap on_exit EXIT
+summary() { printf '\nall %d checks passed in %ds\n' "$CHECKS" "$((SECONDS - STARTED))"; }
+trap 'checks_on_exit 15' EXIT
 trap 'exit 130' INT TERM
 
 install_tools

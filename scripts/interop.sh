@@ -88,16 +88,11 @@ start_registry() {
   reg_log "testing $TARGET on http://$ADDR"
 }
 
-on_exit() {
-  local rc=$?
-  ((rc == 0)) || reg_log_tail "${WORK:-}/registry.log" 10
-  reg_cleanup
-  if ((rc == 0)); then
-    printf '\nall %d checks passed against %s in %ds (%d skipped)\n' \
-      "$CHECKS" "$TARGET" "$((SECONDS - STARTED))" "$SKIPS"
-  fi
+summary() {
+  printf '\nall %d checks passed against %s in %ds (%d skipped)\n' \
+    "$CHECKS" "$TARGET" "$((SECONDS - STARTED))" "$SKIPS"
 }
-trap on_exit EXIT
+trap 'checks_on_exit 10' EXIT
 trap 'exit 130' INT TERM
 
 install_tools

@@ -48,3 +48,14 @@ skip() {
 }
 
 section() { printf '\n# %s\n' "$*"; }
+
+# checks_on_exit LINES: the EXIT trap of a checking script
+# (`trap 'checks_on_exit 15' EXIT`): on failure the last LINES lines of
+# $WORK/registry.log; then reg_cleanup (registry.sh); on success the
+# script's own `summary`.
+checks_on_exit() {
+  local rc=$?
+  ((rc == 0)) || reg_log_tail "${WORK:-}/registry.log" "$1"
+  reg_cleanup
+  ((rc != 0)) || summary
+}
