@@ -38,13 +38,8 @@ expect_not_in() {
 }
 
 install_tools() {
-  local missing=()
-  command -v chromium >/dev/null || missing+=(chromium)
-  command -v skopeo >/dev/null || missing+=(skopeo)
-  command -v umoci >/dev/null || missing+=(umoci)
-  command -v jq >/dev/null || missing+=(jq)
-  command -v curl >/dev/null || missing+=(curl)
-  command -v python3 >/dev/null || missing+=(python3)
+  local missing
+  mapfile -t missing < <(reg_missing_commands chromium skopeo umoci jq curl python3)
   reg_apt_install "${missing[@]}"
 }
 

@@ -65,11 +65,8 @@ expect_failure() {
 # ------------------------------------------------------------------ setup ---
 
 install_tools() {
-  local missing=()
-  command -v skopeo >/dev/null || missing+=(skopeo)
-  command -v umoci >/dev/null || missing+=(umoci)
-  command -v jq >/dev/null || missing+=(jq)
-  command -v curl >/dev/null || missing+=(curl)
+  local missing
+  mapfile -t missing < <(reg_missing_commands skopeo umoci jq curl)
   /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
   reg_apt_install "${missing[@]}"
 }

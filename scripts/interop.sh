@@ -52,12 +52,9 @@ ACCEPT_ALL="$OCI_MANIFEST, $OCI_INDEX, $DOCKER_MANIFEST, $DOCKER_LIST"
 # ------------------------------------------------------------------ setup ---
 
 install_tools() {
-  local missing=()
-  command -v skopeo >/dev/null || missing+=(skopeo)
-  command -v umoci >/dev/null || missing+=(umoci)
-  command -v jq >/dev/null || missing+=(jq)
-  command -v curl >/dev/null || missing+=(curl)
-  [[ $TARGET != distribution ]] || command -v docker-registry >/dev/null || missing+=(docker-registry)
+  local tools=(skopeo umoci jq curl) missing
+  [[ $TARGET != distribution ]] || tools+=(docker-registry)
+  mapfile -t missing < <(reg_missing_commands "${tools[@]}")
   /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
   ((${#missing[@]})) || return 0
   ((INSTALL)) || reg_die "missing tools (${missing[*]}) and --no-install given"

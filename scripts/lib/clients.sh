@@ -11,6 +11,15 @@ CURL_AUTH=()
 # Extra environment for every `run_skopeo` call (`REGISTRY_AUTH_FILE=...`).
 SKOPEO_ENV=()
 
+# reg_missing_commands COMMAND...: the COMMANDs that are not on PATH, one a
+# line (each is also the name of the Debian package that has it).
+reg_missing_commands() {
+  local command
+  for command; do
+    command -v "$command" >/dev/null || printf '%s\n' "$command"
+  done
+}
+
 # reg_apt_install PACKAGE...: install the missing tools the caller found
 # with apt-get (as root); nothing to do without any.
 reg_apt_install() {
