@@ -3,6 +3,7 @@
 mod atomic;
 mod layout;
 mod pipeline;
+mod pool;
 mod read;
 
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ use crate::{BlobStore, ChunkStream, RepositoryStore, UploadStore};
 use atomic::{create_dirs, fsync_dir, read_dir_names, read_optional, remove_file, write_file};
 use layout::Layout;
 use pipeline::{End, Target};
+use pool::Pool;
 
 /// Storage in a directory tree, crash-safe by construction.
 ///
@@ -90,6 +92,8 @@ struct Inner {
     max_blob_size: Option<u64>,
     /// Per-session locks of this process, created on first use.
     sessions: Mutex<HashMap<UploadId, Arc<tokio::sync::Mutex<SessionState>>>>,
+    /// Upload buffers, recycled across requests.
+    buffers: Arc<Pool>,
 }
 
 /// What this process knows about a session beyond its files.
@@ -145,6 +149,7 @@ impl FsStorage {
                 layout,
                 max_blob_size: None,
                 sessions: Mutex::new(HashMap::new()),
+                buffers: Pool::new(pipeline::POOL_KEEP),
             }),
         })
     }
@@ -156,6 +161,7 @@ impl FsStorage {
             layout: self.inner.layout.clone(),
             max_blob_size: Some(limit),
             sessions: Mutex::new(HashMap::new()),
+            buffers: Pool::new(pipeline::POOL_KEEP),
         };
         FsStorage {
             inner: Arc::new(inner),
@@ -649,8 +655,14 @@ impl BlobStore for FsStorage {
             start: 0,
             guard: (),
         };
-        let (_, pumped) =
-            pipeline::pump(target, body, Some(digester), self.inner.max_blob_size).await;
+        let (_, pumped) = pipeline::pump(
+            target,
+            body,
+            Some(digester),
+            self.inner.max_blob_size,
+            &self.inner.buffers,
+        )
+        .await;
         let digest = digest.clone();
         let too_large = self.too_large();
         self.run(move |inner| {
@@ -759,7 +771,8 @@ impl UploadStore for FsStorage {
         };
         // The guard travels with the file into the writer thread and comes
         // back when it is done, so a dropped request cannot race the next.
-        let (guard, pumped) = pipeline::pump(target, body, digester, room).await;
+        let (guard, pumped) =
+            pipeline::pump(target, body, digester, room, &self.inner.buffers).await;
         let mut guard = guard
             .ok_or_else(|| Error::io("write upload", io::Error::other("writer thread failed")))?;
         let pumped = match pumped {

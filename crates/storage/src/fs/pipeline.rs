@@ -5,20 +5,23 @@
 //! buffer is handed, by reference count, to a writer thread and a hasher
 //! thread, so the slower of the two (normally the disk) is the only limit.
 //! Both channels are bounded, so memory stays at a few buffers whatever the
-//! body size.
+//! body size, and the buffers are recycled through a [`Pool`] shared by all
+//! uploads: a fresh megabyte per buffer would cost a page fault per 4 KiB.
 
 use std::fs::File;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use wharf_reference::Digester;
 
 use crate::error::{Error, Result};
 use crate::ChunkStream;
+
+use super::pool::Pool;
 
 /// Size of the buffers handed to the writer and the hasher.
 pub(crate) const BUFFER: usize = 1 << 20;
@@ -27,6 +30,10 @@ pub(crate) const BUFFER: usize = 1 << 20;
 /// busy machine, few enough to keep memory flat (at most about
 /// `2 * DEPTH * BUFFER` bytes are referenced at once).
 const DEPTH: usize = 8;
+
+/// How many idle buffers the shared pool keeps: about what one upload has
+/// in flight when the hasher lags the network by a full channel.
+pub(crate) const POOL_KEEP: usize = DEPTH + 2;
 
 /// Distance between background flushes, in file offsets. Starting writeback
 /// while the body still streams in means the fsync that makes the blob
@@ -68,7 +75,8 @@ pub(crate) struct Target<G> {
 }
 
 /// Writes `body` to `target.file` from `target.start`, feeding `digester`
-/// in parallel, accepting at most `room` bytes.
+/// in parallel, accepting at most `room` bytes, coalescing small chunks in
+/// buffers from `pool`.
 ///
 /// On a storage error the file is truncated back to `start` and the error
 /// returned; on [`End::TooLarge`] likewise. Returns the guard whenever the
@@ -78,6 +86,7 @@ pub(crate) async fn pump<G: Send + 'static>(
     mut body: ChunkStream,
     digester: Option<Digester>,
     room: Option<u64>,
+    pool: &Arc<Pool>,
 ) -> (Option<G>, Result<Pumped>) {
     let Target {
         mut file,
@@ -132,9 +141,10 @@ pub(crate) async fn pump<G: Send + 'static>(
 
     let mut end = End::Complete;
     let mut received = 0u64;
-    let mut pending = BytesMut::new();
+    // The buffer being filled; empty (without capacity) between buffers.
+    let mut pending: Vec<u8> = Vec::new();
     let mut writer_alive = true;
-    loop {
+    'body: loop {
         let chunk = match body.next().await {
             None => break,
             Some(Err(e)) => {
@@ -150,25 +160,36 @@ pub(crate) async fn pump<G: Send + 'static>(
             pending.clear();
             break;
         }
-        let ready = if pending.is_empty() && chunk.len() >= BUFFER {
-            chunk
-        } else {
-            if pending.capacity() - pending.len() < chunk.len() {
-                pending.reserve(BUFFER.max(chunk.len()));
+        if pending.is_empty() && chunk.len() >= BUFFER {
+            // Large already: no copy.
+            if !send(&write_tx, hash_tx.as_ref(), chunk).await {
+                writer_alive = false;
+                break;
             }
-            pending.extend_from_slice(&chunk);
-            if pending.len() < BUFFER {
-                continue;
+            continue;
+        }
+        let mut rest = &chunk[..];
+        while !rest.is_empty() {
+            if pending.capacity() == 0 {
+                pending = pool.take();
+                pending.clear();
+                pending.reserve_exact(BUFFER);
             }
-            pending.split().freeze()
-        };
-        if !send(&write_tx, hash_tx.as_ref(), ready).await {
-            writer_alive = false;
-            break;
+            let n = rest.len().min(BUFFER - pending.len());
+            pending.extend_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            if pending.len() == BUFFER {
+                let full = pool.lend(std::mem::take(&mut pending), BUFFER);
+                if !send(&write_tx, hash_tx.as_ref(), full).await {
+                    writer_alive = false;
+                    break 'body;
+                }
+            }
         }
     }
     if writer_alive && !pending.is_empty() {
-        send(&write_tx, hash_tx.as_ref(), pending.freeze()).await;
+        let len = pending.len();
+        send(&write_tx, hash_tx.as_ref(), pool.lend(pending, len)).await;
     }
     drop(write_tx);
     drop(hash_tx);

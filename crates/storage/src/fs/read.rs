@@ -5,13 +5,15 @@ use std::fs::File;
 use std::io;
 use std::ops::Range;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{stream, StreamExt};
 
 use crate::error::{Error, Result};
 use crate::range::{self, BlobContent, ByteRange};
+
+use super::pool::Pool;
 
 /// The chunk size of blob streams.
 pub(crate) const CHUNK: u64 = 1 << 20;
@@ -34,58 +36,6 @@ pub(crate) fn open(
         .len();
     let wanted = range::resolve(range, size)?;
     Ok(Some((file, size, wanted)))
-}
-
-/// Buffers kept for reuse by one stream. A consumer that drops each chunk
-/// before asking for the next keeps two or three buffers cycling, so reading
-/// costs one copy from the page cache and no allocation, page faults or
-/// zeroing per chunk.
-#[derive(Debug, Default)]
-struct Pool {
-    free: Mutex<Vec<Vec<u8>>>,
-}
-
-/// How many idle buffers a pool keeps.
-const POOL_MAX: usize = 4;
-
-impl Pool {
-    fn take(&self, size: usize) -> Vec<u8> {
-        self.free
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .pop()
-            // Zeroed once, then reused: calloc'd pages cost nothing until
-            // the first read fills them.
-            .unwrap_or_else(|| vec![0; size])
-    }
-}
-
-/// A filled buffer lent out as [`Bytes`]; goes back to its pool when the
-/// last reference is dropped.
-struct Lent {
-    buffer: Vec<u8>,
-    len: usize,
-    pool: Arc<Pool>,
-}
-
-impl AsRef<[u8]> for Lent {
-    fn as_ref(&self) -> &[u8] {
-        &self.buffer[..self.len]
-    }
-}
-
-impl Drop for Lent {
-    fn drop(&mut self) {
-        let buffer = std::mem::take(&mut self.buffer);
-        let mut free = self
-            .pool
-            .free
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if free.len() < POOL_MAX {
-            free.push(buffer);
-        }
-    }
 }
 
 /// Reads at `offset` until `buffer` is full or the file ends, without
@@ -113,6 +63,9 @@ fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
     std::os::windows::fs::FileExt::seek_read(file, buffer, offset)
 }
 
+/// How many idle buffers a stream keeps.
+const POOL_KEEP: usize = 4;
+
 /// Chunks being read ahead of the consumer. Two keep the copy from the page
 /// cache going while the previous chunk is handed over.
 const READ_AHEAD: usize = 2;
@@ -139,7 +92,12 @@ impl Reader {
         while self.in_flight.len() < READ_AHEAD && self.next < self.end {
             let want = (self.end - self.next).min(CHUNK) as usize;
             let offset = self.next;
-            let mut buffer = self.pool.take(self.buffer_size);
+            let mut buffer = self.pool.take();
+            if buffer.len() < self.buffer_size {
+                // Zeroed once, then reused: calloc'd pages cost nothing
+                // until the first read fills them.
+                buffer = vec![0; self.buffer_size];
+            }
             let file = Arc::clone(&self.file);
             let reading = tokio::task::spawn_blocking(move || {
                 let read = read_full_at(&file, &mut buffer[..want], offset);
@@ -171,11 +129,7 @@ impl Reader {
             ));
         }
         self.fill();
-        let chunk = Bytes::from_owner(Lent {
-            buffer,
-            len,
-            pool: Arc::clone(&self.pool),
-        });
+        let chunk = self.pool.lend(buffer, len);
         Ok(Some((chunk, self)))
     }
 }
@@ -188,7 +142,10 @@ impl Reader {
 pub(crate) fn stream(file: File, size: u64, range: Range<u64>) -> BlobContent {
     let mut reader = Reader {
         file: Arc::new(file),
-        pool: Arc::new(Pool::default()),
+        // A consumer that drops each chunk before asking for the next keeps
+        // a few buffers cycling: reading costs one copy from the page cache
+        // and no allocation, page faults or zeroing per chunk.
+        pool: Pool::new(POOL_KEEP),
         // Every chunk but the last has this size; small blobs get small
         // buffers.
         buffer_size: (range.end - range.start).min(CHUNK) as usize,
