@@ -94,6 +94,8 @@ struct Inner {
     sessions: Mutex<HashMap<UploadId, Arc<tokio::sync::Mutex<SessionState>>>>,
     /// Upload buffers, recycled across requests.
     buffers: Arc<Pool>,
+    /// Blob streams open now, which share a read-ahead budget.
+    streams: Arc<read::OpenStreams>,
 }
 
 /// What this process knows about a session beyond its files.
@@ -150,6 +152,7 @@ impl FsStorage {
                 max_blob_size: None,
                 sessions: Mutex::new(HashMap::new()),
                 buffers: Pool::new(pipeline::POOL_KEEP),
+                streams: Arc::default(),
             }),
         })
     }
@@ -162,6 +165,7 @@ impl FsStorage {
             max_blob_size: Some(limit),
             sessions: Mutex::new(HashMap::new()),
             buffers: Pool::new(pipeline::POOL_KEEP),
+            streams: Arc::default(),
         };
         FsStorage {
             inner: Arc::new(inner),
@@ -637,7 +641,7 @@ impl BlobStore for FsStorage {
         let path = self.inner.layout.blob(&digest);
         let opened = self.run(move |_| read::open(path, range.as_ref())).await?;
         let (file, size, range) = opened.ok_or(Error::BlobNotFound(digest))?;
-        Ok(read::stream(file, size, range))
+        Ok(read::stream(file, size, range, &self.inner.streams))
     }
 
     async fn put_blob(&self, digest: &Digest, body: ChunkStream) -> Result<u64> {
