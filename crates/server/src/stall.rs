@@ -118,8 +118,11 @@ mod tests {
     async fn a_write_the_peer_never_reads_times_out() {
         let (ours, _theirs) = tokio::io::duplex(16);
         let mut guarded = StallGuard::new(ours, Duration::from_secs(5));
-        guarded.write_all(&[0; 16]).await.unwrap(); // fills the pipe
-        let err = guarded.write_all(&[0; 1]).await.unwrap_err();
+        guarded.write_all(&[0; 16]).await.expect("fits the pipe"); // fills it
+        let err = guarded
+            .write_all(&[0; 1])
+            .await
+            .expect_err("the peer never reads");
         assert_eq!(err.kind(), io::ErrorKind::TimedOut);
     }
 
@@ -133,11 +136,14 @@ mod tests {
             while total < 160 {
                 // Each pause is shorter than the limit, their sum is not.
                 tokio::time::sleep(Duration::from_secs(3)).await;
-                total += theirs.read(&mut buf).await.unwrap();
+                total += theirs.read(&mut buf).await.expect("read");
             }
             total
         });
-        guarded.write_all(&[7; 160]).await.unwrap();
-        assert_eq!(reader.await.unwrap(), 160);
+        guarded
+            .write_all(&[7; 160])
+            .await
+            .expect("the reader drains it");
+        assert_eq!(reader.await.expect("join"), 160);
     }
 }
