@@ -58,6 +58,9 @@ use pool::Pool;
 ///   tag or link.
 /// - Concurrent commits of the same digest all succeed and leave one copy;
 ///   concurrent moves of a tag leave it at one of the written values.
+/// - Uploaded bytes are dropped from the page cache once they are on disk
+///   (on Linux), so a large push does not evict what the registry serves;
+///   the first read of a new blob comes from the disk.
 /// - Upload chunks are written in 1 MiB buffers by one thread while another
 ///   hashes them, so the disk is the limit, and memory stays flat.
 /// - After a restart, a session is resumed from its data file's length; its
@@ -294,9 +297,10 @@ impl Inner {
         if target.exists() {
             return fs::remove_file(file).map_err(|e| Error::io(context(), e));
         }
-        File::open(file)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| Error::io(context(), e))?;
+        let opened = File::open(file).map_err(|e| Error::io(context(), e))?;
+        opened.sync_all().map_err(|e| Error::io(context(), e))?;
+        let len = opened.metadata().map_or(0, |m| m.len());
+        pipeline::drop_cached(&opened, len);
         atomic::rename_into_place(file, &target).map_err(|e| Error::io(context(), e))
     }
 

@@ -110,7 +110,7 @@ pub(crate) async fn pump<G: Send + 'static>(
             if position / FLUSH_EVERY != before / FLUSH_EVERY {
                 if let Some(flusher) = &flusher {
                     // Busy flushing already: the next request will cover it.
-                    let _ = flusher.try_send(());
+                    let _ = flusher.try_send(position);
                 }
             }
         }
@@ -220,17 +220,35 @@ pub(crate) async fn pump<G: Send + 'static>(
     (Some(guard), result)
 }
 
-/// A thread that `fdatasync`s the file whenever asked, ignoring failures:
-/// these syncs only get writeback going early; the fsync before the content
-/// becomes visible is the one whose errors count.
-fn spawn_flusher(file: File) -> std::sync::mpsc::SyncSender<()> {
-    let (tx, rx) = std::sync::mpsc::sync_channel::<()>(1);
+/// A thread that `fdatasync`s the file whenever sent the offset written so
+/// far, ignoring failures: these syncs only get writeback going early; the
+/// fsync before the content becomes visible is the one whose errors count.
+/// Once synced, the bytes are dropped from the page cache (see
+/// [`drop_cached`]).
+fn spawn_flusher(file: File) -> std::sync::mpsc::SyncSender<u64> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<u64>(1);
     tokio::task::spawn_blocking(move || {
-        while rx.recv().is_ok() {
-            let _ = file.sync_data();
+        while let Ok(written) = rx.recv() {
+            if file.sync_data().is_ok() {
+                drop_cached(&file, written);
+            }
         }
     });
     tx
+}
+
+/// Drops the first `len` bytes of `file`, already on disk, from the page
+/// cache: an upload is written once and read back rarely soon, and keeping
+/// it cached would make every large push evict what the registry serves
+/// (and, on a virtual machine, touch fresh memory for every page written).
+/// Advice only: failures are ignored, and it is a no-op off Linux.
+pub(crate) fn drop_cached(file: &File, len: u64) {
+    #[cfg(target_os = "linux")]
+    if let Some(len) = std::num::NonZeroU64::new(len) {
+        let _ = rustix::fs::fadvise(file, 0, Some(len), rustix::fs::Advice::DontNeed);
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, len);
 }
 
 /// Hands `buffer` to the writer and the hasher. False if the writer has
