@@ -77,8 +77,8 @@ fn read_at(file: &File, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
 /// How many idle buffers a stream keeps.
 const POOL_KEEP: usize = 4;
 
-/// Chunks being read ahead of the consumer. Two keep the copy from the page
-/// cache going while the previous chunk is handed over.
+/// Chunks being read from the disk ahead of the consumer: two keep it busy
+/// while the previous chunk is handed over.
 const READ_AHEAD: usize = 2;
 
 /// A chunk being read on the blocking pool: the buffer and how many bytes
@@ -97,6 +97,19 @@ impl OpenStreams {
         let chunk = (BUDGET / open as u64).clamp(MIN_CHUNK, CHUNK);
         (Open(Arc::clone(self)), chunk)
     }
+
+    /// Whether the open streams keep every core busy, so that handing a
+    /// read of cached bytes to another thread would buy no parallelism,
+    /// only a context switch.
+    fn saturate(&self, cores: usize) -> bool {
+        self.0.load(Ordering::Relaxed) >= cores
+    }
+}
+
+/// The cores this process may run on.
+fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// One open stream, counted in [`OpenStreams`] while it lives.
@@ -106,6 +119,13 @@ impl Drop for Open {
     fn drop(&mut self) {
         self.0 .0.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// A chunk of a stream, with the length it must have: read already from the
+/// page cache, or being read on the blocking pool.
+enum Chunk {
+    Ready(Vec<u8>, usize),
+    Reading(Reading, usize),
 }
 
 /// The state of a blob stream.
@@ -118,15 +138,23 @@ struct Reader {
     /// Where the next read to start begins, and where the range ends.
     next: u64,
     end: u64,
-    /// Reads in flight, in order, with their expected lengths.
-    in_flight: VecDeque<(Reading, usize)>,
-    _open: Open,
+    /// Chunks read ahead or being read, in order.
+    in_flight: VecDeque<Chunk>,
+    open: Open,
 }
 
 impl Reader {
-    /// Starts reads until `READ_AHEAD` are in flight or the range is covered.
+    /// Reads ahead until `READ_AHEAD` chunks are in flight, the range is
+    /// covered, or a chunk was copied from the page cache in place (when
+    /// the streams outnumber the cores: no thread hand-off, and no reading
+    /// further ahead); everything else is read on the blocking pool.
     fn fill(&mut self) {
         while self.in_flight.len() < READ_AHEAD && self.next < self.end {
+            if matches!(self.in_flight.back(), Some(Chunk::Ready(..))) {
+                // Copying further ahead of the consumer would only hold
+                // buffers.
+                break;
+            }
             let want = (self.end - self.next).min(self.chunk) as usize;
             let offset = self.next;
             let mut buffer = self.pool.take();
@@ -135,25 +163,45 @@ impl Reader {
                 // until the first read fills them.
                 buffer = vec![0; self.buffer_size];
             }
-            let file = Arc::clone(&self.file);
-            let reading = tokio::task::spawn_blocking(move || {
-                let read = read_full_at(&file, &mut buffer[..want], offset);
-                (buffer, read)
-            });
-            self.in_flight.push_back((reading, want));
+            // One or two streams read in parallel with their consumers; a
+            // crowd copies what is cached in place.
+            let cached = if self.open.0.saturate(cores()) {
+                read_cached(&self.file, &mut buffer[..want], offset)
+            } else {
+                0
+            };
+            if cached == want {
+                self.in_flight.push_back(Chunk::Ready(buffer, want));
+                self.next += want as u64;
+                continue;
+            }
+            let chunk = {
+                let file = Arc::clone(&self.file);
+                let reading = tokio::task::spawn_blocking(move || {
+                    let rest = offset + cached as u64;
+                    let read = read_full_at(&file, &mut buffer[cached..want], rest);
+                    (buffer, read.map(|n| cached + n))
+                });
+                Chunk::Reading(reading, want)
+            };
+            self.in_flight.push_back(chunk);
             self.next += want as u64;
         }
     }
 
     async fn next_chunk(mut self) -> Result<Option<(Bytes, Reader)>> {
         self.fill();
-        let Some((reading, want)) = self.in_flight.pop_front() else {
-            return Ok(None);
+        let (buffer, len, want) = match self.in_flight.pop_front() {
+            None => return Ok(None),
+            Some(Chunk::Ready(buffer, want)) => (buffer, want, want),
+            Some(Chunk::Reading(reading, want)) => {
+                let (buffer, read) = reading
+                    .await
+                    .map_err(|e| Error::io("read blob", io::Error::other(e)))?;
+                let len = read.map_err(|e| Error::io("read blob", e))?;
+                (buffer, len, want)
+            }
         };
-        let (buffer, read) = reading
-            .await
-            .map_err(|e| Error::io("read blob", io::Error::other(e)))?;
-        let len = read.map_err(|e| Error::io("read blob", e))?;
         if len < want {
             // The file shrank under us: only possible if it was modified
             // outside this crate.
@@ -171,10 +219,40 @@ impl Reader {
     }
 }
 
+/// Reads what the page cache holds of `buffer.len()` bytes at `offset`,
+/// without waiting for the disk (`preadv2` with `RWF_NOWAIT`); returns how
+/// many bytes it read, stopping at the first byte that is not cached (or at
+/// any error, which the blocking read of the rest then reports).
+#[cfg(target_os = "linux")]
+fn read_cached(file: &File, buffer: &mut [u8], offset: u64) -> usize {
+    use rustix::io::{preadv2, ReadWriteFlags};
+    let mut filled = 0;
+    while filled < buffer.len() {
+        let mut slices = [io::IoSliceMut::new(&mut buffer[filled..])];
+        match preadv2(
+            file,
+            &mut slices,
+            offset + filled as u64,
+            ReadWriteFlags::NOWAIT,
+        ) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => filled += n,
+        }
+    }
+    filled
+}
+
+/// Elsewhere every chunk is read on the blocking pool.
+#[cfg(not(target_os = "linux"))]
+fn read_cached(_file: &File, _buffer: &mut [u8], _offset: u64) -> usize {
+    0
+}
+
 /// Streams the bytes of `range` from `file`, counted among `streams`.
 ///
-/// Each chunk is read on the blocking pool by its own short task, so a slow
-/// consumer holds no thread, only an open file; a couple of chunks are read
+/// Chunks in the page cache are copied as they are asked for; the others
+/// are read on the blocking pool, each by its own short task, so a slow
+/// consumer holds no thread, only an open file. A couple of chunks are read
 /// ahead while the consumer handles the current one.
 pub(crate) fn stream(
     file: File,
@@ -195,7 +273,7 @@ pub(crate) fn stream(
         next: range.start,
         end: range.end,
         in_flight: VecDeque::new(),
-        _open: open,
+        open,
     };
     reader.fill();
     BlobContent {
