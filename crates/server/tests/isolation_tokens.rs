@@ -235,3 +235,83 @@ async fn a_bearer_token_loses_what_a_revoked_grant_gave() {
     let reply = ghcr.get("/v2/alice/app/manifests/1.0", Some(&bobs)).await;
     assert_eq!(reply.status, 404, "{reply:?}");
 }
+
+// ------------------------------------------ finding 5: Basic = bearer
+
+/// The answers a caller gets on the listings and pages that show a
+/// package: catalog, package page, owner page, REST package and REST
+/// owner listing, as (what, status, body) rows.
+async fn answers(ghcr: &Ghcr, authorization: &str) -> Vec<(&'static str, u16, String)> {
+    let mut rows = Vec::new();
+    let catalog = ghcr.get("/v2/_catalog", Some(authorization)).await;
+    rows.push((
+        "catalog",
+        catalog.status.as_u16(),
+        catalog.json()["repositories"].to_string(),
+    ));
+    let page = ghcr
+        .get("/alice/packages/container/app", Some(authorization))
+        .await;
+    rows.push(("package page", page.status.as_u16(), String::new()));
+    let owner = ghcr.get("/alice/packages", Some(authorization)).await;
+    let shows_app = String::from_utf8_lossy(&owner.body).contains("alice/app");
+    rows.push(("owner page", owner.status.as_u16(), shows_app.to_string()));
+    rows
+}
+
+#[tokio::test]
+async fn a_bearer_token_sees_what_its_personal_access_token_sees_through_basic_auth() {
+    let ghcr = Ghcr::start().await;
+    ghcr.publish("alice", "alice/app", "1.0").await;
+    ghcr.publish("alice", "alice/public-app", "1.0").await;
+    ghcr.make_public("alice", "/user", "public-app").await;
+    let scopes = [
+        "registry:catalog:*",
+        "repository:alice/app:pull",
+        "repository:alice/public-app:pull",
+    ];
+    for token_scopes in ["repo", "read:packages", "repo write:packages"] {
+        let (_, basic) = personal_token(&ghcr, "alice", token_scopes, None).await;
+        let bearer = bearer_with(&ghcr, &basic, &scopes).await;
+        let through_basic = answers(&ghcr, &basic).await;
+        let through_bearer = answers(&ghcr, &bearer).await;
+        assert_eq!(
+            through_basic, through_bearer,
+            "a token with {token_scopes}: Basic then bearer"
+        );
+    }
+    // With only `repo`, alice's own private package is not shown either way.
+    let (_, basic) = personal_token(&ghcr, "alice", "repo", None).await;
+    let bearer = bearer_with(&ghcr, &basic, &scopes).await;
+    let catalog = ghcr.get("/v2/_catalog", Some(&bearer)).await;
+    assert_eq!(
+        catalog.json()["repositories"],
+        json!(["alice/public-app"]),
+        "{catalog:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_workflow_bearer_token_has_its_workflow_tokens_permission() {
+    let ghcr = Ghcr::start().await;
+    ghcr.publish("site-ci", "alice/site-image", "1.0").await;
+    // A read-only workflow token, through a bearer token, cannot write
+    // package settings or push, as through Basic auth.
+    let bearer = ghcr
+        .bearer(
+            Some("site-ci-read"),
+            &[
+                "registry:catalog:*",
+                "repository:alice/site-image:pull,push",
+            ],
+        )
+        .await;
+    assert_eq!(granted(&bearer)[1], "repository:alice/site-image:pull");
+    let through_basic = answers(&ghcr, &ghcr.basic("site-ci-read")).await;
+    let through_bearer = answers(&ghcr, &bearer).await;
+    assert_eq!(through_basic, through_bearer);
+    let reply = ghcr
+        .push_blob_as(&bearer, "alice/site-image", b"read-only")
+        .await;
+    assert_eq!(reply.status, 403, "{reply:?}");
+}
