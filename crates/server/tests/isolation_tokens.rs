@@ -12,8 +12,8 @@ use std::time::Duration;
 use common::ghcr::*;
 use reqwest::Method;
 use serde_json::json;
-use wharf_auth::{PersonalAccessToken, StoredToken, Timestamp, WorkflowPermission};
-use wharf_packages::{TokenId, WorkflowToken};
+use wharf_auth::{PersonalAccessToken, RepositoryRole, StoredToken, Timestamp, WorkflowPermission};
+use wharf_packages::{Collaborator, TokenId, WorkflowToken};
 
 /// Stores a personal access token of `login` with `scopes`, expiring at
 /// `expires_at`; its id and `Basic` credentials.
@@ -314,4 +314,138 @@ async fn a_workflow_bearer_token_has_its_workflow_tokens_permission() {
         .push_blob_as(&bearer, "alice/site-image", b"read-only")
         .await;
     assert_eq!(reply.status, 403, "{reply:?}");
+}
+
+// --------------------------- finding 1: a push never changes who may access
+
+const SOURCE: &str = "org.opencontainers.image.source";
+
+/// The package as its admin alice sees it through the REST API.
+async fn as_alice(ghcr: &Ghcr, path: &str) -> serde_json::Value {
+    let reply = ghcr.get(path, Some(&ghcr.basic("alice"))).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    reply.json()
+}
+
+#[tokio::test]
+async fn a_writer_cannot_make_themselves_admin_through_a_source_label() {
+    let ghcr = Ghcr::start().await;
+    ghcr.publish("alice", "alice/app", "1.0").await;
+    // bob administers alice's repository alice/tools, and may only write
+    // to alice/app.
+    ghcr.store
+        .set_collaborator(
+            &"alice/tools".parse().expect("repo"),
+            &Collaborator::User("bob".parse().expect("login")),
+            RepositoryRole::Admin,
+        )
+        .await
+        .expect("collaborator");
+    let package = "/user/packages/container/app";
+    let reply = ghcr
+        .send_json(
+            Method::PUT,
+            &format!("{package}/grants/user:bob"),
+            &ghcr.basic("alice"),
+            &json!({ "role": "write" }),
+        )
+        .await;
+    assert!(reply.status.is_success(), "{reply:?}");
+
+    // bob pushes an image whose source label names alice/tools, through
+    // Basic auth and through a bearer token.
+    let bobs_bearer = ghcr
+        .bearer(Some("bob"), &["repository:alice/app:pull,push"])
+        .await;
+    for (tag, credentials) in [("bob-1", ghcr.basic("bob")), ("bob-2", bobs_bearer)] {
+        let (reply, _, _) = ghcr
+            .push_image_as(
+                &credentials,
+                "alice/app",
+                tag,
+                json!({ SOURCE: "http://registry.test/alice/tools" }),
+                json!({}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "the write role pushes: {reply:?}");
+    }
+    let record = as_alice(&ghcr, package).await;
+    assert_eq!(record["repository"], json!(null), "not linked: {record}");
+    assert_eq!(record["inherit_access"], json!(false));
+
+    // ...so bob is no admin: he cannot grant himself admin, remove alice's
+    // say, or publish the package.
+    let bob = ghcr.basic("bob");
+    for (what, reply) in [
+        (
+            "grant admin",
+            ghcr.send_json(
+                Method::PUT,
+                "/users/alice/packages/container/app/grants/user:bob",
+                &bob,
+                &json!({ "role": "admin" }),
+            )
+            .await,
+        ),
+        (
+            "make public",
+            ghcr.send_json(
+                Method::PATCH,
+                "/users/alice/packages/container/app",
+                &bob,
+                &json!({ "visibility": "public" }),
+            )
+            .await,
+        ),
+    ] {
+        assert_eq!(reply.status, 403, "{what}: {reply:?}");
+    }
+    let record = as_alice(&ghcr, package).await;
+    assert_eq!(record["visibility"], json!("private"));
+    let grants = as_alice(&ghcr, &format!("{package}/grants")).await;
+    assert_eq!(
+        grants,
+        json!([
+            { "grantee": "user:alice", "role": "admin" },
+            { "grantee": "user:bob", "role": "write" },
+        ]),
+        "{grants}"
+    );
+}
+
+#[tokio::test]
+async fn a_push_does_not_link_again_what_an_admin_unlinked() {
+    let ghcr = Ghcr::start().await;
+    let alice = ghcr.basic("alice");
+    let labels = json!({ SOURCE: "http://registry.test/alice/app" });
+    let (reply, _, _) = ghcr
+        .push_image_as(&alice, "alice/app", "1.0", labels.clone(), json!({}))
+        .await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let package = "/user/packages/container/app";
+    let record = as_alice(&ghcr, package).await;
+    assert_eq!(
+        record["repository"]["full_name"],
+        json!("alice/app"),
+        "the creator's first publish links it: {record}"
+    );
+
+    let reply = ghcr
+        .send_json(
+            Method::PATCH,
+            package,
+            &alice,
+            &json!({ "repository": null }),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+
+    // Pushing the same labels again, even as the admin, leaves it unlinked.
+    let (reply, _, _) = ghcr
+        .push_image_as(&alice, "alice/app", "2.0", labels, json!({}))
+        .await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let record = as_alice(&ghcr, package).await;
+    assert_eq!(record["repository"], json!(null), "{record}");
+    assert_eq!(record["inherit_access"], json!(false));
 }
