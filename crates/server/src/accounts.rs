@@ -44,6 +44,19 @@
 //!
 //! The catalog (`GET /v2/_catalog`) lists only the repositories the caller
 //! may pull: public ones for anonymous callers.
+//!
+//! # A private package and a missing one read the same
+//!
+//! To whoever may not see a package, it is answered exactly as a package
+//! that does not exist (or was deleted) in the same namespace: same status,
+//! error code, message (which names only what the caller asked for) and
+//! challenge, on the registry API, the token endpoint, the REST API and
+//! the package pages. Every message that depends on the package is given
+//! only to callers who may see it. Accounts are not secret (GitHub shows
+//! who exists): an unknown namespace may be answered differently, except
+//! to anonymous callers, who are asked to log in as for any private
+//! package. The exception, by necessity, is a push by someone who could
+//! create the package: they learn that the name is taken (403 `DENIED`).
 
 use std::fmt;
 use std::sync::Arc;
@@ -56,8 +69,8 @@ use url::Url;
 use wharf_annotations::CodeHost;
 use wharf_auth::{
     authorize, BearerChallenge, ChallengeError, Claims, Credentials, Decision, DenyKind, Identity,
-    Principal, Resource, Scope, ScopeActions, SigningKey, Timestamp, TokenHash, TokenSigner,
-    Visibility,
+    OwnerKind, PackageState, Principal, Resource, Scope, ScopeActions, SigningKey, Timestamp,
+    TokenHash, TokenSigner, Visibility,
 };
 use wharf_packages::{AccessContext, PackageLookup, PackageStore, TokenId};
 use wharf_reference::RepositoryName;
@@ -688,10 +701,10 @@ impl Accounts {
                 kind: DenyKind::NotVisible,
                 reason: format!("no account owns the namespace of {name}"),
             },
-            None => Decision::Deny {
-                kind: DenyKind::NeedsAuthentication,
-                reason: format!("authentication required to access {name}"),
-            },
+            // An anonymous caller is told what it is told of a missing
+            // package in a namespace that exists (authorize asks anonymous
+            // callers to log in before it looks at the owner).
+            None => authorize(principal, action, &PackageState::new(name, OwnerKind::User)),
         };
         Ok((decision, context))
     }

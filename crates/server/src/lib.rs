@@ -74,18 +74,34 @@
 //!   realm="<public URL>/token",service="<service>",scope="..."`. The token
 //!   endpoint takes Basic credentials (a username and a personal access
 //!   token, or a workflow token) and grants the requested scopes the
-//!   caller may have. The registry verifies bearer tokens with one HMAC.
-//!   Clients may also send Basic credentials on every request.
+//!   caller may have. The registry verifies bearer tokens with one HMAC
+//!   and re-reads, through the store's cache, the stored token each was
+//!   minted from: a bearer token's claims are an upper bound, every
+//!   request is decided against the current state, and revoking a token
+//!   ends the bearer tokens minted from it within seconds. Clients may
+//!   also send Basic credentials on every request, with the same answers.
 //! - **Answers.** 403 `DENIED` for credentials that do not cover the action
 //!   (`error="insufficient_scope"` in a bearer challenge), 404
 //!   `NAME_UNKNOWN` for a package the caller may not see, exactly as for one
 //!   that does not exist. The catalog lists only what the caller may pull.
+//! - **A private package reads as a missing one** to whoever may not see
+//!   it, on every endpoint: the registry API (status, error code, message,
+//!   challenge), the token endpoint (nothing granted), the REST API
+//!   (404 `Package not found.`) and the package pages. Which users and
+//!   organizations exist is not hidden (as on GitHub: the REST API
+//!   answers `Not Found` for an unknown owner, and a push into another
+//!   namespace is refused by name), except from anonymous callers, who
+//!   are asked to log in before anything is looked up. The one thing a
+//!   caller may learn of a package they cannot see is that its name is
+//!   taken, when they push to a name they could otherwise create.
 //! - **Publishing.** A push creates the package on first publish (private,
 //!   its pusher admin; a workflow token links its repository), records
 //!   each manifest as a version with its tags, and reads the package's
 //!   description, licenses and source from the image's annotations and
 //!   labels (see `wharf-annotations`); a source on the configured code host
-//!   links the package to that repository.
+//!   links the package to that repository when its pusher may change the
+//!   package's settings and no admin unlinked it: a push never changes
+//!   who may access a package.
 //! - **The package REST API**, shaped like GitHub's: list, read, delete and
 //!   restore packages and versions (restorable for 30 days, then purged by
 //!   [`Registry::purge_expired_packages`]), change visibility, grant roles.

@@ -29,8 +29,10 @@
 //! `/token` are for `/v2/` only). Reading needs `read:packages`, changes
 //! `write:packages`, deletes `read:packages` and `delete:packages`; and the
 //! role the table says. Errors are `{"message": "..."}` with 400, 401
-//! (with `WWW-Authenticate: Basic`), 403, 404 (also for a package the
-//! caller may not see), 405 or 409.
+//! (with `WWW-Authenticate: Basic`), 403, 404, 405 or 409. A package the
+//! caller may not see is answered as one that does not exist, with the
+//! same 404 `Package not found.`; an unknown owner is `Not Found` (which
+//! accounts exist is not secret, as on GitHub).
 
 use std::collections::BTreeMap;
 

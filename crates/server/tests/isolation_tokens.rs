@@ -449,3 +449,137 @@ async fn a_push_does_not_link_again_what_an_admin_unlinked() {
     assert_eq!(record["repository"], json!(null), "{record}");
     assert_eq!(record["inherit_access"], json!(false));
 }
+
+// -------------------- finding 9: a private package reads as a missing one
+
+/// A reply with the names of the package asked about replaced by
+/// placeholders: (status, body, WWW-Authenticate).
+fn normalized(reply: &common::Reply, names: &[(&str, &str)]) -> (u16, String, String) {
+    let mut body = String::from_utf8_lossy(&reply.body).into_owned();
+    let mut challenge = reply
+        .header("www-authenticate")
+        .unwrap_or_default()
+        .to_owned();
+    for (name, placeholder) in names {
+        body = body.replace(name, placeholder);
+        challenge = challenge.replace(name, placeholder);
+    }
+    (reply.status.as_u16(), body, challenge)
+}
+
+/// Everything a caller can ask about the package `owner/package`: the
+/// registry API, the token endpoint, the REST API and the package page.
+async fn everything_about(
+    ghcr: &Ghcr,
+    authorization: Option<&str>,
+    owner: &str,
+    package: &str,
+) -> Vec<(String, (u16, String, String))> {
+    let name = format!("{owner}/{package}");
+    let digest = wharf_reference::Digest::sha256(b"some blob");
+    let names = [(name.as_str(), "NAME"), (package, "PACKAGE")];
+    let rest = format!("/users/{owner}/packages/container/{package}");
+    let mut answers = Vec::new();
+    for (method, path) in [
+        (Method::GET, format!("/v2/{name}/manifests/1.0")),
+        (Method::HEAD, format!("/v2/{name}/manifests/1.0")),
+        (Method::GET, format!("/v2/{name}/manifests/{digest}")),
+        (Method::DELETE, format!("/v2/{name}/manifests/{digest}")),
+        (Method::GET, format!("/v2/{name}/tags/list")),
+        (Method::GET, format!("/v2/{name}/blobs/{digest}")),
+        (Method::GET, format!("/v2/{name}/referrers/{digest}")),
+        (Method::POST, format!("/v2/{name}/blobs/uploads/")),
+        (
+            Method::POST,
+            format!("/v2/{name}/blobs/uploads/?mount={digest}&from=alice/public-app"),
+        ),
+        (Method::GET, rest.clone()),
+        (Method::GET, format!("{rest}/versions")),
+        (Method::GET, format!("{rest}/versions/1")),
+        (Method::DELETE, rest.clone()),
+        (Method::POST, format!("{rest}/restore")),
+        (Method::GET, format!("{rest}/grants")),
+        (
+            Method::GET,
+            format!("/{owner}/packages/container/{package}"),
+        ),
+    ] {
+        let reply = ghcr
+            .send(method.clone(), &path, authorization, Vec::new())
+            .await;
+        let what = format!(
+            "{method} {}",
+            path.replace(&name, "NAME").replace(package, "PACKAGE")
+        );
+        answers.push((what, normalized(&reply, &names)));
+    }
+    let token = ghcr
+        .token_reply(
+            authorization,
+            &[&format!("repository:{name}:pull,push,delete")],
+        )
+        .await;
+    let granted = match token.status.as_u16() {
+        200 => granted(&format!(
+            "Bearer {}",
+            token.json()["token"].as_str().unwrap_or_default()
+        ))
+        .join(" "),
+        _ => String::from_utf8_lossy(&token.body).into_owned(),
+    };
+    answers.push((
+        "token".to_owned(),
+        (token.status.as_u16(), granted, String::new()),
+    ));
+    answers
+}
+
+#[tokio::test]
+async fn a_private_package_and_a_missing_one_read_the_same_to_whoever_may_not_see_it() {
+    let ghcr = Ghcr::start().await;
+    ghcr.publish("alice", "alice/hidden", "1.0").await;
+    ghcr.publish("alice", "alice/public-app", "1.0").await;
+    ghcr.make_public("alice", "/user", "public-app").await;
+    // A package published and deleted is missing too.
+    ghcr.publish("alice", "alice/gone", "1.0").await;
+    let reply = ghcr
+        .delete("/user/packages/container/gone", Some(&ghcr.basic("alice")))
+        .await;
+    assert_eq!(reply.status, 204, "{reply:?}");
+
+    let bobs_bearer = ghcr
+        .bearer(
+            Some("bob"),
+            &[
+                "repository:alice/hidden:pull,push",
+                "repository:alice/absent:pull,push",
+            ],
+        )
+        .await;
+    let callers = [
+        ("anonymous", None),
+        ("bob", Some(ghcr.basic("bob"))),
+        ("bob through a bearer token", Some(bobs_bearer)),
+        ("carol", Some(ghcr.basic("carol"))),
+    ];
+    for (who, authorization) in &callers {
+        let authorization = authorization.as_deref();
+        let private = everything_about(&ghcr, authorization, "alice", "hidden").await;
+        // Which accounts exist is no secret (GitHub shows it), so only an
+        // anonymous caller, who is asked to log in before anything is
+        // looked up, is held to the same answers for an unknown owner.
+        let mut missing = vec![("alice", "absent"), ("alice", "gone")];
+        if authorization.is_none() {
+            missing.push(("nobody", "absent"));
+        }
+        for (owner, package) in missing {
+            let answers = everything_about(&ghcr, authorization, owner, package).await;
+            for ((what, hidden), (_, absent)) in private.iter().zip(&answers) {
+                assert_eq!(
+                    hidden, absent,
+                    "{who}: {what} on alice/hidden and on {owner}/{package}"
+                );
+            }
+        }
+    }
+}
