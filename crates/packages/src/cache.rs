@@ -74,6 +74,11 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
             .map(|entry| entry.value.clone())
     }
 
+    fn remove(&self, key: &K) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.remove(key);
+    }
+
     fn insert(&self, key: K, value: V, generation: u64, capacity: usize) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= capacity {
@@ -114,7 +119,8 @@ struct Cache {
 /// [`record_token_use`](PackageStore::record_token_use)) invalidates every
 /// cached answer, so its callers always read their own writes. Changes
 /// made elsewhere (another process on the same database) are seen within
-/// [`CacheOptions::ttl`]. A cached token's `last_used_at` may lag.
+/// [`CacheOptions::ttl`]. A token found by hash may show a `last_used_at`
+/// that lags.
 ///
 /// ```
 /// use wharf_auth::Timestamp;
@@ -350,8 +356,11 @@ impl PackageStore for CachedStore {
 
     async fn record_token_use(&self, id: TokenId, now: Timestamp) -> Result<(), Error> {
         // Not a change that any cached answer depends on, except a cached
-        // token's `last_used_at`, which may lag (documented).
-        self.inner.record_token_use(id, now).await
+        // token's `last_used_at`: by hash it may lag (documented), by id
+        // (what token listings and admin tools read) it is read afresh.
+        let result = self.inner.record_token_use(id, now).await;
+        self.cache.tokens_by_id.remove(&id);
+        result
     }
 
     async fn create_package(
