@@ -7,13 +7,19 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::ghcr::*;
+use common::{start_bound, Backend};
 use reqwest::Method;
 use serde_json::json;
-use wharf_auth::{PersonalAccessToken, RepositoryRole, StoredToken, Timestamp, WorkflowPermission};
-use wharf_packages::{Collaborator, TokenId, WorkflowToken};
+use wharf_auth::{
+    Identity, PersonalAccessToken, RepositoryRole, ScopeSet, SigningKey, StoredToken, Timestamp,
+    TokenSigner, WorkflowPermission,
+};
+use wharf_packages::{Collaborator, PackageStore, SqlitePackageStore, TokenId, WorkflowToken};
+use wharf_server::AccountsConfig;
 
 /// Stores a personal access token of `login` with `scopes`, expiring at
 /// `expires_at`; its id and `Basic` credentials.
@@ -133,6 +139,100 @@ async fn a_bearer_token_stops_working_once_its_workflow_token_is_revoked() {
         .push_image_as(&bearer, "alice/site-image", "2.0", json!({}), json!({}))
         .await;
     assert_eq!(reply.status, 401, "{reply:?}");
+}
+
+#[tokio::test]
+async fn a_revocation_made_behind_the_registrys_cache_takes_effect_within_seconds() {
+    // The admin CLI revokes through its own store value on the same file.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("packages.db");
+    let ghcr = Ghcr::start_on_store(SqlitePackageStore::open(&path).expect("open")).await;
+    let cli = SqlitePackageStore::open(&path).expect("open again");
+    ghcr.publish("alice", "alice/app", "1.0").await;
+    let (id, basic) = personal_token(&ghcr, "alice", "read:packages", None).await;
+    let bearer = bearer_with(&ghcr, &basic, &["repository:alice/app:pull"]).await;
+    let path = "/v2/alice/app/manifests/1.0";
+    assert_eq!(ghcr.get(path, Some(&bearer)).await.status, 200);
+
+    cli.revoke_token(id, ghcr.now()).await.expect("revoke");
+    // Past the cache's lifetime (CacheOptions::default(): 2 s).
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    for authorization in [&bearer, &basic] {
+        let reply = ghcr.get(path, Some(authorization)).await;
+        assert_eq!(reply.status, 401, "{reply:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_bearer_token_that_names_no_stored_token_is_refused() {
+    // A token as this registry signed them before bearer tokens named the
+    // stored token they came from: it cannot be re-checked.
+    let key = SigningKey::generate().expect("key");
+    let signer = TokenSigner::new(
+        &key,
+        format!("{PUBLIC_URL}/token"),
+        SERVICE,
+        Duration::from_secs(300),
+    );
+    let store: Arc<dyn PackageStore> = Arc::new(SqlitePackageStore::in_memory().expect("store"));
+    let now = Timestamp::from_system_time(std::time::SystemTime::now());
+    store
+        .create_user(&"alice".parse().expect("login"), now)
+        .await
+        .expect("user");
+    let server = start_bound(Backend::Memory, move |builder, _| {
+        builder.accounts(AccountsConfig::new(store, key, PUBLIC_URL).expect("config"))
+    })
+    .await;
+    let access: ScopeSet = "repository:alice/app:pull,push".parse().expect("scope");
+    let old = signer
+        .issue(
+            &Identity::User("alice".parse().expect("login")),
+            &access,
+            now,
+        )
+        .expect("issue");
+    let authorization = format!("Bearer {}", old.token);
+    for (method, path) in [
+        (Method::GET, "/v2/alice/app/tags/list"),
+        (Method::POST, "/v2/alice/app/blobs/uploads/"),
+    ] {
+        let reply = server
+            .send(
+                method,
+                path,
+                &[("authorization", &authorization)],
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(reply.status, 401, "{reply:?}");
+        assert!(
+            reply
+                .header("www-authenticate")
+                .is_some_and(|c| c.contains("error=\"invalid_token\"")),
+            "{reply:?}"
+        );
+    }
+    // An anonymous token needs no stored token: it grants only what anyone
+    // may do.
+    let anonymous = signer
+        .issue(&Identity::Anonymous, &access, now)
+        .expect("issue");
+    let reply = server
+        .send(
+            Method::GET,
+            "/v2/alice/app/tags/list",
+            &[("authorization", &format!("Bearer {}", anonymous.token))],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(reply.status, 401, "{reply:?}");
+    assert!(
+        reply
+            .header("www-authenticate")
+            .is_some_and(|c| !c.contains("invalid_token")),
+        "a challenge to log in: {reply:?}"
+    );
 }
 
 #[tokio::test]

@@ -74,8 +74,23 @@ impl Ghcr {
         Ghcr::start_full(AnnotationPolicy::default(), true).await
     }
 
+    /// Over `sqlite` (a database file that another store value can change
+    /// behind the registry's cache, as the admin CLI does), seeded as
+    /// [`Ghcr::start`] seeds.
+    pub async fn start_on_store(sqlite: SqlitePackageStore) -> Ghcr {
+        Ghcr::start_full_on(sqlite, AnnotationPolicy::default(), false).await
+    }
+
     async fn start_full(policy: AnnotationPolicy, reachable: bool) -> Ghcr {
         let sqlite = SqlitePackageStore::in_memory().expect("sqlite");
+        Ghcr::start_full_on(sqlite, policy, reachable).await
+    }
+
+    async fn start_full_on(
+        sqlite: SqlitePackageStore,
+        policy: AnnotationPolicy,
+        reachable: bool,
+    ) -> Ghcr {
         let store: Arc<dyn PackageStore> =
             Arc::new(CachedStore::new(sqlite, CacheOptions::default()));
         let now = Arc::new(AtomicU64::new(START));
