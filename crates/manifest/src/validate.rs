@@ -7,6 +7,7 @@ use bytes::Bytes;
 use serde_json::Number;
 use wharf_reference::Digest;
 
+use crate::depth;
 use crate::descriptor::{Descriptor, Platform};
 use crate::error::Error;
 use crate::manifest::{Content, ImageIndex, ImageManifest, Manifest};
@@ -29,6 +30,7 @@ pub(crate) fn parse(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::Empty);
     }
+    depth::check(&bytes, options.max_depth)?;
     let raw = raw::parse(&bytes)?;
     let field = raw.media_type.as_ref().map(media_type_field).transpose()?;
     schema_version(

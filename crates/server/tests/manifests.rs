@@ -144,6 +144,20 @@ async fn manifest_pushes_are_accepted_or_refused_with_the_right_code() {
                 Some("UNSUPPORTED"),
             ),
             (
+                "an unknown field nested 100,000 deep",
+                "deep".into(),
+                OCI_MANIFEST,
+                {
+                    let mut value: serde_json::Value = serde_json::from_slice(&good).expect("json");
+                    value["x"] = json!(null);
+                    let text = serde_json::to_string(&value).expect("json");
+                    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+                    text.replacen("null", &deep, 1).into_bytes()
+                },
+                400,
+                Some("MANIFEST_INVALID"),
+            ),
+            (
                 "an OCI media type with schemaVersion 1",
                 "v1-schema".into(),
                 OCI_MANIFEST,
