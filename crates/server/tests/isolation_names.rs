@@ -4,6 +4,7 @@
 mod common;
 
 use common::ghcr::*;
+use common::Reply;
 
 /// Private, public and deleted packages whose names interleave in the
 /// catalog's order, so that every page boundary falls next to a name some
@@ -156,4 +157,73 @@ async fn a_catalog_page_after_a_hidden_name_skips_to_the_next_visible_one() {
         serde_json::json!(["bob/open"])
     );
     assert_eq!(reply.header("link"), None);
+}
+
+#[tokio::test]
+async fn a_repository_named_only_after_its_owner_is_refused_with_name_invalid() {
+    let ghcr = Ghcr::start().await;
+    let bob = ghcr.basic("bob");
+    let expected = "a package name is needed after the owner: bob/NAME";
+    let refused = |what: &str, reply: &Reply| {
+        assert_eq!(reply.status, 400, "{what}: {reply:?}");
+        assert_eq!(
+            reply.error_code().as_deref(),
+            Some("NAME_INVALID"),
+            "{what}"
+        );
+        assert_eq!(
+            reply.json()["errors"][0]["message"],
+            expected,
+            "{what}: {reply:?}"
+        );
+    };
+    let blob = ghcr.push_blob_as(&bob, "bob", b"a layer").await;
+    refused("blob upload", &blob);
+    let (manifest, _, _) = ghcr
+        .push_image_as(
+            &bob,
+            "bob",
+            "1",
+            serde_json::json!({}),
+            serde_json::json!({}),
+        )
+        .await;
+    refused("image push", &manifest);
+    let bearer = ghcr
+        .bearer(Some("bob"), &["repository:bob:pull,push"])
+        .await;
+    let (with_bearer, _, _) = ghcr
+        .push_image_as(
+            &bearer,
+            "bob",
+            "1",
+            serde_json::json!({}),
+            serde_json::json!({}),
+        )
+        .await;
+    refused("image push with a bearer token", &with_bearer);
+    // Whoever asks, whether or not `bob` is an account.
+    refused(
+        "anonymous pull",
+        &ghcr.get("/v2/bob/manifests/1", None).await,
+    );
+    let nobody = ghcr.get("/v2/nobody/tags/list", Some(&bob)).await;
+    assert_eq!(nobody.status, 400, "{nobody:?}");
+    assert_eq!(nobody.error_code().as_deref(), Some("NAME_INVALID"));
+
+    // No package came into being.
+    let packages = ghcr
+        .get("/user/packages?package_type=container", Some(&bob))
+        .await;
+    assert_eq!(packages.status, 200, "{packages:?}");
+    assert_eq!(packages.json(), serde_json::json!([]));
+    // bob/NAME is still bob's to publish.
+    ghcr.publish("bob", "bob/app", "1").await;
+}
+
+#[tokio::test]
+async fn without_accounts_a_one_component_name_is_an_ordinary_repository() {
+    let server = common::start(common::Backend::Memory).await;
+    server.push_image("alpine", "3", "alpine").await;
+    assert_eq!(server.get("/v2/alpine/manifests/3").await.status, 200);
 }
