@@ -13,6 +13,7 @@ use http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use http::request::Parts;
 use http::{Method, StatusCode};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wharf_reference::RepositoryName;
 use wharf_storage::Storage;
 
 use crate::accounts::{Accounts, AccountsConfig};
@@ -277,7 +278,14 @@ impl Registry {
     }
 
     /// Asks the authorizer whether the request may do `access`.
+    ///
+    /// With [accounts](RegistryBuilder::accounts) on, a repository is
+    /// `OWNER/PACKAGE`: a name of one component (`bob`) is refused first,
+    /// whoever asks, with 400 `NAME_INVALID`.
     pub async fn authorize(&self, request: &Parts, access: Access<'_>) -> Result<(), ApiError> {
+        if let (Some(_), Access::Repository { name, .. }) = (&self.inner.accounts, access) {
+            require_package_name(name)?;
+        }
         self.inner.authorizer.authorize(request, access).await
     }
 
@@ -430,4 +438,22 @@ async fn not_found() -> Response {
     )
     .with_status(StatusCode::NOT_FOUND)
     .into_response()
+}
+
+/// Refuses a repository name without a package after its owner: under
+/// accounts it would make a package named "" that no page or REST path
+/// can address. The answer depends on the name alone, so it reveals
+/// nothing about accounts.
+fn require_package_name(name: &RepositoryName) -> Result<(), ApiError> {
+    if name.package().is_some() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::NameInvalid,
+        format!(
+            "a package name is needed after the owner: {}/NAME",
+            name.namespace()
+        ),
+    )
+    .with_detail(serde_json::json!({ "name": name.as_str() })))
 }
