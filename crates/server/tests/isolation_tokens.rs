@@ -338,10 +338,14 @@ async fn a_bearer_token_loses_what_a_revoked_grant_gave() {
 
 // ------------------------------------------ finding 5: Basic = bearer
 
-/// The answers a caller gets on the listings and pages that show a
-/// package: catalog, package page, owner page, REST package and REST
-/// owner listing, as (what, status, body) rows.
-async fn answers(ghcr: &Ghcr, authorization: &str) -> Vec<(&'static str, u16, String)> {
+/// The answers a caller gets on the listings and pages that show alice's
+/// package `package`: catalog, package page and owner page, as (what,
+/// status, what it shows) rows.
+async fn answers(
+    ghcr: &Ghcr,
+    authorization: &str,
+    package: &str,
+) -> Vec<(&'static str, u16, String)> {
     let mut rows = Vec::new();
     let catalog = ghcr.get("/v2/_catalog", Some(authorization)).await;
     rows.push((
@@ -350,12 +354,16 @@ async fn answers(ghcr: &Ghcr, authorization: &str) -> Vec<(&'static str, u16, St
         catalog.json()["repositories"].to_string(),
     ));
     let page = ghcr
-        .get("/alice/packages/container/app", Some(authorization))
+        .get(
+            &format!("/alice/packages/container/{package}"),
+            Some(authorization),
+        )
         .await;
     rows.push(("package page", page.status.as_u16(), String::new()));
     let owner = ghcr.get("/alice/packages", Some(authorization)).await;
-    let shows_app = String::from_utf8_lossy(&owner.body).contains("alice/app");
-    rows.push(("owner page", owner.status.as_u16(), shows_app.to_string()));
+    let shows = String::from_utf8_lossy(&owner.body)
+        .contains(&format!("href=\"/alice/packages/container/{package}\""));
+    rows.push(("owner page", owner.status.as_u16(), shows.to_string()));
     rows
 }
 
@@ -373,11 +381,20 @@ async fn a_bearer_token_sees_what_its_personal_access_token_sees_through_basic_a
     for token_scopes in ["repo", "read:packages", "repo write:packages"] {
         let (_, basic) = personal_token(&ghcr, "alice", token_scopes, None).await;
         let bearer = bearer_with(&ghcr, &basic, &scopes).await;
-        let through_basic = answers(&ghcr, &basic).await;
-        let through_bearer = answers(&ghcr, &bearer).await;
+        let through_basic = answers(&ghcr, &basic, "app").await;
+        let through_bearer = answers(&ghcr, &bearer, "app").await;
         assert_eq!(
             through_basic, through_bearer,
             "a token with {token_scopes}: Basic then bearer"
+        );
+        let reads = token_scopes != "repo";
+        assert_eq!(
+            through_bearer[1..],
+            [
+                ("package page", if reads { 200 } else { 404 }, String::new()),
+                ("owner page", 200, reads.to_string()),
+            ],
+            "a token with {token_scopes}"
         );
     }
     // With only `repo`, alice's own private package is not shown either way.
@@ -395,21 +412,39 @@ async fn a_bearer_token_sees_what_its_personal_access_token_sees_through_basic_a
 async fn a_workflow_bearer_token_has_its_workflow_tokens_permission() {
     let ghcr = Ghcr::start().await;
     ghcr.publish("site-ci", "alice/site-image", "1.0").await;
-    // A read-only workflow token, through a bearer token, cannot write
-    // package settings or push, as through Basic auth.
-    let bearer = ghcr
-        .bearer(
-            Some("site-ci-read"),
-            &[
-                "registry:catalog:*",
-                "repository:alice/site-image:pull,push",
-            ],
+    let scopes = [
+        "registry:catalog:*",
+        "repository:alice/site-image:pull,push",
+    ];
+    // A token of the package's own repository with `packages: none` sees
+    // nothing of it, through Basic auth as through a bearer token.
+    let secret = PersonalAccessToken::generate().expect("token");
+    ghcr.store
+        .insert_workflow_token(
+            &WorkflowToken::new(
+                secret.hash(),
+                "alice/site".parse().expect("repo"),
+                WorkflowPermission::None,
+                None,
+            ),
+            ghcr.now(),
         )
-        .await;
+        .await
+        .expect("insert");
+    let none = basic("github-actions", secret.expose_secret());
+    let bearer = bearer_with(&ghcr, &none, &scopes).await;
+    let through_basic = answers(&ghcr, &none, "site-image").await;
+    let through_bearer = answers(&ghcr, &bearer, "site-image").await;
+    assert_eq!(through_basic, through_bearer, "packages: none");
+    assert_eq!(through_basic[0].2, "[]", "{through_basic:?}");
+
+    // A read-only one pulls, and cannot push, either way.
+    let bearer = ghcr.bearer(Some("site-ci-read"), &scopes).await;
     assert_eq!(granted(&bearer)[1], "repository:alice/site-image:pull");
-    let through_basic = answers(&ghcr, &ghcr.basic("site-ci-read")).await;
-    let through_bearer = answers(&ghcr, &bearer).await;
-    assert_eq!(through_basic, through_bearer);
+    let through_basic = answers(&ghcr, &ghcr.basic("site-ci-read"), "site-image").await;
+    let through_bearer = answers(&ghcr, &bearer, "site-image").await;
+    assert_eq!(through_basic, through_bearer, "packages: read");
+    assert_eq!(through_basic[2].2, "true", "{through_basic:?}");
     let reply = ghcr
         .push_blob_as(&bearer, "alice/site-image", b"read-only")
         .await;
