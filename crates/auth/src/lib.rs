@@ -19,7 +19,11 @@
 //!   `WWW-Authenticate` values.
 //! - **Tokens**: [`PersonalAccessToken`]s are random, shown once and stored
 //!   as a [`TokenHash`] in a [`StoredToken`]; registry bearer tokens are
-//!   HS256 JWTs issued and verified by a [`TokenSigner`].
+//!   HS256 JWTs issued and verified by a [`TokenSigner`]. A bearer token
+//!   names the stored token it was minted from (its `tid` claim): a
+//!   registry re-reads that token ([`StoredToken::principal_at`]) and
+//!   decides every request against the current [`PackageState`], with the
+//!   token's claims as an upper bound, never a grant.
 //!
 //! Nothing here reads a clock: time is a [`Timestamp`] the caller passes.
 //! Randomness enters only where tokens, keys and token ids are generated.
@@ -65,11 +69,17 @@
 //!     "registry.example",
 //!     Duration::from_secs(300),
 //! );
-//! let issued = signer.issue(&alice.identity(), &granted, now)?;
+//! // It names the stored token it comes from (here the store's token 1).
+//! let issued = signer.issue_derived(&alice.identity(), "1", &granted, now)?;
 //!
-//! // The registry verifies the bearer token on each request.
+//! // The registry verifies the bearer token on each request, re-reads the
+//! // stored token it names, and decides against the current state, within
+//! // the token's claims.
 //! let claims = signer.verify(&issued.token, now)?;
+//! assert_eq!(claims.tid.as_deref(), Some("1"));
+//! let alice_now = stored.principal_at(now)?;
 //! assert!(claims.permits(&"repository:acme/app:push".parse()?));
+//! assert!(authorize(&alice_now, Action::Push, &state).is_allowed());
 //!
 //! // The package is created private, with alice as its admin.
 //! let package = Package::first_publish(name.clone(), &alice.identity());
