@@ -803,6 +803,19 @@ impl Accounts {
         caller: &Caller,
         name: &RepositoryName,
     ) -> Result<bool, ApiError> {
+        self.may_see(caller, name, false).await
+    }
+
+    /// Whether `caller`'s principal may pull `name` now, and its
+    /// credentials reach that far: a bearer token's claims name the
+    /// repository, or `whole` (a listing the token was issued for), or the
+    /// package is public.
+    async fn may_see(
+        &self,
+        caller: &Caller,
+        name: &RepositoryName,
+        whole: bool,
+    ) -> Result<bool, ApiError> {
         let (decision, context) = self
             .decide(
                 caller.principal(),
@@ -812,7 +825,7 @@ impl Accounts {
             )
             .await?;
         Ok(decision.is_allowed()
-            && (caller.claims_allow(name, ScopeActions::PULL) || is_public(&context)))
+            && (whole || caller.claims_allow(name, ScopeActions::PULL) || is_public(&context)))
     }
 }
 
@@ -852,17 +865,7 @@ impl Authorizer for Accounts {
         let whole = caller.claims_allow_catalog();
         let mut visible = Vec::with_capacity(names.len());
         for name in names {
-            let (decision, context) = self
-                .decide(
-                    caller.principal(),
-                    &name,
-                    wharf_auth::Action::Pull,
-                    PackageLookup::Active,
-                )
-                .await?;
-            let reached =
-                whole || caller.claims_allow(&name, ScopeActions::PULL) || is_public(&context);
-            if decision.is_allowed() && reached {
+            if self.may_see(&caller, &name, whole).await? {
                 visible.push(name);
             }
         }
