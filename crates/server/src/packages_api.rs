@@ -151,6 +151,15 @@ impl From<wharf_packages::Error> for Problem {
     }
 }
 
+impl From<crate::PackageContentError> for Problem {
+    fn from(err: crate::PackageContentError) -> Problem {
+        match err {
+            crate::PackageContentError::Records(err) => err.into(),
+            storage => Problem::internal(&storage),
+        }
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let mut response =

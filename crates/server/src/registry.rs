@@ -224,15 +224,32 @@ impl Registry {
     }
 
     /// Removes for good the packages and versions deleted more than 30
-    /// days ago (GitHub's restore window), and deletes from storage the
-    /// manifests no record references any more. Nothing to do without
-    /// [accounts](RegistryBuilder::accounts).
+    /// days ago (GitHub's restore window), and deletes from storage their
+    /// content: the archives of purged packages, and the manifests of
+    /// purged versions no record references any more. Nothing to do
+    /// without [accounts](RegistryBuilder::accounts).
     pub async fn purge_expired_packages(
         &self,
     ) -> Result<wharf_packages::PurgeReport, wharf_packages::Error> {
         match &self.inner.accounts {
             Some(accounts) => accounts.purge_expired(&self.inner.storage).await,
             None => Ok(wharf_packages::PurgeReport::default()),
+        }
+    }
+
+    /// Repairs what a crash between a package delete, restore or purge
+    /// and the matching storage change left behind: a deleted package's
+    /// content still under its name is archived (so a new package of the
+    /// name cannot reach it), a restored package's content still archived
+    /// is put back, and archives of purged packages are deleted. Call it
+    /// once at startup, before serving. Nothing to do without
+    /// [accounts](RegistryBuilder::accounts).
+    pub async fn reconcile_package_archives(
+        &self,
+    ) -> Result<crate::ArchiveRepairs, crate::PackageContentError> {
+        match &self.inner.accounts {
+            Some(accounts) => accounts.reconcile_archives(&self.inner.storage).await,
+            None => Ok(crate::ArchiveRepairs::default()),
         }
     }
 
