@@ -303,3 +303,74 @@ async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it_in_me
 async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it_on_disk() {
     a_restored_package_gets_its_content_back_and_the_purge_removes_it(Backend::Filesystem).await;
 }
+
+/// A crash between a package change and its storage change is repaired
+/// before serving: a deleted package's content still under its name is
+/// archived, a restored package's content still archived comes back, and
+/// the archive of a purged package goes.
+#[tokio::test]
+async fn startup_reconciles_archives_with_the_package_records() {
+    let ghcr = Ghcr::start_on_storage(Backend::Filesystem).await;
+    let storage = ghcr.server.registry.storage().clone();
+    let old = publish_old(&ghcr).await;
+    let name = "acme/vault".parse().expect("name");
+
+    // Deleted in the records only, as if the process died right after.
+    let record = ghcr
+        .store
+        .delete_package(&name, ghcr.now())
+        .await
+        .expect("delete the record");
+    let repairs = ghcr
+        .server
+        .registry
+        .reconcile_package_archives()
+        .await
+        .expect("reconcile");
+    assert_eq!(repairs.archived, vec![name.clone()]);
+    ghcr.publish("carol", "acme/vault", "new").await;
+    assert_nothing_reachable(&ghcr, "carol", &old).await;
+
+    // carol's package restored in the records only: its content comes back.
+    let alice = ghcr.basic("alice");
+    assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
+    ghcr.store
+        .restore_package(&name, ghcr.now())
+        .await
+        .expect("restore the record");
+    // An archive whose package is gone (purged) is dropped.
+    let purged_key = "package-999999".parse().expect("key");
+    storage
+        .archive_repository(&"acme/gone".parse().expect("name"), &purged_key)
+        .await
+        .expect("archive");
+    let repairs = ghcr
+        .server
+        .registry
+        .reconcile_package_archives()
+        .await
+        .expect("reconcile");
+    assert_eq!(repairs.restored, vec![name.clone()]);
+    assert_eq!(repairs.dropped, vec![purged_key]);
+    let pulled = ghcr
+        .get("/v2/acme/vault/manifests/new", Some(&ghcr.basic("carol")))
+        .await;
+    assert_eq!(pulled.status, 200, "{pulled:?}");
+
+    // Nothing left to repair; the first package's archive is kept.
+    let again = ghcr
+        .server
+        .registry
+        .reconcile_package_archives()
+        .await
+        .expect("reconcile");
+    assert!(again.is_empty(), "{again:?}");
+    let archives = storage.list_archives().await.expect("archives");
+    assert_eq!(
+        archives
+            .iter()
+            .map(|a| a.key.to_string())
+            .collect::<Vec<_>>(),
+        vec![format!("package-{}", record.id)]
+    );
+}
