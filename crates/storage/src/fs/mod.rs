@@ -148,7 +148,12 @@ type SessionGuard = OwnedMutexGuard<SessionState>;
 impl FsStorage {
     /// Opens (creating if needed) storage rooted at `root`.
     pub fn open(root: impl AsRef<Path>) -> Result<Self> {
-        let layout = Layout::new(root.as_ref().to_path_buf());
+        // Made absolute once, so that a relative root keeps naming the same
+        // directory whatever the process's working directory becomes.
+        let root = root.as_ref();
+        let root = std::path::absolute(root)
+            .map_err(|e| Error::io(format!("resolve {}", root.display()), e))?;
+        let layout = Layout::new(root);
         for dir in [
             layout.blobs(),
             layout.uploads(),
