@@ -374,3 +374,47 @@ async fn startup_reconciles_archives_with_the_package_records() {
         vec![format!("package-{}", record.id)]
     );
 }
+
+/// An upload into the package that was under way when it was deleted
+/// cannot be finished afterwards: its blob would land under the free name,
+/// where the next package of the name would serve it.
+#[tokio::test]
+async fn uploads_under_way_at_the_delete_are_cancelled() {
+    for backend in BACKENDS {
+        let ghcr = Ghcr::start_on_storage(backend).await;
+        let alice = ghcr.basic("alice");
+        publish_old(&ghcr).await;
+        let started = ghcr
+            .post("/v2/acme/vault/blobs/uploads/", Some(&alice))
+            .await;
+        assert_eq!(started.status, 202, "{started:?}");
+        let location = started.header("location").expect("location").to_owned();
+        let content = b"pushed while the package was deleted";
+        let digest = Digest::sha256(content);
+
+        assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let finished = ghcr
+            .send(
+                Method::PUT,
+                &format!("{location}{separator}digest={digest}"),
+                Some(&alice),
+                content.to_vec(),
+            )
+            .await;
+        assert_eq!(finished.status, 404, "{backend:?}: {finished:?}");
+        assert_eq!(
+            finished.error_code().as_deref(),
+            Some("BLOB_UPLOAD_UNKNOWN")
+        );
+
+        ghcr.publish("carol", "acme/vault", "new").await;
+        let reply = ghcr
+            .get(
+                &format!("/v2/acme/vault/blobs/{digest}"),
+                Some(&ghcr.basic("carol")),
+            )
+            .await;
+        assert_eq!(reply.status, 404, "{backend:?}: {reply:?}");
+    }
+}
