@@ -89,6 +89,10 @@
 //! - **The package REST API**, shaped like GitHub's: list, read, delete and
 //!   restore packages and versions (restorable for 30 days, then purged by
 //!   [`Registry::purge_expired_packages`]), change visibility, grant roles.
+//!   A deleted package's content is archived: a new package of the same
+//!   name starts empty and reaches nothing of it, and the old one is
+//!   restorable only while the name is free. Call
+//!   [`Registry::reconcile_package_archives`] at startup.
 //!
 //! ```
 //! use std::sync::Arc;
