@@ -165,6 +165,7 @@ mod headers;
 mod listing;
 mod manifests;
 mod metrics;
+mod name_locks;
 mod observe;
 mod packages_api;
 pub mod page;

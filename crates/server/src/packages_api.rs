@@ -693,6 +693,13 @@ impl Api<'_> {
         principal: &Principal,
         resolved: &Resolved,
     ) -> Result<Response, Problem> {
+        // Pushes under way end first; later ones wait and are authorized
+        // against what then has the name.
+        let _exclusive = self
+            .registry
+            .name_locks()
+            .package_change(&resolved.name)
+            .await;
         self.allow(principal, resolved, Action::Delete, PackageLookup::Active)
             .await?;
         self.accounts
@@ -706,6 +713,11 @@ impl Api<'_> {
         principal: &Principal,
         resolved: &Resolved,
     ) -> Result<Response, Problem> {
+        let _exclusive = self
+            .registry
+            .name_locks()
+            .package_change(&resolved.name)
+            .await;
         self.allow(
             principal,
             resolved,

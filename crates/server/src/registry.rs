@@ -21,6 +21,7 @@ use crate::auth::{Access, AllowAll, Authorizer};
 use crate::error::{ApiError, ErrorCode};
 use crate::headers::{API_VERSION, NOSNIFF};
 use crate::metrics::Metrics;
+use crate::name_locks::NameLocks;
 use crate::observe::ObserveLayer;
 use crate::route::Route;
 use crate::{blobs, listing, manifests, packages_api, token, uploads};
@@ -138,6 +139,7 @@ impl RegistryBuilder {
                 metrics: Arc::new(Metrics::default()),
                 uploads,
                 metrics_endpoint: self.metrics_endpoint,
+                name_locks: NameLocks::default(),
             }),
         }
     }
@@ -172,6 +174,7 @@ pub(crate) struct Inner {
     pub(crate) metrics: Arc<Metrics>,
     uploads: Arc<Semaphore>,
     metrics_endpoint: bool,
+    name_locks: NameLocks,
 }
 
 impl std::fmt::Debug for Registry {
@@ -342,6 +345,12 @@ impl Registry {
         &self.inner
     }
 
+    /// The locks that order content writes against package deletes and
+    /// restores.
+    pub(crate) fn name_locks(&self) -> &NameLocks {
+        &self.inner.name_locks
+    }
+
     /// A permit to stream upload data, or 429 when too many uploads are in
     /// progress.
     pub(crate) fn upload_permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
@@ -395,6 +404,10 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     let method = parts.method.clone();
     let allow = route.allowed_methods();
+    let _content_write = match written_name(&route, &method) {
+        Some(name) => Some(registry.name_locks().content_write(name).await),
+        None => None,
+    };
     match (route, method) {
         (Route::Base, Method::GET | Method::HEAD) => {
             registry.authorize(&parts, Access::Base).await?;
@@ -437,6 +450,21 @@ async fn handle(
         }
         _ => Err(ApiError::method_not_allowed()
             .with_header(http::header::ALLOW, HeaderValue::from_static(allow))),
+    }
+}
+
+/// The repository a request may write content under (see
+/// [`NameLocks`]): manifest pushes and deletes, blob deletes, and every
+/// upload request but a status check.
+fn written_name<'r>(route: &'r Route, method: &Method) -> Option<&'r RepositoryName> {
+    match (route, method) {
+        (Route::Manifest { name, .. }, &Method::PUT | &Method::DELETE)
+        | (Route::Blob { name, .. }, &Method::DELETE)
+        | (Route::UploadStart { name }, &Method::POST)
+        | (Route::Upload { name, .. }, &Method::PATCH | &Method::PUT | &Method::DELETE) => {
+            Some(name)
+        }
+        _ => None,
     }
 }
 

@@ -5,6 +5,9 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use common::ghcr::Ghcr;
 use common::*;
 use reqwest::Method;
@@ -417,4 +420,71 @@ async fn uploads_under_way_at_the_delete_are_cancelled() {
             .await;
         assert_eq!(reply.status, 404, "{backend:?}: {reply:?}");
     }
+}
+
+/// A delete waits for a chunk being streamed into the package, then
+/// cancels its session: the push racing the delete cannot link its blob
+/// under the freed name, where the next package of the name would serve it.
+#[tokio::test]
+async fn a_delete_waits_for_a_chunk_under_way_and_cancels_its_upload() {
+    let ghcr = Arc::new(Ghcr::start_on_storage(Backend::Filesystem).await);
+    let alice = ghcr.basic("alice");
+    publish_old(&ghcr).await;
+    let started = ghcr
+        .post("/v2/acme/vault/blobs/uploads/", Some(&alice))
+        .await;
+    assert_eq!(started.status, 202, "{started:?}");
+    let location = started.header("location").expect("location").to_owned();
+    let content = b"streamed while the package was deleted".to_vec();
+    let digest = Digest::sha256(&content);
+
+    let (chunks, body) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
+    let patch = {
+        let (ghcr, alice, location) = (ghcr.clone(), alice.clone(), location.clone());
+        tokio::spawn(async move {
+            ghcr.send(
+                Method::PATCH,
+                &location,
+                Some(&alice),
+                reqwest::Body::wrap_stream(body),
+            )
+            .await
+        })
+    };
+    chunks
+        .unbounded_send(Ok(content[..10].to_vec()))
+        .expect("first chunk");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let delete = {
+        let (ghcr, alice) = (ghcr.clone(), alice.clone());
+        tokio::spawn(async move { ghcr.delete(PACKAGE, Some(&alice)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!delete.is_finished(), "the delete waits for the chunk");
+    chunks
+        .unbounded_send(Ok(content[10..].to_vec()))
+        .expect("rest");
+    drop(chunks);
+    let patched = patch.await.expect("patch");
+    assert_eq!(patched.status, 202, "{patched:?}");
+    assert_eq!(delete.await.expect("delete").status, 204);
+
+    let separator = if location.contains('?') { '&' } else { '?' };
+    let finished = ghcr
+        .send(
+            Method::PUT,
+            &format!("{location}{separator}digest={digest}"),
+            Some(&alice),
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(finished.status, 404, "{finished:?}");
+    ghcr.publish("carol", "acme/vault", "new").await;
+    let reply = ghcr
+        .get(
+            &format!("/v2/acme/vault/blobs/{digest}"),
+            Some(&ghcr.basic("carol")),
+        )
+        .await;
+    assert_eq!(reply.status, 404, "{reply:?}");
 }
