@@ -675,8 +675,11 @@ impl RepositoryStore for MemoryStorage {
         {
             return Err(Error::RepositoryNotEmpty(repository.clone()));
         }
+        // An empty archive leaves the name unknown, as on disk.
         if let Some((_, content)) = state.archives.remove(key) {
-            state.repositories.insert(repository.clone(), content);
+            if content.holds_content() {
+                state.repositories.insert(repository.clone(), content);
+            }
         }
         Ok(())
     }

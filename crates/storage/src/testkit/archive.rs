@@ -159,10 +159,19 @@ pub async fn archiving_hides_everything_of_the_repository(fixture: Arc<dyn Fixtu
         .items
         .is_empty());
 
-    // Archiving an unknown repository makes an empty archive.
-    s.archive_repository(&repo("acme/never"), &key("package-2"))
+    // Archiving an unknown repository makes an empty archive, whose
+    // restore leaves the name unknown.
+    let never = repo("acme/never");
+    s.archive_repository(&never, &key("package-2"))
         .await
         .expect("archive an unknown repository");
+    s.restore_repository(&key("package-2"), &never)
+        .await
+        .expect("restore an empty archive");
+    assert!(matches!(
+        s.list_tags(&never, &PageRequest::all()).await,
+        Err(Error::RepositoryNotFound(_))
+    ));
 }
 
 /// Restoring brings everything back under the name, and removes the
