@@ -84,18 +84,32 @@ async fn fixture(state: State) -> Fixture {
     world.publish(PUBLIC_THING, &alice_id);
     ghcr.make_public("alice", "/user", "public-thing").await;
     world.set_visibility(PUBLIC_THING, Visibility::Public);
-    let private_thing =
-        images::push(&ghcr, &ghcr.basic("bob"), PRIVATE_THING, "1.0", "private-thing").await;
-    world.publish(PRIVATE_THING, &Identity::User("bob".parse().expect("login")));
+    let private_thing = images::push(
+        &ghcr,
+        &ghcr.basic("bob"),
+        PRIVATE_THING,
+        "1.0",
+        "private-thing",
+    )
+    .await;
+    world.publish(
+        PRIVATE_THING,
+        &Identity::User("bob".parse().expect("login")),
+    );
 
     let first = images::push(&ghcr, &alice, VAULT, "v1", "vault-first").await;
     world.publish(VAULT, &alice_id);
     cast::grant_roles(&ghcr, &mut world, VAULT).await;
-    let change = |changes: PackageChanges| async {
-        ghcr.store
-            .update_package(&repo_name(VAULT), &changes, ghcr.now())
-            .await
-            .expect("update");
+    let store = ghcr.store.clone();
+    let now = ghcr.now();
+    let change = |changes: PackageChanges| {
+        let store = store.clone();
+        async move {
+            store
+                .update_package(&repo_name(VAULT), &changes, now)
+                .await
+                .expect("update");
+        }
     };
     let mut live = Some(first);
     let mut old = None;
@@ -201,7 +215,13 @@ struct Probe {
 }
 
 impl Probe {
-    fn new(what: impl Into<String>, surface: Surface, method: Method, path: impl Into<String>, expected: Answer) -> Probe {
+    fn new(
+        what: impl Into<String>,
+        surface: Surface,
+        method: Method,
+        path: impl Into<String>,
+        expected: Answer,
+    ) -> Probe {
         Probe {
             what: what.into(),
             surface,
@@ -261,9 +281,16 @@ impl Fixture {
     fn forbidden(&self, principal: &Principal) -> Vec<String> {
         let mut forbidden = Vec::new();
         for image in &self.images {
-            let live = self.live.as_ref().is_some_and(|l| l.manifest == image.manifest)
+            let live = self
+                .live
+                .as_ref()
+                .is_some_and(|l| l.manifest == image.manifest)
                 || image.repository != VAULT;
-            if !live || !self.world.allows(principal, Action::Pull, &image.repository) {
+            if !live
+                || !self
+                    .world
+                    .allows(principal, Action::Pull, &image.repository)
+            {
                 forbidden.extend(image.secrets());
             }
         }
@@ -294,19 +321,38 @@ impl Fixture {
         let delete = self.world.decide(who, Action::Delete, VAULT);
         let image = self.subject_image();
         let on_pull = |what: &str, method: Method, path: String, success: Answer| {
-            Probe::new(what, Surface::Registry, method, path, Answer::registry(&pull, success))
-                .hidden_like_missing(pull.deny_kind())
+            Probe::new(
+                what,
+                Surface::Registry,
+                method,
+                path,
+                Answer::registry(&pull, success),
+            )
+            .hidden_like_missing(pull.deny_kind())
         };
         let v2 = |rest: &str| format!("/v2/{VAULT}/{rest}");
         let mut probes = vec![
-            on_pull("GET manifest by tag", Method::GET, v2(&format!("manifests/{}", image.tag)), Answer::ok(200)),
-            on_pull("HEAD manifest by tag", Method::HEAD, v2(&format!("manifests/{}", image.tag)), Answer::ok(200)),
+            on_pull(
+                "GET manifest by tag",
+                Method::GET,
+                v2(&format!("manifests/{}", image.tag)),
+                Answer::ok(200),
+            ),
+            on_pull(
+                "HEAD manifest by tag",
+                Method::HEAD,
+                v2(&format!("manifests/{}", image.tag)),
+                Answer::ok(200),
+            ),
             on_pull("GET tags", Method::GET, v2("tags/list"), Answer::ok(200)),
         ];
         // Every image the name ever had, by digest: the live one is served,
         // a deleted package's is not (not even through a new package).
         for image in self.live.iter().chain(self.old.iter()) {
-            let is_live = self.live.as_ref().is_some_and(|l| l.manifest == image.manifest);
+            let is_live = self
+                .live
+                .as_ref()
+                .is_some_and(|l| l.manifest == image.manifest);
             let which = if is_live { "live" } else { "deleted" };
             let (manifest, blob) = if is_live {
                 (Answer::ok(200), Answer::ok(200))
@@ -316,43 +362,100 @@ impl Fixture {
                     Answer::error(404, "BLOB_UNKNOWN"),
                 )
             };
-            probes.push(on_pull(&format!("GET {which} manifest by digest"), Method::GET, v2(&format!("manifests/{}", image.manifest)), manifest.clone()));
-            probes.push(on_pull(&format!("HEAD {which} manifest by digest"), Method::HEAD, v2(&format!("manifests/{}", image.manifest)), manifest));
-            probes.push(on_pull(&format!("GET {which} layer"), Method::GET, v2(&format!("blobs/{}", image.layer)), blob.clone()));
-            probes.push(on_pull(&format!("HEAD {which} config"), Method::HEAD, v2(&format!("blobs/{}", image.config)), blob));
-            probes.push(on_pull(&format!("GET {which} referrers"), Method::GET, v2(&format!("referrers/{}", image.manifest)), Answer::ok(200)));
+            probes.push(on_pull(
+                &format!("GET {which} manifest by digest"),
+                Method::GET,
+                v2(&format!("manifests/{}", image.manifest)),
+                manifest.clone(),
+            ));
+            probes.push(on_pull(
+                &format!("HEAD {which} manifest by digest"),
+                Method::HEAD,
+                v2(&format!("manifests/{}", image.manifest)),
+                manifest,
+            ));
+            probes.push(on_pull(
+                &format!("GET {which} layer"),
+                Method::GET,
+                v2(&format!("blobs/{}", image.layer)),
+                blob.clone(),
+            ));
+            probes.push(on_pull(
+                &format!("HEAD {which} config"),
+                Method::HEAD,
+                v2(&format!("blobs/{}", image.config)),
+                blob,
+            ));
+            probes.push(on_pull(
+                &format!("GET {which} referrers"),
+                Method::GET,
+                v2(&format!("referrers/{}", image.manifest)),
+                Answer::ok(200),
+            ));
         }
         probes.push(
-            Probe::new("POST upload", Surface::Registry, Method::POST, v2("blobs/uploads/"), Answer::registry(&push, Answer::ok(202)))
-                .hidden_like_missing(push.deny_kind())
-                .undo(Undo::CancelUpload),
+            Probe::new(
+                "POST upload",
+                Surface::Registry,
+                Method::POST,
+                v2("blobs/uploads/"),
+                Answer::registry(&push, Answer::ok(202)),
+            )
+            .hidden_like_missing(push.deny_kind())
+            .undo(Undo::CancelUpload),
         );
         probes.push(
-            Probe::new("PUT manifest (invalid)", Surface::Registry, Method::PUT, v2("manifests/v9"), Answer::registry(&push, Answer::error(400, "MANIFEST_INVALID")))
-                .body(OCI_MANIFEST, b"{}".to_vec())
-                .hidden_like_missing(push.deny_kind()),
+            Probe::new(
+                "PUT manifest (invalid)",
+                Surface::Registry,
+                Method::PUT,
+                v2("manifests/v9"),
+                Answer::registry(&push, Answer::error(400, "MANIFEST_INVALID")),
+            )
+            .body(OCI_MANIFEST, b"{}".to_vec())
+            .hidden_like_missing(push.deny_kind()),
         );
         probes.push(
-            Probe::new("DELETE unknown manifest", Surface::Registry, Method::DELETE, v2(&format!("manifests/{UNKNOWN}")), Answer::registry(&delete, Answer::error(404, "MANIFEST_UNKNOWN")))
-                .hidden_like_missing(delete.deny_kind()),
+            Probe::new(
+                "DELETE unknown manifest",
+                Surface::Registry,
+                Method::DELETE,
+                v2(&format!("manifests/{UNKNOWN}")),
+                Answer::registry(&delete, Answer::error(404, "MANIFEST_UNKNOWN")),
+            )
+            .hidden_like_missing(delete.deny_kind()),
         );
         // Mounting the subject's blobs into the caller's own repository:
         // mounted only when the caller may pull them from acme/vault.
         let target = caller.own_repository();
         let push_target = self.world.decide(who, Action::Push, &target);
         for image in self.live.iter().chain(self.old.iter()) {
-            let mountable = self.live.as_ref().is_some_and(|l| l.manifest == image.manifest)
+            let mountable = self
+                .live
+                .as_ref()
+                .is_some_and(|l| l.manifest == image.manifest)
                 && pull.is_allowed();
             let success = Answer::ok(if mountable { 201 } else { 202 });
             let expected = Answer::registry(&push_target, success);
-            let undo = if expected.status == 202 { Undo::CancelUpload } else { Undo::Nothing };
-            let which = if mountable { "mountable" } else { "unmountable" };
+            let undo = if expected.status == 202 {
+                Undo::CancelUpload
+            } else {
+                Undo::Nothing
+            };
+            let which = if mountable {
+                "mountable"
+            } else {
+                "unmountable"
+            };
             probes.push(
                 Probe::new(
                     format!("POST mount of a {which} layer into {target}"),
                     Surface::Registry,
                     Method::POST,
-                    format!("/v2/{target}/blobs/uploads/?mount={}&from={VAULT}", image.layer),
+                    format!(
+                        "/v2/{target}/blobs/uploads/?mount={}&from={VAULT}",
+                        image.layer
+                    ),
                     expected,
                 )
                 .undo(undo),
@@ -365,10 +468,14 @@ impl Fixture {
     /// may pull.
     fn catalog_probes(&self, caller: &Caller) -> Vec<Probe> {
         let visible = self.world.visible(&caller.principal);
-        vec![
-            Probe::new("GET catalog", Surface::Registry, Method::GET, "/v2/_catalog", Answer::ok(200))
-                .listing(visible),
-        ]
+        vec![Probe::new(
+            "GET catalog",
+            Surface::Registry,
+            Method::GET,
+            "/v2/_catalog",
+            Answer::ok(200),
+        )
+        .listing(visible)]
     }
 
     /// The package REST API.
@@ -384,25 +491,69 @@ impl Fixture {
             .live
             .get(VAULT)
             .map_or(Visibility::Private, |p| p.visibility);
-        let restored = if self.world.live.contains_key(VAULT) { 409 } else { 204 };
+        let restored = if self.world.live.contains_key(VAULT) {
+            409
+        } else {
+            204
+        };
         let restore_answer = Answer::rest(who, &restore, restored);
-        let restore_undo = if restore_answer.status == 204 { Undo::Delete } else { Undo::Nothing };
+        let restore_undo = if restore_answer.status == 204 {
+            Undo::Delete
+        } else {
+            Undo::Nothing
+        };
         let mut probes = vec![
-            Probe::new("GET package", Surface::Rest, Method::GET, package, Answer::rest(who, &pull, 200))
-                .hidden_like_missing(pull.deny_kind()),
-            Probe::new("GET versions", Surface::Rest, Method::GET, format!("{package}/versions"), Answer::rest(who, &pull, 200))
-                .hidden_like_missing(pull.deny_kind()),
-            Probe::new("PATCH visibility (unchanged)", Surface::Rest, Method::PATCH, package, Answer::rest(who, &settings, 200))
-                .body("application/json", serde_json::to_vec(&json!({ "visibility": visibility.as_str() })).expect("json"))
-                .hidden_like_missing(settings.deny_kind()),
-            Probe::new("DELETE package", Surface::Rest, Method::DELETE, package, Answer::rest(who, &delete, 204))
-                .hidden_like_missing(delete.deny_kind())
-                .undo(Undo::Restore),
-            Probe::new("POST restore", Surface::Rest, Method::POST, format!("{package}/restore"), restore_answer)
-                .hidden_like_missing(restore.deny_kind())
-                .undo(restore_undo),
+            Probe::new(
+                "GET package",
+                Surface::Rest,
+                Method::GET,
+                package,
+                Answer::rest(who, &pull, 200),
+            )
+            .hidden_like_missing(pull.deny_kind()),
+            Probe::new(
+                "GET versions",
+                Surface::Rest,
+                Method::GET,
+                format!("{package}/versions"),
+                Answer::rest(who, &pull, 200),
+            )
+            .hidden_like_missing(pull.deny_kind()),
+            Probe::new(
+                "PATCH visibility (unchanged)",
+                Surface::Rest,
+                Method::PATCH,
+                package,
+                Answer::rest(who, &settings, 200),
+            )
+            .body(
+                "application/json",
+                serde_json::to_vec(&json!({ "visibility": visibility.as_str() })).expect("json"),
+            )
+            .hidden_like_missing(settings.deny_kind()),
+            Probe::new(
+                "DELETE package",
+                Surface::Rest,
+                Method::DELETE,
+                package,
+                Answer::rest(who, &delete, 204),
+            )
+            .hidden_like_missing(delete.deny_kind())
+            .undo(Undo::Restore),
+            Probe::new(
+                "POST restore",
+                Surface::Rest,
+                Method::POST,
+                format!("{package}/restore"),
+                restore_answer,
+            )
+            .hidden_like_missing(restore.deny_kind())
+            .undo(restore_undo),
         ];
-        for (path, owner) in [("/orgs/acme/packages", "acme"), ("/users/bob/packages", "bob")] {
+        for (path, owner) in [
+            ("/orgs/acme/packages", "acme"),
+            ("/users/bob/packages", "bob"),
+        ] {
             let status = match who {
                 Principal::Anonymous => 401,
                 Principal::User { scopes, .. } if !scopes.can_read_packages() => 403,
@@ -415,8 +566,14 @@ impl Fixture {
                 .filter_map(|name| name.strip_prefix(&format!("{owner}/")).map(str::to_owned))
                 .collect();
             probes.push(
-                Probe::new(format!("GET {path}"), Surface::Rest, Method::GET, format!("{path}?package_type=container"), Answer::ok(status))
-                    .listing(names),
+                Probe::new(
+                    format!("GET {path}"),
+                    Surface::Rest,
+                    Method::GET,
+                    format!("{path}?package_type=container"),
+                    Answer::ok(status),
+                )
+                .listing(names),
             );
         }
         probes
@@ -426,10 +583,28 @@ impl Fixture {
     fn page_probes(&self, caller: &Caller) -> Vec<Probe> {
         let pull = self.world.decide(&caller.principal, Action::Pull, VAULT);
         vec![
-            Probe::new("package page", Surface::Page, Method::GET, "/acme/packages/container/vault", Answer::page(&pull))
-                .hidden_like_missing(Some(DenyKind::NotVisible).filter(|_| !pull.is_allowed())),
-            Probe::new("acme's packages page", Surface::Page, Method::GET, "/acme/packages", Answer::ok(200)),
-            Probe::new("bob's packages page", Surface::Page, Method::GET, "/bob/packages", Answer::ok(200)),
+            Probe::new(
+                "package page",
+                Surface::Page,
+                Method::GET,
+                "/acme/packages/container/vault",
+                Answer::page(&pull),
+            )
+            .hidden_like_missing(Some(DenyKind::NotVisible).filter(|_| !pull.is_allowed())),
+            Probe::new(
+                "acme's packages page",
+                Surface::Page,
+                Method::GET,
+                "/acme/packages",
+                Answer::ok(200),
+            ),
+            Probe::new(
+                "bob's packages page",
+                Surface::Page,
+                Method::GET,
+                "/bob/packages",
+                Answer::ok(200),
+            ),
         ]
     }
 }
@@ -481,14 +656,20 @@ async fn run(state: State) {
     let mut failures = Failures::default();
     for caller in &fx.callers {
         let credentials = [
-            (Mode::Basic, Credentials {
-                registry: caller.basic.clone(),
-                rest: caller.basic.clone(),
-            }),
-            (Mode::Bearer, Credentials {
-                registry: Some(token_endpoint(&fx, caller, &mut failures).await),
-                rest: caller.secret.as_ref().map(|s| format!("Bearer {s}")),
-            }),
+            (
+                Mode::Basic,
+                Credentials {
+                    registry: caller.basic.clone(),
+                    rest: caller.basic.clone(),
+                },
+            ),
+            (
+                Mode::Bearer,
+                Credentials {
+                    registry: Some(token_endpoint(&fx, caller, &mut failures).await),
+                    rest: caller.secret.as_ref().map(|s| format!("Bearer {s}")),
+                },
+            ),
         ];
         let mut probes = fx.registry_probes(caller);
         probes.extend(fx.catalog_probes(caller));
@@ -502,11 +683,18 @@ async fn run(state: State) {
                     Surface::Registry | Surface::Page => credentials.registry.as_deref(),
                     Surface::Rest => credentials.rest.as_deref(),
                 };
-                let context = format!("[{:?}] {} {:?}: {} ({} {})", fx.state, caller.label, mode, probe.what, probe.method, probe.path);
+                let context = format!(
+                    "[{:?}] {} {:?}: {} ({} {})",
+                    fx.state, caller.label, mode, probe.what, probe.method, probe.path
+                );
                 let reply = send(&fx.ghcr, probe, &probe.path, authorization).await;
                 let answer = answer_of(probe.surface, &probe.method, &reply);
-                failures.check(answer == probe.expected, || {
-                    format!("{context}: expected {:?}, got {:?} {}", probe.expected, answer, excerpt(&reply))
+                let expected = expected_of(probe);
+                failures.check(answer == expected, || {
+                    format!(
+                        "{context}: expected {expected:?}, got {answer:?} {}",
+                        excerpt(&reply)
+                    )
                 });
                 let listed = match &probe.listed {
                     Some(expected) if reply.status == 200 => {
@@ -518,12 +706,23 @@ async fn run(state: State) {
                     }
                     _ => Vec::new(),
                 };
-                let leaks = leaked(&reply, &probe.path, &forbidden);
+                let leaks = leaked(&reply, &named_by(&probe.path), &forbidden);
                 failures.check(leaks.is_empty(), || {
-                    format!("{context}: the answer shows what the caller may not see: {leaks:?} {}", excerpt(&reply))
+                    format!(
+                        "{context}: the answer shows what the caller may not see: {leaks:?} {}",
+                        excerpt(&reply)
+                    )
                 });
                 if probe.compare_with_missing && reply.status == probe.expected.status {
-                    compare_with_missing(&fx.ghcr, probe, authorization, &reply, &context, &mut failures).await;
+                    compare_with_missing(
+                        &fx.ghcr,
+                        probe,
+                        authorization,
+                        &reply,
+                        &context,
+                        &mut failures,
+                    )
+                    .await;
                 }
                 match mode {
                     Mode::Basic => {
@@ -532,14 +731,25 @@ async fn run(state: State) {
                     Mode::Bearer => {
                         if let Some(basic) = basic_answers.get(&probe.what) {
                             failures.check(basic == &(answer.clone(), listed.clone()), || {
-                                format!("{context}: Basic answered {basic:?}, bearer {:?}", (answer, listed))
+                                format!(
+                                    "{context}: Basic answered {basic:?}, bearer {:?}",
+                                    (answer, listed)
+                                )
                             });
                         }
                     }
                 }
                 undo(&fx.ghcr, probe, authorization, &reply).await;
             }
-            catalog_pages(&fx, caller, credentials.registry.as_deref(), &forbidden, *mode, &mut failures).await;
+            catalog_pages(
+                &fx,
+                caller,
+                credentials.registry.as_deref(),
+                &forbidden,
+                *mode,
+                &mut failures,
+            )
+            .await;
         }
     }
     if !failures.0.is_empty() {
@@ -548,7 +758,11 @@ async fn run(state: State) {
             "{} answers in state {:?} disagree with the model:\n{}",
             failures.0.len(),
             state,
-            shown.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n")
+            shown
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
         );
     }
 }
@@ -561,14 +775,24 @@ async fn token_endpoint(fx: &Fixture, caller: &Caller, failures: &mut Failures) 
     let scopes = bearer_scopes(&target);
     let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
     let reply = fx.ghcr.token_reply(caller.basic.as_deref(), &scopes).await;
-    assert_eq!(reply.status, 200, "[{:?}] {}: /token: {reply:?}", fx.state, caller.label);
+    assert_eq!(
+        reply.status, 200,
+        "[{:?}] {}: /token: {reply:?}",
+        fx.state, caller.label
+    );
     let bearer = format!("Bearer {}", reply.json()["token"].as_str().expect("token"));
     let mut expected = BTreeSet::new();
     for (name, asked) in [
         (VAULT, &[Action::Pull, Action::Push, Action::Delete][..]),
         (MISSING, &[Action::Pull, Action::Push, Action::Delete][..]),
-        (PUBLIC_THING, &[Action::Pull, Action::Push, Action::Delete][..]),
-        (PRIVATE_THING, &[Action::Pull, Action::Push, Action::Delete][..]),
+        (
+            PUBLIC_THING,
+            &[Action::Pull, Action::Push, Action::Delete][..],
+        ),
+        (
+            PRIVATE_THING,
+            &[Action::Pull, Action::Push, Action::Delete][..],
+        ),
         (target.as_str(), &[Action::Pull, Action::Push][..]),
     ] {
         for action in fx.world.permitted(&caller.principal, name, asked) {
@@ -607,14 +831,18 @@ async fn send(ghcr: &Ghcr, probe: &Probe, path: &str, authorization: Option<&str
         }
         None => Vec::new(),
     };
-    ghcr.server.send(probe.method.clone(), path, &headers, body).await
+    ghcr.server
+        .send(probe.method.clone(), path, &headers, body)
+        .await
 }
 
 /// The status, and the OCI error code of a registry API error (a `HEAD`
 /// answer has no body to carry one).
 fn answer_of(surface: Surface, method: &Method, reply: &Reply) -> Answer {
     let code = match surface {
-        Surface::Registry if *method != Method::HEAD && !reply.status.is_success() => reply.error_code(),
+        Surface::Registry if *method != Method::HEAD && !reply.status.is_success() => {
+            reply.error_code()
+        }
         _ => None,
     };
     Answer {
@@ -623,9 +851,35 @@ fn answer_of(surface: Surface, method: &Method, reply: &Reply) -> Answer {
     }
 }
 
+/// The expected answer as far as the reply can carry it (a `HEAD`
+/// answer has no body, so no error code).
+fn expected_of(probe: &Probe) -> Answer {
+    let mut expected = probe.expected.clone();
+    if probe.method == Method::HEAD {
+        expected.code = None;
+    }
+    expected
+}
+
+/// What a request path names: itself, and the repository a REST API or
+/// page path names by its parts (`/orgs/acme/packages/container/vault`
+/// names `acme/vault`), which an answer may repeat.
+fn named_by(path: &str) -> String {
+    let mut named = path.to_owned();
+    if path.contains("packages/container/vault") {
+        named.push(' ');
+        named.push_str(VAULT);
+    }
+    named
+}
+
 fn excerpt(reply: &Reply) -> String {
     let body = String::from_utf8_lossy(&reply.body);
-    let body: String = body.chars().take(300).collect();
+    let body: String = body
+        .chars()
+        .take(300)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     format!("{} {body}", reply.status)
 }
 
@@ -639,7 +893,10 @@ async fn compare_with_missing(
     context: &str,
     failures: &mut Failures,
 ) {
-    let swap = |s: &str| s.replace(VAULT, MISSING).replace("container/vault", "container/nothing");
+    let swap = |s: &str| {
+        s.replace(VAULT, MISSING)
+            .replace("container/vault", "container/nothing")
+    };
     let path = swap(&probe.path);
     let missing = send(ghcr, probe, &path, authorization).await;
     let normalized = swap(&String::from_utf8_lossy(&reply.body));
@@ -666,7 +923,9 @@ async fn undo(ghcr: &Ghcr, probe: &Probe, authorization: Option<&str>, reply: &R
     match probe.undo {
         Undo::CancelUpload if reply.status == 202 => {
             let location = reply.header("location").expect("location").to_owned();
-            let cancel = ghcr.send(Method::DELETE, &location, authorization, Vec::new()).await;
+            let cancel = ghcr
+                .send(Method::DELETE, &location, authorization, Vec::new())
+                .await;
             assert_eq!(cancel.status, 204, "cancel {location}: {cancel:?}");
         }
         Undo::Restore if reply.status == 204 => {
@@ -691,19 +950,27 @@ async fn catalog_pages(
     mode: Mode,
     failures: &mut Failures,
 ) {
-    let context = format!("[{:?}] {} {:?}: catalog a name at a time", fx.state, caller.label, mode);
+    let context = format!(
+        "[{:?}] {} {:?}: catalog a name at a time",
+        fx.state, caller.label, mode
+    );
     let mut names = Vec::new();
     let mut path = "/v2/_catalog?n=1".to_owned();
     for _ in 0..64 {
         let reply = fx.ghcr.get(&path, authorization).await;
         if reply.status != 200 {
-            failures.0.push(format!("{context}: {path}: {}", excerpt(&reply)));
+            failures
+                .0
+                .push(format!("{context}: {path}: {}", excerpt(&reply)));
             return;
         }
         names.extend(listed_names(Surface::Registry, &reply));
         let leaks = leaked(&reply, "", forbidden);
         failures.check(leaks.is_empty(), || {
-            format!("{context}: {path} shows {leaks:?}: {:?}", reply.header("link"))
+            format!(
+                "{context}: {path} shows {leaks:?}: {:?}",
+                reply.header("link")
+            )
         });
         match reply.header("link") {
             Some(link) => {

@@ -80,7 +80,12 @@ fn user_caller(label: &str, user: &str, scopes: &str, secret: String) -> Caller 
     }
 }
 
-fn workflow_caller(label: &str, repository: &str, permission: WorkflowPermission, secret: String) -> Caller {
+fn workflow_caller(
+    label: &str,
+    repository: &str,
+    permission: WorkflowPermission,
+    secret: String,
+) -> Caller {
     Caller {
         label: label.to_owned(),
         principal: Principal::Workflow {
@@ -94,12 +99,7 @@ fn workflow_caller(label: &str, repository: &str, permission: WorkflowPermission
 
 async fn personal_token(ghcr: &Ghcr, user: &str, scopes: &str) -> String {
     let secret = PersonalAccessToken::generate().expect("token");
-    let stored = StoredToken::new(
-        &secret,
-        login(user),
-        scopes.parse().expect("scopes"),
-        None,
-    );
+    let stored = StoredToken::new(&secret, login(user), scopes.parse().expect("scopes"), None);
     ghcr.store
         .insert_personal_token(&stored, ghcr.now())
         .await
@@ -141,7 +141,10 @@ pub async fn seed(ghcr: &Ghcr, world: &mut World) -> Vec<Caller> {
         world.add_member("acme", user, OrgRole::Member);
     }
     for (slug, user) in [("devs", "heidi"), ("ops", "judy")] {
-        store.create_team(&acme, &team(slug), now).await.expect("team");
+        store
+            .create_team(&acme, &team(slug), now)
+            .await
+            .expect("team");
         store
             .add_team_member(&acme, &team(slug), &login(user))
             .await
@@ -150,12 +153,20 @@ pub async fn seed(ghcr: &Ghcr, world: &mut World) -> Vec<Caller> {
     }
     let vault_src = source("acme/vault-src");
     store
-        .set_collaborator(&vault_src, &Collaborator::User(login("ivan")), RepositoryRole::Write)
+        .set_collaborator(
+            &vault_src,
+            &Collaborator::User(login("ivan")),
+            RepositoryRole::Write,
+        )
         .await
         .expect("collaborator");
     world.set_collaborator("acme/vault-src", "user:ivan", RepositoryRole::Write);
     store
-        .set_collaborator(&vault_src, &Collaborator::Team(team("ops")), RepositoryRole::Read)
+        .set_collaborator(
+            &vault_src,
+            &Collaborator::Team(team("ops")),
+            RepositoryRole::Read,
+        )
         .await
         .expect("collaborator");
     world.set_collaborator("acme/vault-src", "team:ops", RepositoryRole::Read);
@@ -168,7 +179,12 @@ pub async fn seed(ghcr: &Ghcr, world: &mut World) -> Vec<Caller> {
     }];
     for scopes in ALICE_SCOPES {
         let secret = personal_token(ghcr, "alice", scopes).await;
-        callers.push(user_caller(&format!("alice[{scopes}]"), "alice", scopes, secret));
+        callers.push(user_caller(
+            &format!("alice[{scopes}]"),
+            "alice",
+            scopes,
+            secret,
+        ));
     }
     callers.push(user_caller(
         "carol",

@@ -42,7 +42,13 @@ const EMPTY: &[u8] = b"{}";
 /// described by a text naming `seed` (different seeds make different
 /// blobs), and an artifact referring to it. Panics unless every push is
 /// accepted.
-pub async fn push(ghcr: &Ghcr, authorization: &str, repository: &str, tag: &str, seed: &str) -> Image {
+pub async fn push(
+    ghcr: &Ghcr,
+    authorization: &str,
+    repository: &str,
+    tag: &str,
+    seed: &str,
+) -> Image {
     let description = format!("isolation secret {seed}");
     let (reply, manifest, size) = ghcr
         .push_image_as(
@@ -66,7 +72,11 @@ pub async fn push(ghcr: &Ghcr, authorization: &str, repository: &str, tag: &str,
     assert_eq!(pulled.status, 200, "read back {repository}: {pulled:?}");
     let value = pulled.json();
     let digest = |v: &serde_json::Value| -> Digest {
-        v["digest"].as_str().expect("digest").parse().expect("digest")
+        v["digest"]
+            .as_str()
+            .expect("digest")
+            .parse()
+            .expect("digest")
     };
     let config = digest(&value["config"]);
     let layer = digest(&value["layers"][0]);

@@ -94,7 +94,9 @@ impl World {
     }
 
     pub fn package_mut(&mut self, name: &str) -> &mut Package {
-        self.live.get_mut(name).expect("a live package in the model")
+        self.live
+            .get_mut(name)
+            .expect("a live package in the model")
     }
 
     pub fn set_visibility(&mut self, name: &str, visibility: Visibility) {
