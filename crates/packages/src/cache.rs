@@ -33,7 +33,8 @@ pub struct CacheOptions {
     /// process writing the same database: the admin CLI revoking a token,
     /// a second server); changes made through it are seen at once.
     pub ttl: Duration,
-    /// The most answers kept per kind (tokens, packages, access contexts);
+    /// The most answers kept per kind (tokens by hash, tokens by id,
+    /// packages, access contexts);
     /// when full, the kind's cache starts over.
     pub capacity: usize,
 }
@@ -95,13 +96,16 @@ struct Cache {
     /// under an older generation is not reused.
     generation: AtomicU64,
     tokens: Map<TokenHash, Option<TokenRecord>>,
+    tokens_by_id: Map<TokenId, Option<TokenRecord>>,
     packages: Map<RepositoryName, Option<PackageRecord>>,
     contexts: Map<(RepositoryName, Option<Login>, PackageLookup), AccessContext>,
 }
 
 /// A [`PackageStore`] that answers the per-request lookups
 /// ([`find_token`](PackageStore::find_token),
-/// [`package`](PackageStore::package) and
+/// [`token`](PackageStore::token) (which a registry asks on every request
+/// made with a bearer token, to see that the token it was minted from
+/// still works), [`package`](PackageStore::package) and
 /// [`access_context`](PackageStore::access_context)) from memory when it
 /// answered the same question recently, and passes everything else
 /// through.
@@ -154,6 +158,7 @@ impl CachedStore {
                 options,
                 generation: AtomicU64::new(0),
                 tokens: Map::new(),
+                tokens_by_id: Map::new(),
                 packages: Map::new(),
                 contexts: Map::new(),
             }),
@@ -324,7 +329,8 @@ impl PackageStore for CachedStore {
     }
 
     async fn token(&self, id: TokenId) -> Result<Option<TokenRecord>, Error> {
-        self.inner.token(id).await
+        self.cached(&self.cache.tokens_by_id, id, self.inner.token(id))
+            .await
     }
 
     async fn personal_tokens(&self, owner: &Login) -> Result<Vec<TokenRecord>, Error> {

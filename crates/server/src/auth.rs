@@ -106,7 +106,9 @@ pub trait Authorizer: Send + Sync + 'static {
     /// request, after [`authorize`](Self::authorize) allowed
     /// [`Access::Catalog`]. The default shows them all; an authorizer with
     /// private repositories keeps only those the caller may pull, so that
-    /// the catalog never reveals a name.
+    /// the catalog never reveals a name. The catalog calls it on each batch
+    /// of names it reads from storage and pages over what it keeps, so
+    /// neither a page nor its `Link` header names a repository left out.
     async fn visible_repositories(
         &self,
         request: &Parts,

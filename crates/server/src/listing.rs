@@ -8,7 +8,7 @@ use http::header::{CONTENT_TYPE, LINK};
 use http::request::Parts;
 use serde::Serialize;
 use wharf_reference::{Digest, RepositoryName};
-use wharf_storage::{PageRequest, Referrer};
+use wharf_storage::{Page, PageRequest, Referrer};
 
 use crate::auth::{Access, Action};
 use crate::error::{ApiError, ErrorCode};
@@ -99,20 +99,14 @@ struct Catalog<'a> {
     repositories: Vec<&'a str>,
 }
 
-/// `GET /v2/_catalog?n=&last=`
+/// `GET /v2/_catalog?n=&last=`: the repositories the caller may see, paged
+/// over those alone (see [`visible_page`]).
 pub(crate) async fn catalog(registry: &Registry, parts: &Parts) -> Result<Response, ApiError> {
     registry.authorize(parts, Access::Catalog).await?;
     let request = page_request(registry, parts)?;
-    let page = registry.storage().list_repositories(&request).await?;
-    // Filtered after paging: a page may hold fewer than `n` names, and the
-    // `Link` still points past the last name storage listed.
-    let visible = registry
-        .inner()
-        .authorizer
-        .visible_repositories(parts, page.items)
-        .await?;
+    let page = visible_page(registry, parts, &request).await?;
     let body = serde_json::to_vec(&Catalog {
-        repositories: visible.iter().map(|r| r.as_str()).collect(),
+        repositories: page.items.iter().map(|r| r.as_str()).collect(),
     })
     .map_err(|err| ApiError::internal(&err))?;
     let mut response = ([(CONTENT_TYPE, "application/json")], body).into_response();
@@ -122,6 +116,62 @@ pub(crate) async fn catalog(registry: &Registry, parts: &Parts) -> Result<Respon
             .insert(LINK, next_link("/v2/_catalog", &request, last.as_str())?);
     }
     Ok(response)
+}
+
+/// How many names the catalog reads from storage at a time, at least:
+/// enough that a caller who sees few of many repositories does not cost a
+/// storage listing per name.
+const CATALOG_BATCH: usize = 100;
+
+/// The page `request` asks for of the repositories the caller may see.
+///
+/// Visibility is applied inside the paging, never after it: storage is
+/// read in batches after `last`, each batch filtered by the authorizer,
+/// until `n` visible names and one more are found or the listing ends. So
+/// a page holds up to `n` names the caller may see, a `Link` is sent only
+/// when another such name follows, and its `last` is the last name of the
+/// page: neither a page nor its `Link` ever names a hidden repository,
+/// whatever `last` the caller sends.
+async fn visible_page(
+    registry: &Registry,
+    parts: &Parts,
+    request: &PageRequest,
+) -> Result<Page<RepositoryName>, ApiError> {
+    let authorizer = &registry.inner().authorizer;
+    let Some(n) = request.n else {
+        let all = registry.storage().list_repositories(request).await?;
+        let items = authorizer.visible_repositories(parts, all.items).await?;
+        return Ok(Page {
+            items,
+            next_last: None,
+        });
+    };
+    if n == 0 {
+        return Ok(Page::empty());
+    }
+    let mut batch = PageRequest {
+        n: Some(n.saturating_add(1).max(CATALOG_BATCH)),
+        last: request.last.clone(),
+    };
+    let mut visible = Vec::new();
+    loop {
+        let page = registry.storage().list_repositories(&batch).await?;
+        visible.extend(authorizer.visible_repositories(parts, page.items).await?);
+        match page.next_last {
+            Some(last) if visible.len() <= n => batch.last = Some(last.as_str().to_owned()),
+            _ => break,
+        }
+    }
+    let next_last = if visible.len() > n {
+        visible.truncate(n);
+        visible.last().cloned()
+    } else {
+        None
+    };
+    Ok(Page {
+        items: visible,
+        next_last,
+    })
 }
 
 #[derive(Serialize)]

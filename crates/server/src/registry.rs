@@ -13,12 +13,13 @@ use http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
 use http::request::Parts;
 use http::{Method, StatusCode};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wharf_reference::RepositoryName;
 use wharf_storage::Storage;
 
 use crate::accounts::{Accounts, AccountsConfig};
 use crate::auth::{Access, AllowAll, Authorizer};
 use crate::error::{ApiError, ErrorCode};
-use crate::headers::API_VERSION;
+use crate::headers::{API_VERSION, NOSNIFF};
 use crate::metrics::Metrics;
 use crate::observe::ObserveLayer;
 use crate::route::Route;
@@ -277,7 +278,14 @@ impl Registry {
     }
 
     /// Asks the authorizer whether the request may do `access`.
+    ///
+    /// With [accounts](RegistryBuilder::accounts) on, a repository is
+    /// `OWNER/PACKAGE`: a name of one component (`bob`) is refused first,
+    /// whoever asks, with 400 `NAME_INVALID`.
     pub async fn authorize(&self, request: &Parts, access: Access<'_>) -> Result<(), ApiError> {
+        if let (Some(_), Access::Repository { name, .. }) = (&self.inner.accounts, access) {
+            require_package_name(name)?;
+        }
         self.inner.authorizer.authorize(request, access).await
     }
 
@@ -356,7 +364,9 @@ async fn dispatch(State(registry): State<Registry>, request: Request) -> Respons
         Ok(None) => not_found().await,
         Err(err) => err.into_response(),
     };
-    response.headers_mut().insert(API_VERSION.0, API_VERSION.1);
+    let headers = response.headers_mut();
+    headers.insert(API_VERSION.0, API_VERSION.1);
+    headers.insert(NOSNIFF.0, NOSNIFF.1);
     response
 }
 
@@ -382,10 +392,10 @@ async fn handle(
             manifests::get(registry, &parts, name, reference).await
         }
         (Route::Manifest { name, reference }, Method::PUT) => {
-            manifests::put(registry, &parts, body, name, reference).await
+            manifests::put(registry, &parts, body, name, reference.reference()?).await
         }
         (Route::Manifest { name, reference }, Method::DELETE) => {
-            manifests::delete(registry, &parts, name, reference).await
+            manifests::delete(registry, &parts, name, reference.reference()?).await
         }
         (Route::Blob { name, digest }, Method::GET | Method::HEAD) => {
             blobs::get(registry, &parts, name, digest).await
@@ -428,4 +438,22 @@ async fn not_found() -> Response {
     )
     .with_status(StatusCode::NOT_FOUND)
     .into_response()
+}
+
+/// Refuses a repository name without a package after its owner: under
+/// accounts it would make a package named "" that no page or REST path
+/// can address. The answer depends on the name alone, so it reveals
+/// nothing about accounts.
+fn require_package_name(name: &RepositoryName) -> Result<(), ApiError> {
+    if name.package().is_some() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::NameInvalid,
+        format!(
+            "a package name is needed after the owner: {}/NAME",
+            name.namespace()
+        ),
+    )
+    .with_detail(serde_json::json!({ "name": name.as_str() })))
 }

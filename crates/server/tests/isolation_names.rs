@@ -1,0 +1,229 @@
+//! Tenant isolation for names (issue 8): the catalog never names a
+//! repository the caller may not see, not even through its `Link` header.
+
+mod common;
+
+use common::ghcr::*;
+use common::Reply;
+
+/// Private, public and deleted packages whose names interleave in the
+/// catalog's order, so that every page boundary falls next to a name some
+/// caller may not see:
+///
+/// | name | state |
+/// |---|---|
+/// | `acme/vault` | public, then deleted |
+/// | `alice/app` | private (alice) |
+/// | `alice/public-app` | public |
+/// | `alice/site-image` | private (the alice/site workflow, alice) |
+/// | `bob/open` | public |
+/// | `bob/secret` | private (bob) |
+/// | `carol/zzz` | private (carol) |
+async fn interleaved() -> Ghcr {
+    let ghcr = Ghcr::start().await;
+    ghcr.publish("alice", "acme/vault", "1.0").await;
+    ghcr.make_public("alice", "/orgs/acme", "vault").await;
+    ghcr.publish("alice", "alice/app", "1.0").await;
+    ghcr.publish("alice", "alice/public-app", "1.0").await;
+    ghcr.make_public("alice", "/user", "public-app").await;
+    ghcr.publish("site-ci", "alice/site-image", "1.0").await;
+    ghcr.publish("bob", "bob/open", "1.0").await;
+    ghcr.make_public("bob", "/user", "open").await;
+    ghcr.publish("bob", "bob/secret", "1.0").await;
+    ghcr.publish("carol", "carol/zzz", "1.0").await;
+    let deleted = ghcr
+        .delete(
+            "/orgs/acme/packages/container/vault",
+            Some(&ghcr.basic("alice")),
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "delete acme/vault: {deleted:?}");
+    ghcr
+}
+
+/// The path a `Link: <PATH>; rel="next"` header points to.
+fn next_path(link: &str) -> &str {
+    link.strip_prefix('<')
+        .and_then(|rest| rest.split_once('>'))
+        .map(|(path, _)| path)
+        .unwrap_or_else(|| panic!("not a Link header: {link}"))
+}
+
+/// Walks the catalog `n` names at a time from the first page, following
+/// `Link` headers; returns every name listed. Each `Link` must carry the
+/// last name of its page (so it names nothing the page did not show) and
+/// no page may hold more than `n` names.
+async fn walk_catalog(ghcr: &Ghcr, authorization: Option<&str>, n: usize) -> Vec<String> {
+    let mut listed = Vec::new();
+    let mut path = format!("/v2/_catalog?n={n}");
+    for _ in 0..50 {
+        let reply = ghcr.get(&path, authorization).await;
+        assert_eq!(reply.status, 200, "{path}: {reply:?}");
+        let page: Vec<String> = reply.json()["repositories"]
+            .as_array()
+            .expect("repositories")
+            .iter()
+            .map(|v| v.as_str().expect("name").to_owned())
+            .collect();
+        assert!(page.len() <= n, "{path}: {page:?}");
+        let Some(link) = reply.header("link") else {
+            listed.extend(page);
+            return listed;
+        };
+        let last = page
+            .last()
+            .unwrap_or_else(|| panic!("{path}: an empty page with a Link ({link})"));
+        assert_eq!(
+            link,
+            format!(
+                "</v2/_catalog?n={n}&last={}>; rel=\"next\"",
+                url_encode(last)
+            ),
+            "{path}"
+        );
+        path = next_path(link).to_owned();
+        listed.extend(page);
+    }
+    panic!("the catalog walk did not end");
+}
+
+#[tokio::test]
+async fn catalog_pages_name_only_what_the_caller_may_see() {
+    let ghcr = interleaved().await;
+    let (alice, bob, carol) = (ghcr.basic("alice"), ghcr.basic("bob"), ghcr.basic("carol"));
+    // (caller, authorization, the names it may see, in order)
+    let table: [(&str, Option<&str>, &[&str]); 4] = [
+        ("anonymous", None, &["alice/public-app", "bob/open"]),
+        (
+            "alice",
+            Some(&alice),
+            &[
+                "alice/app",
+                "alice/public-app",
+                "alice/site-image",
+                "bob/open",
+            ],
+        ),
+        (
+            "bob",
+            Some(&bob),
+            &["alice/public-app", "bob/open", "bob/secret"],
+        ),
+        (
+            "carol",
+            Some(&carol),
+            &["alice/public-app", "bob/open", "carol/zzz"],
+        ),
+    ];
+    for (caller, authorization, visible) in table {
+        for n in 1..=3 {
+            let listed = walk_catalog(&ghcr, authorization, n).await;
+            assert_eq!(listed, visible, "{caller}, n={n}");
+        }
+        // The whole catalog in one page says the same.
+        let all = ghcr.get("/v2/_catalog", authorization).await;
+        assert_eq!(
+            all.json()["repositories"],
+            serde_json::json!(visible),
+            "{caller}"
+        );
+        assert_eq!(all.header("link"), None, "{caller}");
+    }
+}
+
+#[tokio::test]
+async fn a_catalog_page_after_a_hidden_name_skips_to_the_next_visible_one() {
+    let ghcr = interleaved().await;
+    // `last` may be any string, a hidden name included: the page is the
+    // next visible names, and its Link (if any) names the last of them.
+    let reply = ghcr.get("/v2/_catalog?n=1&last=alice%2Fapp", None).await;
+    assert_eq!(
+        reply.json()["repositories"],
+        serde_json::json!(["alice/public-app"])
+    );
+    assert_eq!(
+        reply.header("link"),
+        Some("</v2/_catalog?n=1&last=alice%2Fpublic-app>; rel=\"next\"")
+    );
+    // Only hidden names follow `bob/open` for anonymous callers: no Link.
+    let reply = ghcr.get("/v2/_catalog?n=1&last=bob%2Fopen", None).await;
+    assert_eq!(reply.json()["repositories"], serde_json::json!([]));
+    assert_eq!(reply.header("link"), None);
+    let reply = ghcr
+        .get("/v2/_catalog?n=1&last=alice%2Fpublic-app", None)
+        .await;
+    assert_eq!(
+        reply.json()["repositories"],
+        serde_json::json!(["bob/open"])
+    );
+    assert_eq!(reply.header("link"), None);
+}
+
+#[tokio::test]
+async fn a_repository_named_only_after_its_owner_is_refused_with_name_invalid() {
+    let ghcr = Ghcr::start().await;
+    let bob = ghcr.basic("bob");
+    let expected = "a package name is needed after the owner: bob/NAME";
+    let refused = |what: &str, reply: &Reply| {
+        assert_eq!(reply.status, 400, "{what}: {reply:?}");
+        assert_eq!(
+            reply.error_code().as_deref(),
+            Some("NAME_INVALID"),
+            "{what}"
+        );
+        assert_eq!(
+            reply.json()["errors"][0]["message"],
+            expected,
+            "{what}: {reply:?}"
+        );
+    };
+    let blob = ghcr.push_blob_as(&bob, "bob", b"a layer").await;
+    refused("blob upload", &blob);
+    let (manifest, _, _) = ghcr
+        .push_image_as(
+            &bob,
+            "bob",
+            "1",
+            serde_json::json!({}),
+            serde_json::json!({}),
+        )
+        .await;
+    refused("image push", &manifest);
+    let bearer = ghcr
+        .bearer(Some("bob"), &["repository:bob:pull,push"])
+        .await;
+    let (with_bearer, _, _) = ghcr
+        .push_image_as(
+            &bearer,
+            "bob",
+            "1",
+            serde_json::json!({}),
+            serde_json::json!({}),
+        )
+        .await;
+    refused("image push with a bearer token", &with_bearer);
+    // Whoever asks, whether or not `bob` is an account.
+    refused(
+        "anonymous pull",
+        &ghcr.get("/v2/bob/manifests/1", None).await,
+    );
+    let nobody = ghcr.get("/v2/nobody/tags/list", Some(&bob)).await;
+    assert_eq!(nobody.status, 400, "{nobody:?}");
+    assert_eq!(nobody.error_code().as_deref(), Some("NAME_INVALID"));
+
+    // No package came into being.
+    let packages = ghcr
+        .get("/user/packages?package_type=container", Some(&bob))
+        .await;
+    assert_eq!(packages.status, 200, "{packages:?}");
+    assert_eq!(packages.json(), serde_json::json!([]));
+    // bob/NAME is still bob's to publish.
+    ghcr.publish("bob", "bob/app", "1").await;
+}
+
+#[tokio::test]
+async fn without_accounts_a_one_component_name_is_an_ordinary_repository() {
+    let server = common::start(common::Backend::Memory).await;
+    server.push_image("alpine", "3", "alpine").await;
+    assert_eq!(server.get("/v2/alpine/manifests/3").await.status, 200);
+}
