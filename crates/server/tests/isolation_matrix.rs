@@ -901,7 +901,7 @@ async fn compare_with_missing(
     let missing = send(ghcr, probe, &path, authorization).await;
     let normalized = swap(&String::from_utf8_lossy(&reply.body));
     let missing_body = String::from_utf8_lossy(&missing.body).into_owned();
-    let challenge = |r: &Reply| r.header("www-authenticate").map(|h| swap(h));
+    let challenge = |r: &Reply| r.header("www-authenticate").map(&swap);
     failures.check(
         reply.status == missing.status && normalized == missing_body && challenge(reply) == challenge(&missing),
         || {
