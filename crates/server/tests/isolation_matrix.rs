@@ -245,13 +245,23 @@ impl Probe {
         self
     }
 
-    /// Compared with the same request for [`MISSING`] when `decision`
-    /// hides the subject.
-    fn hidden_like_missing(mut self, kind: Option<DenyKind>) -> Probe {
-        self.compare_with_missing = matches!(
+    /// Compared with the same request for [`MISSING`] when the denial
+    /// does not depend on the package existing: no credentials, too few
+    /// scopes, or not visible. (Only [`DenyKind::Forbidden`], for those
+    /// who may see the package, tells it exists.)
+    fn hidden_like_missing(self, kind: Option<DenyKind>) -> Probe {
+        let hidden = matches!(
             kind,
-            Some(DenyKind::NotVisible | DenyKind::NeedsAuthentication)
+            Some(
+                DenyKind::NotVisible | DenyKind::NeedsAuthentication | DenyKind::InsufficientScope
+            )
         );
+        self.compared_with_missing(hidden)
+    }
+
+    /// Compared with the same request for [`MISSING`] when `compare`.
+    fn compared_with_missing(mut self, compare: bool) -> Probe {
+        self.compare_with_missing = compare;
         self
     }
 
@@ -590,7 +600,7 @@ impl Fixture {
                 "/acme/packages/container/vault",
                 Answer::page(&pull),
             )
-            .hidden_like_missing(Some(DenyKind::NotVisible).filter(|_| !pull.is_allowed())),
+            .compared_with_missing(!pull.is_allowed()),
             Probe::new(
                 "acme's packages page",
                 Surface::Page,
