@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::id::{PackageId, TokenId, VersionId};
 use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord};
 use crate::page::{Page, PageRequest};
-use crate::store::{PackageStore, PurgeReport};
+use crate::store::{PackageStore, PurgeReport, LAST_USED_GRANULARITY};
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -72,6 +72,11 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
             .get(key)
             .filter(|entry| entry.generation == generation && entry.loaded_at.elapsed() < ttl)
             .map(|entry| entry.value.clone())
+    }
+
+    fn remove(&self, key: &K) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.remove(key);
     }
 
     fn insert(&self, key: K, value: V, generation: u64, capacity: usize) {
@@ -349,9 +354,23 @@ impl PackageStore for CachedStore {
     }
 
     async fn record_token_use(&self, id: TokenId, now: Timestamp) -> Result<(), Error> {
-        // Not a change that any cached answer depends on, except a cached
-        // token's `last_used_at`, which may lag (documented).
-        self.inner.record_token_use(id, now).await
+        // A use within the granularity of the cached last use writes
+        // nothing in any store: skip the call. Otherwise write, and drop the
+        // cached answer for this id so that `token(id)` shows the new time
+        // (at most once per granularity per token). Answers found by hash
+        // may show an older `last_used_at` (documented).
+        let CacheOptions { ttl, .. } = self.cache.options;
+        let generation = self.cache.generation.load(Ordering::Acquire);
+        let cached = self.cache.tokens_by_id.get(&id, generation, ttl).flatten();
+        let recent = cached
+            .and_then(|record| record.last_used_at)
+            .is_some_and(|last| now < last.saturating_add(LAST_USED_GRANULARITY));
+        if recent {
+            return Ok(());
+        }
+        let result = self.inner.record_token_use(id, now).await;
+        self.cache.tokens_by_id.remove(&id);
+        result
     }
 
     async fn create_package(
