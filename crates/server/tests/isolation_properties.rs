@@ -120,7 +120,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => name.clone().prop_map(|name| Op::PushLabelled { name }),
         1 => name.clone().prop_map(|name| Op::Tag { name }),
         1 => name.clone().prop_map(|name| Op::DeleteVersion { name }),
-        2 => name.clone().prop_map(|name| Op::DeletePackage { name }),
+        3 => name.clone().prop_map(|name| Op::DeletePackage { name }),
         2 => name.clone().prop_map(|name| Op::Restore { name }),
         3 => (name.clone(), 0..GRANTEES.len(), 0..ROLES.len())
             .prop_map(|(name, grantee, role)| Op::Grant { name, grantee, role }),
@@ -736,13 +736,13 @@ fn grantee_for(name: &str, grantee: &str) -> String {
     }
 }
 
-/// How many sequences to try: 32, or `ISOLATION_CASES` for a deeper
+/// How many sequences to try: 48 (about a minute), or `ISOLATION_CASES` for a deeper
 /// search.
 fn cases() -> u32 {
     std::env::var("ISOLATION_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(32)
+        .unwrap_or(48)
 }
 
 /// Who acts: mostly those who can change something.
