@@ -435,6 +435,27 @@ impl Fixture {
             )
             .hidden_like_missing(delete.deny_kind()),
         );
+        // The other packages (a public one, and a private one in a user's
+        // namespace), by digest.
+        for image in self.images.iter().filter(|i| i.repository != VAULT) {
+            let decision = self.world.decide(who, Action::Pull, &image.repository);
+            let name = &image.repository;
+            for (what, path) in [
+                (
+                    "manifest",
+                    format!("/v2/{name}/manifests/{}", image.manifest),
+                ),
+                ("layer", format!("/v2/{name}/blobs/{}", image.layer)),
+            ] {
+                probes.push(Probe::new(
+                    format!("GET {name} {what}"),
+                    Surface::Registry,
+                    Method::GET,
+                    path,
+                    Answer::registry(&decision, Answer::ok(200)),
+                ));
+            }
+        }
         // Mounting the subject's blobs into the caller's own repository:
         // mounted only when the caller may pull them from acme/vault.
         let target = caller.own_repository();
