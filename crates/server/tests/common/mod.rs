@@ -3,7 +3,10 @@
 
 #![allow(dead_code, missing_docs)]
 
+pub mod cast;
 pub mod ghcr;
+pub mod images;
+pub mod model;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
