@@ -227,3 +227,44 @@ async fn without_accounts_a_one_component_name_is_an_ordinary_repository() {
     server.push_image("alpine", "3", "alpine").await;
     assert_eq!(server.get("/v2/alpine/manifests/3").await.status, 200);
 }
+
+#[tokio::test]
+async fn logins_the_help_forbids_and_route_names_never_become_owners() {
+    let ghcr = Ghcr::start().await;
+    // (login, why it is refused): GitHub's rule, and the names of the
+    // registry's own routes, whose owner pages nobody could reach.
+    let table = [
+        ("a_b", "single hyphens"),
+        ("a.b", "single hyphens"),
+        ("a--b", "two hyphens in a row"),
+        ("-ab", "starts nor ends with a hyphen"),
+        ("v2", "reserved"),
+        ("token", "reserved"),
+        ("metrics", "reserved"),
+        ("user", "reserved"),
+        ("users", "reserved"),
+        ("orgs", "reserved"),
+        ("packages", "reserved"),
+        ("static", "reserved"),
+    ];
+    for (name, why) in table {
+        let err = name
+            .parse::<wharf_auth::Login>()
+            .expect_err(&format!("{name} is not a login"));
+        assert!(err.to_string().contains(why), "{name}: {err}");
+        // No account can own the namespace, so nobody publishes into it.
+        let (reply, _, _) = ghcr
+            .push_image_as(
+                &ghcr.basic("bob"),
+                &format!("{name}/app"),
+                "1",
+                serde_json::json!({}),
+                serde_json::json!({}),
+            )
+            .await;
+        assert!(
+            matches!(reply.status.as_u16(), 400 | 403 | 404),
+            "{name}: {reply:?}"
+        );
+    }
+}

@@ -119,7 +119,9 @@ pub enum Command {
 pub enum UserCommand {
     /// Create a user.
     Create {
-        /// The login (letters, digits and single hyphens; kept lowercase).
+        /// The login: up to 39 letters, digits and single hyphens, not
+        /// first or last, and not a path the registry serves (`v2`,
+        /// `token`, `users`, ...); kept lowercase.
         login: Login,
     },
     /// List users and organizations.
@@ -131,7 +133,7 @@ pub enum UserCommand {
 pub enum OrgCommand {
     /// Create an organization.
     Create {
-        /// Its login (shares one namespace with users).
+        /// Its login (shares one namespace with users, and their rules).
         name: Login,
         /// Only organization admins may publish new packages (by default
         /// every member may).
