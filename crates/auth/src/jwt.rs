@@ -1,7 +1,13 @@
 //! Registry bearer tokens: short-lived HS256 JWTs that a token endpoint
 //! issues and the registry verifies, in the shape of distribution's token
 //! specification (`iss`, `sub`, `aud`, `exp`, `nbf`, `iat`, `jti`, and
-//! `access: [{type, name, actions}]`).
+//! `access: [{type, name, actions}]`), plus `tid`: the id of the stored
+//! token a bearer token was minted from.
+//!
+//! A bearer token's claims are an upper bound, never a grant: a registry
+//! re-reads the stored token named by `tid` on each request (so revoking
+//! it ends the bearer tokens minted from it) and authorizes against the
+//! current state of the package, within what `access` allows.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -97,9 +103,15 @@ pub struct Claims {
     pub iat: Timestamp,
     /// Unique token id.
     pub jti: String,
-    /// What the token grants.
+    /// What the token grants, at most.
     #[serde(with = "access_claim", default)]
     pub access: ScopeSet,
+    /// The id of the stored token (a personal access token or a workflow
+    /// token) this token was minted from, as the registry's store writes
+    /// it; `None` for an anonymous token. See
+    /// [`TokenSigner::issue_derived`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tid: Option<String>,
 }
 
 impl Claims {
@@ -232,13 +244,43 @@ impl TokenSigner {
 
     /// Issues a token granting `access` to `subject`, valid from `now` for
     /// the signer's `ttl`, with a random `jti` from the operating system.
+    /// It names no stored token (`tid`): use it for anonymous tokens, and
+    /// [`issue_derived`](Self::issue_derived) for tokens minted from a
+    /// stored credential.
     pub fn issue(
         &self,
         subject: &Identity,
         access: &ScopeSet,
         now: Timestamp,
     ) -> Result<IssuedToken, Error> {
-        self.issue_with_rng(&mut rand::rngs::OsRng, subject, access, now)
+        self.mint(&mut rand::rngs::OsRng, subject, None, access, now)
+    }
+
+    /// Issues a token to `subject` minted from the stored token with id
+    /// `token_id` (its `tid` claim), granting at most `access`. A registry
+    /// verifying it re-reads that stored token on each request, so the
+    /// bearer token stops working as soon as the stored one is revoked or
+    /// expires.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use wharf_auth::{Identity, ScopeSet, SigningKey, Timestamp, TokenSigner};
+    ///
+    /// let signer = TokenSigner::new(&SigningKey::generate()?, "iss", "svc", Duration::from_secs(300));
+    /// let now = Timestamp::from_unix_seconds(1_700_000_000);
+    /// let granted: ScopeSet = "repository:octocat/app:pull".parse()?;
+    /// let issued = signer.issue_derived(&Identity::User("octocat".parse()?), "42", &granted, now)?;
+    /// assert_eq!(signer.verify(&issued.token, now)?.tid.as_deref(), Some("42"));
+    /// # Ok::<(), wharf_auth::Error>(())
+    /// ```
+    pub fn issue_derived(
+        &self,
+        subject: &Identity,
+        token_id: &str,
+        access: &ScopeSet,
+        now: Timestamp,
+    ) -> Result<IssuedToken, Error> {
+        self.mint(&mut rand::rngs::OsRng, subject, Some(token_id), access, now)
     }
 
     /// [`TokenSigner::issue`], with the `jti` drawn from `rng`.
@@ -246,6 +288,17 @@ impl TokenSigner {
         &self,
         rng: &mut R,
         subject: &Identity,
+        access: &ScopeSet,
+        now: Timestamp,
+    ) -> Result<IssuedToken, Error> {
+        self.mint(rng, subject, None, access, now)
+    }
+
+    fn mint<R: TryCryptoRng + ?Sized>(
+        &self,
+        rng: &mut R,
+        subject: &Identity,
+        token_id: Option<&str>,
         access: &ScopeSet,
         now: Timestamp,
     ) -> Result<IssuedToken, Error> {
@@ -263,6 +316,7 @@ impl TokenSigner {
             iat: now,
             jti: URL_SAFE_NO_PAD.encode(jti),
             access: access.clone(),
+            tid: token_id.map(str::to_owned),
         };
         let payload = serde_json::to_vec(&claims).map_err(|_| Error::MalformedJwt {
             reason: "the claims could not be encoded",

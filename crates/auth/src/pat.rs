@@ -290,6 +290,27 @@ impl StoredToken {
         if !self.hash.matches(presented) {
             return Err(Error::TokenMismatch);
         }
+        self.principal_at(now)
+    }
+
+    /// The principal the token stands for at `now`, while it works: not
+    /// revoked ([`Error::TokenRevoked`]) and not expired
+    /// ([`Error::TokenExpired`]). What a registry asks again on each
+    /// request made with a bearer token minted from this one, so that
+    /// revoking it ends those too.
+    ///
+    /// ```
+    /// use wharf_auth::{Error, PersonalAccessToken, StoredToken, Timestamp};
+    ///
+    /// let now = Timestamp::from_unix_seconds(1_700_000_000);
+    /// let token = PersonalAccessToken::generate()?;
+    /// let mut stored = StoredToken::new(&token, "octocat".parse()?, "read:packages".parse()?, None);
+    /// assert_eq!(stored.principal_at(now)?.identity().subject(), "octocat");
+    /// stored.revoked = true;
+    /// assert!(matches!(stored.principal_at(now), Err(Error::TokenRevoked)));
+    /// # Ok::<(), wharf_auth::Error>(())
+    /// ```
+    pub fn principal_at(&self, now: Timestamp) -> Result<Principal, Error> {
         if self.revoked {
             return Err(Error::TokenRevoked);
         }

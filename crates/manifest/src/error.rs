@@ -65,6 +65,15 @@ pub enum Error {
         /// The configured limit in bytes.
         limit: usize,
     },
+    /// Arrays and objects nest deeper than
+    /// [`ParseOptions::max_depth`](crate::ParseOptions).
+    #[error("manifest nests arrays and objects more than {limit} levels deep (at byte {offset}); no manifest format needs that many, and every client that pulls it would have to parse them")]
+    TooDeep {
+        /// The configured limit.
+        limit: usize,
+        /// The byte offset of the bracket past the limit.
+        offset: usize,
+    },
     /// The body is empty (or only whitespace).
     #[error("manifest body is empty; send the manifest JSON as the request body")]
     Empty,
@@ -166,6 +175,7 @@ impl Error {
             Error::InvalidDigest { .. } => ErrorCode::DigestInvalid,
             Error::Schema1 { .. } | Error::UnsupportedMediaType { .. } => ErrorCode::Unsupported,
             Error::Empty
+            | Error::TooDeep { .. }
             | Error::Syntax { .. }
             | Error::Structure { .. }
             | Error::InvalidContentType { .. }

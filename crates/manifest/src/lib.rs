@@ -78,6 +78,7 @@
 // Tests may unwrap: a panic there is a failed test with its message.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod depth;
 mod descriptor;
 mod error;
 mod manifest;

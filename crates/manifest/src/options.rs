@@ -44,6 +44,7 @@ pub enum Strictness {
 /// assert_eq!(options.max_size, 1024 * 1024);
 /// assert_eq!(ParseOptions::default().max_size, ParseOptions::DEFAULT_MAX_SIZE);
 /// assert_eq!(ParseOptions::default().strictness, Strictness::Permissive);
+/// assert_eq!(ParseOptions::default().max_depth, ParseOptions::DEFAULT_MAX_DEPTH);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -54,11 +55,21 @@ pub struct ParseOptions {
     pub max_size: usize,
     /// Which config and layer media types are accepted.
     pub strictness: Strictness,
+    /// How deeply arrays and objects may nest
+    /// ([`DEFAULT_MAX_DEPTH`](Self::DEFAULT_MAX_DEPTH) by default). Unknown
+    /// fields are kept in the stored bytes and served to every client that
+    /// pulls the manifest, so their nesting is bounded too.
+    pub max_depth: usize,
 }
 
 impl ParseOptions {
     /// 4 MiB.
     pub const DEFAULT_MAX_SIZE: usize = 4 * 1024 * 1024;
+
+    /// 64 levels: an image index nests five (index, `manifests`, a
+    /// descriptor, its `platform` or `annotations`, a feature list), and
+    /// common JSON parsers stop at 128.
+    pub const DEFAULT_MAX_DEPTH: usize = 64;
 
     /// Sets the size limit in bytes.
     pub fn with_max_size(mut self, max_size: usize) -> Self {
@@ -71,6 +82,12 @@ impl ParseOptions {
         self.strictness = strictness;
         self
     }
+
+    /// Sets the nesting limit.
+    pub fn with_max_depth(mut self, max_depth: usize) -> Self {
+        self.max_depth = max_depth;
+        self
+    }
 }
 
 impl Default for ParseOptions {
@@ -78,6 +95,7 @@ impl Default for ParseOptions {
         ParseOptions {
             max_size: Self::DEFAULT_MAX_SIZE,
             strictness: Strictness::default(),
+            max_depth: Self::DEFAULT_MAX_DEPTH,
         }
     }
 }

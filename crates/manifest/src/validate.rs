@@ -7,6 +7,7 @@ use bytes::Bytes;
 use serde_json::Number;
 use wharf_reference::Digest;
 
+use crate::depth;
 use crate::descriptor::{Descriptor, Platform};
 use crate::error::Error;
 use crate::manifest::{Content, ImageIndex, ImageManifest, Manifest};
@@ -29,9 +30,13 @@ pub(crate) fn parse(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::Empty);
     }
+    depth::check(&bytes, options.max_depth)?;
     let raw = raw::parse(&bytes)?;
-    schema_version(raw.schema_version.as_ref().map(|n| &n.0))?;
     let field = raw.media_type.as_ref().map(media_type_field).transpose()?;
+    schema_version(
+        raw.schema_version.as_ref().map(|n| &n.0),
+        declared.as_ref().or(field.as_ref()),
+    )?;
     let media_type = resolve(declared, field.as_ref(), &raw)?;
     if media_type.is_docker() && field.is_none() {
         return Err(Error::invalid(
@@ -113,10 +118,19 @@ fn manifest_media_type(media_type: MediaType, path: &str) -> Result<MediaType, E
     })
 }
 
-/// `schemaVersion` must be 2; 1 is Docker schema 1.
-fn schema_version(version: Option<&Number>) -> Result<(), Error> {
+/// `schemaVersion` must be 2. A document that says 1 and names no
+/// media type is Docker schema 1; one that names a schema 2 or OCI media
+/// type (`named`) is a supported format with invalid content.
+fn schema_version(version: Option<&Number>, named: Option<&MediaType>) -> Result<(), Error> {
     match version.map(Number::as_u64) {
         Some(Some(2)) => Ok(()),
+        Some(Some(1)) if named.is_some() => Err(Error::invalid(
+            "schemaVersion",
+            format!(
+                "must be 2 for `{}`, not 1",
+                named.map_or("", MediaType::as_str)
+            ),
+        )),
         Some(Some(1)) => Err(Error::Schema1 {
             path: String::new(),
             media_type: "schemaVersion 1".into(),

@@ -90,7 +90,10 @@ fn fixture_cases() -> Vec<(&'static str, Edit, ErrorCode, Option<&'static str>)>
         (INDEX, set("/schemaVersion", json!(3)), INVALID, Some("schemaVersion")),
         (INDEX, set("/schemaVersion", json!("2")), INVALID, Some("schemaVersion")),
         (INDEX, Edit::Remove("/schemaVersion"), INVALID, Some("schemaVersion")),
-        (INDEX, set("/schemaVersion", json!(1)), UNSUPPORTED, None),
+        // A schema 2 or OCI media type with `schemaVersion: 1` is a supported
+        // format with invalid content, not Docker schema 1.
+        (INDEX, set("/schemaVersion", json!(1)), INVALID, Some("schemaVersion")),
+        (OCI, set("/schemaVersion", json!(1)), INVALID, Some("schemaVersion")),
         // Annotations.
         (INDEX, set("/annotations/org.opencontainers.image.description", json!(42)), INVALID, Some("annotations[\"org.opencontainers.image.description\"]")),
         (SBOM, set("/layers/0/annotations/org.opencontainers.image.title", json!(null)), INVALID, Some("layers[0].annotations[\"org.opencontainers.image.title\"]")),
@@ -132,6 +135,8 @@ const INLINE_CASES: &[(&str, ErrorCode, Option<&str>)] = &[
     (r#"{"schemaVersion":2,"manifests":[[]]}"#, INVALID, Some("manifests[0]")),
     (r#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":18446744073709551616}]}"#, INVALID, Some("manifests[0].size")),
     (r#"{"schemaVersion":2.0,"manifests":[]}"#, INVALID, Some("schemaVersion")),
+    // No media type anywhere and `schemaVersion: 1`: Docker schema 1.
+    (r#"{"schemaVersion":1,"name":"app","tag":"1","fsLayers":[],"history":[]}"#, UNSUPPORTED, None),
     ("{\"schemaVersion\":2,\"manifests\":[],\"annotations\":{\"a\":\"\u{1}\"}}", INVALID, None),
 ];
 

@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::id::{PackageId, TokenId, VersionId};
 use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord};
 use crate::page::{Page, PageRequest};
-use crate::store::{PackageStore, PurgeReport};
+use crate::store::{PackageStore, PurgeReport, LAST_USED_GRANULARITY};
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -33,7 +33,8 @@ pub struct CacheOptions {
     /// process writing the same database: the admin CLI revoking a token,
     /// a second server); changes made through it are seen at once.
     pub ttl: Duration,
-    /// The most answers kept per kind (tokens, packages, access contexts);
+    /// The most answers kept per kind (tokens by hash, tokens by id,
+    /// packages, access contexts);
     /// when full, the kind's cache starts over.
     pub capacity: usize,
 }
@@ -73,6 +74,11 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
             .map(|entry| entry.value.clone())
     }
 
+    fn remove(&self, key: &K) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.remove(key);
+    }
+
     fn insert(&self, key: K, value: V, generation: u64, capacity: usize) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= capacity {
@@ -95,13 +101,16 @@ struct Cache {
     /// under an older generation is not reused.
     generation: AtomicU64,
     tokens: Map<TokenHash, Option<TokenRecord>>,
+    tokens_by_id: Map<TokenId, Option<TokenRecord>>,
     packages: Map<RepositoryName, Option<PackageRecord>>,
     contexts: Map<(RepositoryName, Option<Login>, PackageLookup), AccessContext>,
 }
 
 /// A [`PackageStore`] that answers the per-request lookups
 /// ([`find_token`](PackageStore::find_token),
-/// [`package`](PackageStore::package) and
+/// [`token`](PackageStore::token) (which a registry asks on every request
+/// made with a bearer token, to see that the token it was minted from
+/// still works), [`package`](PackageStore::package) and
 /// [`access_context`](PackageStore::access_context)) from memory when it
 /// answered the same question recently, and passes everything else
 /// through.
@@ -154,6 +163,7 @@ impl CachedStore {
                 options,
                 generation: AtomicU64::new(0),
                 tokens: Map::new(),
+                tokens_by_id: Map::new(),
                 packages: Map::new(),
                 contexts: Map::new(),
             }),
@@ -324,7 +334,8 @@ impl PackageStore for CachedStore {
     }
 
     async fn token(&self, id: TokenId) -> Result<Option<TokenRecord>, Error> {
-        self.inner.token(id).await
+        self.cached(&self.cache.tokens_by_id, id, self.inner.token(id))
+            .await
     }
 
     async fn personal_tokens(&self, owner: &Login) -> Result<Vec<TokenRecord>, Error> {
@@ -343,9 +354,23 @@ impl PackageStore for CachedStore {
     }
 
     async fn record_token_use(&self, id: TokenId, now: Timestamp) -> Result<(), Error> {
-        // Not a change that any cached answer depends on, except a cached
-        // token's `last_used_at`, which may lag (documented).
-        self.inner.record_token_use(id, now).await
+        // A use within the granularity of the cached last use writes
+        // nothing in any store: skip the call. Otherwise write, and drop the
+        // cached answer for this id so that `token(id)` shows the new time
+        // (at most once per granularity per token). Answers found by hash
+        // may show an older `last_used_at` (documented).
+        let CacheOptions { ttl, .. } = self.cache.options;
+        let generation = self.cache.generation.load(Ordering::Acquire);
+        let cached = self.cache.tokens_by_id.get(&id, generation, ttl).flatten();
+        let recent = cached
+            .and_then(|record| record.last_used_at)
+            .is_some_and(|last| now < last.saturating_add(LAST_USED_GRANULARITY));
+        if recent {
+            return Ok(());
+        }
+        let result = self.inner.record_token_use(id, now).await;
+        self.cache.tokens_by_id.remove(&id);
+        result
     }
 
     async fn create_package(

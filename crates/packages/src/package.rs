@@ -69,7 +69,7 @@ pub enum RecordState {
 ///
 /// Serializes flat: `{"id", "name", "visibility", "linked_repository",
 /// "inherit_access", "grants", "owner", "metadata", "version_count",
-/// "created_at", "updated_at", "deleted_at"}`.
+/// "created_at", "updated_at", "deleted_at", "unlinked_at"}`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PackageRecord {
     /// The store's id.
@@ -90,6 +90,11 @@ pub struct PackageRecord {
     pub updated_at: Timestamp,
     /// When it was deleted, for a deleted package.
     pub deleted_at: Option<Timestamp>,
+    /// When an admin last removed its link to a source repository, if
+    /// ever. A push never links a package that was unlinked: only an
+    /// admin links it again.
+    #[serde(default)]
+    pub unlinked_at: Option<Timestamp>,
 }
 
 impl PackageRecord {
@@ -112,6 +117,11 @@ impl PackageRecord {
     pub fn is_deleted(&self) -> bool {
         self.deleted_at.is_some()
     }
+
+    /// Whether an admin ever removed its link to a source repository.
+    pub fn was_unlinked(&self) -> bool {
+        self.unlinked_at.is_some()
+    }
 }
 
 /// Settings and metadata to change on a package in one step. Fields left
@@ -132,7 +142,8 @@ impl PackageRecord {
 pub struct PackageChanges {
     /// A new visibility.
     pub visibility: Option<Visibility>,
-    /// A new linked repository (`Some(None)` unlinks).
+    /// A new linked repository (`Some(None)` unlinks, and records when in
+    /// [`PackageRecord::unlinked_at`]).
     pub linked_repository: Option<Option<SourceRepository>>,
     /// Whether to inherit access from the linked repository.
     pub inherit_access: Option<bool>,

@@ -236,6 +236,7 @@ cases![
     token_use_is_recorded_coarsely,
     first_publish_creates_a_private_package,
     package_changes_apply_together,
+    an_unlink_is_remembered,
     grants_are_set_replaced_and_removed,
     grantees_must_exist,
     metadata_round_trips,
@@ -1235,6 +1236,43 @@ pub async fn package_changes_apply_together(fixture: Arc<dyn Fixture>) {
             .await,
         "changing an unknown package",
     );
+}
+
+/// Removing a package's link records when, and linking it again keeps
+/// that record: a push must not link what an admin unlinked.
+pub async fn an_unlink_is_remembered(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("alice/app");
+    let linked = store
+        .update_package(&app, &PackageChanges::new().link(repo("alice/app")), at(10))
+        .await
+        .expect("link");
+    assert_eq!(linked.unlinked_at, None, "never unlinked");
+    assert!(!linked.was_unlinked());
+
+    let unlinked = store
+        .update_package(&app, &PackageChanges::new().unlink(), at(12))
+        .await
+        .expect("unlink");
+    assert_eq!(unlinked.unlinked_at, Some(at(12)));
+    assert_eq!(store.package(&app).await.expect("get"), Some(unlinked));
+
+    let relinked = store
+        .update_package(&app, &PackageChanges::new().link(repo("alice/app")), at(14))
+        .await
+        .expect("link again");
+    assert_eq!(relinked.linked_repository(), Some(&repo("alice/app")));
+    assert_eq!(
+        relinked.unlinked_at,
+        Some(at(12)),
+        "the unlink is remembered"
+    );
+    let other = store
+        .update_package(&app, &PackageChanges::new().inherit_access(false), at(15))
+        .await
+        .expect("change");
+    assert_eq!(other.unlinked_at, Some(at(12)), "other changes keep it");
 }
 
 /// A grant gives one role per grantee: setting again replaces it, and it

@@ -75,6 +75,12 @@ impl WorkflowToken {
         if !self.hash.matches(presented) {
             return Err(wharf_auth::Error::TokenMismatch);
         }
+        self.principal_at(now)
+    }
+
+    /// The workflow principal the token stands for at `now`, while it
+    /// works, as [`StoredToken::principal_at`] gives a user's.
+    pub fn principal_at(&self, now: Timestamp) -> Result<Principal, wharf_auth::Error> {
         if self.revoked {
             return Err(wharf_auth::Error::TokenRevoked);
         }
@@ -147,6 +153,16 @@ impl TokenRecord {
         match &self.credential {
             Credential::Personal(token) => token.authenticate(presented, now),
             Credential::Workflow(token) => token.authenticate(presented, now),
+        }
+    }
+
+    /// The principal the token stands for at `now`, while it is neither
+    /// revoked nor expired: what a bearer token minted from it may act as
+    /// at most (see [`StoredToken::principal_at`]).
+    pub fn principal_at(&self, now: Timestamp) -> Result<Principal, wharf_auth::Error> {
+        match &self.credential {
+            Credential::Personal(token) => token.principal_at(now),
+            Credential::Workflow(token) => token.principal_at(now),
         }
     }
 

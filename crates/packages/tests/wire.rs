@@ -43,6 +43,7 @@ async fn a_package_serializes_flat_with_its_settings_and_history() {
             "created_at": 1_700_000_000,
             "updated_at": 1_700_000_000,
             "deleted_at": null,
+            "unlinked_at": null,
         })
     );
 

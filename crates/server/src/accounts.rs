@@ -9,12 +9,28 @@
 //! | `Authorization` | who |
 //! |---|---|
 //! | none | anonymous: pulls public packages, nothing else |
-//! | `Bearer <JWT>` from [`/token`](crate#the-token-endpoint) | what the token's `access` claim grants (one HMAC, no lookup); beyond it, public pulls |
+//! | `Bearer <JWT>` from [`/token`](crate#the-token-endpoint) | the personal access token or workflow token it was minted from (its `tid` claim, re-read on every request through the store's cache), within what the token's `access` claim grants; beyond it, public pulls |
 //! | `Basic <user>:<token>` | a personal access token (a user, capped by the token's scopes) or a workflow token (its repository), found by its SHA-256 |
 //! | `Bearer <token>` (not a JWT) | the same, for clients that send a token as bearer |
 //!
 //! The username of Basic credentials is not checked: the token says who
 //! the caller is (as `docker login` users of GitHub's registry expect).
+//!
+//! # Bearer tokens are re-checked
+//!
+//! Every request is authorized against the current state: who owns the
+//! package, the roles and grants in force, its visibility, and whether the
+//! stored token behind the credentials still works. A bearer token's
+//! `access` claim is an upper bound, never a grant: a push token minted
+//! while a name was free stops pushing once someone else has created the
+//! package, and revoking a personal access token ends the bearer tokens
+//! minted from it within the store cache's lifetime (two seconds by
+//! default). A bearer token stands for the same principal as the stored
+//! token it came from, with that token's scopes, so the same caller gets
+//! the same answer whichever way it authenticates: the catalog, package
+//! pages and owner listings show a bearer token what its stored token
+//! may pull, within its claims (a token issued for `registry:catalog:*`
+//! lists the whole catalog as Basic auth would).
 //!
 //! # Answers
 //!
@@ -40,10 +56,10 @@ use url::Url;
 use wharf_annotations::CodeHost;
 use wharf_auth::{
     authorize, BearerChallenge, ChallengeError, Claims, Credentials, Decision, DenyKind, Identity,
-    Principal, Scope, ScopeActions, SigningKey, Timestamp, TokenHash, TokenScopes, TokenSigner,
-    Visibility, WorkflowPermission,
+    Principal, Resource, Scope, ScopeActions, SigningKey, Timestamp, TokenHash, TokenSigner,
+    Visibility,
 };
-use wharf_packages::{AccessContext, PackageLookup, PackageStore};
+use wharf_packages::{AccessContext, PackageLookup, PackageStore, TokenId};
 use wharf_reference::RepositoryName;
 
 use crate::auth::{Access, Action, Authorizer};
@@ -287,47 +303,63 @@ pub(crate) enum Caller {
     /// No credentials.
     Anonymous,
     /// A registry bearer token from the token endpoint.
-    Bearer(Arc<Claims>),
+    Bearer {
+        /// Its claims: an upper bound on what it may do.
+        claims: Arc<Claims>,
+        /// The principal of the stored token it was minted from, as that
+        /// token stands now (anonymous for an anonymous bearer token).
+        principal: Principal,
+    },
     /// A stored token: a personal access token or a workflow token.
     Stored {
         /// Who it authenticates.
         principal: Principal,
+        /// The stored token's id, which bearer tokens minted from it name.
+        token: TokenId,
     },
 }
 
 impl Caller {
     /// Who the caller is.
     pub(crate) fn identity(&self) -> Identity {
+        self.principal().identity()
+    }
+
+    /// The principal `authorize` decides about, the same whichever way the
+    /// caller authenticated: a bearer token stands for the stored token it
+    /// was minted from, with that token's scopes or permission (its claims
+    /// bound it further, see [`Caller::claims_allow`]).
+    pub(crate) fn principal(&self) -> &Principal {
         match self {
-            Caller::Anonymous => Identity::Anonymous,
-            Caller::Bearer(claims) => claims.identity().unwrap_or(Identity::Anonymous),
-            Caller::Stored { principal, .. } => principal.identity(),
+            Caller::Anonymous => &Principal::Anonymous,
+            Caller::Bearer { principal, .. } | Caller::Stored { principal, .. } => principal,
         }
     }
 
-    /// The principal `authorize` decides about: for a bearer token, its
-    /// subject with every package scope (the token's own grant is checked
-    /// before this is asked).
-    pub(crate) fn principal(&self) -> Principal {
+    /// Whether the caller's credentials reach as far as `actions` on the
+    /// repository `name`: always, except for a bearer token, whose claims
+    /// must grant them.
+    pub(crate) fn claims_allow(&self, name: &RepositoryName, actions: ScopeActions) -> bool {
         match self {
-            Caller::Anonymous => Principal::Anonymous,
-            Caller::Stored { principal, .. } => principal.clone(),
-            Caller::Bearer(_) => match self.identity() {
-                Identity::Anonymous => Principal::Anonymous,
-                Identity::User(login) => Principal::User {
-                    login,
-                    scopes: TokenScopes::all(),
-                },
-                Identity::Workflow(repository) => Principal::Workflow {
-                    repository,
-                    packages: WorkflowPermission::Write,
-                },
-            },
+            Caller::Bearer { claims, .. } => claims.allows(name, actions),
+            Caller::Anonymous | Caller::Stored { .. } => true,
+        }
+    }
+
+    /// Whether the caller's credentials reach the whole catalog
+    /// (`registry:catalog:*`): always, except for a bearer token not
+    /// issued for it.
+    pub(crate) fn claims_allow_catalog(&self) -> bool {
+        match self {
+            Caller::Bearer { claims, .. } => {
+                !claims.access.actions_for(&Resource::Catalog).is_empty()
+            }
+            Caller::Anonymous | Caller::Stored { .. } => true,
         }
     }
 
     fn is_bearer(&self) -> bool {
-        matches!(self, Caller::Bearer(_))
+        matches!(self, Caller::Bearer { .. })
     }
 }
 
@@ -504,24 +536,70 @@ impl Accounts {
             .map_err(|_| bad("the Authorization header is not ASCII".to_owned(), false))?;
         // The hot path: a bearer token, verified without copying it.
         if let Some(token) = bearer_jwt(header) {
-            return self
-                .verify_bearer(token)
-                .map(Caller::Bearer)
-                .map_err(|err| bad(err.to_string(), true));
+            return self.bearer_caller(token).await;
         }
         match Credentials::parse_authorization(header) {
             Ok(Credentials::Basic { password, .. }) => {
                 self.stored_token(password.expose_secret(), false).await
             }
-            Ok(Credentials::Bearer { token }) if looks_like_jwt(token.expose_secret()) => self
-                .verify_bearer(token.expose_secret())
-                .map(Caller::Bearer)
-                .map_err(|err| bad(err.to_string(), true)),
+            Ok(Credentials::Bearer { token }) if looks_like_jwt(token.expose_secret()) => {
+                self.bearer_caller(token.expose_secret()).await
+            }
             Ok(Credentials::Bearer { token }) => {
                 self.stored_token(token.expose_secret(), true).await
             }
             Err(err) => Err(bad(err.to_string(), false)),
         }
+    }
+
+    /// The caller of a registry bearer token: its claims, and the principal
+    /// of the stored token it was minted from (its `tid`), re-read now
+    /// (through the store's cache), so that a bearer token stops working
+    /// within seconds of the revocation or expiry of its stored token. A
+    /// token naming a user or a workflow but no stored token (issued before
+    /// tokens named theirs) is refused: it could not be re-checked.
+    async fn bearer_caller(&self, token: &str) -> Result<Caller, AuthnError> {
+        let bad = |reason: String| {
+            AuthnError::Bad(BadCredentials {
+                reason,
+                bearer: true,
+            })
+        };
+        let claims = self
+            .verify_bearer(token)
+            .map_err(|err| bad(err.to_string()))?;
+        let identity = claims.identity().map_err(|err| bad(err.to_string()))?;
+        let principal = match (claims.tid.as_deref(), &identity) {
+            (None, Identity::Anonymous) => Principal::Anonymous,
+            (None, _) => {
+                return Err(bad(
+                    "the bearer token names no stored token to check it against; request a new one from the token endpoint".to_owned(),
+                ))
+            }
+            (Some(tid), _) => {
+                let stale = || {
+                    bad("the token this bearer token was minted from no longer exists; log in again".to_owned())
+                };
+                let id: TokenId = tid.parse().map_err(|_| stale())?;
+                let record = self
+                    .inner
+                    .store
+                    .token(id)
+                    .await
+                    .map_err(|err| AuthnError::Internal(store_failure(&err)))?
+                    .ok_or_else(stale)?;
+                let principal = record.principal_at(self.now()).map_err(|err| {
+                    bad(format!(
+                        "the bearer token was minted from a token that no longer works: {err}"
+                    ))
+                })?;
+                if principal.identity() != identity {
+                    return Err(stale());
+                }
+                principal
+            }
+        };
+        Ok(Caller::Bearer { claims, principal })
     }
 
     /// Verifies a registry bearer token, remembering the tokens it verified
@@ -562,7 +640,10 @@ impl Accounts {
         if let Err(err) = self.inner.store.record_token_use(record.id, now).await {
             tracing::warn!(error = %err, token = %record.id, "recording a token's use failed");
         }
-        Ok(Caller::Stored { principal })
+        Ok(Caller::Stored {
+            principal,
+            token: record.id,
+        })
     }
 
     /// The 401 for bad credentials on the registry API.
@@ -615,7 +696,11 @@ impl Accounts {
         Ok((decision, context))
     }
 
-    /// Whether `caller` may do `action` to the repository `name`.
+    /// Whether `caller` may do `action` to the repository `name`: what
+    /// [`authorize`] says of its principal against the current state of
+    /// the package (ownership, roles, visibility), and, for a bearer
+    /// token, within its claims (beyond them, only what anyone may do:
+    /// pull a public package).
     pub(crate) async fn check(
         &self,
         caller: &Caller,
@@ -623,23 +708,13 @@ impl Accounts {
         action: Action,
     ) -> Result<(), ApiError> {
         let wanted = auth_action(action);
-        if let Caller::Bearer(claims) = caller {
-            if claims.allows(name, wanted.scope_actions()) {
-                return Ok(());
-            }
-        }
-        let principal = caller.principal();
         let (decision, context) = self
-            .decide(&principal, name, wanted, PackageLookup::Active)
+            .decide(caller.principal(), name, wanted, PackageLookup::Active)
             .await?;
         let scope = Scope::repository(name.clone(), challenge_actions(action));
         match decision {
-            Decision::Allow if caller.is_bearer() => {
-                let public = context
-                    .package
-                    .as_ref()
-                    .is_some_and(|p| p.visibility() == Visibility::Public);
-                if wanted == wharf_auth::Action::Pull && public {
+            Decision::Allow if !caller.claims_allow(name, wanted.scope_actions()) => {
+                if wanted == wharf_auth::Action::Pull && is_public(&context) {
                     return Ok(());
                 }
                 Err(self.denial(
@@ -708,27 +783,23 @@ impl Accounts {
         }
     }
 
-    /// Whether `caller` may pull `name` (for listings: no error, a yes or
-    /// no).
+    /// Whether `caller` may pull `name` (for package pages: no error, a
+    /// yes or no), by the rule of [`check`](Self::check).
     pub(crate) async fn may_pull(
         &self,
         caller: &Caller,
         name: &RepositoryName,
     ) -> Result<bool, ApiError> {
-        if let Caller::Bearer(claims) = caller {
-            if claims.allows(name, ScopeActions::PULL) {
-                return Ok(true);
-            }
-        }
-        let (decision, _) = self
+        let (decision, context) = self
             .decide(
-                &caller.principal(),
+                caller.principal(),
                 name,
                 wharf_auth::Action::Pull,
                 PackageLookup::Active,
             )
             .await?;
-        Ok(decision.is_allowed())
+        Ok(decision.is_allowed()
+            && (caller.claims_allow(name, ScopeActions::PULL) || is_public(&context)))
     }
 }
 
@@ -762,14 +833,37 @@ impl Authorizer for Accounts {
         names: Vec<RepositoryName>,
     ) -> Result<Vec<RepositoryName>, ApiError> {
         let caller = self.caller(request, None).await?;
+        // A bearer token issued for the catalog lists what its principal
+        // may pull, as the same token through Basic auth does; one issued
+        // for some repositories only, what those claims reach.
+        let whole = caller.claims_allow_catalog();
         let mut visible = Vec::with_capacity(names.len());
         for name in names {
-            if self.may_pull(&caller, &name).await? {
+            let (decision, context) = self
+                .decide(
+                    caller.principal(),
+                    &name,
+                    wharf_auth::Action::Pull,
+                    PackageLookup::Active,
+                )
+                .await?;
+            let reached =
+                whole || caller.claims_allow(&name, ScopeActions::PULL) || is_public(&context);
+            if decision.is_allowed() && reached {
                 visible.push(name);
             }
         }
         Ok(visible)
     }
+}
+
+/// Whether the package of `context` is public: pulled by anyone, whatever
+/// their credentials reach.
+fn is_public(context: &AccessContext) -> bool {
+    context
+        .package
+        .as_ref()
+        .is_some_and(|p| p.visibility() == Visibility::Public)
 }
 
 /// A store failure, logged; the client gets a generic 500.

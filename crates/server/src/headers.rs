@@ -13,6 +13,14 @@ pub(crate) const API_VERSION: (HeaderName, HeaderValue) = (
     HeaderValue::from_static("registry/2.0"),
 );
 
+/// `X-Content-Type-Options: nosniff`, on every `/v2/` response: blobs and
+/// manifests are whatever a client pushed, and a browser must not guess
+/// that one is HTML or script from its bytes.
+pub(crate) const NOSNIFF: (HeaderName, HeaderValue) = (
+    http::header::X_CONTENT_TYPE_OPTIONS,
+    HeaderValue::from_static("nosniff"),
+);
+
 /// The digest of the content a response carries or an upload created.
 pub(crate) const DOCKER_CONTENT_DIGEST: HeaderName =
     HeaderName::from_static("docker-content-digest");

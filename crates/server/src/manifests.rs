@@ -26,7 +26,7 @@ use crate::auth::{Access, Action};
 use crate::body::read_limited;
 use crate::error::{ApiError, ErrorCode};
 use crate::headers::{self, DOCKER_CONTENT_DIGEST, OCI_SUBJECT};
-use crate::route::ManifestRef;
+use crate::route::{ManifestRef, ManifestSegment};
 use crate::Registry;
 
 /// Resolves a tag to the digest it points at; a digest is itself.
@@ -46,12 +46,14 @@ fn media_type_value(media_type: &str) -> Result<HeaderValue, ApiError> {
 }
 
 /// Serves a manifest's exact bytes with its stored media type; `HEAD`
-/// answers the same headers without reading the bytes.
+/// answers the same headers without reading the bytes. A segment that is
+/// neither a tag nor a digest names no manifest: `MANIFEST_UNKNOWN`, after
+/// the same authorization as any read.
 pub(crate) async fn get(
     registry: &Registry,
     parts: &Parts,
     name: RepositoryName,
-    reference: ManifestRef,
+    segment: ManifestSegment,
 ) -> Result<Response, ApiError> {
     registry
         .authorize(
@@ -62,6 +64,10 @@ pub(crate) async fn get(
             },
         )
         .await?;
+    let reference = match segment {
+        ManifestSegment::Reference(reference) => reference,
+        ManifestSegment::Invalid(segment) => return Err(ApiError::manifest_unknown(&segment)),
+    };
     let by_digest = matches!(reference, ManifestRef::Digest(_));
     let digest = resolve(registry, &name, reference).await?;
     if let Some(accounts) = registry.accounts() {

@@ -993,6 +993,7 @@ mod tests {
             created_at: Timestamp::from_unix_seconds(1_700_000_000),
             updated_at: Timestamp::from_unix_seconds(1_700_086_400),
             deleted_at: None,
+            unlinked_at: None,
         }
     }
 

@@ -41,7 +41,9 @@ pub(crate) struct ChunkRange {
 impl ChunkRange {
     /// Parses `Content-Range: <start>-<end>` as the OCI specification writes
     /// it, also accepting the RFC form `bytes <start>-<end>/<total>` that some
-    /// clients send. `None` when malformed.
+    /// clients send. `None` when malformed, and when the range covers more
+    /// bytes than a `u64` counts (`0-18446744073709551615`): the length is
+    /// checked here so that [`ChunkRange::len`] cannot wrap.
     pub(crate) fn parse(header: &[u8]) -> Option<Self> {
         let header = std::str::from_utf8(header).ok()?.trim();
         let header = strip_prefix_ignore_case(header, "bytes ")
@@ -51,12 +53,14 @@ impl ChunkRange {
         let range = header.split_once('/').map_or(header, |(range, _)| range);
         let (start, end) = range.split_once('-')?;
         let (start, end) = (parse_u64(start.trim())?, parse_u64(end.trim())?);
-        (end >= start).then_some(Self { start, end })
+        end.checked_sub(start)?.checked_add(1)?;
+        Some(Self { start, end })
     }
 
-    /// How many bytes the chunk holds.
+    /// How many bytes the chunk holds (never wraps: [`ChunkRange::parse`]
+    /// refuses ranges whose length does not fit).
     pub(crate) fn len(self) -> u64 {
-        self.end - self.start + 1
+        (self.end - self.start).saturating_add(1)
     }
 }
 
@@ -131,7 +135,7 @@ mod tests {
 
     #[test]
     fn chunk_content_ranges_parse_in_both_forms() {
-        let table: [(&str, Option<(u64, u64)>); 9] = [
+        let table: [(&str, Option<(u64, u64)>); 12] = [
             ("0-99", Some((0, 99))),
             ("100-199", Some((100, 199))),
             (" 5-5 ", Some((5, 5))),
@@ -141,6 +145,9 @@ mod tests {
             ("9-0", None),
             ("-9", None),
             ("a-b", None),
+            ("0-18446744073709551615", None),
+            ("1-18446744073709551615", Some((1, u64::MAX))),
+            ("0-18446744073709551616", None),
         ];
         for (header, expected) in table {
             assert_eq!(

@@ -16,8 +16,19 @@
 //!    from whichever version had it), an index's platforms.
 //! 5. The package's metadata is replaced by what was extracted, and when
 //!    `org.opencontainers.image.source` names a repository of the
-//!    package's owner on one of the configured code hosts, an unlinked
-//!    package is linked to it.
+//!    package's owner on one of the configured code hosts, the package may
+//!    be linked to it (see below).
+//!
+//! # A push never changes who may access a package
+//!
+//! Linking a package to a source repository gives the repository's
+//! collaborators and workflows access to it, so a source label links only
+//! what its pusher could link through the package API: the package must
+//! not be linked yet, must never have been unlinked by an admin (an unlink
+//! is remembered: only an admin links it again), and the pusher must be
+//! allowed to change its settings (its creator on first publish, an admin,
+//! a workflow of a repository it is linked to). A pusher with only the
+//! write role stores versions and metadata, nothing more.
 //!
 //! Metadata comes from pushes **by tag** of images and indexes without a
 //! `subject`: not from the untagged child manifests of a multi-arch push,
@@ -44,15 +55,16 @@ use std::sync::Arc;
 use futures::StreamExt;
 use http::request::Parts;
 use wharf_annotations::{Extraction, PackageMetadata, Sources};
-use wharf_auth::{Package, SourceRepository};
+use wharf_auth::{authorize, Package, Principal, SourceRepository};
 use wharf_manifest::{Descriptor, Manifest};
 use wharf_packages::{
-    NewVersion, PackageChanges, PageRequest, PurgeReport, VersionId, VersionQuery, VersionRecord,
+    NewVersion, PackageChanges, PackageLookup, PageRequest, PurgeReport, VersionId, VersionQuery,
+    VersionRecord,
 };
 use wharf_reference::{Digest, RepositoryName, Tag};
 use wharf_storage::Storage;
 
-use crate::accounts::{store_failure, Accounts};
+use crate::accounts::{store_failure, Accounts, Caller};
 use crate::auth::{Access, Action, Authorizer};
 use crate::error::{ApiError, ErrorCode};
 use crate::route::ManifestRef;
@@ -61,9 +73,12 @@ use crate::route::ManifestRef;
 pub(crate) const MAX_CONFIG_SIZE: u64 = 1024 * 1024;
 
 /// What [`Accounts::prepare_push`] found, for [`Accounts::record_push`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct PreparedPush {
     metadata: Option<PackageMetadata>,
+    /// Who pushes (a source label links the package only if they may
+    /// change its settings).
+    pusher: Principal,
 }
 
 /// Reads a blob whole when it is at most `limit` bytes; `None` when it is
@@ -187,7 +202,11 @@ impl Accounts {
         manifest: &Manifest,
         tagged: bool,
     ) -> Result<PreparedPush, ApiError> {
-        let mut prepared = PreparedPush::default();
+        let caller = self.caller(parts, None).await?;
+        let mut prepared = PreparedPush {
+            metadata: None,
+            pusher: caller.principal().clone(),
+        };
         if describes_package(manifest, tagged) {
             let extraction = self.extract_metadata(storage, name, manifest).await;
             if !extraction.problems.is_empty() {
@@ -212,12 +231,17 @@ impl Accounts {
             }
             prepared.metadata = Some(extraction.metadata);
         }
-        self.ensure_package(parts, name).await?;
+        self.ensure_package(parts, &caller, name).await?;
         Ok(prepared)
     }
 
     /// Creates the package on its first publish.
-    async fn ensure_package(&self, parts: &Parts, name: &RepositoryName) -> Result<(), ApiError> {
+    async fn ensure_package(
+        &self,
+        parts: &Parts,
+        caller: &Caller,
+        name: &RepositoryName,
+    ) -> Result<(), ApiError> {
         let store = self.store();
         if store
             .package(name)
@@ -227,7 +251,7 @@ impl Accounts {
         {
             return Ok(());
         }
-        let creator = self.caller(parts, None).await?.identity();
+        let creator = caller.identity();
         let package = Package::first_publish(name.clone(), &creator);
         match store.create_package(&package, self.now()).await {
             Ok(_) => {
@@ -290,7 +314,10 @@ impl Accounts {
         let mut changes = PackageChanges::new();
         match metadata.source_repository(self.code_hosts()) {
             Ok(Some(source)) => {
-                if let Some(repository) = self.linkable(name, &source.to_string()).await? {
+                let linkable = self
+                    .linkable(name, &source.to_string(), &prepared.pusher)
+                    .await?;
+                if let Some(repository) = linkable {
                     changes = changes.link(repository);
                 }
             }
@@ -307,15 +334,19 @@ impl Accounts {
         Ok(())
     }
 
-    /// The repository a source annotation links the package to: one of the
-    /// package owner's repositories, when the package is not linked yet.
-    /// Linking gives the repository's collaborators and workflows access,
-    /// so a push never links to another owner's repository, nor moves an
-    /// existing link (an admin does that through the package API).
+    /// The repository a source annotation pushed by `pusher` links the
+    /// package to, if any (see the module docs): one of the package
+    /// owner's repositories, when the package is not linked, was never
+    /// unlinked, and `pusher` may change its settings. Linking gives the
+    /// repository's collaborators and workflows access, so a push never
+    /// links to another owner's repository, never moves an existing link,
+    /// and never links on behalf of someone who could not link through
+    /// the package API.
     async fn linkable(
         &self,
         name: &RepositoryName,
         source: &str,
+        pusher: &Principal,
     ) -> Result<Option<SourceRepository>, ApiError> {
         let Ok(repository) = SourceRepository::parse(source) else {
             return Ok(None);
@@ -324,19 +355,25 @@ impl Accounts {
             tracing::info!(package = %name, source = %repository, "not linked: the source repository belongs to another owner");
             return Ok(None);
         }
-        let package = self
-            .store()
-            .package(name)
-            .await
-            .map_err(|err| store_failure(&err))?;
-        match package.and_then(|p| p.package.linked_repository) {
-            None => Ok(Some(repository)),
-            Some(linked) if linked == repository => Ok(None),
-            Some(linked) => {
+        let context = self.context(pusher, name, PackageLookup::Active).await?;
+        let (Some(package), Some(state)) = (&context.package, context.state()) else {
+            return Ok(None);
+        };
+        if let Some(linked) = package.linked_repository() {
+            if *linked != repository {
                 tracing::info!(package = %name, linked = %linked, source = %repository, "not relinked: the package is linked to another repository");
-                Ok(None)
             }
+            return Ok(None);
         }
+        if package.was_unlinked() {
+            tracing::info!(package = %name, source = %repository, "not linked: an admin unlinked the package; only an admin links it again");
+            return Ok(None);
+        }
+        if !authorize(pusher, wharf_auth::Action::ChangeSettings, &state).is_allowed() {
+            tracing::info!(package = %name, source = %repository, pusher = %pusher, "not linked: the pusher may not change the package's settings");
+            return Ok(None);
+        }
+        Ok(Some(repository))
     }
 
     /// `DELETE /v2/<name>/manifests/<reference>` with accounts on: a

@@ -19,7 +19,7 @@ use wharf_storage::Storage;
 use crate::accounts::{Accounts, AccountsConfig};
 use crate::auth::{Access, AllowAll, Authorizer};
 use crate::error::{ApiError, ErrorCode};
-use crate::headers::API_VERSION;
+use crate::headers::{API_VERSION, NOSNIFF};
 use crate::metrics::Metrics;
 use crate::observe::ObserveLayer;
 use crate::route::Route;
@@ -364,7 +364,9 @@ async fn dispatch(State(registry): State<Registry>, request: Request) -> Respons
         Ok(None) => not_found().await,
         Err(err) => err.into_response(),
     };
-    response.headers_mut().insert(API_VERSION.0, API_VERSION.1);
+    let headers = response.headers_mut();
+    headers.insert(API_VERSION.0, API_VERSION.1);
+    headers.insert(NOSNIFF.0, NOSNIFF.1);
     response
 }
 
@@ -390,10 +392,10 @@ async fn handle(
             manifests::get(registry, &parts, name, reference).await
         }
         (Route::Manifest { name, reference }, Method::PUT) => {
-            manifests::put(registry, &parts, body, name, reference).await
+            manifests::put(registry, &parts, body, name, reference.reference()?).await
         }
         (Route::Manifest { name, reference }, Method::DELETE) => {
-            manifests::delete(registry, &parts, name, reference).await
+            manifests::delete(registry, &parts, name, reference.reference()?).await
         }
         (Route::Blob { name, digest }, Method::GET | Method::HEAD) => {
             blobs::get(registry, &parts, name, digest).await

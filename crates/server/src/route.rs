@@ -176,6 +176,33 @@ impl fmt::Display for ManifestRef {
     }
 }
 
+/// A manifest path's last segment: a reference, or text that is neither a
+/// tag nor a digest. No manifest can exist under the latter, so a read
+/// answers `MANIFEST_UNKNOWN` like any missing manifest (as clients and the
+/// conformance suite expect), while a write is refused as invalid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ManifestSegment {
+    Reference(ManifestRef),
+    Invalid(String),
+}
+
+impl ManifestSegment {
+    fn parse(segment: String) -> Self {
+        match ManifestRef::parse(&segment) {
+            Ok(reference) => Self::Reference(reference),
+            Err(_) => Self::Invalid(segment),
+        }
+    }
+
+    /// The reference, or the error that says why the segment is not one.
+    pub(crate) fn reference(self) -> Result<ManifestRef, ApiError> {
+        match self {
+            Self::Reference(reference) => Ok(reference),
+            Self::Invalid(segment) => ManifestRef::parse(&segment),
+        }
+    }
+}
+
 /// A request path parsed into its endpoint and typed parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Route {
@@ -186,7 +213,7 @@ pub(crate) enum Route {
     },
     Manifest {
         name: RepositoryName,
-        reference: ManifestRef,
+        reference: ManifestSegment,
     },
     Blob {
         name: RepositoryName,
@@ -232,7 +259,7 @@ impl Route {
             },
             RouteKind::Manifest => {
                 let name = parse_name(name)?;
-                let reference = ManifestRef::parse(&decode(last))?;
+                let reference = ManifestSegment::parse(decode(last).into_owned());
                 Route::Manifest { name, reference }
             }
             RouteKind::Blob => {
@@ -357,14 +384,16 @@ mod tests {
                 "/v2/team/manifests/manifests/v1.0".into(),
                 Route::Manifest {
                     name: name("team/manifests"),
-                    reference: ManifestRef::Tag(Tag::parse("v1.0").expect("tag")),
+                    reference: ManifestSegment::Reference(ManifestRef::Tag(
+                        Tag::parse("v1.0").expect("tag"),
+                    )),
                 },
             ),
             (
                 format!("/v2/a/manifests/{DIGEST}"),
                 Route::Manifest {
                     name: name("a"),
-                    reference: ManifestRef::Digest(digest.clone()),
+                    reference: ManifestSegment::Reference(ManifestRef::Digest(digest.clone())),
                 },
             ),
             (
@@ -405,14 +434,26 @@ mod tests {
             ("/v2/a//b/tags/list", ErrorCode::NameInvalid),
             ("/v2/a/blobs/sha256:zz", ErrorCode::DigestInvalid),
             ("/v2/a/blobs/latest", ErrorCode::DigestInvalid),
-            ("/v2/a/manifests/sha256:short", ErrorCode::DigestInvalid),
-            ("/v2/a/manifests/-bad-tag", ErrorCode::ManifestInvalid),
             ("/v2/a/referrers/nope", ErrorCode::DigestInvalid),
             ("/v2/a/blobs/uploads/bad%20id", ErrorCode::BlobUploadUnknown),
             ("/v2/a/blobs/uploads/ABCDEF", ErrorCode::BlobUploadUnknown),
         ];
         for (path, code) in table {
             let err = Route::parse(path).expect_err(path);
+            assert_eq!(err.code(), code, "{path}");
+        }
+        for (path, code) in [
+            ("/v2/a/manifests/sha256:short", ErrorCode::DigestInvalid),
+            ("/v2/a/manifests/-bad-tag", ErrorCode::ManifestInvalid),
+            (
+                "/v2/a/manifests/.INVALID_MANIFEST_NAME",
+                ErrorCode::ManifestInvalid,
+            ),
+        ] {
+            let Ok(Some(Route::Manifest { reference, .. })) = Route::parse(path) else {
+                panic!("{path}: not a manifest route");
+            };
+            let err = reference.reference().expect_err(path);
             assert_eq!(err.code(), code, "{path}");
         }
     }
@@ -452,7 +493,9 @@ mod tests {
             let cases = [
                 (format!("/v2/{name}/manifests/{tag}"), Route::Manifest {
                     name: expected_name.clone(),
-                    reference: ManifestRef::Tag(Tag::parse(&tag).expect("tag")),
+                    reference: ManifestSegment::Reference(ManifestRef::Tag(
+                        Tag::parse(&tag).expect("tag"),
+                    )),
                 }),
                 (format!("/v2/{name}/blobs/{DIGEST}"), Route::Blob { name: expected_name.clone(), digest: digest.clone() }),
                 (format!("/v2/{name}/blobs/uploads/"), Route::UploadStart { name: expected_name.clone() }),

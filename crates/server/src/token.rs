@@ -27,7 +27,8 @@ use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 use serde::Serialize;
 use wharf_auth::{
-    permitted_actions, BasicChallenge, Credentials, Resource, Scope, ScopeActions, ScopeSet,
+    permitted_actions, BasicChallenge, Credentials, Identity, Resource, Scope, ScopeActions,
+    ScopeSet,
 };
 use wharf_packages::PackageLookup;
 
@@ -201,7 +202,7 @@ async fn issue(
             "too many scopes: at most {MAX_SCOPES} resources per token"
         )));
     }
-    let principal = caller.principal();
+    let principal = caller.principal().clone();
     let mut granted = ScopeSet::new();
     for scope in &asked {
         let allowed = match scope.resource() {
@@ -223,10 +224,21 @@ async fn issue(
             }
         }
     }
-    let issued = accounts
-        .signer()
-        .issue(&caller.identity(), &granted, accounts.now())
-        .map_err(|err| ApiError::internal(&err))?;
+    // A token for someone names the stored token it was minted from, which
+    // the registry re-reads on every request made with it.
+    let signer = accounts.signer();
+    let issued = match &caller {
+        Caller::Stored { token, .. } => signer.issue_derived(
+            &caller.identity(),
+            &token.to_string(),
+            &granted,
+            accounts.now(),
+        ),
+        Caller::Anonymous | Caller::Bearer { .. } => {
+            signer.issue(&Identity::Anonymous, &granted, accounts.now())
+        }
+    }
+    .map_err(|err| ApiError::internal(&err))?;
     tracing::debug!(
         subject = %caller.identity(),
         asked = %asked,

@@ -199,6 +199,7 @@ fn table(f: &Fixture) -> Vec<Case> {
         case("blob get", M::GET, blob(layer), 200)
             .expect("content-length", len.to_string())
             .expect("docker-content-digest", layer.to_string())
+            .expect("x-content-type-options", "nosniff")
             .expect_body(f.layer.clone()),
         case("blob get with escaped digest", M::GET, blob(layer).replace(':', "%3A"), 200),
         case("range: first byte", M::GET, blob(layer), 206)
@@ -247,6 +248,7 @@ fn table(f: &Fixture) -> Vec<Case> {
             .expect("content-length", f.manifest.len().to_string())
             .expect_body(f.manifest.clone()),
         case("manifest by digest", M::GET, format!("/v2/team/app/manifests/{manifest}"), 200)
+            .expect("x-content-type-options", "nosniff")
             .expect_body(f.manifest.clone()),
         case("manifest head", M::HEAD, "/v2/team/app/manifests/v2", 200)
             .expect("content-type", OCI_MANIFEST)
@@ -260,7 +262,20 @@ fn table(f: &Fixture) -> Vec<Case> {
         case("manifest unknown digest", M::GET, format!("/v2/team/app/manifests/{missing}"), 404)
             .code("MANIFEST_UNKNOWN"),
         case("manifest head unknown", M::HEAD, "/v2/team/app/manifests/nope", 404),
-        case("manifest invalid tag", M::GET, "/v2/team/app/manifests/-x", 400)
+        // No manifest can exist under a reference that is neither a tag nor
+        // a digest: a read is a miss, a write is invalid.
+        case("manifest invalid tag", M::GET, "/v2/team/app/manifests/-x", 404)
+            .code("MANIFEST_UNKNOWN"),
+        case("manifest invalid name", M::GET, "/v2/team/app/manifests/.INVALID_MANIFEST_NAME", 404)
+            .code("MANIFEST_UNKNOWN"),
+        case("manifest head invalid name", M::HEAD, "/v2/team/app/manifests/.INVALID_MANIFEST_NAME", 404),
+        case("manifest invalid digest", M::GET, "/v2/team/app/manifests/sha256:short", 404)
+            .code("MANIFEST_UNKNOWN"),
+        case("manifest put invalid name", M::PUT, "/v2/team/app/manifests/.INVALID_MANIFEST_NAME", 400)
+            .header("content-type", OCI_MANIFEST)
+            .body(f.manifest.clone())
+            .code("MANIFEST_INVALID"),
+        case("manifest delete invalid name", M::DELETE, "/v2/team/app/manifests/-x", 400)
             .code("MANIFEST_INVALID"),
         case("manifest post is not a method", M::POST, "/v2/team/app/manifests/v1", 405)
             .code("UNSUPPORTED")

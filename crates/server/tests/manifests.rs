@@ -50,6 +50,11 @@ async fn manifest_pushes_are_accepted_or_refused_with_the_right_code() {
             None,
         );
         let good_digest = Digest::sha256(&good);
+        let schema_version_1 = |manifest: &[u8]| {
+            let mut value: serde_json::Value = serde_json::from_slice(manifest).expect("json");
+            value["schemaVersion"] = json!(1);
+            serde_json::to_vec(&value).expect("json")
+        };
         let schema1 = serde_json::to_vec(&json!({
             "schemaVersion": 1, "name": REPO, "tag": "v1", "architecture": "amd64",
             "fsLayers": [], "history": [], "signatures": []
@@ -137,6 +142,28 @@ async fn manifest_pushes_are_accepted_or_refused_with_the_right_code() {
                 schema1,
                 415,
                 Some("UNSUPPORTED"),
+            ),
+            (
+                "an unknown field nested 100,000 deep",
+                "deep".into(),
+                OCI_MANIFEST,
+                {
+                    let mut value: serde_json::Value = serde_json::from_slice(&good).expect("json");
+                    value["x"] = json!(null);
+                    let text = serde_json::to_string(&value).expect("json");
+                    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+                    text.replacen("null", &deep, 1).into_bytes()
+                },
+                400,
+                Some("MANIFEST_INVALID"),
+            ),
+            (
+                "an OCI media type with schemaVersion 1",
+                "v1-schema".into(),
+                OCI_MANIFEST,
+                schema_version_1(&good),
+                400,
+                Some("MANIFEST_INVALID"),
             ),
             (
                 "not JSON",

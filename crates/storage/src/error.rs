@@ -3,6 +3,7 @@ use std::path::PathBuf;
 
 use wharf_reference::{Digest, RepositoryName, Tag};
 
+use crate::archive::ArchiveKey;
 use crate::upload::UploadId;
 
 /// The one error type of this crate.
@@ -62,6 +63,19 @@ pub enum Error {
     /// The repository does not exist: nothing was ever linked or stored in it.
     #[error("repository {0} does not exist")]
     RepositoryNotFound(RepositoryName),
+
+    /// No archive has this key.
+    #[error("no archive is named {0}")]
+    ArchiveNotFound(ArchiveKey),
+
+    /// An archive with this key exists already.
+    #[error("an archive named {0} exists already")]
+    ArchiveExists(ArchiveKey),
+
+    /// The repository holds content, so an archive is not restored into it
+    /// (an archive is never merged into other content).
+    #[error("repository {0} is not empty: remove or archive its content before restoring an archive into it")]
+    RepositoryNotEmpty(RepositoryName),
 
     /// Content did not hash to the digest it was committed as. Nothing was
     /// stored.
@@ -175,6 +189,7 @@ impl Error {
                 | Error::TagNotFound { .. }
                 | Error::UploadNotFound { .. }
                 | Error::RepositoryNotFound(_)
+                | Error::ArchiveNotFound(_)
         )
     }
 }

@@ -49,7 +49,9 @@
 //!   committed "verified as `<digest>`" in one step and linked to their
 //!   repository.
 //! - [`RepositoryStore`]: which blobs belong to which repository, manifests
-//!   with their media types, tags, the referrers index and the catalog.
+//!   with their media types, tags, the referrers index and the catalog;
+//!   and archives, which set a repository's content aside whole (a deleted
+//!   package's) so that its name starts empty.
 //! - [`Storage`]: all three, implemented automatically; a registry holds an
 //!   `Arc<dyn Storage>` and picks the backend at run time.
 //!
@@ -72,6 +74,7 @@
 //! `wharf_storage::conformance_tests!(|| MyFixture::new())` in a test file
 //! to get one `#[tokio::test]` per case.
 
+mod archive;
 mod blob;
 mod error;
 mod fs;
@@ -90,6 +93,7 @@ use std::io;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 
+pub use archive::{Archive, ArchiveKey, InvalidArchiveKey};
 pub use blob::BlobStore;
 pub use error::{Error, Result};
 pub use fs::FsStorage;

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures::{stream, StreamExt};
 use wharf_reference::{Digest, Digester, RepositoryName, Tag};
 
+use crate::archive::{Archive, ArchiveKey};
 use crate::error::{Error, Result};
 use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest, Subject};
 use crate::page::{Page, PageRequest};
@@ -34,6 +35,8 @@ struct State {
     blobs: BTreeMap<Digest, Arc<Blob>>,
     repositories: BTreeMap<RepositoryName, Repository>,
     uploads: HashMap<UploadId, Arc<tokio::sync::Mutex<Session>>>,
+    /// Archived repositories: where their content came from, and it.
+    archives: BTreeMap<ArchiveKey, (RepositoryName, Repository)>,
 }
 
 #[derive(Debug)]
@@ -397,6 +400,11 @@ impl State {
 }
 
 impl Repository {
+    /// Whether it holds any blob link, manifest or tag.
+    fn holds_content(&self) -> bool {
+        !self.links.is_empty() || !self.manifests.is_empty() || !self.tags.is_empty()
+    }
+
     fn remove_referrer(&mut self, referrer: &Digest, subject: &Subject) {
         if let Some(entries) = self.referrers.get_mut(&subject.digest) {
             entries.remove(referrer);
@@ -625,5 +633,62 @@ impl RepositoryStore for MemoryStorage {
             self.state().repositories.keys().cloned(),
             page,
         ))
+    }
+
+    async fn archive_repository(
+        &self,
+        repository: &RepositoryName,
+        key: &ArchiveKey,
+    ) -> Result<()> {
+        let mut state = self.state();
+        if state.archives.contains_key(key) {
+            return Err(Error::ArchiveExists(key.clone()));
+        }
+        let content = state.repositories.remove(repository).unwrap_or_default();
+        state
+            .archives
+            .insert(key.clone(), (repository.clone(), content));
+        Ok(())
+    }
+
+    async fn restore_repository(
+        &self,
+        key: &ArchiveKey,
+        repository: &RepositoryName,
+    ) -> Result<()> {
+        let mut state = self.state();
+        if !state.archives.contains_key(key) {
+            return Err(Error::ArchiveNotFound(key.clone()));
+        }
+        if state
+            .repositories
+            .get(repository)
+            .is_some_and(Repository::holds_content)
+        {
+            return Err(Error::RepositoryNotEmpty(repository.clone()));
+        }
+        if let Some((_, content)) = state.archives.remove(key) {
+            state.repositories.insert(repository.clone(), content);
+        }
+        Ok(())
+    }
+
+    async fn delete_archive(&self, key: &ArchiveKey) -> Result<()> {
+        match self.state().archives.remove(key) {
+            Some(_) => Ok(()),
+            None => Err(Error::ArchiveNotFound(key.clone())),
+        }
+    }
+
+    async fn list_archives(&self) -> Result<Vec<Archive>> {
+        Ok(self
+            .state()
+            .archives
+            .iter()
+            .map(|(key, (repository, _))| Archive {
+                key: key.clone(),
+                repository: repository.clone(),
+            })
+            .collect())
     }
 }

@@ -1,6 +1,7 @@
 use async_trait::async_trait;
 use wharf_reference::{Digest, RepositoryName, Tag};
 
+use crate::archive::{Archive, ArchiveKey};
 use crate::error::Result;
 use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
 use crate::page::{Page, PageRequest};
@@ -14,6 +15,20 @@ use crate::page::{Page, PageRequest};
 /// [`Error::RepositoryNotFound`](crate::Error::RepositoryNotFound) where the
 /// Distribution API answers `NAME_UNKNOWN` (tags, manifests); lookups of one
 /// item in an unknown repository report that item as not found.
+///
+/// # Archives
+///
+/// [`archive_repository`](RepositoryStore::archive_repository) sets a
+/// repository's whole content (blob links, manifests, tags, referrers)
+/// aside under a key: the name is then unknown, as if nothing had ever been
+/// stored in it, so whoever stores content under it next starts empty and
+/// reaches nothing of the archived content, by digest or otherwise. The
+/// archive can be put back with
+/// [`restore_repository`](RepositoryStore::restore_repository) while the
+/// name holds nothing, or dropped with
+/// [`delete_archive`](RepositoryStore::delete_archive). Blobs themselves are
+/// global and stay stored; only the links that let a repository serve them
+/// move.
 #[async_trait]
 pub trait RepositoryStore: Send + Sync {
     /// Links a stored blob to `repository`, so the repository may serve it.
@@ -109,4 +124,35 @@ pub trait RepositoryStore: Send + Sync {
 
     /// A page of the repository catalog in lexical order.
     async fn list_repositories(&self, page: &PageRequest) -> Result<Page<RepositoryName>>;
+
+    /// Moves the whole content of `repository` (blob links, manifests,
+    /// tags, referrers) into a new archive named `key`, leaving the name
+    /// unknown: lookups in it find nothing, and it leaves the catalog until
+    /// something is stored in it again. An unknown repository makes an
+    /// empty archive. [`Error::ArchiveExists`](crate::Error::ArchiveExists)
+    /// if `key` is taken (nothing moves).
+    ///
+    /// Upload sessions are not archived: one finished later links its blob
+    /// to whatever repository then has the name.
+    async fn archive_repository(&self, repository: &RepositoryName, key: &ArchiveKey)
+        -> Result<()>;
+
+    /// Moves an archive's content into `repository` (usually the one it was
+    /// taken from) and removes the archive.
+    /// [`Error::ArchiveNotFound`](crate::Error::ArchiveNotFound) if there is
+    /// no such archive;
+    /// [`Error::RepositoryNotEmpty`](crate::Error::RepositoryNotEmpty) if
+    /// the repository holds any blob link, manifest or tag (nothing moves:
+    /// an archive is never merged into other content).
+    async fn restore_repository(&self, key: &ArchiveKey, repository: &RepositoryName)
+        -> Result<()>;
+
+    /// Removes an archive and its content for good (the blobs stay stored
+    /// until garbage collection).
+    /// [`Error::ArchiveNotFound`](crate::Error::ArchiveNotFound) if there is
+    /// none.
+    async fn delete_archive(&self, key: &ArchiveKey) -> Result<()>;
+
+    /// Every archive, in key order.
+    async fn list_archives(&self) -> Result<Vec<Archive>>;
 }

@@ -33,6 +33,14 @@ use crate::{
     UploadId,
 };
 
+mod archive;
+
+pub use archive::{
+    archives_are_listed_and_deleted_by_key, archives_survive_reopen,
+    archiving_hides_everything_of_the_repository, restoring_brings_the_content_back,
+    restoring_onto_content_is_refused,
+};
+
 /// A backend under test.
 #[async_trait]
 pub trait Fixture: Send + Sync + 'static {
@@ -169,6 +177,11 @@ cases![
     tag_pagination_edge_cases,
     catalog_lists_repositories_in_lexical_pages,
     referrers_are_indexed_and_filtered_by_artifact_type,
+    archiving_hides_everything_of_the_repository,
+    restoring_brings_the_content_back,
+    restoring_onto_content_is_refused,
+    archives_are_listed_and_deleted_by_key,
+    archives_survive_reopen,
 ];
 
 /// Runs every case against fresh fixtures from `make`, panicking with the

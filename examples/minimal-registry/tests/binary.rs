@@ -284,3 +284,47 @@ fn a_bad_config_file_is_refused_with_a_message() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("limits.body_idle_timeout"), "{stderr}");
 }
+
+/// The README's first command, `cargo run --release -p minimal-registry`,
+/// from a fresh clone: no data directory flag, so the relative default
+/// `registry-data` is created in the working directory. Creating a
+/// relative directory once recursed into the empty path and the binary
+/// exited before serving.
+#[tokio::test]
+async fn the_default_relative_data_directory_is_created_in_a_fresh_folder() {
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let mut child = Command::new(BIN)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(fresh.path())
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn minimal-registry");
+    let client = reqwest::Client::new();
+    let mut answered = None;
+    for _ in 0..200 {
+        if let Some(status) = child.try_wait().expect("wait") {
+            panic!("the registry exited before serving: {status}");
+        }
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/v2/"))
+            .send()
+            .await
+        {
+            answered = Some(r.status());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    // Authentication is on by default: /v2/ asks for credentials.
+    assert_eq!(answered.map(|s| s.as_u16()), Some(401));
+    let data = fresh.path().join("registry-data");
+    assert!(data.join("blobs").is_dir(), "no {}", data.display());
+}

@@ -20,7 +20,7 @@ use crate::sqlite::statement::{
 
 const SELECT_PACKAGE: &str = "SELECT p.id, p.name, p.visibility, p.linked_repository,
         p.inherit_access, p.metadata, p.version_count, p.created_at, p.updated_at, p.deleted_at,
-        a.login
+        a.login, p.unlinked_at
     FROM packages p JOIN accounts a ON a.id = p.owner_id";
 
 struct PackageRow {
@@ -35,6 +35,7 @@ struct PackageRow {
     updated_at: i64,
     deleted_at: Option<i64>,
     owner: String,
+    unlinked_at: Option<i64>,
 }
 
 fn package_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PackageRow> {
@@ -50,6 +51,7 @@ fn package_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PackageRow> {
         updated_at: row.get(8)?,
         deleted_at: row.get(9)?,
         owner: row.get(10)?,
+        unlinked_at: row.get(11)?,
     })
 }
 
@@ -91,6 +93,7 @@ fn package_from_row(conn: &Connection, row: PackageRow) -> Result<PackageRecord,
         created_at: time_from_sql(row.created_at)?,
         updated_at: time_from_sql(row.updated_at)?,
         deleted_at: opt_time_from_sql(row.deleted_at)?,
+        unlinked_at: opt_time_from_sql(row.unlinked_at)?,
     })
 }
 
@@ -333,6 +336,12 @@ pub(crate) fn update(
             "UPDATE packages SET linked_repository = ?1 WHERE id = ?2",
             &linked.as_ref().map(|repo| repo.as_str()),
         )?;
+        if linked.is_none() {
+            set(
+                "UPDATE packages SET unlinked_at = ?1 WHERE id = ?2",
+                &time_to_sql(now)?,
+            )?;
+        }
     }
     if let Some(inherit) = changes.inherit_access {
         set(

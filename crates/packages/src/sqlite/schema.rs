@@ -135,6 +135,11 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (repository, kind, name)
     );
     "#,
+    // 2: when an admin last unlinked a package, so that a push does not
+    // link it again.
+    r#"
+    ALTER TABLE packages ADD COLUMN unlinked_at INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

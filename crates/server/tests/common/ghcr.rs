@@ -65,16 +65,21 @@ impl Ghcr {
     }
 
     pub async fn start_with(policy: AnnotationPolicy) -> Ghcr {
-        Ghcr::start_full(policy, false).await
+        Ghcr::start_full(policy, false, Backend::Memory).await
+    }
+
+    /// Over the given storage backend.
+    pub async fn start_on_storage(backend: Backend) -> Ghcr {
+        Ghcr::start_full(AnnotationPolicy::default(), false, backend).await
     }
 
     /// With the server's real address as its public URL and service, so
     /// that real clients can follow the challenge to `/token`.
     pub async fn start_reachable() -> Ghcr {
-        Ghcr::start_full(AnnotationPolicy::default(), true).await
+        Ghcr::start_full(AnnotationPolicy::default(), true, Backend::Memory).await
     }
 
-    async fn start_full(policy: AnnotationPolicy, reachable: bool) -> Ghcr {
+    async fn start_full(policy: AnnotationPolicy, reachable: bool, backend: Backend) -> Ghcr {
         let sqlite = SqlitePackageStore::in_memory().expect("sqlite");
         let store: Arc<dyn PackageStore> =
             Arc::new(CachedStore::new(sqlite, CacheOptions::default()));
@@ -140,7 +145,7 @@ impl Ghcr {
 
         let clock_now = now.clone();
         let config_store = store.clone();
-        let server = start_bound(Backend::Memory, move |b, addr| {
+        let server = start_bound(backend, move |b, addr| {
             let public_url = if reachable {
                 format!("http://{addr}")
             } else {

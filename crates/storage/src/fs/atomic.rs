@@ -11,13 +11,19 @@ use super::layout::Layout;
 
 /// Makes a rename or unlink in `dir` durable.
 pub(crate) fn fsync_dir(dir: &Path) -> io::Result<()> {
+    if dir.as_os_str().is_empty() {
+        return File::open(".")?.sync_all();
+    }
     File::open(dir)?.sync_all()
 }
 
 /// Creates `dir` and any missing parents, fsyncing the parent of every
 /// directory created so that the new entries survive a crash.
+///
+/// A relative path's last ancestor is the empty path, which names the
+/// current directory: it exists, and is never created.
 pub(crate) fn create_dirs(dir: &Path) -> io::Result<()> {
-    if dir.is_dir() {
+    if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
     if let Some(parent) = dir.parent() {
@@ -102,4 +108,16 @@ pub(crate) fn read_dir_names(dir: &Path) -> Result<Vec<String>> {
         }
     }
     Ok(names)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_empty_path_is_the_current_directory() {
+        // The last ancestor of a relative path such as `registry-data/blobs`.
+        create_dirs(Path::new("")).expect("create the empty path");
+        fsync_dir(Path::new("")).expect("sync the current directory");
+    }
 }

@@ -16,23 +16,35 @@
 //! <root>/repositories/<name>/_tags/<tag>
 //! <root>/repositories/<name>/_referrers/<subject algorithm>/<subject encoded>/<algorithm>/<encoded>
 //! <root>/tmp/<random>                 files being written, renamed into place
+//! <root>/archives/<key>/origin        {"repository": ...}
+//! <root>/archives/<key>/journal       {"op": ..., "repository": ...} while a move is under way
+//! <root>/archives/<key>/_links, _manifests, _tags, _referrers   as in a repository
+//! <root>/archives/.tmp/<random>/      archives being created or removed
 //! ```
+//!
+//! Archive keys never start with `.`, so `.tmp` cannot collide with one.
 
 use std::path::{Path, PathBuf};
 
 use wharf_reference::{Digest, RepositoryName, Tag};
 
+use crate::archive::ArchiveKey;
 use crate::upload::UploadId;
 
 pub(crate) const BLOBS: &str = "blobs";
 pub(crate) const UPLOADS: &str = "uploads";
 pub(crate) const REPOSITORIES: &str = "repositories";
 pub(crate) const TMP: &str = "tmp";
+pub(crate) const ARCHIVES: &str = "archives";
 
 pub(crate) const LINKS: &str = "_links";
 pub(crate) const MANIFESTS: &str = "_manifests";
 pub(crate) const TAGS: &str = "_tags";
 pub(crate) const REFERRERS: &str = "_referrers";
+
+/// The directories that hold a repository's content, which an archive
+/// moves whole.
+pub(crate) const CONTENT: [&str; 4] = [LINKS, MANIFESTS, TAGS, REFERRERS];
 
 /// Path arithmetic over a storage root.
 #[derive(Debug, Clone)]
@@ -120,6 +132,28 @@ impl Layout {
 
     pub(crate) fn tag(&self, name: &RepositoryName, tag: &Tag) -> PathBuf {
         self.tags(name).join(tag.as_str())
+    }
+
+    pub(crate) fn archives(&self) -> PathBuf {
+        self.root.join(ARCHIVES)
+    }
+
+    pub(crate) fn archive(&self, key: &ArchiveKey) -> PathBuf {
+        self.archives().join(key.as_str())
+    }
+
+    pub(crate) fn archive_origin(&self, key: &ArchiveKey) -> PathBuf {
+        self.archive(key).join("origin")
+    }
+
+    pub(crate) fn archive_journal(&self, key: &ArchiveKey) -> PathBuf {
+        self.archive(key).join("journal")
+    }
+
+    /// Where archives are assembled before they appear under their key,
+    /// and moved to be removed; emptied when the storage is opened.
+    pub(crate) fn archives_tmp(&self) -> PathBuf {
+        self.archives().join(".tmp")
     }
 
     pub(crate) fn referrers(&self, name: &RepositoryName, subject: &Digest) -> PathBuf {

@@ -1,5 +1,6 @@
 //! The filesystem backend: [`FsStorage`].
 
+mod archive;
 mod atomic;
 mod layout;
 mod pipeline;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::OwnedMutexGuard;
 use wharf_reference::{Digest, Digester, RepositoryName, Tag};
 
+use crate::archive::{Archive, ArchiveKey};
 use crate::error::{Error, Result};
 use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest, Subject};
 use crate::page::{Page, PageRequest};
@@ -41,6 +43,7 @@ use pool::Pool;
 /// <root>/repositories/<name>/_tags/<tag>                        (the digest)
 /// <root>/repositories/<name>/_referrers/<subject algorithm>/<subject encoded>/<algorithm>/<encoded>
 /// <root>/tmp/<random>                 files being written, renamed into place
+/// <root>/archives/<key>/              an archived repository's content directories
 /// ```
 ///
 /// Every path is built from validated values only (`Digest`,
@@ -65,6 +68,9 @@ use pool::Pool;
 ///   hashes them, so the disk is the limit, and memory stays flat.
 /// - After a restart, a session is resumed from its data file's length; its
 ///   hash state is rebuilt by rehashing the file when it finishes.
+/// - Archiving or restoring a repository is journaled: opening the storage
+///   after a crash finishes the move, so a repository is never left split
+///   between its name and its archive.
 ///
 /// Appends to one session are serialized within a process. Sharing one root
 /// between several processes is safe for blobs, links, manifests and tags
@@ -99,6 +105,8 @@ struct Inner {
     buffers: Arc<Pool>,
     /// Blob streams open now, which share a read-ahead budget.
     streams: Arc<read::OpenStreams>,
+    /// Serializes this process's archive operations.
+    archives: Mutex<()>,
 }
 
 /// What this process knows about a session beyond its files.
@@ -140,23 +148,32 @@ type SessionGuard = OwnedMutexGuard<SessionState>;
 impl FsStorage {
     /// Opens (creating if needed) storage rooted at `root`.
     pub fn open(root: impl AsRef<Path>) -> Result<Self> {
-        let layout = Layout::new(root.as_ref().to_path_buf());
+        // Made absolute once, so that a relative root keeps naming the same
+        // directory whatever the process's working directory becomes.
+        let root = root.as_ref();
+        let root = std::path::absolute(root)
+            .map_err(|e| Error::io(format!("resolve {}", root.display()), e))?;
+        let layout = Layout::new(root);
         for dir in [
             layout.blobs(),
             layout.uploads(),
             layout.repositories(),
             layout.tmp(),
+            layout.archives(),
         ] {
             create_dirs(&dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
         }
+        let inner = Inner {
+            layout,
+            max_blob_size: None,
+            sessions: Mutex::new(HashMap::new()),
+            buffers: Pool::new(pipeline::POOL_KEEP),
+            streams: Arc::default(),
+            archives: Mutex::new(()),
+        };
+        inner.recover_archives()?;
         Ok(FsStorage {
-            inner: Arc::new(Inner {
-                layout,
-                max_blob_size: None,
-                sessions: Mutex::new(HashMap::new()),
-                buffers: Pool::new(pipeline::POOL_KEEP),
-                streams: Arc::default(),
-            }),
+            inner: Arc::new(inner),
         })
     }
 
@@ -169,6 +186,7 @@ impl FsStorage {
             sessions: Mutex::new(HashMap::new()),
             buffers: Pool::new(pipeline::POOL_KEEP),
             streams: Arc::default(),
+            archives: Mutex::new(()),
         };
         FsStorage {
             inner: Arc::new(inner),
@@ -1033,5 +1051,34 @@ impl RepositoryStore for FsStorage {
         let page = page.clone();
         self.run(move |inner| Ok(Page::from_sorted(inner.repositories()?, &page)))
             .await
+    }
+
+    async fn archive_repository(
+        &self,
+        repository: &RepositoryName,
+        key: &ArchiveKey,
+    ) -> Result<()> {
+        let (repository, key) = (repository.clone(), key.clone());
+        self.run(move |inner| inner.archive_repository(&repository, &key))
+            .await
+    }
+
+    async fn restore_repository(
+        &self,
+        key: &ArchiveKey,
+        repository: &RepositoryName,
+    ) -> Result<()> {
+        let (key, repository) = (key.clone(), repository.clone());
+        self.run(move |inner| inner.restore_repository(&key, &repository))
+            .await
+    }
+
+    async fn delete_archive(&self, key: &ArchiveKey) -> Result<()> {
+        let key = key.clone();
+        self.run(move |inner| inner.delete_archive(&key)).await
+    }
+
+    async fn list_archives(&self) -> Result<Vec<Archive>> {
+        self.run(|inner| inner.list_archives()).await
     }
 }

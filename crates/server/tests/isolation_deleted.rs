@@ -1,0 +1,302 @@
+//! Issue 8, finding 2: nothing of a deleted package is reachable through a
+//! new package of the same name (manifests, tags, blob links, referrers,
+//! mounts), by digest or otherwise; restoring the old one follows GitHub's
+//! rule (only while the name is free); the purge removes its content.
+
+mod common;
+
+use common::ghcr::Ghcr;
+use common::*;
+use reqwest::Method;
+use serde_json::json;
+use wharf_reference::Digest;
+
+const PACKAGE: &str = "/orgs/acme/packages/container/vault";
+const SIGNATURE: &str = "application/vnd.example.signature";
+
+/// What alice published to acme/vault before deleting it.
+struct Old {
+    image: Digest,
+    config: Digest,
+    layer: Digest,
+    signature: Digest,
+}
+
+/// Publishes acme/vault:v1 as alice, with a signature referring to it.
+async fn publish_old(ghcr: &Ghcr) -> Old {
+    let alice = ghcr.basic("alice");
+    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let layer = b"the vault's secret layer";
+    for blob in [&config[..], &layer[..]] {
+        let reply = ghcr.push_blob_as(&alice, "acme/vault", blob).await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+    }
+    let image = put_manifest(
+        ghcr,
+        &alice,
+        "v1",
+        &json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": descriptor(OCI_CONFIG, &Digest::sha256(config), config.len()),
+            "layers": [descriptor(OCI_LAYER, &Digest::sha256(layer), layer.len())],
+        }),
+    )
+    .await;
+    let empty = b"{}";
+    let reply = ghcr.push_blob_as(&alice, "acme/vault", empty).await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    let image_bytes = ghcr
+        .get(&format!("/v2/acme/vault/manifests/{image}"), Some(&alice))
+        .await
+        .body;
+    let signature = put_manifest(
+        ghcr,
+        &alice,
+        "@",
+        &json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "artifactType": SIGNATURE,
+            "config": descriptor("application/vnd.oci.empty.v1+json", &Digest::sha256(empty), empty.len()),
+            "layers": [descriptor("application/vnd.oci.empty.v1+json", &Digest::sha256(empty), empty.len())],
+            "subject": descriptor(OCI_MANIFEST, &image, image_bytes.len()),
+        }),
+    )
+    .await;
+    Old {
+        image,
+        config: Digest::sha256(config),
+        layer: Digest::sha256(layer),
+        signature,
+    }
+}
+
+/// PUTs a manifest to acme/vault by tag (or by digest for `"@"`); asserts
+/// 201 and returns its digest.
+async fn put_manifest(
+    ghcr: &Ghcr,
+    authorization: &str,
+    reference: &str,
+    manifest: &serde_json::Value,
+) -> Digest {
+    let bytes = serde_json::to_vec(manifest).expect("json");
+    let digest = Digest::sha256(&bytes);
+    let reference = if reference == "@" {
+        digest.to_string()
+    } else {
+        reference.to_owned()
+    };
+    let reply = ghcr
+        .server
+        .send(
+            Method::PUT,
+            &format!("/v2/acme/vault/manifests/{reference}"),
+            &[
+                ("authorization", authorization),
+                ("content-type", OCI_MANIFEST),
+            ],
+            bytes,
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    digest
+}
+
+/// Asserts that `who` reaches nothing of `old` through acme/vault.
+async fn assert_nothing_reachable(ghcr: &Ghcr, who: &str, old: &Old) {
+    let auth = ghcr.basic(who);
+    for digest in [&old.image, &old.signature] {
+        let path = format!("/v2/acme/vault/manifests/{digest}");
+        let reply = ghcr.get(&path, Some(&auth)).await;
+        assert_eq!(reply.status, 404, "GET {path}: {reply:?}");
+        assert_eq!(reply.error_code().as_deref(), Some("MANIFEST_UNKNOWN"));
+        let head = ghcr.send(Method::HEAD, &path, Some(&auth), Vec::new()).await;
+        assert_eq!(head.status, 404, "HEAD {path}: {head:?}");
+    }
+    for digest in [&old.config, &old.layer] {
+        let path = format!("/v2/acme/vault/blobs/{digest}");
+        let reply = ghcr.get(&path, Some(&auth)).await;
+        assert_eq!(reply.status, 404, "GET {path}: {reply:?}");
+        assert_eq!(reply.error_code().as_deref(), Some("BLOB_UNKNOWN"));
+    }
+    let tag = ghcr
+        .get("/v2/acme/vault/manifests/v1", Some(&auth))
+        .await;
+    assert_eq!(tag.status, 404, "the old tag: {tag:?}");
+    let referrers = ghcr
+        .get(&format!("/v2/acme/vault/referrers/{}", old.image), Some(&auth))
+        .await;
+    if referrers.status == 200 {
+        assert_eq!(
+            referrers.json()["manifests"],
+            json!([]),
+            "referrers of the old image: {referrers:?}"
+        );
+    }
+    let tags = ghcr.get("/v2/acme/vault/tags/list", Some(&auth)).await;
+    if tags.status == 200 {
+        let listed = tags.json()["tags"].clone();
+        assert!(
+            !listed
+                .as_array()
+                .is_some_and(|t| t.contains(&json!("v1"))),
+            "the old tag is listed: {listed}"
+        );
+    }
+    // Mounting the old layer from acme/vault into a repository of the
+    // caller's own starts an upload instead (202), links nothing.
+    let mount = ghcr
+        .post(
+            &format!(
+                "/v2/{who}/loot/blobs/uploads/?mount={}&from=acme/vault",
+                old.layer
+            ),
+            Some(&auth),
+        )
+        .await;
+    assert_eq!(mount.status, 202, "mount of the old layer: {mount:?}");
+    let loot = ghcr
+        .get(&format!("/v2/{who}/loot/blobs/{}", old.layer), Some(&auth))
+        .await;
+    assert_eq!(loot.status, 404, "{loot:?}");
+}
+
+async fn the_new_package_of_a_deleted_name_starts_empty(backend: Backend) {
+    let ghcr = Ghcr::start_on_storage(backend).await;
+    let alice = ghcr.basic("alice");
+    let old = publish_old(&ghcr).await;
+    let deleted = ghcr.delete(PACKAGE, Some(&alice)).await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+
+    // carol, a member who may create packages in acme, publishes the name.
+    ghcr.publish("carol", "acme/vault", "new").await;
+    assert_nothing_reachable(&ghcr, "carol", &old).await;
+    // Nor through a push that names the old blobs without uploading them.
+    let carol = ghcr.basic("carol");
+    let borrowed = serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": descriptor(OCI_CONFIG, &old.config, 80),
+        "layers": [descriptor(OCI_LAYER, &old.layer, 24)],
+    }))
+    .expect("json");
+    let reply = ghcr
+        .server
+        .send(
+            Method::PUT,
+            "/v2/acme/vault/manifests/borrowed",
+            &[("authorization", &carol), ("content-type", OCI_MANIFEST)],
+            borrowed,
+        )
+        .await;
+    assert_eq!(reply.status, 400, "{reply:?}");
+    assert_eq!(reply.error_code().as_deref(), Some("MANIFEST_BLOB_UNKNOWN"));
+
+    // The name is taken: the old package cannot be restored over it.
+    let refused = ghcr.post(&format!("{PACKAGE}/restore"), Some(&alice)).await;
+    assert_eq!(refused.status, 409, "{refused:?}");
+    assert_nothing_reachable(&ghcr, "carol", &old).await;
+    let pulled = ghcr
+        .get("/v2/acme/vault/manifests/new", Some(&carol))
+        .await;
+    assert_eq!(pulled.status, 200, "the new package is untouched");
+
+    // The new package deleted and restored in turn brings back its own
+    // content, still nothing of the old one.
+    assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
+    let restored = ghcr.post(&format!("{PACKAGE}/restore"), Some(&alice)).await;
+    assert_eq!(restored.status, 204, "{restored:?}");
+    assert_eq!(
+        ghcr.get("/v2/acme/vault/manifests/new", Some(&carol))
+            .await
+            .status,
+        200
+    );
+    assert_nothing_reachable(&ghcr, "carol", &old).await;
+}
+
+#[tokio::test]
+async fn the_new_package_of_a_deleted_name_starts_empty_in_memory() {
+    the_new_package_of_a_deleted_name_starts_empty(Backend::Memory).await;
+}
+
+#[tokio::test]
+async fn the_new_package_of_a_deleted_name_starts_empty_on_disk() {
+    the_new_package_of_a_deleted_name_starts_empty(Backend::Filesystem).await;
+}
+
+async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it(backend: Backend) {
+    let ghcr = Ghcr::start_on_storage(backend).await;
+    let alice = ghcr.basic("alice");
+    let old = publish_old(&ghcr).await;
+    assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
+    // Blobs uploaded under the free name without a package (no manifest)
+    // do not block the restore, and do not join the restored package.
+    let stray = b"carol's stray blob";
+    let reply = ghcr
+        .push_blob_as(&ghcr.basic("carol"), "acme/vault", stray)
+        .await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+
+    let restored = ghcr.post(&format!("{PACKAGE}/restore"), Some(&alice)).await;
+    assert_eq!(restored.status, 204, "{restored:?}");
+    for path in [
+        format!("/v2/acme/vault/manifests/{}", old.image),
+        format!("/v2/acme/vault/manifests/{}", old.signature),
+        "/v2/acme/vault/manifests/v1".to_owned(),
+        format!("/v2/acme/vault/blobs/{}", old.layer),
+        format!("/v2/acme/vault/blobs/{}", old.config),
+    ] {
+        let reply = ghcr.get(&path, Some(&alice)).await;
+        assert_eq!(reply.status, 200, "GET {path} after the restore: {reply:?}");
+    }
+    let referrers = ghcr
+        .get(&format!("/v2/acme/vault/referrers/{}", old.image), Some(&alice))
+        .await;
+    assert_eq!(
+        referrers.json()["manifests"][0]["digest"],
+        json!(old.signature.to_string())
+    );
+    let stray_reply = ghcr
+        .get(
+            &format!("/v2/acme/vault/blobs/{}", Digest::sha256(stray)),
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(stray_reply.status, 404, "{stray_reply:?}");
+
+    // Deleted again; after the restore window the purge removes the
+    // content for good: a new package of the name reaches none of it.
+    assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
+    ghcr.advance(30 * 24 * 3600 + 1);
+    let report = ghcr
+        .server
+        .registry
+        .purge_expired_packages()
+        .await
+        .expect("purge");
+    assert_eq!(report.packages.len(), 1);
+    let archives = ghcr
+        .server
+        .registry
+        .storage()
+        .list_archives()
+        .await
+        .expect("archives");
+    assert!(archives.is_empty(), "left after the purge: {archives:?}");
+    let late = ghcr.post(&format!("{PACKAGE}/restore"), Some(&alice)).await;
+    assert_eq!(late.status, 404, "{late:?}");
+    ghcr.publish("carol", "acme/vault", "new").await;
+    assert_nothing_reachable(&ghcr, "carol", &old).await;
+}
+
+#[tokio::test]
+async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it_in_memory() {
+    a_restored_package_gets_its_content_back_and_the_purge_removes_it(Backend::Memory).await;
+}
+
+#[tokio::test]
+async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it_on_disk() {
+    a_restored_package_gets_its_content_back_and_the_purge_removes_it(Backend::Filesystem).await;
+}

@@ -1,0 +1,280 @@
+//! Conformance cases for archives.
+
+use std::sync::Arc;
+
+use wharf_reference::{Digest, RepositoryName};
+
+use super::{manifest_bytes, put_manifest, repo, tag, upload, Fixture, OCI_MANIFEST};
+use crate::{ArchiveKey, Error, ManifestPut, PageRequest, Storage};
+
+fn key(name: &str) -> ArchiveKey {
+    name.parse().expect("valid archive key in the testkit")
+}
+
+/// What a repository holds after [`fill`].
+struct Filled {
+    layer: Digest,
+    image: Digest,
+    signature: Digest,
+}
+
+/// Stores a linked blob, a tagged manifest and a referrer to it.
+async fn fill(storage: &dyn Storage, r: &RepositoryName) -> Filled {
+    let layer = upload(storage, r, b"the archived layer", 8).await;
+    let image = put_manifest(storage, r, 1).await;
+    storage
+        .set_tag(r, &tag("latest"), &image)
+        .await
+        .expect("tag");
+    let bytes = manifest_bytes(2);
+    let signature = Digest::sha256(&bytes);
+    storage
+        .put_manifest(
+            r,
+            ManifestPut::new(signature.clone(), OCI_MANIFEST, bytes).with_subject(
+                image.clone(),
+                Some("application/vnd.example.sig".into()),
+                Default::default(),
+            ),
+        )
+        .await
+        .expect("put referrer");
+    Filled {
+        layer,
+        image,
+        signature,
+    }
+}
+
+/// Asserts that nothing of `filled` is reachable through `r`.
+async fn assert_unreachable(storage: &dyn Storage, r: &RepositoryName, filled: &Filled) {
+    assert!(!storage
+        .is_blob_linked(r, &filled.layer)
+        .await
+        .expect("linked"));
+    for digest in [&filled.image, &filled.signature] {
+        assert!(matches!(
+            storage.get_manifest(r, digest).await,
+            Err(Error::ManifestNotFound { .. })
+        ));
+    }
+    assert!(matches!(
+        storage.resolve_tag(r, &tag("latest")).await,
+        Err(Error::TagNotFound { .. })
+    ));
+    assert!(storage
+        .list_referrers(r, &filled.image, None)
+        .await
+        .expect("referrers")
+        .is_empty());
+    assert!(storage
+        .tags_of(r, &filled.image)
+        .await
+        .expect("tags")
+        .is_empty());
+    assert!(!storage
+        .linked_blobs(r)
+        .await
+        .expect("links")
+        .contains(&filled.layer));
+}
+
+/// Asserts that all of `filled` is reachable through `r`.
+async fn assert_reachable(storage: &dyn Storage, r: &RepositoryName, filled: &Filled) {
+    assert!(storage
+        .is_blob_linked(r, &filled.layer)
+        .await
+        .expect("linked"));
+    storage
+        .get_manifest(r, &filled.image)
+        .await
+        .expect("image is back");
+    assert_eq!(
+        storage
+            .resolve_tag(r, &tag("latest"))
+            .await
+            .expect("tag is back"),
+        filled.image
+    );
+    let referrers = storage
+        .list_referrers(r, &filled.image, None)
+        .await
+        .expect("referrers");
+    assert_eq!(
+        referrers.iter().map(|e| &e.digest).collect::<Vec<_>>(),
+        vec![&filled.signature]
+    );
+}
+
+/// Archiving sets every link, manifest, tag and referrer aside: the name
+/// is unknown, leaves the catalog, and content stored under it afterwards
+/// starts empty and reaches nothing of the archive.
+pub async fn archiving_hides_everything_of_the_repository(fixture: Arc<dyn Fixture>) {
+    let s = fixture.storage().await;
+    let (r, other) = (repo("acme/vault"), repo("acme/other"));
+    let filled = fill(&*s, &r).await;
+    put_manifest(&*s, &other, 9).await;
+
+    s.archive_repository(&r, &key("package-1"))
+        .await
+        .expect("archive");
+    assert_unreachable(&*s, &r, &filled).await;
+    assert!(matches!(
+        s.list_tags(&r, &PageRequest::all()).await,
+        Err(Error::RepositoryNotFound(_))
+    ));
+    let catalog = s
+        .list_repositories(&PageRequest::all())
+        .await
+        .expect("catalog");
+    assert_eq!(catalog.items, vec![other.clone()]);
+    assert_eq!(
+        s.blob_size(&filled.layer).await.expect("the blob stays"),
+        18
+    );
+
+    // A newcomer under the same name starts empty.
+    let fresh = put_manifest(&*s, &r, 3).await;
+    assert_unreachable(&*s, &r, &filled).await;
+    assert!(matches!(
+        s.set_tag(&r, &tag("old"), &filled.image).await,
+        Err(Error::ManifestNotFound { .. })
+    ));
+    assert_eq!(s.list_manifests(&r).await.expect("list"), vec![fresh]);
+    assert!(s
+        .list_tags(&r, &PageRequest::all())
+        .await
+        .expect("tags")
+        .items
+        .is_empty());
+
+    // Archiving an unknown repository makes an empty archive.
+    s.archive_repository(&repo("acme/never"), &key("package-2"))
+        .await
+        .expect("archive an unknown repository");
+}
+
+/// Restoring brings everything back under the name, and removes the
+/// archive.
+pub async fn restoring_brings_the_content_back(fixture: Arc<dyn Fixture>) {
+    let s = fixture.storage().await;
+    let r = repo("acme/vault");
+    let filled = fill(&*s, &r).await;
+    let k = key("package-1");
+    s.archive_repository(&r, &k).await.expect("archive");
+    s.restore_repository(&k, &r).await.expect("restore");
+    assert_reachable(&*s, &r, &filled).await;
+    assert!(s.list_archives().await.expect("list").is_empty());
+    assert!(matches!(
+        s.restore_repository(&k, &r).await,
+        Err(Error::ArchiveNotFound(_))
+    ));
+    let catalog = s
+        .list_repositories(&PageRequest::all())
+        .await
+        .expect("catalog");
+    assert_eq!(catalog.items, vec![r]);
+}
+
+/// An archive is never merged into other content: restoring into a
+/// repository that holds a link, a manifest or a tag is refused and moves
+/// nothing. A repository emptied again takes it.
+pub async fn restoring_onto_content_is_refused(fixture: Arc<dyn Fixture>) {
+    let s = fixture.storage().await;
+    let r = repo("acme/vault");
+    let filled = fill(&*s, &r).await;
+    let k = key("package-1");
+    s.archive_repository(&r, &k).await.expect("archive");
+
+    let newcomer = upload(&*s, &r, b"the newcomer's layer", 8).await;
+    assert!(matches!(
+        s.restore_repository(&k, &r).await,
+        Err(Error::RepositoryNotEmpty(name)) if name == r
+    ));
+    assert_unreachable(&*s, &r, &filled).await;
+    assert!(s.is_blob_linked(&r, &newcomer).await.expect("linked"));
+    assert_eq!(s.list_archives().await.expect("list").len(), 1);
+
+    // The newcomer's content set aside in turn, the name is free again.
+    let k2 = key("package-2");
+    s.archive_repository(&r, &k2)
+        .await
+        .expect("archive newcomer");
+    s.restore_repository(&k, &r).await.expect("restore");
+    assert_reachable(&*s, &r, &filled).await;
+    assert!(!s.is_blob_linked(&r, &newcomer).await.expect("linked"));
+    // A repository whose content was all deleted is empty too.
+    s.unlink_blob(&r, &filled.layer).await.expect("unlink");
+    for digest in [&filled.signature, &filled.image] {
+        s.delete_manifest(&r, digest).await.expect("delete");
+    }
+    s.restore_repository(&k2, &r)
+        .await
+        .expect("restore newcomer");
+    assert!(s.is_blob_linked(&r, &newcomer).await.expect("linked"));
+}
+
+/// Keys are unique; deleting an archive removes it for good; archives are
+/// listed in key order with the repository they came from.
+pub async fn archives_are_listed_and_deleted_by_key(fixture: Arc<dyn Fixture>) {
+    let s = fixture.storage().await;
+    let (a, b) = (repo("acme/a"), repo("octo/b"));
+    put_manifest(&*s, &a, 1).await;
+    put_manifest(&*s, &b, 2).await;
+    s.archive_repository(&b, &key("package-9"))
+        .await
+        .expect("archive b");
+    s.archive_repository(&a, &key("package-10"))
+        .await
+        .expect("archive a");
+    assert!(matches!(
+        s.archive_repository(&a, &key("package-9")).await,
+        Err(Error::ArchiveExists(_))
+    ));
+    let listed: Vec<(String, RepositoryName)> = s
+        .list_archives()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|archive| (archive.key.to_string(), archive.repository))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("package-10".to_owned(), a.clone()),
+            ("package-9".to_owned(), b.clone()),
+        ]
+    );
+
+    s.delete_archive(&key("package-9")).await.expect("delete");
+    assert!(matches!(
+        s.delete_archive(&key("package-9")).await,
+        Err(Error::ArchiveNotFound(_))
+    ));
+    assert!(matches!(
+        s.restore_repository(&key("package-9"), &b).await,
+        Err(Error::ArchiveNotFound(_))
+    ));
+    assert_eq!(s.list_archives().await.expect("list").len(), 1);
+    assert!(s.list_manifests(&b).await.expect("list").is_empty());
+}
+
+/// Archives survive a restart, and restore afterwards.
+pub async fn archives_survive_reopen(fixture: Arc<dyn Fixture>) {
+    let s = fixture.storage().await;
+    let r = repo("acme/vault");
+    let filled = fill(&*s, &r).await;
+    s.archive_repository(&r, &key("package-1"))
+        .await
+        .expect("archive");
+    let Some(reopened) = fixture.reopen().await else {
+        return;
+    };
+    assert_unreachable(&*reopened, &r, &filled).await;
+    assert_eq!(reopened.list_archives().await.expect("list").len(), 1);
+    reopened
+        .restore_repository(&key("package-1"), &r)
+        .await
+        .expect("restore");
+    assert_reachable(&*reopened, &r, &filled).await;
+}

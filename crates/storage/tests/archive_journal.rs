@@ -1,0 +1,170 @@
+//! A crash in the middle of archiving or restoring a repository leaves it,
+//! once the storage is opened again, wholly archived or wholly restored:
+//! never split between its name and its archive, never half an archive.
+//!
+//! Each case builds on disk the state a crash would leave at one step of
+//! the documented layout (`archives/<key>/origin`, `journal`, the content
+//! directories, `archives/.tmp/`), then reopens.
+
+use std::fs;
+use std::path::Path;
+
+use wharf_reference::{Digest, RepositoryName};
+use wharf_storage::testkit::upload;
+use wharf_storage::{ArchiveKey, FsStorage, ManifestPut, RepositoryStore};
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+fn name() -> RepositoryName {
+    "acme/vault".parse().expect("name")
+}
+
+fn key() -> ArchiveKey {
+    "package-7".parse().expect("key")
+}
+
+/// A repository with a linked blob, a manifest and a tag.
+async fn filled(root: &Path) -> (Digest, Digest) {
+    let storage = FsStorage::open(root).expect("open");
+    let layer = upload(&storage, &name(), b"layer", 2).await;
+    let bytes = br#"{"schemaVersion":2}"#.to_vec();
+    let manifest = Digest::sha256(&bytes);
+    storage
+        .put_manifest(
+            &name(),
+            ManifestPut::new(manifest.clone(), OCI_MANIFEST, bytes),
+        )
+        .await
+        .expect("manifest");
+    storage
+        .set_tag(&name(), &"v1".parse().expect("tag"), &manifest)
+        .await
+        .expect("tag");
+    (layer, manifest)
+}
+
+fn write_archive_files(root: &Path, op: &str, with_journal: bool) {
+    let archive = root.join("archives").join(key().as_str());
+    fs::create_dir_all(&archive).expect("archive dir");
+    fs::write(archive.join("origin"), r#"{"repository":"acme/vault"}"#).expect("origin");
+    if with_journal {
+        fs::write(
+            archive.join("journal"),
+            format!(r#"{{"op":"{op}","repository":"acme/vault"}}"#),
+        )
+        .expect("journal");
+    }
+}
+
+fn move_dir(root: &Path, dir: &str, to_archive: bool) {
+    let repository = root.join("repositories/acme/vault").join(dir);
+    let archive = root.join("archives").join(key().as_str()).join(dir);
+    if to_archive {
+        fs::rename(repository, archive).expect("move");
+    } else {
+        fs::rename(archive, repository).expect("move");
+    }
+}
+
+async fn is_archived(storage: &FsStorage, layer: &Digest, manifest: &Digest) -> bool {
+    let linked = storage.is_blob_linked(&name(), layer).await.expect("link");
+    let stored = storage.get_manifest(&name(), manifest).await.is_ok();
+    let tagged = storage
+        .resolve_tag(&name(), &"v1".parse().expect("tag"))
+        .await
+        .is_ok();
+    let listed = !storage.list_archives().await.expect("list").is_empty();
+    match (linked, stored, tagged, listed) {
+        (false, false, false, true) => true,
+        (true, true, true, false) => false,
+        split => panic!("the repository is split between its name and its archive: {split:?}"),
+    }
+}
+
+#[tokio::test]
+async fn an_archive_interrupted_after_its_journal_is_finished_at_open() {
+    for moved in 0..=3 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (layer, manifest) = filled(dir.path()).await;
+        write_archive_files(dir.path(), "archive", true);
+        for content in ["_links", "_manifests", "_tags"].iter().take(moved) {
+            move_dir(dir.path(), content, true);
+        }
+        let storage = FsStorage::open(dir.path()).expect("reopen");
+        assert!(
+            is_archived(&storage, &layer, &manifest).await,
+            "after {moved} directories moved"
+        );
+        assert!(!dir
+            .path()
+            .join("archives")
+            .join(key().as_str())
+            .join("journal")
+            .exists());
+        storage
+            .restore_repository(&key(), &name())
+            .await
+            .expect("restorable");
+        assert!(!is_archived(&storage, &layer, &manifest).await);
+    }
+}
+
+#[tokio::test]
+async fn a_restore_interrupted_after_its_journal_is_finished_at_open() {
+    for moved in 0..=3 {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (layer, manifest) = filled(dir.path()).await;
+        FsStorage::open(dir.path())
+            .expect("open")
+            .archive_repository(&name(), &key())
+            .await
+            .expect("archive");
+        write_archive_files(dir.path(), "restore", true);
+        for content in ["_links", "_manifests", "_tags"].iter().take(moved) {
+            move_dir(dir.path(), content, false);
+        }
+        let storage = FsStorage::open(dir.path()).expect("reopen");
+        assert!(
+            !is_archived(&storage, &layer, &manifest).await,
+            "after {moved} directories moved"
+        );
+        assert!(!dir.path().join("archives").join(key().as_str()).exists());
+    }
+}
+
+#[tokio::test]
+async fn archives_half_created_or_half_removed_are_dropped_at_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (layer, manifest) = filled(dir.path()).await;
+    // Assembled but never renamed into place; and renamed away to be
+    // removed, then the crash.
+    for leftover in ["0123", "4567"] {
+        let path = dir.path().join("archives/.tmp").join(leftover);
+        fs::create_dir_all(path.join("_links/sha256")).expect("leftover");
+        fs::write(path.join("origin"), r#"{"repository":"acme/vault"}"#).expect("origin");
+    }
+    let storage = FsStorage::open(dir.path()).expect("reopen");
+    assert!(!is_archived(&storage, &layer, &manifest).await);
+    assert_eq!(
+        fs::read_dir(dir.path().join("archives/.tmp"))
+            .expect("tmp")
+            .count(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_complete_archive_is_left_alone_at_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (layer, manifest) = filled(dir.path()).await;
+    FsStorage::open(dir.path())
+        .expect("open")
+        .archive_repository(&name(), &key())
+        .await
+        .expect("archive");
+    let storage = FsStorage::open(dir.path()).expect("reopen");
+    assert!(is_archived(&storage, &layer, &manifest).await);
+    let archives = storage.list_archives().await.expect("list");
+    assert_eq!(archives[0].key, key());
+    assert_eq!(archives[0].repository, name());
+}
