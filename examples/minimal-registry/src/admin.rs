@@ -328,10 +328,20 @@ fn report(err: &AdminError) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Creates `dir` and its missing parents, `0700` whatever the umask: the
+/// data directory holds private images, accounts and keys.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 /// Opens (creating them if needed) the data directory and its store.
 pub fn open_store(data_dir: &Path) -> Result<SqlitePackageStore, AdminError> {
     let path = database_path(data_dir);
-    std::fs::create_dir_all(data_dir).map_err(|err| AdminError::Open {
+    create_private_dir(data_dir).map_err(|err| AdminError::Open {
         path: path.clone(),
         source: Box::new(err),
     })?;

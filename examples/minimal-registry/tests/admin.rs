@@ -378,3 +378,16 @@ async fn a_token_made_by_the_cli_logs_in_to_the_running_registry_until_revoked()
     );
     assert!(fields[6].ends_with('Z'), "the token is revoked: {row}");
 }
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_the_database_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("new/data");
+    ok(&data, &["user", "create", "alice"]);
+    assert_eq!(mode(&dir.path().join("new")), 0o700);
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("registry.db")), 0o600);
+}
