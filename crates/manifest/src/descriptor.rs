@@ -7,6 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use wharf_reference::Digest;
 
+#[cfg(feature = "oci-spec")]
 use crate::error::Error;
 use crate::media_type::MediaType;
 
@@ -179,6 +180,8 @@ impl fmt::Display for Platform {
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl From<&Platform> for oci_spec::image::Platform {
     fn from(p: &Platform) -> Self {
         let mut out = oci_spec::image::Platform::default();
@@ -192,6 +195,8 @@ impl From<&Platform> for oci_spec::image::Platform {
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl From<&oci_spec::image::Platform> for Platform {
     fn from(p: &oci_spec::image::Platform) -> Self {
         Platform {
@@ -205,6 +210,8 @@ impl From<&oci_spec::image::Platform> for Platform {
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl From<&Descriptor> for oci_spec::image::Descriptor {
     fn from(d: &Descriptor) -> Self {
         let mut out = oci_spec::image::Descriptor::new(
@@ -229,6 +236,8 @@ impl From<&Descriptor> for oci_spec::image::Descriptor {
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl From<Descriptor> for oci_spec::image::Descriptor {
     fn from(d: Descriptor) -> Self {
         Self::from(&d)
@@ -238,6 +247,8 @@ impl From<Descriptor> for oci_spec::image::Descriptor {
 /// Fails when oci-spec holds a media type or digest that this crate's
 /// stricter grammar refuses (e.g. a digest of an unknown algorithm with
 /// upper-case letters).
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl TryFrom<&oci_spec::image::Descriptor> for Descriptor {
     type Error = Error;
 
@@ -269,6 +280,8 @@ impl TryFrom<&oci_spec::image::Descriptor> for Descriptor {
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl TryFrom<oci_spec::image::Descriptor> for Descriptor {
     type Error = Error;
 
@@ -277,6 +290,7 @@ impl TryFrom<oci_spec::image::Descriptor> for Descriptor {
     }
 }
 
+#[cfg(feature = "oci-spec")]
 fn non_empty(v: &[String]) -> Option<Vec<String>> {
     (!v.is_empty()).then(|| v.to_vec())
 }
@@ -328,6 +342,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "oci-spec")]
     fn oci_spec_round_trips() {
         let d = sample().with_urls(vec!["https://example.com/layer".into()]);
         let theirs = oci_spec::image::Descriptor::from(&d);

@@ -75,6 +75,7 @@
 //! BuildKit attestations, cosign, oras and Helm need. The size limit is
 //! [`ParseOptions::DEFAULT_MAX_SIZE`] (4 MiB) unless configured.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Tests may unwrap: a panic there is a failed test with its message.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 

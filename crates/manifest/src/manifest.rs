@@ -1,7 +1,7 @@
 //! [`Manifest`]: a validated manifest that owns its exact bytes, and its
 //! typed [`Content`]: an [`ImageManifest`] or an [`ImageIndex`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use wharf_reference::Digest;
@@ -244,6 +244,8 @@ impl Manifest {
 
     /// The content as oci-spec's image manifest, if this is an image
     /// manifest (Docker V2 Schema 2 included; it has the same shape).
+    #[cfg(feature = "oci-spec")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
     pub fn to_oci_image_manifest(&self) -> Option<oci_spec::image::ImageManifest> {
         let m = self.as_image()?;
         let mut out = oci_spec::image::ImageManifestBuilder::default()
@@ -266,6 +268,8 @@ impl Manifest {
 
     /// The content as oci-spec's image index, if this is an index (Docker
     /// manifest list included).
+    #[cfg(feature = "oci-spec")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
     pub fn to_oci_image_index(&self) -> Option<oci_spec::image::ImageIndex> {
         let i = self.as_index()?;
         let mut out = oci_spec::image::ImageIndex::default();
@@ -285,7 +289,8 @@ impl AsRef<[u8]> for Manifest {
     }
 }
 
-fn hash_map(map: &BTreeMap<String, String>) -> Option<HashMap<String, String>> {
+#[cfg(feature = "oci-spec")]
+fn hash_map(map: &BTreeMap<String, String>) -> Option<std::collections::HashMap<String, String>> {
     (!map.is_empty()).then(|| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 

@@ -384,18 +384,24 @@ impl<'de> serde::Deserialize<'de> for MediaType {
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl From<&MediaType> for oci_spec::image::MediaType {
     fn from(mt: &MediaType) -> Self {
         oci_spec::image::MediaType::from(mt.as_str())
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl From<MediaType> for oci_spec::image::MediaType {
     fn from(mt: MediaType) -> Self {
         Self::from(&mt)
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl TryFrom<&oci_spec::image::MediaType> for MediaType {
     type Error = Error;
 
@@ -404,6 +410,8 @@ impl TryFrom<&oci_spec::image::MediaType> for MediaType {
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl TryFrom<oci_spec::image::MediaType> for MediaType {
     type Error = Error;
 
@@ -560,6 +568,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(feature = "oci-spec")]
     fn converts_to_and_from_oci_spec() {
         let ours = MediaType::OCI_LAYER_ZSTD;
         let theirs = oci_spec::image::MediaType::from(&ours);

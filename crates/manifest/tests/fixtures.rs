@@ -278,6 +278,7 @@ fn content_is_typed_by_kind() {
 }
 
 #[test]
+#[cfg(feature = "oci-spec")]
 fn converts_to_oci_spec_types() {
     let m = Manifest::parse(fixture("docker-windows-foreign.json"), None).unwrap();
     let oci = m.to_oci_image_manifest().unwrap();

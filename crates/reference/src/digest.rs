@@ -260,6 +260,8 @@ impl PartialEq<&str> for Digest {
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl TryFrom<&oci_spec::image::Digest> for Digest {
     type Error = Error;
     fn try_from(d: &oci_spec::image::Digest) -> Result<Self, Error> {
@@ -267,6 +269,8 @@ impl TryFrom<&oci_spec::image::Digest> for Digest {
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl TryFrom<oci_spec::image::Digest> for Digest {
     type Error = Error;
     fn try_from(d: oci_spec::image::Digest) -> Result<Self, Error> {
@@ -274,6 +278,8 @@ impl TryFrom<oci_spec::image::Digest> for Digest {
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl From<&Digest> for oci_spec::image::Digest {
     fn from(d: &Digest) -> Self {
         // Our grammar is the image-spec grammar, which oci-spec also parses,
@@ -286,6 +292,8 @@ impl From<&Digest> for oci_spec::image::Digest {
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl From<Digest> for oci_spec::image::Digest {
     fn from(d: Digest) -> Self {
         oci_spec::image::Digest::from(&d)

@@ -48,6 +48,8 @@
 //! The grammar, production by production, is in [`Reference`]'s
 //! documentation; `src/grammar.rs` implements one function per production.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 mod digest;
 mod error;
 mod grammar;

@@ -359,6 +359,8 @@ impl TryFrom<&str> for Reference {
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl TryFrom<&oci_spec::distribution::Reference> for Reference {
     type Error = Error;
 
@@ -370,6 +372,8 @@ impl TryFrom<&oci_spec::distribution::Reference> for Reference {
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl TryFrom<oci_spec::distribution::Reference> for Reference {
     type Error = Error;
     fn try_from(r: oci_spec::distribution::Reference) -> Result<Self, Error> {
@@ -377,6 +381,8 @@ impl TryFrom<oci_spec::distribution::Reference> for Reference {
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl TryFrom<&Reference> for oci_spec::distribution::Reference {
     type Error = Error;
 
@@ -416,6 +422,8 @@ impl TryFrom<&Reference> for oci_spec::distribution::Reference {
     }
 }
 
+#[cfg(feature = "oci-spec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl TryFrom<Reference> for oci_spec::distribution::Reference {
     type Error = Error;
     fn try_from(r: Reference) -> Result<Self, Error> {

@@ -178,6 +178,7 @@ proptest! {
     }
 
     #[test]
+    #[cfg(feature = "oci-spec")]
     fn digest_converts_to_oci_spec_and_back(s in any_digest()) {
         let d: Digest = s.parse().unwrap();
         let theirs = oci_spec::image::Digest::from(&d);

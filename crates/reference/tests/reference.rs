@@ -457,6 +457,7 @@ fn references_travel_through_serde_as_their_string() {
 }
 
 #[test]
+#[cfg(feature = "oci-spec")]
 fn references_convert_to_and_from_oci_spec() {
     use oci_spec::distribution::Reference as OciReference;
     let cases = [

@@ -155,6 +155,7 @@ pub mod auth;
 mod blobs;
 mod body;
 mod clock;
+mod connections;
 mod error;
 mod headers;
 mod listing;

@@ -25,7 +25,8 @@ struct Old {
 /// Publishes acme/vault:v1 as alice, with a signature referring to it.
 async fn publish_old(ghcr: &Ghcr) -> Old {
     let alice = ghcr.basic("alice");
-    let config = br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
     let layer = b"the vault's secret layer";
     for blob in [&config[..], &layer[..]] {
         let reply = ghcr.push_blob_as(&alice, "acme/vault", blob).await;
@@ -111,7 +112,9 @@ async fn assert_nothing_reachable(ghcr: &Ghcr, who: &str, old: &Old) {
         let reply = ghcr.get(&path, Some(&auth)).await;
         assert_eq!(reply.status, 404, "GET {path}: {reply:?}");
         assert_eq!(reply.error_code().as_deref(), Some("MANIFEST_UNKNOWN"));
-        let head = ghcr.send(Method::HEAD, &path, Some(&auth), Vec::new()).await;
+        let head = ghcr
+            .send(Method::HEAD, &path, Some(&auth), Vec::new())
+            .await;
         assert_eq!(head.status, 404, "HEAD {path}: {head:?}");
     }
     for digest in [&old.config, &old.layer] {
@@ -120,12 +123,13 @@ async fn assert_nothing_reachable(ghcr: &Ghcr, who: &str, old: &Old) {
         assert_eq!(reply.status, 404, "GET {path}: {reply:?}");
         assert_eq!(reply.error_code().as_deref(), Some("BLOB_UNKNOWN"));
     }
-    let tag = ghcr
-        .get("/v2/acme/vault/manifests/v1", Some(&auth))
-        .await;
+    let tag = ghcr.get("/v2/acme/vault/manifests/v1", Some(&auth)).await;
     assert_eq!(tag.status, 404, "the old tag: {tag:?}");
     let referrers = ghcr
-        .get(&format!("/v2/acme/vault/referrers/{}", old.image), Some(&auth))
+        .get(
+            &format!("/v2/acme/vault/referrers/{}", old.image),
+            Some(&auth),
+        )
         .await;
     if referrers.status == 200 {
         assert_eq!(
@@ -138,9 +142,7 @@ async fn assert_nothing_reachable(ghcr: &Ghcr, who: &str, old: &Old) {
     if tags.status == 200 {
         let listed = tags.json()["tags"].clone();
         assert!(
-            !listed
-                .as_array()
-                .is_some_and(|t| t.contains(&json!("v1"))),
+            !listed.as_array().is_some_and(|t| t.contains(&json!("v1"))),
             "the old tag is listed: {listed}"
         );
     }
@@ -197,9 +199,7 @@ async fn the_new_package_of_a_deleted_name_starts_empty(backend: Backend) {
     let refused = ghcr.post(&format!("{PACKAGE}/restore"), Some(&alice)).await;
     assert_eq!(refused.status, 409, "{refused:?}");
     assert_nothing_reachable(&ghcr, "carol", &old).await;
-    let pulled = ghcr
-        .get("/v2/acme/vault/manifests/new", Some(&carol))
-        .await;
+    let pulled = ghcr.get("/v2/acme/vault/manifests/new", Some(&carol)).await;
     assert_eq!(pulled.status, 200, "the new package is untouched");
 
     // The new package deleted and restored in turn brings back its own
@@ -252,7 +252,10 @@ async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it(backe
         assert_eq!(reply.status, 200, "GET {path} after the restore: {reply:?}");
     }
     let referrers = ghcr
-        .get(&format!("/v2/acme/vault/referrers/{}", old.image), Some(&alice))
+        .get(
+            &format!("/v2/acme/vault/referrers/{}", old.image),
+            Some(&alice),
+        )
         .await;
     assert_eq!(
         referrers.json()["manifests"][0]["digest"],

@@ -146,6 +146,8 @@ async fn run(settings: Settings) -> Result<(), String> {
     let mut options = ServeOptions::default();
     options.header_read_timeout = settings.header_read_timeout;
     options.write_stall_timeout = settings.write_stall_timeout;
+    options.idle_timeout = settings.idle_timeout;
+    options.max_connections = settings.max_connections;
     options.shutdown_grace = settings.shutdown_grace;
     let grace = settings.shutdown_grace;
     let signal = async move {

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Dependency guard: each library crate's normal dependency set (default
+# features, transitive, as `cargo tree -e normal` prints it) must stay within
+# the list committed in scripts/depcheck/<crate>.txt. A new dependency fails
+# CI until the list is updated in the same change, which makes the cost to
+# every user of the crate visible in review.
+#
+#   scripts/depcheck.sh            check
+#   scripts/depcheck.sh --update   rewrite the lists from the current tree
+set -euo pipefail
+cd "$(dirname "$0")/.."
+crates=(wharf-reference wharf-manifest wharf-annotations wharf-auth wharf-storage wharf-packages)
+# Never allowed in the crates named, whatever the list says.
+forbidden() {
+  case "$1" in
+    wharf-reference|wharf-manifest) echo "oci-spec regex tokio rusqlite libsqlite3-sys" ;;
+    wharf-annotations|wharf-auth) echo "tokio rusqlite libsqlite3-sys axum hyper" ;;
+    *) echo "axum hyper" ;;
+  esac
+}
+deps() {
+  cargo tree -q -e normal -p "$1" --prefix none --format '{p}' \
+    | awk '{print $1}' | grep -v "^$1\$" | sort -u
+}
+status=0
+for crate in "${crates[@]}"; do
+  list="scripts/depcheck/$crate.txt"
+  current="$(deps "$crate")"
+  if [ "${1:-}" = --update ]; then
+    printf '%s\n' "$current" >"$list"
+    echo "$crate: $(wc -l <"$list") dependencies written to $list"
+    continue
+  fi
+  for banned in $(forbidden "$crate"); do
+    if grep -qx "$banned" <<<"$current"; then
+      echo "depcheck: $crate depends on $banned with default features" >&2
+      status=1
+    fi
+  done
+  extra="$(comm -23 <(printf '%s\n' "$current") <(sort -u "$list"))"
+  if [ -n "$extra" ]; then
+    echo "depcheck: $crate gained dependencies not in $list:" >&2
+    printf '  %s\n' $extra >&2
+    echo "  (if they earn their place, run scripts/depcheck.sh --update and say why in the commit)" >&2
+    status=1
+  else
+    echo "depcheck: $crate ok ($(printf '%s\n' "$current" | wc -l) dependencies)"
+  fi
+done
+exit "$status"
