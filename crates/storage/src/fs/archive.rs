@@ -176,6 +176,8 @@ impl Inner {
         if self.archive_exists(key) {
             return Err(Error::ArchiveExists(key.clone()));
         }
+        // Sessions first: one finished later would link into the name.
+        self.cancel_idle_sessions(repository)?;
         let journal = Journal {
             op: Op::Archive,
             repository: repository.clone(),

@@ -446,6 +446,29 @@ impl Inner {
         Ok(purged)
     }
 
+    /// Cancels the sessions of `repository` that are not being appended
+    /// to or finished right now.
+    fn cancel_idle_sessions(&self, repository: &RepositoryName) -> Result<()> {
+        for name in read_dir_names(&self.layout.uploads())? {
+            let Ok(id) = name.parse::<UploadId>() else {
+                continue;
+            };
+            let lock = Arc::clone(self.sessions().entry(id).or_default());
+            let Ok(mut guard) = lock.try_lock_owned() else {
+                continue;
+            };
+            let ours = self
+                .read_session_meta(&id)?
+                .is_some_and(|meta| &meta.repository == repository);
+            if ours && !guard.ended {
+                self.remove_upload(&id)?;
+                guard.ended = true;
+                self.forget_session(&id, &guard);
+            }
+        }
+        Ok(())
+    }
+
     fn repository_exists(&self, repository: &RepositoryName) -> bool {
         self.layout.links(repository).is_dir() || self.layout.manifests(repository).is_dir()
     }
