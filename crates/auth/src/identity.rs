@@ -1,5 +1,5 @@
-//! Who is asking: logins, teams, source repositories, and the principal a
-//! request authenticated as.
+//! Who is asking: teams, source repositories, and the principal a request
+//! authenticated as (logins are in `login.rs`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -9,11 +9,11 @@ use wharf_reference::RepositoryName;
 
 use crate::error::{excerpt, Error};
 use crate::keyword::keywords;
+// Logins are part of who is asking; the modules that speak of both import them here.
+pub(crate) use crate::login::Login;
 use crate::token_scope::TokenScopes;
 
-/// Parses `s`, lowercased, as one repository path component, the shape a
-/// namespace has, so a login always compares equal to the namespace it
-/// owns.
+/// Parses `s`, lowercased, as one repository path component.
 fn path_component(what: &'static str, s: &str) -> Result<Arc<str>, Error> {
     let invalid = |reason| Error::InvalidName {
         what,
@@ -104,25 +104,6 @@ macro_rules! serde_as_string {
     };
 }
 pub(crate) use serde_as_string;
-
-name_type!(
-    /// A user's or an organization's login: the first component of the
-    /// repository names it owns (`octocat` in `octocat/app`).
-    ///
-    /// Logins are case-insensitive, as on GitHub; they are kept lowercase,
-    /// the form namespaces have.
-    ///
-    /// ```
-    /// use wharf_auth::Login;
-    ///
-    /// let login: Login = "Octocat".parse()?;
-    /// assert_eq!(login.as_str(), "octocat");
-    /// assert!("octo/cat".parse::<Login>().is_err());
-    /// # Ok::<(), wharf_auth::Error>(())
-    /// ```
-    Login,
-    "login"
-);
 
 name_type!(
     /// The slug of a team within an organization (`justice-league`).

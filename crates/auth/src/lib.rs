@@ -96,6 +96,7 @@ mod error;
 mod identity;
 mod jwt;
 mod keyword;
+mod login;
 mod owner;
 mod package;
 mod pat;
@@ -109,8 +110,9 @@ pub use decision::{
     authorize, effective_role, permitted_actions, Action, Decision, DenyKind, PackageState,
 };
 pub use error::Error;
-pub use identity::{Identity, Login, Principal, SourceRepository, TeamSlug, WorkflowPermission};
+pub use identity::{Identity, Principal, SourceRepository, TeamSlug, WorkflowPermission};
 pub use jwt::{Claims, IssuedToken, SigningKey, TokenSigner};
+pub use login::{Login, MAX_LOGIN_LEN, RESERVED_LOGINS};
 pub use owner::{Membership, OrgRole, OrganizationPolicy, OwnerKind};
 pub use package::{Grant, Grantee, Package, RepositoryAccess, RepositoryRole, Role, Visibility};
 pub use pat::{PersonalAccessToken, StoredToken, TokenHash, PAT_PREFIX};

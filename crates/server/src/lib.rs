@@ -105,6 +105,10 @@
 //! - **The package REST API**, shaped like GitHub's: list, read, delete and
 //!   restore packages and versions (restorable for 30 days, then purged by
 //!   [`Registry::purge_expired_packages`]), change visibility, grant roles.
+//!   A deleted package's content is archived: a new package of the same
+//!   name starts empty and reaches nothing of it, and the old one is
+//!   restorable only while the name is free. Call
+//!   [`Registry::reconcile_package_archives`] at startup.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -171,11 +175,14 @@ pub mod auth;
 mod blobs;
 mod body;
 mod clock;
+mod connections;
+mod deleted_packages;
 mod error;
 mod headers;
 mod listing;
 mod manifests;
 mod metrics;
+mod name_locks;
 mod observe;
 mod packages_api;
 pub mod page;
@@ -191,6 +198,7 @@ mod uploads;
 pub use accounts::{Accounts, AccountsConfig, AccountsError, AnnotationPolicy};
 pub use auth::{Access, Action, AllowAll, Authorizer};
 pub use clock::Clock;
+pub use deleted_packages::{ArchiveRepairs, PackageContentError};
 pub use error::{ApiError, ErrorCode};
 pub use metrics::Metrics;
 pub use registry::{Limits, Registry, RegistryBuilder};

@@ -153,6 +153,15 @@ impl From<wharf_packages::Error> for Problem {
     }
 }
 
+impl From<crate::PackageContentError> for Problem {
+    fn from(err: crate::PackageContentError) -> Problem {
+        match err {
+            crate::PackageContentError::Records(err) => err.into(),
+            storage => Problem::internal(&storage),
+        }
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let mut response =
@@ -686,6 +695,13 @@ impl Api<'_> {
         principal: &Principal,
         resolved: &Resolved,
     ) -> Result<Response, Problem> {
+        // Pushes under way end first; later ones wait and are authorized
+        // against what then has the name.
+        let _exclusive = self
+            .registry
+            .name_locks()
+            .package_change(&resolved.name)
+            .await;
         self.allow(principal, resolved, Action::Delete, PackageLookup::Active)
             .await?;
         self.accounts
@@ -699,6 +715,11 @@ impl Api<'_> {
         principal: &Principal,
         resolved: &Resolved,
     ) -> Result<Response, Problem> {
+        let _exclusive = self
+            .registry
+            .name_locks()
+            .package_change(&resolved.name)
+            .await;
         self.allow(
             principal,
             resolved,

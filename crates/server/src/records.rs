@@ -43,12 +43,14 @@
 //!
 //! A deleted version keeps its manifest in storage until it is purged, so
 //! that it can be restored: its tags are removed from storage, and a pull
-//! by digest answers `MANIFEST_UNKNOWN`. A deleted package's tags are
-//! removed from storage too; its name answers `NAME_UNKNOWN` until it is
-//! restored (tags come back) or published again. Thirty days after the
-//! delete, [`Registry::purge_expired_packages`](crate::Registry::purge_expired_packages)
-//! removes the records for good and deletes the manifests no record
-//! references any more.
+//! by digest answers `MANIFEST_UNKNOWN`. A deleted package's whole content
+//! is archived (see [`deleted_packages`](crate::deleted_packages)): its
+//! name answers `NAME_UNKNOWN` until it is restored (content and tags come
+//! back) or published again, and a new package of the name starts empty.
+//! Thirty days after the delete,
+//! [`Registry::purge_expired_packages`](crate::Registry::purge_expired_packages)
+//! removes the records for good, the archives of purged packages and the
+//! manifests of purged versions no record references any more.
 
 use std::sync::Arc;
 
@@ -57,10 +59,7 @@ use http::request::Parts;
 use wharf_annotations::{Extraction, PackageMetadata, Sources};
 use wharf_auth::{authorize, Package, Principal, SourceRepository};
 use wharf_manifest::{Descriptor, Manifest};
-use wharf_packages::{
-    NewVersion, PackageChanges, PackageLookup, PageRequest, PurgeReport, VersionId, VersionQuery,
-    VersionRecord,
-};
+use wharf_packages::{NewVersion, PackageChanges, PackageLookup, VersionId, VersionRecord};
 use wharf_reference::{Digest, RepositoryName, Tag};
 use wharf_storage::Storage;
 
@@ -465,77 +464,6 @@ impl Accounts {
         retag(storage, name, &version).await;
         Ok(version)
     }
-
-    /// Deletes a package (REST API): the record, restorably, and every tag
-    /// in storage.
-    pub(crate) async fn delete_package(
-        &self,
-        storage: &Arc<dyn Storage>,
-        name: &RepositoryName,
-    ) -> Result<(), wharf_packages::Error> {
-        self.store().delete_package(name, self.now()).await?;
-        match storage
-            .list_tags(name, &wharf_storage::PageRequest::all())
-            .await
-        {
-            Ok(page) => {
-                for tag in page.items {
-                    if let Err(err) = storage.delete_tag(name, &tag).await {
-                        tracing::error!(package = %name, tag = %tag, error = %err, "removing a deleted package's tag failed");
-                    }
-                }
-            }
-            Err(wharf_storage::Error::RepositoryNotFound(_)) => {}
-            Err(err) => {
-                tracing::error!(package = %name, error = %err, "listing a deleted package's tags failed")
-            }
-        }
-        Ok(())
-    }
-
-    /// Restores a package (REST API): the record, and the tags of its live
-    /// versions in storage.
-    pub(crate) async fn restore_package(
-        &self,
-        storage: &Arc<dyn Storage>,
-        name: &RepositoryName,
-    ) -> Result<(), wharf_packages::Error> {
-        self.store().restore_package(name, self.now()).await?;
-        let mut page = PageRequest::first(100);
-        loop {
-            let versions = self
-                .store()
-                .list_versions(name, VersionQuery::active(), &page)
-                .await?;
-            for version in &versions.items {
-                retag(storage, name, version).await;
-            }
-            match versions.next {
-                Some(next) => page = PageRequest::after(next, 100),
-                None => break,
-            }
-        }
-        Ok(())
-    }
-
-    /// Removes for good the packages and versions deleted more than 30
-    /// days before now, and the manifests no record references any more.
-    pub(crate) async fn purge_expired(
-        &self,
-        storage: &Arc<dyn Storage>,
-    ) -> Result<PurgeReport, wharf_packages::Error> {
-        let report = self.store().purge_expired(self.now()).await?;
-        for (name, digest) in &report.unreferenced {
-            match storage.delete_manifest(name, digest).await {
-                Ok(_) => {}
-                Err(err) if err.is_not_found() => {}
-                Err(err) => {
-                    tracing::warn!(package = %name, digest = %digest, error = %err, "deleting a purged manifest failed")
-                }
-            }
-        }
-        Ok(report)
-    }
 }
 
 /// Removes a version's tags from storage (those still pointing at it).
@@ -560,7 +488,11 @@ async fn untag(
 }
 
 /// Points a restored version's tags at it again in storage.
-async fn retag(storage: &Arc<dyn Storage>, name: &RepositoryName, version: &VersionRecord) {
+pub(crate) async fn retag(
+    storage: &Arc<dyn Storage>,
+    name: &RepositoryName,
+    version: &VersionRecord,
+) {
     for tag in &version.tags {
         if let Err(err) = storage.set_tag(name, tag, &version.digest).await {
             tracing::error!(package = %name, tag = %tag, error = %err, "restoring a tag failed");

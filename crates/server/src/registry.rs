@@ -21,6 +21,7 @@ use crate::auth::{Access, AllowAll, Authorizer};
 use crate::error::{ApiError, ErrorCode};
 use crate::headers::{API_VERSION, NOSNIFF};
 use crate::metrics::Metrics;
+use crate::name_locks::NameLocks;
 use crate::observe::ObserveLayer;
 use crate::route::Route;
 use crate::{blobs, listing, manifests, packages_api, token, uploads};
@@ -138,6 +139,7 @@ impl RegistryBuilder {
                 metrics: Arc::new(Metrics::default()),
                 uploads,
                 metrics_endpoint: self.metrics_endpoint,
+                name_locks: NameLocks::default(),
             }),
         }
     }
@@ -172,6 +174,7 @@ pub(crate) struct Inner {
     pub(crate) metrics: Arc<Metrics>,
     uploads: Arc<Semaphore>,
     metrics_endpoint: bool,
+    name_locks: NameLocks,
 }
 
 impl std::fmt::Debug for Registry {
@@ -225,15 +228,32 @@ impl Registry {
     }
 
     /// Removes for good the packages and versions deleted more than 30
-    /// days ago (GitHub's restore window), and deletes from storage the
-    /// manifests no record references any more. Nothing to do without
-    /// [accounts](RegistryBuilder::accounts).
+    /// days ago (GitHub's restore window), and deletes from storage their
+    /// content: the archives of purged packages, and the manifests of
+    /// purged versions no record references any more. Nothing to do
+    /// without [accounts](RegistryBuilder::accounts).
     pub async fn purge_expired_packages(
         &self,
     ) -> Result<wharf_packages::PurgeReport, wharf_packages::Error> {
         match &self.inner.accounts {
             Some(accounts) => accounts.purge_expired(&self.inner.storage).await,
             None => Ok(wharf_packages::PurgeReport::default()),
+        }
+    }
+
+    /// Repairs what a crash between a package delete, restore or purge
+    /// and the matching storage change left behind: a deleted package's
+    /// content still under its name is archived (so a new package of the
+    /// name cannot reach it), a restored package's content still archived
+    /// is put back, and archives of purged packages are deleted. Call it
+    /// once at startup, before serving. Nothing to do without
+    /// [accounts](RegistryBuilder::accounts).
+    pub async fn reconcile_package_archives(
+        &self,
+    ) -> Result<crate::ArchiveRepairs, crate::PackageContentError> {
+        match &self.inner.accounts {
+            Some(accounts) => accounts.reconcile_archives(&self.inner.storage).await,
+            None => Ok(crate::ArchiveRepairs::default()),
         }
     }
 
@@ -325,6 +345,12 @@ impl Registry {
         &self.inner
     }
 
+    /// The locks that order content writes against package deletes and
+    /// restores.
+    pub(crate) fn name_locks(&self) -> &NameLocks {
+        &self.inner.name_locks
+    }
+
     /// A permit to stream upload data, or 429 when too many uploads are in
     /// progress.
     pub(crate) fn upload_permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
@@ -378,6 +404,10 @@ async fn handle(
 ) -> Result<Response, ApiError> {
     let method = parts.method.clone();
     let allow = route.allowed_methods();
+    let _content_write = match written_name(&route, &method) {
+        Some(name) => Some(registry.name_locks().content_write(name).await),
+        None => None,
+    };
     match (route, method) {
         (Route::Base, Method::GET | Method::HEAD) => {
             registry.authorize(&parts, Access::Base).await?;
@@ -420,6 +450,21 @@ async fn handle(
         }
         _ => Err(ApiError::method_not_allowed()
             .with_header(http::header::ALLOW, HeaderValue::from_static(allow))),
+    }
+}
+
+/// The repository a request may write content under (see
+/// [`NameLocks`]): manifest pushes and deletes, blob deletes, and every
+/// upload request but a status check.
+fn written_name<'r>(route: &'r Route, method: &Method) -> Option<&'r RepositoryName> {
+    match (route, method) {
+        (Route::Manifest { name, .. }, &Method::PUT | &Method::DELETE)
+        | (Route::Blob { name, .. }, &Method::DELETE)
+        | (Route::UploadStart { name }, &Method::POST)
+        | (Route::Upload { name, .. }, &Method::PATCH | &Method::PUT | &Method::DELETE) => {
+            Some(name)
+        }
+        _ => None,
     }
 }
 

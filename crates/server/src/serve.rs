@@ -1,8 +1,10 @@
 //! Serving a router on a TCP listener with the connection-level limits
 //! `axum::serve` does not set, and a graceful shutdown with a deadline.
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -11,7 +13,9 @@ use hyper_util::server::conn::auto::Builder;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tower::ServiceExt as _;
 
+use crate::connections::{default_max_connections, Admission, Connections, GuardedBody};
 use crate::stall::StallGuard;
 
 /// Connection settings for [`serve`].
@@ -21,6 +25,8 @@ use crate::stall::StallGuard;
 /// let mut options = wharf_server::ServeOptions::default();
 /// options.shutdown_grace = Duration::from_secs(5);
 /// assert_eq!(options.header_read_timeout, Duration::from_secs(30));
+/// assert_eq!(options.idle_timeout, Duration::from_secs(30));
+/// assert_eq!(options.max_connections, None); // derived from the fd limit
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -40,6 +46,21 @@ pub struct ServeOptions {
     /// reading a blob download holds its connection and the open blob
     /// forever; a slow client that keeps reading is never cut off.
     pub write_stall_timeout: Duration,
+    /// How long a connection may stay open with no request in flight
+    /// (default 30 s), counted from accept: a client that connects and
+    /// never speaks, or an HTTP/2 client that sends a preface, settings or
+    /// an unfinished header block and nothing else, is closed after it.
+    pub idle_timeout: Duration,
+    /// The most connections open at once. At the cap, the connection idle
+    /// the longest is closed to make room for a new client; a new client
+    /// is turned away only while every open connection has a request in
+    /// flight. `None` (the default) derives it from the file-descriptor
+    /// limit: half of it, less a reserve of 64, at least 64.
+    pub max_connections: Option<usize>,
+    /// How often an HTTP/2 connection with requests in flight is pinged to
+    /// find a peer that vanished (default 30 s); a ping unanswered for as
+    /// long closes the connection.
+    pub http2_keep_alive_interval: Duration,
 }
 
 impl Default for ServeOptions {
@@ -49,6 +70,9 @@ impl Default for ServeOptions {
             shutdown_grace: Duration::from_secs(30),
             tcp_nodelay: true,
             write_stall_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: None,
+            http2_keep_alive_interval: Duration::from_secs(30),
         }
     }
 }
@@ -66,8 +90,9 @@ pub enum Shutdown {
 /// `signal` completes, then stops accepting, lets in-flight requests finish
 /// for up to [`ServeOptions::shutdown_grace`] and returns.
 ///
-/// Failing to accept a connection (out of file descriptors, say) is logged
-/// and retried after a short pause rather than ending the server.
+/// Failing to accept a connection (out of file descriptors, say) closes the
+/// longest-idle connection to free a descriptor, and is logged and retried
+/// after a growing pause (up to a second) rather than ending the server.
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -92,7 +117,17 @@ pub async fn serve(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(options.header_read_timeout);
-    builder.http2().timer(TokioTimer::new());
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(options.http2_keep_alive_interval)
+        .keep_alive_timeout(options.http2_keep_alive_interval);
+    let table = Arc::new(Connections::new(
+        options
+            .max_connections
+            .unwrap_or_else(default_max_connections),
+    ));
+    let mut accept_failures = 0u32;
     let graceful = GracefulShutdown::new();
     let mut connections = tokio::task::JoinSet::new();
     let mut signal = std::pin::pin!(signal);
@@ -104,28 +139,70 @@ pub async fn serve(
             () = &mut signal => break,
         };
         let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
+            Ok(accepted) => {
+                accept_failures = 0;
+                accepted
+            }
             Err(err) => {
-                tracing::warn!(error = %err, "accepting a connection failed; retrying");
-                tokio::time::sleep(Duration::from_millis(50)).await;
+                // Out of descriptors, most likely: free one held by an idle
+                // connection, and back off (logging at 1, 2, 4, ... failures
+                // in a row, not every 50 ms).
+                let freed = table.close_idlest();
+                accept_failures = accept_failures.saturating_add(1);
+                if accept_failures.is_power_of_two() {
+                    tracing::warn!(error = %err, failures = accept_failures, freed_idle = freed,
+                        "accepting a connection failed; retrying");
+                }
+                let pause = 50u64 << accept_failures.min(5);
+                tokio::time::sleep(Duration::from_millis(pause.min(1_000))).await;
                 continue;
             }
         };
+        let (admission, registration) = table.admit();
+        let Some(registration) = registration else {
+            tracing::warn!(%peer, open = table.len(),
+                "connection refused: the connection cap is reached and every connection is busy");
+            drop(stream);
+            continue;
+        };
+        if admission == Admission::AdmittedClosingIdle {
+            tracing::debug!(%peer, "at the connection cap: closed the longest-idle connection");
+        }
         if options.tcp_nodelay {
             let _ = stream.set_nodelay(true);
         }
-        let service = TowerToHyperService::new(router.clone());
+        let tracked = registration.connection().clone();
+        let router = router.clone();
+        let service = tower::service_fn(move |request: axum::extract::Request<_>| {
+            let guard = tracked.begin_request();
+            let response = router.clone().oneshot(request);
+            async move {
+                let response = response.await?;
+                Ok::<_, Infallible>(response.map(|body| GuardedBody::wrap(body, guard)))
+            }
+        });
         let connection = builder
             .serve_connection_with_upgrades(
                 TokioIo::new(StallGuard::new(stream, options.write_stall_timeout)),
-                service,
+                TowerToHyperService::new(service),
             )
             .into_owned();
         let connection = graceful.watch(connection);
+        let idle_timeout = options.idle_timeout;
         connections.spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(%peer, error = %err, "connection ended with an error");
+            let tracked = registration.connection().clone();
+            tokio::select! {
+                result = connection => {
+                    if let Err(err) = result {
+                        tracing::debug!(%peer, error = %err, "connection ended with an error");
+                    }
+                }
+                () = tracked.idle_timeout(idle_timeout) => {
+                    tracing::debug!(%peer, "closed a connection idle for the idle timeout");
+                }
+                () = tracked.closed() => {}
             }
+            drop(registration);
         });
     }
     drop(listener);
@@ -204,6 +281,127 @@ mod tests {
             server.await.expect("join").expect("serve"),
             Shutdown::Graceful
         );
+    }
+
+    /// Whether the server closes `stream` within `limit` (reading and
+    /// discarding whatever it sends).
+    async fn closed_within(stream: &mut tokio::net::TcpStream, limit: Duration) -> bool {
+        let mut sink = [0u8; 4096];
+        tokio::time::timeout(limit, async {
+            loop {
+                match stream.read(&mut sink).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await
+        .is_ok()
+    }
+
+    fn idle_options(idle_ms: u64) -> ServeOptions {
+        ServeOptions {
+            idle_timeout: Duration::from_millis(idle_ms),
+            shutdown_grace: Duration::from_millis(100),
+            ..ServeOptions::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn silent_connections_are_closed_from_accept_on() {
+        let (addr, stop, server) = start(idle_options(200)).await;
+        // (what the client sends before falling silent)
+        let table: [(&str, &[u8]); 3] = [
+            ("nothing", b""),
+            // HTTP/2 with prior knowledge: the preface and an empty SETTINGS.
+            (
+                "an h2c preface and SETTINGS",
+                b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00",
+            ),
+            // ... and a HEADERS frame without END_HEADERS (stream 1, one
+            // byte of header block: indexed :method GET).
+            (
+                "an h2c header block never finished",
+                b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x01\x01\x01\x00\x00\x00\x01\x82",
+            ),
+        ];
+        for (what, sent) in table {
+            let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+            stream.write_all(sent).await.expect("write");
+            assert!(
+                closed_within(&mut stream, Duration::from_secs(5)).await,
+                "{what}: the connection stays open"
+            );
+        }
+        let _ = stop.send(());
+        let _ = server.await.expect("join");
+    }
+
+    #[tokio::test]
+    async fn a_request_in_flight_is_not_idle() {
+        let (addr, stop, server) = start(idle_options(200)).await;
+        let reply = reqwest::get(format!("http://{addr}/sleep/800"))
+            .await
+            .expect("request");
+        assert_eq!(reply.text().await.expect("body"), "slept");
+        let _ = stop.send(());
+        let _ = server.await.expect("join");
+    }
+
+    #[tokio::test]
+    async fn at_the_cap_idle_connections_make_room_and_busy_ones_do_not() {
+        let options = ServeOptions {
+            max_connections: Some(2),
+            ..idle_options(60_000)
+        };
+        let (addr, stop, server) = start(options).await;
+        // Two clients connect and say nothing: the cap is reached by idle
+        // connections, and a new client is still served.
+        let mut silent = Vec::new();
+        for _ in 0..2 {
+            silent.push(tokio::net::TcpStream::connect(addr).await.expect("connect"));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let fresh = reqwest::Client::new();
+        let reply = fresh.get(format!("http://{addr}/")).send().await;
+        assert!(
+            reply.is_ok_and(|r| r.status() == 200),
+            "a new client is served"
+        );
+        assert!(
+            closed_within(&mut silent[0], Duration::from_secs(5)).await,
+            "the longest-idle connection was closed to make room"
+        );
+        drop(silent);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Two requests in flight hold both places: a third client is turned
+        // away at once instead of waiting, and served once they finish.
+        let slow: Vec<_> = (0..2)
+            .map(|_| {
+                tokio::spawn(async move {
+                    reqwest::Client::new()
+                        .get(format!("http://{addr}/sleep/1500"))
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16())
+                })
+            })
+            .collect();
+        drop(fresh);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let mut refused = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        assert!(
+            closed_within(&mut refused, Duration::from_secs(1)).await,
+            "every connection is busy: the new one is closed"
+        );
+        for request in slow {
+            assert_eq!(request.await.expect("join").ok(), Some(200));
+        }
+        let reply = reqwest::get(format!("http://{addr}/")).await;
+        assert!(reply.is_ok_and(|r| r.status() == 200), "served again");
+        let _ = stop.send(());
+        let _ = server.await.expect("join");
     }
 
     #[tokio::test]

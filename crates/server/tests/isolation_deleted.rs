@@ -5,6 +5,9 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use common::ghcr::Ghcr;
 use common::*;
 use reqwest::Method;
@@ -302,4 +305,186 @@ async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it_in_me
 #[tokio::test]
 async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it_on_disk() {
     a_restored_package_gets_its_content_back_and_the_purge_removes_it(Backend::Filesystem).await;
+}
+
+/// A crash between a package change and its storage change is repaired
+/// before serving: a deleted package's content still under its name is
+/// archived, a restored package's content still archived comes back, and
+/// the archive of a purged package goes.
+#[tokio::test]
+async fn startup_reconciles_archives_with_the_package_records() {
+    let ghcr = Ghcr::start_on_storage(Backend::Filesystem).await;
+    let storage = ghcr.server.registry.storage().clone();
+    let old = publish_old(&ghcr).await;
+    let name = "acme/vault".parse().expect("name");
+
+    // Deleted in the records only, as if the process died right after.
+    let record = ghcr
+        .store
+        .delete_package(&name, ghcr.now())
+        .await
+        .expect("delete the record");
+    let repairs = ghcr
+        .server
+        .registry
+        .reconcile_package_archives()
+        .await
+        .expect("reconcile");
+    assert_eq!(repairs.archived, vec![name.clone()]);
+    ghcr.publish("carol", "acme/vault", "new").await;
+    assert_nothing_reachable(&ghcr, "carol", &old).await;
+
+    // carol's package restored in the records only: its content comes back.
+    let alice = ghcr.basic("alice");
+    assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
+    ghcr.store
+        .restore_package(&name, ghcr.now())
+        .await
+        .expect("restore the record");
+    // An archive whose package is gone (purged) is dropped.
+    let purged_key = "package-999999".parse().expect("key");
+    storage
+        .archive_repository(&"acme/gone".parse().expect("name"), &purged_key)
+        .await
+        .expect("archive");
+    let repairs = ghcr
+        .server
+        .registry
+        .reconcile_package_archives()
+        .await
+        .expect("reconcile");
+    assert_eq!(repairs.restored, vec![name.clone()]);
+    assert_eq!(repairs.dropped, vec![purged_key]);
+    let pulled = ghcr
+        .get("/v2/acme/vault/manifests/new", Some(&ghcr.basic("carol")))
+        .await;
+    assert_eq!(pulled.status, 200, "{pulled:?}");
+
+    // Nothing left to repair; the first package's archive is kept.
+    let again = ghcr
+        .server
+        .registry
+        .reconcile_package_archives()
+        .await
+        .expect("reconcile");
+    assert!(again.is_empty(), "{again:?}");
+    let archives = storage.list_archives().await.expect("archives");
+    assert_eq!(
+        archives
+            .iter()
+            .map(|a| a.key.to_string())
+            .collect::<Vec<_>>(),
+        vec![format!("package-{}", record.id)]
+    );
+}
+
+/// An upload into the package that was under way when it was deleted
+/// cannot be finished afterwards: its blob would land under the free name,
+/// where the next package of the name would serve it.
+#[tokio::test]
+async fn uploads_under_way_at_the_delete_are_cancelled() {
+    for backend in BACKENDS {
+        let ghcr = Ghcr::start_on_storage(backend).await;
+        let alice = ghcr.basic("alice");
+        publish_old(&ghcr).await;
+        let started = ghcr
+            .post("/v2/acme/vault/blobs/uploads/", Some(&alice))
+            .await;
+        assert_eq!(started.status, 202, "{started:?}");
+        let location = started.header("location").expect("location").to_owned();
+        let content = b"pushed while the package was deleted";
+        let digest = Digest::sha256(content);
+
+        assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
+        let separator = if location.contains('?') { '&' } else { '?' };
+        let finished = ghcr
+            .send(
+                Method::PUT,
+                &format!("{location}{separator}digest={digest}"),
+                Some(&alice),
+                content.to_vec(),
+            )
+            .await;
+        assert_eq!(finished.status, 404, "{backend:?}: {finished:?}");
+        assert_eq!(
+            finished.error_code().as_deref(),
+            Some("BLOB_UPLOAD_UNKNOWN")
+        );
+
+        ghcr.publish("carol", "acme/vault", "new").await;
+        let reply = ghcr
+            .get(
+                &format!("/v2/acme/vault/blobs/{digest}"),
+                Some(&ghcr.basic("carol")),
+            )
+            .await;
+        assert_eq!(reply.status, 404, "{backend:?}: {reply:?}");
+    }
+}
+
+/// A delete waits for a chunk being streamed into the package, then
+/// cancels its session: the push racing the delete cannot link its blob
+/// under the freed name, where the next package of the name would serve it.
+#[tokio::test]
+async fn a_delete_waits_for_a_chunk_under_way_and_cancels_its_upload() {
+    let ghcr = Arc::new(Ghcr::start_on_storage(Backend::Filesystem).await);
+    let alice = ghcr.basic("alice");
+    publish_old(&ghcr).await;
+    let started = ghcr
+        .post("/v2/acme/vault/blobs/uploads/", Some(&alice))
+        .await;
+    assert_eq!(started.status, 202, "{started:?}");
+    let location = started.header("location").expect("location").to_owned();
+    let content = b"streamed while the package was deleted".to_vec();
+    let digest = Digest::sha256(&content);
+
+    let (chunks, body) = futures::channel::mpsc::unbounded::<Result<Vec<u8>, std::io::Error>>();
+    let patch = {
+        let (ghcr, alice, location) = (ghcr.clone(), alice.clone(), location.clone());
+        tokio::spawn(async move {
+            ghcr.send(
+                Method::PATCH,
+                &location,
+                Some(&alice),
+                reqwest::Body::wrap_stream(body),
+            )
+            .await
+        })
+    };
+    chunks
+        .unbounded_send(Ok(content[..10].to_vec()))
+        .expect("first chunk");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let delete = {
+        let (ghcr, alice) = (ghcr.clone(), alice.clone());
+        tokio::spawn(async move { ghcr.delete(PACKAGE, Some(&alice)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!delete.is_finished(), "the delete waits for the chunk");
+    chunks
+        .unbounded_send(Ok(content[10..].to_vec()))
+        .expect("rest");
+    drop(chunks);
+    let patched = patch.await.expect("patch");
+    assert_eq!(patched.status, 202, "{patched:?}");
+    assert_eq!(delete.await.expect("delete").status, 204);
+
+    let separator = if location.contains('?') { '&' } else { '?' };
+    let finished = ghcr
+        .send(
+            Method::PUT,
+            &format!("{location}{separator}digest={digest}"),
+            Some(&alice),
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(finished.status, 404, "{finished:?}");
+    ghcr.publish("carol", "acme/vault", "new").await;
+    let reply = ghcr
+        .get(
+            &format!("/v2/acme/vault/blobs/{digest}"),
+            Some(&ghcr.basic("carol")),
+        )
+        .await;
+    assert_eq!(reply.status, 404, "{reply:?}");
 }

@@ -227,3 +227,186 @@ async fn without_accounts_a_one_component_name_is_an_ordinary_repository() {
     server.push_image("alpine", "3", "alpine").await;
     assert_eq!(server.get("/v2/alpine/manifests/3").await.status, 200);
 }
+
+#[tokio::test]
+async fn logins_the_help_forbids_and_route_names_never_become_owners() {
+    let ghcr = Ghcr::start().await;
+    // (login, why it is refused): GitHub's rule, and the names of the
+    // registry's own routes, whose owner pages nobody could reach.
+    let table = [
+        ("a_b", "single hyphens"),
+        ("a.b", "single hyphens"),
+        ("a--b", "two hyphens in a row"),
+        ("-ab", "starts nor ends with a hyphen"),
+        ("v2", "reserved"),
+        ("token", "reserved"),
+        ("metrics", "reserved"),
+        ("user", "reserved"),
+        ("users", "reserved"),
+        ("orgs", "reserved"),
+        ("packages", "reserved"),
+        ("static", "reserved"),
+    ];
+    for (name, why) in table {
+        let err = name
+            .parse::<wharf_auth::Login>()
+            .expect_err(&format!("{name} is not a login"));
+        assert!(err.to_string().contains(why), "{name}: {err}");
+        // No account can own the namespace, so nobody publishes into it.
+        let (reply, _, _) = ghcr
+            .push_image_as(
+                &ghcr.basic("bob"),
+                &format!("{name}/app"),
+                "1",
+                serde_json::json!({}),
+                serde_json::json!({}),
+            )
+            .await;
+        assert!(
+            matches!(reply.status.as_u16(), 400 | 403 | 404),
+            "{name}: {reply:?}"
+        );
+    }
+}
+
+/// Every entry below `dir`, and `dir` itself, with its permission bits.
+#[cfg(unix)]
+fn modes(dir: &std::path::Path) -> Vec<(String, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut modes = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(path) = pending.pop() {
+        let meta = std::fs::symlink_metadata(&path).expect("metadata");
+        modes.push((
+            path.display().to_string(),
+            meta.permissions().mode() & 0o777,
+        ));
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).expect("read dir") {
+                pending.push(entry.expect("entry").path());
+            }
+        }
+    }
+    modes
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn data_files_are_private_to_the_registry_user_under_the_usual_umask() {
+    use std::sync::Arc;
+    use wharf_auth::{PersonalAccessToken, SigningKey, StoredToken, Timestamp};
+    use wharf_packages::{PackageStore, SqlitePackageStore};
+    use wharf_reference::Digest;
+    use wharf_server::AccountsConfig;
+
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o022));
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Laid out as minimal-registry lays out its data directory.
+    let data = dir.path().join("data");
+    let storage = wharf_storage::FsStorage::open(&data).expect("storage");
+    let store: Arc<dyn PackageStore> =
+        Arc::new(SqlitePackageStore::open(data.join("registry.db")).expect("store"));
+    let now = Timestamp::from_system_time(std::time::SystemTime::now());
+    let alice = "alice".parse().expect("login");
+    store.create_user(&alice, now).await.expect("user");
+    let secret = PersonalAccessToken::generate().expect("token");
+    let scopes = "read:packages write:packages delete:packages";
+    let token = StoredToken::new(&secret, alice, scopes.parse().expect("scopes"), None);
+    store
+        .insert_personal_token(&token, now)
+        .await
+        .expect("insert");
+    let config = AccountsConfig::new(store, SigningKey::generate().expect("key"), PUBLIC_URL)
+        .expect("config");
+    let server = common::start_on_filesystem(storage, move |b| b.accounts(config)).await;
+    let auth = basic("alice", secret.expose_secret());
+    let send =
+        |method: reqwest::Method, path: String, content_type: &'static str, body: Vec<u8>| {
+            let auth = auth.clone();
+            let server = &server;
+            async move {
+                server
+                    .send(
+                        method,
+                        &path,
+                        &[("authorization", &auth), ("content-type", content_type)],
+                        body,
+                    )
+                    .await
+            }
+        };
+
+    // Pushed images: blobs, manifests, tags, packages in the database.
+    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+    let layer = b"a private layer".to_vec();
+    for repo in ["alice/app", "alice/old"] {
+        for blob in [&config, &layer] {
+            let digest = Digest::sha256(blob);
+            let reply = send(
+                reqwest::Method::POST,
+                format!("/v2/{repo}/blobs/uploads/?digest={digest}"),
+                "application/octet-stream",
+                blob.clone(),
+            )
+            .await;
+            assert_eq!(reply.status, 201, "{reply:?}");
+        }
+        let manifest = common::image_manifest(
+            (&Digest::sha256(&config), config.len()),
+            &[(&Digest::sha256(&layer), layer.len())],
+            None,
+        );
+        let reply = send(
+            reqwest::Method::PUT,
+            format!("/v2/{repo}/manifests/1.0"),
+            common::OCI_MANIFEST,
+            manifest,
+        )
+        .await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+    }
+    // An upload left open, with data.
+    let started = send(
+        reqwest::Method::POST,
+        "/v2/alice/app/blobs/uploads/".into(),
+        "application/octet-stream",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(started.status, 202, "{started:?}");
+    let location = started.header("location").expect("location").to_owned();
+    let chunk = send(
+        reqwest::Method::PATCH,
+        location,
+        "application/octet-stream",
+        b"half a layer".to_vec(),
+    )
+    .await;
+    assert_eq!(chunk.status, 202, "{chunk:?}");
+    // One of them deleted (restorable, so kept somewhere).
+    let deleted = send(
+        reqwest::Method::DELETE,
+        "/user/packages/container/old".into(),
+        "application/json",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+
+    let modes = modes(&data);
+    let seen = [
+        "registry.db-wal",
+        "registry.db-shm",
+        "/blobs/",
+        "/repositories/",
+        "/uploads/",
+    ];
+    for part in seen {
+        assert!(
+            modes.iter().any(|(path, _)| path.contains(part)),
+            "the walk sees {part}: {modes:#?}"
+        );
+    }
+    let open: Vec<_> = modes.iter().filter(|(_, mode)| mode & 0o077 != 0).collect();
+    assert!(open.is_empty(), "open to group or others: {open:#?}");
+}

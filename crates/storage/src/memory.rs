@@ -644,6 +644,14 @@ impl RepositoryStore for MemoryStorage {
         if state.archives.contains_key(key) {
             return Err(Error::ArchiveExists(key.clone()));
         }
+        // Its idle upload sessions go too; one being appended to is busy.
+        state.uploads.retain(|_, session| match session.try_lock() {
+            Ok(mut session) if &session.repository == repository => {
+                session.ended = true;
+                false
+            }
+            _ => true,
+        });
         let content = state.repositories.remove(repository).unwrap_or_default();
         state
             .archives
@@ -667,8 +675,11 @@ impl RepositoryStore for MemoryStorage {
         {
             return Err(Error::RepositoryNotEmpty(repository.clone()));
         }
+        // An empty archive leaves the name unknown, as on disk.
         if let Some((_, content)) = state.archives.remove(key) {
-            state.repositories.insert(repository.clone(), content);
+            if content.holds_content() {
+                state.repositories.insert(repository.clone(), content);
+            }
         }
         Ok(())
     }

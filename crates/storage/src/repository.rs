@@ -132,8 +132,9 @@ pub trait RepositoryStore: Send + Sync {
     /// empty archive. [`Error::ArchiveExists`](crate::Error::ArchiveExists)
     /// if `key` is taken (nothing moves).
     ///
-    /// Upload sessions are not archived: one finished later links its blob
-    /// to whatever repository then has the name.
+    /// The repository's upload sessions are cancelled, except one being
+    /// appended to or finished at that very moment (which may then link
+    /// its blob under the emptied name).
     async fn archive_repository(&self, repository: &RepositoryName, key: &ArchiveKey)
         -> Result<()>;
 

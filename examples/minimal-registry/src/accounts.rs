@@ -52,7 +52,7 @@ pub fn signing_key(path: &Path) -> Result<SigningKey, SetupError> {
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let key = SigningKey::generate().map_err(|err| failed(err.to_string()))?;
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|err| failed(err.to_string()))?;
+                crate::admin::create_private_dir(dir).map_err(|err| failed(err.to_string()))?;
             }
             let mut options = std::fs::OpenOptions::new();
             options.write(true).create_new(true);

@@ -119,7 +119,9 @@ pub enum Command {
 pub enum UserCommand {
     /// Create a user.
     Create {
-        /// The login (letters, digits and single hyphens; kept lowercase).
+        /// The login: up to 39 letters, digits and single hyphens, not
+        /// first or last, and not a path the registry serves (`v2`,
+        /// `token`, `users`, ...); kept lowercase.
         login: Login,
     },
     /// List users and organizations.
@@ -131,7 +133,7 @@ pub enum UserCommand {
 pub enum OrgCommand {
     /// Create an organization.
     Create {
-        /// Its login (shares one namespace with users).
+        /// Its login (shares one namespace with users, and their rules).
         name: Login,
         /// Only organization admins may publish new packages (by default
         /// every member may).
@@ -326,10 +328,20 @@ fn report(err: &AdminError) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// Creates `dir` and its missing parents, `0700` whatever the umask: the
+/// data directory holds private images, accounts and keys.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 /// Opens (creating them if needed) the data directory and its store.
 pub fn open_store(data_dir: &Path) -> Result<SqlitePackageStore, AdminError> {
     let path = database_path(data_dir);
-    std::fs::create_dir_all(data_dir).map_err(|err| AdminError::Open {
+    create_private_dir(data_dir).map_err(|err| AdminError::Open {
         path: path.clone(),
         source: Box::new(err),
     })?;

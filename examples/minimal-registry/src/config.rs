@@ -80,6 +80,18 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub write_stall_timeout: Option<Duration>,
 
+    /// How long a connection may stay open with no request in flight,
+    /// counted from accept (a client that connects and never speaks)
+    /// [default: 30s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
+
+    /// The most connections open at once; at the cap the longest-idle one
+    /// is closed for a new client [default: half the file-descriptor limit
+    /// less 64].
+    #[arg(long, value_name = "N")]
+    pub max_connections: Option<usize>,
+
     /// Uploads streaming at once; beyond, clients get 429 [default: 256].
     #[arg(long, value_name = "N")]
     pub max_concurrent_uploads: Option<usize>,
@@ -193,6 +205,8 @@ struct FileLimits {
     body_idle_timeout: Option<DurationValue>,
     header_read_timeout: Option<DurationValue>,
     write_stall_timeout: Option<DurationValue>,
+    idle_timeout: Option<DurationValue>,
+    max_connections: Option<usize>,
     max_concurrent_uploads: Option<usize>,
 }
 
@@ -249,6 +263,10 @@ pub struct Settings {
     pub header_read_timeout: Duration,
     /// Response write stall limit.
     pub write_stall_timeout: Duration,
+    /// Connection idle limit (no request in flight), from accept.
+    pub idle_timeout: Duration,
+    /// Connection cap; `None` derives it from the file-descriptor limit.
+    pub max_connections: Option<usize>,
     /// Concurrent upload limit.
     pub max_concurrent_uploads: usize,
     /// Grace period for in-flight requests at shutdown.
@@ -331,6 +349,8 @@ impl Default for Settings {
             body_idle_timeout: Duration::from_secs(30),
             header_read_timeout: Duration::from_secs(30),
             write_stall_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: None,
             max_concurrent_uploads: 256,
             shutdown_grace: Duration::from_secs(30),
             auth: AuthSettings::default(),
@@ -432,6 +452,12 @@ impl Settings {
         if let Some(v) = l.write_stall_timeout {
             s.write_stall_timeout = v.resolve("limits.write_stall_timeout")?;
         }
+        if let Some(v) = l.idle_timeout {
+            s.idle_timeout = v.resolve("limits.idle_timeout")?;
+        }
+        if let Some(v) = l.max_connections {
+            s.max_connections = Some(v);
+        }
         if let Some(v) = l.max_concurrent_uploads {
             s.max_concurrent_uploads = v;
         }
@@ -498,6 +524,12 @@ impl Settings {
         if let Some(v) = cli.write_stall_timeout {
             s.write_stall_timeout = v;
         }
+        if let Some(v) = cli.idle_timeout {
+            s.idle_timeout = v;
+        }
+        if let Some(v) = cli.max_connections {
+            s.max_connections = Some(v);
+        }
         if let Some(v) = cli.max_concurrent_uploads {
             s.max_concurrent_uploads = v;
         }
@@ -537,6 +569,7 @@ impl Settings {
             ("body_idle_timeout", self.body_idle_timeout),
             ("header_read_timeout", self.header_read_timeout),
             ("write_stall_timeout", self.write_stall_timeout),
+            ("idle_timeout", self.idle_timeout),
             ("auth.token_ttl", self.auth.token_ttl),
         ];
         for (key, value) in positive {
@@ -550,6 +583,12 @@ impl Settings {
         if self.max_concurrent_uploads == 0 {
             return Err(ConfigError::Value {
                 key: "max_concurrent_uploads".into(),
+                reason: "must be at least 1".into(),
+            });
+        }
+        if self.max_connections == Some(0) {
+            return Err(ConfigError::Value {
+                key: "max_connections".into(),
                 reason: "must be at least 1".into(),
             });
         }

@@ -16,7 +16,8 @@
 //!
 //! It logs one line per request (method, path, route, status, bytes in and
 //! out, duration), serves Prometheus metrics at `/metrics`, purges abandoned
-//! upload sessions periodically, and on SIGINT or SIGTERM stops accepting
+//! upload sessions periodically, repairs at startup package content left
+//! behind by a crash during a package delete or restore, and on SIGINT or SIGTERM stops accepting
 //! connections and lets in-flight requests finish (up to a grace period).
 
 mod accounts;
@@ -114,6 +115,20 @@ async fn run(settings: Settings) -> Result<(), String> {
         );
     }
     let registry = builder.build();
+    // A crash between a package delete or restore and its storage change
+    // must not leave a deleted package's content under a free name.
+    let repairs = registry
+        .reconcile_package_archives()
+        .await
+        .map_err(|err| format!("cannot reconcile package archives with the records: {err}"))?;
+    if !repairs.is_empty() {
+        tracing::warn!(
+            archived = ?repairs.archived,
+            restored = ?repairs.restored,
+            dropped = ?repairs.dropped,
+            "repaired package content left behind by an interrupted delete, restore or purge"
+        );
+    }
 
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -146,6 +161,8 @@ async fn run(settings: Settings) -> Result<(), String> {
     let mut options = ServeOptions::default();
     options.header_read_timeout = settings.header_read_timeout;
     options.write_stall_timeout = settings.write_stall_timeout;
+    options.idle_timeout = settings.idle_timeout;
+    options.max_connections = settings.max_connections;
     options.shutdown_grace = settings.shutdown_grace;
     let grace = settings.shutdown_grace;
     let signal = async move {

@@ -218,6 +218,18 @@ fn mistakes_are_refused_with_a_clear_message() {
         (&["user", "create", "alice"],                                    1, "already exists"),
         (&["user", "create", "ACME"],                                     1, "already exists"),
         (&["user", "create", "not/valid"],                                2, "invalid value"),
+        (&["user", "create", "a_b"],                                      2, "single hyphens"),
+        (&["user", "create", "a.b"],                                      2, "single hyphens"),
+        (&["user", "create", "a--b"],                                     2, "two hyphens in a row"),
+        (&["user", "create", "ab-"],                                      2, "starts nor ends with a hyphen"),
+        (&["user", "create", &"a".repeat(40)],                            2, "1 to 39 characters"),
+        (&["user", "create", "v2"],                                       2, "reserved"),
+        (&["user", "create", "Token"],                                    2, "reserved"),
+        (&["user", "create", "metrics"],                                  2, "reserved"),
+        (&["user", "create", "users"],                                    2, "reserved"),
+        (&["org", "create", "orgs"],                                      2, "reserved"),
+        (&["org", "create", "a_b"],                                       2, "single hyphens"),
+        (&["org", "create", "packages"],                                  2, "reserved"),
         (&["org", "create", "alice"],                                     1, "already exists"),
         (&["org", "add-member", "nope", "alice"],                         1, "unknown organization nope"),
         (&["org", "add-member", "alice", "alice"],                        1, "alice is a user, not an organization"),
@@ -365,4 +377,17 @@ async fn a_token_made_by_the_cli_logs_in_to_the_running_registry_until_revoked()
         "the login is recorded as a use: {row}"
     );
     assert!(fields[6].ends_with('Z'), "the token is revoked: {row}");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_data_directory_and_the_database_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("new/data");
+    ok(&data, &["user", "create", "alice"]);
+    assert_eq!(mode(&dir.path().join("new")), 0o700);
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("registry.db")), 0o600);
 }

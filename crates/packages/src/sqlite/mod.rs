@@ -2,6 +2,7 @@
 
 mod accounts;
 mod convert;
+mod files;
 mod packages;
 mod paging;
 mod repositories;
@@ -138,7 +139,9 @@ fn configure(conn: &Connection, options: &SqliteOptions) -> Result<(), Error> {
 impl SqlitePackageStore {
     /// Opens (creating it if needed) the database file at `path` with the
     /// default [`SqliteOptions`], and brings its schema up to date. The
-    /// directory must exist.
+    /// directory must exist. The database and its `-wal` and `-shm` files
+    /// are readable by their owner only (`0600`), whatever the umask; an
+    /// older database readable by others is made so.
     pub fn open(path: impl AsRef<Path>) -> Result<SqlitePackageStore, Error> {
         SqlitePackageStore::open_with(path, &SqliteOptions::default())
     }
@@ -149,6 +152,8 @@ impl SqlitePackageStore {
         options: &SqliteOptions,
     ) -> Result<SqlitePackageStore, Error> {
         let path = path.as_ref().to_path_buf();
+        files::make_private(&path)
+            .map_err(|e| Error::database("making the database file private (mode 0600)", e))?;
         let mut writer = Connection::open(&path).during("opening the database")?;
         configure(&writer, options)?;
         let mode: String = writer

@@ -3,7 +3,10 @@
 
 #![allow(dead_code, missing_docs)]
 
+pub mod cast;
 pub mod ghcr;
+pub mod images;
+pub mod model;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -76,6 +79,26 @@ pub async fn start_bound(
             (Arc::new(storage), Some(dir))
         }
     };
+    serve(storage, backend, dir, configure).await
+}
+
+/// A registry over `storage`, a filesystem the caller opened (and keeps).
+pub async fn start_on_filesystem(
+    storage: FsStorage,
+    configure: impl FnOnce(RegistryBuilder) -> RegistryBuilder,
+) -> TestServer {
+    serve(Arc::new(storage), Backend::Filesystem, None, move |b, _| {
+        configure(b)
+    })
+    .await
+}
+
+async fn serve(
+    storage: Arc<dyn Storage>,
+    backend: Backend,
+    dir: Option<tempfile::TempDir>,
+    configure: impl FnOnce(RegistryBuilder, SocketAddr) -> RegistryBuilder,
+) -> TestServer {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

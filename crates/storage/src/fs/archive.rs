@@ -15,7 +15,7 @@
 //! Archive operations of one process are serialized; several processes
 //! must not archive or restore in one root at once.
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -26,7 +26,9 @@ use crate::archive::{Archive, ArchiveKey};
 use crate::error::{Error, Result};
 use crate::upload::UploadId;
 
-use super::atomic::{create_dirs, fsync_dir, read_dir_names, read_optional, write_file};
+use super::atomic::{
+    create_dir, create_dirs, create_file, fsync_dir, read_dir_names, read_optional, write_file,
+};
 use super::layout::CONTENT;
 use super::{corrupt, Inner};
 
@@ -109,7 +111,7 @@ fn holds_files(dir: &Path) -> io::Result<bool> {
 
 /// Writes a small file durably, for a directory no reader sees yet.
 fn write_new(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut file = File::create(path)?;
+    let mut file = create_file(path)?;
     file.write_all(contents)?;
     file.sync_all()
 }
@@ -174,6 +176,8 @@ impl Inner {
         if self.archive_exists(key) {
             return Err(Error::ArchiveExists(key.clone()));
         }
+        // Sessions first: one finished later would link into the name.
+        self.cancel_idle_sessions(repository)?;
         let journal = Journal {
             op: Op::Archive,
             repository: repository.clone(),
@@ -188,7 +192,7 @@ impl Inner {
         )?;
         let entry = to_json(&journal, &archive)?;
         let assembled = (|| {
-            fs::create_dir(&staging)?;
+            create_dir(&staging)?;
             write_new(&staging.join("origin"), &origin)?;
             write_new(&staging.join("journal"), &entry)?;
             fsync_dir(&staging)?;

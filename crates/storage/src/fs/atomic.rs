@@ -1,13 +1,59 @@
 //! The crash-safe primitives: write a temporary file, fsync it, rename it
-//! into place, fsync the directory.
+//! into place, fsync the directory; and the private modes everything is
+//! created with.
 
-use std::fs::{self, File};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+#[cfg(unix)]
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use crate::error::{Error, Result};
 
 use super::layout::Layout;
+
+/// The mode of every directory storage creates: its owner's alone, so that
+/// no other local user lists, let alone reads, private images.
+pub(crate) const DIR_MODE: u32 = 0o700;
+
+/// The mode of every file storage creates (blobs, manifests, tags, upload
+/// data, archives): read and write for its owner only. A mode given at
+/// creation can only be narrowed by the umask, so this holds under any.
+pub(crate) const FILE_MODE: u32 = 0o600;
+
+/// Creates (or truncates) the file at `path` for writing, with
+/// [`FILE_MODE`].
+pub(crate) fn create_file(path: &Path) -> io::Result<File> {
+    let mut options = OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    options.mode(FILE_MODE);
+    options.open(path)
+}
+
+/// Creates the directory `dir` (not its parents), with [`DIR_MODE`].
+pub(crate) fn create_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    builder.mode(DIR_MODE);
+    builder.create(dir)
+}
+
+/// Takes group and other permissions away from `dir`, made before storage
+/// created its directories private (or by hand): whatever is below it is
+/// then out of other users' reach, whatever the modes of older files.
+pub(crate) fn make_private(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let mode = fs::metadata(dir)?.permissions().mode();
+        if mode & 0o077 != 0 {
+            fs::set_permissions(dir, fs::Permissions::from_mode(mode & 0o700))?;
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
 
 /// Makes a rename or unlink in `dir` durable.
 pub(crate) fn fsync_dir(dir: &Path) -> io::Result<()> {
@@ -17,8 +63,9 @@ pub(crate) fn fsync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Creates `dir` and any missing parents, fsyncing the parent of every
-/// directory created so that the new entries survive a crash.
+/// Creates `dir` and any missing parents (with [`DIR_MODE`]), fsyncing the
+/// parent of every directory created so that the new entries survive a
+/// crash.
 ///
 /// A relative path's last ancestor is the empty path, which names the
 /// current directory: it exists, and is never created.
@@ -29,7 +76,7 @@ pub(crate) fn create_dirs(dir: &Path) -> io::Result<()> {
     if let Some(parent) = dir.parent() {
         create_dirs(parent)?;
     }
-    match fs::create_dir(dir) {
+    match create_dir(dir) {
         Ok(()) => {}
         // Another writer created it concurrently: fine.
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists && dir.is_dir() => return Ok(()),
@@ -57,7 +104,7 @@ pub(crate) fn rename_into_place(from: &Path, target: &Path) -> io::Result<()> {
 pub(crate) fn write_file(layout: &Layout, target: &Path, contents: &[u8]) -> Result<()> {
     let temp = layout.temp_file();
     let written = (|| {
-        let mut file = File::create(&temp)?;
+        let mut file = create_file(&temp)?;
         file.write_all(contents)?;
         file.sync_all()?;
         rename_into_place(&temp, target)
@@ -113,6 +160,30 @@ pub(crate) fn read_dir_names(dir: &Path) -> Result<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn what_storage_creates_is_its_owners_alone_and_an_open_root_is_closed() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| fs::metadata(path).expect("metadata").permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let nested = dir.path().join("a/b");
+        create_dirs(&nested).expect("create dirs");
+        assert_eq!(mode(&dir.path().join("a")), DIR_MODE);
+        assert_eq!(mode(&nested), DIR_MODE);
+        let file = nested.join("f");
+        create_file(&file).expect("create file");
+        assert_eq!(mode(&file), FILE_MODE);
+
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+        make_private(dir.path()).expect("make private");
+        assert_eq!(mode(dir.path()), 0o700);
+        // Already private: left alone (an owner's own bits are kept).
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o500)).expect("chmod");
+        make_private(dir.path()).expect("make private");
+        assert_eq!(mode(dir.path()), 0o500);
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o700)).expect("chmod");
+    }
 
     #[test]
     fn the_empty_path_is_the_current_directory() {

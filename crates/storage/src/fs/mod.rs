@@ -27,7 +27,10 @@ use crate::range::{BlobContent, ByteRange};
 use crate::upload::{UploadId, UploadStatus};
 use crate::{BlobStore, ChunkStream, RepositoryStore, UploadStore};
 
-use atomic::{create_dirs, fsync_dir, read_dir_names, read_optional, remove_file, write_file};
+use atomic::{
+    create_dirs, create_file, fsync_dir, make_private, read_dir_names, read_optional, remove_file,
+    write_file,
+};
 use layout::Layout;
 use pipeline::{End, Target};
 use pool::Pool;
@@ -147,6 +150,11 @@ type SessionGuard = OwnedMutexGuard<SessionState>;
 
 impl FsStorage {
     /// Opens (creating if needed) storage rooted at `root`.
+    ///
+    /// Everything is private to the process's user whatever the umask:
+    /// directories are created `0700` and files `0600`, and an existing
+    /// `root` that group or others may enter is made `0700` (so files an
+    /// older version left readable are out of reach too).
     pub fn open(root: impl AsRef<Path>) -> Result<Self> {
         // Made absolute once, so that a relative root keeps naming the same
         // directory whatever the process's working directory becomes.
@@ -154,6 +162,17 @@ impl FsStorage {
         let root = std::path::absolute(root)
             .map_err(|e| Error::io(format!("resolve {}", root.display()), e))?;
         let layout = Layout::new(root);
+        create_dirs(layout.root())
+            .and_then(|()| make_private(layout.root()))
+            .map_err(|e| {
+                Error::io(
+                    format!(
+                        "make {} private (mode 0700): run as its owner or chmod it",
+                        layout.root().display()
+                    ),
+                    e,
+                )
+            })?;
         for dir in [
             layout.blobs(),
             layout.uploads(),
@@ -357,7 +376,7 @@ impl Inner {
         let dir = self.layout.upload(id);
         create_dirs(&dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
         let data = self.layout.upload_data(id);
-        File::create(&data).map_err(|e| Error::io(format!("create {}", data.display()), e))?;
+        create_file(&data).map_err(|e| Error::io(format!("create {}", data.display()), e))?;
         let started_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
@@ -425,6 +444,29 @@ impl Inner {
             }
         }
         Ok(purged)
+    }
+
+    /// Cancels the sessions of `repository` that are not being appended
+    /// to or finished right now.
+    fn cancel_idle_sessions(&self, repository: &RepositoryName) -> Result<()> {
+        for name in read_dir_names(&self.layout.uploads())? {
+            let Ok(id) = name.parse::<UploadId>() else {
+                continue;
+            };
+            let lock = Arc::clone(self.sessions().entry(id).or_default());
+            let Ok(mut guard) = lock.try_lock_owned() else {
+                continue;
+            };
+            let ours = self
+                .read_session_meta(&id)?
+                .is_some_and(|meta| &meta.repository == repository);
+            if ours && !guard.ended {
+                self.remove_upload(&id)?;
+                guard.ended = true;
+                self.forget_session(&id, &guard);
+            }
+        }
+        Ok(())
     }
 
     fn repository_exists(&self, repository: &RepositoryName) -> bool {
@@ -672,7 +714,7 @@ impl BlobStore for FsStorage {
         let file = {
             let temp = temp.clone();
             self.run(move |_| {
-                File::create(&temp).map_err(|e| Error::io(format!("create {}", temp.display()), e))
+                create_file(&temp).map_err(|e| Error::io(format!("create {}", temp.display()), e))
             })
             .await?
         };

@@ -106,19 +106,30 @@ async fn assert_reachable(storage: &dyn Storage, r: &RepositoryName, filled: &Fi
     );
 }
 
-/// Archiving sets every link, manifest, tag and referrer aside: the name
-/// is unknown, leaves the catalog, and content stored under it afterwards
-/// starts empty and reaches nothing of the archive.
+/// Archiving sets every link, manifest, tag and referrer aside and cancels
+/// the repository's upload sessions: the name is unknown, leaves the
+/// catalog, and content stored under it afterwards starts empty and
+/// reaches nothing of the archive.
 pub async fn archiving_hides_everything_of_the_repository(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let (r, other) = (repo("acme/vault"), repo("acme/other"));
     let filled = fill(&*s, &r).await;
     put_manifest(&*s, &other, 9).await;
+    let pending = s.start_upload(&r).await.expect("start");
+    let elsewhere = s.start_upload(&other).await.expect("start");
 
     s.archive_repository(&r, &key("package-1"))
         .await
         .expect("archive");
     assert_unreachable(&*s, &r, &filled).await;
+    // Its upload sessions are cancelled: none can link into the name later.
+    assert!(matches!(
+        s.upload_status(&r, &pending.id).await,
+        Err(Error::UploadNotFound { .. })
+    ));
+    s.upload_status(&other, &elsewhere.id)
+        .await
+        .expect("another repository's session stays");
     assert!(matches!(
         s.list_tags(&r, &PageRequest::all()).await,
         Err(Error::RepositoryNotFound(_))
@@ -148,10 +159,19 @@ pub async fn archiving_hides_everything_of_the_repository(fixture: Arc<dyn Fixtu
         .items
         .is_empty());
 
-    // Archiving an unknown repository makes an empty archive.
-    s.archive_repository(&repo("acme/never"), &key("package-2"))
+    // Archiving an unknown repository makes an empty archive, whose
+    // restore leaves the name unknown.
+    let never = repo("acme/never");
+    s.archive_repository(&never, &key("package-2"))
         .await
         .expect("archive an unknown repository");
+    s.restore_repository(&key("package-2"), &never)
+        .await
+        .expect("restore an empty archive");
+    assert!(matches!(
+        s.list_tags(&never, &PageRequest::all()).await,
+        Err(Error::RepositoryNotFound(_))
+    ));
 }
 
 /// Restoring brings everything back under the name, and removes the
