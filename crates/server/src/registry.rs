@@ -222,6 +222,19 @@ impl Registry {
             })
     }
 
+    /// A router serving only `GET /metrics` (the Prometheus text format),
+    /// for a listener of its own, such as an address only the monitoring
+    /// network reaches, whatever [`RegistryBuilder::metrics_endpoint`] says
+    /// for [`Registry::router`]. The metrics name endpoints and counts, not
+    /// packages, but a registry with private packages need not show its
+    /// traffic to anyone who can reach `/v2/`.
+    pub fn metrics_router(&self) -> Router {
+        Router::new()
+            .route("/metrics", get(metrics))
+            .fallback(not_found)
+            .with_state(self.clone())
+    }
+
     /// The accounts model, when [`RegistryBuilder::accounts`] turned it on.
     pub fn accounts(&self) -> Option<&Accounts> {
         self.inner.accounts.as_ref()

@@ -102,9 +102,16 @@ pub struct Cli {
     pub shutdown_grace: Option<Duration>,
 
     /// Serve Prometheus metrics at /metrics: `true` or `false`
-    /// [default: true].
+    /// [default: true]. With authentication on they are served only on
+    /// --metrics-listen; with --no-auth, on the main address unless
+    /// --metrics-listen is given.
     #[arg(long, value_name = "BOOL")]
     pub metrics: Option<bool>,
+
+    /// A separate address for /metrics (for example one only the
+    /// monitoring network reaches) [default: none].
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 
     /// Turn authentication off: anyone may pull, push and delete anything.
     /// Only for local experiments. Without it the registry works like
@@ -174,6 +181,7 @@ struct FileConfig {
     log_level: Option<String>,
     log_format: Option<LogFormat>,
     metrics: Option<bool>,
+    metrics_listen: Option<SocketAddr>,
     shutdown_grace: Option<DurationValue>,
     #[serde(default)]
     limits: FileLimits,
@@ -249,6 +257,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Whether `/metrics` is served.
     pub metrics: bool,
+    /// Where `/metrics` is served, when not on the main address.
+    pub metrics_listen: Option<SocketAddr>,
     /// The largest manifest accepted, in bytes.
     pub max_manifest_size: u64,
     /// Upload session expiry.
@@ -310,6 +320,14 @@ impl Default for AuthSettings {
 }
 
 impl Settings {
+    /// Whether the main address serves `/metrics`: only without
+    /// authentication and without a metrics address of its own, so that a
+    /// registry with private packages does not show its traffic to anyone
+    /// who can reach it.
+    pub fn metrics_on_main_address(&self) -> bool {
+        self.metrics && self.metrics_listen.is_none() && !self.auth.enabled
+    }
+
     /// The URL clients reach the registry at: the configured one, else
     /// `http://<listen address>` (`localhost` for an unspecified address).
     pub fn public_url(&self) -> String {
@@ -342,6 +360,7 @@ impl Default for Settings {
             log_filter: "info".to_owned(),
             log_format: LogFormat::Text,
             metrics: true,
+            metrics_listen: None,
             max_manifest_size: 4 * 1024 * 1024,
             upload_expiry: Duration::from_secs(24 * 60 * 60),
             purge_interval: Duration::from_secs(10 * 60),
@@ -420,6 +439,9 @@ impl Settings {
         }
         if let Some(v) = file.metrics {
             s.metrics = v;
+        }
+        if let Some(v) = file.metrics_listen {
+            s.metrics_listen = Some(v);
         }
         if let Some(v) = file.shutdown_grace {
             s.shutdown_grace = v.resolve("shutdown_grace")?;
@@ -502,6 +524,9 @@ impl Settings {
         }
         if let Some(v) = cli.metrics {
             s.metrics = v;
+        }
+        if let Some(v) = cli.metrics_listen {
+            s.metrics_listen = Some(v);
         }
         if let Some(v) = cli.max_manifest_size {
             s.max_manifest_size = v;

@@ -101,7 +101,7 @@ async fn run(settings: Settings) -> Result<(), String> {
     limits.max_concurrent_uploads = settings.max_concurrent_uploads;
     let mut builder = Registry::builder(Arc::new(storage))
         .limits(limits)
-        .metrics_endpoint(settings.metrics);
+        .metrics_endpoint(settings.metrics_on_main_address());
     if settings.auth.enabled {
         let now = wharf_auth::Timestamp::from_system_time(std::time::SystemTime::now());
         let config = accounts::config(&settings, now)
@@ -140,7 +140,7 @@ async fn run(settings: Settings) -> Result<(), String> {
         Some(accounts) => tracing::info!(
             address = %address,
             data_dir = %settings.data_dir.display(),
-            metrics = settings.metrics,
+            metrics = settings.metrics_on_main_address(),
             public_url = accounts.public_url(),
             service = accounts.service(),
             "minimal-registry listening on http://{address}/v2/ (token endpoint {})",
@@ -149,11 +149,32 @@ async fn run(settings: Settings) -> Result<(), String> {
         None => tracing::info!(
             address = %address,
             data_dir = %settings.data_dir.display(),
-            metrics = settings.metrics,
+            metrics = settings.metrics_on_main_address(),
             "minimal-registry listening on http://{address}/v2/ (no authentication: for local use)"
         ),
     }
 
+    let metrics_server = match settings.metrics_listen.filter(|_| settings.metrics) {
+        Some(metrics_address) => {
+            let listener = tokio::net::TcpListener::bind(metrics_address)
+                .await
+                .map_err(|err| format!("cannot listen on {metrics_address} for metrics: {err}"))?;
+            tracing::info!(address = %metrics_address, "metrics at http://{metrics_address}/metrics");
+            let router = registry.metrics_router();
+            Some(tokio::spawn(async move {
+                let never = std::future::pending::<()>();
+                if let Err(err) = serve(listener, router, ServeOptions::default(), never).await {
+                    tracing::error!(error = %err, "the metrics listener failed");
+                }
+            }))
+        }
+        None => {
+            if settings.metrics && !settings.metrics_on_main_address() {
+                tracing::info!("metrics are collected but not served: with authentication on, give them an address of their own with --metrics-listen");
+            }
+            None
+        }
+    };
     let purger = registry.spawn_upload_purger(settings.purge_interval);
     let package_purger = registry
         .accounts()
@@ -177,6 +198,9 @@ async fn run(settings: Settings) -> Result<(), String> {
         .await
         .map_err(|err| format!("server failed: {err}"))?;
     purger.abort();
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
     if let Some(package_purger) = package_purger {
         package_purger.abort();
     }

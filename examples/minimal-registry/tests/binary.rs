@@ -285,28 +285,27 @@ fn a_bad_config_file_is_refused_with_a_message() {
     assert!(stderr.contains("limits.body_idle_timeout"), "{stderr}");
 }
 
-/// The README's first command, `cargo run --release -p minimal-registry`,
-/// from a fresh clone: no data directory flag, so the relative default
-/// `registry-data` is created in the working directory. Creating a
-/// relative directory once recursed into the empty path and the binary
-/// exited before serving.
-#[tokio::test]
-async fn the_default_relative_data_directory_is_created_in_a_fresh_folder() {
-    let fresh = tempfile::tempdir().expect("tempdir");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
-        .port();
+        .port()
+}
+
+/// Runs the binary in `dir` with only `args` (authentication on, as by
+/// default) and waits until `http://127.0.0.1:{port}/v2/` answers; returns
+/// the child and that answer's status.
+async fn start_bare(dir: &std::path::Path, port: u16, args: &[&str]) -> (Child, Option<u16>) {
     let mut child = Command::new(BIN)
         .args(["--listen", &format!("127.0.0.1:{port}")])
-        .current_dir(fresh.path())
+        .args(args)
+        .current_dir(dir)
         .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn minimal-registry");
     let client = reqwest::Client::new();
-    let mut answered = None;
     for _ in 0..200 {
         if let Some(status) = child.try_wait().expect("wait") {
             panic!("the registry exited before serving: {status}");
@@ -316,15 +315,66 @@ async fn the_default_relative_data_directory_is_created_in_a_fresh_folder() {
             .send()
             .await
         {
-            answered = Some(r.status());
-            break;
+            return (child, Some(r.status().as_u16()));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    (child, None)
+}
+
+/// The README's first command, `cargo run --release -p minimal-registry`,
+/// from a fresh clone: no data directory flag, so the relative default
+/// `registry-data` is created in the working directory. Creating a
+/// relative directory once recursed into the empty path and the binary
+/// exited before serving.
+#[tokio::test]
+async fn the_default_relative_data_directory_is_created_in_a_fresh_folder() {
+    let fresh = tempfile::tempdir().expect("tempdir");
+    let (mut child, answered) = start_bare(fresh.path(), free_port(), &[]).await;
     let _ = child.kill();
     let _ = child.wait();
     // Authentication is on by default: /v2/ asks for credentials.
-    assert_eq!(answered.map(|s| s.as_u16()), Some(401));
+    assert_eq!(answered, Some(401));
     let data = fresh.path().join("registry-data");
     assert!(data.join("blobs").is_dir(), "no {}", data.display());
+}
+
+/// With authentication on, `/metrics` is not on the registry's address
+/// (anyone who can push or pull would see its traffic); it is served on
+/// `--metrics-listen` when given.
+#[tokio::test]
+async fn with_authentication_metrics_are_served_only_on_their_own_address() {
+    let client = reqwest::Client::new();
+    for separate in [false, true] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (port, metrics_port) = (free_port(), free_port());
+        let metrics_flag = format!("127.0.0.1:{metrics_port}");
+        let args: Vec<&str> = if separate {
+            vec!["--metrics-listen", &metrics_flag]
+        } else {
+            vec![]
+        };
+        let (mut child, answered) = start_bare(dir.path(), port, &args).await;
+        assert_eq!(answered, Some(401));
+        let main = client
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .await
+            .expect("main /metrics");
+        assert_eq!(main.status(), 404, "separate: {separate}");
+        let own = client
+            .get(format!("http://127.0.0.1:{metrics_port}/metrics"))
+            .send()
+            .await;
+        let _ = child.kill();
+        let _ = child.wait();
+        if separate {
+            let own = own.expect("metrics address");
+            assert_eq!(own.status(), 200);
+            let text = own.text().await.expect("text");
+            assert!(text.contains("# TYPE"), "Prometheus text: {text}");
+        } else {
+            assert!(own.is_err(), "nothing listens without --metrics-listen");
+        }
+    }
 }
