@@ -77,6 +77,7 @@
 mod archive;
 mod blob;
 mod error;
+#[cfg(feature = "fs")]
 mod fs;
 mod manifest;
 mod memory;
@@ -96,6 +97,7 @@ use futures::stream::BoxStream;
 pub use archive::{Archive, ArchiveKey, InvalidArchiveKey};
 pub use blob::BlobStore;
 pub use error::{Error, Result};
+#[cfg(feature = "fs")]
 pub use fs::FsStorage;
 pub use manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest, Subject};
 pub use memory::MemoryStorage;

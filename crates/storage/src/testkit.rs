@@ -18,6 +18,7 @@
 
 use std::collections::BTreeSet;
 use std::io;
+#[cfg(feature = "fs")]
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,9 +29,10 @@ use futures::future::BoxFuture;
 use futures::{stream, StreamExt, TryStreamExt};
 use wharf_reference::{Digest, RepositoryName, Tag};
 
+#[cfg(feature = "fs")]
+use crate::FsStorage;
 use crate::{
-    ByteRange, ChunkStream, Error, FsStorage, ManifestPut, MemoryStorage, PageRequest, Storage,
-    UploadId,
+    ByteRange, ChunkStream, Error, ManifestPut, MemoryStorage, PageRequest, Storage, UploadId,
 };
 
 mod archive;
@@ -68,6 +70,7 @@ impl Fixture for MemoryFixture {
     }
 }
 
+#[cfg(feature = "fs")]
 /// An [`FsStorage`] fixture in a fresh temporary directory, removed on drop.
 #[derive(Debug)]
 pub struct FsFixture {
@@ -75,6 +78,7 @@ pub struct FsFixture {
     storage: FsStorage,
 }
 
+#[cfg(feature = "fs")]
 impl FsFixture {
     /// Opens storage in a new directory under the system's temporary
     /// directory.
@@ -91,18 +95,21 @@ impl FsFixture {
     }
 }
 
+#[cfg(feature = "fs")]
 impl Default for FsFixture {
     fn default() -> Self {
         FsFixture::new()
     }
 }
 
+#[cfg(feature = "fs")]
 impl Drop for FsFixture {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 
+#[cfg(feature = "fs")]
 #[async_trait]
 impl Fixture for FsFixture {
     async fn storage(&self) -> Arc<dyn Storage> {
