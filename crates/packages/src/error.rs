@@ -136,15 +136,16 @@ impl Error {
     }
 
     /// An [`Error::InvalidCursor`] for `cursor` (its first 100
-    /// characters).
-    pub(crate) fn invalid_cursor(cursor: &crate::page::Cursor) -> Error {
+    /// characters), for a store that cannot read a cursor it is given.
+    pub fn invalid_cursor(cursor: &crate::page::Cursor) -> Error {
         Error::InvalidCursor {
             cursor: cursor.as_str().chars().take(100).collect(),
         }
     }
 
-    /// An [`Error::Corrupt`].
-    pub(crate) fn corrupt(what: &'static str, detail: impl ToString) -> Error {
+    /// An [`Error::Corrupt`], for a store that reads back a value it could
+    /// not have written.
+    pub fn corrupt(what: &'static str, detail: impl ToString) -> Error {
         Error::Corrupt {
             what,
             detail: detail.to_string(),

@@ -102,6 +102,7 @@ mod error;
 mod id;
 mod package;
 mod page;
+#[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
 mod token;
@@ -116,10 +117,11 @@ pub use cache::{CacheOptions, CachedStore};
 pub use error::{BoxError, Error};
 pub use id::{AccountId, PackageId, TokenId, VersionId};
 pub use package::{
-    is_restorable, PackageChanges, PackageLookup, PackageQuery, PackageRecord, RecordState,
-    RESTORE_WINDOW,
+    ensure_restorable, is_restorable, PackageChanges, PackageLookup, PackageQuery, PackageRecord,
+    RecordState, RESTORE_WINDOW,
 };
 pub use page::{Cursor, Page, PageRequest};
+#[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqlitePackageStore};
 pub use store::{PackageStore, PurgeReport, PurgedPackage, PurgedVersion, LAST_USED_GRANULARITY};
 pub use token::{Credential, TokenRecord, WorkflowToken};

@@ -32,8 +32,9 @@ pub fn is_restorable(deleted_at: Timestamp, now: Timestamp) -> bool {
 
 /// `Ok` while the `what` (`package` or `version`) named `name`, deleted at
 /// `deleted_at`, [is restorable](is_restorable) at `now`;
-/// [`Error::RestoreWindowPassed`] after.
-pub(crate) fn ensure_restorable(
+/// [`Error::RestoreWindowPassed`] after: the check every store makes
+/// before restoring a package or a version.
+pub fn ensure_restorable(
     what: &'static str,
     name: impl ToString,
     deleted_at: Timestamp,
