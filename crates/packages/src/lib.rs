@@ -90,10 +90,35 @@
 //!
 //! # Testkit
 //!
-//! With the `testkit` feature, [`testkit`](mod@testkit) holds the
-//! conformance suite every [`PackageStore`] must pass: implement
-//! [`testkit::Fixture`] and generate one test per case with
-//! [`conformance_tests!`].
+//! With the `testkit` feature, [`testkit`] holds the conformance suite
+//! every [`PackageStore`] must pass: implement [`testkit::Fixture`] and
+//! generate one test per case with [`conformance_tests!`].
+//!
+//! # Features
+//!
+//! - `sqlite` (default): [`SqlitePackageStore`], with rusqlite and a
+//!   bundled SQLite.
+//! - `testkit`: the conformance suite.
+//!
+#![cfg_attr(
+    feature = "testkit",
+    doc = "[`testkit`]: mod@testkit\n[`testkit::Fixture`]: testkit::Fixture\n[`conformance_tests!`]: conformance_tests"
+)]
+// Without the feature these links point at the section above instead.
+#![cfg_attr(
+    not(feature = "testkit"),
+    doc = "[`testkit`]: crate#testkit\n[`testkit::Fixture`]: crate#testkit\n[`conformance_tests!`]: crate#testkit"
+)]
+#![cfg_attr(
+    feature = "sqlite",
+    doc = "[`SqlitePackageStore`]: SqlitePackageStore\n[`SqlitePackageStore::open`]: SqlitePackageStore::open"
+)]
+// Without the feature these links point at the Storage section instead.
+#![cfg_attr(
+    not(feature = "sqlite"),
+    doc = "[`SqlitePackageStore`]: crate#storage\n[`SqlitePackageStore::open`]: crate#storage"
+)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod access;
 mod account;
@@ -109,6 +134,7 @@ mod token;
 mod version;
 
 #[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 
 pub use access::{AccessContext, Collaborator, CollaboratorParseError};

@@ -76,6 +76,7 @@ macro_rules! cases {
         /// Generates one `#[tokio::test]` per conformance case, each with a
         /// fresh fixture from `$make` (an expression that evaluates to a
         /// closure returning a [`Fixture`](crate::testkit::Fixture)).
+        #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
         #[macro_export]
         macro_rules! conformance_tests {
             ($make:expr) => {

@@ -73,6 +73,17 @@
 //! its `Fixture` trait for your backend and invoke
 //! `wharf_storage::conformance_tests!(|| MyFixture::new())` in a test file
 //! to get one `#[tokio::test]` per case.
+//!
+//! # Features
+//!
+//! - `fs` (default): [`FsStorage`], with tokio's blocking pool and, on
+//!   Linux, rustix.
+//! - `testkit`: the conformance suite.
+//!
+#![cfg_attr(feature = "fs", doc = "[`FsStorage`]: FsStorage")]
+// Without the feature the link points at the Backends section instead.
+#![cfg_attr(not(feature = "fs"), doc = "[`FsStorage`]: crate#backends")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod archive;
 mod blob;
@@ -87,6 +98,7 @@ mod repository;
 mod upload;
 
 #[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 
 use std::io;

@@ -17,6 +17,9 @@ use serde::Deserialize;
 /// --config, then these flags (a flag wins over the file). Durations are
 /// written like 500ms, 30s, 10m, 24h or a plain number of seconds; sizes as
 /// bytes or with a KiB/MiB/GiB suffix.
+// The field docs are clap's `--help` text, where `<data-dir>` is a
+// placeholder, not an HTML tag.
+#[allow(rustdoc::invalid_html_tags)]
 #[derive(Debug, Parser, Default)]
 #[command(name = "minimal-registry", version, about, long_about)]
 pub struct Cli {

@@ -39,6 +39,7 @@ use convert::Context;
 
 /// How [`SqlitePackageStore::open_with`] sets up the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub struct SqliteOptions {
     /// Connections kept for reads, which run in parallel with each other
     /// and with the one writer (WAL mode). At least one is opened.
@@ -94,6 +95,7 @@ impl Default for SqliteOptions {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub struct SqlitePackageStore {
     inner: Arc<Inner>,
 }

@@ -12,6 +12,7 @@ use super::Fixture;
 use crate::{CacheOptions, CachedStore, PackageStore, SqlitePackageStore};
 
 /// A [`SqlitePackageStore::in_memory`] fixture.
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 #[derive(Debug)]
 pub struct SqliteMemoryFixture {
     store: SqlitePackageStore,
@@ -41,6 +42,7 @@ impl Fixture for SqliteMemoryFixture {
 
 /// A [`SqlitePackageStore`] in a fresh temporary directory, removed on
 /// drop; reopens the same file.
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 #[derive(Debug)]
 pub struct SqliteFileFixture {
     dir: PathBuf,
@@ -104,6 +106,7 @@ impl Fixture for SqliteFileFixture {
 
 /// A [`CachedStore`] over a [`SqliteFileFixture`], with a long TTL so that
 /// any missed invalidation shows.
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 #[derive(Debug)]
 pub struct CachedSqliteFixture {
     file: SqliteFileFixture,

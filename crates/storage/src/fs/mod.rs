@@ -94,6 +94,7 @@ use pool::Pool;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone)]
+#[cfg_attr(docsrs, doc(cfg(feature = "fs")))]
 pub struct FsStorage {
     inner: Arc<Inner>,
 }
