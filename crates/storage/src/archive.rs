@@ -81,11 +81,20 @@ impl<'de> serde::Deserialize<'de> for ArchiveKey {
 }
 
 /// An archive, as [`RepositoryStore::list_archives`](crate::RepositoryStore::list_archives)
-/// lists it.
+/// lists it. Non-exhaustive so that fields can be added in a minor release:
+/// a backend builds it with [`Archive::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Archive {
     /// Its key.
     pub key: ArchiveKey,
     /// The repository its content was taken from.
     pub repository: RepositoryName,
+}
+
+impl Archive {
+    /// The archive `key`, holding what was taken from `repository`.
+    pub fn new(key: ArchiveKey, repository: RepositoryName) -> Self {
+        Archive { key, repository }
+    }
 }

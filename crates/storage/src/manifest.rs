@@ -23,7 +23,11 @@ use crate::error::{Error, Result};
 /// .with_subject(Digest::sha256(b"the image it signs"), Some("application/example.sig".into()), Default::default());
 /// assert!(put.subject.is_some());
 /// ```
+///
+/// Non-exhaustive so that fields can be added in a minor release: build it
+/// with [`ManifestPut::new`] and [`ManifestPut::with_subject`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ManifestPut {
     /// The digest of `bytes`; verified when stored.
     pub digest: Digest,
@@ -76,8 +80,9 @@ impl ManifestPut {
         self.digest.verify(&self.bytes).map_err(Error::from_verify)
     }
 
-    /// The entry this manifest contributes to its subject's referrers.
-    pub(crate) fn referrer(&self) -> Option<(Digest, Referrer)> {
+    /// The entry this manifest contributes to its subject's referrers
+    /// index, with the subject's digest; `None` without a subject.
+    pub fn referrer(&self) -> Option<(Digest, Referrer)> {
         self.subject.as_ref().map(|s| {
             (
                 s.digest.clone(),
@@ -94,8 +99,10 @@ impl ManifestPut {
 }
 
 /// The `subject` of a manifest being stored, and how the manifest appears in
-/// that subject's referrers list.
+/// that subject's referrers list. Set with [`ManifestPut::with_subject`];
+/// non-exhaustive so that fields can be added in a minor release.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Subject {
     /// The digest of the manifest referred to.
     pub digest: Digest,
@@ -105,8 +112,11 @@ pub struct Subject {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// A stored manifest, as served.
+/// A stored manifest, as served. Non-exhaustive so that fields can be
+/// added in a minor release: a backend builds it with
+/// [`StoredManifest::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StoredManifest {
     /// Its digest.
     pub digest: Digest,
@@ -116,8 +126,22 @@ pub struct StoredManifest {
     pub bytes: Bytes,
 }
 
-/// What `HEAD` needs to know about a stored manifest.
+impl StoredManifest {
+    /// A manifest read back with the media type it was stored with.
+    pub fn new(digest: Digest, media_type: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
+        StoredManifest {
+            digest,
+            media_type: media_type.into(),
+            bytes: bytes.into(),
+        }
+    }
+}
+
+/// What `HEAD` needs to know about a stored manifest. Non-exhaustive so
+/// that fields can be added in a minor release: a backend builds it with
+/// [`ManifestInfo::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ManifestInfo {
     /// Its digest.
     pub digest: Digest,
@@ -127,14 +151,30 @@ pub struct ManifestInfo {
     pub size: u64,
 }
 
+impl ManifestInfo {
+    /// The digest, media type and size of a stored manifest.
+    pub fn new(digest: Digest, media_type: impl Into<String>, size: u64) -> Self {
+        ManifestInfo {
+            digest,
+            media_type: media_type.into(),
+            size,
+        }
+    }
+}
+
 /// One entry of a referrers list: the descriptor of a manifest whose
 /// `subject` is the digest asked about.
 ///
 /// Serializes as an OCI descriptor (`mediaType`, `digest`, `size`,
 /// `artifactType`, `annotations`), ready for the `manifests` array of the
 /// referrers API's image index.
+///
+/// Non-exhaustive so that fields can be added in a minor release: a
+/// backend gets it from [`ManifestPut::referrer`] when storing, or builds
+/// it with [`Referrer::new`] and the `with_` methods.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub struct Referrer {
     /// The referring manifest's media type.
     pub media_type: String,
@@ -148,6 +188,32 @@ pub struct Referrer {
     /// Its annotations.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+}
+
+impl Referrer {
+    /// The entry of a referring manifest, without artifact type or
+    /// annotations.
+    pub fn new(digest: Digest, media_type: impl Into<String>, size: u64) -> Self {
+        Referrer {
+            media_type: media_type.into(),
+            digest,
+            size,
+            artifact_type: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    /// With the referring manifest's artifact type.
+    pub fn with_artifact_type(mut self, artifact_type: Option<String>) -> Self {
+        self.artifact_type = artifact_type;
+        self
+    }
+
+    /// With the referring manifest's annotations.
+    pub fn with_annotations(mut self, annotations: BTreeMap<String, String>) -> Self {
+        self.annotations = annotations;
+        self
+    }
 }
 
 /// A media type must fit in an HTTP header: printable ASCII, not empty.

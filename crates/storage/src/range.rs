@@ -62,7 +62,9 @@ pub(crate) fn resolve(range: Option<&ByteRange>, size: u64) -> Result<Range<u64>
 }
 
 /// A blob being read: its total size, the range being streamed and the
-/// stream of bytes.
+/// stream of bytes. Non-exhaustive so that fields can be added in a minor
+/// release: a backend builds it with [`BlobContent::new`].
+#[non_exhaustive]
 pub struct BlobContent {
     /// The size of the whole blob (for `Content-Range: bytes a-b/size`).
     pub size: u64,
@@ -71,6 +73,17 @@ pub struct BlobContent {
     /// The bytes, in chunks. The stream yields exactly
     /// `range.end - range.start` bytes or ends with an error.
     pub stream: ByteStream,
+}
+
+impl BlobContent {
+    /// The `range` of a blob of `size` bytes, streamed by `stream`.
+    pub fn new(size: u64, range: Range<u64>, stream: ByteStream) -> Self {
+        BlobContent {
+            size,
+            range,
+            stream,
+        }
+    }
 }
 
 impl fmt::Debug for BlobContent {

@@ -95,8 +95,10 @@ impl<'de> serde::Deserialize<'de> for UploadId {
     }
 }
 
-/// Where an upload session stands.
+/// Where an upload session stands. Non-exhaustive so that fields can be
+/// added in a minor release: a backend builds it with [`UploadStatus::new`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct UploadStatus {
     /// The session id.
     pub id: UploadId,
@@ -107,6 +109,19 @@ pub struct UploadStatus {
     pub offset: u64,
     /// When the session was started.
     pub started: SystemTime,
+}
+
+impl UploadStatus {
+    /// Session `id` of `repository`, started at `started`, holding `offset`
+    /// bytes.
+    pub fn new(id: UploadId, repository: RepositoryName, offset: u64, started: SystemTime) -> Self {
+        UploadStatus {
+            id,
+            repository,
+            offset,
+            started,
+        }
+    }
 }
 
 /// Resumable, verified uploads: the write path for blobs.
