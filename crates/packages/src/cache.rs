@@ -26,7 +26,12 @@ use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
 /// How long [`CachedStore`] keeps answers, and how many.
+///
+/// Non-exhaustive so that settings can be added in a minor release: start
+/// from `CacheOptions::default()` and change it with
+/// [`CacheOptions::with_ttl`] and [`CacheOptions::with_capacity`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CacheOptions {
     /// The longest an answer is reused. This bounds how stale an answer
     /// can be after a change made *outside* this store value (another
@@ -46,6 +51,22 @@ impl Default for CacheOptions {
             ttl: Duration::from_secs(2),
             capacity: 10_000,
         }
+    }
+}
+
+impl CacheOptions {
+    /// With answers reused for at most `ttl`.
+    #[must_use]
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// With at most `capacity` answers kept per kind.
+    #[must_use]
+    pub fn with_capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
     }
 }
 

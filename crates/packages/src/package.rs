@@ -139,7 +139,10 @@ impl PackageRecord {
 /// assert_eq!(changes.inherit_access, Some(true));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+/// Non-exhaustive: built with [`PackageChanges::new`] and its methods, so
+/// that a change can be added in a minor release.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PackageChanges {
     /// A new visibility.
     pub visibility: Option<Visibility>,
@@ -203,7 +206,12 @@ impl PackageChanges {
 }
 
 /// Which of an owner's packages to list.
+///
+/// Non-exhaustive: built with [`PackageQuery::active`] or
+/// [`PackageQuery::deleted`] and [`PackageQuery::with_visibility`], so that
+/// a filter can be added in a minor release.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PackageQuery {
     /// Only packages with this visibility.
     pub visibility: Option<Visibility>,

@@ -25,7 +25,11 @@ use crate::version::{NewVersion, VersionQuery, VersionRecord};
 pub const LAST_USED_GRANULARITY: Duration = Duration::from_secs(5 * 60);
 
 /// What [`PackageStore::purge_expired`] removed.
+///
+/// Non-exhaustive so that fields can be added in a minor release: a store
+/// starts from `PurgeReport::default()` and fills the lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct PurgeReport {
     /// Deleted packages removed for good, with all their versions.
     pub packages: Vec<PurgedPackage>,
@@ -46,8 +50,10 @@ impl PurgeReport {
     }
 }
 
-/// A package removed by a purge.
+/// A package removed by a purge. Non-exhaustive so that fields can be
+/// added in a minor release: a store builds it with [`PurgedPackage::new`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct PurgedPackage {
     /// Its id.
     pub id: PackageId,
@@ -55,8 +61,17 @@ pub struct PurgedPackage {
     pub name: RepositoryName,
 }
 
-/// A version removed by a purge.
+impl PurgedPackage {
+    /// Package `id`, named `name`.
+    pub fn new(id: PackageId, name: RepositoryName) -> Self {
+        PurgedPackage { id, name }
+    }
+}
+
+/// A version removed by a purge. Non-exhaustive so that fields can be
+/// added in a minor release: a store builds it with [`PurgedVersion::new`].
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct PurgedVersion {
     /// Its package's id.
     pub package_id: PackageId,
@@ -66,6 +81,19 @@ pub struct PurgedVersion {
     pub id: VersionId,
     /// Its manifest digest.
     pub digest: Digest,
+}
+
+impl PurgedVersion {
+    /// Version `id` (manifest `digest`) of package `package_id`, named
+    /// `name`.
+    pub fn new(package_id: PackageId, name: RepositoryName, id: VersionId, digest: Digest) -> Self {
+        PurgedVersion {
+            package_id,
+            name,
+            id,
+            digest,
+        }
+    }
 }
 
 /// The registry's persistent records: accounts (users and organizations),

@@ -97,7 +97,12 @@ impl NewVersion {
 }
 
 /// Which versions of a package to list: live or deleted, newest first.
+///
+/// Non-exhaustive: built with [`VersionQuery::active`] or
+/// [`VersionQuery::deleted`], so that a filter can be added in a minor
+/// release.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VersionQuery {
     /// Live or deleted versions.
     pub state: RecordState,

@@ -146,7 +146,7 @@ async fn a_cache_sees_changes_made_elsewhere_within_its_ttl() {
     let ttl = Duration::from_millis(200);
     let server = CachedStore::new(
         SqlitePackageStore::open(&path).expect("server opens"),
-        CacheOptions { ttl, capacity: 100 },
+        CacheOptions::default().with_ttl(ttl).with_capacity(100),
     );
     let cli = SqlitePackageStore::open(&path).expect("cli opens");
     let (secret, record) = octocat_with_a_token(&cli).await;
@@ -176,10 +176,9 @@ async fn a_cache_with_zero_ttl_caches_nothing() {
     let path = dir.path().join("registry.db");
     let server = CachedStore::new(
         SqlitePackageStore::open(&path).expect("server opens"),
-        CacheOptions {
-            ttl: Duration::ZERO,
-            capacity: 100,
-        },
+        CacheOptions::default()
+            .with_ttl(Duration::ZERO)
+            .with_capacity(100),
     );
     let cli = SqlitePackageStore::open(&path).expect("cli opens");
     let acme = "acme".parse().expect("login");
