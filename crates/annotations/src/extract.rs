@@ -24,7 +24,10 @@ use crate::timestamp::Timestamp;
 /// [`problems`](Self::problems). A registry can accept the push and show
 /// what is valid (as GitHub does), log or return the problems, or refuse
 /// the push with [`into_result`](Self::into_result).
+///
+/// Non-exhaustive so that fields can be added in a minor release.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Extraction {
     /// What was extracted.
     pub metadata: PackageMetadata,

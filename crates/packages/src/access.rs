@@ -23,7 +23,11 @@ use crate::package::PackageRecord;
 /// assert!(!decision.is_allowed());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// Non-exhaustive so that fields can be added in a minor release: a store
+/// builds it with [`AccessContext::new`] and sets the other public fields.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct AccessContext {
     /// The name asked about.
     pub name: RepositoryName,

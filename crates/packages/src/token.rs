@@ -26,7 +26,11 @@ use crate::id::TokenId;
 /// assert_eq!(principal.identity().subject(), "repo:acme/app");
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// Non-exhaustive so that fields can be added in a minor release: a store
+/// builds it with [`WorkflowToken::new`] and sets the other public fields.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct WorkflowToken {
     /// The token's hash.
     pub hash: TokenHash,
@@ -124,7 +128,11 @@ impl Credential {
 
 /// A token as the store keeps it: the credential, and when it was
 /// created, last used and revoked. Never holds the secret.
+///
+/// Non-exhaustive so that fields can be added in a minor release: a store
+/// builds it with [`TokenRecord::new`] and sets the other public fields.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct TokenRecord {
     /// The store's id (what a "revoke" command names).
     pub id: TokenId,
@@ -140,6 +148,18 @@ pub struct TokenRecord {
 }
 
 impl TokenRecord {
+    /// Token `id`, holding `credential`, stored at `created_at`, never used
+    /// nor revoked.
+    pub fn new(id: TokenId, credential: Credential, created_at: Timestamp) -> TokenRecord {
+        TokenRecord {
+            id,
+            credential,
+            created_at,
+            last_used_at: None,
+            revoked_at: None,
+        }
+    }
+
     /// Checks a presented secret against the record at `now` and gives the
     /// principal it authenticates: a user for a personal access token, a
     /// workflow for a workflow token. Errors are
