@@ -239,7 +239,12 @@ crate::identity::serde_as_string!(TokenHash, "a token hash of 64 lowercase hex d
 /// ));
 /// # Ok::<(), wharf_auth::Error>(())
 /// ```
+///
+/// Non-exhaustive so that fields can be added in a minor release: build it
+/// with [`StoredToken::new`] (a new token) or [`StoredToken::from_hash`] (a
+/// token read back from a store) and set the other public fields.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct StoredToken {
     /// The token's hash.
     pub hash: TokenHash,
@@ -266,8 +271,19 @@ impl StoredToken {
         scopes: TokenScopes,
         expires_at: Option<Timestamp>,
     ) -> StoredToken {
+        StoredToken::from_hash(token.hash(), owner, scopes, expires_at)
+    }
+
+    /// The record of the token whose hash is `hash`, as a store reads it
+    /// back: not revoked, without a note.
+    pub fn from_hash(
+        hash: TokenHash,
+        owner: Login,
+        scopes: TokenScopes,
+        expires_at: Option<Timestamp>,
+    ) -> StoredToken {
         StoredToken {
-            hash: token.hash(),
+            hash,
             owner,
             scopes,
             expires_at,

@@ -129,14 +129,15 @@ fn a_failing_random_number_generator_is_an_error_not_a_panic() {
 fn stored_tokens_authenticate_until_expired_or_revoked() {
     let token = seeded_token(3);
     let other = seeded_token(4);
-    let stored = |expires_at: Option<Timestamp>, revoked: bool| StoredToken {
-        revoked,
-        ..StoredToken::new(
+    let stored = |expires_at: Option<Timestamp>, revoked: bool| {
+        let mut stored = StoredToken::new(
             &token,
             "octocat".parse().expect("login"),
             "read:packages".parse().expect("scopes"),
             expires_at,
-        )
+        );
+        stored.revoked = revoked;
+        stored
     };
     #[derive(Debug, PartialEq)]
     enum Outcome {

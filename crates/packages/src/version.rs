@@ -52,7 +52,11 @@ impl VersionRecord {
 /// assert_eq!(version.tags.len(), 1);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// Non-exhaustive so that fields can be added in a minor release: build it
+/// with [`NewVersion::new`] and the `with_` methods.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct NewVersion {
     /// The manifest's digest.
     pub digest: Digest,

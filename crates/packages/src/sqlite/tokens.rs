@@ -64,14 +64,15 @@ fn token_from_row(row: TokenRow) -> Result<TokenRecord, Error> {
             let owner = row.owner.ok_or_else(|| {
                 Error::corrupt("token", "a personal access token without an owner")
             })?;
-            Credential::Personal(StoredToken {
+            let mut token = StoredToken::from_hash(
                 hash,
-                owner: parse("login", &owner)?,
-                scopes: parse::<TokenScopes>("token scopes", &row.scopes)?,
+                parse("login", &owner)?,
+                parse::<TokenScopes>("token scopes", &row.scopes)?,
                 expires_at,
-                revoked: revoked_at.is_some(),
-                note: row.note,
-            })
+            );
+            token.revoked = revoked_at.is_some();
+            token.note = row.note;
+            Credential::Personal(token)
         }
         "workflow" => {
             let repository = row
