@@ -14,21 +14,11 @@ use std::time::{Duration, Instant};
 use reqwest::{Client, StatusCode};
 use wharf_reference::Digest;
 
-const BIN: &str = env!("CARGO_BIN_EXE_minimal-registry");
+mod common;
+use common::{free_port, manifest, user_with_token, BIN};
 const USER: &str = "loaded";
 /// The peak resident set the (debug) server may reach under this load.
 const RSS_BOUND_KIB: u64 = 256 * 1024;
-
-fn admin(data: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run the admin CLI");
-    assert!(out.status.success(), "{args:?}");
-    String::from_utf8(out.stdout).expect("utf-8")
-}
 
 fn proc_status(pid: u32, key: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
@@ -264,18 +254,6 @@ impl Load {
     }
 }
 
-fn manifest(config: &[u8], layer: &[u8]) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": Digest::sha256(config).to_string(), "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": Digest::sha256(layer).to_string(), "size": layer.len()}],
-    }))
-    .expect("json")
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -295,29 +273,8 @@ async fn hundreds_of_clients_get_no_errors_and_leave_nothing_behind() {
     let (clients, seconds) = (env("LOAD_CLIENTS", 200), env("LOAD_SECONDS", 20));
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    admin(&data, &["user", "create", USER]);
-    let secret = admin(
-        &data,
-        &[
-            "token",
-            "create",
-            USER,
-            "--scopes",
-            "read:packages,write:packages",
-        ],
-    );
-    let auth = {
-        use base64::Engine as _;
-        let pair = format!("{USER}:{}", secret.trim());
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(pair)
-        )
-    };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
+    let auth = user_with_token(&data, USER, "read:packages,write:packages");
+    let port = free_port();
     let mut child: Child = Command::new(BIN)
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .arg("--data-dir")
