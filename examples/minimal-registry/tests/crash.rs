@@ -18,7 +18,8 @@ use std::time::Duration;
 use reqwest::{Client, StatusCode};
 use wharf_reference::Digest;
 
-const BIN: &str = env!("CARGO_BIN_EXE_minimal-registry");
+mod common;
+use common::{free_port, manifest, user_with_token, BIN};
 const USER: &str = "crash";
 
 /// A small, fast, deterministic byte source (xorshift64*).
@@ -67,10 +68,7 @@ struct Server {
 
 impl Server {
     fn start(data: &std::path::Path) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
+        let port = free_port();
         let child = Command::new(BIN)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
@@ -111,21 +109,6 @@ impl Server {
         self.child.kill().expect("kill");
         self.child.wait().expect("reap");
     }
-}
-
-fn admin(data: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run the admin CLI");
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
 }
 
 struct Pusher {
@@ -233,21 +216,7 @@ impl Pusher {
 
     /// Pushes a manifest over two blobs acknowledged in `repo`, by tag.
     async fn manifest(&self, repo: &str, tag: &str, config: &[u8], layer: &[u8]) {
-        let manifest = serde_json::to_vec(&serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": Digest::sha256(config).to_string(),
-                "size": config.len(),
-            },
-            "layers": [{
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "digest": Digest::sha256(layer).to_string(),
-                "size": layer.len(),
-            }],
-        }))
-        .expect("json");
+        let manifest = manifest(config, layer);
         let digest = Digest::sha256(&manifest);
         let reply = self
             .client
@@ -310,25 +279,7 @@ async fn sigkill_during_pushes_loses_nothing_acknowledged() {
         .unwrap_or(50);
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    admin(&data, &["user", "create", USER]);
-    let secret = admin(
-        &data,
-        &[
-            "token",
-            "create",
-            USER,
-            "--scopes",
-            "read:packages,write:packages,delete:packages",
-        ],
-    );
-    let auth = {
-        use base64::Engine as _;
-        let pair = format!("{USER}:{}", secret.trim());
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(pair)
-        )
-    };
+    let auth = user_with_token(&data, USER, "read:packages,write:packages,delete:packages");
     let client = Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
