@@ -3,7 +3,8 @@
 # features, transitive, as `cargo tree -e normal` prints it) must stay within
 # the list committed in scripts/depcheck/<crate>.txt. A new dependency fails
 # CI until the list is updated in the same change, which makes the cost to
-# every user of the crate visible in review.
+# every user of the crate visible in review. Without default features,
+# wharf-storage must not reach rustix, nor wharf-packages SQLite or tokio.
 #
 #   scripts/depcheck.sh            check
 #   scripts/depcheck.sh --update   rewrite the lists from the current tree
@@ -18,8 +19,16 @@ forbidden() {
     *) echo "axum hyper" ;;
   esac
 }
+# Never allowed without default features: what the default features exist
+# to make optional.
+forbidden_without_defaults() {
+  case "$1" in
+    wharf-storage) echo "rustix" ;;
+    wharf-packages) echo "rusqlite libsqlite3-sys tokio" ;;
+  esac
+}
 deps() {
-  cargo tree -q -e normal -p "$1" --prefix none --format '{p}' \
+  cargo tree -q -e normal -p "$1" "${@:2}" --prefix none --format '{p}' \
     | awk '{print $1}' | grep -v "^$1\$" | sort -u
 }
 status=0
@@ -31,6 +40,13 @@ for crate in "${crates[@]}"; do
     echo "$crate: $(wc -l <"$list") dependencies written to $list"
     continue
   fi
+  bare="$(deps "$crate" --no-default-features)"
+  for banned in $(forbidden_without_defaults "$crate"); do
+    if grep -qx "$banned" <<<"$bare"; then
+      echo "depcheck: $crate depends on $banned without default features" >&2
+      status=1
+    fi
+  done
   for banned in $(forbidden "$crate"); do
     if grep -qx "$banned" <<<"$current"; then
       echo "depcheck: $crate depends on $banned with default features" >&2
