@@ -4,7 +4,7 @@
 # the list committed in scripts/depcheck/<crate>.txt. A new dependency fails
 # CI until the list is updated in the same change, which makes the cost to
 # every user of the crate visible in review. Without default features,
-# wharf-storage must not reach rustix, nor wharf-packages SQLite or tokio.
+# wharf-storage must not reach rustix or tokio, nor wharf-packages SQLite or tokio.
 #
 #   scripts/depcheck.sh            check
 #   scripts/depcheck.sh --update   rewrite the lists from the current tree
@@ -23,7 +23,7 @@ forbidden() {
 # to make optional.
 forbidden_without_defaults() {
   case "$1" in
-    wharf-storage) echo "rustix" ;;
+    wharf-storage) echo "rustix tokio" ;;
     wharf-packages) echo "rusqlite libsqlite3-sys tokio" ;;
   esac
 }

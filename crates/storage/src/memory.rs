@@ -34,7 +34,7 @@ pub struct MemoryStorage {
 struct State {
     blobs: BTreeMap<Digest, Arc<Blob>>,
     repositories: BTreeMap<RepositoryName, Repository>,
-    uploads: HashMap<UploadId, Arc<tokio::sync::Mutex<Session>>>,
+    uploads: HashMap<UploadId, Arc<futures::lock::Mutex<Session>>>,
     /// Archived repositories: where their content came from, and it.
     archives: BTreeMap<ArchiveKey, (RepositoryName, Repository)>,
 }
@@ -105,7 +105,7 @@ impl MemoryStorage {
         &self,
         repository: &RepositoryName,
         id: &UploadId,
-    ) -> Result<Arc<tokio::sync::Mutex<Session>>> {
+    ) -> Result<Arc<futures::lock::Mutex<Session>>> {
         self.state()
             .uploads
             .get(id)
@@ -118,7 +118,7 @@ impl MemoryStorage {
         &self,
         repository: &RepositoryName,
         id: &UploadId,
-    ) -> Result<tokio::sync::OwnedMutexGuard<Session>> {
+    ) -> Result<futures::lock::OwnedMutexGuard<Session>> {
         let session = self.session(repository, id)?.lock_owned().await;
         if session.ended || &session.repository != repository {
             return Err(upload_not_found(repository, id));
@@ -253,7 +253,7 @@ impl UploadStore for MemoryStorage {
         let status = status(&id, &session);
         self.state()
             .uploads
-            .insert(id, Arc::new(tokio::sync::Mutex::new(session)));
+            .insert(id, Arc::new(futures::lock::Mutex::new(session)));
         Ok(status)
     }
 
@@ -358,7 +358,7 @@ impl UploadStore for MemoryStorage {
         let mut purged = 0;
         for (id, session) in sessions {
             // A session being appended to is busy, not abandoned.
-            let Ok(mut session) = session.try_lock() else {
+            let Some(mut session) = session.try_lock() else {
                 continue;
             };
             let idle = now.duration_since(session.touched).unwrap_or_default();
@@ -646,7 +646,7 @@ impl RepositoryStore for MemoryStorage {
         }
         // Its idle upload sessions go too; one being appended to is busy.
         state.uploads.retain(|_, session| match session.try_lock() {
-            Ok(mut session) if &session.repository == repository => {
+            Some(mut session) if &session.repository == repository => {
                 session.ended = true;
                 false
             }
