@@ -71,7 +71,11 @@ pub enum RecordState {
 /// Serializes flat: `{"id", "name", "visibility", "linked_repository",
 /// "inherit_access", "grants", "owner", "metadata", "version_count",
 /// "created_at", "updated_at", "deleted_at", "unlinked_at"}`.
+///
+/// Non-exhaustive so that fields can be added in a minor release: a store
+/// builds it with [`PackageRecord::new`] and sets the other public fields.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct PackageRecord {
     /// The store's id.
     pub id: PackageId,
@@ -99,6 +103,23 @@ pub struct PackageRecord {
 }
 
 impl PackageRecord {
+    /// Package `id`, `package`, owned by `owner`, created at `created_at`:
+    /// no metadata, no versions, updated when created, live and never
+    /// unlinked.
+    pub fn new(id: PackageId, owner: Login, package: Package, created_at: Timestamp) -> Self {
+        PackageRecord {
+            id,
+            package,
+            owner,
+            metadata: PackageMetadata::default(),
+            version_count: 0,
+            created_at,
+            updated_at: created_at,
+            deleted_at: None,
+            unlinked_at: None,
+        }
+    }
+
     /// The package's name.
     pub fn name(&self) -> &RepositoryName {
         &self.package.name

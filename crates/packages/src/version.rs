@@ -8,7 +8,11 @@ use crate::id::VersionId;
 use crate::package::RecordState;
 
 /// A version of a package: a manifest (or index) digest, with its tags.
+///
+/// Non-exhaustive so that fields can be added in a minor release: a store
+/// builds it with [`VersionRecord::new`] and sets the other public fields.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
 pub struct VersionRecord {
     /// The store's id.
     pub id: VersionId,
@@ -34,6 +38,29 @@ pub struct VersionRecord {
 }
 
 impl VersionRecord {
+    /// Version `id` of a manifest (`digest`, `media_type`, `size` bytes),
+    /// created at `created_at`: no tags or platforms, updated when created,
+    /// live.
+    pub fn new(
+        id: VersionId,
+        digest: Digest,
+        media_type: impl Into<String>,
+        size: u64,
+        created_at: Timestamp,
+    ) -> Self {
+        VersionRecord {
+            id,
+            digest,
+            media_type: media_type.into(),
+            size,
+            tags: Vec::new(),
+            platforms: Vec::new(),
+            created_at,
+            updated_at: created_at,
+            deleted_at: None,
+        }
+    }
+
     /// Whether it is deleted.
     pub fn is_deleted(&self) -> bool {
         self.deleted_at.is_some()

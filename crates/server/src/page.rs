@@ -984,31 +984,29 @@ mod tests {
         let name: RepositoryName = name.parse().unwrap();
         let mut package = Package::new(name.clone());
         package.visibility = visibility;
-        PackageRecord {
-            id: PackageId::new(1),
-            owner: name.namespace().parse().unwrap(),
+        let mut record = PackageRecord::new(
+            PackageId::new(1),
+            name.namespace().parse().unwrap(),
             package,
-            metadata,
-            version_count: 2,
-            created_at: Timestamp::from_unix_seconds(1_700_000_000),
-            updated_at: Timestamp::from_unix_seconds(1_700_086_400),
-            deleted_at: None,
-            unlinked_at: None,
-        }
+            Timestamp::from_unix_seconds(1_700_000_000),
+        );
+        record.metadata = metadata;
+        record.version_count = 2;
+        record.updated_at = Timestamp::from_unix_seconds(1_700_086_400);
+        record
     }
 
     fn version(id: i64, body: &[u8], tags: &[&str], platforms: &[&str], at: u64) -> VersionRecord {
-        VersionRecord {
-            id: VersionId::new(id),
-            digest: Digest::sha256(body),
-            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
-            size: body.len() as u64,
-            tags: tags.iter().map(|t| t.parse().unwrap()).collect(),
-            platforms: platforms.iter().map(|p| (*p).to_owned()).collect(),
-            created_at: Timestamp::from_unix_seconds(at),
-            updated_at: Timestamp::from_unix_seconds(at),
-            deleted_at: None,
-        }
+        let mut version = VersionRecord::new(
+            VersionId::new(id),
+            Digest::sha256(body),
+            "application/vnd.oci.image.manifest.v1+json",
+            body.len() as u64,
+            Timestamp::from_unix_seconds(at),
+        );
+        version.tags = tags.iter().map(|t| t.parse().unwrap()).collect();
+        version.platforms = platforms.iter().map(|p| (*p).to_owned()).collect();
+        version
     }
 
     fn described(description: &str) -> PackageMetadata {
