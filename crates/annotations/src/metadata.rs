@@ -106,8 +106,12 @@ impl<T> Field<T> {
 /// rejected is `None` (a rejected value is reported in
 /// [`Extraction::problems`](crate::Extraction::problems)).
 /// Serializes with absent fields omitted.
+///
+/// Non-exhaustive so that keys can be added in a minor release: start from
+/// `PackageMetadata::default()` and set the fields.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct PackageMetadata {
     /// `org.opencontainers.image.source`: an http(s) URL; links the package
     /// to a repository (see [`source_repository`](Self::source_repository)).
@@ -176,15 +180,11 @@ impl PackageMetadata {
     /// ```
     /// use wharf_annotations::{Field, Origin, PackageMetadata};
     ///
-    /// let index = PackageMetadata {
-    ///     description: Some(Field::new("Multi-arch".to_owned(), Origin::IndexAnnotation)),
-    ///     ..Default::default()
-    /// };
-    /// let image = PackageMetadata {
-    ///     description: Some(Field::new("amd64 only".to_owned(), Origin::ConfigLabel)),
-    ///     title: Some(Field::new("Tool".to_owned(), Origin::ConfigLabel)),
-    ///     ..Default::default()
-    /// };
+    /// let mut index = PackageMetadata::default();
+    /// index.description = Some(Field::new("Multi-arch".to_owned(), Origin::IndexAnnotation));
+    /// let mut image = PackageMetadata::default();
+    /// image.description = Some(Field::new("amd64 only".to_owned(), Origin::ConfigLabel));
+    /// image.title = Some(Field::new("Tool".to_owned(), Origin::ConfigLabel));
     /// let merged = index.merged_over(image);
     /// assert_eq!(merged.description.unwrap().value, "Multi-arch");
     /// assert_eq!(merged.title.unwrap().origin, Origin::ConfigLabel);

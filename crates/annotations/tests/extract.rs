@@ -219,14 +219,16 @@ fn a_rejected_value_does_not_let_a_lower_one_through() {
 #[test]
 fn merged_over_fills_only_missing_fields() {
     let field = |v: &str, o| Some(Field::new(v.to_owned(), o));
-    let upper = PackageMetadata {
-        description: field("index", Origin::IndexAnnotation),
-        ..Default::default()
+    let upper = {
+        let mut metadata = PackageMetadata::default();
+        metadata.description = field("index", Origin::IndexAnnotation);
+        metadata
     };
-    let lower = PackageMetadata {
-        description: field("child", Origin::ConfigLabel),
-        vendor: field("Octo Inc.", Origin::ConfigLabel),
-        ..Default::default()
+    let lower = {
+        let mut metadata = PackageMetadata::default();
+        metadata.description = field("child", Origin::ConfigLabel);
+        metadata.vendor = field("Octo Inc.", Origin::ConfigLabel);
+        metadata
     };
     let merged = upper.clone().merged_over(lower.clone());
     assert_eq!(merged.description, upper.description);

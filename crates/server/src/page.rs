@@ -1010,9 +1010,10 @@ mod tests {
     }
 
     fn described(description: &str) -> PackageMetadata {
-        PackageMetadata {
-            description: Some(Field::new(description.to_owned(), Origin::ConfigLabel)),
-            ..PackageMetadata::default()
+        {
+            let mut metadata = PackageMetadata::default();
+            metadata.description = Some(Field::new(description.to_owned(), Origin::ConfigLabel));
+            metadata
         }
     }
 
@@ -1149,9 +1150,10 @@ mod tests {
             ("MIT/Apache-2.0", false, None),
         ];
         for (raw, valid, link) in cases {
-            let metadata = PackageMetadata {
-                licenses: Some(Field::new(Licenses::new(raw), Origin::ConfigLabel)),
-                ..PackageMetadata::default()
+            let metadata = {
+                let mut metadata = PackageMetadata::default();
+                metadata.licenses = Some(Field::new(Licenses::new(raw), Origin::ConfigLabel));
+                metadata
             };
             let html = render(&record("alice/app", Visibility::Public, metadata), &[]);
             assert_eq!(html.contains(r#"class="spdx""#), valid, "{raw}");
@@ -1164,12 +1166,13 @@ mod tests {
                 assert!(html.contains(link), "{raw}");
             }
         }
-        let metadata = PackageMetadata {
-            licenses: Some(Field::new(
+        let metadata = {
+            let mut metadata = PackageMetadata::default();
+            metadata.licenses = Some(Field::new(
                 Licenses::new("MIT/Apache-2.0"),
                 Origin::ConfigLabel,
-            )),
-            ..PackageMetadata::default()
+            ));
+            metadata
         };
         let html = render(&record("alice/app", Visibility::Public, metadata), &[]);
         assert!(html.contains("did you mean <code>MIT OR Apache-2.0</code>"));
@@ -1177,12 +1180,13 @@ mod tests {
 
     #[test]
     fn the_source_url_is_a_link() {
-        let metadata = PackageMetadata {
-            source: Some(Field::new(
+        let metadata = {
+            let mut metadata = PackageMetadata::default();
+            metadata.source = Some(Field::new(
                 "https://code.example/alice/app".parse().unwrap(),
                 Origin::ConfigLabel,
-            )),
-            ..PackageMetadata::default()
+            ));
+            metadata
         };
         let html = render(&record("alice/app", Visibility::Public, metadata), &[]);
         assert!(html.contains(r#"<a href="https://code.example/alice/app" rel="nofollow noopener noreferrer">code.example/alice/app</a>"#), "{html}");

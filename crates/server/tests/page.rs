@@ -72,10 +72,11 @@ async fn publish(
         version = version.with_tag(tag.parse().unwrap());
     }
     store.record_version(&name, &version, NOW).await.unwrap();
-    let metadata = PackageMetadata {
-        description: Some(Field::new(format!("The {name} image"), Origin::ConfigLabel)),
-        licenses: Some(Field::new(Licenses::new("MIT"), Origin::ConfigLabel)),
-        ..PackageMetadata::default()
+    let metadata = {
+        let mut metadata = PackageMetadata::default();
+        metadata.description = Some(Field::new(format!("The {name} image"), Origin::ConfigLabel));
+        metadata.licenses = Some(Field::new(Licenses::new("MIT"), Origin::ConfigLabel));
+        metadata
     };
     store
         .update_package(
