@@ -213,14 +213,12 @@ impl UploadSessions {
                     }
                     state.tally.add(&owner);
                     let repository = session.repository;
-                    state
-                        .owners
-                        .insert(session.id, Owned { repository, owner });
+                    state.owners.insert(session.id, Owned { repository, owner });
                 }
                 Ok::<_, ApiError>(())
             })
             .await
-            .map(|()| ())
+            .copied()
     }
 
     /// A place for a new session of `key`, or 429 when the client has its

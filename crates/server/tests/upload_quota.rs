@@ -118,7 +118,10 @@ async fn trickling_uploads_of_one_principal_leave_room_for_another_and_are_cut()
             content.to_vec(),
         )
         .await;
-    assert_eq!(reply.status, 201, "bob's push while alice trickles: {reply:?}");
+    assert_eq!(
+        reply.status, 201,
+        "bob's push while alice trickles: {reply:?}"
+    );
 
     // Each trickle ends after the window: one refused at once for holding
     // alice's share, the other cut for its rate (408), within a generous
@@ -183,7 +186,12 @@ async fn open_sessions_are_capped_per_principal_and_in_all_across_restarts() {
 
     // Cancelling one frees its place.
     let reply = server
-        .send(Method::DELETE, &alice[0], &[("x-user", "alice")], Vec::new())
+        .send(
+            Method::DELETE,
+            &alice[0],
+            &[("x-user", "alice")],
+            Vec::new(),
+        )
         .await;
     assert_eq!(reply.status, 204, "{reply:?}");
     let replacement = open_session(&server, "alice").await;
@@ -205,7 +213,12 @@ async fn open_sessions_are_capped_per_principal_and_in_all_across_restarts() {
     // A request naming another repository frees nothing.
     let elsewhere = alice[1].replace(REPO, "owner/other");
     let reply = server
-        .send(Method::DELETE, &elsewhere, &[("x-user", "alice")], Vec::new())
+        .send(
+            Method::DELETE,
+            &elsewhere,
+            &[("x-user", "alice")],
+            Vec::new(),
+        )
         .await;
     assert_eq!(reply.status, 404, "{reply:?}");
     assert_too_many(&post_session(&server, "alice").await, "alice, still full");

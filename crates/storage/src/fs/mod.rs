@@ -844,8 +844,7 @@ impl UploadStore for FsStorage {
         repository: &RepositoryName,
         owner: &str,
     ) -> Result<UploadStatus> {
-        self.start_session(repository, Some(owner.to_owned()))
-            .await
+        self.start_session(repository, Some(owner.to_owned())).await
     }
 
     async fn upload_sessions(&self) -> Result<Vec<UploadSession>> {
