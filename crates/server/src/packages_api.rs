@@ -402,17 +402,24 @@ impl Api<'_> {
     async fn handle(&self, route: ApiRoute, body: Body) -> Result<Response, Problem> {
         let method = self.parts.method.clone();
         let allowed = route.allowed();
-        let known = allowed.split(", ").any(|m| m == method.as_str());
-        if !known {
-            return Err(Problem::new(
+        let not_allowed = || {
+            Problem::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 format!("{method} is not allowed here; use {allowed}"),
             )
-            .with_header(ALLOW, HeaderValue::from_static(allowed)));
+            .with_header(ALLOW, HeaderValue::from_static(allowed))
+        };
+        if !allowed.split(", ").any(|m| m == method.as_str()) {
+            return Err(not_allowed());
         }
         let principal = self.principal().await?;
+        // Every arm names its method, so that a method no arm names can
+        // reach no handler, whatever `allowed` says.
         match route {
-            ApiRoute::List(owner) => self.list_packages(&principal, &owner).await,
+            ApiRoute::List(owner) => match method.clone() {
+                Method::GET => self.list_packages(&principal, &owner).await,
+                _ => Err(not_allowed()),
+            },
             ApiRoute::Package {
                 owner,
                 package_type,
@@ -425,32 +432,37 @@ impl Api<'_> {
                     )));
                 }
                 let resolved = self.resolve(&principal, &owner, &package).await?;
-                match (target, method) {
+                match (target, method.clone()) {
                     (Target::Package, Method::GET) => self.get_package(&principal, &resolved).await,
                     (Target::Package, Method::PATCH) => {
                         self.patch_package(&principal, &resolved, body).await
                     }
-                    (Target::Package, _) => self.delete_package(&principal, &resolved).await,
-                    (Target::RestorePackage, _) => {
+                    (Target::Package, Method::DELETE) => {
+                        self.delete_package(&principal, &resolved).await
+                    }
+                    (Target::RestorePackage, Method::POST) => {
                         self.restore_package(&principal, &resolved).await
                     }
-                    (Target::Versions, _) => self.list_versions(&principal, &resolved).await,
+                    (Target::Versions, Method::GET) => {
+                        self.list_versions(&principal, &resolved).await
+                    }
                     (Target::Version(id), Method::GET) => {
                         self.get_version(&principal, &resolved, &id).await
                     }
-                    (Target::Version(id), _) => {
+                    (Target::Version(id), Method::DELETE) => {
                         self.delete_version(&principal, &resolved, &id).await
                     }
-                    (Target::RestoreVersion(id), _) => {
+                    (Target::RestoreVersion(id), Method::POST) => {
                         self.restore_version(&principal, &resolved, &id).await
                     }
-                    (Target::Grants, _) => self.list_grants(&principal, &resolved).await,
+                    (Target::Grants, Method::GET) => self.list_grants(&principal, &resolved).await,
                     (Target::Grant(grantee), Method::PUT) => {
                         self.put_grant(&principal, &resolved, &grantee, body).await
                     }
-                    (Target::Grant(grantee), _) => {
+                    (Target::Grant(grantee), Method::DELETE) => {
                         self.delete_grant(&principal, &resolved, &grantee).await
                     }
+                    _ => Err(not_allowed()),
                 }
             }
         }

@@ -10,7 +10,8 @@ use bytes::Bytes;
 use futures::{stream, StreamExt};
 use wharf_reference::Digest;
 
-const BIN: &str = env!("CARGO_BIN_EXE_minimal-registry");
+mod common;
+use common::{free_port, BIN};
 
 struct Running {
     child: Child,
@@ -288,13 +289,6 @@ fn a_bad_config_file_is_refused_with_a_message() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("limits.body_idle_timeout"), "{stderr}");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
 }
 
 /// Runs the binary in `dir` with only `args` (authentication on, as by

@@ -394,8 +394,22 @@ impl Inner {
                 actual,
             });
         }
-        self.commit_blob(&data, expected)?;
-        self.link_blob(repository, expected)?;
+        // The repository link first, then the blob: a crash between the two
+        // leaves the session whole (its client finishes it again) and a
+        // link to a blob not there yet, which reads as unknown. In the other
+        // order a crash lost the session, its data moved into place but
+        // unlinked, and the client could not resume.
+        let link = self.layout.link(repository, expected);
+        let linked_now = !link.is_file();
+        if linked_now {
+            write_file(&self.layout, &link, expected.as_str().as_bytes())?;
+        }
+        if let Err(err) = self.commit_blob(&data, expected) {
+            if linked_now {
+                let _ = remove_file(&link);
+            }
+            return Err(err);
+        }
         self.remove_upload(id)?;
         Ok(len)
     }

@@ -1,0 +1,67 @@
+//! What the binary's tests share: the admin CLI, a user with a token, a
+//! free port, an image manifest.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::Command;
+
+use wharf_reference::Digest;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_minimal-registry");
+
+/// Runs an admin CLI command on `data`; its standard output.
+pub fn admin(data: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("run the admin CLI");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Creates `user` with a personal access token of `scopes`; the
+/// `Authorization: Basic ...` value that logs in with it.
+pub fn user_with_token(data: &Path, user: &str, scopes: &str) -> String {
+    use base64::Engine as _;
+    admin(data, &["user", "create", user]);
+    let secret = admin(data, &["token", "create", user, "--scopes", scopes]);
+    let pair = format!("{user}:{}", secret.trim());
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// An OCI image manifest over a config and one layer.
+pub fn manifest(config: &[u8], layer: &[u8]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": Digest::sha256(config).to_string(),
+            "size": config.len(),
+        },
+        "layers": [{
+            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+            "digest": Digest::sha256(layer).to_string(),
+            "size": layer.len(),
+        }],
+    }))
+    .expect("json")
+}
