@@ -223,3 +223,78 @@ async fn open_sessions_are_capped_per_principal_and_in_all_across_restarts() {
     assert_eq!(reply.status, 404, "{reply:?}");
     assert_too_many(&post_session(&server, "alice").await, "alice, still full");
 }
+
+#[tokio::test]
+async fn with_accounts_the_session_cap_counts_per_user_whatever_the_token() {
+    let ghcr = ghcr::Ghcr::start().await;
+    let per_client = Limits::default().max_upload_sessions_per_client;
+    let alice = ghcr.basic("alice");
+    for _ in 0..per_client {
+        let reply = ghcr
+            .post("/v2/alice/app/blobs/uploads/", Some(&alice))
+            .await;
+        assert_eq!(reply.status, 202, "{reply:?}");
+    }
+    let over = ghcr
+        .post("/v2/alice/app/blobs/uploads/", Some(&alice))
+        .await;
+    assert_too_many(&over, "alice over her cap");
+    // Another of alice's tokens is still alice.
+    let other_token = ghcr.basic("alice-write");
+    let over = ghcr
+        .post("/v2/alice/app/blobs/uploads/", Some(&other_token))
+        .await;
+    assert_too_many(&over, "alice with another token");
+    // Bob, from the same address, is someone else.
+    let bob = ghcr.basic("bob");
+    let reply = ghcr.post("/v2/bob/app/blobs/uploads/", Some(&bob)).await;
+    assert_eq!(reply.status, 202, "{reply:?}");
+}
+
+#[tokio::test]
+async fn without_principals_clients_are_told_apart_by_their_address() {
+    let mut limits = Limits::default();
+    limits.max_upload_sessions_per_client = 1;
+    let registry =
+        wharf_server::Registry::builder(std::sync::Arc::new(wharf_storage::MemoryStorage::new()))
+            .limits(limits)
+            .build();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(wharf_server::serve(
+        listener,
+        registry.router(),
+        wharf_server::ServeOptions::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let post_from = |local: [u8; 4]| {
+        let client = reqwest::Client::builder()
+            .local_address(std::net::IpAddr::from(local))
+            .build()
+            .expect("client");
+        let url = format!("http://{addr}/v2/{REPO}/blobs/uploads/");
+        async move {
+            client
+                .post(url)
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(post_from([127, 0, 0, 1]).await, 202);
+    assert_eq!(
+        post_from([127, 0, 0, 1]).await,
+        429,
+        "the same address again"
+    );
+    assert_eq!(post_from([127, 0, 0, 2]).await, 202, "another address");
+    let _ = stop.send(());
+    let _ = server.await;
+}
