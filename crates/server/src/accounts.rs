@@ -871,6 +871,11 @@ impl Authorizer for Accounts {
         }
         Ok(visible)
     }
+
+    async fn principal(&self, request: &Parts) -> Option<String> {
+        let subject = self.authenticate(request).await.ok()?.identity().subject();
+        (!subject.is_empty()).then_some(subject)
+    }
 }
 
 /// Whether the package of `context` is public: pulled by anyone, whatever

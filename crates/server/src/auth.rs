@@ -117,6 +117,17 @@ pub trait Authorizer: Send + Sync + 'static {
         let _ = request;
         Ok(names)
     }
+
+    /// Who the request authenticates as (a user name, a token subject),
+    /// for sharing the upload capacity fairly between clients, or `None`
+    /// for an anonymous request or an authorizer without principals; the
+    /// registry then tells clients apart by their IP address. Called after
+    /// [`authorize`](Self::authorize) allowed the request. The default
+    /// names nobody.
+    async fn principal(&self, request: &Parts) -> Option<String> {
+        let _ = request;
+        None
+    }
 }
 
 /// Lets every request through: **no authentication, for local and

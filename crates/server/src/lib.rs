@@ -193,6 +193,7 @@ mod route;
 mod serve;
 mod stall;
 mod token;
+mod upload_quota;
 mod uploads;
 
 pub use accounts::{Accounts, AccountsConfig, AccountsError, AnnotationPolicy};

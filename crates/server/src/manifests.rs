@@ -121,7 +121,7 @@ pub(crate) async fn put(
     let bytes = read_limited(
         body,
         limits.max_manifest_size,
-        limits.body_idle_timeout,
+        crate::body::BodyPace::of(limits),
         declared,
     )
     .await?;

@@ -1085,8 +1085,8 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     registry: &Registry,
     body: Body,
 ) -> Result<T, Problem> {
-    let idle = registry.limits().body_idle_timeout;
-    let bytes = crate::body::read_limited(body, MAX_BODY, idle, None)
+    let pace = crate::body::BodyPace::of(registry.limits());
+    let bytes = crate::body::read_limited(body, MAX_BODY, pace, None)
         .await
         .map_err(|_| {
             Problem::bad_request(format!("the body must be JSON of at most {MAX_BODY} bytes"))

@@ -9,10 +9,9 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::Router;
-use http::header::{HeaderValue, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{HeaderValue, CONTENT_TYPE};
 use http::request::Parts;
 use http::{Method, StatusCode};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wharf_reference::RepositoryName;
 use wharf_storage::Storage;
 
@@ -24,6 +23,7 @@ use crate::metrics::Metrics;
 use crate::name_locks::NameLocks;
 use crate::observe::ObserveLayer;
 use crate::route::Route;
+use crate::upload_quota::{client_key, SlotPermit, UploadSessions, UploadSlots};
 use crate::{blobs, listing, manifests, packages_api, token, uploads};
 
 /// Limits that keep one client from exhausting the registry.
@@ -55,9 +55,35 @@ pub struct Limits {
     /// How long an upload session may stay untouched before
     /// [`Registry::purge_expired_uploads`] removes it (default 24 h).
     pub upload_expiry: Duration,
+    /// The slowest a request body may arrive, in bytes per second, averaged
+    /// over each [`min_body_rate_window`](Self::min_body_rate_window)
+    /// (default 1 KiB/s; 0 turns the check off). A body that delivers less
+    /// in a window is cut with 408, keeping the bytes received, so that a
+    /// client trickling its upload cannot hold an upload slot.
+    pub min_body_rate: u64,
+    /// The window [`min_body_rate`](Self::min_body_rate) is measured over
+    /// (default 30 s), counted from the start of the body, window after
+    /// window.
+    pub min_body_rate_window: Duration,
+    /// How long one request body may take in all (default 4 h), however
+    /// fast it arrives; beyond it the request is cut with 408 (an upload
+    /// chunk keeps the bytes received).
+    pub body_deadline: Duration,
     /// How many requests may stream upload data at once (default 256).
     /// Beyond it, new ones get 429 `TOOMANYREQUESTS` with `Retry-After`.
     pub max_concurrent_uploads: usize,
+    /// The share of [`max_concurrent_uploads`](Self::max_concurrent_uploads)
+    /// one client (a principal, or an IP address for anonymous requests)
+    /// may hold, in percent (default 50; at least one slot). Beyond it the
+    /// client gets 429 while the other slots stay free for others.
+    pub upload_share_percent: u8,
+    /// How many upload sessions may be open at once in all (default
+    /// 10,000). Beyond it, starting one gets 429 `TOOMANYREQUESTS` with
+    /// `Retry-After`. Sessions in storage from before a restart count.
+    pub max_upload_sessions: usize,
+    /// How many upload sessions one client may have open at once (default
+    /// 200); finishing or cancelling one frees its place.
+    pub max_upload_sessions_per_client: usize,
     /// The largest page of tags or repositories one request may ask for
     /// with `n` (default 10,000); a larger `n` is lowered to it and the
     /// `Link` header points at the rest.
@@ -71,7 +97,13 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(60),
             body_idle_timeout: Duration::from_secs(30),
             upload_expiry: Duration::from_secs(24 * 60 * 60),
+            min_body_rate: 1024,
+            min_body_rate_window: Duration::from_secs(30),
+            body_deadline: Duration::from_secs(4 * 60 * 60),
             max_concurrent_uploads: 256,
+            upload_share_percent: 50,
+            max_upload_sessions: 10_000,
+            max_upload_sessions_per_client: 200,
             max_page_size: 10_000,
         }
     }
@@ -129,7 +161,14 @@ impl RegistryBuilder {
 
     /// The registry.
     pub fn build(self) -> Registry {
-        let uploads = Arc::new(Semaphore::new(self.limits.max_concurrent_uploads.max(1)));
+        let upload_slots = UploadSlots::new(
+            self.limits.max_concurrent_uploads,
+            self.limits.upload_share_percent,
+        );
+        let upload_sessions = UploadSessions::new(
+            self.limits.max_upload_sessions,
+            self.limits.max_upload_sessions_per_client,
+        );
         Registry {
             inner: Arc::new(Inner {
                 storage: self.storage,
@@ -137,7 +176,8 @@ impl RegistryBuilder {
                 accounts: self.accounts,
                 limits: self.limits,
                 metrics: Arc::new(Metrics::default()),
-                uploads,
+                upload_slots,
+                upload_sessions,
                 metrics_endpoint: self.metrics_endpoint,
                 name_locks: NameLocks::default(),
             }),
@@ -172,7 +212,8 @@ pub(crate) struct Inner {
     accounts: Option<Accounts>,
     pub(crate) limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
-    uploads: Arc<Semaphore>,
+    upload_slots: UploadSlots,
+    pub(crate) upload_sessions: UploadSessions,
     metrics_endpoint: bool,
     name_locks: NameLocks,
 }
@@ -331,6 +372,16 @@ impl Registry {
             .purge_expired_uploads(self.inner.limits.upload_expiry)
             .await?;
         self.inner.metrics.uploads_expired(purged as u64);
+        // Frees the places of the purged sessions, and of those removed
+        // with their package.
+        if let Err(err) = self
+            .inner
+            .upload_sessions
+            .reconcile(&*self.inner.storage)
+            .await
+        {
+            tracing::warn!(error = ?err, "recounting open upload sessions failed");
+        }
         Ok(purged)
     }
 
@@ -364,16 +415,18 @@ impl Registry {
         &self.inner.name_locks
     }
 
-    /// A permit to stream upload data, or 429 when too many uploads are in
-    /// progress.
-    pub(crate) fn upload_permit(&self) -> Result<OwnedSemaphorePermit, ApiError> {
-        self.inner.uploads.clone().try_acquire_owned().map_err(|_| {
+    /// Who the request counts as for the upload shares (see
+    /// [`client_key`]).
+    pub(crate) async fn client_key(&self, parts: &Parts) -> String {
+        client_key(&*self.inner.authorizer, parts).await
+    }
+
+    /// A slot to stream upload data for the request's client, or 429 when
+    /// too many uploads are in progress or the client holds its share.
+    pub(crate) async fn upload_permit(&self, parts: &Parts) -> Result<SlotPermit, ApiError> {
+        let key = self.client_key(parts).await;
+        self.inner.upload_slots.acquire(&key).inspect_err(|_| {
             self.inner.metrics.rejected_overload();
-            ApiError::new(
-                ErrorCode::TooManyRequests,
-                "too many uploads in progress; retry shortly",
-            )
-            .with_header(RETRY_AFTER, HeaderValue::from_static("1"))
         })
     }
 }
@@ -385,8 +438,9 @@ async fn dispatch(State(registry): State<Registry>, request: Request) -> Respons
             let streams_upload = matches!(route, Route::Upload { .. } | Route::UploadStart { .. });
             let handled = handle(&registry, route, parts, body);
             let result = if streams_upload {
-                // Bounded by the body idle timeout instead: a large upload
-                // may take longer than any fixed limit.
+                // Bounded by the body's pace and deadline instead (see
+                // `Limits::min_body_rate`): a large upload may take longer
+                // than the request timeout.
                 handled.await
             } else {
                 match tokio::time::timeout(registry.inner.limits.request_timeout, handled).await {

@@ -173,7 +173,10 @@ pub async fn serve(
         }
         let tracked = registration.connection().clone();
         let router = router.clone();
-        let service = tower::service_fn(move |request: axum::extract::Request<_>| {
+        let service = tower::service_fn(move |mut request: axum::extract::Request<_>| {
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             let guard = tracked.begin_request();
             let response = router.clone().oneshot(request);
             async move {

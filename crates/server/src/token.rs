@@ -130,7 +130,13 @@ async fn read_form(
             "POST /token takes an application/x-www-form-urlencoded form",
         ));
     }
-    let bytes = read_limited(body, MAX_FORM, registry.limits().body_idle_timeout, None).await?;
+    let bytes = read_limited(
+        body,
+        MAX_FORM,
+        crate::body::BodyPace::of(registry.limits()),
+        None,
+    )
+    .await?;
     Ok(TokenRequest::parse(&bytes))
 }
 

@@ -15,7 +15,7 @@ use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::{UploadId, UploadStatus};
 
 use crate::auth::{Access, Action};
-use crate::body::chunk_stream;
+use crate::body::{chunk_stream, BodyPace};
 use crate::error::{range_value, ApiError, ErrorCode};
 use crate::headers::{self, DOCKER_CONTENT_DIGEST, DOCKER_UPLOAD_UUID};
 use crate::listing::query_param;
@@ -123,14 +123,21 @@ pub(crate) async fn start(
         // mount is not possible.
     } else if let Some(digest) = query_param(parts, "digest") {
         let digest = parse_digest(&digest)?;
-        let _permit = registry.upload_permit()?;
-        let idle = registry.limits().body_idle_timeout;
-        storage.put_blob(&digest, chunk_stream(body, idle)).await?;
+        let _permit = registry.upload_permit(parts).await?;
+        let pace = BodyPace::of(registry.limits());
+        storage.put_blob(&digest, chunk_stream(body, pace)).await?;
         storage.link_blob(&name, &digest).await?;
         return created(&name, &digest);
     }
 
-    let status = storage.start_upload(&name).await?;
+    let client = registry.client_key(parts).await;
+    let sessions = &registry.inner().upload_sessions;
+    let place = sessions
+        .reserve(&**storage, &client)
+        .await
+        .inspect_err(|_| registry.inner().metrics.rejected_overload())?;
+    let status = storage.start_upload_for(&name, &client).await?;
+    place.commit(status.id, name.clone());
     registry.inner().metrics.upload_started();
     session_response(StatusCode::ACCEPTED, &name, &status.id, status.offset)
 }
@@ -217,12 +224,31 @@ async fn append(
     id: &UploadId,
 ) -> Result<UploadStatus, ApiError> {
     let offset = chunk_offset(registry, parts, name, id).await?;
-    let _permit = registry.upload_permit()?;
-    let idle = registry.limits().body_idle_timeout;
-    Ok(registry
+    let _permit = registry.upload_permit(parts).await?;
+    let pace = BodyPace::of(registry.limits());
+    let appended = registry
         .storage()
-        .append_upload(name, id, offset, chunk_stream(body, idle))
-        .await?)
+        .append_upload(name, id, offset, chunk_stream(body, pace))
+        .await;
+    Ok(session_outcome(registry, name, id, appended)?)
+}
+
+/// Passes a storage result on, first freeing the session's place in the
+/// count when the result says the session is gone: ended elsewhere,
+/// expired, or ended by a digest mismatch.
+fn session_outcome<T>(
+    registry: &Registry,
+    name: &RepositoryName,
+    id: &UploadId,
+    result: Result<T, wharf_storage::Error>,
+) -> Result<T, wharf_storage::Error> {
+    if let Err(
+        wharf_storage::Error::UploadNotFound { .. } | wharf_storage::Error::DigestMismatch { .. },
+    ) = &result
+    {
+        registry.inner().upload_sessions.release(name, id);
+    }
+    result
 }
 
 /// `PATCH /v2/<name>/blobs/uploads/<id>`: appends a chunk (with
@@ -263,8 +289,10 @@ pub(crate) async fn put(
             .await
             .map_err(|err| with_session(err, &name, &id))?;
     }
-    match registry.storage().finish_upload(&name, &id, &digest).await {
+    let finished = registry.storage().finish_upload(&name, &id, &digest).await;
+    match session_outcome(registry, &name, &id, finished) {
         Ok(_size) => {
+            registry.inner().upload_sessions.release(&name, &id);
             registry.inner().metrics.upload_completed();
             created(&name, &digest)
         }
@@ -285,7 +313,8 @@ pub(crate) async fn status(
     id: UploadId,
 ) -> Result<Response, ApiError> {
     authorize_push(registry, parts, &name).await?;
-    let status = registry.storage().upload_status(&name, &id).await?;
+    let status = registry.storage().upload_status(&name, &id).await;
+    let status = session_outcome(registry, &name, &id, status)?;
     session_response(StatusCode::NO_CONTENT, &name, &id, status.offset)
 }
 
@@ -297,7 +326,9 @@ pub(crate) async fn cancel(
     id: UploadId,
 ) -> Result<Response, ApiError> {
     authorize_push(registry, parts, &name).await?;
-    registry.storage().cancel_upload(&name, &id).await?;
+    let cancelled = registry.storage().cancel_upload(&name, &id).await;
+    session_outcome(registry, &name, &id, cancelled)?;
+    registry.inner().upload_sessions.release(&name, &id);
     registry.inner().metrics.upload_cancelled();
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::NO_CONTENT;

@@ -116,7 +116,7 @@ pub use memory::MemoryStorage;
 pub use page::{Page, PageRequest};
 pub use range::{BlobContent, ByteRange};
 pub use repository::RepositoryStore;
-pub use upload::{InvalidUploadId, UploadId, UploadStatus, UploadStore};
+pub use upload::{InvalidUploadId, UploadId, UploadSession, UploadStatus, UploadStore};
 
 /// The traits, for calling their methods on a concrete backend:
 /// `use wharf_storage::prelude::*;`.

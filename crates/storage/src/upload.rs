@@ -124,6 +124,33 @@ impl UploadStatus {
     }
 }
 
+/// An open upload session and whom it was started for, as
+/// [`UploadStore::upload_sessions`] lists them. Non-exhaustive so that
+/// fields can be added in a minor release: a backend builds it with
+/// [`UploadSession::new`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UploadSession {
+    /// The session id.
+    pub id: UploadId,
+    /// The repository it was started in.
+    pub repository: RepositoryName,
+    /// The owner given to [`UploadStore::start_upload_for`], or `None` for
+    /// a session started without one.
+    pub owner: Option<String>,
+}
+
+impl UploadSession {
+    /// Session `id` of `repository`, started for `owner`.
+    pub fn new(id: UploadId, repository: RepositoryName, owner: Option<String>) -> Self {
+        UploadSession {
+            id,
+            repository,
+            owner,
+        }
+    }
+}
+
 /// Resumable, verified uploads: the write path for blobs.
 ///
 /// A session lives in one repository. Chunks are appended at the session's
@@ -140,6 +167,30 @@ impl UploadStatus {
 pub trait UploadStore: Send + Sync {
     /// Starts an empty session in `repository`.
     async fn start_upload(&self, repository: &RepositoryName) -> Result<UploadStatus>;
+
+    /// Starts an empty session in `repository` on behalf of `owner` (an
+    /// opaque key such as a user or a client address), which
+    /// [`upload_sessions`](UploadStore::upload_sessions) reports with it, so
+    /// that a registry can count each owner's open sessions again after a
+    /// restart. Kept with the session itself (its metadata), so it goes
+    /// wherever the session goes: finished, cancelled or purged. The default
+    /// does not keep the owner.
+    async fn start_upload_for(
+        &self,
+        repository: &RepositoryName,
+        owner: &str,
+    ) -> Result<UploadStatus> {
+        let _ = owner;
+        self.start_upload(repository).await
+    }
+
+    /// Every open session, with its owner. The default lists none, which
+    /// suits a backend whose sessions do not outlive the process (such as
+    /// [`MemoryStorage`](crate::MemoryStorage)): a registry then counts the
+    /// sessions started since it started.
+    async fn upload_sessions(&self) -> Result<Vec<UploadSession>> {
+        Ok(Vec::new())
+    }
 
     /// Appends `body` at `offset`, which must equal the session's current
     /// size, otherwise [`Error::WrongOffset`](crate::Error::WrongOffset)

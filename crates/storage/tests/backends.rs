@@ -272,3 +272,35 @@ async fn fs_reads_stream_in_chunks_and_survive_deletion() {
         Err(Error::BlobNotFound(_))
     ));
 }
+
+/// The filesystem keeps a session's owner in its meta file: a reopened
+/// store lists every open session with it (sessions started without one
+/// list none), and a finished or cancelled session is no longer listed.
+#[tokio::test]
+async fn fs_lists_open_sessions_with_their_owners_after_a_reopen() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let r = repo("octo/app");
+    let (kept, plain, cancelled) = {
+        let s = FsStorage::open(dir.path()).expect("open");
+        let kept = s.start_upload_for(&r, "user:alice").await.expect("start");
+        let plain = s.start_upload(&r).await.expect("start");
+        let cancelled = s.start_upload_for(&r, "user:bob").await.expect("start");
+        s.cancel_upload(&r, &cancelled.id).await.expect("cancel");
+        (kept.id, plain.id, cancelled.id)
+    };
+    let s = FsStorage::open(dir.path()).expect("reopen");
+    let mut listed = s.upload_sessions().await.expect("list");
+    listed.sort_by_key(|session| session.owner.clone());
+    let listed: Vec<_> = listed
+        .into_iter()
+        .map(|session| (session.id, session.repository, session.owner))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (plain, r.clone(), None),
+            (kept, r.clone(), Some("user:alice".to_owned()))
+        ]
+    );
+    assert!(!listed.iter().any(|(id, ..)| *id == cancelled));
+}

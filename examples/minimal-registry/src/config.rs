@@ -99,6 +99,32 @@ pub struct Cli {
     #[arg(long, value_name = "N")]
     pub max_concurrent_uploads: Option<usize>,
 
+    /// The share of --max-concurrent-uploads one client (a user or token,
+    /// or an IP address when anonymous or with --no-auth) may hold, in
+    /// percent; beyond, that client gets 429 [default: 50].
+    #[arg(long, value_name = "PERCENT")]
+    pub upload_share_percent: Option<u8>,
+
+    /// The slowest a request body may arrive, measured over each window:
+    /// `1KiB/s over 30s`, `1KiB/s` (over 30s) or `off`; a slower body is
+    /// cut with 408, keeping the bytes received [default: 1KiB/s over 30s].
+    #[arg(long, value_name = "RATE", value_parser = parse_upload_rate)]
+    pub min_upload_rate: Option<UploadRate>,
+
+    /// How long one request body may take in all, however fast it
+    /// arrives [default: 4h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub body_deadline: Option<Duration>,
+
+    /// Upload sessions open at once in all, counted across restarts;
+    /// beyond, starting one gets 429 [default: 10000].
+    #[arg(long, value_name = "N")]
+    pub max_upload_sessions: Option<usize>,
+
+    /// Upload sessions one client may have open at once [default: 200].
+    #[arg(long, value_name = "N")]
+    pub max_upload_sessions_per_client: Option<usize>,
+
     /// How long in-flight requests may run after SIGINT/SIGTERM before the
     /// process exits anyway [default: 30s].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
@@ -219,6 +245,11 @@ struct FileLimits {
     idle_timeout: Option<DurationValue>,
     max_connections: Option<usize>,
     max_concurrent_uploads: Option<usize>,
+    upload_share_percent: Option<u8>,
+    min_upload_rate: Option<String>,
+    body_deadline: Option<DurationValue>,
+    max_upload_sessions: Option<usize>,
+    max_upload_sessions_per_client: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -282,6 +313,16 @@ pub struct Settings {
     pub max_connections: Option<usize>,
     /// Concurrent upload limit.
     pub max_concurrent_uploads: usize,
+    /// One client's share of the concurrent uploads, in percent.
+    pub upload_share_percent: u8,
+    /// The slowest a request body may arrive.
+    pub min_upload_rate: UploadRate,
+    /// The time limit for one request body.
+    pub body_deadline: Duration,
+    /// Open upload sessions limit, in all.
+    pub max_upload_sessions: usize,
+    /// Open upload sessions limit, per client.
+    pub max_upload_sessions_per_client: usize,
     /// Grace period for in-flight requests at shutdown.
     pub shutdown_grace: Duration,
     /// Authentication and the package model.
@@ -374,6 +415,14 @@ impl Default for Settings {
             idle_timeout: Duration::from_secs(30),
             max_connections: None,
             max_concurrent_uploads: 256,
+            upload_share_percent: 50,
+            min_upload_rate: UploadRate {
+                bytes_per_second: 1024,
+                window: Duration::from_secs(30),
+            },
+            body_deadline: Duration::from_secs(4 * 60 * 60),
+            max_upload_sessions: 10_000,
+            max_upload_sessions_per_client: 200,
             shutdown_grace: Duration::from_secs(30),
             auth: AuthSettings::default(),
         }
@@ -486,6 +535,24 @@ impl Settings {
         if let Some(v) = l.max_concurrent_uploads {
             s.max_concurrent_uploads = v;
         }
+        if let Some(v) = l.upload_share_percent {
+            s.upload_share_percent = v;
+        }
+        if let Some(v) = l.min_upload_rate {
+            s.min_upload_rate = parse_upload_rate(&v).map_err(|reason| ConfigError::Value {
+                key: "limits.min_upload_rate".into(),
+                reason,
+            })?;
+        }
+        if let Some(v) = l.body_deadline {
+            s.body_deadline = v.resolve("limits.body_deadline")?;
+        }
+        if let Some(v) = l.max_upload_sessions {
+            s.max_upload_sessions = v;
+        }
+        if let Some(v) = l.max_upload_sessions_per_client {
+            s.max_upload_sessions_per_client = v;
+        }
         let a = file.auth;
         if let Some(v) = a.enabled {
             s.auth.enabled = v;
@@ -561,6 +628,21 @@ impl Settings {
         if let Some(v) = cli.max_concurrent_uploads {
             s.max_concurrent_uploads = v;
         }
+        if let Some(v) = cli.upload_share_percent {
+            s.upload_share_percent = v;
+        }
+        if let Some(v) = cli.min_upload_rate {
+            s.min_upload_rate = v;
+        }
+        if let Some(v) = cli.body_deadline {
+            s.body_deadline = v;
+        }
+        if let Some(v) = cli.max_upload_sessions {
+            s.max_upload_sessions = v;
+        }
+        if let Some(v) = cli.max_upload_sessions_per_client {
+            s.max_upload_sessions_per_client = v;
+        }
         if let Some(v) = cli.shutdown_grace {
             s.shutdown_grace = v;
         }
@@ -598,6 +680,7 @@ impl Settings {
             ("header_read_timeout", self.header_read_timeout),
             ("write_stall_timeout", self.write_stall_timeout),
             ("idle_timeout", self.idle_timeout),
+            ("body_deadline", self.body_deadline),
             ("auth.token_ttl", self.auth.token_ttl),
         ];
         for (key, value) in positive {
@@ -612,6 +695,27 @@ impl Settings {
             return Err(ConfigError::Value {
                 key: "max_concurrent_uploads".into(),
                 reason: "must be at least 1".into(),
+            });
+        }
+        let at_least_one = [
+            ("max_upload_sessions", self.max_upload_sessions),
+            (
+                "max_upload_sessions_per_client",
+                self.max_upload_sessions_per_client,
+            ),
+        ];
+        for (key, value) in at_least_one {
+            if value == 0 {
+                return Err(ConfigError::Value {
+                    key: key.into(),
+                    reason: "must be at least 1".into(),
+                });
+            }
+        }
+        if !(1..=100).contains(&self.upload_share_percent) {
+            return Err(ConfigError::Value {
+                key: "upload_share_percent".into(),
+                reason: "must be a percentage from 1 to 100".into(),
             });
         }
         if self.max_connections == Some(0) {
@@ -669,6 +773,43 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// A minimum transfer rate: so many bytes per second, averaged over each
+/// window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UploadRate {
+    /// Bytes per second; 0 is no minimum.
+    pub bytes_per_second: u64,
+    /// The window the rate is measured over.
+    pub window: Duration,
+}
+
+/// `<size>/s over <duration>` (`1KiB/s over 30s`), `<size>/s` (over 30 s),
+/// or `off`.
+pub fn parse_upload_rate(text: &str) -> Result<UploadRate, String> {
+    let text = text.trim();
+    if text == "off" {
+        return Ok(UploadRate {
+            bytes_per_second: 0,
+            window: Duration::from_secs(30),
+        });
+    }
+    let (rate, window) = match text.split_once(" over ") {
+        Some((rate, window)) => (rate, parse_duration(window)?),
+        None => (text, Duration::from_secs(30)),
+    };
+    let size = rate
+        .trim()
+        .strip_suffix("/s")
+        .ok_or_else(|| format!("{text:?} is not a rate like 1KiB/s over 30s, or off"))?;
+    if window.is_zero() {
+        return Err(format!("the window of {text:?} must be longer than zero"));
+    }
+    Ok(UploadRate {
+        bytes_per_second: parse_size(size)?,
+        window,
+    })
+}
+
 /// Bytes, or a number with a `KiB`, `MiB` or `GiB` suffix.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
@@ -698,6 +839,62 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn upload_rates_parse_with_or_without_a_window_and_off() {
+        let rate = |bytes_per_second, secs| UploadRate {
+            bytes_per_second,
+            window: Duration::from_secs(secs),
+        };
+        assert_eq!(parse_upload_rate("1KiB/s over 30s"), Ok(rate(1024, 30)));
+        assert_eq!(parse_upload_rate("500/s over 1m"), Ok(rate(500, 60)));
+        assert_eq!(parse_upload_rate("2KiB/s"), Ok(rate(2048, 30)));
+        assert_eq!(parse_upload_rate("off"), Ok(rate(0, 30)));
+        for bad in ["1KiB", "fast", "1KiB/s over", "1KiB/s over 0s", "1KB/s"] {
+            assert!(parse_upload_rate(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn upload_fairness_settings_come_from_the_file_and_flags_and_are_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("registry.toml");
+        std::fs::write(
+            &path,
+            "[limits]\nupload_share_percent = 25\nmin_upload_rate = \"2KiB/s over 10s\"\n\
+             body_deadline = \"1h\"\nmax_upload_sessions = 50\nmax_upload_sessions_per_client = 5\n",
+        )
+        .expect("write");
+        let cli = Cli::parse_from([
+            "minimal-registry",
+            "--config",
+            path.to_str().expect("utf-8"),
+            "--max-upload-sessions-per-client",
+            "7",
+        ]);
+        let s = Settings::load(&cli, None).expect("valid");
+        assert_eq!(s.upload_share_percent, 25);
+        assert_eq!(
+            s.min_upload_rate,
+            UploadRate {
+                bytes_per_second: 2048,
+                window: Duration::from_secs(10)
+            }
+        );
+        assert_eq!(s.body_deadline, Duration::from_secs(3600));
+        assert_eq!(s.max_upload_sessions, 50);
+        assert_eq!(s.max_upload_sessions_per_client, 7);
+        for flags in [
+            ["--upload-share-percent", "0"],
+            ["--upload-share-percent", "101"],
+            ["--max-upload-sessions", "0"],
+            ["--max-upload-sessions-per-client", "0"],
+            ["--body-deadline", "0s"],
+        ] {
+            let cli = Cli::parse_from(["minimal-registry", flags[0], flags[1]]);
+            assert!(Settings::load(&cli, None).is_err(), "{flags:?}");
+        }
+    }
 
     #[test]
     fn with_nothing_given_the_embedded_defaults_apply() {

@@ -99,6 +99,12 @@ async fn run(settings: Settings) -> Result<(), String> {
     limits.request_timeout = settings.request_timeout;
     limits.body_idle_timeout = settings.body_idle_timeout;
     limits.max_concurrent_uploads = settings.max_concurrent_uploads;
+    limits.upload_share_percent = settings.upload_share_percent;
+    limits.min_body_rate = settings.min_upload_rate.bytes_per_second;
+    limits.min_body_rate_window = settings.min_upload_rate.window;
+    limits.body_deadline = settings.body_deadline;
+    limits.max_upload_sessions = settings.max_upload_sessions;
+    limits.max_upload_sessions_per_client = settings.max_upload_sessions_per_client;
     let mut builder = Registry::builder(Arc::new(storage))
         .limits(limits)
         .metrics_endpoint(settings.metrics_on_main_address());

@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest, Subject};
 use crate::page::{Page, PageRequest};
 use crate::range::{BlobContent, ByteRange};
-use crate::upload::{UploadId, UploadStatus};
+use crate::upload::{UploadId, UploadSession, UploadStatus};
 use crate::{BlobStore, ChunkStream, RepositoryStore, UploadStore};
 
 use atomic::{
@@ -130,6 +130,10 @@ struct SessionMeta {
     repository: RepositoryName,
     /// Milliseconds since the Unix epoch.
     started_ms: u64,
+    /// Whom the session was started for (absent in sessions started
+    /// without an owner, and in those of earlier versions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<String>,
 }
 
 impl SessionMeta {
@@ -228,6 +232,30 @@ impl FsStorage {
         tokio::task::spawn_blocking(move || work(&inner))
             .await
             .map_err(|e| Error::io("run a storage task", io::Error::other(e)))?
+    }
+
+    /// Starts a session, recording `owner` in its meta file.
+    async fn start_session(
+        &self,
+        repository: &RepositoryName,
+        owner: Option<String>,
+    ) -> Result<UploadStatus> {
+        let id = UploadId::random();
+        let repository = repository.clone();
+        let meta = self
+            .run(move |inner| inner.start_upload(&id, &repository, owner))
+            .await?;
+
+        // A new session is hashed from its first byte; only a session found
+        // on disk (after a restart) has to be rehashed.
+        let state = SessionState {
+            ended: false,
+            digester: Some(Digester::sha256()),
+        };
+        self.inner
+            .sessions()
+            .insert(id, Arc::new(tokio::sync::Mutex::new(state)));
+        Ok(upload_status(id, &meta, 0))
     }
 
     /// Locks a session of `repository`, checking that it exists.
@@ -387,7 +415,12 @@ impl Inner {
         Ok(len)
     }
 
-    fn start_upload(&self, id: &UploadId, repository: &RepositoryName) -> Result<SessionMeta> {
+    fn start_upload(
+        &self,
+        id: &UploadId,
+        repository: &RepositoryName,
+        owner: Option<String>,
+    ) -> Result<SessionMeta> {
         let dir = self.layout.upload(id);
         create_dirs(&dir).map_err(|e| Error::io(format!("create {}", dir.display()), e))?;
         let data = self.layout.upload_data(id);
@@ -398,6 +431,7 @@ impl Inner {
         let meta = SessionMeta {
             repository: repository.clone(),
             started_ms,
+            owner,
         };
         let json = serde_json::to_vec(&meta)
             .map_err(|e| Error::io("encode upload meta", io::Error::other(e)))?;
@@ -418,6 +452,24 @@ impl Inner {
             .seek(SeekFrom::End(0))
             .map_err(|e| Error::io(format!("seek {}", path.display()), e))?;
         Ok(Some((file, len)))
+    }
+
+    /// The sessions whose meta file exists, with their owners.
+    fn sessions_on_disk(&self) -> Result<Vec<UploadSession>> {
+        let mut sessions = Vec::new();
+        for name in read_dir_names(&self.layout.uploads())? {
+            let Ok(id) = name.parse::<UploadId>() else {
+                continue;
+            };
+            if let Some(meta) = self.read_session_meta(&id)? {
+                sessions.push(UploadSession {
+                    id,
+                    repository: meta.repository,
+                    owner: meta.owner,
+                });
+            }
+        }
+        Ok(sessions)
     }
 
     /// Removes stale sessions and temporary files; returns how many sessions.
@@ -799,21 +851,19 @@ impl BlobStore for FsStorage {
 #[async_trait]
 impl UploadStore for FsStorage {
     async fn start_upload(&self, repository: &RepositoryName) -> Result<UploadStatus> {
-        let id = UploadId::random();
-        let repository = repository.clone();
-        let meta = self
-            .run(move |inner| inner.start_upload(&id, &repository))
-            .await?;
-        // A new session is hashed from its first byte; only a session found
-        // on disk (after a restart) has to be rehashed.
-        let state = SessionState {
-            ended: false,
-            digester: Some(Digester::sha256()),
-        };
-        self.inner
-            .sessions()
-            .insert(id, Arc::new(tokio::sync::Mutex::new(state)));
-        Ok(upload_status(id, &meta, 0))
+        self.start_session(repository, None).await
+    }
+
+    async fn start_upload_for(
+        &self,
+        repository: &RepositoryName,
+        owner: &str,
+    ) -> Result<UploadStatus> {
+        self.start_session(repository, Some(owner.to_owned())).await
+    }
+
+    async fn upload_sessions(&self) -> Result<Vec<UploadSession>> {
+        self.run(|inner| inner.sessions_on_disk()).await
     }
 
     async fn append_upload(
