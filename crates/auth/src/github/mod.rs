@@ -22,7 +22,7 @@
 //! let stored = StoredToken::new(&token, "octocat".parse()?, "write:packages".parse()?, None);
 //! let octocat = stored.authenticate(token.expose_secret(), now)?;
 //!
-//! let name = "octocat/app".parse()?;
+//! let name: wharf_reference::RepositoryName = "octocat/app".parse()?;
 //! let mut package = Package::first_publish(name.clone(), &octocat.identity());
 //! let state = PackageState::new(&name, OwnerKind::User).with_package(&package);
 //! assert!(authorize(&octocat, Action::Push, &state).is_allowed());
