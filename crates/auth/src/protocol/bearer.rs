@@ -111,7 +111,11 @@ impl<T: TokenSubject + ?Sized> TokenSubject for &T {
 /// `jwks` feature).
 ///
 /// [`TokenSigner`]: super::TokenSigner
-/// [`JwksVerifier`]: super::JwksVerifier
+#[cfg_attr(feature = "jwks", doc = "[`JwksVerifier`]: super::JwksVerifier")]
+#[cfg_attr(
+    not(feature = "jwks"),
+    doc = "[`JwksVerifier`]: crate::protocol#verifying-tokens-of-an-external-token-server"
+)]
 ///
 /// ```
 /// use std::sync::Arc;
@@ -198,6 +202,7 @@ pub(crate) struct Header {
     /// The algorithm, as written.
     pub(crate) alg: String,
     /// The key id, if any.
+    #[cfg_attr(not(feature = "jwks"), allow(dead_code))]
     pub(crate) kid: Option<String>,
 }
 

@@ -46,6 +46,23 @@
 //! assert!(!claims.permits(&"repository:acme/app:push".parse()?));
 //! # Ok::<(), wharf_auth::Error>(())
 //! ```
+//!
+//! # Verifying tokens of an external token server
+//!
+//! With the `jwks` feature (off by default: it adds the RustCrypto `rsa`
+//! and `p256` crates), [`JwksVerifier`] verifies the RS256 and ES256 tokens
+//! of a token server given its JSON Web Key Set ([`Jwks`]): a registry
+//! that holds an `Arc<dyn BearerVerifier>` accepts them exactly as it
+//! accepts its own.
+#![cfg_attr(not(feature = "jwks"), doc = "")]
+#![cfg_attr(
+    not(feature = "jwks"),
+    doc = "[`Jwks`]: #verifying-tokens-of-an-external-token-server"
+)]
+#![cfg_attr(
+    not(feature = "jwks"),
+    doc = "[`JwksVerifier`]: #verifying-tokens-of-an-external-token-server"
+)]
 
 mod bearer;
 mod challenge;
@@ -60,6 +77,7 @@ pub use bearer::{BearerVerifier, Claims, TokenSubject};
 pub use challenge::{BasicChallenge, BearerChallenge, ChallengeError};
 pub use credentials::{Credentials, Secret};
 #[cfg(feature = "jwks")]
+#[cfg_attr(docsrs, doc(cfg(feature = "jwks")))]
 pub use jwks::{Jwks, JwksVerifier};
 pub use jwt::{IssuedToken, SigningKey, TokenSigner};
 pub use scope::{Resource, ResourceClass, Scope, ScopeActions, ScopeSet};
