@@ -29,7 +29,7 @@
 //!
 //! ```
 //! use wharf_auth::{
-//!     authorize, Action, Identity, Package, PersonalAccessToken, StoredToken, Timestamp,
+//!     authorize, PackageAction, Identity, Package, PersonalAccessToken, StoredToken, Timestamp,
 //! };
 //! use wharf_packages::{NewVersion, PackageLookup, PackageStore, SqlitePackageStore};
 //! use wharf_reference::Digest;
@@ -55,7 +55,7 @@
 //! let name = "alice/app".parse()?;
 //! let context = store.access_context(&name, principal.login(), PackageLookup::Active).await?;
 //! let state = context.state().expect("the namespace exists");
-//! assert!(authorize(&principal, Action::Push, &state).is_allowed());
+//! assert!(authorize(&principal, PackageAction::Push, &state).is_allowed());
 //!
 //! // First publish: the package is created private; then the version is recorded.
 //! store.create_package(&Package::first_publish(name.clone(), &Identity::User(alice)), now).await?;

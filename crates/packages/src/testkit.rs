@@ -26,9 +26,9 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 use wharf_annotations::{Origin, PackageMetadata, Policy, Sources};
 use wharf_auth::{
-    authorize, Action, DenyKind, Grantee, Identity, Login, OrgRole, OrganizationPolicy, OwnerKind,
-    Package, PersonalAccessToken, Principal, RepositoryRole, Role, SourceRepository, StoredToken,
-    TeamSlug, Timestamp, TokenHash, Visibility, WorkflowPermission,
+    authorize, DenyKind, Grantee, Identity, Login, OrgRole, OrganizationPolicy, OwnerKind, Package,
+    PackageAction, PersonalAccessToken, Principal, RepositoryRole, Role, SourceRepository,
+    StoredToken, TeamSlug, Timestamp, TokenHash, Visibility, WorkflowPermission,
 };
 use wharf_reference::{Digest, RepositoryName, Tag};
 
@@ -2148,11 +2148,11 @@ pub async fn access_context_gathers_what_authorize_needs(fixture: Arc<dyn Fixtur
     };
     let state = context.state().expect("the namespace exists");
     assert!(
-        authorize(&alice, Action::Push, &state).is_allowed(),
+        authorize(&alice, PackageAction::Push, &state).is_allowed(),
         "write on the repository gives write"
     );
     assert_eq!(
-        authorize(&Principal::Anonymous, Action::Pull, &state).deny_kind(),
+        authorize(&Principal::Anonymous, PackageAction::Pull, &state).deny_kind(),
         Some(DenyKind::NeedsAuthentication)
     );
 
