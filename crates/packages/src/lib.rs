@@ -97,8 +97,10 @@
 //! # Testkit
 //!
 //! With the `testkit` feature, [`testkit`] holds the conformance suite
-//! every [`PackageStore`] must pass: implement [`testkit::Fixture`] and
-//! generate one test per case with [`conformance_tests!`].
+//! every [`PackageStore`] must pass, one module of cases per trait:
+//! implement [`testkit::Fixture`] and generate one test per case with
+//! [`package_store_tests!`] (`package_store_tests!(my_store, MyFixture::new)`
+//! makes tests named `my_store::token::…`, naming the backend and the case).
 //!
 //! # Features
 //!
@@ -108,12 +110,12 @@
 //!
 #![cfg_attr(
     feature = "testkit",
-    doc = "[`testkit`]: mod@testkit\n[`testkit::Fixture`]: testkit::Fixture\n[`conformance_tests!`]: conformance_tests"
+    doc = "[`testkit`]: mod@testkit\n[`testkit::Fixture`]: testkit::Fixture\n[`package_store_tests!`]: package_store_tests"
 )]
 // Without the feature these links point at the section above instead.
 #![cfg_attr(
     not(feature = "testkit"),
-    doc = "[`testkit`]: crate#testkit\n[`testkit::Fixture`]: crate#testkit\n[`conformance_tests!`]: crate#testkit"
+    doc = "[`testkit`]: crate#testkit\n[`testkit::Fixture`]: crate#testkit\n[`package_store_tests!`]: crate#testkit"
 )]
 #![cfg_attr(
     feature = "sqlite",

@@ -61,7 +61,7 @@ impl Default for SqliteOptions {
     }
 }
 
-/// A [`PackageStore`] in one SQLite database file (bundled SQLite, no
+/// A [`PackageStore`](crate::PackageStore) in one SQLite database file (bundled SQLite, no
 /// system library needed).
 ///
 /// - **Durable and crash-safe**: write-ahead logging with

@@ -1,4 +1,4 @@
-//! The cases of [`AccountStore`](crate::AccountStore): users and
+//! The cases of [`AccountStore`]: users and
 //! organizations, members, teams.
 
 #[allow(unused_imports)]

@@ -2,9 +2,9 @@
 //! downstream user's, unchanged.
 //!
 //! The cases are grouped by the part of the store they check, one module
-//! per trait: [`account`] ([`AccountStore`](crate::AccountStore)),
-//! [`token`] ([`TokenStore`](crate::TokenStore)), [`package`]
-//! ([`PackageRecords`](crate::PackageRecords)), and [`store`] for the
+//! per trait: [`account`] ([`AccountStore`]),
+//! [`token`] ([`TokenStore`]), [`package`]
+//! ([`PackageRecords`]), and [`store`] for the
 //! cases that span all three (a cache's consistency, surviving a restart).
 //! Each case is a plain `pub async fn` named for the behaviour it checks,
 //! so a failure names the rule that broke. Cases move time by passing
@@ -16,7 +16,7 @@
 //! Implement [`Fixture`] for your store (a fresh, empty store per case,
 //! and optionally the same store reopened as after a restart; a store
 //! that does not persist can use [`StoreFixture`]), then generate one
-//! `#[tokio::test]` per case with [`package_store_tests!`], naming the
+//! `#[tokio::test]` per case with [`package_store_tests!`](crate::package_store_tests), naming the
 //! backend. In a test file of your own crate (with `wharf-packages` and
 //! its `testkit` feature, and `tokio` with the `macros` and
 //! `rt-multi-thread` features, as dev-dependencies):
@@ -237,7 +237,7 @@ cases! {
 
 /// Runs every case against fresh fixtures from `make`, one after the
 /// other in one test, panicking with the name of the first case that
-/// fails. Prefer [`package_store_tests!`], which makes each case a test.
+/// fails. Prefer [`package_store_tests!`](crate::package_store_tests), which makes each case a test.
 pub async fn run_all<F: Fixture>(make: impl Fn() -> F) {
     for case in CASES {
         let fixture: Arc<dyn Fixture> = Arc::new(make());

@@ -1,4 +1,4 @@
-//! The cases of [`PackageRecords`](crate::PackageRecords): packages,
+//! The cases of [`PackageRecords`]: packages,
 //! grants, metadata, versions and tags, deletion, restoring and purging,
 //! source repository collaborators, the access context, concurrency.
 

@@ -1,4 +1,4 @@
-//! The cases that span the whole [`PackageStore`](crate::PackageStore):
+//! The cases that span the whole [`PackageStore`]:
 //! every change is seen at once (what a cache must preserve), and
 //! everything survives a restart.
 

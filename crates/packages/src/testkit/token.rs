@@ -1,4 +1,4 @@
-//! The cases of [`TokenStore`](crate::TokenStore): personal access and
+//! The cases of [`TokenStore`]: personal access and
 //! workflow tokens, revocation, expiry, use.
 
 #[allow(unused_imports)]

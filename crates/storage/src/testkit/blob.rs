@@ -1,4 +1,4 @@
-//! The cases of [`BlobStore`](crate::BlobStore): blobs written whole,
+//! The cases of [`BlobStore`]: blobs written whole,
 //! read back in ranges, deleted, and stored once.
 
 #[allow(unused_imports)]

@@ -2,9 +2,9 @@
 //! ours and a downstream user's, unchanged.
 //!
 //! The cases are grouped by the trait they check, one module per trait:
-//! [`blob`] ([`BlobStore`](crate::BlobStore)), [`upload`]
-//! ([`UploadStore`](crate::UploadStore)) and [`repository`]
-//! ([`RepositoryStore`](crate::RepositoryStore), archives included). Each
+//! [`blob`] ([`BlobStore`]), [`upload`](mod@upload)
+//! ([`UploadStore`]) and [`repository`]
+//! ([`RepositoryStore`], archives included). Each
 //! case is a plain `pub async fn` named for the behaviour it checks, so a
 //! failure names the rule that broke. Every case takes a whole
 //! [`Storage`], since the traits work together (an upload ends in a blob
@@ -15,7 +15,7 @@
 //! Implement [`Fixture`] for your backend (a fresh, empty storage per
 //! case, and optionally the same storage reopened as after a restart; a
 //! backend that does not persist can use [`StorageFixture`]), then
-//! generate one `#[tokio::test]` per case with [`storage_tests!`], naming
+//! generate one `#[tokio::test]` per case with [`storage_tests!`](crate::storage_tests), naming
 //! the backend. In a test file of your own crate (with `wharf-storage` and
 //! its `testkit` feature, and `tokio` with the `macros` and
 //! `rt-multi-thread` features, as dev-dependencies):
@@ -208,7 +208,7 @@ macro_rules! cases {
         /// for an example.
         ///
         /// [`blob`]: crate::testkit::blob
-        /// [`upload`]: crate::testkit::upload
+        /// [`upload`]: mod@crate::testkit::upload
         /// [`repository`]: crate::testkit::repository
         #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
         #[macro_export]
@@ -278,7 +278,7 @@ cases! {
 
 /// Runs every case against fresh fixtures from `make`, one after the
 /// other in one test, panicking with the name of the first case that
-/// fails. Prefer [`storage_tests!`], which makes each case a test.
+/// fails. Prefer [`storage_tests!`](crate::storage_tests), which makes each case a test.
 pub async fn run_all<F: Fixture>(make: impl Fn() -> F) {
     for case in CASES {
         let fixture: Arc<dyn Fixture> = Arc::new(make());

@@ -1,4 +1,4 @@
-//! The cases of [`RepositoryStore`](crate::RepositoryStore): links,
+//! The cases of [`RepositoryStore`]: links,
 //! manifests, tags, referrers, the catalog, and archives.
 
 #[allow(unused_imports)]

@@ -1,4 +1,4 @@
-//! The cases of [`UploadStore`](crate::UploadStore): resumable upload
+//! The cases of [`UploadStore`]: resumable upload
 //! sessions, verification, interruption, cancellation, expiry, restarts.
 
 #[allow(unused_imports)]
