@@ -18,7 +18,7 @@ use wharf_auth::{
 use wharf_packages::prelude::*;
 use wharf_packages::{NewVersion, PackageChanges, SqlitePackageStore, WorkflowToken};
 use wharf_reference::{Digest, RepositoryName};
-use wharf_server::page::PackagePages;
+use wharf_server::ghcr::web::PackagePages;
 
 const NOW: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
 

@@ -19,7 +19,7 @@ use std::fmt;
 use wharf_reference::{Digest, RepositoryName, Tag};
 use wharf_storage::UploadId;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::distribution::error::{ApiError, ErrorCode};
 
 /// The endpoint template a request path matched, used as the `route` label
 /// of metrics and in the access log (never the raw path, whose cardinality
