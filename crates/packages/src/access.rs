@@ -11,7 +11,7 @@ use crate::package::PackageRecord;
 
 /// Everything [`wharf_auth::authorize`] needs about one repository name
 /// and one caller, read in one consistent snapshot by
-/// [`PackageStore::access_context`](crate::PackageStore::access_context).
+/// [`PackageRecords::access_context`](crate::PackageRecords::access_context).
 ///
 /// ```
 /// use wharf_auth::{authorize, PackageAction, OwnerKind, Principal};

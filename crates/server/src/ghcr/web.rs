@@ -24,7 +24,8 @@
 //! use http::Request;
 //! use tower::ServiceExt;
 //! use wharf_auth::{Identity, Package, Timestamp, Visibility};
-//! use wharf_packages::{NewVersion, PackageChanges, PackageStore, SqlitePackageStore};
+//! use wharf_packages::prelude::*;
+//! use wharf_packages::{NewVersion, PackageChanges, SqlitePackageStore};
 //! use wharf_reference::Digest;
 //! use wharf_server::ghcr::web::PackagePages;
 //!
@@ -461,7 +462,7 @@ pub struct PackageView<'a> {
     /// The package, with its metadata.
     pub package: &'a PackageRecord,
     /// Its live versions, newest first (as
-    /// [`PackageStore::list_versions`] gives them).
+    /// [`PackageRecords::list_versions`](wharf_packages::PackageRecords::list_versions) gives them).
     pub versions: &'a [VersionRecord],
     /// Whether older versions exist beyond `versions`.
     pub more_versions: bool,
