@@ -178,6 +178,9 @@ mod clock;
 mod connections;
 mod deleted_packages;
 mod error;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod headers;
 mod listing;
 mod manifests;

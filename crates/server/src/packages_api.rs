@@ -84,9 +84,9 @@ pub(crate) fn routes(router: Router<Registry>) -> Router<Registry> {
 
 /// A failed request: the status and GitHub's `{"message"}` body.
 #[derive(Debug)]
-struct Problem {
-    status: StatusCode,
-    message: String,
+pub(crate) struct Problem {
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 
@@ -193,7 +193,7 @@ fn no_content() -> Response {
 
 /// Whose packages a path names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum OwnerPath {
+pub enum OwnerPath {
     /// `/user/...`: the authenticated user.
     Me,
     /// `/users/{login}/...`
@@ -204,7 +204,7 @@ enum OwnerPath {
 
 /// What a path under a package names.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Target {
+pub enum Target {
     Package,
     RestorePackage,
     Versions,
@@ -216,7 +216,7 @@ enum Target {
 
 /// A parsed API path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum ApiRoute {
+pub enum ApiRoute {
     List(OwnerPath),
     Package {
         owner: OwnerPath,
@@ -229,7 +229,7 @@ enum ApiRoute {
 impl ApiRoute {
     /// Parses the raw path, so that a package name's `%2F` stays inside
     /// its segment.
-    fn parse(path: &str) -> Option<ApiRoute> {
+    pub(crate) fn parse(path: &str) -> Option<ApiRoute> {
         let mut segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         if segments.last() == Some(&"") {
             segments.pop();
@@ -272,7 +272,7 @@ impl ApiRoute {
     }
 
     /// The methods the path answers.
-    fn allowed(&self) -> &'static str {
+    pub(crate) fn allowed(&self) -> &'static str {
         match self {
             ApiRoute::List(_) => "GET",
             ApiRoute::Package { target, .. } => match target {
@@ -287,7 +287,7 @@ impl ApiRoute {
 }
 
 /// The query of a request, first value per key.
-fn query(parts: &Parts) -> BTreeMap<String, String> {
+pub(crate) fn query(parts: &Parts) -> BTreeMap<String, String> {
     let mut map = BTreeMap::new();
     if let Some(query) = parts.uri.query() {
         for (key, value) in url::form_urlencoded::parse(query.as_bytes()) {
@@ -301,26 +301,26 @@ fn query(parts: &Parts) -> BTreeMap<String, String> {
 /// Which page of a (filtered) listing a request wants: GitHub's `page`
 /// (from 1) and `per_page`.
 #[derive(Debug, Clone, Copy)]
-struct Paging {
-    page: usize,
-    per_page: usize,
+pub(crate) struct Paging {
+    pub(crate) page: usize,
+    pub(crate) per_page: usize,
 }
 
 impl Paging {
     /// How many records come before the wanted page.
-    fn skip(self) -> usize {
+    pub(crate) fn skip(self) -> usize {
         (self.page - 1).saturating_mul(self.per_page)
     }
 
     /// How many records to gather: through the wanted page, and one more
     /// to learn whether another page follows.
-    fn wanted(self) -> usize {
+    pub(crate) fn wanted(self) -> usize {
         self.skip().saturating_add(self.per_page).saturating_add(1)
     }
 }
 
 /// `page` and `per_page`.
-fn paging(query: &BTreeMap<String, String>) -> Result<Paging, Problem> {
+pub(crate) fn paging(query: &BTreeMap<String, String>) -> Result<Paging, Problem> {
     let number =
         |key: &str, default: usize| -> Result<usize, Problem> {
             match query.get(key) {
@@ -1054,21 +1054,24 @@ fn encode_package(package: &str) -> String {
 /// `PATCH .../packages/container/{name}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PackagePatch {
+pub struct PackagePatch {
+    /// `private`, `internal` or `public`.
     #[serde(default)]
-    visibility: Option<String>,
+    pub visibility: Option<String>,
     /// Absent: unchanged; `null`: unlink; `"owner/repo"`: link.
     #[serde(default, deserialize_with = "present")]
-    repository: Option<Option<String>>,
+    pub repository: Option<Option<String>>,
+    /// Whether the package inherits access from its linked repository.
     #[serde(default)]
-    inherit_access: Option<bool>,
+    pub inherit_access: Option<bool>,
 }
 
 /// `PUT .../grants/{grantee}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct GrantBody {
-    role: String,
+pub struct GrantBody {
+    /// `read`, `write` or `admin`.
+    pub role: String,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one
@@ -1091,7 +1094,12 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         .map_err(|_| {
             Problem::bad_request(format!("the body must be JSON of at most {MAX_BODY} bytes"))
         })?;
-    serde_json::from_slice(&bytes)
+    parse_json(&bytes)
+}
+
+/// A request body read as JSON, or the 400 saying why it is not `T`.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+    serde_json::from_slice(bytes)
         .map_err(|e| Problem::bad_request(format!("Problems parsing JSON: {e}")))
 }
 

@@ -181,7 +181,7 @@ impl fmt::Display for ManifestRef {
 /// answers `MANIFEST_UNKNOWN` like any missing manifest (as clients and the
 /// conformance suite expect), while a write is refused as invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ManifestSegment {
+pub enum ManifestSegment {
     Reference(ManifestRef),
     Invalid(String),
 }
@@ -195,7 +195,7 @@ impl ManifestSegment {
     }
 
     /// The reference, or the error that says why the segment is not one.
-    pub(crate) fn reference(self) -> Result<ManifestRef, ApiError> {
+    pub fn reference(self) -> Result<ManifestRef, ApiError> {
         match self {
             Self::Reference(reference) => Ok(reference),
             Self::Invalid(segment) => ManifestRef::parse(&segment),
@@ -205,7 +205,7 @@ impl ManifestSegment {
 
 /// A request path parsed into its endpoint and typed parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Route {
+pub enum Route {
     Base,
     Catalog,
     TagsList {
@@ -234,7 +234,7 @@ pub(crate) enum Route {
 
 impl Route {
     /// The methods the endpoint answers, for the `Allow` header of a 405.
-    pub(crate) fn allowed_methods(&self) -> &'static str {
+    pub fn allowed_methods(&self) -> &'static str {
         match self {
             Route::Base => "GET, HEAD",
             Route::Catalog | Route::TagsList { .. } | Route::Referrers { .. } => "GET",
@@ -247,7 +247,7 @@ impl Route {
 
     /// Parses a path (`/v2/...`). `Ok(None)` means no endpoint has this
     /// shape (a plain 404).
-    pub(crate) fn parse(path: &str) -> Result<Option<Route>, ApiError> {
+    pub fn parse(path: &str) -> Result<Option<Route>, ApiError> {
         let Some((kind, name, last)) = split(path) else {
             return Ok(None);
         };
