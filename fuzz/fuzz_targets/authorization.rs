@@ -37,7 +37,10 @@ fuzz_target!(|data: &[u8]| {
 
     match parsed {
         Ok(Credentials::Basic { username, password }) => {
-            assert!(!username.contains(':'), "the username ends at the first `:`");
+            assert!(
+                !username.contains(':'),
+                "the username ends at the first `:`"
+            );
             // Written back as a client would, padded or not, the header
             // gives the same credentials.
             let plain = format!("{username}:{}", password.expose_secret());

@@ -90,7 +90,9 @@ fuzz_target!(|data: &[u8]| {
 /// What a quoted-string can carry: everything but control characters
 /// other than tab.
 fn visible(s: &str) -> String {
-    s.chars().filter(|&c| c == '\t' || !c.is_control()).collect()
+    s.chars()
+        .filter(|&c| c == '\t' || !c.is_control())
+        .collect()
 }
 
 /// A client's reading of `<scheme> key="value",key="value"` (RFC 9110
@@ -112,7 +114,9 @@ fn auth_params(value: &str) -> (&str, Vec<(String, String)>) {
         params.push((key.to_owned(), out));
         rest = &after[end + 1..];
         if !rest.is_empty() {
-            rest = rest.strip_prefix(',').expect("parameters are separated by `,`");
+            rest = rest
+                .strip_prefix(',')
+                .expect("parameters are separated by `,`");
         }
     }
     (scheme, params)

@@ -51,9 +51,7 @@ fuzz_target!(|data: &[u8]| {
         token.to_owned()
     } else {
         match rest.iter().position(|&b| b == b'\n') {
-            Some(i) if mode % 4 == 3 => {
-                sign(&URL_SAFE_NO_PAD.encode(&rest[..i]), &rest[i + 1..])
-            }
+            Some(i) if mode % 4 == 3 => sign(&URL_SAFE_NO_PAD.encode(&rest[..i]), &rest[i + 1..]),
             _ => sign(HEADER, rest),
         }
     };
@@ -71,8 +69,14 @@ fn check(signer: &TokenSigner, token: &str, claims: &Claims, now: Timestamp) {
     assert_eq!(claims.aud, SERVICE);
     assert_eq!(claims.iss, ISSUER);
     let leeway = TokenSigner::DEFAULT_LEEWAY;
-    assert!(now < claims.exp.saturating_add(leeway), "expired: {claims:?}");
-    assert!(now.saturating_add(leeway) >= claims.nbf, "not yet valid: {claims:?}");
+    assert!(
+        now < claims.exp.saturating_add(leeway),
+        "expired: {claims:?}"
+    );
+    assert!(
+        now.saturating_add(leeway) >= claims.nbf,
+        "not yet valid: {claims:?}"
+    );
     for scope in &claims.access {
         assert!(claims.permits(scope));
         if let Some(name) = scope.resource().repository_name() {
@@ -104,7 +108,9 @@ fn check(signer: &TokenSigner, token: &str, claims: &Claims, now: Timestamp) {
         let issued = signer
             .issue(&identity, &claims.access, now)
             .expect("issues");
-        let fresh = signer.verify(&issued.token, now).expect("a fresh token verifies");
+        let fresh = signer
+            .verify(&issued.token, now)
+            .expect("a fresh token verifies");
         assert_eq!(fresh.access, claims.access);
         assert_eq!(fresh.sub, identity.subject());
         assert_eq!(fresh, issued.claims);

@@ -48,8 +48,15 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(identity) = Identity::from_subject(s) {
         let subject = identity.subject();
-        assert_eq!(Identity::from_subject(&subject).ok().as_ref(), Some(&identity));
-        assert_eq!(subject, s.to_ascii_lowercase(), "a subject is kept, lowercased");
+        assert_eq!(
+            Identity::from_subject(&subject).ok().as_ref(),
+            Some(&identity)
+        );
+        assert_eq!(
+            subject,
+            s.to_ascii_lowercase(),
+            "a subject is kept, lowercased"
+        );
         let json = serde_json::to_string(&identity).expect("serializes");
         assert_eq!(serde_json::from_str::<Identity>(&json).ok(), Some(identity));
     }

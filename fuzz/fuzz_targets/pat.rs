@@ -29,18 +29,28 @@ fuzz_target!(|data: &[u8]| {
     let mut seed = [0u8; 32];
     let n = data.len().min(32);
     seed[..n].copy_from_slice(&data[..n]);
-    let token = PersonalAccessToken::generate_with(&mut StdRng::from_seed(seed)).expect("generates");
+    let token =
+        PersonalAccessToken::generate_with(&mut StdRng::from_seed(seed)).expect("generates");
     let secret = token.expose_secret();
-    assert_eq!(PersonalAccessToken::parse(secret).ok().as_ref(), Some(&token));
+    assert_eq!(
+        PersonalAccessToken::parse(secret).ok().as_ref(),
+        Some(&token)
+    );
     check(&token, secret);
     let choice = data.get(32).copied().unwrap_or(0);
     let at = secret.len() - 1 - usize::from(choice % 6);
     let old = secret.as_bytes()[at];
-    let new = BASE62[(BASE62.iter().position(|&b| b == old).expect("base62") + 1 + usize::from(choice / 6) % 61) % 62];
+    let new = BASE62[(BASE62.iter().position(|&b| b == old).expect("base62")
+        + 1
+        + usize::from(choice / 6) % 61)
+        % 62];
     assert_ne!(old, new);
     let mut typo = secret.to_owned();
     typo.replace_range(at..=at, &char::from(new).to_string());
-    assert!(PersonalAccessToken::parse(&typo).is_err(), "a changed checksum passed");
+    assert!(
+        PersonalAccessToken::parse(&typo).is_err(),
+        "a changed checksum passed"
+    );
 });
 
 fn check(token: &PersonalAccessToken, presented: &str) {

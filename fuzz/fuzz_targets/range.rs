@@ -62,13 +62,24 @@ fuzz_target!(|data: &[u8]| {
         fuzzing::range(format!("bytes=-{a}").as_bytes()),
         Some(ByteRange::Last(a))
     );
-    assert_eq!(fuzzing::range(format!("bytes={a}-{b},0-1").as_bytes()), None);
+    assert_eq!(
+        fuzzing::range(format!("bytes={a}-{b},0-1").as_bytes()),
+        None
+    );
     assert_eq!(fuzzing::range(format!("items={a}-{b}").as_bytes()), None);
 
     let fits = a <= b && !(a == 0 && b == u64::MAX);
     let expected = fits.then(|| (a, b, b - a + 1));
-    for header in [format!("{a}-{b}"), format!("bytes {a}-{b}/{size}"), format!("bytes={a}-{b}")] {
-        assert_eq!(fuzzing::content_range(header.as_bytes()), expected, "{header}");
+    for header in [
+        format!("{a}-{b}"),
+        format!("bytes {a}-{b}/{size}"),
+        format!("bytes={a}-{b}"),
+    ] {
+        assert_eq!(
+            fuzzing::content_range(header.as_bytes()),
+            expected,
+            "{header}"
+        );
     }
 
     // An upload's `Range` reports the bytes received, as a chunk range.
@@ -85,7 +96,10 @@ fuzz_target!(|data: &[u8]| {
 fn check_range(range: &ByteRange, sizes: &[u64]) {
     for &size in sizes {
         if let Ok(r) = range.resolve(size) {
-            assert!(r.start < r.end && r.end <= size, "{range:?} of {size}: {r:?}");
+            assert!(
+                r.start < r.end && r.end <= size,
+                "{range:?} of {size}: {r:?}"
+            );
             match range {
                 ByteRange::From(start) => assert_eq!(r, *start..size),
                 ByteRange::Last(n) => assert_eq!(r.end - r.start, (*n).min(size)),
@@ -97,5 +111,9 @@ fn check_range(range: &ByteRange, sizes: &[u64]) {
 
 fn check_chunk(start: u64, end: u64, len: u64) {
     assert!(start <= end);
-    assert_eq!(Some(len), (end - start).checked_add(1), "the length never wraps");
+    assert_eq!(
+        Some(len),
+        (end - start).checked_add(1),
+        "the length never wraps"
+    );
 }

@@ -57,7 +57,9 @@ fuzz_target!(|data: &[u8]| {
             assert!(
                 matches!(
                     code,
-                    ErrorCode::NameInvalid | ErrorCode::DigestInvalid | ErrorCode::BlobUploadUnknown
+                    ErrorCode::NameInvalid
+                        | ErrorCode::DigestInvalid
+                        | ErrorCode::BlobUploadUnknown
                 ),
                 "{path:?}: {code:?}"
             );

@@ -28,7 +28,11 @@ fuzz_target!(|data: &[u8]| {
         form.append_pair("scope", scope);
     }
     let written = form.finish();
-    same(&fuzzing::token_request(written.as_bytes()), &request, &written);
+    same(
+        &fuzzing::token_request(written.as_bytes()),
+        &request,
+        &written,
+    );
 
     let Ok(asked) = ScopeSet::from_request(request.scopes.iter().map(String::as_str)) else {
         return;

@@ -205,23 +205,36 @@ pub enum OwnerPath {
 /// What a path under a package names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
+    /// `.../{name}`
     Package,
+    /// `.../{name}/restore`
     RestorePackage,
+    /// `.../{name}/versions`
     Versions,
+    /// `.../{name}/versions/{id}` (the id as written, not decoded)
     Version(String),
+    /// `.../{name}/versions/{id}/restore`
     RestoreVersion(String),
+    /// `.../{name}/grants`
     Grants,
+    /// `.../{name}/grants/{grantee}` (decoded)
     Grant(String),
 }
 
 /// A parsed API path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiRoute {
+    /// `.../packages`: the owner's packages.
     List(OwnerPath),
+    /// `.../packages/{type}/{name}...`
     Package {
+        /// Whose package.
         owner: OwnerPath,
+        /// The package type (decoded; only `container` is hosted).
         package_type: String,
+        /// The package name (decoded: `app%2Frelease` is `app/release`).
         package: String,
+        /// What under the package.
         target: Target,
     },
 }

@@ -182,7 +182,9 @@ impl fmt::Display for ManifestRef {
 /// conformance suite expect), while a write is refused as invalid.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ManifestSegment {
+    /// A tag or a digest.
     Reference(ManifestRef),
+    /// Neither (decoded).
     Invalid(String),
 }
 
@@ -205,6 +207,7 @@ impl ManifestSegment {
 
 /// A request path parsed into its endpoint and typed parameters.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)] // The variants are those of `RouteKind`.
 pub enum Route {
     Base,
     Catalog,
