@@ -3,8 +3,8 @@
 //! (segments percent-encoded as clients do, a package name's `/` as `%2F`)
 //! parses to the same route; every route answers some methods; grantees,
 //! visibilities, roles and repositories that parse round-trip; a body
-//! that parses as a settings patch or a grant is JSON and survives being
-//! written back; paging stays within GitHub's bounds.
+//! that parses as a settings patch or a grant is a JSON object and survives
+//! being written back; paging stays within GitHub's bounds.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -128,9 +128,11 @@ fn check_patch(body: &[u8]) {
             return;
         }
     };
+    // Only a JSON object is a settings body (a JSON array of the fields
+    // in order was once accepted).
     assert!(
-        serde_json::from_slice::<Value>(body).is_ok(),
-        "an accepted body is JSON"
+        serde_json::from_slice::<Value>(body).is_ok_and(|v| v.is_object()),
+        "an accepted body is a JSON object"
     );
     if let Some(v) = &patch.visibility {
         if let Ok(visibility) = v.parse::<Visibility>() {
@@ -172,7 +174,7 @@ fn check_grant(body: &[u8]) {
             return;
         }
     };
-    assert!(serde_json::from_slice::<Value>(body).is_ok());
+    assert!(serde_json::from_slice::<Value>(body).is_ok_and(|v| v.is_object()));
     if let Ok(role) = grant.role.parse::<Role>() {
         assert_eq!(role.to_string(), grant.role);
     }

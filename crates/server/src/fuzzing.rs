@@ -6,35 +6,45 @@
 use http::StatusCode;
 use wharf_storage::ByteRange;
 
-pub use crate::packages_api::{ApiRoute, GrantBody, OwnerPath, PackagePatch, Target};
-pub use crate::route::{ManifestSegment, Route};
-pub use crate::token::TokenRequest;
-use crate::ApiError;
+pub use crate::distribution::route::parsed::{ManifestSegment, Route};
+pub use crate::ghcr::packages_api::{ApiRoute, GrantBody, OwnerPath, PackagePatch, Target};
+pub use crate::ghcr::token::TokenRequest;
+use crate::{ApiError, ManifestRef};
 
 /// A `/v2/...` path as the registry routes it ([`Route::parse`]).
 pub fn route(path: &str) -> Result<Option<Route>, ApiError> {
     Route::parse(path)
 }
 
+/// The methods a route answers (the `Allow` header of a 405).
+pub fn allowed_methods(route: &Route) -> &'static str {
+    route.allowed_methods()
+}
+
+/// A manifest path's reference, or the error a write to it gets.
+pub fn manifest_reference(segment: ManifestSegment) -> Result<ManifestRef, ApiError> {
+    segment.reference()
+}
+
 /// The percent-decoding of path segments (names, digests, REST API
 /// segments).
 pub fn decode_segment(segment: &str) -> String {
-    crate::route::decode(segment).into_owned()
+    crate::distribution::route::decode(segment).into_owned()
 }
 
 /// A blob GET's `Range` header; `None` serves the whole blob.
 pub fn range(header: &[u8]) -> Option<ByteRange> {
-    crate::range::parse_range(header)
+    crate::http::range::parse_range(header)
 }
 
 /// An upload chunk's `Content-Range` header, as `(start, end, len)`.
 pub fn content_range(header: &[u8]) -> Option<(u64, u64, u64)> {
-    crate::range::ChunkRange::parse(header).map(|r| (r.start, r.end, r.len()))
+    crate::http::range::ChunkRange::parse(header).map(|r| (r.start, r.end, r.len()))
 }
 
 /// The `Range` header of an upload response after `offset` bytes.
 pub fn upload_range(offset: u64) -> String {
-    crate::range::upload_range(offset)
+    crate::http::range::upload_range(offset)
 }
 
 /// A path of the package REST API.
@@ -50,18 +60,18 @@ pub fn api_allowed(route: &ApiRoute) -> &'static str {
 /// A REST API failure: status and `{"message"}`.
 pub type Problem = (StatusCode, String);
 
-fn problem(p: crate::packages_api::Problem) -> Problem {
+fn problem(p: crate::ghcr::packages_api::Problem) -> Problem {
     (p.status, p.message)
 }
 
 /// A `PATCH .../packages/container/{name}` body.
 pub fn package_patch(body: &[u8]) -> Result<PackagePatch, Problem> {
-    crate::packages_api::parse_json(body).map_err(problem)
+    crate::ghcr::packages_api::parse_json(body).map_err(problem)
 }
 
 /// A `PUT .../grants/{grantee}` body.
 pub fn grant_body(body: &[u8]) -> Result<GrantBody, Problem> {
-    crate::packages_api::parse_json(body).map_err(problem)
+    crate::ghcr::packages_api::parse_json(body).map_err(problem)
 }
 
 /// A REST listing's `page` and `per_page` from a query string, as
@@ -72,9 +82,9 @@ pub fn api_paging(query: &str) -> Option<Result<(usize, usize, usize, usize), Pr
         .body(())
         .ok()?
         .into_parts();
-    let query = crate::packages_api::query(&parts);
+    let query = crate::ghcr::packages_api::query(&parts);
     Some(
-        crate::packages_api::paging(&query)
+        crate::ghcr::packages_api::paging(&query)
             .map(|p| (p.page, p.per_page, p.skip(), p.wanted()))
             .map_err(problem),
     )
@@ -88,5 +98,5 @@ pub fn token_request(input: &[u8]) -> TokenRequest {
 /// The JWT of a `Bearer <JWT>` header, when the registry takes its fast
 /// path (a bearer token verified without the general parser).
 pub fn bearer_jwt(header: &str) -> Option<&str> {
-    crate::accounts::bearer_jwt(header)
+    crate::ghcr::accounts::bearer_jwt(header)
 }

@@ -30,6 +30,23 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! # Layout
+//!
+//! - [`distribution`]: the OCI Distribution API, knowing nothing of any
+//!   account model: routes, errors, handlers, the [`Authorizer`] every
+//!   request is checked with and the [`ManifestHooks`] a model plugs in
+//!   through (before a manifest is stored, once it is stored, on a read by
+//!   digest, on delete).
+//! - [`http`]: serving connections with their limits, request bodies,
+//!   ranges, headers, the access log and [`Metrics`].
+//! - `ghcr` (cargo feature `ghcr`, default on): the GitHub Container
+//!   registry model, an [`Authorizer`] and [`ManifestHooks`] with the
+//!   token endpoint, the package REST API and the package pages. Without
+//!   the feature the crate depends on neither SQLite nor `wharf-auth`,
+//!   `wharf-packages` or `wharf-annotations`, and a registry embedder
+//!   brings their own authorizer and hooks.
+//! - [`Registry`] composes them.
+//!
 //! # What it serves
 //!
 //! | endpoint | methods |
@@ -170,41 +187,25 @@
 //! out, duration) and one record in [`Metrics`]. [`serve`] runs a router with
 //! a request-head timeout and a graceful shutdown bounded by a grace period.
 
-mod accounts;
-pub mod auth;
-mod blobs;
-mod body;
-mod clock;
-mod connections;
-mod deleted_packages;
-mod error;
+pub mod distribution;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
-mod headers;
-mod listing;
-mod manifests;
-mod metrics;
-mod name_locks;
-mod observe;
-mod packages_api;
-pub mod page;
-mod range;
-mod records;
+#[cfg(feature = "ghcr")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ghcr")))]
+pub mod ghcr;
+pub mod http;
 mod registry;
-mod route;
-mod serve;
-mod stall;
-mod token;
-mod upload_quota;
-mod uploads;
 
-pub use accounts::{Accounts, AccountsConfig, AccountsError, AnnotationPolicy};
-pub use auth::{Access, Action, AllowAll, Authorizer};
-pub use clock::Clock;
-pub use deleted_packages::{ArchiveRepairs, PackageContentError};
-pub use error::{ApiError, ErrorCode};
-pub use metrics::Metrics;
+pub use distribution::auth::{Access, Action, AllowAll, Authorizer};
+pub use distribution::error::{ApiError, ErrorCode};
+pub use distribution::hooks::{ManifestHooks, PushedManifest};
+pub use distribution::route::{ManifestRef, RouteKind};
+#[cfg(feature = "ghcr")]
+pub use ghcr::{
+    Accounts, AccountsConfig, AccountsError, AnnotationPolicy, ArchiveRepairs, Clock,
+    PackageContentError,
+};
+pub use http::metrics::Metrics;
+pub use http::serve::{serve, ServeOptions, Shutdown};
 pub use registry::{Limits, Registry, RegistryBuilder};
-pub use route::{ManifestRef, RouteKind};
-pub use serve::{serve, ServeOptions, Shutdown};

@@ -15,16 +15,18 @@ use http::{Method, StatusCode};
 use wharf_reference::RepositoryName;
 use wharf_storage::Storage;
 
-use crate::accounts::{Accounts, AccountsConfig};
-use crate::auth::{Access, AllowAll, Authorizer};
-use crate::error::{ApiError, ErrorCode};
-use crate::headers::{API_VERSION, NOSNIFF};
-use crate::metrics::Metrics;
-use crate::name_locks::NameLocks;
-use crate::observe::ObserveLayer;
-use crate::route::Route;
-use crate::upload_quota::{client_key, SlotPermit, UploadSessions, UploadSlots};
-use crate::{blobs, listing, manifests, packages_api, token, uploads};
+use crate::distribution::auth::{Access, AllowAll, Authorizer};
+use crate::distribution::error::{ApiError, ErrorCode};
+use crate::distribution::hooks::{ManifestHooks, NoHooks};
+use crate::distribution::name_locks::NameLocks;
+use crate::distribution::route::Route;
+use crate::distribution::upload_quota::{client_key, SlotPermit, UploadSessions, UploadSlots};
+use crate::distribution::{blobs, listing, manifests, uploads};
+#[cfg(feature = "ghcr")]
+use crate::ghcr::accounts::Accounts;
+use crate::http::headers::{API_VERSION, NOSNIFF};
+use crate::http::metrics::Metrics;
+use crate::http::observe::ObserveLayer;
 
 /// Limits that keep one client from exhausting the registry.
 ///
@@ -112,34 +114,40 @@ impl Default for Limits {
 /// Builds a [`Registry`]. See [`Registry::builder`].
 pub struct RegistryBuilder {
     storage: Arc<dyn Storage>,
-    authorizer: Arc<dyn Authorizer>,
-    accounts: Option<Accounts>,
+    pub(crate) authorizer: Arc<dyn Authorizer>,
+    pub(crate) hooks: Arc<dyn ManifestHooks>,
+    #[cfg(feature = "ghcr")]
+    pub(crate) accounts: Option<Accounts>,
     limits: Limits,
     metrics_endpoint: bool,
 }
 
 impl RegistryBuilder {
-    /// Turns on the GitHub Container registry model: users, organizations,
-    /// personal access and workflow tokens, private and public packages
-    /// (see [`Accounts`]). The registry then authorizes every request with
-    /// it (replacing any [`authorizer`](Self::authorizer)), serves the
-    /// token endpoint at `/token` and the package REST API, and records
-    /// each manifest push as a package version with its metadata.
-    #[must_use]
-    pub fn accounts(mut self, config: AccountsConfig) -> Self {
-        let accounts = Accounts::new(config);
-        self.authorizer = Arc::new(accounts.clone());
-        self.accounts = Some(accounts);
-        self
-    }
-
     /// The authorizer every request is checked with (default: [`AllowAll`],
     /// no authentication, for local and development use only). Turns
     /// [`accounts`](Self::accounts) off.
     #[must_use]
     pub fn authorizer(mut self, authorizer: Arc<dyn Authorizer>) -> Self {
         self.authorizer = authorizer;
-        self.accounts = None;
+        #[cfg(feature = "ghcr")]
+        {
+            self.accounts = None;
+        }
+        self.hooks = Arc::new(NoHooks);
+        self
+    }
+
+    /// What the registry does around manifest pushes, reads and deletes
+    /// (default: nothing more than OCI Distribution; see
+    /// [`ManifestHooks`]). Turns [`accounts`](Self::accounts) off: set the
+    /// [`authorizer`](Self::authorizer) first, then the hooks.
+    #[must_use]
+    pub fn hooks(mut self, hooks: Arc<dyn ManifestHooks>) -> Self {
+        self.hooks = hooks;
+        #[cfg(feature = "ghcr")]
+        {
+            self.accounts = None;
+        }
         self
     }
 
@@ -173,6 +181,8 @@ impl RegistryBuilder {
             inner: Arc::new(Inner {
                 storage: self.storage,
                 authorizer: self.authorizer,
+                hooks: self.hooks,
+                #[cfg(feature = "ghcr")]
                 accounts: self.accounts,
                 limits: self.limits,
                 metrics: Arc::new(Metrics::default()),
@@ -209,7 +219,9 @@ pub struct Registry {
 pub(crate) struct Inner {
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) authorizer: Arc<dyn Authorizer>,
-    accounts: Option<Accounts>,
+    hooks: Arc<dyn ManifestHooks>,
+    #[cfg(feature = "ghcr")]
+    pub(crate) accounts: Option<Accounts>,
     pub(crate) limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
     upload_slots: UploadSlots,
@@ -234,6 +246,8 @@ impl Registry {
         RegistryBuilder {
             storage,
             authorizer: Arc::new(AllowAll),
+            hooks: Arc::new(NoHooks),
+            #[cfg(feature = "ghcr")]
             accounts: None,
             limits: Limits::default(),
             metrics_endpoint: false,
@@ -251,16 +265,16 @@ impl Registry {
         if self.inner.metrics_endpoint {
             router = router.route("/metrics", get(metrics));
         }
-        if self.inner.accounts.is_some() {
-            router = packages_api::routes(router.route("/token", any(token::endpoint)));
+        #[cfg(feature = "ghcr")]
+        {
+            router = self.ghcr_routes(router);
         }
-        router
-            .fallback(not_found)
-            .with_state(self.clone())
-            .merge(self.page_routes())
-            .layer(ObserveLayer {
-                metrics: self.inner.metrics.clone(),
-            })
+        let router = router.fallback(not_found).with_state(self.clone());
+        #[cfg(feature = "ghcr")]
+        let router = router.merge(self.page_routes());
+        router.layer(ObserveLayer {
+            metrics: self.inner.metrics.clone(),
+        })
     }
 
     /// A router serving only `GET /metrics` (the Prometheus text format),
@@ -274,66 +288,6 @@ impl Registry {
             .route("/metrics", get(metrics))
             .fallback(not_found)
             .with_state(self.clone())
-    }
-
-    /// The accounts model, when [`RegistryBuilder::accounts`] turned it on.
-    pub fn accounts(&self) -> Option<&Accounts> {
-        self.inner.accounts.as_ref()
-    }
-
-    /// Removes for good the packages and versions deleted more than 30
-    /// days ago (GitHub's restore window), and deletes from storage their
-    /// content: the archives of purged packages, and the manifests of
-    /// purged versions no record references any more. Nothing to do
-    /// without [accounts](RegistryBuilder::accounts).
-    pub async fn purge_expired_packages(
-        &self,
-    ) -> Result<wharf_packages::PurgeReport, wharf_packages::Error> {
-        match &self.inner.accounts {
-            Some(accounts) => accounts.purge_expired(&self.inner.storage).await,
-            None => Ok(wharf_packages::PurgeReport::default()),
-        }
-    }
-
-    /// Repairs what a crash between a package delete, restore or purge
-    /// and the matching storage change left behind: a deleted package's
-    /// content still under its name is archived (so a new package of the
-    /// name cannot reach it), a restored package's content still archived
-    /// is put back, and archives of purged packages are deleted. Call it
-    /// once at startup, before serving. Nothing to do without
-    /// [accounts](RegistryBuilder::accounts).
-    pub async fn reconcile_package_archives(
-        &self,
-    ) -> Result<crate::ArchiveRepairs, crate::PackageContentError> {
-        match &self.inner.accounts {
-            Some(accounts) => accounts.reconcile_archives(&self.inner.storage).await,
-            None => Ok(crate::ArchiveRepairs::default()),
-        }
-    }
-
-    /// Spawns a task on the current tokio runtime that calls
-    /// [`purge_expired_packages`](Self::purge_expired_packages) every
-    /// `interval`, logging what it removed and any failure. Abort the
-    /// returned handle to stop it.
-    pub fn spawn_package_purger(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
-        let registry = self.clone();
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                match registry.purge_expired_packages().await {
-                    Ok(report) if report.is_empty() => {}
-                    Ok(report) => tracing::info!(
-                        packages = report.packages.len(),
-                        versions = report.versions.len(),
-                        manifests = report.unreferenced.len(),
-                        "purged packages and versions deleted more than 30 days ago"
-                    ),
-                    Err(err) => tracing::warn!(error = %err, "purging deleted packages failed"),
-                }
-            }
-        })
     }
 
     /// The storage the registry serves.
@@ -353,14 +307,21 @@ impl Registry {
 
     /// Asks the authorizer whether the request may do `access`.
     ///
-    /// With [accounts](RegistryBuilder::accounts) on, a repository is
-    /// `OWNER/PACKAGE`: a name of one component (`bob`) is refused first,
-    /// whoever asks, with 400 `NAME_INVALID`.
+    /// A repository name is first checked by the hooks
+    /// ([`ManifestHooks::check_name`]): with
+    /// [accounts](RegistryBuilder::accounts) on, a repository is
+    /// `OWNER/PACKAGE`, and a name of one component (`bob`) is refused
+    /// first, whoever asks, with 400 `NAME_INVALID`.
     pub async fn authorize(&self, request: &Parts, access: Access<'_>) -> Result<(), ApiError> {
-        if let (Some(_), Access::Repository { name, .. }) = (&self.inner.accounts, access) {
-            require_package_name(name)?;
+        if let Access::Repository { name, .. } = access {
+            self.inner.hooks.check_name(name)?;
         }
         self.inner.authorizer.authorize(request, access).await
+    }
+
+    /// The hooks a model plugged in (see [`RegistryBuilder::hooks`]).
+    pub fn hooks(&self) -> &Arc<dyn ManifestHooks> {
+        &self.inner.hooks
     }
 
     /// Removes upload sessions untouched for longer than
@@ -550,22 +511,4 @@ async fn not_found() -> Response {
     )
     .with_status(StatusCode::NOT_FOUND)
     .into_response()
-}
-
-/// Refuses a repository name without a package after its owner: under
-/// accounts it would make a package named "" that no page or REST path
-/// can address. The answer depends on the name alone, so it reveals
-/// nothing about accounts.
-fn require_package_name(name: &RepositoryName) -> Result<(), ApiError> {
-    if name.package().is_some() {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        ErrorCode::NameInvalid,
-        format!(
-            "a package name is needed after the owner: {}/NAME",
-            name.namespace()
-        ),
-    )
-    .with_detail(serde_json::json!({ "name": name.as_str() })))
 }

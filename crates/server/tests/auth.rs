@@ -8,7 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use common::*;
 use reqwest::Method;
-use wharf_server::{auth, Access, Action, ApiError, Authorizer};
+use wharf_server::distribution::auth;
+use wharf_server::{Access, Action, ApiError, Authorizer};
 
 /// `Bearer reader` may pull everything except `secret/*`; `Bearer writer`
 /// may do anything; no token gets a challenge naming the scope.

@@ -350,6 +350,22 @@ async fn who_may_read_change_and_delete_a_package() {
             400,
         ),
         (
+            "change, a JSON array of the fields in order",
+            Method::PATCH,
+            app.into(),
+            Some("alice"),
+            json!(["public"]),
+            400,
+        ),
+        (
+            "grant, a JSON array of the fields in order",
+            Method::PUT,
+            format!("{app}/grants/user:bob"),
+            Some("alice"),
+            json!(["admin"]),
+            400,
+        ),
+        (
             "change, unknown field",
             Method::PATCH,
             app.into(),

@@ -17,7 +17,7 @@ use wharf_auth::{
 };
 use wharf_packages::{NewVersion, PackageChanges, PackageStore, SqlitePackageStore, WorkflowToken};
 use wharf_reference::{Digest, RepositoryName};
-use wharf_server::page::PackagePages;
+use wharf_server::ghcr::web::PackagePages;
 
 const NOW: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
 

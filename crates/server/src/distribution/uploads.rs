@@ -14,13 +14,13 @@ use http::{HeaderValue, StatusCode};
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::{UploadId, UploadStatus};
 
-use crate::auth::{Access, Action};
-use crate::body::{chunk_stream, BodyPace};
-use crate::error::{range_value, ApiError, ErrorCode};
-use crate::headers::{self, DOCKER_CONTENT_DIGEST, DOCKER_UPLOAD_UUID};
-use crate::listing::query_param;
-use crate::range::ChunkRange;
-use crate::route::{parse_digest, parse_name};
+use crate::distribution::auth::{Access, Action};
+use crate::distribution::error::{range_value, ApiError, ErrorCode};
+use crate::distribution::listing::query_param;
+use crate::distribution::route::{parse_digest, parse_name};
+use crate::http::body::{chunk_stream, BodyPace};
+use crate::http::headers::{self, DOCKER_CONTENT_DIGEST, DOCKER_UPLOAD_UUID};
+use crate::http::range::ChunkRange;
 use crate::Registry;
 
 async fn authorize_push(

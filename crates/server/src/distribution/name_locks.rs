@@ -69,6 +69,7 @@ impl NameLocks {
     }
 
     /// Held by a package delete or restore of `name`.
+    #[cfg_attr(not(feature = "ghcr"), allow(dead_code))]
     pub(crate) async fn package_change(&self, name: &RepositoryName) -> OwnedRwLockWriteGuard<()> {
         self.lock_of(name).write_owned().await
     }

@@ -44,7 +44,7 @@
 //! A deleted version keeps its manifest in storage until it is purged, so
 //! that it can be restored: its tags are removed from storage, and a pull
 //! by digest answers `MANIFEST_UNKNOWN`. A deleted package's whole content
-//! is archived (see [`deleted_packages`](crate::deleted_packages)): its
+//! is archived (see [`deleted_packages`](crate::ghcr::deleted_packages)): its
 //! name answers `NAME_UNKNOWN` until it is restored (content and tags come
 //! back) or published again, and a new package of the name starts empty.
 //! Thirty days after the delete,
@@ -63,10 +63,10 @@ use wharf_packages::{NewVersion, PackageChanges, PackageLookup, VersionId, Versi
 use wharf_reference::{Digest, RepositoryName, Tag};
 use wharf_storage::Storage;
 
-use crate::accounts::{store_failure, Accounts, Caller};
-use crate::auth::{Access, Action, Authorizer};
-use crate::error::{ApiError, ErrorCode};
-use crate::route::ManifestRef;
+use crate::distribution::auth::{Access, Action, Authorizer};
+use crate::distribution::error::{ApiError, ErrorCode};
+use crate::distribution::route::ManifestRef;
+use crate::ghcr::accounts::{store_failure, Accounts, Caller};
 
 /// The largest image config read for its labels.
 pub(crate) const MAX_CONFIG_SIZE: u64 = 1024 * 1024;
@@ -74,6 +74,8 @@ pub(crate) const MAX_CONFIG_SIZE: u64 = 1024 * 1024;
 /// What [`Accounts::prepare_push`] found, for [`Accounts::record_push`].
 #[derive(Debug)]
 pub(crate) struct PreparedPush {
+    /// The model that prepared it, which records it once stored.
+    pub(crate) accounts: Accounts,
     metadata: Option<PackageMetadata>,
     /// Who pushes (a source label links the package only if they may
     /// change its settings).
@@ -203,6 +205,7 @@ impl Accounts {
     ) -> Result<PreparedPush, ApiError> {
         let caller = self.caller(parts, None).await?;
         let mut prepared = PreparedPush {
+            accounts: self.clone(),
             metadata: None,
             pusher: caller.principal().clone(),
         };

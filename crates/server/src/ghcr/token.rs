@@ -32,10 +32,10 @@ use wharf_auth::{
 };
 use wharf_packages::PackageLookup;
 
-use crate::accounts::{AuthnError, Caller};
-use crate::body::read_limited;
-use crate::clock::rfc3339;
-use crate::error::{ApiError, ErrorCode};
+use crate::distribution::error::{ApiError, ErrorCode};
+use crate::ghcr::accounts::{AuthnError, Caller};
+use crate::ghcr::clock::rfc3339;
+use crate::http::body::read_limited;
 use crate::Registry;
 
 /// The most resources one token request may ask about.
@@ -138,7 +138,7 @@ async fn read_form(
     let bytes = read_limited(
         body,
         MAX_FORM,
-        crate::body::BodyPace::of(registry.limits()),
+        crate::http::body::BodyPace::of(registry.limits()),
         None,
     )
     .await?;

@@ -10,10 +10,10 @@ use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 use wharf_reference::{Digest, RepositoryName};
 
-use crate::auth::{Access, Action};
-use crate::error::ApiError;
-use crate::headers::{self, DOCKER_CONTENT_DIGEST};
-use crate::range::parse_range;
+use crate::distribution::auth::{Access, Action};
+use crate::distribution::error::ApiError;
+use crate::http::headers::{self, DOCKER_CONTENT_DIGEST};
+use crate::http::range::parse_range;
 use crate::Registry;
 
 const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-stream");

@@ -15,7 +15,7 @@ use http::StatusCode;
 use tokio::time::{Instant, Sleep};
 use wharf_storage::ChunkStream;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::distribution::error::{ApiError, ErrorCode};
 use crate::Limits;
 
 /// How a request body must arrive: no pause longer than `idle`, at least

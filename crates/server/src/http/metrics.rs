@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use http::{Method, StatusCode};
 
-use crate::route::RouteKind;
+use crate::distribution::route::RouteKind;
 
 const ROUTES: usize = RouteKind::ALL.len();
 const METHODS: [&str; 7] = ["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OTHER"];

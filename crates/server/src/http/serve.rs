@@ -15,8 +15,8 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
-use crate::connections::{default_max_connections, Admission, Connections, GuardedBody};
-use crate::stall::StallGuard;
+use crate::http::connections::{default_max_connections, Admission, Connections, GuardedBody};
+use crate::http::stall::StallGuard;
 
 /// Connection settings for [`serve`].
 ///

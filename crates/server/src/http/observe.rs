@@ -18,8 +18,8 @@ use http::{Method, Request, Response, StatusCode, Uri};
 use http_body::{Frame, SizeHint};
 use tower::{Layer, Service};
 
-use crate::metrics::Metrics;
-use crate::route::RouteKind;
+use crate::distribution::route::RouteKind;
+use crate::http::metrics::Metrics;
 
 /// A tower layer recording every request in [`Metrics`] and the access log.
 #[derive(Clone)]

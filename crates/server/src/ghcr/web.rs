@@ -26,7 +26,7 @@
 //! use wharf_auth::{Identity, Package, Timestamp, Visibility};
 //! use wharf_packages::{NewVersion, PackageChanges, PackageStore, SqlitePackageStore};
 //! use wharf_reference::Digest;
-//! use wharf_server::page::PackagePages;
+//! use wharf_server::ghcr::web::PackagePages;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
 //! let store = Arc::new(SqlitePackageStore::in_memory()?);
@@ -78,7 +78,7 @@ use wharf_packages::{
 };
 use wharf_reference::RepositoryName;
 
-use crate::accounts::{AuthnError, Caller};
+use crate::ghcr::accounts::{AuthnError, Caller};
 
 /// How many versions a package page reads (newest first); older ones are
 /// summarised as "N more".
@@ -740,7 +740,7 @@ fn short_digest(digest: &wharf_reference::Digest) -> String {
 ///
 /// ```
 /// assert_eq!(
-///     wharf_server::page::escape_html(r#"<a href="x">'&'</a>"#),
+///     wharf_server::ghcr::web::escape_html(r#"<a href="x">'&'</a>"#),
 ///     "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
 /// );
 /// ```

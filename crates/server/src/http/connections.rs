@@ -1,4 +1,4 @@
-//! The open connections of [`serve`](crate::serve): which are idle, since
+//! The open connections of [`serve`](crate::http::serve): which are idle, since
 //! when, and how to close one. It bounds how long a connection may stay
 //! open without a request in flight (from accept on, so a client that
 //! never speaks, or an HTTP/2 client that sends only a preface or a header

@@ -367,7 +367,7 @@ impl From<wharf_storage::Error> for ApiError {
                 format!("invalid media type {media_type:?}"),
             ),
             E::BodyInterrupted { offset, source } => {
-                crate::body::body_failed(&source).with_header(http::header::RANGE, range_value(offset))
+                crate::http::body::body_failed(&source).with_header(http::header::RANGE, range_value(offset))
             }
             full @ E::InsufficientStorage { .. } => ApiError::insufficient_storage(&full),
             other => ApiError::internal(&other),
@@ -403,7 +403,7 @@ impl From<wharf_manifest::Error> for ApiError {
 
 /// `Range: 0-<last byte>` for an upload holding `offset` bytes.
 pub(crate) fn range_value(offset: u64) -> HeaderValue {
-    HeaderValue::from_str(&crate::range::upload_range(offset))
+    HeaderValue::from_str(&crate::http::range::upload_range(offset))
         .unwrap_or_else(|_| HeaderValue::from_static("0-0"))
 }
 

@@ -16,8 +16,8 @@ use tokio::sync::OnceCell;
 use wharf_reference::RepositoryName;
 use wharf_storage::{Storage, UploadId};
 
-use crate::auth::Authorizer;
-use crate::error::{ApiError, ErrorCode};
+use crate::distribution::auth::Authorizer;
+use crate::distribution::error::{ApiError, ErrorCode};
 
 /// The key requests of one client share: `principal:<subject>` when the
 /// authorizer names one, else `ip:<address>` (`ip:unknown` when the server

@@ -5,7 +5,7 @@ use std::fmt::Display;
 
 use http::header::{HeaderName, HeaderValue};
 
-use crate::error::ApiError;
+use crate::distribution::error::ApiError;
 
 /// `Docker-Distribution-API-Version: registry/2.0`, on every `/v2/` response.
 pub(crate) const API_VERSION: (HeaderName, HeaderValue) = (

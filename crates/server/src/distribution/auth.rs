@@ -13,7 +13,7 @@ use http::header::{HeaderValue, WWW_AUTHENTICATE};
 use http::request::Parts;
 use wharf_reference::RepositoryName;
 
-use crate::error::{ApiError, ErrorCode};
+use crate::distribution::error::{ApiError, ErrorCode};
 
 /// What a request does to a repository, in the vocabulary of registry token
 /// scopes (`repository:NAME:pull`, `push`, `delete`).

@@ -75,9 +75,9 @@ use wharf_auth::{
 use wharf_packages::{AccessContext, PackageLookup, PackageStore, TokenId};
 use wharf_reference::RepositoryName;
 
-use crate::auth::{Access, Action, Authorizer};
-use crate::clock::Clock;
-use crate::error::{ApiError, ErrorCode};
+use crate::distribution::auth::{Access, Action, Authorizer};
+use crate::distribution::error::{ApiError, ErrorCode};
+use crate::ghcr::clock::Clock;
 
 /// What a manifest push does when its annotations or labels break a rule
 /// of `wharf-annotations` (a description over 512 characters, a control
@@ -668,7 +668,7 @@ impl Accounts {
         if bad.bearer {
             challenge = challenge.with_error(ChallengeError::InvalidToken);
         }
-        crate::auth::unauthorized(&challenge.to_string(), bad.reason.clone())
+        crate::distribution::auth::unauthorized(&challenge.to_string(), bad.reason.clone())
     }
 
     /// What the store knows about `name` for `principal`.
@@ -758,7 +758,7 @@ impl Accounts {
         match kind {
             DenyKind::NeedsAuthentication => {
                 let challenge = self.challenge().with_scope(scope);
-                crate::auth::unauthorized(&challenge.to_string(), reason)
+                crate::distribution::auth::unauthorized(&challenge.to_string(), reason)
             }
             DenyKind::NotVisible => ApiError::new(
                 ErrorCode::NameUnknown,
@@ -766,7 +766,7 @@ impl Accounts {
             )
             .with_detail(serde_json::json!({ "name": name.to_string() })),
             DenyKind::InsufficientScope | DenyKind::Forbidden => {
-                let err = crate::auth::denied(reason);
+                let err = crate::distribution::auth::denied(reason);
                 if caller.is_bearer() {
                     let challenge = self
                         .challenge()
@@ -841,7 +841,7 @@ impl Authorizer for Accounts {
         let caller = self.caller(request, scope).await?;
         match access {
             Access::Base => match caller {
-                Caller::Anonymous => Err(crate::auth::unauthorized(
+                Caller::Anonymous => Err(crate::distribution::auth::unauthorized(
                     &self.challenge().to_string(),
                     "authentication required: log in with your username and a personal access token",
                 )),

@@ -58,9 +58,9 @@ use wharf_packages::{
 };
 use wharf_reference::RepositoryName;
 
-use crate::accounts::{Accounts, AuthnError, Caller};
-use crate::clock::rfc3339;
-use crate::route::decode;
+use crate::distribution::route::decode;
+use crate::ghcr::accounts::{Accounts, AuthnError, Caller};
+use crate::ghcr::clock::rfc3339;
 use crate::Registry;
 
 /// The largest JSON body accepted.
@@ -1101,8 +1101,8 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     registry: &Registry,
     body: Body,
 ) -> Result<T, Problem> {
-    let pace = crate::body::BodyPace::of(registry.limits());
-    let bytes = crate::body::read_limited(body, MAX_BODY, pace, None)
+    let pace = crate::http::body::BodyPace::of(registry.limits());
+    let bytes = crate::http::body::read_limited(body, MAX_BODY, pace, None)
         .await
         .map_err(|_| {
             Problem::bad_request(format!("the body must be JSON of at most {MAX_BODY} bytes"))
@@ -1110,15 +1110,40 @@ async fn read_json<T: serde::de::DeserializeOwned>(
     parse_json(&bytes)
 }
 
-/// A request body read as JSON, or the 400 saying why it is not `T`.
+/// Parses a settings body: a JSON object, as GitHub's API takes. Serde
+/// would also read a struct from a JSON array of its fields in order
+/// (`["public"]`), which no client means: refused like any other shape.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
-    serde_json::from_slice(bytes)
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| Problem::bad_request(format!("Problems parsing JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(Problem::bad_request(
+            "Problems parsing JSON: the body must be a JSON object",
+        ));
+    }
+    serde_json::from_value(value)
         .map_err(|e| Problem::bad_request(format!("Problems parsing JSON: {e}")))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settings_bodies_are_json_objects() {
+        assert!(parse_json::<GrantBody>(br#"{"role":"read"}"#).is_ok());
+        for body in [
+            &br#"["read"]"#[..],
+            b"\"read\"",
+            b"null",
+            b"[]",
+            b"{\"role\":",
+        ] {
+            assert!(parse_json::<GrantBody>(body).is_err(), "{body:?}");
+        }
+        assert!(parse_json::<PackagePatch>(br#"["public"]"#).is_err());
+        assert!(parse_json::<PackagePatch>(br#"{"visibility":"public"}"#).is_ok());
+    }
 
     #[test]
     fn paths_parse_into_routes_with_encoded_names() {

@@ -25,8 +25,8 @@ use wharf_packages::{
 use wharf_reference::RepositoryName;
 use wharf_storage::{ArchiveKey, Storage};
 
-use crate::accounts::Accounts;
-use crate::records::retag;
+use crate::ghcr::accounts::Accounts;
+use crate::ghcr::records::retag;
 
 /// The prefix of the archive key of a deleted package.
 const PACKAGE_PREFIX: &str = "package-";

@@ -22,11 +22,12 @@ use wharf_manifest::{Manifest, ParseOptions};
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::ManifestPut;
 
-use crate::auth::{Access, Action};
-use crate::body::read_limited;
-use crate::error::{ApiError, ErrorCode};
-use crate::headers::{self, DOCKER_CONTENT_DIGEST, OCI_SUBJECT};
-use crate::route::{ManifestRef, ManifestSegment};
+use crate::distribution::auth::{Access, Action};
+use crate::distribution::error::{ApiError, ErrorCode};
+use crate::distribution::hooks::PushedManifest;
+use crate::distribution::route::{ManifestRef, ManifestSegment};
+use crate::http::body::read_limited;
+use crate::http::headers::{self, DOCKER_CONTENT_DIGEST, OCI_SUBJECT};
 use crate::Registry;
 
 /// Resolves a tag to the digest it points at; a digest is itself.
@@ -70,11 +71,9 @@ pub(crate) async fn get(
     };
     let by_digest = matches!(reference, ManifestRef::Digest(_));
     let digest = resolve(registry, &name, reference).await?;
-    if let Some(accounts) = registry.accounts() {
-        // A deleted version keeps its bytes until purged, but is not served.
-        if by_digest && accounts.is_deleted_version(&name, &digest).await? {
-            return Err(ApiError::manifest_unknown(&digest));
-        }
+    // A model may keep a manifest without serving it (a deleted version).
+    if by_digest && registry.hooks().is_hidden(&name, &digest).await? {
+        return Err(ApiError::manifest_unknown(&digest));
     }
     let storage = registry.storage();
     let (media_type, size, body) = if parts.method == Method::HEAD {
@@ -121,7 +120,7 @@ pub(crate) async fn put(
     let bytes = read_limited(
         body,
         limits.max_manifest_size,
-        crate::body::BodyPace::of(limits),
+        crate::http::body::BodyPace::of(limits),
         declared,
     )
     .await?;
@@ -152,14 +151,11 @@ pub(crate) async fn put(
         ManifestRef::Tag(tag) => Some(tag),
         ManifestRef::Digest(_) => None,
     };
-    let prepared = match registry.accounts() {
-        Some(accounts) => Some(
-            accounts
-                .prepare_push(registry.storage(), parts, &name, &manifest, tag.is_some())
-                .await?,
-        ),
-        None => None,
-    };
+    let push = PushedManifest::new(&name, &digest, &manifest, tag);
+    let after = registry
+        .hooks()
+        .before_store(registry.storage(), parts, &push)
+        .await?;
 
     let mut put = ManifestPut::new(
         digest.clone(),
@@ -180,11 +176,7 @@ pub(crate) async fn put(
     if let Some(tag) = tag {
         storage.set_tag(&name, tag, &digest).await?;
     }
-    if let (Some(accounts), Some(prepared)) = (registry.accounts(), prepared) {
-        accounts
-            .record_push(prepared, &name, &digest, &manifest, tag)
-            .await?;
-    }
+    after.stored(&push).await?;
 
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::CREATED;
@@ -243,9 +235,8 @@ async fn check_references(
 }
 
 /// Deletes a manifest by digest (with the tags pointing at it and its
-/// referrers entry), or just a tag. With accounts, deleting by digest
-/// soft-deletes the package version instead (restorable for 30 days; its
-/// tags go, its bytes stay until purged, and it is no longer served).
+/// referrers entry), or just a tag, through [`ManifestHooks::delete`]
+/// (the package model soft-deletes the version instead).
 pub(crate) async fn delete(
     registry: &Registry,
     parts: &Parts,
@@ -261,16 +252,10 @@ pub(crate) async fn delete(
             },
         )
         .await?;
-    let storage = registry.storage();
-    match (registry.accounts(), &reference) {
-        (Some(accounts), _) => accounts.delete_manifest(storage, &name, &reference).await?,
-        (None, ManifestRef::Digest(digest)) => {
-            storage.delete_manifest(&name, digest).await?;
-        }
-        (None, ManifestRef::Tag(tag)) => {
-            storage.delete_tag(&name, tag).await?;
-        }
-    }
+    registry
+        .hooks()
+        .delete(registry.storage(), &name, &reference)
+        .await?;
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::ACCEPTED;
     response

@@ -10,9 +10,9 @@ use serde::Serialize;
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::{Page, PageRequest, Referrer};
 
-use crate::auth::{Access, Action};
-use crate::error::{ApiError, ErrorCode};
-use crate::headers::{self, OCI_FILTERS_APPLIED};
+use crate::distribution::auth::{Access, Action};
+use crate::distribution::error::{ApiError, ErrorCode};
+use crate::http::headers::{self, OCI_FILTERS_APPLIED};
 use crate::Registry;
 
 /// The media type of the referrers response.

@@ -1,0 +1,25 @@
+//! The GitHub Container registry model, plugged into the
+//! [distribution core](crate::distribution): users and organizations,
+//! personal access and workflow tokens, private and public packages
+//! ([`Accounts`], the authorizer and the [manifest hooks](ManifestHooks)),
+//! the token endpoint (`/token`), the package REST API and the package
+//! pages ([`web`]). Turned on with [`RegistryBuilder::accounts`]; behind
+//! the `ghcr` cargo feature (default on), which brings `wharf-auth`,
+//! `wharf-packages` (SQLite) and `wharf-annotations`.
+//!
+//! [`ManifestHooks`]: crate::ManifestHooks
+//! [`RegistryBuilder::accounts`]: crate::RegistryBuilder::accounts
+
+pub(crate) mod accounts;
+pub(crate) mod clock;
+pub(crate) mod deleted_packages;
+mod hooks;
+pub(crate) mod packages_api;
+pub(crate) mod records;
+mod registry;
+pub(crate) mod token;
+pub mod web;
+
+pub use accounts::{Accounts, AccountsConfig, AccountsError, AnnotationPolicy};
+pub use clock::Clock;
+pub use deleted_packages::{ArchiveRepairs, PackageContentError};

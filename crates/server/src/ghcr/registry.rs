@@ -1,0 +1,98 @@
+//! The package model's part of [`Registry`] and [`RegistryBuilder`]:
+//! turning it on, its routes, and its scheduled work.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::any;
+use axum::Router;
+
+use crate::ghcr::accounts::{Accounts, AccountsConfig};
+use crate::ghcr::deleted_packages::{ArchiveRepairs, PackageContentError};
+use crate::ghcr::{packages_api, token};
+use crate::{Registry, RegistryBuilder};
+
+impl RegistryBuilder {
+    /// Turns on the GitHub Container registry model: users, organizations,
+    /// personal access and workflow tokens, private and public packages
+    /// (see [`Accounts`]). The registry then authorizes every request with
+    /// it (replacing any [`authorizer`](Self::authorizer)), serves the
+    /// token endpoint at `/token` and the package REST API, and records
+    /// each manifest push as a package version with its metadata.
+    #[must_use]
+    pub fn accounts(mut self, config: AccountsConfig) -> Self {
+        let accounts = Accounts::new(config);
+        self.authorizer = Arc::new(accounts.clone());
+        self.hooks = Arc::new(accounts.clone());
+        self.accounts = Some(accounts);
+        self
+    }
+}
+
+impl Registry {
+    /// The token endpoint and the package REST API, when accounts are on.
+    pub(crate) fn ghcr_routes(&self, router: Router<Registry>) -> Router<Registry> {
+        if self.inner().accounts.is_none() {
+            return router;
+        }
+        packages_api::routes(router.route("/token", any(token::endpoint)))
+    }
+
+    /// The accounts model, when [`RegistryBuilder::accounts`] turned it on.
+    pub fn accounts(&self) -> Option<&Accounts> {
+        self.inner().accounts.as_ref()
+    }
+
+    /// Removes for good the packages and versions deleted more than 30
+    /// days ago (GitHub's restore window), and deletes from storage their
+    /// content: the archives of purged packages, and the manifests of
+    /// purged versions no record references any more. Nothing to do
+    /// without [accounts](RegistryBuilder::accounts).
+    pub async fn purge_expired_packages(
+        &self,
+    ) -> Result<wharf_packages::PurgeReport, wharf_packages::Error> {
+        match &self.inner().accounts {
+            Some(accounts) => accounts.purge_expired(&self.inner().storage).await,
+            None => Ok(wharf_packages::PurgeReport::default()),
+        }
+    }
+
+    /// Repairs what a crash between a package delete, restore or purge
+    /// and the matching storage change left behind: a deleted package's
+    /// content still under its name is archived (so a new package of the
+    /// name cannot reach it), a restored package's content still archived
+    /// is put back, and archives of purged packages are deleted. Call it
+    /// once at startup, before serving. Nothing to do without
+    /// [accounts](RegistryBuilder::accounts).
+    pub async fn reconcile_package_archives(&self) -> Result<ArchiveRepairs, PackageContentError> {
+        match &self.inner().accounts {
+            Some(accounts) => accounts.reconcile_archives(&self.inner().storage).await,
+            None => Ok(ArchiveRepairs::default()),
+        }
+    }
+
+    /// Spawns a task on the current tokio runtime that calls
+    /// [`purge_expired_packages`](Self::purge_expired_packages) every
+    /// `interval`, logging what it removed and any failure. Abort the
+    /// returned handle to stop it.
+    pub fn spawn_package_purger(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        let registry = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(interval);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                match registry.purge_expired_packages().await {
+                    Ok(report) if report.is_empty() => {}
+                    Ok(report) => tracing::info!(
+                        packages = report.packages.len(),
+                        versions = report.versions.len(),
+                        manifests = report.unreferenced.len(),
+                        "purged packages and versions deleted more than 30 days ago"
+                    ),
+                    Err(err) => tracing::warn!(error = %err, "purging deleted packages failed"),
+                }
+            }
+        })
+    }
+}

@@ -1,0 +1,13 @@
+//! HTTP plumbing shared by every endpoint: serving connections with their
+//! limits ([`serve`](serve::serve)), request bodies and their pace,
+//! `Range` and `Content-Range`, common headers, the access log and the
+//! [`Metrics`](metrics::Metrics).
+
+pub(crate) mod body;
+pub(crate) mod connections;
+pub(crate) mod headers;
+pub mod metrics;
+pub(crate) mod observe;
+pub(crate) mod range;
+pub mod serve;
+pub(crate) mod stall;
