@@ -41,10 +41,7 @@ fuzz_target!(|data: &[u8]| {
     }
     assert_eq!(challenge.scopes(), &scopes);
     let value = challenge.to_string();
-    assert!(
-        http::HeaderValue::from_str(&value).is_ok(),
-        "not a header value: {value:?}"
-    );
+    assert!(field_value(&value), "not a header value: {value:?}");
     let (scheme, params) = auth_params(&value);
     assert_eq!(scheme, "Bearer");
     let mut expected = vec![("realm", visible(realm)), ("service", visible(service))];
@@ -75,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(params.iter().all(|(key, _)| key != "error"));
 
     let basic = BasicChallenge::new(realm).to_string();
-    assert!(http::HeaderValue::from_str(&basic).is_ok(), "{basic:?}");
+    assert!(field_value(&basic), "{basic:?}");
     let (scheme, params) = auth_params(&basic);
     assert_eq!(scheme, "Basic");
     assert_eq!(
@@ -86,6 +83,12 @@ fuzz_target!(|data: &[u8]| {
         ]
     );
 });
+
+/// Whether `value` is a valid field value (RFC 9110: visible ASCII,
+/// space, tab and obs-text), as `http` accepts from bytes.
+fn field_value(value: &str) -> bool {
+    http::HeaderValue::from_bytes(value.as_bytes()).is_ok()
+}
 
 /// What a quoted-string can carry: everything but control characters
 /// other than tab.
