@@ -1113,7 +1113,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
 /// Parses a settings body: a JSON object, as GitHub's API takes. Serde
 /// would also read a struct from a JSON array of its fields in order
 /// (`["public"]`), which no client means: refused like any other shape.
-fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Problem> {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| Problem::bad_request(format!("Problems parsing JSON: {e}")))?;
     if !value.is_object() {
