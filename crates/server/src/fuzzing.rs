@@ -3,11 +3,13 @@
 //! thin call into the code the handlers run, so that the parsers can stay
 //! private to the crate.
 
+use std::collections::BTreeMap;
+
 use http::StatusCode;
 use wharf_storage::ByteRange;
 
 pub use crate::distribution::route::parsed::{ManifestSegment, Route};
-pub use crate::ghcr::packages_api::{ApiRoute, GrantBody, OwnerPath, PackagePatch, Target};
+pub use crate::ghcr::rest::request::{GrantBody, PackagePatch};
 pub use crate::ghcr::token::TokenRequest;
 use crate::{ApiError, ManifestRef};
 
@@ -47,47 +49,31 @@ pub fn upload_range(offset: u64) -> String {
     crate::http::range::upload_range(offset)
 }
 
-/// A path of the package REST API.
-pub fn api_route(path: &str) -> Option<ApiRoute> {
-    ApiRoute::parse(path)
-}
-
-/// The methods an API path answers (the `Allow` header of a 405).
-pub fn api_allowed(route: &ApiRoute) -> &'static str {
-    route.allowed()
-}
-
 /// A REST API failure: status and `{"message"}`.
 pub type Problem = (StatusCode, String);
 
-fn problem(p: crate::ghcr::packages_api::Problem) -> Problem {
+fn problem(p: crate::ghcr::rest::problem::Problem) -> Problem {
     (p.status, p.message)
 }
 
 /// A `PATCH .../packages/container/{name}` body.
 pub fn package_patch(body: &[u8]) -> Result<PackagePatch, Problem> {
-    crate::ghcr::packages_api::parse_json(body).map_err(problem)
+    crate::ghcr::rest::request::parse_json(body).map_err(problem)
 }
 
 /// A `PUT .../grants/{grantee}` body.
 pub fn grant_body(body: &[u8]) -> Result<GrantBody, Problem> {
-    crate::ghcr::packages_api::parse_json(body).map_err(problem)
+    crate::ghcr::rest::request::parse_json(body).map_err(problem)
 }
 
-/// A REST listing's `page` and `per_page` from a query string, as
-/// `(page, per_page, records skipped, records gathered)`; `None` when the
-/// query does not make a valid URI.
-pub fn api_paging(query: &str) -> Option<Result<(usize, usize, usize, usize), Problem>> {
-    let (parts, ()) = http::Request::get(format!("/user/packages?{query}"))
-        .body(())
-        .ok()?
-        .into_parts();
-    let query = crate::ghcr::packages_api::query(&parts);
-    Some(
-        crate::ghcr::packages_api::paging(&query)
-            .map(|p| (p.page, p.per_page, p.skip(), p.wanted()))
-            .map_err(problem),
-    )
+/// A REST listing's `page` and `per_page` from the query's first value per
+/// key, as `(page, per_page, records skipped, records gathered)`.
+pub fn api_paging(
+    query: &BTreeMap<String, String>,
+) -> Result<(usize, usize, usize, usize), Problem> {
+    crate::ghcr::rest::request::Paging::of(query)
+        .map(|p| (p.page, p.per_page, p.skip(), p.wanted()))
+        .map_err(problem)
 }
 
 /// The query of `GET /token` or the form of `POST /token`.
@@ -98,5 +84,5 @@ pub fn token_request(input: &[u8]) -> TokenRequest {
 /// The JWT of a `Bearer <JWT>` header, when the registry takes its fast
 /// path (a bearer token verified without the general parser).
 pub fn bearer_jwt(header: &str) -> Option<&str> {
-    crate::ghcr::accounts::bearer_jwt(header)
+    crate::ghcr::accounts::authn::bearer_jwt(header)
 }
