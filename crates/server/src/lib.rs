@@ -205,4 +205,8 @@ pub use ghcr::{
 };
 pub use http::metrics::Metrics;
 pub use http::serve::{serve, ServeOptions, Shutdown};
+/// The metrics library [`Metrics`] is built on, for a host application that
+/// registers Wharf's metrics in its own registry ([`Metrics::register`]):
+/// use this re-export to name the same version.
+pub use prometheus_client;
 pub use registry::{Limits, Registry, RegistryBuilder};

@@ -58,7 +58,7 @@ use wharf_packages::{
 };
 use wharf_reference::RepositoryName;
 
-use crate::distribution::route::decode;
+use crate::distribution::route::{decode, RouteKind};
 use crate::ghcr::accounts::{Accounts, AuthnError, Caller};
 use crate::ghcr::clock::rfc3339;
 use crate::Registry;
@@ -71,15 +71,44 @@ const MAX_PER_PAGE: usize = 100;
 /// Records read from the store per round trip while filtering a listing.
 const STORE_PAGE: usize = 100;
 
+/// The API's route templates.
+const ROUTES: [&str; 6] = [
+    "/user/packages",
+    "/user/packages/{*rest}",
+    "/users/{owner}/packages",
+    "/users/{owner}/packages/{*rest}",
+    "/orgs/{owner}/packages",
+    "/orgs/{owner}/packages/{*rest}",
+];
+
 /// Adds the API's routes to the registry's router.
 pub(crate) fn routes(router: Router<Registry>) -> Router<Registry> {
-    router
-        .route("/user/packages", any(dispatch))
-        .route("/user/packages/{*rest}", any(dispatch))
-        .route("/users/{owner}/packages", any(dispatch))
-        .route("/users/{owner}/packages/{*rest}", any(dispatch))
-        .route("/orgs/{owner}/packages", any(dispatch))
-        .route("/orgs/{owner}/packages/{*rest}", any(dispatch))
+    ROUTES
+        .iter()
+        .fold(router, |router, path| router.route(path, any(dispatch)))
+}
+
+/// Whether `matched` (a route template) is one of the API's.
+pub(crate) fn is_route(matched: &str) -> bool {
+    ROUTES.contains(&matched)
+}
+
+/// The endpoint a path of the API names, for the `route` label of metrics
+/// (a path the API does not serve is [`RouteKind::NotFound`]).
+pub(crate) fn route_kind(path: &str) -> RouteKind {
+    match ApiRoute::parse(path) {
+        None => RouteKind::NotFound,
+        Some(ApiRoute::List(_)) => RouteKind::ApiPackages,
+        Some(ApiRoute::Package { target, .. }) => match target {
+            Target::Package => RouteKind::ApiPackage,
+            Target::RestorePackage => RouteKind::ApiPackageRestore,
+            Target::Versions => RouteKind::ApiVersions,
+            Target::Version(_) => RouteKind::ApiVersion,
+            Target::RestoreVersion(_) => RouteKind::ApiVersionRestore,
+            Target::Grants => RouteKind::ApiGrants,
+            Target::Grant(_) => RouteKind::ApiGrant,
+        },
+    }
 }
 
 /// A failed request: the status and GitHub's `{"message"}` body.
@@ -1127,6 +1156,45 @@ mod tests {
         }
         assert!(parse_json::<PackagePatch>(br#"["public"]"#).is_err());
         assert!(parse_json::<PackagePatch>(br#"{"visibility":"public"}"#).is_ok());
+    }
+
+    #[test]
+    fn every_endpoint_has_a_route_label_of_its_own() {
+        let table = [
+            ("/user/packages", RouteKind::ApiPackages),
+            ("/orgs/acme/packages/", RouteKind::ApiPackages),
+            ("/users/o/packages/container/a%2Fb", RouteKind::ApiPackage),
+            (
+                "/user/packages/container/a/restore",
+                RouteKind::ApiPackageRestore,
+            ),
+            (
+                "/orgs/acme/packages/container/a/versions",
+                RouteKind::ApiVersions,
+            ),
+            (
+                "/user/packages/container/a/versions/7",
+                RouteKind::ApiVersion,
+            ),
+            (
+                "/user/packages/container/a/versions/7/restore",
+                RouteKind::ApiVersionRestore,
+            ),
+            ("/users/o/packages/container/a/grants", RouteKind::ApiGrants),
+            (
+                "/users/o/packages/container/a/grants/user:x",
+                RouteKind::ApiGrant,
+            ),
+            ("/users/o/packages/container", RouteKind::NotFound),
+            ("/users/o/packages/container/a/tags", RouteKind::NotFound),
+        ];
+        for (path, kind) in table {
+            assert_eq!(route_kind(path), kind, "{path}");
+        }
+        for route in ROUTES {
+            assert!(is_route(route));
+        }
+        assert!(!is_route("/{owner}/packages"));
     }
 
     #[test]
