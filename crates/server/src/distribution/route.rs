@@ -460,6 +460,62 @@ mod tests {
     }
 
     #[test]
+    fn requests_are_labelled_from_the_route_they_matched() {
+        let table = [
+            (None, "/v2/a/manifests/latest", RouteKind::NotFound),
+            (None, "/anything", RouteKind::NotFound),
+            (
+                Some("/v2/{*path}"),
+                "/v2/a/manifests/latest",
+                RouteKind::Manifest,
+            ),
+            (Some("/v2/{*path}"), "/v2/a", RouteKind::NotFound),
+            (Some("/v2/"), "/v2/", RouteKind::Base),
+            (Some("/metrics"), "/metrics", RouteKind::Metrics),
+            (Some("/token"), "/token", RouteKind::Token),
+            (
+                Some("/{owner}/packages/container/{*name}"),
+                "/alice/packages/container/app",
+                RouteKind::PagePackage,
+            ),
+            (
+                Some("/{owner}/packages"),
+                "/alice/packages",
+                RouteKind::PageOwner,
+            ),
+            (
+                Some("/{owner}/packages/"),
+                "/alice/packages/",
+                RouteKind::PageOwner,
+            ),
+            (Some("/{owner}"), "/alice", RouteKind::PageOwner),
+            (Some("/healthz"), "/healthz", RouteKind::Other),
+        ];
+        for (matched, path, kind) in table {
+            assert_eq!(
+                RouteKind::of_request(matched, path),
+                kind,
+                "{matched:?} {path}"
+            );
+        }
+        #[cfg(feature = "ghcr")]
+        assert_eq!(
+            RouteKind::of_request(
+                Some("/users/{owner}/packages/{*rest}"),
+                "/users/alice/packages/container/app/versions"
+            ),
+            RouteKind::ApiVersions
+        );
+    }
+
+    #[test]
+    fn route_labels_are_distinct() {
+        let labels: std::collections::HashSet<&str> =
+            RouteKind::ALL.iter().map(|k| k.template()).collect();
+        assert_eq!(labels.len(), RouteKind::ALL.len());
+    }
+
+    #[test]
     fn routes_parse_their_parameters() {
         let name = |s: &str| RepositoryName::parse(s).expect("name");
         let digest = Digest::parse(DIGEST).expect("digest");
