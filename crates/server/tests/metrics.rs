@@ -39,7 +39,7 @@ async fn every_endpoint_family_has_its_route_label() {
     assert_eq!(reply.status, 200);
     // The REST API: a package (PATCH), its versions, a listing, and a path
     // under a package that no endpoint serves.
-    ghcr.make_public("alice", "/user", "alice/app").await;
+    ghcr.make_public("alice", "/user", "app").await;
     let reply = ghcr
         .get("/users/alice/packages/container/app/versions", Some(&alice))
         .await;
