@@ -176,14 +176,14 @@ impl RouteKind {
         let Some(matched) = matched else {
             return Self::NotFound;
         };
+        #[cfg(feature = "ghcr")]
+        if let Some(kind) = crate::ghcr::rest::route_kind(matched) {
+            return kind;
+        }
         match matched {
             "/v2" | "/v2/" | "/v2/{*path}" => Self::classify(path),
             "/metrics" => Self::Metrics,
             "/token" => Self::Token,
-            #[cfg(feature = "ghcr")]
-            _ if crate::ghcr::packages_api::is_route(matched) => {
-                crate::ghcr::packages_api::route_kind(path)
-            }
             // The package pages are the routes that start with the owner
             // (`/{owner}...`): static routes take precedence over them.
             _ if matched.starts_with("/{") => {
@@ -499,13 +499,19 @@ mod tests {
             );
         }
         #[cfg(feature = "ghcr")]
-        assert_eq!(
-            RouteKind::of_request(
-                Some("/users/{owner}/packages/{*rest}"),
-                "/users/alice/packages/container/app/versions"
+        for (matched, kind) in [
+            (
+                "/users/{owner}/packages/{package_type}/{package}/versions",
+                RouteKind::ApiVersions,
             ),
-            RouteKind::ApiVersions
-        );
+            ("/orgs/{owner}/packages/{*rest}", RouteKind::NotFound),
+        ] {
+            assert_eq!(
+                RouteKind::of_request(Some(matched), "/x"),
+                kind,
+                "{matched}"
+            );
+        }
     }
 
     #[test]
