@@ -272,8 +272,13 @@ impl Registry {
         let router = router.fallback(not_found).with_state(self.clone());
         #[cfg(feature = "ghcr")]
         let router = router.merge(self.page_routes());
+        #[cfg(feature = "ghcr")]
+        let rest_api = self.inner.accounts.is_some();
+        #[cfg(not(feature = "ghcr"))]
+        let rest_api = false;
         router.layer(ObserveLayer {
             metrics: self.inner.metrics.clone(),
+            rest_api,
         })
     }
 

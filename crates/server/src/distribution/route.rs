@@ -10,7 +10,7 @@
 //! `team/manifests` or `x/blobs`: only the last segments are special.
 //!
 //! [`RouteKind::classify`] does this split without validating anything (for
-//! metrics and logs, on every request); [`Route::parse`] also parses the
+//! metrics and logs, on every request); `Route::parse` also parses the
 //! name, digest, tag or upload id into their types.
 
 use std::borrow::Cow;
@@ -169,17 +169,22 @@ impl RouteKind {
         )
     }
 
-    /// The kind of a request the router sent to the route `matched` (its
-    /// template, as registered), for the raw `path`; `None` when no route
-    /// matched.
-    pub(crate) fn of_request(matched: Option<&str>, path: &str) -> RouteKind {
+    /// The kind of a request for the raw `path` that the router sent to
+    /// the route `matched` (its template, as registered; `None` for the
+    /// fallback, and for a service nested under a prefix). `rest_api`: the
+    /// router serves the package REST API, whose routes are nested.
+    pub(crate) fn of_request(matched: Option<&str>, path: &str, rest_api: bool) -> RouteKind {
+        #[cfg(feature = "ghcr")]
+        if rest_api {
+            if let Some(kind) = crate::ghcr::rest::route_kind(path) {
+                return kind;
+            }
+        }
+        #[cfg(not(feature = "ghcr"))]
+        let _ = rest_api;
         let Some(matched) = matched else {
             return Self::NotFound;
         };
-        #[cfg(feature = "ghcr")]
-        if let Some(kind) = crate::ghcr::rest::route_kind(matched) {
-            return kind;
-        }
         match matched {
             "/v2" | "/v2/" | "/v2/{*path}" => Self::classify(path),
             "/metrics" => Self::Metrics,
@@ -493,24 +498,26 @@ mod tests {
         ];
         for (matched, path, kind) in table {
             assert_eq!(
-                RouteKind::of_request(matched, path),
+                RouteKind::of_request(matched, path, true),
                 kind,
                 "{matched:?} {path}"
             );
         }
         #[cfg(feature = "ghcr")]
-        for (matched, kind) in [
+        for (path, rest_api, kind) in [
             (
-                "/users/{owner}/packages/{package_type}/{package}/versions",
+                "/users/alice/packages/container/app/versions",
+                true,
                 RouteKind::ApiVersions,
             ),
-            ("/orgs/{owner}/packages/{*rest}", RouteKind::NotFound),
+            (
+                "/orgs/acme/packages/container/x/y/z",
+                true,
+                RouteKind::NotFound,
+            ),
+            ("/users/alice/packages", false, RouteKind::NotFound),
         ] {
-            assert_eq!(
-                RouteKind::of_request(Some(matched), "/x"),
-                kind,
-                "{matched}"
-            );
+            assert_eq!(RouteKind::of_request(None, path, rest_api), kind, "{path}");
         }
     }
 

@@ -30,6 +30,9 @@ use crate::http::metrics::Metrics;
 #[derive(Clone)]
 pub(crate) struct ObserveLayer {
     pub(crate) metrics: Arc<Metrics>,
+    /// Whether the router serves the package REST API (see
+    /// [`RouteKind::of_request`]).
+    pub(crate) rest_api: bool,
 }
 
 impl<S> Layer<S> for ObserveLayer {
@@ -39,6 +42,7 @@ impl<S> Layer<S> for ObserveLayer {
         Observe {
             inner,
             metrics: self.metrics.clone(),
+            rest_api: self.rest_api,
         }
     }
 }
@@ -47,6 +51,7 @@ impl<S> Layer<S> for ObserveLayer {
 pub(crate) struct Observe<S> {
     inner: S,
     metrics: Arc<Metrics>,
+    rest_api: bool,
 }
 
 impl<S> Service<Request<Body>> for Observe<S>
@@ -76,6 +81,7 @@ where
                 .get::<MatchedPath>()
                 .map(MatchedPath::as_str),
             request.uri().path(),
+            self.rest_api,
         );
         let method = request.method().clone();
         let uri = request.uri().clone();

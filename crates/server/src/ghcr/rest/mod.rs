@@ -36,8 +36,8 @@
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post, MethodRouter};
-use axum::Router;
+use axum::routing::{get, post, put, MethodRouter};
+use axum::{Extension, Router};
 use http::header::LINK;
 use http::StatusCode;
 use serde::Serialize;
@@ -45,7 +45,7 @@ use serde::Serialize;
 use crate::distribution::route::RouteKind;
 use crate::ghcr::rest::json::json_response;
 use crate::ghcr::rest::problem::Problem;
-use crate::ghcr::rest::request::{Api, Paging};
+use crate::ghcr::rest::request::{Api, OwnerScope, Paging};
 use crate::Registry;
 
 mod grants;
@@ -61,94 +61,92 @@ const STORE_PAGE: usize = 100;
 /// Adds the API's routes to the registry's router. Each path names the
 /// methods it answers, so a request with any other method reaches no
 /// handler: it gets 405 with `Allow`.
-pub(crate) fn routes(mut router: Router<Registry>) -> Router<Registry> {
-    for owner in OWNERS {
-        let package = format!("{owner}/packages/{{package_type}}/{{package}}");
-        router = router
-            .route(
-                &format!("{owner}/packages"),
-                methods("GET", get(packages::list)),
-            )
-            .route(
-                &package,
-                methods(
-                    "GET, PATCH, DELETE",
-                    get(packages::get)
-                        .patch(packages::patch)
-                        .delete(packages::delete),
-                ),
-            )
-            .route(
-                &format!("{package}/restore"),
-                methods("POST", post(packages::restore)),
-            )
-            .route(
-                &format!("{package}/versions"),
-                methods("GET", get(versions::list)),
-            )
-            .route(
-                &format!("{package}/versions/{{id}}"),
-                methods("GET, DELETE", get(versions::get).delete(versions::delete)),
-            )
-            .route(
-                &format!("{package}/versions/{{id}}/restore"),
-                methods("POST", post(versions::restore)),
-            )
-            .route(
-                &format!("{package}/grants"),
-                methods("GET", get(grants::list)),
-            )
-            .route(
-                &format!("{package}/grants/{{grantee}}"),
-                methods(
-                    "PUT, DELETE",
-                    axum::routing::put(grants::put).delete(grants::delete),
-                ),
-            )
-            .route(&format!("{owner}/packages/{{*rest}}"), any(not_found));
+pub(crate) fn routes(mut router: Router<Registry>, registry: &Registry) -> Router<Registry> {
+    for (owner, scope) in [
+        ("/user", OwnerScope::Me),
+        ("/users/{owner}", OwnerScope::User),
+        ("/orgs/{owner}", OwnerScope::Org),
+    ] {
+        let packages = format!("{owner}/packages");
+        router = router.nest_service(
+            &packages,
+            package_routes()
+                .layer(Extension(scope))
+                .with_state(registry.clone()),
+        );
     }
     router
 }
 
-/// The owner parts of the API's paths, as [`routes`] registers them.
-const OWNERS: [&str; 3] = ["/user", "/users/{owner}", "/orgs/{owner}"];
+/// The routes under `.../packages` (the listing is `/`), with GitHub's
+/// 404 for any other path.
+fn package_routes() -> Router<Registry> {
+    let package = "/{package_type}/{package}";
+    Router::new()
+        .route("/", methods("GET", get(packages::list)))
+        .route(
+            package,
+            methods(
+                "GET, PATCH, DELETE",
+                get(packages::get)
+                    .patch(packages::patch)
+                    .delete(packages::delete),
+            ),
+        )
+        .route(
+            &format!("{package}/restore"),
+            methods("POST", post(packages::restore)),
+        )
+        .route(
+            &format!("{package}/versions"),
+            methods("GET", get(versions::list)),
+        )
+        .route(
+            &format!("{package}/versions/{{id}}"),
+            methods("GET, DELETE", get(versions::get).delete(versions::delete)),
+        )
+        .route(
+            &format!("{package}/versions/{{id}}/restore"),
+            methods("POST", post(versions::restore)),
+        )
+        .route(
+            &format!("{package}/grants"),
+            methods("GET", get(grants::list)),
+        )
+        .route(
+            &format!("{package}/grants/{{grantee}}"),
+            methods("PUT, DELETE", put(grants::put).delete(grants::delete)),
+        )
+        .fallback(not_found)
+}
 
-/// What follows `{owner}/packages` in each route [`routes`] registers,
-/// with the endpoint's `route` label (the catch-all answers 404).
-const ENDPOINTS: [(&str, RouteKind); 9] = [
-    ("", RouteKind::ApiPackages),
-    ("/{package_type}/{package}", RouteKind::ApiPackage),
-    (
-        "/{package_type}/{package}/restore",
-        RouteKind::ApiPackageRestore,
-    ),
-    ("/{package_type}/{package}/versions", RouteKind::ApiVersions),
-    (
-        "/{package_type}/{package}/versions/{id}",
-        RouteKind::ApiVersion,
-    ),
-    (
-        "/{package_type}/{package}/versions/{id}/restore",
-        RouteKind::ApiVersionRestore,
-    ),
-    ("/{package_type}/{package}/grants", RouteKind::ApiGrants),
-    (
-        "/{package_type}/{package}/grants/{grantee}",
-        RouteKind::ApiGrant,
-    ),
-    ("/{*rest}", RouteKind::NotFound),
-];
-
-/// The `route` label of a request that matched the route template
-/// `matched`, when it is one of the API's.
-pub(crate) fn route_kind(matched: &str) -> Option<RouteKind> {
-    let rest = OWNERS
-        .iter()
-        .find_map(|owner| matched.strip_prefix(owner)?.strip_prefix("/packages"))?;
-    ENDPOINTS
-        .iter()
-        .find(|(suffix, _)| *suffix == rest)
-        .map(|(_, kind)| *kind)
+/// The `route` label of a request for `path` when the path is the API's
+/// (`/user/packages...`, `/users/{owner}/packages...`,
+/// `/orgs/{owner}/packages...`): the endpoint of [`package_routes`] the
+/// path has the shape of, or [`RouteKind::NotFound`]. The API's routes are
+/// nested services, whose route template the registry's router does not
+/// see, so the label comes from the path's segments, as those routes
+/// match them.
+pub(crate) fn route_kind(path: &str) -> Option<RouteKind> {
+    let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    let rest = match segments.as_slice() {
+        ["user", "packages", rest @ ..] => rest,
+        ["users" | "orgs", owner, "packages", rest @ ..] if !owner.is_empty() => rest,
+        _ => return None,
+    };
+    let kind = match rest {
+        [] | [""] => RouteKind::ApiPackages,
+        _ if rest.iter().any(|s| s.is_empty()) => RouteKind::NotFound,
+        [_, _] => RouteKind::ApiPackage,
+        [_, _, "restore"] => RouteKind::ApiPackageRestore,
+        [_, _, "versions"] => RouteKind::ApiVersions,
+        [_, _, "versions", _] => RouteKind::ApiVersion,
+        [_, _, "versions", _, "restore"] => RouteKind::ApiVersionRestore,
+        [_, _, "grants"] => RouteKind::ApiGrants,
+        [_, _, "grants", _] => RouteKind::ApiGrant,
+        _ => RouteKind::NotFound,
+    };
+    Some(kind)
 }
 
 /// `router`, answering 405 with `Allow: allowed` to any method it does
@@ -200,23 +198,51 @@ mod tests {
 
     #[test]
     fn every_endpoint_has_a_route_label_of_its_own() {
-        for owner in OWNERS {
-            for (suffix, kind) in ENDPOINTS {
-                let matched = format!("{owner}/packages{suffix}");
-                assert_eq!(route_kind(&matched), Some(kind), "{matched}");
-            }
-        }
-        assert_eq!(
-            route_kind("/users/{owner}/packages/{package_type}/{package}/versions"),
-            Some(RouteKind::ApiVersions)
-        );
-        for other in [
-            "/{owner}/packages",
-            "/token",
-            "/users/{owner}",
-            "/user/packagesx",
-        ] {
-            assert_eq!(route_kind(other), None, "{other}");
+        let table = [
+            ("/user/packages", Some(RouteKind::ApiPackages)),
+            ("/orgs/acme/packages/", Some(RouteKind::ApiPackages)),
+            (
+                "/users/o/packages/container/a%2Fb",
+                Some(RouteKind::ApiPackage),
+            ),
+            (
+                "/user/packages/container/a/restore",
+                Some(RouteKind::ApiPackageRestore),
+            ),
+            (
+                "/orgs/acme/packages/container/a/versions",
+                Some(RouteKind::ApiVersions),
+            ),
+            (
+                "/user/packages/container/a/versions/7",
+                Some(RouteKind::ApiVersion),
+            ),
+            (
+                "/user/packages/container/a/versions/7/restore",
+                Some(RouteKind::ApiVersionRestore),
+            ),
+            (
+                "/users/o/packages/container/a/grants",
+                Some(RouteKind::ApiGrants),
+            ),
+            (
+                "/users/o/packages/container/a/grants/user:x",
+                Some(RouteKind::ApiGrant),
+            ),
+            ("/users/o/packages/container", Some(RouteKind::NotFound)),
+            (
+                "/users/o/packages/container/a/tags",
+                Some(RouteKind::NotFound),
+            ),
+            ("/users/o/packages/container/a/", Some(RouteKind::NotFound)),
+            ("/user/packages//a", Some(RouteKind::NotFound)),
+            ("/alice/packages", None),
+            ("/users/o", None),
+            ("/users//packages", None),
+            ("/token", None),
+        ];
+        for (path, kind) in table {
+            assert_eq!(route_kind(path), kind, "{path}");
         }
     }
 }
