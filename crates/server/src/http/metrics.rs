@@ -3,9 +3,8 @@
 //! Every metric is a `prometheus_client` metric registered under the
 //! `wharf` prefix: [`Metrics::render`] encodes them in the Prometheus text
 //! format served at `/metrics`, and [`Metrics::register`] adds the same
-//! metrics to a host application's own
-//! [`Registry`](prometheus_client::registry::Registry), so that one scrape
-//! of the host covers Wharf too.
+//! metrics to a host application's own [`Registry`], so that one scrape of
+//! the host covers Wharf too.
 //!
 //! Label values are bounded by construction: the `route` label is a
 //! [`RouteKind`] (a template or an endpoint name, never a raw path), the
