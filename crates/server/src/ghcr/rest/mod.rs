@@ -51,7 +51,7 @@ use crate::Registry;
 mod grants;
 mod json;
 mod packages;
-mod problem;
+pub(crate) mod problem;
 pub(crate) mod request;
 mod versions;
 
