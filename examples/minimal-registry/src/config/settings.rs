@@ -15,9 +15,6 @@ use super::values::{self, parse_duration, parse_size, parse_upload_rate, UploadR
 
 /// The settings in force: the defaults, then the TOML file, then the
 /// flags.
-// The field docs are clap's `--help` text, where `<data-dir>` is a
-// placeholder, not an HTML tag.
-#[allow(rustdoc::invalid_html_tags)]
 #[derive(Debug, Clone, PartialEq, Eq, Args, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {

@@ -179,10 +179,7 @@ fn bad_files_and_values_are_reported_with_their_key() {
     let table = [
         ("listen = 5", "invalid config file"),
         ("unknown_key = 1", "unknown field"),
-        (
-            "[limits]\nupload_expiry = \"soon\"",
-            "limits.upload_expiry",
-        ),
+        ("[limits]\nupload_expiry = \"soon\"", "limits.upload_expiry"),
         (
             "[limits]\nmax_manifest_size = \"4 parsecs\"",
             "limits.max_manifest_size",
