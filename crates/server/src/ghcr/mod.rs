@@ -14,9 +14,9 @@ pub(crate) mod accounts;
 pub(crate) mod clock;
 pub(crate) mod deleted_packages;
 mod hooks;
-pub(crate) mod packages_api;
 pub(crate) mod records;
 mod registry;
+pub(crate) mod rest;
 pub(crate) mod token;
 pub mod web;
 
