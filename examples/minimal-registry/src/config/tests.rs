@@ -452,3 +452,22 @@ fn help_shows_each_declared_default() {
     assert!(!help.contains("[default: info]"), "{help}");
     assert!(!help.contains("--no-auth <"), "{help}");
 }
+
+/// Applying the flags relies on their matches holding only what was
+/// given: a default (including the implicit one of an on/off flag) would
+/// override the file.
+#[test]
+fn the_flags_are_parsed_without_defaults() {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    command.build();
+    for arg in command.get_arguments() {
+        assert!(
+            arg.get_default_values().is_empty(),
+            "--{} has a default in the parser",
+            arg.get_id()
+        );
+    }
+    let matches = Cli::command().get_matches_from(["minimal-registry"]);
+    assert_eq!(matches.ids().count(), 0, "{matches:?}");
+}
