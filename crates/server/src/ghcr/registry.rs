@@ -35,7 +35,7 @@ impl Registry {
         if self.inner().accounts.is_none() {
             return router;
         }
-        rest::routes(router.route("/token", any(token::endpoint)))
+        rest::routes(router.route("/token", any(token::endpoint)), self)
     }
 
     /// The accounts model, when [`RegistryBuilder::accounts`] turned it on.

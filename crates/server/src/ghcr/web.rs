@@ -24,7 +24,8 @@
 //! use http::Request;
 //! use tower::ServiceExt;
 //! use wharf_auth::{Identity, Package, Timestamp, Visibility};
-//! use wharf_packages::{NewVersion, PackageChanges, PackageStore, SqlitePackageStore};
+//! use wharf_packages::prelude::*;
+//! use wharf_packages::{NewVersion, PackageChanges, SqlitePackageStore};
 //! use wharf_reference::Digest;
 //! use wharf_server::ghcr::web::PackagePages;
 //!
@@ -71,7 +72,7 @@ use http::header::{HeaderValue, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HOST
 use http::request::Parts;
 use http::StatusCode;
 use wharf_annotations::{Field, Licenses};
-use wharf_auth::{authorize, Action, Credentials, Login, Principal, Timestamp, TokenHash};
+use wharf_auth::{authorize, Credentials, Login, PackageAction, Principal, Timestamp, TokenHash};
 use wharf_packages::{
     PackageLookup, PackageQuery, PackageRecord, PackageStore, PageRequest, VersionQuery,
     VersionRecord,
@@ -117,7 +118,7 @@ pub trait PageAccess: Send + Sync + 'static {
 /// Page access from Basic credentials whose password is a token in the
 /// [`PackageStore`] (a personal access token: a user with the token's
 /// scopes; or a workflow token), decided by [`wharf_auth::authorize`] for
-/// [`Action::Pull`]. The username is not checked, as `docker login` users
+/// [`PackageAction::Pull`]. The username is not checked, as `docker login` users
 /// of GitHub's registry are used to. Other credentials count as anonymous.
 #[derive(Clone)]
 pub struct StoreCredentials {
@@ -169,7 +170,7 @@ impl PageAccess for StoreCredentials {
             .await?;
         Ok(context
             .state()
-            .is_some_and(|state| authorize(&principal, Action::Pull, &state).is_allowed()))
+            .is_some_and(|state| authorize(&principal, PackageAction::Pull, &state).is_allowed()))
     }
 }
 
@@ -461,7 +462,7 @@ pub struct PackageView<'a> {
     /// The package, with its metadata.
     pub package: &'a PackageRecord,
     /// Its live versions, newest first (as
-    /// [`PackageStore::list_versions`] gives them).
+    /// [`PackageRecords::list_versions`](wharf_packages::PackageRecords::list_versions) gives them).
     pub versions: &'a [VersionRecord],
     /// Whether older versions exist beyond `versions`.
     pub more_versions: bool,

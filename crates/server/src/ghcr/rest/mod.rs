@@ -36,15 +36,15 @@
 
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post, MethodRouter};
-use axum::Router;
+use axum::routing::{get, post, put, MethodRouter};
+use axum::{Extension, Router};
 use http::header::LINK;
 use http::StatusCode;
 use serde::Serialize;
 
 use crate::ghcr::rest::json::json_response;
 use crate::ghcr::rest::problem::Problem;
-use crate::ghcr::rest::request::{Api, Paging};
+use crate::ghcr::rest::request::{Api, OwnerScope, Paging};
 use crate::Registry;
 
 mod grants;
@@ -60,53 +60,63 @@ const STORE_PAGE: usize = 100;
 /// Adds the API's routes to the registry's router. Each path names the
 /// methods it answers, so a request with any other method reaches no
 /// handler: it gets 405 with `Allow`.
-pub(crate) fn routes(mut router: Router<Registry>) -> Router<Registry> {
-    for owner in ["/user", "/users/{owner}", "/orgs/{owner}"] {
-        let package = format!("{owner}/packages/{{package_type}}/{{package}}");
-        router = router
-            .route(
-                &format!("{owner}/packages"),
-                methods("GET", get(packages::list)),
-            )
-            .route(
-                &package,
-                methods(
-                    "GET, PATCH, DELETE",
-                    get(packages::get)
-                        .patch(packages::patch)
-                        .delete(packages::delete),
-                ),
-            )
-            .route(
-                &format!("{package}/restore"),
-                methods("POST", post(packages::restore)),
-            )
-            .route(
-                &format!("{package}/versions"),
-                methods("GET", get(versions::list)),
-            )
-            .route(
-                &format!("{package}/versions/{{id}}"),
-                methods("GET, DELETE", get(versions::get).delete(versions::delete)),
-            )
-            .route(
-                &format!("{package}/versions/{{id}}/restore"),
-                methods("POST", post(versions::restore)),
-            )
-            .route(
-                &format!("{package}/grants"),
-                methods("GET", get(grants::list)),
-            )
-            .route(
-                &format!("{package}/grants/{{grantee}}"),
-                methods(
-                    "PUT, DELETE",
-                    axum::routing::put(grants::put).delete(grants::delete),
-                ),
-            )
-            .route(&format!("{owner}/packages/{{*rest}}"), any(not_found));
+pub(crate) fn routes(mut router: Router<Registry>, registry: &Registry) -> Router<Registry> {
+    for (owner, scope) in [
+        ("/user", OwnerScope::Me),
+        ("/users/{owner}", OwnerScope::User),
+        ("/orgs/{owner}", OwnerScope::Org),
+    ] {
+        let packages = format!("{owner}/packages");
+        router = router.nest_service(
+            &packages,
+            package_routes()
+                .layer(Extension(scope))
+                .with_state(registry.clone()),
+        );
     }
     router
+}
+
+/// The routes under `.../packages` (the listing is `/`), with GitHub's
+/// 404 for any other path.
+fn package_routes() -> Router<Registry> {
+    let package = "/{package_type}/{package}";
+    Router::new()
+        .route("/", methods("GET", get(packages::list)))
+        .route(
+            package,
+            methods(
+                "GET, PATCH, DELETE",
+                get(packages::get)
+                    .patch(packages::patch)
+                    .delete(packages::delete),
+            ),
+        )
+        .route(
+            &format!("{package}/restore"),
+            methods("POST", post(packages::restore)),
+        )
+        .route(
+            &format!("{package}/versions"),
+            methods("GET", get(versions::list)),
+        )
+        .route(
+            &format!("{package}/versions/{{id}}"),
+            methods("GET, DELETE", get(versions::get).delete(versions::delete)),
+        )
+        .route(
+            &format!("{package}/versions/{{id}}/restore"),
+            methods("POST", post(versions::restore)),
+        )
+        .route(
+            &format!("{package}/grants"),
+            methods("GET", get(grants::list)),
+        )
+        .route(
+            &format!("{package}/grants/{{grantee}}"),
+            methods("PUT, DELETE", put(grants::put).delete(grants::delete)),
+        )
+        .fallback(not_found)
 }
 
 /// `router`, answering 405 with `Allow: allowed` to any method it does

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use axum::body::Body;
-use axum::extract::{FromRequestParts, RawPathParams};
+use axum::extract::{FromRequestParts, OriginalUri, RawPathParams};
 use http::header::{HeaderValue, AUTHORIZATION};
 use http::request::Parts;
 use serde::Deserialize;
-use wharf_auth::{Action, Credentials, Decision, DenyKind, Login, Principal};
+use wharf_auth::{Credentials, Decision, DenyKind, Login, PackageAction, Principal};
 use wharf_packages::{Account, PackageLookup, PackageRecord};
 use wharf_reference::RepositoryName;
 
@@ -22,6 +22,15 @@ const MAX_BODY: usize = 64 * 1024;
 /// GitHub's default and largest page sizes.
 const DEFAULT_PER_PAGE: usize = 30;
 const MAX_PER_PAGE: usize = 100;
+
+/// Which kind of owner path a route serves: `/user`, `/users/{owner}` or
+/// `/orgs/{owner}` (set on the routes as an extension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OwnerScope {
+    Me,
+    User,
+    Org,
+}
 
 /// Whose packages a path names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +69,7 @@ impl FromRequestParts<Registry> for Api {
         let Some(accounts) = registry.accounts().cloned() else {
             return Err(Problem::not_found("Not Found"));
         };
-        let path = parts.uri.path().to_owned();
+        let scope = parts.extensions.get::<OwnerScope>().copied();
         let raw = RawPathParams::from_request_parts(parts, registry)
             .await
             .map_err(|_| Problem::not_found("Not Found"))?;
@@ -69,12 +78,11 @@ impl FromRequestParts<Registry> for Api {
             .map(|(key, value)| (key.to_owned(), decode(value).into_owned()))
             .collect();
         let login = params.get("owner").cloned().unwrap_or_default();
-        let owner = if path.starts_with("/orgs/") {
-            OwnerPath::Org(login)
-        } else if path.starts_with("/users/") {
-            OwnerPath::User(login)
-        } else {
-            OwnerPath::Me
+        let owner = match scope {
+            Some(OwnerScope::Org) => OwnerPath::Org(login),
+            Some(OwnerScope::User) => OwnerPath::User(login),
+            Some(OwnerScope::Me) => OwnerPath::Me,
+            None => return Err(Problem::not_found("Not Found")),
         };
         let principal = principal(&accounts, parts).await?;
         Ok(Api {
@@ -174,7 +182,7 @@ impl Api {
     pub(crate) async fn allow(
         &self,
         resolved: &Resolved,
-        action: Action,
+        action: PackageAction,
         lookup: PackageLookup,
     ) -> Result<PackageRecord, Problem> {
         let (decision, context) = self
@@ -295,11 +303,12 @@ impl Paging {
         let encoded: String = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(query)
             .finish();
-        HeaderValue::from_str(&format!(
-            "<{public_url}{}?{encoded}>; rel=\"next\"",
-            parts.uri.path()
-        ))
-        .ok()
+        // The path as the client sent it (nested routes see it stripped).
+        let path = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map_or_else(|| parts.uri.path(), |uri| uri.path());
+        HeaderValue::from_str(&format!("<{public_url}{path}?{encoded}>; rel=\"next\"")).ok()
     }
 }
 
