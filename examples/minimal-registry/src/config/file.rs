@@ -19,7 +19,7 @@ pub(super) fn read(path: &Path) -> Result<Settings, ConfigError> {
 /// Parses the text of the file `path`. A malformed value (`"soon"` for a
 /// duration) is reported with its key; anything else (bad TOML, a wrong
 /// type, an unknown key) with the TOML parser's line and column.
-pub(super) fn parse(path: &Path, text: &str) -> Result<Settings, ConfigError> {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<Settings, ConfigError> {
     let malformed = |err: toml::de::Error| ConfigError::Parse {
         path: path.to_owned(),
         message: err.to_string(),

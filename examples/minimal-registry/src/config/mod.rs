@@ -4,11 +4,11 @@
 //! file (the same name in snake case, under `[limits]` or `[auth]` for
 //! those tables), its default and its help text.
 
-mod file;
+pub(crate) mod file;
 mod flags;
 mod settings;
 mod validate;
-mod values;
+pub(crate) mod values;
 
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@ use super::ConfigError;
 impl Settings {
     /// Refuses values out of range, whether they came from the defaults,
     /// the file or a flag.
-    pub(super) fn check(&self) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
         let l = &self.limits;
         let positive: [(&str, Duration); 9] = [
             ("limits.upload_expiry", l.upload_expiry),
