@@ -4,18 +4,20 @@
 # the list committed in scripts/depcheck/<crate>.txt. A new dependency fails
 # CI until the list is updated in the same change, which makes the cost to
 # every user of the crate visible in review. Without default features,
-# wharf-storage must not reach rustix or tokio, nor wharf-packages SQLite or tokio.
+# wharf-storage must not reach rustix or tokio, nor wharf-packages SQLite or
+# tokio, nor wharf-server (without its ghcr feature) SQLite or the package model.
 #
 #   scripts/depcheck.sh            check
 #   scripts/depcheck.sh --update   rewrite the lists from the current tree
 set -euo pipefail
 cd "$(dirname "$0")/.."
-crates=(wharf-reference wharf-manifest wharf-annotations wharf-auth wharf-storage wharf-packages)
+crates=(wharf-reference wharf-manifest wharf-annotations wharf-auth wharf-storage wharf-packages wharf-server)
 # Never allowed in the crates named, whatever the list says.
 forbidden() {
   case "$1" in
     wharf-reference|wharf-manifest) echo "oci-spec regex tokio rusqlite libsqlite3-sys" ;;
     wharf-annotations|wharf-auth) echo "tokio rusqlite libsqlite3-sys axum hyper" ;;
+    wharf-server) echo "" ;;
     *) echo "axum hyper" ;;
   esac
 }
@@ -25,6 +27,7 @@ forbidden_without_defaults() {
   case "$1" in
     wharf-storage) echo "rustix tokio" ;;
     wharf-packages) echo "rusqlite libsqlite3-sys tokio" ;;
+    wharf-server) echo "rusqlite libsqlite3-sys wharf-packages wharf-auth wharf-annotations" ;;
   esac
 }
 deps() {

@@ -1,6 +1,6 @@
 //! The one error type of this crate.
 
-use crate::time::Timestamp;
+use crate::protocol::Timestamp;
 
 /// Everything that can go wrong in this crate.
 ///
@@ -123,12 +123,31 @@ pub enum Error {
         reason: &'static str,
     },
 
-    /// A bearer token signed with an algorithm other than HS256 (including
-    /// `none`).
-    #[error("unsupported bearer token algorithm `{alg}`: only HS256 is accepted")]
+    /// A bearer token signed with an algorithm the verifier does not accept
+    /// (always including `none`), or one that does not fit its key (an
+    /// HS256 token for an RSA key).
+    #[error("unsupported bearer token algorithm `{alg}`: {accepted} is accepted")]
     UnsupportedAlgorithm {
         /// The `alg` of the token's header (shortened if long).
         alg: String,
+        /// What the verifier accepts, in words (`HS256`, `RS256 for this
+        /// RSA key`).
+        accepted: &'static str,
+    },
+
+    /// A bearer token naming a signing key (`kid`) the verifier does not
+    /// know, or naming none where one is needed.
+    #[error("bearer token is signed with unknown key {}; the token server's keys may have changed", kid.as_deref().map_or("(no `kid`)".to_owned(), |kid| format!("`{kid}`")))]
+    UnknownKeyId {
+        /// The token's `kid` (shortened if long), if it has one.
+        kid: Option<String>,
+    },
+
+    /// A JSON Web Key Set that cannot be used to verify tokens.
+    #[error("invalid JWKS: {reason}")]
+    InvalidJwks {
+        /// What is wrong with it.
+        reason: String,
     },
 
     /// A bearer token whose signature does not verify.

@@ -1,29 +1,39 @@
 //! Authorization for a container registry, as GitHub's Container registry
-//! does it, without I/O and without an async runtime.
+//! does it, without I/O and without an async runtime, in two parts that
+//! can be used apart:
 //!
-//! - **Token scopes**: [`TokenScopes`] (`read:packages`, `write:packages`,
-//!   `delete:packages`, `repo`) for personal access tokens, and registry
-//!   [`Scope`]s (`repository:octocat/app:pull,push`, `registry:catalog:*`)
-//!   for the Docker token protocol, with [`ScopeSet`] to merge and
-//!   intersect the scopes of a request.
-//! - **Who**: a [`Principal`] is anonymous, a user with a token's scopes,
-//!   or a workflow token bound to one [`SourceRepository`].
-//! - **What**: a [`Package`] has a [`Visibility`], grants of a [`Role`] to
-//!   users, teams and repositories, and can inherit access from a linked
-//!   repository ([`RepositoryAccess`]).
-//! - **The decision**: [`authorize`] is a pure function of the principal,
-//!   the [`Action`] and a [`PackageState`] the caller fills in; it gives a
-//!   [`Decision`] whose [`DenyKind`] picks the response (401, 403 or 404)
-//!   and whose reason tells the user what to do.
-//! - **Challenges**: [`BearerChallenge`] and [`BasicChallenge`] build
-//!   `WWW-Authenticate` values.
-//! - **Tokens**: [`PersonalAccessToken`]s are random, shown once and stored
-//!   as a [`TokenHash`] in a [`StoredToken`]; registry bearer tokens are
-//!   HS256 JWTs issued and verified by a [`TokenSigner`]. A bearer token
-//!   names the stored token it was minted from (its `tid` claim): a
-//!   registry re-reads that token ([`StoredToken::principal_at`]) and
-//!   decides every request against the current [`PackageState`], with the
-//!   token's claims as an upper bound, never a grant.
+//! - [`protocol`]: the **Docker token protocol**, what any registry that
+//!   speaks it needs. Registry [`Scope`]s (`repository:octocat/app:pull,push`,
+//!   `registry:catalog:*`) with [`ScopeSet`] to merge and intersect the
+//!   scopes of a request; `WWW-Authenticate` challenges
+//!   ([`BearerChallenge`], [`BasicChallenge`]); the [`Credentials`] of an
+//!   `Authorization` header; bearer token [`Claims`], issued and verified
+//!   as HS256 JWTs by a [`TokenSigner`], and verified through the
+//!   [`BearerVerifier`] trait, which `protocol::JwksVerifier` (feature
+//!   `jwks`) implements for RS256 and ES256 tokens of an external token
+//!   server given its JWKS.
+//! - [`github`]: **GitHub's policy**. A [`Principal`] is anonymous, a user
+//!   with a personal access token's [`TokenScopes`] (`read:packages`,
+//!   `write:packages`, `delete:packages`, `repo`), or a workflow token
+//!   bound to one [`SourceRepository`]; a [`Package`] has a
+//!   [`Visibility`], grants of a [`Role`] to users, teams and repositories,
+//!   and can inherit access from a linked repository
+//!   ([`RepositoryAccess`]); [`authorize`] is a pure function of the
+//!   principal, the [`Action`] and a [`PackageState`] the caller fills in,
+//!   giving a [`Decision`] whose [`DenyKind`] picks the response (401, 403
+//!   or 404) and whose reason tells the user what to do.
+//!   [`PersonalAccessToken`]s are random, shown once and stored as a
+//!   [`TokenHash`] in a [`StoredToken`].
+//!
+//! `github` uses `protocol` (scopes, timestamps), never the other way
+//! round. Each module's documentation has an example of it used alone;
+//! every item is also re-exported at the crate root, as before the split.
+//!
+//! Together: a bearer token names the stored token it was minted from (its
+//! `tid` claim): a registry re-reads that token
+//! ([`StoredToken::principal_at`]) and decides every request against the
+//! current [`PackageState`], with the token's claims as an upper bound,
+//! never a grant.
 //!
 //! Nothing here reads a clock: time is a [`Timestamp`] the caller passes.
 //! Randomness enters only where tokens, keys and token ids are generated.
@@ -89,36 +99,28 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod challenge;
-mod credentials;
-mod decision;
-mod error;
-mod identity;
-mod jwt;
-mod keyword;
-mod login;
-mod owner;
-mod package;
-mod pat;
-mod scope;
-mod time;
-mod token_scope;
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub use challenge::{BasicChallenge, BearerChallenge, ChallengeError};
-pub use credentials::{Credentials, Secret};
-pub use decision::{
-    authorize, effective_role, permitted_actions, Action, Decision, DenyKind, PackageState,
-};
+mod error;
+pub mod github;
+pub mod protocol;
+
 pub use error::Error;
-pub use identity::{Identity, Principal, SourceRepository, TeamSlug, WorkflowPermission};
-pub use jwt::{Claims, IssuedToken, SigningKey, TokenSigner};
-pub use login::{Login, MAX_LOGIN_LEN, RESERVED_LOGINS};
-pub use owner::{Membership, OrgRole, OrganizationPolicy, OwnerKind};
-pub use package::{Grant, Grantee, Package, RepositoryAccess, RepositoryRole, Role, Visibility};
-pub use pat::{PersonalAccessToken, StoredToken, TokenHash, PAT_PREFIX};
-pub use scope::{Resource, ResourceClass, Scope, ScopeActions, ScopeSet};
-pub use time::{Timestamp, UtcDateTime};
-pub use token_scope::{TokenScope, TokenScopes};
+
+// The flat names of the crate before it had two parts; both parts are
+// also reachable as `wharf_auth::protocol::*` and `wharf_auth::github::*`.
+pub use github::{
+    authorize, effective_role, permitted_actions, Action, Decision, DenyKind, Grant, Grantee,
+    Identity, Login, Membership, OrgRole, OrganizationPolicy, OwnerKind, Package, PackageState,
+    PersonalAccessToken, Principal, RepositoryAccess, RepositoryRole, Role, SourceRepository,
+    StoredToken, TeamSlug, TokenHash, TokenScope, TokenScopes, Visibility, WorkflowPermission,
+    MAX_LOGIN_LEN, PAT_PREFIX, RESERVED_LOGINS,
+};
+pub use protocol::{
+    BasicChallenge, BearerChallenge, BearerVerifier, ChallengeError, Claims, Credentials,
+    IssuedToken, Resource, ResourceClass, Scope, ScopeActions, ScopeSet, Secret, SigningKey,
+    Timestamp, TokenSigner, TokenSubject, UtcDateTime,
+};
 
 /// The README's example, compiled and run as a doctest.
 #[cfg(doctest)]

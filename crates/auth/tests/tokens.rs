@@ -502,3 +502,20 @@ proptest! {
         prop_assert!(signer().verify(&token, NOW).is_err());
     }
 }
+
+#[test]
+fn the_signer_verifies_through_the_bearer_verifier_trait() {
+    use std::sync::Arc;
+    use wharf_auth::BearerVerifier;
+
+    let verifier: Arc<dyn BearerVerifier> = Arc::new(signer());
+    let token = issue(&signer());
+    assert_eq!(verifier.verify(&token, NOW), signer().verify(&token, NOW),);
+    assert!(verifier.verify(&token, NOW).is_ok());
+    let payload = token.split('.').nth(1).expect("payload");
+    let unsigned = format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#));
+    assert!(matches!(
+        verifier.verify(&unsigned, NOW),
+        Err(Error::UnsupportedAlgorithm { alg, accepted: "HS256" }) if alg == "none"
+    ));
+}

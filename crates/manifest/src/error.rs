@@ -5,48 +5,7 @@ use std::fmt;
 
 use crate::media_type::MediaType;
 
-/// The OCI distribution-spec error code a manifest error maps to, as the
-/// registry puts it in its JSON error body.
-///
-/// ```
-/// use wharf_manifest::{ErrorCode, Manifest};
-///
-/// let err = Manifest::parse(&b"{\"schemaVersion\": 2"[..], None).unwrap_err();
-/// assert_eq!(err.code(), ErrorCode::ManifestInvalid);
-/// assert_eq!(err.code().as_str(), "MANIFEST_INVALID");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// `MANIFEST_INVALID`: the manifest is malformed or breaks a rule.
-    ManifestInvalid,
-    /// `DIGEST_INVALID`: a descriptor's digest is malformed or uses an
-    /// algorithm the registry cannot verify.
-    DigestInvalid,
-    /// `UNSUPPORTED`: a well-formed manifest of a format the registry does
-    /// not accept (Docker schema 1, an unknown manifest media type).
-    Unsupported,
-    /// `SIZE_INVALID`: the manifest is larger than the configured limit.
-    SizeInvalid,
-}
-
-impl ErrorCode {
-    /// The code as the distribution-spec spells it (`MANIFEST_INVALID`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::ManifestInvalid => "MANIFEST_INVALID",
-            ErrorCode::DigestInvalid => "DIGEST_INVALID",
-            ErrorCode::Unsupported => "UNSUPPORTED",
-            ErrorCode::SizeInvalid => "SIZE_INVALID",
-        }
-    }
-}
-
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use wharf_reference::ErrorCode;
 
 /// Everything that can be wrong with a manifest.
 ///

@@ -52,6 +52,7 @@
 
 mod digest;
 mod error;
+mod error_code;
 mod grammar;
 mod normalize;
 mod reference;
@@ -61,6 +62,7 @@ mod tag;
 
 pub use digest::{Algorithm, Digest, Digester};
 pub use error::{Error, Part};
+pub use error_code::{ErrorCode, UnknownErrorCode};
 pub use normalize::{DEFAULT_TAG, DOCKER_HUB, DOCKER_HUB_LEGACY};
 pub use reference::Reference;
 pub use repository::RepositoryName;

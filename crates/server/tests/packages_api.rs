@@ -669,3 +669,66 @@ async fn a_deleted_package_is_gone_until_restored_and_purged_after_30_days() {
     ghcr.publish("alice", "alice/app", "3.0").await;
     assert_eq!(ghcr.get(pull, Some(&alice)).await.status, 404);
 }
+
+/// The routes: a nested name (`app%2Frelease`) reaches every sub-resource,
+/// a path the API does not have is GitHub's 404, and a method a path does
+/// not answer is 405 with `Allow`, before any authentication.
+#[tokio::test]
+async fn every_path_names_its_methods_and_nested_names_stay_whole() {
+    let ghcr = seeded().await;
+    let alice = ghcr.basic("alice");
+    let base = "/user/packages/container/app%2Frelease";
+    for path in [
+        base.to_owned(),
+        format!("{base}/versions"),
+        format!("{base}/grants"),
+    ] {
+        let reply = ghcr.get(&path, Some(&alice)).await;
+        assert_eq!(reply.status, 200, "{path}: {reply:?}");
+    }
+    assert_eq!(
+        ghcr.get(base, Some(&alice)).await.json()["name"],
+        "app/release"
+    );
+    let versions = ghcr.get(&format!("{base}/versions"), Some(&alice)).await;
+    let id = versions.json()[0]["id"].clone();
+    let version = ghcr
+        .get(&format!("{base}/versions/{id}"), Some(&alice))
+        .await;
+    assert_eq!(version.status, 200, "{version:?}");
+
+    for path in [
+        "/user/packages/container",
+        "/user/packages/container/app/tags",
+        "/users/alice/packages/container/app/versions/1/restore/again",
+        "/orgs/acme/packages/container/tool/grants/user:bob/extra",
+    ] {
+        let reply = ghcr.get(path, Some(&alice)).await;
+        assert_eq!(reply.status, 404, "{path}: {reply:?}");
+        assert_eq!(reply.json()["message"], "Not Found", "{path}");
+    }
+
+    let table = [
+        (Method::PUT, base.to_owned(), "GET, PATCH, DELETE"),
+        (Method::GET, format!("{base}/restore"), "POST"),
+        (Method::DELETE, format!("{base}/versions"), "GET"),
+        (Method::POST, format!("{base}/versions/{id}"), "GET, DELETE"),
+        (
+            Method::GET,
+            format!("{base}/grants/user:bob"),
+            "PUT, DELETE",
+        ),
+        (Method::DELETE, "/user/packages".to_owned(), "GET"),
+        (Method::OPTIONS, "/orgs/acme/packages".to_owned(), "GET"),
+    ];
+    for (method, path, allow) in table {
+        for authorization in [None, Some(alice.as_str())] {
+            let reply = ghcr
+                .send(method.clone(), &path, authorization, Vec::new())
+                .await;
+            assert_eq!(reply.status, 405, "{method} {path}: {reply:?}");
+            assert_eq!(reply.header("allow"), Some(allow), "{method} {path}");
+            assert!(reply.json()["message"].is_string(), "{method} {path}");
+        }
+    }
+}

@@ -80,7 +80,8 @@ impl Access<'_> {
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use wharf_server::{auth, Access, Action, ApiError, Authorizer};
+/// use wharf_server::distribution::auth;
+/// use wharf_server::{Access, Action, ApiError, Authorizer};
 ///
 /// /// Anyone may pull; nobody may change anything.
 /// struct ReadOnly;

@@ -19,122 +19,33 @@ use axum::response::{IntoResponse, Response};
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::StatusCode;
 use serde::Serialize;
+pub use wharf_reference::ErrorCode;
 
-/// An error code of the OCI Distribution Specification (plus `UNKNOWN` for
-/// failures of the registry itself, as CNCF Distribution does).
+/// The HTTP status `code` is sent with unless a handler picks another one
+/// the specification allows.
 ///
 /// ```
-/// use wharf_server::ErrorCode;
-/// assert_eq!(ErrorCode::BlobUnknown.as_str(), "BLOB_UNKNOWN");
-/// assert_eq!(ErrorCode::BlobUnknown.status().as_u16(), 404);
+/// use wharf_server::{distribution::error::default_status, ErrorCode};
+/// assert_eq!(default_status(ErrorCode::BlobUnknown).as_u16(), 404);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ErrorCode {
-    /// `BLOB_UNKNOWN`: the blob is not known to the repository (404).
-    BlobUnknown,
-    /// `BLOB_UPLOAD_INVALID`: the upload failed or a chunk was invalid (400;
-    /// 416 for a chunk that does not start at the session's offset).
-    BlobUploadInvalid,
-    /// `BLOB_UPLOAD_UNKNOWN`: no such upload session (404).
-    BlobUploadUnknown,
-    /// `DIGEST_INVALID`: a digest did not parse or did not match the content (400).
-    DigestInvalid,
-    /// `MANIFEST_BLOB_UNKNOWN`: a manifest references a blob or child
-    /// manifest the repository does not hold (400).
-    ManifestBlobUnknown,
-    /// `MANIFEST_INVALID`: the manifest did not parse or validate (400).
-    ManifestInvalid,
-    /// `MANIFEST_UNKNOWN`: no such manifest or tag in the repository (404).
-    ManifestUnknown,
-    /// `NAME_INVALID`: the repository name is not valid (400).
-    NameInvalid,
-    /// `NAME_UNKNOWN`: the repository is not known to the registry (404).
-    NameUnknown,
-    /// `SIZE_INVALID`: a length did not match the content, or content is too
-    /// large (400; 413 for a body over a limit).
-    SizeInvalid,
-    /// `UNAUTHORIZED`: authentication is required (401, with `WWW-Authenticate`).
-    Unauthorized,
-    /// `DENIED`: the caller may not do this (403).
-    Denied,
-    /// `UNSUPPORTED`: the operation or content is not supported (415; 405
-    /// for a method the endpoint does not have).
-    Unsupported,
-    /// `TOOMANYREQUESTS`: the registry is overloaded or the caller is
-    /// rate-limited (429).
-    TooManyRequests,
-    /// `UNKNOWN`: the registry itself failed (500, or 507 when out of space).
-    Unknown,
-}
-
-impl ErrorCode {
-    /// The code as written on the wire.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::BlobUnknown => "BLOB_UNKNOWN",
-            Self::BlobUploadInvalid => "BLOB_UPLOAD_INVALID",
-            Self::BlobUploadUnknown => "BLOB_UPLOAD_UNKNOWN",
-            Self::DigestInvalid => "DIGEST_INVALID",
-            Self::ManifestBlobUnknown => "MANIFEST_BLOB_UNKNOWN",
-            Self::ManifestInvalid => "MANIFEST_INVALID",
-            Self::ManifestUnknown => "MANIFEST_UNKNOWN",
-            Self::NameInvalid => "NAME_INVALID",
-            Self::NameUnknown => "NAME_UNKNOWN",
-            Self::SizeInvalid => "SIZE_INVALID",
-            Self::Unauthorized => "UNAUTHORIZED",
-            Self::Denied => "DENIED",
-            Self::Unsupported => "UNSUPPORTED",
-            Self::TooManyRequests => "TOOMANYREQUESTS",
-            Self::Unknown => "UNKNOWN",
+pub const fn default_status(code: ErrorCode) -> StatusCode {
+    use ErrorCode as C;
+    match code {
+        C::BlobUnknown | C::BlobUploadUnknown | C::ManifestUnknown | C::NameUnknown => {
+            StatusCode::NOT_FOUND
         }
-    }
-
-    /// The HTTP status the code is sent with unless a handler picks another
-    /// one the specification allows.
-    pub const fn status(self) -> StatusCode {
-        match self {
-            Self::BlobUnknown
-            | Self::BlobUploadUnknown
-            | Self::ManifestUnknown
-            | Self::NameUnknown => StatusCode::NOT_FOUND,
-            Self::BlobUploadInvalid
-            | Self::DigestInvalid
-            | Self::ManifestBlobUnknown
-            | Self::ManifestInvalid
-            | Self::NameInvalid
-            | Self::SizeInvalid => StatusCode::BAD_REQUEST,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::Denied => StatusCode::FORBIDDEN,
-            Self::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unknown => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    /// Every code, in the order of the specification's table.
-    pub const ALL: [ErrorCode; 15] = [
-        Self::BlobUnknown,
-        Self::BlobUploadInvalid,
-        Self::BlobUploadUnknown,
-        Self::DigestInvalid,
-        Self::ManifestBlobUnknown,
-        Self::ManifestInvalid,
-        Self::ManifestUnknown,
-        Self::NameInvalid,
-        Self::NameUnknown,
-        Self::SizeInvalid,
-        Self::Unauthorized,
-        Self::Denied,
-        Self::Unsupported,
-        Self::TooManyRequests,
-        Self::Unknown,
-    ];
-}
-
-impl fmt::Display for ErrorCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        C::BlobUploadInvalid
+        | C::DigestInvalid
+        | C::ManifestBlobUnknown
+        | C::ManifestInvalid
+        | C::NameInvalid
+        | C::SizeInvalid => StatusCode::BAD_REQUEST,
+        C::Unauthorized => StatusCode::UNAUTHORIZED,
+        C::Denied => StatusCode::FORBIDDEN,
+        C::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        C::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        // UNKNOWN, and any code a later release of the specification adds.
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
@@ -164,7 +75,7 @@ impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> Self {
         Self {
             code,
-            status: code.status(),
+            status: default_status(code),
             message: message.into(),
             detail: None,
             headers: Vec::new(),
@@ -377,12 +288,11 @@ impl From<wharf_storage::Error> for ApiError {
 
 impl From<wharf_manifest::Error> for ApiError {
     fn from(err: wharf_manifest::Error) -> Self {
-        use wharf_manifest::ErrorCode as M;
-        let (code, status) = match err.code() {
-            M::DigestInvalid => (ErrorCode::DigestInvalid, StatusCode::BAD_REQUEST),
-            M::Unsupported => (ErrorCode::Unsupported, StatusCode::UNSUPPORTED_MEDIA_TYPE),
-            M::SizeInvalid => (ErrorCode::SizeInvalid, StatusCode::PAYLOAD_TOO_LARGE),
-            _ => (ErrorCode::ManifestInvalid, StatusCode::BAD_REQUEST),
+        let code = err.code();
+        let status = match code {
+            // Over the configured limit: a body too large.
+            ErrorCode::SizeInvalid => StatusCode::PAYLOAD_TOO_LARGE,
+            code => default_status(code),
         };
         let mut detail = serde_json::Map::new();
         if let Some(path) = err.path() {
@@ -432,7 +342,7 @@ mod tests {
         ];
         for (code, wire, status) in table {
             assert_eq!(code.as_str(), wire);
-            assert_eq!(code.status().as_u16(), status, "{wire}");
+            assert_eq!(default_status(code).as_u16(), status, "{wire}");
         }
         assert_eq!(ErrorCode::ALL.len(), table.len());
     }

@@ -13,5 +13,8 @@ pub(crate) mod listing;
 pub(crate) mod manifests;
 pub(crate) mod name_locks;
 pub mod route;
+#[cfg(feature = "token-auth")]
+#[cfg_attr(docsrs, doc(cfg(feature = "token-auth")))]
+pub mod token_auth;
 pub(crate) mod upload_quota;
 pub(crate) mod uploads;

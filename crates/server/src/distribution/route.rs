@@ -10,7 +10,7 @@
 //! `team/manifests` or `x/blobs`: only the last segments are special.
 //!
 //! [`RouteKind::classify`] does this split without validating anything (for
-//! metrics and logs, on every request); [`Route::parse`] also parses the
+//! metrics and logs, on every request); `Route::parse` also parses the
 //! name, digest, tag or upload id into their types.
 
 use std::borrow::Cow;

@@ -1,7 +1,7 @@
 //! The GitHub Container registry model, plugged into the
 //! [distribution core](crate::distribution): users and organizations,
 //! personal access and workflow tokens, private and public packages
-//! ([`Accounts`], the authorizer and the [manifest hooks](ManifestHooks)),
+//! ([`Accounts`], the authorizer and the [manifest hooks](crate::ManifestHooks)),
 //! the token endpoint (`/token`), the package REST API and the package
 //! pages ([`web`]). Turned on with [`RegistryBuilder::accounts`]; behind
 //! the `ghcr` cargo feature (default on), which brings `wharf-auth`,
@@ -14,9 +14,9 @@ pub(crate) mod accounts;
 pub(crate) mod clock;
 pub(crate) mod deleted_packages;
 mod hooks;
-pub(crate) mod packages_api;
 pub(crate) mod records;
 mod registry;
+pub(crate) mod rest;
 pub(crate) mod token;
 pub mod web;
 

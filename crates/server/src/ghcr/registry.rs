@@ -9,7 +9,7 @@ use axum::Router;
 
 use crate::ghcr::accounts::{Accounts, AccountsConfig};
 use crate::ghcr::deleted_packages::{ArchiveRepairs, PackageContentError};
-use crate::ghcr::{packages_api, token};
+use crate::ghcr::{rest, token};
 use crate::{Registry, RegistryBuilder};
 
 impl RegistryBuilder {
@@ -35,7 +35,7 @@ impl Registry {
         if self.inner().accounts.is_none() {
             return router;
         }
-        packages_api::routes(router.route("/token", any(token::endpoint)))
+        rest::routes(router.route("/token", any(token::endpoint)), self)
     }
 
     /// The accounts model, when [`RegistryBuilder::accounts`] turned it on.

@@ -3,8 +3,7 @@
 
 use std::fmt;
 
-use crate::decision::DenyKind;
-use crate::scope::{Scope, ScopeSet};
+use super::scope::{Scope, ScopeSet};
 
 /// The `error` of a Bearer challenge (RFC 6750, section 3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,17 +111,6 @@ impl BearerChallenge {
     pub fn with_error(mut self, error: ChallengeError) -> BearerChallenge {
         self.error = Some(error);
         self
-    }
-
-    /// With the `error` that fits a denial: `insufficient_scope` for
-    /// [`DenyKind::InsufficientScope`] (a token was presented but lacked
-    /// scope), none otherwise.
-    #[must_use]
-    pub fn for_denial(self, kind: DenyKind) -> BearerChallenge {
-        match kind {
-            DenyKind::InsufficientScope => self.with_error(ChallengeError::InsufficientScope),
-            _ => self,
-        }
     }
 
     /// With an `error_description` for people.

@@ -5,8 +5,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use super::identity::serde_as_string;
 use crate::error::{excerpt, Error};
-use crate::identity::serde_as_string;
 
 /// GitHub's limit on a login's length.
 pub const MAX_LOGIN_LEN: usize = 39;

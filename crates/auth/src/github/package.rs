@@ -7,9 +7,9 @@ use std::str::FromStr;
 
 use wharf_reference::RepositoryName;
 
+use super::identity::{serde_as_string, Identity, Login, SourceRepository, TeamSlug};
+use super::keyword::keywords;
 use crate::error::{excerpt, Error};
-use crate::identity::{serde_as_string, Identity, Login, SourceRepository, TeamSlug};
-use crate::keyword::keywords;
 
 /// Who can see a package.
 #[derive(

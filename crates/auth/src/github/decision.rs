@@ -11,12 +11,12 @@ use std::str::FromStr;
 
 use wharf_reference::RepositoryName;
 
+use super::identity::{Login, Principal, SourceRepository, TeamSlug, WorkflowPermission};
+use super::owner::{Membership, OrgRole, OwnerKind};
+use super::package::{Grantee, Package, RepositoryAccess, Role, Visibility};
+use super::token_scope::TokenScopes;
 use crate::error::{excerpt, Error};
-use crate::identity::{Login, Principal, SourceRepository, TeamSlug, WorkflowPermission};
-use crate::owner::{Membership, OrgRole, OwnerKind};
-use crate::package::{Grantee, Package, RepositoryAccess, Role, Visibility};
-use crate::scope::ScopeActions;
-use crate::token_scope::TokenScopes;
+use crate::protocol::{BearerChallenge, ChallengeError, ScopeActions};
 
 /// Something a principal wants to do to a package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -127,6 +127,34 @@ pub enum DenyKind {
     /// answer 404 (`NAME_UNKNOWN`). The two cases are deliberately the same
     /// answer, so a private package's existence is never revealed.
     NotVisible,
+}
+
+impl DenyKind {
+    /// The `error` of the Bearer challenge that fits this denial:
+    /// `insufficient_scope` for [`DenyKind::InsufficientScope`] (a token
+    /// was presented but lacked scope), none otherwise.
+    pub const fn challenge_error(self) -> Option<ChallengeError> {
+        match self {
+            DenyKind::InsufficientScope => Some(ChallengeError::InsufficientScope),
+            _ => None,
+        }
+    }
+}
+
+/// GitHub policy meets the token protocol here, so that
+/// [`crate::protocol`] needs nothing from [`crate::github`].
+impl BearerChallenge {
+    /// With the `error` that fits a denial
+    /// ([`DenyKind::challenge_error`]): `insufficient_scope` for
+    /// [`DenyKind::InsufficientScope`] (a token was presented but lacked
+    /// scope), none otherwise.
+    #[must_use]
+    pub fn for_denial(self, kind: DenyKind) -> BearerChallenge {
+        match kind.challenge_error() {
+            Some(error) => self.with_error(error),
+            None => self,
+        }
+    }
 }
 
 /// The outcome of [`authorize`].

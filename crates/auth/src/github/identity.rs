@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use wharf_reference::RepositoryName;
 
+use super::keyword::keywords;
 use crate::error::{excerpt, Error};
-use crate::keyword::keywords;
+use crate::protocol::{Claims, TokenSubject};
 // Logins are part of who is asking; the modules that speak of both import them here.
-pub(crate) use crate::login::Login;
-use crate::token_scope::TokenScopes;
+pub(crate) use super::login::Login;
+use super::token_scope::TokenScopes;
 
 /// Parses `s`, lowercased, as one repository path component.
 fn path_component(what: &'static str, s: &str) -> Result<Arc<str>, Error> {
@@ -263,6 +264,23 @@ impl fmt::Display for Identity {
             Identity::User(login) => write!(f, "user {login}"),
             Identity::Workflow(repo) => write!(f, "workflow of {repo}"),
         }
+    }
+}
+
+/// A token's `sub`: [`Identity::subject`].
+impl TokenSubject for Identity {
+    fn token_subject(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Owned(self.subject())
+    }
+}
+
+/// GitHub policy meets the token protocol here, so that
+/// [`crate::protocol`] needs nothing from [`crate::github`].
+impl Claims {
+    /// Who the token was issued to, read from `sub` as
+    /// [`Identity::subject`] writes it.
+    pub fn identity(&self) -> Result<Identity, Error> {
+        Identity::from_subject(&self.sub)
     }
 }
 

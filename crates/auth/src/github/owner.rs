@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::identity::TeamSlug;
-use crate::keyword::keywords;
+use super::identity::TeamSlug;
+use super::keyword::keywords;
 
 /// What kind of account owns a namespace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

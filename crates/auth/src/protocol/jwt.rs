@@ -9,7 +9,6 @@
 //! it ends the bearer tokens minted from it) and authorizes against the
 //! current state of the package, within what `access` allows.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
@@ -18,22 +17,19 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use rand::TryCryptoRng;
 use sha2::Sha256;
-use wharf_reference::RepositoryName;
 
+use super::bearer::{
+    decode_header, malformed, BearerVerifier, Claims, Compact, Expect, TokenSubject,
+};
+use super::scope::ScopeSet;
+use super::time::Timestamp;
 use crate::error::{excerpt, Error};
-use crate::identity::Identity;
-use crate::scope::{access_claim, Resource, Scope, ScopeActions, ScopeSet};
-use crate::time::Timestamp;
 
 type HmacSha256 = Hmac<Sha256>;
 
 /// `{"alg":"HS256","typ":"JWT"}`, base64url-encoded: the header of every
 /// token this crate issues.
 const HEADER: &str = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9";
-/// Longest token accepted by [`TokenSigner::verify`].
-const MAX_TOKEN_LEN: usize = 8 * 1024;
-/// Longest encoded header accepted (ours is 36 characters).
-const MAX_HEADER_LEN: usize = 512;
 /// Random bytes in a `jti`.
 const JTI_BYTES: usize = 16;
 
@@ -85,54 +81,6 @@ impl fmt::Debug for SigningKey {
     }
 }
 
-/// The claims of a registry bearer token.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct Claims {
-    /// Issuer: the token endpoint.
-    pub iss: String,
-    /// Subject: who the token was issued to, as [`Identity::subject`]
-    /// writes it (`""` for anonymous).
-    pub sub: String,
-    /// Audience: the service (registry) the token is for.
-    pub aud: String,
-    /// Expiry.
-    pub exp: Timestamp,
-    /// Not valid before.
-    pub nbf: Timestamp,
-    /// Issued at.
-    pub iat: Timestamp,
-    /// Unique token id.
-    pub jti: String,
-    /// What the token grants, at most.
-    #[serde(with = "access_claim", default)]
-    pub access: ScopeSet,
-    /// The id of the stored token (a personal access token or a workflow
-    /// token) this token was minted from, as the registry's store writes
-    /// it; `None` for an anonymous token. See
-    /// [`TokenSigner::issue_derived`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tid: Option<String>,
-}
-
-impl Claims {
-    /// Whether the token grants everything `scope` asks for.
-    pub fn permits(&self, scope: &Scope) -> bool {
-        self.access.allows(scope)
-    }
-
-    /// Whether the token grants `actions` on the repository `name`.
-    pub fn allows(&self, name: &RepositoryName, actions: ScopeActions) -> bool {
-        self.access
-            .actions_for(&Resource::repository(name.clone()))
-            .contains(actions)
-    }
-
-    /// Who the token was issued to.
-    pub fn identity(&self) -> Result<Identity, Error> {
-        Identity::from_subject(&self.sub)
-    }
-}
-
 /// A freshly issued token, with what a token endpoint's response needs
 /// (`token`, `expires_in`, `issued_at`).
 #[derive(Clone, PartialEq, Eq)]
@@ -167,7 +115,7 @@ impl fmt::Debug for IssuedToken {
 ///
 /// ```
 /// use std::time::Duration;
-/// use wharf_auth::{Identity, ScopeSet, SigningKey, Timestamp, TokenSigner};
+/// use wharf_auth::protocol::{ScopeSet, SigningKey, Timestamp, TokenSigner};
 ///
 /// let signer = TokenSigner::new(
 ///     &SigningKey::generate()?,
@@ -177,7 +125,7 @@ impl fmt::Debug for IssuedToken {
 /// );
 /// let now = Timestamp::from_unix_seconds(1_700_000_000);
 /// let granted: ScopeSet = "repository:octocat/app:pull,push".parse()?;
-/// let issued = signer.issue(&Identity::User("octocat".parse()?), &granted, now)?;
+/// let issued = signer.issue("octocat", &granted, now)?;
 /// assert_eq!(issued.expires_in, 300);
 ///
 /// let claims = signer.verify(&issued.token, now)?;
@@ -247,9 +195,9 @@ impl TokenSigner {
     /// It names no stored token (`tid`): use it for anonymous tokens, and
     /// [`issue_derived`](Self::issue_derived) for tokens minted from a
     /// stored credential.
-    pub fn issue(
+    pub fn issue<S: TokenSubject + ?Sized>(
         &self,
-        subject: &Identity,
+        subject: &S,
         access: &ScopeSet,
         now: Timestamp,
     ) -> Result<IssuedToken, Error> {
@@ -264,18 +212,18 @@ impl TokenSigner {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use wharf_auth::{Identity, ScopeSet, SigningKey, Timestamp, TokenSigner};
+    /// use wharf_auth::protocol::{ScopeSet, SigningKey, Timestamp, TokenSigner};
     ///
     /// let signer = TokenSigner::new(&SigningKey::generate()?, "iss", "svc", Duration::from_secs(300));
     /// let now = Timestamp::from_unix_seconds(1_700_000_000);
     /// let granted: ScopeSet = "repository:octocat/app:pull".parse()?;
-    /// let issued = signer.issue_derived(&Identity::User("octocat".parse()?), "42", &granted, now)?;
+    /// let issued = signer.issue_derived("octocat", "42", &granted, now)?;
     /// assert_eq!(signer.verify(&issued.token, now)?.tid.as_deref(), Some("42"));
     /// # Ok::<(), wharf_auth::Error>(())
     /// ```
-    pub fn issue_derived(
+    pub fn issue_derived<S: TokenSubject + ?Sized>(
         &self,
-        subject: &Identity,
+        subject: &S,
         token_id: &str,
         access: &ScopeSet,
         now: Timestamp,
@@ -284,20 +232,20 @@ impl TokenSigner {
     }
 
     /// [`TokenSigner::issue`], with the `jti` drawn from `rng`.
-    pub fn issue_with_rng<R: TryCryptoRng + ?Sized>(
+    pub fn issue_with_rng<R: TryCryptoRng + ?Sized, S: TokenSubject + ?Sized>(
         &self,
         rng: &mut R,
-        subject: &Identity,
+        subject: &S,
         access: &ScopeSet,
         now: Timestamp,
     ) -> Result<IssuedToken, Error> {
         self.mint(rng, subject, None, access, now)
     }
 
-    fn mint<R: TryCryptoRng + ?Sized>(
+    fn mint<R: TryCryptoRng + ?Sized, S: TokenSubject + ?Sized>(
         &self,
         rng: &mut R,
-        subject: &Identity,
+        subject: &S,
         token_id: Option<&str>,
         access: &ScopeSet,
         now: Timestamp,
@@ -309,7 +257,7 @@ impl TokenSigner {
             })?;
         let claims = Claims {
             iss: self.issuer.clone(),
-            sub: subject.subject(),
+            sub: subject.token_subject().into_owned(),
             aud: self.service.clone(),
             exp: now.saturating_add(self.ttl),
             nbf: now,
@@ -341,59 +289,39 @@ impl TokenSigner {
     /// issuer for this service, and within `nbf`..`exp` give or take the
     /// leeway. Gives its claims.
     pub fn verify(&self, token: &str, now: Timestamp) -> Result<Claims, Error> {
-        let malformed = |reason| Error::MalformedJwt { reason };
-        if token.len() > MAX_TOKEN_LEN {
-            return Err(malformed("it is longer than 8 KiB"));
-        }
-        let mut parts = token.splitn(3, '.');
-        let (Some(header), Some(payload), Some(signature)) =
-            (parts.next(), parts.next(), parts.next())
-        else {
-            return Err(malformed("expected three `.`-separated parts"));
-        };
-        check_header(header)?;
+        let parts = Compact::split(token)?;
+        check_header(parts.header)?;
 
         let mut presented = [0u8; 32];
-        match URL_SAFE_NO_PAD.decode_slice(signature, &mut presented) {
+        match URL_SAFE_NO_PAD.decode_slice(parts.signature, &mut presented) {
             Ok(32) => {}
             _ => return Err(Error::InvalidSignature),
         }
-        let signing_input = &token[..header.len() + 1 + payload.len()];
         self.mac
             .clone()
-            .chain_update(signing_input.as_bytes())
+            .chain_update(parts.signing_input.as_bytes())
             .verify_slice(&presented)
             .map_err(|_| Error::InvalidSignature)?;
 
         let payload = URL_SAFE_NO_PAD
-            .decode(payload)
+            .decode(parts.payload)
             .map_err(|_| malformed("the claims are not base64url"))?;
         let claims: Claims = serde_json::from_slice(&payload)
             .map_err(|_| malformed("the claims are missing or malformed"))?;
-
-        if claims.aud != self.service {
-            return Err(Error::WrongAudience {
-                expected: self.service.clone(),
-                actual: excerpt(&claims.aud),
-            });
+        Expect {
+            issuer: &self.issuer,
+            audience: &self.service,
+            leeway: self.leeway,
         }
-        if claims.iss != self.issuer {
-            return Err(Error::WrongIssuer {
-                expected: self.issuer.clone(),
-                actual: excerpt(&claims.iss),
-            });
-        }
-        if now >= claims.exp.saturating_add(self.leeway) {
-            return Err(Error::JwtExpired {
-                expired_at: claims.exp,
-            });
-        }
-        if now.saturating_add(self.leeway) < claims.nbf {
-            return Err(Error::JwtNotYetValid {
-                not_before: claims.nbf,
-            });
-        }
+        .check(&claims, now)?;
         Ok(claims)
+    }
+}
+
+/// The registry's own tokens: [`TokenSigner::verify`].
+impl BearerVerifier for TokenSigner {
+    fn verify(&self, token: &str, now: Timestamp) -> Result<Claims, Error> {
+        TokenSigner::verify(self, token, now)
     }
 }
 
@@ -423,30 +351,12 @@ fn check_header(header: &str) -> Result<(), Error> {
     if header == HEADER {
         return Ok(());
     }
-    #[derive(serde::Deserialize)]
-    struct Jose<'a> {
-        #[serde(borrow)]
-        alg: Cow<'a, str>,
-        #[serde(default, borrow)]
-        typ: Option<Cow<'a, str>>,
-    }
-    let malformed = |reason| Error::MalformedJwt { reason };
-    if header.len() > MAX_HEADER_LEN {
-        return Err(malformed("the header is too long"));
-    }
-    let mut buffer = [0u8; MAX_HEADER_LEN];
-    let len = URL_SAFE_NO_PAD
-        .decode_slice(header, &mut buffer)
-        .map_err(|_| malformed("the header is not base64url"))?;
-    let jose: Jose<'_> = serde_json::from_slice(&buffer[..len])
-        .map_err(|_| malformed("the header is not a JOSE header with an `alg`"))?;
-    if jose.alg != "HS256" {
+    let header = decode_header(header)?;
+    if header.alg != "HS256" {
         return Err(Error::UnsupportedAlgorithm {
-            alg: excerpt(&jose.alg),
+            alg: excerpt(&header.alg),
+            accepted: "HS256",
         });
-    }
-    if jose.typ.is_some_and(|typ| typ != "JWT") {
-        return Err(malformed("the header's `typ` is not `JWT`"));
     }
     Ok(())
 }

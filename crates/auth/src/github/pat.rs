@@ -8,10 +8,10 @@ use rand::TryCryptoRng;
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::identity::{Login, Principal};
+use super::token_scope::TokenScopes;
 use crate::error::{excerpt, Error};
-use crate::identity::{Login, Principal};
-use crate::time::Timestamp;
-use crate::token_scope::TokenScopes;
+use crate::protocol::Timestamp;
 
 /// What every personal access token of this registry starts with, so
 /// secret scanners can recognise one.
@@ -212,7 +212,7 @@ impl FromStr for TokenHash {
     }
 }
 
-crate::identity::serde_as_string!(TokenHash, "a token hash of 64 lowercase hex digits");
+super::identity::serde_as_string!(TokenHash, "a token hash of 64 lowercase hex digits");
 
 /// What the registry keeps about a personal access token.
 ///

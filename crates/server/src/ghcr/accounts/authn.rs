@@ -1,0 +1,353 @@
+//! Authentication: who a request is from ([`Caller`]), from its
+//! `Authorization` header, with recently verified bearer tokens remembered.
+
+use std::sync::Arc;
+
+use http::header::AUTHORIZATION;
+use http::request::Parts;
+use wharf_auth::{
+    ChallengeError, Claims, Credentials, Identity, Principal, Resource, Scope, ScopeActions,
+    Timestamp, TokenHash, TokenSigner,
+};
+use wharf_packages::TokenId;
+use wharf_reference::RepositoryName;
+
+use super::{store_failure, Accounts};
+use crate::distribution::error::ApiError;
+
+/// Who a request authenticated as, and with what.
+#[derive(Debug, Clone)]
+pub(crate) enum Caller {
+    /// No credentials.
+    Anonymous,
+    /// A registry bearer token from the token endpoint.
+    Bearer {
+        /// Its claims: an upper bound on what it may do.
+        claims: Arc<Claims>,
+        /// The principal of the stored token it was minted from, as that
+        /// token stands now (anonymous for an anonymous bearer token).
+        principal: Principal,
+    },
+    /// A stored token: a personal access token or a workflow token.
+    Stored {
+        /// Who it authenticates.
+        principal: Principal,
+        /// The stored token's id, which bearer tokens minted from it name.
+        token: TokenId,
+    },
+}
+
+impl Caller {
+    /// Who the caller is.
+    pub(crate) fn identity(&self) -> Identity {
+        self.principal().identity()
+    }
+
+    /// The principal `authorize` decides about, the same whichever way the
+    /// caller authenticated: a bearer token stands for the stored token it
+    /// was minted from, with that token's scopes or permission (its claims
+    /// bound it further, see [`Caller::claims_allow`]).
+    pub(crate) fn principal(&self) -> &Principal {
+        match self {
+            Caller::Anonymous => &Principal::Anonymous,
+            Caller::Bearer { principal, .. } | Caller::Stored { principal, .. } => principal,
+        }
+    }
+
+    /// Whether the caller's credentials reach as far as `actions` on the
+    /// repository `name`: always, except for a bearer token, whose claims
+    /// must grant them.
+    pub(crate) fn claims_allow(&self, name: &RepositoryName, actions: ScopeActions) -> bool {
+        match self {
+            Caller::Bearer { claims, .. } => claims.allows(name, actions),
+            Caller::Anonymous | Caller::Stored { .. } => true,
+        }
+    }
+
+    /// Whether the caller's credentials reach the whole catalog
+    /// (`registry:catalog:*`): always, except for a bearer token not
+    /// issued for it.
+    pub(crate) fn claims_allow_catalog(&self) -> bool {
+        match self {
+            Caller::Bearer { claims, .. } => {
+                !claims.access.actions_for(&Resource::Catalog).is_empty()
+            }
+            Caller::Anonymous | Caller::Stored { .. } => true,
+        }
+    }
+
+    pub(crate) fn is_bearer(&self) -> bool {
+        matches!(self, Caller::Bearer { .. })
+    }
+}
+
+/// Credentials that were presented but are not good.
+#[derive(Debug, Clone)]
+pub(crate) struct BadCredentials {
+    /// What is wrong, for the client.
+    pub(crate) reason: String,
+    /// Whether a bearer token was presented (its challenge says
+    /// `invalid_token`).
+    pub(crate) bearer: bool,
+}
+
+/// Either bad credentials or a failure of the store.
+#[derive(Debug)]
+pub(crate) enum AuthnError {
+    Bad(BadCredentials),
+    Internal(ApiError),
+}
+
+/// Whether `token` has the shape of a JWT (three base64url parts).
+fn looks_like_jwt(token: &str) -> bool {
+    token.bytes().filter(|&b| b == b'.').count() == 2
+}
+
+/// The JWT of a `Bearer <JWT>` header, if that is what it is.
+fn bearer_jwt(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && looks_like_jwt(token)).then_some(token)
+}
+
+/// How many verified bearer tokens are remembered; when full, the memory
+/// starts over.
+const VERIFIED_CAPACITY: usize = 10_000;
+
+/// Bearer tokens verified recently, by their signature. Their claims never
+/// change, so only expiry needs checking again.
+#[derive(Default)]
+pub(super) struct VerifiedTokens {
+    map: std::sync::Mutex<std::collections::HashMap<Box<str>, Verified>>,
+}
+
+/// A verified token (whole) and its claims.
+type Verified = (Box<str>, Arc<Claims>);
+
+impl VerifiedTokens {
+    fn get(&self, token: &str, now: Timestamp) -> Option<Arc<Claims>> {
+        let signature = token.rsplit('.').next()?;
+        let map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (full, claims) = map.get(signature)?;
+        let leeway = TokenSigner::DEFAULT_LEEWAY;
+        let current =
+            now < claims.exp.saturating_add(leeway) && now.saturating_add(leeway) >= claims.nbf;
+        (**full == *token && current).then(|| claims.clone())
+    }
+
+    fn insert(&self, token: &str, claims: Arc<Claims>) {
+        let Some(signature) = token.rsplit('.').next() else {
+            return;
+        };
+        let mut map = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if map.len() >= VERIFIED_CAPACITY {
+            map.clear();
+        }
+        map.insert(signature.into(), (token.into(), claims));
+    }
+}
+
+impl Accounts {
+    /// Authenticates a registry API request from its `Authorization`
+    /// header. No header is [`Caller::Anonymous`].
+    pub(crate) async fn authenticate(&self, parts: &Parts) -> Result<Caller, AuthnError> {
+        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+            return Ok(Caller::Anonymous);
+        };
+        let bad = |reason: String, bearer: bool| AuthnError::Bad(BadCredentials { reason, bearer });
+        let header = header
+            .to_str()
+            .map_err(|_| bad("the Authorization header is not ASCII".to_owned(), false))?;
+        // The hot path: a bearer token, verified without copying it.
+        if let Some(token) = bearer_jwt(header) {
+            return self.bearer_caller(token).await;
+        }
+        match Credentials::parse_authorization(header) {
+            Ok(Credentials::Basic { password, .. }) => {
+                self.stored_token(password.expose_secret(), false).await
+            }
+            Ok(Credentials::Bearer { token }) if looks_like_jwt(token.expose_secret()) => {
+                self.bearer_caller(token.expose_secret()).await
+            }
+            Ok(Credentials::Bearer { token }) => {
+                self.stored_token(token.expose_secret(), true).await
+            }
+            Err(err) => Err(bad(err.to_string(), false)),
+        }
+    }
+
+    /// The caller of a registry bearer token: its claims, and the principal
+    /// of the stored token it was minted from (its `tid`), re-read now
+    /// (through the store's cache), so that a bearer token stops working
+    /// within seconds of the revocation or expiry of its stored token. A
+    /// token naming a user or a workflow but no stored token (issued before
+    /// tokens named theirs) is refused: it could not be re-checked.
+    async fn bearer_caller(&self, token: &str) -> Result<Caller, AuthnError> {
+        let bad = |reason: String| {
+            AuthnError::Bad(BadCredentials {
+                reason,
+                bearer: true,
+            })
+        };
+        let claims = self
+            .verify_bearer(token)
+            .map_err(|err| bad(err.to_string()))?;
+        let identity = claims.identity().map_err(|err| bad(err.to_string()))?;
+        let principal = match (claims.tid.as_deref(), &identity) {
+            (None, Identity::Anonymous) => Principal::Anonymous,
+            (None, _) => {
+                return Err(bad(
+                    "the bearer token names no stored token to check it against; request a new one from the token endpoint".to_owned(),
+                ))
+            }
+            (Some(tid), _) => {
+                let stale = || {
+                    bad("the token this bearer token was minted from no longer exists; log in again".to_owned())
+                };
+                let id: TokenId = tid.parse().map_err(|_| stale())?;
+                let record = self
+                    .inner
+                    .store
+                    .token(id)
+                    .await
+                    .map_err(|err| AuthnError::Internal(store_failure(&err)))?
+                    .ok_or_else(stale)?;
+                let principal = record.principal_at(self.now()).map_err(|err| {
+                    bad(format!(
+                        "the bearer token was minted from a token that no longer works: {err}"
+                    ))
+                })?;
+                if principal.identity() != identity {
+                    return Err(stale());
+                }
+                principal
+            }
+        };
+        Ok(Caller::Bearer { claims, principal })
+    }
+
+    /// Verifies a registry bearer token, remembering the tokens it verified
+    /// so that a client's next requests with the same token cost a lookup
+    /// rather than an HMAC and a JSON parse. A remembered token is checked
+    /// against the presented one byte for byte, and for expiry.
+    fn verify_bearer(&self, token: &str) -> Result<Arc<Claims>, wharf_auth::Error> {
+        let now = self.now();
+        if let Some(claims) = self.inner.verified.get(token, now) {
+            return Ok(claims);
+        }
+        let claims = Arc::new(self.inner.signer.verify(token, now)?);
+        self.inner.verified.insert(token, claims.clone());
+        Ok(claims)
+    }
+
+    /// Looks a personal access token or a workflow token up by its hash
+    /// and checks it.
+    pub(crate) async fn stored_token(
+        &self,
+        secret: &str,
+        bearer: bool,
+    ) -> Result<Caller, AuthnError> {
+        let bad = |reason: String| AuthnError::Bad(BadCredentials { reason, bearer });
+        let record = self
+            .inner
+            .store
+            .find_token(&TokenHash::of(secret))
+            .await
+            .map_err(|err| AuthnError::Internal(store_failure(&err)))?
+            .ok_or_else(|| {
+                bad("bad credentials: the token is not known to this registry; use a personal access token as the password".to_owned())
+            })?;
+        let now = self.now();
+        let principal = record
+            .authenticate(secret, now)
+            .map_err(|err| bad(err.to_string()))?;
+        if let Err(err) = self.inner.store.record_token_use(record.id, now).await {
+            tracing::warn!(error = %err, token = %record.id, "recording a token's use failed");
+        }
+        Ok(Caller::Stored {
+            principal,
+            token: record.id,
+        })
+    }
+
+    /// The 401 for bad credentials on the registry API.
+    fn bad_credentials(&self, bad: &BadCredentials, scope: Option<Scope>) -> ApiError {
+        let mut challenge = self.challenge();
+        if let Some(scope) = scope {
+            challenge = challenge.with_scope(scope);
+        }
+        if bad.bearer {
+            challenge = challenge.with_error(ChallengeError::InvalidToken);
+        }
+        crate::distribution::auth::unauthorized(&challenge.to_string(), bad.reason.clone())
+    }
+
+    /// The caller of a registry API request, or the 401 (or 500) to answer.
+    pub(crate) async fn caller(
+        &self,
+        parts: &Parts,
+        scope: Option<Scope>,
+    ) -> Result<Caller, ApiError> {
+        match self.authenticate(parts).await {
+            Ok(caller) => Ok(caller),
+            Err(AuthnError::Bad(bad)) => Err(self.bad_credentials(&bad, scope)),
+            Err(AuthnError::Internal(err)) => Err(err),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use wharf_auth::SigningKey;
+
+    use super::*;
+
+    fn signer() -> TokenSigner {
+        let key = SigningKey::from_bytes(&[7; 32]).expect("key");
+        TokenSigner::new(&key, "iss", "svc", Duration::from_secs(300))
+    }
+
+    #[test]
+    fn a_remembered_token_is_given_back_only_for_the_same_bytes_and_while_current() {
+        let signer = signer();
+        let now = Timestamp::from_unix_seconds(1_700_000_000);
+        let granted = "repository:a/b:pull".parse().expect("scope");
+        let issued = signer
+            .issue(&Identity::Anonymous, &granted, now)
+            .expect("issue");
+        let claims = Arc::new(signer.verify(&issued.token, now).expect("verify"));
+        let verified = VerifiedTokens::default();
+        verified.insert(&issued.token, claims.clone());
+
+        assert_eq!(verified.get(&issued.token, now), Some(claims));
+        // Another payload under the same signature is not the token verified.
+        let (_, signature) = issued.token.rsplit_once('.').expect("jwt");
+        let forged = format!("eyJhbGciOiJIUzI1NiJ9.e30.{signature}");
+        assert_eq!(verified.get(&forged, now), None);
+        // Past its expiry (and the leeway), it is not given back.
+        let late = now.saturating_add(Duration::from_secs(300) + TokenSigner::DEFAULT_LEEWAY);
+        assert_eq!(verified.get(&issued.token, late), None);
+    }
+
+    #[test]
+    fn only_bearer_jwts_take_the_fast_path() {
+        let table = [
+            ("Bearer a.b.c", Some("a.b.c")),
+            ("bearer  a.b.c ", Some("a.b.c")),
+            ("Bearer wharf_pat_abc", None),
+            ("Basic a.b.c", None),
+            ("Bearer", None),
+        ];
+        for (header, expected) in table {
+            assert_eq!(bearer_jwt(header), expected, "{header}");
+        }
+    }
+}

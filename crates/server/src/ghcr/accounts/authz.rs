@@ -1,0 +1,240 @@
+//! Authorization: whether a caller may do what a request asks, decided
+//! by [`wharf_auth::authorize`] against the store's current state.
+
+use async_trait::async_trait;
+use http::header::{HeaderValue, WWW_AUTHENTICATE};
+use http::request::Parts;
+use wharf_auth::{
+    authorize, ChallengeError, Decision, DenyKind, OwnerKind, PackageState, Principal, Scope,
+    ScopeActions, Visibility,
+};
+use wharf_packages::{AccessContext, PackageLookup};
+use wharf_reference::RepositoryName;
+
+use super::authn::Caller;
+use super::{store_failure, Accounts};
+use crate::distribution::auth::{Access, Action, Authorizer};
+use crate::distribution::error::{ApiError, ErrorCode};
+
+/// The registry token action standing for a registry API action.
+pub(crate) fn auth_action(action: Action) -> wharf_auth::Action {
+    match action {
+        Action::Pull => wharf_auth::Action::Pull,
+        Action::Push => wharf_auth::Action::Push,
+        Action::Delete => wharf_auth::Action::Delete,
+    }
+}
+
+/// The scope a challenge asks for: `pull,push` for a push, as clients ask
+/// the token endpoint for both.
+fn challenge_actions(action: Action) -> ScopeActions {
+    match action {
+        Action::Pull => ScopeActions::PULL,
+        Action::Push => ScopeActions::PULL | ScopeActions::PUSH,
+        Action::Delete => ScopeActions::DELETE,
+    }
+}
+
+impl Accounts {
+    /// What the store knows about `name` for `principal`.
+    pub(crate) async fn context(
+        &self,
+        principal: &Principal,
+        name: &RepositoryName,
+        lookup: PackageLookup,
+    ) -> Result<AccessContext, ApiError> {
+        self.inner
+            .store
+            .access_context(name, principal.login(), lookup)
+            .await
+            .map_err(|err| store_failure(&err))
+    }
+
+    /// What `authorize` says `principal` may do to `name`, with the access
+    /// context it read.
+    pub(crate) async fn decide(
+        &self,
+        principal: &Principal,
+        name: &RepositoryName,
+        action: wharf_auth::Action,
+        lookup: PackageLookup,
+    ) -> Result<(Decision, AccessContext), ApiError> {
+        let context = self.context(principal, name, lookup).await?;
+        let decision = match context.state() {
+            Some(state) => authorize(principal, action, &state),
+            None if principal.is_authenticated() => Decision::Deny {
+                kind: DenyKind::NotVisible,
+                reason: format!("no account owns the namespace of {name}"),
+            },
+            // An anonymous caller is told what it is told of a missing
+            // package in a namespace that exists (authorize asks anonymous
+            // callers to log in before it looks at the owner).
+            None => authorize(principal, action, &PackageState::new(name, OwnerKind::User)),
+        };
+        Ok((decision, context))
+    }
+
+    /// Whether `caller` may do `action` to the repository `name`: what
+    /// [`authorize`] says of its principal against the current state of
+    /// the package (ownership, roles, visibility), and, for a bearer
+    /// token, within its claims (beyond them, only what anyone may do:
+    /// pull a public package).
+    pub(crate) async fn check(
+        &self,
+        caller: &Caller,
+        name: &RepositoryName,
+        action: Action,
+    ) -> Result<(), ApiError> {
+        let wanted = auth_action(action);
+        let (decision, context) = self
+            .decide(caller.principal(), name, wanted, PackageLookup::Active)
+            .await?;
+        let scope = Scope::repository(name.clone(), challenge_actions(action));
+        match decision {
+            Decision::Allow if !caller.claims_allow(name, wanted.scope_actions()) => {
+                if wanted == wharf_auth::Action::Pull && is_public(&context) {
+                    return Ok(());
+                }
+                Err(self.denial(
+                    caller,
+                    DenyKind::InsufficientScope,
+                    format!(
+                        "the bearer token does not grant {} on {name}; request a token with scope `{scope}`",
+                        action.as_str()
+                    ),
+                    scope,
+                    name,
+                ))
+            }
+            Decision::Allow => Ok(()),
+            Decision::Deny { kind, reason } => Err(self.denial(caller, kind, reason, scope, name)),
+        }
+    }
+
+    /// The answer to a denial (see the module's table).
+    fn denial(
+        &self,
+        caller: &Caller,
+        kind: DenyKind,
+        reason: String,
+        scope: Scope,
+        name: &RepositoryName,
+    ) -> ApiError {
+        match kind {
+            DenyKind::NeedsAuthentication => {
+                let challenge = self.challenge().with_scope(scope);
+                crate::distribution::auth::unauthorized(&challenge.to_string(), reason)
+            }
+            DenyKind::NotVisible => ApiError::new(
+                ErrorCode::NameUnknown,
+                "repository name not known to registry",
+            )
+            .with_detail(serde_json::json!({ "name": name.to_string() })),
+            DenyKind::InsufficientScope | DenyKind::Forbidden => {
+                let err = crate::distribution::auth::denied(reason);
+                if caller.is_bearer() {
+                    let challenge = self
+                        .challenge()
+                        .with_scope(scope)
+                        .with_error(ChallengeError::InsufficientScope);
+                    match HeaderValue::from_str(&challenge.to_string()) {
+                        Ok(value) => err.with_header(WWW_AUTHENTICATE, value),
+                        Err(_) => err,
+                    }
+                } else {
+                    err
+                }
+            }
+        }
+    }
+
+    /// Whether `caller` may pull `name` (for package pages: no error, a
+    /// yes or no), by the rule of [`check`](Self::check).
+    pub(crate) async fn may_pull(
+        &self,
+        caller: &Caller,
+        name: &RepositoryName,
+    ) -> Result<bool, ApiError> {
+        self.may_see(caller, name, false).await
+    }
+
+    /// Whether `caller`'s principal may pull `name` now, and its
+    /// credentials reach that far: a bearer token's claims name the
+    /// repository, or `whole` (a listing the token was issued for), or the
+    /// package is public.
+    async fn may_see(
+        &self,
+        caller: &Caller,
+        name: &RepositoryName,
+        whole: bool,
+    ) -> Result<bool, ApiError> {
+        let (decision, context) = self
+            .decide(
+                caller.principal(),
+                name,
+                wharf_auth::Action::Pull,
+                PackageLookup::Active,
+            )
+            .await?;
+        Ok(decision.is_allowed()
+            && (whole || caller.claims_allow(name, ScopeActions::PULL) || is_public(&context)))
+    }
+}
+
+#[async_trait]
+impl Authorizer for Accounts {
+    async fn authorize(&self, request: &Parts, access: Access<'_>) -> Result<(), ApiError> {
+        let scope = match access {
+            Access::Repository { name, action } => {
+                Some(Scope::repository(name.clone(), challenge_actions(action)))
+            }
+            Access::Catalog | Access::Base => None,
+        };
+        let caller = self.caller(request, scope).await?;
+        match access {
+            Access::Base => match caller {
+                Caller::Anonymous => Err(crate::distribution::auth::unauthorized(
+                    &self.challenge().to_string(),
+                    "authentication required: log in with your username and a personal access token",
+                )),
+                _ => Ok(()),
+            },
+            // Listed per repository: see `visible_repositories`.
+            Access::Catalog => Ok(()),
+            Access::Repository { name, action } => self.check(&caller, name, action).await,
+        }
+    }
+
+    async fn visible_repositories(
+        &self,
+        request: &Parts,
+        names: Vec<RepositoryName>,
+    ) -> Result<Vec<RepositoryName>, ApiError> {
+        let caller = self.caller(request, None).await?;
+        // A bearer token issued for the catalog lists what its principal
+        // may pull, as the same token through Basic auth does; one issued
+        // for some repositories only, what those claims reach.
+        let whole = caller.claims_allow_catalog();
+        let mut visible = Vec::with_capacity(names.len());
+        for name in names {
+            if self.may_see(&caller, &name, whole).await? {
+                visible.push(name);
+            }
+        }
+        Ok(visible)
+    }
+
+    async fn principal(&self, request: &Parts) -> Option<String> {
+        let subject = self.authenticate(request).await.ok()?.identity().subject();
+        (!subject.is_empty()).then_some(subject)
+    }
+}
+
+/// Whether the package of `context` is public: pulled by anyone, whatever
+/// their credentials reach.
+fn is_public(context: &AccessContext) -> bool {
+    context
+        .package
+        .as_ref()
+        .is_some_and(|p| p.visibility() == Visibility::Public)
+}

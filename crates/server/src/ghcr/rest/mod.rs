@@ -1,0 +1,163 @@
+//! The package REST API, shaped like GitHub's "Packages" API for
+//! `package_type=container`, plus the settings GitHub manages in its web
+//! interface (visibility, linked repository, grants).
+//!
+//! | method and path | what |
+//! |---|---|
+//! | `GET /user/packages?package_type=container` | the authenticated user's packages |
+//! | `GET /users/{user}/packages?package_type=container` | a user's packages the caller may see |
+//! | `GET /orgs/{org}/packages?package_type=container` | an organization's packages the caller may see |
+//! | `GET .../packages/container/{name}` | a package (`{name}` URL-encoded: `app%2Frelease`) |
+//! | `PATCH .../packages/container/{name}` | change `visibility`, the linked `repository`, `inherit_access` (admin) |
+//! | `DELETE .../packages/container/{name}` | delete, restorably for 30 days (admin, `delete:packages`): 204 |
+//! | `POST .../packages/container/{name}/restore` | restore a deleted package (admin): 204 |
+//! | `GET .../packages/container/{name}/versions?state=active\|deleted` | its versions, newest first |
+//! | `GET .../packages/container/{name}/versions/{id}` | a version |
+//! | `DELETE .../packages/container/{name}/versions/{id}` | delete a version (admin, `delete:packages`): 204 |
+//! | `POST .../packages/container/{name}/versions/{id}/restore` | restore a version (admin): 204 |
+//! | `GET .../packages/container/{name}/grants` | the roles the package grants (admin) |
+//! | `PUT .../packages/container/{name}/grants/{grantee}` | `{"role": "read\|write\|admin"}` to `user:LOGIN`, `team:SLUG` or `repository:OWNER%2FREPO` (admin) |
+//! | `DELETE .../packages/container/{name}/grants/{grantee}` | take the role away (admin): 204 |
+//!
+//! `...` is `/user`, `/users/{user}` or `/orgs/{org}`. Listings take
+//! `page` and `per_page` (at most 100, default 30) and answer a `Link`
+//! header to the next page.
+//!
+//! Every request needs a token: Basic `username:token`, `Authorization:
+//! Bearer <token>` or `Authorization: token <token>`, where the token is a
+//! personal access token or a workflow token (registry bearer tokens from
+//! `/token` are for `/v2/` only). Reading needs `read:packages`, changes
+//! `write:packages`, deletes `read:packages` and `delete:packages`; and the
+//! role the table says. Errors are `{"message": "..."}` with 400, 401
+//! (with `WWW-Authenticate: Basic`), 403, 404, 405 or 409. A package the
+//! caller may not see is answered as one that does not exist, with the
+//! same 404 `Package not found.`; an unknown owner is `Not Found` (which
+//! accounts exist is not secret, as on GitHub).
+
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put, MethodRouter};
+use axum::{Extension, Router};
+use http::header::LINK;
+use http::StatusCode;
+use serde::Serialize;
+
+use crate::ghcr::rest::json::json_response;
+use crate::ghcr::rest::problem::Problem;
+use crate::ghcr::rest::request::{Api, OwnerScope, Paging};
+use crate::Registry;
+
+mod grants;
+mod json;
+mod packages;
+mod problem;
+pub(crate) mod request;
+mod versions;
+
+/// Records read from the store per round trip while filtering a listing.
+const STORE_PAGE: usize = 100;
+
+/// Adds the API's routes to the registry's router. Each path names the
+/// methods it answers, so a request with any other method reaches no
+/// handler: it gets 405 with `Allow`.
+pub(crate) fn routes(mut router: Router<Registry>, registry: &Registry) -> Router<Registry> {
+    for (owner, scope) in [
+        ("/user", OwnerScope::Me),
+        ("/users/{owner}", OwnerScope::User),
+        ("/orgs/{owner}", OwnerScope::Org),
+    ] {
+        let packages = format!("{owner}/packages");
+        router = router.nest_service(
+            &packages,
+            package_routes()
+                .layer(Extension(scope))
+                .with_state(registry.clone()),
+        );
+    }
+    router
+}
+
+/// The routes under `.../packages` (the listing is `/`), with GitHub's
+/// 404 for any other path.
+fn package_routes() -> Router<Registry> {
+    let package = "/{package_type}/{package}";
+    Router::new()
+        .route("/", methods("GET", get(packages::list)))
+        .route(
+            package,
+            methods(
+                "GET, PATCH, DELETE",
+                get(packages::get)
+                    .patch(packages::patch)
+                    .delete(packages::delete),
+            ),
+        )
+        .route(
+            &format!("{package}/restore"),
+            methods("POST", post(packages::restore)),
+        )
+        .route(
+            &format!("{package}/versions"),
+            methods("GET", get(versions::list)),
+        )
+        .route(
+            &format!("{package}/versions/{{id}}"),
+            methods("GET, DELETE", get(versions::get).delete(versions::delete)),
+        )
+        .route(
+            &format!("{package}/versions/{{id}}/restore"),
+            methods("POST", post(versions::restore)),
+        )
+        .route(
+            &format!("{package}/grants"),
+            methods("GET", get(grants::list)),
+        )
+        .route(
+            &format!("{package}/grants/{{grantee}}"),
+            methods("PUT, DELETE", put(grants::put).delete(grants::delete)),
+        )
+        .fallback(not_found)
+}
+
+/// `router`, answering 405 with `Allow: allowed` to any method it does
+/// not route.
+fn methods(allowed: &'static str, router: MethodRouter<Registry>) -> MethodRouter<Registry> {
+    let refuse = move |request: Request| async move {
+        Problem::method_not_allowed(request.method(), allowed).into_response()
+    };
+    router.fallback(refuse)
+}
+
+async fn not_found() -> Response {
+    Problem::not_found("Not Found").into_response()
+}
+
+fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The page of `records` (gathered up to [`Paging::wanted`]) that
+/// `paging` asks for, as a JSON array, with a `Link` to the next page
+/// when more records follow.
+fn listing<T, J: Serialize>(
+    api: &Api,
+    records: &[T],
+    paging: Paging,
+    to_json: impl Fn(&T) -> J,
+) -> Response {
+    let skip = paging.skip();
+    let more = records.len() > skip.saturating_add(paging.per_page);
+    let items: Vec<J> = records
+        .iter()
+        .skip(skip)
+        .take(paging.per_page)
+        .map(to_json)
+        .collect();
+    let mut response = json_response(StatusCode::OK, &items);
+    if more {
+        if let Some(link) = paging.next_link(api.accounts.public_url(), &api.parts) {
+            response.headers_mut().insert(LINK, link);
+        }
+    }
+    response
+}

@@ -1,0 +1,177 @@
+//! Packages: list, read, change, delete and restore.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::StatusCode;
+use wharf_auth::{Action, Principal, SourceRepository, Visibility};
+use wharf_packages::{PackageChanges, PackageLookup, PackageQuery, PageRequest};
+
+use crate::ghcr::rest::json::{json_response, Renderer};
+use crate::ghcr::rest::problem::Problem;
+use crate::ghcr::rest::request::{parse_or_400, Api, PackagePatch, Paging};
+use crate::ghcr::rest::{listing, no_content, STORE_PAGE};
+
+/// `GET .../packages?package_type=container`: the owner's packages the
+/// caller may see.
+pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
+    let query = api.query();
+    match query.get("package_type").map(String::as_str) {
+        Some("container") => {}
+        Some("npm" | "maven" | "rubygems" | "docker" | "nuget") => {
+            return Ok(json_response(StatusCode::OK, &[(); 0]))
+        }
+        Some(other) => {
+            return Err(Problem::bad_request(format!(
+                "unknown package_type `{other}`: use container"
+            )))
+        }
+        None => {
+            return Err(Problem::bad_request(
+                "package_type is required: use package_type=container",
+            ))
+        }
+    }
+    if let Principal::User { scopes, .. } = &api.principal {
+        if !scopes.can_read_packages() {
+            return Err(Problem::forbidden(
+                "listing packages needs a token with read:packages",
+            ));
+        }
+    }
+    let mut filter = PackageQuery::active();
+    if let Some(visibility) = query.get("visibility") {
+        let visibility: Visibility = parse_or_400(visibility)?;
+        filter = filter.with_visibility(visibility);
+    }
+    let paging = Paging::of(&query)?;
+    let account = api.owner().await?;
+    let wanted = paging.wanted();
+    let mut visible = Vec::new();
+    let mut request = PageRequest::first(STORE_PAGE);
+    'pages: loop {
+        let listed = api
+            .accounts
+            .store()
+            .list_packages(&account.login, filter, &request)
+            .await?;
+        for record in listed.items {
+            let (decision, _) = api
+                .accounts
+                .decide(
+                    &api.principal,
+                    record.name(),
+                    Action::Pull,
+                    PackageLookup::Active,
+                )
+                .await?;
+            if decision.is_allowed() {
+                visible.push(record);
+                if visible.len() >= wanted {
+                    break 'pages;
+                }
+            }
+        }
+        match listed.next {
+            Some(next) => request = PageRequest::after(next, STORE_PAGE),
+            None => break,
+        }
+    }
+    let render = Renderer {
+        accounts: &api.accounts,
+    };
+    Ok(listing(&api, &visible, paging, |record| {
+        render.package(record, &account)
+    }))
+}
+
+/// `GET .../packages/container/{name}`.
+pub(crate) async fn get(api: Api) -> Result<Response, Problem> {
+    let resolved = api.package().await?;
+    let record = api
+        .allow(&resolved, Action::Pull, PackageLookup::Active)
+        .await?;
+    let render = Renderer {
+        accounts: &api.accounts,
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        &render.package(&record, &resolved.owner),
+    ))
+}
+
+/// `PATCH .../packages/container/{name}`: visibility, linked repository,
+/// access inheritance.
+pub(crate) async fn patch(api: Api, body: Body) -> Result<Response, Problem> {
+    let resolved = api.package().await?;
+    api.allow(&resolved, Action::ChangeSettings, PackageLookup::Active)
+        .await?;
+    let patch: PackagePatch = api.json(body).await?;
+    let mut changes = PackageChanges::new();
+    if let Some(visibility) = &patch.visibility {
+        changes = changes.visibility(parse_or_400(visibility)?);
+    }
+    match patch.repository {
+        None => {}
+        Some(None) => changes = changes.unlink(),
+        Some(Some(repository)) => {
+            let repository: SourceRepository = parse_or_400(&repository)?;
+            if repository.owner() != resolved.owner.login.as_str() {
+                return Err(Problem::bad_request(format!(
+                    "a package of {} can only be linked to a repository of {}",
+                    resolved.owner.login, resolved.owner.login
+                )));
+            }
+            changes = changes.link(repository);
+        }
+    }
+    if let Some(inherit) = patch.inherit_access {
+        changes = changes.inherit_access(inherit);
+    }
+    let record = api
+        .accounts
+        .store()
+        .update_package(&resolved.name, &changes, api.accounts.now())
+        .await?;
+    let render = Renderer {
+        accounts: &api.accounts,
+    };
+    Ok(json_response(
+        StatusCode::OK,
+        &render.package(&record, &resolved.owner),
+    ))
+}
+
+/// `DELETE .../packages/container/{name}`: restorably, with its content
+/// archived.
+pub(crate) async fn delete(api: Api) -> Result<Response, Problem> {
+    let resolved = api.package().await?;
+    // Pushes under way end first; later ones wait and are authorized
+    // against what then has the name.
+    let _exclusive = api
+        .registry
+        .name_locks()
+        .package_change(&resolved.name)
+        .await;
+    api.allow(&resolved, Action::Delete, PackageLookup::Active)
+        .await?;
+    api.accounts
+        .delete_package(api.registry.storage(), &resolved.name)
+        .await?;
+    Ok(no_content())
+}
+
+/// `POST .../packages/container/{name}/restore`.
+pub(crate) async fn restore(api: Api) -> Result<Response, Problem> {
+    let resolved = api.package().await?;
+    let _exclusive = api
+        .registry
+        .name_locks()
+        .package_change(&resolved.name)
+        .await;
+    api.allow(&resolved, Action::Restore, PackageLookup::LatestDeleted)
+        .await?;
+    api.accounts
+        .restore_package(api.registry.storage(), &resolved.name)
+        .await?;
+    Ok(no_content())
+}

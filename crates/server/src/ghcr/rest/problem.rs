@@ -1,0 +1,129 @@
+//! [`Problem`]: how the package REST API answers a failure, in GitHub's
+//! shape (`{"message": "..."}`), built from the registry's one error value
+//! ([`ApiError`]) or from the package store's errors.
+
+use axum::response::{IntoResponse, Response};
+use http::header::{HeaderName, HeaderValue, ALLOW, WWW_AUTHENTICATE};
+use http::{Method, StatusCode};
+use serde::Serialize;
+use wharf_auth::BasicChallenge;
+
+use crate::distribution::error::ApiError;
+use crate::ghcr::deleted_packages::PackageContentError;
+use crate::ghcr::rest::json::json_response;
+
+/// A failed request: a status, GitHub's `{"message"}` body and the headers
+/// a client needs (`WWW-Authenticate`, `Allow`).
+#[derive(Debug)]
+pub(crate) struct Problem {
+    status: StatusCode,
+    message: String,
+    headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+#[derive(Serialize)]
+struct Message<'a> {
+    message: &'a str,
+}
+
+impl Problem {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Problem {
+        Problem {
+            status,
+            message: message.into(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::NOT_FOUND, message)
+    }
+
+    pub(crate) fn bad_request(message: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    pub(crate) fn forbidden(message: impl Into<String>) -> Problem {
+        Problem::new(StatusCode::FORBIDDEN, message)
+    }
+
+    fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Problem {
+        self.headers.push((name, value));
+        self
+    }
+
+    /// A failure of the registry itself, logged; the client learns nothing
+    /// more.
+    pub(crate) fn internal(cause: &dyn std::fmt::Display) -> Problem {
+        tracing::error!(error = %cause, "package API: internal error");
+        Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal registry error; the cause is in the registry's log",
+        )
+    }
+
+    /// 401 with a Basic challenge for `service`.
+    pub(crate) fn unauthorized(service: &str, message: impl Into<String>) -> Problem {
+        let problem = Problem::new(StatusCode::UNAUTHORIZED, message);
+        match HeaderValue::from_str(&BasicChallenge::new(service).to_string()) {
+            Ok(value) => problem.with_header(WWW_AUTHENTICATE, value),
+            Err(_) => problem,
+        }
+    }
+
+    /// 405 for `method` on a path that answers only `allowed`.
+    pub(crate) fn method_not_allowed(method: &Method, allowed: &'static str) -> Problem {
+        Problem::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("{method} is not allowed here; use {allowed}"),
+        )
+        .with_header(ALLOW, HeaderValue::from_static(allowed))
+    }
+}
+
+impl From<ApiError> for Problem {
+    fn from(err: ApiError) -> Problem {
+        // The message only: the registry API's challenges are for `/v2/`.
+        Problem::new(err.status(), err.message().to_owned())
+    }
+}
+
+impl From<wharf_packages::Error> for Problem {
+    fn from(err: wharf_packages::Error) -> Problem {
+        use wharf_packages::Error as E;
+        match &err {
+            E::NotFound { .. } | E::RestoreWindowPassed { .. } => {
+                Problem::not_found(err.to_string())
+            }
+            E::AlreadyExists { .. } | E::Conflict { .. } => {
+                Problem::new(StatusCode::CONFLICT, err.to_string())
+            }
+            E::InvalidCursor { .. } | E::OutOfRange { .. } => Problem::bad_request(err.to_string()),
+            _ => Problem::internal(&err),
+        }
+    }
+}
+
+impl From<PackageContentError> for Problem {
+    fn from(err: PackageContentError) -> Problem {
+        match err {
+            PackageContentError::Records(err) => err.into(),
+            storage => Problem::internal(&storage),
+        }
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let mut response = json_response(
+            self.status,
+            &Message {
+                message: &self.message,
+            },
+        );
+        for (name, value) in self.headers {
+            response.headers_mut().append(name, value);
+        }
+        response
+    }
+}
