@@ -19,7 +19,7 @@
 //!   [`Visibility`], grants of a [`Role`] to users, teams and repositories,
 //!   and can inherit access from a linked repository
 //!   ([`RepositoryAccess`]); [`authorize`] is a pure function of the
-//!   principal, the [`Action`] and a [`PackageState`] the caller fills in,
+//!   principal, the [`PackageAction`] and a [`PackageState`] the caller fills in,
 //!   giving a [`Decision`] whose [`DenyKind`] picks the response (401, 403
 //!   or 404) and whose reason tells the user what to do.
 //!   [`PersonalAccessToken`]s are random, shown once and stored as a
@@ -41,7 +41,7 @@
 //! ```
 //! use std::time::Duration;
 //! use wharf_auth::{
-//!     authorize, permitted_actions, Action, BearerChallenge, DenyKind, Membership, OwnerKind,
+//!     authorize, permitted_actions, PackageAction, BearerChallenge, DenyKind, Membership, OwnerKind,
 //!     Package, PackageState, PersonalAccessToken, Principal, Scope, ScopeSet, SigningKey,
 //!     StoredToken, Timestamp, TokenSigner,
 //! };
@@ -57,10 +57,10 @@
 //! let name = "acme/app".parse()?;
 //! let member = Membership::member();
 //! let state = PackageState::new(&name, OwnerKind::organization()).with_membership(&member);
-//! assert!(authorize(&alice, Action::Push, &state).is_allowed());
+//! assert!(authorize(&alice, PackageAction::Push, &state).is_allowed());
 //!
 //! // Anonymous callers are challenged...
-//! let decision = authorize(&Principal::Anonymous, Action::Push, &state);
+//! let decision = authorize(&Principal::Anonymous, PackageAction::Push, &state);
 //! assert_eq!(decision.deny_kind(), Some(DenyKind::NeedsAuthentication));
 //! let challenge = BearerChallenge::new("https://registry.example/token", "registry.example")
 //!     .with_scope("repository:acme/app:pull,push".parse()?);
@@ -89,13 +89,13 @@
 //! assert_eq!(claims.tid.as_deref(), Some("1"));
 //! let alice_now = stored.principal_at(now)?;
 //! assert!(claims.permits(&"repository:acme/app:push".parse()?));
-//! assert!(authorize(&alice_now, Action::Push, &state).is_allowed());
+//! assert!(authorize(&alice_now, PackageAction::Push, &state).is_allowed());
 //!
 //! // The package is created private, with alice as its admin.
 //! let package = Package::first_publish(name.clone(), &alice.identity());
 //! let state = state.with_package(&package);
 //! let bob = Principal::User { login: "bob".parse()?, scopes: "read:packages".parse()? };
-//! assert_eq!(authorize(&bob, Action::Pull, &state).deny_kind(), Some(DenyKind::NotVisible));
+//! assert_eq!(authorize(&bob, PackageAction::Pull, &state).deny_kind(), Some(DenyKind::NotVisible));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -110,11 +110,11 @@ pub use error::Error;
 // The flat names of the crate before it had two parts; both parts are
 // also reachable as `wharf_auth::protocol::*` and `wharf_auth::github::*`.
 pub use github::{
-    authorize, effective_role, permitted_actions, Action, Decision, DenyKind, Grant, Grantee,
-    Identity, Login, Membership, OrgRole, OrganizationPolicy, OwnerKind, Package, PackageState,
-    PersonalAccessToken, Principal, RepositoryAccess, RepositoryRole, Role, SourceRepository,
-    StoredToken, TeamSlug, TokenHash, TokenScope, TokenScopes, Visibility, WorkflowPermission,
-    MAX_LOGIN_LEN, PAT_PREFIX, RESERVED_LOGINS,
+    authorize, effective_role, permitted_actions, Decision, DenyKind, Grant, Grantee, Identity,
+    Login, Membership, OrgRole, OrganizationPolicy, OwnerKind, Package, PackageAction,
+    PackageState, PersonalAccessToken, Principal, RepositoryAccess, RepositoryRole, Role,
+    SourceRepository, StoredToken, TeamSlug, TokenHash, TokenScope, TokenScopes, Visibility,
+    WorkflowPermission, MAX_LOGIN_LEN, PAT_PREFIX, RESERVED_LOGINS,
 };
 pub use protocol::{
     BasicChallenge, BearerChallenge, BearerVerifier, ChallengeError, Claims, Credentials,

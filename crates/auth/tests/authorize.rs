@@ -17,11 +17,11 @@
 //! VISIBILITY` followed by any of `grant=GRANTEE:ROLE`, `linked=OWNER/REPO`
 //! and `inherit`.
 
-use wharf_auth::Action::{ChangeSettings, Delete, Pull, Push, Restore};
+use wharf_auth::PackageAction::{ChangeSettings, Delete, Pull, Push, Restore};
 use wharf_auth::{
-    authorize, permitted_actions, Action, DenyKind, Membership, OrgRole, OrganizationPolicy,
-    OwnerKind, Package, PackageState, Principal, RepositoryAccess, RepositoryRole, ScopeActions,
-    TokenScope, TokenScopes, Visibility, WorkflowPermission,
+    authorize, permitted_actions, DenyKind, Membership, OrgRole, OrganizationPolicy, OwnerKind,
+    Package, PackageAction, PackageState, Principal, RepositoryAccess, RepositoryRole,
+    ScopeActions, TokenScope, TokenScopes, Visibility, WorkflowPermission,
 };
 use wharf_reference::RepositoryName;
 
@@ -43,7 +43,7 @@ const FORBID: Expect = Expect::Deny(DenyKind::Forbidden);
 const HIDDEN: Expect = Expect::Deny(DenyKind::NotVisible);
 
 #[rustfmt::skip]
-const ROWS: &[(&str, &str, Action, Expect)] = &[
+const ROWS: &[(&str, &str, PackageAction, Expect)] = &[
     // who                          package                                              action           expect
     // Anonymous callers pull public packages, and nothing else.
     ("anon",                        "acme/app public",                                   Pull,            ALLOW),
@@ -338,7 +338,7 @@ fn a_private_package_is_denied_exactly_like_a_missing_one() {
         "wf:acme/app[write]",
         "wf:alice/other[read]",
     ] {
-        for action in Action::ALL {
+        for action in PackageAction::ALL {
             let private = case(who, "alice/app private");
             let missing = case(who, "alice/app new");
             assert_eq!(
@@ -446,7 +446,7 @@ fn first_publish_makes_the_creator_able_to_administer_the_new_package() {
         let package = Package::first_publish(case.name.clone(), &case.principal.identity());
         assert_eq!(package.visibility, Visibility::Private, "{who}");
         case.package = Some(package);
-        for action in Action::ALL {
+        for action in PackageAction::ALL {
             let decision = authorize(&case.principal, action, &case.state());
             assert!(decision.is_allowed(), "{who} {action}: {decision:?}");
         }
@@ -529,8 +529,8 @@ mod properties {
         })
     }
 
-    fn any_action() -> impl Strategy<Value = Action> {
-        prop::sample::select(Action::ALL.to_vec())
+    fn any_action() -> impl Strategy<Value = PackageAction> {
+        prop::sample::select(PackageAction::ALL.to_vec())
     }
 
     proptest! {

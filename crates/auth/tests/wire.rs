@@ -136,7 +136,9 @@ fn keywords_parse_from_and_display_as_themselves() {
     }
     for s in ["pull", "push", "delete", "restore", "change-settings"] {
         assert_eq!(
-            s.parse::<wharf_auth::Action>().expect("action").to_string(),
+            s.parse::<wharf_auth::PackageAction>()
+                .expect("action")
+                .to_string(),
             s
         );
     }

@@ -11,15 +11,15 @@ use crate::package::PackageRecord;
 
 /// Everything [`wharf_auth::authorize`] needs about one repository name
 /// and one caller, read in one consistent snapshot by
-/// [`PackageStore::access_context`](crate::PackageStore::access_context).
+/// [`PackageRecords::access_context`](crate::PackageRecords::access_context).
 ///
 /// ```
-/// use wharf_auth::{authorize, Action, OwnerKind, Principal};
+/// use wharf_auth::{authorize, PackageAction, OwnerKind, Principal};
 /// use wharf_packages::AccessContext;
 ///
 /// let context = AccessContext::new("acme/app".parse()?).with_owner(OwnerKind::organization());
 /// let state = context.state().expect("the namespace exists");
-/// let decision = authorize(&Principal::Anonymous, Action::Pull, &state);
+/// let decision = authorize(&Principal::Anonymous, PackageAction::Pull, &state);
 /// assert!(!decision.is_allowed());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```

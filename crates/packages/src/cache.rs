@@ -21,7 +21,9 @@ use crate::error::Error;
 use crate::id::{PackageId, TokenId, VersionId};
 use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord};
 use crate::page::{Page, PageRequest};
-use crate::store::{PackageStore, PurgeReport, LAST_USED_GRANULARITY};
+use crate::store::{
+    AccountStore, PackageRecords, PackageStore, PurgeReport, TokenStore, LAST_USED_GRANULARITY,
+};
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -128,23 +130,24 @@ struct Cache {
 }
 
 /// A [`PackageStore`] that answers the per-request lookups
-/// ([`find_token`](PackageStore::find_token),
-/// [`token`](PackageStore::token) (which a registry asks on every request
+/// ([`find_token`](TokenStore::find_token),
+/// [`token`](TokenStore::token) (which a registry asks on every request
 /// made with a bearer token, to see that the token it was minted from
-/// still works), [`package`](PackageStore::package) and
-/// [`access_context`](PackageStore::access_context)) from memory when it
+/// still works), [`package`](PackageRecords::package) and
+/// [`access_context`](PackageRecords::access_context)) from memory when it
 /// answered the same question recently, and passes everything else
 /// through.
 ///
 /// Any change made through it (other than
-/// [`record_token_use`](PackageStore::record_token_use)) invalidates every
+/// [`record_token_use`](TokenStore::record_token_use)) invalidates every
 /// cached answer, so its callers always read their own writes. Changes
 /// made elsewhere (another process on the same database) are seen within
 /// [`CacheOptions::ttl`]. A cached token's `last_used_at` may lag.
 ///
 /// ```
 /// use wharf_auth::Timestamp;
-/// use wharf_packages::{CacheOptions, CachedStore, PackageStore, SqlitePackageStore};
+/// use wharf_packages::prelude::*;
+/// use wharf_packages::{CacheOptions, CachedStore, SqlitePackageStore};
 ///
 /// # tokio::runtime::Runtime::new()?.block_on(async {
 /// let store = CachedStore::new(SqlitePackageStore::in_memory()?, CacheOptions::default());
@@ -232,7 +235,7 @@ impl CachedStore {
 }
 
 #[async_trait]
-impl PackageStore for CachedStore {
+impl AccountStore for CachedStore {
     async fn create_user(&self, login: &Login, now: Timestamp) -> Result<Account, Error> {
         self.change(self.inner.create_user(login, now)).await
     }
@@ -330,7 +333,10 @@ impl PackageStore for CachedStore {
         self.change(self.inner.remove_team_member(organization, team, user))
             .await
     }
+}
 
+#[async_trait]
+impl TokenStore for CachedStore {
     async fn insert_personal_token(
         &self,
         token: &StoredToken,
@@ -393,7 +399,10 @@ impl PackageStore for CachedStore {
         self.cache.tokens_by_id.remove(&id);
         result
     }
+}
 
+#[async_trait]
+impl PackageRecords for CachedStore {
     async fn create_package(
         &self,
         package: &Package,

@@ -18,20 +18,26 @@
 //!   ([`VersionRecord`]); deleted and restored like packages.
 //! - **Source repositories**: their collaborators and roles, for packages
 //!   that inherit access from a linked repository.
-//! - **Authorization input**: [`PackageStore::access_context`] reads, in
+//! - **Authorization input**: [`PackageRecords::access_context`] reads, in
 //!   one snapshot, everything [`wharf_auth::authorize`] needs.
 //!
 //! [`PackageStore`] is the trait (async, object safe: share it as
-//! `Arc<dyn PackageStore>`); [`SqlitePackageStore`] is the embedded
+//! `Arc<dyn PackageStore>`), made of three implemented separately:
+//! [`AccountStore`] (accounts, members, teams), [`TokenStore`] (tokens)
+//! and [`PackageRecords`] (packages, versions, collaborators, purging,
+//! authorization input); every type implementing the three is a
+//! `PackageStore`, and [`prelude`] brings them all into scope for method
+//! calls. [`SqlitePackageStore`] is the embedded
 //! default, one SQLite file; [`CachedStore`] puts a read-through cache in
 //! front of any store for the per-request lookups. The store reads no
 //! clock: every change takes `now`.
 //!
 //! ```
 //! use wharf_auth::{
-//!     authorize, Action, Identity, Package, PersonalAccessToken, StoredToken, Timestamp,
+//!     authorize, PackageAction, Identity, Package, PersonalAccessToken, StoredToken, Timestamp,
 //! };
-//! use wharf_packages::{NewVersion, PackageLookup, PackageStore, SqlitePackageStore};
+//! use wharf_packages::prelude::*;
+//! use wharf_packages::{NewVersion, PackageLookup, SqlitePackageStore};
 //! use wharf_reference::Digest;
 //!
 //! # tokio::runtime::Runtime::new()?.block_on(async {
@@ -55,7 +61,7 @@
 //! let name = "alice/app".parse()?;
 //! let context = store.access_context(&name, principal.login(), PackageLookup::Active).await?;
 //! let state = context.state().expect("the namespace exists");
-//! assert!(authorize(&principal, Action::Push, &state).is_allowed());
+//! assert!(authorize(&principal, PackageAction::Push, &state).is_allowed());
 //!
 //! // First publish: the package is created private; then the version is recorded.
 //! store.create_package(&Package::first_publish(name.clone(), &Identity::User(alice)), now).await?;
@@ -91,8 +97,10 @@
 //! # Testkit
 //!
 //! With the `testkit` feature, [`testkit`] holds the conformance suite
-//! every [`PackageStore`] must pass: implement [`testkit::Fixture`] and
-//! generate one test per case with [`conformance_tests!`].
+//! every [`PackageStore`] must pass, one module of cases per trait:
+//! implement [`testkit::Fixture`] and generate one test per case with
+//! [`package_store_tests!`] (`package_store_tests!(my_store, MyFixture::new)`
+//! makes tests named `my_store::token::…`, naming the backend and the case).
 //!
 //! # Features
 //!
@@ -102,12 +110,12 @@
 //!
 #![cfg_attr(
     feature = "testkit",
-    doc = "[`testkit`]: mod@testkit\n[`testkit::Fixture`]: testkit::Fixture\n[`conformance_tests!`]: conformance_tests"
+    doc = "[`testkit`]: mod@testkit\n[`testkit::Fixture`]: testkit::Fixture\n[`package_store_tests!`]: package_store_tests"
 )]
 // Without the feature these links point at the section above instead.
 #![cfg_attr(
     not(feature = "testkit"),
-    doc = "[`testkit`]: crate#testkit\n[`testkit::Fixture`]: crate#testkit\n[`conformance_tests!`]: crate#testkit"
+    doc = "[`testkit`]: crate#testkit\n[`testkit::Fixture`]: crate#testkit\n[`package_store_tests!`]: crate#testkit"
 )]
 #![cfg_attr(
     feature = "sqlite",
@@ -149,7 +157,16 @@ pub use package::{
 pub use page::{Cursor, Page, PageRequest};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqlitePackageStore};
-pub use store::{PackageStore, PurgeReport, PurgedPackage, PurgedVersion, LAST_USED_GRANULARITY};
+pub use store::{
+    AccountStore, PackageRecords, PackageStore, PurgeReport, PurgedPackage, PurgedVersion,
+    TokenStore, LAST_USED_GRANULARITY,
+};
+
+/// The store traits, for calling their methods on a store (a concrete
+/// backend or an `Arc<dyn PackageStore>`): `use wharf_packages::prelude::*;`.
+pub mod prelude {
+    pub use crate::{AccountStore, PackageRecords, PackageStore, TokenStore};
+}
 pub use token::{Credential, TokenRecord, WorkflowToken};
 pub use version::{NewVersion, VersionQuery, VersionRecord};
 

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::id::PackageId;
 
 /// How long a deleted package or version can be restored; after that,
-/// [`PackageStore::purge_expired`](crate::PackageStore::purge_expired)
+/// [`PackageRecords::purge_expired`](crate::PackageRecords::purge_expired)
 /// removes it for good. Thirty days, as on GitHub.
 pub const RESTORE_WINDOW: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
@@ -262,7 +262,7 @@ impl PackageQuery {
     }
 }
 
-/// Whether [`PackageStore::access_context`](crate::PackageStore::access_context)
+/// Whether [`PackageRecords::access_context`](crate::PackageRecords::access_context)
 /// looks at the live package of a name or the most recently deleted one
 /// (to decide whether the caller may restore it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]

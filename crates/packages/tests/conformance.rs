@@ -1,13 +1,8 @@
-//! Every store passes the conformance suite, one test per case.
+//! Every store passes the conformance suite: one test per backend and
+//! case, named `backend::trait::case`.
 
-mod sqlite_in_memory {
-    wharf_packages::conformance_tests!(wharf_packages::testkit::SqliteMemoryFixture::new);
-}
+use wharf_packages::testkit::{CachedSqliteFixture, SqliteFileFixture, SqliteMemoryFixture};
 
-mod sqlite_file {
-    wharf_packages::conformance_tests!(wharf_packages::testkit::SqliteFileFixture::new);
-}
-
-mod cached_sqlite_file {
-    wharf_packages::conformance_tests!(wharf_packages::testkit::CachedSqliteFixture::new);
-}
+wharf_packages::package_store_tests!(sqlite_in_memory, SqliteMemoryFixture::new);
+wharf_packages::package_store_tests!(sqlite_file, SqliteFileFixture::new);
+wharf_packages::package_store_tests!(cached_sqlite_file, CachedSqliteFixture::new);

@@ -15,9 +15,8 @@ use wharf_auth::{
     Identity, Login, OrgRole, OrganizationPolicy, Package, PersonalAccessToken, StoredToken,
     Timestamp, TokenHash,
 };
-use wharf_packages::{
-    CacheOptions, CachedStore, NewVersion, PackageLookup, PackageStore, SqlitePackageStore,
-};
+use wharf_packages::prelude::*;
+use wharf_packages::{CacheOptions, CachedStore, NewVersion, PackageLookup, SqlitePackageStore};
 use wharf_reference::{Digest, RepositoryName};
 
 const NOW: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);

@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 
 use proptest::prelude::*;
 use wharf_auth::{Identity, Package, Timestamp};
+use wharf_packages::prelude::*;
 use wharf_packages::{
-    Error, NewVersion, PackageQuery, PackageStore, PageRequest, SqlitePackageStore, VersionQuery,
+    Error, NewVersion, PackageQuery, PageRequest, SqlitePackageStore, VersionQuery,
 };
 use wharf_reference::{Digest, RepositoryName, Tag};
 

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 use wharf_auth::OrganizationPolicy;
-use wharf_packages::{
-    CacheOptions, CachedStore, Error, PackageStore, SqliteOptions, SqlitePackageStore,
-};
+use wharf_packages::prelude::*;
+use wharf_packages::{CacheOptions, CachedStore, Error, SqliteOptions, SqlitePackageStore};
 
 mod common;
 use common::{octocat_with_a_token, octocat_with_app, NOW};

@@ -3,9 +3,9 @@
 
 use serde_json::json;
 use wharf_auth::{PersonalAccessToken, WorkflowPermission};
+use wharf_packages::prelude::*;
 use wharf_packages::{
-    Collaborator, Cursor, NewVersion, PackageStore, Page, SqlitePackageStore, VersionRecord,
-    WorkflowToken,
+    Collaborator, Cursor, NewVersion, Page, SqlitePackageStore, VersionRecord, WorkflowToken,
 };
 use wharf_reference::Digest;
 

@@ -134,7 +134,8 @@
 //! use http::Request;
 //! use tower::ServiceExt;
 //! use wharf_auth::{PersonalAccessToken, SigningKey, StoredToken, Timestamp};
-//! use wharf_packages::{PackageStore, SqlitePackageStore};
+//! use wharf_packages::prelude::*;
+//! use wharf_packages::SqlitePackageStore;
 //! use wharf_server::{AccountsConfig, Registry};
 //! use wharf_storage::MemoryStorage;
 //!

@@ -29,7 +29,7 @@ use common::model::{repo_name, source, Answer, World};
 use common::*;
 use reqwest::Method;
 use serde_json::json;
-use wharf_auth::{Action, DenyKind, Identity, Principal, Visibility};
+use wharf_auth::{DenyKind, Identity, PackageAction, Principal, Visibility};
 use wharf_packages::PackageChanges;
 
 /// The package under test.
@@ -299,13 +299,13 @@ impl Fixture {
             if !live
                 || !self
                     .world
-                    .allows(principal, Action::Pull, &image.repository)
+                    .allows(principal, PackageAction::Pull, &image.repository)
             {
                 forbidden.extend(image.secrets());
             }
         }
         for name in [VAULT, PUBLIC_THING, PRIVATE_THING] {
-            if !self.world.allows(principal, Action::Pull, name) {
+            if !self.world.allows(principal, PackageAction::Pull, name) {
                 let (owner, package) = name.split_once('/').expect("owner/package");
                 forbidden.push(name.to_owned());
                 forbidden.push(format!("{owner}/packages/container/{package}"));
@@ -326,9 +326,9 @@ impl Fixture {
     /// The registry API requests about `acme/vault`, with their answers.
     fn registry_probes(&self, caller: &Caller) -> Vec<Probe> {
         let who = &caller.principal;
-        let pull = self.world.decide(who, Action::Pull, VAULT);
-        let push = self.world.decide(who, Action::Push, VAULT);
-        let delete = self.world.decide(who, Action::Delete, VAULT);
+        let pull = self.world.decide(who, PackageAction::Pull, VAULT);
+        let push = self.world.decide(who, PackageAction::Push, VAULT);
+        let delete = self.world.decide(who, PackageAction::Delete, VAULT);
         let image = self.subject_image();
         let on_pull = |what: &str, method: Method, path: String, success: Answer| {
             Probe::new(
@@ -438,7 +438,9 @@ impl Fixture {
         // The other packages (a public one, and a private one in a user's
         // namespace), by digest.
         for image in self.images.iter().filter(|i| i.repository != VAULT) {
-            let decision = self.world.decide(who, Action::Pull, &image.repository);
+            let decision = self
+                .world
+                .decide(who, PackageAction::Pull, &image.repository);
             let name = &image.repository;
             for (what, path) in [
                 (
@@ -459,7 +461,7 @@ impl Fixture {
         // Mounting the subject's blobs into the caller's own repository:
         // mounted only when the caller may pull them from acme/vault.
         let target = caller.own_repository();
-        let push_target = self.world.decide(who, Action::Push, &target);
+        let push_target = self.world.decide(who, PackageAction::Push, &target);
         for image in self.live.iter().chain(self.old.iter()) {
             let mountable = self
                 .live
@@ -512,10 +514,10 @@ impl Fixture {
     /// The package REST API.
     fn rest_probes(&self, caller: &Caller) -> Vec<Probe> {
         let who = &caller.principal;
-        let pull = self.world.decide(who, Action::Pull, VAULT);
-        let settings = self.world.decide(who, Action::ChangeSettings, VAULT);
-        let delete = self.world.decide(who, Action::Delete, VAULT);
-        let restore = self.world.decide(who, Action::Restore, VAULT);
+        let pull = self.world.decide(who, PackageAction::Pull, VAULT);
+        let settings = self.world.decide(who, PackageAction::ChangeSettings, VAULT);
+        let delete = self.world.decide(who, PackageAction::Delete, VAULT);
+        let restore = self.world.decide(who, PackageAction::Restore, VAULT);
         let package = "/orgs/acme/packages/container/vault";
         let visibility = self
             .world
@@ -612,7 +614,9 @@ impl Fixture {
 
     /// The package page and the owners' pages.
     fn page_probes(&self, caller: &Caller) -> Vec<Probe> {
-        let pull = self.world.decide(&caller.principal, Action::Pull, VAULT);
+        let pull = self
+            .world
+            .decide(&caller.principal, PackageAction::Pull, VAULT);
         vec![
             Probe::new(
                 "package page",
@@ -814,17 +818,42 @@ async fn token_endpoint(fx: &Fixture, caller: &Caller, failures: &mut Failures) 
     let bearer = format!("Bearer {}", reply.json()["token"].as_str().expect("token"));
     let mut expected = BTreeSet::new();
     for (name, asked) in [
-        (VAULT, &[Action::Pull, Action::Push, Action::Delete][..]),
-        (MISSING, &[Action::Pull, Action::Push, Action::Delete][..]),
+        (
+            VAULT,
+            &[
+                PackageAction::Pull,
+                PackageAction::Push,
+                PackageAction::Delete,
+            ][..],
+        ),
+        (
+            MISSING,
+            &[
+                PackageAction::Pull,
+                PackageAction::Push,
+                PackageAction::Delete,
+            ][..],
+        ),
         (
             PUBLIC_THING,
-            &[Action::Pull, Action::Push, Action::Delete][..],
+            &[
+                PackageAction::Pull,
+                PackageAction::Push,
+                PackageAction::Delete,
+            ][..],
         ),
         (
             PRIVATE_THING,
-            &[Action::Pull, Action::Push, Action::Delete][..],
+            &[
+                PackageAction::Pull,
+                PackageAction::Push,
+                PackageAction::Delete,
+            ][..],
         ),
-        (target.as_str(), &[Action::Pull, Action::Push][..]),
+        (
+            target.as_str(),
+            &[PackageAction::Pull, PackageAction::Push][..],
+        ),
     ] {
         for action in fx.world.permitted(&caller.principal, name, asked) {
             expected.insert(format!("{name}:{action}"));

@@ -26,7 +26,7 @@ use common::*;
 use proptest::prelude::*;
 use reqwest::Method;
 use serde_json::{json, Value};
-use wharf_auth::{Action, Grantee, Principal, Role, TokenHash, Visibility};
+use wharf_auth::{Grantee, PackageAction, Principal, Role, TokenHash, Visibility};
 use wharf_reference::Digest;
 
 /// The package names the operations fight over.
@@ -205,7 +205,7 @@ impl Run {
     }
 
     /// The answer `decision` must get for this caller from the REST API.
-    fn rest_status(&self, caller: &Caller, action: Action, name: &str, success: u16) -> u16 {
+    fn rest_status(&self, caller: &Caller, action: PackageAction, name: &str, success: u16) -> u16 {
         if self.is_revoked(caller) {
             return 401;
         }
@@ -228,9 +228,9 @@ impl Run {
                 // links are theirs to make.
                 let labelled = labelled
                     && self.world.live.contains_key(name)
-                    && !self.world.allows(who, Action::ChangeSettings, name);
+                    && !self.world.allows(who, PackageAction::ChangeSettings, name);
                 let allowed =
-                    !self.is_revoked(caller) && self.world.allows(who, Action::Push, name);
+                    !self.is_revoked(caller) && self.world.allows(who, PackageAction::Push, name);
                 self.seeds += 1;
                 let (status, pushed) = self.push(basic, name, labelled).await;
                 if allowed != (status == 201) {
@@ -253,7 +253,7 @@ impl Run {
                 };
                 self.seeds += 1;
                 let allowed =
-                    !self.is_revoked(caller) && self.world.allows(who, Action::Push, name);
+                    !self.is_revoked(caller) && self.world.allows(who, PackageAction::Push, name);
                 let reply = self
                     .put_manifest(basic, name, &format!("t{}", self.seeds), &image.bytes)
                     .await;
@@ -270,7 +270,7 @@ impl Run {
                     return Ok(());
                 };
                 let allowed =
-                    !self.is_revoked(caller) && self.world.allows(who, Action::Delete, name);
+                    !self.is_revoked(caller) && self.world.allows(who, PackageAction::Delete, name);
                 let reply = self
                     .ghcr
                     .delete(&format!("/v2/{name}/manifests/{}", image.manifest), basic)
@@ -288,7 +288,7 @@ impl Run {
             }
             Op::DeletePackage { name } => {
                 let name = NAMES[name];
-                let expected = self.rest_status(caller, Action::Delete, name, 204);
+                let expected = self.rest_status(caller, PackageAction::Delete, name, 204);
                 let reply = self.ghcr.delete(&package_path(name), basic).await;
                 if reply.status != expected {
                     return Err(format!(
@@ -316,7 +316,7 @@ impl Run {
                 } else {
                     204
                 };
-                let expected = self.rest_status(caller, Action::Restore, name, success);
+                let expected = self.rest_status(caller, PackageAction::Restore, name, success);
                 let reply = self
                     .ghcr
                     .post(&format!("{}/restore", package_path(name)), basic)
@@ -340,7 +340,7 @@ impl Run {
                 let name = NAMES[name];
                 let grantee = grantee_for(name, GRANTEES[grantee]);
                 let role = ROLES[role];
-                let expected = self.rest_status(caller, Action::ChangeSettings, name, 200);
+                let expected = self.rest_status(caller, PackageAction::ChangeSettings, name, 200);
                 let reply = self
                     .send_json(
                         Method::PUT,
@@ -367,7 +367,7 @@ impl Run {
                 });
                 let expected = self.rest_status(
                     caller,
-                    Action::ChangeSettings,
+                    PackageAction::ChangeSettings,
                     name,
                     if had { 204 } else { 404 },
                 );
@@ -390,7 +390,7 @@ impl Run {
             Op::Link { name, inherit } => {
                 let name = NAMES[name];
                 let repository = format!("{}/vault-src", repo_name(name).namespace());
-                let expected = self.rest_status(caller, Action::ChangeSettings, name, 200);
+                let expected = self.rest_status(caller, PackageAction::ChangeSettings, name, 200);
                 let reply = self
                     .send_json(
                         Method::PATCH,
@@ -410,7 +410,7 @@ impl Run {
             }
             Op::Unlink { name } => {
                 let name = NAMES[name];
-                let expected = self.rest_status(caller, Action::ChangeSettings, name, 200);
+                let expected = self.rest_status(caller, PackageAction::ChangeSettings, name, 200);
                 let reply = self
                     .send_json(
                         Method::PATCH,
@@ -433,7 +433,7 @@ impl Run {
             Op::Visibility { name, visibility } => {
                 let name = NAMES[name];
                 let visibility = VISIBILITIES[visibility];
-                let expected = self.rest_status(caller, Action::ChangeSettings, name, 200);
+                let expected = self.rest_status(caller, PackageAction::ChangeSettings, name, 200);
                 let reply = self
                     .send_json(
                         Method::PATCH,
@@ -477,7 +477,15 @@ impl Run {
                     .filter_map(|name| {
                         let actions: Vec<&str> = self
                             .world
-                            .permitted(who, name, &[Action::Pull, Action::Push, Action::Delete])
+                            .permitted(
+                                who,
+                                name,
+                                &[
+                                    PackageAction::Pull,
+                                    PackageAction::Push,
+                                    PackageAction::Delete,
+                                ],
+                            )
                             .iter()
                             .map(|a| a.as_str())
                             .collect();
@@ -646,7 +654,7 @@ impl Run {
         for caller in &self.callers {
             let revoked = self.is_revoked(caller);
             for (name, image, standing) in self.images() {
-                let pull = |who: &Principal| self.world.allows(who, Action::Pull, &name);
+                let pull = |who: &Principal| self.world.allows(who, PackageAction::Pull, &name);
                 let caller_may = pull(&caller.principal);
                 let anyone_may = pull(&Principal::Anonymous);
                 for (path, blob) in [

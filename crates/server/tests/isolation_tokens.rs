@@ -18,7 +18,8 @@ use wharf_auth::{
     Identity, PersonalAccessToken, RepositoryRole, ScopeSet, SigningKey, StoredToken, Timestamp,
     TokenSigner, WorkflowPermission,
 };
-use wharf_packages::{Collaborator, PackageStore, SqlitePackageStore, TokenId, WorkflowToken};
+use wharf_packages::prelude::*;
+use wharf_packages::{Collaborator, SqlitePackageStore, TokenId, WorkflowToken};
 use wharf_server::AccountsConfig;
 
 /// Stores a personal access token of `login` with `scopes`, expiring at

@@ -15,7 +15,8 @@ use wharf_auth::{
     Identity, OrgRole, OrganizationPolicy, Package, PersonalAccessToken, SourceRepository,
     StoredToken, Timestamp, Visibility, WorkflowPermission,
 };
-use wharf_packages::{NewVersion, PackageChanges, PackageStore, SqlitePackageStore, WorkflowToken};
+use wharf_packages::prelude::*;
+use wharf_packages::{NewVersion, PackageChanges, SqlitePackageStore, WorkflowToken};
 use wharf_reference::{Digest, RepositoryName};
 use wharf_server::ghcr::web::PackagePages;
 

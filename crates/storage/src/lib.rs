@@ -69,10 +69,11 @@
 //! # Testkit
 //!
 //! With the `testkit` feature, the `testkit` module runs the conformance suite
-//! both backends pass against any implementation of [`Storage`]: implement
-//! its `Fixture` trait for your backend and invoke
-//! `wharf_storage::conformance_tests!(|| MyFixture::new())` in a test file
-//! to get one `#[tokio::test]` per case.
+//! both backends pass against any implementation of [`Storage`], one module
+//! of cases per trait: implement its `Fixture` trait for your backend and
+//! invoke `wharf_storage::storage_tests!(my_backend, || MyFixture::new())`
+//! in a test file to get one `#[tokio::test]` per case, named for the
+//! backend, the trait and the case (`my_backend::upload::…`).
 //!
 //! # Features
 //!

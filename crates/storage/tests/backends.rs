@@ -13,61 +13,61 @@ fn repo(name: &str) -> RepositoryName {
     name.parse().expect("valid name")
 }
 
-/// Both backends refuse content past the size limit, keep the session as it
-/// was before the refused append, and store nothing for `put_blob`.
-#[tokio::test]
-async fn size_limit_rejects_and_rolls_back_the_append() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let backends: Vec<(&str, Arc<dyn Storage>)> = vec![
-        (
-            "memory",
-            Arc::new(MemoryStorage::new().with_max_blob_size(10)),
-        ),
-        (
-            "fs",
-            Arc::new(
-                FsStorage::open(dir.path())
-                    .expect("open")
-                    .with_max_blob_size(10),
-            ),
-        ),
-    ];
-    for (name, s) in backends {
-        let r = repo("octo/app");
-        let session = s.start_upload(&r).await.expect("start");
-        s.append_upload(&r, &session.id, 0, body([&b"012345"[..]]))
+/// A backend refuses content past the size limit, keeps the session as it
+/// was before the refused append, and stores nothing for `put_blob`
+/// (`name` labels the failures).
+async fn size_limit_rejects_and_rolls_back_the_append(name: &str, s: Arc<dyn Storage>) {
+    let r = repo("octo/app");
+    let session = s.start_upload(&r).await.expect("start");
+    s.append_upload(&r, &session.id, 0, body([&b"012345"[..]]))
+        .await
+        .expect("within the limit");
+    let over = s
+        .append_upload(&r, &session.id, 6, body([&b"67"[..], &b"890"[..]]))
+        .await;
+    assert!(
+        matches!(over, Err(Error::TooLarge { limit: 10 })),
+        "{name}: {over:?}"
+    );
+    assert_eq!(
+        s.upload_status(&r, &session.id)
             .await
-            .expect("within the limit");
-        let over = s
-            .append_upload(&r, &session.id, 6, body([&b"67"[..], &b"890"[..]]))
-            .await;
-        assert!(
-            matches!(over, Err(Error::TooLarge { limit: 10 })),
-            "{name}: {over:?}"
-        );
-        assert_eq!(
-            s.upload_status(&r, &session.id)
-                .await
-                .expect("status")
-                .offset,
-            6,
-            "{name}: the refused append is undone"
-        );
-        s.append_upload(&r, &session.id, 6, body([&b"6789"[..]]))
-            .await
-            .expect("exactly at the limit");
-        s.finish_upload(&r, &session.id, &Digest::sha256(b"0123456789"))
-            .await
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            .expect("status")
+            .offset,
+        6,
+        "{name}: the refused append is undone"
+    );
+    s.append_upload(&r, &session.id, 6, body([&b"6789"[..]]))
+        .await
+        .expect("exactly at the limit");
+    s.finish_upload(&r, &session.id, &Digest::sha256(b"0123456789"))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
 
-        let big = b"0123456789A";
-        let put = s.put_blob(&Digest::sha256(big), body([&big[..]])).await;
-        assert!(
-            matches!(put, Err(Error::TooLarge { .. })),
-            "{name}: {put:?}"
-        );
-        assert_eq!(s.list_blobs().await.expect("list").len(), 1, "{name}");
-    }
+    let big = b"0123456789A";
+    let put = s.put_blob(&Digest::sha256(big), body([&big[..]])).await;
+    assert!(
+        matches!(put, Err(Error::TooLarge { .. })),
+        "{name}: {put:?}"
+    );
+    assert_eq!(s.list_blobs().await.expect("list").len(), 1, "{name}");
+}
+
+#[tokio::test]
+async fn memory_size_limit_rejects_and_rolls_back_the_append() {
+    let s = Arc::new(MemoryStorage::new().with_max_blob_size(10));
+    size_limit_rejects_and_rolls_back_the_append("memory", s).await;
+}
+
+#[tokio::test]
+async fn fs_size_limit_rejects_and_rolls_back_the_append() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = Arc::new(
+        FsStorage::open(dir.path())
+            .expect("open")
+            .with_max_blob_size(10),
+    );
+    size_limit_rejects_and_rolls_back_the_append("fs", s).await;
 }
 
 fn files_under(dir: &Path) -> Vec<String> {

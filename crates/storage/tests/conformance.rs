@@ -1,15 +1,7 @@
-//! Both backends pass the conformance suite, one test per case.
+//! Both backends pass the conformance suite: one test per backend and
+//! case, named `backend::trait::case`.
 
-mod memory {
-    wharf_storage::conformance_tests!(wharf_storage::testkit::MemoryFixture::default);
-}
+use wharf_storage::testkit::{FsFixture, MemoryFixture};
 
-mod fs {
-    wharf_storage::conformance_tests!(wharf_storage::testkit::FsFixture::new);
-}
-
-/// `run_all` runs the same suite in one test, for harnesses that prefer it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn run_all_passes_for_the_memory_backend() {
-    wharf_storage::testkit::run_all(wharf_storage::testkit::MemoryFixture::default).await;
-}
+wharf_storage::storage_tests!(memory, MemoryFixture::default);
+wharf_storage::storage_tests!(fs, FsFixture::new);

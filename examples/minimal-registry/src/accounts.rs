@@ -164,6 +164,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use wharf_packages::prelude::*;
     use wharf_packages::SqlitePackageStore;
 
     #[test]

@@ -20,7 +20,7 @@ use crate::protocol::{BearerChallenge, ChallengeError, ScopeActions};
 
 /// Something a principal wants to do to a package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Action {
+pub enum PackageAction {
     /// Pull manifests and blobs, read metadata.
     Pull,
     /// Push manifests and blobs (creating the package on first publish).
@@ -34,25 +34,25 @@ pub enum Action {
     ChangeSettings,
 }
 
-impl Action {
+impl PackageAction {
     /// Every action.
-    pub const ALL: [Action; 5] = [
-        Action::Pull,
-        Action::Push,
-        Action::Delete,
-        Action::Restore,
-        Action::ChangeSettings,
+    pub const ALL: [PackageAction; 5] = [
+        PackageAction::Pull,
+        PackageAction::Push,
+        PackageAction::Delete,
+        PackageAction::Restore,
+        PackageAction::ChangeSettings,
     ];
 
     /// The keyword (`pull`, `push`, `delete`, `restore`,
     /// `change-settings`).
     pub const fn as_str(self) -> &'static str {
         match self {
-            Action::Pull => "pull",
-            Action::Push => "push",
-            Action::Delete => "delete",
-            Action::Restore => "restore",
-            Action::ChangeSettings => "change-settings",
+            PackageAction::Pull => "pull",
+            PackageAction::Push => "push",
+            PackageAction::Delete => "delete",
+            PackageAction::Restore => "restore",
+            PackageAction::ChangeSettings => "change-settings",
         }
     }
 
@@ -60,9 +60,11 @@ impl Action {
     /// are also readable without a role).
     pub const fn required_role(self) -> Role {
         match self {
-            Action::Pull => Role::Read,
-            Action::Push => Role::Write,
-            Action::Delete | Action::Restore | Action::ChangeSettings => Role::Admin,
+            PackageAction::Pull => Role::Read,
+            PackageAction::Push => Role::Write,
+            PackageAction::Delete | PackageAction::Restore | PackageAction::ChangeSettings => {
+                Role::Admin
+            }
         }
     }
 
@@ -70,10 +72,10 @@ impl Action {
     /// `push` or `delete`; none for the package-API-only actions.
     pub const fn scope_actions(self) -> ScopeActions {
         match self {
-            Action::Pull => ScopeActions::PULL,
-            Action::Push => ScopeActions::PUSH,
-            Action::Delete => ScopeActions::DELETE,
-            Action::Restore | Action::ChangeSettings => ScopeActions::NONE,
+            PackageAction::Pull => ScopeActions::PULL,
+            PackageAction::Push => ScopeActions::PUSH,
+            PackageAction::Delete => ScopeActions::DELETE,
+            PackageAction::Restore | PackageAction::ChangeSettings => ScopeActions::NONE,
         }
     }
 
@@ -81,25 +83,25 @@ impl Action {
     /// "change the settings of".
     const fn verb(self) -> &'static str {
         match self {
-            Action::Pull => "pull",
-            Action::Push => "push to",
-            Action::Delete => "delete",
-            Action::Restore => "restore",
-            Action::ChangeSettings => "change the settings of",
+            PackageAction::Pull => "pull",
+            PackageAction::Push => "push to",
+            PackageAction::Delete => "delete",
+            PackageAction::Restore => "restore",
+            PackageAction::ChangeSettings => "change the settings of",
         }
     }
 }
 
-impl fmt::Display for Action {
+impl fmt::Display for PackageAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-impl FromStr for Action {
+impl FromStr for PackageAction {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        Action::ALL
+        PackageAction::ALL
             .into_iter()
             .find(|action| action.as_str() == s)
             .ok_or_else(|| Error::UnknownKeyword {
@@ -224,7 +226,7 @@ pub struct PackageState<'a> {
     /// The kind of account that owns the namespace (`name.namespace()`).
     pub owner: OwnerKind,
     /// The package record: `None` when no package of that name exists yet
-    /// (a push is then a first publish). For [`Action::Restore`], the
+    /// (a push is then a first publish). For [`PackageAction::Restore`], the
     /// deleted package's record. Its `name` must be `name`.
     pub package: Option<&'a Package>,
     /// The principal's membership in the owning organization (ignored for
@@ -364,7 +366,7 @@ fn workflow_package_role(package: &Package, repository: &SourceRepository) -> Op
 ///    that: [`DenyKind::Forbidden`].
 ///
 /// ```
-/// use wharf_auth::{authorize, Action, DenyKind, OwnerKind, Package, PackageState, Principal, Visibility};
+/// use wharf_auth::{authorize, PackageAction, DenyKind, OwnerKind, Package, PackageState, Principal, Visibility};
 ///
 /// let name = "octocat/app".parse()?;
 /// let mut package = Package::new("octocat/app".parse()?);
@@ -372,27 +374,31 @@ fn workflow_package_role(package: &Package, repository: &SourceRepository) -> Op
 ///
 /// // A private package is invisible to others, even anonymous ones get no hint.
 /// let bob = Principal::User { login: "bob".parse()?, scopes: "read:packages".parse()? };
-/// assert_eq!(authorize(&bob, Action::Pull, &state).deny_kind(), Some(DenyKind::NotVisible));
+/// assert_eq!(authorize(&bob, PackageAction::Pull, &state).deny_kind(), Some(DenyKind::NotVisible));
 /// assert_eq!(
-///     authorize(&Principal::Anonymous, Action::Pull, &state).deny_kind(),
+///     authorize(&Principal::Anonymous, PackageAction::Pull, &state).deny_kind(),
 ///     Some(DenyKind::NeedsAuthentication)
 /// );
 ///
 /// // The owner can, with the right token scope.
 /// let octocat = Principal::User { login: "octocat".parse()?, scopes: "write:packages".parse()? };
-/// assert!(authorize(&octocat, Action::Push, &state).is_allowed());
+/// assert!(authorize(&octocat, PackageAction::Push, &state).is_allowed());
 /// assert_eq!(
-///     authorize(&octocat, Action::Delete, &state).deny_kind(),
+///     authorize(&octocat, PackageAction::Delete, &state).deny_kind(),
 ///     Some(DenyKind::InsufficientScope)
 /// );
 ///
 /// // Once public, anyone pulls it.
 /// package.visibility = Visibility::Public;
 /// let state = PackageState::new(&name, OwnerKind::User).with_package(&package);
-/// assert!(authorize(&Principal::Anonymous, Action::Pull, &state).is_allowed());
+/// assert!(authorize(&Principal::Anonymous, PackageAction::Pull, &state).is_allowed());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-pub fn authorize(principal: &Principal, action: Action, state: &PackageState<'_>) -> Decision {
+pub fn authorize(
+    principal: &Principal,
+    action: PackageAction,
+    state: &PackageState<'_>,
+) -> Decision {
     let name = state.name;
     if let Some(package) = state.package {
         if &package.name != name {
@@ -407,7 +413,7 @@ pub fn authorize(principal: &Principal, action: Action, state: &PackageState<'_>
         }
     }
     let visibility = state.package.map(|package| package.visibility);
-    if action == Action::Pull && visibility == Some(Visibility::Public) {
+    if action == PackageAction::Pull && visibility == Some(Visibility::Public) {
         return Decision::Allow;
     }
     if !principal.is_authenticated() {
@@ -426,7 +432,7 @@ pub fn authorize(principal: &Principal, action: Action, state: &PackageState<'_>
     let role = effective_role(principal, state);
     let Some(visibility) = visibility else {
         return match action {
-            Action::Push => may_create(principal, state, role),
+            PackageAction::Push => may_create(principal, state, role),
             _ => not_visible(name),
         };
     };
@@ -437,7 +443,7 @@ pub fn authorize(principal: &Principal, action: Action, state: &PackageState<'_>
             Visibility::Private => false,
         };
     if !visible {
-        if action == Action::Push {
+        if action == PackageAction::Push {
             // Answer as for a first publish, so that a push does not tell
             // outsiders whether a private package exists. Only those who
             // could create the package learn that its name is taken.
@@ -452,7 +458,7 @@ pub fn authorize(principal: &Principal, action: Action, state: &PackageState<'_>
         return not_visible(name);
     }
     let required = action.required_role();
-    if action == Action::Pull || role >= Some(required) {
+    if action == PackageAction::Pull || role >= Some(required) {
         return Decision::Allow;
     }
     Decision::deny(
@@ -480,29 +486,37 @@ pub fn authorize(principal: &Principal, action: Action, state: &PackageState<'_>
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn permitted_actions(principal: &Principal, state: &PackageState<'_>) -> ScopeActions {
-    [Action::Pull, Action::Push, Action::Delete]
-        .into_iter()
-        .filter(|action| authorize(principal, *action, state).is_allowed())
-        .fold(ScopeActions::NONE, |acc, action| {
-            acc | action.scope_actions()
-        })
+    [
+        PackageAction::Pull,
+        PackageAction::Push,
+        PackageAction::Delete,
+    ]
+    .into_iter()
+    .filter(|action| authorize(principal, *action, state).is_allowed())
+    .fold(ScopeActions::NONE, |acc, action| {
+        acc | action.scope_actions()
+    })
 }
 
 /// The personal access token scopes `action` needs, in words.
-fn token_scopes_needed(action: Action) -> &'static str {
+fn token_scopes_needed(action: PackageAction) -> &'static str {
     match action {
-        Action::Pull => "read:packages",
-        Action::Push | Action::Restore | Action::ChangeSettings => "write:packages",
-        Action::Delete => "read:packages and delete:packages",
+        PackageAction::Pull => "read:packages",
+        PackageAction::Push | PackageAction::Restore | PackageAction::ChangeSettings => {
+            "write:packages"
+        }
+        PackageAction::Delete => "read:packages and delete:packages",
     }
 }
 
 /// Whether the token's scopes allow `action`.
-fn token_allows(scopes: TokenScopes, action: Action) -> bool {
+fn token_allows(scopes: TokenScopes, action: PackageAction) -> bool {
     match action {
-        Action::Pull => scopes.can_read_packages(),
-        Action::Push | Action::Restore | Action::ChangeSettings => scopes.can_write_packages(),
-        Action::Delete => scopes.can_delete_packages(),
+        PackageAction::Pull => scopes.can_read_packages(),
+        PackageAction::Push | PackageAction::Restore | PackageAction::ChangeSettings => {
+            scopes.can_write_packages()
+        }
+        PackageAction::Delete => scopes.can_delete_packages(),
     }
 }
 
@@ -510,7 +524,7 @@ fn token_allows(scopes: TokenScopes, action: Action) -> bool {
 /// whatever the principal's role.
 fn credential_limit(
     principal: &Principal,
-    action: Action,
+    action: PackageAction,
     name: &RepositoryName,
 ) -> Option<Decision> {
     match principal {
@@ -531,7 +545,7 @@ fn credential_limit(
             )
         }),
         Principal::Workflow { packages, .. } => {
-            let needed = if action == Action::Pull {
+            let needed = if action == PackageAction::Pull {
                 WorkflowPermission::Read
             } else {
                 WorkflowPermission::Write
@@ -591,7 +605,7 @@ fn may_create(principal: &Principal, state: &PackageState<'_>, role: Option<Role
 /// Why a principal who can see the package may not do `action` to it.
 fn forbidden_reason(
     principal: &Principal,
-    action: Action,
+    action: PackageAction,
     state: &PackageState<'_>,
     role: Option<Role>,
 ) -> String {

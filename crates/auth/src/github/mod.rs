@@ -12,7 +12,7 @@
 //!
 //! ```
 //! use wharf_auth::github::{
-//!     authorize, Action, DenyKind, OwnerKind, Package, PackageState, PersonalAccessToken,
+//!     authorize, PackageAction, DenyKind, OwnerKind, Package, PackageState, PersonalAccessToken,
 //!     Principal, StoredToken, Visibility,
 //! };
 //! use wharf_auth::protocol::Timestamp;
@@ -25,14 +25,14 @@
 //! let name: wharf_reference::RepositoryName = "octocat/app".parse()?;
 //! let mut package = Package::first_publish(name.clone(), &octocat.identity());
 //! let state = PackageState::new(&name, OwnerKind::User).with_package(&package);
-//! assert!(authorize(&octocat, Action::Push, &state).is_allowed());
+//! assert!(authorize(&octocat, PackageAction::Push, &state).is_allowed());
 //!
 //! let bob = Principal::User { login: "bob".parse()?, scopes: "read:packages".parse()? };
-//! assert_eq!(authorize(&bob, Action::Pull, &state).deny_kind(), Some(DenyKind::NotVisible));
+//! assert_eq!(authorize(&bob, PackageAction::Pull, &state).deny_kind(), Some(DenyKind::NotVisible));
 //!
 //! package.visibility = Visibility::Public;
 //! let state = PackageState::new(&name, OwnerKind::User).with_package(&package);
-//! assert!(authorize(&bob, Action::Pull, &state).is_allowed());
+//! assert!(authorize(&bob, PackageAction::Pull, &state).is_allowed());
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
@@ -46,7 +46,7 @@ mod pat;
 mod token_scope;
 
 pub use decision::{
-    authorize, effective_role, permitted_actions, Action, Decision, DenyKind, PackageState,
+    authorize, effective_role, permitted_actions, Decision, DenyKind, PackageAction, PackageState,
 };
 pub use identity::{Identity, Principal, SourceRepository, TeamSlug, WorkflowPermission};
 pub use login::{Login, MAX_LOGIN_LEN, RESERVED_LOGINS};

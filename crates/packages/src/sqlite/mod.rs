@@ -31,7 +31,7 @@ use crate::error::Error;
 use crate::id::{PackageId, TokenId, VersionId};
 use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord};
 use crate::page::{Page, PageRequest};
-use crate::store::{PackageStore, PurgeReport, LAST_USED_GRANULARITY};
+use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore, LAST_USED_GRANULARITY};
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -61,7 +61,7 @@ impl Default for SqliteOptions {
     }
 }
 
-/// A [`PackageStore`] in one SQLite database file (bundled SQLite, no
+/// A [`PackageStore`](crate::PackageStore) in one SQLite database file (bundled SQLite, no
 /// system library needed).
 ///
 /// - **Durable and crash-safe**: write-ahead logging with
@@ -82,7 +82,8 @@ impl Default for SqliteOptions {
 ///
 /// ```
 /// use wharf_auth::Timestamp;
-/// use wharf_packages::{PackageStore, SqlitePackageStore};
+/// use wharf_packages::prelude::*;
+/// use wharf_packages::SqlitePackageStore;
 ///
 /// # tokio::runtime::Runtime::new()?.block_on(async {
 /// let dir = tempfile::tempdir()?;
@@ -308,7 +309,7 @@ impl Inner {
 }
 
 #[async_trait]
-impl PackageStore for SqlitePackageStore {
+impl AccountStore for SqlitePackageStore {
     async fn create_user(&self, login: &Login, now: Timestamp) -> Result<Account, Error> {
         let login = login.clone();
         self.write(move |conn| accounts::create(conn, &login, OwnerKind::User, now))
@@ -427,7 +428,10 @@ impl PackageStore for SqlitePackageStore {
         self.write(move |conn| accounts::remove_team_member(conn, &organization, &team, &user))
             .await
     }
+}
 
+#[async_trait]
+impl TokenStore for SqlitePackageStore {
     async fn insert_personal_token(
         &self,
         token: &StoredToken,
@@ -495,7 +499,10 @@ impl PackageStore for SqlitePackageStore {
         uses.insert(id, now);
         Ok(())
     }
+}
 
+#[async_trait]
+impl PackageRecords for SqlitePackageStore {
     async fn create_package(
         &self,
         package: &Package,

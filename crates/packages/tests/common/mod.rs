@@ -3,7 +3,8 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 use wharf_auth::{Identity, Package, PersonalAccessToken, StoredToken, Timestamp};
-use wharf_packages::{PackageRecord, PackageStore, TokenRecord};
+use wharf_packages::prelude::*;
+use wharf_packages::{PackageRecord, TokenRecord};
 
 /// The tests' "now".
 pub const NOW: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);

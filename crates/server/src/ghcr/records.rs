@@ -371,7 +371,7 @@ impl Accounts {
             tracing::info!(package = %name, source = %repository, "not linked: an admin unlinked the package; only an admin links it again");
             return Ok(None);
         }
-        if !authorize(pusher, wharf_auth::Action::ChangeSettings, &state).is_allowed() {
+        if !authorize(pusher, wharf_auth::PackageAction::ChangeSettings, &state).is_allowed() {
             tracing::info!(package = %name, source = %repository, pusher = %pusher, "not linked: the pusher may not change the package's settings");
             return Ok(None);
         }

@@ -11,8 +11,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use wharf_auth::{
-    authorize, Action, Decision, DenyKind, Grantee, Identity, Login, Membership, OrgRole,
-    OwnerKind, Package, PackageState, Principal, RepositoryAccess, RepositoryRole, Role,
+    authorize, Decision, DenyKind, Grantee, Identity, Login, Membership, OrgRole, OwnerKind,
+    Package, PackageAction, PackageState, Principal, RepositoryAccess, RepositoryRole, Role,
     SourceRepository, TeamSlug, Visibility,
 };
 use wharf_reference::RepositoryName;
@@ -146,10 +146,10 @@ impl World {
 
     /// What the registry must decide for `principal` doing `action` to the
     /// repository `name`: [`authorize`] over the model's state (the live
-    /// package, or for [`Action::Restore`] the latest deleted one). A
+    /// package, or for [`PackageAction::Restore`] the latest deleted one). A
     /// namespace no account owns is not visible (authenticated callers)
     /// or needs authentication (anonymous ones).
-    pub fn decide(&self, principal: &Principal, action: Action, name: &str) -> Decision {
+    pub fn decide(&self, principal: &Principal, action: PackageAction, name: &str) -> Decision {
         let Some(owner) = self.owner_kind(name) else {
             let kind = if principal.is_authenticated() {
                 DenyKind::NotVisible
@@ -172,7 +172,7 @@ impl World {
                 .unwrap_or_default(),
             _ => Membership::none(),
         };
-        let package = if action == Action::Restore {
+        let package = if action == PackageAction::Restore {
             self.deleted.get(name)
         } else {
             self.live.get(name)
@@ -195,7 +195,7 @@ impl World {
         authorize(principal, action, &state)
     }
 
-    pub fn allows(&self, principal: &Principal, action: Action, name: &str) -> bool {
+    pub fn allows(&self, principal: &Principal, action: PackageAction, name: &str) -> bool {
         self.decide(principal, action, name).is_allowed()
     }
 
@@ -203,14 +203,19 @@ impl World {
     pub fn visible(&self, principal: &Principal) -> Vec<String> {
         self.live
             .keys()
-            .filter(|name| self.allows(principal, Action::Pull, name))
+            .filter(|name| self.allows(principal, PackageAction::Pull, name))
             .cloned()
             .collect()
     }
 
     /// The registry token actions (`pull`, `push`, `delete`) the token
     /// endpoint grants `principal` on `name`, of those asked.
-    pub fn permitted(&self, principal: &Principal, name: &str, asked: &[Action]) -> Vec<Action> {
+    pub fn permitted(
+        &self,
+        principal: &Principal,
+        name: &str,
+        asked: &[PackageAction],
+    ) -> Vec<PackageAction> {
         asked
             .iter()
             .copied()

@@ -17,11 +17,11 @@ use crate::distribution::auth::{Access, Action, Authorizer};
 use crate::distribution::error::{ApiError, ErrorCode};
 
 /// The registry token action standing for a registry API action.
-pub(crate) fn auth_action(action: Action) -> wharf_auth::Action {
+pub(crate) fn auth_action(action: Action) -> wharf_auth::PackageAction {
     match action {
-        Action::Pull => wharf_auth::Action::Pull,
-        Action::Push => wharf_auth::Action::Push,
-        Action::Delete => wharf_auth::Action::Delete,
+        Action::Pull => wharf_auth::PackageAction::Pull,
+        Action::Push => wharf_auth::PackageAction::Push,
+        Action::Delete => wharf_auth::PackageAction::Delete,
     }
 }
 
@@ -56,7 +56,7 @@ impl Accounts {
         &self,
         principal: &Principal,
         name: &RepositoryName,
-        action: wharf_auth::Action,
+        action: wharf_auth::PackageAction,
         lookup: PackageLookup,
     ) -> Result<(Decision, AccessContext), ApiError> {
         let context = self.context(principal, name, lookup).await?;
@@ -92,7 +92,7 @@ impl Accounts {
         let scope = Scope::repository(name.clone(), challenge_actions(action));
         match decision {
             Decision::Allow if !caller.claims_allow(name, wanted.scope_actions()) => {
-                if wanted == wharf_auth::Action::Pull && is_public(&context) {
+                if wanted == wharf_auth::PackageAction::Pull && is_public(&context) {
                     return Ok(());
                 }
                 Err(self.denial(
@@ -172,7 +172,7 @@ impl Accounts {
             .decide(
                 caller.principal(),
                 name,
-                wharf_auth::Action::Pull,
+                wharf_auth::PackageAction::Pull,
                 PackageLookup::Active,
             )
             .await?;

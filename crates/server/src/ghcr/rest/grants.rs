@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::response::Response;
 use http::StatusCode;
-use wharf_auth::{Action, Grantee, Role};
+use wharf_auth::{Grantee, PackageAction, Role};
 use wharf_packages::PackageLookup;
 
 use crate::ghcr::rest::json::{json_response, GrantJson};
@@ -15,7 +15,11 @@ use crate::ghcr::rest::request::{parse_or_400, Api, GrantBody};
 pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
     let resolved = api.package().await?;
     let record = api
-        .allow(&resolved, Action::ChangeSettings, PackageLookup::Active)
+        .allow(
+            &resolved,
+            PackageAction::ChangeSettings,
+            PackageLookup::Active,
+        )
         .await?;
     let grants: Vec<GrantJson> = record
         .package
@@ -29,8 +33,12 @@ pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
 /// `PUT .../grants/{grantee}` with `{"role": "read|write|admin"}`.
 pub(crate) async fn put(api: Api, body: Body) -> Result<Response, Problem> {
     let resolved = api.package().await?;
-    api.allow(&resolved, Action::ChangeSettings, PackageLookup::Active)
-        .await?;
+    api.allow(
+        &resolved,
+        PackageAction::ChangeSettings,
+        PackageLookup::Active,
+    )
+    .await?;
     let grantee: Grantee = parse_or_400(api.param("grantee"))?;
     let body: GrantBody = api.json(body).await?;
     let role: Role = parse_or_400(&body.role)?;
@@ -47,8 +55,12 @@ pub(crate) async fn put(api: Api, body: Body) -> Result<Response, Problem> {
 /// `DELETE .../grants/{grantee}`.
 pub(crate) async fn delete(api: Api) -> Result<Response, Problem> {
     let resolved = api.package().await?;
-    api.allow(&resolved, Action::ChangeSettings, PackageLookup::Active)
-        .await?;
+    api.allow(
+        &resolved,
+        PackageAction::ChangeSettings,
+        PackageLookup::Active,
+    )
+    .await?;
     let grantee: Grantee = parse_or_400(api.param("grantee"))?;
     api.accounts
         .store()

@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::response::Response;
 use http::StatusCode;
-use wharf_auth::{Action, Principal, SourceRepository, Visibility};
+use wharf_auth::{PackageAction, Principal, SourceRepository, Visibility};
 use wharf_packages::{PackageChanges, PackageLookup, PackageQuery, PageRequest};
 
 use crate::ghcr::rest::json::{json_response, Renderer};
@@ -60,7 +60,7 @@ pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
                 .decide(
                     &api.principal,
                     record.name(),
-                    Action::Pull,
+                    PackageAction::Pull,
                     PackageLookup::Active,
                 )
                 .await?;
@@ -88,7 +88,7 @@ pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
 pub(crate) async fn get(api: Api) -> Result<Response, Problem> {
     let resolved = api.package().await?;
     let record = api
-        .allow(&resolved, Action::Pull, PackageLookup::Active)
+        .allow(&resolved, PackageAction::Pull, PackageLookup::Active)
         .await?;
     let render = Renderer {
         accounts: &api.accounts,
@@ -103,8 +103,12 @@ pub(crate) async fn get(api: Api) -> Result<Response, Problem> {
 /// access inheritance.
 pub(crate) async fn patch(api: Api, body: Body) -> Result<Response, Problem> {
     let resolved = api.package().await?;
-    api.allow(&resolved, Action::ChangeSettings, PackageLookup::Active)
-        .await?;
+    api.allow(
+        &resolved,
+        PackageAction::ChangeSettings,
+        PackageLookup::Active,
+    )
+    .await?;
     let patch: PackagePatch = api.json(body).await?;
     let mut changes = PackageChanges::new();
     if let Some(visibility) = &patch.visibility {
@@ -152,7 +156,7 @@ pub(crate) async fn delete(api: Api) -> Result<Response, Problem> {
         .name_locks()
         .package_change(&resolved.name)
         .await;
-    api.allow(&resolved, Action::Delete, PackageLookup::Active)
+    api.allow(&resolved, PackageAction::Delete, PackageLookup::Active)
         .await?;
     api.accounts
         .delete_package(api.registry.storage(), &resolved.name)
@@ -168,8 +172,12 @@ pub(crate) async fn restore(api: Api) -> Result<Response, Problem> {
         .name_locks()
         .package_change(&resolved.name)
         .await;
-    api.allow(&resolved, Action::Restore, PackageLookup::LatestDeleted)
-        .await?;
+    api.allow(
+        &resolved,
+        PackageAction::Restore,
+        PackageLookup::LatestDeleted,
+    )
+    .await?;
     api.accounts
         .restore_package(api.registry.storage(), &resolved.name)
         .await?;

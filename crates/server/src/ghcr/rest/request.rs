@@ -8,7 +8,7 @@ use axum::extract::{FromRequestParts, OriginalUri, RawPathParams};
 use http::header::{HeaderValue, AUTHORIZATION};
 use http::request::Parts;
 use serde::Deserialize;
-use wharf_auth::{Action, Credentials, Decision, DenyKind, Login, Principal};
+use wharf_auth::{Credentials, Decision, DenyKind, Login, PackageAction, Principal};
 use wharf_packages::{Account, PackageLookup, PackageRecord};
 use wharf_reference::RepositoryName;
 
@@ -182,7 +182,7 @@ impl Api {
     pub(crate) async fn allow(
         &self,
         resolved: &Resolved,
-        action: Action,
+        action: PackageAction,
         lookup: PackageLookup,
     ) -> Result<PackageRecord, Problem> {
         let (decision, context) = self

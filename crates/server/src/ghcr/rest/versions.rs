@@ -2,7 +2,7 @@
 
 use axum::response::Response;
 use http::StatusCode;
-use wharf_auth::Action;
+use wharf_auth::PackageAction;
 use wharf_packages::{PackageLookup, PageRequest, VersionId, VersionQuery, VersionRecord};
 
 use crate::ghcr::rest::json::{json_response, Renderer};
@@ -13,7 +13,7 @@ use crate::ghcr::rest::{listing, no_content, STORE_PAGE};
 /// `GET .../versions?state=active|deleted`, newest first.
 pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
     let resolved = api.package().await?;
-    api.allow(&resolved, Action::Pull, PackageLookup::Active)
+    api.allow(&resolved, PackageAction::Pull, PackageLookup::Active)
         .await?;
     let query = api.query();
     let state = match query.get("state").map(String::as_str) {
@@ -67,7 +67,7 @@ async fn version(api: &Api, resolved: &Resolved) -> Result<VersionRecord, Proble
 /// `GET .../versions/{id}`.
 pub(crate) async fn get(api: Api) -> Result<Response, Problem> {
     let resolved = api.package().await?;
-    api.allow(&resolved, Action::Pull, PackageLookup::Active)
+    api.allow(&resolved, PackageAction::Pull, PackageLookup::Active)
         .await?;
     let version = version(&api, &resolved).await?;
     let render = Renderer {
@@ -84,7 +84,7 @@ pub(crate) async fn get(api: Api) -> Result<Response, Problem> {
 pub(crate) async fn delete(api: Api) -> Result<Response, Problem> {
     let resolved = api.package().await?;
     let package = api
-        .allow(&resolved, Action::Delete, PackageLookup::Active)
+        .allow(&resolved, PackageAction::Delete, PackageLookup::Active)
         .await?;
     let version = version(&api, &resolved).await?;
     if version.is_deleted() {
@@ -104,7 +104,7 @@ pub(crate) async fn delete(api: Api) -> Result<Response, Problem> {
 /// `POST .../versions/{id}/restore`.
 pub(crate) async fn restore(api: Api) -> Result<Response, Problem> {
     let resolved = api.package().await?;
-    api.allow(&resolved, Action::Restore, PackageLookup::Active)
+    api.allow(&resolved, PackageAction::Restore, PackageLookup::Active)
         .await?;
     let version = version(&api, &resolved).await?;
     api.accounts

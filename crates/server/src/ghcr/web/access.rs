@@ -7,7 +7,7 @@ use std::time::SystemTime;
 use async_trait::async_trait;
 use http::header::AUTHORIZATION;
 use http::request::Parts;
-use wharf_auth::{authorize, Action, Credentials, Principal, Timestamp, TokenHash};
+use wharf_auth::{authorize, Credentials, PackageAction, Principal, Timestamp, TokenHash};
 use wharf_packages::{PackageLookup, PackageStore};
 use wharf_reference::RepositoryName;
 
@@ -32,7 +32,7 @@ pub trait PageAccess: Send + Sync + 'static {
 /// Page access from Basic credentials whose password is a token in the
 /// [`PackageStore`] (a personal access token: a user with the token's
 /// scopes; or a workflow token), decided by [`wharf_auth::authorize`] for
-/// [`Action::Pull`]. The username is not checked, as `docker login` users
+/// [`PackageAction::Pull`]. The username is not checked, as `docker login` users
 /// of GitHub's registry are used to. Other credentials count as anonymous.
 #[derive(Clone)]
 pub struct StoreCredentials {
@@ -84,7 +84,7 @@ impl PageAccess for StoreCredentials {
             .await?;
         Ok(context
             .state()
-            .is_some_and(|state| authorize(&principal, Action::Pull, &state).is_allowed()))
+            .is_some_and(|state| authorize(&principal, PackageAction::Pull, &state).is_allowed()))
     }
 }
 

@@ -36,7 +36,8 @@
 //! use http::Request;
 //! use tower::ServiceExt;
 //! use wharf_auth::{Identity, Package, Timestamp, Visibility};
-//! use wharf_packages::{NewVersion, PackageChanges, PackageStore, SqlitePackageStore};
+//! use wharf_packages::prelude::*;
+//! use wharf_packages::{NewVersion, PackageChanges, SqlitePackageStore};
 //! use wharf_reference::Digest;
 //! use wharf_server::ghcr::web::PackagePages;
 //!

@@ -12,7 +12,7 @@ pub struct PackageView<'a> {
     /// The package, with its metadata.
     pub package: &'a PackageRecord,
     /// Its live versions, newest first (as
-    /// [`PackageStore::list_versions`](wharf_packages::PackageStore::list_versions)
+    /// [`PackageRecords::list_versions`](wharf_packages::PackageRecords::list_versions)
     /// gives them).
     pub versions: &'a [VersionRecord],
     /// Whether older versions exist beyond `versions`.

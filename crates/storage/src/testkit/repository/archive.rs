@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use wharf_reference::{Digest, RepositoryName};
 
-use super::{manifest_bytes, put_manifest, repo, tag, upload, Fixture, OCI_MANIFEST};
-use crate::{ArchiveKey, Error, ManifestPut, PageRequest, Storage};
+use crate::prelude::*;
+use crate::testkit::{manifest_bytes, put_manifest, repo, tag, upload, Fixture, OCI_MANIFEST};
+use crate::{ArchiveKey, Error, ManifestPut, PageRequest};
 
 fn key(name: &str) -> ArchiveKey {
     name.parse().expect("valid archive key in the testkit")

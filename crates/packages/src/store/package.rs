@@ -1,30 +1,21 @@
-//! The [`PackageStore`] trait: everything the registry keeps about
-//! accounts, tokens, packages and versions.
-
-use std::time::Duration;
+//! [`PackageRecords`]: packages, their versions and tags, grants, the
+//! collaborators of source repositories, purging, and the authorization
+//! context.
 
 use async_trait::async_trait;
 use wharf_auth::{
-    Grantee, Login, Membership, OrgRole, OrganizationPolicy, OwnerKind, Package, RepositoryAccess,
-    RepositoryRole, Role, SourceRepository, StoredToken, TeamSlug, Timestamp, TokenHash,
+    Grantee, Login, Package, RepositoryAccess, RepositoryRole, Role, SourceRepository, Timestamp,
 };
 use wharf_reference::{Digest, RepositoryName, Tag};
 
 use crate::access::{AccessContext, Collaborator};
-use crate::account::{Account, Member, OrganizationMembership};
 use crate::error::Error;
-use crate::id::{PackageId, TokenId, VersionId};
+use crate::id::{PackageId, VersionId};
 use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord};
 use crate::page::{Page, PageRequest};
-use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
-/// How precisely [`PackageStore::record_token_use`] keeps a token's
-/// `last_used_at`: a use within this long of the recorded one is not
-/// written, so authenticating a request does not cost a write.
-pub const LAST_USED_GRANULARITY: Duration = Duration::from_secs(5 * 60);
-
-/// What [`PackageStore::purge_expired`] removed.
+/// What [`PackageRecords::purge_expired`] removed.
 ///
 /// Non-exhaustive so that fields can be added in a minor release: a store
 /// starts from `PurgeReport::default()` and fills the lists.
@@ -96,170 +87,19 @@ impl PurgedVersion {
     }
 }
 
-/// The registry's persistent records: accounts (users and organizations),
-/// organization members and teams, personal access and workflow tokens,
-/// packages with their settings and metadata, package versions with their
-/// tags, and the collaborators of source repositories.
+/// The registry's packages: their settings, grants and metadata
+/// ([`PackageRecord`]), their versions and tags ([`VersionRecord`]),
+/// deletion, restoring and purging, the collaborators of the source
+/// repositories packages inherit access from, and the
+/// [`access_context`](Self::access_context) that authorizes a request.
 ///
-/// # Conventions
-///
-/// - **Time is passed in.** Every change takes `now`; the store reads no
-///   clock, so tests can move time (deleted records are restorable for
-///   [`RESTORE_WINDOW`](crate::RESTORE_WINDOW), then purged).
-/// - **Names are parsed.** Methods take [`Login`], [`RepositoryName`],
-///   [`Tag`], [`Digest`]: never unchecked strings.
-/// - **Packages by name are live packages.** A name addresses the live
-///   (not deleted) package of that name; a deleted package is addressed by
-///   [`restore_package`](Self::restore_package), by id, or in a
-///   [`PackageQuery::deleted`] listing. Version methods act on versions of
-///   the live package.
-/// - **Errors** are [`Error::NotFound`] (the named account, package,
-///   version, tag or token does not exist), [`Error::AlreadyExists`],
-///   [`Error::Conflict`] (with a reason), and the store's own failures.
-///   Lookups answer `Ok(None)` rather than `NotFound`.
-/// - **Every change is atomic**: it happens whole or not at all.
-///
-/// The trait is object safe (`Arc<dyn PackageStore>`); implementations
-/// check their behaviour with the [`testkit`](crate#testkit) suite.
+/// One of the three parts of a [`PackageStore`](crate::PackageStore); the
+/// [conventions](crate::PackageStore#conventions) of the whole apply.
+/// Packages are owned by accounts (an [`AccountStore`](crate::AccountStore)
+/// of the same store), which is why a backend implements the three parts
+/// over one database. Object safe (`Arc<dyn PackageRecords>`).
 #[async_trait]
-pub trait PackageStore: Send + Sync {
-    // ------------------------------------------------------------ accounts
-
-    /// Creates a user. [`Error::AlreadyExists`] when the login is taken by
-    /// a user or an organization.
-    async fn create_user(&self, login: &Login, now: Timestamp) -> Result<Account, Error>;
-
-    /// Creates an organization with `policy`. [`Error::AlreadyExists`] when
-    /// the login is taken.
-    async fn create_organization(
-        &self,
-        login: &Login,
-        policy: OrganizationPolicy,
-        now: Timestamp,
-    ) -> Result<Account, Error>;
-
-    /// The account with this login.
-    async fn account(&self, login: &Login) -> Result<Option<Account>, Error>;
-
-    /// The kind of account with this login: whether a namespace exists and
-    /// who owns it.
-    async fn owner_kind(&self, login: &Login) -> Result<Option<OwnerKind>, Error> {
-        Ok(self.account(login).await?.map(|account| account.kind))
-    }
-
-    /// Changes an organization's package policy.
-    async fn set_organization_policy(
-        &self,
-        organization: &Login,
-        policy: OrganizationPolicy,
-    ) -> Result<Account, Error>;
-
-    /// Accounts in login order.
-    async fn list_accounts(&self, page: &PageRequest) -> Result<Page<Account>, Error>;
-
-    // ------------------------------------------------- members and teams
-
-    /// Makes `user` a member of `organization` with `role`, or changes the
-    /// role of a member (keeping their teams).
-    async fn add_member(
-        &self,
-        organization: &Login,
-        user: &Login,
-        role: OrgRole,
-        now: Timestamp,
-    ) -> Result<Member, Error>;
-
-    /// Removes `user` from `organization` and from all its teams.
-    /// [`Error::NotFound`] when they were not a member.
-    async fn remove_member(&self, organization: &Login, user: &Login) -> Result<(), Error>;
-
-    /// `user`'s membership in `organization`: role and teams, or
-    /// [`Membership::none`] for a non-member (or an account that is not an
-    /// organization).
-    async fn membership(&self, organization: &Login, user: &Login) -> Result<Membership, Error>;
-
-    /// The members of `organization`, in login order.
-    async fn members(&self, organization: &Login) -> Result<Vec<Member>, Error>;
-
-    /// The organizations `user` belongs to, in login order.
-    async fn organizations_of(&self, user: &Login) -> Result<Vec<OrganizationMembership>, Error>;
-
-    /// Creates a team in `organization`.
-    async fn create_team(
-        &self,
-        organization: &Login,
-        team: &TeamSlug,
-        now: Timestamp,
-    ) -> Result<(), Error>;
-
-    /// Deletes a team (its members stay in the organization).
-    async fn delete_team(&self, organization: &Login, team: &TeamSlug) -> Result<(), Error>;
-
-    /// The teams of `organization`, in slug order.
-    async fn teams(&self, organization: &Login) -> Result<Vec<TeamSlug>, Error>;
-
-    /// Adds a member of `organization` to one of its teams.
-    /// [`Error::Conflict`] when `user` is not a member of the organization.
-    async fn add_team_member(
-        &self,
-        organization: &Login,
-        team: &TeamSlug,
-        user: &Login,
-    ) -> Result<(), Error>;
-
-    /// Removes `user` from a team.
-    async fn remove_team_member(
-        &self,
-        organization: &Login,
-        team: &TeamSlug,
-        user: &Login,
-    ) -> Result<(), Error>;
-
-    // -------------------------------------------------------------- tokens
-
-    /// Stores a personal access token (only its hash is in it). The owner
-    /// must be a user; [`Error::AlreadyExists`] if the hash is stored.
-    async fn insert_personal_token(
-        &self,
-        token: &StoredToken,
-        now: Timestamp,
-    ) -> Result<TokenRecord, Error>;
-
-    /// Stores a workflow token for a repository.
-    async fn insert_workflow_token(
-        &self,
-        token: &WorkflowToken,
-        now: Timestamp,
-    ) -> Result<TokenRecord, Error>;
-
-    /// The token with this hash, of either kind, revoked and expired ones
-    /// included (check with [`TokenRecord::authenticate`]). Hash whatever
-    /// was presented ([`TokenHash::of`]) and look that up, so nothing
-    /// depends on whether it was well formed. The hot path of every
-    /// authenticated request.
-    async fn find_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, Error>;
-
-    /// The token with this id.
-    async fn token(&self, id: TokenId) -> Result<Option<TokenRecord>, Error>;
-
-    /// A user's personal access tokens, oldest first, revoked ones
-    /// included.
-    async fn personal_tokens(&self, owner: &Login) -> Result<Vec<TokenRecord>, Error>;
-
-    /// A repository's workflow tokens, oldest first, revoked ones included.
-    async fn workflow_tokens(
-        &self,
-        repository: &SourceRepository,
-    ) -> Result<Vec<TokenRecord>, Error>;
-
-    /// Revokes a token. Revoking a revoked token keeps its first
-    /// revocation time.
-    async fn revoke_token(&self, id: TokenId, now: Timestamp) -> Result<TokenRecord, Error>;
-
-    /// Notes that a token authenticated a request at `now`, to within
-    /// [`LAST_USED_GRANULARITY`] (most calls write nothing).
-    async fn record_token_use(&self, id: TokenId, now: Timestamp) -> Result<(), Error>;
-
+pub trait PackageRecords: Send + Sync {
     // ------------------------------------------------------------ packages
 
     /// Creates a package on its first publish, with the settings of

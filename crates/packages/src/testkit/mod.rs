@@ -1,0 +1,435 @@
+//! The conformance suite every [`PackageStore`] must pass, ours and a
+//! downstream user's, unchanged.
+//!
+//! The cases are grouped by the part of the store they check, one module
+//! per trait: [`account`] ([`AccountStore`]),
+//! [`token`] ([`TokenStore`]), [`package`]
+//! ([`PackageRecords`]), and [`store`] for the
+//! cases that span all three (a cache's consistency, surviving a restart).
+//! Each case is a plain `pub async fn` named for the behaviour it checks,
+//! so a failure names the rule that broke. Cases move time by passing
+//! timestamps: no case sleeps. Every case takes a whole store, since
+//! tokens and packages belong to accounts.
+//!
+//! # Running the suite against a backend
+//!
+//! Implement [`Fixture`] for your store (a fresh, empty store per case,
+//! and optionally the same store reopened as after a restart; a store
+//! that does not persist can use [`StoreFixture`]), then generate one
+//! `#[tokio::test]` per case with [`package_store_tests!`](crate::package_store_tests), naming the
+//! backend. In a test file of your own crate (with `wharf-packages` and
+//! its `testkit` feature, and `tokio` with the `macros` and
+//! `rt-multi-thread` features, as dev-dependencies):
+//!
+//! ```no_run
+//! # // The store under test; yours would be your own type.
+//! # use wharf_packages::SqlitePackageStore as MyStore;
+//! use wharf_packages::testkit::StoreFixture;
+//!
+//! wharf_packages::package_store_tests!(my_store, || {
+//!     StoreFixture::new(MyStore::in_memory().expect("open the store"))
+//! });
+//! # fn main() {}
+//! ```
+//!
+//! This generates a module `my_store` with one module per trait and one
+//! test per case in it, so `cargo test` reports, say,
+//! `my_store::token::token_revocation_keeps_the_first_time`: the backend
+//! and the case that failed. Invoke the macro once per backend (or
+//! configuration) with a different name. The fixture expression is
+//! evaluated inside the generated modules, which import everything of the
+//! module the macro is invoked in.
+//!
+//! [`run_all`] runs every case in one test instead, for harnesses that
+//! prefer it; [`CASES`] lists them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::future::BoxFuture;
+use wharf_annotations::{Origin, PackageMetadata, Policy, Sources};
+use wharf_auth::{
+    authorize, DenyKind, Grantee, Identity, Login, OrgRole, OrganizationPolicy, OwnerKind, Package,
+    PackageAction, PersonalAccessToken, Principal, RepositoryRole, Role, SourceRepository,
+    StoredToken, TeamSlug, Timestamp, TokenHash, Visibility, WorkflowPermission,
+};
+use wharf_reference::{Digest, RepositoryName, Tag};
+
+use crate::prelude::*;
+use crate::{
+    Collaborator, Error, NewVersion, PackageChanges, PackageLookup, PackageQuery, Page,
+    PageRequest, VersionQuery, WorkflowToken, LAST_USED_GRANULARITY, RESTORE_WINDOW,
+};
+
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+#[cfg(feature = "sqlite")]
+pub use sqlite::{CachedSqliteFixture, SqliteFileFixture, SqliteMemoryFixture};
+
+pub mod account;
+pub mod package;
+pub mod store;
+pub mod token;
+
+/// A store under test.
+#[async_trait]
+pub trait Fixture: Send + Sync + 'static {
+    /// The store under test; empty when the fixture is new. Calling it
+    /// again returns the same store.
+    async fn store(&self) -> Arc<dyn PackageStore>;
+
+    /// The same store as a new instance, as after a process restart, for
+    /// stores that persist. `None` (the default) skips the restart cases.
+    async fn reopen(&self) -> Option<Arc<dyn PackageStore>> {
+        None
+    }
+}
+
+/// A [`Fixture`] over a store given whole, for stores that do not persist
+/// (the restart cases are skipped).
+#[derive(Clone)]
+pub struct StoreFixture {
+    store: Arc<dyn PackageStore>,
+}
+
+impl StoreFixture {
+    /// A fixture over `store`, which must be fresh and empty.
+    pub fn new(store: impl PackageStore + 'static) -> Self {
+        StoreFixture::from_arc(Arc::new(store))
+    }
+
+    /// A fixture over a shared `store`, which must be fresh and empty.
+    pub fn from_arc(store: Arc<dyn PackageStore>) -> Self {
+        StoreFixture { store }
+    }
+}
+
+impl std::fmt::Debug for StoreFixture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreFixture").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Fixture for StoreFixture {
+    async fn store(&self) -> Arc<dyn PackageStore> {
+        self.store.clone()
+    }
+}
+
+/// One conformance case.
+#[derive(Debug, Clone, Copy)]
+pub struct Case {
+    /// The trait module it belongs to and the behaviour it checks, as a
+    /// test path: `token::token_revocation_keeps_the_first_time`.
+    pub name: &'static str,
+    /// Runs it; panics on failure.
+    pub run: fn(Arc<dyn Fixture>) -> BoxFuture<'static, ()>,
+}
+
+macro_rules! cases {
+    ($($module:ident: [$($name:ident),* $(,)?]),* $(,)?) => {
+        /// Every case, module by module, in a stable order.
+        pub const CASES: &[Case] = &[
+            $($(Case {
+                name: concat!(stringify!($module), "::", stringify!($name)),
+                run: |f| Box::pin($module::$name(f)),
+            },)*)*
+        ];
+
+        /// Generates, for one backend, one `#[tokio::test]` per conformance
+        /// case, each with a fresh fixture.
+        ///
+        /// `package_store_tests!(backend, make)` expands to a module
+        /// `backend` holding one module per trait ([`account`],
+        /// [`token`], [`package`], [`store`]) and in each one test per
+        /// case, named for it: a failure reads
+        /// `backend::token::token_use_is_recorded_coarsely`. `make` is an
+        /// expression that evaluates to a closure returning a
+        /// [`Fixture`](crate::testkit::Fixture); it is evaluated inside
+        /// the generated modules, which import everything of the module
+        /// the macro is invoked in. See the [`testkit`](crate::testkit)
+        /// module for an example.
+        ///
+        /// [`account`]: crate::testkit::account
+        /// [`token`]: crate::testkit::token
+        /// [`package`]: crate::testkit::package
+        /// [`store`]: crate::testkit::store
+        #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
+        #[macro_export]
+        macro_rules! package_store_tests {
+            ($backend:ident, $make:expr) => {
+                mod $backend {
+                    #[allow(unused_imports)]
+                    use super::*;
+                    $(
+                        mod $module {
+                            #[allow(unused_imports)]
+                            use super::*;
+                            $(
+                                #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                                async fn $name() {
+                                    let fixture = ($make)();
+                                    $crate::testkit::$module::$name(::std::sync::Arc::new(fixture)).await;
+                                }
+                            )*
+                        }
+                    )*
+                }
+            };
+        }
+    };
+}
+
+cases! {
+    account: [
+        users_and_organizations_share_one_namespace,
+        organization_policy_round_trips,
+        accounts_list_in_login_order_across_pages,
+        membership_roles_change_and_removal_leaves_teams,
+        team_members_must_be_organization_members,
+        teams_are_created_listed_and_deleted,
+        timestamps_round_trip_exactly,
+    ],
+    token: [
+        personal_tokens_are_found_by_hash,
+        token_revocation_keeps_the_first_time,
+        token_expiry_is_kept_and_enforced,
+        tokens_list_per_owner_oldest_first,
+        workflow_tokens_authenticate_as_their_repository,
+        token_use_is_recorded_coarsely,
+    ],
+    package: [
+        first_publish_creates_a_private_package,
+        package_changes_apply_together,
+        an_unlink_is_remembered,
+        grants_are_set_replaced_and_removed,
+        grantees_must_exist,
+        metadata_round_trips,
+        packages_list_in_name_order_across_pages,
+        deleted_packages_are_hidden_and_restorable,
+        a_republished_name_blocks_restoring_the_old_package,
+        restore_window_is_thirty_days,
+        purge_removes_only_expired_deletions,
+        purge_reports_manifests_no_longer_referenced,
+        versions_upsert_by_digest,
+        tags_move_between_versions,
+        removing_a_tag_leaves_the_version,
+        versions_list_newest_first_across_pages,
+        deleted_versions_are_restorable_with_their_tags,
+        pushing_a_deleted_digest_makes_it_live_again,
+        versions_of_a_deleted_package_are_not_addressable,
+        repository_collaborators_round_trip,
+        access_context_gathers_what_authorize_needs,
+        access_context_of_an_unknown_namespace_has_no_owner,
+        concurrent_first_publishes_create_one_package,
+        concurrent_pushes_keep_counts_and_tags_consistent,
+    ],
+    store: [
+        lookups_see_changes_at_once,
+        data_survives_reopen,
+    ],
+}
+
+/// Runs every case against fresh fixtures from `make`, one after the
+/// other in one test, panicking with the name of the first case that
+/// fails. Prefer [`package_store_tests!`](crate::package_store_tests), which makes each case a test.
+pub async fn run_all<F: Fixture>(make: impl Fn() -> F) {
+    for case in CASES {
+        let fixture: Arc<dyn Fixture> = Arc::new(make());
+        let run = tokio::spawn((case.run)(fixture));
+        if let Err(e) = run.await {
+            panic!("conformance case `{}` failed: {e}", case.name);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+/// A day.
+const DAY: Duration = Duration::from_secs(86_400);
+
+/// The suite's "now": 14 November 2023.
+pub const T0: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
+
+/// `T0` plus `seconds`.
+fn at(seconds: u64) -> Timestamp {
+    T0.saturating_add(Duration::from_secs(seconds))
+}
+
+fn login(s: &str) -> Login {
+    s.parse().expect("valid login in the testkit")
+}
+
+fn team(s: &str) -> TeamSlug {
+    s.parse().expect("valid team slug in the testkit")
+}
+
+fn repo(s: &str) -> SourceRepository {
+    s.parse().expect("valid source repository in the testkit")
+}
+
+fn name(s: &str) -> RepositoryName {
+    s.parse().expect("valid repository name in the testkit")
+}
+
+fn tag(s: &str) -> Tag {
+    s.parse().expect("valid tag in the testkit")
+}
+
+fn grantee(s: &str) -> Grantee {
+    s.parse().expect("valid grantee in the testkit")
+}
+
+/// A distinct manifest digest per `n`.
+pub fn digest(n: u32) -> Digest {
+    Digest::sha256(format!("manifest {n}").as_bytes())
+}
+
+fn manifest(n: u32) -> NewVersion {
+    NewVersion::new(
+        digest(n),
+        "application/vnd.oci.image.manifest.v1+json",
+        100 + u64::from(n),
+    )
+}
+
+fn tags(list: &[&str]) -> Vec<Tag> {
+    list.iter().map(|s| tag(s)).collect()
+}
+
+/// `manifest(n)` pushed with the tags in `list`, in that order.
+fn tagged(n: u32, list: &[&str]) -> NewVersion {
+    NewVersion {
+        tags: tags(list),
+        ..manifest(n)
+    }
+}
+
+/// The version count of the live package `name`.
+async fn version_count(store: &dyn PackageStore, name: &RepositoryName) -> u64 {
+    store
+        .package(name)
+        .await
+        .expect("get")
+        .expect("exists")
+        .version_count
+}
+
+/// Every record of a listing, read `limit` at a time by following the
+/// `next` cursors; no page may hold more than `limit`.
+async fn all_pages<T, F, Fut>(limit: usize, mut list: F) -> Vec<T>
+where
+    F: FnMut(PageRequest) -> Fut,
+    Fut: Future<Output = Result<Page<T>, Error>>,
+{
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(limit);
+    loop {
+        let result = list(page).await.expect("list");
+        assert!(
+            result.items.len() <= limit,
+            "a page holds at most `limit` records"
+        );
+        seen.extend(result.items);
+        match result.next {
+            Some(cursor) => page = PageRequest::after(cursor, limit),
+            None => return seen,
+        }
+    }
+}
+
+fn first_publish(package: &str, creator: &str) -> Package {
+    Package::first_publish(name(package), &Identity::User(login(creator)))
+}
+
+/// The errors the suite expects by kind.
+#[derive(Debug, Clone, Copy)]
+enum Expected {
+    NotFound,
+    AlreadyExists,
+    Conflict,
+    InvalidCursor,
+}
+
+impl Expected {
+    fn matches(self, error: &Error) -> bool {
+        matches!(
+            (self, error),
+            (Expected::NotFound, Error::NotFound { .. })
+                | (Expected::AlreadyExists, Error::AlreadyExists { .. })
+                | (Expected::Conflict, Error::Conflict { .. })
+                | (Expected::InvalidCursor, Error::InvalidCursor { .. })
+        )
+    }
+}
+
+/// Panics (naming `context`) unless `result` is the `expected` error.
+fn expect_error<T: std::fmt::Debug>(expected: Expected, result: Result<T, Error>, context: &str) {
+    match result {
+        Err(error) if expected.matches(&error) => {}
+        other => panic!("{context}: expected {expected:?}, got {other:?}"),
+    }
+}
+
+/// Users named `users`, in that order, then an organization with the
+/// default policy.
+async fn create_accounts(store: &dyn PackageStore, users: &[&str], organization: &str) {
+    for user in users {
+        store
+            .create_user(&login(user), T0)
+            .await
+            .expect("create user");
+    }
+    store
+        .create_organization(&login(organization), OrganizationPolicy::default(), T0)
+        .await
+        .expect("create organization");
+}
+
+/// The first page (of ten) of `owner`'s packages that `query` selects.
+async fn first_packages(
+    store: &dyn PackageStore,
+    owner: &str,
+    query: PackageQuery,
+) -> Page<crate::PackageRecord> {
+    store
+        .list_packages(&login(owner), query, &PageRequest::first(10))
+        .await
+        .expect("list packages")
+}
+
+/// Users alice, bob and carol, organization acme (alice a member, bob an
+/// admin), and a private package `alice/app` published by alice.
+async fn seed(store: &dyn PackageStore) {
+    create_accounts(store, &["alice", "bob", "carol"], "acme").await;
+    store
+        .add_member(&login("acme"), &login("alice"), OrgRole::Member, T0)
+        .await
+        .expect("add alice");
+    store
+        .add_member(&login("acme"), &login("bob"), OrgRole::Admin, T0)
+        .await
+        .expect("add bob");
+    store
+        .create_package(&first_publish("alice/app", "alice"), T0)
+        .await
+        .expect("create alice/app");
+}
+
+fn stored_token(owner: &str, scopes: &str) -> (PersonalAccessToken, StoredToken) {
+    let secret = PersonalAccessToken::generate().expect("generate a token");
+    let stored = StoredToken::new(
+        &secret,
+        login(owner),
+        scopes.parse().expect("valid scopes in the testkit"),
+        None,
+    );
+    (secret, stored)
+}
+
+// ---------------------------------------------------------------- accounts

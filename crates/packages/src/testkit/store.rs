@@ -1,0 +1,199 @@
+//! The cases that span the whole [`PackageStore`]:
+//! every change is seen at once (what a cache must preserve), and
+//! everything survives a restart.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// Every change is seen by the very next lookup (what a cache in front of
+/// a store must preserve).
+pub async fn lookups_see_changes_at_once(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let app = name("acme/app");
+    let alice = login("alice");
+    let lookup = |store: Arc<dyn PackageStore>| {
+        let (app, alice) = (app.clone(), alice.clone());
+        async move {
+            let context = store
+                .access_context(&app, Some(&alice), PackageLookup::Active)
+                .await
+                .expect("context");
+            let package = store.package(&app).await.expect("package");
+            assert_eq!(context.package, package, "both lookups agree");
+            context
+        }
+    };
+    assert!(lookup(store.clone()).await.package.is_none());
+    store
+        .create_package(&first_publish("acme/app", "bob"), at(1))
+        .await
+        .expect("create");
+    assert!(
+        lookup(store.clone()).await.package.is_some(),
+        "a created package is seen"
+    );
+    store
+        .record_version(&app, &manifest(1), at(2))
+        .await
+        .expect("push");
+    assert_eq!(
+        lookup(store.clone()).await.package.map(|p| p.version_count),
+        Some(1),
+        "a push is seen"
+    );
+    store
+        .update_package(
+            &app,
+            &PackageChanges::new().visibility(Visibility::Public),
+            at(3),
+        )
+        .await
+        .expect("publish");
+    assert_eq!(
+        lookup(store.clone()).await.package.map(|p| p.visibility()),
+        Some(Visibility::Public)
+    );
+    store
+        .set_grant(&app, &grantee("user:carol"), Role::Read, at(4))
+        .await
+        .expect("grant");
+    assert!(lookup(store.clone())
+        .await
+        .package
+        .is_some_and(|p| p.package.role_of(&grantee("user:carol")) == Some(Role::Read)));
+    store
+        .add_member(&login("acme"), &alice, OrgRole::Admin, at(5))
+        .await
+        .expect("promote");
+    assert_eq!(
+        lookup(store.clone()).await.membership.role,
+        Some(OrgRole::Admin),
+        "a role change is seen"
+    );
+    store
+        .remove_member(&login("acme"), &alice)
+        .await
+        .expect("remove");
+    assert_eq!(
+        lookup(store.clone()).await.membership.role,
+        None,
+        "a removal is seen"
+    );
+    store.delete_package(&app, at(6)).await.expect("delete");
+    assert!(
+        lookup(store.clone()).await.package.is_none(),
+        "a deletion is seen"
+    );
+    store.restore_package(&app, at(7)).await.expect("restore");
+    assert!(
+        lookup(store.clone()).await.package.is_some(),
+        "a restore is seen"
+    );
+
+    let (secret, stored) = stored_token("alice", "read:packages");
+    assert!(store
+        .find_token(&secret.hash())
+        .await
+        .expect("find")
+        .is_none());
+    let record = store
+        .insert_personal_token(&stored, at(8))
+        .await
+        .expect("insert");
+    assert!(
+        store
+            .find_token(&secret.hash())
+            .await
+            .expect("find")
+            .is_some(),
+        "a new token is seen"
+    );
+    store.revoke_token(record.id, at(9)).await.expect("revoke");
+    assert!(
+        store
+            .find_token(&secret.hash())
+            .await
+            .expect("find")
+            .is_some_and(|t| t.revoked_at.is_some()),
+        "a revocation is seen"
+    );
+}
+
+/// Everything written is there after a restart.
+pub async fn data_survives_reopen(fixture: Arc<dyn Fixture>) {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
+    let (secret, stored) = stored_token("alice", "write:packages");
+    let token = store
+        .insert_personal_token(&stored, T0)
+        .await
+        .expect("insert");
+    store
+        .create_team(&login("acme"), &team("devs"), T0)
+        .await
+        .expect("team");
+    store
+        .add_team_member(&login("acme"), &team("devs"), &login("alice"))
+        .await
+        .expect("join");
+    let app = name("alice/app");
+    store
+        .record_version(&app, &manifest(1).with_tag(tag("latest")), at(1))
+        .await
+        .expect("push");
+    let package = store
+        .update_package(
+            &app,
+            &PackageChanges::new()
+                .visibility(Visibility::Public)
+                .link(repo("alice/app")),
+            at(2),
+        )
+        .await
+        .expect("change");
+    store
+        .set_collaborator(
+            &repo("alice/app"),
+            &"user:bob".parse().expect("collaborator"),
+            RepositoryRole::Write,
+        )
+        .await
+        .expect("collaborator");
+    let versions = store
+        .list_versions(&app, VersionQuery::active(), &PageRequest::first(10))
+        .await
+        .expect("list");
+    drop(store);
+
+    let Some(reopened) = fixture.reopen().await else {
+        return;
+    };
+    assert_eq!(
+        reopened.find_token(&secret.hash()).await.expect("find"),
+        Some(token)
+    );
+    assert_eq!(reopened.package(&app).await.expect("get"), Some(package));
+    assert_eq!(
+        reopened
+            .list_versions(&app, VersionQuery::active(), &PageRequest::first(10))
+            .await
+            .expect("list"),
+        versions
+    );
+    let membership = reopened
+        .membership(&login("acme"), &login("alice"))
+        .await
+        .expect("membership");
+    assert_eq!(membership.role, Some(OrgRole::Member));
+    assert_eq!(membership.teams, BTreeSet::from([team("devs")]));
+    assert_eq!(
+        reopened
+            .repository_access(&repo("alice/app"))
+            .await
+            .expect("access")
+            .users
+            .get(&login("bob")),
+        Some(&RepositoryRole::Write)
+    );
+}

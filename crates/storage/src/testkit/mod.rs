@@ -1,0 +1,424 @@
+//! The conformance suite every implementation of [`Storage`] must pass,
+//! ours and a downstream user's, unchanged.
+//!
+//! The cases are grouped by the trait they check, one module per trait:
+//! [`blob`] ([`BlobStore`]), [`upload`](mod@upload)
+//! ([`UploadStore`]) and [`repository`]
+//! ([`RepositoryStore`], archives included). Each
+//! case is a plain `pub async fn` named for the behaviour it checks, so a
+//! failure names the rule that broke. Every case takes a whole
+//! [`Storage`], since the traits work together (an upload ends in a blob
+//! linked to a repository).
+//!
+//! # Running the suite against a backend
+//!
+//! Implement [`Fixture`] for your backend (a fresh, empty storage per
+//! case, and optionally the same storage reopened as after a restart; a
+//! backend that does not persist can use [`StorageFixture`]), then
+//! generate one `#[tokio::test]` per case with [`storage_tests!`](crate::storage_tests), naming
+//! the backend. In a test file of your own crate (with `wharf-storage` and
+//! its `testkit` feature, and `tokio` with the `macros` and
+//! `rt-multi-thread` features, as dev-dependencies):
+//!
+//! ```no_run
+//! # // The backend under test; yours would be your own type.
+//! # use wharf_storage::MemoryStorage as MyStorage;
+//! use wharf_storage::testkit::StorageFixture;
+//!
+//! wharf_storage::storage_tests!(my_storage, || StorageFixture::new(MyStorage::new()));
+//! # fn main() {}
+//! ```
+//!
+//! This generates a module `my_storage` with one module per trait and one
+//! test per case in it, so `cargo test` reports, say,
+//! `my_storage::upload::cancelled_session_is_gone`: the backend and the
+//! case that failed. Invoke the macro once per backend (or configuration)
+//! with a different name. The fixture expression is evaluated inside the
+//! generated modules, which import everything of the module the macro is
+//! invoked in.
+//!
+//! [`run_all`] runs every case in one test instead, for harnesses that
+//! prefer it; [`CASES`] lists them.
+
+use std::collections::BTreeSet;
+use std::io;
+#[cfg(feature = "fs")]
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::{stream, StreamExt, TryStreamExt};
+use wharf_reference::{Digest, RepositoryName, Tag};
+
+use crate::prelude::*;
+#[cfg(feature = "fs")]
+use crate::FsStorage;
+use crate::{ByteRange, ChunkStream, Error, ManifestPut, MemoryStorage, PageRequest, UploadId};
+
+pub mod blob;
+pub mod repository;
+pub mod upload;
+
+/// A backend under test.
+#[async_trait]
+pub trait Fixture: Send + Sync + 'static {
+    /// The storage under test; empty when the fixture is new. Calling it
+    /// again returns the same storage.
+    async fn storage(&self) -> Arc<dyn Storage>;
+
+    /// The same storage as a new instance, as after a process restart, for
+    /// backends that persist. `None` (the default) skips the restart cases.
+    async fn reopen(&self) -> Option<Arc<dyn Storage>> {
+        None
+    }
+}
+
+/// A [`MemoryStorage`] fixture.
+#[derive(Debug, Default)]
+pub struct MemoryFixture {
+    storage: Arc<MemoryStorage>,
+}
+
+#[async_trait]
+impl Fixture for MemoryFixture {
+    async fn storage(&self) -> Arc<dyn Storage> {
+        self.storage.clone()
+    }
+}
+
+#[cfg(feature = "fs")]
+/// An [`FsStorage`] fixture in a fresh temporary directory, removed on drop.
+#[derive(Debug)]
+pub struct FsFixture {
+    root: PathBuf,
+    storage: FsStorage,
+}
+
+#[cfg(feature = "fs")]
+impl FsFixture {
+    /// Opens storage in a new directory under the system's temporary
+    /// directory.
+    pub fn new() -> Self {
+        let root = std::env::temp_dir().join(format!("wharf-storage-{}", UploadId::random()));
+        let storage =
+            FsStorage::open(&root).expect("open filesystem storage in a temporary directory");
+        FsFixture { root, storage }
+    }
+
+    /// The storage root.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+#[cfg(feature = "fs")]
+impl Default for FsFixture {
+    fn default() -> Self {
+        FsFixture::new()
+    }
+}
+
+#[cfg(feature = "fs")]
+impl Drop for FsFixture {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+#[cfg(feature = "fs")]
+#[async_trait]
+impl Fixture for FsFixture {
+    async fn storage(&self) -> Arc<dyn Storage> {
+        Arc::new(self.storage.clone())
+    }
+
+    async fn reopen(&self) -> Option<Arc<dyn Storage>> {
+        Some(Arc::new(
+            FsStorage::open(&self.root).expect("reopen filesystem storage"),
+        ))
+    }
+}
+
+/// A [`Fixture`] over a storage given whole, for backends that do not
+/// persist (the restart cases are skipped).
+#[derive(Clone)]
+pub struct StorageFixture {
+    storage: Arc<dyn Storage>,
+}
+
+impl StorageFixture {
+    /// A fixture over `storage`, which must be fresh and empty.
+    pub fn new(storage: impl Storage + 'static) -> Self {
+        StorageFixture::from_arc(Arc::new(storage))
+    }
+
+    /// A fixture over a shared `storage`, which must be fresh and empty.
+    pub fn from_arc(storage: Arc<dyn Storage>) -> Self {
+        StorageFixture { storage }
+    }
+}
+
+impl std::fmt::Debug for StorageFixture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageFixture").finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Fixture for StorageFixture {
+    async fn storage(&self) -> Arc<dyn Storage> {
+        self.storage.clone()
+    }
+}
+
+/// One conformance case.
+#[derive(Debug, Clone, Copy)]
+pub struct Case {
+    /// The trait module it belongs to and the behaviour it checks, as a
+    /// test path: `upload::cancelled_session_is_gone`.
+    pub name: &'static str,
+    /// Runs it; panics on failure.
+    pub run: fn(Arc<dyn Fixture>) -> BoxFuture<'static, ()>,
+}
+
+macro_rules! cases {
+    ($($module:ident: [$($name:ident),* $(,)?]),* $(,)?) => {
+        /// Every case, module by module, in a stable order.
+        pub const CASES: &[Case] = &[
+            $($(Case {
+                name: concat!(stringify!($module), "::", stringify!($name)),
+                run: |f| Box::pin($module::$name(f)),
+            },)*)*
+        ];
+
+        /// Generates, for one backend, one `#[tokio::test]` per conformance
+        /// case, each with a fresh fixture.
+        ///
+        /// `storage_tests!(backend, make)` expands to a module `backend`
+        /// holding one module per trait ([`blob`], [`upload`],
+        /// [`repository`]) and in each one test per case, named for it: a
+        /// failure reads `backend::upload::cancelled_session_is_gone`.
+        /// `make` is an expression that evaluates to a closure returning a
+        /// [`Fixture`](crate::testkit::Fixture); it is evaluated inside the
+        /// generated modules, which import everything of the module the
+        /// macro is invoked in. See the [`testkit`](crate::testkit) module
+        /// for an example.
+        ///
+        /// [`blob`]: crate::testkit::blob
+        /// [`upload`]: mod@crate::testkit::upload
+        /// [`repository`]: crate::testkit::repository
+        #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
+        #[macro_export]
+        macro_rules! storage_tests {
+            ($backend:ident, $make:expr) => {
+                mod $backend {
+                    #[allow(unused_imports)]
+                    use super::*;
+                    $(
+                        mod $module {
+                            #[allow(unused_imports)]
+                            use super::*;
+                            $(
+                                #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                                async fn $name() {
+                                    let fixture = ($make)();
+                                    $crate::testkit::$module::$name(::std::sync::Arc::new(fixture)).await;
+                                }
+                            )*
+                        }
+                    )*
+                }
+            };
+        }
+    };
+}
+
+cases! {
+    blob: [
+        put_blob_round_trip_and_delete,
+        ranges_select_the_right_bytes,
+        ranges_past_the_end_are_not_satisfiable,
+        empty_blob_round_trips,
+        concurrent_commits_of_one_digest_keep_one_copy,
+    ],
+    upload: [
+        upload_round_trip_reads_back_the_same_bytes,
+        digest_mismatch_leaves_nothing_behind,
+        chunk_at_wrong_offset_reports_current_offset,
+        interrupted_body_keeps_received_bytes_and_resumes,
+        dropped_append_leaves_a_resumable_session,
+        sha512_digests_verify,
+        unsupported_algorithm_is_rejected_and_session_kept,
+        sessions_are_found_only_through_their_repository,
+        cancelled_session_is_gone,
+        abandoned_sessions_expire,
+        session_resumes_after_reopen,
+    ],
+    repository: [
+        metadata_survives_reopen,
+        concurrent_tag_moves_leave_one_written_value,
+        links_isolate_repositories_until_mounted,
+        manifests_round_trip_with_their_media_type,
+        invalid_manifests_are_rejected,
+        tags_move_resolve_and_delete,
+        deleting_a_manifest_deletes_its_tags,
+        tag_pagination_edge_cases,
+        catalog_lists_repositories_in_lexical_pages,
+        referrers_are_indexed_and_filtered_by_artifact_type,
+        archiving_hides_everything_of_the_repository,
+        restoring_brings_the_content_back,
+        restoring_onto_content_is_refused,
+        archives_are_listed_and_deleted_by_key,
+        archives_survive_reopen,
+    ],
+}
+
+/// Runs every case against fresh fixtures from `make`, one after the
+/// other in one test, panicking with the name of the first case that
+/// fails. Prefer [`storage_tests!`](crate::storage_tests), which makes each case a test.
+pub async fn run_all<F: Fixture>(make: impl Fn() -> F) {
+    for case in CASES {
+        let fixture: Arc<dyn Fixture> = Arc::new(make());
+        let run = tokio::spawn((case.run)(fixture));
+        if let Err(e) = run.await {
+            panic!("conformance case `{}` failed: {e}", case.name);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- helpers
+
+fn repo(name: &str) -> RepositoryName {
+    name.parse().expect("valid repository name in the testkit")
+}
+
+fn tag(name: &str) -> Tag {
+    name.parse().expect("valid tag in the testkit")
+}
+
+/// A body yielding `chunks` in order.
+pub fn body<I, B>(chunks: I) -> ChunkStream
+where
+    I: IntoIterator<Item = B>,
+    B: Into<Bytes>,
+{
+    let chunks: Vec<io::Result<Bytes>> = chunks.into_iter().map(|c| Ok(c.into())).collect();
+    stream::iter(chunks).boxed()
+}
+
+/// A body yielding `chunks` and then failing, as a disconnecting client's.
+pub fn failing_body<I, B>(chunks: I) -> ChunkStream
+where
+    I: IntoIterator<Item = B>,
+    B: Into<Bytes>,
+{
+    let mut items: Vec<io::Result<Bytes>> = chunks.into_iter().map(|c| Ok(c.into())).collect();
+    items.push(Err(io::Error::new(
+        io::ErrorKind::ConnectionReset,
+        "client went away",
+    )));
+    stream::iter(items).boxed()
+}
+
+/// `len` bytes of a deterministic, non-repeating-looking pattern.
+pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u64).wrapping_mul(2_654_435_761).to_le_bytes()[1] ^ seed)
+        .collect()
+}
+
+/// Reads a blob (or part of it) into memory.
+pub async fn read_all(
+    storage: &dyn Storage,
+    digest: &Digest,
+    range: Option<ByteRange>,
+) -> Result<Vec<u8>, Error> {
+    let content = storage.read_blob(digest, range).await?;
+    let expected_len = content.range.end - content.range.start;
+    let chunks: Vec<Bytes> = content.stream.try_collect().await?;
+    let bytes = chunks.concat();
+    assert_eq!(
+        bytes.len() as u64,
+        expected_len,
+        "the stream yields exactly the announced range"
+    );
+    Ok(bytes)
+}
+
+/// Uploads `content` in `chunk`-sized pieces through one session and
+/// finishes it.
+pub async fn upload(
+    storage: &dyn Storage,
+    repository: &RepositoryName,
+    content: &[u8],
+    chunk: usize,
+) -> Digest {
+    let digest = Digest::sha256(content);
+    let session = storage
+        .start_upload(repository)
+        .await
+        .expect("start upload");
+    let pieces: Vec<Vec<u8>> = content.chunks(chunk.max(1)).map(<[u8]>::to_vec).collect();
+    let status = storage
+        .append_upload(repository, &session.id, 0, body(pieces))
+        .await
+        .expect("append");
+    assert_eq!(status.offset, content.len() as u64);
+    let size = storage
+        .finish_upload(repository, &session.id, &digest)
+        .await
+        .expect("finish upload");
+    assert_eq!(size, content.len() as u64);
+    digest
+}
+
+/// Sends the rest of `content` from `offset` to an upload session and
+/// finishes it, which must verify as `content` (`finished` says why).
+async fn resume_and_finish(
+    storage: &dyn Storage,
+    repository: &RepositoryName,
+    session: &UploadId,
+    content: &[u8],
+    offset: u64,
+    finished: &str,
+) {
+    storage
+        .append_upload(
+            repository,
+            session,
+            offset,
+            body([content[offset as usize..].to_vec()]),
+        )
+        .await
+        .expect("resume");
+    storage
+        .finish_upload(repository, session, &Digest::sha256(content))
+        .await
+        .expect(finished);
+}
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+fn manifest_bytes(n: usize) -> Vec<u8> {
+    format!(r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","n":{n}}}"#).into_bytes()
+}
+
+async fn put_manifest(storage: &dyn Storage, repository: &RepositoryName, n: usize) -> Digest {
+    let bytes = manifest_bytes(n);
+    let digest = Digest::sha256(&bytes);
+    storage
+        .put_manifest(
+            repository,
+            ManifestPut::new(digest.clone(), OCI_MANIFEST, bytes),
+        )
+        .await
+        .expect("put manifest");
+    digest
+}
+
+fn ids(referrers: &[crate::Referrer]) -> Vec<Digest> {
+    referrers.iter().map(|r| r.digest.clone()).collect()
+}
