@@ -5,7 +5,8 @@
 # umoci), makes the package public through the REST API, then loads its page
 # in headless Chromium and checks what a visitor sees: name, visibility,
 # description (markup shown as text), licence, source link, tags, platforms and
-# the pull commands. A private package's page must be a 404.
+# the pull commands, styled by its static style sheet. A private package's
+# page must be a 404.
 #
 #   scripts/browser-test.sh                  build minimal-registry and test it
 #   WHARF_BIN=path scripts/browser-test.sh   test a prebuilt binary
@@ -195,6 +196,9 @@ else
   fail "tags are listed newest first" "  1.0 comes before 2.0 in $DOM"
 fi
 expect_not_in "no script on the page" "$DOM" "<script"
+expect_in "the page links its style sheet" "$DOM" '<link rel="stylesheet" href="/_wharf/style.css?v='
+expect_eq "the style sheet is served as CSS" "text/css; charset=utf-8" \
+  "$(curl -s -o /dev/null -w '%{content_type}' "$BASE/_wharf/style.css")"
 
 SHOT="$ARTIFACTS/package-page.png"
 rm -f "$SHOT"

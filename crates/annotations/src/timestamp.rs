@@ -44,26 +44,21 @@ pub(crate) fn is_rfc3339_date_time(s: &str) -> bool {
     full_date(&b[..10]) && full_time(&b[11..])
 }
 
-/// `full-date = date-fullyear "-" date-month "-" date-mday`
+/// `full-date = date-fullyear "-" date-month "-" date-mday`, a day of
+/// the proleptic Gregorian calendar (checked by [`jiff::civil::Date`]).
 fn full_date(b: &[u8]) -> bool {
     let (Some(year), Some(month), Some(day)) =
         (digits(&b[0..4]), digits(&b[5..7]), digits(&b[8..10]))
     else {
         return false;
     };
-    b[4] == b'-'
-        && b[7] == b'-'
-        && (1..=12).contains(&month)
-        && (1..=days_in(year, month)).contains(&day)
-}
-
-fn days_in(year: u32, month: u32) -> u32 {
-    match month {
-        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
+    // Four digits and two digits: each fits.
+    let (Ok(year), Ok(month), Ok(day)) =
+        (i16::try_from(year), i8::try_from(month), i8::try_from(day))
+    else {
+        return false;
+    };
+    b[4] == b'-' && b[7] == b'-' && jiff::civil::Date::new(year, month, day).is_ok()
 }
 
 /// `full-time = partial-time time-offset`, with

@@ -419,3 +419,106 @@ async fn a_registry_without_accounts_serves_no_pages() {
     let (status, _) = get(&registry.router(), "/alice/packages/container/app", None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_style_sheet_is_a_cacheable_asset_the_pages_link() {
+    let f = fixture().await;
+    let (_, html) = get(&f.router, "/alice/packages/container/public-app", None).await;
+    let start = html.find("/_wharf/style.css?v=").unwrap();
+    let href = &html[start..start + html[start..].find('"').unwrap()];
+    let response = f
+        .router
+        .clone()
+        .oneshot(Request::get(href).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let headers = response.headers();
+    assert_eq!(headers["content-type"], "text/css; charset=utf-8");
+    assert!(headers["cache-control"]
+        .to_str()
+        .unwrap()
+        .starts_with("public, max-age="));
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let css = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let css = String::from_utf8(css.to_vec()).unwrap();
+    assert!(css.contains(".description p{") && css.contains("white-space:pre-wrap"));
+    // The sheet is the same for everyone and needs no credentials.
+    let (status, _) = get(&f.router, "/_wharf/style.css", Some(&f.bob)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn pages_allow_the_style_sheet_and_nothing_inline() {
+    let f = fixture().await;
+    for path in [
+        "/alice/packages/container/public-app",
+        "/alice/packages",
+        "/alice/packages/container/secret",
+    ] {
+        let response = f
+            .router
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let csp = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(csp.contains("style-src 'self';"), "{path}: {csp}");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("script-src"),
+            "{path}: {csp}"
+        );
+        let html = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let html = String::from_utf8(html.to_vec()).unwrap();
+        assert!(html.contains(r#"<link rel="stylesheet" href="/_wharf/style.css?v="#));
+        assert!(!html.contains("<style"), "{path}");
+    }
+}
+
+#[tokio::test]
+async fn hostile_metadata_renders_inert_on_the_served_page() {
+    let f = fixture().await;
+    let name: RepositoryName = "alice/public-app".parse().unwrap();
+    let metadata = {
+        let mut metadata = PackageMetadata::default();
+        metadata.description = Some(Field::new(
+            "<script>alert('d')</script>\n\"><img src=x onerror=alert(1)>".to_owned(),
+            Origin::ConfigLabel,
+        ));
+        metadata.source = Some(Field::new(
+            "javascript:alert(1)".parse().unwrap(),
+            Origin::ConfigLabel,
+        ));
+        metadata.vendor = Some(Field::new(
+            r#""><img src=x onerror=alert(2)>"#.to_owned(),
+            Origin::ManifestAnnotation,
+        ));
+        metadata
+    };
+    f.store
+        .update_package(&name, &PackageChanges::new().metadata(metadata), NOW)
+        .await
+        .unwrap();
+    for path in ["/alice/packages/container/public-app", "/alice/packages"] {
+        let (status, html) = get(&f.router, path, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let lower = html.to_ascii_lowercase();
+        for bad in ["<script", "<img", "href=\"javascript:"] {
+            assert!(!lower.contains(bad), "{path}: {bad} in {html}");
+        }
+        assert!(
+            html.contains("&lt;script&gt;alert('d')&lt;/script&gt;"),
+            "{path}: {html}"
+        );
+    }
+    let (_, html) = get(&f.router, "/alice/packages/container/public-app", None).await;
+    assert!(html.contains("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"));
+    assert!(html.contains("<dd>javascript:alert(1)</dd>"), "{html}");
+}

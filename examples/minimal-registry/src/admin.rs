@@ -771,7 +771,7 @@ fn write_table(
 
 /// `2024-03-01T12:00:00Z`.
 fn rfc3339(at: Timestamp) -> String {
-    at.to_utc().to_string()
+    at.to_rfc3339()
 }
 
 #[cfg(test)]

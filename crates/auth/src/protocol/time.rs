@@ -60,27 +60,58 @@ impl Timestamp {
     }
 
     /// The date and time of day in UTC.
+    ///
+    /// Times after 9999-12-30T22:00:00Z (the end of the calendar's range)
+    /// read as that time.
     pub fn to_utc(self) -> UtcDateTime {
-        let (days, rest) = (self.0 / 86_400, self.0 % 86_400);
-        // Howard Hinnant's `civil_from_days`, for days after the epoch.
-        let z = days + 719_468;
-        let era = z / 146_097;
-        let day_of_era = z % 146_097;
-        let year_of_era =
-            (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-        let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-        let mp = (5 * day_of_year + 2) / 153;
-        let day = day_of_year - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        // Each value below is at most 60 (`rest` is under a day's seconds).
+        let utc = jiff::tz::Offset::UTC.to_datetime(self.to_jiff());
+        // jiff's fields are in range (year 1970 to 9999, month 1 to 12...).
+        let field = |value: i8| u8::try_from(value).unwrap_or(0);
         UtcDateTime {
-            year: year_of_era + era * 400 + u64::from(month <= 2),
-            month: month as u8,
-            day: day as u8,
-            hour: (rest / 3600) as u8,
-            minute: (rest % 3600 / 60) as u8,
-            second: (rest % 60) as u8,
+            year: u64::try_from(utc.year()).unwrap_or(0),
+            month: field(utc.month()),
+            day: field(utc.day()),
+            hour: field(utc.hour()),
+            minute: field(utc.minute()),
+            second: field(utc.second()),
         }
+    }
+
+    /// This timestamp in RFC 3339, UTC, whole seconds
+    /// (`2024-03-01T12:00:00Z`), as GitHub's REST API writes times.
+    ///
+    /// ```
+    /// use wharf_auth::Timestamp;
+    ///
+    /// assert_eq!(Timestamp::from_unix_seconds(1_700_000_000).to_rfc3339(), "2023-11-14T22:13:20Z");
+    /// ```
+    pub fn to_rfc3339(self) -> String {
+        self.to_jiff().to_string()
+    }
+
+    /// The timestamp an RFC 3339 date-time names (any offset; a fraction
+    /// of a second is dropped), or `None` if `text` is not one or is before
+    /// the epoch.
+    ///
+    /// ```
+    /// use wharf_auth::Timestamp;
+    ///
+    /// let at = Timestamp::parse_rfc3339("2023-11-15T00:13:20.5+02:00");
+    /// assert_eq!(at, Some(Timestamp::from_unix_seconds(1_700_000_000)));
+    /// assert_eq!(Timestamp::parse_rfc3339("1969-12-31T23:59:59Z"), None);
+    /// assert_eq!(Timestamp::parse_rfc3339("yesterday"), None);
+    /// ```
+    pub fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+        let parsed: jiff::Timestamp = text.parse().ok()?;
+        u64::try_from(parsed.as_second()).ok().map(Timestamp)
+    }
+
+    /// The same instant as a [`jiff::Timestamp`], saturating at the last
+    /// whole second of jiff's range (9999-12-30T22:00:00Z).
+    fn to_jiff(self) -> jiff::Timestamp {
+        let max = jiff::Timestamp::MAX.as_second();
+        let seconds = i64::try_from(self.0).map_or(max, |seconds| seconds.min(max));
+        jiff::Timestamp::from_second(seconds).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
     }
 }
 
@@ -147,9 +178,34 @@ mod tests {
             (1_709_294_399, "2024-03-01T11:59:59Z"),
             (4_102_444_800, "2100-01-01T00:00:00Z"),
         ] {
-            let utc = Timestamp::from_unix_seconds(seconds).to_utc();
-            assert_eq!(utc.to_string(), expected, "{seconds}");
+            let at = Timestamp::from_unix_seconds(seconds);
+            assert_eq!(at.to_utc().to_string(), expected, "{seconds}");
+            assert_eq!(at.to_rfc3339(), expected, "{seconds}");
+            assert_eq!(Timestamp::parse_rfc3339(expected), Some(at), "{expected}");
         }
+    }
+
+    #[test]
+    fn the_end_of_time_saturates_at_the_calendar_end() {
+        let end = Timestamp::from_unix_seconds(u64::MAX);
+        assert_eq!(end.to_rfc3339(), "9999-12-30T22:00:00Z");
+        assert_eq!(end.to_utc().to_string(), "9999-12-30T22:00:00Z");
+    }
+
+    #[test]
+    fn only_rfc3339_date_times_parse() {
+        for text in [
+            "",
+            "1700000000",
+            "2024-02-30T00:00:00Z",
+            "2024-03-01T12:00:00",
+        ] {
+            assert_eq!(Timestamp::parse_rfc3339(text), None, "{text:?}");
+        }
+        assert_eq!(
+            Timestamp::parse_rfc3339("1970-01-01T01:00:00+01:00"),
+            Some(Timestamp::EPOCH)
+        );
     }
 
     fn days_in_month(year: u64, month: u8) -> u8 {
@@ -173,6 +229,8 @@ mod tests {
             proptest::prop_assert!(this.day >= 1 && this.day <= days_in_month(this.year, this.month));
             proptest::prop_assert!(this.hour < 24 && this.minute < 60 && this.second < 60);
             proptest::prop_assert!(this < next, "{this} then {next}");
+            let at = Timestamp::from_unix_seconds(seconds);
+            proptest::prop_assert_eq!(Timestamp::parse_rfc3339(&at.to_rfc3339()), Some(at));
             if (seconds + 1) % 86_400 == 0 {
                 proptest::prop_assert_eq!((next.hour, next.minute, next.second), (0, 0, 0));
                 proptest::prop_assert!(

@@ -53,7 +53,7 @@ impl fmt::Debug for Clock {
 
 /// `2024-03-01T12:00:00Z`: a timestamp in RFC 3339, UTC, whole seconds.
 pub(crate) fn rfc3339(timestamp: Timestamp) -> String {
-    timestamp.to_utc().to_string()
+    timestamp.to_rfc3339()
 }
 
 #[cfg(test)]
