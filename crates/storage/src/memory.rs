@@ -1,6 +1,7 @@
 //! The in-memory backend.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
@@ -141,6 +142,20 @@ fn upload_not_found(repository: &RepositoryName, id: &UploadId) -> Error {
     }
 }
 
+/// The range of digest keys after `page.last`.
+fn after_bound(page: &PageRequest) -> (Bound<&str>, Bound<&str>) {
+    match page.last.as_deref() {
+        Some(last) => (Bound::Excluded(last), Bound::Unbounded),
+        None => (Bound::Unbounded, Bound::Unbounded),
+    }
+}
+
+/// A page of a digest-keyed map's keys, read from `page.last` on.
+fn page_of_keys<V>(map: &BTreeMap<Digest, V>, page: &PageRequest) -> Page<Digest> {
+    let after = map.range::<str, _>(after_bound(page)).map(|(k, _)| k);
+    Page::from_sorted(after.cloned(), page)
+}
+
 fn status(id: &UploadId, session: &Session) -> UploadStatus {
     UploadStatus {
         id: *id,
@@ -232,8 +247,8 @@ impl BlobStore for MemoryStorage {
             .ok_or_else(|| Error::BlobNotFound(digest.clone()))
     }
 
-    async fn list_blobs(&self) -> Result<Vec<Digest>> {
-        Ok(self.state().blobs.keys().cloned().collect())
+    async fn list_blobs(&self, page: &PageRequest) -> Result<Page<Digest>> {
+        Ok(page_of_keys(&self.state().blobs, page))
     }
 }
 
@@ -450,13 +465,17 @@ impl RepositoryStore for MemoryStorage {
         }
     }
 
-    async fn linked_blobs(&self, repository: &RepositoryName) -> Result<Vec<Digest>> {
-        Ok(self
-            .state()
-            .repositories
-            .get(repository)
-            .map(|r| r.links.iter().cloned().collect())
-            .unwrap_or_default())
+    async fn linked_blobs(
+        &self,
+        repository: &RepositoryName,
+        page: &PageRequest,
+    ) -> Result<Page<Digest>> {
+        let state = self.state();
+        let Some(r) = state.repositories.get(repository) else {
+            return Ok(Page::empty());
+        };
+        let after = r.links.range::<str, _>(after_bound(page));
+        Ok(Page::from_sorted(after.cloned(), page))
     }
 
     async fn put_manifest(&self, repository: &RepositoryName, manifest: ManifestPut) -> Result<()> {
@@ -542,13 +561,16 @@ impl RepositoryStore for MemoryStorage {
         Ok(tags)
     }
 
-    async fn list_manifests(&self, repository: &RepositoryName) -> Result<Vec<Digest>> {
-        Ok(self
-            .state()
+    async fn list_manifests(
+        &self,
+        repository: &RepositoryName,
+        page: &PageRequest,
+    ) -> Result<Page<Digest>> {
+        let state = self.state();
+        Ok(state
             .repositories
             .get(repository)
-            .map(|r| r.manifests.keys().cloned().collect())
-            .unwrap_or_default())
+            .map_or_else(Page::empty, |r| page_of_keys(&r.manifests, page)))
     }
 
     async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()> {
@@ -612,20 +634,22 @@ impl RepositoryStore for MemoryStorage {
         repository: &RepositoryName,
         subject: &Digest,
         artifact_type: Option<&str>,
-    ) -> Result<Vec<Referrer>> {
+        page: &PageRequest,
+    ) -> Result<Page<Referrer>> {
         let state = self.state();
         let Some(entries) = state
             .repositories
             .get(repository)
             .and_then(|r| r.referrers.get(subject))
         else {
-            return Ok(Vec::new());
+            return Ok(Page::empty());
         };
-        Ok(entries
-            .values()
+        let matching = entries
+            .range::<str, _>(after_bound(page))
+            .map(|(_, r)| r)
             .filter(|r| artifact_type.is_none_or(|t| r.artifact_type.as_deref() == Some(t)))
-            .cloned()
-            .collect())
+            .cloned();
+        Ok(Page::from_sorted_by(matching, page, |r| r.digest.as_str()))
     }
 
     async fn list_repositories(&self, page: &PageRequest) -> Result<Page<RepositoryName>> {

@@ -23,7 +23,7 @@ use wharf_packages::{
     PackageId, PackageQuery, PackageRecord, PageRequest, PurgeReport, VersionQuery,
 };
 use wharf_reference::RepositoryName;
-use wharf_storage::{ArchiveKey, Storage};
+use wharf_storage::{ArchiveKey, PageRequest, Storage};
 
 use crate::ghcr::accounts::Accounts;
 use crate::ghcr::records::retag;
@@ -107,8 +107,9 @@ async fn holds_content(
     storage: &Arc<dyn Storage>,
     name: &RepositoryName,
 ) -> Result<bool, wharf_storage::Error> {
-    Ok(!storage.list_manifests(name).await?.is_empty()
-        || !storage.linked_blobs(name).await?.is_empty())
+    let one = PageRequest::first(1);
+    Ok(!storage.list_manifests(name, &one).await?.items.is_empty()
+        || !storage.linked_blobs(name, &one).await?.items.is_empty())
 }
 
 impl Accounts {

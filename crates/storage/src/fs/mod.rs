@@ -3,6 +3,7 @@
 mod archive;
 mod atomic;
 mod layout;
+mod listing;
 mod pipeline;
 mod pool;
 mod read;
@@ -649,91 +650,6 @@ impl Inner {
         }
         Ok(out)
     }
-
-    fn referrers(
-        &self,
-        repository: &RepositoryName,
-        subject: &Digest,
-        artifact_type: Option<&str>,
-    ) -> Result<Vec<Referrer>> {
-        let dir = self.layout.referrers(repository, subject);
-        let mut out = Vec::new();
-        for algorithm in read_dir_names(&dir)? {
-            let dir = dir.join(algorithm);
-            for name in read_dir_names(&dir)? {
-                let path = dir.join(name);
-                let Some(json) = read_optional(&path)? else {
-                    continue;
-                };
-                let referrer: Referrer =
-                    serde_json::from_slice(&json).map_err(|e| corrupt(&path, e))?;
-                if artifact_type.is_none_or(|t| referrer.artifact_type.as_deref() == Some(t)) {
-                    out.push(referrer);
-                }
-            }
-        }
-        out.sort_by(|a, b| a.digest.cmp(&b.digest));
-        Ok(out)
-    }
-
-    /// Digests stored as `<dir>/<algorithm>/<encoded>`, sorted.
-    fn digests_in(&self, dir: &Path) -> Result<Vec<Digest>> {
-        let mut out = Vec::new();
-        for algorithm in read_dir_names(dir)? {
-            for encoded in read_dir_names(&dir.join(&algorithm))? {
-                if let Ok(d) = format!("{algorithm}:{encoded}").parse() {
-                    out.push(d);
-                }
-            }
-        }
-        out.sort();
-        Ok(out)
-    }
-
-    fn list_blobs(&self) -> Result<Vec<Digest>> {
-        let blobs = self.layout.blobs();
-        let mut out = Vec::new();
-        for algorithm in read_dir_names(&blobs)? {
-            for shard in read_dir_names(&blobs.join(&algorithm))? {
-                for encoded in read_dir_names(&blobs.join(&algorithm).join(shard))? {
-                    if let Ok(d) = format!("{algorithm}:{encoded}").parse() {
-                        out.push(d);
-                    }
-                }
-            }
-        }
-        out.sort();
-        Ok(out)
-    }
-
-    fn repositories(&self) -> Result<Vec<RepositoryName>> {
-        let mut out = Vec::new();
-        let mut pending = vec![(self.layout.repositories(), String::new())];
-        while let Some((dir, name)) = pending.pop() {
-            for child in read_dir_names(&dir)? {
-                if child.starts_with('_') {
-                    continue;
-                }
-                let child_name = if name.is_empty() {
-                    child.clone()
-                } else {
-                    format!("{name}/{child}")
-                };
-                let path = dir.join(&child);
-                if !path.is_dir() {
-                    continue;
-                }
-                if let Ok(repository) = child_name.parse::<RepositoryName>() {
-                    if self.repository_exists(&repository) {
-                        out.push(repository);
-                    }
-                }
-                pending.push((path, child_name));
-            }
-        }
-        out.sort();
-        Ok(out)
-    }
 }
 
 fn corrupt(path: &Path, detail: impl std::fmt::Display) -> Error {
@@ -843,8 +759,9 @@ impl BlobStore for FsStorage {
         .await
     }
 
-    async fn list_blobs(&self) -> Result<Vec<Digest>> {
-        self.run(|inner| inner.list_blobs()).await
+    async fn list_blobs(&self, page: &PageRequest) -> Result<Page<Digest>> {
+        let page = page.clone();
+        self.run(move |inner| inner.blobs_page(&page)).await
     }
 }
 
@@ -1011,9 +928,13 @@ impl RepositoryStore for FsStorage {
         .await
     }
 
-    async fn linked_blobs(&self, repository: &RepositoryName) -> Result<Vec<Digest>> {
-        let dir = self.inner.layout.links(repository);
-        self.run(move |inner| inner.digests_in(&dir)).await
+    async fn linked_blobs(
+        &self,
+        repository: &RepositoryName,
+        page: &PageRequest,
+    ) -> Result<Page<Digest>> {
+        let (dir, page) = (self.inner.layout.links(repository), page.clone());
+        self.run(move |inner| inner.digests_page(&dir, &page)).await
     }
 
     async fn put_manifest(&self, repository: &RepositoryName, manifest: ManifestPut) -> Result<()> {
@@ -1067,9 +988,13 @@ impl RepositoryStore for FsStorage {
             .await
     }
 
-    async fn list_manifests(&self, repository: &RepositoryName) -> Result<Vec<Digest>> {
-        let dir = self.inner.layout.manifests(repository);
-        self.run(move |inner| inner.digests_in(&dir)).await
+    async fn list_manifests(
+        &self,
+        repository: &RepositoryName,
+        page: &PageRequest,
+    ) -> Result<Page<Digest>> {
+        let (dir, page) = (self.inner.layout.manifests(repository), page.clone());
+        self.run(move |inner| inner.digests_page(&dir, &page)).await
     }
 
     async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()> {
@@ -1147,17 +1072,19 @@ impl RepositoryStore for FsStorage {
         repository: &RepositoryName,
         subject: &Digest,
         artifact_type: Option<&str>,
-    ) -> Result<Vec<Referrer>> {
+        page: &PageRequest,
+    ) -> Result<Page<Referrer>> {
         let (repository, subject) = (repository.clone(), subject.clone());
-        let artifact_type = artifact_type.map(str::to_owned);
-        self.run(move |inner| inner.referrers(&repository, &subject, artifact_type.as_deref()))
-            .await
+        let (artifact_type, page) = (artifact_type.map(str::to_owned), page.clone());
+        self.run(move |inner| {
+            inner.referrers_page(&repository, &subject, artifact_type.as_deref(), &page)
+        })
+        .await
     }
 
     async fn list_repositories(&self, page: &PageRequest) -> Result<Page<RepositoryName>> {
         let page = page.clone();
-        self.run(move |inner| Ok(Page::from_sorted(inner.repositories()?, &page)))
-            .await
+        self.run(move |inner| inner.repositories_page(&page)).await
     }
 
     async fn archive_repository(
