@@ -23,7 +23,7 @@ use wharf_packages::{
     PackageId, PackageQuery, PackageRecord, PageRequest, PurgeReport, VersionQuery,
 };
 use wharf_reference::RepositoryName;
-use wharf_storage::{ArchiveKey, PageRequest, Storage};
+use wharf_storage::{ArchiveKey, Storage};
 
 use crate::ghcr::accounts::Accounts;
 use crate::ghcr::records::retag;
@@ -107,7 +107,7 @@ async fn holds_content(
     storage: &Arc<dyn Storage>,
     name: &RepositoryName,
 ) -> Result<bool, wharf_storage::Error> {
-    let one = PageRequest::first(1);
+    let one = wharf_storage::PageRequest::first(1);
     Ok(!storage.list_manifests(name, &one).await?.items.is_empty()
         || !storage.linked_blobs(name, &one).await?.items.is_empty())
 }
