@@ -15,7 +15,7 @@
 //! - [`github`]: **GitHub's policy**. A [`Principal`] is anonymous, a user
 //!   with a personal access token's [`TokenScopes`] (`read:packages`,
 //!   `write:packages`, `delete:packages`, `repo`), or a workflow token
-//!   bound to one [`SourceRepository`]; a [`Package`] has a
+//!   bound to one [`CodeRepository`]; a [`Package`] has a
 //!   [`Visibility`], grants of a [`Role`] to users, teams and repositories,
 //!   and can inherit access from a linked repository
 //!   ([`RepositoryAccess`]); [`authorize`] is a pure function of the
@@ -110,10 +110,10 @@ pub use error::Error;
 // The flat names of the crate before it had two parts; both parts are
 // also reachable as `wharf_auth::protocol::*` and `wharf_auth::github::*`.
 pub use github::{
-    authorize, effective_role, permitted_actions, Decision, DenyKind, Grant, Grantee, Identity,
-    Login, Membership, OrgRole, OrganizationPolicy, OwnerKind, Package, PackageAction,
-    PackageState, PersonalAccessToken, Principal, RepositoryAccess, RepositoryRole, Role,
-    SourceRepository, StoredToken, TeamSlug, TokenHash, TokenScope, TokenScopes, Visibility,
+    authorize, effective_role, permitted_actions, CodeRepository, Decision, DenyKind, Grant,
+    Grantee, Identity, Login, Membership, OrgRole, OrganizationPolicy, OwnerKind, Package,
+    PackageAction, PackageState, PersonalAccessToken, Principal, RepositoryAccess, RepositoryRole,
+    Role, StoredToken, TeamSlug, TokenHash, TokenScope, TokenScopes, Visibility,
     WorkflowPermission, MAX_LOGIN_LEN, PAT_PREFIX, RESERVED_LOGINS,
 };
 pub use protocol::{

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use wharf_auth::{
-    Grantee, Login, Membership, OrgRole, OrganizationPolicy, Package, RepositoryAccess,
-    RepositoryRole, Role, SourceRepository, StoredToken, TeamSlug, Timestamp, TokenHash,
+    CodeRepository, Grantee, Login, Membership, OrgRole, OrganizationPolicy, Package,
+    RepositoryAccess, RepositoryRole, Role, StoredToken, TeamSlug, Timestamp, TokenHash,
 };
 use wharf_reference::{Digest, RepositoryName, Tag};
 
@@ -371,7 +371,7 @@ impl TokenStore for CachedStore {
 
     async fn workflow_tokens(
         &self,
-        repository: &SourceRepository,
+        repository: &CodeRepository,
     ) -> Result<Vec<TokenRecord>, Error> {
         self.inner.workflow_tokens(repository).await
     }
@@ -552,7 +552,7 @@ impl PackageRecords for CachedStore {
 
     async fn set_collaborator(
         &self,
-        repository: &SourceRepository,
+        repository: &CodeRepository,
         collaborator: &Collaborator,
         role: RepositoryRole,
     ) -> Result<(), Error> {
@@ -562,7 +562,7 @@ impl PackageRecords for CachedStore {
 
     async fn remove_collaborator(
         &self,
-        repository: &SourceRepository,
+        repository: &CodeRepository,
         collaborator: &Collaborator,
     ) -> Result<(), Error> {
         self.change(self.inner.remove_collaborator(repository, collaborator))
@@ -571,7 +571,7 @@ impl PackageRecords for CachedStore {
 
     async fn repository_access(
         &self,
-        repository: &SourceRepository,
+        repository: &CodeRepository,
     ) -> Result<RepositoryAccess, Error> {
         self.inner.repository_access(repository).await
     }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use wharf_annotations::PackageMetadata;
-use wharf_auth::{Login, Package, SourceRepository, Timestamp, Visibility};
+use wharf_auth::{CodeRepository, Login, Package, Timestamp, Visibility};
 use wharf_reference::RepositoryName;
 
 use crate::error::Error;
@@ -131,7 +131,7 @@ impl PackageRecord {
     }
 
     /// The source repository it is linked to.
-    pub fn linked_repository(&self) -> Option<&SourceRepository> {
+    pub fn linked_repository(&self) -> Option<&CodeRepository> {
         self.package.linked_repository.as_ref()
     }
 
@@ -169,7 +169,7 @@ pub struct PackageChanges {
     pub visibility: Option<Visibility>,
     /// A new linked repository (`Some(None)` unlinks, and records when in
     /// [`PackageRecord::unlinked_at`]).
-    pub linked_repository: Option<Option<SourceRepository>>,
+    pub linked_repository: Option<Option<CodeRepository>>,
     /// Whether to inherit access from the linked repository.
     pub inherit_access: Option<bool>,
     /// New metadata, replacing the old.
@@ -197,7 +197,7 @@ impl PackageChanges {
     /// Links the package to `repository` and inherits its access, as
     /// [`Package::link`] does.
     #[must_use]
-    pub fn link(mut self, repository: SourceRepository) -> PackageChanges {
+    pub fn link(mut self, repository: CodeRepository) -> PackageChanges {
         self.linked_repository = Some(Some(repository));
         self.inherit_access = Some(true);
         self

@@ -2,7 +2,7 @@
 //! kept only as a hash and found by it.
 
 use wharf_auth::{
-    Principal, SourceRepository, StoredToken, Timestamp, TokenHash, WorkflowPermission,
+    CodeRepository, Principal, StoredToken, Timestamp, TokenHash, WorkflowPermission,
 };
 
 use crate::id::TokenId;
@@ -35,7 +35,7 @@ pub struct WorkflowToken {
     /// The token's hash.
     pub hash: TokenHash,
     /// The repository the token's workflows run in.
-    pub repository: SourceRepository,
+    pub repository: CodeRepository,
     /// The `packages` permission the token carries.
     pub packages: WorkflowPermission,
     /// When it stops working, if ever.
@@ -50,7 +50,7 @@ impl WorkflowToken {
     /// A live token with this hash, for `repository`.
     pub fn new(
         hash: TokenHash,
-        repository: SourceRepository,
+        repository: CodeRepository,
         packages: WorkflowPermission,
         expires_at: Option<Timestamp>,
     ) -> WorkflowToken {

@@ -189,6 +189,9 @@
 //! a request-head timeout and a graceful shutdown bounded by a grace period.
 
 pub mod distribution;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 #[cfg(feature = "ghcr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ghcr")))]
 pub mod ghcr;

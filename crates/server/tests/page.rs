@@ -12,7 +12,7 @@ use http::{Request, StatusCode};
 use tower::ServiceExt;
 use wharf_annotations::{Field, Licenses, Origin, PackageMetadata};
 use wharf_auth::{
-    Identity, OrgRole, OrganizationPolicy, Package, PersonalAccessToken, SourceRepository,
+    CodeRepository, Identity, OrgRole, OrganizationPolicy, Package, PersonalAccessToken,
     StoredToken, Timestamp, Visibility, WorkflowPermission,
 };
 use wharf_packages::prelude::*;
@@ -142,7 +142,7 @@ async fn fixture() -> Fixture {
         &["edge"],
     )
     .await;
-    let site: SourceRepository = "acme/site".parse().unwrap();
+    let site: CodeRepository = "acme/site".parse().unwrap();
     publish(
         &store,
         "acme/site",

@@ -27,7 +27,7 @@ use std::time::{Duration, SystemTime};
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use wharf_auth::{
-    Login, OrgRole, OrganizationPolicy, PersonalAccessToken, RepositoryRole, SourceRepository,
+    CodeRepository, Login, OrgRole, OrganizationPolicy, PersonalAccessToken, RepositoryRole,
     StoredToken, Timestamp, TokenScopes, WorkflowPermission,
 };
 use wharf_packages::{
@@ -195,7 +195,7 @@ pub enum WorkflowTokenCommand {
     Create {
         /// The repository, `OWNER/REPO` (OWNER must be a user or an
         /// organization of this registry).
-        repository: SourceRepository,
+        repository: CodeRepository,
         /// The token's `packages` permission: none, read or write.
         #[arg(long, default_value = "write")]
         permission: WorkflowPermission,
@@ -207,7 +207,7 @@ pub enum WorkflowTokenCommand {
     /// List a repository's workflow tokens (never their secrets).
     List {
         /// The repository, `OWNER/REPO`.
-        repository: SourceRepository,
+        repository: CodeRepository,
     },
 }
 
@@ -217,7 +217,7 @@ pub enum RepoAccessCommand {
     /// Give a user (or `team:SLUG`) a role on a source repository.
     Set {
         /// The repository, `OWNER/REPO`.
-        repository: SourceRepository,
+        repository: CodeRepository,
         /// A user's login, or `team:SLUG`.
         #[arg(value_parser = parse_collaborator)]
         collaborator: Collaborator,
@@ -228,7 +228,7 @@ pub enum RepoAccessCommand {
     /// Take a collaborator's role away.
     Remove {
         /// The repository, `OWNER/REPO`.
-        repository: SourceRepository,
+        repository: CodeRepository,
         /// A user's login, or `team:SLUG`.
         #[arg(value_parser = parse_collaborator)]
         collaborator: Collaborator,
@@ -236,7 +236,7 @@ pub enum RepoAccessCommand {
     /// List a repository's collaborators.
     List {
         /// The repository, `OWNER/REPO`.
-        repository: SourceRepository,
+        repository: CodeRepository,
     },
 }
 

@@ -463,10 +463,32 @@ impl Settings {
     /// the flags. `rust_log` is the `RUST_LOG` environment variable, which
     /// the `--log-level` flag overrides and which overrides the file.
     pub fn load(cli: &Cli, rust_log: Option<String>) -> Result<Settings, ConfigError> {
-        let file = match &cli.config {
-            Some(path) => read_file(path)?,
-            None => FileConfig::default(),
-        };
+        match &cli.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                Settings::from_toml(&text, path, cli, rust_log)
+            }
+            None => Settings::merge(FileConfig::default(), cli, rust_log),
+        }
+    }
+
+    /// [`Settings::load`] once the file is read: `text` is the TOML of the
+    /// file at `path` (named in errors). The config fuzz target's entry
+    /// point.
+    #[doc(hidden)]
+    pub fn from_toml(
+        text: &str,
+        path: &Path,
+        cli: &Cli,
+        rust_log: Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let file: FileConfig = toml::from_str(text).map_err(|err| ConfigError::Parse {
+            path: path.to_owned(),
+            message: err.to_string(),
+        })?;
         Settings::merge(file, cli, rust_log)
     }
 
@@ -732,17 +754,6 @@ impl Settings {
         }
         Ok(())
     }
-}
-
-fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    toml::from_str(&text).map_err(|err| ConfigError::Parse {
-        path: path.to_owned(),
-        message: err.to_string(),
-    })
 }
 
 /// `500ms`, `30s`, `10m`, `24h`, `2d` or a plain number of seconds.

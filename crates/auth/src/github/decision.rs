@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use wharf_reference::RepositoryName;
 
-use super::identity::{Login, Principal, SourceRepository, TeamSlug, WorkflowPermission};
+use super::identity::{CodeRepository, Login, Principal, TeamSlug, WorkflowPermission};
 use super::owner::{Membership, OrgRole, OwnerKind};
 use super::package::{Grantee, Package, RepositoryAccess, Role, Visibility};
 use super::token_scope::TokenScopes;
@@ -324,7 +324,7 @@ fn user_package_role(package: &Package, state: &PackageState<'_>, login: &Login)
 
 /// A workflow's role: admin of packages linked to its repository, plus
 /// what grants give its repository.
-fn workflow_package_role(package: &Package, repository: &SourceRepository) -> Option<Role> {
+fn workflow_package_role(package: &Package, repository: &CodeRepository) -> Option<Role> {
     let linked = (package.linked_repository.as_ref() == Some(repository)).then_some(Role::Admin);
     let granted = package
         .grants

@@ -112,22 +112,25 @@ name_type!(
     "team slug"
 );
 
-/// A source code repository, `OWNER/REPO`: what a package can be linked
-/// to and what a workflow token is bound to.
+/// A repository on the code host, `OWNER/REPO`: what a package can be
+/// linked to and what a workflow token is bound to, as an identity for
+/// access decisions (lowercased). The repository an image's `source`
+/// annotation names, as written, is `wharf_annotations::SourceRepository`;
+/// the registry turns one into the other only when linking a package.
 ///
 /// Repository names are case-insensitive, as on GitHub, and kept lowercase.
 ///
 /// ```
-/// use wharf_auth::SourceRepository;
+/// use wharf_auth::CodeRepository;
 ///
-/// let repo: SourceRepository = "Octocat/Hello-World".parse()?;
+/// let repo: CodeRepository = "Octocat/Hello-World".parse()?;
 /// assert_eq!(repo.owner(), "octocat");
 /// assert_eq!(repo.name(), "hello-world");
 /// assert_eq!(repo.to_string(), "octocat/hello-world");
 /// # Ok::<(), wharf_auth::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SourceRepository {
+pub struct CodeRepository {
     full: Arc<str>,
     slash: usize,
 }
@@ -135,7 +138,7 @@ pub struct SourceRepository {
 /// GitHub's limit on a repository name's length.
 const MAX_REPOSITORY_NAME: usize = 100;
 
-impl SourceRepository {
+impl CodeRepository {
     /// Parses `OWNER/REPO`, lowercasing it. Equivalent to `s.parse()`.
     pub fn parse(s: &str) -> Result<Self, Error> {
         let invalid = |reason| Error::InvalidName {
@@ -160,7 +163,7 @@ impl SourceRepository {
             ));
         }
         let full = format!("{}/{}", owner.as_str(), name.to_ascii_lowercase());
-        Ok(SourceRepository {
+        Ok(CodeRepository {
             slash: owner.as_str().len(),
             full: full.into(),
         })
@@ -182,29 +185,26 @@ impl SourceRepository {
     }
 }
 
-impl fmt::Debug for SourceRepository {
+impl fmt::Debug for CodeRepository {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SourceRepository({})", self.full)
+        write!(f, "CodeRepository({})", self.full)
     }
 }
 
-impl fmt::Display for SourceRepository {
+impl fmt::Display for CodeRepository {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.full)
     }
 }
 
-impl FromStr for SourceRepository {
+impl FromStr for CodeRepository {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self, Error> {
-        SourceRepository::parse(s)
+        CodeRepository::parse(s)
     }
 }
 
-serde_as_string!(
-    SourceRepository,
-    "a source repository such as `octocat/app`"
-);
+serde_as_string!(CodeRepository, "a source repository such as `octocat/app`");
 
 /// Who a request is from, without credentials: what a bearer token's `sub`
 /// records and what a new package records as its creator.
@@ -228,7 +228,7 @@ pub enum Identity {
     /// A user.
     User(Login),
     /// A workflow of a source repository.
-    Workflow(SourceRepository),
+    Workflow(CodeRepository),
 }
 
 const WORKFLOW_SUBJECT_PREFIX: &str = "repo:";
@@ -248,7 +248,7 @@ impl Identity {
         if subject.is_empty() {
             Ok(Identity::Anonymous)
         } else if let Some(repo) = subject.strip_prefix(WORKFLOW_SUBJECT_PREFIX) {
-            SourceRepository::parse(repo).map(Identity::Workflow)
+            CodeRepository::parse(repo).map(Identity::Workflow)
         } else {
             Login::parse(subject).map(Identity::User)
         }
@@ -353,7 +353,7 @@ pub enum Principal {
     /// linked to its repository unless they grant the repository access.
     Workflow {
         /// The repository the workflow runs in.
-        repository: SourceRepository,
+        repository: CodeRepository,
         /// The token's `packages` permission.
         packages: WorkflowPermission,
     },

@@ -1,7 +1,7 @@
 //! GitHub's policy for packages, as GitHub's Container registry applies it:
 //! who is asking (a [`Principal`]: anonymous, a user with a personal access
 //! token's [`TokenScopes`], or a workflow token of one
-//! [`SourceRepository`]), what they ask about (a [`Package`] with a
+//! [`CodeRepository`]), what they ask about (a [`Package`] with a
 //! [`Visibility`], grants of a [`Role`] to users, teams and repositories,
 //! in a namespace of an [`OwnerKind`]), and the [`Decision`] of
 //! [`authorize`]. [`PersonalAccessToken`]s are the credentials, stored as a
@@ -48,7 +48,7 @@ mod token_scope;
 pub use decision::{
     authorize, effective_role, permitted_actions, Decision, DenyKind, PackageAction, PackageState,
 };
-pub use identity::{Identity, Principal, SourceRepository, TeamSlug, WorkflowPermission};
+pub use identity::{CodeRepository, Identity, Principal, TeamSlug, WorkflowPermission};
 pub use login::{Login, MAX_LOGIN_LEN, RESERVED_LOGINS};
 pub use owner::{Membership, OrgRole, OrganizationPolicy, OwnerKind};
 pub use package::{Grant, Grantee, Package, RepositoryAccess, RepositoryRole, Role, Visibility};

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use wharf_reference::RepositoryName;
 
-use super::identity::{serde_as_string, Identity, Login, SourceRepository, TeamSlug};
+use super::identity::{serde_as_string, CodeRepository, Identity, Login, TeamSlug};
 use super::keyword::keywords;
 use crate::error::{excerpt, Error};
 
@@ -86,7 +86,7 @@ pub enum Grantee {
     /// A team of the organization that owns the package.
     Team(TeamSlug),
     /// The workflows of a source repository.
-    Repository(SourceRepository),
+    Repository(CodeRepository),
 }
 
 impl fmt::Display for Grantee {
@@ -195,7 +195,7 @@ impl RepositoryRole {
 pub struct RepositoryAccess {
     /// The repository these roles are on. Ignored by [`crate::authorize`]
     /// unless it is the package's linked repository.
-    pub repository: SourceRepository,
+    pub repository: CodeRepository,
     /// Users' roles.
     #[serde(default)]
     pub users: BTreeMap<Login, RepositoryRole>,
@@ -206,7 +206,7 @@ pub struct RepositoryAccess {
 
 impl RepositoryAccess {
     /// No collaborator on `repository` yet.
-    pub fn new(repository: SourceRepository) -> RepositoryAccess {
+    pub fn new(repository: CodeRepository) -> RepositoryAccess {
         RepositoryAccess {
             repository,
             users: BTreeMap::new(),
@@ -267,7 +267,7 @@ pub struct Package {
     pub visibility: Visibility,
     /// The source repository it is linked to, if any.
     #[serde(default)]
-    pub linked_repository: Option<SourceRepository>,
+    pub linked_repository: Option<CodeRepository>,
     /// Whether the linked repository's collaborators get the matching
     /// package roles (see [`RepositoryRole::package_role`]). Grants apply in
     /// addition.
@@ -315,7 +315,7 @@ impl Package {
 
     /// Links the package to `repository` and inherits its access, as
     /// GitHub does by default when a package is connected to a repository.
-    pub fn link(&mut self, repository: SourceRepository) {
+    pub fn link(&mut self, repository: CodeRepository) {
         self.linked_repository = Some(repository);
         self.inherit_access = true;
     }

@@ -20,8 +20,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use wharf_auth::{
-    Grantee, Login, Membership, OrgRole, OrganizationPolicy, OwnerKind, Package, RepositoryAccess,
-    RepositoryRole, Role, SourceRepository, StoredToken, TeamSlug, Timestamp, TokenHash,
+    CodeRepository, Grantee, Login, Membership, OrgRole, OrganizationPolicy, OwnerKind, Package,
+    RepositoryAccess, RepositoryRole, Role, StoredToken, TeamSlug, Timestamp, TokenHash,
 };
 use wharf_reference::{Digest, RepositoryName, Tag};
 
@@ -469,7 +469,7 @@ impl TokenStore for SqlitePackageStore {
 
     async fn workflow_tokens(
         &self,
-        repository: &SourceRepository,
+        repository: &CodeRepository,
     ) -> Result<Vec<TokenRecord>, Error> {
         let repository = repository.clone();
         self.read(move |conn| tokens::workflow(conn, &repository))
@@ -681,7 +681,7 @@ impl PackageRecords for SqlitePackageStore {
 
     async fn set_collaborator(
         &self,
-        repository: &SourceRepository,
+        repository: &CodeRepository,
         collaborator: &Collaborator,
         role: RepositoryRole,
     ) -> Result<(), Error> {
@@ -692,7 +692,7 @@ impl PackageRecords for SqlitePackageStore {
 
     async fn remove_collaborator(
         &self,
-        repository: &SourceRepository,
+        repository: &CodeRepository,
         collaborator: &Collaborator,
     ) -> Result<(), Error> {
         let (repository, collaborator) = (repository.clone(), collaborator.clone());
@@ -702,7 +702,7 @@ impl PackageRecords for SqlitePackageStore {
 
     async fn repository_access(
         &self,
-        repository: &SourceRepository,
+        repository: &CodeRepository,
     ) -> Result<RepositoryAccess, Error> {
         let repository = repository.clone();
         self.read(move |conn| repositories::all(conn, &repository))

@@ -2,7 +2,7 @@
 //! gathers everything a permission decision needs.
 
 use rusqlite::{params, Connection};
-use wharf_auth::{Login, OwnerKind, RepositoryAccess, RepositoryRole, SourceRepository};
+use wharf_auth::{CodeRepository, Login, OwnerKind, RepositoryAccess, RepositoryRole};
 use wharf_reference::RepositoryName;
 
 use crate::access::{AccessContext, Collaborator};
@@ -15,7 +15,7 @@ use crate::sqlite::{accounts, packages};
 /// Gives a collaborator a role on a repository.
 pub(crate) fn set(
     conn: &Connection,
-    repository: &SourceRepository,
+    repository: &CodeRepository,
     collaborator: &Collaborator,
     role: RepositoryRole,
 ) -> Result<(), Error> {
@@ -32,7 +32,7 @@ pub(crate) fn set(
 /// Removes a collaborator.
 pub(crate) fn remove(
     conn: &Connection,
-    repository: &SourceRepository,
+    repository: &CodeRepository,
     collaborator: &Collaborator,
 ) -> Result<(), Error> {
     let removed = execute(
@@ -58,7 +58,7 @@ pub(crate) fn remove(
 /// that user and every team.
 fn access(
     conn: &Connection,
-    repository: &SourceRepository,
+    repository: &CodeRepository,
     only_user: Option<Option<&Login>>,
 ) -> Result<RepositoryAccess, Error> {
     let collaborator = |row: &rusqlite::Row<'_>| {
@@ -105,7 +105,7 @@ fn access(
 /// Every collaborator of `repository`.
 pub(crate) fn all(
     conn: &Connection,
-    repository: &SourceRepository,
+    repository: &CodeRepository,
 ) -> Result<RepositoryAccess, Error> {
     access(conn, repository, None)
 }

@@ -1,7 +1,7 @@
 //! Personal access tokens and workflow tokens in SQLite.
 
 use rusqlite::{params, Connection};
-use wharf_auth::{Login, SourceRepository, StoredToken, Timestamp, TokenHash, TokenScopes};
+use wharf_auth::{CodeRepository, Login, StoredToken, Timestamp, TokenHash, TokenScopes};
 
 use crate::error::Error;
 use crate::id::TokenId;
@@ -252,7 +252,7 @@ pub(crate) fn personal(conn: &Connection, owner: &Login) -> Result<Vec<TokenReco
 /// A repository's workflow tokens, oldest first.
 pub(crate) fn workflow(
     conn: &Connection,
-    repository: &SourceRepository,
+    repository: &CodeRepository,
 ) -> Result<Vec<TokenRecord>, Error> {
     find_all(
         conn,

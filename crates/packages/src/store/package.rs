@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use wharf_auth::{
-    Grantee, Login, Package, RepositoryAccess, RepositoryRole, Role, SourceRepository, Timestamp,
+    CodeRepository, Grantee, Login, Package, RepositoryAccess, RepositoryRole, Role, Timestamp,
 };
 use wharf_reference::{Digest, RepositoryName, Tag};
 
@@ -255,7 +255,7 @@ pub trait PackageRecords: Send + Sync {
     /// that inherit access from it), replacing any role it had.
     async fn set_collaborator(
         &self,
-        repository: &SourceRepository,
+        repository: &CodeRepository,
         collaborator: &Collaborator,
         role: RepositoryRole,
     ) -> Result<(), Error>;
@@ -263,14 +263,14 @@ pub trait PackageRecords: Send + Sync {
     /// Removes a collaborator. [`Error::NotFound`] when it was none.
     async fn remove_collaborator(
         &self,
-        repository: &SourceRepository,
+        repository: &CodeRepository,
         collaborator: &Collaborator,
     ) -> Result<(), Error>;
 
     /// Every collaborator of a source repository.
     async fn repository_access(
         &self,
-        repository: &SourceRepository,
+        repository: &CodeRepository,
     ) -> Result<RepositoryAccess, Error>;
 
     // ------------------------------------------------------- authorization

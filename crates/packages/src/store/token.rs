@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use wharf_auth::{Login, SourceRepository, StoredToken, Timestamp, TokenHash};
+use wharf_auth::{CodeRepository, Login, StoredToken, Timestamp, TokenHash};
 
 use crate::error::Error;
 use crate::id::TokenId;
@@ -55,10 +55,8 @@ pub trait TokenStore: Send + Sync {
     async fn personal_tokens(&self, owner: &Login) -> Result<Vec<TokenRecord>, Error>;
 
     /// A repository's workflow tokens, oldest first, revoked ones included.
-    async fn workflow_tokens(
-        &self,
-        repository: &SourceRepository,
-    ) -> Result<Vec<TokenRecord>, Error>;
+    async fn workflow_tokens(&self, repository: &CodeRepository)
+        -> Result<Vec<TokenRecord>, Error>;
 
     /// Revokes a token. Revoking a revoked token keeps its first
     /// revocation time.

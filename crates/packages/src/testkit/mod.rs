@@ -52,8 +52,8 @@ use async_trait::async_trait;
 use futures::future::BoxFuture;
 use wharf_annotations::{Origin, PackageMetadata, Policy, Sources};
 use wharf_auth::{
-    authorize, DenyKind, Grantee, Identity, Login, OrgRole, OrganizationPolicy, OwnerKind, Package,
-    PackageAction, PersonalAccessToken, Principal, RepositoryRole, Role, SourceRepository,
+    authorize, CodeRepository, DenyKind, Grantee, Identity, Login, OrgRole, OrganizationPolicy,
+    OwnerKind, Package, PackageAction, PersonalAccessToken, Principal, RepositoryRole, Role,
     StoredToken, TeamSlug, Timestamp, TokenHash, Visibility, WorkflowPermission,
 };
 use wharf_reference::{Digest, RepositoryName, Tag};
@@ -269,7 +269,7 @@ fn team(s: &str) -> TeamSlug {
     s.parse().expect("valid team slug in the testkit")
 }
 
-fn repo(s: &str) -> SourceRepository {
+fn repo(s: &str) -> CodeRepository {
     s.parse().expect("valid source repository in the testkit")
 }
 

@@ -148,9 +148,12 @@ impl Authorizer for AllowAll {
 /// `WWW-Authenticate` header, e.g.
 /// `Bearer realm="https://host/token",service="host",scope="repository:a:pull"`.
 /// A challenge that is not a valid header value is replaced by `Basic`.
+/// Non-ASCII text (a realm of an internationalized host) is a valid field
+/// value (RFC 9110 `obs-text`), which `HeaderValue::from_str` refuses
+/// since `http` 1.6: the bytes are checked instead.
 pub fn unauthorized(challenge: &str, message: impl Into<String>) -> ApiError {
-    let value =
-        HeaderValue::from_str(challenge).unwrap_or_else(|_| HeaderValue::from_static("Basic"));
+    let value = HeaderValue::from_bytes(challenge.as_bytes())
+        .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
     ApiError::new(ErrorCode::Unauthorized, message.into()).with_header(WWW_AUTHENTICATE, value)
 }
 
@@ -202,5 +205,17 @@ mod tests {
         assert_eq!(err.headers()[0].0, WWW_AUTHENTICATE);
         assert_eq!(err.headers()[0].1, "Bearer realm=\"x\"");
         assert_eq!(denied("no").status().as_u16(), 403);
+    }
+
+    /// Found by the challenge fuzz target: with `http` 1.6, a realm with
+    /// non-ASCII text turned the Bearer challenge into `Basic`.
+    #[test]
+    fn a_non_ascii_challenge_is_kept_and_an_invalid_one_is_basic() {
+        let challenge =
+            "Bearer realm=\"https://régistry.example/token\",service=\"régistry.example\"";
+        let err = unauthorized(challenge, "log in");
+        assert_eq!(err.headers()[0].1.as_bytes(), challenge.as_bytes());
+        let err = unauthorized("Bearer realm=\"a\r\nb\"", "log in");
+        assert_eq!(err.headers()[0].1, "Basic");
     }
 }

@@ -17,7 +17,6 @@ use std::borrow::Cow;
 use std::fmt;
 
 use wharf_reference::{Digest, RepositoryName, Tag};
-use wharf_storage::UploadId;
 
 use crate::distribution::error::{ApiError, ErrorCode};
 
@@ -176,14 +175,57 @@ impl fmt::Display for ManifestRef {
     }
 }
 
-/// A manifest path's last segment: a reference, or text that is neither a
-/// tag nor a digest. No manifest can exist under the latter, so a read
-/// answers `MANIFEST_UNKNOWN` like any missing manifest (as clients and the
-/// conformance suite expect), while a write is refused as invalid.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ManifestSegment {
-    Reference(ManifestRef),
-    Invalid(String),
+pub(crate) use parsed::{ManifestSegment, Route};
+
+/// The parsed forms, `pub` in a module private to the crate: only the
+/// fuzz targets see them (`wharf_server::fuzzing`, feature `fuzzing`).
+pub(crate) mod parsed {
+    use wharf_reference::{Digest, RepositoryName};
+    use wharf_storage::UploadId;
+
+    use super::ManifestRef;
+
+    /// A manifest path's last segment: a reference, or text that is neither a
+    /// tag nor a digest. No manifest can exist under the latter, so a read
+    /// answers `MANIFEST_UNKNOWN` like any missing manifest (as clients and the
+    /// conformance suite expect), while a write is refused as invalid.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum ManifestSegment {
+        /// A tag or a digest.
+        Reference(ManifestRef),
+        /// Neither (decoded).
+        Invalid(String),
+    }
+
+    /// A request path parsed into its endpoint and typed parameters.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[allow(missing_docs)] // The variants are those of `RouteKind`.
+    pub enum Route {
+        Base,
+        Catalog,
+        TagsList {
+            name: RepositoryName,
+        },
+        Manifest {
+            name: RepositoryName,
+            reference: ManifestSegment,
+        },
+        Blob {
+            name: RepositoryName,
+            digest: Digest,
+        },
+        UploadStart {
+            name: RepositoryName,
+        },
+        Upload {
+            name: RepositoryName,
+            id: UploadId,
+        },
+        Referrers {
+            name: RepositoryName,
+            digest: Digest,
+        },
+    }
 }
 
 impl ManifestSegment {
@@ -201,35 +243,6 @@ impl ManifestSegment {
             Self::Invalid(segment) => ManifestRef::parse(&segment),
         }
     }
-}
-
-/// A request path parsed into its endpoint and typed parameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Route {
-    Base,
-    Catalog,
-    TagsList {
-        name: RepositoryName,
-    },
-    Manifest {
-        name: RepositoryName,
-        reference: ManifestSegment,
-    },
-    Blob {
-        name: RepositoryName,
-        digest: Digest,
-    },
-    UploadStart {
-        name: RepositoryName,
-    },
-    Upload {
-        name: RepositoryName,
-        id: UploadId,
-    },
-    Referrers {
-        name: RepositoryName,
-        digest: Digest,
-    },
 }
 
 impl Route {
@@ -335,6 +348,7 @@ pub(crate) fn decode(segment: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wharf_storage::UploadId;
 
     const DIGEST: &str = "sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
 

@@ -57,7 +57,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use http::request::Parts;
 use wharf_annotations::{Extraction, PackageMetadata, Sources};
-use wharf_auth::{authorize, Package, Principal, SourceRepository};
+use wharf_auth::{authorize, CodeRepository, Package, Principal};
 use wharf_manifest::{Descriptor, Manifest};
 use wharf_packages::{NewVersion, PackageChanges, PackageLookup, VersionId, VersionRecord};
 use wharf_reference::{Digest, RepositoryName, Tag};
@@ -349,8 +349,8 @@ impl Accounts {
         name: &RepositoryName,
         source: &str,
         pusher: &Principal,
-    ) -> Result<Option<SourceRepository>, ApiError> {
-        let Ok(repository) = SourceRepository::parse(source) else {
+    ) -> Result<Option<CodeRepository>, ApiError> {
+        let Ok(repository) = CodeRepository::parse(source) else {
             return Ok(None);
         };
         if repository.owner() != name.namespace() {

@@ -54,17 +54,22 @@ struct TokenResponse<'a> {
 }
 
 /// What a token request asks for, from the query or the form.
-#[derive(Default)]
-struct TokenRequest {
-    service: Option<String>,
-    scopes: Vec<String>,
-    grant_type: Option<String>,
-    username: Option<String>,
-    password: Option<String>,
+#[derive(Debug, Default)]
+pub struct TokenRequest {
+    /// `service`.
+    pub service: Option<String>,
+    /// Every `scope`, in order.
+    pub scopes: Vec<String>,
+    /// `grant_type` (the form).
+    pub grant_type: Option<String>,
+    /// `username` (the form).
+    pub username: Option<String>,
+    /// `password` (the form).
+    pub password: Option<String>,
 }
 
 impl TokenRequest {
-    fn parse(input: &[u8]) -> TokenRequest {
+    pub(crate) fn parse(input: &[u8]) -> TokenRequest {
         let mut request = TokenRequest::default();
         for (key, value) in url::form_urlencoded::parse(input) {
             match &*key {

@@ -11,9 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use wharf_auth::{
-    authorize, Decision, DenyKind, Grantee, Identity, Login, Membership, OrgRole, OwnerKind,
-    Package, PackageAction, PackageState, Principal, RepositoryAccess, RepositoryRole, Role,
-    SourceRepository, TeamSlug, Visibility,
+    authorize, CodeRepository, Decision, DenyKind, Grantee, Identity, Login, Membership, OrgRole,
+    OwnerKind, Package, PackageAction, PackageState, Principal, RepositoryAccess, RepositoryRole,
+    Role, TeamSlug, Visibility,
 };
 use wharf_reference::RepositoryName;
 
@@ -39,7 +39,7 @@ pub fn repo_name(s: &str) -> RepositoryName {
     s.parse().expect("repository name")
 }
 
-pub fn source(s: &str) -> SourceRepository {
+pub fn source(s: &str) -> CodeRepository {
     s.parse().expect("source repository")
 }
 

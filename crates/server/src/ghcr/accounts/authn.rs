@@ -104,7 +104,7 @@ fn looks_like_jwt(token: &str) -> bool {
 }
 
 /// The JWT of a `Bearer <JWT>` header, if that is what it is.
-fn bearer_jwt(header: &str) -> Option<&str> {
+pub(crate) fn bearer_jwt(header: &str) -> Option<&str> {
     let (scheme, token) = header.trim().split_once(' ')?;
     let token = token.trim();
     (scheme.eq_ignore_ascii_case("bearer") && looks_like_jwt(token)).then_some(token)

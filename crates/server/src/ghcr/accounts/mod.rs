@@ -58,7 +58,7 @@
 //! package. The exception, by necessity, is a push by someone who could
 //! create the package: they learn that the name is taken (403 `DENIED`).
 
-mod authn;
+pub(crate) mod authn;
 mod authz;
 mod config;
 

@@ -50,7 +50,7 @@ use crate::Registry;
 mod grants;
 mod json;
 mod packages;
-mod problem;
+pub(crate) mod problem;
 pub(crate) mod request;
 mod versions;
 

@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::response::Response;
 use http::StatusCode;
-use wharf_auth::{PackageAction, Principal, SourceRepository, Visibility};
+use wharf_auth::{CodeRepository, PackageAction, Principal, Visibility};
 use wharf_packages::{PackageChanges, PackageLookup, PackageQuery, PageRequest};
 
 use crate::ghcr::rest::json::{json_response, Renderer};
@@ -118,7 +118,7 @@ pub(crate) async fn patch(api: Api, body: Body) -> Result<Response, Problem> {
         None => {}
         Some(None) => changes = changes.unlink(),
         Some(Some(repository)) => {
-            let repository: SourceRepository = parse_or_400(&repository)?;
+            let repository: CodeRepository = parse_or_400(&repository)?;
             if repository.owner() != resolved.owner.login.as_str() {
                 return Err(Problem::bad_request(format!(
                     "a package of {} can only be linked to a repository of {}",

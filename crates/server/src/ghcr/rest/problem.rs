@@ -16,8 +16,8 @@ use crate::ghcr::rest::json::json_response;
 /// a client needs (`WWW-Authenticate`, `Allow`).
 #[derive(Debug)]
 pub(crate) struct Problem {
-    status: StatusCode,
-    message: String,
+    pub(crate) status: StatusCode,
+    pub(crate) message: String,
     headers: Vec<(HeaderName, HeaderValue)>,
 }
 

@@ -259,7 +259,7 @@ where
 /// (from 1) and `per_page`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Paging {
-    page: usize,
+    pub(crate) page: usize,
     pub(crate) per_page: usize,
 }
 
@@ -315,21 +315,24 @@ impl Paging {
 /// `PATCH .../packages/container/{name}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct PackagePatch {
+pub struct PackagePatch {
+    /// `private`, `internal` or `public`.
     #[serde(default)]
-    pub(crate) visibility: Option<String>,
+    pub visibility: Option<String>,
     /// Absent: unchanged; `null`: unlink; `"owner/repo"`: link.
     #[serde(default, deserialize_with = "present")]
-    pub(crate) repository: Option<Option<String>>,
+    pub repository: Option<Option<String>>,
+    /// Whether the package inherits access from its linked repository.
     #[serde(default)]
-    pub(crate) inherit_access: Option<bool>,
+    pub inherit_access: Option<bool>,
 }
 
 /// `PUT .../grants/{grantee}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct GrantBody {
-    pub(crate) role: String,
+pub struct GrantBody {
+    /// `read`, `write` or `admin`.
+    pub role: String,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one
