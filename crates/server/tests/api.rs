@@ -431,7 +431,7 @@ async fn referrers_page_with_a_link_to_the_next_page() {
     for backend in BACKENDS {
         let server = start(backend).await;
         let f = fixture(&server).await;
-        let mut expected = vec![f.sig.to_string(), f.sbom.to_string()];
+        let mut expected = [f.sig.to_string(), f.sbom.to_string()];
         expected.sort();
         let first = server
             .get(&format!("/v2/team/app/referrers/{}?n=1", f.manifest_digest))
