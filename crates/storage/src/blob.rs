@@ -2,6 +2,7 @@ use async_trait::async_trait;
 use wharf_reference::Digest;
 
 use crate::error::Result;
+use crate::page::{Page, PageRequest};
 use crate::range::{BlobContent, ByteRange};
 use crate::ChunkStream;
 
@@ -39,6 +40,8 @@ pub trait BlobStore: Send + Sync {
     /// if it is not stored.
     async fn delete_blob(&self, digest: &Digest) -> Result<()>;
 
-    /// Every stored blob, in digest order, for garbage collection.
-    async fn list_blobs(&self) -> Result<Vec<Digest>>;
+    /// A page of the stored blobs, in digest order (by the digest's string
+    /// form, `algorithm:encoded`), for garbage collection: follow
+    /// [`Page::next_last`] until it is `None` to see them all.
+    async fn list_blobs(&self, page: &PageRequest) -> Result<Page<Digest>>;
 }

@@ -75,10 +75,25 @@ impl<T> Page<T> {
         I: IntoIterator<Item = T>,
         T: AsRef<str> + Clone,
     {
+        Self::from_sorted_by(sorted, request, |item| item.as_ref())
+    }
+
+    /// [`from_sorted`](Page::from_sorted) for items ordered by a string key
+    /// (a referrer by its digest): `sorted` must be in ascending byte order
+    /// of `key`, and `request.last` is compared with the keys.
+    ///
+    /// `sorted` is consumed lazily: at most `n + 1` items after `last` are
+    /// taken from it, so a backend can feed it a walk that stops early.
+    pub fn from_sorted_by<I, K>(sorted: I, request: &PageRequest, key: K) -> Self
+    where
+        I: IntoIterator<Item = T>,
+        T: Clone,
+        K: Fn(&T) -> &str,
+    {
         let last = request.last.as_deref();
         let mut rest = sorted
             .into_iter()
-            .filter(|item| last.is_none_or(|last| item.as_ref() > last))
+            .filter(|item| last.is_none_or(|last| key(item) > last))
             .peekable();
         let Some(n) = request.n else {
             return Page {
@@ -92,6 +107,18 @@ impl<T> Page<T> {
             _ => None,
         };
         Page { items, next_last }
+    }
+
+    /// The request for the page after this one (same size), or `None` when
+    /// this is the final page.
+    pub fn next_request(
+        &self,
+        request: &PageRequest,
+        key: impl Fn(&T) -> &str,
+    ) -> Option<PageRequest> {
+        self.next_last
+            .as_ref()
+            .map(|last| PageRequest::after(key(last), request.n))
     }
 }
 

@@ -47,9 +47,14 @@ pub trait RepositoryStore: Send + Sync {
     /// none.
     async fn unlink_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()>;
 
-    /// The blobs linked to `repository`, in digest order, for garbage
-    /// collection. Empty for an unknown repository.
-    async fn linked_blobs(&self, repository: &RepositoryName) -> Result<Vec<Digest>>;
+    /// A page of the blobs linked to `repository`, in digest order (by the
+    /// digest's string form), for garbage collection. Empty for an unknown
+    /// repository.
+    async fn linked_blobs(
+        &self,
+        repository: &RepositoryName,
+        page: &PageRequest,
+    ) -> Result<Page<Digest>>;
 
     /// Stores a manifest in `repository` after verifying that its bytes hash
     /// to its digest. Storing the same digest again replaces the media type
@@ -85,9 +90,15 @@ pub trait RepositoryStore: Send + Sync {
         digest: &Digest,
     ) -> Result<Vec<Tag>>;
 
-    /// The manifests stored in `repository`, in digest order. Empty for an
-    /// unknown repository.
-    async fn list_manifests(&self, repository: &RepositoryName) -> Result<Vec<Digest>>;
+    /// A page of the manifests stored in `repository`, in digest order (by
+    /// the digest's string form). Empty for an unknown repository; ask for
+    /// [`PageRequest::first(1)`](PageRequest::first) to learn whether there
+    /// are any.
+    async fn list_manifests(
+        &self,
+        repository: &RepositoryName,
+        page: &PageRequest,
+    ) -> Result<Page<Digest>>;
 
     /// Points `tag` at a stored manifest, creating or atomically moving it:
     /// a concurrent reader sees the old target or the new one, and
@@ -111,16 +122,19 @@ pub trait RepositoryStore: Send + Sync {
     /// The tags pointing at `digest`, in lexical order.
     async fn tags_of(&self, repository: &RepositoryName, digest: &Digest) -> Result<Vec<Tag>>;
 
-    /// The manifests in `repository` whose subject is `subject`, in digest
-    /// order, keeping only those of `artifact_type` when it is given. Empty
-    /// when there are none, whether or not the subject exists (as the
-    /// referrers API requires).
+    /// A page of the manifests in `repository` whose subject is `subject`,
+    /// in order of their digests' string form, keeping only those of
+    /// `artifact_type` when it is given (the page holds `n` matching
+    /// referrers). `page.last` is a referrer's digest, as
+    /// [`Page::next_last`]`.digest` gives it. Empty when there are none,
+    /// whether or not the subject exists (as the referrers API requires).
     async fn list_referrers(
         &self,
         repository: &RepositoryName,
         subject: &Digest,
         artifact_type: Option<&str>,
-    ) -> Result<Vec<Referrer>>;
+        page: &PageRequest,
+    ) -> Result<Page<Referrer>>;
 
     /// A page of the repository catalog in lexical order.
     async fn list_repositories(&self, page: &PageRequest) -> Result<Page<RepositoryName>>;

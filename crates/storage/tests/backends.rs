@@ -50,7 +50,15 @@ async fn size_limit_rejects_and_rolls_back_the_append(name: &str, s: Arc<dyn Sto
         matches!(put, Err(Error::TooLarge { .. })),
         "{name}: {put:?}"
     );
-    assert_eq!(s.list_blobs().await.expect("list").len(), 1, "{name}");
+    assert_eq!(
+        s.list_blobs(&PageRequest::all())
+            .await
+            .expect("list")
+            .items
+            .len(),
+        1,
+        "{name}"
+    );
 }
 
 #[tokio::test]
@@ -184,7 +192,12 @@ async fn fs_full_disk_during_append_is_reported_and_undone() {
         }
         other => panic!("expected InsufficientStorage, got {other:?}"),
     }
-    assert!(s.list_blobs().await.expect("list").is_empty());
+    assert!(s
+        .list_blobs(&PageRequest::all())
+        .await
+        .expect("list")
+        .items
+        .is_empty());
 
     std::fs::remove_file(&data).expect("remove symlink");
     std::fs::File::create(&data).expect("space again");

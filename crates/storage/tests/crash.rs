@@ -14,7 +14,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::{stream, StreamExt, TryStreamExt};
 use wharf_reference::{Digest, Digester, RepositoryName};
-use wharf_storage::{BlobStore, Error, FsStorage, RepositoryStore, UploadId, UploadStore};
+use wharf_storage::{
+    BlobStore, Error, FsStorage, PageRequest, RepositoryStore, UploadId, UploadStore,
+};
 
 const SIZE: u64 = 256 << 20;
 const CHUNK: usize = 1 << 20;
@@ -153,7 +155,11 @@ async fn recover(root: &Path, id: Option<UploadId>, digest: &Digest) -> &'static
         Err(Error::BlobNotFound(_)) => false,
         Err(e) => panic!("unexpected error: {e}"),
     };
-    let blobs = storage.list_blobs().await.expect("list");
+    let blobs = storage
+        .list_blobs(&PageRequest::all())
+        .await
+        .expect("list")
+        .items;
     assert!(
         blobs.is_empty() || blobs == [digest.clone()],
         "nothing else is visible: {blobs:?}"
@@ -205,7 +211,11 @@ async fn recover(root: &Path, id: Option<UploadId>, digest: &Digest) -> &'static
     assert_eq!(storage.blob_size(digest).await.expect("stored"), SIZE);
     assert!(storage.is_blob_linked(&repo, digest).await.expect("linked"));
     assert_eq!(
-        storage.list_blobs().await.expect("list"),
+        storage
+            .list_blobs(&PageRequest::all())
+            .await
+            .expect("list")
+            .items,
         vec![digest.clone()]
     );
     // Whatever temporary files the crash left are swept by the purge.

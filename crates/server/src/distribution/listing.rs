@@ -182,9 +182,15 @@ struct ReferrersIndex<'a> {
     manifests: &'a [Referrer],
 }
 
-/// `GET /v2/<name>/referrers/<digest>?artifactType=`: an image index of the
-/// manifests whose subject is `digest`; empty, never 404, when there are
-/// none.
+/// `GET /v2/<name>/referrers/<digest>?artifactType=&n=&last=`: an image
+/// index of the manifests whose subject is `digest`; empty, never 404, when
+/// there are none.
+///
+/// The index is paged as the distribution spec allows: at most `n` (by
+/// default, and at most, the registry's page size) referrers in digest
+/// order after `last`, with a `Link: <...>; rel="next"` header when more
+/// follow. A client that does not follow links sees the first page, so a
+/// response stays bounded however many referrers a subject has.
 pub(crate) async fn referrers(
     registry: &Registry,
     parts: &Parts,
@@ -201,23 +207,39 @@ pub(crate) async fn referrers(
         )
         .await?;
     let filter = query_param(parts, "artifactType").filter(|t| !t.is_empty());
-    let manifests = match registry
+    let mut request = page_request(registry, parts)?;
+    request.n = Some(request.n.unwrap_or(registry.limits().max_page_size));
+    let page = match registry
         .storage()
-        .list_referrers(&name, &subject, filter.as_deref())
+        .list_referrers(&name, &subject, filter.as_deref(), &request)
         .await
     {
-        Ok(list) => list,
+        Ok(page) => page,
         // An unknown repository has no referrers; the API never 404s here.
-        Err(wharf_storage::Error::RepositoryNotFound(_)) => Vec::new(),
+        Err(wharf_storage::Error::RepositoryNotFound(_)) => Page::empty(),
         Err(err) => return Err(err.into()),
     };
     let body = serde_json::to_vec(&ReferrersIndex {
         schema_version: 2,
         media_type: OCI_INDEX,
-        manifests: &manifests,
+        manifests: &page.items,
     })
     .map_err(|err| ApiError::internal(&err))?;
     let mut response = ([(CONTENT_TYPE, OCI_INDEX)], body).into_response();
+    if let Some(last) = &page.next_last {
+        let base = format!("/v2/{name}/referrers/{subject}");
+        let last: String =
+            url::form_urlencoded::byte_serialize(last.digest.as_str().as_bytes()).collect();
+        let n = request.n.unwrap_or(registry.limits().max_page_size);
+        let mut link = format!("<{base}?n={n}&last={last}");
+        if let Some(filter) = &filter {
+            // The next page keeps the filter.
+            let filter: String = url::form_urlencoded::byte_serialize(filter.as_bytes()).collect();
+            link.push_str(&format!("&artifactType={filter}"));
+        }
+        link.push_str(">; rel=\"next\"");
+        response.headers_mut().insert(LINK, headers::value(link)?);
+    }
     if filter.is_some() {
         response.headers_mut().insert(
             OCI_FILTERS_APPLIED,

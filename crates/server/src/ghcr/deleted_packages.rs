@@ -107,8 +107,9 @@ async fn holds_content(
     storage: &Arc<dyn Storage>,
     name: &RepositoryName,
 ) -> Result<bool, wharf_storage::Error> {
-    Ok(!storage.list_manifests(name).await?.is_empty()
-        || !storage.linked_blobs(name).await?.is_empty())
+    let one = wharf_storage::PageRequest::first(1);
+    Ok(!storage.list_manifests(name, &one).await?.items.is_empty()
+        || !storage.linked_blobs(name, &one).await?.items.is_empty())
 }
 
 impl Accounts {

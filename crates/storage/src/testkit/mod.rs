@@ -243,6 +243,7 @@ cases! {
         ranges_past_the_end_are_not_satisfiable,
         empty_blob_round_trips,
         concurrent_commits_of_one_digest_keep_one_copy,
+        blobs_page_through_every_digest_once,
     ],
     upload: [
         upload_round_trip_reads_back_the_same_bytes,
@@ -268,6 +269,10 @@ cases! {
         tag_pagination_edge_cases,
         catalog_lists_repositories_in_lexical_pages,
         referrers_are_indexed_and_filtered_by_artifact_type,
+        linked_blobs_page_through_every_link_once,
+        manifests_page_through_every_manifest_once,
+        referrers_page_through_every_referrer_once,
+        catalog_pages_through_nested_names_once,
         archiving_hides_everything_of_the_repository,
         restoring_brings_the_content_back,
         restoring_onto_content_is_refused,
@@ -421,4 +426,70 @@ async fn put_manifest(storage: &dyn Storage, repository: &RepositoryName, n: usi
 
 fn ids(referrers: &[crate::Referrer]) -> Vec<Digest> {
     referrers.iter().map(|r| r.digest.clone()).collect()
+}
+
+/// The keys of one page and its `next_last`.
+type Listed = (Vec<String>, Option<String>);
+
+/// Pages through a listing `n` items at a time with `list`, adding an item
+/// with `add` between pages, and checks the walk: every page holds at most
+/// `n` items and names its last one as `next_last` when more follow; the
+/// keys come in strictly ascending order across pages (so none twice);
+/// every key of `initial` appears, none of `hidden`; and an item added
+/// between pages appears later exactly when it sorts after the page.
+pub(crate) async fn walk_pages(
+    n: usize,
+    initial: Vec<String>,
+    hidden: Vec<String>,
+    list: impl Fn(PageRequest) -> BoxFuture<'static, Listed>,
+    add: impl Fn(usize) -> BoxFuture<'static, String>,
+) {
+    let (empty, none) = list(PageRequest::first(0)).await;
+    assert!(
+        empty.is_empty() && none.is_none(),
+        "n = 0 is an empty final page"
+    );
+    let mut must_see: BTreeSet<String> = initial.into_iter().collect();
+    let mut must_not: BTreeSet<String> = hidden.into_iter().collect();
+    let mut seen: Vec<String> = Vec::new();
+    let mut request = PageRequest::first(n);
+    let mut round = 0;
+    loop {
+        let (items, next_last) = list(request.clone()).await;
+        assert!(items.len() <= n, "a page holds at most n items: {items:?}");
+        if next_last.is_some() {
+            assert_eq!(
+                next_last.as_ref(),
+                items.last(),
+                "next_last is the page's last item"
+            );
+        }
+        for item in items {
+            if let Some(previous) = seen.last() {
+                assert!(
+                    item > *previous,
+                    "pages come in strictly ascending order: {item} after {previous}"
+                );
+            }
+            seen.push(item);
+        }
+        let Some(last) = next_last else {
+            break;
+        };
+        let added = add(round).await;
+        if added > last {
+            must_see.insert(added);
+        } else if !must_see.contains(&added) {
+            must_not.insert(added);
+        }
+        round += 1;
+        assert!(round < 1000, "the walk ends");
+        request = PageRequest::after(last, Some(n));
+    }
+    for key in &must_see {
+        assert!(seen.contains(key), "{key} is listed: {seen:?}");
+    }
+    for key in &must_not {
+        assert!(!seen.contains(key), "{key} is not listed: {seen:?}");
+    }
 }

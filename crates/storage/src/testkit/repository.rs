@@ -5,11 +5,16 @@
 use super::*;
 
 mod archive;
+mod paging;
 
 pub use archive::{
     archives_are_listed_and_deleted_by_key, archives_survive_reopen,
     archiving_hides_everything_of_the_repository, restoring_brings_the_content_back,
     restoring_onto_content_is_refused,
+};
+pub use paging::{
+    catalog_pages_through_nested_names_once, linked_blobs_page_through_every_link_once,
+    manifests_page_through_every_manifest_once, referrers_page_through_every_referrer_once,
 };
 
 /// Links, manifests, tags and referrers of a persistent backend survive a
@@ -42,7 +47,11 @@ pub async fn metadata_survives_reopen(fixture: Arc<dyn Fixture>) {
         manifest_bytes(1)
     );
     assert_eq!(
-        ids(&s.list_referrers(&r, &m, None).await.expect("referrers")),
+        ids(&s
+            .list_referrers(&r, &m, None, &PageRequest::all())
+            .await
+            .expect("referrers")
+            .items),
         vec![sig_digest]
     );
     assert_eq!(
@@ -94,7 +103,12 @@ pub async fn links_isolate_repositories_until_mounted(fixture: Arc<dyn Fixture>)
     let digest = upload(&*s, &a, b"private layer", 4).await;
     assert!(s.is_blob_linked(&a, &digest).await.expect("linked"));
     assert!(!s.is_blob_linked(&b, &digest).await.expect("linked"));
-    assert!(s.linked_blobs(&b).await.expect("links").is_empty());
+    assert!(s
+        .linked_blobs(&b, &PageRequest::all())
+        .await
+        .expect("links")
+        .items
+        .is_empty());
 
     s.link_blob(&b, &digest).await.expect("mount");
     s.link_blob(&b, &digest)
@@ -102,7 +116,10 @@ pub async fn links_isolate_repositories_until_mounted(fixture: Arc<dyn Fixture>)
         .expect("mounting twice is harmless");
     assert!(s.is_blob_linked(&b, &digest).await.expect("linked"));
     assert_eq!(
-        s.linked_blobs(&b).await.expect("links"),
+        s.linked_blobs(&b, &PageRequest::all())
+            .await
+            .expect("links")
+            .items,
         vec![digest.clone()]
     );
 
@@ -143,7 +160,10 @@ pub async fn manifests_round_trip_with_their_media_type(fixture: Arc<dyn Fixture
         (docker, bytes.len() as u64)
     );
     assert_eq!(
-        s.list_manifests(&r).await.expect("list"),
+        s.list_manifests(&r, &PageRequest::all())
+            .await
+            .expect("list")
+            .items,
         vec![digest.clone()]
     );
     assert!(matches!(
@@ -183,7 +203,12 @@ pub async fn invalid_manifests_are_rejected(fixture: Arc<dyn Fixture>) {
             Err(Error::InvalidMediaType(_))
         ));
     }
-    assert!(s.list_manifests(&r).await.expect("list").is_empty());
+    assert!(s
+        .list_manifests(&r, &PageRequest::all())
+        .await
+        .expect("list")
+        .items
+        .is_empty());
 }
 
 /// Tags point at stored manifests, move, resolve and delete.
@@ -372,9 +397,10 @@ pub async fn referrers_are_indexed_and_filtered_by_artifact_type(fixture: Arc<dy
     // The subject need not be stored (it may be pushed later).
     let subject = Digest::sha256(b"the image");
     assert!(s
-        .list_referrers(&r, &subject, None)
+        .list_referrers(&r, &subject, None, &PageRequest::all())
         .await
         .expect("referrers")
+        .items
         .is_empty());
 
     let mut referrers = Vec::new();
@@ -403,9 +429,10 @@ pub async fn referrers_are_indexed_and_filtered_by_artifact_type(fixture: Arc<dy
     let mut all: Vec<Digest> = referrers.iter().map(|(d, _, _)| d.clone()).collect();
     all.sort();
     let listed = s
-        .list_referrers(&r, &subject, None)
+        .list_referrers(&r, &subject, None, &PageRequest::all())
         .await
-        .expect("referrers");
+        .expect("referrers")
+        .items;
     assert_eq!(ids(&listed), all);
     let one = listed
         .iter()
@@ -423,28 +450,42 @@ pub async fn referrers_are_indexed_and_filtered_by_artifact_type(fixture: Arc<dy
     );
 
     let sbom = s
-        .list_referrers(&r, &subject, Some("application/vnd.example.sbom"))
-        .await
-        .expect("filtered");
-    assert_eq!(ids(&sbom), vec![referrers[1].0.clone()]);
-    assert!(s
-        .list_referrers(&r, &subject, Some("application/none"))
+        .list_referrers(
+            &r,
+            &subject,
+            Some("application/vnd.example.sbom"),
+            &PageRequest::all(),
+        )
         .await
         .expect("filtered")
+        .items;
+    assert_eq!(ids(&sbom), vec![referrers[1].0.clone()]);
+    assert!(s
+        .list_referrers(&r, &subject, Some("application/none"), &PageRequest::all())
+        .await
+        .expect("filtered")
+        .items
         .is_empty());
     assert!(s
-        .list_referrers(&repo("octo/other"), &subject, None)
+        .list_referrers(&repo("octo/other"), &subject, None, &PageRequest::all())
         .await
         .expect("other repository")
+        .items
         .is_empty());
 
     s.delete_manifest(&r, &referrers[0].0)
         .await
         .expect("delete");
     let sigs = s
-        .list_referrers(&r, &subject, Some("application/vnd.example.sig"))
+        .list_referrers(
+            &r,
+            &subject,
+            Some("application/vnd.example.sig"),
+            &PageRequest::all(),
+        )
         .await
-        .expect("filtered");
+        .expect("filtered")
+        .items;
     assert_eq!(ids(&sigs), vec![referrers[2].0.clone()]);
 
     // Re-storing without a subject drops the entry.
@@ -457,9 +498,10 @@ pub async fn referrers_are_indexed_and_filtered_by_artifact_type(fixture: Arc<dy
     .expect("re-put");
     assert_eq!(
         ids(&s
-            .list_referrers(&r, &subject, None)
+            .list_referrers(&r, &subject, None, &PageRequest::all())
             .await
-            .expect("referrers")),
+            .expect("referrers")
+            .items),
         vec![referrers[1].0.clone()]
     );
 }

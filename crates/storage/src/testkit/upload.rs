@@ -70,7 +70,12 @@ pub async fn digest_mismatch_leaves_nothing_behind(fixture: Arc<dyn Fixture>) {
         }
         other => panic!("expected DigestMismatch, got {other:?}"),
     }
-    assert!(s.list_blobs().await.expect("list").is_empty());
+    assert!(s
+        .list_blobs(&PageRequest::all())
+        .await
+        .expect("list")
+        .items
+        .is_empty());
     assert!(!s.is_blob_linked(&r, &claimed).await.expect("linked?"));
     assert!(matches!(
         s.upload_status(&r, &session.id).await,
@@ -79,7 +84,12 @@ pub async fn digest_mismatch_leaves_nothing_behind(fixture: Arc<dyn Fixture>) {
 
     let put = s.put_blob(&claimed, body([&b"not it"[..]])).await;
     assert!(matches!(put, Err(Error::DigestMismatch { .. })), "{put:?}");
-    assert!(s.list_blobs().await.expect("list").is_empty());
+    assert!(s
+        .list_blobs(&PageRequest::all())
+        .await
+        .expect("list")
+        .items
+        .is_empty());
 }
 
 /// A chunk whose offset is not the session's size is refused with the
@@ -302,7 +312,12 @@ pub async fn cancelled_session_is_gone(fixture: Arc<dyn Fixture>) {
         s.append_upload(&r, &session.id, 3, body([&b"d"[..]])).await,
         Err(Error::UploadNotFound { .. })
     ));
-    assert!(s.list_blobs().await.expect("list").is_empty());
+    assert!(s
+        .list_blobs(&PageRequest::all())
+        .await
+        .expect("list")
+        .items
+        .is_empty());
 }
 
 /// Sessions idle for longer than the maximum age are purged; recent ones

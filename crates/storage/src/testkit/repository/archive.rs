@@ -64,9 +64,10 @@ async fn assert_unreachable(storage: &dyn Storage, r: &RepositoryName, filled: &
         Err(Error::TagNotFound { .. })
     ));
     assert!(storage
-        .list_referrers(r, &filled.image, None)
+        .list_referrers(r, &filled.image, None, &PageRequest::all())
         .await
         .expect("referrers")
+        .items
         .is_empty());
     assert!(storage
         .tags_of(r, &filled.image)
@@ -74,9 +75,10 @@ async fn assert_unreachable(storage: &dyn Storage, r: &RepositoryName, filled: &
         .expect("tags")
         .is_empty());
     assert!(!storage
-        .linked_blobs(r)
+        .linked_blobs(r, &PageRequest::all())
         .await
         .expect("links")
+        .items
         .contains(&filled.layer));
 }
 
@@ -98,9 +100,10 @@ async fn assert_reachable(storage: &dyn Storage, r: &RepositoryName, filled: &Fi
         filled.image
     );
     let referrers = storage
-        .list_referrers(r, &filled.image, None)
+        .list_referrers(r, &filled.image, None, &PageRequest::all())
         .await
-        .expect("referrers");
+        .expect("referrers")
+        .items;
     assert_eq!(
         referrers.iter().map(|e| &e.digest).collect::<Vec<_>>(),
         vec![&filled.signature]
@@ -152,7 +155,13 @@ pub async fn archiving_hides_everything_of_the_repository(fixture: Arc<dyn Fixtu
         s.set_tag(&r, &tag("old"), &filled.image).await,
         Err(Error::ManifestNotFound { .. })
     ));
-    assert_eq!(s.list_manifests(&r).await.expect("list"), vec![fresh]);
+    assert_eq!(
+        s.list_manifests(&r, &PageRequest::all())
+            .await
+            .expect("list")
+            .items,
+        vec![fresh]
+    );
     assert!(s
         .list_tags(&r, &PageRequest::all())
         .await
@@ -277,7 +286,12 @@ pub async fn archives_are_listed_and_deleted_by_key(fixture: Arc<dyn Fixture>) {
         Err(Error::ArchiveNotFound(_))
     ));
     assert_eq!(s.list_archives().await.expect("list").len(), 1);
-    assert!(s.list_manifests(&b).await.expect("list").is_empty());
+    assert!(s
+        .list_manifests(&b, &PageRequest::all())
+        .await
+        .expect("list")
+        .items
+        .is_empty());
 }
 
 /// Archives survive a restart, and restore afterwards.

@@ -1,0 +1,153 @@
+//! Blobs: committing verified content into place, and [`BlobStore`].
+
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::Path;
+
+use async_trait::async_trait;
+use wharf_reference::{Digest, Digester};
+
+use crate::error::{Error, Result};
+use crate::page::{Page, PageRequest};
+use crate::range::{BlobContent, ByteRange};
+use crate::{BlobStore, ChunkStream};
+
+use super::atomic::{create_file, remove_file};
+use super::pipeline::{End, Target};
+use super::{atomic, pipeline, read, FsStorage, Inner};
+
+impl Inner {
+    /// The digest of a file under `algorithm`, read in large chunks.
+    pub(super) fn hash_file(
+        &self,
+        path: &Path,
+        algorithm: &wharf_reference::Algorithm,
+    ) -> Result<Digest> {
+        let mut digester = Digester::new(algorithm.clone()).map_err(Error::from_verify)?;
+        let mut file =
+            File::open(path).map_err(|e| Error::io(format!("open {}", path.display()), e))?;
+        let mut buffer = vec![0u8; pipeline::BUFFER];
+        loop {
+            let n = file
+                .read(&mut buffer)
+                .map_err(|e| Error::io(format!("read {}", path.display()), e))?;
+            if n == 0 {
+                return Ok(digester.finish());
+            }
+            digester.update(&buffer[..n]);
+        }
+    }
+
+    /// Makes a complete, verified file the blob `digest`: fsync, then rename
+    /// into place unless the blob is already there (a concurrent or earlier
+    /// commit of the same content), in which case the file is dropped.
+    pub(super) fn commit_blob(&self, file: &Path, digest: &Digest) -> Result<()> {
+        let target = self.layout.blob(digest);
+        let context = || format!("commit blob {digest}");
+        if target.exists() {
+            return fs::remove_file(file).map_err(|e| Error::io(context(), e));
+        }
+        let opened = File::open(file).map_err(|e| Error::io(context(), e))?;
+        opened.sync_all().map_err(|e| Error::io(context(), e))?;
+        let len = opened.metadata().map_or(0, |m| m.len());
+        pipeline::drop_cached(&opened, len);
+        atomic::rename_into_place(file, &target).map_err(|e| Error::io(context(), e))
+    }
+}
+
+#[async_trait]
+impl BlobStore for FsStorage {
+    async fn blob_size(&self, digest: &Digest) -> Result<u64> {
+        let digest = digest.clone();
+        self.run(move |inner| {
+            let path = inner.layout.blob(&digest);
+            match fs::metadata(&path) {
+                Ok(m) => Ok(m.len()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::BlobNotFound(digest)),
+                Err(e) => Err(Error::io(format!("stat {}", path.display()), e)),
+            }
+        })
+        .await
+    }
+
+    async fn read_blob(&self, digest: &Digest, range: Option<ByteRange>) -> Result<BlobContent> {
+        let digest = digest.clone();
+        let path = self.inner.layout.blob(&digest);
+        let opened = self.run(move |_| read::open(path, range.as_ref())).await?;
+        let (file, size, range) = opened.ok_or(Error::BlobNotFound(digest))?;
+        Ok(read::stream(file, size, range, &self.inner.streams))
+    }
+
+    async fn put_blob(&self, digest: &Digest, body: ChunkStream) -> Result<u64> {
+        let digester = Digester::new(digest.algorithm().clone()).map_err(Error::from_verify)?;
+        let temp = self.inner.layout.temp_file();
+        let file = {
+            let temp = temp.clone();
+            self.run(move |_| {
+                create_file(&temp).map_err(|e| Error::io(format!("create {}", temp.display()), e))
+            })
+            .await?
+        };
+        let target = Target {
+            file,
+            start: 0,
+            guard: (),
+        };
+        let (_, pumped) = pipeline::pump(
+            target,
+            body,
+            Some(digester),
+            self.inner.max_blob_size,
+            &self.inner.buffers,
+        )
+        .await;
+        let digest = digest.clone();
+        let too_large = self.too_large();
+        self.run(move |inner| {
+            let outcome = (|| {
+                let pumped = pumped?;
+                match pumped.end {
+                    End::Complete => {}
+                    End::BodyFailed(source) => {
+                        return Err(Error::BodyInterrupted { offset: 0, source })
+                    }
+                    End::TooLarge => return Err(too_large),
+                }
+                let actual = pumped
+                    .digester
+                    .ok_or_else(|| Error::io("hash blob", io::Error::other("no digest computed")))?
+                    .finish();
+                if actual != digest {
+                    return Err(Error::DigestMismatch {
+                        expected: digest.clone(),
+                        actual,
+                    });
+                }
+                inner.commit_blob(&temp, &digest)?;
+                Ok(pumped.len)
+            })();
+            if outcome.is_err() {
+                let _ = fs::remove_file(&temp);
+            }
+            outcome
+        })
+        .await
+    }
+
+    async fn delete_blob(&self, digest: &Digest) -> Result<()> {
+        let digest = digest.clone();
+        self.run(move |inner| {
+            if remove_file(&inner.layout.blob(&digest))? {
+                Ok(())
+            } else {
+                Err(Error::BlobNotFound(digest))
+            }
+        })
+        .await
+    }
+
+    async fn list_blobs(&self, page: &PageRequest) -> Result<Page<Digest>> {
+        let page = page.clone();
+        self.run(move |inner| inner.blobs_page(&page)).await
+    }
+}

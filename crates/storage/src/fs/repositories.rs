@@ -1,0 +1,356 @@
+//! Repositories: links, manifests, tags and referrers, and
+//! [`RepositoryStore`].
+
+use async_trait::async_trait;
+use wharf_reference::{Digest, RepositoryName, Tag};
+
+use crate::archive::{Archive, ArchiveKey};
+use crate::error::{Error, Result};
+use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
+use crate::page::{Page, PageRequest};
+use crate::RepositoryStore;
+
+use super::atomic::{read_dir_names, read_optional, remove_file, write_file};
+use super::{corrupt, FsStorage, Inner, ManifestHeader};
+
+impl Inner {
+    pub(super) fn repository_exists(&self, repository: &RepositoryName) -> bool {
+        self.layout.links(repository).is_dir() || self.layout.manifests(repository).is_dir()
+    }
+
+    pub(super) fn link_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
+        if !self.layout.blob(digest).is_file() {
+            return Err(Error::BlobNotFound(digest.clone()));
+        }
+        let link = self.layout.link(repository, digest);
+        if link.is_file() {
+            return Ok(());
+        }
+        write_file(&self.layout, &link, digest.as_str().as_bytes())
+    }
+
+    pub(super) fn read_manifest(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<(ManifestHeader, bytes::Bytes)> {
+        let path = self.layout.manifest(repository, digest);
+        let content = read_optional(&path)?.ok_or_else(|| Error::ManifestNotFound {
+            repository: repository.clone(),
+            digest: digest.clone(),
+        })?;
+        let newline = content
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or_else(|| corrupt(&path, "no header line"))?;
+        let header: ManifestHeader =
+            serde_json::from_slice(&content[..newline]).map_err(|e| corrupt(&path, e))?;
+        let bytes = bytes::Bytes::from(content).slice(newline + 1..);
+        Ok((header, bytes))
+    }
+
+    pub(super) fn put_manifest(
+        &self,
+        repository: &RepositoryName,
+        manifest: ManifestPut,
+    ) -> Result<()> {
+        let path = self.layout.manifest(repository, &manifest.digest);
+        let previous = match self.read_manifest(repository, &manifest.digest) {
+            Ok((header, _)) => header.subject,
+            Err(Error::ManifestNotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        let referrer = manifest.referrer();
+        let header = ManifestHeader {
+            media_type: manifest.media_type,
+            subject: manifest.subject,
+        };
+        let mut content = serde_json::to_vec(&header).map_err(|e| corrupt(&path, e))?;
+        content.push(b'\n');
+        content.extend_from_slice(&manifest.bytes);
+        // The manifest first: a crash after it leaves a manifest whose
+        // referrer entry is missing until the client retries, never a
+        // referrer to a manifest that does not exist.
+        write_file(&self.layout, &path, &content)?;
+        if let Some(old) = previous {
+            if referrer.as_ref().map(|(s, _)| s) != Some(&old.digest) {
+                remove_file(
+                    &self
+                        .layout
+                        .referrer(repository, &old.digest, &manifest.digest),
+                )?;
+            }
+        }
+        if let Some((subject, referrer)) = referrer {
+            let entry = self.layout.referrer(repository, &subject, &manifest.digest);
+            let json = serde_json::to_vec(&referrer).map_err(|e| corrupt(&entry, e))?;
+            write_file(&self.layout, &entry, &json)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn delete_manifest(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Vec<Tag>> {
+        let (header, _) = self.read_manifest(repository, digest)?;
+        // Tags and referrer entry first: a crash midway leaves the manifest
+        // in place (the delete can be retried), never a dangling tag.
+        let mut removed = Vec::new();
+        for (tag, target) in self.tags(repository)? {
+            if &target == digest && remove_file(&self.layout.tag(repository, &tag))? {
+                removed.push(tag);
+            }
+        }
+        if let Some(subject) = header.subject {
+            remove_file(&self.layout.referrer(repository, &subject.digest, digest))?;
+        }
+        remove_file(&self.layout.manifest(repository, digest))?;
+        Ok(removed)
+    }
+
+    pub(super) fn read_tag(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+    ) -> Result<Option<Digest>> {
+        let path = self.layout.tag(repository, tag);
+        let Some(content) = read_optional(&path)? else {
+            return Ok(None);
+        };
+        let text = std::str::from_utf8(&content).map_err(|e| corrupt(&path, e))?;
+        text.parse().map(Some).map_err(|e| corrupt(&path, e))
+    }
+
+    /// Every tag of the repository and its target, in tag order.
+    pub(super) fn tags(&self, repository: &RepositoryName) -> Result<Vec<(Tag, Digest)>> {
+        let mut tags: Vec<Tag> = read_dir_names(&self.layout.tags(repository))?
+            .into_iter()
+            .filter_map(|name| name.parse().ok())
+            .collect();
+        tags.sort();
+        let mut out = Vec::with_capacity(tags.len());
+        for tag in tags {
+            // A tag deleted since the listing is simply skipped.
+            if let Some(digest) = self.read_tag(repository, &tag)? {
+                out.push((tag, digest));
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl RepositoryStore for FsStorage {
+    async fn link_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
+        let (repository, digest) = (repository.clone(), digest.clone());
+        self.run(move |inner| inner.link_blob(&repository, &digest))
+            .await
+    }
+
+    async fn is_blob_linked(&self, repository: &RepositoryName, digest: &Digest) -> Result<bool> {
+        let link = self.inner.layout.link(repository, digest);
+        self.run(move |_| Ok(link.is_file())).await
+    }
+
+    async fn unlink_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
+        let (repository, digest) = (repository.clone(), digest.clone());
+        self.run(move |inner| {
+            if remove_file(&inner.layout.link(&repository, &digest))? {
+                Ok(())
+            } else {
+                Err(Error::BlobNotLinked { repository, digest })
+            }
+        })
+        .await
+    }
+
+    async fn linked_blobs(
+        &self,
+        repository: &RepositoryName,
+        page: &PageRequest,
+    ) -> Result<Page<Digest>> {
+        let (dir, page) = (self.inner.layout.links(repository), page.clone());
+        self.run(move |inner| inner.digests_page(&dir, &page)).await
+    }
+
+    async fn put_manifest(&self, repository: &RepositoryName, manifest: ManifestPut) -> Result<()> {
+        manifest.validate()?;
+        let repository = repository.clone();
+        self.run(move |inner| inner.put_manifest(&repository, manifest))
+            .await
+    }
+
+    async fn get_manifest(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<StoredManifest> {
+        let (repository, digest) = (repository.clone(), digest.clone());
+        self.run(move |inner| {
+            let (header, bytes) = inner.read_manifest(&repository, &digest)?;
+            Ok(StoredManifest {
+                digest,
+                media_type: header.media_type,
+                bytes,
+            })
+        })
+        .await
+    }
+
+    async fn stat_manifest(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<ManifestInfo> {
+        let (repository, digest) = (repository.clone(), digest.clone());
+        self.run(move |inner| {
+            let (header, bytes) = inner.read_manifest(&repository, &digest)?;
+            Ok(ManifestInfo {
+                digest,
+                media_type: header.media_type,
+                size: bytes.len() as u64,
+            })
+        })
+        .await
+    }
+
+    async fn delete_manifest(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Vec<Tag>> {
+        let (repository, digest) = (repository.clone(), digest.clone());
+        self.run(move |inner| inner.delete_manifest(&repository, &digest))
+            .await
+    }
+
+    async fn list_manifests(
+        &self,
+        repository: &RepositoryName,
+        page: &PageRequest,
+    ) -> Result<Page<Digest>> {
+        let (dir, page) = (self.inner.layout.manifests(repository), page.clone());
+        self.run(move |inner| inner.digests_page(&dir, &page)).await
+    }
+
+    async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()> {
+        let (repository, tag, digest) = (repository.clone(), tag.clone(), digest.clone());
+        self.run(move |inner| {
+            if !inner.layout.manifest(&repository, &digest).is_file() {
+                return Err(Error::ManifestNotFound { repository, digest });
+            }
+            write_file(
+                &inner.layout,
+                &inner.layout.tag(&repository, &tag),
+                digest.as_str().as_bytes(),
+            )
+        })
+        .await
+    }
+
+    async fn resolve_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
+        let (repository, tag) = (repository.clone(), tag.clone());
+        self.run(move |inner| {
+            inner
+                .read_tag(&repository, &tag)?
+                .ok_or(Error::TagNotFound { repository, tag })
+        })
+        .await
+    }
+
+    async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
+        let (repository, tag) = (repository.clone(), tag.clone());
+        self.run(move |inner| {
+            let digest = inner.read_tag(&repository, &tag)?;
+            match digest {
+                Some(digest) if remove_file(&inner.layout.tag(&repository, &tag))? => Ok(digest),
+                _ => Err(Error::TagNotFound { repository, tag }),
+            }
+        })
+        .await
+    }
+
+    async fn list_tags(
+        &self,
+        repository: &RepositoryName,
+        page: &PageRequest,
+    ) -> Result<Page<Tag>> {
+        let (repository, page) = (repository.clone(), page.clone());
+        self.run(move |inner| {
+            if !inner.repository_exists(&repository) {
+                return Err(Error::RepositoryNotFound(repository));
+            }
+            let mut tags: Vec<Tag> = read_dir_names(&inner.layout.tags(&repository))?
+                .into_iter()
+                .filter_map(|name| name.parse().ok())
+                .collect();
+            tags.sort();
+            Ok(Page::from_sorted(tags, &page))
+        })
+        .await
+    }
+
+    async fn tags_of(&self, repository: &RepositoryName, digest: &Digest) -> Result<Vec<Tag>> {
+        let (repository, digest) = (repository.clone(), digest.clone());
+        self.run(move |inner| {
+            Ok(inner
+                .tags(&repository)?
+                .into_iter()
+                .filter(|(_, target)| *target == digest)
+                .map(|(tag, _)| tag)
+                .collect())
+        })
+        .await
+    }
+
+    async fn list_referrers(
+        &self,
+        repository: &RepositoryName,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Referrer>> {
+        let (repository, subject) = (repository.clone(), subject.clone());
+        let (artifact_type, page) = (artifact_type.map(str::to_owned), page.clone());
+        self.run(move |inner| {
+            inner.referrers_page(&repository, &subject, artifact_type.as_deref(), &page)
+        })
+        .await
+    }
+
+    async fn list_repositories(&self, page: &PageRequest) -> Result<Page<RepositoryName>> {
+        let page = page.clone();
+        self.run(move |inner| inner.repositories_page(&page)).await
+    }
+
+    async fn archive_repository(
+        &self,
+        repository: &RepositoryName,
+        key: &ArchiveKey,
+    ) -> Result<()> {
+        let (repository, key) = (repository.clone(), key.clone());
+        self.run(move |inner| inner.archive_repository(&repository, &key))
+            .await
+    }
+
+    async fn restore_repository(
+        &self,
+        key: &ArchiveKey,
+        repository: &RepositoryName,
+    ) -> Result<()> {
+        let (key, repository) = (key.clone(), repository.clone());
+        self.run(move |inner| inner.restore_repository(&key, &repository))
+            .await
+    }
+
+    async fn delete_archive(&self, key: &ArchiveKey) -> Result<()> {
+        let key = key.clone();
+        self.run(move |inner| inner.delete_archive(&key)).await
+    }
+
+    async fn list_archives(&self) -> Result<Vec<Archive>> {
+        self.run(|inner| inner.list_archives()).await
+    }
+}

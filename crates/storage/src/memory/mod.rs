@@ -1,0 +1,200 @@
+//! The in-memory backend: [`MemoryStorage`].
+
+mod blobs;
+mod repositories;
+mod uploads;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use bytes::Bytes;
+use wharf_reference::{Digest, Digester, RepositoryName, Tag};
+
+use crate::archive::ArchiveKey;
+use crate::error::{Error, Result};
+use crate::manifest::{Referrer, Subject};
+use crate::page::{Page, PageRequest};
+use crate::upload::UploadId;
+
+/// Storage held entirely in memory: for tests, and for embedding a registry
+/// whose content need not outlive the process.
+///
+/// Blobs are kept as the chunks they arrived in (no copying, no
+/// concatenation) and read back as a stream of those chunks. Uploads
+/// accumulate in memory, which is the point of this backend; set
+/// [`with_max_blob_size`](MemoryStorage::with_max_blob_size) to bound it.
+#[derive(Debug, Default)]
+pub struct MemoryStorage {
+    state: Mutex<State>,
+    max_blob_size: Option<u64>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    blobs: BTreeMap<Digest, Arc<Blob>>,
+    repositories: BTreeMap<RepositoryName, Repository>,
+    uploads: HashMap<UploadId, Arc<futures::lock::Mutex<Session>>>,
+    /// Archived repositories: where their content came from, and it.
+    archives: BTreeMap<ArchiveKey, (RepositoryName, Repository)>,
+}
+
+#[derive(Debug)]
+struct Blob {
+    chunks: Vec<Bytes>,
+    size: u64,
+}
+
+#[derive(Debug, Default)]
+struct Repository {
+    links: BTreeSet<Digest>,
+    manifests: BTreeMap<Digest, Manifest>,
+    tags: BTreeMap<Tag, Digest>,
+    /// subject -> referring manifest -> its descriptor
+    referrers: BTreeMap<Digest, BTreeMap<Digest, Referrer>>,
+}
+
+#[derive(Debug)]
+struct Manifest {
+    media_type: String,
+    bytes: Bytes,
+    subject: Option<Subject>,
+}
+
+#[derive(Debug)]
+struct Session {
+    repository: RepositoryName,
+    started: SystemTime,
+    touched: SystemTime,
+    chunks: Vec<Bytes>,
+    /// SHA-256 of `chunks` so far; other algorithms rehash at finish.
+    digester: Digester,
+    /// Set once the session is finished or cancelled, for appends that were
+    /// waiting on its lock.
+    ended: bool,
+}
+
+impl Session {
+    fn size(&self) -> u64 {
+        self.digester.bytes_hashed()
+    }
+}
+
+impl MemoryStorage {
+    /// Empty storage without a size limit.
+    pub fn new() -> Self {
+        MemoryStorage::default()
+    }
+
+    /// Rejects blobs (and uploads) larger than `limit` bytes with
+    /// [`Error::TooLarge`].
+    pub fn with_max_blob_size(mut self, limit: u64) -> Self {
+        self.max_blob_size = Some(limit);
+        self
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A panic while the lock was held cannot leave State half-updated
+        // (every update is a single insert or remove), so poisoning is moot.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn session(
+        &self,
+        repository: &RepositoryName,
+        id: &UploadId,
+    ) -> Result<Arc<futures::lock::Mutex<Session>>> {
+        self.state()
+            .uploads
+            .get(id)
+            .cloned()
+            .ok_or_else(|| upload_not_found(repository, id))
+    }
+
+    /// Locks a session, checking it still exists and belongs to `repository`.
+    async fn lock_session(
+        &self,
+        repository: &RepositoryName,
+        id: &UploadId,
+    ) -> Result<futures::lock::OwnedMutexGuard<Session>> {
+        let session = self.session(repository, id)?.lock_owned().await;
+        if session.ended || &session.repository != repository {
+            return Err(upload_not_found(repository, id));
+        }
+        Ok(session)
+    }
+
+    fn check_size(&self, size: u64) -> Result<()> {
+        match self.max_blob_size {
+            Some(limit) if size > limit => Err(Error::TooLarge { limit }),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn upload_not_found(repository: &RepositoryName, id: &UploadId) -> Error {
+    Error::UploadNotFound {
+        repository: repository.clone(),
+        id: *id,
+    }
+}
+
+/// The range of digest keys after `page.last`.
+fn after_bound(page: &PageRequest) -> (Bound<&str>, Bound<&str>) {
+    match page.last.as_deref() {
+        Some(last) => (Bound::Excluded(last), Bound::Unbounded),
+        None => (Bound::Unbounded, Bound::Unbounded),
+    }
+}
+
+/// A page of a digest-keyed map's keys, read from `page.last` on.
+fn page_of_keys<V>(map: &BTreeMap<Digest, V>, page: &PageRequest) -> Page<Digest> {
+    let after = map.range::<str, _>(after_bound(page)).map(|(k, _)| k);
+    Page::from_sorted(after.cloned(), page)
+}
+
+impl State {
+    /// Links a blob into a repository (creating the repository).
+    fn link(&mut self, repository: &RepositoryName, digest: &Digest) {
+        self.repositories
+            .entry(repository.clone())
+            .or_default()
+            .links
+            .insert(digest.clone());
+    }
+
+    fn repository(&self, name: &RepositoryName) -> Result<&Repository> {
+        self.repositories
+            .get(name)
+            .ok_or_else(|| Error::RepositoryNotFound(name.clone()))
+    }
+
+    fn manifest(&self, name: &RepositoryName, digest: &Digest) -> Result<&Manifest> {
+        self.repositories
+            .get(name)
+            .and_then(|r| r.manifests.get(digest))
+            .ok_or_else(|| Error::ManifestNotFound {
+                repository: name.clone(),
+                digest: digest.clone(),
+            })
+    }
+}
+
+impl Repository {
+    /// Whether it holds any blob link, manifest or tag.
+    fn holds_content(&self) -> bool {
+        !self.links.is_empty() || !self.manifests.is_empty() || !self.tags.is_empty()
+    }
+
+    fn remove_referrer(&mut self, referrer: &Digest, subject: &Subject) {
+        if let Some(entries) = self.referrers.get_mut(&subject.digest) {
+            entries.remove(referrer);
+            if entries.is_empty() {
+                self.referrers.remove(&subject.digest);
+            }
+        }
+    }
+}

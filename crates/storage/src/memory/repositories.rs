@@ -1,0 +1,311 @@
+//! [`RepositoryStore`] for [`MemoryStorage`]: links, manifests, tags,
+//! referrers, the catalog and archives.
+
+use async_trait::async_trait;
+use wharf_reference::{Digest, RepositoryName, Tag};
+
+use crate::archive::{Archive, ArchiveKey};
+use crate::error::{Error, Result};
+use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
+use crate::page::{Page, PageRequest};
+use crate::RepositoryStore;
+
+use super::{after_bound, page_of_keys, Manifest, MemoryStorage, Repository};
+
+#[async_trait]
+impl RepositoryStore for MemoryStorage {
+    async fn link_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
+        let mut state = self.state();
+        if !state.blobs.contains_key(digest) {
+            return Err(Error::BlobNotFound(digest.clone()));
+        }
+        state.link(repository, digest);
+        Ok(())
+    }
+
+    async fn is_blob_linked(&self, repository: &RepositoryName, digest: &Digest) -> Result<bool> {
+        Ok(self
+            .state()
+            .repositories
+            .get(repository)
+            .is_some_and(|r| r.links.contains(digest)))
+    }
+
+    async fn unlink_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
+        let removed = self
+            .state()
+            .repositories
+            .get_mut(repository)
+            .is_some_and(|r| r.links.remove(digest));
+        if removed {
+            Ok(())
+        } else {
+            Err(Error::BlobNotLinked {
+                repository: repository.clone(),
+                digest: digest.clone(),
+            })
+        }
+    }
+
+    async fn linked_blobs(
+        &self,
+        repository: &RepositoryName,
+        page: &PageRequest,
+    ) -> Result<Page<Digest>> {
+        let state = self.state();
+        let Some(r) = state.repositories.get(repository) else {
+            return Ok(Page::empty());
+        };
+        let after = r.links.range::<str, _>(after_bound(page));
+        Ok(Page::from_sorted(after.cloned(), page))
+    }
+
+    async fn put_manifest(&self, repository: &RepositoryName, manifest: ManifestPut) -> Result<()> {
+        manifest.validate()?;
+        let referrer = manifest.referrer();
+        let mut state = self.state();
+        let repo = state.repositories.entry(repository.clone()).or_default();
+        let previous = repo.manifests.insert(
+            manifest.digest.clone(),
+            Manifest {
+                media_type: manifest.media_type,
+                bytes: manifest.bytes,
+                subject: manifest.subject,
+            },
+        );
+        if let Some(old_subject) = previous.and_then(|p| p.subject) {
+            repo.remove_referrer(&manifest.digest, &old_subject);
+        }
+        if let Some((subject, referrer)) = referrer {
+            repo.referrers
+                .entry(subject)
+                .or_default()
+                .insert(manifest.digest, referrer);
+        }
+        Ok(())
+    }
+
+    async fn get_manifest(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<StoredManifest> {
+        let state = self.state();
+        let m = state.manifest(repository, digest)?;
+        Ok(StoredManifest {
+            digest: digest.clone(),
+            media_type: m.media_type.clone(),
+            bytes: m.bytes.clone(),
+        })
+    }
+
+    async fn stat_manifest(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<ManifestInfo> {
+        let state = self.state();
+        let m = state.manifest(repository, digest)?;
+        Ok(ManifestInfo {
+            digest: digest.clone(),
+            media_type: m.media_type.clone(),
+            size: m.bytes.len() as u64,
+        })
+    }
+
+    async fn delete_manifest(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Vec<Tag>> {
+        let mut state = self.state();
+        let not_found = || Error::ManifestNotFound {
+            repository: repository.clone(),
+            digest: digest.clone(),
+        };
+        let repo = state
+            .repositories
+            .get_mut(repository)
+            .ok_or_else(not_found)?;
+        let manifest = repo.manifests.remove(digest).ok_or_else(not_found)?;
+        if let Some(subject) = &manifest.subject {
+            repo.remove_referrer(digest, subject);
+        }
+        let tags: Vec<Tag> = repo
+            .tags
+            .iter()
+            .filter(|(_, d)| *d == digest)
+            .map(|(t, _)| t.clone())
+            .collect();
+        for tag in &tags {
+            repo.tags.remove(tag);
+        }
+        Ok(tags)
+    }
+
+    async fn list_manifests(
+        &self,
+        repository: &RepositoryName,
+        page: &PageRequest,
+    ) -> Result<Page<Digest>> {
+        let state = self.state();
+        Ok(state
+            .repositories
+            .get(repository)
+            .map_or_else(Page::empty, |r| page_of_keys(&r.manifests, page)))
+    }
+
+    async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()> {
+        let mut state = self.state();
+        state.manifest(repository, digest)?;
+        if let Some(repo) = state.repositories.get_mut(repository) {
+            repo.tags.insert(tag.clone(), digest.clone());
+        }
+        Ok(())
+    }
+
+    async fn resolve_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
+        self.state()
+            .repositories
+            .get(repository)
+            .and_then(|r| r.tags.get(tag).cloned())
+            .ok_or_else(|| Error::TagNotFound {
+                repository: repository.clone(),
+                tag: tag.clone(),
+            })
+    }
+
+    async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
+        self.state()
+            .repositories
+            .get_mut(repository)
+            .and_then(|r| r.tags.remove(tag))
+            .ok_or_else(|| Error::TagNotFound {
+                repository: repository.clone(),
+                tag: tag.clone(),
+            })
+    }
+
+    async fn list_tags(
+        &self,
+        repository: &RepositoryName,
+        page: &PageRequest,
+    ) -> Result<Page<Tag>> {
+        let state = self.state();
+        let repo = state.repository(repository)?;
+        Ok(Page::from_sorted(repo.tags.keys().cloned(), page))
+    }
+
+    async fn tags_of(&self, repository: &RepositoryName, digest: &Digest) -> Result<Vec<Tag>> {
+        Ok(self
+            .state()
+            .repositories
+            .get(repository)
+            .map(|r| {
+                r.tags
+                    .iter()
+                    .filter(|(_, d)| *d == digest)
+                    .map(|(t, _)| t.clone())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn list_referrers(
+        &self,
+        repository: &RepositoryName,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Referrer>> {
+        let state = self.state();
+        let Some(entries) = state
+            .repositories
+            .get(repository)
+            .and_then(|r| r.referrers.get(subject))
+        else {
+            return Ok(Page::empty());
+        };
+        let matching = entries
+            .range::<str, _>(after_bound(page))
+            .map(|(_, r)| r)
+            .filter(|r| artifact_type.is_none_or(|t| r.artifact_type.as_deref() == Some(t)))
+            .cloned();
+        Ok(Page::from_sorted_by(matching, page, |r| r.digest.as_str()))
+    }
+
+    async fn list_repositories(&self, page: &PageRequest) -> Result<Page<RepositoryName>> {
+        Ok(Page::from_sorted(
+            self.state().repositories.keys().cloned(),
+            page,
+        ))
+    }
+
+    async fn archive_repository(
+        &self,
+        repository: &RepositoryName,
+        key: &ArchiveKey,
+    ) -> Result<()> {
+        let mut state = self.state();
+        if state.archives.contains_key(key) {
+            return Err(Error::ArchiveExists(key.clone()));
+        }
+        // Its idle upload sessions go too; one being appended to is busy.
+        state.uploads.retain(|_, session| match session.try_lock() {
+            Some(mut session) if &session.repository == repository => {
+                session.ended = true;
+                false
+            }
+            _ => true,
+        });
+        let content = state.repositories.remove(repository).unwrap_or_default();
+        state
+            .archives
+            .insert(key.clone(), (repository.clone(), content));
+        Ok(())
+    }
+
+    async fn restore_repository(
+        &self,
+        key: &ArchiveKey,
+        repository: &RepositoryName,
+    ) -> Result<()> {
+        let mut state = self.state();
+        if !state.archives.contains_key(key) {
+            return Err(Error::ArchiveNotFound(key.clone()));
+        }
+        if state
+            .repositories
+            .get(repository)
+            .is_some_and(Repository::holds_content)
+        {
+            return Err(Error::RepositoryNotEmpty(repository.clone()));
+        }
+        // An empty archive leaves the name unknown, as on disk.
+        if let Some((_, content)) = state.archives.remove(key) {
+            if content.holds_content() {
+                state.repositories.insert(repository.clone(), content);
+            }
+        }
+        Ok(())
+    }
+
+    async fn delete_archive(&self, key: &ArchiveKey) -> Result<()> {
+        match self.state().archives.remove(key) {
+            Some(_) => Ok(()),
+            None => Err(Error::ArchiveNotFound(key.clone())),
+        }
+    }
+
+    async fn list_archives(&self) -> Result<Vec<Archive>> {
+        Ok(self
+            .state()
+            .archives
+            .iter()
+            .map(|(key, (repository, _))| Archive {
+                key: key.clone(),
+                repository: repository.clone(),
+            })
+            .collect())
+    }
+}
