@@ -110,15 +110,28 @@ pub(crate) fn bearer_jwt(header: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && looks_like_jwt(token)).then_some(token)
 }
 
-/// How many verified bearer tokens are remembered; when full, the memory
-/// starts over.
-const VERIFIED_CAPACITY: usize = 10_000;
+/// How many verified bearer tokens are remembered (the least useful are
+/// evicted first).
+const VERIFIED_CAPACITY: u64 = 10_000;
 
 /// Bearer tokens verified recently, by their signature. Their claims never
-/// change, so only expiry needs checking again.
-#[derive(Default)]
+/// change, so only expiry needs checking again. Bounded by moka, with
+/// entries dropped an hour after they were verified (a registry token
+/// lives minutes), so neither a full memory nor a flood of new tokens
+/// makes every request verify again at once.
 pub(super) struct VerifiedTokens {
-    map: std::sync::Mutex<std::collections::HashMap<Box<str>, Verified>>,
+    map: moka::sync::Cache<Box<str>, Verified>,
+}
+
+impl Default for VerifiedTokens {
+    fn default() -> Self {
+        VerifiedTokens {
+            map: moka::sync::Cache::builder()
+                .max_capacity(VERIFIED_CAPACITY)
+                .time_to_live(std::time::Duration::from_secs(60 * 60))
+                .build(),
+        }
+    }
 }
 
 /// A verified token (whole) and its claims.
@@ -127,29 +140,18 @@ type Verified = (Box<str>, Arc<Claims>);
 impl VerifiedTokens {
     fn get(&self, token: &str, now: Timestamp) -> Option<Arc<Claims>> {
         let signature = token.rsplit('.').next()?;
-        let map = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let (full, claims) = map.get(signature)?;
+        let (full, claims) = self.map.get(signature)?;
         let leeway = TokenSigner::DEFAULT_LEEWAY;
         let current =
             now < claims.exp.saturating_add(leeway) && now.saturating_add(leeway) >= claims.nbf;
-        (**full == *token && current).then(|| claims.clone())
+        (*full == *token && current).then_some(claims)
     }
 
     fn insert(&self, token: &str, claims: Arc<Claims>) {
         let Some(signature) = token.rsplit('.').next() else {
             return;
         };
-        let mut map = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if map.len() >= VERIFIED_CAPACITY {
-            map.clear();
-        }
-        map.insert(signature.into(), (token.into(), claims));
+        self.map.insert(signature.into(), (token.into(), claims));
     }
 }
 
