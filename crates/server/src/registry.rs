@@ -15,7 +15,7 @@ use http::{Method, StatusCode};
 use wharf_reference::RepositoryName;
 use wharf_storage::Storage;
 
-use crate::distribution::auth::{Access, AllowAll, Authorizer};
+use crate::distribution::auth::{Access, Action, AllowAll, Authorizer};
 use crate::distribution::error::{ApiError, ErrorCode};
 use crate::distribution::hooks::{ManifestHooks, NoHooks};
 use crate::distribution::name_locks::NameLocks;
@@ -317,6 +317,17 @@ impl Registry {
             self.inner.hooks.check_name(name)?;
         }
         self.inner.authorizer.authorize(request, access).await
+    }
+
+    /// [`authorize`](Self::authorize) for `action` on the repository `name`.
+    pub(crate) async fn authorize_repository(
+        &self,
+        request: &Parts,
+        name: &RepositoryName,
+        action: Action,
+    ) -> Result<(), ApiError> {
+        self.authorize(request, Access::Repository { name, action })
+            .await
     }
 
     /// The hooks a model plugged in (see [`RegistryBuilder::hooks`]).
