@@ -102,13 +102,7 @@ pub(crate) async fn get(api: Api) -> Result<Response, Problem> {
 /// `PATCH .../packages/container/{name}`: visibility, linked repository,
 /// access inheritance.
 pub(crate) async fn patch(api: Api, body: Body) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
-    api.allow(
-        &resolved,
-        PackageAction::ChangeSettings,
-        PackageLookup::Active,
-    )
-    .await?;
+    let (resolved, _) = api.package_settings().await?;
     let patch: PackagePatch = api.json(body).await?;
     let mut changes = PackageChanges::new();
     if let Some(visibility) = &patch.visibility {

@@ -203,6 +203,20 @@ impl Api {
         }
     }
 
+    /// The package the path names, once the caller may change its settings
+    /// (the live package); with its record.
+    pub(crate) async fn package_settings(&self) -> Result<(Resolved, PackageRecord), Problem> {
+        let resolved = self.package().await?;
+        let record = self
+            .allow(
+                &resolved,
+                PackageAction::ChangeSettings,
+                PackageLookup::Active,
+            )
+            .await?;
+        Ok((resolved, record))
+    }
+
     /// The query, first value per key.
     pub(crate) fn query(&self) -> BTreeMap<String, String> {
         let mut map = BTreeMap::new();
