@@ -309,13 +309,7 @@ impl Ghcr {
         labels: Value,
         annotations: Value,
     ) -> (Reply, Digest, usize) {
-        let config = serde_json::to_vec(&json!({
-            "architecture": "amd64",
-            "os": "linux",
-            "config": { "Labels": labels },
-            "rootfs": { "type": "layers", "diff_ids": [] },
-        }))
-        .expect("json");
+        let config = image_config(&labels);
         let layer = format!("layer of {repo} labelled {labels}").into_bytes();
         for blob in [&config, &layer] {
             let reply = self.push_blob_as(authorization, repo, blob).await;
@@ -421,4 +415,15 @@ pub fn granted(bearer: &str) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// An amd64/linux image config with `labels` and no layers.
+pub fn image_config(labels: &Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": { "Labels": labels },
+        "rootfs": { "type": "layers", "diff_ids": [] },
+    }))
+    .expect("json")
 }
