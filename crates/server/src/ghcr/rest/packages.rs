@@ -142,14 +142,9 @@ pub(crate) async fn patch(api: Api, body: Body) -> Result<Response, Problem> {
 /// `DELETE .../packages/container/{name}`: restorably, with its content
 /// archived.
 pub(crate) async fn delete(api: Api) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
     // Pushes under way end first; later ones wait and are authorized
     // against what then has the name.
-    let _exclusive = api
-        .registry
-        .name_locks()
-        .package_change(&resolved.name)
-        .await;
+    let (resolved, _exclusive) = api.package_exclusively().await?;
     api.allow(&resolved, PackageAction::Delete, PackageLookup::Active)
         .await?;
     api.accounts
@@ -160,12 +155,7 @@ pub(crate) async fn delete(api: Api) -> Result<Response, Problem> {
 
 /// `POST .../packages/container/{name}/restore`.
 pub(crate) async fn restore(api: Api) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
-    let _exclusive = api
-        .registry
-        .name_locks()
-        .package_change(&resolved.name)
-        .await;
+    let (resolved, _exclusive) = api.package_exclusively().await?;
     api.allow(
         &resolved,
         PackageAction::Restore,
