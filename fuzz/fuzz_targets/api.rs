@@ -11,7 +11,7 @@ use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
-use wharf_auth::{Role, SourceRepository, Visibility};
+use wharf_auth::{CodeRepository, Role, Visibility};
 use wharf_server::fuzzing;
 
 fuzz_target!(|data: &[u8]| {
@@ -69,9 +69,9 @@ fn check_patch(body: &[u8]) {
         }
     }
     if let Some(Some(r)) = &patch.repository {
-        if let Ok(repository) = r.parse::<SourceRepository>() {
+        if let Ok(repository) = r.parse::<CodeRepository>() {
             assert_eq!(
-                repository.to_string().parse::<SourceRepository>().ok(),
+                repository.to_string().parse::<CodeRepository>().ok(),
                 Some(repository)
             );
         }

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use libfuzzer_sys::fuzz_target;
 use serde::{de::DeserializeOwned, Serialize};
 use wharf_auth::{
-    Grantee, Identity, Login, Role, SourceRepository, TeamSlug, Visibility, MAX_LOGIN_LEN,
+    CodeRepository, Grantee, Identity, Login, Role, TeamSlug, Visibility, MAX_LOGIN_LEN,
     RESERVED_LOGINS,
 };
 
@@ -32,7 +32,7 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(team.as_str(), s.to_ascii_lowercase());
         assert!(!team.as_str().contains('/'));
     }
-    if let Some(repo) = round_trip::<SourceRepository>(s) {
+    if let Some(repo) = round_trip::<CodeRepository>(s) {
         assert_eq!(repo.as_str(), format!("{}/{}", repo.owner(), repo.name()));
         assert!(Login::parse(repo.owner()).is_ok());
         assert!(!repo.name().contains('/'));

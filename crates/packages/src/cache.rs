@@ -1,12 +1,11 @@
 //! [`CachedStore`]: a read-through cache for the lookups every request
 //! makes, in front of any [`PackageStore`].
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use wharf_auth::{
@@ -72,49 +71,30 @@ impl CacheOptions {
     }
 }
 
-struct Entry<V> {
-    value: V,
-    generation: u64,
-    loaded_at: Instant,
-}
-
+/// One kind of answer, keyed by the cache generation it was loaded under
+/// and the question: an answer of an older generation is never asked for
+/// again and ages out. moka bounds each kind by
+/// [`CacheOptions::capacity`] (evicting the least useful entries, not
+/// everything at once), expires entries after [`CacheOptions::ttl`], and
+/// lets concurrent askers of the same question share one load, so neither
+/// a full cache nor a burst of requests for one token becomes a stampede
+/// on the database.
 struct Map<K, V> {
-    entries: Mutex<HashMap<K, Entry<V>>>,
+    entries: moka::future::Cache<(u64, K), V>,
 }
 
-impl<K: Eq + Hash, V: Clone> Map<K, V> {
-    fn new() -> Self {
+impl<K, V> Map<K, V>
+where
+    K: Eq + Hash + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn new(options: CacheOptions) -> Self {
         Map {
-            entries: Mutex::new(HashMap::new()),
+            entries: moka::future::Cache::builder()
+                .max_capacity(options.capacity as u64)
+                .time_to_live(options.ttl.max(Duration::from_nanos(1)))
+                .build(),
         }
-    }
-
-    fn get(&self, key: &K, generation: u64, ttl: Duration) -> Option<V> {
-        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries
-            .get(key)
-            .filter(|entry| entry.generation == generation && entry.loaded_at.elapsed() < ttl)
-            .map(|entry| entry.value.clone())
-    }
-
-    fn remove(&self, key: &K) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        entries.remove(key);
-    }
-
-    fn insert(&self, key: K, value: V, generation: u64, capacity: usize) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= capacity {
-            entries.clear();
-        }
-        entries.insert(
-            key,
-            Entry {
-                value,
-                generation,
-                loaded_at: Instant::now(),
-            },
-        );
     }
 }
 
@@ -186,10 +166,10 @@ impl CachedStore {
             cache: Arc::new(Cache {
                 options,
                 generation: AtomicU64::new(0),
-                tokens: Map::new(),
-                tokens_by_id: Map::new(),
-                packages: Map::new(),
-                contexts: Map::new(),
+                tokens: Map::new(options),
+                tokens_by_id: Map::new(options),
+                packages: Map::new(options),
+                contexts: Map::new(options),
             }),
         }
     }
@@ -207,23 +187,28 @@ impl CachedStore {
 
     async fn cached<K, V, Fut>(&self, map: &Map<K, V>, key: K, load: Fut) -> Result<V, Error>
     where
-        K: Eq + Hash,
-        V: Clone,
+        K: Eq + Hash + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
         Fut: Future<Output = Result<V, Error>>,
     {
         let CacheOptions { ttl, capacity } = self.cache.options;
+        if ttl.is_zero() || capacity == 0 {
+            return load.await;
+        }
         // Read the generation before loading: if a change lands while
         // loading, the answer is stored under the old generation and never
         // served.
         let generation = self.cache.generation.load(Ordering::Acquire);
-        if let Some(value) = map.get(&key, generation, ttl) {
-            return Ok(value);
-        }
-        let value = load.await?;
-        if !ttl.is_zero() && capacity > 0 {
-            map.insert(key, value.clone(), generation, capacity);
-        }
-        Ok(value)
+        map.entries
+            .try_get_with((generation, key), load)
+            .await
+            .map_err(|err: Arc<Error>| {
+                // Concurrent askers shared the load, and its failure.
+                Arc::try_unwrap(err).unwrap_or_else(|shared| Error::Database {
+                    operation: "a lookup shared with concurrent requests",
+                    source: Box::new(shared),
+                })
+            })
     }
 
     /// Runs a change, then invalidates the cache (whatever its outcome).
@@ -386,9 +371,14 @@ impl TokenStore for CachedStore {
         // cached answer for this id so that `token(id)` shows the new time
         // (at most once per granularity per token). Answers found by hash
         // may show an older `last_used_at` (documented).
-        let CacheOptions { ttl, .. } = self.cache.options;
         let generation = self.cache.generation.load(Ordering::Acquire);
-        let cached = self.cache.tokens_by_id.get(&id, generation, ttl).flatten();
+        let cached = self
+            .cache
+            .tokens_by_id
+            .entries
+            .get(&(generation, id))
+            .await
+            .flatten();
         let recent = cached
             .and_then(|record| record.last_used_at)
             .is_some_and(|last| now < last.saturating_add(LAST_USED_GRANULARITY));
@@ -396,7 +386,11 @@ impl TokenStore for CachedStore {
             return Ok(());
         }
         let result = self.inner.record_token_use(id, now).await;
-        self.cache.tokens_by_id.remove(&id);
+        self.cache
+            .tokens_by_id
+            .entries
+            .invalidate(&(generation, id))
+            .await;
         result
     }
 }

@@ -59,7 +59,7 @@
 //! | `/v2/<name>/tags/list` | `GET` with `n`, `last` and `Link` |
 //! | `/v2/<name>/referrers/<digest>` | `GET` with `artifactType` |
 //! | `/v2/_catalog` | `GET` with `n`, `last` and `Link` |
-//! | `/metrics` | `GET`, Prometheus text format, when enabled |
+//! | `/metrics` | `GET`, Prometheus text format (OpenMetrics on request), when enabled |
 //! | `/token` | `GET`, `POST` (password grant): registry bearer tokens, with [accounts](#accounts-the-github-container-registry-model) |
 //! | `/user/packages`, `/users/<login>/packages`, `/orgs/<login>/packages` and below | the package REST API, with accounts |
 //!
@@ -209,4 +209,8 @@ pub use ghcr::{
 };
 pub use http::metrics::Metrics;
 pub use http::serve::{serve, ServeOptions, Shutdown};
+/// The metrics library [`Metrics`] is built on, for a host application that
+/// registers Wharf's metrics in its own registry ([`Metrics::register`]):
+/// use this re-export to name the same version.
+pub use prometheus_client;
 pub use registry::{Limits, Registry, RegistryBuilder};

@@ -11,7 +11,7 @@ use axum::routing::{any, get};
 use axum::Router;
 use http::header::{HeaderValue, CONTENT_TYPE};
 use http::request::Parts;
-use http::{Method, StatusCode};
+use http::{HeaderMap, Method, StatusCode};
 use wharf_reference::RepositoryName;
 use wharf_storage::Storage;
 
@@ -272,8 +272,13 @@ impl Registry {
         let router = router.fallback(not_found).with_state(self.clone());
         #[cfg(feature = "ghcr")]
         let router = router.merge(self.page_routes());
+        #[cfg(feature = "ghcr")]
+        let rest_api = self.inner.accounts.is_some();
+        #[cfg(not(feature = "ghcr"))]
+        let rest_api = false;
         router.layer(ObserveLayer {
             metrics: self.inner.metrics.clone(),
+            rest_api,
         })
     }
 
@@ -524,12 +529,35 @@ fn written_name<'r>(route: &'r Route, method: &Method) -> Option<&'r RepositoryN
     }
 }
 
-async fn metrics(State(registry): State<Registry>) -> Response {
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        registry.inner.metrics.render(),
-    )
-        .into_response()
+/// `GET /metrics`: the Prometheus text format, or OpenMetrics for a
+/// scraper whose `Accept` names it first (as Prometheus does when it
+/// prefers it).
+async fn metrics(State(registry): State<Registry>, headers: HeaderMap) -> Response {
+    let metrics = &registry.inner.metrics;
+    let (content_type, text) = if wants_openmetrics(&headers) {
+        (
+            Metrics::OPENMETRICS_CONTENT_TYPE,
+            metrics.render_openmetrics(),
+        )
+    } else {
+        (Metrics::CONTENT_TYPE, metrics.render())
+    };
+    ([(CONTENT_TYPE, content_type)], text).into_response()
+}
+
+/// Whether the `Accept` header's first media type is OpenMetrics text.
+fn wants_openmetrics(headers: &HeaderMap) -> bool {
+    headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|accept| accept.split(',').next())
+        .is_some_and(|first| {
+            first.split(';').next().is_some_and(|media| {
+                media
+                    .trim()
+                    .eq_ignore_ascii_case("application/openmetrics-text")
+            })
+        })
 }
 
 async fn not_found() -> Response {

@@ -851,11 +851,8 @@ mod tests {
             ][..],
         ] {
             let invocation = Invocation::parse_from_iter(args.iter().copied());
-            assert_eq!(
-                invocation.settings.data_dir.as_deref(),
-                Some(Path::new("/d")),
-                "{args:?}"
-            );
+            let settings = Settings::load(&invocation.settings, None).expect("settings");
+            assert_eq!(settings.data_dir, Path::new("/d"), "{args:?}");
             assert!(matches!(
                 invocation.command,
                 Some(Command::User(UserCommand::Create { .. }))

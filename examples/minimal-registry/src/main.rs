@@ -49,7 +49,7 @@ fn main() -> ExitCode {
     if let Err(err) = init_logging(&settings) {
         eprintln!(
             "minimal-registry: invalid log filter {:?}: {err}",
-            settings.log_filter
+            settings.log_level
         );
         return ExitCode::from(2);
     }
@@ -74,7 +74,7 @@ fn main() -> ExitCode {
 }
 
 fn init_logging(settings: &Settings) -> Result<(), tracing_subscriber::filter::ParseError> {
-    let filter = EnvFilter::try_new(&settings.log_filter)?;
+    let filter = EnvFilter::try_new(&settings.log_level)?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(true);
@@ -94,17 +94,18 @@ async fn run(settings: Settings) -> Result<(), String> {
     })?;
     let mut limits = Limits::default();
     // `Settings::check` ensured it fits in usize.
-    limits.max_manifest_size = usize::try_from(settings.max_manifest_size).unwrap_or(usize::MAX);
-    limits.upload_expiry = settings.upload_expiry;
-    limits.request_timeout = settings.request_timeout;
-    limits.body_idle_timeout = settings.body_idle_timeout;
-    limits.max_concurrent_uploads = settings.max_concurrent_uploads;
-    limits.upload_share_percent = settings.upload_share_percent;
-    limits.min_body_rate = settings.min_upload_rate.bytes_per_second;
-    limits.min_body_rate_window = settings.min_upload_rate.window;
-    limits.body_deadline = settings.body_deadline;
-    limits.max_upload_sessions = settings.max_upload_sessions;
-    limits.max_upload_sessions_per_client = settings.max_upload_sessions_per_client;
+    limits.max_manifest_size =
+        usize::try_from(settings.limits.max_manifest_size).unwrap_or(usize::MAX);
+    limits.upload_expiry = settings.limits.upload_expiry;
+    limits.request_timeout = settings.limits.request_timeout;
+    limits.body_idle_timeout = settings.limits.body_idle_timeout;
+    limits.max_concurrent_uploads = settings.limits.max_concurrent_uploads;
+    limits.upload_share_percent = settings.limits.upload_share_percent;
+    limits.min_body_rate = settings.limits.min_upload_rate.bytes_per_second;
+    limits.min_body_rate_window = settings.limits.min_upload_rate.window;
+    limits.body_deadline = settings.limits.body_deadline;
+    limits.max_upload_sessions = settings.limits.max_upload_sessions;
+    limits.max_upload_sessions_per_client = settings.limits.max_upload_sessions_per_client;
     let mut builder = Registry::builder(Arc::new(storage))
         .limits(limits)
         .metrics_endpoint(settings.metrics_on_main_address());
@@ -181,15 +182,15 @@ async fn run(settings: Settings) -> Result<(), String> {
             None
         }
     };
-    let purger = registry.spawn_upload_purger(settings.purge_interval);
+    let purger = registry.spawn_upload_purger(settings.limits.purge_interval);
     let package_purger = registry
         .accounts()
-        .map(|_| registry.spawn_package_purger(settings.purge_interval));
+        .map(|_| registry.spawn_package_purger(settings.limits.purge_interval));
     let mut options = ServeOptions::default();
-    options.header_read_timeout = settings.header_read_timeout;
-    options.write_stall_timeout = settings.write_stall_timeout;
-    options.idle_timeout = settings.idle_timeout;
-    options.max_connections = settings.max_connections;
+    options.header_read_timeout = settings.limits.header_read_timeout;
+    options.write_stall_timeout = settings.limits.write_stall_timeout;
+    options.idle_timeout = settings.limits.idle_timeout;
+    options.max_connections = settings.limits.max_connections;
     options.shutdown_grace = settings.shutdown_grace;
     let grace = settings.shutdown_grace;
     let signal = async move {

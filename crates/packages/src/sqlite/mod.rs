@@ -11,7 +11,6 @@ mod statement;
 mod tokens;
 mod versions;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -107,13 +106,14 @@ struct Inner {
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
     /// The last `last_used_at` each token was given by this process, so
-    /// most uses are not written.
-    token_uses: Mutex<HashMap<TokenId, Timestamp>>,
+    /// most uses are not written: bounded, least useful entries evicted
+    /// first, each forgotten after the granularity it saves writes for.
+    token_uses: moka::sync::Cache<TokenId, Timestamp>,
 }
 
-/// More distinct tokens than this in the use map and it starts over: it
-/// is only an optimisation.
-const TOKEN_USES_CAPACITY: usize = 100_000;
+/// The most tokens whose last use is remembered (an optimisation only: a
+/// forgotten one costs a write).
+const TOKEN_USES_CAPACITY: u64 = 100_000;
 
 impl std::fmt::Debug for SqlitePackageStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -211,7 +211,10 @@ impl SqlitePackageStore {
                 writer: Mutex::new(writer),
                 readers,
                 next_reader: AtomicUsize::new(0),
-                token_uses: Mutex::new(HashMap::new()),
+                token_uses: moka::sync::Cache::builder()
+                    .max_capacity(TOKEN_USES_CAPACITY)
+                    .time_to_live(LAST_USED_GRANULARITY)
+                    .build(),
             }),
         }
     }
@@ -483,8 +486,8 @@ impl TokenStore for SqlitePackageStore {
     async fn record_token_use(&self, id: TokenId, now: Timestamp) -> Result<(), Error> {
         let granularity = LAST_USED_GRANULARITY;
         {
-            let uses = lock(&self.inner.token_uses);
-            if uses.get(&id).is_some_and(|&recorded| {
+            let recorded = self.inner.token_uses.get(&id);
+            if recorded.is_some_and(|recorded| {
                 recorded <= now && now < recorded.saturating_add(granularity)
             }) {
                 return Ok(());
@@ -492,11 +495,7 @@ impl TokenStore for SqlitePackageStore {
         }
         self.write(move |conn| tokens::record_use(conn, id, now, granularity.as_secs()))
             .await?;
-        let mut uses = lock(&self.inner.token_uses);
-        if uses.len() >= TOKEN_USES_CAPACITY {
-            uses.clear();
-        }
-        uses.insert(id, now);
+        self.inner.token_uses.insert(id, now);
         Ok(())
     }
 }

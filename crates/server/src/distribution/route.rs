@@ -20,10 +20,18 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 
 use crate::distribution::error::{ApiError, ErrorCode};
 
-/// The endpoint template a request path matched, used as the `route` label
-/// of metrics and in the access log (never the raw path, whose cardinality
-/// is unbounded).
+/// The endpoint a request was for, used as the `route` label of metrics and
+/// in the access log: a route template or the name of an endpoint, never
+/// the raw path (whose cardinality is unbounded).
+///
+/// Every endpoint the registry serves has a kind of its own: the OCI
+/// Distribution endpoints under `/v2/` (labelled with their template, as
+/// [`template`](Self::template) shows), `/metrics`, and with
+/// [accounts](crate::RegistryBuilder) the token endpoint, each endpoint of
+/// the package REST API and the package pages. A path that no endpoint
+/// serves is [`NotFound`](Self::NotFound).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RouteKind {
     /// `/v2/`
     Base,
@@ -41,15 +49,46 @@ pub enum RouteKind {
     Upload,
     /// `/v2/{name}/referrers/{digest}`
     Referrers,
-    /// `/metrics`
+    /// `/metrics`, labelled `metrics`.
     Metrics,
-    /// Anything else.
+    /// The token endpoint, `/token`, labelled `token`.
+    Token,
+    /// A package listing of the REST API (`/user/packages`,
+    /// `/users/{owner}/packages`, `/orgs/{owner}/packages`), labelled
+    /// `api_packages`.
+    ApiPackages,
+    /// A package of the REST API (`.../packages/{type}/{name}`), labelled
+    /// `api_package`.
+    ApiPackage,
+    /// `.../packages/{type}/{name}/restore`, labelled `api_package_restore`.
+    ApiPackageRestore,
+    /// `.../packages/{type}/{name}/versions`, labelled `api_versions`.
+    ApiVersions,
+    /// `.../packages/{type}/{name}/versions/{id}`, labelled `api_version`.
+    ApiVersion,
+    /// `.../packages/{type}/{name}/versions/{id}/restore`, labelled
+    /// `api_version_restore`.
+    ApiVersionRestore,
+    /// `.../packages/{type}/{name}/grants`, labelled `api_grants`.
+    ApiGrants,
+    /// `.../packages/{type}/{name}/grants/{grantee}`, labelled `api_grant`.
+    ApiGrant,
+    /// A package page (`/{owner}/packages/container/{name}`), labelled
+    /// `page_package`.
+    PagePackage,
+    /// An owner's page (`/{owner}/packages`, `/{owner}?tab=packages`),
+    /// labelled `page_owner`.
+    PageOwner,
+    /// A path no endpoint serves, labelled `not_found`.
+    NotFound,
+    /// A route of the router that has no kind of its own (none today),
+    /// labelled `other`.
     Other,
 }
 
 impl RouteKind {
-    /// Every kind, in a fixed order (the index of a kind is its position).
-    pub const ALL: [RouteKind; 10] = [
+    /// Every kind, in a fixed order.
+    pub const ALL: [RouteKind; 22] = [
         Self::Base,
         Self::Catalog,
         Self::TagsList,
@@ -59,10 +98,25 @@ impl RouteKind {
         Self::Upload,
         Self::Referrers,
         Self::Metrics,
+        Self::Token,
+        Self::ApiPackages,
+        Self::ApiPackage,
+        Self::ApiPackageRestore,
+        Self::ApiVersions,
+        Self::ApiVersion,
+        Self::ApiVersionRestore,
+        Self::ApiGrants,
+        Self::ApiGrant,
+        Self::PagePackage,
+        Self::PageOwner,
+        Self::NotFound,
         Self::Other,
     ];
 
-    /// The route template, e.g. `/v2/{name}/manifests/{reference}`.
+    /// The `route` label: the route template of a `/v2/` endpoint (e.g.
+    /// `/v2/{name}/manifests/{reference}`), the name of any other
+    /// (`token`, `api_versions`, `page_package`, `metrics`, `not_found`,
+    /// ...).
     pub const fn template(self) -> &'static str {
         match self {
             Self::Base => "/v2/",
@@ -73,23 +127,33 @@ impl RouteKind {
             Self::UploadStart => "/v2/{name}/blobs/uploads/",
             Self::Upload => "/v2/{name}/blobs/uploads/{id}",
             Self::Referrers => "/v2/{name}/referrers/{digest}",
-            Self::Metrics => "/metrics",
+            Self::Metrics => "metrics",
+            Self::Token => "token",
+            Self::ApiPackages => "api_packages",
+            Self::ApiPackage => "api_package",
+            Self::ApiPackageRestore => "api_package_restore",
+            Self::ApiVersions => "api_versions",
+            Self::ApiVersion => "api_version",
+            Self::ApiVersionRestore => "api_version_restore",
+            Self::ApiGrants => "api_grants",
+            Self::ApiGrant => "api_grant",
+            Self::PagePackage => "page_package",
+            Self::PageOwner => "page_owner",
+            Self::NotFound => "not_found",
             Self::Other => "other",
         }
     }
 
-    pub(crate) const fn index(self) -> usize {
-        self as usize
-    }
-
-    /// Classifies a request path (with its `/v2` prefix) without validating
-    /// the name or the last segment.
+    /// Classifies a `/v2/...` path (or `/metrics`) without validating the
+    /// name or the last segment; any other path is
+    /// [`NotFound`](Self::NotFound). The router labels the other endpoints
+    /// from the route they matched.
     ///
     /// ```
     /// use wharf_server::RouteKind;
     /// assert_eq!(RouteKind::classify("/v2/a/b/manifests/latest"), RouteKind::Manifest);
     /// assert_eq!(RouteKind::classify("/v2/a/blobs/uploads/"), RouteKind::UploadStart);
-    /// assert_eq!(RouteKind::classify("/v3/"), RouteKind::Other);
+    /// assert_eq!(RouteKind::classify("/v3/"), RouteKind::NotFound);
     /// ```
     pub fn classify(path: &str) -> RouteKind {
         split(path).map_or_else(
@@ -97,11 +161,44 @@ impl RouteKind {
                 if path == "/metrics" {
                     Self::Metrics
                 } else {
-                    Self::Other
+                    Self::NotFound
                 }
             },
             |(kind, _, _)| kind,
         )
+    }
+
+    /// The kind of a request for the raw `path` that the router sent to
+    /// the route `matched` (its template, as registered; `None` for the
+    /// fallback, and for a service nested under a prefix). `rest_api`: the
+    /// router serves the package REST API, whose routes are nested.
+    pub(crate) fn of_request(matched: Option<&str>, path: &str, rest_api: bool) -> RouteKind {
+        #[cfg(feature = "ghcr")]
+        if rest_api {
+            if let Some(kind) = crate::ghcr::rest::route_kind(path) {
+                return kind;
+            }
+        }
+        #[cfg(not(feature = "ghcr"))]
+        let _ = rest_api;
+        let Some(matched) = matched else {
+            return Self::NotFound;
+        };
+        match matched {
+            "/v2" | "/v2/" | "/v2/{*path}" => Self::classify(path),
+            "/metrics" => Self::Metrics,
+            "/token" => Self::Token,
+            // The package pages are the routes that start with the owner
+            // (`/{owner}...`): static routes take precedence over them.
+            _ if matched.starts_with("/{") => {
+                if matched.contains("/container/") || matched.contains("{*") {
+                    Self::PagePackage
+                } else {
+                    Self::PageOwner
+                }
+            }
+            _ => Self::Other,
+        }
     }
 }
 
@@ -297,7 +394,7 @@ impl Route {
                     digest: parse_digest(&decode(last))?,
                 }
             }
-            RouteKind::Metrics | RouteKind::Other => return Ok(None),
+            _ => return Ok(None),
         };
         Ok(Some(route))
     }
@@ -369,16 +466,80 @@ mod tests {
             ("/v2/a/blobs/uploads/abc-123", RouteKind::Upload),
             ("/v2/a/b/blobs/uploads/blobs/uploads/x", RouteKind::Upload),
             ("/v2/a/referrers/sha256:00", RouteKind::Referrers),
-            ("/v2/a/tags/other", RouteKind::Other),
-            ("/v2/a/uploads/x", RouteKind::Other),
-            ("/v2/a", RouteKind::Other),
-            ("/v3/a/manifests/x", RouteKind::Other),
+            ("/v2/a/tags/other", RouteKind::NotFound),
+            ("/v2/a/uploads/x", RouteKind::NotFound),
+            ("/v2/a", RouteKind::NotFound),
+            ("/v3/a/manifests/x", RouteKind::NotFound),
             ("/metrics", RouteKind::Metrics),
-            ("/", RouteKind::Other),
+            ("/", RouteKind::NotFound),
         ];
         for (path, kind) in table {
             assert_eq!(RouteKind::classify(path), kind, "{path}");
         }
+    }
+
+    #[test]
+    fn requests_are_labelled_from_the_route_they_matched() {
+        let table = [
+            (None, "/v2/a/manifests/latest", RouteKind::NotFound),
+            (None, "/anything", RouteKind::NotFound),
+            (
+                Some("/v2/{*path}"),
+                "/v2/a/manifests/latest",
+                RouteKind::Manifest,
+            ),
+            (Some("/v2/{*path}"), "/v2/a", RouteKind::NotFound),
+            (Some("/v2/"), "/v2/", RouteKind::Base),
+            (Some("/metrics"), "/metrics", RouteKind::Metrics),
+            (Some("/token"), "/token", RouteKind::Token),
+            (
+                Some("/{owner}/packages/container/{*name}"),
+                "/alice/packages/container/app",
+                RouteKind::PagePackage,
+            ),
+            (
+                Some("/{owner}/packages"),
+                "/alice/packages",
+                RouteKind::PageOwner,
+            ),
+            (
+                Some("/{owner}/packages/"),
+                "/alice/packages/",
+                RouteKind::PageOwner,
+            ),
+            (Some("/{owner}"), "/alice", RouteKind::PageOwner),
+            (Some("/healthz"), "/healthz", RouteKind::Other),
+        ];
+        for (matched, path, kind) in table {
+            assert_eq!(
+                RouteKind::of_request(matched, path, true),
+                kind,
+                "{matched:?} {path}"
+            );
+        }
+        #[cfg(feature = "ghcr")]
+        for (path, rest_api, kind) in [
+            (
+                "/users/alice/packages/container/app/versions",
+                true,
+                RouteKind::ApiVersions,
+            ),
+            (
+                "/orgs/acme/packages/container/x/y/z",
+                true,
+                RouteKind::NotFound,
+            ),
+            ("/users/alice/packages", false, RouteKind::NotFound),
+        ] {
+            assert_eq!(RouteKind::of_request(None, path, rest_api), kind, "{path}");
+        }
+    }
+
+    #[test]
+    fn route_labels_are_distinct() {
+        let labels: std::collections::HashSet<&str> =
+            RouteKind::ALL.iter().map(|k| k.template()).collect();
+        assert_eq!(labels.len(), RouteKind::ALL.len());
     }
 
     #[test]

@@ -1,97 +1,307 @@
-//! Request and upload metrics in the Prometheus text format.
+//! Request and upload metrics, kept with [`prometheus_client`].
 //!
-//! A fixed table of atomic counters indexed by route template, method and
-//! status: recording a request is a handful of relaxed atomic additions, no
-//! lock, no allocation, no hashing. Label values are bounded by
-//! construction (templates, not raw paths), so the exposition stays small.
+//! Every metric is a `prometheus_client` metric registered under the
+//! `wharf` prefix: [`Metrics::render`] encodes them in the Prometheus text
+//! format served at `/metrics`, and [`Metrics::register`] adds the same
+//! metrics to a host application's own [`Registry`], so that one scrape of
+//! the host covers Wharf too.
+//!
+//! Label values are bounded by construction: the `route` label is a
+//! [`RouteKind`] (a template or an endpoint name, never a raw path), the
+//! method one of seven values and the status one of a fixed set of codes
+//! (any other is `other`).
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Method, StatusCode};
+use prometheus_client::encoding::{
+    EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder, MetricEncoder,
+};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::{Registry, Unit};
 
 use crate::distribution::route::RouteKind;
 
-const ROUTES: usize = RouteKind::ALL.len();
-const METHODS: [&str; 7] = ["GET", "HEAD", "PUT", "POST", "PATCH", "DELETE", "OTHER"];
-const STATUSES: [u16; 21] = [
+/// The prefix of every metric's name.
+const PREFIX: &str = "wharf";
+
+/// The status codes counted as themselves; any other is `other`.
+const STATUSES: [u16; 20] = [
     200, 201, 202, 204, 206, 301, 304, 400, 401, 403, 404, 405, 408, 413, 415, 416, 429, 500, 503,
-    507, 0,
+    507,
 ];
+
 /// Upper bounds of the duration histogram's buckets, in seconds (the last,
 /// `+Inf`, is implicit).
 const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0, 120.0,
 ];
 
-#[derive(Default)]
-struct RouteStats {
-    requests: [[AtomicU64; STATUSES.len()]; METHODS.len()],
-    bytes_in: AtomicU64,
-    bytes_out: AtomicU64,
-    duration_buckets: [AtomicU64; BUCKETS.len() + 1],
-    duration_sum_micros: AtomicU64,
+impl EncodeLabelValue for RouteKind {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, self.template())
+    }
 }
 
-/// The registry's metrics. Shared by all requests; [`Metrics::render`]
-/// produces the Prometheus text exposition served at `/metrics`.
+/// The `method` label: the usual methods, anything else is `OTHER`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct MethodLabel(&'static str);
+
+impl MethodLabel {
+    fn of(method: &Method) -> MethodLabel {
+        MethodLabel(match *method {
+            Method::GET => "GET",
+            Method::HEAD => "HEAD",
+            Method::PUT => "PUT",
+            Method::POST => "POST",
+            Method::PATCH => "PATCH",
+            Method::DELETE => "DELETE",
+            _ => "OTHER",
+        })
+    }
+}
+
+impl EncodeLabelValue for MethodLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, self.0)
+    }
+}
+
+/// The `status` label: a code of [`STATUSES`], or `other` (stored as 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct StatusLabel(u16);
+
+impl StatusLabel {
+    fn of(status: StatusCode) -> StatusLabel {
+        let code = status.as_u16();
+        StatusLabel(if STATUSES.contains(&code) { code } else { 0 })
+    }
+}
+
+impl EncodeLabelValue for StatusLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder<'_>) -> Result<(), std::fmt::Error> {
+        match self.0 {
+            0 => std::fmt::Write::write_str(encoder, "other"),
+            code => std::fmt::Write::write_fmt(encoder, format_args!("{code}")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    route: RouteKind,
+    method: MethodLabel,
+    status: StatusLabel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RouteLabels {
+    route: RouteKind,
+}
+
+/// A gauge encoded as at least zero (see [`Metrics::uploads_open`]).
+#[derive(Debug, Clone, Default)]
+struct NonNegativeGauge(Arc<AtomicI64>);
+
+impl NonNegativeGauge {
+    fn get(&self) -> i64 {
+        self.0.load(Relaxed).max(0)
+    }
+}
+
+impl TypedMetric for NonNegativeGauge {
+    const TYPE: MetricType = MetricType::Gauge;
+}
+
+impl EncodeMetric for NonNegativeGauge {
+    fn encode(&self, mut encoder: MetricEncoder<'_>) -> Result<(), std::fmt::Error> {
+        encoder.encode_gauge(&self.get())
+    }
+
+    fn metric_type(&self) -> MetricType {
+        Self::TYPE
+    }
+}
+
+fn duration_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+/// The registry's metrics: HTTP requests by route, method and status,
+/// bytes and durations by route, requests in flight, upload sessions and
+/// overload refusals. Shared by all requests (recording one is a few
+/// atomic additions after a look-up of its label set).
+///
+/// | metric | type | labels |
+/// |---|---|---|
+/// | `wharf_http_requests_total` | counter | `route`, `method`, `status` |
+/// | `wharf_http_request_bytes_total` | counter | `route` |
+/// | `wharf_http_response_bytes_total` | counter | `route` |
+/// | `wharf_http_request_duration_seconds` | histogram | `route` |
+/// | `wharf_http_requests_in_flight` | gauge | |
+/// | `wharf_upload_sessions_open` | gauge | |
+/// | `wharf_upload_sessions_started_total` | counter | |
+/// | `wharf_upload_sessions_completed_total` | counter | |
+/// | `wharf_upload_sessions_cancelled_total` | counter | |
+/// | `wharf_upload_sessions_expired_total` | counter | |
+/// | `wharf_requests_rejected_overload_total` | counter | |
+///
+/// `route` is a [`RouteKind`] label, `method` one of `GET`, `HEAD`, `PUT`,
+/// `POST`, `PATCH`, `DELETE` and `OTHER`, `status` the response's code (a
+/// code outside the usual set, such as 499 for a client that went away, is
+/// `other`). A series appears once it counts something.
+///
+/// A host application that serves its own metrics merges these into its
+/// registry with [`register`](Self::register):
+///
+/// ```
+/// use std::sync::Arc;
+/// use wharf_server::prometheus_client::registry::Registry as MetricRegistry;
+/// use wharf_server::{prometheus_client, Registry};
+/// use wharf_storage::MemoryStorage;
+///
+/// let registry = Registry::builder(Arc::new(MemoryStorage::new())).build();
+/// let mut host = MetricRegistry::default();
+/// registry.metrics().register(&mut host);
+///
+/// let mut text = String::new();
+/// prometheus_client::encoding::text::encode(&mut text, &host)?;
+/// assert!(text.contains("wharf_upload_sessions_open 0"));
+/// # Ok::<(), std::fmt::Error>(())
+/// ```
 pub struct Metrics {
-    routes: [RouteStats; ROUTES],
-    in_flight: AtomicI64,
-    uploads_open: AtomicI64,
-    uploads_started: AtomicU64,
-    uploads_completed: AtomicU64,
-    uploads_cancelled: AtomicU64,
-    uploads_expired: AtomicU64,
-    rejected_overload: AtomicU64,
+    /// Wharf's own registry, which [`Metrics::render`] encodes.
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    request_bytes: Family<RouteLabels, Counter>,
+    response_bytes: Family<RouteLabels, Counter>,
+    durations: Family<RouteLabels, Histogram, fn() -> Histogram>,
+    in_flight: Gauge,
+    uploads_open: NonNegativeGauge,
+    uploads_started: Counter,
+    uploads_completed: Counter,
+    uploads_cancelled: Counter,
+    uploads_expired: Counter,
+    rejected_overload: Counter,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
-        Self {
-            routes: std::array::from_fn(|_| RouteStats::default()),
-            in_flight: AtomicI64::new(0),
-            uploads_open: AtomicI64::new(0),
-            uploads_started: AtomicU64::new(0),
-            uploads_completed: AtomicU64::new(0),
-            uploads_cancelled: AtomicU64::new(0),
-            uploads_expired: AtomicU64::new(0),
-            rejected_overload: AtomicU64::new(0),
-        }
+        let mut metrics = Self {
+            registry: Registry::default(),
+            requests: Family::default(),
+            request_bytes: Family::default(),
+            response_bytes: Family::default(),
+            durations: Family::new_with_constructor(duration_histogram),
+            in_flight: Gauge::default(),
+            uploads_open: NonNegativeGauge::default(),
+            uploads_started: Counter::default(),
+            uploads_completed: Counter::default(),
+            uploads_cancelled: Counter::default(),
+            uploads_expired: Counter::default(),
+            rejected_overload: Counter::default(),
+        };
+        let mut registry = Registry::default();
+        metrics.register(&mut registry);
+        metrics.registry = registry;
+        metrics
     }
 }
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Metrics")
-            .field("in_flight", &self.in_flight.load(Relaxed))
-            .field("uploads_open", &self.uploads_open.load(Relaxed))
+            .field("in_flight", &self.in_flight.get())
+            .field("uploads_open", &self.uploads_open.get())
             .finish_non_exhaustive()
     }
 }
 
-fn method_index(method: &Method) -> usize {
-    match *method {
-        Method::GET => 0,
-        Method::HEAD => 1,
-        Method::PUT => 2,
-        Method::POST => 3,
-        Method::PATCH => 4,
-        Method::DELETE => 5,
-        _ => 6,
-    }
-}
-
-fn status_index(status: StatusCode) -> usize {
-    let code = status.as_u16();
-    STATUSES
-        .iter()
-        .position(|&s| s == code)
-        .unwrap_or(STATUSES.len() - 1)
-}
-
 impl Metrics {
+    /// The `Content-Type` of [`render`](Self::render)'s text: the
+    /// Prometheus text format, version 0.0.4.
+    pub const CONTENT_TYPE: &'static str =
+        prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+    /// The `Content-Type` of [`render_openmetrics`](Self::render_openmetrics)'s
+    /// text: OpenMetrics 1.0.0.
+    pub const OPENMETRICS_CONTENT_TYPE: &'static str =
+        "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+    /// Registers Wharf's metrics in `registry`, under the `wharf` prefix
+    /// (`wharf_http_requests_total`, ...), so that a host application's
+    /// exposition includes them. The metrics are shared, not copied: the
+    /// host's registry sees every later request. Register them once per
+    /// registry (twice would expose each series twice); a
+    /// [sub-registry](Registry::sub_registry_with_prefix) adds a prefix
+    /// of the host's own, a [labelled
+    /// one](Registry::sub_registry_with_label) a constant label.
+    pub fn register(&self, registry: &mut Registry) {
+        let registry = registry.sub_registry_with_prefix(PREFIX);
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            self.requests.clone(),
+        );
+        registry.register(
+            "http_request_bytes",
+            "Request body bytes received, by route",
+            self.request_bytes.clone(),
+        );
+        registry.register(
+            "http_response_bytes",
+            "Response body bytes sent, by route",
+            self.response_bytes.clone(),
+        );
+        registry.register_with_unit(
+            "http_request_duration",
+            "Time from request head to the end of the response body, by route",
+            Unit::Seconds,
+            self.durations.clone(),
+        );
+        registry.register(
+            "http_requests_in_flight",
+            "Requests being served",
+            self.in_flight.clone(),
+        );
+        registry.register(
+            "upload_sessions_open",
+            "Blob upload sessions open (started by this process and not yet finished)",
+            self.uploads_open.clone(),
+        );
+        registry.register(
+            "upload_sessions_started",
+            "Blob upload sessions started",
+            self.uploads_started.clone(),
+        );
+        registry.register(
+            "upload_sessions_completed",
+            "Blob upload sessions completed into a verified blob",
+            self.uploads_completed.clone(),
+        );
+        registry.register(
+            "upload_sessions_cancelled",
+            "Blob upload sessions cancelled by clients",
+            self.uploads_cancelled.clone(),
+        );
+        registry.register(
+            "upload_sessions_expired",
+            "Blob upload sessions purged after expiring",
+            self.uploads_expired.clone(),
+        );
+        registry.register(
+            "requests_rejected_overload",
+            "Requests refused with 429 because a concurrency limit was reached",
+            self.rejected_overload.clone(),
+        );
+    }
+
     /// Records one finished request.
     pub fn record_request(
         &self,
@@ -102,199 +312,85 @@ impl Metrics {
         bytes_out: u64,
         duration: Duration,
     ) {
-        let stats = &self.routes[route.index()];
-        stats.requests[method_index(method)][status_index(status)].fetch_add(1, Relaxed);
+        self.requests
+            .get_or_create(&RequestLabels {
+                route,
+                method: MethodLabel::of(method),
+                status: StatusLabel::of(status),
+            })
+            .inc();
+        let labels = RouteLabels { route };
         if bytes_in > 0 {
-            stats.bytes_in.fetch_add(bytes_in, Relaxed);
+            self.request_bytes.get_or_create(&labels).inc_by(bytes_in);
         }
         if bytes_out > 0 {
-            stats.bytes_out.fetch_add(bytes_out, Relaxed);
+            self.response_bytes.get_or_create(&labels).inc_by(bytes_out);
         }
-        let seconds = duration.as_secs_f64();
-        let bucket = BUCKETS
-            .iter()
-            .position(|&bound| seconds <= bound)
-            .unwrap_or(BUCKETS.len());
-        stats.duration_buckets[bucket].fetch_add(1, Relaxed);
-        let micros = u64::try_from(duration.as_micros()).unwrap_or(u64::MAX);
-        stats.duration_sum_micros.fetch_add(micros, Relaxed);
+        self.durations
+            .get_or_create(&labels)
+            .observe(duration.as_secs_f64());
     }
 
     pub(crate) fn request_started(&self) {
-        self.in_flight.fetch_add(1, Relaxed);
+        self.in_flight.inc();
     }
 
     pub(crate) fn request_finished(&self) {
-        self.in_flight.fetch_sub(1, Relaxed);
+        self.in_flight.dec();
     }
 
     pub(crate) fn upload_started(&self) {
-        self.uploads_started.fetch_add(1, Relaxed);
-        self.uploads_open.fetch_add(1, Relaxed);
+        self.uploads_started.inc();
+        self.uploads_open.0.fetch_add(1, Relaxed);
     }
 
     pub(crate) fn upload_completed(&self) {
-        self.uploads_completed.fetch_add(1, Relaxed);
-        self.uploads_open.fetch_sub(1, Relaxed);
+        self.uploads_completed.inc();
+        self.uploads_open.0.fetch_sub(1, Relaxed);
     }
 
     pub(crate) fn upload_cancelled(&self) {
-        self.uploads_cancelled.fetch_add(1, Relaxed);
-        self.uploads_open.fetch_sub(1, Relaxed);
+        self.uploads_cancelled.inc();
+        self.uploads_open.0.fetch_sub(1, Relaxed);
     }
 
     /// Records upload sessions removed by the expiry purge.
     pub fn uploads_expired(&self, count: u64) {
-        self.uploads_expired.fetch_add(count, Relaxed);
+        self.uploads_expired.inc_by(count);
         self.uploads_open
+            .0
             .fetch_sub(i64::try_from(count).unwrap_or(i64::MAX), Relaxed);
     }
 
     pub(crate) fn rejected_overload(&self) {
-        self.rejected_overload.fetch_add(1, Relaxed);
+        self.rejected_overload.inc();
     }
 
     /// Upload sessions opened and not yet completed, cancelled or purged,
     /// as seen by this process (sessions left by an earlier process are
     /// counted only when purged, so the gauge never goes below zero).
     pub fn uploads_open(&self) -> i64 {
-        self.uploads_open.load(Relaxed).max(0)
+        self.uploads_open.get()
     }
 
-    /// The metrics in the Prometheus text exposition format (version 0.0.4).
+    /// The metrics in the Prometheus text exposition format (version
+    /// 0.0.4, [`CONTENT_TYPE`](Self::CONTENT_TYPE)), as `/metrics` serves
+    /// them by default.
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(8 * 1024);
-        out.push_str("# HELP wharf_http_requests_total HTTP requests by route template, method and status.\n");
-        out.push_str("# TYPE wharf_http_requests_total counter\n");
-        for route in RouteKind::ALL {
-            let stats = &self.routes[route.index()];
-            for (m, method) in METHODS.iter().enumerate() {
-                for (s, status) in STATUSES.iter().enumerate() {
-                    let count = stats.requests[m][s].load(Relaxed);
-                    if count == 0 {
-                        continue;
-                    }
-                    let status = if *status == 0 {
-                        "other".to_owned()
-                    } else {
-                        status.to_string()
-                    };
-                    let _ = writeln!(
-                        out,
-                        "wharf_http_requests_total{{route=\"{}\",method=\"{method}\",status=\"{status}\"}} {count}",
-                        route.template()
-                    );
-                }
-            }
-        }
-        for (name, help, pick) in [
-            (
-                "wharf_http_request_bytes_total",
-                "Request body bytes received, by route template.",
-                (|s: &RouteStats| s.bytes_in.load(Relaxed)) as fn(&RouteStats) -> u64,
-            ),
-            (
-                "wharf_http_response_bytes_total",
-                "Response body bytes sent, by route template.",
-                |s: &RouteStats| s.bytes_out.load(Relaxed),
-            ),
-        ] {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-            for route in RouteKind::ALL {
-                let value = pick(&self.routes[route.index()]);
-                if value > 0 {
-                    let _ = writeln!(out, "{name}{{route=\"{}\"}} {value}", route.template());
-                }
-            }
-        }
-        out.push_str("# HELP wharf_http_request_duration_seconds Time from request head to the end of the response body, by route template.\n");
-        out.push_str("# TYPE wharf_http_request_duration_seconds histogram\n");
-        for route in RouteKind::ALL {
-            let stats = &self.routes[route.index()];
-            let counts: Vec<u64> = stats
-                .duration_buckets
-                .iter()
-                .map(|b| b.load(Relaxed))
-                .collect();
-            let total: u64 = counts.iter().sum();
-            if total == 0 {
-                continue;
-            }
-            let template = route.template();
-            let mut cumulative = 0;
-            for (bound, count) in BUCKETS.iter().zip(&counts) {
-                cumulative += count;
-                let _ = writeln!(
-                    out,
-                    "wharf_http_request_duration_seconds_bucket{{route=\"{template}\",le=\"{bound}\"}} {cumulative}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "wharf_http_request_duration_seconds_bucket{{route=\"{template}\",le=\"+Inf\"}} {total}"
-            );
-            let sum = stats.duration_sum_micros.load(Relaxed) as f64 / 1e6;
-            let _ = writeln!(
-                out,
-                "wharf_http_request_duration_seconds_sum{{route=\"{template}\"}} {sum}\nwharf_http_request_duration_seconds_count{{route=\"{template}\"}} {total}"
-            );
-        }
-        let gauges = [
-            (
-                "wharf_http_requests_in_flight",
-                "Requests being served.",
-                "gauge",
-                self.in_flight.load(Relaxed).max(0),
-            ),
-            (
-                "wharf_upload_sessions_open",
-                "Blob upload sessions open (started by this process and not yet finished).",
-                "gauge",
-                self.uploads_open(),
-            ),
-            (
-                "wharf_upload_sessions_started_total",
-                "Blob upload sessions started.",
-                "counter",
-                clamp(self.uploads_started.load(Relaxed)),
-            ),
-            (
-                "wharf_upload_sessions_completed_total",
-                "Blob upload sessions completed into a verified blob.",
-                "counter",
-                clamp(self.uploads_completed.load(Relaxed)),
-            ),
-            (
-                "wharf_upload_sessions_cancelled_total",
-                "Blob upload sessions cancelled by clients.",
-                "counter",
-                clamp(self.uploads_cancelled.load(Relaxed)),
-            ),
-            (
-                "wharf_upload_sessions_expired_total",
-                "Blob upload sessions purged after expiring.",
-                "counter",
-                clamp(self.uploads_expired.load(Relaxed)),
-            ),
-            (
-                "wharf_requests_rejected_overload_total",
-                "Requests refused with 429 because a concurrency limit was reached.",
-                "counter",
-                clamp(self.rejected_overload.load(Relaxed)),
-            ),
-        ];
-        for (name, help, kind, value) in gauges {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
-            );
-        }
+        // Writing to a String cannot fail, nor can Wharf's metrics.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
         out
     }
-}
 
-fn clamp(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
+    /// The metrics in the OpenMetrics text format
+    /// ([`OPENMETRICS_CONTENT_TYPE`](Self::OPENMETRICS_CONTENT_TYPE)), as
+    /// `/metrics` serves them to a scraper that asks for it in `Accept`.
+    pub fn render_openmetrics(&self) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
 }
 
 #[cfg(test)]
@@ -302,7 +398,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn requests_are_counted_by_template_method_and_status() {
+    fn requests_are_counted_by_route_method_and_status() {
         let metrics = Metrics::default();
         for _ in 0..3 {
             metrics.record_request(
@@ -323,31 +419,95 @@ mod tests {
             Duration::from_millis(2),
         );
         metrics.record_request(
-            RouteKind::Other,
+            RouteKind::NotFound,
             &Method::OPTIONS,
             StatusCode::IM_A_TEAPOT,
             0,
             0,
             Duration::from_secs(500),
         );
+        metrics.record_request(
+            RouteKind::ApiVersions,
+            &Method::GET,
+            StatusCode::OK,
+            0,
+            2,
+            Duration::from_millis(1),
+        );
         metrics.upload_started();
         metrics.upload_started();
         metrics.upload_completed();
         let text = metrics.render();
         for line in [
+            "# HELP wharf_http_requests_total HTTP requests by route, method and status.",
+            "# TYPE wharf_http_requests_total counter",
             "wharf_http_requests_total{route=\"/v2/{name}/manifests/{reference}\",method=\"GET\",status=\"200\"} 3",
             "wharf_http_requests_total{route=\"/v2/{name}/blobs/uploads/{id}\",method=\"PATCH\",status=\"416\"} 1",
-            "wharf_http_requests_total{route=\"other\",method=\"OTHER\",status=\"other\"} 1",
+            "wharf_http_requests_total{route=\"not_found\",method=\"OTHER\",status=\"other\"} 1",
+            "wharf_http_requests_total{route=\"api_versions\",method=\"GET\",status=\"200\"} 1",
+            "# TYPE wharf_http_response_bytes_total counter",
             "wharf_http_response_bytes_total{route=\"/v2/{name}/manifests/{reference}\"} 1536",
             "wharf_http_request_bytes_total{route=\"/v2/{name}/blobs/uploads/{id}\"} 100",
+            "# TYPE wharf_http_request_duration_seconds histogram",
             "wharf_http_request_duration_seconds_bucket{route=\"/v2/{name}/manifests/{reference}\",le=\"0.0005\"} 3",
-            "wharf_http_request_duration_seconds_bucket{route=\"other\",le=\"120\"} 0",
-            "wharf_http_request_duration_seconds_bucket{route=\"other\",le=\"+Inf\"} 1",
+            "wharf_http_request_duration_seconds_bucket{route=\"not_found\",le=\"120\"} 0",
+            "wharf_http_request_duration_seconds_bucket{route=\"not_found\",le=\"+Inf\"} 1",
             "wharf_http_request_duration_seconds_count{route=\"/v2/{name}/manifests/{reference}\"} 3",
+            "# TYPE wharf_http_requests_in_flight gauge",
+            "wharf_http_requests_in_flight 0",
+            "# TYPE wharf_upload_sessions_open gauge",
             "wharf_upload_sessions_open 1",
+            "# TYPE wharf_upload_sessions_started_total counter",
             "wharf_upload_sessions_started_total 2",
+            "wharf_upload_sessions_completed_total 1",
+            "wharf_upload_sessions_cancelled_total 0",
+            "wharf_upload_sessions_expired_total 0",
+            "wharf_requests_rejected_overload_total 0",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+        }
+        let sum = text
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix(
+                    "wharf_http_request_duration_seconds_sum{route=\"/v2/{name}/manifests/{reference}\"} ",
+                )
+            })
+            .and_then(|v| v.parse::<f64>().ok())
+            .expect("sum");
+        assert!((sum - 0.0009).abs() < 1e-9, "{sum}");
+        assert!(!text.contains("# EOF"));
+    }
+
+    #[test]
+    fn the_openmetrics_rendering_has_the_same_samples() {
+        let metrics = Metrics::default();
+        metrics.record_request(
+            RouteKind::Token,
+            &Method::GET,
+            StatusCode::OK,
+            0,
+            10,
+            Duration::from_millis(3),
+        );
+        let text = metrics.render_openmetrics();
+        for line in [
+            "# TYPE wharf_http_requests counter",
+            "wharf_http_requests_total{route=\"token\",method=\"GET\",status=\"200\"} 1",
+            "# UNIT wharf_http_request_duration_seconds seconds",
+            "wharf_http_request_duration_seconds_count{route=\"token\"} 1",
+            "# EOF",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+        }
+    }
+
+    #[test]
+    fn every_status_outside_the_set_is_other() {
+        assert_eq!(StatusLabel::of(StatusCode::NOT_FOUND), StatusLabel(404));
+        for code in [100, 302, 409, 499, 502] {
+            let status = StatusCode::from_u16(code).expect("status");
+            assert_eq!(StatusLabel::of(status), StatusLabel(0), "{code}");
         }
     }
 
@@ -356,5 +516,37 @@ mod tests {
         let metrics = Metrics::default();
         metrics.uploads_expired(5);
         assert_eq!(metrics.uploads_open(), 0);
+        assert!(metrics
+            .render()
+            .lines()
+            .any(|l| l == "wharf_upload_sessions_open 0"));
+    }
+
+    #[test]
+    fn a_host_registry_gets_the_same_metrics() {
+        let metrics = Metrics::default();
+        let mut host = Registry::default();
+        let requests: Counter = Counter::default();
+        host.register("host_requests", "The host's own", requests.clone());
+        requests.inc();
+        metrics.register(host.sub_registry_with_label(("instance".into(), "a".into())));
+        // Recorded after registering: the host sees it all the same.
+        metrics.record_request(
+            RouteKind::PagePackage,
+            &Method::GET,
+            StatusCode::OK,
+            0,
+            0,
+            Duration::from_millis(1),
+        );
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &host).expect("encode");
+        for line in [
+            "host_requests_total 1",
+            "wharf_http_requests_total{instance=\"a\",route=\"page_package\",method=\"GET\",status=\"200\"} 1",
+            "wharf_upload_sessions_open{instance=\"a\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+        }
     }
 }

@@ -13,6 +13,7 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use axum::body::Body;
+use axum::extract::MatchedPath;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, Uri};
 use http_body::{Frame, SizeHint};
@@ -22,9 +23,16 @@ use crate::distribution::route::RouteKind;
 use crate::http::metrics::Metrics;
 
 /// A tower layer recording every request in [`Metrics`] and the access log.
+///
+/// Apply it with [`Router::layer`](axum::Router::layer) (after the routes
+/// and the fallback), so that it wraps each route and sees the
+/// [`MatchedPath`] its `route` label comes from.
 #[derive(Clone)]
 pub(crate) struct ObserveLayer {
     pub(crate) metrics: Arc<Metrics>,
+    /// Whether the router serves the package REST API (see
+    /// [`RouteKind::of_request`]).
+    pub(crate) rest_api: bool,
 }
 
 impl<S> Layer<S> for ObserveLayer {
@@ -34,6 +42,7 @@ impl<S> Layer<S> for ObserveLayer {
         Observe {
             inner,
             metrics: self.metrics.clone(),
+            rest_api: self.rest_api,
         }
     }
 }
@@ -42,6 +51,7 @@ impl<S> Layer<S> for ObserveLayer {
 pub(crate) struct Observe<S> {
     inner: S,
     metrics: Arc<Metrics>,
+    rest_api: bool,
 }
 
 impl<S> Service<Request<Body>> for Observe<S>
@@ -63,7 +73,16 @@ where
 
     fn call(&mut self, request: Request<Body>) -> Self::Future {
         let start = Instant::now();
-        let route = RouteKind::classify(request.uri().path());
+        // Applied with `Router::layer`, this runs after routing: the route
+        // the request matched (absent for the fallback) names the endpoint.
+        let route = RouteKind::of_request(
+            request
+                .extensions()
+                .get::<MatchedPath>()
+                .map(MatchedPath::as_str),
+            request.uri().path(),
+            self.rest_api,
+        );
         let method = request.method().clone();
         let uri = request.uri().clone();
         self.metrics.request_started();

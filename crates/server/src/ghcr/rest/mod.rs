@@ -42,6 +42,7 @@ use http::header::LINK;
 use http::StatusCode;
 use serde::Serialize;
 
+use crate::distribution::route::RouteKind;
 use crate::ghcr::rest::json::json_response;
 use crate::ghcr::rest::problem::Problem;
 use crate::ghcr::rest::request::{Api, OwnerScope, Paging};
@@ -119,6 +120,35 @@ fn package_routes() -> Router<Registry> {
         .fallback(not_found)
 }
 
+/// The `route` label of a request for `path` when the path is the API's
+/// (`/user/packages...`, `/users/{owner}/packages...`,
+/// `/orgs/{owner}/packages...`): the endpoint of [`package_routes`] the
+/// path has the shape of, or [`RouteKind::NotFound`]. The API's routes are
+/// nested services, whose route template the registry's router does not
+/// see, so the label comes from the path's segments, as those routes
+/// match them.
+pub(crate) fn route_kind(path: &str) -> Option<RouteKind> {
+    let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    let rest = match segments.as_slice() {
+        ["user", "packages", rest @ ..] => rest,
+        ["users" | "orgs", owner, "packages", rest @ ..] if !owner.is_empty() => rest,
+        _ => return None,
+    };
+    let kind = match rest {
+        [] | [""] => RouteKind::ApiPackages,
+        _ if rest.iter().any(|s| s.is_empty()) => RouteKind::NotFound,
+        [_, _] => RouteKind::ApiPackage,
+        [_, _, "restore"] => RouteKind::ApiPackageRestore,
+        [_, _, "versions"] => RouteKind::ApiVersions,
+        [_, _, "versions", _] => RouteKind::ApiVersion,
+        [_, _, "versions", _, "restore"] => RouteKind::ApiVersionRestore,
+        [_, _, "grants"] => RouteKind::ApiGrants,
+        [_, _, "grants", _] => RouteKind::ApiGrant,
+        _ => RouteKind::NotFound,
+    };
+    Some(kind)
+}
+
 /// `router`, answering 405 with `Allow: allowed` to any method it does
 /// not route.
 fn methods(allowed: &'static str, router: MethodRouter<Registry>) -> MethodRouter<Registry> {
@@ -160,4 +190,59 @@ fn listing<T, J: Serialize>(
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_endpoint_has_a_route_label_of_its_own() {
+        let table = [
+            ("/user/packages", Some(RouteKind::ApiPackages)),
+            ("/orgs/acme/packages/", Some(RouteKind::ApiPackages)),
+            (
+                "/users/o/packages/container/a%2Fb",
+                Some(RouteKind::ApiPackage),
+            ),
+            (
+                "/user/packages/container/a/restore",
+                Some(RouteKind::ApiPackageRestore),
+            ),
+            (
+                "/orgs/acme/packages/container/a/versions",
+                Some(RouteKind::ApiVersions),
+            ),
+            (
+                "/user/packages/container/a/versions/7",
+                Some(RouteKind::ApiVersion),
+            ),
+            (
+                "/user/packages/container/a/versions/7/restore",
+                Some(RouteKind::ApiVersionRestore),
+            ),
+            (
+                "/users/o/packages/container/a/grants",
+                Some(RouteKind::ApiGrants),
+            ),
+            (
+                "/users/o/packages/container/a/grants/user:x",
+                Some(RouteKind::ApiGrant),
+            ),
+            ("/users/o/packages/container", Some(RouteKind::NotFound)),
+            (
+                "/users/o/packages/container/a/tags",
+                Some(RouteKind::NotFound),
+            ),
+            ("/users/o/packages/container/a/", Some(RouteKind::NotFound)),
+            ("/user/packages//a", Some(RouteKind::NotFound)),
+            ("/alice/packages", None),
+            ("/users/o", None),
+            ("/users//packages", None),
+            ("/token", None),
+        ];
+        for (path, kind) in table {
+            assert_eq!(route_kind(path), kind, "{path}");
+        }
+    }
 }

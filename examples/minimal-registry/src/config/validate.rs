@@ -1,0 +1,63 @@
+//! The checks of the merged settings, in one place; each error names the
+//! setting by its TOML key and its flag.
+
+use std::time::Duration;
+
+use super::settings::Settings;
+use super::ConfigError;
+
+impl Settings {
+    /// Refuses values out of range, whether they came from the defaults,
+    /// the file or a flag.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let positive: [(&str, Duration); 9] = [
+            ("limits.upload_expiry", l.upload_expiry),
+            ("limits.purge_interval", l.purge_interval),
+            ("limits.request_timeout", l.request_timeout),
+            ("limits.body_idle_timeout", l.body_idle_timeout),
+            ("limits.header_read_timeout", l.header_read_timeout),
+            ("limits.write_stall_timeout", l.write_stall_timeout),
+            ("limits.idle_timeout", l.idle_timeout),
+            ("limits.body_deadline", l.body_deadline),
+            ("auth.token_ttl", self.auth.token_ttl),
+        ];
+        for (key, value) in positive {
+            if value.is_zero() {
+                return Err(ConfigError::value(key, "must be longer than zero"));
+            }
+        }
+        let at_least_one = [
+            ("limits.max_concurrent_uploads", l.max_concurrent_uploads),
+            ("limits.max_upload_sessions", l.max_upload_sessions),
+            (
+                "limits.max_upload_sessions_per_client",
+                l.max_upload_sessions_per_client,
+            ),
+        ];
+        for (key, value) in at_least_one {
+            if value == 0 {
+                return Err(ConfigError::value(key, "must be at least 1"));
+            }
+        }
+        if !(1..=100).contains(&l.upload_share_percent) {
+            return Err(ConfigError::value(
+                "limits.upload_share_percent",
+                "must be a percentage from 1 to 100",
+            ));
+        }
+        if l.max_connections == Some(0) {
+            return Err(ConfigError::value(
+                "limits.max_connections",
+                "must be at least 1",
+            ));
+        }
+        if l.max_manifest_size == 0 || usize::try_from(l.max_manifest_size).is_err() {
+            return Err(ConfigError::value(
+                "limits.max_manifest_size",
+                "must be at least one byte and fit in memory",
+            ));
+        }
+        Ok(())
+    }
+}
