@@ -193,6 +193,17 @@ impl Ghcr {
         self.now.fetch_add(seconds, Ordering::SeqCst);
     }
 
+    /// Lets the 30-day restore window pass, then purges what it left
+    /// behind.
+    pub async fn purge_after_restore_window(&self) -> wharf_packages::PurgeReport {
+        self.advance(30 * 24 * 3600 + 1);
+        self.server
+            .registry
+            .purge_expired_packages()
+            .await
+            .expect("purge")
+    }
+
     pub fn now(&self) -> Timestamp {
         Timestamp::from_unix_seconds(self.now.load(Ordering::SeqCst))
     }
