@@ -229,11 +229,7 @@ impl Run {
         let reply = self
             .send_json(method, path, caller.basic.as_deref(), body)
             .await;
-        if reply.status != expected {
-            return Err(format!(
-                "{context}: answered {reply:?}, expected {expected}"
-            ));
-        }
+        expect_status(context, &reply, expected)?;
         Ok(expected == 200)
     }
 
@@ -314,11 +310,7 @@ impl Run {
                 let name = NAMES[name];
                 let expected = self.rest_status(caller, PackageAction::Delete, name, 204);
                 let reply = self.ghcr.delete(&package_path(name), basic).await;
-                if reply.status != expected {
-                    return Err(format!(
-                        "{context}: answered {reply:?}, expected {expected}"
-                    ));
-                }
+                expect_status(&context, &reply, expected)?;
                 if expected == 204 {
                     self.world.delete(name);
                     let versions = self.live.remove(name).unwrap_or_default();
@@ -345,11 +337,7 @@ impl Run {
                     .ghcr
                     .post(&format!("{}/restore", package_path(name)), basic)
                     .await;
-                if reply.status != expected {
-                    return Err(format!(
-                        "{context}: answered {reply:?}, expected {expected}"
-                    ));
-                }
+                expect_status(&context, &reply, expected)?;
                 if expected == 204 {
                     self.world.restore(name);
                     let versions = self.deleted.remove(name).unwrap_or_default();
@@ -398,11 +386,7 @@ impl Run {
                         basic,
                     )
                     .await;
-                if reply.status != expected {
-                    return Err(format!(
-                        "{context}: answered {reply:?}, expected {expected}"
-                    ));
-                }
+                expect_status(&context, &reply, expected)?;
                 if expected == 204 {
                     self.world.revoke(name, &grantee);
                 }
@@ -837,4 +821,14 @@ proptest! {
         let outcome = runtime.block_on(run(steps));
         prop_assert!(outcome.is_ok(), "{}", outcome.err().unwrap_or_default());
     }
+}
+
+/// An error naming `context` when `reply` is not `expected`.
+fn expect_status(context: &str, reply: &Reply, expected: u16) -> Result<(), String> {
+    if reply.status != expected {
+        return Err(format!(
+            "{context}: answered {reply:?}, expected {expected}"
+        ));
+    }
+    Ok(())
 }
