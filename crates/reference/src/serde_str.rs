@@ -1,8 +1,14 @@
 //! Serde support for the string-shaped types: they travel as their
 //! canonical string and are parsed (and so validated) on the way in.
 
+/// Implements `Serialize` and `Deserialize` for `$ty` as its `Display`
+/// string, parsed with `FromStr` on the way in; `$expecting` says what the
+/// string should be. Also used by wharf-auth for its string-shaped types
+/// (the caller needs `serde` as a dependency).
+#[doc(hidden)]
+#[macro_export]
 macro_rules! serde_as_string {
-    ($ty:ty, $expecting:literal) => {
+    ($ty:ty, $expecting:expr) => {
         impl serde::Serialize for $ty {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.collect_str(self)

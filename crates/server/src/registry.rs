@@ -15,7 +15,7 @@ use http::{HeaderMap, Method, StatusCode};
 use wharf_reference::RepositoryName;
 use wharf_storage::Storage;
 
-use crate::distribution::auth::{Access, AllowAll, Authorizer};
+use crate::distribution::auth::{Access, Action, AllowAll, Authorizer};
 use crate::distribution::error::{ApiError, ErrorCode};
 use crate::distribution::hooks::{ManifestHooks, NoHooks};
 use crate::distribution::name_locks::NameLocks;
@@ -324,6 +324,17 @@ impl Registry {
         self.inner.authorizer.authorize(request, access).await
     }
 
+    /// [`authorize`](Self::authorize) for `action` on the repository `name`.
+    pub(crate) async fn authorize_repository(
+        &self,
+        request: &Parts,
+        name: &RepositoryName,
+        action: Action,
+    ) -> Result<(), ApiError> {
+        self.authorize(request, Access::Repository { name, action })
+            .await
+    }
+
     /// The hooks a model plugged in (see [`RegistryBuilder::hooks`]).
     pub fn hooks(&self) -> &Arc<dyn ManifestHooks> {
         &self.inner.hooks
@@ -356,17 +367,34 @@ impl Registry {
     /// `interval`, logging what it removed and any failure. Abort the
     /// returned handle to stop it.
     pub fn spawn_upload_purger(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        self.spawn_every(interval, |registry| async move {
+            match registry.purge_expired_uploads().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "removed expired upload sessions"),
+                Err(err) => tracing::warn!(error = %err, "purging expired uploads failed"),
+            }
+        })
+    }
+
+    /// Spawns a task on the current tokio runtime that runs `task` on a
+    /// clone of the registry every `interval` (a missed tick is delayed,
+    /// not made up).
+    pub(crate) fn spawn_every<F, Fut>(
+        &self,
+        interval: Duration,
+        mut task: F,
+    ) -> tokio::task::JoinHandle<()>
+    where
+        F: FnMut(Registry) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
         let registry = self.clone();
         tokio::spawn(async move {
             let mut ticker = tokio::time::interval(interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;
-                match registry.purge_expired_uploads().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(purged = n, "removed expired upload sessions"),
-                    Err(err) => tracing::warn!(error = %err, "purging expired uploads failed"),
-                }
+                task(registry.clone()).await;
             }
         })
     }

@@ -213,6 +213,26 @@ impl Run {
         model_answer_rest(&caller.principal, &decision, success)
     }
 
+    /// Sends a settings change of package `name` (`method` on `path` with
+    /// the JSON `body`) as `caller`, checking the status against the
+    /// model's; whether the change was made (200).
+    async fn change_settings(
+        &self,
+        context: &str,
+        caller: &Caller,
+        method: Method,
+        path: &str,
+        body: &Value,
+        name: &str,
+    ) -> Result<bool, String> {
+        let expected = self.rest_status(caller, PackageAction::ChangeSettings, name, 200);
+        let reply = self
+            .send_json(method, path, caller.basic.as_deref(), body)
+            .await;
+        expect_status(context, &reply, expected)?;
+        Ok(expected == 200)
+    }
+
     /// Applies `op` by `caller` to the registry and the world; an error
     /// when the registry answered unlike the world.
     async fn step(&mut self, caller: &Caller, op: &Op) -> Result<(), String> {
@@ -290,11 +310,7 @@ impl Run {
                 let name = NAMES[name];
                 let expected = self.rest_status(caller, PackageAction::Delete, name, 204);
                 let reply = self.ghcr.delete(&package_path(name), basic).await;
-                if reply.status != expected {
-                    return Err(format!(
-                        "{context}: answered {reply:?}, expected {expected}"
-                    ));
-                }
+                expect_status(&context, &reply, expected)?;
                 if expected == 204 {
                     self.world.delete(name);
                     let versions = self.live.remove(name).unwrap_or_default();
@@ -321,11 +337,7 @@ impl Run {
                     .ghcr
                     .post(&format!("{}/restore", package_path(name)), basic)
                     .await;
-                if reply.status != expected {
-                    return Err(format!(
-                        "{context}: answered {reply:?}, expected {expected}"
-                    ));
-                }
+                expect_status(&context, &reply, expected)?;
                 if expected == 204 {
                     self.world.restore(name);
                     let versions = self.deleted.remove(name).unwrap_or_default();
@@ -340,21 +352,17 @@ impl Run {
                 let name = NAMES[name];
                 let grantee = grantee_for(name, GRANTEES[grantee]);
                 let role = ROLES[role];
-                let expected = self.rest_status(caller, PackageAction::ChangeSettings, name, 200);
-                let reply = self
-                    .send_json(
+                if self
+                    .change_settings(
+                        &context,
+                        caller,
                         Method::PUT,
                         &format!("{}/grants/{}", package_path(name), url_encode(&grantee)),
-                        basic,
                         &json!({ "role": role.as_str() }),
+                        name,
                     )
-                    .await;
-                if reply.status != expected {
-                    return Err(format!(
-                        "{context}: answered {reply:?}, expected {expected}"
-                    ));
-                }
-                if expected == 200 {
+                    .await?
+                {
                     self.world.grant(name, &grantee, role);
                 }
             }
@@ -378,11 +386,7 @@ impl Run {
                         basic,
                     )
                     .await;
-                if reply.status != expected {
-                    return Err(format!(
-                        "{context}: answered {reply:?}, expected {expected}"
-                    ));
-                }
+                expect_status(&context, &reply, expected)?;
                 if expected == 204 {
                     self.world.revoke(name, &grantee);
                 }
@@ -390,41 +394,33 @@ impl Run {
             Op::Link { name, inherit } => {
                 let name = NAMES[name];
                 let repository = format!("{}/vault-src", repo_name(name).namespace());
-                let expected = self.rest_status(caller, PackageAction::ChangeSettings, name, 200);
-                let reply = self
-                    .send_json(
+                if self
+                    .change_settings(
+                        &context,
+                        caller,
                         Method::PATCH,
                         &package_path(name),
-                        basic,
                         &json!({ "repository": repository, "inherit_access": inherit }),
+                        name,
                     )
-                    .await;
-                if reply.status != expected {
-                    return Err(format!(
-                        "{context}: answered {reply:?}, expected {expected}"
-                    ));
-                }
-                if expected == 200 {
+                    .await?
+                {
                     self.world.link(name, &repository, inherit);
                 }
             }
             Op::Unlink { name } => {
                 let name = NAMES[name];
-                let expected = self.rest_status(caller, PackageAction::ChangeSettings, name, 200);
-                let reply = self
-                    .send_json(
+                if self
+                    .change_settings(
+                        &context,
+                        caller,
                         Method::PATCH,
                         &package_path(name),
-                        basic,
                         &json!({ "repository": null }),
+                        name,
                     )
-                    .await;
-                if reply.status != expected {
-                    return Err(format!(
-                        "{context}: answered {reply:?}, expected {expected}"
-                    ));
-                }
-                if expected == 200 {
+                    .await?
+                {
                     let package = self.world.package_mut(name);
                     package.linked_repository = None;
                     package.inherit_access = false;
@@ -433,21 +429,17 @@ impl Run {
             Op::Visibility { name, visibility } => {
                 let name = NAMES[name];
                 let visibility = VISIBILITIES[visibility];
-                let expected = self.rest_status(caller, PackageAction::ChangeSettings, name, 200);
-                let reply = self
-                    .send_json(
+                if self
+                    .change_settings(
+                        &context,
+                        caller,
                         Method::PATCH,
                         &package_path(name),
-                        basic,
                         &json!({ "visibility": visibility.as_str() }),
+                        name,
                     )
-                    .await;
-                if reply.status != expected {
-                    return Err(format!(
-                        "{context}: answered {reply:?}, expected {expected}"
-                    ));
-                }
-                if expected == 200 {
+                    .await?
+                {
                     self.world.set_visibility(name, visibility);
                 }
             }
@@ -535,13 +527,7 @@ impl Run {
             labels["org.opencontainers.image.source"] =
                 Value::String(format!("{PUBLIC_URL}/{owner}/vault-src"));
         }
-        let config = serde_json::to_vec(&json!({
-            "architecture": "amd64",
-            "os": "linux",
-            "config": { "Labels": labels },
-            "rootfs": { "type": "layers", "diff_ids": [] },
-        }))
-        .expect("json");
+        let config = image_config(&labels);
         let layer = format!("layer {seed} of {name}").into_bytes();
         let config_digest = Digest::sha256(&config);
         let layer_digest = Digest::sha256(&layer);
@@ -835,4 +821,14 @@ proptest! {
         let outcome = runtime.block_on(run(steps));
         prop_assert!(outcome.is_ok(), "{}", outcome.err().unwrap_or_default());
     }
+}
+
+/// An error naming `context` when `reply` is not `expected`.
+fn expect_status(context: &str, reply: &Reply, expected: u16) -> Result<(), String> {
+    if reply.status != expected {
+        return Err(format!(
+            "{context}: answered {reply:?}, expected {expected}"
+        ));
+    }
+    Ok(())
 }

@@ -77,13 +77,7 @@ async fn a_bearer_token_stops_working_once_its_personal_access_token_is_revoked(
             .await,
         ghcr.get("/v2/_catalog", Some(&bearer)).await,
     ] {
-        assert_eq!(reply.status, 401, "{reply:?}");
-        assert!(
-            reply
-                .header("www-authenticate")
-                .is_some_and(|c| c.contains("error=\"invalid_token\"")),
-            "{reply:?}"
-        );
+        assert_invalid_token(&reply);
     }
     // The package page does not show it either.
     let page = ghcr
@@ -206,13 +200,7 @@ async fn a_bearer_token_that_names_no_stored_token_is_refused() {
                 Vec::new(),
             )
             .await;
-        assert_eq!(reply.status, 401, "{reply:?}");
-        assert!(
-            reply
-                .header("www-authenticate")
-                .is_some_and(|c| c.contains("error=\"invalid_token\"")),
-            "{reply:?}"
-        );
+        assert_invalid_token(&reply);
     }
     // An anonymous token needs no stored token: it grants only what anyone
     // may do.
@@ -718,4 +706,16 @@ async fn a_private_package_and_a_missing_one_read_the_same_to_whoever_may_not_se
             }
         }
     }
+}
+
+/// Asserts that `reply` refuses its bearer token as invalid: 401 with
+/// `error="invalid_token"` in the challenge.
+fn assert_invalid_token(reply: &common::Reply) {
+    assert_eq!(reply.status, 401, "{reply:?}");
+    assert!(
+        reply
+            .header("www-authenticate")
+            .is_some_and(|c| c.contains("error=\"invalid_token\"")),
+        "{reply:?}"
+    );
 }

@@ -654,13 +654,7 @@ async fn a_deleted_package_is_gone_until_restored_and_purged_after_30_days() {
 
     // Deleted again, and 30 days pass: purged for good.
     assert_eq!(ghcr.delete(package, Some(&alice)).await.status, 204);
-    ghcr.advance(30 * 24 * 3600 + 1);
-    let report = ghcr
-        .server
-        .registry
-        .purge_expired_packages()
-        .await
-        .expect("purge");
+    let report = ghcr.purge_after_restore_window().await;
     assert_eq!(report.packages.len(), 1);
     assert_eq!(report.versions.len(), 2);
     let late = ghcr.post(&format!("{package}/restore"), Some(&alice)).await;

@@ -31,7 +31,8 @@ use wharf_auth::{
     StoredToken, Timestamp, TokenScopes, WorkflowPermission,
 };
 use wharf_packages::{
-    Collaborator, Credential, PackageStore, SqlitePackageStore, TokenId, TokenRecord, WorkflowToken,
+    Account, Collaborator, Credential, PackageStore, SqlitePackageStore, TokenId, TokenRecord,
+    WorkflowToken,
 };
 
 use crate::config::{Cli, Settings};
@@ -597,33 +598,43 @@ async fn list_accounts(
 }
 
 async fn expect_user(store: &dyn PackageStore, login: &Login) -> Result<(), AdminError> {
+    expect_account(store, login, true).await
+}
+
+async fn expect_organization(store: &dyn PackageStore, org: &Login) -> Result<(), AdminError> {
+    expect_account(store, org, false).await
+}
+
+/// Checks that `login` is a user (`user`) or an organization (not `user`).
+async fn expect_account(
+    store: &dyn PackageStore,
+    login: &Login,
+    user: bool,
+) -> Result<(), AdminError> {
+    let (is_kind, other, kind, create): (fn(&Account) -> bool, _, _, _) = if user {
+        (
+            Account::is_user,
+            "is an organization, not a user",
+            "user",
+            "user create",
+        )
+    } else {
+        (
+            Account::is_organization,
+            "is a user, not an organization",
+            "organization",
+            "org create",
+        )
+    };
     match store
         .account(login)
         .await
         .context(|| format!("cannot look {login} up"))?
     {
-        Some(account) if account.is_user() => Ok(()),
-        Some(_) => Err(AdminError::Invalid(format!(
-            "{login} is an organization, not a user"
-        ))),
+        Some(account) if is_kind(&account) => Ok(()),
+        Some(_) => Err(AdminError::Invalid(format!("{login} {other}"))),
         None => Err(AdminError::Invalid(format!(
-            "unknown user {login}: create it with `user create {login}`"
-        ))),
-    }
-}
-
-async fn expect_organization(store: &dyn PackageStore, org: &Login) -> Result<(), AdminError> {
-    match store
-        .account(org)
-        .await
-        .context(|| format!("cannot look {org} up"))?
-    {
-        Some(account) if account.is_organization() => Ok(()),
-        Some(_) => Err(AdminError::Invalid(format!(
-            "{org} is a user, not an organization"
-        ))),
-        None => Err(AdminError::Invalid(format!(
-            "unknown organization {org}: create it with `org create {org}`"
+            "unknown {kind} {login}: create it with `{create} {login}`"
         ))),
     }
 }

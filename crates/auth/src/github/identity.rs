@@ -79,32 +79,7 @@ macro_rules! name_type {
 }
 
 /// Serde as the `Display` string, parsed (and so validated) on the way in.
-macro_rules! serde_as_string {
-    ($ty:ty, $expecting:expr) => {
-        impl serde::Serialize for $ty {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_str(self)
-            }
-        }
-
-        impl<'de> serde::Deserialize<'de> for $ty {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct Visitor;
-                impl serde::de::Visitor<'_> for Visitor {
-                    type Value = $ty;
-                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                        f.write_str($expecting)
-                    }
-                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$ty, E> {
-                        v.parse().map_err(E::custom)
-                    }
-                }
-                d.deserialize_str(Visitor)
-            }
-        }
-    };
-}
-pub(crate) use serde_as_string;
+pub(crate) use wharf_reference::serde_as_string;
 
 name_type!(
     /// The slug of a team within an organization (`justice-league`).

@@ -10,7 +10,7 @@ use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 use wharf_reference::{Digest, RepositoryName};
 
-use crate::distribution::auth::{Access, Action};
+use crate::distribution::auth::Action;
 use crate::distribution::error::ApiError;
 use crate::http::headers::{self, DOCKER_CONTENT_DIGEST};
 use crate::http::range::parse_range;
@@ -28,13 +28,7 @@ pub(crate) async fn get(
     digest: Digest,
 ) -> Result<Response, ApiError> {
     registry
-        .authorize(
-            parts,
-            Access::Repository {
-                name: &name,
-                action: Action::Pull,
-            },
-        )
+        .authorize_repository(parts, &name, Action::Pull)
         .await?;
     let storage = registry.storage();
     if !storage.is_blob_linked(&name, &digest).await? {
@@ -43,13 +37,7 @@ pub(crate) async fn get(
     let digest_value = headers::value(&digest)?;
     if parts.method == Method::HEAD {
         let size = storage.blob_size(&digest).await?;
-        let mut response = Response::new(Body::empty());
-        let h = response.headers_mut();
-        h.insert(CONTENT_LENGTH, HeaderValue::from(size));
-        h.insert(CONTENT_TYPE, OCTET_STREAM);
-        h.insert(DOCKER_CONTENT_DIGEST, digest_value);
-        h.insert(ACCEPT_RANGES, BYTES);
-        return Ok(response);
+        return Ok(blob_response(Body::empty(), size, digest_value));
     }
 
     let range = parts
@@ -59,14 +47,9 @@ pub(crate) async fn get(
     let partial = range.is_some();
     let content = storage.read_blob(&digest, range).await?;
     let length = content.range.end - content.range.start;
-    let mut response = Response::new(Body::from_stream(content.stream));
-    let h = response.headers_mut();
-    h.insert(CONTENT_LENGTH, HeaderValue::from(length));
-    h.insert(CONTENT_TYPE, OCTET_STREAM);
-    h.insert(DOCKER_CONTENT_DIGEST, digest_value);
-    h.insert(ACCEPT_RANGES, BYTES);
+    let mut response = blob_response(Body::from_stream(content.stream), length, digest_value);
     if partial {
-        h.insert(
+        response.headers_mut().insert(
             CONTENT_RANGE,
             headers::value(format_args!(
                 "bytes {}-{}/{}",
@@ -80,6 +63,18 @@ pub(crate) async fn get(
     Ok(response)
 }
 
+/// A blob response: `body` of `length` bytes, with the headers a `GET` and
+/// a `HEAD` share.
+fn blob_response(body: Body, length: u64, digest: HeaderValue) -> Response {
+    let mut response = Response::new(body);
+    let h = response.headers_mut();
+    h.insert(CONTENT_LENGTH, HeaderValue::from(length));
+    h.insert(CONTENT_TYPE, OCTET_STREAM);
+    h.insert(DOCKER_CONTENT_DIGEST, digest);
+    h.insert(ACCEPT_RANGES, BYTES);
+    response
+}
+
 /// Unlinks the blob from the repository (202). The bytes stay until garbage
 /// collection, since other repositories may link them.
 pub(crate) async fn delete(
@@ -89,13 +84,7 @@ pub(crate) async fn delete(
     digest: Digest,
 ) -> Result<Response, ApiError> {
     registry
-        .authorize(
-            parts,
-            Access::Repository {
-                name: &name,
-                action: Action::Delete,
-            },
-        )
+        .authorize_repository(parts, &name, Action::Delete)
         .await?;
     registry.storage().unlink_blob(&name, &digest).await?;
     let mut response = Response::new(Body::empty());

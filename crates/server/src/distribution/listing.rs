@@ -69,13 +69,7 @@ pub(crate) async fn tags(
     name: RepositoryName,
 ) -> Result<Response, ApiError> {
     registry
-        .authorize(
-            parts,
-            Access::Repository {
-                name: &name,
-                action: Action::Pull,
-            },
-        )
+        .authorize_repository(parts, &name, Action::Pull)
         .await?;
     let request = page_request(registry, parts)?;
     let page = registry.storage().list_tags(&name, &request).await?;
@@ -198,13 +192,7 @@ pub(crate) async fn referrers(
     subject: Digest,
 ) -> Result<Response, ApiError> {
     registry
-        .authorize(
-            parts,
-            Access::Repository {
-                name: &name,
-                action: Action::Pull,
-            },
-        )
+        .authorize_repository(parts, &name, Action::Pull)
         .await?;
     let filter = query_param(parts, "artifactType").filter(|t| !t.is_empty());
     let mut request = page_request(registry, parts)?;

@@ -22,7 +22,7 @@ use wharf_manifest::{Manifest, ParseOptions};
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::ManifestPut;
 
-use crate::distribution::auth::{Access, Action};
+use crate::distribution::auth::Action;
 use crate::distribution::error::{ApiError, ErrorCode};
 use crate::distribution::hooks::PushedManifest;
 use crate::distribution::route::{ManifestRef, ManifestSegment};
@@ -57,13 +57,7 @@ pub(crate) async fn get(
     segment: ManifestSegment,
 ) -> Result<Response, ApiError> {
     registry
-        .authorize(
-            parts,
-            Access::Repository {
-                name: &name,
-                action: Action::Pull,
-            },
-        )
+        .authorize_repository(parts, &name, Action::Pull)
         .await?;
     let reference = match segment {
         ManifestSegment::Reference(reference) => reference,
@@ -103,13 +97,7 @@ pub(crate) async fn put(
     reference: ManifestRef,
 ) -> Result<Response, ApiError> {
     registry
-        .authorize(
-            parts,
-            Access::Repository {
-                name: &name,
-                action: Action::Push,
-            },
-        )
+        .authorize_repository(parts, &name, Action::Push)
         .await?;
     let limits = registry.limits();
     let declared = parts
@@ -244,13 +232,7 @@ pub(crate) async fn delete(
     reference: ManifestRef,
 ) -> Result<Response, ApiError> {
     registry
-        .authorize(
-            parts,
-            Access::Repository {
-                name: &name,
-                action: Action::Delete,
-            },
-        )
+        .authorize_repository(parts, &name, Action::Delete)
         .await?;
     registry
         .hooks()

@@ -29,13 +29,7 @@ async fn authorize_push(
     name: &RepositoryName,
 ) -> Result<(), ApiError> {
     registry
-        .authorize(
-            parts,
-            Access::Repository {
-                name,
-                action: Action::Push,
-            },
-        )
+        .authorize_repository(parts, name, Action::Push)
         .await
 }
 

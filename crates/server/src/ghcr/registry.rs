@@ -76,22 +76,16 @@ impl Registry {
     /// `interval`, logging what it removed and any failure. Abort the
     /// returned handle to stop it.
     pub fn spawn_package_purger(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
-        let registry = self.clone();
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
-            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                match registry.purge_expired_packages().await {
-                    Ok(report) if report.is_empty() => {}
-                    Ok(report) => tracing::info!(
-                        packages = report.packages.len(),
-                        versions = report.versions.len(),
-                        manifests = report.unreferenced.len(),
-                        "purged packages and versions deleted more than 30 days ago"
-                    ),
-                    Err(err) => tracing::warn!(error = %err, "purging deleted packages failed"),
-                }
+        self.spawn_every(interval, |registry| async move {
+            match registry.purge_expired_packages().await {
+                Ok(report) if report.is_empty() => {}
+                Ok(report) => tracing::info!(
+                    packages = report.packages.len(),
+                    versions = report.versions.len(),
+                    manifests = report.unreferenced.len(),
+                    "purged packages and versions deleted more than 30 days ago"
+                ),
+                Err(err) => tracing::warn!(error = %err, "purging deleted packages failed"),
             }
         })
     }

@@ -268,11 +268,7 @@ mod tests {
             ..ServeOptions::default()
         };
         let (addr, stop, server) = start(options).await;
-        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        stream
-            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
-            .await
-            .expect("write");
+        let mut stream = connect_and_send(addr, b"GET / HTTP/1.1\r\nHost: x\r\n").await;
         let mut buf = Vec::new();
         let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
         assert!(
@@ -284,6 +280,13 @@ mod tests {
             server.await.expect("join").expect("serve"),
             Shutdown::Graceful
         );
+    }
+
+    /// A connection to `addr` that has sent `bytes`.
+    async fn connect_and_send(addr: std::net::SocketAddr, bytes: &[u8]) -> tokio::net::TcpStream {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream.write_all(bytes).await.expect("write");
+        stream
     }
 
     /// Whether the server closes `stream` within `limit` (reading and
@@ -329,8 +332,7 @@ mod tests {
             ),
         ];
         for (what, sent) in table {
-            let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-            stream.write_all(sent).await.expect("write");
+            let mut stream = connect_and_send(addr, sent).await;
             assert!(
                 closed_within(&mut stream, Duration::from_secs(5)).await,
                 "{what}: the connection stays open"
@@ -415,11 +417,7 @@ mod tests {
             ..ServeOptions::default()
         };
         let (addr, stop, server) = start(options).await;
-        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
-        stream
-            .write_all(b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n")
-            .await
-            .expect("write");
+        let mut stream = connect_and_send(addr, b"GET /endless HTTP/1.1\r\nHost: x\r\n\r\n").await;
         // Read nothing while the server fills the socket buffers and stalls.
         tokio::time::sleep(Duration::from_secs(2)).await;
         // The body is endless, so reaching the end means the server closed

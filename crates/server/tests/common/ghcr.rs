@@ -193,6 +193,17 @@ impl Ghcr {
         self.now.fetch_add(seconds, Ordering::SeqCst);
     }
 
+    /// Lets the 30-day restore window pass, then purges what it left
+    /// behind.
+    pub async fn purge_after_restore_window(&self) -> wharf_packages::PurgeReport {
+        self.advance(30 * 24 * 3600 + 1);
+        self.server
+            .registry
+            .purge_expired_packages()
+            .await
+            .expect("purge")
+    }
+
     pub fn now(&self) -> Timestamp {
         Timestamp::from_unix_seconds(self.now.load(Ordering::SeqCst))
     }
@@ -309,13 +320,7 @@ impl Ghcr {
         labels: Value,
         annotations: Value,
     ) -> (Reply, Digest, usize) {
-        let config = serde_json::to_vec(&json!({
-            "architecture": "amd64",
-            "os": "linux",
-            "config": { "Labels": labels },
-            "rootfs": { "type": "layers", "diff_ids": [] },
-        }))
-        .expect("json");
+        let config = image_config(&labels);
         let layer = format!("layer of {repo} labelled {labels}").into_bytes();
         for blob in [&config, &layer] {
             let reply = self.push_blob_as(authorization, repo, blob).await;
@@ -421,4 +426,15 @@ pub fn granted(bearer: &str) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// An amd64/linux image config with `labels` and no layers.
+pub fn image_config(labels: &Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": { "Labels": labels },
+        "rootfs": { "type": "layers", "diff_ids": [] },
+    }))
+    .expect("json")
 }

@@ -3,8 +3,7 @@
 use axum::body::Body;
 use axum::response::Response;
 use http::StatusCode;
-use wharf_auth::{Grantee, PackageAction, Role};
-use wharf_packages::PackageLookup;
+use wharf_auth::{Grantee, Role};
 
 use crate::ghcr::rest::json::{json_response, GrantJson};
 use crate::ghcr::rest::no_content;
@@ -13,14 +12,7 @@ use crate::ghcr::rest::request::{parse_or_400, Api, GrantBody};
 
 /// `GET .../grants`.
 pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
-    let record = api
-        .allow(
-            &resolved,
-            PackageAction::ChangeSettings,
-            PackageLookup::Active,
-        )
-        .await?;
+    let (_, record) = api.package_settings().await?;
     let grants: Vec<GrantJson> = record
         .package
         .grants
@@ -32,13 +24,7 @@ pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
 
 /// `PUT .../grants/{grantee}` with `{"role": "read|write|admin"}`.
 pub(crate) async fn put(api: Api, body: Body) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
-    api.allow(
-        &resolved,
-        PackageAction::ChangeSettings,
-        PackageLookup::Active,
-    )
-    .await?;
+    let (resolved, _) = api.package_settings().await?;
     let grantee: Grantee = parse_or_400(api.param("grantee"))?;
     let body: GrantBody = api.json(body).await?;
     let role: Role = parse_or_400(&body.role)?;
@@ -54,13 +40,7 @@ pub(crate) async fn put(api: Api, body: Body) -> Result<Response, Problem> {
 
 /// `DELETE .../grants/{grantee}`.
 pub(crate) async fn delete(api: Api) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
-    api.allow(
-        &resolved,
-        PackageAction::ChangeSettings,
-        PackageLookup::Active,
-    )
-    .await?;
+    let (resolved, _) = api.package_settings().await?;
     let grantee: Grantee = parse_or_400(api.param("grantee"))?;
     api.accounts
         .store()

@@ -4,11 +4,11 @@ use axum::body::Body;
 use axum::response::Response;
 use http::StatusCode;
 use wharf_auth::{CodeRepository, PackageAction, Principal, Visibility};
-use wharf_packages::{PackageChanges, PackageLookup, PackageQuery, PageRequest};
+use wharf_packages::{PackageChanges, PackageLookup, PackageQuery, PackageRecord, PageRequest};
 
 use crate::ghcr::rest::json::{json_response, Renderer};
 use crate::ghcr::rest::problem::Problem;
-use crate::ghcr::rest::request::{parse_or_400, Api, PackagePatch, Paging};
+use crate::ghcr::rest::request::{parse_or_400, Api, PackagePatch, Paging, Resolved};
 use crate::ghcr::rest::{listing, no_content, STORE_PAGE};
 
 /// `GET .../packages?package_type=container`: the owner's packages the
@@ -90,25 +90,13 @@ pub(crate) async fn get(api: Api) -> Result<Response, Problem> {
     let record = api
         .allow(&resolved, PackageAction::Pull, PackageLookup::Active)
         .await?;
-    let render = Renderer {
-        accounts: &api.accounts,
-    };
-    Ok(json_response(
-        StatusCode::OK,
-        &render.package(&record, &resolved.owner),
-    ))
+    Ok(package_response(&api, &record, &resolved))
 }
 
 /// `PATCH .../packages/container/{name}`: visibility, linked repository,
 /// access inheritance.
 pub(crate) async fn patch(api: Api, body: Body) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
-    api.allow(
-        &resolved,
-        PackageAction::ChangeSettings,
-        PackageLookup::Active,
-    )
-    .await?;
+    let (resolved, _) = api.package_settings().await?;
     let patch: PackagePatch = api.json(body).await?;
     let mut changes = PackageChanges::new();
     if let Some(visibility) = &patch.visibility {
@@ -136,26 +124,15 @@ pub(crate) async fn patch(api: Api, body: Body) -> Result<Response, Problem> {
         .store()
         .update_package(&resolved.name, &changes, api.accounts.now())
         .await?;
-    let render = Renderer {
-        accounts: &api.accounts,
-    };
-    Ok(json_response(
-        StatusCode::OK,
-        &render.package(&record, &resolved.owner),
-    ))
+    Ok(package_response(&api, &record, &resolved))
 }
 
 /// `DELETE .../packages/container/{name}`: restorably, with its content
 /// archived.
 pub(crate) async fn delete(api: Api) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
     // Pushes under way end first; later ones wait and are authorized
     // against what then has the name.
-    let _exclusive = api
-        .registry
-        .name_locks()
-        .package_change(&resolved.name)
-        .await;
+    let (resolved, _exclusive) = api.package_exclusively().await?;
     api.allow(&resolved, PackageAction::Delete, PackageLookup::Active)
         .await?;
     api.accounts
@@ -166,12 +143,7 @@ pub(crate) async fn delete(api: Api) -> Result<Response, Problem> {
 
 /// `POST .../packages/container/{name}/restore`.
 pub(crate) async fn restore(api: Api) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
-    let _exclusive = api
-        .registry
-        .name_locks()
-        .package_change(&resolved.name)
-        .await;
+    let (resolved, _exclusive) = api.package_exclusively().await?;
     api.allow(
         &resolved,
         PackageAction::Restore,
@@ -182,4 +154,12 @@ pub(crate) async fn restore(api: Api) -> Result<Response, Problem> {
         .restore_package(api.registry.storage(), &resolved.name)
         .await?;
     Ok(no_content())
+}
+
+/// 200 with the package JSON of `record`, owned by `resolved.owner`.
+fn package_response(api: &Api, record: &PackageRecord, resolved: &Resolved) -> Response {
+    let render = Renderer {
+        accounts: &api.accounts,
+    };
+    json_response(StatusCode::OK, &render.package(record, &resolved.owner))
 }

@@ -203,6 +203,35 @@ impl Api {
         }
     }
 
+    /// The package the path names, once the caller may change its settings
+    /// (the live package); with its record.
+    pub(crate) async fn package_settings(&self) -> Result<(Resolved, PackageRecord), Problem> {
+        let resolved = self.package().await?;
+        let record = self
+            .allow(
+                &resolved,
+                PackageAction::ChangeSettings,
+                PackageLookup::Active,
+            )
+            .await?;
+        Ok((resolved, record))
+    }
+
+    /// The package the path names, with the name held against pushes (see
+    /// [`NameLocks::package_change`](crate::distribution::name_locks::NameLocks::package_change))
+    /// until the guard drops.
+    pub(crate) async fn package_exclusively(
+        &self,
+    ) -> Result<(Resolved, tokio::sync::OwnedRwLockWriteGuard<()>), Problem> {
+        let resolved = self.package().await?;
+        let exclusive = self
+            .registry
+            .name_locks()
+            .package_change(&resolved.name)
+            .await;
+        Ok((resolved, exclusive))
+    }
+
     /// The query, first value per key.
     pub(crate) fn query(&self) -> BTreeMap<String, String> {
         let mut map = BTreeMap::new();
