@@ -32,7 +32,10 @@ async fn stored_only(ghcr: &Ghcr, repo: &str, tag: &str, bytes: &[u8], digest: &
     let name: RepositoryName = repo.parse().expect("name");
     let storage = ghcr.server.registry.storage();
     storage
-        .put_manifest(&name, ManifestPut::new(digest.clone(), INDEX, bytes.to_vec()))
+        .put_manifest(
+            &name,
+            ManifestPut::new(digest.clone(), INDEX, bytes.to_vec()),
+        )
         .await
         .expect("put");
     let tag: Tag = tag.parse().expect("tag");
@@ -136,10 +139,7 @@ async fn a_tag_moved_in_storage_before_the_records_is_settled_by_the_retry() {
         .get("/v2/alice/app/manifests/latest", Some(&alice))
         .await;
     assert_eq!(pulled.status, 200);
-    assert_eq!(
-        pulled.header("docker-content-digest"),
-        Some(new.as_str())
-    );
+    assert_eq!(pulled.header("docker-content-digest"), Some(new.as_str()));
     assert_eq!(
         versions(&ghcr).await,
         vec![(old.to_string(), vec!["latest".to_owned()])]
