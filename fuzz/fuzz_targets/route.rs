@@ -47,14 +47,21 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Ok(None) => assert!(
-            matches!(kind, RouteKind::Other | RouteKind::Metrics),
+            matches!(
+                kind,
+                RouteKind::Other | RouteKind::Metrics | RouteKind::NotFound
+            ),
             "{path:?} is {kind:?} but no route"
         ),
         Err(err) => {
             assert!(
                 !matches!(
                     kind,
-                    RouteKind::Other | RouteKind::Metrics | RouteKind::Base | RouteKind::Catalog
+                    RouteKind::Other
+                        | RouteKind::Metrics
+                        | RouteKind::NotFound
+                        | RouteKind::Base
+                        | RouteKind::Catalog
                 ),
                 "{path:?}: {kind:?} cannot fail"
             );
