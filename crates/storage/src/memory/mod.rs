@@ -189,6 +189,14 @@ impl Repository {
         !self.links.is_empty() || !self.manifests.is_empty() || !self.tags.is_empty()
     }
 
+    /// The tags pointing at `digest`, in tag order.
+    fn tags_pointing_at<'a>(&'a self, digest: &'a Digest) -> impl Iterator<Item = Tag> + 'a {
+        self.tags
+            .iter()
+            .filter(move |(_, d)| *d == digest)
+            .map(|(t, _)| t.clone())
+    }
+
     fn remove_referrer(&mut self, referrer: &Digest, subject: &Subject) {
         if let Some(entries) = self.referrers.get_mut(&subject.digest) {
             entries.remove(referrer);

@@ -92,11 +92,11 @@ impl RepositoryStore for MemoryStorage {
     ) -> Result<StoredManifest> {
         let state = self.state();
         let m = state.manifest(repository, digest)?;
-        Ok(StoredManifest {
-            digest: digest.clone(),
-            media_type: m.media_type.clone(),
-            bytes: m.bytes.clone(),
-        })
+        Ok(StoredManifest::new(
+            digest.clone(),
+            m.media_type.as_str(),
+            m.bytes.clone(),
+        ))
     }
 
     async fn stat_manifest(
@@ -106,11 +106,11 @@ impl RepositoryStore for MemoryStorage {
     ) -> Result<ManifestInfo> {
         let state = self.state();
         let m = state.manifest(repository, digest)?;
-        Ok(ManifestInfo {
-            digest: digest.clone(),
-            media_type: m.media_type.clone(),
-            size: m.bytes.len() as u64,
-        })
+        Ok(ManifestInfo::new(
+            digest.clone(),
+            m.media_type.as_str(),
+            m.bytes.len() as u64,
+        ))
     }
 
     async fn delete_manifest(
@@ -131,12 +131,7 @@ impl RepositoryStore for MemoryStorage {
         if let Some(subject) = &manifest.subject {
             repo.remove_referrer(digest, subject);
         }
-        let tags: Vec<Tag> = repo
-            .tags
-            .iter()
-            .filter(|(_, d)| *d == digest)
-            .map(|(t, _)| t.clone())
-            .collect();
+        let tags: Vec<Tag> = repo.tags_pointing_at(digest).collect();
         for tag in &tags {
             repo.tags.remove(tag);
         }
@@ -196,19 +191,19 @@ impl RepositoryStore for MemoryStorage {
         Ok(Page::from_sorted(repo.tags.keys().cloned(), page))
     }
 
-    async fn tags_of(&self, repository: &RepositoryName, digest: &Digest) -> Result<Vec<Tag>> {
-        Ok(self
-            .state()
+    async fn tags_of(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        page: &PageRequest,
+    ) -> Result<Page<Tag>> {
+        let state = self.state();
+        Ok(state
             .repositories
             .get(repository)
-            .map(|r| {
-                r.tags
-                    .iter()
-                    .filter(|(_, d)| *d == digest)
-                    .map(|(t, _)| t.clone())
-                    .collect()
-            })
-            .unwrap_or_default())
+            .map_or_else(Page::empty, |r| {
+                Page::from_sorted(r.tags_pointing_at(digest), page)
+            }))
     }
 
     async fn list_referrers(
@@ -297,15 +292,12 @@ impl RepositoryStore for MemoryStorage {
         }
     }
 
-    async fn list_archives(&self) -> Result<Vec<Archive>> {
-        Ok(self
-            .state()
+    async fn list_archives(&self, page: &PageRequest) -> Result<Page<Archive>> {
+        let state = self.state();
+        let archives = state
             .archives
             .iter()
-            .map(|(key, (repository, _))| Archive {
-                key: key.clone(),
-                repository: repository.clone(),
-            })
-            .collect())
+            .map(|(key, (repository, _))| Archive::new(key.clone(), repository.clone()));
+        Ok(Page::from_sorted_by(archives, page, |a| a.key.as_str()))
     }
 }

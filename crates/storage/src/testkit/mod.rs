@@ -56,7 +56,9 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 use crate::prelude::*;
 #[cfg(feature = "fs")]
 use crate::FsStorage;
-use crate::{ByteRange, ChunkStream, Error, ManifestPut, MemoryStorage, PageRequest, UploadId};
+use crate::{
+    ByteRange, ChunkStream, Error, ManifestPut, MemoryStorage, Page, PageRequest, UploadId,
+};
 
 pub mod blob;
 pub mod repository;
@@ -257,6 +259,7 @@ cases! {
         cancelled_session_is_gone,
         abandoned_sessions_expire,
         session_resumes_after_reopen,
+        open_sessions_page_through_every_session_once,
     ],
     repository: [
         metadata_survives_reopen,
@@ -273,6 +276,8 @@ cases! {
         manifests_page_through_every_manifest_once,
         referrers_page_through_every_referrer_once,
         catalog_pages_through_nested_names_once,
+        tags_of_page_through_every_tag_once,
+        archives_page_through_every_archive_once,
         archiving_hides_everything_of_the_repository,
         restoring_brings_the_content_back,
         restoring_onto_content_is_refused,
@@ -333,6 +338,31 @@ pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u64).wrapping_mul(2_654_435_761).to_le_bytes()[1] ^ seed)
         .collect()
+}
+
+/// `len` pseudo-random bytes (xorshift), the same on every call: a block
+/// that tests, examples and benchmarks of large blobs repeat, or
+/// [`stamp`], to make content that is cheap to generate again.
+pub fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// A copy of `block` with the little-endian bytes of `n` XORed into its
+/// first eight bytes, so that copies stamped with different `n` differ.
+pub fn stamp(block: &[u8], n: u64) -> Bytes {
+    let mut copy = block.to_vec();
+    for (byte, stamp) in copy.iter_mut().zip(n.to_le_bytes()) {
+        *byte ^= stamp;
+    }
+    copy.into()
 }
 
 /// Reads a blob (or part of it) into memory.
@@ -424,12 +454,132 @@ async fn put_manifest(storage: &dyn Storage, repository: &RepositoryName, n: usi
     digest
 }
 
-fn ids(referrers: &[crate::Referrer]) -> Vec<Digest> {
-    referrers.iter().map(|r| r.digest.clone()).collect()
+/// Every blob `storage` lists, asked for in one
+/// [`PageRequest::all`] page.
+pub async fn stored_blobs(storage: &dyn Storage) -> Vec<Digest> {
+    storage
+        .list_blobs(&PageRequest::all())
+        .await
+        .expect("list blobs")
+        .items
+}
+
+/// Every manifest of `repository`, in one page.
+async fn manifests(storage: &dyn Storage, repository: &RepositoryName) -> Vec<Digest> {
+    storage
+        .list_manifests(repository, &PageRequest::all())
+        .await
+        .expect("list manifests")
+        .items
+}
+
+/// Every blob linked to `repository`, in one page.
+async fn linked(storage: &dyn Storage, repository: &RepositoryName) -> Vec<Digest> {
+    storage
+        .linked_blobs(repository, &PageRequest::all())
+        .await
+        .expect("list links")
+        .items
+}
+
+/// Every tag of `repository`, in one page.
+async fn tags(storage: &dyn Storage, repository: &RepositoryName) -> Vec<Tag> {
+    storage
+        .list_tags(repository, &PageRequest::all())
+        .await
+        .expect("list tags")
+        .items
+}
+
+/// Every tag of `repository` pointing at `digest`, in one page.
+async fn tags_of(storage: &dyn Storage, repository: &RepositoryName, digest: &Digest) -> Vec<Tag> {
+    storage
+        .tags_of(repository, digest, &PageRequest::all())
+        .await
+        .expect("tags of a manifest")
+        .items
+}
+
+/// The whole catalog, in one page.
+async fn catalog(storage: &dyn Storage) -> Vec<RepositoryName> {
+    storage
+        .list_repositories(&PageRequest::all())
+        .await
+        .expect("catalog")
+        .items
+}
+
+/// Every archive, in one page.
+async fn archives(storage: &dyn Storage) -> Vec<crate::Archive> {
+    storage
+        .list_archives(&PageRequest::all())
+        .await
+        .expect("list archives")
+        .items
+}
+
+/// The digests of every referrer of `subject` in `repository` (of
+/// `artifact_type` if given), in one page.
+async fn referrer_ids(
+    storage: &dyn Storage,
+    repository: &RepositoryName,
+    subject: &Digest,
+    artifact_type: Option<&str>,
+) -> Vec<Digest> {
+    let page = storage
+        .list_referrers(repository, subject, artifact_type, &PageRequest::all())
+        .await
+        .expect("list referrers");
+    page.items.into_iter().map(|r| r.digest).collect()
+}
+
+/// Starts a session in `repository` and appends `first` to it.
+async fn start_with(
+    storage: &dyn Storage,
+    repository: &RepositoryName,
+    first: &[u8],
+) -> crate::UploadStatus {
+    let session = storage.start_upload(repository).await.expect("start");
+    storage
+        .append_upload(repository, &session.id, 0, body([first.to_vec()]))
+        .await
+        .expect("append");
+    session
+}
+
+/// Asserts that `result` failed with `UploadNotFound` (`what` says which
+/// call it was).
+fn assert_upload_not_found<T: std::fmt::Debug>(result: Result<T, Error>, what: &str) {
+    assert!(
+        matches!(result, Err(Error::UploadNotFound { .. })),
+        "{what}: expected UploadNotFound, got {result:?}"
+    );
 }
 
 /// The keys of one page and its `next_last`.
 type Listed = (Vec<String>, Option<String>);
+
+/// The keys of a page listed by `listing` (which must succeed), `key`
+/// naming an item.
+fn listed<T>(listing: Result<Page<T>, Error>, key: impl Fn(&T) -> &str) -> Listed {
+    let page = listing.expect("page");
+    (
+        page.items.iter().map(|item| key(item).to_owned()).collect(),
+        page.next_last.as_ref().map(|item| key(item).to_owned()),
+    )
+}
+
+/// `f` with `context` bound as its first argument (cloned for each call),
+/// as the listing and adding closures [`walk_pages`] takes.
+fn bind<C, A, R>(
+    context: C,
+    f: fn(C, A) -> BoxFuture<'static, R>,
+) -> impl Fn(A) -> BoxFuture<'static, R>
+where
+    C: Clone,
+{
+    move |argument| f(context.clone(), argument)
+}
 
 /// Pages through a listing `n` items at a time with `list`, adding an item
 /// with `add` between pages, and checks the walk: every page holds at most

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use wharf_reference::{Digest, RepositoryName};
 
 use crate::prelude::*;
-use crate::testkit::{manifest_bytes, put_manifest, repo, tag, upload, Fixture, OCI_MANIFEST};
+use crate::testkit::{
+    archives, catalog, linked, manifest_bytes, manifests, put_manifest, referrer_ids, repo, tag,
+    tags, tags_of, upload, Fixture, OCI_MANIFEST,
+};
 use crate::{ArchiveKey, Error, ManifestPut, PageRequest};
 
 fn key(name: &str) -> ArchiveKey {
@@ -63,23 +66,11 @@ async fn assert_unreachable(storage: &dyn Storage, r: &RepositoryName, filled: &
         storage.resolve_tag(r, &tag("latest")).await,
         Err(Error::TagNotFound { .. })
     ));
-    assert!(storage
-        .list_referrers(r, &filled.image, None, &PageRequest::all())
+    assert!(referrer_ids(storage, r, &filled.image, None)
         .await
-        .expect("referrers")
-        .items
         .is_empty());
-    assert!(storage
-        .tags_of(r, &filled.image)
-        .await
-        .expect("tags")
-        .is_empty());
-    assert!(!storage
-        .linked_blobs(r, &PageRequest::all())
-        .await
-        .expect("links")
-        .items
-        .contains(&filled.layer));
+    assert!(tags_of(storage, r, &filled.image).await.is_empty());
+    assert!(!linked(storage, r).await.contains(&filled.layer));
 }
 
 /// Asserts that all of `filled` is reachable through `r`.
@@ -99,14 +90,9 @@ async fn assert_reachable(storage: &dyn Storage, r: &RepositoryName, filled: &Fi
             .expect("tag is back"),
         filled.image
     );
-    let referrers = storage
-        .list_referrers(r, &filled.image, None, &PageRequest::all())
-        .await
-        .expect("referrers")
-        .items;
     assert_eq!(
-        referrers.iter().map(|e| &e.digest).collect::<Vec<_>>(),
-        vec![&filled.signature]
+        referrer_ids(storage, r, &filled.image, None).await,
+        vec![filled.signature.clone()]
     );
 }
 
@@ -138,11 +124,7 @@ pub async fn archiving_hides_everything_of_the_repository(fixture: Arc<dyn Fixtu
         s.list_tags(&r, &PageRequest::all()).await,
         Err(Error::RepositoryNotFound(_))
     ));
-    let catalog = s
-        .list_repositories(&PageRequest::all())
-        .await
-        .expect("catalog");
-    assert_eq!(catalog.items, vec![other.clone()]);
+    assert_eq!(catalog(&*s).await, vec![other.clone()]);
     assert_eq!(
         s.blob_size(&filled.layer).await.expect("the blob stays"),
         18
@@ -155,19 +137,8 @@ pub async fn archiving_hides_everything_of_the_repository(fixture: Arc<dyn Fixtu
         s.set_tag(&r, &tag("old"), &filled.image).await,
         Err(Error::ManifestNotFound { .. })
     ));
-    assert_eq!(
-        s.list_manifests(&r, &PageRequest::all())
-            .await
-            .expect("list")
-            .items,
-        vec![fresh]
-    );
-    assert!(s
-        .list_tags(&r, &PageRequest::all())
-        .await
-        .expect("tags")
-        .items
-        .is_empty());
+    assert_eq!(manifests(&*s, &r).await, vec![fresh]);
+    assert!(tags(&*s, &r).await.is_empty());
 
     // Archiving an unknown repository makes an empty archive, whose
     // restore leaves the name unknown.
@@ -194,16 +165,12 @@ pub async fn restoring_brings_the_content_back(fixture: Arc<dyn Fixture>) {
     s.archive_repository(&r, &k).await.expect("archive");
     s.restore_repository(&k, &r).await.expect("restore");
     assert_reachable(&*s, &r, &filled).await;
-    assert!(s.list_archives().await.expect("list").is_empty());
+    assert!(archives(&*s).await.is_empty());
     assert!(matches!(
         s.restore_repository(&k, &r).await,
         Err(Error::ArchiveNotFound(_))
     ));
-    let catalog = s
-        .list_repositories(&PageRequest::all())
-        .await
-        .expect("catalog");
-    assert_eq!(catalog.items, vec![r]);
+    assert_eq!(catalog(&*s).await, vec![r]);
 }
 
 /// An archive is never merged into other content: restoring into a
@@ -223,7 +190,7 @@ pub async fn restoring_onto_content_is_refused(fixture: Arc<dyn Fixture>) {
     ));
     assert_unreachable(&*s, &r, &filled).await;
     assert!(s.is_blob_linked(&r, &newcomer).await.expect("linked"));
-    assert_eq!(s.list_archives().await.expect("list").len(), 1);
+    assert_eq!(archives(&*s).await.len(), 1);
 
     // The newcomer's content set aside in turn, the name is free again.
     let k2 = key("package-2");
@@ -261,10 +228,8 @@ pub async fn archives_are_listed_and_deleted_by_key(fixture: Arc<dyn Fixture>) {
         s.archive_repository(&a, &key("package-9")).await,
         Err(Error::ArchiveExists(_))
     ));
-    let listed: Vec<(String, RepositoryName)> = s
-        .list_archives()
+    let listed: Vec<(String, RepositoryName)> = archives(&*s)
         .await
-        .expect("list")
         .into_iter()
         .map(|archive| (archive.key.to_string(), archive.repository))
         .collect();
@@ -285,13 +250,8 @@ pub async fn archives_are_listed_and_deleted_by_key(fixture: Arc<dyn Fixture>) {
         s.restore_repository(&key("package-9"), &b).await,
         Err(Error::ArchiveNotFound(_))
     ));
-    assert_eq!(s.list_archives().await.expect("list").len(), 1);
-    assert!(s
-        .list_manifests(&b, &PageRequest::all())
-        .await
-        .expect("list")
-        .items
-        .is_empty());
+    assert_eq!(archives(&*s).await.len(), 1);
+    assert!(manifests(&*s, &b).await.is_empty());
 }
 
 /// Archives survive a restart, and restore afterwards.
@@ -306,7 +266,7 @@ pub async fn archives_survive_reopen(fixture: Arc<dyn Fixture>) {
         return;
     };
     assert_unreachable(&*reopened, &r, &filled).await;
-    assert_eq!(reopened.list_archives().await.expect("list").len(), 1);
+    assert_eq!(archives(&*reopened).await.len(), 1);
     reopened
         .restore_repository(&key("package-1"), &r)
         .await
