@@ -9,10 +9,7 @@ pub async fn put_blob_round_trip_and_delete(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let content = pattern(200_000, 2);
     let digest = Digest::sha256(&content);
-    assert!(matches!(
-        s.blob_size(&digest).await,
-        Err(Error::BlobNotFound(_))
-    ));
+    assert_err!(s.blob_size(&digest).await, Error::BlobNotFound(_));
     let size = s
         .put_blob(&digest, body(content.chunks(7_000).map(<[u8]>::to_vec)))
         .await
@@ -22,18 +19,9 @@ pub async fn put_blob_round_trip_and_delete(fixture: Arc<dyn Fixture>) {
     assert_eq!(stored_blobs(&*s).await, vec![digest.clone()]);
 
     s.delete_blob(&digest).await.expect("delete");
-    assert!(matches!(
-        s.blob_size(&digest).await,
-        Err(Error::BlobNotFound(_))
-    ));
-    assert!(matches!(
-        s.read_blob(&digest, None).await,
-        Err(Error::BlobNotFound(_))
-    ));
-    assert!(matches!(
-        s.delete_blob(&digest).await,
-        Err(Error::BlobNotFound(_))
-    ));
+    assert_err!(s.blob_size(&digest).await, Error::BlobNotFound(_));
+    assert_err!(s.read_blob(&digest, None).await, Error::BlobNotFound(_));
+    assert_err!(s.delete_blob(&digest).await, Error::BlobNotFound(_));
     assert!(stored_blobs(&*s).await.is_empty());
 }
 
@@ -121,10 +109,10 @@ pub async fn empty_blob_round_trips(fixture: Arc<dyn Fixture>) {
     );
     assert_eq!(s.blob_size(&digest).await.expect("stat"), 0);
     assert!(read_all(&*s, &digest, None).await.expect("read").is_empty());
-    assert!(matches!(
+    assert_err!(
         s.read_blob(&digest, Some(ByteRange::From(0))).await,
-        Err(Error::RangeNotSatisfiable { size: 0, .. })
-    ));
+        Error::RangeNotSatisfiable { size: 0, .. }
+    );
 }
 
 /// Many sessions committing the same content at once all succeed and leave

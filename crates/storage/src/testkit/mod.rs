@@ -60,6 +60,19 @@ use crate::{
     ByteRange, ChunkStream, Error, ManifestPut, MemoryStorage, Page, PageRequest, UploadId,
 };
 
+/// Asserts that `result` is an error matching `pattern`, showing what it
+/// was otherwise.
+macro_rules! assert_err {
+    ($result:expr, $pattern:pat) => {{
+        let result = $result;
+        assert!(
+            matches!(result, Err($pattern)),
+            "expected {}, got {result:?}",
+            stringify!($pattern)
+        );
+    }};
+}
+
 pub mod blob;
 pub mod repository;
 pub mod upload;
@@ -454,68 +467,39 @@ async fn put_manifest(storage: &dyn Storage, repository: &RepositoryName, n: usi
     digest
 }
 
+/// Stores manifest `n` (as [`put_manifest`] does) with `subject` as its
+/// subject and `artifact_type`, without annotations.
+async fn put_referrer(
+    storage: &dyn Storage,
+    repository: &RepositoryName,
+    n: usize,
+    subject: &Digest,
+    artifact_type: &str,
+) -> Digest {
+    let bytes = manifest_bytes(n);
+    let digest = Digest::sha256(&bytes);
+    let put = ManifestPut::new(digest.clone(), OCI_MANIFEST, bytes).with_subject(
+        subject.clone(),
+        Some(artifact_type.into()),
+        Default::default(),
+    );
+    storage
+        .put_manifest(repository, put)
+        .await
+        .expect("put referrer");
+    digest
+}
+
 /// Every blob `storage` lists, asked for in one
 /// [`PageRequest::all`] page.
 pub async fn stored_blobs(storage: &dyn Storage) -> Vec<Digest> {
-    storage
-        .list_blobs(&PageRequest::all())
-        .await
-        .expect("list blobs")
-        .items
+    everything(storage.list_blobs(&PageRequest::all()).await)
 }
 
-/// Every manifest of `repository`, in one page.
-async fn manifests(storage: &dyn Storage, repository: &RepositoryName) -> Vec<Digest> {
-    storage
-        .list_manifests(repository, &PageRequest::all())
-        .await
-        .expect("list manifests")
-        .items
-}
-
-/// Every blob linked to `repository`, in one page.
-async fn linked(storage: &dyn Storage, repository: &RepositoryName) -> Vec<Digest> {
-    storage
-        .linked_blobs(repository, &PageRequest::all())
-        .await
-        .expect("list links")
-        .items
-}
-
-/// Every tag of `repository`, in one page.
-async fn tags(storage: &dyn Storage, repository: &RepositoryName) -> Vec<Tag> {
-    storage
-        .list_tags(repository, &PageRequest::all())
-        .await
-        .expect("list tags")
-        .items
-}
-
-/// Every tag of `repository` pointing at `digest`, in one page.
-async fn tags_of(storage: &dyn Storage, repository: &RepositoryName, digest: &Digest) -> Vec<Tag> {
-    storage
-        .tags_of(repository, digest, &PageRequest::all())
-        .await
-        .expect("tags of a manifest")
-        .items
-}
-
-/// The whole catalog, in one page.
-async fn catalog(storage: &dyn Storage) -> Vec<RepositoryName> {
-    storage
-        .list_repositories(&PageRequest::all())
-        .await
-        .expect("catalog")
-        .items
-}
-
-/// Every archive, in one page.
-async fn archives(storage: &dyn Storage) -> Vec<crate::Archive> {
-    storage
-        .list_archives(&PageRequest::all())
-        .await
-        .expect("list archives")
-        .items
+/// The items of a listing asked for in one [`PageRequest::all`] page,
+/// which must succeed.
+fn everything<T>(listing: Result<Page<T>, Error>) -> Vec<T> {
+    listing.expect("list everything in one page").items
 }
 
 /// The digests of every referrer of `subject` in `repository` (of
@@ -526,11 +510,10 @@ async fn referrer_ids(
     subject: &Digest,
     artifact_type: Option<&str>,
 ) -> Vec<Digest> {
-    let page = storage
-        .list_referrers(repository, subject, artifact_type, &PageRequest::all())
-        .await
-        .expect("list referrers");
-    page.items.into_iter().map(|r| r.digest).collect()
+    let all = PageRequest::all();
+    let listing = storage.list_referrers(repository, subject, artifact_type, &all);
+    let referrers = everything(listing.await);
+    referrers.into_iter().map(|r| r.digest).collect()
 }
 
 /// Starts a session in `repository` and appends `first` to it.

@@ -208,14 +208,14 @@ pub async fn unsupported_algorithm_is_rejected_and_session_kept(fixture: Arc<dyn
     let odd: Digest = "blake9:0123456789abcdef"
         .parse()
         .expect("well-formed digest");
-    assert!(matches!(
+    assert_err!(
         s.finish_upload(&r, &session.id, &odd).await,
-        Err(Error::UnsupportedAlgorithm(_))
-    ));
-    assert!(matches!(
+        Error::UnsupportedAlgorithm(_)
+    );
+    assert_err!(
         s.put_blob(&odd, body([&b"data"[..]])).await,
-        Err(Error::UnsupportedAlgorithm(_))
-    ));
+        Error::UnsupportedAlgorithm(_)
+    );
     assert_eq!(
         s.upload_status(&r, &session.id)
             .await

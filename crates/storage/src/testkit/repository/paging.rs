@@ -8,10 +8,8 @@ use futures::FutureExt;
 use wharf_reference::{Digest, RepositoryName};
 
 use crate::prelude::*;
-use crate::testkit::{
-    bind, listed, manifest_bytes, put_manifest, repo, tag, walk_pages, Fixture, OCI_MANIFEST,
-};
-use crate::{ArchiveKey, ManifestPut, PageRequest};
+use crate::testkit::{bind, listed, put_manifest, put_referrer, repo, tag, walk_pages, Fixture};
+use crate::{ArchiveKey, PageRequest};
 
 /// `linked_blobs` pages visit every link once, in order; a link added
 /// between pages shows up later exactly when it sorts after the page.
@@ -90,18 +88,7 @@ pub async fn referrers_page_through_every_referrer_once(fixture: Arc<dyn Fixture
         move |s: Arc<dyn Storage>, i: usize, artifact_type: &'static str| {
             let (r, subject) = (r.clone(), subject.clone());
             async move {
-                let bytes = manifest_bytes(i);
-                let digest = Digest::sha256(&bytes);
-                s.put_manifest(
-                    &r,
-                    ManifestPut::new(digest.clone(), OCI_MANIFEST, bytes).with_subject(
-                        subject,
-                        Some(artifact_type.into()),
-                        Default::default(),
-                    ),
-                )
-                .await
-                .expect("put referrer");
+                let digest = put_referrer(&*s, &r, i, &subject, artifact_type).await;
                 digest.as_str().to_owned()
             }
             .boxed()
@@ -117,17 +104,7 @@ pub async fn referrers_page_through_every_referrer_once(fixture: Arc<dyn Fixture
         }
     }
     // A referrer of another subject is not listed.
-    let unrelated = manifest_bytes(50);
-    s.put_manifest(
-        &r,
-        ManifestPut::new(Digest::sha256(&unrelated), OCI_MANIFEST, unrelated).with_subject(
-            Digest::sha256(b"another image"),
-            Some(WANTED.into()),
-            Default::default(),
-        ),
-    )
-    .await
-    .expect("put unrelated referrer");
+    put_referrer(&*s, &r, 50, &Digest::sha256(b"another image"), WANTED).await;
     let context = (s.clone(), r.clone(), subject.clone());
     let list = bind(context, |(s, r, subject), request: PageRequest| {
         async move {
