@@ -134,6 +134,15 @@ impl Inner {
         self.layout.archive_origin(key).is_file()
     }
 
+    /// Serializes an operation on the archive `key`, which must exist.
+    fn lock_existing(&self, key: &ArchiveKey) -> Result<std::sync::MutexGuard<'_, ()>> {
+        let serialized = self.archive_lock();
+        if !self.archive_exists(key) {
+            return Err(Error::ArchiveNotFound(key.clone()));
+        }
+        Ok(serialized)
+    }
+
     /// Moves the content directories of an archive's journaled operation,
     /// then ends it: the journal goes (archive), or the archive does
     /// (restore).
@@ -218,10 +227,7 @@ impl Inner {
         key: &ArchiveKey,
         repository: &RepositoryName,
     ) -> Result<()> {
-        let _serialized = self.archive_lock();
-        if !self.archive_exists(key) {
-            return Err(Error::ArchiveNotFound(key.clone()));
-        }
+        let _serialized = self.lock_existing(key)?;
         let context = || format!("inspect repository {repository}");
         for dir in [
             self.layout.links(repository),
@@ -242,10 +248,7 @@ impl Inner {
     }
 
     pub(super) fn delete_archive(&self, key: &ArchiveKey) -> Result<()> {
-        let _serialized = self.archive_lock();
-        if !self.archive_exists(key) {
-            return Err(Error::ArchiveNotFound(key.clone()));
-        }
+        let _serialized = self.lock_existing(key)?;
         self.discard_archive(key)
     }
 

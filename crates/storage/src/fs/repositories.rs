@@ -207,8 +207,9 @@ impl RepositoryStore for FsStorage {
         repository: &RepositoryName,
         page: &PageRequest,
     ) -> Result<Page<Digest>> {
-        let (dir, page) = (self.inner.layout.links(repository), page.clone());
-        self.run(move |inner| inner.digests_page(&dir, &page)).await
+        let dir = self.inner.layout.links(repository);
+        self.run_page(page, move |inner, page| inner.digests_page(&dir, page))
+            .await
     }
 
     async fn put_manifest(&self, repository: &RepositoryName, manifest: ManifestPut) -> Result<()> {
@@ -262,8 +263,9 @@ impl RepositoryStore for FsStorage {
         repository: &RepositoryName,
         page: &PageRequest,
     ) -> Result<Page<Digest>> {
-        let (dir, page) = (self.inner.layout.manifests(repository), page.clone());
-        self.run(move |inner| inner.digests_page(&dir, &page)).await
+        let dir = self.inner.layout.manifests(repository);
+        self.run_page(page, move |inner, page| inner.digests_page(&dir, page))
+            .await
     }
 
     async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()> {
@@ -308,14 +310,14 @@ impl RepositoryStore for FsStorage {
         repository: &RepositoryName,
         page: &PageRequest,
     ) -> Result<Page<Tag>> {
-        let (repository, page) = (repository.clone(), page.clone());
-        self.run(move |inner| {
+        let repository = repository.clone();
+        self.run_page(page, move |inner, page| {
             if !inner.repository_exists(&repository) {
                 return Err(Error::RepositoryNotFound(repository));
             }
             let mut tags: Vec<Tag> = read_dir_keys(&inner.layout.tags(&repository))?;
             tags.sort();
-            Ok(Page::from_sorted(tags, &page))
+            Ok(Page::from_sorted(tags, page))
         })
         .await
     }
@@ -326,9 +328,9 @@ impl RepositoryStore for FsStorage {
         digest: &Digest,
         page: &PageRequest,
     ) -> Result<Page<Tag>> {
-        let page = page.clone();
-        self.run_with(repository, digest, move |inner, repository, digest| {
-            inner.tags_page(&repository, &digest, &page)
+        let (repository, digest) = (repository.clone(), digest.clone());
+        self.run_page(page, move |inner, page| {
+            inner.tags_page(&repository, &digest, page)
         })
         .await
     }
@@ -341,16 +343,15 @@ impl RepositoryStore for FsStorage {
         page: &PageRequest,
     ) -> Result<Page<Referrer>> {
         let (repository, subject) = (repository.clone(), subject.clone());
-        let (artifact_type, page) = (artifact_type.map(str::to_owned), page.clone());
-        self.run(move |inner| {
-            inner.referrers_page(&repository, &subject, artifact_type.as_deref(), &page)
+        let artifact_type = artifact_type.map(str::to_owned);
+        self.run_page(page, move |inner, page| {
+            inner.referrers_page(&repository, &subject, artifact_type.as_deref(), page)
         })
         .await
     }
 
     async fn list_repositories(&self, page: &PageRequest) -> Result<Page<RepositoryName>> {
-        let page = page.clone();
-        self.run(move |inner| inner.repositories_page(&page)).await
+        self.run_page(page, Inner::repositories_page).await
     }
 
     async fn archive_repository(
@@ -379,7 +380,6 @@ impl RepositoryStore for FsStorage {
     }
 
     async fn list_archives(&self, page: &PageRequest) -> Result<Page<Archive>> {
-        let page = page.clone();
-        self.run(move |inner| inner.archives_page(&page)).await
+        self.run_page(page, Inner::archives_page).await
     }
 }

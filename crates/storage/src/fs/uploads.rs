@@ -282,8 +282,7 @@ impl UploadStore for FsStorage {
     }
 
     async fn upload_sessions(&self, page: &PageRequest) -> Result<Page<UploadSession>> {
-        let page = page.clone();
-        self.run(move |inner| inner.sessions_page(&page)).await
+        self.run_page(page, Inner::sessions_page).await
     }
 
     async fn append_upload(

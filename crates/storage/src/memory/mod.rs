@@ -127,11 +127,28 @@ impl MemoryStorage {
         Ok(session)
     }
 
+    /// Reads a manifest of `repository` with `read`, under the lock.
+    fn with_manifest<T>(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        read: impl FnOnce(&Manifest) -> T,
+    ) -> Result<T> {
+        self.state().manifest(repository, digest).map(read)
+    }
+
     fn check_size(&self, size: u64) -> Result<()> {
         match self.max_blob_size {
             Some(limit) if size > limit => Err(Error::TooLarge { limit }),
             _ => Ok(()),
         }
+    }
+}
+
+fn tag_not_found(repository: &RepositoryName, tag: &Tag) -> Error {
+    Error::TagNotFound {
+        repository: repository.clone(),
+        tag: tag.clone(),
     }
 }
 

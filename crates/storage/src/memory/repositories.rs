@@ -10,7 +10,7 @@ use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
 use crate::page::{Page, PageRequest};
 use crate::RepositoryStore;
 
-use super::{after_bound, page_of_keys, Manifest, MemoryStorage, Repository};
+use super::{after_bound, page_of_keys, tag_not_found, Manifest, MemoryStorage, Repository};
 
 #[async_trait]
 impl RepositoryStore for MemoryStorage {
@@ -90,13 +90,9 @@ impl RepositoryStore for MemoryStorage {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<StoredManifest> {
-        let state = self.state();
-        let m = state.manifest(repository, digest)?;
-        Ok(StoredManifest::new(
-            digest.clone(),
-            m.media_type.as_str(),
-            m.bytes.clone(),
-        ))
+        self.with_manifest(repository, digest, |m| {
+            StoredManifest::new(digest.clone(), m.media_type.as_str(), m.bytes.clone())
+        })
     }
 
     async fn stat_manifest(
@@ -104,13 +100,9 @@ impl RepositoryStore for MemoryStorage {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<ManifestInfo> {
-        let state = self.state();
-        let m = state.manifest(repository, digest)?;
-        Ok(ManifestInfo::new(
-            digest.clone(),
-            m.media_type.as_str(),
-            m.bytes.len() as u64,
-        ))
+        self.with_manifest(repository, digest, |m| {
+            ManifestInfo::new(digest.clone(), m.media_type.as_str(), m.bytes.len() as u64)
+        })
     }
 
     async fn delete_manifest(
@@ -164,10 +156,7 @@ impl RepositoryStore for MemoryStorage {
             .repositories
             .get(repository)
             .and_then(|r| r.tags.get(tag).cloned())
-            .ok_or_else(|| Error::TagNotFound {
-                repository: repository.clone(),
-                tag: tag.clone(),
-            })
+            .ok_or_else(|| tag_not_found(repository, tag))
     }
 
     async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
@@ -175,10 +164,7 @@ impl RepositoryStore for MemoryStorage {
             .repositories
             .get_mut(repository)
             .and_then(|r| r.tags.remove(tag))
-            .ok_or_else(|| Error::TagNotFound {
-                repository: repository.clone(),
-                tag: tag.clone(),
-            })
+            .ok_or_else(|| tag_not_found(repository, tag))
     }
 
     async fn list_tags(
