@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::prelude::*;
-use wharf_storage::testkit::{body, read_all, stored_blobs};
+use wharf_storage::testkit::{body, read_all, resume_and_finish, stored_blobs};
 use wharf_storage::{Error, FsStorage, ManifestPut, MemoryStorage, PageRequest};
 
 fn repo(name: &str) -> RepositoryName {
@@ -188,12 +188,7 @@ async fn fs_full_disk_during_append_is_reported_and_undone() {
 
     std::fs::remove_file(&data).expect("remove symlink");
     std::fs::File::create(&data).expect("space again");
-    s.append_upload(&r, &session.id, 0, body([&b"fits now"[..]]))
-        .await
-        .expect("append");
-    s.finish_upload(&r, &session.id, &Digest::sha256(b"fits now"))
-        .await
-        .expect("finish");
+    resume_and_finish(&s, &r, &session.id, b"fits now", 0, "finish").await;
 }
 
 /// Damaged metadata is reported as `Corrupt` with its path; files and

@@ -127,6 +127,19 @@ impl MemoryStorage {
         Ok(session)
     }
 
+    /// The page `list` cuts from `repository` under the lock; an empty
+    /// page for an unknown repository.
+    fn page_in<T>(
+        &self,
+        repository: &RepositoryName,
+        list: impl FnOnce(&Repository) -> Page<T>,
+    ) -> Page<T> {
+        self.state()
+            .repositories
+            .get(repository)
+            .map_or_else(Page::empty, list)
+    }
+
     /// Reads a manifest of `repository` with `read`, under the lock.
     fn with_manifest<T>(
         &self,

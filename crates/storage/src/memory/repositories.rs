@@ -52,12 +52,10 @@ impl RepositoryStore for MemoryStorage {
         repository: &RepositoryName,
         page: &PageRequest,
     ) -> Result<Page<Digest>> {
-        let state = self.state();
-        let Some(r) = state.repositories.get(repository) else {
-            return Ok(Page::empty());
-        };
-        let after = r.links.range::<str, _>(after_bound(page));
-        Ok(Page::from_sorted(after.cloned(), page))
+        Ok(self.page_in(repository, |r| {
+            let after = r.links.range::<str, _>(after_bound(page));
+            Page::from_sorted(after.cloned(), page)
+        }))
     }
 
     async fn put_manifest(&self, repository: &RepositoryName, manifest: ManifestPut) -> Result<()> {
@@ -135,11 +133,7 @@ impl RepositoryStore for MemoryStorage {
         repository: &RepositoryName,
         page: &PageRequest,
     ) -> Result<Page<Digest>> {
-        let state = self.state();
-        Ok(state
-            .repositories
-            .get(repository)
-            .map_or_else(Page::empty, |r| page_of_keys(&r.manifests, page)))
+        Ok(self.page_in(repository, |r| page_of_keys(&r.manifests, page)))
     }
 
     async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()> {
@@ -183,13 +177,9 @@ impl RepositoryStore for MemoryStorage {
         digest: &Digest,
         page: &PageRequest,
     ) -> Result<Page<Tag>> {
-        let state = self.state();
-        Ok(state
-            .repositories
-            .get(repository)
-            .map_or_else(Page::empty, |r| {
-                Page::from_sorted(r.tags_pointing_at(digest), page)
-            }))
+        Ok(self.page_in(repository, |r| {
+            Page::from_sorted(r.tags_pointing_at(digest), page)
+        }))
     }
 
     async fn list_referrers(
@@ -199,20 +189,17 @@ impl RepositoryStore for MemoryStorage {
         artifact_type: Option<&str>,
         page: &PageRequest,
     ) -> Result<Page<Referrer>> {
-        let state = self.state();
-        let Some(entries) = state
-            .repositories
-            .get(repository)
-            .and_then(|r| r.referrers.get(subject))
-        else {
-            return Ok(Page::empty());
-        };
-        let matching = entries
-            .range::<str, _>(after_bound(page))
-            .map(|(_, r)| r)
-            .filter(|r| artifact_type.is_none_or(|t| r.artifact_type.as_deref() == Some(t)))
-            .cloned();
-        Ok(Page::from_sorted_by(matching, page, |r| r.digest.as_str()))
+        Ok(self.page_in(repository, |r| {
+            let Some(entries) = r.referrers.get(subject) else {
+                return Page::empty();
+            };
+            let matching = entries
+                .range::<str, _>(after_bound(page))
+                .map(|(_, r)| r)
+                .filter(|r| artifact_type.is_none_or(|t| r.artifact_type.as_deref() == Some(t)))
+                .cloned();
+            Page::from_sorted_by(matching, page, |r| r.digest.as_str())
+        }))
     }
 
     async fn list_repositories(&self, page: &PageRequest) -> Result<Page<RepositoryName>> {

@@ -425,7 +425,7 @@ pub async fn upload(
 
 /// Sends the rest of `content` from `offset` to an upload session and
 /// finishes it, which must verify as `content` (`finished` says why).
-async fn resume_and_finish(
+pub async fn resume_and_finish(
     storage: &dyn Storage,
     repository: &RepositoryName,
     session: &UploadId,
@@ -467,6 +467,22 @@ async fn put_manifest(storage: &dyn Storage, repository: &RepositoryName, n: usi
     digest
 }
 
+/// Stores the manifests numbered `ns` (as [`put_manifest`] does), in
+/// order.
+async fn put_manifests<const N: usize>(
+    storage: &dyn Storage,
+    repository: &RepositoryName,
+    ns: [usize; N],
+) -> [Digest; N] {
+    let mut digests = Vec::with_capacity(N);
+    for n in ns {
+        digests.push(put_manifest(storage, repository, n).await);
+    }
+    digests
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one digest per manifest"))
+}
+
 /// Stores manifest `n` (as [`put_manifest`] does) with `subject` as its
 /// subject and `artifact_type`, without annotations.
 async fn put_referrer(
@@ -494,6 +510,12 @@ async fn put_referrer(
 /// [`PageRequest::all`] page.
 pub async fn stored_blobs(storage: &dyn Storage) -> Vec<Digest> {
     everything(storage.list_blobs(&PageRequest::all()).await)
+}
+
+/// Whether a listing (which must succeed) is an empty final page.
+fn is_empty_page<T>(listing: Result<Page<T>, Error>) -> bool {
+    let page = listing.expect("list");
+    page.items.is_empty() && page.next_last.is_none()
 }
 
 /// The items of a listing asked for in one [`PageRequest::all`] page,

@@ -181,10 +181,7 @@ pub async fn invalid_manifests_are_rejected(fixture: Arc<dyn Fixture>) {
 pub async fn tags_move_resolve_and_delete(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let r = repo("octo/app");
-    let (one, two) = (
-        put_manifest(&*s, &r, 1).await,
-        put_manifest(&*s, &r, 2).await,
-    );
+    let [one, two] = put_manifests(&*s, &r, [1, 2]).await;
     let v = tag("v1");
     assert_err!(
         s.set_tag(&r, &v, &Digest::sha256(b"no such manifest"))
@@ -214,10 +211,7 @@ pub async fn tags_move_resolve_and_delete(fixture: Arc<dyn Fixture>) {
 pub async fn deleting_a_manifest_deletes_its_tags(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let r = repo("octo/app");
-    let (one, two) = (
-        put_manifest(&*s, &r, 1).await,
-        put_manifest(&*s, &r, 2).await,
-    );
+    let [one, two] = put_manifests(&*s, &r, [1, 2]).await;
     for (t, d) in [("a", &one), ("b", &two), ("c", &one)] {
         s.set_tag(&r, &tag(t), d).await.expect("tag");
     }
@@ -240,10 +234,8 @@ pub async fn tag_pagination_edge_cases(fixture: Arc<dyn Fixture>) {
         Error::RepositoryNotFound(_)
     );
     let m = put_manifest(&*s, &r, 1).await;
-    let empty = s.list_tags(&r, &PageRequest::all()).await.expect("list");
-    assert_eq!(
-        (empty.items.len(), empty.next_last),
-        (0, None),
+    assert!(
+        is_empty_page(s.list_tags(&r, &PageRequest::all()).await),
         "no tags yet"
     );
     // Byte order: upper case before lower case, digits before letters.
@@ -309,11 +301,9 @@ pub async fn tag_pagination_edge_cases(fixture: Arc<dyn Fixture>) {
 /// included, in lexical pages.
 pub async fn catalog_lists_repositories_in_lexical_pages(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
-    let empty = s
-        .list_repositories(&PageRequest::all())
-        .await
-        .expect("catalog");
-    assert!(empty.items.is_empty() && empty.next_last.is_none());
+    assert!(is_empty_page(
+        s.list_repositories(&PageRequest::all()).await
+    ));
     let blob = upload(&*s, &repo("zeta/app"), b"x", 1).await;
     s.link_blob(&repo("octo/app"), &blob).await.expect("mount");
     put_manifest(&*s, &repo("octo/app/release"), 1).await;

@@ -93,12 +93,8 @@ pub async fn chunk_at_wrong_offset_reports_current_offset(fixture: Arc<dyn Fixtu
             other => panic!("offset {requested}: expected WrongOffset, got {other:?}"),
         }
     }
-    s.append_upload(&r, &session.id, 5, body([&b" world"[..]]))
-        .await
-        .expect("append at the right offset");
-    s.finish_upload(&r, &session.id, &Digest::sha256(b"hello world"))
-        .await
-        .expect("the refused chunks left no trace");
+    let finished = "the refused chunks left no trace";
+    resume_and_finish(&*s, &r, &session.id, b"hello world", 5, finished).await;
 }
 
 /// A body that fails midway keeps what arrived; the upload resumes from the
@@ -304,10 +300,7 @@ pub async fn session_resumes_after_reopen(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let r = repo("octo/app");
     let content = pattern(2_500_000, 5);
-    let session = s.start_upload(&r).await.expect("start");
-    s.append_upload(&r, &session.id, 0, body([content[..1_000_000].to_vec()]))
-        .await
-        .expect("append");
+    let session = start_with(&*s, &r, &content[..1_000_000]).await;
     let Some(s) = fixture.reopen().await else {
         return;
     };
@@ -317,17 +310,8 @@ pub async fn session_resumes_after_reopen(fixture: Arc<dyn Fixture>) {
         .expect("status after reopen");
     assert_eq!(status.offset, 1_000_000);
     assert_eq!(status.started, session.started);
-    s.append_upload(
-        &r,
-        &session.id,
-        1_000_000,
-        body([content[1_000_000..].to_vec()]),
-    )
-    .await
-    .expect("append after reopen");
-    s.finish_upload(&r, &session.id, &Digest::sha256(&content))
-        .await
-        .expect("finish after reopen");
+    let finished = "finish after reopen";
+    resume_and_finish(&*s, &r, &session.id, &content, 1_000_000, finished).await;
     assert_eq!(
         read_all(&*s, &Digest::sha256(&content), None)
             .await

@@ -37,6 +37,13 @@ async fn fill(storage: &dyn Storage, r: &RepositoryName) -> Filled {
     }
 }
 
+/// Fills `r` as [`fill`] does, then archives it under `k`.
+async fn fill_and_archive(storage: &dyn Storage, r: &RepositoryName, k: &ArchiveKey) -> Filled {
+    let filled = fill(storage, r).await;
+    storage.archive_repository(r, k).await.expect("archive");
+    filled
+}
+
 /// Asserts that nothing of `filled` is reachable through `r`.
 async fn assert_unreachable(storage: &dyn Storage, r: &RepositoryName, filled: &Filled) {
     assert!(!storage
@@ -154,9 +161,8 @@ pub async fn archiving_hides_everything_of_the_repository(fixture: Arc<dyn Fixtu
 pub async fn restoring_brings_the_content_back(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let r = repo("acme/vault");
-    let filled = fill(&*s, &r).await;
     let k = key("package-1");
-    s.archive_repository(&r, &k).await.expect("archive");
+    let filled = fill_and_archive(&*s, &r, &k).await;
     s.restore_repository(&k, &r).await.expect("restore");
     assert_reachable(&*s, &r, &filled).await;
     assert!(everything(s.list_archives(&PageRequest::all()).await).is_empty());
@@ -176,9 +182,8 @@ pub async fn restoring_brings_the_content_back(fixture: Arc<dyn Fixture>) {
 pub async fn restoring_onto_content_is_refused(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let r = repo("acme/vault");
-    let filled = fill(&*s, &r).await;
     let k = key("package-1");
-    s.archive_repository(&r, &k).await.expect("archive");
+    let filled = fill_and_archive(&*s, &r, &k).await;
 
     let newcomer = upload(&*s, &r, b"the newcomer's layer", 8).await;
     assert!(matches!(
@@ -261,10 +266,7 @@ pub async fn archives_are_listed_and_deleted_by_key(fixture: Arc<dyn Fixture>) {
 pub async fn archives_survive_reopen(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let r = repo("acme/vault");
-    let filled = fill(&*s, &r).await;
-    s.archive_repository(&r, &key("package-1"))
-        .await
-        .expect("archive");
+    let filled = fill_and_archive(&*s, &r, &key("package-1")).await;
     let Some(reopened) = fixture.reopen().await else {
         return;
     };

@@ -8,7 +8,10 @@ use futures::FutureExt;
 use wharf_reference::{Digest, RepositoryName};
 
 use crate::prelude::*;
-use crate::testkit::{bind, listed, put_manifest, put_referrer, repo, tag, walk_pages, Fixture};
+use crate::testkit::{
+    bind, is_empty_page, listed, put_manifest, put_manifests, put_referrer, repo, tag, walk_pages,
+    Fixture,
+};
 use crate::{ArchiveKey, PageRequest};
 
 /// `linked_blobs` pages visit every link once, in order; a link added
@@ -42,12 +45,10 @@ pub async fn linked_blobs_page_through_every_link_once(fixture: Arc<dyn Fixture>
         move |round: usize| link(s.clone(), r.clone(), 100 + round)
     };
     walk_pages(2, initial, Vec::new(), list, add).await;
-    assert!(s
-        .linked_blobs(&repo("octo/unknown"), &PageRequest::first(1))
-        .await
-        .expect("unknown repository")
-        .items
-        .is_empty());
+    let unknown = repo("octo/unknown");
+    assert!(is_empty_page(
+        s.linked_blobs(&unknown, &PageRequest::first(1)).await
+    ));
 }
 
 /// `list_manifests` pages visit every manifest once, in order, while
@@ -180,10 +181,7 @@ pub async fn catalog_pages_through_nested_names_once(fixture: Arc<dyn Fixture>) 
 pub async fn tags_of_page_through_every_tag_once(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let r = repo("octo/paged");
-    let (wanted, other) = (
-        put_manifest(&*s, &r, 1).await,
-        put_manifest(&*s, &r, 2).await,
-    );
+    let [wanted, other] = put_manifests(&*s, &r, [1, 2]).await;
     let set = |s: Arc<dyn Storage>, r: RepositoryName, name: String, target: Digest| {
         async move {
             s.set_tag(&r, &tag(&name), &target).await.expect("tag");
@@ -218,12 +216,10 @@ pub async fn tags_of_page_through_every_tag_once(fixture: Arc<dyn Fixture>) {
         .boxed()
     });
     walk_pages(2, initial, hidden, list, add).await;
-    assert!(s
-        .tags_of(&repo("octo/unknown"), &wanted, &PageRequest::first(1))
-        .await
-        .expect("unknown repository")
-        .items
-        .is_empty());
+    let unknown = repo("octo/unknown");
+    assert!(is_empty_page(
+        s.tags_of(&unknown, &wanted, &PageRequest::first(1)).await
+    ));
 }
 
 /// `list_archives` pages visit every archive once, in key order, while
