@@ -26,7 +26,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::{Criterion, SamplingMode, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use futures::{stream, StreamExt};
 use sha2::Digest as _;
 use wharf_reference::{Digest, Digester, RepositoryName};
@@ -97,6 +98,23 @@ fn blob_path(root: &Path, digest: &Digest) -> PathBuf {
     root.join("blobs/sha256").join(&hex[..2]).join(hex)
 }
 
+/// A group of benchmarks over the whole blob: ten samples, measured for
+/// `measurement`.
+fn blob_group<'c>(
+    c: &'c mut Criterion,
+    name: &str,
+    measurement: Duration,
+) -> BenchmarkGroup<'c, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Bytes(SIZE));
+    group.sample_size(10);
+    // One iteration per sample: an iteration is already seconds long.
+    group.sampling_mode(SamplingMode::Flat);
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(measurement);
+    group
+}
+
 fn storage_benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -109,13 +127,7 @@ fn storage_benches(c: &mut Criterion) {
     let block = block();
     let digest = blob_digest(&block);
 
-    let mut commit = c.benchmark_group("storage_commit_1GiB");
-    commit.throughput(Throughput::Bytes(SIZE));
-    commit.sample_size(10);
-    // One iteration per sample: an iteration is already seconds long.
-    commit.sampling_mode(SamplingMode::Flat);
-    commit.warm_up_time(Duration::from_millis(500));
-    commit.measurement_time(Duration::from_secs(10));
+    let mut commit = blob_group(c, "storage_commit_1GiB", Duration::from_secs(10));
     commit.bench_function("baseline: sha2 in memory", |b| {
         b.iter_custom(|iters| {
             time_together("hash", iters, || {
@@ -180,13 +192,7 @@ fn storage_benches(c: &mut Criterion) {
     let path = blob_path(storage.root(), &digest);
     assert_eq!(std::fs::metadata(&path).expect("blob file").len(), SIZE);
 
-    let mut read = c.benchmark_group("storage_read_1GiB");
-    read.throughput(Throughput::Bytes(SIZE));
-    read.sample_size(10);
-    // One iteration per sample: an iteration is already seconds long.
-    read.sampling_mode(SamplingMode::Flat);
-    read.warm_up_time(Duration::from_millis(500));
-    read.measurement_time(Duration::from_secs(3));
+    let mut read = blob_group(c, "storage_read_1GiB", Duration::from_secs(3));
     read.bench_function("baseline: std::fs read into a reused buffer", |b| {
         let mut buffer = vec![0u8; CHUNK];
         b.iter_custom(|iters| {
