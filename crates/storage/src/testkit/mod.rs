@@ -524,6 +524,11 @@ fn everything<T>(listing: Result<Page<T>, Error>) -> Vec<T> {
     listing.expect("list everything in one page").items
 }
 
+/// The whole catalog, asked for in one page.
+async fn catalog(storage: &dyn Storage) -> Vec<RepositoryName> {
+    everything(storage.list_repositories(&PageRequest::all()).await)
+}
+
 /// The digests of every referrer of `subject` in `repository` (of
 /// `artifact_type` if given), in one page.
 async fn referrer_ids(

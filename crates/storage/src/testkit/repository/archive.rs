@@ -6,7 +6,7 @@ use wharf_reference::{Digest, RepositoryName};
 
 use crate::prelude::*;
 use crate::testkit::{
-    everything, put_manifest, put_referrer, referrer_ids, repo, tag, upload, Fixture,
+    catalog, everything, put_manifest, put_referrer, referrer_ids, repo, tag, upload, Fixture,
 };
 use crate::{ArchiveKey, Error, PageRequest};
 
@@ -119,10 +119,7 @@ pub async fn archiving_hides_everything_of_the_repository(fixture: Arc<dyn Fixtu
         s.list_tags(&r, &PageRequest::all()).await,
         Error::RepositoryNotFound(_)
     );
-    assert_eq!(
-        everything(s.list_repositories(&PageRequest::all()).await),
-        vec![other.clone()]
-    );
+    assert_eq!(catalog(&*s).await, vec![other.clone()]);
     assert_eq!(
         s.blob_size(&filled.layer).await.expect("the blob stays"),
         18
@@ -170,10 +167,7 @@ pub async fn restoring_brings_the_content_back(fixture: Arc<dyn Fixture>) {
         s.restore_repository(&k, &r).await,
         Error::ArchiveNotFound(_)
     );
-    assert_eq!(
-        everything(s.list_repositories(&PageRequest::all()).await),
-        vec![r]
-    );
+    assert_eq!(catalog(&*s).await, vec![r]);
 }
 
 /// An archive is never merged into other content: restoring into a
