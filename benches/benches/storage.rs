@@ -26,11 +26,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use criterion::{Criterion, SamplingMode, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use futures::{stream, StreamExt};
 use sha2::Digest as _;
 use wharf_reference::{Digest, Digester, RepositoryName};
 use wharf_storage::prelude::*;
+use wharf_storage::testkit::noise;
 use wharf_storage::{ChunkStream, FsStorage};
 
 const SIZE: u64 = 1 << 30;
@@ -51,16 +53,31 @@ fn record(name: &'static str, elapsed: Duration) {
 
 /// One pseudo-random 1 MiB block; the blob is this block 1024 times.
 fn block() -> Bytes {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..CHUNK)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect::<Vec<u8>>()
-        .into()
+    noise(CHUNK).into()
+}
+
+/// Times `iters` runs of `run` as one stretch, recording the time per run
+/// under `name`.
+fn time_together(name: &'static str, iters: u64, mut run: impl FnMut()) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        run();
+    }
+    let elapsed = start.elapsed();
+    record(name, elapsed / iters as u32);
+    elapsed
+}
+
+/// Times `iters` runs of `run`, which returns the time of the part to
+/// measure, recording each under `name`.
+fn time_each(name: &'static str, iters: u64, mut run: impl FnMut() -> Duration) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let elapsed = run();
+        total += elapsed;
+        record(name, elapsed);
+    }
+    total
 }
 
 fn body(block: &Bytes) -> ChunkStream {
@@ -81,6 +98,23 @@ fn blob_path(root: &Path, digest: &Digest) -> PathBuf {
     root.join("blobs/sha256").join(&hex[..2]).join(hex)
 }
 
+/// A group of benchmarks over the whole blob: ten samples, measured for
+/// `measurement`.
+fn blob_group<'c>(
+    c: &'c mut Criterion,
+    name: &str,
+    measurement: Duration,
+) -> BenchmarkGroup<'c, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.throughput(Throughput::Bytes(SIZE));
+    group.sample_size(10);
+    // One iteration per sample: an iteration is already seconds long.
+    group.sampling_mode(SamplingMode::Flat);
+    group.warm_up_time(Duration::from_millis(500));
+    group.measurement_time(measurement);
+    group
+}
+
 fn storage_benches(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -93,32 +127,21 @@ fn storage_benches(c: &mut Criterion) {
     let block = block();
     let digest = blob_digest(&block);
 
-    let mut commit = c.benchmark_group("storage_commit_1GiB");
-    commit.throughput(Throughput::Bytes(SIZE));
-    commit.sample_size(10);
-    // One iteration per sample: an iteration is already seconds long.
-    commit.sampling_mode(SamplingMode::Flat);
-    commit.warm_up_time(Duration::from_millis(500));
-    commit.measurement_time(Duration::from_secs(10));
+    let mut commit = blob_group(c, "storage_commit_1GiB", Duration::from_secs(10));
     commit.bench_function("baseline: sha2 in memory", |b| {
         b.iter_custom(|iters| {
-            let start = Instant::now();
-            for _ in 0..iters {
+            time_together("hash", iters, || {
                 let mut h = sha2::Sha256::new();
                 for _ in 0..CHUNKS {
                     h.update(black_box(&block[..]));
                 }
                 black_box(h.finalize());
-            }
-            let elapsed = start.elapsed();
-            record("hash", elapsed / iters as u32);
-            elapsed
+            })
         })
     });
     commit.bench_function("baseline: write + one fsync", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
+            time_each("write", iters, || {
                 let path = dir.path().join("baseline-write");
                 let start = Instant::now();
                 let mut file = File::create(&path).expect("create");
@@ -128,18 +151,15 @@ fn storage_benches(c: &mut Criterion) {
                 file.sync_all().expect("fsync");
                 drop(file);
                 let elapsed = start.elapsed();
-                total += elapsed;
-                record("write", elapsed);
                 std::fs::remove_file(&path).expect("remove");
-            }
-            total
+                elapsed
+            })
         })
     });
     commit.bench_function("FsStorage upload + finish", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let elapsed = runtime.block_on(async {
+            time_each("commit", iters, || {
+                runtime.block_on(async {
                     let start = Instant::now();
                     let session = storage.start_upload(&repo).await.expect("start");
                     storage
@@ -156,11 +176,8 @@ fn storage_benches(c: &mut Criterion) {
                     // instead of finding the blob already stored.
                     storage.delete_blob(&digest).await.expect("delete");
                     elapsed
-                });
-                total += elapsed;
-                record("commit", elapsed);
-            }
-            total
+                })
+            })
         })
     });
     commit.finish();
@@ -175,18 +192,11 @@ fn storage_benches(c: &mut Criterion) {
     let path = blob_path(storage.root(), &digest);
     assert_eq!(std::fs::metadata(&path).expect("blob file").len(), SIZE);
 
-    let mut read = c.benchmark_group("storage_read_1GiB");
-    read.throughput(Throughput::Bytes(SIZE));
-    read.sample_size(10);
-    // One iteration per sample: an iteration is already seconds long.
-    read.sampling_mode(SamplingMode::Flat);
-    read.warm_up_time(Duration::from_millis(500));
-    read.measurement_time(Duration::from_secs(3));
+    let mut read = blob_group(c, "storage_read_1GiB", Duration::from_secs(3));
     read.bench_function("baseline: std::fs read into a reused buffer", |b| {
         let mut buffer = vec![0u8; CHUNK];
         b.iter_custom(|iters| {
-            let start = Instant::now();
-            for _ in 0..iters {
+            time_together("std read", iters, || {
                 let mut file = File::open(&path).expect("open");
                 let mut n = 0u64;
                 loop {
@@ -197,10 +207,7 @@ fn storage_benches(c: &mut Criterion) {
                     n += read as u64;
                 }
                 assert_eq!(black_box(n), SIZE);
-            }
-            let elapsed = start.elapsed();
-            record("std read", elapsed / iters as u32);
-            elapsed
+            })
         })
     });
     read.bench_function("FsStorage read_blob stream", |b| {

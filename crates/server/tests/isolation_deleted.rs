@@ -281,9 +281,10 @@ async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it(backe
         .server
         .registry
         .storage()
-        .list_archives()
+        .list_archives(&wharf_storage::PageRequest::all())
         .await
-        .expect("archives");
+        .expect("archives")
+        .items;
     assert!(archives.is_empty(), "left after the purge: {archives:?}");
     let late = ghcr.post(&format!("{PACKAGE}/restore"), Some(&alice)).await;
     assert_eq!(late.status, 404, "{late:?}");
@@ -362,7 +363,11 @@ async fn startup_reconciles_archives_with_the_package_records() {
         .await
         .expect("reconcile");
     assert!(again.is_empty(), "{again:?}");
-    let archives = storage.list_archives().await.expect("archives");
+    let archives = storage
+        .list_archives(&wharf_storage::PageRequest::all())
+        .await
+        .expect("archives")
+        .items;
     assert_eq!(
         archives
             .iter()

@@ -13,22 +13,13 @@
 
 use std::time::Instant;
 
-use bytes::Bytes;
 use futures::{stream, StreamExt};
 use wharf_reference::{Digester, RepositoryName};
 use wharf_storage::prelude::*;
+use wharf_storage::testkit::{noise, stamp};
 use wharf_storage::FsStorage;
 
 const CHUNK: usize = 1 << 20;
-
-/// The `i`th 1 MiB chunk: a fixed pseudo-random block stamped with `i`.
-fn chunk(block: &[u8], i: u64) -> Bytes {
-    let mut chunk = block.to_vec();
-    for (byte, stamp) in chunk.iter_mut().zip(i.to_le_bytes()) {
-        *byte ^= stamp;
-    }
-    chunk.into()
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -36,20 +27,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = args.next().ok_or("usage: commit_blob <root> [MiB]")?;
     let mib: u64 = args.next().map_or(Ok(1024), |s| s.parse())?;
 
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    let block: Bytes = (0..CHUNK)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect::<Vec<u8>>()
-        .into();
+    // The `i`th 1 MiB chunk is a fixed pseudo-random block stamped with `i`.
+    let block = noise(CHUNK);
     let started = Instant::now();
     let mut digester = Digester::sha256();
     for i in 0..mib {
-        digester.update(&chunk(&block, i));
+        digester.update(&stamp(&block, i));
     }
     let digest = digester.finish();
     println!("expected digest {digest} in {:?}", started.elapsed());
@@ -59,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let session = storage.start_upload(&repo).await?;
     let body = stream::iter(0..mib)
-        .map(move |i| Ok(chunk(&block, i)))
+        .map(move |i| Ok(stamp(&block, i)))
         .boxed();
     let status = storage.append_upload(&repo, &session.id, 0, body).await?;
     let appended = started.elapsed();

@@ -1,7 +1,6 @@
 //! Archived repositories: a repository's content set aside whole, so that
 //! its name starts empty while the content can still be restored.
 
-use std::fmt;
 use std::str::FromStr;
 
 use wharf_reference::RepositoryName;
@@ -61,24 +60,7 @@ impl FromStr for ArchiveKey {
     }
 }
 
-impl fmt::Display for ArchiveKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl serde::Serialize for ArchiveKey {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ArchiveKey {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+display_and_serde_as_str!(ArchiveKey);
 
 /// An archive, as [`RepositoryStore::list_archives`](crate::RepositoryStore::list_archives)
 /// lists it. Non-exhaustive so that fields can be added in a minor release:

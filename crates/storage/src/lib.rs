@@ -86,6 +86,37 @@
 #![cfg_attr(not(feature = "fs"), doc = "[`FsStorage`]: crate#backends")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// Implements `Display` and `Serialize` (as the string `as_str` gives)
+/// and `Deserialize` (through `FromStr`, so that only valid values are
+/// accepted) for a string type that is valid by construction.
+macro_rules! display_and_serde_as_str {
+    ($type:ty) => {
+        impl ::std::fmt::Display for $type {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl ::serde::Serialize for $type {
+            fn serialize<S: ::serde::Serializer>(
+                &self,
+                s: S,
+            ) -> ::std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> ::serde::Deserialize<'de> for $type {
+            fn deserialize<D: ::serde::Deserializer<'de>>(
+                d: D,
+            ) -> ::std::result::Result<Self, D::Error> {
+                let s = <::std::borrow::Cow<'de, str>>::deserialize(d)?;
+                s.parse().map_err(::serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 mod archive;
 mod blob;
 mod error;

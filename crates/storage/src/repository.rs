@@ -119,8 +119,15 @@ pub trait RepositoryStore: Send + Sync {
     async fn list_tags(&self, repository: &RepositoryName, page: &PageRequest)
         -> Result<Page<Tag>>;
 
-    /// The tags pointing at `digest`, in lexical order.
-    async fn tags_of(&self, repository: &RepositoryName, digest: &Digest) -> Result<Vec<Tag>>;
+    /// A page of the tags pointing at `digest`, in lexical order (the page
+    /// holds `n` such tags; `page.last` is a tag). Empty for an unknown
+    /// repository, or a manifest no tag points at.
+    async fn tags_of(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        page: &PageRequest,
+    ) -> Result<Page<Tag>>;
 
     /// A page of the manifests in `repository` whose subject is `subject`,
     /// in order of their digests' string form, keeping only those of
@@ -168,6 +175,7 @@ pub trait RepositoryStore: Send + Sync {
     /// none.
     async fn delete_archive(&self, key: &ArchiveKey) -> Result<()>;
 
-    /// Every archive, in key order.
-    async fn list_archives(&self) -> Result<Vec<Archive>>;
+    /// A page of the archives, in key order (`page.last` is an archive
+    /// key, as [`Page::next_last`]`.key` gives it).
+    async fn list_archives(&self, page: &PageRequest) -> Result<Page<Archive>>;
 }

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use wharf_reference::{Digest, RepositoryName};
 
 use crate::error::Result;
+use crate::page::{Page, PageRequest};
 use crate::ChunkStream;
 
 /// The id of an upload session: 128 random bits written as 32 lower-case hex
@@ -70,30 +71,13 @@ impl FromStr for UploadId {
     }
 }
 
-impl fmt::Display for UploadId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl fmt::Debug for UploadId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "UploadId({})", self.as_str())
     }
 }
 
-impl serde::Serialize for UploadId {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for UploadId {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+display_and_serde_as_str!(UploadId);
 
 /// Where an upload session stands. Non-exhaustive so that fields can be
 /// added in a minor release: a backend builds it with [`UploadStatus::new`].
@@ -151,6 +135,18 @@ impl UploadSession {
     }
 }
 
+/// Refuses a digest whose algorithm cannot be computed, before a backend
+/// touches the session it would finish.
+pub(crate) fn ensure_supported(expected: &Digest) -> Result<()> {
+    if expected.algorithm().is_supported() {
+        Ok(())
+    } else {
+        Err(crate::Error::UnsupportedAlgorithm(
+            expected.algorithm().to_string(),
+        ))
+    }
+}
+
 /// Resumable, verified uploads: the write path for blobs.
 ///
 /// A session lives in one repository. Chunks are appended at the session's
@@ -184,12 +180,15 @@ pub trait UploadStore: Send + Sync {
         self.start_upload(repository).await
     }
 
-    /// Every open session, with its owner. The default lists none, which
-    /// suits a backend whose sessions do not outlive the process (such as
+    /// A page of the open sessions, with their owners, in id order
+    /// (`page.last` is an id, as [`Page::next_last`]`.id` gives it). The
+    /// default lists none, which suits a backend whose sessions do not
+    /// outlive the process (such as
     /// [`MemoryStorage`](crate::MemoryStorage)): a registry then counts the
     /// sessions started since it started.
-    async fn upload_sessions(&self) -> Result<Vec<UploadSession>> {
-        Ok(Vec::new())
+    async fn upload_sessions(&self, page: &PageRequest) -> Result<Page<UploadSession>> {
+        let _ = page;
+        Ok(Page::empty())
     }
 
     /// Appends `body` at `offset`, which must equal the session's current

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::testkit::upload;
-use wharf_storage::{ArchiveKey, FsStorage, ManifestPut, RepositoryStore};
+use wharf_storage::{Archive, ArchiveKey, FsStorage, ManifestPut, PageRequest, RepositoryStore};
 
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
@@ -41,6 +41,24 @@ async fn filled(root: &Path) -> (Digest, Digest) {
         .await
         .expect("tag");
     (layer, manifest)
+}
+
+/// Archives the repository through a storage opened for it.
+async fn archive(root: &Path) {
+    FsStorage::open(root)
+        .expect("open")
+        .archive_repository(&name(), &key())
+        .await
+        .expect("archive");
+}
+
+/// Every archive, in one page.
+async fn archives(storage: &FsStorage) -> Vec<Archive> {
+    storage
+        .list_archives(&PageRequest::all())
+        .await
+        .expect("list")
+        .items
 }
 
 fn write_archive_files(root: &Path, op: &str, with_journal: bool) {
@@ -73,7 +91,7 @@ async fn is_archived(storage: &FsStorage, layer: &Digest, manifest: &Digest) -> 
         .resolve_tag(&name(), &"v1".parse().expect("tag"))
         .await
         .is_ok();
-    let listed = !storage.list_archives().await.expect("list").is_empty();
+    let listed = !archives(storage).await.is_empty();
     match (linked, stored, tagged, listed) {
         (false, false, false, true) => true,
         (true, true, true, false) => false,
@@ -114,11 +132,7 @@ async fn a_restore_interrupted_after_its_journal_is_finished_at_open() {
     for moved in 0..=3 {
         let dir = tempfile::tempdir().expect("tempdir");
         let (layer, manifest) = filled(dir.path()).await;
-        FsStorage::open(dir.path())
-            .expect("open")
-            .archive_repository(&name(), &key())
-            .await
-            .expect("archive");
+        archive(dir.path()).await;
         write_archive_files(dir.path(), "restore", true);
         for content in ["_links", "_manifests", "_tags"].iter().take(moved) {
             move_dir(dir.path(), content, false);
@@ -157,14 +171,10 @@ async fn archives_half_created_or_half_removed_are_dropped_at_open() {
 async fn a_complete_archive_is_left_alone_at_open() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (layer, manifest) = filled(dir.path()).await;
-    FsStorage::open(dir.path())
-        .expect("open")
-        .archive_repository(&name(), &key())
-        .await
-        .expect("archive");
+    archive(dir.path()).await;
     let storage = FsStorage::open(dir.path()).expect("reopen");
     assert!(is_archived(&storage, &layer, &manifest).await);
-    let archives = storage.list_archives().await.expect("list");
+    let archives = archives(&storage).await;
     assert_eq!(archives[0].key, key());
     assert_eq!(archives[0].repository, name());
 }

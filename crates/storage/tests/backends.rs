@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::prelude::*;
-use wharf_storage::testkit::{body, read_all};
+use wharf_storage::testkit::{body, read_all, resume_and_finish, stored_blobs};
 use wharf_storage::{Error, FsStorage, ManifestPut, MemoryStorage, PageRequest};
 
 fn repo(name: &str) -> RepositoryName {
@@ -50,15 +50,7 @@ async fn size_limit_rejects_and_rolls_back_the_append(name: &str, s: Arc<dyn Sto
         matches!(put, Err(Error::TooLarge { .. })),
         "{name}: {put:?}"
     );
-    assert_eq!(
-        s.list_blobs(&PageRequest::all())
-            .await
-            .expect("list")
-            .items
-            .len(),
-        1,
-        "{name}"
-    );
+    assert_eq!(stored_blobs(&*s).await.len(), 1, "{name}");
 }
 
 #[tokio::test]
@@ -192,21 +184,11 @@ async fn fs_full_disk_during_append_is_reported_and_undone() {
         }
         other => panic!("expected InsufficientStorage, got {other:?}"),
     }
-    assert!(s
-        .list_blobs(&PageRequest::all())
-        .await
-        .expect("list")
-        .items
-        .is_empty());
+    assert!(stored_blobs(&s).await.is_empty());
 
     std::fs::remove_file(&data).expect("remove symlink");
     std::fs::File::create(&data).expect("space again");
-    s.append_upload(&r, &session.id, 0, body([&b"fits now"[..]]))
-        .await
-        .expect("append");
-    s.finish_upload(&r, &session.id, &Digest::sha256(b"fits now"))
-        .await
-        .expect("finish");
+    resume_and_finish(&s, &r, &session.id, b"fits now", 0, "finish").await;
 }
 
 /// Damaged metadata is reported as `Corrupt` with its path; files and
@@ -302,7 +284,11 @@ async fn fs_lists_open_sessions_with_their_owners_after_a_reopen() {
         (kept.id, plain.id, cancelled.id)
     };
     let s = FsStorage::open(dir.path()).expect("reopen");
-    let mut listed = s.upload_sessions().await.expect("list");
+    let mut listed = s
+        .upload_sessions(&PageRequest::all())
+        .await
+        .expect("list")
+        .items;
     listed.sort_by_key(|session| session.owner.clone());
     let listed: Vec<_> = listed
         .into_iter()

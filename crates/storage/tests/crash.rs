@@ -14,9 +14,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures::{stream, StreamExt, TryStreamExt};
 use wharf_reference::{Digest, Digester, RepositoryName};
-use wharf_storage::{
-    BlobStore, Error, FsStorage, PageRequest, RepositoryStore, UploadId, UploadStore,
-};
+use wharf_storage::testkit::{noise, stamp, stored_blobs};
+use wharf_storage::{BlobStore, Error, FsStorage, RepositoryStore, UploadId, UploadStore};
 
 const SIZE: u64 = 256 << 20;
 const CHUNK: usize = 1 << 20;
@@ -28,22 +27,8 @@ const PREFIX: &str = "crash-child: ";
 /// to regenerate and no two chunks are equal.
 fn chunk_at(offset: u64, len: usize) -> Bytes {
     static BLOCK: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    let block = BLOCK.get_or_init(|| {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        (0..CHUNK)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                x as u8
-            })
-            .collect()
-    });
-    let mut chunk = block[..len].to_vec();
-    for (byte, stamp) in chunk.iter_mut().zip(offset.to_le_bytes()) {
-        *byte ^= stamp;
-    }
-    chunk.into()
+    let block = BLOCK.get_or_init(|| noise(CHUNK));
+    stamp(&block[..len], offset)
 }
 
 /// The blob's bytes from `from` to the end, in 1 MiB chunks.
@@ -155,11 +140,7 @@ async fn recover(root: &Path, id: Option<UploadId>, digest: &Digest) -> &'static
         Err(Error::BlobNotFound(_)) => false,
         Err(e) => panic!("unexpected error: {e}"),
     };
-    let blobs = storage
-        .list_blobs(&PageRequest::all())
-        .await
-        .expect("list")
-        .items;
+    let blobs = stored_blobs(&*storage).await;
     assert!(
         blobs.is_empty() || blobs == [digest.clone()],
         "nothing else is visible: {blobs:?}"
@@ -210,14 +191,7 @@ async fn recover(root: &Path, id: Option<UploadId>, digest: &Digest) -> &'static
     };
     assert_eq!(storage.blob_size(digest).await.expect("stored"), SIZE);
     assert!(storage.is_blob_linked(&repo, digest).await.expect("linked"));
-    assert_eq!(
-        storage
-            .list_blobs(&PageRequest::all())
-            .await
-            .expect("list")
-            .items,
-        vec![digest.clone()]
-    );
+    assert_eq!(stored_blobs(&*storage).await, vec![digest.clone()]);
     // Whatever temporary files the crash left are swept by the purge.
     storage
         .purge_expired_uploads(Duration::ZERO)

@@ -14,7 +14,7 @@ use http::header::{HeaderValue, RETRY_AFTER};
 use http::request::Parts;
 use tokio::sync::OnceCell;
 use wharf_reference::RepositoryName;
-use wharf_storage::{Storage, UploadId};
+use wharf_storage::{PageRequest, Storage, UploadId};
 
 use crate::distribution::auth::Authorizer;
 use crate::distribution::error::{ApiError, ErrorCode};
@@ -204,18 +204,25 @@ impl UploadSessions {
     async fn load(&self, storage: &dyn Storage) -> Result<(), ApiError> {
         self.loaded
             .get_or_try_init(|| async {
-                let sessions = storage.upload_sessions().await?;
-                let mut state = lock(&self.state);
-                for session in sessions {
-                    let owner = session.owner.unwrap_or_else(|| UNKNOWN_OWNER.to_owned());
-                    if state.owners.contains_key(&session.id) {
-                        continue;
+                let mut request = PageRequest::first(1000);
+                loop {
+                    let page = storage.upload_sessions(&request).await?;
+                    let next = page.next_request(&request, |session| session.id.as_str());
+                    let mut state = lock(&self.state);
+                    for session in page.items {
+                        let owner = session.owner.unwrap_or_else(|| UNKNOWN_OWNER.to_owned());
+                        if state.owners.contains_key(&session.id) {
+                            continue;
+                        }
+                        state.tally.add(&owner);
+                        let repository = session.repository;
+                        state.owners.insert(session.id, Owned { repository, owner });
                     }
-                    state.tally.add(&owner);
-                    let repository = session.repository;
-                    state.owners.insert(session.id, Owned { repository, owner });
+                    match next {
+                        Some(next) => request = next,
+                        None => return Ok::<_, ApiError>(()),
+                    }
                 }
-                Ok::<_, ApiError>(())
             })
             .await
             .copied()

@@ -249,34 +249,45 @@ impl Accounts {
     ) -> Result<ArchiveRepairs, PackageContentError> {
         let mut repairs = ArchiveRepairs::default();
         let mut archived = HashSet::new();
-        for archive in storage.list_archives().await? {
-            let record = match package_of(&archive.key) {
-                Some(id) => self.store().package_by_id(id).await?,
-                None if archive.key.as_str().starts_with(STRAY_PREFIX) => None,
-                None => {
-                    tracing::warn!(archive = %archive.key, "left alone: an archive this registry did not make");
-                    continue;
-                }
-            };
-            match record {
-                None => {
-                    storage.delete_archive(&archive.key).await?;
-                    repairs.dropped.push(archive.key);
-                }
-                Some(record) if !record.is_deleted() => {
-                    match storage
-                        .restore_repository(&archive.key, record.name())
-                        .await
-                    {
-                        Ok(()) => repairs.restored.push(record.name().clone()),
-                        Err(err) => {
-                            tracing::error!(package = %record.name(), error = %err, "a live package's content is archived and could not be restored");
+        // A page at a time: the next page starts after the last key seen,
+        // so the archives deleted or restored on this one move nothing.
+        let mut request = wharf_storage::PageRequest::first(100);
+        loop {
+            let page = storage.list_archives(&request).await?;
+            let next = page.next_request(&request, |archive| archive.key.as_str());
+            for archive in page.items {
+                let record = match package_of(&archive.key) {
+                    Some(id) => self.store().package_by_id(id).await?,
+                    None if archive.key.as_str().starts_with(STRAY_PREFIX) => None,
+                    None => {
+                        tracing::warn!(archive = %archive.key, "left alone: an archive this registry did not make");
+                        continue;
+                    }
+                };
+                match record {
+                    None => {
+                        storage.delete_archive(&archive.key).await?;
+                        repairs.dropped.push(archive.key);
+                    }
+                    Some(record) if !record.is_deleted() => {
+                        match storage
+                            .restore_repository(&archive.key, record.name())
+                            .await
+                        {
+                            Ok(()) => repairs.restored.push(record.name().clone()),
+                            Err(err) => {
+                                tracing::error!(package = %record.name(), error = %err, "a live package's content is archived and could not be restored");
+                            }
                         }
                     }
+                    Some(record) => {
+                        archived.insert(record.id);
+                    }
                 }
-                Some(record) => {
-                    archived.insert(record.id);
-                }
+            }
+            match next {
+                Some(next) => request = next,
+                None => break,
             }
         }
         for record in self.latest_deleted_packages().await?.into_values() {

@@ -61,7 +61,7 @@ use wharf_auth::{authorize, CodeRepository, Package, Principal};
 use wharf_manifest::{Descriptor, Manifest};
 use wharf_packages::{NewVersion, PackageChanges, PackageLookup, VersionId, VersionRecord};
 use wharf_reference::{Digest, RepositoryName, Tag};
-use wharf_storage::Storage;
+use wharf_storage::{PageRequest, Storage};
 
 use crate::distribution::auth::{Access, Action, Authorizer};
 use crate::distribution::error::{ApiError, ErrorCode};
@@ -475,19 +475,27 @@ async fn untag(
     name: &RepositoryName,
     version: &VersionRecord,
 ) -> Result<(), ApiError> {
-    let tags = match storage.tags_of(name, &version.digest).await {
-        Ok(tags) => tags,
-        Err(err) if err.is_not_found() => return Ok(()),
-        Err(err) => return Err(err.into()),
-    };
-    for tag in tags {
-        match storage.delete_tag(name, &tag).await {
-            Ok(_) => {}
-            Err(err) if err.is_not_found() => {}
+    // A page at a time: the next page starts after the last tag seen, so
+    // deleting the tags of this one moves nothing.
+    let mut request = PageRequest::first(100);
+    loop {
+        let page = match storage.tags_of(name, &version.digest, &request).await {
+            Ok(page) => page,
+            Err(err) if err.is_not_found() => return Ok(()),
             Err(err) => return Err(err.into()),
+        };
+        for tag in &page.items {
+            match storage.delete_tag(name, tag).await {
+                Ok(_) => {}
+                Err(err) if err.is_not_found() => {}
+                Err(err) => return Err(err.into()),
+            }
+        }
+        match page.next_request(&request, Tag::as_str) {
+            Some(next) => request = next,
+            None => return Ok(()),
         }
     }
-    Ok(())
 }
 
 /// Points a restored version's tags at it again in storage.

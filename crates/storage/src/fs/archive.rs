@@ -24,10 +24,12 @@ use wharf_reference::RepositoryName;
 
 use crate::archive::{Archive, ArchiveKey};
 use crate::error::{Error, Result};
+use crate::page::{Page, PageRequest};
 use crate::upload::UploadId;
 
 use super::atomic::{
-    create_dir, create_dirs, create_file, fsync_dir, read_dir_names, read_optional, write_file,
+    create_dir, create_dirs, create_file, fsync_dir, read_dir_keys, read_dir_names, read_json,
+    write_file,
 };
 use super::layout::CONTENT;
 use super::{corrupt, Inner};
@@ -132,6 +134,15 @@ impl Inner {
         self.layout.archive_origin(key).is_file()
     }
 
+    /// Serializes an operation on the archive `key`, which must exist.
+    fn lock_existing(&self, key: &ArchiveKey) -> Result<std::sync::MutexGuard<'_, ()>> {
+        let serialized = self.archive_lock();
+        if !self.archive_exists(key) {
+            return Err(Error::ArchiveNotFound(key.clone()));
+        }
+        Ok(serialized)
+    }
+
     /// Moves the content directories of an archive's journaled operation,
     /// then ends it: the journal goes (archive), or the archive does
     /// (restore).
@@ -216,10 +227,7 @@ impl Inner {
         key: &ArchiveKey,
         repository: &RepositoryName,
     ) -> Result<()> {
-        let _serialized = self.archive_lock();
-        if !self.archive_exists(key) {
-            return Err(Error::ArchiveNotFound(key.clone()));
-        }
+        let _serialized = self.lock_existing(key)?;
         let context = || format!("inspect repository {repository}");
         for dir in [
             self.layout.links(repository),
@@ -240,32 +248,21 @@ impl Inner {
     }
 
     pub(super) fn delete_archive(&self, key: &ArchiveKey) -> Result<()> {
-        let _serialized = self.archive_lock();
-        if !self.archive_exists(key) {
-            return Err(Error::ArchiveNotFound(key.clone()));
-        }
+        let _serialized = self.lock_existing(key)?;
         self.discard_archive(key)
     }
 
-    pub(super) fn list_archives(&self) -> Result<Vec<Archive>> {
-        let mut out = Vec::new();
-        for name in read_dir_names(&self.layout.archives())? {
-            let Ok(key) = name.parse::<ArchiveKey>() else {
-                continue;
-            };
-            let path = self.layout.archive_origin(&key);
+    /// A page of the archives: only the origins of the keys after `last`
+    /// are read, until the page is full.
+    pub(super) fn archives_page(&self, request: &PageRequest) -> Result<Page<Archive>> {
+        let archive = |key: ArchiveKey| {
             // Removed since the listing: skipped.
-            let Some(bytes) = read_optional(&path)? else {
-                continue;
-            };
-            let origin: Origin = serde_json::from_slice(&bytes).map_err(|e| corrupt(&path, e))?;
-            out.push(Archive {
-                key,
-                repository: origin.repository,
-            });
-        }
-        out.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(out)
+            let origin: Option<Origin> = read_json(&self.layout.archive_origin(&key))?;
+            Ok(origin.map(|origin| Archive::new(key, origin.repository)))
+        };
+        self.names_page(&self.layout.archives(), request, archive, |a| {
+            a.key.as_str()
+        })
     }
 
     /// At open: drops archives half created or half removed, and finishes
@@ -278,16 +275,10 @@ impl Inner {
             fs::remove_dir_all(&path)
                 .map_err(|e| Error::io(format!("remove {}", path.display()), e))?;
         }
-        for name in read_dir_names(&self.layout.archives())? {
-            let Ok(key) = name.parse::<ArchiveKey>() else {
-                continue;
-            };
-            let path = self.layout.archive_journal(&key);
-            let Some(bytes) = read_optional(&path)? else {
-                continue;
-            };
-            let journal: Journal = serde_json::from_slice(&bytes).map_err(|e| corrupt(&path, e))?;
-            self.run_journal(&key, &journal)?;
+        for key in read_dir_keys::<ArchiveKey>(&self.layout.archives())? {
+            if let Some(journal) = read_json::<Journal>(&self.layout.archive_journal(&key))? {
+                self.run_journal(&key, &journal)?;
+            }
         }
         Ok(())
     }

@@ -7,9 +7,13 @@ use std::io::{self, Write};
 #[cfg(unix)]
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+use std::str::FromStr;
+
+use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 
+use super::corrupt;
 use super::layout::Layout;
 
 /// The mode of every directory storage creates: its owner's alone, so that
@@ -155,6 +159,26 @@ pub(crate) fn read_dir_names(dir: &Path) -> Result<Vec<String>> {
         }
     }
     Ok(names)
+}
+
+/// The entries of a directory whose names parse as `K`, in no particular
+/// order, empty if it does not exist. Names that do not parse are not ours
+/// and are skipped.
+pub(crate) fn read_dir_keys<K: FromStr>(dir: &Path) -> Result<Vec<K>> {
+    Ok(read_dir_names(dir)?
+        .into_iter()
+        .filter_map(|name| name.parse().ok())
+        .collect())
+}
+
+/// Reads and decodes a small JSON file, `None` if it does not exist.
+pub(crate) fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
+    let Some(bytes) = read_optional(path)? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| corrupt(path, e))
 }
 
 #[cfg(test)]

@@ -147,7 +147,6 @@ impl BlobStore for FsStorage {
     }
 
     async fn list_blobs(&self, page: &PageRequest) -> Result<Page<Digest>> {
-        let page = page.clone();
-        self.run(move |inner| inner.blobs_page(&page)).await
+        self.run_page(page, Inner::blobs_page).await
     }
 }

@@ -11,11 +11,12 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::path::Path;
+use std::str::FromStr;
 
 use wharf_reference::{Digest, RepositoryName};
 
-use super::atomic::{read_dir_names, read_optional};
-use super::{corrupt, Inner};
+use super::atomic::{read_dir_names, read_json};
+use super::Inner;
 use crate::error::Result;
 use crate::manifest::Referrer;
 use crate::page::{Page, PageRequest};
@@ -111,20 +112,23 @@ fn walk_digests<T: Clone>(
     Ok(())
 }
 
-fn walk_leaves<T: Clone>(
+/// Walks the entries of `dir` in the order of their keys
+/// `<prefix><name>`, offering each key that parses as `K` to `accept`
+/// (which may drop it) until the page is full.
+fn walk_leaves<K: FromStr, T: Clone>(
     dir: &Path,
     prefix: &str,
     collector: &mut Collector<'_, T>,
-    accept: &mut impl FnMut(Digest) -> Result<Option<T>>,
+    accept: &mut impl FnMut(K) -> Result<Option<T>>,
 ) -> Result<()> {
     for key in sorted_leaves(dir, prefix, collector)? {
         if collector.full() {
             break;
         }
-        let Ok(digest) = key.parse::<Digest>() else {
+        let Ok(key) = key.parse::<K>() else {
             continue;
         };
-        if let Some(item) = accept(digest)? {
+        if let Some(item) = accept(key)? {
             collector.items.push(item);
         }
     }
@@ -138,6 +142,22 @@ impl Inner {
         let mut collector = Collector::new(request);
         walk_digests(dir, &mut collector, &mut |d| Ok(Some(d)))?;
         Ok(collector.finish(Digest::as_str))
+    }
+
+    /// A page of the items made by `accept` from the entries of `dir`
+    /// whose names parse as `K` (tags, archive keys, upload ids), in name
+    /// order, `key` giving an item's name back: only the entries after
+    /// `last` are offered, until the page is full.
+    pub(super) fn names_page<K: FromStr, T: Clone>(
+        &self,
+        dir: &Path,
+        request: &PageRequest,
+        mut accept: impl FnMut(K) -> Result<Option<T>>,
+        key: impl Fn(&T) -> &str,
+    ) -> Result<Page<T>> {
+        let mut collector = Collector::new(request);
+        walk_leaves(dir, "", &mut collector, &mut accept)?;
+        Ok(collector.finish(key))
     }
 
     /// A page of the blobs, stored as `<algorithm>/<shard>/<encoded>`:
@@ -154,9 +174,12 @@ impl Inner {
                 if collector.full() {
                     break;
                 }
-                walk_leaves(&dir.join(shard), &prefix, &mut collector, &mut |d| {
-                    Ok(Some(d))
-                })?;
+                walk_leaves(
+                    &dir.join(shard),
+                    &prefix,
+                    &mut collector,
+                    &mut |d: Digest| Ok(Some(d)),
+                )?;
             }
         }
         Ok(collector.finish(Digest::as_str))
@@ -174,16 +197,12 @@ impl Inner {
         let dir = self.layout.referrers(repository, subject);
         let mut collector = Collector::new(request);
         walk_digests(&dir, &mut collector, &mut |digest| {
-            let path = self.layout.referrer(repository, subject, &digest);
             // An entry removed since the listing is skipped.
-            let Some(json) = read_optional(&path)? else {
-                return Ok(None);
-            };
-            let referrer: Referrer =
-                serde_json::from_slice(&json).map_err(|e| corrupt(&path, e))?;
-            Ok(artifact_type
-                .is_none_or(|t| referrer.artifact_type.as_deref() == Some(t))
-                .then_some(referrer))
+            let referrer: Option<Referrer> =
+                read_json(&self.layout.referrer(repository, subject, &digest))?;
+            Ok(referrer.filter(|referrer| {
+                artifact_type.is_none_or(|t| referrer.artifact_type.as_deref() == Some(t))
+            }))
         })?;
         Ok(collector.finish(|r| r.digest.as_str()))
     }

@@ -23,6 +23,7 @@ use wharf_reference::{Digester, RepositoryName};
 
 use crate::error::{Error, Result};
 use crate::manifest::Subject;
+use crate::page::{Page, PageRequest};
 use crate::upload::UploadId;
 
 use atomic::{create_dirs, make_private};
@@ -226,6 +227,17 @@ impl FsStorage {
         tokio::task::spawn_blocking(move || work(&inner))
             .await
             .map_err(|e| Error::io("run a storage task", io::Error::other(e)))?
+    }
+
+    /// Runs `list` on tokio's blocking pool for the page `request` asks
+    /// for.
+    async fn run_page<T, F>(&self, request: &PageRequest, list: F) -> Result<Page<T>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner, &PageRequest) -> Result<Page<T>> + Send + 'static,
+    {
+        let request = request.clone();
+        self.run(move |inner| list(inner, &request)).await
     }
 }
 

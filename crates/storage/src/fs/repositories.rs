@@ -10,7 +10,7 @@ use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
 use crate::page::{Page, PageRequest};
 use crate::RepositoryStore;
 
-use super::atomic::{read_dir_names, read_optional, remove_file, write_file};
+use super::atomic::{read_dir_keys, read_optional, remove_file, write_file};
 use super::{corrupt, FsStorage, Inner, ManifestHeader};
 
 impl Inner {
@@ -125,10 +125,7 @@ impl Inner {
 
     /// Every tag of the repository and its target, in tag order.
     pub(super) fn tags(&self, repository: &RepositoryName) -> Result<Vec<(Tag, Digest)>> {
-        let mut tags: Vec<Tag> = read_dir_names(&self.layout.tags(repository))?
-            .into_iter()
-            .filter_map(|name| name.parse().ok())
-            .collect();
+        let mut tags: Vec<Tag> = read_dir_keys(&self.layout.tags(repository))?;
         tags.sort();
         let mut out = Vec::with_capacity(tags.len());
         for tag in tags {
@@ -139,14 +136,54 @@ impl Inner {
         }
         Ok(out)
     }
+
+    /// A page of the tags pointing at `digest`: only the tags after
+    /// `last` are read, until the page is full.
+    pub(super) fn tags_page(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        request: &PageRequest,
+    ) -> Result<Page<Tag>> {
+        let pointing = |tag: Tag| {
+            // A tag deleted since the listing is skipped.
+            let target = self.read_tag(repository, &tag)?;
+            Ok(target.filter(|target| target == digest).map(|_| tag))
+        };
+        self.names_page(
+            &self.layout.tags(repository),
+            request,
+            pointing,
+            Tag::as_str,
+        )
+    }
+}
+
+impl FsStorage {
+    /// Runs `work` on the blocking pool with its own copies of
+    /// `repository` and `digest`.
+    async fn run_with<T, F>(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        work: F,
+    ) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner, RepositoryName, Digest) -> Result<T> + Send + 'static,
+    {
+        let (repository, digest) = (repository.clone(), digest.clone());
+        self.run(move |inner| work(inner, repository, digest)).await
+    }
 }
 
 #[async_trait]
 impl RepositoryStore for FsStorage {
     async fn link_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
-        let (repository, digest) = (repository.clone(), digest.clone());
-        self.run(move |inner| inner.link_blob(&repository, &digest))
-            .await
+        self.run_with(repository, digest, |inner, repository, digest| {
+            inner.link_blob(&repository, &digest)
+        })
+        .await
     }
 
     async fn is_blob_linked(&self, repository: &RepositoryName, digest: &Digest) -> Result<bool> {
@@ -155,8 +192,7 @@ impl RepositoryStore for FsStorage {
     }
 
     async fn unlink_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
-        let (repository, digest) = (repository.clone(), digest.clone());
-        self.run(move |inner| {
+        self.run_with(repository, digest, |inner, repository, digest| {
             if remove_file(&inner.layout.link(&repository, &digest))? {
                 Ok(())
             } else {
@@ -171,8 +207,9 @@ impl RepositoryStore for FsStorage {
         repository: &RepositoryName,
         page: &PageRequest,
     ) -> Result<Page<Digest>> {
-        let (dir, page) = (self.inner.layout.links(repository), page.clone());
-        self.run(move |inner| inner.digests_page(&dir, &page)).await
+        let dir = self.inner.layout.links(repository);
+        self.run_page(page, move |inner, page| inner.digests_page(&dir, page))
+            .await
     }
 
     async fn put_manifest(&self, repository: &RepositoryName, manifest: ManifestPut) -> Result<()> {
@@ -187,14 +224,9 @@ impl RepositoryStore for FsStorage {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<StoredManifest> {
-        let (repository, digest) = (repository.clone(), digest.clone());
-        self.run(move |inner| {
+        self.run_with(repository, digest, |inner, repository, digest| {
             let (header, bytes) = inner.read_manifest(&repository, &digest)?;
-            Ok(StoredManifest {
-                digest,
-                media_type: header.media_type,
-                bytes,
-            })
+            Ok(StoredManifest::new(digest, header.media_type, bytes))
         })
         .await
     }
@@ -204,14 +236,13 @@ impl RepositoryStore for FsStorage {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<ManifestInfo> {
-        let (repository, digest) = (repository.clone(), digest.clone());
-        self.run(move |inner| {
+        self.run_with(repository, digest, |inner, repository, digest| {
             let (header, bytes) = inner.read_manifest(&repository, &digest)?;
-            Ok(ManifestInfo {
+            Ok(ManifestInfo::new(
                 digest,
-                media_type: header.media_type,
-                size: bytes.len() as u64,
-            })
+                header.media_type,
+                bytes.len() as u64,
+            ))
         })
         .await
     }
@@ -221,9 +252,10 @@ impl RepositoryStore for FsStorage {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<Vec<Tag>> {
-        let (repository, digest) = (repository.clone(), digest.clone());
-        self.run(move |inner| inner.delete_manifest(&repository, &digest))
-            .await
+        self.run_with(repository, digest, |inner, repository, digest| {
+            inner.delete_manifest(&repository, &digest)
+        })
+        .await
     }
 
     async fn list_manifests(
@@ -231,8 +263,9 @@ impl RepositoryStore for FsStorage {
         repository: &RepositoryName,
         page: &PageRequest,
     ) -> Result<Page<Digest>> {
-        let (dir, page) = (self.inner.layout.manifests(repository), page.clone());
-        self.run(move |inner| inner.digests_page(&dir, &page)).await
+        let dir = self.inner.layout.manifests(repository);
+        self.run_page(page, move |inner, page| inner.digests_page(&dir, page))
+            .await
     }
 
     async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()> {
@@ -277,30 +310,27 @@ impl RepositoryStore for FsStorage {
         repository: &RepositoryName,
         page: &PageRequest,
     ) -> Result<Page<Tag>> {
-        let (repository, page) = (repository.clone(), page.clone());
-        self.run(move |inner| {
+        let repository = repository.clone();
+        self.run_page(page, move |inner, page| {
             if !inner.repository_exists(&repository) {
                 return Err(Error::RepositoryNotFound(repository));
             }
-            let mut tags: Vec<Tag> = read_dir_names(&inner.layout.tags(&repository))?
-                .into_iter()
-                .filter_map(|name| name.parse().ok())
-                .collect();
+            let mut tags: Vec<Tag> = read_dir_keys(&inner.layout.tags(&repository))?;
             tags.sort();
-            Ok(Page::from_sorted(tags, &page))
+            Ok(Page::from_sorted(tags, page))
         })
         .await
     }
 
-    async fn tags_of(&self, repository: &RepositoryName, digest: &Digest) -> Result<Vec<Tag>> {
+    async fn tags_of(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        page: &PageRequest,
+    ) -> Result<Page<Tag>> {
         let (repository, digest) = (repository.clone(), digest.clone());
-        self.run(move |inner| {
-            Ok(inner
-                .tags(&repository)?
-                .into_iter()
-                .filter(|(_, target)| *target == digest)
-                .map(|(tag, _)| tag)
-                .collect())
+        self.run_page(page, move |inner, page| {
+            inner.tags_page(&repository, &digest, page)
         })
         .await
     }
@@ -313,16 +343,15 @@ impl RepositoryStore for FsStorage {
         page: &PageRequest,
     ) -> Result<Page<Referrer>> {
         let (repository, subject) = (repository.clone(), subject.clone());
-        let (artifact_type, page) = (artifact_type.map(str::to_owned), page.clone());
-        self.run(move |inner| {
-            inner.referrers_page(&repository, &subject, artifact_type.as_deref(), &page)
+        let artifact_type = artifact_type.map(str::to_owned);
+        self.run_page(page, move |inner, page| {
+            inner.referrers_page(&repository, &subject, artifact_type.as_deref(), page)
         })
         .await
     }
 
     async fn list_repositories(&self, page: &PageRequest) -> Result<Page<RepositoryName>> {
-        let page = page.clone();
-        self.run(move |inner| inner.repositories_page(&page)).await
+        self.run_page(page, Inner::repositories_page).await
     }
 
     async fn archive_repository(
@@ -350,7 +379,7 @@ impl RepositoryStore for FsStorage {
         self.run(move |inner| inner.delete_archive(&key)).await
     }
 
-    async fn list_archives(&self) -> Result<Vec<Archive>> {
-        self.run(|inner| inner.list_archives()).await
+    async fn list_archives(&self, page: &PageRequest) -> Result<Page<Archive>> {
+        self.run_page(page, Inner::archives_page).await
     }
 }

@@ -11,14 +11,16 @@ use async_trait::async_trait;
 use wharf_reference::{Digest, Digester, RepositoryName};
 
 use crate::error::{Error, Result};
-use crate::upload::{UploadId, UploadSession, UploadStatus};
+use crate::page::{Page, PageRequest};
+use crate::upload::{ensure_supported, UploadId, UploadSession, UploadStatus};
 use crate::{ChunkStream, UploadStore};
 
 use super::atomic::{
-    create_dirs, create_file, fsync_dir, read_dir_names, read_optional, remove_file, write_file,
+    create_dirs, create_file, fsync_dir, read_dir_keys, read_dir_names, read_json, remove_file,
+    write_file,
 };
 use super::pipeline::{End, Target};
-use super::{corrupt, pipeline, FsStorage, Inner, SessionGuard, SessionMeta, SessionState};
+use super::{pipeline, FsStorage, Inner, SessionGuard, SessionMeta, SessionState};
 
 impl FsStorage {
     /// Starts a session, recording `owner` in its meta file.
@@ -81,13 +83,7 @@ impl FsStorage {
 
 impl Inner {
     pub(super) fn read_session_meta(&self, id: &UploadId) -> Result<Option<SessionMeta>> {
-        let path = self.layout.upload_meta(id);
-        let Some(bytes) = read_optional(&path)? else {
-            return Ok(None);
-        };
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| corrupt(&path, e))
+        read_json(&self.layout.upload_meta(id))
     }
 
     pub(super) fn upload_len(&self, id: &UploadId) -> Result<Option<u64>> {
@@ -193,22 +189,35 @@ impl Inner {
         Ok(Some((file, len)))
     }
 
-    /// The sessions whose meta file exists, with their owners.
-    pub(super) fn sessions_on_disk(&self) -> Result<Vec<UploadSession>> {
-        let mut sessions = Vec::new();
-        for name in read_dir_names(&self.layout.uploads())? {
-            let Ok(id) = name.parse::<UploadId>() else {
+    /// A page of the sessions whose meta file exists, with their owners:
+    /// only the metas of the ids after `last` are read, until the page is
+    /// full.
+    pub(super) fn sessions_page(&self, request: &PageRequest) -> Result<Page<UploadSession>> {
+        let session = |id: UploadId| {
+            let meta = self.read_session_meta(&id)?;
+            Ok(meta.map(|meta| UploadSession::new(id, meta.repository, meta.owner)))
+        };
+        self.names_page(&self.layout.uploads(), request, session, |s| s.id.as_str())
+    }
+
+    /// Ends the sessions that `pick` chooses among those not being
+    /// appended to or finished right now (a busy session is not
+    /// abandoned), deleting their files; returns how many.
+    fn end_idle_sessions(&self, mut pick: impl FnMut(&UploadId) -> Result<bool>) -> Result<usize> {
+        let mut ended = 0;
+        for id in read_dir_keys::<UploadId>(&self.layout.uploads())? {
+            let lock = Arc::clone(self.sessions().entry(id).or_default());
+            let Ok(mut guard) = lock.try_lock_owned() else {
                 continue;
             };
-            if let Some(meta) = self.read_session_meta(&id)? {
-                sessions.push(UploadSession {
-                    id,
-                    repository: meta.repository,
-                    owner: meta.owner,
-                });
+            if !guard.ended && pick(&id)? {
+                self.remove_upload(&id)?;
+                guard.ended = true;
+                self.forget_session(&id, &guard);
+                ended += 1;
             }
         }
-        Ok(sessions)
+        Ok(ended)
     }
 
     /// Removes stale sessions and temporary files; returns how many sessions.
@@ -220,29 +229,15 @@ impl Inner {
                 .map(|modified| now.duration_since(modified).unwrap_or_default() > max_age)
                 .unwrap_or(false)
         };
-        let mut purged = 0;
-        for name in read_dir_names(&self.layout.uploads())? {
-            let Ok(id) = name.parse::<UploadId>() else {
-                continue;
-            };
-            let lock = Arc::clone(self.sessions().entry(id).or_default());
-            // A session being appended to or finished is busy, not abandoned.
-            let Ok(mut guard) = lock.try_lock_owned() else {
-                continue;
-            };
-            let data = self.layout.upload_data(&id);
+        let purged = self.end_idle_sessions(|id| {
+            let data = self.layout.upload_data(id);
             let activity = if data.exists() {
                 data
             } else {
-                self.layout.upload(&id)
+                self.layout.upload(id)
             };
-            if !guard.ended && stale(&activity) {
-                self.remove_upload(&id)?;
-                guard.ended = true;
-                self.forget_session(&id, &guard);
-                purged += 1;
-            }
-        }
+            Ok(stale(&activity))
+        })?;
         for name in read_dir_names(&self.layout.tmp())? {
             let path = self.layout.tmp().join(name);
             if stale(&path) {
@@ -255,23 +250,10 @@ impl Inner {
     /// Cancels the sessions of `repository` that are not being appended
     /// to or finished right now.
     pub(super) fn cancel_idle_sessions(&self, repository: &RepositoryName) -> Result<()> {
-        for name in read_dir_names(&self.layout.uploads())? {
-            let Ok(id) = name.parse::<UploadId>() else {
-                continue;
-            };
-            let lock = Arc::clone(self.sessions().entry(id).or_default());
-            let Ok(mut guard) = lock.try_lock_owned() else {
-                continue;
-            };
-            let ours = self
-                .read_session_meta(&id)?
-                .is_some_and(|meta| &meta.repository == repository);
-            if ours && !guard.ended {
-                self.remove_upload(&id)?;
-                guard.ended = true;
-                self.forget_session(&id, &guard);
-            }
-        }
+        self.end_idle_sessions(|id| {
+            let meta = self.read_session_meta(id)?;
+            Ok(meta.is_some_and(|meta| &meta.repository == repository))
+        })?;
         Ok(())
     }
 }
@@ -299,8 +281,8 @@ impl UploadStore for FsStorage {
         self.start_session(repository, Some(owner.to_owned())).await
     }
 
-    async fn upload_sessions(&self) -> Result<Vec<UploadSession>> {
-        self.run(|inner| inner.sessions_on_disk()).await
+    async fn upload_sessions(&self, page: &PageRequest) -> Result<Page<UploadSession>> {
+        self.run_page(page, Inner::sessions_page).await
     }
 
     async fn append_upload(
@@ -391,11 +373,7 @@ impl UploadStore for FsStorage {
         id: &UploadId,
         expected: &Digest,
     ) -> Result<u64> {
-        if !expected.algorithm().is_supported() {
-            return Err(Error::UnsupportedAlgorithm(
-                expected.algorithm().to_string(),
-            ));
-        }
+        ensure_supported(expected)?;
         let (mut guard, _) = self.lock_session(repository, id).await?;
         let digester = guard.digester.take();
         let (repo, upload, digest) = (repository.clone(), *id, expected.clone());

@@ -127,11 +127,41 @@ impl MemoryStorage {
         Ok(session)
     }
 
+    /// The page `list` cuts from `repository` under the lock; an empty
+    /// page for an unknown repository.
+    fn page_in<T>(
+        &self,
+        repository: &RepositoryName,
+        list: impl FnOnce(&Repository) -> Page<T>,
+    ) -> Page<T> {
+        self.state()
+            .repositories
+            .get(repository)
+            .map_or_else(Page::empty, list)
+    }
+
+    /// Reads a manifest of `repository` with `read`, under the lock.
+    fn with_manifest<T>(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        read: impl FnOnce(&Manifest) -> T,
+    ) -> Result<T> {
+        self.state().manifest(repository, digest).map(read)
+    }
+
     fn check_size(&self, size: u64) -> Result<()> {
         match self.max_blob_size {
             Some(limit) if size > limit => Err(Error::TooLarge { limit }),
             _ => Ok(()),
         }
+    }
+}
+
+fn tag_not_found(repository: &RepositoryName, tag: &Tag) -> Error {
+    Error::TagNotFound {
+        repository: repository.clone(),
+        tag: tag.clone(),
     }
 }
 
@@ -187,6 +217,14 @@ impl Repository {
     /// Whether it holds any blob link, manifest or tag.
     fn holds_content(&self) -> bool {
         !self.links.is_empty() || !self.manifests.is_empty() || !self.tags.is_empty()
+    }
+
+    /// The tags pointing at `digest`, in tag order.
+    fn tags_pointing_at<'a>(&'a self, digest: &'a Digest) -> impl Iterator<Item = Tag> + 'a {
+        self.tags
+            .iter()
+            .filter(move |(_, d)| *d == digest)
+            .map(|(t, _)| t.clone())
     }
 
     fn remove_referrer(&mut self, referrer: &Digest, subject: &Subject) {

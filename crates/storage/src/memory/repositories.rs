@@ -10,7 +10,7 @@ use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
 use crate::page::{Page, PageRequest};
 use crate::RepositoryStore;
 
-use super::{after_bound, page_of_keys, Manifest, MemoryStorage, Repository};
+use super::{after_bound, page_of_keys, tag_not_found, Manifest, MemoryStorage, Repository};
 
 #[async_trait]
 impl RepositoryStore for MemoryStorage {
@@ -52,12 +52,10 @@ impl RepositoryStore for MemoryStorage {
         repository: &RepositoryName,
         page: &PageRequest,
     ) -> Result<Page<Digest>> {
-        let state = self.state();
-        let Some(r) = state.repositories.get(repository) else {
-            return Ok(Page::empty());
-        };
-        let after = r.links.range::<str, _>(after_bound(page));
-        Ok(Page::from_sorted(after.cloned(), page))
+        Ok(self.page_in(repository, |r| {
+            let after = r.links.range::<str, _>(after_bound(page));
+            Page::from_sorted(after.cloned(), page)
+        }))
     }
 
     async fn put_manifest(&self, repository: &RepositoryName, manifest: ManifestPut) -> Result<()> {
@@ -90,12 +88,8 @@ impl RepositoryStore for MemoryStorage {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<StoredManifest> {
-        let state = self.state();
-        let m = state.manifest(repository, digest)?;
-        Ok(StoredManifest {
-            digest: digest.clone(),
-            media_type: m.media_type.clone(),
-            bytes: m.bytes.clone(),
+        self.with_manifest(repository, digest, |m| {
+            StoredManifest::new(digest.clone(), m.media_type.as_str(), m.bytes.clone())
         })
     }
 
@@ -104,12 +98,8 @@ impl RepositoryStore for MemoryStorage {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<ManifestInfo> {
-        let state = self.state();
-        let m = state.manifest(repository, digest)?;
-        Ok(ManifestInfo {
-            digest: digest.clone(),
-            media_type: m.media_type.clone(),
-            size: m.bytes.len() as u64,
+        self.with_manifest(repository, digest, |m| {
+            ManifestInfo::new(digest.clone(), m.media_type.as_str(), m.bytes.len() as u64)
         })
     }
 
@@ -131,12 +121,7 @@ impl RepositoryStore for MemoryStorage {
         if let Some(subject) = &manifest.subject {
             repo.remove_referrer(digest, subject);
         }
-        let tags: Vec<Tag> = repo
-            .tags
-            .iter()
-            .filter(|(_, d)| *d == digest)
-            .map(|(t, _)| t.clone())
-            .collect();
+        let tags: Vec<Tag> = repo.tags_pointing_at(digest).collect();
         for tag in &tags {
             repo.tags.remove(tag);
         }
@@ -148,11 +133,7 @@ impl RepositoryStore for MemoryStorage {
         repository: &RepositoryName,
         page: &PageRequest,
     ) -> Result<Page<Digest>> {
-        let state = self.state();
-        Ok(state
-            .repositories
-            .get(repository)
-            .map_or_else(Page::empty, |r| page_of_keys(&r.manifests, page)))
+        Ok(self.page_in(repository, |r| page_of_keys(&r.manifests, page)))
     }
 
     async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()> {
@@ -169,10 +150,7 @@ impl RepositoryStore for MemoryStorage {
             .repositories
             .get(repository)
             .and_then(|r| r.tags.get(tag).cloned())
-            .ok_or_else(|| Error::TagNotFound {
-                repository: repository.clone(),
-                tag: tag.clone(),
-            })
+            .ok_or_else(|| tag_not_found(repository, tag))
     }
 
     async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
@@ -180,10 +158,7 @@ impl RepositoryStore for MemoryStorage {
             .repositories
             .get_mut(repository)
             .and_then(|r| r.tags.remove(tag))
-            .ok_or_else(|| Error::TagNotFound {
-                repository: repository.clone(),
-                tag: tag.clone(),
-            })
+            .ok_or_else(|| tag_not_found(repository, tag))
     }
 
     async fn list_tags(
@@ -196,19 +171,15 @@ impl RepositoryStore for MemoryStorage {
         Ok(Page::from_sorted(repo.tags.keys().cloned(), page))
     }
 
-    async fn tags_of(&self, repository: &RepositoryName, digest: &Digest) -> Result<Vec<Tag>> {
-        Ok(self
-            .state()
-            .repositories
-            .get(repository)
-            .map(|r| {
-                r.tags
-                    .iter()
-                    .filter(|(_, d)| *d == digest)
-                    .map(|(t, _)| t.clone())
-                    .collect()
-            })
-            .unwrap_or_default())
+    async fn tags_of(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        page: &PageRequest,
+    ) -> Result<Page<Tag>> {
+        Ok(self.page_in(repository, |r| {
+            Page::from_sorted(r.tags_pointing_at(digest), page)
+        }))
     }
 
     async fn list_referrers(
@@ -218,20 +189,17 @@ impl RepositoryStore for MemoryStorage {
         artifact_type: Option<&str>,
         page: &PageRequest,
     ) -> Result<Page<Referrer>> {
-        let state = self.state();
-        let Some(entries) = state
-            .repositories
-            .get(repository)
-            .and_then(|r| r.referrers.get(subject))
-        else {
-            return Ok(Page::empty());
-        };
-        let matching = entries
-            .range::<str, _>(after_bound(page))
-            .map(|(_, r)| r)
-            .filter(|r| artifact_type.is_none_or(|t| r.artifact_type.as_deref() == Some(t)))
-            .cloned();
-        Ok(Page::from_sorted_by(matching, page, |r| r.digest.as_str()))
+        Ok(self.page_in(repository, |r| {
+            let Some(entries) = r.referrers.get(subject) else {
+                return Page::empty();
+            };
+            let matching = entries
+                .range::<str, _>(after_bound(page))
+                .map(|(_, r)| r)
+                .filter(|r| artifact_type.is_none_or(|t| r.artifact_type.as_deref() == Some(t)))
+                .cloned();
+            Page::from_sorted_by(matching, page, |r| r.digest.as_str())
+        }))
     }
 
     async fn list_repositories(&self, page: &PageRequest) -> Result<Page<RepositoryName>> {
@@ -297,15 +265,12 @@ impl RepositoryStore for MemoryStorage {
         }
     }
 
-    async fn list_archives(&self) -> Result<Vec<Archive>> {
-        Ok(self
-            .state()
+    async fn list_archives(&self, page: &PageRequest) -> Result<Page<Archive>> {
+        let state = self.state();
+        let archives = state
             .archives
             .iter()
-            .map(|(key, (repository, _))| Archive {
-                key: key.clone(),
-                repository: repository.clone(),
-            })
-            .collect())
+            .map(|(key, (repository, _))| Archive::new(key.clone(), repository.clone()));
+        Ok(Page::from_sorted_by(archives, page, |a| a.key.as_str()))
     }
 }

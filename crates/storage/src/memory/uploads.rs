@@ -9,7 +9,7 @@ use futures::StreamExt;
 use wharf_reference::{Digest, Digester, RepositoryName};
 
 use crate::error::{Error, Result};
-use crate::upload::{UploadId, UploadStatus};
+use crate::upload::{ensure_supported, UploadId, UploadStatus};
 use crate::{ChunkStream, UploadStore};
 
 use super::{Blob, MemoryStorage, Session};
@@ -112,11 +112,7 @@ impl UploadStore for MemoryStorage {
         id: &UploadId,
         expected: &Digest,
     ) -> Result<u64> {
-        if !expected.algorithm().is_supported() {
-            return Err(Error::UnsupportedAlgorithm(
-                expected.algorithm().to_string(),
-            ));
-        }
+        ensure_supported(expected)?;
         let mut session = self.lock_session(repository, id).await?;
         session.ended = true;
         let chunks = std::mem::take(&mut session.chunks);

@@ -56,7 +56,22 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 use crate::prelude::*;
 #[cfg(feature = "fs")]
 use crate::FsStorage;
-use crate::{ByteRange, ChunkStream, Error, ManifestPut, MemoryStorage, PageRequest, UploadId};
+use crate::{
+    ByteRange, ChunkStream, Error, ManifestPut, MemoryStorage, Page, PageRequest, UploadId,
+};
+
+/// Asserts that `result` is an error matching `pattern`, showing what it
+/// was otherwise.
+macro_rules! assert_err {
+    ($result:expr, $pattern:pat) => {{
+        let result = $result;
+        assert!(
+            matches!(result, Err($pattern)),
+            "expected {}, got {result:?}",
+            stringify!($pattern)
+        );
+    }};
+}
 
 pub mod blob;
 pub mod repository;
@@ -257,6 +272,7 @@ cases! {
         cancelled_session_is_gone,
         abandoned_sessions_expire,
         session_resumes_after_reopen,
+        open_sessions_page_through_every_session_once,
     ],
     repository: [
         metadata_survives_reopen,
@@ -273,6 +289,8 @@ cases! {
         manifests_page_through_every_manifest_once,
         referrers_page_through_every_referrer_once,
         catalog_pages_through_nested_names_once,
+        tags_of_page_through_every_tag_once,
+        archives_page_through_every_archive_once,
         archiving_hides_everything_of_the_repository,
         restoring_brings_the_content_back,
         restoring_onto_content_is_refused,
@@ -335,6 +353,31 @@ pub fn pattern(len: usize, seed: u8) -> Vec<u8> {
         .collect()
 }
 
+/// `len` pseudo-random bytes (xorshift), the same on every call: a block
+/// that tests, examples and benchmarks of large blobs repeat, or
+/// [`stamp`], to make content that is cheap to generate again.
+pub fn noise(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// A copy of `block` with the little-endian bytes of `n` XORed into its
+/// first eight bytes, so that copies stamped with different `n` differ.
+pub fn stamp(block: &[u8], n: u64) -> Bytes {
+    let mut copy = block.to_vec();
+    for (byte, stamp) in copy.iter_mut().zip(n.to_le_bytes()) {
+        *byte ^= stamp;
+    }
+    copy.into()
+}
+
 /// Reads a blob (or part of it) into memory.
 pub async fn read_all(
     storage: &dyn Storage,
@@ -382,7 +425,7 @@ pub async fn upload(
 
 /// Sends the rest of `content` from `offset` to an upload session and
 /// finishes it, which must verify as `content` (`finished` says why).
-async fn resume_and_finish(
+pub async fn resume_and_finish(
     storage: &dyn Storage,
     repository: &RepositoryName,
     session: &UploadId,
@@ -424,12 +467,129 @@ async fn put_manifest(storage: &dyn Storage, repository: &RepositoryName, n: usi
     digest
 }
 
-fn ids(referrers: &[crate::Referrer]) -> Vec<Digest> {
-    referrers.iter().map(|r| r.digest.clone()).collect()
+/// Stores the manifests numbered `ns` (as [`put_manifest`] does), in
+/// order.
+async fn put_manifests<const N: usize>(
+    storage: &dyn Storage,
+    repository: &RepositoryName,
+    ns: [usize; N],
+) -> [Digest; N] {
+    let mut digests = Vec::with_capacity(N);
+    for n in ns {
+        digests.push(put_manifest(storage, repository, n).await);
+    }
+    digests
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one digest per manifest"))
+}
+
+/// Stores manifest `n` (as [`put_manifest`] does) with `subject` as its
+/// subject and `artifact_type`, without annotations.
+async fn put_referrer(
+    storage: &dyn Storage,
+    repository: &RepositoryName,
+    n: usize,
+    subject: &Digest,
+    artifact_type: &str,
+) -> Digest {
+    let bytes = manifest_bytes(n);
+    let digest = Digest::sha256(&bytes);
+    let put = ManifestPut::new(digest.clone(), OCI_MANIFEST, bytes).with_subject(
+        subject.clone(),
+        Some(artifact_type.into()),
+        Default::default(),
+    );
+    storage
+        .put_manifest(repository, put)
+        .await
+        .expect("put referrer");
+    digest
+}
+
+/// Every blob `storage` lists, asked for in one
+/// [`PageRequest::all`] page.
+pub async fn stored_blobs(storage: &dyn Storage) -> Vec<Digest> {
+    everything(storage.list_blobs(&PageRequest::all()).await)
+}
+
+/// Whether a listing (which must succeed) is an empty final page.
+fn is_empty_page<T>(listing: Result<Page<T>, Error>) -> bool {
+    let page = listing.expect("list");
+    page.items.is_empty() && page.next_last.is_none()
+}
+
+/// The items of a listing asked for in one [`PageRequest::all`] page,
+/// which must succeed.
+fn everything<T>(listing: Result<Page<T>, Error>) -> Vec<T> {
+    listing.expect("list everything in one page").items
+}
+
+/// The whole catalog, asked for in one page.
+async fn catalog(storage: &dyn Storage) -> Vec<RepositoryName> {
+    everything(storage.list_repositories(&PageRequest::all()).await)
+}
+
+/// The digests of every referrer of `subject` in `repository` (of
+/// `artifact_type` if given), in one page.
+async fn referrer_ids(
+    storage: &dyn Storage,
+    repository: &RepositoryName,
+    subject: &Digest,
+    artifact_type: Option<&str>,
+) -> Vec<Digest> {
+    let all = PageRequest::all();
+    let listing = storage.list_referrers(repository, subject, artifact_type, &all);
+    let referrers = everything(listing.await);
+    referrers.into_iter().map(|r| r.digest).collect()
+}
+
+/// Starts a session in `repository` and appends `first` to it.
+async fn start_with(
+    storage: &dyn Storage,
+    repository: &RepositoryName,
+    first: &[u8],
+) -> crate::UploadStatus {
+    let session = storage.start_upload(repository).await.expect("start");
+    storage
+        .append_upload(repository, &session.id, 0, body([first.to_vec()]))
+        .await
+        .expect("append");
+    session
+}
+
+/// Asserts that `result` failed with `UploadNotFound` (`what` says which
+/// call it was).
+fn assert_upload_not_found<T: std::fmt::Debug>(result: Result<T, Error>, what: &str) {
+    assert!(
+        matches!(result, Err(Error::UploadNotFound { .. })),
+        "{what}: expected UploadNotFound, got {result:?}"
+    );
 }
 
 /// The keys of one page and its `next_last`.
 type Listed = (Vec<String>, Option<String>);
+
+/// The keys of a page listed by `listing` (which must succeed), `key`
+/// naming an item.
+fn listed<T>(listing: Result<Page<T>, Error>, key: impl Fn(&T) -> &str) -> Listed {
+    let page = listing.expect("page");
+    (
+        page.items.iter().map(|item| key(item).to_owned()).collect(),
+        page.next_last.as_ref().map(|item| key(item).to_owned()),
+    )
+}
+
+/// `f` with `context` bound as its first argument (cloned for each call),
+/// as the listing and adding closures [`walk_pages`] takes.
+fn bind<C, A, R>(
+    context: C,
+    f: fn(C, A) -> BoxFuture<'static, R>,
+) -> impl Fn(A) -> BoxFuture<'static, R>
+where
+    C: Clone,
+{
+    move |argument| f(context.clone(), argument)
+}
 
 /// Pages through a listing `n` items at a time with `list`, adding an item
 /// with `add` between pages, and checks the walk: every page holds at most

@@ -13,8 +13,9 @@ pub use archive::{
     restoring_onto_content_is_refused,
 };
 pub use paging::{
-    catalog_pages_through_nested_names_once, linked_blobs_page_through_every_link_once,
-    manifests_page_through_every_manifest_once, referrers_page_through_every_referrer_once,
+    archives_page_through_every_archive_once, catalog_pages_through_nested_names_once,
+    linked_blobs_page_through_every_link_once, manifests_page_through_every_manifest_once,
+    referrers_page_through_every_referrer_once, tags_of_page_through_every_tag_once,
 };
 
 /// Links, manifests, tags and referrers of a persistent backend survive a
@@ -25,18 +26,7 @@ pub async fn metadata_survives_reopen(fixture: Arc<dyn Fixture>) {
     let blob = upload(&*s, &r, b"layer", 5).await;
     let m = put_manifest(&*s, &r, 1).await;
     s.set_tag(&r, &tag("v1"), &m).await.expect("tag");
-    let sig = manifest_bytes(2);
-    let sig_digest = Digest::sha256(&sig);
-    s.put_manifest(
-        &r,
-        ManifestPut::new(sig_digest.clone(), OCI_MANIFEST, sig).with_subject(
-            m.clone(),
-            Some("application/example".into()),
-            Default::default(),
-        ),
-    )
-    .await
-    .expect("put referrer");
+    let sig_digest = put_referrer(&*s, &r, 2, &m, "application/example").await;
     let Some(s) = fixture.reopen().await else {
         return;
     };
@@ -46,21 +36,8 @@ pub async fn metadata_survives_reopen(fixture: Arc<dyn Fixture>) {
         s.get_manifest(&r, &m).await.expect("manifest").bytes,
         manifest_bytes(1)
     );
-    assert_eq!(
-        ids(&s
-            .list_referrers(&r, &m, None, &PageRequest::all())
-            .await
-            .expect("referrers")
-            .items),
-        vec![sig_digest]
-    );
-    assert_eq!(
-        s.list_repositories(&PageRequest::all())
-            .await
-            .expect("catalog")
-            .items,
-        vec![r]
-    );
+    assert_eq!(referrer_ids(&*s, &r, &m, None).await, vec![sig_digest]);
+    assert_eq!(catalog(&*s).await, vec![r]);
 }
 
 /// Concurrent moves of one tag leave it pointing at one of the values
@@ -91,8 +68,10 @@ pub async fn concurrent_tag_moves_leave_one_written_value(fixture: Arc<dyn Fixtu
     }
     let target = s.resolve_tag(&r, &latest).await.expect("resolve");
     assert!(written.contains(&target));
-    let page = s.list_tags(&r, &PageRequest::all()).await.expect("list");
-    assert_eq!(page.items, vec![latest]);
+    assert_eq!(
+        everything(s.list_tags(&r, &PageRequest::all()).await),
+        vec![latest]
+    );
 }
 
 /// A blob committed in one repository is not linked in another until it is
@@ -103,12 +82,7 @@ pub async fn links_isolate_repositories_until_mounted(fixture: Arc<dyn Fixture>)
     let digest = upload(&*s, &a, b"private layer", 4).await;
     assert!(s.is_blob_linked(&a, &digest).await.expect("linked"));
     assert!(!s.is_blob_linked(&b, &digest).await.expect("linked"));
-    assert!(s
-        .linked_blobs(&b, &PageRequest::all())
-        .await
-        .expect("links")
-        .items
-        .is_empty());
+    assert!(everything(s.linked_blobs(&b, &PageRequest::all()).await).is_empty());
 
     s.link_blob(&b, &digest).await.expect("mount");
     s.link_blob(&b, &digest)
@@ -116,10 +90,7 @@ pub async fn links_isolate_repositories_until_mounted(fixture: Arc<dyn Fixture>)
         .expect("mounting twice is harmless");
     assert!(s.is_blob_linked(&b, &digest).await.expect("linked"));
     assert_eq!(
-        s.linked_blobs(&b, &PageRequest::all())
-            .await
-            .expect("links")
-            .items,
+        everything(s.linked_blobs(&b, &PageRequest::all()).await),
         vec![digest.clone()]
     );
 
@@ -127,14 +98,14 @@ pub async fn links_isolate_repositories_until_mounted(fixture: Arc<dyn Fixture>)
     assert!(!s.is_blob_linked(&a, &digest).await.expect("linked"));
     assert!(s.is_blob_linked(&b, &digest).await.expect("linked"));
     assert_eq!(s.blob_size(&digest).await.expect("blob stays stored"), 13);
-    assert!(matches!(
+    assert_err!(
         s.unlink_blob(&a, &digest).await,
-        Err(Error::BlobNotLinked { .. })
-    ));
-    assert!(matches!(
+        Error::BlobNotLinked { .. }
+    );
+    assert_err!(
         s.link_blob(&a, &Digest::sha256(b"never stored")).await,
-        Err(Error::BlobNotFound(_))
-    ));
+        Error::BlobNotFound(_)
+    );
 }
 
 /// A manifest is served back with its exact bytes and media type, only in
@@ -160,25 +131,22 @@ pub async fn manifests_round_trip_with_their_media_type(fixture: Arc<dyn Fixture
         (docker, bytes.len() as u64)
     );
     assert_eq!(
-        s.list_manifests(&r, &PageRequest::all())
-            .await
-            .expect("list")
-            .items,
+        everything(s.list_manifests(&r, &PageRequest::all()).await),
         vec![digest.clone()]
     );
-    assert!(matches!(
+    assert_err!(
         s.get_manifest(&repo("octo/other"), &digest).await,
-        Err(Error::ManifestNotFound { .. })
-    ));
+        Error::ManifestNotFound { .. }
+    );
     s.delete_manifest(&r, &digest).await.expect("delete");
-    assert!(matches!(
+    assert_err!(
         s.get_manifest(&r, &digest).await,
-        Err(Error::ManifestNotFound { .. })
-    ));
-    assert!(matches!(
+        Error::ManifestNotFound { .. }
+    );
+    assert_err!(
         s.delete_manifest(&r, &digest).await,
-        Err(Error::ManifestNotFound { .. })
-    ));
+        Error::ManifestNotFound { .. }
+    );
 }
 
 /// Manifests whose bytes do not match their digest, or whose media type
@@ -188,66 +156,49 @@ pub async fn invalid_manifests_are_rejected(fixture: Arc<dyn Fixture>) {
     let r = repo("octo/app");
     let bytes = manifest_bytes(1);
     let wrong = Digest::sha256(b"something else");
-    assert!(matches!(
+    assert_err!(
         s.put_manifest(&r, ManifestPut::new(wrong, OCI_MANIFEST, bytes.clone()))
             .await,
-        Err(Error::DigestMismatch { .. })
-    ));
+        Error::DigestMismatch { .. }
+    );
     for media_type in ["", "text/plain\r\nX-Evil: 1"] {
-        assert!(matches!(
+        assert_err!(
             s.put_manifest(
                 &r,
                 ManifestPut::new(Digest::sha256(&bytes), media_type, bytes.clone())
             )
             .await,
-            Err(Error::InvalidMediaType(_))
-        ));
+            Error::InvalidMediaType(_)
+        );
     }
-    assert!(s
-        .list_manifests(&r, &PageRequest::all())
-        .await
-        .expect("list")
-        .items
-        .is_empty());
+    assert!(everything(s.list_manifests(&r, &PageRequest::all()).await).is_empty());
 }
 
 /// Tags point at stored manifests, move, resolve and delete.
 pub async fn tags_move_resolve_and_delete(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let r = repo("octo/app");
-    let (one, two) = (
-        put_manifest(&*s, &r, 1).await,
-        put_manifest(&*s, &r, 2).await,
-    );
+    let [one, two] = put_manifests(&*s, &r, [1, 2]).await;
     let v = tag("v1");
-    assert!(matches!(
+    assert_err!(
         s.set_tag(&r, &v, &Digest::sha256(b"no such manifest"))
             .await,
-        Err(Error::ManifestNotFound { .. })
-    ));
-    assert!(matches!(
-        s.resolve_tag(&r, &v).await,
-        Err(Error::TagNotFound { .. })
-    ));
+        Error::ManifestNotFound { .. }
+    );
+    assert_err!(s.resolve_tag(&r, &v).await, Error::TagNotFound { .. });
     s.set_tag(&r, &v, &one).await.expect("tag");
     assert_eq!(s.resolve_tag(&r, &v).await.expect("resolve"), one);
     s.set_tag(&r, &v, &two).await.expect("move");
     s.set_tag(&r, &tag("stable"), &two).await.expect("tag");
     assert_eq!(s.resolve_tag(&r, &v).await.expect("resolve"), two);
     assert_eq!(
-        s.tags_of(&r, &two).await.expect("tags"),
+        everything(s.tags_of(&r, &two, &PageRequest::all()).await),
         vec![tag("stable"), v.clone()]
     );
-    assert!(s.tags_of(&r, &one).await.expect("tags").is_empty());
+    assert!(everything(s.tags_of(&r, &one, &PageRequest::all()).await).is_empty());
     assert_eq!(s.delete_tag(&r, &v).await.expect("delete"), two);
-    assert!(matches!(
-        s.resolve_tag(&r, &v).await,
-        Err(Error::TagNotFound { .. })
-    ));
-    assert!(matches!(
-        s.delete_tag(&r, &v).await,
-        Err(Error::TagNotFound { .. })
-    ));
+    assert_err!(s.resolve_tag(&r, &v).await, Error::TagNotFound { .. });
+    assert_err!(s.delete_tag(&r, &v).await, Error::TagNotFound { .. });
     s.get_manifest(&r, &two)
         .await
         .expect("deleting a tag keeps the manifest");
@@ -257,10 +208,7 @@ pub async fn tags_move_resolve_and_delete(fixture: Arc<dyn Fixture>) {
 pub async fn deleting_a_manifest_deletes_its_tags(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let r = repo("octo/app");
-    let (one, two) = (
-        put_manifest(&*s, &r, 1).await,
-        put_manifest(&*s, &r, 2).await,
-    );
+    let [one, two] = put_manifests(&*s, &r, [1, 2]).await;
     for (t, d) in [("a", &one), ("b", &two), ("c", &one)] {
         s.set_tag(&r, &tag(t), d).await.expect("tag");
     }
@@ -268,23 +216,23 @@ pub async fn deleting_a_manifest_deletes_its_tags(fixture: Arc<dyn Fixture>) {
         s.delete_manifest(&r, &one).await.expect("delete"),
         vec![tag("a"), tag("c")]
     );
-    let left = s.list_tags(&r, &PageRequest::all()).await.expect("list");
-    assert_eq!(left.items, vec![tag("b")]);
+    assert_eq!(
+        everything(s.list_tags(&r, &PageRequest::all()).await),
+        vec![tag("b")]
+    );
 }
 
 /// Tag pages follow `n` and `last` exactly, including the edge cases.
 pub async fn tag_pagination_edge_cases(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let r = repo("octo/app");
-    assert!(matches!(
+    assert_err!(
         s.list_tags(&r, &PageRequest::all()).await,
-        Err(Error::RepositoryNotFound(_))
-    ));
+        Error::RepositoryNotFound(_)
+    );
     let m = put_manifest(&*s, &r, 1).await;
-    let empty = s.list_tags(&r, &PageRequest::all()).await.expect("list");
-    assert_eq!(
-        (empty.items.len(), empty.next_last),
-        (0, None),
+    assert!(
+        is_empty_page(s.list_tags(&r, &PageRequest::all()).await),
         "no tags yet"
     );
     // Byte order: upper case before lower case, digits before letters.
@@ -350,11 +298,9 @@ pub async fn tag_pagination_edge_cases(fixture: Arc<dyn Fixture>) {
 /// included, in lexical pages.
 pub async fn catalog_lists_repositories_in_lexical_pages(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
-    let empty = s
-        .list_repositories(&PageRequest::all())
-        .await
-        .expect("catalog");
-    assert!(empty.items.is_empty() && empty.next_last.is_none());
+    assert!(is_empty_page(
+        s.list_repositories(&PageRequest::all()).await
+    ));
     let blob = upload(&*s, &repo("zeta/app"), b"x", 1).await;
     s.link_blob(&repo("octo/app"), &blob).await.expect("mount");
     put_manifest(&*s, &repo("octo/app/release"), 1).await;
@@ -365,28 +311,27 @@ pub async fn catalog_lists_repositories_in_lexical_pages(fixture: Arc<dyn Fixtur
     let all = ["octo", "octo/app", "octo/app/release", "zeta/app"]
         .map(repo)
         .to_vec();
-    let page = s
-        .list_repositories(&PageRequest::all())
-        .await
-        .expect("catalog");
-    assert_eq!(page.items, all);
-    let first = s
-        .list_repositories(&PageRequest::first(2))
-        .await
-        .expect("catalog");
-    assert_eq!(first.items, all[..2]);
-    assert_eq!(first.next_last, Some(repo("octo/app")));
-    let rest = s
-        .list_repositories(&PageRequest::after("octo/app", Some(2)))
-        .await
-        .expect("catalog");
-    assert_eq!(rest.items, all[2..]);
-    assert_eq!(rest.next_last, None);
-    let none = s
-        .list_repositories(&PageRequest::first(0))
-        .await
-        .expect("catalog");
-    assert!(none.items.is_empty() && none.next_last.is_none());
+    let cases = [
+        ("all", PageRequest::all(), &all[..], None),
+        (
+            "first 2",
+            PageRequest::first(2),
+            &all[..2],
+            Some(repo("octo/app")),
+        ),
+        (
+            "the rest",
+            PageRequest::after("octo/app", Some(2)),
+            &all[2..],
+            None,
+        ),
+        ("n = 0", PageRequest::first(0), &[], None),
+    ];
+    for (what, request, items, next_last) in cases {
+        let page = s.list_repositories(&request).await.expect("catalog");
+        assert_eq!(page.items, items, "{what}");
+        assert_eq!(page.next_last, next_last, "{what}");
+    }
 }
 
 /// Manifests with a subject appear in its referrers, filterable by
@@ -396,12 +341,7 @@ pub async fn referrers_are_indexed_and_filtered_by_artifact_type(fixture: Arc<dy
     let r = repo("octo/app");
     // The subject need not be stored (it may be pushed later).
     let subject = Digest::sha256(b"the image");
-    assert!(s
-        .list_referrers(&r, &subject, None, &PageRequest::all())
-        .await
-        .expect("referrers")
-        .items
-        .is_empty());
+    assert!(referrer_ids(&*s, &r, &subject, None).await.is_empty());
 
     let mut referrers = Vec::new();
     for (n, artifact_type) in [
@@ -433,7 +373,10 @@ pub async fn referrers_are_indexed_and_filtered_by_artifact_type(fixture: Arc<dy
         .await
         .expect("referrers")
         .items;
-    assert_eq!(ids(&listed), all);
+    assert_eq!(
+        listed.iter().map(|e| e.digest.clone()).collect::<Vec<_>>(),
+        all
+    );
     let one = listed
         .iter()
         .find(|e| e.digest == referrers[1].0)
@@ -449,44 +392,20 @@ pub async fn referrers_are_indexed_and_filtered_by_artifact_type(fixture: Arc<dy
         Some("2")
     );
 
-    let sbom = s
-        .list_referrers(
-            &r,
-            &subject,
-            Some("application/vnd.example.sbom"),
-            &PageRequest::all(),
-        )
+    let sbom = referrer_ids(&*s, &r, &subject, Some("application/vnd.example.sbom")).await;
+    assert_eq!(sbom, vec![referrers[1].0.clone()]);
+    assert!(referrer_ids(&*s, &r, &subject, Some("application/none"))
         .await
-        .expect("filtered")
-        .items;
-    assert_eq!(ids(&sbom), vec![referrers[1].0.clone()]);
-    assert!(s
-        .list_referrers(&r, &subject, Some("application/none"), &PageRequest::all())
-        .await
-        .expect("filtered")
-        .items
         .is_empty());
-    assert!(s
-        .list_referrers(&repo("octo/other"), &subject, None, &PageRequest::all())
+    assert!(referrer_ids(&*s, &repo("octo/other"), &subject, None)
         .await
-        .expect("other repository")
-        .items
         .is_empty());
 
     s.delete_manifest(&r, &referrers[0].0)
         .await
         .expect("delete");
-    let sigs = s
-        .list_referrers(
-            &r,
-            &subject,
-            Some("application/vnd.example.sig"),
-            &PageRequest::all(),
-        )
-        .await
-        .expect("filtered")
-        .items;
-    assert_eq!(ids(&sigs), vec![referrers[2].0.clone()]);
+    let sigs = referrer_ids(&*s, &r, &subject, Some("application/vnd.example.sig")).await;
+    assert_eq!(sigs, vec![referrers[2].0.clone()]);
 
     // Re-storing without a subject drops the entry.
     let bytes = manifest_bytes(3);
@@ -497,11 +416,7 @@ pub async fn referrers_are_indexed_and_filtered_by_artifact_type(fixture: Arc<dy
     .await
     .expect("re-put");
     assert_eq!(
-        ids(&s
-            .list_referrers(&r, &subject, None, &PageRequest::all())
-            .await
-            .expect("referrers")
-            .items),
+        referrer_ids(&*s, &r, &subject, None).await,
         vec![referrers[1].0.clone()]
     );
 }

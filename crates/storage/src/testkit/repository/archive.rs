@@ -5,8 +5,10 @@ use std::sync::Arc;
 use wharf_reference::{Digest, RepositoryName};
 
 use crate::prelude::*;
-use crate::testkit::{manifest_bytes, put_manifest, repo, tag, upload, Fixture, OCI_MANIFEST};
-use crate::{ArchiveKey, Error, ManifestPut, PageRequest};
+use crate::testkit::{
+    catalog, everything, put_manifest, put_referrer, referrer_ids, repo, tag, upload, Fixture,
+};
+use crate::{ArchiveKey, Error, PageRequest};
 
 fn key(name: &str) -> ArchiveKey {
     name.parse().expect("valid archive key in the testkit")
@@ -27,24 +29,19 @@ async fn fill(storage: &dyn Storage, r: &RepositoryName) -> Filled {
         .set_tag(r, &tag("latest"), &image)
         .await
         .expect("tag");
-    let bytes = manifest_bytes(2);
-    let signature = Digest::sha256(&bytes);
-    storage
-        .put_manifest(
-            r,
-            ManifestPut::new(signature.clone(), OCI_MANIFEST, bytes).with_subject(
-                image.clone(),
-                Some("application/vnd.example.sig".into()),
-                Default::default(),
-            ),
-        )
-        .await
-        .expect("put referrer");
+    let signature = put_referrer(storage, r, 2, &image, "application/vnd.example.sig").await;
     Filled {
         layer,
         image,
         signature,
     }
+}
+
+/// Fills `r` as [`fill`] does, then archives it under `k`.
+async fn fill_and_archive(storage: &dyn Storage, r: &RepositoryName, k: &ArchiveKey) -> Filled {
+    let filled = fill(storage, r).await;
+    storage.archive_repository(r, k).await.expect("archive");
+    filled
 }
 
 /// Asserts that nothing of `filled` is reachable through `r`.
@@ -54,32 +51,21 @@ async fn assert_unreachable(storage: &dyn Storage, r: &RepositoryName, filled: &
         .await
         .expect("linked"));
     for digest in [&filled.image, &filled.signature] {
-        assert!(matches!(
+        assert_err!(
             storage.get_manifest(r, digest).await,
-            Err(Error::ManifestNotFound { .. })
-        ));
+            Error::ManifestNotFound { .. }
+        );
     }
-    assert!(matches!(
+    assert_err!(
         storage.resolve_tag(r, &tag("latest")).await,
-        Err(Error::TagNotFound { .. })
-    ));
-    assert!(storage
-        .list_referrers(r, &filled.image, None, &PageRequest::all())
+        Error::TagNotFound { .. }
+    );
+    assert!(referrer_ids(storage, r, &filled.image, None)
         .await
-        .expect("referrers")
-        .items
         .is_empty());
-    assert!(storage
-        .tags_of(r, &filled.image)
-        .await
-        .expect("tags")
-        .is_empty());
-    assert!(!storage
-        .linked_blobs(r, &PageRequest::all())
-        .await
-        .expect("links")
-        .items
-        .contains(&filled.layer));
+    let all = PageRequest::all();
+    assert!(everything(storage.tags_of(r, &filled.image, &all).await).is_empty());
+    assert!(!everything(storage.linked_blobs(r, &all).await).contains(&filled.layer));
 }
 
 /// Asserts that all of `filled` is reachable through `r`.
@@ -99,14 +85,9 @@ async fn assert_reachable(storage: &dyn Storage, r: &RepositoryName, filled: &Fi
             .expect("tag is back"),
         filled.image
     );
-    let referrers = storage
-        .list_referrers(r, &filled.image, None, &PageRequest::all())
-        .await
-        .expect("referrers")
-        .items;
     assert_eq!(
-        referrers.iter().map(|e| &e.digest).collect::<Vec<_>>(),
-        vec![&filled.signature]
+        referrer_ids(storage, r, &filled.image, None).await,
+        vec![filled.signature.clone()]
     );
 }
 
@@ -127,22 +108,18 @@ pub async fn archiving_hides_everything_of_the_repository(fixture: Arc<dyn Fixtu
         .expect("archive");
     assert_unreachable(&*s, &r, &filled).await;
     // Its upload sessions are cancelled: none can link into the name later.
-    assert!(matches!(
+    assert_err!(
         s.upload_status(&r, &pending.id).await,
-        Err(Error::UploadNotFound { .. })
-    ));
+        Error::UploadNotFound { .. }
+    );
     s.upload_status(&other, &elsewhere.id)
         .await
         .expect("another repository's session stays");
-    assert!(matches!(
+    assert_err!(
         s.list_tags(&r, &PageRequest::all()).await,
-        Err(Error::RepositoryNotFound(_))
-    ));
-    let catalog = s
-        .list_repositories(&PageRequest::all())
-        .await
-        .expect("catalog");
-    assert_eq!(catalog.items, vec![other.clone()]);
+        Error::RepositoryNotFound(_)
+    );
+    assert_eq!(catalog(&*s).await, vec![other.clone()]);
     assert_eq!(
         s.blob_size(&filled.layer).await.expect("the blob stays"),
         18
@@ -151,23 +128,15 @@ pub async fn archiving_hides_everything_of_the_repository(fixture: Arc<dyn Fixtu
     // A newcomer under the same name starts empty.
     let fresh = put_manifest(&*s, &r, 3).await;
     assert_unreachable(&*s, &r, &filled).await;
-    assert!(matches!(
+    assert_err!(
         s.set_tag(&r, &tag("old"), &filled.image).await,
-        Err(Error::ManifestNotFound { .. })
-    ));
+        Error::ManifestNotFound { .. }
+    );
     assert_eq!(
-        s.list_manifests(&r, &PageRequest::all())
-            .await
-            .expect("list")
-            .items,
+        everything(s.list_manifests(&r, &PageRequest::all()).await),
         vec![fresh]
     );
-    assert!(s
-        .list_tags(&r, &PageRequest::all())
-        .await
-        .expect("tags")
-        .items
-        .is_empty());
+    assert!(everything(s.list_tags(&r, &PageRequest::all()).await).is_empty());
 
     // Archiving an unknown repository makes an empty archive, whose
     // restore leaves the name unknown.
@@ -178,10 +147,10 @@ pub async fn archiving_hides_everything_of_the_repository(fixture: Arc<dyn Fixtu
     s.restore_repository(&key("package-2"), &never)
         .await
         .expect("restore an empty archive");
-    assert!(matches!(
+    assert_err!(
         s.list_tags(&never, &PageRequest::all()).await,
-        Err(Error::RepositoryNotFound(_))
-    ));
+        Error::RepositoryNotFound(_)
+    );
 }
 
 /// Restoring brings everything back under the name, and removes the
@@ -189,21 +158,16 @@ pub async fn archiving_hides_everything_of_the_repository(fixture: Arc<dyn Fixtu
 pub async fn restoring_brings_the_content_back(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let r = repo("acme/vault");
-    let filled = fill(&*s, &r).await;
     let k = key("package-1");
-    s.archive_repository(&r, &k).await.expect("archive");
+    let filled = fill_and_archive(&*s, &r, &k).await;
     s.restore_repository(&k, &r).await.expect("restore");
     assert_reachable(&*s, &r, &filled).await;
-    assert!(s.list_archives().await.expect("list").is_empty());
-    assert!(matches!(
+    assert!(everything(s.list_archives(&PageRequest::all()).await).is_empty());
+    assert_err!(
         s.restore_repository(&k, &r).await,
-        Err(Error::ArchiveNotFound(_))
-    ));
-    let catalog = s
-        .list_repositories(&PageRequest::all())
-        .await
-        .expect("catalog");
-    assert_eq!(catalog.items, vec![r]);
+        Error::ArchiveNotFound(_)
+    );
+    assert_eq!(catalog(&*s).await, vec![r]);
 }
 
 /// An archive is never merged into other content: restoring into a
@@ -212,9 +176,8 @@ pub async fn restoring_brings_the_content_back(fixture: Arc<dyn Fixture>) {
 pub async fn restoring_onto_content_is_refused(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let r = repo("acme/vault");
-    let filled = fill(&*s, &r).await;
     let k = key("package-1");
-    s.archive_repository(&r, &k).await.expect("archive");
+    let filled = fill_and_archive(&*s, &r, &k).await;
 
     let newcomer = upload(&*s, &r, b"the newcomer's layer", 8).await;
     assert!(matches!(
@@ -223,7 +186,10 @@ pub async fn restoring_onto_content_is_refused(fixture: Arc<dyn Fixture>) {
     ));
     assert_unreachable(&*s, &r, &filled).await;
     assert!(s.is_blob_linked(&r, &newcomer).await.expect("linked"));
-    assert_eq!(s.list_archives().await.expect("list").len(), 1);
+    assert_eq!(
+        everything(s.list_archives(&PageRequest::all()).await).len(),
+        1
+    );
 
     // The newcomer's content set aside in turn, the name is free again.
     let k2 = key("package-2");
@@ -257,17 +223,15 @@ pub async fn archives_are_listed_and_deleted_by_key(fixture: Arc<dyn Fixture>) {
     s.archive_repository(&a, &key("package-10"))
         .await
         .expect("archive a");
-    assert!(matches!(
+    assert_err!(
         s.archive_repository(&a, &key("package-9")).await,
-        Err(Error::ArchiveExists(_))
-    ));
-    let listed: Vec<(String, RepositoryName)> = s
-        .list_archives()
-        .await
-        .expect("list")
-        .into_iter()
-        .map(|archive| (archive.key.to_string(), archive.repository))
-        .collect();
+        Error::ArchiveExists(_)
+    );
+    let listed: Vec<(String, RepositoryName)> =
+        everything(s.list_archives(&PageRequest::all()).await)
+            .into_iter()
+            .map(|archive| (archive.key.to_string(), archive.repository))
+            .collect();
     assert_eq!(
         listed,
         vec![
@@ -277,36 +241,34 @@ pub async fn archives_are_listed_and_deleted_by_key(fixture: Arc<dyn Fixture>) {
     );
 
     s.delete_archive(&key("package-9")).await.expect("delete");
-    assert!(matches!(
+    assert_err!(
         s.delete_archive(&key("package-9")).await,
-        Err(Error::ArchiveNotFound(_))
-    ));
-    assert!(matches!(
+        Error::ArchiveNotFound(_)
+    );
+    assert_err!(
         s.restore_repository(&key("package-9"), &b).await,
-        Err(Error::ArchiveNotFound(_))
-    ));
-    assert_eq!(s.list_archives().await.expect("list").len(), 1);
-    assert!(s
-        .list_manifests(&b, &PageRequest::all())
-        .await
-        .expect("list")
-        .items
-        .is_empty());
+        Error::ArchiveNotFound(_)
+    );
+    assert_eq!(
+        everything(s.list_archives(&PageRequest::all()).await).len(),
+        1
+    );
+    assert!(everything(s.list_manifests(&b, &PageRequest::all()).await).is_empty());
 }
 
 /// Archives survive a restart, and restore afterwards.
 pub async fn archives_survive_reopen(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let r = repo("acme/vault");
-    let filled = fill(&*s, &r).await;
-    s.archive_repository(&r, &key("package-1"))
-        .await
-        .expect("archive");
+    let filled = fill_and_archive(&*s, &r, &key("package-1")).await;
     let Some(reopened) = fixture.reopen().await else {
         return;
     };
     assert_unreachable(&*reopened, &r, &filled).await;
-    assert_eq!(reopened.list_archives().await.expect("list").len(), 1);
+    assert_eq!(
+        everything(reopened.list_archives(&PageRequest::all()).await).len(),
+        1
+    );
     reopened
         .restore_repository(&key("package-1"), &r)
         .await

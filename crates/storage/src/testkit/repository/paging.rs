@@ -8,15 +8,11 @@ use futures::FutureExt;
 use wharf_reference::{Digest, RepositoryName};
 
 use crate::prelude::*;
-use crate::testkit::{manifest_bytes, put_manifest, repo, walk_pages, Fixture, OCI_MANIFEST};
-use crate::{ManifestPut, Page, PageRequest};
-
-fn digest_keys(page: Page<Digest>) -> (Vec<String>, Option<String>) {
-    (
-        page.items.iter().map(|d| d.as_str().to_owned()).collect(),
-        page.next_last.map(|d| d.as_str().to_owned()),
-    )
-}
+use crate::testkit::{
+    bind, is_empty_page, listed, put_manifest, put_manifests, put_referrer, repo, tag, walk_pages,
+    Fixture,
+};
+use crate::{ArchiveKey, PageRequest};
 
 /// `linked_blobs` pages visit every link once, in order; a link added
 /// between pages shows up later exactly when it sorts after the page.
@@ -41,24 +37,18 @@ pub async fn linked_blobs_page_through_every_link_once(fixture: Arc<dyn Fixture>
     }
     // Blobs stored but linked elsewhere are not listed.
     link(s.clone(), repo("octo/elsewhere"), 99).await;
-    let list = {
-        let (s, r) = (s.clone(), r.clone());
-        move |request: PageRequest| -> BoxFuture<'static, (Vec<String>, Option<String>)> {
-            let (s, r) = (s.clone(), r.clone());
-            async move { digest_keys(s.linked_blobs(&r, &request).await.expect("page")) }.boxed()
-        }
-    };
+    let list = bind((s.clone(), r.clone()), |(s, r), request: PageRequest| {
+        async move { listed(s.linked_blobs(&r, &request).await, Digest::as_str) }.boxed()
+    });
     let add = {
         let (s, r) = (s.clone(), r.clone());
         move |round: usize| link(s.clone(), r.clone(), 100 + round)
     };
     walk_pages(2, initial, Vec::new(), list, add).await;
-    assert!(s
-        .linked_blobs(&repo("octo/unknown"), &PageRequest::first(1))
-        .await
-        .expect("unknown repository")
-        .items
-        .is_empty());
+    let unknown = repo("octo/unknown");
+    assert!(is_empty_page(
+        s.linked_blobs(&unknown, &PageRequest::first(1)).await
+    ));
 }
 
 /// `list_manifests` pages visit every manifest once, in order, while
@@ -70,20 +60,12 @@ pub async fn manifests_page_through_every_manifest_once(fixture: Arc<dyn Fixture
     for i in 0..7 {
         initial.push(put_manifest(&*s, &r, i).await.as_str().to_owned());
     }
-    let list = {
-        let (s, r) = (s.clone(), r.clone());
-        move |request: PageRequest| -> BoxFuture<'static, (Vec<String>, Option<String>)> {
-            let (s, r) = (s.clone(), r.clone());
-            async move { digest_keys(s.list_manifests(&r, &request).await.expect("page")) }.boxed()
-        }
-    };
-    let add = {
-        let (s, r) = (s.clone(), r.clone());
-        move |round: usize| -> BoxFuture<'static, String> {
-            let (s, r) = (s.clone(), r.clone());
-            async move { put_manifest(&*s, &r, 100 + round).await.as_str().to_owned() }.boxed()
-        }
-    };
+    let list = bind((s.clone(), r.clone()), |(s, r), request: PageRequest| {
+        async move { listed(s.list_manifests(&r, &request).await, Digest::as_str) }.boxed()
+    });
+    let add = bind((s.clone(), r.clone()), |(s, r), round: usize| {
+        async move { put_manifest(&*s, &r, 100 + round).await.as_str().to_owned() }.boxed()
+    });
     walk_pages(3, initial, Vec::new(), list, add).await;
     let one = s
         .list_manifests(&r, &PageRequest::first(1))
@@ -107,18 +89,7 @@ pub async fn referrers_page_through_every_referrer_once(fixture: Arc<dyn Fixture
         move |s: Arc<dyn Storage>, i: usize, artifact_type: &'static str| {
             let (r, subject) = (r.clone(), subject.clone());
             async move {
-                let bytes = manifest_bytes(i);
-                let digest = Digest::sha256(&bytes);
-                s.put_manifest(
-                    &r,
-                    ManifestPut::new(digest.clone(), OCI_MANIFEST, bytes).with_subject(
-                        subject,
-                        Some(artifact_type.into()),
-                        Default::default(),
-                    ),
-                )
-                .await
-                .expect("put referrer");
+                let digest = put_referrer(&*s, &r, i, &subject, artifact_type).await;
                 digest.as_str().to_owned()
             }
             .boxed()
@@ -134,37 +105,15 @@ pub async fn referrers_page_through_every_referrer_once(fixture: Arc<dyn Fixture
         }
     }
     // A referrer of another subject is not listed.
-    let unrelated = manifest_bytes(50);
-    s.put_manifest(
-        &r,
-        ManifestPut::new(Digest::sha256(&unrelated), OCI_MANIFEST, unrelated).with_subject(
-            Digest::sha256(b"another image"),
-            Some(WANTED.into()),
-            Default::default(),
-        ),
-    )
-    .await
-    .expect("put unrelated referrer");
-    let list = {
-        let (s, r, subject) = (s.clone(), r.clone(), subject.clone());
-        move |request: PageRequest| -> BoxFuture<'static, (Vec<String>, Option<String>)> {
-            let (s, r, subject) = (s.clone(), r.clone(), subject.clone());
-            async move {
-                let page = s
-                    .list_referrers(&r, &subject, Some(WANTED), &request)
-                    .await
-                    .expect("page");
-                (
-                    page.items
-                        .iter()
-                        .map(|r| r.digest.as_str().to_owned())
-                        .collect(),
-                    page.next_last.map(|r| r.digest.as_str().to_owned()),
-                )
-            }
-            .boxed()
+    put_referrer(&*s, &r, 50, &Digest::sha256(b"another image"), WANTED).await;
+    let context = (s.clone(), r.clone(), subject.clone());
+    let list = bind(context, |(s, r, subject), request: PageRequest| {
+        async move {
+            let page = s.list_referrers(&r, &subject, Some(WANTED), &request).await;
+            listed(page, |r| r.digest.as_str())
         }
-    };
+        .boxed()
+    });
     // Odd rounds add a referrer of the other type, which never shows.
     let added_others = Arc::new(std::sync::Mutex::new(Vec::new()));
     let add = {
@@ -207,20 +156,9 @@ pub async fn catalog_pages_through_nested_names_once(fixture: Arc<dyn Fixture>) 
         put_manifest(&*s, &repo(name), i).await;
         initial.push(name.to_owned());
     }
-    let list = {
-        let s = s.clone();
-        move |request: PageRequest| -> BoxFuture<'static, (Vec<String>, Option<String>)> {
-            let s = s.clone();
-            async move {
-                let page = s.list_repositories(&request).await.expect("page");
-                (
-                    page.items.iter().map(|r| r.as_str().to_owned()).collect(),
-                    page.next_last.map(|r| r.as_str().to_owned()),
-                )
-            }
-            .boxed()
-        }
-    };
+    let list = bind(s.clone(), |s, request: PageRequest| {
+        async move { listed(s.list_repositories(&request).await, RepositoryName::as_str) }.boxed()
+    });
     let added = ["0", "a/a", "a-c/d", "zz", "a/b/c/d", "b-0", "c/d", "d"];
     let add = {
         let s = s.clone();
@@ -235,4 +173,84 @@ pub async fn catalog_pages_through_nested_names_once(fixture: Arc<dyn Fixture>) 
         }
     };
     walk_pages(2, initial, Vec::new(), list, add).await;
+}
+
+/// `tags_of` pages hold `n` of the tags pointing at one manifest, in tag
+/// order, each once, while tags pointing at it and at another manifest
+/// are added between pages.
+pub async fn tags_of_page_through_every_tag_once(fixture: Arc<dyn Fixture>) {
+    let s = fixture.storage().await;
+    let r = repo("octo/paged");
+    let [wanted, other] = put_manifests(&*s, &r, [1, 2]).await;
+    let set = |s: Arc<dyn Storage>, r: RepositoryName, name: String, target: Digest| {
+        async move {
+            s.set_tag(&r, &tag(&name), &target).await.expect("tag");
+            name
+        }
+        .boxed()
+    };
+    let (mut initial, mut hidden) = (Vec::new(), Vec::new());
+    for i in 0..9 {
+        let name = format!("t{i}");
+        if i % 3 == 0 {
+            hidden.push(set(s.clone(), r.clone(), name, other.clone()).await);
+        } else {
+            initial.push(set(s.clone(), r.clone(), name, wanted.clone()).await);
+        }
+    }
+    let context = (s.clone(), r.clone(), wanted.clone());
+    let list = bind(context.clone(), |(s, r, wanted), request: PageRequest| {
+        async move { listed(s.tags_of(&r, &wanted, &request).await, |t| t.as_str()) }.boxed()
+    });
+    // Odd rounds also point a tag at the other manifest, which never shows.
+    let add = bind((context, other), |((s, r, wanted), other), round: usize| {
+        async move {
+            if round % 2 == 1 {
+                let name = format!("u{round}");
+                s.set_tag(&r, &tag(&name), &other).await.expect("tag");
+            }
+            let name = format!("s{round}");
+            s.set_tag(&r, &tag(&name), &wanted).await.expect("tag");
+            name
+        }
+        .boxed()
+    });
+    walk_pages(2, initial, hidden, list, add).await;
+    let unknown = repo("octo/unknown");
+    assert!(is_empty_page(
+        s.tags_of(&unknown, &wanted, &PageRequest::first(1)).await
+    ));
+}
+
+/// `list_archives` pages visit every archive once, in key order, while
+/// repositories are archived between pages; a deleted archive is not
+/// listed.
+pub async fn archives_page_through_every_archive_once(fixture: Arc<dyn Fixture>) {
+    let s = fixture.storage().await;
+    let archive = |s: Arc<dyn Storage>, i: usize| -> BoxFuture<'static, String> {
+        async move {
+            let r = repo(&format!("acme/r{i}"));
+            put_manifest(&*s, &r, i).await;
+            let key: ArchiveKey = format!("package-{i}").parse().expect("key");
+            s.archive_repository(&r, &key).await.expect("archive");
+            key.to_string()
+        }
+        .boxed()
+    };
+    let mut initial = Vec::new();
+    for i in 0..7 {
+        initial.push(archive(s.clone(), i).await);
+    }
+    let deleted = archive(s.clone(), 99).await;
+    s.delete_archive(&deleted.parse().expect("key"))
+        .await
+        .expect("delete");
+    let list = bind(s.clone(), |s, request: PageRequest| {
+        async move { listed(s.list_archives(&request).await, |a| a.key.as_str()) }.boxed()
+    });
+    let add = {
+        let s = s.clone();
+        move |round: usize| archive(s.clone(), 100 + round)
+    };
+    walk_pages(2, initial, vec![deleted], list, add).await;
 }
