@@ -9,7 +9,7 @@ use wharf_reference::Digest;
 
 #[cfg(feature = "oci-spec")]
 use crate::error::Error;
-use crate::media_type::MediaType;
+use wharf_reference::MediaType;
 
 /// A content descriptor: the media type, digest and size of referenced
 /// content, with optional URLs, annotations, platform and artifact type.
@@ -260,13 +260,13 @@ impl TryFrom<&oci_spec::image::Descriptor> for Descriptor {
         })?;
         Ok(Descriptor {
             media_type: MediaType::try_from(d.media_type())
-                .map_err(|e| e.at("mediaType".into()))?,
+                .map_err(|e| Error::media_type_at(e, "mediaType"))?,
             artifact_type: d
                 .artifact_type()
                 .as_ref()
                 .map(MediaType::try_from)
                 .transpose()
-                .map_err(|e| e.at("artifactType".into()))?,
+                .map_err(|e| Error::media_type_at(e, "artifactType"))?,
             digest,
             size: d.size(),
             urls: d.urls().clone().unwrap_or_default(),
