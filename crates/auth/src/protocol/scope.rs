@@ -229,17 +229,7 @@ impl ResourceClass {
     }
 }
 
-impl fmt::Debug for ResourceClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ResourceClass({})", self.0)
-    }
-}
-
-impl fmt::Display for ResourceClass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
+wharf_reference::string_type!(ResourceClass: Error, "a resource class such as `plugin`"; Debug);
 
 /// `resourcetypevalue := /[a-z0-9]+/`
 fn resource_type_value(s: &str) -> bool {
