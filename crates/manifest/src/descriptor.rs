@@ -210,6 +210,11 @@ impl From<&oci_spec::image::Platform> for Platform {
     }
 }
 
+wharf_reference::oci_spec_by_value! {
+    From<Descriptor> for oci_spec::image::Descriptor;
+    TryFrom<oci_spec::image::Descriptor> for Descriptor, Error = Error;
+}
+
 #[cfg(feature = "oci-spec")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl From<&Descriptor> for oci_spec::image::Descriptor {
@@ -233,14 +238,6 @@ impl From<&Descriptor> for oci_spec::image::Descriptor {
                 .map(oci_spec::image::MediaType::from),
         );
         out
-    }
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl From<Descriptor> for oci_spec::image::Descriptor {
-    fn from(d: Descriptor) -> Self {
-        Self::from(&d)
     }
 }
 
@@ -277,16 +274,6 @@ impl TryFrom<&oci_spec::image::Descriptor> for Descriptor {
                 .unwrap_or_default(),
             platform: d.platform().as_ref().map(Platform::from),
         })
-    }
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<oci_spec::image::Descriptor> for Descriptor {
-    type Error = Error;
-
-    fn try_from(d: oci_spec::image::Descriptor) -> Result<Self, Error> {
-        Descriptor::try_from(&d)
     }
 }
 

@@ -201,21 +201,17 @@ crate::string_type!(
     OrdByStr
 );
 
+crate::oci_spec_by_value! {
+    TryFrom<oci_spec::image::Digest> for Digest, Error = Error;
+    From<Digest> for oci_spec::image::Digest;
+}
+
 #[cfg(feature = "oci-spec")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl TryFrom<&oci_spec::image::Digest> for Digest {
     type Error = Error;
     fn try_from(d: &oci_spec::image::Digest) -> Result<Self, Error> {
         d.to_string().parse()
-    }
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<oci_spec::image::Digest> for Digest {
-    type Error = Error;
-    fn try_from(d: oci_spec::image::Digest) -> Result<Self, Error> {
-        Digest::try_from(&d)
     }
 }
 
@@ -230,14 +226,6 @@ impl From<&Digest> for oci_spec::image::Digest {
         d.as_str()
             .parse()
             .expect("a valid wharf digest is a valid oci-spec digest")
-    }
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl From<Digest> for oci_spec::image::Digest {
-    fn from(d: Digest) -> Self {
-        oci_spec::image::Digest::from(&d)
     }
 }
 

@@ -51,6 +51,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod by_value;
 mod digest;
 mod error;
 mod error_code;

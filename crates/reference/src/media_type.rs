@@ -308,6 +308,11 @@ impl fmt::Debug for MediaType {
     }
 }
 
+crate::oci_spec_by_value! {
+    From<MediaType> for oci_spec::image::MediaType;
+    TryFrom<oci_spec::image::MediaType> for MediaType, Error = Error;
+}
+
 #[cfg(feature = "oci-spec")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl From<&MediaType> for oci_spec::image::MediaType {
@@ -318,29 +323,11 @@ impl From<&MediaType> for oci_spec::image::MediaType {
 
 #[cfg(feature = "oci-spec")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl From<MediaType> for oci_spec::image::MediaType {
-    fn from(mt: MediaType) -> Self {
-        Self::from(&mt)
-    }
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl TryFrom<&oci_spec::image::MediaType> for MediaType {
     type Error = Error;
 
     fn try_from(mt: &oci_spec::image::MediaType) -> Result<Self, Error> {
         MediaType::parse(mt.as_ref())
-    }
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<oci_spec::image::MediaType> for MediaType {
-    type Error = Error;
-
-    fn try_from(mt: oci_spec::image::MediaType) -> Result<Self, Error> {
-        MediaType::try_from(&mt)
     }
 }
 

@@ -359,6 +359,11 @@ impl TryFrom<&str> for Reference {
     }
 }
 
+crate::oci_spec_by_value! {
+    TryFrom<oci_spec::distribution::Reference> for Reference, Error = Error;
+    TryFrom<Reference> for oci_spec::distribution::Reference, Error = Error;
+}
+
 #[cfg(feature = "oci-spec")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl TryFrom<&oci_spec::distribution::Reference> for Reference {
@@ -369,15 +374,6 @@ impl TryFrom<&oci_spec::distribution::Reference> for Reference {
     /// parsed from a familiar name), and so does the result.
     fn try_from(r: &oci_spec::distribution::Reference) -> Result<Self, Error> {
         r.whole().parse()
-    }
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<oci_spec::distribution::Reference> for Reference {
-    type Error = Error;
-    fn try_from(r: oci_spec::distribution::Reference) -> Result<Self, Error> {
-        Reference::try_from(&r)
     }
 }
 
@@ -419,14 +415,5 @@ impl TryFrom<&Reference> for oci_spec::distribution::Reference {
                 crate::normalize::DEFAULT_TAG.to_owned(),
             ),
         })
-    }
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<Reference> for oci_spec::distribution::Reference {
-    type Error = Error;
-    fn try_from(r: Reference) -> Result<Self, Error> {
-        oci_spec::distribution::Reference::try_from(&r)
     }
 }
