@@ -4,11 +4,28 @@
 
 /// Implements `Serialize` and `Deserialize` for `$ty` as its `Display`
 /// string, parsed with `FromStr` on the way in; `$expecting` says what the
-/// string should be. Also used by wharf-auth for its string-shaped types
-/// (the caller needs `serde` as a dependency).
+/// string should be. Without `$expecting`, the value is read as a `String`
+/// first, so a value that is not a string is refused with serde's own
+/// "expected a string". Also used by wharf-manifest, wharf-auth and
+/// wharf-annotations for their string-shaped types (the caller needs
+/// `serde` as a dependency).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! serde_as_string {
+    ($ty:ty) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_str(self)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = <String as serde::Deserialize>::deserialize(d)?;
+                s.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
     ($ty:ty, $expecting:expr) => {
         impl serde::Serialize for $ty {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -199,18 +199,7 @@ impl From<TokenScope> for TokenScopes {
     }
 }
 
-impl serde::Serialize for TokenScope {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for TokenScope {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+wharf_reference::serde_as_string!(TokenScope);
 
 /// Stored as a list of scope strings (`["read:packages", "repo"]`).
 impl serde::Serialize for TokenScopes {
