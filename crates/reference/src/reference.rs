@@ -320,11 +320,7 @@ pub(crate) fn check_registry_free_path(path: &RepositoryName) -> Result<(), Erro
     Ok(())
 }
 
-impl fmt::Debug for Reference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Reference({self})")
-    }
-}
+crate::debug_as_display!(Reference);
 
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

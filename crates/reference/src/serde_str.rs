@@ -51,6 +51,20 @@ macro_rules! serde_as_string {
     };
 }
 
+/// Implements `Debug` for each type as its name around its `Display`
+/// string, `Type(string)`: short, and what one would write to make it.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! debug_as_display {
+    ($($ty:ident),+ $(,)?) => {$(
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($ty), "({})"), self)
+            }
+        }
+    )+};
+}
+
 /// Implements the standard traits of a validated string type `$ty`, one
 /// with `fn parse(&str) -> Result<Self, $err>` and `fn as_str(&self) ->
 /// &str`:
@@ -58,7 +72,7 @@ macro_rules! serde_as_string {
 /// - always `Display` (the string), `FromStr` (`parse`), `AsRef<str>`,
 ///   `PartialEq<str>`, `PartialEq<&str>`, and serde as the string
 ///   ([`serde_as_string!`], `$expecting` saying what it should be);
-/// - after `;`, any of `Debug` (`Type(string)`), `Borrow` (`Borrow<str>`,
+/// - after `;`, any of `Debug` (`Type(string)`, [`debug_as_display!`]), `Borrow` (`Borrow<str>`,
 ///   for types whose `Eq`, `Ord` and `Hash` are the string's) and
 ///   `OrdByStr` (`PartialEq`, `Eq`, `Hash`, `PartialOrd` and `Ord` by the
 ///   string, for types that hold more than it).
@@ -105,11 +119,7 @@ macro_rules! string_type {
     };
 
     (@Debug $ty:ident) => {
-        impl std::fmt::Debug for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                write!(f, concat!(stringify!($ty), "({})"), self.as_str())
-            }
-        }
+        $crate::debug_as_display!($ty);
     };
 
     (@Borrow $ty:ident) => {

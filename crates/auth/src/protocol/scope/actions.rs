@@ -135,11 +135,7 @@ impl fmt::Display for ScopeActions {
     }
 }
 
-impl fmt::Debug for ScopeActions {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ScopeActions({self})")
-    }
-}
+wharf_reference::debug_as_display!(ScopeActions);
 
 impl FromStr for ScopeActions {
     type Err = Error;

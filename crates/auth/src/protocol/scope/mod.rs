@@ -182,11 +182,7 @@ impl fmt::Display for Scope {
     }
 }
 
-impl fmt::Debug for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Scope({self})")
-    }
-}
+wharf_reference::debug_as_display!(Scope);
 
 impl FromStr for Scope {
     type Err = Error;

@@ -143,8 +143,4 @@ impl fmt::Display for Resource {
     }
 }
 
-impl fmt::Debug for Resource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Resource({self})")
-    }
-}
+wharf_reference::debug_as_display!(Resource);
