@@ -177,21 +177,7 @@ impl FromStr for TokenScopes {
     }
 }
 
-impl FromIterator<TokenScope> for TokenScopes {
-    fn from_iter<I: IntoIterator<Item = TokenScope>>(iter: I) -> Self {
-        let mut scopes = TokenScopes::empty();
-        scopes.extend(iter);
-        scopes
-    }
-}
-
-impl Extend<TokenScope> for TokenScopes {
-    fn extend<I: IntoIterator<Item = TokenScope>>(&mut self, iter: I) {
-        for scope in iter {
-            self.insert(scope);
-        }
-    }
-}
+collect_by_insert!(TokenScopes, TokenScope);
 
 impl From<TokenScope> for TokenScopes {
     fn from(scope: TokenScope) -> Self {

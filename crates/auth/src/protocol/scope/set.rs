@@ -157,21 +157,7 @@ impl FromStr for ScopeSet {
     }
 }
 
-impl FromIterator<Scope> for ScopeSet {
-    fn from_iter<I: IntoIterator<Item = Scope>>(iter: I) -> Self {
-        let mut set = ScopeSet::new();
-        set.extend(iter);
-        set
-    }
-}
-
-impl Extend<Scope> for ScopeSet {
-    fn extend<I: IntoIterator<Item = Scope>>(&mut self, iter: I) {
-        for scope in iter {
-            self.insert(scope);
-        }
-    }
-}
+collect_by_insert!(ScopeSet, Scope);
 
 impl<'a> IntoIterator for &'a ScopeSet {
     type Item = &'a Scope;
