@@ -5,6 +5,8 @@
 //! registry reads them. Pure: no I/O.
 //!
 //! ```
+//! # #[cfg(feature = "extract")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use wharf_annotations::{extract, CodeHost, Origin, Policy};
 //! use wharf_manifest::Manifest;
 //! use wharf_reference::Digest;
@@ -41,7 +43,10 @@
 //! let hosts = ["github.example.com".parse::<CodeHost>()?];
 //! let repo = meta.source_repository(&hosts)?.unwrap();
 //! assert_eq!(repo.to_string(), "octocat/my-repo");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "extract"))]
+//! # fn main() {}
 //! ```
 //!
 //! # Where values come from
