@@ -4,7 +4,9 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+#[cfg(feature = "extract")]
 use wharf_manifest::{Descriptor, Manifest};
+#[cfg(feature = "extract")]
 use wharf_reference::Digest;
 
 use crate::config;
@@ -90,6 +92,8 @@ impl Extraction {
 /// assert_eq!(meta.licenses.unwrap().origin, Origin::ConfigLabel);
 /// # Ok::<(), wharf_manifest::Error>(())
 /// ```
+#[cfg(feature = "extract")]
+#[cfg_attr(docsrs, doc(cfg(feature = "extract")))]
 pub fn extract(manifest: &Manifest, config: Option<&[u8]>, policy: &Policy) -> Extraction {
     let sources = Sources::new().manifest(manifest);
     let sources = match (manifest.config(), config) {
@@ -163,6 +167,8 @@ impl<'a> Sources<'a> {
     /// [`ManifestAnnotation`](Origin::ManifestAnnotation) one for an image
     /// manifest.
     #[must_use]
+    #[cfg(feature = "extract")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "extract")))]
     pub fn manifest(self, manifest: &'a Manifest) -> Self {
         let origin = if manifest.is_index() {
             Origin::IndexAnnotation
@@ -196,6 +202,8 @@ impl<'a> Sources<'a> {
     /// the descriptor's media type is not an image config: an artifact's
     /// config has its own format and no labels.
     #[must_use]
+    #[cfg(feature = "extract")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "extract")))]
     pub fn image_config(mut self, descriptor: &Descriptor, config: &[u8]) -> Self {
         if !descriptor.media_type.is_config() {
             return self;

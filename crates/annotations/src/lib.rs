@@ -5,6 +5,8 @@
 //! registry reads them. Pure: no I/O.
 //!
 //! ```
+//! # #[cfg(feature = "extract")]
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use wharf_annotations::{extract, CodeHost, Origin, Policy};
 //! use wharf_manifest::Manifest;
 //! use wharf_reference::Digest;
@@ -41,7 +43,10 @@
 //! let hosts = ["github.example.com".parse::<CodeHost>()?];
 //! let repo = meta.source_repository(&hosts)?.unwrap();
 //! assert_eq!(repo.to_string(), "octocat/my-repo");
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # Ok(())
+//! # }
+//! # #[cfg(not(feature = "extract"))]
+//! # fn main() {}
 //! ```
 //!
 //! # Where values come from
@@ -87,7 +92,16 @@
 //! (a trailing `/` or `.git` tolerated) on one of the [`CodeHost`]s the
 //! caller names, comparing scheme, host (any case) and port; anything else
 //! is an error that says what to write instead.
+//!
+//! # Features
+//!
+//! `extract` (on by default): [`extract`], [`Sources::manifest`] and
+//! [`Sources::image_config`], which take a parsed manifest and so bring
+//! wharf-manifest. Without it the metadata types and [`Sources`] over
+//! annotation maps and config blobs remain, for crates that store package
+//! metadata but never parse a manifest.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 // Tests may unwrap: a panic there is a failed test with its message.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
@@ -103,7 +117,9 @@ mod source;
 mod timestamp;
 
 pub use error::Error;
-pub use extract::{extract, Extraction, Sources};
+#[cfg(feature = "extract")]
+pub use extract::extract;
+pub use extract::{Extraction, Sources};
 pub use key::{Key, DESCRIPTION_MAX_CHARS, LICENSES_MAX_CHARS};
 pub use licenses::Licenses;
 pub use metadata::{Field, Origin, PackageMetadata};

@@ -6,7 +6,6 @@ use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use url::Url;
 
 use crate::error::Error;
@@ -112,18 +111,7 @@ impl fmt::Display for CodeHost {
     }
 }
 
-impl Serialize for CodeHost {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for CodeHost {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+wharf_reference::serde_as_string!(CodeHost);
 
 /// A repository on a code host, `OWNER/REPO`, as a source URL names it.
 ///
@@ -329,15 +317,4 @@ impl FromStr for SourceRepository {
     }
 }
 
-impl Serialize for SourceRepository {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for SourceRepository {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+wharf_reference::serde_as_string!(SourceRepository);

@@ -101,6 +101,29 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+/// Implements `FromIterator<$item>` and `Extend<$item>` for a set type
+/// that starts from `Default` and takes one item at a time with `insert`
+/// (`TokenScopes`, `ScopeSet`).
+macro_rules! collect_by_insert {
+    ($set:ty, $item:ty) => {
+        impl FromIterator<$item> for $set {
+            fn from_iter<I: IntoIterator<Item = $item>>(iter: I) -> Self {
+                let mut set = <$set>::default();
+                set.extend(iter);
+                set
+            }
+        }
+
+        impl Extend<$item> for $set {
+            fn extend<I: IntoIterator<Item = $item>>(&mut self, iter: I) {
+                for item in iter {
+                    self.insert(item);
+                }
+            }
+        }
+    };
+}
+
 mod error;
 pub mod github;
 pub mod protocol;

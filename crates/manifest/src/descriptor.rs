@@ -9,7 +9,7 @@ use wharf_reference::Digest;
 
 #[cfg(feature = "oci-spec")]
 use crate::error::Error;
-use crate::media_type::MediaType;
+use wharf_reference::MediaType;
 
 /// A content descriptor: the media type, digest and size of referenced
 /// content, with optional URLs, annotations, platform and artifact type.
@@ -210,6 +210,11 @@ impl From<&oci_spec::image::Platform> for Platform {
     }
 }
 
+wharf_reference::oci_spec_by_value! {
+    From<Descriptor> for oci_spec::image::Descriptor;
+    TryFrom<oci_spec::image::Descriptor> for Descriptor, Error = Error;
+}
+
 #[cfg(feature = "oci-spec")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl From<&Descriptor> for oci_spec::image::Descriptor {
@@ -236,14 +241,6 @@ impl From<&Descriptor> for oci_spec::image::Descriptor {
     }
 }
 
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl From<Descriptor> for oci_spec::image::Descriptor {
-    fn from(d: Descriptor) -> Self {
-        Self::from(&d)
-    }
-}
-
 /// Fails when oci-spec holds a media type or digest that this crate's
 /// stricter grammar refuses (e.g. a digest of an unknown algorithm with
 /// upper-case letters).
@@ -260,13 +257,13 @@ impl TryFrom<&oci_spec::image::Descriptor> for Descriptor {
         })?;
         Ok(Descriptor {
             media_type: MediaType::try_from(d.media_type())
-                .map_err(|e| e.at("mediaType".into()))?,
+                .map_err(|e| Error::media_type_at(e, "mediaType"))?,
             artifact_type: d
                 .artifact_type()
                 .as_ref()
                 .map(MediaType::try_from)
                 .transpose()
-                .map_err(|e| e.at("artifactType".into()))?,
+                .map_err(|e| Error::media_type_at(e, "artifactType"))?,
             digest,
             size: d.size(),
             urls: d.urls().clone().unwrap_or_default(),
@@ -277,16 +274,6 @@ impl TryFrom<&oci_spec::image::Descriptor> for Descriptor {
                 .unwrap_or_default(),
             platform: d.platform().as_ref().map(Platform::from),
         })
-    }
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<oci_spec::image::Descriptor> for Descriptor {
-    type Error = Error;
-
-    fn try_from(d: oci_spec::image::Descriptor) -> Result<Self, Error> {
-        Descriptor::try_from(&d)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::media_type::MediaType;
+use wharf_reference::MediaType;
 
 pub use wharf_reference::ErrorCode;
 
@@ -178,17 +178,26 @@ impl Error {
         }
     }
 
-    /// The same error placed at `path` (for errors of a lone value, such as
-    /// a media type, found inside a document).
-    pub(crate) fn at(self, at: String) -> Self {
-        match self {
-            Error::InvalidMediaType { value, reason, .. } => Error::InvalidMediaType {
-                path: at,
+    /// The error of a media type that wharf-reference refused, placed at
+    /// `path` in the document (empty for a lone media type).
+    pub(crate) fn media_type_at(err: wharf_reference::Error, path: impl Into<String>) -> Self {
+        match err {
+            wharf_reference::Error::InvalidMediaType { value, reason } => Error::InvalidMediaType {
+                path: path.into(),
                 value,
                 reason,
             },
-            other => other,
+            other => Error::invalid(path, other.to_string()),
         }
+    }
+}
+
+/// A [`MediaType`] parse error (`"…".parse::<MediaType>()?`), as
+/// [`Error::InvalidMediaType`] with no path; any other wharf-reference error
+/// as [`Error::Invalid`].
+impl From<wharf_reference::Error> for Error {
+    fn from(err: wharf_reference::Error) -> Self {
+        Error::media_type_at(err, "")
     }
 }
 

@@ -83,7 +83,7 @@ mod depth;
 mod descriptor;
 mod error;
 mod manifest;
-mod media_type;
+
 mod options;
 mod raw;
 mod validate;
@@ -91,8 +91,8 @@ mod validate;
 pub use descriptor::{Descriptor, Platform};
 pub use error::{Error, ErrorCode};
 pub use manifest::{Content, ImageIndex, ImageManifest, Manifest};
-pub use media_type::MediaType;
 pub use options::{ParseOptions, Strictness};
+pub use wharf_reference::MediaType;
 
 /// Runs the README's example as a doctest, so that it cannot rot.
 #[cfg(doctest)]

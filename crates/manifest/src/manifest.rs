@@ -8,9 +8,9 @@ use wharf_reference::Digest;
 
 use crate::descriptor::{Descriptor, Platform};
 use crate::error::Error;
-use crate::media_type::MediaType;
 use crate::options::ParseOptions;
 use crate::validate;
+use wharf_reference::MediaType;
 
 /// A manifest as a client pushed it: its exact bytes, their digest, its
 /// resolved media type and its validated content.

@@ -11,9 +11,9 @@ use crate::depth;
 use crate::descriptor::{Descriptor, Platform};
 use crate::error::Error;
 use crate::manifest::{Content, ImageIndex, ImageManifest, Manifest};
-use crate::media_type::MediaType;
 use crate::options::{ParseOptions, Strictness};
 use crate::raw::{self, RawDescriptor, RawManifest, RawPlatform, Str};
+use wharf_reference::MediaType;
 
 pub(crate) fn parse(
     bytes: Bytes,
@@ -73,11 +73,11 @@ fn content_type_header(header: Option<&str>) -> Result<Option<MediaType>, Error>
         return Ok(None);
     }
     let media_type = MediaType::parse(essence).map_err(|e| match e {
-        Error::InvalidMediaType { reason, .. } => Error::InvalidContentType {
+        wharf_reference::Error::InvalidMediaType { reason, .. } => Error::InvalidContentType {
             value: header.to_owned(),
             reason,
         },
-        other => other,
+        other => Error::media_type_at(other, ""),
     })?;
     if media_type == MediaType::JSON
         || media_type == "application/octet-stream"
@@ -90,7 +90,8 @@ fn content_type_header(header: Option<&str>) -> Result<Option<MediaType>, Error>
 
 /// The `mediaType` field, which must name a manifest format.
 fn media_type_field(field: &Str<'_>) -> Result<MediaType, Error> {
-    let media_type = MediaType::parse(&field.0).map_err(|e| e.at("mediaType".into()))?;
+    let media_type =
+        MediaType::parse(&field.0).map_err(|e| Error::media_type_at(e, "mediaType"))?;
     manifest_media_type(media_type, "mediaType")
 }
 
@@ -354,7 +355,7 @@ impl Rules {
 }
 
 fn artifact_type(raw: Option<&Str<'_>>) -> Result<Option<MediaType>, Error> {
-    raw.map(|s| MediaType::parse(&s.0).map_err(|e| e.at("artifactType".into())))
+    raw.map(|s| MediaType::parse(&s.0).map_err(|e| Error::media_type_at(e, "artifactType")))
         .transpose()
 }
 
@@ -392,8 +393,8 @@ fn must_be_manifest(d: &Descriptor, loc: Loc, what: &str) -> Result<(), Error> {
 
 /// The rules every descriptor follows, whatever its place.
 fn descriptor(raw: RawDescriptor<'_>, loc: Loc) -> Result<Descriptor, Error> {
-    let media_type =
-        MediaType::parse(&raw.media_type.0).map_err(|e| e.at(loc.field("mediaType")))?;
+    let media_type = MediaType::parse(&raw.media_type.0)
+        .map_err(|e| Error::media_type_at(e, loc.field("mediaType")))?;
     let digest = digest(&raw.digest.0, loc)?;
     let size = size(&raw.size.0, loc)?;
     let urls = raw.urls.unwrap_or_default();
@@ -407,7 +408,9 @@ fn descriptor(raw: RawDescriptor<'_>, loc: Loc) -> Result<Descriptor, Error> {
     let platform = raw.platform.map(|p| platform(p, loc)).transpose()?;
     let artifact_type = raw
         .artifact_type
-        .map(|s| MediaType::parse(&s.0).map_err(|e| e.at(loc.field("artifactType"))))
+        .map(|s| {
+            MediaType::parse(&s.0).map_err(|e| Error::media_type_at(e, loc.field("artifactType")))
+        })
         .transpose()?;
     Ok(Descriptor {
         media_type,

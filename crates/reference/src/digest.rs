@@ -193,71 +193,17 @@ impl Digest {
     }
 }
 
-impl PartialEq for Digest {
-    fn eq(&self, other: &Self) -> bool {
-        self.repr == other.repr
-    }
-}
-impl Eq for Digest {}
+crate::string_type!(
+    Digest: Error,
+    "a digest string such as `sha256:<64 hex>`";
+    Debug,
+    Borrow,
+    OrdByStr
+);
 
-impl std::hash::Hash for Digest {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.repr.hash(state)
-    }
-}
-
-impl PartialOrd for Digest {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Digest {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.repr.cmp(&other.repr)
-    }
-}
-
-impl fmt::Debug for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Digest({})", self.repr)
-    }
-}
-
-impl fmt::Display for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.repr)
-    }
-}
-
-impl FromStr for Digest {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Digest::parse(s)
-    }
-}
-
-impl AsRef<str> for Digest {
-    fn as_ref(&self) -> &str {
-        &self.repr
-    }
-}
-
-impl std::borrow::Borrow<str> for Digest {
-    fn borrow(&self) -> &str {
-        &self.repr
-    }
-}
-
-impl PartialEq<str> for Digest {
-    fn eq(&self, other: &str) -> bool {
-        &*self.repr == other
-    }
-}
-
-impl PartialEq<&str> for Digest {
-    fn eq(&self, other: &&str) -> bool {
-        &*self.repr == *other
-    }
+crate::oci_spec_by_value! {
+    TryFrom<oci_spec::image::Digest> for Digest, Error = Error;
+    From<Digest> for oci_spec::image::Digest;
 }
 
 #[cfg(feature = "oci-spec")]
@@ -266,15 +212,6 @@ impl TryFrom<&oci_spec::image::Digest> for Digest {
     type Error = Error;
     fn try_from(d: &oci_spec::image::Digest) -> Result<Self, Error> {
         d.to_string().parse()
-    }
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<oci_spec::image::Digest> for Digest {
-    type Error = Error;
-    fn try_from(d: oci_spec::image::Digest) -> Result<Self, Error> {
-        Digest::try_from(&d)
     }
 }
 
@@ -289,14 +226,6 @@ impl From<&Digest> for oci_spec::image::Digest {
         d.as_str()
             .parse()
             .expect("a valid wharf digest is a valid oci-spec digest")
-    }
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl From<Digest> for oci_spec::image::Digest {
-    fn from(d: Digest) -> Self {
-        oci_spec::image::Digest::from(&d)
     }
 }
 

@@ -76,6 +76,14 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
+    /// A string that breaks the RFC 6838 media type grammar.
+    #[error("`{value}` is not a media type: {reason}")]
+    InvalidMediaType {
+        /// The offending string.
+        value: String,
+        /// The grammar rule that was broken.
+        reason: &'static str,
+    },
     /// A well-formed digest whose algorithm this crate cannot compute.
     #[error(
         "digest algorithm `{0}` is well-formed but not supported (use sha256, sha384 or sha512)"

@@ -1,4 +1,5 @@
-//! Container image references, repository names, tags and content digests.
+//! Container image references, repository names, tags, content digests
+//! and media types.
 //!
 //! Every type here is valid by construction: strings from the wire are parsed
 //! once, at the boundary, by a hand-written parser that follows the grammar of
@@ -50,10 +51,12 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod by_value;
 mod digest;
 mod error;
 mod error_code;
 mod grammar;
+mod media_type;
 mod normalize;
 mod reference;
 mod repository;
@@ -63,6 +66,7 @@ mod tag;
 pub use digest::{Algorithm, Digest, Digester};
 pub use error::{Error, Part};
 pub use error_code::{ErrorCode, UnknownErrorCode};
+pub use media_type::MediaType;
 pub use normalize::{DEFAULT_TAG, DOCKER_HUB, DOCKER_HUB_LEGACY};
 pub use reference::Reference;
 pub use repository::RepositoryName;

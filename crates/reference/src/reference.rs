@@ -320,11 +320,7 @@ pub(crate) fn check_registry_free_path(path: &RepositoryName) -> Result<(), Erro
     Ok(())
 }
 
-impl fmt::Debug for Reference {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Reference({self})")
-    }
-}
+crate::debug_as_display!(Reference);
 
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -359,6 +355,11 @@ impl TryFrom<&str> for Reference {
     }
 }
 
+crate::oci_spec_by_value! {
+    TryFrom<oci_spec::distribution::Reference> for Reference, Error = Error;
+    TryFrom<Reference> for oci_spec::distribution::Reference, Error = Error;
+}
+
 #[cfg(feature = "oci-spec")]
 #[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
 impl TryFrom<&oci_spec::distribution::Reference> for Reference {
@@ -369,15 +370,6 @@ impl TryFrom<&oci_spec::distribution::Reference> for Reference {
     /// parsed from a familiar name), and so does the result.
     fn try_from(r: &oci_spec::distribution::Reference) -> Result<Self, Error> {
         r.whole().parse()
-    }
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<oci_spec::distribution::Reference> for Reference {
-    type Error = Error;
-    fn try_from(r: oci_spec::distribution::Reference) -> Result<Self, Error> {
-        Reference::try_from(&r)
     }
 }
 
@@ -419,14 +411,5 @@ impl TryFrom<&Reference> for oci_spec::distribution::Reference {
                 crate::normalize::DEFAULT_TAG.to_owned(),
             ),
         })
-    }
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<Reference> for oci_spec::distribution::Reference {
-    type Error = Error;
-    fn try_from(r: Reference) -> Result<Self, Error> {
-        oci_spec::distribution::Reference::try_from(&r)
     }
 }

@@ -1,5 +1,3 @@
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::error::Error;
@@ -60,45 +58,9 @@ impl RepositoryName {
     }
 }
 
-impl fmt::Debug for RepositoryName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RepositoryName({})", self.0)
-    }
-}
-
-impl fmt::Display for RepositoryName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for RepositoryName {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        RepositoryName::parse(s)
-    }
-}
-
-impl AsRef<str> for RepositoryName {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for RepositoryName {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl PartialEq<str> for RepositoryName {
-    fn eq(&self, other: &str) -> bool {
-        &*self.0 == other
-    }
-}
-
-impl PartialEq<&str> for RepositoryName {
-    fn eq(&self, other: &&str) -> bool {
-        &*self.0 == *other
-    }
-}
+crate::string_type!(
+    RepositoryName: Error,
+    "a repository name such as `owner/image`";
+    Debug,
+    Borrow
+);

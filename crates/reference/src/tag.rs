@@ -1,5 +1,3 @@
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::error::Error;
@@ -38,52 +36,11 @@ impl Tag {
     }
 }
 
-impl fmt::Debug for Tag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Tag({})", self.0)
-    }
-}
-
-impl fmt::Display for Tag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for Tag {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Tag::parse(s)
-    }
-}
-
-impl AsRef<str> for Tag {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
+crate::string_type!(Tag: Error, "a tag string"; Debug, Borrow);
 
 impl std::ops::Deref for Tag {
     type Target = str;
     fn deref(&self) -> &str {
         &self.0
-    }
-}
-
-impl std::borrow::Borrow<str> for Tag {
-    fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl PartialEq<str> for Tag {
-    fn eq(&self, other: &str) -> bool {
-        &*self.0 == other
-    }
-}
-
-impl PartialEq<&str> for Tag {
-    fn eq(&self, other: &&str) -> bool {
-        &*self.0 == *other
     }
 }

@@ -2,7 +2,6 @@
 //! authenticated as (logins are in `login.rs`).
 
 use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use wharf_reference::RepositoryName;
@@ -31,61 +30,26 @@ fn path_component(what: &'static str, s: &str) -> Result<Arc<str>, Error> {
     Ok(lower.into())
 }
 
-macro_rules! name_type {
-    ($(#[$doc:meta])* $ty:ident, $what:literal) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $ty(Arc<str>);
+/// The slug of a team within an organization (`justice-league`).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TeamSlug(Arc<str>);
 
-        impl $ty {
-            #[doc = concat!("Parses a ", $what, ", lowercasing it. Equivalent to `s.parse()`.")]
-            pub fn parse(s: &str) -> Result<Self, Error> {
-                path_component($what, s).map($ty)
-            }
+impl TeamSlug {
+    /// Parses a team slug, lowercasing it. Equivalent to `s.parse()`.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        path_component("team slug", s).map(TeamSlug)
+    }
 
-            #[doc = concat!("The ", $what, ", lowercase.")]
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
-        }
-
-        impl fmt::Debug for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, concat!(stringify!($ty), "({})"), self.0)
-            }
-        }
-
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-
-        impl FromStr for $ty {
-            type Err = Error;
-            fn from_str(s: &str) -> Result<Self, Error> {
-                $ty::parse(s)
-            }
-        }
-
-        impl AsRef<str> for $ty {
-            fn as_ref(&self) -> &str {
-                &self.0
-            }
-        }
-
-        serde_as_string!($ty, concat!("a ", $what));
-    };
+    /// The team slug, lowercase.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
+
+wharf_reference::string_type!(TeamSlug: Error, "a team slug"; Debug);
 
 /// Serde as the `Display` string, parsed (and so validated) on the way in.
 pub(crate) use wharf_reference::serde_as_string;
-
-name_type!(
-    /// The slug of a team within an organization (`justice-league`).
-    TeamSlug,
-    "team slug"
-);
 
 /// A repository on the code host, `OWNER/REPO`: what a package can be
 /// linked to and what a workflow token is bound to, as an identity for
@@ -160,26 +124,11 @@ impl CodeRepository {
     }
 }
 
-impl fmt::Debug for CodeRepository {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "CodeRepository({})", self.full)
-    }
-}
-
-impl fmt::Display for CodeRepository {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.full)
-    }
-}
-
-impl FromStr for CodeRepository {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        CodeRepository::parse(s)
-    }
-}
-
-serde_as_string!(CodeRepository, "a source repository such as `octocat/app`");
+wharf_reference::string_type!(
+    CodeRepository: Error,
+    "a source repository such as `octocat/app`";
+    Debug
+);
 
 /// Who a request is from, without credentials: what a bearer token's `sub`
 /// records and what a new package records as its creator.

@@ -1,11 +1,8 @@
 //! Logins: the names of users and organizations, with GitHub's rules, and
 //! the names kept for the registry's own paths.
 
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
-use super::identity::serde_as_string;
 use crate::error::{excerpt, Error};
 
 /// GitHub's limit on a login's length.
@@ -100,32 +97,7 @@ impl Login {
     }
 }
 
-impl fmt::Debug for Login {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Login({})", self.0)
-    }
-}
-
-impl fmt::Display for Login {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for Login {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Login::parse(s)
-    }
-}
-
-impl AsRef<str> for Login {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-serde_as_string!(Login, "a login");
+wharf_reference::string_type!(Login: Error, "a login"; Debug);
 
 #[cfg(test)]
 mod tests {

@@ -190,11 +190,7 @@ impl fmt::Display for TokenHash {
     }
 }
 
-impl fmt::Debug for TokenHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TokenHash({self})")
-    }
-}
+wharf_reference::debug_as_display!(TokenHash);
 
 impl FromStr for TokenHash {
     type Err = Error;

@@ -177,21 +177,7 @@ impl FromStr for TokenScopes {
     }
 }
 
-impl FromIterator<TokenScope> for TokenScopes {
-    fn from_iter<I: IntoIterator<Item = TokenScope>>(iter: I) -> Self {
-        let mut scopes = TokenScopes::empty();
-        scopes.extend(iter);
-        scopes
-    }
-}
-
-impl Extend<TokenScope> for TokenScopes {
-    fn extend<I: IntoIterator<Item = TokenScope>>(&mut self, iter: I) {
-        for scope in iter {
-            self.insert(scope);
-        }
-    }
-}
+collect_by_insert!(TokenScopes, TokenScope);
 
 impl From<TokenScope> for TokenScopes {
     fn from(scope: TokenScope) -> Self {
@@ -199,18 +185,7 @@ impl From<TokenScope> for TokenScopes {
     }
 }
 
-impl serde::Serialize for TokenScope {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for TokenScope {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
+wharf_reference::serde_as_string!(TokenScope);
 
 /// Stored as a list of scope strings (`["read:packages", "repo"]`).
 impl serde::Serialize for TokenScopes {

@@ -2,8 +2,6 @@
 //! manifest, index, config and layer types of the OCI and Docker formats.
 
 use std::fmt;
-use std::hash::{Hash, Hasher};
-use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::error::Error;
@@ -14,7 +12,7 @@ use crate::error::Error;
 /// (`type/subtype`, each a *restricted-name* of 1 to 127 characters starting
 /// with a letter or digit and continuing with letters, digits and
 /// `!#$&-^_.+`). Parameters (`; charset=utf-8`) are not part of a media type
-/// here; [`Manifest::parse`](crate::Manifest::parse) strips them from the
+/// here; wharf-manifest's `Manifest::parse` strips them from the
 /// Content-Type before parsing. Media types are case-insensitive, so they
 /// are stored lower-cased. Cheap to clone: the well-known types are static
 /// strings and others share one allocation.
@@ -23,7 +21,7 @@ use crate::error::Error;
 /// `media_type.is_index()` instead of comparing strings.
 ///
 /// ```
-/// use wharf_manifest::MediaType;
+/// use wharf_reference::MediaType;
 ///
 /// let mt: MediaType = "application/vnd.oci.image.index.v1+json".parse()?;
 /// assert_eq!(mt, MediaType::OCI_IMAGE_INDEX);
@@ -34,7 +32,7 @@ use crate::error::Error;
 /// // Parameters and malformed names are refused.
 /// assert!("application/json; charset=utf-8".parse::<MediaType>().is_err());
 /// assert!("application".parse::<MediaType>().is_err());
-/// # Ok::<(), wharf_manifest::Error>(())
+/// # Ok::<(), wharf_reference::Error>(())
 /// ```
 #[derive(Clone)]
 pub struct MediaType(Repr);
@@ -121,7 +119,6 @@ impl MediaType {
     /// Equivalent to `s.parse()`.
     pub fn parse(s: &str) -> Result<Self, Error> {
         restricted_names(s).map_err(|reason| Error::InvalidMediaType {
-            path: String::new(),
             value: s.to_owned(),
             reason,
         })?;
@@ -179,14 +176,14 @@ impl MediaType {
         *self == Self::OCI_IMAGE_MANIFEST || *self == Self::DOCKER_MANIFEST
     }
 
-    /// Any manifest this crate parses: an index or an image manifest
+    /// Any manifest wharf-manifest parses: an index or an image manifest
     /// (schema 1 is not one of them).
     pub fn is_manifest(&self) -> bool {
         self.is_index() || self.is_image_manifest()
     }
 
     /// Docker Image Manifest V2 Schema 1, signed or not (deprecated and
-    /// refused by this crate).
+    /// refused by wharf-manifest).
     pub fn is_schema1(&self) -> bool {
         *self == Self::DOCKER_SCHEMA1_MANIFEST || *self == Self::DOCKER_SCHEMA1_SIGNED_MANIFEST
     }
@@ -298,90 +295,22 @@ fn restricted_name_char(b: u8) -> bool {
         )
 }
 
-impl PartialEq for MediaType {
-    fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
-    }
-}
+crate::string_type!(
+    MediaType: Error,
+    "a media type string (`type/subtype`)";
+    OrdByStr
+);
 
-impl Eq for MediaType {}
-
-impl Hash for MediaType {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        self.as_str().hash(state);
-    }
-}
-
-impl PartialOrd for MediaType {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for MediaType {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
-    }
-}
-
+/// The string, quoted, as for `&str`.
 impl fmt::Debug for MediaType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
-impl fmt::Display for MediaType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for MediaType {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Self::parse(s)
-    }
-}
-
-impl AsRef<str> for MediaType {
-    fn as_ref(&self) -> &str {
-        self.as_str()
-    }
-}
-
-impl PartialEq<str> for MediaType {
-    fn eq(&self, other: &str) -> bool {
-        self.as_str() == other
-    }
-}
-
-impl PartialEq<&str> for MediaType {
-    fn eq(&self, other: &&str) -> bool {
-        self.as_str() == *other
-    }
-}
-
-impl serde::Serialize for MediaType {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for MediaType {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = MediaType;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a media type string (`type/subtype`)")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<MediaType, E> {
-                MediaType::parse(v).map_err(E::custom)
-            }
-        }
-        deserializer.deserialize_str(Visitor)
-    }
+crate::oci_spec_by_value! {
+    From<MediaType> for oci_spec::image::MediaType;
+    TryFrom<oci_spec::image::MediaType> for MediaType, Error = Error;
 }
 
 #[cfg(feature = "oci-spec")]
@@ -389,14 +318,6 @@ impl<'de> serde::Deserialize<'de> for MediaType {
 impl From<&MediaType> for oci_spec::image::MediaType {
     fn from(mt: &MediaType) -> Self {
         oci_spec::image::MediaType::from(mt.as_str())
-    }
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl From<MediaType> for oci_spec::image::MediaType {
-    fn from(mt: MediaType) -> Self {
-        Self::from(&mt)
     }
 }
 
@@ -410,17 +331,9 @@ impl TryFrom<&oci_spec::image::MediaType> for MediaType {
     }
 }
 
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<oci_spec::image::MediaType> for MediaType {
-    type Error = Error;
-
-    fn try_from(mt: oci_spec::image::MediaType) -> Result<Self, Error> {
-        MediaType::try_from(&mt)
-    }
-}
-
 #[cfg(test)]
+// Tests may unwrap: a panic there is a failed test with its message.
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
