@@ -11,7 +11,7 @@ use common::ghcr::*;
 use common::*;
 use reqwest::Method;
 use serde_json::Value;
-use wharf_reference::{Digest, RepositoryName, Tag};
+use wharf_reference::{Digest, MediaType, RepositoryName, Tag};
 use wharf_storage::ManifestPut;
 
 const INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -34,7 +34,7 @@ async fn stored_only(ghcr: &Ghcr, repo: &str, tag: &str, bytes: &[u8], digest: &
     storage
         .put_manifest(
             &name,
-            ManifestPut::new(digest.clone(), INDEX, bytes.to_vec()),
+            ManifestPut::new(digest.clone(), MediaType::OCI_IMAGE_INDEX, bytes.to_vec()),
         )
         .await
         .expect("put");

@@ -121,10 +121,6 @@ pub enum Error {
     #[error("digest algorithm `{0}` is not supported (use sha256 or sha512)")]
     UnsupportedAlgorithm(String),
 
-    /// A media type was empty or contained characters a header cannot carry.
-    #[error("invalid media type {0:?}")]
-    InvalidMediaType(String),
-
     /// The request body failed midway (the client disconnected, say). The
     /// bytes received before the failure are kept: resume at `offset`.
     #[error("the request body failed after {offset} bytes were stored: {source}")]

@@ -7,7 +7,7 @@
 //! use std::sync::Arc;
 //! use bytes::Bytes;
 //! use futures::{stream, StreamExt, TryStreamExt};
-//! use wharf_reference::{Digest, RepositoryName};
+//! use wharf_reference::{Digest, MediaType, RepositoryName};
 //! use wharf_storage::{ByteRange, ManifestPut, MemoryStorage, Storage};
 //!
 //! # tokio::runtime::Builder::new_current_thread().build()?.block_on(async {
@@ -32,7 +32,7 @@
 //! let manifest = br#"{"schemaVersion":2}"#;
 //! let m = Digest::sha256(manifest);
 //! storage
-//!     .put_manifest(&repo, ManifestPut::new(m.clone(), "application/vnd.oci.image.manifest.v1+json", manifest.to_vec()))
+//!     .put_manifest(&repo, ManifestPut::new(m.clone(), MediaType::OCI_IMAGE_MANIFEST, manifest.to_vec()))
 //!     .await?;
 //! storage.set_tag(&repo, &"latest".parse()?, &m).await?;
 //! assert_eq!(storage.resolve_tag(&repo, &"latest".parse()?).await?, m);

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use wharf_reference::Digest;
+use wharf_reference::{Digest, MediaType};
 
 use crate::error::{Error, Result};
 
@@ -12,16 +12,14 @@ use crate::error::{Error, Result};
 ///
 /// ```
 /// use wharf_storage::ManifestPut;
-/// use wharf_reference::Digest;
+/// use wharf_reference::{Digest, MediaType};
 ///
 /// let bytes = br#"{"schemaVersion":2}"#;
-/// let put = ManifestPut::new(
-///     Digest::sha256(bytes),
-///     "application/vnd.oci.image.manifest.v1+json",
-///     bytes.to_vec(),
-/// )
-/// .with_subject(Digest::sha256(b"the image it signs"), Some("application/example.sig".into()), Default::default());
+/// let signature = MediaType::parse("application/example.sig")?;
+/// let put = ManifestPut::new(Digest::sha256(bytes), MediaType::OCI_IMAGE_MANIFEST, bytes.to_vec())
+///     .with_subject(Digest::sha256(b"the image it signs"), Some(signature), Default::default());
 /// assert!(put.subject.is_some());
+/// # Ok::<(), wharf_reference::Error>(())
 /// ```
 ///
 /// Non-exhaustive so that fields can be added in a minor release: build it
@@ -32,7 +30,7 @@ pub struct ManifestPut {
     /// The digest of `bytes`; verified when stored.
     pub digest: Digest,
     /// The media type the manifest is served with (`Content-Type`).
-    pub media_type: String,
+    pub media_type: MediaType,
     /// The manifest exactly as received. These bytes are what is served back.
     pub bytes: Bytes,
     /// Set when the manifest refers to another one (its `subject` field): the
@@ -43,10 +41,10 @@ pub struct ManifestPut {
 
 impl ManifestPut {
     /// A manifest without a subject.
-    pub fn new(digest: Digest, media_type: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
+    pub fn new(digest: Digest, media_type: MediaType, bytes: impl Into<Bytes>) -> Self {
         ManifestPut {
             digest,
-            media_type: media_type.into(),
+            media_type,
             bytes: bytes.into(),
             subject: None,
         }
@@ -58,7 +56,7 @@ impl ManifestPut {
     pub fn with_subject(
         mut self,
         digest: Digest,
-        artifact_type: Option<String>,
+        artifact_type: Option<MediaType>,
         annotations: BTreeMap<String, String>,
     ) -> Self {
         self.subject = Some(Subject {
@@ -69,14 +67,9 @@ impl ManifestPut {
         self
     }
 
-    /// Checks the digest and media type before anything is written.
+    /// Checks the digest before anything is written (the media types are
+    /// valid by construction).
     pub(crate) fn validate(&self) -> Result<()> {
-        validate_media_type(&self.media_type)?;
-        if let Some(subject) = &self.subject {
-            if let Some(t) = &subject.artifact_type {
-                validate_media_type(t)?;
-            }
-        }
         self.digest.verify(&self.bytes).map_err(Error::from_verify)
     }
 
@@ -107,7 +100,7 @@ pub struct Subject {
     /// The digest of the manifest referred to.
     pub digest: Digest,
     /// The referring manifest's artifact type, used to filter referrers.
-    pub artifact_type: Option<String>,
+    pub artifact_type: Option<MediaType>,
     /// The referring manifest's annotations.
     pub annotations: BTreeMap<String, String>,
 }
@@ -121,17 +114,17 @@ pub struct StoredManifest {
     /// Its digest.
     pub digest: Digest,
     /// The media type it was stored with.
-    pub media_type: String,
+    pub media_type: MediaType,
     /// Its exact bytes.
     pub bytes: Bytes,
 }
 
 impl StoredManifest {
     /// A manifest read back with the media type it was stored with.
-    pub fn new(digest: Digest, media_type: impl Into<String>, bytes: impl Into<Bytes>) -> Self {
+    pub fn new(digest: Digest, media_type: MediaType, bytes: impl Into<Bytes>) -> Self {
         StoredManifest {
             digest,
-            media_type: media_type.into(),
+            media_type,
             bytes: bytes.into(),
         }
     }
@@ -146,17 +139,17 @@ pub struct ManifestInfo {
     /// Its digest.
     pub digest: Digest,
     /// The media type it was stored with.
-    pub media_type: String,
+    pub media_type: MediaType,
     /// Its size in bytes.
     pub size: u64,
 }
 
 impl ManifestInfo {
     /// The digest, media type and size of a stored manifest.
-    pub fn new(digest: Digest, media_type: impl Into<String>, size: u64) -> Self {
+    pub fn new(digest: Digest, media_type: MediaType, size: u64) -> Self {
         ManifestInfo {
             digest,
-            media_type: media_type.into(),
+            media_type,
             size,
         }
     }
@@ -177,14 +170,14 @@ impl ManifestInfo {
 #[non_exhaustive]
 pub struct Referrer {
     /// The referring manifest's media type.
-    pub media_type: String,
+    pub media_type: MediaType,
     /// The referring manifest's digest.
     pub digest: Digest,
     /// The referring manifest's size in bytes.
     pub size: u64,
     /// Its artifact type, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub artifact_type: Option<String>,
+    pub artifact_type: Option<MediaType>,
     /// Its annotations.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
@@ -193,9 +186,9 @@ pub struct Referrer {
 impl Referrer {
     /// The entry of a referring manifest, without artifact type or
     /// annotations.
-    pub fn new(digest: Digest, media_type: impl Into<String>, size: u64) -> Self {
+    pub fn new(digest: Digest, media_type: MediaType, size: u64) -> Self {
         Referrer {
-            media_type: media_type.into(),
+            media_type,
             digest,
             size,
             artifact_type: None,
@@ -204,7 +197,7 @@ impl Referrer {
     }
 
     /// With the referring manifest's artifact type.
-    pub fn with_artifact_type(mut self, artifact_type: Option<String>) -> Self {
+    pub fn with_artifact_type(mut self, artifact_type: Option<MediaType>) -> Self {
         self.artifact_type = artifact_type;
         self
     }
@@ -213,17 +206,5 @@ impl Referrer {
     pub fn with_annotations(mut self, annotations: BTreeMap<String, String>) -> Self {
         self.annotations = annotations;
         self
-    }
-}
-
-/// A media type must fit in an HTTP header: printable ASCII, not empty.
-pub(crate) fn validate_media_type(media_type: &str) -> Result<()> {
-    let ok = !media_type.is_empty()
-        && media_type.len() <= 1024
-        && media_type.bytes().all(|b| (0x20..0x7f).contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::InvalidMediaType(media_type.to_owned()))
     }
 }

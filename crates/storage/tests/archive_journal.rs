@@ -9,11 +9,11 @@
 use std::fs;
 use std::path::Path;
 
-use wharf_reference::{Digest, RepositoryName};
+use wharf_reference::{Digest, MediaType, RepositoryName};
 use wharf_storage::testkit::upload;
 use wharf_storage::{Archive, ArchiveKey, FsStorage, ManifestPut, PageRequest, RepositoryStore};
 
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_MANIFEST: MediaType = MediaType::OCI_IMAGE_MANIFEST;
 
 fn name() -> RepositoryName {
     "acme/vault".parse().expect("name")

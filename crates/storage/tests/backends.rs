@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use wharf_reference::{Digest, RepositoryName};
+use wharf_reference::{Digest, MediaType, RepositoryName};
 use wharf_storage::prelude::*;
 use wharf_storage::testkit::{body, read_all, resume_and_finish, stored_blobs};
 use wharf_storage::{Error, FsStorage, ManifestPut, MemoryStorage, PageRequest};
@@ -106,11 +106,7 @@ async fn fs_layout_holds_exactly_the_documented_files() {
     let md = Digest::sha256(m);
     s.put_manifest(
         &r,
-        ManifestPut::new(
-            md.clone(),
-            "application/vnd.oci.image.manifest.v1+json",
-            m.to_vec(),
-        ),
+        ManifestPut::new(md.clone(), MediaType::OCI_IMAGE_MANIFEST, m.to_vec()),
     )
     .await
     .expect("manifest");
@@ -121,12 +117,11 @@ async fn fs_layout_holds_exactly_the_documented_files() {
     let sd = Digest::sha256(sig);
     s.put_manifest(
         &r,
-        ManifestPut::new(
-            sd.clone(),
-            "application/vnd.oci.image.manifest.v1+json",
-            sig.to_vec(),
-        )
-        .with_subject(md.clone(), None, Default::default()),
+        ManifestPut::new(sd.clone(), MediaType::OCI_IMAGE_MANIFEST, sig.to_vec()).with_subject(
+            md.clone(),
+            None,
+            Default::default(),
+        ),
     )
     .await
     .expect("referrer");
@@ -202,7 +197,7 @@ async fn fs_damaged_or_foreign_files_are_reported_or_ignored() {
     let md = Digest::sha256(m);
     s.put_manifest(
         &r,
-        ManifestPut::new(md.clone(), "application/json", m.to_vec()),
+        ManifestPut::new(md.clone(), MediaType::JSON, m.to_vec()),
     )
     .await
     .expect("manifest");

@@ -273,10 +273,6 @@ impl From<wharf_storage::Error> for ApiError {
                 ErrorCode::DigestInvalid,
                 format!("digest algorithm {algorithm:?} is not supported; use sha256 or sha512"),
             ),
-            E::InvalidMediaType(media_type) => ApiError::new(
-                ErrorCode::ManifestInvalid,
-                format!("invalid media type {media_type:?}"),
-            ),
             E::BodyInterrupted { offset, source } => {
                 crate::http::body::body_failed(&source).with_header(http::header::RANGE, range_value(offset))
             }

@@ -19,7 +19,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 use wharf_manifest::{Manifest, ParseOptions};
-use wharf_reference::{Digest, RepositoryName};
+use wharf_reference::{Digest, MediaType, RepositoryName};
 use wharf_storage::ManifestPut;
 
 use crate::distribution::auth::Action;
@@ -42,8 +42,8 @@ async fn resolve(
     }
 }
 
-fn media_type_value(media_type: &str) -> Result<HeaderValue, ApiError> {
-    HeaderValue::from_str(media_type).map_err(|err| ApiError::internal(&err))
+fn media_type_value(media_type: &MediaType) -> Result<HeaderValue, ApiError> {
+    HeaderValue::from_str(media_type.as_str()).map_err(|err| ApiError::internal(&err))
 }
 
 /// Serves a manifest's exact bytes with its stored media type; `HEAD`
@@ -147,7 +147,7 @@ pub(crate) async fn put(
 
     let mut put = ManifestPut::new(
         digest.clone(),
-        manifest.media_type().as_str(),
+        manifest.media_type().clone(),
         manifest.bytes().clone(),
     );
     let subject = manifest.subject().map(|s| s.digest.clone());
@@ -155,7 +155,7 @@ pub(crate) async fn put(
         let annotations: BTreeMap<String, String> = manifest.annotations().clone();
         put = put.with_subject(
             subject.clone(),
-            manifest.artifact_type().map(|t| t.as_str().to_owned()),
+            manifest.artifact_type().cloned(),
             annotations,
         );
     }

@@ -170,7 +170,7 @@ impl Accounts {
         // An index: its annotations, then one image's, then its config.
         let child = match representative_child(manifest) {
             Some(descriptor) => match storage.get_manifest(name, &descriptor.digest).await {
-                Ok(stored) => Manifest::parse(stored.bytes, Some(&stored.media_type)).ok(),
+                Ok(stored) => Manifest::parse(stored.bytes, Some(stored.media_type.as_str())).ok(),
                 Err(err) => {
                     tracing::warn!(error = %err, child = %descriptor.digest, "reading an index's image for its annotations failed");
                     None

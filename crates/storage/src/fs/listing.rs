@@ -201,7 +201,8 @@ impl Inner {
             let referrer: Option<Referrer> =
                 read_json(&self.layout.referrer(repository, subject, &digest))?;
             Ok(referrer.filter(|referrer| {
-                artifact_type.is_none_or(|t| referrer.artifact_type.as_deref() == Some(t))
+                artifact_type
+                    .is_none_or(|t| referrer.artifact_type.as_ref().is_some_and(|a| a == t))
             }))
         })?;
         Ok(collector.finish(|r| r.digest.as_str()))

@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::OwnedMutexGuard;
-use wharf_reference::{Digester, RepositoryName};
+use wharf_reference::{Digester, MediaType, RepositoryName};
 
 use crate::error::{Error, Result};
 use crate::manifest::Subject;
@@ -141,7 +141,7 @@ impl SessionMeta {
 /// manifest's exact bytes.
 #[derive(Debug, Serialize, Deserialize)]
 struct ManifestHeader {
-    media_type: String,
+    media_type: MediaType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     subject: Option<Subject>,
 }

@@ -57,7 +57,7 @@ struct Repository {
 
 #[derive(Debug)]
 struct Manifest {
-    media_type: String,
+    media_type: wharf_reference::MediaType,
     bytes: Bytes,
     subject: Option<Subject>,
 }

@@ -89,7 +89,7 @@ impl RepositoryStore for MemoryStorage {
         digest: &Digest,
     ) -> Result<StoredManifest> {
         self.with_manifest(repository, digest, |m| {
-            StoredManifest::new(digest.clone(), m.media_type.as_str(), m.bytes.clone())
+            StoredManifest::new(digest.clone(), m.media_type.clone(), m.bytes.clone())
         })
     }
 
@@ -99,7 +99,7 @@ impl RepositoryStore for MemoryStorage {
         digest: &Digest,
     ) -> Result<ManifestInfo> {
         self.with_manifest(repository, digest, |m| {
-            ManifestInfo::new(digest.clone(), m.media_type.as_str(), m.bytes.len() as u64)
+            ManifestInfo::new(digest.clone(), m.media_type.clone(), m.bytes.len() as u64)
         })
     }
 
@@ -196,7 +196,9 @@ impl RepositoryStore for MemoryStorage {
             let matching = entries
                 .range::<str, _>(after_bound(page))
                 .map(|(_, r)| r)
-                .filter(|r| artifact_type.is_none_or(|t| r.artifact_type.as_deref() == Some(t)))
+                .filter(|r| {
+                    artifact_type.is_none_or(|t| r.artifact_type.as_ref().is_some_and(|a| a == t))
+                })
                 .cloned();
             Page::from_sorted_by(matching, page, |r| r.digest.as_str())
         }))

@@ -51,7 +51,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::{stream, StreamExt, TryStreamExt};
-use wharf_reference::{Digest, RepositoryName, Tag};
+use wharf_reference::{Digest, MediaType, RepositoryName, Tag};
 
 use crate::prelude::*;
 #[cfg(feature = "fs")]
@@ -448,7 +448,12 @@ pub async fn resume_and_finish(
         .expect(finished);
 }
 
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_MANIFEST: MediaType = MediaType::OCI_IMAGE_MANIFEST;
+
+/// `s` as a media type; the cases use valid ones.
+fn media_type(s: &str) -> MediaType {
+    MediaType::parse(s).expect("a valid media type")
+}
 
 fn manifest_bytes(n: usize) -> Vec<u8> {
     format!(r#"{{"schemaVersion":2,"mediaType":"{OCI_MANIFEST}","n":{n}}}"#).into_bytes()
@@ -496,7 +501,7 @@ async fn put_referrer(
     let digest = Digest::sha256(&bytes);
     let put = ManifestPut::new(digest.clone(), OCI_MANIFEST, bytes).with_subject(
         subject.clone(),
-        Some(artifact_type.into()),
+        Some(media_type(artifact_type)),
         Default::default(),
     );
     storage

@@ -117,9 +117,12 @@ pub async fn manifests_round_trip_with_their_media_type(fixture: Arc<dyn Fixture
     let bytes = b"{ \"schemaVersion\" : 2 ,\n \"layers\": [] }\n".to_vec();
     let digest = Digest::sha256(&bytes);
     let docker = "application/vnd.docker.distribution.manifest.v2+json";
-    s.put_manifest(&r, ManifestPut::new(digest.clone(), docker, bytes.clone()))
-        .await
-        .expect("put");
+    s.put_manifest(
+        &r,
+        ManifestPut::new(digest.clone(), media_type(docker), bytes.clone()),
+    )
+    .await
+    .expect("put");
     let got = s.get_manifest(&r, &digest).await.expect("get");
     assert_eq!(
         (got.digest.clone(), got.media_type.as_str(), &got.bytes[..]),
@@ -149,8 +152,9 @@ pub async fn manifests_round_trip_with_their_media_type(fixture: Arc<dyn Fixture
     );
 }
 
-/// Manifests whose bytes do not match their digest, or whose media type
-/// cannot be a header, are refused and store nothing.
+/// Manifests whose bytes do not match their digest are refused and store
+/// nothing. (A media type that cannot be a header cannot be given: a
+/// `MediaType` does not parse from one.)
 pub async fn invalid_manifests_are_rejected(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let r = repo("octo/app");
@@ -161,15 +165,8 @@ pub async fn invalid_manifests_are_rejected(fixture: Arc<dyn Fixture>) {
             .await,
         Error::DigestMismatch { .. }
     );
-    for media_type in ["", "text/plain\r\nX-Evil: 1"] {
-        assert_err!(
-            s.put_manifest(
-                &r,
-                ManifestPut::new(Digest::sha256(&bytes), media_type, bytes.clone())
-            )
-            .await,
-            Error::InvalidMediaType(_)
-        );
+    for header_breaking in ["", "text/plain\r\nX-Evil: 1"] {
+        assert!(MediaType::parse(header_breaking).is_err());
     }
     assert!(everything(s.list_manifests(&r, &PageRequest::all()).await).is_empty());
 }
@@ -358,7 +355,7 @@ pub async fn referrers_are_indexed_and_filtered_by_artifact_type(fixture: Arc<dy
             &r,
             ManifestPut::new(digest.clone(), OCI_MANIFEST, bytes.clone()).with_subject(
                 subject.clone(),
-                Some(artifact_type.into()),
+                Some(media_type(artifact_type)),
                 annotations,
             ),
         )
@@ -384,7 +381,7 @@ pub async fn referrers_are_indexed_and_filtered_by_artifact_type(fixture: Arc<dy
     assert_eq!(one.media_type, OCI_MANIFEST);
     assert_eq!(one.size, referrers[1].2);
     assert_eq!(
-        one.artifact_type.as_deref(),
+        one.artifact_type.as_ref().map(MediaType::as_str),
         Some("application/vnd.example.sbom")
     );
     assert_eq!(
