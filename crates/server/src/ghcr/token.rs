@@ -22,7 +22,7 @@
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 use serde::Serialize;
@@ -270,13 +270,43 @@ async fn issue(
 /// 401 with a Basic challenge: the token endpoint wants a username and a
 /// token.
 fn unauthorized(registry: &Registry, message: impl Into<String>) -> ApiError {
-    let realm = registry
-        .accounts()
-        .map_or_else(|| "registry".to_owned(), |a| a.service().to_owned());
-    let challenge = BasicChallenge::new(realm).to_string();
-    let err = ApiError::new(ErrorCode::Unauthorized, message.into());
-    match HeaderValue::from_str(&challenge) {
-        Ok(value) => err.with_header(WWW_AUTHENTICATE, value),
-        Err(_) => err,
+    let realm = registry.accounts().map_or("registry", |a| a.service());
+    basic_unauthorized(realm, message)
+}
+
+/// 401 with a Basic challenge for `realm`, whatever text it holds.
+fn basic_unauthorized(realm: &str, message: impl Into<String>) -> ApiError {
+    crate::distribution::auth::unauthorized(&BasicChallenge::new(realm).to_string(), message)
+}
+
+#[cfg(test)]
+mod tests {
+    use http::header::WWW_AUTHENTICATE;
+
+    use super::*;
+
+    #[test]
+    fn basic_challenge_survives_any_realm() {
+        let table = [
+            (
+                "registry.example",
+                r#"Basic realm="registry.example",charset="UTF-8""#,
+            ),
+            (
+                "régistry.example",
+                r#"Basic realm="régistry.example",charset="UTF-8""#,
+            ),
+            ("a\r\nb", r#"Basic realm="ab",charset="UTF-8""#),
+        ];
+        for (realm, challenge) in table {
+            let err = basic_unauthorized(realm, "sign in");
+            assert_eq!(err.status(), StatusCode::UNAUTHORIZED);
+            let header = err
+                .headers()
+                .iter()
+                .find(|(name, _)| name == WWW_AUTHENTICATE);
+            let (_, value) = header.expect(realm);
+            assert_eq!(value.as_bytes(), challenge.as_bytes(), "{realm:?}");
+        }
     }
 }

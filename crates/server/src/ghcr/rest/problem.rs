@@ -8,6 +8,7 @@ use http::{Method, StatusCode};
 use serde::Serialize;
 use wharf_auth::BasicChallenge;
 
+use crate::distribution::auth::challenge_header;
 use crate::distribution::error::ApiError;
 use crate::ghcr::deleted_packages::PackageContentError;
 use crate::ghcr::rest::json::json_response;
@@ -64,11 +65,9 @@ impl Problem {
 
     /// 401 with a Basic challenge for `service`.
     pub(crate) fn unauthorized(service: &str, message: impl Into<String>) -> Problem {
-        let problem = Problem::new(StatusCode::UNAUTHORIZED, message);
-        match HeaderValue::from_str(&BasicChallenge::new(service).to_string()) {
-            Ok(value) => problem.with_header(WWW_AUTHENTICATE, value),
-            Err(_) => problem,
-        }
+        let challenge = BasicChallenge::new(service).to_string();
+        Problem::new(StatusCode::UNAUTHORIZED, message)
+            .with_header(WWW_AUTHENTICATE, challenge_header(&challenge))
     }
 
     /// 405 for `method` on a path that answers only `allowed`.
@@ -125,5 +124,31 @@ impl IntoResponse for Problem {
             response.headers_mut().append(name, value);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unauthorized_challenges_any_service_name() {
+        let table = [
+            (
+                "registry.example",
+                r#"Basic realm="registry.example",charset="UTF-8""#,
+            ),
+            (
+                "régistry.example",
+                r#"Basic realm="régistry.example",charset="UTF-8""#,
+            ),
+            ("a\nb\"c", r#"Basic realm="ab\"c",charset="UTF-8""#),
+        ];
+        for (service, challenge) in table {
+            let response = Problem::unauthorized(service, "sign in").into_response();
+            assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+            let header = response.headers().get(WWW_AUTHENTICATE).expect(service);
+            assert_eq!(header.as_bytes(), challenge.as_bytes(), "{service:?}");
+        }
     }
 }
