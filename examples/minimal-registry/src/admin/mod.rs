@@ -230,16 +230,25 @@ pub async fn execute(
     now: Timestamp,
     out: &mut dyn std::io::Write,
 ) -> Result<(), AdminError> {
+    let session = Session { store, now, out };
     match command {
         Command::Serve => Err(AdminError::Invalid(
             "`serve` is not an administration command".to_owned(),
         )),
-        Command::User(command) => command.execute(store, now, out).await,
-        Command::Org(command) => command.execute(store, now, out).await,
-        Command::Token(command) => command.execute(store, now, out).await,
-        Command::WorkflowToken(command) => command.execute(store, now, out).await,
-        Command::RepoAccess(command) => command.execute(store, out).await,
+        Command::User(command) => command.execute(session).await,
+        Command::Org(command) => command.execute(session).await,
+        Command::Token(command) => command.execute(session).await,
+        Command::WorkflowToken(command) => command.execute(session).await,
+        Command::RepoAccess(command) => command.execute(session).await,
     }
+}
+
+/// What a command runs against: the store, the time it runs at, and where
+/// its result goes.
+struct Session<'a> {
+    store: &'a dyn PackageStore,
+    now: Timestamp,
+    out: &'a mut dyn std::io::Write,
 }
 
 async fn expect_user(store: &dyn PackageStore, login: &Login) -> Result<(), AdminError> {

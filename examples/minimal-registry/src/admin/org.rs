@@ -1,11 +1,10 @@
 //! `org ...`: organizations and their members.
 
 use clap::Subcommand;
-use wharf_auth::{Login, OrgRole, OrganizationPolicy, Timestamp};
-use wharf_packages::PackageStore;
+use wharf_auth::{Login, OrgRole, OrganizationPolicy};
 
 use super::table::{rfc3339, write_table};
-use super::{expect_organization, AdminError, Context};
+use super::{expect_organization, AdminError, Context, Session};
 
 /// `org ...`
 #[derive(Debug, Subcommand)]
@@ -38,12 +37,8 @@ pub enum OrgCommand {
 }
 
 impl OrgCommand {
-    pub(super) async fn execute(
-        self,
-        store: &dyn PackageStore,
-        now: Timestamp,
-        out: &mut dyn std::io::Write,
-    ) -> Result<(), AdminError> {
+    pub(super) async fn execute(self, session: Session<'_>) -> Result<(), AdminError> {
+        let Session { store, now, out } = session;
         match self {
             OrgCommand::Create {
                 name,

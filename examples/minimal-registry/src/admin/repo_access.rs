@@ -3,10 +3,10 @@
 
 use clap::Subcommand;
 use wharf_auth::{CodeRepository, Login, RepositoryRole};
-use wharf_packages::{Collaborator, PackageStore};
+use wharf_packages::Collaborator;
 
 use super::table::write_table;
-use super::{expect_user, AdminError, Context};
+use super::{expect_user, AdminError, Context, Session};
 
 /// `repo-access ...`
 #[derive(Debug, Subcommand)]
@@ -50,11 +50,8 @@ fn parse_collaborator(s: &str) -> Result<Collaborator, String> {
 }
 
 impl RepoAccessCommand {
-    pub(super) async fn execute(
-        self,
-        store: &dyn PackageStore,
-        out: &mut dyn std::io::Write,
-    ) -> Result<(), AdminError> {
+    pub(super) async fn execute(self, session: Session<'_>) -> Result<(), AdminError> {
+        let Session { store, out, .. } = session;
         match self {
             RepoAccessCommand::Set {
                 repository,

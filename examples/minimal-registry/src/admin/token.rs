@@ -11,7 +11,7 @@ use wharf_auth::{
 use wharf_packages::{Credential, PackageStore, TokenId, TokenRecord, WorkflowToken};
 
 use super::table::{rfc3339, write_table};
-use super::{expect_user, AdminError, Context};
+use super::{expect_user, AdminError, Context, Session};
 
 /// `token ...`
 #[derive(Debug, Subcommand)]
@@ -67,12 +67,8 @@ pub enum WorkflowTokenCommand {
 }
 
 impl TokenCommand {
-    pub(super) async fn execute(
-        self,
-        store: &dyn PackageStore,
-        now: Timestamp,
-        out: &mut dyn std::io::Write,
-    ) -> Result<(), AdminError> {
+    pub(super) async fn execute(self, session: Session<'_>) -> Result<(), AdminError> {
+        let Session { store, now, out } = session;
         match self {
             TokenCommand::Create {
                 login,
@@ -114,12 +110,8 @@ impl TokenCommand {
 }
 
 impl WorkflowTokenCommand {
-    pub(super) async fn execute(
-        self,
-        store: &dyn PackageStore,
-        now: Timestamp,
-        out: &mut dyn std::io::Write,
-    ) -> Result<(), AdminError> {
+    pub(super) async fn execute(self, session: Session<'_>) -> Result<(), AdminError> {
+        let Session { store, now, out } = session;
         match self {
             WorkflowTokenCommand::Create {
                 repository,

@@ -2,11 +2,11 @@
 //! organizations).
 
 use clap::Subcommand;
-use wharf_auth::{Login, Timestamp};
+use wharf_auth::Login;
 use wharf_packages::PackageStore;
 
 use super::table::{rfc3339, write_table};
-use super::{AdminError, Context};
+use super::{AdminError, Context, Session};
 
 /// `user ...`
 #[derive(Debug, Subcommand)]
@@ -23,12 +23,8 @@ pub enum UserCommand {
 }
 
 impl UserCommand {
-    pub(super) async fn execute(
-        self,
-        store: &dyn PackageStore,
-        now: Timestamp,
-        out: &mut dyn std::io::Write,
-    ) -> Result<(), AdminError> {
+    pub(super) async fn execute(self, session: Session<'_>) -> Result<(), AdminError> {
+        let Session { store, now, out } = session;
         match self {
             UserCommand::Create { login } => {
                 store
