@@ -22,7 +22,7 @@
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 use serde::Serialize;
@@ -32,6 +32,7 @@ use wharf_auth::{
 };
 use wharf_packages::PackageLookup;
 
+use crate::distribution::auth::challenge_header;
 use crate::distribution::error::{ApiError, ErrorCode};
 use crate::ghcr::accounts::{AuthnError, Caller};
 use crate::ghcr::clock::rfc3339;
@@ -271,18 +272,18 @@ async fn issue(
 /// token.
 fn unauthorized(registry: &Registry, message: impl Into<String>) -> ApiError {
     let realm = registry.accounts().map_or("registry", |a| a.service());
-    basic_unauthorized(realm, message)
+    ApiError::new(ErrorCode::Unauthorized, message.into())
+        .with_header(WWW_AUTHENTICATE, basic_challenge(realm))
 }
 
-/// 401 with a Basic challenge for `realm`, whatever text it holds.
-fn basic_unauthorized(realm: &str, message: impl Into<String>) -> ApiError {
-    crate::distribution::auth::unauthorized(&BasicChallenge::new(realm).to_string(), message)
+/// A `WWW-Authenticate` Basic challenge for `realm`, whatever text it
+/// holds (see [`challenge_header`]).
+pub(crate) fn basic_challenge(realm: &str) -> HeaderValue {
+    challenge_header(&BasicChallenge::new(realm).to_string())
 }
 
 #[cfg(test)]
 mod tests {
-    use http::header::WWW_AUTHENTICATE;
-
     use super::*;
 
     #[test]
@@ -296,17 +297,14 @@ mod tests {
                 "régistry.example",
                 r#"Basic realm="régistry.example",charset="UTF-8""#,
             ),
-            ("a\r\nb", r#"Basic realm="ab",charset="UTF-8""#),
+            ("a\r\nb\"c", r#"Basic realm="ab\"c",charset="UTF-8""#),
         ];
         for (realm, challenge) in table {
-            let err = basic_unauthorized(realm, "sign in");
-            assert_eq!(err.status(), StatusCode::UNAUTHORIZED);
-            let header = err
-                .headers()
-                .iter()
-                .find(|(name, _)| name == WWW_AUTHENTICATE);
-            let (_, value) = header.expect(realm);
-            assert_eq!(value.as_bytes(), challenge.as_bytes(), "{realm:?}");
+            assert_eq!(
+                basic_challenge(realm).as_bytes(),
+                challenge.as_bytes(),
+                "{realm:?}"
+            );
         }
     }
 }
