@@ -167,7 +167,14 @@ async fn assert_nothing_reachable(ghcr: &Ghcr, who: &str, old: &Old) {
     assert_eq!(loot.status, 404, "{loot:?}");
 }
 
-async fn the_new_package_of_a_deleted_name_starts_empty(backend: Backend) {
+#[tokio::test]
+async fn the_new_package_of_a_deleted_name_starts_empty() {
+    for backend in BACKENDS {
+        the_new_package_of_a_deleted_name_starts_empty_on(backend).await;
+    }
+}
+
+async fn the_new_package_of_a_deleted_name_starts_empty_on(backend: Backend) {
     let ghcr = Ghcr::start_on_storage(backend).await;
     let alice = ghcr.basic("alice");
     let old = publish_old(&ghcr).await;
@@ -220,16 +227,13 @@ async fn the_new_package_of_a_deleted_name_starts_empty(backend: Backend) {
 }
 
 #[tokio::test]
-async fn the_new_package_of_a_deleted_name_starts_empty_in_memory() {
-    the_new_package_of_a_deleted_name_starts_empty(Backend::Memory).await;
+async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it() {
+    for backend in BACKENDS {
+        a_restored_package_gets_its_content_back_and_the_purge_removes_it_on(backend).await;
+    }
 }
 
-#[tokio::test]
-async fn the_new_package_of_a_deleted_name_starts_empty_on_disk() {
-    the_new_package_of_a_deleted_name_starts_empty(Backend::Filesystem).await;
-}
-
-async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it(backend: Backend) {
+async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it_on(backend: Backend) {
     let ghcr = Ghcr::start_on_storage(backend).await;
     let alice = ghcr.basic("alice");
     let old = publish_old(&ghcr).await;
@@ -289,16 +293,6 @@ async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it(backe
     assert_eq!(late.status, 404, "{late:?}");
     ghcr.publish("carol", "acme/vault", "new").await;
     assert_nothing_reachable(&ghcr, "carol", &old).await;
-}
-
-#[tokio::test]
-async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it_in_memory() {
-    a_restored_package_gets_its_content_back_and_the_purge_removes_it(Backend::Memory).await;
-}
-
-#[tokio::test]
-async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it_on_disk() {
-    a_restored_package_gets_its_content_back_and_the_purge_removes_it(Backend::Filesystem).await;
 }
 
 /// A crash between a package change and its storage change is repaired

@@ -1050,37 +1050,24 @@ async fn catalog_pages(
     });
 }
 
-#[tokio::test]
-async fn a_private_package_answers_only_those_with_a_role() {
-    run(State::Private).await;
+/// One test per package state, named for the rule it checks.
+macro_rules! state_tests {
+    ($($name:ident => $state:expr,)*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                run($state).await;
+            }
+        )*
+    };
 }
 
-#[tokio::test]
-async fn an_internal_package_is_read_by_every_user_and_changed_by_roles() {
-    run(State::Internal).await;
-}
-
-#[tokio::test]
-async fn a_public_package_is_read_by_anyone_and_changed_by_roles() {
-    run(State::Public).await;
-}
-
-#[tokio::test]
-async fn a_linked_package_inheriting_access_answers_the_repositorys_collaborators() {
-    run(State::LinkedInheriting).await;
-}
-
-#[tokio::test]
-async fn a_linked_package_not_inheriting_access_ignores_the_repositorys_collaborators() {
-    run(State::LinkedNotInheriting).await;
-}
-
-#[tokio::test]
-async fn a_deleted_package_is_read_by_nobody_and_restored_by_its_admins() {
-    run(State::Deleted).await;
-}
-
-#[tokio::test]
-async fn a_package_recreated_under_a_deleted_name_shows_nothing_of_the_old_one() {
-    run(State::Recreated).await;
+state_tests! {
+    a_private_package_answers_only_those_with_a_role => State::Private,
+    an_internal_package_is_read_by_every_user_and_changed_by_roles => State::Internal,
+    a_public_package_is_read_by_anyone_and_changed_by_roles => State::Public,
+    a_linked_package_inheriting_access_answers_the_repositorys_collaborators => State::LinkedInheriting,
+    a_linked_package_not_inheriting_access_ignores_the_repositorys_collaborators => State::LinkedNotInheriting,
+    a_deleted_package_is_read_by_nobody_and_restored_by_its_admins => State::Deleted,
+    a_package_recreated_under_a_deleted_name_shows_nothing_of_the_old_one => State::Recreated,
 }

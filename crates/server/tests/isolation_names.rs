@@ -294,7 +294,7 @@ fn modes(dir: &std::path::Path) -> Vec<(String, u32)> {
 #[tokio::test]
 async fn data_files_are_private_to_the_registry_user_under_the_usual_umask() {
     use std::sync::Arc;
-    use wharf_auth::{PersonalAccessToken, SigningKey, StoredToken, Timestamp};
+    use wharf_auth::{SigningKey, Timestamp};
     use wharf_packages::{PackageStore, SqlitePackageStore};
     use wharf_reference::Digest;
     use wharf_server::AccountsConfig;
@@ -309,17 +309,12 @@ async fn data_files_are_private_to_the_registry_user_under_the_usual_umask() {
     let now = Timestamp::from_system_time(std::time::SystemTime::now());
     let alice = "alice".parse().expect("login");
     store.create_user(&alice, now).await.expect("user");
-    let secret = PersonalAccessToken::generate().expect("token");
     let scopes = "read:packages write:packages delete:packages";
-    let token = StoredToken::new(&secret, alice, scopes.parse().expect("scopes"), None);
-    store
-        .insert_personal_token(&token, now)
-        .await
-        .expect("insert");
+    let (_, secret) = store_personal_token(&*store, "alice", scopes, None, now).await;
     let config = AccountsConfig::new(store, SigningKey::generate().expect("key"), PUBLIC_URL)
         .expect("config");
     let server = common::start_on_filesystem(storage, move |b| b.accounts(config)).await;
-    let auth = basic("alice", secret.expose_secret());
+    let auth = basic("alice", &secret);
     let send =
         |method: reqwest::Method, path: String, content_type: &'static str, body: Vec<u8>| {
             let auth = auth.clone();

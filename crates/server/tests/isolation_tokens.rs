@@ -15,11 +15,10 @@ use common::{start_bound, Backend};
 use reqwest::Method;
 use serde_json::json;
 use wharf_auth::{
-    Identity, PersonalAccessToken, RepositoryRole, ScopeSet, SigningKey, StoredToken, Timestamp,
-    TokenSigner, WorkflowPermission,
+    Identity, RepositoryRole, ScopeSet, SigningKey, Timestamp, TokenSigner, WorkflowPermission,
 };
 use wharf_packages::prelude::*;
-use wharf_packages::{Collaborator, SqlitePackageStore, TokenId, WorkflowToken};
+use wharf_packages::{Collaborator, SqlitePackageStore, TokenId};
 use wharf_server::AccountsConfig;
 
 /// Stores a personal access token of `login` with `scopes`, expiring at
@@ -30,19 +29,9 @@ async fn personal_token(
     scopes: &str,
     expires_at: Option<Timestamp>,
 ) -> (TokenId, String) {
-    let secret = PersonalAccessToken::generate().expect("token");
-    let stored = StoredToken::new(
-        &secret,
-        login.parse().expect("login"),
-        scopes.parse().expect("scopes"),
-        expires_at,
-    );
-    let record = ghcr
-        .store
-        .insert_personal_token(&stored, ghcr.now())
-        .await
-        .expect("insert");
-    (record.id, basic(login, secret.expose_secret()))
+    let (id, secret) =
+        store_personal_token(&*ghcr.store, login, scopes, expires_at, ghcr.now()).await;
+    (id, basic(login, &secret))
 }
 
 /// A bearer token for `scopes` from the token endpoint, with `basic`.
@@ -105,27 +94,20 @@ async fn a_bearer_token_stops_working_once_its_personal_access_token_expires() {
 async fn a_bearer_token_stops_working_once_its_workflow_token_is_revoked() {
     let ghcr = Ghcr::start().await;
     ghcr.publish("site-ci", "alice/site-image", "1.0").await;
-    let secret = PersonalAccessToken::generate().expect("token");
-    let record = ghcr
-        .store
-        .insert_workflow_token(
-            &WorkflowToken::new(
-                secret.hash(),
-                "alice/site".parse().expect("repo"),
-                WorkflowPermission::Write,
-                None,
-            ),
-            ghcr.now(),
-        )
-        .await
-        .expect("insert");
-    let basic = basic("github-actions", secret.expose_secret());
+    let (id, secret) = store_workflow_token(
+        &*ghcr.store,
+        "alice/site",
+        WorkflowPermission::Write,
+        ghcr.now(),
+    )
+    .await;
+    let basic = basic("github-actions", &secret);
     let bearer = bearer_with(&ghcr, &basic, &["repository:alice/site-image:pull,push"]).await;
     let path = "/v2/alice/site-image/manifests/1.0";
     assert_eq!(ghcr.get(path, Some(&bearer)).await.status, 200);
 
     ghcr.store
-        .revoke_token(record.id, ghcr.now())
+        .revoke_token(id, ghcr.now())
         .await
         .expect("revoke");
     let reply = ghcr.get(path, Some(&bearer)).await;
@@ -407,20 +389,14 @@ async fn a_workflow_bearer_token_has_its_workflow_tokens_permission() {
     ];
     // A token of the package's own repository with `packages: none` sees
     // nothing of it, through Basic auth as through a bearer token.
-    let secret = PersonalAccessToken::generate().expect("token");
-    ghcr.store
-        .insert_workflow_token(
-            &WorkflowToken::new(
-                secret.hash(),
-                "alice/site".parse().expect("repo"),
-                WorkflowPermission::None,
-                None,
-            ),
-            ghcr.now(),
-        )
-        .await
-        .expect("insert");
-    let none = basic("github-actions", secret.expose_secret());
+    let (_, secret) = store_workflow_token(
+        &*ghcr.store,
+        "alice/site",
+        WorkflowPermission::None,
+        ghcr.now(),
+    )
+    .await;
+    let none = basic("github-actions", &secret);
     let bearer = bearer_with(&ghcr, &none, &scopes).await;
     let through_basic = answers(&ghcr, &none, "site-image").await;
     let through_bearer = answers(&ghcr, &bearer, "site-image").await;

@@ -13,7 +13,9 @@ use wharf_auth::{
     OrgRole, OrganizationPolicy, PersonalAccessToken, SigningKey, StoredToken, Timestamp,
     WorkflowPermission,
 };
-use wharf_packages::{CacheOptions, CachedStore, PackageStore, SqlitePackageStore, WorkflowToken};
+use wharf_packages::{
+    CacheOptions, CachedStore, PackageStore, SqlitePackageStore, TokenId, WorkflowToken,
+};
 use wharf_reference::Digest;
 use wharf_server::{AccountsConfig, AnnotationPolicy, Clock};
 
@@ -122,41 +124,15 @@ impl Ghcr {
             .expect("member");
         let mut tokens = BTreeMap::new();
         for (name, login, scopes) in PERSONAL {
-            let secret = PersonalAccessToken::generate().expect("token");
-            let stored = StoredToken::new(
-                &secret,
-                login.parse().expect("login"),
-                scopes.parse().expect("scopes"),
-                None,
-            );
-            store
-                .insert_personal_token(&stored, t)
-                .await
-                .expect("insert");
-            tokens.insert(name, (login.to_owned(), secret.expose_secret().to_owned()));
+            let (_, secret) = store_personal_token(&*store, login, scopes, None, t).await;
+            tokens.insert(name, (login.to_owned(), secret));
         }
         for (name, permission) in [
             ("site-ci", WorkflowPermission::Write),
             ("site-ci-read", WorkflowPermission::Read),
         ] {
-            let secret = PersonalAccessToken::generate().expect("token");
-            let token = WorkflowToken::new(
-                secret.hash(),
-                "alice/site".parse().expect("repo"),
-                permission,
-                None,
-            );
-            store
-                .insert_workflow_token(&token, t)
-                .await
-                .expect("insert");
-            tokens.insert(
-                name,
-                (
-                    "github-actions".to_owned(),
-                    secret.expose_secret().to_owned(),
-                ),
-            );
+            let (_, secret) = store_workflow_token(&*store, "alice/site", permission, t).await;
+            tokens.insert(name, ("github-actions".to_owned(), secret));
         }
 
         let clock_now = now.clone();
@@ -386,6 +362,43 @@ impl Ghcr {
             .await;
         assert_eq!(reply.status, 200, "make public: {reply:?}");
     }
+}
+
+/// Stores a new personal access token of `login` with `scopes`, expiring
+/// at `expires_at`; its id and secret.
+pub async fn store_personal_token(
+    store: &dyn PackageStore,
+    login: &str,
+    scopes: &str,
+    expires_at: Option<Timestamp>,
+    now: Timestamp,
+) -> (TokenId, String) {
+    let secret = PersonalAccessToken::generate().expect("token");
+    let login = login.parse().expect("login");
+    let stored = StoredToken::new(&secret, login, scopes.parse().expect("scopes"), expires_at);
+    let record = store
+        .insert_personal_token(&stored, now)
+        .await
+        .expect("insert token");
+    (record.id, secret.expose_secret().to_owned())
+}
+
+/// Stores a new workflow token of the source repository `repository`
+/// (`OWNER/REPO`) with `permission`, never expiring; its id and secret.
+pub async fn store_workflow_token(
+    store: &dyn PackageStore,
+    repository: &str,
+    permission: WorkflowPermission,
+    now: Timestamp,
+) -> (TokenId, String) {
+    let secret = PersonalAccessToken::generate().expect("token");
+    let repository = repository.parse().expect("repository");
+    let token = WorkflowToken::new(secret.hash(), repository, permission, None);
+    let record = store
+        .insert_workflow_token(&token, now)
+        .await
+        .expect("insert token");
+    (record.id, secret.expose_secret().to_owned())
 }
 
 pub fn basic(user: &str, secret: &str) -> String {
