@@ -60,10 +60,7 @@ async fn retry(ghcr: &Ghcr, repo: &str, tag: &str, bytes: &[u8]) -> Reply {
 /// The versions the REST API lists: digest → tags.
 async fn versions(ghcr: &Ghcr) -> Vec<(String, Vec<String>)> {
     let reply = ghcr
-        .get(
-            "/user/packages/container/app/versions",
-            Some(&ghcr.basic("alice")),
-        )
+        .get_as("alice", "/user/packages/container/app/versions")
         .await;
     assert_eq!(reply.status, 200, "{reply:?}");
     let mut out: Vec<(String, Vec<String>)> = reply

@@ -84,24 +84,8 @@ async fn put_manifest(
     reference: &str,
     manifest: &serde_json::Value,
 ) -> Digest {
-    let bytes = serde_json::to_vec(manifest).expect("json");
-    let digest = Digest::sha256(&bytes);
-    let reference = if reference == "@" {
-        digest.to_string()
-    } else {
-        reference.to_owned()
-    };
-    let reply = ghcr
-        .server
-        .send(
-            Method::PUT,
-            &format!("/v2/acme/vault/manifests/{reference}"),
-            &[
-                ("authorization", authorization),
-                ("content-type", OCI_MANIFEST),
-            ],
-            bytes,
-        )
+    let (reply, digest, _) = ghcr
+        .put_manifest_as(authorization, "acme/vault", reference, manifest)
         .await;
     assert_eq!(reply.status, 201, "{reply:?}");
     digest
@@ -186,21 +170,14 @@ async fn the_new_package_of_a_deleted_name_starts_empty_on(backend: Backend) {
     assert_nothing_reachable(&ghcr, "carol", &old).await;
     // Nor through a push that names the old blobs without uploading them.
     let carol = ghcr.basic("carol");
-    let borrowed = serde_json::to_vec(&json!({
+    let borrowed = json!({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "config": descriptor(OCI_CONFIG, &old.config, 80),
         "layers": [descriptor(OCI_LAYER, &old.layer, 24)],
-    }))
-    .expect("json");
-    let reply = ghcr
-        .server
-        .send(
-            Method::PUT,
-            "/v2/acme/vault/manifests/borrowed",
-            &[("authorization", &carol), ("content-type", OCI_MANIFEST)],
-            borrowed,
-        )
+    });
+    let (reply, _, _) = ghcr
+        .put_manifest_as(&carol, "acme/vault", "borrowed", &borrowed)
         .await;
     assert_eq!(reply.status, 400, "{reply:?}");
     assert_eq!(reply.error_code().as_deref(), Some("MANIFEST_BLOB_UNKNOWN"));
@@ -343,9 +320,7 @@ async fn startup_reconciles_archives_with_the_package_records() {
         .expect("reconcile");
     assert_eq!(repairs.restored, vec![name.clone()]);
     assert_eq!(repairs.dropped, vec![purged_key]);
-    let pulled = ghcr
-        .get("/v2/acme/vault/manifests/new", Some(&ghcr.basic("carol")))
-        .await;
+    let pulled = ghcr.get_as("carol", "/v2/acme/vault/manifests/new").await;
     assert_eq!(pulled.status, 200, "{pulled:?}");
 
     // Nothing left to repair; the first package's archive is kept.
@@ -401,10 +376,7 @@ async fn uploads_under_way_at_the_delete_are_cancelled() {
 
         ghcr.publish("carol", "acme/vault", "new").await;
         let reply = ghcr
-            .get(
-                &format!("/v2/acme/vault/blobs/{digest}"),
-                Some(&ghcr.basic("carol")),
-            )
+            .get_as("carol", &format!("/v2/acme/vault/blobs/{digest}"))
             .await;
         assert_eq!(reply.status, 404, "{backend:?}: {reply:?}");
     }
@@ -469,10 +441,7 @@ async fn a_delete_waits_for_a_chunk_under_way_and_cancels_its_upload() {
     assert_eq!(finished.status, 404, "{finished:?}");
     ghcr.publish("carol", "acme/vault", "new").await;
     let reply = ghcr
-        .get(
-            &format!("/v2/acme/vault/blobs/{digest}"),
-            Some(&ghcr.basic("carol")),
-        )
+        .get_as("carol", &format!("/v2/acme/vault/blobs/{digest}"))
         .await;
     assert_eq!(reply.status, 404, "{reply:?}");
 }

@@ -21,21 +21,16 @@ use common::Reply;
 /// | `carol/zzz` | private (carol) |
 async fn interleaved() -> Ghcr {
     let ghcr = Ghcr::start().await;
-    ghcr.publish("alice", "acme/vault", "1.0").await;
-    ghcr.make_public("alice", "/orgs/acme", "vault").await;
+    ghcr.publish_public("alice", "acme/vault", "1.0").await;
     ghcr.publish("alice", "alice/app", "1.0").await;
-    ghcr.publish("alice", "alice/public-app", "1.0").await;
-    ghcr.make_public("alice", "/user", "public-app").await;
+    ghcr.publish_public("alice", "alice/public-app", "1.0")
+        .await;
     ghcr.publish("site-ci", "alice/site-image", "1.0").await;
-    ghcr.publish("bob", "bob/open", "1.0").await;
-    ghcr.make_public("bob", "/user", "open").await;
+    ghcr.publish_public("bob", "bob/open", "1.0").await;
     ghcr.publish("bob", "bob/secret", "1.0").await;
     ghcr.publish("carol", "carol/zzz", "1.0").await;
     let deleted = ghcr
-        .delete(
-            "/orgs/acme/packages/container/vault",
-            Some(&ghcr.basic("alice")),
-        )
+        .delete_as("alice", "/orgs/acme/packages/container/vault")
         .await;
     assert_eq!(deleted.status, 204, "delete acme/vault: {deleted:?}");
     ghcr

@@ -255,15 +255,10 @@ async fn a_push_token_minted_while_the_name_was_free_cannot_push_once_someone_el
         )
         .await;
     assert!(matches!(pull.status.as_u16(), 403 | 404), "{pull:?}");
-    let tags = ghcr
-        .get("/v2/acme/tool/tags/list", Some(&ghcr.basic("alice")))
-        .await;
+    let tags = ghcr.get_as("alice", "/v2/acme/tool/tags/list").await;
     assert_eq!(tags.json()["tags"], json!(["latest"]));
     let package = ghcr
-        .get(
-            "/orgs/acme/packages/container/tool",
-            Some(&ghcr.basic("alice")),
-        )
+        .get_as("alice", "/orgs/acme/packages/container/tool")
         .await;
     assert_eq!(
         package.json()["description"],
@@ -297,7 +292,7 @@ async fn a_bearer_token_loses_what_a_revoked_grant_gave() {
         201
     );
 
-    let reply = ghcr.delete(grant, Some(&ghcr.basic("alice"))).await;
+    let reply = ghcr.delete_as("alice", grant).await;
     assert!(reply.status.is_success(), "{reply:?}");
     let reply = ghcr
         .push_blob_as(&bobs, "alice/app", b"after the grant is gone")
@@ -342,8 +337,8 @@ async fn answers(
 async fn a_bearer_token_sees_what_its_personal_access_token_sees_through_basic_auth() {
     let ghcr = Ghcr::start().await;
     ghcr.publish("alice", "alice/app", "1.0").await;
-    ghcr.publish("alice", "alice/public-app", "1.0").await;
-    ghcr.make_public("alice", "/user", "public-app").await;
+    ghcr.publish_public("alice", "alice/public-app", "1.0")
+        .await;
     let scopes = [
         "registry:catalog:*",
         "repository:alice/app:pull",
@@ -422,7 +417,7 @@ const SOURCE: &str = "org.opencontainers.image.source";
 
 /// The package as its admin alice sees it through the REST API.
 async fn as_alice(ghcr: &Ghcr, path: &str) -> serde_json::Value {
-    let reply = ghcr.get(path, Some(&ghcr.basic("alice"))).await;
+    let reply = ghcr.get_as("alice", path).await;
     assert_eq!(reply.status, 200, "{reply:?}");
     reply.json()
 }
@@ -638,12 +633,12 @@ async fn everything_about(
 async fn a_private_package_and_a_missing_one_read_the_same_to_whoever_may_not_see_it() {
     let ghcr = Ghcr::start().await;
     ghcr.publish("alice", "alice/hidden", "1.0").await;
-    ghcr.publish("alice", "alice/public-app", "1.0").await;
-    ghcr.make_public("alice", "/user", "public-app").await;
+    ghcr.publish_public("alice", "alice/public-app", "1.0")
+        .await;
     // A package published and deleted is missing too.
     ghcr.publish("alice", "alice/gone", "1.0").await;
     let reply = ghcr
-        .delete("/user/packages/container/gone", Some(&ghcr.basic("alice")))
+        .delete_as("alice", "/user/packages/container/gone")
         .await;
     assert_eq!(reply.status, 204, "{reply:?}");
 

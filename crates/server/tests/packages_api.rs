@@ -29,8 +29,8 @@ async fn seeded() -> Ghcr {
         .await;
     assert_eq!(reply.status, 201);
     ghcr.publish("alice", "alice/app/release", "1.0").await;
-    ghcr.publish("alice", "alice/public-app", "1.0").await;
-    ghcr.make_public("alice", "/user", "public-app").await;
+    ghcr.publish_public("alice", "alice/public-app", "1.0")
+        .await;
     ghcr.publish("carol", "acme/tool", "1.0").await;
     ghcr
 }
@@ -190,10 +190,7 @@ async fn listings_are_paged_with_a_link_to_the_next_page() {
 async fn a_package_reads_like_githubs_with_its_metadata() {
     let ghcr = seeded().await;
     let reply = ghcr
-        .get(
-            "/users/alice/packages/container/app",
-            Some(&ghcr.basic("alice")),
-        )
+        .get_as("alice", "/users/alice/packages/container/app")
         .await;
     assert_eq!(reply.status, 200, "{reply:?}");
     let package = reply.json();
@@ -229,10 +226,7 @@ async fn a_package_reads_like_githubs_with_its_metadata() {
     }
 
     let nested = ghcr
-        .get(
-            "/user/packages/container/app%2Frelease",
-            Some(&ghcr.basic("alice")),
-        )
+        .get_as("alice", "/user/packages/container/app%2Frelease")
         .await;
     assert_eq!(nested.status, 200, "{nested:?}");
     assert_eq!(nested.json()["name"], "app/release");
@@ -242,10 +236,7 @@ async fn a_package_reads_like_githubs_with_its_metadata() {
     );
 
     let org = ghcr
-        .get(
-            "/orgs/acme/packages/container/tool",
-            Some(&ghcr.basic("alice")),
-        )
+        .get_as("alice", "/orgs/acme/packages/container/tool")
         .await;
     assert_eq!(org.json()["owner"]["type"], "Organization");
     assert_eq!(
@@ -572,17 +563,13 @@ async fn versions_are_listed_read_deleted_and_restored() {
         404
     );
     assert_eq!(
-        ghcr.get(&format!("{base}/versions"), Some(&ghcr.basic("bob")))
-            .await
-            .status,
+        ghcr.get_as("bob", &format!("{base}/versions")).await.status,
         404
     );
 
     // Deleting needs delete:packages.
     let version = format!("{base}/versions/{id}");
-    let denied = ghcr
-        .delete(&version, Some(&ghcr.basic("alice-write")))
-        .await;
+    let denied = ghcr.delete_as("alice-write", &version).await;
     assert_eq!(denied.status, 403);
     let deleted = ghcr.delete(&version, Some(&alice)).await;
     assert_eq!(deleted.status, 204, "{deleted:?}");

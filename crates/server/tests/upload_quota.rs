@@ -108,15 +108,8 @@ async fn trickling_uploads_of_one_principal_leave_room_for_another_and_are_cut()
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Bob still pushes while they trickle.
-    let content = b"bob's layer";
-    let digest = Digest::sha256(content);
     let reply = server
-        .send(
-            Method::POST,
-            &format!("/v2/{REPO}/blobs/uploads/?digest={digest}"),
-            &[("x-user", "bob")],
-            content.to_vec(),
-        )
+        .post_blob(REPO, b"bob's layer", &[("x-user", "bob")])
         .await;
     assert_eq!(
         reply.status, 201,

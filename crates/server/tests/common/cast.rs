@@ -141,24 +141,17 @@ pub async fn seed(ghcr: &Ghcr, world: &mut World) -> Vec<Caller> {
         world.add_team_member("acme", slug, user);
     }
     let vault_src = source("acme/vault-src");
-    store
-        .set_collaborator(
-            &vault_src,
-            &Collaborator::User(login("ivan")),
-            RepositoryRole::Write,
-        )
-        .await
-        .expect("collaborator");
-    world.set_collaborator("acme/vault-src", "user:ivan", RepositoryRole::Write);
-    store
-        .set_collaborator(
-            &vault_src,
-            &Collaborator::Team(team("ops")),
-            RepositoryRole::Read,
-        )
-        .await
-        .expect("collaborator");
-    world.set_collaborator("acme/vault-src", "team:ops", RepositoryRole::Read);
+    for (collaborator, role) in [
+        ("user:ivan", RepositoryRole::Write),
+        ("team:ops", RepositoryRole::Read),
+    ] {
+        let parsed: Collaborator = collaborator.parse().expect("collaborator");
+        store
+            .set_collaborator(&vault_src, &parsed, role)
+            .await
+            .expect("collaborator");
+        world.set_collaborator("acme/vault-src", collaborator, role);
+    }
 
     let mut callers = vec![Caller {
         label: "anonymous".to_owned(),

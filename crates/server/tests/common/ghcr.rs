@@ -239,6 +239,16 @@ impl Ghcr {
             .await
     }
 
+    /// `GET path` as the token `who` (see [`basic`](Self::basic)).
+    pub async fn get_as(&self, who: &str, path: &str) -> Reply {
+        self.get(path, Some(&self.basic(who))).await
+    }
+
+    /// `DELETE path` as the token `who`.
+    pub async fn delete_as(&self, who: &str, path: &str) -> Reply {
+        self.delete(path, Some(&self.basic(who))).await
+    }
+
     /// `DELETE path` as `authorization`.
     pub async fn delete(&self, path: &str, authorization: Option<&str>) -> Reply {
         self.send(Method::DELETE, path, authorization, Vec::new())
@@ -313,7 +323,21 @@ impl Ghcr {
         if annotations.as_object().is_some_and(|a| !a.is_empty()) {
             manifest["annotations"] = annotations;
         }
-        let bytes = serde_json::to_vec(&manifest).expect("json");
+        self.put_manifest_as(authorization, repo, reference, &manifest)
+            .await
+    }
+
+    /// PUTs the OCI manifest `manifest` to `repo`, tagged `reference` (a
+    /// tag, or by digest when `reference` is `"@"`). Returns the reply,
+    /// the manifest digest and its size.
+    pub async fn put_manifest_as(
+        &self,
+        authorization: &str,
+        repo: &str,
+        reference: &str,
+        manifest: &Value,
+    ) -> (Reply, Digest, usize) {
+        let bytes = serde_json::to_vec(manifest).expect("json");
         let digest = Digest::sha256(&bytes);
         let reference = if reference == "@" {
             digest.to_string()
@@ -344,6 +368,21 @@ impl Ghcr {
             reply.status, 201,
             "publish {repo}:{tag} as {who}: {reply:?}"
         );
+        digest
+    }
+
+    /// Publishes a plain image as `who` (see [`publish`](Self::publish))
+    /// and makes its package public, through `/user` when `who` owns it,
+    /// else through the organization that does.
+    pub async fn publish_public(&self, who: &str, repo: &str, tag: &str) -> Digest {
+        let digest = self.publish(who, repo, tag).await;
+        let (owner, package) = repo.split_once('/').expect("OWNER/PACKAGE");
+        let owner_path = if owner == who {
+            "/user".to_owned()
+        } else {
+            format!("/orgs/{owner}")
+        };
+        self.make_public(who, &owner_path, package).await;
         digest
     }
 
