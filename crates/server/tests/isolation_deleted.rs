@@ -51,7 +51,7 @@ async fn publish_old(ghcr: &Ghcr) -> Old {
     let reply = ghcr.push_blob_as(&alice, "acme/vault", empty).await;
     assert_eq!(reply.status, 201, "{reply:?}");
     let image_bytes = ghcr
-        .get(&format!("/v2/acme/vault/manifests/{image}"), Some(&alice))
+        .get_as("alice", &format!("/v2/acme/vault/manifests/{image}"))
         .await
         .body;
     let signature = put_manifest(
@@ -89,6 +89,16 @@ async fn put_manifest(
         .await;
     assert_eq!(reply.status, 201, "{reply:?}");
     digest
+}
+
+/// A registry on `backend` where alice published acme/vault (see
+/// [`publish_old`]) and deleted it.
+async fn deleted_package(backend: Backend) -> (Ghcr, Old) {
+    let ghcr = Ghcr::start_on_storage(backend).await;
+    let old = publish_old(&ghcr).await;
+    let deleted = ghcr.delete_as("alice", PACKAGE).await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    (ghcr, old)
 }
 
 /// Asserts that `who` reaches nothing of `old` through acme/vault.
@@ -154,122 +164,103 @@ async fn assert_nothing_reachable(ghcr: &Ghcr, who: &str, old: &Old) {
 #[tokio::test]
 async fn the_new_package_of_a_deleted_name_starts_empty() {
     for backend in BACKENDS {
-        the_new_package_of_a_deleted_name_starts_empty_on(backend).await;
+        let (ghcr, old) = deleted_package(backend).await;
+        // carol, a member who may create packages in acme, publishes the name.
+        ghcr.publish("carol", "acme/vault", "new").await;
+        assert_nothing_reachable(&ghcr, "carol", &old).await;
+        // Nor through a push that names the old blobs without uploading them.
+        let carol = ghcr.basic("carol");
+        let borrowed = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": descriptor(OCI_CONFIG, &old.config, 80),
+            "layers": [descriptor(OCI_LAYER, &old.layer, 24)],
+        });
+        let (reply, _, _) = ghcr
+            .put_manifest_as(&carol, "acme/vault", "borrowed", &borrowed)
+            .await;
+        assert_eq!(reply.status, 400, "{reply:?}");
+        assert_eq!(reply.error_code().as_deref(), Some("MANIFEST_BLOB_UNKNOWN"));
+
+        // The name is taken: the old package cannot be restored over it.
+        let refused = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
+        assert_eq!(refused.status, 409, "{refused:?}");
+        assert_nothing_reachable(&ghcr, "carol", &old).await;
+        let pulled = ghcr.get_as("carol", "/v2/acme/vault/manifests/new").await;
+        assert_eq!(pulled.status, 200, "the new package is untouched");
+
+        // The new package deleted and restored in turn brings back its own
+        // content, still nothing of the old one.
+        assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
+        let restored = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
+        assert_eq!(restored.status, 204, "{restored:?}");
+        assert_eq!(
+            ghcr.get_as("carol", "/v2/acme/vault/manifests/new")
+                .await
+                .status,
+            200
+        );
+        assert_nothing_reachable(&ghcr, "carol", &old).await;
     }
-}
-
-async fn the_new_package_of_a_deleted_name_starts_empty_on(backend: Backend) {
-    let ghcr = Ghcr::start_on_storage(backend).await;
-    let alice = ghcr.basic("alice");
-    let old = publish_old(&ghcr).await;
-    let deleted = ghcr.delete(PACKAGE, Some(&alice)).await;
-    assert_eq!(deleted.status, 204, "{deleted:?}");
-
-    // carol, a member who may create packages in acme, publishes the name.
-    ghcr.publish("carol", "acme/vault", "new").await;
-    assert_nothing_reachable(&ghcr, "carol", &old).await;
-    // Nor through a push that names the old blobs without uploading them.
-    let carol = ghcr.basic("carol");
-    let borrowed = json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": descriptor(OCI_CONFIG, &old.config, 80),
-        "layers": [descriptor(OCI_LAYER, &old.layer, 24)],
-    });
-    let (reply, _, _) = ghcr
-        .put_manifest_as(&carol, "acme/vault", "borrowed", &borrowed)
-        .await;
-    assert_eq!(reply.status, 400, "{reply:?}");
-    assert_eq!(reply.error_code().as_deref(), Some("MANIFEST_BLOB_UNKNOWN"));
-
-    // The name is taken: the old package cannot be restored over it.
-    let refused = ghcr.post(&format!("{PACKAGE}/restore"), Some(&alice)).await;
-    assert_eq!(refused.status, 409, "{refused:?}");
-    assert_nothing_reachable(&ghcr, "carol", &old).await;
-    let pulled = ghcr.get("/v2/acme/vault/manifests/new", Some(&carol)).await;
-    assert_eq!(pulled.status, 200, "the new package is untouched");
-
-    // The new package deleted and restored in turn brings back its own
-    // content, still nothing of the old one.
-    assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
-    let restored = ghcr.post(&format!("{PACKAGE}/restore"), Some(&alice)).await;
-    assert_eq!(restored.status, 204, "{restored:?}");
-    assert_eq!(
-        ghcr.get("/v2/acme/vault/manifests/new", Some(&carol))
-            .await
-            .status,
-        200
-    );
-    assert_nothing_reachable(&ghcr, "carol", &old).await;
 }
 
 #[tokio::test]
 async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it() {
     for backend in BACKENDS {
-        a_restored_package_gets_its_content_back_and_the_purge_removes_it_on(backend).await;
+        let (ghcr, old) = deleted_package(backend).await;
+        // Blobs uploaded under the free name without a package (no manifest)
+        // do not block the restore, and do not join the restored package.
+        let stray = b"carol's stray blob";
+        let reply = ghcr
+            .push_blob_as(&ghcr.basic("carol"), "acme/vault", stray)
+            .await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+
+        let restored = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
+        assert_eq!(restored.status, 204, "{restored:?}");
+        for path in [
+            format!("/v2/acme/vault/manifests/{}", old.image),
+            format!("/v2/acme/vault/manifests/{}", old.signature),
+            "/v2/acme/vault/manifests/v1".to_owned(),
+            format!("/v2/acme/vault/blobs/{}", old.layer),
+            format!("/v2/acme/vault/blobs/{}", old.config),
+        ] {
+            let reply = ghcr.get_as("alice", &path).await;
+            assert_eq!(reply.status, 200, "GET {path} after the restore: {reply:?}");
+        }
+        let referrers = ghcr
+            .get_as("alice", &format!("/v2/acme/vault/referrers/{}", old.image))
+            .await;
+        assert_eq!(
+            referrers.json()["manifests"][0]["digest"],
+            json!(old.signature.to_string())
+        );
+        let stray_reply = ghcr
+            .get_as(
+                "alice",
+                &format!("/v2/acme/vault/blobs/{}", Digest::sha256(stray)),
+            )
+            .await;
+        assert_eq!(stray_reply.status, 404, "{stray_reply:?}");
+
+        // Deleted again; after the restore window the purge removes the
+        // content for good: a new package of the name reaches none of it.
+        assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
+        let report = ghcr.purge_after_restore_window().await;
+        assert_eq!(report.packages.len(), 1);
+        let archives = ghcr
+            .server
+            .registry
+            .storage()
+            .list_archives()
+            .await
+            .expect("archives");
+        assert!(archives.is_empty(), "left after the purge: {archives:?}");
+        let late = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
+        assert_eq!(late.status, 404, "{late:?}");
+        ghcr.publish("carol", "acme/vault", "new").await;
+        assert_nothing_reachable(&ghcr, "carol", &old).await;
     }
-}
-
-async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it_on(backend: Backend) {
-    let ghcr = Ghcr::start_on_storage(backend).await;
-    let alice = ghcr.basic("alice");
-    let old = publish_old(&ghcr).await;
-    assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
-    // Blobs uploaded under the free name without a package (no manifest)
-    // do not block the restore, and do not join the restored package.
-    let stray = b"carol's stray blob";
-    let reply = ghcr
-        .push_blob_as(&ghcr.basic("carol"), "acme/vault", stray)
-        .await;
-    assert_eq!(reply.status, 201, "{reply:?}");
-
-    let restored = ghcr.post(&format!("{PACKAGE}/restore"), Some(&alice)).await;
-    assert_eq!(restored.status, 204, "{restored:?}");
-    for path in [
-        format!("/v2/acme/vault/manifests/{}", old.image),
-        format!("/v2/acme/vault/manifests/{}", old.signature),
-        "/v2/acme/vault/manifests/v1".to_owned(),
-        format!("/v2/acme/vault/blobs/{}", old.layer),
-        format!("/v2/acme/vault/blobs/{}", old.config),
-    ] {
-        let reply = ghcr.get(&path, Some(&alice)).await;
-        assert_eq!(reply.status, 200, "GET {path} after the restore: {reply:?}");
-    }
-    let referrers = ghcr
-        .get(
-            &format!("/v2/acme/vault/referrers/{}", old.image),
-            Some(&alice),
-        )
-        .await;
-    assert_eq!(
-        referrers.json()["manifests"][0]["digest"],
-        json!(old.signature.to_string())
-    );
-    let stray_reply = ghcr
-        .get(
-            &format!("/v2/acme/vault/blobs/{}", Digest::sha256(stray)),
-            Some(&alice),
-        )
-        .await;
-    assert_eq!(stray_reply.status, 404, "{stray_reply:?}");
-
-    // Deleted again; after the restore window the purge removes the
-    // content for good: a new package of the name reaches none of it.
-    assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
-    let report = ghcr.purge_after_restore_window().await;
-    assert_eq!(report.packages.len(), 1);
-    let archives = ghcr
-        .server
-        .registry
-        .storage()
-        .list_archives()
-        .await
-        .expect("archives");
-    assert!(archives.is_empty(), "left after the purge: {archives:?}");
-    let late = ghcr.post(&format!("{PACKAGE}/restore"), Some(&alice)).await;
-    assert_eq!(late.status, 404, "{late:?}");
-    ghcr.publish("carol", "acme/vault", "new").await;
-    assert_nothing_reachable(&ghcr, "carol", &old).await;
 }
 
 /// A crash between a package change and its storage change is repaired
@@ -300,8 +291,7 @@ async fn startup_reconciles_archives_with_the_package_records() {
     assert_nothing_reachable(&ghcr, "carol", &old).await;
 
     // carol's package restored in the records only: its content comes back.
-    let alice = ghcr.basic("alice");
-    assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
+    assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
     ghcr.store
         .restore_package(&name, ghcr.now())
         .await
@@ -350,15 +340,13 @@ async fn uploads_under_way_at_the_delete_are_cancelled() {
         let ghcr = Ghcr::start_on_storage(backend).await;
         let alice = ghcr.basic("alice");
         publish_old(&ghcr).await;
-        let started = ghcr
-            .post("/v2/acme/vault/blobs/uploads/", Some(&alice))
-            .await;
+        let started = ghcr.post_as("alice", "/v2/acme/vault/blobs/uploads/").await;
         assert_eq!(started.status, 202, "{started:?}");
         let location = started.header("location").expect("location").to_owned();
         let content = b"pushed while the package was deleted";
         let digest = Digest::sha256(content);
 
-        assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
+        assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
         let separator = if location.contains('?') { '&' } else { '?' };
         let finished = ghcr
             .send(
@@ -390,9 +378,7 @@ async fn a_delete_waits_for_a_chunk_under_way_and_cancels_its_upload() {
     let ghcr = Arc::new(Ghcr::start_on_storage(Backend::Filesystem).await);
     let alice = ghcr.basic("alice");
     publish_old(&ghcr).await;
-    let started = ghcr
-        .post("/v2/acme/vault/blobs/uploads/", Some(&alice))
-        .await;
+    let started = ghcr.post_as("alice", "/v2/acme/vault/blobs/uploads/").await;
     assert_eq!(started.status, 202, "{started:?}");
     let location = started.header("location").expect("location").to_owned();
     let content = b"streamed while the package was deleted".to_vec();
@@ -416,8 +402,8 @@ async fn a_delete_waits_for_a_chunk_under_way_and_cancels_its_upload() {
         .expect("first chunk");
     tokio::time::sleep(Duration::from_millis(100)).await;
     let delete = {
-        let (ghcr, alice) = (ghcr.clone(), alice.clone());
-        tokio::spawn(async move { ghcr.delete(PACKAGE, Some(&alice)).await })
+        let ghcr = ghcr.clone();
+        tokio::spawn(async move { ghcr.delete_as("alice", PACKAGE).await })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!delete.is_finished(), "the delete waits for the chunk");

@@ -249,6 +249,11 @@ impl Ghcr {
         self.delete(path, Some(&self.basic(who))).await
     }
 
+    /// `POST path` with an empty body as the token `who`.
+    pub async fn post_as(&self, who: &str, path: &str) -> Reply {
+        self.post(path, Some(&self.basic(who))).await
+    }
+
     /// `DELETE path` as `authorization`.
     pub async fn delete(&self, path: &str, authorization: Option<&str>) -> Reply {
         self.send(Method::DELETE, path, authorization, Vec::new())
