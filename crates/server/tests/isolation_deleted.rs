@@ -194,12 +194,8 @@ async fn the_new_package_of_a_deleted_name_starts_empty() {
         assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
         let restored = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
         assert_eq!(restored.status, 204, "{restored:?}");
-        assert_eq!(
-            ghcr.get_as("carol", "/v2/acme/vault/manifests/new")
-                .await
-                .status,
-            200
-        );
+        ghcr.assert_get("carol", "/v2/acme/vault/manifests/new", 200)
+            .await;
         assert_nothing_reachable(&ghcr, "carol", &old).await;
     }
 }
@@ -270,7 +266,8 @@ async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it() {
 #[tokio::test]
 async fn startup_reconciles_archives_with_the_package_records() {
     let ghcr = Ghcr::start_on_storage(Backend::Filesystem).await;
-    let storage = ghcr.server.registry.storage().clone();
+    let registry = &ghcr.server.registry;
+    let storage = registry.storage().clone();
     let old = publish_old(&ghcr).await;
     let name = "acme/vault".parse().expect("name");
 
@@ -280,9 +277,7 @@ async fn startup_reconciles_archives_with_the_package_records() {
         .delete_package(&name, ghcr.now())
         .await
         .expect("delete the record");
-    let repairs = ghcr
-        .server
-        .registry
+    let repairs = registry
         .reconcile_package_archives()
         .await
         .expect("reconcile");
@@ -302,9 +297,7 @@ async fn startup_reconciles_archives_with_the_package_records() {
         .archive_repository(&"acme/gone".parse().expect("name"), &purged_key)
         .await
         .expect("archive");
-    let repairs = ghcr
-        .server
-        .registry
+    let repairs = registry
         .reconcile_package_archives()
         .await
         .expect("reconcile");
@@ -314,9 +307,7 @@ async fn startup_reconciles_archives_with_the_package_records() {
     assert_eq!(pulled.status, 200, "{pulled:?}");
 
     // Nothing left to repair; the first package's archive is kept.
-    let again = ghcr
-        .server
-        .registry
+    let again = registry
         .reconcile_package_archives()
         .await
         .expect("reconcile");

@@ -456,7 +456,7 @@ async fn grants_give_and_take_a_role() {
     let bob = ghcr.basic("bob");
     let pull = "/v2/alice/app/manifests/1.0";
     let grant = "/users/alice/packages/container/app/grants/user:bob";
-    assert_eq!(ghcr.get_as("bob", pull).await.status, 404);
+    ghcr.assert_get("bob", pull, 404).await;
 
     let reply = ghcr
         .send_json(Method::PUT, grant, &alice, &json!({ "role": "read" }))
@@ -466,7 +466,7 @@ async fn grants_give_and_take_a_role() {
         reply.json(),
         json!({ "grantee": "user:bob", "role": "read" })
     );
-    assert_eq!(ghcr.get_as("bob", pull).await.status, 200);
+    ghcr.assert_get("bob", pull, 200).await;
     let push = ghcr.post_as("bob", "/v2/alice/app/blobs/uploads/").await;
     assert_eq!(push.status, 403, "read does not push");
 
@@ -515,7 +515,7 @@ async fn grants_give_and_take_a_role() {
 
     let reply = ghcr.delete_as("alice", grant).await;
     assert_eq!(reply.status, 204);
-    assert_eq!(ghcr.get_as("bob", pull).await.status, 404);
+    ghcr.assert_get("bob", pull, 404).await;
     let again = ghcr.delete_as("alice", grant).await;
     assert_eq!(again.status, 404);
 }
@@ -543,22 +543,12 @@ async fn versions_are_listed_read_deleted_and_restored() {
     );
     let one = ghcr.get_as("alice", &format!("{base}/versions/{id}")).await;
     assert_eq!(one.json()["name"], newest["name"]);
-    assert_eq!(
-        ghcr.get_as("alice", &format!("{base}/versions/999999"))
-            .await
-            .status,
-        404
-    );
-    assert_eq!(
-        ghcr.get_as("alice", &format!("{base}/versions/nope"))
-            .await
-            .status,
-        404
-    );
-    assert_eq!(
-        ghcr.get_as("bob", &format!("{base}/versions")).await.status,
-        404
-    );
+    ghcr.assert_get("alice", &format!("{base}/versions/999999"), 404)
+        .await;
+    ghcr.assert_get("alice", &format!("{base}/versions/nope"), 404)
+        .await;
+    ghcr.assert_get("bob", &format!("{base}/versions"), 404)
+        .await;
 
     // Deleting needs delete:packages.
     let version = format!("{base}/versions/{id}");
@@ -566,12 +556,8 @@ async fn versions_are_listed_read_deleted_and_restored() {
     assert_eq!(denied.status, 403);
     let deleted = ghcr.delete_as("alice", &version).await;
     assert_eq!(deleted.status, 204, "{deleted:?}");
-    assert_eq!(
-        ghcr.get_as("alice", "/v2/alice/app/manifests/2.0")
-            .await
-            .status,
-        404
-    );
+    ghcr.assert_get("alice", "/v2/alice/app/manifests/2.0", 404)
+        .await;
     let active = ghcr.get_as("alice", &format!("{base}/versions")).await;
     assert_eq!(active.json().as_array().expect("list").len(), 1);
     let gone = ghcr
@@ -590,12 +576,8 @@ async fn versions_are_listed_read_deleted_and_restored() {
 
     let restored = ghcr.post_as("alice", &format!("{version}/restore")).await;
     assert_eq!(restored.status, 204, "{restored:?}");
-    assert_eq!(
-        ghcr.get_as("alice", "/v2/alice/app/manifests/2.0")
-            .await
-            .status,
-        200
-    );
+    ghcr.assert_get("alice", "/v2/alice/app/manifests/2.0", 200)
+        .await;
     let twice = ghcr.post_as("alice", &format!("{version}/restore")).await;
     assert_eq!(twice.status, 409, "{twice:?}");
 }
@@ -607,7 +589,7 @@ async fn a_deleted_package_is_gone_until_restored_and_purged_after_30_days() {
     let pull = "/v2/alice/app/manifests/1.0";
     let deleted = ghcr.delete_as("alice", package).await;
     assert_eq!(deleted.status, 204, "{deleted:?}");
-    assert_eq!(ghcr.get_as("alice", package).await.status, 404);
+    ghcr.assert_get("alice", package, 404).await;
     let reply = ghcr.get_as("alice", pull).await;
     assert_eq!(reply.status, 404);
     assert_eq!(reply.error_code().as_deref(), Some("NAME_UNKNOWN"));
@@ -623,13 +605,9 @@ async fn a_deleted_package_is_gone_until_restored_and_purged_after_30_days() {
     assert_eq!(outsider.status, 404);
     let restored = ghcr.post_as("alice", &format!("{package}/restore")).await;
     assert_eq!(restored.status, 204, "{restored:?}");
-    assert_eq!(ghcr.get_as("alice", pull).await.status, 200);
-    assert_eq!(
-        ghcr.get_as("alice", "/v2/alice/app/manifests/2.0")
-            .await
-            .status,
-        200
-    );
+    ghcr.assert_get("alice", pull, 200).await;
+    ghcr.assert_get("alice", "/v2/alice/app/manifests/2.0", 200)
+        .await;
 
     // Deleted again, and 30 days pass: purged for good.
     assert_eq!(ghcr.delete_as("alice", package).await.status, 204);
@@ -640,7 +618,7 @@ async fn a_deleted_package_is_gone_until_restored_and_purged_after_30_days() {
     assert_eq!(late.status, 404, "{late:?}");
     // The name is free for a new first publish.
     ghcr.publish("alice", "alice/app", "3.0").await;
-    assert_eq!(ghcr.get_as("alice", pull).await.status, 404);
+    ghcr.assert_get("alice", pull, 404).await;
 }
 
 /// The routes: a nested name (`app%2Frelease`) reaches every sub-resource,

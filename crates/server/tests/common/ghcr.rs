@@ -244,6 +244,13 @@ impl Ghcr {
         self.get(path, Some(&self.basic(who))).await
     }
 
+    /// `GET path` as the token `who`, asserting the answer's status.
+    pub async fn assert_get(&self, who: &str, path: &str, status: u16) -> Reply {
+        let reply = self.get_as(who, path).await;
+        assert_eq!(reply.status, status, "GET {path} as {who}: {reply:?}");
+        reply
+    }
+
     /// `DELETE path` as the token `who`.
     pub async fn delete_as(&self, who: &str, path: &str) -> Reply {
         self.delete(path, Some(&self.basic(who))).await
