@@ -113,3 +113,16 @@ pub fn manifest_put(
         .header("content-type", "application/vnd.oci.image.manifest.v1+json")
         .body(manifest)
 }
+
+/// Asserts that `--help` succeeds and mentions each of `words`.
+pub fn assert_help_mentions(words: &[&str]) {
+    let output = Command::new(BIN).arg("--help").output().expect("--help");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for word in words {
+        assert!(
+            help.contains(word),
+            "--help does not mention {word}:\n{help}"
+        );
+    }
+}
