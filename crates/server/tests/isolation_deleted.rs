@@ -101,6 +101,12 @@ async fn deleted_package(backend: Backend) -> (Ghcr, Old) {
     (ghcr, old)
 }
 
+/// What the startup reconciliation repaired.
+async fn reconcile(registry: &wharf_server::Registry) -> wharf_server::ArchiveRepairs {
+    let repairs = registry.reconcile_package_archives().await;
+    repairs.expect("reconcile")
+}
+
 /// Asserts that `who` reaches nothing of `old` through acme/vault.
 async fn assert_nothing_reachable(ghcr: &Ghcr, who: &str, old: &Old) {
     let auth = ghcr.basic(who);
@@ -277,10 +283,7 @@ async fn startup_reconciles_archives_with_the_package_records() {
         .delete_package(&name, ghcr.now())
         .await
         .expect("delete the record");
-    let repairs = registry
-        .reconcile_package_archives()
-        .await
-        .expect("reconcile");
+    let repairs = reconcile(registry).await;
     assert_eq!(repairs.archived, vec![name.clone()]);
     ghcr.publish("carol", "acme/vault", "new").await;
     assert_nothing_reachable(&ghcr, "carol", &old).await;
@@ -297,20 +300,14 @@ async fn startup_reconciles_archives_with_the_package_records() {
         .archive_repository(&"acme/gone".parse().expect("name"), &purged_key)
         .await
         .expect("archive");
-    let repairs = registry
-        .reconcile_package_archives()
-        .await
-        .expect("reconcile");
+    let repairs = reconcile(registry).await;
     assert_eq!(repairs.restored, vec![name.clone()]);
     assert_eq!(repairs.dropped, vec![purged_key]);
     let pulled = ghcr.get_as("carol", "/v2/acme/vault/manifests/new").await;
     assert_eq!(pulled.status, 200, "{pulled:?}");
 
     // Nothing left to repair; the first package's archive is kept.
-    let again = registry
-        .reconcile_package_archives()
-        .await
-        .expect("reconcile");
+    let again = reconcile(registry).await;
     assert!(again.is_empty(), "{again:?}");
     let archives = storage.list_archives().await.expect("archives");
     assert_eq!(
