@@ -57,6 +57,22 @@ async fn retry(ghcr: &Ghcr, repo: &str, tag: &str, bytes: &[u8]) -> Reply {
         .await
 }
 
+/// A registry where alice published alice/app tagged `published`, then
+/// pushed the index `label` tagged `stored` that reached storage but not
+/// the records (the crash window); the first manifest's digest, the
+/// index and its digest.
+async fn stored_after_publish(
+    published: &str,
+    label: &str,
+    stored: &str,
+) -> (Ghcr, Digest, Vec<u8>, Digest) {
+    let ghcr = Ghcr::start().await;
+    let first = ghcr.publish("alice", "alice/app", published).await;
+    let (bytes, digest) = index(label);
+    stored_only(&ghcr, "alice/app", stored, &bytes, &digest).await;
+    (ghcr, first, bytes, digest)
+}
+
 /// The versions the REST API lists: digest → tags.
 async fn versions(ghcr: &Ghcr) -> Vec<(String, Vec<String>)> {
     let reply = ghcr
@@ -84,10 +100,7 @@ async fn versions(ghcr: &Ghcr) -> Vec<(String, Vec<String>)> {
 
 #[tokio::test]
 async fn a_manifest_stored_before_its_version_was_recorded_is_completed_by_the_retry() {
-    let ghcr = Ghcr::start().await;
-    let first = ghcr.publish("alice", "alice/app", "1.0").await;
-    let (bytes, digest) = index("second");
-    stored_only(&ghcr, "alice/app", "2.0", &bytes, &digest).await;
+    let (ghcr, first, bytes, digest) = stored_after_publish("1.0", "second", "2.0").await;
 
     // After the crash: the version is not in the records, the manifest is
     // complete under its digest, and nothing else changed.
@@ -124,10 +137,7 @@ async fn a_manifest_stored_before_its_version_was_recorded_is_completed_by_the_r
 
 #[tokio::test]
 async fn a_tag_moved_in_storage_before_the_records_is_settled_by_the_retry() {
-    let ghcr = Ghcr::start().await;
-    let old = ghcr.publish("alice", "alice/app", "latest").await;
-    let (bytes, new) = index("moved");
-    stored_only(&ghcr, "alice/app", "latest", &bytes, &new).await;
+    let (ghcr, old, bytes, new) = stored_after_publish("latest", "moved", "latest").await;
 
     // After the crash the tag resolves to the new manifest (storage is the
     // truth for pulls); the records still name the old one.
