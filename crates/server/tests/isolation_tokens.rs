@@ -34,6 +34,16 @@ async fn personal_token(
     (id, basic(login, &secret))
 }
 
+/// A registry where alice has the private package `private` (tag 1.0)
+/// and the public alice/public-app.
+async fn with_public_app(private: &str) -> Ghcr {
+    let ghcr = Ghcr::start().await;
+    ghcr.publish("alice", private, "1.0").await;
+    ghcr.publish_public("alice", "alice/public-app", "1.0")
+        .await;
+    ghcr
+}
+
 /// A bearer token for `scopes` from the token endpoint, with `basic`.
 async fn bearer_with(ghcr: &Ghcr, basic: &str, scopes: &[&str]) -> String {
     let reply = ghcr.token_reply(Some(basic), scopes).await;
@@ -335,10 +345,7 @@ async fn answers(
 
 #[tokio::test]
 async fn a_bearer_token_sees_what_its_personal_access_token_sees_through_basic_auth() {
-    let ghcr = Ghcr::start().await;
-    ghcr.publish("alice", "alice/app", "1.0").await;
-    ghcr.publish_public("alice", "alice/public-app", "1.0")
-        .await;
+    let ghcr = with_public_app("alice/app").await;
     let scopes = [
         "registry:catalog:*",
         "repository:alice/app:pull",
@@ -631,10 +638,7 @@ async fn everything_about(
 
 #[tokio::test]
 async fn a_private_package_and_a_missing_one_read_the_same_to_whoever_may_not_see_it() {
-    let ghcr = Ghcr::start().await;
-    ghcr.publish("alice", "alice/hidden", "1.0").await;
-    ghcr.publish_public("alice", "alice/public-app", "1.0")
-        .await;
+    let ghcr = with_public_app("alice/hidden").await;
     // A package published and deleted is missing too.
     ghcr.publish("alice", "alice/gone", "1.0").await;
     let reply = ghcr
