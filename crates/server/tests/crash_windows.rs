@@ -106,16 +106,14 @@ async fn a_manifest_stored_before_its_version_was_recorded_is_completed_by_the_r
     // complete under its digest, and nothing else changed.
     let listed = versions(&ghcr).await;
     assert_eq!(listed, vec![(first.to_string(), vec!["1.0".to_owned()])]);
-    let alice = ghcr.basic("alice");
     let by_digest = ghcr
-        .get(&format!("/v2/alice/app/manifests/{digest}"), Some(&alice))
+        .get_as("alice", &format!("/v2/alice/app/manifests/{digest}"))
         .await;
     assert_eq!(by_digest.status, 200);
     assert_eq!(&by_digest.body[..], &bytes[..], "whole, never partial");
     // Nobody else sees it: the package is private.
-    let bob = ghcr.basic("bob");
     let other = ghcr
-        .get(&format!("/v2/alice/app/manifests/{digest}"), Some(&bob))
+        .get_as("bob", &format!("/v2/alice/app/manifests/{digest}"))
         .await;
     assert_eq!(other.status, 404);
 
@@ -130,7 +128,7 @@ async fn a_manifest_stored_before_its_version_was_recorded_is_completed_by_the_r
     expected.sort();
     assert_eq!(listed, expected);
     let first_again = ghcr
-        .get(&format!("/v2/alice/app/manifests/{first}"), Some(&alice))
+        .get_as("alice", &format!("/v2/alice/app/manifests/{first}"))
         .await;
     assert_eq!(first_again.status, 200, "the earlier version is intact");
 }
@@ -141,10 +139,7 @@ async fn a_tag_moved_in_storage_before_the_records_is_settled_by_the_retry() {
 
     // After the crash the tag resolves to the new manifest (storage is the
     // truth for pulls); the records still name the old one.
-    let alice = ghcr.basic("alice");
-    let pulled = ghcr
-        .get("/v2/alice/app/manifests/latest", Some(&alice))
-        .await;
+    let pulled = ghcr.get_as("alice", "/v2/alice/app/manifests/latest").await;
     assert_eq!(pulled.status, 200);
     assert_eq!(pulled.header("docker-content-digest"), Some(new.as_str()));
     assert_eq!(
@@ -163,10 +158,10 @@ async fn a_tag_moved_in_storage_before_the_records_is_settled_by_the_retry() {
     expected.sort();
     assert_eq!(versions(&ghcr).await, expected);
     let old_again = ghcr
-        .get(&format!("/v2/alice/app/manifests/{old}"), Some(&alice))
+        .get_as("alice", &format!("/v2/alice/app/manifests/{old}"))
         .await;
     assert_eq!(old_again.status, 200);
-    let tags = ghcr.get("/v2/alice/app/tags/list", Some(&alice)).await;
+    let tags = ghcr.get_as("alice", "/v2/alice/app/tags/list").await;
     let tags: Value = tags.json();
     assert_eq!(tags["tags"], serde_json::json!(["latest"]));
 }

@@ -139,7 +139,7 @@ async fn fixture(state: State) -> Fixture {
                 world.set_visibility(VAULT, Visibility::Public);
             }
             let reply = ghcr
-                .delete("/orgs/acme/packages/container/vault", Some(&alice))
+                .delete_as("alice", "/orgs/acme/packages/container/vault")
                 .await;
             assert_eq!(reply.status, 204, "delete: {reply:?}");
             world.delete(VAULT);
@@ -978,7 +978,6 @@ async fn compare_with_missing(
 
 /// Puts the registry back as it was after a request that changed it.
 async fn undo(ghcr: &Ghcr, probe: &Probe, authorization: Option<&str>, reply: &Reply) {
-    let alice = ghcr.basic("alice");
     let package = "/orgs/acme/packages/container/vault";
     match probe.undo {
         Undo::CancelUpload if reply.status == 202 => {
@@ -989,11 +988,11 @@ async fn undo(ghcr: &Ghcr, probe: &Probe, authorization: Option<&str>, reply: &R
             assert_eq!(cancel.status, 204, "cancel {location}: {cancel:?}");
         }
         Undo::Restore if reply.status == 204 => {
-            let restore = ghcr.post(&format!("{package}/restore"), Some(&alice)).await;
+            let restore = ghcr.post_as("alice", &format!("{package}/restore")).await;
             assert_eq!(restore.status, 204, "undo a delete: {restore:?}");
         }
         Undo::Delete if reply.status == 204 => {
-            let delete = ghcr.delete(package, Some(&alice)).await;
+            let delete = ghcr.delete_as("alice", package).await;
             assert_eq!(delete.status, 204, "undo a restore: {delete:?}");
         }
         _ => {}

@@ -202,13 +202,13 @@ async fn a_repository_named_only_after_its_owner_is_refused_with_name_invalid() 
         "anonymous pull",
         &ghcr.get("/v2/bob/manifests/1", None).await,
     );
-    let nobody = ghcr.get("/v2/nobody/tags/list", Some(&bob)).await;
+    let nobody = ghcr.get_as("bob", "/v2/nobody/tags/list").await;
     assert_eq!(nobody.status, 400, "{nobody:?}");
     assert_eq!(nobody.error_code().as_deref(), Some("NAME_INVALID"));
 
     // No package came into being.
     let packages = ghcr
-        .get("/user/packages?package_type=container", Some(&bob))
+        .get_as("bob", "/user/packages?package_type=container")
         .await;
     assert_eq!(packages.status, 200, "{packages:?}");
     assert_eq!(packages.json(), serde_json::json!([]));

@@ -239,8 +239,7 @@ async fn with_accounts_the_session_cap_counts_per_user_whatever_the_token() {
         .await;
     assert_too_many(&over, "alice with another token");
     // Bob, from the same address, is someone else.
-    let bob = ghcr.basic("bob");
-    let reply = ghcr.post("/v2/bob/app/blobs/uploads/", Some(&bob)).await;
+    let reply = ghcr.post_as("bob", "/v2/bob/app/blobs/uploads/").await;
     assert_eq!(reply.status, 202, "{reply:?}");
 }
 
