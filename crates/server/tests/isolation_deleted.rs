@@ -107,6 +107,15 @@ async fn reconcile(registry: &wharf_server::Registry) -> wharf_server::ArchiveRe
     repairs.expect("reconcile")
 }
 
+/// `PUT location?digest=...` as alice: completes her upload session at
+/// `location` with the last chunk `body`.
+async fn finish_upload(ghcr: &Ghcr, location: &str, digest: &Digest, body: Vec<u8>) -> Reply {
+    let separator = if location.contains('?') { '&' } else { '?' };
+    let url = format!("{location}{separator}digest={digest}");
+    let alice = ghcr.basic("alice");
+    ghcr.send(Method::PUT, &url, Some(&alice), body).await
+}
+
 /// Asserts that `who` reaches nothing of `old` through acme/vault.
 async fn assert_nothing_reachable(ghcr: &Ghcr, who: &str, old: &Old) {
     let auth = ghcr.basic(who);
@@ -326,7 +335,6 @@ async fn startup_reconciles_archives_with_the_package_records() {
 async fn uploads_under_way_at_the_delete_are_cancelled() {
     for backend in BACKENDS {
         let ghcr = Ghcr::start_on_storage(backend).await;
-        let alice = ghcr.basic("alice");
         publish_old(&ghcr).await;
         let started = ghcr.post_as("alice", "/v2/acme/vault/blobs/uploads/").await;
         assert_eq!(started.status, 202, "{started:?}");
@@ -335,15 +343,7 @@ async fn uploads_under_way_at_the_delete_are_cancelled() {
         let digest = Digest::sha256(content);
 
         assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
-        let separator = if location.contains('?') { '&' } else { '?' };
-        let finished = ghcr
-            .send(
-                Method::PUT,
-                &format!("{location}{separator}digest={digest}"),
-                Some(&alice),
-                content.to_vec(),
-            )
-            .await;
+        let finished = finish_upload(&ghcr, &location, &digest, content.to_vec()).await;
         assert_eq!(finished.status, 404, "{backend:?}: {finished:?}");
         assert_eq!(
             finished.error_code().as_deref(),
@@ -403,15 +403,7 @@ async fn a_delete_waits_for_a_chunk_under_way_and_cancels_its_upload() {
     assert_eq!(patched.status, 202, "{patched:?}");
     assert_eq!(delete.await.expect("delete").status, 204);
 
-    let separator = if location.contains('?') { '&' } else { '?' };
-    let finished = ghcr
-        .send(
-            Method::PUT,
-            &format!("{location}{separator}digest={digest}"),
-            Some(&alice),
-            Vec::new(),
-        )
-        .await;
+    let finished = finish_upload(&ghcr, &location, &digest, Vec::new()).await;
     assert_eq!(finished.status, 404, "{finished:?}");
     ghcr.publish("carol", "acme/vault", "new").await;
     let reply = ghcr

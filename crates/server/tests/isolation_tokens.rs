@@ -104,13 +104,9 @@ async fn a_bearer_token_stops_working_once_its_personal_access_token_expires() {
 async fn a_bearer_token_stops_working_once_its_workflow_token_is_revoked() {
     let ghcr = Ghcr::start().await;
     ghcr.publish("site-ci", "alice/site-image", "1.0").await;
-    let (id, secret) = store_workflow_token(
-        &*ghcr.store,
-        "alice/site",
-        WorkflowPermission::Write,
-        ghcr.now(),
-    )
-    .await;
+    let (id, secret) = ghcr
+        .workflow_token("alice/site", WorkflowPermission::Write)
+        .await;
     let basic = basic("github-actions", &secret);
     let bearer = bearer_with(&ghcr, &basic, &["repository:alice/site-image:pull,push"]).await;
     let path = "/v2/alice/site-image/manifests/1.0";
@@ -391,13 +387,9 @@ async fn a_workflow_bearer_token_has_its_workflow_tokens_permission() {
     ];
     // A token of the package's own repository with `packages: none` sees
     // nothing of it, through Basic auth as through a bearer token.
-    let (_, secret) = store_workflow_token(
-        &*ghcr.store,
-        "alice/site",
-        WorkflowPermission::None,
-        ghcr.now(),
-    )
-    .await;
+    let (_, secret) = ghcr
+        .workflow_token("alice/site", WorkflowPermission::None)
+        .await;
     let none = basic("github-actions", &secret);
     let bearer = bearer_with(&ghcr, &none, &scopes).await;
     let through_basic = answers(&ghcr, &none, "site-image").await;

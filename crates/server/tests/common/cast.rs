@@ -23,7 +23,7 @@
 use wharf_auth::{OrgRole, Principal, RepositoryRole, Role, TokenScopes, WorkflowPermission};
 use wharf_packages::Collaborator;
 
-use super::ghcr::{basic, store_personal_token, store_workflow_token, Ghcr};
+use super::ghcr::{basic, store_personal_token, Ghcr};
 use super::model::{login, source, team, World};
 
 /// The scope sets alice's tokens are made with: every combination a
@@ -101,9 +101,7 @@ async fn personal_token(ghcr: &Ghcr, user: &str, scopes: &str) -> String {
 }
 
 async fn workflow_token(ghcr: &Ghcr, repository: &str, permission: WorkflowPermission) -> String {
-    store_workflow_token(&*ghcr.store, repository, permission, ghcr.now())
-        .await
-        .1
+    ghcr.workflow_token(repository, permission).await.1
 }
 
 /// Adds the cast to `ghcr` (which has alice, bob, carol and org acme

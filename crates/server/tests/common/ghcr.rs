@@ -239,6 +239,16 @@ impl Ghcr {
             .await
     }
 
+    /// Stores a new workflow token of the source repository `repository`
+    /// with `permission` (see [`store_workflow_token`]); its id and secret.
+    pub async fn workflow_token(
+        &self,
+        repository: &str,
+        permission: WorkflowPermission,
+    ) -> (TokenId, String) {
+        store_workflow_token(&*self.store, repository, permission, self.now()).await
+    }
+
     /// `GET path` as the token `who` (see [`basic`](Self::basic)).
     pub async fn get_as(&self, who: &str, path: &str) -> Reply {
         self.get(path, Some(&self.basic(who))).await
