@@ -112,10 +112,14 @@ impl Default for Limits {
 }
 
 /// Builds a [`Registry`]. See [`Registry::builder`].
+///
+/// The order of the calls does not matter: the authorizer, the hooks and
+/// the [`accounts`](Self::accounts) model are kept apart and put together
+/// in [`build`](Self::build).
 pub struct RegistryBuilder {
     storage: Arc<dyn Storage>,
-    pub(crate) authorizer: Arc<dyn Authorizer>,
-    pub(crate) hooks: Arc<dyn ManifestHooks>,
+    authorizer: Option<Arc<dyn Authorizer>>,
+    hooks: Option<Arc<dyn ManifestHooks>>,
     #[cfg(feature = "ghcr")]
     pub(crate) accounts: Option<Accounts>,
     limits: Limits,
@@ -123,31 +127,24 @@ pub struct RegistryBuilder {
 }
 
 impl RegistryBuilder {
-    /// The authorizer every request is checked with (default: [`AllowAll`],
-    /// no authentication, for local and development use only). Turns
-    /// [`accounts`](Self::accounts) off.
+    /// The authorizer every request is checked with. Default: the
+    /// [`accounts`](Self::accounts) model when it is on, otherwise
+    /// [`AllowAll`] (no authentication, for local and development use
+    /// only). Leaves the [`hooks`](Self::hooks) as they are.
     #[must_use]
     pub fn authorizer(mut self, authorizer: Arc<dyn Authorizer>) -> Self {
-        self.authorizer = authorizer;
-        #[cfg(feature = "ghcr")]
-        {
-            self.accounts = None;
-        }
-        self.hooks = Arc::new(NoHooks);
+        self.authorizer = Some(authorizer);
         self
     }
 
-    /// What the registry does around manifest pushes, reads and deletes
-    /// (default: nothing more than OCI Distribution; see
-    /// [`ManifestHooks`]). Turns [`accounts`](Self::accounts) off: set the
-    /// [`authorizer`](Self::authorizer) first, then the hooks.
+    /// What the registry does around manifest pushes, reads and deletes.
+    /// Default: the [`accounts`](Self::accounts) model when it is on,
+    /// otherwise nothing more than OCI Distribution (see
+    /// [`ManifestHooks`]). Leaves the [`authorizer`](Self::authorizer) as
+    /// it is.
     #[must_use]
     pub fn hooks(mut self, hooks: Arc<dyn ManifestHooks>) -> Self {
-        self.hooks = hooks;
-        #[cfg(feature = "ghcr")]
-        {
-            self.accounts = None;
-        }
+        self.hooks = Some(hooks);
         self
     }
 
@@ -167,8 +164,22 @@ impl RegistryBuilder {
         self
     }
 
+    /// The authorizer and the hooks of the registry model, for those not
+    /// set explicitly: the accounts model's when it is on, otherwise
+    /// [`AllowAll`] and [`NoHooks`].
+    fn model(&self) -> (Arc<dyn Authorizer>, Arc<dyn ManifestHooks>) {
+        #[cfg(feature = "ghcr")]
+        if let Some(accounts) = &self.accounts {
+            return (Arc::new(accounts.clone()), Arc::new(accounts.clone()));
+        }
+        (Arc::new(AllowAll), Arc::new(NoHooks))
+    }
+
     /// The registry.
     pub fn build(self) -> Registry {
+        let (default_authorizer, default_hooks) = self.model();
+        let authorizer = self.authorizer.unwrap_or(default_authorizer);
+        let hooks = self.hooks.unwrap_or(default_hooks);
         let upload_slots = UploadSlots::new(
             self.limits.max_concurrent_uploads,
             self.limits.upload_share_percent,
@@ -180,8 +191,8 @@ impl RegistryBuilder {
         Registry {
             inner: Arc::new(Inner {
                 storage: self.storage,
-                authorizer: self.authorizer,
-                hooks: self.hooks,
+                authorizer,
+                hooks,
                 #[cfg(feature = "ghcr")]
                 accounts: self.accounts,
                 limits: self.limits,
@@ -245,8 +256,8 @@ impl Registry {
     pub fn builder(storage: Arc<dyn Storage>) -> RegistryBuilder {
         RegistryBuilder {
             storage,
-            authorizer: Arc::new(AllowAll),
-            hooks: Arc::new(NoHooks),
+            authorizer: None,
+            hooks: None,
             #[cfg(feature = "ghcr")]
             accounts: None,
             limits: Limits::default(),
@@ -567,4 +578,73 @@ async fn not_found() -> Response {
     )
     .with_status(StatusCode::NOT_FOUND)
     .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+    use tower::ServiceExt;
+    use wharf_storage::MemoryStorage;
+
+    use super::*;
+    use crate::distribution::auth::denied;
+
+    /// Refuses every request on `locked/...`.
+    struct LockedNamespace;
+
+    #[async_trait]
+    impl Authorizer for LockedNamespace {
+        async fn authorize(&self, _request: &Parts, access: Access<'_>) -> Result<(), ApiError> {
+            match access {
+                Access::Repository { name, .. } if name.namespace() == "locked" => {
+                    Err(denied("locked"))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+
+    /// Refuses the name `frozen/...`, whoever asks.
+    struct FrozenNamespace;
+
+    impl ManifestHooks for FrozenNamespace {
+        fn check_name(&self, name: &RepositoryName) -> Result<(), ApiError> {
+            if name.namespace() == "frozen" {
+                return Err(ApiError::new(ErrorCode::NameInvalid, "frozen"));
+            }
+            Ok(())
+        }
+    }
+
+    async fn statuses(registry: Registry) -> Vec<StatusCode> {
+        let mut statuses = Vec::new();
+        for name in ["locked/app", "frozen/app", "open/app"] {
+            let request = Request::get(format!("/v2/{name}/tags/list"))
+                .body(Body::empty())
+                .expect("request");
+            let response = registry.router().oneshot(request).await.expect("response");
+            statuses.push(response.status());
+        }
+        statuses
+    }
+
+    #[tokio::test]
+    async fn authorizer_and_hooks_apply_whichever_is_set_first() {
+        let storage: Arc<dyn Storage> = Arc::new(MemoryStorage::new());
+        let authorizer_first = Registry::builder(storage.clone())
+            .authorizer(Arc::new(LockedNamespace))
+            .hooks(Arc::new(FrozenNamespace))
+            .build();
+        let hooks_first = Registry::builder(storage)
+            .hooks(Arc::new(FrozenNamespace))
+            .authorizer(Arc::new(LockedNamespace))
+            .build();
+        let expected = [
+            StatusCode::FORBIDDEN,
+            StatusCode::BAD_REQUEST,
+            StatusCode::NOT_FOUND,
+        ];
+        assert_eq!(statuses(authorizer_first).await, expected);
+        assert_eq!(statuses(hooks_first).await, expected);
+    }
 }

@@ -13,8 +13,8 @@ use reqwest::Method;
 async fn seeded() -> Ghcr {
     let ghcr = Ghcr::start().await;
     ghcr.publish("alice", "alice/app", "1.0").await;
-    ghcr.publish("alice", "alice/public-app", "1.0").await;
-    ghcr.make_public("alice", "/user", "public-app").await;
+    ghcr.publish_public("alice", "alice/public-app", "1.0")
+        .await;
     ghcr.publish("site-ci", "alice/site-image", "1.0").await;
     ghcr
 }
@@ -392,12 +392,13 @@ async fn blobs_are_served_and_mounted_only_to_those_who_may_pull_their_repositor
     assert_eq!(read.error_code().as_deref(), Some("NAME_UNKNOWN"));
 
     // bob knows the digest, but may not pull alice/app: no mount, a session.
-    let mount = ghcr
-        .post(
-            &format!("/v2/bob/copy/blobs/uploads/?mount={digest}&from=alice/app"),
-            Some(&bob),
-        )
-        .await;
+    let mount_into_copy = |owner: &str, authorization: &str| {
+        let path = format!("/v2/{owner}/copy/blobs/uploads/?mount={digest}&from=alice/app");
+        let authorization = authorization.to_owned();
+        let ghcr = &ghcr;
+        async move { ghcr.post(&path, Some(&authorization)).await }
+    };
+    let mount = mount_into_copy("bob", &bob).await;
     assert_eq!(mount.status, 202, "{mount:?}");
     let read = ghcr
         .get(&format!("/v2/bob/copy/blobs/{digest}"), Some(&bob))
@@ -405,12 +406,7 @@ async fn blobs_are_served_and_mounted_only_to_those_who_may_pull_their_repositor
     assert_eq!(read.status, 404);
 
     // alice may: the blob is mounted into her other package.
-    let mount = ghcr
-        .post(
-            &format!("/v2/alice/copy/blobs/uploads/?mount={digest}&from=alice/app"),
-            Some(&alice),
-        )
-        .await;
+    let mount = mount_into_copy("alice", &alice).await;
     assert_eq!(mount.status, 201, "{mount:?}");
 }
 
@@ -428,9 +424,9 @@ async fn the_catalog_lists_only_what_the_caller_may_pull() {
     };
     let anonymous = names(ghcr.get("/v2/_catalog", None).await);
     assert_eq!(anonymous, ["alice/public-app"]);
-    let bob = names(ghcr.get("/v2/_catalog", Some(&ghcr.basic("bob"))).await);
+    let bob = names(ghcr.get_as("bob", "/v2/_catalog").await);
     assert_eq!(bob, ["alice/public-app"]);
-    let alice = names(ghcr.get("/v2/_catalog", Some(&ghcr.basic("alice"))).await);
+    let alice = names(ghcr.get_as("alice", "/v2/_catalog").await);
     assert_eq!(alice, ["alice/app", "alice/public-app", "alice/site-image"]);
     let bearer = ghcr.bearer(Some("alice"), &["registry:catalog:*"]).await;
     assert_eq!(names(ghcr.get("/v2/_catalog", Some(&bearer)).await), alice);

@@ -57,13 +57,26 @@ async fn retry(ghcr: &Ghcr, repo: &str, tag: &str, bytes: &[u8]) -> Reply {
         .await
 }
 
+/// A registry where alice published alice/app tagged `published`, then
+/// pushed the index `label` tagged `stored` that reached storage but not
+/// the records (the crash window); the first manifest's digest, the
+/// index and its digest.
+async fn stored_after_publish(
+    published: &str,
+    label: &str,
+    stored: &str,
+) -> (Ghcr, Digest, Vec<u8>, Digest) {
+    let ghcr = Ghcr::start().await;
+    let first = ghcr.publish("alice", "alice/app", published).await;
+    let (bytes, digest) = index(label);
+    stored_only(&ghcr, "alice/app", stored, &bytes, &digest).await;
+    (ghcr, first, bytes, digest)
+}
+
 /// The versions the REST API lists: digest → tags.
 async fn versions(ghcr: &Ghcr) -> Vec<(String, Vec<String>)> {
     let reply = ghcr
-        .get(
-            "/user/packages/container/app/versions",
-            Some(&ghcr.basic("alice")),
-        )
+        .get_as("alice", "/user/packages/container/app/versions")
         .await;
     assert_eq!(reply.status, 200, "{reply:?}");
     let mut out: Vec<(String, Vec<String>)> = reply
@@ -87,25 +100,20 @@ async fn versions(ghcr: &Ghcr) -> Vec<(String, Vec<String>)> {
 
 #[tokio::test]
 async fn a_manifest_stored_before_its_version_was_recorded_is_completed_by_the_retry() {
-    let ghcr = Ghcr::start().await;
-    let first = ghcr.publish("alice", "alice/app", "1.0").await;
-    let (bytes, digest) = index("second");
-    stored_only(&ghcr, "alice/app", "2.0", &bytes, &digest).await;
+    let (ghcr, first, bytes, digest) = stored_after_publish("1.0", "second", "2.0").await;
 
     // After the crash: the version is not in the records, the manifest is
     // complete under its digest, and nothing else changed.
     let listed = versions(&ghcr).await;
     assert_eq!(listed, vec![(first.to_string(), vec!["1.0".to_owned()])]);
-    let alice = ghcr.basic("alice");
     let by_digest = ghcr
-        .get(&format!("/v2/alice/app/manifests/{digest}"), Some(&alice))
+        .get_as("alice", &format!("/v2/alice/app/manifests/{digest}"))
         .await;
     assert_eq!(by_digest.status, 200);
     assert_eq!(&by_digest.body[..], &bytes[..], "whole, never partial");
     // Nobody else sees it: the package is private.
-    let bob = ghcr.basic("bob");
     let other = ghcr
-        .get(&format!("/v2/alice/app/manifests/{digest}"), Some(&bob))
+        .get_as("bob", &format!("/v2/alice/app/manifests/{digest}"))
         .await;
     assert_eq!(other.status, 404);
 
@@ -120,24 +128,18 @@ async fn a_manifest_stored_before_its_version_was_recorded_is_completed_by_the_r
     expected.sort();
     assert_eq!(listed, expected);
     let first_again = ghcr
-        .get(&format!("/v2/alice/app/manifests/{first}"), Some(&alice))
+        .get_as("alice", &format!("/v2/alice/app/manifests/{first}"))
         .await;
     assert_eq!(first_again.status, 200, "the earlier version is intact");
 }
 
 #[tokio::test]
 async fn a_tag_moved_in_storage_before_the_records_is_settled_by_the_retry() {
-    let ghcr = Ghcr::start().await;
-    let old = ghcr.publish("alice", "alice/app", "latest").await;
-    let (bytes, new) = index("moved");
-    stored_only(&ghcr, "alice/app", "latest", &bytes, &new).await;
+    let (ghcr, old, bytes, new) = stored_after_publish("latest", "moved", "latest").await;
 
     // After the crash the tag resolves to the new manifest (storage is the
     // truth for pulls); the records still name the old one.
-    let alice = ghcr.basic("alice");
-    let pulled = ghcr
-        .get("/v2/alice/app/manifests/latest", Some(&alice))
-        .await;
+    let pulled = ghcr.get_as("alice", "/v2/alice/app/manifests/latest").await;
     assert_eq!(pulled.status, 200);
     assert_eq!(pulled.header("docker-content-digest"), Some(new.as_str()));
     assert_eq!(
@@ -156,10 +158,10 @@ async fn a_tag_moved_in_storage_before_the_records_is_settled_by_the_retry() {
     expected.sort();
     assert_eq!(versions(&ghcr).await, expected);
     let old_again = ghcr
-        .get(&format!("/v2/alice/app/manifests/{old}"), Some(&alice))
+        .get_as("alice", &format!("/v2/alice/app/manifests/{old}"))
         .await;
     assert_eq!(old_again.status, 200);
-    let tags = ghcr.get("/v2/alice/app/tags/list", Some(&alice)).await;
+    let tags = ghcr.get_as("alice", "/v2/alice/app/tags/list").await;
     let tags: Value = tags.json();
     assert_eq!(tags["tags"], serde_json::json!(["latest"]));
 }

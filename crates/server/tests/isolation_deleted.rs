@@ -51,7 +51,7 @@ async fn publish_old(ghcr: &Ghcr) -> Old {
     let reply = ghcr.push_blob_as(&alice, "acme/vault", empty).await;
     assert_eq!(reply.status, 201, "{reply:?}");
     let image_bytes = ghcr
-        .get(&format!("/v2/acme/vault/manifests/{image}"), Some(&alice))
+        .get_as("alice", &format!("/v2/acme/vault/manifests/{image}"))
         .await
         .body;
     let signature = put_manifest(
@@ -84,27 +84,36 @@ async fn put_manifest(
     reference: &str,
     manifest: &serde_json::Value,
 ) -> Digest {
-    let bytes = serde_json::to_vec(manifest).expect("json");
-    let digest = Digest::sha256(&bytes);
-    let reference = if reference == "@" {
-        digest.to_string()
-    } else {
-        reference.to_owned()
-    };
-    let reply = ghcr
-        .server
-        .send(
-            Method::PUT,
-            &format!("/v2/acme/vault/manifests/{reference}"),
-            &[
-                ("authorization", authorization),
-                ("content-type", OCI_MANIFEST),
-            ],
-            bytes,
-        )
+    let (reply, digest, _) = ghcr
+        .put_manifest_as(authorization, "acme/vault", reference, manifest)
         .await;
     assert_eq!(reply.status, 201, "{reply:?}");
     digest
+}
+
+/// A registry on `backend` where alice published acme/vault (see
+/// [`publish_old`]) and deleted it.
+async fn deleted_package(backend: Backend) -> (Ghcr, Old) {
+    let ghcr = Ghcr::start_on_storage(backend).await;
+    let old = publish_old(&ghcr).await;
+    let deleted = ghcr.delete_as("alice", PACKAGE).await;
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    (ghcr, old)
+}
+
+/// What the startup reconciliation repaired.
+async fn reconcile(registry: &wharf_server::Registry) -> wharf_server::ArchiveRepairs {
+    let repairs = registry.reconcile_package_archives().await;
+    repairs.expect("reconcile")
+}
+
+/// `PUT location?digest=...` as alice: completes her upload session at
+/// `location` with the last chunk `body`.
+async fn finish_upload(ghcr: &Ghcr, location: &str, digest: &Digest, body: Vec<u8>) -> Reply {
+    let separator = if location.contains('?') { '&' } else { '?' };
+    let url = format!("{location}{separator}digest={digest}");
+    let alice = ghcr.basic("alice");
+    ghcr.send(Method::PUT, &url, Some(&alice), body).await
 }
 
 /// Asserts that `who` reaches nothing of `old` through acme/vault.
@@ -167,139 +176,103 @@ async fn assert_nothing_reachable(ghcr: &Ghcr, who: &str, old: &Old) {
     assert_eq!(loot.status, 404, "{loot:?}");
 }
 
-async fn the_new_package_of_a_deleted_name_starts_empty(backend: Backend) {
-    let ghcr = Ghcr::start_on_storage(backend).await;
-    let alice = ghcr.basic("alice");
-    let old = publish_old(&ghcr).await;
-    let deleted = ghcr.delete(PACKAGE, Some(&alice)).await;
-    assert_eq!(deleted.status, 204, "{deleted:?}");
-
-    // carol, a member who may create packages in acme, publishes the name.
-    ghcr.publish("carol", "acme/vault", "new").await;
-    assert_nothing_reachable(&ghcr, "carol", &old).await;
-    // Nor through a push that names the old blobs without uploading them.
-    let carol = ghcr.basic("carol");
-    let borrowed = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": descriptor(OCI_CONFIG, &old.config, 80),
-        "layers": [descriptor(OCI_LAYER, &old.layer, 24)],
-    }))
-    .expect("json");
-    let reply = ghcr
-        .server
-        .send(
-            Method::PUT,
-            "/v2/acme/vault/manifests/borrowed",
-            &[("authorization", &carol), ("content-type", OCI_MANIFEST)],
-            borrowed,
-        )
-        .await;
-    assert_eq!(reply.status, 400, "{reply:?}");
-    assert_eq!(reply.error_code().as_deref(), Some("MANIFEST_BLOB_UNKNOWN"));
-
-    // The name is taken: the old package cannot be restored over it.
-    let refused = ghcr.post(&format!("{PACKAGE}/restore"), Some(&alice)).await;
-    assert_eq!(refused.status, 409, "{refused:?}");
-    assert_nothing_reachable(&ghcr, "carol", &old).await;
-    let pulled = ghcr.get("/v2/acme/vault/manifests/new", Some(&carol)).await;
-    assert_eq!(pulled.status, 200, "the new package is untouched");
-
-    // The new package deleted and restored in turn brings back its own
-    // content, still nothing of the old one.
-    assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
-    let restored = ghcr.post(&format!("{PACKAGE}/restore"), Some(&alice)).await;
-    assert_eq!(restored.status, 204, "{restored:?}");
-    assert_eq!(
-        ghcr.get("/v2/acme/vault/manifests/new", Some(&carol))
-            .await
-            .status,
-        200
-    );
-    assert_nothing_reachable(&ghcr, "carol", &old).await;
-}
-
 #[tokio::test]
-async fn the_new_package_of_a_deleted_name_starts_empty_in_memory() {
-    the_new_package_of_a_deleted_name_starts_empty(Backend::Memory).await;
-}
+async fn the_new_package_of_a_deleted_name_starts_empty() {
+    for backend in BACKENDS {
+        let (ghcr, old) = deleted_package(backend).await;
+        // carol, a member who may create packages in acme, publishes the name.
+        ghcr.publish("carol", "acme/vault", "new").await;
+        assert_nothing_reachable(&ghcr, "carol", &old).await;
+        // Nor through a push that names the old blobs without uploading them.
+        let carol = ghcr.basic("carol");
+        let borrowed = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": descriptor(OCI_CONFIG, &old.config, 80),
+            "layers": [descriptor(OCI_LAYER, &old.layer, 24)],
+        });
+        let (reply, _, _) = ghcr
+            .put_manifest_as(&carol, "acme/vault", "borrowed", &borrowed)
+            .await;
+        assert_eq!(reply.status, 400, "{reply:?}");
+        assert_eq!(reply.error_code().as_deref(), Some("MANIFEST_BLOB_UNKNOWN"));
 
-#[tokio::test]
-async fn the_new_package_of_a_deleted_name_starts_empty_on_disk() {
-    the_new_package_of_a_deleted_name_starts_empty(Backend::Filesystem).await;
-}
+        // The name is taken: the old package cannot be restored over it.
+        let refused = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
+        assert_eq!(refused.status, 409, "{refused:?}");
+        assert_nothing_reachable(&ghcr, "carol", &old).await;
+        let pulled = ghcr.get_as("carol", "/v2/acme/vault/manifests/new").await;
+        assert_eq!(pulled.status, 200, "the new package is untouched");
 
-async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it(backend: Backend) {
-    let ghcr = Ghcr::start_on_storage(backend).await;
-    let alice = ghcr.basic("alice");
-    let old = publish_old(&ghcr).await;
-    assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
-    // Blobs uploaded under the free name without a package (no manifest)
-    // do not block the restore, and do not join the restored package.
-    let stray = b"carol's stray blob";
-    let reply = ghcr
-        .push_blob_as(&ghcr.basic("carol"), "acme/vault", stray)
-        .await;
-    assert_eq!(reply.status, 201, "{reply:?}");
-
-    let restored = ghcr.post(&format!("{PACKAGE}/restore"), Some(&alice)).await;
-    assert_eq!(restored.status, 204, "{restored:?}");
-    for path in [
-        format!("/v2/acme/vault/manifests/{}", old.image),
-        format!("/v2/acme/vault/manifests/{}", old.signature),
-        "/v2/acme/vault/manifests/v1".to_owned(),
-        format!("/v2/acme/vault/blobs/{}", old.layer),
-        format!("/v2/acme/vault/blobs/{}", old.config),
-    ] {
-        let reply = ghcr.get(&path, Some(&alice)).await;
-        assert_eq!(reply.status, 200, "GET {path} after the restore: {reply:?}");
+        // The new package deleted and restored in turn brings back its own
+        // content, still nothing of the old one.
+        assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
+        let restored = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
+        assert_eq!(restored.status, 204, "{restored:?}");
+        ghcr.assert_get("carol", "/v2/acme/vault/manifests/new", 200)
+            .await;
+        assert_nothing_reachable(&ghcr, "carol", &old).await;
     }
-    let referrers = ghcr
-        .get(
-            &format!("/v2/acme/vault/referrers/{}", old.image),
-            Some(&alice),
-        )
-        .await;
-    assert_eq!(
-        referrers.json()["manifests"][0]["digest"],
-        json!(old.signature.to_string())
-    );
-    let stray_reply = ghcr
-        .get(
-            &format!("/v2/acme/vault/blobs/{}", Digest::sha256(stray)),
-            Some(&alice),
-        )
-        .await;
-    assert_eq!(stray_reply.status, 404, "{stray_reply:?}");
-
-    // Deleted again; after the restore window the purge removes the
-    // content for good: a new package of the name reaches none of it.
-    assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
-    let report = ghcr.purge_after_restore_window().await;
-    assert_eq!(report.packages.len(), 1);
-    let archives = ghcr
-        .server
-        .registry
-        .storage()
-        .list_archives(&wharf_storage::PageRequest::all())
-        .await
-        .expect("archives")
-        .items;
-    assert!(archives.is_empty(), "left after the purge: {archives:?}");
-    let late = ghcr.post(&format!("{PACKAGE}/restore"), Some(&alice)).await;
-    assert_eq!(late.status, 404, "{late:?}");
-    ghcr.publish("carol", "acme/vault", "new").await;
-    assert_nothing_reachable(&ghcr, "carol", &old).await;
 }
 
 #[tokio::test]
-async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it_in_memory() {
-    a_restored_package_gets_its_content_back_and_the_purge_removes_it(Backend::Memory).await;
-}
+async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it() {
+    for backend in BACKENDS {
+        let (ghcr, old) = deleted_package(backend).await;
+        // Blobs uploaded under the free name without a package (no manifest)
+        // do not block the restore, and do not join the restored package.
+        let stray = b"carol's stray blob";
+        let reply = ghcr
+            .push_blob_as(&ghcr.basic("carol"), "acme/vault", stray)
+            .await;
+        assert_eq!(reply.status, 201, "{reply:?}");
 
-#[tokio::test]
-async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it_on_disk() {
-    a_restored_package_gets_its_content_back_and_the_purge_removes_it(Backend::Filesystem).await;
+        let restored = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
+        assert_eq!(restored.status, 204, "{restored:?}");
+        for path in [
+            format!("/v2/acme/vault/manifests/{}", old.image),
+            format!("/v2/acme/vault/manifests/{}", old.signature),
+            "/v2/acme/vault/manifests/v1".to_owned(),
+            format!("/v2/acme/vault/blobs/{}", old.layer),
+            format!("/v2/acme/vault/blobs/{}", old.config),
+        ] {
+            let reply = ghcr.get_as("alice", &path).await;
+            assert_eq!(reply.status, 200, "GET {path} after the restore: {reply:?}");
+        }
+        let referrers = ghcr
+            .get_as("alice", &format!("/v2/acme/vault/referrers/{}", old.image))
+            .await;
+        assert_eq!(
+            referrers.json()["manifests"][0]["digest"],
+            json!(old.signature.to_string())
+        );
+        let stray_reply = ghcr
+            .get_as(
+                "alice",
+                &format!("/v2/acme/vault/blobs/{}", Digest::sha256(stray)),
+            )
+            .await;
+        assert_eq!(stray_reply.status, 404, "{stray_reply:?}");
+
+        // Deleted again; after the restore window the purge removes the
+        // content for good: a new package of the name reaches none of it.
+        assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
+        let report = ghcr.purge_after_restore_window().await;
+        assert_eq!(report.packages.len(), 1);
+        let archives = ghcr
+            .server
+            .registry
+            .storage()
+            .list_archives(&wharf_storage::PageRequest::all())
+            .await
+            .expect("archives")
+            .items;
+        assert!(archives.is_empty(), "left after the purge: {archives:?}");
+        let late = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
+        assert_eq!(late.status, 404, "{late:?}");
+        ghcr.publish("carol", "acme/vault", "new").await;
+        assert_nothing_reachable(&ghcr, "carol", &old).await;
+    }
 }
 
 /// A crash between a package change and its storage change is repaired
@@ -309,7 +282,8 @@ async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it_on_di
 #[tokio::test]
 async fn startup_reconciles_archives_with_the_package_records() {
     let ghcr = Ghcr::start_on_storage(Backend::Filesystem).await;
-    let storage = ghcr.server.registry.storage().clone();
+    let registry = &ghcr.server.registry;
+    let storage = registry.storage().clone();
     let old = publish_old(&ghcr).await;
     let name = "acme/vault".parse().expect("name");
 
@@ -319,19 +293,13 @@ async fn startup_reconciles_archives_with_the_package_records() {
         .delete_package(&name, ghcr.now())
         .await
         .expect("delete the record");
-    let repairs = ghcr
-        .server
-        .registry
-        .reconcile_package_archives()
-        .await
-        .expect("reconcile");
+    let repairs = reconcile(registry).await;
     assert_eq!(repairs.archived, vec![name.clone()]);
     ghcr.publish("carol", "acme/vault", "new").await;
     assert_nothing_reachable(&ghcr, "carol", &old).await;
 
     // carol's package restored in the records only: its content comes back.
-    let alice = ghcr.basic("alice");
-    assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
+    assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
     ghcr.store
         .restore_package(&name, ghcr.now())
         .await
@@ -342,26 +310,14 @@ async fn startup_reconciles_archives_with_the_package_records() {
         .archive_repository(&"acme/gone".parse().expect("name"), &purged_key)
         .await
         .expect("archive");
-    let repairs = ghcr
-        .server
-        .registry
-        .reconcile_package_archives()
-        .await
-        .expect("reconcile");
+    let repairs = reconcile(registry).await;
     assert_eq!(repairs.restored, vec![name.clone()]);
     assert_eq!(repairs.dropped, vec![purged_key]);
-    let pulled = ghcr
-        .get("/v2/acme/vault/manifests/new", Some(&ghcr.basic("carol")))
-        .await;
+    let pulled = ghcr.get_as("carol", "/v2/acme/vault/manifests/new").await;
     assert_eq!(pulled.status, 200, "{pulled:?}");
 
     // Nothing left to repair; the first package's archive is kept.
-    let again = ghcr
-        .server
-        .registry
-        .reconcile_package_archives()
-        .await
-        .expect("reconcile");
+    let again = reconcile(registry).await;
     assert!(again.is_empty(), "{again:?}");
     let archives = storage
         .list_archives(&wharf_storage::PageRequest::all())
@@ -384,26 +340,15 @@ async fn startup_reconciles_archives_with_the_package_records() {
 async fn uploads_under_way_at_the_delete_are_cancelled() {
     for backend in BACKENDS {
         let ghcr = Ghcr::start_on_storage(backend).await;
-        let alice = ghcr.basic("alice");
         publish_old(&ghcr).await;
-        let started = ghcr
-            .post("/v2/acme/vault/blobs/uploads/", Some(&alice))
-            .await;
+        let started = ghcr.post_as("alice", "/v2/acme/vault/blobs/uploads/").await;
         assert_eq!(started.status, 202, "{started:?}");
         let location = started.header("location").expect("location").to_owned();
         let content = b"pushed while the package was deleted";
         let digest = Digest::sha256(content);
 
-        assert_eq!(ghcr.delete(PACKAGE, Some(&alice)).await.status, 204);
-        let separator = if location.contains('?') { '&' } else { '?' };
-        let finished = ghcr
-            .send(
-                Method::PUT,
-                &format!("{location}{separator}digest={digest}"),
-                Some(&alice),
-                content.to_vec(),
-            )
-            .await;
+        assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
+        let finished = finish_upload(&ghcr, &location, &digest, content.to_vec()).await;
         assert_eq!(finished.status, 404, "{backend:?}: {finished:?}");
         assert_eq!(
             finished.error_code().as_deref(),
@@ -412,10 +357,7 @@ async fn uploads_under_way_at_the_delete_are_cancelled() {
 
         ghcr.publish("carol", "acme/vault", "new").await;
         let reply = ghcr
-            .get(
-                &format!("/v2/acme/vault/blobs/{digest}"),
-                Some(&ghcr.basic("carol")),
-            )
+            .get_as("carol", &format!("/v2/acme/vault/blobs/{digest}"))
             .await;
         assert_eq!(reply.status, 404, "{backend:?}: {reply:?}");
     }
@@ -429,9 +371,7 @@ async fn a_delete_waits_for_a_chunk_under_way_and_cancels_its_upload() {
     let ghcr = Arc::new(Ghcr::start_on_storage(Backend::Filesystem).await);
     let alice = ghcr.basic("alice");
     publish_old(&ghcr).await;
-    let started = ghcr
-        .post("/v2/acme/vault/blobs/uploads/", Some(&alice))
-        .await;
+    let started = ghcr.post_as("alice", "/v2/acme/vault/blobs/uploads/").await;
     assert_eq!(started.status, 202, "{started:?}");
     let location = started.header("location").expect("location").to_owned();
     let content = b"streamed while the package was deleted".to_vec();
@@ -455,8 +395,8 @@ async fn a_delete_waits_for_a_chunk_under_way_and_cancels_its_upload() {
         .expect("first chunk");
     tokio::time::sleep(Duration::from_millis(100)).await;
     let delete = {
-        let (ghcr, alice) = (ghcr.clone(), alice.clone());
-        tokio::spawn(async move { ghcr.delete(PACKAGE, Some(&alice)).await })
+        let ghcr = ghcr.clone();
+        tokio::spawn(async move { ghcr.delete_as("alice", PACKAGE).await })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!delete.is_finished(), "the delete waits for the chunk");
@@ -468,22 +408,11 @@ async fn a_delete_waits_for_a_chunk_under_way_and_cancels_its_upload() {
     assert_eq!(patched.status, 202, "{patched:?}");
     assert_eq!(delete.await.expect("delete").status, 204);
 
-    let separator = if location.contains('?') { '&' } else { '?' };
-    let finished = ghcr
-        .send(
-            Method::PUT,
-            &format!("{location}{separator}digest={digest}"),
-            Some(&alice),
-            Vec::new(),
-        )
-        .await;
+    let finished = finish_upload(&ghcr, &location, &digest, Vec::new()).await;
     assert_eq!(finished.status, 404, "{finished:?}");
     ghcr.publish("carol", "acme/vault", "new").await;
     let reply = ghcr
-        .get(
-            &format!("/v2/acme/vault/blobs/{digest}"),
-            Some(&ghcr.basic("carol")),
-        )
+        .get_as("carol", &format!("/v2/acme/vault/blobs/{digest}"))
         .await;
     assert_eq!(reply.status, 404, "{reply:?}");
 }

@@ -139,7 +139,7 @@ async fn fixture(state: State) -> Fixture {
                 world.set_visibility(VAULT, Visibility::Public);
             }
             let reply = ghcr
-                .delete("/orgs/acme/packages/container/vault", Some(&alice))
+                .delete_as("alice", "/orgs/acme/packages/container/vault")
                 .await;
             assert_eq!(reply.status, 204, "delete: {reply:?}");
             world.delete(VAULT);
@@ -978,7 +978,6 @@ async fn compare_with_missing(
 
 /// Puts the registry back as it was after a request that changed it.
 async fn undo(ghcr: &Ghcr, probe: &Probe, authorization: Option<&str>, reply: &Reply) {
-    let alice = ghcr.basic("alice");
     let package = "/orgs/acme/packages/container/vault";
     match probe.undo {
         Undo::CancelUpload if reply.status == 202 => {
@@ -989,11 +988,11 @@ async fn undo(ghcr: &Ghcr, probe: &Probe, authorization: Option<&str>, reply: &R
             assert_eq!(cancel.status, 204, "cancel {location}: {cancel:?}");
         }
         Undo::Restore if reply.status == 204 => {
-            let restore = ghcr.post(&format!("{package}/restore"), Some(&alice)).await;
+            let restore = ghcr.post_as("alice", &format!("{package}/restore")).await;
             assert_eq!(restore.status, 204, "undo a delete: {restore:?}");
         }
         Undo::Delete if reply.status == 204 => {
-            let delete = ghcr.delete(package, Some(&alice)).await;
+            let delete = ghcr.delete_as("alice", package).await;
             assert_eq!(delete.status, 204, "undo a restore: {delete:?}");
         }
         _ => {}
@@ -1050,37 +1049,24 @@ async fn catalog_pages(
     });
 }
 
-#[tokio::test]
-async fn a_private_package_answers_only_those_with_a_role() {
-    run(State::Private).await;
+/// One test per package state, named for the rule it checks.
+macro_rules! state_tests {
+    ($($name:ident => $state:expr,)*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                run($state).await;
+            }
+        )*
+    };
 }
 
-#[tokio::test]
-async fn an_internal_package_is_read_by_every_user_and_changed_by_roles() {
-    run(State::Internal).await;
-}
-
-#[tokio::test]
-async fn a_public_package_is_read_by_anyone_and_changed_by_roles() {
-    run(State::Public).await;
-}
-
-#[tokio::test]
-async fn a_linked_package_inheriting_access_answers_the_repositorys_collaborators() {
-    run(State::LinkedInheriting).await;
-}
-
-#[tokio::test]
-async fn a_linked_package_not_inheriting_access_ignores_the_repositorys_collaborators() {
-    run(State::LinkedNotInheriting).await;
-}
-
-#[tokio::test]
-async fn a_deleted_package_is_read_by_nobody_and_restored_by_its_admins() {
-    run(State::Deleted).await;
-}
-
-#[tokio::test]
-async fn a_package_recreated_under_a_deleted_name_shows_nothing_of_the_old_one() {
-    run(State::Recreated).await;
+state_tests! {
+    a_private_package_answers_only_those_with_a_role => State::Private,
+    an_internal_package_is_read_by_every_user_and_changed_by_roles => State::Internal,
+    a_public_package_is_read_by_anyone_and_changed_by_roles => State::Public,
+    a_linked_package_inheriting_access_answers_the_repositorys_collaborators => State::LinkedInheriting,
+    a_linked_package_not_inheriting_access_ignores_the_repositorys_collaborators => State::LinkedNotInheriting,
+    a_deleted_package_is_read_by_nobody_and_restored_by_its_admins => State::Deleted,
+    a_package_recreated_under_a_deleted_name_shows_nothing_of_the_old_one => State::Recreated,
 }

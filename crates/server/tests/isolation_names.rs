@@ -21,21 +21,16 @@ use common::Reply;
 /// | `carol/zzz` | private (carol) |
 async fn interleaved() -> Ghcr {
     let ghcr = Ghcr::start().await;
-    ghcr.publish("alice", "acme/vault", "1.0").await;
-    ghcr.make_public("alice", "/orgs/acme", "vault").await;
+    ghcr.publish_public("alice", "acme/vault", "1.0").await;
     ghcr.publish("alice", "alice/app", "1.0").await;
-    ghcr.publish("alice", "alice/public-app", "1.0").await;
-    ghcr.make_public("alice", "/user", "public-app").await;
+    ghcr.publish_public("alice", "alice/public-app", "1.0")
+        .await;
     ghcr.publish("site-ci", "alice/site-image", "1.0").await;
-    ghcr.publish("bob", "bob/open", "1.0").await;
-    ghcr.make_public("bob", "/user", "open").await;
+    ghcr.publish_public("bob", "bob/open", "1.0").await;
     ghcr.publish("bob", "bob/secret", "1.0").await;
     ghcr.publish("carol", "carol/zzz", "1.0").await;
     let deleted = ghcr
-        .delete(
-            "/orgs/acme/packages/container/vault",
-            Some(&ghcr.basic("alice")),
-        )
+        .delete_as("alice", "/orgs/acme/packages/container/vault")
         .await;
     assert_eq!(deleted.status, 204, "delete acme/vault: {deleted:?}");
     ghcr
@@ -207,13 +202,13 @@ async fn a_repository_named_only_after_its_owner_is_refused_with_name_invalid() 
         "anonymous pull",
         &ghcr.get("/v2/bob/manifests/1", None).await,
     );
-    let nobody = ghcr.get("/v2/nobody/tags/list", Some(&bob)).await;
+    let nobody = ghcr.get_as("bob", "/v2/nobody/tags/list").await;
     assert_eq!(nobody.status, 400, "{nobody:?}");
     assert_eq!(nobody.error_code().as_deref(), Some("NAME_INVALID"));
 
     // No package came into being.
     let packages = ghcr
-        .get("/user/packages?package_type=container", Some(&bob))
+        .get_as("bob", "/user/packages?package_type=container")
         .await;
     assert_eq!(packages.status, 200, "{packages:?}");
     assert_eq!(packages.json(), serde_json::json!([]));
@@ -294,7 +289,7 @@ fn modes(dir: &std::path::Path) -> Vec<(String, u32)> {
 #[tokio::test]
 async fn data_files_are_private_to_the_registry_user_under_the_usual_umask() {
     use std::sync::Arc;
-    use wharf_auth::{PersonalAccessToken, SigningKey, StoredToken, Timestamp};
+    use wharf_auth::{SigningKey, Timestamp};
     use wharf_packages::{PackageStore, SqlitePackageStore};
     use wharf_reference::Digest;
     use wharf_server::AccountsConfig;
@@ -309,17 +304,12 @@ async fn data_files_are_private_to_the_registry_user_under_the_usual_umask() {
     let now = Timestamp::from_system_time(std::time::SystemTime::now());
     let alice = "alice".parse().expect("login");
     store.create_user(&alice, now).await.expect("user");
-    let secret = PersonalAccessToken::generate().expect("token");
     let scopes = "read:packages write:packages delete:packages";
-    let token = StoredToken::new(&secret, alice, scopes.parse().expect("scopes"), None);
-    store
-        .insert_personal_token(&token, now)
-        .await
-        .expect("insert");
+    let (_, secret) = store_personal_token(&*store, "alice", scopes, None, now).await;
     let config = AccountsConfig::new(store, SigningKey::generate().expect("key"), PUBLIC_URL)
         .expect("config");
     let server = common::start_on_filesystem(storage, move |b| b.accounts(config)).await;
-    let auth = basic("alice", secret.expose_secret());
+    let auth = basic("alice", &secret);
     let send =
         |method: reqwest::Method, path: String, content_type: &'static str, body: Vec<u8>| {
             let auth = auth.clone();

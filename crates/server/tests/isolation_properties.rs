@@ -233,6 +233,20 @@ impl Run {
         Ok(expected == 200)
     }
 
+    /// `PATCH`es the settings of package `name` with `body`, as
+    /// [`change_settings`](Self::change_settings) does.
+    async fn patch_package(
+        &self,
+        context: &str,
+        caller: &Caller,
+        name: &str,
+        body: &Value,
+    ) -> Result<bool, String> {
+        let path = package_path(name);
+        self.change_settings(context, caller, Method::PATCH, &path, body, name)
+            .await
+    }
+
     /// Applies `op` by `caller` to the registry and the world; an error
     /// when the registry answered unlike the world.
     async fn step(&mut self, caller: &Caller, op: &Op) -> Result<(), String> {
@@ -395,13 +409,11 @@ impl Run {
                 let name = NAMES[name];
                 let repository = format!("{}/vault-src", repo_name(name).namespace());
                 if self
-                    .change_settings(
+                    .patch_package(
                         &context,
                         caller,
-                        Method::PATCH,
-                        &package_path(name),
-                        &json!({ "repository": repository, "inherit_access": inherit }),
                         name,
+                        &json!({ "repository": repository, "inherit_access": inherit }),
                     )
                     .await?
                 {
@@ -411,14 +423,7 @@ impl Run {
             Op::Unlink { name } => {
                 let name = NAMES[name];
                 if self
-                    .change_settings(
-                        &context,
-                        caller,
-                        Method::PATCH,
-                        &package_path(name),
-                        &json!({ "repository": null }),
-                        name,
-                    )
+                    .patch_package(&context, caller, name, &json!({ "repository": null }))
                     .await?
                 {
                     let package = self.world.package_mut(name);
@@ -430,13 +435,11 @@ impl Run {
                 let name = NAMES[name];
                 let visibility = VISIBILITIES[visibility];
                 if self
-                    .change_settings(
+                    .patch_package(
                         &context,
                         caller,
-                        Method::PATCH,
-                        &package_path(name),
-                        &json!({ "visibility": visibility.as_str() }),
                         name,
+                        &json!({ "visibility": visibility.as_str() }),
                     )
                     .await?
                 {

@@ -15,11 +15,10 @@ use common::{start_bound, Backend};
 use reqwest::Method;
 use serde_json::json;
 use wharf_auth::{
-    Identity, PersonalAccessToken, RepositoryRole, ScopeSet, SigningKey, StoredToken, Timestamp,
-    TokenSigner, WorkflowPermission,
+    Identity, RepositoryRole, ScopeSet, SigningKey, Timestamp, TokenSigner, WorkflowPermission,
 };
 use wharf_packages::prelude::*;
-use wharf_packages::{Collaborator, SqlitePackageStore, TokenId, WorkflowToken};
+use wharf_packages::{Collaborator, SqlitePackageStore, TokenId};
 use wharf_server::AccountsConfig;
 
 /// Stores a personal access token of `login` with `scopes`, expiring at
@@ -30,19 +29,19 @@ async fn personal_token(
     scopes: &str,
     expires_at: Option<Timestamp>,
 ) -> (TokenId, String) {
-    let secret = PersonalAccessToken::generate().expect("token");
-    let stored = StoredToken::new(
-        &secret,
-        login.parse().expect("login"),
-        scopes.parse().expect("scopes"),
-        expires_at,
-    );
-    let record = ghcr
-        .store
-        .insert_personal_token(&stored, ghcr.now())
-        .await
-        .expect("insert");
-    (record.id, basic(login, secret.expose_secret()))
+    let (id, secret) =
+        store_personal_token(&*ghcr.store, login, scopes, expires_at, ghcr.now()).await;
+    (id, basic(login, &secret))
+}
+
+/// A registry where alice has the private package `private` (tag 1.0)
+/// and the public alice/public-app.
+async fn with_public_app(private: &str) -> Ghcr {
+    let ghcr = Ghcr::start().await;
+    ghcr.publish("alice", private, "1.0").await;
+    ghcr.publish_public("alice", "alice/public-app", "1.0")
+        .await;
+    ghcr
 }
 
 /// A bearer token for `scopes` from the token endpoint, with `basic`.
@@ -105,27 +104,16 @@ async fn a_bearer_token_stops_working_once_its_personal_access_token_expires() {
 async fn a_bearer_token_stops_working_once_its_workflow_token_is_revoked() {
     let ghcr = Ghcr::start().await;
     ghcr.publish("site-ci", "alice/site-image", "1.0").await;
-    let secret = PersonalAccessToken::generate().expect("token");
-    let record = ghcr
-        .store
-        .insert_workflow_token(
-            &WorkflowToken::new(
-                secret.hash(),
-                "alice/site".parse().expect("repo"),
-                WorkflowPermission::Write,
-                None,
-            ),
-            ghcr.now(),
-        )
-        .await
-        .expect("insert");
-    let basic = basic("github-actions", secret.expose_secret());
+    let (id, secret) = ghcr
+        .workflow_token("alice/site", WorkflowPermission::Write)
+        .await;
+    let basic = basic("github-actions", &secret);
     let bearer = bearer_with(&ghcr, &basic, &["repository:alice/site-image:pull,push"]).await;
     let path = "/v2/alice/site-image/manifests/1.0";
     assert_eq!(ghcr.get(path, Some(&bearer)).await.status, 200);
 
     ghcr.store
-        .revoke_token(record.id, ghcr.now())
+        .revoke_token(id, ghcr.now())
         .await
         .expect("revoke");
     let reply = ghcr.get(path, Some(&bearer)).await;
@@ -273,15 +261,10 @@ async fn a_push_token_minted_while_the_name_was_free_cannot_push_once_someone_el
         )
         .await;
     assert!(matches!(pull.status.as_u16(), 403 | 404), "{pull:?}");
-    let tags = ghcr
-        .get("/v2/acme/tool/tags/list", Some(&ghcr.basic("alice")))
-        .await;
+    let tags = ghcr.get_as("alice", "/v2/acme/tool/tags/list").await;
     assert_eq!(tags.json()["tags"], json!(["latest"]));
     let package = ghcr
-        .get(
-            "/orgs/acme/packages/container/tool",
-            Some(&ghcr.basic("alice")),
-        )
+        .get_as("alice", "/orgs/acme/packages/container/tool")
         .await;
     assert_eq!(
         package.json()["description"],
@@ -315,7 +298,7 @@ async fn a_bearer_token_loses_what_a_revoked_grant_gave() {
         201
     );
 
-    let reply = ghcr.delete(grant, Some(&ghcr.basic("alice"))).await;
+    let reply = ghcr.delete_as("alice", grant).await;
     assert!(reply.status.is_success(), "{reply:?}");
     let reply = ghcr
         .push_blob_as(&bobs, "alice/app", b"after the grant is gone")
@@ -358,10 +341,7 @@ async fn answers(
 
 #[tokio::test]
 async fn a_bearer_token_sees_what_its_personal_access_token_sees_through_basic_auth() {
-    let ghcr = Ghcr::start().await;
-    ghcr.publish("alice", "alice/app", "1.0").await;
-    ghcr.publish("alice", "alice/public-app", "1.0").await;
-    ghcr.make_public("alice", "/user", "public-app").await;
+    let ghcr = with_public_app("alice/app").await;
     let scopes = [
         "registry:catalog:*",
         "repository:alice/app:pull",
@@ -407,20 +387,10 @@ async fn a_workflow_bearer_token_has_its_workflow_tokens_permission() {
     ];
     // A token of the package's own repository with `packages: none` sees
     // nothing of it, through Basic auth as through a bearer token.
-    let secret = PersonalAccessToken::generate().expect("token");
-    ghcr.store
-        .insert_workflow_token(
-            &WorkflowToken::new(
-                secret.hash(),
-                "alice/site".parse().expect("repo"),
-                WorkflowPermission::None,
-                None,
-            ),
-            ghcr.now(),
-        )
-        .await
-        .expect("insert");
-    let none = basic("github-actions", secret.expose_secret());
+    let (_, secret) = ghcr
+        .workflow_token("alice/site", WorkflowPermission::None)
+        .await;
+    let none = basic("github-actions", &secret);
     let bearer = bearer_with(&ghcr, &none, &scopes).await;
     let through_basic = answers(&ghcr, &none, "site-image").await;
     let through_bearer = answers(&ghcr, &bearer, "site-image").await;
@@ -446,7 +416,7 @@ const SOURCE: &str = "org.opencontainers.image.source";
 
 /// The package as its admin alice sees it through the REST API.
 async fn as_alice(ghcr: &Ghcr, path: &str) -> serde_json::Value {
-    let reply = ghcr.get(path, Some(&ghcr.basic("alice"))).await;
+    let reply = ghcr.get_as("alice", path).await;
     assert_eq!(reply.status, 200, "{reply:?}");
     reply.json()
 }
@@ -660,14 +630,11 @@ async fn everything_about(
 
 #[tokio::test]
 async fn a_private_package_and_a_missing_one_read_the_same_to_whoever_may_not_see_it() {
-    let ghcr = Ghcr::start().await;
-    ghcr.publish("alice", "alice/hidden", "1.0").await;
-    ghcr.publish("alice", "alice/public-app", "1.0").await;
-    ghcr.make_public("alice", "/user", "public-app").await;
+    let ghcr = with_public_app("alice/hidden").await;
     // A package published and deleted is missing too.
     ghcr.publish("alice", "alice/gone", "1.0").await;
     let reply = ghcr
-        .delete("/user/packages/container/gone", Some(&ghcr.basic("alice")))
+        .delete_as("alice", "/user/packages/container/gone")
         .await;
     assert_eq!(reply.status, 204, "{reply:?}");
 

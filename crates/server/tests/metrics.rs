@@ -41,18 +41,15 @@ async fn every_endpoint_family_has_its_route_label() {
     // under a package that no endpoint serves.
     ghcr.make_public("alice", "/user", "app").await;
     let reply = ghcr
-        .get("/users/alice/packages/container/app/versions", Some(&alice))
+        .get_as("alice", "/users/alice/packages/container/app/versions")
         .await;
     assert_eq!(reply.status, 200, "{reply:?}");
     let reply = ghcr
-        .get("/user/packages?package_type=container", Some(&alice))
+        .get_as("alice", "/user/packages?package_type=container")
         .await;
     assert_eq!(reply.status, 200, "{reply:?}");
     let reply = ghcr
-        .get(
-            "/users/alice/packages/container/app/nothing-here",
-            Some(&alice),
-        )
+        .get_as("alice", "/users/alice/packages/container/app/nothing-here")
         .await;
     assert_eq!(reply.status, 404);
     // The pages.

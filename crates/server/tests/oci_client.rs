@@ -43,6 +43,11 @@ fn image(arch: &str) -> (Vec<ImageLayer>, Config) {
     (layers, Config::oci_v1(config, None))
 }
 
+/// The layer media types the tests accept when pulling.
+fn gzip_layers() -> Vec<&'static str> {
+    vec![oci_client::manifest::IMAGE_LAYER_GZIP_MEDIA_TYPE]
+}
+
 #[tokio::test]
 async fn oci_client_pushes_and_pulls_an_image_chunked_and_monolithic() {
     for backend in BACKENDS {
@@ -63,11 +68,7 @@ async fn oci_client_pushes_and_pulls_an_image_chunked_and_monolithic() {
             );
 
             let pulled = client
-                .pull(
-                    &image_ref,
-                    &auth,
-                    vec![oci_client::manifest::IMAGE_LAYER_GZIP_MEDIA_TYPE],
-                )
+                .pull(&image_ref, &auth, gzip_layers())
                 .await
                 .unwrap_or_else(|err| panic!("[{backend:?}] pull {repo}: {err}"));
             // oci-client downloads layers concurrently and returns them in
@@ -152,11 +153,7 @@ async fn oci_client_pushes_and_pulls_a_multi_arch_index() {
         assert_eq!(pulled_index.manifests.len(), 2);
         if std::env::consts::ARCH == "x86_64" {
             let image = client
-                .pull(
-                    &index_ref,
-                    &auth,
-                    vec![oci_client::manifest::IMAGE_LAYER_GZIP_MEDIA_TYPE],
-                )
+                .pull(&index_ref, &auth, gzip_layers())
                 .await
                 .expect("pull through the index");
             assert!(
@@ -208,7 +205,7 @@ async fn oci_client_logs_in_through_the_token_endpoint_with_accounts_on() {
         .await
         .expect("alice pushes into her namespace");
 
-    let media = vec![oci_client::manifest::IMAGE_LAYER_GZIP_MEDIA_TYPE];
+    let media = gzip_layers();
     let fresh = || self::client(false);
     assert!(
         fresh()

@@ -29,8 +29,8 @@ async fn seeded() -> Ghcr {
         .await;
     assert_eq!(reply.status, 201);
     ghcr.publish("alice", "alice/app/release", "1.0").await;
-    ghcr.publish("alice", "alice/public-app", "1.0").await;
-    ghcr.make_public("alice", "/user", "public-app").await;
+    ghcr.publish_public("alice", "alice/public-app", "1.0")
+        .await;
     ghcr.publish("carol", "acme/tool", "1.0").await;
     ghcr
 }
@@ -165,12 +165,8 @@ async fn listings_show_the_packages_the_caller_may_see() {
 #[tokio::test]
 async fn listings_are_paged_with_a_link_to_the_next_page() {
     let ghcr = seeded().await;
-    let alice = ghcr.basic("alice");
     let first = ghcr
-        .get(
-            "/user/packages?package_type=container&per_page=2",
-            Some(&alice),
-        )
+        .get_as("alice", "/user/packages?package_type=container&per_page=2")
         .await;
     assert_eq!(names(&first), ["app", "app/release"]);
     let link = first.header("link").expect("link").to_owned();
@@ -181,7 +177,7 @@ async fn listings_are_paged_with_a_link_to_the_next_page() {
         .next()
         .expect("url")
         .to_owned();
-    let second = ghcr.get(&next, Some(&alice)).await;
+    let second = ghcr.get_as("alice", &next).await;
     assert_eq!(names(&second), ["public-app"]);
     assert_eq!(second.header("link"), None);
 }
@@ -190,10 +186,7 @@ async fn listings_are_paged_with_a_link_to_the_next_page() {
 async fn a_package_reads_like_githubs_with_its_metadata() {
     let ghcr = seeded().await;
     let reply = ghcr
-        .get(
-            "/users/alice/packages/container/app",
-            Some(&ghcr.basic("alice")),
-        )
+        .get_as("alice", "/users/alice/packages/container/app")
         .await;
     assert_eq!(reply.status, 200, "{reply:?}");
     let package = reply.json();
@@ -229,10 +222,7 @@ async fn a_package_reads_like_githubs_with_its_metadata() {
     }
 
     let nested = ghcr
-        .get(
-            "/user/packages/container/app%2Frelease",
-            Some(&ghcr.basic("alice")),
-        )
+        .get_as("alice", "/user/packages/container/app%2Frelease")
         .await;
     assert_eq!(nested.status, 200, "{nested:?}");
     assert_eq!(nested.json()["name"], "app/release");
@@ -242,10 +232,7 @@ async fn a_package_reads_like_githubs_with_its_metadata() {
     );
 
     let org = ghcr
-        .get(
-            "/orgs/acme/packages/container/tool",
-            Some(&ghcr.basic("alice")),
-        )
+        .get_as("alice", "/orgs/acme/packages/container/tool")
         .await;
     assert_eq!(org.json()["owner"]["type"], "Organization");
     assert_eq!(
@@ -469,7 +456,7 @@ async fn grants_give_and_take_a_role() {
     let bob = ghcr.basic("bob");
     let pull = "/v2/alice/app/manifests/1.0";
     let grant = "/users/alice/packages/container/app/grants/user:bob";
-    assert_eq!(ghcr.get(pull, Some(&bob)).await.status, 404);
+    ghcr.assert_get("bob", pull, 404).await;
 
     let reply = ghcr
         .send_json(Method::PUT, grant, &alice, &json!({ "role": "read" }))
@@ -479,8 +466,8 @@ async fn grants_give_and_take_a_role() {
         reply.json(),
         json!({ "grantee": "user:bob", "role": "read" })
     );
-    assert_eq!(ghcr.get(pull, Some(&bob)).await.status, 200);
-    let push = ghcr.post("/v2/alice/app/blobs/uploads/", Some(&bob)).await;
+    ghcr.assert_get("bob", pull, 200).await;
+    let push = ghcr.post_as("bob", "/v2/alice/app/blobs/uploads/").await;
     assert_eq!(push.status, 403, "read does not push");
 
     // bob may read but not manage access.
@@ -490,7 +477,7 @@ async fn grants_give_and_take_a_role() {
     assert_eq!(reply.status, 403);
 
     let listed = ghcr
-        .get("/users/alice/packages/container/app/grants", Some(&alice))
+        .get_as("alice", "/users/alice/packages/container/app/grants")
         .await;
     let grants = listed.json();
     assert!(
@@ -526,19 +513,18 @@ async fn grants_give_and_take_a_role() {
         .await;
     assert_eq!(unknown.status, 404, "{unknown:?}");
 
-    let reply = ghcr.delete(grant, Some(&alice)).await;
+    let reply = ghcr.delete_as("alice", grant).await;
     assert_eq!(reply.status, 204);
-    assert_eq!(ghcr.get(pull, Some(&bob)).await.status, 404);
-    let again = ghcr.delete(grant, Some(&alice)).await;
+    ghcr.assert_get("bob", pull, 404).await;
+    let again = ghcr.delete_as("alice", grant).await;
     assert_eq!(again.status, 404);
 }
 
 #[tokio::test]
 async fn versions_are_listed_read_deleted_and_restored() {
     let ghcr = seeded().await;
-    let alice = ghcr.basic("alice");
     let base = "/users/alice/packages/container/app";
-    let listed = ghcr.get(&format!("{base}/versions"), Some(&alice)).await;
+    let listed = ghcr.get_as("alice", &format!("{base}/versions")).await;
     assert_eq!(listed.status, 200, "{listed:?}");
     let versions = listed.json();
     let versions = versions.as_array().expect("list");
@@ -555,47 +541,27 @@ async fn versions_are_listed_read_deleted_and_restored() {
         newest["url"],
         format!("http://registry.test/users/alice/packages/container/app/versions/{id}")
     );
-    let one = ghcr
-        .get(&format!("{base}/versions/{id}"), Some(&alice))
-        .await;
+    let one = ghcr.get_as("alice", &format!("{base}/versions/{id}")).await;
     assert_eq!(one.json()["name"], newest["name"]);
-    assert_eq!(
-        ghcr.get(&format!("{base}/versions/999999"), Some(&alice))
-            .await
-            .status,
-        404
-    );
-    assert_eq!(
-        ghcr.get(&format!("{base}/versions/nope"), Some(&alice))
-            .await
-            .status,
-        404
-    );
-    assert_eq!(
-        ghcr.get(&format!("{base}/versions"), Some(&ghcr.basic("bob")))
-            .await
-            .status,
-        404
-    );
+    ghcr.assert_get("alice", &format!("{base}/versions/999999"), 404)
+        .await;
+    ghcr.assert_get("alice", &format!("{base}/versions/nope"), 404)
+        .await;
+    ghcr.assert_get("bob", &format!("{base}/versions"), 404)
+        .await;
 
     // Deleting needs delete:packages.
     let version = format!("{base}/versions/{id}");
-    let denied = ghcr
-        .delete(&version, Some(&ghcr.basic("alice-write")))
-        .await;
+    let denied = ghcr.delete_as("alice-write", &version).await;
     assert_eq!(denied.status, 403);
-    let deleted = ghcr.delete(&version, Some(&alice)).await;
+    let deleted = ghcr.delete_as("alice", &version).await;
     assert_eq!(deleted.status, 204, "{deleted:?}");
-    assert_eq!(
-        ghcr.get("/v2/alice/app/manifests/2.0", Some(&alice))
-            .await
-            .status,
-        404
-    );
-    let active = ghcr.get(&format!("{base}/versions"), Some(&alice)).await;
+    ghcr.assert_get("alice", "/v2/alice/app/manifests/2.0", 404)
+        .await;
+    let active = ghcr.get_as("alice", &format!("{base}/versions")).await;
     assert_eq!(active.json().as_array().expect("list").len(), 1);
     let gone = ghcr
-        .get(&format!("{base}/versions?state=deleted"), Some(&alice))
+        .get_as("alice", &format!("{base}/versions?state=deleted"))
         .await;
     let gone = gone.json();
     assert_eq!(gone[0]["id"], id);
@@ -604,36 +570,31 @@ async fn versions_are_listed_read_deleted_and_restored() {
     // The last version cannot be deleted: delete the package instead.
     let last_id = active.json()[0]["id"].as_i64().expect("id");
     let last = ghcr
-        .delete(&format!("{base}/versions/{last_id}"), Some(&alice))
+        .delete_as("alice", &format!("{base}/versions/{last_id}"))
         .await;
     assert_eq!(last.status, 400, "{last:?}");
 
-    let restored = ghcr.post(&format!("{version}/restore"), Some(&alice)).await;
+    let restored = ghcr.post_as("alice", &format!("{version}/restore")).await;
     assert_eq!(restored.status, 204, "{restored:?}");
-    assert_eq!(
-        ghcr.get("/v2/alice/app/manifests/2.0", Some(&alice))
-            .await
-            .status,
-        200
-    );
-    let twice = ghcr.post(&format!("{version}/restore"), Some(&alice)).await;
+    ghcr.assert_get("alice", "/v2/alice/app/manifests/2.0", 200)
+        .await;
+    let twice = ghcr.post_as("alice", &format!("{version}/restore")).await;
     assert_eq!(twice.status, 409, "{twice:?}");
 }
 
 #[tokio::test]
 async fn a_deleted_package_is_gone_until_restored_and_purged_after_30_days() {
     let ghcr = seeded().await;
-    let alice = ghcr.basic("alice");
     let package = "/users/alice/packages/container/app";
     let pull = "/v2/alice/app/manifests/1.0";
-    let deleted = ghcr.delete(package, Some(&alice)).await;
+    let deleted = ghcr.delete_as("alice", package).await;
     assert_eq!(deleted.status, 204, "{deleted:?}");
-    assert_eq!(ghcr.get(package, Some(&alice)).await.status, 404);
-    let reply = ghcr.get(pull, Some(&alice)).await;
+    ghcr.assert_get("alice", package, 404).await;
+    let reply = ghcr.get_as("alice", pull).await;
     assert_eq!(reply.status, 404);
     assert_eq!(reply.error_code().as_deref(), Some("NAME_UNKNOWN"));
     let listed = ghcr
-        .get("/user/packages?package_type=container", Some(&alice))
+        .get_as("alice", "/user/packages?package_type=container")
         .await;
     assert_eq!(names(&listed), ["app/release", "public-app"]);
 
@@ -642,26 +603,22 @@ async fn a_deleted_package_is_gone_until_restored_and_purged_after_30_days() {
         .post(&format!("{package}/restore"), Some(&ghcr.basic("bob")))
         .await;
     assert_eq!(outsider.status, 404);
-    let restored = ghcr.post(&format!("{package}/restore"), Some(&alice)).await;
+    let restored = ghcr.post_as("alice", &format!("{package}/restore")).await;
     assert_eq!(restored.status, 204, "{restored:?}");
-    assert_eq!(ghcr.get(pull, Some(&alice)).await.status, 200);
-    assert_eq!(
-        ghcr.get("/v2/alice/app/manifests/2.0", Some(&alice))
-            .await
-            .status,
-        200
-    );
+    ghcr.assert_get("alice", pull, 200).await;
+    ghcr.assert_get("alice", "/v2/alice/app/manifests/2.0", 200)
+        .await;
 
     // Deleted again, and 30 days pass: purged for good.
-    assert_eq!(ghcr.delete(package, Some(&alice)).await.status, 204);
+    assert_eq!(ghcr.delete_as("alice", package).await.status, 204);
     let report = ghcr.purge_after_restore_window().await;
     assert_eq!(report.packages.len(), 1);
     assert_eq!(report.versions.len(), 2);
-    let late = ghcr.post(&format!("{package}/restore"), Some(&alice)).await;
+    let late = ghcr.post_as("alice", &format!("{package}/restore")).await;
     assert_eq!(late.status, 404, "{late:?}");
     // The name is free for a new first publish.
     ghcr.publish("alice", "alice/app", "3.0").await;
-    assert_eq!(ghcr.get(pull, Some(&alice)).await.status, 404);
+    ghcr.assert_get("alice", pull, 404).await;
 }
 
 /// The routes: a nested name (`app%2Frelease`) reaches every sub-resource,
@@ -677,18 +634,16 @@ async fn every_path_names_its_methods_and_nested_names_stay_whole() {
         format!("{base}/versions"),
         format!("{base}/grants"),
     ] {
-        let reply = ghcr.get(&path, Some(&alice)).await;
+        let reply = ghcr.get_as("alice", &path).await;
         assert_eq!(reply.status, 200, "{path}: {reply:?}");
     }
     assert_eq!(
-        ghcr.get(base, Some(&alice)).await.json()["name"],
+        ghcr.get_as("alice", base).await.json()["name"],
         "app/release"
     );
-    let versions = ghcr.get(&format!("{base}/versions"), Some(&alice)).await;
+    let versions = ghcr.get_as("alice", &format!("{base}/versions")).await;
     let id = versions.json()[0]["id"].clone();
-    let version = ghcr
-        .get(&format!("{base}/versions/{id}"), Some(&alice))
-        .await;
+    let version = ghcr.get_as("alice", &format!("{base}/versions/{id}")).await;
     assert_eq!(version.status, 200, "{version:?}");
 
     for path in [
@@ -697,7 +652,7 @@ async fn every_path_names_its_methods_and_nested_names_stay_whole() {
         "/users/alice/packages/container/app/versions/1/restore/again",
         "/orgs/acme/packages/container/tool/grants/user:bob/extra",
     ] {
-        let reply = ghcr.get(path, Some(&alice)).await;
+        let reply = ghcr.get_as("alice", path).await;
         assert_eq!(reply.status, 404, "{path}: {reply:?}");
         assert_eq!(reply.json()["message"], "Not Found", "{path}");
     }

@@ -9,7 +9,7 @@ use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 use wharf_auth::{Grantee, Role, Visibility};
-use wharf_packages::{PackageRecord, PageRequest, VersionQuery};
+use wharf_packages::{PackageRecord, PageRequest, VersionQuery, VersionRecord};
 use wharf_reference::{Digest, RepositoryName};
 use wharf_server::AnnotationPolicy;
 
@@ -19,6 +19,13 @@ const LICENSES: &str = "org.opencontainers.image.licenses";
 
 fn name(s: &str) -> RepositoryName {
     s.parse().expect("name")
+}
+
+/// The version record of the manifest `digest` in `repo`, which must be
+/// there (deleted or not).
+async fn version_of(ghcr: &Ghcr, repo: &RepositoryName, digest: &Digest) -> VersionRecord {
+    let version = ghcr.store.version_by_digest(repo, digest).await;
+    version.expect("store").expect("a version of the digest")
 }
 
 /// The live package `package`, which must exist.
@@ -108,16 +115,8 @@ async fn versions_follow_pushes_and_tags_move_between_them() {
 
     let store = &ghcr.store;
     let app = name("alice/app");
-    let v1 = store
-        .version_by_digest(&app, &first)
-        .await
-        .expect("store")
-        .expect("v1");
-    let v2 = store
-        .version_by_digest(&app, &second)
-        .await
-        .expect("store")
-        .expect("v2");
+    let v1 = version_of(&ghcr, &app, &first).await;
+    let v2 = version_of(&ghcr, &app, &second).await;
     assert_eq!(
         v1.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
         ["stable"]
@@ -139,11 +138,7 @@ async fn versions_follow_pushes_and_tags_move_between_them() {
         .delete("/v2/alice/app/manifests/stable", Some(&alice))
         .await;
     assert_eq!(reply.status, 202);
-    let v1 = store
-        .version_by_digest(&app, &first)
-        .await
-        .expect("store")
-        .expect("v1");
+    let v1 = version_of(&ghcr, &app, &first).await;
     assert!(v1.tags.is_empty());
     assert!(!v1.is_deleted());
 }
@@ -171,12 +166,7 @@ async fn deleting_a_manifest_by_digest_deletes_its_version_restorably() {
     let again = ghcr.delete(&path, Some(&alice)).await;
     assert_eq!(again.status, 404);
     // ...and deleted, not forgotten, in the records: restorable for 30 days.
-    let version = ghcr
-        .store
-        .version_by_digest(&name("alice/app"), &digest)
-        .await
-        .expect("store")
-        .expect("kept");
+    let version = version_of(&ghcr, &name("alice/app"), &digest).await;
     assert!(version.is_deleted());
     let restore = ghcr
         .post(
@@ -388,12 +378,7 @@ async fn a_multi_arch_image_is_described_by_its_index_annotations_first() {
         .expect("digest")
         .parse()
         .expect("digest");
-    let version = ghcr
-        .store
-        .version_by_digest(&name("alice/multi"), &digest)
-        .await
-        .expect("store")
-        .expect("version");
+    let version = version_of(&ghcr, &name("alice/multi"), &digest).await;
     assert_eq!(version.platforms, ["linux/amd64", "linux/arm64"]);
     assert_eq!(
         version.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>(),

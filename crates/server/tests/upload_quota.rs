@@ -108,15 +108,8 @@ async fn trickling_uploads_of_one_principal_leave_room_for_another_and_are_cut()
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Bob still pushes while they trickle.
-    let content = b"bob's layer";
-    let digest = Digest::sha256(content);
     let reply = server
-        .send(
-            Method::POST,
-            &format!("/v2/{REPO}/blobs/uploads/?digest={digest}"),
-            &[("x-user", "bob")],
-            content.to_vec(),
-        )
+        .post_blob(REPO, b"bob's layer", &[("x-user", "bob")])
         .await;
     assert_eq!(
         reply.status, 201,
@@ -246,8 +239,7 @@ async fn with_accounts_the_session_cap_counts_per_user_whatever_the_token() {
         .await;
     assert_too_many(&over, "alice with another token");
     // Bob, from the same address, is someone else.
-    let bob = ghcr.basic("bob");
-    let reply = ghcr.post("/v2/bob/app/blobs/uploads/", Some(&bob)).await;
+    let reply = ghcr.post_as("bob", "/v2/bob/app/blobs/uploads/").await;
     assert_eq!(reply.status, 202, "{reply:?}");
 }
 

@@ -9,7 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_minimal-registry");
+mod common;
+use common::{assert_help_mentions, BIN};
 
 struct Running {
     child: Child,
@@ -219,9 +220,7 @@ async fn no_auth_is_announced_loudly_and_lets_anyone_push() {
 
 #[test]
 fn help_documents_the_authentication_settings() {
-    let output = Command::new(BIN).arg("--help").output().unwrap();
-    let help = String::from_utf8_lossy(&output.stdout);
-    for flag in [
+    assert_help_mentions(&[
         "--no-auth",
         "--public-url",
         "--service",
@@ -230,10 +229,5 @@ fn help_documents_the_authentication_settings() {
         "--token-ttl",
         "--strict-annotations",
         "admin",
-    ] {
-        assert!(
-            help.contains(flag),
-            "--help does not mention {flag}:\n{help}"
-        );
-    }
+    ]);
 }

@@ -11,7 +11,7 @@ use futures::{stream, StreamExt};
 use wharf_reference::Digest;
 
 mod common;
-use common::{free_port, BIN};
+use common::{assert_help_mentions, free_port, BIN};
 
 struct Running {
     child: Child,
@@ -244,10 +244,7 @@ async fn the_binary_serves_logs_each_request_persists_and_shuts_down_gracefully(
 
 #[test]
 fn help_documents_every_setting() {
-    let output = Command::new(BIN).arg("--help").output().expect("--help");
-    assert!(output.status.success());
-    let help = String::from_utf8_lossy(&output.stdout);
-    for flag in [
+    assert_help_mentions(&[
         "--config",
         "--listen",
         "--data-dir",
@@ -269,12 +266,7 @@ fn help_documents_every_setting() {
         "--metrics",
         "127.0.0.1:5000",
         "registry-data",
-    ] {
-        assert!(
-            help.contains(flag),
-            "--help does not mention {flag}:\n{help}"
-        );
-    }
+    ]);
 }
 
 #[test]

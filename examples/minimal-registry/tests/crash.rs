@@ -10,7 +10,7 @@
 //!   reports, and finishes with the right digest;
 //! - while the process is down, the database passes SQLite's integrity check.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -19,7 +19,7 @@ use reqwest::{Client, StatusCode};
 use wharf_reference::Digest;
 
 mod common;
-use common::{free_port, manifest, user_with_token, BIN};
+use common::{blob_upload, free_port, manifest, manifest_put, spawn_quiet, user_with_token};
 const USER: &str = "crash";
 
 /// A small, fast, deterministic byte source (xorshift64*).
@@ -69,17 +69,7 @@ struct Server {
 impl Server {
     fn start(data: &std::path::Path) -> Server {
         let port = free_port();
-        let child = Command::new(BIN)
-            .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir")
-            .arg(data)
-            .args(["--log-level", "error"])
-            .env_remove("RUST_LOG")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn minimal-registry");
+        let child = spawn_quiet(port, data);
         Server {
             child,
             base: format!("http://127.0.0.1:{port}"),
@@ -129,12 +119,7 @@ impl Pusher {
 
     async fn monolithic(&self, repo: &str, blob: Vec<u8>) {
         let digest = Digest::sha256(&blob);
-        let reply = self
-            .client
-            .post(self.url(&format!("/v2/{repo}/blobs/uploads/?digest={digest}")))
-            .header("authorization", &self.auth)
-            .header("content-type", "application/octet-stream")
-            .body(blob)
+        let reply = blob_upload(&self.client, &self.base, &self.auth, repo, blob)
             .send()
             .await;
         self.settle(repo, digest, reply.map(|r| r.status()).ok());
@@ -218,12 +203,7 @@ impl Pusher {
     async fn manifest(&self, repo: &str, tag: &str, config: &[u8], layer: &[u8]) {
         let manifest = manifest(config, layer);
         let digest = Digest::sha256(&manifest);
-        let reply = self
-            .client
-            .put(self.url(&format!("/v2/{repo}/manifests/{tag}")))
-            .header("authorization", &self.auth)
-            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
-            .body(manifest)
+        let reply = manifest_put(&self.client, &self.base, &self.auth, repo, tag, manifest)
             .send()
             .await;
         if reply.is_ok_and(|r| r.status() == StatusCode::CREATED) {

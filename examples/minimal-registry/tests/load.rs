@@ -6,7 +6,7 @@
 //! bounded peak RSS, and no file-descriptor or thread leak once the load
 //! ends; it prints the p50/p99 of manifest GETs and the peak RSS.
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use reqwest::{Client, StatusCode};
 use wharf_reference::Digest;
 
 mod common;
-use common::{free_port, manifest, user_with_token, BIN};
+use common::{blob_upload, free_port, manifest, manifest_put, spawn_quiet, user_with_token};
 const USER: &str = "loaded";
 /// The peak resident set the (debug) server may reach under this load.
 const RSS_BOUND_KIB: u64 = 256 * 1024;
@@ -81,16 +81,7 @@ struct Load {
 
 impl Load {
     async fn push_blob(&self, repo: &str, blob: Vec<u8>) -> bool {
-        let digest = Digest::sha256(&blob);
-        let status = self
-            .client
-            .post(format!(
-                "{}/v2/{repo}/blobs/uploads/?digest={digest}",
-                self.base
-            ))
-            .header("authorization", &self.auth)
-            .header("content-type", "application/octet-stream")
-            .body(blob)
+        let status = blob_upload(&self.client, &self.base, &self.auth, repo, blob)
             .send()
             .await
             .map(|r| r.status());
@@ -241,12 +232,8 @@ impl Load {
             return;
         }
         let manifest = manifest(&config, &layer);
-        let status = self
-            .client
-            .put(format!("{}/v2/{repo}/manifests/t{}", self.base, n % 16))
-            .header("authorization", &self.auth)
-            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
-            .body(manifest)
+        let tag = format!("t{}", n % 16);
+        let status = manifest_put(&self.client, &self.base, &self.auth, repo, &tag, manifest)
             .send()
             .await
             .map(|r| r.status());
@@ -275,16 +262,7 @@ async fn hundreds_of_clients_get_no_errors_and_leave_nothing_behind() {
     let data = dir.path().join("data");
     let auth = user_with_token(&data, USER, "read:packages,write:packages");
     let port = free_port();
-    let mut child: Child = Command::new(BIN)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data-dir")
-        .arg(&data)
-        .args(["--log-level", "error"])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
+    let mut child: Child = spawn_quiet(port, &data);
     let pid = child.id();
     let base = format!("http://127.0.0.1:{port}");
     let client = Client::builder()

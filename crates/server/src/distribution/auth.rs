@@ -145,16 +145,22 @@ impl Authorizer for AllowAll {
 }
 
 /// A 401 `UNAUTHORIZED` answer carrying `challenge` as its
-/// `WWW-Authenticate` header, e.g.
+/// `WWW-Authenticate` header (see [`challenge_header`]), e.g.
 /// `Bearer realm="https://host/token",service="host",scope="repository:a:pull"`.
-/// A challenge that is not a valid header value is replaced by `Basic`.
-/// Non-ASCII text (a realm of an internationalized host) is a valid field
-/// value (RFC 9110 `obs-text`), which `HeaderValue::from_str` refuses
-/// since `http` 1.6: the bytes are checked instead.
 pub fn unauthorized(challenge: &str, message: impl Into<String>) -> ApiError {
-    let value = HeaderValue::from_bytes(challenge.as_bytes())
-        .unwrap_or_else(|_| HeaderValue::from_static("Basic"));
-    ApiError::new(ErrorCode::Unauthorized, message.into()).with_header(WWW_AUTHENTICATE, value)
+    ApiError::new(ErrorCode::Unauthorized, message.into())
+        .with_header(WWW_AUTHENTICATE, challenge_header(challenge))
+}
+
+/// `challenge` as a `WWW-Authenticate` header value; one that is not a
+/// valid header value is replaced by `Basic`, so that no realm or host
+/// makes a challenge fail. Non-ASCII text (a realm of an
+/// internationalized host) is a valid field value (RFC 9110 `obs-text`),
+/// which `HeaderValue::from_str` refuses since `http` 1.6: the bytes are
+/// checked instead.
+pub(crate) fn challenge_header(challenge: &str) -> HeaderValue {
+    HeaderValue::from_bytes(challenge.as_bytes())
+        .unwrap_or_else(|_| HeaderValue::from_static("Basic"))
 }
 
 /// A 403 `DENIED` answer.
@@ -165,6 +171,28 @@ pub fn denied(message: impl Into<String>) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_challenge_becomes_a_header_value() {
+        let table = [
+            (
+                r#"Basic realm="registry.example""#,
+                r#"Basic realm="registry.example""#,
+            ),
+            (
+                r#"Basic realm="régistry.example""#,
+                r#"Basic realm="régistry.example""#,
+            ),
+            ("Basic realm=\"a\nb\"", "Basic"),
+        ];
+        for (challenge, header) in table {
+            assert_eq!(
+                challenge_header(challenge).as_bytes(),
+                header.as_bytes(),
+                "{challenge:?}"
+            );
+        }
+    }
 
     #[test]
     fn access_renders_as_a_token_scope() {

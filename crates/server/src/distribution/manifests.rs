@@ -193,33 +193,32 @@ async fn check_references(
     let storage = registry.storage();
     for blob in manifest.required_blobs() {
         if !storage.is_blob_linked(name, &blob.digest).await? {
-            return Err(ApiError::new(
-                ErrorCode::ManifestBlobUnknown,
-                format!(
-                    "blob {} referenced by the manifest is not in repository {name}; push it first",
-                    blob.digest
-                ),
-            )
-            .with_detail(serde_json::json!({ "digest": blob.digest.to_string() })));
+            return Err(unknown_reference("blob", "manifest", &blob.digest, name));
         }
     }
     for child in manifest.child_manifests() {
         match storage.stat_manifest(name, &child.digest).await {
             Ok(_) => {}
             Err(err) if err.is_not_found() => {
-                return Err(ApiError::new(
-                    ErrorCode::ManifestBlobUnknown,
-                    format!(
-                        "manifest {} referenced by the index is not in repository {name}; push it first",
-                        child.digest
-                    ),
-                )
-                .with_detail(serde_json::json!({ "digest": child.digest.to_string() })));
+                return Err(unknown_reference("manifest", "index", &child.digest, name));
             }
             Err(err) => return Err(err.into()),
         }
     }
     Ok(())
+}
+
+/// `MANIFEST_BLOB_UNKNOWN` for the `what` (a blob, a manifest) with
+/// `digest` that the pushed `by` (manifest, index) references but `name`
+/// lacks, with the digest in `detail`.
+fn unknown_reference(what: &str, by: &str, digest: &Digest, name: &RepositoryName) -> ApiError {
+    ApiError::new(
+        ErrorCode::ManifestBlobUnknown,
+        format!(
+            "{what} {digest} referenced by the {by} is not in repository {name}; push it first"
+        ),
+    )
+    .with_detail(serde_json::json!({ "digest": digest.to_string() }))
 }
 
 /// Deletes a manifest by digest (with the tags pointing at it and its

@@ -1,7 +1,6 @@
 //! The package model's part of [`Registry`] and [`RegistryBuilder`]:
 //! turning it on, its routes, and its scheduled work.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::any;
@@ -15,16 +14,15 @@ use crate::{Registry, RegistryBuilder};
 impl RegistryBuilder {
     /// Turns on the GitHub Container registry model: users, organizations,
     /// personal access and workflow tokens, private and public packages
-    /// (see [`Accounts`]). The registry then authorizes every request with
-    /// it (replacing any [`authorizer`](Self::authorizer)), serves the
-    /// token endpoint at `/token` and the package REST API, and records
-    /// each manifest push as a package version with its metadata.
+    /// (see [`Accounts`]). The registry then serves the token endpoint at
+    /// `/token` and the package REST API, and, unless an
+    /// [`authorizer`](Self::authorizer) or [`hooks`](Self::hooks) are set
+    /// (before or after this call), authorizes every request with the
+    /// model and records each manifest push as a package version with its
+    /// metadata.
     #[must_use]
     pub fn accounts(mut self, config: AccountsConfig) -> Self {
-        let accounts = Accounts::new(config);
-        self.authorizer = Arc::new(accounts.clone());
-        self.hooks = Arc::new(accounts.clone());
-        self.accounts = Some(accounts);
+        self.accounts = Some(Accounts::new(config));
         self
     }
 }

@@ -32,6 +32,7 @@ use wharf_auth::{
 };
 use wharf_packages::PackageLookup;
 
+use crate::distribution::auth::challenge_header;
 use crate::distribution::error::{ApiError, ErrorCode};
 use crate::ghcr::accounts::{AuthnError, Caller};
 use crate::ghcr::clock::rfc3339;
@@ -270,13 +271,40 @@ async fn issue(
 /// 401 with a Basic challenge: the token endpoint wants a username and a
 /// token.
 fn unauthorized(registry: &Registry, message: impl Into<String>) -> ApiError {
-    let realm = registry
-        .accounts()
-        .map_or_else(|| "registry".to_owned(), |a| a.service().to_owned());
-    let challenge = BasicChallenge::new(realm).to_string();
-    let err = ApiError::new(ErrorCode::Unauthorized, message.into());
-    match HeaderValue::from_str(&challenge) {
-        Ok(value) => err.with_header(WWW_AUTHENTICATE, value),
-        Err(_) => err,
+    let realm = registry.accounts().map_or("registry", |a| a.service());
+    ApiError::new(ErrorCode::Unauthorized, message.into())
+        .with_header(WWW_AUTHENTICATE, basic_challenge(realm))
+}
+
+/// A `WWW-Authenticate` Basic challenge for `realm`, whatever text it
+/// holds (see [`challenge_header`]).
+pub(crate) fn basic_challenge(realm: &str) -> HeaderValue {
+    challenge_header(&BasicChallenge::new(realm).to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_challenge_survives_any_realm() {
+        let table = [
+            (
+                "registry.example",
+                r#"Basic realm="registry.example",charset="UTF-8""#,
+            ),
+            (
+                "régistry.example",
+                r#"Basic realm="régistry.example",charset="UTF-8""#,
+            ),
+            ("a\r\nb\"c", r#"Basic realm="ab\"c",charset="UTF-8""#),
+        ];
+        for (realm, challenge) in table {
+            assert_eq!(
+                basic_challenge(realm).as_bytes(),
+                challenge.as_bytes(),
+                "{realm:?}"
+            );
+        }
     }
 }

@@ -20,13 +20,10 @@
 //! Which package roles dave, erin, frank, grace, the teams and acme/deploy
 //! get is up to each test (see `grant_roles`).
 
-use wharf_auth::{
-    OrgRole, PersonalAccessToken, Principal, RepositoryRole, Role, StoredToken, TokenScopes,
-    WorkflowPermission,
-};
-use wharf_packages::{Collaborator, WorkflowToken};
+use wharf_auth::{OrgRole, Principal, RepositoryRole, Role, TokenScopes, WorkflowPermission};
+use wharf_packages::Collaborator;
 
-use super::ghcr::{basic, Ghcr};
+use super::ghcr::{basic, store_personal_token, Ghcr};
 use super::model::{login, source, team, World};
 
 /// The scope sets alice's tokens are made with: every combination a
@@ -98,23 +95,13 @@ fn workflow_caller(
 }
 
 async fn personal_token(ghcr: &Ghcr, user: &str, scopes: &str) -> String {
-    let secret = PersonalAccessToken::generate().expect("token");
-    let stored = StoredToken::new(&secret, login(user), scopes.parse().expect("scopes"), None);
-    ghcr.store
-        .insert_personal_token(&stored, ghcr.now())
+    store_personal_token(&*ghcr.store, user, scopes, None, ghcr.now())
         .await
-        .expect("insert token");
-    secret.expose_secret().to_owned()
+        .1
 }
 
 async fn workflow_token(ghcr: &Ghcr, repository: &str, permission: WorkflowPermission) -> String {
-    let secret = PersonalAccessToken::generate().expect("token");
-    let token = WorkflowToken::new(secret.hash(), source(repository), permission, None);
-    ghcr.store
-        .insert_workflow_token(&token, ghcr.now())
-        .await
-        .expect("insert token");
-    secret.expose_secret().to_owned()
+    ghcr.workflow_token(repository, permission).await.1
 }
 
 /// Adds the cast to `ghcr` (which has alice, bob, carol and org acme
@@ -152,24 +139,17 @@ pub async fn seed(ghcr: &Ghcr, world: &mut World) -> Vec<Caller> {
         world.add_team_member("acme", slug, user);
     }
     let vault_src = source("acme/vault-src");
-    store
-        .set_collaborator(
-            &vault_src,
-            &Collaborator::User(login("ivan")),
-            RepositoryRole::Write,
-        )
-        .await
-        .expect("collaborator");
-    world.set_collaborator("acme/vault-src", "user:ivan", RepositoryRole::Write);
-    store
-        .set_collaborator(
-            &vault_src,
-            &Collaborator::Team(team("ops")),
-            RepositoryRole::Read,
-        )
-        .await
-        .expect("collaborator");
-    world.set_collaborator("acme/vault-src", "team:ops", RepositoryRole::Read);
+    for (collaborator, role) in [
+        ("user:ivan", RepositoryRole::Write),
+        ("team:ops", RepositoryRole::Read),
+    ] {
+        let parsed: Collaborator = collaborator.parse().expect("collaborator");
+        store
+            .set_collaborator(&vault_src, &parsed, role)
+            .await
+            .expect("collaborator");
+        world.set_collaborator("acme/vault-src", collaborator, role);
+    }
 
     let mut callers = vec![Caller {
         label: "anonymous".to_owned(),

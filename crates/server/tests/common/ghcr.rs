@@ -13,7 +13,9 @@ use wharf_auth::{
     OrgRole, OrganizationPolicy, PersonalAccessToken, SigningKey, StoredToken, Timestamp,
     WorkflowPermission,
 };
-use wharf_packages::{CacheOptions, CachedStore, PackageStore, SqlitePackageStore, WorkflowToken};
+use wharf_packages::{
+    CacheOptions, CachedStore, PackageStore, SqlitePackageStore, TokenId, WorkflowToken,
+};
 use wharf_reference::Digest;
 use wharf_server::{AccountsConfig, AnnotationPolicy, Clock};
 
@@ -122,41 +124,15 @@ impl Ghcr {
             .expect("member");
         let mut tokens = BTreeMap::new();
         for (name, login, scopes) in PERSONAL {
-            let secret = PersonalAccessToken::generate().expect("token");
-            let stored = StoredToken::new(
-                &secret,
-                login.parse().expect("login"),
-                scopes.parse().expect("scopes"),
-                None,
-            );
-            store
-                .insert_personal_token(&stored, t)
-                .await
-                .expect("insert");
-            tokens.insert(name, (login.to_owned(), secret.expose_secret().to_owned()));
+            let (_, secret) = store_personal_token(&*store, login, scopes, None, t).await;
+            tokens.insert(name, (login.to_owned(), secret));
         }
         for (name, permission) in [
             ("site-ci", WorkflowPermission::Write),
             ("site-ci-read", WorkflowPermission::Read),
         ] {
-            let secret = PersonalAccessToken::generate().expect("token");
-            let token = WorkflowToken::new(
-                secret.hash(),
-                "alice/site".parse().expect("repo"),
-                permission,
-                None,
-            );
-            store
-                .insert_workflow_token(&token, t)
-                .await
-                .expect("insert");
-            tokens.insert(
-                name,
-                (
-                    "github-actions".to_owned(),
-                    secret.expose_secret().to_owned(),
-                ),
-            );
+            let (_, secret) = store_workflow_token(&*store, "alice/site", permission, t).await;
+            tokens.insert(name, ("github-actions".to_owned(), secret));
         }
 
         let clock_now = now.clone();
@@ -263,6 +239,38 @@ impl Ghcr {
             .await
     }
 
+    /// Stores a new workflow token of the source repository `repository`
+    /// with `permission` (see [`store_workflow_token`]); its id and secret.
+    pub async fn workflow_token(
+        &self,
+        repository: &str,
+        permission: WorkflowPermission,
+    ) -> (TokenId, String) {
+        store_workflow_token(&*self.store, repository, permission, self.now()).await
+    }
+
+    /// `GET path` as the token `who` (see [`basic`](Self::basic)).
+    pub async fn get_as(&self, who: &str, path: &str) -> Reply {
+        self.get(path, Some(&self.basic(who))).await
+    }
+
+    /// `GET path` as the token `who`, asserting the answer's status.
+    pub async fn assert_get(&self, who: &str, path: &str, status: u16) -> Reply {
+        let reply = self.get_as(who, path).await;
+        assert_eq!(reply.status, status, "GET {path} as {who}: {reply:?}");
+        reply
+    }
+
+    /// `DELETE path` as the token `who`.
+    pub async fn delete_as(&self, who: &str, path: &str) -> Reply {
+        self.delete(path, Some(&self.basic(who))).await
+    }
+
+    /// `POST path` with an empty body as the token `who`.
+    pub async fn post_as(&self, who: &str, path: &str) -> Reply {
+        self.post(path, Some(&self.basic(who))).await
+    }
+
     /// `DELETE path` as `authorization`.
     pub async fn delete(&self, path: &str, authorization: Option<&str>) -> Reply {
         self.send(Method::DELETE, path, authorization, Vec::new())
@@ -337,7 +345,21 @@ impl Ghcr {
         if annotations.as_object().is_some_and(|a| !a.is_empty()) {
             manifest["annotations"] = annotations;
         }
-        let bytes = serde_json::to_vec(&manifest).expect("json");
+        self.put_manifest_as(authorization, repo, reference, &manifest)
+            .await
+    }
+
+    /// PUTs the OCI manifest `manifest` to `repo`, tagged `reference` (a
+    /// tag, or by digest when `reference` is `"@"`). Returns the reply,
+    /// the manifest digest and its size.
+    pub async fn put_manifest_as(
+        &self,
+        authorization: &str,
+        repo: &str,
+        reference: &str,
+        manifest: &Value,
+    ) -> (Reply, Digest, usize) {
+        let bytes = serde_json::to_vec(manifest).expect("json");
         let digest = Digest::sha256(&bytes);
         let reference = if reference == "@" {
             digest.to_string()
@@ -371,6 +393,21 @@ impl Ghcr {
         digest
     }
 
+    /// Publishes a plain image as `who` (see [`publish`](Self::publish))
+    /// and makes its package public, through `/user` when `who` owns it,
+    /// else through the organization that does.
+    pub async fn publish_public(&self, who: &str, repo: &str, tag: &str) -> Digest {
+        let digest = self.publish(who, repo, tag).await;
+        let (owner, package) = repo.split_once('/').expect("OWNER/PACKAGE");
+        let owner_path = if owner == who {
+            "/user".to_owned()
+        } else {
+            format!("/orgs/{owner}")
+        };
+        self.make_public(who, &owner_path, package).await;
+        digest
+    }
+
     /// Makes a package public through the REST API, as `who`.
     pub async fn make_public(&self, who: &str, owner_path: &str, package: &str) {
         let reply = self
@@ -386,6 +423,43 @@ impl Ghcr {
             .await;
         assert_eq!(reply.status, 200, "make public: {reply:?}");
     }
+}
+
+/// Stores a new personal access token of `login` with `scopes`, expiring
+/// at `expires_at`; its id and secret.
+pub async fn store_personal_token(
+    store: &dyn PackageStore,
+    login: &str,
+    scopes: &str,
+    expires_at: Option<Timestamp>,
+    now: Timestamp,
+) -> (TokenId, String) {
+    let secret = PersonalAccessToken::generate().expect("token");
+    let login = login.parse().expect("login");
+    let stored = StoredToken::new(&secret, login, scopes.parse().expect("scopes"), expires_at);
+    let record = store
+        .insert_personal_token(&stored, now)
+        .await
+        .expect("insert token");
+    (record.id, secret.expose_secret().to_owned())
+}
+
+/// Stores a new workflow token of the source repository `repository`
+/// (`OWNER/REPO`) with `permission`, never expiring; its id and secret.
+pub async fn store_workflow_token(
+    store: &dyn PackageStore,
+    repository: &str,
+    permission: WorkflowPermission,
+    now: Timestamp,
+) -> (TokenId, String) {
+    let secret = PersonalAccessToken::generate().expect("token");
+    let repository = repository.parse().expect("repository");
+    let token = WorkflowToken::new(secret.hash(), repository, permission, None);
+    let record = store
+        .insert_workflow_token(&token, now)
+        .await
+        .expect("insert token");
+    (record.id, secret.expose_secret().to_owned())
 }
 
 pub fn basic(user: &str, secret: &str) -> String {

@@ -184,17 +184,19 @@ impl TestServer {
 
     /// Pushes a blob monolithically and returns its digest.
     pub async fn push_blob(&self, repo: &str, content: &[u8]) -> Digest {
-        let digest = Digest::sha256(content);
-        let reply = self
-            .send(
-                Method::POST,
-                &format!("/v2/{repo}/blobs/uploads/?digest={digest}"),
-                &[("content-type", "application/octet-stream")],
-                content.to_vec(),
-            )
-            .await;
+        let headers = [("content-type", "application/octet-stream")];
+        let reply = self.post_blob(repo, content, &headers).await;
         assert_eq!(reply.status, StatusCode::CREATED, "push blob: {reply:?}");
-        digest
+        Digest::sha256(content)
+    }
+
+    /// `POST /v2/<repo>/blobs/uploads/?digest=...` with `content`: a
+    /// monolithic blob upload, with `headers`.
+    pub async fn post_blob(&self, repo: &str, content: &[u8], headers: &[(&str, &str)]) -> Reply {
+        let digest = Digest::sha256(content);
+        let path = format!("/v2/{repo}/blobs/uploads/?digest={digest}");
+        self.send(Method::POST, &path, headers, content.to_vec())
+            .await
     }
 
     pub async fn push_manifest(

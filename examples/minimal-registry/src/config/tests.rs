@@ -10,6 +10,15 @@ fn parse_file(text: &str) -> Result<Settings, ConfigError> {
     file::parse(Path::new("registry.toml"), text)
 }
 
+/// A `registry.toml` holding `text`, in a directory that lives as long
+/// as the returned guard.
+fn config_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("registry.toml");
+    std::fs::write(&path, text).expect("write");
+    (dir, path)
+}
+
 #[test]
 fn upload_rates_parse_with_or_without_a_window_and_off() {
     let rate = |bytes_per_second, secs| UploadRate {
@@ -27,14 +36,10 @@ fn upload_rates_parse_with_or_without_a_window_and_off() {
 
 #[test]
 fn upload_fairness_settings_come_from_the_file_and_flags_and_are_checked() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("registry.toml");
-    std::fs::write(
-        &path,
+    let (_dir, path) = config_file(
         "[limits]\nupload_share_percent = 25\nmin_upload_rate = \"2KiB/s over 10s\"\n\
          body_deadline = \"1h\"\nmax_upload_sessions = 50\nmax_upload_sessions_per_client = 5\n",
-    )
-    .expect("write");
+    );
     let cli = Cli::parse_from([
         "minimal-registry",
         "--config",
@@ -297,15 +302,11 @@ fn the_declared_defaults_are_the_documented_ones() {
 
 #[test]
 fn a_flag_overrides_the_file_and_an_absent_flag_leaves_it() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("registry.toml");
-    std::fs::write(
-        &path,
+    let (_dir, path) = config_file(
         "listen = \"0.0.0.0:6000\"\nmetrics = false\n\
          [limits]\nupload_expiry = \"2h\"\nmax_connections = 100\n\
          [auth]\nenabled = false\ncode_hosts = [\"file.example\"]\nstrict_annotations = true\n",
-    )
-    .expect("write");
+    );
     let config = path.to_str().expect("utf-8");
 
     // No flags: every value is the file's.

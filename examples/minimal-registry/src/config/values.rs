@@ -16,16 +16,23 @@ fn value_error<E: de::Error>(reason: String) -> E {
     E::custom(format!("{VALUE_ERROR}{reason}"))
 }
 
-/// `500ms`, `30s`, `10m`, `24h`, `2d` or a plain number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
+/// The leading digits of `text` as a number, and the unit after them
+/// (untrimmed); without digits, an error saying `text` is not `expected`.
+fn number_and_unit<'t>(text: &'t str, expected: &str) -> Result<(u64, &'t str), String> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (number, unit) = text.split_at(split);
-    let number: u64 = number
+    let number = number
         .parse()
-        .map_err(|_| format!("{text:?} is not a duration like 30s, 10m or 24h"))?;
+        .map_err(|_| format!("{text:?} is not {expected}"))?;
+    Ok((number, unit))
+}
+
+/// `500ms`, `30s`, `10m`, `24h`, `2d` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = number_and_unit(text, "a duration like 30s, 10m or 24h")?;
     let seconds = |factor: u64| {
         number
             .checked_mul(factor)
@@ -47,13 +54,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Bytes, or a number with a `KiB`, `MiB` or `GiB` suffix.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let number: u64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size like 4194304 or 4MiB"))?;
+    let (number, unit) = number_and_unit(text, "a size like 4194304 or 4MiB")?;
     let factor: u64 = match unit.trim() {
         "" | "B" => 1,
         "KiB" => 1 << 10,

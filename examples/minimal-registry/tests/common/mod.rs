@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use wharf_reference::Digest;
 
@@ -64,4 +64,65 @@ pub fn manifest(config: &[u8], layer: &[u8]) -> Vec<u8> {
         }],
     }))
     .expect("json")
+}
+
+/// The binary serving `data` on 127.0.0.1:`port`, logging only errors,
+/// its output discarded.
+pub fn spawn_quiet(port: u16, data: &Path) -> Child {
+    Command::new(BIN)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--log-level", "error"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn minimal-registry")
+}
+
+/// A monolithic blob upload of `blob` into `repo` at `base`, as `auth`.
+pub fn blob_upload(
+    client: &reqwest::Client,
+    base: &str,
+    auth: &str,
+    repo: &str,
+    blob: Vec<u8>,
+) -> reqwest::RequestBuilder {
+    let digest = Digest::sha256(&blob);
+    client
+        .post(format!("{base}/v2/{repo}/blobs/uploads/?digest={digest}"))
+        .header("authorization", auth)
+        .header("content-type", "application/octet-stream")
+        .body(blob)
+}
+
+/// A PUT of the OCI image `manifest` to `repo` at `base`, tagged `tag`,
+/// as `auth`.
+pub fn manifest_put(
+    client: &reqwest::Client,
+    base: &str,
+    auth: &str,
+    repo: &str,
+    tag: &str,
+    manifest: Vec<u8>,
+) -> reqwest::RequestBuilder {
+    client
+        .put(format!("{base}/v2/{repo}/manifests/{tag}"))
+        .header("authorization", auth)
+        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .body(manifest)
+}
+
+/// Asserts that `--help` succeeds and mentions each of `words`.
+pub fn assert_help_mentions(words: &[&str]) {
+    let output = Command::new(BIN).arg("--help").output().expect("--help");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for word in words {
+        assert!(
+            help.contains(word),
+            "--help does not mention {word}:\n{help}"
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //! by [`wharf_auth::authorize`] against the store's current state.
 
 use async_trait::async_trait;
-use http::header::{HeaderValue, WWW_AUTHENTICATE};
+use http::header::WWW_AUTHENTICATE;
 use http::request::Parts;
 use wharf_auth::{
     authorize, ChallengeError, Decision, DenyKind, OwnerKind, PackageState, Principal, Scope,
@@ -13,7 +13,7 @@ use wharf_reference::RepositoryName;
 
 use super::authn::Caller;
 use super::{store_failure, Accounts};
-use crate::distribution::auth::{Access, Action, Authorizer};
+use crate::distribution::auth::{challenge_header, Access, Action, Authorizer};
 use crate::distribution::error::{ApiError, ErrorCode};
 
 /// The registry token action standing for a registry API action.
@@ -137,10 +137,7 @@ impl Accounts {
                         .challenge()
                         .with_scope(scope)
                         .with_error(ChallengeError::InsufficientScope);
-                    match HeaderValue::from_str(&challenge.to_string()) {
-                        Ok(value) => err.with_header(WWW_AUTHENTICATE, value),
-                        Err(_) => err,
-                    }
+                    err.with_header(WWW_AUTHENTICATE, challenge_header(&challenge.to_string()))
                 } else {
                     err
                 }

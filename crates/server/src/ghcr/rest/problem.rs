@@ -6,11 +6,11 @@ use axum::response::{IntoResponse, Response};
 use http::header::{HeaderName, HeaderValue, ALLOW, WWW_AUTHENTICATE};
 use http::{Method, StatusCode};
 use serde::Serialize;
-use wharf_auth::BasicChallenge;
 
 use crate::distribution::error::ApiError;
 use crate::ghcr::deleted_packages::PackageContentError;
 use crate::ghcr::rest::json::json_response;
+use crate::ghcr::token::basic_challenge;
 
 /// A failed request: a status, GitHub's `{"message"}` body and the headers
 /// a client needs (`WWW-Authenticate`, `Allow`).
@@ -64,11 +64,8 @@ impl Problem {
 
     /// 401 with a Basic challenge for `service`.
     pub(crate) fn unauthorized(service: &str, message: impl Into<String>) -> Problem {
-        let problem = Problem::new(StatusCode::UNAUTHORIZED, message);
-        match HeaderValue::from_str(&BasicChallenge::new(service).to_string()) {
-            Ok(value) => problem.with_header(WWW_AUTHENTICATE, value),
-            Err(_) => problem,
-        }
+        Problem::new(StatusCode::UNAUTHORIZED, message)
+            .with_header(WWW_AUTHENTICATE, basic_challenge(service))
     }
 
     /// 405 for `method` on a path that answers only `allowed`.
@@ -125,5 +122,20 @@ impl IntoResponse for Problem {
             response.headers_mut().append(name, value);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unauthorized_challenges_even_a_non_ascii_service() {
+        let response = Problem::unauthorized("régistry.example", "sign in").into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers().get(WWW_AUTHENTICATE),
+            Some(&basic_challenge("régistry.example"))
+        );
     }
 }
