@@ -40,26 +40,21 @@ pub(super) fn configure(conn: &Connection, options: &SqliteOptions) -> Result<()
     Ok(())
 }
 
+/// Work on a connection, sent to the blocking pool.
+pub(super) trait Work<T>: FnOnce(&Connection) -> Result<T, Error> + Send + 'static {}
+
+impl<T, F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static> Work<T> for F {}
+
 impl SqlitePackageStore {
     /// Runs `f` on a reader connection on the blocking pool.
-    pub(super) async fn read<T, F>(&self, f: F) -> Result<T, Error>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
-    {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || inner.read(f))
+    pub(super) async fn read<T: Send + 'static>(&self, f: impl Work<T>) -> Result<T, Error> {
+        self.on_blocking_pool("running a read", move |inner| inner.read(f))
             .await
-            .map_err(|e| Error::database("running a read", e))?
     }
 
     /// Runs `f` in one read transaction (a consistent snapshot) on the
     /// blocking pool.
-    pub(super) async fn snapshot<T, F>(&self, f: F) -> Result<T, Error>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
-    {
+    pub(super) async fn snapshot<T: Send + 'static>(&self, f: impl Work<T>) -> Result<T, Error> {
         self.read(|conn| {
             if !conn.is_autocommit() {
                 // Left open by a read that panicked: end it, or the
@@ -83,15 +78,22 @@ impl SqlitePackageStore {
     }
 
     /// Runs `f` in one write transaction on the blocking pool.
-    pub(super) async fn write<T, F>(&self, f: F) -> Result<T, Error>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, Error> + Send + 'static,
-    {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || inner.write(f))
+    pub(super) async fn write<T: Send + 'static>(&self, f: impl Work<T>) -> Result<T, Error> {
+        self.on_blocking_pool("running a write", move |inner| inner.write(f))
             .await
-            .map_err(|e| Error::database("running a write", e))?
+    }
+
+    /// Runs `f` on tokio's blocking pool; `operation` names it should the
+    /// task fail to finish.
+    async fn on_blocking_pool<T: Send + 'static>(
+        &self,
+        operation: &'static str,
+        f: impl FnOnce(&Inner) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(|e| Error::database(operation, e))?
     }
 }
 

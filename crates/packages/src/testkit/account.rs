@@ -139,8 +139,7 @@ pub async fn accounts_list_in_login_order_across_pages(fixture: Arc<dyn Fixture>
 /// Members have a role, which can change; removing a member removes them
 /// from the organization's teams too.
 pub async fn membership_roles_change_and_removal_leaves_teams(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let (acme, alice, bob, carol) = (login("acme"), login("alice"), login("bob"), login("carol"));
 
     let membership = store.membership(&acme, &alice).await.expect("membership");
@@ -263,8 +262,7 @@ pub async fn membership_roles_change_and_removal_leaves_teams(fixture: Arc<dyn F
 
 /// Only members of an organization can join its teams.
 pub async fn team_members_must_be_organization_members(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let acme = login("acme");
     store
         .create_team(&acme, &team("devs"), T0)
@@ -318,8 +316,7 @@ pub async fn team_members_must_be_organization_members(fixture: Arc<dyn Fixture>
 
 /// Teams are unique per organization, listed in slug order, and deletable.
 pub async fn teams_are_created_listed_and_deleted(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let acme = login("acme");
     for slug in ["ops", "devs", "qa"] {
         store

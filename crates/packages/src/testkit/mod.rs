@@ -376,6 +376,31 @@ fn expect_error<T: std::fmt::Debug>(expected: Expected, result: Result<T, Error>
     }
 }
 
+/// The refusals every listing under a parent (an owner, a package) shares:
+/// `list(parent, page)` is [`Expected::NotFound`] under the `[unknown,
+/// known]` parent, and [`Expected::InvalidCursor`] under the known one
+/// after a cursor the store did not hand out (`forged`).
+async fn expect_listing_refusals<T, F, Fut>(
+    [unknown, known]: [&'static str; 2],
+    forged: &str,
+    list: F,
+) where
+    T: std::fmt::Debug,
+    F: Fn(&'static str, PageRequest) -> Fut,
+    Fut: Future<Output = Result<Page<T>, Error>>,
+{
+    expect_error(
+        Expected::NotFound,
+        list(unknown, PageRequest::first(10)).await,
+        &format!("listing under the unknown {unknown}"),
+    );
+    expect_error(
+        Expected::InvalidCursor,
+        list(known, PageRequest::after(crate::Cursor::new(forged), 2)).await,
+        "a forged cursor",
+    );
+}
+
 /// Users named `users`, in that order, then an organization with the
 /// default policy.
 async fn create_accounts(store: &dyn PackageStore, users: &[&str], organization: &str) {
@@ -415,10 +440,40 @@ async fn seed(store: &dyn PackageStore) {
         .add_member(&login("acme"), &login("bob"), OrgRole::Admin, T0)
         .await
         .expect("add bob");
+    publish(store, "alice/app", "alice", T0).await;
+}
+
+/// A fresh store from `fixture`, [seeded](seed).
+async fn seeded(fixture: &Arc<dyn Fixture>) -> Arc<dyn PackageStore> {
+    let store = fixture.store().await;
+    seed(store.as_ref()).await;
     store
-        .create_package(&first_publish("alice/app", "alice"), T0)
+}
+
+/// Creates `package` by its first publish by the user `creator` at `now`.
+async fn publish(
+    store: &dyn PackageStore,
+    package: &str,
+    creator: &str,
+    now: Timestamp,
+) -> crate::PackageRecord {
+    store
+        .create_package(&first_publish(package, creator), now)
         .await
-        .expect("create alice/app");
+        .unwrap_or_else(|e| panic!("create {package}: {e:?}"))
+}
+
+/// Pushes `version` to the live package `name` at `now`.
+async fn push(
+    store: &dyn PackageStore,
+    name: &RepositoryName,
+    version: &NewVersion,
+    now: Timestamp,
+) -> crate::VersionRecord {
+    store
+        .record_version(name, version, now)
+        .await
+        .unwrap_or_else(|e| panic!("push {} to {name}: {e:?}", version.digest))
 }
 
 fn stored_token(owner: &str, scopes: &str) -> (PersonalAccessToken, StoredToken) {

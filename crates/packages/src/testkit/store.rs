@@ -8,8 +8,7 @@ use super::*;
 /// Every change is seen by the very next lookup (what a cache in front of
 /// a store must preserve).
 pub async fn lookups_see_changes_at_once(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let app = name("acme/app");
     let alice = login("alice");
     let lookup = |store: Arc<dyn PackageStore>| {
@@ -25,18 +24,12 @@ pub async fn lookups_see_changes_at_once(fixture: Arc<dyn Fixture>) {
         }
     };
     assert!(lookup(store.clone()).await.package.is_none());
-    store
-        .create_package(&first_publish("acme/app", "bob"), at(1))
-        .await
-        .expect("create");
+    publish(store.as_ref(), "acme/app", "bob", at(1)).await;
     assert!(
         lookup(store.clone()).await.package.is_some(),
         "a created package is seen"
     );
-    store
-        .record_version(&app, &manifest(1), at(2))
-        .await
-        .expect("push");
+    push(store.as_ref(), &app, &manifest(1), at(2)).await;
     assert_eq!(
         lookup(store.clone()).await.package.map(|p| p.version_count),
         Some(1),
@@ -122,8 +115,7 @@ pub async fn lookups_see_changes_at_once(fixture: Arc<dyn Fixture>) {
 
 /// Everything written is there after a restart.
 pub async fn data_survives_reopen(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let (secret, stored) = stored_token("alice", "write:packages");
     let token = store
         .insert_personal_token(&stored, T0)
@@ -138,10 +130,13 @@ pub async fn data_survives_reopen(fixture: Arc<dyn Fixture>) {
         .await
         .expect("join");
     let app = name("alice/app");
-    store
-        .record_version(&app, &manifest(1).with_tag(tag("latest")), at(1))
-        .await
-        .expect("push");
+    push(
+        store.as_ref(),
+        &app,
+        &manifest(1).with_tag(tag("latest")),
+        at(1),
+    )
+    .await;
     let package = store
         .update_package(
             &app,

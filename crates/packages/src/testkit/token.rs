@@ -7,8 +7,7 @@ use super::*;
 /// A personal access token is stored by hash and found by it; the record
 /// authenticates the secret it was made from.
 pub async fn personal_tokens_are_found_by_hash(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let (secret, mut stored) = stored_token("alice", "read:packages, write:packages");
     stored.note = "CI pushes".to_owned();
     let record = store
@@ -64,8 +63,7 @@ pub async fn personal_tokens_are_found_by_hash(fixture: Arc<dyn Fixture>) {
 /// Revoking is permanent, keeps the first revocation time, and makes the
 /// token fail authentication.
 pub async fn token_revocation_keeps_the_first_time(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let (secret, stored) = stored_token("alice", "read:packages");
     let record = store
         .insert_personal_token(&stored, T0)
@@ -109,8 +107,7 @@ pub async fn token_revocation_keeps_the_first_time(fixture: Arc<dyn Fixture>) {
 
 /// A token's expiry is stored and enforced by its record.
 pub async fn token_expiry_is_kept_and_enforced(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let (secret, mut stored) = stored_token("bob", "read:packages");
     stored.expires_at = Some(T0.saturating_add(30 * DAY));
     store
@@ -138,8 +135,7 @@ pub async fn token_expiry_is_kept_and_enforced(fixture: Arc<dyn Fixture>) {
 /// A user's tokens are listed oldest first, revoked ones included, and
 /// nobody else's.
 pub async fn tokens_list_per_owner_oldest_first(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let mut ids = Vec::new();
     for (i, scopes) in [
         "read:packages",
@@ -187,8 +183,7 @@ pub async fn tokens_list_per_owner_oldest_first(fixture: Arc<dyn Fixture>) {
 
 /// A workflow token authenticates as the workflow of its repository.
 pub async fn workflow_tokens_authenticate_as_their_repository(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let secret = PersonalAccessToken::generate().expect("generate");
     let token = WorkflowToken::new(
         secret.hash(),
@@ -248,8 +243,7 @@ pub async fn workflow_tokens_authenticate_as_their_repository(fixture: Arc<dyn F
 /// `last_used_at` follows use to within the granularity, and never goes
 /// backwards.
 pub async fn token_use_is_recorded_coarsely(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let (_, stored) = stored_token("alice", "read:packages");
     let id = store
         .insert_personal_token(&stored, T0)

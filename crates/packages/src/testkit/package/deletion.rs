@@ -1,0 +1,254 @@
+//! Deleting and restoring packages, the restore window, and purging what outlived it.
+
+#[allow(unused_imports)]
+use super::*;
+
+/// A deleted package disappears from lookups by name and active listings,
+/// shows in deleted listings, and comes back whole when restored.
+pub async fn deleted_packages_are_hidden_and_restorable(fixture: Arc<dyn Fixture>) {
+    let store = seeded(&fixture).await;
+    let app = name("alice/app");
+    store
+        .set_grant(&app, &grantee("user:bob"), Role::Write, T0)
+        .await
+        .expect("grant");
+    push(
+        store.as_ref(),
+        &app,
+        &manifest(1).with_tag(tag("latest")),
+        T0,
+    )
+    .await;
+    let before = store.package(&app).await.expect("get").expect("exists");
+
+    let deleted = store.delete_package(&app, at(100)).await.expect("delete");
+    assert_eq!(deleted.deleted_at, Some(at(100)));
+    assert_eq!(store.package(&app).await.expect("get"), None);
+    assert_eq!(
+        store.package_by_id(before.id).await.expect("by id"),
+        Some(deleted.clone())
+    );
+    expect_error(
+        Expected::NotFound,
+        store.delete_package(&app, at(101)).await,
+        "deleting twice",
+    );
+    let active = first_packages(store.as_ref(), "alice", PackageQuery::active()).await;
+    assert!(active.items.is_empty());
+    let gone = first_packages(store.as_ref(), "alice", PackageQuery::deleted()).await;
+    assert_eq!(gone.items, std::slice::from_ref(&deleted));
+    let context = store
+        .access_context(&app, Some(&login("alice")), PackageLookup::LatestDeleted)
+        .await
+        .expect("context");
+    assert_eq!(context.package, Some(deleted));
+    assert_eq!(
+        store
+            .access_context(&app, Some(&login("alice")), PackageLookup::Active)
+            .await
+            .expect("context")
+            .package,
+        None
+    );
+
+    let restored = store.restore_package(&app, at(200)).await.expect("restore");
+    assert_eq!(restored.id, before.id);
+    assert_eq!(restored.deleted_at, None);
+    assert_eq!(
+        restored.package, before.package,
+        "settings and grants come back"
+    );
+    assert_eq!(restored.version_count, 1);
+    let version = store
+        .version_by_tag(&app, &tag("latest"))
+        .await
+        .expect("by tag")
+        .expect("versions come back");
+    assert_eq!(version.digest, digest(1));
+    expect_error(
+        Expected::NotFound,
+        store.restore_package(&app, at(201)).await,
+        "restoring a live package with nothing deleted",
+    );
+}
+
+/// A name is free again once its package is deleted; the old package can
+/// then only be restored once the name is free again.
+pub async fn a_republished_name_blocks_restoring_the_old_package(fixture: Arc<dyn Fixture>) {
+    let store = seeded(&fixture).await;
+    let app = name("alice/app");
+    let old = store.delete_package(&app, at(10)).await.expect("delete");
+    let new = publish(store.as_ref(), "alice/app", "alice", at(20)).await;
+    assert_ne!(new.id, old.id);
+    expect_error(
+        Expected::Conflict,
+        store.restore_package(&app, at(30)).await,
+        "restoring over a live package",
+    );
+    store
+        .delete_package(&app, at(40))
+        .await
+        .expect("delete the new one");
+    let restored = store.restore_package(&app, at(50)).await.expect("restore");
+    assert_eq!(
+        restored.id, new.id,
+        "the most recently deleted package is restored"
+    );
+    let deleted = first_packages(store.as_ref(), "alice", PackageQuery::deleted()).await;
+    assert_eq!(
+        deleted.items.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [old.id]
+    );
+}
+
+/// Deleted packages and versions are restorable for thirty days, not one
+/// second more.
+pub async fn restore_window_is_thirty_days(fixture: Arc<dyn Fixture>) {
+    let store = seeded(&fixture).await;
+    let app = name("alice/app");
+    let window = RESTORE_WINDOW.as_secs();
+    store.delete_package(&app, at(0)).await.expect("delete");
+    store
+        .restore_package(&app, at(window - 1))
+        .await
+        .expect("restore on the last second");
+    store
+        .delete_package(&app, at(window))
+        .await
+        .expect("delete again");
+    match store.restore_package(&app, at(2 * window)).await {
+        Err(Error::RestoreWindowPassed { deleted_at, .. }) => assert_eq!(deleted_at, at(window)),
+        other => panic!("restoring after 30 days: expected RestoreWindowPassed, got {other:?}"),
+    }
+
+    publish(store.as_ref(), "alice/tool", "alice", T0).await;
+    let tool = name("alice/tool");
+    let version = push(store.as_ref(), &tool, &manifest(1), T0).await;
+    store
+        .delete_version(&tool, version.id, at(100))
+        .await
+        .expect("delete version");
+    match store
+        .restore_version(&tool, version.id, at(100 + window))
+        .await
+    {
+        Err(Error::RestoreWindowPassed { .. }) => {}
+        other => {
+            panic!("restoring a version after 30 days: expected RestoreWindowPassed, got {other:?}")
+        }
+    }
+    store
+        .restore_version(&tool, version.id, at(99 + window))
+        .await
+        .expect("restore on the last second");
+}
+
+/// A purge removes what was deleted thirty days ago or more, and nothing
+/// else.
+pub async fn purge_removes_only_expired_deletions(fixture: Arc<dyn Fixture>) {
+    let store = seeded(&fixture).await;
+    let window = RESTORE_WINDOW.as_secs();
+    for package in ["alice/old", "alice/recent", "alice/live"] {
+        publish(store.as_ref(), package, "alice", T0).await;
+        push(store.as_ref(), &name(package), &manifest(1), T0).await;
+    }
+    let old_version = push(store.as_ref(), &name("alice/live"), &manifest(2), T0).await;
+    let recent_version = push(store.as_ref(), &name("alice/live"), &manifest(3), T0).await;
+    let old = store
+        .delete_package(&name("alice/old"), at(0))
+        .await
+        .expect("delete");
+    store
+        .delete_package(&name("alice/recent"), at(10))
+        .await
+        .expect("delete");
+    store
+        .delete_version(&name("alice/live"), old_version.id, at(0))
+        .await
+        .expect("delete");
+    store
+        .delete_version(&name("alice/live"), recent_version.id, at(10))
+        .await
+        .expect("delete");
+
+    let early = store.purge_expired(at(window - 1)).await.expect("purge");
+    assert!(
+        early.is_empty(),
+        "nothing is purged within the window: {early:?}"
+    );
+
+    let report = store.purge_expired(at(window)).await.expect("purge");
+    assert_eq!(
+        report.packages.iter().map(|p| p.id).collect::<Vec<_>>(),
+        [old.id]
+    );
+    let mut purged: Vec<(String, Digest)> = report
+        .versions
+        .iter()
+        .map(|v| (v.name.to_string(), v.digest.clone()))
+        .collect();
+    purged.sort();
+    assert_eq!(
+        purged,
+        [
+            ("alice/live".to_owned(), digest(2)),
+            ("alice/old".to_owned(), digest(1))
+        ]
+    );
+    assert_eq!(store.package_by_id(old.id).await.expect("by id"), None);
+    expect_error(
+        Expected::NotFound,
+        store.restore_package(&name("alice/old"), at(window)).await,
+        "restoring a purged package",
+    );
+    assert_eq!(
+        store
+            .version(&name("alice/live"), old_version.id)
+            .await
+            .expect("get"),
+        None
+    );
+    assert!(store
+        .version(&name("alice/live"), recent_version.id)
+        .await
+        .expect("get")
+        .is_some());
+    store
+        .restore_package(&name("alice/recent"), at(window))
+        .await
+        .expect("still restorable");
+    let live = store
+        .package(&name("alice/live"))
+        .await
+        .expect("get")
+        .expect("exists");
+    assert_eq!(
+        live.version_count, 1,
+        "purging deleted versions leaves the live count"
+    );
+    assert!(store
+        .purge_expired(at(window))
+        .await
+        .expect("purge again")
+        .is_empty());
+}
+
+/// The purge tells which manifests nothing references any more under their
+/// name, leaving out those a newer package of the same name still holds.
+pub async fn purge_reports_manifests_no_longer_referenced(fixture: Arc<dyn Fixture>) {
+    let store = seeded(&fixture).await;
+    let app = name("alice/app");
+    push(store.as_ref(), &app, &manifest(1), T0).await;
+    push(store.as_ref(), &app, &manifest(2), T0).await;
+    store.delete_package(&app, at(1)).await.expect("delete");
+    publish(store.as_ref(), "alice/app", "alice", at(2)).await;
+    push(store.as_ref(), &app, &manifest(2), at(2)).await;
+
+    let report = store
+        .purge_expired(at(1 + RESTORE_WINDOW.as_secs()))
+        .await
+        .expect("purge");
+    assert_eq!(report.packages.len(), 1);
+    assert_eq!(report.versions.len(), 2);
+    assert_eq!(report.unreferenced, [(app.clone(), digest(1))]);
+}
