@@ -351,7 +351,7 @@ forward! {
     change fn remove_tag(name: &RepositoryName, tag: &Tag, now: Timestamp) -> VersionRecord;
     change fn delete_version(name: &RepositoryName, id: VersionId, now: Timestamp) -> VersionRecord;
     change fn restore_version(name: &RepositoryName, id: VersionId, now: Timestamp) -> VersionRecord;
-    change fn purge_expired(now: Timestamp) -> PurgeReport;
+    change fn purge_expired(now: Timestamp, limit: usize) -> PurgeReport;
     change fn set_collaborator(repository: &CodeRepository, collaborator: &Collaborator, role: RepositoryRole) -> ();
     change fn remove_collaborator(repository: &CodeRepository, collaborator: &Collaborator) -> ();
     pass fn repository_access(repository: &CodeRepository) -> RepositoryAccess;

@@ -6,6 +6,7 @@ mod convert;
 mod files;
 mod packages;
 mod paging;
+mod purge;
 mod repositories;
 mod schema;
 mod statement;

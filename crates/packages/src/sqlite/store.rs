@@ -14,7 +14,9 @@ use crate::error::Error;
 use crate::id::{PackageId, TokenId, VersionId};
 use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord};
 use crate::page::{Page, PageRequest};
-use crate::sqlite::{accounts, packages, repositories, tokens, versions, SqlitePackageStore};
+use crate::sqlite::{
+    accounts, packages, purge, repositories, tokens, versions, SqlitePackageStore,
+};
 use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore, LAST_USED_GRANULARITY};
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
@@ -162,8 +164,8 @@ sqlite_methods! {
         = |conn| versions::delete(conn, &name, id, now);
     write fn restore_version(name: &RepositoryName, id: VersionId, now: Timestamp) -> VersionRecord
         = |conn| versions::restore(conn, &name, id, now);
-    write fn purge_expired(now: Timestamp) -> PurgeReport
-        = |conn| versions::purge_expired(conn, now);
+    write fn purge_expired(now: Timestamp, limit: usize) -> PurgeReport
+        = |conn| purge::purge_expired(conn, now, limit);
     write fn set_collaborator(repository: &CodeRepository, collaborator: &Collaborator, role: RepositoryRole) -> ()
         = |conn| repositories::set(conn, &repository, &collaborator, role);
     write fn remove_collaborator(repository: &CodeRepository, collaborator: &Collaborator) -> ()

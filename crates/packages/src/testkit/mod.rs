@@ -61,7 +61,7 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 use crate::prelude::*;
 use crate::{
     Collaborator, Error, NewVersion, PackageChanges, PackageLookup, PackageQuery, Page,
-    PageRequest, VersionQuery, WorkflowToken, LAST_USED_GRANULARITY, RESTORE_WINDOW,
+    PageRequest, PurgeReport, VersionQuery, WorkflowToken, LAST_USED_GRANULARITY, RESTORE_WINDOW,
 };
 
 #[cfg(feature = "sqlite")]
@@ -216,6 +216,7 @@ cases! {
         restore_window_is_thirty_days,
         purge_removes_only_expired_deletions,
         purge_reports_manifests_no_longer_referenced,
+        purge_in_batches_loses_nothing,
         versions_upsert_by_digest,
         tags_move_between_versions,
         removing_a_tag_leaves_the_version,
@@ -252,6 +253,9 @@ pub async fn run_all<F: Fixture>(make: impl Fn() -> F) {
 
 /// A day.
 const DAY: Duration = Duration::from_secs(86_400);
+
+/// A purge limit above what any case deletes: one call purges everything.
+const PURGE_ALL: usize = 1_000;
 
 /// The suite's "now": 14 November 2023.
 pub const T0: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);

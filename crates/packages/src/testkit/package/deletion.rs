@@ -171,13 +171,20 @@ pub async fn purge_removes_only_expired_deletions(fixture: Arc<dyn Fixture>) {
         .await
         .expect("delete");
 
-    let early = store.purge_expired(at(window - 1)).await.expect("purge");
+    let early = store
+        .purge_expired(at(window - 1), PURGE_ALL)
+        .await
+        .expect("purge");
     assert!(
-        early.is_empty(),
+        early.is_empty() && !early.more,
         "nothing is purged within the window: {early:?}"
     );
 
-    let report = store.purge_expired(at(window)).await.expect("purge");
+    let report = store
+        .purge_expired(at(window), PURGE_ALL)
+        .await
+        .expect("purge");
+    assert!(!report.more, "one call within its limit purges everything");
     assert_eq!(
         report.packages.iter().map(|p| p.id).collect::<Vec<_>>(),
         [old.id]
@@ -227,7 +234,7 @@ pub async fn purge_removes_only_expired_deletions(fixture: Arc<dyn Fixture>) {
         "purging deleted versions leaves the live count"
     );
     assert!(store
-        .purge_expired(at(window))
+        .purge_expired(at(window), PURGE_ALL)
         .await
         .expect("purge again")
         .is_empty());
@@ -245,10 +252,107 @@ pub async fn purge_reports_manifests_no_longer_referenced(fixture: Arc<dyn Fixtu
     push(store.as_ref(), &app, &manifest(2), at(2)).await;
 
     let report = store
-        .purge_expired(at(1 + RESTORE_WINDOW.as_secs()))
+        .purge_expired(at(1 + RESTORE_WINDOW.as_secs()), PURGE_ALL)
         .await
         .expect("purge");
     assert_eq!(report.packages.len(), 1);
     assert_eq!(report.versions.len(), 2);
     assert_eq!(report.unreferenced, [(app.clone(), digest(1))]);
+}
+
+/// A purge of more than its limit removes at most the limit per call,
+/// says more remain until none does, and over its calls removes and
+/// reports every expired package and version exactly once, each package
+/// after its versions.
+pub async fn purge_in_batches_loses_nothing(fixture: Arc<dyn Fixture>) {
+    let store = seeded(&fixture).await;
+    let window = RESTORE_WINDOW.as_secs();
+    let app = name("alice/app");
+    let mut expired_packages = BTreeSet::new();
+    let mut expired_versions = BTreeSet::new();
+    for (n, package) in ["alice/a", "alice/b", "alice/c"].into_iter().enumerate() {
+        publish(store.as_ref(), package, "alice", T0).await;
+        for m in 0..3 {
+            let version = push(
+                store.as_ref(),
+                &name(package),
+                &manifest(10 * n as u32 + m),
+                T0,
+            )
+            .await;
+            expired_versions.insert(version.id);
+        }
+        let deleted = store
+            .delete_package(&name(package), at(0))
+            .await
+            .expect("delete");
+        expired_packages.insert(deleted.id);
+    }
+    for n in 100..104 {
+        let version = push(store.as_ref(), &app, &manifest(n), T0).await;
+        store
+            .delete_version(&app, version.id, at(0))
+            .await
+            .expect("delete");
+        expired_versions.insert(version.id);
+    }
+    let kept = push(store.as_ref(), &app, &manifest(200), T0).await;
+
+    let limit = 5;
+    let (mut calls, mut total) = (0, PurgeReport::default());
+    loop {
+        let report = store.purge_expired(at(window), limit).await.expect("purge");
+        calls += 1;
+        assert!(
+            report.packages.len() + report.versions.len() <= limit,
+            "call {calls} purged more than its limit: {report:?}"
+        );
+        assert!(!report.is_empty(), "call {calls} purged nothing");
+        for package in &report.packages {
+            let versions_gone = total
+                .versions
+                .iter()
+                .chain(&report.versions)
+                .filter(|v| v.package_id == package.id)
+                .count();
+            assert_eq!(
+                versions_gone, 3,
+                "package {} went before its versions",
+                package.name
+            );
+        }
+        let more = report.more;
+        total.merge(report);
+        if !more {
+            break;
+        }
+        assert!(calls < 10, "the purge does not end");
+    }
+    assert!(calls >= 4, "16 records at 5 a call take at least 4 calls");
+    assert!(!total.more);
+    let packages: BTreeSet<_> = total.packages.iter().map(|p| p.id).collect();
+    let versions: BTreeSet<_> = total.versions.iter().map(|v| v.id).collect();
+    assert_eq!(packages, expired_packages);
+    assert_eq!(total.packages.len(), packages.len(), "no package twice");
+    assert_eq!(versions, expired_versions);
+    assert_eq!(total.versions.len(), versions.len(), "no version twice");
+    assert_eq!(
+        total.unreferenced.len(),
+        versions.len(),
+        "every purged manifest is reported unreferenced once"
+    );
+    for package in &expired_packages {
+        assert_eq!(store.package_by_id(*package).await.expect("by id"), None);
+    }
+    assert!(total
+        .versions
+        .iter()
+        .all(|v| v.package_expired == packages.contains(&v.package_id)));
+    assert_eq!(store.version(&app, kept.id).await.expect("get"), Some(kept));
+    assert_eq!(version_count(store.as_ref(), &app).await, 1);
+    let after = store
+        .purge_expired(at(window), limit)
+        .await
+        .expect("purge again");
+    assert!(after.is_empty() && !after.more);
 }
