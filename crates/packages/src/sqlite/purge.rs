@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::id::{PackageId, VersionId};
 use crate::package::RESTORE_WINDOW;
 use crate::sqlite::convert::{parse, time_to_sql};
-use crate::sqlite::statement::{execute, exists, query_all};
+use crate::sqlite::statement::{columns, execute, exists, query_all};
 use crate::store::{PurgeReport, PurgedPackage, PurgedVersion};
 
 /// Removes at most `limit` (at least one) of the packages and versions
@@ -72,16 +72,7 @@ fn purge_versions(
             OR (p.deleted_at IS NOT NULL AND p.deleted_at <= ?1)
          ORDER BY v.id LIMIT ?2",
         params![cutoff, sql_limit(limit)],
-        |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, bool>(4)?,
-                row.get::<_, bool>(5)?,
-            ))
-        },
+        columns::<(i64, i64, String, String, bool, bool)>,
         "finding expired versions",
     )?;
     let mut purged = Vec::with_capacity(rows.len());
@@ -131,7 +122,7 @@ fn purge_packages(
            AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.package_id = p.id)
          ORDER BY id LIMIT ?2",
         params![cutoff, sql_limit(limit)],
-        |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
+        columns::<(i64, String)>,
         "finding expired packages",
     )?;
     let mut purged = Vec::with_capacity(rows.len());

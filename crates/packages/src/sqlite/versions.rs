@@ -17,7 +17,8 @@ use crate::sqlite::convert::{
 use crate::sqlite::packages;
 use crate::sqlite::paging::{limit_plus_one, page_of};
 use crate::sqlite::statement::{
-    execute, insert_returning_id, query_all, query_optional, set_deleted, SoftDeleted,
+    execute, insert_returning_id, query_all, query_optional, query_parsed, row_struct, set_deleted,
+    SoftDeleted,
 };
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -25,41 +26,27 @@ const SELECT_VERSION: &str =
     "SELECT id, digest, media_type, size, platforms, created_at, updated_at, deleted_at
     FROM versions";
 
-struct VersionRow {
-    id: i64,
-    digest: String,
-    media_type: String,
-    size: i64,
-    platforms: String,
-    created_at: i64,
-    updated_at: i64,
-    deleted_at: Option<i64>,
-}
-
-fn version_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
-    Ok(VersionRow {
-        id: row.get(0)?,
-        digest: row.get(1)?,
-        media_type: row.get(2)?,
-        size: row.get(3)?,
-        platforms: row.get(4)?,
-        created_at: row.get(5)?,
-        updated_at: row.get(6)?,
-        deleted_at: row.get(7)?,
-    })
+row_struct! {
+    struct VersionRow {
+        id: i64,
+        digest: String,
+        media_type: String,
+        size: i64,
+        platforms: String,
+        created_at: i64,
+        updated_at: i64,
+        deleted_at: Option<i64>,
+    }
 }
 
 fn tags_of(conn: &Connection, version_id: i64) -> Result<Vec<Tag>, Error> {
-    query_all(
+    query_parsed(
         conn,
         "SELECT tag FROM version_tags WHERE version_id = ?1 ORDER BY tag",
         [version_id],
-        |row| row.get::<_, String>(0),
+        "tag",
         "reading a version's tags",
-    )?
-    .iter()
-    .map(|tag| parse("tag", tag))
-    .collect()
+    )
 }
 
 fn version_from_row(conn: &Connection, row: VersionRow) -> Result<VersionRecord, Error> {
@@ -84,7 +71,7 @@ fn find(
     params: impl rusqlite::Params,
     operation: &'static str,
 ) -> Result<Option<VersionRecord>, Error> {
-    query_optional(conn, sql, params, version_row, operation)?
+    query_optional(conn, sql, params, VersionRow::read, operation)?
         .map(|row| version_from_row(conn, row))
         .transpose()
 }
@@ -298,7 +285,7 @@ pub(crate) fn list(
              ORDER BY id DESC LIMIT ?4"
         ),
         params![package_id, deleted, before, limit_plus_one(page.limit)],
-        version_row,
+        VersionRow::read,
         "listing versions",
     )?;
     page_of(
