@@ -165,10 +165,7 @@ pub async fn membership_roles_change_and_removal_leaves_teams(fixture: Arc<dyn F
         wharf_auth::Membership::none()
     );
 
-    store
-        .create_team(&acme, &team("devs"), T0)
-        .await
-        .expect("create team");
+    add_team(store.as_ref(), &acme, &team("devs"), T0).await;
     store
         .add_team_member(&acme, &team("devs"), &alice)
         .await
@@ -264,10 +261,7 @@ pub async fn membership_roles_change_and_removal_leaves_teams(fixture: Arc<dyn F
 pub async fn team_members_must_be_organization_members(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let acme = login("acme");
-    store
-        .create_team(&acme, &team("devs"), T0)
-        .await
-        .expect("create team");
+    add_team(store.as_ref(), &acme, &team("devs"), T0).await;
     expect_error(
         Expected::Conflict,
         store
@@ -319,10 +313,7 @@ pub async fn teams_are_created_listed_and_deleted(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let acme = login("acme");
     for slug in ["ops", "devs", "qa"] {
-        store
-            .create_team(&acme, &team(slug), T0)
-            .await
-            .expect("create team");
+        add_team(store.as_ref(), &acme, &team(slug), T0).await;
     }
     expect_error(
         Expected::AlreadyExists,

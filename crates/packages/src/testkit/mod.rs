@@ -467,6 +467,62 @@ async fn publish(
         .unwrap_or_else(|e| panic!("create {package}: {e:?}"))
 }
 
+/// Stores the personal access `token` at `now`.
+async fn insert_token(
+    store: &dyn PackageStore,
+    token: &StoredToken,
+    now: Timestamp,
+) -> crate::TokenRecord {
+    store
+        .insert_personal_token(token, now)
+        .await
+        .unwrap_or_else(|e| panic!("insert a token of {}: {e:?}", token.owner))
+}
+
+/// Creates the team `slug` of `organization` at `now`.
+async fn add_team(store: &dyn PackageStore, organization: &Login, slug: &TeamSlug, now: Timestamp) {
+    store
+        .create_team(organization, slug, now)
+        .await
+        .unwrap_or_else(|e| panic!("create team {organization}/{slug}: {e:?}"));
+}
+
+/// The access context of the live package `name` for `caller`.
+async fn active_context(
+    store: &dyn PackageStore,
+    name: &RepositoryName,
+    caller: Option<&Login>,
+) -> crate::AccessContext {
+    store
+        .access_context(name, caller, PackageLookup::Active)
+        .await
+        .unwrap_or_else(|e| panic!("the access context of {name}: {e:?}"))
+}
+
+/// The live version `tag` of the live package `name` points at.
+async fn tagged_version(
+    store: &dyn PackageStore,
+    name: &RepositoryName,
+    tag: &Tag,
+) -> Option<crate::VersionRecord> {
+    store
+        .version_by_tag(name, tag)
+        .await
+        .unwrap_or_else(|e| panic!("look up {name}:{tag}: {e:?}"))
+}
+
+/// Version `id` of the live package `name`.
+async fn version_of(
+    store: &dyn PackageStore,
+    name: &RepositoryName,
+    id: crate::VersionId,
+) -> Option<crate::VersionRecord> {
+    store
+        .version(name, id)
+        .await
+        .unwrap_or_else(|e| panic!("look up version {id} of {name}: {e:?}"))
+}
+
 /// Pushes `version` to the live package `name` at `now`.
 async fn push(
     store: &dyn PackageStore,

@@ -14,10 +14,7 @@ pub async fn lookups_see_changes_at_once(fixture: Arc<dyn Fixture>) {
     let lookup = |store: Arc<dyn PackageStore>| {
         let (app, alice) = (app.clone(), alice.clone());
         async move {
-            let context = store
-                .access_context(&app, Some(&alice), PackageLookup::Active)
-                .await
-                .expect("context");
+            let context = active_context(store.as_ref(), &app, Some(&alice)).await;
             let package = store.package(&app).await.expect("package");
             assert_eq!(context.package, package, "both lookups agree");
             context
@@ -90,10 +87,7 @@ pub async fn lookups_see_changes_at_once(fixture: Arc<dyn Fixture>) {
         .await
         .expect("find")
         .is_none());
-    let record = store
-        .insert_personal_token(&stored, at(8))
-        .await
-        .expect("insert");
+    let record = insert_token(store.as_ref(), &stored, at(8)).await;
     assert!(
         store
             .find_token(&secret.hash())
@@ -117,14 +111,8 @@ pub async fn lookups_see_changes_at_once(fixture: Arc<dyn Fixture>) {
 pub async fn data_survives_reopen(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let (secret, stored) = stored_token("alice", "write:packages");
-    let token = store
-        .insert_personal_token(&stored, T0)
-        .await
-        .expect("insert");
-    store
-        .create_team(&login("acme"), &team("devs"), T0)
-        .await
-        .expect("team");
+    let token = insert_token(store.as_ref(), &stored, T0).await;
+    add_team(store.as_ref(), &login("acme"), &team("devs"), T0).await;
     store
         .add_team_member(&login("acme"), &team("devs"), &login("alice"))
         .await

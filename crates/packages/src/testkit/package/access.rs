@@ -63,10 +63,7 @@ pub async fn repository_collaborators_round_trip(fixture: Arc<dyn Fixture>) {
 pub async fn access_context_gathers_what_authorize_needs(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let acme = login("acme");
-    store
-        .create_team(&acme, &team("devs"), T0)
-        .await
-        .expect("team");
+    add_team(store.as_ref(), &acme, &team("devs"), T0).await;
     store
         .add_team_member(&acme, &team("devs"), &login("alice"))
         .await
@@ -88,10 +85,7 @@ pub async fn access_context_gathers_what_authorize_needs(fixture: Arc<dyn Fixtur
             .expect("collaborator");
     }
 
-    let context = store
-        .access_context(&app, Some(&login("alice")), PackageLookup::Active)
-        .await
-        .expect("context");
+    let context = active_context(store.as_ref(), &app, Some(&login("alice"))).await;
     assert_eq!(context.name, app);
     assert_eq!(context.owner, Some(OwnerKind::organization()));
     assert_eq!(context.membership.role, Some(OrgRole::Member));
@@ -123,24 +117,15 @@ pub async fn access_context_gathers_what_authorize_needs(fixture: Arc<dyn Fixtur
         Some(DenyKind::NeedsAuthentication)
     );
 
-    let anonymous = store
-        .access_context(&app, None, PackageLookup::Active)
-        .await
-        .expect("context");
+    let anonymous = active_context(store.as_ref(), &app, None).await;
     assert_eq!(anonymous.membership, wharf_auth::Membership::none());
     assert!(anonymous
         .repository_access
         .as_ref()
         .is_some_and(|a| a.users.is_empty()));
 
-    let in_user_namespace = store
-        .access_context(
-            &name("alice/app"),
-            Some(&login("bob")),
-            PackageLookup::Active,
-        )
-        .await
-        .expect("context");
+    let in_user_namespace =
+        active_context(store.as_ref(), &name("alice/app"), Some(&login("bob"))).await;
     assert_eq!(in_user_namespace.owner, Some(OwnerKind::User));
     assert_eq!(in_user_namespace.membership, wharf_auth::Membership::none());
     assert!(in_user_namespace.package.is_some());
@@ -149,14 +134,7 @@ pub async fn access_context_gathers_what_authorize_needs(fixture: Arc<dyn Fixtur
         "no linked repository"
     );
 
-    let first_push = store
-        .access_context(
-            &name("acme/new"),
-            Some(&login("alice")),
-            PackageLookup::Active,
-        )
-        .await
-        .expect("context");
+    let first_push = active_context(store.as_ref(), &name("acme/new"), Some(&login("alice"))).await;
     assert!(first_push.package.is_none());
     assert_eq!(first_push.membership.role, Some(OrgRole::Member));
 }
@@ -165,14 +143,7 @@ pub async fn access_context_gathers_what_authorize_needs(fixture: Arc<dyn Fixtur
 /// state to authorize against.
 pub async fn access_context_of_an_unknown_namespace_has_no_owner(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
-    let context = store
-        .access_context(
-            &name("nobody/app"),
-            Some(&login("alice")),
-            PackageLookup::Active,
-        )
-        .await
-        .expect("context");
+    let context = active_context(store.as_ref(), &name("nobody/app"), Some(&login("alice"))).await;
     assert_eq!(context.owner, None);
     assert!(context.package.is_none());
     assert!(context.state().is_none());

@@ -43,10 +43,8 @@ pub async fn deleted_packages_are_hidden_and_restorable(fixture: Arc<dyn Fixture
         .expect("context");
     assert_eq!(context.package, Some(deleted));
     assert_eq!(
-        store
-            .access_context(&app, Some(&login("alice")), PackageLookup::Active)
+        active_context(store.as_ref(), &app, Some(&login("alice")))
             .await
-            .expect("context")
             .package,
         None
     );
@@ -59,10 +57,8 @@ pub async fn deleted_packages_are_hidden_and_restorable(fixture: Arc<dyn Fixture
         "settings and grants come back"
     );
     assert_eq!(restored.version_count, 1);
-    let version = store
-        .version_by_tag(&app, &tag("latest"))
+    let version = tagged_version(store.as_ref(), &app, &tag("latest"))
         .await
-        .expect("by tag")
         .expect("versions come back");
     assert_eq!(version.digest, digest(1));
     expect_error(
@@ -209,17 +205,14 @@ pub async fn purge_removes_only_expired_deletions(fixture: Arc<dyn Fixture>) {
         "restoring a purged package",
     );
     assert_eq!(
-        store
-            .version(&name("alice/live"), old_version.id)
-            .await
-            .expect("get"),
+        version_of(store.as_ref(), &name("alice/live"), old_version.id).await,
         None
     );
-    assert!(store
-        .version(&name("alice/live"), recent_version.id)
-        .await
-        .expect("get")
-        .is_some());
+    assert!(
+        version_of(store.as_ref(), &name("alice/live"), recent_version.id)
+            .await
+            .is_some()
+    );
     store
         .restore_package(&name("alice/recent"), at(window))
         .await

@@ -146,10 +146,7 @@ pub async fn an_unlink_is_remembered(fixture: Arc<dyn Fixture>) {
 /// can be removed.
 pub async fn grants_are_set_replaced_and_removed(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
-    store
-        .create_team(&login("acme"), &team("devs"), T0)
-        .await
-        .expect("team");
+    add_team(store.as_ref(), &login("acme"), &team("devs"), T0).await;
     let lib = name("acme/lib");
     publish(store.as_ref(), "acme/lib", "alice", T0).await;
     for (who, role) in [

@@ -91,24 +91,17 @@ pub async fn tags_move_between_versions(fixture: Arc<dyn Fixture>) {
     )
     .await;
     assert_eq!(v2.tags, tags(&["1", "1.1", "latest"]));
-    let v1 = store
-        .version(&app, v1.id)
+    let v1 = version_of(store.as_ref(), &app, v1.id)
         .await
-        .expect("get")
         .expect("exists");
     assert_eq!(v1.tags, tags(&["1.0"]), "moved tags leave the old version");
     assert_eq!(v1.updated_at, at(2), "losing a tag updates the version");
-    let latest = store
-        .version_by_tag(&app, &tag("latest"))
+    let latest = tagged_version(store.as_ref(), &app, &tag("latest"))
         .await
-        .expect("by tag")
         .expect("tagged");
     assert_eq!(latest.id, v2.id);
     assert_eq!(
-        store
-            .version_by_tag(&app, &tag("nope"))
-            .await
-            .expect("by tag"),
+        tagged_version(store.as_ref(), &app, &tag("nope")).await,
         None
     );
 
@@ -145,10 +138,8 @@ pub async fn removing_a_tag_leaves_the_version(fixture: Arc<dyn Fixture>) {
         .remove_tag(&app, &tag("latest"), at(3))
         .await
         .expect("untag");
-    let bare = store
-        .version(&app, v1.id)
+    let bare = version_of(store.as_ref(), &app, v1.id)
         .await
-        .expect("get")
         .expect("the version stays");
     assert!(bare.tags.is_empty());
     assert_eq!(version_count(store.as_ref(), &app).await, 1);
@@ -222,10 +213,7 @@ pub async fn deleted_versions_are_restorable_with_their_tags(fixture: Arc<dyn Fi
     );
     assert_eq!(version_count(store.as_ref(), &app).await, 0);
     assert_eq!(
-        store
-            .version_by_tag(&app, &tag("latest"))
-            .await
-            .expect("by tag"),
+        tagged_version(store.as_ref(), &app, &tag("latest")).await,
         None
     );
     expect_error(
@@ -309,10 +297,7 @@ pub async fn versions_of_a_deleted_package_are_not_addressable(fixture: Arc<dyn 
         None
     );
     assert_eq!(
-        store
-            .version_by_tag(&app, &tag("latest"))
-            .await
-            .expect("get"),
+        tagged_version(store.as_ref(), &app, &tag("latest")).await,
         None
     );
     expect_error(
@@ -329,10 +314,7 @@ pub async fn versions_of_a_deleted_package_are_not_addressable(fixture: Arc<dyn 
     // A version id of one package is not found through another.
     publish(store.as_ref(), "alice/other", "alice", at(4)).await;
     assert_eq!(
-        store
-            .version(&name("alice/other"), v1.id)
-            .await
-            .expect("get"),
+        version_of(store.as_ref(), &name("alice/other"), v1.id).await,
         None
     );
 }
