@@ -108,12 +108,7 @@ pub async fn organization_policy_round_trips(fixture: Arc<dyn Fixture>) {
 /// repeats.
 pub async fn accounts_list_in_login_order_across_pages(fixture: Arc<dyn Fixture>) {
     let store = fixture.store().await;
-    create_accounts(
-        store.as_ref(),
-        &["dave", "alice", "carol", "erin", "bob"],
-        "acme",
-    )
-    .await;
+    create_accounts(&store, &["dave", "alice", "carol", "erin", "bob"], "acme").await;
     let store_ref = &store;
     let seen: Vec<String> = all_pages(2, move |page| async move {
         store_ref.list_accounts(&page).await
@@ -165,7 +160,7 @@ pub async fn membership_roles_change_and_removal_leaves_teams(fixture: Arc<dyn F
         wharf_auth::Membership::none()
     );
 
-    add_team(store.as_ref(), &acme, &team("devs"), T0).await;
+    add_team(&store, &acme, &team("devs"), T0).await;
     store
         .add_team_member(&acme, &team("devs"), &alice)
         .await
@@ -261,7 +256,7 @@ pub async fn membership_roles_change_and_removal_leaves_teams(fixture: Arc<dyn F
 pub async fn team_members_must_be_organization_members(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let acme = login("acme");
-    add_team(store.as_ref(), &acme, &team("devs"), T0).await;
+    add_team(&store, &acme, &team("devs"), T0).await;
     expect_error(
         Expected::Conflict,
         store
@@ -313,7 +308,7 @@ pub async fn teams_are_created_listed_and_deleted(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let acme = login("acme");
     for slug in ["ops", "devs", "qa"] {
-        add_team(store.as_ref(), &acme, &team(slug), T0).await;
+        add_team(&store, &acme, &team(slug), T0).await;
     }
     expect_error(
         Expected::AlreadyExists,

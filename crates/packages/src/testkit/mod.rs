@@ -315,7 +315,7 @@ fn tagged(n: u32, list: &[&str]) -> NewVersion {
 }
 
 /// The version count of the live package `name`.
-async fn version_count(store: &dyn PackageStore, name: &RepositoryName) -> u64 {
+async fn version_count(store: &Arc<dyn PackageStore>, name: &RepositoryName) -> u64 {
     store
         .package(name)
         .await
@@ -407,7 +407,7 @@ async fn expect_listing_refusals<T, F, Fut>(
 
 /// Users named `users`, in that order, then an organization with the
 /// default policy.
-async fn create_accounts(store: &dyn PackageStore, users: &[&str], organization: &str) {
+async fn create_accounts(store: &Arc<dyn PackageStore>, users: &[&str], organization: &str) {
     for user in users {
         store
             .create_user(&login(user), T0)
@@ -422,7 +422,7 @@ async fn create_accounts(store: &dyn PackageStore, users: &[&str], organization:
 
 /// The first page (of ten) of `owner`'s packages that `query` selects.
 async fn first_packages(
-    store: &dyn PackageStore,
+    store: &Arc<dyn PackageStore>,
     owner: &str,
     query: PackageQuery,
 ) -> Page<crate::PackageRecord> {
@@ -434,7 +434,7 @@ async fn first_packages(
 
 /// Users alice, bob and carol, organization acme (alice a member, bob an
 /// admin), and a private package `alice/app` published by alice.
-async fn seed(store: &dyn PackageStore) {
+async fn seed(store: &Arc<dyn PackageStore>) {
     create_accounts(store, &["alice", "bob", "carol"], "acme").await;
     store
         .add_member(&login("acme"), &login("alice"), OrgRole::Member, T0)
@@ -450,13 +450,13 @@ async fn seed(store: &dyn PackageStore) {
 /// A fresh store from `fixture`, [seeded](seed).
 async fn seeded(fixture: &Arc<dyn Fixture>) -> Arc<dyn PackageStore> {
     let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    seed(&store).await;
     store
 }
 
 /// Creates `package` by its first publish by the user `creator` at `now`.
 async fn publish(
-    store: &dyn PackageStore,
+    store: &Arc<dyn PackageStore>,
     package: &str,
     creator: &str,
     now: Timestamp,
@@ -469,7 +469,7 @@ async fn publish(
 
 /// Stores the personal access `token` at `now`.
 async fn insert_token(
-    store: &dyn PackageStore,
+    store: &Arc<dyn PackageStore>,
     token: &StoredToken,
     now: Timestamp,
 ) -> crate::TokenRecord {
@@ -480,7 +480,12 @@ async fn insert_token(
 }
 
 /// Creates the team `slug` of `organization` at `now`.
-async fn add_team(store: &dyn PackageStore, organization: &Login, slug: &TeamSlug, now: Timestamp) {
+async fn add_team(
+    store: &Arc<dyn PackageStore>,
+    organization: &Login,
+    slug: &TeamSlug,
+    now: Timestamp,
+) {
     store
         .create_team(organization, slug, now)
         .await
@@ -489,7 +494,7 @@ async fn add_team(store: &dyn PackageStore, organization: &Login, slug: &TeamSlu
 
 /// The access context of the live package `name` for `caller`.
 async fn active_context(
-    store: &dyn PackageStore,
+    store: &Arc<dyn PackageStore>,
     name: &RepositoryName,
     caller: Option<&Login>,
 ) -> crate::AccessContext {
@@ -501,7 +506,7 @@ async fn active_context(
 
 /// The live version `tag` of the live package `name` points at.
 async fn tagged_version(
-    store: &dyn PackageStore,
+    store: &Arc<dyn PackageStore>,
     name: &RepositoryName,
     tag: &Tag,
 ) -> Option<crate::VersionRecord> {
@@ -513,7 +518,7 @@ async fn tagged_version(
 
 /// Version `id` of the live package `name`.
 async fn version_of(
-    store: &dyn PackageStore,
+    store: &Arc<dyn PackageStore>,
     name: &RepositoryName,
     id: crate::VersionId,
 ) -> Option<crate::VersionRecord> {
@@ -525,7 +530,7 @@ async fn version_of(
 
 /// Pushes `version` to the live package `name` at `now`.
 async fn push(
-    store: &dyn PackageStore,
+    store: &Arc<dyn PackageStore>,
     name: &RepositoryName,
     version: &NewVersion,
     now: Timestamp,

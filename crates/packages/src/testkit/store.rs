@@ -14,19 +14,19 @@ pub async fn lookups_see_changes_at_once(fixture: Arc<dyn Fixture>) {
     let lookup = |store: Arc<dyn PackageStore>| {
         let (app, alice) = (app.clone(), alice.clone());
         async move {
-            let context = active_context(store.as_ref(), &app, Some(&alice)).await;
+            let context = active_context(&store, &app, Some(&alice)).await;
             let package = store.package(&app).await.expect("package");
             assert_eq!(context.package, package, "both lookups agree");
             context
         }
     };
     assert!(lookup(store.clone()).await.package.is_none());
-    publish(store.as_ref(), "acme/app", "bob", at(1)).await;
+    publish(&store, "acme/app", "bob", at(1)).await;
     assert!(
         lookup(store.clone()).await.package.is_some(),
         "a created package is seen"
     );
-    push(store.as_ref(), &app, &manifest(1), at(2)).await;
+    push(&store, &app, &manifest(1), at(2)).await;
     assert_eq!(
         lookup(store.clone()).await.package.map(|p| p.version_count),
         Some(1),
@@ -87,7 +87,7 @@ pub async fn lookups_see_changes_at_once(fixture: Arc<dyn Fixture>) {
         .await
         .expect("find")
         .is_none());
-    let record = insert_token(store.as_ref(), &stored, at(8)).await;
+    let record = insert_token(&store, &stored, at(8)).await;
     assert!(
         store
             .find_token(&secret.hash())
@@ -111,20 +111,14 @@ pub async fn lookups_see_changes_at_once(fixture: Arc<dyn Fixture>) {
 pub async fn data_survives_reopen(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let (secret, stored) = stored_token("alice", "write:packages");
-    let token = insert_token(store.as_ref(), &stored, T0).await;
-    add_team(store.as_ref(), &login("acme"), &team("devs"), T0).await;
+    let token = insert_token(&store, &stored, T0).await;
+    add_team(&store, &login("acme"), &team("devs"), T0).await;
     store
         .add_team_member(&login("acme"), &team("devs"), &login("alice"))
         .await
         .expect("join");
     let app = name("alice/app");
-    push(
-        store.as_ref(),
-        &app,
-        &manifest(1).with_tag(tag("latest")),
-        at(1),
-    )
-    .await;
+    push(&store, &app, &manifest(1).with_tag(tag("latest")), at(1)).await;
     let package = store
         .update_package(
             &app,

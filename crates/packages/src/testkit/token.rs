@@ -10,7 +10,7 @@ pub async fn personal_tokens_are_found_by_hash(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let (secret, mut stored) = stored_token("alice", "read:packages, write:packages");
     stored.note = "CI pushes".to_owned();
-    let record = insert_token(store.as_ref(), &stored, at(3)).await;
+    let record = insert_token(&store, &stored, at(3)).await;
     assert_eq!(record.personal(), Some(&stored));
     assert_eq!(record.created_at, at(3));
     assert_eq!(record.last_used_at, None);
@@ -62,7 +62,7 @@ pub async fn personal_tokens_are_found_by_hash(fixture: Arc<dyn Fixture>) {
 pub async fn token_revocation_keeps_the_first_time(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let (secret, stored) = stored_token("alice", "read:packages");
-    let record = insert_token(store.as_ref(), &stored, T0).await;
+    let record = insert_token(&store, &stored, T0).await;
     // Looked up once, so a cache in front would hold it.
     assert!(store
         .find_token(&secret.hash())
@@ -104,7 +104,7 @@ pub async fn token_expiry_is_kept_and_enforced(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let (secret, mut stored) = stored_token("bob", "read:packages");
     stored.expires_at = Some(T0.saturating_add(30 * DAY));
-    insert_token(store.as_ref(), &stored, T0).await;
+    insert_token(&store, &stored, T0).await;
     let found = store
         .find_token(&secret.hash())
         .await
@@ -138,10 +138,10 @@ pub async fn tokens_list_per_owner_oldest_first(fixture: Arc<dyn Fixture>) {
     {
         let (_, stored) = stored_token("alice", scopes);
         let seconds = u64::try_from(i).expect("small index");
-        ids.push(insert_token(store.as_ref(), &stored, at(seconds)).await.id);
+        ids.push(insert_token(&store, &stored, at(seconds)).await.id);
     }
     let (_, bobs) = stored_token("bob", "read:packages");
-    insert_token(store.as_ref(), &bobs, T0).await;
+    insert_token(&store, &bobs, T0).await;
     store.revoke_token(ids[1], at(50)).await.expect("revoke");
 
     let listed = store.personal_tokens(&login("alice")).await.expect("list");
@@ -227,7 +227,7 @@ pub async fn workflow_tokens_authenticate_as_their_repository(fixture: Arc<dyn F
 pub async fn token_use_is_recorded_coarsely(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let (_, stored) = stored_token("alice", "read:packages");
-    let id = insert_token(store.as_ref(), &stored, T0).await.id;
+    let id = insert_token(&store, &stored, T0).await.id;
     let granularity = LAST_USED_GRANULARITY.as_secs();
 
     store

@@ -63,13 +63,13 @@ pub async fn repository_collaborators_round_trip(fixture: Arc<dyn Fixture>) {
 pub async fn access_context_gathers_what_authorize_needs(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let acme = login("acme");
-    add_team(store.as_ref(), &acme, &team("devs"), T0).await;
+    add_team(&store, &acme, &team("devs"), T0).await;
     store
         .add_team_member(&acme, &team("devs"), &login("alice"))
         .await
         .expect("join");
     let app = name("acme/app");
-    publish(store.as_ref(), "acme/app", "bob", T0).await;
+    publish(&store, "acme/app", "bob", T0).await;
     store
         .update_package(&app, &PackageChanges::new().link(repo("acme/app")), T0)
         .await
@@ -85,7 +85,7 @@ pub async fn access_context_gathers_what_authorize_needs(fixture: Arc<dyn Fixtur
             .expect("collaborator");
     }
 
-    let context = active_context(store.as_ref(), &app, Some(&login("alice"))).await;
+    let context = active_context(&store, &app, Some(&login("alice"))).await;
     assert_eq!(context.name, app);
     assert_eq!(context.owner, Some(OwnerKind::organization()));
     assert_eq!(context.membership.role, Some(OrgRole::Member));
@@ -117,15 +117,14 @@ pub async fn access_context_gathers_what_authorize_needs(fixture: Arc<dyn Fixtur
         Some(DenyKind::NeedsAuthentication)
     );
 
-    let anonymous = active_context(store.as_ref(), &app, None).await;
+    let anonymous = active_context(&store, &app, None).await;
     assert_eq!(anonymous.membership, wharf_auth::Membership::none());
     assert!(anonymous
         .repository_access
         .as_ref()
         .is_some_and(|a| a.users.is_empty()));
 
-    let in_user_namespace =
-        active_context(store.as_ref(), &name("alice/app"), Some(&login("bob"))).await;
+    let in_user_namespace = active_context(&store, &name("alice/app"), Some(&login("bob"))).await;
     assert_eq!(in_user_namespace.owner, Some(OwnerKind::User));
     assert_eq!(in_user_namespace.membership, wharf_auth::Membership::none());
     assert!(in_user_namespace.package.is_some());
@@ -134,7 +133,7 @@ pub async fn access_context_gathers_what_authorize_needs(fixture: Arc<dyn Fixtur
         "no linked repository"
     );
 
-    let first_push = active_context(store.as_ref(), &name("acme/new"), Some(&login("alice"))).await;
+    let first_push = active_context(&store, &name("acme/new"), Some(&login("alice"))).await;
     assert!(first_push.package.is_none());
     assert_eq!(first_push.membership.role, Some(OrgRole::Member));
 }
@@ -143,7 +142,7 @@ pub async fn access_context_gathers_what_authorize_needs(fixture: Arc<dyn Fixtur
 /// state to authorize against.
 pub async fn access_context_of_an_unknown_namespace_has_no_owner(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
-    let context = active_context(store.as_ref(), &name("nobody/app"), Some(&login("alice"))).await;
+    let context = active_context(&store, &name("nobody/app"), Some(&login("alice"))).await;
     assert_eq!(context.owner, None);
     assert!(context.package.is_none());
     assert!(context.state().is_none());

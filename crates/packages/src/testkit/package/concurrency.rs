@@ -45,7 +45,7 @@ pub async fn concurrent_pushes_keep_counts_and_tags_consistent(fixture: Arc<dyn 
     for push in pushes {
         push.await.expect("task").expect("push");
     }
-    assert_eq!(version_count(store.as_ref(), &app).await, 10);
+    assert_eq!(version_count(&store, &app).await, 10);
     let versions = store
         .list_versions(&app, VersionQuery::active(), &PageRequest::first(100))
         .await

@@ -12,13 +12,7 @@ pub async fn deleted_packages_are_hidden_and_restorable(fixture: Arc<dyn Fixture
         .set_grant(&app, &grantee("user:bob"), Role::Write, T0)
         .await
         .expect("grant");
-    push(
-        store.as_ref(),
-        &app,
-        &manifest(1).with_tag(tag("latest")),
-        T0,
-    )
-    .await;
+    push(&store, &app, &manifest(1).with_tag(tag("latest")), T0).await;
     let before = store.package(&app).await.expect("get").expect("exists");
 
     let deleted = store.delete_package(&app, at(100)).await.expect("delete");
@@ -33,9 +27,9 @@ pub async fn deleted_packages_are_hidden_and_restorable(fixture: Arc<dyn Fixture
         store.delete_package(&app, at(101)).await,
         "deleting twice",
     );
-    let active = first_packages(store.as_ref(), "alice", PackageQuery::active()).await;
+    let active = first_packages(&store, "alice", PackageQuery::active()).await;
     assert!(active.items.is_empty());
-    let gone = first_packages(store.as_ref(), "alice", PackageQuery::deleted()).await;
+    let gone = first_packages(&store, "alice", PackageQuery::deleted()).await;
     assert_eq!(gone.items, std::slice::from_ref(&deleted));
     let context = store
         .access_context(&app, Some(&login("alice")), PackageLookup::LatestDeleted)
@@ -43,7 +37,7 @@ pub async fn deleted_packages_are_hidden_and_restorable(fixture: Arc<dyn Fixture
         .expect("context");
     assert_eq!(context.package, Some(deleted));
     assert_eq!(
-        active_context(store.as_ref(), &app, Some(&login("alice")))
+        active_context(&store, &app, Some(&login("alice")))
             .await
             .package,
         None
@@ -57,7 +51,7 @@ pub async fn deleted_packages_are_hidden_and_restorable(fixture: Arc<dyn Fixture
         "settings and grants come back"
     );
     assert_eq!(restored.version_count, 1);
-    let version = tagged_version(store.as_ref(), &app, &tag("latest"))
+    let version = tagged_version(&store, &app, &tag("latest"))
         .await
         .expect("versions come back");
     assert_eq!(version.digest, digest(1));
@@ -74,7 +68,7 @@ pub async fn a_republished_name_blocks_restoring_the_old_package(fixture: Arc<dy
     let store = seeded(&fixture).await;
     let app = name("alice/app");
     let old = store.delete_package(&app, at(10)).await.expect("delete");
-    let new = publish(store.as_ref(), "alice/app", "alice", at(20)).await;
+    let new = publish(&store, "alice/app", "alice", at(20)).await;
     assert_ne!(new.id, old.id);
     expect_error(
         Expected::Conflict,
@@ -90,7 +84,7 @@ pub async fn a_republished_name_blocks_restoring_the_old_package(fixture: Arc<dy
         restored.id, new.id,
         "the most recently deleted package is restored"
     );
-    let deleted = first_packages(store.as_ref(), "alice", PackageQuery::deleted()).await;
+    let deleted = first_packages(&store, "alice", PackageQuery::deleted()).await;
     assert_eq!(
         deleted.items.iter().map(|p| p.id).collect::<Vec<_>>(),
         [old.id]
@@ -117,9 +111,9 @@ pub async fn restore_window_is_thirty_days(fixture: Arc<dyn Fixture>) {
         other => panic!("restoring after 30 days: expected RestoreWindowPassed, got {other:?}"),
     }
 
-    publish(store.as_ref(), "alice/tool", "alice", T0).await;
+    publish(&store, "alice/tool", "alice", T0).await;
     let tool = name("alice/tool");
-    let version = push(store.as_ref(), &tool, &manifest(1), T0).await;
+    let version = push(&store, &tool, &manifest(1), T0).await;
     store
         .delete_version(&tool, version.id, at(100))
         .await
@@ -145,11 +139,11 @@ pub async fn purge_removes_only_expired_deletions(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let window = RESTORE_WINDOW.as_secs();
     for package in ["alice/old", "alice/recent", "alice/live"] {
-        publish(store.as_ref(), package, "alice", T0).await;
-        push(store.as_ref(), &name(package), &manifest(1), T0).await;
+        publish(&store, package, "alice", T0).await;
+        push(&store, &name(package), &manifest(1), T0).await;
     }
-    let old_version = push(store.as_ref(), &name("alice/live"), &manifest(2), T0).await;
-    let recent_version = push(store.as_ref(), &name("alice/live"), &manifest(3), T0).await;
+    let old_version = push(&store, &name("alice/live"), &manifest(2), T0).await;
+    let recent_version = push(&store, &name("alice/live"), &manifest(3), T0).await;
     let old = store
         .delete_package(&name("alice/old"), at(0))
         .await
@@ -205,14 +199,12 @@ pub async fn purge_removes_only_expired_deletions(fixture: Arc<dyn Fixture>) {
         "restoring a purged package",
     );
     assert_eq!(
-        version_of(store.as_ref(), &name("alice/live"), old_version.id).await,
+        version_of(&store, &name("alice/live"), old_version.id).await,
         None
     );
-    assert!(
-        version_of(store.as_ref(), &name("alice/live"), recent_version.id)
-            .await
-            .is_some()
-    );
+    assert!(version_of(&store, &name("alice/live"), recent_version.id)
+        .await
+        .is_some());
     store
         .restore_package(&name("alice/recent"), at(window))
         .await
@@ -238,11 +230,11 @@ pub async fn purge_removes_only_expired_deletions(fixture: Arc<dyn Fixture>) {
 pub async fn purge_reports_manifests_no_longer_referenced(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let app = name("alice/app");
-    push(store.as_ref(), &app, &manifest(1), T0).await;
-    push(store.as_ref(), &app, &manifest(2), T0).await;
+    push(&store, &app, &manifest(1), T0).await;
+    push(&store, &app, &manifest(2), T0).await;
     store.delete_package(&app, at(1)).await.expect("delete");
-    publish(store.as_ref(), "alice/app", "alice", at(2)).await;
-    push(store.as_ref(), &app, &manifest(2), at(2)).await;
+    publish(&store, "alice/app", "alice", at(2)).await;
+    push(&store, &app, &manifest(2), at(2)).await;
 
     let report = store
         .purge_expired(at(1 + RESTORE_WINDOW.as_secs()), PURGE_ALL)
@@ -264,15 +256,9 @@ pub async fn purge_in_batches_loses_nothing(fixture: Arc<dyn Fixture>) {
     let mut expired_packages = BTreeSet::new();
     let mut expired_versions = BTreeSet::new();
     for (n, package) in ["alice/a", "alice/b", "alice/c"].into_iter().enumerate() {
-        publish(store.as_ref(), package, "alice", T0).await;
+        publish(&store, package, "alice", T0).await;
         for m in 0..3 {
-            let version = push(
-                store.as_ref(),
-                &name(package),
-                &manifest(10 * n as u32 + m),
-                T0,
-            )
-            .await;
+            let version = push(&store, &name(package), &manifest(10 * n as u32 + m), T0).await;
             expired_versions.insert(version.id);
         }
         let deleted = store
@@ -282,14 +268,14 @@ pub async fn purge_in_batches_loses_nothing(fixture: Arc<dyn Fixture>) {
         expired_packages.insert(deleted.id);
     }
     for n in 100..104 {
-        let version = push(store.as_ref(), &app, &manifest(n), T0).await;
+        let version = push(&store, &app, &manifest(n), T0).await;
         store
             .delete_version(&app, version.id, at(0))
             .await
             .expect("delete");
         expired_versions.insert(version.id);
     }
-    let kept = push(store.as_ref(), &app, &manifest(200), T0).await;
+    let kept = push(&store, &app, &manifest(200), T0).await;
 
     let limit = 5;
     let (mut calls, mut total) = (0, PurgeReport::default());
@@ -342,7 +328,7 @@ pub async fn purge_in_batches_loses_nothing(fixture: Arc<dyn Fixture>) {
         .iter()
         .all(|v| v.package_expired == packages.contains(&v.package_id)));
     assert_eq!(store.version(&app, kept.id).await.expect("get"), Some(kept));
-    assert_eq!(version_count(store.as_ref(), &app).await, 1);
+    assert_eq!(version_count(&store, &app).await, 1);
     let after = store
         .purge_expired(at(window), limit)
         .await

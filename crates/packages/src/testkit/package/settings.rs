@@ -7,7 +7,7 @@ use super::*;
 /// its name is then taken.
 pub async fn first_publish_creates_a_private_package(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
-    let created = publish(store.as_ref(), "acme/tools/cli", "alice", at(5)).await;
+    let created = publish(&store, "acme/tools/cli", "alice", at(5)).await;
     assert_eq!(created.name(), &name("acme/tools/cli"));
     assert_eq!(created.owner, login("acme"));
     assert_eq!(created.visibility(), Visibility::Private);
@@ -146,9 +146,9 @@ pub async fn an_unlink_is_remembered(fixture: Arc<dyn Fixture>) {
 /// can be removed.
 pub async fn grants_are_set_replaced_and_removed(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
-    add_team(store.as_ref(), &login("acme"), &team("devs"), T0).await;
+    add_team(&store, &login("acme"), &team("devs"), T0).await;
     let lib = name("acme/lib");
-    publish(store.as_ref(), "acme/lib", "alice", T0).await;
+    publish(&store, "acme/lib", "alice", T0).await;
     for (who, role) in [
         ("user:bob", Role::Read),
         ("team:devs", Role::Write),
@@ -196,7 +196,7 @@ pub async fn grants_are_set_replaced_and_removed(fixture: Arc<dyn Fixture>) {
 /// Grants name a user that exists, or a team of the owning organization.
 pub async fn grantees_must_exist(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
-    publish(store.as_ref(), "acme/lib", "alice", T0).await;
+    publish(&store, "acme/lib", "alice", T0).await;
     let (not_found, conflict) = (Expected::NotFound, Expected::Conflict);
     for (package, who, expected, context) in [
         ("acme/lib", "user:nobody", not_found, "an unknown user"),
@@ -293,7 +293,7 @@ pub async fn packages_list_in_name_order_across_pages(fixture: Arc<dyn Fixture>)
         "acme/cli",
         "acme/db",
     ] {
-        publish(store.as_ref(), package, "bob", T0).await;
+        publish(&store, package, "bob", T0).await;
     }
     for public in ["acme/web", "acme/cli"] {
         store
@@ -327,7 +327,7 @@ pub async fn packages_list_in_name_order_across_pages(fixture: Arc<dyn Fixture>)
     );
 
     let public = first_packages(
-        store.as_ref(),
+        &store,
         "acme",
         PackageQuery::active().with_visibility(Visibility::Public),
     )
@@ -335,14 +335,12 @@ pub async fn packages_list_in_name_order_across_pages(fixture: Arc<dyn Fixture>)
     let public: Vec<String> = public.items.iter().map(|p| p.name().to_string()).collect();
     assert_eq!(public, ["acme/cli", "acme/web"]);
 
-    let alices = first_packages(store.as_ref(), "alice", PackageQuery::active()).await;
+    let alices = first_packages(&store, "alice", PackageQuery::active()).await;
     assert_eq!(alices.items.len(), 1);
-    assert!(
-        first_packages(store.as_ref(), "carol", PackageQuery::active())
-            .await
-            .items
-            .is_empty()
-    );
+    assert!(first_packages(&store, "carol", PackageQuery::active())
+        .await
+        .items
+        .is_empty());
     let none = store
         .list_packages(
             &login("acme"),

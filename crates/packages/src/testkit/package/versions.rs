@@ -11,7 +11,7 @@ pub async fn versions_upsert_by_digest(fixture: Arc<dyn Fixture>) {
         .with_platform("linux/arm64/v8")
         .with_platform("linux/amd64")
         .with_platform("linux/amd64");
-    let first = push(store.as_ref(), &app, &index, at(1)).await;
+    let first = push(&store, &app, &index, at(1)).await;
     assert_eq!(first.digest, digest(1));
     assert_eq!(first.media_type, "application/vnd.oci.image.index.v1+json");
     assert_eq!(first.size, 500);
@@ -26,13 +26,7 @@ pub async fn versions_upsert_by_digest(fixture: Arc<dyn Fixture>) {
         (at(1), at(1), None)
     );
 
-    let again = push(
-        store.as_ref(),
-        &app,
-        &index.clone().with_tag(tag("v1")),
-        at(5),
-    )
-    .await;
+    let again = push(&store, &app, &index.clone().with_tag(tag("v1")), at(5)).await;
     assert_eq!(again.id, first.id);
     assert_eq!(again.created_at, at(1));
     assert_eq!(again.updated_at, at(5));
@@ -71,57 +65,34 @@ pub async fn versions_upsert_by_digest(fixture: Arc<dyn Fixture>) {
 pub async fn tags_move_between_versions(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let app = name("alice/app");
-    let v1 = push(
-        store.as_ref(),
-        &app,
-        &tagged(1, &["latest", "1.0", "1"]),
-        at(1),
-    )
-    .await;
+    let v1 = push(&store, &app, &tagged(1, &["latest", "1.0", "1"]), at(1)).await;
     assert_eq!(
         v1.tags,
         tags(&["1", "1.0", "latest"]),
         "tags in lexical order"
     );
-    let v2 = push(
-        store.as_ref(),
-        &app,
-        &tagged(2, &["latest", "1", "1.1"]),
-        at(2),
-    )
-    .await;
+    let v2 = push(&store, &app, &tagged(2, &["latest", "1", "1.1"]), at(2)).await;
     assert_eq!(v2.tags, tags(&["1", "1.1", "latest"]));
-    let v1 = version_of(store.as_ref(), &app, v1.id)
-        .await
-        .expect("exists");
+    let v1 = version_of(&store, &app, v1.id).await.expect("exists");
     assert_eq!(v1.tags, tags(&["1.0"]), "moved tags leave the old version");
     assert_eq!(v1.updated_at, at(2), "losing a tag updates the version");
-    let latest = tagged_version(store.as_ref(), &app, &tag("latest"))
+    let latest = tagged_version(&store, &app, &tag("latest"))
         .await
         .expect("tagged");
     assert_eq!(latest.id, v2.id);
-    assert_eq!(
-        tagged_version(store.as_ref(), &app, &tag("nope")).await,
-        None
-    );
+    assert_eq!(tagged_version(&store, &app, &tag("nope")).await, None);
 
     // Tagging a version with a tag it has changes nothing else.
-    let same = push(
-        store.as_ref(),
-        &app,
-        &manifest(2).with_tag(tag("latest")),
-        at(3),
-    )
-    .await;
+    let same = push(&store, &app, &manifest(2).with_tag(tag("latest")), at(3)).await;
     assert_eq!(same.tags, tags(&["1", "1.1", "latest"]));
-    assert_eq!(version_count(store.as_ref(), &app).await, 2);
+    assert_eq!(version_count(&store, &app).await, 2);
 }
 
 /// Removing a tag keeps the version it pointed at.
 pub async fn removing_a_tag_leaves_the_version(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let app = name("alice/app");
-    let v1 = push(store.as_ref(), &app, &tagged(1, &["latest", "1.0"]), at(1)).await;
+    let v1 = push(&store, &app, &tagged(1, &["latest", "1.0"]), at(1)).await;
     let untagged = store
         .remove_tag(&app, &tag("1.0"), at(2))
         .await
@@ -138,11 +109,11 @@ pub async fn removing_a_tag_leaves_the_version(fixture: Arc<dyn Fixture>) {
         .remove_tag(&app, &tag("latest"), at(3))
         .await
         .expect("untag");
-    let bare = version_of(store.as_ref(), &app, v1.id)
+    let bare = version_of(&store, &app, v1.id)
         .await
         .expect("the version stays");
     assert!(bare.tags.is_empty());
-    assert_eq!(version_count(store.as_ref(), &app).await, 1);
+    assert_eq!(version_count(&store, &app).await, 1);
 }
 
 /// Versions are listed newest first, a page at a time, live or deleted.
@@ -200,7 +171,7 @@ pub async fn versions_list_newest_first_across_pages(fixture: Arc<dyn Fixture>) 
 pub async fn deleted_versions_are_restorable_with_their_tags(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let app = name("alice/app");
-    let v1 = push(store.as_ref(), &app, &tagged(1, &["latest", "1.0"]), at(1)).await;
+    let v1 = push(&store, &app, &tagged(1, &["latest", "1.0"]), at(1)).await;
     let deleted = store
         .delete_version(&app, v1.id, at(2))
         .await
@@ -211,24 +182,15 @@ pub async fn deleted_versions_are_restorable_with_their_tags(fixture: Arc<dyn Fi
         tags(&["1.0", "latest"]),
         "a deleted version keeps its tags"
     );
-    assert_eq!(version_count(store.as_ref(), &app).await, 0);
-    assert_eq!(
-        tagged_version(store.as_ref(), &app, &tag("latest")).await,
-        None
-    );
+    assert_eq!(version_count(&store, &app).await, 0);
+    assert_eq!(tagged_version(&store, &app, &tag("latest")).await, None);
     expect_error(
         Expected::NotFound,
         store.delete_version(&app, v1.id, at(3)).await,
         "deleting a version twice",
     );
 
-    push(
-        store.as_ref(),
-        &app,
-        &manifest(2).with_tag(tag("latest")),
-        at(4),
-    )
-    .await;
+    push(&store, &app, &manifest(2).with_tag(tag("latest")), at(4)).await;
     let restored = store
         .restore_version(&app, v1.id, at(5))
         .await
@@ -239,7 +201,7 @@ pub async fn deleted_versions_are_restorable_with_their_tags(fixture: Arc<dyn Fi
         tags(&["1.0"]),
         "the tag that moved stays where it went"
     );
-    assert_eq!(version_count(store.as_ref(), &app).await, 2);
+    assert_eq!(version_count(&store, &app).await, 2);
     expect_error(
         Expected::Conflict,
         store.restore_version(&app, v1.id, at(6)).await,
@@ -258,35 +220,23 @@ pub async fn deleted_versions_are_restorable_with_their_tags(fixture: Arc<dyn Fi
 pub async fn pushing_a_deleted_digest_makes_it_live_again(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let app = name("alice/app");
-    let v1 = push(store.as_ref(), &app, &manifest(1), at(1)).await;
+    let v1 = push(&store, &app, &manifest(1), at(1)).await;
     store
         .delete_version(&app, v1.id, at(2))
         .await
         .expect("delete");
-    let again = push(
-        store.as_ref(),
-        &app,
-        &manifest(1).with_tag(tag("back")),
-        at(3),
-    )
-    .await;
+    let again = push(&store, &app, &manifest(1).with_tag(tag("back")), at(3)).await;
     assert_eq!(again.id, v1.id);
     assert_eq!(again.deleted_at, None);
     assert_eq!(again.tags, tags(&["back"]));
-    assert_eq!(version_count(store.as_ref(), &app).await, 1);
+    assert_eq!(version_count(&store, &app).await, 1);
 }
 
 /// Versions are reached through the live package only.
 pub async fn versions_of_a_deleted_package_are_not_addressable(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let app = name("alice/app");
-    let v1 = push(
-        store.as_ref(),
-        &app,
-        &manifest(1).with_tag(tag("latest")),
-        at(1),
-    )
-    .await;
+    let v1 = push(&store, &app, &manifest(1).with_tag(tag("latest")), at(1)).await;
     store.delete_package(&app, at(2)).await.expect("delete");
     assert_eq!(store.version(&app, v1.id).await.expect("get"), None);
     assert_eq!(
@@ -296,10 +246,7 @@ pub async fn versions_of_a_deleted_package_are_not_addressable(fixture: Arc<dyn 
             .expect("get"),
         None
     );
-    assert_eq!(
-        tagged_version(store.as_ref(), &app, &tag("latest")).await,
-        None
-    );
+    assert_eq!(tagged_version(&store, &app, &tag("latest")).await, None);
     expect_error(
         Expected::NotFound,
         store.record_version(&app, &manifest(2), at(3)).await,
@@ -312,9 +259,6 @@ pub async fn versions_of_a_deleted_package_are_not_addressable(fixture: Arc<dyn 
     );
 
     // A version id of one package is not found through another.
-    publish(store.as_ref(), "alice/other", "alice", at(4)).await;
-    assert_eq!(
-        version_of(store.as_ref(), &name("alice/other"), v1.id).await,
-        None
-    );
+    publish(&store, "alice/other", "alice", at(4)).await;
+    assert_eq!(version_of(&store, &name("alice/other"), v1.id).await, None);
 }
