@@ -21,11 +21,40 @@ use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore, LAST_U
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
+/// An argument of a store method as a value the work on the blocking
+/// pool can own: a reference's referent, an optional reference's value.
+trait Detach {
+    /// The owned value.
+    type Owned: Send + 'static;
+
+    /// Copies the value out.
+    fn detach(self) -> Self::Owned;
+}
+
+impl<T: ToOwned + ?Sized> Detach for &T
+where
+    T::Owned: Send + 'static,
+{
+    type Owned = T::Owned;
+
+    fn detach(self) -> T::Owned {
+        self.to_owned()
+    }
+}
+
+impl<T: Clone + Send + 'static> Detach for Option<&T> {
+    type Owned = Option<T>;
+
+    fn detach(self) -> Option<T> {
+        self.cloned()
+    }
+}
+
 /// Implements a store trait for [`SqlitePackageStore`]: first the methods
 /// written out in full, then one line per method that runs `body` on the
 /// blocking pool, `read` (on a reader connection), `snapshot` (in a read
 /// transaction) or `write` (in a write transaction). Every argument is
-/// copied to an owned value first (`to_owned`), so that `body` can run on
+/// copied to an owned value first ([`Detach`]), so that `body` can run on
 /// another thread.
 macro_rules! sqlite_methods {
     (
@@ -39,7 +68,7 @@ macro_rules! sqlite_methods {
 
             $(
                 async fn $name(&self, $($arg: $ty),*) -> Result<$ret, Error> {
-                    $(let $arg = $arg.to_owned();)*
+                    $(let $arg = $arg.detach();)*
                     self.$run(move |$conn| $body).await
                 }
             )*
@@ -116,20 +145,7 @@ sqlite_methods! {
 }
 
 sqlite_methods! {
-    impl PackageRecords {
-        async fn access_context(
-            &self,
-            name: &RepositoryName,
-            caller: Option<&Login>,
-            lookup: PackageLookup,
-        ) -> Result<AccessContext, Error> {
-            let (name, caller) = (name.clone(), caller.cloned());
-            self.snapshot(move |conn| {
-                repositories::access_context(conn, &name, caller.as_ref(), lookup)
-            })
-            .await
-        }
-    }
+    impl PackageRecords {}
     write fn create_package(package: &Package, now: Timestamp) -> PackageRecord
         = |conn| packages::create(conn, &package, now);
     snapshot fn package(name: &RepositoryName) -> Option<PackageRecord>
@@ -172,4 +188,6 @@ sqlite_methods! {
         = |conn| repositories::remove(conn, &repository, &collaborator);
     read fn repository_access(repository: &CodeRepository) -> RepositoryAccess
         = |conn| repositories::all(conn, &repository);
+    snapshot fn access_context(name: &RepositoryName, caller: Option<&Login>, lookup: PackageLookup) -> AccessContext
+        = |conn| repositories::access_context(conn, &name, caller.as_ref(), lookup);
 }
