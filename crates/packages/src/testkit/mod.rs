@@ -405,6 +405,21 @@ async fn expect_listing_refusals<T, F, Fut>(
     );
 }
 
+/// Panics (naming `context`) unless `result` is `Ok` (`expected` is
+/// `None`) or the `expected` error.
+fn expect_outcome<T: std::fmt::Debug>(
+    expected: Option<Expected>,
+    result: Result<T, Error>,
+    context: &str,
+) {
+    match expected {
+        None => {
+            result.unwrap_or_else(|e| panic!("{context}: {e:?}"));
+        }
+        Some(expected) => expect_error(expected, result, context),
+    }
+}
+
 /// Users named `users`, in that order, then an organization with the
 /// default policy.
 async fn create_accounts(store: &Arc<dyn PackageStore>, users: &[&str], organization: &str) {

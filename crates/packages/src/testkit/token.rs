@@ -38,23 +38,27 @@ pub async fn personal_tokens_are_found_by_hash(fixture: Arc<dyn Fixture>) {
             .expect("find"),
         None
     );
-    expect_error(
-        Expected::AlreadyExists,
-        store.insert_personal_token(&stored, T0).await,
-        "the same hash twice",
-    );
     let (_, for_org) = stored_token("acme", "read:packages");
-    expect_error(
-        Expected::NotFound,
-        store.insert_personal_token(&for_org, T0).await,
-        "a token owned by an organization",
-    );
     let (_, for_nobody) = stored_token("nobody", "read:packages");
-    expect_error(
-        Expected::NotFound,
-        store.insert_personal_token(&for_nobody, T0).await,
-        "a token of an unknown user",
-    );
+    for (token, expected, context) in [
+        (&stored, Expected::AlreadyExists, "the same hash twice"),
+        (
+            &for_org,
+            Expected::NotFound,
+            "a token owned by an organization",
+        ),
+        (
+            &for_nobody,
+            Expected::NotFound,
+            "a token of an unknown user",
+        ),
+    ] {
+        expect_error(
+            expected,
+            store.insert_personal_token(token, T0).await,
+            context,
+        );
+    }
 }
 
 /// Revoking is permanent, keeps the first revocation time, and makes the
