@@ -531,6 +531,36 @@ async fn tagged_version(
         .unwrap_or_else(|e| panic!("look up {name}:{tag}: {e:?}"))
 }
 
+/// The version of the live package `name` with manifest `digest`.
+async fn version_with_digest(
+    store: &Arc<dyn PackageStore>,
+    name: &RepositoryName,
+    digest: &Digest,
+) -> Option<crate::VersionRecord> {
+    store
+        .version_by_digest(name, digest)
+        .await
+        .unwrap_or_else(|e| panic!("look up {name}@{digest}: {e:?}"))
+}
+
+/// Panics unless the token of `secret` is still stored and refused at
+/// `now` as revoked.
+async fn expect_revoked(
+    store: &Arc<dyn PackageStore>,
+    secret: &PersonalAccessToken,
+    now: Timestamp,
+) {
+    let found = store
+        .find_token(&secret.hash())
+        .await
+        .expect("find")
+        .expect("still stored");
+    assert!(matches!(
+        found.authenticate(secret.expose_secret(), now),
+        Err(wharf_auth::Error::TokenRevoked)
+    ));
+}
+
 /// Version `id` of the live package `name`.
 async fn version_of(
     store: &Arc<dyn PackageStore>,

@@ -87,15 +87,7 @@ pub async fn token_revocation_keeps_the_first_time(fixture: Arc<dyn Fixture>) {
         "the first revocation time stays"
     );
 
-    let found = store
-        .find_token(&secret.hash())
-        .await
-        .expect("find")
-        .expect("still stored");
-    assert!(matches!(
-        found.authenticate(secret.expose_secret(), at(30)),
-        Err(wharf_auth::Error::TokenRevoked)
-    ));
+    expect_revoked(&store, &secret, at(30)).await;
     expect_error(
         Expected::NotFound,
         store.revoke_token(crate::TokenId::new(987_654), T0).await,
@@ -210,15 +202,7 @@ pub async fn workflow_tokens_authenticate_as_their_repository(fixture: Arc<dyn F
         .expect("list")
         .is_empty());
     store.revoke_token(record.id, at(2)).await.expect("revoke");
-    let found = store
-        .find_token(&secret.hash())
-        .await
-        .expect("find")
-        .expect("stored");
-    assert!(matches!(
-        found.authenticate(secret.expose_secret(), at(3)),
-        Err(wharf_auth::Error::TokenRevoked)
-    ));
+    expect_revoked(&store, &secret, at(3)).await;
     expect_error(
         Expected::AlreadyExists,
         store.insert_workflow_token(&token, T0).await,

@@ -35,23 +35,14 @@ pub async fn versions_upsert_by_digest(fixture: Arc<dyn Fixture>) {
     assert_eq!(package.version_count, 1);
     assert_eq!(package.updated_at, at(5), "a push updates the package");
     assert_eq!(
-        store
-            .version_by_digest(&app, &digest(1))
-            .await
-            .expect("get"),
+        version_with_digest(&store, &app, &digest(1)).await,
         Some(again.clone())
     );
     assert_eq!(
         store.version(&app, again.id).await.expect("get"),
         Some(again)
     );
-    assert_eq!(
-        store
-            .version_by_digest(&app, &digest(9))
-            .await
-            .expect("get"),
-        None
-    );
+    assert_eq!(version_with_digest(&store, &app, &digest(9)).await, None);
     expect_error(
         Expected::NotFound,
         store
@@ -239,13 +230,7 @@ pub async fn versions_of_a_deleted_package_are_not_addressable(fixture: Arc<dyn 
     let v1 = push(&store, &app, &manifest(1).with_tag(tag("latest")), at(1)).await;
     store.delete_package(&app, at(2)).await.expect("delete");
     assert_eq!(store.version(&app, v1.id).await.expect("get"), None);
-    assert_eq!(
-        store
-            .version_by_digest(&app, &digest(1))
-            .await
-            .expect("get"),
-        None
-    );
+    assert_eq!(version_with_digest(&store, &app, &digest(1)).await, None);
     assert_eq!(tagged_version(&store, &app, &tag("latest")).await, None);
     expect_error(
         Expected::NotFound,
