@@ -218,10 +218,6 @@ pub async fn token_use_is_recorded_coarsely(fixture: Arc<dyn Fixture>) {
     let id = insert_token(&store, &stored, T0).await.id;
     let granularity = LAST_USED_GRANULARITY.as_secs();
 
-    store
-        .record_token_use(id, at(100))
-        .await
-        .expect("first use");
     let last_used = |store: Arc<dyn PackageStore>| async move {
         store
             .token(id)
@@ -230,30 +226,27 @@ pub async fn token_use_is_recorded_coarsely(fixture: Arc<dyn Fixture>) {
             .expect("stored")
             .last_used_at
     };
-    assert_eq!(last_used(store.clone()).await, Some(at(100)));
-    store
-        .record_token_use(id, at(101))
-        .await
-        .expect("a use soon after");
-    assert_eq!(
-        last_used(store.clone()).await,
-        Some(at(100)),
-        "a use within the granularity is not written"
-    );
-    store
-        .record_token_use(id, at(100 + granularity))
-        .await
-        .expect("a later use");
-    assert_eq!(last_used(store.clone()).await, Some(at(100 + granularity)));
-    store
-        .record_token_use(id, at(50))
-        .await
-        .expect("an earlier use");
-    assert_eq!(
-        last_used(store.clone()).await,
-        Some(at(100 + granularity)),
-        "never backwards"
-    );
+    // (when used, the last use recorded after it, what it shows)
+    for (used, recorded, context) in [
+        (100, 100, "the first use is written"),
+        (101, 100, "a use within the granularity is not written"),
+        (
+            100 + granularity,
+            100 + granularity,
+            "a later use is written",
+        ),
+        (50, 100 + granularity, "never backwards"),
+    ] {
+        store
+            .record_token_use(id, at(used))
+            .await
+            .unwrap_or_else(|e| panic!("a use at {used}: {e:?}"));
+        assert_eq!(
+            last_used(store.clone()).await,
+            Some(at(recorded)),
+            "{context}"
+        );
+    }
     expect_error(
         Expected::NotFound,
         store
