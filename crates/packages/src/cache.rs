@@ -211,6 +211,11 @@ impl CachedStore {
             })
     }
 
+    /// Runs a lookup that is not cached.
+    async fn pass<T>(&self, lookup: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
+        lookup.await
+    }
+
     /// Runs a change, then invalidates the cache (whatever its outcome).
     async fn change<T>(&self, change: impl Future<Output = Result<T, Error>>) -> Result<T, Error> {
         let result = change.await;
@@ -219,369 +224,135 @@ impl CachedStore {
     }
 }
 
-#[async_trait]
-impl AccountStore for CachedStore {
-    async fn create_user(&self, login: &Login, now: Timestamp) -> Result<Account, Error> {
-        self.change(self.inner.create_user(login, now)).await
-    }
+/// Implements a store trait for [`CachedStore`]: first the methods
+/// written out in full (the cached lookups), then one line per method that
+/// asks the inner store the same, either to `pass` on its answer or as a
+/// `change` that invalidates the cache.
+macro_rules! forward {
+    (
+        impl $trait:ident { $($written:tt)* }
+        $( $how:ident fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty; )*
+    ) => {
+        #[async_trait]
+        impl $trait for CachedStore {
+            $($written)*
 
-    async fn create_organization(
-        &self,
-        login: &Login,
-        policy: OrganizationPolicy,
-        now: Timestamp,
-    ) -> Result<Account, Error> {
-        self.change(self.inner.create_organization(login, policy, now))
-            .await
-    }
-
-    async fn account(&self, login: &Login) -> Result<Option<Account>, Error> {
-        self.inner.account(login).await
-    }
-
-    async fn set_organization_policy(
-        &self,
-        organization: &Login,
-        policy: OrganizationPolicy,
-    ) -> Result<Account, Error> {
-        self.change(self.inner.set_organization_policy(organization, policy))
-            .await
-    }
-
-    async fn list_accounts(&self, page: &PageRequest) -> Result<Page<Account>, Error> {
-        self.inner.list_accounts(page).await
-    }
-
-    async fn add_member(
-        &self,
-        organization: &Login,
-        user: &Login,
-        role: OrgRole,
-        now: Timestamp,
-    ) -> Result<Member, Error> {
-        self.change(self.inner.add_member(organization, user, role, now))
-            .await
-    }
-
-    async fn remove_member(&self, organization: &Login, user: &Login) -> Result<(), Error> {
-        self.change(self.inner.remove_member(organization, user))
-            .await
-    }
-
-    async fn membership(&self, organization: &Login, user: &Login) -> Result<Membership, Error> {
-        self.inner.membership(organization, user).await
-    }
-
-    async fn members(&self, organization: &Login) -> Result<Vec<Member>, Error> {
-        self.inner.members(organization).await
-    }
-
-    async fn organizations_of(&self, user: &Login) -> Result<Vec<OrganizationMembership>, Error> {
-        self.inner.organizations_of(user).await
-    }
-
-    async fn create_team(
-        &self,
-        organization: &Login,
-        team: &TeamSlug,
-        now: Timestamp,
-    ) -> Result<(), Error> {
-        self.change(self.inner.create_team(organization, team, now))
-            .await
-    }
-
-    async fn delete_team(&self, organization: &Login, team: &TeamSlug) -> Result<(), Error> {
-        self.change(self.inner.delete_team(organization, team))
-            .await
-    }
-
-    async fn teams(&self, organization: &Login) -> Result<Vec<TeamSlug>, Error> {
-        self.inner.teams(organization).await
-    }
-
-    async fn add_team_member(
-        &self,
-        organization: &Login,
-        team: &TeamSlug,
-        user: &Login,
-    ) -> Result<(), Error> {
-        self.change(self.inner.add_team_member(organization, team, user))
-            .await
-    }
-
-    async fn remove_team_member(
-        &self,
-        organization: &Login,
-        team: &TeamSlug,
-        user: &Login,
-    ) -> Result<(), Error> {
-        self.change(self.inner.remove_team_member(organization, team, user))
-            .await
-    }
-}
-
-#[async_trait]
-impl TokenStore for CachedStore {
-    async fn insert_personal_token(
-        &self,
-        token: &StoredToken,
-        now: Timestamp,
-    ) -> Result<TokenRecord, Error> {
-        self.change(self.inner.insert_personal_token(token, now))
-            .await
-    }
-
-    async fn insert_workflow_token(
-        &self,
-        token: &WorkflowToken,
-        now: Timestamp,
-    ) -> Result<TokenRecord, Error> {
-        self.change(self.inner.insert_workflow_token(token, now))
-            .await
-    }
-
-    async fn find_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, Error> {
-        self.cached(&self.cache.tokens, *hash, self.inner.find_token(hash))
-            .await
-    }
-
-    async fn token(&self, id: TokenId) -> Result<Option<TokenRecord>, Error> {
-        self.cached(&self.cache.tokens_by_id, id, self.inner.token(id))
-            .await
-    }
-
-    async fn personal_tokens(&self, owner: &Login) -> Result<Vec<TokenRecord>, Error> {
-        self.inner.personal_tokens(owner).await
-    }
-
-    async fn workflow_tokens(
-        &self,
-        repository: &CodeRepository,
-    ) -> Result<Vec<TokenRecord>, Error> {
-        self.inner.workflow_tokens(repository).await
-    }
-
-    async fn revoke_token(&self, id: TokenId, now: Timestamp) -> Result<TokenRecord, Error> {
-        self.change(self.inner.revoke_token(id, now)).await
-    }
-
-    async fn record_token_use(&self, id: TokenId, now: Timestamp) -> Result<(), Error> {
-        // A use within the granularity of the cached last use writes
-        // nothing in any store: skip the call. Otherwise write, and drop the
-        // cached answer for this id so that `token(id)` shows the new time
-        // (at most once per granularity per token). Answers found by hash
-        // may show an older `last_used_at` (documented).
-        let generation = self.cache.generation.load(Ordering::Acquire);
-        let cached = self
-            .cache
-            .tokens_by_id
-            .entries
-            .get(&(generation, id))
-            .await
-            .flatten();
-        let recent = cached
-            .and_then(|record| record.last_used_at)
-            .is_some_and(|last| now < last.saturating_add(LAST_USED_GRANULARITY));
-        if recent {
-            return Ok(());
+            $(
+                async fn $name(&self, $($arg: $ty),*) -> Result<$ret, Error> {
+                    self.$how(self.inner.$name($($arg),*)).await
+                }
+            )*
         }
-        let result = self.inner.record_token_use(id, now).await;
-        self.cache
-            .tokens_by_id
-            .entries
-            .invalidate(&(generation, id))
-            .await;
-        result
-    }
+    };
 }
 
-#[async_trait]
-impl PackageRecords for CachedStore {
-    async fn create_package(
-        &self,
-        package: &Package,
-        now: Timestamp,
-    ) -> Result<PackageRecord, Error> {
-        self.change(self.inner.create_package(package, now)).await
-    }
+forward! {
+    impl AccountStore {}
+    change fn create_user(login: &Login, now: Timestamp) -> Account;
+    change fn create_organization(login: &Login, policy: OrganizationPolicy, now: Timestamp) -> Account;
+    pass fn account(login: &Login) -> Option<Account>;
+    change fn set_organization_policy(organization: &Login, policy: OrganizationPolicy) -> Account;
+    pass fn list_accounts(page: &PageRequest) -> Page<Account>;
+    change fn add_member(organization: &Login, user: &Login, role: OrgRole, now: Timestamp) -> Member;
+    change fn remove_member(organization: &Login, user: &Login) -> ();
+    pass fn membership(organization: &Login, user: &Login) -> Membership;
+    pass fn members(organization: &Login) -> Vec<Member>;
+    pass fn organizations_of(user: &Login) -> Vec<OrganizationMembership>;
+    change fn create_team(organization: &Login, team: &TeamSlug, now: Timestamp) -> ();
+    change fn delete_team(organization: &Login, team: &TeamSlug) -> ();
+    pass fn teams(organization: &Login) -> Vec<TeamSlug>;
+    change fn add_team_member(organization: &Login, team: &TeamSlug, user: &Login) -> ();
+    change fn remove_team_member(organization: &Login, team: &TeamSlug, user: &Login) -> ();
+}
 
-    async fn package(&self, name: &RepositoryName) -> Result<Option<PackageRecord>, Error> {
-        self.cached(&self.cache.packages, name.clone(), self.inner.package(name))
+forward! {
+    impl TokenStore {
+        async fn find_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, Error> {
+            self.cached(&self.cache.tokens, *hash, self.inner.find_token(hash))
+                .await
+        }
+
+        async fn token(&self, id: TokenId) -> Result<Option<TokenRecord>, Error> {
+            self.cached(&self.cache.tokens_by_id, id, self.inner.token(id))
+                .await
+        }
+
+        async fn record_token_use(&self, id: TokenId, now: Timestamp) -> Result<(), Error> {
+            // A use within the granularity of the cached last use writes
+            // nothing in any store: skip the call. Otherwise write, and drop
+            // the cached answer for this id so that `token(id)` shows the new
+            // time (at most once per granularity per token). Answers found by
+            // hash may show an older `last_used_at` (documented).
+            let generation = self.cache.generation.load(Ordering::Acquire);
+            let cached = self
+                .cache
+                .tokens_by_id
+                .entries
+                .get(&(generation, id))
+                .await
+                .flatten();
+            let recent = cached
+                .and_then(|record| record.last_used_at)
+                .is_some_and(|last| now < last.saturating_add(LAST_USED_GRANULARITY));
+            if recent {
+                return Ok(());
+            }
+            let result = self.inner.record_token_use(id, now).await;
+            self.cache
+                .tokens_by_id
+                .entries
+                .invalidate(&(generation, id))
+                .await;
+            result
+        }
+    }
+    change fn insert_personal_token(token: &StoredToken, now: Timestamp) -> TokenRecord;
+    change fn insert_workflow_token(token: &WorkflowToken, now: Timestamp) -> TokenRecord;
+    pass fn personal_tokens(owner: &Login) -> Vec<TokenRecord>;
+    pass fn workflow_tokens(repository: &CodeRepository) -> Vec<TokenRecord>;
+    change fn revoke_token(id: TokenId, now: Timestamp) -> TokenRecord;
+}
+
+forward! {
+    impl PackageRecords {
+        async fn package(&self, name: &RepositoryName) -> Result<Option<PackageRecord>, Error> {
+            self.cached(&self.cache.packages, name.clone(), self.inner.package(name))
+                .await
+        }
+
+        async fn access_context(
+            &self,
+            name: &RepositoryName,
+            caller: Option<&Login>,
+            lookup: PackageLookup,
+        ) -> Result<AccessContext, Error> {
+            let key = (name.clone(), caller.cloned(), lookup);
+            self.cached(
+                &self.cache.contexts,
+                key,
+                self.inner.access_context(name, caller, lookup),
+            )
             .await
+        }
     }
-
-    async fn package_by_id(&self, id: PackageId) -> Result<Option<PackageRecord>, Error> {
-        self.inner.package_by_id(id).await
-    }
-
-    async fn list_packages(
-        &self,
-        owner: &Login,
-        query: PackageQuery,
-        page: &PageRequest,
-    ) -> Result<Page<PackageRecord>, Error> {
-        self.inner.list_packages(owner, query, page).await
-    }
-
-    async fn update_package(
-        &self,
-        name: &RepositoryName,
-        changes: &PackageChanges,
-        now: Timestamp,
-    ) -> Result<PackageRecord, Error> {
-        self.change(self.inner.update_package(name, changes, now))
-            .await
-    }
-
-    async fn set_grant(
-        &self,
-        name: &RepositoryName,
-        grantee: &Grantee,
-        role: Role,
-        now: Timestamp,
-    ) -> Result<PackageRecord, Error> {
-        self.change(self.inner.set_grant(name, grantee, role, now))
-            .await
-    }
-
-    async fn remove_grant(
-        &self,
-        name: &RepositoryName,
-        grantee: &Grantee,
-        now: Timestamp,
-    ) -> Result<PackageRecord, Error> {
-        self.change(self.inner.remove_grant(name, grantee, now))
-            .await
-    }
-
-    async fn delete_package(
-        &self,
-        name: &RepositoryName,
-        now: Timestamp,
-    ) -> Result<PackageRecord, Error> {
-        self.change(self.inner.delete_package(name, now)).await
-    }
-
-    async fn restore_package(
-        &self,
-        name: &RepositoryName,
-        now: Timestamp,
-    ) -> Result<PackageRecord, Error> {
-        self.change(self.inner.restore_package(name, now)).await
-    }
-
-    async fn record_version(
-        &self,
-        name: &RepositoryName,
-        version: &NewVersion,
-        now: Timestamp,
-    ) -> Result<VersionRecord, Error> {
-        self.change(self.inner.record_version(name, version, now))
-            .await
-    }
-
-    async fn version(
-        &self,
-        name: &RepositoryName,
-        id: VersionId,
-    ) -> Result<Option<VersionRecord>, Error> {
-        self.inner.version(name, id).await
-    }
-
-    async fn version_by_digest(
-        &self,
-        name: &RepositoryName,
-        digest: &Digest,
-    ) -> Result<Option<VersionRecord>, Error> {
-        self.inner.version_by_digest(name, digest).await
-    }
-
-    async fn version_by_tag(
-        &self,
-        name: &RepositoryName,
-        tag: &Tag,
-    ) -> Result<Option<VersionRecord>, Error> {
-        self.inner.version_by_tag(name, tag).await
-    }
-
-    async fn list_versions(
-        &self,
-        name: &RepositoryName,
-        query: VersionQuery,
-        page: &PageRequest,
-    ) -> Result<Page<VersionRecord>, Error> {
-        self.inner.list_versions(name, query, page).await
-    }
-
-    async fn remove_tag(
-        &self,
-        name: &RepositoryName,
-        tag: &Tag,
-        now: Timestamp,
-    ) -> Result<VersionRecord, Error> {
-        self.change(self.inner.remove_tag(name, tag, now)).await
-    }
-
-    async fn delete_version(
-        &self,
-        name: &RepositoryName,
-        id: VersionId,
-        now: Timestamp,
-    ) -> Result<VersionRecord, Error> {
-        self.change(self.inner.delete_version(name, id, now)).await
-    }
-
-    async fn restore_version(
-        &self,
-        name: &RepositoryName,
-        id: VersionId,
-        now: Timestamp,
-    ) -> Result<VersionRecord, Error> {
-        self.change(self.inner.restore_version(name, id, now)).await
-    }
-
-    async fn purge_expired(&self, now: Timestamp) -> Result<PurgeReport, Error> {
-        self.change(self.inner.purge_expired(now)).await
-    }
-
-    async fn set_collaborator(
-        &self,
-        repository: &CodeRepository,
-        collaborator: &Collaborator,
-        role: RepositoryRole,
-    ) -> Result<(), Error> {
-        self.change(self.inner.set_collaborator(repository, collaborator, role))
-            .await
-    }
-
-    async fn remove_collaborator(
-        &self,
-        repository: &CodeRepository,
-        collaborator: &Collaborator,
-    ) -> Result<(), Error> {
-        self.change(self.inner.remove_collaborator(repository, collaborator))
-            .await
-    }
-
-    async fn repository_access(
-        &self,
-        repository: &CodeRepository,
-    ) -> Result<RepositoryAccess, Error> {
-        self.inner.repository_access(repository).await
-    }
-
-    async fn access_context(
-        &self,
-        name: &RepositoryName,
-        caller: Option<&Login>,
-        lookup: PackageLookup,
-    ) -> Result<AccessContext, Error> {
-        let key = (name.clone(), caller.cloned(), lookup);
-        self.cached(
-            &self.cache.contexts,
-            key,
-            self.inner.access_context(name, caller, lookup),
-        )
-        .await
-    }
+    change fn create_package(package: &Package, now: Timestamp) -> PackageRecord;
+    pass fn package_by_id(id: PackageId) -> Option<PackageRecord>;
+    pass fn list_packages(owner: &Login, query: PackageQuery, page: &PageRequest) -> Page<PackageRecord>;
+    change fn update_package(name: &RepositoryName, changes: &PackageChanges, now: Timestamp) -> PackageRecord;
+    change fn set_grant(name: &RepositoryName, grantee: &Grantee, role: Role, now: Timestamp) -> PackageRecord;
+    change fn remove_grant(name: &RepositoryName, grantee: &Grantee, now: Timestamp) -> PackageRecord;
+    change fn delete_package(name: &RepositoryName, now: Timestamp) -> PackageRecord;
+    change fn restore_package(name: &RepositoryName, now: Timestamp) -> PackageRecord;
+    change fn record_version(name: &RepositoryName, version: &NewVersion, now: Timestamp) -> VersionRecord;
+    pass fn version(name: &RepositoryName, id: VersionId) -> Option<VersionRecord>;
+    pass fn version_by_digest(name: &RepositoryName, digest: &Digest) -> Option<VersionRecord>;
+    pass fn version_by_tag(name: &RepositoryName, tag: &Tag) -> Option<VersionRecord>;
+    pass fn list_versions(name: &RepositoryName, query: VersionQuery, page: &PageRequest) -> Page<VersionRecord>;
+    change fn remove_tag(name: &RepositoryName, tag: &Tag, now: Timestamp) -> VersionRecord;
+    change fn delete_version(name: &RepositoryName, id: VersionId, now: Timestamp) -> VersionRecord;
+    change fn restore_version(name: &RepositoryName, id: VersionId, now: Timestamp) -> VersionRecord;
+    change fn purge_expired(now: Timestamp, limit: usize) -> PurgeReport;
+    change fn set_collaborator(repository: &CodeRepository, collaborator: &Collaborator, role: RepositoryRole) -> ();
+    change fn remove_collaborator(repository: &CodeRepository, collaborator: &Collaborator) -> ();
+    pass fn repository_access(repository: &CodeRepository) -> RepositoryAccess;
 }

@@ -104,6 +104,21 @@ where
     start.elapsed() / u32::try_from(n).expect("small count")
 }
 
+/// [`measure`]s `lookup(store, data, i)`, each call with its own handles
+/// on the store and the data.
+async fn measure_lookups<F, Fut>(
+    n: usize,
+    store: &Arc<dyn PackageStore>,
+    data: &Arc<Data>,
+    lookup: F,
+) -> Duration
+where
+    F: Fn(Arc<dyn PackageStore>, Arc<Data>, usize) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    measure(n, |i| lookup(store.clone(), data.clone(), i)).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_request_lookups_are_fast() {
     let scale: usize = std::env::var("WHARF_PACKAGES_LATENCY_SCALE")
@@ -123,67 +138,34 @@ async fn per_request_lookups_are_fast() {
     })
     .await;
 
-    let mut rows = vec![("spawn_blocking round trip (baseline)", baseline)];
+    let mut rows = vec![("spawn_blocking round trip (baseline)".to_owned(), baseline)];
     for (label, store) in [
         ("sqlite", Arc::new(sqlite.clone()) as Arc<dyn PackageStore>),
         ("cached", Arc::new(cached.clone()) as Arc<dyn PackageStore>),
     ] {
-        let (s, d) = (store.clone(), data.clone());
-        let token = measure(n, move |i| {
-            let (s, d) = (s.clone(), d.clone());
-            async move {
-                let hash = d.hashes[i % d.hashes.len()];
-                assert!(s.find_token(&hash).await.expect("lookup").is_some());
-            }
+        let token = measure_lookups(n, &store, &data, |s, d, i| async move {
+            let hash = d.hashes[i % d.hashes.len()];
+            assert!(s.find_token(&hash).await.expect("lookup").is_some());
         })
         .await;
-        let (s, d) = (store.clone(), data.clone());
-        let package = measure(n, move |i| {
-            let (s, d) = (s.clone(), d.clone());
-            async move {
-                let name = &d.names[i % d.names.len()];
-                assert!(s.package(name).await.expect("lookup").is_some());
-            }
+        let package = measure_lookups(n, &store, &data, |s, d, i| async move {
+            let name = &d.names[i % d.names.len()];
+            assert!(s.package(name).await.expect("lookup").is_some());
         })
         .await;
-        let (s, d) = (store.clone(), data.clone());
-        let context = measure(n, move |i| {
-            let (s, d) = (s.clone(), d.clone());
-            async move {
-                let name = &d.names[i % d.names.len()];
-                let caller = &d.callers[i % d.callers.len()];
-                let context = s
-                    .access_context(name, Some(caller), PackageLookup::Active)
-                    .await
-                    .expect("lookup");
-                assert!(context.package.is_some());
-            }
+        let context = measure_lookups(n, &store, &data, |s, d, i| async move {
+            let name = &d.names[i % d.names.len()];
+            let caller = &d.callers[i % d.callers.len()];
+            let context = s
+                .access_context(name, Some(caller), PackageLookup::Active)
+                .await
+                .expect("lookup");
+            assert!(context.package.is_some());
         })
         .await;
-        rows.push((
-            if label == "sqlite" {
-                "sqlite find_token"
-            } else {
-                "cached find_token"
-            },
-            token,
-        ));
-        rows.push((
-            if label == "sqlite" {
-                "sqlite package"
-            } else {
-                "cached package"
-            },
-            package,
-        ));
-        rows.push((
-            if label == "sqlite" {
-                "sqlite access_context"
-            } else {
-                "cached access_context"
-            },
-            context,
-        ));
+        rows.push((format!("{label} find_token"), token));
+        rows.push((format!("{label} package"), package));
+        rows.push((format!("{label} access_context"), context));
     }
     println!(
         "per-request lookups ({} tokens, {} packages x 5 versions, {n} lookups each):",

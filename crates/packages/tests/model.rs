@@ -12,6 +12,8 @@ use wharf_packages::{
 };
 use wharf_reference::{Digest, RepositoryName, Tag};
 
+mod common;
+
 const NOW: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
 const TAGS: [&str; 3] = ["latest", "stable", "v1"];
 
@@ -174,20 +176,7 @@ fn runtime() -> tokio::runtime::Runtime {
 
 async fn store_with_package(name: &str) -> SqlitePackageStore {
     let store = SqlitePackageStore::in_memory().expect("store");
-    store
-        .create_user(&"alice".parse().expect("login"), NOW)
-        .await
-        .expect("user");
-    store
-        .create_package(
-            &Package::first_publish(
-                name.parse().expect("name"),
-                &Identity::User("alice".parse().expect("login")),
-            ),
-            NOW,
-        )
-        .await
-        .expect("package");
+    common::user_with_package(&store, "alice", name).await;
     store
 }
 

@@ -11,22 +11,15 @@ use crate::id::AccountId;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::sqlite::convert::{parse, time_from_sql, time_to_sql};
 use crate::sqlite::paging::{limit_plus_one, page_of};
-use crate::sqlite::statement::{execute, insert_returning_id, query_all, query_optional};
+use crate::sqlite::statement::{
+    columns, execute, execute_one, insert_returning_id, query_all, query_optional, query_parsed,
+    query_parsed_pairs,
+};
 
 const SELECT_ACCOUNT: &str =
     "SELECT id, login, kind, members_can_create_packages, created_at FROM accounts";
 
 type AccountRow = (i64, String, String, bool, i64);
-
-fn account_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AccountRow> {
-    Ok((
-        row.get(0)?,
-        row.get(1)?,
-        row.get(2)?,
-        row.get(3)?,
-        row.get(4)?,
-    ))
-}
 
 fn account_from_row(
     (id, login, kind, members_can_create_packages, created_at): AccountRow,
@@ -52,7 +45,7 @@ pub(crate) fn get(conn: &Connection, login: &str) -> Result<Option<Account>, Err
         conn,
         &format!("{SELECT_ACCOUNT} WHERE login = ?1"),
         [login],
-        account_row,
+        columns::<AccountRow>,
         "looking up an account",
     )?
     .map(account_from_row)
@@ -133,7 +126,7 @@ pub(crate) fn list(conn: &Connection, page: &PageRequest) -> Result<Page<Account
         conn,
         &format!("{SELECT_ACCOUNT} WHERE login > ?1 ORDER BY login LIMIT ?2"),
         params![after, limit_plus_one(page.limit)],
-        account_row,
+        columns::<AccountRow>,
         "listing accounts",
     )?;
     page_of(rows, page.limit, account_from_row, |last| {
@@ -153,7 +146,7 @@ fn member_role(
         conn,
         "SELECT role, created_at FROM memberships WHERE organization_id = ?1 AND user_id = ?2",
         params![organization_id.get(), user_id.get()],
-        |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+        columns::<(String, i64)>,
         "looking up a membership",
     )?
     .map(|(role, joined)| Ok((parse("organization role", &role)?, time_from_sql(joined)?)))
@@ -166,17 +159,14 @@ fn member_teams(
     organization_id: AccountId,
     user_id: AccountId,
 ) -> Result<BTreeSet<TeamSlug>, Error> {
-    query_all(
+    query_parsed(
         conn,
         "SELECT t.slug FROM team_members tm JOIN teams t ON t.id = tm.team_id
          WHERE tm.organization_id = ?1 AND tm.user_id = ?2",
         params![organization_id.get(), user_id.get()],
-        |row| row.get::<_, String>(0),
+        "team slug",
         "listing a member's teams",
-    )?
-    .iter()
-    .map(|slug| parse("team slug", slug))
-    .collect()
+    )
 }
 
 /// Adds a member or changes their role.
@@ -215,19 +205,13 @@ pub(crate) fn remove_member(
 ) -> Result<(), Error> {
     let organization_id = require_organization(conn, organization)?;
     let user_id = require_user(conn, user)?;
-    let removed = execute(
+    execute_one(
         conn,
         "DELETE FROM memberships WHERE organization_id = ?1 AND user_id = ?2",
         params![organization_id.get(), user_id.get()],
         "removing a member",
-    )?;
-    if removed == 0 {
-        return Err(Error::not_found(
-            "member",
-            format!("{user} in {organization}"),
-        ));
-    }
-    Ok(())
+        || Error::not_found("member", format!("{user} in {organization}")),
+    )
 }
 
 /// `user`'s membership in `organization`, by their account ids.
@@ -271,14 +255,7 @@ pub(crate) fn members(conn: &Connection, organization: &Login) -> Result<Vec<Mem
          JOIN accounts u ON u.id = m.user_id
          WHERE m.organization_id = ?1 ORDER BY u.login",
         [organization_id.get()],
-        |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, i64>(3)?,
-            ))
-        },
+        columns::<(i64, String, String, i64)>,
         "listing members",
     )?;
     rows.into_iter()
@@ -299,22 +276,18 @@ pub(crate) fn organizations_of(
     user: &Login,
 ) -> Result<Vec<OrganizationMembership>, Error> {
     let user_id = require_user(conn, user)?;
-    query_all(
+    let organizations = query_parsed_pairs(
         conn,
         "SELECT o.login, m.role FROM memberships m JOIN accounts o ON o.id = m.organization_id
          WHERE m.user_id = ?1 ORDER BY o.login",
         [user_id.get()],
-        |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+        ("login", "organization role"),
         "listing a user's organizations",
-    )?
-    .into_iter()
-    .map(|(organization, role)| {
-        Ok(OrganizationMembership {
-            organization: parse("login", &organization)?,
-            role: parse("organization role", &role)?,
-        })
-    })
-    .collect()
+    )?;
+    Ok(organizations
+        .into_iter()
+        .map(|(organization, role)| OrganizationMembership { organization, role })
+        .collect())
 }
 
 // ------------------------------------------------------------------- teams
@@ -388,16 +361,13 @@ pub(crate) fn delete_team(
 /// The teams of an organization in slug order.
 pub(crate) fn teams(conn: &Connection, organization: &Login) -> Result<Vec<TeamSlug>, Error> {
     let organization_id = require_organization(conn, organization)?;
-    query_all(
+    query_parsed(
         conn,
         "SELECT slug FROM teams WHERE organization_id = ?1 ORDER BY slug",
         [organization_id.get()],
-        |row| row.get::<_, String>(0),
+        "team slug",
         "listing teams",
-    )?
-    .iter()
-    .map(|slug| parse("team slug", slug))
-    .collect()
+    )
 }
 
 /// Adds an organization member to a team.
@@ -433,17 +403,11 @@ pub(crate) fn remove_team_member(
 ) -> Result<(), Error> {
     let (_, team_id) = require_team(conn, organization, team)?;
     let user_id = require_user(conn, user)?;
-    let removed = execute(
+    execute_one(
         conn,
         "DELETE FROM team_members WHERE team_id = ?1 AND user_id = ?2",
         params![team_id, user_id.get()],
         "removing a team member",
-    )?;
-    if removed == 0 {
-        return Err(Error::not_found(
-            "team member",
-            format!("{user} in {organization}/{team}"),
-        ));
-    }
-    Ok(())
+        || Error::not_found("team member", format!("{user} in {organization}/{team}")),
+    )
 }

@@ -15,7 +15,8 @@ use crate::sqlite::convert::{
 };
 use crate::sqlite::paging::{limit_plus_one, page_of};
 use crate::sqlite::statement::{
-    execute, insert_returning_id, query_all, query_optional, set_deleted, SoftDeleted,
+    execute, execute_one, insert_returning_id, query_all, query_optional, query_parsed_pairs,
+    row_struct, set_deleted, SoftDeleted,
 };
 
 const SELECT_PACKAGE: &str = "SELECT p.id, p.name, p.visibility, p.linked_repository,
@@ -23,54 +24,35 @@ const SELECT_PACKAGE: &str = "SELECT p.id, p.name, p.visibility, p.linked_reposi
         a.login, p.unlinked_at
     FROM packages p JOIN accounts a ON a.id = p.owner_id";
 
-struct PackageRow {
-    id: i64,
-    name: String,
-    visibility: String,
-    linked_repository: Option<String>,
-    inherit_access: bool,
-    metadata: String,
-    version_count: i64,
-    created_at: i64,
-    updated_at: i64,
-    deleted_at: Option<i64>,
-    owner: String,
-    unlinked_at: Option<i64>,
-}
-
-fn package_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<PackageRow> {
-    Ok(PackageRow {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        visibility: row.get(2)?,
-        linked_repository: row.get(3)?,
-        inherit_access: row.get(4)?,
-        metadata: row.get(5)?,
-        version_count: row.get(6)?,
-        created_at: row.get(7)?,
-        updated_at: row.get(8)?,
-        deleted_at: row.get(9)?,
-        owner: row.get(10)?,
-        unlinked_at: row.get(11)?,
-    })
+row_struct! {
+    struct PackageRow {
+        id: i64,
+        name: String,
+        visibility: String,
+        linked_repository: Option<String>,
+        inherit_access: bool,
+        metadata: String,
+        version_count: i64,
+        created_at: i64,
+        updated_at: i64,
+        deleted_at: Option<i64>,
+        owner: String,
+        unlinked_at: Option<i64>,
+    }
 }
 
 fn grants(conn: &Connection, package_id: i64) -> Result<Vec<Grant>, Error> {
-    query_all(
+    let grants = query_parsed_pairs(
         conn,
         "SELECT grantee, role FROM package_grants WHERE package_id = ?1 ORDER BY grantee",
         [package_id],
-        |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)),
+        ("grantee", "role"),
         "reading a package's grants",
-    )?
-    .into_iter()
-    .map(|(grantee, role)| {
-        Ok(Grant {
-            grantee: parse("grantee", &grantee)?,
-            role: parse("role", &role)?,
-        })
-    })
-    .collect()
+    )?;
+    Ok(grants
+        .into_iter()
+        .map(|(grantee, role)| Grant { grantee, role })
+        .collect())
 }
 
 fn package_from_row(conn: &Connection, row: PackageRow) -> Result<PackageRecord, Error> {
@@ -108,7 +90,7 @@ fn find(
         conn,
         &format!("{SELECT_PACKAGE} {condition}"),
         params,
-        package_row,
+        PackageRow::read,
         operation,
     )?
     .map(|row| package_from_row(conn, row))
@@ -303,7 +285,7 @@ pub(crate) fn list(
             after_id,
             limit_plus_one(page.limit),
         ],
-        package_row,
+        PackageRow::read,
         "listing packages",
     )?;
     page_of(
@@ -382,15 +364,13 @@ pub(crate) fn remove_grant(
     now: Timestamp,
 ) -> Result<PackageRecord, Error> {
     let id = require_live_id(conn, name)?;
-    let removed = execute(
+    execute_one(
         conn,
         "DELETE FROM package_grants WHERE package_id = ?1 AND grantee = ?2",
         params![id, grantee.to_string()],
         "removing a grant",
+        || Error::not_found("grant", format!("{grantee} on {name}")),
     )?;
-    if removed == 0 {
-        return Err(Error::not_found("grant", format!("{grantee} on {name}")));
-    }
     touch(conn, id, now)?;
     require_by_id(conn, id)
 }

@@ -9,7 +9,7 @@ use crate::access::{AccessContext, Collaborator};
 use crate::error::Error;
 use crate::package::PackageLookup;
 use crate::sqlite::convert::parse;
-use crate::sqlite::statement::{execute, query_all};
+use crate::sqlite::statement::{columns, execute, execute_one, query_all};
 use crate::sqlite::{accounts, packages};
 
 /// Gives a collaborator a role on a repository.
@@ -35,7 +35,7 @@ pub(crate) fn remove(
     repository: &CodeRepository,
     collaborator: &Collaborator,
 ) -> Result<(), Error> {
-    let removed = execute(
+    execute_one(
         conn,
         "DELETE FROM repository_collaborators WHERE repository = ?1 AND kind = ?2 AND name = ?3",
         params![
@@ -44,14 +44,8 @@ pub(crate) fn remove(
             collaborator.name()
         ],
         "removing a repository collaborator",
-    )?;
-    if removed == 0 {
-        return Err(Error::not_found(
-            "collaborator",
-            format!("{collaborator} on {repository}"),
-        ));
-    }
-    Ok(())
+        || Error::not_found("collaborator", format!("{collaborator} on {repository}")),
+    )
 }
 
 /// The collaborators of `repository`: every one, or (with `only_user`)
@@ -61,13 +55,7 @@ fn access(
     repository: &CodeRepository,
     only_user: Option<Option<&Login>>,
 ) -> Result<RepositoryAccess, Error> {
-    let collaborator = |row: &rusqlite::Row<'_>| {
-        Ok((
-            row.get::<_, String>(0)?,
-            row.get::<_, String>(1)?,
-            row.get::<_, String>(2)?,
-        ))
-    };
+    let collaborator = columns::<(String, String, String)>;
     let operation = "reading repository collaborators";
     let rows = match only_user {
         None => query_all(

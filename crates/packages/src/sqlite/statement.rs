@@ -2,10 +2,42 @@
 //! reuses it from the connection's cache), runs it, and on failure names
 //! what the store was doing.
 
+use std::fmt::Display;
+use std::str::FromStr;
+
 use rusqlite::{Connection, OptionalExtension, Params, Row};
 
 use crate::error::Error;
-use crate::sqlite::convert::Context;
+use crate::sqlite::convert::{parse, Context};
+
+/// A row's columns as a tuple of their types, in order: the row reader of
+/// a query whose columns need no names.
+pub(crate) fn columns<T>(row: &Row<'_>) -> rusqlite::Result<T>
+where
+    T: for<'a> TryFrom<&'a Row<'a>, Error = rusqlite::Error>,
+{
+    T::try_from(row)
+}
+
+/// Declares the struct a query's row reads into, its fields the selected
+/// columns in order, with `read`, the reader of such a row.
+macro_rules! row_struct {
+    ($(#[$attr:meta])* struct $name:ident { $($field:ident: $ty:ty,)* }) => {
+        $(#[$attr])*
+        struct $name {
+            $($field: $ty,)*
+        }
+
+        impl $name {
+            /// Reads a row whose columns are the fields, in order.
+            fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                let ($($field,)*) = $crate::sqlite::statement::columns::<($($ty,)*)>(row)?;
+                Ok($name { $($field,)* })
+            }
+        }
+    };
+}
+pub(crate) use row_struct;
 
 /// Runs a statement that changes rows; how many it changed.
 pub(crate) fn execute(
@@ -45,6 +77,47 @@ pub(crate) fn query_all<T>(
         .during(operation)
 }
 
+/// Every value of a query's one text column, parsed as `T` (`what` names
+/// the value should one not parse).
+pub(crate) fn query_parsed<T, C>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    what: &'static str,
+    operation: &'static str,
+) -> Result<C, Error>
+where
+    T: FromStr,
+    T::Err: Display,
+    C: FromIterator<T>,
+{
+    query_all(conn, sql, params, |row| row.get::<_, String>(0), operation)?
+        .iter()
+        .map(|value| parse(what, value))
+        .collect()
+}
+
+/// Every row of a query's two text columns, each parsed (`what` names
+/// them should one not parse).
+pub(crate) fn query_parsed_pairs<A, B>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    what: (&'static str, &'static str),
+    operation: &'static str,
+) -> Result<Vec<(A, B)>, Error>
+where
+    A: FromStr,
+    A::Err: Display,
+    B: FromStr,
+    B::Err: Display,
+{
+    query_all(conn, sql, params, columns::<(String, String)>, operation)?
+        .iter()
+        .map(|(a, b)| Ok((parse(what.0, a)?, parse(what.1, b)?)))
+        .collect()
+}
+
 /// Whether a query has a row.
 pub(crate) fn exists(
     conn: &Connection,
@@ -55,6 +128,21 @@ pub(crate) fn exists(
     conn.prepare_cached(sql)
         .and_then(|mut stmt| stmt.exists(params))
         .during(operation)
+}
+
+/// Runs a statement that must change a row (a removal, say): the error
+/// `missing` makes when it changed none.
+pub(crate) fn execute_one(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    operation: &'static str,
+    missing: impl FnOnce() -> Error,
+) -> Result<(), Error> {
+    match execute(conn, sql, params, operation)? {
+        0 => Err(missing()),
+        _ => Ok(()),
+    }
 }
 
 /// Runs an `INSERT ... RETURNING id`; the new row's id.

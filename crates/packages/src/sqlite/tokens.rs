@@ -9,43 +9,30 @@ use crate::sqlite::accounts;
 use crate::sqlite::convert::{
     opt_time_from_sql, opt_time_to_sql, parse, time_from_sql, time_to_sql,
 };
-use crate::sqlite::statement::{execute, exists, insert_returning_id, query_all, query_optional};
+use crate::sqlite::statement::{
+    execute, execute_one, exists, insert_returning_id, query_all, query_optional, row_struct,
+};
 use crate::token::{Credential, TokenRecord, WorkflowToken};
 
 const SELECT_TOKEN: &str = "SELECT t.id, t.kind, t.hash, a.login, t.scopes, t.repository,
         t.workflow_permission, t.note, t.created_at, t.expires_at, t.revoked_at, t.last_used_at
     FROM tokens t LEFT JOIN accounts a ON a.id = t.owner_id";
 
-struct TokenRow {
-    id: i64,
-    kind: String,
-    hash: Vec<u8>,
-    owner: Option<String>,
-    scopes: String,
-    repository: Option<String>,
-    workflow_permission: Option<String>,
-    note: String,
-    created_at: i64,
-    expires_at: Option<i64>,
-    revoked_at: Option<i64>,
-    last_used_at: Option<i64>,
-}
-
-fn token_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
-    Ok(TokenRow {
-        id: row.get(0)?,
-        kind: row.get(1)?,
-        hash: row.get(2)?,
-        owner: row.get(3)?,
-        scopes: row.get(4)?,
-        repository: row.get(5)?,
-        workflow_permission: row.get(6)?,
-        note: row.get(7)?,
-        created_at: row.get(8)?,
-        expires_at: row.get(9)?,
-        revoked_at: row.get(10)?,
-        last_used_at: row.get(11)?,
-    })
+row_struct! {
+    struct TokenRow {
+        id: i64,
+        kind: String,
+        hash: Vec<u8>,
+        owner: Option<String>,
+        scopes: String,
+        repository: Option<String>,
+        workflow_permission: Option<String>,
+        note: String,
+        created_at: i64,
+        expires_at: Option<i64>,
+        revoked_at: Option<i64>,
+        last_used_at: Option<i64>,
+    }
 }
 
 fn token_from_row(row: TokenRow) -> Result<TokenRecord, Error> {
@@ -110,7 +97,7 @@ fn find_one(
         conn,
         &format!("{SELECT_TOKEN} {condition}"),
         params,
-        token_row,
+        TokenRow::read,
         "looking up a token",
     )?
     .map(token_from_row)
@@ -128,7 +115,7 @@ fn find_all(
         conn,
         &format!("{SELECT_TOKEN} {condition}"),
         params,
-        token_row,
+        TokenRow::read,
         operation,
     )?
     .into_iter()
@@ -265,15 +252,13 @@ pub(crate) fn workflow(
 /// Revokes a token, keeping the first revocation time.
 pub(crate) fn revoke(conn: &Connection, id: TokenId, now: Timestamp) -> Result<TokenRecord, Error> {
     let now_sql = time_to_sql(now)?;
-    let changed = execute(
+    execute_one(
         conn,
         "UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
         params![now_sql, id.get()],
         "revoking a token",
+        || Error::not_found("token", id),
     )?;
-    if changed == 0 {
-        return Err(Error::not_found("token", id));
-    }
     require(conn, id)
 }
 

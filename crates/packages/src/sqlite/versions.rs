@@ -1,5 +1,4 @@
-//! Package versions and their tags in SQLite, and the purge of expired
-//! deletions.
+//! Package versions and their tags in SQLite.
 
 use std::collections::BTreeSet;
 
@@ -8,8 +7,8 @@ use wharf_auth::Timestamp;
 use wharf_reference::{Digest, RepositoryName, Tag};
 
 use crate::error::Error;
-use crate::id::{PackageId, VersionId};
-use crate::package::{ensure_restorable, RecordState, RESTORE_WINDOW};
+use crate::id::VersionId;
+use crate::package::{ensure_restorable, RecordState};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::sqlite::convert::{
     from_json, opt_time_from_sql, parse, time_from_sql, time_to_sql, to_json, u64_from_sql,
@@ -18,50 +17,36 @@ use crate::sqlite::convert::{
 use crate::sqlite::packages;
 use crate::sqlite::paging::{limit_plus_one, page_of};
 use crate::sqlite::statement::{
-    execute, exists, insert_returning_id, query_all, query_optional, set_deleted, SoftDeleted,
+    execute, insert_returning_id, query_all, query_optional, query_parsed, row_struct, set_deleted,
+    SoftDeleted,
 };
-use crate::store::{PurgeReport, PurgedPackage, PurgedVersion};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
 const SELECT_VERSION: &str =
     "SELECT id, digest, media_type, size, platforms, created_at, updated_at, deleted_at
     FROM versions";
 
-struct VersionRow {
-    id: i64,
-    digest: String,
-    media_type: String,
-    size: i64,
-    platforms: String,
-    created_at: i64,
-    updated_at: i64,
-    deleted_at: Option<i64>,
-}
-
-fn version_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<VersionRow> {
-    Ok(VersionRow {
-        id: row.get(0)?,
-        digest: row.get(1)?,
-        media_type: row.get(2)?,
-        size: row.get(3)?,
-        platforms: row.get(4)?,
-        created_at: row.get(5)?,
-        updated_at: row.get(6)?,
-        deleted_at: row.get(7)?,
-    })
+row_struct! {
+    struct VersionRow {
+        id: i64,
+        digest: String,
+        media_type: String,
+        size: i64,
+        platforms: String,
+        created_at: i64,
+        updated_at: i64,
+        deleted_at: Option<i64>,
+    }
 }
 
 fn tags_of(conn: &Connection, version_id: i64) -> Result<Vec<Tag>, Error> {
-    query_all(
+    query_parsed(
         conn,
         "SELECT tag FROM version_tags WHERE version_id = ?1 ORDER BY tag",
         [version_id],
-        |row| row.get::<_, String>(0),
+        "tag",
         "reading a version's tags",
-    )?
-    .iter()
-    .map(|tag| parse("tag", tag))
-    .collect()
+    )
 }
 
 fn version_from_row(conn: &Connection, row: VersionRow) -> Result<VersionRecord, Error> {
@@ -86,7 +71,7 @@ fn find(
     params: impl rusqlite::Params,
     operation: &'static str,
 ) -> Result<Option<VersionRecord>, Error> {
-    query_optional(conn, sql, params, version_row, operation)?
+    query_optional(conn, sql, params, VersionRow::read, operation)?
         .map(|row| version_from_row(conn, row))
         .transpose()
 }
@@ -300,7 +285,7 @@ pub(crate) fn list(
              ORDER BY id DESC LIMIT ?4"
         ),
         params![package_id, deleted, before, limit_plus_one(page.limit)],
-        version_row,
+        VersionRow::read,
         "listing versions",
     )?;
     page_of(
@@ -383,91 +368,4 @@ pub(crate) fn restore(
     )?;
     adjust_count(conn, package_id, 1, now)?;
     require(conn, package_id, id.get())
-}
-
-/// Removes every package and version whose restore window has passed.
-pub(crate) fn purge_expired(conn: &Connection, now: Timestamp) -> Result<PurgeReport, Error> {
-    // Records deleted at or before the cutoff are past their window
-    // (exactly the complement of `is_restorable`).
-    let Some(cutoff) = now.unix_seconds().checked_sub(RESTORE_WINDOW.as_secs()) else {
-        return Ok(PurgeReport::default());
-    };
-    let cutoff = time_to_sql(Timestamp::from_unix_seconds(cutoff))?;
-    let packages = query_all(
-        conn,
-        "SELECT id, name FROM packages WHERE deleted_at IS NOT NULL AND deleted_at <= ?1 ORDER BY id",
-        [cutoff],
-        |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
-        "finding expired packages",
-    )?
-    .into_iter()
-        .map(|(id, name)| {
-            Ok(PurgedPackage {
-                id: PackageId::new(id),
-                name: parse("package name", &name)?,
-            })
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    let versions = query_all(
-        conn,
-        "SELECT v.id, v.package_id, p.name, v.digest FROM versions v JOIN packages p ON p.id = v.package_id
-         WHERE (v.deleted_at IS NOT NULL AND v.deleted_at <= ?1)
-            OR (p.deleted_at IS NOT NULL AND p.deleted_at <= ?1)
-         ORDER BY v.id",
-        [cutoff],
-        |row| {
-            Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, i64>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-            ))
-        },
-        "finding expired versions",
-    )?
-    .into_iter()
-        .map(|(id, package_id, name, digest)| {
-            Ok(PurgedVersion {
-                package_id: PackageId::new(package_id),
-                name: parse("package name", &name)?,
-                id: VersionId::new(id),
-                digest: parse("digest", &digest)?,
-            })
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
-    execute(
-        conn,
-        "DELETE FROM versions WHERE deleted_at IS NOT NULL AND deleted_at <= ?1",
-        [cutoff],
-        "purging expired versions",
-    )?;
-    // Cascades to the packages' versions, tags and grants.
-    execute(
-        conn,
-        "DELETE FROM packages WHERE deleted_at IS NOT NULL AND deleted_at <= ?1",
-        [cutoff],
-        "purging expired packages",
-    )?;
-    let mut unreferenced = Vec::new();
-    let candidates: BTreeSet<(&RepositoryName, &Digest)> = versions
-        .iter()
-        .map(|version| (&version.name, &version.digest))
-        .collect();
-    for (name, digest) in candidates {
-        let still_referenced = exists(
-            conn,
-            "SELECT 1 FROM versions v JOIN packages p ON p.id = v.package_id
-             WHERE p.name = ?1 AND v.digest = ?2",
-            params![name.as_str(), digest.as_str()],
-            "checking purged manifests",
-        )?;
-        if !still_referenced {
-            unreferenced.push((name.clone(), digest.clone()));
-        }
-    }
-    Ok(PurgeReport {
-        packages,
-        versions,
-        unreferenced,
-    })
 }

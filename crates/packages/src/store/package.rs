@@ -15,29 +15,44 @@ use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord}
 use crate::page::{Page, PageRequest};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
-/// What [`PackageRecords::purge_expired`] removed.
+/// What one call of [`PackageRecords::purge_expired`] removed: at most
+/// its `limit` of packages and versions together, and whether more remain.
 ///
 /// Non-exhaustive so that fields can be added in a minor release: a store
 /// starts from `PurgeReport::default()` and fills the lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct PurgeReport {
-    /// Deleted packages removed for good, with all their versions.
+    /// Deleted packages removed for good; their versions went before them,
+    /// in this call or an earlier one.
     pub packages: Vec<PurgedPackage>,
     /// Versions removed for good: deleted versions, and the versions of
-    /// the purged packages.
+    /// expired packages.
     pub versions: Vec<PurgedVersion>,
     /// Manifests that no remaining record references under their
     /// repository name: what the registry may now remove from its
     /// content storage. A digest still held by another package of the same
     /// name (one published after the purged one was deleted) is not listed.
     pub unreferenced: Vec<(RepositoryName, Digest)>,
+    /// Whether expired records remain that the call's `limit` left for
+    /// another call.
+    #[serde(default)]
+    pub more: bool,
 }
 
 impl PurgeReport {
     /// Whether nothing was purged.
     pub fn is_empty(&self) -> bool {
         self.packages.is_empty() && self.versions.is_empty()
+    }
+
+    /// Adds what a `later` call purged to this report, and takes its
+    /// [`more`](Self::more): the report of the calls together.
+    pub fn merge(&mut self, later: PurgeReport) {
+        self.packages.extend(later.packages);
+        self.versions.extend(later.versions);
+        self.unreferenced.extend(later.unreferenced);
+        self.more = later.more;
     }
 }
 
@@ -72,18 +87,31 @@ pub struct PurgedVersion {
     pub id: VersionId,
     /// Its manifest digest.
     pub digest: Digest,
+    /// Whether it went because its package expired (the package itself
+    /// is purged in the same call or a later one), rather than as a
+    /// version deleted on its own.
+    #[serde(default)]
+    pub package_expired: bool,
 }
 
 impl PurgedVersion {
     /// Version `id` (manifest `digest`) of package `package_id`, named
-    /// `name`.
+    /// `name`, deleted on its own.
     pub fn new(package_id: PackageId, name: RepositoryName, id: VersionId, digest: Digest) -> Self {
         PurgedVersion {
             package_id,
             name,
             id,
             digest,
+            package_expired: false,
         }
+    }
+
+    /// The same version, purged because its package expired.
+    #[must_use]
+    pub fn of_expired_package(mut self) -> Self {
+        self.package_expired = true;
+        self
     }
 }
 
@@ -245,9 +273,14 @@ pub trait PackageRecords: Send + Sync {
         now: Timestamp,
     ) -> Result<VersionRecord, Error>;
 
-    /// Removes for good every package and version deleted
-    /// [`RESTORE_WINDOW`](crate::RESTORE_WINDOW) or longer before `now`.
-    async fn purge_expired(&self, now: Timestamp) -> Result<PurgeReport, Error>;
+    /// Removes for good packages and versions deleted
+    /// [`RESTORE_WINDOW`](crate::RESTORE_WINDOW) or longer before `now`:
+    /// at most `limit` of them together (at least one when any has
+    /// expired; a `limit` of 0 counts as 1), a package only after all its
+    /// versions. [`PurgeReport::more`] says whether expired records
+    /// remain: call again, with the same `now`, until it is false. Each
+    /// call is atomic.
+    async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<PurgeReport, Error>;
 
     // ------------------------------------------------ source repositories
 

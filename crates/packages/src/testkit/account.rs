@@ -108,12 +108,7 @@ pub async fn organization_policy_round_trips(fixture: Arc<dyn Fixture>) {
 /// repeats.
 pub async fn accounts_list_in_login_order_across_pages(fixture: Arc<dyn Fixture>) {
     let store = fixture.store().await;
-    create_accounts(
-        store.as_ref(),
-        &["dave", "alice", "carol", "erin", "bob"],
-        "acme",
-    )
-    .await;
+    create_accounts(&store, &["dave", "alice", "carol", "erin", "bob"], "acme").await;
     let store_ref = &store;
     let seen: Vec<String> = all_pages(2, move |page| async move {
         store_ref.list_accounts(&page).await
@@ -139,8 +134,7 @@ pub async fn accounts_list_in_login_order_across_pages(fixture: Arc<dyn Fixture>
 /// Members have a role, which can change; removing a member removes them
 /// from the organization's teams too.
 pub async fn membership_roles_change_and_removal_leaves_teams(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let (acme, alice, bob, carol) = (login("acme"), login("alice"), login("bob"), login("carol"));
 
     let membership = store.membership(&acme, &alice).await.expect("membership");
@@ -166,10 +160,7 @@ pub async fn membership_roles_change_and_removal_leaves_teams(fixture: Arc<dyn F
         wharf_auth::Membership::none()
     );
 
-    store
-        .create_team(&acme, &team("devs"), T0)
-        .await
-        .expect("create team");
+    add_team(&store, &acme, &team("devs"), T0).await;
     store
         .add_team_member(&acme, &team("devs"), &alice)
         .await
@@ -226,27 +217,16 @@ pub async fn membership_roles_change_and_removal_leaves_teams(fixture: Arc<dyn F
         "leaving the organization left its teams"
     );
 
-    expect_error(
-        Expected::NotFound,
-        store
-            .add_member(&login("alice"), &bob, OrgRole::Member, T0)
-            .await,
-        "members of a user account",
-    );
-    expect_error(
-        Expected::NotFound,
-        store
-            .add_member(&acme, &login("acme"), OrgRole::Member, T0)
-            .await,
-        "an organization as a member",
-    );
-    expect_error(
-        Expected::NotFound,
-        store
-            .add_member(&acme, &login("nobody"), OrgRole::Member, T0)
-            .await,
-        "an unknown user",
-    );
+    for (organization, member, context) in [
+        ("alice", "bob", "members of a user account"),
+        ("acme", "acme", "an organization as a member"),
+        ("acme", "nobody", "an unknown user"),
+    ] {
+        let added = store
+            .add_member(&login(organization), &login(member), OrgRole::Member, T0)
+            .await;
+        expect_error(Expected::NotFound, added, context);
+    }
     let orgs = store
         .organizations_of(&bob)
         .await
@@ -263,51 +243,32 @@ pub async fn membership_roles_change_and_removal_leaves_teams(fixture: Arc<dyn F
 
 /// Only members of an organization can join its teams.
 pub async fn team_members_must_be_organization_members(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let acme = login("acme");
-    store
-        .create_team(&acme, &team("devs"), T0)
-        .await
-        .expect("create team");
-    expect_error(
-        Expected::Conflict,
-        store
-            .add_team_member(&acme, &team("devs"), &login("carol"))
-            .await,
-        "a non-member joining a team",
-    );
-    store
-        .add_team_member(&acme, &team("devs"), &login("alice"))
-        .await
-        .expect("alice joins");
-    store
-        .add_team_member(&acme, &team("devs"), &login("alice"))
-        .await
-        .expect("joining twice is harmless");
-    expect_error(
-        Expected::NotFound,
-        store
-            .add_team_member(&acme, &team("ops"), &login("alice"))
-            .await,
-        "an unknown team",
-    );
+    add_team(&store, &acme, &team("devs"), T0).await;
+    let (conflict, not_found) = (Some(Expected::Conflict), Some(Expected::NotFound));
+    for (slug, user, outcome, context) in [
+        ("devs", "carol", conflict, "a non-member joining a team"),
+        ("devs", "alice", None, "alice joins"),
+        ("devs", "alice", None, "joining twice is harmless"),
+        ("ops", "alice", not_found, "an unknown team"),
+    ] {
+        let joined = store
+            .add_team_member(&acme, &team(slug), &login(user))
+            .await;
+        expect_outcome(outcome, joined, context);
+    }
     let membership = store
         .membership(&acme, &login("alice"))
         .await
         .expect("membership");
     assert_eq!(membership.teams, BTreeSet::from([team("devs")]));
-    store
-        .remove_team_member(&acme, &team("devs"), &login("alice"))
-        .await
-        .expect("leave team");
-    expect_error(
-        Expected::NotFound,
-        store
+    for (outcome, context) in [(None, "leave team"), (not_found, "leaving a team twice")] {
+        let left = store
             .remove_team_member(&acme, &team("devs"), &login("alice"))
-            .await,
-        "leaving a team twice",
-    );
+            .await;
+        expect_outcome(outcome, left, context);
+    }
     assert!(store
         .membership(&acme, &login("alice"))
         .await
@@ -318,14 +279,10 @@ pub async fn team_members_must_be_organization_members(fixture: Arc<dyn Fixture>
 
 /// Teams are unique per organization, listed in slug order, and deletable.
 pub async fn teams_are_created_listed_and_deleted(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let acme = login("acme");
     for slug in ["ops", "devs", "qa"] {
-        store
-            .create_team(&acme, &team(slug), T0)
-            .await
-            .expect("create team");
+        add_team(&store, &acme, &team(slug), T0).await;
     }
     expect_error(
         Expected::AlreadyExists,

@@ -61,7 +61,7 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 use crate::prelude::*;
 use crate::{
     Collaborator, Error, NewVersion, PackageChanges, PackageLookup, PackageQuery, Page,
-    PageRequest, VersionQuery, WorkflowToken, LAST_USED_GRANULARITY, RESTORE_WINDOW,
+    PageRequest, PurgeReport, VersionQuery, WorkflowToken, LAST_USED_GRANULARITY, RESTORE_WINDOW,
 };
 
 #[cfg(feature = "sqlite")]
@@ -216,6 +216,7 @@ cases! {
         restore_window_is_thirty_days,
         purge_removes_only_expired_deletions,
         purge_reports_manifests_no_longer_referenced,
+        purge_in_batches_loses_nothing,
         versions_upsert_by_digest,
         tags_move_between_versions,
         removing_a_tag_leaves_the_version,
@@ -252,6 +253,9 @@ pub async fn run_all<F: Fixture>(make: impl Fn() -> F) {
 
 /// A day.
 const DAY: Duration = Duration::from_secs(86_400);
+
+/// A purge limit above what any case deletes: one call purges everything.
+const PURGE_ALL: usize = 1_000;
 
 /// The suite's "now": 14 November 2023.
 pub const T0: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
@@ -311,7 +315,7 @@ fn tagged(n: u32, list: &[&str]) -> NewVersion {
 }
 
 /// The version count of the live package `name`.
-async fn version_count(store: &dyn PackageStore, name: &RepositoryName) -> u64 {
+async fn version_count(store: &Arc<dyn PackageStore>, name: &RepositoryName) -> u64 {
     store
         .package(name)
         .await
@@ -376,9 +380,49 @@ fn expect_error<T: std::fmt::Debug>(expected: Expected, result: Result<T, Error>
     }
 }
 
+/// The refusals every listing under a parent (an owner, a package) shares:
+/// `list(parent, page)` is [`Expected::NotFound`] under the `[unknown,
+/// known]` parent, and [`Expected::InvalidCursor`] under the known one
+/// after a cursor the store did not hand out (`forged`).
+async fn expect_listing_refusals<T, F, Fut>(
+    [unknown, known]: [&'static str; 2],
+    forged: &str,
+    list: F,
+) where
+    T: std::fmt::Debug,
+    F: Fn(&'static str, PageRequest) -> Fut,
+    Fut: Future<Output = Result<Page<T>, Error>>,
+{
+    expect_error(
+        Expected::NotFound,
+        list(unknown, PageRequest::first(10)).await,
+        &format!("listing under the unknown {unknown}"),
+    );
+    expect_error(
+        Expected::InvalidCursor,
+        list(known, PageRequest::after(crate::Cursor::new(forged), 2)).await,
+        "a forged cursor",
+    );
+}
+
+/// Panics (naming `context`) unless `result` is `Ok` (`expected` is
+/// `None`) or the `expected` error.
+fn expect_outcome<T: std::fmt::Debug>(
+    expected: Option<Expected>,
+    result: Result<T, Error>,
+    context: &str,
+) {
+    match expected {
+        None => {
+            result.unwrap_or_else(|e| panic!("{context}: {e:?}"));
+        }
+        Some(expected) => expect_error(expected, result, context),
+    }
+}
+
 /// Users named `users`, in that order, then an organization with the
 /// default policy.
-async fn create_accounts(store: &dyn PackageStore, users: &[&str], organization: &str) {
+async fn create_accounts(store: &Arc<dyn PackageStore>, users: &[&str], organization: &str) {
     for user in users {
         store
             .create_user(&login(user), T0)
@@ -393,7 +437,7 @@ async fn create_accounts(store: &dyn PackageStore, users: &[&str], organization:
 
 /// The first page (of ten) of `owner`'s packages that `query` selects.
 async fn first_packages(
-    store: &dyn PackageStore,
+    store: &Arc<dyn PackageStore>,
     owner: &str,
     query: PackageQuery,
 ) -> Page<crate::PackageRecord> {
@@ -405,7 +449,7 @@ async fn first_packages(
 
 /// Users alice, bob and carol, organization acme (alice a member, bob an
 /// admin), and a private package `alice/app` published by alice.
-async fn seed(store: &dyn PackageStore) {
+async fn seed(store: &Arc<dyn PackageStore>) {
     create_accounts(store, &["alice", "bob", "carol"], "acme").await;
     store
         .add_member(&login("acme"), &login("alice"), OrgRole::Member, T0)
@@ -415,10 +459,131 @@ async fn seed(store: &dyn PackageStore) {
         .add_member(&login("acme"), &login("bob"), OrgRole::Admin, T0)
         .await
         .expect("add bob");
+    publish(store, "alice/app", "alice", T0).await;
+}
+
+/// A fresh store from `fixture`, [seeded](seed).
+async fn seeded(fixture: &Arc<dyn Fixture>) -> Arc<dyn PackageStore> {
+    let store = fixture.store().await;
+    seed(&store).await;
     store
-        .create_package(&first_publish("alice/app", "alice"), T0)
+}
+
+/// Creates `package` by its first publish by the user `creator` at `now`.
+async fn publish(
+    store: &Arc<dyn PackageStore>,
+    package: &str,
+    creator: &str,
+    now: Timestamp,
+) -> crate::PackageRecord {
+    store
+        .create_package(&first_publish(package, creator), now)
         .await
-        .expect("create alice/app");
+        .unwrap_or_else(|e| panic!("create {package}: {e:?}"))
+}
+
+/// Stores the personal access `token` at `now`.
+async fn insert_token(
+    store: &Arc<dyn PackageStore>,
+    token: &StoredToken,
+    now: Timestamp,
+) -> crate::TokenRecord {
+    store
+        .insert_personal_token(token, now)
+        .await
+        .unwrap_or_else(|e| panic!("insert a token of {}: {e:?}", token.owner))
+}
+
+/// Creates the team `slug` of `organization` at `now`.
+async fn add_team(
+    store: &Arc<dyn PackageStore>,
+    organization: &Login,
+    slug: &TeamSlug,
+    now: Timestamp,
+) {
+    store
+        .create_team(organization, slug, now)
+        .await
+        .unwrap_or_else(|e| panic!("create team {organization}/{slug}: {e:?}"));
+}
+
+/// The access context of the live package `name` for `caller`.
+async fn active_context(
+    store: &Arc<dyn PackageStore>,
+    name: &RepositoryName,
+    caller: Option<&Login>,
+) -> crate::AccessContext {
+    store
+        .access_context(name, caller, PackageLookup::Active)
+        .await
+        .unwrap_or_else(|e| panic!("the access context of {name}: {e:?}"))
+}
+
+/// The live version `tag` of the live package `name` points at.
+async fn tagged_version(
+    store: &Arc<dyn PackageStore>,
+    name: &RepositoryName,
+    tag: &Tag,
+) -> Option<crate::VersionRecord> {
+    store
+        .version_by_tag(name, tag)
+        .await
+        .unwrap_or_else(|e| panic!("look up {name}:{tag}: {e:?}"))
+}
+
+/// The version of the live package `name` with manifest `digest`.
+async fn version_with_digest(
+    store: &Arc<dyn PackageStore>,
+    name: &RepositoryName,
+    digest: &Digest,
+) -> Option<crate::VersionRecord> {
+    store
+        .version_by_digest(name, digest)
+        .await
+        .unwrap_or_else(|e| panic!("look up {name}@{digest}: {e:?}"))
+}
+
+/// Panics unless the token of `secret` is still stored and refused at
+/// `now` as revoked.
+async fn expect_revoked(
+    store: &Arc<dyn PackageStore>,
+    secret: &PersonalAccessToken,
+    now: Timestamp,
+) {
+    let found = store
+        .find_token(&secret.hash())
+        .await
+        .expect("find")
+        .expect("still stored");
+    assert!(matches!(
+        found.authenticate(secret.expose_secret(), now),
+        Err(wharf_auth::Error::TokenRevoked)
+    ));
+}
+
+/// Version `id` of the live package `name`.
+async fn version_of(
+    store: &Arc<dyn PackageStore>,
+    name: &RepositoryName,
+    id: crate::VersionId,
+) -> Option<crate::VersionRecord> {
+    store
+        .version(name, id)
+        .await
+        .unwrap_or_else(|e| panic!("look up version {id} of {name}: {e:?}"))
+}
+
+/// Pushes `version` to the live package `name` at `now`.
+async fn push(
+    store: &Arc<dyn PackageStore>,
+    name: &RepositoryName,
+    version: &NewVersion,
+    now: Timestamp,
+) -> crate::VersionRecord {
+    store
+        .record_version(name, version, now)
+        .await
+        .unwrap_or_else(|e| panic!("push {} to {name}: {e:?}", version.digest))
 }
 
 fn stored_token(owner: &str, scopes: &str) -> (PersonalAccessToken, StoredToken) {

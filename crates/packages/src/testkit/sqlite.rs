@@ -27,12 +27,6 @@ impl SqliteMemoryFixture {
     }
 }
 
-impl Default for SqliteMemoryFixture {
-    fn default() -> Self {
-        SqliteMemoryFixture::new()
-    }
-}
-
 #[async_trait]
 impl Fixture for SqliteMemoryFixture {
     async fn store(&self) -> Arc<dyn PackageStore> {
@@ -79,12 +73,6 @@ impl SqliteFileFixture {
     }
 }
 
-impl Default for SqliteFileFixture {
-    fn default() -> Self {
-        SqliteFileFixture::new()
-    }
-}
-
 impl Drop for SqliteFileFixture {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
@@ -126,12 +114,6 @@ impl CachedSqliteFixture {
     }
 }
 
-impl Default for CachedSqliteFixture {
-    fn default() -> Self {
-        CachedSqliteFixture::new()
-    }
-}
-
 #[async_trait]
 impl Fixture for CachedSqliteFixture {
     async fn store(&self) -> Arc<dyn PackageStore> {
@@ -146,3 +128,18 @@ impl Fixture for CachedSqliteFixture {
         )))
     }
 }
+
+/// `Default` as `new()`, for fixtures that take no settings.
+macro_rules! default_is_new {
+    ($($fixture:ident),*) => {
+        $(
+            impl Default for $fixture {
+                fn default() -> Self {
+                    $fixture::new()
+                }
+            }
+        )*
+    };
+}
+
+default_is_new!(SqliteMemoryFixture, SqliteFileFixture, CachedSqliteFixture);

@@ -8,35 +8,25 @@ use super::*;
 /// Every change is seen by the very next lookup (what a cache in front of
 /// a store must preserve).
 pub async fn lookups_see_changes_at_once(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let app = name("acme/app");
     let alice = login("alice");
     let lookup = |store: Arc<dyn PackageStore>| {
         let (app, alice) = (app.clone(), alice.clone());
         async move {
-            let context = store
-                .access_context(&app, Some(&alice), PackageLookup::Active)
-                .await
-                .expect("context");
+            let context = active_context(&store, &app, Some(&alice)).await;
             let package = store.package(&app).await.expect("package");
             assert_eq!(context.package, package, "both lookups agree");
             context
         }
     };
     assert!(lookup(store.clone()).await.package.is_none());
-    store
-        .create_package(&first_publish("acme/app", "bob"), at(1))
-        .await
-        .expect("create");
+    publish(&store, "acme/app", "bob", at(1)).await;
     assert!(
         lookup(store.clone()).await.package.is_some(),
         "a created package is seen"
     );
-    store
-        .record_version(&app, &manifest(1), at(2))
-        .await
-        .expect("push");
+    push(&store, &app, &manifest(1), at(2)).await;
     assert_eq!(
         lookup(store.clone()).await.package.map(|p| p.version_count),
         Some(1),
@@ -97,10 +87,7 @@ pub async fn lookups_see_changes_at_once(fixture: Arc<dyn Fixture>) {
         .await
         .expect("find")
         .is_none());
-    let record = store
-        .insert_personal_token(&stored, at(8))
-        .await
-        .expect("insert");
+    let record = insert_token(&store, &stored, at(8)).await;
     assert!(
         store
             .find_token(&secret.hash())
@@ -122,26 +109,16 @@ pub async fn lookups_see_changes_at_once(fixture: Arc<dyn Fixture>) {
 
 /// Everything written is there after a restart.
 pub async fn data_survives_reopen(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let (secret, stored) = stored_token("alice", "write:packages");
-    let token = store
-        .insert_personal_token(&stored, T0)
-        .await
-        .expect("insert");
-    store
-        .create_team(&login("acme"), &team("devs"), T0)
-        .await
-        .expect("team");
+    let token = insert_token(&store, &stored, T0).await;
+    add_team(&store, &login("acme"), &team("devs"), T0).await;
     store
         .add_team_member(&login("acme"), &team("devs"), &login("alice"))
         .await
         .expect("join");
     let app = name("alice/app");
-    store
-        .record_version(&app, &manifest(1).with_tag(tag("latest")), at(1))
-        .await
-        .expect("push");
+    push(&store, &app, &manifest(1).with_tag(tag("latest")), at(1)).await;
     let package = store
         .update_package(
             &app,

@@ -7,14 +7,10 @@ use super::*;
 /// A personal access token is stored by hash and found by it; the record
 /// authenticates the secret it was made from.
 pub async fn personal_tokens_are_found_by_hash(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let (secret, mut stored) = stored_token("alice", "read:packages, write:packages");
     stored.note = "CI pushes".to_owned();
-    let record = store
-        .insert_personal_token(&stored, at(3))
-        .await
-        .expect("insert token");
+    let record = insert_token(&store, &stored, at(3)).await;
     assert_eq!(record.personal(), Some(&stored));
     assert_eq!(record.created_at, at(3));
     assert_eq!(record.last_used_at, None);
@@ -42,35 +38,35 @@ pub async fn personal_tokens_are_found_by_hash(fixture: Arc<dyn Fixture>) {
             .expect("find"),
         None
     );
-    expect_error(
-        Expected::AlreadyExists,
-        store.insert_personal_token(&stored, T0).await,
-        "the same hash twice",
-    );
     let (_, for_org) = stored_token("acme", "read:packages");
-    expect_error(
-        Expected::NotFound,
-        store.insert_personal_token(&for_org, T0).await,
-        "a token owned by an organization",
-    );
     let (_, for_nobody) = stored_token("nobody", "read:packages");
-    expect_error(
-        Expected::NotFound,
-        store.insert_personal_token(&for_nobody, T0).await,
-        "a token of an unknown user",
-    );
+    for (token, expected, context) in [
+        (&stored, Expected::AlreadyExists, "the same hash twice"),
+        (
+            &for_org,
+            Expected::NotFound,
+            "a token owned by an organization",
+        ),
+        (
+            &for_nobody,
+            Expected::NotFound,
+            "a token of an unknown user",
+        ),
+    ] {
+        expect_error(
+            expected,
+            store.insert_personal_token(token, T0).await,
+            context,
+        );
+    }
 }
 
 /// Revoking is permanent, keeps the first revocation time, and makes the
 /// token fail authentication.
 pub async fn token_revocation_keeps_the_first_time(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let (secret, stored) = stored_token("alice", "read:packages");
-    let record = store
-        .insert_personal_token(&stored, T0)
-        .await
-        .expect("insert");
+    let record = insert_token(&store, &stored, T0).await;
     // Looked up once, so a cache in front would hold it.
     assert!(store
         .find_token(&secret.hash())
@@ -91,15 +87,7 @@ pub async fn token_revocation_keeps_the_first_time(fixture: Arc<dyn Fixture>) {
         "the first revocation time stays"
     );
 
-    let found = store
-        .find_token(&secret.hash())
-        .await
-        .expect("find")
-        .expect("still stored");
-    assert!(matches!(
-        found.authenticate(secret.expose_secret(), at(30)),
-        Err(wharf_auth::Error::TokenRevoked)
-    ));
+    expect_revoked(&store, &secret, at(30)).await;
     expect_error(
         Expected::NotFound,
         store.revoke_token(crate::TokenId::new(987_654), T0).await,
@@ -109,14 +97,10 @@ pub async fn token_revocation_keeps_the_first_time(fixture: Arc<dyn Fixture>) {
 
 /// A token's expiry is stored and enforced by its record.
 pub async fn token_expiry_is_kept_and_enforced(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let (secret, mut stored) = stored_token("bob", "read:packages");
     stored.expires_at = Some(T0.saturating_add(30 * DAY));
-    store
-        .insert_personal_token(&stored, T0)
-        .await
-        .expect("insert");
+    insert_token(&store, &stored, T0).await;
     let found = store
         .find_token(&secret.hash())
         .await
@@ -138,8 +122,7 @@ pub async fn token_expiry_is_kept_and_enforced(fixture: Arc<dyn Fixture>) {
 /// A user's tokens are listed oldest first, revoked ones included, and
 /// nobody else's.
 pub async fn tokens_list_per_owner_oldest_first(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let mut ids = Vec::new();
     for (i, scopes) in [
         "read:packages",
@@ -151,19 +134,10 @@ pub async fn tokens_list_per_owner_oldest_first(fixture: Arc<dyn Fixture>) {
     {
         let (_, stored) = stored_token("alice", scopes);
         let seconds = u64::try_from(i).expect("small index");
-        ids.push(
-            store
-                .insert_personal_token(&stored, at(seconds))
-                .await
-                .expect("insert")
-                .id,
-        );
+        ids.push(insert_token(&store, &stored, at(seconds)).await.id);
     }
     let (_, bobs) = stored_token("bob", "read:packages");
-    store
-        .insert_personal_token(&bobs, T0)
-        .await
-        .expect("insert bob's");
+    insert_token(&store, &bobs, T0).await;
     store.revoke_token(ids[1], at(50)).await.expect("revoke");
 
     let listed = store.personal_tokens(&login("alice")).await.expect("list");
@@ -187,8 +161,7 @@ pub async fn tokens_list_per_owner_oldest_first(fixture: Arc<dyn Fixture>) {
 
 /// A workflow token authenticates as the workflow of its repository.
 pub async fn workflow_tokens_authenticate_as_their_repository(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let secret = PersonalAccessToken::generate().expect("generate");
     let token = WorkflowToken::new(
         secret.hash(),
@@ -229,15 +202,7 @@ pub async fn workflow_tokens_authenticate_as_their_repository(fixture: Arc<dyn F
         .expect("list")
         .is_empty());
     store.revoke_token(record.id, at(2)).await.expect("revoke");
-    let found = store
-        .find_token(&secret.hash())
-        .await
-        .expect("find")
-        .expect("stored");
-    assert!(matches!(
-        found.authenticate(secret.expose_secret(), at(3)),
-        Err(wharf_auth::Error::TokenRevoked)
-    ));
+    expect_revoked(&store, &secret, at(3)).await;
     expect_error(
         Expected::AlreadyExists,
         store.insert_workflow_token(&token, T0).await,
@@ -248,20 +213,11 @@ pub async fn workflow_tokens_authenticate_as_their_repository(fixture: Arc<dyn F
 /// `last_used_at` follows use to within the granularity, and never goes
 /// backwards.
 pub async fn token_use_is_recorded_coarsely(fixture: Arc<dyn Fixture>) {
-    let store = fixture.store().await;
-    seed(store.as_ref()).await;
+    let store = seeded(&fixture).await;
     let (_, stored) = stored_token("alice", "read:packages");
-    let id = store
-        .insert_personal_token(&stored, T0)
-        .await
-        .expect("insert")
-        .id;
+    let id = insert_token(&store, &stored, T0).await.id;
     let granularity = LAST_USED_GRANULARITY.as_secs();
 
-    store
-        .record_token_use(id, at(100))
-        .await
-        .expect("first use");
     let last_used = |store: Arc<dyn PackageStore>| async move {
         store
             .token(id)
@@ -270,30 +226,27 @@ pub async fn token_use_is_recorded_coarsely(fixture: Arc<dyn Fixture>) {
             .expect("stored")
             .last_used_at
     };
-    assert_eq!(last_used(store.clone()).await, Some(at(100)));
-    store
-        .record_token_use(id, at(101))
-        .await
-        .expect("a use soon after");
-    assert_eq!(
-        last_used(store.clone()).await,
-        Some(at(100)),
-        "a use within the granularity is not written"
-    );
-    store
-        .record_token_use(id, at(100 + granularity))
-        .await
-        .expect("a later use");
-    assert_eq!(last_used(store.clone()).await, Some(at(100 + granularity)));
-    store
-        .record_token_use(id, at(50))
-        .await
-        .expect("an earlier use");
-    assert_eq!(
-        last_used(store.clone()).await,
-        Some(at(100 + granularity)),
-        "never backwards"
-    );
+    // (when used, the last use recorded after it, what it shows)
+    for (used, recorded, context) in [
+        (100, 100, "the first use is written"),
+        (101, 100, "a use within the granularity is not written"),
+        (
+            100 + granularity,
+            100 + granularity,
+            "a later use is written",
+        ),
+        (50, 100 + granularity, "never backwards"),
+    ] {
+        store
+            .record_token_use(id, at(used))
+            .await
+            .unwrap_or_else(|e| panic!("a use at {used}: {e:?}"));
+        assert_eq!(
+            last_used(store.clone()).await,
+            Some(at(recorded)),
+            "{context}"
+        );
+    }
     expect_error(
         Expected::NotFound,
         store

@@ -2,29 +2,33 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
-use wharf_auth::{Identity, Package, PersonalAccessToken, StoredToken, Timestamp};
+use wharf_auth::{Identity, Login, Package, PersonalAccessToken, StoredToken, Timestamp};
 use wharf_packages::prelude::*;
 use wharf_packages::{PackageRecord, TokenRecord};
 
 /// The tests' "now".
 pub const NOW: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
 
-/// Creates user `octocat` and its first package, `octocat/app`.
-pub async fn octocat_with_app(store: &dyn PackageStore) -> PackageRecord {
-    store
-        .create_user(&"octocat".parse().expect("login"), NOW)
-        .await
-        .expect("create user");
+/// Creates user `user` and its first package, `package`.
+pub async fn user_with_package(
+    store: &dyn PackageStore,
+    user: &str,
+    package: &str,
+) -> PackageRecord {
+    let login: Login = user.parse().expect("login");
+    store.create_user(&login, NOW).await.expect("create user");
     store
         .create_package(
-            &Package::first_publish(
-                "octocat/app".parse().expect("name"),
-                &Identity::User("octocat".parse().expect("login")),
-            ),
+            &Package::first_publish(package.parse().expect("name"), &Identity::User(login)),
             NOW,
         )
         .await
         .expect("create package")
+}
+
+/// Creates user `octocat` and its first package, `octocat/app`.
+pub async fn octocat_with_app(store: &dyn PackageStore) -> PackageRecord {
+    user_with_package(store, "octocat", "octocat/app").await
 }
 
 /// Creates user `octocat` and a `read:packages` token of theirs: the

@@ -34,6 +34,9 @@ const PACKAGE_PREFIX: &str = "package-";
 /// name is set aside, just before it is dropped.
 const STRAY_PREFIX: &str = "stray-";
 
+/// The most packages and versions one call of the store's purge removes.
+const PURGE_BATCH: usize = 500;
+
 /// Why deleting, restoring, purging or reconciling a package's content
 /// failed: the package records refused or failed, or the storage failed.
 #[derive(Debug, thiserror::Error)]
@@ -204,7 +207,17 @@ impl Accounts {
         &self,
         storage: &Arc<dyn Storage>,
     ) -> Result<PurgeReport, wharf_packages::Error> {
-        let report = self.store().purge_expired(self.now()).await?;
+        // The store purges a bounded batch a call: gather them all.
+        let now = self.now();
+        let mut report = PurgeReport::default();
+        loop {
+            let batch = self.store().purge_expired(now, PURGE_BATCH).await?;
+            let more = batch.more;
+            report.merge(batch);
+            if !more {
+                break;
+            }
+        }
         let purged: HashSet<PackageId> = report.packages.iter().map(|p| p.id).collect();
         for package in &report.packages {
             match storage.delete_archive(&package_key(package.id)).await {

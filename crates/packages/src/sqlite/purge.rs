@@ -1,0 +1,176 @@
+//! The purge of packages and versions whose restore window has passed,
+//! a bounded batch at a time.
+
+use std::collections::BTreeSet;
+
+use rusqlite::{params, Connection};
+use wharf_auth::Timestamp;
+use wharf_reference::{Digest, RepositoryName};
+
+use crate::error::Error;
+use crate::id::{PackageId, VersionId};
+use crate::package::RESTORE_WINDOW;
+use crate::sqlite::convert::{parse, time_to_sql};
+use crate::sqlite::statement::{columns, execute, exists, query_all};
+use crate::store::{PurgeReport, PurgedPackage, PurgedVersion};
+
+/// Removes at most `limit` (at least one) of the packages and versions
+/// whose restore window has passed: expired versions first (deleted ones,
+/// and every version of an expired package), then expired packages left
+/// without versions.
+pub(crate) fn purge_expired(
+    conn: &Connection,
+    now: Timestamp,
+    limit: usize,
+) -> Result<PurgeReport, Error> {
+    // Records deleted at or before the cutoff are past their window
+    // (exactly the complement of `is_restorable`).
+    let Some(cutoff) = now.unix_seconds().checked_sub(RESTORE_WINDOW.as_secs()) else {
+        return Ok(PurgeReport::default());
+    };
+    let cutoff = time_to_sql(Timestamp::from_unix_seconds(cutoff))?;
+    let purge = Purge { conn, cutoff };
+    let limit = limit.max(1);
+    let versions = purge.versions(limit)?;
+    let packages = match limit - versions.len() {
+        0 => Vec::new(),
+        room => purge.packages(room)?,
+    };
+    Ok(PurgeReport {
+        unreferenced: purge.unreferenced(&versions)?,
+        more: purge.more()?,
+        packages,
+        versions,
+    })
+}
+
+/// One purge: a connection in its write transaction, and the time at or
+/// before which a record's deletion has expired.
+struct Purge<'c> {
+    conn: &'c Connection,
+    cutoff: i64,
+}
+
+/// `limit` as an SQL `LIMIT`.
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+impl Purge<'_> {
+    /// Removes at most `limit` expired versions, oldest first.
+    fn versions(&self, limit: usize) -> Result<Vec<PurgedVersion>, Error> {
+        let Purge { conn, cutoff } = *self;
+        let rows = query_all(
+            conn,
+            "SELECT v.id, v.package_id, p.name, v.digest, v.deleted_at IS NULL,
+                 p.deleted_at IS NOT NULL AND p.deleted_at <= ?1
+             FROM versions v JOIN packages p ON p.id = v.package_id
+             WHERE (v.deleted_at IS NOT NULL AND v.deleted_at <= ?1)
+                OR (p.deleted_at IS NOT NULL AND p.deleted_at <= ?1)
+             ORDER BY v.id LIMIT ?2",
+            params![cutoff, sql_limit(limit)],
+            columns::<(i64, i64, String, String, bool, bool)>,
+            "finding expired versions",
+        )?;
+        let mut purged = Vec::with_capacity(rows.len());
+        for (id, package_id, name, digest, live, package_expired) in rows {
+            execute(
+                conn,
+                "DELETE FROM versions WHERE id = ?1",
+                [id],
+                "purging an expired version",
+            )?;
+            if live {
+                // A live version of an expired package: keep its package's
+                // count right until the package goes too.
+                execute(
+                    conn,
+                    "UPDATE packages SET version_count = version_count - 1 WHERE id = ?1",
+                    [package_id],
+                    "counting purged versions",
+                )?;
+            }
+            let version = PurgedVersion::new(
+                PackageId::new(package_id),
+                parse("package name", &name)?,
+                VersionId::new(id),
+                parse("digest", &digest)?,
+            );
+            purged.push(if package_expired {
+                version.of_expired_package()
+            } else {
+                version
+            });
+        }
+        Ok(purged)
+    }
+
+    /// Removes at most `limit` expired packages that have no versions left,
+    /// oldest first (with, by cascade, their grants).
+    fn packages(&self, limit: usize) -> Result<Vec<PurgedPackage>, Error> {
+        let Purge { conn, cutoff } = *self;
+        let rows = query_all(
+            conn,
+            "SELECT id, name FROM packages p
+             WHERE deleted_at IS NOT NULL AND deleted_at <= ?1
+               AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.package_id = p.id)
+             ORDER BY id LIMIT ?2",
+            params![cutoff, sql_limit(limit)],
+            columns::<(i64, String)>,
+            "finding expired packages",
+        )?;
+        let mut purged = Vec::with_capacity(rows.len());
+        for (id, name) in rows {
+            execute(
+                conn,
+                "DELETE FROM packages WHERE id = ?1",
+                [id],
+                "purging an expired package",
+            )?;
+            purged.push(PurgedPackage::new(
+                PackageId::new(id),
+                parse("package name", &name)?,
+            ));
+        }
+        Ok(purged)
+    }
+
+    /// The manifests of the purged `versions` that no remaining version of a
+    /// package of the same name references.
+    fn unreferenced(
+        &self,
+        versions: &[PurgedVersion],
+    ) -> Result<Vec<(RepositoryName, Digest)>, Error> {
+        let conn = self.conn;
+        let candidates: BTreeSet<(&RepositoryName, &Digest)> = versions
+            .iter()
+            .map(|version| (&version.name, &version.digest))
+            .collect();
+        let mut unreferenced = Vec::new();
+        for (name, digest) in candidates {
+            let still_referenced = exists(
+                conn,
+                "SELECT 1 FROM versions v JOIN packages p ON p.id = v.package_id
+                 WHERE p.name = ?1 AND v.digest = ?2",
+                params![name.as_str(), digest.as_str()],
+                "checking purged manifests",
+            )?;
+            if !still_referenced {
+                unreferenced.push((name.clone(), digest.clone()));
+            }
+        }
+        Ok(unreferenced)
+    }
+
+    /// Whether expired records remain.
+    fn more(&self) -> Result<bool, Error> {
+        exists(
+            self.conn,
+            "SELECT 1 FROM packages WHERE deleted_at IS NOT NULL AND deleted_at <= ?1
+             UNION ALL
+             SELECT 1 FROM versions WHERE deleted_at IS NOT NULL AND deleted_at <= ?1",
+            [self.cutoff],
+            "checking for more expired records",
+        )
+    }
+}
