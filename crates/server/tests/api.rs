@@ -381,90 +381,84 @@ fn table(f: &Fixture) -> Vec<Case> {
     ]
 }
 
-#[tokio::test]
-async fn the_api_table_holds_on_every_backend() {
-    for backend in BACKENDS {
-        let server = start(backend).await;
-        let f = fixture(&server).await;
-        let cases = table(&f);
-        run(&server, cases).await;
-    }
+async fn the_api_table_holds_on_every_backend(backend: Backend) {
+    let server = start(backend).await;
+    let f = fixture(&server).await;
+    let cases = table(&f);
+    run(&server, cases).await;
 }
+on_each_backend!(the_api_table_holds_on_every_backend);
 
-#[tokio::test]
-async fn referrers_list_every_referring_manifest_with_its_descriptor() {
-    for backend in BACKENDS {
-        let server = start(backend).await;
-        let f = fixture(&server).await;
-        let reply = server
-            .get(&format!("/v2/team/app/referrers/{}", f.manifest_digest))
-            .await;
-        assert_eq!(reply.status, 200);
-        let index = reply.json();
-        assert_eq!(index["schemaVersion"], 2);
-        let mut entries: Vec<(String, String)> = index["manifests"]
+async fn referrers_list_every_referring_manifest_with_its_descriptor(backend: Backend) {
+    let server = start(backend).await;
+    let f = fixture(&server).await;
+    let reply = server
+        .get(&format!("/v2/team/app/referrers/{}", f.manifest_digest))
+        .await;
+    assert_eq!(reply.status, 200);
+    let index = reply.json();
+    assert_eq!(index["schemaVersion"], 2);
+    let mut entries: Vec<(String, String)> = index["manifests"]
+        .as_array()
+        .expect("manifests")
+        .iter()
+        .map(|m| {
+            (
+                m["digest"].as_str().expect("digest").to_owned(),
+                m["artifactType"].as_str().expect("artifactType").to_owned(),
+            )
+        })
+        .collect();
+    entries.sort();
+    let mut expected = vec![
+        (f.sig.to_string(), "application/vnd.example.sig".to_owned()),
+        (
+            f.sbom.to_string(),
+            "application/vnd.example.sbom".to_owned(),
+        ),
+    ];
+    expected.sort();
+    assert_eq!(entries, expected, "{backend:?}");
+}
+on_each_backend!(referrers_list_every_referring_manifest_with_its_descriptor);
+
+async fn referrers_page_with_a_link_to_the_next_page(backend: Backend) {
+    let server = start(backend).await;
+    let f = fixture(&server).await;
+    let mut expected = [f.sig.to_string(), f.sbom.to_string()];
+    expected.sort();
+    let first = server
+        .get(&format!("/v2/team/app/referrers/{}?n=1", f.manifest_digest))
+        .await;
+    assert_eq!(first.status, 200);
+    let digests = |reply: &common::Reply| -> Vec<String> {
+        reply.json()["manifests"]
             .as_array()
             .expect("manifests")
             .iter()
-            .map(|m| {
-                (
-                    m["digest"].as_str().expect("digest").to_owned(),
-                    m["artifactType"].as_str().expect("artifactType").to_owned(),
-                )
-            })
-            .collect();
-        entries.sort();
-        let mut expected = vec![
-            (f.sig.to_string(), "application/vnd.example.sig".to_owned()),
-            (
-                f.sbom.to_string(),
-                "application/vnd.example.sbom".to_owned(),
-            ),
-        ];
-        expected.sort();
-        assert_eq!(entries, expected, "{backend:?}");
-    }
-}
+            .map(|m| m["digest"].as_str().expect("digest").to_owned())
+            .collect()
+    };
+    assert_eq!(digests(&first), expected[..1], "{backend:?}");
+    let link = first.header("link").expect("a Link to the next page");
+    let next = link
+        .strip_prefix('<')
+        .and_then(|l| l.split_once(">; rel=\"next\""))
+        .map(|(path, _)| path.to_owned())
+        .expect("Link: <...>; rel=\"next\"");
+    let second = server.get(&next).await;
+    assert_eq!(second.status, 200);
+    assert_eq!(digests(&second), expected[1..], "{backend:?}");
+    assert!(second.header("link").is_none(), "the last page has no Link");
 
-#[tokio::test]
-async fn referrers_page_with_a_link_to_the_next_page() {
-    for backend in BACKENDS {
-        let server = start(backend).await;
-        let f = fixture(&server).await;
-        let mut expected = [f.sig.to_string(), f.sbom.to_string()];
-        expected.sort();
-        let first = server
-            .get(&format!("/v2/team/app/referrers/{}?n=1", f.manifest_digest))
-            .await;
-        assert_eq!(first.status, 200);
-        let digests = |reply: &common::Reply| -> Vec<String> {
-            reply.json()["manifests"]
-                .as_array()
-                .expect("manifests")
-                .iter()
-                .map(|m| m["digest"].as_str().expect("digest").to_owned())
-                .collect()
-        };
-        assert_eq!(digests(&first), expected[..1], "{backend:?}");
-        let link = first.header("link").expect("a Link to the next page");
-        let next = link
-            .strip_prefix('<')
-            .and_then(|l| l.split_once(">; rel=\"next\""))
-            .map(|(path, _)| path.to_owned())
-            .expect("Link: <...>; rel=\"next\"");
-        let second = server.get(&next).await;
-        assert_eq!(second.status, 200);
-        assert_eq!(digests(&second), expected[1..], "{backend:?}");
-        assert!(second.header("link").is_none(), "the last page has no Link");
-
-        // A filtered walk keeps its filter in the Link.
-        let filtered = server
-            .get(&format!(
-                "/v2/team/app/referrers/{}?n=1&artifactType=application/vnd.example.sig",
-                f.manifest_digest
-            ))
-            .await;
-        assert_eq!(digests(&filtered), vec![f.sig.to_string()]);
-        assert!(filtered.header("link").is_none());
-    }
+    // A filtered walk keeps its filter in the Link.
+    let filtered = server
+        .get(&format!(
+            "/v2/team/app/referrers/{}?n=1&artifactType=application/vnd.example.sig",
+            f.manifest_digest
+        ))
+        .await;
+    assert_eq!(digests(&filtered), vec![f.sig.to_string()]);
+    assert!(filtered.header("link").is_none());
 }
+on_each_backend!(referrers_page_with_a_link_to_the_next_page);

@@ -176,104 +176,100 @@ async fn assert_nothing_reachable(ghcr: &Ghcr, who: &str, old: &Old) {
     assert_eq!(loot.status, 404, "{loot:?}");
 }
 
-#[tokio::test]
-async fn the_new_package_of_a_deleted_name_starts_empty() {
-    for backend in BACKENDS {
-        let (ghcr, old) = deleted_package(backend).await;
-        // carol, a member who may create packages in acme, publishes the name.
-        ghcr.publish("carol", "acme/vault", "new").await;
-        assert_nothing_reachable(&ghcr, "carol", &old).await;
-        // Nor through a push that names the old blobs without uploading them.
-        let carol = ghcr.basic("carol");
-        let borrowed = json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": descriptor(OCI_CONFIG, &old.config, 80),
-            "layers": [descriptor(OCI_LAYER, &old.layer, 24)],
-        });
-        let (reply, _, _) = ghcr
-            .put_manifest_as(&carol, "acme/vault", "borrowed", &borrowed)
-            .await;
-        assert_eq!(reply.status, 400, "{reply:?}");
-        assert_eq!(reply.error_code().as_deref(), Some("MANIFEST_BLOB_UNKNOWN"));
+async fn the_new_package_of_a_deleted_name_starts_empty(backend: Backend) {
+    let (ghcr, old) = deleted_package(backend).await;
+    // carol, a member who may create packages in acme, publishes the name.
+    ghcr.publish("carol", "acme/vault", "new").await;
+    assert_nothing_reachable(&ghcr, "carol", &old).await;
+    // Nor through a push that names the old blobs without uploading them.
+    let carol = ghcr.basic("carol");
+    let borrowed = json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": descriptor(OCI_CONFIG, &old.config, 80),
+        "layers": [descriptor(OCI_LAYER, &old.layer, 24)],
+    });
+    let (reply, _, _) = ghcr
+        .put_manifest_as(&carol, "acme/vault", "borrowed", &borrowed)
+        .await;
+    assert_eq!(reply.status, 400, "{reply:?}");
+    assert_eq!(reply.error_code().as_deref(), Some("MANIFEST_BLOB_UNKNOWN"));
 
-        // The name is taken: the old package cannot be restored over it.
-        let refused = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
-        assert_eq!(refused.status, 409, "{refused:?}");
-        assert_nothing_reachable(&ghcr, "carol", &old).await;
-        let pulled = ghcr.get_as("carol", "/v2/acme/vault/manifests/new").await;
-        assert_eq!(pulled.status, 200, "the new package is untouched");
+    // The name is taken: the old package cannot be restored over it.
+    let refused = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
+    assert_eq!(refused.status, 409, "{refused:?}");
+    assert_nothing_reachable(&ghcr, "carol", &old).await;
+    let pulled = ghcr.get_as("carol", "/v2/acme/vault/manifests/new").await;
+    assert_eq!(pulled.status, 200, "the new package is untouched");
 
-        // The new package deleted and restored in turn brings back its own
-        // content, still nothing of the old one.
-        assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
-        let restored = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
-        assert_eq!(restored.status, 204, "{restored:?}");
-        ghcr.assert_get("carol", "/v2/acme/vault/manifests/new", 200)
-            .await;
-        assert_nothing_reachable(&ghcr, "carol", &old).await;
-    }
+    // The new package deleted and restored in turn brings back its own
+    // content, still nothing of the old one.
+    assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
+    let restored = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
+    assert_eq!(restored.status, 204, "{restored:?}");
+    ghcr.assert_get("carol", "/v2/acme/vault/manifests/new", 200)
+        .await;
+    assert_nothing_reachable(&ghcr, "carol", &old).await;
 }
+on_each_backend!(the_new_package_of_a_deleted_name_starts_empty);
 
-#[tokio::test]
-async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it() {
-    for backend in BACKENDS {
-        let (ghcr, old) = deleted_package(backend).await;
-        // Blobs uploaded under the free name without a package (no manifest)
-        // do not block the restore, and do not join the restored package.
-        let stray = b"carol's stray blob";
-        let reply = ghcr
-            .push_blob_as(&ghcr.basic("carol"), "acme/vault", stray)
-            .await;
-        assert_eq!(reply.status, 201, "{reply:?}");
+async fn a_restored_package_gets_its_content_back_and_the_purge_removes_it(backend: Backend) {
+    let (ghcr, old) = deleted_package(backend).await;
+    // Blobs uploaded under the free name without a package (no manifest)
+    // do not block the restore, and do not join the restored package.
+    let stray = b"carol's stray blob";
+    let reply = ghcr
+        .push_blob_as(&ghcr.basic("carol"), "acme/vault", stray)
+        .await;
+    assert_eq!(reply.status, 201, "{reply:?}");
 
-        let restored = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
-        assert_eq!(restored.status, 204, "{restored:?}");
-        for path in [
-            format!("/v2/acme/vault/manifests/{}", old.image),
-            format!("/v2/acme/vault/manifests/{}", old.signature),
-            "/v2/acme/vault/manifests/v1".to_owned(),
-            format!("/v2/acme/vault/blobs/{}", old.layer),
-            format!("/v2/acme/vault/blobs/{}", old.config),
-        ] {
-            let reply = ghcr.get_as("alice", &path).await;
-            assert_eq!(reply.status, 200, "GET {path} after the restore: {reply:?}");
-        }
-        let referrers = ghcr
-            .get_as("alice", &format!("/v2/acme/vault/referrers/{}", old.image))
-            .await;
-        assert_eq!(
-            referrers.json()["manifests"][0]["digest"],
-            json!(old.signature.to_string())
-        );
-        let stray_reply = ghcr
-            .get_as(
-                "alice",
-                &format!("/v2/acme/vault/blobs/{}", Digest::sha256(stray)),
-            )
-            .await;
-        assert_eq!(stray_reply.status, 404, "{stray_reply:?}");
-
-        // Deleted again; after the restore window the purge removes the
-        // content for good: a new package of the name reaches none of it.
-        assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
-        let report = ghcr.purge_after_restore_window().await;
-        assert_eq!(report.packages.len(), 1);
-        let archives = ghcr
-            .server
-            .registry
-            .storage()
-            .list_archives(&wharf_storage::PageRequest::all())
-            .await
-            .expect("archives")
-            .items;
-        assert!(archives.is_empty(), "left after the purge: {archives:?}");
-        let late = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
-        assert_eq!(late.status, 404, "{late:?}");
-        ghcr.publish("carol", "acme/vault", "new").await;
-        assert_nothing_reachable(&ghcr, "carol", &old).await;
+    let restored = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
+    assert_eq!(restored.status, 204, "{restored:?}");
+    for path in [
+        format!("/v2/acme/vault/manifests/{}", old.image),
+        format!("/v2/acme/vault/manifests/{}", old.signature),
+        "/v2/acme/vault/manifests/v1".to_owned(),
+        format!("/v2/acme/vault/blobs/{}", old.layer),
+        format!("/v2/acme/vault/blobs/{}", old.config),
+    ] {
+        let reply = ghcr.get_as("alice", &path).await;
+        assert_eq!(reply.status, 200, "GET {path} after the restore: {reply:?}");
     }
+    let referrers = ghcr
+        .get_as("alice", &format!("/v2/acme/vault/referrers/{}", old.image))
+        .await;
+    assert_eq!(
+        referrers.json()["manifests"][0]["digest"],
+        json!(old.signature.to_string())
+    );
+    let stray_reply = ghcr
+        .get_as(
+            "alice",
+            &format!("/v2/acme/vault/blobs/{}", Digest::sha256(stray)),
+        )
+        .await;
+    assert_eq!(stray_reply.status, 404, "{stray_reply:?}");
+
+    // Deleted again; after the restore window the purge removes the
+    // content for good: a new package of the name reaches none of it.
+    assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
+    let report = ghcr.purge_after_restore_window().await;
+    assert_eq!(report.packages.len(), 1);
+    let archives = ghcr
+        .server
+        .registry
+        .storage()
+        .list_archives(&wharf_storage::PageRequest::all())
+        .await
+        .expect("archives")
+        .items;
+    assert!(archives.is_empty(), "left after the purge: {archives:?}");
+    let late = ghcr.post_as("alice", &format!("{PACKAGE}/restore")).await;
+    assert_eq!(late.status, 404, "{late:?}");
+    ghcr.publish("carol", "acme/vault", "new").await;
+    assert_nothing_reachable(&ghcr, "carol", &old).await;
 }
+on_each_backend!(a_restored_package_gets_its_content_back_and_the_purge_removes_it);
 
 /// A crash between a package change and its storage change is repaired
 /// before serving: a deleted package's content still under its name is
@@ -336,32 +332,30 @@ async fn startup_reconciles_archives_with_the_package_records() {
 /// An upload into the package that was under way when it was deleted
 /// cannot be finished afterwards: its blob would land under the free name,
 /// where the next package of the name would serve it.
-#[tokio::test]
-async fn uploads_under_way_at_the_delete_are_cancelled() {
-    for backend in BACKENDS {
-        let ghcr = Ghcr::start_on_storage(backend).await;
-        publish_old(&ghcr).await;
-        let started = ghcr.post_as("alice", "/v2/acme/vault/blobs/uploads/").await;
-        assert_eq!(started.status, 202, "{started:?}");
-        let location = started.header("location").expect("location").to_owned();
-        let content = b"pushed while the package was deleted";
-        let digest = Digest::sha256(content);
+async fn uploads_under_way_at_the_delete_are_cancelled(backend: Backend) {
+    let ghcr = Ghcr::start_on_storage(backend).await;
+    publish_old(&ghcr).await;
+    let started = ghcr.post_as("alice", "/v2/acme/vault/blobs/uploads/").await;
+    assert_eq!(started.status, 202, "{started:?}");
+    let location = started.header("location").expect("location").to_owned();
+    let content = b"pushed while the package was deleted";
+    let digest = Digest::sha256(content);
 
-        assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
-        let finished = finish_upload(&ghcr, &location, &digest, content.to_vec()).await;
-        assert_eq!(finished.status, 404, "{backend:?}: {finished:?}");
-        assert_eq!(
-            finished.error_code().as_deref(),
-            Some("BLOB_UPLOAD_UNKNOWN")
-        );
+    assert_eq!(ghcr.delete_as("alice", PACKAGE).await.status, 204);
+    let finished = finish_upload(&ghcr, &location, &digest, content.to_vec()).await;
+    assert_eq!(finished.status, 404, "{backend:?}: {finished:?}");
+    assert_eq!(
+        finished.error_code().as_deref(),
+        Some("BLOB_UPLOAD_UNKNOWN")
+    );
 
-        ghcr.publish("carol", "acme/vault", "new").await;
-        let reply = ghcr
-            .get_as("carol", &format!("/v2/acme/vault/blobs/{digest}"))
-            .await;
-        assert_eq!(reply.status, 404, "{backend:?}: {reply:?}");
-    }
+    ghcr.publish("carol", "acme/vault", "new").await;
+    let reply = ghcr
+        .get_as("carol", &format!("/v2/acme/vault/blobs/{digest}"))
+        .await;
+    assert_eq!(reply.status, 404, "{backend:?}: {reply:?}");
 }
+on_each_backend!(uploads_under_way_at_the_delete_are_cancelled);
 
 /// A delete waits for a chunk being streamed into the package, then
 /// cancels its session: the push racing the delete cannot link its blob

@@ -35,240 +35,238 @@ fn windows_manifest(
     .expect("json")
 }
 
-#[tokio::test]
-async fn manifest_pushes_are_accepted_or_refused_with_the_right_code() {
-    for backend in BACKENDS {
-        let server = start(backend).await;
-        let config = b"{\"os\":\"windows\"}";
-        let layer = b"app layer";
-        let config_digest = server.push_blob(REPO, config).await;
-        let layer_digest = server.push_blob(REPO, layer).await;
-        let missing = Digest::sha256(b"never pushed");
-        let good = image_manifest(
-            (&config_digest, config.len()),
-            &[(&layer_digest, layer.len())],
+async fn manifest_pushes_are_accepted_or_refused_with_the_right_code(backend: Backend) {
+    let server = start(backend).await;
+    let config = b"{\"os\":\"windows\"}";
+    let layer = b"app layer";
+    let config_digest = server.push_blob(REPO, config).await;
+    let layer_digest = server.push_blob(REPO, layer).await;
+    let missing = Digest::sha256(b"never pushed");
+    let good = image_manifest(
+        (&config_digest, config.len()),
+        &[(&layer_digest, layer.len())],
+        None,
+    );
+    let good_digest = Digest::sha256(&good);
+    let schema_version_1 = |manifest: &[u8]| {
+        let mut value: serde_json::Value = serde_json::from_slice(manifest).expect("json");
+        value["schemaVersion"] = json!(1);
+        serde_json::to_vec(&value).expect("json")
+    };
+    let schema1 = serde_json::to_vec(&json!({
+        "schemaVersion": 1, "name": REPO, "tag": "v1", "architecture": "amd64",
+        "fsLayers": [], "history": [], "signatures": []
+    }))
+    .expect("json");
+
+    // (what, reference, content type, body, status, error code)
+    type Row = (
+        &'static str,
+        String,
+        &'static str,
+        Vec<u8>,
+        u16,
+        Option<&'static str>,
+    );
+    let table: Vec<Row> = vec![
+        (
+            "image by tag",
+            "v1".into(),
+            OCI_MANIFEST,
+            good.clone(),
+            201,
             None,
-        );
-        let good_digest = Digest::sha256(&good);
-        let schema_version_1 = |manifest: &[u8]| {
-            let mut value: serde_json::Value = serde_json::from_slice(manifest).expect("json");
-            value["schemaVersion"] = json!(1);
-            serde_json::to_vec(&value).expect("json")
-        };
-        let schema1 = serde_json::to_vec(&json!({
-            "schemaVersion": 1, "name": REPO, "tag": "v1", "architecture": "amd64",
-            "fsLayers": [], "history": [], "signatures": []
-        }))
-        .expect("json");
-
-        // (what, reference, content type, body, status, error code)
-        type Row = (
-            &'static str,
-            String,
-            &'static str,
-            Vec<u8>,
-            u16,
-            Option<&'static str>,
-        );
-        let table: Vec<Row> = vec![
-            (
-                "image by tag",
-                "v1".into(),
-                OCI_MANIFEST,
-                good.clone(),
-                201,
-                None,
+        ),
+        (
+            "image by its digest",
+            good_digest.to_string(),
+            OCI_MANIFEST,
+            good.clone(),
+            201,
+            None,
+        ),
+        (
+            "image by a digest it does not have",
+            missing.to_string(),
+            OCI_MANIFEST,
+            good.clone(),
+            400,
+            Some("DIGEST_INVALID"),
+        ),
+        (
+            "missing layer",
+            "v2".into(),
+            OCI_MANIFEST,
+            image_manifest((&config_digest, config.len()), &[(&missing, 5)], None),
+            400,
+            Some("MANIFEST_BLOB_UNKNOWN"),
+        ),
+        (
+            "missing config",
+            "v2".into(),
+            OCI_MANIFEST,
+            image_manifest((&missing, 5), &[(&layer_digest, layer.len())], None),
+            400,
+            Some("MANIFEST_BLOB_UNKNOWN"),
+        ),
+        (
+            "foreign layer without its blob",
+            "windows".into(),
+            DOCKER_MANIFEST,
+            windows_manifest(&config_digest, config.len(), &layer_digest, layer.len()),
+            201,
+            None,
+        ),
+        (
+            "index of a present manifest",
+            "multi".into(),
+            OCI_INDEX,
+            index(&[(&good_digest, good.len(), "amd64")]),
+            201,
+            None,
+        ),
+        (
+            "index of a missing manifest",
+            "multi2".into(),
+            OCI_INDEX,
+            index(&[(&good_digest, good.len(), "amd64"), (&missing, 10, "arm64")]),
+            400,
+            Some("MANIFEST_BLOB_UNKNOWN"),
+        ),
+        (
+            "docker schema 1",
+            "old".into(),
+            "application/vnd.docker.distribution.manifest.v1+prettyjws",
+            schema1,
+            415,
+            Some("UNSUPPORTED"),
+        ),
+        (
+            "an unknown field nested 100,000 deep",
+            "deep".into(),
+            OCI_MANIFEST,
+            {
+                let mut value: serde_json::Value = serde_json::from_slice(&good).expect("json");
+                value["x"] = json!(null);
+                let text = serde_json::to_string(&value).expect("json");
+                let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+                text.replacen("null", &deep, 1).into_bytes()
+            },
+            400,
+            Some("MANIFEST_INVALID"),
+        ),
+        (
+            "an OCI media type with schemaVersion 1",
+            "v1-schema".into(),
+            OCI_MANIFEST,
+            schema_version_1(&good),
+            400,
+            Some("MANIFEST_INVALID"),
+        ),
+        (
+            "not JSON",
+            "broken".into(),
+            OCI_MANIFEST,
+            b"{not json".to_vec(),
+            400,
+            Some("MANIFEST_INVALID"),
+        ),
+        (
+            "empty body",
+            "broken".into(),
+            OCI_MANIFEST,
+            Vec::new(),
+            400,
+            Some("MANIFEST_INVALID"),
+        ),
+        (
+            "content type contradicting mediaType",
+            "broken".into(),
+            OCI_INDEX,
+            good.clone(),
+            400,
+            Some("MANIFEST_INVALID"),
+        ),
+        (
+            "subject that does not exist yet",
+            "sig".into(),
+            OCI_MANIFEST,
+            image_manifest(
+                (&config_digest, config.len()),
+                &[(&layer_digest, layer.len())],
+                Some((&missing, 100)),
             ),
-            (
-                "image by its digest",
-                good_digest.to_string(),
-                OCI_MANIFEST,
-                good.clone(),
-                201,
-                None,
-            ),
-            (
-                "image by a digest it does not have",
-                missing.to_string(),
-                OCI_MANIFEST,
-                good.clone(),
-                400,
-                Some("DIGEST_INVALID"),
-            ),
-            (
-                "missing layer",
-                "v2".into(),
-                OCI_MANIFEST,
-                image_manifest((&config_digest, config.len()), &[(&missing, 5)], None),
-                400,
-                Some("MANIFEST_BLOB_UNKNOWN"),
-            ),
-            (
-                "missing config",
-                "v2".into(),
-                OCI_MANIFEST,
-                image_manifest((&missing, 5), &[(&layer_digest, layer.len())], None),
-                400,
-                Some("MANIFEST_BLOB_UNKNOWN"),
-            ),
-            (
-                "foreign layer without its blob",
-                "windows".into(),
-                DOCKER_MANIFEST,
-                windows_manifest(&config_digest, config.len(), &layer_digest, layer.len()),
-                201,
-                None,
-            ),
-            (
-                "index of a present manifest",
-                "multi".into(),
-                OCI_INDEX,
-                index(&[(&good_digest, good.len(), "amd64")]),
-                201,
-                None,
-            ),
-            (
-                "index of a missing manifest",
-                "multi2".into(),
-                OCI_INDEX,
-                index(&[(&good_digest, good.len(), "amd64"), (&missing, 10, "arm64")]),
-                400,
-                Some("MANIFEST_BLOB_UNKNOWN"),
-            ),
-            (
-                "docker schema 1",
-                "old".into(),
-                "application/vnd.docker.distribution.manifest.v1+prettyjws",
-                schema1,
-                415,
-                Some("UNSUPPORTED"),
-            ),
-            (
-                "an unknown field nested 100,000 deep",
-                "deep".into(),
-                OCI_MANIFEST,
-                {
-                    let mut value: serde_json::Value = serde_json::from_slice(&good).expect("json");
-                    value["x"] = json!(null);
-                    let text = serde_json::to_string(&value).expect("json");
-                    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-                    text.replacen("null", &deep, 1).into_bytes()
-                },
-                400,
-                Some("MANIFEST_INVALID"),
-            ),
-            (
-                "an OCI media type with schemaVersion 1",
-                "v1-schema".into(),
-                OCI_MANIFEST,
-                schema_version_1(&good),
-                400,
-                Some("MANIFEST_INVALID"),
-            ),
-            (
-                "not JSON",
-                "broken".into(),
-                OCI_MANIFEST,
-                b"{not json".to_vec(),
-                400,
-                Some("MANIFEST_INVALID"),
-            ),
-            (
-                "empty body",
-                "broken".into(),
-                OCI_MANIFEST,
-                Vec::new(),
-                400,
-                Some("MANIFEST_INVALID"),
-            ),
-            (
-                "content type contradicting mediaType",
-                "broken".into(),
-                OCI_INDEX,
-                good.clone(),
-                400,
-                Some("MANIFEST_INVALID"),
-            ),
-            (
-                "subject that does not exist yet",
-                "sig".into(),
-                OCI_MANIFEST,
-                image_manifest(
-                    (&config_digest, config.len()),
-                    &[(&layer_digest, layer.len())],
-                    Some((&missing, 100)),
-                ),
-                201,
-                None,
-            ),
-        ];
-        for (what, reference, content_type, body, status, code) in table {
-            let reply = server
-                .push_manifest(REPO, &reference, content_type, &body)
-                .await;
-            assert_eq!(
-                reply.status,
-                status,
-                "[{backend:?}] {what}: {:?}",
-                String::from_utf8_lossy(&reply.body)
-            );
-            assert_eq!(reply.error_code().as_deref(), code, "[{backend:?}] {what}");
-            if status == 201 {
-                let digest = Digest::sha256(&body);
-                assert_eq!(
-                    reply.header("docker-content-digest"),
-                    Some(digest.as_str()),
-                    "{what}"
-                );
-                assert_eq!(
-                    reply.header("location"),
-                    Some(format!("/v2/{REPO}/manifests/{digest}").as_str()),
-                    "{what}"
-                );
-                // Served back byte for byte, with the media type it was pushed with.
-                let got = server
-                    .get(&format!("/v2/{REPO}/manifests/{reference}"))
-                    .await;
-                assert_eq!(got.status, 200, "{what}");
-                assert_eq!(&got.body[..], &body[..], "{what}");
-                assert_eq!(got.header("content-type"), Some(content_type), "{what}");
-            }
-        }
-
-        // The missing blob is named in the error detail.
+            201,
+            None,
+        ),
+    ];
+    for (what, reference, content_type, body, status, code) in table {
         let reply = server
-            .push_manifest(
-                REPO,
-                "v3",
-                OCI_MANIFEST,
-                &image_manifest((&config_digest, config.len()), &[(&missing, 5)], None),
-            )
+            .push_manifest(REPO, &reference, content_type, &body)
             .await;
         assert_eq!(
-            reply.json()["errors"][0]["detail"]["digest"],
-            missing.to_string()
+            reply.status,
+            status,
+            "[{backend:?}] {what}: {:?}",
+            String::from_utf8_lossy(&reply.body)
         );
-
-        // The subject header is returned, and the referrer listed, even
-        // though the subject was never pushed.
-        let sig = image_manifest(
-            (&config_digest, config.len()),
-            &[(&layer_digest, layer.len())],
-            Some((&missing, 100)),
-        );
-        let reply = server.push_manifest(REPO, "sig", OCI_MANIFEST, &sig).await;
-        assert_eq!(reply.header("oci-subject"), Some(missing.as_str()));
-        let referrers = server
-            .get(&format!("/v2/{REPO}/referrers/{missing}"))
-            .await
-            .json();
-        assert_eq!(
-            referrers["manifests"][0]["digest"],
-            Digest::sha256(&sig).to_string()
-        );
-        assert_eq!(referrers["manifests"][0]["artifactType"], OCI_CONFIG);
+        assert_eq!(reply.error_code().as_deref(), code, "[{backend:?}] {what}");
+        if status == 201 {
+            let digest = Digest::sha256(&body);
+            assert_eq!(
+                reply.header("docker-content-digest"),
+                Some(digest.as_str()),
+                "{what}"
+            );
+            assert_eq!(
+                reply.header("location"),
+                Some(format!("/v2/{REPO}/manifests/{digest}").as_str()),
+                "{what}"
+            );
+            // Served back byte for byte, with the media type it was pushed with.
+            let got = server
+                .get(&format!("/v2/{REPO}/manifests/{reference}"))
+                .await;
+            assert_eq!(got.status, 200, "{what}");
+            assert_eq!(&got.body[..], &body[..], "{what}");
+            assert_eq!(got.header("content-type"), Some(content_type), "{what}");
+        }
     }
+
+    // The missing blob is named in the error detail.
+    let reply = server
+        .push_manifest(
+            REPO,
+            "v3",
+            OCI_MANIFEST,
+            &image_manifest((&config_digest, config.len()), &[(&missing, 5)], None),
+        )
+        .await;
+    assert_eq!(
+        reply.json()["errors"][0]["detail"]["digest"],
+        missing.to_string()
+    );
+
+    // The subject header is returned, and the referrer listed, even
+    // though the subject was never pushed.
+    let sig = image_manifest(
+        (&config_digest, config.len()),
+        &[(&layer_digest, layer.len())],
+        Some((&missing, 100)),
+    );
+    let reply = server.push_manifest(REPO, "sig", OCI_MANIFEST, &sig).await;
+    assert_eq!(reply.header("oci-subject"), Some(missing.as_str()));
+    let referrers = server
+        .get(&format!("/v2/{REPO}/referrers/{missing}"))
+        .await
+        .json();
+    assert_eq!(
+        referrers["manifests"][0]["digest"],
+        Digest::sha256(&sig).to_string()
+    );
+    assert_eq!(referrers["manifests"][0]["artifactType"], OCI_CONFIG);
 }
+on_each_backend!(manifest_pushes_are_accepted_or_refused_with_the_right_code);
 
 #[tokio::test]
 async fn an_oversized_manifest_is_refused_with_413() {

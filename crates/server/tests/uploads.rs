@@ -74,110 +74,104 @@ fn content(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8).collect()
 }
 
-#[tokio::test]
-async fn chunked_upload_with_content_ranges_completes() {
-    for backend in BACKENDS {
-        let server = start(backend).await;
-        let data = content(3000);
-        let location = start_session(&server, REPO).await;
-        for (start, end) in [(0usize, 999usize), (1000, 1999), (2000, 2999)] {
-            let range = format!("{start}-{end}");
-            let reply = server
-                .send(
-                    Method::PATCH,
-                    &location,
-                    &[
-                        ("content-range", &range),
-                        ("content-type", "application/octet-stream"),
-                    ],
-                    data[start..=end].to_vec(),
-                )
-                .await;
-            assert_eq!(reply.status, 202, "{backend:?} {reply:?}");
-            assert_eq!(reply.header("range"), Some(format!("0-{end}").as_str()));
-            assert_eq!(reply.header("location"), Some(location.as_str()));
-            assert!(reply.header("docker-upload-uuid").is_some());
-        }
-        assert_eq!(
-            status_range(&server, &location).await.as_deref(),
-            Some("0-2999")
-        );
-        let digest = Digest::sha256(&data);
-        let reply = finish_session(&server, &location, &digest, Vec::new()).await;
-        assert_eq!(reply.status, 201, "{reply:?}");
-        assert_eq!(
-            reply.header("location"),
-            Some(format!("/v2/{REPO}/blobs/{digest}").as_str())
-        );
-        assert_eq!(reply.header("docker-content-digest"), Some(digest.as_str()));
-        assert_blob(&server, REPO, &data).await;
-        // The session is over.
-        assert_eq!(status_range(&server, &location).await, None);
-    }
-}
-
-#[tokio::test]
-async fn streamed_patch_and_last_chunk_in_put_complete() {
-    for backend in BACKENDS {
-        let server = start(backend).await;
-        let data = content(10_000);
-        let location = start_session(&server, REPO).await;
-        // Without Content-Range, as docker does: streamed at the current offset.
-        let chunks: Vec<Result<Bytes, std::io::Error>> = data[..6000]
-            .chunks(1000)
-            .map(|c| Ok(Bytes::copy_from_slice(c)))
-            .collect();
+async fn chunked_upload_with_content_ranges_completes(backend: Backend) {
+    let server = start(backend).await;
+    let data = content(3000);
+    let location = start_session(&server, REPO).await;
+    for (start, end) in [(0usize, 999usize), (1000, 1999), (2000, 2999)] {
+        let range = format!("{start}-{end}");
         let reply = server
             .send(
                 Method::PATCH,
                 &location,
-                &[],
-                reqwest::Body::wrap_stream(stream::iter(chunks)),
+                &[
+                    ("content-range", &range),
+                    ("content-type", "application/octet-stream"),
+                ],
+                data[start..=end].to_vec(),
             )
             .await;
-        assert_eq!(reply.status, 202);
-        assert_eq!(reply.header("range"), Some("0-5999"));
-        let digest = Digest::sha256(&data);
-        let reply = finish_session(&server, &location, &digest, data[6000..].to_vec()).await;
-        assert_eq!(reply.status, 201, "{backend:?} {reply:?}");
-        assert_blob(&server, REPO, &data).await;
+        assert_eq!(reply.status, 202, "{backend:?} {reply:?}");
+        assert_eq!(reply.header("range"), Some(format!("0-{end}").as_str()));
+        assert_eq!(reply.header("location"), Some(location.as_str()));
+        assert!(reply.header("docker-upload-uuid").is_some());
     }
+    assert_eq!(
+        status_range(&server, &location).await.as_deref(),
+        Some("0-2999")
+    );
+    let digest = Digest::sha256(&data);
+    let reply = finish_session(&server, &location, &digest, Vec::new()).await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    assert_eq!(
+        reply.header("location"),
+        Some(format!("/v2/{REPO}/blobs/{digest}").as_str())
+    );
+    assert_eq!(reply.header("docker-content-digest"), Some(digest.as_str()));
+    assert_blob(&server, REPO, &data).await;
+    // The session is over.
+    assert_eq!(status_range(&server, &location).await, None);
 }
+on_each_backend!(chunked_upload_with_content_ranges_completes);
 
-#[tokio::test]
-async fn out_of_order_chunk_is_rejected_with_416_and_the_current_range() {
-    for backend in BACKENDS {
-        let server = start(backend).await;
-        let location = start_session(&server, REPO).await;
-        let first = server
+async fn streamed_patch_and_last_chunk_in_put_complete(backend: Backend) {
+    let server = start(backend).await;
+    let data = content(10_000);
+    let location = start_session(&server, REPO).await;
+    // Without Content-Range, as docker does: streamed at the current offset.
+    let chunks: Vec<Result<Bytes, std::io::Error>> = data[..6000]
+        .chunks(1000)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    let reply = server
+        .send(
+            Method::PATCH,
+            &location,
+            &[],
+            reqwest::Body::wrap_stream(stream::iter(chunks)),
+        )
+        .await;
+    assert_eq!(reply.status, 202);
+    assert_eq!(reply.header("range"), Some("0-5999"));
+    let digest = Digest::sha256(&data);
+    let reply = finish_session(&server, &location, &digest, data[6000..].to_vec()).await;
+    assert_eq!(reply.status, 201, "{backend:?} {reply:?}");
+    assert_blob(&server, REPO, &data).await;
+}
+on_each_backend!(streamed_patch_and_last_chunk_in_put_complete);
+
+async fn out_of_order_chunk_is_rejected_with_416_and_the_current_range(backend: Backend) {
+    let server = start(backend).await;
+    let location = start_session(&server, REPO).await;
+    let first = server
+        .send(
+            Method::PATCH,
+            &location,
+            &[("content-range", "0-4")],
+            b"01234".to_vec(),
+        )
+        .await;
+    assert_eq!(first.status, 202);
+    for range in ["10-14", "0-4", "3-7"] {
+        let reply = server
             .send(
                 Method::PATCH,
                 &location,
-                &[("content-range", "0-4")],
-                b"01234".to_vec(),
+                &[("content-range", range)],
+                b"abcde".to_vec(),
             )
             .await;
-        assert_eq!(first.status, 202);
-        for range in ["10-14", "0-4", "3-7"] {
-            let reply = server
-                .send(
-                    Method::PATCH,
-                    &location,
-                    &[("content-range", range)],
-                    b"abcde".to_vec(),
-                )
-                .await;
-            assert_eq!(reply.status, 416, "{backend:?} {range}");
-            assert_eq!(reply.error_code().as_deref(), Some("BLOB_UPLOAD_INVALID"));
-            assert_eq!(reply.header("range"), Some("0-4"), "{range}");
-            assert_eq!(reply.header("location"), Some(location.as_str()));
-        }
-        assert_eq!(
-            status_range(&server, &location).await.as_deref(),
-            Some("0-4")
-        );
+        assert_eq!(reply.status, 416, "{backend:?} {range}");
+        assert_eq!(reply.error_code().as_deref(), Some("BLOB_UPLOAD_INVALID"));
+        assert_eq!(reply.header("range"), Some("0-4"), "{range}");
+        assert_eq!(reply.header("location"), Some(location.as_str()));
     }
+    assert_eq!(
+        status_range(&server, &location).await.as_deref(),
+        Some("0-4")
+    );
 }
+on_each_backend!(out_of_order_chunk_is_rejected_with_416_and_the_current_range);
 
 #[tokio::test]
 async fn malformed_chunk_headers_are_rejected() {
@@ -211,20 +205,18 @@ async fn malformed_chunk_headers_are_rejected() {
     );
 }
 
-#[tokio::test]
-async fn completing_with_the_wrong_digest_is_digest_invalid_and_ends_the_session() {
-    for backend in BACKENDS {
-        let server = start(backend).await;
-        let location = start_session(&server, REPO).await;
-        let wrong = Digest::sha256(b"not this");
-        let reply = finish_session(&server, &location, &wrong, b"this".to_vec()).await;
-        assert_eq!(reply.status, 400);
-        assert_eq!(reply.error_code().as_deref(), Some("DIGEST_INVALID"));
-        assert_eq!(status_range(&server, &location).await, None);
-        let blob = server.get(&format!("/v2/{REPO}/blobs/{wrong}")).await;
-        assert_eq!(blob.status, 404);
-    }
+async fn completing_with_the_wrong_digest_is_digest_invalid_and_ends_the_session(backend: Backend) {
+    let server = start(backend).await;
+    let location = start_session(&server, REPO).await;
+    let wrong = Digest::sha256(b"not this");
+    let reply = finish_session(&server, &location, &wrong, b"this".to_vec()).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.error_code().as_deref(), Some("DIGEST_INVALID"));
+    assert_eq!(status_range(&server, &location).await, None);
+    let blob = server.get(&format!("/v2/{REPO}/blobs/{wrong}")).await;
+    assert_eq!(blob.status, 404);
 }
+on_each_backend!(completing_with_the_wrong_digest_is_digest_invalid_and_ends_the_session);
 
 #[tokio::test]
 async fn completing_without_a_digest_is_refused_and_keeps_the_session() {
@@ -236,20 +228,18 @@ async fn completing_without_a_digest_is_refused_and_keeps_the_session() {
     assert!(status_range(&server, &location).await.is_some());
 }
 
-#[tokio::test]
-async fn a_cancelled_upload_is_gone() {
-    for backend in BACKENDS {
-        let server = start(backend).await;
-        let location = start_session(&server, REPO).await;
-        let reply = server
-            .send(Method::DELETE, &location, &[], Vec::new())
-            .await;
-        assert_eq!(reply.status, 204);
-        let reply = server.get(&location).await;
-        assert_eq!(reply.status, 404);
-        assert_eq!(reply.error_code().as_deref(), Some("BLOB_UPLOAD_UNKNOWN"));
-    }
+async fn a_cancelled_upload_is_gone(backend: Backend) {
+    let server = start(backend).await;
+    let location = start_session(&server, REPO).await;
+    let reply = server
+        .send(Method::DELETE, &location, &[], Vec::new())
+        .await;
+    assert_eq!(reply.status, 204);
+    let reply = server.get(&location).await;
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.error_code().as_deref(), Some("BLOB_UPLOAD_UNKNOWN"));
 }
+on_each_backend!(a_cancelled_upload_is_gone);
 
 #[tokio::test]
 async fn a_session_is_only_reachable_through_its_repository() {
@@ -263,98 +253,94 @@ async fn a_session_is_only_reachable_through_its_repository() {
     assert_eq!(reply.error_code().as_deref(), Some("BLOB_UPLOAD_UNKNOWN"));
 }
 
-#[tokio::test]
-async fn an_interrupted_patch_keeps_its_bytes_and_the_client_resumes() {
-    for backend in BACKENDS {
-        let server = start(backend).await;
-        let data = content(256 * 1024);
-        let location = start_session(&server, REPO).await;
-        // 128 KiB arrive, then the client fails mid-body.
-        let sent = 128 * 1024;
-        let chunks = stream::iter(
-            data[..sent]
-                .chunks(16 * 1024)
-                .map(|c| Ok::<_, std::io::Error>(Bytes::copy_from_slice(c)))
-                .collect::<Vec<_>>(),
+async fn an_interrupted_patch_keeps_its_bytes_and_the_client_resumes(backend: Backend) {
+    let server = start(backend).await;
+    let data = content(256 * 1024);
+    let location = start_session(&server, REPO).await;
+    // 128 KiB arrive, then the client fails mid-body.
+    let sent = 128 * 1024;
+    let chunks = stream::iter(
+        data[..sent]
+            .chunks(16 * 1024)
+            .map(|c| Ok::<_, std::io::Error>(Bytes::copy_from_slice(c)))
+            .collect::<Vec<_>>(),
+    )
+    .chain(stream::once(async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Err(std::io::Error::other("client crashed"))
+    }));
+    let result = server
+        .client
+        .patch(server.url(&location))
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await;
+    assert!(
+        result.is_err() || !result.as_ref().is_ok_and(|r| r.status().is_success()),
+        "an interrupted body must not succeed"
+    );
+    // The server keeps what it received; the status says where to resume.
+    let mut offset = 0;
+    for _ in 0..50 {
+        let range = status_range(&server, &location).await.expect("session");
+        offset = range
+            .split_once('-')
+            .and_then(|(_, end)| end.parse::<usize>().ok())
+            .map_or(0, |end| end + 1);
+        if offset == sent {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        offset, sent,
+        "{backend:?}: bytes kept after the interruption"
+    );
+    let reply = server
+        .send(
+            Method::PATCH,
+            &location,
+            &[("content-range", &format!("{offset}-{}", data.len() - 1))],
+            data[offset..].to_vec(),
         )
-        .chain(stream::once(async {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            Err(std::io::Error::other("client crashed"))
-        }));
-        let result = server
-            .client
-            .patch(server.url(&location))
-            .body(reqwest::Body::wrap_stream(chunks))
-            .send()
-            .await;
-        assert!(
-            result.is_err() || !result.as_ref().is_ok_and(|r| r.status().is_success()),
-            "an interrupted body must not succeed"
-        );
-        // The server keeps what it received; the status says where to resume.
-        let mut offset = 0;
-        for _ in 0..50 {
-            let range = status_range(&server, &location).await.expect("session");
-            offset = range
-                .split_once('-')
-                .and_then(|(_, end)| end.parse::<usize>().ok())
-                .map_or(0, |end| end + 1);
-            if offset == sent {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert_eq!(
-            offset, sent,
-            "{backend:?}: bytes kept after the interruption"
-        );
-        let reply = server
-            .send(
-                Method::PATCH,
-                &location,
-                &[("content-range", &format!("{offset}-{}", data.len() - 1))],
-                data[offset..].to_vec(),
-            )
-            .await;
-        assert_eq!(reply.status, 202, "{reply:?}");
-        let digest = Digest::sha256(&data);
-        let reply = finish_session(&server, &location, &digest, Vec::new()).await;
-        assert_eq!(reply.status, 201);
-        assert_blob(&server, REPO, &data).await;
-    }
+        .await;
+    assert_eq!(reply.status, 202, "{reply:?}");
+    let digest = Digest::sha256(&data);
+    let reply = finish_session(&server, &location, &digest, Vec::new()).await;
+    assert_eq!(reply.status, 201);
+    assert_blob(&server, REPO, &data).await;
 }
+on_each_backend!(an_interrupted_patch_keeps_its_bytes_and_the_client_resumes);
 
-#[tokio::test]
-async fn a_stalled_body_is_cut_off_after_the_idle_timeout_keeping_its_bytes() {
-    for backend in BACKENDS {
-        let mut limits = Limits::default();
-        limits.body_idle_timeout = Duration::from_millis(300);
-        let server = start_with_limits(backend, limits).await;
-        let location = start_session(&server, REPO).await;
-        let chunks = stream::iter([Ok::<_, std::io::Error>(Bytes::from(vec![7u8; 1000]))])
-            .chain(stream::pending());
-        let request = server
-            .client
-            .patch(server.url(&location))
-            .body(reqwest::Body::wrap_stream(chunks))
-            .send();
-        // The server answers (408) or drops the request; either way it stops
-        // waiting within the idle timeout, not the client's.
-        let outcome = tokio::time::timeout(Duration::from_secs(10), request).await;
-        if let Ok(Ok(response)) = &outcome {
-            assert_eq!(response.status(), 408, "{backend:?}");
-        }
-        let mut range = None;
-        for _ in 0..100 {
-            range = status_range(&server, &location).await;
-            if range.as_deref() == Some("0-999") {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        assert_eq!(range.as_deref(), Some("0-999"), "{backend:?}");
+async fn a_stalled_body_is_cut_off_after_the_idle_timeout_keeping_its_bytes(backend: Backend) {
+    let mut limits = Limits::default();
+    limits.body_idle_timeout = Duration::from_millis(300);
+    let server = start_with_limits(backend, limits).await;
+    let location = start_session(&server, REPO).await;
+    let chunks = stream::iter([Ok::<_, std::io::Error>(Bytes::from(vec![7u8; 1000]))])
+        .chain(stream::pending());
+    let request = server
+        .client
+        .patch(server.url(&location))
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send();
+    // The server answers (408) or drops the request; either way it stops
+    // waiting within the idle timeout, not the client's.
+    let outcome = tokio::time::timeout(Duration::from_secs(10), request).await;
+    if let Ok(Ok(response)) = &outcome {
+        assert_eq!(response.status(), 408, "{backend:?}");
     }
+    let mut range = None;
+    for _ in 0..100 {
+        range = status_range(&server, &location).await;
+        if range.as_deref() == Some("0-999") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(range.as_deref(), Some("0-999"), "{backend:?}");
 }
+on_each_backend!(a_stalled_body_is_cut_off_after_the_idle_timeout_keeping_its_bytes);
 
 #[tokio::test]
 async fn uploads_beyond_the_concurrency_limit_get_429() {

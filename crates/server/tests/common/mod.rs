@@ -32,7 +32,26 @@ pub enum Backend {
     Filesystem,
 }
 
-pub const BACKENDS: [Backend; 2] = [Backend::Memory, Backend::Filesystem];
+/// One `#[tokio::test]` per storage backend for each `async fn
+/// name(backend: Backend)` named, so that a failure names its backend:
+/// `on_each_backend!(uploads_resume)` runs `uploads_resume` as the tests
+/// `uploads_resume::in_memory` and `uploads_resume::on_disk`.
+#[macro_export]
+macro_rules! on_each_backend {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn in_memory() {
+                super::$name($crate::common::Backend::Memory).await;
+            }
+
+            #[tokio::test]
+            async fn on_disk() {
+                super::$name($crate::common::Backend::Filesystem).await;
+            }
+        }
+    )+};
+}
 
 pub struct TestServer {
     pub base: String,
