@@ -68,7 +68,7 @@
 //! let manifest = br#"{"schemaVersion":2}"#;
 //! let version = NewVersion::new(
 //!     Digest::sha256(manifest),
-//!     "application/vnd.oci.image.manifest.v1+json",
+//!     wharf_reference::MediaType::OCI_IMAGE_MANIFEST,
 //!     manifest.len() as u64,
 //! )
 //! .with_tag("1.0".parse()?);

@@ -2,7 +2,7 @@
 //! the tags that point at it.
 
 use wharf_auth::Timestamp;
-use wharf_reference::{Digest, Tag};
+use wharf_reference::{Digest, MediaType, Tag};
 
 use crate::id::VersionId;
 use crate::package::RecordState;
@@ -19,7 +19,7 @@ pub struct VersionRecord {
     /// The manifest's digest (GitHub's version `name`).
     pub digest: Digest,
     /// The manifest's media type.
-    pub media_type: String,
+    pub media_type: MediaType,
     /// The manifest's size in bytes.
     pub size: u64,
     /// The tags pointing at it, in lexical order. A deleted version keeps
@@ -44,14 +44,14 @@ impl VersionRecord {
     pub fn new(
         id: VersionId,
         digest: Digest,
-        media_type: impl Into<String>,
+        media_type: MediaType,
         size: u64,
         created_at: Timestamp,
     ) -> Self {
         VersionRecord {
             id,
             digest,
-            media_type: media_type.into(),
+            media_type,
             size,
             tags: Vec::new(),
             platforms: Vec::new(),
@@ -71,9 +71,9 @@ impl VersionRecord {
 ///
 /// ```
 /// use wharf_packages::NewVersion;
-/// use wharf_reference::Digest;
+/// use wharf_reference::{Digest, MediaType};
 ///
-/// let version = NewVersion::new(Digest::sha256(b"{}"), "application/vnd.oci.image.index.v1+json", 2)
+/// let version = NewVersion::new(Digest::sha256(b"{}"), MediaType::OCI_IMAGE_INDEX, 2)
 ///     .with_tag("latest".parse()?)
 ///     .with_platform("linux/amd64");
 /// assert_eq!(version.tags.len(), 1);
@@ -88,7 +88,7 @@ pub struct NewVersion {
     /// The manifest's digest.
     pub digest: Digest,
     /// The manifest's media type.
-    pub media_type: String,
+    pub media_type: MediaType,
     /// The manifest's size in bytes.
     pub size: u64,
     /// Tags to point at this version, moved from any other version of the
@@ -102,10 +102,10 @@ pub struct NewVersion {
 
 impl NewVersion {
     /// A push of `digest` without tags or platforms.
-    pub fn new(digest: Digest, media_type: impl Into<String>, size: u64) -> NewVersion {
+    pub fn new(digest: Digest, media_type: MediaType, size: u64) -> NewVersion {
         NewVersion {
             digest,
-            media_type: media_type.into(),
+            media_type,
             size,
             tags: Vec::new(),
             platforms: Vec::new(),

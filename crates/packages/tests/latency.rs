@@ -70,7 +70,7 @@ async fn populate(store: &dyn PackageStore, scale: usize) -> Data {
         for v in 0..5u32 {
             let digest = Digest::sha256(format!("{p}/{v}").as_bytes());
             let version =
-                NewVersion::new(digest, "application/vnd.oci.image.manifest.v1+json", 500)
+                NewVersion::new(digest, wharf_reference::MediaType::OCI_IMAGE_MANIFEST, 500)
                     .with_tag(format!("v{v}").parse().expect("tag"));
             store
                 .record_version(&name, &version, NOW)

@@ -105,7 +105,7 @@ async fn apply(store: &dyn PackageStore, name: &RepositoryName, op: &Op) -> Outc
         Op::Push { manifest, tags } => {
             let mut version = NewVersion::new(
                 digest(*manifest),
-                "application/vnd.oci.image.manifest.v1+json",
+                wharf_reference::MediaType::OCI_IMAGE_MANIFEST,
                 10,
             );
             version.tags = tags.iter().map(|t| tag(*t)).collect();
@@ -205,7 +205,7 @@ proptest! {
             let name: RepositoryName = "alice/app".parse().expect("name");
             let mut ids = Vec::new();
             for manifest in 0..count {
-                let version = NewVersion::new(digest(manifest), "application/vnd.oci.image.manifest.v1+json", 1);
+                let version = NewVersion::new(digest(manifest), wharf_reference::MediaType::OCI_IMAGE_MANIFEST, 1);
                 ids.push(store.record_version(&name, &version, NOW).await.expect("push").id);
             }
             ids.reverse();

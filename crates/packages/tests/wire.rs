@@ -52,7 +52,7 @@ async fn a_package_serializes_flat_with_its_settings_and_history() {
             &name,
             &NewVersion::new(
                 Digest::sha256(b"{}"),
-                "application/vnd.oci.image.index.v1+json",
+                wharf_reference::MediaType::OCI_IMAGE_INDEX,
                 2,
             )
             .with_tag("latest".parse().expect("tag"))

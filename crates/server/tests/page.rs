@@ -66,7 +66,7 @@ async fn publish(
         .unwrap();
     let mut version = NewVersion::new(
         Digest::sha256(name.as_str().as_bytes()),
-        "application/vnd.oci.image.manifest.v1+json",
+        wharf_reference::MediaType::OCI_IMAGE_MANIFEST,
         100,
     );
     for tag in tags {

@@ -53,7 +53,7 @@ fn version_from_row(conn: &Connection, row: VersionRow) -> Result<VersionRecord,
     Ok(VersionRecord {
         id: VersionId::new(row.id),
         digest: parse("digest", &row.digest)?,
-        media_type: row.media_type,
+        media_type: parse("media type", &row.media_type)?,
         size: u64_from_sql("manifest size", row.size)?,
         tags: tags_of(conn, row.id)?,
         platforms: from_json("platforms", &row.platforms)?,
@@ -173,7 +173,7 @@ pub(crate) fn record(
                 conn,
                 "INSERT INTO versions (package_id, digest, media_type, size, platforms, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6) RETURNING id",
-                params![package_id, version.digest.as_str(), version.media_type, size, platforms, now_sql],
+                params![package_id, version.digest.as_str(), version.media_type.as_str(), size, platforms, now_sql],
                 "recording a version",
             )?;
             (id, true)
@@ -184,7 +184,7 @@ pub(crate) fn record(
                 "UPDATE versions SET media_type = ?1, size = ?2, platforms = ?3, updated_at = ?4,
                      deleted_at = NULL
                  WHERE id = ?5",
-                params![version.media_type, size, platforms, now_sql, id],
+                params![version.media_type.as_str(), size, platforms, now_sql, id],
                 "recording a version",
             )?;
             (id, deleted_at.is_some())

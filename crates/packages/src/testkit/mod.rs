@@ -56,7 +56,7 @@ use wharf_auth::{
     OwnerKind, Package, PackageAction, PersonalAccessToken, Principal, RepositoryRole, Role,
     StoredToken, TeamSlug, Timestamp, TokenHash, Visibility, WorkflowPermission,
 };
-use wharf_reference::{Digest, RepositoryName, Tag};
+use wharf_reference::{Digest, MediaType, RepositoryName, Tag};
 
 use crate::prelude::*;
 use crate::{
@@ -295,11 +295,7 @@ pub fn digest(n: u32) -> Digest {
 }
 
 fn manifest(n: u32) -> NewVersion {
-    NewVersion::new(
-        digest(n),
-        "application/vnd.oci.image.manifest.v1+json",
-        100 + u64::from(n),
-    )
+    NewVersion::new(digest(n), MediaType::OCI_IMAGE_MANIFEST, 100 + u64::from(n))
 }
 
 fn tags(list: &[&str]) -> Vec<Tag> {

@@ -291,7 +291,7 @@ impl Accounts {
         let now = self.now();
         let mut version = NewVersion::new(
             digest.clone(),
-            manifest.media_type().as_str(),
+            manifest.media_type().clone(),
             manifest.size(),
         );
         if let Some(tag) = tag {

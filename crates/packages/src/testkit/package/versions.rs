@@ -7,13 +7,13 @@ use super::*;
 pub async fn versions_upsert_by_digest(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let app = name("alice/app");
-    let index = NewVersion::new(digest(1), "application/vnd.oci.image.index.v1+json", 500)
+    let index = NewVersion::new(digest(1), MediaType::OCI_IMAGE_INDEX, 500)
         .with_platform("linux/arm64/v8")
         .with_platform("linux/amd64")
         .with_platform("linux/amd64");
     let first = push(&store, &app, &index, at(1)).await;
     assert_eq!(first.digest, digest(1));
-    assert_eq!(first.media_type, "application/vnd.oci.image.index.v1+json");
+    assert_eq!(first.media_type, MediaType::OCI_IMAGE_INDEX);
     assert_eq!(first.size, 500);
     assert_eq!(
         first.platforms,

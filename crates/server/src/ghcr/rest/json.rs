@@ -99,7 +99,7 @@ pub(crate) struct VersionJson {
     updated_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     deleted_at: Option<String>,
-    media_type: String,
+    media_type: wharf_reference::MediaType,
     size: u64,
     metadata: VersionMetadataJson,
 }

@@ -48,7 +48,7 @@
 //! store.create_user(&alice, now).await?;
 //! let name: wharf_reference::RepositoryName = "alice/app".parse()?;
 //! store.create_package(&Package::first_publish(name.clone(), &Identity::User(alice)), now).await?;
-//! let version = NewVersion::new(Digest::sha256(b"{}"), "application/vnd.oci.image.manifest.v1+json", 2)
+//! let version = NewVersion::new(Digest::sha256(b"{}"), wharf_reference::MediaType::OCI_IMAGE_MANIFEST, 2)
 //!     .with_tag("1.0".parse()?);
 //! store.record_version(&name, &version, now).await?;
 //!

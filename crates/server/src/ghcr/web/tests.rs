@@ -35,7 +35,7 @@ fn version(id: i64, body: &[u8], tags: &[&str], platforms: &[&str], at: u64) -> 
     let mut version = VersionRecord::new(
         VersionId::new(id),
         Digest::sha256(body),
-        "application/vnd.oci.image.manifest.v1+json",
+        wharf_reference::MediaType::OCI_IMAGE_MANIFEST,
         body.len() as u64,
         Timestamp::from_unix_seconds(at),
     );
