@@ -467,28 +467,22 @@ async fn a_writer_cannot_make_themselves_admin_through_a_source_label() {
     // ...so bob is no admin: he cannot grant himself admin, remove alice's
     // say, or publish the package.
     let bob = ghcr.basic("bob");
-    for (what, reply) in [
+    let alices = "/users/alice/packages/container/app";
+    for (what, method, path, body) in [
         (
             "grant admin",
-            ghcr.send_json(
-                Method::PUT,
-                "/users/alice/packages/container/app/grants/user:bob",
-                &bob,
-                &json!({ "role": "admin" }),
-            )
-            .await,
+            Method::PUT,
+            format!("{alices}/grants/user:bob"),
+            json!({ "role": "admin" }),
         ),
         (
             "make public",
-            ghcr.send_json(
-                Method::PATCH,
-                "/users/alice/packages/container/app",
-                &bob,
-                &json!({ "visibility": "public" }),
-            )
-            .await,
+            Method::PATCH,
+            alices.to_owned(),
+            json!({ "visibility": "public" }),
         ),
     ] {
+        let reply = ghcr.send_json(method, &path, &bob, &body).await;
         assert_eq!(reply.status, 403, "{what}: {reply:?}");
     }
     let record = as_alice(&ghcr, package).await;
@@ -521,15 +515,14 @@ async fn a_push_does_not_link_again_what_an_admin_unlinked() {
         "the creator's first publish links it: {record}"
     );
 
-    let reply = ghcr
-        .send_json(
-            Method::PATCH,
-            package,
-            &alice,
-            &json!({ "repository": null }),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{reply:?}");
+    ghcr.assert_send_json(
+        Method::PATCH,
+        package,
+        &alice,
+        &json!({ "repository": null }),
+        200,
+    )
+    .await;
 
     // Pushing the same labels again, even as the admin, leaves it unlinked.
     let (reply, _, _) = ghcr

@@ -158,15 +158,14 @@ async fn a_host_registry_gets_wharf_metrics_merged() {
     ghcr.server.registry.metrics().register(&mut host);
 
     let alice = ghcr.basic("alice");
-    let reply = ghcr
-        .send_json(
-            Method::PATCH,
-            "/user/packages/container/missing",
-            &alice,
-            &json!({ "visibility": "public" }),
-        )
-        .await;
-    assert_eq!(reply.status, 404);
+    ghcr.assert_send_json(
+        Method::PATCH,
+        "/user/packages/container/missing",
+        &alice,
+        &json!({ "visibility": "public" }),
+        404,
+    )
+    .await;
 
     let mut text = String::new();
     prometheus_client::encoding::prometheus_text::encode(&mut text, &host).expect("encode");

@@ -457,9 +457,8 @@ async fn grants_give_and_take_a_role() {
     ghcr.assert_get("bob", pull, 404).await;
 
     let reply = ghcr
-        .send_json(Method::PUT, grant, &alice, &json!({ "role": "read" }))
+        .assert_send_json(Method::PUT, grant, &alice, &json!({ "role": "read" }), 200)
         .await;
-    assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(
         reply.json(),
         json!({ "grantee": "user:bob", "role": "read" })
@@ -469,10 +468,8 @@ async fn grants_give_and_take_a_role() {
     assert_eq!(push.status, 403, "read does not push");
 
     // bob may read but not manage access.
-    let reply = ghcr
-        .send_json(Method::PUT, grant, &bob, &json!({ "role": "admin" }))
+    ghcr.assert_send_json(Method::PUT, grant, &bob, &json!({ "role": "admin" }), 403)
         .await;
-    assert_eq!(reply.status, 403);
 
     let listed = ghcr
         .get_as("alice", "/users/alice/packages/container/app/grants")
@@ -488,28 +485,26 @@ async fn grants_give_and_take_a_role() {
 
     // A workflow of another repository, by its repository grant.
     let ci_grant = "/users/alice/packages/container/app/grants/repository:alice%2Fsite";
-    let reply = ghcr
-        .send_json(Method::PUT, ci_grant, &alice, &json!({ "role": "write" }))
-        .await;
-    assert_eq!(reply.status, 200, "{reply:?}");
+    ghcr.assert_send_json(
+        Method::PUT,
+        ci_grant,
+        &alice,
+        &json!({ "role": "write" }),
+        200,
+    )
+    .await;
     let ci_push = ghcr
         .post("/v2/alice/app/blobs/uploads/", Some(&ghcr.basic("site-ci")))
         .await;
     assert_eq!(ci_push.status, 202);
 
-    let bad = ghcr
-        .send_json(Method::PUT, grant, &alice, &json!({ "role": "owner" }))
-        .await;
-    assert_eq!(bad.status, 400);
-    let unknown = ghcr
-        .send_json(
-            Method::PUT,
-            "/users/alice/packages/container/app/grants/user:nobody",
-            &alice,
-            &json!({ "role": "read" }),
-        )
-        .await;
-    assert_eq!(unknown.status, 404, "{unknown:?}");
+    // Refused: a role GitHub does not have, a grantee that does not exist.
+    let nobody = "/users/alice/packages/container/app/grants/user:nobody";
+    for (path, role, status) in [(grant, "owner", 400), (nobody, "read", 404)] {
+        let role = json!({ "role": role });
+        ghcr.assert_send_json(Method::PUT, path, &alice, &role, status)
+            .await;
+    }
 
     let reply = ghcr.delete_as("alice", grant).await;
     assert_eq!(reply.status, 204);

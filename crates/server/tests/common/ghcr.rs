@@ -315,6 +315,22 @@ impl Ghcr {
             .await
     }
 
+    /// Sends JSON, asserting the answer's status.
+    pub async fn assert_send_json(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: &str,
+        body: &Value,
+        status: u16,
+    ) -> Reply {
+        let reply = self
+            .send_json(method.clone(), path, authorization, body)
+            .await;
+        assert_eq!(reply.status, status, "{method} {path}: {reply:?}");
+        reply
+    }
+
     /// Pushes a blob as `authorization`; the reply of the monolithic POST.
     pub async fn push_blob_as(&self, authorization: &str, repo: &str, content: &[u8]) -> Reply {
         let digest = Digest::sha256(content);
