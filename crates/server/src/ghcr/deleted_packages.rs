@@ -267,9 +267,12 @@ impl Accounts {
     /// packages, and the manifests of its purged versions of live packages
     /// that no record references any more) and is handed to `each` before
     /// the next batch is asked for, so no more than one batch is held at a
-    /// time and a crash leaves at most one batch's content behind (the
-    /// archives of which [`reconcile_archives`](Self::reconcile_archives)
-    /// deletes at the next start). Returns how much went in all.
+    /// time and a crash leaves at most one batch's content behind. Of that,
+    /// [`reconcile_archives`](Self::reconcile_archives) deletes the
+    /// archives at the next start (their package records are gone); the
+    /// manifests of the batch's purged versions of live packages it does
+    /// not see, and they stay in storage, no longer hidden by a deleted
+    /// version record. Returns how much went in all.
     pub(crate) async fn purge_expired(
         &self,
         storage: &Arc<dyn Storage>,
