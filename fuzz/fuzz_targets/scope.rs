@@ -24,22 +24,7 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let asked: Vec<Scope> = values
-        .iter()
-        .flat_map(|v| v.split(' ').filter(|s| !s.is_empty()))
-        .map(|s| Scope::parse(s).expect("every part of an accepted request parses"))
-        .collect();
-    assert!(set.len() <= asked.len());
-    for scope in &asked {
-        assert!(set.allows(scope), "{set} must allow {scope}");
-        assert!(set.get(scope.resource()).is_some());
-    }
-    for pair in set.iter().collect::<Vec<_>>().windows(2) {
-        assert!(
-            !pair[0].resource().same_as(pair[1].resource()),
-            "one entry per resource: {set}"
-        );
-    }
+    wharf_fuzz::check_requested_scopes(&set, values.iter().copied());
 
     let shown = set.to_string();
     let back: ScopeSet = shown.parse().expect("a scope set's Display parses");

@@ -205,7 +205,7 @@ pub use distribution::route::{ManifestRef, RouteKind};
 #[cfg(feature = "ghcr")]
 pub use ghcr::{
     Accounts, AccountsConfig, AccountsError, AnnotationPolicy, ArchiveRepairs, Clock,
-    PackageContentError,
+    PackageContentError, PurgeTotals,
 };
 pub use http::metrics::Metrics;
 pub use http::serve::{serve, ServeOptions, Shutdown};

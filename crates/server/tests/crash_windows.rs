@@ -76,9 +76,8 @@ async fn stored_after_publish(
 /// The versions the REST API lists: digest → tags.
 async fn versions(ghcr: &Ghcr) -> Vec<(String, Vec<String>)> {
     let reply = ghcr
-        .get_as("alice", "/user/packages/container/app/versions")
+        .assert_get("alice", "/user/packages/container/app/versions", 200)
         .await;
-    assert_eq!(reply.status, 200, "{reply:?}");
     let mut out: Vec<(String, Vec<String>)> = reply
         .json()
         .as_array()
@@ -107,15 +106,12 @@ async fn a_manifest_stored_before_its_version_was_recorded_is_completed_by_the_r
     let listed = versions(&ghcr).await;
     assert_eq!(listed, vec![(first.to_string(), vec!["1.0".to_owned()])]);
     let by_digest = ghcr
-        .get_as("alice", &format!("/v2/alice/app/manifests/{digest}"))
+        .assert_get("alice", &format!("/v2/alice/app/manifests/{digest}"), 200)
         .await;
-    assert_eq!(by_digest.status, 200);
     assert_eq!(&by_digest.body[..], &bytes[..], "whole, never partial");
     // Nobody else sees it: the package is private.
-    let other = ghcr
-        .get_as("bob", &format!("/v2/alice/app/manifests/{digest}"))
+    ghcr.assert_get("bob", &format!("/v2/alice/app/manifests/{digest}"), 404)
         .await;
-    assert_eq!(other.status, 404);
 
     // The client's retry records the version with its tag.
     let reply = retry(&ghcr, "alice/app", "2.0", &bytes).await;
@@ -127,10 +123,9 @@ async fn a_manifest_stored_before_its_version_was_recorded_is_completed_by_the_r
     ];
     expected.sort();
     assert_eq!(listed, expected);
-    let first_again = ghcr
-        .get_as("alice", &format!("/v2/alice/app/manifests/{first}"))
+    // The earlier version is intact.
+    ghcr.assert_get("alice", &format!("/v2/alice/app/manifests/{first}"), 200)
         .await;
-    assert_eq!(first_again.status, 200, "the earlier version is intact");
 }
 
 #[tokio::test]
@@ -139,8 +134,9 @@ async fn a_tag_moved_in_storage_before_the_records_is_settled_by_the_retry() {
 
     // After the crash the tag resolves to the new manifest (storage is the
     // truth for pulls); the records still name the old one.
-    let pulled = ghcr.get_as("alice", "/v2/alice/app/manifests/latest").await;
-    assert_eq!(pulled.status, 200);
+    let pulled = ghcr
+        .assert_get("alice", "/v2/alice/app/manifests/latest", 200)
+        .await;
     assert_eq!(pulled.header("docker-content-digest"), Some(new.as_str()));
     assert_eq!(
         versions(&ghcr).await,
@@ -157,10 +153,8 @@ async fn a_tag_moved_in_storage_before_the_records_is_settled_by_the_retry() {
     ];
     expected.sort();
     assert_eq!(versions(&ghcr).await, expected);
-    let old_again = ghcr
-        .get_as("alice", &format!("/v2/alice/app/manifests/{old}"))
+    ghcr.assert_get("alice", &format!("/v2/alice/app/manifests/{old}"), 200)
         .await;
-    assert_eq!(old_again.status, 200);
     let tags = ghcr.get_as("alice", "/v2/alice/app/tags/list").await;
     let tags: Value = tags.json();
     assert_eq!(tags["tags"], serde_json::json!(["latest"]));

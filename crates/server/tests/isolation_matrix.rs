@@ -372,36 +372,37 @@ impl Fixture {
                     Answer::error(404, "BLOB_UNKNOWN"),
                 )
             };
-            probes.push(on_pull(
-                &format!("GET {which} manifest by digest"),
-                Method::GET,
-                v2(&format!("manifests/{}", image.manifest)),
-                manifest.clone(),
-            ));
-            probes.push(on_pull(
-                &format!("HEAD {which} manifest by digest"),
-                Method::HEAD,
-                v2(&format!("manifests/{}", image.manifest)),
-                manifest,
-            ));
-            probes.push(on_pull(
-                &format!("GET {which} layer"),
-                Method::GET,
-                v2(&format!("blobs/{}", image.layer)),
-                blob.clone(),
-            ));
-            probes.push(on_pull(
-                &format!("HEAD {which} config"),
-                Method::HEAD,
-                v2(&format!("blobs/{}", image.config)),
-                blob,
-            ));
-            probes.push(on_pull(
-                &format!("GET {which} referrers"),
-                Method::GET,
-                v2(&format!("referrers/{}", image.manifest)),
-                Answer::ok(200),
-            ));
+            let by_digest = || format!("manifests/{}", image.manifest);
+            for (method, what, path, answer) in [
+                (
+                    Method::GET,
+                    "manifest by digest",
+                    by_digest(),
+                    manifest.clone(),
+                ),
+                (Method::HEAD, "manifest by digest", by_digest(), manifest),
+                (
+                    Method::GET,
+                    "layer",
+                    format!("blobs/{}", image.layer),
+                    blob.clone(),
+                ),
+                (
+                    Method::HEAD,
+                    "config",
+                    format!("blobs/{}", image.config),
+                    blob,
+                ),
+                (
+                    Method::GET,
+                    "referrers",
+                    format!("referrers/{}", image.manifest),
+                    Answer::ok(200),
+                ),
+            ] {
+                let name = format!("{method} {which} {what}");
+                probes.push(on_pull(&name, method, v2(&path), answer));
+            }
         }
         probes.push(
             Probe::new(

@@ -174,43 +174,31 @@ async fn a_repository_named_only_after_its_owner_is_refused_with_name_invalid() 
     };
     let blob = ghcr.push_blob_as(&bob, "bob", b"a layer").await;
     refused("blob upload", &blob);
-    let (manifest, _, _) = ghcr
-        .push_image_as(
-            &bob,
-            "bob",
-            "1",
-            serde_json::json!({}),
-            serde_json::json!({}),
-        )
-        .await;
-    refused("image push", &manifest);
     let bearer = ghcr
         .bearer(Some("bob"), &["repository:bob:pull,push"])
         .await;
-    let (with_bearer, _, _) = ghcr
-        .push_image_as(
-            &bearer,
-            "bob",
-            "1",
-            serde_json::json!({}),
-            serde_json::json!({}),
-        )
-        .await;
-    refused("image push with a bearer token", &with_bearer);
+    for (what, auth) in [
+        ("image push", &bob),
+        ("image push with a bearer token", &bearer),
+    ] {
+        let json = serde_json::json!({});
+        let (manifest, _, _) = ghcr
+            .push_image_as(auth, "bob", "1", json.clone(), json)
+            .await;
+        refused(what, &manifest);
+    }
     // Whoever asks, whether or not `bob` is an account.
     refused(
         "anonymous pull",
         &ghcr.get("/v2/bob/manifests/1", None).await,
     );
-    let nobody = ghcr.get_as("bob", "/v2/nobody/tags/list").await;
-    assert_eq!(nobody.status, 400, "{nobody:?}");
+    let nobody = ghcr.assert_get("bob", "/v2/nobody/tags/list", 400).await;
     assert_eq!(nobody.error_code().as_deref(), Some("NAME_INVALID"));
 
     // No package came into being.
     let packages = ghcr
-        .get_as("bob", "/user/packages?package_type=container")
+        .assert_get("bob", "/user/packages?package_type=container", 200)
         .await;
-    assert_eq!(packages.status, 200, "{packages:?}");
     assert_eq!(packages.json(), serde_json::json!([]));
     // bob/NAME is still bob's to publish.
     ghcr.publish("bob", "bob/app", "1").await;
@@ -310,21 +298,27 @@ async fn data_files_are_private_to_the_registry_user_under_the_usual_umask() {
         .expect("config");
     let server = common::start_on_filesystem(storage, move |b| b.accounts(config)).await;
     let auth = basic("alice", &secret);
-    let send =
-        |method: reqwest::Method, path: String, content_type: &'static str, body: Vec<u8>| {
-            let auth = auth.clone();
-            let server = &server;
-            async move {
-                server
-                    .send(
-                        method,
-                        &path,
-                        &[("authorization", &auth), ("content-type", content_type)],
-                        body,
-                    )
-                    .await
-            }
-        };
+    // Each request as alice, which must answer `status`.
+    let send = |method: reqwest::Method,
+                path: String,
+                content_type: &'static str,
+                body: Vec<u8>,
+                status: u16| {
+        let auth = auth.clone();
+        let server = &server;
+        async move {
+            let reply = server
+                .send(
+                    method,
+                    &path,
+                    &[("authorization", &auth), ("content-type", content_type)],
+                    body,
+                )
+                .await;
+            assert_eq!(reply.status, status, "{reply:?}");
+            reply
+        }
+    };
 
     // Pushed images: blobs, manifests, tags, packages in the database.
     let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
@@ -332,28 +326,28 @@ async fn data_files_are_private_to_the_registry_user_under_the_usual_umask() {
     for repo in ["alice/app", "alice/old"] {
         for blob in [&config, &layer] {
             let digest = Digest::sha256(blob);
-            let reply = send(
+            send(
                 reqwest::Method::POST,
                 format!("/v2/{repo}/blobs/uploads/?digest={digest}"),
                 "application/octet-stream",
                 blob.clone(),
+                201,
             )
             .await;
-            assert_eq!(reply.status, 201, "{reply:?}");
         }
         let manifest = common::image_manifest(
             (&Digest::sha256(&config), config.len()),
             &[(&Digest::sha256(&layer), layer.len())],
             None,
         );
-        let reply = send(
+        send(
             reqwest::Method::PUT,
             format!("/v2/{repo}/manifests/1.0"),
             common::OCI_MANIFEST,
             manifest,
+            201,
         )
         .await;
-        assert_eq!(reply.status, 201, "{reply:?}");
     }
     // An upload left open, with data.
     let started = send(
@@ -361,27 +355,27 @@ async fn data_files_are_private_to_the_registry_user_under_the_usual_umask() {
         "/v2/alice/app/blobs/uploads/".into(),
         "application/octet-stream",
         Vec::new(),
+        202,
     )
     .await;
-    assert_eq!(started.status, 202, "{started:?}");
     let location = started.header("location").expect("location").to_owned();
-    let chunk = send(
+    send(
         reqwest::Method::PATCH,
         location,
         "application/octet-stream",
         b"half a layer".to_vec(),
+        202,
     )
     .await;
-    assert_eq!(chunk.status, 202, "{chunk:?}");
     // One of them deleted (restorable, so kept somewhere).
-    let deleted = send(
+    send(
         reqwest::Method::DELETE,
         "/user/packages/container/old".into(),
         "application/json",
         Vec::new(),
+        204,
     )
     .await;
-    assert_eq!(deleted.status, 204, "{deleted:?}");
 
     let modes = modes(&data);
     let seen = [

@@ -51,6 +51,20 @@ async fn bearer_with(ghcr: &Ghcr, basic: &str, scopes: &[&str]) -> String {
     format!("Bearer {}", reply.json()["token"].as_str().expect("token"))
 }
 
+/// alice gives bob the write role through the REST path `grant` (a
+/// package's `grants/user:bob`).
+async fn grant_write(ghcr: &Ghcr, grant: &str) {
+    let reply = ghcr
+        .send_json(
+            Method::PUT,
+            grant,
+            &ghcr.basic("alice"),
+            &json!({ "role": "write" }),
+        )
+        .await;
+    assert!(reply.status.is_success(), "{reply:?}");
+}
+
 // ------------------------------------------------ finding 4: re-checked
 
 #[tokio::test]
@@ -278,15 +292,7 @@ async fn a_bearer_token_loses_what_a_revoked_grant_gave() {
     let ghcr = Ghcr::start().await;
     ghcr.publish("alice", "alice/app", "1.0").await;
     let grant = "/user/packages/container/app/grants/user:bob";
-    let reply = ghcr
-        .send_json(
-            Method::PUT,
-            grant,
-            &ghcr.basic("alice"),
-            &json!({ "role": "write" }),
-        )
-        .await;
-    assert!(reply.status.is_success(), "{reply:?}");
+    grant_write(&ghcr, grant).await;
     let bobs = ghcr
         .bearer(Some("bob"), &["repository:alice/app:pull,push"])
         .await;
@@ -416,8 +422,7 @@ const SOURCE: &str = "org.opencontainers.image.source";
 
 /// The package as its admin alice sees it through the REST API.
 async fn as_alice(ghcr: &Ghcr, path: &str) -> serde_json::Value {
-    let reply = ghcr.get_as("alice", path).await;
-    assert_eq!(reply.status, 200, "{reply:?}");
+    let reply = ghcr.assert_get("alice", path, 200).await;
     reply.json()
 }
 
@@ -436,15 +441,7 @@ async fn a_writer_cannot_make_themselves_admin_through_a_source_label() {
         .await
         .expect("collaborator");
     let package = "/user/packages/container/app";
-    let reply = ghcr
-        .send_json(
-            Method::PUT,
-            &format!("{package}/grants/user:bob"),
-            &ghcr.basic("alice"),
-            &json!({ "role": "write" }),
-        )
-        .await;
-    assert!(reply.status.is_success(), "{reply:?}");
+    grant_write(&ghcr, &format!("{package}/grants/user:bob")).await;
 
     // bob pushes an image whose source label names alice/tools, through
     // Basic auth and through a bearer token.
@@ -470,28 +467,22 @@ async fn a_writer_cannot_make_themselves_admin_through_a_source_label() {
     // ...so bob is no admin: he cannot grant himself admin, remove alice's
     // say, or publish the package.
     let bob = ghcr.basic("bob");
-    for (what, reply) in [
+    let alices = "/users/alice/packages/container/app";
+    for (what, method, path, body) in [
         (
             "grant admin",
-            ghcr.send_json(
-                Method::PUT,
-                "/users/alice/packages/container/app/grants/user:bob",
-                &bob,
-                &json!({ "role": "admin" }),
-            )
-            .await,
+            Method::PUT,
+            format!("{alices}/grants/user:bob"),
+            json!({ "role": "admin" }),
         ),
         (
             "make public",
-            ghcr.send_json(
-                Method::PATCH,
-                "/users/alice/packages/container/app",
-                &bob,
-                &json!({ "visibility": "public" }),
-            )
-            .await,
+            Method::PATCH,
+            alices.to_owned(),
+            json!({ "visibility": "public" }),
         ),
     ] {
+        let reply = ghcr.send_json(method, &path, &bob, &body).await;
         assert_eq!(reply.status, 403, "{what}: {reply:?}");
     }
     let record = as_alice(&ghcr, package).await;
@@ -524,15 +515,14 @@ async fn a_push_does_not_link_again_what_an_admin_unlinked() {
         "the creator's first publish links it: {record}"
     );
 
-    let reply = ghcr
-        .send_json(
-            Method::PATCH,
-            package,
-            &alice,
-            &json!({ "repository": null }),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{reply:?}");
+    ghcr.assert_send_json(
+        Method::PATCH,
+        package,
+        &alice,
+        &json!({ "repository": null }),
+        200,
+    )
+    .await;
 
     // Pushing the same labels again, even as the admin, leaves it unlinked.
     let (reply, _, _) = ghcr

@@ -40,18 +40,13 @@ async fn every_endpoint_family_has_its_route_label() {
     // The REST API: a package (PATCH), its versions, a listing, and a path
     // under a package that no endpoint serves.
     ghcr.make_public("alice", "/user", "app").await;
-    let reply = ghcr
-        .get_as("alice", "/users/alice/packages/container/app/versions")
-        .await;
-    assert_eq!(reply.status, 200, "{reply:?}");
-    let reply = ghcr
-        .get_as("alice", "/user/packages?package_type=container")
-        .await;
-    assert_eq!(reply.status, 200, "{reply:?}");
-    let reply = ghcr
-        .get_as("alice", "/users/alice/packages/container/app/nothing-here")
-        .await;
-    assert_eq!(reply.status, 404);
+    for (path, status) in [
+        ("/users/alice/packages/container/app/versions", 200),
+        ("/user/packages?package_type=container", 200),
+        ("/users/alice/packages/container/app/nothing-here", 404),
+    ] {
+        ghcr.assert_get("alice", path, status).await;
+    }
     // The pages.
     let reply = ghcr.get("/alice/packages/container/app", None).await;
     assert_eq!(reply.status, 200, "{reply:?}");
@@ -163,15 +158,14 @@ async fn a_host_registry_gets_wharf_metrics_merged() {
     ghcr.server.registry.metrics().register(&mut host);
 
     let alice = ghcr.basic("alice");
-    let reply = ghcr
-        .send_json(
-            Method::PATCH,
-            "/user/packages/container/missing",
-            &alice,
-            &json!({ "visibility": "public" }),
-        )
-        .await;
-    assert_eq!(reply.status, 404);
+    ghcr.assert_send_json(
+        Method::PATCH,
+        "/user/packages/container/missing",
+        &alice,
+        &json!({ "visibility": "public" }),
+        404,
+    )
+    .await;
 
     let mut text = String::new();
     prometheus_client::encoding::prometheus_text::encode(&mut text, &host).expect("encode");

@@ -186,9 +186,8 @@ async fn listings_are_paged_with_a_link_to_the_next_page() {
 async fn a_package_reads_like_githubs_with_its_metadata() {
     let ghcr = seeded().await;
     let reply = ghcr
-        .get_as("alice", "/users/alice/packages/container/app")
+        .assert_get("alice", "/users/alice/packages/container/app", 200)
         .await;
-    assert_eq!(reply.status, 200, "{reply:?}");
     let package = reply.json();
     assert!(package["id"].is_number());
     assert_eq!(package["name"], "app");
@@ -222,9 +221,8 @@ async fn a_package_reads_like_githubs_with_its_metadata() {
     }
 
     let nested = ghcr
-        .get_as("alice", "/user/packages/container/app%2Frelease")
+        .assert_get("alice", "/user/packages/container/app%2Frelease", 200)
         .await;
-    assert_eq!(nested.status, 200, "{nested:?}");
     assert_eq!(nested.json()["name"], "app/release");
     assert_eq!(
         nested.json()["html_url"],
@@ -459,9 +457,8 @@ async fn grants_give_and_take_a_role() {
     ghcr.assert_get("bob", pull, 404).await;
 
     let reply = ghcr
-        .send_json(Method::PUT, grant, &alice, &json!({ "role": "read" }))
+        .assert_send_json(Method::PUT, grant, &alice, &json!({ "role": "read" }), 200)
         .await;
-    assert_eq!(reply.status, 200, "{reply:?}");
     assert_eq!(
         reply.json(),
         json!({ "grantee": "user:bob", "role": "read" })
@@ -471,10 +468,8 @@ async fn grants_give_and_take_a_role() {
     assert_eq!(push.status, 403, "read does not push");
 
     // bob may read but not manage access.
-    let reply = ghcr
-        .send_json(Method::PUT, grant, &bob, &json!({ "role": "admin" }))
+    ghcr.assert_send_json(Method::PUT, grant, &bob, &json!({ "role": "admin" }), 403)
         .await;
-    assert_eq!(reply.status, 403);
 
     let listed = ghcr
         .get_as("alice", "/users/alice/packages/container/app/grants")
@@ -490,28 +485,26 @@ async fn grants_give_and_take_a_role() {
 
     // A workflow of another repository, by its repository grant.
     let ci_grant = "/users/alice/packages/container/app/grants/repository:alice%2Fsite";
-    let reply = ghcr
-        .send_json(Method::PUT, ci_grant, &alice, &json!({ "role": "write" }))
-        .await;
-    assert_eq!(reply.status, 200, "{reply:?}");
+    ghcr.assert_send_json(
+        Method::PUT,
+        ci_grant,
+        &alice,
+        &json!({ "role": "write" }),
+        200,
+    )
+    .await;
     let ci_push = ghcr
         .post("/v2/alice/app/blobs/uploads/", Some(&ghcr.basic("site-ci")))
         .await;
     assert_eq!(ci_push.status, 202);
 
-    let bad = ghcr
-        .send_json(Method::PUT, grant, &alice, &json!({ "role": "owner" }))
-        .await;
-    assert_eq!(bad.status, 400);
-    let unknown = ghcr
-        .send_json(
-            Method::PUT,
-            "/users/alice/packages/container/app/grants/user:nobody",
-            &alice,
-            &json!({ "role": "read" }),
-        )
-        .await;
-    assert_eq!(unknown.status, 404, "{unknown:?}");
+    // Refused: a role GitHub does not have, a grantee that does not exist.
+    let nobody = "/users/alice/packages/container/app/grants/user:nobody";
+    for (path, role, status) in [(grant, "owner", 400), (nobody, "read", 404)] {
+        let role = json!({ "role": role });
+        ghcr.assert_send_json(Method::PUT, path, &alice, &role, status)
+            .await;
+    }
 
     let reply = ghcr.delete_as("alice", grant).await;
     assert_eq!(reply.status, 204);
@@ -524,8 +517,9 @@ async fn grants_give_and_take_a_role() {
 async fn versions_are_listed_read_deleted_and_restored() {
     let ghcr = seeded().await;
     let base = "/users/alice/packages/container/app";
-    let listed = ghcr.get_as("alice", &format!("{base}/versions")).await;
-    assert_eq!(listed.status, 200, "{listed:?}");
+    let listed = ghcr
+        .assert_get("alice", &format!("{base}/versions"), 200)
+        .await;
     let versions = listed.json();
     let versions = versions.as_array().expect("list");
     assert_eq!(versions.len(), 2);
@@ -590,8 +584,7 @@ async fn a_deleted_package_is_gone_until_restored_and_purged_after_30_days() {
     let deleted = ghcr.delete_as("alice", package).await;
     assert_eq!(deleted.status, 204, "{deleted:?}");
     ghcr.assert_get("alice", package, 404).await;
-    let reply = ghcr.get_as("alice", pull).await;
-    assert_eq!(reply.status, 404);
+    let reply = ghcr.assert_get("alice", pull, 404).await;
     assert_eq!(reply.error_code().as_deref(), Some("NAME_UNKNOWN"));
     let listed = ghcr
         .get_as("alice", "/user/packages?package_type=container")
@@ -643,8 +636,8 @@ async fn every_path_names_its_methods_and_nested_names_stay_whole() {
     );
     let versions = ghcr.get_as("alice", &format!("{base}/versions")).await;
     let id = versions.json()[0]["id"].clone();
-    let version = ghcr.get_as("alice", &format!("{base}/versions/{id}")).await;
-    assert_eq!(version.status, 200, "{version:?}");
+    ghcr.assert_get("alice", &format!("{base}/versions/{id}"), 200)
+        .await;
 
     for path in [
         "/user/packages/container",

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::Router;
 use base64::Engine as _;
-use http::{Request, StatusCode};
+use http::{Request, Response, StatusCode};
 use tower::ServiceExt;
 use wharf_annotations::{Field, Licenses, Origin, PackageMetadata};
 use wharf_auth::{
@@ -180,16 +180,26 @@ async fn get(router: &Router, path: &str, authorization: Option<&str>) -> (Statu
     if let Some(value) = authorization {
         request = request.header("authorization", value);
     }
-    let response = router
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
+    let response = respond(router, request.body(Body::empty()).unwrap()).await;
+    (response.status(), text(response).await)
+}
+
+/// The router's answer to `request`.
+async fn respond(router: &Router, request: Request<Body>) -> Response<Body> {
+    router.clone().oneshot(request).await.unwrap()
+}
+
+/// A response's body, as text.
+async fn text(response: Response<Body>) -> String {
     let body = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
         .unwrap();
-    (status, String::from_utf8(body.to_vec()).unwrap())
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+/// A response's header `name`, as text.
+fn header<'r>(response: &'r Response<Body>, name: &str) -> &'r str {
+    response.headers()[name].to_str().unwrap()
 }
 
 #[tokio::test]
@@ -264,24 +274,16 @@ async fn a_package_page_shows_metadata_and_pull_commands() {
 #[tokio::test]
 async fn pages_are_html_without_scripts_or_shared_caching() {
     let f = fixture().await;
-    let response = f
-        .router
-        .clone()
-        .oneshot(
-            Request::get("/alice/packages/container/public-app")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let headers = response.headers();
-    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
-    assert!(headers["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .starts_with("default-src 'none'"));
-    assert_eq!(headers["cache-control"], "private, no-cache");
-    assert_eq!(headers["x-content-type-options"], "nosniff");
+    let request = Request::get("/alice/packages/container/public-app");
+    let response = respond(&f.router, request.body(Body::empty()).unwrap()).await;
+    assert_eq!(
+        header(&response, "content-type"),
+        "text/html; charset=utf-8"
+    );
+    let csp = header(&response, "content-security-policy");
+    assert!(csp.starts_with("default-src 'none'"), "{csp}");
+    assert_eq!(header(&response, "cache-control"), "private, no-cache");
+    assert_eq!(header(&response, "x-content-type-options"), "nosniff");
 }
 
 #[tokio::test]
@@ -292,11 +294,7 @@ async fn without_a_public_host_pull_commands_name_the_request_host() {
         .header("host", "127.0.0.1:5123")
         .body(Body::empty())
         .unwrap();
-    let response = router.oneshot(request).await.unwrap();
-    let html = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let html = String::from_utf8(html.to_vec()).unwrap();
+    let html = text(respond(&router, request).await).await;
     assert!(html.contains("docker pull 127.0.0.1:5123/alice/public-app:latest"));
 }
 
@@ -426,24 +424,13 @@ async fn the_style_sheet_is_a_cacheable_asset_the_pages_link() {
     let (_, html) = get(&f.router, "/alice/packages/container/public-app", None).await;
     let start = html.find("/_wharf/style.css?v=").unwrap();
     let href = &html[start..start + html[start..].find('"').unwrap()];
-    let response = f
-        .router
-        .clone()
-        .oneshot(Request::get(href).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
+    let response = respond(&f.router, Request::get(href).body(Body::empty()).unwrap()).await;
     assert_eq!(response.status(), StatusCode::OK);
-    let headers = response.headers();
-    assert_eq!(headers["content-type"], "text/css; charset=utf-8");
-    assert!(headers["cache-control"]
-        .to_str()
-        .unwrap()
-        .starts_with("public, max-age="));
-    assert_eq!(headers["x-content-type-options"], "nosniff");
-    let css = axum::body::to_bytes(response.into_body(), usize::MAX)
-        .await
-        .unwrap();
-    let css = String::from_utf8(css.to_vec()).unwrap();
+    assert_eq!(header(&response, "content-type"), "text/css; charset=utf-8");
+    let cache = header(&response, "cache-control");
+    assert!(cache.starts_with("public, max-age="), "{cache}");
+    assert_eq!(header(&response, "x-content-type-options"), "nosniff");
+    let css = text(response).await;
     assert!(css.contains(".description p{") && css.contains("white-space:pre-wrap"));
     // The sheet is the same for everyone and needs no credentials.
     let (status, _) = get(&f.router, "/_wharf/style.css", Some(&f.bob)).await;
@@ -458,25 +445,14 @@ async fn pages_allow_the_style_sheet_and_nothing_inline() {
         "/alice/packages",
         "/alice/packages/container/secret",
     ] {
-        let response = f
-            .router
-            .clone()
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let csp = response.headers()["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let response = respond(&f.router, Request::get(path).body(Body::empty()).unwrap()).await;
+        let csp = header(&response, "content-security-policy").to_owned();
         assert!(csp.contains("style-src 'self';"), "{path}: {csp}");
         assert!(
             !csp.contains("unsafe-inline") && !csp.contains("script-src"),
             "{path}: {csp}"
         );
-        let html = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .unwrap();
-        let html = String::from_utf8(html.to_vec()).unwrap();
+        let html = text(response).await;
         assert!(html.contains(r#"<link rel="stylesheet" href="/_wharf/style.css?v="#));
         assert!(!html.contains("<style"), "{path}");
     }

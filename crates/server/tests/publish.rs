@@ -169,12 +169,12 @@ async fn deleting_a_manifest_by_digest_deletes_its_version_restorably() {
     let version = version_of(&ghcr, &name("alice/app"), &digest).await;
     assert!(version.is_deleted());
     let restore = ghcr
-        .post(
+        .post_as(
+            "alice",
             &format!(
                 "/user/packages/container/app/versions/{}/restore",
                 version.id
             ),
-            Some(&alice),
         )
         .await;
     assert_eq!(restore.status, 204, "{restore:?}");

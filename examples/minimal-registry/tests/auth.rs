@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 mod common;
-use common::{assert_help_mentions, BIN};
+use common::{assert_help_mentions, manifest_put, BIN};
 
 struct Running {
     child: Child,
@@ -148,14 +148,18 @@ async fn the_first_start_prints_an_admin_token_that_logs_in_and_pushes() {
         "config": { "mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest.to_string(), "size": config.len() },
         "layers": [],
     });
-    let put = client
-        .put(format!("{}/v2/admin/app/manifests/1.0", registry.base))
-        .header("authorization", &bearer)
-        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
-        .body(serde_json::to_vec(&manifest).unwrap())
-        .send()
-        .await
-        .unwrap();
+    let manifest = serde_json::to_vec(&manifest).unwrap();
+    let put = manifest_put(
+        &client,
+        &registry.base,
+        &bearer,
+        "admin/app",
+        "1.0",
+        manifest,
+    )
+    .send()
+    .await
+    .unwrap();
     assert_eq!(put.status(), 201);
 
     // First publish is private: anonymous pulls are challenged.

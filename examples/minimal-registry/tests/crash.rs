@@ -239,6 +239,22 @@ async fn fetch(client: &Client, base: &str, auth: &str, path: &str) -> Option<Ve
     }
 }
 
+/// Whether `path` serves anything after the restart; what it serves must
+/// be complete: hash to `digest`.
+async fn served_whole(
+    client: &Client,
+    base: &str,
+    auth: &str,
+    path: &str,
+    digest: &Digest,
+) -> bool {
+    let Some(body) = fetch(client, base, auth, path).await else {
+        return false;
+    };
+    assert_eq!(&Digest::sha256(&body), digest, "{path} is not complete");
+    true
+}
+
 fn integrity_check(data: &std::path::Path) {
     let db = rusqlite::Connection::open_with_flags(
         data.join("registry.db"),
@@ -366,38 +382,19 @@ async fn verify(client: &Client, base: &str, auth: &str, ledger: &Mutex<Ledger>)
         (l.blobs.clone(), l.cut.clone(), l.manifests.clone())
     };
     for (repo, digest) in &blobs {
-        let body = fetch(client, base, auth, &format!("/v2/{repo}/blobs/{digest}"))
-            .await
-            .unwrap_or_else(|| panic!("acknowledged blob {digest} in {repo} is gone"));
-        assert_eq!(
-            &Digest::sha256(&body),
-            digest,
-            "blob {digest} is not complete"
-        );
+        let path = format!("/v2/{repo}/blobs/{digest}");
+        let served = served_whole(client, base, auth, &path, digest).await;
+        assert!(served, "acknowledged blob {digest} in {repo} is gone");
     }
     for (repo, digest) in &cut {
-        if let Some(body) = fetch(client, base, auth, &format!("/v2/{repo}/blobs/{digest}")).await {
-            assert_eq!(
-                &Digest::sha256(&body),
-                digest,
-                "a partial blob under {digest}"
-            );
-        }
+        // Gone or whole, never partial.
+        let path = format!("/v2/{repo}/blobs/{digest}");
+        served_whole(client, base, auth, &path, digest).await;
     }
     for (repo, _tag, digest) in &manifests {
-        let body = fetch(
-            client,
-            base,
-            auth,
-            &format!("/v2/{repo}/manifests/{digest}"),
-        )
-        .await
-        .unwrap_or_else(|| panic!("acknowledged manifest {digest} in {repo} is gone"));
-        assert_eq!(
-            &Digest::sha256(&body),
-            digest,
-            "manifest {digest} is not complete"
-        );
+        let path = format!("/v2/{repo}/manifests/{digest}");
+        let served = served_whole(client, base, auth, &path, digest).await;
+        assert!(served, "acknowledged manifest {digest} in {repo} is gone");
     }
     let mut last_by_tag = std::collections::BTreeMap::new();
     for (repo, tag, digest) in &manifests {

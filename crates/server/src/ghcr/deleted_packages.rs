@@ -115,6 +115,68 @@ async fn holds_content(
         || !storage.linked_blobs(name, &one).await?.items.is_empty())
 }
 
+/// Deletes from storage what one batch of a purge removed from the
+/// records: the archives of its packages, and the manifests of its
+/// versions of live packages that no record references any more. A
+/// failure is logged and left for later: the next start deletes the
+/// archives of purged packages.
+async fn delete_purged_content(storage: &Arc<dyn Storage>, batch: &PurgeReport) {
+    for package in &batch.packages {
+        match storage.delete_archive(&package_key(package.id)).await {
+            Ok(()) | Err(wharf_storage::Error::ArchiveNotFound(_)) => {}
+            Err(err) => {
+                tracing::warn!(package = %package.name, error = %err, "deleting a purged package's archive failed; the next start retries")
+            }
+        }
+    }
+    // A purged package's manifests left with its archive; only the
+    // deleted versions of live packages are still under their name.
+    let purged: HashSet<PackageId> = batch.packages.iter().map(|p| p.id).collect();
+    let live_versions: HashSet<_> = batch
+        .versions
+        .iter()
+        .filter(|v| !v.package_expired && !purged.contains(&v.package_id))
+        .map(|v| (&v.name, &v.digest))
+        .collect();
+    for (name, digest) in &batch.unreferenced {
+        if !live_versions.contains(&(name, digest)) {
+            continue;
+        }
+        match storage.delete_manifest(name, digest).await {
+            Ok(_) => {}
+            Err(err) if err.is_not_found() => {}
+            Err(err) => {
+                tracing::warn!(package = %name, digest = %digest, error = %err, "deleting a purged manifest failed")
+            }
+        }
+    }
+}
+
+/// How much a purge removed in all, over its batches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PurgeTotals {
+    /// Deleted packages removed for good, with their archives.
+    pub packages: usize,
+    /// Versions removed for good.
+    pub versions: usize,
+    /// Manifests that no remaining record references any more.
+    pub manifests: usize,
+}
+
+impl PurgeTotals {
+    /// Whether nothing was purged.
+    pub fn is_empty(&self) -> bool {
+        self.packages == 0 && self.versions == 0
+    }
+
+    fn add(&mut self, batch: &PurgeReport) {
+        self.packages += batch.packages.len();
+        self.versions += batch.versions.len();
+        self.manifests += batch.unreferenced.len();
+    }
+}
+
 impl Accounts {
     /// Deletes a package (REST API): the record, restorably, and its
     /// content into an archive. If the content cannot be archived, the
@@ -200,54 +262,33 @@ impl Accounts {
     }
 
     /// Removes for good the packages and versions deleted more than 30
-    /// days before now: the archives of purged packages, and the manifests
-    /// of purged versions of live packages that no record references any
-    /// more.
+    /// days before now, a batch at a time: each batch the store purges
+    /// has its content deleted from storage (the archives of its purged
+    /// packages, and the manifests of its purged versions of live packages
+    /// that no record references any more) and is handed to `each` before
+    /// the next batch is asked for, so no more than one batch is held at a
+    /// time and a crash leaves at most one batch's content behind. Of that,
+    /// [`reconcile_archives`](Self::reconcile_archives) deletes the
+    /// archives at the next start (their package records are gone); the
+    /// manifests of the batch's purged versions of live packages it does
+    /// not see, and they stay in storage, no longer hidden by a deleted
+    /// version record. Returns how much went in all.
     pub(crate) async fn purge_expired(
         &self,
         storage: &Arc<dyn Storage>,
-    ) -> Result<PurgeReport, wharf_packages::Error> {
-        // The store purges a bounded batch a call: gather them all.
+        mut each: impl FnMut(&PurgeReport) + Send,
+    ) -> Result<PurgeTotals, wharf_packages::Error> {
         let now = self.now();
-        let mut report = PurgeReport::default();
+        let mut totals = PurgeTotals::default();
         loop {
             let batch = self.store().purge_expired(now, PURGE_BATCH).await?;
-            let more = batch.more;
-            report.merge(batch);
-            if !more {
-                break;
+            delete_purged_content(storage, &batch).await;
+            totals.add(&batch);
+            each(&batch);
+            if !batch.more {
+                return Ok(totals);
             }
         }
-        let purged: HashSet<PackageId> = report.packages.iter().map(|p| p.id).collect();
-        for package in &report.packages {
-            match storage.delete_archive(&package_key(package.id)).await {
-                Ok(()) | Err(wharf_storage::Error::ArchiveNotFound(_)) => {}
-                Err(err) => {
-                    tracing::warn!(package = %package.name, error = %err, "deleting a purged package's archive failed; the next start retries")
-                }
-            }
-        }
-        // A purged package's manifests left with its archive; only the
-        // deleted versions of live packages are still under their name.
-        let live_versions: HashSet<_> = report
-            .versions
-            .iter()
-            .filter(|v| !purged.contains(&v.package_id))
-            .map(|v| (&v.name, &v.digest))
-            .collect();
-        for (name, digest) in &report.unreferenced {
-            if !live_versions.contains(&(name, digest)) {
-                continue;
-            }
-            match storage.delete_manifest(name, digest).await {
-                Ok(_) => {}
-                Err(err) if err.is_not_found() => {}
-                Err(err) => {
-                    tracing::warn!(package = %name, digest = %digest, error = %err, "deleting a purged manifest failed")
-                }
-            }
-        }
-        Ok(report)
     }
 
     /// Brings storage in line with the package records after a crash

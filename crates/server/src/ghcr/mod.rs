@@ -22,4 +22,4 @@ pub mod web;
 
 pub use accounts::{Accounts, AccountsConfig, AccountsError, AnnotationPolicy};
 pub use clock::Clock;
-pub use deleted_packages::{ArchiveRepairs, PackageContentError};
+pub use deleted_packages::{ArchiveRepairs, PackageContentError, PurgeTotals};

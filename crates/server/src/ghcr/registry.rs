@@ -7,7 +7,7 @@ use axum::routing::any;
 use axum::Router;
 
 use crate::ghcr::accounts::{Accounts, AccountsConfig};
-use crate::ghcr::deleted_packages::{ArchiveRepairs, PackageContentError};
+use crate::ghcr::deleted_packages::{ArchiveRepairs, PackageContentError, PurgeTotals};
 use crate::ghcr::{rest, token};
 use crate::{Registry, RegistryBuilder};
 
@@ -44,14 +44,25 @@ impl Registry {
     /// Removes for good the packages and versions deleted more than 30
     /// days ago (GitHub's restore window), and deletes from storage their
     /// content: the archives of purged packages, and the manifests of
-    /// purged versions no record references any more. Nothing to do
-    /// without [accounts](RegistryBuilder::accounts).
-    pub async fn purge_expired_packages(
+    /// purged versions no record references any more. It goes a bounded
+    /// batch at a time, each batch's content deleted before the next is
+    /// purged, and returns how much went in all. Nothing to do without
+    /// [accounts](RegistryBuilder::accounts).
+    pub async fn purge_expired_packages(&self) -> Result<PurgeTotals, wharf_packages::Error> {
+        self.purge_expired_packages_with(|_| {}).await
+    }
+
+    /// [`purge_expired_packages`](Self::purge_expired_packages), handing
+    /// each batch's report to `each` once its content is deleted from
+    /// storage: for a caller that wants what was purged, not only how
+    /// much.
+    pub async fn purge_expired_packages_with(
         &self,
-    ) -> Result<wharf_packages::PurgeReport, wharf_packages::Error> {
+        each: impl FnMut(&wharf_packages::PurgeReport) + Send,
+    ) -> Result<PurgeTotals, wharf_packages::Error> {
         match &self.inner().accounts {
-            Some(accounts) => accounts.purge_expired(&self.inner().storage).await,
-            None => Ok(wharf_packages::PurgeReport::default()),
+            Some(accounts) => accounts.purge_expired(&self.inner().storage, each).await,
+            None => Ok(PurgeTotals::default()),
         }
     }
 
@@ -76,11 +87,11 @@ impl Registry {
     pub fn spawn_package_purger(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
         self.spawn_every(interval, |registry| async move {
             match registry.purge_expired_packages().await {
-                Ok(report) if report.is_empty() => {}
-                Ok(report) => tracing::info!(
-                    packages = report.packages.len(),
-                    versions = report.versions.len(),
-                    manifests = report.unreferenced.len(),
+                Ok(totals) if totals.is_empty() => {}
+                Ok(totals) => tracing::info!(
+                    packages = totals.packages,
+                    versions = totals.versions,
+                    manifests = totals.manifests,
                     "purged packages and versions deleted more than 30 days ago"
                 ),
                 Err(err) => tracing::warn!(error = %err, "purging deleted packages failed"),

@@ -13,16 +13,13 @@
 //! body idle timeout, the write stall guard, the request timeout).
 
 use std::collections::HashMap;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use bytes::Bytes;
-use http_body::{Frame, SizeHint};
 use tokio::sync::Notify;
+
+use crate::http::tap::Tap;
 
 /// One connection's state, shared by its task, its requests and the table.
 #[derive(Debug)]
@@ -101,40 +98,8 @@ impl Drop for RequestGuard {
     }
 }
 
-/// A response body that holds its request's [`RequestGuard`].
-pub(crate) struct GuardedBody {
-    inner: Body,
-    _guard: RequestGuard,
-}
-
-impl GuardedBody {
-    pub(crate) fn wrap(inner: Body, guard: RequestGuard) -> Body {
-        Body::new(GuardedBody {
-            inner,
-            _guard: guard,
-        })
-    }
-}
-
-impl http_body::Body for GuardedBody {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
+/// A response body holds its request's guard until it is dropped.
+impl Tap for RequestGuard {}
 
 /// What to do with a newly accepted connection.
 #[derive(Debug, PartialEq, Eq)]

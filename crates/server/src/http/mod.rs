@@ -11,3 +11,4 @@ pub(crate) mod observe;
 pub(crate) mod range;
 pub mod serve;
 pub(crate) mod stall;
+pub(crate) mod tap;

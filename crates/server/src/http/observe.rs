@@ -14,13 +14,12 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::MatchedPath;
-use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, Uri};
-use http_body::{Frame, SizeHint};
 use tower::{Layer, Service};
 
 use crate::distribution::route::RouteKind;
 use crate::http::metrics::Metrics;
+use crate::http::tap::{Polled, Tap, Tapped};
 
 /// A tower layer recording every request in [`Metrics`] and the access log.
 ///
@@ -91,12 +90,7 @@ where
         let has_body = http_body::Body::size_hint(request.body()).upper() != Some(0);
         let bytes_in = has_body.then(|| Arc::new(AtomicU64::new(0)));
         let request = match &bytes_in {
-            Some(counter) => request.map(|body| {
-                Body::new(Counted {
-                    inner: body,
-                    counter: counter.clone(),
-                })
-            }),
+            Some(counter) => request.map(|body| Tapped::wrap(body, Counted(counter.clone()))),
             None => request,
         };
 
@@ -123,12 +117,7 @@ where
             if let Some(record) = &mut record {
                 record.status = response.status();
             }
-            Ok(response.map(|body| {
-                Body::new(Observed {
-                    inner: body,
-                    record,
-                })
-            }))
+            Ok(response.map(|body| Tapped::wrap(body, Observed(record))))
         })
     }
 }
@@ -152,34 +141,15 @@ impl Drop for Pending {
 }
 
 /// Counts the data bytes of a request body as they are read.
-struct Counted {
-    inner: Body,
-    counter: Arc<AtomicU64>,
-}
+struct Counted(Arc<AtomicU64>);
 
-impl http_body::Body for Counted {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let poll = Pin::new(&mut self.inner).poll_frame(cx);
-        if let Poll::Ready(Some(Ok(frame))) = &poll {
+impl Tap for Counted {
+    fn polled(&mut self, poll: &Polled) {
+        if let Poll::Ready(Some(Ok(frame))) = poll {
             if let Some(data) = frame.data_ref() {
-                self.counter.fetch_add(data.len() as u64, Relaxed);
+                self.0.fetch_add(data.len() as u64, Relaxed);
             }
         }
-        poll
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
     }
 }
 
@@ -222,58 +192,37 @@ impl Record {
     }
 }
 
-/// The response body, finishing the record when it ends or is dropped.
-struct Observed {
-    inner: Body,
-    record: Option<Record>,
-}
+/// Watches the response body, finishing the record when it ends or is
+/// dropped.
+struct Observed(Option<Record>);
 
-impl http_body::Body for Observed {
-    type Data = Bytes;
-    type Error = axum::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        let poll = Pin::new(&mut self.inner).poll_frame(cx);
-        match &poll {
+impl Tap for Observed {
+    fn polled(&mut self, poll: &Polled) {
+        match poll {
             Poll::Ready(Some(Ok(frame))) => {
-                if let (Some(data), Some(record)) = (frame.data_ref(), self.record.as_mut()) {
+                if let (Some(data), Some(record)) = (frame.data_ref(), self.0.as_mut()) {
                     record.bytes_out += data.len() as u64;
                 }
             }
             Poll::Ready(None) => {
-                if let Some(record) = self.record.take() {
+                if let Some(record) = self.0.take() {
                     record.finish(true);
                 }
             }
             Poll::Ready(Some(Err(_))) => {
-                if let Some(record) = self.record.take() {
+                if let Some(record) = self.0.take() {
                     record.finish(false);
                 }
             }
             Poll::Pending => {}
         }
-        poll
     }
 
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.inner.size_hint()
-    }
-}
-
-impl Drop for Observed {
-    fn drop(&mut self) {
-        if let Some(record) = self.record.take() {
+    fn dropped(&mut self, ended: bool) {
+        if let Some(record) = self.0.take() {
             // Hyper does not poll a body it knows is empty (HEAD, 204):
             // that is a complete exchange, not an aborted one.
-            let complete = http_body::Body::is_end_stream(&self.inner);
-            record.finish(complete);
+            record.finish(ended);
         }
     }
 }

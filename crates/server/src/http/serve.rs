@@ -15,8 +15,9 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
-use crate::http::connections::{default_max_connections, Admission, Connections, GuardedBody};
+use crate::http::connections::{default_max_connections, Admission, Connections};
 use crate::http::stall::StallGuard;
+use crate::http::tap::Tapped;
 
 /// Connection settings for [`serve`].
 ///
@@ -181,7 +182,7 @@ pub async fn serve(
             let response = router.clone().oneshot(request);
             async move {
                 let response = response.await?;
-                Ok::<_, Infallible>(response.map(|body| GuardedBody::wrap(body, guard)))
+                Ok::<_, Infallible>(response.map(|body| Tapped::wrap(body, guard)))
             }
         });
         let connection = builder

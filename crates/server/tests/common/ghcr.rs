@@ -170,14 +170,25 @@ impl Ghcr {
     }
 
     /// Lets the 30-day restore window pass, then purges what it left
-    /// behind.
+    /// behind: the batches' reports together, checked against the totals.
     pub async fn purge_after_restore_window(&self) -> wharf_packages::PurgeReport {
         self.advance(30 * 24 * 3600 + 1);
-        self.server
+        let mut report = wharf_packages::PurgeReport::default();
+        let totals = self
+            .server
             .registry
-            .purge_expired_packages()
+            .purge_expired_packages_with(|batch| report.merge(batch.clone()))
             .await
-            .expect("purge")
+            .expect("purge");
+        assert_eq!(
+            (totals.packages, totals.versions, totals.manifests),
+            (
+                report.packages.len(),
+                report.versions.len(),
+                report.unreferenced.len()
+            )
+        );
+        report
     }
 
     pub fn now(&self) -> Timestamp {
@@ -302,6 +313,22 @@ impl Ghcr {
                 serde_json::to_vec(body).expect("json"),
             )
             .await
+    }
+
+    /// Sends JSON, asserting the answer's status.
+    pub async fn assert_send_json(
+        &self,
+        method: Method,
+        path: &str,
+        authorization: &str,
+        body: &Value,
+        status: u16,
+    ) -> Reply {
+        let reply = self
+            .send_json(method.clone(), path, authorization, body)
+            .await;
+        assert_eq!(reply.status, status, "{method} {path}: {reply:?}");
+        reply
     }
 
     /// Pushes a blob as `authorization`; the reply of the monolithic POST.
