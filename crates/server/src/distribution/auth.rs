@@ -145,8 +145,12 @@ impl Authorizer for AllowAll {
 }
 
 /// A 401 `UNAUTHORIZED` answer carrying `challenge` as its
-/// `WWW-Authenticate` header (see [`challenge_header`]), e.g.
+/// `WWW-Authenticate` header, e.g.
 /// `Bearer realm="https://host/token",service="host",scope="repository:a:pull"`.
+/// Non-ASCII text (the realm of an internationalized host) is kept as
+/// is; a challenge that cannot be a header value at all (a control
+/// character) becomes `Basic`, so a client is always told to
+/// authenticate.
 pub fn unauthorized(challenge: &str, message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorCode::Unauthorized, message.into())
         .with_header(WWW_AUTHENTICATE, challenge_header(challenge))
