@@ -202,6 +202,12 @@ impl Referrer {
         self
     }
 
+    /// Whether it passes a referrers list's `artifactType` filter: always
+    /// without one, otherwise when its artifact type is the one asked for.
+    pub(crate) fn matches_artifact_type(&self, filter: Option<&str>) -> bool {
+        filter.is_none_or(|t| self.artifact_type.as_ref().is_some_and(|a| a == t))
+    }
+
     /// With the referring manifest's annotations.
     pub fn with_annotations(mut self, annotations: BTreeMap<String, String>) -> Self {
         self.annotations = annotations;

@@ -200,10 +200,7 @@ impl Inner {
             // An entry removed since the listing is skipped.
             let referrer: Option<Referrer> =
                 read_json(&self.layout.referrer(repository, subject, &digest))?;
-            Ok(referrer.filter(|referrer| {
-                artifact_type
-                    .is_none_or(|t| referrer.artifact_type.as_ref().is_some_and(|a| a == t))
-            }))
+            Ok(referrer.filter(|referrer| referrer.matches_artifact_type(artifact_type)))
         })?;
         Ok(collector.finish(|r| r.digest.as_str()))
     }

@@ -196,9 +196,7 @@ impl RepositoryStore for MemoryStorage {
             let matching = entries
                 .range::<str, _>(after_bound(page))
                 .map(|(_, r)| r)
-                .filter(|r| {
-                    artifact_type.is_none_or(|t| r.artifact_type.as_ref().is_some_and(|a| a == t))
-                })
+                .filter(|r| r.matches_artifact_type(artifact_type))
                 .cloned();
             Page::from_sorted_by(matching, page, |r| r.digest.as_str())
         }))
