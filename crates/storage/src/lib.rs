@@ -119,6 +119,7 @@ macro_rules! display_and_serde_as_str {
 
 mod archive;
 mod blob;
+mod composite;
 mod error;
 #[cfg(feature = "fs")]
 mod fs;
@@ -140,6 +141,7 @@ use futures::stream::BoxStream;
 
 pub use archive::{Archive, ArchiveKey, InvalidArchiveKey};
 pub use blob::BlobStore;
+pub use composite::Composite;
 pub use error::{Error, Result};
 #[cfg(feature = "fs")]
 pub use fs::FsStorage;
