@@ -176,6 +176,18 @@ impl ApiError {
     }
 
     /// The registry ran out of storage space (ENOSPC).
+    /// 503: a service behind the storage (object store, database) is down
+    /// or overloaded; the client may retry.
+    pub(crate) fn unavailable(cause: &dyn fmt::Display) -> Self {
+        tracing::error!(error = %cause, "storage backend unavailable");
+        Self::new(
+            ErrorCode::Unavailable,
+            "the registry's storage backend is unavailable; retry later",
+        )
+        .with_status(StatusCode::SERVICE_UNAVAILABLE)
+        .with_header(http::header::RETRY_AFTER, HeaderValue::from_static("1"))
+    }
+
     pub(crate) fn insufficient_storage(cause: &dyn fmt::Display) -> Self {
         tracing::error!(error = %cause, "storage is full");
         Self::new(
@@ -277,6 +289,7 @@ impl From<wharf_storage::Error> for ApiError {
                 crate::http::body::body_failed(&source).with_header(http::header::RANGE, range_value(offset))
             }
             full @ E::InsufficientStorage { .. } => ApiError::insufficient_storage(&full),
+            down @ E::Unavailable { .. } => ApiError::unavailable(&down),
             other => ApiError::internal(&other),
         }
     }
