@@ -44,6 +44,7 @@ pub const fn default_status(code: ErrorCode) -> StatusCode {
         C::Denied => StatusCode::FORBIDDEN,
         C::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         C::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        C::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         // UNKNOWN, and any code a later release of the specification adds.
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -184,7 +185,6 @@ impl ApiError {
             ErrorCode::Unavailable,
             "the registry's storage backend is unavailable; retry later",
         )
-        .with_status(StatusCode::SERVICE_UNAVAILABLE)
         .with_header(http::header::RETRY_AFTER, HeaderValue::from_static("1"))
     }
 
