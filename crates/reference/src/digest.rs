@@ -2,9 +2,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use sha2::Digest as _;
-
 use crate::error::{Error, Part};
+use crate::digester::Digester;
 use crate::grammar;
 
 /// A digest algorithm.
@@ -151,7 +150,7 @@ impl Digest {
         Ok(d.finish())
     }
 
-    fn from_parts(algorithm: Algorithm, hex: &str) -> Self {
+    pub(crate) fn from_parts(algorithm: Algorithm, hex: &str) -> Self {
         let repr: Arc<str> = format!("{}:{}", algorithm.as_str(), hex).into();
         Digest {
             colon: algorithm.as_str().len(),
@@ -226,117 +225,5 @@ impl From<&Digest> for oci_spec::image::Digest {
         d.as_str()
             .parse()
             .expect("a valid wharf digest is a valid oci-spec digest")
-    }
-}
-
-#[derive(Clone)]
-enum Hasher {
-    Sha256(sha2::Sha256),
-    Sha384(sha2::Sha384),
-    Sha512(sha2::Sha512),
-}
-
-/// Incremental hashing into a [`Digest`], for content that arrives in
-/// chunks (an upload, a streamed blob).
-///
-/// Uses `sha2`, which picks the CPU's SHA instructions at run time.
-///
-/// ```
-/// use wharf_reference::{Digest, Digester};
-///
-/// let mut d = Digester::sha256();
-/// d.update(b"hel");
-/// d.update(b"lo");
-/// assert_eq!(d.bytes_hashed(), 5);
-/// assert_eq!(d.finish(), Digest::sha256(b"hello"));
-/// ```
-#[derive(Clone)]
-pub struct Digester {
-    hasher: Hasher,
-    len: u64,
-}
-
-impl Digester {
-    /// A digester for `algorithm`; fails for algorithms this crate cannot
-    /// compute.
-    pub fn new(algorithm: Algorithm) -> Result<Self, Error> {
-        let hasher = match algorithm {
-            Algorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
-            Algorithm::Sha384 => Hasher::Sha384(sha2::Sha384::new()),
-            Algorithm::Sha512 => Hasher::Sha512(sha2::Sha512::new()),
-            Algorithm::Other(name) => return Err(Error::UnsupportedAlgorithm(name.into())),
-        };
-        Ok(Digester { hasher, len: 0 })
-    }
-
-    /// A SHA-256 digester.
-    pub fn sha256() -> Self {
-        Digester {
-            hasher: Hasher::Sha256(sha2::Sha256::new()),
-            len: 0,
-        }
-    }
-
-    /// The algorithm this digester computes.
-    pub fn algorithm(&self) -> Algorithm {
-        match self.hasher {
-            Hasher::Sha256(_) => Algorithm::Sha256,
-            Hasher::Sha384(_) => Algorithm::Sha384,
-            Hasher::Sha512(_) => Algorithm::Sha512,
-        }
-    }
-
-    /// Feeds the next chunk.
-    pub fn update(&mut self, chunk: &[u8]) {
-        match &mut self.hasher {
-            Hasher::Sha256(h) => h.update(chunk),
-            Hasher::Sha384(h) => h.update(chunk),
-            Hasher::Sha512(h) => h.update(chunk),
-        }
-        self.len += chunk.len() as u64;
-    }
-
-    /// How many bytes have been fed so far.
-    pub fn bytes_hashed(&self) -> u64 {
-        self.len
-    }
-
-    /// The digest of everything fed so far, without consuming the digester.
-    pub fn current(&self) -> Digest {
-        self.clone().finish()
-    }
-
-    /// Finishes hashing and returns the digest.
-    pub fn finish(self) -> Digest {
-        match self.hasher {
-            Hasher::Sha256(h) => Digest::from_parts(Algorithm::Sha256, &hex::encode(h.finalize())),
-            Hasher::Sha384(h) => Digest::from_parts(Algorithm::Sha384, &hex::encode(h.finalize())),
-            Hasher::Sha512(h) => Digest::from_parts(Algorithm::Sha512, &hex::encode(h.finalize())),
-        }
-    }
-}
-
-impl fmt::Debug for Digester {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Digester")
-            .field("algorithm", &self.algorithm())
-            .field("bytes_hashed", &self.len)
-            .finish()
-    }
-}
-
-impl Default for Digester {
-    fn default() -> Self {
-        Digester::sha256()
-    }
-}
-
-impl std::io::Write for Digester {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.update(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }

@@ -53,6 +53,7 @@
 
 mod by_value;
 mod digest;
+mod digester;
 mod error;
 mod error_code;
 mod grammar;
@@ -63,7 +64,8 @@ mod repository;
 mod serde_str;
 mod tag;
 
-pub use digest::{Algorithm, Digest, Digester};
+pub use digest::{Algorithm, Digest};
+pub use digester::{Digester, DigesterState, InvalidDigesterState};
 pub use error::{Error, Part};
 pub use error_code::{ErrorCode, UnknownErrorCode};
 pub use media_type::MediaType;
