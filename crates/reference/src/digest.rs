@@ -2,8 +2,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::error::{Error, Part};
 use crate::digester::Digester;
+use crate::error::{Error, Part};
 use crate::grammar;
 
 /// A digest algorithm.

@@ -425,7 +425,8 @@ impl TryFrom<RawState> for DigesterState {
             Algorithm::Sha384 | Algorithm::Sha512 => (Sha512State::WORD_BYTES, Sha512State::BLOCK),
             Algorithm::Other(_) => return Err(InvalidDigesterState("unsupported algorithm")),
         };
-        let words = hex::decode(&raw.state).map_err(|_| InvalidDigesterState("state is not hex"))?;
+        let words =
+            hex::decode(&raw.state).map_err(|_| InvalidDigesterState("state is not hex"))?;
         let pending =
             hex::decode(&raw.pending).map_err(|_| InvalidDigesterState("pending is not hex"))?;
         if words.len() != 8 * word_bytes {

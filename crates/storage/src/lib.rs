@@ -125,6 +125,8 @@ mod error;
 mod fs;
 mod manifest;
 mod memory;
+#[cfg(feature = "object-store")]
+mod object;
 mod page;
 mod range;
 mod repository;
@@ -147,6 +149,12 @@ pub use error::{Error, Result};
 pub use fs::FsStorage;
 pub use manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest, Subject};
 pub use memory::MemoryStorage;
+#[cfg(feature = "object-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
+pub use object::{
+    InvalidStoreUrl, ListingOrder, ObjectStorage, ObjectStorageBuilder, DEFAULT_PART_SIZE,
+    MIN_PART_SIZE,
+};
 pub use page::{Page, PageRequest};
 pub use range::{BlobContent, ByteRange};
 pub use repository::RepositoryStore;

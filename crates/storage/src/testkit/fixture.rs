@@ -116,6 +116,86 @@ impl Fixture for FsFixture {
     }
 }
 
+/// An [`ObjectStorage`](crate::ObjectStorage) fixture: blobs and uploads
+/// in a bucket (under a fresh random prefix), repository metadata in a
+/// [`MemoryStorage`] made
+/// [`with_external_blobs`](MemoryStorage::with_external_blobs), joined in a
+/// [`Composite`]. [`reopen`](Fixture::reopen) gives a new `ObjectStorage`
+/// over the same bucket and the same metadata, as another replica or a
+/// restarted process would see them, so the restart cases run too.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use object_store::memory::InMemory;
+/// use wharf_storage::testkit::ObjectFixture;
+///
+/// wharf_storage::storage_tests!(in_memory_bucket, || {
+///     ObjectFixture::new(Arc::new(InMemory::new()), |storage| storage)
+/// });
+/// # fn main() {}
+/// ```
+#[cfg(feature = "object-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
+pub struct ObjectFixture {
+    make: Box<dyn Fn() -> crate::ObjectStorage + Send + Sync>,
+    metadata: Arc<MemoryStorage>,
+    storage: Arc<dyn Storage>,
+}
+
+#[cfg(feature = "object-store")]
+impl ObjectFixture {
+    /// A fixture over `bucket`, under a prefix no other fixture uses;
+    /// `configure` finishes each `ObjectStorage`'s builder (part size,
+    /// listing order, signer...).
+    pub fn new(
+        bucket: Arc<dyn object_store::ObjectStore>,
+        configure: impl Fn(crate::ObjectStorageBuilder) -> crate::ObjectStorageBuilder
+            + Send
+            + Sync
+            + 'static,
+    ) -> Self {
+        let prefix = format!("wharf-testkit-{}", crate::UploadId::random());
+        let make = move || {
+            configure(crate::ObjectStorage::builder(bucket.clone()).prefix(&prefix)).build()
+        };
+        let metadata = Arc::new(MemoryStorage::new().with_external_blobs());
+        let storage = Arc::new(Composite::new(make(), Arc::clone(&metadata)));
+        ObjectFixture {
+            make: Box::new(make),
+            metadata,
+            storage,
+        }
+    }
+
+    /// Another `ObjectStorage` over the same bucket and prefix: another
+    /// replica.
+    pub fn replica(&self) -> crate::ObjectStorage {
+        (self.make)()
+    }
+}
+
+#[cfg(feature = "object-store")]
+impl std::fmt::Debug for ObjectFixture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectFixture").finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "object-store")]
+#[async_trait]
+impl Fixture for ObjectFixture {
+    async fn storage(&self) -> Arc<dyn Storage> {
+        self.storage.clone()
+    }
+
+    async fn reopen(&self) -> Option<Arc<dyn Storage>> {
+        Some(Arc::new(Composite::new(
+            self.replica(),
+            Arc::clone(&self.metadata),
+        )))
+    }
+}
+
 /// A [`Fixture`] over a storage given whole, for backends that do not
 /// persist (the restart cases are skipped).
 #[derive(Clone)]
