@@ -8,7 +8,9 @@
 # tokio, nor wharf-annotations (without its extract feature) the manifest
 # parser, nor wharf-server (without its ghcr feature) SQLite or the package
 # model. wharf-packages keeps package metadata but never parses a manifest:
-# it must not reach wharf-manifest at all.
+# it must not reach wharf-manifest at all. wharf-storage's object-store
+# feature (object_store, and reqwest with `aws`/`gcp`/`azure`) is optional:
+# the default set must not reach it.
 #
 #   scripts/depcheck.sh            check
 #   scripts/depcheck.sh --update   rewrite the lists from the current tree
@@ -21,6 +23,8 @@ forbidden() {
     wharf-reference|wharf-manifest) echo "oci-spec regex tokio rusqlite libsqlite3-sys" ;;
     wharf-annotations|wharf-auth) echo "tokio rusqlite libsqlite3-sys axum hyper" ;;
     wharf-server) echo "" ;;
+    # ObjectStorage and its cloud clients only behind `object-store`.
+    wharf-storage) echo "axum hyper object_store reqwest" ;;
     wharf-packages) echo "axum hyper wharf-manifest" ;;
     *) echo "axum hyper" ;;
   esac

@@ -65,6 +65,9 @@
 //!   `uploads/<id>/`, `repositories/<name>/`). Content becomes visible only
 //!   complete and verified (temporary file, fsync, rename, fsync of the
 //!   directory); sessions survive restarts.
+//! - `ObjectStorage` (feature `object-store`): blobs and upload sessions in
+//!   an object store (S3, GCS, Azure, local files) shared by stateless
+//!   replicas, joined to a metadata store by [`Composite`].
 //!
 //! # Testkit
 //!
@@ -80,6 +83,8 @@
 //! - `fs` (default): [`FsStorage`], with tokio's blocking pool and, on
 //!   Linux, rustix.
 //! - `testkit`: the conformance suite.
+//! - `object-store`: `ObjectStorage`, over object_store's local and
+//!   in-memory stores; `aws`, `gcp`, `azure` add its cloud stores.
 //!
 #![cfg_attr(feature = "fs", doc = "[`FsStorage`]: FsStorage")]
 // Without the feature the link points at the Backends section instead.

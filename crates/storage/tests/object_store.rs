@@ -13,6 +13,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+#[cfg(feature = "aws")]
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -409,7 +410,7 @@ impl ObjectStore for Flaky {
             Break::EndAfter(n) => (n, false),
         };
         let mut left = limit;
-        let cut = result.into_stream_ref().flat_map(move |item| {
+        let cut = take_stream(&mut result).flat_map(move |item| {
             let items: Vec<object_store::Result<Bytes>> = match item {
                 Ok(mut bytes) if bytes.len() as u64 >= left => {
                     bytes.truncate(left as usize);
@@ -472,22 +473,16 @@ impl ObjectStore for Flaky {
     }
 }
 
-/// Turns a `GetResult`'s payload into a stream in place (the payload is
-/// replaced afterwards).
-trait IntoStreamRef {
-    fn into_stream_ref(&mut self) -> BoxStream<'static, object_store::Result<Bytes>>;
-}
-
-impl IntoStreamRef for GetResult {
-    fn into_stream_ref(&mut self) -> BoxStream<'static, object_store::Result<Bytes>> {
-        let payload = std::mem::replace(
-            &mut self.payload,
-            object_store::GetResultPayload::Stream(stream::empty().boxed()),
-        );
-        match payload {
-            object_store::GetResultPayload::Stream(s) => s,
-            other => panic!("an in-memory store streams, got {other:?}"),
-        }
+/// Takes a `GetResult`'s payload as a stream (the payload is replaced
+/// afterwards).
+fn take_stream(result: &mut GetResult) -> BoxStream<'static, object_store::Result<Bytes>> {
+    let payload = std::mem::replace(
+        &mut result.payload,
+        object_store::GetResultPayload::Stream(stream::empty().boxed()),
+    );
+    match payload {
+        object_store::GetResultPayload::Stream(s) => s,
+        other => panic!("an in-memory store streams, got {other:?}"),
     }
 }
 

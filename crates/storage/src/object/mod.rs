@@ -144,7 +144,8 @@ pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
 /// use futures::{stream, StreamExt, TryStreamExt};
 /// use object_store::memory::InMemory;
 /// use wharf_reference::{Digest, RepositoryName};
-/// use wharf_storage::{Composite, MemoryStorage, ObjectStorage, Storage};
+/// use wharf_storage::prelude::*;
+/// use wharf_storage::{Composite, MemoryStorage, ObjectStorage};
 ///
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
 /// let bucket = Arc::new(InMemory::new());

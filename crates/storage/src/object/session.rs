@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use object_store::path::Path;
 use object_store::{ObjectMeta, ObjectStoreExt, PutMode, PutPayload};
 use serde::{Deserialize, Serialize};
@@ -253,5 +253,3 @@ impl ObjectStorage {
         Ok(())
     }
 }
-
-use futures::StreamExt as _;

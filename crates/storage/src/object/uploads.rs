@@ -101,8 +101,15 @@ impl ObjectStorage {
         };
         let mut parts = Vec::new();
         let mut at = 0;
+        let records: Option<Vec<(u64, Record)>> = records
+            .into_iter()
+            .map(|(offset, record)| record.map(|r| (offset, r)))
+            .collect();
+        let Some(records) = records else {
+            // Finished or cancelled meanwhile, elsewhere.
+            return Err(self.upload_not_found(&session.latest.repository, &id));
+        };
         for (offset, record) in records {
-            let record = record.ok_or_else(|| corrupt(format!("record {offset} vanished")))?;
             match record.step {
                 Step::Append { from, part } if from == offset && from == at => {
                     let path = layout.session(&id).join("parts").join(part.as_str());
@@ -155,6 +162,7 @@ impl ObjectStorage {
     /// visible only if they match).
     async fn assemble(
         &self,
+        repository: &RepositoryName,
         id: &UploadId,
         parts: &[(Path, u64, u64)],
         digest: &Digest,
@@ -188,10 +196,18 @@ impl ObjectStorage {
             let mut bytes = match self.stream_range(part, 0..to - from, context.clone()).await {
                 Ok(bytes) => bytes,
                 Err(e) if is_not_found(&e) => {
-                    return Err(Error::Corrupt {
-                        path: PathBuf::from(part.as_ref()),
-                        detail: "a recorded part of the upload is missing".into(),
-                    })
+                    // Finished or cancelled meanwhile, elsewhere; or lost.
+                    let started = self.read_record(&self.inner.layout.start(id)).await?;
+                    return Err(match started {
+                        None => Error::UploadNotFound {
+                            repository: repository.clone(),
+                            id: *id,
+                        },
+                        Some(_) => Error::Corrupt {
+                            path: PathBuf::from(part.as_ref()),
+                            detail: "a recorded part of the upload is missing".into(),
+                        },
+                    });
                 }
                 Err(e) => return Err(unavailable(context, e)),
             };
@@ -421,7 +437,7 @@ impl UploadStore for ObjectStorage {
             Some(Digester::new(expected.algorithm().clone()).map_err(Error::from_verify)?)
         };
         let exists = self.blob_exists(expected).await?;
-        match self.assemble(id, &parts, expected, verify, exists).await {
+        match self.assemble(repository, id, &parts, expected, verify, exists).await {
             Ok(()) => {}
             Err(e @ Error::DigestMismatch { .. }) => {
                 self.delete_session(id, Some(session.objects)).await?;

@@ -10,6 +10,7 @@ use super::{ListingOrder, ObjectStorage};
 
 /// Why [`ObjectStorage::from_url`] could not make a store.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 #[error("cannot open object storage at {url}: {reason}")]
 pub struct InvalidStoreUrl {
     /// The URL as given.
