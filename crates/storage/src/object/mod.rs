@@ -1,105 +1,4 @@
 //! The object-store backend: [`ObjectStorage`].
-//!
-//! Blobs and upload sessions live in a bucket (S3 and S3-compatible
-//! stores, Google Cloud Storage, Azure Blob Storage, or a local directory)
-//! through the `object_store` crate; nothing lives in the process. Any
-//! number of registry replicas run over one bucket, each with its own
-//! `ObjectStorage`, with repository metadata in a shared database (a
-//! [`Composite`](crate::Composite) of the two).
-//!
-//! # Blobs
-//!
-//! A blob is stored once under `PREFIX/blobs/<algorithm>/<hex>`. It becomes
-//! visible only complete and verified, without a temporary object: a blob
-//! of at most one part is hashed while it is buffered and written by one
-//! create-only put after the digest matched; a larger one streams into a
-//! multipart upload of the blob's own key, hashed as it goes, which is
-//! completed only when the digest matches and aborted otherwise (an
-//! incomplete multipart upload is invisible). Two replicas storing the same
-//! blob at once write the same bytes to the same key: one copy remains. No
-//! server-side copy is needed, so S3's 5 GiB limit on `CopyObject` does not
-//! bound blob sizes.
-//!
-//! Reads are `GET`s with a `Range` header, streamed. A read that fails
-//! midway ends the stream with [`Error::Unavailable`](crate::Error::Unavailable),
-//! never with a short body. Keys sort as digests do (the algorithms that can
-//! be stored, `sha256` < `sha384` < `sha512`, sort the same with `/` as with
-//! `:` after them), so [`list_blobs`](crate::BlobStore::list_blobs) is one
-//! listing per page that starts after the page's `last` key (see
-//! [`ListingOrder`] for stores that do not list in order).
-//!
-//! # Upload sessions
-//!
-//! A session belongs to the bucket, not to a process: it is started on one
-//! replica, takes its next chunk on another and finishes on a third.
-//!
-//! ```text
-//! PREFIX/uploads/<id>/start                       repository, owner, start time
-//! PREFIX/uploads/<id>/appends/<offset, 20 digits> one record per append (create-only)
-//! PREFIX/uploads/<id>/parts/<offset>-<random>     the bytes of that append
-//! PREFIX/uploads/<id>/alive                       refreshed during long appends and finishes
-//! ```
-//!
-//! An append at offset `N` lists the session (one request), reads its
-//! latest record (one request) and checks that it ends at `N`; streams the
-//! body into a part object under a random name, hashing as it goes from the
-//! SHA-256 state saved in that record ([`DigesterState`](wharf_reference::DigesterState));
-//! and then creates the record `appends/N` with a create-only put
-//! (`If-None-Match: *` on S3), holding the new offset, the part's name and
-//! the hash state after it. That one conditional put is where two replicas
-//! racing at one offset are decided: exactly one creates the record; the
-//! other deletes its part and gets [`Error::WrongOffset`](crate::Error::WrongOffset)
-//! with the offset the winner reached. A record is only ever created at the
-//! offset where the previous one ended, so the records form one chain, and
-//! the latest is the one at the greatest offset. (The data itself cannot be
-//! the create-only object, as the suggestion went: a multipart upload
-//! cannot be conditional in object_store, and a part named only by its
-//! offset could be overwritten by the loser after the winner recorded it.)
-//! A put whose answer was lost and whose retry found the record taken reads
-//! the record back: if it names our part, we won.
-//!
-//! Finishing seals the session first: a seal record at the current offset
-//! (create-only too), after which no append can land, so no chunk is
-//! acknowledged and then lost. A SHA-256 digest is then checked against the
-//! saved hash state, without reading the data. The blob is assembled into
-//! place: no part (an empty blob) is one put; one part is a server-side
-//! copy (up to 5 GiB); several parts are read back once and streamed into a
-//! multipart upload of the blob's key. This re-reads the session's data
-//! once (bucket to replica to bucket); a client that pushes a blob in one
-//! request (as docker and podman do) costs one copy and no re-read. A
-//! SHA-512 or SHA-384 digest is verified during that read (a one-part
-//! session is streamed rather than copied). If the blob exists already,
-//! nothing is assembled. Then the session's objects are deleted, its
-//! `start` first, so that it is gone for every replica at once. A finish
-//! interrupted after the seal can be retried on any replica.
-//!
-//! A session's activity time is the newest last-modified time of its
-//! objects (an append or finish that runs longer than 30 seconds refreshes
-//! `alive`). [`purge_expired_uploads`](crate::UploadStore::purge_expired_uploads)
-//! lists all sessions and deletes those idle for longer than the maximum
-//! age; since S3 reports last-modified times in whole seconds, a session
-//! within a second of the limit is decided by the times its records hold.
-//! Sessions are listed in id order with their owners by reading each
-//! session's `start`.
-//!
-//! # Failures
-//!
-//! Retries are the object store client's (`RetryConfig`, set on the store's
-//! builder; [`ObjectStorage::from_url`] uses [`ObjectStorage::retry_config`]).
-//! A missing object is the matching `*NotFound` error; a lost race is
-//! handled as above; anything else, after the client's retries, is
-//! [`Error::Unavailable`](crate::Error::Unavailable) with the service
-//! `object store` (a registry answers 503), never a missing blob.
-//!
-//! # Presigned pulls
-//!
-//! With a [`Signer`](object_store::signer::Signer) (S3, GCS and Azure
-//! stores are their own signers; `from_url` sets it),
-//! [`ObjectStorage::presigned_blob_url`] gives a URL from which a client may
-//! `GET` a blob directly until it expires. A registry answers a pull with
-//! a `307` to it only for a caller already authorized for the repository
-//! and linked to the blob; the URL grants access to those bytes to anyone
-//! who holds it until it expires, so keep expiries short.
 
 mod blobs;
 mod failure;
@@ -131,8 +30,110 @@ pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
 pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
 
 /// Blobs and upload sessions in an object store, shared by any number of
-/// stateless replicas: see the [module documentation](self) for the layout
-/// and how sessions, races and failures are handled.
+/// stateless replicas.
+///
+/// Blobs and upload sessions live in a bucket (S3 and S3-compatible
+/// stores, Google Cloud Storage, Azure Blob Storage, or a local directory)
+/// through the `object_store` crate; nothing lives in the process. Any
+/// number of registry replicas run over one bucket, each with its own
+/// `ObjectStorage`, with repository metadata in a shared database (a
+/// [`Composite`](crate::Composite) of the two).
+///
+/// # Blobs
+///
+/// A blob is stored once under `PREFIX/blobs/<algorithm>/<hex>`. It becomes
+/// visible only complete and verified, without a temporary object: a blob
+/// of at most one part is hashed while it is buffered and written by one
+/// create-only put after the digest matched; a larger one streams into a
+/// multipart upload of the blob's own key, hashed as it goes, which is
+/// completed only when the digest matches and aborted otherwise (an
+/// incomplete multipart upload is invisible). Two replicas storing the same
+/// blob at once write the same bytes to the same key: one copy remains. No
+/// server-side copy is needed, so S3's 5 GiB limit on `CopyObject` does not
+/// bound blob sizes.
+///
+/// Reads are `GET`s with a `Range` header, streamed. A read that fails
+/// midway ends the stream with [`Error::Unavailable`](crate::Error::Unavailable),
+/// never with a short body. Keys sort as digests do (the algorithms that can
+/// be stored, `sha256` < `sha384` < `sha512`, sort the same with `/` as with
+/// `:` after them), so [`list_blobs`](crate::BlobStore::list_blobs) is one
+/// listing per page that starts after the page's `last` key (see
+/// [`ListingOrder`] for stores that do not list in order).
+///
+/// # Upload sessions
+///
+/// A session belongs to the bucket, not to a process: it is started on one
+/// replica, takes its next chunk on another and finishes on a third.
+///
+/// ```text
+/// PREFIX/uploads/<id>/start                       repository, owner, start time
+/// PREFIX/uploads/<id>/appends/<offset, 20 digits> one record per append (create-only)
+/// PREFIX/uploads/<id>/parts/<offset>-<random>     the bytes of that append
+/// PREFIX/uploads/<id>/alive                       refreshed during long appends and finishes
+/// ```
+///
+/// An append at offset `N` lists the session (one request), reads its
+/// latest record (one request) and checks that it ends at `N`; streams the
+/// body into a part object under a random name, hashing as it goes from the
+/// SHA-256 state saved in that record ([`DigesterState`](wharf_reference::DigesterState));
+/// and then creates the record `appends/N` with a create-only put
+/// (`If-None-Match: *` on S3), holding the new offset, the part's name and
+/// the hash state after it. That one conditional put is where two replicas
+/// racing at one offset are decided: exactly one creates the record; the
+/// other deletes its part and gets [`Error::WrongOffset`](crate::Error::WrongOffset)
+/// with the offset the winner reached. A record is only ever created at the
+/// offset where the previous one ended, so the records form one chain, and
+/// the latest is the one at the greatest offset. (The data itself cannot be
+/// the create-only object, as the suggestion went: a multipart upload
+/// cannot be conditional in object_store, and a part named only by its
+/// offset could be overwritten by the loser after the winner recorded it.)
+/// A put whose answer was lost and whose retry found the record taken reads
+/// the record back: if it names our part, we won.
+///
+/// Finishing seals the session first: a seal record at the current offset
+/// (create-only too), after which no append can land, so no chunk is
+/// acknowledged and then lost. A SHA-256 digest is then checked against the
+/// saved hash state, without reading the data. The blob is assembled into
+/// place: no part (an empty blob) is one put; one part is a server-side
+/// copy (up to 5 GiB); several parts are read back once and streamed into a
+/// multipart upload of the blob's key. This re-reads the session's data
+/// once (bucket to replica to bucket); a client that pushes a blob in one
+/// request (as docker and podman do) costs one copy and no re-read. A
+/// SHA-512 or SHA-384 digest is verified during that read (a one-part
+/// session is streamed rather than copied). If the blob exists already,
+/// nothing is assembled. Then the session's objects are deleted, its
+/// `start` first, so that it is gone for every replica at once. A finish
+/// interrupted after the seal can be retried on any replica.
+///
+/// A session's activity time is the newest last-modified time of its
+/// objects (an append or finish that runs longer than 30 seconds refreshes
+/// `alive`). [`purge_expired_uploads`](crate::UploadStore::purge_expired_uploads)
+/// lists all sessions and deletes those idle for longer than the maximum
+/// age; since S3 reports last-modified times in whole seconds, a session
+/// within a second of the limit is decided by the times its records hold.
+/// Sessions are listed in id order with their owners by reading each
+/// session's `start`.
+///
+/// # Failures
+///
+/// Retries are the object store client's (`RetryConfig`, set on the store's
+/// builder; [`from_url`](ObjectStorage::from_url) uses [`ObjectStorage::retry_config`]).
+/// A missing object is the matching `*NotFound` error; a lost race is
+/// handled as above; anything else, after the client's retries, is
+/// [`Error::Unavailable`](crate::Error::Unavailable) with the service
+/// `object store` (a registry answers 503), never a missing blob.
+///
+/// # Presigned pulls
+///
+/// With a [`Signer`](object_store::signer::Signer) (S3, GCS and Azure
+/// stores are their own signers; `from_url` sets it),
+/// [`ObjectStorage::presigned_blob_url`] gives a URL from which a client may
+/// `GET` a blob directly until it expires. A registry answers a pull with
+/// a `307` to it only for a caller already authorized for the repository
+/// and linked to the blob; the URL grants access to those bytes to anyone
+/// who holds it until it expires, so keep expiries short.
+///
+/// # Use
 ///
 /// Implements [`BlobStore`](crate::BlobStore) and
 /// [`UploadStore`](crate::UploadStore); repository metadata lives

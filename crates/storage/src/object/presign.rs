@@ -13,7 +13,7 @@ impl ObjectStorage {
     /// A URL from which anyone holding it may `GET` blob `digest` (with
     /// `Range` headers) straight from the object store until `expires_in`
     /// has passed, or `None` when this storage has no
-    /// [signer](super::ObjectStorageBuilder::signer).
+    /// [signer](crate::ObjectStorageBuilder::signer).
     ///
     /// Signing is local (no request) for S3 with static credentials. The
     /// URL does not check that the blob exists: a registry looks it up
