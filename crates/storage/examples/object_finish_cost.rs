@@ -56,7 +56,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{mib} MiB blob, {chunks} chunks for the chunked upload");
 
     let t = Instant::now();
-    storage.put_blob(&digest, blob(block.clone(), 0, mib)).await?;
+    storage
+        .put_blob(&digest, blob(block.clone(), 0, mib))
+        .await?;
     println!("put_blob:                       {:>8.2?}", t.elapsed());
     storage.delete_blob(&digest).await?;
 

@@ -486,6 +486,105 @@ fn take_stream(result: &mut GetResult) -> BoxStream<'static, object_store::Resul
     }
 }
 
+/// An in-memory store that loses the answer to every create-only put
+/// after doing it, as a client whose retry of a landed put meets its own
+/// object (S3 answers the retry 412).
+#[derive(Debug, Default)]
+struct LostAnswers {
+    inner: InMemory,
+}
+
+impl fmt::Display for LostAnswers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LostAnswers")
+    }
+}
+
+#[async_trait]
+impl ObjectStore for LostAnswers {
+    async fn put_opts(
+        &self,
+        location: &Path,
+        payload: PutPayload,
+        opts: PutOptions,
+    ) -> object_store::Result<PutResult> {
+        let create = opts.mode == object_store::PutMode::Create;
+        let put = self.inner.put_opts(location, payload, opts).await?;
+        if create {
+            return Err(object_store::Error::Precondition {
+                path: location.to_string(),
+                source: "the retry found the object its first attempt wrote".into(),
+            });
+        }
+        Ok(put)
+    }
+
+    async fn put_multipart_opts(
+        &self,
+        location: &Path,
+        opts: PutMultipartOptions,
+    ) -> object_store::Result<Box<dyn MultipartUpload>> {
+        self.inner.put_multipart_opts(location, opts).await
+    }
+
+    async fn get_opts(
+        &self,
+        location: &Path,
+        options: GetOptions,
+    ) -> object_store::Result<GetResult> {
+        self.inner.get_opts(location, options).await
+    }
+
+    fn delete_stream(
+        &self,
+        locations: BoxStream<'static, object_store::Result<Path>>,
+    ) -> BoxStream<'static, object_store::Result<Path>> {
+        self.inner.delete_stream(locations)
+    }
+
+    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
+        self.inner.list(prefix)
+    }
+
+    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
+        self.inner.list_with_delimiter(prefix).await
+    }
+
+    async fn copy_opts(
+        &self,
+        from: &Path,
+        to: &Path,
+        options: CopyOptions,
+    ) -> object_store::Result<()> {
+        self.inner.copy_opts(from, to, options).await
+    }
+}
+
+/// A create-only put that landed but whose answer was lost is recognised
+/// as ours (the record names our part, the start record is ours): the
+/// session starts, takes its chunks and finishes as if nothing happened.
+#[tokio::test]
+async fn a_put_whose_answer_was_lost_is_recognised_as_ours() {
+    let storage = ObjectStorage::new(Arc::new(LostAnswers::default()), "lost");
+    let r = repo("octo/lost");
+    let session = storage.start_upload(&r).await.expect("start");
+    let mut offset = 0;
+    for piece in [&b"lost "[..], &b"answers"[..]] {
+        offset = storage
+            .append_upload(&r, &session.id, offset, body([piece]))
+            .await
+            .expect("append")
+            .offset;
+    }
+    assert_eq!(offset, 12);
+    storage
+        .finish_upload(&r, &session.id, &Digest::sha256(b"lost answers"))
+        .await
+        .expect("finish");
+    let digest = Digest::sha256(b"lost answers");
+    assert_eq!(storage.blob_size(&digest).await.expect("stored"), 12);
+}
+
 /// A read that the store breaks midway ends with `Unavailable` after the
 /// bytes that came, whether the store's stream fails or just stops: a
 /// reader never takes a cut body for the whole blob.

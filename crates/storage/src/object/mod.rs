@@ -100,7 +100,13 @@ pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
 /// once (bucket to replica to bucket); a client that pushes a blob in one
 /// request (as docker and podman do) costs one copy and no re-read. A
 /// SHA-512 or SHA-384 digest is verified during that read (a one-part
-/// session is streamed rather than copied). If the blob exists already,
+/// session is streamed rather than copied). Measured with
+/// `examples/object_finish_cost.rs` (a release build, moto on loopback, two
+/// shared cores), a 100 MiB blob pushed in 10 chunks took 1.4 to 1.9 s to
+/// append and 1.4 to 1.8 s to finish; pushed in one request, 1.0 to 1.1 s
+/// to append and 0.45 to 0.56 s to finish (the copy): the re-read about
+/// doubles the time of a chunked push there, and against a remote bucket it
+/// costs a second transfer of the blob each way. If the blob exists already,
 /// nothing is assembled. Then the session's objects are deleted, its
 /// `start` first, so that it is gone for every replica at once. A finish
 /// interrupted after the seal can be retried on any replica.

@@ -19,7 +19,7 @@ use crate::upload::{UploadId, UploadStatus};
 /// What a session's `start` and `appends/<offset>` objects hold. Each
 /// record repeats the session's repository, owner and start time, so that
 /// one read of the latest record tells everything an append needs.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(super) struct Record {
     pub(super) repository: RepositoryName,
     pub(super) owner: Option<String>,

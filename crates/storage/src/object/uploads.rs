@@ -55,18 +55,18 @@ impl ObjectStorage {
             sha256: Digester::sha256().state(),
             step: Step::Start,
         };
-        match self
-            .create_record(&self.inner.layout.start(&id), &record)
-            .await?
+        let path = self.inner.layout.start(&id);
+        if self.create_record(&path, &record).await? == Created::Taken
+            && self.read_record(&path).await?.as_ref() != Some(&record)
         {
-            Created::Made => Ok(record.status(&id)),
-            // 128 random bits do not collide; a store that says they did
-            // is not one to write to.
-            Created::Taken => Err(Error::Corrupt {
-                path: PathBuf::from(self.inner.layout.start(&id).as_ref()),
+            // Not ours from a retried put whose answer was lost: 128
+            // random bits do not collide, so the store is not one to use.
+            return Err(Error::Corrupt {
+                path: PathBuf::from(path.as_ref()),
                 detail: "a fresh upload session id is taken".into(),
-            }),
+            });
         }
+        Ok(record.status(&id))
     }
 
     /// The error for an append at `requested` that another append beat:
@@ -437,7 +437,10 @@ impl UploadStore for ObjectStorage {
             Some(Digester::new(expected.algorithm().clone()).map_err(Error::from_verify)?)
         };
         let exists = self.blob_exists(expected).await?;
-        match self.assemble(repository, id, &parts, expected, verify, exists).await {
+        match self
+            .assemble(repository, id, &parts, expected, verify, exists)
+            .await
+        {
             Ok(()) => {}
             Err(e @ Error::DigestMismatch { .. }) => {
                 self.delete_session(id, Some(session.objects)).await?;
