@@ -65,12 +65,12 @@ fn moto_bucket() -> Option<Arc<dyn ObjectStore>> {
     None
 }
 
-/// A bucket in a fresh temporary directory, through `LocalFileSystem`
-/// (the directory lives as long as the process: fixtures are many and
-/// small).
-fn local_bucket() -> Arc<dyn ObjectStore> {
-    let dir = tempfile::tempdir().expect("temporary directory").keep();
-    Arc::new(LocalFileSystem::new_with_prefix(dir).expect("local object store"))
+/// A bucket in a fresh temporary directory, through `LocalFileSystem`,
+/// and the directory (removed when dropped).
+fn local_bucket() -> (Arc<dyn ObjectStore>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let store = LocalFileSystem::new_with_prefix(dir.path()).expect("local object store");
+    (Arc::new(store), dir)
 }
 
 /// The conformance fixture over moto, with the smallest parts S3 allows
@@ -83,10 +83,12 @@ fn s3_fixture() -> ObjectFixture {
 }
 
 fn local_fixture() -> ObjectFixture {
-    ObjectFixture::new(local_bucket(), |b| {
+    let (bucket, dir) = local_bucket();
+    ObjectFixture::new(bucket, |b| {
         b.part_size(MIN_PART_SIZE)
             .listing_order(ListingOrder::Unordered)
     })
+    .keeping(dir)
 }
 
 fn memory_fixture() -> ObjectFixture {
@@ -99,12 +101,17 @@ wharf_storage::storage_tests!(object_memory, memory_fixture);
 
 /// The buckets the cases below run on: moto's when it is there, and a
 /// local directory always.
-fn buckets() -> Vec<(&'static str, Arc<dyn ObjectStore>, ListingOrder)> {
-    let mut buckets = vec![("local", local_bucket(), ListingOrder::Unordered)];
+/// (The local directory goes when the returned guard is dropped.)
+fn buckets() -> (
+    Vec<(&'static str, Arc<dyn ObjectStore>, ListingOrder)>,
+    tempfile::TempDir,
+) {
+    let (local, dir) = local_bucket();
+    let mut buckets = vec![("local", local, ListingOrder::Unordered)];
     if let Some(bucket) = moto_bucket() {
         buckets.push(("s3", bucket, ListingOrder::Lexical));
     }
-    buckets
+    (buckets, dir)
 }
 
 /// `count` chunks of `size` bytes each, all different.
@@ -118,7 +125,8 @@ fn chunks(count: usize, size: usize) -> Vec<Bytes> {
 /// digest leaves nothing under its key.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blobs_of_several_multipart_parts_round_trip() {
-    for (name, bucket, order) in buckets() {
+    let (buckets, _dir) = buckets();
+    for (name, bucket, order) in buckets {
         let storage = ObjectStorage::builder(bucket)
             .prefix("large")
             .part_size(MIN_PART_SIZE)
@@ -204,7 +212,8 @@ async fn blobs_of_several_multipart_parts_round_trip() {
 /// and the blob verifies and is linked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_moves_between_replicas_chunk_by_chunk() {
-    for (name, bucket, order) in buckets() {
+    let (buckets, _dir) = buckets();
+    for (name, bucket, order) in buckets {
         let metadata = Arc::new(MemoryStorage::new().with_external_blobs());
         let replica = || {
             let blobs = ObjectStorage::builder(bucket.clone())
@@ -275,7 +284,8 @@ fn gated_body(first: Bytes, gate: Arc<tokio::sync::Barrier>) -> wharf_storage::C
 /// the winner's bytes alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_racing_at_one_offset_leave_one_winner() {
-    for (name, bucket, order) in buckets() {
+    let (buckets, _dir) = buckets();
+    for (name, bucket, order) in buckets {
         let replica = || {
             ObjectStorage::builder(bucket.clone())
                 .prefix("race")

@@ -140,6 +140,7 @@ pub struct ObjectFixture {
     make: Box<dyn Fn() -> crate::ObjectStorage + Send + Sync>,
     metadata: Arc<MemoryStorage>,
     storage: Arc<dyn Storage>,
+    _guard: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 #[cfg(feature = "object-store")]
@@ -164,7 +165,15 @@ impl ObjectFixture {
             make: Box::new(make),
             metadata,
             storage,
+            _guard: None,
         }
+    }
+
+    /// Keeps `guard` as long as the fixture: the temporary directory of a
+    /// `LocalFileSystem` bucket, say, removed when the case ends.
+    pub fn keeping(mut self, guard: impl Send + Sync + 'static) -> Self {
+        self._guard = Some(Box::new(guard));
+        self
     }
 
     /// Another `ObjectStorage` over the same bucket and prefix: another
