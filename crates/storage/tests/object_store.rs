@@ -101,11 +101,11 @@ wharf_storage::storage_tests!(object_memory, memory_fixture);
 
 /// The buckets the cases below run on: moto's when it is there, and a
 /// local directory always.
+/// A bucket to run a case on: its name, the store, its listing order.
+type Bucket = (&'static str, Arc<dyn ObjectStore>, ListingOrder);
+
 /// (The local directory goes when the returned guard is dropped.)
-fn buckets() -> (
-    Vec<(&'static str, Arc<dyn ObjectStore>, ListingOrder)>,
-    tempfile::TempDir,
-) {
+fn buckets() -> (Vec<Bucket>, tempfile::TempDir) {
     let (local, dir) = local_bucket();
     let mut buckets = vec![("local", local, ListingOrder::Unordered)];
     if let Some(bucket) = moto_bucket() {
