@@ -166,6 +166,7 @@ cases! {
         invalid_manifests_are_rejected,
         tags_move_resolve_and_delete,
         deleting_a_manifest_deletes_its_tags,
+        tags_set_while_their_manifest_is_deleted_never_dangle,
         tag_pagination_edge_cases,
         catalog_lists_repositories_in_lexical_pages,
         referrers_are_indexed_and_filtered_by_artifact_type,
