@@ -126,6 +126,8 @@ mod fs;
 mod manifest;
 mod memory;
 mod page;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod range;
 mod repository;
 mod upload;
@@ -148,6 +150,8 @@ pub use fs::FsStorage;
 pub use manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest, Subject};
 pub use memory::MemoryStorage;
 pub use page::{Page, PageRequest};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresMetadata, PostgresOptions};
 pub use range::{BlobContent, ByteRange};
 pub use repository::RepositoryStore;
 pub use upload::{InvalidUploadId, UploadId, UploadSession, UploadStatus, UploadStore};

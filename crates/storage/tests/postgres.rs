@@ -1,0 +1,358 @@
+//! `PostgresMetadata` against a real PostgreSQL: the whole conformance
+//! suite on a `Composite` of filesystem blobs and PostgreSQL metadata, a
+//! fresh database per case; then what only a shared database has:
+//! replicas, concurrent migrations, a database that is down.
+//!
+//! PostgreSQL comes from `wharf-test-servers` (a throwaway cluster made with
+//! the installed `initdb`); without it these tests say loudly that they
+//! are skipped, or fail under `WHARF_REQUIRE_TEST_SERVERS=1`. The tests of
+//! a dead database need no server and always run.
+#![cfg(feature = "postgres")]
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::OnceCell;
+use wharf_reference::{Digest, MediaType, RepositoryName, Tag};
+use wharf_storage::testkit::Fixture;
+use wharf_storage::{
+    ArchiveKey, Composite, Error, FsStorage, ManifestPut, PageRequest, PostgresMetadata,
+    PostgresOptions, RepositoryStore, Storage,
+};
+
+/// Filesystem blobs in a temporary directory, metadata in a fresh
+/// database; reopened as a new pool over the same database and the same
+/// directory.
+struct PostgresFixture {
+    url: Option<String>,
+    blobs: tempfile::TempDir,
+    storage: OnceCell<Arc<dyn Storage>>,
+}
+
+impl PostgresFixture {
+    fn new() -> Self {
+        PostgresFixture {
+            url: wharf_test_servers::postgres().map(|pg| pg.fresh_database()),
+            blobs: tempfile::tempdir().expect("temporary directory"),
+            storage: OnceCell::new(),
+        }
+    }
+
+    async fn open(&self) -> Arc<dyn Storage> {
+        let url = self.url.as_deref().expect("only opened when available");
+        let options = PostgresOptions::default().with_max_connections(4);
+        let metadata = PostgresMetadata::connect_with(url, options)
+            .await
+            .expect("connect and migrate");
+        let blobs = FsStorage::open(self.blobs.path()).expect("open the blob directory");
+        Arc::new(Composite::new(blobs, metadata))
+    }
+}
+
+#[async_trait::async_trait]
+impl Fixture for PostgresFixture {
+    async fn storage(&self) -> Arc<dyn Storage> {
+        self.storage.get_or_init(|| self.open()).await.clone()
+    }
+
+    async fn reopen(&self) -> Option<Arc<dyn Storage>> {
+        Some(self.open().await)
+    }
+
+    fn available(&self) -> bool {
+        self.url.is_some()
+    }
+}
+
+wharf_storage::storage_tests!(postgres, PostgresFixture::new);
+
+// ------------------------------------------------------------ own tests
+
+fn repo(name: &str) -> RepositoryName {
+    name.parse().expect("repository name")
+}
+
+fn tag(name: &str) -> Tag {
+    name.parse().expect("tag")
+}
+
+/// A fresh database's URL, or `None` (skipped loudly) without PostgreSQL.
+fn fresh_database() -> Option<String> {
+    wharf_test_servers::postgres().map(|pg| pg.fresh_database())
+}
+
+async fn metadata(url: &str) -> PostgresMetadata {
+    let options = PostgresOptions::default().with_max_connections(4);
+    PostgresMetadata::connect_with(url, options)
+        .await
+        .expect("connect and migrate")
+}
+
+fn manifest(n: usize) -> ManifestPut {
+    let bytes = format!(r#"{{"schemaVersion":2,"n":{n}}}"#).into_bytes();
+    ManifestPut::new(Digest::sha256(&bytes), MediaType::OCI_IMAGE_MANIFEST, bytes)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_see_each_others_writes_at_once() {
+    let Some(url) = fresh_database() else {
+        return;
+    };
+    let (a, b) = (metadata(&url).await, metadata(&url).await);
+    let r = repo("octo/app");
+    let layer = Digest::sha256(b"layer");
+    let image = manifest(1);
+    let digest = image.digest.clone();
+
+    a.link_blob(&r, &layer).await.expect("link on a");
+    assert!(b.is_blob_linked(&r, &layer).await.expect("linked on b"));
+    a.put_manifest(&r, image).await.expect("put on a");
+    let got = b.get_manifest(&r, &digest).await.expect("get on b");
+    assert_eq!(got.digest, digest);
+    a.set_tag(&r, &tag("v1"), &digest).await.expect("tag on a");
+    assert_eq!(b.resolve_tag(&r, &tag("v1")).await.expect("b"), digest);
+
+    // B deletes; A no longer finds it, and cannot tag it.
+    assert_eq!(
+        b.delete_manifest(&r, &digest).await.expect("delete on b"),
+        vec![tag("v1")]
+    );
+    assert!(matches!(
+        a.get_manifest(&r, &digest).await,
+        Err(Error::ManifestNotFound { .. })
+    ));
+    assert!(matches!(
+        a.set_tag(&r, &tag("v2"), &digest).await,
+        Err(Error::ManifestNotFound { .. })
+    ));
+
+    // An archive made on A is listed, restored and gone on B.
+    let key: ArchiveKey = "package-1".parse().expect("key");
+    a.archive_repository(&r, &key).await.expect("archive on a");
+    assert!(!b.is_blob_linked(&r, &layer).await.expect("b"));
+    let archives = b.list_archives(&PageRequest::all()).await.expect("b");
+    assert_eq!(archives.items.len(), 1);
+    b.restore_repository(&key, &r).await.expect("restore on b");
+    assert!(a.is_blob_linked(&r, &layer).await.expect("a"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_run_twice_or_concurrently_are_harmless() {
+    let Some(url) = fresh_database() else {
+        return;
+    };
+    // Replicas starting together.
+    let starting: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { metadata(&url).await })
+        })
+        .collect();
+    let mut replicas = Vec::new();
+    for replica in starting {
+        replicas.push(replica.await.expect("task"));
+    }
+    // Another component's migrations in the same table are left alone.
+    let client = replicas[0].pool().get().await.expect("connection");
+    client
+        .execute(
+            "INSERT INTO wharf_schema_migrations (component, version) VALUES ('packages', 1)",
+            &[],
+        )
+        .await
+        .expect("another component's migration");
+    for replica in &replicas {
+        replica.migrate().await.expect("migrate again");
+    }
+    let rows = client
+        .query(
+            "SELECT component, version FROM wharf_schema_migrations ORDER BY component, version",
+            &[],
+        )
+        .await
+        .expect("read migrations");
+    let applied: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    let mut expected = vec![("packages".to_owned(), 1)];
+    expected.extend((1..=PostgresMetadata::schema_version()).map(|v| ("storage".to_owned(), v)));
+    assert_eq!(applied, expected);
+
+    // And the schema works.
+    let r = repo("octo/app");
+    replicas[1]
+        .put_manifest(&r, manifest(1))
+        .await
+        .expect("put after migrating");
+    assert_eq!(
+        replicas[3]
+            .list_manifests(&r, &PageRequest::all())
+            .await
+            .expect("list")
+            .items
+            .len(),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_schema_newer_than_this_build_is_refused() {
+    let Some(url) = fresh_database() else {
+        return;
+    };
+    let store = metadata(&url).await;
+    let client = store.pool().get().await.expect("connection");
+    client
+        .execute(
+            "INSERT INTO wharf_schema_migrations (component, version) VALUES ('storage', $1)",
+            &[&(PostgresMetadata::schema_version() + 1)],
+        )
+        .await
+        .expect("a newer program's migration");
+    let refused = store.migrate().await;
+    assert!(
+        matches!(&refused, Err(Error::Database { .. })),
+        "{refused:?}"
+    );
+    assert!(
+        refused.is_err_and(|e| e.to_string().contains("upgrade the program")),
+        "the message says what to do"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unmigrated_database_is_a_database_error_not_a_missing_manifest() {
+    let Some(url) = fresh_database() else {
+        return;
+    };
+    let config: tokio_postgres::Config = url.parse().expect("url");
+    let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
+    let pool = deadpool_postgres::Pool::builder(manager)
+        .max_size(2)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .expect("pool");
+    let store = PostgresMetadata::from_pool(pool);
+    let got = store
+        .get_manifest(&repo("octo/app"), &Digest::sha256(b"x"))
+        .await;
+    assert!(matches!(got, Err(Error::Database { .. })), "{got:?}");
+    store.migrate().await.expect("migrate");
+    let got = store
+        .get_manifest(&repo("octo/app"), &Digest::sha256(b"x"))
+        .await;
+    assert!(
+        matches!(got, Err(Error::ManifestNotFound { .. })),
+        "{got:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_this_crate_could_not_have_written_is_corrupt() {
+    let Some(url) = fresh_database() else {
+        return;
+    };
+    let store = metadata(&url).await;
+    let r = repo("octo/app");
+    let image = manifest(1);
+    let digest = image.digest.clone();
+    store.put_manifest(&r, image).await.expect("put");
+    store.set_tag(&r, &tag("v1"), &digest).await.expect("tag");
+    let client = store.pool().get().await.expect("connection");
+    client
+        .execute(
+            "UPDATE storage_manifests SET media_type = 'not a media type'",
+            &[],
+        )
+        .await
+        .expect("damage");
+    let got = store.get_manifest(&r, &digest).await;
+    assert!(
+        matches!(&got, Err(Error::CorruptRecord { record, .. }) if record == "storage_manifests.media_type"),
+        "{got:?}"
+    );
+    client
+        .execute("UPDATE storage_tags SET digest = 'sha256:short'", &[])
+        .await
+        .expect_err("a tag cannot point outside the manifests");
+}
+
+/// A port on which nothing listens.
+fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    drop(listener);
+    port
+}
+
+fn quick() -> PostgresOptions {
+    PostgresOptions::default()
+        .with_connect_timeout(Duration::from_millis(500))
+        .with_wait_timeout(Duration::from_millis(500))
+        .with_operation_timeout(Duration::from_secs(2))
+}
+
+fn assert_unavailable_within<T: std::fmt::Debug>(
+    result: Result<T, Error>,
+    started: Instant,
+    limit: Duration,
+) {
+    assert!(
+        matches!(
+            &result,
+            Err(Error::Unavailable {
+                service: "database",
+                ..
+            })
+        ),
+        "{result:?}"
+    );
+    assert!(
+        started.elapsed() < limit,
+        "reported after {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_unavailable_at_once() {
+    let url = format!("postgres://postgres@127.0.0.1:{}/wharf", closed_port());
+    let started = Instant::now();
+    let result = PostgresMetadata::connect_with(&url, quick()).await;
+    assert_unavailable_within(result, started, Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn a_database_that_never_answers_is_unavailable_after_the_timeout() {
+    // Accepts connections and then says nothing, as a hung server does.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    let url = format!("postgres://postgres@127.0.0.1:{port}/wharf");
+    let started = Instant::now();
+    let result = PostgresMetadata::connect_with(&url, quick()).await;
+    assert_unavailable_within(result, started, Duration::from_secs(3));
+
+    // A store made from a pool without timeouts of its own is still
+    // bounded by the operation timeout.
+    let config: tokio_postgres::Config = url.parse().expect("url");
+    let manager = deadpool_postgres::Manager::new(config, tokio_postgres::NoTls);
+    let pool = deadpool_postgres::Pool::builder(manager)
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .expect("pool");
+    let store = PostgresMetadata::from_pool(pool).with_operation_timeout(Duration::from_secs(1));
+    let started = Instant::now();
+    let result = store.resolve_tag(&repo("octo/app"), &tag("v1")).await;
+    assert_unavailable_within(result, started, Duration::from_secs(3));
+}
+
+#[tokio::test]
+async fn an_invalid_url_is_a_database_error() {
+    let result = PostgresMetadata::connect("postgres://[::1").await;
+    assert!(matches!(result, Err(Error::Database { .. })), "{result:?}");
+}
