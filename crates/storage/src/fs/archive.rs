@@ -185,7 +185,7 @@ impl Inner {
     ) -> Result<()> {
         let _serialized = self.archive_lock();
         // No tag is written into the name while its directories move.
-        let _tags = self.tags.lock(repository);
+        let _repository = self.repository_locks.lock(repository);
         if self.archive_exists(key) {
             return Err(Error::ArchiveExists(key.clone()));
         }
@@ -230,7 +230,7 @@ impl Inner {
         repository: &RepositoryName,
     ) -> Result<()> {
         let _serialized = self.lock_existing(key)?;
-        let _tags = self.tags.lock(repository);
+        let _repository = self.repository_locks.lock(repository);
         let context = || format!("inspect repository {repository}");
         for dir in [
             self.layout.links(repository),

@@ -29,7 +29,7 @@ use crate::upload::UploadId;
 
 use atomic::{create_dirs, make_private};
 use layout::Layout;
-use locks::TagLocks;
+use locks::RepositoryLocks;
 use pool::Pool;
 
 /// Storage in a directory tree, crash-safe by construction.
@@ -73,8 +73,8 @@ use pool::Pool;
 ///   between its name and its archive.
 ///
 /// Appends to one session are serialized within a process, and so are, per
-/// repository, tag writes, manifest deletions, archives and restores (so a
-/// tag is never moved onto a manifest being deleted). Sharing one root
+/// repository, manifest and tag writes and deletions, archives and restores
+/// (so a tag is never moved onto a manifest being deleted). Sharing one root
 /// between several processes is safe for blobs, links and manifests (every
 /// update is an atomic rename) but not for concurrent appends to the same
 /// upload session, nor for a tag moved in one process while another deletes
@@ -111,9 +111,9 @@ struct Inner {
     streams: Arc<read::OpenStreams>,
     /// Serializes this process's archive operations.
     archives: Mutex<()>,
-    /// Serializes, per repository, the writes of tags with the removal of
-    /// what they point at.
-    tags: TagLocks,
+    /// Serializes, per repository, the writes of manifests and tags with
+    /// their removal and with archive moves.
+    repository_locks: RepositoryLocks,
 }
 
 /// What this process knows about a session beyond its files.
@@ -197,7 +197,7 @@ impl FsStorage {
             buffers: Pool::new(pipeline::POOL_KEEP),
             streams: Arc::default(),
             archives: Mutex::new(()),
-            tags: TagLocks::default(),
+            repository_locks: RepositoryLocks::default(),
         };
         inner.recover_archives()?;
         Ok(FsStorage {
@@ -215,7 +215,7 @@ impl FsStorage {
             buffers: Pool::new(pipeline::POOL_KEEP),
             streams: Arc::default(),
             archives: Mutex::new(()),
-            tags: TagLocks::default(),
+            repository_locks: RepositoryLocks::default(),
         };
         FsStorage {
             inner: Arc::new(inner),

@@ -54,6 +54,8 @@ impl Inner {
         repository: &RepositoryName,
         manifest: ManifestPut,
     ) -> Result<()> {
+        // Not deleted, nor archived, while its files are written.
+        let _serial = self.repository_locks.lock(repository);
         let path = self.layout.manifest(repository, &manifest.digest);
         let previous = match self.read_manifest(repository, &manifest.digest) {
             Ok((header, _)) => header.subject,
@@ -95,7 +97,7 @@ impl Inner {
         digest: &Digest,
     ) -> Result<Vec<Tag>> {
         // No tag moves onto this manifest until it is gone.
-        let _tags = self.tags.lock(repository);
+        let _serial = self.repository_locks.lock(repository);
         let (header, _) = self.read_manifest(repository, digest)?;
         // Tags and referrer entry first: a crash midway leaves the manifest
         // in place (the delete can be retried), never a dangling tag.
@@ -274,7 +276,7 @@ impl RepositoryStore for FsStorage {
         let (repository, tag, digest) = (repository.clone(), tag.clone(), digest.clone());
         self.run(move |inner| {
             // The manifest is not deleted between the check and the write.
-            let _tags = inner.tags.lock(&repository);
+            let _serial = inner.repository_locks.lock(&repository);
             if !inner.layout.manifest(&repository, &digest).is_file() {
                 return Err(Error::ManifestNotFound { repository, digest });
             }
@@ -301,7 +303,7 @@ impl RepositoryStore for FsStorage {
         let (repository, tag) = (repository.clone(), tag.clone());
         self.run(move |inner| {
             // The tag is not moved between the read and the removal.
-            let _tags = inner.tags.lock(&repository);
+            let _serial = inner.repository_locks.lock(&repository);
             let digest = inner.read_tag(&repository, &tag)?;
             match digest {
                 Some(digest) if remove_file(&inner.layout.tag(&repository, &tag))? => Ok(digest),
