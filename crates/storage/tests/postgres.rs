@@ -276,6 +276,50 @@ async fn a_record_this_crate_could_not_have_written_is_corrupt() {
         .expect_err("a tag cannot point outside the manifests");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pooled_connections_killed_by_the_server_are_replaced() {
+    let Some(url) = fresh_database() else {
+        return;
+    };
+    let store = metadata(&url).await;
+    let r = repo("octo/app");
+    let image = manifest(1);
+    let digest = image.digest.clone();
+    store.put_manifest(&r, image).await.expect("put");
+    // Several connections in the pool, all idle.
+    let reads: Vec<_> = (0..4).map(|_| store.get_manifest(&r, &digest)).collect();
+    for read in futures::future::join_all(reads).await {
+        read.expect("read");
+    }
+    // As a database restart or a failover does to every session.
+    let killer = metadata(&url).await;
+    let client = killer.pool().get().await.expect("connection");
+    let killed = client
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .expect("terminate the other sessions");
+    assert!(killed.len() >= 4, "killed {} sessions", killed.len());
+    // The pool notices the closed connections and opens new ones; at
+    // worst an operation that raced the kill reports the database
+    // unavailable, never anything else.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for _ in 0..8 {
+        match store.get_manifest(&r, &digest).await {
+            Ok(got) => assert_eq!(got.digest, digest),
+            Err(Error::Unavailable { .. }) => continue,
+            Err(e) => panic!("after the kill: {e}"),
+        }
+    }
+    store
+        .get_manifest(&r, &digest)
+        .await
+        .expect("served by a new connection");
+}
+
 /// A port on which nothing listens.
 fn closed_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use bytes::Bytes;
 use deadpool_postgres::GenericClient;
+use tokio_postgres::error::SqlState;
 use wharf_reference::{Digest, RepositoryName, Tag};
 
 use crate::archive::{Archive, ArchiveKey};
@@ -12,12 +13,9 @@ use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
 use crate::page::{Page, PageRequest};
 use crate::RepositoryStore;
 
-use super::failure::{violates, Failure};
+use super::failure::Failure;
 use super::records::{column, media_type, parsed, referrer, size};
 use super::{after, execute, limit, query, query_opt, PostgresMetadata};
-
-/// The foreign key from a tag to its manifest.
-const TAG_MANIFEST: &str = "storage_tags_manifest";
 
 /// The id of the live repository `name`, created if need be, locked
 /// `FOR KEY SHARE` until `tx` ends: an archive or restore of the name
@@ -345,7 +343,8 @@ impl RepositoryStore for PostgresMetadata {
         .await
     }
 
-    /// One statement: the tag's foreign key locks the manifest row
+    /// One statement: the tag's foreign key (`storage_tags_manifest`)
+    /// locks the manifest row
     /// (`FOR KEY SHARE`) while the tag is written, so a concurrent
     /// `delete_manifest` either waits and deletes the tag with the
     /// manifest, or went first and the tag is refused with
@@ -364,7 +363,10 @@ impl RepositoryStore for PostgresMetadata {
                     .await;
                     match written {
                         Ok(n) => Ok(n > 0),
-                        Err(e) if violates(&e, TAG_MANIFEST) => Ok(false),
+                        // No such manifest (TAG_MANIFEST), or the repository
+                        // row went (an empty repository given way to a
+                        // restored archive) since the statement read it.
+                        Err(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => Ok(false),
                         Err(e) => Err(e.into()),
                     }
                 })
