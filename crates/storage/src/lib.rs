@@ -121,6 +121,7 @@ mod archive;
 mod blob;
 mod composite;
 mod error;
+mod forward;
 #[cfg(feature = "fs")]
 mod fs;
 mod manifest;
