@@ -74,7 +74,8 @@ mod cache_behaviour {
         let behind = FsStorage::open(fs.root()).expect("open");
         let long = CacheOptions::default().with_ttl(std::time::Duration::from_secs(3600));
         let cached = CachedStorage::new(FsStorage::open(fs.root()).expect("open"), long);
-        let (repo, tag): (RepositoryName, Tag) = ("a/b".parse().unwrap(), "v1".parse().unwrap());
+        let (repo, tag): (RepositoryName, Tag) =
+            ("a/b".parse().expect("name"), "v1".parse().expect("tag"));
         let one = push(&cached, &repo, 1).await;
         let two = push(&cached, &repo, 2).await;
         cached.set_tag(&repo, &tag, &one).await.expect("tag");
