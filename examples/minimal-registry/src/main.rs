@@ -86,6 +86,9 @@ fn init_logging(settings: &Settings) -> Result<(), tracing_subscriber::filter::P
 }
 
 async fn run(settings: Settings) -> Result<(), String> {
+    if settings.storage.blob_store.is_some() || settings.storage.database.is_some() {
+        return Err("--blob-store and --database are not wired into this build yet".into());
+    }
     let storage = FsStorage::open(&settings.data_dir).map_err(|err| {
         format!(
             "cannot open the data directory {}: {err}",
