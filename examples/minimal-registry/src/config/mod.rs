@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use clap::FromArgMatches;
 
 pub use flags::Cli;
-pub use settings::{LogFormat, Settings, StorageSettings};
+pub use settings::{LogFormat, Settings};
 
 /// Why the settings could not be loaded.
 #[derive(Debug, thiserror::Error)]
