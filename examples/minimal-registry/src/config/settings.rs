@@ -309,11 +309,6 @@ impl Settings {
         }
     }
 
-    /// Whether metadata and packages live in PostgreSQL.
-    pub fn uses_postgres(&self) -> bool {
-        self.storage.uses_postgres()
-    }
-
     /// The signing key file: the configured one, else
     /// `<data_dir>/signing-key`.
     pub fn signing_key_file(&self) -> PathBuf {

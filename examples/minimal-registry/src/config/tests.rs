@@ -481,7 +481,7 @@ fn storage_urls_are_checked() {
     )
     .expect("settings");
     ok.check().expect("valid");
-    assert!(ok.uses_postgres());
+    assert!(ok.storage.uses_postgres());
     assert_eq!(ok.storage.blob_store.as_deref(), Some("s3://bucket/prefix"));
     for (text, needle) in [
         (
