@@ -47,12 +47,17 @@ pub(super) fn violates(e: &tokio_postgres::Error, name: &str) -> bool {
 
 /// Whether running the same work again may succeed at once: a
 /// serialization failure or deadlock (PostgreSQL chose this transaction
-/// to abort), or a concurrent creation of the same repository name.
+/// to abort), a concurrent creation of the same repository name, or of
+/// the same table by a program that migrates without the shared advisory
+/// lock (`CREATE TABLE IF NOT EXISTS` is not safe against itself).
 pub(super) fn is_retryable(e: &tokio_postgres::Error) -> bool {
     matches!(
         e.code(),
-        Some(&SqlState::T_R_SERIALIZATION_FAILURE) | Some(&SqlState::T_R_DEADLOCK_DETECTED)
+        Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+            | Some(&SqlState::T_R_DEADLOCK_DETECTED)
+            | Some(&SqlState::DUPLICATE_TABLE)
     ) || violates(e, LIVE_NAME)
+        || violates(e, "pg_type_typname_nsp_index")
 }
 
 /// A database error as this crate reports it: [`Error::Unavailable`] when

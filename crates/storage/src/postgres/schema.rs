@@ -16,11 +16,11 @@ use crate::error::Error;
 /// This crate's name in `wharf_schema_migrations`.
 pub(super) const COMPONENT: &str = "storage";
 
-/// The advisory lock every Wharf component takes while it migrates (the
-/// ASCII of `WharfMig`), so that the shared `wharf_schema_migrations`
-/// table is created once and components never migrate at the same
-/// moment.
-pub(super) const MIGRATION_LOCK: i64 = 0x5768_6172_664d_6967;
+/// The transaction-level advisory lock every Wharf component (the package
+/// store too) takes while it migrates, the bytes of `wharfmig`: the shared
+/// `wharf_schema_migrations` table is created once, and components never
+/// migrate at the same moment.
+pub(super) const MIGRATION_LOCK: i64 = 0x7768_6172_666d_6967;
 
 /// The table of applied migrations, shared by every component.
 const MIGRATIONS_TABLE: &str = "
