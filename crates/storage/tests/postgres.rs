@@ -142,6 +142,20 @@ async fn migrations_run_twice_or_concurrently_are_harmless() {
     let Some(url) = fresh_database() else {
         return;
     };
+    // Another component (the package store) migrated first.
+    let (raw, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    raw.batch_execute(
+        "CREATE TABLE wharf_schema_migrations (
+             component text NOT NULL, version bigint NOT NULL,
+             applied_at timestamptz NOT NULL DEFAULT now(),
+             PRIMARY KEY (component, version));
+         INSERT INTO wharf_schema_migrations (component, version) VALUES ('packages', 1);",
+    )
+    .await
+    .expect("another component's migrations");
     // Replicas starting together.
     let starting: Vec<_> = (0..4)
         .map(|_| {
@@ -153,11 +167,11 @@ async fn migrations_run_twice_or_concurrently_are_harmless() {
     for replica in starting {
         replicas.push(replica.await.expect("task"));
     }
-    // Another component's migrations in the same table are left alone.
+    // Another component's later migrations are left alone too.
     let client = replicas[0].pool().get().await.expect("connection");
     client
         .execute(
-            "INSERT INTO wharf_schema_migrations (component, version) VALUES ('packages', 1)",
+            "INSERT INTO wharf_schema_migrations (component, version) VALUES ('packages', 2)",
             &[],
         )
         .await
@@ -173,7 +187,7 @@ async fn migrations_run_twice_or_concurrently_are_harmless() {
         .await
         .expect("read migrations");
     let applied: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
-    let mut expected = vec![("packages".to_owned(), 1)];
+    let mut expected = vec![("packages".to_owned(), 1), ("packages".to_owned(), 2)];
     expected.extend((1..=PostgresMetadata::schema_version()).map(|v| ("storage".to_owned(), v)));
     assert_eq!(applied, expected);
 
