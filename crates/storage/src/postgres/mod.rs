@@ -53,9 +53,10 @@ pub use options::PostgresOptions;
 /// that write has returned:
 ///
 /// - Manifests live in the database, bytes included (`bytea`): they are
-///   small (a registry caps them at a few MiB), and so a manifest, its
-///   tags and its referrers entry are written and read in one transaction,
-///   and a manifest GET is one query with no object-store round trip.
+///   small (a registry caps them at a few MiB), and so a manifest is
+///   stored with its referrers entry, and deleted with its tags and that
+///   entry, in one transaction, and a manifest GET is one query with no
+///   object-store round trip.
 /// - A manifest's referrers entry is the manifest's own row (its subject
 ///   column), so the referrers index cannot disagree with the manifests.
 /// - A tag is a row whose foreign key points at its manifest's row, with
@@ -65,7 +66,11 @@ pub use options::PostgresOptions;
 ///   leaves a tag pointing at a deleted manifest; `set_tag` then fails
 ///   with `ManifestNotFound`. `delete_manifest` locks the manifest row
 ///   (`FOR UPDATE`) before it deletes, so the tags it returns are exactly
-///   the tags it deleted.
+///   the tags it deleted. The foreign key, rather than an explicit
+///   `SELECT ... FOR SHARE` in `set_tag`, puts the rule in the schema,
+///   where no code path (nor an operator's SQL) can forget the lock; and
+///   the lock it takes is `FOR KEY SHARE`, which does not wait for, nor
+///   hold up, a manifest stored again with another media type.
 /// - A repository's content hangs off one repository row: archiving
 ///   renames that row to its archive key and restoring renames it back,
 ///   each one transaction whatever the content's size. Writers lock the
@@ -99,7 +104,9 @@ pub use options::PostgresOptions;
 /// once.
 ///
 /// Connections are made without TLS; for TLS, build a pool with a TLS
-/// connector and use [`from_pool`](Self::from_pool).
+/// connector and use [`from_pool`](Self::from_pool). The timeouts need a
+/// Tokio runtime with its time driver (`enable_all`, as `#[tokio::main]`
+/// builds it).
 #[derive(Clone)]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub struct PostgresMetadata {
