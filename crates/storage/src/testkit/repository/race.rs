@@ -19,7 +19,8 @@ const ATTEMPTS: usize = 8;
 /// tag pointing at a deleted manifest: every tag is either moved before
 /// the delete (and deleted with the manifest) or refused with
 /// `ManifestNotFound` after it. Afterwards every listed tag resolves to a
-/// manifest that `get_manifest` returns.
+/// manifest that `get_manifest` returns, and the delete returned exactly
+/// the tags that had been moved onto the manifest.
 pub async fn tags_set_while_their_manifest_is_deleted_never_dangle(fixture: Arc<dyn Fixture>) {
     let s = fixture.storage().await;
     let r = repo("octo/race");
@@ -46,13 +47,20 @@ pub async fn tags_set_while_their_manifest_is_deleted_never_dangle(fixture: Arc<
                 s.delete_manifest(&r, &doomed).await
             })
         };
-        for setter in setters {
-            setter.await.expect("setter task");
+        // Each tag is only ever moved onto the doomed manifest in this
+        // round, so the tags moved at least once are exactly those the
+        // delete found on it.
+        let mut moved = Vec::new();
+        for (t, setter) in tags.iter().zip(setters) {
+            if setter.await.expect("setter task") {
+                moved.push(t.clone());
+            }
         }
         let deleted = deleter.await.expect("deleter task").expect("delete");
-        for t in &deleted {
-            assert!(tags.contains(t), "only the raced tags are deleted: {t}");
-        }
+        assert_eq!(
+            deleted, moved,
+            "round {round}: delete_manifest returns the tags it deleted, in order"
+        );
         assert_no_dangling_tag(&*s, &r, round).await;
         assert_err!(
             s.set_tag(&r, &tags[0], &doomed).await,
@@ -61,15 +69,19 @@ pub async fn tags_set_while_their_manifest_is_deleted_never_dangle(fixture: Arc<
     }
 }
 
-/// Sets `t` to `target` until the target is gone (or a few times).
-async fn set_until_refused(s: &dyn Storage, r: &RepositoryName, t: &Tag, target: &Digest) {
+/// Sets `t` to `target` until the target is gone (or a few times);
+/// whether it was set at least once.
+async fn set_until_refused(s: &dyn Storage, r: &RepositoryName, t: &Tag, target: &Digest) -> bool {
+    let mut set = false;
     for _ in 0..ATTEMPTS {
         match s.set_tag(r, t, target).await {
-            Ok(()) => tokio::task::yield_now().await,
-            Err(Error::ManifestNotFound { .. }) => return,
+            Ok(()) => set = true,
+            Err(Error::ManifestNotFound { .. }) => break,
             Err(e) => panic!("set_tag {t} failed: {e}"),
         }
+        tokio::task::yield_now().await;
     }
+    set
 }
 
 /// Every listed tag resolves to a manifest that is stored.
