@@ -57,11 +57,11 @@ pub async fn tags_set_while_their_manifest_is_deleted_never_dangle(fixture: Arc<
             }
         }
         let deleted = deleter.await.expect("deleter task").expect("delete");
+        assert_no_dangling_tag(&*s, &r, round).await;
         assert_eq!(
             deleted, moved,
             "round {round}: delete_manifest returns the tags it deleted, in order"
         );
-        assert_no_dangling_tag(&*s, &r, round).await;
         assert_err!(
             s.set_tag(&r, &tags[0], &doomed).await,
             Error::ManifestNotFound { .. }
