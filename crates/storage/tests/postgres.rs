@@ -10,6 +10,7 @@
 #![cfg(feature = "postgres")]
 
 use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -332,6 +333,71 @@ async fn pooled_connections_killed_by_the_server_are_replaced() {
         .get_manifest(&r, &digest)
         .await
         .expect("served by a new connection");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manifests_pushed_while_their_repository_is_archived_are_never_lost() {
+    let Some(url) = fresh_database() else {
+        return;
+    };
+    let (pushing, archiving) = (metadata(&url).await, metadata(&url).await);
+    let r = repo("acme/busy");
+    let first = manifest(0);
+    let mut pushed = vec![first.digest.clone()];
+    pushing.put_manifest(&r, first).await.expect("put");
+    let stored = Arc::new(AtomicUsize::new(0));
+    let pusher = {
+        let (store, r, stored) = (pushing.clone(), r.clone(), stored.clone());
+        tokio::spawn(async move {
+            let mut digests = Vec::new();
+            for n in 1..=40 {
+                let m = manifest(n);
+                digests.push(m.digest.clone());
+                store.put_manifest(&r, m).await.expect("put");
+                stored.fetch_add(1, Ordering::SeqCst);
+            }
+            digests
+        })
+    };
+    let key: ArchiveKey = "package-1".parse().expect("key");
+    // In the middle of the pushes.
+    while stored.load(Ordering::SeqCst) < 10 {
+        tokio::task::yield_now().await;
+    }
+    archiving
+        .archive_repository(&r, &key)
+        .await
+        .expect("archive");
+    pushed.extend(pusher.await.expect("pusher"));
+
+    // Each manifest is in the archive (stored before) or in the new
+    // repository under the name (stored after), exactly once.
+    let all = PageRequest::all();
+    let live = archiving
+        .list_manifests(&r, &all)
+        .await
+        .expect("list")
+        .items;
+    let elsewhere = repo("acme/archived");
+    archiving
+        .restore_repository(&key, &elsewhere)
+        .await
+        .expect("restore elsewhere");
+    let archived = archiving
+        .list_manifests(&elsewhere, &all)
+        .await
+        .expect("list")
+        .items;
+    assert!(archived.contains(&pushed[0]), "the first push is archived");
+    assert!(
+        archived.len() > 10,
+        "the pushes before the archive are in it"
+    );
+    for digest in &pushed {
+        let places = usize::from(live.contains(digest)) + usize::from(archived.contains(digest));
+        assert_eq!(places, 1, "{digest} is in exactly one place");
+    }
+    assert_eq!(live.len() + archived.len(), pushed.len());
 }
 
 /// A port on which nothing listens.
