@@ -184,7 +184,8 @@ impl Inner {
         key: &ArchiveKey,
     ) -> Result<()> {
         let _serialized = self.archive_lock();
-        // No tag is written into the name while its directories move.
+        // No manifest or tag is written into the name while its
+        // directories move.
         let _repository = self.repository_locks.lock(repository);
         if self.archive_exists(key) {
             return Err(Error::ArchiveExists(key.clone()));
