@@ -142,7 +142,8 @@ mod manifest;
 mod memory;
 mod page;
 #[cfg(feature = "postgres")]
-mod postgres;
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres;
 mod range;
 mod repository;
 mod upload;

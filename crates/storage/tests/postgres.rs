@@ -480,3 +480,64 @@ async fn an_invalid_url_is_a_database_error() {
     let result = PostgresMetadata::connect("postgres://[::1").await;
     assert!(matches!(result, Err(Error::Database { .. })), "{result:?}");
 }
+
+/// Every change a replica's cache must hear about is announced on
+/// `wharf_storage` with the repository's name, when it commits: a moved
+/// tag, a deleted tag, a deleted manifest, an archive and a restore.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_are_announced_by_repository_name() {
+    use futures::StreamExt;
+    use wharf_storage::postgres::{listen, NOTIFY_CHANNEL};
+
+    let Some(url) = fresh_database() else {
+        return;
+    };
+    let store = metadata(&url).await;
+    let mut changes = listen(&url, &[NOTIFY_CHANNEL]).await.expect("listen");
+    let (r, other) = (repo("octo/app"), repo("octo/other"));
+    let image = manifest(1);
+    let digest = image.digest.clone();
+    store.put_manifest(&r, image).await.expect("put");
+    store.put_manifest(&other, manifest(2)).await.expect("put");
+    store.set_tag(&r, &tag("v1"), &digest).await.expect("tag");
+    let change = next(&mut changes).await;
+    assert_eq!(
+        (change.channel.as_str(), change.payload.as_str()),
+        (NOTIFY_CHANNEL, "octo/app")
+    );
+    store.delete_tag(&r, &tag("v1")).await.expect("untag");
+    assert_eq!(next(&mut changes).await.payload, "octo/app");
+    store.set_tag(&r, &tag("v2"), &digest).await.expect("tag");
+    assert_eq!(next(&mut changes).await.payload, "octo/app");
+    // One transaction deleting the manifest and its tags: one notification.
+    store.delete_manifest(&r, &digest).await.expect("delete");
+    assert_eq!(next(&mut changes).await.payload, "octo/app");
+    let key: ArchiveKey = "package-9".parse().expect("key");
+    store
+        .archive_repository(&other, &key)
+        .await
+        .expect("archive");
+    assert_eq!(next(&mut changes).await.payload, "octo/other");
+    store
+        .restore_repository(&key, &other)
+        .await
+        .expect("restore");
+    assert_eq!(next(&mut changes).await.payload, "octo/other");
+    // Nothing else was announced.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), changes.next())
+            .await
+            .is_err()
+    );
+}
+
+async fn next(
+    changes: &mut wharf_storage::postgres::Notifications,
+) -> wharf_storage::postgres::Notification {
+    use futures::StreamExt;
+    tokio::time::timeout(Duration::from_secs(5), changes.next())
+        .await
+        .expect("a notification within 5 s")
+        .expect("the stream goes on")
+        .expect("no error")
+}

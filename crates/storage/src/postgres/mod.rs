@@ -1,7 +1,10 @@
-//! Repository metadata in PostgreSQL: [`PostgresMetadata`].
+//! Repository metadata in PostgreSQL: [`PostgresMetadata`], and the
+//! notifications of its changes ([`listen`], [`NOTIFY_CHANNEL`]) that keep
+//! the caches of several replicas coherent.
 
 mod archive;
 mod failure;
+mod listen;
 mod options;
 mod records;
 mod repositories;
@@ -18,7 +21,9 @@ use tokio_postgres::{NoTls, Row};
 use crate::error::{Error, Result};
 
 use failure::Failure;
+pub use listen::{listen, Notification, Notifications};
 pub use options::PostgresOptions;
+pub use schema::NOTIFY_CHANNEL;
 
 /// Repository metadata (blob links, manifests, tags, referrers, the
 /// catalog and archives) in a PostgreSQL database, shared by any number of

@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS wharf_schema_migrations (
 /// Text columns that are listed in pages use the "C" collation, so that
 /// indexes, `>` and `ORDER BY` all follow byte order, as the trait's pages
 /// require whatever the database's locale.
-pub(super) const MIGRATIONS: &[&str] = &["
+pub(super) const MIGRATIONS: &[&str] = &[
+    "
 -- A repository's content hangs off one row: live under `name`, or
 -- archived under `archive_key` (with the name it was taken from). Archiving
 -- and restoring move that one row, never the content.
@@ -89,7 +90,49 @@ CREATE TABLE storage_tags (
         REFERENCES storage_manifests (repository_id, digest) ON DELETE CASCADE
 );
 CREATE INDEX storage_tags_by_manifest ON storage_tags (repository_id, digest, tag);
-"];
+",
+    "
+-- Every change that a cache of manifests or tags must hear about (a tag
+-- set, moved or deleted; a manifest deleted or stored again; a repository
+-- archived, restored or dropped) tells the listeners of channel
+-- `wharf_storage` the repository's name, when the transaction commits
+-- (PostgreSQL sends one notification per distinct name and transaction).
+-- Replicas then drop what they cached about it at once. New manifests are
+-- not announced: a miss is never cached.
+CREATE FUNCTION storage_notify_change() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    changed text;
+BEGIN
+    IF TG_TABLE_NAME = 'storage_repositories' THEN
+        IF OLD.name IS NOT NULL THEN
+            PERFORM pg_notify('wharf_storage', OLD.name);
+        END IF;
+        IF TG_OP = 'UPDATE' AND NEW.name IS NOT NULL THEN
+            PERFORM pg_notify('wharf_storage', NEW.name);
+        END IF;
+        RETURN NULL;
+    END IF;
+    SELECT name INTO changed FROM storage_repositories
+        WHERE id = (CASE WHEN TG_OP = 'DELETE' THEN OLD.repository_id ELSE NEW.repository_id END);
+    IF changed IS NOT NULL THEN
+        PERFORM pg_notify('wharf_storage', changed);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER storage_tags_notify AFTER INSERT OR UPDATE OR DELETE ON storage_tags
+    FOR EACH ROW EXECUTE FUNCTION storage_notify_change();
+CREATE TRIGGER storage_manifests_notify AFTER UPDATE OR DELETE ON storage_manifests
+    FOR EACH ROW EXECUTE FUNCTION storage_notify_change();
+CREATE TRIGGER storage_repositories_notify AFTER UPDATE OR DELETE ON storage_repositories
+    FOR EACH ROW EXECUTE FUNCTION storage_notify_change();
+",
+];
+
+/// The channel on which the schema announces, by repository name, every
+/// change a cache of manifests and tags must hear about (see
+/// [`PostgresMetadata`](super::PostgresMetadata)).
+pub const NOTIFY_CHANNEL: &str = "wharf_storage";
 
 /// Brings the schema to the newest version this build knows, in one
 /// transaction. [`Error::Database`] if the database records a newer
