@@ -161,7 +161,7 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// A builder over `storage`, with the default authorizer ([`AllowAll`])
+    /// A builder over `storage`, with the default authorizer ([`AllowAll`](crate::AllowAll))
     /// and limits.
     pub fn builder(storage: Arc<dyn Storage>) -> RegistryBuilder {
         RegistryBuilder::new(storage)
