@@ -541,3 +541,30 @@ async fn next(
         .expect("the stream goes on")
         .expect("no error")
 }
+
+/// A job's lease is held by one process at a time, and freed when its
+/// holder lets go (or dies: its connection ends).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jobs_lease_has_one_holder_at_a_time() {
+    use wharf_storage::postgres::try_lease;
+
+    let Some(url) = fresh_database() else {
+        return;
+    };
+    let first = try_lease(&url, "purge").await.expect("ask").expect("free");
+    assert!(
+        try_lease(&url, "purge").await.expect("ask").is_none(),
+        "held"
+    );
+    let other = try_lease(&url, "gc").await.expect("ask");
+    assert!(other.is_some(), "another job has its own lease");
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if try_lease(&url, "purge").await.expect("ask").is_some() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the lease was not freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

@@ -4,6 +4,7 @@
 
 mod archive;
 mod failure;
+mod lease;
 mod listen;
 mod options;
 mod records;
@@ -21,6 +22,7 @@ use tokio_postgres::{NoTls, Row};
 use crate::error::{Error, Result};
 
 use failure::Failure;
+pub use lease::{try_lease, Lease};
 pub use listen::{listen, Notification, Notifications};
 pub use options::PostgresOptions;
 pub use schema::NOTIFY_CHANNEL;
