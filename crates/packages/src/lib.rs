@@ -135,9 +135,13 @@ mod error;
 mod id;
 mod package;
 mod page;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod stored;
 mod token;
 mod version;
 
@@ -155,6 +159,8 @@ pub use package::{
     RecordState, RESTORE_WINDOW,
 };
 pub use page::{Cursor, Page, PageRequest};
+#[cfg(feature = "postgres")]
+pub use postgres::{PgOptions, PgPackageStore, MIGRATION_LOCK, NOTIFY_CHANNEL};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqlitePackageStore};
 pub use store::{
