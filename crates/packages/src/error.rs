@@ -97,9 +97,11 @@ pub enum Error {
     /// The database could not be reached, or did not answer in time: the
     /// connection was refused or lost, no pooled connection was free within
     /// the pool's wait timeout, the server is shutting down or out of
-    /// connections. Nothing was changed (or the change was rolled back);
-    /// retrying later may succeed. Never an answer about the data: a
-    /// registry answers 503, not 404 or 500.
+    /// connections. A change that fails so was rolled back, unless the
+    /// connection was lost while it committed (then it may have been
+    /// applied: read before repeating it). Retrying later may succeed.
+    /// Never an answer about the data: a registry answers 503, not 404 or
+    /// 500.
     #[error("the package store's database is unavailable while {operation}: {source}")]
     Unavailable {
         /// What the store was doing.

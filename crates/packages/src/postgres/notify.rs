@@ -3,30 +3,35 @@
 //! the change, so PostgreSQL delivers it when (and only if) the change
 //! commits.
 //!
-//! A replica that caches answers (a [`CachedStore`](crate::CachedStore))
-//! and `LISTEN`s on [`CHANNEL`] drops what a payload names; the payloads,
-//! and the cached answers they concern, are:
-//!
-//! | payload | sent when | a cache drops |
-//! |---|---|---|
-//! | `token:ID` | a token is revoked | the token with that id (by id and by hash) |
-//! | `package:OWNER/NAME` | a package is created, changed (visibility, link, inheritance, metadata), granted or ungranted, deleted, restored or purged; a version is pushed, deleted, restored or purged | the package of that name and every access context of that name |
-//! | `account:LOGIN` | an account is created; an organization's policy, members, teams or team members change | every access context in that namespace |
-//! | `repository:OWNER/NAME` | a collaborator of that source repository is set or removed | every access context (packages linked to the repository inherit from it) |
-//!
-//! What is not announced cannot make a cached answer wrong: new tokens (a
-//! hash is never looked up before its token exists), token uses (the
-//! cached `last_used_at` may lag, as documented), tag moves and version
-//! lookups (not cached). A listener that cannot tell keys apart may drop
-//! everything on any payload. Payloads are ASCII and at most a few hundred
-//! bytes (PostgreSQL's limit is 8000).
+//! The payloads are documented on [`CHANNEL`].
 
 use deadpool_postgres::GenericClient;
 
 use crate::error::Error;
 use crate::postgres::statement::execute;
 
-/// The channel the store notifies on.
+/// The channel a [`PgPackageStore`](crate::PgPackageStore) notifies on
+/// (`NOTIFY wharf_packages, '<what>:<key>'`), in the transaction that
+/// makes a change, so PostgreSQL delivers the notification when (and
+/// only if) the change commits.
+///
+/// A replica that caches answers (a [`CachedStore`](crate::CachedStore))
+/// and `LISTEN`s on [`CHANNEL`] drops what a payload names; the payloads,
+/// and the cached answers they concern, are:
+///
+/// | payload | sent when | a cache drops |
+/// |---|---|---|
+/// | `token:ID` | a token is revoked | the token with that id (by id and by hash) |
+/// | `package:OWNER/NAME` | a package is created, changed (visibility, link, inheritance, metadata), granted or ungranted, deleted, restored or purged; a version is pushed, deleted, restored or purged | the package of that name and every access context of that name |
+/// | `account:LOGIN` | an account is created; an organization's policy, members, teams or team members change | every access context in that namespace |
+/// | `repository:OWNER/NAME` | a collaborator of that source repository is set or removed | every access context (packages linked to the repository inherit from it) |
+///
+/// What is not announced cannot make a cached answer wrong: new tokens (a
+/// hash is never looked up before its token exists), token uses (the
+/// cached `last_used_at` may lag, as documented), tag moves and version
+/// lookups (not cached). A listener that cannot tell keys apart may drop
+/// everything on any payload. Payloads are ASCII and at most a few hundred
+/// bytes (PostgreSQL's limit is 8000).
 pub const CHANNEL: &str = "wharf_packages";
 
 /// A change a cache on another replica must hear about.
