@@ -4,10 +4,10 @@
 # the list committed in scripts/depcheck/<crate>.txt. A new dependency fails
 # CI until the list is updated in the same change, which makes the cost to
 # every user of the crate visible in review. Without default features,
-# wharf-storage must not reach rustix or tokio, nor wharf-packages SQLite or
-# tokio, nor wharf-annotations (without its extract feature) the manifest
-# parser, nor wharf-server (without its ghcr feature) SQLite or the package
-# model. wharf-packages keeps package metadata but never parses a manifest:
+# wharf-storage must not reach rustix or tokio, nor wharf-packages SQLite,
+# PostgreSQL or tokio, nor wharf-annotations (without its extract feature)
+# the manifest parser, nor wharf-server (without its ghcr feature) SQLite or
+# the package model. wharf-packages keeps package metadata but never parses a manifest:
 # it must not reach wharf-manifest at all.
 #
 #   scripts/depcheck.sh            check
@@ -21,7 +21,8 @@ forbidden() {
     wharf-reference|wharf-manifest) echo "oci-spec regex tokio rusqlite libsqlite3-sys" ;;
     wharf-annotations|wharf-auth) echo "tokio rusqlite libsqlite3-sys axum hyper" ;;
     wharf-server) echo "" ;;
-    wharf-packages) echo "axum hyper wharf-manifest" ;;
+    # PostgreSQL is the optional `postgres` feature, never a default.
+    wharf-packages) echo "axum hyper wharf-manifest tokio-postgres deadpool-postgres" ;;
     *) echo "axum hyper" ;;
   esac
 }
@@ -31,7 +32,7 @@ forbidden_without_defaults() {
   case "$1" in
     wharf-storage) echo "rustix tokio" ;;
     wharf-annotations) echo "wharf-manifest" ;;
-    wharf-packages) echo "rusqlite libsqlite3-sys tokio wharf-manifest" ;;
+    wharf-packages) echo "rusqlite libsqlite3-sys tokio wharf-manifest tokio-postgres deadpool-postgres" ;;
     wharf-server) echo "rusqlite libsqlite3-sys wharf-packages wharf-auth wharf-annotations" ;;
   esac
 }

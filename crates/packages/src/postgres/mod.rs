@@ -45,7 +45,9 @@ pub struct PgOptions {
     pub connect_timeout: Duration,
     /// The longest one store call may take, retries included, before it
     /// fails with [`Error::Unavailable`] (its transaction rolled back).
-    /// Default 30 seconds.
+    /// Pools built by [`PgOptions::pool`] also set it as the connections'
+    /// `statement_timeout` (unless the URL sets one), so the server stops
+    /// a statement its caller gave up on. Default 30 seconds.
     pub operation_timeout: Duration,
     /// How many times a change is tried when it keeps meeting serialization
     /// failures or deadlocks (concurrent changes of the same rows), with a
@@ -101,6 +103,19 @@ impl PgOptions {
             .map_err(|e| Error::database("reading the database URL", e))?;
         config.connect_timeout(self.connect_timeout);
         config.keepalives(true);
+        // A statement still running when its call gives up (say, waiting
+        // for a lock) is cancelled by the server too, rather than holding
+        // its pooled connection for the next call.
+        let statement_timeout = format!(
+            "-c statement_timeout={}",
+            self.operation_timeout.as_millis().max(1)
+        );
+        let options = match config.get_options() {
+            Some(given) if given.contains("statement_timeout") => given.to_owned(),
+            Some(given) => format!("{given} {statement_timeout}"),
+            None => statement_timeout,
+        };
+        config.options(options);
         if config.get_application_name().is_none() {
             config.application_name("wharf-packages");
         }
