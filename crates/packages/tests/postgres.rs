@@ -468,3 +468,54 @@ async fn a_call_past_the_operation_timeout_is_unavailable() {
         "the timed-out revocation was rolled back"
     );
 }
+
+/// A push whose transaction meets a concurrent change of its package row
+/// (another session updates it while the push waits for its lock) is tried
+/// again and lands; with a single attempt allowed, it is Unavailable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_serialization_failure_is_retried_and_unavailable_when_attempts_run_out() {
+    let Some(url) = fresh_database() else {
+        return;
+    };
+    octocat_with_app(&PgPackageStore::connect(&url).await.expect("connect")).await;
+    let name: wharf_reference::RepositoryName = "octocat/app".parse().expect("name");
+    for (attempts, lands) in [(2, true), (1, false)] {
+        let store =
+            PgPackageStore::connect_with(&url, PgOptions::default().with_attempts(attempts))
+                .await
+                .expect("connect");
+        let (mut client, connection) = tokio_postgres::connect(&url, NoTls).await.expect("connect");
+        tokio::spawn(connection);
+        let other = client.transaction().await.expect("begin");
+        other
+            .execute(
+                "SELECT 1 FROM packages WHERE name = $1 FOR UPDATE",
+                &[&name.as_str()],
+            )
+            .await
+            .expect("lock the package row");
+        let push = {
+            let (store, name) = (store.clone(), name.clone());
+            tokio::spawn(async move { store.record_version(&name, &manifest(attempts), NOW).await })
+        };
+        // Let the push take its snapshot and wait for the row.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        other
+            .execute(
+                "UPDATE packages SET updated_at = updated_at + 1 WHERE name = $1",
+                &[&name.as_str()],
+            )
+            .await
+            .expect("change the package row");
+        other.commit().await.expect("commit");
+        let pushed = push.await.expect("task");
+        if lands {
+            pushed.expect("the second attempt lands");
+        } else {
+            assert!(
+                matches!(pushed, Err(Error::Unavailable { .. })),
+                "got {pushed:?}"
+            );
+        }
+    }
+}

@@ -10,7 +10,7 @@ use std::time::Duration;
 use deadpool_postgres::Object;
 
 use crate::error::Error;
-use crate::postgres::convert::Context;
+use crate::postgres::convert::{is_retryable, Context};
 use crate::postgres::PgPackageStore;
 
 /// The longest pause between two attempts of a change.
@@ -44,11 +44,21 @@ impl PgPackageStore {
         }
     }
 
-    /// Whether attempt `attempt` (1-based) of a change that failed with
-    /// `error` is followed by another, after a short random pause.
-    pub(super) async fn retry_after(&self, error: &Error, attempt: u32) -> bool {
-        if attempt >= self.options.attempts || !crate::postgres::convert::is_retryable(error) {
-            return false;
+    /// What follows attempt `attempt` (1-based) of a change that failed
+    /// with `error`: `Ok(())` after a short random pause when it is to be
+    /// tried again; the error to answer otherwise. A change that met
+    /// serialization failures or deadlocks on every attempt is
+    /// [`Error::Unavailable`]: the database is too busy with conflicting
+    /// changes right now, and the caller may retry later.
+    pub(super) async fn retry_after(&self, error: Error, attempt: u32) -> Result<(), Error> {
+        if !is_retryable(&error) {
+            return Err(error);
+        }
+        if attempt >= self.options.attempts {
+            return Err(match error {
+                Error::Database { operation, source } => Error::Unavailable { operation, source },
+                other => other,
+            });
         }
         // Full jitter over an exponential ceiling: contenders that failed
         // together do not all come back together.
@@ -58,7 +68,7 @@ impl PgPackageStore {
         let random = RandomState::new().hash_one(attempt);
         let pause = ceiling.mul_f64((random % 1000) as f64 / 1000.0);
         tokio::time::sleep(pause).await;
-        true
+        Ok(())
     }
 }
 
@@ -101,7 +111,10 @@ macro_rules! in_transaction {
                     }
                     .await;
                     match result {
-                        Err(e) if $retried && store.retry_after(&e, attempt).await => attempt += 1,
+                        Err(e) if $retried => match store.retry_after(e, attempt).await {
+                            Ok(()) => attempt += 1,
+                            Err(e) => break Err(e),
+                        },
                         other => break other,
                     }
                 }

@@ -51,7 +51,8 @@ pub struct PgOptions {
     pub operation_timeout: Duration,
     /// How many times a change is tried when it keeps meeting serialization
     /// failures or deadlocks (concurrent changes of the same rows), with a
-    /// short random pause between tries. Default 10.
+    /// short random pause between tries; after the last, the change fails
+    /// with [`Error::Unavailable`]. Default 10.
     pub attempts: u32,
 }
 
