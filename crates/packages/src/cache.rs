@@ -122,7 +122,10 @@ struct Cache {
 /// [`record_token_use`](TokenStore::record_token_use)) invalidates every
 /// cached answer, so its callers always read their own writes. Changes
 /// made elsewhere (another process on the same database) are seen within
-/// [`CacheOptions::ttl`]. A cached token's `last_used_at` may lag.
+/// [`CacheOptions::ttl`], or sooner when something calls
+/// [`invalidate`](CachedStore::invalidate) on hearing of them (the
+/// PostgreSQL store announces such changes with `NOTIFY`, see its
+/// `NOTIFY_CHANNEL`). A cached token's `last_used_at` may lag.
 ///
 /// ```
 /// use wharf_auth::Timestamp;

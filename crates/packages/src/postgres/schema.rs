@@ -40,6 +40,25 @@ pub(crate) const COMPONENT: &str = "packages";
 
 /// The transaction-level advisory lock key (`pg_advisory_xact_lock`) every
 /// Wharf component holds while it migrates: the bytes of `wharfmig`.
+///
+/// The components of Wharf that keep data in one PostgreSQL database (this
+/// crate's [`PgPackageStore`](crate::PgPackageStore) under the component
+/// name `packages`, the storage crate's metadata store under its own)
+/// record their migrations in one shared table:
+///
+/// ```sql
+/// CREATE TABLE IF NOT EXISTS wharf_schema_migrations (
+///     component  text        NOT NULL,
+///     version    bigint      NOT NULL,
+///     applied_at timestamptz NOT NULL DEFAULT now(),
+///     PRIMARY KEY (component, version)
+/// );
+/// ```
+///
+/// Each migrates in one transaction that first takes this lock, then
+/// creates the table if needed, reads its component's highest version and
+/// applies what follows, one row per version. Replicas (and components)
+/// starting together thus take turns; the later ones find nothing to do.
 pub const MIGRATION_LOCK: i64 = 0x7768_6172_666d_6967;
 
 /// The shared table of applied migrations.

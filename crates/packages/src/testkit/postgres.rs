@@ -18,8 +18,13 @@ use crate::{CacheOptions, CachedStore, PackageStore, PgOptions, PgPackageStore};
 /// ```no_run
 /// use wharf_packages::testkit::PgFixture;
 ///
-/// // A database made empty for this test, by whatever means the test has.
-/// wharf_packages::package_store_tests!(postgres, || PgFixture::new("postgres://postgres@127.0.0.1/empty"));
+/// /// The URL of a database created empty for one test (`CREATE DATABASE`
+/// /// with a name no other test uses; wharf-test-servers does this).
+/// fn fresh_database() -> String {
+///     # String::from("postgres://postgres@127.0.0.1/empty")
+/// }
+///
+/// wharf_packages::package_store_tests!(postgres, || PgFixture::new(fresh_database()));
 /// # fn main() {}
 /// ```
 #[cfg_attr(docsrs, doc(cfg(all(feature = "testkit", feature = "postgres"))))]
