@@ -469,6 +469,32 @@ async fn a_call_past_the_operation_timeout_is_unavailable() {
     );
 }
 
+/// Returns once a session of the database at `url` waits for a lock.
+async fn wait_for_a_lock_wait(url: &str) {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let waiting: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .expect("read pg_stat_activity")
+            .get(0);
+        if waiting > 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no session came to wait for the lock"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A push whose transaction meets a concurrent change of its package row
 /// (another session updates it while the push waits for its lock) is tried
 /// again and lands; with a single attempt allowed, it is Unavailable.
@@ -498,8 +524,8 @@ async fn a_serialization_failure_is_retried_and_unavailable_when_attempts_run_ou
             let (store, name) = (store.clone(), name.clone());
             tokio::spawn(async move { store.record_version(&name, &manifest(attempts), NOW).await })
         };
-        // Let the push take its snapshot and wait for the row.
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The push has taken its snapshot once it waits for the row.
+        wait_for_a_lock_wait(&url).await;
         other
             .execute(
                 "UPDATE packages SET updated_at = updated_at + 1 WHERE name = $1",
