@@ -206,10 +206,16 @@ impl CachedStore {
             .try_get_with((generation, key), load)
             .await
             .map_err(|err: Arc<Error>| {
-                // Concurrent askers shared the load, and its failure.
-                Arc::try_unwrap(err).unwrap_or_else(|shared| Error::Database {
-                    operation: "a lookup shared with concurrent requests",
-                    source: Box::new(shared),
+                // Concurrent askers shared the load, and its failure: each
+                // gets one of the same kind, so that a database out of
+                // reach stays "unavailable" (503) for all of them.
+                Arc::try_unwrap(err).unwrap_or_else(|shared| {
+                    let operation = "a lookup shared with concurrent requests";
+                    if shared.is_unavailable() {
+                        Error::unavailable(operation, shared)
+                    } else {
+                        Error::database(operation, shared)
+                    }
                 })
             })
     }

@@ -545,3 +545,33 @@ async fn a_serialization_failure_is_retried_and_unavailable_when_attempts_run_ou
         }
     }
 }
+
+/// Concurrent lookups through a cache share one load of the database; when
+/// the database is out of reach, every one of them is Unavailable (503),
+/// not only the one that made the load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_over_a_dead_database_is_unavailable_for_every_sharer() {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = silent.local_addr().expect("port").port();
+    let options = PgOptions::default().with_connect_timeout(Duration::from_millis(300));
+    let url = format!("postgres://postgres@127.0.0.1:{port}/registry");
+    let store = PgPackageStore::from_pool_with(options.pool(&url).expect("pool"), options);
+    let cached = wharf_packages::CachedStore::new(store, wharf_packages::CacheOptions::default());
+    let hash = wharf_auth::TokenHash::of("secret");
+    let lookups: Vec<_> = (0..8)
+        .map(|_| {
+            let cached = cached.clone();
+            tokio::spawn(async move { cached.find_token(&hash).await })
+        })
+        .collect();
+    for lookup in lookups {
+        let found = lookup.await.expect("task");
+        assert!(
+            matches!(found, Err(Error::Unavailable { .. })),
+            "got {found:?}"
+        );
+    }
+    drop(silent);
+}
