@@ -575,3 +575,30 @@ async fn a_cache_over_a_dead_database_is_unavailable_for_every_sharer() {
     }
     drop(silent);
 }
+
+/// A replica starting while another holds the migration lock (migrating a
+/// large table, say) waits for it, whatever its operation timeout, and
+/// then finds the schema in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_waits_for_another_replicas_migration() {
+    let Some(url) = fresh_database() else {
+        return;
+    };
+    let (mut client, connection) = tokio_postgres::connect(&url, NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    let other = client.transaction().await.expect("begin");
+    other
+        .execute(
+            "SELECT pg_advisory_xact_lock($1)",
+            &[&wharf_packages::MIGRATION_LOCK],
+        )
+        .await
+        .expect("take the migration lock");
+    let options = PgOptions::default().with_operation_timeout(Duration::from_millis(200));
+    let starting = tokio::spawn(async move { PgPackageStore::connect_with(&url, options).await });
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(!starting.is_finished(), "the replica waits for the lock");
+    other.commit().await.expect("release the lock");
+    let store = starting.await.expect("task").expect("the replica starts");
+    octocat_with_app(&store).await;
+}

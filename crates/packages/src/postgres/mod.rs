@@ -251,13 +251,12 @@ impl PgPackageStore {
     /// Brings the database's schema up to date (creating it in an empty
     /// database). Safe to run again, and from several processes at once:
     /// they take turns under [`MIGRATION_LOCK`], and those after the first
-    /// find nothing to do.
+    /// find nothing to do. Not bounded by [`PgOptions::operation_timeout`]
+    /// (a migration of a large table, or waiting for another replica's, may
+    /// take longer); getting a connection is bounded as always.
     pub async fn migrate(&self) -> Result<(), Error> {
-        self.bounded("migrating the schema", async {
-            let mut client = self.client().await?;
-            schema::migrate(&mut client).await
-        })
-        .await
+        let mut client = self.client().await?;
+        schema::migrate(&mut client).await
     }
 
     /// The pool, for statistics or to share it.

@@ -224,6 +224,10 @@ fn lost_a_race(e: &Error) -> bool {
 
 async fn migrate_once(client: &mut Object) -> Result<(), Error> {
     let tx = client.transaction().await.during("starting a migration")?;
+    // The pool's statement timeout is for requests, not for migrations.
+    tx.batch_execute("SET LOCAL statement_timeout = 0")
+        .await
+        .during("lifting the statement timeout for a migration")?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
         .during("taking the migration lock")?;
