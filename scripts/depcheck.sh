@@ -4,14 +4,14 @@
 # the list committed in scripts/depcheck/<crate>.txt. A new dependency fails
 # CI until the list is updated in the same change, which makes the cost to
 # every user of the crate visible in review. Without default features,
-# wharf-storage must not reach rustix or tokio, nor wharf-packages SQLite or
-# tokio, nor wharf-annotations (without its extract feature) the manifest
-# parser, nor wharf-server (without its ghcr feature) SQLite or the package
-# model. wharf-packages keeps package metadata but never parses a manifest:
-# it must not reach wharf-manifest at all. Optional features that bring a
-# client library (wharf-storage's postgres) are checked the same way
-# against scripts/depcheck/<crate>+<feature>.txt, and never reach the
-# default set.
+# wharf-storage must not reach rustix or tokio, nor wharf-packages SQLite,
+# PostgreSQL or tokio, nor wharf-annotations (without its extract feature)
+# the manifest parser, nor wharf-server (without its ghcr feature) SQLite or
+# the package model. wharf-packages keeps package metadata but never parses a
+# manifest: it must not reach wharf-manifest at all. Optional features that
+# bring a client library (wharf-storage's and wharf-packages' postgres) are
+# checked the same way against scripts/depcheck/<crate>+<feature>.txt, and
+# never reach the default set.
 #
 #   scripts/depcheck.sh            check
 #   scripts/depcheck.sh --update   rewrite the lists from the current tree
@@ -19,14 +19,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 crates=(wharf-reference wharf-manifest wharf-annotations wharf-auth wharf-storage wharf-packages wharf-server)
 # Optional features whose dependency sets are listed too, as crate:feature.
-features=(wharf-storage:postgres)
+features=(wharf-storage:postgres wharf-packages:postgres)
 # Never allowed in the crates named, whatever the list says.
 forbidden() {
   case "$1" in
     wharf-reference|wharf-manifest) echo "oci-spec regex tokio rusqlite libsqlite3-sys" ;;
     wharf-annotations|wharf-auth) echo "tokio rusqlite libsqlite3-sys axum hyper" ;;
     wharf-server) echo "" ;;
-    wharf-packages) echo "axum hyper wharf-manifest" ;;
+    wharf-packages) echo "axum hyper wharf-manifest tokio-postgres deadpool-postgres" ;;
     wharf-storage) echo "axum hyper tokio-postgres deadpool-postgres" ;;
     *) echo "axum hyper" ;;
   esac
@@ -37,7 +37,7 @@ forbidden_without_defaults() {
   case "$1" in
     wharf-storage) echo "rustix tokio" ;;
     wharf-annotations) echo "wharf-manifest" ;;
-    wharf-packages) echo "rusqlite libsqlite3-sys tokio wharf-manifest" ;;
+    wharf-packages) echo "rusqlite libsqlite3-sys tokio wharf-manifest tokio-postgres deadpool-postgres" ;;
     wharf-server) echo "rusqlite libsqlite3-sys wharf-packages wharf-auth wharf-annotations" ;;
   esac
 }
