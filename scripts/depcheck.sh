@@ -4,28 +4,31 @@
 # the list committed in scripts/depcheck/<crate>.txt. A new dependency fails
 # CI until the list is updated in the same change, which makes the cost to
 # every user of the crate visible in review. Without default features,
-# wharf-storage must not reach rustix or tokio, nor wharf-packages SQLite or
-# tokio, nor wharf-annotations (without its extract feature) the manifest
-# parser, nor wharf-server (without its ghcr feature) SQLite or the package
-# model. wharf-packages keeps package metadata but never parses a manifest:
-# it must not reach wharf-manifest at all. wharf-storage's object-store
-# feature (object_store, and reqwest with `aws`/`gcp`/`azure`) is optional:
-# the default set must not reach it.
+# wharf-storage must not reach rustix or tokio, nor wharf-packages SQLite,
+# PostgreSQL or tokio, nor wharf-annotations (without its extract feature)
+# the manifest parser, nor wharf-server (without its ghcr feature) SQLite or
+# the package model. wharf-packages keeps package metadata but never parses a
+# manifest: it must not reach wharf-manifest at all. Optional features that
+# bring a client library (wharf-storage's and wharf-packages' postgres,
+# wharf-storage's object-store and aws) are
+# checked the same way against scripts/depcheck/<crate>+<feature>.txt, and
+# never reach the default set.
 #
 #   scripts/depcheck.sh            check
 #   scripts/depcheck.sh --update   rewrite the lists from the current tree
 set -euo pipefail
 cd "$(dirname "$0")/.."
 crates=(wharf-reference wharf-manifest wharf-annotations wharf-auth wharf-storage wharf-packages wharf-server)
+# Optional features whose dependency sets are listed too, as crate:feature.
+features=(wharf-storage:postgres wharf-packages:postgres wharf-storage:object-store wharf-storage:aws)
 # Never allowed in the crates named, whatever the list says.
 forbidden() {
   case "$1" in
     wharf-reference|wharf-manifest) echo "oci-spec regex tokio rusqlite libsqlite3-sys" ;;
     wharf-annotations|wharf-auth) echo "tokio rusqlite libsqlite3-sys axum hyper" ;;
     wharf-server) echo "" ;;
-    # ObjectStorage and its cloud clients only behind `object-store`.
-    wharf-storage) echo "axum hyper object_store reqwest" ;;
-    wharf-packages) echo "axum hyper wharf-manifest" ;;
+    wharf-packages) echo "axum hyper wharf-manifest tokio-postgres deadpool-postgres" ;;
+    wharf-storage) echo "axum hyper tokio-postgres deadpool-postgres object_store reqwest" ;;
     *) echo "axum hyper" ;;
   esac
 }
@@ -35,7 +38,7 @@ forbidden_without_defaults() {
   case "$1" in
     wharf-storage) echo "rustix tokio" ;;
     wharf-annotations) echo "wharf-manifest" ;;
-    wharf-packages) echo "rusqlite libsqlite3-sys tokio wharf-manifest" ;;
+    wharf-packages) echo "rusqlite libsqlite3-sys tokio wharf-manifest tokio-postgres deadpool-postgres" ;;
     wharf-server) echo "rusqlite libsqlite3-sys wharf-packages wharf-auth wharf-annotations" ;;
   esac
 }
@@ -44,6 +47,20 @@ deps() {
     | awk '{print $1}' | grep -v "^$1\$" | sort -u
 }
 status=0
+# Fails (status 1) when `current`, the dependencies of $1, has any not in
+# the list file $2.
+within_list() {
+  local name="$1" list="$2" current="$3" extra
+  extra="$(comm -23 <(printf '%s\n' "$current") <(sort -u "$list"))"
+  if [ -n "$extra" ]; then
+    echo "depcheck: $name gained dependencies not in $list:" >&2
+    printf '  %s\n' $extra >&2
+    echo "  (if they earn their place, run scripts/depcheck.sh --update and say why in the commit)" >&2
+    status=1
+  else
+    echo "depcheck: $name ok ($(printf '%s\n' "$current" | wc -l) dependencies)"
+  fi
+}
 for crate in "${crates[@]}"; do
   list="scripts/depcheck/$crate.txt"
   current="$(deps "$crate")"
@@ -65,14 +82,17 @@ for crate in "${crates[@]}"; do
       status=1
     fi
   done
-  extra="$(comm -23 <(printf '%s\n' "$current") <(sort -u "$list"))"
-  if [ -n "$extra" ]; then
-    echo "depcheck: $crate gained dependencies not in $list:" >&2
-    printf '  %s\n' $extra >&2
-    echo "  (if they earn their place, run scripts/depcheck.sh --update and say why in the commit)" >&2
-    status=1
-  else
-    echo "depcheck: $crate ok ($(printf '%s\n' "$current" | wc -l) dependencies)"
+  within_list "$crate" "$list" "$current"
+done
+for entry in "${features[@]}"; do
+  crate="${entry%%:*}" feature="${entry#*:}"
+  list="scripts/depcheck/$crate+$feature.txt"
+  current="$(deps "$crate" --features "$feature")"
+  if [ "${1:-}" = --update ]; then
+    printf '%s\n' "$current" >"$list"
+    echo "$crate with $feature: $(wc -l <"$list") dependencies written to $list"
+    continue
   fi
+  within_list "$crate with $feature" "$list" "$current"
 done
 exit "$status"

@@ -122,7 +122,10 @@ struct Cache {
 /// [`record_token_use`](TokenStore::record_token_use)) invalidates every
 /// cached answer, so its callers always read their own writes. Changes
 /// made elsewhere (another process on the same database) are seen within
-/// [`CacheOptions::ttl`]. A cached token's `last_used_at` may lag.
+/// [`CacheOptions::ttl`], or sooner when something calls
+/// [`invalidate`](CachedStore::invalidate) on hearing of them (the
+/// PostgreSQL store announces such changes with `NOTIFY`, see its
+/// `NOTIFY_CHANNEL`). A cached token's `last_used_at` may lag.
 ///
 /// ```
 /// use wharf_auth::Timestamp;
@@ -203,10 +206,16 @@ impl CachedStore {
             .try_get_with((generation, key), load)
             .await
             .map_err(|err: Arc<Error>| {
-                // Concurrent askers shared the load, and its failure.
-                Arc::try_unwrap(err).unwrap_or_else(|shared| Error::Database {
-                    operation: "a lookup shared with concurrent requests",
-                    source: Box::new(shared),
+                // Concurrent askers shared the load, and its failure: each
+                // gets one of the same kind, so that a database out of
+                // reach stays "unavailable" (503) for all of them.
+                Arc::try_unwrap(err).unwrap_or_else(|shared| {
+                    let operation = "a lookup shared with concurrent requests";
+                    if shared.is_unavailable() {
+                        Error::unavailable(operation, shared)
+                    } else {
+                        Error::database(operation, shared)
+                    }
                 })
             })
     }

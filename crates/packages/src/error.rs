@@ -10,7 +10,9 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 ///
 /// The first variants are answers about the data (map them to 404, 409,
 /// 410 or 400); [`Error::Corrupt`] and [`Error::Database`] are failures of
-/// the store itself (map them to 500 and log the cause).
+/// the store itself (map them to 500 and log the cause);
+/// [`Error::Unavailable`] is a database that cannot be reached right now
+/// (map it to 503: the client may retry).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -92,6 +94,23 @@ pub enum Error {
         supported: i64,
     },
 
+    /// The database could not be reached, or did not answer in time: the
+    /// connection was refused or lost, no pooled connection was free within
+    /// the pool's wait timeout, the server is shutting down or out of
+    /// connections. A change that fails so was rolled back, unless the
+    /// connection was lost while it committed (then it may have been
+    /// applied: read before repeating it). Retrying later may succeed.
+    /// Never an answer about the data: a registry answers 503, not 404 or
+    /// 500.
+    #[error("the package store's database is unavailable while {operation}: {source}")]
+    Unavailable {
+        /// What the store was doing.
+        operation: &'static str,
+        /// The driver's or the pool's error.
+        #[source]
+        source: BoxError,
+    },
+
     /// The database failed.
     #[error("package store database error while {operation}: {source}")]
     Database {
@@ -135,6 +154,14 @@ impl Error {
         }
     }
 
+    /// An [`Error::Unavailable`] caused by `source` while doing `operation`.
+    pub fn unavailable(operation: &'static str, source: impl Into<BoxError>) -> Error {
+        Error::Unavailable {
+            operation,
+            source: source.into(),
+        }
+    }
+
     /// An [`Error::InvalidCursor`] for `cursor` (its first 100
     /// characters), for a store that cannot read a cursor it is given.
     pub fn invalid_cursor(cursor: &crate::page::Cursor) -> Error {
@@ -162,13 +189,22 @@ impl Error {
         matches!(self, Error::AlreadyExists { .. })
     }
 
+    /// Whether this is [`Error::Unavailable`]: the database cannot be
+    /// reached right now, and a retry later may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::Unavailable { .. })
+    }
+
     /// Whether this is a failure of the store itself ([`Error::Database`],
-    /// [`Error::Corrupt`] or [`Error::SchemaTooNew`]) rather than an answer
-    /// about the data.
+    /// [`Error::Unavailable`], [`Error::Corrupt`] or
+    /// [`Error::SchemaTooNew`]) rather than an answer about the data.
     pub fn is_internal(&self) -> bool {
         matches!(
             self,
-            Error::Database { .. } | Error::Corrupt { .. } | Error::SchemaTooNew { .. }
+            Error::Database { .. }
+                | Error::Unavailable { .. }
+                | Error::Corrupt { .. }
+                | Error::SchemaTooNew { .. }
         )
     }
 }

@@ -28,7 +28,8 @@
 //! authorization input); every type implementing the three is a
 //! `PackageStore`, and [`prelude`] brings them all into scope for method
 //! calls. [`SqlitePackageStore`] is the embedded
-//! default, one SQLite file; [`CachedStore`] puts a read-through cache in
+//! default, one SQLite file; [`PgPackageStore`] keeps them in PostgreSQL
+//! for several registry processes; [`CachedStore`] puts a read-through cache in
 //! front of any store for the per-request lookups. The store reads no
 //! clock: every change takes `now`.
 //!
@@ -88,11 +89,16 @@
 //! mode, `synchronous=FULL`, foreign keys on) and migrates its schema
 //! (tracked by the `user_version` pragma). Every change is one
 //! transaction. Lookups by token hash and package name use unique
-//! indexes and cached prepared statements. The SQL stays within what
-//! PostgreSQL also accepts (`RETURNING`, `ON CONFLICT`, partial indexes),
-//! so that a PostgreSQL implementation of the same trait, for several
-//! registry processes sharing one database, can follow; it is not written
-//! yet.
+//! indexes and cached prepared statements.
+//!
+//! [`PgPackageStore`] (feature `postgres`) keeps the same records in a
+//! PostgreSQL database that several registry processes share, each seeing
+//! the others' changes at once: a pool of connections (deadpool-postgres
+//! over tokio-postgres), versioned migrations applied at start under an
+//! advisory lock, every change one `SERIALIZABLE` transaction (retried on
+//! serialization failures), [`Error::Unavailable`] when the database is
+//! out of reach, and a `NOTIFY` for each change a cache on another
+//! replica must hear about (its documentation has an example).
 //!
 //! # Testkit
 //!
@@ -106,7 +112,10 @@
 //!
 //! - `sqlite` (default): [`SqlitePackageStore`], with rusqlite and a
 //!   bundled SQLite.
-//! - `testkit`: the conformance suite.
+//! - `postgres`: [`PgPackageStore`], with tokio-postgres and
+//!   deadpool-postgres.
+//! - `testkit`: the conformance suite (with `sqlite` or `postgres`, their
+//!   fixtures).
 //!
 #![cfg_attr(
     feature = "testkit",
@@ -126,6 +135,9 @@
     not(feature = "sqlite"),
     doc = "[`SqlitePackageStore`]: crate#storage\n[`SqlitePackageStore::open`]: crate#storage"
 )]
+#![cfg_attr(feature = "postgres", doc = "[`PgPackageStore`]: PgPackageStore")]
+// Without the feature the link points at the Storage section instead.
+#![cfg_attr(not(feature = "postgres"), doc = "[`PgPackageStore`]: crate#storage")]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod access;
@@ -135,9 +147,13 @@ mod error;
 mod id;
 mod package;
 mod page;
+#[cfg(feature = "postgres")]
+mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod stored;
 mod token;
 mod version;
 
@@ -155,6 +171,8 @@ pub use package::{
     RecordState, RESTORE_WINDOW,
 };
 pub use page::{Cursor, Page, PageRequest};
+#[cfg(feature = "postgres")]
+pub use postgres::{PgOptions, PgPackageStore, MIGRATION_LOCK, NOTIFY_CHANNEL};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqlitePackageStore};
 pub use store::{

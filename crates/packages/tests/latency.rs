@@ -3,8 +3,9 @@
 //! trip through tokio's blocking pool (what every uncached SQLite call
 //! pays).
 //!
-//! Run with `cargo test --release -p wharf-packages --test latency --
-//! --nocapture` for meaningful figures; `WHARF_PACKAGES_LATENCY_SCALE`
+//! The same lookups run on PostgreSQL too, where a throwaway server can be
+//! started (wharf-test-servers). Run with `cargo test --release -p
+//! wharf-packages --test latency -- --nocapture` for meaningful figures; `WHARF_PACKAGES_LATENCY_SCALE`
 //! multiplies the data set (default 1: 200 tokens and 100 packages of
 //! 5 versions each).
 
@@ -16,7 +17,9 @@ use wharf_auth::{
     Timestamp, TokenHash,
 };
 use wharf_packages::prelude::*;
-use wharf_packages::{CacheOptions, CachedStore, NewVersion, PackageLookup, SqlitePackageStore};
+use wharf_packages::{
+    CacheOptions, CachedStore, NewVersion, PackageLookup, PgPackageStore, SqlitePackageStore,
+};
 use wharf_reference::{Digest, RepositoryName};
 
 const NOW: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
@@ -119,6 +122,40 @@ where
     measure(n, |i| lookup(store.clone(), data.clone(), i)).await
 }
 
+/// The mean time of the three per-request lookups on `store`, labelled.
+async fn measure_store(
+    label: &str,
+    store: &Arc<dyn PackageStore>,
+    data: &Arc<Data>,
+    n: usize,
+) -> Vec<(String, Duration)> {
+    let token = measure_lookups(n, store, data, |s, d, i| async move {
+        let hash = d.hashes[i % d.hashes.len()];
+        assert!(s.find_token(&hash).await.expect("lookup").is_some());
+    })
+    .await;
+    let package = measure_lookups(n, store, data, |s, d, i| async move {
+        let name = &d.names[i % d.names.len()];
+        assert!(s.package(name).await.expect("lookup").is_some());
+    })
+    .await;
+    let context = measure_lookups(n, store, data, |s, d, i| async move {
+        let name = &d.names[i % d.names.len()];
+        let caller = &d.callers[i % d.callers.len()];
+        let context = s
+            .access_context(name, Some(caller), PackageLookup::Active)
+            .await
+            .expect("lookup");
+        assert!(context.package.is_some());
+    })
+    .await;
+    vec![
+        (format!("{label} find_token"), token),
+        (format!("{label} package"), package),
+        (format!("{label} access_context"), context),
+    ]
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn per_request_lookups_are_fast() {
     let scale: usize = std::env::var("WHARF_PACKAGES_LATENCY_SCALE")
@@ -143,29 +180,25 @@ async fn per_request_lookups_are_fast() {
         ("sqlite", Arc::new(sqlite.clone()) as Arc<dyn PackageStore>),
         ("cached", Arc::new(cached.clone()) as Arc<dyn PackageStore>),
     ] {
-        let token = measure_lookups(n, &store, &data, |s, d, i| async move {
-            let hash = d.hashes[i % d.hashes.len()];
-            assert!(s.find_token(&hash).await.expect("lookup").is_some());
-        })
-        .await;
-        let package = measure_lookups(n, &store, &data, |s, d, i| async move {
-            let name = &d.names[i % d.names.len()];
-            assert!(s.package(name).await.expect("lookup").is_some());
-        })
-        .await;
-        let context = measure_lookups(n, &store, &data, |s, d, i| async move {
-            let name = &d.names[i % d.names.len()];
-            let caller = &d.callers[i % d.callers.len()];
-            let context = s
-                .access_context(name, Some(caller), PackageLookup::Active)
-                .await
-                .expect("lookup");
-            assert!(context.package.is_some());
-        })
-        .await;
-        rows.push((format!("{label} find_token"), token));
-        rows.push((format!("{label} package"), package));
-        rows.push((format!("{label} access_context"), context));
+        rows.extend(measure_store(label, &store, &data, n).await);
+    }
+    // The same lookups on PostgreSQL (a local server, over TCP), where one
+    // can be started: a network round trip per statement, not a thread hop.
+    if let Some(pg) = wharf_test_servers::postgres() {
+        let postgres = PgPackageStore::connect(&pg.fresh_database())
+            .await
+            .expect("connect");
+        let pg_data = Arc::new(populate(&postgres, scale).await);
+        let cached_pg = CachedStore::new(postgres.clone(), CacheOptions::default());
+        for (label, store) in [
+            ("postgres", Arc::new(postgres) as Arc<dyn PackageStore>),
+            (
+                "cached postgres",
+                Arc::new(cached_pg) as Arc<dyn PackageStore>,
+            ),
+        ] {
+            rows.extend(measure_store(label, &store, &pg_data, n).await);
+        }
     }
     println!(
         "per-request lookups ({} tokens, {} packages x 5 versions, {n} lookups each):",

@@ -188,6 +188,7 @@
 //! out, duration) and one record in [`Metrics`]. [`serve`] runs a router with
 //! a request-head timeout and a graceful shutdown bounded by a grace period.
 
+mod builder;
 pub mod distribution;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -196,11 +197,14 @@ pub mod fuzzing;
 #[cfg_attr(docsrs, doc(cfg(feature = "ghcr")))]
 pub mod ghcr;
 pub mod http;
+mod lease;
 mod registry;
 
+pub use builder::RegistryBuilder;
 pub use distribution::auth::{Access, Action, AllowAll, Authorizer};
 pub use distribution::error::{ApiError, ErrorCode};
 pub use distribution::hooks::{ManifestHooks, PushedManifest};
+pub use distribution::redirect::BlobRedirects;
 pub use distribution::route::{ManifestRef, RouteKind};
 #[cfg(feature = "ghcr")]
 pub use ghcr::{
@@ -209,8 +213,9 @@ pub use ghcr::{
 };
 pub use http::metrics::Metrics;
 pub use http::serve::{serve, ServeOptions, Shutdown};
+pub use lease::{SingleProcess, WorkLease};
 /// The metrics library [`Metrics`] is built on, for a host application that
 /// registers Wharf's metrics in its own registry ([`Metrics::register`]):
 /// use this re-export to name the same version.
 pub use prometheus_client;
-pub use registry::{Limits, Registry, RegistryBuilder};
+pub use registry::{Limits, Registry};

@@ -68,6 +68,11 @@
 //! - `ObjectStorage` (feature `object-store`): blobs and upload sessions in
 //!   an object store (S3, GCS, Azure, local files) shared by stateless
 //!   replicas, joined to a metadata store by [`Composite`].
+//! - [`Composite`]: blobs and uploads in one store, repository metadata in
+//!   another, for registries that run as several replicas over shared
+//!   services.
+//! - [`PostgresMetadata`] (feature `postgres`): repository metadata in
+//!   PostgreSQL, the metadata half of a [`Composite`] shared by replicas.
 //!
 //! # Testkit
 //!
@@ -85,10 +90,17 @@
 //! - `testkit`: the conformance suite.
 //! - `object-store`: `ObjectStorage`, over object_store's local and
 //!   in-memory stores; `aws`, `gcp`, `azure` add its cloud stores.
+//! - `postgres`: [`PostgresMetadata`], with tokio-postgres and
+//!   deadpool-postgres.
 //!
 #![cfg_attr(feature = "fs", doc = "[`FsStorage`]: FsStorage")]
 // Without the feature the link points at the Backends section instead.
 #![cfg_attr(not(feature = "fs"), doc = "[`FsStorage`]: crate#backends")]
+#![cfg_attr(feature = "postgres", doc = "[`PostgresMetadata`]: PostgresMetadata")]
+#![cfg_attr(
+    not(feature = "postgres"),
+    doc = "[`PostgresMetadata`]: crate#backends"
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// Implements `Display` and `Serialize` (as the string `as_str` gives)
@@ -124,8 +136,11 @@ macro_rules! display_and_serde_as_str {
 
 mod archive;
 mod blob;
+#[cfg(feature = "cache")]
+mod cached;
 mod composite;
 mod error;
+mod forward;
 #[cfg(feature = "fs")]
 mod fs;
 mod manifest;
@@ -133,6 +148,9 @@ mod memory;
 #[cfg(feature = "object-store")]
 mod object;
 mod page;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres;
 mod range;
 mod repository;
 mod upload;
@@ -148,6 +166,9 @@ use futures::stream::BoxStream;
 
 pub use archive::{Archive, ArchiveKey, InvalidArchiveKey};
 pub use blob::BlobStore;
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub use cached::{CacheOptions, CachedStorage};
 pub use composite::Composite;
 pub use error::{Error, Result};
 #[cfg(feature = "fs")]
@@ -161,6 +182,8 @@ pub use object::{
     MIN_PART_SIZE,
 };
 pub use page::{Page, PageRequest};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresMetadata, PostgresOptions};
 pub use range::{BlobContent, ByteRange};
 pub use repository::RepositoryStore;
 pub use upload::{InvalidUploadId, UploadId, UploadSession, UploadStatus, UploadStore};

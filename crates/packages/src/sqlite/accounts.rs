@@ -10,11 +10,11 @@ use crate::error::Error;
 use crate::id::AccountId;
 use crate::page::{Cursor, Page, PageRequest};
 use crate::sqlite::convert::{parse, time_from_sql, time_to_sql};
-use crate::sqlite::paging::{limit_plus_one, page_of};
 use crate::sqlite::statement::{
     columns, execute, execute_one, insert_returning_id, query_all, query_optional, query_parsed,
     query_parsed_pairs,
 };
+use crate::stored::{limit_plus_one, page_of};
 
 const SELECT_ACCOUNT: &str =
     "SELECT id, login, kind, members_can_create_packages, created_at FROM accounts";

@@ -5,7 +5,6 @@ mod connections;
 mod convert;
 mod files;
 mod packages;
-mod paging;
 mod purge;
 mod repositories;
 mod schema;

@@ -13,11 +13,11 @@ use crate::sqlite::accounts;
 use crate::sqlite::convert::{
     from_json, opt_time_from_sql, parse, time_from_sql, time_to_sql, to_json, u64_from_sql,
 };
-use crate::sqlite::paging::{limit_plus_one, page_of};
 use crate::sqlite::statement::{
     execute, execute_one, insert_returning_id, query_all, query_optional, query_parsed_pairs,
     row_struct, set_deleted, SoftDeleted,
 };
+use crate::stored::{limit_plus_one, page_of};
 
 const SELECT_PACKAGE: &str = "SELECT p.id, p.name, p.visibility, p.linked_repository,
         p.inherit_access, p.metadata, p.version_count, p.created_at, p.updated_at, p.deleted_at,

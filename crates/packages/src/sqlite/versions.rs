@@ -15,11 +15,11 @@ use crate::sqlite::convert::{
     u64_to_sql,
 };
 use crate::sqlite::packages;
-use crate::sqlite::paging::{limit_plus_one, page_of};
 use crate::sqlite::statement::{
     execute, insert_returning_id, query_all, query_optional, query_parsed, row_struct, set_deleted,
     SoftDeleted,
 };
+use crate::stored::{limit_plus_one, page_of};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
 const SELECT_VERSION: &str =

@@ -177,7 +177,11 @@ impl Accounts {
     }
 }
 
-/// A store failure, logged; the client gets a generic 500.
+/// A store failure, logged; the client gets a generic 500, or 503
+/// `UNAVAILABLE` (with `Retry-After`) when the database is out of reach.
 pub(crate) fn store_failure(err: &wharf_packages::Error) -> ApiError {
+    if err.is_unavailable() {
+        return ApiError::unavailable(err);
+    }
     ApiError::internal(err)
 }

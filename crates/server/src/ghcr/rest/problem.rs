@@ -3,7 +3,7 @@
 //! ([`ApiError`]) or from the package store's errors.
 
 use axum::response::{IntoResponse, Response};
-use http::header::{HeaderName, HeaderValue, ALLOW, WWW_AUTHENTICATE};
+use http::header::{HeaderName, HeaderValue, ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{Method, StatusCode};
 use serde::Serialize;
 
@@ -62,6 +62,17 @@ impl Problem {
         )
     }
 
+    /// 503 with `Retry-After`: the package store's database is out of
+    /// reach, logged; the client may retry.
+    pub(crate) fn unavailable(cause: &dyn std::fmt::Display) -> Problem {
+        tracing::error!(error = %cause, "package API: the package store is unavailable");
+        Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the registry's database is unavailable; retry later",
+        )
+        .with_header(RETRY_AFTER, HeaderValue::from_static("1"))
+    }
+
     /// 401 with a Basic challenge for `service`.
     pub(crate) fn unauthorized(service: &str, message: impl Into<String>) -> Problem {
         Problem::new(StatusCode::UNAUTHORIZED, message)
@@ -96,6 +107,7 @@ impl From<wharf_packages::Error> for Problem {
                 Problem::new(StatusCode::CONFLICT, err.to_string())
             }
             E::InvalidCursor { .. } | E::OutOfRange { .. } => Problem::bad_request(err.to_string()),
+            E::Unavailable { .. } => Problem::unavailable(&err),
             _ => Problem::internal(&err),
         }
     }
@@ -128,6 +140,25 @@ impl IntoResponse for Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreachable_package_database_answers_503_with_retry_after() {
+        let down = wharf_packages::Error::unavailable(
+            "looking up a package",
+            std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+        );
+        let response = Problem::from(down).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            response.headers().get(RETRY_AFTER),
+            Some(&HeaderValue::from_static("1"))
+        );
+        let failed = wharf_packages::Error::database("looking up a package", "syntax error");
+        assert_eq!(
+            Problem::from(failed).into_response().status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 
     #[test]
     fn unauthorized_challenges_even_a_non_ascii_service() {

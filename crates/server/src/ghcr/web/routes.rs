@@ -301,8 +301,10 @@ fn not_found() -> Response {
 
 fn internal_error(err: &PageError) -> Response {
     tracing::error!(error = %err, "package page: the package store failed");
-    html_response(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        templates::internal_error(),
-    )
+    // A database out of reach is worth a retry: 503, not 500.
+    let status = match err {
+        PageError::Store(store) if store.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    html_response(status, templates::internal_error())
 }

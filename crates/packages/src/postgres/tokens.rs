@@ -1,0 +1,300 @@
+//! Personal access tokens and workflow tokens in PostgreSQL.
+
+use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+use wharf_auth::{CodeRepository, Login, StoredToken, Timestamp, TokenHash, TokenScopes};
+
+use crate::error::Error;
+use crate::id::TokenId;
+use crate::postgres::accounts;
+use crate::postgres::convert::{
+    opt_time_from_sql, opt_time_to_sql, parse, time_from_sql, time_to_sql, unique,
+};
+use crate::postgres::notify::{notify, Change};
+use crate::postgres::statement::{
+    column, execute, execute_one, exists, query, query_one, query_opt,
+};
+use crate::token::{Credential, TokenRecord, WorkflowToken};
+
+const SELECT_TOKEN: &str = "SELECT t.id, t.kind, t.hash, a.login, t.scopes, t.repository,
+        t.workflow_permission, t.note, t.created_at, t.expires_at, t.revoked_at, t.last_used_at
+    FROM tokens t LEFT JOIN accounts a ON a.id = t.owner_id";
+
+fn token_from_row(row: &Row) -> Result<TokenRecord, Error> {
+    let operation = "reading a token";
+    let hash: Vec<u8> = column(row, 2, operation)?;
+    let hash = <[u8; 32]>::try_from(hash.as_slice())
+        .map(TokenHash::from_bytes)
+        .map_err(|_| Error::corrupt("token hash", format!("{} bytes instead of 32", hash.len())))?;
+    let expires_at = opt_time_from_sql(column(row, 9, operation)?)?;
+    let revoked_at = opt_time_from_sql(column(row, 10, operation)?)?;
+    let kind: String = column(row, 1, operation)?;
+    let credential = match kind.as_str() {
+        "personal" => {
+            let owner: String = column::<Option<String>>(row, 3, operation)?.ok_or_else(|| {
+                Error::corrupt("token", "a personal access token without an owner")
+            })?;
+            let scopes: String = column(row, 4, operation)?;
+            let mut token = StoredToken::from_hash(
+                hash,
+                parse("login", &owner)?,
+                parse::<TokenScopes>("token scopes", &scopes)?,
+                expires_at,
+            );
+            token.revoked = revoked_at.is_some();
+            token.note = column(row, 7, operation)?;
+            Credential::Personal(token)
+        }
+        "workflow" => {
+            let repository: String = column::<Option<String>>(row, 5, operation)?
+                .ok_or_else(|| Error::corrupt("token", "a workflow token without a repository"))?;
+            let permission: String = column::<Option<String>>(row, 6, operation)?
+                .ok_or_else(|| Error::corrupt("token", "a workflow token without a permission"))?;
+            Credential::Workflow(WorkflowToken {
+                hash,
+                repository: parse("source repository", &repository)?,
+                packages: parse("workflow permission", &permission)?,
+                expires_at,
+                revoked: revoked_at.is_some(),
+            })
+        }
+        other => return Err(Error::corrupt("token kind", other)),
+    };
+    Ok(TokenRecord {
+        id: TokenId::new(column(row, 0, operation)?),
+        credential,
+        created_at: time_from_sql(column(row, 8, operation)?)?,
+        last_used_at: opt_time_from_sql(column(row, 11, operation)?)?,
+        revoked_at,
+    })
+}
+
+/// The token `SELECT_TOKEN` followed by `condition` finds, if any.
+async fn find_one(
+    c: &impl GenericClient,
+    condition: &str,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Option<TokenRecord>, Error> {
+    query_opt(
+        c,
+        &format!("{SELECT_TOKEN} {condition}"),
+        params,
+        "looking up a token",
+    )
+    .await?
+    .as_ref()
+    .map(token_from_row)
+    .transpose()
+}
+
+/// The tokens `SELECT_TOKEN` followed by `condition` finds.
+async fn find_all(
+    c: &impl GenericClient,
+    condition: &str,
+    params: &[&(dyn ToSql + Sync)],
+    operation: &'static str,
+) -> Result<Vec<TokenRecord>, Error> {
+    query(c, &format!("{SELECT_TOKEN} {condition}"), params, operation)
+        .await?
+        .iter()
+        .map(token_from_row)
+        .collect()
+}
+
+/// The token with this hash.
+pub(crate) async fn find(
+    c: &impl GenericClient,
+    hash: &TokenHash,
+) -> Result<Option<TokenRecord>, Error> {
+    find_one(c, "WHERE t.hash = $1", &[&hash.as_bytes().as_slice()]).await
+}
+
+/// The token with this id.
+pub(crate) async fn get(c: &impl GenericClient, id: TokenId) -> Result<Option<TokenRecord>, Error> {
+    find_one(c, "WHERE t.id = $1", &[&id.get()]).await
+}
+
+async fn require(c: &impl GenericClient, id: TokenId) -> Result<TokenRecord, Error> {
+    get(c, id)
+        .await?
+        .ok_or_else(|| Error::not_found("token", id))
+}
+
+/// The error for a hash that is stored already. The hash is not secret,
+/// but there is no use in echoing it.
+fn hash_taken() -> Error {
+    Error::already_exists("token", "with this hash")
+}
+
+/// What every new token is stored with, checked and as SQL values.
+struct NewToken<'a> {
+    hash: &'a [u8],
+    created_at: i64,
+    expires_at: Option<i64>,
+    /// A token stored revoked is revoked when stored.
+    revoked_at: Option<i64>,
+}
+
+impl<'a> NewToken<'a> {
+    /// Refuses a hash that is stored already.
+    async fn check(
+        c: &impl GenericClient,
+        hash: &'a TokenHash,
+        expires_at: Option<Timestamp>,
+        revoked: bool,
+        now: Timestamp,
+    ) -> Result<NewToken<'a>, Error> {
+        let hash = hash.as_bytes().as_slice();
+        if exists(
+            c,
+            "SELECT 1 FROM tokens WHERE hash = $1",
+            &[&hash],
+            "checking a token hash",
+        )
+        .await?
+        {
+            return Err(hash_taken());
+        }
+        let created_at = time_to_sql(now)?;
+        Ok(NewToken {
+            hash,
+            created_at,
+            expires_at: opt_time_to_sql(expires_at)?,
+            revoked_at: revoked.then_some(created_at),
+        })
+    }
+}
+
+/// Stores a personal access token.
+pub(crate) async fn insert_personal(
+    c: &impl GenericClient,
+    token: &StoredToken,
+    now: Timestamp,
+) -> Result<TokenRecord, Error> {
+    let owner_id = accounts::require_user(c, &token.owner).await?;
+    let new = NewToken::check(c, &token.hash, token.expires_at, token.revoked, now).await?;
+    let operation = "storing a personal access token";
+    let row = unique(
+        query_one(
+            c,
+            "INSERT INTO tokens (hash, kind, owner_id, scopes, note, created_at, expires_at, revoked_at)
+             VALUES ($1, 'personal', $2, $3, $4, $5, $6, $7) RETURNING id",
+            &[
+                &new.hash,
+                &owner_id.get(),
+                &token.scopes.to_string(),
+                &token.note,
+                &new.created_at,
+                &new.expires_at,
+                &new.revoked_at,
+            ],
+            operation,
+        )
+        .await,
+        hash_taken,
+    )?;
+    require(c, TokenId::new(column(&row, 0, operation)?)).await
+}
+
+/// Stores a workflow token.
+pub(crate) async fn insert_workflow(
+    c: &impl GenericClient,
+    token: &WorkflowToken,
+    now: Timestamp,
+) -> Result<TokenRecord, Error> {
+    let new = NewToken::check(c, &token.hash, token.expires_at, token.revoked, now).await?;
+    let operation = "storing a workflow token";
+    let row = unique(
+        query_one(
+            c,
+            "INSERT INTO tokens (hash, kind, repository, workflow_permission, created_at, expires_at, revoked_at)
+             VALUES ($1, 'workflow', $2, $3, $4, $5, $6) RETURNING id",
+            &[
+                &new.hash,
+                &token.repository.as_str(),
+                &token.packages.as_str(),
+                &new.created_at,
+                &new.expires_at,
+                &new.revoked_at,
+            ],
+            operation,
+        )
+        .await,
+        hash_taken,
+    )?;
+    require(c, TokenId::new(column(&row, 0, operation)?)).await
+}
+
+/// A user's personal access tokens, oldest first.
+pub(crate) async fn personal(
+    c: &impl GenericClient,
+    owner: &Login,
+) -> Result<Vec<TokenRecord>, Error> {
+    let owner_id = accounts::require_user(c, owner).await?;
+    find_all(
+        c,
+        "WHERE t.owner_id = $1 AND t.kind = 'personal' ORDER BY t.id",
+        &[&owner_id.get()],
+        "listing personal access tokens",
+    )
+    .await
+}
+
+/// A repository's workflow tokens, oldest first.
+pub(crate) async fn workflow(
+    c: &impl GenericClient,
+    repository: &CodeRepository,
+) -> Result<Vec<TokenRecord>, Error> {
+    find_all(
+        c,
+        "WHERE t.repository = $1 AND t.kind = 'workflow' ORDER BY t.id",
+        &[&repository.as_str()],
+        "listing workflow tokens",
+    )
+    .await
+}
+
+/// Revokes a token, keeping the first revocation time, and tells the
+/// caches of other replicas.
+pub(crate) async fn revoke(
+    c: &impl GenericClient,
+    id: TokenId,
+    now: Timestamp,
+) -> Result<TokenRecord, Error> {
+    let now_sql = time_to_sql(now)?;
+    execute_one(
+        c,
+        "UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2",
+        &[&now_sql, &id.get()],
+        "revoking a token",
+        || Error::not_found("token", id),
+    )
+    .await?;
+    notify(c, Change::Token(id.get())).await?;
+    require(c, id).await
+}
+
+/// Records a use of a token unless one within `granularity_seconds` is
+/// recorded. Never moves `last_used_at` backwards.
+pub(crate) async fn record_use(
+    c: &impl GenericClient,
+    id: TokenId,
+    now: Timestamp,
+    granularity_seconds: u64,
+) -> Result<(), Error> {
+    let now_sql = time_to_sql(now)?;
+    let threshold = now_sql.saturating_sub(i64::try_from(granularity_seconds).unwrap_or(i64::MAX));
+    let changed = execute(
+        c,
+        "UPDATE tokens SET last_used_at = $1
+         WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)",
+        &[&now_sql, &id.get(), &threshold],
+        "recording a token's use",
+    )
+    .await?;
+    if changed == 0 && get(c, id).await?.is_none() {
+        return Err(Error::not_found("token", id));
+    }
+    Ok(())
+}

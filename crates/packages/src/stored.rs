@@ -1,0 +1,108 @@
+//! What the SQL backends share: values as they store them (timestamps as
+//! Unix seconds in a signed 64-bit integer, sizes and counts as signed
+//! 64-bit integers, names as their text, structured values as JSON) and
+//! reading them back, where a value the store could not have written is
+//! [`Error::Corrupt`]; and keyset pages.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+use wharf_auth::Timestamp;
+
+use crate::error::Error;
+use crate::page::{Cursor, Page};
+
+/// A timestamp as a stored integer (Unix seconds).
+pub(crate) fn time_to_sql(time: Timestamp) -> Result<i64, Error> {
+    i64::try_from(time.unix_seconds()).map_err(|_| Error::OutOfRange {
+        what: "timestamp",
+        value: time.to_string(),
+    })
+}
+
+/// An optional timestamp as a stored integer or NULL.
+pub(crate) fn opt_time_to_sql(time: Option<Timestamp>) -> Result<Option<i64>, Error> {
+    time.map(time_to_sql).transpose()
+}
+
+/// A stored timestamp.
+pub(crate) fn time_from_sql(value: i64) -> Result<Timestamp, Error> {
+    u64::try_from(value)
+        .map(Timestamp::from_unix_seconds)
+        .map_err(|_| Error::corrupt("timestamp", format!("negative value {value}")))
+}
+
+/// An optional stored timestamp.
+pub(crate) fn opt_time_from_sql(value: Option<i64>) -> Result<Option<Timestamp>, Error> {
+    value.map(time_from_sql).transpose()
+}
+
+/// A size or count as a stored (signed 64-bit) integer.
+pub(crate) fn u64_to_sql(what: &'static str, value: u64) -> Result<i64, Error> {
+    i64::try_from(value).map_err(|_| Error::OutOfRange {
+        what,
+        value: value.to_string(),
+    })
+}
+
+/// A stored size or count.
+pub(crate) fn u64_from_sql(what: &'static str, value: i64) -> Result<u64, Error> {
+    u64::try_from(value).map_err(|_| Error::corrupt(what, format!("negative value {value}")))
+}
+
+/// Parses a stored string as `T`.
+pub(crate) fn parse<T>(what: &'static str, stored: &str) -> Result<T, Error>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    stored
+        .parse()
+        .map_err(|e| Error::corrupt(what, format!("`{stored}`: {e}")))
+}
+
+/// Parses stored JSON as `T`.
+pub(crate) fn from_json<T: serde::de::DeserializeOwned>(
+    what: &'static str,
+    stored: &str,
+) -> Result<T, Error> {
+    serde_json::from_str(stored).map_err(|e| Error::corrupt(what, e))
+}
+
+/// Serializes `value` as JSON for storage.
+pub(crate) fn to_json<T: serde::Serialize>(what: &'static str, value: &T) -> Result<String, Error> {
+    serde_json::to_string(value).map_err(|e| Error::OutOfRange {
+        what,
+        value: e.to_string(),
+    })
+}
+
+// ------------------------------------------------- keyset pages
+//
+// One row more than the page holds is asked for, to learn whether another
+// page follows.
+
+/// A page size as an SQL `LIMIT`, plus one row to learn whether another
+/// page follows.
+pub(crate) fn limit_plus_one(limit: usize) -> i64 {
+    i64::try_from(limit).map_or(i64::MAX, |n| n.saturating_add(1))
+}
+
+/// The page of `rows` (read with [`limit_plus_one`]): the first `limit`
+/// converted, and the cursor of the last of them when a further row shows
+/// that another page follows.
+pub(crate) fn page_of<R, T>(
+    rows: Vec<R>,
+    limit: usize,
+    convert: impl FnMut(R) -> Result<T, Error>,
+    cursor: impl FnOnce(&T) -> Cursor,
+) -> Result<Page<T>, Error> {
+    let more = rows.len() > limit;
+    let items = rows
+        .into_iter()
+        .take(limit)
+        .map(convert)
+        .collect::<Result<Vec<_>, _>>()?;
+    let next = more.then(|| items.last()).flatten().map(cursor);
+    Ok(Page { items, next })
+}
