@@ -8,7 +8,8 @@
 # tokio, nor wharf-annotations (without its extract feature) the manifest
 # parser, nor wharf-server (without its ghcr feature) SQLite or the package
 # model. wharf-packages keeps package metadata but never parses a manifest:
-# it must not reach wharf-manifest at all.
+# it must not reach wharf-manifest at all. wharf-server's optional `tls`
+# feature may add rustls on ring and nothing else.
 #
 #   scripts/depcheck.sh            check
 #   scripts/depcheck.sh --update   rewrite the lists from the current tree
@@ -71,4 +72,17 @@ for crate in "${crates[@]}"; do
     echo "depcheck: $crate ok ($(printf '%s\n' "$current" | wc -l) dependencies)"
   fi
 done
+# wharf-server's `tls` feature (off by default) adds rustls on ring, and
+# only that: never aws-lc (cmake and nasm to build) nor OpenSSL.
+tls_adds="ring rustls rustls-pki-types rustls-webpki tokio-rustls untrusted zeroize"
+if [ "${1:-}" != --update ]; then
+  tls_extra="$(comm -13 <(deps wharf-server) <(deps wharf-server --features tls) | grep -vxF -f <(tr ' ' '\n' <<<"$tls_adds") || true)"
+  if [ -n "$tls_extra" ]; then
+    echo "depcheck: wharf-server's tls feature gained dependencies beyond: $tls_adds" >&2
+    printf '  %s\n' $tls_extra >&2
+    status=1
+  else
+    echo "depcheck: wharf-server's tls feature ok (adds $(wc -w <<<"$tls_adds") at most)"
+  fi
+fi
 exit "$status"

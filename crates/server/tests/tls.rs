@@ -63,11 +63,7 @@ impl TestCa {
         let builder = reqwest::Client::builder()
             .tls_certs_only([ca])
             .tls_info(true);
-        let builder = if http1 {
-            builder.http1_only()
-        } else {
-            builder
-        };
+        let builder = if http1 { builder.http1_only() } else { builder };
         builder.build().expect("client")
     }
 }
@@ -171,7 +167,9 @@ async fn v2_answers_over_tls_with_http2_through_alpn_and_http1_still_works() {
     }
     // A client that does not trust the authority gets no answer.
     let stranger = reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(TestCa::new().pem().as_bytes()).expect("pem")])
+        .tls_certs_only([
+            reqwest::Certificate::from_pem(TestCa::new().pem().as_bytes()).expect("pem"),
+        ])
         .build()
         .expect("client");
     assert!(stranger.get(server.url()).send().await.is_err());
@@ -197,7 +195,10 @@ async fn a_new_certificate_is_served_on_new_connections_while_open_ones_keep_wor
         if presented == second.der {
             break;
         }
-        assert!(Instant::now() < deadline, "the new certificate is never served");
+        assert!(
+            Instant::now() < deadline,
+            "the new certificate is never served"
+        );
         tokio::time::sleep(POLL).await;
     }
     for client in &open {
@@ -217,10 +218,26 @@ async fn a_bad_replacement_is_refused_and_the_old_certificate_kept() {
     let server = TlsServer::start(&good, ServeOptions::default()).await;
     // (what replaces the files: certificate, key)
     let table = [
-        ("a certificate file without a certificate", "not PEM at all", good.key.as_str()),
-        ("a key file without a key", good.cert.as_str(), good.cert.as_str()),
-        ("the key of another certificate", good.cert.as_str(), other.key.as_str()),
-        ("a certificate whose key is not there", other.cert.as_str(), good.key.as_str()),
+        (
+            "a certificate file without a certificate",
+            "not PEM at all",
+            good.key.as_str(),
+        ),
+        (
+            "a key file without a key",
+            good.cert.as_str(),
+            good.cert.as_str(),
+        ),
+        (
+            "the key of another certificate",
+            good.cert.as_str(),
+            other.key.as_str(),
+        ),
+        (
+            "a certificate whose key is not there",
+            other.cert.as_str(),
+            good.key.as_str(),
+        ),
     ];
     for (what, cert, key) in table {
         server.replace_files(cert, key);
@@ -250,7 +267,10 @@ async fn a_client_that_never_finishes_the_handshake_is_closed_after_the_idle_tim
     let table: [(&str, &[u8]); 2] = [
         ("nothing", b""),
         // A handshake record header announcing 512 bytes, and 4 of them.
-        ("part of a ClientHello", b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc"),
+        (
+            "part of a ClientHello",
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc",
+        ),
     ];
     for (what, sent) in table {
         let started = Instant::now();
@@ -302,9 +322,14 @@ fn certificate_files_that_do_not_hold_a_matching_pair_are_refused_with_the_reaso
     let both = file("both.pem", &format!("{}{}", leaf.cert, leaf.key));
     let (other_key, garbage) = (file("other.key", &other.key), file("garbage", "hello"));
     let missing = dir.path().join("missing.pem");
-    let loaded = CertificateFiles::new(&cert, &key).load().expect("a good pair");
+    let loaded = CertificateFiles::new(&cert, &key)
+        .load()
+        .expect("a good pair");
     assert_eq!(loaded.cert[0].as_ref(), leaf.der.as_slice());
-    assert!(CertificateFiles::new(&both, &both).load().is_ok(), "one file holding both");
+    assert!(
+        CertificateFiles::new(&both, &both).load().is_ok(),
+        "one file holding both"
+    );
     // (certificate file, key file, what the error says)
     let table = [
         (&missing, &key, "cannot read"),

@@ -89,7 +89,9 @@ fn reload_on_hangup(
                     Ok(Ok(())) => tracing::info!("SIGHUP: reloaded the TLS certificate"),
                     Ok(Err(err)) => tracing::warn!(error = %err,
                         "SIGHUP: the TLS certificate files do not hold a valid pair; still serving the previous certificate"),
-                    Err(err) => tracing::error!(error = %err, "SIGHUP: the certificate reload failed"),
+                    Err(err) => {
+                        tracing::error!(error = %err, "SIGHUP: the certificate reload failed")
+                    }
                 }
             }
         }

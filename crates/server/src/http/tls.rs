@@ -60,9 +60,7 @@ pub(crate) fn provider() -> Arc<rustls::crypto::CryptoProvider> {
 /// other), TLS 1.3 and 1.2 with rustls's safe defaults on the ring
 /// provider, no client certificates, and ALPN offering `h2` then
 /// `http/1.1`.
-pub fn server_config(
-    resolver: Arc<dyn ResolvesServerCert>,
-) -> Result<Arc<ServerConfig>, TlsError> {
+pub fn server_config(resolver: Arc<dyn ResolvesServerCert>) -> Result<Arc<ServerConfig>, TlsError> {
     let mut config = ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .map_err(TlsError::Config)?

@@ -247,7 +247,9 @@ fn tls_settings_come_in_pairs_and_make_the_default_public_url_https() {
     ];
     for (flags, expected) in table {
         let cli = Cli::parse_from(std::iter::once("minimal-registry").chain(flags.iter().copied()));
-        let err = Settings::load(&cli, None).expect_err("half a pair").to_string();
+        let err = Settings::load(&cli, None)
+            .expect_err("half a pair")
+            .to_string();
         assert!(err.contains(expected), "{flags:?}: {err}");
     }
 }

@@ -111,8 +111,7 @@ impl CertificateFiles {
         // ring's keys all expose their public key, so "cannot tell" does
         // not happen; should it, the handshake would still fail loudly.
         match certified.keys_match() {
-            Ok(())
-            | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
+            Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {
                 Ok(Arc::new(certified))
             }
             Err(err) => Err(TlsError::Mismatch {
