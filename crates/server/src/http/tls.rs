@@ -41,8 +41,7 @@ use rustls::ServerConfig;
 pub use files::{CertificateFiles, TlsError};
 pub use reload::ReloadingCertificate;
 /// The rustls this module is built on, to name the same version
-/// ([`ServerConfig`](rustls::ServerConfig),
-/// [`CertifiedKey`](rustls::sign::CertifiedKey)).
+/// ([`rustls::ServerConfig`], [`rustls::sign::CertifiedKey`]).
 pub use tokio_rustls::rustls;
 
 /// The ALPN protocols offered, in the server's order of preference.
