@@ -285,6 +285,7 @@ fn a_bad_config_file_is_refused_with_a_message() {
     assert!(stderr.contains("limits.body_idle_timeout"), "{stderr}");
 }
 
+#[cfg(feature = "tls")]
 #[test]
 fn unusable_tls_files_are_refused_before_serving_with_their_setting_named() {
     let dir = tempfile::tempdir().expect("tempdir");

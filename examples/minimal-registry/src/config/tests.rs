@@ -218,6 +218,21 @@ fn bad_files_and_values_are_reported_with_their_key() {
     ));
 }
 
+#[cfg(not(feature = "tls"))]
+#[test]
+fn without_the_tls_feature_tls_settings_are_refused() {
+    let cli = Cli::parse_from([
+        "minimal-registry",
+        "--tls-cert",
+        "a.pem",
+        "--tls-key",
+        "a.key",
+    ]);
+    let err = Settings::load(&cli, None).expect_err("no TLS").to_string();
+    assert!(err.contains("without its `tls` feature"), "{err}");
+}
+
+#[cfg(feature = "tls")]
 #[test]
 fn tls_settings_come_in_pairs_and_make_the_default_public_url_https() {
     let file = parse_file("tls_cert = \"/etc/registry/tls.pem\"\n").expect("toml");
