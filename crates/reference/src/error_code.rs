@@ -49,6 +49,10 @@ pub enum ErrorCode {
     /// `TOOMANYREQUESTS`: the registry is overloaded or the caller is
     /// rate-limited (429).
     TooManyRequests,
+    /// `UNAVAILABLE`: the registry, or a service it depends on (object
+    /// store, database), is temporarily unavailable (503); retry later. Not
+    /// in the OCI list; Distribution registers it for the same answer.
+    Unavailable,
     /// `UNKNOWN`: the registry itself failed (500, or 507 when out of space).
     Unknown,
 }
@@ -71,12 +75,13 @@ impl ErrorCode {
             Self::Denied => "DENIED",
             Self::Unsupported => "UNSUPPORTED",
             Self::TooManyRequests => "TOOMANYREQUESTS",
+            Self::Unavailable => "UNAVAILABLE",
             Self::Unknown => "UNKNOWN",
         }
     }
 
     /// Every code, in the order of the specification's table.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         Self::BlobUnknown,
         Self::BlobUploadInvalid,
         Self::BlobUploadUnknown,
@@ -91,6 +96,7 @@ impl ErrorCode {
         Self::Denied,
         Self::Unsupported,
         Self::TooManyRequests,
+        Self::Unavailable,
         Self::Unknown,
     ];
 }

@@ -13,7 +13,8 @@ use crate::upload::UploadId;
 /// `MANIFEST_UNKNOWN`, `BLOB_UPLOAD_UNKNOWN` and `NAME_UNKNOWN`;
 /// [`Error::WrongOffset`] and [`Error::RangeNotSatisfiable`] to HTTP 416;
 /// [`Error::DigestMismatch`] to `DIGEST_INVALID`; [`Error::TooLarge`] to
-/// `SIZE_INVALID` (or 413); [`Error::InsufficientStorage`] to 507.
+/// `SIZE_INVALID` (or 413); [`Error::InsufficientStorage`] to 507;
+/// [`Error::Unavailable`] to 503.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -150,6 +151,22 @@ pub enum Error {
         /// The underlying error.
         #[source]
         source: io::Error,
+    },
+
+    /// A service the storage depends on (an object store, a database) did
+    /// not answer, or kept failing after the backend's retries: timeouts,
+    /// refused connections, throttling, 5xx answers. Nothing partial was
+    /// made visible, and retrying later may succeed; a registry answers 503.
+    /// Never reported as a missing blob or manifest.
+    #[error("{service} is unavailable while trying to {context}: {source}")]
+    Unavailable {
+        /// The service that failed, such as `object store` or `database`.
+        service: &'static str,
+        /// What the storage was doing.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
 
     /// Stored metadata could not be read back: the storage was modified

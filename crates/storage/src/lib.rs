@@ -119,7 +119,11 @@ macro_rules! display_and_serde_as_str {
 
 mod archive;
 mod blob;
+#[cfg(feature = "cache")]
+mod cached;
+mod composite;
 mod error;
+mod forward;
 #[cfg(feature = "fs")]
 mod fs;
 mod manifest;
@@ -140,6 +144,10 @@ use futures::stream::BoxStream;
 
 pub use archive::{Archive, ArchiveKey, InvalidArchiveKey};
 pub use blob::BlobStore;
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
+pub use cached::{CacheOptions, CachedStorage};
+pub use composite::Composite;
 pub use error::{Error, Result};
 #[cfg(feature = "fs")]
 pub use fs::FsStorage;

@@ -236,6 +236,34 @@ pub trait UploadStore: Send + Sync {
     /// Ends the session and deletes its data.
     async fn cancel_upload(&self, repository: &RepositoryName, id: &UploadId) -> Result<()>;
 
+    /// Ends every idle session of `repository` and deletes its data,
+    /// returning how many went (a session being appended to may stay). A
+    /// registry calls it when the repository's content is set aside
+    /// ([`RepositoryStore::archive_repository`](crate::RepositoryStore::archive_repository)
+    /// does it for backends that hold both), so that no session started
+    /// before can link into the name later. The default pages through
+    /// [`upload_sessions`](UploadStore::upload_sessions) and cancels each
+    /// session of `repository`.
+    async fn cancel_uploads_in(&self, repository: &RepositoryName) -> Result<usize> {
+        let mut cancelled = 0;
+        const PAGE: usize = 500;
+        let mut request = PageRequest::first(PAGE);
+        loop {
+            let page = self.upload_sessions(&request).await?;
+            for session in page.items.iter().filter(|s| &s.repository == repository) {
+                match self.cancel_upload(repository, &session.id).await {
+                    Ok(()) => cancelled += 1,
+                    Err(crate::Error::UploadNotFound { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            match page.next_last {
+                Some(last) => request = PageRequest::after(last.id.to_string(), Some(PAGE)),
+                None => return Ok(cancelled),
+            }
+        }
+    }
+
     /// Deletes every session that has not been started or appended to for
     /// more than `max_age` (abandoned uploads), returning how many were
     /// removed. An append in progress is never cut short. A registry calls

@@ -1,7 +1,112 @@
-//! Both backends pass the conformance suite: one test per backend and
+//! Every backend passes the conformance suite: one test per backend and
 //! case, named `backend::trait::case`.
 
-use wharf_storage::testkit::{FsFixture, MemoryFixture};
+use wharf_storage::testkit::{CompositeFixture, FsFixture, MemoryFixture};
 
 wharf_storage::storage_tests!(memory, MemoryFixture::default);
 wharf_storage::storage_tests!(fs, FsFixture::new);
+wharf_storage::storage_tests!(composite, CompositeFixture::default);
+
+/// [`CachedStorage`] over the filesystem backend: the cache must not change
+/// what any case observes (every change made through it is seen at once).
+mod cached_fs {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+    use wharf_storage::testkit::{Fixture, FsFixture};
+    use wharf_storage::{CacheOptions, CachedStorage, FsStorage, Storage};
+
+    pub struct CachedFsFixture {
+        fs: FsFixture,
+        storage: Arc<CachedStorage<FsStorage>>,
+    }
+
+    impl CachedFsFixture {
+        pub fn new() -> Self {
+            let fs = FsFixture::new();
+            let inner = FsStorage::open(fs.root()).expect("open");
+            // A long TTL: only invalidation keeps the answers right.
+            let options = CacheOptions::default().with_ttl(std::time::Duration::from_secs(3600));
+            let storage = Arc::new(CachedStorage::new(inner, options));
+            CachedFsFixture { fs, storage }
+        }
+    }
+
+    #[async_trait]
+    impl Fixture for CachedFsFixture {
+        async fn storage(&self) -> Arc<dyn Storage> {
+            self.storage.clone()
+        }
+
+        async fn reopen(&self) -> Option<Arc<dyn Storage>> {
+            let inner = FsStorage::open(self.fs.root()).expect("reopen");
+            Some(Arc::new(CachedStorage::new(inner, CacheOptions::default())))
+        }
+    }
+
+    wharf_storage::storage_tests!(cached, CachedFsFixture::new);
+}
+
+/// What the cache adds: answers from memory until a change is made through
+/// it or reported to it.
+mod cache_behaviour {
+    use bytes::Bytes;
+    use wharf_reference::{Digest, MediaType, RepositoryName, Tag};
+    use wharf_storage::testkit::FsFixture;
+    use wharf_storage::{CacheOptions, CachedStorage, FsStorage, ManifestPut, RepositoryStore};
+
+    async fn push(storage: &dyn RepositoryStore, repo: &RepositoryName, n: u8) -> Digest {
+        let bytes = Bytes::from(format!("{{\"schemaVersion\":2,\"n\":{n}}}"));
+        let digest = Digest::sha256(&bytes);
+        let media_type: MediaType = "application/vnd.oci.image.manifest.v1+json"
+            .parse()
+            .expect("media type");
+        storage
+            .put_manifest(repo, ManifestPut::new(digest.clone(), media_type, bytes))
+            .await
+            .expect("put");
+        digest
+    }
+
+    #[tokio::test]
+    async fn changes_behind_its_back_show_once_reported_or_expired() {
+        let fs = FsFixture::new();
+        let behind = FsStorage::open(fs.root()).expect("open");
+        let long = CacheOptions::default().with_ttl(std::time::Duration::from_secs(3600));
+        let cached = CachedStorage::new(FsStorage::open(fs.root()).expect("open"), long);
+        let (repo, tag): (RepositoryName, Tag) =
+            ("a/b".parse().expect("name"), "v1".parse().expect("tag"));
+        let one = push(&cached, &repo, 1).await;
+        let two = push(&cached, &repo, 2).await;
+        cached.set_tag(&repo, &tag, &one).await.expect("tag");
+        assert_eq!(cached.resolve_tag(&repo, &tag).await.expect("resolve"), one);
+        cached.get_manifest(&repo, &one).await.expect("cached now");
+
+        // Another process moves the tag and deletes the manifest: the
+        // cache still answers from memory...
+        behind.set_tag(&repo, &tag, &two).await.expect("move");
+        behind.delete_manifest(&repo, &one).await.expect("delete");
+        assert_eq!(cached.resolve_tag(&repo, &tag).await.expect("resolve"), one);
+        assert!(cached.get_manifest(&repo, &one).await.is_ok());
+
+        // ...until the change is reported.
+        cached.invalidate_repository(&repo);
+        assert_eq!(cached.resolve_tag(&repo, &tag).await.expect("resolve"), two);
+        assert!(cached.get_manifest(&repo, &one).await.is_err());
+
+        // With a short TTL, it expires by itself.
+        let short = CacheOptions::default().with_ttl(std::time::Duration::from_millis(200));
+        let cached = CachedStorage::new(FsStorage::open(fs.root()).expect("open"), short);
+        assert_eq!(cached.resolve_tag(&repo, &tag).await.expect("resolve"), two);
+        behind
+            .set_tag(&repo, &tag, &one_again(&behind, &repo).await)
+            .await
+            .expect("move");
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        assert_ne!(cached.resolve_tag(&repo, &tag).await.expect("resolve"), two);
+    }
+
+    async fn one_again(storage: &FsStorage, repo: &RepositoryName) -> Digest {
+        push(storage, repo, 3).await
+    }
+}

@@ -32,7 +32,7 @@ use std::sync::Arc;
 
 use tracing_subscriber::EnvFilter;
 use wharf_server::{serve, Limits, Registry, ServeOptions, Shutdown};
-use wharf_storage::FsStorage;
+use wharf_storage::{CacheOptions, CachedStorage, FsStorage};
 
 use crate::config::{LogFormat, Settings};
 
@@ -98,6 +98,9 @@ fn init_logging(settings: &Settings) -> Result<(), tracing_subscriber::filter::P
 }
 
 async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
+    if settings.storage.blob_store.is_some() || settings.storage.database.is_some() {
+        return Err("--blob-store and --database are not wired into this build yet".into());
+    }
     let storage = FsStorage::open(&settings.data_dir).map_err(|err| {
         format!(
             "cannot open the data directory {}: {err}",
@@ -118,6 +121,10 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
     limits.body_deadline = settings.limits.body_deadline;
     limits.max_upload_sessions = settings.limits.max_upload_sessions;
     limits.max_upload_sessions_per_client = settings.limits.max_upload_sessions_per_client;
+    // Hot manifests and tags from memory: a GET then touches no file. One
+    // second bounds how long a change made by another process (the admin
+    // CLI) can go unseen; changes made through the server are seen at once.
+    let storage = CachedStorage::new(storage, CacheOptions::default());
     let mut builder = Registry::builder(Arc::new(storage))
         .limits(limits)
         .metrics_endpoint(settings.metrics_on_main_address());

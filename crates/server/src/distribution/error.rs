@@ -44,6 +44,7 @@ pub const fn default_status(code: ErrorCode) -> StatusCode {
         C::Denied => StatusCode::FORBIDDEN,
         C::Unsupported => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         C::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+        C::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         // UNKNOWN, and any code a later release of the specification adds.
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -176,6 +177,17 @@ impl ApiError {
     }
 
     /// The registry ran out of storage space (ENOSPC).
+    /// 503: a service behind the storage (object store, database) is down
+    /// or overloaded; the client may retry.
+    pub(crate) fn unavailable(cause: &dyn fmt::Display) -> Self {
+        tracing::error!(error = %cause, "storage backend unavailable");
+        Self::new(
+            ErrorCode::Unavailable,
+            "the registry's storage backend is unavailable; retry later",
+        )
+        .with_header(http::header::RETRY_AFTER, HeaderValue::from_static("1"))
+    }
+
     pub(crate) fn insufficient_storage(cause: &dyn fmt::Display) -> Self {
         tracing::error!(error = %cause, "storage is full");
         Self::new(
@@ -277,6 +289,7 @@ impl From<wharf_storage::Error> for ApiError {
                 crate::http::body::body_failed(&source).with_header(http::header::RANGE, range_value(offset))
             }
             full @ E::InsufficientStorage { .. } => ApiError::insufficient_storage(&full),
+            down @ E::Unavailable { .. } => ApiError::unavailable(&down),
             other => ApiError::internal(&other),
         }
     }

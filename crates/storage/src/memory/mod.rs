@@ -29,6 +29,10 @@ use crate::upload::UploadId;
 pub struct MemoryStorage {
     state: Mutex<State>,
     max_blob_size: Option<u64>,
+    /// Links are recorded without checking this storage's own blobs: the
+    /// metadata half of a [`Composite`](crate::Composite), whose blobs live
+    /// in another store.
+    external_blobs: bool,
 }
 
 #[derive(Debug, Default)]
@@ -81,6 +85,22 @@ impl Session {
     }
 }
 
+impl State {
+    /// Ends the idle sessions of `repository` (one being appended to is
+    /// busy and stays), returning how many went.
+    fn cancel_idle_uploads_in(&mut self, repository: &RepositoryName) -> usize {
+        let before = self.uploads.len();
+        self.uploads.retain(|_, session| match session.try_lock() {
+            Some(mut session) if &session.repository == repository => {
+                session.ended = true;
+                false
+            }
+            _ => true,
+        });
+        before - self.uploads.len()
+    }
+}
+
 impl MemoryStorage {
     /// Empty storage without a size limit.
     pub fn new() -> Self {
@@ -91,6 +111,16 @@ impl MemoryStorage {
     /// [`Error::TooLarge`].
     pub fn with_max_blob_size(mut self, limit: u64) -> Self {
         self.max_blob_size = Some(limit);
+        self
+    }
+
+    /// Storage whose [`RepositoryStore`](crate::RepositoryStore) half
+    /// records links to blobs kept elsewhere: `link_blob` does not look for
+    /// the blob in this storage's own blobs. For the metadata half of a
+    /// [`Composite`](crate::Composite), which checks its blob store before
+    /// it links (tests and single-process embeddings of a remote blob store).
+    pub fn with_external_blobs(mut self) -> Self {
+        self.external_blobs = true;
         self
     }
 

@@ -16,7 +16,7 @@ use super::{after_bound, page_of_keys, tag_not_found, Manifest, MemoryStorage, R
 impl RepositoryStore for MemoryStorage {
     async fn link_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
         let mut state = self.state();
-        if !state.blobs.contains_key(digest) {
+        if !self.external_blobs && !state.blobs.contains_key(digest) {
             return Err(Error::BlobNotFound(digest.clone()));
         }
         state.link(repository, digest);
@@ -219,13 +219,7 @@ impl RepositoryStore for MemoryStorage {
             return Err(Error::ArchiveExists(key.clone()));
         }
         // Its idle upload sessions go too; one being appended to is busy.
-        state.uploads.retain(|_, session| match session.try_lock() {
-            Some(mut session) if &session.repository == repository => {
-                session.ended = true;
-                false
-            }
-            _ => true,
-        });
+        state.cancel_idle_uploads_in(repository);
         let content = state.repositories.remove(repository).unwrap_or_default();
         state
             .archives

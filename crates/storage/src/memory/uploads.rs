@@ -142,6 +142,10 @@ impl UploadStore for MemoryStorage {
         Ok(())
     }
 
+    async fn cancel_uploads_in(&self, repository: &RepositoryName) -> Result<usize> {
+        Ok(self.state().cancel_idle_uploads_in(repository))
+    }
+
     async fn purge_expired_uploads(&self, max_age: Duration) -> Result<usize> {
         let now = SystemTime::now();
         let sessions: Vec<_> = self

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::{Composite, MemoryStorage, Storage};
 #[cfg(feature = "fs")]
 use crate::{FsStorage, UploadId};
-use crate::{MemoryStorage, Storage};
 
 /// A backend under test.
 #[async_trait]
@@ -33,6 +33,31 @@ pub struct MemoryFixture {
 
 #[async_trait]
 impl Fixture for MemoryFixture {
+    async fn storage(&self) -> Arc<dyn Storage> {
+        self.storage.clone()
+    }
+}
+
+/// A [`Composite`] of two [`MemoryStorage`]s: blobs and uploads in one,
+/// metadata in the other (made
+/// [`with_external_blobs`](MemoryStorage::with_external_blobs)), so the
+/// suite checks that the composite keeps the rules that span its halves.
+#[derive(Debug)]
+pub struct CompositeFixture {
+    storage: Arc<Composite<MemoryStorage, MemoryStorage>>,
+}
+
+impl Default for CompositeFixture {
+    fn default() -> Self {
+        let metadata = MemoryStorage::new().with_external_blobs();
+        CompositeFixture {
+            storage: Arc::new(Composite::new(MemoryStorage::new(), metadata)),
+        }
+    }
+}
+
+#[async_trait]
+impl Fixture for CompositeFixture {
     async fn storage(&self) -> Arc<dyn Storage> {
         self.storage.clone()
     }

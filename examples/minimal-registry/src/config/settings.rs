@@ -79,6 +79,33 @@ pub struct Settings {
     /// The `[auth]` table.
     #[command(flatten)]
     pub auth: AuthSettings,
+
+    /// The `[storage]` table.
+    #[command(flatten)]
+    pub storage: StorageSettings,
+}
+
+/// `[storage]`: where blobs and metadata live when not all in the data
+/// directory (several replicas share an object store and a database).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Args, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    /// Where blobs and upload sessions live: `s3://BUCKET[/PREFIX]`,
+    /// `gs://BUCKET[/PREFIX]`, `az://CONTAINER[/PREFIX]` or `file:///PATH`;
+    /// credentials, region and endpoint from the standard environment
+    /// variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION,
+    /// AWS_ENDPOINT, AWS_ALLOW_HTTP, ...). Needs --database postgres://...
+    /// [default: the data directory].
+    #[arg(long, value_name = "URL")]
+    pub blob_store: Option<String>,
+
+    /// Where repository metadata (links, manifests, tags, referrers) and
+    /// the package store (accounts, tokens, packages) live:
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`, or the path of a SQLite
+    /// file for the package store [default: the data directory, with
+    /// packages.sqlite in it].
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
 }
 
 /// `[limits]`: resource and time limits.
@@ -262,6 +289,15 @@ impl Default for LimitSettings {
 impl Default for AuthSettings {
     fn default() -> Self {
         declared_defaults()
+    }
+}
+
+impl StorageSettings {
+    /// Whether `database` is a PostgreSQL URL.
+    pub fn uses_postgres(&self) -> bool {
+        self.database
+            .as_deref()
+            .is_some_and(|url| url.starts_with("postgres://") || url.starts_with("postgresql://"))
     }
 }
 

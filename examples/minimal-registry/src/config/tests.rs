@@ -448,7 +448,8 @@ fn an_unknown_key_is_refused_with_its_name() {
         ("listen_address = \"0.0.0.0:5000\"", "listen_address"),
         ("[limits]\nmax_upload_size = \"1GiB\"", "max_upload_size"),
         ("[auth]\ntoken_lifetime = \"5m\"", "token_lifetime"),
-        ("[storage]\npath = \"/srv\"", "storage"),
+        ("[storage]\npath = \"/srv\"", "path"),
+        ("[backend]\ndatabase = \"x\"", "backend"),
         // The flag's name is not a key.
         ("[auth]\nno_auth = true", "no_auth"),
     ] {
@@ -563,4 +564,35 @@ fn the_flags_are_parsed_without_defaults() {
     }
     let matches = Cli::command().get_matches_from(["minimal-registry"]);
     assert_eq!(matches.ids().count(), 0, "{matches:?}");
+}
+
+#[test]
+fn storage_urls_are_checked() {
+    let ok = parse_file(
+        "[storage]\nblob_store = \"s3://bucket/prefix\"\ndatabase = \"postgres://u@db/wharf\"\n",
+    )
+    .expect("settings");
+    ok.check().expect("valid");
+    assert!(ok.storage.uses_postgres());
+    assert_eq!(ok.storage.blob_store.as_deref(), Some("s3://bucket/prefix"));
+    for (text, needle) in [
+        (
+            "[storage]\nblob_store = \"http://bucket\"",
+            "must be an s3://",
+        ),
+        (
+            "[storage]\nblob_store = \"s3://bucket\"",
+            "needs a shared database",
+        ),
+        (
+            "[storage]\nblob_store = \"s3://b\"\ndatabase = \"/var/lib/p.sqlite\"",
+            "needs a shared database",
+        ),
+        ("[storage]\ndatabase = \"\"", "must not be empty"),
+    ] {
+        let err = parse_file(text)
+            .and_then(|s| s.check().map(|()| s))
+            .expect_err(text);
+        assert!(err.to_string().contains(needle), "{text}: {err}");
+    }
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::settings::Settings;
+use super::settings::{Settings, StorageSettings};
 use super::ConfigError;
 
 impl Settings {
@@ -58,6 +58,7 @@ impl Settings {
                 "must be at least one byte and fit in memory",
             ));
         }
+        self.storage.check()?;
         self.check_tls_pair()
     }
 
@@ -101,5 +102,38 @@ impl Settings {
             };
             ConfigError::value(setting, err.to_string())
         })
+    }
+}
+
+impl StorageSettings {
+    fn check(&self) -> Result<(), ConfigError> {
+        if let Some(url) = &self.blob_store {
+            let known = [
+                "s3://",
+                "gs://",
+                "az://",
+                "azure://",
+                "file:///",
+                "memory://",
+            ];
+            if !known.iter().any(|scheme| url.starts_with(scheme)) {
+                return Err(ConfigError::value(
+                    "storage.blob_store",
+                    "must be an s3://, gs://, az://, file:/// or memory:// URL",
+                ));
+            }
+            if !self.uses_postgres() {
+                return Err(ConfigError::value(
+                    "storage.blob_store",
+                    "needs a shared database for the metadata (--database postgres://...): \
+                     blobs in an object store with metadata on the local disk could not be \
+                     shared by replicas",
+                ));
+            }
+        }
+        if self.database.as_deref().is_some_and(str::is_empty) {
+            return Err(ConfigError::value("storage.database", "must not be empty"));
+        }
+        Ok(())
     }
 }

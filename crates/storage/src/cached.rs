@@ -1,0 +1,370 @@
+//! [`CachedStorage`]: manifests and tags answered from memory.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use wharf_reference::{Digest, RepositoryName, Tag};
+
+use crate::archive::{Archive, ArchiveKey};
+use crate::error::Result;
+use crate::forward::forward;
+use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
+use crate::page::{Page, PageRequest};
+use crate::range::{BlobContent, ByteRange};
+use crate::upload::{UploadId, UploadSession, UploadStatus};
+use crate::{BlobStore, ChunkStream, RepositoryStore, UploadStore};
+
+/// How long [`CachedStorage`] keeps answers, and how much.
+///
+/// Non-exhaustive: start from `CacheOptions::default()` and change it with
+/// the `with_*` methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheOptions {
+    /// The longest an answer is reused: the bound on how stale a manifest
+    /// or tag can be after a change made *outside* this value (another
+    /// replica writing the same database) that nobody reported with
+    /// [`CachedStorage::invalidate_repository`]. Changes made through it
+    /// are seen at once.
+    pub ttl: Duration,
+    /// The most manifest bytes kept (tags count a few dozen bytes each).
+    pub capacity_bytes: u64,
+}
+
+impl Default for CacheOptions {
+    /// One second, 64 MiB.
+    fn default() -> Self {
+        CacheOptions {
+            ttl: Duration::from_secs(1),
+            capacity_bytes: 64 << 20,
+        }
+    }
+}
+
+impl CacheOptions {
+    /// With answers reused for at most `ttl`.
+    #[must_use]
+    pub fn with_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// With at most `bytes` of manifests kept.
+    #[must_use]
+    pub fn with_capacity_bytes(mut self, bytes: u64) -> Self {
+        self.capacity_bytes = bytes;
+        self
+    }
+}
+
+/// A manifest or tag answer cached under its repository.
+type ManifestKey = (RepositoryName, Digest);
+type TagKey = (RepositoryName, Tag);
+
+struct Caches {
+    options: CacheOptions,
+    /// Bumped by every change made through the storage, before and after
+    /// it: an answer loaded while a change ran is not kept, so a lookup
+    /// racing a change never caches what the change replaced.
+    changes: AtomicU64,
+    manifests: moka::sync::Cache<ManifestKey, StoredManifest>,
+    tags: moka::sync::Cache<TagKey, Digest>,
+}
+
+impl Caches {
+    fn forget_repository(&self, repository: &RepositoryName) {
+        let name = repository.clone();
+        // Both fail only when invalidation closures are not enabled, and
+        // they are (see `CachedStorage::new`).
+        let _ = self
+            .manifests
+            .invalidate_entries_if(move |(r, _), _| *r == name);
+        let name = repository.clone();
+        let _ = self.tags.invalidate_entries_if(move |(r, _), _| *r == name);
+    }
+}
+
+/// A [`Storage`](crate::Storage) that answers manifest and tag lookups
+/// ([`get_manifest`](RepositoryStore::get_manifest),
+/// [`stat_manifest`](RepositoryStore::stat_manifest),
+/// [`resolve_tag`](RepositoryStore::resolve_tag)) from memory when it
+/// answered them recently, and passes everything else to the storage it
+/// wraps. A hot manifest then costs neither a file read nor a database
+/// round trip.
+///
+/// Changes made through it invalidate exactly the answers they affect (a
+/// deleted manifest and its tags, a moved tag, a whole repository when it
+/// is archived or restored), and a lookup that raced a change is not
+/// cached, so its callers always read their own writes. Changes made
+/// elsewhere (another replica over the same database) are seen once
+/// reported with [`invalidate_repository`](CachedStorage::invalidate_repository)
+/// or [`invalidate_all`](CachedStorage::invalidate_all), and at the latest
+/// after [`CacheOptions::ttl`]. Misses are not cached: a manifest pushed
+/// elsewhere is found at once.
+///
+/// ```
+/// use wharf_storage::{CacheOptions, CachedStorage, MemoryStorage, Storage};
+///
+/// let storage = CachedStorage::new(MemoryStorage::new(), CacheOptions::default());
+/// let _: &dyn Storage = &storage;
+/// ```
+pub struct CachedStorage<S> {
+    inner: S,
+    caches: Arc<Caches>,
+}
+
+impl<S: Clone> Clone for CachedStorage<S> {
+    fn clone(&self) -> Self {
+        CachedStorage {
+            inner: self.inner.clone(),
+            caches: self.caches.clone(),
+        }
+    }
+}
+
+impl<S> std::fmt::Debug for CachedStorage<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedStorage")
+            .field("options", &self.caches.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> CachedStorage<S> {
+    /// Caches the manifest and tag lookups of `inner`.
+    pub fn new(inner: S, options: CacheOptions) -> Self {
+        let manifests = moka::sync::Cache::builder()
+            .max_capacity(options.capacity_bytes)
+            .weigher(|(repository, _): &ManifestKey, manifest: &StoredManifest| {
+                let weight = manifest.bytes.len() + repository.as_str().len() + 128;
+                u32::try_from(weight).unwrap_or(u32::MAX)
+            })
+            .time_to_live(options.ttl.max(Duration::from_nanos(1)))
+            .support_invalidation_closures()
+            .build();
+        let tags = moka::sync::Cache::builder()
+            .max_capacity(options.capacity_bytes / 64)
+            .time_to_live(options.ttl.max(Duration::from_nanos(1)))
+            .support_invalidation_closures()
+            .build();
+        CachedStorage {
+            inner,
+            caches: Arc::new(Caches {
+                options,
+                changes: AtomicU64::new(0),
+                manifests,
+                tags,
+            }),
+        }
+    }
+
+    /// The storage behind the cache.
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// Forgets every answer about `repository` (for instance when another
+    /// replica reports a change to it).
+    pub fn invalidate_repository(&self, repository: &RepositoryName) {
+        self.caches.changes.fetch_add(1, Ordering::AcqRel);
+        self.caches.forget_repository(repository);
+    }
+
+    /// Forgets every answer.
+    pub fn invalidate_all(&self) {
+        self.caches.changes.fetch_add(1, Ordering::AcqRel);
+        self.caches.manifests.invalidate_all();
+        self.caches.tags.invalidate_all();
+    }
+
+    fn enabled(&self) -> bool {
+        let CacheOptions {
+            ttl,
+            capacity_bytes,
+        } = self.caches.options;
+        !ttl.is_zero() && capacity_bytes > 0
+    }
+
+    /// Runs a change, invalidating `forget` before and after it and
+    /// marking it so that lookups running meanwhile do not cache.
+    async fn change<T>(
+        &self,
+        forget: impl Fn(&Caches),
+        change: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        self.caches.changes.fetch_add(1, Ordering::AcqRel);
+        forget(&self.caches);
+        let result = change.await;
+        forget(&self.caches);
+        self.caches.changes.fetch_add(1, Ordering::AcqRel);
+        result
+    }
+
+    /// The answer cached under `key` in `cache`, or `load`'s, kept unless a
+    /// change ran while it loaded.
+    async fn cached<K, V, F>(
+        &self,
+        cache: &moka::sync::Cache<K, V>,
+        key: K,
+        load: impl FnOnce() -> F,
+    ) -> Result<V>
+    where
+        K: std::hash::Hash + Eq + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+        F: std::future::Future<Output = Result<V>>,
+    {
+        if !self.enabled() {
+            return load().await;
+        }
+        if let Some(value) = cache.get(&key) {
+            return Ok(value);
+        }
+        let before = self.caches.changes.load(Ordering::Acquire);
+        let value = load().await?;
+        if self.caches.changes.load(Ordering::Acquire) == before {
+            cache.insert(key, value.clone());
+        }
+        Ok(value)
+    }
+}
+
+forward! {
+    impl[S: BlobStore] BlobStore for CachedStorage<S> {}
+    to inner:
+    fn blob_size(digest: &Digest) -> u64;
+    fn read_blob(digest: &Digest, range: Option<ByteRange>) -> BlobContent;
+    fn put_blob(digest: &Digest, body: ChunkStream) -> u64;
+    fn delete_blob(digest: &Digest) -> ();
+    fn list_blobs(page: &PageRequest) -> Page<Digest>;
+}
+
+forward! {
+    impl[S: UploadStore] UploadStore for CachedStorage<S> {}
+    to inner:
+    fn start_upload(repository: &RepositoryName) -> UploadStatus;
+    fn start_upload_for(repository: &RepositoryName, owner: &str) -> UploadStatus;
+    fn upload_sessions(page: &PageRequest) -> Page<UploadSession>;
+    fn append_upload(repository: &RepositoryName, id: &UploadId, offset: u64, body: ChunkStream) -> UploadStatus;
+    fn upload_status(repository: &RepositoryName, id: &UploadId) -> UploadStatus;
+    fn finish_upload(repository: &RepositoryName, id: &UploadId, expected: &Digest) -> u64;
+    fn cancel_upload(repository: &RepositoryName, id: &UploadId) -> ();
+    fn cancel_uploads_in(repository: &RepositoryName) -> usize;
+    fn purge_expired_uploads(max_age: Duration) -> usize;
+}
+
+forward! {
+    impl[S: RepositoryStore] RepositoryStore for CachedStorage<S> {
+        async fn put_manifest(&self, repository: &RepositoryName, manifest: ManifestPut) -> Result<()> {
+            let key = (repository.clone(), manifest.digest.clone());
+            self.change(
+                |c| c.manifests.invalidate(&key),
+                self.inner.put_manifest(repository, manifest),
+            )
+            .await
+        }
+
+        async fn get_manifest(
+            &self,
+            repository: &RepositoryName,
+            digest: &Digest,
+        ) -> Result<StoredManifest> {
+            let key = (repository.clone(), digest.clone());
+            self.cached(&self.caches.manifests, key, || {
+                self.inner.get_manifest(repository, digest)
+            })
+            .await
+        }
+
+        async fn stat_manifest(
+            &self,
+            repository: &RepositoryName,
+            digest: &Digest,
+        ) -> Result<ManifestInfo> {
+            let manifest = self.get_manifest(repository, digest).await?;
+            Ok(ManifestInfo::new(
+                manifest.digest,
+                manifest.media_type,
+                manifest.bytes.len() as u64,
+            ))
+        }
+
+        async fn delete_manifest(
+            &self,
+            repository: &RepositoryName,
+            digest: &Digest,
+        ) -> Result<Vec<Tag>> {
+            let key = (repository.clone(), digest.clone());
+            let removed = self
+                .change(
+                    |c| c.manifests.invalidate(&key),
+                    self.inner.delete_manifest(repository, digest),
+                )
+                .await?;
+            for tag in &removed {
+                self.caches.tags.invalidate(&(repository.clone(), tag.clone()));
+            }
+            Ok(removed)
+        }
+
+        async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()> {
+            let key = (repository.clone(), tag.clone());
+            self.change(
+                |c| c.tags.invalidate(&key),
+                self.inner.set_tag(repository, tag, digest),
+            )
+            .await
+        }
+
+        async fn resolve_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
+            let key = (repository.clone(), tag.clone());
+            self.cached(&self.caches.tags, key, || self.inner.resolve_tag(repository, tag))
+                .await
+        }
+
+        async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
+            let key = (repository.clone(), tag.clone());
+            self.change(
+                |c| c.tags.invalidate(&key),
+                self.inner.delete_tag(repository, tag),
+            )
+            .await
+        }
+
+        async fn archive_repository(
+            &self,
+            repository: &RepositoryName,
+            key: &ArchiveKey,
+        ) -> Result<()> {
+            self.change(
+                |c| c.forget_repository(repository),
+                self.inner.archive_repository(repository, key),
+            )
+            .await
+        }
+
+        async fn restore_repository(
+            &self,
+            key: &ArchiveKey,
+            repository: &RepositoryName,
+        ) -> Result<()> {
+            self.change(
+                |c| c.forget_repository(repository),
+                self.inner.restore_repository(key, repository),
+            )
+            .await
+        }
+    }
+    to inner:
+    fn link_blob(repository: &RepositoryName, digest: &Digest) -> ();
+    fn is_blob_linked(repository: &RepositoryName, digest: &Digest) -> bool;
+    fn unlink_blob(repository: &RepositoryName, digest: &Digest) -> ();
+    fn linked_blobs(repository: &RepositoryName, page: &PageRequest) -> Page<Digest>;
+    fn list_manifests(repository: &RepositoryName, page: &PageRequest) -> Page<Digest>;
+    fn list_tags(repository: &RepositoryName, page: &PageRequest) -> Page<Tag>;
+    fn tags_of(repository: &RepositoryName, digest: &Digest, page: &PageRequest) -> Page<Tag>;
+    fn list_referrers(repository: &RepositoryName, subject: &Digest, artifact_type: Option<&str>, page: &PageRequest) -> Page<Referrer>;
+    fn list_repositories(page: &PageRequest) -> Page<RepositoryName>;
+    fn delete_archive(key: &ArchiveKey) -> ();
+    fn list_archives(page: &PageRequest) -> Page<Archive>;
+}
