@@ -23,6 +23,8 @@
 #     chunked (POST, 8 MiB PATCHes, PUT ?digest=, from one python3
 #     http.client on one keep-alive connection)
 #   - each server's peak RSS (VmHWM) at the end
+#   - the ceiling (Wharf only): the same manifest GET against a bare axum
+#     server answering with the same bytes and headers
 #   - authentication overhead (Wharf only): manifest GET of one small image
 #     against Wharf with --no-auth and against a second Wharf with accounts
 #     on (the default), with a bearer token from /token and with Basic
@@ -431,6 +433,24 @@ auth_overhead() {
   wrk_run basic auth "http://$addr$path" "Authorization: Basic $basic"
 }
 
+# bare_ceiling: the same manifest GET against a bare axum server that
+# answers every request with the manifest's bytes and headers and does
+# nothing else (benches/examples/bare-http.rs): the HTTP stack's ceiling for
+# small responses on this machine, in the same run.
+bare_ceiling() {
+  local addr bin
+  reg_log "building the bare HTTP ceiling (benches/examples/bare-http.rs)"
+  (cd "$REG_ROOT" && cargo build -q --release -p wharf-benches --example bare-http) ||
+    reg_die "cannot build the bare HTTP example"
+  bin="${CARGO_TARGET_DIR:-$REG_ROOT/target}/release/examples/bare-http"
+  addr="127.0.0.1:$(reg_free_port)"
+  "$bin" "$addr" "$WORK/manifest.json" "$OCI_MANIFEST" "$MANIFEST_DIGEST" >"$WORK/bare.log" 2>&1 &
+  REG_PIDS+=("$!")
+  for _ in $(seq 50); do curl -s -o /dev/null "http://$addr/" && break; sleep 0.1; done
+  wrk -t 2 -c "$CONNECTIONS" -d 2s "http://$addr/v2/$REPO/manifests/latest" >/dev/null
+  wrk_run manifest-get bare "http://$addr/v2/$REPO/manifests/latest" "Accept: $OCI_MANIFEST"
+}
+
 # auth_row LABEL NAME: one row of the authentication overhead table.
 auth_row() {
   local off=${RESULT[auth.off.rps]:-} rps=${RESULT[auth.$2.rps]:-}
@@ -486,6 +506,15 @@ report() {
     row "push ${PUSH_BLOB_MIB} MiB, monolithic POST + PUT (MiB/s)" push-mono higher
     row "push ${PUSH_BLOB_MIB} MiB, chunked ${CHUNK_MIB} MiB PATCHes (MiB/s)" push-chunked higher
     row "peak RSS at the end (MiB)" rss lower
+    if [[ -n ${RESULT[bare.manifest-get.rps]:-} ]]; then
+      printf '\nThe ceiling for small responses: the same manifest GET against a bare axum server\n'
+      printf 'answering every request with its bytes and headers (benches/examples/bare-http.rs).\n\n'
+      printf '| manifest GET | requests/s | p99 latency (ms) | share of the ceiling |\n'
+      printf '|---|---:|---:|---:|\n'
+      printf '| bare axum | %s | %s | 1.00× |\n' "${RESULT[bare.manifest-get.rps]}" "${RESULT[bare.manifest-get.p99]}"
+      printf '| Wharf (--no-auth) | %s | %s | %s |\n' "${RESULT[wharf.manifest-get.rps]}" "${RESULT[wharf.manifest-get.p99]}" \
+        "$(awk -v w="${RESULT[wharf.manifest-get.rps]}" -v b="${RESULT[bare.manifest-get.rps]}" 'BEGIN { printf "%.2f×", w / b }')"
+    fi
     if [[ -n ${RESULT[auth.off.rps]:-} ]]; then
       printf '\nAuthentication overhead: manifest GET (%d connections) of one small image, Wharf with\n' "$CONNECTIONS"
       printf -- '--no-auth against Wharf with accounts on, measured back to back.\n\n'
@@ -516,7 +545,10 @@ done
 for s in "${SERVERS[@]}"; do
   wrk_run manifest-get "$s" "http://${ADDR[$s]}/v2/$REPO/manifests/latest" "Accept: $OCI_MANIFEST"
 done
-if [[ -n ${ADDR[wharf]:-} ]]; then auth_overhead; fi
+if [[ -n ${ADDR[wharf]:-} ]]; then
+  bare_ceiling
+  auth_overhead
+fi
 for s in "${SERVERS[@]}"; do
   ab_head_run manifest-head "$s" "http://${ADDR[$s]}/v2/$REPO/manifests/latest" "Accept: $OCI_MANIFEST"
 done

@@ -8,21 +8,27 @@
 # tokio, nor wharf-annotations (without its extract feature) the manifest
 # parser, nor wharf-server (without its ghcr feature) SQLite or the package
 # model. wharf-packages keeps package metadata but never parses a manifest:
-# it must not reach wharf-manifest at all. wharf-server's optional `tls`
-# feature may add rustls on ring and nothing else.
+# it must not reach wharf-manifest at all. Optional features that bring a
+# client library (wharf-storage's postgres) or a TLS stack (wharf-server's
+# tls: rustls on ring, never aws-lc) are checked the same way
+# against scripts/depcheck/<crate>+<feature>.txt, and never reach the
+# default set.
 #
 #   scripts/depcheck.sh            check
 #   scripts/depcheck.sh --update   rewrite the lists from the current tree
 set -euo pipefail
 cd "$(dirname "$0")/.."
 crates=(wharf-reference wharf-manifest wharf-annotations wharf-auth wharf-storage wharf-packages wharf-server)
+# Optional features whose dependency sets are listed too, as crate:feature.
+features=(wharf-storage:postgres wharf-server:tls)
 # Never allowed in the crates named, whatever the list says.
 forbidden() {
   case "$1" in
     wharf-reference|wharf-manifest) echo "oci-spec regex tokio rusqlite libsqlite3-sys" ;;
     wharf-annotations|wharf-auth) echo "tokio rusqlite libsqlite3-sys axum hyper" ;;
-    wharf-server) echo "" ;;
+    wharf-server) echo "tokio-rustls rustls ring" ;;
     wharf-packages) echo "axum hyper wharf-manifest" ;;
+    wharf-storage) echo "axum hyper tokio-postgres deadpool-postgres" ;;
     *) echo "axum hyper" ;;
   esac
 }
@@ -41,6 +47,20 @@ deps() {
     | awk '{print $1}' | grep -v "^$1\$" | sort -u
 }
 status=0
+# Fails (status 1) when `current`, the dependencies of $1, has any not in
+# the list file $2.
+within_list() {
+  local name="$1" list="$2" current="$3" extra
+  extra="$(comm -23 <(printf '%s\n' "$current") <(sort -u "$list"))"
+  if [ -n "$extra" ]; then
+    echo "depcheck: $name gained dependencies not in $list:" >&2
+    printf '  %s\n' $extra >&2
+    echo "  (if they earn their place, run scripts/depcheck.sh --update and say why in the commit)" >&2
+    status=1
+  else
+    echo "depcheck: $name ok ($(printf '%s\n' "$current" | wc -l) dependencies)"
+  fi
+}
 for crate in "${crates[@]}"; do
   list="scripts/depcheck/$crate.txt"
   current="$(deps "$crate")"
@@ -62,27 +82,17 @@ for crate in "${crates[@]}"; do
       status=1
     fi
   done
-  extra="$(comm -23 <(printf '%s\n' "$current") <(sort -u "$list"))"
-  if [ -n "$extra" ]; then
-    echo "depcheck: $crate gained dependencies not in $list:" >&2
-    printf '  %s\n' $extra >&2
-    echo "  (if they earn their place, run scripts/depcheck.sh --update and say why in the commit)" >&2
-    status=1
-  else
-    echo "depcheck: $crate ok ($(printf '%s\n' "$current" | wc -l) dependencies)"
-  fi
+  within_list "$crate" "$list" "$current"
 done
-# wharf-server's `tls` feature (off by default) adds rustls on ring, and
-# only that: never aws-lc (cmake and nasm to build) nor OpenSSL.
-tls_adds="ring rustls rustls-pki-types rustls-webpki tokio-rustls untrusted zeroize"
-if [ "${1:-}" != --update ]; then
-  tls_extra="$(comm -13 <(deps wharf-server) <(deps wharf-server --features tls) | grep -vxF -f <(tr ' ' '\n' <<<"$tls_adds") || true)"
-  if [ -n "$tls_extra" ]; then
-    echo "depcheck: wharf-server's tls feature gained dependencies beyond: $tls_adds" >&2
-    printf '  %s\n' $tls_extra >&2
-    status=1
-  else
-    echo "depcheck: wharf-server's tls feature ok (adds $(wc -w <<<"$tls_adds") at most)"
+for entry in "${features[@]}"; do
+  crate="${entry%%:*}" feature="${entry#*:}"
+  list="scripts/depcheck/$crate+$feature.txt"
+  current="$(deps "$crate" --features "$feature")"
+  if [ "${1:-}" = --update ]; then
+    printf '%s\n' "$current" >"$list"
+    echo "$crate with $feature: $(wc -l <"$list") dependencies written to $list"
+    continue
   fi
-fi
+  within_list "$crate with $feature" "$list" "$current"
+done
 exit "$status"

@@ -191,6 +191,7 @@
 //! over TLS, HTTP/2 through ALPN, with a certificate reloaded from its files
 //! (`http::tls`).
 
+mod builder;
 pub mod distribution;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -199,11 +200,14 @@ pub mod fuzzing;
 #[cfg_attr(docsrs, doc(cfg(feature = "ghcr")))]
 pub mod ghcr;
 pub mod http;
+mod lease;
 mod registry;
 
+pub use builder::RegistryBuilder;
 pub use distribution::auth::{Access, Action, AllowAll, Authorizer};
 pub use distribution::error::{ApiError, ErrorCode};
 pub use distribution::hooks::{ManifestHooks, PushedManifest};
+pub use distribution::redirect::BlobRedirects;
 pub use distribution::route::{ManifestRef, RouteKind};
 #[cfg(feature = "ghcr")]
 pub use ghcr::{
@@ -215,8 +219,9 @@ pub use http::metrics::Metrics;
 #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
 pub use http::serve::serve_tls;
 pub use http::serve::{serve, ServeOptions, Shutdown};
+pub use lease::{SingleProcess, WorkLease};
 /// The metrics library [`Metrics`] is built on, for a host application that
 /// registers Wharf's metrics in its own registry ([`Metrics::register`]):
 /// use this re-export to name the same version.
 pub use prometheus_client;
-pub use registry::{Limits, Registry, RegistryBuilder};
+pub use registry::{Limits, Registry};

@@ -15,10 +15,12 @@ use http::{HeaderMap, Method, StatusCode};
 use wharf_reference::RepositoryName;
 use wharf_storage::Storage;
 
-use crate::distribution::auth::{Access, Action, AllowAll, Authorizer};
+use crate::builder::RegistryBuilder;
+use crate::distribution::auth::{Access, Action, Authorizer};
 use crate::distribution::error::{ApiError, ErrorCode};
-use crate::distribution::hooks::{ManifestHooks, NoHooks};
+use crate::distribution::hooks::ManifestHooks;
 use crate::distribution::name_locks::NameLocks;
+use crate::distribution::redirect::BlobRedirects;
 use crate::distribution::route::Route;
 use crate::distribution::upload_quota::{client_key, SlotPermit, UploadSessions, UploadSlots};
 use crate::distribution::{blobs, listing, manifests, uploads};
@@ -27,6 +29,7 @@ use crate::ghcr::accounts::Accounts;
 use crate::http::headers::{API_VERSION, NOSNIFF};
 use crate::http::metrics::Metrics;
 use crate::http::observe::ObserveLayer;
+use crate::lease::WorkLease;
 
 /// Limits that keep one client from exhausting the registry.
 ///
@@ -111,101 +114,6 @@ impl Default for Limits {
     }
 }
 
-/// Builds a [`Registry`]. See [`Registry::builder`].
-///
-/// The order of the calls does not matter: the authorizer, the hooks and
-/// the [`accounts`](Self::accounts) model are kept apart and put together
-/// in [`build`](Self::build).
-pub struct RegistryBuilder {
-    storage: Arc<dyn Storage>,
-    authorizer: Option<Arc<dyn Authorizer>>,
-    hooks: Option<Arc<dyn ManifestHooks>>,
-    #[cfg(feature = "ghcr")]
-    pub(crate) accounts: Option<Accounts>,
-    limits: Limits,
-    metrics_endpoint: bool,
-}
-
-impl RegistryBuilder {
-    /// The authorizer every request is checked with. Default: the
-    /// [`accounts`](Self::accounts) model when it is on, otherwise
-    /// [`AllowAll`] (no authentication, for local and development use
-    /// only). Leaves the [`hooks`](Self::hooks) as they are.
-    #[must_use]
-    pub fn authorizer(mut self, authorizer: Arc<dyn Authorizer>) -> Self {
-        self.authorizer = Some(authorizer);
-        self
-    }
-
-    /// What the registry does around manifest pushes, reads and deletes.
-    /// Default: the [`accounts`](Self::accounts) model when it is on,
-    /// otherwise nothing more than OCI Distribution (see
-    /// [`ManifestHooks`]). Leaves the [`authorizer`](Self::authorizer) as
-    /// it is.
-    #[must_use]
-    pub fn hooks(mut self, hooks: Arc<dyn ManifestHooks>) -> Self {
-        self.hooks = Some(hooks);
-        self
-    }
-
-    /// The limits (default: [`Limits::default`]).
-    #[must_use]
-    pub fn limits(mut self, limits: Limits) -> Self {
-        self.limits = limits;
-        self
-    }
-
-    /// Whether [`Registry::router`] serves `GET /metrics` in the Prometheus
-    /// text format (default: no; the metrics are still collected and
-    /// available from [`Registry::metrics`]).
-    #[must_use]
-    pub fn metrics_endpoint(mut self, serve: bool) -> Self {
-        self.metrics_endpoint = serve;
-        self
-    }
-
-    /// The authorizer and the hooks of the registry model, for those not
-    /// set explicitly: the accounts model's when it is on, otherwise
-    /// [`AllowAll`] and [`NoHooks`].
-    fn model(&self) -> (Arc<dyn Authorizer>, Arc<dyn ManifestHooks>) {
-        #[cfg(feature = "ghcr")]
-        if let Some(accounts) = &self.accounts {
-            return (Arc::new(accounts.clone()), Arc::new(accounts.clone()));
-        }
-        (Arc::new(AllowAll), Arc::new(NoHooks))
-    }
-
-    /// The registry.
-    pub fn build(self) -> Registry {
-        let (default_authorizer, default_hooks) = self.model();
-        let authorizer = self.authorizer.unwrap_or(default_authorizer);
-        let hooks = self.hooks.unwrap_or(default_hooks);
-        let upload_slots = UploadSlots::new(
-            self.limits.max_concurrent_uploads,
-            self.limits.upload_share_percent,
-        );
-        let upload_sessions = UploadSessions::new(
-            self.limits.max_upload_sessions,
-            self.limits.max_upload_sessions_per_client,
-        );
-        Registry {
-            inner: Arc::new(Inner {
-                storage: self.storage,
-                authorizer,
-                hooks,
-                #[cfg(feature = "ghcr")]
-                accounts: self.accounts,
-                limits: self.limits,
-                metrics: Arc::new(Metrics::default()),
-                upload_slots,
-                upload_sessions,
-                metrics_endpoint: self.metrics_endpoint,
-                name_locks: NameLocks::default(),
-            }),
-        }
-    }
-}
-
 /// A registry: storage, an authorizer, limits and metrics. Cheap to clone
 /// (one `Arc`); [`Registry::router`] serves the OCI Distribution API over it.
 ///
@@ -224,21 +132,23 @@ impl RegistryBuilder {
 /// ```
 #[derive(Clone)]
 pub struct Registry {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 pub(crate) struct Inner {
     pub(crate) storage: Arc<dyn Storage>,
     pub(crate) authorizer: Arc<dyn Authorizer>,
-    hooks: Arc<dyn ManifestHooks>,
+    pub(crate) hooks: Arc<dyn ManifestHooks>,
     #[cfg(feature = "ghcr")]
     pub(crate) accounts: Option<Accounts>,
     pub(crate) limits: Limits,
     pub(crate) metrics: Arc<Metrics>,
-    upload_slots: UploadSlots,
+    pub(crate) upload_slots: UploadSlots,
     pub(crate) upload_sessions: UploadSessions,
-    metrics_endpoint: bool,
-    name_locks: NameLocks,
+    pub(crate) metrics_endpoint: bool,
+    pub(crate) name_locks: NameLocks,
+    pub(crate) lease: Arc<dyn WorkLease>,
+    pub(crate) redirects: Option<Arc<dyn BlobRedirects>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -251,18 +161,10 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// A builder over `storage`, with the default authorizer ([`AllowAll`])
+    /// A builder over `storage`, with the default authorizer ([`AllowAll`](crate::AllowAll))
     /// and limits.
     pub fn builder(storage: Arc<dyn Storage>) -> RegistryBuilder {
-        RegistryBuilder {
-            storage,
-            authorizer: None,
-            hooks: None,
-            #[cfg(feature = "ghcr")]
-            accounts: None,
-            limits: Limits::default(),
-            metrics_endpoint: false,
-        }
+        RegistryBuilder::new(storage)
     }
 
     /// The axum router serving the API: `/v2/` and everything under it (and
@@ -346,6 +248,12 @@ impl Registry {
             .await
     }
 
+    /// Where blob downloads are redirected, if anywhere (see
+    /// [`RegistryBuilder::blob_redirects`]).
+    pub(crate) fn blob_redirects(&self) -> Option<&Arc<dyn BlobRedirects>> {
+        self.inner.redirects.as_ref()
+    }
+
     /// The hooks a model plugged in (see [`RegistryBuilder::hooks`]).
     pub fn hooks(&self) -> &Arc<dyn ManifestHooks> {
         &self.inner.hooks
@@ -378,7 +286,7 @@ impl Registry {
     /// `interval`, logging what it removed and any failure. Abort the
     /// returned handle to stop it.
     pub fn spawn_upload_purger(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
-        self.spawn_every(interval, |registry| async move {
+        self.spawn_every("purge-uploads", interval, |registry| async move {
             match registry.purge_expired_uploads().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(purged = n, "removed expired upload sessions"),
@@ -389,9 +297,11 @@ impl Registry {
 
     /// Spawns a task on the current tokio runtime that runs `task` on a
     /// clone of the registry every `interval` (a missed tick is delayed,
-    /// not made up).
+    /// not made up), each time only if this process gets the
+    /// [`WorkLease`] on `job`.
     pub(crate) fn spawn_every<F, Fut>(
         &self,
+        job: &'static str,
         interval: Duration,
         mut task: F,
     ) -> tokio::task::JoinHandle<()>
@@ -405,7 +315,12 @@ impl Registry {
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;
+                let Some(lease) = registry.inner.lease.try_acquire(job).await else {
+                    tracing::debug!(job, "another process holds this job's lease; skipped");
+                    continue;
+                };
                 task(registry.clone()).await;
+                drop(lease);
             }
         })
     }

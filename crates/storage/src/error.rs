@@ -178,6 +178,32 @@ pub enum Error {
         /// What was wrong with it.
         detail: String,
     },
+
+    /// A database record could not be read back as what this crate wrote
+    /// there: the database was edited by hand or written by an
+    /// incompatible program. The [`Corrupt`](Error::Corrupt) of a
+    /// database, which has records where a filesystem has files.
+    #[error("stored record {record} is corrupt: {detail}")]
+    CorruptRecord {
+        /// Which record: table and column, and the row's key where known.
+        record: String,
+        /// What was wrong with it.
+        detail: String,
+    },
+
+    /// The database refused an operation in a way that retrying will not
+    /// fix: wrong credentials, missing privileges, a schema that was never
+    /// migrated or is newer than this build, an invalid connection URL.
+    /// [`Error::Unavailable`] is the retryable kind (connection lost,
+    /// timeouts, too many connections, shutdown).
+    #[error("the database failed while trying to {context}: {source}")]
+    Database {
+        /// What the storage was doing.
+        context: String,
+        /// The database's (or its client's) error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl Error {

@@ -65,6 +65,11 @@
 //!   `uploads/<id>/`, `repositories/<name>/`). Content becomes visible only
 //!   complete and verified (temporary file, fsync, rename, fsync of the
 //!   directory); sessions survive restarts.
+//! - [`Composite`]: blobs and uploads in one store, repository metadata in
+//!   another, for registries that run as several replicas over shared
+//!   services.
+//! - [`PostgresMetadata`] (feature `postgres`): repository metadata in
+//!   PostgreSQL, the metadata half of a [`Composite`] shared by replicas.
 //!
 //! # Testkit
 //!
@@ -80,10 +85,17 @@
 //! - `fs` (default): [`FsStorage`], with tokio's blocking pool and, on
 //!   Linux, rustix.
 //! - `testkit`: the conformance suite.
+//! - `postgres`: [`PostgresMetadata`], with tokio-postgres and
+//!   deadpool-postgres.
 //!
 #![cfg_attr(feature = "fs", doc = "[`FsStorage`]: FsStorage")]
 // Without the feature the link points at the Backends section instead.
 #![cfg_attr(not(feature = "fs"), doc = "[`FsStorage`]: crate#backends")]
+#![cfg_attr(feature = "postgres", doc = "[`PostgresMetadata`]: PostgresMetadata")]
+#![cfg_attr(
+    not(feature = "postgres"),
+    doc = "[`PostgresMetadata`]: crate#backends"
+)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// Implements `Display` and `Serialize` (as the string `as_str` gives)
@@ -129,6 +141,9 @@ mod fs;
 mod manifest;
 mod memory;
 mod page;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres;
 mod range;
 mod repository;
 mod upload;
@@ -154,6 +169,8 @@ pub use fs::FsStorage;
 pub use manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest, Subject};
 pub use memory::MemoryStorage;
 pub use page::{Page, PageRequest};
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresMetadata, PostgresOptions};
 pub use range::{BlobContent, ByteRange};
 pub use repository::RepositoryStore;
 pub use upload::{InvalidUploadId, UploadId, UploadSession, UploadStatus, UploadStore};

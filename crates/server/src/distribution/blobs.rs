@@ -5,7 +5,7 @@
 
 use axum::body::Body;
 use axum::response::Response;
-use http::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
+use http::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
 use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 use wharf_reference::{Digest, RepositoryName};
@@ -38,6 +38,20 @@ pub(crate) async fn get(
     if parts.method == Method::HEAD {
         let size = storage.blob_size(&digest).await?;
         return Ok(blob_response(Body::empty(), size, digest_value));
+    }
+
+    if let Some(redirects) = registry.blob_redirects() {
+        if let Some(url) = redirects.blob_url(&digest).await {
+            let mut response = Response::new(Body::empty());
+            *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
+            response
+                .headers_mut()
+                .insert(LOCATION, headers::value(&url)?);
+            response
+                .headers_mut()
+                .insert(DOCKER_CONTENT_DIGEST, digest_value);
+            return Ok(response);
+        }
     }
 
     let range = parts

@@ -12,6 +12,7 @@ pub mod hooks;
 pub(crate) mod listing;
 pub(crate) mod manifests;
 pub(crate) mod name_locks;
+pub mod redirect;
 pub mod route;
 #[cfg(feature = "token-auth")]
 #[cfg_attr(docsrs, doc(cfg(feature = "token-auth")))]

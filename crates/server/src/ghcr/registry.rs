@@ -85,7 +85,7 @@ impl Registry {
     /// `interval`, logging what it removed and any failure. Abort the
     /// returned handle to stop it.
     pub fn spawn_package_purger(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
-        self.spawn_every(interval, |registry| async move {
+        self.spawn_every("purge-packages", interval, |registry| async move {
             match registry.purge_expired_packages().await {
                 Ok(totals) if totals.is_empty() => {}
                 Ok(totals) => tracing::info!(

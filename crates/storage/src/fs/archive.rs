@@ -184,6 +184,9 @@ impl Inner {
         key: &ArchiveKey,
     ) -> Result<()> {
         let _serialized = self.archive_lock();
+        // No manifest or tag is written into the name while its
+        // directories move.
+        let _repository = self.repository_locks.lock(repository);
         if self.archive_exists(key) {
             return Err(Error::ArchiveExists(key.clone()));
         }
@@ -228,6 +231,7 @@ impl Inner {
         repository: &RepositoryName,
     ) -> Result<()> {
         let _serialized = self.lock_existing(key)?;
+        let _repository = self.repository_locks.lock(repository);
         let context = || format!("inspect repository {repository}");
         for dir in [
             self.layout.links(repository),

@@ -5,6 +5,7 @@ mod atomic;
 mod blobs;
 mod layout;
 mod listing;
+mod locks;
 mod pipeline;
 mod pool;
 mod read;
@@ -28,6 +29,7 @@ use crate::upload::UploadId;
 
 use atomic::{create_dirs, make_private};
 use layout::Layout;
+use locks::RepositoryLocks;
 use pool::Pool;
 
 /// Storage in a directory tree, crash-safe by construction.
@@ -70,10 +72,13 @@ use pool::Pool;
 ///   after a crash finishes the move, so a repository is never left split
 ///   between its name and its archive.
 ///
-/// Appends to one session are serialized within a process. Sharing one root
-/// between several processes is safe for blobs, links, manifests and tags
-/// (every update is an atomic rename) but not for concurrent appends to the
-/// same upload session. Paths are case-sensitive, as tags are: use a
+/// Appends to one session are serialized within a process, and so are, per
+/// repository, manifest and tag writes and deletions, archives and restores
+/// (so a tag is never moved onto a manifest being deleted). Sharing one root
+/// between several processes is safe for blobs, links and manifests (every
+/// update is an atomic rename) but not for concurrent appends to the same
+/// upload session, nor for a tag moved in one process while another deletes
+/// its manifest. Paths are case-sensitive, as tags are: use a
 /// case-sensitive filesystem.
 ///
 /// ```
@@ -106,6 +111,9 @@ struct Inner {
     streams: Arc<read::OpenStreams>,
     /// Serializes this process's archive operations.
     archives: Mutex<()>,
+    /// Serializes, per repository, the writes of manifests and tags with
+    /// their removal and with archive moves.
+    repository_locks: RepositoryLocks,
 }
 
 /// What this process knows about a session beyond its files.
@@ -189,6 +197,7 @@ impl FsStorage {
             buffers: Pool::new(pipeline::POOL_KEEP),
             streams: Arc::default(),
             archives: Mutex::new(()),
+            repository_locks: RepositoryLocks::default(),
         };
         inner.recover_archives()?;
         Ok(FsStorage {
@@ -206,6 +215,7 @@ impl FsStorage {
             buffers: Pool::new(pipeline::POOL_KEEP),
             streams: Arc::default(),
             archives: Mutex::new(()),
+            repository_locks: RepositoryLocks::default(),
         };
         FsStorage {
             inner: Arc::new(inner),

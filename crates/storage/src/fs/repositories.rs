@@ -54,6 +54,8 @@ impl Inner {
         repository: &RepositoryName,
         manifest: ManifestPut,
     ) -> Result<()> {
+        // Not deleted, nor archived, while its files are written.
+        let _serial = self.repository_locks.lock(repository);
         let path = self.layout.manifest(repository, &manifest.digest);
         let previous = match self.read_manifest(repository, &manifest.digest) {
             Ok((header, _)) => header.subject,
@@ -94,6 +96,8 @@ impl Inner {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<Vec<Tag>> {
+        // No tag moves onto this manifest until it is gone.
+        let _serial = self.repository_locks.lock(repository);
         let (header, _) = self.read_manifest(repository, digest)?;
         // Tags and referrer entry first: a crash midway leaves the manifest
         // in place (the delete can be retried), never a dangling tag.
@@ -271,6 +275,8 @@ impl RepositoryStore for FsStorage {
     async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()> {
         let (repository, tag, digest) = (repository.clone(), tag.clone(), digest.clone());
         self.run(move |inner| {
+            // The manifest is not deleted between the check and the write.
+            let _serial = inner.repository_locks.lock(&repository);
             if !inner.layout.manifest(&repository, &digest).is_file() {
                 return Err(Error::ManifestNotFound { repository, digest });
             }
@@ -296,6 +302,8 @@ impl RepositoryStore for FsStorage {
     async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
         let (repository, tag) = (repository.clone(), tag.clone());
         self.run(move |inner| {
+            // The tag is not moved between the read and the removal.
+            let _serial = inner.repository_locks.lock(&repository);
             let digest = inner.read_tag(&repository, &tag)?;
             match digest {
                 Some(digest) if remove_file(&inner.layout.tag(&repository, &tag))? => Ok(digest),

@@ -23,6 +23,13 @@ pub trait Fixture: Send + Sync + 'static {
     async fn reopen(&self) -> Option<Arc<dyn Storage>> {
         None
     }
+
+    /// Whether the backend can be had here. A fixture that needs a server
+    /// which is not installed answers `false` (after saying so loudly), and
+    /// the cases return at once without running; the default is `true`.
+    fn available(&self) -> bool {
+        true
+    }
 }
 
 /// A [`MemoryStorage`] fixture.

@@ -6,6 +6,7 @@ use super::*;
 
 mod archive;
 mod paging;
+mod race;
 
 pub use archive::{
     archives_are_listed_and_deleted_by_key, archives_survive_reopen,
@@ -17,6 +18,7 @@ pub use paging::{
     linked_blobs_page_through_every_link_once, manifests_page_through_every_manifest_once,
     referrers_page_through_every_referrer_once, tags_of_page_through_every_tag_once,
 };
+pub use race::tags_set_while_their_manifest_is_deleted_never_dangle;
 
 /// Links, manifests, tags and referrers of a persistent backend survive a
 /// restart.

@@ -1,0 +1,582 @@
+//! [`RepositoryStore`] for [`PostgresMetadata`]: links, manifests, tags,
+//! referrers and the catalog (archives are in `archive.rs`).
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use deadpool_postgres::GenericClient;
+use tokio_postgres::error::SqlState;
+use wharf_reference::{Digest, RepositoryName, Tag};
+
+use crate::archive::{Archive, ArchiveKey};
+use crate::error::{Error, Result};
+use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
+use crate::page::{Page, PageRequest};
+use crate::RepositoryStore;
+
+use super::failure::Failure;
+use super::records::{column, media_type, parsed, referrer, size};
+use super::{after, execute, limit, query, query_opt, PostgresMetadata};
+
+/// The id of the live repository `name`, created if need be, locked
+/// `FOR KEY SHARE` until `tx` ends: an archive or restore of the name
+/// (which renames the row) waits for `tx`, and `tx` waits for one under
+/// way, so what `tx` stores is never stored under a row that has just
+/// stopped being `name`.
+pub(super) async fn live_repository(
+    tx: &impl GenericClient,
+    name: &RepositoryName,
+) -> Result<i64, Failure> {
+    loop {
+        let locked = query_opt(
+            tx,
+            "SELECT id FROM storage_repositories WHERE name = $1 FOR KEY SHARE",
+            &[&name.as_str()],
+        )
+        .await?;
+        if let Some(row) = locked {
+            return Ok(column(&row, "storage_repositories", "id")?);
+        }
+        // Absent, or archived between the two statements: (re)create it.
+        // A concurrent creation wins quietly, and the next lookup finds it.
+        execute(
+            tx,
+            "INSERT INTO storage_repositories (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
+            &[&name.as_str()],
+        )
+        .await?;
+    }
+}
+
+fn manifest_not_found(repository: &RepositoryName, digest: &Digest) -> Error {
+    Error::ManifestNotFound {
+        repository: repository.clone(),
+        digest: digest.clone(),
+    }
+}
+
+/// The rows of a page query as items, cut into the page `request` asks for.
+fn page_of<T: Clone>(items: Vec<T>, request: &PageRequest, key: impl Fn(&T) -> &str) -> Page<T> {
+    Page::from_sorted_by(items, request, key)
+}
+
+/// A page of a text column (`digest`, `tag`, `name`) parsed as `T`.
+async fn text_page<T>(
+    metadata: &PostgresMetadata,
+    context: &'static str,
+    sql: &'static str,
+    first: &(dyn tokio_postgres::types::ToSql + Sync),
+    (table, name): (&'static str, &'static str),
+    request: &PageRequest,
+) -> Result<Page<T>>
+where
+    T: std::str::FromStr + AsRef<str> + Clone + Send,
+    T::Err: std::fmt::Display,
+{
+    let (after, limit) = (after(request), limit(request.n));
+    let items = metadata
+        .run(context, |client| {
+            Box::pin(async move {
+                let rows = query(&client, sql, &[first, &after, &limit]).await?;
+                let items: Result<Vec<T>, Error> =
+                    rows.iter().map(|row| parsed(row, table, name)).collect();
+                Ok(items?)
+            })
+        })
+        .await?;
+    Ok(page_of(items, request, |item: &T| item.as_ref()))
+}
+
+#[async_trait]
+impl RepositoryStore for PostgresMetadata {
+    /// Records the link without checking that the blob is stored: the
+    /// blobs live in another store, and the [`Composite`](crate::Composite)
+    /// this metadata serves checks them before it links.
+    async fn link_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
+        self.run("link a blob", |mut client| {
+            Box::pin(async move {
+                let tx = client.transaction().await?;
+                let id = live_repository(&tx, repository).await?;
+                execute(
+                    &tx,
+                    "INSERT INTO storage_links (repository_id, digest) VALUES ($1, $2) \
+                     ON CONFLICT DO NOTHING",
+                    &[&id, &digest.as_str()],
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn is_blob_linked(&self, repository: &RepositoryName, digest: &Digest) -> Result<bool> {
+        self.run("look up a blob link", |client| {
+            Box::pin(async move {
+                let row = query_opt(
+                    &client,
+                    "SELECT 1 FROM storage_links l JOIN storage_repositories r \
+                     ON r.id = l.repository_id WHERE r.name = $1 AND l.digest = $2",
+                    &[&repository.as_str(), &digest.as_str()],
+                )
+                .await?;
+                Ok(row.is_some())
+            })
+        })
+        .await
+    }
+
+    async fn unlink_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
+        let removed = self
+            .run("unlink a blob", |client| {
+                Box::pin(async move {
+                    Ok(execute(
+                        &client,
+                        "DELETE FROM storage_links l USING storage_repositories r \
+                         WHERE r.id = l.repository_id AND r.name = $1 AND l.digest = $2",
+                        &[&repository.as_str(), &digest.as_str()],
+                    )
+                    .await?)
+                })
+            })
+            .await?;
+        if removed == 0 {
+            return Err(Error::BlobNotLinked {
+                repository: repository.clone(),
+                digest: digest.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn linked_blobs(
+        &self,
+        repository: &RepositoryName,
+        page: &PageRequest,
+    ) -> Result<Page<Digest>> {
+        text_page(
+            self,
+            "list linked blobs",
+            "SELECT l.digest FROM storage_links l JOIN storage_repositories r \
+             ON r.id = l.repository_id WHERE r.name = $1 AND l.digest > $2 \
+             ORDER BY l.digest LIMIT $3",
+            &repository.as_str(),
+            ("storage_links", "digest"),
+            page,
+        )
+        .await
+    }
+
+    /// Stores the manifest, its bytes included, and its referrers entry
+    /// (a column of the same row) in one transaction.
+    async fn put_manifest(&self, repository: &RepositoryName, manifest: ManifestPut) -> Result<()> {
+        manifest.validate()?;
+        let manifest = &manifest;
+        let subject = manifest.subject.as_ref();
+        let subject_digest = subject.map(|s| s.digest.as_str());
+        let artifact_type = subject.and_then(|s| s.artifact_type.as_ref().map(|t| t.as_str()));
+        let annotations = subject
+            .map(|s| serde_json::to_string(&s.annotations))
+            .transpose()
+            .map_err(|e| Error::CorruptRecord {
+                record: "storage_manifests.annotations".to_owned(),
+                detail: e.to_string(),
+            })?;
+        let annotations = annotations.as_deref();
+        self.run("store a manifest", |mut client| {
+            Box::pin(async move {
+                let tx = client.transaction().await?;
+                let id = live_repository(&tx, repository).await?;
+                execute(
+                    &tx,
+                    "INSERT INTO storage_manifests \
+                     (repository_id, digest, media_type, bytes, subject, artifact_type, annotations) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb) \
+                     ON CONFLICT (repository_id, digest) DO UPDATE SET \
+                     media_type = EXCLUDED.media_type, subject = EXCLUDED.subject, \
+                     artifact_type = EXCLUDED.artifact_type, annotations = EXCLUDED.annotations",
+                    &[
+                        &id,
+                        &manifest.digest.as_str(),
+                        &manifest.media_type.as_str(),
+                        &&manifest.bytes[..],
+                        &subject_digest,
+                        &artifact_type,
+                        &annotations,
+                    ],
+                )
+                .await?;
+                tx.commit().await?;
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn get_manifest(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<StoredManifest> {
+        let found = self
+            .run("read a manifest", |client| {
+                Box::pin(async move {
+                    let row = query_opt(
+                        &client,
+                        "SELECT m.media_type, m.bytes FROM storage_manifests m \
+                         JOIN storage_repositories r ON r.id = m.repository_id \
+                         WHERE r.name = $1 AND m.digest = $2",
+                        &[&repository.as_str(), &digest.as_str()],
+                    )
+                    .await?;
+                    let Some(row) = row else {
+                        return Ok(None);
+                    };
+                    let media_type = media_type(&row, "storage_manifests", "media_type")?;
+                    let bytes: Vec<u8> = column(&row, "storage_manifests", "bytes")?;
+                    Ok(Some((media_type, bytes)))
+                })
+            })
+            .await?;
+        let (media_type, bytes) = found.ok_or_else(|| manifest_not_found(repository, digest))?;
+        Ok(StoredManifest::new(
+            digest.clone(),
+            media_type,
+            Bytes::from(bytes),
+        ))
+    }
+
+    async fn stat_manifest(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<ManifestInfo> {
+        let found = self
+            .run("look up a manifest", |client| {
+                Box::pin(async move {
+                    let row = query_opt(
+                        &client,
+                        "SELECT m.media_type, m.size FROM storage_manifests m \
+                         JOIN storage_repositories r ON r.id = m.repository_id \
+                         WHERE r.name = $1 AND m.digest = $2",
+                        &[&repository.as_str(), &digest.as_str()],
+                    )
+                    .await?;
+                    let Some(row) = row else {
+                        return Ok(None);
+                    };
+                    let media_type = media_type(&row, "storage_manifests", "media_type")?;
+                    Ok(Some((media_type, size(&row, "storage_manifests", "size")?)))
+                })
+            })
+            .await?;
+        let (media_type, size) = found.ok_or_else(|| manifest_not_found(repository, digest))?;
+        Ok(ManifestInfo::new(digest.clone(), media_type, size))
+    }
+
+    /// Locks the manifest row first (`FOR UPDATE`, which waits for every
+    /// `set_tag` that is pointing a tag at it and holds off new ones), then
+    /// deletes its tags and it in the same transaction: the tags returned
+    /// are exactly those deleted, and none is left behind.
+    async fn delete_manifest(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<Vec<Tag>> {
+        let mut tags = self
+            .run("delete a manifest", |mut client| {
+                Box::pin(async move {
+                    let tx = client.transaction().await?;
+                    let locked = query_opt(
+                        &tx,
+                        "SELECT m.repository_id FROM storage_manifests m \
+                         JOIN storage_repositories r ON r.id = m.repository_id \
+                         WHERE r.name = $1 AND m.digest = $2 FOR UPDATE OF m",
+                        &[&repository.as_str(), &digest.as_str()],
+                    )
+                    .await?;
+                    let Some(locked) = locked else {
+                        return Err(manifest_not_found(repository, digest).into());
+                    };
+                    let id: i64 = column(&locked, "storage_manifests", "repository_id")?;
+                    let rows = query(
+                        &tx,
+                        "DELETE FROM storage_tags WHERE repository_id = $1 AND digest = $2 \
+                         RETURNING tag",
+                        &[&id, &digest.as_str()],
+                    )
+                    .await?;
+                    let tags: Result<Vec<Tag>, Error> = rows
+                        .iter()
+                        .map(|row| parsed(row, "storage_tags", "tag"))
+                        .collect();
+                    execute(
+                        &tx,
+                        "DELETE FROM storage_manifests WHERE repository_id = $1 AND digest = $2",
+                        &[&id, &digest.as_str()],
+                    )
+                    .await?;
+                    tx.commit().await?;
+                    Ok(tags?)
+                })
+            })
+            .await?;
+        tags.sort();
+        Ok(tags)
+    }
+
+    async fn list_manifests(
+        &self,
+        repository: &RepositoryName,
+        page: &PageRequest,
+    ) -> Result<Page<Digest>> {
+        text_page(
+            self,
+            "list manifests",
+            "SELECT m.digest FROM storage_manifests m JOIN storage_repositories r \
+             ON r.id = m.repository_id WHERE r.name = $1 AND m.digest > $2 \
+             ORDER BY m.digest LIMIT $3",
+            &repository.as_str(),
+            ("storage_manifests", "digest"),
+            page,
+        )
+        .await
+    }
+
+    /// One statement: the tag's foreign key (`storage_tags_manifest`)
+    /// locks the manifest row
+    /// (`FOR KEY SHARE`) while the tag is written, so a concurrent
+    /// `delete_manifest` either waits and deletes the tag with the
+    /// manifest, or went first and the tag is refused with
+    /// `ManifestNotFound`.
+    async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()> {
+        let written = self
+            .run("set a tag", |client| {
+                Box::pin(async move {
+                    let written = execute(
+                        &client,
+                        "INSERT INTO storage_tags (repository_id, tag, digest) \
+                         SELECT id, $2, $3 FROM storage_repositories WHERE name = $1 \
+                         ON CONFLICT (repository_id, tag) DO UPDATE SET digest = EXCLUDED.digest",
+                        &[&repository.as_str(), &tag.as_str(), &digest.as_str()],
+                    )
+                    .await;
+                    match written {
+                        Ok(n) => Ok(n > 0),
+                        // No such manifest (TAG_MANIFEST), or the repository
+                        // row went (an empty repository given way to a
+                        // restored archive) since the statement read it.
+                        Err(e) if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) => Ok(false),
+                        Err(e) => Err(e.into()),
+                    }
+                })
+            })
+            .await?;
+        if !written {
+            return Err(manifest_not_found(repository, digest));
+        }
+        Ok(())
+    }
+
+    async fn resolve_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
+        let found = self
+            .run("resolve a tag", |client| {
+                Box::pin(async move {
+                    let row = query_opt(
+                        &client,
+                        "SELECT t.digest FROM storage_tags t JOIN storage_repositories r \
+                         ON r.id = t.repository_id WHERE r.name = $1 AND t.tag = $2",
+                        &[&repository.as_str(), &tag.as_str()],
+                    )
+                    .await?;
+                    Ok(row
+                        .map(|row| parsed(&row, "storage_tags", "digest"))
+                        .transpose()?)
+                })
+            })
+            .await?;
+        found.ok_or_else(|| Error::TagNotFound {
+            repository: repository.clone(),
+            tag: tag.clone(),
+        })
+    }
+
+    async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
+        let found = self
+            .run("delete a tag", |client| {
+                Box::pin(async move {
+                    let row = query_opt(
+                        &client,
+                        "DELETE FROM storage_tags t USING storage_repositories r \
+                         WHERE r.id = t.repository_id AND r.name = $1 AND t.tag = $2 \
+                         RETURNING t.digest",
+                        &[&repository.as_str(), &tag.as_str()],
+                    )
+                    .await?;
+                    Ok(row
+                        .map(|row| parsed(&row, "storage_tags", "digest"))
+                        .transpose()?)
+                })
+            })
+            .await?;
+        found.ok_or_else(|| Error::TagNotFound {
+            repository: repository.clone(),
+            tag: tag.clone(),
+        })
+    }
+
+    /// One query, so that "no such repository" and the page agree.
+    async fn list_tags(
+        &self,
+        repository: &RepositoryName,
+        page: &PageRequest,
+    ) -> Result<Page<Tag>> {
+        let (last, n) = (after(page), limit(page.n));
+        let tags = self
+            .run("list tags", |client| {
+                Box::pin(async move {
+                    // One row with a NULL tag for a repository without tags;
+                    // none for an unknown repository.
+                    let rows = query(
+                        &client,
+                        "SELECT t.tag FROM storage_repositories r LEFT JOIN LATERAL \
+                         (SELECT tag FROM storage_tags WHERE repository_id = r.id AND tag > $2 \
+                          ORDER BY tag LIMIT $3) t ON true \
+                         WHERE r.name = $1 ORDER BY t.tag",
+                        &[&repository.as_str(), &last, &n],
+                    )
+                    .await?;
+                    if rows.is_empty() {
+                        return Ok(None);
+                    }
+                    let mut tags = Vec::with_capacity(rows.len());
+                    for row in &rows {
+                        if let Some(text) = column::<Option<&str>>(row, "storage_tags", "tag")? {
+                            tags.push(text.parse::<Tag>().map_err(|e| Error::CorruptRecord {
+                                record: "storage_tags.tag".to_owned(),
+                                detail: e.to_string(),
+                            })?);
+                        }
+                    }
+                    Ok(Some(tags))
+                })
+            })
+            .await?;
+        let tags = tags.ok_or_else(|| Error::RepositoryNotFound(repository.clone()))?;
+        Ok(page_of(tags, page, Tag::as_str))
+    }
+
+    async fn tags_of(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        page: &PageRequest,
+    ) -> Result<Page<Tag>> {
+        let (last, n) = (after(page), limit(page.n));
+        let tags = self
+            .run("list the tags of a manifest", |client| {
+                Box::pin(async move {
+                    let rows = query(
+                        &client,
+                        "SELECT t.tag FROM storage_tags t JOIN storage_repositories r \
+                         ON r.id = t.repository_id WHERE r.name = $1 AND t.digest = $2 \
+                         AND t.tag > $3 ORDER BY t.tag LIMIT $4",
+                        &[&repository.as_str(), &digest.as_str(), &last, &n],
+                    )
+                    .await?;
+                    let tags: Result<Vec<Tag>, Error> = rows
+                        .iter()
+                        .map(|row| parsed(row, "storage_tags", "tag"))
+                        .collect();
+                    Ok(tags?)
+                })
+            })
+            .await?;
+        Ok(page_of(tags, page, Tag::as_str))
+    }
+
+    async fn list_referrers(
+        &self,
+        repository: &RepositoryName,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<Page<Referrer>> {
+        let (last, n) = (after(page), limit(page.n));
+        let referrers = self
+            .run("list referrers", |client| {
+                Box::pin(async move {
+                    let rows = query(
+                        &client,
+                        "SELECT m.digest, m.media_type, m.size, m.artifact_type, \
+                         m.annotations::text AS annotations \
+                         FROM storage_manifests m JOIN storage_repositories r \
+                         ON r.id = m.repository_id \
+                         WHERE r.name = $1 AND m.subject = $2 \
+                         AND ($3::text IS NULL OR m.artifact_type = $3) \
+                         AND m.digest > $4 ORDER BY m.digest LIMIT $5",
+                        &[
+                            &repository.as_str(),
+                            &subject.as_str(),
+                            &artifact_type,
+                            &last,
+                            &n,
+                        ],
+                    )
+                    .await?;
+                    let referrers: Result<Vec<Referrer>, Error> =
+                        rows.iter().map(referrer).collect();
+                    Ok(referrers?)
+                })
+            })
+            .await?;
+        Ok(page_of(referrers, page, |r| r.digest.as_str()))
+    }
+
+    async fn list_repositories(&self, page: &PageRequest) -> Result<Page<RepositoryName>> {
+        let (last, n) = (after(page), limit(page.n));
+        let names = self
+            .run("list repositories", |client| {
+                Box::pin(async move {
+                    let rows = query(
+                        &client,
+                        "SELECT name FROM storage_repositories WHERE name > $1 \
+                         ORDER BY name LIMIT $2",
+                        &[&last, &n],
+                    )
+                    .await?;
+                    let names: Result<Vec<RepositoryName>, Error> = rows
+                        .iter()
+                        .map(|row| parsed(row, "storage_repositories", "name"))
+                        .collect();
+                    Ok(names?)
+                })
+            })
+            .await?;
+        Ok(page_of(names, page, RepositoryName::as_str))
+    }
+
+    async fn archive_repository(
+        &self,
+        repository: &RepositoryName,
+        key: &ArchiveKey,
+    ) -> Result<()> {
+        self.archive(repository, key).await
+    }
+
+    async fn restore_repository(
+        &self,
+        key: &ArchiveKey,
+        repository: &RepositoryName,
+    ) -> Result<()> {
+        self.restore(key, repository).await
+    }
+
+    async fn delete_archive(&self, key: &ArchiveKey) -> Result<()> {
+        self.discard(key).await
+    }
+
+    async fn list_archives(&self, page: &PageRequest) -> Result<Page<Archive>> {
+        self.archives(page).await
+    }
+}

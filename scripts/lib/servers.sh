@@ -1,0 +1,101 @@
+# shellcheck shell=bash
+# Throwaway PostgreSQL and S3 (moto) servers for the scripts that run Wharf
+# over shared services (scripts/replicas.sh, the benches). Source it after
+# registry.sh; it defines functions only. Servers are recorded in REG_PIDS
+# (moto) or stopped by srv_cleanup (PostgreSQL, which daemonizes); the
+# caller runs srv_cleanup then reg_cleanup from its EXIT trap.
+
+SRV_PG_DIRS=()
+SRV_PG_RUN=()
+
+# srv_pg_bin: PostgreSQL's server binaries (WHARF_PG_BIN, else Debian's
+# newest /usr/lib/postgresql/*/bin).
+srv_pg_bin() {
+  if [[ -n ${WHARF_PG_BIN:-} ]]; then
+    printf '%s\n' "$WHARF_PG_BIN"
+    return
+  fi
+  local dir
+  dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+  [[ -x $dir/initdb ]] || reg_die "PostgreSQL is not installed (apt-get install postgresql, or set WHARF_PG_BIN)"
+  printf '%s\n' "$dir"
+}
+
+# srv_start_postgres VAR: a fresh cluster on a free port, trust
+# authentication on 127.0.0.1; stores postgres://postgres@127.0.0.1:PORT in
+# VAR (append /DB for a database; `postgres` exists).
+srv_start_postgres() {
+  local bin dir port run=()
+  bin="$(srv_pg_bin)"
+  reg_mktemp pg dir
+  port="$(reg_free_port)"
+  if ((EUID == 0)); then
+    chown postgres:postgres "$dir"
+    run=(runuser -u postgres --)
+  fi
+  "${run[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres --no-sync >"$dir/initdb.log" 2>&1 ||
+    reg_die "initdb failed: $(tail -n 5 "$dir/initdb.log")"
+  "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o \
+    "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=300" start >/dev/null ||
+    reg_die "PostgreSQL did not start: $(tail -n 5 "$dir/log")"
+  SRV_PG_DIRS+=("$dir")
+  SRV_PG_RUN=("${run[@]}")
+  printf -v "$1" 'postgres://postgres@127.0.0.1:%s' "$port"
+}
+
+# srv_createdb URL NAME: create database NAME on the server at URL.
+srv_createdb() {
+  local port=${1##*:}
+  "$(srv_pg_bin)/createdb" -h 127.0.0.1 -p "$port" -U postgres "$2"
+}
+
+# srv_moto_server: the moto_server command (WHARF_MOTO, else on PATH, else
+# installed into target/moto-venv).
+srv_moto_server() {
+  if [[ -n ${WHARF_MOTO:-} ]]; then
+    printf '%s\n' "$WHARF_MOTO"
+  elif command -v moto_server >/dev/null; then
+    command -v moto_server
+  else
+    local venv="$REG_ROOT/target/moto-venv"
+    if ! [[ -x $venv/bin/moto_server ]]; then
+      reg_log "installing moto's S3 server into $venv"
+      /usr/bin/python3 -m venv "$venv"
+      "$venv/bin/pip" install -q --disable-pip-version-check 'moto[server]>=5,<6'
+    fi
+    printf '%s\n' "$venv/bin/moto_server"
+  fi
+}
+
+# srv_start_s3 VAR: moto's S3 server on a free port; stores its endpoint
+# (http://127.0.0.1:PORT) in VAR.
+srv_start_s3() {
+  local port log dir
+  port="$(reg_free_port)"
+  reg_mktemp moto dir
+  log="$dir/moto.log"
+  "$(srv_moto_server)" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  REG_PIDS+=("$!")
+  for _ in $(seq 150); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+    sleep 0.2
+  done
+  curl -s -o /dev/null "http://127.0.0.1:$port/" || reg_die "moto did not start: $(tail -n 5 "$log")"
+  printf -v "$1" 'http://127.0.0.1:%s' "$port"
+}
+
+# srv_make_bucket ENDPOINT NAME: create bucket NAME.
+srv_make_bucket() {
+  local code
+  code="$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/octet-stream' "$1/$2")"
+  [[ $code == 200 ]] || reg_die "creating bucket $2 at $1 answered $code"
+}
+
+# srv_cleanup: stop the PostgreSQL clusters started here.
+srv_cleanup() {
+  local dir
+  for dir in "${SRV_PG_DIRS[@]}"; do
+    "${SRV_PG_RUN[@]}" "$(srv_pg_bin)/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  done
+  SRV_PG_DIRS=()
+}
