@@ -10,9 +10,9 @@
 # the package model. wharf-packages keeps package metadata but never parses a
 # manifest: it must not reach wharf-manifest at all. Optional features that
 # bring a client library (wharf-storage's and wharf-packages' postgres,
-# wharf-storage's object-store and aws) are
-# checked the same way against scripts/depcheck/<crate>+<feature>.txt, and
-# never reach the default set.
+# wharf-storage's object-store and aws) or a TLS stack (wharf-server's tls:
+# rustls on ring, never aws-lc) are checked the same way against
+# scripts/depcheck/<crate>+<feature>.txt, and never reach the default set.
 #
 #   scripts/depcheck.sh            check
 #   scripts/depcheck.sh --update   rewrite the lists from the current tree
@@ -20,13 +20,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 crates=(wharf-reference wharf-manifest wharf-annotations wharf-auth wharf-storage wharf-packages wharf-server)
 # Optional features whose dependency sets are listed too, as crate:feature.
-features=(wharf-storage:postgres wharf-packages:postgres wharf-storage:object-store wharf-storage:aws)
+features=(wharf-storage:postgres wharf-packages:postgres wharf-server:tls wharf-storage:object-store wharf-storage:aws)
 # Never allowed in the crates named, whatever the list says.
 forbidden() {
   case "$1" in
     wharf-reference|wharf-manifest) echo "oci-spec regex tokio rusqlite libsqlite3-sys" ;;
     wharf-annotations|wharf-auth) echo "tokio rusqlite libsqlite3-sys axum hyper" ;;
-    wharf-server) echo "" ;;
+    wharf-server) echo "tokio-rustls rustls ring" ;;
     wharf-packages) echo "axum hyper wharf-manifest tokio-postgres deadpool-postgres" ;;
     wharf-storage) echo "axum hyper tokio-postgres deadpool-postgres object_store reqwest" ;;
     *) echo "axum hyper" ;;

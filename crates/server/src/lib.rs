@@ -186,7 +186,10 @@
 //! concurrent uploads. Each request produces one access-log line (`tracing`
 //! target `wharf_server::access`: method, path, route, status, bytes in and
 //! out, duration) and one record in [`Metrics`]. [`serve`] runs a router with
-//! a request-head timeout and a graceful shutdown bounded by a grace period.
+//! a request-head timeout and a graceful shutdown bounded by a grace period;
+//! with the cargo feature `tls` (off by default), `serve_tls` does the same
+//! over TLS, HTTP/2 through ALPN, with a certificate reloaded from its files
+//! (`http::tls`).
 
 mod builder;
 pub mod distribution;
@@ -212,6 +215,9 @@ pub use ghcr::{
     PackageContentError, PurgeTotals,
 };
 pub use http::metrics::Metrics;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use http::serve::serve_tls;
 pub use http::serve::{serve, ServeOptions, Shutdown};
 pub use lease::{SingleProcess, WorkLease};
 /// The metrics library [`Metrics`] is built on, for a host application that

@@ -19,10 +19,13 @@
 //! upload sessions periodically, repairs at startup package content left
 //! behind by a crash during a package delete or restore, and on SIGINT or SIGTERM stops accepting
 //! connections and lets in-flight requests finish (up to a grace period).
+//! With `--tls-cert` and `--tls-key` it serves HTTPS (HTTP/2 through ALPN)
+//! and reloads the certificate when its files change or on SIGHUP.
 
 mod accounts;
 mod admin;
 mod config;
+mod tls;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -46,6 +49,15 @@ fn main() -> ExitCode {
         None | Some(admin::Command::Serve) => {}
         Some(command) => return admin::run(command, &settings),
     }
+    // A certificate that cannot serve is a bad setting, found before
+    // anything starts.
+    let tls = match tls::load(&settings) {
+        Ok(tls) => tls,
+        Err(err) => {
+            eprintln!("minimal-registry: {err}");
+            return ExitCode::from(2);
+        }
+    };
     if let Err(err) = init_logging(&settings) {
         eprintln!(
             "minimal-registry: invalid log filter {:?}: {err}",
@@ -63,7 +75,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(settings)) {
+    match runtime.block_on(run(settings, tls)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err}");
@@ -85,7 +97,7 @@ fn init_logging(settings: &Settings) -> Result<(), tracing_subscriber::filter::P
     Ok(())
 }
 
-async fn run(settings: Settings) -> Result<(), String> {
+async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
     if settings.storage.blob_store.is_some() || settings.storage.database.is_some() {
         return Err("--blob-store and --database are not wired into this build yet".into());
     }
@@ -157,14 +169,16 @@ async fn run(settings: Settings) -> Result<(), String> {
             metrics = settings.metrics_on_main_address(),
             public_url = accounts.public_url(),
             service = accounts.service(),
-            "minimal-registry listening on http://{address}/v2/ (token endpoint {})",
+            "minimal-registry listening on {}://{address}/v2/ (token endpoint {})",
+            settings.scheme(),
             accounts.realm()
         ),
         None => tracing::info!(
             address = %address,
             data_dir = %settings.data_dir.display(),
             metrics = settings.metrics_on_main_address(),
-            "minimal-registry listening on http://{address}/v2/ (no authentication: for local use)"
+            "minimal-registry listening on {}://{address}/v2/ (no authentication: for local use)",
+            settings.scheme()
         ),
     }
 
@@ -208,7 +222,7 @@ async fn run(settings: Settings) -> Result<(), String> {
             "shutting down: no new connections, waiting for in-flight requests"
         );
     };
-    let outcome = serve(listener, registry.router(), options, signal)
+    let outcome = tls::serve(listener, &registry, options, tls, signal)
         .await
         .map_err(|err| format!("server failed: {err}"))?;
     purger.abort();

@@ -264,6 +264,8 @@ fn help_documents_every_setting() {
         "--max-upload-sessions-per-client",
         "--shutdown-grace",
         "--metrics",
+        "--tls-cert",
+        "--tls-key",
         "127.0.0.1:5000",
         "registry-data",
     ]);
@@ -281,6 +283,35 @@ fn a_bad_config_file_is_refused_with_a_message() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("limits.body_idle_timeout"), "{stderr}");
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn unusable_tls_files_are_refused_before_serving_with_their_setting_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let (cert, key) = (dir.path().join("tls.pem"), dir.path().join("tls.key"));
+    std::fs::write(&key, "not a key").expect("write");
+    let data = data.to_str().expect("utf-8");
+    let (cert, key) = (cert.to_str().expect("utf-8"), key.to_str().expect("utf-8"));
+    // (flags, what standard error says)
+    let table: [(&[&str], &str); 2] = [
+        (&["--tls-cert", cert], "tls_key (--tls-key): missing"),
+        (
+            &["--tls-cert", cert, "--tls-key", key],
+            "tls_cert (--tls-cert): cannot read",
+        ),
+    ];
+    for (flags, expected) in table {
+        let output = Command::new(BIN)
+            .args(["--data-dir", data, "--listen", "127.0.0.1:0"])
+            .args(flags)
+            .output()
+            .expect("run");
+        assert_eq!(output.status.code(), Some(2), "{flags:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{flags:?}: {stderr}");
+    }
 }
 
 /// Runs the binary in `dir` with only `args` (authentication on, as by

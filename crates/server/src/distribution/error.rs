@@ -332,7 +332,7 @@ mod tests {
 
     #[test]
     fn every_code_has_the_status_of_the_specification_table() {
-        let table: [(ErrorCode, &str, u16); 15] = [
+        let table: [(ErrorCode, &str, u16); 16] = [
             (ErrorCode::BlobUnknown, "BLOB_UNKNOWN", 404),
             (ErrorCode::BlobUploadInvalid, "BLOB_UPLOAD_INVALID", 400),
             (ErrorCode::BlobUploadUnknown, "BLOB_UPLOAD_UNKNOWN", 404),
@@ -347,6 +347,8 @@ mod tests {
             (ErrorCode::Denied, "DENIED", 403),
             (ErrorCode::Unsupported, "UNSUPPORTED", 415),
             (ErrorCode::TooManyRequests, "TOOMANYREQUESTS", 429),
+            // Not in the OCI table: Distribution's code for 503.
+            (ErrorCode::Unavailable, "UNAVAILABLE", 503),
             (ErrorCode::Unknown, "UNKNOWN", 500),
         ];
         for (code, wire, status) in table {

@@ -1,21 +1,24 @@
-//! Serving a router on a TCP listener with the connection-level limits
-//! `axum::serve` does not set, and a graceful shutdown with a deadline.
+//! Serving a router on a TCP listener, over cleartext or TLS, with the
+//! connection-level limits `axum::serve` does not set, and a graceful
+//! shutdown with a deadline.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
 
-use crate::http::connections::{default_max_connections, Admission, Connections};
+use crate::http::connections::{default_max_connections, Admission, Connection, Connections};
 use crate::http::stall::StallGuard;
 use crate::http::tap::Tapped;
 
@@ -113,6 +116,46 @@ pub async fn serve(
     options: ServeOptions,
     signal: impl Future<Output = ()> + Send,
 ) -> io::Result<Shutdown> {
+    serve_on(listener, router, options, Transport::Plain, signal).await
+}
+
+/// Serves `router` over TLS on `listener` as [`serve`] does over cleartext:
+/// HTTP/2 or HTTP/1.1 as ALPN chose (see
+/// [`tls::server_config`](crate::http::tls::server_config)), with the same
+/// limits and graceful shutdown. The handshake counts as idle time: a
+/// client that connects and never finishes it is closed after
+/// [`ServeOptions::idle_timeout`], like one that never speaks; a handshake
+/// still running at shutdown is dropped.
+///
+/// See [`http::tls`](crate::http::tls) for an example.
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub async fn serve_tls(
+    listener: TcpListener,
+    router: Router,
+    options: ServeOptions,
+    tls: Arc<crate::http::tls::rustls::ServerConfig>,
+    signal: impl Future<Output = ()> + Send,
+) -> io::Result<Shutdown> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    serve_on(listener, router, options, Transport::Tls(acceptor), signal).await
+}
+
+/// What runs between the TCP connection and HTTP.
+#[derive(Clone)]
+enum Transport {
+    Plain,
+    #[cfg(feature = "tls")]
+    Tls(tokio_rustls::TlsAcceptor),
+}
+
+async fn serve_on(
+    listener: TcpListener,
+    router: Router,
+    options: ServeOptions,
+    transport: Transport,
+    signal: impl Future<Output = ()> + Send,
+) -> io::Result<Shutdown> {
     let mut builder = Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -123,6 +166,7 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .keep_alive_interval(options.http2_keep_alive_interval)
         .keep_alive_timeout(options.http2_keep_alive_interval);
+    let builder = Arc::new(builder);
     let table = Arc::new(Connections::new(
         options
             .max_connections
@@ -130,6 +174,9 @@ pub async fn serve(
     ));
     let mut accept_failures = 0u32;
     let graceful = GracefulShutdown::new();
+    // Set at shutdown: handshakes still running are dropped (the graceful
+    // shutdown only knows connections that reached HTTP).
+    let (draining, _) = tokio::sync::watch::channel(false);
     let mut connections = tokio::task::JoinSet::new();
     let mut signal = std::pin::pin!(signal);
     loop {
@@ -172,8 +219,87 @@ pub async fn serve(
         if options.tcp_nodelay {
             let _ = stream.set_nodelay(true);
         }
-        let tracked = registration.connection().clone();
-        let router = router.clone();
+        // The stall guard sits under TLS: what it watches is the socket.
+        let io = StallGuard::new(stream, options.write_stall_timeout);
+        let http = Http {
+            builder: builder.clone(),
+            router: router.clone(),
+            peer,
+            tracked: registration.connection().clone(),
+            watcher: graceful.watcher(),
+        };
+        let transport = transport.clone();
+        let draining = draining.subscribe();
+        let idle_timeout = options.idle_timeout;
+        connections.spawn(async move {
+            let tracked = registration.connection().clone();
+            let session = async move {
+                match transport {
+                    Transport::Plain => {
+                        drop(draining);
+                        http.serve(io).await;
+                    }
+                    #[cfg(feature = "tls")]
+                    Transport::Tls(acceptor) => {
+                        let mut draining = draining;
+                        let handshake = tokio::select! {
+                            handshake = acceptor.accept(io) => handshake,
+                            _ = draining.wait_for(|draining| *draining) => return,
+                        };
+                        match handshake {
+                            Ok(tls) => http.serve(tls).await,
+                            Err(err) => {
+                                tracing::debug!(%peer, error = %err, "TLS handshake failed");
+                            }
+                        }
+                    }
+                }
+            };
+            tokio::select! {
+                () = session => {}
+                () = tracked.idle_timeout(idle_timeout) => {
+                    tracing::debug!(%peer, "closed a connection idle for the idle timeout");
+                }
+                () = tracked.closed() => {}
+            }
+            drop(registration);
+        });
+    }
+    drop(listener);
+    draining.send_replace(true);
+    match tokio::time::timeout(options.shutdown_grace, graceful.shutdown()).await {
+        Ok(()) => Ok(Shutdown::Graceful),
+        Err(_) => {
+            connections.shutdown().await;
+            Ok(Shutdown::GraceExpired)
+        }
+    }
+}
+
+/// What serving HTTP on an accepted connection needs, whatever runs under
+/// it.
+struct Http {
+    builder: Arc<Builder<TokioExecutor>>,
+    router: Router,
+    peer: SocketAddr,
+    tracked: Arc<Connection>,
+    watcher: Watcher,
+}
+
+impl Http {
+    /// Serves requests on `io` until the client or the graceful shutdown
+    /// ends the connection.
+    async fn serve<I>(self, io: I)
+    where
+        I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let Http {
+            builder,
+            router,
+            peer,
+            tracked,
+            watcher,
+        } = self;
         let service = tower::service_fn(move |mut request: axum::extract::Request<_>| {
             request
                 .extensions_mut()
@@ -186,35 +312,10 @@ pub async fn serve(
             }
         });
         let connection = builder
-            .serve_connection_with_upgrades(
-                TokioIo::new(StallGuard::new(stream, options.write_stall_timeout)),
-                TowerToHyperService::new(service),
-            )
+            .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service))
             .into_owned();
-        let connection = graceful.watch(connection);
-        let idle_timeout = options.idle_timeout;
-        connections.spawn(async move {
-            let tracked = registration.connection().clone();
-            tokio::select! {
-                result = connection => {
-                    if let Err(err) = result {
-                        tracing::debug!(%peer, error = %err, "connection ended with an error");
-                    }
-                }
-                () = tracked.idle_timeout(idle_timeout) => {
-                    tracing::debug!(%peer, "closed a connection idle for the idle timeout");
-                }
-                () = tracked.closed() => {}
-            }
-            drop(registration);
-        });
-    }
-    drop(listener);
-    match tokio::time::timeout(options.shutdown_grace, graceful.shutdown()).await {
-        Ok(()) => Ok(Shutdown::Graceful),
-        Err(_) => {
-            connections.shutdown().await;
-            Ok(Shutdown::GraceExpired)
+        if let Err(err) = watcher.watch(connection).await {
+            tracing::debug!(%peer, error = %err, "connection ended with an error");
         }
     }
 }

@@ -22,6 +22,20 @@ pub struct Settings {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:5000")]
     pub listen: SocketAddr,
 
+    /// A PEM file with the certificate chain to serve HTTPS with (the
+    /// server's certificate first, then intermediates); needs --tls-key.
+    /// HTTP/2 and HTTP/1.1 are offered through ALPN. Both files are read
+    /// again when they change (looked at every 2 seconds, and on SIGHUP):
+    /// new connections get the new pair, open ones keep theirs, and a bad
+    /// pair is logged and ignored [default: none, plain HTTP].
+    #[arg(long, value_name = "FILE")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM file with the private key of --tls-cert (PKCS#8, PKCS#1
+    /// RSA or SEC1 EC); may be the same file [default: none].
+    #[arg(long, value_name = "FILE")]
+    pub tls_key: Option<PathBuf>,
+
     /// Directory holding blobs, manifests, tags and upload sessions.
     #[arg(long, value_name = "DIR", default_value = "registry-data")]
     pub data_dir: PathBuf,
@@ -205,8 +219,9 @@ pub struct AuthSettings {
     pub enabled: bool,
 
     /// The URL clients reach the registry at, used in the token endpoint's
-    /// address (`<URL>/token`) and package URLs [default:
-    /// http://<listen address>, with localhost for an unspecified address].
+    /// address (`<URL>/token`) and package URLs; behind a reverse proxy,
+    /// the proxy's URL [default: http://<listen address>, https:// with
+    /// --tls-cert, with localhost for an unspecified or loopback address].
     #[arg(long, value_name = "URL")]
     pub public_url: Option<String>,
 
@@ -295,17 +310,33 @@ impl Settings {
         self.metrics && self.metrics_listen.is_none() && !self.auth.enabled
     }
 
+    /// Whether the registry serves HTTPS (`check` ensured that a
+    /// certificate comes with its key).
+    pub fn tls(&self) -> bool {
+        self.tls_cert.is_some()
+    }
+
+    /// `https` with TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
     /// The URL clients reach the registry at: the configured one, else
-    /// `http://<listen address>` (`localhost` for an unspecified address).
+    /// `<scheme>://<listen address>` (`localhost` for an unspecified or
+    /// loopback address).
     pub fn public_url(&self) -> String {
         if let Some(url) = &self.auth.public_url {
             return url.trim_end_matches('/').to_owned();
         }
-        let port = self.listen.port();
+        let (scheme, port) = (self.scheme(), self.listen.port());
         match self.listen.ip() {
-            ip if ip.is_unspecified() || ip.is_loopback() => format!("http://localhost:{port}"),
-            std::net::IpAddr::V6(ip) => format!("http://[{ip}]:{port}"),
-            std::net::IpAddr::V4(ip) => format!("http://{ip}:{port}"),
+            ip if ip.is_unspecified() || ip.is_loopback() => format!("{scheme}://localhost:{port}"),
+            std::net::IpAddr::V6(ip) => format!("{scheme}://[{ip}]:{port}"),
+            std::net::IpAddr::V4(ip) => format!("{scheme}://{ip}:{port}"),
         }
     }
 

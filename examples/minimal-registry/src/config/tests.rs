@@ -218,6 +218,97 @@ fn bad_files_and_values_are_reported_with_their_key() {
     ));
 }
 
+#[cfg(not(feature = "tls"))]
+#[test]
+fn without_the_tls_feature_tls_settings_are_refused() {
+    let cli = Cli::parse_from([
+        "minimal-registry",
+        "--tls-cert",
+        "a.pem",
+        "--tls-key",
+        "a.key",
+    ]);
+    let err = Settings::load(&cli, None).expect_err("no TLS").to_string();
+    assert!(err.contains("without its `tls` feature"), "{err}");
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn tls_settings_come_in_pairs_and_make_the_default_public_url_https() {
+    let file = parse_file("tls_cert = \"/etc/registry/tls.pem\"\n").expect("toml");
+    let cli = Cli::parse_from(["minimal-registry", "--tls-key", "/etc/registry/tls.key"]);
+    let s = Settings::merge(file, &cli, None).expect("the file's certificate, the flag's key");
+    assert!(s.tls());
+    assert_eq!(s.tls_cert, Some(PathBuf::from("/etc/registry/tls.pem")));
+    assert_eq!(s.tls_key, Some(PathBuf::from("/etc/registry/tls.key")));
+    assert_eq!(s.public_url(), "https://localhost:5000");
+    let cli = Cli::parse_from([
+        "minimal-registry",
+        "--tls-cert",
+        "tls.pem",
+        "--tls-key",
+        "tls.key",
+        "--public-url",
+        "http://proxy.example:8080/",
+    ]);
+    let s = Settings::load(&cli, None).expect("settings");
+    assert_eq!(s.public_url(), "http://proxy.example:8080", "given: kept");
+    assert_eq!(Settings::default().public_url(), "http://localhost:5000");
+
+    // (flags, the setting the error names)
+    let table: [(&[&str], &str); 2] = [
+        (&["--tls-cert", "tls.pem"], "tls_key (--tls-key): missing"),
+        (&["--tls-key", "tls.key"], "tls_cert (--tls-cert): missing"),
+    ];
+    for (flags, expected) in table {
+        let cli = Cli::parse_from(std::iter::once("minimal-registry").chain(flags.iter().copied()));
+        let err = Settings::load(&cli, None)
+            .expect_err("half a pair")
+            .to_string();
+        assert!(err.contains(expected), "{flags:?}: {err}");
+    }
+}
+
+#[cfg(feature = "tls")]
+#[test]
+fn tls_files_must_be_readable_and_hold_a_certificate_and_its_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+    let pair = || rcgen::generate_simple_self_signed(["localhost".to_owned()]).expect("pair");
+    let (leaf, other) = (pair(), pair());
+    let cert = file("tls.pem", &leaf.cert.pem());
+    let key = file("tls.key", &leaf.signing_key.serialize_pem());
+    let other_key = file("other.key", &other.signing_key.serialize_pem());
+    let garbage = file("garbage", "not PEM");
+    let missing = dir.path().join("missing");
+    let with = |cert: &Path, key: &Path| Settings {
+        tls_cert: Some(cert.to_owned()),
+        tls_key: Some(key.to_owned()),
+        ..Settings::default()
+    };
+    assert!(matches!(with(&cert, &key).tls_certificate(), Ok(Some(_))));
+    assert!(matches!(Settings::default().tls_certificate(), Ok(None)));
+    // (certificate, key, what the error says)
+    let table = [
+        (&missing, &key, "tls_cert (--tls-cert): cannot read"),
+        (&cert, &missing, "tls_key (--tls-key): cannot read"),
+        (&garbage, &key, "tls_cert (--tls-cert):"),
+        (&cert, &garbage, "tls_key (--tls-key):"),
+        (&cert, &other_key, "tls_key (--tls-key): the private key in"),
+    ];
+    for (cert, key, expected) in table {
+        let err = match with(cert, key).tls_certificate() {
+            Ok(_) => panic!("{cert:?} {key:?}: accepted"),
+            Err(err) => err.to_string(),
+        };
+        assert!(err.contains(expected), "{cert:?} {key:?}: {err}");
+    }
+}
+
 #[test]
 fn durations_and_sizes_parse_with_their_units() {
     let durations = [
@@ -265,6 +356,7 @@ fn the_declared_defaults_are_the_documented_ones() {
     assert!(s.metrics);
     assert_eq!(s.metrics_listen, None);
     assert_eq!(s.shutdown_grace, Duration::from_secs(30));
+    assert_eq!((s.tls_cert.as_ref(), s.tls_key.as_ref()), (None, None));
     let l = &s.limits;
     assert_eq!(l.max_manifest_size, 4 * 1024 * 1024);
     assert_eq!(l.upload_expiry, Duration::from_secs(24 * 60 * 60));

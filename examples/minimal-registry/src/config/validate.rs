@@ -59,7 +59,49 @@ impl Settings {
             ));
         }
         self.storage.check()?;
-        Ok(())
+        self.check_tls_pair()
+    }
+
+    /// A certificate comes with its key: both or neither.
+    fn check_tls_pair(&self) -> Result<(), ConfigError> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => Err(ConfigError::value(
+                "tls_key",
+                "missing: a TLS certificate needs its key (give both --tls-cert and --tls-key, or neither)",
+            )),
+            (None, Some(_)) => Err(ConfigError::value(
+                "tls_cert",
+                "missing: a TLS key needs its certificate (give both --tls-cert and --tls-key, or neither)",
+            )),
+            (Some(_), Some(_)) if !cfg!(feature = "tls") => Err(ConfigError::value(
+                "tls_cert",
+                "this minimal-registry was built without its `tls` feature",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The TLS certificate and key, read and checked (both readable, the
+    /// key that of the certificate); `None` without TLS. Apart from
+    /// `check`, which every admin command runs too: only serving needs
+    /// the files.
+    #[cfg(feature = "tls")]
+    pub(crate) fn tls_certificate(
+        &self,
+    ) -> Result<Option<wharf_server::http::tls::ReloadingCertificate>, ConfigError> {
+        use wharf_server::http::tls::{CertificateFiles, ReloadingCertificate, TlsError};
+        let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) else {
+            return Ok(None);
+        };
+        let files = CertificateFiles::new(cert, key);
+        ReloadingCertificate::load(files).map(Some).map_err(|err| {
+            let setting = match &err {
+                TlsError::Read { path, .. } if path != cert => "tls_key",
+                TlsError::Key { .. } | TlsError::Mismatch { .. } => "tls_key",
+                _ => "tls_cert",
+            };
+            ConfigError::value(setting, err.to_string())
+        })
     }
 }
 
