@@ -62,13 +62,14 @@ impl Problem {
         )
     }
 
-    /// 503 with `Retry-After`: the package store's database is out of
-    /// reach, logged; the client may retry.
+    /// 503 with `Retry-After`: the package store's database (or the
+    /// storage's object store or database) is out of reach, logged; the
+    /// client may retry.
     pub(crate) fn unavailable(cause: &dyn std::fmt::Display) -> Problem {
         tracing::error!(error = %cause, "package API: the package store is unavailable");
         Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "the registry's database is unavailable; retry later",
+            "a service the registry depends on (its database or object store) is unavailable; retry later",
         )
         .with_header(RETRY_AFTER, HeaderValue::from_static("1"))
     }
@@ -117,6 +118,9 @@ impl From<PackageContentError> for Problem {
     fn from(err: PackageContentError) -> Problem {
         match err {
             PackageContentError::Records(err) => err.into(),
+            PackageContentError::Storage(down @ wharf_storage::Error::Unavailable { .. }) => {
+                Problem::unavailable(&down)
+            }
             storage => Problem::internal(&storage),
         }
     }
