@@ -37,7 +37,17 @@ install_tools() {
 }
 
 summary() { printf '\nall %d checks passed in %ds\n' "$CHECKS" "$((SECONDS - STARTED))"; }
-trap 'srv_cleanup; checks_on_exit 40' EXIT
+# On failure, the end of each replica's log; always, every server stopped.
+on_exit() {
+  local rc=$? r
+  srv_cleanup
+  if ((rc != 0)); then
+    for r in a b c; do reg_log_tail "${WORK:-}/$r.log" 15; done
+  fi
+  reg_cleanup
+  ((rc != 0)) || summary
+}
+trap on_exit EXIT
 trap 'exit 130' INT TERM
 
 install_tools
@@ -56,11 +66,13 @@ export AWS_ENDPOINT="$S3" AWS_ALLOW_HTTP=true
 ok "PostgreSQL at $DATABASE, moto S3 at $S3"
 
 # Every replica is reached through one public URL in a real deployment (a
-# load balancer); here that is replica A's, so that tokens issued by any
-# replica name the same service. The signing key is shared like the rest.
+# load balancer); here that is replica C's (which stays up when A is
+# killed), so that the token endpoint every challenge names is reachable
+# and tokens issued by any replica name the same service. The signing key
+# is shared like the rest.
 declare -A ADDR PID
 for r in a b c; do ADDR[$r]="127.0.0.1:$(reg_free_port)"; done
-PUBLIC="http://${ADDR[a]}"
+PUBLIC="http://${ADDR[c]}"
 head -c 32 /dev/urandom >"$WORK/signing-key"
 chmod 600 "$WORK/signing-key"
 SHARED=(--database "$DATABASE" --blob-store s3://wharf-replicas/registry
@@ -75,7 +87,7 @@ start_replica() {
   reg_wait_ready "${ADDR[$r]}" "${PID[$r]}" "$WORK/$r.log"
 }
 
-"$BIN" migrate "${SHARED[@]}" >/dev/null
+"$BIN" "${SHARED[@]}" migrate >/dev/null
 ok "minimal-registry migrate brings both schemas up to date"
 start_replica a
 TOKEN="$(grep -o 'wharf_pat_[A-Za-z0-9]*' "$WORK/a.log" | head -n 1)"
@@ -112,9 +124,9 @@ push --dest-creds "admin:$TOKEN" "oci:$SRC:v1" "docker://${ADDR[a]}/admin/app:1.
 pull --src-creds "admin:$TOKEN" "docker://${ADDR[b]}/admin/app:1.0" "oci:$WORK/out:1.0"
 expect_eq "the manifest pulled from B is the one pushed to A" \
   "$(layout_digest "$SRC" v1)" "$(layout_digest "$WORK/out" 1.0)"
-for blob in "$SRC"/blobs/sha256/*; do
-  cmp -s "$blob" "$WORK/out/blobs/sha256/$(basename "$blob")" ||
-    fail "blob $(basename "$blob") pulled from B is byte-identical"
+for blob in "$WORK"/out/blobs/sha256/*; do
+  cmp -s "$blob" "$SRC/blobs/sha256/$(basename "$blob")" ||
+    fail "blob $(basename "$blob") pulled from B is byte-identical to the one pushed"
 done
 ok "every blob pulled from B is byte-identical to what was pushed to A"
 
@@ -204,4 +216,28 @@ pull --src-creds "admin:$TOKEN" "docker://${ADDR[c]}/admin/app:1.0" "oci:$WORK/o
 expect_eq "what A acknowledged before it died is still there" \
   "$(layout_digest "$SRC" v1)" "$(layout_digest "$WORK/out3" 1.0)"
 
-summary
+# ---------------------------------------------- 6. redirects to the bucket --
+
+section "6. with --blob-redirects, blob pulls go to presigned URLs of the bucket"
+ADDR[d]="127.0.0.1:$(reg_free_port)"
+start_replica_with() {
+  local r=$1
+  shift
+  reg_start_wharf "$BIN" "${ADDR[$r]}" "$WORK/data-$r" "$WORK/$r.log" "${SHARED[@]}" "$@"
+  PID[$r]=$REG_LAST_PID
+  reg_wait_ready "${ADDR[$r]}" "${PID[$r]}" "$WORK/$r.log"
+}
+start_replica_with d --blob-redirects 2m
+layer="$(jq -r '.layers[0].digest' "$WORK/out/blobs/sha256/$(layout_digest "$WORK/out" 1.0 | cut -d: -f2)")"
+http GET "http://${ADDR[d]}/v2/admin/app/blobs/$layer"
+expect_eq "an anonymous pull of a public layer is redirected" 307 "$HTTP_STATUS"
+expect_contains "to a presigned URL of the bucket" "$(header Location)" "$S3/wharf-replicas/registry/blobs/sha256/"
+http GET "http://${ADDR[d]}/v2/admin/secret/blobs/$layer" -u "admin:$TOKEN"
+expect_eq "the same digest through a repository that does not hold it: 404" 404 "$HTTP_STATUS"
+expect_eq "and no URL" "" "$(header Location)"
+pull --src-no-creds "docker://${ADDR[d]}/admin/app:1.0" "oci:$WORK/redirected:1.0"
+for blob in "$WORK"/redirected/blobs/sha256/*; do
+  cmp -s "$blob" "$SRC/blobs/sha256/$(basename "$blob")" ||
+    fail "blob $(basename "$blob") pulled through the redirect is byte-identical"
+done
+ok "skopeo follows the redirects and pulls every blob byte-identical"

@@ -25,20 +25,20 @@ srv_pg_bin() {
 # authentication on 127.0.0.1; stores postgres://postgres@127.0.0.1:PORT in
 # VAR (append /DB for a database; `postgres` exists).
 srv_start_postgres() {
-  local bin dir port run=()
+  local bin srv_pg port run=()
   bin="$(srv_pg_bin)"
-  reg_mktemp pg dir
+  reg_mktemp pg srv_pg
   port="$(reg_free_port)"
   if ((EUID == 0)); then
-    chown postgres:postgres "$dir"
+    chown postgres:postgres "$srv_pg"
     run=(runuser -u postgres --)
   fi
-  "${run[@]}" "$bin/initdb" -D "$dir/data" -A trust -U postgres --no-sync >"$dir/initdb.log" 2>&1 ||
-    reg_die "initdb failed: $(tail -n 5 "$dir/initdb.log")"
-  "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o \
-    "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c max_connections=300" start >/dev/null ||
-    reg_die "PostgreSQL did not start: $(tail -n 5 "$dir/log")"
-  SRV_PG_DIRS+=("$dir")
+  "${run[@]}" "$bin/initdb" -D "$srv_pg/data" -A trust -U postgres --no-sync >"$srv_pg/initdb.log" 2>&1 ||
+    reg_die "initdb failed: $(tail -n 5 "$srv_pg/initdb.log")"
+  "${run[@]}" "$bin/pg_ctl" -D "$srv_pg/data" -l "$srv_pg/log" -w -o \
+    "-c listen_addresses=127.0.0.1 -p $port -k $srv_pg -c fsync=off -c max_connections=300" start >/dev/null ||
+    reg_die "PostgreSQL did not start: $(tail -n 5 "$srv_pg/log")"
+  SRV_PG_DIRS+=("$srv_pg")
   SRV_PG_RUN=("${run[@]}")
   printf -v "$1" 'postgres://postgres@127.0.0.1:%s' "$port"
 }
@@ -70,10 +70,10 @@ srv_moto_server() {
 # srv_start_s3 VAR: moto's S3 server on a free port; stores its endpoint
 # (http://127.0.0.1:PORT) in VAR.
 srv_start_s3() {
-  local port log dir
+  local port log srv_moto
   port="$(reg_free_port)"
-  reg_mktemp moto dir
-  log="$dir/moto.log"
+  reg_mktemp moto srv_moto
+  log="$srv_moto/moto.log"
   "$(srv_moto_server)" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   REG_PIDS+=("$!")
   for _ in $(seq 150); do

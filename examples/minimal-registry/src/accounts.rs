@@ -133,10 +133,16 @@ pub async fn bootstrap(store: &dyn PackageStore, now: Timestamp) -> Result<bool,
 /// The accounts configuration of `settings`, over the store in the data
 /// directory (behind a read-through cache), bootstrapping the first user
 /// when the store is empty.
-pub async fn config(settings: &Settings, now: Timestamp) -> Result<AccountsConfig, SetupError> {
-    let sqlite = crate::admin::open_store(&settings.data_dir)
+pub async fn config(
+    settings: &Settings,
+    now: Timestamp,
+) -> Result<(AccountsConfig, CachedStore), SetupError> {
+    let inner = crate::stores::open_package_store(settings)
+        .await
         .map_err(|err| SetupError::Store(err.to_string()))?;
-    let store: Arc<dyn PackageStore> = Arc::new(CachedStore::new(sqlite, CacheOptions::default()));
+    let options = CacheOptions::default().with_ttl(crate::stores::CACHE_TTL);
+    let cache = CachedStore::from_arc(inner, options);
+    let store: Arc<dyn PackageStore> = Arc::new(cache.clone());
     bootstrap(store.as_ref(), now).await?;
     let key = signing_key(&settings.signing_key_file())?;
     let auth = &settings.auth;
@@ -156,7 +162,7 @@ pub async fn config(settings: &Settings, now: Timestamp) -> Result<AccountsConfi
             .map_err(|err| SetupError::Setting(format!("--code-host: {err}")))?;
         config = config.code_hosts(hosts);
     }
-    Ok(config)
+    Ok((config, cache))
 }
 
 #[cfg(test)]

@@ -24,19 +24,23 @@
 
 mod accounts;
 mod admin;
+mod coherence;
 mod config;
+mod stores;
 mod tls;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use tracing_subscriber::EnvFilter;
 use wharf_server::{serve, Limits, Registry, ServeOptions, Shutdown};
-use wharf_storage::{CacheOptions, CachedStorage, FsStorage};
 
 use crate::config::{LogFormat, Settings};
 
 fn main() -> ExitCode {
+    // rustls finds two crypto providers in this binary (ring for serving
+    // TLS, aws-lc through the object-store client): name the one to use.
+    #[cfg(feature = "tls")]
+    let _ = wharf_server::http::tls::rustls::crypto::ring::default_provider().install_default();
     let invocation = admin::Invocation::parse_args();
     let settings = match Settings::load(&invocation.settings, std::env::var("RUST_LOG").ok()) {
         Ok(settings) => settings,
@@ -47,6 +51,7 @@ fn main() -> ExitCode {
     };
     match invocation.command {
         None | Some(admin::Command::Serve) => {}
+        Some(admin::Command::Migrate) => return stores::migrate(&settings),
         Some(command) => return admin::run(command, &settings),
     }
     // A certificate that cannot serve is a bad setting, found before
@@ -98,15 +103,16 @@ fn init_logging(settings: &Settings) -> Result<(), tracing_subscriber::filter::P
 }
 
 async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
-    if settings.storage.blob_store.is_some() || settings.storage.database.is_some() {
-        return Err("--blob-store and --database are not wired into this build yet".into());
-    }
-    let storage = FsStorage::open(&settings.data_dir).map_err(|err| {
-        format!(
-            "cannot open the data directory {}: {err}",
-            settings.data_dir.display()
-        )
-    })?;
+    // Hot manifests and tags from memory: a GET then touches no file and
+    // no database. Changes made through this process are seen at once;
+    // changes made by another (a replica, the admin CLI) as soon as they
+    // are announced, and at the latest after `stores::CACHE_TTL`.
+    let stores::OpenStorage {
+        storage,
+        forget,
+        redirects,
+        lease,
+    } = stores::open_storage(&settings).await?;
     let mut limits = Limits::default();
     // `Settings::check` ensured it fits in usize.
     limits.max_manifest_size =
@@ -121,19 +127,23 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
     limits.body_deadline = settings.limits.body_deadline;
     limits.max_upload_sessions = settings.limits.max_upload_sessions;
     limits.max_upload_sessions_per_client = settings.limits.max_upload_sessions_per_client;
-    // Hot manifests and tags from memory: a GET then touches no file. One
-    // second bounds how long a change made by another process (the admin
-    // CLI) can go unseen; changes made through the server are seen at once.
-    let storage = CachedStorage::new(storage, CacheOptions::default());
-    let mut builder = Registry::builder(Arc::new(storage))
+    let mut builder = Registry::builder(storage)
         .limits(limits)
         .metrics_endpoint(settings.metrics_on_main_address());
+    if let Some(redirects) = redirects {
+        builder = builder.blob_redirects(redirects);
+    }
+    if let Some(lease) = lease {
+        builder = builder.work_lease(lease);
+    }
+    let mut package_cache = None;
     if settings.auth.enabled {
         let now = wharf_auth::Timestamp::from_system_time(std::time::SystemTime::now());
-        let config = accounts::config(&settings, now)
+        let (config, packages) = accounts::config(&settings, now)
             .await
             .map_err(|err| err.to_string())?;
         builder = builder.accounts(config);
+        package_cache = Some(packages);
     } else {
         eprintln!("minimal-registry: WARNING: --no-auth: anyone who can reach this registry may push, overwrite and delete anything");
         tracing::warn!(
@@ -141,6 +151,14 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
         );
     }
     let registry = builder.build();
+    if let Some(url) = settings
+        .storage
+        .database
+        .clone()
+        .filter(|_| settings.storage.uses_postgres())
+    {
+        coherence::spawn(url, forget, package_cache);
+    }
     // A crash between a package delete or restore and its storage change
     // must not leave a deleted package's content under a free name.
     let repairs = registry

@@ -36,7 +36,7 @@ use std::time::SystemTime;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use wharf_auth::{Login, Timestamp};
-use wharf_packages::{Account, PackageStore, SqlitePackageStore};
+use wharf_packages::{Account, PackageStore};
 
 pub use org::OrgCommand;
 pub use repo_access::RepoAccessCommand;
@@ -121,6 +121,10 @@ pub enum Command {
     /// it inherit their roles.
     #[command(subcommand, name = "repo-access")]
     RepoAccess(RepoAccessCommand),
+    /// Bring the database schemas (storage metadata and package store) up
+    /// to date and exit. A replica does the same when it starts; run it
+    /// before starting a new version on several replicas.
+    Migrate,
 }
 
 /// Why an administration command failed.
@@ -183,10 +187,10 @@ pub fn run(command: Command, settings: &Settings) -> ExitCode {
         Err(err) => return report(&AdminError::Runtime(err)),
     };
     let result = runtime.block_on(async {
-        let store = open_store(&settings.data_dir)?;
+        let store = crate::stores::open_package_store(settings).await?;
         let now = Timestamp::from_system_time(SystemTime::now());
         let mut out = std::io::stdout().lock();
-        execute(command, &store, now, &mut out).await
+        execute(command, store.as_ref(), now, &mut out).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -209,19 +213,6 @@ pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-/// Opens (creating them if needed) the data directory and its store.
-pub fn open_store(data_dir: &Path) -> Result<SqlitePackageStore, AdminError> {
-    let path = database_path(data_dir);
-    create_private_dir(data_dir).map_err(|err| AdminError::Open {
-        path: path.clone(),
-        source: Box::new(err),
-    })?;
-    SqlitePackageStore::open(&path).map_err(|err| AdminError::Open {
-        path,
-        source: Box::new(err),
-    })
-}
-
 /// Runs one command on `store` at `now`, writing its result to `out`
 /// (and notes for people to standard error).
 pub async fn execute(
@@ -232,8 +223,8 @@ pub async fn execute(
 ) -> Result<(), AdminError> {
     let session = Session { store, now, out };
     match command {
-        Command::Serve => Err(AdminError::Invalid(
-            "`serve` is not an administration command".to_owned(),
+        Command::Serve | Command::Migrate => Err(AdminError::Invalid(
+            "`serve` and `migrate` are not administration commands of the package store".to_owned(),
         )),
         Command::User(command) => command.execute(session).await,
         Command::Org(command) => command.execute(session).await,

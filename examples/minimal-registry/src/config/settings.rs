@@ -106,6 +106,15 @@ pub struct StorageSettings {
     /// packages.sqlite in it].
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
+
+    /// Answer blob downloads with a redirect (307) to a presigned URL of
+    /// the object store, valid for DURATION, so that large pulls do not
+    /// pass through the registry: only for callers authorized for the
+    /// repository, and only with an s3://, gs:// or az:// --blob-store
+    /// [default: off].
+    #[arg(long = "blob-redirects", value_name = "DURATION", value_parser = parse_duration)]
+    #[serde(default, deserialize_with = "values::optional_duration")]
+    pub blob_redirects: Option<Duration>,
 }
 
 /// `[limits]`: resource and time limits.

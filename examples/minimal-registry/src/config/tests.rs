@@ -589,6 +589,14 @@ fn storage_urls_are_checked() {
             "needs a shared database",
         ),
         ("[storage]\ndatabase = \"\"", "must not be empty"),
+        (
+            "[storage]\nblob_redirects = \"5m\"\nblob_store = \"file:///srv\"\ndatabase = \"postgres://db/x\"",
+            "can presign",
+        ),
+        (
+            "[storage]\nblob_redirects = \"0s\"\nblob_store = \"s3://b\"\ndatabase = \"postgres://db/x\"",
+            "longer than zero",
+        ),
     ] {
         let err = parse_file(text)
             .and_then(|s| s.check().map(|()| s))

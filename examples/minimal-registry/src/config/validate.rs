@@ -131,6 +131,25 @@ impl StorageSettings {
                 ));
             }
         }
+        if let Some(expiry) = self.blob_redirects {
+            let signs = ["s3://", "gs://", "az://", "azure://"];
+            let signer = self
+                .blob_store
+                .as_deref()
+                .is_some_and(|url| signs.iter().any(|scheme| url.starts_with(scheme)));
+            if !signer {
+                return Err(ConfigError::value(
+                    "storage.blob_redirects",
+                    "needs an s3://, gs:// or az:// --blob-store, which can presign URLs",
+                ));
+            }
+            if expiry.is_zero() || expiry > std::time::Duration::from_secs(7 * 24 * 3600) {
+                return Err(ConfigError::value(
+                    "storage.blob_redirects",
+                    "must be longer than zero and at most 7 days (S3's limit)",
+                ));
+            }
+        }
         if self.database.as_deref().is_some_and(str::is_empty) {
             return Err(ConfigError::value("storage.database", "must not be empty"));
         }

@@ -171,3 +171,11 @@ pub(super) fn upload_rate<'de, D: Deserializer<'de>>(d: D) -> Result<UploadRate,
         from_number: None,
     })
 }
+
+/// `#[serde(deserialize_with)]` for an optional duration (the key present
+/// means on).
+pub(super) fn optional_duration<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
+    duration(d).map(Some)
+}

@@ -1,0 +1,242 @@
+//! The stores the registry runs on, as the `[storage]` settings choose:
+//! everything in the data directory (the embedded default), or blobs in an
+//! object store with metadata and packages in PostgreSQL, shared by any
+//! number of replicas.
+
+use std::any::Any;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use wharf_packages::{PackageStore, PgPackageStore, SqlitePackageStore};
+use wharf_reference::{Digest, RepositoryName};
+use wharf_server::{BlobRedirects, WorkLease};
+use wharf_storage::postgres::try_lease;
+use wharf_storage::{
+    CacheOptions, CachedStorage, Composite, FsStorage, ObjectStorage, PostgresMetadata, Storage,
+};
+
+use crate::admin::{create_private_dir, database_path, AdminError};
+use crate::config::Settings;
+
+/// Forgets what the storage cache holds about one repository, or (`None`)
+/// about all of them.
+pub type Forget = Arc<dyn Fn(Option<&RepositoryName>) + Send + Sync>;
+
+/// The registry's storage, behind its cache of manifests and tags, the way
+/// to invalidate that cache when another replica reports a change, and
+/// what replicas share besides (blob redirects, the lease on scheduled
+/// work).
+pub struct OpenStorage {
+    pub storage: Arc<dyn Storage>,
+    pub forget: Forget,
+    pub redirects: Option<Arc<dyn BlobRedirects>>,
+    pub lease: Option<Arc<dyn WorkLease>>,
+}
+
+/// How long cached manifests, tags, tokens and access decisions may go
+/// unchecked when no change notification reaches them: the bound on what
+/// a replica may serve stale if its notification connection is down.
+pub const CACHE_TTL: Duration = Duration::from_secs(1);
+
+/// Opens the storage `settings` name: the data directory, or a composite
+/// of an object store (or the data directory, for blobs) and PostgreSQL.
+pub async fn open_storage(settings: &Settings) -> Result<OpenStorage, String> {
+    let options = CacheOptions::default().with_ttl(CACHE_TTL);
+    let Some(url) = settings
+        .storage
+        .database
+        .as_deref()
+        .filter(|_| settings.storage.uses_postgres())
+    else {
+        return Ok(cached(fs(settings)?, options));
+    };
+    let metadata = PostgresMetadata::connect(url)
+        .await
+        .map_err(|err| format!("cannot open the metadata database: {err}"))?;
+    let lease: Arc<dyn WorkLease> = Arc::new(PostgresLease {
+        url: url.to_owned(),
+    });
+    let mut open = match settings.storage.blob_store.as_deref() {
+        Some(blob_url) => {
+            let blobs = ObjectStorage::from_url(blob_url)
+                .map_err(|err| format!("--blob-store {blob_url}: {err}"))?;
+            let redirects = settings.storage.blob_redirects.map(|expiry| {
+                Arc::new(Presigned {
+                    blobs: blobs.clone(),
+                    expiry,
+                }) as Arc<dyn BlobRedirects>
+            });
+            let mut open = cached(Composite::new(blobs, metadata), options);
+            open.redirects = redirects;
+            open
+        }
+        None => cached(Composite::new(fs(settings)?, metadata), options),
+    };
+    open.lease = Some(lease);
+    Ok(open)
+}
+
+/// Blob downloads redirected to presigned object-store URLs.
+struct Presigned {
+    blobs: ObjectStorage,
+    expiry: Duration,
+}
+
+#[async_trait]
+impl BlobRedirects for Presigned {
+    async fn blob_url(&self, digest: &Digest) -> Option<String> {
+        match self.blobs.presigned_blob_url(digest, self.expiry).await {
+            Ok(url) => url.map(String::from),
+            Err(err) => {
+                tracing::warn!(error = %err, %digest, "cannot presign a blob URL; serving the blob");
+                None
+            }
+        }
+    }
+}
+
+/// The lease on scheduled work: a PostgreSQL advisory lock, so that one
+/// replica at a time purges, and another takes over when it dies.
+struct PostgresLease {
+    url: String,
+}
+
+#[async_trait]
+impl WorkLease for PostgresLease {
+    async fn try_acquire(&self, job: &'static str) -> Option<Box<dyn Any + Send>> {
+        match try_lease(&self.url, job).await {
+            Ok(lease) => lease.map(|lease| Box::new(lease) as Box<dyn Any + Send>),
+            Err(err) => {
+                tracing::warn!(error = %err, job, "cannot take the lease on scheduled work; skipped");
+                None
+            }
+        }
+    }
+}
+
+fn fs(settings: &Settings) -> Result<FsStorage, String> {
+    FsStorage::open(&settings.data_dir).map_err(|err| {
+        format!(
+            "cannot open the data directory {}: {err}",
+            settings.data_dir.display()
+        )
+    })
+}
+
+fn cached<S: Storage + 'static>(storage: S, options: CacheOptions) -> OpenStorage {
+    let storage = Arc::new(CachedStorage::new(storage, options));
+    let handle = storage.clone();
+    OpenStorage {
+        storage,
+        forget: Arc::new(move |repository| match repository {
+            Some(repository) => handle.invalidate_repository(repository),
+            None => handle.invalidate_all(),
+        }),
+        redirects: None,
+        lease: None,
+    }
+}
+
+/// Opens the package store `settings` name: PostgreSQL, a SQLite file, or
+/// `<data-dir>/registry.db`.
+pub async fn open_package_store(settings: &Settings) -> Result<Arc<dyn PackageStore>, AdminError> {
+    let open_error = |path: PathBuf| {
+        move |source: wharf_packages::Error| AdminError::Open {
+            path,
+            source: Box::new(source),
+        }
+    };
+    match settings.storage.database.as_deref() {
+        Some(url) if settings.storage.uses_postgres() => {
+            let store = PgPackageStore::connect(url)
+                .await
+                .map_err(open_error(PathBuf::from(redacted(url))))?;
+            Ok(Arc::new(store))
+        }
+        Some(path) => {
+            let path = PathBuf::from(path);
+            let store = SqlitePackageStore::open(&path).map_err(open_error(path))?;
+            Ok(Arc::new(store))
+        }
+        None => {
+            let path = database_path(&settings.data_dir);
+            create_private_dir(&settings.data_dir).map_err(|err| AdminError::Open {
+                path: path.clone(),
+                source: Box::new(err),
+            })?;
+            let store = SqlitePackageStore::open(&path).map_err(open_error(path))?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// `minimal-registry migrate`: opens both stores (which brings their
+/// schemas up to date) and reports what they run on.
+pub fn migrate(settings: &Settings) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("minimal-registry: cannot start the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        open_storage(settings).await?;
+        open_package_store(settings)
+            .await
+            .map_err(|err| err.to_string())?;
+        Ok::<(), String>(())
+    });
+    match result {
+        Ok(()) if settings.storage.uses_postgres() => {
+            println!(
+                "the schemas in {} are up to date (storage metadata version {}, package store version {})",
+                redacted(settings.storage.database.as_deref().unwrap_or_default()),
+                PostgresMetadata::schema_version(),
+                PgPackageStore::schema_version(),
+            );
+            std::process::ExitCode::SUCCESS
+        }
+        Ok(()) => {
+            println!("the embedded stores are up to date (they migrate themselves when opened)");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("minimal-registry: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_left_out_of_messages() {
+        for (url, shown) in [
+            ("postgres://u:secret@db/x", "postgres://u:***@db/x"),
+            ("postgres://u@db/x", "postgres://u@db/x"),
+            ("postgres://db/x", "postgres://db/x"),
+        ] {
+            assert_eq!(super::redacted(url), shown);
+        }
+    }
+}
