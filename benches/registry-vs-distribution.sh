@@ -23,6 +23,9 @@
 #     chunked (POST, 8 MiB PATCHes, PUT ?digest=, from one python3
 #     http.client on one keep-alive connection)
 #   - each server's peak RSS (VmHWM) at the end
+#   - Wharf as replicas run it (wharf-shared): metadata in a throwaway
+#     PostgreSQL and blobs in moto's S3 server, the same measurements,
+#     reported against Wharf embedded
 #   - the ceiling (Wharf only): the same manifest GET against a bare axum
 #     server answering with the same bytes and headers
 #   - authentication overhead (Wharf only): manifest GET of one small image
@@ -39,10 +42,12 @@ shopt -s inherit_errexit
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib/registry.sh
 source "$HERE/../scripts/lib/registry.sh"
+# shellcheck source=scripts/lib/servers.sh
+source "$HERE/../scripts/lib/servers.sh"
 
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
 
-SERVERS=(wharf distribution)
+SERVERS=(wharf distribution wharf-shared)
 DURATION=10
 CONNECTIONS=32
 OUT="$REG_ROOT/target/bench-registry.md"
@@ -59,7 +64,7 @@ while (($#)); do
   esac
 done
 for s in "${SERVERS[@]}"; do
-  case $s in wharf | distribution) ;; *) reg_die "--only takes wharf or distribution, not '$s'" ;; esac
+  case $s in wharf | distribution | wharf-shared) ;; *) reg_die "--only takes wharf, distribution or wharf-shared, not '$s'" ;; esac
 done
 [[ $DURATION =~ ^[1-9][0-9]*$ ]] || reg_die "--duration must be a whole number of seconds"
 
@@ -90,7 +95,7 @@ install_tools() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
-trap reg_cleanup EXIT
+trap 'srv_cleanup; reg_cleanup' EXIT
 trap 'exit 130' INT TERM
 install_tools
 reg_mktemp bench WORK
@@ -109,6 +114,20 @@ start_servers() {
         ;;
       distribution)
         reg_start_distribution "${ADDR[$s]}" "$WORK/distribution" "$WORK/distribution.log"
+        ;;
+      wharf-shared)
+        # The replicas' configuration: metadata in a throwaway PostgreSQL,
+        # blobs in moto's S3 server, both on this machine.
+        bin="$(reg_build_wharf)"
+        local pg s3
+        srv_start_postgres pg
+        srv_createdb "$pg" bench
+        srv_start_s3 s3
+        srv_make_bucket "$s3" bench
+        export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1
+        export AWS_ENDPOINT="$s3" AWS_ALLOW_HTTP=true
+        reg_start_wharf "$bin" "${ADDR[$s]}" "$WORK/shared-data" "$WORK/$s.log" \
+          --log-level error --no-auth --database "$pg/bench" --blob-store s3://bench/registry
         ;;
     esac
     PID[$s]=$REG_LAST_PID
@@ -451,6 +470,13 @@ bare_ceiling() {
   wrk_run manifest-get bare "http://$addr/v2/$REPO/manifests/latest" "Accept: $OCI_MANIFEST"
 }
 
+# shared_row LABEL METRIC: Wharf on shared services against Wharf embedded.
+shared_row() {
+  local a=${RESULT[wharf-shared.$2]:-} b=${RESULT[wharf.$2]:-}
+  printf '| %s | %s | %s | %s |\n' "$1" "${a:-pending}" "${b:-pending}" \
+    "$(awk -v a="$a" -v b="$b" 'BEGIN { if (a == "" || b == "" || b == 0) print "pending"; else printf "%.2f×", a / b }')"
+}
+
 # auth_row LABEL NAME: one row of the authentication overhead table.
 auth_row() {
   local off=${RESULT[auth.off.rps]:-} rps=${RESULT[auth.$2.rps]:-}
@@ -506,6 +532,20 @@ report() {
     row "push ${PUSH_BLOB_MIB} MiB, monolithic POST + PUT (MiB/s)" push-mono higher
     row "push ${PUSH_BLOB_MIB} MiB, chunked ${CHUNK_MIB} MiB PATCHes (MiB/s)" push-chunked higher
     row "peak RSS at the end (MiB)" rss lower
+    if [[ -n ${RESULT[wharf-shared.manifest-get.rps]:-} ]]; then
+      printf '\nWharf as replicas run it: metadata in PostgreSQL, blobs in S3 (a throwaway PostgreSQL\n'
+      printf 'and moto'"'"'s S3 server on the same cores), against Wharf on its embedded default.\n\n'
+      printf '| measurement | Wharf on S3 + PostgreSQL | Wharf embedded | shared / embedded |\n'
+      printf '|---|---:|---:|---:|\n'
+      shared_row "manifest GET, requests/s" manifest-get.rps
+      shared_row "manifest HEAD, requests/s" manifest-head.rps
+      shared_row "tags/list, requests/s" tags.rps
+      shared_row "blob pull, 1 client (MiB/s)" pull1
+      shared_row "blob pull, $PULL_CLIENTS clients (MiB/s)" pull16
+      shared_row "push, monolithic (MiB/s)" push-mono
+      shared_row "push, chunked (MiB/s)" push-chunked
+      shared_row "peak RSS (MiB)" rss
+    fi
     if [[ -n ${RESULT[bare.manifest-get.rps]:-} ]]; then
       printf '\nThe ceiling for small responses: the same manifest GET against a bare axum server\n'
       printf 'answering every request with its bytes and headers (benches/examples/bare-http.rs).\n\n'
@@ -514,6 +554,11 @@ report() {
       printf '| bare axum | %s | %s | 1.00× |\n' "${RESULT[bare.manifest-get.rps]}" "${RESULT[bare.manifest-get.p99]}"
       printf '| Wharf (--no-auth) | %s | %s | %s |\n' "${RESULT[wharf.manifest-get.rps]}" "${RESULT[wharf.manifest-get.p99]}" \
         "$(awk -v w="${RESULT[wharf.manifest-get.rps]}" -v b="${RESULT[bare.manifest-get.rps]}" 'BEGIN { printf "%.2f×", w / b }')"
+      if [[ -n ${RESULT[wharf-shared.manifest-get.rps]:-} ]]; then
+        printf '| Wharf on S3 + PostgreSQL (--no-auth) | %s | %s | %s |\n' "${RESULT[wharf-shared.manifest-get.rps]}" \
+          "${RESULT[wharf-shared.manifest-get.p99]}" \
+          "$(awk -v w="${RESULT[wharf-shared.manifest-get.rps]}" -v b="${RESULT[bare.manifest-get.rps]}" 'BEGIN { printf "%.2f×", w / b }')"
+      fi
     fi
     if [[ -n ${RESULT[auth.off.rps]:-} ]]; then
       printf '\nAuthentication overhead: manifest GET (%d connections) of one small image, Wharf with\n' "$CONNECTIONS"
