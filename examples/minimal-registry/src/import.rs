@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use futures::TryStreamExt;
-use wharf_auth::{Login, OwnerKind};
+use wharf_auth::{CodeRepository, Login, OwnerKind};
 use wharf_manifest::{Manifest, ParseOptions};
 use wharf_packages::prelude::*;
 use wharf_packages::{
@@ -121,8 +121,7 @@ fn check_source(from: &Path, settings: &Settings) -> Result<PathBuf, String> {
     }
     // The data directory is in use unless both blobs and metadata are
     // elsewhere.
-    let uses_data_dir =
-        !settings.storage.uses_postgres() || settings.storage.blob_store.is_none();
+    let uses_data_dir = !settings.storage.uses_postgres() || settings.storage.blob_store.is_none();
     let same = settings
         .data_dir
         .canonicalize()
@@ -138,8 +137,8 @@ fn check_source(from: &Path, settings: &Settings) -> Result<PathBuf, String> {
 
 async fn import(from: &Path, settings: &Settings) -> Result<Summary, String> {
     let source = check_source(from, settings)?;
-    let source_storage = FsStorage::open(&source)
-        .map_err(|err| format!("cannot open its storage: {err}"))?;
+    let source_storage =
+        FsStorage::open(&source).map_err(|err| format!("cannot open its storage: {err}"))?;
     let source_packages = SqlitePackageStore::open(database_path(&source))
         .map_err(|err| format!("cannot open its package store: {err}"))?;
     let target_storage = crate::stores::open_storage(settings).await?.storage;
@@ -254,8 +253,8 @@ async fn copy_repository(
     repository: &RepositoryName,
     summary: &mut Summary,
 ) -> Result<(), String> {
-    let links = all_pages(|page| async move { source.linked_blobs(repository, &page).await })
-        .await?;
+    let links =
+        all_pages(|page| async move { source.linked_blobs(repository, &page).await }).await?;
     for digest in &links {
         target
             .link_blob(repository, digest)
@@ -480,7 +479,10 @@ async fn copy_token(
         Credential::Workflow(token) => target.insert_workflow_token(token, record.created_at).await,
     }
     .map_err(|err| format!("cannot copy token {}: {err}", record.id))?;
-    if let Some(revoked_at) = record.revoked_at.filter(|_| !copied.credential.is_revoked()) {
+    if let Some(revoked_at) = record
+        .revoked_at
+        .filter(|_| !copied.credential.is_revoked())
+    {
         target
             .revoke_token(copied.id, revoked_at)
             .await
@@ -501,7 +503,11 @@ async fn copy_packages(
     target: &dyn PackageStore,
     summary: &mut Summary,
 ) -> Result<(), String> {
-    let owners: Vec<Login> = accounts(source).await?.into_iter().map(|a| a.login).collect();
+    let owners: Vec<Login> = accounts(source)
+        .await?
+        .into_iter()
+        .map(|a| a.login)
+        .collect();
     let mut linked = std::collections::BTreeSet::new();
     for owner in &owners {
         let mut request = wharf_packages::PageRequest::first(PAGE);
@@ -514,6 +520,11 @@ async fn copy_packages(
                 if let Some(repository) = &record.package.linked_repository {
                     linked.insert(repository.clone());
                 }
+                // The source repository of the package's name, which its
+                // workflows publish from (the traits list no other way).
+                if let Ok(repository) = CodeRepository::parse(record.package.name.as_str()) {
+                    linked.insert(repository);
+                }
                 copy_package(source, target, record, summary)
                     .await
                     .map_err(|err| format!("package {}: {err}", record.package.name))?;
@@ -524,8 +535,9 @@ async fn copy_packages(
             }
         }
     }
-    // Workflow tokens and collaborators belong to the source repositories
-    // packages are linked to.
+    // Workflow tokens and collaborators belong to source repositories,
+    // which the package store does not list: those packages are linked to
+    // or named after are the ones that matter to the registry.
     for repository in &linked {
         let tokens = source
             .workflow_tokens(repository)

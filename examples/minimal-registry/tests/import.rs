@@ -177,6 +177,26 @@ async fn push(base: &str, auth: &str) -> Pushed {
     }
 }
 
+/// Pushes a one-layer image to `repo` as `auth`, tagged v1; its digest.
+async fn push_small(base: &str, auth: &str, repo: &str) -> Digest {
+    let client = reqwest::Client::new();
+    let (config, layer) = (b"{\"os\":\"linux\"}".to_vec(), b"acme layer".to_vec());
+    for blob in [&config, &layer] {
+        let r = blob_upload(&client, base, auth, repo, blob.clone())
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    }
+    let bytes = manifest(&config, &layer);
+    let r = manifest_put(&client, base, auth, repo, "v1", bytes.clone())
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    Digest::sha256(&bytes)
+}
+
 async fn pull_everything(base: &str, auth: &str, pushed: &Pushed) {
     let client = reqwest::Client::new();
     let repo = "alice/app";
@@ -212,7 +232,8 @@ async fn pull_everything(base: &str, auth: &str, pushed: &Pushed) {
         .await
         .expect("referrers");
     assert_eq!(r.status(), 200);
-    let referrers: serde_json::Value = serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
+    let referrers: serde_json::Value =
+        serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
     let listed = referrers["manifests"].as_array().expect("manifests");
     assert_eq!(listed.len(), 1, "{referrers}");
     assert_eq!(listed[0]["digest"], pushed.referrer.to_string());
@@ -230,7 +251,8 @@ async fn pull_everything(base: &str, auth: &str, pushed: &Pushed) {
         .send()
         .await
         .expect("tags");
-    let tags: serde_json::Value = serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
+    let tags: serde_json::Value =
+        serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
     assert_eq!(
         tags["tags"],
         serde_json::json!(["amd64", "arm64", "latest"]),
@@ -245,9 +267,31 @@ async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_
     };
     let old = tempfile::tempdir().expect("tempdir");
     let auth = user_with_token(old.path(), "alice", "read:packages,write:packages");
-    let pushed = {
+    common::admin(old.path(), &["org", "create", "acme"]);
+    common::admin(
+        old.path(),
+        &["org", "add-member", "acme", "alice", "--role", "admin"],
+    );
+    common::admin(
+        old.path(),
+        &["repo-access", "set", "acme/app", "alice", "--role", "write"],
+    );
+    let workflow = {
+        use base64::Engine as _;
+        let secret = common::admin(old.path(), &["workflow-token", "create", "acme/app"]);
+        let pair = format!("x-access-token:{}", secret.trim());
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    };
+    let (pushed, acme_digest) = {
         let registry = Running::start(old.path(), &[]).await;
-        push(&registry.base, &auth).await
+        let pushed = push(&registry.base, &auth).await;
+        (
+            pushed,
+            push_small(&registry.base, &workflow, "acme/app").await,
+        )
     };
 
     let blobs = tempfile::tempdir().expect("tempdir");
@@ -268,11 +312,11 @@ async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_
     assert!(first.status.success(), "{}", text(&first));
     let report = String::from_utf8_lossy(&first.stdout).into_owned();
     for line in [
-        "blobs: 6 copied (",
-        "repositories: 1 (6 blob links, 4 manifests of which 1 referrers, 3 tags)",
-        "accounts: 1 created, 0 already present",
-        "tokens: 1 copied, 0 already present",
-        "packages: 1 created, 0 already present; 4 versions",
+        "blobs: 8 copied (",
+        "repositories: 2 (8 blob links, 5 manifests of which 1 referrers, 4 tags)",
+        "accounts: 2 created, 0 already present; 1 organization memberships",
+        "tokens: 2 copied, 0 already present",
+        "packages: 2 created, 0 already present; 5 versions",
     ] {
         assert!(report.contains(line), "{line:?} not in\n{report}");
     }
@@ -282,16 +326,58 @@ async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_
     assert!(second.status.success(), "{}", text(&second));
     let report = String::from_utf8_lossy(&second.stdout).into_owned();
     for line in [
-        "blobs: 0 copied (0 bytes, every digest verified), 6 already present",
-        "accounts: 0 created, 1 already present",
-        "tokens: 0 copied, 1 already present",
-        "packages: 0 created, 1 already present; 4 versions",
+        "blobs: 0 copied (0 bytes, every digest verified), 8 already present",
+        "repositories: 2 (8 blob links, 5 manifests of which 1 referrers, 4 tags)",
+        "accounts: 0 created, 2 already present",
+        "tokens: 0 copied, 2 already present",
+        "packages: 0 created, 2 already present; 5 versions",
     ] {
         assert!(report.contains(line), "{line:?} not in\n{report}");
     }
 
     let registry = Running::start(new.path(), &shared).await;
     pull_everything(&registry.base, &auth, &pushed).await;
+    // The workflow token still reads what it published.
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}/v2/acme/app/manifests/{acme_digest}",
+            registry.base
+        ))
+        .header("authorization", &workflow)
+        .header("accept", IMAGE)
+        .send()
+        .await
+        .expect("get with the workflow token");
+    assert_eq!(r.status(), 200);
+    assert_eq!(Digest::sha256(&r.bytes().await.expect("body")), acme_digest);
+    // The organization kept its member and the repository its collaborator.
+    let members = run(
+        new.path(),
+        &[
+            shared.clone(),
+            vec!["org".into(), "members".into(), "acme".into()],
+        ]
+        .concat(),
+    );
+    assert!(
+        String::from_utf8_lossy(&members.stdout).contains("alice"),
+        "{}",
+        text(&members)
+    );
+    let collaborators = run(
+        new.path(),
+        &[
+            shared.clone(),
+            vec!["repo-access".into(), "list".into(), "acme/app".into()],
+        ]
+        .concat(),
+    );
+    let listing = String::from_utf8_lossy(&collaborators.stdout);
+    assert!(
+        listing.contains("alice") && listing.contains("write"),
+        "{}",
+        text(&collaborators)
+    );
     // The package stayed private: without the token, nothing.
     let r = reqwest::get(format!("{}/v2/alice/app/manifests/latest", registry.base))
         .await
