@@ -177,6 +177,23 @@ async fn push(base: &str, auth: &str) -> Pushed {
     }
 }
 
+/// Removes the first file under `dir` whose path contains `name`;
+/// whether there was one.
+fn remove_named(dir: &Path, name: &str) -> bool {
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            if remove_named(&path, name) {
+                return true;
+            }
+        } else if path.to_string_lossy().contains(name) {
+            std::fs::remove_file(&path).expect("remove");
+            return true;
+        }
+    }
+    false
+}
+
 /// Pushes a one-layer image to `repo` as `auth`, tagged v1; its digest.
 async fn push_small(base: &str, auth: &str, repo: &str) -> Digest {
     let client = reqwest::Client::new();
@@ -334,6 +351,22 @@ async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_
     ] {
         assert!(report.contains(line), "{line:?} not in\n{report}");
     }
+
+    // As if an import had stopped before the large layer: the next run
+    // copies that blob alone.
+    let layer = Digest::sha256(&pushed.blobs[2]).to_string();
+    let hex = layer.trim_start_matches("sha256:");
+    assert!(
+        remove_named(blobs.path(), hex),
+        "no file of {layer} in the blob store"
+    );
+    let resumed = import(&shared);
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    let report = String::from_utf8_lossy(&resumed.stdout).into_owned();
+    assert!(
+        report.contains("blobs: 1 copied (300000 bytes, every digest verified), 7 already present"),
+        "{report}"
+    );
 
     let registry = Running::start(new.path(), &shared).await;
     pull_everything(&registry.base, &auth, &pushed).await;
