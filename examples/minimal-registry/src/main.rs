@@ -26,6 +26,7 @@ mod accounts;
 mod admin;
 mod coherence;
 mod config;
+mod import;
 mod stores;
 mod tls;
 
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
     match invocation.command {
         None | Some(admin::Command::Serve) => {}
         Some(admin::Command::Migrate) => return stores::migrate(&settings),
+        Some(admin::Command::Import { from }) => return import::run(&from, &settings),
         Some(command) => return admin::run(command, &settings),
     }
     // A certificate that cannot serve is a bad setting, found before

@@ -125,6 +125,16 @@ pub enum Command {
     /// to date and exit. A replica does the same when it starts; run it
     /// before starting a new version on several replicas.
     Migrate,
+    /// Copy a registry that ran on the embedded default (its data
+    /// directory) into the stores these settings name, typically
+    /// `--database postgres://...` and `--blob-store URL`, and report what
+    /// was moved. Running it again after an interruption continues; what
+    /// is already there is skipped.
+    Import {
+        /// The data directory of the registry to copy.
+        #[arg(long, value_name = "DIR")]
+        from: PathBuf,
+    },
 }
 
 /// Why an administration command failed.
@@ -223,8 +233,9 @@ pub async fn execute(
 ) -> Result<(), AdminError> {
     let session = Session { store, now, out };
     match command {
-        Command::Serve | Command::Migrate => Err(AdminError::Invalid(
-            "`serve` and `migrate` are not administration commands of the package store".to_owned(),
+        Command::Serve | Command::Migrate | Command::Import { .. } => Err(AdminError::Invalid(
+            "`serve`, `migrate` and `import` are not administration commands of the package store"
+                .to_owned(),
         )),
         Command::User(command) => command.execute(session).await,
         Command::Org(command) => command.execute(session).await,

@@ -1,0 +1,457 @@
+//! `minimal-registry import --from DIR`: a registry that ran on its data
+//! directory, copied into PostgreSQL and a blob store, serves the same
+//! images, referrers and tokens; a second run changes nothing.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Output};
+use std::time::Duration;
+
+use common::{blob_upload, free_port, manifest, manifest_put, user_with_token, BIN};
+use wharf_reference::Digest;
+
+/// A registry process, killed when dropped.
+struct Running {
+    child: Child,
+    base: String,
+}
+
+impl Running {
+    async fn start(data: &Path, extra: &[String]) -> Running {
+        let port = free_port();
+        let child = Command::new(BIN)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(data)
+            .args(["--log-level", "error"])
+            .args(extra)
+            .env_remove("RUST_LOG")
+            .spawn()
+            .expect("spawn minimal-registry");
+        let running = Running {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..400 {
+            if client
+                .get(format!("{}/v2/", running.base))
+                .send()
+                .await
+                .is_ok()
+            {
+                return running;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the registry did not come up");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(data: &Path, args: &[String]) -> Output {
+    Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data)
+        .args(args)
+        .output()
+        .expect("run minimal-registry")
+}
+
+fn text(output: &Output) -> String {
+    format!(
+        "status {}\nstdout:\n{}\nstderr:\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// What was pushed, to be pulled back.
+struct Pushed {
+    blobs: Vec<Vec<u8>>,
+    /// (reference, content type, bytes)
+    manifests: Vec<(String, &'static str, Vec<u8>)>,
+    subject: Digest,
+    referrer: Digest,
+}
+
+const IMAGE: &str = "application/vnd.oci.image.manifest.v1+json";
+const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+async fn push(base: &str, auth: &str) -> Pushed {
+    let client = reqwest::Client::new();
+    let repo = "alice/app";
+    let blobs: Vec<Vec<u8>> = vec![
+        br#"{"architecture":"amd64","os":"linux"}"#.to_vec(),
+        br#"{"architecture":"arm64","os":"linux"}"#.to_vec(),
+        vec![7u8; 300_000],
+        b"second layer".to_vec(),
+        b"{}".to_vec(),
+        b"signature".to_vec(),
+    ];
+    for blob in &blobs {
+        let r = blob_upload(&client, base, auth, repo, blob.clone())
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    }
+    let amd64 = manifest(&blobs[0], &blobs[2]);
+    let arm64 = manifest(&blobs[1], &blobs[3]);
+    let mut manifests = Vec::new();
+    for (tag, bytes) in [("amd64", &amd64), ("arm64", &arm64)] {
+        let r = manifest_put(&client, base, auth, repo, tag, bytes.clone())
+            .send()
+            .await
+            .expect("put");
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        manifests.push((tag.to_owned(), IMAGE, bytes.clone()));
+    }
+    let descriptor = |bytes: &[u8], arch: &str| {
+        serde_json::json!({
+            "mediaType": IMAGE,
+            "digest": Digest::sha256(bytes).to_string(),
+            "size": bytes.len(),
+            "platform": {"architecture": arch, "os": "linux"},
+        })
+    };
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": INDEX,
+        "manifests": [descriptor(&amd64, "amd64"), descriptor(&arm64, "arm64")],
+    }))
+    .expect("json");
+    let r = client
+        .put(format!("{base}/v2/{repo}/manifests/latest"))
+        .header("authorization", auth)
+        .header("content-type", INDEX)
+        .body(index.clone())
+        .send()
+        .await
+        .expect("put index");
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    manifests.push(("latest".to_owned(), INDEX, index.clone()));
+    let subject = Digest::sha256(&index);
+    let referrer = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": IMAGE,
+        "artifactType": "application/vnd.example.signature",
+        "config": {
+            "mediaType": "application/vnd.oci.empty.v1+json",
+            "digest": Digest::sha256(b"{}").to_string(),
+            "size": 2,
+        },
+        "layers": [{
+            "mediaType": "application/vnd.example.signature.v1",
+            "digest": Digest::sha256(b"signature").to_string(),
+            "size": 9,
+        }],
+        "subject": {"mediaType": INDEX, "digest": subject.to_string(), "size": index.len()},
+        "annotations": {"org.example.signed-by": "alice"},
+    }))
+    .expect("json");
+    let referrer_digest = Digest::sha256(&referrer);
+    let r = client
+        .put(format!("{base}/v2/{repo}/manifests/{referrer_digest}"))
+        .header("authorization", auth)
+        .header("content-type", IMAGE)
+        .body(referrer.clone())
+        .send()
+        .await
+        .expect("put referrer");
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    manifests.push((referrer_digest.to_string(), IMAGE, referrer));
+    Pushed {
+        blobs,
+        manifests,
+        subject,
+        referrer: referrer_digest,
+    }
+}
+
+/// Removes the first file under `dir` whose path contains `name`;
+/// whether there was one.
+fn remove_named(dir: &Path, name: &str) -> bool {
+    for entry in std::fs::read_dir(dir).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            if remove_named(&path, name) {
+                return true;
+            }
+        } else if path.to_string_lossy().contains(name) {
+            std::fs::remove_file(&path).expect("remove");
+            return true;
+        }
+    }
+    false
+}
+
+/// Pushes a one-layer image to `repo` as `auth`, tagged v1; its digest.
+async fn push_small(base: &str, auth: &str, repo: &str) -> Digest {
+    let client = reqwest::Client::new();
+    let (config, layer) = (b"{\"os\":\"linux\"}".to_vec(), b"acme layer".to_vec());
+    for blob in [&config, &layer] {
+        let r = blob_upload(&client, base, auth, repo, blob.clone())
+            .send()
+            .await
+            .expect("upload");
+        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    }
+    let bytes = manifest(&config, &layer);
+    let r = manifest_put(&client, base, auth, repo, "v1", bytes.clone())
+        .send()
+        .await
+        .expect("put");
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    Digest::sha256(&bytes)
+}
+
+async fn pull_everything(base: &str, auth: &str, pushed: &Pushed) {
+    let client = reqwest::Client::new();
+    let repo = "alice/app";
+    for blob in &pushed.blobs {
+        let digest = Digest::sha256(blob);
+        let r = client
+            .get(format!("{base}/v2/{repo}/blobs/{digest}"))
+            .header("authorization", auth)
+            .send()
+            .await
+            .expect("get blob");
+        assert_eq!(r.status(), 200, "blob {digest}");
+        assert_eq!(r.bytes().await.expect("body").as_ref(), blob.as_slice());
+    }
+    for (reference, content_type, bytes) in &pushed.manifests {
+        for reference in [reference.clone(), Digest::sha256(bytes).to_string()] {
+            let r = client
+                .get(format!("{base}/v2/{repo}/manifests/{reference}"))
+                .header("authorization", auth)
+                .header("accept", format!("{IMAGE}, {INDEX}"))
+                .send()
+                .await
+                .expect("get manifest");
+            assert_eq!(r.status(), 200, "manifest {reference}");
+            assert_eq!(r.headers()["content-type"], *content_type);
+            assert_eq!(r.bytes().await.expect("body").as_ref(), bytes.as_slice());
+        }
+    }
+    let r = client
+        .get(format!("{base}/v2/{repo}/referrers/{}", pushed.subject))
+        .header("authorization", auth)
+        .send()
+        .await
+        .expect("referrers");
+    assert_eq!(r.status(), 200);
+    let referrers: serde_json::Value =
+        serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
+    let listed = referrers["manifests"].as_array().expect("manifests");
+    assert_eq!(listed.len(), 1, "{referrers}");
+    assert_eq!(listed[0]["digest"], pushed.referrer.to_string());
+    assert_eq!(
+        listed[0]["artifactType"],
+        "application/vnd.example.signature"
+    );
+    assert_eq!(
+        listed[0]["annotations"]["org.example.signed-by"], "alice",
+        "{referrers}"
+    );
+    let r = client
+        .get(format!("{base}/v2/{repo}/tags/list"))
+        .header("authorization", auth)
+        .send()
+        .await
+        .expect("tags");
+    let tags: serde_json::Value =
+        serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
+    assert_eq!(
+        tags["tags"],
+        serde_json::json!(["amd64", "arm64", "latest"]),
+        "{tags}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_tokens() {
+    let Some(pg) = wharf_test_servers::postgres() else {
+        return;
+    };
+    let old = tempfile::tempdir().expect("tempdir");
+    let auth = user_with_token(old.path(), "alice", "read:packages,write:packages");
+    common::admin(old.path(), &["org", "create", "acme"]);
+    common::admin(
+        old.path(),
+        &["org", "add-member", "acme", "alice", "--role", "admin"],
+    );
+    common::admin(
+        old.path(),
+        &["repo-access", "set", "acme/app", "alice", "--role", "write"],
+    );
+    let workflow = {
+        use base64::Engine as _;
+        let secret = common::admin(old.path(), &["workflow-token", "create", "acme/app"]);
+        let pair = format!("x-access-token:{}", secret.trim());
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        )
+    };
+    let (pushed, acme_digest) = {
+        let registry = Running::start(old.path(), &[]).await;
+        let pushed = push(&registry.base, &auth).await;
+        (
+            pushed,
+            push_small(&registry.base, &workflow, "acme/app").await,
+        )
+    };
+
+    let blobs = tempfile::tempdir().expect("tempdir");
+    let new = tempfile::tempdir().expect("tempdir");
+    let shared = vec![
+        "--database".to_owned(),
+        pg.fresh_database(),
+        "--blob-store".to_owned(),
+        format!("file://{}", blobs.path().display()),
+    ];
+    let import = |shared: &[String]| {
+        let mut args = shared.to_vec();
+        args.extend(["import".to_owned(), "--from".to_owned()]);
+        args.push(old.path().display().to_string());
+        run(new.path(), &args)
+    };
+    let first = import(&shared);
+    assert!(first.status.success(), "{}", text(&first));
+    let report = String::from_utf8_lossy(&first.stdout).into_owned();
+    for line in [
+        "blobs: 8 copied (",
+        "repositories: 2 (8 blob links, 5 manifests of which 1 referrers, 4 tags)",
+        "accounts: 2 created, 0 already present; 1 organization memberships",
+        "tokens: 2 copied, 0 already present",
+        "packages: 2 created, 0 already present; 5 versions",
+    ] {
+        assert!(report.contains(line), "{line:?} not in\n{report}");
+    }
+
+    // Again: everything is there already, nothing changes.
+    let second = import(&shared);
+    assert!(second.status.success(), "{}", text(&second));
+    let report = String::from_utf8_lossy(&second.stdout).into_owned();
+    for line in [
+        "blobs: 0 copied (0 bytes, every digest verified), 8 already present",
+        "repositories: 2 (8 blob links, 5 manifests of which 1 referrers, 4 tags)",
+        "accounts: 0 created, 2 already present",
+        "tokens: 0 copied, 2 already present",
+        "packages: 0 created, 2 already present; 5 versions",
+    ] {
+        assert!(report.contains(line), "{line:?} not in\n{report}");
+    }
+
+    // As if an import had stopped before the large layer: the next run
+    // copies that blob alone.
+    let layer = Digest::sha256(&pushed.blobs[2]).to_string();
+    let hex = layer.trim_start_matches("sha256:");
+    assert!(
+        remove_named(blobs.path(), hex),
+        "no file of {layer} in the blob store"
+    );
+    let resumed = import(&shared);
+    assert!(resumed.status.success(), "{}", text(&resumed));
+    let report = String::from_utf8_lossy(&resumed.stdout).into_owned();
+    assert!(
+        report.contains("blobs: 1 copied (300000 bytes, every digest verified), 7 already present"),
+        "{report}"
+    );
+
+    let registry = Running::start(new.path(), &shared).await;
+    pull_everything(&registry.base, &auth, &pushed).await;
+    // The workflow token still reads what it published.
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}/v2/acme/app/manifests/{acme_digest}",
+            registry.base
+        ))
+        .header("authorization", &workflow)
+        .header("accept", IMAGE)
+        .send()
+        .await
+        .expect("get with the workflow token");
+    assert_eq!(r.status(), 200);
+    assert_eq!(Digest::sha256(&r.bytes().await.expect("body")), acme_digest);
+    // The organization kept its member and the repository its collaborator.
+    let members = run(
+        new.path(),
+        &[
+            shared.clone(),
+            vec!["org".into(), "members".into(), "acme".into()],
+        ]
+        .concat(),
+    );
+    assert!(
+        String::from_utf8_lossy(&members.stdout).contains("alice"),
+        "{}",
+        text(&members)
+    );
+    let collaborators = run(
+        new.path(),
+        &[
+            shared.clone(),
+            vec!["repo-access".into(), "list".into(), "acme/app".into()],
+        ]
+        .concat(),
+    );
+    let listing = String::from_utf8_lossy(&collaborators.stdout);
+    assert!(
+        listing.contains("alice") && listing.contains("write"),
+        "{}",
+        text(&collaborators)
+    );
+    // The package stayed private: without the token, nothing.
+    let r = reqwest::get(format!("{}/v2/alice/app/manifests/latest", registry.base))
+        .await
+        .expect("anonymous get");
+    assert_eq!(r.status(), 401);
+    // The blobs are in the blob store.
+    assert!(
+        std::fs::read_dir(blobs.path())
+            .expect("blob store")
+            .next()
+            .is_some(),
+        "the blob store is empty"
+    );
+}
+
+#[test]
+fn a_directory_that_is_not_a_registry_is_refused() {
+    let empty = tempfile::tempdir().expect("tempdir");
+    let target = tempfile::tempdir().expect("tempdir");
+    let from = empty.path().display().to_string();
+    let out = run(target.path(), &["import".into(), "--from".into(), from]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not a registry data directory"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn importing_into_the_data_directory_it_reads_is_refused() {
+    let data = tempfile::tempdir().expect("tempdir");
+    common::admin(data.path(), &["user", "create", "alice"]);
+    let from = data.path().display().to_string();
+    let out = run(data.path(), &["import".into(), "--from".into(), from]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("it is the data directory these settings store into"),
+        "{}",
+        text(&out)
+    );
+}
