@@ -2,8 +2,9 @@
 //! methods itself and hands every other one to a field.
 
 /// Implements `$trait` for a wrapper type: first the methods written out in
-/// full, then one line per method that asks the field `$field` the same
-/// question and returns its answer.
+/// full, then one line per method that asks the field `$field` (or, with
+/// `to pointee:`, what a smart pointer points to) the same question and
+/// returns its answer.
 ///
 /// ```ignore
 /// forward! {
@@ -15,6 +16,23 @@
 /// }
 /// ```
 macro_rules! forward {
+    // A smart pointer: ask what it points to.
+    (
+        impl[$($generics:tt)*] $trait:ident for $type:ty { $($written:tt)* }
+        to pointee:
+        $( fn $name:ident($($arg:ident: $arg_type:ty),* $(,)?) -> $ret:ty; )*
+    ) => {
+        #[async_trait::async_trait]
+        impl<$($generics)*> $trait for $type {
+            $($written)*
+
+            $(
+                async fn $name(&self, $($arg: $arg_type),*) -> $crate::Result<$ret> {
+                    (**self).$name($($arg),*).await
+                }
+            )*
+        }
+    };
     (
         impl[$($generics:tt)*] $trait:ident for $type:ty { $($written:tt)* }
         to $field:ident:

@@ -3,6 +3,7 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 
 use crate::archive::{Archive, ArchiveKey};
 use crate::error::Result;
+use crate::forward::forward;
 use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
 use crate::page::{Page, PageRequest};
 
@@ -180,133 +181,30 @@ pub trait RepositoryStore: Send + Sync {
     async fn list_archives(&self, page: &PageRequest) -> Result<Page<Archive>>;
 }
 
-/// A shared store is a store: `Composite<ObjectStorage, Arc<M>>` lets
-/// several composites (replicas in one process, a reopened backend in a
-/// test) use one metadata store.
-#[async_trait]
-impl<T: RepositoryStore + ?Sized> RepositoryStore for std::sync::Arc<T> {
-    async fn link_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
-        (**self).link_blob(repository, digest).await
-    }
-
-    async fn is_blob_linked(&self, repository: &RepositoryName, digest: &Digest) -> Result<bool> {
-        (**self).is_blob_linked(repository, digest).await
-    }
-
-    async fn unlink_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
-        (**self).unlink_blob(repository, digest).await
-    }
-
-    async fn linked_blobs(
-        &self,
-        repository: &RepositoryName,
-        page: &PageRequest,
-    ) -> Result<Page<Digest>> {
-        (**self).linked_blobs(repository, page).await
-    }
-
-    async fn put_manifest(&self, repository: &RepositoryName, manifest: ManifestPut) -> Result<()> {
-        (**self).put_manifest(repository, manifest).await
-    }
-
-    async fn get_manifest(
-        &self,
-        repository: &RepositoryName,
-        digest: &Digest,
-    ) -> Result<StoredManifest> {
-        (**self).get_manifest(repository, digest).await
-    }
-
-    async fn stat_manifest(
-        &self,
-        repository: &RepositoryName,
-        digest: &Digest,
-    ) -> Result<ManifestInfo> {
-        (**self).stat_manifest(repository, digest).await
-    }
-
-    async fn delete_manifest(
-        &self,
-        repository: &RepositoryName,
-        digest: &Digest,
-    ) -> Result<Vec<Tag>> {
-        (**self).delete_manifest(repository, digest).await
-    }
-
-    async fn list_manifests(
-        &self,
-        repository: &RepositoryName,
-        page: &PageRequest,
-    ) -> Result<Page<Digest>> {
-        (**self).list_manifests(repository, page).await
-    }
-
-    async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()> {
-        (**self).set_tag(repository, tag, digest).await
-    }
-
-    async fn resolve_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
-        (**self).resolve_tag(repository, tag).await
-    }
-
-    async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
-        (**self).delete_tag(repository, tag).await
-    }
-
-    async fn list_tags(
-        &self,
-        repository: &RepositoryName,
-        page: &PageRequest,
-    ) -> Result<Page<Tag>> {
-        (**self).list_tags(repository, page).await
-    }
-
-    async fn tags_of(
-        &self,
-        repository: &RepositoryName,
-        digest: &Digest,
-        page: &PageRequest,
-    ) -> Result<Page<Tag>> {
-        (**self).tags_of(repository, digest, page).await
-    }
-
-    async fn list_referrers(
-        &self,
-        repository: &RepositoryName,
-        subject: &Digest,
-        artifact_type: Option<&str>,
-        page: &PageRequest,
-    ) -> Result<Page<Referrer>> {
-        (**self)
-            .list_referrers(repository, subject, artifact_type, page)
-            .await
-    }
-
-    async fn list_repositories(&self, page: &PageRequest) -> Result<Page<RepositoryName>> {
-        (**self).list_repositories(page).await
-    }
-
-    async fn archive_repository(
-        &self,
-        repository: &RepositoryName,
-        key: &ArchiveKey,
-    ) -> Result<()> {
-        (**self).archive_repository(repository, key).await
-    }
-
-    async fn restore_repository(
-        &self,
-        key: &ArchiveKey,
-        repository: &RepositoryName,
-    ) -> Result<()> {
-        (**self).restore_repository(key, repository).await
-    }
-
-    async fn delete_archive(&self, key: &ArchiveKey) -> Result<()> {
-        (**self).delete_archive(key).await
-    }
-
-    async fn list_archives(&self, page: &PageRequest) -> Result<Page<Archive>> {
-        (**self).list_archives(page).await
-    }
+// A shared store is a store: `Composite<ObjectStorage, Arc<M>>` lets
+// several composites (replicas in one process, a reopened backend in a
+// test) use one metadata store.
+forward! {
+    impl[T: RepositoryStore + ?Sized] RepositoryStore for std::sync::Arc<T> {}
+    to pointee:
+    fn link_blob(repository: &RepositoryName, digest: &Digest) -> ();
+    fn is_blob_linked(repository: &RepositoryName, digest: &Digest) -> bool;
+    fn unlink_blob(repository: &RepositoryName, digest: &Digest) -> ();
+    fn linked_blobs(repository: &RepositoryName, page: &PageRequest) -> Page<Digest>;
+    fn put_manifest(repository: &RepositoryName, manifest: ManifestPut) -> ();
+    fn get_manifest(repository: &RepositoryName, digest: &Digest) -> StoredManifest;
+    fn stat_manifest(repository: &RepositoryName, digest: &Digest) -> ManifestInfo;
+    fn delete_manifest(repository: &RepositoryName, digest: &Digest) -> Vec<Tag>;
+    fn list_manifests(repository: &RepositoryName, page: &PageRequest) -> Page<Digest>;
+    fn set_tag(repository: &RepositoryName, tag: &Tag, digest: &Digest) -> ();
+    fn resolve_tag(repository: &RepositoryName, tag: &Tag) -> Digest;
+    fn delete_tag(repository: &RepositoryName, tag: &Tag) -> Digest;
+    fn list_tags(repository: &RepositoryName, page: &PageRequest) -> Page<Tag>;
+    fn tags_of(repository: &RepositoryName, digest: &Digest, page: &PageRequest) -> Page<Tag>;
+    fn list_referrers(repository: &RepositoryName, subject: &Digest, artifact_type: Option<&str>, page: &PageRequest) -> Page<Referrer>;
+    fn list_repositories(page: &PageRequest) -> Page<RepositoryName>;
+    fn archive_repository(repository: &RepositoryName, key: &ArchiveKey) -> ();
+    fn restore_repository(key: &ArchiveKey, repository: &RepositoryName) -> ();
+    fn delete_archive(key: &ArchiveKey) -> ();
+    fn list_archives(page: &PageRequest) -> Page<Archive>;
 }
