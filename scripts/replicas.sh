@@ -90,13 +90,26 @@ start_replica() {
 "$BIN" "${SHARED[@]}" migrate >/dev/null
 ok "minimal-registry migrate brings both schemas up to date"
 start_replica a
+METRICS="127.0.0.1:$(reg_free_port)"
 TOKEN="$(grep -o 'wharf_pat_[A-Za-z0-9]*' "$WORK/a.log" | head -n 1)"
 [[ -n $TOKEN ]] || fail "replica A printed the bootstrap token" "  log: $(head -c 800 "$WORK/a.log")"
-start_replica b
+start_replica_with() {
+  local r=$1
+  shift
+  reg_start_wharf "$BIN" "${ADDR[$r]}" "$WORK/data-$r" "$WORK/$r.log" "${SHARED[@]}" "$@"
+  PID[$r]=$REG_LAST_PID
+  reg_wait_ready "${ADDR[$r]}" "${PID[$r]}" "$WORK/$r.log"
+}
+start_replica_with b --metrics-listen "$METRICS"
 start_replica c
 ok "three replicas up on ${ADDR[a]}, ${ADDR[b]} and ${ADDR[c]}, sharing everything"
 grep -q wharf_pat_ "$WORK/b.log" "$WORK/c.log" && fail "only the first replica bootstraps an admin token"
 ok "only the first replica bootstrapped the admin user"
+scraped="$(curl -sS "http://$METRICS/metrics")"
+for store in storage packages; do
+  expect_contains "/metrics shows the $store database pool" "$scraped" \
+    "wharf_database_pool_max_connections{store=\"$store\"}"
+done
 
 SKOPEO_ENV=(REGISTRY_AUTH_FILE="$WORK/no-auth.json")
 push() { run_skopeo copy -q --dest-tls-verify=false "$@"; }
@@ -220,13 +233,6 @@ expect_eq "what A acknowledged before it died is still there" \
 
 section "6. with --blob-redirects, blob pulls go to presigned URLs of the bucket"
 ADDR[d]="127.0.0.1:$(reg_free_port)"
-start_replica_with() {
-  local r=$1
-  shift
-  reg_start_wharf "$BIN" "${ADDR[$r]}" "$WORK/data-$r" "$WORK/$r.log" "${SHARED[@]}" "$@"
-  PID[$r]=$REG_LAST_PID
-  reg_wait_ready "${ADDR[$r]}" "${PID[$r]}" "$WORK/$r.log"
-}
 start_replica_with d --blob-redirects 2m
 layer="$(jq -r '.layers[0].digest' "$WORK/out/blobs/sha256/$(layout_digest "$WORK/out" 1.0 | cut -d: -f2)")"
 http GET "http://${ADDR[d]}/v2/admin/app/blobs/$layer"

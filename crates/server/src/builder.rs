@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use prometheus_client::collector::Collector;
 use wharf_storage::Storage;
 
 use crate::distribution::auth::{AllowAll, Authorizer};
@@ -28,6 +29,7 @@ pub struct RegistryBuilder {
     pub(crate) accounts: Option<Accounts>,
     limits: Limits,
     metrics_endpoint: bool,
+    collectors: Vec<Box<dyn Collector>>,
     lease: Arc<dyn WorkLease>,
     redirects: Option<Arc<dyn BlobRedirects>>,
 }
@@ -42,6 +44,7 @@ impl RegistryBuilder {
             accounts: None,
             limits: Limits::default(),
             metrics_endpoint: false,
+            collectors: Vec::new(),
             lease: Arc::new(SingleProcess),
             redirects: None,
         }
@@ -81,6 +84,16 @@ impl RegistryBuilder {
     #[must_use]
     pub fn metrics_endpoint(mut self, serve: bool) -> Self {
         self.metrics_endpoint = serve;
+        self
+    }
+
+    /// Adds `collector`'s metrics to the registry's (`/metrics`,
+    /// [`Metrics::render`]): figures the registry does not keep itself,
+    /// read at each scrape, such as a database pool's connections. Call it
+    /// once per collector.
+    #[must_use]
+    pub fn metrics_collector(mut self, collector: Box<dyn Collector>) -> Self {
+        self.collectors.push(collector);
         self
     }
 
@@ -137,7 +150,7 @@ impl RegistryBuilder {
                 #[cfg(feature = "ghcr")]
                 accounts: self.accounts,
                 limits: self.limits,
-                metrics: Arc::new(Metrics::default()),
+                metrics: Arc::new(Metrics::with_collectors(self.collectors)),
                 upload_slots,
                 upload_sessions,
                 metrics_endpoint: self.metrics_endpoint,

@@ -11,6 +11,8 @@ use wharf_auth::{
     Login, PersonalAccessToken, SigningKey, StoredToken, Timestamp, TokenScope, TokenScopes,
 };
 use wharf_packages::{CacheOptions, CachedStore, PackageStore, PageRequest};
+
+use crate::pool_metrics::Probe;
 use wharf_server::{AccountsConfig, AnnotationPolicy};
 
 use crate::config::Settings;
@@ -136,8 +138,8 @@ pub async fn bootstrap(store: &dyn PackageStore, now: Timestamp) -> Result<bool,
 pub async fn config(
     settings: &Settings,
     now: Timestamp,
-) -> Result<(AccountsConfig, CachedStore), SetupError> {
-    let inner = crate::stores::open_package_store(settings)
+) -> Result<(AccountsConfig, CachedStore, Option<Probe>), SetupError> {
+    let (inner, pool) = crate::stores::open_package_store_with_pool(settings)
         .await
         .map_err(|err| SetupError::Store(err.to_string()))?;
     let options = CacheOptions::default().with_ttl(crate::stores::CACHE_TTL);
@@ -162,7 +164,7 @@ pub async fn config(
             .map_err(|err| SetupError::Setting(format!("--code-host: {err}")))?;
         config = config.code_hosts(hosts);
     }
-    Ok((config, cache))
+    Ok((config, cache, pool))
 }
 
 #[cfg(test)]

@@ -27,6 +27,7 @@ mod admin;
 mod coherence;
 mod config;
 mod import;
+mod pool_metrics;
 mod stores;
 mod tls;
 
@@ -114,7 +115,12 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
         forget,
         redirects,
         lease,
+        pool,
     } = stores::open_storage(&settings).await?;
+    let mut pools = pool_metrics::DatabasePools::default();
+    if let Some(pool) = pool {
+        pools.add("storage", pool);
+    }
     let mut limits = Limits::default();
     // `Settings::check` ensured it fits in usize.
     limits.max_manifest_size =
@@ -141,9 +147,12 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
     let mut package_cache = None;
     if settings.auth.enabled {
         let now = wharf_auth::Timestamp::from_system_time(std::time::SystemTime::now());
-        let (config, packages) = accounts::config(&settings, now)
+        let (config, packages, pool) = accounts::config(&settings, now)
             .await
             .map_err(|err| err.to_string())?;
+        if let Some(pool) = pool {
+            pools.add("packages", pool);
+        }
         builder = builder.accounts(config);
         package_cache = Some(packages);
     } else {
@@ -151,6 +160,9 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
         tracing::warn!(
             "authentication is OFF (--no-auth): anyone may push, overwrite and delete anything"
         );
+    }
+    if !pools.is_empty() {
+        builder = builder.metrics_collector(Box::new(pools));
     }
     let registry = builder.build();
     if let Some(url) = settings

@@ -19,6 +19,7 @@ use wharf_storage::{
 
 use crate::admin::{create_private_dir, database_path, AdminError};
 use crate::config::Settings;
+use crate::pool_metrics::{PoolFigures, Probe};
 
 /// Forgets what the storage cache holds about one repository, or (`None`)
 /// about all of them.
@@ -33,6 +34,8 @@ pub struct OpenStorage {
     pub forget: Forget,
     pub redirects: Option<Arc<dyn BlobRedirects>>,
     pub lease: Option<Arc<dyn WorkLease>>,
+    /// The figures of the metadata database's pool, when there is one.
+    pub pool: Option<Probe>,
 }
 
 /// How long cached manifests, tags, tokens and access decisions may go
@@ -55,6 +58,8 @@ pub async fn open_storage(settings: &Settings) -> Result<OpenStorage, String> {
     let metadata = PostgresMetadata::connect(url)
         .await
         .map_err(|err| format!("cannot open the metadata database: {err}"))?;
+    let pool = metadata.pool().clone();
+    let probe: Probe = Box::new(move || figures(pool.status()));
     let lease: Arc<dyn WorkLease> = Arc::new(PostgresLease {
         url: url.to_owned(),
     });
@@ -75,7 +80,18 @@ pub async fn open_storage(settings: &Settings) -> Result<OpenStorage, String> {
         None => cached(Composite::new(fs(settings)?, metadata), options),
     };
     open.lease = Some(lease);
+    open.pool = Some(probe);
     Ok(open)
+}
+
+/// A pool's figures for `/metrics`.
+fn figures(status: deadpool_postgres::Status) -> PoolFigures {
+    PoolFigures {
+        max: status.max_size,
+        open: status.size,
+        idle: status.available,
+        waiting: status.waiting,
+    }
 }
 
 /// Blob downloads redirected to presigned object-store URLs.
@@ -136,12 +152,20 @@ fn cached<S: Storage + 'static>(storage: S, options: CacheOptions) -> OpenStorag
         }),
         redirects: None,
         lease: None,
+        pool: None,
     }
 }
 
 /// Opens the package store `settings` name: PostgreSQL, a SQLite file, or
 /// `<data-dir>/registry.db`.
 pub async fn open_package_store(settings: &Settings) -> Result<Arc<dyn PackageStore>, AdminError> {
+    Ok(open_package_store_with_pool(settings).await?.0)
+}
+
+/// [`open_package_store`], with the figures of its PostgreSQL pool.
+pub async fn open_package_store_with_pool(
+    settings: &Settings,
+) -> Result<(Arc<dyn PackageStore>, Option<Probe>), AdminError> {
     let open_error = |path: PathBuf| {
         move |source: wharf_packages::Error| AdminError::Open {
             path,
@@ -153,12 +177,14 @@ pub async fn open_package_store(settings: &Settings) -> Result<Arc<dyn PackageSt
             let store = PgPackageStore::connect(url)
                 .await
                 .map_err(open_error(PathBuf::from(redacted(url))))?;
-            Ok(Arc::new(store))
+            let pool = store.pool().clone();
+            let probe: Probe = Box::new(move || figures(pool.status()));
+            Ok((Arc::new(store), Some(probe)))
         }
         Some(path) => {
             let path = PathBuf::from(path);
             let store = SqlitePackageStore::open(&path).map_err(open_error(path))?;
-            Ok(Arc::new(store))
+            Ok((Arc::new(store), None))
         }
         None => {
             let path = database_path(&settings.data_dir);
@@ -167,7 +193,7 @@ pub async fn open_package_store(settings: &Settings) -> Result<Arc<dyn PackageSt
                 source: Box::new(err),
             })?;
             let store = SqlitePackageStore::open(&path).map_err(open_error(path))?;
-            Ok(Arc::new(store))
+            Ok((Arc::new(store), None))
         }
     }
 }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{Method, StatusCode};
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
     EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder, MetricEncoder,
 };
@@ -224,6 +225,18 @@ impl std::fmt::Debug for Metrics {
 }
 
 impl Metrics {
+    /// Wharf's metrics, and those of `collectors` (read at each scrape)
+    /// in what [`render`](Self::render) encodes. The collectors are not
+    /// part of what [`register`](Self::register) adds to a host's registry:
+    /// register them there yourself.
+    pub fn with_collectors(collectors: Vec<Box<dyn Collector>>) -> Self {
+        let mut metrics = Metrics::default();
+        for collector in collectors {
+            metrics.registry.register_collector(collector);
+        }
+        metrics
+    }
+
     /// The `Content-Type` of [`render`](Self::render)'s text: the
     /// Prometheus text format, version 0.0.4.
     pub const CONTENT_TYPE: &'static str =
