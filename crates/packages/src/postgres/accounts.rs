@@ -13,29 +13,16 @@ use crate::page::{Cursor, Page, PageRequest};
 use crate::postgres::convert::{parse, time_from_sql, time_to_sql, unique};
 use crate::postgres::notify::{notify, Change};
 use crate::postgres::statement::{
-    column, execute, execute_one, query, query_column, query_one, query_opt,
+    column, columns, execute, execute_one, query, query_column, query_columns, query_one,
+    query_opt, read,
 };
-use crate::stored::{limit_plus_one, page_of};
+use crate::stored::{limit_plus_one, page_of, AccountRow};
 
 const SELECT_ACCOUNT: &str =
     "SELECT id, login, kind, members_can_create_packages, created_at FROM accounts";
 
 fn account_from_row(row: &Row) -> Result<Account, Error> {
-    let operation = "reading an account";
-    let kind: String = column(row, 2, operation)?;
-    let kind = match kind.as_str() {
-        "user" => OwnerKind::User,
-        "organization" => OwnerKind::Organization(OrganizationPolicy {
-            members_can_create_packages: column(row, 3, operation)?,
-        }),
-        other => return Err(Error::corrupt("account kind", other)),
-    };
-    Ok(Account {
-        id: AccountId::new(column(row, 0, operation)?),
-        login: parse("login", &column::<String>(row, 1, operation)?)?,
-        kind,
-        created_at: time_from_sql(column(row, 4, operation)?)?,
-    })
+    read::<AccountRow>(row, "reading an account")?.into_account()
 }
 
 /// The account with `login`.
@@ -165,21 +152,18 @@ async fn member_role(
     user_id: AccountId,
 ) -> Result<Option<(OrgRole, Timestamp)>, Error> {
     let operation = "looking up a membership";
-    let Some(row) = query_opt(
+    query_opt(
         c,
         "SELECT role, created_at FROM memberships WHERE organization_id = $1 AND user_id = $2",
         &[&organization_id.get(), &user_id.get()],
         operation,
     )
     .await?
-    else {
-        return Ok(None);
-    };
-    let role: String = column(&row, 0, operation)?;
-    Ok(Some((
-        parse("organization role", &role)?,
-        time_from_sql(column(&row, 1, operation)?)?,
-    )))
+    .map(|row| {
+        let (role, joined): (String, i64) = columns(&row, operation)?;
+        Ok((parse("organization role", &role)?, time_from_sql(joined)?))
+    })
+    .transpose()
 }
 
 /// The slugs of the teams of `organization_id` that `user_id` is in.
@@ -290,24 +274,22 @@ pub(crate) async fn members(
     organization: &Login,
 ) -> Result<Vec<Member>, Error> {
     let organization_id = require_organization(c, organization).await?;
-    let operation = "listing members";
-    let rows = query(
+    let rows: Vec<(i64, String, String, i64)> = query_columns(
         c,
         "SELECT u.id, u.login, m.role, m.created_at FROM memberships m
          JOIN accounts u ON u.id = m.user_id
          WHERE m.organization_id = $1 ORDER BY u.login",
         &[&organization_id.get()],
-        operation,
+        "listing members",
     )
     .await?;
     let mut members = Vec::with_capacity(rows.len());
-    for row in rows {
-        let user_id = AccountId::new(column(&row, 0, operation)?);
+    for (user_id, login, role, joined) in rows {
         members.push(Member {
-            login: parse("login", &column::<String>(&row, 1, operation)?)?,
-            role: parse("organization role", &column::<String>(&row, 2, operation)?)?,
-            teams: member_teams(c, organization_id, user_id).await?,
-            joined_at: time_from_sql(column(&row, 3, operation)?)?,
+            login: parse("login", &login)?,
+            role: parse("organization role", &role)?,
+            teams: member_teams(c, organization_id, AccountId::new(user_id)).await?,
+            joined_at: time_from_sql(joined)?,
         });
     }
     Ok(members)
@@ -319,20 +301,19 @@ pub(crate) async fn organizations_of(
     user: &Login,
 ) -> Result<Vec<OrganizationMembership>, Error> {
     let user_id = require_user(c, user).await?;
-    let operation = "listing a user's organizations";
-    query(
+    query_columns::<(String, String)>(
         c,
         "SELECT o.login, m.role FROM memberships m JOIN accounts o ON o.id = m.organization_id
          WHERE m.user_id = $1 ORDER BY o.login",
         &[&user_id.get()],
-        operation,
+        "listing a user's organizations",
     )
     .await?
     .iter()
-    .map(|row| {
+    .map(|(organization, role)| {
         Ok(OrganizationMembership {
-            organization: parse("login", &column::<String>(row, 0, operation)?)?,
-            role: parse("organization role", &column::<String>(row, 1, operation)?)?,
+            organization: parse("login", organization)?,
+            role: parse("organization role", role)?,
         })
     })
     .collect()

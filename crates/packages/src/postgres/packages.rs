@@ -10,14 +10,13 @@ use wharf_reference::RepositoryName;
 use crate::error::Error;
 use crate::id::{AccountId, PackageId};
 use crate::package::{ensure_restorable, PackageChanges, PackageQuery, PackageRecord, RecordState};
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{Page, PageRequest};
 use crate::postgres::accounts;
-use crate::postgres::convert::{
-    from_json, opt_time_from_sql, parse, time_from_sql, time_to_sql, to_json, u64_from_sql, unique,
-};
+use crate::postgres::convert::{parse, time_to_sql, to_json, unique};
 use crate::postgres::notify::{notify, Change};
-use crate::postgres::statement::{column, execute, execute_one, query, query_one, query_opt};
-use crate::stored::{limit_plus_one, page_of};
+use crate::postgres::statement::{column, execute, execute_one, query, query_one, query_opt, read};
+pub(crate) use crate::stored::SoftDeleted;
+use crate::stored::{limit_plus_one, package_cursor, packages_after, page_of, PackageRow};
 
 /// A package with its owner's login and its grants (two arrays in grantee
 /// order), in one statement: one round trip, one snapshot.
@@ -30,8 +29,8 @@ const SELECT_PACKAGE: &str = "SELECT p.id, p.name, p.visibility, p.linked_reposi
 
 fn package_from_row(row: &Row) -> Result<PackageRecord, Error> {
     let operation = "reading a package";
-    let grantees: Vec<String> = column(row, 12, operation)?;
-    let roles: Vec<String> = column(row, 13, operation)?;
+    let (grantees, roles): (Vec<String>, Vec<String>) =
+        (column(row, 12, operation)?, column(row, 13, operation)?);
     if grantees.len() != roles.len() {
         return Err(Error::corrupt(
             "package grants",
@@ -48,30 +47,7 @@ fn package_from_row(row: &Row) -> Result<PackageRecord, Error> {
             })
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    let linked: Option<String> = column(row, 3, operation)?;
-    Ok(PackageRecord {
-        id: PackageId::new(column(row, 0, operation)?),
-        package: Package {
-            name: parse("package name", &column::<String>(row, 1, operation)?)?,
-            visibility: parse("visibility", &column::<String>(row, 2, operation)?)?,
-            linked_repository: linked
-                .as_deref()
-                .map(|repo| parse("linked repository", repo))
-                .transpose()?,
-            inherit_access: column(row, 4, operation)?,
-            grants,
-        },
-        owner: parse("login", &column::<String>(row, 10, operation)?)?,
-        metadata: from_json::<PackageMetadata>(
-            "package metadata",
-            &column::<String>(row, 5, operation)?,
-        )?,
-        version_count: u64_from_sql("version count", column(row, 6, operation)?)?,
-        created_at: time_from_sql(column(row, 7, operation)?)?,
-        updated_at: time_from_sql(column(row, 8, operation)?)?,
-        deleted_at: opt_time_from_sql(column(row, 9, operation)?)?,
-        unlinked_at: opt_time_from_sql(column(row, 11, operation)?)?,
-    })
+    read::<PackageRow>(row, operation)?.into_record(grants)
 }
 
 /// The package `SELECT_PACKAGE` followed by `condition` finds, if any.
@@ -295,14 +271,7 @@ pub(crate) async fn list(
     if page.limit == 0 {
         return Ok(Page::last(Vec::new()));
     }
-    let (after_name, after_id) = match &page.after {
-        None => (String::new(), i64::MIN),
-        Some(cursor) => cursor
-            .as_str()
-            .rsplit_once(' ')
-            .and_then(|(name, id)| Some((name.to_owned(), id.parse::<i64>().ok()?)))
-            .ok_or_else(|| Error::invalid_cursor(cursor))?,
-    };
+    let (after_name, after_id) = packages_after(page)?;
     let deleted = matches!(query_.state, RecordState::Deleted);
     let rows = query(
         c,
@@ -329,7 +298,7 @@ pub(crate) async fn list(
         rows,
         page.limit,
         |row| package_from_row(&row),
-        |last| Cursor::new(format!("{} {}", last.package.name, last.id)),
+        package_cursor,
     )
 }
 
@@ -426,16 +395,6 @@ pub(crate) async fn remove_grant(
     require_by_id(c, id).await
 }
 
-/// A table whose rows are deleted restorably: `deleted_at` is set, and
-/// cleared again on restore.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum SoftDeleted {
-    /// `packages`.
-    Packages,
-    /// `versions`.
-    Versions,
-}
-
 /// Deletes a row restorably at `now` (`deleted` true), or makes it live
 /// again (`deleted` false); either way it was updated at `now`.
 pub(crate) async fn set_deleted(
@@ -446,24 +405,16 @@ pub(crate) async fn set_deleted(
     now: Timestamp,
 ) -> Result<(), Error> {
     let now_sql = time_to_sql(now)?;
-    let (sql, operation) = match (table, deleted) {
-        (SoftDeleted::Packages, true) => (PACKAGE_DELETED, "deleting a package"),
-        (SoftDeleted::Packages, false) => (PACKAGE_DELETED, "restoring a package"),
-        (SoftDeleted::Versions, true) => (VERSION_DELETED, "deleting a version"),
-        (SoftDeleted::Versions, false) => (VERSION_DELETED, "restoring a version"),
-    };
+    let (table, operation) = table.table_and_operation(deleted);
     execute(
         c,
-        sql,
+        &format!("UPDATE {table} SET deleted_at = $1, updated_at = $2 WHERE id = $3"),
         &[&deleted.then_some(now_sql), &now_sql, &id],
         operation,
     )
     .await?;
     Ok(())
 }
-
-const PACKAGE_DELETED: &str = "UPDATE packages SET deleted_at = $1, updated_at = $2 WHERE id = $3";
-const VERSION_DELETED: &str = "UPDATE versions SET deleted_at = $1, updated_at = $2 WHERE id = $3";
 
 /// Deletes a live package, restorably.
 pub(crate) async fn delete(

@@ -8,12 +8,12 @@ use wharf_auth::Timestamp;
 use wharf_reference::{Digest, RepositoryName};
 
 use crate::error::Error;
-use crate::id::{PackageId, VersionId};
-use crate::package::RESTORE_WINDOW;
-use crate::postgres::convert::{parse, time_to_sql};
+use crate::id::PackageId;
+use crate::postgres::convert::parse;
 use crate::postgres::notify::{notify, Change};
-use crate::postgres::statement::{column, execute, exists, query};
+use crate::postgres::statement::{execute, exists, query, query_columns, read};
 use crate::store::{PurgeReport, PurgedPackage, PurgedVersion};
+use crate::stored::{purge_cutoff, sql_limit, ExpiredVersionRow};
 
 /// Removes at most `limit` (at least one) of the packages and versions
 /// whose restore window has passed: expired versions first (deleted ones,
@@ -24,12 +24,9 @@ pub(crate) async fn purge_expired(
     now: Timestamp,
     limit: usize,
 ) -> Result<PurgeReport, Error> {
-    // Records deleted at or before the cutoff are past their window
-    // (exactly the complement of `is_restorable`).
-    let Some(cutoff) = now.unix_seconds().checked_sub(RESTORE_WINDOW.as_secs()) else {
+    let Some(cutoff) = purge_cutoff(now)? else {
         return Ok(PurgeReport::default());
     };
-    let cutoff = time_to_sql(Timestamp::from_unix_seconds(cutoff))?;
     let purge = Purge { c, cutoff };
     let limit = limit.max(1);
     let versions = purge.versions(limit).await?;
@@ -60,16 +57,11 @@ struct Purge<'c, C> {
     cutoff: i64,
 }
 
-/// `limit` as an SQL `LIMIT`.
-fn sql_limit(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
 impl<C: GenericClient> Purge<'_, C> {
     /// Removes at most `limit` expired versions, oldest first.
     async fn versions(&self, limit: usize) -> Result<Vec<PurgedVersion>, Error> {
         let operation = "finding expired versions";
-        let rows = query(
+        let rows: Vec<ExpiredVersionRow> = query(
             self.c,
             "SELECT v.id, v.package_id, p.name, v.digest, v.deleted_at IS NULL,
                  p.deleted_at IS NOT NULL AND p.deleted_at <= $1
@@ -80,42 +72,31 @@ impl<C: GenericClient> Purge<'_, C> {
             &[&self.cutoff, &sql_limit(limit)],
             operation,
         )
-        .await?;
+        .await?
+        .iter()
+        .map(|row| read(row, operation))
+        .collect::<Result<_, _>>()?;
         let mut purged = Vec::with_capacity(rows.len());
         for row in rows {
-            let id: i64 = column(&row, 0, operation)?;
-            let package_id: i64 = column(&row, 1, operation)?;
-            let live: bool = column(&row, 4, operation)?;
-            let package_expired: bool = column(&row, 5, operation)?;
             execute(
                 self.c,
                 "DELETE FROM versions WHERE id = $1",
-                &[&id],
+                &[&row.id],
                 "purging an expired version",
             )
             .await?;
-            if live {
+            if row.live {
                 // A live version of an expired package: keep its package's
                 // count right until the package goes too.
                 execute(
                     self.c,
                     "UPDATE packages SET version_count = version_count - 1 WHERE id = $1",
-                    &[&package_id],
+                    &[&row.package_id],
                     "counting purged versions",
                 )
                 .await?;
             }
-            let version = PurgedVersion::new(
-                PackageId::new(package_id),
-                parse("package name", &column::<String>(&row, 2, operation)?)?,
-                VersionId::new(id),
-                parse("digest", &column::<String>(&row, 3, operation)?)?,
-            );
-            purged.push(if package_expired {
-                version.of_expired_package()
-            } else {
-                version
-            });
+            purged.push(row.purged()?);
         }
         Ok(purged)
     }
@@ -124,7 +105,7 @@ impl<C: GenericClient> Purge<'_, C> {
     /// oldest first (with, by cascade, their grants).
     async fn packages(&self, limit: usize) -> Result<Vec<PurgedPackage>, Error> {
         let operation = "finding expired packages";
-        let rows = query(
+        let rows: Vec<(i64, String)> = query_columns(
             self.c,
             "SELECT id, name FROM packages p
              WHERE deleted_at IS NOT NULL AND deleted_at <= $1
@@ -135,8 +116,7 @@ impl<C: GenericClient> Purge<'_, C> {
         )
         .await?;
         let mut purged = Vec::with_capacity(rows.len());
-        for row in rows {
-            let id: i64 = column(&row, 0, operation)?;
+        for (id, name) in rows {
             execute(
                 self.c,
                 "DELETE FROM packages WHERE id = $1",
@@ -146,7 +126,7 @@ impl<C: GenericClient> Purge<'_, C> {
             .await?;
             purged.push(PurgedPackage::new(
                 PackageId::new(id),
-                parse("package name", &column::<String>(&row, 1, operation)?)?,
+                parse("package name", &name)?,
             ));
         }
         Ok(purged)

@@ -8,10 +8,10 @@ use wharf_reference::RepositoryName;
 use crate::access::{AccessContext, Collaborator};
 use crate::error::Error;
 use crate::package::PackageLookup;
-use crate::postgres::convert::parse;
 use crate::postgres::notify::{notify, Change};
-use crate::postgres::statement::{column, execute, execute_one, query};
+use crate::postgres::statement::{execute, execute_one, query_columns};
 use crate::postgres::{accounts, packages};
+use crate::stored::repository_access;
 
 /// Gives a collaborator a role on a repository.
 pub(crate) async fn set(
@@ -67,7 +67,7 @@ async fn access(
     let operation = "reading repository collaborators";
     let rows = match only_user {
         None => {
-            query(
+            query_columns(
                 c,
                 "SELECT kind, name, role FROM repository_collaborators WHERE repository = $1",
                 &[&repository.as_str()],
@@ -76,7 +76,7 @@ async fn access(
             .await
         }
         Some(user) => {
-            query(
+            query_columns(
                 c,
                 "SELECT kind, name, role FROM repository_collaborators
                  WHERE repository = $1 AND (kind = 'team' OR (kind = 'user' AND name = $2::text))",
@@ -86,23 +86,7 @@ async fn access(
             .await
         }
     }?;
-    let mut access = RepositoryAccess::new(repository.clone());
-    for row in rows {
-        let kind: String = column(&row, 0, operation)?;
-        let name: String = column(&row, 1, operation)?;
-        let role: RepositoryRole =
-            parse("repository role", &column::<String>(&row, 2, operation)?)?;
-        match kind.as_str() {
-            "user" => {
-                access.users.insert(parse("login", &name)?, role);
-            }
-            "team" => {
-                access.teams.insert(parse("team slug", &name)?, role);
-            }
-            other => return Err(Error::corrupt("collaborator kind", other)),
-        }
-    }
-    Ok(access)
+    repository_access(repository, rows)
 }
 
 /// Every collaborator of `repository`.

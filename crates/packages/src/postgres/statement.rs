@@ -8,6 +8,7 @@ use tokio_postgres::Row;
 
 use crate::error::Error;
 use crate::postgres::convert::Context;
+use crate::stored::FromColumns;
 
 /// Statement parameters.
 pub(crate) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
@@ -21,6 +22,20 @@ pub(crate) async fn query(
 ) -> Result<Vec<Row>, Error> {
     let statement = c.prepare_cached(sql).await.during(operation)?;
     c.query(&statement, params).await.during(operation)
+}
+
+/// Every row of a query, as the tuple of its columns.
+pub(crate) async fn query_columns<T: FromRow>(
+    c: &impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+    operation: &'static str,
+) -> Result<Vec<T>, Error> {
+    query(c, sql, params, operation)
+        .await?
+        .iter()
+        .map(|row| columns(row, operation))
+        .collect()
 }
 
 /// The first row of a query, or `None` without one.
@@ -101,4 +116,42 @@ pub(crate) fn column<T: FromSqlOwned>(
     operation: &'static str,
 ) -> Result<T, Error> {
     row.try_get(index).during(operation)
+}
+
+/// A row's columns as a tuple of their types, in order.
+pub(crate) trait FromRow: Sized {
+    /// The columns of `row`.
+    fn from_row(row: &Row, operation: &'static str) -> Result<Self, Error>;
+}
+
+/// [`FromRow`] for the tuple of these types, each with its column index.
+macro_rules! tuple_from_row {
+    ($($ty:ident $index:tt)+) => {
+        impl<$($ty: FromSqlOwned),+> FromRow for ($($ty,)+) {
+            fn from_row(row: &Row, operation: &'static str) -> Result<Self, Error> {
+                Ok(($(column::<$ty>(row, $index, operation)?,)+))
+            }
+        }
+    };
+}
+
+tuple_from_row!(A 0 B 1);
+tuple_from_row!(A 0 B 1 C 2);
+tuple_from_row!(A 0 B 1 C 2 D 3);
+tuple_from_row!(A 0 B 1 C 2 D 3 E 4);
+tuple_from_row!(A 0 B 1 C 2 D 3 E 4 F 5);
+tuple_from_row!(A 0 B 1 C 2 D 3 E 4 F 5 G 6 H 7 I 8 J 9 K 10 L 11);
+
+/// A row's columns as a tuple of their types, in order.
+pub(crate) fn columns<T: FromRow>(row: &Row, operation: &'static str) -> Result<T, Error> {
+    T::from_row(row, operation)
+}
+
+/// A row read into the struct of its columns.
+pub(crate) fn read<T>(row: &Row, operation: &'static str) -> Result<T, Error>
+where
+    T: FromColumns,
+    T::Columns: FromRow,
+{
+    columns(row, operation).map(T::from_columns)
 }

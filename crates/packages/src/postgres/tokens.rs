@@ -3,71 +3,25 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
-use wharf_auth::{CodeRepository, Login, StoredToken, Timestamp, TokenHash, TokenScopes};
+use wharf_auth::{CodeRepository, Login, StoredToken, Timestamp, TokenHash};
 
 use crate::error::Error;
 use crate::id::TokenId;
 use crate::postgres::accounts;
-use crate::postgres::convert::{
-    opt_time_from_sql, opt_time_to_sql, parse, time_from_sql, time_to_sql, unique,
-};
+use crate::postgres::convert::{opt_time_to_sql, time_to_sql, unique};
 use crate::postgres::notify::{notify, Change};
 use crate::postgres::statement::{
-    column, execute, execute_one, exists, query, query_one, query_opt,
+    column, execute, execute_one, exists, query, query_one, query_opt, read,
 };
-use crate::token::{Credential, TokenRecord, WorkflowToken};
+use crate::stored::TokenRow;
+use crate::token::{TokenRecord, WorkflowToken};
 
 const SELECT_TOKEN: &str = "SELECT t.id, t.kind, t.hash, a.login, t.scopes, t.repository,
         t.workflow_permission, t.note, t.created_at, t.expires_at, t.revoked_at, t.last_used_at
     FROM tokens t LEFT JOIN accounts a ON a.id = t.owner_id";
 
 fn token_from_row(row: &Row) -> Result<TokenRecord, Error> {
-    let operation = "reading a token";
-    let hash: Vec<u8> = column(row, 2, operation)?;
-    let hash = <[u8; 32]>::try_from(hash.as_slice())
-        .map(TokenHash::from_bytes)
-        .map_err(|_| Error::corrupt("token hash", format!("{} bytes instead of 32", hash.len())))?;
-    let expires_at = opt_time_from_sql(column(row, 9, operation)?)?;
-    let revoked_at = opt_time_from_sql(column(row, 10, operation)?)?;
-    let kind: String = column(row, 1, operation)?;
-    let credential = match kind.as_str() {
-        "personal" => {
-            let owner: String = column::<Option<String>>(row, 3, operation)?.ok_or_else(|| {
-                Error::corrupt("token", "a personal access token without an owner")
-            })?;
-            let scopes: String = column(row, 4, operation)?;
-            let mut token = StoredToken::from_hash(
-                hash,
-                parse("login", &owner)?,
-                parse::<TokenScopes>("token scopes", &scopes)?,
-                expires_at,
-            );
-            token.revoked = revoked_at.is_some();
-            token.note = column(row, 7, operation)?;
-            Credential::Personal(token)
-        }
-        "workflow" => {
-            let repository: String = column::<Option<String>>(row, 5, operation)?
-                .ok_or_else(|| Error::corrupt("token", "a workflow token without a repository"))?;
-            let permission: String = column::<Option<String>>(row, 6, operation)?
-                .ok_or_else(|| Error::corrupt("token", "a workflow token without a permission"))?;
-            Credential::Workflow(WorkflowToken {
-                hash,
-                repository: parse("source repository", &repository)?,
-                packages: parse("workflow permission", &permission)?,
-                expires_at,
-                revoked: revoked_at.is_some(),
-            })
-        }
-        other => return Err(Error::corrupt("token kind", other)),
-    };
-    Ok(TokenRecord {
-        id: TokenId::new(column(row, 0, operation)?),
-        credential,
-        created_at: time_from_sql(column(row, 8, operation)?)?,
-        last_used_at: opt_time_from_sql(column(row, 11, operation)?)?,
-        revoked_at,
-    })
+    read::<TokenRow>(row, "reading a token")?.into_record()
 }
 
 /// The token `SELECT_TOKEN` followed by `condition` finds, if any.

@@ -11,14 +11,14 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 use crate::error::Error;
 use crate::id::VersionId;
 use crate::package::{ensure_restorable, RecordState};
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{Page, PageRequest};
 use crate::postgres::convert::{
     opt_time_from_sql, parse, time_from_sql, time_to_sql, u64_from_sql, u64_to_sql,
 };
 use crate::postgres::notify::{notify, Change};
 use crate::postgres::packages::{self, set_deleted, SoftDeleted};
 use crate::postgres::statement::{column, execute, query, query_one, query_opt};
-use crate::stored::{limit_plus_one, page_of};
+use crate::stored::{limit_plus_one, page_of, version_cursor, versions_before};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
 /// A version's columns with its tags (in lexical order), from `versions v`.
@@ -285,13 +285,7 @@ pub(crate) async fn list(
     if page.limit == 0 {
         return Ok(Page::last(Vec::new()));
     }
-    let before = match &page.after {
-        None => i64::MAX,
-        Some(cursor) => cursor
-            .as_str()
-            .parse::<i64>()
-            .map_err(|_| Error::invalid_cursor(cursor))?,
-    };
+    let before = versions_before(page)?;
     let deleted = matches!(query_.state, RecordState::Deleted);
     let rows = query(
         c,
@@ -308,7 +302,7 @@ pub(crate) async fn list(
         rows,
         page.limit,
         |row| version_from_row(&row),
-        |last| Cursor::new(last.id.to_string()),
+        version_cursor,
     )
 }
 

@@ -12,32 +12,12 @@ use crate::page::{Cursor, Page, PageRequest};
 use crate::sqlite::convert::{parse, time_from_sql, time_to_sql};
 use crate::sqlite::statement::{
     columns, execute, execute_one, insert_returning_id, query_all, query_optional, query_parsed,
-    query_parsed_pairs,
+    query_parsed_pairs, read,
 };
-use crate::stored::{limit_plus_one, page_of};
+use crate::stored::{limit_plus_one, page_of, AccountRow};
 
 const SELECT_ACCOUNT: &str =
     "SELECT id, login, kind, members_can_create_packages, created_at FROM accounts";
-
-type AccountRow = (i64, String, String, bool, i64);
-
-fn account_from_row(
-    (id, login, kind, members_can_create_packages, created_at): AccountRow,
-) -> Result<Account, Error> {
-    let kind = match kind.as_str() {
-        "user" => OwnerKind::User,
-        "organization" => OwnerKind::Organization(OrganizationPolicy {
-            members_can_create_packages,
-        }),
-        other => return Err(Error::corrupt("account kind", other)),
-    };
-    Ok(Account {
-        id: AccountId::new(id),
-        login: parse("login", &login)?,
-        kind,
-        created_at: time_from_sql(created_at)?,
-    })
-}
 
 /// The account with `login`.
 pub(crate) fn get(conn: &Connection, login: &str) -> Result<Option<Account>, Error> {
@@ -45,10 +25,10 @@ pub(crate) fn get(conn: &Connection, login: &str) -> Result<Option<Account>, Err
         conn,
         &format!("{SELECT_ACCOUNT} WHERE login = ?1"),
         [login],
-        columns::<AccountRow>,
+        read::<AccountRow>,
         "looking up an account",
     )?
-    .map(account_from_row)
+    .map(AccountRow::into_account)
     .transpose()
 }
 
@@ -126,10 +106,10 @@ pub(crate) fn list(conn: &Connection, page: &PageRequest) -> Result<Page<Account
         conn,
         &format!("{SELECT_ACCOUNT} WHERE login > ?1 ORDER BY login LIMIT ?2"),
         params![after, limit_plus_one(page.limit)],
-        columns::<AccountRow>,
+        read::<AccountRow>,
         "listing accounts",
     )?;
-    page_of(rows, page.limit, account_from_row, |last| {
+    page_of(rows, page.limit, AccountRow::into_account, |last| {
         Cursor::new(last.login.as_str())
     })
 }

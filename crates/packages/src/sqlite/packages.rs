@@ -8,38 +8,21 @@ use wharf_reference::RepositoryName;
 use crate::error::Error;
 use crate::id::{AccountId, PackageId};
 use crate::package::{ensure_restorable, PackageChanges, PackageQuery, PackageRecord, RecordState};
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{Page, PageRequest};
 use crate::sqlite::accounts;
-use crate::sqlite::convert::{
-    from_json, opt_time_from_sql, parse, time_from_sql, time_to_sql, to_json, u64_from_sql,
-};
+use crate::sqlite::convert::{time_to_sql, to_json};
 use crate::sqlite::statement::{
-    execute, execute_one, insert_returning_id, query_all, query_optional, query_parsed_pairs,
-    row_struct, set_deleted, SoftDeleted,
+    execute, execute_one, insert_returning_id, query_all, query_optional, query_parsed_pairs, read,
+    set_deleted,
 };
-use crate::stored::{limit_plus_one, page_of};
+use crate::stored::{
+    limit_plus_one, package_cursor, packages_after, page_of, PackageRow, SoftDeleted,
+};
 
 const SELECT_PACKAGE: &str = "SELECT p.id, p.name, p.visibility, p.linked_repository,
         p.inherit_access, p.metadata, p.version_count, p.created_at, p.updated_at, p.deleted_at,
         a.login, p.unlinked_at
     FROM packages p JOIN accounts a ON a.id = p.owner_id";
-
-row_struct! {
-    struct PackageRow {
-        id: i64,
-        name: String,
-        visibility: String,
-        linked_repository: Option<String>,
-        inherit_access: bool,
-        metadata: String,
-        version_count: i64,
-        created_at: i64,
-        updated_at: i64,
-        deleted_at: Option<i64>,
-        owner: String,
-        unlinked_at: Option<i64>,
-    }
-}
 
 fn grants(conn: &Connection, package_id: i64) -> Result<Vec<Grant>, Error> {
     let grants = query_parsed_pairs(
@@ -56,27 +39,8 @@ fn grants(conn: &Connection, package_id: i64) -> Result<Vec<Grant>, Error> {
 }
 
 fn package_from_row(conn: &Connection, row: PackageRow) -> Result<PackageRecord, Error> {
-    Ok(PackageRecord {
-        id: PackageId::new(row.id),
-        package: Package {
-            name: parse("package name", &row.name)?,
-            visibility: parse("visibility", &row.visibility)?,
-            linked_repository: row
-                .linked_repository
-                .as_deref()
-                .map(|repo| parse("linked repository", repo))
-                .transpose()?,
-            inherit_access: row.inherit_access,
-            grants: grants(conn, row.id)?,
-        },
-        owner: parse("login", &row.owner)?,
-        metadata: from_json::<PackageMetadata>("package metadata", &row.metadata)?,
-        version_count: u64_from_sql("version count", row.version_count)?,
-        created_at: time_from_sql(row.created_at)?,
-        updated_at: time_from_sql(row.updated_at)?,
-        deleted_at: opt_time_from_sql(row.deleted_at)?,
-        unlinked_at: opt_time_from_sql(row.unlinked_at)?,
-    })
+    let grants = grants(conn, row.id)?;
+    row.into_record(grants)
 }
 
 /// The package `SELECT_PACKAGE` followed by `condition` finds, if any.
@@ -90,7 +54,7 @@ fn find(
         conn,
         &format!("{SELECT_PACKAGE} {condition}"),
         params,
-        PackageRow::read,
+        read::<PackageRow>,
         operation,
     )?
     .map(|row| package_from_row(conn, row))
@@ -258,14 +222,7 @@ pub(crate) fn list(
     if page.limit == 0 {
         return Ok(Page::last(Vec::new()));
     }
-    let (after_name, after_id) = match &page.after {
-        None => (String::new(), i64::MIN),
-        Some(cursor) => cursor
-            .as_str()
-            .rsplit_once(' ')
-            .and_then(|(name, id)| Some((name.to_owned(), id.parse::<i64>().ok()?)))
-            .ok_or_else(|| Error::invalid_cursor(cursor))?,
-    };
+    let (after_name, after_id) = packages_after(page)?;
     let deleted = matches!(query.state, RecordState::Deleted);
     let rows = query_all(
         conn,
@@ -285,14 +242,14 @@ pub(crate) fn list(
             after_id,
             limit_plus_one(page.limit),
         ],
-        PackageRow::read,
+        read::<PackageRow>,
         "listing packages",
     )?;
     page_of(
         rows,
         page.limit,
         |row| package_from_row(conn, row),
-        |last| Cursor::new(format!("{} {}", last.package.name, last.id)),
+        package_cursor,
     )
 }
 

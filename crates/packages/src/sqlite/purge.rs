@@ -8,11 +8,11 @@ use wharf_auth::Timestamp;
 use wharf_reference::{Digest, RepositoryName};
 
 use crate::error::Error;
-use crate::id::{PackageId, VersionId};
-use crate::package::RESTORE_WINDOW;
-use crate::sqlite::convert::{parse, time_to_sql};
-use crate::sqlite::statement::{columns, execute, exists, query_all};
+use crate::id::PackageId;
+use crate::sqlite::convert::parse;
+use crate::sqlite::statement::{columns, execute, exists, query_all, read};
 use crate::store::{PurgeReport, PurgedPackage, PurgedVersion};
+use crate::stored::{purge_cutoff, sql_limit, ExpiredVersionRow};
 
 /// Removes at most `limit` (at least one) of the packages and versions
 /// whose restore window has passed: expired versions first (deleted ones,
@@ -23,12 +23,9 @@ pub(crate) fn purge_expired(
     now: Timestamp,
     limit: usize,
 ) -> Result<PurgeReport, Error> {
-    // Records deleted at or before the cutoff are past their window
-    // (exactly the complement of `is_restorable`).
-    let Some(cutoff) = now.unix_seconds().checked_sub(RESTORE_WINDOW.as_secs()) else {
+    let Some(cutoff) = purge_cutoff(now)? else {
         return Ok(PurgeReport::default());
     };
-    let cutoff = time_to_sql(Timestamp::from_unix_seconds(cutoff))?;
     let purge = Purge { conn, cutoff };
     let limit = limit.max(1);
     let versions = purge.versions(limit)?;
@@ -51,11 +48,6 @@ struct Purge<'c> {
     cutoff: i64,
 }
 
-/// `limit` as an SQL `LIMIT`.
-fn sql_limit(limit: usize) -> i64 {
-    i64::try_from(limit).unwrap_or(i64::MAX)
-}
-
 impl Purge<'_> {
     /// Removes at most `limit` expired versions, oldest first.
     fn versions(&self, limit: usize) -> Result<Vec<PurgedVersion>, Error> {
@@ -69,38 +61,28 @@ impl Purge<'_> {
                 OR (p.deleted_at IS NOT NULL AND p.deleted_at <= ?1)
              ORDER BY v.id LIMIT ?2",
             params![cutoff, sql_limit(limit)],
-            columns::<(i64, i64, String, String, bool, bool)>,
+            read::<ExpiredVersionRow>,
             "finding expired versions",
         )?;
         let mut purged = Vec::with_capacity(rows.len());
-        for (id, package_id, name, digest, live, package_expired) in rows {
+        for row in rows {
             execute(
                 conn,
                 "DELETE FROM versions WHERE id = ?1",
-                [id],
+                [row.id],
                 "purging an expired version",
             )?;
-            if live {
+            if row.live {
                 // A live version of an expired package: keep its package's
                 // count right until the package goes too.
                 execute(
                     conn,
                     "UPDATE packages SET version_count = version_count - 1 WHERE id = ?1",
-                    [package_id],
+                    [row.package_id],
                     "counting purged versions",
                 )?;
             }
-            let version = PurgedVersion::new(
-                PackageId::new(package_id),
-                parse("package name", &name)?,
-                VersionId::new(id),
-                parse("digest", &digest)?,
-            );
-            purged.push(if package_expired {
-                version.of_expired_package()
-            } else {
-                version
-            });
+            purged.push(row.purged()?);
         }
         Ok(purged)
     }

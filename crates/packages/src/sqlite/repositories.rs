@@ -8,9 +8,9 @@ use wharf_reference::RepositoryName;
 use crate::access::{AccessContext, Collaborator};
 use crate::error::Error;
 use crate::package::PackageLookup;
-use crate::sqlite::convert::parse;
 use crate::sqlite::statement::{columns, execute, execute_one, query_all};
 use crate::sqlite::{accounts, packages};
+use crate::stored::repository_access;
 
 /// Gives a collaborator a role on a repository.
 pub(crate) fn set(
@@ -74,20 +74,7 @@ fn access(
             operation,
         ),
     }?;
-    let mut access = RepositoryAccess::new(repository.clone());
-    for (kind, name, role) in rows {
-        let role: RepositoryRole = parse("repository role", &role)?;
-        match kind.as_str() {
-            "user" => {
-                access.users.insert(parse("login", &name)?, role);
-            }
-            "team" => {
-                access.teams.insert(parse("team slug", &name)?, role);
-            }
-            other => return Err(Error::corrupt("collaborator kind", other)),
-        }
-    }
-    Ok(access)
+    repository_access(repository, rows)
 }
 
 /// Every collaborator of `repository`.

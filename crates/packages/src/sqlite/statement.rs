@@ -9,6 +9,7 @@ use rusqlite::{Connection, OptionalExtension, Params, Row};
 
 use crate::error::Error;
 use crate::sqlite::convert::{parse, Context};
+use crate::stored::{FromColumns, SoftDeleted};
 
 /// A row's columns as a tuple of their types, in order: the row reader of
 /// a query whose columns need no names.
@@ -19,25 +20,14 @@ where
     T::try_from(row)
 }
 
-/// Declares the struct a query's row reads into, its fields the selected
-/// columns in order, with `read`, the reader of such a row.
-macro_rules! row_struct {
-    ($(#[$attr:meta])* struct $name:ident { $($field:ident: $ty:ty,)* }) => {
-        $(#[$attr])*
-        struct $name {
-            $($field: $ty,)*
-        }
-
-        impl $name {
-            /// Reads a row whose columns are the fields, in order.
-            fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
-                let ($($field,)*) = $crate::sqlite::statement::columns::<($($ty,)*)>(row)?;
-                Ok($name { $($field,)* })
-            }
-        }
-    };
+/// A row read into the struct of its columns.
+pub(crate) fn read<T>(row: &Row<'_>) -> rusqlite::Result<T>
+where
+    T: FromColumns,
+    T::Columns: for<'a> TryFrom<&'a Row<'a>, Error = rusqlite::Error>,
+{
+    columns(row).map(T::from_columns)
 }
-pub(crate) use row_struct;
 
 /// Runs a statement that changes rows; how many it changed.
 pub(crate) fn execute(
@@ -157,16 +147,6 @@ pub(crate) fn insert_returning_id(
         .during(operation)
 }
 
-/// A table whose rows are deleted restorably: `deleted_at` is set, and
-/// cleared again on restore.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum SoftDeleted {
-    /// `packages`.
-    Packages,
-    /// `versions`.
-    Versions,
-}
-
 /// Deletes a row restorably at `now_sql` (`deleted` true), or makes it
 /// live again (`deleted` false); either way it was updated at `now_sql`.
 pub(crate) fn set_deleted(
@@ -176,12 +156,7 @@ pub(crate) fn set_deleted(
     deleted: bool,
     now_sql: i64,
 ) -> Result<(), Error> {
-    let (table, operation) = match (table, deleted) {
-        (SoftDeleted::Packages, true) => ("packages", "deleting a package"),
-        (SoftDeleted::Packages, false) => ("packages", "restoring a package"),
-        (SoftDeleted::Versions, true) => ("versions", "deleting a version"),
-        (SoftDeleted::Versions, false) => ("versions", "restoring a version"),
-    };
+    let (table, operation) = table.table_and_operation(deleted);
     execute(
         conn,
         &format!("UPDATE {table} SET deleted_at = ?1, updated_at = ?2 WHERE id = ?3"),

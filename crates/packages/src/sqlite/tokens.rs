@@ -1,91 +1,21 @@
 //! Personal access tokens and workflow tokens in SQLite.
 
 use rusqlite::{params, Connection};
-use wharf_auth::{CodeRepository, Login, StoredToken, Timestamp, TokenHash, TokenScopes};
+use wharf_auth::{CodeRepository, Login, StoredToken, Timestamp, TokenHash};
 
 use crate::error::Error;
 use crate::id::TokenId;
 use crate::sqlite::accounts;
-use crate::sqlite::convert::{
-    opt_time_from_sql, opt_time_to_sql, parse, time_from_sql, time_to_sql,
-};
+use crate::sqlite::convert::{opt_time_to_sql, time_to_sql};
 use crate::sqlite::statement::{
-    execute, execute_one, exists, insert_returning_id, query_all, query_optional, row_struct,
+    execute, execute_one, exists, insert_returning_id, query_all, query_optional, read,
 };
-use crate::token::{Credential, TokenRecord, WorkflowToken};
+use crate::stored::TokenRow;
+use crate::token::{TokenRecord, WorkflowToken};
 
 const SELECT_TOKEN: &str = "SELECT t.id, t.kind, t.hash, a.login, t.scopes, t.repository,
         t.workflow_permission, t.note, t.created_at, t.expires_at, t.revoked_at, t.last_used_at
     FROM tokens t LEFT JOIN accounts a ON a.id = t.owner_id";
-
-row_struct! {
-    struct TokenRow {
-        id: i64,
-        kind: String,
-        hash: Vec<u8>,
-        owner: Option<String>,
-        scopes: String,
-        repository: Option<String>,
-        workflow_permission: Option<String>,
-        note: String,
-        created_at: i64,
-        expires_at: Option<i64>,
-        revoked_at: Option<i64>,
-        last_used_at: Option<i64>,
-    }
-}
-
-fn token_from_row(row: TokenRow) -> Result<TokenRecord, Error> {
-    let hash = <[u8; 32]>::try_from(row.hash.as_slice())
-        .map(TokenHash::from_bytes)
-        .map_err(|_| {
-            Error::corrupt(
-                "token hash",
-                format!("{} bytes instead of 32", row.hash.len()),
-            )
-        })?;
-    let expires_at = opt_time_from_sql(row.expires_at)?;
-    let revoked_at = opt_time_from_sql(row.revoked_at)?;
-    let credential = match row.kind.as_str() {
-        "personal" => {
-            let owner = row.owner.ok_or_else(|| {
-                Error::corrupt("token", "a personal access token without an owner")
-            })?;
-            let mut token = StoredToken::from_hash(
-                hash,
-                parse("login", &owner)?,
-                parse::<TokenScopes>("token scopes", &row.scopes)?,
-                expires_at,
-            );
-            token.revoked = revoked_at.is_some();
-            token.note = row.note;
-            Credential::Personal(token)
-        }
-        "workflow" => {
-            let repository = row
-                .repository
-                .ok_or_else(|| Error::corrupt("token", "a workflow token without a repository"))?;
-            let permission = row
-                .workflow_permission
-                .ok_or_else(|| Error::corrupt("token", "a workflow token without a permission"))?;
-            Credential::Workflow(WorkflowToken {
-                hash,
-                repository: parse("source repository", &repository)?,
-                packages: parse("workflow permission", &permission)?,
-                expires_at,
-                revoked: revoked_at.is_some(),
-            })
-        }
-        other => return Err(Error::corrupt("token kind", other)),
-    };
-    Ok(TokenRecord {
-        id: TokenId::new(row.id),
-        credential,
-        created_at: time_from_sql(row.created_at)?,
-        last_used_at: opt_time_from_sql(row.last_used_at)?,
-        revoked_at,
-    })
-}
 
 /// The token `SELECT_TOKEN` followed by `condition` finds, if any.
 fn find_one(
@@ -97,10 +27,10 @@ fn find_one(
         conn,
         &format!("{SELECT_TOKEN} {condition}"),
         params,
-        TokenRow::read,
+        read::<TokenRow>,
         "looking up a token",
     )?
-    .map(token_from_row)
+    .map(TokenRow::into_record)
     .transpose()
 }
 
@@ -115,11 +45,11 @@ fn find_all(
         conn,
         &format!("{SELECT_TOKEN} {condition}"),
         params,
-        TokenRow::read,
+        read::<TokenRow>,
         operation,
     )?
     .into_iter()
-    .map(token_from_row)
+    .map(TokenRow::into_record)
     .collect()
 }
 

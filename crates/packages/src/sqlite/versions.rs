@@ -9,17 +9,18 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 use crate::error::Error;
 use crate::id::VersionId;
 use crate::package::{ensure_restorable, RecordState};
-use crate::page::{Cursor, Page, PageRequest};
+use crate::page::{Page, PageRequest};
 use crate::sqlite::convert::{
     from_json, opt_time_from_sql, parse, time_from_sql, time_to_sql, to_json, u64_from_sql,
     u64_to_sql,
 };
 use crate::sqlite::packages;
 use crate::sqlite::statement::{
-    execute, insert_returning_id, query_all, query_optional, query_parsed, row_struct, set_deleted,
-    SoftDeleted,
+    execute, insert_returning_id, query_all, query_optional, query_parsed, read, set_deleted,
 };
-use crate::stored::{limit_plus_one, page_of};
+use crate::stored::{
+    limit_plus_one, page_of, row_struct, version_cursor, versions_before, SoftDeleted,
+};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
 const SELECT_VERSION: &str =
@@ -27,6 +28,7 @@ const SELECT_VERSION: &str =
     FROM versions";
 
 row_struct! {
+    /// A version, as `SELECT_VERSION` reads it (its tags are read apart).
     struct VersionRow {
         id: i64,
         digest: String,
@@ -71,7 +73,7 @@ fn find(
     params: impl rusqlite::Params,
     operation: &'static str,
 ) -> Result<Option<VersionRecord>, Error> {
-    query_optional(conn, sql, params, VersionRow::read, operation)?
+    query_optional(conn, sql, params, read::<VersionRow>, operation)?
         .map(|row| version_from_row(conn, row))
         .transpose()
 }
@@ -270,13 +272,7 @@ pub(crate) fn list(
     if page.limit == 0 {
         return Ok(Page::last(Vec::new()));
     }
-    let before = match &page.after {
-        None => i64::MAX,
-        Some(cursor) => cursor
-            .as_str()
-            .parse::<i64>()
-            .map_err(|_| Error::invalid_cursor(cursor))?,
-    };
+    let before = versions_before(page)?;
     let deleted = matches!(query.state, RecordState::Deleted);
     let rows = query_all(
         conn,
@@ -285,14 +281,14 @@ pub(crate) fn list(
              ORDER BY id DESC LIMIT ?4"
         ),
         params![package_id, deleted, before, limit_plus_one(page.limit)],
-        VersionRow::read,
+        read::<VersionRow>,
         "listing versions",
     )?;
     page_of(
         rows,
         page.limit,
         |row| version_from_row(conn, row),
-        |last| Cursor::new(last.id.to_string()),
+        version_cursor,
     )
 }
 

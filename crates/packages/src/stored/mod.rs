@@ -2,7 +2,8 @@
 //! Unix seconds in a signed 64-bit integer, sizes and counts as signed
 //! 64-bit integers, names as their text, structured values as JSON) and
 //! reading them back, where a value the store could not have written is
-//! [`Error::Corrupt`]; and keyset pages.
+//! [`Error::Corrupt`]; keyset pages; the purge's cutoff; and the rows
+//! both read ([`rows`]).
 
 use std::fmt::Display;
 use std::str::FromStr;
@@ -10,7 +11,15 @@ use std::str::FromStr;
 use wharf_auth::Timestamp;
 
 use crate::error::Error;
-use crate::page::{Cursor, Page};
+use crate::package::{PackageRecord, RESTORE_WINDOW};
+use crate::page::{Cursor, Page, PageRequest};
+use crate::version::VersionRecord;
+
+mod rows;
+
+pub(crate) use rows::{
+    repository_access, row_struct, AccountRow, ExpiredVersionRow, FromColumns, PackageRow, TokenRow,
+};
 
 /// A timestamp as a stored integer (Unix seconds).
 pub(crate) fn time_to_sql(time: Timestamp) -> Result<i64, Error> {
@@ -105,4 +114,78 @@ pub(crate) fn page_of<R, T>(
         .collect::<Result<Vec<_>, _>>()?;
     let next = more.then(|| items.last()).flatten().map(cursor);
     Ok(Page { items, next })
+}
+
+/// `limit` as an SQL `LIMIT`.
+pub(crate) fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// Where a page of an owner's packages (in name order, then id) starts:
+/// after the `NAME ID` of its cursor, or before every package.
+pub(crate) fn packages_after(page: &PageRequest) -> Result<(String, i64), Error> {
+    match &page.after {
+        None => Ok((String::new(), i64::MIN)),
+        Some(cursor) => cursor
+            .as_str()
+            .rsplit_once(' ')
+            .and_then(|(name, id)| Some((name.to_owned(), id.parse::<i64>().ok()?)))
+            .ok_or_else(|| Error::invalid_cursor(cursor)),
+    }
+}
+
+/// The cursor of the page of packages after `last`.
+pub(crate) fn package_cursor(last: &PackageRecord) -> Cursor {
+    Cursor::new(format!("{} {}", last.package.name, last.id))
+}
+
+/// Where a page of versions (newest first) starts: before the version id
+/// of its cursor, or with the newest.
+pub(crate) fn versions_before(page: &PageRequest) -> Result<i64, Error> {
+    match &page.after {
+        None => Ok(i64::MAX),
+        Some(cursor) => cursor
+            .as_str()
+            .parse::<i64>()
+            .map_err(|_| Error::invalid_cursor(cursor)),
+    }
+}
+
+/// The cursor of the page of versions after `last`.
+pub(crate) fn version_cursor(last: &VersionRecord) -> Cursor {
+    Cursor::new(last.id.to_string())
+}
+
+// ------------------------------------------------- restorable deletion
+
+/// The stored time at or before which a deletion has expired at `now`
+/// (exactly the complement of `is_restorable`); `None` when none can have.
+pub(crate) fn purge_cutoff(now: Timestamp) -> Result<Option<i64>, Error> {
+    now.unix_seconds()
+        .checked_sub(RESTORE_WINDOW.as_secs())
+        .map(|cutoff| time_to_sql(Timestamp::from_unix_seconds(cutoff)))
+        .transpose()
+}
+
+/// A table whose rows are deleted restorably: `deleted_at` is set, and
+/// cleared again on restore.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SoftDeleted {
+    /// `packages`.
+    Packages,
+    /// `versions`.
+    Versions,
+}
+
+impl SoftDeleted {
+    /// The table, and what deleting a row of it (`deleted` true) or
+    /// restoring one (`deleted` false) is called.
+    pub(crate) fn table_and_operation(self, deleted: bool) -> (&'static str, &'static str) {
+        match (self, deleted) {
+            (SoftDeleted::Packages, true) => ("packages", "deleting a package"),
+            (SoftDeleted::Packages, false) => ("packages", "restoring a package"),
+            (SoftDeleted::Versions, true) => ("versions", "deleting a version"),
+            (SoftDeleted::Versions, false) => ("versions", "restoring a version"),
+        }
+    }
 }

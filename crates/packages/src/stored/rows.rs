@@ -1,0 +1,260 @@
+//! The rows both SQL backends read, and what they become: each backend
+//! reads a row's columns as the tuple [`FromColumns::Columns`] (SQLite
+//! with `sqlite::statement::read`, PostgreSQL with
+//! `postgres::statement::read`), and the conversions here do the rest, so
+//! that a value the store could not have written is refused alike by both.
+
+use wharf_annotations::PackageMetadata;
+use wharf_auth::{
+    CodeRepository, Grant, OrganizationPolicy, OwnerKind, Package, RepositoryAccess,
+    RepositoryRole, StoredToken, TokenHash, TokenScopes,
+};
+
+use crate::account::Account;
+use crate::error::Error;
+use crate::id::{AccountId, PackageId, TokenId, VersionId};
+use crate::package::PackageRecord;
+use crate::store::PurgedVersion;
+use crate::stored::{from_json, opt_time_from_sql, parse, time_from_sql, u64_from_sql};
+use crate::token::{Credential, TokenRecord, WorkflowToken};
+
+/// A struct a query's row reads into, from the row's columns in order.
+pub(crate) trait FromColumns {
+    /// The types of the columns, in order.
+    type Columns;
+
+    /// The struct of these columns.
+    fn from_columns(columns: Self::Columns) -> Self;
+}
+
+/// Declares the struct a query's row reads into, its fields the selected
+/// columns in order, and its [`FromColumns`].
+macro_rules! row_struct {
+    (
+        $(#[$attr:meta])*
+        $vis:vis struct $name:ident { $($(#[$field_attr:meta])* $field:ident: $ty:ty,)* }
+    ) => {
+        $(#[$attr])*
+        $vis struct $name {
+            $($(#[$field_attr])* $vis $field: $ty,)*
+        }
+
+        impl $crate::stored::FromColumns for $name {
+            type Columns = ($($ty,)*);
+
+            fn from_columns(($($field,)*): Self::Columns) -> Self {
+                $name { $($field,)* }
+            }
+        }
+    };
+}
+pub(crate) use row_struct;
+
+row_struct! {
+    /// An account, as `SELECT id, login, kind, members_can_create_packages,
+    /// created_at FROM accounts` reads it.
+    pub(crate) struct AccountRow {
+        id: i64,
+        login: String,
+        kind: String,
+        members_can_create_packages: bool,
+        created_at: i64,
+    }
+}
+
+impl AccountRow {
+    /// The account.
+    pub(crate) fn into_account(self) -> Result<Account, Error> {
+        let kind = match self.kind.as_str() {
+            "user" => OwnerKind::User,
+            "organization" => OwnerKind::Organization(OrganizationPolicy {
+                members_can_create_packages: self.members_can_create_packages,
+            }),
+            other => return Err(Error::corrupt("account kind", other)),
+        };
+        Ok(Account {
+            id: AccountId::new(self.id),
+            login: parse("login", &self.login)?,
+            kind,
+            created_at: time_from_sql(self.created_at)?,
+        })
+    }
+}
+
+row_struct! {
+    /// A token with its owner's login (personal access tokens), as
+    /// `SELECT t.id, t.kind, t.hash, a.login, t.scopes, t.repository,
+    /// t.workflow_permission, t.note, t.created_at, t.expires_at,
+    /// t.revoked_at, t.last_used_at` reads it.
+    pub(crate) struct TokenRow {
+        id: i64,
+        kind: String,
+        hash: Vec<u8>,
+        owner: Option<String>,
+        scopes: String,
+        repository: Option<String>,
+        workflow_permission: Option<String>,
+        note: String,
+        created_at: i64,
+        expires_at: Option<i64>,
+        revoked_at: Option<i64>,
+        last_used_at: Option<i64>,
+    }
+}
+
+impl TokenRow {
+    /// The token.
+    pub(crate) fn into_record(self) -> Result<TokenRecord, Error> {
+        let hash = <[u8; 32]>::try_from(self.hash.as_slice())
+            .map(TokenHash::from_bytes)
+            .map_err(|_| {
+                Error::corrupt(
+                    "token hash",
+                    format!("{} bytes instead of 32", self.hash.len()),
+                )
+            })?;
+        let expires_at = opt_time_from_sql(self.expires_at)?;
+        let revoked_at = opt_time_from_sql(self.revoked_at)?;
+        let credential = match self.kind.as_str() {
+            "personal" => {
+                let owner = self.owner.ok_or_else(|| {
+                    Error::corrupt("token", "a personal access token without an owner")
+                })?;
+                let mut token = StoredToken::from_hash(
+                    hash,
+                    parse("login", &owner)?,
+                    parse::<TokenScopes>("token scopes", &self.scopes)?,
+                    expires_at,
+                );
+                token.revoked = revoked_at.is_some();
+                token.note = self.note;
+                Credential::Personal(token)
+            }
+            "workflow" => {
+                let repository = self.repository.ok_or_else(|| {
+                    Error::corrupt("token", "a workflow token without a repository")
+                })?;
+                let permission = self.workflow_permission.ok_or_else(|| {
+                    Error::corrupt("token", "a workflow token without a permission")
+                })?;
+                Credential::Workflow(WorkflowToken {
+                    hash,
+                    repository: parse("source repository", &repository)?,
+                    packages: parse("workflow permission", &permission)?,
+                    expires_at,
+                    revoked: revoked_at.is_some(),
+                })
+            }
+            other => return Err(Error::corrupt("token kind", other)),
+        };
+        Ok(TokenRecord {
+            id: TokenId::new(self.id),
+            credential,
+            created_at: time_from_sql(self.created_at)?,
+            last_used_at: opt_time_from_sql(self.last_used_at)?,
+            revoked_at,
+        })
+    }
+}
+
+row_struct! {
+    /// A package with its owner's login, as `SELECT p.id, p.name,
+    /// p.visibility, p.linked_repository, p.inherit_access, p.metadata,
+    /// p.version_count, p.created_at, p.updated_at, p.deleted_at, a.login,
+    /// p.unlinked_at` reads it (its grants are read apart).
+    pub(crate) struct PackageRow {
+        id: i64,
+        name: String,
+        visibility: String,
+        linked_repository: Option<String>,
+        inherit_access: bool,
+        metadata: String,
+        version_count: i64,
+        created_at: i64,
+        updated_at: i64,
+        deleted_at: Option<i64>,
+        owner: String,
+        unlinked_at: Option<i64>,
+    }
+}
+
+impl PackageRow {
+    /// The package, with its `grants`.
+    pub(crate) fn into_record(self, grants: Vec<Grant>) -> Result<PackageRecord, Error> {
+        Ok(PackageRecord {
+            id: PackageId::new(self.id),
+            package: Package {
+                name: parse("package name", &self.name)?,
+                visibility: parse("visibility", &self.visibility)?,
+                linked_repository: self
+                    .linked_repository
+                    .as_deref()
+                    .map(|repo| parse("linked repository", repo))
+                    .transpose()?,
+                inherit_access: self.inherit_access,
+                grants,
+            },
+            owner: parse("login", &self.owner)?,
+            metadata: from_json::<PackageMetadata>("package metadata", &self.metadata)?,
+            version_count: u64_from_sql("version count", self.version_count)?,
+            created_at: time_from_sql(self.created_at)?,
+            updated_at: time_from_sql(self.updated_at)?,
+            deleted_at: opt_time_from_sql(self.deleted_at)?,
+            unlinked_at: opt_time_from_sql(self.unlinked_at)?,
+        })
+    }
+}
+
+/// The collaborators of `repository`, from rows of `SELECT kind, name,
+/// role FROM repository_collaborators`.
+pub(crate) fn repository_access(
+    repository: &CodeRepository,
+    rows: impl IntoIterator<Item = (String, String, String)>,
+) -> Result<RepositoryAccess, Error> {
+    let mut access = RepositoryAccess::new(repository.clone());
+    for (kind, name, role) in rows {
+        let role: RepositoryRole = parse("repository role", &role)?;
+        match kind.as_str() {
+            "user" => {
+                access.users.insert(parse("login", &name)?, role);
+            }
+            "team" => {
+                access.teams.insert(parse("team slug", &name)?, role);
+            }
+            other => return Err(Error::corrupt("collaborator kind", other)),
+        }
+    }
+    Ok(access)
+}
+
+row_struct! {
+    /// A version whose restore window has passed (or whose package's has),
+    /// as the purge finds it.
+    pub(crate) struct ExpiredVersionRow {
+        id: i64,
+        package_id: i64,
+        name: String,
+        digest: String,
+        /// Not deleted itself (its package is).
+        live: bool,
+        /// Its package's restore window has passed.
+        package_expired: bool,
+    }
+}
+
+impl ExpiredVersionRow {
+    /// The version as the purge reports it.
+    pub(crate) fn purged(&self) -> Result<PurgedVersion, Error> {
+        let version = PurgedVersion::new(
+            PackageId::new(self.package_id),
+            parse("package name", &self.name)?,
+            VersionId::new(self.id),
+            parse("digest", &self.digest)?,
+        );
+        Ok(if self.package_expired {
+            version.of_expired_package()
+        } else {
+            version
+        })
+    }
+}
