@@ -13,8 +13,7 @@ use crate::page::{Cursor, Page, PageRequest};
 use crate::postgres::convert::{parse, time_from_sql, time_to_sql, unique};
 use crate::postgres::notify::{notify, Change};
 use crate::postgres::statement::{
-    column, columns, execute, execute_one, query, query_column, query_columns, query_one,
-    query_opt, read,
+    column, columns, execute, execute_one, query, query_columns, query_one, query_opt, read,
 };
 use crate::stored::{limit_plus_one, page_of, AccountRow};
 
@@ -172,7 +171,7 @@ async fn member_teams(
     organization_id: AccountId,
     user_id: AccountId,
 ) -> Result<BTreeSet<TeamSlug>, Error> {
-    query_column::<String>(
+    query_columns::<(String,)>(
         c,
         "SELECT t.slug FROM team_members tm JOIN teams t ON t.id = tm.team_id
          WHERE tm.organization_id = $1 AND tm.user_id = $2",
@@ -181,7 +180,7 @@ async fn member_teams(
     )
     .await?
     .iter()
-    .map(|slug| parse("team slug", slug))
+    .map(|(slug,)| parse("team slug", slug))
     .collect()
 }
 
@@ -400,7 +399,7 @@ pub(crate) async fn teams(
     organization: &Login,
 ) -> Result<Vec<TeamSlug>, Error> {
     let organization_id = require_organization(c, organization).await?;
-    query_column::<String>(
+    query_columns::<(String,)>(
         c,
         "SELECT slug FROM teams WHERE organization_id = $1 ORDER BY slug",
         &[&organization_id.get()],
@@ -408,7 +407,7 @@ pub(crate) async fn teams(
     )
     .await?
     .iter()
-    .map(|slug| parse("team slug", slug))
+    .map(|(slug,)| parse("team slug", slug))
     .collect()
 }
 

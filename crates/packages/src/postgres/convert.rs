@@ -8,8 +8,7 @@ use tokio_postgres::error::SqlState;
 use crate::error::Error;
 
 pub(crate) use crate::stored::{
-    opt_time_from_sql, opt_time_to_sql, parse, time_from_sql, time_to_sql, to_json, u64_from_sql,
-    u64_to_sql,
+    opt_time_from_sql, parse, time_from_sql, time_to_sql, to_json, u64_from_sql, u64_to_sql,
 };
 
 /// Attaches what the store was doing to a driver error.

@@ -59,20 +59,6 @@ pub(crate) async fn query_one(
     c.query_one(&statement, params).await.during(operation)
 }
 
-/// Every value of a query's first column.
-pub(crate) async fn query_column<T: FromSqlOwned>(
-    c: &impl GenericClient,
-    sql: &str,
-    params: Params<'_>,
-    operation: &'static str,
-) -> Result<Vec<T>, Error> {
-    query(c, sql, params, operation)
-        .await?
-        .iter()
-        .map(|row| column(row, 0, operation))
-        .collect()
-}
-
 /// Runs a statement that changes rows; how many it changed.
 pub(crate) async fn execute(
     c: &impl GenericClient,
@@ -135,6 +121,7 @@ macro_rules! tuple_from_row {
     };
 }
 
+tuple_from_row!(A 0);
 tuple_from_row!(A 0 B 1);
 tuple_from_row!(A 0 B 1 C 2);
 tuple_from_row!(A 0 B 1 C 2 D 3);

@@ -18,7 +18,8 @@ use crate::page::{Page, PageRequest};
 use crate::postgres::connections::in_transaction;
 use crate::postgres::convert::Context;
 use crate::postgres::{accounts, packages, purge, repositories, tokens, versions, PgPackageStore};
-use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore, LAST_USED_GRANULARITY};
+use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore};
+use crate::stored::TokenUse;
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -102,18 +103,15 @@ pg_methods! {
 pg_methods! {
     impl TokenStore {
         async fn record_token_use(&self, id: TokenId, now: Timestamp) -> Result<(), Error> {
-            let granularity = LAST_USED_GRANULARITY;
-            let recorded = self.token_uses.get(&id);
-            if recorded.is_some_and(|recorded| {
-                recorded <= now && now < recorded.saturating_add(granularity)
-            }) {
+            if TokenUse::recorded_recently(self.token_uses.get(&id), now) {
                 return Ok(());
             }
+            let used = TokenUse::at(now)?;
             // One conditional UPDATE, outside an explicit transaction: a
             // concurrent revocation waits for its row lock or it for the
             // revocation's, and neither loses the other's column.
             run!(self, read, "running record_token_use", |c| {
-                tokens::record_use(c, id, now, granularity.as_secs())
+                tokens::record_use(c, id, used)
             })?;
             self.token_uses.insert(id, now);
             Ok(())

@@ -8,12 +8,12 @@ use wharf_auth::{CodeRepository, Login, StoredToken, Timestamp, TokenHash};
 use crate::error::Error;
 use crate::id::TokenId;
 use crate::postgres::accounts;
-use crate::postgres::convert::{opt_time_to_sql, time_to_sql, unique};
+use crate::postgres::convert::{time_to_sql, unique};
 use crate::postgres::notify::{notify, Change};
 use crate::postgres::statement::{
     column, execute, execute_one, exists, query, query_one, query_opt, read,
 };
-use crate::stored::TokenRow;
+use crate::stored::{token_hash_taken, NewToken, TokenRow, TokenUse};
 use crate::token::{TokenRecord, WorkflowToken};
 
 const SELECT_TOKEN: &str = "SELECT t.id, t.kind, t.hash, a.login, t.scopes, t.repository,
@@ -75,49 +75,40 @@ async fn require(c: &impl GenericClient, id: TokenId) -> Result<TokenRecord, Err
         .ok_or_else(|| Error::not_found("token", id))
 }
 
-/// The error for a hash that is stored already. The hash is not secret,
-/// but there is no use in echoing it.
-fn hash_taken() -> Error {
-    Error::already_exists("token", "with this hash")
-}
-
-/// What every new token is stored with, checked and as SQL values.
-struct NewToken<'a> {
-    hash: &'a [u8],
-    created_at: i64,
-    expires_at: Option<i64>,
-    /// A token stored revoked is revoked when stored.
-    revoked_at: Option<i64>,
-}
-
-impl<'a> NewToken<'a> {
-    /// Refuses a hash that is stored already.
-    async fn check(
-        c: &impl GenericClient,
-        hash: &'a TokenHash,
-        expires_at: Option<Timestamp>,
-        revoked: bool,
-        now: Timestamp,
-    ) -> Result<NewToken<'a>, Error> {
-        let hash = hash.as_bytes().as_slice();
-        if exists(
-            c,
-            "SELECT 1 FROM tokens WHERE hash = $1",
-            &[&hash],
-            "checking a token hash",
-        )
-        .await?
-        {
-            return Err(hash_taken());
-        }
-        let created_at = time_to_sql(now)?;
-        Ok(NewToken {
-            hash,
-            created_at,
-            expires_at: opt_time_to_sql(expires_at)?,
-            revoked_at: revoked.then_some(created_at),
-        })
+/// Stores `new`, refusing a hash that is stored already.
+async fn insert(c: &impl GenericClient, new: NewToken<'_>) -> Result<TokenRecord, Error> {
+    if exists(
+        c,
+        "SELECT 1 FROM tokens WHERE hash = $1",
+        &[&new.hash],
+        "checking a token hash",
+    )
+    .await?
+    {
+        return Err(token_hash_taken());
     }
+    let row = unique(
+        query_one(
+            c,
+            NewToken::INSERT,
+            &[
+                &new.hash,
+                &new.kind,
+                &new.owner_id,
+                &new.scopes,
+                &new.note,
+                &new.repository,
+                &new.workflow_permission,
+                &new.created_at,
+                &new.expires_at,
+                &new.revoked_at,
+            ],
+            new.operation,
+        )
+        .await,
+        token_hash_taken,
+    )?;
+    require(c, TokenId::new(column(&row, 0, new.operation)?)).await
 }
 
 /// Stores a personal access token.
@@ -127,28 +118,7 @@ pub(crate) async fn insert_personal(
     now: Timestamp,
 ) -> Result<TokenRecord, Error> {
     let owner_id = accounts::require_user(c, &token.owner).await?;
-    let new = NewToken::check(c, &token.hash, token.expires_at, token.revoked, now).await?;
-    let operation = "storing a personal access token";
-    let row = unique(
-        query_one(
-            c,
-            "INSERT INTO tokens (hash, kind, owner_id, scopes, note, created_at, expires_at, revoked_at)
-             VALUES ($1, 'personal', $2, $3, $4, $5, $6, $7) RETURNING id",
-            &[
-                &new.hash,
-                &owner_id.get(),
-                &token.scopes.to_string(),
-                &token.note,
-                &new.created_at,
-                &new.expires_at,
-                &new.revoked_at,
-            ],
-            operation,
-        )
-        .await,
-        hash_taken,
-    )?;
-    require(c, TokenId::new(column(&row, 0, operation)?)).await
+    insert(c, NewToken::personal(token, owner_id, now)?).await
 }
 
 /// Stores a workflow token.
@@ -157,27 +127,7 @@ pub(crate) async fn insert_workflow(
     token: &WorkflowToken,
     now: Timestamp,
 ) -> Result<TokenRecord, Error> {
-    let new = NewToken::check(c, &token.hash, token.expires_at, token.revoked, now).await?;
-    let operation = "storing a workflow token";
-    let row = unique(
-        query_one(
-            c,
-            "INSERT INTO tokens (hash, kind, repository, workflow_permission, created_at, expires_at, revoked_at)
-             VALUES ($1, 'workflow', $2, $3, $4, $5, $6) RETURNING id",
-            &[
-                &new.hash,
-                &token.repository.as_str(),
-                &token.packages.as_str(),
-                &new.created_at,
-                &new.expires_at,
-                &new.revoked_at,
-            ],
-            operation,
-        )
-        .await,
-        hash_taken,
-    )?;
-    require(c, TokenId::new(column(&row, 0, operation)?)).await
+    insert(c, NewToken::workflow(token, now)?).await
 }
 
 /// A user's personal access tokens, oldest first.
@@ -229,21 +179,18 @@ pub(crate) async fn revoke(
     require(c, id).await
 }
 
-/// Records a use of a token unless one within `granularity_seconds` is
-/// recorded. Never moves `last_used_at` backwards.
+/// Records `used` unless a later use is recorded. Never moves
+/// `last_used_at` backwards.
 pub(crate) async fn record_use(
     c: &impl GenericClient,
     id: TokenId,
-    now: Timestamp,
-    granularity_seconds: u64,
+    used: TokenUse,
 ) -> Result<(), Error> {
-    let now_sql = time_to_sql(now)?;
-    let threshold = now_sql.saturating_sub(i64::try_from(granularity_seconds).unwrap_or(i64::MAX));
     let changed = execute(
         c,
         "UPDATE tokens SET last_used_at = $1
          WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)",
-        &[&now_sql, &id.get(), &threshold],
+        &[&used.at, &id.get(), &used.recorded_after],
         "recording a token's use",
     )
     .await?;

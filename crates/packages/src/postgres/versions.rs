@@ -10,7 +10,7 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 
 use crate::error::Error;
 use crate::id::VersionId;
-use crate::package::{ensure_restorable, RecordState};
+use crate::package::RecordState;
 use crate::page::{Page, PageRequest};
 use crate::postgres::convert::{
     opt_time_from_sql, parse, time_from_sql, time_to_sql, u64_from_sql, u64_to_sql,
@@ -18,7 +18,9 @@ use crate::postgres::convert::{
 use crate::postgres::notify::{notify, Change};
 use crate::postgres::packages::{self, set_deleted, SoftDeleted};
 use crate::postgres::statement::{column, execute, query, query_one, query_opt};
-use crate::stored::{limit_plus_one, page_of, version_cursor, versions_before};
+use crate::stored::{
+    ensure_version_restorable, limit_plus_one, page_of, version_cursor, versions_before,
+};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
 /// A version's columns with its tags (in lexical order), from `versions v`.
@@ -356,17 +358,7 @@ pub(crate) async fn restore(
     let version = get(c, package_id, id.get())
         .await?
         .ok_or_else(|| Error::not_found("version", id))?;
-    let Some(deleted_at) = version.deleted_at else {
-        return Err(Error::conflict(format!(
-            "version {id} of {name} is not deleted"
-        )));
-    };
-    ensure_restorable(
-        "version",
-        format!("{name}@{}", version.digest),
-        deleted_at,
-        now,
-    )?;
+    ensure_version_restorable(name, &version, now)?;
     set_deleted(c, SoftDeleted::Versions, id.get(), false, now).await?;
     adjust_count(c, name, package_id, 1, now).await?;
     require(c, package_id, id.get()).await

@@ -4,8 +4,8 @@
 use crate::error::Error;
 
 pub(crate) use crate::stored::{
-    from_json, opt_time_from_sql, opt_time_to_sql, parse, time_from_sql, time_to_sql, to_json,
-    u64_from_sql, u64_to_sql,
+    from_json, opt_time_from_sql, parse, time_from_sql, time_to_sql, to_json, u64_from_sql,
+    u64_to_sql,
 };
 
 /// Attaches what the store was doing to a driver error.

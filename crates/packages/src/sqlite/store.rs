@@ -17,7 +17,8 @@ use crate::page::{Page, PageRequest};
 use crate::sqlite::{
     accounts, packages, purge, repositories, tokens, versions, SqlitePackageStore,
 };
-use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore, LAST_USED_GRANULARITY};
+use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore};
+use crate::stored::TokenUse;
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -113,16 +114,11 @@ sqlite_methods! {
 sqlite_methods! {
     impl TokenStore {
         async fn record_token_use(&self, id: TokenId, now: Timestamp) -> Result<(), Error> {
-            let granularity = LAST_USED_GRANULARITY;
-            {
-                let recorded = self.inner.token_uses.get(&id);
-                if recorded.is_some_and(|recorded| {
-                    recorded <= now && now < recorded.saturating_add(granularity)
-                }) {
-                    return Ok(());
-                }
+            if TokenUse::recorded_recently(self.inner.token_uses.get(&id), now) {
+                return Ok(());
             }
-            self.write(move |conn| tokens::record_use(conn, id, now, granularity.as_secs()))
+            let used = TokenUse::at(now)?;
+            self.write(move |conn| tokens::record_use(conn, id, used))
                 .await?;
             self.inner.token_uses.insert(id, now);
             Ok(())

@@ -6,11 +6,11 @@ use wharf_auth::{CodeRepository, Login, StoredToken, Timestamp, TokenHash};
 use crate::error::Error;
 use crate::id::TokenId;
 use crate::sqlite::accounts;
-use crate::sqlite::convert::{opt_time_to_sql, time_to_sql};
+use crate::sqlite::convert::time_to_sql;
 use crate::sqlite::statement::{
     execute, execute_one, exists, insert_returning_id, query_all, query_optional, read,
 };
-use crate::stored::TokenRow;
+use crate::stored::{token_hash_taken, NewToken, TokenRow, TokenUse};
 use crate::token::{TokenRecord, WorkflowToken};
 
 const SELECT_TOKEN: &str = "SELECT t.id, t.kind, t.hash, a.login, t.scopes, t.repository,
@@ -67,42 +67,34 @@ fn require(conn: &Connection, id: TokenId) -> Result<TokenRecord, Error> {
     get(conn, id)?.ok_or_else(|| Error::not_found("token", id))
 }
 
-/// What every new token is stored with, checked and as SQL values.
-struct NewToken<'a> {
-    hash: &'a [u8],
-    created_at: i64,
-    expires_at: Option<i64>,
-    /// A token stored revoked is revoked when stored.
-    revoked_at: Option<i64>,
-}
-
-impl<'a> NewToken<'a> {
-    /// Refuses a hash that is stored already.
-    fn check(
-        conn: &Connection,
-        hash: &'a TokenHash,
-        expires_at: Option<Timestamp>,
-        revoked: bool,
-        now: Timestamp,
-    ) -> Result<NewToken<'a>, Error> {
-        let hash = hash.as_bytes().as_slice();
-        if exists(
-            conn,
-            "SELECT 1 FROM tokens WHERE hash = ?1",
-            [hash],
-            "checking a token hash",
-        )? {
-            // The hash is not secret, but there is no use in echoing it.
-            return Err(Error::already_exists("token", "with this hash"));
-        }
-        let created_at = time_to_sql(now)?;
-        Ok(NewToken {
-            hash,
-            created_at,
-            expires_at: opt_time_to_sql(expires_at)?,
-            revoked_at: revoked.then_some(created_at),
-        })
+/// Stores `new`, refusing a hash that is stored already.
+fn insert(conn: &Connection, new: NewToken<'_>) -> Result<TokenRecord, Error> {
+    if exists(
+        conn,
+        "SELECT 1 FROM tokens WHERE hash = ?1",
+        [new.hash],
+        "checking a token hash",
+    )? {
+        return Err(token_hash_taken());
     }
+    let id = insert_returning_id(
+        conn,
+        NewToken::INSERT,
+        params![
+            new.hash,
+            new.kind,
+            new.owner_id,
+            new.scopes,
+            new.note,
+            new.repository,
+            new.workflow_permission,
+            new.created_at,
+            new.expires_at,
+            new.revoked_at,
+        ],
+        new.operation,
+    )?;
+    require(conn, TokenId::new(id))
 }
 
 /// Stores a personal access token.
@@ -112,23 +104,7 @@ pub(crate) fn insert_personal(
     now: Timestamp,
 ) -> Result<TokenRecord, Error> {
     let owner_id = accounts::require_user(conn, &token.owner)?;
-    let new = NewToken::check(conn, &token.hash, token.expires_at, token.revoked, now)?;
-    let id = insert_returning_id(
-        conn,
-        "INSERT INTO tokens (hash, kind, owner_id, scopes, note, created_at, expires_at, revoked_at)
-         VALUES (?1, 'personal', ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
-        params![
-            new.hash,
-            owner_id.get(),
-            token.scopes.to_string(),
-            token.note,
-            new.created_at,
-            new.expires_at,
-            new.revoked_at,
-        ],
-        "storing a personal access token",
-    )?;
-    require(conn, TokenId::new(id))
+    insert(conn, NewToken::personal(token, owner_id, now)?)
 }
 
 /// Stores a workflow token.
@@ -137,22 +113,7 @@ pub(crate) fn insert_workflow(
     token: &WorkflowToken,
     now: Timestamp,
 ) -> Result<TokenRecord, Error> {
-    let new = NewToken::check(conn, &token.hash, token.expires_at, token.revoked, now)?;
-    let id = insert_returning_id(
-        conn,
-        "INSERT INTO tokens (hash, kind, repository, workflow_permission, created_at, expires_at, revoked_at)
-         VALUES (?1, 'workflow', ?2, ?3, ?4, ?5, ?6) RETURNING id",
-        params![
-            new.hash,
-            token.repository.as_str(),
-            token.packages.as_str(),
-            new.created_at,
-            new.expires_at,
-            new.revoked_at,
-        ],
-        "storing a workflow token",
-    )?;
-    require(conn, TokenId::new(id))
+    insert(conn, NewToken::workflow(token, now)?)
 }
 
 /// A user's personal access tokens, oldest first.
@@ -192,21 +153,14 @@ pub(crate) fn revoke(conn: &Connection, id: TokenId, now: Timestamp) -> Result<T
     require(conn, id)
 }
 
-/// Records a use of a token unless one within `granularity_seconds` is
-/// recorded. Never moves `last_used_at` backwards.
-pub(crate) fn record_use(
-    conn: &Connection,
-    id: TokenId,
-    now: Timestamp,
-    granularity_seconds: u64,
-) -> Result<(), Error> {
-    let now_sql = time_to_sql(now)?;
-    let threshold = now_sql.saturating_sub(i64::try_from(granularity_seconds).unwrap_or(i64::MAX));
+/// Records `used` unless a later use is recorded. Never moves
+/// `last_used_at` backwards.
+pub(crate) fn record_use(conn: &Connection, id: TokenId, used: TokenUse) -> Result<(), Error> {
     let changed = execute(
         conn,
         "UPDATE tokens SET last_used_at = ?1
          WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at <= ?3)",
-        params![now_sql, id.get(), threshold],
+        params![used.at, id.get(), used.recorded_after],
         "recording a token's use",
     )?;
     if changed == 0 && get(conn, id)?.is_none() {

@@ -8,7 +8,7 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 
 use crate::error::Error;
 use crate::id::VersionId;
-use crate::package::{ensure_restorable, RecordState};
+use crate::package::RecordState;
 use crate::page::{Page, PageRequest};
 use crate::sqlite::convert::{
     from_json, opt_time_from_sql, parse, time_from_sql, time_to_sql, to_json, u64_from_sql,
@@ -19,7 +19,8 @@ use crate::sqlite::statement::{
     execute, insert_returning_id, query_all, query_optional, query_parsed, read, set_deleted,
 };
 use crate::stored::{
-    limit_plus_one, page_of, row_struct, version_cursor, versions_before, SoftDeleted,
+    ensure_version_restorable, limit_plus_one, page_of, row_struct, version_cursor,
+    versions_before, SoftDeleted,
 };
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -344,17 +345,7 @@ pub(crate) fn restore(
     let package_id = packages::require_live_id(conn, name)?;
     let version =
         get(conn, package_id, id.get())?.ok_or_else(|| Error::not_found("version", id))?;
-    let Some(deleted_at) = version.deleted_at else {
-        return Err(Error::conflict(format!(
-            "version {id} of {name} is not deleted"
-        )));
-    };
-    ensure_restorable(
-        "version",
-        format!("{name}@{}", version.digest),
-        deleted_at,
-        now,
-    )?;
+    ensure_version_restorable(name, &version, now)?;
     set_deleted(
         conn,
         SoftDeleted::Versions,

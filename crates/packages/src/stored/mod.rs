@@ -9,16 +9,18 @@ use std::fmt::Display;
 use std::str::FromStr;
 
 use wharf_auth::Timestamp;
+use wharf_reference::RepositoryName;
 
 use crate::error::Error;
-use crate::package::{PackageRecord, RESTORE_WINDOW};
+use crate::package::{ensure_restorable, PackageRecord, RESTORE_WINDOW};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::version::VersionRecord;
 
 mod rows;
 
 pub(crate) use rows::{
-    repository_access, row_struct, AccountRow, ExpiredVersionRow, FromColumns, PackageRow, TokenRow,
+    repository_access, row_struct, token_hash_taken, AccountRow, ExpiredVersionRow, FromColumns,
+    NewToken, PackageRow, TokenRow, TokenUse,
 };
 
 /// A timestamp as a stored integer (Unix seconds).
@@ -165,6 +167,27 @@ pub(crate) fn purge_cutoff(now: Timestamp) -> Result<Option<i64>, Error> {
         .checked_sub(RESTORE_WINDOW.as_secs())
         .map(|cutoff| time_to_sql(Timestamp::from_unix_seconds(cutoff)))
         .transpose()
+}
+
+/// Checks that `version` of the package `name` can be restored at `now`:
+/// it is deleted, less than [`RESTORE_WINDOW`] ago.
+pub(crate) fn ensure_version_restorable(
+    name: &RepositoryName,
+    version: &VersionRecord,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let Some(deleted_at) = version.deleted_at else {
+        return Err(Error::conflict(format!(
+            "version {} of {name} is not deleted",
+            version.id
+        )));
+    };
+    ensure_restorable(
+        "version",
+        format!("{name}@{}", version.digest),
+        deleted_at,
+        now,
+    )
 }
 
 /// A table whose rows are deleted restorably: `deleted_at` is set, and

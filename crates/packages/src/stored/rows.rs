@@ -3,19 +3,22 @@
 //! with `sqlite::statement::read`, PostgreSQL with
 //! `postgres::statement::read`), and the conversions here do the rest, so
 //! that a value the store could not have written is refused alike by both.
+//! And the one row both write alike, [`NewToken`].
 
 use wharf_annotations::PackageMetadata;
 use wharf_auth::{
     CodeRepository, Grant, OrganizationPolicy, OwnerKind, Package, RepositoryAccess,
-    RepositoryRole, StoredToken, TokenHash, TokenScopes,
+    RepositoryRole, StoredToken, Timestamp, TokenHash, TokenScopes,
 };
 
 use crate::account::Account;
 use crate::error::Error;
 use crate::id::{AccountId, PackageId, TokenId, VersionId};
 use crate::package::PackageRecord;
-use crate::store::PurgedVersion;
-use crate::stored::{from_json, opt_time_from_sql, parse, time_from_sql, u64_from_sql};
+use crate::store::{PurgedVersion, LAST_USED_GRANULARITY};
+use crate::stored::{
+    from_json, opt_time_from_sql, opt_time_to_sql, parse, time_from_sql, time_to_sql, u64_from_sql,
+};
 use crate::token::{Credential, TokenRecord, WorkflowToken};
 
 /// A struct a query's row reads into, from the row's columns in order.
@@ -155,6 +158,135 @@ impl TokenRow {
             revoked_at,
         })
     }
+}
+
+/// A token to store, as the values of [`NewToken::INSERT`]'s parameters
+/// in order.
+pub(crate) struct NewToken<'a> {
+    pub(crate) hash: &'a [u8],
+    pub(crate) kind: &'static str,
+    pub(crate) owner_id: Option<i64>,
+    pub(crate) scopes: String,
+    pub(crate) note: &'a str,
+    pub(crate) repository: Option<&'a str>,
+    pub(crate) workflow_permission: Option<&'a str>,
+    pub(crate) created_at: i64,
+    pub(crate) expires_at: Option<i64>,
+    /// A token stored revoked is revoked when stored.
+    pub(crate) revoked_at: Option<i64>,
+    /// What storing it is called, should it fail.
+    pub(crate) operation: &'static str,
+}
+
+impl<'a> NewToken<'a> {
+    /// The statement that stores a token, its parameters written with `$`
+    /// (PostgreSQL's form, which SQLite reads too) and the new id
+    /// returned.
+    pub(crate) const INSERT: &'static str =
+        "INSERT INTO tokens (hash, kind, owner_id, scopes, note,
+             repository, workflow_permission, created_at, expires_at, revoked_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id";
+
+    /// The personal access `token` of the user `owner_id`, stored at `now`.
+    pub(crate) fn personal(
+        token: &'a StoredToken,
+        owner_id: AccountId,
+        now: Timestamp,
+    ) -> Result<NewToken<'a>, Error> {
+        Ok(NewToken {
+            owner_id: Some(owner_id.get()),
+            scopes: token.scopes.to_string(),
+            note: &token.note,
+            operation: "storing a personal access token",
+            ..NewToken::of_kind(
+                "personal",
+                &token.hash,
+                token.expires_at,
+                token.revoked,
+                now,
+            )?
+        })
+    }
+
+    /// The workflow `token`, stored at `now`.
+    pub(crate) fn workflow(
+        token: &'a WorkflowToken,
+        now: Timestamp,
+    ) -> Result<NewToken<'a>, Error> {
+        Ok(NewToken {
+            repository: Some(token.repository.as_str()),
+            workflow_permission: Some(token.packages.as_str()),
+            operation: "storing a workflow token",
+            ..NewToken::of_kind(
+                "workflow",
+                &token.hash,
+                token.expires_at,
+                token.revoked,
+                now,
+            )?
+        })
+    }
+
+    /// What every token is stored with, the columns of the other kind
+    /// left empty.
+    fn of_kind(
+        kind: &'static str,
+        hash: &'a TokenHash,
+        expires_at: Option<Timestamp>,
+        revoked: bool,
+        now: Timestamp,
+    ) -> Result<NewToken<'a>, Error> {
+        let created_at = time_to_sql(now)?;
+        Ok(NewToken {
+            hash: hash.as_bytes().as_slice(),
+            kind,
+            owner_id: None,
+            scopes: String::new(),
+            note: "",
+            repository: None,
+            workflow_permission: None,
+            created_at,
+            expires_at: opt_time_to_sql(expires_at)?,
+            revoked_at: revoked.then_some(created_at),
+            operation: "storing a token",
+        })
+    }
+}
+
+/// A use of a token to record, as stored times.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TokenUse {
+    /// When it was used.
+    pub(crate) at: i64,
+    /// A use recorded after this makes recording this one needless
+    /// ([`LAST_USED_GRANULARITY`]).
+    pub(crate) recorded_after: i64,
+}
+
+impl TokenUse {
+    /// A use at `now`.
+    pub(crate) fn at(now: Timestamp) -> Result<TokenUse, Error> {
+        let at = time_to_sql(now)?;
+        let granularity = i64::try_from(LAST_USED_GRANULARITY.as_secs()).unwrap_or(i64::MAX);
+        Ok(TokenUse {
+            at,
+            recorded_after: at.saturating_sub(granularity),
+        })
+    }
+
+    /// Whether a use at `now` need not be written, as this process wrote
+    /// one at `recorded` less than [`LAST_USED_GRANULARITY`] before.
+    pub(crate) fn recorded_recently(recorded: Option<Timestamp>, now: Timestamp) -> bool {
+        recorded.is_some_and(|recorded| {
+            recorded <= now && now < recorded.saturating_add(LAST_USED_GRANULARITY)
+        })
+    }
+}
+
+/// The error for a token hash that is stored already. The hash is not
+/// secret, but there is no use in echoing it.
+pub(crate) fn token_hash_taken() -> Error {
+    Error::already_exists("token", "with this hash")
 }
 
 row_struct! {
