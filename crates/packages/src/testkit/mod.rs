@@ -148,6 +148,26 @@ impl Fixture for StoreFixture {
     }
 }
 
+/// The cache options of the cached fixtures: a long TTL, so that any
+/// missed invalidation shows.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+fn long_lived_cache() -> crate::CacheOptions {
+    crate::CacheOptions::default()
+        .with_ttl(Duration::from_secs(3600))
+        .with_capacity(1000)
+}
+
+/// The store of `inner` reopened, behind a fresh cache: what a restart of
+/// a cached fixture gives.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn reopen_cached(inner: &impl Fixture) -> Option<Arc<dyn PackageStore>> {
+    let reopened = inner.reopen().await?;
+    Some(Arc::new(crate::CachedStore::from_arc(
+        reopened,
+        crate::CacheOptions::default(),
+    )))
+}
+
 /// One conformance case.
 #[derive(Debug, Clone, Copy)]
 pub struct Case {

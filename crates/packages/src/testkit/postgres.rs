@@ -3,12 +3,11 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::Fixture;
-use crate::{CacheOptions, CachedStore, PackageStore, PgOptions, PgPackageStore};
+use super::{long_lived_cache, reopen_cached, Fixture};
+use crate::{CachedStore, PackageStore, PgOptions, PgPackageStore};
 
 /// A [`PgPackageStore`] over the empty database at a URL (one database per
 /// fixture: the cases expect an empty store); [`reopen`](Fixture::reopen)
@@ -98,10 +97,7 @@ impl CachedPgFixture {
     /// A cache over a store over the empty database at `url`.
     pub fn new(url: impl Into<String>) -> Self {
         let database = PgFixture::new(url);
-        let options = CacheOptions::default()
-            .with_ttl(Duration::from_secs(3600))
-            .with_capacity(1000);
-        let store = CachedStore::new(database.store.clone(), options);
+        let store = CachedStore::new(database.store.clone(), long_lived_cache());
         CachedPgFixture { database, store }
     }
 }
@@ -114,10 +110,6 @@ impl Fixture for CachedPgFixture {
     }
 
     async fn reopen(&self) -> Option<Arc<dyn PackageStore>> {
-        let reopened = self.database.reopen().await?;
-        Some(Arc::new(CachedStore::from_arc(
-            reopened,
-            CacheOptions::default(),
-        )))
+        reopen_cached(&self.database).await
     }
 }

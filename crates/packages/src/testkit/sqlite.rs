@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
-use super::Fixture;
-use crate::{CacheOptions, CachedStore, PackageStore, SqlitePackageStore};
+use super::{long_lived_cache, reopen_cached, Fixture};
+use crate::{CachedStore, PackageStore, SqlitePackageStore};
 
 /// A [`SqlitePackageStore::in_memory`] fixture.
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
@@ -105,11 +105,7 @@ impl CachedSqliteFixture {
     /// A cache over a fresh database file.
     pub fn new() -> Self {
         let file = SqliteFileFixture::new();
-        let options = CacheOptions {
-            ttl: Duration::from_secs(3600),
-            capacity: 1000,
-        };
-        let store = CachedStore::new(file.store.clone(), options);
+        let store = CachedStore::new(file.store.clone(), long_lived_cache());
         CachedSqliteFixture { file, store }
     }
 }
@@ -121,11 +117,7 @@ impl Fixture for CachedSqliteFixture {
     }
 
     async fn reopen(&self) -> Option<Arc<dyn PackageStore>> {
-        let reopened = self.file.reopen().await?;
-        Some(Arc::new(CachedStore::from_arc(
-            reopened,
-            CacheOptions::default(),
-        )))
+        reopen_cached(&self.file).await
     }
 }
 
