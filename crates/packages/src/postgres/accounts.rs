@@ -13,7 +13,8 @@ use crate::page::{Cursor, Page, PageRequest};
 use crate::postgres::convert::{parse, time_from_sql, time_to_sql, unique};
 use crate::postgres::notify::{notify, Change};
 use crate::postgres::statement::{
-    column, columns, execute, execute_one, query, query_columns, query_one, query_opt, read,
+    columns, execute, execute_one, insert_returning_id, query, query_columns, query_opt,
+    query_value, read,
 };
 use crate::stored::{limit_plus_one, page_of, AccountRow};
 
@@ -77,8 +78,8 @@ pub(crate) async fn create(
         OwnerKind::User => ("user", true),
         OwnerKind::Organization(policy) => ("organization", policy.members_can_create_packages),
     };
-    let row = unique(
-        query_one(
+    let id = unique(
+        insert_returning_id(
             c,
             "INSERT INTO accounts (login, kind, members_can_create_packages, created_at)
              VALUES ($1, $2, $3, $4) RETURNING id",
@@ -91,7 +92,7 @@ pub(crate) async fn create(
     // Access contexts cached as "no such namespace" must learn of it.
     notify(c, Change::Account(login.as_str())).await?;
     Ok(Account {
-        id: AccountId::new(column(&row, 0, "creating an account")?),
+        id: AccountId::new(id),
         login: login.clone(),
         kind,
         created_at: now,
@@ -326,16 +327,13 @@ pub(crate) async fn team_id(
     organization_id: AccountId,
     team: &TeamSlug,
 ) -> Result<Option<i64>, Error> {
-    let operation = "looking up a team";
-    query_opt(
+    query_value(
         c,
         "SELECT id FROM teams WHERE organization_id = $1 AND slug = $2",
         &[&organization_id.get(), &team.as_str()],
-        operation,
+        "looking up a team",
     )
-    .await?
-    .map(|row| column(&row, 0, operation))
-    .transpose()
+    .await
 }
 
 async fn require_team(

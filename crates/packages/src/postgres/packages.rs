@@ -14,7 +14,9 @@ use crate::page::{Page, PageRequest};
 use crate::postgres::accounts;
 use crate::postgres::convert::{parse, time_to_sql, to_json, unique};
 use crate::postgres::notify::{notify, Change};
-use crate::postgres::statement::{column, execute, execute_one, query, query_one, query_opt, read};
+use crate::postgres::statement::{
+    column, execute, execute_one, insert_returning_id, query, query_opt, query_value, read,
+};
 pub(crate) use crate::stored::SoftDeleted;
 use crate::stored::{limit_plus_one, package_cursor, packages_after, page_of, PackageRow};
 
@@ -117,16 +119,13 @@ pub(crate) async fn live_id(
     c: &impl GenericClient,
     name: &RepositoryName,
 ) -> Result<Option<i64>, Error> {
-    let operation = "looking up a package";
-    query_opt(
+    query_value(
         c,
         "SELECT id FROM packages WHERE name = $1 AND deleted_at IS NULL",
         &[&name.as_str()],
-        operation,
+        "looking up a package",
     )
-    .await?
-    .map(|row| column(&row, 0, operation))
-    .transpose()
+    .await
 }
 
 /// The id of the live package named `name`, or [`Error::NotFound`].
@@ -227,9 +226,8 @@ pub(crate) async fn create(
         check_grantee(c, &package.name, owner, &grant.grantee).await?;
     }
     let metadata = to_json("package metadata", &PackageMetadata::default())?;
-    let operation = "creating a package";
-    let row = unique(
-        query_one(
+    let id = unique(
+        insert_returning_id(
             c,
             "INSERT INTO packages (name, owner_id, visibility, linked_repository, inherit_access,
                  metadata, version_count, created_at, updated_at)
@@ -243,12 +241,11 @@ pub(crate) async fn create(
                 &metadata,
                 &now_sql,
             ],
-            operation,
+            "creating a package",
         )
         .await,
         taken,
     )?;
-    let id: i64 = column(&row, 0, operation)?;
     for grant in &package.grants {
         upsert_grant(c, id, &grant.grantee, grant.role).await?;
     }

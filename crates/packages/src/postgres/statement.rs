@@ -59,6 +59,29 @@ pub(crate) async fn query_one(
     c.query_one(&statement, params).await.during(operation)
 }
 
+/// The first column of a query's first row, or `None` without a row.
+pub(crate) async fn query_value<T: FromSqlOwned>(
+    c: &impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+    operation: &'static str,
+) -> Result<Option<T>, Error> {
+    query_opt(c, sql, params, operation)
+        .await?
+        .map(|row| column(&row, 0, operation))
+        .transpose()
+}
+
+/// Runs an `INSERT ... RETURNING id`; the new row's id.
+pub(crate) async fn insert_returning_id(
+    c: &impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+    operation: &'static str,
+) -> Result<i64, Error> {
+    column(&query_one(c, sql, params, operation).await?, 0, operation)
+}
+
 /// Runs a statement that changes rows; how many it changed.
 pub(crate) async fn execute(
     c: &impl GenericClient,

@@ -11,7 +11,7 @@ use crate::postgres::accounts;
 use crate::postgres::convert::{time_to_sql, unique};
 use crate::postgres::notify::{notify, Change};
 use crate::postgres::statement::{
-    column, execute, execute_one, exists, query, query_one, query_opt, read,
+    execute, execute_one, exists, insert_returning_id, query, query_opt, read,
 };
 use crate::stored::{token_hash_taken, NewToken, TokenRow, TokenUse};
 use crate::token::{TokenRecord, WorkflowToken};
@@ -87,8 +87,8 @@ async fn insert(c: &impl GenericClient, new: NewToken<'_>) -> Result<TokenRecord
     {
         return Err(token_hash_taken());
     }
-    let row = unique(
-        query_one(
+    let id = unique(
+        insert_returning_id(
             c,
             NewToken::INSERT,
             &[
@@ -108,7 +108,7 @@ async fn insert(c: &impl GenericClient, new: NewToken<'_>) -> Result<TokenRecord
         .await,
         token_hash_taken,
     )?;
-    require(c, TokenId::new(column(&row, 0, new.operation)?)).await
+    require(c, TokenId::new(id)).await
 }
 
 /// Stores a personal access token.

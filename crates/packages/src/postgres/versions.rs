@@ -17,7 +17,9 @@ use crate::postgres::convert::{
 };
 use crate::postgres::notify::{notify, Change};
 use crate::postgres::packages::{self, set_deleted, SoftDeleted};
-use crate::postgres::statement::{column, execute, query, query_one, query_opt};
+use crate::postgres::statement::{
+    column, columns, execute, insert_returning_id, query, query_opt, query_value,
+};
 use crate::stored::{
     ensure_version_restorable, limit_plus_one, page_of, version_cursor, versions_before,
 };
@@ -120,16 +122,13 @@ async fn tagged_version_id(
     package_id: i64,
     tag: &Tag,
 ) -> Result<Option<i64>, Error> {
-    let operation = "looking up a tag";
-    query_opt(
+    query_value(
         c,
         "SELECT version_id FROM version_tags WHERE package_id = $1 AND tag = $2",
         &[&package_id, &tag.as_str()],
-        operation,
+        "looking up a tag",
     )
-    .await?
-    .map(|row| column(&row, 0, operation))
-    .transpose()
+    .await
 }
 
 /// Records a push of a version, moving its tags to it.
@@ -156,10 +155,12 @@ pub(crate) async fn record(
         &[&package_id, &version.digest.as_str()],
         "looking up a version",
     )
-    .await?;
+    .await?
+    .map(|row| columns::<(i64, Option<i64>)>(&row, "looking up a version"))
+    .transpose()?;
     let (id, newly_live) = match existing {
         None => {
-            let row = query_one(
+            let id = insert_returning_id(
                 c,
                 "INSERT INTO versions (package_id, digest, media_type, size, platforms, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id",
@@ -174,11 +175,9 @@ pub(crate) async fn record(
                 operation,
             )
             .await?;
-            (column::<i64>(&row, 0, operation)?, true)
+            (id, true)
         }
-        Some(row) => {
-            let id: i64 = column(&row, 0, operation)?;
-            let deleted_at: Option<i64> = column(&row, 1, operation)?;
+        Some((id, deleted_at)) => {
             execute(
                 c,
                 "UPDATE versions SET media_type = $1, size = $2, platforms = $3, updated_at = $4,
