@@ -12,9 +12,9 @@ use wharf_auth::{Timestamp, Visibility};
 use wharf_packages::prelude::*;
 use wharf_packages::{
     Error, NewVersion, PackageChanges, PageRequest, PgOptions, PgPackageStore, VersionQuery,
-    NOTIFY_CHANNEL,
+    VersionRecord, NOTIFY_CHANNEL,
 };
-use wharf_reference::{Digest, MediaType};
+use wharf_reference::{Digest, MediaType, RepositoryName, Tag};
 
 mod common;
 use common::{octocat_with_a_token, octocat_with_app, NOW};
@@ -34,6 +34,50 @@ async fn two_replicas() -> Option<(PgPackageStore, PgPackageStore)> {
     Some((a, b))
 }
 
+/// Two replicas over one fresh database, with octocat's package `app`
+/// created on the first.
+async fn two_replicas_with_app() -> Option<(PgPackageStore, PgPackageStore, RepositoryName)> {
+    let (a, b) = two_replicas().await?;
+    let name = octocat_with_app(&a).await.name().clone();
+    Some((a, b, name))
+}
+
+/// A session of the database at `url`, outside any store.
+async fn session(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    client
+}
+
+/// A store over a database on `port` of this machine that is out of
+/// reach (nothing listens, or nothing answers).
+fn unreachable_store(port: u16, options: PgOptions) -> PgPackageStore {
+    let url = format!("postgres://postgres@127.0.0.1:{port}/registry");
+    PgPackageStore::from_pool_with(options.pool(&url).expect("pool"), options)
+}
+
+fn latest() -> Tag {
+    "latest".parse().expect("tag")
+}
+
+/// The live versions of the package `name` (at most 100).
+async fn live_versions(store: &PgPackageStore, name: &RepositoryName) -> Vec<VersionRecord> {
+    store
+        .list_versions(name, VersionQuery::active(), &PageRequest::first(100))
+        .await
+        .expect("list")
+        .items
+}
+
+/// The version count of the package `name`.
+async fn version_count(store: &PgPackageStore, name: &RepositoryName) -> Option<u64> {
+    store
+        .package(name)
+        .await
+        .expect("get")
+        .map(|p| p.version_count)
+}
+
 fn manifest(n: u32) -> NewVersion {
     NewVersion::new(
         Digest::sha256(format!("manifest {n}").as_bytes()),
@@ -44,9 +88,8 @@ fn manifest(n: u32) -> NewVersion {
 
 /// The rows of `wharf_schema_migrations` for `component`, in version order.
 async fn applied(url: &str, component: &str) -> Vec<i64> {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connect");
-    tokio::spawn(connection);
-    client
+    session(url)
+        .await
         .query(
             "SELECT version FROM wharf_schema_migrations WHERE component = $1 ORDER BY version",
             &[&component],
@@ -114,25 +157,15 @@ async fn replicas_see_each_others_package_changes_at_once() {
     );
 
     let pushed = a
-        .record_version(
-            &name,
-            &manifest(1).with_tag("latest".parse().expect("tag")),
-            NOW,
-        )
+        .record_version(&name, &manifest(1).with_tag(latest()), NOW)
         .await
         .expect("push on a");
     b.delete_version(&name, pushed.id, NOW)
         .await
         .expect("delete on b");
-    assert_eq!(
-        a.package(&name)
-            .await
-            .expect("get")
-            .map(|p| p.version_count),
-        Some(0)
-    );
+    assert_eq!(version_count(&a, &name).await, Some(0));
     assert!(a
-        .version_by_tag(&name, &"latest".parse().expect("tag"))
+        .version_by_tag(&name, &latest())
         .await
         .expect("tag")
         .is_none());
@@ -164,8 +197,7 @@ async fn other_components_migrations_are_left_alone_and_a_newer_schema_is_refuse
     let Some(url) = fresh_database() else {
         return;
     };
-    let (client, connection) = tokio_postgres::connect(&url, NoTls).await.expect("connect");
-    tokio::spawn(connection);
+    let client = session(&url).await;
     // The storage crate's rows in the shared table, made first.
     client
         .batch_execute(
@@ -282,11 +314,10 @@ async fn changes_announce_themselves_on_the_notify_channel_when_they_commit() {
 /// the tag ends on the new push.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_version_deleted_while_its_tag_moves_leaves_consistent_records() {
-    let Some((a, b)) = two_replicas().await else {
+    let Some((a, b, name)) = two_replicas_with_app().await else {
         return;
     };
-    let name = octocat_with_app(&a).await.name().clone();
-    let latest: wharf_reference::Tag = "latest".parse().expect("tag");
+    let latest = latest();
     for round in 0..10 {
         let old = a
             .record_version(&name, &manifest(2 * round).with_tag(latest.clone()), NOW)
@@ -299,19 +330,9 @@ async fn a_version_deleted_while_its_tag_moves_leaves_consistent_records() {
         );
         deleted.expect("delete the old version");
         let pushed = pushed.expect("push the new version");
-        let live = a
-            .list_versions(&name, VersionQuery::active(), &PageRequest::first(100))
-            .await
-            .expect("list");
-        let count = a
-            .package(&name)
-            .await
-            .expect("get")
-            .expect("exists")
-            .version_count;
         assert_eq!(
-            count,
-            live.items.len() as u64,
+            version_count(&a, &name).await,
+            Some(live_versions(&a, &name).await.len() as u64),
             "round {round}: the count is exact"
         );
         assert_eq!(
@@ -329,11 +350,10 @@ async fn a_version_deleted_while_its_tag_moves_leaves_consistent_records() {
 /// are retried, every push lands, the tag is on exactly one version.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_pushes_from_two_replicas_all_land() {
-    let Some((a, b)) = two_replicas().await else {
+    let Some((a, b, name)) = two_replicas_with_app().await else {
         return;
     };
-    let name = octocat_with_app(&a).await.name().clone();
-    let latest: wharf_reference::Tag = "latest".parse().expect("tag");
+    let latest = latest();
     let pushes: Vec<_> = (0..16)
         .map(|n| {
             let store = if n % 2 == 0 { a.clone() } else { b.clone() };
@@ -348,25 +368,10 @@ async fn concurrent_pushes_from_two_replicas_all_land() {
     for push in pushes {
         push.await.expect("task").expect("every push lands");
     }
-    let live = b
-        .list_versions(&name, VersionQuery::active(), &PageRequest::first(100))
-        .await
-        .expect("list");
-    assert_eq!(live.items.len(), 16);
-    assert_eq!(
-        a.package(&name)
-            .await
-            .expect("get")
-            .map(|p| p.version_count),
-        Some(16)
-    );
-    assert_eq!(
-        live.items
-            .iter()
-            .filter(|v| v.tags.contains(&latest))
-            .count(),
-        1
-    );
+    let live = live_versions(&b, &name).await;
+    assert_eq!(live.len(), 16);
+    assert_eq!(version_count(&a, &name).await, Some(16));
+    assert_eq!(live.iter().filter(|v| v.tags.contains(&latest)).count(), 1);
 }
 
 /// A token revoked on one replica while the other records its use: both
@@ -412,8 +417,7 @@ async fn a_dead_database_is_unavailable_quickly() {
             Err(e @ Error::Unavailable { .. }) => assert!(e.is_unavailable()),
             other => panic!("port {port}: expected Unavailable, got {other:?}"),
         }
-        let store =
-            PgPackageStore::from_pool_with(options.pool(&url).expect("pool"), options.clone());
+        let store = unreachable_store(port, options.clone());
         let found = store.find_token(&wharf_auth::TokenHash::of("secret")).await;
         assert!(
             matches!(found, Err(Error::Unavailable { .. })),
@@ -440,8 +444,7 @@ async fn a_call_past_the_operation_timeout_is_unavailable() {
         .await
         .expect("connect");
     let (_, record) = octocat_with_a_token(&store).await;
-    let (mut client, connection) = tokio_postgres::connect(&url, NoTls).await.expect("connect");
-    tokio::spawn(connection);
+    let mut client = session(&url).await;
     let blocker = client.transaction().await.expect("begin");
     blocker
         .execute(
@@ -471,8 +474,7 @@ async fn a_call_past_the_operation_timeout_is_unavailable() {
 
 /// Returns once a session of the database at `url` waits for a lock.
 async fn wait_for_a_lock_wait(url: &str) {
-    let (client, connection) = tokio_postgres::connect(url, NoTls).await.expect("connect");
-    tokio::spawn(connection);
+    let client = session(url).await;
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let waiting: i64 = client
@@ -504,14 +506,13 @@ async fn a_serialization_failure_is_retried_and_unavailable_when_attempts_run_ou
         return;
     };
     octocat_with_app(&PgPackageStore::connect(&url).await.expect("connect")).await;
-    let name: wharf_reference::RepositoryName = "octocat/app".parse().expect("name");
+    let name: RepositoryName = "octocat/app".parse().expect("name");
     for (attempts, lands) in [(2, true), (1, false)] {
         let store =
             PgPackageStore::connect_with(&url, PgOptions::default().with_attempts(attempts))
                 .await
                 .expect("connect");
-        let (mut client, connection) = tokio_postgres::connect(&url, NoTls).await.expect("connect");
-        tokio::spawn(connection);
+        let mut client = session(&url).await;
         let other = client.transaction().await.expect("begin");
         other
             .execute(
@@ -556,8 +557,7 @@ async fn a_cache_over_a_dead_database_is_unavailable_for_every_sharer() {
         .expect("bind");
     let port = silent.local_addr().expect("port").port();
     let options = PgOptions::default().with_connect_timeout(Duration::from_millis(300));
-    let url = format!("postgres://postgres@127.0.0.1:{port}/registry");
-    let store = PgPackageStore::from_pool_with(options.pool(&url).expect("pool"), options);
+    let store = unreachable_store(port, options);
     let cached = wharf_packages::CachedStore::new(store, wharf_packages::CacheOptions::default());
     let hash = wharf_auth::TokenHash::of("secret");
     let lookups: Vec<_> = (0..8)
@@ -584,8 +584,7 @@ async fn a_replica_waits_for_another_replicas_migration() {
     let Some(url) = fresh_database() else {
         return;
     };
-    let (mut client, connection) = tokio_postgres::connect(&url, NoTls).await.expect("connect");
-    tokio::spawn(connection);
+    let mut client = session(&url).await;
     let other = client.transaction().await.expect("begin");
     other
         .execute(
