@@ -19,9 +19,12 @@ use crate::version::VersionRecord;
 mod rows;
 
 pub(crate) use rows::{
-    repository_access, row_struct, token_hash_taken, AccountRow, ExpiredVersionRow, FromColumns,
-    NewToken, PackageRow, TokenRow, TokenUse,
+    repository_access, token_hash_taken, AccountRow, ExpiredVersionRow, FromColumns, NewToken,
+    PackageRow, TokenRow, TokenUse,
 };
+// Only the SQLite store declares rows of its own (a version's columns).
+#[cfg(feature = "sqlite")]
+pub(crate) use rows::row_struct;
 
 /// A timestamp as a stored integer (Unix seconds).
 pub(crate) fn time_to_sql(time: Timestamp) -> Result<i64, Error> {

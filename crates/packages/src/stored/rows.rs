@@ -51,6 +51,7 @@ macro_rules! row_struct {
         }
     };
 }
+#[cfg(feature = "sqlite")]
 pub(crate) use row_struct;
 
 row_struct! {
