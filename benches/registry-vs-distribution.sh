@@ -44,8 +44,9 @@
 # Distribution (both on filesystem storage); wharf-shared against Wharf
 # embedded; "on S3", wharf-shared against distribution-s3 with issue 11's
 # targets (push >= 1.5x, pull >= 1.0x, manifest GET >= 5x, RSS <= 0.5x); the
-# ceiling; the authentication overhead. The S3 pair adds about three minutes
-# to the default run (moto's speed sets most of it, see BENCHMARKS.md).
+# ceiling; the authentication overhead. distribution-s3 adds 3.5 to 6
+# minutes to a run on a busy 2-core machine, nearly all of it its six
+# 512 MiB pushes through moto (see BENCHMARKS.md).
 # The markdown goes to stdout and to --out (default
 # target/bench-registry.md). Needs wrk, ab (apache2-utils), curl, jq, python3 and
 # docker-registry; installs the missing ones with apt-get when run as root.
