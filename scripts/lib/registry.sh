@@ -91,14 +91,21 @@ reg_start_wharf() {
   REG_PIDS+=("$REG_LAST_PID")
 }
 
-# reg_start_distribution ADDR DIR LOG: write a CNCF Distribution config using
-# filesystem storage under DIR/storage and start `docker-registry serve` in the
-# background; sets REG_LAST_PID.
+# reg_start_distribution ADDR DIR LOG [STORAGE]: write a CNCF Distribution
+# config in DIR and start `docker-registry serve` in the background; sets
+# REG_LAST_PID. STORAGE is the storage driver's YAML, lines indented by two
+# spaces as they go under `storage:` (e.g. an `s3:` block and `redirect:`);
+# by default filesystem storage under DIR/storage.
 reg_start_distribution() {
-  local addr=$1 dir=$2 log=$3
+  local addr=$1 dir=$2 log=$3 storage=${4:-}
   command -v docker-registry >/dev/null ||
     reg_die "docker-registry (CNCF Distribution) is not installed: apt-get install -y docker-registry"
-  mkdir -p "$dir/storage"
+  if [[ -z $storage ]]; then
+    mkdir -p "$dir/storage"
+    storage="  filesystem:
+    rootdirectory: $dir/storage"
+  fi
+  mkdir -p "$dir"
   cat >"$dir/config.yml" <<EOF
 version: 0.1
 log:
@@ -106,8 +113,7 @@ log:
   accesslog:
     disabled: true
 storage:
-  filesystem:
-    rootdirectory: $dir/storage
+$storage
   delete:
     enabled: true
   cache:
