@@ -5,7 +5,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use wharf_auth::{
@@ -21,7 +21,8 @@ use crate::id::{PackageId, TokenId, VersionId};
 use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord};
 use crate::page::{Page, PageRequest};
 use crate::store::{
-    AccountStore, PackageRecords, PackageStore, PurgeReport, TokenStore, LAST_USED_GRANULARITY,
+    AccountStore, PackageRecords, PackageStore, PurgeReport, Revision, TokenStore,
+    LAST_USED_GRANULARITY,
 };
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
@@ -71,16 +72,16 @@ impl CacheOptions {
     }
 }
 
-/// One kind of answer, keyed by the cache generation it was loaded under
-/// and the question: an answer of an older generation is never asked for
-/// again and ages out. moka bounds each kind by
+/// One kind of answer, keyed by the [`Revision`] it was loaded under and
+/// the question: an answer of an older revision is never asked for again
+/// and ages out. moka bounds each kind by
 /// [`CacheOptions::capacity`] (evicting the least useful entries, not
 /// everything at once), expires entries after [`CacheOptions::ttl`], and
 /// lets concurrent askers of the same question share one load, so neither
 /// a full cache nor a burst of requests for one token becomes a stampede
 /// on the database.
 struct Map<K, V> {
-    entries: moka::future::Cache<(u64, K), V>,
+    entries: moka::future::Cache<(Revision, K), V>,
 }
 
 impl<K, V> Map<K, V>
@@ -103,6 +104,11 @@ struct Cache {
     /// Bumped after every change made through the store: an answer loaded
     /// under an older generation is not reused.
     generation: AtomicU64,
+    /// Answers are kept by [`Revision`]: the generation and the number of
+    /// whole `ttl` periods since this instant, so that every answer (and
+    /// whatever a caller concluded from it under the same revision) ends
+    /// with its period, at most `ttl` after it was read.
+    started: Instant,
     tokens: Map<TokenHash, Option<TokenRecord>>,
     tokens_by_id: Map<TokenId, Option<TokenRecord>>,
     packages: Map<RepositoryName, Option<PackageRecord>>,
@@ -169,6 +175,7 @@ impl CachedStore {
             cache: Arc::new(Cache {
                 options,
                 generation: AtomicU64::new(0),
+                started: Instant::now(),
                 tokens: Map::new(options),
                 tokens_by_id: Map::new(options),
                 packages: Map::new(options),
@@ -188,22 +195,31 @@ impl CachedStore {
         self.cache.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    async fn cached<K, V, Fut>(&self, map: &Map<K, V>, key: K, load: Fut) -> Result<V, Error>
+    /// The cached answer for `key`, or the one `load` gives (made only on
+    /// a miss: a hit allocates nothing, which matters on the per-request
+    /// path, where the inner store's futures are boxed).
+    async fn cached<K, V, Fut>(
+        &self,
+        map: &Map<K, V>,
+        key: K,
+        load: impl FnOnce() -> Fut,
+    ) -> Result<V, Error>
     where
         K: Eq + Hash + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
         Fut: Future<Output = Result<V, Error>>,
     {
-        let CacheOptions { ttl, capacity } = self.cache.options;
-        if ttl.is_zero() || capacity == 0 {
-            return load.await;
+        // Read the revision before loading: if a change lands while
+        // loading, the answer is stored under the old one and never served.
+        let Some(revision) = self.current() else {
+            return load().await;
+        };
+        let key = (revision, key);
+        if let Some(hit) = map.entries.get(&key).await {
+            return Ok(hit);
         }
-        // Read the generation before loading: if a change lands while
-        // loading, the answer is stored under the old generation and never
-        // served.
-        let generation = self.cache.generation.load(Ordering::Acquire);
         map.entries
-            .try_get_with((generation, key), load)
+            .try_get_with(key, load())
             .await
             .map_err(|err: Arc<Error>| {
                 // Concurrent askers shared the load, and its failure: each
@@ -218,6 +234,19 @@ impl CachedStore {
                     }
                 })
             })
+    }
+
+    /// The revision answers are kept under now; `None` when nothing is
+    /// kept (a zero `ttl` or capacity).
+    fn current(&self) -> Option<Revision> {
+        let CacheOptions { ttl, capacity } = self.cache.options;
+        if ttl.is_zero() || capacity == 0 {
+            return None;
+        }
+        let generation = self.cache.generation.load(Ordering::Acquire);
+        let elapsed = self.cache.started.elapsed().as_nanos();
+        let period = u64::try_from(elapsed / ttl.as_nanos()).unwrap_or(u64::MAX);
+        Some(Revision::new(generation, period))
     }
 
     /// Runs a lookup that is not cached.
@@ -277,12 +306,12 @@ forward! {
 forward! {
     impl TokenStore {
         async fn find_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, Error> {
-            self.cached(&self.cache.tokens, *hash, self.inner.find_token(hash))
+            self.cached(&self.cache.tokens, *hash, || self.inner.find_token(hash))
                 .await
         }
 
         async fn token(&self, id: TokenId) -> Result<Option<TokenRecord>, Error> {
-            self.cached(&self.cache.tokens_by_id, id, self.inner.token(id))
+            self.cached(&self.cache.tokens_by_id, id, || self.inner.token(id))
                 .await
         }
 
@@ -292,14 +321,11 @@ forward! {
             // the cached answer for this id so that `token(id)` shows the new
             // time (at most once per granularity per token). Answers found by
             // hash may show an older `last_used_at` (documented).
-            let generation = self.cache.generation.load(Ordering::Acquire);
-            let cached = self
-                .cache
-                .tokens_by_id
-                .entries
-                .get(&(generation, id))
-                .await
-                .flatten();
+            let revision = self.current();
+            let cached = match revision {
+                Some(revision) => self.cache.tokens_by_id.entries.get(&(revision, id)).await.flatten(),
+                None => None,
+            };
             let recent = cached
                 .and_then(|record| record.last_used_at)
                 .is_some_and(|last| now < last.saturating_add(LAST_USED_GRANULARITY));
@@ -307,12 +333,14 @@ forward! {
                 return Ok(());
             }
             let result = self.inner.record_token_use(id, now).await;
-            self.cache
-                .tokens_by_id
-                .entries
-                .invalidate(&(generation, id))
-                .await;
+            if let Some(revision) = revision {
+                self.cache.tokens_by_id.entries.invalidate(&(revision, id)).await;
+            }
             result
+        }
+
+        fn revision(&self) -> Option<Revision> {
+            self.current()
         }
     }
     change fn insert_personal_token(token: &StoredToken, now: Timestamp) -> TokenRecord;
@@ -325,7 +353,9 @@ forward! {
 forward! {
     impl PackageRecords {
         async fn package(&self, name: &RepositoryName) -> Result<Option<PackageRecord>, Error> {
-            self.cached(&self.cache.packages, name.clone(), self.inner.package(name))
+            self.cached(&self.cache.packages, name.clone(), || {
+                self.inner.package(name)
+            })
                 .await
         }
 
@@ -339,7 +369,7 @@ forward! {
             self.cached(
                 &self.cache.contexts,
                 key,
-                self.inner.access_context(name, caller, lookup),
+                || self.inner.access_context(name, caller, lookup),
             )
             .await
         }

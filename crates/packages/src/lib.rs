@@ -177,7 +177,7 @@ pub use postgres::{PgOptions, PgPackageStore, MIGRATION_LOCK, NOTIFY_CHANNEL};
 pub use sqlite::{SqliteOptions, SqlitePackageStore};
 pub use store::{
     AccountStore, PackageRecords, PackageStore, PurgeReport, PurgedPackage, PurgedVersion,
-    TokenStore, LAST_USED_GRANULARITY,
+    Revision, TokenStore, LAST_USED_GRANULARITY,
 };
 
 /// The store traits, for calling their methods on a store (a concrete

@@ -676,3 +676,31 @@ fn assert_invalid_token(reply: &common::Reply) {
         "{reply:?}"
     );
 }
+
+#[tokio::test]
+async fn a_pull_allowed_many_times_is_refused_as_soon_as_the_package_turns_private() {
+    // The registry remembers allowed requests (the same credentials, the
+    // same repository): a change through the store must end that at once,
+    // for anonymous callers and for bearer tokens alike.
+    let ghcr = with_public_app("alice/private-app").await;
+    let (_, basic) = personal_token(&ghcr, "bob", "read:packages", None).await;
+    let bearer = bearer_with(&ghcr, &basic, &["repository:alice/public-app:pull"]).await;
+    let path = "/v2/alice/public-app/manifests/1.0";
+    for _ in 0..3 {
+        assert_eq!(ghcr.get(path, None).await.status, 200);
+        assert_eq!(ghcr.get(path, Some(&bearer)).await.status, 200);
+    }
+
+    ghcr.assert_send_json(
+        Method::PATCH,
+        "/user/packages/container/public-app",
+        &ghcr.basic("alice"),
+        &json!({ "visibility": "private" }),
+        200,
+    )
+    .await;
+    let anonymous = ghcr.get(path, None).await;
+    assert_eq!(anonymous.status, 401, "{anonymous:?}");
+    let bob = ghcr.get(path, Some(&bearer)).await;
+    assert_eq!(bob.status, 404, "{bob:?}");
+}

@@ -8,7 +8,7 @@ mod token;
 
 pub use account::AccountStore;
 pub use package::{PackageRecords, PurgeReport, PurgedPackage, PurgedVersion};
-pub use token::{TokenStore, LAST_USED_GRANULARITY};
+pub use token::{Revision, TokenStore, LAST_USED_GRANULARITY};
 
 /// The registry's persistent records: accounts (users and organizations),
 /// organization members and teams, personal access and workflow tokens,

@@ -65,4 +65,31 @@ pub trait TokenStore: Send + Sync {
     /// Notes that a token authenticated a request at `now`, to within
     /// [`LAST_USED_GRANULARITY`] (most calls write nothing).
     async fn record_token_use(&self, id: TokenId, now: Timestamp) -> Result<(), Error>;
+
+    /// Which answers the whole store gives now, for callers that keep
+    /// conclusions drawn from them (a registry remembering that a token
+    /// may pull a repository): while two calls return the same
+    /// [`Revision`], every answer of the store between them may be taken
+    /// as unchanged; a change made through the store, one reported to it,
+    /// or the end of its reuse period gives a new one. `None` (the
+    /// default) when the store cannot say so: keep nothing.
+    /// [`CachedStore`](crate::CachedStore) gives one.
+    fn revision(&self) -> Option<Revision> {
+        None
+    }
+}
+
+/// What [`TokenStore::revision`] gives: compare two with `==`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Revision {
+    generation: u64,
+    period: u64,
+}
+
+impl Revision {
+    /// The revision of `generation` (a count of changes) in `period` (a
+    /// count of reuse periods).
+    pub fn new(generation: u64, period: u64) -> Revision {
+        Revision { generation, period }
+    }
 }

@@ -203,7 +203,7 @@ impl Accounts {
         manifest: &Manifest,
         tagged: bool,
     ) -> Result<PreparedPush, ApiError> {
-        let caller = self.caller(parts, None).await?;
+        let caller = self.caller(parts, || None).await?;
         let mut prepared = PreparedPush {
             accounts: self.clone(),
             metadata: None,

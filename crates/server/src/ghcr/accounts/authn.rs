@@ -9,7 +9,7 @@ use wharf_auth::{
     ChallengeError, Claims, Credentials, Identity, Principal, Resource, Scope, ScopeActions,
     Timestamp, TokenHash, TokenSigner,
 };
-use wharf_packages::TokenId;
+use wharf_packages::{Credential, TokenId, TokenRecord};
 use wharf_reference::RepositoryName;
 
 use super::{store_failure, Accounts};
@@ -27,6 +27,8 @@ pub(crate) enum Caller {
         /// The principal of the stored token it was minted from, as that
         /// token stands now (anonymous for an anonymous bearer token).
         principal: Principal,
+        /// When it, or the stored token, stops working.
+        until: Timestamp,
     },
     /// A stored token: a personal access token or a workflow token.
     Stored {
@@ -34,6 +36,8 @@ pub(crate) enum Caller {
         principal: Principal,
         /// The stored token's id, which bearer tokens minted from it name.
         token: TokenId,
+        /// When it expires, if it does.
+        until: Option<Timestamp>,
     },
 }
 
@@ -73,6 +77,16 @@ impl Caller {
                 !claims.access.actions_for(&Resource::Catalog).is_empty()
             }
             Caller::Anonymous | Caller::Stored { .. } => true,
+        }
+    }
+
+    /// When the caller's credentials stop working by themselves (an
+    /// expiry), if they do.
+    pub(crate) fn until(&self) -> Option<Timestamp> {
+        match self {
+            Caller::Anonymous => None,
+            Caller::Bearer { until, .. } => Some(*until),
+            Caller::Stored { until, .. } => *until,
         }
     }
 
@@ -120,7 +134,7 @@ const VERIFIED_CAPACITY: u64 = 10_000;
 /// lives minutes), so neither a full memory nor a flood of new tokens
 /// makes every request verify again at once.
 pub(super) struct VerifiedTokens {
-    map: moka::sync::Cache<Box<str>, Verified>,
+    map: moka::sync::Cache<Box<str>, Arc<Verified>>,
 }
 
 impl Default for VerifiedTokens {
@@ -134,24 +148,82 @@ impl Default for VerifiedTokens {
     }
 }
 
-/// A verified token (whole) and its claims.
-type Verified = (Box<str>, Arc<Claims>);
+/// A verified bearer token (whole, to compare with the one presented),
+/// its claims, and what they name, read once when it was verified rather
+/// than on every request.
+pub(super) struct Verified {
+    token: Box<str>,
+    claims: Arc<Claims>,
+    identity: Identity,
+    minted_from: MintedFrom,
+}
+
+/// The stored token a bearer token names in its `tid` claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MintedFrom {
+    /// None (an anonymous token, or one issued before tokens named theirs).
+    Nothing,
+    Token(TokenId),
+    /// A `tid` that names no token this registry could have stored.
+    Unreadable,
+}
+
+impl Verified {
+    /// Reads what `claims` name; an error for a subject that is no
+    /// identity.
+    fn new(token: &str, claims: Claims) -> Result<Verified, wharf_auth::Error> {
+        let identity = claims.identity()?;
+        let minted_from = match claims.tid.as_deref() {
+            None => MintedFrom::Nothing,
+            Some(tid) => tid
+                .parse()
+                .map_or(MintedFrom::Unreadable, MintedFrom::Token),
+        };
+        Ok(Verified {
+            token: token.into(),
+            claims: Arc::new(claims),
+            identity,
+            minted_from,
+        })
+    }
+}
 
 impl VerifiedTokens {
-    fn get(&self, token: &str, now: Timestamp) -> Option<Arc<Claims>> {
+    fn get(&self, token: &str, now: Timestamp) -> Option<Arc<Verified>> {
         let signature = token.rsplit('.').next()?;
-        let (full, claims) = self.map.get(signature)?;
+        let verified = self.map.get(signature)?;
+        let claims = &verified.claims;
         let leeway = TokenSigner::DEFAULT_LEEWAY;
         let current =
             now < claims.exp.saturating_add(leeway) && now.saturating_add(leeway) >= claims.nbf;
-        (*full == *token && current).then_some(claims)
+        (*verified.token == *token && current).then_some(verified)
     }
 
-    fn insert(&self, token: &str, claims: Arc<Claims>) {
-        let Some(signature) = token.rsplit('.').next() else {
+    fn insert(&self, verified: Arc<Verified>) {
+        let Some(signature) = verified.token.rsplit('.').next() else {
             return;
         };
-        self.map.insert(signature.into(), (token.into(), claims));
+        self.map.insert(signature.into(), verified);
+    }
+}
+
+/// When a stored token expires, if it does.
+fn token_expiry(record: &TokenRecord) -> Option<Timestamp> {
+    match &record.credential {
+        Credential::Personal(token) => token.expires_at,
+        Credential::Workflow(token) => token.expires_at,
+    }
+}
+
+/// Whether `principal` is `identity`, without building its identity.
+fn is_identity(principal: &Principal, identity: &Identity) -> bool {
+    match (principal, identity) {
+        (Principal::Anonymous, Identity::Anonymous) => true,
+        (Principal::User { login, .. }, Identity::User(user)) => login == user,
+        (Principal::Workflow { repository, .. }, Identity::Workflow(workflow)) => {
+            repository == workflow
+        }
+        _ => false,
     }
 }
 
@@ -197,22 +269,26 @@ impl Accounts {
                 bearer: true,
             })
         };
-        let claims = self
+        let verified = self
             .verify_bearer(token)
             .map_err(|err| bad(err.to_string()))?;
-        let identity = claims.identity().map_err(|err| bad(err.to_string()))?;
-        let principal = match (claims.tid.as_deref(), &identity) {
-            (None, Identity::Anonymous) => Principal::Anonymous,
-            (None, _) => {
+        let stale = || {
+            bad(
+                "the token this bearer token was minted from no longer exists; log in again"
+                    .to_owned(),
+            )
+        };
+        let claims = &verified.claims;
+        let mut until = claims.exp.saturating_add(TokenSigner::DEFAULT_LEEWAY);
+        let principal = match (verified.minted_from, &verified.identity) {
+            (MintedFrom::Nothing, Identity::Anonymous) => Principal::Anonymous,
+            (MintedFrom::Nothing, _) => {
                 return Err(bad(
                     "the bearer token names no stored token to check it against; request a new one from the token endpoint".to_owned(),
                 ))
             }
-            (Some(tid), _) => {
-                let stale = || {
-                    bad("the token this bearer token was minted from no longer exists; log in again".to_owned())
-                };
-                let id: TokenId = tid.parse().map_err(|_| stale())?;
+            (MintedFrom::Unreadable, _) => return Err(stale()),
+            (MintedFrom::Token(id), identity) => {
                 let record = self
                     .inner
                     .store
@@ -225,27 +301,36 @@ impl Accounts {
                         "the bearer token was minted from a token that no longer works: {err}"
                     ))
                 })?;
-                if principal.identity() != identity {
+                if !is_identity(&principal, identity) {
                     return Err(stale());
+                }
+                if let Some(expires) = token_expiry(&record) {
+                    until = until.min(expires);
                 }
                 principal
             }
         };
-        Ok(Caller::Bearer { claims, principal })
+        let claims = claims.clone();
+        Ok(Caller::Bearer {
+            claims,
+            principal,
+            until,
+        })
     }
 
     /// Verifies a registry bearer token, remembering the tokens it verified
     /// so that a client's next requests with the same token cost a lookup
     /// rather than an HMAC and a JSON parse. A remembered token is checked
     /// against the presented one byte for byte, and for expiry.
-    fn verify_bearer(&self, token: &str) -> Result<Arc<Claims>, wharf_auth::Error> {
+    fn verify_bearer(&self, token: &str) -> Result<Arc<Verified>, wharf_auth::Error> {
         let now = self.now();
-        if let Some(claims) = self.inner.verified.get(token, now) {
-            return Ok(claims);
+        if let Some(verified) = self.inner.verified.get(token, now) {
+            return Ok(verified);
         }
-        let claims = Arc::new(self.inner.signer.verify(token, now)?);
-        self.inner.verified.insert(token, claims.clone());
-        Ok(claims)
+        let claims = self.inner.signer.verify(token, now)?;
+        let verified = Arc::new(Verified::new(token, claims)?);
+        self.inner.verified.insert(verified.clone());
+        Ok(verified)
     }
 
     /// Looks a personal access token or a workflow token up by its hash
@@ -256,18 +341,25 @@ impl Accounts {
         bearer: bool,
     ) -> Result<Caller, AuthnError> {
         let bad = |reason: String| AuthnError::Bad(BadCredentials { reason, bearer });
+        let hash = TokenHash::of(secret);
         let record = self
             .inner
             .store
-            .find_token(&TokenHash::of(secret))
+            .find_token(&hash)
             .await
             .map_err(|err| AuthnError::Internal(store_failure(&err)))?
             .ok_or_else(|| {
                 bad("bad credentials: the token is not known to this registry; use a personal access token as the password".to_owned())
             })?;
+        // Found by the secret's hash; checked once more against the record
+        // (a store must never answer another token), without hashing the
+        // secret a second time as `TokenRecord::authenticate` would.
+        if record.credential.hash() != hash {
+            return Err(bad(wharf_auth::Error::TokenMismatch.to_string()));
+        }
         let now = self.now();
         let principal = record
-            .authenticate(secret, now)
+            .principal_at(now)
             .map_err(|err| bad(err.to_string()))?;
         if let Err(err) = self.inner.store.record_token_use(record.id, now).await {
             tracing::warn!(error = %err, token = %record.id, "recording a token's use failed");
@@ -275,6 +367,7 @@ impl Accounts {
         Ok(Caller::Stored {
             principal,
             token: record.id,
+            until: token_expiry(&record),
         })
     }
 
@@ -290,15 +383,16 @@ impl Accounts {
         crate::distribution::auth::unauthorized(&challenge.to_string(), bad.reason.clone())
     }
 
-    /// The caller of a registry API request, or the 401 (or 500) to answer.
+    /// The caller of a registry API request, or the 401 (or 500) to answer
+    /// (whose challenge asks for `scope`, made only then).
     pub(crate) async fn caller(
         &self,
         parts: &Parts,
-        scope: Option<Scope>,
+        scope: impl FnOnce() -> Option<Scope>,
     ) -> Result<Caller, ApiError> {
         match self.authenticate(parts).await {
             Ok(caller) => Ok(caller),
-            Err(AuthnError::Bad(bad)) => Err(self.bad_credentials(&bad, scope)),
+            Err(AuthnError::Bad(bad)) => Err(self.bad_credentials(&bad, scope())),
             Err(AuthnError::Internal(err)) => Err(err),
         }
     }
@@ -325,18 +419,23 @@ mod tests {
         let issued = signer
             .issue(&Identity::Anonymous, &granted, now)
             .expect("issue");
-        let claims = Arc::new(signer.verify(&issued.token, now).expect("verify"));
+        let claims = signer.verify(&issued.token, now).expect("verify");
         let verified = VerifiedTokens::default();
-        verified.insert(&issued.token, claims.clone());
+        verified.insert(Arc::new(
+            Verified::new(&issued.token, claims.clone()).expect("identity"),
+        ));
 
-        assert_eq!(verified.get(&issued.token, now), Some(claims));
+        let hit = verified.get(&issued.token, now).expect("remembered");
+        assert_eq!(*hit.claims, claims);
+        assert_eq!(hit.identity, Identity::Anonymous);
+        assert_eq!(hit.minted_from, MintedFrom::Nothing);
         // Another payload under the same signature is not the token verified.
         let (_, signature) = issued.token.rsplit_once('.').expect("jwt");
         let forged = format!("eyJhbGciOiJIUzI1NiJ9.e30.{signature}");
-        assert_eq!(verified.get(&forged, now), None);
+        assert!(verified.get(&forged, now).is_none());
         // Past its expiry (and the leeway), it is not given back.
         let late = now.saturating_add(Duration::from_secs(300) + TokenSigner::DEFAULT_LEEWAY);
-        assert_eq!(verified.get(&issued.token, late), None);
+        assert!(verified.get(&issued.token, late).is_none());
     }
 
     #[test]

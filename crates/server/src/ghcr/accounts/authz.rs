@@ -2,7 +2,7 @@
 //! by [`wharf_auth::authorize`] against the store's current state.
 
 use async_trait::async_trait;
-use http::header::WWW_AUTHENTICATE;
+use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use http::request::Parts;
 use wharf_auth::{
     authorize, ChallengeError, Decision, DenyKind, OwnerKind, PackageState, Principal, Scope,
@@ -89,7 +89,7 @@ impl Accounts {
         let (decision, context) = self
             .decide(caller.principal(), name, wanted, PackageLookup::Active)
             .await?;
-        let scope = Scope::repository(name.clone(), challenge_actions(action));
+        let scope = || Scope::repository(name.clone(), challenge_actions(action));
         match decision {
             Decision::Allow if !caller.claims_allow(name, wanted.scope_actions()) => {
                 if wanted == wharf_auth::PackageAction::Pull && is_public(&context) {
@@ -99,15 +99,18 @@ impl Accounts {
                     caller,
                     DenyKind::InsufficientScope,
                     format!(
-                        "the bearer token does not grant {} on {name}; request a token with scope `{scope}`",
-                        action.as_str()
+                        "the bearer token does not grant {} on {name}; request a token with scope `{}`",
+                        action.as_str(),
+                        scope(),
                     ),
-                    scope,
+                    scope(),
                     name,
                 ))
             }
             Decision::Allow => Ok(()),
-            Decision::Deny { kind, reason } => Err(self.denial(caller, kind, reason, scope, name)),
+            Decision::Deny { kind, reason } => {
+                Err(self.denial(caller, kind, reason, scope(), name))
+            }
         }
     }
 
@@ -181,15 +184,14 @@ impl Accounts {
 #[async_trait]
 impl Authorizer for Accounts {
     async fn authorize(&self, request: &Parts, access: Access<'_>) -> Result<(), ApiError> {
-        let scope = match access {
+        let scope = || match access {
             Access::Repository { name, action } => {
                 Some(Scope::repository(name.clone(), challenge_actions(action)))
             }
             Access::Catalog | Access::Base => None,
         };
-        let caller = self.caller(request, scope).await?;
         match access {
-            Access::Base => match caller {
+            Access::Base => match self.caller(request, scope).await? {
                 Caller::Anonymous => Err(crate::distribution::auth::unauthorized(
                     &self.challenge().to_string(),
                     "authentication required: log in with your username and a personal access token",
@@ -197,8 +199,29 @@ impl Authorizer for Accounts {
                 _ => Ok(()),
             },
             // Listed per repository: see `visible_repositories`.
-            Access::Catalog => Ok(()),
-            Access::Repository { name, action } => self.check(&caller, name, action).await,
+            Access::Catalog => self.caller(request, scope).await.map(drop),
+            Access::Repository { name, action } => {
+                // The revision is read before anything the decision rests
+                // on: if the store changes meanwhile, what is remembered
+                // below is never used.
+                let revision = self.inner.store.revision();
+                let credentials = request
+                    .headers
+                    .get(AUTHORIZATION)
+                    .map_or(&b""[..], |value| value.as_bytes());
+                let decisions = &self.inner.decisions;
+                if let Some(revision) = revision {
+                    if decisions.allows(credentials, name, action, revision, self.now()) {
+                        return Ok(());
+                    }
+                }
+                let caller = self.caller(request, scope).await?;
+                self.check(&caller, name, action).await?;
+                if let Some(revision) = revision {
+                    decisions.remember(credentials, name, action, revision, caller.until());
+                }
+                Ok(())
+            }
         }
     }
 
@@ -207,7 +230,7 @@ impl Authorizer for Accounts {
         request: &Parts,
         names: Vec<RepositoryName>,
     ) -> Result<Vec<RepositoryName>, ApiError> {
-        let caller = self.caller(request, None).await?;
+        let caller = self.caller(request, || None).await?;
         // A bearer token issued for the catalog lists what its principal
         // may pull, as the same token through Basic auth does; one issued
         // for some repositories only, what those claims reach.

@@ -61,6 +61,7 @@
 pub(crate) mod authn;
 mod authz;
 mod config;
+mod decisions;
 
 use std::fmt;
 use std::sync::Arc;
@@ -75,6 +76,7 @@ use crate::ghcr::clock::Clock;
 use authn::VerifiedTokens;
 pub(crate) use authn::{AuthnError, Caller};
 pub use config::{AccountsConfig, AccountsError, AnnotationPolicy};
+use decisions::Decisions;
 
 /// The accounts model in force: authenticates requests, decides with
 /// [`wharf_auth::authorize`], issues tokens, and records packages. Cheap
@@ -88,6 +90,7 @@ struct AccountsInner {
     store: Arc<dyn PackageStore>,
     signer: TokenSigner,
     verified: VerifiedTokens,
+    decisions: Decisions,
     public_url: String,
     realm: String,
     service: String,
@@ -120,6 +123,7 @@ impl Accounts {
                 store: config.store,
                 signer,
                 verified: VerifiedTokens::default(),
+                decisions: Decisions::default(),
                 public_url: config.public_url,
                 realm,
                 service: config.service,
