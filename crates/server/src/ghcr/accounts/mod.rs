@@ -32,6 +32,14 @@
 //! may pull, within its claims (a token issued for `registry:catalog:*`
 //! lists the whole catalog as Basic auth would).
 //!
+//! A request allowed once is allowed again from memory (the same
+//! `Authorization` bytes, repository and action) only while the store's
+//! [`Revision`](wharf_packages::Revision) stays the one it was decided
+//! under and the credentials have not expired, so it ends with the store
+//! answers it was drawn from: at once for a change made through the store
+//! or reported to it, within the cache's lifetime otherwise. Denials are
+//! never remembered.
+//!
 //! # Answers
 //!
 //! | case | answer |
