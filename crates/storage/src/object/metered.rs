@@ -97,7 +97,8 @@ pub enum Outcome {
     /// The object does not exist.
     NotFound,
     /// A condition of the request did not hold: a create-only put found
-    /// the object there, or a precondition failed. Registries meet these
+    /// the object there, a precondition failed, or a conditional `GET`
+    /// found the object unchanged. Registries meet these
     /// in normal operation (two replicas storing one blob).
     Conflict,
     /// Any other failure, after the store client's retries.
@@ -318,7 +319,7 @@ impl OperationFigures {
 /// it in its [`ObjectStoreMetrics`]: by [`Operation`] and [`Outcome`], its
 /// time, and the bytes sent and received. Counting costs a few atomic
 /// additions per request; bodies stream through as they come, never
-/// buffered. Whole-object `GET`s answered with a local file (object_store's
+/// buffered. `GET`s answered with a local file (object_store's
 /// `LocalFileSystem`) are turned into a stream, so that their bytes are
 /// counted too.
 ///
@@ -391,7 +392,7 @@ impl MeteredStore {
         }
     }
 
-    /// `requests`, counted one request per item (a bulk delete is still one
+    /// `items`, counted one request per item (a bulk delete is still one
     /// request per object for a host's figures).
     fn counting_items<T: Send + 'static>(
         &self,
