@@ -173,6 +173,16 @@ expect_eq "C finishes the upload" 201 "$HTTP_STATUS"
 curl -sS -u "admin:$TOKEN" -L "http://${ADDR[b]}/v2/admin/app/blobs/$CHUNKED_DIGEST" -o "$WORK/chunked.out"
 cmp -s "$WORK/chunked.bin" "$WORK/chunked.out" || fail "the blob read back from B is the uploaded bytes"
 ok "the blob read back from B is byte-identical"
+# B stored chunks and served blobs: its /metrics counts those requests.
+scraped="$(curl -sS "http://$METRICS/metrics")"
+for series in 'requests_total\{operation="put",outcome="ok"\}' \
+  'requests_total\{operation="get(_range)?",outcome="ok"\}' \
+  'bytes_total\{direction="sent"\}' 'bytes_total\{direction="received"\}'; do
+  grep -Eq "^wharf_object_store_$series [1-9]" <<<"$scraped" ||
+    fail "/metrics shows B's object-store $series above 0" \
+      "  scraped: $(grep '^wharf_object_store_[rb]' <<<"$scraped" | head -c 2000)"
+done
+ok "/metrics shows B's object-store requests (puts, gets) and bytes"
 
 # ------------------------------------------------- 3. revocation everywhere --
 

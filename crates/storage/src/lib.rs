@@ -177,6 +177,9 @@ pub use manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest, Subject}
 pub use memory::MemoryStorage;
 #[cfg(feature = "object-store")]
 #[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
+pub use object::metered;
+#[cfg(feature = "object-store")]
+#[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
 pub use object::{
     InvalidStoreUrl, ListingOrder, ObjectStorage, ObjectStorageBuilder, DEFAULT_PART_SIZE,
     MIN_PART_SIZE,

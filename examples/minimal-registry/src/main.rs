@@ -28,6 +28,7 @@ mod coherence;
 mod config;
 mod import;
 mod pool_metrics;
+mod store_metrics;
 mod stores;
 mod tls;
 
@@ -116,6 +117,7 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
         redirects,
         lease,
         pool,
+        object_store,
     } = stores::open_storage(&settings).await?;
     let mut pools = pool_metrics::DatabasePools::default();
     if let Some(pool) = pool {
@@ -163,6 +165,10 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
     }
     if !pools.is_empty() {
         builder = builder.metrics_collector(Box::new(pools));
+    }
+    if let Some(metrics) = object_store {
+        let requests = store_metrics::ObjectStoreRequests::new(metrics);
+        builder = builder.metrics_collector(Box::new(requests));
     }
     let registry = builder.build();
     if let Some(url) = settings

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use wharf_packages::{PackageStore, PgPackageStore, SqlitePackageStore};
 use wharf_reference::{Digest, RepositoryName};
 use wharf_server::{BlobRedirects, WorkLease};
+use wharf_storage::metered::ObjectStoreMetrics;
 use wharf_storage::postgres::try_lease;
 use wharf_storage::{
     CacheOptions, CachedStorage, Composite, FsStorage, ObjectStorage, PostgresMetadata, Storage,
@@ -36,6 +37,8 @@ pub struct OpenStorage {
     pub lease: Option<Arc<dyn WorkLease>>,
     /// The figures of the metadata database's pool, when there is one.
     pub pool: Option<Probe>,
+    /// The request figures of the blobs' object store, when there is one.
+    pub object_store: Option<ObjectStoreMetrics>,
 }
 
 /// How long cached manifests, tags, tokens and access decisions may go
@@ -65,8 +68,11 @@ pub async fn open_storage(settings: &Settings) -> Result<OpenStorage, String> {
     });
     let mut open = match settings.storage.blob_store.as_deref() {
         Some(blob_url) => {
-            let blobs = ObjectStorage::from_url(blob_url)
-                .map_err(|err| format!("--blob-store {blob_url}: {err}"))?;
+            let blobs = ObjectStorage::builder_from_url(blob_url)
+                .map_err(|err| format!("--blob-store {blob_url}: {err}"))?
+                .metered()
+                .build();
+            let object_store = blobs.metrics().cloned();
             let redirects = settings.storage.blob_redirects.map(|expiry| {
                 Arc::new(Presigned {
                     blobs: blobs.clone(),
@@ -75,6 +81,7 @@ pub async fn open_storage(settings: &Settings) -> Result<OpenStorage, String> {
             });
             let mut open = cached(Composite::new(blobs, metadata), options);
             open.redirects = redirects;
+            open.object_store = object_store;
             open
         }
         None => cached(Composite::new(fs(settings)?, metadata), options),
@@ -153,6 +160,7 @@ fn cached<S: Storage + 'static>(storage: S, options: CacheOptions) -> OpenStorag
         redirects: None,
         lease: None,
         pool: None,
+        object_store: None,
     }
 }
 

@@ -4,6 +4,7 @@ mod blobs;
 mod failure;
 mod layout;
 mod listing;
+pub mod metered;
 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
 mod presign;
 mod session;
@@ -21,6 +22,7 @@ pub use listing::ListingOrder;
 pub use url::InvalidStoreUrl;
 
 use layout::Layout;
+use metered::{MeteredStore, ObjectStoreMetrics};
 
 /// S3's smallest multipart part (except the last): 5 MiB.
 pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
@@ -189,6 +191,7 @@ struct Inner {
     part_size: usize,
     max_blob_size: Option<u64>,
     listing_order: ListingOrder,
+    metrics: Option<ObjectStoreMetrics>,
 }
 
 impl fmt::Debug for ObjectStorage {
@@ -220,12 +223,52 @@ impl ObjectStorage {
             part_size: DEFAULT_PART_SIZE,
             max_blob_size: None,
             listing_order: ListingOrder::Lexical,
+            metered: false,
         }
     }
 
-    /// The object store.
+    /// The object store (a [`MeteredStore`] around the one given, if
+    /// [`metered`](ObjectStorageBuilder::metered)).
     pub fn store(&self) -> &Arc<dyn ObjectStore> {
         &self.inner.store
+    }
+
+    /// The figures of the requests to the object store, if it is
+    /// [`metered`](ObjectStorageBuilder::metered): a handle to read them
+    /// from (at each scrape of a host's metrics, say).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use bytes::Bytes;
+    /// use futures::{stream, StreamExt, TryStreamExt};
+    /// use object_store::memory::InMemory;
+    /// use wharf_reference::{Digest, RepositoryName};
+    /// use wharf_storage::metered::{Operation, Outcome};
+    /// use wharf_storage::prelude::*;
+    /// use wharf_storage::ObjectStorage;
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let storage = ObjectStorage::builder(Arc::new(InMemory::new())).metered().build();
+    /// let metrics = storage.metrics().expect("metered").clone();
+    ///
+    /// let repo: RepositoryName = "octocat/hello".parse()?;
+    /// let upload = storage.start_upload(&repo).await?;
+    /// let body = stream::iter([Ok(Bytes::from("hello"))]).boxed();
+    /// storage.append_upload(&repo, &upload.id, 0, body).await?;
+    /// let digest = Digest::sha256(b"hello");
+    /// storage.finish_upload(&repo, &upload.id, &digest).await?;
+    /// let read: Vec<Bytes> = storage.read_blob(&digest, None).await?.stream.try_collect().await?;
+    /// assert_eq!(read.concat(), b"hello");
+    ///
+    /// let figures = metrics.snapshot();
+    /// assert!(figures.requests(Operation::Put, Outcome::Ok) >= 2);
+    /// assert!(figures.bytes_sent >= 5 && figures.bytes_received >= 5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metrics(&self) -> Option<&ObjectStoreMetrics> {
+        self.inner.metrics.as_ref()
     }
 
     /// The key prefix everything is stored under.
@@ -256,6 +299,7 @@ pub struct ObjectStorageBuilder {
     part_size: usize,
     max_blob_size: Option<u64>,
     listing_order: ListingOrder,
+    metered: bool,
 }
 
 impl fmt::Debug for ObjectStorageBuilder {
@@ -318,17 +362,33 @@ impl ObjectStorageBuilder {
         self
     }
 
+    /// Counts the requests to the store, their outcomes, time and bytes,
+    /// by wrapping it in a [`MeteredStore`]; read them through
+    /// [`ObjectStorage::metrics`]. A few atomic additions per request.
+    pub fn metered(mut self) -> Self {
+        self.metered = true;
+        self
+    }
+
     /// The storage.
     pub fn build(self) -> ObjectStorage {
+        let (store, metrics) = if self.metered {
+            let metered = MeteredStore::new(self.store);
+            let metrics = metered.metrics().clone();
+            (Arc::new(metered) as Arc<dyn ObjectStore>, Some(metrics))
+        } else {
+            (self.store, None)
+        };
         ObjectStorage {
             inner: Arc::new(Inner {
-                store: self.store,
+                store,
                 layout: Layout::new(self.prefix),
                 #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
                 signer: self.signer,
                 part_size: self.part_size,
                 max_blob_size: self.max_blob_size,
                 listing_order: self.listing_order,
+                metrics,
             }),
         }
     }

@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use object_store::path::Path;
-use object_store::{ObjectStore, ObjectStoreScheme};
+use object_store::ObjectStoreScheme;
 
-use super::{ListingOrder, ObjectStorage};
+use super::{ListingOrder, ObjectStorage, ObjectStorageBuilder};
 
 /// Why [`ObjectStorage::from_url`] could not make a store.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +73,21 @@ impl ObjectStorage {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn from_url(url: &str) -> Result<ObjectStorage, InvalidStoreUrl> {
+        ObjectStorage::builder_from_url(url).map(ObjectStorageBuilder::build)
+    }
+
+    /// The builder [`from_url`](ObjectStorage::from_url) builds, to set
+    /// more before building: a part size, a blob size limit, or
+    /// [`metered`](ObjectStorageBuilder::metered) requests.
+    ///
+    /// ```
+    /// use wharf_storage::ObjectStorage;
+    ///
+    /// let storage = ObjectStorage::builder_from_url("memory://")?.metered().build();
+    /// assert!(storage.metrics().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn builder_from_url(url: &str) -> Result<ObjectStorageBuilder, InvalidStoreUrl> {
         let invalid = |reason: String| InvalidStoreUrl {
             url: url.to_owned(),
             reason,
@@ -81,9 +95,6 @@ impl ObjectStorage {
         let parsed = url::Url::parse(url).map_err(|e| invalid(e.to_string()))?;
         let (scheme, prefix) =
             ObjectStoreScheme::parse(&parsed).map_err(|e| invalid(e.to_string()))?;
-        let builder = |store: Arc<dyn ObjectStore>, prefix: Path| {
-            ObjectStorage::builder(store).prefix_path(prefix)
-        };
         match scheme {
             ObjectStoreScheme::Local => {
                 let dir = parsed
@@ -93,46 +104,58 @@ impl ObjectStorage {
                     .map_err(|e| invalid(format!("cannot create {}: {e}", dir.display())))?;
                 let store = object_store::local::LocalFileSystem::new_with_prefix(&dir)
                     .map_err(|e| invalid(e.to_string()))?;
-                Ok(builder(Arc::new(store), Path::default())
-                    .listing_order(ListingOrder::Unordered)
-                    .build())
+                Ok(ObjectStorage::builder(Arc::new(store)).listing_order(ListingOrder::Unordered))
             }
             ObjectStoreScheme::Memory => {
-                Ok(builder(Arc::new(object_store::memory::InMemory::new()), prefix).build())
+                let store = Arc::new(object_store::memory::InMemory::new());
+                Ok(ObjectStorage::builder(store).prefix_path(prefix))
             }
             #[cfg(feature = "aws")]
-            ObjectStoreScheme::AmazonS3 => {
-                let store = object_store::aws::AmazonS3Builder::from_env()
+            ObjectStoreScheme::AmazonS3 => signing(
+                object_store::aws::AmazonS3Builder::from_env()
                     .with_url(url)
                     .with_retry(ObjectStorage::retry_config())
-                    .build()
-                    .map_err(|e| invalid(e.to_string()))?;
-                let store = Arc::new(store);
-                Ok(builder(store.clone(), prefix).signer(store).build())
-            }
+                    .build(),
+                prefix,
+            )
+            .map_err(invalid),
             #[cfg(feature = "gcp")]
-            ObjectStoreScheme::GoogleCloudStorage => {
-                let store = object_store::gcp::GoogleCloudStorageBuilder::from_env()
+            ObjectStoreScheme::GoogleCloudStorage => signing(
+                object_store::gcp::GoogleCloudStorageBuilder::from_env()
                     .with_url(url)
                     .with_retry(ObjectStorage::retry_config())
-                    .build()
-                    .map_err(|e| invalid(e.to_string()))?;
-                let store = Arc::new(store);
-                Ok(builder(store.clone(), prefix).signer(store).build())
-            }
+                    .build(),
+                prefix,
+            )
+            .map_err(invalid),
             #[cfg(feature = "azure")]
-            ObjectStoreScheme::MicrosoftAzure => {
-                let store = object_store::azure::MicrosoftAzureBuilder::from_env()
+            ObjectStoreScheme::MicrosoftAzure => signing(
+                object_store::azure::MicrosoftAzureBuilder::from_env()
                     .with_url(url)
                     .with_retry(ObjectStorage::retry_config())
-                    .build()
-                    .map_err(|e| invalid(e.to_string()))?;
-                let store = Arc::new(store);
-                Ok(builder(store.clone(), prefix).signer(store).build())
-            }
+                    .build(),
+                prefix,
+            )
+            .map_err(invalid),
             other => Err(invalid(format!(
                 "{other:?} is not supported by this build (wharf-storage features `aws`, `gcp`, `azure`)"
             ))),
         }
     }
+}
+
+/// The builder of a cloud store that signs its own presigned URLs, under
+/// `prefix`, or why its builder refused.
+#[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+fn signing<S>(
+    store: object_store::Result<S>,
+    prefix: object_store::path::Path,
+) -> Result<ObjectStorageBuilder, String>
+where
+    S: object_store::ObjectStore + object_store::signer::Signer,
+{
+    let store = Arc::new(store.map_err(|e| e.to_string())?);
+    Ok(ObjectStorage::builder(store.clone())
+        .prefix_path(prefix)
+        .signer(store))
 }
