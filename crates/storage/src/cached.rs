@@ -6,14 +6,11 @@ use std::time::Duration;
 
 use wharf_reference::{Digest, RepositoryName, Tag};
 
-use crate::archive::{Archive, ArchiveKey};
+use crate::archive::ArchiveKey;
 use crate::error::Result;
 use crate::forward::forward;
-use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
-use crate::page::{Page, PageRequest};
-use crate::range::{BlobContent, ByteRange};
-use crate::upload::{UploadId, UploadSession, UploadStatus};
-use crate::{BlobStore, ChunkStream, RepositoryStore, UploadStore};
+use crate::manifest::{ManifestInfo, ManifestPut, StoredManifest};
+use crate::{BlobStore, RepositoryStore, UploadStore};
 
 /// How long [`CachedStorage`] keeps answers, and how much.
 ///
@@ -231,26 +228,12 @@ impl<S> CachedStorage<S> {
 
 forward! {
     impl[S: BlobStore] BlobStore for CachedStorage<S> {}
-    to inner:
-    fn blob_size(digest: &Digest) -> u64;
-    fn read_blob(digest: &Digest, range: Option<ByteRange>) -> BlobContent;
-    fn put_blob(digest: &Digest, body: ChunkStream) -> u64;
-    fn delete_blob(digest: &Digest) -> ();
-    fn list_blobs(page: &PageRequest) -> Page<Digest>;
+    to inner
 }
 
 forward! {
     impl[S: UploadStore] UploadStore for CachedStorage<S> {}
-    to inner:
-    fn start_upload(repository: &RepositoryName) -> UploadStatus;
-    fn start_upload_for(repository: &RepositoryName, owner: &str) -> UploadStatus;
-    fn upload_sessions(page: &PageRequest) -> Page<UploadSession>;
-    fn append_upload(repository: &RepositoryName, id: &UploadId, offset: u64, body: ChunkStream) -> UploadStatus;
-    fn upload_status(repository: &RepositoryName, id: &UploadId) -> UploadStatus;
-    fn finish_upload(repository: &RepositoryName, id: &UploadId, expected: &Digest) -> u64;
-    fn cancel_upload(repository: &RepositoryName, id: &UploadId) -> ();
-    fn cancel_uploads_in(repository: &RepositoryName) -> usize;
-    fn purge_expired_uploads(max_age: Duration) -> usize;
+    to inner
 }
 
 forward! {
@@ -355,16 +338,5 @@ forward! {
             .await
         }
     }
-    to inner:
-    fn link_blob(repository: &RepositoryName, digest: &Digest) -> ();
-    fn is_blob_linked(repository: &RepositoryName, digest: &Digest) -> bool;
-    fn unlink_blob(repository: &RepositoryName, digest: &Digest) -> ();
-    fn linked_blobs(repository: &RepositoryName, page: &PageRequest) -> Page<Digest>;
-    fn list_manifests(repository: &RepositoryName, page: &PageRequest) -> Page<Digest>;
-    fn list_tags(repository: &RepositoryName, page: &PageRequest) -> Page<Tag>;
-    fn tags_of(repository: &RepositoryName, digest: &Digest, page: &PageRequest) -> Page<Tag>;
-    fn list_referrers(repository: &RepositoryName, subject: &Digest, artifact_type: Option<&str>, page: &PageRequest) -> Page<Referrer>;
-    fn list_repositories(page: &PageRequest) -> Page<RepositoryName>;
-    fn delete_archive(key: &ArchiveKey) -> ();
-    fn list_archives(page: &PageRequest) -> Page<Archive>;
+    to inner
 }
