@@ -11,7 +11,7 @@ use crate::page::{Page, PageRequest};
 
 use super::failure::{violates, Failure, ARCHIVE_KEY};
 use super::records::{column, parsed};
-use super::{after, execute, limit, query, query_opt, PostgresMetadata};
+use super::{execute, query_opt, PostgresMetadata};
 
 const TABLE: &str = "storage_repositories";
 
@@ -149,16 +149,11 @@ impl PostgresMetadata {
     /// CASCADE`), in the same statement.
     pub(super) async fn discard(&self, key: &ArchiveKey) -> Result<()> {
         let deleted = self
-            .run("delete an archive", |client| {
-                Box::pin(async move {
-                    Ok(execute(
-                        &client,
-                        "DELETE FROM storage_repositories WHERE archive_key = $1",
-                        &[&key.as_str()],
-                    )
-                    .await?)
-                })
-            })
+            .changed(
+                "delete an archive",
+                "DELETE FROM storage_repositories WHERE archive_key = $1",
+                &[&key.as_str()],
+            )
             .await?;
         if deleted == 0 {
             return Err(Error::ArchiveNotFound(key.clone()));
@@ -167,28 +162,20 @@ impl PostgresMetadata {
     }
 
     pub(super) async fn archives(&self, page: &PageRequest) -> Result<Page<Archive>> {
-        let (last, n) = (after(page), limit(page.n));
-        let archives = self
-            .run("list archives", |client| {
-                Box::pin(async move {
-                    let rows = query(
-                        &client,
-                        "SELECT archive_key, archived_from FROM storage_repositories \
-                         WHERE archive_key > $1 ORDER BY archive_key LIMIT $2",
-                        &[&last, &n],
-                    )
-                    .await?;
-                    let mut archives = Vec::with_capacity(rows.len());
-                    for row in &rows {
-                        archives.push(Archive::new(
-                            parsed(row, TABLE, "archive_key")?,
-                            parsed(row, TABLE, "archived_from")?,
-                        ));
-                    }
-                    Ok(archives)
-                })
-            })
-            .await?;
-        Ok(Page::from_sorted_by(archives, page, |a| a.key.as_str()))
+        self.page(
+            "list archives",
+            "SELECT archive_key, archived_from FROM storage_repositories \
+             WHERE archive_key > $1 ORDER BY archive_key LIMIT $2",
+            &[],
+            |row| {
+                Ok(Archive::new(
+                    parsed(row, TABLE, "archive_key")?,
+                    parsed(row, TABLE, "archived_from")?,
+                ))
+            },
+            page,
+            |a| a.key.as_str(),
+        )
+        .await
     }
 }
