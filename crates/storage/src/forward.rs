@@ -98,10 +98,7 @@ macro_rules! trait_methods {
     (BlobStore => $callback:ident! { $($args:tt)* }) => {
         $callback! { $($args)*
             fn blob_size(digest: &wharf_reference::Digest) -> u64;
-            fn read_blob(
-                digest: &wharf_reference::Digest,
-                range: Option<$crate::ByteRange>,
-            ) -> $crate::BlobContent;
+            fn read_blob(digest: &wharf_reference::Digest, range: Option<$crate::ByteRange>) -> $crate::BlobContent;
             fn put_blob(digest: &wharf_reference::Digest, body: $crate::ChunkStream) -> u64;
             fn delete_blob(digest: &wharf_reference::Digest) -> ();
             fn list_blobs(page: &$crate::PageRequest) -> $crate::Page<wharf_reference::Digest>;
@@ -110,111 +107,36 @@ macro_rules! trait_methods {
     (UploadStore => $callback:ident! { $($args:tt)* }) => {
         $callback! { $($args)*
             fn start_upload(repository: &wharf_reference::RepositoryName) -> $crate::UploadStatus;
-            fn start_upload_for(
-                repository: &wharf_reference::RepositoryName,
-                owner: &str,
-            ) -> $crate::UploadStatus;
+            fn start_upload_for(repository: &wharf_reference::RepositoryName, owner: &str) -> $crate::UploadStatus;
             fn upload_sessions(page: &$crate::PageRequest) -> $crate::Page<$crate::UploadSession>;
-            fn append_upload(
-                repository: &wharf_reference::RepositoryName,
-                id: &$crate::UploadId,
-                offset: u64,
-                body: $crate::ChunkStream,
-            ) -> $crate::UploadStatus;
-            fn upload_status(
-                repository: &wharf_reference::RepositoryName,
-                id: &$crate::UploadId,
-            ) -> $crate::UploadStatus;
-            fn finish_upload(
-                repository: &wharf_reference::RepositoryName,
-                id: &$crate::UploadId,
-                expected: &wharf_reference::Digest,
-            ) -> u64;
-            fn cancel_upload(
-                repository: &wharf_reference::RepositoryName,
-                id: &$crate::UploadId,
-            ) -> ();
+            fn append_upload(repository: &wharf_reference::RepositoryName, id: &$crate::UploadId, offset: u64, body: $crate::ChunkStream) -> $crate::UploadStatus;
+            fn upload_status(repository: &wharf_reference::RepositoryName, id: &$crate::UploadId) -> $crate::UploadStatus;
+            fn finish_upload(repository: &wharf_reference::RepositoryName, id: &$crate::UploadId, expected: &wharf_reference::Digest) -> u64;
+            fn cancel_upload(repository: &wharf_reference::RepositoryName, id: &$crate::UploadId) -> ();
             fn cancel_uploads_in(repository: &wharf_reference::RepositoryName) -> usize;
             fn purge_expired_uploads(max_age: std::time::Duration) -> usize;
         }
     };
     (RepositoryStore => $callback:ident! { $($args:tt)* }) => {
         $callback! { $($args)*
-            fn link_blob(
-                repository: &wharf_reference::RepositoryName,
-                digest: &wharf_reference::Digest,
-            ) -> ();
-            fn is_blob_linked(
-                repository: &wharf_reference::RepositoryName,
-                digest: &wharf_reference::Digest,
-            ) -> bool;
-            fn unlink_blob(
-                repository: &wharf_reference::RepositoryName,
-                digest: &wharf_reference::Digest,
-            ) -> ();
-            fn linked_blobs(
-                repository: &wharf_reference::RepositoryName,
-                page: &$crate::PageRequest,
-            ) -> $crate::Page<wharf_reference::Digest>;
-            fn put_manifest(
-                repository: &wharf_reference::RepositoryName,
-                manifest: $crate::ManifestPut,
-            ) -> ();
-            fn get_manifest(
-                repository: &wharf_reference::RepositoryName,
-                digest: &wharf_reference::Digest,
-            ) -> $crate::StoredManifest;
-            fn stat_manifest(
-                repository: &wharf_reference::RepositoryName,
-                digest: &wharf_reference::Digest,
-            ) -> $crate::ManifestInfo;
-            fn delete_manifest(
-                repository: &wharf_reference::RepositoryName,
-                digest: &wharf_reference::Digest,
-            ) -> Vec<wharf_reference::Tag>;
-            fn list_manifests(
-                repository: &wharf_reference::RepositoryName,
-                page: &$crate::PageRequest,
-            ) -> $crate::Page<wharf_reference::Digest>;
-            fn set_tag(
-                repository: &wharf_reference::RepositoryName,
-                tag: &wharf_reference::Tag,
-                digest: &wharf_reference::Digest,
-            ) -> ();
-            fn resolve_tag(
-                repository: &wharf_reference::RepositoryName,
-                tag: &wharf_reference::Tag,
-            ) -> wharf_reference::Digest;
-            fn delete_tag(
-                repository: &wharf_reference::RepositoryName,
-                tag: &wharf_reference::Tag,
-            ) -> wharf_reference::Digest;
-            fn list_tags(
-                repository: &wharf_reference::RepositoryName,
-                page: &$crate::PageRequest,
-            ) -> $crate::Page<wharf_reference::Tag>;
-            fn tags_of(
-                repository: &wharf_reference::RepositoryName,
-                digest: &wharf_reference::Digest,
-                page: &$crate::PageRequest,
-            ) -> $crate::Page<wharf_reference::Tag>;
-            fn list_referrers(
-                repository: &wharf_reference::RepositoryName,
-                subject: &wharf_reference::Digest,
-                artifact_type: Option<&str>,
-                page: &$crate::PageRequest,
-            ) -> $crate::Page<$crate::Referrer>;
-            fn list_repositories(
-                page: &$crate::PageRequest,
-            ) -> $crate::Page<wharf_reference::RepositoryName>;
-            fn archive_repository(
-                repository: &wharf_reference::RepositoryName,
-                key: &$crate::ArchiveKey,
-            ) -> ();
-            fn restore_repository(
-                key: &$crate::ArchiveKey,
-                repository: &wharf_reference::RepositoryName,
-            ) -> ();
+            fn link_blob(repository: &wharf_reference::RepositoryName, digest: &wharf_reference::Digest) -> ();
+            fn is_blob_linked(repository: &wharf_reference::RepositoryName, digest: &wharf_reference::Digest) -> bool;
+            fn unlink_blob(repository: &wharf_reference::RepositoryName, digest: &wharf_reference::Digest) -> ();
+            fn linked_blobs(repository: &wharf_reference::RepositoryName, page: &$crate::PageRequest) -> $crate::Page<wharf_reference::Digest>;
+            fn put_manifest(repository: &wharf_reference::RepositoryName, manifest: $crate::ManifestPut) -> ();
+            fn get_manifest(repository: &wharf_reference::RepositoryName, digest: &wharf_reference::Digest) -> $crate::StoredManifest;
+            fn stat_manifest(repository: &wharf_reference::RepositoryName, digest: &wharf_reference::Digest) -> $crate::ManifestInfo;
+            fn delete_manifest(repository: &wharf_reference::RepositoryName, digest: &wharf_reference::Digest) -> Vec<wharf_reference::Tag>;
+            fn list_manifests(repository: &wharf_reference::RepositoryName, page: &$crate::PageRequest) -> $crate::Page<wharf_reference::Digest>;
+            fn set_tag(repository: &wharf_reference::RepositoryName, tag: &wharf_reference::Tag, digest: &wharf_reference::Digest) -> ();
+            fn resolve_tag(repository: &wharf_reference::RepositoryName, tag: &wharf_reference::Tag) -> wharf_reference::Digest;
+            fn delete_tag(repository: &wharf_reference::RepositoryName, tag: &wharf_reference::Tag) -> wharf_reference::Digest;
+            fn list_tags(repository: &wharf_reference::RepositoryName, page: &$crate::PageRequest) -> $crate::Page<wharf_reference::Tag>;
+            fn tags_of(repository: &wharf_reference::RepositoryName, digest: &wharf_reference::Digest, page: &$crate::PageRequest) -> $crate::Page<wharf_reference::Tag>;
+            fn list_referrers(repository: &wharf_reference::RepositoryName, subject: &wharf_reference::Digest, artifact_type: Option<&str>, page: &$crate::PageRequest) -> $crate::Page<$crate::Referrer>;
+            fn list_repositories(page: &$crate::PageRequest) -> $crate::Page<wharf_reference::RepositoryName>;
+            fn archive_repository(repository: &wharf_reference::RepositoryName, key: &$crate::ArchiveKey) -> ();
+            fn restore_repository(key: &$crate::ArchiveKey, repository: &wharf_reference::RepositoryName) -> ();
             fn delete_archive(key: &$crate::ArchiveKey) -> ();
             fn list_archives(page: &$crate::PageRequest) -> $crate::Page<$crate::Archive>;
         }
