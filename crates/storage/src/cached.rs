@@ -198,6 +198,38 @@ impl<S> CachedStorage<S> {
         result
     }
 
+    /// Runs a change to manifest `digest` in `repository`.
+    async fn change_manifest<T>(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        change: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let key = (repository.clone(), digest.clone());
+        self.change(|c| c.manifests.invalidate(&key), change).await
+    }
+
+    /// Runs a change to `tag` in `repository`.
+    async fn change_tag<T>(
+        &self,
+        repository: &RepositoryName,
+        tag: &Tag,
+        change: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let key = (repository.clone(), tag.clone());
+        self.change(|c| c.tags.invalidate(&key), change).await
+    }
+
+    /// Runs a change to the whole of `repository`.
+    async fn change_repository<T>(
+        &self,
+        repository: &RepositoryName,
+        change: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        self.change(|c| c.forget_repository(repository), change)
+            .await
+    }
+
     /// The answer cached under `key` in `cache`, or `load`'s, kept unless a
     /// change ran while it loaded.
     async fn cached<K, V, F>(
@@ -239,12 +271,9 @@ forward! {
 forward! {
     impl[S: RepositoryStore] RepositoryStore for CachedStorage<S> {
         async fn put_manifest(&self, repository: &RepositoryName, manifest: ManifestPut) -> Result<()> {
-            let key = (repository.clone(), manifest.digest.clone());
-            self.change(
-                |c| c.manifests.invalidate(&key),
-                self.inner.put_manifest(repository, manifest),
-            )
-            .await
+            let digest = manifest.digest.clone();
+            let put = self.inner.put_manifest(repository, manifest);
+            self.change_manifest(repository, &digest, put).await
         }
 
         async fn get_manifest(
@@ -277,13 +306,8 @@ forward! {
             repository: &RepositoryName,
             digest: &Digest,
         ) -> Result<Vec<Tag>> {
-            let key = (repository.clone(), digest.clone());
-            let removed = self
-                .change(
-                    |c| c.manifests.invalidate(&key),
-                    self.inner.delete_manifest(repository, digest),
-                )
-                .await?;
+            let delete = self.inner.delete_manifest(repository, digest);
+            let removed = self.change_manifest(repository, digest, delete).await?;
             for tag in &removed {
                 self.caches.tags.invalidate(&(repository.clone(), tag.clone()));
             }
@@ -291,12 +315,8 @@ forward! {
         }
 
         async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()> {
-            let key = (repository.clone(), tag.clone());
-            self.change(
-                |c| c.tags.invalidate(&key),
-                self.inner.set_tag(repository, tag, digest),
-            )
-            .await
+            let set = self.inner.set_tag(repository, tag, digest);
+            self.change_tag(repository, tag, set).await
         }
 
         async fn resolve_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
@@ -306,12 +326,8 @@ forward! {
         }
 
         async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
-            let key = (repository.clone(), tag.clone());
-            self.change(
-                |c| c.tags.invalidate(&key),
-                self.inner.delete_tag(repository, tag),
-            )
-            .await
+            let delete = self.inner.delete_tag(repository, tag);
+            self.change_tag(repository, tag, delete).await
         }
 
         async fn archive_repository(
@@ -319,11 +335,8 @@ forward! {
             repository: &RepositoryName,
             key: &ArchiveKey,
         ) -> Result<()> {
-            self.change(
-                |c| c.forget_repository(repository),
-                self.inner.archive_repository(repository, key),
-            )
-            .await
+            let archive = self.inner.archive_repository(repository, key);
+            self.change_repository(repository, archive).await
         }
 
         async fn restore_repository(
@@ -331,11 +344,8 @@ forward! {
             key: &ArchiveKey,
             repository: &RepositoryName,
         ) -> Result<()> {
-            self.change(
-                |c| c.forget_repository(repository),
-                self.inner.restore_repository(key, repository),
-            )
-            .await
+            let restore = self.inner.restore_repository(key, repository);
+            self.change_repository(repository, restore).await
         }
     }
     to inner
