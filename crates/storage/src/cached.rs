@@ -69,7 +69,26 @@ struct Caches {
     tags: moka::sync::Cache<TagKey, Digest>,
 }
 
+/// The answers a change through [`CachedStorage`] affects.
+enum Affects<'a> {
+    Manifest(&'a RepositoryName, &'a Digest),
+    Tag(&'a RepositoryName, &'a Tag),
+    Repository(&'a RepositoryName),
+}
+
 impl Caches {
+    fn forget(&self, affects: &Affects<'_>) {
+        match *affects {
+            Affects::Manifest(repository, digest) => self
+                .manifests
+                .invalidate(&(repository.clone(), digest.clone())),
+            Affects::Tag(repository, tag) => {
+                self.tags.invalidate(&(repository.clone(), tag.clone()))
+            }
+            Affects::Repository(repository) => self.forget_repository(repository),
+        }
+    }
+
     fn forget_repository(&self, repository: &RepositoryName) {
         let name = repository.clone();
         // Both fail only when invalidation closures are not enabled, and
@@ -183,51 +202,19 @@ impl<S> CachedStorage<S> {
         !ttl.is_zero() && capacity_bytes > 0
     }
 
-    /// Runs a change, invalidating `forget` before and after it and
-    /// marking it so that lookups running meanwhile do not cache.
+    /// Runs a change, forgetting the answers it `affects` before and after
+    /// it and marking it so that lookups running meanwhile do not cache.
     async fn change<T>(
         &self,
-        forget: impl Fn(&Caches),
+        affects: Affects<'_>,
         change: impl std::future::Future<Output = Result<T>>,
     ) -> Result<T> {
         self.caches.changes.fetch_add(1, Ordering::AcqRel);
-        forget(&self.caches);
+        self.caches.forget(&affects);
         let result = change.await;
-        forget(&self.caches);
+        self.caches.forget(&affects);
         self.caches.changes.fetch_add(1, Ordering::AcqRel);
         result
-    }
-
-    /// Runs a change to manifest `digest` in `repository`.
-    async fn change_manifest<T>(
-        &self,
-        repository: &RepositoryName,
-        digest: &Digest,
-        change: impl std::future::Future<Output = Result<T>>,
-    ) -> Result<T> {
-        let key = (repository.clone(), digest.clone());
-        self.change(|c| c.manifests.invalidate(&key), change).await
-    }
-
-    /// Runs a change to `tag` in `repository`.
-    async fn change_tag<T>(
-        &self,
-        repository: &RepositoryName,
-        tag: &Tag,
-        change: impl std::future::Future<Output = Result<T>>,
-    ) -> Result<T> {
-        let key = (repository.clone(), tag.clone());
-        self.change(|c| c.tags.invalidate(&key), change).await
-    }
-
-    /// Runs a change to the whole of `repository`.
-    async fn change_repository<T>(
-        &self,
-        repository: &RepositoryName,
-        change: impl std::future::Future<Output = Result<T>>,
-    ) -> Result<T> {
-        self.change(|c| c.forget_repository(repository), change)
-            .await
     }
 
     /// The answer cached under `key` in `cache`, or `load`'s, kept unless a
@@ -273,7 +260,7 @@ forward! {
         async fn put_manifest(&self, repository: &RepositoryName, manifest: ManifestPut) -> Result<()> {
             let digest = manifest.digest.clone();
             let put = self.inner.put_manifest(repository, manifest);
-            self.change_manifest(repository, &digest, put).await
+            self.change(Affects::Manifest(repository, &digest), put).await
         }
 
         async fn get_manifest(
@@ -307,7 +294,7 @@ forward! {
             digest: &Digest,
         ) -> Result<Vec<Tag>> {
             let delete = self.inner.delete_manifest(repository, digest);
-            let removed = self.change_manifest(repository, digest, delete).await?;
+            let removed = self.change(Affects::Manifest(repository, digest), delete).await?;
             for tag in &removed {
                 self.caches.tags.invalidate(&(repository.clone(), tag.clone()));
             }
@@ -316,7 +303,7 @@ forward! {
 
         async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()> {
             let set = self.inner.set_tag(repository, tag, digest);
-            self.change_tag(repository, tag, set).await
+            self.change(Affects::Tag(repository, tag), set).await
         }
 
         async fn resolve_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
@@ -327,7 +314,7 @@ forward! {
 
         async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
             let delete = self.inner.delete_tag(repository, tag);
-            self.change_tag(repository, tag, delete).await
+            self.change(Affects::Tag(repository, tag), delete).await
         }
 
         async fn archive_repository(
@@ -336,7 +323,7 @@ forward! {
             key: &ArchiveKey,
         ) -> Result<()> {
             let archive = self.inner.archive_repository(repository, key);
-            self.change_repository(repository, archive).await
+            self.change(Affects::Repository(repository), archive).await
         }
 
         async fn restore_repository(
@@ -345,7 +332,7 @@ forward! {
             repository: &RepositoryName,
         ) -> Result<()> {
             let restore = self.inner.restore_repository(key, repository);
-            self.change_repository(repository, restore).await
+            self.change(Affects::Repository(repository), restore).await
         }
     }
     to inner
