@@ -48,20 +48,6 @@ pub(super) async fn live_repository(
     }
 }
 
-fn manifest_not_found(repository: &RepositoryName, digest: &Digest) -> Error {
-    Error::ManifestNotFound {
-        repository: repository.clone(),
-        digest: digest.clone(),
-    }
-}
-
-fn tag_not_found(repository: &RepositoryName, tag: &Tag) -> Error {
-    Error::TagNotFound {
-        repository: repository.clone(),
-        tag: tag.clone(),
-    }
-}
-
 /// Reads a text column (`digest`, `tag`, `name`) as a `T`.
 fn parsed_column<T>(
     table: &'static str,
@@ -215,7 +201,7 @@ impl RepositoryStore for PostgresMetadata {
                 },
             )
             .await?
-            .ok_or_else(|| manifest_not_found(repository, digest))?;
+            .ok_or_else(|| Error::manifest_not_found(repository, digest))?;
         Ok(StoredManifest::new(
             digest.clone(),
             media_type,
@@ -241,7 +227,7 @@ impl RepositoryStore for PostgresMetadata {
                 },
             )
             .await?
-            .ok_or_else(|| manifest_not_found(repository, digest))?;
+            .ok_or_else(|| Error::manifest_not_found(repository, digest))?;
         Ok(ManifestInfo::new(digest.clone(), media_type, size))
     }
 
@@ -267,7 +253,7 @@ impl RepositoryStore for PostgresMetadata {
                     )
                     .await?;
                     let Some(locked) = locked else {
-                        return Err(manifest_not_found(repository, digest).into());
+                        return Err(Error::manifest_not_found(repository, digest).into());
                     };
                     let id: i64 = column(&locked, "storage_manifests", "repository_id")?;
                     let rows = query(
@@ -344,7 +330,7 @@ impl RepositoryStore for PostgresMetadata {
             })
             .await?;
         if !written {
-            return Err(manifest_not_found(repository, digest));
+            return Err(Error::manifest_not_found(repository, digest));
         }
         Ok(())
     }
@@ -358,7 +344,7 @@ impl RepositoryStore for PostgresMetadata {
             parsed_column("storage_tags", "digest"),
         )
         .await?
-        .ok_or_else(|| tag_not_found(repository, tag))
+        .ok_or_else(|| Error::tag_not_found(repository, tag))
     }
 
     async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
@@ -371,7 +357,7 @@ impl RepositoryStore for PostgresMetadata {
             parsed_column("storage_tags", "digest"),
         )
         .await?
-        .ok_or_else(|| tag_not_found(repository, tag))
+        .ok_or_else(|| Error::tag_not_found(repository, tag))
     }
 
     /// One query, so that "no such repository" and the page agree.
