@@ -70,6 +70,18 @@ async fn fs_size_limit_rejects_and_rolls_back_the_append() {
     size_limit_rejects_and_rolls_back_the_append("fs", s).await;
 }
 
+#[cfg(feature = "object-store")]
+#[tokio::test]
+async fn object_size_limit_rejects_and_rolls_back_the_append() {
+    let blobs =
+        wharf_storage::ObjectStorage::builder(Arc::new(object_store::memory::InMemory::new()))
+            .max_blob_size(10)
+            .build();
+    let metadata = MemoryStorage::new().with_external_blobs();
+    let s = Arc::new(wharf_storage::Composite::new(blobs, metadata));
+    size_limit_rejects_and_rolls_back_the_append("object", s).await;
+}
+
 fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut pending = vec![dir.to_path_buf()];

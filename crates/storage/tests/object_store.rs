@@ -759,47 +759,6 @@ async fn from_url_opens_what_the_url_names() {
     assert!(ObjectStorage::from_url("gs://bucket").is_err());
 }
 
-/// The size limit refuses a chunk that crosses it and keeps the session
-/// as before the append; `put_blob` stores nothing.
-#[tokio::test]
-async fn the_size_limit_rolls_back_the_append() {
-    let storage = ObjectStorage::builder(Arc::new(InMemory::new()))
-        .max_blob_size(10)
-        .build();
-    let r = repo("octo/limit");
-    let session = storage.start_upload(&r).await.expect("start");
-    storage
-        .append_upload(&r, &session.id, 0, body([&b"012345"[..]]))
-        .await
-        .expect("within the limit");
-    let over = storage
-        .append_upload(&r, &session.id, 6, body([&b"67"[..], &b"890"[..]]))
-        .await;
-    assert!(
-        matches!(over, Err(Error::TooLarge { limit: 10 })),
-        "{over:?}"
-    );
-    assert_eq!(
-        storage
-            .upload_status(&r, &session.id)
-            .await
-            .expect("status")
-            .offset,
-        6
-    );
-    let big = b"0123456789A";
-    let put = storage
-        .put_blob(&Digest::sha256(big), body([&big[..]]))
-        .await;
-    assert!(matches!(put, Err(Error::TooLarge { .. })), "{put:?}");
-    assert!(storage
-        .list_blobs(&PageRequest::all())
-        .await
-        .expect("list")
-        .items
-        .is_empty());
-}
-
 /// Finishing a session of one part copies it into place; of several,
 /// reads them back once. Both leave no object of the session behind.
 #[tokio::test]
