@@ -28,6 +28,18 @@ async fn holds_content(tx: &impl GenericClient, id: i64) -> Result<bool, Failure
     Ok(row.is_some())
 }
 
+/// The id of the live repository `name`, if there is one, locked `FOR
+/// UPDATE` until `tx` ends.
+async fn lock_live(tx: &impl GenericClient, name: &RepositoryName) -> Result<Option<i64>, Failure> {
+    let row = query_opt(
+        tx,
+        "SELECT id FROM storage_repositories WHERE name = $1 FOR UPDATE",
+        &[&name.as_str()],
+    )
+    .await?;
+    Ok(row.map(|row| column(&row, TABLE, "id")).transpose()?)
+}
+
 impl PostgresMetadata {
     /// Renames the live repository's row to the archive key, after
     /// waiting for the writers that hold it; an unknown repository makes
@@ -41,15 +53,8 @@ impl PostgresMetadata {
         self.run("archive a repository", |mut client| {
             Box::pin(async move {
                 let tx = client.transaction().await?;
-                let live = query_opt(
-                    &tx,
-                    "SELECT id FROM storage_repositories WHERE name = $1 FOR UPDATE",
-                    &[&repository.as_str()],
-                )
-                .await?;
-                let moved = match live {
-                    Some(row) => {
-                        let id: i64 = column(&row, TABLE, "id")?;
+                let moved = match lock_live(&tx, repository).await? {
+                    Some(id) => {
                         execute(
                             &tx,
                             "UPDATE storage_repositories \
@@ -100,13 +105,7 @@ impl PostgresMetadata {
                 .await?
                 .ok_or_else(|| Error::ArchiveNotFound(key.clone()))?;
                 let archived: i64 = column(&archived, TABLE, "id")?;
-                let live = query_opt(
-                    &tx,
-                    "SELECT id FROM storage_repositories WHERE name = $1 FOR UPDATE",
-                    &[&repository.as_str()],
-                )
-                .await?;
-                let live: Option<i64> = live.map(|row| column(&row, TABLE, "id")).transpose()?;
+                let live = lock_live(&tx, repository).await?;
                 if let Some(live) = live {
                     if holds_content(&tx, live).await? {
                         return Err(Error::RepositoryNotEmpty(repository.clone()).into());
