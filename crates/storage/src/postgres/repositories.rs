@@ -6,7 +6,7 @@ use bytes::Bytes;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::Row;
-use wharf_reference::{Digest, RepositoryName, Tag};
+use wharf_reference::{Digest, MediaType, RepositoryName, Tag};
 
 use crate::archive::{Archive, ArchiveKey};
 use crate::error::{Error, Result};
@@ -58,6 +58,34 @@ where
     T::Err: std::fmt::Display,
 {
     move |row| parsed(row, table, name)
+}
+
+impl PostgresMetadata {
+    /// The media type of manifest `digest` in `repository`, and what
+    /// `read` takes from the row `sql` selects (`$1` the repository's name,
+    /// `$2` the digest); [`Error::ManifestNotFound`] without such a row.
+    async fn find_manifest<T: Send>(
+        &self,
+        context: &'static str,
+        sql: &'static str,
+        repository: &RepositoryName,
+        digest: &Digest,
+        read: impl Fn(&Row) -> Result<T, Error> + Sync,
+    ) -> Result<(MediaType, T)> {
+        self.find(
+            context,
+            sql,
+            &[&repository.as_str(), &digest.as_str()],
+            |row| {
+                Ok((
+                    media_type(row, "storage_manifests", "media_type")?,
+                    read(row)?,
+                ))
+            },
+        )
+        .await?
+        .ok_or_else(|| Error::manifest_not_found(repository, digest))
+    }
 }
 
 #[async_trait]
@@ -188,20 +216,16 @@ impl RepositoryStore for PostgresMetadata {
         digest: &Digest,
     ) -> Result<StoredManifest> {
         let (media_type, bytes) = self
-            .find(
+            .find_manifest(
                 "read a manifest",
                 "SELECT m.media_type, m.bytes FROM storage_manifests m \
                  JOIN storage_repositories r ON r.id = m.repository_id \
                  WHERE r.name = $1 AND m.digest = $2",
-                &[&repository.as_str(), &digest.as_str()],
-                |row| {
-                    let media_type = media_type(row, "storage_manifests", "media_type")?;
-                    let bytes: Vec<u8> = column(row, "storage_manifests", "bytes")?;
-                    Ok((media_type, bytes))
-                },
+                repository,
+                digest,
+                |row| column::<Vec<u8>>(row, "storage_manifests", "bytes"),
             )
-            .await?
-            .ok_or_else(|| Error::manifest_not_found(repository, digest))?;
+            .await?;
         Ok(StoredManifest::new(
             digest.clone(),
             media_type,
@@ -215,19 +239,16 @@ impl RepositoryStore for PostgresMetadata {
         digest: &Digest,
     ) -> Result<ManifestInfo> {
         let (media_type, size) = self
-            .find(
+            .find_manifest(
                 "look up a manifest",
                 "SELECT m.media_type, m.size FROM storage_manifests m \
                  JOIN storage_repositories r ON r.id = m.repository_id \
                  WHERE r.name = $1 AND m.digest = $2",
-                &[&repository.as_str(), &digest.as_str()],
-                |row| {
-                    let media_type = media_type(row, "storage_manifests", "media_type")?;
-                    Ok((media_type, size(row, "storage_manifests", "size")?))
-                },
+                repository,
+                digest,
+                |row| size(row, "storage_manifests", "size"),
             )
-            .await?
-            .ok_or_else(|| Error::manifest_not_found(repository, digest))?;
+            .await?;
         Ok(ManifestInfo::new(digest.clone(), media_type, size))
     }
 
