@@ -280,7 +280,7 @@ impl PostgresMetadata {
     async fn find<T: Send>(
         &self,
         context: &'static str,
-        sql: &'static str,
+        sql: &str,
         params: &[&(dyn ToSql + Sync)],
         read: impl Fn(&Row) -> Result<T, Error> + Sync,
     ) -> Result<Option<T>> {

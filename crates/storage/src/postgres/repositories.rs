@@ -61,25 +61,32 @@ where
 }
 
 impl PostgresMetadata {
-    /// The media type of manifest `digest` in `repository`, and what
-    /// `read` takes from the row `sql` selects (`$1` the repository's name,
-    /// `$2` the digest); [`Error::ManifestNotFound`] without such a row.
+    /// The media type of manifest `digest` in `repository` and its column
+    /// `name` (`bytes`, `size`) as `read` reads it;
+    /// [`Error::ManifestNotFound`] if there is no such manifest.
     async fn find_manifest<T: Send>(
         &self,
         context: &'static str,
-        sql: &'static str,
+        name: &'static str,
+        read: impl Fn(&Row, &str, &str) -> Result<T, Error> + Sync,
         repository: &RepositoryName,
         digest: &Digest,
-        read: impl Fn(&Row) -> Result<T, Error> + Sync,
     ) -> Result<(MediaType, T)> {
+        const TABLE: &str = "storage_manifests";
+        // `name` is one of this file's constants, never input.
+        let sql = format!(
+            "SELECT m.media_type, m.{name} FROM storage_manifests m \
+             JOIN storage_repositories r ON r.id = m.repository_id \
+             WHERE r.name = $1 AND m.digest = $2"
+        );
         self.find(
             context,
-            sql,
+            &sql,
             &[&repository.as_str(), &digest.as_str()],
             |row| {
                 Ok((
-                    media_type(row, "storage_manifests", "media_type")?,
-                    read(row)?,
+                    media_type(row, TABLE, "media_type")?,
+                    read(row, TABLE, name)?,
                 ))
             },
         )
@@ -218,12 +225,10 @@ impl RepositoryStore for PostgresMetadata {
         let (media_type, bytes) = self
             .find_manifest(
                 "read a manifest",
-                "SELECT m.media_type, m.bytes FROM storage_manifests m \
-                 JOIN storage_repositories r ON r.id = m.repository_id \
-                 WHERE r.name = $1 AND m.digest = $2",
+                "bytes",
+                |row, table, name| column::<Vec<u8>>(row, table, name),
                 repository,
                 digest,
-                |row| column::<Vec<u8>>(row, "storage_manifests", "bytes"),
             )
             .await?;
         Ok(StoredManifest::new(
@@ -239,15 +244,7 @@ impl RepositoryStore for PostgresMetadata {
         digest: &Digest,
     ) -> Result<ManifestInfo> {
         let (media_type, size) = self
-            .find_manifest(
-                "look up a manifest",
-                "SELECT m.media_type, m.size FROM storage_manifests m \
-                 JOIN storage_repositories r ON r.id = m.repository_id \
-                 WHERE r.name = $1 AND m.digest = $2",
-                repository,
-                digest,
-                |row| size(row, "storage_manifests", "size"),
-            )
+            .find_manifest("look up a manifest", "size", size, repository, digest)
             .await?;
         Ok(ManifestInfo::new(digest.clone(), media_type, size))
     }
