@@ -130,6 +130,19 @@ fn chunks(count: usize, size: usize) -> Vec<Bytes> {
     (0..count).map(|i| stamp(&block, i as u64)).collect()
 }
 
+/// The bytes of `range` of blob `digest` (all of it for `None`).
+async fn read_range(storage: &ObjectStorage, digest: &Digest, range: Option<ByteRange>) -> Vec<u8> {
+    let chunks: Vec<Bytes> = storage
+        .read_blob(digest, range)
+        .await
+        .expect("read")
+        .stream
+        .try_collect()
+        .await
+        .expect("stream");
+    chunks.concat()
+}
+
 /// A blob of more than two multipart parts is stored whole and verified,
 /// by `put_blob` and by an upload of large chunks; one with the wrong
 /// digest leaves nothing under its key.
@@ -151,27 +164,10 @@ async fn blobs_of_several_multipart_parts_round_trip() {
             .await
             .unwrap_or_else(|e| panic!("{name}: put: {e}"));
         assert_eq!(size, content.len() as u64, "{name}");
-        let read: Vec<Bytes> = storage
-            .read_blob(&digest, None)
-            .await
-            .expect("read")
-            .stream
-            .try_collect()
-            .await
-            .expect("stream");
-        assert!(read.concat() == content, "{name}: same bytes back");
-        let tail: Vec<Bytes> = storage
-            .read_blob(&digest, Some(ByteRange::Last(3_000_000)))
-            .await
-            .expect("read tail")
-            .stream
-            .try_collect()
-            .await
-            .expect("stream tail");
-        assert!(
-            tail.concat() == content[content.len() - 3_000_000..],
-            "{name}"
-        );
+        let read = read_range(&storage, &digest, None).await;
+        assert!(read == content, "{name}: same bytes back");
+        let tail = read_range(&storage, &digest, Some(ByteRange::Last(3_000_000))).await;
+        assert!(tail == content[content.len() - 3_000_000..], "{name}");
 
         // Wrong digest: the multipart upload is abandoned.
         let claimed = Digest::sha256(b"something else");
@@ -205,15 +201,13 @@ async fn blobs_of_several_multipart_parts_round_trip() {
                 .unwrap_or_else(|e| panic!("{name}: finish: {e}")),
             content.len() as u64
         );
-        let read: Vec<Bytes> = storage
-            .read_blob(&digest, Some(ByteRange::Within(5_000_000..8_000_000)))
-            .await
-            .expect("read")
-            .stream
-            .try_collect()
-            .await
-            .expect("stream");
-        assert!(read.concat() == content[5_000_000..8_000_000], "{name}");
+        let read = read_range(
+            &storage,
+            &digest,
+            Some(ByteRange::Within(5_000_000..8_000_000)),
+        )
+        .await;
+        assert!(read == content[5_000_000..8_000_000], "{name}");
     }
 }
 
