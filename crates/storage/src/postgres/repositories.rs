@@ -120,19 +120,16 @@ impl RepositoryStore for PostgresMetadata {
     }
 
     async fn is_blob_linked(&self, repository: &RepositoryName, digest: &Digest) -> Result<bool> {
-        self.run("look up a blob link", |client| {
-            Box::pin(async move {
-                let row = query_opt(
-                    &client,
-                    "SELECT 1 FROM storage_links l JOIN storage_repositories r \
-                     ON r.id = l.repository_id WHERE r.name = $1 AND l.digest = $2",
-                    &[&repository.as_str(), &digest.as_str()],
-                )
-                .await?;
-                Ok(row.is_some())
-            })
-        })
-        .await
+        let found = self
+            .find(
+                "look up a blob link",
+                "SELECT 1 FROM storage_links l JOIN storage_repositories r \
+                 ON r.id = l.repository_id WHERE r.name = $1 AND l.digest = $2",
+                &[&repository.as_str(), &digest.as_str()],
+                |_| Ok(()),
+            )
+            .await?;
+        Ok(found.is_some())
     }
 
     async fn unlink_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
