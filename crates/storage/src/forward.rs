@@ -6,7 +6,8 @@
 /// [`RepositoryStore`](crate::RepositoryStore)) for a wrapper type: the
 /// methods written out in full, and for every other method of the trait one
 /// that asks the field `$field` (or, with `to pointee`, what a smart pointer
-/// points to) the same question and returns its answer.
+/// points to) the same question and returns its answer. The methods
+/// written out are plain `async fn`s (no attributes or doc comments).
 ///
 /// ```ignore
 /// forward! {
@@ -93,7 +94,9 @@ macro_rules! forward {
 /// Calls `$callback` with `$args` followed by the methods of `$trait`, one
 /// `fn name(argument: Type, ...) -> Answer;` each (the answer without its
 /// `Result`). The one list of each trait's methods for [`forward!`]: a
-/// method added to a trait and not here fails to compile in every wrapper.
+/// required method added to a trait and not here fails to compile in every
+/// wrapper, but one with a default body would quietly not be forwarded, so
+/// add it here too.
 macro_rules! trait_methods {
     (BlobStore => $callback:ident! { $($args:tt)* }) => {
         $callback! { $($args)*
