@@ -6,14 +6,11 @@ use std::time::Duration;
 
 use wharf_reference::{Digest, RepositoryName, Tag};
 
-use crate::archive::{Archive, ArchiveKey};
+use crate::archive::ArchiveKey;
 use crate::error::Result;
 use crate::forward::forward;
-use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
-use crate::page::{Page, PageRequest};
-use crate::range::{BlobContent, ByteRange};
-use crate::upload::{UploadId, UploadSession, UploadStatus};
-use crate::{BlobStore, ChunkStream, RepositoryStore, UploadStore};
+use crate::manifest::{ManifestInfo, ManifestPut, StoredManifest};
+use crate::{BlobStore, RepositoryStore, UploadStore};
 
 /// How long [`CachedStorage`] keeps answers, and how much.
 ///
@@ -72,7 +69,26 @@ struct Caches {
     tags: moka::sync::Cache<TagKey, Digest>,
 }
 
+/// The answers a change through [`CachedStorage`] affects.
+enum Affects<'a> {
+    Manifest(&'a RepositoryName, &'a Digest),
+    Tag(&'a RepositoryName, &'a Tag),
+    Repository(&'a RepositoryName),
+}
+
 impl Caches {
+    fn forget(&self, affects: &Affects<'_>) {
+        match *affects {
+            Affects::Manifest(repository, digest) => self
+                .manifests
+                .invalidate(&(repository.clone(), digest.clone())),
+            Affects::Tag(repository, tag) => {
+                self.tags.invalidate(&(repository.clone(), tag.clone()))
+            }
+            Affects::Repository(repository) => self.forget_repository(repository),
+        }
+    }
+
     fn forget_repository(&self, repository: &RepositoryName) {
         let name = repository.clone();
         // Both fail only when invalidation closures are not enabled, and
@@ -186,17 +202,17 @@ impl<S> CachedStorage<S> {
         !ttl.is_zero() && capacity_bytes > 0
     }
 
-    /// Runs a change, invalidating `forget` before and after it and
-    /// marking it so that lookups running meanwhile do not cache.
+    /// Runs a change, forgetting the answers it `affects` before and after
+    /// it and marking it so that lookups running meanwhile do not cache.
     async fn change<T>(
         &self,
-        forget: impl Fn(&Caches),
+        affects: Affects<'_>,
         change: impl std::future::Future<Output = Result<T>>,
     ) -> Result<T> {
         self.caches.changes.fetch_add(1, Ordering::AcqRel);
-        forget(&self.caches);
+        self.caches.forget(&affects);
         let result = change.await;
-        forget(&self.caches);
+        self.caches.forget(&affects);
         self.caches.changes.fetch_add(1, Ordering::AcqRel);
         result
     }
@@ -231,37 +247,20 @@ impl<S> CachedStorage<S> {
 
 forward! {
     impl[S: BlobStore] BlobStore for CachedStorage<S> {}
-    to inner:
-    fn blob_size(digest: &Digest) -> u64;
-    fn read_blob(digest: &Digest, range: Option<ByteRange>) -> BlobContent;
-    fn put_blob(digest: &Digest, body: ChunkStream) -> u64;
-    fn delete_blob(digest: &Digest) -> ();
-    fn list_blobs(page: &PageRequest) -> Page<Digest>;
+    to inner
 }
 
 forward! {
     impl[S: UploadStore] UploadStore for CachedStorage<S> {}
-    to inner:
-    fn start_upload(repository: &RepositoryName) -> UploadStatus;
-    fn start_upload_for(repository: &RepositoryName, owner: &str) -> UploadStatus;
-    fn upload_sessions(page: &PageRequest) -> Page<UploadSession>;
-    fn append_upload(repository: &RepositoryName, id: &UploadId, offset: u64, body: ChunkStream) -> UploadStatus;
-    fn upload_status(repository: &RepositoryName, id: &UploadId) -> UploadStatus;
-    fn finish_upload(repository: &RepositoryName, id: &UploadId, expected: &Digest) -> u64;
-    fn cancel_upload(repository: &RepositoryName, id: &UploadId) -> ();
-    fn cancel_uploads_in(repository: &RepositoryName) -> usize;
-    fn purge_expired_uploads(max_age: Duration) -> usize;
+    to inner
 }
 
 forward! {
     impl[S: RepositoryStore] RepositoryStore for CachedStorage<S> {
         async fn put_manifest(&self, repository: &RepositoryName, manifest: ManifestPut) -> Result<()> {
-            let key = (repository.clone(), manifest.digest.clone());
-            self.change(
-                |c| c.manifests.invalidate(&key),
-                self.inner.put_manifest(repository, manifest),
-            )
-            .await
+            let digest = manifest.digest.clone();
+            let put = self.inner.put_manifest(repository, manifest);
+            self.change(Affects::Manifest(repository, &digest), put).await
         }
 
         async fn get_manifest(
@@ -294,13 +293,8 @@ forward! {
             repository: &RepositoryName,
             digest: &Digest,
         ) -> Result<Vec<Tag>> {
-            let key = (repository.clone(), digest.clone());
-            let removed = self
-                .change(
-                    |c| c.manifests.invalidate(&key),
-                    self.inner.delete_manifest(repository, digest),
-                )
-                .await?;
+            let delete = self.inner.delete_manifest(repository, digest);
+            let removed = self.change(Affects::Manifest(repository, digest), delete).await?;
             for tag in &removed {
                 self.caches.tags.invalidate(&(repository.clone(), tag.clone()));
             }
@@ -308,12 +302,8 @@ forward! {
         }
 
         async fn set_tag(&self, repository: &RepositoryName, tag: &Tag, digest: &Digest) -> Result<()> {
-            let key = (repository.clone(), tag.clone());
-            self.change(
-                |c| c.tags.invalidate(&key),
-                self.inner.set_tag(repository, tag, digest),
-            )
-            .await
+            let set = self.inner.set_tag(repository, tag, digest);
+            self.change(Affects::Tag(repository, tag), set).await
         }
 
         async fn resolve_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
@@ -323,12 +313,8 @@ forward! {
         }
 
         async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
-            let key = (repository.clone(), tag.clone());
-            self.change(
-                |c| c.tags.invalidate(&key),
-                self.inner.delete_tag(repository, tag),
-            )
-            .await
+            let delete = self.inner.delete_tag(repository, tag);
+            self.change(Affects::Tag(repository, tag), delete).await
         }
 
         async fn archive_repository(
@@ -336,11 +322,8 @@ forward! {
             repository: &RepositoryName,
             key: &ArchiveKey,
         ) -> Result<()> {
-            self.change(
-                |c| c.forget_repository(repository),
-                self.inner.archive_repository(repository, key),
-            )
-            .await
+            let archive = self.inner.archive_repository(repository, key);
+            self.change(Affects::Repository(repository), archive).await
         }
 
         async fn restore_repository(
@@ -348,23 +331,9 @@ forward! {
             key: &ArchiveKey,
             repository: &RepositoryName,
         ) -> Result<()> {
-            self.change(
-                |c| c.forget_repository(repository),
-                self.inner.restore_repository(key, repository),
-            )
-            .await
+            let restore = self.inner.restore_repository(key, repository);
+            self.change(Affects::Repository(repository), restore).await
         }
     }
-    to inner:
-    fn link_blob(repository: &RepositoryName, digest: &Digest) -> ();
-    fn is_blob_linked(repository: &RepositoryName, digest: &Digest) -> bool;
-    fn unlink_blob(repository: &RepositoryName, digest: &Digest) -> ();
-    fn linked_blobs(repository: &RepositoryName, page: &PageRequest) -> Page<Digest>;
-    fn list_manifests(repository: &RepositoryName, page: &PageRequest) -> Page<Digest>;
-    fn list_tags(repository: &RepositoryName, page: &PageRequest) -> Page<Tag>;
-    fn tags_of(repository: &RepositoryName, digest: &Digest, page: &PageRequest) -> Page<Tag>;
-    fn list_referrers(repository: &RepositoryName, subject: &Digest, artifact_type: Option<&str>, page: &PageRequest) -> Page<Referrer>;
-    fn list_repositories(page: &PageRequest) -> Page<RepositoryName>;
-    fn delete_archive(key: &ArchiveKey) -> ();
-    fn list_archives(page: &PageRequest) -> Page<Archive>;
+    to inner
 }

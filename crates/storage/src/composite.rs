@@ -1,18 +1,13 @@
 //! [`Composite`]: blobs and uploads in one store, repository metadata in
 //! another.
 
-use std::time::Duration;
+use wharf_reference::{Digest, RepositoryName};
 
-use wharf_reference::{Digest, RepositoryName, Tag};
-
-use crate::archive::{Archive, ArchiveKey};
+use crate::archive::ArchiveKey;
 use crate::error::Result;
 use crate::forward::forward;
-use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
-use crate::page::{Page, PageRequest};
-use crate::range::{BlobContent, ByteRange};
-use crate::upload::{UploadId, UploadSession, UploadStatus};
-use crate::{BlobStore, ChunkStream, RepositoryStore, UploadStore};
+use crate::upload::UploadId;
+use crate::{BlobStore, RepositoryStore, UploadStore};
 
 /// A [`Storage`](crate::Storage) made of two stores: `B` holds the bytes
 /// (blobs and upload sessions; an object store, say) and `M` the repository
@@ -68,12 +63,7 @@ impl<B, M> Composite<B, M> {
 
 forward! {
     impl[B: BlobStore, M: Send + Sync] BlobStore for Composite<B, M> {}
-    to blobs:
-    fn blob_size(digest: &Digest) -> u64;
-    fn read_blob(digest: &Digest, range: Option<ByteRange>) -> BlobContent;
-    fn put_blob(digest: &Digest, body: ChunkStream) -> u64;
-    fn delete_blob(digest: &Digest) -> ();
-    fn list_blobs(page: &PageRequest) -> Page<Digest>;
+    to blobs
 }
 
 forward! {
@@ -89,15 +79,7 @@ forward! {
             Ok(size)
         }
     }
-    to blobs:
-    fn start_upload(repository: &RepositoryName) -> UploadStatus;
-    fn start_upload_for(repository: &RepositoryName, owner: &str) -> UploadStatus;
-    fn upload_sessions(page: &PageRequest) -> Page<UploadSession>;
-    fn append_upload(repository: &RepositoryName, id: &UploadId, offset: u64, body: ChunkStream) -> UploadStatus;
-    fn upload_status(repository: &RepositoryName, id: &UploadId) -> UploadStatus;
-    fn cancel_upload(repository: &RepositoryName, id: &UploadId) -> ();
-    fn cancel_uploads_in(repository: &RepositoryName) -> usize;
-    fn purge_expired_uploads(max_age: Duration) -> usize;
+    to blobs
 }
 
 forward! {
@@ -117,23 +99,5 @@ forward! {
             Ok(())
         }
     }
-    to metadata:
-    fn is_blob_linked(repository: &RepositoryName, digest: &Digest) -> bool;
-    fn unlink_blob(repository: &RepositoryName, digest: &Digest) -> ();
-    fn linked_blobs(repository: &RepositoryName, page: &PageRequest) -> Page<Digest>;
-    fn put_manifest(repository: &RepositoryName, manifest: ManifestPut) -> ();
-    fn get_manifest(repository: &RepositoryName, digest: &Digest) -> StoredManifest;
-    fn stat_manifest(repository: &RepositoryName, digest: &Digest) -> ManifestInfo;
-    fn delete_manifest(repository: &RepositoryName, digest: &Digest) -> Vec<Tag>;
-    fn list_manifests(repository: &RepositoryName, page: &PageRequest) -> Page<Digest>;
-    fn set_tag(repository: &RepositoryName, tag: &Tag, digest: &Digest) -> ();
-    fn resolve_tag(repository: &RepositoryName, tag: &Tag) -> Digest;
-    fn delete_tag(repository: &RepositoryName, tag: &Tag) -> Digest;
-    fn list_tags(repository: &RepositoryName, page: &PageRequest) -> Page<Tag>;
-    fn tags_of(repository: &RepositoryName, digest: &Digest, page: &PageRequest) -> Page<Tag>;
-    fn list_referrers(repository: &RepositoryName, subject: &Digest, artifact_type: Option<&str>, page: &PageRequest) -> Page<Referrer>;
-    fn list_repositories(page: &PageRequest) -> Page<RepositoryName>;
-    fn restore_repository(key: &ArchiveKey, repository: &RepositoryName) -> ();
-    fn delete_archive(key: &ArchiveKey) -> ();
-    fn list_archives(page: &PageRequest) -> Page<Archive>;
+    to metadata
 }

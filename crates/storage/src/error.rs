@@ -251,6 +251,22 @@ impl Error {
             other => Error::UnsupportedAlgorithm(other.to_string()),
         }
     }
+
+    /// [`Error::ManifestNotFound`] for `digest` in `repository`.
+    pub(crate) fn manifest_not_found(repository: &RepositoryName, digest: &Digest) -> Self {
+        Error::ManifestNotFound {
+            repository: repository.clone(),
+            digest: digest.clone(),
+        }
+    }
+
+    /// [`Error::TagNotFound`] for `tag` in `repository`.
+    pub(crate) fn tag_not_found(repository: &RepositoryName, tag: &Tag) -> Self {
+        Error::TagNotFound {
+            repository: repository.clone(),
+            tag: tag.clone(),
+        }
+    }
 }
 
 /// `Result` with this crate's [`Error`].

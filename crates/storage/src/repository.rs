@@ -186,25 +186,5 @@ pub trait RepositoryStore: Send + Sync {
 // test) use one metadata store.
 forward! {
     impl[T: RepositoryStore + ?Sized] RepositoryStore for std::sync::Arc<T> {}
-    to pointee:
-    fn link_blob(repository: &RepositoryName, digest: &Digest) -> ();
-    fn is_blob_linked(repository: &RepositoryName, digest: &Digest) -> bool;
-    fn unlink_blob(repository: &RepositoryName, digest: &Digest) -> ();
-    fn linked_blobs(repository: &RepositoryName, page: &PageRequest) -> Page<Digest>;
-    fn put_manifest(repository: &RepositoryName, manifest: ManifestPut) -> ();
-    fn get_manifest(repository: &RepositoryName, digest: &Digest) -> StoredManifest;
-    fn stat_manifest(repository: &RepositoryName, digest: &Digest) -> ManifestInfo;
-    fn delete_manifest(repository: &RepositoryName, digest: &Digest) -> Vec<Tag>;
-    fn list_manifests(repository: &RepositoryName, page: &PageRequest) -> Page<Digest>;
-    fn set_tag(repository: &RepositoryName, tag: &Tag, digest: &Digest) -> ();
-    fn resolve_tag(repository: &RepositoryName, tag: &Tag) -> Digest;
-    fn delete_tag(repository: &RepositoryName, tag: &Tag) -> Digest;
-    fn list_tags(repository: &RepositoryName, page: &PageRequest) -> Page<Tag>;
-    fn tags_of(repository: &RepositoryName, digest: &Digest, page: &PageRequest) -> Page<Tag>;
-    fn list_referrers(repository: &RepositoryName, subject: &Digest, artifact_type: Option<&str>, page: &PageRequest) -> Page<Referrer>;
-    fn list_repositories(page: &PageRequest) -> Page<RepositoryName>;
-    fn archive_repository(repository: &RepositoryName, key: &ArchiveKey) -> ();
-    fn restore_repository(key: &ArchiveKey, repository: &RepositoryName) -> ();
-    fn delete_archive(key: &ArchiveKey) -> ();
-    fn list_archives(page: &PageRequest) -> Page<Archive>;
+    to pointee
 }

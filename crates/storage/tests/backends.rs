@@ -70,6 +70,32 @@ async fn fs_size_limit_rejects_and_rolls_back_the_append() {
     size_limit_rejects_and_rolls_back_the_append("fs", s).await;
 }
 
+#[cfg(feature = "object-store")]
+#[tokio::test]
+async fn object_size_limit_rejects_and_rolls_back_the_append() {
+    let blobs =
+        wharf_storage::ObjectStorage::builder(Arc::new(object_store::memory::InMemory::new()))
+            .max_blob_size(10)
+            .build();
+    let metadata = MemoryStorage::new().with_external_blobs();
+    let s = Arc::new(wharf_storage::Composite::new(blobs, metadata));
+    size_limit_rejects_and_rolls_back_the_append("object", s).await;
+}
+
+/// Stores `{"schemaVersion":2}` as a manifest of `media_type` in
+/// `repository` and returns its digest.
+async fn put_manifest(s: &FsStorage, repository: &RepositoryName, media_type: MediaType) -> Digest {
+    let bytes = br#"{"schemaVersion":2}"#;
+    let digest = Digest::sha256(bytes);
+    s.put_manifest(
+        repository,
+        ManifestPut::new(digest.clone(), media_type, bytes.to_vec()),
+    )
+    .await
+    .expect("manifest");
+    digest
+}
+
 fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut pending = vec![dir.to_path_buf()];
@@ -102,14 +128,7 @@ async fn fs_layout_holds_exactly_the_documented_files() {
         .await
         .expect("append");
     s.finish_upload(&r, &session.id, &d).await.expect("finish");
-    let m = br#"{"schemaVersion":2}"#;
-    let md = Digest::sha256(m);
-    s.put_manifest(
-        &r,
-        ManifestPut::new(md.clone(), MediaType::OCI_IMAGE_MANIFEST, m.to_vec()),
-    )
-    .await
-    .expect("manifest");
+    let md = put_manifest(&s, &r, MediaType::OCI_IMAGE_MANIFEST).await;
     s.set_tag(&r, &"v1".parse().expect("tag"), &md)
         .await
         .expect("tag");
@@ -193,14 +212,7 @@ async fn fs_damaged_or_foreign_files_are_reported_or_ignored() {
     let dir = tempfile::tempdir().expect("tempdir");
     let s = FsStorage::open(dir.path()).expect("open");
     let r = repo("octo/app");
-    let m = br#"{"schemaVersion":2}"#;
-    let md = Digest::sha256(m);
-    s.put_manifest(
-        &r,
-        ManifestPut::new(md.clone(), MediaType::JSON, m.to_vec()),
-    )
-    .await
-    .expect("manifest");
+    let md = put_manifest(&s, &r, MediaType::JSON).await;
     let tags = dir.path().join("repositories/octo/app/_tags");
     std::fs::create_dir_all(&tags).expect("tags dir");
     std::fs::write(tags.join("broken"), "not a digest").expect("write");

@@ -39,17 +39,27 @@ fn repo(name: &str) -> RepositoryName {
     name.parse().expect("valid name")
 }
 
-/// A bucket of moto's S3 server, or `None` (after a loud skip) without moto.
+/// An S3 client of `bucket` at the plain HTTP `endpoint`, with moto's
+/// credentials and region.
 #[cfg(feature = "aws")]
-fn moto_bucket() -> Option<Arc<dyn ObjectStore>> {
-    let s3 = wharf_test_servers::s3()?;
-    let store = object_store::aws::AmazonS3Builder::new()
-        .with_endpoint(s3.endpoint())
+fn s3_client(
+    endpoint: impl Into<String>,
+    bucket: impl Into<String>,
+) -> object_store::aws::AmazonS3Builder {
+    object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(endpoint)
         .with_allow_http(true)
         .with_access_key_id("test")
         .with_secret_access_key("test")
         .with_region("us-east-1")
-        .with_bucket_name(s3.fresh_bucket())
+        .with_bucket_name(bucket)
+}
+
+/// A bucket of moto's S3 server, or `None` (after a loud skip) without moto.
+#[cfg(feature = "aws")]
+fn moto_bucket() -> Option<Arc<dyn ObjectStore>> {
+    let s3 = wharf_test_servers::s3()?;
+    let store = s3_client(s3.endpoint(), s3.fresh_bucket())
         .with_virtual_hosted_style_request(false)
         .with_retry(ObjectStorage::retry_config())
         .build()
@@ -120,6 +130,19 @@ fn chunks(count: usize, size: usize) -> Vec<Bytes> {
     (0..count).map(|i| stamp(&block, i as u64)).collect()
 }
 
+/// The bytes of `range` of blob `digest` (all of it for `None`).
+async fn read_range(storage: &ObjectStorage, digest: &Digest, range: Option<ByteRange>) -> Vec<u8> {
+    let chunks: Vec<Bytes> = storage
+        .read_blob(digest, range)
+        .await
+        .expect("read")
+        .stream
+        .try_collect()
+        .await
+        .expect("stream");
+    chunks.concat()
+}
+
 /// A blob of more than two multipart parts is stored whole and verified,
 /// by `put_blob` and by an upload of large chunks; one with the wrong
 /// digest leaves nothing under its key.
@@ -141,27 +164,10 @@ async fn blobs_of_several_multipart_parts_round_trip() {
             .await
             .unwrap_or_else(|e| panic!("{name}: put: {e}"));
         assert_eq!(size, content.len() as u64, "{name}");
-        let read: Vec<Bytes> = storage
-            .read_blob(&digest, None)
-            .await
-            .expect("read")
-            .stream
-            .try_collect()
-            .await
-            .expect("stream");
-        assert!(read.concat() == content, "{name}: same bytes back");
-        let tail: Vec<Bytes> = storage
-            .read_blob(&digest, Some(ByteRange::Last(3_000_000)))
-            .await
-            .expect("read tail")
-            .stream
-            .try_collect()
-            .await
-            .expect("stream tail");
-        assert!(
-            tail.concat() == content[content.len() - 3_000_000..],
-            "{name}"
-        );
+        let read = read_range(&storage, &digest, None).await;
+        assert!(read == content, "{name}: same bytes back");
+        let tail = read_range(&storage, &digest, Some(ByteRange::Last(3_000_000))).await;
+        assert!(tail == content[content.len() - 3_000_000..], "{name}");
 
         // Wrong digest: the multipart upload is abandoned.
         let claimed = Digest::sha256(b"something else");
@@ -195,15 +201,13 @@ async fn blobs_of_several_multipart_parts_round_trip() {
                 .unwrap_or_else(|e| panic!("{name}: finish: {e}")),
             content.len() as u64
         );
-        let read: Vec<Bytes> = storage
-            .read_blob(&digest, Some(ByteRange::Within(5_000_000..8_000_000)))
-            .await
-            .expect("read")
-            .stream
-            .try_collect()
-            .await
-            .expect("stream");
-        assert!(read.concat() == content[5_000_000..8_000_000], "{name}");
+        let read = read_range(
+            &storage,
+            &digest,
+            Some(ByteRange::Within(5_000_000..8_000_000)),
+        )
+        .await;
+        assert!(read == content[5_000_000..8_000_000], "{name}");
     }
 }
 
@@ -365,39 +369,62 @@ async fn an_append_after_the_finish_began_is_refused() {
     );
 }
 
-/// How a [`Flaky`] store's reads break.
+/// How a [`Faulty`] store fails.
 #[derive(Debug, Clone, Copy)]
-enum Break {
-    /// The stream fails after this many bytes.
+enum Fault {
+    /// Reads fail after this many bytes: a network cut or a store that
+    /// dies while a blob is being served.
     FailAfter(u64),
-    /// The stream ends, without an error, after this many bytes.
+    /// Reads end, without an error, after this many bytes.
     EndAfter(u64),
+    /// Every create-only put is done but its answer lost, as a client
+    /// whose retry of a landed put meets its own object (S3 answers the
+    /// retry 412).
+    LoseCreateAnswers,
 }
 
-/// An in-memory store whose reads break midway: a network cut or a store
-/// that dies while a blob is being served.
+/// An in-memory store that fails as `fault` says.
 #[derive(Debug)]
-struct Flaky {
+struct Faulty {
     inner: InMemory,
-    how: Break,
+    fault: Fault,
     reads: AtomicU64,
 }
 
-impl fmt::Display for Flaky {
+impl Faulty {
+    fn new(fault: Fault) -> Self {
+        Faulty {
+            inner: InMemory::new(),
+            fault,
+            reads: AtomicU64::new(0),
+        }
+    }
+}
+
+impl fmt::Display for Faulty {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Flaky({:?})", self.how)
+        write!(f, "Faulty({:?})", self.fault)
     }
 }
 
 #[async_trait]
-impl ObjectStore for Flaky {
+impl ObjectStore for Faulty {
     async fn put_opts(
         &self,
         location: &Path,
         payload: PutPayload,
         opts: PutOptions,
     ) -> object_store::Result<PutResult> {
-        self.inner.put_opts(location, payload, opts).await
+        let lost = matches!(self.fault, Fault::LoseCreateAnswers)
+            && opts.mode == object_store::PutMode::Create;
+        let put = self.inner.put_opts(location, payload, opts).await?;
+        if lost {
+            return Err(object_store::Error::Precondition {
+                path: location.to_string(),
+                source: "the retry found the object its first attempt wrote".into(),
+            });
+        }
+        Ok(put)
     }
 
     async fn put_multipart_opts(
@@ -413,12 +440,13 @@ impl ObjectStore for Flaky {
         location: &Path,
         options: GetOptions,
     ) -> object_store::Result<GetResult> {
+        let (limit, fail) = match self.fault {
+            Fault::FailAfter(n) => (n, true),
+            Fault::EndAfter(n) => (n, false),
+            Fault::LoseCreateAnswers => return self.inner.get_opts(location, options).await,
+        };
         let mut result = self.inner.get_opts(location, options).await?;
         self.reads.fetch_add(1, Ordering::Relaxed);
-        let (limit, fail) = match self.how {
-            Break::FailAfter(n) => (n, true),
-            Break::EndAfter(n) => (n, false),
-        };
         let mut left = limit;
         let cut = take_stream(&mut result).flat_map(move |item| {
             let items: Vec<object_store::Result<Bytes>> = match item {
@@ -428,7 +456,7 @@ impl ObjectStore for Flaky {
                     let mut items = vec![Ok(bytes)];
                     if fail {
                         items.push(Err(object_store::Error::Generic {
-                            store: "Flaky",
+                            store: "Faulty",
                             source: "connection reset by peer".into(),
                         }));
                     }
@@ -496,86 +524,12 @@ fn take_stream(result: &mut GetResult) -> BoxStream<'static, object_store::Resul
     }
 }
 
-/// An in-memory store that loses the answer to every create-only put
-/// after doing it, as a client whose retry of a landed put meets its own
-/// object (S3 answers the retry 412).
-#[derive(Debug, Default)]
-struct LostAnswers {
-    inner: InMemory,
-}
-
-impl fmt::Display for LostAnswers {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("LostAnswers")
-    }
-}
-
-#[async_trait]
-impl ObjectStore for LostAnswers {
-    async fn put_opts(
-        &self,
-        location: &Path,
-        payload: PutPayload,
-        opts: PutOptions,
-    ) -> object_store::Result<PutResult> {
-        let create = opts.mode == object_store::PutMode::Create;
-        let put = self.inner.put_opts(location, payload, opts).await?;
-        if create {
-            return Err(object_store::Error::Precondition {
-                path: location.to_string(),
-                source: "the retry found the object its first attempt wrote".into(),
-            });
-        }
-        Ok(put)
-    }
-
-    async fn put_multipart_opts(
-        &self,
-        location: &Path,
-        opts: PutMultipartOptions,
-    ) -> object_store::Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
-    }
-
-    async fn get_opts(
-        &self,
-        location: &Path,
-        options: GetOptions,
-    ) -> object_store::Result<GetResult> {
-        self.inner.get_opts(location, options).await
-    }
-
-    fn delete_stream(
-        &self,
-        locations: BoxStream<'static, object_store::Result<Path>>,
-    ) -> BoxStream<'static, object_store::Result<Path>> {
-        self.inner.delete_stream(locations)
-    }
-
-    fn list(&self, prefix: Option<&Path>) -> BoxStream<'static, object_store::Result<ObjectMeta>> {
-        self.inner.list(prefix)
-    }
-
-    async fn list_with_delimiter(&self, prefix: Option<&Path>) -> object_store::Result<ListResult> {
-        self.inner.list_with_delimiter(prefix).await
-    }
-
-    async fn copy_opts(
-        &self,
-        from: &Path,
-        to: &Path,
-        options: CopyOptions,
-    ) -> object_store::Result<()> {
-        self.inner.copy_opts(from, to, options).await
-    }
-}
-
 /// A create-only put that landed but whose answer was lost is recognised
 /// as ours (the record names our part, the start record is ours): the
 /// session starts, takes its chunks and finishes as if nothing happened.
 #[tokio::test]
 async fn a_put_whose_answer_was_lost_is_recognised_as_ours() {
-    let storage = ObjectStorage::new(Arc::new(LostAnswers::default()), "lost");
+    let storage = ObjectStorage::new(Arc::new(Faulty::new(Fault::LoseCreateAnswers)), "lost");
     let r = repo("octo/lost");
     let session = storage.start_upload(&r).await.expect("start");
     let mut offset = 0;
@@ -602,12 +556,8 @@ async fn a_put_whose_answer_was_lost_is_recognised_as_ours() {
 async fn a_read_cut_midway_ends_with_an_error_not_a_short_body() {
     let content = noise(100_000);
     let digest = Digest::sha256(&content);
-    for how in [Break::FailAfter(40_000), Break::EndAfter(40_000)] {
-        let flaky = Arc::new(Flaky {
-            inner: InMemory::new(),
-            how,
-            reads: AtomicU64::new(0),
-        });
+    for how in [Fault::FailAfter(40_000), Fault::EndAfter(40_000)] {
+        let flaky = Arc::new(Faulty::new(how));
         let storage = ObjectStorage::new(flaky.clone(), "");
         storage
             .put_blob(&digest, body([content.clone()]))
@@ -650,13 +600,7 @@ async fn a_dead_endpoint_is_unavailable_not_unknown() {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let store = object_store::aws::AmazonS3Builder::new()
-        .with_endpoint(format!("http://127.0.0.1:{port}"))
-        .with_allow_http(true)
-        .with_access_key_id("test")
-        .with_secret_access_key("test")
-        .with_region("us-east-1")
-        .with_bucket_name("nowhere")
+    let store = s3_client(format!("http://127.0.0.1:{port}"), "nowhere")
         .with_retry(object_store::RetryConfig {
             max_retries: 1,
             retry_timeout: Duration::from_secs(2),
@@ -717,13 +661,7 @@ async fn presigned_urls_fetch_the_blob_from_the_store() {
         return;
     };
     let store = Arc::new(
-        object_store::aws::AmazonS3Builder::new()
-            .with_endpoint(s3.endpoint())
-            .with_allow_http(true)
-            .with_access_key_id("test")
-            .with_secret_access_key("test")
-            .with_region("us-east-1")
-            .with_bucket_name(s3.fresh_bucket())
+        s3_client(s3.endpoint(), s3.fresh_bucket())
             .with_virtual_hosted_style_request(false)
             .build()
             .expect("client"),
@@ -813,47 +751,6 @@ async fn from_url_opens_what_the_url_names() {
     }
     #[cfg(not(feature = "gcp"))]
     assert!(ObjectStorage::from_url("gs://bucket").is_err());
-}
-
-/// The size limit refuses a chunk that crosses it and keeps the session
-/// as before the append; `put_blob` stores nothing.
-#[tokio::test]
-async fn the_size_limit_rolls_back_the_append() {
-    let storage = ObjectStorage::builder(Arc::new(InMemory::new()))
-        .max_blob_size(10)
-        .build();
-    let r = repo("octo/limit");
-    let session = storage.start_upload(&r).await.expect("start");
-    storage
-        .append_upload(&r, &session.id, 0, body([&b"012345"[..]]))
-        .await
-        .expect("within the limit");
-    let over = storage
-        .append_upload(&r, &session.id, 6, body([&b"67"[..], &b"890"[..]]))
-        .await;
-    assert!(
-        matches!(over, Err(Error::TooLarge { limit: 10 })),
-        "{over:?}"
-    );
-    assert_eq!(
-        storage
-            .upload_status(&r, &session.id)
-            .await
-            .expect("status")
-            .offset,
-        6
-    );
-    let big = b"0123456789A";
-    let put = storage
-        .put_blob(&Digest::sha256(big), body([&big[..]]))
-        .await;
-    assert!(matches!(put, Err(Error::TooLarge { .. })), "{put:?}");
-    assert!(storage
-        .list_blobs(&PageRequest::all())
-        .await
-        .expect("list")
-        .items
-        .is_empty());
 }
 
 /// Finishing a session of one part copies it into place; of several,

@@ -95,6 +95,14 @@ fn manifest(n: usize) -> ManifestPut {
     ManifestPut::new(Digest::sha256(&bytes), MediaType::OCI_IMAGE_MANIFEST, bytes)
 }
 
+/// Stores `manifest(n)` in `repository` and returns its digest.
+async fn put_manifest(store: &PostgresMetadata, repository: &RepositoryName, n: usize) -> Digest {
+    let image = manifest(n);
+    let digest = image.digest.clone();
+    store.put_manifest(repository, image).await.expect("put");
+    digest
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_see_each_others_writes_at_once() {
     let Some(url) = fresh_database() else {
@@ -268,9 +276,7 @@ async fn a_record_this_crate_could_not_have_written_is_corrupt() {
     };
     let store = metadata(&url).await;
     let r = repo("octo/app");
-    let image = manifest(1);
-    let digest = image.digest.clone();
-    store.put_manifest(&r, image).await.expect("put");
+    let digest = put_manifest(&store, &r, 1).await;
     store.set_tag(&r, &tag("v1"), &digest).await.expect("tag");
     let client = store.pool().get().await.expect("connection");
     client
@@ -298,9 +304,7 @@ async fn pooled_connections_killed_by_the_server_are_replaced() {
     };
     let store = metadata(&url).await;
     let r = repo("octo/app");
-    let image = manifest(1);
-    let digest = image.digest.clone();
-    store.put_manifest(&r, image).await.expect("put");
+    let digest = put_manifest(&store, &r, 1).await;
     // Several connections in the pool, all idle.
     let reads: Vec<_> = (0..4).map(|_| store.get_manifest(&r, &digest)).collect();
     for read in futures::future::join_all(reads).await {
@@ -342,18 +346,14 @@ async fn manifests_pushed_while_their_repository_is_archived_are_never_lost() {
     };
     let (pushing, archiving) = (metadata(&url).await, metadata(&url).await);
     let r = repo("acme/busy");
-    let first = manifest(0);
-    let mut pushed = vec![first.digest.clone()];
-    pushing.put_manifest(&r, first).await.expect("put");
+    let mut pushed = vec![put_manifest(&pushing, &r, 0).await];
     let stored = Arc::new(AtomicUsize::new(0));
     let pusher = {
         let (store, r, stored) = (pushing.clone(), r.clone(), stored.clone());
         tokio::spawn(async move {
             let mut digests = Vec::new();
             for n in 1..=40 {
-                let m = manifest(n);
-                digests.push(m.digest.clone());
-                store.put_manifest(&r, m).await.expect("put");
+                digests.push(put_manifest(&store, &r, n).await);
                 stored.fetch_add(1, Ordering::SeqCst);
             }
             digests
@@ -495,9 +495,7 @@ async fn changes_are_announced_by_repository_name() {
     let store = metadata(&url).await;
     let mut changes = listen(&url, &[NOTIFY_CHANNEL]).await.expect("listen");
     let (r, other) = (repo("octo/app"), repo("octo/other"));
-    let image = manifest(1);
-    let digest = image.digest.clone();
-    store.put_manifest(&r, image).await.expect("put");
+    let digest = put_manifest(&store, &r, 1).await;
     store.put_manifest(&other, manifest(2)).await.expect("put");
     store.set_tag(&r, &tag("v1"), &digest).await.expect("tag");
     let change = next(&mut changes).await;

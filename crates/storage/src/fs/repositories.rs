@@ -35,10 +35,8 @@ impl Inner {
         digest: &Digest,
     ) -> Result<(ManifestHeader, bytes::Bytes)> {
         let path = self.layout.manifest(repository, digest);
-        let content = read_optional(&path)?.ok_or_else(|| Error::ManifestNotFound {
-            repository: repository.clone(),
-            digest: digest.clone(),
-        })?;
+        let content =
+            read_optional(&path)?.ok_or_else(|| Error::manifest_not_found(repository, digest))?;
         let newline = content
             .iter()
             .position(|&b| b == b'\n')

@@ -188,13 +188,6 @@ impl MemoryStorage {
     }
 }
 
-fn tag_not_found(repository: &RepositoryName, tag: &Tag) -> Error {
-    Error::TagNotFound {
-        repository: repository.clone(),
-        tag: tag.clone(),
-    }
-}
-
 fn upload_not_found(repository: &RepositoryName, id: &UploadId) -> Error {
     Error::UploadNotFound {
         repository: repository.clone(),
@@ -236,10 +229,7 @@ impl State {
         self.repositories
             .get(name)
             .and_then(|r| r.manifests.get(digest))
-            .ok_or_else(|| Error::ManifestNotFound {
-                repository: name.clone(),
-                digest: digest.clone(),
-            })
+            .ok_or_else(|| Error::manifest_not_found(name, digest))
     }
 }
 

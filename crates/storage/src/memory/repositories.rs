@@ -10,7 +10,7 @@ use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
 use crate::page::{Page, PageRequest};
 use crate::RepositoryStore;
 
-use super::{after_bound, page_of_keys, tag_not_found, Manifest, MemoryStorage, Repository};
+use super::{after_bound, page_of_keys, Manifest, MemoryStorage, Repository};
 
 #[async_trait]
 impl RepositoryStore for MemoryStorage {
@@ -109,10 +109,7 @@ impl RepositoryStore for MemoryStorage {
         digest: &Digest,
     ) -> Result<Vec<Tag>> {
         let mut state = self.state();
-        let not_found = || Error::ManifestNotFound {
-            repository: repository.clone(),
-            digest: digest.clone(),
-        };
+        let not_found = || Error::manifest_not_found(repository, digest);
         let repo = state
             .repositories
             .get_mut(repository)
@@ -150,7 +147,7 @@ impl RepositoryStore for MemoryStorage {
             .repositories
             .get(repository)
             .and_then(|r| r.tags.get(tag).cloned())
-            .ok_or_else(|| tag_not_found(repository, tag))
+            .ok_or_else(|| Error::tag_not_found(repository, tag))
     }
 
     async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
@@ -158,7 +155,7 @@ impl RepositoryStore for MemoryStorage {
             .repositories
             .get_mut(repository)
             .and_then(|r| r.tags.remove(tag))
-            .ok_or_else(|| tag_not_found(repository, tag))
+            .ok_or_else(|| Error::tag_not_found(repository, tag))
     }
 
     async fn list_tags(

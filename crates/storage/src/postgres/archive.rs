@@ -11,7 +11,7 @@ use crate::page::{Page, PageRequest};
 
 use super::failure::{violates, Failure, ARCHIVE_KEY};
 use super::records::{column, parsed};
-use super::{after, execute, limit, query, query_opt, PostgresMetadata};
+use super::{execute, query_opt, PostgresMetadata};
 
 const TABLE: &str = "storage_repositories";
 
@@ -28,6 +28,18 @@ async fn holds_content(tx: &impl GenericClient, id: i64) -> Result<bool, Failure
     Ok(row.is_some())
 }
 
+/// The id of the live repository `name`, if there is one, locked `FOR
+/// UPDATE` until `tx` ends.
+async fn lock_live(tx: &impl GenericClient, name: &RepositoryName) -> Result<Option<i64>, Failure> {
+    let row = query_opt(
+        tx,
+        "SELECT id FROM storage_repositories WHERE name = $1 FOR UPDATE",
+        &[&name.as_str()],
+    )
+    .await?;
+    Ok(row.map(|row| column(&row, TABLE, "id")).transpose()?)
+}
+
 impl PostgresMetadata {
     /// Renames the live repository's row to the archive key, after
     /// waiting for the writers that hold it; an unknown repository makes
@@ -41,15 +53,8 @@ impl PostgresMetadata {
         self.run("archive a repository", |mut client| {
             Box::pin(async move {
                 let tx = client.transaction().await?;
-                let live = query_opt(
-                    &tx,
-                    "SELECT id FROM storage_repositories WHERE name = $1 FOR UPDATE",
-                    &[&repository.as_str()],
-                )
-                .await?;
-                let moved = match live {
-                    Some(row) => {
-                        let id: i64 = column(&row, TABLE, "id")?;
+                let moved = match lock_live(&tx, repository).await? {
+                    Some(id) => {
                         execute(
                             &tx,
                             "UPDATE storage_repositories \
@@ -100,13 +105,7 @@ impl PostgresMetadata {
                 .await?
                 .ok_or_else(|| Error::ArchiveNotFound(key.clone()))?;
                 let archived: i64 = column(&archived, TABLE, "id")?;
-                let live = query_opt(
-                    &tx,
-                    "SELECT id FROM storage_repositories WHERE name = $1 FOR UPDATE",
-                    &[&repository.as_str()],
-                )
-                .await?;
-                let live: Option<i64> = live.map(|row| column(&row, TABLE, "id")).transpose()?;
+                let live = lock_live(&tx, repository).await?;
                 if let Some(live) = live {
                     if holds_content(&tx, live).await? {
                         return Err(Error::RepositoryNotEmpty(repository.clone()).into());
@@ -149,16 +148,11 @@ impl PostgresMetadata {
     /// CASCADE`), in the same statement.
     pub(super) async fn discard(&self, key: &ArchiveKey) -> Result<()> {
         let deleted = self
-            .run("delete an archive", |client| {
-                Box::pin(async move {
-                    Ok(execute(
-                        &client,
-                        "DELETE FROM storage_repositories WHERE archive_key = $1",
-                        &[&key.as_str()],
-                    )
-                    .await?)
-                })
-            })
+            .changed(
+                "delete an archive",
+                "DELETE FROM storage_repositories WHERE archive_key = $1",
+                &[&key.as_str()],
+            )
             .await?;
         if deleted == 0 {
             return Err(Error::ArchiveNotFound(key.clone()));
@@ -167,28 +161,20 @@ impl PostgresMetadata {
     }
 
     pub(super) async fn archives(&self, page: &PageRequest) -> Result<Page<Archive>> {
-        let (last, n) = (after(page), limit(page.n));
-        let archives = self
-            .run("list archives", |client| {
-                Box::pin(async move {
-                    let rows = query(
-                        &client,
-                        "SELECT archive_key, archived_from FROM storage_repositories \
-                         WHERE archive_key > $1 ORDER BY archive_key LIMIT $2",
-                        &[&last, &n],
-                    )
-                    .await?;
-                    let mut archives = Vec::with_capacity(rows.len());
-                    for row in &rows {
-                        archives.push(Archive::new(
-                            parsed(row, TABLE, "archive_key")?,
-                            parsed(row, TABLE, "archived_from")?,
-                        ));
-                    }
-                    Ok(archives)
-                })
-            })
-            .await?;
-        Ok(Page::from_sorted_by(archives, page, |a| a.key.as_str()))
+        self.page(
+            "list archives",
+            "SELECT archive_key, archived_from FROM storage_repositories \
+             WHERE archive_key > $1 ORDER BY archive_key LIMIT $2",
+            &[],
+            |row| {
+                Ok(Archive::new(
+                    parsed(row, TABLE, "archive_key")?,
+                    parsed(row, TABLE, "archived_from")?,
+                ))
+            },
+            page,
+            |a| a.key.as_str(),
+        )
+        .await
     }
 }

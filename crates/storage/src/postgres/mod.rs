@@ -260,6 +260,67 @@ impl PostgresMetadata {
             .await
             .unwrap_or_else(|_| Err(failure::timed_out(context, limit)))
     }
+
+    /// Runs the one statement `sql` with `params` and returns how many rows
+    /// it changed.
+    async fn changed(
+        &self,
+        context: &'static str,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<u64> {
+        self.run(context, |client| {
+            Box::pin(async move { Ok(execute(&client, sql, params).await?) })
+        })
+        .await
+    }
+
+    /// Runs the query `sql` with `params` and reads the one row it finds,
+    /// if any, with `read`.
+    async fn find<T: Send>(
+        &self,
+        context: &'static str,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+        read: impl Fn(&Row) -> Result<T, Error> + Sync,
+    ) -> Result<Option<T>> {
+        let read = &read;
+        self.run(context, |client| {
+            Box::pin(async move {
+                let row = query_opt(&client, sql, params).await?;
+                Ok(row.as_ref().map(read).transpose()?)
+            })
+        })
+        .await
+    }
+
+    /// The page `request` asks for of the rows the query `sql` finds, each
+    /// read with `read` and ordered by `key`. `sql` takes `params`, then
+    /// the page's lower bound and limit (see [`after`] and [`limit`]).
+    async fn page<T: Clone + Send>(
+        &self,
+        context: &'static str,
+        sql: &'static str,
+        params: &[&(dyn ToSql + Sync)],
+        read: impl Fn(&Row) -> Result<T, Error> + Sync,
+        request: &crate::PageRequest,
+        key: impl Fn(&T) -> &str,
+    ) -> Result<crate::Page<T>> {
+        let (after, limit) = (after(request), limit(request.n));
+        let read = &read;
+        let items = self
+            .run(context, |client| {
+                Box::pin(async move {
+                    let mut params = params.to_vec();
+                    params.extend([&after as &(dyn ToSql + Sync), &limit]);
+                    let rows = query(&client, sql, &params).await?;
+                    let items: Result<Vec<T>, Error> = rows.iter().map(read).collect();
+                    Ok(items?)
+                })
+            })
+            .await?;
+        Ok(crate::Page::from_sorted_by(items, request, key))
+    }
 }
 
 /// Runs `sql` (prepared once per connection) and returns its rows.

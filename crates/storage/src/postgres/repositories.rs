@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use deadpool_postgres::GenericClient;
 use tokio_postgres::error::SqlState;
-use wharf_reference::{Digest, RepositoryName, Tag};
+use tokio_postgres::Row;
+use wharf_reference::{Digest, MediaType, RepositoryName, Tag};
 
 use crate::archive::{Archive, ArchiveKey};
 use crate::error::{Error, Result};
@@ -47,43 +48,51 @@ pub(super) async fn live_repository(
     }
 }
 
-fn manifest_not_found(repository: &RepositoryName, digest: &Digest) -> Error {
-    Error::ManifestNotFound {
-        repository: repository.clone(),
-        digest: digest.clone(),
-    }
-}
-
-/// The rows of a page query as items, cut into the page `request` asks for.
-fn page_of<T: Clone>(items: Vec<T>, request: &PageRequest, key: impl Fn(&T) -> &str) -> Page<T> {
-    Page::from_sorted_by(items, request, key)
-}
-
-/// A page of a text column (`digest`, `tag`, `name`) parsed as `T`.
-async fn text_page<T>(
-    metadata: &PostgresMetadata,
-    context: &'static str,
-    sql: &'static str,
-    first: &(dyn tokio_postgres::types::ToSql + Sync),
-    (table, name): (&'static str, &'static str),
-    request: &PageRequest,
-) -> Result<Page<T>>
+/// Reads a text column (`digest`, `tag`, `name`) as a `T`.
+fn parsed_column<T>(
+    table: &'static str,
+    name: &'static str,
+) -> impl Fn(&Row) -> Result<T, Error> + Sync
 where
-    T: std::str::FromStr + AsRef<str> + Clone + Send,
+    T: std::str::FromStr,
     T::Err: std::fmt::Display,
 {
-    let (after, limit) = (after(request), limit(request.n));
-    let items = metadata
-        .run(context, |client| {
-            Box::pin(async move {
-                let rows = query(&client, sql, &[first, &after, &limit]).await?;
-                let items: Result<Vec<T>, Error> =
-                    rows.iter().map(|row| parsed(row, table, name)).collect();
-                Ok(items?)
-            })
-        })
-        .await?;
-    Ok(page_of(items, request, |item: &T| item.as_ref()))
+    move |row| parsed(row, table, name)
+}
+
+impl PostgresMetadata {
+    /// The media type of manifest `digest` in `repository` and its column
+    /// `name` (`bytes`, `size`) as `read` reads it;
+    /// [`Error::ManifestNotFound`] if there is no such manifest.
+    async fn find_manifest<T: Send>(
+        &self,
+        context: &'static str,
+        name: &'static str,
+        read: impl Fn(&Row, &str, &str) -> Result<T, Error> + Sync,
+        repository: &RepositoryName,
+        digest: &Digest,
+    ) -> Result<(MediaType, T)> {
+        const TABLE: &str = "storage_manifests";
+        // `name` is one of this file's constants, never input.
+        let sql = format!(
+            "SELECT m.media_type, m.{name} FROM storage_manifests m \
+             JOIN storage_repositories r ON r.id = m.repository_id \
+             WHERE r.name = $1 AND m.digest = $2"
+        );
+        self.find(
+            context,
+            &sql,
+            &[&repository.as_str(), &digest.as_str()],
+            |row| {
+                Ok((
+                    media_type(row, TABLE, "media_type")?,
+                    read(row, TABLE, name)?,
+                ))
+            },
+        )
+        .await?
+        .ok_or_else(|| Error::manifest_not_found(repository, digest))
+    }
 }
 
 #[async_trait]
@@ -111,34 +120,26 @@ impl RepositoryStore for PostgresMetadata {
     }
 
     async fn is_blob_linked(&self, repository: &RepositoryName, digest: &Digest) -> Result<bool> {
-        self.run("look up a blob link", |client| {
-            Box::pin(async move {
-                let row = query_opt(
-                    &client,
-                    "SELECT 1 FROM storage_links l JOIN storage_repositories r \
-                     ON r.id = l.repository_id WHERE r.name = $1 AND l.digest = $2",
-                    &[&repository.as_str(), &digest.as_str()],
-                )
-                .await?;
-                Ok(row.is_some())
-            })
-        })
-        .await
+        let found = self
+            .find(
+                "look up a blob link",
+                "SELECT 1 FROM storage_links l JOIN storage_repositories r \
+                 ON r.id = l.repository_id WHERE r.name = $1 AND l.digest = $2",
+                &[&repository.as_str(), &digest.as_str()],
+                |_| Ok(()),
+            )
+            .await?;
+        Ok(found.is_some())
     }
 
     async fn unlink_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
         let removed = self
-            .run("unlink a blob", |client| {
-                Box::pin(async move {
-                    Ok(execute(
-                        &client,
-                        "DELETE FROM storage_links l USING storage_repositories r \
-                         WHERE r.id = l.repository_id AND r.name = $1 AND l.digest = $2",
-                        &[&repository.as_str(), &digest.as_str()],
-                    )
-                    .await?)
-                })
-            })
+            .changed(
+                "unlink a blob",
+                "DELETE FROM storage_links l USING storage_repositories r \
+                 WHERE r.id = l.repository_id AND r.name = $1 AND l.digest = $2",
+                &[&repository.as_str(), &digest.as_str()],
+            )
             .await?;
         if removed == 0 {
             return Err(Error::BlobNotLinked {
@@ -154,15 +155,15 @@ impl RepositoryStore for PostgresMetadata {
         repository: &RepositoryName,
         page: &PageRequest,
     ) -> Result<Page<Digest>> {
-        text_page(
-            self,
+        self.page(
             "list linked blobs",
             "SELECT l.digest FROM storage_links l JOIN storage_repositories r \
              ON r.id = l.repository_id WHERE r.name = $1 AND l.digest > $2 \
              ORDER BY l.digest LIMIT $3",
-            &repository.as_str(),
-            ("storage_links", "digest"),
+            &[&repository.as_str()],
+            parsed_column("storage_links", "digest"),
             page,
+            Digest::as_str,
         )
         .await
     }
@@ -218,27 +219,15 @@ impl RepositoryStore for PostgresMetadata {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<StoredManifest> {
-        let found = self
-            .run("read a manifest", |client| {
-                Box::pin(async move {
-                    let row = query_opt(
-                        &client,
-                        "SELECT m.media_type, m.bytes FROM storage_manifests m \
-                         JOIN storage_repositories r ON r.id = m.repository_id \
-                         WHERE r.name = $1 AND m.digest = $2",
-                        &[&repository.as_str(), &digest.as_str()],
-                    )
-                    .await?;
-                    let Some(row) = row else {
-                        return Ok(None);
-                    };
-                    let media_type = media_type(&row, "storage_manifests", "media_type")?;
-                    let bytes: Vec<u8> = column(&row, "storage_manifests", "bytes")?;
-                    Ok(Some((media_type, bytes)))
-                })
-            })
+        let (media_type, bytes) = self
+            .find_manifest(
+                "read a manifest",
+                "bytes",
+                |row, table, name| column::<Vec<u8>>(row, table, name),
+                repository,
+                digest,
+            )
             .await?;
-        let (media_type, bytes) = found.ok_or_else(|| manifest_not_found(repository, digest))?;
         Ok(StoredManifest::new(
             digest.clone(),
             media_type,
@@ -251,26 +240,9 @@ impl RepositoryStore for PostgresMetadata {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<ManifestInfo> {
-        let found = self
-            .run("look up a manifest", |client| {
-                Box::pin(async move {
-                    let row = query_opt(
-                        &client,
-                        "SELECT m.media_type, m.size FROM storage_manifests m \
-                         JOIN storage_repositories r ON r.id = m.repository_id \
-                         WHERE r.name = $1 AND m.digest = $2",
-                        &[&repository.as_str(), &digest.as_str()],
-                    )
-                    .await?;
-                    let Some(row) = row else {
-                        return Ok(None);
-                    };
-                    let media_type = media_type(&row, "storage_manifests", "media_type")?;
-                    Ok(Some((media_type, size(&row, "storage_manifests", "size")?)))
-                })
-            })
+        let (media_type, size) = self
+            .find_manifest("look up a manifest", "size", size, repository, digest)
             .await?;
-        let (media_type, size) = found.ok_or_else(|| manifest_not_found(repository, digest))?;
         Ok(ManifestInfo::new(digest.clone(), media_type, size))
     }
 
@@ -296,7 +268,7 @@ impl RepositoryStore for PostgresMetadata {
                     )
                     .await?;
                     let Some(locked) = locked else {
-                        return Err(manifest_not_found(repository, digest).into());
+                        return Err(Error::manifest_not_found(repository, digest).into());
                     };
                     let id: i64 = column(&locked, "storage_manifests", "repository_id")?;
                     let rows = query(
@@ -308,7 +280,7 @@ impl RepositoryStore for PostgresMetadata {
                     .await?;
                     let tags: Result<Vec<Tag>, Error> = rows
                         .iter()
-                        .map(|row| parsed(row, "storage_tags", "tag"))
+                        .map(parsed_column("storage_tags", "tag"))
                         .collect();
                     execute(
                         &tx,
@@ -330,15 +302,15 @@ impl RepositoryStore for PostgresMetadata {
         repository: &RepositoryName,
         page: &PageRequest,
     ) -> Result<Page<Digest>> {
-        text_page(
-            self,
+        self.page(
             "list manifests",
             "SELECT m.digest FROM storage_manifests m JOIN storage_repositories r \
              ON r.id = m.repository_id WHERE r.name = $1 AND m.digest > $2 \
              ORDER BY m.digest LIMIT $3",
-            &repository.as_str(),
-            ("storage_manifests", "digest"),
+            &[&repository.as_str()],
+            parsed_column("storage_manifests", "digest"),
             page,
+            Digest::as_str,
         )
         .await
     }
@@ -373,56 +345,34 @@ impl RepositoryStore for PostgresMetadata {
             })
             .await?;
         if !written {
-            return Err(manifest_not_found(repository, digest));
+            return Err(Error::manifest_not_found(repository, digest));
         }
         Ok(())
     }
 
     async fn resolve_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
-        let found = self
-            .run("resolve a tag", |client| {
-                Box::pin(async move {
-                    let row = query_opt(
-                        &client,
-                        "SELECT t.digest FROM storage_tags t JOIN storage_repositories r \
-                         ON r.id = t.repository_id WHERE r.name = $1 AND t.tag = $2",
-                        &[&repository.as_str(), &tag.as_str()],
-                    )
-                    .await?;
-                    Ok(row
-                        .map(|row| parsed(&row, "storage_tags", "digest"))
-                        .transpose()?)
-                })
-            })
-            .await?;
-        found.ok_or_else(|| Error::TagNotFound {
-            repository: repository.clone(),
-            tag: tag.clone(),
-        })
+        self.find(
+            "resolve a tag",
+            "SELECT t.digest FROM storage_tags t JOIN storage_repositories r \
+             ON r.id = t.repository_id WHERE r.name = $1 AND t.tag = $2",
+            &[&repository.as_str(), &tag.as_str()],
+            parsed_column("storage_tags", "digest"),
+        )
+        .await?
+        .ok_or_else(|| Error::tag_not_found(repository, tag))
     }
 
     async fn delete_tag(&self, repository: &RepositoryName, tag: &Tag) -> Result<Digest> {
-        let found = self
-            .run("delete a tag", |client| {
-                Box::pin(async move {
-                    let row = query_opt(
-                        &client,
-                        "DELETE FROM storage_tags t USING storage_repositories r \
-                         WHERE r.id = t.repository_id AND r.name = $1 AND t.tag = $2 \
-                         RETURNING t.digest",
-                        &[&repository.as_str(), &tag.as_str()],
-                    )
-                    .await?;
-                    Ok(row
-                        .map(|row| parsed(&row, "storage_tags", "digest"))
-                        .transpose()?)
-                })
-            })
-            .await?;
-        found.ok_or_else(|| Error::TagNotFound {
-            repository: repository.clone(),
-            tag: tag.clone(),
-        })
+        self.find(
+            "delete a tag",
+            "DELETE FROM storage_tags t USING storage_repositories r \
+             WHERE r.id = t.repository_id AND r.name = $1 AND t.tag = $2 \
+             RETURNING t.digest",
+            &[&repository.as_str(), &tag.as_str()],
+            parsed_column("storage_tags", "digest"),
+        )
+        .await?
+        .ok_or_else(|| Error::tag_not_found(repository, tag))
     }
 
     /// One query, so that "no such repository" and the page agree.
@@ -463,7 +413,7 @@ impl RepositoryStore for PostgresMetadata {
             })
             .await?;
         let tags = tags.ok_or_else(|| Error::RepositoryNotFound(repository.clone()))?;
-        Ok(page_of(tags, page, Tag::as_str))
+        Ok(Page::from_sorted_by(tags, page, Tag::as_str))
     }
 
     async fn tags_of(
@@ -472,27 +422,17 @@ impl RepositoryStore for PostgresMetadata {
         digest: &Digest,
         page: &PageRequest,
     ) -> Result<Page<Tag>> {
-        let (last, n) = (after(page), limit(page.n));
-        let tags = self
-            .run("list the tags of a manifest", |client| {
-                Box::pin(async move {
-                    let rows = query(
-                        &client,
-                        "SELECT t.tag FROM storage_tags t JOIN storage_repositories r \
-                         ON r.id = t.repository_id WHERE r.name = $1 AND t.digest = $2 \
-                         AND t.tag > $3 ORDER BY t.tag LIMIT $4",
-                        &[&repository.as_str(), &digest.as_str(), &last, &n],
-                    )
-                    .await?;
-                    let tags: Result<Vec<Tag>, Error> = rows
-                        .iter()
-                        .map(|row| parsed(row, "storage_tags", "tag"))
-                        .collect();
-                    Ok(tags?)
-                })
-            })
-            .await?;
-        Ok(page_of(tags, page, Tag::as_str))
+        self.page(
+            "list the tags of a manifest",
+            "SELECT t.tag FROM storage_tags t JOIN storage_repositories r \
+             ON r.id = t.repository_id WHERE r.name = $1 AND t.digest = $2 \
+             AND t.tag > $3 ORDER BY t.tag LIMIT $4",
+            &[&repository.as_str(), &digest.as_str()],
+            parsed_column("storage_tags", "tag"),
+            page,
+            Tag::as_str,
+        )
+        .await
     }
 
     async fn list_referrers(
@@ -502,58 +442,34 @@ impl RepositoryStore for PostgresMetadata {
         artifact_type: Option<&str>,
         page: &PageRequest,
     ) -> Result<Page<Referrer>> {
-        let (last, n) = (after(page), limit(page.n));
-        let referrers = self
-            .run("list referrers", |client| {
-                Box::pin(async move {
-                    let rows = query(
-                        &client,
-                        "SELECT m.digest, m.media_type, m.size, m.artifact_type, \
-                         m.annotations::text AS annotations \
-                         FROM storage_manifests m JOIN storage_repositories r \
-                         ON r.id = m.repository_id \
-                         WHERE r.name = $1 AND m.subject = $2 \
-                         AND ($3::text IS NULL OR m.artifact_type = $3) \
-                         AND m.digest > $4 ORDER BY m.digest LIMIT $5",
-                        &[
-                            &repository.as_str(),
-                            &subject.as_str(),
-                            &artifact_type,
-                            &last,
-                            &n,
-                        ],
-                    )
-                    .await?;
-                    let referrers: Result<Vec<Referrer>, Error> =
-                        rows.iter().map(referrer).collect();
-                    Ok(referrers?)
-                })
-            })
-            .await?;
-        Ok(page_of(referrers, page, |r| r.digest.as_str()))
+        self.page(
+            "list referrers",
+            "SELECT m.digest, m.media_type, m.size, m.artifact_type, \
+             m.annotations::text AS annotations \
+             FROM storage_manifests m JOIN storage_repositories r \
+             ON r.id = m.repository_id \
+             WHERE r.name = $1 AND m.subject = $2 \
+             AND ($3::text IS NULL OR m.artifact_type = $3) \
+             AND m.digest > $4 ORDER BY m.digest LIMIT $5",
+            &[&repository.as_str(), &subject.as_str(), &artifact_type],
+            referrer,
+            page,
+            |r| r.digest.as_str(),
+        )
+        .await
     }
 
     async fn list_repositories(&self, page: &PageRequest) -> Result<Page<RepositoryName>> {
-        let (last, n) = (after(page), limit(page.n));
-        let names = self
-            .run("list repositories", |client| {
-                Box::pin(async move {
-                    let rows = query(
-                        &client,
-                        "SELECT name FROM storage_repositories WHERE name > $1 \
-                         ORDER BY name LIMIT $2",
-                        &[&last, &n],
-                    )
-                    .await?;
-                    let names: Result<Vec<RepositoryName>, Error> = rows
-                        .iter()
-                        .map(|row| parsed(row, "storage_repositories", "name"))
-                        .collect();
-                    Ok(names?)
-                })
-            })
-            .await?;
-        Ok(page_of(names, page, RepositoryName::as_str))
+        self.page(
+            "list repositories",
+            "SELECT name FROM storage_repositories WHERE name > $1 \
+             ORDER BY name LIMIT $2",
+            &[],
+            parsed_column("storage_repositories", "name"),
+            page,
+            RepositoryName::as_str,
+        )
+        .await
     }
 
     async fn archive_repository(
