@@ -85,15 +85,8 @@ impl fmt::Display for Summary {
 
 /// `minimal-registry import --from DIR`, reporting to standard output.
 pub fn run(from: &Path, settings: &Settings) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("minimal-registry: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = crate::runtime(tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(import(from, settings)) {
         Ok(summary) => {
