@@ -8,7 +8,10 @@ use std::path::Path;
 use std::process::{Child, Command, Output};
 use std::time::Duration;
 
-use common::{blob_upload, free_port, manifest, manifest_put, user_with_token, BIN};
+use common::{
+    blob_upload, expect_created, free_port, manifest, manifest_put, manifest_put_as,
+    user_with_token, BIN,
+};
 use wharf_reference::Digest;
 
 /// A registry process, killed when dropped.
@@ -98,21 +101,13 @@ async fn push(base: &str, auth: &str) -> Pushed {
         b"signature".to_vec(),
     ];
     for blob in &blobs {
-        let r = blob_upload(&client, base, auth, repo, blob.clone())
-            .send()
-            .await
-            .expect("upload");
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        expect_created(blob_upload(&client, base, auth, repo, blob.clone())).await;
     }
     let amd64 = manifest(&blobs[0], &blobs[2]);
     let arm64 = manifest(&blobs[1], &blobs[3]);
     let mut manifests = Vec::new();
     for (tag, bytes) in [("amd64", &amd64), ("arm64", &arm64)] {
-        let r = manifest_put(&client, base, auth, repo, tag, bytes.clone())
-            .send()
-            .await
-            .expect("put");
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        expect_created(manifest_put(&client, base, auth, repo, tag, bytes.clone())).await;
         manifests.push((tag.to_owned(), IMAGE, bytes.clone()));
     }
     let descriptor = |bytes: &[u8], arch: &str| {
@@ -129,15 +124,8 @@ async fn push(base: &str, auth: &str) -> Pushed {
         "manifests": [descriptor(&amd64, "amd64"), descriptor(&arm64, "arm64")],
     }))
     .expect("json");
-    let r = client
-        .put(format!("{base}/v2/{repo}/manifests/latest"))
-        .header("authorization", auth)
-        .header("content-type", INDEX)
-        .body(index.clone())
-        .send()
-        .await
-        .expect("put index");
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let put = manifest_put_as(&client, base, auth, repo, "latest", INDEX, index.clone());
+    expect_created(put).await;
     manifests.push(("latest".to_owned(), INDEX, index.clone()));
     let subject = Digest::sha256(&index);
     let referrer = serde_json::to_vec(&serde_json::json!({
@@ -159,15 +147,17 @@ async fn push(base: &str, auth: &str) -> Pushed {
     }))
     .expect("json");
     let referrer_digest = Digest::sha256(&referrer);
-    let r = client
-        .put(format!("{base}/v2/{repo}/manifests/{referrer_digest}"))
-        .header("authorization", auth)
-        .header("content-type", IMAGE)
-        .body(referrer.clone())
-        .send()
-        .await
-        .expect("put referrer");
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let reference = referrer_digest.to_string();
+    let put = manifest_put_as(
+        &client,
+        base,
+        auth,
+        repo,
+        &reference,
+        IMAGE,
+        referrer.clone(),
+    );
+    expect_created(put).await;
     manifests.push((referrer_digest.to_string(), IMAGE, referrer));
     Pushed {
         blobs,
@@ -199,18 +189,10 @@ async fn push_small(base: &str, auth: &str, repo: &str) -> Digest {
     let client = reqwest::Client::new();
     let (config, layer) = (b"{\"os\":\"linux\"}".to_vec(), b"acme layer".to_vec());
     for blob in [&config, &layer] {
-        let r = blob_upload(&client, base, auth, repo, blob.clone())
-            .send()
-            .await
-            .expect("upload");
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        expect_created(blob_upload(&client, base, auth, repo, blob.clone())).await;
     }
     let bytes = manifest(&config, &layer);
-    let r = manifest_put(&client, base, auth, repo, "v1", bytes.clone())
-        .send()
-        .await
-        .expect("put");
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    expect_created(manifest_put(&client, base, auth, repo, "v1", bytes.clone())).await;
     Digest::sha256(&bytes)
 }
 
@@ -319,38 +301,34 @@ async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_
         "--blob-store".to_owned(),
         format!("file://{}", blobs.path().display()),
     ];
-    let import = |shared: &[String]| {
+    // Imports, and checks that the report says each of `lines`.
+    let import = |lines: &[&str]| {
         let mut args = shared.to_vec();
         args.extend(["import".to_owned(), "--from".to_owned()]);
         args.push(old.path().display().to_string());
-        run(new.path(), &args)
+        let output = run(new.path(), &args);
+        assert!(output.status.success(), "{}", text(&output));
+        let report = String::from_utf8_lossy(&output.stdout).into_owned();
+        for line in lines {
+            assert!(report.contains(line), "{line:?} not in\n{report}");
+        }
     };
-    let first = import(&shared);
-    assert!(first.status.success(), "{}", text(&first));
-    let report = String::from_utf8_lossy(&first.stdout).into_owned();
-    for line in [
+    import(&[
         "blobs: 8 copied (",
         "repositories: 2 (8 blob links, 5 manifests of which 1 referrers, 4 tags)",
         "accounts: 2 created, 0 already present; 1 organization memberships",
         "tokens: 2 copied, 0 already present",
         "packages: 2 created, 0 already present; 5 versions",
-    ] {
-        assert!(report.contains(line), "{line:?} not in\n{report}");
-    }
+    ]);
 
     // Again: everything is there already, nothing changes.
-    let second = import(&shared);
-    assert!(second.status.success(), "{}", text(&second));
-    let report = String::from_utf8_lossy(&second.stdout).into_owned();
-    for line in [
+    import(&[
         "blobs: 0 copied (0 bytes, every digest verified), 8 already present",
         "repositories: 2 (8 blob links, 5 manifests of which 1 referrers, 4 tags)",
         "accounts: 0 created, 2 already present",
         "tokens: 0 copied, 2 already present",
         "packages: 0 created, 2 already present; 5 versions",
-    ] {
-        assert!(report.contains(line), "{line:?} not in\n{report}");
-    }
+    ]);
 
     // As if an import had stopped before the large layer: the next run
     // copies that blob alone.
@@ -360,13 +338,7 @@ async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_
         remove_named(blobs.path(), hex),
         "no file of {layer} in the blob store"
     );
-    let resumed = import(&shared);
-    assert!(resumed.status.success(), "{}", text(&resumed));
-    let report = String::from_utf8_lossy(&resumed.stdout).into_owned();
-    assert!(
-        report.contains("blobs: 1 copied (300000 bytes, every digest verified), 7 already present"),
-        "{report}"
-    );
+    import(&["blobs: 1 copied (300000 bytes, every digest verified), 7 already present"]);
 
     let registry = Running::start(new.path(), &shared).await;
     pull_everything(&registry.base, &auth, &pushed).await;
