@@ -442,11 +442,21 @@ async fn copy_accounts(
                     .personal_tokens(login)
                     .await
                     .map_err(|err| format!("cannot list the tokens of {login}: {err}"))?;
-                for record in tokens {
-                    copy_token(target, &record, summary).await?;
-                }
+                copy_tokens(target, &tokens, summary).await?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Copies each of `tokens` with [`copy_token`].
+async fn copy_tokens(
+    target: &dyn PackageStore,
+    tokens: &[wharf_packages::TokenRecord],
+    summary: &mut Summary,
+) -> Result<(), String> {
+    for record in tokens {
+        copy_token(target, record, summary).await?;
     }
     Ok(())
 }
@@ -536,9 +546,7 @@ async fn copy_packages(
             .workflow_tokens(repository)
             .await
             .map_err(|err| format!("cannot list the workflow tokens of {repository}: {err}"))?;
-        for record in tokens {
-            copy_token(target, &record, summary).await?;
-        }
+        copy_tokens(target, &tokens, summary).await?;
         let access = source
             .repository_access(repository)
             .await

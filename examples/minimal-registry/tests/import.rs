@@ -198,12 +198,15 @@ async fn push_small(base: &str, auth: &str, repo: &str) -> Digest {
 
 async fn pull_everything(base: &str, auth: &str, pushed: &Pushed) {
     let client = reqwest::Client::new();
-    let repo = "alice/app";
+    // A GET of `path` in alice/app, as `auth`.
+    let get = |path: String| {
+        client
+            .get(format!("{base}/v2/alice/app/{path}"))
+            .header("authorization", auth)
+    };
     for blob in &pushed.blobs {
         let digest = Digest::sha256(blob);
-        let r = client
-            .get(format!("{base}/v2/{repo}/blobs/{digest}"))
-            .header("authorization", auth)
+        let r = get(format!("blobs/{digest}"))
             .send()
             .await
             .expect("get blob");
@@ -212,9 +215,7 @@ async fn pull_everything(base: &str, auth: &str, pushed: &Pushed) {
     }
     for (reference, content_type, bytes) in &pushed.manifests {
         for reference in [reference.clone(), Digest::sha256(bytes).to_string()] {
-            let r = client
-                .get(format!("{base}/v2/{repo}/manifests/{reference}"))
-                .header("authorization", auth)
+            let r = get(format!("manifests/{reference}"))
                 .header("accept", format!("{IMAGE}, {INDEX}"))
                 .send()
                 .await
@@ -224,9 +225,7 @@ async fn pull_everything(base: &str, auth: &str, pushed: &Pushed) {
             assert_eq!(r.bytes().await.expect("body").as_ref(), bytes.as_slice());
         }
     }
-    let r = client
-        .get(format!("{base}/v2/{repo}/referrers/{}", pushed.subject))
-        .header("authorization", auth)
+    let r = get(format!("referrers/{}", pushed.subject))
         .send()
         .await
         .expect("referrers");
@@ -244,12 +243,7 @@ async fn pull_everything(base: &str, auth: &str, pushed: &Pushed) {
         listed[0]["annotations"]["org.example.signed-by"], "alice",
         "{referrers}"
     );
-    let r = client
-        .get(format!("{base}/v2/{repo}/tags/list"))
-        .header("authorization", auth)
-        .send()
-        .await
-        .expect("tags");
+    let r = get("tags/list".to_owned()).send().await.expect("tags");
     let tags: serde_json::Value =
         serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
     assert_eq!(
@@ -398,32 +392,29 @@ async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_
     );
 }
 
+/// Imports `from` into `data`, which must fail saying `message`.
+fn assert_import_refused(data: &Path, from: &Path, message: &str) {
+    let from = from.display().to_string();
+    let out = run(data, &["import".into(), "--from".into(), from]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(message), "{}", text(&out));
+}
+
 #[test]
 fn a_directory_that_is_not_a_registry_is_refused() {
     let empty = tempfile::tempdir().expect("tempdir");
     let target = tempfile::tempdir().expect("tempdir");
-    let from = empty.path().display().to_string();
-    let out = run(target.path(), &["import".into(), "--from".into(), from]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("not a registry data directory"),
-        "{}",
-        text(&out)
-    );
+    assert_import_refused(target.path(), empty.path(), "not a registry data directory");
 }
 
 #[test]
 fn importing_into_the_data_directory_it_reads_is_refused() {
     let data = tempfile::tempdir().expect("tempdir");
     common::admin(data.path(), &["user", "create", "alice"]);
-    let from = data.path().display().to_string();
-    let out = run(data.path(), &["import".into(), "--from".into(), from]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("it is the data directory these settings store into"),
-        "{}",
-        text(&out)
+    assert_import_refused(
+        data.path(),
+        data.path(),
+        "it is the data directory these settings store into",
     );
 }
