@@ -1,8 +1,8 @@
-//! The authorization hook every handler calls before touching storage.
+//! The authorization hook every request passes before touching storage.
 //!
-//! A handler first works out what the request wants to do ([`Access`]: a
-//! repository and an [`Action`], or the catalog) and asks the registry's
-//! [`Authorizer`]. Only on `Ok` does it go on. An authorizer denies with an
+//! The registry first works out what the request wants to do ([`Access`]:
+//! a repository and an [`Action`], or the catalog) and asks its
+//! [`Authorizer`]. Only on `Ok` does the handler run. An authorizer denies with an
 //! [`ApiError`]: [`unauthorized`] (401 with a `WWW-Authenticate` challenge,
 //! for a caller who has not proven who they are) or [`denied`] (403, for one
 //! who has but may not). The default, [`AllowAll`], lets everything through:
