@@ -111,10 +111,7 @@ impl Digest {
     pub fn parse(s: &str) -> Result<Self, Error> {
         let Some(colon) = s.find(':') else {
             return Err(if s.is_empty() {
-                Error::Empty {
-                    part: Part::Digest,
-                    offset: 0,
-                }
+                Error::empty(Part::Digest)
             } else {
                 Error::invalid(
                     Part::Digest,

@@ -108,6 +108,11 @@ impl Error {
         }
     }
 
+    /// `part` is empty (at offset 0 of the string parsed as `part`).
+    pub(crate) fn empty(part: Part) -> Self {
+        Error::Empty { part, offset: 0 }
+    }
+
     /// Moves a parse error's offset by `by` bytes, so that errors from a
     /// sub-parser point into the whole input.
     pub(crate) fn shifted(self, by: usize) -> Self {

@@ -14,6 +14,14 @@ pub(crate) const TAG_LENGTH_MAX: usize = 128;
 
 const UPPER_CASE_IN_PATH: &str = "upper-case letters are not allowed in a repository path";
 
+/// The bytes of `s`, which must not be empty as `part`.
+fn non_empty(s: &str, part: Part) -> Result<&[u8], Error> {
+    if s.is_empty() {
+        return Err(Error::empty(part));
+    }
+    Ok(s.as_bytes())
+}
+
 pub(crate) fn is_alphanumeric_lower(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit()
 }
@@ -22,13 +30,7 @@ pub(crate) fn is_alphanumeric_lower(b: u8) -> bool {
 /// `alpha-numeric  := [a-z0-9]+`
 /// `separator      := [_.] | '__' | [-]+`
 pub(crate) fn path_component(s: &str) -> Result<(), Error> {
-    let b = s.as_bytes();
-    if b.is_empty() {
-        return Err(Error::Empty {
-            part: Part::PathComponent,
-            offset: 0,
-        });
-    }
+    let b = non_empty(s, Part::PathComponent)?;
     let mut i = 0;
     loop {
         // alpha-numeric run
@@ -87,12 +89,7 @@ pub(crate) fn path_component(s: &str) -> Result<(), Error> {
 
 /// `path := path-component ('/' path-component)*`, at most 255 bytes.
 pub(crate) fn path(s: &str) -> Result<(), Error> {
-    if s.is_empty() {
-        return Err(Error::Empty {
-            part: Part::Repository,
-            offset: 0,
-        });
-    }
+    non_empty(s, Part::Repository)?;
     if s.len() > NAME_TOTAL_LENGTH_MAX {
         return Err(Error::TooLong {
             part: Part::Repository,
@@ -112,10 +109,7 @@ pub(crate) fn path(s: &str) -> Result<(), Error> {
 pub(crate) fn tag(s: &str) -> Result<(), Error> {
     let b = s.as_bytes();
     let Some(&first) = b.first() else {
-        return Err(Error::Empty {
-            part: Part::Tag,
-            offset: 0,
-        });
+        return Err(Error::empty(Part::Tag));
     };
     if !(first.is_ascii_alphanumeric() || first == b'_') {
         return Err(Error::invalid(
@@ -147,13 +141,7 @@ pub(crate) fn tag(s: &str) -> Result<(), Error> {
 /// `algorithm := algorithm-component (algorithm-separator algorithm-component)*`
 /// `algorithm-component := [a-z0-9]+`, `algorithm-separator := [+._-]`
 pub(crate) fn algorithm(s: &str) -> Result<(), Error> {
-    let b = s.as_bytes();
-    if b.is_empty() {
-        return Err(Error::Empty {
-            part: Part::Algorithm,
-            offset: 0,
-        });
-    }
+    let b = non_empty(s, Part::Algorithm)?;
     let mut prev_sep = true;
     for (i, &c) in b.iter().enumerate() {
         if is_alphanumeric_lower(c) {
@@ -187,12 +175,7 @@ pub(crate) fn algorithm(s: &str) -> Result<(), Error> {
 
 /// `encoded := [a-zA-Z0-9=_-]+`
 pub(crate) fn encoded(s: &str) -> Result<(), Error> {
-    if s.is_empty() {
-        return Err(Error::Empty {
-            part: Part::Encoded,
-            offset: 0,
-        });
-    }
+    non_empty(s, Part::Encoded)?;
     if let Some(i) = s
         .bytes()
         .position(|c| !(c.is_ascii_alphanumeric() || matches!(c, b'=' | b'_' | b'-')))
@@ -253,13 +236,7 @@ pub(crate) fn looks_like_registry(first: &str) -> bool {
 /// `ipv6address := [a-fA-F0-9:]+`
 /// `port-number := [0-9]+`
 pub(crate) fn domain(s: &str) -> Result<(), Error> {
-    let b = s.as_bytes();
-    if b.is_empty() {
-        return Err(Error::Empty {
-            part: Part::Registry,
-            offset: 0,
-        });
-    }
+    let b = non_empty(s, Part::Registry)?;
     let host_end = if b[0] == b'[' {
         ipv6_host(b)?
     } else {
@@ -356,10 +333,7 @@ fn ipv6_host(b: &[u8]) -> Result<usize, Error> {
 /// `port-number := [0-9]+`
 fn port_number(b: &[u8]) -> Result<(), Error> {
     if b.is_empty() {
-        return Err(Error::Empty {
-            part: Part::Registry,
-            offset: 0,
-        });
+        return Err(Error::empty(Part::Registry));
     }
     match b.iter().position(|c| !c.is_ascii_digit()) {
         None => Ok(()),

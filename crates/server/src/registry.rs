@@ -16,7 +16,7 @@ use wharf_reference::RepositoryName;
 use wharf_storage::Storage;
 
 use crate::builder::RegistryBuilder;
-use crate::distribution::auth::{Access, Action, Authorizer};
+use crate::distribution::auth::{Access, Action, Authorizer, Repo};
 use crate::distribution::error::{ApiError, ErrorCode};
 use crate::distribution::hooks::ManifestHooks;
 use crate::distribution::name_locks::NameLocks;
@@ -237,17 +237,6 @@ impl Registry {
         self.inner.authorizer.authorize(request, access).await
     }
 
-    /// [`authorize`](Self::authorize) for `action` on the repository `name`.
-    pub(crate) async fn authorize_repository(
-        &self,
-        request: &Parts,
-        name: &RepositoryName,
-        action: Action,
-    ) -> Result<(), ApiError> {
-        self.authorize(request, Access::Repository { name, action })
-            .await
-    }
-
     /// Where blob downloads are redirected, if anywhere (see
     /// [`RegistryBuilder::blob_redirects`]).
     pub(crate) fn blob_redirects(&self) -> Option<&Arc<dyn BlobRedirects>> {
@@ -395,45 +384,53 @@ async fn handle(
         Some(name) => Some(registry.name_locks().content_write(name).await),
         None => None,
     };
+    // Every repository handler is given a `Repo`, so none can forget to
+    // authorize. A manifest reference is parsed first, as before any
+    // authorization.
+    let repo = |name, action| Repo::authorize(registry, &parts, name, action);
     match (route, method) {
         (Route::Base, Method::GET | Method::HEAD) => {
             registry.authorize(&parts, Access::Base).await?;
             Ok(([(CONTENT_TYPE, "application/json")], "{}").into_response())
         }
         (Route::Catalog, Method::GET) => listing::catalog(registry, &parts).await,
-        (Route::TagsList { name }, Method::GET) => listing::tags(registry, &parts, name).await,
+        (Route::TagsList { name }, Method::GET) => {
+            listing::tags(repo(name, Action::Pull).await?).await
+        }
         (Route::Referrers { name, digest }, Method::GET) => {
-            listing::referrers(registry, &parts, name, digest).await
+            listing::referrers(repo(name, Action::Pull).await?, digest).await
         }
         (Route::Manifest { name, reference }, Method::GET | Method::HEAD) => {
-            manifests::get(registry, &parts, name, reference).await
+            manifests::get(repo(name, Action::Pull).await?, reference).await
         }
         (Route::Manifest { name, reference }, Method::PUT) => {
-            manifests::put(registry, &parts, body, name, reference.reference()?).await
+            let reference = reference.reference()?;
+            manifests::put(repo(name, Action::Push).await?, body, reference).await
         }
         (Route::Manifest { name, reference }, Method::DELETE) => {
-            manifests::delete(registry, &parts, name, reference.reference()?).await
+            let reference = reference.reference()?;
+            manifests::delete(repo(name, Action::Delete).await?, reference).await
         }
         (Route::Blob { name, digest }, Method::GET | Method::HEAD) => {
-            blobs::get(registry, &parts, name, digest).await
+            blobs::get(repo(name, Action::Pull).await?, digest).await
         }
         (Route::Blob { name, digest }, Method::DELETE) => {
-            blobs::delete(registry, &parts, name, digest).await
+            blobs::delete(repo(name, Action::Delete).await?, digest).await
         }
         (Route::UploadStart { name }, Method::POST) => {
-            uploads::start(registry, &parts, body, name).await
+            uploads::start(repo(name, Action::Push).await?, body).await
         }
         (Route::Upload { name, id }, Method::PATCH) => {
-            uploads::patch(registry, &parts, body, name, id).await
+            uploads::patch(repo(name, Action::Push).await?, body, id).await
         }
         (Route::Upload { name, id }, Method::PUT) => {
-            uploads::put(registry, &parts, body, name, id).await
+            uploads::put(repo(name, Action::Push).await?, body, id).await
         }
         (Route::Upload { name, id }, Method::GET) => {
-            uploads::status(registry, &parts, name, id).await
+            uploads::status(repo(name, Action::Push).await?, id).await
         }
         (Route::Upload { name, id }, Method::DELETE) => {
-            uploads::cancel(registry, &parts, name, id).await
+            uploads::cancel(repo(name, Action::Push).await?, id).await
         }
         _ => Err(ApiError::method_not_allowed()
             .with_header(http::header::ALLOW, HeaderValue::from_static(allow))),

@@ -22,6 +22,8 @@
 //! }
 //! ```
 
+use std::sync::OnceLock;
+
 mod guard;
 mod postgres;
 mod s3;
@@ -33,6 +35,22 @@ pub use s3::{s3, S3};
 /// (`WHARF_REQUIRE_TEST_SERVERS=1`).
 pub fn servers_required() -> bool {
     std::env::var_os("WHARF_REQUIRE_TEST_SERVERS").is_some_and(|v| v != "0" && !v.is_empty())
+}
+
+/// The server in `cell`, started by `start` on first use; `None` when it
+/// cannot start (see [`unavailable`]).
+fn started<T>(
+    cell: &'static OnceLock<Option<T>>,
+    start: fn() -> Result<T, String>,
+    server: &str,
+    install: &str,
+) -> Option<&'static T> {
+    cell.get_or_init(|| {
+        start()
+            .inspect_err(|why| unavailable(server, why, install))
+            .ok()
+    })
+    .as_ref()
 }
 
 /// Reports that `server` cannot be had, and why: a panic when servers are

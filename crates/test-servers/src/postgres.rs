@@ -21,19 +21,12 @@ pub struct Postgres {
 /// required.
 pub fn postgres() -> Option<&'static Postgres> {
     static SERVER: OnceLock<Option<Postgres>> = OnceLock::new();
-    SERVER
-        .get_or_init(|| match Postgres::start() {
-            Ok(pg) => Some(pg),
-            Err(why) => {
-                crate::unavailable(
-                    "PostgreSQL",
-                    &why,
-                    "apt-get install postgresql, or set WHARF_PG_BIN to its bin directory",
-                );
-                None
-            }
-        })
-        .as_ref()
+    crate::started(
+        &SERVER,
+        Postgres::start,
+        "PostgreSQL",
+        "apt-get install postgresql, or set WHARF_PG_BIN to its bin directory",
+    )
 }
 
 impl Postgres {

@@ -21,19 +21,12 @@ pub struct S3 {
 /// message) when moto is not installed and servers are not required.
 pub fn s3() -> Option<&'static S3> {
     static SERVER: OnceLock<Option<S3>> = OnceLock::new();
-    SERVER
-        .get_or_init(|| match S3::start() {
-            Ok(s3) => Some(s3),
-            Err(why) => {
-                crate::unavailable(
-                    "S3 (moto)",
-                    &why,
-                    "pip install 'moto[server]', or set WHARF_MOTO to its moto_server",
-                );
-                None
-            }
-        })
-        .as_ref()
+    crate::started(
+        &SERVER,
+        S3::start,
+        "S3 (moto)",
+        "pip install 'moto[server]', or set WHARF_MOTO to its moto_server",
+    )
 }
 
 impl S3 {

@@ -85,15 +85,8 @@ impl fmt::Display for Summary {
 
 /// `minimal-registry import --from DIR`, reporting to standard output.
 pub fn run(from: &Path, settings: &Settings) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("minimal-registry: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = crate::runtime(tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(import(from, settings)) {
         Ok(summary) => {
@@ -336,21 +329,29 @@ fn manifest_put(stored: &wharf_storage::StoredManifest) -> Result<ManifestPut, S
     Ok(put)
 }
 
-/// Every account in login order.
-async fn accounts(store: &dyn PackageStore) -> Result<Vec<wharf_packages::Account>, String> {
-    let mut accounts = Vec::new();
+/// Every page of a package store listing.
+async fn all_records<T, F, Fut>(mut list: F) -> Result<Vec<T>, wharf_packages::Error>
+where
+    F: FnMut(wharf_packages::PageRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<wharf_packages::Page<T>, wharf_packages::Error>>,
+{
+    let mut records = Vec::new();
     let mut request = wharf_packages::PageRequest::first(PAGE);
     loop {
-        let page = store
-            .list_accounts(&request)
-            .await
-            .map_err(|err| format!("cannot list accounts: {err}"))?;
-        accounts.extend(page.items);
+        let page = list(request).await?;
+        records.extend(page.items);
         match page.next {
             Some(cursor) => request = wharf_packages::PageRequest::after(cursor, PAGE),
-            None => return Ok(accounts),
+            None => return Ok(records),
         }
     }
+}
+
+/// Every account in login order.
+async fn accounts(store: &dyn PackageStore) -> Result<Vec<wharf_packages::Account>, String> {
+    all_records(|request| async move { store.list_accounts(&request).await })
+        .await
+        .map_err(|err| format!("cannot list accounts: {err}"))
 }
 
 async fn copy_accounts(
@@ -449,11 +450,21 @@ async fn copy_accounts(
                     .personal_tokens(login)
                     .await
                     .map_err(|err| format!("cannot list the tokens of {login}: {err}"))?;
-                for record in tokens {
-                    copy_token(target, &record, summary).await?;
-                }
+                copy_tokens(target, &tokens, summary).await?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Copies each of `tokens` with [`copy_token`].
+async fn copy_tokens(
+    target: &dyn PackageStore,
+    tokens: &[wharf_packages::TokenRecord],
+    summary: &mut Summary,
+) -> Result<(), String> {
+    for record in tokens {
+        copy_token(target, record, summary).await?;
     }
     Ok(())
 }
@@ -510,29 +521,25 @@ async fn copy_packages(
         .collect();
     let mut linked = std::collections::BTreeSet::new();
     for owner in &owners {
-        let mut request = wharf_packages::PageRequest::first(PAGE);
-        loop {
-            let page = source
+        let packages = all_records(|request| async move {
+            source
                 .list_packages(owner, PackageQuery::active(), &request)
                 .await
-                .map_err(|err| format!("cannot list the packages of {owner}: {err}"))?;
-            for record in &page.items {
-                if let Some(repository) = &record.package.linked_repository {
-                    linked.insert(repository.clone());
-                }
-                // The source repository of the package's name, which its
-                // workflows publish from (the traits list no other way).
-                if let Ok(repository) = CodeRepository::parse(record.package.name.as_str()) {
-                    linked.insert(repository);
-                }
-                copy_package(source, target, record, summary)
-                    .await
-                    .map_err(|err| format!("package {}: {err}", record.package.name))?;
+        })
+        .await
+        .map_err(|err| format!("cannot list the packages of {owner}: {err}"))?;
+        for record in &packages {
+            if let Some(repository) = &record.package.linked_repository {
+                linked.insert(repository.clone());
             }
-            match page.next {
-                Some(cursor) => request = wharf_packages::PageRequest::after(cursor, PAGE),
-                None => break,
+            // The source repository of the package's name, which its
+            // workflows publish from (the traits list no other way).
+            if let Ok(repository) = CodeRepository::parse(record.package.name.as_str()) {
+                linked.insert(repository);
             }
+            copy_package(source, target, record, summary)
+                .await
+                .map_err(|err| format!("package {}: {err}", record.package.name))?;
         }
     }
     // Workflow tokens and collaborators belong to source repositories,
@@ -543,9 +550,7 @@ async fn copy_packages(
             .workflow_tokens(repository)
             .await
             .map_err(|err| format!("cannot list the workflow tokens of {repository}: {err}"))?;
-        for record in tokens {
-            copy_token(target, &record, summary).await?;
-        }
+        copy_tokens(target, &tokens, summary).await?;
         let access = source
             .repository_access(repository)
             .await
@@ -606,19 +611,13 @@ async fn copy_package(
             .map_err(|err| format!("cannot copy a grant: {err}"))?;
     }
     // Oldest first, so that a tag that moved ends where it is now.
-    let mut versions = Vec::new();
-    let mut request = wharf_packages::PageRequest::first(PAGE);
-    loop {
-        let page = source
+    let versions = all_records(|request| async move {
+        source
             .list_versions(name, VersionQuery::active(), &request)
             .await
-            .map_err(|err| format!("cannot list its versions: {err}"))?;
-        versions.extend(page.items);
-        match page.next {
-            Some(cursor) => request = wharf_packages::PageRequest::after(cursor, PAGE),
-            None => break,
-        }
-    }
+    })
+    .await
+    .map_err(|err| format!("cannot list its versions: {err}"))?;
     for version in versions.iter().rev() {
         let mut new = NewVersion::new(
             version.digest.clone(),

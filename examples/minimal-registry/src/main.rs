@@ -39,6 +39,16 @@ use wharf_server::{serve, Limits, Registry, ServeOptions, Shutdown};
 
 use crate::config::{LogFormat, Settings};
 
+/// A Tokio runtime from `builder`, with I/O and timers, or `None` after
+/// saying on standard error why it could not start.
+fn runtime(mut builder: tokio::runtime::Builder) -> Option<tokio::runtime::Runtime> {
+    builder
+        .enable_all()
+        .build()
+        .inspect_err(|err| eprintln!("minimal-registry: cannot start the async runtime: {err}"))
+        .ok()
+}
+
 fn main() -> ExitCode {
     // rustls finds two crypto providers in this binary (ring for serving
     // TLS, aws-lc through the object-store client): name the one to use.
@@ -74,15 +84,8 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("minimal-registry: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+    let Some(runtime) = runtime(tokio::runtime::Builder::new_multi_thread()) else {
+        return ExitCode::FAILURE;
     };
     match runtime.block_on(run(settings, tls)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,12 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_minimal-registry");
+use common::{free_port, spawn_quiet, user_with_secret, BIN};
 
-/// Runs `minimal-registry --data-dir DIR ARGS...`.
+/// Runs `minimal-registry --data-dir DIR ARGS...`, which may fail.
 fn admin(data_dir: &Path, args: &[&str]) -> Output {
     Command::new(BIN)
         .arg("--data-dir")
@@ -29,13 +31,7 @@ fn stderr(output: &Output) -> String {
 
 /// Runs a command that must succeed, and gives its standard output.
 fn ok(data_dir: &Path, args: &[&str]) -> String {
-    let output = admin(data_dir, args);
-    assert!(
-        output.status.success(),
-        "{args:?} failed: {}",
-        stderr(&output)
-    );
-    stdout(&output)
+    common::admin(data_dir, args)
 }
 
 /// The row of `token list` whose ID column is `id`.
@@ -128,11 +124,7 @@ fn a_token_is_printed_once_listed_without_its_secret_and_revoked() {
 fn each_token_is_different_and_lists_in_creation_order() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    ok(data, &["user", "create", "alice"]);
-    let first = ok(
-        data,
-        &["token", "create", "alice", "--scopes", "read:packages"],
-    );
+    let first = user_with_secret(data, "alice", "read:packages");
     let second = ok(
         data,
         &["token", "create", "alice", "--scopes", "delete:packages"],
@@ -293,26 +285,9 @@ impl Drop for Registry {
 
 impl Registry {
     fn start(data_dir: &Path) -> Registry {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
-        let child = Command::new(BIN)
-            .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--log-level",
-                "error",
-            ])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env_remove("RUST_LOG")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let port = free_port();
         Registry {
-            child,
+            child: spawn_quiet(port, data_dir),
             base: format!("http://127.0.0.1:{port}"),
         }
     }
@@ -339,12 +314,8 @@ impl Registry {
 async fn a_token_made_by_the_cli_logs_in_to_the_running_registry_until_revoked() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    ok(data, &["user", "create", "alice"]);
-    let token = ok(
-        data,
-        &["token", "create", "alice", "--scopes", "read:packages"],
-    );
-    let token = token.trim_end();
+    let token = user_with_secret(data, "alice", "read:packages");
+    let token = token.as_str();
     let registry = Registry::start(data);
     let client = reqwest::Client::new();
     assert_eq!(registry.login_status(&client, "alice", token).await, 200);

@@ -8,7 +8,10 @@ use std::path::Path;
 use std::process::{Child, Command, Output};
 use std::time::Duration;
 
-use common::{blob_upload, free_port, manifest, manifest_put, user_with_token, BIN};
+use common::{
+    blob_upload, expect_created, free_port, manifest, manifest_put, manifest_put_as,
+    user_with_token, BIN,
+};
 use wharf_reference::Digest;
 
 /// A registry process, killed when dropped.
@@ -98,21 +101,13 @@ async fn push(base: &str, auth: &str) -> Pushed {
         b"signature".to_vec(),
     ];
     for blob in &blobs {
-        let r = blob_upload(&client, base, auth, repo, blob.clone())
-            .send()
-            .await
-            .expect("upload");
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        expect_created(blob_upload(&client, base, auth, repo, blob.clone())).await;
     }
     let amd64 = manifest(&blobs[0], &blobs[2]);
     let arm64 = manifest(&blobs[1], &blobs[3]);
     let mut manifests = Vec::new();
     for (tag, bytes) in [("amd64", &amd64), ("arm64", &arm64)] {
-        let r = manifest_put(&client, base, auth, repo, tag, bytes.clone())
-            .send()
-            .await
-            .expect("put");
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        expect_created(manifest_put(&client, base, auth, repo, tag, bytes.clone())).await;
         manifests.push((tag.to_owned(), IMAGE, bytes.clone()));
     }
     let descriptor = |bytes: &[u8], arch: &str| {
@@ -129,15 +124,8 @@ async fn push(base: &str, auth: &str) -> Pushed {
         "manifests": [descriptor(&amd64, "amd64"), descriptor(&arm64, "arm64")],
     }))
     .expect("json");
-    let r = client
-        .put(format!("{base}/v2/{repo}/manifests/latest"))
-        .header("authorization", auth)
-        .header("content-type", INDEX)
-        .body(index.clone())
-        .send()
-        .await
-        .expect("put index");
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let put = manifest_put_as(&client, base, auth, repo, "latest", INDEX, index.clone());
+    expect_created(put).await;
     manifests.push(("latest".to_owned(), INDEX, index.clone()));
     let subject = Digest::sha256(&index);
     let referrer = serde_json::to_vec(&serde_json::json!({
@@ -159,15 +147,17 @@ async fn push(base: &str, auth: &str) -> Pushed {
     }))
     .expect("json");
     let referrer_digest = Digest::sha256(&referrer);
-    let r = client
-        .put(format!("{base}/v2/{repo}/manifests/{referrer_digest}"))
-        .header("authorization", auth)
-        .header("content-type", IMAGE)
-        .body(referrer.clone())
-        .send()
-        .await
-        .expect("put referrer");
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    let reference = referrer_digest.to_string();
+    let put = manifest_put_as(
+        &client,
+        base,
+        auth,
+        repo,
+        &reference,
+        IMAGE,
+        referrer.clone(),
+    );
+    expect_created(put).await;
     manifests.push((referrer_digest.to_string(), IMAGE, referrer));
     Pushed {
         blobs,
@@ -199,29 +189,24 @@ async fn push_small(base: &str, auth: &str, repo: &str) -> Digest {
     let client = reqwest::Client::new();
     let (config, layer) = (b"{\"os\":\"linux\"}".to_vec(), b"acme layer".to_vec());
     for blob in [&config, &layer] {
-        let r = blob_upload(&client, base, auth, repo, blob.clone())
-            .send()
-            .await
-            .expect("upload");
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+        expect_created(blob_upload(&client, base, auth, repo, blob.clone())).await;
     }
     let bytes = manifest(&config, &layer);
-    let r = manifest_put(&client, base, auth, repo, "v1", bytes.clone())
-        .send()
-        .await
-        .expect("put");
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    expect_created(manifest_put(&client, base, auth, repo, "v1", bytes.clone())).await;
     Digest::sha256(&bytes)
 }
 
 async fn pull_everything(base: &str, auth: &str, pushed: &Pushed) {
     let client = reqwest::Client::new();
-    let repo = "alice/app";
+    // A GET of `path` in alice/app, as `auth`.
+    let get = |path: String| {
+        client
+            .get(format!("{base}/v2/alice/app/{path}"))
+            .header("authorization", auth)
+    };
     for blob in &pushed.blobs {
         let digest = Digest::sha256(blob);
-        let r = client
-            .get(format!("{base}/v2/{repo}/blobs/{digest}"))
-            .header("authorization", auth)
+        let r = get(format!("blobs/{digest}"))
             .send()
             .await
             .expect("get blob");
@@ -230,9 +215,7 @@ async fn pull_everything(base: &str, auth: &str, pushed: &Pushed) {
     }
     for (reference, content_type, bytes) in &pushed.manifests {
         for reference in [reference.clone(), Digest::sha256(bytes).to_string()] {
-            let r = client
-                .get(format!("{base}/v2/{repo}/manifests/{reference}"))
-                .header("authorization", auth)
+            let r = get(format!("manifests/{reference}"))
                 .header("accept", format!("{IMAGE}, {INDEX}"))
                 .send()
                 .await
@@ -242,9 +225,7 @@ async fn pull_everything(base: &str, auth: &str, pushed: &Pushed) {
             assert_eq!(r.bytes().await.expect("body").as_ref(), bytes.as_slice());
         }
     }
-    let r = client
-        .get(format!("{base}/v2/{repo}/referrers/{}", pushed.subject))
-        .header("authorization", auth)
+    let r = get(format!("referrers/{}", pushed.subject))
         .send()
         .await
         .expect("referrers");
@@ -262,12 +243,7 @@ async fn pull_everything(base: &str, auth: &str, pushed: &Pushed) {
         listed[0]["annotations"]["org.example.signed-by"], "alice",
         "{referrers}"
     );
-    let r = client
-        .get(format!("{base}/v2/{repo}/tags/list"))
-        .header("authorization", auth)
-        .send()
-        .await
-        .expect("tags");
+    let r = get("tags/list".to_owned()).send().await.expect("tags");
     let tags: serde_json::Value =
         serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
     assert_eq!(
@@ -319,38 +295,34 @@ async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_
         "--blob-store".to_owned(),
         format!("file://{}", blobs.path().display()),
     ];
-    let import = |shared: &[String]| {
+    // Imports, and checks that the report says each of `lines`.
+    let import = |lines: &[&str]| {
         let mut args = shared.to_vec();
         args.extend(["import".to_owned(), "--from".to_owned()]);
         args.push(old.path().display().to_string());
-        run(new.path(), &args)
+        let output = run(new.path(), &args);
+        assert!(output.status.success(), "{}", text(&output));
+        let report = String::from_utf8_lossy(&output.stdout).into_owned();
+        for line in lines {
+            assert!(report.contains(line), "{line:?} not in\n{report}");
+        }
     };
-    let first = import(&shared);
-    assert!(first.status.success(), "{}", text(&first));
-    let report = String::from_utf8_lossy(&first.stdout).into_owned();
-    for line in [
+    import(&[
         "blobs: 8 copied (",
         "repositories: 2 (8 blob links, 5 manifests of which 1 referrers, 4 tags)",
         "accounts: 2 created, 0 already present; 1 organization memberships",
         "tokens: 2 copied, 0 already present",
         "packages: 2 created, 0 already present; 5 versions",
-    ] {
-        assert!(report.contains(line), "{line:?} not in\n{report}");
-    }
+    ]);
 
     // Again: everything is there already, nothing changes.
-    let second = import(&shared);
-    assert!(second.status.success(), "{}", text(&second));
-    let report = String::from_utf8_lossy(&second.stdout).into_owned();
-    for line in [
+    import(&[
         "blobs: 0 copied (0 bytes, every digest verified), 8 already present",
         "repositories: 2 (8 blob links, 5 manifests of which 1 referrers, 4 tags)",
         "accounts: 0 created, 2 already present",
         "tokens: 0 copied, 2 already present",
         "packages: 0 created, 2 already present; 5 versions",
-    ] {
-        assert!(report.contains(line), "{line:?} not in\n{report}");
-    }
+    ]);
 
     // As if an import had stopped before the large layer: the next run
     // copies that blob alone.
@@ -360,13 +332,7 @@ async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_
         remove_named(blobs.path(), hex),
         "no file of {layer} in the blob store"
     );
-    let resumed = import(&shared);
-    assert!(resumed.status.success(), "{}", text(&resumed));
-    let report = String::from_utf8_lossy(&resumed.stdout).into_owned();
-    assert!(
-        report.contains("blobs: 1 copied (300000 bytes, every digest verified), 7 already present"),
-        "{report}"
-    );
+    import(&["blobs: 1 copied (300000 bytes, every digest verified), 7 already present"]);
 
     let registry = Running::start(new.path(), &shared).await;
     pull_everything(&registry.base, &auth, &pushed).await;
@@ -426,32 +392,29 @@ async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_
     );
 }
 
+/// Imports `from` into `data`, which must fail saying `message`.
+fn assert_import_refused(data: &Path, from: &Path, message: &str) {
+    let from = from.display().to_string();
+    let out = run(data, &["import".into(), "--from".into(), from]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(message), "{}", text(&out));
+}
+
 #[test]
 fn a_directory_that_is_not_a_registry_is_refused() {
     let empty = tempfile::tempdir().expect("tempdir");
     let target = tempfile::tempdir().expect("tempdir");
-    let from = empty.path().display().to_string();
-    let out = run(target.path(), &["import".into(), "--from".into(), from]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("not a registry data directory"),
-        "{}",
-        text(&out)
-    );
+    assert_import_refused(target.path(), empty.path(), "not a registry data directory");
 }
 
 #[test]
 fn importing_into_the_data_directory_it_reads_is_refused() {
     let data = tempfile::tempdir().expect("tempdir");
     common::admin(data.path(), &["user", "create", "alice"]);
-    let from = data.path().display().to_string();
-    let out = run(data.path(), &["import".into(), "--from".into(), from]);
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("it is the data directory these settings store into"),
-        "{}",
-        text(&out)
+    assert_import_refused(
+        data.path(),
+        data.path(),
+        "it is the data directory these settings store into",
     );
 }

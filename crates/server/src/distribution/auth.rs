@@ -1,8 +1,8 @@
-//! The authorization hook every handler calls before touching storage.
+//! The authorization hook every request passes before touching storage.
 //!
-//! A handler first works out what the request wants to do ([`Access`]: a
-//! repository and an [`Action`], or the catalog) and asks the registry's
-//! [`Authorizer`]. Only on `Ok` does it go on. An authorizer denies with an
+//! The registry first works out what the request wants to do ([`Access`]:
+//! a repository and an [`Action`], or the catalog) and asks its
+//! [`Authorizer`]. Only on `Ok` does the handler run. An authorizer denies with an
 //! [`ApiError`]: [`unauthorized`] (401 with a `WWW-Authenticate` challenge,
 //! for a caller who has not proven who they are) or [`denied`] (403, for one
 //! who has but may not). The default, [`AllowAll`], lets everything through:
@@ -14,6 +14,7 @@ use http::request::Parts;
 use wharf_reference::RepositoryName;
 
 use crate::distribution::error::{ApiError, ErrorCode};
+use crate::Registry;
 
 /// What a request does to a repository, in the vocabulary of registry token
 /// scopes (`repository:NAME:pull`, `push`, `delete`).
@@ -66,6 +67,40 @@ impl Access<'_> {
             Self::Catalog => "registry:catalog:*".to_owned(),
             Self::Base => String::new(),
         }
+    }
+}
+
+/// A request on one repository that the registry's [`Authorizer`] let
+/// through for an [`Action`]: what every repository handler is given, so
+/// that none can touch storage unchecked.
+pub(crate) struct Repo<'a> {
+    pub(crate) registry: &'a Registry,
+    pub(crate) parts: &'a Parts,
+    pub(crate) name: RepositoryName,
+}
+
+impl<'a> Repo<'a> {
+    /// Checks `action` on `name` with [`Registry::authorize`].
+    pub(crate) async fn authorize(
+        registry: &'a Registry,
+        parts: &'a Parts,
+        name: RepositoryName,
+        action: Action,
+    ) -> Result<Repo<'a>, ApiError> {
+        registry
+            .authorize(
+                parts,
+                Access::Repository {
+                    name: &name,
+                    action,
+                },
+            )
+            .await?;
+        Ok(Repo {
+            registry,
+            parts,
+            name,
+        })
     }
 }
 

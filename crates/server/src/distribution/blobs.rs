@@ -6,41 +6,31 @@
 use axum::body::Body;
 use axum::response::Response;
 use http::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION, RANGE};
-use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
-use wharf_reference::{Digest, RepositoryName};
+use wharf_reference::Digest;
 
-use crate::distribution::auth::Action;
+use crate::distribution::auth::Repo;
 use crate::distribution::error::ApiError;
 use crate::http::headers::{self, DOCKER_CONTENT_DIGEST};
 use crate::http::range::parse_range;
-use crate::Registry;
 
 const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-stream");
 const BYTES: HeaderValue = HeaderValue::from_static("bytes");
 
 /// Serves a blob, whole or the range the `Range` header asks for; `HEAD`
 /// answers the same headers without the body.
-pub(crate) async fn get(
-    registry: &Registry,
-    parts: &Parts,
-    name: RepositoryName,
-    digest: Digest,
-) -> Result<Response, ApiError> {
-    registry
-        .authorize_repository(parts, &name, Action::Pull)
-        .await?;
-    let storage = registry.storage();
-    if !storage.is_blob_linked(&name, &digest).await? {
+pub(crate) async fn get(repo: Repo<'_>, digest: Digest) -> Result<Response, ApiError> {
+    let storage = repo.registry.storage();
+    if !storage.is_blob_linked(&repo.name, &digest).await? {
         return Err(ApiError::blob_unknown(&digest));
     }
     let digest_value = headers::value(&digest)?;
-    if parts.method == Method::HEAD {
+    if repo.parts.method == Method::HEAD {
         let size = storage.blob_size(&digest).await?;
         return Ok(blob_response(Body::empty(), size, digest_value));
     }
 
-    if let Some(redirects) = registry.blob_redirects() {
+    if let Some(redirects) = repo.registry.blob_redirects() {
         if let Some(url) = redirects.blob_url(&digest).await {
             let mut response = Response::new(Body::empty());
             *response.status_mut() = StatusCode::TEMPORARY_REDIRECT;
@@ -54,7 +44,8 @@ pub(crate) async fn get(
         }
     }
 
-    let range = parts
+    let range = repo
+        .parts
         .headers
         .get(RANGE)
         .and_then(|h| parse_range(h.as_bytes()));
@@ -91,16 +82,11 @@ fn blob_response(body: Body, length: u64, digest: HeaderValue) -> Response {
 
 /// Unlinks the blob from the repository (202). The bytes stay until garbage
 /// collection, since other repositories may link them.
-pub(crate) async fn delete(
-    registry: &Registry,
-    parts: &Parts,
-    name: RepositoryName,
-    digest: Digest,
-) -> Result<Response, ApiError> {
-    registry
-        .authorize_repository(parts, &name, Action::Delete)
+pub(crate) async fn delete(repo: Repo<'_>, digest: Digest) -> Result<Response, ApiError> {
+    repo.registry
+        .storage()
+        .unlink_blob(&repo.name, &digest)
         .await?;
-    registry.storage().unlink_blob(&name, &digest).await?;
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::ACCEPTED;
     response

@@ -10,7 +10,7 @@ use serde::Serialize;
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::{Page, PageRequest, Referrer};
 
-use crate::distribution::auth::{Access, Action};
+use crate::distribution::auth::{Access, Repo};
 use crate::distribution::error::{ApiError, ErrorCode};
 use crate::http::headers::{self, OCI_FILTERS_APPLIED};
 use crate::Registry;
@@ -63,24 +63,21 @@ struct TagList<'a> {
 }
 
 /// `GET /v2/<name>/tags/list?n=&last=`
-pub(crate) async fn tags(
-    registry: &Registry,
-    parts: &Parts,
-    name: RepositoryName,
-) -> Result<Response, ApiError> {
-    registry
-        .authorize_repository(parts, &name, Action::Pull)
+pub(crate) async fn tags(repo: Repo<'_>) -> Result<Response, ApiError> {
+    let request = page_request(repo.registry, repo.parts)?;
+    let page = repo
+        .registry
+        .storage()
+        .list_tags(&repo.name, &request)
         .await?;
-    let request = page_request(registry, parts)?;
-    let page = registry.storage().list_tags(&name, &request).await?;
     let body = serde_json::to_vec(&TagList {
-        name: name.as_str(),
+        name: repo.name.as_str(),
         tags: page.items.iter().map(|t| t.as_str()).collect(),
     })
     .map_err(|err| ApiError::internal(&err))?;
     let mut response = ([(CONTENT_TYPE, "application/json")], body).into_response();
     if let Some(last) = &page.next_last {
-        let base = format!("/v2/{name}/tags/list");
+        let base = format!("/v2/{}/tags/list", repo.name);
         response
             .headers_mut()
             .insert(LINK, next_link(&base, &request, last.as_str())?);
@@ -185,21 +182,14 @@ struct ReferrersIndex<'a> {
 /// order after `last`, with a `Link: <...>; rel="next"` header when more
 /// follow. A client that does not follow links sees the first page, so a
 /// response stays bounded however many referrers a subject has.
-pub(crate) async fn referrers(
-    registry: &Registry,
-    parts: &Parts,
-    name: RepositoryName,
-    subject: Digest,
-) -> Result<Response, ApiError> {
-    registry
-        .authorize_repository(parts, &name, Action::Pull)
-        .await?;
-    let filter = query_param(parts, "artifactType").filter(|t| !t.is_empty());
-    let mut request = page_request(registry, parts)?;
-    request.n = Some(request.n.unwrap_or(registry.limits().max_page_size));
-    let page = match registry
+pub(crate) async fn referrers(repo: Repo<'_>, subject: Digest) -> Result<Response, ApiError> {
+    let filter = query_param(repo.parts, "artifactType").filter(|t| !t.is_empty());
+    let mut request = page_request(repo.registry, repo.parts)?;
+    request.n = Some(request.n.unwrap_or(repo.registry.limits().max_page_size));
+    let page = match repo
+        .registry
         .storage()
-        .list_referrers(&name, &subject, filter.as_deref(), &request)
+        .list_referrers(&repo.name, &subject, filter.as_deref(), &request)
         .await
     {
         Ok(page) => page,
@@ -215,10 +205,10 @@ pub(crate) async fn referrers(
     .map_err(|err| ApiError::internal(&err))?;
     let mut response = ([(CONTENT_TYPE, OCI_INDEX)], body).into_response();
     if let Some(last) = &page.next_last {
-        let base = format!("/v2/{name}/referrers/{subject}");
+        let base = format!("/v2/{}/referrers/{subject}", repo.name);
         let last: String =
             url::form_urlencoded::byte_serialize(last.digest.as_str().as_bytes()).collect();
-        let n = request.n.unwrap_or(registry.limits().max_page_size);
+        let n = request.n.unwrap_or(repo.registry.limits().max_page_size);
         let mut link = format!("<{base}?n={n}&last={last}");
         if let Some(filter) = &filter {
             // The next page keeps the filter.

@@ -16,13 +16,12 @@ use std::collections::BTreeMap;
 use axum::body::Body;
 use axum::response::Response;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
-use http::request::Parts;
 use http::{HeaderValue, Method, StatusCode};
 use wharf_manifest::{Manifest, ParseOptions};
 use wharf_reference::{Digest, MediaType, RepositoryName};
 use wharf_storage::ManifestPut;
 
-use crate::distribution::auth::Action;
+use crate::distribution::auth::Repo;
 use crate::distribution::error::{ApiError, ErrorCode};
 use crate::distribution::hooks::PushedManifest;
 use crate::distribution::route::{ManifestRef, ManifestSegment};
@@ -50,31 +49,23 @@ fn media_type_value(media_type: &MediaType) -> Result<HeaderValue, ApiError> {
 /// answers the same headers without reading the bytes. A segment that is
 /// neither a tag nor a digest names no manifest: `MANIFEST_UNKNOWN`, after
 /// the same authorization as any read.
-pub(crate) async fn get(
-    registry: &Registry,
-    parts: &Parts,
-    name: RepositoryName,
-    segment: ManifestSegment,
-) -> Result<Response, ApiError> {
-    registry
-        .authorize_repository(parts, &name, Action::Pull)
-        .await?;
+pub(crate) async fn get(repo: Repo<'_>, segment: ManifestSegment) -> Result<Response, ApiError> {
     let reference = match segment {
         ManifestSegment::Reference(reference) => reference,
         ManifestSegment::Invalid(segment) => return Err(ApiError::manifest_unknown(&segment)),
     };
     let by_digest = matches!(reference, ManifestRef::Digest(_));
-    let digest = resolve(registry, &name, reference).await?;
+    let digest = resolve(repo.registry, &repo.name, reference).await?;
     // A model may keep a manifest without serving it (a deleted version).
-    if by_digest && registry.hooks().is_hidden(&name, &digest).await? {
+    if by_digest && repo.registry.hooks().is_hidden(&repo.name, &digest).await? {
         return Err(ApiError::manifest_unknown(&digest));
     }
-    let storage = registry.storage();
-    let (media_type, size, body) = if parts.method == Method::HEAD {
-        let info = storage.stat_manifest(&name, &digest).await?;
+    let storage = repo.registry.storage();
+    let (media_type, size, body) = if repo.parts.method == Method::HEAD {
+        let info = storage.stat_manifest(&repo.name, &digest).await?;
         (info.media_type, info.size, Body::empty())
     } else {
-        let manifest = storage.get_manifest(&name, &digest).await?;
+        let manifest = storage.get_manifest(&repo.name, &digest).await?;
         let size = manifest.bytes.len() as u64;
         (manifest.media_type, size, Body::from(manifest.bytes))
     };
@@ -90,17 +81,13 @@ pub(crate) async fn get(
 /// every blob and child manifest it references; moves the tag when pushed by
 /// tag; records its subject in the referrers index.
 pub(crate) async fn put(
-    registry: &Registry,
-    parts: &Parts,
+    repo: Repo<'_>,
     body: Body,
-    name: RepositoryName,
     reference: ManifestRef,
 ) -> Result<Response, ApiError> {
-    registry
-        .authorize_repository(parts, &name, Action::Push)
-        .await?;
-    let limits = registry.limits();
-    let declared = parts
+    let limits = repo.registry.limits();
+    let declared = repo
+        .parts
         .headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -112,7 +99,8 @@ pub(crate) async fn put(
         declared,
     )
     .await?;
-    let content_type = parts
+    let content_type = repo
+        .parts
         .headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
@@ -134,15 +122,16 @@ pub(crate) async fn put(
         ManifestRef::Tag(_) => manifest.digest().clone(),
     };
 
-    check_references(registry, &name, &manifest).await?;
+    check_references(repo.registry, &repo.name, &manifest).await?;
     let tag = match &reference {
         ManifestRef::Tag(tag) => Some(tag),
         ManifestRef::Digest(_) => None,
     };
-    let push = PushedManifest::new(&name, &digest, &manifest, tag);
-    let after = registry
+    let push = PushedManifest::new(&repo.name, &digest, &manifest, tag);
+    let after = repo
+        .registry
         .hooks()
-        .before_store(registry.storage(), parts, &push)
+        .before_store(repo.registry.storage(), repo.parts, &push)
         .await?;
 
     let mut put = ManifestPut::new(
@@ -159,10 +148,10 @@ pub(crate) async fn put(
             annotations,
         );
     }
-    let storage = registry.storage();
-    storage.put_manifest(&name, put).await?;
+    let storage = repo.registry.storage();
+    storage.put_manifest(&repo.name, put).await?;
     if let Some(tag) = tag {
-        storage.set_tag(&name, tag, &digest).await?;
+        storage.set_tag(&repo.name, tag, &digest).await?;
     }
     after.stored(&push).await?;
 
@@ -171,7 +160,7 @@ pub(crate) async fn put(
     let h = response.headers_mut();
     h.insert(
         LOCATION,
-        headers::value(format_args!("/v2/{name}/manifests/{digest}"))?,
+        headers::value(format_args!("/v2/{}/manifests/{digest}", repo.name))?,
     );
     h.insert(DOCKER_CONTENT_DIGEST, headers::value(&digest)?);
     h.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
@@ -224,18 +213,10 @@ fn unknown_reference(what: &str, by: &str, digest: &Digest, name: &RepositoryNam
 /// Deletes a manifest by digest (with the tags pointing at it and its
 /// referrers entry), or just a tag, through [`ManifestHooks::delete`]
 /// (the package model soft-deletes the version instead).
-pub(crate) async fn delete(
-    registry: &Registry,
-    parts: &Parts,
-    name: RepositoryName,
-    reference: ManifestRef,
-) -> Result<Response, ApiError> {
-    registry
-        .authorize_repository(parts, &name, Action::Delete)
-        .await?;
-    registry
+pub(crate) async fn delete(repo: Repo<'_>, reference: ManifestRef) -> Result<Response, ApiError> {
+    repo.registry
         .hooks()
-        .delete(registry.storage(), &name, &reference)
+        .delete(repo.registry.storage(), &repo.name, &reference)
         .await?;
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::ACCEPTED;

@@ -14,7 +14,7 @@ use http::{HeaderValue, StatusCode};
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::{UploadId, UploadStatus};
 
-use crate::distribution::auth::{Access, Action};
+use crate::distribution::auth::{Access, Action, Repo};
 use crate::distribution::error::{range_value, ApiError, ErrorCode};
 use crate::distribution::listing::query_param;
 use crate::distribution::route::{parse_digest, parse_name};
@@ -22,16 +22,6 @@ use crate::http::body::{chunk_stream, BodyPace};
 use crate::http::headers::{self, DOCKER_CONTENT_DIGEST, DOCKER_UPLOAD_UUID};
 use crate::http::range::ChunkRange;
 use crate::Registry;
-
-async fn authorize_push(
-    registry: &Registry,
-    parts: &Parts,
-    name: &RepositoryName,
-) -> Result<(), ApiError> {
-    registry
-        .authorize_repository(parts, name, Action::Push)
-        .await
-}
 
 fn has_body(body: &Body) -> bool {
     http_body::Body::size_hint(body).upper() != Some(0)
@@ -99,41 +89,35 @@ fn with_session(err: ApiError, name: &RepositoryName, id: &UploadId) -> ApiError
 /// `POST /v2/<name>/blobs/uploads/`: a cross-repository mount
 /// (`?mount=<digest>&from=<repo>`), a monolithic upload (`?digest=` with the
 /// blob as body), or a new session (202).
-pub(crate) async fn start(
-    registry: &Registry,
-    parts: &Parts,
-    body: Body,
-    name: RepositoryName,
-) -> Result<Response, ApiError> {
-    authorize_push(registry, parts, &name).await?;
-    let storage = registry.storage();
+pub(crate) async fn start(repo: Repo<'_>, body: Body) -> Result<Response, ApiError> {
+    let storage = repo.registry.storage();
 
-    if let Some(mount) = query_param(parts, "mount") {
+    if let Some(mount) = query_param(repo.parts, "mount") {
         let digest = parse_digest(&mount)?;
-        if try_mount(registry, parts, &name, &digest).await? {
-            return created(&name, &digest);
+        if try_mount(repo.registry, repo.parts, &repo.name, &digest).await? {
+            return created(&repo.name, &digest);
         }
         // Fall through: a new session, as the specification asks when a
         // mount is not possible.
-    } else if let Some(digest) = query_param(parts, "digest") {
+    } else if let Some(digest) = query_param(repo.parts, "digest") {
         let digest = parse_digest(&digest)?;
-        let _permit = registry.upload_permit(parts).await?;
-        let pace = BodyPace::of(registry.limits());
+        let _permit = repo.registry.upload_permit(repo.parts).await?;
+        let pace = BodyPace::of(repo.registry.limits());
         storage.put_blob(&digest, chunk_stream(body, pace)).await?;
-        storage.link_blob(&name, &digest).await?;
-        return created(&name, &digest);
+        storage.link_blob(&repo.name, &digest).await?;
+        return created(&repo.name, &digest);
     }
 
-    let client = registry.client_key(parts).await;
-    let sessions = &registry.inner().upload_sessions;
+    let client = repo.registry.client_key(repo.parts).await;
+    let sessions = &repo.registry.inner().upload_sessions;
     let place = sessions
         .reserve(&**storage, &client)
         .await
-        .inspect_err(|_| registry.inner().metrics.rejected_overload())?;
-    let status = storage.start_upload_for(&name, &client).await?;
-    place.commit(status.id, name.clone());
-    registry.inner().metrics.upload_started();
-    session_response(StatusCode::ACCEPTED, &name, &status.id, status.offset)
+        .inspect_err(|_| repo.registry.inner().metrics.rejected_overload())?;
+    let status = storage.start_upload_for(&repo.name, &client).await?;
+    place.commit(status.id, repo.name.clone());
+    repo.registry.inner().metrics.upload_started();
+    session_response(StatusCode::ACCEPTED, &repo.name, &status.id, status.offset)
 }
 
 /// Links `digest` into `name` when the caller may pull it from the `from`
@@ -247,31 +231,17 @@ fn session_outcome<T>(
 
 /// `PATCH /v2/<name>/blobs/uploads/<id>`: appends a chunk (with
 /// `Content-Range`) or streams the body at the current offset (without).
-pub(crate) async fn patch(
-    registry: &Registry,
-    parts: &Parts,
-    body: Body,
-    name: RepositoryName,
-    id: UploadId,
-) -> Result<Response, ApiError> {
-    authorize_push(registry, parts, &name).await?;
-    let status = append(registry, parts, body, &name, &id)
+pub(crate) async fn patch(repo: Repo<'_>, body: Body, id: UploadId) -> Result<Response, ApiError> {
+    let status = append(repo.registry, repo.parts, body, &repo.name, &id)
         .await
-        .map_err(|err| with_session(err, &name, &id))?;
-    session_response(StatusCode::ACCEPTED, &name, &id, status.offset)
+        .map_err(|err| with_session(err, &repo.name, &id))?;
+    session_response(StatusCode::ACCEPTED, &repo.name, &id, status.offset)
 }
 
 /// `PUT /v2/<name>/blobs/uploads/<id>?digest=`: appends the last chunk, if
 /// the body has one, then verifies and commits the blob (201).
-pub(crate) async fn put(
-    registry: &Registry,
-    parts: &Parts,
-    body: Body,
-    name: RepositoryName,
-    id: UploadId,
-) -> Result<Response, ApiError> {
-    authorize_push(registry, parts, &name).await?;
-    let digest = query_param(parts, "digest").ok_or_else(|| {
+pub(crate) async fn put(repo: Repo<'_>, body: Body, id: UploadId) -> Result<Response, ApiError> {
+    let digest = query_param(repo.parts, "digest").ok_or_else(|| {
         ApiError::new(
             ErrorCode::DigestInvalid,
             "the digest query parameter is required to complete an upload",
@@ -279,20 +249,27 @@ pub(crate) async fn put(
     })?;
     let digest = parse_digest(&digest)?;
     if has_body(&body) {
-        append(registry, parts, body, &name, &id)
+        append(repo.registry, repo.parts, body, &repo.name, &id)
             .await
-            .map_err(|err| with_session(err, &name, &id))?;
+            .map_err(|err| with_session(err, &repo.name, &id))?;
     }
-    let finished = registry.storage().finish_upload(&name, &id, &digest).await;
-    match session_outcome(registry, &name, &id, finished) {
+    let finished = repo
+        .registry
+        .storage()
+        .finish_upload(&repo.name, &id, &digest)
+        .await;
+    match session_outcome(repo.registry, &repo.name, &id, finished) {
         Ok(_size) => {
-            registry.inner().upload_sessions.release(&name, &id);
-            registry.inner().metrics.upload_completed();
-            created(&name, &digest)
+            repo.registry
+                .inner()
+                .upload_sessions
+                .release(&repo.name, &id);
+            repo.registry.inner().metrics.upload_completed();
+            created(&repo.name, &digest)
         }
         Err(err @ wharf_storage::Error::DigestMismatch { .. }) => {
             // Storage ends the session on a mismatch.
-            registry.inner().metrics.upload_cancelled();
+            repo.registry.inner().metrics.upload_cancelled();
             Err(err.into())
         }
         Err(err) => Err(err.into()),
@@ -300,30 +277,21 @@ pub(crate) async fn put(
 }
 
 /// `GET /v2/<name>/blobs/uploads/<id>`: the session's offset (204).
-pub(crate) async fn status(
-    registry: &Registry,
-    parts: &Parts,
-    name: RepositoryName,
-    id: UploadId,
-) -> Result<Response, ApiError> {
-    authorize_push(registry, parts, &name).await?;
-    let status = registry.storage().upload_status(&name, &id).await;
-    let status = session_outcome(registry, &name, &id, status)?;
-    session_response(StatusCode::NO_CONTENT, &name, &id, status.offset)
+pub(crate) async fn status(repo: Repo<'_>, id: UploadId) -> Result<Response, ApiError> {
+    let status = repo.registry.storage().upload_status(&repo.name, &id).await;
+    let status = session_outcome(repo.registry, &repo.name, &id, status)?;
+    session_response(StatusCode::NO_CONTENT, &repo.name, &id, status.offset)
 }
 
 /// `DELETE /v2/<name>/blobs/uploads/<id>`: cancels the session (204).
-pub(crate) async fn cancel(
-    registry: &Registry,
-    parts: &Parts,
-    name: RepositoryName,
-    id: UploadId,
-) -> Result<Response, ApiError> {
-    authorize_push(registry, parts, &name).await?;
-    let cancelled = registry.storage().cancel_upload(&name, &id).await;
-    session_outcome(registry, &name, &id, cancelled)?;
-    registry.inner().upload_sessions.release(&name, &id);
-    registry.inner().metrics.upload_cancelled();
+pub(crate) async fn cancel(repo: Repo<'_>, id: UploadId) -> Result<Response, ApiError> {
+    let cancelled = repo.registry.storage().cancel_upload(&repo.name, &id).await;
+    session_outcome(repo.registry, &repo.name, &id, cancelled)?;
+    repo.registry
+        .inner()
+        .upload_sessions
+        .release(&repo.name, &id);
+    repo.registry.inner().metrics.upload_cancelled();
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::NO_CONTENT;
     Ok(response)

@@ -167,9 +167,6 @@ pub enum AdminError {
     /// Writing the output failed.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),
-    /// The async runtime could not start.
-    #[error("cannot start the async runtime: {0}")]
-    Runtime(std::io::Error),
 }
 
 /// Adds what was being done to a store error.
@@ -189,12 +186,8 @@ impl<T> Context<T> for Result<T, wharf_packages::Error> {
 /// Runs an administration command against the store of `settings`'s data
 /// directory, printing errors to standard error. `Serve` is not one.
 pub fn run(command: Command, settings: &Settings) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => return report(&AdminError::Runtime(err)),
+    let Some(runtime) = crate::runtime(tokio::runtime::Builder::new_current_thread()) else {
+        return ExitCode::FAILURE;
     };
     let result = runtime.block_on(async {
         let store = crate::stores::open_package_store(settings).await?;

@@ -30,13 +30,18 @@ pub fn admin(data: &Path, args: &[&str]) -> String {
 /// `Authorization: Basic ...` value that logs in with it.
 pub fn user_with_token(data: &Path, user: &str, scopes: &str) -> String {
     use base64::Engine as _;
-    admin(data, &["user", "create", user]);
-    let secret = admin(data, &["token", "create", user, "--scopes", scopes]);
-    let pair = format!("{user}:{}", secret.trim());
+    let pair = format!("{user}:{}", user_with_secret(data, user, scopes));
     format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(pair)
     )
+}
+
+/// Creates `user` with a personal access token of `scopes`; the token.
+pub fn user_with_secret(data: &Path, user: &str, scopes: &str) -> String {
+    admin(data, &["user", "create", user]);
+    let secret = admin(data, &["token", "create", user, "--scopes", scopes]);
+    secret.trim().to_owned()
 }
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
@@ -107,11 +112,32 @@ pub fn manifest_put(
     tag: &str,
     manifest: Vec<u8>,
 ) -> reqwest::RequestBuilder {
+    let media_type = "application/vnd.oci.image.manifest.v1+json";
+    manifest_put_as(client, base, auth, repo, tag, media_type, manifest)
+}
+
+/// A PUT of `manifest` of `media_type` to `repo` at `base`, under
+/// `reference` (a tag or its digest), as `auth`.
+pub fn manifest_put_as(
+    client: &reqwest::Client,
+    base: &str,
+    auth: &str,
+    repo: &str,
+    reference: &str,
+    media_type: &str,
+    manifest: Vec<u8>,
+) -> reqwest::RequestBuilder {
     client
-        .put(format!("{base}/v2/{repo}/manifests/{tag}"))
+        .put(format!("{base}/v2/{repo}/manifests/{reference}"))
         .header("authorization", auth)
-        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .header("content-type", media_type)
         .body(manifest)
+}
+
+/// Sends `request` and asserts that it answers 201 Created.
+pub async fn expect_created(request: reqwest::RequestBuilder) {
+    let r = request.send().await.expect("send");
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
 }
 
 /// Asserts that `--help` succeeds and mentions each of `words`.
