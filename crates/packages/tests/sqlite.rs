@@ -7,7 +7,9 @@ use std::time::Duration;
 use rusqlite::Connection;
 use wharf_auth::OrganizationPolicy;
 use wharf_packages::prelude::*;
-use wharf_packages::{CacheOptions, CachedStore, Error, SqliteOptions, SqlitePackageStore};
+use wharf_packages::{
+    CacheOptions, CachedStore, Error, PackageLookup, SqliteOptions, SqlitePackageStore,
+};
 
 mod common;
 use common::{octocat_with_a_token, octocat_with_app, NOW};
@@ -196,4 +198,45 @@ async fn a_cache_with_zero_ttl_caches_nothing() {
         .await
         .expect("context");
     assert!(after.owner.is_some());
+}
+
+/// A package first published elsewhere (another replica, whose
+/// announcement is still on its way) is found at once, whatever the TTL:
+/// not being there is not cached.
+#[tokio::test]
+async fn a_cache_finds_a_package_first_published_elsewhere_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("registry.db");
+    let server = CachedStore::new(
+        SqlitePackageStore::open(&path).expect("server opens"),
+        CacheOptions::default()
+            .with_ttl(Duration::from_secs(3600))
+            .with_capacity(100),
+    );
+    let elsewhere = SqlitePackageStore::open(&path).expect("another replica opens");
+    let name = "octocat/app".parse().expect("name");
+    let octocat = Some("octocat".parse().expect("login"));
+    assert_eq!(server.package(&name).await.expect("lookup"), None);
+    assert_eq!(
+        server
+            .access_context(&name, octocat.as_ref(), PackageLookup::Active)
+            .await
+            .expect("context")
+            .package,
+        None
+    );
+
+    let published = octocat_with_app(&elsewhere).await;
+    assert_eq!(
+        server.package(&name).await.expect("lookup"),
+        Some(published.clone())
+    );
+    assert_eq!(
+        server
+            .access_context(&name, octocat.as_ref(), PackageLookup::Active)
+            .await
+            .expect("context")
+            .package,
+        Some(published)
+    );
 }
