@@ -35,9 +35,7 @@ source "$HERE/lib/servers.sh"
 
 install_tools() {
   local missing
-  mapfile -t missing < <(reg_missing_commands skopeo umoci jq curl nginx)
-  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-  /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
+  mapfile -t missing < <(reg_missing_commands skopeo umoci jq curl nginx && srv_missing_packages)
   reg_apt_install "${missing[@]}"
 }
 
