@@ -16,7 +16,9 @@
 # replicas with authentication on and a shared signing key (database
 # wharf_auth, prefix auth/), its admin CLI run on the shared database. Both
 # use --public-url, the balancer's URL. Besides the two scripts' checks, its
-# own: the balancer alternates replicas, and both served a fair share.
+# own: the balancer alternates replicas, both served a fair share, and a
+# package first published through one replica is pulled through the other
+# at once (100 rounds, with authentication on).
 #
 # Needs root (or the tools installed): skopeo, umoci, jq, curl, nginx,
 # postgresql, python3-venv (moto goes into target/moto-venv unless
@@ -199,6 +201,42 @@ check_share() {
   done
 }
 
+# check_first_publish_seen ROUNDS: ROUNDS times, a package first published
+# through the second replica is found by the first right away, though the
+# first looked it up (and did not find it) just before: no replica keeps
+# an answer that a package is missing, so a push through one replica and a
+# pull through the other do not depend on the change notification arriving
+# in between (with a cache of misses, a few rounds in a hundred failed).
+check_first_publish_seen() {
+  local rounds=$1 i name location token config='{}' config_digest manifest
+  local admin=("$BIN" --database "$DATABASE" --data-dir "$DEPLOYMENT/admin")
+  "${admin[@]}" user create racer 2>/dev/null
+  token="$("${admin[@]}" token create racer --scopes read:packages,write:packages 2>/dev/null)"
+  CURL_AUTH=(-u "racer:$token")
+  config_digest="$(printf %s "$config" | sha256_of_stdin)"
+  manifest="$(jq -cn --arg d "$config_digest" '{schemaVersion: 2,
+    mediaType: "application/vnd.oci.image.manifest.v1+json", layers: [],
+    config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $d, size: 2}}')"
+  for ((i = 1; i <= rounds; i++)); do
+    name="racer/first-$i"
+    http HEAD "http://${REPLICAS[0]}/v2/$name/blobs/$config_digest"
+    http POST "http://${REPLICAS[1]}/v2/$name/blobs/uploads/"
+    location="$(header Location)"
+    case $location in *\?*) location+='&' ;; *) location+='?' ;; esac
+    http PUT "http://${REPLICAS[1]}${location}digest=$config_digest" \
+      -H 'Content-Type: application/octet-stream' --data-binary "$config"
+    http PUT "http://${REPLICAS[1]}/v2/$name/manifests/1" \
+      -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' --data-binary "$manifest"
+    [[ $HTTP_STATUS == 201 ]] || fail "round $i: the first publish of $name" "  status: $HTTP_STATUS $(head -c 300 "$WORK/body")"
+    http GET "http://${REPLICAS[0]}/v2/$name/manifests/1" -H 'Accept: application/vnd.oci.image.manifest.v1+json'
+    [[ $HTTP_STATUS == 200 ]] ||
+      fail "round $i: $name, first published through ${REPLICAS[1]}, pulled through ${REPLICAS[0]} at once" \
+        "  status: $HTTP_STATUS $(head -c 300 "$WORK/body")"
+  done
+  CURL_AUTH=()
+  ok "$rounds packages first published through one replica, each pulled through the other at once"
+}
+
 # run_script NAME ARGS...: scripts/NAME.sh with ARGS, its output shown and
 # its check count kept in COUNT[NAME].
 run_script() {
@@ -224,4 +262,5 @@ check_turns
 : >"$DEPLOYMENT/nginx/access.log"
 run_script interop-auth --registry "$LB" --database "$DATABASE"
 check_share interop-auth.sh
+check_first_publish_seen 100
 undeploy
