@@ -6,10 +6,15 @@
 #
 #   scripts/interop-auth.sh                   build and test minimal-registry
 #   WHARF_BIN=path scripts/interop-auth.sh    test a prebuilt binary
+#   scripts/interop-auth.sh --registry HOST:PORT --database URL
+#                                             test a registry already running
+#                                             (--public-url http://HOST:PORT),
+#                                             whose package store is at URL
 #
 # Starts the registry on a free loopback port with a fresh data directory and
 # `--public-url http://127.0.0.1:PORT`; users, personal access tokens and a
-# workflow token come from the admin CLI. It checks, as the server's docs
+# workflow token come from the admin CLI (with --registry, run on --database:
+# the registry's own, e.g. the PostgreSQL database replicas share). It checks, as the server's docs
 # describe (crates/server: accounts.rs, token.rs, packages_api.rs):
 #
 #   1. skopeo login and pushes (auth file, --dest-creds); first publish private
@@ -37,11 +42,20 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib/harness.sh
 source "$HERE/lib/harness.sh"
 
-case ${1:-} in
-  "") ;;
-  -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
-  *) reg_die "unknown argument: $1 (see --help)" ;;
-esac
+REGISTRY=
+DATABASE=
+while (($#)); do
+  case $1 in
+    --registry) REGISTRY=${2:?--registry needs HOST:PORT}; shift 2 ;;
+    --registry=*) REGISTRY=${1#*=}; shift ;;
+    --database) DATABASE=${2:?--database needs a URL}; shift 2 ;;
+    --database=*) DATABASE=${1#*=}; shift ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) reg_die "unknown argument: $1 (see --help)" ;;
+  esac
+done
+# The admin CLI must reach the package store of the registry under test.
+[[ -z $REGISTRY || -n $DATABASE ]] || reg_die "--registry needs --database URL (where the admin CLI makes users and tokens)"
 
 OWNER=octocat
 OUTSIDER=hubot
@@ -80,12 +94,14 @@ reg_oras_venv 1
 BIN="$(reg_build_wharf)"
 reg_mktemp interop-auth WORK
 DATA="$WORK/data"
-ADDR="127.0.0.1:$(reg_free_port)"
+ADDR="${REGISTRY:-127.0.0.1:$(reg_free_port)}"
 BASE="http://$ADDR"
 
 # ---------------------------------------------------------------- helpers ---
 
-admin() { "$BIN" --data-dir "$DATA" "$@"; }
+ADMIN_FLAGS=(--data-dir "$DATA")
+[[ -z $DATABASE ]] || ADMIN_FLAGS+=(--database "$DATABASE")
+admin() { "$BIN" "${ADMIN_FLAGS[@]}" "$@"; }
 
 # REGISTRY_AUTH_FILE keeps every skopeo call away from the machine's own
 # credentials.
@@ -175,9 +191,14 @@ for t in "$OWNER_TOKEN" "$OWNER_WRITE" "$OWNER_READ" "$OUTSIDER_READ" "$CI_TOKEN
 done
 ok "users $OWNER and $OUTSIDER, four personal access tokens and a workflow token for $OWNER/$CODE_REPO"
 
-reg_start_wharf "$BIN" "$ADDR" "$DATA" "$WORK/registry.log" --public-url "$BASE"
-reg_wait_ready "$ADDR" "$REG_LAST_PID" "$WORK/registry.log"
-ok "minimal-registry (authentication on) listens on $BASE"
+if [[ -n $REGISTRY ]]; then
+  http GET "$BASE/v2/"
+  expect_answer "the registry under test (authentication on) answers on $BASE" 401 UNAUTHORIZED
+else
+  reg_start_wharf "$BIN" "$ADDR" "$DATA" "$WORK/registry.log" --public-url "$BASE"
+  reg_wait_ready "$ADDR" "$REG_LAST_PID" "$WORK/registry.log"
+  ok "minimal-registry (authentication on) listens on $BASE"
+fi
 STARTED=$SECONDS # the runtime reported at the end leaves the build out
 
 # ------------------------------------------------- 1. login, push, private ---

@@ -8,6 +8,14 @@
 SRV_PG_DIRS=()
 SRV_PG_RUN=()
 
+# srv_missing_packages: the Debian packages these servers need that are not
+# installed (postgresql; python3-venv for moto's environment), one a line,
+# for reg_apt_install.
+srv_missing_packages() {
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || echo postgresql
+  /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || echo python3-venv
+}
+
 # srv_pg_bin: PostgreSQL's server binaries (WHARF_PG_BIN, else Debian's
 # newest /usr/lib/postgresql/*/bin).
 srv_pg_bin() {

@@ -133,6 +133,15 @@ struct Cache {
 /// PostgreSQL store announces such changes with `NOTIFY`, see its
 /// `NOTIFY_CHANNEL`). A cached token's `last_used_at` may lag.
 ///
+/// A package that is not there is not cached ([`package`](PackageRecords::package)
+/// answering `None`, an [`access_context`](PackageRecords::access_context)
+/// without a package): a package first published elsewhere (another
+/// replica behind the same load balancer, whose announcement is still on
+/// its way) is found at once, so a client that pushes through one replica
+/// and pulls through another is not told it does not exist. A token that
+/// is not there is cached: no one can have asked for it before it was
+/// made.
+///
 /// ```
 /// use wharf_auth::Timestamp;
 /// use wharf_packages::prelude::*;
@@ -140,10 +149,12 @@ struct Cache {
 ///
 /// # tokio::runtime::Runtime::new()?.block_on(async {
 /// let store = CachedStore::new(SqlitePackageStore::in_memory()?, CacheOptions::default());
-/// let name = "octocat/app".parse()?;
-/// assert!(store.package(&name).await?.is_none()); // asks the database
-/// assert!(store.package(&name).await?.is_none()); // answered from memory
-/// store.create_user(&"octocat".parse()?, Timestamp::from_unix_seconds(1)).await?; // invalidates
+/// let octocat = "octocat".parse()?;
+/// assert!(store.account(&octocat).await?.is_none()); // asks the database
+/// let hash = wharf_auth::TokenHash::of("wharf_pat_unknown");
+/// assert!(store.find_token(&hash).await?.is_none()); // asks the database
+/// assert!(store.find_token(&hash).await?.is_none()); // answered from memory
+/// store.create_user(&octocat, Timestamp::from_unix_seconds(1)).await?; // invalidates
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// # })?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -195,14 +206,16 @@ impl CachedStore {
         self.cache.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// The cached answer for `key`, or the one `load` gives (made only on
-    /// a miss: a hit allocates nothing, which matters on the per-request
-    /// path, where the inner store's futures are boxed).
+    /// Answers from `map` or by `load` (made only on a miss: a hit
+    /// allocates nothing, which matters on the per-request path, where the
+    /// inner store's futures are boxed), keeping the answer only if `keep`
+    /// says so (see the type's documentation for what is not kept).
     async fn cached<K, V, Fut>(
         &self,
         map: &Map<K, V>,
         key: K,
         load: impl FnOnce() -> Fut,
+        keep: fn(&V) -> bool,
     ) -> Result<V, Error>
     where
         K: Eq + Hash + Send + Sync + 'static,
@@ -218,21 +231,39 @@ impl CachedStore {
         if let Some(hit) = map.entries.get(&key).await {
             return Ok(hit);
         }
+        // moka keeps what the load returns and nothing of a failure: an
+        // answer not to keep leaves as a "failure" and is answered as is.
+        let load = async {
+            match load().await {
+                Ok(value) if keep(&value) => Ok(value),
+                Ok(value) => Err(NotKept::Answer(value)),
+                Err(err) => Err(NotKept::Failed(Arc::new(err))),
+            }
+        };
         map.entries
-            .try_get_with(key, load())
+            .try_get_with(key, load)
             .await
-            .map_err(|err: Arc<Error>| {
-                // Concurrent askers shared the load, and its failure: each
-                // gets one of the same kind, so that a database out of
-                // reach stays "unavailable" (503) for all of them.
-                Arc::try_unwrap(err).unwrap_or_else(|shared| {
+            .or_else(|not_kept: Arc<NotKept<V>>| {
+                // Concurrent askers shared the load and its outcome.
+                let err = match Arc::try_unwrap(not_kept) {
+                    Ok(NotKept::Answer(value)) => return Ok(value),
+                    Ok(NotKept::Failed(err)) => err,
+                    Err(shared) => match &*shared {
+                        NotKept::Answer(value) => return Ok(value.clone()),
+                        NotKept::Failed(err) => err.clone(),
+                    },
+                };
+                // Each sharer of a failure gets one of the same kind, so
+                // that a database out of reach stays "unavailable" (503)
+                // for all of them.
+                Err(Arc::try_unwrap(err).unwrap_or_else(|shared| {
                     let operation = "a lookup shared with concurrent requests";
                     if shared.is_unavailable() {
                         Error::unavailable(operation, shared)
                     } else {
                         Error::database(operation, shared)
                     }
-                })
+                }))
             })
     }
 
@@ -260,6 +291,15 @@ impl CachedStore {
         self.invalidate();
         result
     }
+}
+
+/// How a load of [`CachedStore::cached`] ended when its answer is not
+/// kept.
+enum NotKept<V> {
+    /// An answer the cache does not keep.
+    Answer(V),
+    /// The load failed.
+    Failed(Arc<Error>),
 }
 
 /// Implements a store trait for [`CachedStore`]: first the methods
@@ -306,12 +346,14 @@ forward! {
 forward! {
     impl TokenStore {
         async fn find_token(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, Error> {
-            self.cached(&self.cache.tokens, *hash, || self.inner.find_token(hash))
+            let keep = |_: &Option<TokenRecord>| true;
+            self.cached(&self.cache.tokens, *hash, || self.inner.find_token(hash), keep)
                 .await
         }
 
         async fn token(&self, id: TokenId) -> Result<Option<TokenRecord>, Error> {
-            self.cached(&self.cache.tokens_by_id, id, || self.inner.token(id))
+            let keep = |_: &Option<TokenRecord>| true;
+            self.cached(&self.cache.tokens_by_id, id, || self.inner.token(id), keep)
                 .await
         }
 
@@ -353,10 +395,13 @@ forward! {
 forward! {
     impl PackageRecords {
         async fn package(&self, name: &RepositoryName) -> Result<Option<PackageRecord>, Error> {
-            self.cached(&self.cache.packages, name.clone(), || {
-                self.inner.package(name)
-            })
-                .await
+            self.cached(
+                &self.cache.packages,
+                name.clone(),
+                || self.inner.package(name),
+                Option::is_some,
+            )
+            .await
         }
 
         async fn access_context(
@@ -370,6 +415,7 @@ forward! {
                 &self.cache.contexts,
                 key,
                 || self.inner.access_context(name, caller, lookup),
+                |context| context.package.is_some(),
             )
             .await
         }

@@ -7,7 +7,10 @@ use std::time::Duration;
 use rusqlite::Connection;
 use wharf_auth::OrganizationPolicy;
 use wharf_packages::prelude::*;
-use wharf_packages::{CacheOptions, CachedStore, Error, SqliteOptions, SqlitePackageStore};
+use wharf_packages::{
+    CacheOptions, CachedStore, Error, PackageLookup, PackageRecord, SqliteOptions,
+    SqlitePackageStore,
+};
 
 mod common;
 use common::{octocat_with_a_token, octocat_with_app, NOW};
@@ -138,16 +141,26 @@ async fn two_stores_on_one_file_see_each_others_writes() {
     assert!(found.is_some_and(|t| t.revoked_at.is_some()));
 }
 
-#[tokio::test]
-async fn a_cache_sees_changes_made_elsewhere_within_its_ttl() {
+/// A cache keeping answers for `ttl` over a fresh database file, and
+/// another store on the same file (the admin CLI, another replica); the
+/// file lasts as long as the directory returned first.
+fn a_cache_and_another_store(
+    ttl: Duration,
+) -> (tempfile::TempDir, CachedStore, SqlitePackageStore) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("registry.db");
-    let ttl = Duration::from_millis(200);
-    let server = CachedStore::new(
+    let cache = CachedStore::new(
         SqlitePackageStore::open(&path).expect("server opens"),
         CacheOptions::default().with_ttl(ttl).with_capacity(100),
     );
-    let cli = SqlitePackageStore::open(&path).expect("cli opens");
+    let other = SqlitePackageStore::open(&path).expect("another store opens");
+    (dir, cache, other)
+}
+
+#[tokio::test]
+async fn a_cache_sees_changes_made_elsewhere_within_its_ttl() {
+    let ttl = Duration::from_millis(200);
+    let (_dir, server, cli) = a_cache_and_another_store(ttl);
     let (secret, record) = octocat_with_a_token(&cli).await;
     assert!(server
         .find_token(&secret.hash())
@@ -171,15 +184,7 @@ async fn a_cache_sees_changes_made_elsewhere_within_its_ttl() {
 
 #[tokio::test]
 async fn a_cache_with_zero_ttl_caches_nothing() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("registry.db");
-    let server = CachedStore::new(
-        SqlitePackageStore::open(&path).expect("server opens"),
-        CacheOptions::default()
-            .with_ttl(Duration::ZERO)
-            .with_capacity(100),
-    );
-    let cli = SqlitePackageStore::open(&path).expect("cli opens");
+    let (_dir, server, cli) = a_cache_and_another_store(Duration::ZERO);
     let acme = "acme".parse().expect("login");
     assert_eq!(server.owner_kind(&acme).await.expect("kind"), None);
     let name = "acme/app".parse().expect("name");
@@ -196,4 +201,34 @@ async fn a_cache_with_zero_ttl_caches_nothing() {
         .await
         .expect("context");
     assert!(after.owner.is_some());
+}
+
+/// What `cache` answers of the package `name`: its record, and the one in
+/// octocat's access context.
+async fn package_seen(
+    cache: &CachedStore,
+    name: &wharf_reference::RepositoryName,
+) -> (Option<PackageRecord>, Option<PackageRecord>) {
+    let octocat = "octocat".parse().expect("login");
+    let record = cache.package(name).await.expect("lookup");
+    let context = cache
+        .access_context(name, Some(&octocat), PackageLookup::Active)
+        .await
+        .expect("context");
+    (record, context.package)
+}
+
+/// A package first published elsewhere (another replica, whose
+/// announcement is still on its way) is found at once, whatever the TTL:
+/// not being there is not cached.
+#[tokio::test]
+async fn a_cache_finds_a_package_first_published_elsewhere_at_once() {
+    let (_dir, server, elsewhere) = a_cache_and_another_store(Duration::from_secs(3600));
+    let name = "octocat/app".parse().expect("name");
+    assert_eq!(package_seen(&server, &name).await, (None, None));
+    let published = octocat_with_app(&elsewhere).await;
+    assert_eq!(
+        package_seen(&server, &name).await,
+        (Some(published.clone()), Some(published))
+    );
 }
