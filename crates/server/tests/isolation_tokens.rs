@@ -704,3 +704,30 @@ async fn a_pull_allowed_many_times_is_refused_as_soon_as_the_package_turns_priva
     let bob = ghcr.get(path, Some(&bearer)).await;
     assert_eq!(bob.status, 404, "{bob:?}");
 }
+
+#[tokio::test]
+async fn a_push_allowed_while_the_name_was_free_stops_once_another_process_creates_the_package() {
+    // Another process (a second replica, the admin CLI) on the same
+    // database: its changes reach this registry's cache only after its
+    // lifetime, but a package that was missing is never remembered as
+    // missing, and neither is what was allowed because of that.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("packages.db");
+    let ghcr = Ghcr::start_on_store(SqlitePackageStore::open(&path).expect("open")).await;
+    let other = SqlitePackageStore::open(&path).expect("open again");
+    // carol, a member of acme, may push to acme/tool while the name is free.
+    let carol = ghcr.basic("carol");
+    for layer in [&b"one"[..], b"two", b"three"] {
+        let reply = ghcr.push_blob_as(&carol, "acme/tool", layer).await;
+        assert_eq!(reply.status, 201, "{reply:?}");
+    }
+
+    let name = "acme/tool".parse().expect("name");
+    other
+        .create_package(&wharf_auth::Package::new(name), ghcr.now())
+        .await
+        .expect("create elsewhere");
+    // At once, not after the cache's lifetime: the package is not carol's.
+    let reply = ghcr.push_blob_as(&carol, "acme/tool", b"four").await;
+    assert!(matches!(reply.status.as_u16(), 403 | 404), "{reply:?}");
+}

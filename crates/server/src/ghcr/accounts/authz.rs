@@ -79,12 +79,18 @@ impl Accounts {
     /// the package (ownership, roles, visibility), and, for a bearer
     /// token, within its claims (beyond them, only what anyone may do:
     /// pull a public package).
+    ///
+    /// `Ok(true)` when the decision rests on a package that exists: only
+    /// such a decision may be remembered, since the store keeps no answer
+    /// that a package is missing (another replica may create it any
+    /// moment, and then a push allowed to whoever may create the name is
+    /// not allowed any more).
     pub(crate) async fn check(
         &self,
         caller: &Caller,
         name: &RepositoryName,
         action: Action,
-    ) -> Result<(), ApiError> {
+    ) -> Result<bool, ApiError> {
         let wanted = auth_action(action);
         let (decision, context) = self
             .decide(caller.principal(), name, wanted, PackageLookup::Active)
@@ -93,7 +99,7 @@ impl Accounts {
         match decision {
             Decision::Allow if !caller.claims_allow(name, wanted.scope_actions()) => {
                 if wanted == wharf_auth::PackageAction::Pull && is_public(&context) {
-                    return Ok(());
+                    return Ok(true);
                 }
                 Err(self.denial(
                     caller,
@@ -107,7 +113,7 @@ impl Accounts {
                     name,
                 ))
             }
-            Decision::Allow => Ok(()),
+            Decision::Allow => Ok(context.package.is_some()),
             Decision::Deny { kind, reason } => {
                 Err(self.denial(caller, kind, reason, scope(), name))
             }
@@ -216,8 +222,8 @@ impl Authorizer for Accounts {
                     }
                 }
                 let caller = self.caller(request, scope).await?;
-                self.check(&caller, name, action).await?;
-                if let Some(revision) = revision {
+                let exists = self.check(&caller, name, action).await?;
+                if let (Some(revision), true) = (revision, exists) {
                     decisions.remember(credentials, name, action, revision, caller.until());
                 }
                 Ok(())

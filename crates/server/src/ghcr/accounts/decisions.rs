@@ -14,10 +14,13 @@
 //! - before the credentials' own expiry by the registry's clock (a bearer
 //!   token's `exp`, a stored token's `expires_at`).
 //!
-//! Only allowed requests are kept: a denial always takes the full path, so
-//! its answer (401, 403, 404 and their messages) is made fresh, and
-//! nothing about a request that was refused is remembered. A store that
-//! gives no revision (an uncached one) keeps nothing.
+//! Only allowed requests on packages that exist are kept: a denial always
+//! takes the full path, so its answer (401, 403, 404 and their messages)
+//! is made fresh, and nothing about a request that was refused is
+//! remembered; nor is a push allowed because the name is free (the store
+//! keeps no answer that a package is missing, since another replica may
+//! create it at any moment). A store that gives no revision (an uncached
+//! one) keeps nothing.
 
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
