@@ -48,9 +48,14 @@ pub struct Summary {
     teams: u64,
     tokens_copied: u64,
     tokens_present: u64,
+    code_repositories: u64,
+    collaborators: u64,
     packages_created: u64,
     packages_present: u64,
     versions: u64,
+    deleted_versions_copied: u64,
+    deleted_versions_present: u64,
+    deleted_packages_skipped: u64,
 }
 
 impl fmt::Display for Summary {
@@ -75,10 +80,20 @@ impl fmt::Display for Summary {
             "tokens: {} copied, {} already present",
             self.tokens_copied, self.tokens_present
         )?;
+        writeln!(
+            f,
+            "source repositories: {} ({} collaborators)",
+            self.code_repositories, self.collaborators
+        )?;
         write!(
             f,
-            "packages: {} created, {} already present; {} versions",
-            self.packages_created, self.packages_present, self.versions
+            "packages: {} created, {} already present; {} versions; {} deleted versions copied, {} already present; {} deleted packages not imported",
+            self.packages_created,
+            self.packages_present,
+            self.versions,
+            self.deleted_versions_copied,
+            self.deleted_versions_present,
+            self.deleted_packages_skipped
         )
     }
 }
@@ -143,6 +158,19 @@ async fn import(from: &Path, settings: &Settings) -> Result<Summary, String> {
     copy_repositories(&source_storage, target_storage.as_ref(), &mut summary).await?;
     copy_accounts(&source_packages, target_packages.as_ref(), &mut summary).await?;
     copy_packages(&source_packages, target_packages.as_ref(), &mut summary).await?;
+    // Workflow tokens and collaborators belong to source repositories,
+    // which the store traits find only by name.
+    let repositories = source_packages
+        .code_repositories()
+        .await
+        .map_err(|err| format!("cannot list the source repositories: {err}"))?;
+    copy_code_repositories(
+        &source_packages,
+        target_packages.as_ref(),
+        &repositories,
+        &mut summary,
+    )
+    .await?;
     Ok(summary)
 }
 
@@ -469,43 +497,60 @@ async fn copy_tokens(
     Ok(())
 }
 
-/// Copies a token by its hash, so that its secret keeps working.
+/// Copies a token by its hash, so that its secret keeps working, with
+/// when it was revoked and last used.
 async fn copy_token(
     target: &dyn PackageStore,
     record: &wharf_packages::TokenRecord,
     summary: &mut Summary,
 ) -> Result<(), String> {
     let hash = record.credential.hash();
-    if target
+    let present = target
         .find_token(&hash)
         .await
-        .map_err(|err| err.to_string())?
-        .is_some()
-    {
-        summary.tokens_present += 1;
-        return Ok(());
-    }
-    let copied = match &record.credential {
-        Credential::Personal(token) => target.insert_personal_token(token, record.created_at).await,
-        Credential::Workflow(token) => target.insert_workflow_token(token, record.created_at).await,
-    }
-    .map_err(|err| format!("cannot copy token {}: {err}", record.id))?;
-    if let Some(revoked_at) = record
-        .revoked_at
-        .filter(|_| !copied.credential.is_revoked())
-    {
+        .map_err(|err| err.to_string())?;
+    let copied = match present {
+        Some(present) => {
+            summary.tokens_present += 1;
+            present
+        }
+        None => {
+            // Stored live and revoked below: a token stored revoked would
+            // be dated revoked when it was created.
+            let copied = match &record.credential {
+                Credential::Personal(token) => {
+                    let mut token = token.clone();
+                    token.revoked = false;
+                    target.insert_personal_token(&token, record.created_at).await
+                }
+                Credential::Workflow(token) => {
+                    let mut token = token.clone();
+                    token.revoked = false;
+                    target.insert_workflow_token(&token, record.created_at).await
+                }
+            }
+            .map_err(|err| format!("cannot copy token {}: {err}", record.id))?;
+            summary.tokens_copied += 1;
+            copied
+        }
+    };
+    // Also for a token found present: a run interrupted between storing
+    // and revoking it left it live.
+    if let Some(revoked_at) = record.revoked_at.filter(|_| copied.revoked_at.is_none()) {
         target
             .revoke_token(copied.id, revoked_at)
             .await
             .map_err(|err| format!("cannot revoke the copy of token {}: {err}", record.id))?;
     }
-    if let Some(used_at) = record.last_used_at {
+    if let Some(used_at) = record
+        .last_used_at
+        .filter(|&at| copied.last_used_at.is_none_or(|copied| copied < at))
+    {
         target
             .record_token_use(copied.id, used_at)
             .await
             .map_err(|err| format!("cannot copy when token {} was used: {err}", record.id))?;
     }
-    summary.tokens_copied += 1;
     Ok(())
 }
 
@@ -519,7 +564,6 @@ async fn copy_packages(
         .into_iter()
         .map(|a| a.login)
         .collect();
-    let mut linked = std::collections::BTreeSet::new();
     for owner in &owners {
         let packages = all_records(|request| async move {
             source
@@ -529,23 +573,34 @@ async fn copy_packages(
         .await
         .map_err(|err| format!("cannot list the packages of {owner}: {err}"))?;
         for record in &packages {
-            if let Some(repository) = &record.package.linked_repository {
-                linked.insert(repository.clone());
-            }
-            // The source repository of the package's name, which its
-            // workflows publish from (the traits list no other way).
-            if let Ok(repository) = CodeRepository::parse(record.package.name.as_str()) {
-                linked.insert(repository);
-            }
             copy_package(source, target, record, summary)
                 .await
                 .map_err(|err| format!("package {}: {err}", record.package.name))?;
         }
+        // Deleted packages are not copied: the store traits neither list
+        // a deleted package's versions nor read a storage archive, so
+        // one restored on the destination would come back empty.
+        let deleted = all_records(|request| async move {
+            source
+                .list_packages(owner, PackageQuery::deleted(), &request)
+                .await
+        })
+        .await
+        .map_err(|err| format!("cannot list the deleted packages of {owner}: {err}"))?;
+        summary.deleted_packages_skipped += deleted.len() as u64;
     }
-    // Workflow tokens and collaborators belong to source repositories,
-    // which the package store does not list: those packages are linked to
-    // or named after are the ones that matter to the registry.
-    for repository in &linked {
+    Ok(())
+}
+
+/// Copies the workflow tokens and collaborators of `repositories`.
+async fn copy_code_repositories(
+    source: &dyn PackageStore,
+    target: &dyn PackageStore,
+    repositories: &[CodeRepository],
+    summary: &mut Summary,
+) -> Result<(), String> {
+    for repository in repositories {
+        summary.code_repositories += 1;
         let tokens = source
             .workflow_tokens(repository)
             .await
@@ -560,12 +615,14 @@ async fn copy_packages(
                 .set_collaborator(repository, &wharf_packages::Collaborator::User(user), role)
                 .await
                 .map_err(|err| format!("cannot copy a collaborator of {repository}: {err}"))?;
+            summary.collaborators += 1;
         }
         for (team, role) in access.teams {
             target
                 .set_collaborator(repository, &wharf_packages::Collaborator::Team(team), role)
                 .await
                 .map_err(|err| format!("cannot copy a collaborator of {repository}: {err}"))?;
+            summary.collaborators += 1;
         }
     }
     Ok(())
@@ -610,27 +667,65 @@ async fn copy_package(
             .await
             .map_err(|err| format!("cannot copy a grant: {err}"))?;
     }
-    // Oldest first, so that a tag that moved ends where it is now.
-    let versions = all_records(|request| async move {
-        source
-            .list_versions(name, VersionQuery::active(), &request)
+    // Live and deleted (restorable) versions. A tag is on one version at
+    // most, so the order does not change where the tags end.
+    let mut versions = Vec::new();
+    for query in [VersionQuery::active(), VersionQuery::deleted()] {
+        let listed = all_records(|request| async move {
+            source.list_versions(name, query, &request).await
+        })
+        .await
+        .map_err(|err| format!("cannot list its versions: {err}"))?;
+        versions.extend(listed);
+    }
+    for version in &versions {
+        copy_version(target, name, version, summary)
             .await
-    })
-    .await
-    .map_err(|err| format!("cannot list its versions: {err}"))?;
-    for version in versions.iter().rev() {
-        let mut new = NewVersion::new(
-            version.digest.clone(),
-            version.media_type.clone(),
-            version.size,
-        );
-        new.tags = version.tags.clone();
-        new.platforms = version.platforms.clone();
-        target
-            .record_version(name, &new, version.created_at)
+            .map_err(|err| format!("version {}: {err}", version.digest))?;
+    }
+    Ok(())
+}
+
+/// Records `version` in the package `name` of `target`; a deleted version
+/// is then deleted there at the time it was deleted, so that it stays
+/// restorable as long as it was.
+async fn copy_version(
+    target: &dyn PackageStore,
+    name: &RepositoryName,
+    version: &wharf_packages::VersionRecord,
+    summary: &mut Summary,
+) -> Result<(), String> {
+    if version.is_deleted() {
+        let present = target
+            .version_by_digest(name, &version.digest)
             .await
-            .map_err(|err| format!("cannot copy version {}: {err}", version.digest))?;
-        summary.versions += 1;
+            .map_err(|err| err.to_string())?;
+        // Recording it again would make it live.
+        if present.is_some_and(|present| present.is_deleted()) {
+            summary.deleted_versions_present += 1;
+            return Ok(());
+        }
+    }
+    let mut new = NewVersion::new(
+        version.digest.clone(),
+        version.media_type.clone(),
+        version.size,
+    );
+    new.tags = version.tags.clone();
+    new.platforms = version.platforms.clone();
+    let copied = target
+        .record_version(name, &new, version.created_at)
+        .await
+        .map_err(|err| format!("cannot copy it: {err}"))?;
+    match version.deleted_at {
+        None => summary.versions += 1,
+        Some(deleted_at) => {
+            target
+                .delete_version(name, copied.id, deleted_at)
+                .await
+                .map_err(|err| format!("cannot delete its copy: {err}"))?;
+            summary.deleted_versions_copied += 1;
+        }
     }
     Ok(())
 }

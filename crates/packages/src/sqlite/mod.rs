@@ -188,6 +188,15 @@ impl SqlitePackageStore {
         self.inner.path.as_deref()
     }
 
+    /// Every source repository the store holds something for (a
+    /// collaborator or a workflow token, revoked ones included), in name
+    /// order. The store traits find these only by name; this lists them,
+    /// so that a copy of the whole store (`minimal-registry import`)
+    /// misses none.
+    pub async fn code_repositories(&self) -> Result<Vec<wharf_auth::CodeRepository>, Error> {
+        self.read(repositories::known).await
+    }
+
     /// The schema version this build writes (the file's `user_version`
     /// after opening).
     pub fn schema_version() -> i64 {

@@ -8,7 +8,7 @@ use wharf_reference::RepositoryName;
 use crate::access::{AccessContext, Collaborator};
 use crate::error::Error;
 use crate::package::PackageLookup;
-use crate::sqlite::statement::{columns, execute, execute_one, query_all};
+use crate::sqlite::statement::{columns, execute, execute_one, query_all, query_parsed};
 use crate::sqlite::{accounts, packages};
 use crate::stored::repository_access;
 
@@ -27,6 +27,20 @@ pub(crate) fn set(
         "setting a repository collaborator",
     )?;
     Ok(())
+}
+
+/// Every source repository with a collaborator or a workflow token, in
+/// name order.
+pub(crate) fn known(conn: &Connection) -> Result<Vec<CodeRepository>, Error> {
+    query_parsed(
+        conn,
+        "SELECT repository FROM repository_collaborators
+         UNION SELECT repository FROM tokens WHERE repository IS NOT NULL
+         ORDER BY 1",
+        [],
+        "source repository",
+        "listing source repositories",
+    )
 }
 
 /// Removes a collaborator.
