@@ -186,13 +186,19 @@ fn remove_named(dir: &Path, name: &str) -> bool {
 
 /// Pushes a one-layer image to `repo` as `auth`, tagged v1; its digest.
 async fn push_small(base: &str, auth: &str, repo: &str) -> Digest {
+    push_layer(base, auth, repo, "v1", b"acme layer").await
+}
+
+/// Pushes an image of one `layer` to `repo` as `auth`, tagged `tag`; its
+/// digest.
+async fn push_layer(base: &str, auth: &str, repo: &str, tag: &str, layer: &[u8]) -> Digest {
     let client = reqwest::Client::new();
-    let (config, layer) = (b"{\"os\":\"linux\"}".to_vec(), b"acme layer".to_vec());
+    let (config, layer) = (b"{\"os\":\"linux\"}".to_vec(), layer.to_vec());
     for blob in [&config, &layer] {
         expect_created(blob_upload(&client, base, auth, repo, blob.clone())).await;
     }
     let bytes = manifest(&config, &layer);
-    expect_created(manifest_put(&client, base, auth, repo, "v1", bytes.clone())).await;
+    expect_created(manifest_put(&client, base, auth, repo, tag, bytes.clone())).await;
     Digest::sha256(&bytes)
 }
 
@@ -390,6 +396,174 @@ async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_
             .is_some(),
         "the blob store is empty"
     );
+}
+
+/// The versions of alice's package `app` in `state` (active or deleted),
+/// as the REST API lists them.
+async fn versions(base: &str, auth: &str, state: &str) -> Vec<serde_json::Value> {
+    let r = reqwest::Client::new()
+        .get(format!("{base}/user/packages/container/app/versions?state={state}"))
+        .header("authorization", auth)
+        .send()
+        .await
+        .expect("list versions");
+    assert_eq!(r.status(), 200);
+    let listed: serde_json::Value =
+        serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
+    listed.as_array().expect("a list of versions").clone()
+}
+
+/// The status of a GET of alice/app's manifest `reference`.
+async fn manifest_status(base: &str, auth: &str, reference: &str) -> u16 {
+    reqwest::Client::new()
+        .get(format!("{base}/v2/alice/app/manifests/{reference}"))
+        .header("authorization", auth)
+        .header("accept", IMAGE)
+        .send()
+        .await
+        .expect("get manifest")
+        .status()
+        .as_u16()
+}
+
+/// An admin listing without its first column (ids, which a copy renumbers).
+fn without_ids(listing: &str) -> Vec<String> {
+    listing
+        .lines()
+        .map(|line| line.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_imported() {
+    let Some(pg) = wharf_test_servers::postgres() else {
+        return;
+    };
+    let old = tempfile::tempdir().expect("tempdir");
+    let scopes = "read:packages,write:packages,delete:packages";
+    let auth = user_with_token(old.path(), "alice", scopes);
+    let spare = admin_token(old.path(), "spare");
+    common::admin(old.path(), &["org", "create", "acme"]);
+    // Source repositories no package is linked to or named after.
+    common::admin(old.path(), &["workflow-token", "create", "acme/tool"]);
+    common::admin(
+        old.path(),
+        &["repo-access", "set", "acme/lib", "alice", "--role", "read"],
+    );
+    let (old_digest, deleted_at) = {
+        let registry = Running::start(old.path(), &[]).await;
+        let old_digest = push_layer(&registry.base, &auth, "alice/app", "old", b"one").await;
+        push_layer(&registry.base, &auth, "alice/app", "new", b"two").await;
+        let live = versions(&registry.base, &auth, "active").await;
+        let id = live
+            .iter()
+            .find(|v| v["name"] == old_digest.to_string())
+            .expect("the old version")["id"]
+            .clone();
+        let r = reqwest::Client::new()
+            .delete(format!(
+                "{}/user/packages/container/app/versions/{id}",
+                registry.base
+            ))
+            .header("authorization", &auth)
+            .send()
+            .await
+            .expect("delete version");
+        assert_eq!(r.status(), 204);
+        // The spare token is used once, then revoked a second later.
+        assert_eq!(manifest_status(&registry.base, &spare, "new").await, 200);
+        let deleted = versions(&registry.base, &auth, "deleted").await;
+        assert_eq!(deleted.len(), 1);
+        (old_digest, deleted[0]["deleted_at"].clone())
+    };
+    std::thread::sleep(Duration::from_millis(1100));
+    let tokens = common::admin(old.path(), &["token", "list", "alice"]);
+    let spare_id = tokens
+        .lines()
+        .find(|line| line.contains("spare"))
+        .and_then(|line| line.split_whitespace().next())
+        .expect("the spare token's id")
+        .to_owned();
+    common::admin(old.path(), &["token", "revoke", &spare_id]);
+
+    let blobs = tempfile::tempdir().expect("tempdir");
+    let new = tempfile::tempdir().expect("tempdir");
+    let shared = vec![
+        "--database".to_owned(),
+        pg.fresh_database(),
+        "--blob-store".to_owned(),
+        format!("file://{}", blobs.path().display()),
+    ];
+    let import = |lines: &[&str]| {
+        let mut args = shared.to_vec();
+        args.extend(["import".to_owned(), "--from".to_owned()]);
+        args.push(old.path().display().to_string());
+        let output = run(new.path(), &args);
+        assert!(output.status.success(), "{}", text(&output));
+        let report = String::from_utf8_lossy(&output.stdout).into_owned();
+        for line in lines {
+            assert!(report.contains(line), "{line:?} not in\n{report}");
+        }
+    };
+    import(&[
+        "tokens: 3 copied, 0 already present",
+        "source repositories: 2 (1 collaborators)",
+        "1 versions; 1 deleted versions copied, 0 already present",
+    ]);
+    import(&[
+        "tokens: 0 copied, 3 already present",
+        "1 versions; 0 deleted versions copied, 1 already present",
+    ]);
+    // The same tokens, revoked and used when they were, and the same
+    // repositories.
+    let on = |data: &Path, extra: &[String], args: &[&str]| {
+        let mut all = extra.to_vec();
+        all.extend(args.iter().map(|arg| (*arg).to_owned()));
+        let output = run(data, &all);
+        assert!(output.status.success(), "{}", text(&output));
+        without_ids(&String::from_utf8_lossy(&output.stdout))
+    };
+    for args in [
+        &["token", "list", "alice"][..],
+        &["workflow-token", "list", "acme/tool"],
+        &["repo-access", "list", "acme/lib"],
+    ] {
+        assert_eq!(on(old.path(), &[], args), on(new.path(), &shared, args), "{args:?}");
+    }
+
+    let registry = Running::start(new.path(), &shared).await;
+    assert_eq!(manifest_status(&registry.base, &spare, "new").await, 401);
+    // The deleted version arrived deleted, at its time, and restores with
+    // its tag.
+    assert_eq!(manifest_status(&registry.base, &auth, "old").await, 404);
+    let deleted = versions(&registry.base, &auth, "deleted").await;
+    assert_eq!(deleted.len(), 1, "{deleted:?}");
+    assert_eq!(deleted[0]["name"], old_digest.to_string());
+    assert_eq!(deleted[0]["deleted_at"], deleted_at);
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/user/packages/container/app/versions/{}/restore",
+            registry.base, deleted[0]["id"]
+        ))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .expect("restore version");
+    assert_eq!(r.status(), 204);
+    assert_eq!(manifest_status(&registry.base, &auth, "old").await, 200);
+}
+
+/// A second personal access token of alice, read only, noted `note`; the
+/// `Authorization: Basic ...` value that logs in with it.
+fn admin_token(data: &Path, note: &str) -> String {
+    use base64::Engine as _;
+    let args = ["token", "create", "alice", "--scopes", "read:packages", "--note", note];
+    let secret = common::admin(data, &args);
+    let pair = format!("alice:{}", secret.trim());
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
 }
 
 /// Imports `from` into `data`, which must fail saying `message`.
