@@ -172,7 +172,7 @@ pub use cached::{CacheOptions, CachedStorage};
 pub use composite::Composite;
 pub use error::{Error, Result};
 #[cfg(feature = "fs")]
-pub use fs::FsStorage;
+pub use fs::{ArchivedContent, FsStorage};
 pub use manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest, Subject};
 pub use memory::MemoryStorage;
 #[cfg(feature = "object-store")]

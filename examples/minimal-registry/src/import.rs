@@ -24,6 +24,8 @@ use wharf_storage::prelude::*;
 use wharf_storage::{FsStorage, ManifestPut, PageRequest};
 
 use crate::admin::database_path;
+
+mod deleted_packages;
 use crate::config::Settings;
 
 /// How many names one listing call asks for.
@@ -41,6 +43,8 @@ pub struct Summary {
     manifests: u64,
     referrers: u64,
     tags: u64,
+    archives_copied: u64,
+    archives_present: u64,
     archives_skipped: u64,
     accounts_created: u64,
     accounts_present: u64,
@@ -55,7 +59,8 @@ pub struct Summary {
     versions: u64,
     deleted_versions_copied: u64,
     deleted_versions_present: u64,
-    deleted_packages_skipped: u64,
+    deleted_packages_copied: u64,
+    deleted_packages_present: u64,
 }
 
 impl fmt::Display for Summary {
@@ -67,8 +72,15 @@ impl fmt::Display for Summary {
         )?;
         writeln!(
             f,
-            "repositories: {} ({} blob links, {} manifests of which {} referrers, {} tags); {} archived repositories not imported",
-            self.repositories, self.blob_links, self.manifests, self.referrers, self.tags, self.archives_skipped
+            "repositories: {} ({} blob links, {} manifests of which {} referrers, {} tags); archives of deleted packages: {} copied, {} already present, {} others not imported",
+            self.repositories,
+            self.blob_links,
+            self.manifests,
+            self.referrers,
+            self.tags,
+            self.archives_copied,
+            self.archives_present,
+            self.archives_skipped
         )?;
         writeln!(
             f,
@@ -87,13 +99,14 @@ impl fmt::Display for Summary {
         )?;
         write!(
             f,
-            "packages: {} created, {} already present; {} versions; {} deleted versions copied, {} already present; {} deleted packages not imported",
+            "packages: {} created, {} already present; {} versions; {} deleted versions copied, {} already present; deleted packages: {} copied, {} already present",
             self.packages_created,
             self.packages_present,
             self.versions,
             self.deleted_versions_copied,
             self.deleted_versions_present,
-            self.deleted_packages_skipped
+            self.deleted_packages_copied,
+            self.deleted_packages_present
         )
     }
 }
@@ -155,8 +168,18 @@ async fn import(from: &Path, settings: &Settings) -> Result<Summary, String> {
         .map_err(|err| err.to_string())?;
     let mut summary = Summary::default();
     copy_blobs(&source_storage, target_storage.as_ref(), &mut summary).await?;
-    copy_repositories(&source_storage, target_storage.as_ref(), &mut summary).await?;
     copy_accounts(&source_packages, target_packages.as_ref(), &mut summary).await?;
+    // Before the live content and packages: a deleted package's content
+    // goes under its name on the destination before it is archived there,
+    // and a live package may have taken the name since.
+    let deleted = deleted_packages::Stores {
+        source_storage: &source_storage,
+        source_packages: &source_packages,
+        target_storage: target_storage.as_ref(),
+        target_packages: target_packages.as_ref(),
+    };
+    deleted.copy_all(&mut summary).await?;
+    copy_repositories(&source_storage, target_storage.as_ref(), &mut summary).await?;
     copy_packages(&source_packages, target_packages.as_ref(), &mut summary).await?;
     // Workflow tokens and collaborators belong to source repositories,
     // which the store traits find only by name.
@@ -254,18 +277,26 @@ async fn copy_repositories(
             .map_err(|err| format!("repository {repository}: {err}"))?;
         summary.repositories += 1;
     }
-    let archives = all_pages(|page| async move {
-        let page = source.list_archives(&page).await?;
-        // Listed by key; only the count matters here.
+    let archives = archive_keys(source)
+        .await
+        .map_err(|err| format!("cannot list archived repositories: {err}"))?;
+    // Those of no deleted package: stray content being dropped, or the
+    // archive of a package purged since.
+    summary.archives_skipped = (archives.len() as u64)
+        .saturating_sub(summary.archives_copied + summary.archives_present);
+    Ok(())
+}
+
+/// The key of every archive of `storage`.
+async fn archive_keys(storage: &dyn Storage) -> Result<Vec<wharf_storage::ArchiveKey>, String> {
+    all_pages(|page| async move {
+        let page = storage.list_archives(&page).await?;
         Ok(wharf_storage::Page {
             items: page.items.into_iter().map(|a| a.key).collect(),
             next_last: page.next_last.map(|a| a.key),
         })
     })
     .await
-    .map_err(|err| format!("cannot list archived repositories: {err}"))?;
-    summary.archives_skipped = archives.len() as u64;
-    Ok(())
 }
 
 async fn copy_repository(
@@ -283,40 +314,19 @@ async fn copy_repository(
             .map_err(|err| format!("cannot link blob {digest}: {err}"))?;
         summary.blob_links += 1;
     }
-    let manifests =
+    let digests =
         all_pages(|page| async move { source.list_manifests(repository, &page).await }).await?;
-    // Children before the indexes and referrers that name them: a store
-    // may check that what a manifest references is there.
-    let mut pending: BTreeMap<Digest, ManifestPut> = BTreeMap::new();
-    for digest in &manifests {
+    let mut manifests = Vec::with_capacity(digests.len());
+    for digest in &digests {
         let stored = source
             .get_manifest(repository, digest)
             .await
             .map_err(|err| format!("cannot read manifest {digest}: {err}"))?;
-        pending.insert(digest.clone(), manifest_put(&stored)?);
+        manifests.push(stored);
     }
-    while !pending.is_empty() {
-        let mut stored_any = false;
-        let mut last_error = String::new();
-        for digest in pending.keys().cloned().collect::<Vec<_>>() {
-            let Some(put) = pending.get(&digest).cloned() else {
-                continue;
-            };
-            let referrer = put.subject.is_some();
-            match target.put_manifest(repository, put).await {
-                Ok(()) => {
-                    pending.remove(&digest);
-                    stored_any = true;
-                    summary.manifests += 1;
-                    summary.referrers += u64::from(referrer);
-                }
-                Err(err) => last_error = format!("cannot store manifest {digest}: {err}"),
-            }
-        }
-        if !stored_any {
-            return Err(last_error);
-        }
-    }
+    let (stored, referrers) = put_manifests(target, repository, &manifests).await?;
+    summary.manifests += stored;
+    summary.referrers += referrers;
     let tags = all_pages(|page| async move { source.list_tags(repository, &page).await }).await?;
     for tag in &tags {
         let digest = source
@@ -330,6 +340,45 @@ async fn copy_repository(
         summary.tags += 1;
     }
     Ok(())
+}
+
+/// Stores `manifests` in `repository` of `target`; how many, and how many
+/// of them are referrers.
+async fn put_manifests(
+    target: &dyn Storage,
+    repository: &RepositoryName,
+    manifests: &[wharf_storage::StoredManifest],
+) -> Result<(u64, u64), String> {
+    // Children before the indexes and referrers that name them: a store
+    // may check that what a manifest references is there.
+    let mut pending: BTreeMap<Digest, ManifestPut> = BTreeMap::new();
+    for stored in manifests {
+        pending.insert(stored.digest.clone(), manifest_put(stored)?);
+    }
+    let (mut stored, mut referrers) = (0, 0);
+    while !pending.is_empty() {
+        let mut stored_any = false;
+        let mut last_error = String::new();
+        for digest in pending.keys().cloned().collect::<Vec<_>>() {
+            let Some(put) = pending.get(&digest).cloned() else {
+                continue;
+            };
+            let referrer = put.subject.is_some();
+            match target.put_manifest(repository, put).await {
+                Ok(()) => {
+                    pending.remove(&digest);
+                    stored_any = true;
+                    stored += 1;
+                    referrers += u64::from(referrer);
+                }
+                Err(err) => last_error = format!("cannot store manifest {digest}: {err}"),
+            }
+        }
+        if !stored_any {
+            return Err(last_error);
+        }
+    }
+    Ok((stored, referrers))
 }
 
 /// The manifest as the server stores it on a push: with its subject,
@@ -577,17 +626,6 @@ async fn copy_packages(
                 .await
                 .map_err(|err| format!("package {}: {err}", record.package.name))?;
         }
-        // Deleted packages are not copied: the store traits neither list
-        // a deleted package's versions nor read a storage archive, so
-        // one restored on the destination would come back empty.
-        let deleted = all_records(|request| async move {
-            source
-                .list_packages(owner, PackageQuery::deleted(), &request)
-                .await
-        })
-        .await
-        .map_err(|err| format!("cannot list the deleted packages of {owner}: {err}"))?;
-        summary.deleted_packages_skipped += deleted.len() as u64;
     }
     Ok(())
 }
@@ -635,37 +673,10 @@ async fn copy_package(
     summary: &mut Summary,
 ) -> Result<(), String> {
     let name = &record.package.name;
-    let now = record.updated_at;
-    if target
-        .package(name)
-        .await
-        .map_err(|err| err.to_string())?
-        .is_some()
-    {
-        summary.packages_present += 1;
-    } else {
-        target
-            .create_package(&record.package, record.created_at)
-            .await
-            .map_err(|err| format!("cannot create it: {err}"))?;
+    if set_up_package(target, record).await? {
         summary.packages_created += 1;
-    }
-    let mut changes = PackageChanges::new()
-        .visibility(record.package.visibility)
-        .inherit_access(record.package.inherit_access)
-        .metadata(record.metadata.clone());
-    if let Some(repository) = &record.package.linked_repository {
-        changes.linked_repository = Some(Some(repository.clone()));
-    }
-    target
-        .update_package(name, &changes, now)
-        .await
-        .map_err(|err| format!("cannot copy its settings: {err}"))?;
-    for grant in &record.package.grants {
-        target
-            .set_grant(name, &grant.grantee, grant.role, now)
-            .await
-            .map_err(|err| format!("cannot copy a grant: {err}"))?;
+    } else {
+        summary.packages_present += 1;
     }
     // Live and deleted (restorable) versions. A tag is on one version at
     // most, so the order does not change where the tags end.
@@ -684,6 +695,45 @@ async fn copy_package(
             .map_err(|err| format!("version {}: {err}", version.digest))?;
     }
     Ok(())
+}
+
+/// Creates the package of `record` in `target` unless it is there (live),
+/// with its settings and grants; whether it created it.
+async fn set_up_package(
+    target: &dyn PackageStore,
+    record: &wharf_packages::PackageRecord,
+) -> Result<bool, String> {
+    let name = &record.package.name;
+    let now = record.updated_at;
+    let present = target
+        .package(name)
+        .await
+        .map_err(|err| err.to_string())?
+        .is_some();
+    if !present {
+        target
+            .create_package(&record.package, record.created_at)
+            .await
+            .map_err(|err| format!("cannot create it: {err}"))?;
+    }
+    let mut changes = PackageChanges::new()
+        .visibility(record.package.visibility)
+        .inherit_access(record.package.inherit_access)
+        .metadata(record.metadata.clone());
+    if let Some(repository) = &record.package.linked_repository {
+        changes.linked_repository = Some(Some(repository.clone()));
+    }
+    target
+        .update_package(name, &changes, now)
+        .await
+        .map_err(|err| format!("cannot copy its settings: {err}"))?;
+    for grant in &record.package.grants {
+        target
+            .set_grant(name, &grant.grantee, grant.role, now)
+            .await
+            .map_err(|err| format!("cannot copy a grant: {err}"))?;
+    }
+    Ok(!present)
 }
 
 /// Records `version` in the package `name` of `target`; a deleted version

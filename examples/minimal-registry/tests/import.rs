@@ -474,6 +474,12 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
         assert_eq!(manifest_status(&registry.base, &spare, "new").await, 200);
         let deleted = versions(&registry.base, &auth, "deleted").await;
         assert_eq!(deleted.len(), 1);
+        // A deleted package, and one whose name was taken again since.
+        push_layer(&registry.base, &auth, "alice/gone", "g1", b"gone").await;
+        delete_package(&registry.base, &auth, "gone").await;
+        push_layer(&registry.base, &auth, "alice/reused", "r1", b"r-old").await;
+        delete_package(&registry.base, &auth, "reused").await;
+        push_layer(&registry.base, &auth, "alice/reused", "r2", b"r-new").await;
         (old_digest, deleted[0]["deleted_at"].clone())
     };
     std::thread::sleep(Duration::from_millis(1100));
@@ -508,11 +514,15 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
     import(&[
         "tokens: 3 copied, 0 already present",
         "source repositories: 2 (1 collaborators)",
-        "1 versions; 1 deleted versions copied, 0 already present",
+        "4 versions; 1 deleted versions copied, 0 already present",
+        "archives of deleted packages: 2 copied, 0 already present, 0 others not imported",
+        "deleted packages: 2 copied, 0 already present",
     ]);
     import(&[
         "tokens: 0 copied, 3 already present",
-        "1 versions; 0 deleted versions copied, 1 already present",
+        "2 versions; 0 deleted versions copied, 1 already present",
+        "archives of deleted packages: 0 copied, 2 already present, 0 others not imported",
+        "deleted packages: 0 copied, 2 already present",
     ]);
     // The same tokens, revoked and used when they were, and the same
     // repositories.
@@ -551,6 +561,47 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
         .expect("restore version");
     assert_eq!(r.status(), 204);
     assert_eq!(manifest_status(&registry.base, &auth, "old").await, 200);
+    // The deleted packages: the reused name serves the new package only,
+    // the free one restores with its content.
+    let status = |repo: &'static str, reference: &'static str| {
+        let (base, auth) = (registry.base.clone(), auth.clone());
+        async move {
+            reqwest::Client::new()
+                .get(format!("{base}/v2/alice/{repo}/manifests/{reference}"))
+                .header("authorization", auth)
+                .header("accept", IMAGE)
+                .send()
+                .await
+                .expect("get manifest")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(status("reused", "r2").await, 200);
+    assert_ne!(status("reused", "r1").await, 200);
+    assert_ne!(status("gone", "g1").await, 200);
+    let r = reqwest::Client::new()
+        .post(format!(
+            "{}/user/packages/container/gone/restore",
+            registry.base
+        ))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .expect("restore package");
+    assert_eq!(r.status(), 204);
+    assert_eq!(status("gone", "g1").await, 200);
+}
+
+/// Deletes alice's package `name` through the REST API.
+async fn delete_package(base: &str, auth: &str, name: &str) {
+    let r = reqwest::Client::new()
+        .delete(format!("{base}/user/packages/container/{name}"))
+        .header("authorization", auth)
+        .send()
+        .await
+        .expect("delete package");
+    assert_eq!(r.status(), 204);
 }
 
 /// A second personal access token of alice, read only, noted `note`; the

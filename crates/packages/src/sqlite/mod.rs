@@ -197,6 +197,18 @@ impl SqlitePackageStore {
         self.read(repositories::known).await
     }
 
+    /// Every version of package `id`, live or deleted, of a live or a
+    /// deleted package, oldest first. The store traits list only the
+    /// versions of a live package; this also reads those of a deleted one,
+    /// so that a copy of the whole store (`minimal-registry import`) can
+    /// bring it over restorable.
+    pub async fn package_versions(
+        &self,
+        id: crate::PackageId,
+    ) -> Result<Vec<crate::VersionRecord>, Error> {
+        self.read(move |conn| versions::of_package(conn, id)).await
+    }
+
     /// The schema version this build writes (the file's `user_version`
     /// after opening).
     pub fn schema_version() -> i64 {

@@ -7,7 +7,7 @@ use wharf_auth::Timestamp;
 use wharf_reference::{Digest, RepositoryName, Tag};
 
 use crate::error::Error;
-use crate::id::VersionId;
+use crate::id::{PackageId, VersionId};
 use crate::package::RecordState;
 use crate::page::{Page, PageRequest};
 use crate::sqlite::convert::{
@@ -291,6 +291,21 @@ pub(crate) fn list(
         |row| version_from_row(conn, row),
         version_cursor,
     )
+}
+
+/// Every version of the package with id `package_id`, live or deleted,
+/// whether the package is live or deleted, oldest first.
+pub(crate) fn of_package(conn: &Connection, package_id: PackageId) -> Result<Vec<VersionRecord>, Error> {
+    query_all(
+        conn,
+        &format!("{SELECT_VERSION} WHERE package_id = ?1 ORDER BY id"),
+        [package_id.get()],
+        read::<VersionRow>,
+        "listing a package's versions",
+    )?
+    .into_iter()
+    .map(|row| version_from_row(conn, row))
+    .collect()
 }
 
 /// Removes a tag.

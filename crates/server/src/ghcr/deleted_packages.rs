@@ -78,12 +78,16 @@ fn key(prefix: &str, id: PackageId) -> ArchiveKey {
         .expect("a lower-case prefix and a decimal number make a valid archive key")
 }
 
-/// The archive key of a deleted package.
-fn package_key(id: PackageId) -> ArchiveKey {
+/// The key of the storage archive that holds the content of deleted
+/// package `id` until it is restored or purged. Public for tools that
+/// bring a deleted package from another registry (`minimal-registry
+/// import`): they archive its content under this key of the package's new
+/// id, as deleting it here would have.
+pub fn package_archive_key(id: PackageId) -> ArchiveKey {
     key(PACKAGE_PREFIX, id)
 }
 
-/// The package whose archive `key` is, for keys made by [`package_key`].
+/// The package whose archive `key` is, for keys made by [`package_archive_key`].
 fn package_of(key: &ArchiveKey) -> Option<PackageId> {
     let id: i64 = key.as_str().strip_prefix(PACKAGE_PREFIX)?.parse().ok()?;
     Some(PackageId::new(id))
@@ -122,7 +126,7 @@ async fn holds_content(
 /// archives of purged packages.
 async fn delete_purged_content(storage: &Arc<dyn Storage>, batch: &PurgeReport) {
     for package in &batch.packages {
-        match storage.delete_archive(&package_key(package.id)).await {
+        match storage.delete_archive(&package_archive_key(package.id)).await {
             Ok(()) | Err(wharf_storage::Error::ArchiveNotFound(_)) => {}
             Err(err) => {
                 tracing::warn!(package = %package.name, error = %err, "deleting a purged package's archive failed; the next start retries")
@@ -189,7 +193,7 @@ impl Accounts {
     ) -> Result<(), PackageContentError> {
         let record = self.store().delete_package(name, self.now()).await?;
         let Err(err) = storage
-            .archive_repository(name, &package_key(record.id))
+            .archive_repository(name, &package_archive_key(record.id))
             .await
         else {
             return Ok(());
@@ -229,7 +233,7 @@ impl Accounts {
         record: &PackageRecord,
     ) -> Result<(), PackageContentError> {
         let name = record.name();
-        let archive = package_key(record.id);
+        let archive = package_archive_key(record.id);
         match storage.restore_repository(&archive, name).await {
             Ok(()) => {}
             Err(wharf_storage::Error::RepositoryNotEmpty(_)) => {
@@ -353,7 +357,7 @@ impl Accounts {
                 continue;
             }
             storage
-                .archive_repository(name, &package_key(record.id))
+                .archive_repository(name, &package_archive_key(record.id))
                 .await?;
             repairs.archived.push(name.clone());
         }

@@ -20,9 +20,10 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use wharf_reference::RepositoryName;
+use wharf_reference::{Digest, RepositoryName, Tag};
 
 use crate::archive::{Archive, ArchiveKey};
+use crate::manifest::StoredManifest;
 use crate::error::{Error, Result};
 use crate::page::{Page, PageRequest};
 use crate::upload::UploadId;
@@ -31,8 +32,9 @@ use super::atomic::{
     create_dir, create_dirs, create_file, fsync_dir, read_dir_keys, read_dir_names, read_json,
     write_file,
 };
-use super::layout::CONTENT;
-use super::{corrupt, Inner};
+use super::layout::{digest_path, CONTENT, LINKS, MANIFESTS, TAGS};
+use super::repositories::{read_manifest_file, read_tag_file};
+use super::{corrupt, FsStorage, Inner};
 
 /// The `origin` file of an archive.
 #[derive(Debug, Serialize, Deserialize)]
@@ -120,6 +122,34 @@ fn write_new(path: &Path, contents: &[u8]) -> io::Result<()> {
 
 fn to_json<T: Serialize>(value: &T, path: &Path) -> Result<Vec<u8>> {
     serde_json::to_vec(value).map_err(|e| corrupt(path, e))
+}
+
+/// What an archive holds, as [`FsStorage::archived_content`] reads it.
+/// Non-exhaustive so that fields can be added in a minor release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ArchivedContent {
+    /// The repository its content was taken from.
+    pub repository: RepositoryName,
+    /// The blobs linked to it, in digest order.
+    pub links: Vec<Digest>,
+    /// Its manifests, in digest order.
+    pub manifests: Vec<StoredManifest>,
+    /// Its tags and the manifests they name, in tag order.
+    pub tags: Vec<(Tag, Digest)>,
+}
+
+impl FsStorage {
+    /// What archive `key` holds, read without moving it: for a copy of
+    /// the whole storage (the
+    /// [`RepositoryStore`](crate::RepositoryStore) API can only restore an
+    /// archive, which changes the storage it reads). Its referrers are
+    /// the manifests that have a subject.
+    /// [`Error::ArchiveNotFound`] if there is no such archive.
+    pub async fn archived_content(&self, key: &ArchiveKey) -> Result<ArchivedContent> {
+        let key = key.clone();
+        self.run(move |inner| inner.archived_content(&key)).await
+    }
 }
 
 impl Inner {
@@ -254,6 +284,39 @@ impl Inner {
     pub(super) fn delete_archive(&self, key: &ArchiveKey) -> Result<()> {
         let _serialized = self.lock_existing(key)?;
         self.discard_archive(key)
+    }
+
+    /// What archive `key` holds, read where it is.
+    fn archived_content(&self, key: &ArchiveKey) -> Result<ArchivedContent> {
+        // Not restored or removed while it is read.
+        let _serial = self.archive_lock();
+        let origin: Origin = read_json(&self.layout.archive_origin(key))?
+            .ok_or_else(|| Error::ArchiveNotFound(key.clone()))?;
+        let dir = self.layout.archive(key);
+        let links = self.digests_page(&dir.join(LINKS), &PageRequest::all())?.items;
+        let manifest_dir = dir.join(MANIFESTS);
+        let mut manifests = Vec::new();
+        for digest in self.digests_page(&manifest_dir, &PageRequest::all())?.items {
+            let path = digest_path(manifest_dir.clone(), &digest);
+            let (header, bytes) =
+                read_manifest_file(&path)?.ok_or_else(|| corrupt(&path, "listed, then gone"))?;
+            manifests.push(StoredManifest::new(digest, header.media_type, bytes));
+        }
+        let tag_dir = dir.join(TAGS);
+        let mut tags = Vec::new();
+        let mut names: Vec<Tag> = read_dir_keys(&tag_dir)?;
+        names.sort();
+        for tag in names {
+            let path = tag_dir.join(tag.as_str());
+            let digest = read_tag_file(&path)?.ok_or_else(|| corrupt(&path, "listed, then gone"))?;
+            tags.push((tag, digest));
+        }
+        Ok(ArchivedContent {
+            repository: origin.repository,
+            links,
+            manifests,
+            tags,
+        })
     }
 
     /// A page of the archives: only the origins of the keys after `last`

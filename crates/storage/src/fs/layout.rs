@@ -170,7 +170,7 @@ impl Layout {
     }
 }
 
-fn digest_path(base: PathBuf, digest: &Digest) -> PathBuf {
+pub(super) fn digest_path(base: PathBuf, digest: &Digest) -> PathBuf {
     base.join(digest.algorithm().as_str())
         .join(digest.encoded())
 }

@@ -12,6 +12,8 @@ mod read;
 mod repositories;
 mod uploads;
 
+pub use archive::ArchivedContent;
+
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};

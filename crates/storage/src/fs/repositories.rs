@@ -35,16 +35,7 @@ impl Inner {
         digest: &Digest,
     ) -> Result<(ManifestHeader, bytes::Bytes)> {
         let path = self.layout.manifest(repository, digest);
-        let content =
-            read_optional(&path)?.ok_or_else(|| Error::manifest_not_found(repository, digest))?;
-        let newline = content
-            .iter()
-            .position(|&b| b == b'\n')
-            .ok_or_else(|| corrupt(&path, "no header line"))?;
-        let header: ManifestHeader =
-            serde_json::from_slice(&content[..newline]).map_err(|e| corrupt(&path, e))?;
-        let bytes = bytes::Bytes::from(content).slice(newline + 1..);
-        Ok((header, bytes))
+        read_manifest_file(&path)?.ok_or_else(|| Error::manifest_not_found(repository, digest))
     }
 
     pub(super) fn put_manifest(
@@ -117,12 +108,7 @@ impl Inner {
         repository: &RepositoryName,
         tag: &Tag,
     ) -> Result<Option<Digest>> {
-        let path = self.layout.tag(repository, tag);
-        let Some(content) = read_optional(&path)? else {
-            return Ok(None);
-        };
-        let text = std::str::from_utf8(&content).map_err(|e| corrupt(&path, e))?;
-        text.parse().map(Some).map_err(|e| corrupt(&path, e))
+        read_tag_file(&self.layout.tag(repository, tag))
     }
 
     /// Every tag of the repository and its target, in tag order.
@@ -388,4 +374,31 @@ impl RepositoryStore for FsStorage {
     async fn list_archives(&self, page: &PageRequest) -> Result<Page<Archive>> {
         self.run_page(page, Inner::archives_page).await
     }
+}
+
+/// A manifest file (a header line, then the manifest's bytes), or `None`
+/// when there is none at `path`.
+pub(super) fn read_manifest_file(
+    path: &std::path::Path,
+) -> Result<Option<(ManifestHeader, bytes::Bytes)>> {
+    let Some(content) = read_optional(path)? else {
+        return Ok(None);
+    };
+    let newline = content
+        .iter()
+        .position(|&b| b == b'\n')
+        .ok_or_else(|| corrupt(path, "no header line"))?;
+    let header: ManifestHeader =
+        serde_json::from_slice(&content[..newline]).map_err(|e| corrupt(path, e))?;
+    let bytes = bytes::Bytes::from(content).slice(newline + 1..);
+    Ok(Some((header, bytes)))
+}
+
+/// The digest a tag file names, or `None` when there is none at `path`.
+pub(super) fn read_tag_file(path: &std::path::Path) -> Result<Option<Digest>> {
+    let Some(content) = read_optional(path)? else {
+        return Ok(None);
+    };
+    let text = std::str::from_utf8(&content).map_err(|e| corrupt(path, e))?;
+    text.parse().map(Some).map_err(|e| corrupt(path, e))
 }
