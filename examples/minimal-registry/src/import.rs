@@ -716,6 +716,15 @@ async fn set_up_package(
             .await
             .map_err(|err| format!("cannot create it: {err}"))?;
     }
+    // An unlink is remembered (a push never links the package again), and
+    // only an unlink records it: first at its time, then the link an
+    // admin may have made since.
+    if let Some(unlinked_at) = record.unlinked_at {
+        target
+            .update_package(name, &PackageChanges::new().unlink(), unlinked_at)
+            .await
+            .map_err(|err| format!("cannot copy when it was unlinked: {err}"))?;
+    }
     let mut changes = PackageChanges::new()
         .visibility(record.package.visibility)
         .inherit_access(record.package.inherit_access)

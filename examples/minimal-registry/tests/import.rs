@@ -470,6 +470,16 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
             .await
             .expect("delete version");
         assert_eq!(r.status(), 204);
+        // An admin unlinks the package: a push must not link it again.
+        let r = reqwest::Client::new()
+            .patch(format!("{}/user/packages/container/app", registry.base))
+            .header("authorization", &auth)
+            .header("content-type", "application/json")
+            .body(r#"{"repository": null}"#)
+            .send()
+            .await
+            .expect("unlink");
+        assert_eq!(r.status(), 200);
         // The spare token is used once, then revoked a second later.
         assert_eq!(manifest_status(&registry.base, &spare, "new").await, 200);
         let deleted = versions(&registry.base, &auth, "deleted").await;
@@ -541,7 +551,9 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
         assert_eq!(on(old.path(), &[], args), on(new.path(), &shared, args), "{args:?}");
     }
 
-    let registry = Running::start(new.path(), &shared).await;
+    // Source labels on github.com link packages (unless unlinked).
+    let serve = [shared.clone(), vec!["--code-host".into(), "github.com".into()]].concat();
+    let registry = Running::start(new.path(), &serve).await;
     assert_eq!(manifest_status(&registry.base, &spare, "new").await, 401);
     // The deleted version arrived deleted, at its time, and restores with
     // its tag.
@@ -591,6 +603,33 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
         .expect("restore package");
     assert_eq!(r.status(), 204);
     assert_eq!(status("gone", "g1").await, 200);
+    // The unlink was kept: a source label pushed now links nothing.
+    let client = reqwest::Client::new();
+    let labelled = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": IMAGE,
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": Digest::sha256(b"{\"os\":\"linux\"}").to_string(),
+            "size": 15,
+        },
+        "layers": [],
+        "annotations": {"org.opencontainers.image.source": "https://github.com/alice/app"},
+    }))
+    .expect("json");
+    let put = manifest_put(&client, &registry.base, &auth, "alice/app", "labelled", labelled);
+    expect_created(put).await;
+    let package = client
+        .get(format!("{}/user/packages/container/app", registry.base))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .expect("get package")
+        .bytes()
+        .await
+        .expect("body");
+    let package: serde_json::Value = serde_json::from_slice(&package).expect("json");
+    assert!(package.get("repository").is_none_or(serde_json::Value::is_null), "{package}");
 }
 
 /// Deletes alice's package `name` through the REST API.
