@@ -282,8 +282,8 @@ async fn copy_repositories(
         .map_err(|err| format!("cannot list archived repositories: {err}"))?;
     // Those of no deleted package: stray content being dropped, or the
     // archive of a package purged since.
-    summary.archives_skipped = (archives.len() as u64)
-        .saturating_sub(summary.archives_copied + summary.archives_present);
+    summary.archives_skipped =
+        (archives.len() as u64).saturating_sub(summary.archives_copied + summary.archives_present);
     Ok(())
 }
 
@@ -570,12 +570,16 @@ async fn copy_token(
                 Credential::Personal(token) => {
                     let mut token = token.clone();
                     token.revoked = false;
-                    target.insert_personal_token(&token, record.created_at).await
+                    target
+                        .insert_personal_token(&token, record.created_at)
+                        .await
                 }
                 Credential::Workflow(token) => {
                     let mut token = token.clone();
                     token.revoked = false;
-                    target.insert_workflow_token(&token, record.created_at).await
+                    target
+                        .insert_workflow_token(&token, record.created_at)
+                        .await
                 }
             }
             .map_err(|err| format!("cannot copy token {}: {err}", record.id))?;
@@ -682,11 +686,10 @@ async fn copy_package(
     // most, so the order does not change where the tags end.
     let mut versions = Vec::new();
     for query in [VersionQuery::active(), VersionQuery::deleted()] {
-        let listed = all_records(|request| async move {
-            source.list_versions(name, query, &request).await
-        })
-        .await
-        .map_err(|err| format!("cannot list its versions: {err}"))?;
+        let listed =
+            all_records(|request| async move { source.list_versions(name, query, &request).await })
+                .await
+                .map_err(|err| format!("cannot list its versions: {err}"))?;
         versions.extend(listed);
     }
     for version in &versions {

@@ -402,7 +402,9 @@ async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_
 /// as the REST API lists them.
 async fn versions(base: &str, auth: &str, state: &str) -> Vec<serde_json::Value> {
     let r = reqwest::Client::new()
-        .get(format!("{base}/user/packages/container/app/versions?state={state}"))
+        .get(format!(
+            "{base}/user/packages/container/app/versions?state={state}"
+        ))
         .header("authorization", auth)
         .send()
         .await
@@ -430,7 +432,12 @@ async fn manifest_status(base: &str, auth: &str, reference: &str) -> u16 {
 fn without_ids(listing: &str) -> Vec<String> {
     listing
         .lines()
-        .map(|line| line.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
+        .map(|line| {
+            line.split_whitespace()
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect()
 }
 
@@ -548,11 +555,19 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
         &["workflow-token", "list", "acme/tool"],
         &["repo-access", "list", "acme/lib"],
     ] {
-        assert_eq!(on(old.path(), &[], args), on(new.path(), &shared, args), "{args:?}");
+        assert_eq!(
+            on(old.path(), &[], args),
+            on(new.path(), &shared, args),
+            "{args:?}"
+        );
     }
 
     // Source labels on github.com link packages (unless unlinked).
-    let serve = [shared.clone(), vec!["--code-host".into(), "github.com".into()]].concat();
+    let serve = [
+        shared.clone(),
+        vec!["--code-host".into(), "github.com".into()],
+    ]
+    .concat();
     let registry = Running::start(new.path(), &serve).await;
     assert_eq!(manifest_status(&registry.base, &spare, "new").await, 401);
     // The deleted version arrived deleted, at its time, and restores with
@@ -617,7 +632,14 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
         "annotations": {"org.opencontainers.image.source": "https://github.com/alice/app"},
     }))
     .expect("json");
-    let put = manifest_put(&client, &registry.base, &auth, "alice/app", "labelled", labelled);
+    let put = manifest_put(
+        &client,
+        &registry.base,
+        &auth,
+        "alice/app",
+        "labelled",
+        labelled,
+    );
     expect_created(put).await;
     let package = client
         .get(format!("{}/user/packages/container/app", registry.base))
@@ -629,7 +651,12 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
         .await
         .expect("body");
     let package: serde_json::Value = serde_json::from_slice(&package).expect("json");
-    assert!(package.get("repository").is_none_or(serde_json::Value::is_null), "{package}");
+    assert!(
+        package
+            .get("repository")
+            .is_none_or(serde_json::Value::is_null),
+        "{package}"
+    );
 }
 
 /// Deletes alice's package `name` through the REST API.
@@ -647,7 +674,15 @@ async fn delete_package(base: &str, auth: &str, name: &str) {
 /// `Authorization: Basic ...` value that logs in with it.
 fn admin_token(data: &Path, note: &str) -> String {
     use base64::Engine as _;
-    let args = ["token", "create", "alice", "--scopes", "read:packages", "--note", note];
+    let args = [
+        "token",
+        "create",
+        "alice",
+        "--scopes",
+        "read:packages",
+        "--note",
+        note,
+    ];
     let secret = common::admin(data, &args);
     let pair = format!("alice:{}", secret.trim());
     format!(

@@ -295,7 +295,10 @@ pub(crate) fn list(
 
 /// Every version of the package with id `package_id`, live or deleted,
 /// whether the package is live or deleted, oldest first.
-pub(crate) fn of_package(conn: &Connection, package_id: PackageId) -> Result<Vec<VersionRecord>, Error> {
+pub(crate) fn of_package(
+    conn: &Connection,
+    package_id: PackageId,
+) -> Result<Vec<VersionRecord>, Error> {
     query_all(
         conn,
         &format!("{SELECT_VERSION} WHERE package_id = ?1 ORDER BY id"),

@@ -126,7 +126,10 @@ async fn holds_content(
 /// archives of purged packages.
 async fn delete_purged_content(storage: &Arc<dyn Storage>, batch: &PurgeReport) {
     for package in &batch.packages {
-        match storage.delete_archive(&package_archive_key(package.id)).await {
+        match storage
+            .delete_archive(&package_archive_key(package.id))
+            .await
+        {
             Ok(()) | Err(wharf_storage::Error::ArchiveNotFound(_)) => {}
             Err(err) => {
                 tracing::warn!(package = %package.name, error = %err, "deleting a purged package's archive failed; the next start retries")

@@ -22,6 +22,4 @@ pub mod web;
 
 pub use accounts::{Accounts, AccountsConfig, AccountsError, AnnotationPolicy};
 pub use clock::Clock;
-pub use deleted_packages::{
-    package_archive_key, ArchiveRepairs, PackageContentError, PurgeTotals,
-};
+pub use deleted_packages::{package_archive_key, ArchiveRepairs, PackageContentError, PurgeTotals};

@@ -23,8 +23,8 @@ use serde::{Deserialize, Serialize};
 use wharf_reference::{Digest, RepositoryName, Tag};
 
 use crate::archive::{Archive, ArchiveKey};
-use crate::manifest::StoredManifest;
 use crate::error::{Error, Result};
+use crate::manifest::StoredManifest;
 use crate::page::{Page, PageRequest};
 use crate::upload::UploadId;
 
@@ -293,7 +293,9 @@ impl Inner {
         let origin: Origin = read_json(&self.layout.archive_origin(key))?
             .ok_or_else(|| Error::ArchiveNotFound(key.clone()))?;
         let dir = self.layout.archive(key);
-        let links = self.digests_page(&dir.join(LINKS), &PageRequest::all())?.items;
+        let links = self
+            .digests_page(&dir.join(LINKS), &PageRequest::all())?
+            .items;
         let manifest_dir = dir.join(MANIFESTS);
         let mut manifests = Vec::new();
         for digest in self.digests_page(&manifest_dir, &PageRequest::all())?.items {
@@ -308,7 +310,8 @@ impl Inner {
         names.sort();
         for tag in names {
             let path = tag_dir.join(tag.as_str());
-            let digest = read_tag_file(&path)?.ok_or_else(|| corrupt(&path, "listed, then gone"))?;
+            let digest =
+                read_tag_file(&path)?.ok_or_else(|| corrupt(&path, "listed, then gone"))?;
             tags.push((tag, digest));
         }
         Ok(ArchivedContent {

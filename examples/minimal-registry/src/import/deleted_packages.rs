@@ -15,7 +15,7 @@
 //! that name and creation time is a copy an interrupted run did not finish.
 
 use wharf_packages::prelude::*;
-use wharf_packages::{PackageQuery, PackageRecord, SqlitePackageStore};
+use wharf_packages::{PackageId, PackageQuery, PackageRecord, SqlitePackageStore};
 use wharf_reference::RepositoryName;
 use wharf_server::ghcr::package_archive_key;
 use wharf_storage::prelude::*;
@@ -39,8 +39,8 @@ enum Found {
     Missing,
     /// A live package an interrupted run created.
     Unfinished,
-    /// The deleted copy.
-    Deleted(PackageRecord),
+    /// The deleted copy, by id.
+    Deleted(PackageId),
 }
 
 impl Stores<'_> {
@@ -64,7 +64,11 @@ impl Stores<'_> {
         deleted.sort_by_key(|record| record.deleted_at);
         for record in &deleted {
             self.copy(record, summary).await.map_err(|err| {
-                format!("deleted package {} (id {}): {err}", record.name(), record.id)
+                format!(
+                    "deleted package {} (id {}): {err}",
+                    record.name(),
+                    record.id
+                )
             })?;
         }
         Ok(())
@@ -103,10 +107,10 @@ impl Stores<'_> {
                     .await
                     .map_err(|err| format!("cannot delete its copy: {err}"))?;
                 summary.deleted_packages_copied += 1;
-                (copy, true)
+                (copy.id, true)
             }
         };
-        let key = package_archive_key(copy.id);
+        let key = package_archive_key(copy);
         if self.target_has_archive(&key).await? {
             summary.archives_present += 1;
             return Ok(());
@@ -139,7 +143,7 @@ impl Stores<'_> {
                 && copy.created_at == record.created_at
                 && copy.deleted_at == record.deleted_at
         }) {
-            return Ok(Found::Deleted(copy));
+            return Ok(Found::Deleted(copy.id));
         }
         match self
             .target_packages
