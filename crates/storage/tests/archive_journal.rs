@@ -5,6 +5,9 @@
 //! Each case builds on disk the state a crash would leave at one step of
 //! the documented layout (`archives/<key>/origin`, `journal`, the content
 //! directories, `archives/.tmp/`), then reopens.
+//!
+//! Also: an archive reads back whole where it is
+//! ([`FsStorage::archived_content`]), without moving.
 
 use std::fs;
 use std::path::Path;
@@ -177,4 +180,36 @@ async fn a_complete_archive_is_left_alone_at_open() {
     let archives = archives(&storage).await;
     assert_eq!(archives[0].key, key());
     assert_eq!(archives[0].repository, name());
+}
+
+#[tokio::test]
+async fn archived_content_reads_links_manifests_and_tags_without_restoring() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (layer, manifest) = filled(dir.path()).await;
+    archive(dir.path()).await;
+    let storage = FsStorage::open(dir.path()).expect("open");
+    let content = storage.archived_content(&key()).await.expect("read");
+    assert_eq!(content.repository, name());
+    assert_eq!(content.links, vec![layer]);
+    assert_eq!(content.manifests.len(), 1);
+    assert_eq!(content.manifests[0].digest, manifest);
+    assert_eq!(content.manifests[0].media_type, OCI_MANIFEST);
+    assert_eq!(
+        content.manifests[0].bytes.as_ref(),
+        br#"{"schemaVersion":2}"#
+    );
+    assert_eq!(content.tags, vec![("v1".parse().expect("tag"), manifest)]);
+    // Still archived, and the name still empty.
+    assert_eq!(archives(&storage).await.len(), 1);
+    assert!(storage
+        .list_manifests(&name(), &PageRequest::all())
+        .await
+        .expect("list")
+        .items
+        .is_empty());
+    let missing: ArchiveKey = "package-8".parse().expect("key");
+    assert!(matches!(
+        storage.archived_content(&missing).await,
+        Err(wharf_storage::Error::ArchiveNotFound(_))
+    ));
 }
