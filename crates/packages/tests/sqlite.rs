@@ -232,3 +232,72 @@ async fn a_cache_finds_a_package_first_published_elsewhere_at_once() {
         (Some(published.clone()), Some(published))
     );
 }
+
+#[tokio::test]
+async fn a_deleted_packages_versions_are_read_by_its_id() {
+    let store = SqlitePackageStore::in_memory().expect("store");
+    let record = octocat_with_app(&store).await;
+    let name = record.name().clone();
+    let version = |content: &[u8]| {
+        wharf_packages::NewVersion::new(
+            wharf_reference::Digest::sha256(content),
+            wharf_reference::MediaType::OCI_IMAGE_MANIFEST,
+            10,
+        )
+    };
+    let kept = version(b"kept").with_tag("v1".parse().expect("tag"));
+    store
+        .record_version(&name, &kept, NOW)
+        .await
+        .expect("record");
+    let dropped = store
+        .record_version(&name, &version(b"dropped"), NOW)
+        .await
+        .expect("record");
+    store
+        .delete_version(&name, dropped.id, NOW)
+        .await
+        .expect("delete version");
+    store.delete_package(&name, NOW).await.expect("delete");
+    let versions = store.package_versions(record.id).await.expect("versions");
+    let summary: Vec<_> = versions
+        .iter()
+        .map(|v| (v.digest.clone(), v.tags.len(), v.is_deleted()))
+        .collect();
+    assert_eq!(
+        summary,
+        [(kept.digest, 1, false), (dropped.digest, 0, true)],
+        "oldest first, deleted ones included"
+    );
+}
+
+#[tokio::test]
+async fn source_repositories_with_collaborators_or_workflow_tokens_are_listed() {
+    let store = SqlitePackageStore::in_memory().expect("store");
+    octocat_with_app(&store).await;
+    let repository = |name: &str| -> wharf_auth::CodeRepository { name.parse().expect("repo") };
+    store
+        .set_collaborator(
+            &repository("octocat/lib"),
+            &wharf_packages::Collaborator::User("octocat".parse().expect("login")),
+            wharf_auth::RepositoryRole::Read,
+        )
+        .await
+        .expect("collaborator");
+    let token = wharf_packages::WorkflowToken::new(
+        wharf_auth::PersonalAccessToken::generate()
+            .expect("token")
+            .hash(),
+        repository("octocat/tool"),
+        wharf_auth::WorkflowPermission::Read,
+        None,
+    );
+    store
+        .insert_workflow_token(&token, NOW)
+        .await
+        .expect("workflow token");
+    assert_eq!(
+        store.code_repositories().await.expect("list"),
+        [repository("octocat/lib"), repository("octocat/tool")]
+    );
+}
