@@ -293,26 +293,9 @@ async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_
         )
     };
 
-    let blobs = tempfile::tempdir().expect("tempdir");
-    let new = tempfile::tempdir().expect("tempdir");
-    let shared = vec![
-        "--database".to_owned(),
-        pg.fresh_database(),
-        "--blob-store".to_owned(),
-        format!("file://{}", blobs.path().display()),
-    ];
-    // Imports, and checks that the report says each of `lines`.
-    let import = |lines: &[&str]| {
-        let mut args = shared.to_vec();
-        args.extend(["import".to_owned(), "--from".to_owned()]);
-        args.push(old.path().display().to_string());
-        let output = run(new.path(), &args);
-        assert!(output.status.success(), "{}", text(&output));
-        let report = String::from_utf8_lossy(&output.stdout).into_owned();
-        for line in lines {
-            assert!(report.contains(line), "{line:?} not in\n{report}");
-        }
-    };
+    let destination = Destination::new(pg.fresh_database());
+    let (blobs, new, shared) = (&destination.blobs, &destination.data, &destination.args);
+    let import = |lines: &[&str]| destination.import(old.path(), lines);
     import(&[
         "blobs: 8 copied (",
         "repositories: 2 (8 blob links, 5 manifests of which 1 referrers, 4 tags)",
@@ -340,7 +323,7 @@ async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_
     );
     import(&["blobs: 1 copied (300000 bytes, every digest verified), 7 already present"]);
 
-    let registry = Running::start(new.path(), &shared).await;
+    let registry = Running::start(new.path(), shared).await;
     pull_everything(&registry.base, &auth, &pushed).await;
     // The workflow token still reads what it published.
     let r = reqwest::Client::new()
@@ -509,25 +492,9 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
         .to_owned();
     common::admin(old.path(), &["token", "revoke", &spare_id]);
 
-    let blobs = tempfile::tempdir().expect("tempdir");
-    let new = tempfile::tempdir().expect("tempdir");
-    let shared = vec![
-        "--database".to_owned(),
-        pg.fresh_database(),
-        "--blob-store".to_owned(),
-        format!("file://{}", blobs.path().display()),
-    ];
-    let import = |lines: &[&str]| {
-        let mut args = shared.to_vec();
-        args.extend(["import".to_owned(), "--from".to_owned()]);
-        args.push(old.path().display().to_string());
-        let output = run(new.path(), &args);
-        assert!(output.status.success(), "{}", text(&output));
-        let report = String::from_utf8_lossy(&output.stdout).into_owned();
-        for line in lines {
-            assert!(report.contains(line), "{line:?} not in\n{report}");
-        }
-    };
+    let destination = Destination::new(pg.fresh_database());
+    let (new, shared) = (&destination.data, &destination.args);
+    let import = |lines: &[&str]| destination.import(old.path(), lines);
     import(&[
         "tokens: 3 copied, 0 already present",
         "source repositories: 2 (1 collaborators)",
@@ -557,7 +524,7 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
     ] {
         assert_eq!(
             on(old.path(), &[], args),
-            on(new.path(), &shared, args),
+            on(new.path(), shared, args),
             "{args:?}"
         );
     }
@@ -689,6 +656,42 @@ fn admin_token(data: &Path, note: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(pair)
     )
+}
+
+/// PostgreSQL and a blob store on the filesystem to import into.
+struct Destination {
+    blobs: tempfile::TempDir,
+    /// The data directory (which holds neither blobs nor metadata).
+    data: tempfile::TempDir,
+    /// The options that name the two stores.
+    args: Vec<String>,
+}
+
+impl Destination {
+    fn new(database: String) -> Destination {
+        let blobs = tempfile::tempdir().expect("tempdir");
+        let data = tempfile::tempdir().expect("tempdir");
+        let args = vec![
+            "--database".to_owned(),
+            database,
+            "--blob-store".to_owned(),
+            format!("file://{}", blobs.path().display()),
+        ];
+        Destination { blobs, data, args }
+    }
+
+    /// Imports `from`, and checks that the report says each of `lines`.
+    fn import(&self, from: &Path, lines: &[&str]) {
+        let mut args = self.args.clone();
+        args.extend(["import".to_owned(), "--from".to_owned()]);
+        args.push(from.display().to_string());
+        let output = run(self.data.path(), &args);
+        assert!(output.status.success(), "{}", text(&output));
+        let report = String::from_utf8_lossy(&output.stdout).into_owned();
+        for line in lines {
+            assert!(report.contains(line), "{line:?} not in\n{report}");
+        }
+    }
 }
 
 /// Imports `from` into `data`, which must fail saying `message`.
