@@ -12,6 +12,7 @@ use common::{
     blob_upload, expect_created, free_port, manifest, manifest_put, manifest_put_as,
     user_with_token, BIN,
 };
+use reqwest::Method;
 use wharf_reference::Digest;
 
 /// A registry process, killed when dropped.
@@ -400,8 +401,13 @@ async fn versions(base: &str, auth: &str, state: &str) -> Vec<serde_json::Value>
 
 /// The status of a GET of alice/app's manifest `reference`.
 async fn manifest_status(base: &str, auth: &str, reference: &str) -> u16 {
+    manifest_status_in(base, auth, "app", reference).await
+}
+
+/// The status of a GET of the manifest `reference` of alice's `package`.
+async fn manifest_status_in(base: &str, auth: &str, package: &str, reference: &str) -> u16 {
     reqwest::Client::new()
-        .get(format!("{base}/v2/alice/app/manifests/{reference}"))
+        .get(format!("{base}/v2/alice/{package}/manifests/{reference}"))
         .header("authorization", auth)
         .header("accept", IMAGE)
         .send()
@@ -450,26 +456,13 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
             .find(|v| v["name"] == old_digest.to_string())
             .expect("the old version")["id"]
             .clone();
-        let r = reqwest::Client::new()
-            .delete(format!(
-                "{}/user/packages/container/app/versions/{id}",
-                registry.base
-            ))
-            .header("authorization", &auth)
-            .send()
-            .await
-            .expect("delete version");
-        assert_eq!(r.status(), 204);
+        let version = format!("app/versions/{id}");
+        let status = package_api(&registry.base, &auth, Method::DELETE, &version, None).await;
+        assert_eq!(status, 204);
         // An admin unlinks the package: a push must not link it again.
-        let r = reqwest::Client::new()
-            .patch(format!("{}/user/packages/container/app", registry.base))
-            .header("authorization", &auth)
-            .header("content-type", "application/json")
-            .body(r#"{"repository": null}"#)
-            .send()
-            .await
-            .expect("unlink");
-        assert_eq!(r.status(), 200);
+        let unlink = Some(r#"{"repository": null}"#);
+        let status = package_api(&registry.base, &auth, Method::PATCH, "app", unlink).await;
+        assert_eq!(status, 200);
         // The spare token is used once, then revoked a second later.
         assert_eq!(manifest_status(&registry.base, &spare, "new").await, 200);
         let deleted = versions(&registry.base, &auth, "deleted").await;
@@ -544,46 +537,18 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
     assert_eq!(deleted.len(), 1, "{deleted:?}");
     assert_eq!(deleted[0]["name"], old_digest.to_string());
     assert_eq!(deleted[0]["deleted_at"], deleted_at);
-    let r = reqwest::Client::new()
-        .post(format!(
-            "{}/user/packages/container/app/versions/{}/restore",
-            registry.base, deleted[0]["id"]
-        ))
-        .header("authorization", &auth)
-        .send()
-        .await
-        .expect("restore version");
-    assert_eq!(r.status(), 204);
+    let restore = format!("app/versions/{}/restore", deleted[0]["id"]);
+    let status = package_api(&registry.base, &auth, Method::POST, &restore, None).await;
+    assert_eq!(status, 204);
     assert_eq!(manifest_status(&registry.base, &auth, "old").await, 200);
     // The deleted packages: the reused name serves the new package only,
     // the free one restores with its content.
-    let status = |repo: &'static str, reference: &'static str| {
-        let (base, auth) = (registry.base.clone(), auth.clone());
-        async move {
-            reqwest::Client::new()
-                .get(format!("{base}/v2/alice/{repo}/manifests/{reference}"))
-                .header("authorization", auth)
-                .header("accept", IMAGE)
-                .send()
-                .await
-                .expect("get manifest")
-                .status()
-                .as_u16()
-        }
-    };
+    let status = |package, reference| manifest_status_in(&registry.base, &auth, package, reference);
     assert_eq!(status("reused", "r2").await, 200);
     assert_ne!(status("reused", "r1").await, 200);
     assert_ne!(status("gone", "g1").await, 200);
-    let r = reqwest::Client::new()
-        .post(format!(
-            "{}/user/packages/container/gone/restore",
-            registry.base
-        ))
-        .header("authorization", &auth)
-        .send()
-        .await
-        .expect("restore package");
-    assert_eq!(r.status(), 204);
+    let restored = package_api(&registry.base, &auth, Method::POST, "gone/restore", None);
+    assert_eq!(restored.await, 204);
     assert_eq!(status("gone", "g1").await, 200);
     // The unlink was kept: a source label pushed now links nothing.
     let client = reqwest::Client::new();
@@ -628,13 +593,31 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
 
 /// Deletes alice's package `name` through the REST API.
 async fn delete_package(base: &str, auth: &str, name: &str) {
-    let r = reqwest::Client::new()
-        .delete(format!("{base}/user/packages/container/{name}"))
-        .header("authorization", auth)
-        .send()
-        .await
-        .expect("delete package");
-    assert_eq!(r.status(), 204);
+    assert_eq!(
+        package_api(base, auth, Method::DELETE, name, None).await,
+        204
+    );
+}
+
+/// The status of `method` on `path` under alice's packages
+/// (`/user/packages/container/`) of the REST API as `auth`, sending the
+/// JSON `body` if any.
+async fn package_api(
+    base: &str,
+    auth: &str,
+    method: Method,
+    path: &str,
+    body: Option<&'static str>,
+) -> u16 {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{base}/user/packages/container/{path}"))
+        .header("authorization", auth);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body);
+    }
+    request.send().await.expect("package API").status().as_u16()
 }
 
 /// A second personal access token of alice, read only, noted `note`; the
