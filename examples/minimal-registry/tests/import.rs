@@ -488,8 +488,23 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
     let destination = Destination::new(pg.fresh_database());
     let (new, shared) = (&destination.data, &destination.args);
     let import = |lines: &[&str]| destination.import(old.path(), lines);
+    // A run that stops in the middle of a deleted package (its archived
+    // manifest unreadable for a moment), after creating it live on the
+    // destination: the next run finishes it.
+    let manifest = archived_manifest(old.path(), "alice/gone");
+    let intact = std::fs::read(&manifest).expect("read the archived manifest");
+    std::fs::write(&manifest, b"not a manifest").expect("spoil it");
+    let stopped = destination.run_import(old.path());
+    assert!(!stopped.status.success(), "{}", text(&stopped));
+    assert!(
+        String::from_utf8_lossy(&stopped.stderr).contains("deleted package alice/gone"),
+        "{}",
+        text(&stopped)
+    );
+    std::fs::write(&manifest, intact).expect("mend it");
     import(&[
-        "tokens: 3 copied, 0 already present",
+        // Personal tokens went with the accounts, before the stop.
+        "tokens: 1 copied, 2 already present",
         "source repositories: 2 (1 collaborators)",
         "4 versions; 1 deleted versions copied, 0 already present",
         "archives of deleted packages: 2 copied, 0 already present, 0 others not imported",
@@ -665,16 +680,39 @@ impl Destination {
 
     /// Imports `from`, and checks that the report says each of `lines`.
     fn import(&self, from: &Path, lines: &[&str]) {
-        let mut args = self.args.clone();
-        args.extend(["import".to_owned(), "--from".to_owned()]);
-        args.push(from.display().to_string());
-        let output = run(self.data.path(), &args);
+        let output = self.run_import(from);
         assert!(output.status.success(), "{}", text(&output));
         let report = String::from_utf8_lossy(&output.stdout).into_owned();
         for line in lines {
             assert!(report.contains(line), "{line:?} not in\n{report}");
         }
     }
+}
+
+impl Destination {
+    /// Runs an import of `from`.
+    fn run_import(&self, from: &Path) -> Output {
+        let mut args = self.args.clone();
+        args.extend(["import".to_owned(), "--from".to_owned()]);
+        args.push(from.display().to_string());
+        run(self.data.path(), &args)
+    }
+}
+
+/// The file of the one manifest archived from `repository` in the data
+/// directory `data` (the filesystem layout: `archives/KEY/origin`,
+/// `archives/KEY/_manifests/ALGORITHM/HEX`).
+fn archived_manifest(data: &Path, repository: &str) -> std::path::PathBuf {
+    for entry in std::fs::read_dir(data.join("archives")).expect("archives") {
+        let archive = entry.expect("entry").path();
+        let origin = std::fs::read_to_string(archive.join("origin")).unwrap_or_default();
+        if origin.contains(&format!("\"{repository}\"")) {
+            let sha256 = archive.join("_manifests").join("sha256");
+            let mut files = std::fs::read_dir(sha256).expect("manifests");
+            return files.next().expect("a manifest").expect("entry").path();
+        }
+    }
+    panic!("no archive of {repository}");
 }
 
 /// Imports `from` into `data`, which must fail saying `message`.
