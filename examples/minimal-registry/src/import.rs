@@ -60,6 +60,7 @@ pub struct Summary {
     deleted_versions_copied: u64,
     deleted_versions_present: u64,
     deleted_packages_copied: u64,
+    deleted_package_versions: u64,
     deleted_packages_present: u64,
 }
 
@@ -99,13 +100,14 @@ impl fmt::Display for Summary {
         )?;
         write!(
             f,
-            "packages: {} created, {} already present; {} versions; {} deleted versions copied, {} already present; deleted packages: {} copied, {} already present",
+            "packages: {} created, {} already present; {} versions; {} deleted versions copied, {} already present; deleted packages: {} copied ({} versions), {} already present",
             self.packages_created,
             self.packages_present,
             self.versions,
             self.deleted_versions_copied,
             self.deleted_versions_present,
             self.deleted_packages_copied,
+            self.deleted_package_versions,
             self.deleted_packages_present
         )
     }

@@ -506,15 +506,15 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
         // Personal tokens went with the accounts, before the stop.
         "tokens: 1 copied, 2 already present",
         "source repositories: 2 (1 collaborators)",
-        "4 versions; 1 deleted versions copied, 0 already present",
+        "2 versions; 1 deleted versions copied, 0 already present",
         "archives of deleted packages: 2 copied, 0 already present, 0 others not imported",
-        "deleted packages: 2 copied, 0 already present",
+        "deleted packages: 2 copied (2 versions), 0 already present",
     ]);
     import(&[
         "tokens: 0 copied, 3 already present",
         "2 versions; 0 deleted versions copied, 1 already present",
         "archives of deleted packages: 0 copied, 2 already present, 0 others not imported",
-        "deleted packages: 0 copied, 2 already present",
+        "deleted packages: 0 copied (0 versions), 2 already present",
     ]);
     // The same tokens, revoked and used when they were, and the same
     // repositories.

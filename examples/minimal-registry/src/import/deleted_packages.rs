@@ -93,14 +93,17 @@ impl Stores<'_> {
                     .package_versions(record.id)
                     .await
                     .map_err(|err| format!("cannot list its versions: {err}"))?;
+                // Counted apart from the versions of live packages.
+                let mut counted = Summary::default();
                 for version in &versions {
-                    copy_version(self.target_packages, name, version, summary)
+                    copy_version(self.target_packages, name, version, &mut counted)
                         .await
                         .map_err(|err| format!("version {}: {err}", version.digest))?;
                 }
+                summary.deleted_package_versions += versions.len() as u64;
                 // The name holds no content on the destination yet: live
                 // content is copied after the deleted packages.
-                self.put_content(record, name, summary).await?;
+                self.put_content(record, name).await?;
                 let copy = self
                     .target_packages
                     .delete_package(name, deleted_at)
@@ -118,7 +121,7 @@ impl Stores<'_> {
         // A run stopped between deleting the copy and archiving its
         // content: the content may be only partly under the name.
         if !placed {
-            self.put_content(record, name, summary).await?;
+            self.put_content(record, name).await?;
         }
         self.target_storage
             .archive_repository(name, &key)
@@ -168,7 +171,6 @@ impl Stores<'_> {
         &self,
         record: &PackageRecord,
         name: &RepositoryName,
-        summary: &mut Summary,
     ) -> Result<(), String> {
         let content = match self
             .source_storage
@@ -184,18 +186,13 @@ impl Stores<'_> {
                 .link_blob(name, digest)
                 .await
                 .map_err(|err| format!("cannot link blob {digest}: {err}"))?;
-            summary.blob_links += 1;
         }
-        let (manifests, referrers) =
-            put_manifests(self.target_storage, name, &content.manifests).await?;
-        summary.manifests += manifests;
-        summary.referrers += referrers;
+        put_manifests(self.target_storage, name, &content.manifests).await?;
         for (tag, digest) in &content.tags {
             self.target_storage
                 .set_tag(name, tag, digest)
                 .await
                 .map_err(|err| format!("cannot set tag {tag}: {err}"))?;
-            summary.tags += 1;
         }
         Ok(())
     }
