@@ -84,10 +84,10 @@ impl Stores<'_> {
                 summary.deleted_packages_present += 1;
                 (copy, false)
             }
-            found => {
-                if matches!(found, Found::Missing) {
-                    set_up_package(self.target_packages, record).await?;
-                }
+            // Missing, or created by a run that stopped: creating and
+            // setting it up again changes nothing done already.
+            Found::Missing | Found::Unfinished => {
+                set_up_package(self.target_packages, record).await?;
                 let versions = self
                     .source_packages
                     .package_versions(record.id)
