@@ -2,6 +2,10 @@
 //! embedded default (the data directory DIR) into the stores the current
 //! settings name, typically PostgreSQL and an object store.
 //!
+//! Deleted packages and versions awaiting purge arrive deleted, at their
+//! original time and restorable ([`deleted_packages`]); tokens keep when
+//! they were used and revoked.
+//!
 //! Everything it writes is idempotent or skipped when already present, so
 //! running it again after an interruption continues where it stopped and
 //! ends with the same result. Blobs are streamed, never held whole, and

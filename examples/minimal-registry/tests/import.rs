@@ -1,6 +1,8 @@
 //! `minimal-registry import --from DIR`: a registry that ran on its data
 //! directory, copied into PostgreSQL and a blob store, serves the same
-//! images, referrers and tokens; a second run changes nothing.
+//! images, referrers and tokens, keeps deleted versions and packages
+//! restorable and revoked tokens revoked when they were; a second run
+//! changes nothing, and a stopped run is finished by the next.
 
 mod common;
 
