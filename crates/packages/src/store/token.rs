@@ -69,9 +69,12 @@ pub trait TokenStore: Send + Sync {
     /// Which answers the whole store gives now, for callers that keep
     /// conclusions drawn from them (a registry remembering that a token
     /// may pull a repository): while two calls return the same
-    /// [`Revision`], every answer of the store between them may be taken
-    /// as unchanged; a change made through the store, one reported to it,
-    /// or the end of its reuse period gives a new one. `None` (the
+    /// [`Revision`], an answer about something that exists may be taken
+    /// as unchanged (as stale as the store's own answers may be, and no
+    /// more); a change made through the store, one reported to it, or the
+    /// end of its reuse period gives a new one. Not an answer that
+    /// something is missing: it may appear at any moment through another
+    /// writer, so do not keep conclusions drawn from one. `None` (the
     /// default) when the store cannot say so: keep nothing.
     /// [`CachedStore`](crate::CachedStore) gives one.
     fn revision(&self) -> Option<Revision> {
