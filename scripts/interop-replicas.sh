@@ -24,8 +24,10 @@
 # postgresql, python3-venv (moto goes into target/moto-venv unless
 # WHARF_MOTO names a moto_server; the ORAS SDK into target/interop-venv
 # unless INTEROP_VENV names one). Environment: WHARF_BIN (a prebuilt
-# minimal-registry), BIG_BLOB_MIB (interop.sh's large blob, default 1024),
-# KEEP_TMP=1 (keep the temp dirs).
+# minimal-registry), BIG_BLOB_MIB (interop.sh's large blob; 256 here, in
+# four chunks that cross the replicas: interop.sh alone pushes 1024 MiB to
+# the filesystem, and moto holds a blob three times over on disk while it
+# assembles it), KEEP_TMP=1 (keep the temp dirs).
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -50,6 +52,7 @@ summary() {
 # every server stopped.
 on_exit() {
   local rc=$? log
+  ((rc == 0)) || srv_log_tails 40
   srv_cleanup
   if ((rc != 0)); then
     for log in "${WORK:-}"/*/replica-*.log "${WORK:-}"/*/nginx/error.log; do reg_log_tail "$log" 15; done
@@ -252,7 +255,7 @@ section "interop.sh against two replicas with --no-auth"
 deploy open --no-auth
 check_turns
 : >"$DEPLOYMENT/nginx/access.log"
-run_script interop --registry "$LB"
+BIG_BLOB_MIB=${BIG_BLOB_MIB:-256} run_script interop --registry "$LB"
 check_share interop.sh
 undeploy
 

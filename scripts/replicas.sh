@@ -40,6 +40,7 @@ summary() { printf '\nall %d checks passed in %ds\n' "$CHECKS" "$((SECONDS - STA
 # On failure, the end of each replica's log; always, every server stopped.
 on_exit() {
   local rc=$? r
+  ((rc == 0)) || srv_log_tails 40
   srv_cleanup
   if ((rc != 0)); then
     for r in a b c; do reg_log_tail "${WORK:-}/$r.log" 15; done

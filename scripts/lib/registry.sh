@@ -169,7 +169,7 @@ reg_cleanup() {
 # failed check shows of the registry's side.
 reg_log_tail() {
   [[ -f $1 ]] || return 0
-  printf '\nlast lines of the registry log (%s):\n' "$1" >&2
+  printf '\nlast lines of %s:\n' "$1" >&2
   tail -n "$2" "$1" | sed 's/\x1b\[[0-9;]*m//g' | cut -c 1-400 >&2 || true
 }
 

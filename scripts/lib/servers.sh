@@ -7,6 +7,7 @@
 
 SRV_PG_DIRS=()
 SRV_PG_RUN=()
+SRV_LOGS=()
 
 # srv_missing_packages: the Debian packages these servers need that are not
 # installed (postgresql; python3-venv for moto's environment), one a line,
@@ -76,14 +77,18 @@ srv_moto_server() {
 }
 
 # srv_start_s3 VAR: moto's S3 server on a free port; stores its endpoint
-# (http://127.0.0.1:PORT) in VAR.
+# (http://127.0.0.1:PORT) in VAR. Moto spills objects over 16 MiB to
+# temporary files: they go to its own temp dir (removed with it), and its
+# log is one of srv_log_tails'.
 srv_start_s3() {
   local port log srv_moto
   port="$(reg_free_port)"
   reg_mktemp moto srv_moto
   log="$srv_moto/moto.log"
-  "$(srv_moto_server)" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+  mkdir -p "$srv_moto/tmp"
+  TMPDIR="$srv_moto/tmp" "$(srv_moto_server)" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
   REG_PIDS+=("$!")
+  SRV_LOGS+=("$log")
   for _ in $(seq 150); do
     curl -s -o /dev/null "http://127.0.0.1:$port/" && break
     sleep 0.2
@@ -97,6 +102,16 @@ srv_make_bucket() {
   local code
   code="$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H 'Content-Type: application/octet-stream' "$1/$2")"
   [[ $code == 200 ]] || reg_die "creating bucket $2 at $1 answered $code"
+}
+
+# srv_log_tails LINES: on a failure, the last LINES lines of each shared
+# server's log (moto's, PostgreSQL's) and the free space of the temp dirs
+# (a full disk shows up first as a 500 from moto).
+srv_log_tails() {
+  local log dir
+  for log in "${SRV_LOGS[@]}"; do reg_log_tail "$log" "$1"; done
+  for dir in "${SRV_PG_DIRS[@]}"; do reg_log_tail "$dir/log" "$1"; done
+  df -h "${TMPDIR:-/tmp}" >&2 || true
 }
 
 # srv_cleanup: stop the PostgreSQL clusters started here.
