@@ -1,6 +1,7 @@
 use async_trait::async_trait;
 use wharf_reference::Digest;
 
+use crate::collect::{unsupported, BlobEntry};
 use crate::error::Result;
 use crate::page::{Page, PageRequest};
 use crate::range::{BlobContent, ByteRange};
@@ -44,4 +45,55 @@ pub trait BlobStore: Send + Sync {
     /// form, `algorithm:encoded`), for garbage collection: follow
     /// [`Page::next_last`] until it is `None` to see them all.
     async fn list_blobs(&self, page: &PageRequest) -> Result<Page<Digest>>;
+
+    /// A reference to the blob has just been made (a link, by a backend
+    /// whose links live in another store, as [`Composite`](crate::Composite)
+    /// makes them): its size once it is stored and not condemned, or
+    /// [`Error::BlobNotFound`](crate::Error::BlobNotFound). A condemned
+    /// blob is taken back, or its verdict awaited (see [the
+    /// protocol](crate::collect)). Without garbage collection, the same
+    /// as [`blob_size`](BlobStore::blob_size).
+    async fn claim_blob(&self, digest: &Digest) -> Result<u64> {
+        self.blob_size(digest).await
+    }
+
+    /// A page of the stored blobs with their sizes and times, in digest
+    /// order, for garbage collection. Condemned blobs are not listed.
+    async fn list_blob_entries(&self, page: &PageRequest) -> Result<Page<BlobEntry>> {
+        let _ = page;
+        Err(unsupported())
+    }
+
+    /// Condemns the blob (see [the protocol](crate::collect)): it stays
+    /// stored but hidden, so that a backend taking a new reference to it
+    /// notices, until [`pardon_blob`](BlobStore::pardon_blob) or
+    /// [`execute_blob`](BlobStore::execute_blob). False if the blob is not
+    /// stored; true if it is condemned now (or was already).
+    async fn condemn_blob(&self, digest: &Digest) -> Result<bool> {
+        let _ = digest;
+        Err(unsupported())
+    }
+
+    /// Takes a condemned blob back: stored and visible as before. Nothing
+    /// to do if it is not condemned (pardoned meanwhile, or executed).
+    async fn pardon_blob(&self, digest: &Digest) -> Result<()> {
+        let _ = digest;
+        Err(unsupported())
+    }
+
+    /// Deletes a condemned blob for good. False if it was not condemned any
+    /// more (pardoned meanwhile by a backend that took a reference to it):
+    /// nothing is deleted then. Call it only after recounting the blob's
+    /// links found none.
+    async fn execute_blob(&self, digest: &Digest) -> Result<bool> {
+        let _ = digest;
+        Err(unsupported())
+    }
+
+    /// A page of the condemned blobs, in digest order: what an interrupted
+    /// collection left for the next one to recount.
+    async fn condemned_blobs(&self, page: &PageRequest) -> Result<Page<Digest>> {
+        let _ = page;
+        Err(unsupported())
+    }
 }

@@ -179,6 +179,14 @@ pub enum Error {
         detail: String,
     },
 
+    /// The backend does not implement an optional operation (garbage
+    /// collection's, for a backend written before they existed).
+    #[error("this storage backend does not support {operation}")]
+    Unsupported {
+        /// The operation, such as `garbage collection`.
+        operation: &'static str,
+    },
+
     /// A database record could not be read back as what this crate wrote
     /// there: the database was edited by hand or written by an
     /// incompatible program. The [`Corrupt`](Error::Corrupt) of a

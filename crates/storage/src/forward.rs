@@ -105,6 +105,12 @@ macro_rules! trait_methods {
             fn put_blob(digest: &wharf_reference::Digest, body: $crate::ChunkStream) -> u64;
             fn delete_blob(digest: &wharf_reference::Digest) -> ();
             fn list_blobs(page: &$crate::PageRequest) -> $crate::Page<wharf_reference::Digest>;
+            fn claim_blob(digest: &wharf_reference::Digest) -> u64;
+            fn list_blob_entries(page: &$crate::PageRequest) -> $crate::Page<$crate::BlobEntry>;
+            fn condemn_blob(digest: &wharf_reference::Digest) -> bool;
+            fn pardon_blob(digest: &wharf_reference::Digest) -> ();
+            fn execute_blob(digest: &wharf_reference::Digest) -> bool;
+            fn condemned_blobs(page: &$crate::PageRequest) -> $crate::Page<wharf_reference::Digest>;
         }
     };
     (UploadStore => $callback:ident! { $($args:tt)* }) => {
@@ -142,6 +148,9 @@ macro_rules! trait_methods {
             fn restore_repository(key: &$crate::ArchiveKey, repository: &wharf_reference::RepositoryName) -> ();
             fn delete_archive(key: &$crate::ArchiveKey) -> ();
             fn list_archives(page: &$crate::PageRequest) -> $crate::Page<$crate::Archive>;
+            fn confirm_link(repository: &wharf_reference::RepositoryName, digest: &wharf_reference::Digest) -> bool;
+            fn unlink_blob_unused_since(repository: &wharf_reference::RepositoryName, digest: &wharf_reference::Digest, cutoff: std::time::SystemTime) -> bool;
+            fn link_counts(digests: &[wharf_reference::Digest]) -> std::collections::HashMap<wharf_reference::Digest, u64>;
         }
     };
 }

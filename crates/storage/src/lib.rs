@@ -138,6 +138,7 @@ mod archive;
 mod blob;
 #[cfg(feature = "cache")]
 mod cached;
+pub mod collect;
 mod composite;
 mod error;
 mod forward;
@@ -169,6 +170,7 @@ pub use blob::BlobStore;
 #[cfg(feature = "cache")]
 #[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use cached::{CacheOptions, CachedStorage};
+pub use collect::BlobEntry;
 pub use composite::Composite;
 pub use error::{Error, Result};
 #[cfg(feature = "fs")]

@@ -1,7 +1,11 @@
+use std::collections::HashMap;
+use std::time::SystemTime;
+
 use async_trait::async_trait;
 use wharf_reference::{Digest, RepositoryName, Tag};
 
 use crate::archive::{Archive, ArchiveKey};
+use crate::collect::unsupported;
 use crate::error::Result;
 use crate::forward::forward;
 use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
@@ -36,7 +40,10 @@ pub trait RepositoryStore: Send + Sync {
     /// Idempotent. This is also how a cross-repository mount is made (no
     /// bytes are copied; the caller decides whether the mount is allowed).
     /// [`Error::BlobNotFound`](crate::Error::BlobNotFound) if the blob is not
-    /// stored.
+    /// stored. Linking again counts as using the link (as
+    /// [`confirm_link`](RepositoryStore::confirm_link) does). The link is
+    /// made before the blob is looked at, as [the garbage-collection
+    /// protocol](crate::collect) requires.
     async fn link_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()>;
 
     /// Whether `repository` may serve the blob. False for unknown
@@ -179,6 +186,41 @@ pub trait RepositoryStore: Send + Sync {
     /// A page of the archives, in key order (`page.last` is an archive
     /// key, as [`Page::next_last`]`.key` gives it).
     async fn list_archives(&self, page: &PageRequest) -> Result<Page<Archive>>;
+
+    /// Whether `repository` links the blob, as
+    /// [`is_blob_linked`](RepositoryStore::is_blob_linked) answers, and if
+    /// it does, marks the link used now: a garbage collection whose cutoff
+    /// is earlier then keeps it. A manifest push confirms the link of each
+    /// blob it references before storing the manifest (see [the
+    /// protocol](crate::collect)).
+    async fn confirm_link(&self, repository: &RepositoryName, digest: &Digest) -> Result<bool> {
+        let _ = (repository, digest);
+        Err(unsupported())
+    }
+
+    /// Removes the link of `repository` to the blob if it was neither made
+    /// nor used ([`link_blob`](RepositoryStore::link_blob),
+    /// [`confirm_link`](RepositoryStore::confirm_link)) at or after
+    /// `cutoff`, in one atomic step with those two; true if it went. False
+    /// if there was no link, or a recent one.
+    async fn unlink_blob_unused_since(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        cutoff: SystemTime,
+    ) -> Result<bool> {
+        let _ = (repository, digest, cutoff);
+        Err(unsupported())
+    }
+
+    /// How many repositories, live or archived, link each of `digests`;
+    /// a digest no repository links is left out. Garbage collection's
+    /// recount of condemned blobs: it must see every link made before it
+    /// was asked.
+    async fn link_counts(&self, digests: &[Digest]) -> Result<HashMap<Digest, u64>> {
+        let _ = digests;
+        Err(unsupported())
+    }
 }
 
 // A shared store is a store: `Composite<ObjectStorage, Arc<M>>` lets

@@ -1,17 +1,16 @@
 //! [`BlobStore`] for [`MemoryStorage`].
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use futures::{stream, StreamExt};
 use wharf_reference::{Digest, Digester};
 
+use crate::collect::BlobEntry;
 use crate::error::{Error, Result};
 use crate::page::{Page, PageRequest};
 use crate::range::{self, BlobContent, ByteRange};
 use crate::{BlobStore, ChunkStream};
 
-use super::{page_of_keys, Blob, MemoryStorage};
+use super::{after_bound, page_of_keys, Blob, MemoryStorage};
 
 #[async_trait]
 impl BlobStore for MemoryStorage {
@@ -70,7 +69,7 @@ impl BlobStore for MemoryStorage {
         self.state()
             .blobs
             .entry(digest.clone())
-            .or_insert_with(|| Arc::new(Blob { chunks, size }));
+            .or_insert_with(|| Blob::new(chunks, size));
         Ok(size)
     }
 
@@ -84,5 +83,38 @@ impl BlobStore for MemoryStorage {
 
     async fn list_blobs(&self, page: &PageRequest) -> Result<Page<Digest>> {
         Ok(page_of_keys(&self.state().blobs, page))
+    }
+
+    async fn list_blob_entries(&self, page: &PageRequest) -> Result<Page<BlobEntry>> {
+        let state = self.state();
+        let after = state.blobs.range::<str, _>(after_bound(page));
+        Ok(Page::from_sorted(
+            after.map(|(digest, blob)| BlobEntry::new(digest.clone(), blob.size, blob.stored)),
+            page,
+        ))
+    }
+
+    async fn condemn_blob(&self, digest: &Digest) -> Result<bool> {
+        let mut state = self.state();
+        match state.blobs.remove(digest) {
+            Some(blob) => {
+                state.condemned.insert(digest.clone(), blob);
+                Ok(true)
+            }
+            None => Ok(state.condemned.contains_key(digest)),
+        }
+    }
+
+    async fn pardon_blob(&self, digest: &Digest) -> Result<()> {
+        self.state().take_back(digest);
+        Ok(())
+    }
+
+    async fn execute_blob(&self, digest: &Digest) -> Result<bool> {
+        Ok(self.state().condemned.remove(digest).is_some())
+    }
+
+    async fn condemned_blobs(&self, page: &PageRequest) -> Result<Page<Digest>> {
+        Ok(page_of_keys(&self.state().condemned, page))
     }
 }

@@ -4,7 +4,7 @@ mod blobs;
 mod repositories;
 mod uploads;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
@@ -38,6 +38,9 @@ pub struct MemoryStorage {
 #[derive(Debug, Default)]
 struct State {
     blobs: BTreeMap<Digest, Arc<Blob>>,
+    /// Blobs condemned by garbage collection: out of `blobs` until
+    /// pardoned (or taken back by a new link) or executed.
+    condemned: BTreeMap<Digest, Arc<Blob>>,
     repositories: BTreeMap<RepositoryName, Repository>,
     uploads: HashMap<UploadId, Arc<futures::lock::Mutex<Session>>>,
     /// Archived repositories: where their content came from, and it.
@@ -48,11 +51,23 @@ struct State {
 struct Blob {
     chunks: Vec<Bytes>,
     size: u64,
+    stored: SystemTime,
+}
+
+impl Blob {
+    fn new(chunks: Vec<Bytes>, size: u64) -> Arc<Blob> {
+        Arc::new(Blob {
+            chunks,
+            size,
+            stored: SystemTime::now(),
+        })
+    }
 }
 
 #[derive(Debug, Default)]
 struct Repository {
-    links: BTreeSet<Digest>,
+    /// Linked blobs, with when each link was last made or confirmed.
+    links: BTreeMap<Digest, SystemTime>,
     manifests: BTreeMap<Digest, Manifest>,
     tags: BTreeMap<Tag, Digest>,
     /// subject -> referring manifest -> its descriptor
@@ -216,7 +231,15 @@ impl State {
             .entry(repository.clone())
             .or_default()
             .links
-            .insert(digest.clone());
+            .insert(digest.clone(), SystemTime::now());
+    }
+
+    /// Takes a condemned blob back into `blobs`, for a new reference to it
+    /// (the garbage-collection protocol: whoever links it first wins).
+    fn take_back(&mut self, digest: &Digest) {
+        if let Some(blob) = self.condemned.remove(digest) {
+            self.blobs.entry(digest.clone()).or_insert(blob);
+        }
     }
 
     fn repository(&self, name: &RepositoryName) -> Result<&Repository> {

@@ -1,6 +1,9 @@
 //! [`RepositoryStore`] for [`MemoryStorage`]: links, manifests, tags,
 //! referrers, the catalog and archives.
 
+use std::collections::HashMap;
+use std::time::SystemTime;
+
 use async_trait::async_trait;
 use wharf_reference::{Digest, RepositoryName, Tag};
 
@@ -16,8 +19,11 @@ use super::{after_bound, page_of_keys, Manifest, MemoryStorage, Repository};
 impl RepositoryStore for MemoryStorage {
     async fn link_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
         let mut state = self.state();
-        if !self.external_blobs && !state.blobs.contains_key(digest) {
-            return Err(Error::BlobNotFound(digest.clone()));
+        if !self.external_blobs {
+            state.take_back(digest);
+            if !state.blobs.contains_key(digest) {
+                return Err(Error::BlobNotFound(digest.clone()));
+            }
         }
         state.link(repository, digest);
         Ok(())
@@ -28,7 +34,7 @@ impl RepositoryStore for MemoryStorage {
             .state()
             .repositories
             .get(repository)
-            .is_some_and(|r| r.links.contains(digest)))
+            .is_some_and(|r| r.links.contains_key(digest)))
     }
 
     async fn unlink_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
@@ -36,7 +42,7 @@ impl RepositoryStore for MemoryStorage {
             .state()
             .repositories
             .get_mut(repository)
-            .is_some_and(|r| r.links.remove(digest));
+            .is_some_and(|r| r.links.remove(digest).is_some());
         if removed {
             Ok(())
         } else {
@@ -54,7 +60,7 @@ impl RepositoryStore for MemoryStorage {
     ) -> Result<Page<Digest>> {
         Ok(self.page_in(repository, |r| {
             let after = r.links.range::<str, _>(after_bound(page));
-            Page::from_sorted(after.cloned(), page)
+            Page::from_sorted(after.map(|(digest, _)| digest.clone()), page)
         }))
     }
 
@@ -263,5 +269,50 @@ impl RepositoryStore for MemoryStorage {
             .iter()
             .map(|(key, (repository, _))| Archive::new(key.clone(), repository.clone()));
         Ok(Page::from_sorted_by(archives, page, |a| a.key.as_str()))
+    }
+
+    async fn confirm_link(&self, repository: &RepositoryName, digest: &Digest) -> Result<bool> {
+        let mut state = self.state();
+        let link = state
+            .repositories
+            .get_mut(repository)
+            .and_then(|r| r.links.get_mut(digest));
+        Ok(link.map(|at| *at = SystemTime::now()).is_some())
+    }
+
+    async fn unlink_blob_unused_since(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        cutoff: SystemTime,
+    ) -> Result<bool> {
+        let mut state = self.state();
+        let Some(repo) = state.repositories.get_mut(repository) else {
+            return Ok(false);
+        };
+        match repo.links.get(digest) {
+            Some(at) if *at < cutoff => {
+                repo.links.remove(digest);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn link_counts(&self, digests: &[Digest]) -> Result<HashMap<Digest, u64>> {
+        let state = self.state();
+        let repositories = state
+            .repositories
+            .values()
+            .chain(state.archives.values().map(|(_, repo)| repo));
+        let mut counts = HashMap::new();
+        for repo in repositories {
+            for digest in digests {
+                if repo.links.contains_key(digest) {
+                    *counts.entry(digest.clone()).or_insert(0) += 1;
+                }
+            }
+        }
+        Ok(counts)
     }
 }

@@ -127,11 +127,12 @@ impl UploadStore for MemoryStorage {
                 actual,
             });
         }
+        state.link(repository, expected);
+        state.take_back(expected);
         state
             .blobs
             .entry(expected.clone())
-            .or_insert_with(|| Arc::new(Blob { chunks, size }));
-        state.link(repository, expected);
+            .or_insert_with(|| Blob::new(chunks, size));
         Ok(size)
     }
 
