@@ -15,8 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::Mutex;
 use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
 
 use rand::{Rng, SeedableRng};
 use wharf_reference::Digest;
@@ -157,8 +157,18 @@ impl Backend {
                 let url = format!(
                     "{endpoint}/{bucket}?list-type=2&max-keys=1000&prefix={prefix}/blobs/sha256/"
                 );
-                let body = client.get(url).send().await.expect("list").text().await.expect("body");
-                assert!(!body.contains("<IsTruncated>true"), "more than a page of blobs");
+                let body = client
+                    .get(url)
+                    .send()
+                    .await
+                    .expect("list")
+                    .text()
+                    .await
+                    .expect("body");
+                assert!(
+                    !body.contains("<IsTruncated>true"),
+                    "more than a page of blobs"
+                );
                 body.split("<Key>")
                     .skip(1)
                     .filter_map(|rest| rest.split("</Key>").next())
@@ -181,7 +191,11 @@ fn files_under(dir: &Path) -> BTreeSet<String> {
         if shard.file_name().to_string_lossy().starts_with('.') {
             continue;
         }
-        for file in std::fs::read_dir(shard.path()).into_iter().flatten().flatten() {
+        for file in std::fs::read_dir(shard.path())
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
             let name = file.file_name().to_string_lossy().into_owned();
             if !name.starts_with('.') && file.path().is_file() {
                 found.insert(format!("sha256:{name}"));
@@ -273,12 +287,22 @@ async fn stress(backend: Backend, kill: bool) {
     // referenced (an interrupted one's condemned blobs resolved too).
     tokio::time::sleep(GRACE_PLUS).await;
     let output = backend.gc(GRACE, false).wait_with_output().expect("gc");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stored = backend.stored_blobs(&traffic.client).await;
     let missing: Vec<_> = referenced.difference(&stored).collect();
     let extra: Vec<_> = stored.difference(&referenced).collect();
-    assert!(missing.is_empty(), "referenced blobs not stored: {missing:?}");
-    assert!(extra.is_empty(), "unreferenced blobs left after a last collection: {extra:?}");
+    assert!(
+        missing.is_empty(),
+        "referenced blobs not stored: {missing:?}"
+    );
+    assert!(
+        extra.is_empty(),
+        "unreferenced blobs left after a last collection: {extra:?}"
+    );
     // And the registry still serves it all.
     verify_pullable(&traffic).await;
 
@@ -343,7 +367,10 @@ async fn push_loop(traffic: Arc<Traffic>, bases: Arc<Vec<Vec<u8>>>, pusher: usiz
     while !traffic.stop.load(Ordering::SeqCst) {
         let base = bases[rng.random_range(0..bases.len())].clone();
         let layer: Vec<u8> = (0..16 * 1024).map(|_| rng.random()).collect();
-        let config = format!(r#"{{"pusher":{pusher},"image":{i},"nonce":{}}}"#, rng.random::<u64>());
+        let config = format!(
+            r#"{{"pusher":{pusher},"image":{i},"nonce":{}}}"#,
+            rng.random::<u64>()
+        );
         let manifest = image_manifest(config.as_bytes(), &[&base, &layer]);
         let digest = Digest::sha256(&manifest).to_string();
         let tag = format!("t{}", i % 4);
@@ -374,7 +401,8 @@ async fn push_loop(traffic: Arc<Traffic>, bases: Arc<Vec<Vec<u8>>>, pusher: usiz
             Digest::sha256(&layer).to_string(),
         ];
         let mut book = traffic.book.lock().await;
-        book.alive.insert((repo.clone(), digest.clone()), (manifest, blobs));
+        book.alive
+            .insert((repo.clone(), digest.clone()), (manifest, blobs));
         book.tags.insert((repo.clone(), tag), digest);
         drop(book);
         traffic.pushes.fetch_add(1, Ordering::SeqCst);
@@ -395,7 +423,13 @@ async fn delete_loop(traffic: Arc<Traffic>, seed: u64) {
             continue;
         };
         let url = format!("{}/v2/{repo}/manifests/{digest}", traffic.base);
-        let status = traffic.client.delete(url).send().await.expect("DELETE").status();
+        let status = traffic
+            .client
+            .delete(url)
+            .send()
+            .await
+            .expect("DELETE")
+            .status();
         assert_eq!(status, 202, "DELETE {repo}@{digest}");
         book.alive.remove(&(repo.clone(), digest.clone()));
         book.tags.retain(|(r, _), d| !(r == &repo && d == &digest));
@@ -464,17 +498,30 @@ async fn upload(traffic: &Traffic, repo: &str, blob: &[u8]) {
     let digest = Digest::sha256(blob);
     let response = traffic
         .client
-        .post(format!("{}/v2/{repo}/blobs/uploads/?digest={digest}", traffic.base))
+        .post(format!(
+            "{}/v2/{repo}/blobs/uploads/?digest={digest}",
+            traffic.base
+        ))
         .header("content-type", "application/octet-stream")
         .body(blob.to_vec())
         .send()
         .await
         .expect("upload");
     let status = response.status();
-    assert_eq!(status, 201, "upload {digest} to {repo}: {}", response.text().await.unwrap_or_default());
+    assert_eq!(
+        status,
+        201,
+        "upload {digest} to {repo}: {}",
+        response.text().await.unwrap_or_default()
+    );
 }
 
-async fn put_manifest(traffic: &Traffic, repo: &str, tag: &str, manifest: &[u8]) -> reqwest::Response {
+async fn put_manifest(
+    traffic: &Traffic,
+    repo: &str,
+    tag: &str,
+    manifest: &[u8],
+) -> reqwest::Response {
     traffic
         .client
         .put(format!("{}/v2/{repo}/manifests/{tag}", traffic.base))
@@ -512,9 +559,17 @@ async fn verify_pullable(traffic: &Traffic) -> BTreeSet<String> {
                 .send()
                 .await
                 .expect("GET blob");
-            assert_eq!(response.status(), 200, "{repo}: blob {blob} of {digest} is gone");
+            assert_eq!(
+                response.status(),
+                200,
+                "{repo}: blob {blob} of {digest} is gone"
+            );
             let body = response.bytes().await.expect("blob body");
-            assert_eq!(&Digest::sha256(&body).to_string(), blob, "{repo}: blob {blob} corrupt");
+            assert_eq!(
+                &Digest::sha256(&body).to_string(),
+                blob,
+                "{repo}: blob {blob} corrupt"
+            );
         }
     }
     for ((repo, tag), digest) in &tags {
@@ -526,7 +581,10 @@ async fn verify_pullable(traffic: &Traffic) -> BTreeSet<String> {
             .await
             .expect("HEAD tag");
         assert_eq!(response.status(), 200, "{repo}:{tag}");
-        let at = response.headers().get("docker-content-digest").and_then(|v| v.to_str().ok());
+        let at = response
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok());
         assert_eq!(at, Some(digest.as_str()), "{repo}:{tag} moved");
     }
     referenced
