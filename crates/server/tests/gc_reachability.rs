@@ -1,7 +1,9 @@
 //! Garbage collection: what a reachable manifest keeps, what goes, and
-//! that a dry run reports exactly what a collection then removes. Every
-//! collection here runs through `collect`, which runs a dry run first and
-//! checks it changed nothing and predicted the real run's figures.
+//! that a dry run reports exactly what a collection then removes, in
+//! memory and on disk. Every collection here runs through `collect`,
+//! which runs a dry run first and checks that it changed nothing and
+//! predicted the real run's figures, and that those figures are what left
+//! the storage.
 
 mod common;
 
@@ -155,9 +157,8 @@ async fn delete_manifest(server: &TestServer, repo: &str, digest: &Digest) {
     assert_eq!(reply.status, 202, "delete {repo}@{digest}: {reply:?}");
 }
 
-#[tokio::test]
-async fn a_tagged_image_keeps_its_config_and_layers() {
-    let server = start(Backend::Memory).await;
+async fn a_tagged_image_keeps_its_config_and_layers(backend: Backend) {
+    let server = start(backend).await;
     let image = push_image(&server, "acme/app", Some("1.0"), "a", &[b"base", b"app"]).await;
     let stray = server.push_blob("acme/app", b"never referenced").await;
     let report = collect(&server).await;
@@ -167,18 +168,16 @@ async fn a_tagged_image_keeps_its_config_and_layers() {
     assert_eq!((report.repositories_scanned, report.manifests_read), (1, 1));
 }
 
-#[tokio::test]
-async fn an_untagged_manifest_is_a_version_and_keeps_its_blobs() {
-    let server = start(Backend::Memory).await;
+async fn an_untagged_manifest_is_a_version_and_keeps_its_blobs(backend: Backend) {
+    let server = start(backend).await;
     let image = push_image(&server, "acme/app", None, "untagged", &[b"layer"]).await;
     let report = collect(&server).await;
     assert_blobs(&server, &image.blobs(), &[]).await;
     assert_eq!((report.links_removed, report.blobs_removed), (0, 0));
 }
 
-#[tokio::test]
-async fn an_index_of_indexes_keeps_every_grandchilds_layers() {
-    let server = start(Backend::Memory).await;
+async fn an_index_of_indexes_keeps_every_grandchilds_layers(backend: Backend) {
+    let server = start(backend).await;
     let amd = push_image(&server, "acme/multi", None, "amd64", &[b"amd64 layer"]).await;
     let arm = push_image(&server, "acme/multi", None, "arm64", &[b"arm64 layer"]).await;
     let inner = index(&[(&amd.manifest, amd.size, "amd64"), (&arm.manifest, arm.size, "arm64")]);
@@ -199,9 +198,8 @@ async fn an_index_of_indexes_keeps_every_grandchilds_layers() {
     assert_eq!(pulled.status, 200);
 }
 
-#[tokio::test]
-async fn a_referrers_chain_keeps_each_referrers_blobs() {
-    let server = start(Backend::Memory).await;
+async fn a_referrers_chain_keeps_each_referrers_blobs(backend: Backend) {
+    let server = start(backend).await;
     let repo = "acme/signed";
     let image = push_image(&server, repo, Some("1.0"), "image", &[b"image layer"]).await;
     // An SBOM of the image, and a signature of the SBOM, each with a
@@ -229,9 +227,8 @@ async fn a_referrers_chain_keeps_each_referrers_blobs() {
     assert_blobs(&server, &kept.iter().collect::<Vec<_>>(), &[]).await;
 }
 
-#[tokio::test]
-async fn a_blob_shared_by_two_repositories_goes_with_the_last_reference() {
-    let server = start(Backend::Memory).await;
+async fn a_blob_shared_by_two_repositories_goes_with_the_last_reference(backend: Backend) {
+    let server = start(backend).await;
     let a = push_image(&server, "acme/a", Some("1"), "a", &[b"shared base", b"only a"]).await;
     let b = push_image(&server, "acme/b", Some("1"), "b", &[b"shared base", b"only b"]).await;
     let shared = &a.layers[0];
@@ -251,9 +248,8 @@ async fn a_blob_shared_by_two_repositories_goes_with_the_last_reference() {
     assert_blobs(&server, &[], &b.blobs()).await;
 }
 
-#[tokio::test]
-async fn an_archived_repository_keeps_its_blobs_until_its_archive_is_deleted() {
-    let server = start(Backend::Memory).await;
+async fn an_archived_repository_keeps_its_blobs_until_its_archive_is_deleted(backend: Backend) {
+    let server = start(backend).await;
     let storage = server.registry.storage().clone();
     let gone = push_image(&server, "acme/gone", Some("1"), "gone", &[b"shared", b"unique"]).await;
     let stays = push_image(&server, "acme/stays", Some("1"), "stays", &[b"shared"]).await;
@@ -271,9 +267,8 @@ async fn an_archived_repository_keeps_its_blobs_until_its_archive_is_deleted() {
     assert_blobs(&server, &stays.blobs(), &[&gone.config, &gone.layers[1]]).await;
 }
 
-#[tokio::test]
-async fn an_uploaded_blob_never_referenced_goes_after_the_grace_period() {
-    let server = start(Backend::Memory).await;
+async fn an_uploaded_blob_never_referenced_goes_after_the_grace_period(backend: Backend) {
+    let server = start(backend).await;
     let digest = server.push_blob("acme/app", b"pushed, no manifest yet").await;
     let report = collect_with_grace(&server, Duration::from_secs(3600)).await;
     assert_eq!((report.links_removed, report.blobs_removed), (0, 0));
@@ -284,9 +279,8 @@ async fn an_uploaded_blob_never_referenced_goes_after_the_grace_period() {
     assert_blobs(&server, &[], &[&digest]).await;
 }
 
-#[tokio::test]
-async fn a_repository_with_a_manifest_that_cannot_be_parsed_keeps_all_its_links() {
-    let server = start(Backend::Memory).await;
+async fn a_repository_with_a_manifest_that_cannot_be_parsed_keeps_all_its_links(backend: Backend) {
+    let server = start(backend).await;
     let storage = server.registry.storage();
     let name: RepositoryName = "acme/odd".parse().expect("name");
     let digest = server.push_blob("acme/odd", b"kept anyway").await;
@@ -307,9 +301,8 @@ async fn a_repository_with_a_manifest_that_cannot_be_parsed_keeps_all_its_links(
 /// cutoff keeps them whatever the collector decided earlier; an unlink
 /// that comes first makes the push fail instead of storing a manifest
 /// whose blob may go.
-#[tokio::test]
-async fn a_manifest_push_racing_an_unlink_never_stores_a_manifest_without_its_blobs() {
-    let server = start(Backend::Memory).await;
+async fn a_manifest_push_racing_an_unlink_never_stores_a_manifest_without_its_blobs(backend: Backend) {
+    let server = start(backend).await;
     let storage = server.registry.storage();
     let name: RepositoryName = "acme/race".parse().expect("name");
     let config = br#"{"architecture":"amd64","os":"linux"}"#;
@@ -344,9 +337,8 @@ async fn a_manifest_push_racing_an_unlink_never_stores_a_manifest_without_its_bl
 
 /// A mount answered 201 because the blob is already linked promises the
 /// blob to the next manifest push: it confirms the link.
-#[tokio::test]
-async fn a_mount_of_a_linked_blob_confirms_its_link() {
-    let server = start(Backend::Memory).await;
+async fn a_mount_of_a_linked_blob_confirms_its_link(backend: Backend) {
+    let server = start(backend).await;
     let storage = server.registry.storage();
     let name: RepositoryName = "acme/app".parse().expect("name");
     let digest = server.push_blob("acme/app", b"layer").await;
@@ -371,9 +363,8 @@ async fn a_mount_of_a_linked_blob_confirms_its_link() {
 
 /// A collection interrupted after condemning blobs is continued by the
 /// next: a condemned blob that has a link is pardoned, the others go.
-#[tokio::test]
-async fn the_next_collection_finishes_what_an_interrupted_one_condemned() {
-    let server = start(Backend::Memory).await;
+async fn the_next_collection_finishes_what_an_interrupted_one_condemned(backend: Backend) {
+    let server = start(backend).await;
     let storage = server.registry.storage();
     let image = push_image(&server, "acme/app", Some("1"), "app", &[b"layer"]).await;
     let stray = server.push_blob("acme/other", b"stray").await;
@@ -392,9 +383,8 @@ async fn the_next_collection_finishes_what_an_interrupted_one_condemned() {
     assert_eq!(pulled.status, 200, "pardoned and served");
 }
 
-#[tokio::test]
-async fn collections_show_on_metrics() {
-    let server = start(Backend::Memory).await;
+async fn collections_show_on_metrics(backend: Backend) {
+    let server = start(backend).await;
     server.push_blob("acme/app", b"0123456789").await;
     collect(&server).await;
     let text = String::from_utf8(server.get("/metrics").await.body.to_vec()).expect("utf-8");
@@ -422,9 +412,8 @@ async fn collections_show_on_metrics() {
 
 /// The package model: a deleted package is archived and keeps its blobs
 /// through the restore window; once purged, its blobs go.
-#[tokio::test]
-async fn a_deleted_package_keeps_its_blobs_until_it_is_purged() {
-    let ghcr = Ghcr::start().await;
+async fn a_deleted_package_keeps_its_blobs_until_it_is_purged(backend: Backend) {
+    let ghcr = Ghcr::start_on_storage(backend).await;
     let digest = ghcr.publish("alice", "alice/app", "1.0").await;
     let pulled = ghcr.get_as("alice", &format!("/v2/alice/app/manifests/{digest}")).await;
     let value = pulled.json();
@@ -448,3 +437,19 @@ async fn a_deleted_package_keeps_its_blobs_until_it_is_purged() {
     assert_eq!(report.blobs_removed, 2);
     assert_blobs(&ghcr.server, &[], &blobs.iter().collect::<Vec<_>>()).await;
 }
+
+on_each_backend!(
+    a_tagged_image_keeps_its_config_and_layers,
+    an_untagged_manifest_is_a_version_and_keeps_its_blobs,
+    an_index_of_indexes_keeps_every_grandchilds_layers,
+    a_referrers_chain_keeps_each_referrers_blobs,
+    a_blob_shared_by_two_repositories_goes_with_the_last_reference,
+    an_archived_repository_keeps_its_blobs_until_its_archive_is_deleted,
+    an_uploaded_blob_never_referenced_goes_after_the_grace_period,
+    a_repository_with_a_manifest_that_cannot_be_parsed_keeps_all_its_links,
+    a_manifest_push_racing_an_unlink_never_stores_a_manifest_without_its_blobs,
+    a_mount_of_a_linked_blob_confirms_its_link,
+    the_next_collection_finishes_what_an_interrupted_one_condemned,
+    collections_show_on_metrics,
+    a_deleted_package_keeps_its_blobs_until_it_is_purged,
+);

@@ -51,7 +51,6 @@ fn human_bytes(bytes: u64) -> String {
         return format!("{bytes} B");
     }
     // Precision is moot for a figure shown to one decimal.
-    #[allow(clippy::cast_precision_loss)]
     let mut value = bytes as f64 / 1024.0;
     let mut unit = 0;
     while value >= 1024.0 && unit + 1 < UNITS.len() {

@@ -240,10 +240,13 @@ pub async fn execute(
 ) -> Result<(), AdminError> {
     let session = Session { store, now, out };
     match command {
-        Command::Serve | Command::Migrate | Command::Import { .. } => Err(AdminError::Invalid(
-            "`serve`, `migrate` and `import` are not administration commands of the package store"
-                .to_owned(),
-        )),
+        Command::Serve | Command::Migrate | Command::Import { .. } | Command::Gc { .. } => {
+            Err(AdminError::Invalid(
+                "`serve`, `migrate`, `import` and `gc` are not administration commands of the \
+                 package store"
+                    .to_owned(),
+            ))
+        }
         Command::User(command) => command.execute(session).await,
         Command::Org(command) => command.execute(session).await,
         Command::Token(command) => command.execute(session).await,
