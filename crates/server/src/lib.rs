@@ -45,6 +45,8 @@
 //!   the feature the crate depends on neither SQLite nor `wharf-auth`,
 //!   `wharf-packages` or `wharf-annotations`, and a registry embedder
 //!   brings their own authorizer and hooks.
+//! - [`gc`]: garbage collection, online: what nothing references goes,
+//!   what something does never does.
 //! - [`Registry`] composes them.
 //!
 //! # What it serves
@@ -199,6 +201,7 @@ pub mod fuzzing;
 #[cfg(feature = "ghcr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ghcr")))]
 pub mod ghcr;
+pub mod gc;
 pub mod http;
 mod lease;
 mod registry;

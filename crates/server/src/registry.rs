@@ -292,6 +292,22 @@ impl Registry {
         &self,
         job: &'static str,
         interval: Duration,
+        task: F,
+    ) -> tokio::task::JoinHandle<()>
+    where
+        F: FnMut(Registry) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send,
+    {
+        self.spawn_every_from(job, tokio::time::Instant::now(), interval, task)
+    }
+
+    /// [`spawn_every`](Self::spawn_every), the first run at `first`
+    /// rather than at once.
+    pub(crate) fn spawn_every_from<F, Fut>(
+        &self,
+        job: &'static str,
+        first: tokio::time::Instant,
+        interval: Duration,
         mut task: F,
     ) -> tokio::task::JoinHandle<()>
     where
@@ -300,7 +316,7 @@ impl Registry {
     {
         let registry = self.clone();
         tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(interval);
+            let mut ticker = tokio::time::interval_at(first, interval);
             ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 ticker.tick().await;

@@ -16,7 +16,8 @@
 //!
 //! It logs one line per request (method, path, route, status, bytes in and
 //! out, duration), serves Prometheus metrics at `/metrics`, purges abandoned
-//! upload sessions periodically, repairs at startup package content left
+//! upload sessions periodically, collects garbage daily (`--gc-interval`;
+//! `minimal-registry gc` runs one collection on demand), repairs at startup package content left
 //! behind by a crash during a package delete or restore, and on SIGINT or SIGTERM stops accepting
 //! connections and lets in-flight requests finish (up to a grace period).
 //! With `--tls-cert` and `--tls-key` it serves HTTPS (HTTP/2 through ALPN)
@@ -26,6 +27,7 @@ mod accounts;
 mod admin;
 mod coherence;
 mod config;
+mod gc;
 mod import;
 mod pool_metrics;
 mod store_metrics;
@@ -35,6 +37,7 @@ mod tls;
 use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
+use wharf_server::gc::GcOptions;
 use wharf_server::{serve, Limits, Registry, ServeOptions, Shutdown};
 
 use crate::config::{LogFormat, Settings};
@@ -66,6 +69,9 @@ fn main() -> ExitCode {
         None | Some(admin::Command::Serve) => {}
         Some(admin::Command::Migrate) => return stores::migrate(&settings),
         Some(admin::Command::Import { from }) => return import::run(&from, &settings),
+        Some(admin::Command::Gc { dry_run, grace }) => {
+            return gc::run(dry_run, grace.unwrap_or(settings.gc_grace), &settings)
+        }
         Some(command) => return admin::run(command, &settings),
     }
     // A certificate that cannot serve is a bad setting, found before
@@ -248,6 +254,10 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
     let package_purger = registry
         .accounts()
         .map(|_| registry.spawn_package_purger(settings.limits.purge_interval));
+    let collector = (!settings.gc_interval.is_zero()).then(|| {
+        let options = GcOptions::default().with_grace(settings.gc_grace);
+        registry.spawn_garbage_collector(settings.gc_interval, options)
+    });
     let mut options = ServeOptions::default();
     options.header_read_timeout = settings.limits.header_read_timeout;
     options.write_stall_timeout = settings.limits.write_stall_timeout;
@@ -272,6 +282,9 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
     }
     if let Some(package_purger) = package_purger {
         package_purger.abort();
+    }
+    if let Some(collector) = collector {
+        collector.abort();
     }
     match outcome {
         Shutdown::Graceful => tracing::info!("stopped"),

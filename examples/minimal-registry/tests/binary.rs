@@ -263,6 +263,8 @@ fn help_documents_every_setting() {
         "--max-upload-sessions",
         "--max-upload-sessions-per-client",
         "--shutdown-grace",
+        "--gc-interval",
+        "--gc-grace",
         "--metrics",
         "--tls-cert",
         "--tls-key",

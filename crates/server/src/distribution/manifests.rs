@@ -19,7 +19,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use http::{HeaderValue, Method, StatusCode};
 use wharf_manifest::{Manifest, ParseOptions};
 use wharf_reference::{Digest, MediaType, RepositoryName};
-use wharf_storage::ManifestPut;
+use wharf_storage::{ManifestPut, Storage};
 
 use crate::distribution::auth::Repo;
 use crate::distribution::error::{ApiError, ErrorCode};
@@ -174,6 +174,11 @@ pub(crate) async fn put(
 /// manifest stored in it; the first missing one is reported as
 /// `MANIFEST_BLOB_UNKNOWN` with its digest in `detail`. Foreign layers
 /// (Windows base layers) live elsewhere and are not required.
+///
+/// Each link is [confirmed](confirm_link), not only looked at: garbage
+/// collection then keeps it, or has removed it already and the push fails
+/// here rather than storing a manifest whose blob may go (see
+/// [`crate::gc`]).
 async fn check_references(
     registry: &Registry,
     name: &RepositoryName,
@@ -181,7 +186,7 @@ async fn check_references(
 ) -> Result<(), ApiError> {
     let storage = registry.storage();
     for blob in manifest.required_blobs() {
-        if !storage.is_blob_linked(name, &blob.digest).await? {
+        if !confirm_link(&**storage, name, &blob.digest).await? {
             return Err(unknown_reference("blob", "manifest", &blob.digest, name));
         }
     }
@@ -195,6 +200,23 @@ async fn check_references(
         }
     }
     Ok(())
+}
+
+/// Whether `name` links the blob, marking the link used now
+/// ([`RepositoryStore::confirm_link`](wharf_storage::RepositoryStore::confirm_link)):
+/// what a request asks before it stores, or promises the client, a new
+/// reference to the blob. A backend without garbage collection cannot
+/// confirm, and has no collector to race: it is only asked whether the
+/// link exists.
+pub(crate) async fn confirm_link(
+    storage: &dyn Storage,
+    name: &RepositoryName,
+    digest: &Digest,
+) -> Result<bool, wharf_storage::Error> {
+    match storage.confirm_link(name, digest).await {
+        Err(wharf_storage::Error::Unsupported { .. }) => storage.is_blob_linked(name, digest).await,
+        confirmed => confirmed,
+    }
 }
 
 /// `MANIFEST_BLOB_UNKNOWN` for the `what` (a blob, a manifest) with

@@ -17,6 +17,7 @@ use wharf_storage::{UploadId, UploadStatus};
 use crate::distribution::auth::{Access, Action, Repo};
 use crate::distribution::error::{range_value, ApiError, ErrorCode};
 use crate::distribution::listing::query_param;
+use crate::distribution::manifests::confirm_link;
 use crate::distribution::route::{parse_digest, parse_name};
 use crate::http::body::{chunk_stream, BodyPace};
 use crate::http::headers::{self, DOCKER_CONTENT_DIGEST, DOCKER_UPLOAD_UUID};
@@ -124,6 +125,9 @@ pub(crate) async fn start(repo: Repo<'_>, body: Body) -> Result<Response, ApiErr
 /// repository (or it is already linked to `name`). `false` means "not
 /// possible": the blob is not there or the caller may not read the source;
 /// the two are indistinguishable to the caller on purpose.
+///
+/// An existing link is confirmed (as a manifest push confirms it), since
+/// the 201 promises the client the blob for the manifest it pushes next.
 async fn try_mount(
     registry: &Registry,
     parts: &Parts,
@@ -131,7 +135,7 @@ async fn try_mount(
     digest: &Digest,
 ) -> Result<bool, ApiError> {
     let storage = registry.storage();
-    if storage.is_blob_linked(name, digest).await? {
+    if confirm_link(&**storage, name, digest).await? {
         return Ok(true);
     }
     let Some(from) = query_param(parts, "from") else {

@@ -11,9 +11,9 @@
 //! method one of seven values and the status one of a fixed set of codes
 //! (any other is `other`).
 
-use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use http::{Method, StatusCode};
 use prometheus_client::collector::Collector;
@@ -106,6 +106,24 @@ struct RouteLabels {
     route: RouteKind,
 }
 
+/// The `outcome` label of garbage collections: `success`, `failure` or
+/// `dry_run`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// Garbage collection's metrics (see [`crate::gc`]).
+#[derive(Debug, Default)]
+struct GcMetrics {
+    runs: Family<OutcomeLabels, Counter>,
+    last_run: Gauge,
+    last_duration: Gauge<f64, AtomicU64>,
+    links_removed: Counter,
+    blobs_removed: Counter,
+    bytes_freed: Counter,
+}
+
 /// A gauge encoded as at least zero (see [`Metrics::uploads_open`]).
 #[derive(Debug, Clone, Default)]
 struct NonNegativeGauge(Arc<AtomicI64>);
@@ -152,11 +170,19 @@ fn duration_histogram() -> Histogram {
 /// | `wharf_upload_sessions_cancelled_total` | counter | |
 /// | `wharf_upload_sessions_expired_total` | counter | |
 /// | `wharf_requests_rejected_overload_total` | counter | |
+/// | `wharf_gc_runs_total` | counter | `outcome` |
+/// | `wharf_gc_last_run_timestamp_seconds` | gauge | |
+/// | `wharf_gc_last_run_duration_seconds` | gauge | |
+/// | `wharf_gc_links_removed_total` | counter | |
+/// | `wharf_gc_blobs_removed_total` | counter | |
+/// | `wharf_gc_bytes_freed_total` | counter | |
 ///
 /// `route` is a [`RouteKind`] label, `method` one of `GET`, `HEAD`, `PUT`,
 /// `POST`, `PATCH`, `DELETE` and `OTHER`, `status` the response's code (a
 /// code outside the usual set, such as 499 for a client that went away, is
-/// `other`). A series appears once it counts something.
+/// `other`), `outcome` that of a garbage collection (`success`, `failure`,
+/// or `dry_run`, which removes nothing and sets neither the last run nor
+/// the removal counters). A series appears once it counts something.
 ///
 /// A host application that serves its own metrics merges these into its
 /// registry with [`register`](Self::register):
@@ -190,6 +216,7 @@ pub struct Metrics {
     uploads_cancelled: Counter,
     uploads_expired: Counter,
     rejected_overload: Counter,
+    gc: GcMetrics,
 }
 
 impl Default for Metrics {
@@ -207,6 +234,7 @@ impl Default for Metrics {
             uploads_cancelled: Counter::default(),
             uploads_expired: Counter::default(),
             rejected_overload: Counter::default(),
+            gc: GcMetrics::default(),
         };
         let mut registry = Registry::default();
         metrics.register(&mut registry);
@@ -313,6 +341,39 @@ impl Metrics {
             "Requests refused with 429 because a concurrency limit was reached",
             self.rejected_overload.clone(),
         );
+        let gc = &self.gc;
+        registry.register(
+            "gc_runs",
+            "Garbage collections by outcome",
+            gc.runs.clone(),
+        );
+        registry.register_with_unit(
+            "gc_last_run_timestamp",
+            "When the last garbage collection ended, in seconds since the Unix epoch",
+            Unit::Seconds,
+            gc.last_run.clone(),
+        );
+        registry.register_with_unit(
+            "gc_last_run_duration",
+            "How long the last garbage collection took",
+            Unit::Seconds,
+            gc.last_duration.clone(),
+        );
+        registry.register(
+            "gc_links_removed",
+            "Repository links to blobs no manifest references, removed by garbage collection",
+            gc.links_removed.clone(),
+        );
+        registry.register(
+            "gc_blobs_removed",
+            "Blobs removed by garbage collection",
+            gc.blobs_removed.clone(),
+        );
+        registry.register(
+            "gc_bytes_freed",
+            "Bytes of the blobs removed by garbage collection",
+            gc.bytes_freed.clone(),
+        );
     }
 
     /// Records one finished request.
@@ -377,6 +438,36 @@ impl Metrics {
 
     pub(crate) fn rejected_overload(&self) {
         self.rejected_overload.inc();
+    }
+
+    /// Records a garbage collection that ended at `ended`: its report, or
+    /// `None` if it failed.
+    pub(crate) fn gc_finished(
+        &self,
+        dry_run: bool,
+        report: Option<&crate::gc::GcReport>,
+        ended: SystemTime,
+    ) {
+        let gc = &self.gc;
+        let outcome = match (dry_run, report) {
+            (true, _) => "dry_run",
+            (false, Some(_)) => "success",
+            (false, None) => "failure",
+        };
+        gc.runs.get_or_create(&OutcomeLabels { outcome }).inc();
+        if dry_run {
+            return;
+        }
+        let unix = ended
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        gc.last_run.set(unix);
+        if let Some(report) = report {
+            gc.last_duration.set(report.duration.as_secs_f64());
+            gc.links_removed.inc_by(report.links_removed);
+            gc.blobs_removed.inc_by(report.blobs_removed);
+            gc.bytes_freed.inc_by(report.bytes_freed);
+        }
     }
 
     /// Upload sessions opened and not yet completed, cancelled or purged,

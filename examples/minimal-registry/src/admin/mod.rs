@@ -135,6 +135,20 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         from: PathBuf,
     },
+    /// Run one garbage collection and print what it removed: the links of
+    /// repositories to blobs no manifest references, the blobs no
+    /// repository (live, or a deleted package within its restore window)
+    /// links, and the bytes freed. Safe while the registry runs; on
+    /// shared stores, one collection at a time.
+    Gc {
+        /// Change nothing: print what a collection would remove.
+        #[arg(long)]
+        dry_run: bool,
+        /// Keep what was uploaded or referenced this recently [default:
+        /// --gc-grace, 1h].
+        #[arg(long, value_name = "DURATION", value_parser = crate::config::values::parse_duration)]
+        grace: Option<std::time::Duration>,
+    },
 }
 
 /// Why an administration command failed.
@@ -226,10 +240,13 @@ pub async fn execute(
 ) -> Result<(), AdminError> {
     let session = Session { store, now, out };
     match command {
-        Command::Serve | Command::Migrate | Command::Import { .. } => Err(AdminError::Invalid(
-            "`serve`, `migrate` and `import` are not administration commands of the package store"
-                .to_owned(),
-        )),
+        Command::Serve | Command::Migrate | Command::Import { .. } | Command::Gc { .. } => {
+            Err(AdminError::Invalid(
+                "`serve`, `migrate`, `import` and `gc` are not administration commands of the \
+                 package store"
+                    .to_owned(),
+            ))
+        }
         Command::User(command) => command.execute(session).await,
         Command::Org(command) => command.execute(session).await,
         Command::Token(command) => command.execute(session).await,

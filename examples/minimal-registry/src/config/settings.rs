@@ -11,7 +11,9 @@ use std::time::Duration;
 use clap::{ArgAction, Args, Command, FromArgMatches};
 use serde::Deserialize;
 
-use super::values::{self, parse_duration, parse_size, parse_upload_rate, UploadRate};
+use super::values::{
+    self, parse_duration, parse_interval, parse_size, parse_upload_rate, UploadRate,
+};
 
 /// The settings in force: the defaults, then the TOML file, then the
 /// flags.
@@ -75,6 +77,22 @@ pub struct Settings {
     /// monitoring network reaches) [default: none].
     #[arg(long, value_name = "ADDR")]
     pub metrics_listen: Option<SocketAddr>,
+
+    /// How often garbage collection runs in the background (on one
+    /// replica at a time), removing the blobs no manifest references and
+    /// that are older than --gc-grace; `0` or `off` turns it off (run
+    /// `minimal-registry gc` instead). The first run is one interval after
+    /// the start.
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval, default_value = "24h")]
+    #[serde(deserialize_with = "values::interval")]
+    pub gc_interval: Duration,
+
+    /// How long an unreferenced blob (an upload whose manifest has not
+    /// come yet) is kept before garbage collection may remove it: longer
+    /// than any push takes from its first layer to its manifest.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
+    #[serde(deserialize_with = "values::duration")]
+    pub gc_grace: Duration,
 
     /// The `[auth]` table.
     #[command(flatten)]

@@ -79,6 +79,30 @@ fn with_nothing_given_the_embedded_defaults_apply() {
     assert_eq!(s.data_dir, PathBuf::from("registry-data"));
 }
 
+/// Garbage collection's schedule: a duration, `0` or `off` (never), in
+/// the file or as a flag; its grace period a duration.
+#[test]
+fn the_garbage_collection_settings_read_off_and_durations() {
+    for (text, interval) in [
+        ("gc_interval = \"12h\"", 12 * 3600),
+        ("gc_interval = \"off\"", 0),
+        ("gc_interval = 0", 0),
+        ("gc_interval = 90", 90),
+    ] {
+        let s = parse_file(text).expect(text);
+        assert_eq!(s.gc_interval, Duration::from_secs(interval), "{text}");
+    }
+    let s = parse_file("gc_grace = \"30m\"").expect("grace");
+    assert_eq!(s.gc_grace, Duration::from_secs(1800));
+    for (flag, interval) in [("off", 0), ("0", 0), ("2d", 2 * 86_400)] {
+        let cli = Cli::parse_from(["minimal-registry", "--gc-interval", flag, "--gc-grace", "90s"]);
+        let s = Settings::merge(Settings::default(), &cli, None).expect("settings");
+        assert_eq!(s.gc_interval, Duration::from_secs(interval), "{flag}");
+        assert_eq!(s.gc_grace, Duration::from_secs(90));
+    }
+    assert!(parse_file("gc_interval = \"sometimes\"").is_err());
+}
+
 #[test]
 fn flags_override_the_environment_which_overrides_the_file() {
     let file = parse_file(
@@ -356,6 +380,8 @@ fn the_declared_defaults_are_the_documented_ones() {
     assert!(s.metrics);
     assert_eq!(s.metrics_listen, None);
     assert_eq!(s.shutdown_grace, Duration::from_secs(30));
+    assert_eq!(s.gc_interval, Duration::from_secs(24 * 60 * 60));
+    assert_eq!(s.gc_grace, Duration::from_secs(60 * 60));
     assert_eq!((s.tls_cert.as_ref(), s.tls_key.as_ref()), (None, None));
     let l = &s.limits;
     assert_eq!(l.max_manifest_size, 4 * 1024 * 1024);

@@ -51,6 +51,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// A duration as [`parse_duration`] reads it, or `off` (the same as `0`):
+/// how often something runs, zero for never.
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    match text.trim() {
+        "off" => Ok(Duration::ZERO),
+        _ => parse_duration(text),
+    }
+}
+
 /// Bytes, or a number with a `KiB`, `MiB` or `GiB` suffix.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
@@ -148,6 +157,16 @@ pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::E
     d.deserialize_any(NumberOrText {
         what: "a duration like \"30s\" or a number of seconds",
         parse: parse_duration,
+        from_number: Some(Duration::from_secs),
+    })
+}
+
+/// `#[serde(deserialize_with)]` for intervals: a number of seconds, text
+/// like `24h`, or `off` (zero).
+pub(super) fn interval<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    d.deserialize_any(NumberOrText {
+        what: "a duration like \"24h\", a number of seconds, or \"off\"",
+        parse: parse_interval,
         from_number: Some(Duration::from_secs),
     })
 }

@@ -1,0 +1,167 @@
+//! [`GcOptions`]: how a collection runs, and the [`GcProgress`] it reports
+//! along the way.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::GcReport;
+
+/// A callback that receives a collection's progress.
+type ProgressFn = Arc<dyn Fn(&GcProgress<'_>) + Send + Sync>;
+
+/// How a collection runs.
+///
+/// ```
+/// use std::time::Duration;
+/// use wharf_server::gc::GcOptions;
+///
+/// let options = GcOptions::default()
+///     .with_grace(Duration::from_secs(30 * 60))
+///     .with_dry_run(true);
+/// assert_eq!(options.grace, Duration::from_secs(1800));
+/// assert_eq!(GcOptions::default().grace, Duration::from_secs(3600));
+/// assert_eq!(GcOptions::default().batch_size, 500);
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct GcOptions {
+    /// How old a link or a blob must be before it may go (default one
+    /// hour): the cutoff is the collection's start minus this. It must
+    /// cover the time between a layer's upload and the push of the
+    /// manifest that references it.
+    pub grace: Duration,
+    /// Change nothing; report what would go (default false).
+    pub dry_run: bool,
+    /// How many blobs are listed, counted and removed at a time (default
+    /// 500); also the page size of the other listings.
+    pub batch_size: usize,
+    /// How many items (repositories in the links step, blobs in the blobs
+    /// step) between two calls of the progress callback (default 1000).
+    pub progress_every: u64,
+    progress: Option<ProgressFn>,
+}
+
+impl Default for GcOptions {
+    fn default() -> Self {
+        GcOptions {
+            grace: Duration::from_secs(60 * 60),
+            dry_run: false,
+            batch_size: 500,
+            progress_every: 1000,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for GcOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GcOptions")
+            .field("grace", &self.grace)
+            .field("dry_run", &self.dry_run)
+            .field("batch_size", &self.batch_size)
+            .field("progress_every", &self.progress_every)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl GcOptions {
+    /// Sets the grace period.
+    #[must_use]
+    pub fn with_grace(mut self, grace: Duration) -> Self {
+        self.grace = grace;
+        self
+    }
+
+    /// Sets whether this is a dry run.
+    #[must_use]
+    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+
+    /// Sets the batch size (at least 1).
+    #[must_use]
+    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
+        self.batch_size = batch_size.max(1);
+        self
+    }
+
+    /// Calls `progress` every [`progress_every`](Self::progress_every)
+    /// items and at the end of each step, with the figures so far: for a
+    /// command line that shows a long collection advancing.
+    #[must_use]
+    pub fn with_progress(
+        mut self,
+        every: u64,
+        progress: impl Fn(&GcProgress<'_>) + Send + Sync + 'static,
+    ) -> Self {
+        self.progress_every = every.max(1);
+        self.progress = Some(Arc::new(progress));
+        self
+    }
+
+    pub(super) fn report_progress(&self, phase: GcPhase, done: bool, report: &GcReport) {
+        tracing::debug!(
+            phase = phase.name(),
+            done,
+            repositories = report.repositories_scanned,
+            manifests = report.manifests_read,
+            links_removed = report.links_removed,
+            blobs_scanned = report.blobs_scanned,
+            blobs_removed = report.blobs_removed,
+            bytes_freed = report.bytes_freed,
+            "garbage collection progress"
+        );
+        if let Some(progress) = &self.progress {
+            progress(&GcProgress {
+                phase,
+                done,
+                report,
+            });
+        }
+    }
+}
+
+/// A step of a collection (see [the module docs](super)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum GcPhase {
+    /// Recounting the blobs an interrupted collection left condemned.
+    Resume,
+    /// Removing the links no manifest references, repository by
+    /// repository.
+    Links,
+    /// Removing the blobs no repository links.
+    Blobs,
+}
+
+impl GcPhase {
+    /// A short name: `resume`, `links`, `blobs`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GcPhase::Resume => "resume",
+            GcPhase::Links => "links",
+            GcPhase::Blobs => "blobs",
+        }
+    }
+}
+
+impl std::fmt::Display for GcPhase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a collection is: its step, whether the step just ended, and the
+/// figures so far.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct GcProgress<'a> {
+    /// The step under way.
+    pub phase: GcPhase,
+    /// Whether the step has just ended.
+    pub done: bool,
+    /// The figures so far (`duration` is the time taken so far).
+    pub report: &'a GcReport,
+}
