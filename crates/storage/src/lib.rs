@@ -184,7 +184,7 @@ pub use object::metered;
 #[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
 pub use object::{
     InvalidStoreUrl, ListingOrder, ObjectStorage, ObjectStorageBuilder, DEFAULT_PART_SIZE,
-    MIN_PART_SIZE,
+    DEFAULT_VERDICT_TIMEOUT, MIN_PART_SIZE,
 };
 pub use page::{Page, PageRequest};
 #[cfg(feature = "postgres")]

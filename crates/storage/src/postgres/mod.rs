@@ -85,6 +85,14 @@ pub use schema::NOTIFY_CHANNEL;
 ///   repository is archived lands either in the archive (stored first) or
 ///   in the new, empty repository (stored after), never lost in between.
 ///
+/// - Garbage collection's link times are a column of the link's row
+///   (`linked_at`, set by the database's `now()` when the link is made
+///   or [confirmed](crate::RepositoryStore::confirm_link)), so removing a
+///   link unused since a cutoff is one conditional `DELETE` of that row,
+///   atomic against the confirming `UPDATE`. The cutoff is the caller's
+///   clock and the times the database's: keep the grace period well
+///   above their skew.
+///
 /// Transactions run at `READ COMMITTED`; a serialization failure or
 /// deadlock is retried a few times before it is reported.
 ///
