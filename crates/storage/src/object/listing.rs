@@ -138,8 +138,7 @@ impl ObjectStorage {
                     Listed::Condemned => layout.condemned_digest(algorithm, &meta.location),
                 };
                 if let Some(digest) = digest {
-                    if last.is_none_or(|last| digest.as_str() > last) && !skip.contains(&digest)
-                    {
+                    if last.is_none_or(|last| digest.as_str() > last) && !skip.contains(&digest) {
                         found.push((digest, meta));
                     }
                 }
