@@ -1,4 +1,5 @@
-//! Blobs: committing verified content into place, and [`BlobStore`].
+//! Blobs: committing verified content into place, condemning them for
+//! garbage collection and taking them back, and [`BlobStore`].
 
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -7,12 +8,13 @@ use std::path::Path;
 use async_trait::async_trait;
 use wharf_reference::{Digest, Digester};
 
+use crate::collect::BlobEntry;
 use crate::error::{Error, Result};
 use crate::page::{Page, PageRequest};
 use crate::range::{BlobContent, ByteRange};
 use crate::{BlobStore, ChunkStream};
 
-use super::atomic::{create_file, remove_file};
+use super::atomic::{create_dirs, create_file, fsync_dir, remove_file};
 use super::pipeline::{End, Target};
 use super::{atomic, pipeline, read, FsStorage, Inner};
 
@@ -52,6 +54,43 @@ impl Inner {
         let len = opened.metadata().map_or(0, |m| m.len());
         pipeline::drop_cached(&opened, len);
         atomic::rename_into_place(file, &target).map_err(|e| Error::io(context(), e))
+    }
+
+    /// Whether the blob is stored, taking it back if it is condemned: for
+    /// a reference just made to it (see [the protocol](crate::collect)).
+    /// The rename back and the collector's removal of the condemned file
+    /// cannot both succeed, so either the blob is back or it is gone.
+    pub(super) fn take_blob(&self, digest: &Digest) -> Result<bool> {
+        let blob = self.layout.blob(digest);
+        if blob.is_file() {
+            return Ok(true);
+        }
+        match self.move_blob(&self.layout.condemned_blob(digest), &blob) {
+            Ok(()) => Ok(true),
+            // Not condemned: never stored, executed, or back already (a
+            // pardon, another reference, or an upload of the same content).
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(blob.is_file()),
+            Err(e) => Err(Error::io(format!("take back condemned blob {digest}"), e)),
+        }
+    }
+
+    /// Renames a blob file between the live and the condemned places
+    /// (replacing a copy at `to`, which holds the same bytes), and makes
+    /// the move durable. `NotFound` if there is nothing at `from`.
+    fn move_blob(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let parent = to
+            .parent()
+            .ok_or_else(|| io::Error::other("blob path has no parent directory"))?;
+        if !from.is_file() {
+            return Err(io::ErrorKind::NotFound.into());
+        }
+        create_dirs(parent)?;
+        fs::rename(from, to)?;
+        fsync_dir(parent)?;
+        match from.parent() {
+            Some(source) => fsync_dir(source),
+            None => Ok(()),
+        }
     }
 }
 
@@ -148,5 +187,68 @@ impl BlobStore for FsStorage {
 
     async fn list_blobs(&self, page: &PageRequest) -> Result<Page<Digest>> {
         self.run_page(page, Inner::blobs_page).await
+    }
+
+    async fn claim_blob(&self, digest: &Digest) -> Result<u64> {
+        let digest = digest.clone();
+        self.run(move |inner| {
+            if !inner.take_blob(&digest)? {
+                return Err(Error::BlobNotFound(digest));
+            }
+            let path = inner.layout.blob(&digest);
+            match fs::metadata(&path) {
+                Ok(m) => Ok(m.len()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::BlobNotFound(digest)),
+                Err(e) => Err(Error::io(format!("stat {}", path.display()), e)),
+            }
+        })
+        .await
+    }
+
+    async fn list_blob_entries(&self, page: &PageRequest) -> Result<Page<BlobEntry>> {
+        self.run_page(page, Inner::blob_entries_page).await
+    }
+
+    async fn condemn_blob(&self, digest: &Digest) -> Result<bool> {
+        let digest = digest.clone();
+        self.run(move |inner| {
+            let condemned = inner.layout.condemned_blob(&digest);
+            match inner.move_blob(&inner.layout.blob(&digest), &condemned) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(condemned.is_file()),
+                Err(e) => Err(Error::io(format!("condemn blob {digest}"), e)),
+            }
+        })
+        .await
+    }
+
+    async fn pardon_blob(&self, digest: &Digest) -> Result<()> {
+        let digest = digest.clone();
+        self.run(move |inner| {
+            let (condemned, blob) = (
+                inner.layout.condemned_blob(&digest),
+                inner.layout.blob(&digest),
+            );
+            match inner.move_blob(&condemned, &blob) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(Error::io(format!("pardon blob {digest}"), e)),
+            }
+        })
+        .await
+    }
+
+    async fn execute_blob(&self, digest: &Digest) -> Result<bool> {
+        let digest = digest.clone();
+        // Fails (false) if a new reference took the blob back first.
+        self.run(move |inner| remove_file(&inner.layout.condemned_blob(&digest)))
+            .await
+    }
+
+    async fn condemned_blobs(&self, page: &PageRequest) -> Result<Page<Digest>> {
+        self.run_page(page, |inner, page| {
+            inner.digests_page(&inner.layout.condemned_blobs(), page)
+        })
+        .await
     }
 }

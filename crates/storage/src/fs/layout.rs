@@ -9,6 +9,7 @@
 //!
 //! ```text
 //! <root>/blobs/<algorithm>/<first two hex digits>/<encoded>
+//! <root>/blobs/.condemned/<algorithm>/<encoded>   blobs condemned by garbage collection
 //! <root>/uploads/<id>/data            the bytes received so far
 //! <root>/uploads/<id>/meta            {"repository": ..., "started_ms": ...}
 //! <root>/repositories/<name>/_links/<algorithm>/<encoded>
@@ -22,7 +23,10 @@
 //! <root>/archives/.tmp/<random>/      archives being created or removed
 //! ```
 //!
-//! Archive keys never start with `.`, so `.tmp` cannot collide with one.
+//! Archive keys never start with `.`, so `.tmp` cannot collide with one;
+//! nor do digest algorithms, so `.condemned` cannot collide with one.
+//! Condemned blobs stay under `blobs/` so that condemning and pardoning
+//! are renames on one filesystem, whatever is mounted where.
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +36,8 @@ use crate::archive::ArchiveKey;
 use crate::upload::UploadId;
 
 pub(crate) const BLOBS: &str = "blobs";
+/// The directory of condemned blobs under `blobs/`.
+pub(crate) const CONDEMNED: &str = ".condemned";
 pub(crate) const UPLOADS: &str = "uploads";
 pub(crate) const REPOSITORIES: &str = "repositories";
 pub(crate) const TMP: &str = "tmp";
@@ -72,6 +78,16 @@ impl Layout {
             .join(digest.algorithm().as_str())
             .join(shard)
             .join(encoded)
+    }
+
+    /// Where condemned blobs wait for their verdict, as
+    /// `<algorithm>/<encoded>`.
+    pub(crate) fn condemned_blobs(&self) -> PathBuf {
+        self.blobs().join(CONDEMNED)
+    }
+
+    pub(crate) fn condemned_blob(&self, digest: &Digest) -> PathBuf {
+        digest_path(self.condemned_blobs(), digest)
     }
 
     pub(crate) fn uploads(&self) -> PathBuf {
@@ -200,6 +216,7 @@ mod tests {
             let digest = digest.unwrap_or_else(|| Digest::sha256(b""));
             for path in [
                 layout.blob(&digest),
+                layout.condemned_blob(&digest),
                 layout.link(&name, &digest),
                 layout.manifest(&name, &digest),
                 layout.tag(&name, &tag),
@@ -222,6 +239,10 @@ mod tests {
             (
                 layout.blob(&d),
                 format!("/r/blobs/sha256/{}/{hex}", &hex[..2]),
+            ),
+            (
+                layout.condemned_blob(&d),
+                format!("/r/blobs/.condemned/sha256/{hex}"),
             ),
             (
                 layout.link(&repo, &d),

@@ -10,6 +10,8 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::fs;
+use std::io;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -17,7 +19,8 @@ use wharf_reference::{Digest, RepositoryName};
 
 use super::atomic::{read_dir_names, read_json};
 use super::Inner;
-use crate::error::Result;
+use crate::collect::BlobEntry;
+use crate::error::{Error, Result};
 use crate::manifest::Referrer;
 use crate::page::{Page, PageRequest};
 
@@ -163,9 +166,44 @@ impl Inner {
     /// A page of the blobs, stored as `<algorithm>/<shard>/<encoded>`:
     /// shards before the page are skipped unread.
     pub(super) fn blobs_page(&self, request: &PageRequest) -> Result<Page<Digest>> {
+        self.walk_blobs(request, |d| Ok(Some(d)), Digest::as_str)
+    }
+
+    /// A page of the blobs with their sizes and times, as
+    /// [`blobs_page`](Inner::blobs_page) walks them. A blob removed or
+    /// condemned since the listing is skipped.
+    pub(super) fn blob_entries_page(&self, request: &PageRequest) -> Result<Page<BlobEntry>> {
+        let entry = |digest: Digest| {
+            let path = self.layout.blob(&digest);
+            let meta = match fs::metadata(&path) {
+                Ok(meta) => meta,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(Error::io(format!("stat {}", path.display()), e)),
+            };
+            let modified = meta
+                .modified()
+                .map_err(|e| Error::io(format!("stat {}", path.display()), e))?;
+            Ok(Some(BlobEntry::new(digest, meta.len(), modified)))
+        };
+        self.walk_blobs(request, entry, |e: &BlobEntry| e.digest.as_str())
+    }
+
+    /// Walks the live blobs in digest order, offering each to `accept`
+    /// until the page is full. Directories whose names start with `.`
+    /// (the condemned blobs) are not algorithms, and are skipped.
+    fn walk_blobs<T: Clone>(
+        &self,
+        request: &PageRequest,
+        mut accept: impl FnMut(Digest) -> Result<Option<T>>,
+        key: impl Fn(&T) -> &str,
+    ) -> Result<Page<T>> {
         let blobs = self.layout.blobs();
         let mut collector = Collector::new(request);
-        for (prefix, algorithm) in sorted_dirs(&blobs, "", ":", &collector)? {
+        let algorithms = sorted_dirs(&blobs, "", ":", &collector)?;
+        for (prefix, algorithm) in algorithms {
+            if algorithm.starts_with('.') {
+                continue;
+            }
             if collector.full() {
                 break;
             }
@@ -174,15 +212,10 @@ impl Inner {
                 if collector.full() {
                     break;
                 }
-                walk_leaves(
-                    &dir.join(shard),
-                    &prefix,
-                    &mut collector,
-                    &mut |d: Digest| Ok(Some(d)),
-                )?;
+                walk_leaves(&dir.join(shard), &prefix, &mut collector, &mut accept)?;
             }
         }
-        Ok(collector.finish(Digest::as_str))
+        Ok(collector.finish(key))
     }
 
     /// A page of the referrers of `subject`, of `artifact_type` if given:

@@ -4,6 +4,7 @@ mod archive;
 mod atomic;
 mod blobs;
 mod layout;
+mod links;
 mod listing;
 mod locks;
 mod pipeline;
@@ -38,6 +39,7 @@ use pool::Pool;
 ///
 /// ```text
 /// <root>/blobs/<algorithm>/<first two hex digits>/<encoded>
+/// <root>/blobs/.condemned/<algorithm>/<encoded>   blobs condemned by garbage collection
 /// <root>/uploads/<id>/data            the bytes received so far
 /// <root>/uploads/<id>/meta            {"repository": ..., "started_ms": ...}
 /// <root>/repositories/<name>/_links/<algorithm>/<encoded>

@@ -1,6 +1,9 @@
 //! Repositories: links, manifests, tags and referrers, and
 //! [`RepositoryStore`].
 
+use std::collections::HashMap;
+use std::time::SystemTime;
+
 use async_trait::async_trait;
 use wharf_reference::{Digest, RepositoryName, Tag};
 
@@ -18,15 +21,24 @@ impl Inner {
         self.layout.links(repository).is_dir() || self.layout.manifests(repository).is_dir()
     }
 
+    /// Links the blob to `repository` (or confirms the link), in the order
+    /// [the garbage-collection protocol](crate::collect) requires: the link
+    /// first, then the blob, taken back if it is condemned. A blob found
+    /// gone then takes the link made for it with it.
     pub(super) fn link_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
-        if !self.layout.blob(digest).is_file() {
+        // Neither stored nor condemned: nothing to link, and no directory
+        // of the repository made for nothing.
+        if !self.layout.blob(digest).is_file() && !self.layout.condemned_blob(digest).is_file() {
             return Err(Error::BlobNotFound(digest.clone()));
         }
-        let link = self.layout.link(repository, digest);
-        if link.is_file() {
+        let made = self.make_link(repository, digest)?;
+        if self.take_blob(digest)? {
             return Ok(());
         }
-        write_file(&self.layout, &link, digest.as_str().as_bytes())
+        if made {
+            remove_file(&self.layout.link(repository, digest))?;
+        }
+        Err(Error::BlobNotFound(digest.clone()))
     }
 
     pub(super) fn read_manifest(
@@ -373,6 +385,30 @@ impl RepositoryStore for FsStorage {
 
     async fn list_archives(&self, page: &PageRequest) -> Result<Page<Archive>> {
         self.run_page(page, Inner::archives_page).await
+    }
+
+    async fn confirm_link(&self, repository: &RepositoryName, digest: &Digest) -> Result<bool> {
+        self.run_with(repository, digest, |inner, repository, digest| {
+            inner.confirm_link(&repository, &digest)
+        })
+        .await
+    }
+
+    async fn unlink_blob_unused_since(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        cutoff: SystemTime,
+    ) -> Result<bool> {
+        self.run_with(repository, digest, move |inner, repository, digest| {
+            inner.unlink_unused_since(&repository, &digest, cutoff)
+        })
+        .await
+    }
+
+    async fn link_counts(&self, digests: &[Digest]) -> Result<HashMap<Digest, u64>> {
+        let digests = digests.to_vec();
+        self.run(move |inner| inner.link_counts(&digests)).await
     }
 }
 

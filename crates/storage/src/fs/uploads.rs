@@ -135,14 +135,15 @@ impl Inner {
         // link to a blob not there yet, which reads as unknown. In the other
         // order a crash lost the session, its data moved into place but
         // unlinked, and the client could not resume.
-        let link = self.layout.link(repository, expected);
-        let linked_now = !link.is_file();
-        if linked_now {
-            write_file(&self.layout, &link, expected.as_str().as_bytes())?;
-        }
+        //
+        // The link first is also what garbage collection needs: a blob
+        // condemned meanwhile is then either counted as linked (and
+        // pardoned), or gone from its place when `commit_blob` looks, which
+        // then puts this upload's bytes there.
+        let linked_now = self.make_link(repository, expected)?;
         if let Err(err) = self.commit_blob(&data, expected) {
             if linked_now {
-                let _ = remove_file(&link);
+                let _ = remove_file(&self.layout.link(repository, expected));
             }
             return Err(err);
         }

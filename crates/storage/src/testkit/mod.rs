@@ -4,7 +4,9 @@
 //! The cases are grouped by the trait they check, one module per trait:
 //! [`blob`] ([`BlobStore`]), [`upload`](mod@upload)
 //! ([`UploadStore`]) and [`repository`]
-//! ([`RepositoryStore`], archives included). Each
+//! ([`RepositoryStore`], archives included), and [`collect`](mod@collect)
+//! for garbage collection, which spans them (see [the
+//! protocol](crate::collect)). Each
 //! case is a plain `pub async fn` named for the behaviour it checks, so a
 //! failure names the rule that broke. Every case takes a whole
 //! [`Storage`], since the traits work together (an upload ends in a blob
@@ -71,6 +73,7 @@ macro_rules! assert_err {
 }
 
 pub mod blob;
+pub mod collect;
 mod fixture;
 pub mod repository;
 pub mod upload;
@@ -102,7 +105,8 @@ macro_rules! cases {
         ///
         /// `storage_tests!(backend, make)` expands to a module `backend`
         /// holding one module per trait ([`blob`], [`upload`],
-        /// [`repository`]) and in each one test per case, named for it: a
+        /// [`repository`], and [`collect`] for garbage collection) and in
+        /// each one test per case, named for it: a
         /// failure reads `backend::upload::cancelled_session_is_gone`.
         /// `make` is an expression that evaluates to a closure returning a
         /// [`Fixture`](crate::testkit::Fixture); it is evaluated inside the
@@ -113,6 +117,7 @@ macro_rules! cases {
         /// [`blob`]: crate::testkit::blob
         /// [`upload`]: mod@crate::testkit::upload
         /// [`repository`]: crate::testkit::repository
+        /// [`collect`]: mod@crate::testkit::collect
         #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
         #[macro_export]
         macro_rules! storage_tests {
@@ -188,6 +193,14 @@ cases! {
         restoring_onto_content_is_refused,
         archives_are_listed_and_deleted_by_key,
         archives_survive_reopen,
+    ],
+    collect: [
+        links_unused_since_the_cutoff_are_removed,
+        link_counts_count_live_and_archived_repositories,
+        condemned_blobs_wait_for_their_verdict,
+        a_link_made_while_a_blob_is_condemned_never_outlives_it,
+        an_upload_while_its_blob_is_executed_stores_it_again,
+        an_interrupted_collection_leaves_condemned_blobs_to_judge,
     ],
 }
 
