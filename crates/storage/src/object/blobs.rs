@@ -228,8 +228,8 @@ impl BlobStore for ObjectStorage {
         Ok(Page::from_sorted_by(digests, page, Digest::as_str))
     }
 
-    /// Waits for the verdict while the blob is condemned (see
-    /// [`ObjectStorage::await_verdict`]), then looks it up.
+    /// Waits for the verdict while the blob is condemned (see [garbage
+    /// collection](ObjectStorage#garbage-collection)), then looks it up.
     async fn claim_blob(&self, digest: &Digest) -> Result<u64> {
         self.await_verdict(digest).await?;
         self.blob_size(digest).await
