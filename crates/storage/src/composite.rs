@@ -28,8 +28,8 @@ use crate::{BlobStore, RepositoryStore, UploadStore};
 ///   repository linked the digest before the call. `M`'s own `link_blob`
 ///   is therefore never the check that a blob exists; a metadata store
 ///   made for this role (such as
-///   [`MemoryStorage::with_external_blobs`](crate::MemoryStorage::with_external_blobs)
-///   or [`PostgresMetadata`](crate::PostgresMetadata)) records links
+///   [`MemoryStorage::with_external_blobs`](crate::MemoryStorage::with_external_blobs),
+///   or `PostgresMetadata` with the `postgres` feature) records links
 ///   without looking for blobs;
 /// - archiving a repository in `M` cancels its upload sessions in `B`.
 ///

@@ -49,8 +49,10 @@ pub use schema::NOTIFY_CHANNEL;
 /// It implements only [`RepositoryStore`](crate::RepositoryStore), and its
 /// [`link_blob`](crate::RepositoryStore::link_blob) records the link
 /// without looking for the blob, which lives in another store: use it
-/// inside a [`Composite`](crate::Composite), which checks its blob store
-/// before it links. Likewise, archiving a repository does not cancel its
+/// inside a [`Composite`](crate::Composite), which links first and then
+/// looks at the blob in its blob store (and removes the link again if the
+/// blob is not there), as [the garbage-collection protocol](crate::collect)
+/// requires. Likewise, archiving a repository does not cancel its
 /// upload sessions; the composite does that in its blob store.
 ///
 /// # What lives where, and what is atomic
