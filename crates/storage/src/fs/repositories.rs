@@ -34,12 +34,15 @@ impl Inner {
             return Err(Error::BlobNotFound(digest.clone()));
         }
         let made = self.make_link(repository, digest)?;
-        if self.take_blob(digest)? {
+        let taken = self.take_blob(digest);
+        if matches!(taken, Ok(true)) {
             return Ok(());
         }
+        // Gone, or not known to be there: the link made for it goes.
         if made {
             remove_file(&self.layout.link(repository, digest))?;
         }
+        taken?;
         Err(Error::BlobNotFound(digest.clone()))
     }
 
