@@ -25,11 +25,16 @@
 //!    `protected_tags: ["v*"]` keeps every `v*` release and the five most
 //!    recent other versions, as `min-versions-to-keep` does with
 //!    `ignore-versions` in `delete-package-versions`.
-//! 2. Of the other versions, ordered newest first (by when they were first
+//! 2. The untagged child manifests of an index of the package are not
+//!    judged on their own either (GitHub lists each platform's image as a
+//!    version without tags, which scripted cleanups famously delete from
+//!    under their index): they go with their index, once every index
+//!    listing them goes, and do not count toward N.
+//! 3. Of the other versions, ordered newest first (by when they were first
 //!    pushed, then by id), those after the first N are deleted; and those
 //!    without tags and at least D days old are deleted, even among the N
 //!    most recent.
-//! 3. A package is never left without a live version: when every live
+//! 4. A package is never left without a live version: when every live
 //!    version would go, the newest stays (GitHub refuses to delete a
 //!    package's last version; delete the package instead).
 //!
@@ -314,45 +319,78 @@ impl RetentionPolicy {
         children: &HashMap<Digest, Vec<Digest>>,
         kept_anyway: &HashSet<VersionId>,
     ) -> Vec<VersionId> {
-        let by_tag: HashSet<VersionId> = live
-            .iter()
-            .filter(|v| self.protects(v) || kept_anyway.contains(&v.id))
-            .map(|v| v.id)
-            .collect();
+        // The live indexes listing each digest, by position in `live`.
+        let mut parents: HashMap<&Digest, Vec<usize>> = HashMap::new();
+        for (i, version) in live.iter().enumerate() {
+            for child in children.get(&version.digest).into_iter().flatten() {
+                parents.entry(child).or_default().push(i);
+            }
+        }
+        // An untagged child of a live index is not judged alone: it goes
+        // when every index listing it goes.
+        let follows = |version: &VersionRecord| {
+            version.tags.is_empty()
+                && parents.contains_key(&version.digest)
+                && !kept_anyway.contains(&version.id)
+        };
         let cutoff = self
             .delete_untagged_after_days
             .map(|days| u64::from(days) * DAY_SECONDS);
-        // Protecting children can only shrink the candidates, which keeps
-        // more versions: repeat until the kept indexes protect nothing new.
+        // Protecting the children of kept indexes can only shrink the
+        // candidates, which keeps more versions: repeat until the kept
+        // indexes protect nothing new.
         let mut protected_children: HashSet<&Digest> = HashSet::new();
         loop {
-            let mut deleted = Vec::new();
-            let mut kept_children: HashSet<&Digest> = HashSet::new();
+            let mut deleted = vec![false; live.len()];
             let mut rank = 0u64;
-            for version in live {
-                let protected =
-                    by_tag.contains(&version.id) || protected_children.contains(&version.digest);
-                let delete = !protected && {
-                    let beyond_n = self
-                        .keep_latest
-                        .is_some_and(|n| rank >= u64::from(n));
-                    rank += 1;
-                    let stale_untagged = version.tags.is_empty()
-                        && cutoff.is_some_and(|age| {
-                            now.unix_seconds()
-                                .saturating_sub(version.created_at.unix_seconds())
-                                >= age
-                        });
-                    beyond_n || stale_untagged
-                };
-                if delete {
-                    deleted.push(version.id);
-                } else if let Some(digests) = children.get(&version.digest) {
-                    kept_children.extend(digests);
+            for (i, version) in live.iter().enumerate() {
+                if follows(version) {
+                    deleted[i] = true;
+                    continue;
+                }
+                let protected = self.protects(version)
+                    || kept_anyway.contains(&version.id)
+                    || protected_children.contains(&version.digest);
+                if protected {
+                    continue;
+                }
+                let beyond_n = self.keep_latest.is_some_and(|n| rank >= u64::from(n));
+                rank += 1;
+                let stale_untagged = version.tags.is_empty()
+                    && cutoff.is_some_and(|age| {
+                        now.unix_seconds()
+                            .saturating_sub(version.created_at.unix_seconds())
+                            >= age
+                    });
+                deleted[i] = beyond_n || stale_untagged;
+            }
+            // Followers of a kept index are kept, down nested indexes.
+            let mut changed = true;
+            while changed {
+                changed = false;
+                for (i, version) in live.iter().enumerate() {
+                    if deleted[i]
+                        && follows(version)
+                        && parents[&version.digest].iter().any(|&p| !deleted[p])
+                    {
+                        deleted[i] = false;
+                        changed = true;
+                    }
                 }
             }
+            let kept_children: HashSet<&Digest> = live
+                .iter()
+                .enumerate()
+                .filter(|&(i, _)| !deleted[i])
+                .flat_map(|(_, version)| children.get(&version.digest).into_iter().flatten())
+                .collect();
             if kept_children.is_subset(&protected_children) {
-                return deleted;
+                return live
+                    .iter()
+                    .zip(deleted)
+                    .filter(|(_, deleted)| *deleted)
+                    .map(|(version, _)| version.id)
+                    .collect();
             }
             protected_children.extend(kept_children);
         }
@@ -388,5 +426,219 @@ impl RetainedPackage {
             policy,
             inherited,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use wharf_reference::MediaType;
+
+    use super::*;
+
+    const NOW: u64 = 1_700_000_000;
+    const DAY: u64 = DAY_SECONDS;
+
+    /// Version `id`, pushed `age_days` before `NOW`, with `tags`.
+    fn version(id: i64, age_days: u64, tags: &[&str]) -> VersionRecord {
+        let mut v = VersionRecord::new(
+            VersionId::new(id),
+            digest(id),
+            MediaType::OCI_IMAGE_MANIFEST,
+            100,
+            Timestamp::from_unix_seconds(NOW - age_days * DAY),
+        );
+        v.tags = tags.iter().map(|t| t.parse().expect("tag")).collect();
+        v
+    }
+
+    fn digest(id: i64) -> Digest {
+        Digest::sha256(id.to_string().as_bytes())
+    }
+
+    fn policy(keep: Option<u32>, days: Option<u32>, patterns: &[&str]) -> RetentionPolicy {
+        RetentionPolicy {
+            keep_latest: keep,
+            delete_untagged_after_days: days,
+            protected_tags: patterns.iter().map(|p| p.parse().expect("pattern")).collect(),
+        }
+    }
+
+    fn ids(selected: &[VersionId]) -> Vec<i64> {
+        selected.iter().map(|id| id.get()).collect()
+    }
+
+    /// Versions 1..=6, oldest first: 1 `v1.0` (60 days), 2 untagged (50),
+    /// 3 `v2.0` (40), 4 untagged (20), 5 `dev` (10), 6 `latest` (0).
+    fn history() -> Vec<VersionRecord> {
+        vec![
+            version(1, 60, &["v1.0"]),
+            version(2, 50, &[]),
+            version(3, 40, &["v2.0"]),
+            version(4, 20, &[]),
+            version(5, 10, &["dev"]),
+            version(6, 0, &["latest"]),
+        ]
+    }
+
+    #[test]
+    fn each_rule_alone_and_together() {
+        let table: &[(&str, RetentionPolicy, &[i64])] = &[
+            ("no rule deletes nothing", policy(None, None, &[]), &[]),
+            ("patterns alone delete nothing", policy(None, None, &["v*"]), &[]),
+            ("keep 3", policy(Some(3), None, &[]), &[3, 2, 1]),
+            ("keep 0 still leaves the newest", policy(Some(0), None, &[]), &[5, 4, 3, 2, 1]),
+            ("keep more than there are", policy(Some(10), None, &[]), &[]),
+            ("untagged after 30 days", policy(None, Some(30), &[]), &[2]),
+            ("untagged after 20 days: exactly 20 counts", policy(None, Some(20), &[]), &[4, 2]),
+            ("untagged after 0 days", policy(None, Some(0), &[]), &[4, 2]),
+            (
+                "protected versions do not count toward N",
+                policy(Some(2), None, &["v*"]),
+                &[4, 2],
+            ),
+            (
+                "either rule deletes: untagged among the N newest too",
+                policy(Some(4), Some(15), &[]),
+                &[4, 2, 1],
+            ),
+            (
+                "a pattern protects from both rules",
+                policy(Some(1), Some(1), &["v*", "dev"]),
+                &[4, 2],
+            ),
+            (
+                "a whole-tag pattern matches only that tag",
+                policy(Some(0), None, &["latest", "v1.0"]),
+                &[5, 4, 3, 2],
+            ),
+        ];
+        let versions = history();
+        let now = Timestamp::from_unix_seconds(NOW);
+        for (case, policy, expected) in table {
+            let selected = policy.select(&versions, now, &HashMap::new());
+            assert_eq!(ids(&selected), *expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn deleted_versions_are_ignored_and_order_is_by_push_time_then_id() {
+        let mut versions = history();
+        versions[5].deleted_at = Some(Timestamp::from_unix_seconds(NOW));
+        // Same push time as 5: the higher id is the newer.
+        versions.push(version(7, 10, &[]));
+        let now = Timestamp::from_unix_seconds(NOW);
+        let selected = policy(Some(2), None, &[]).select(&versions, now, &HashMap::new());
+        assert_eq!(ids(&selected), [4, 3, 2, 1]);
+    }
+
+    #[test]
+    fn the_last_live_version_stays_even_if_every_rule_deletes_it() {
+        let versions = vec![version(1, 90, &[]), version(2, 80, &[])];
+        let now = Timestamp::from_unix_seconds(NOW);
+        let selected = policy(None, Some(30), &[]).select(&versions, now, &HashMap::new());
+        assert_eq!(ids(&selected), [1]);
+        assert!(policy(Some(0), None, &[])
+            .select(&[], now, &HashMap::new())
+            .is_empty());
+    }
+
+    #[test]
+    fn children_of_a_kept_index_are_protected_and_not_counted() {
+        // 10 is a tagged index of 11 and 12 (untagged, old); 20 an index
+        // of 21, old and untagged itself.
+        let mut index = version(10, 40, &["v1"]);
+        index.media_type = MediaType::OCI_IMAGE_INDEX;
+        let mut old_index = version(20, 100, &[]);
+        old_index.media_type = MediaType::OCI_IMAGE_INDEX;
+        let versions = vec![
+            version(11, 40, &[]),
+            version(12, 40, &[]),
+            index,
+            version(21, 100, &[]),
+            old_index,
+            version(30, 1, &["latest"]),
+        ];
+        let children = HashMap::from([
+            (digest(10), vec![digest(11), digest(12)]),
+            (digest(20), vec![digest(21)]),
+        ]);
+        let now = Timestamp::from_unix_seconds(NOW);
+        let untagged = policy(None, Some(30), &[]).select(&versions, now, &children);
+        assert_eq!(
+            ids(&untagged),
+            [21, 20],
+            "a kept index keeps its children; a deleted one does not"
+        );
+        let keep_two = policy(Some(2), None, &[]).select(&versions, now, &children);
+        assert_eq!(
+            ids(&keep_two),
+            [21, 20],
+            "the children of an index do not take places among the N, and go with it"
+        );
+        let mut tagged_child = versions.clone();
+        tagged_child[3].tags = vec!["arm".parse().expect("tag")];
+        let keep_three = policy(Some(3), None, &[]).select(&tagged_child, now, &children);
+        assert_eq!(
+            ids(&keep_three),
+            [20],
+            "a tagged child is judged alone, and counts"
+        );
+    }
+
+    #[test]
+    fn patterns_match_whole_tags_with_stars() {
+        let table = [
+            ("v*", "v1.2", true),
+            ("v*", "v", true),
+            ("v*", "xv1", false),
+            ("*", "anything", true),
+            ("*-rc*", "1.0-rc2", true),
+            ("*-rc*", "1.0-beta", false),
+            ("1.*.*", "1.2.3", true),
+            ("1.*.*", "1.2", false),
+            ("a*b*a", "aba", true),
+            ("a*a", "a", false),
+            ("latest", "latest", true),
+            ("latest", "latest2", false),
+            ("*.sig", "sha256-abc.sig", true),
+            ("**", "", true),
+        ];
+        for (pattern, tag, matches) in table {
+            let parsed: TagPattern = pattern.parse().expect("valid");
+            assert_eq!(parsed.matches(tag), matches, "{pattern} vs {tag}");
+        }
+    }
+
+    #[test]
+    fn invalid_policies_are_refused_with_the_reason() {
+        let table = [
+            (r#"{"protected_tags": [""]}"#, "empty"),
+            (r#"{"protected_tags": ["v[0-9]"]}"#, "`[` cannot appear"),
+            (r#"{"protected_tags": ["a/b"]}"#, "`/` cannot appear"),
+            (r#"{"keep_latest": -1}"#, "invalid value"),
+            (r#"{"delete_untagged_after_days": 99999}"#, "at most 36500"),
+            (r#"{"keep_last": 3}"#, "unknown field"),
+            (r#"{"keep_latest": "3"}"#, "invalid type"),
+        ];
+        for (json, reason) in table {
+            let err = serde_json::from_str::<RetentionPolicy>(json)
+                .expect_err(json)
+                .to_string();
+            assert!(err.contains(reason), "{json}: {err}");
+        }
+        let long = format!(r#"{{"protected_tags": ["{}"]}}"#, "a".repeat(129));
+        assert!(serde_json::from_str::<RetentionPolicy>(&long).is_err());
+        let many: Vec<String> = (0..=MAX_PATTERNS).map(|n| format!("\"t{n}\"")).collect();
+        let many = format!(r#"{{"protected_tags": [{}]}}"#, many.join(","));
+        assert!(serde_json::from_str::<RetentionPolicy>(&many)
+            .expect_err("too many")
+            .to_string()
+            .contains("at most 100"));
+        let ok: RetentionPolicy =
+            serde_json::from_str(r#"{"keep_latest": 3, "protected_tags": ["v*"]}"#).expect("ok");
+        assert_eq!(
+            serde_json::to_string(&ok).expect("json"),
+            r#"{"keep_latest":3,"protected_tags":["v*"]}"#
+        );
     }
 }
