@@ -167,19 +167,15 @@ pub async fn retained_packages_follow_their_own_policy_or_their_organizations(
             .expect("read"),
         None
     );
+    let x = name("carol/x");
     store
-        .delete_package(&name("alice/app"), at(3))
+        .set_retention_policy(&x, Some(&own))
         .await
-        .expect("delete the new one");
-    store
-        .restore_package(&name("alice/app"), at(4))
-        .await
-        .expect("restore the old one");
+        .expect("set");
+    store.delete_package(&x, at(3)).await.expect("delete");
+    store.restore_package(&x, at(4)).await.expect("restore");
     assert_eq!(
-        store
-            .retention_policy(&name("alice/app"))
-            .await
-            .expect("read"),
+        store.retention_policy(&x).await.expect("read"),
         Some(own),
         "a restored package has its policy back"
     );
