@@ -248,6 +248,10 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
     let package_purger = registry
         .accounts()
         .map(|_| registry.spawn_package_purger(settings.limits.purge_interval));
+    let retention = registry
+        .accounts()
+        .filter(|_| !settings.auth.retention_interval.is_zero())
+        .map(|_| registry.spawn_retention(settings.auth.retention_interval));
     let mut options = ServeOptions::default();
     options.header_read_timeout = settings.limits.header_read_timeout;
     options.write_stall_timeout = settings.limits.write_stall_timeout;
@@ -272,6 +276,9 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
     }
     if let Some(package_purger) = package_purger {
         package_purger.abort();
+    }
+    if let Some(retention) = retention {
+        retention.abort();
     }
     match outcome {
         Shutdown::Graceful => tracing::info!("stopped"),

@@ -11,7 +11,9 @@ use std::time::Duration;
 use clap::{ArgAction, Args, Command, FromArgMatches};
 use serde::Deserialize;
 
-use super::values::{self, parse_duration, parse_size, parse_upload_rate, UploadRate};
+use super::values::{
+    self, parse_duration, parse_duration_or_off, parse_size, parse_upload_rate, UploadRate,
+};
 
 /// The settings in force: the defaults, then the TOML file, then the
 /// flags.
@@ -261,6 +263,21 @@ pub struct AuthSettings {
     /// source URL) instead of leaving the value out: `true` or `false`.
     #[arg(long, value_name = "BOOL", action = ArgAction::Set, default_value = "false")]
     pub strict_annotations: bool,
+
+    // Deleted packages and retention policies.
+    /// How long deleted packages and versions can be restored; after it
+    /// they are purged for good (GitHub's is 30 days). Every replica
+    /// sharing a database should use the same.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30d")]
+    #[serde(deserialize_with = "values::duration")]
+    pub restore_window: Duration,
+
+    /// How often the packages' retention policies are applied (on one
+    /// replica at a time); `0` or `off` never applies them (previews and
+    /// settings still work).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_or_off, default_value = "1h")]
+    #[serde(deserialize_with = "values::duration_or_off")]
+    pub retention_interval: Duration,
 }
 
 /// How log lines are written.

@@ -51,6 +51,14 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// A duration as [`parse_duration`] reads it, or `off` (zero: never).
+pub fn parse_duration_or_off(text: &str) -> Result<Duration, String> {
+    match text.trim() {
+        "off" => Ok(Duration::ZERO),
+        other => parse_duration(other),
+    }
+}
+
 /// Bytes, or a number with a `KiB`, `MiB` or `GiB` suffix.
 pub fn parse_size(text: &str) -> Result<u64, String> {
     let text = text.trim();
@@ -148,6 +156,16 @@ pub(super) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::E
     d.deserialize_any(NumberOrText {
         what: "a duration like \"30s\" or a number of seconds",
         parse: parse_duration,
+        from_number: Some(Duration::from_secs),
+    })
+}
+
+/// `#[serde(deserialize_with)]` for durations that may be `off` (zero): a
+/// number of seconds or text like `1h` or `off`.
+pub(super) fn duration_or_off<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    d.deserialize_any(NumberOrText {
+        what: "a duration like \"1h\", a number of seconds, or \"off\"",
+        parse: parse_duration_or_off,
         from_number: Some(Duration::from_secs),
     })
 }
