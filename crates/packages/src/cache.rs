@@ -20,6 +20,7 @@ use crate::error::Error;
 use crate::id::{PackageId, TokenId, VersionId};
 use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord};
 use crate::page::{Page, PageRequest};
+use crate::retention::{RetainedPackage, RetentionPolicy};
 use crate::store::{
     AccountStore, PackageRecords, PackageStore, PurgeReport, Revision, TokenStore,
     LAST_USED_GRANULARITY,
@@ -419,6 +420,10 @@ forward! {
             )
             .await
         }
+
+        fn restore_window(&self) -> Duration {
+            self.inner.restore_window()
+        }
     }
     change fn create_package(package: &Package, now: Timestamp) -> PackageRecord;
     pass fn package_by_id(id: PackageId) -> Option<PackageRecord>;
@@ -428,6 +433,11 @@ forward! {
     change fn remove_grant(name: &RepositoryName, grantee: &Grantee, now: Timestamp) -> PackageRecord;
     change fn delete_package(name: &RepositoryName, now: Timestamp) -> PackageRecord;
     change fn restore_package(name: &RepositoryName, now: Timestamp) -> PackageRecord;
+    pass fn retention_policy(name: &RepositoryName) -> Option<RetentionPolicy>;
+    change fn set_retention_policy(name: &RepositoryName, policy: Option<&RetentionPolicy>) -> ();
+    pass fn organization_retention_policy(organization: &Login) -> Option<RetentionPolicy>;
+    change fn set_organization_retention_policy(organization: &Login, policy: Option<&RetentionPolicy>) -> ();
+    pass fn retained_packages(page: &PageRequest) -> Page<RetainedPackage>;
     change fn record_version(name: &RepositoryName, version: &NewVersion, now: Timestamp) -> VersionRecord;
     pass fn version(name: &RepositoryName, id: VersionId) -> Option<VersionRecord>;
     pass fn version_by_digest(name: &RepositoryName, digest: &Digest) -> Option<VersionRecord>;

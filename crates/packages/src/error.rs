@@ -45,8 +45,9 @@ pub enum Error {
     },
 
     /// A deleted package or version can no longer be restored: its
-    /// [restore window](crate::RESTORE_WINDOW) has passed.
-    #[error("{what} `{name}` was deleted at {deleted_at} (Unix time) and can no longer be restored: deleted packages and versions are restorable for 30 days")]
+    /// [restore window](crate::PackageRecords::restore_window) (by
+    /// default [`RESTORE_WINDOW`](crate::RESTORE_WINDOW)) has passed.
+    #[error("{what} `{name}` was deleted at {deleted_at} (Unix time) and can no longer be restored: its restore window has passed")]
     RestoreWindowPassed {
         /// `package` or `version`.
         what: &'static str,

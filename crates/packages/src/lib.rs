@@ -12,7 +12,8 @@
 //! - **Packages**: created private on first publish, with visibility,
 //!   grants, a linked source repository and the metadata that
 //!   `wharf-annotations` extracts ([`PackageRecord`]); deleted packages are
-//!   restorable for [`RESTORE_WINDOW`] (30 days), then purged.
+//!   restorable for the store's restore window ([`RESTORE_WINDOW`], 30
+//!   days, by default), then purged.
 //! - **Versions**: one per manifest digest, with its tags (a tag moves
 //!   from version to version), media type, size and platforms
 //!   ([`VersionRecord`]); deleted and restored like packages.
@@ -147,6 +148,7 @@ mod error;
 mod id;
 mod package;
 mod page;
+mod retention;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
@@ -167,10 +169,15 @@ pub use cache::{CacheOptions, CachedStore};
 pub use error::{BoxError, Error};
 pub use id::{AccountId, PackageId, TokenId, VersionId};
 pub use package::{
-    ensure_restorable, is_restorable, PackageChanges, PackageLookup, PackageQuery, PackageRecord,
+    ensure_restorable, ensure_restorable_within, is_restorable, is_restorable_within,
+    PackageChanges, PackageLookup, PackageQuery, PackageRecord,
     RecordState, RESTORE_WINDOW,
 };
 pub use page::{Cursor, Page, PageRequest};
+pub use retention::{
+    RetainedPackage, RetentionError, RetentionPolicy, TagPattern, MAX_DAYS, MAX_PATTERNS,
+    MAX_PATTERN_LENGTH,
+};
 #[cfg(feature = "postgres")]
 pub use postgres::{PgOptions, PgPackageStore, MIGRATION_LOCK, NOTIFY_CHANNEL};
 #[cfg(feature = "sqlite")]

@@ -10,9 +10,13 @@ use wharf_reference::RepositoryName;
 use crate::error::Error;
 use crate::id::PackageId;
 
-/// How long a deleted package or version can be restored; after that,
-/// [`PackageRecords::purge_expired`](crate::PackageRecords::purge_expired)
-/// removes it for good. Thirty days, as on GitHub.
+/// How long a deleted package or version can be restored by default; after
+/// that, [`PackageRecords::purge_expired`](crate::PackageRecords::purge_expired)
+/// removes it for good. Thirty days, as on GitHub. A store can be given
+/// another window (`SqliteOptions::restore_window`,
+/// `PgOptions::with_restore_window`), which it uses for both restoring and
+/// purging and reports with
+/// [`PackageRecords::restore_window`](crate::PackageRecords::restore_window).
 pub const RESTORE_WINDOW: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
 /// Whether a deleted record deleted at `deleted_at` can still be restored
@@ -27,7 +31,25 @@ pub const RESTORE_WINDOW: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 /// assert!(!is_restorable(deleted, deleted.saturating_add(RESTORE_WINDOW)));
 /// ```
 pub fn is_restorable(deleted_at: Timestamp, now: Timestamp) -> bool {
-    now < deleted_at.saturating_add(RESTORE_WINDOW)
+    is_restorable_within(deleted_at, now, RESTORE_WINDOW)
+}
+
+/// Whether a record deleted at `deleted_at` can still be restored at `now`
+/// when deleted records are restorable for `window`: strictly less than
+/// `window` has passed.
+///
+/// ```
+/// use std::time::Duration;
+/// use wharf_auth::Timestamp;
+/// use wharf_packages::is_restorable_within;
+///
+/// let deleted = Timestamp::from_unix_seconds(1_700_000_000);
+/// let day = Duration::from_secs(86_400);
+/// assert!(is_restorable_within(deleted, deleted.saturating_add(day).saturating_sub(Duration::from_secs(1)), day));
+/// assert!(!is_restorable_within(deleted, deleted.saturating_add(day), day));
+/// ```
+pub fn is_restorable_within(deleted_at: Timestamp, now: Timestamp, window: Duration) -> bool {
+    now < deleted_at.saturating_add(window)
 }
 
 /// `Ok` while the `what` (`package` or `version`) named `name`, deleted at
@@ -40,7 +62,19 @@ pub fn ensure_restorable(
     deleted_at: Timestamp,
     now: Timestamp,
 ) -> Result<(), Error> {
-    if is_restorable(deleted_at, now) {
+    ensure_restorable_within(what, name, deleted_at, now, RESTORE_WINDOW)
+}
+
+/// [`ensure_restorable`] for a store whose deleted records are restorable
+/// for `window` ([`is_restorable_within`]).
+pub fn ensure_restorable_within(
+    what: &'static str,
+    name: impl ToString,
+    deleted_at: Timestamp,
+    now: Timestamp,
+    window: Duration,
+) -> Result<(), Error> {
+    if is_restorable_within(deleted_at, now, window) {
         return Ok(());
     }
     Err(Error::RestoreWindowPassed {

@@ -215,7 +215,7 @@ pub use distribution::route::{ManifestRef, RouteKind};
 #[cfg(feature = "ghcr")]
 pub use ghcr::{
     Accounts, AccountsConfig, AccountsError, AnnotationPolicy, ArchiveRepairs, Clock,
-    PackageContentError, PurgeTotals,
+    PackageContentError, PurgeTotals, RetainedDeletion, RetentionReport,
 };
 pub use http::metrics::Metrics;
 #[cfg(feature = "tls")]

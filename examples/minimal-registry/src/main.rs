@@ -258,6 +258,10 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
         let options = GcOptions::default().with_grace(settings.gc_grace);
         registry.spawn_garbage_collector(settings.gc_interval, options)
     });
+    let retention = registry
+        .accounts()
+        .filter(|_| !settings.auth.retention_interval.is_zero())
+        .map(|_| registry.spawn_retention(settings.auth.retention_interval));
     let mut options = ServeOptions::default();
     options.header_read_timeout = settings.limits.header_read_timeout;
     options.write_stall_timeout = settings.limits.write_stall_timeout;
@@ -285,6 +289,9 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
     }
     if let Some(collector) = collector {
         collector.abort();
+    }
+    if let Some(retention) = retention {
+        retention.abort();
     }
     match outcome {
         Shutdown::Graceful => tracing::info!("stopped"),

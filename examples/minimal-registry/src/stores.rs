@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use wharf_packages::{PackageStore, PgPackageStore, SqlitePackageStore};
+use wharf_packages::{PackageStore, PgOptions, PgPackageStore, SqliteOptions, SqlitePackageStore};
 use wharf_reference::{Digest, RepositoryName};
 use wharf_server::{BlobRedirects, WorkLease};
 use wharf_storage::metered::ObjectStoreMetrics;
@@ -180,9 +180,14 @@ pub async fn open_package_store_with_pool(
             source: Box::new(source),
         }
     };
+    let sqlite_options = SqliteOptions {
+        restore_window: settings.auth.restore_window,
+        ..SqliteOptions::default()
+    };
     match settings.storage.database.as_deref() {
         Some(url) if settings.storage.uses_postgres() => {
-            let store = PgPackageStore::connect(url)
+            let options = PgOptions::default().with_restore_window(settings.auth.restore_window);
+            let store = PgPackageStore::connect_with(url, options)
                 .await
                 .map_err(open_error(PathBuf::from(redacted(url))))?;
             let pool = store.pool().clone();
@@ -191,7 +196,8 @@ pub async fn open_package_store_with_pool(
         }
         Some(path) => {
             let path = PathBuf::from(path);
-            let store = SqlitePackageStore::open(&path).map_err(open_error(path))?;
+            let store = SqlitePackageStore::open_with(&path, &sqlite_options)
+                .map_err(open_error(path))?;
             Ok((Arc::new(store), None))
         }
         None => {
@@ -200,7 +206,8 @@ pub async fn open_package_store_with_pool(
                 path: path.clone(),
                 source: Box::new(err),
             })?;
-            let store = SqlitePackageStore::open(&path).map_err(open_error(path))?;
+            let store = SqlitePackageStore::open_with(&path, &sqlite_options)
+                .map_err(open_error(path))?;
             Ok((Arc::new(store), None))
         }
     }

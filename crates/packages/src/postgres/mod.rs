@@ -8,6 +8,7 @@ mod notify;
 mod packages;
 mod purge;
 mod repositories;
+mod retention;
 mod schema;
 mod statement;
 mod store;
@@ -54,6 +55,12 @@ pub struct PgOptions {
     /// short random pause between tries; after the last, the change fails
     /// with [`Error::Unavailable`]. Default 10.
     pub attempts: u32,
+    /// How long deleted packages and versions stay restorable before a
+    /// purge removes them (see
+    /// [`PackageRecords::restore_window`](crate::PackageRecords::restore_window)).
+    /// Default [`RESTORE_WINDOW`](crate::RESTORE_WINDOW), 30 days. Every
+    /// replica sharing a database should use the same.
+    pub restore_window: Duration,
 }
 
 impl Default for PgOptions {
@@ -63,6 +70,7 @@ impl Default for PgOptions {
             connect_timeout: Duration::from_secs(5),
             operation_timeout: Duration::from_secs(30),
             attempts: 10,
+            restore_window: crate::RESTORE_WINDOW,
         }
     }
 }
@@ -94,6 +102,13 @@ impl PgOptions {
     #[must_use]
     pub fn with_attempts(mut self, attempts: u32) -> Self {
         self.attempts = attempts.max(1);
+        self
+    }
+
+    /// With deleted packages and versions restorable for `window`.
+    #[must_use]
+    pub fn with_restore_window(mut self, window: Duration) -> Self {
+        self.restore_window = window;
         self
     }
 

@@ -1,5 +1,7 @@
 //! Packages and their grants in PostgreSQL.
 
+use std::time::Duration;
+
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
@@ -9,7 +11,7 @@ use wharf_reference::RepositoryName;
 
 use crate::error::Error;
 use crate::id::{AccountId, PackageId};
-use crate::package::{ensure_restorable, PackageChanges, PackageQuery, PackageRecord, RecordState};
+use crate::package::{ensure_restorable_within, PackageChanges, PackageQuery, PackageRecord, RecordState};
 use crate::page::{Page, PageRequest};
 use crate::postgres::accounts;
 use crate::postgres::convert::{parse, time_to_sql, to_json, unique};
@@ -430,6 +432,7 @@ pub(crate) async fn restore(
     c: &impl GenericClient,
     name: &RepositoryName,
     now: Timestamp,
+    window: Duration,
 ) -> Result<PackageRecord, Error> {
     let deleted = get_latest_deleted(c, name)
         .await?
@@ -443,7 +446,7 @@ pub(crate) async fn restore(
              delete or rename the new package to restore the old one"
         )));
     }
-    ensure_restorable("package", name, deleted_at, now)?;
+    ensure_restorable_within("package", name, deleted_at, now, window)?;
     let id = deleted.id.get();
     set_deleted(c, SoftDeleted::Packages, id, false, now).await?;
     notify(c, Change::Package(name.as_str())).await?;

@@ -2,6 +2,7 @@
 //! a bounded batch at a time.
 
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 use deadpool_postgres::GenericClient;
 use wharf_auth::Timestamp;
@@ -16,15 +17,16 @@ use crate::store::{PurgeReport, PurgedPackage, PurgedVersion};
 use crate::stored::{purge_cutoff, sql_limit, ExpiredVersionRow};
 
 /// Removes at most `limit` (at least one) of the packages and versions
-/// whose restore window has passed: expired versions first (deleted ones,
+/// whose restore `window` has passed: expired versions first (deleted ones,
 /// and every version of an expired package), then expired packages left
 /// without versions.
 pub(crate) async fn purge_expired(
     c: &impl GenericClient,
     now: Timestamp,
     limit: usize,
+    window: Duration,
 ) -> Result<PurgeReport, Error> {
-    let Some(cutoff) = purge_cutoff(now)? else {
+    let Some(cutoff) = purge_cutoff(now, window)? else {
         return Ok(PurgeReport::default());
     };
     let purge = Purge { c, cutoff };

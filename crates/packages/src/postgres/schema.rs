@@ -189,6 +189,13 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (repository, kind, name)
     );
     "#,
+    // 2: retention policies (JSON text, as `wharf_packages::RetentionPolicy`
+    // serializes), a package's own and an organization's default for its
+    // packages.
+    r#"
+    ALTER TABLE packages ADD COLUMN retention text;
+    ALTER TABLE accounts ADD COLUMN retention text;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -2,6 +2,8 @@
 //! of the table modules as a single statement (`read`), in a read-only
 //! snapshot (`snapshot`) or in a serializable transaction (`write`).
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use wharf_auth::{
     CodeRepository, Grantee, Login, Membership, OrgRole, OrganizationPolicy, OwnerKind, Package,
@@ -17,7 +19,10 @@ use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord}
 use crate::page::{Page, PageRequest};
 use crate::postgres::connections::in_transaction;
 use crate::postgres::convert::Context;
-use crate::postgres::{accounts, packages, purge, repositories, tokens, versions, PgPackageStore};
+use crate::postgres::{
+    accounts, packages, purge, repositories, retention, tokens, versions, PgPackageStore,
+};
+use crate::retention::{RetainedPackage, RetentionPolicy};
 use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore};
 use crate::stored::TokenUse;
 use crate::token::{TokenRecord, WorkflowToken};
@@ -134,7 +139,37 @@ pg_methods! {
 }
 
 pg_methods! {
-    impl PackageRecords {}
+    impl PackageRecords {
+        async fn restore_package(&self, name: &RepositoryName, now: Timestamp) -> Result<PackageRecord, Error> {
+            let window = self.options.restore_window;
+            run!(self, write, "running restore_package", |c| {
+                packages::restore(c, name, now, window)
+            })
+        }
+
+        async fn restore_version(
+            &self,
+            name: &RepositoryName,
+            id: VersionId,
+            now: Timestamp,
+        ) -> Result<VersionRecord, Error> {
+            let window = self.options.restore_window;
+            run!(self, write, "running restore_version", |c| {
+                versions::restore(c, name, id, now, window)
+            })
+        }
+
+        async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<PurgeReport, Error> {
+            let window = self.options.restore_window;
+            run!(self, write, "running purge_expired", |c| {
+                purge::purge_expired(c, now, limit, window)
+            })
+        }
+
+        fn restore_window(&self) -> Duration {
+            self.options.restore_window
+        }
+    }
     write fn create_package(package: &Package, now: Timestamp) -> PackageRecord
         = |c| packages::create(c, package, now);
     read fn package(name: &RepositoryName) -> Option<PackageRecord>
@@ -151,8 +186,6 @@ pg_methods! {
         = |c| packages::remove_grant(c, name, grantee, now);
     write fn delete_package(name: &RepositoryName, now: Timestamp) -> PackageRecord
         = |c| packages::delete(c, name, now);
-    write fn restore_package(name: &RepositoryName, now: Timestamp) -> PackageRecord
-        = |c| packages::restore(c, name, now);
     write fn record_version(name: &RepositoryName, version: &NewVersion, now: Timestamp) -> VersionRecord
         = |c| versions::record(c, name, version, now);
     snapshot fn version(name: &RepositoryName, id: VersionId) -> Option<VersionRecord>
@@ -167,10 +200,16 @@ pg_methods! {
         = |c| versions::remove_tag(c, name, tag, now);
     write fn delete_version(name: &RepositoryName, id: VersionId, now: Timestamp) -> VersionRecord
         = |c| versions::delete(c, name, id, now);
-    write fn restore_version(name: &RepositoryName, id: VersionId, now: Timestamp) -> VersionRecord
-        = |c| versions::restore(c, name, id, now);
-    write fn purge_expired(now: Timestamp, limit: usize) -> PurgeReport
-        = |c| purge::purge_expired(c, now, limit);
+    read fn retention_policy(name: &RepositoryName) -> Option<RetentionPolicy>
+        = |c| retention::package_policy(c, name);
+    write fn set_retention_policy(name: &RepositoryName, policy: Option<&RetentionPolicy>) -> ()
+        = |c| retention::set_package_policy(c, name, policy);
+    read fn organization_retention_policy(organization: &Login) -> Option<RetentionPolicy>
+        = |c| retention::organization_policy(c, organization);
+    write fn set_organization_retention_policy(organization: &Login, policy: Option<&RetentionPolicy>) -> ()
+        = |c| retention::set_organization_policy(c, organization, policy);
+    read fn retained_packages(page: &PageRequest) -> Page<RetainedPackage>
+        = |c| retention::retained(c, page);
     write fn set_collaborator(repository: &CodeRepository, collaborator: &Collaborator, role: RepositoryRole) -> ()
         = |c| repositories::set(c, repository, collaborator, role);
     write fn remove_collaborator(repository: &CodeRepository, collaborator: &Collaborator) -> ()

@@ -1,5 +1,7 @@
 //! Package versions and their tags in PostgreSQL.
 
+use std::time::Duration;
+
 use std::collections::BTreeSet;
 
 use deadpool_postgres::GenericClient;
@@ -352,12 +354,13 @@ pub(crate) async fn restore(
     name: &RepositoryName,
     id: VersionId,
     now: Timestamp,
+    window: Duration,
 ) -> Result<VersionRecord, Error> {
     let package_id = packages::require_live_id(c, name).await?;
     let version = get(c, package_id, id.get())
         .await?
         .ok_or_else(|| Error::not_found("version", id))?;
-    ensure_version_restorable(name, &version, now)?;
+    ensure_version_restorable(name, &version, now, window)?;
     set_deleted(c, SoftDeleted::Versions, id.get(), false, now).await?;
     adjust_count(c, name, package_id, 1, now).await?;
     require(c, package_id, id.get()).await

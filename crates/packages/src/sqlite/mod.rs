@@ -7,6 +7,7 @@ mod files;
 mod packages;
 mod purge;
 mod repositories;
+mod retention;
 mod schema;
 mod statement;
 mod store;
@@ -38,6 +39,11 @@ pub struct SqliteOptions {
     pub busy_timeout: Duration,
     /// Prepared statements cached per connection.
     pub statement_cache: usize,
+    /// How long deleted packages and versions stay restorable before a
+    /// purge removes them (see
+    /// [`PackageRecords::restore_window`](crate::PackageRecords::restore_window)).
+    /// Default [`RESTORE_WINDOW`](crate::RESTORE_WINDOW), 30 days.
+    pub restore_window: Duration,
 }
 
 impl Default for SqliteOptions {
@@ -46,6 +52,7 @@ impl Default for SqliteOptions {
             readers: 4,
             busy_timeout: Duration::from_secs(5),
             statement_cache: 64,
+            restore_window: crate::RESTORE_WINDOW,
         }
     }
 }
@@ -88,6 +95,7 @@ impl Default for SqliteOptions {
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub struct SqlitePackageStore {
     inner: Arc<Inner>,
+    restore_window: Duration,
 }
 
 /// The most tokens whose last use is remembered (an optimisation only: a
@@ -99,6 +107,7 @@ impl std::fmt::Debug for SqlitePackageStore {
         f.debug_struct("SqlitePackageStore")
             .field("path", &self.inner.path)
             .field("readers", &self.inner.readers.len())
+            .field("restore_window", &self.restore_window)
             .finish_non_exhaustive()
     }
 }
@@ -152,7 +161,8 @@ impl SqlitePackageStore {
                 Ok(Mutex::new(reader))
             })
             .collect::<Result<Vec<_>, Error>>()?;
-        Ok(SqlitePackageStore::from_parts(Some(path), writer, readers))
+        Ok(SqlitePackageStore::from_parts(Some(path), writer, readers)
+            .with_restore_window(options.restore_window))
     }
 
     /// A private database in memory, gone when the last clone is dropped.
@@ -162,6 +172,15 @@ impl SqlitePackageStore {
         configure(&conn, &SqliteOptions::default())?;
         schema::migrate(&mut conn)?;
         Ok(SqlitePackageStore::from_parts(None, conn, Vec::new()))
+    }
+
+    /// The same store (sharing its connections) keeping deleted packages
+    /// and versions restorable for `window` instead (see
+    /// [`SqliteOptions::restore_window`]).
+    #[must_use]
+    pub fn with_restore_window(mut self, window: Duration) -> SqlitePackageStore {
+        self.restore_window = window;
+        self
     }
 
     fn from_parts(
@@ -180,6 +199,7 @@ impl SqlitePackageStore {
                     .time_to_live(LAST_USED_GRANULARITY)
                     .build(),
             }),
+            restore_window: crate::RESTORE_WINDOW,
         }
     }
 

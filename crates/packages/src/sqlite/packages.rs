@@ -1,5 +1,7 @@
 //! Packages and their grants in SQLite.
 
+use std::time::Duration;
+
 use rusqlite::{params, Connection};
 use wharf_annotations::PackageMetadata;
 use wharf_auth::{Grant, Grantee, Login, OwnerKind, Package, Role, Timestamp, Visibility};
@@ -7,7 +9,7 @@ use wharf_reference::RepositoryName;
 
 use crate::error::Error;
 use crate::id::{AccountId, PackageId};
-use crate::package::{ensure_restorable, PackageChanges, PackageQuery, PackageRecord, RecordState};
+use crate::package::{ensure_restorable_within, PackageChanges, PackageQuery, PackageRecord, RecordState};
 use crate::page::{Page, PageRequest};
 use crate::sqlite::accounts;
 use crate::sqlite::convert::{time_to_sql, to_json};
@@ -348,6 +350,7 @@ pub(crate) fn restore(
     conn: &Connection,
     name: &RepositoryName,
     now: Timestamp,
+    window: Duration,
 ) -> Result<PackageRecord, Error> {
     let deleted =
         get_latest_deleted(conn, name)?.ok_or_else(|| Error::not_found("deleted package", name))?;
@@ -360,7 +363,7 @@ pub(crate) fn restore(
              delete or rename the new package to restore the old one"
         )));
     }
-    ensure_restorable("package", name, deleted_at, now)?;
+    ensure_restorable_within("package", name, deleted_at, now, window)?;
     let id = deleted.id.get();
     set_deleted(conn, SoftDeleted::Packages, id, false, time_to_sql(now)?)?;
     require_by_id(conn, id)

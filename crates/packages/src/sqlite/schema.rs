@@ -140,6 +140,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE packages ADD COLUMN unlinked_at INTEGER;
     "#,
+    // 3: retention policies (JSON), a package's own and an organization's
+    // default for its packages.
+    r#"
+    ALTER TABLE packages ADD COLUMN retention TEXT;
+    ALTER TABLE accounts ADD COLUMN retention TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,6 +1,8 @@
 //! The store traits for [`SqlitePackageStore`]: each method runs one
 //! function of the table modules on a connection of the pool.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use wharf_auth::{
     CodeRepository, Grantee, Login, Membership, OrgRole, OrganizationPolicy, OwnerKind, Package,
@@ -14,8 +16,9 @@ use crate::error::Error;
 use crate::id::{PackageId, TokenId, VersionId};
 use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord};
 use crate::page::{Page, PageRequest};
+use crate::retention::{RetainedPackage, RetentionPolicy};
 use crate::sqlite::{
-    accounts, packages, purge, repositories, tokens, versions, SqlitePackageStore,
+    accounts, packages, purge, repositories, retention, tokens, versions, SqlitePackageStore,
 };
 use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore};
 use crate::stored::TokenUse;
@@ -141,7 +144,31 @@ sqlite_methods! {
 }
 
 sqlite_methods! {
-    impl PackageRecords {}
+    impl PackageRecords {
+        async fn restore_package(&self, name: &RepositoryName, now: Timestamp) -> Result<PackageRecord, Error> {
+            let (name, window) = (name.clone(), self.restore_window);
+            self.write(move |conn| packages::restore(conn, &name, now, window)).await
+        }
+
+        async fn restore_version(
+            &self,
+            name: &RepositoryName,
+            id: VersionId,
+            now: Timestamp,
+        ) -> Result<VersionRecord, Error> {
+            let (name, window) = (name.clone(), self.restore_window);
+            self.write(move |conn| versions::restore(conn, &name, id, now, window)).await
+        }
+
+        async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<PurgeReport, Error> {
+            let window = self.restore_window;
+            self.write(move |conn| purge::purge_expired(conn, now, limit, window)).await
+        }
+
+        fn restore_window(&self) -> Duration {
+            self.restore_window
+        }
+    }
     write fn create_package(package: &Package, now: Timestamp) -> PackageRecord
         = |conn| packages::create(conn, &package, now);
     snapshot fn package(name: &RepositoryName) -> Option<PackageRecord>
@@ -158,8 +185,6 @@ sqlite_methods! {
         = |conn| packages::remove_grant(conn, &name, &grantee, now);
     write fn delete_package(name: &RepositoryName, now: Timestamp) -> PackageRecord
         = |conn| packages::delete(conn, &name, now);
-    write fn restore_package(name: &RepositoryName, now: Timestamp) -> PackageRecord
-        = |conn| packages::restore(conn, &name, now);
     write fn record_version(name: &RepositoryName, version: &NewVersion, now: Timestamp) -> VersionRecord
         = |conn| versions::record(conn, &name, &version, now);
     snapshot fn version(name: &RepositoryName, id: VersionId) -> Option<VersionRecord>
@@ -174,10 +199,16 @@ sqlite_methods! {
         = |conn| versions::remove_tag(conn, &name, &tag, now);
     write fn delete_version(name: &RepositoryName, id: VersionId, now: Timestamp) -> VersionRecord
         = |conn| versions::delete(conn, &name, id, now);
-    write fn restore_version(name: &RepositoryName, id: VersionId, now: Timestamp) -> VersionRecord
-        = |conn| versions::restore(conn, &name, id, now);
-    write fn purge_expired(now: Timestamp, limit: usize) -> PurgeReport
-        = |conn| purge::purge_expired(conn, now, limit);
+    snapshot fn retention_policy(name: &RepositoryName) -> Option<RetentionPolicy>
+        = |conn| retention::package_policy(conn, &name);
+    write fn set_retention_policy(name: &RepositoryName, policy: Option<&RetentionPolicy>) -> ()
+        = |conn| retention::set_package_policy(conn, &name, policy.as_ref());
+    snapshot fn organization_retention_policy(organization: &Login) -> Option<RetentionPolicy>
+        = |conn| retention::organization_policy(conn, &organization);
+    write fn set_organization_retention_policy(organization: &Login, policy: Option<&RetentionPolicy>) -> ()
+        = |conn| retention::set_organization_policy(conn, &organization, policy.as_ref());
+    snapshot fn retained_packages(page: &PageRequest) -> Page<RetainedPackage>
+        = |conn| retention::retained(conn, &page);
     write fn set_collaborator(repository: &CodeRepository, collaborator: &Collaborator, role: RepositoryRole) -> ()
         = |conn| repositories::set(conn, &repository, &collaborator, role);
     write fn remove_collaborator(repository: &CodeRepository, collaborator: &Collaborator) -> ()

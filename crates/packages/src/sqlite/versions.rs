@@ -1,5 +1,7 @@
 //! Package versions and their tags in SQLite.
 
+use std::time::Duration;
+
 use std::collections::BTreeSet;
 
 use rusqlite::{params, Connection};
@@ -359,11 +361,12 @@ pub(crate) fn restore(
     name: &RepositoryName,
     id: VersionId,
     now: Timestamp,
+    window: Duration,
 ) -> Result<VersionRecord, Error> {
     let package_id = packages::require_live_id(conn, name)?;
     let version =
         get(conn, package_id, id.get())?.ok_or_else(|| Error::not_found("version", id))?;
-    ensure_version_restorable(name, &version, now)?;
+    ensure_version_restorable(name, &version, now, window)?;
     set_deleted(
         conn,
         SoftDeleted::Versions,

@@ -2,6 +2,8 @@
 //! collaborators of source repositories, purging, and the authorization
 //! context.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use wharf_auth::{
     CodeRepository, Grantee, Login, Package, RepositoryAccess, RepositoryRole, Role, Timestamp,
@@ -12,7 +14,9 @@ use crate::access::{AccessContext, Collaborator};
 use crate::error::Error;
 use crate::id::{PackageId, VersionId};
 use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord};
+use crate::package::RESTORE_WINDOW;
 use crate::page::{Page, PageRequest};
+use crate::retention::{RetainedPackage, RetentionPolicy};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
 /// What one call of [`PackageRecords::purge_expired`] removed: at most
@@ -281,6 +285,58 @@ pub trait PackageRecords: Send + Sync {
     /// remain: call again, with the same `now`, until it is false. Each
     /// call is atomic.
     async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<PurgeReport, Error>;
+
+    /// How long this store keeps deleted packages and versions
+    /// restorable: [`restore_package`](Self::restore_package) and
+    /// [`restore_version`](Self::restore_version) refuse after it, and
+    /// [`purge_expired`](Self::purge_expired) removes what it has passed
+    /// for. [`RESTORE_WINDOW`] (30 days) unless the store was given
+    /// another; a wrapper answers its inner store's.
+    fn restore_window(&self) -> Duration {
+        RESTORE_WINDOW
+    }
+
+    // ----------------------------------------------------------- retention
+
+    /// The live package's own [retention policy](crate::RetentionPolicy),
+    /// if it has one (not its organization's default).
+    /// [`Error::NotFound`] when no live package has the name.
+    async fn retention_policy(
+        &self,
+        name: &RepositoryName,
+    ) -> Result<Option<RetentionPolicy>, Error>;
+
+    /// Sets (`Some`) or removes (`None`) the live package's own retention
+    /// policy. A deleted package keeps its policy, restored with it; a new
+    /// package of the same name starts without.
+    /// [`Error::NotFound`] when no live package has the name.
+    async fn set_retention_policy(
+        &self,
+        name: &RepositoryName,
+        policy: Option<&RetentionPolicy>,
+    ) -> Result<(), Error>;
+
+    /// An organization's default retention policy, which its packages
+    /// without one of their own follow. [`Error::NotFound`] when there is
+    /// no such organization.
+    async fn organization_retention_policy(
+        &self,
+        organization: &Login,
+    ) -> Result<Option<RetentionPolicy>, Error>;
+
+    /// Sets (`Some`) or removes (`None`) an organization's default
+    /// retention policy. [`Error::NotFound`] when there is no such
+    /// organization.
+    async fn set_organization_retention_policy(
+        &self,
+        organization: &Login,
+        policy: Option<&RetentionPolicy>,
+    ) -> Result<(), Error>;
+
+    /// The live packages with a retention policy in force (their own, or
+    /// their organization's default), in id order, a page at a time.
+    async fn retained_packages(&self, page: &PageRequest)
+        -> Result<Page<RetainedPackage>, Error>;
 
     // ------------------------------------------------ source repositories
 

@@ -12,15 +12,18 @@ use wharf_auth::Timestamp;
 use wharf_reference::RepositoryName;
 
 use crate::error::Error;
-use crate::package::{ensure_restorable, PackageRecord, RESTORE_WINDOW};
+use std::time::Duration;
+
+use crate::package::{ensure_restorable_within, PackageRecord};
 use crate::page::{Cursor, Page, PageRequest};
+use crate::retention::RetainedPackage;
 use crate::version::VersionRecord;
 
 mod rows;
 
 pub(crate) use rows::{
-    repository_access, token_hash_taken, AccountRow, ExpiredVersionRow, FromColumns, NewToken,
-    PackageRow, TokenRow, TokenUse,
+    repository_access, retention_from_sql, retention_to_sql, token_hash_taken, AccountRow,
+    ExpiredVersionRow, FromColumns, NewToken, PackageRow, RetainedPackageRow, TokenRow, TokenUse,
 };
 // Only the SQLite store declares rows of its own (a version's columns).
 #[cfg(feature = "sqlite")]
@@ -161,23 +164,59 @@ pub(crate) fn version_cursor(last: &VersionRecord) -> Cursor {
     Cursor::new(last.id.to_string())
 }
 
+// ------------------------------------------------- retention
+
+/// Where a page of retained packages starts: after the package id of its
+/// cursor.
+pub(crate) fn retained_after(page: &PageRequest) -> Result<i64, Error> {
+    match &page.after {
+        None => Ok(i64::MIN),
+        Some(cursor) => cursor
+            .as_str()
+            .parse::<i64>()
+            .map_err(|_| Error::invalid_cursor(cursor)),
+    }
+}
+
+/// The page of retained packages of `rows`.
+pub(crate) fn retained_page(
+    rows: Vec<RetainedPackageRow>,
+    limit: usize,
+) -> Result<Page<RetainedPackage>, Error> {
+    let page = page_of(
+        rows,
+        limit,
+        RetainedPackageRow::into_retained,
+        |last: &Option<RetainedPackage>| {
+            Cursor::new(last.as_ref().map_or_else(String::new, |p| p.id.to_string()))
+        },
+    )?;
+    Ok(Page {
+        items: page.items.into_iter().flatten().collect(),
+        next: page.next,
+    })
+}
+
 // ------------------------------------------------- restorable deletion
 
 /// The stored time at or before which a deletion has expired at `now`
-/// (exactly the complement of `is_restorable`); `None` when none can have.
-pub(crate) fn purge_cutoff(now: Timestamp) -> Result<Option<i64>, Error> {
+/// for a restore `window` (exactly the complement of
+/// `is_restorable_within`); `None` when none can have.
+pub(crate) fn purge_cutoff(now: Timestamp, window: Duration) -> Result<Option<i64>, Error> {
+    // Whole seconds, as `Timestamp::saturating_add` counts them.
     now.unix_seconds()
-        .checked_sub(RESTORE_WINDOW.as_secs())
+        .checked_sub(window.as_secs())
         .map(|cutoff| time_to_sql(Timestamp::from_unix_seconds(cutoff)))
         .transpose()
 }
 
 /// Checks that `version` of the package `name` can be restored at `now`:
-/// it is deleted, less than [`RESTORE_WINDOW`] ago.
+/// it is deleted, less than `window` ago.
 pub(crate) fn ensure_version_restorable(
     name: &RepositoryName,
     version: &VersionRecord,
     now: Timestamp,
+    window: Duration,
 ) -> Result<(), Error> {
     let Some(deleted_at) = version.deleted_at else {
         return Err(Error::conflict(format!(
@@ -185,11 +224,12 @@ pub(crate) fn ensure_version_restorable(
             version.id
         )));
     };
-    ensure_restorable(
+    ensure_restorable_within(
         "version",
         format!("{name}@{}", version.digest),
         deleted_at,
         now,
+        window,
     )
 }
 

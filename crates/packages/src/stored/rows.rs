@@ -15,9 +15,11 @@ use crate::account::Account;
 use crate::error::Error;
 use crate::id::{AccountId, PackageId, TokenId, VersionId};
 use crate::package::PackageRecord;
+use crate::retention::{RetainedPackage, RetentionPolicy};
 use crate::store::{PurgedVersion, LAST_USED_GRANULARITY};
 use crate::stored::{
-    from_json, opt_time_from_sql, opt_time_to_sql, parse, time_from_sql, time_to_sql, u64_from_sql,
+    from_json, opt_time_from_sql, opt_time_to_sql, parse, time_from_sql, time_to_sql, to_json,
+    u64_from_sql,
 };
 use crate::token::{Credential, TokenRecord, WorkflowToken};
 
@@ -390,4 +392,47 @@ impl ExpiredVersionRow {
             version
         })
     }
+}
+
+row_struct! {
+    /// A live package with a retention policy in force, as
+    /// `SELECT p.id, p.name, p.retention, a.retention FROM packages p JOIN
+    /// accounts a ON a.id = p.owner_id` reads it (the package's own policy
+    /// and its owner's default, as stored JSON).
+    pub(crate) struct RetainedPackageRow {
+        id: i64,
+        name: String,
+        own: Option<String>,
+        default: Option<String>,
+    }
+}
+
+impl RetainedPackageRow {
+    /// The package with the policy in force: its own, else its owner's
+    /// default; `None` with neither.
+    pub(crate) fn into_retained(self) -> Result<Option<RetainedPackage>, Error> {
+        let (stored, inherited) = match (self.own, self.default) {
+            (Some(own), _) => (own, false),
+            (None, Some(default)) => (default, true),
+            (None, None) => return Ok(None),
+        };
+        Ok(Some(RetainedPackage::new(
+            PackageId::new(self.id),
+            parse("package name", &self.name)?,
+            retention_from_sql(&stored)?,
+            inherited,
+        )))
+    }
+}
+
+/// A stored retention policy.
+pub(crate) fn retention_from_sql(stored: &str) -> Result<RetentionPolicy, Error> {
+    from_json("retention policy", stored)
+}
+
+/// A retention policy as stored (JSON), or NULL for none.
+pub(crate) fn retention_to_sql(policy: Option<&RetentionPolicy>) -> Result<Option<String>, Error> {
+    policy
+        .map(|policy| to_json("retention policy", policy))
+        .transpose()
 }

@@ -93,6 +93,16 @@ pub trait Fixture: Send + Sync + 'static {
     async fn reopen(&self) -> Option<Arc<dyn PackageStore>> {
         None
     }
+
+    /// A fresh, empty store of the same backend (or the same database,
+    /// still empty, when [`store`](Self::store) was not used) that keeps
+    /// deleted records restorable for `window` instead of its default,
+    /// for the cases about the restore window. `None` (the default) skips
+    /// them.
+    async fn with_restore_window(&self, window: Duration) -> Option<Arc<dyn PackageStore>> {
+        let _ = window;
+        None
+    }
 }
 
 /// What a [`package_store_tests!`](crate::package_store_tests) fixture
@@ -269,6 +279,7 @@ cases! {
         deleted_packages_are_hidden_and_restorable,
         a_republished_name_blocks_restoring_the_old_package,
         restore_window_is_thirty_days,
+        a_shorter_restore_window_refuses_restores_and_purges_after_it,
         purge_removes_only_expired_deletions,
         purge_reports_manifests_no_longer_referenced,
         purge_in_batches_loses_nothing,
@@ -284,6 +295,8 @@ cases! {
         access_context_of_an_unknown_namespace_has_no_owner,
         concurrent_first_publishes_create_one_package,
         concurrent_pushes_keep_counts_and_tags_consistent,
+        retention_policies_round_trip,
+        retained_packages_follow_their_own_policy_or_their_organizations,
     ],
     store: [
         lookups_see_changes_at_once,

@@ -3,6 +3,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -82,6 +83,16 @@ impl Fixture for PgFixture {
     async fn reopen(&self) -> Option<Arc<dyn PackageStore>> {
         Some(Arc::new(self.replica().await))
     }
+
+    async fn with_restore_window(&self, window: Duration) -> Option<Arc<dyn PackageStore>> {
+        let options = PgOptions::default()
+            .with_max_connections(4)
+            .with_restore_window(window);
+        let store = PgPackageStore::connect_with(&self.url, options)
+            .await
+            .expect("connect a store with another restore window to the test database");
+        Some(Arc::new(store))
+    }
 }
 
 /// A [`CachedStore`] over a [`PgFixture`], with a long TTL so that any
@@ -111,5 +122,10 @@ impl Fixture for CachedPgFixture {
 
     async fn reopen(&self) -> Option<Arc<dyn PackageStore>> {
         reopen_cached(&self.database).await
+    }
+
+    async fn with_restore_window(&self, window: Duration) -> Option<Arc<dyn PackageStore>> {
+        let inner = self.database.with_restore_window(window).await?;
+        Some(Arc::new(CachedStore::from_arc(inner, long_lived_cache())))
     }
 }

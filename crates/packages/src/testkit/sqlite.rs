@@ -4,12 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
 use super::{long_lived_cache, reopen_cached, Fixture};
-use crate::{CachedStore, PackageStore, SqlitePackageStore};
+use crate::{CachedStore, PackageStore, SqliteOptions, SqlitePackageStore};
 
 /// A [`SqlitePackageStore::in_memory`] fixture.
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
@@ -31,6 +31,11 @@ impl SqliteMemoryFixture {
 impl Fixture for SqliteMemoryFixture {
     async fn store(&self) -> Arc<dyn PackageStore> {
         Arc::new(self.store.clone())
+    }
+
+    async fn with_restore_window(&self, window: Duration) -> Option<Arc<dyn PackageStore>> {
+        let store = SqlitePackageStore::in_memory().expect("open an in-memory database");
+        Some(Arc::new(store.with_restore_window(window)))
     }
 }
 
@@ -90,6 +95,16 @@ impl Fixture for SqliteFileFixture {
             SqlitePackageStore::open(self.path()).expect("reopen the database file"),
         ))
     }
+
+    async fn with_restore_window(&self, window: Duration) -> Option<Arc<dyn PackageStore>> {
+        let options = SqliteOptions {
+            restore_window: window,
+            ..SqliteOptions::default()
+        };
+        let store = SqlitePackageStore::open_with(self.dir.join("short-window.db"), &options)
+            .expect("open a second database file");
+        Some(Arc::new(store))
+    }
 }
 
 /// A [`CachedStore`] over a [`SqliteFileFixture`], with a long TTL so that
@@ -118,6 +133,11 @@ impl Fixture for CachedSqliteFixture {
 
     async fn reopen(&self) -> Option<Arc<dyn PackageStore>> {
         reopen_cached(&self.file).await
+    }
+
+    async fn with_restore_window(&self, window: Duration) -> Option<Arc<dyn PackageStore>> {
+        let inner = self.file.with_restore_window(window).await?;
+        Some(Arc::new(CachedStore::from_arc(inner, long_lived_cache())))
     }
 }
 

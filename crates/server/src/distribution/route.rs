@@ -73,6 +73,14 @@ pub enum RouteKind {
     ApiGrants,
     /// `.../packages/{type}/{name}/grants/{grantee}`, labelled `api_grant`.
     ApiGrant,
+    /// `.../packages/{type}/{name}/retention`, labelled `api_retention`.
+    ApiRetention,
+    /// `.../packages/{type}/{name}/retention/preview` and
+    /// `/orgs/{org}/packages/retention/preview`, labelled
+    /// `api_retention_preview`.
+    ApiRetentionPreview,
+    /// `/orgs/{org}/packages/retention`, labelled `api_org_retention`.
+    ApiOrgRetention,
     /// A package page (`/{owner}/packages/container/{name}`), labelled
     /// `page_package`.
     PagePackage,
@@ -88,7 +96,7 @@ pub enum RouteKind {
 
 impl RouteKind {
     /// Every kind, in a fixed order.
-    pub const ALL: [RouteKind; 22] = [
+    pub const ALL: [RouteKind; 25] = [
         Self::Base,
         Self::Catalog,
         Self::TagsList,
@@ -107,6 +115,9 @@ impl RouteKind {
         Self::ApiVersionRestore,
         Self::ApiGrants,
         Self::ApiGrant,
+        Self::ApiRetention,
+        Self::ApiRetentionPreview,
+        Self::ApiOrgRetention,
         Self::PagePackage,
         Self::PageOwner,
         Self::NotFound,
@@ -137,6 +148,9 @@ impl RouteKind {
             Self::ApiVersionRestore => "api_version_restore",
             Self::ApiGrants => "api_grants",
             Self::ApiGrant => "api_grant",
+            Self::ApiRetention => "api_retention",
+            Self::ApiRetentionPreview => "api_retention_preview",
+            Self::ApiOrgRetention => "api_org_retention",
             Self::PagePackage => "page_package",
             Self::PageOwner => "page_owner",
             Self::NotFound => "not_found",

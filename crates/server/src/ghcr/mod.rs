@@ -17,9 +17,11 @@ mod hooks;
 pub(crate) mod records;
 mod registry;
 pub(crate) mod rest;
+pub(crate) mod retention;
 pub(crate) mod token;
 pub mod web;
 
 pub use accounts::{Accounts, AccountsConfig, AccountsError, AnnotationPolicy};
 pub use clock::Clock;
 pub use deleted_packages::{package_archive_key, ArchiveRepairs, PackageContentError, PurgeTotals};
+pub use retention::{RetainedDeletion, RetentionReport};

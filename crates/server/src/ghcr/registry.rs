@@ -41,8 +41,9 @@ impl Registry {
         self.inner().accounts.as_ref()
     }
 
-    /// Removes for good the packages and versions deleted more than 30
-    /// days ago (GitHub's restore window), and deletes from storage their
+    /// Removes for good the packages and versions deleted longer ago than
+    /// the package store's restore window (30 days by default, as
+    /// GitHub's; see `PackageRecords::restore_window`), and deletes from storage their
     /// content: the archives of purged packages, and the manifests of
     /// purged versions no record references any more. It goes a bounded
     /// batch at a time, each batch's content deleted before the next is
@@ -92,9 +93,30 @@ impl Registry {
                     packages = totals.packages,
                     versions = totals.versions,
                     manifests = totals.manifests,
-                    "purged packages and versions deleted more than 30 days ago"
+                    "purged packages and versions deleted longer ago than the restore window"
                 ),
                 Err(err) => tracing::warn!(error = %err, "purging deleted packages failed"),
+            }
+        })
+    }
+
+    /// Spawns a task on the current tokio runtime that calls
+    /// [`apply_retention_policies`](Self::apply_retention_policies) every
+    /// `interval` (job `retention`: on one replica at a time), logging
+    /// what it deleted and any failure. Abort the returned handle to stop
+    /// it.
+    pub fn spawn_retention(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        self.spawn_every("retention", interval, |registry| async move {
+            match registry.apply_retention_policies().await {
+                Ok(report) if report.is_empty() => {}
+                Ok(report) => tracing::info!(
+                    packages = report.packages,
+                    deleted = report.deleted.len(),
+                    skipped = report.skipped,
+                    failed = report.failed,
+                    "applied retention policies"
+                ),
+                Err(err) => tracing::warn!(error = %err, "applying retention policies failed"),
             }
         })
     }

@@ -279,6 +279,21 @@ pub struct AuthSettings {
     /// source URL) instead of leaving the value out: `true` or `false`.
     #[arg(long, value_name = "BOOL", action = ArgAction::Set, default_value = "false")]
     pub strict_annotations: bool,
+
+    // Deleted packages and retention policies.
+    /// How long deleted packages and versions can be restored; after it
+    /// they are purged for good (GitHub's is 30 days). Every replica
+    /// sharing a database should use the same.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30d")]
+    #[serde(deserialize_with = "values::duration")]
+    pub restore_window: Duration,
+
+    /// How often the packages' retention policies are applied (on one
+    /// replica at a time); `0` or `off` never applies them (previews and
+    /// settings still work).
+    #[arg(long, value_name = "DURATION", value_parser = parse_interval, default_value = "1h")]
+    #[serde(deserialize_with = "values::interval")]
+    pub retention_interval: Duration,
 }
 
 /// How log lines are written.

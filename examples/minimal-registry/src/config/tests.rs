@@ -630,3 +630,48 @@ fn storage_urls_are_checked() {
         assert!(err.to_string().contains(needle), "{text}: {err}");
     }
 }
+
+// Deleted packages and retention policies.
+
+#[test]
+fn restore_window_and_retention_interval_come_from_file_and_flags() {
+    let defaults = Settings::default();
+    assert_eq!(
+        defaults.auth.restore_window,
+        Duration::from_secs(30 * 86_400)
+    );
+    assert_eq!(defaults.auth.retention_interval, Duration::from_secs(3600));
+
+    let file = parse_file("[auth]\nrestore_window = \"2d\"\nretention_interval = \"off\"\n")
+        .expect("toml");
+    let s = Settings::merge(file, &Cli::default(), None).expect("settings");
+    assert_eq!(s.auth.restore_window, Duration::from_secs(2 * 86_400));
+    assert!(s.auth.retention_interval.is_zero(), "off never applies them");
+
+    let cli = Cli::parse_from([
+        "minimal-registry",
+        "--restore-window",
+        "90s",
+        "--retention-interval",
+        "0",
+    ]);
+    let s = Settings::merge(Settings::default(), &cli, None).expect("settings");
+    assert_eq!(s.auth.restore_window, Duration::from_secs(90));
+    assert!(s.auth.retention_interval.is_zero());
+
+    let cli = Cli::parse_from(["minimal-registry", "--retention-interval", "15m"]);
+    let s = Settings::merge(Settings::default(), &cli, None).expect("settings");
+    assert_eq!(s.auth.retention_interval, Duration::from_secs(900));
+
+    for (toml, key) in [
+        ("[auth]\nrestore_window = 0", "auth.restore_window"),
+        ("[auth]\nrestore_window = \"off\"", "auth.restore_window"),
+        ("[auth]\nretention_interval = \"sometimes\"", "auth.retention_interval"),
+    ] {
+        let err = parse_file(toml)
+            .and_then(|file| Settings::merge(file, &Cli::default(), None))
+            .expect_err(toml)
+            .to_string();
+        assert!(err.contains(key), "{toml}: {err}");
+    }
+}

@@ -11,7 +11,7 @@ impl Settings {
     /// the file or a flag.
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
         let l = &self.limits;
-        let positive: [(&str, Duration); 9] = [
+        let positive: [(&str, Duration); 10] = [
             ("limits.upload_expiry", l.upload_expiry),
             ("limits.purge_interval", l.purge_interval),
             ("limits.request_timeout", l.request_timeout),
@@ -21,6 +21,7 @@ impl Settings {
             ("limits.idle_timeout", l.idle_timeout),
             ("limits.body_deadline", l.body_deadline),
             ("auth.token_ttl", self.auth.token_ttl),
+            ("auth.restore_window", self.auth.restore_window),
         ];
         for (key, value) in positive {
             if value.is_zero() {

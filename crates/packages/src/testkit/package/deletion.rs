@@ -335,3 +335,82 @@ pub async fn purge_in_batches_loses_nothing(fixture: Arc<dyn Fixture>) {
         .expect("purge again");
     assert!(after.is_empty() && !after.more);
 }
+
+/// A store given a shorter restore window uses it throughout: it says so,
+/// restores until the window's last second and refuses after, and its
+/// purge removes what the window has passed for, and nothing younger.
+pub async fn a_shorter_restore_window_refuses_restores_and_purges_after_it(
+    fixture: Arc<dyn Fixture>,
+) {
+    let window = DAY;
+    let Some(store) = fixture.with_restore_window(window).await else {
+        return;
+    };
+    assert_eq!(store.restore_window(), window);
+    seed(&store).await;
+    let w = window.as_secs();
+    let app = name("alice/app");
+    let old = push(&store, &app, &manifest(1), T0).await;
+    let recent = push(&store, &app, &manifest(2), T0).await;
+    push(&store, &app, &manifest(3), T0).await;
+    store
+        .delete_version(&app, old.id, at(0))
+        .await
+        .expect("delete");
+    store
+        .delete_version(&app, recent.id, at(10))
+        .await
+        .expect("delete");
+
+    store
+        .restore_version(&app, old.id, at(w - 1))
+        .await
+        .expect("restore on the window's last second");
+    store
+        .delete_version(&app, old.id, at(w))
+        .await
+        .expect("delete again");
+    match store.restore_version(&app, recent.id, at(10 + w)).await {
+        Err(Error::RestoreWindowPassed { deleted_at, .. }) => assert_eq!(deleted_at, at(10)),
+        other => panic!("restoring after the window: expected RestoreWindowPassed, got {other:?}"),
+    }
+
+    publish(&store, "alice/tool", "alice", T0).await;
+    let tool = name("alice/tool");
+    store.delete_package(&tool, at(20)).await.expect("delete");
+    match store.restore_package(&tool, at(20 + w)).await {
+        Err(Error::RestoreWindowPassed { .. }) => {}
+        other => panic!("restoring a package after the window: expected RestoreWindowPassed, got {other:?}"),
+    }
+
+    let early = store
+        .purge_expired(at(10 + w - 1), PURGE_ALL)
+        .await
+        .expect("purge");
+    assert!(
+        early.is_empty(),
+        "only what the window has passed for goes: {early:?}"
+    );
+    let report = store
+        .purge_expired(at(20 + w), PURGE_ALL)
+        .await
+        .expect("purge");
+    assert_eq!(
+        report.versions.iter().map(|v| v.id).collect::<Vec<_>>(),
+        [recent.id],
+        "the version deleted at 10 goes, the one deleted again at the window does not yet"
+    );
+    assert_eq!(
+        report.packages.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
+        [tool]
+    );
+    assert!(!report.more);
+    let later = store
+        .purge_expired(at(2 * w), PURGE_ALL)
+        .await
+        .expect("purge");
+    assert_eq!(
+        later.versions.iter().map(|v| v.id).collect::<Vec<_>>(),
+        [old.id]
+    );
+}

@@ -8,11 +8,13 @@ use super::*;
 mod access;
 mod concurrency;
 mod deletion;
+mod retention;
 mod settings;
 mod versions;
 
 pub use access::*;
 pub use concurrency::*;
 pub use deletion::*;
+pub use retention::*;
 pub use settings::*;
 pub use versions::*;

@@ -9,7 +9,7 @@
 //! | `GET /orgs/{org}/packages?package_type=container` | an organization's packages the caller may see |
 //! | `GET .../packages/container/{name}` | a package (`{name}` URL-encoded: `app%2Frelease`) |
 //! | `PATCH .../packages/container/{name}` | change `visibility`, the linked `repository`, `inherit_access` (admin) |
-//! | `DELETE .../packages/container/{name}` | delete, restorably for 30 days (admin, `delete:packages`): 204 |
+//! | `DELETE .../packages/container/{name}` | delete, restorably for the store's restore window (30 days by default) (admin, `delete:packages`): 204 |
 //! | `POST .../packages/container/{name}/restore` | restore a deleted package (admin): 204 |
 //! | `GET .../packages/container/{name}/versions?state=active\|deleted` | its versions, newest first |
 //! | `GET .../packages/container/{name}/versions/{id}` | a version |
@@ -18,6 +18,12 @@
 //! | `GET .../packages/container/{name}/grants` | the roles the package grants (admin) |
 //! | `PUT .../packages/container/{name}/grants/{grantee}` | `{"role": "read\|write\|admin"}` to `user:LOGIN`, `team:SLUG` or `repository:OWNER%2FREPO` (admin) |
 //! | `DELETE .../packages/container/{name}/grants/{grantee}` | take the role away (admin): 204 |
+//! | `GET .../packages/container/{name}/retention` | the retention policy in force: `{"policy": {...} or null, "source": "package" or "organization" or null}` |
+//! | `PUT .../packages/container/{name}/retention` | set the package's own policy, `{"keep_latest": N, "delete_untagged_after_days": D, "protected_tags": ["v*"]}` (admin, `delete:packages`): 200 as `GET` |
+//! | `DELETE .../packages/container/{name}/retention` | remove the package's own policy (admin, `delete:packages`): 204 |
+//! | `GET .../packages/container/{name}/retention/preview` | the policy in force and the `versions` it would delete now |
+//! | `GET`, `PUT`, `DELETE /orgs/{org}/packages/retention` | the organization's default policy, for its packages without one (owners) |
+//! | `GET /orgs/{org}/packages/retention/preview` | the default and, per package following it, the versions it would delete now (owners) |
 //!
 //! `...` is `/user`, `/users/{user}` or `/orgs/{org}`. Listings take
 //! `page` and `per_page` (at most 100, default 30) and answer a `Link`
@@ -53,6 +59,7 @@ mod json;
 mod packages;
 pub(crate) mod problem;
 pub(crate) mod request;
+mod retention;
 mod versions;
 
 /// Records read from the store per round trip while filtering a listing.
@@ -117,6 +124,32 @@ fn package_routes() -> Router<Registry> {
             &format!("{package}/grants/{{grantee}}"),
             methods("PUT, DELETE", put(grants::put).delete(grants::delete)),
         )
+        .route(
+            &format!("{package}/retention"),
+            methods(
+                "GET, PUT, DELETE",
+                get(retention::get)
+                    .put(retention::put)
+                    .delete(retention::delete),
+            ),
+        )
+        .route(
+            &format!("{package}/retention/preview"),
+            methods("GET", get(retention::preview)),
+        )
+        .route(
+            "/retention",
+            methods(
+                "GET, PUT, DELETE",
+                get(retention::org_get)
+                    .put(retention::org_put)
+                    .delete(retention::org_delete),
+            ),
+        )
+        .route(
+            "/retention/preview",
+            methods("GET", get(retention::org_preview)),
+        )
         .fallback(not_found)
 }
 
@@ -137,6 +170,8 @@ pub(crate) fn route_kind(path: &str) -> Option<RouteKind> {
     let kind = match rest {
         [] | [""] => RouteKind::ApiPackages,
         _ if rest.iter().any(|s| s.is_empty()) => RouteKind::NotFound,
+        ["retention"] => RouteKind::ApiOrgRetention,
+        ["retention", "preview"] => RouteKind::ApiRetentionPreview,
         [_, _] => RouteKind::ApiPackage,
         [_, _, "restore"] => RouteKind::ApiPackageRestore,
         [_, _, "versions"] => RouteKind::ApiVersions,
@@ -144,6 +179,8 @@ pub(crate) fn route_kind(path: &str) -> Option<RouteKind> {
         [_, _, "versions", _, "restore"] => RouteKind::ApiVersionRestore,
         [_, _, "grants"] => RouteKind::ApiGrants,
         [_, _, "grants", _] => RouteKind::ApiGrant,
+        [_, _, "retention", "preview"] => RouteKind::ApiRetentionPreview,
+        [_, _, "retention"] => RouteKind::ApiRetention,
         _ => RouteKind::NotFound,
     };
     Some(kind)
@@ -228,6 +265,22 @@ mod tests {
             (
                 "/users/o/packages/container/a/grants/user:x",
                 Some(RouteKind::ApiGrant),
+            ),
+            (
+                "/users/o/packages/container/a/retention",
+                Some(RouteKind::ApiRetention),
+            ),
+            (
+                "/users/o/packages/container/a/retention/preview",
+                Some(RouteKind::ApiRetentionPreview),
+            ),
+            (
+                "/orgs/acme/packages/retention",
+                Some(RouteKind::ApiOrgRetention),
+            ),
+            (
+                "/orgs/acme/packages/retention/preview",
+                Some(RouteKind::ApiRetentionPreview),
             ),
             ("/users/o/packages/container", Some(RouteKind::NotFound)),
             (

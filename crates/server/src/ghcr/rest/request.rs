@@ -161,6 +161,15 @@ impl Api {
         Ok(account)
     }
 
+    /// The organization of an `/orgs/{org}/...` path, or 404 (`Not Found`)
+    /// for any other owner path.
+    pub(crate) async fn organization(&self) -> Result<Account, Problem> {
+        if !matches!(self.owner, OwnerPath::Org(_)) {
+            return Err(Problem::not_found("Not Found"));
+        }
+        self.owner().await
+    }
+
     /// The package the path names: `container` packages only (another
     /// type is 404), under the owner's account.
     pub(crate) async fn package(&self) -> Result<Resolved, Problem> {

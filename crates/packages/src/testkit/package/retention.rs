@@ -1,0 +1,182 @@
+//! Retention policies: a package's own and an organization's default, and
+//! the packages a policy is in force for.
+
+#[allow(unused_imports)]
+use super::*;
+
+use crate::{RetentionPolicy, TagPattern};
+
+fn pattern(s: &str) -> TagPattern {
+    s.parse().expect("valid tag pattern in the testkit")
+}
+
+/// A package's own policy and an organization's default are read back as
+/// set, replaced, and removed; unknown packages and organizations (or a
+/// user named as one) are refused.
+pub async fn retention_policies_round_trip(fixture: Arc<dyn Fixture>) {
+    let store = seeded(&fixture).await;
+    let app = name("alice/app");
+    let acme = login("acme");
+    assert_eq!(store.retention_policy(&app).await.expect("read"), None);
+    assert_eq!(
+        store.organization_retention_policy(&acme).await.expect("read"),
+        None
+    );
+    let policy = RetentionPolicy::default()
+        .with_keep_latest(3)
+        .with_untagged_after_days(7)
+        .with_protected_tag(pattern("v*"))
+        .with_protected_tag(pattern("latest"));
+    store
+        .set_retention_policy(&app, Some(&policy))
+        .await
+        .expect("set");
+    assert_eq!(
+        store.retention_policy(&app).await.expect("read"),
+        Some(policy.clone())
+    );
+    let replaced = RetentionPolicy::default().with_keep_latest(1);
+    store
+        .set_retention_policy(&app, Some(&replaced))
+        .await
+        .expect("replace");
+    assert_eq!(
+        store.retention_policy(&app).await.expect("read"),
+        Some(replaced)
+    );
+    store
+        .set_retention_policy(&app, None)
+        .await
+        .expect("remove");
+    assert_eq!(store.retention_policy(&app).await.expect("read"), None);
+
+    store
+        .set_organization_retention_policy(&acme, Some(&policy))
+        .await
+        .expect("set the default");
+    assert_eq!(
+        store.organization_retention_policy(&acme).await.expect("read"),
+        Some(policy.clone())
+    );
+    store
+        .set_organization_retention_policy(&acme, None)
+        .await
+        .expect("remove the default");
+    assert_eq!(
+        store.organization_retention_policy(&acme).await.expect("read"),
+        None
+    );
+
+    expect_error(
+        Expected::NotFound,
+        store
+            .set_retention_policy(&name("alice/nothing"), Some(&policy))
+            .await,
+        "a policy on an unknown package",
+    );
+    expect_error(
+        Expected::NotFound,
+        store.retention_policy(&name("alice/nothing")).await,
+        "the policy of an unknown package",
+    );
+    expect_error(
+        Expected::NotFound,
+        store
+            .set_organization_retention_policy(&login("alice"), Some(&policy))
+            .await,
+        "a user is no organization",
+    );
+    expect_error(
+        Expected::NotFound,
+        store.organization_retention_policy(&login("nobody")).await,
+        "an unknown organization",
+    );
+}
+
+/// The packages a policy is in force for: those with their own, and the
+/// packages of an organization with a default that have none of their own;
+/// never a deleted package, nor a new package of a deleted one's name.
+pub async fn retained_packages_follow_their_own_policy_or_their_organizations(
+    fixture: Arc<dyn Fixture>,
+) {
+    let store = seeded(&fixture).await;
+    let own = RetentionPolicy::default().with_keep_latest(2);
+    let default = RetentionPolicy::default().with_untagged_after_days(30);
+    let nothing = RetentionPolicy::default();
+    for package in ["acme/a", "acme/b", "acme/c"] {
+        publish(&store, package, "bob", T0).await;
+    }
+    publish(&store, "carol/x", "carol", T0).await;
+    let listed = |store: Arc<dyn PackageStore>| async move {
+        all_pages(2, |page| {
+            let store = store.clone();
+            async move { store.retained_packages(&page).await }
+        })
+        .await
+        .into_iter()
+        .map(|p| (p.name.to_string(), p.policy, p.inherited))
+        .collect::<Vec<_>>()
+    };
+    assert!(listed(store.clone()).await.is_empty());
+
+    store
+        .set_retention_policy(&name("alice/app"), Some(&own))
+        .await
+        .expect("set");
+    store
+        .set_retention_policy(&name("acme/b"), Some(&nothing))
+        .await
+        .expect("set");
+    store
+        .set_organization_retention_policy(&login("acme"), Some(&default))
+        .await
+        .expect("set the default");
+    assert_eq!(
+        listed(store.clone()).await,
+        [
+            ("alice/app".to_owned(), own.clone(), false),
+            ("acme/a".to_owned(), default.clone(), true),
+            ("acme/b".to_owned(), nothing.clone(), false),
+            ("acme/c".to_owned(), default.clone(), true),
+        ],
+        "own policies, even one without rules, replace the default"
+    );
+
+    store
+        .delete_package(&name("alice/app"), at(1))
+        .await
+        .expect("delete");
+    publish(&store, "alice/app", "alice", at(2)).await;
+    store
+        .delete_package(&name("acme/a"), at(1))
+        .await
+        .expect("delete");
+    assert_eq!(
+        listed(store.clone())
+            .await
+            .into_iter()
+            .map(|(n, ..)| n)
+            .collect::<Vec<_>>(),
+        ["acme/b", "acme/c"],
+        "deleted packages are not retained, and a new package of the name starts without"
+    );
+    assert_eq!(
+        store
+            .retention_policy(&name("alice/app"))
+            .await
+            .expect("read"),
+        None
+    );
+    let x = name("carol/x");
+    store
+        .set_retention_policy(&x, Some(&own))
+        .await
+        .expect("set");
+    store.delete_package(&x, at(3)).await.expect("delete");
+    store.restore_package(&x, at(4)).await.expect("restore");
+    assert_eq!(
+        store.retention_policy(&x).await.expect("read"),
+        Some(own),
+        "a restored package has its policy back"
+    );
+}
