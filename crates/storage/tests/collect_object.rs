@@ -1,4 +1,7 @@
-//! Garbage collection's backend methods on the scale-out backends:
+//! The whole conformance suite (garbage collection's cases included) on
+//! the pairing that registries run as replicas, `Composite<ObjectStorage,
+//! PostgresMetadata>` over moto and PostgreSQL; then garbage collection's
+//! backend methods on the scale-out backends:
 //! `ObjectStorage` (condemned blobs as marker objects, and references
 //! that wait for the verdict) over moto's S3 and object_store's local
 //! and in-memory stores; `PostgresMetadata` (link times, confirmation,
@@ -19,10 +22,61 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::prelude::*;
 use wharf_storage::testkit::{body, read_all};
+use wharf_storage::Storage;
 use wharf_storage::{
     ArchiveKey, Composite, Error, ListingOrder, MemoryStorage, ObjectStorage, Page, PageRequest,
     PostgresMetadata, PostgresOptions, MIN_PART_SIZE,
 };
+
+/// The pairing a registry runs with several replicas: blobs in S3 (moto,
+/// or an in-memory bucket without it), metadata in PostgreSQL (a fresh
+/// database per case); reopened as a new `ObjectStorage` and a new pool
+/// over the same bucket and database, as another replica sees them.
+struct ObjectPostgresFixture {
+    url: Option<String>,
+    bucket: Arc<dyn ObjectStore>,
+    storage: tokio::sync::OnceCell<Arc<dyn Storage>>,
+}
+
+impl ObjectPostgresFixture {
+    fn new() -> Self {
+        ObjectPostgresFixture {
+            url: wharf_test_servers::postgres().map(|pg| pg.fresh_database()),
+            bucket: s3_bucket(),
+            storage: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn open(&self) -> Arc<dyn Storage> {
+        let url = self.url.as_deref().expect("only opened when available");
+        let options = PostgresOptions::default().with_max_connections(4);
+        let metadata = PostgresMetadata::connect_with(url, options)
+            .await
+            .expect("connect and migrate");
+        let blobs = ObjectStorage::builder(self.bucket.clone())
+            .prefix("suite")
+            .part_size(MIN_PART_SIZE)
+            .build();
+        Arc::new(Composite::new(blobs, metadata))
+    }
+}
+
+#[async_trait::async_trait]
+impl wharf_storage::testkit::Fixture for ObjectPostgresFixture {
+    async fn storage(&self) -> Arc<dyn Storage> {
+        self.storage.get_or_init(|| self.open()).await.clone()
+    }
+
+    async fn reopen(&self) -> Option<Arc<dyn Storage>> {
+        Some(self.open().await)
+    }
+
+    fn available(&self) -> bool {
+        self.url.is_some()
+    }
+}
+
+wharf_storage::storage_tests!(object_postgres, ObjectPostgresFixture::new);
 
 fn repo(name: &str) -> RepositoryName {
     name.parse().expect("valid name")
