@@ -674,3 +674,56 @@ async fn link_counts_cover_live_and_archived_repositories() {
     assert_eq!(counts.len(), many.iter().step_by(7).count());
     assert!(counts.values().all(|n| *n == 1));
 }
+
+/// A database at the schema before link times (version 2), holding a
+/// link, migrates: the link stays, counted as made at the migration, and
+/// the digest index is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_from_before_link_times_count_as_made_at_the_migration() {
+    let Some(pg) = wharf_test_servers::postgres() else {
+        return;
+    };
+    let url = pg.fresh_database();
+    let m = PostgresMetadata::connect(&url).await.expect("migrate");
+    let r = repo("octo/app");
+    let d = Digest::sha256(b"linked before link times");
+    m.link_blob(&r, &d).await.expect("link");
+    let client = m.pool().get().await.expect("connection");
+    // Back to version 2, with the link.
+    client
+        .batch_execute(
+            "DROP INDEX storage_links_by_digest; \
+             ALTER TABLE storage_links DROP COLUMN linked_at; \
+             DELETE FROM wharf_schema_migrations WHERE component = 'storage' AND version = 3",
+        )
+        .await
+        .expect("back to version 2");
+    drop(client);
+    // The pool's prepared statements name the dropped column: a fresh
+    // store over the same database.
+    let migrated_at = SystemTime::now();
+    let m = PostgresMetadata::connect(&url).await.expect("migrate to 3");
+    assert!(m.is_blob_linked(&r, &d).await.expect("linked"));
+    let just_before = migrated_at - Duration::from_secs(5);
+    assert!(
+        !m.unlink_blob_unused_since(&r, &d, just_before)
+            .await
+            .expect("unlink if unused"),
+        "made at the migration, after the cutoff"
+    );
+    assert_eq!(
+        m.link_counts(std::slice::from_ref(&d))
+            .await
+            .expect("count")[&d],
+        1
+    );
+    let client = m.pool().get().await.expect("connection");
+    let index = client
+        .query_opt(
+            "SELECT 1 FROM pg_indexes WHERE indexname = 'storage_links_by_digest'",
+            &[],
+        )
+        .await
+        .expect("query");
+    assert!(index.is_some(), "the digest index exists");
+}
