@@ -89,8 +89,19 @@ async fn gc_reports_and_removes_what_nothing_references() {
     }
     let manifest_a = manifest(&config_a, &shared);
     let digest_a = Digest::sha256(&manifest_a);
-    expect_created(manifest_put(&client, &base, auth, "acme/a", "1", manifest_a)).await;
-    expect_created(manifest_put(&client, &base, auth, "acme/b", "1", manifest(&config_b, &shared))).await;
+    expect_created(manifest_put(
+        &client, &base, auth, "acme/a", "1", manifest_a,
+    ))
+    .await;
+    expect_created(manifest_put(
+        &client,
+        &base,
+        auth,
+        "acme/b",
+        "1",
+        manifest(&config_b, &shared),
+    ))
+    .await;
     let deleted = client
         .delete(format!("{base}/v2/acme/a/manifests/{digest_a}"))
         .send()
@@ -128,11 +139,17 @@ async fn gc_reports_and_removes_what_nothing_references() {
     let gone = client.get(&stray_url).send().await.expect("get");
     assert_eq!(gone.status(), 404);
     let kept = client
-        .get(format!("{base}/v2/acme/b/blobs/{}", Digest::sha256(&shared)))
+        .get(format!(
+            "{base}/v2/acme/b/blobs/{}",
+            Digest::sha256(&shared)
+        ))
         .send()
         .await
         .expect("get");
     assert_eq!(kept.status(), 200);
-    assert_eq!(kept.bytes().await.expect("body").as_ref(), shared.as_slice());
+    assert_eq!(
+        kept.bytes().await.expect("body").as_ref(),
+        shared.as_slice()
+    );
     drop(serving);
 }

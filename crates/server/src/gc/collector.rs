@@ -60,7 +60,9 @@ impl<'a> Collection<'a> {
             options,
             locks,
             started: Instant::now(),
-            cutoff: now.checked_sub(options.grace).unwrap_or(SystemTime::UNIX_EPOCH),
+            cutoff: now
+                .checked_sub(options.grace)
+                .unwrap_or(SystemTime::UNIX_EPOCH),
             report: GcReport {
                 dry_run: options.dry_run,
                 ..GcReport::default()
@@ -317,7 +319,10 @@ impl<'a> Collection<'a> {
     }
 
     async fn blob_batch(&mut self, entries: &[BlobEntry]) -> Result<(), Error> {
-        let old: Vec<&BlobEntry> = entries.iter().filter(|e| e.modified < self.cutoff).collect();
+        let old: Vec<&BlobEntry> = entries
+            .iter()
+            .filter(|e| e.modified < self.cutoff)
+            .collect();
         let linked = self.link_counts(old.iter().map(|e| &e.digest)).await?;
         let mut condemned = Vec::new();
         for entry in old.into_iter().filter(|e| !linked.contains_key(&e.digest)) {
@@ -327,7 +332,9 @@ impl<'a> Collection<'a> {
         }
         // A reference taken before this recount is counted; one taken
         // after it finds the blob condemned and takes it back (or waits).
-        let recount = self.link_counts(condemned.iter().map(|e| &e.digest)).await?;
+        let recount = self
+            .link_counts(condemned.iter().map(|e| &e.digest))
+            .await?;
         for entry in condemned {
             if recount.contains_key(&entry.digest) {
                 self.storage.pardon_blob(&entry.digest).await?;
