@@ -119,6 +119,13 @@ impl Caches {
 /// after [`CacheOptions::ttl`]. Misses are not cached: a manifest pushed
 /// elsewhere is found at once.
 ///
+/// Links and blobs are not cached at all: [`is_blob_linked`](RepositoryStore::is_blob_linked),
+/// [`blob_size`](BlobStore::blob_size) and every method of [garbage
+/// collection](crate::collect) (confirming and removing links, condemning,
+/// pardoning and executing blobs) go straight to the storage it wraps, so
+/// a link removed by a collection, in this process or another, is never
+/// answered as linked, nor a blob executed as stored.
+///
 /// ```
 /// use wharf_storage::{CacheOptions, CachedStorage, MemoryStorage, Storage};
 ///

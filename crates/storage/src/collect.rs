@@ -16,8 +16,8 @@
 //!    needs is always too recent to go, and a link removed first makes the
 //!    push fail as `MANIFEST_BLOB_UNKNOWN` instead of storing a manifest
 //!    whose blob may then go. Both are one atomic step in each backend (a
-//!    conditional `DELETE` and an `UPDATE` of the same row; a rename and a
-//!    change of the same file's time).
+//!    conditional `DELETE` and an `UPDATE` of the same row; the removal
+//!    and the time change of the same file, each under a lock on it).
 //! 2. **Blobs.** A blob older than the cutoff that no repository, live or
 //!    archived, links is [condemned](crate::BlobStore::condemn_blob):
 //!    hidden so that nothing new can take a reference to it unnoticed.

@@ -64,7 +64,11 @@
 //! - [`FsStorage`]: a directory tree (`blobs/sha256/ab/abcd...`,
 //!   `uploads/<id>/`, `repositories/<name>/`). Content becomes visible only
 //!   complete and verified (temporary file, fsync, rename, fsync of the
-//!   directory); sessions survive restarts.
+//!   directory); sessions survive restarts. Garbage collection may run in
+//!   another process over the same directory: a link's time is its file's
+//!   mtime, a link is confirmed or removed under `flock`, and a condemned
+//!   blob is renamed into `blobs/.condemned/`, whence a new link renames
+//!   it back (see [`collect`]).
 //! - `ObjectStorage` (feature `object-store`): blobs and upload sessions in
 //!   an object store (S3, GCS, Azure, local files) shared by stateless
 //!   replicas, joined to a metadata store by [`Composite`].
@@ -86,7 +90,7 @@
 //! # Features
 //!
 //! - `fs` (default): [`FsStorage`], with tokio's blocking pool and, on
-//!   Linux, rustix.
+//!   Unix, rustix.
 //! - `testkit`: the conformance suite.
 //! - `object-store`: `ObjectStorage`, over object_store's local and
 //!   in-memory stores; `aws`, `gcp`, `azure` add its cloud stores.

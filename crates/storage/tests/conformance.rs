@@ -106,6 +106,47 @@ mod cache_behaviour {
         assert_ne!(cached.resolve_tag(&repo, &tag).await.expect("resolve"), two);
     }
 
+    /// Links are never cached: one removed by a collection, through the
+    /// cache or behind its back, is at once not linked.
+    #[tokio::test]
+    async fn links_removed_by_a_collection_are_gone_at_once() {
+        use std::time::{Duration, SystemTime};
+        use wharf_storage::BlobStore;
+
+        let fs = FsFixture::new();
+        let behind = FsStorage::open(fs.root()).expect("open");
+        let long = CacheOptions::default().with_ttl(Duration::from_secs(3600));
+        let cached = CachedStorage::new(FsStorage::open(fs.root()).expect("open"), long);
+        let (a, b): (RepositoryName, RepositoryName) =
+            ("o/a".parse().expect("name"), "o/b".parse().expect("name"));
+        let content = Bytes::from_static(b"layer");
+        let digest = Digest::sha256(&content);
+        cached
+            .put_blob(&digest, wharf_storage::testkit::body([content]))
+            .await
+            .expect("put");
+        for r in [&a, &b] {
+            cached.link_blob(r, &digest).await.expect("link");
+            assert!(cached.is_blob_linked(r, &digest).await.expect("linked"));
+        }
+        let later = SystemTime::now() + Duration::from_secs(60);
+        assert!(behind
+            .unlink_blob_unused_since(&a, &digest, later)
+            .await
+            .expect("unlink behind its back"));
+        assert!(cached
+            .unlink_blob_unused_since(&b, &digest, later)
+            .await
+            .expect("unlink through it"));
+        for r in [&a, &b] {
+            assert!(!cached.is_blob_linked(r, &digest).await.expect("linked"));
+            assert!(!cached.confirm_link(r, &digest).await.expect("confirm"));
+        }
+        assert!(cached.condemn_blob(&digest).await.expect("condemn"));
+        assert!(behind.execute_blob(&digest).await.expect("execute"));
+        assert!(cached.blob_size(&digest).await.is_err());
+    }
+
     async fn one_again(storage: &FsStorage, repo: &RepositoryName) -> Digest {
         push(storage, repo, 3).await
     }

@@ -76,6 +76,43 @@ use pool::Pool;
 ///   after a crash finishes the move, so a repository is never left split
 ///   between its name and its archive.
 ///
+/// # Garbage collection
+///
+/// The [protocol](crate::collect) holds across processes sharing the root
+/// (a `minimal-registry gc` beside the server):
+///
+/// - A link's time is its file's mtime: set when the link is made (a file
+///   renamed into place), refreshed by
+///   [`confirm_link`](crate::RepositoryStore::confirm_link) and by linking
+///   again.
+///   [`unlink_blob_unused_since`](crate::RepositoryStore::unlink_blob_unused_since)
+///   locks the link file exclusively (`flock`), checks that the path still
+///   names it and that its mtime is before the cutoff, and unlinks it;
+///   `confirm_link` locks it shared, checks the same, and sets its mtime.
+///   One of the two goes first and the other sees its outcome; a crash
+///   leaves the link either there or gone. (Without `flock`, as on
+///   Windows, the lock holds within the process only.)
+/// - [`condemn_blob`](crate::BlobStore::condemn_blob) renames
+///   `blobs/<algorithm>/<shard>/<encoded>` to
+///   `blobs/.condemned/<algorithm>/<encoded>` (listed by
+///   [`condemned_blobs`](crate::BlobStore::condemned_blobs), by no listing
+///   of live blobs), [`pardon_blob`](crate::BlobStore::pardon_blob)
+///   renames it back and [`execute_blob`](crate::BlobStore::execute_blob)
+///   removes it; both directories are fsynced after each rename.
+/// - [`link_blob`](crate::RepositoryStore::link_blob) writes (or confirms)
+///   the link first, then looks at the blob: a condemned blob is renamed
+///   back, and since only one of that rename and the collector's removal
+///   can succeed, either the blob is back or the link just made is removed
+///   again and the blob reported unknown.
+///   [`finish_upload`](crate::UploadStore::finish_upload) links first too,
+///   then puts the upload's bytes in place whenever the blob's path is
+///   empty, condemned or not; [`claim_blob`](crate::BlobStore::claim_blob)
+///   takes a condemned blob back as `link_blob` does.
+/// - [`link_counts`](crate::RepositoryStore::link_counts) walks the live
+///   repositories, the archives, then the live repositories again for
+///   what it has not found, so that a link an archive or a restore moves
+///   meanwhile is counted.
+///
 /// Appends to one session are serialized within a process, and so are, per
 /// repository, manifest and tag writes and deletions, archives and restores
 /// (so a tag is never moved onto a manifest being deleted). Sharing one root

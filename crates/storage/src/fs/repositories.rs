@@ -27,17 +27,22 @@ impl Inner {
     /// gone then takes the link made for it with it.
     pub(super) fn link_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
         // Neither stored nor condemned: nothing to link, and no directory
-        // of the repository made for nothing.
-        if !self.layout.blob(digest).is_file() && !self.layout.condemned_blob(digest).is_file() {
+        // of the repository made for nothing. (Looked at twice, so that a
+        // pardon between the first two looks is not taken for a miss.)
+        let blob = self.layout.blob(digest);
+        if !blob.is_file() && !self.layout.condemned_blob(digest).is_file() && !blob.is_file() {
             return Err(Error::BlobNotFound(digest.clone()));
         }
         let made = self.make_link(repository, digest)?;
-        if self.take_blob(digest)? {
+        let taken = self.take_blob(digest);
+        if matches!(taken, Ok(true)) {
             return Ok(());
         }
+        // Gone, or not known to be there: the link made for it goes.
         if made {
             remove_file(&self.layout.link(repository, digest))?;
         }
+        taken?;
         Err(Error::BlobNotFound(digest.clone()))
     }
 

@@ -171,6 +171,43 @@ pub async fn links_unused_since_the_cutoff_are_removed(fixture: Arc<dyn Fixture>
     }
 }
 
+/// A manifest push confirms links while a collection removes them as
+/// unused since a cutoff they are older than: for each link exactly one
+/// wins. A confirmed link stays; a removed one was not confirmed.
+pub async fn a_confirm_racing_a_removal_has_one_winner(fixture: Arc<dyn Fixture>) {
+    const LINKS: usize = 24;
+    let s = fixture.storage().await;
+    let digest = put_unlinked(&*s, b"a layer pushed and collected at once").await;
+    let repositories: Vec<RepositoryName> =
+        (0..LINKS).map(|i| repo(&format!("octo/race{i}"))).collect();
+    for r in &repositories {
+        s.link_blob(r, &digest).await.expect("link");
+    }
+    let cutoff = cutoff_between().await;
+    let mut races = Vec::new();
+    for r in &repositories {
+        let confirm = {
+            let (s, r, d) = (Arc::clone(&s), r.clone(), digest.clone());
+            tokio::spawn(async move { s.confirm_link(&r, &d).await })
+        };
+        let remove = {
+            let (s, r, d) = (Arc::clone(&s), r.clone(), digest.clone());
+            tokio::spawn(async move { s.unlink_blob_unused_since(&r, &d, cutoff).await })
+        };
+        races.push((r, confirm, remove));
+    }
+    for (r, confirm, remove) in races {
+        let confirmed = confirm.await.expect("task").expect("confirm");
+        let removed = remove.await.expect("task").expect("remove");
+        let linked = s.is_blob_linked(r, &digest).await.expect("linked");
+        assert!(
+            confirmed != removed,
+            "{r}: confirmed {confirmed}, removed {removed}"
+        );
+        assert_eq!(linked, confirmed, "{r}: a confirmed link stays");
+    }
+}
+
 /// `link_counts` counts the repositories that link each blob, live and
 /// archived alike, and leaves out the blobs nobody links.
 pub async fn link_counts_count_live_and_archived_repositories(fixture: Arc<dyn Fixture>) {

@@ -196,6 +196,7 @@ cases! {
     ],
     collect: [
         links_unused_since_the_cutoff_are_removed,
+        a_confirm_racing_a_removal_has_one_winner,
         link_counts_count_live_and_archived_repositories,
         condemned_blobs_wait_for_their_verdict,
         a_link_made_while_a_blob_is_condemned_never_outlives_it,
