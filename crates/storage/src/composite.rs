@@ -16,18 +16,30 @@ use crate::{BlobStore, RepositoryStore, UploadStore};
 /// shared services: each half is shared, the composite holds no state.
 ///
 /// The composite keeps the rules that span the halves:
-/// - a blob is linked to a repository only once `B` holds it:
-///   [`link_blob`](RepositoryStore::link_blob) asks `B` for the blob first,
-///   and [`finish_upload`](UploadStore::finish_upload) links in `M` after
-///   `B` has committed the blob. `M`'s own `link_blob` is therefore called
-///   only for blobs that exist; a metadata store made for this role (such
-///   as [`MemoryStorage::with_external_blobs`](crate::MemoryStorage::with_external_blobs))
-///   need not check them again;
+/// - references to blobs are taken **link first, then look at the blob**,
+///   as [the garbage-collection protocol](crate::collect) requires:
+///   [`finish_upload`](UploadStore::finish_upload) links the digest in `M`
+///   and then has `B` finish the upload (which waits for the verdict on a
+///   blob that garbage collection condemned, or takes it back, and writes
+///   it again if it went); [`link_blob`](RepositoryStore::link_blob) (a
+///   cross-repository mount) links in `M` and then claims the blob in `B`
+///   ([`claim_blob`](BlobStore::claim_blob)). If `B` then fails (a digest
+///   mismatch, an unknown blob), the link is removed again, unless the
+///   repository linked the digest before the call. `M`'s own `link_blob`
+///   is therefore never the check that a blob exists; a metadata store
+///   made for this role (such as
+///   [`MemoryStorage::with_external_blobs`](crate::MemoryStorage::with_external_blobs),
+///   or `PostgresMetadata` with the `postgres` feature) records links
+///   without looking for blobs;
 /// - archiving a repository in `M` cancels its upload sessions in `B`.
 ///
-/// A crash between `B`'s commit and `M`'s link leaves a committed blob that
-/// the repository does not serve yet: the client's retry finds the blob
-/// stored and links it. Nothing partial is ever served.
+/// While an upload finishes, its repository links the digest before the
+/// blob is in place: a read in that moment finds the blob unknown, as it
+/// was a moment before. A crash between the link and the blob's commit
+/// leaves a link without a blob, which serves nothing (reads find no
+/// blob) and which garbage collection removes like any link no manifest
+/// uses; the client's retry uploads the blob again. Nothing partial is
+/// ever served.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -74,9 +86,14 @@ forward! {
             id: &UploadId,
             expected: &Digest,
         ) -> Result<u64> {
-            let size = self.blobs.finish_upload(repository, id, expected).await?;
-            self.metadata.link_blob(repository, expected).await?;
-            Ok(size)
+            let made = self.link_first(repository, expected).await?;
+            match self.blobs.finish_upload(repository, id, expected).await {
+                Ok(size) => Ok(size),
+                Err(e) => {
+                    self.undo_link(made, repository, expected).await;
+                    Err(e)
+                }
+            }
         }
     }
     to blobs
@@ -85,8 +102,14 @@ forward! {
 forward! {
     impl[B: BlobStore + UploadStore, M: RepositoryStore] RepositoryStore for Composite<B, M> {
         async fn link_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
-            self.blobs.blob_size(digest).await?;
-            self.metadata.link_blob(repository, digest).await
+            let made = self.link_first(repository, digest).await?;
+            match self.blobs.claim_blob(digest).await {
+                Ok(_) => Ok(()),
+                Err(e) => {
+                    self.undo_link(made, repository, digest).await;
+                    Err(e)
+                }
+            }
         }
 
         async fn archive_repository(
@@ -100,4 +123,27 @@ forward! {
         }
     }
     to metadata
+}
+
+impl<B, M: RepositoryStore> Composite<B, M> {
+    /// Links `digest` in `repository` in `M`, before anything looks at the
+    /// blob; whether this call made the link (the repository did not link
+    /// the digest before).
+    async fn link_first(&self, repository: &RepositoryName, digest: &Digest) -> Result<bool> {
+        let linked = self.metadata.is_blob_linked(repository, digest).await?;
+        self.metadata.link_blob(repository, digest).await?;
+        Ok(!linked)
+    }
+
+    /// Removes the link that [`link_first`](Self::link_first) made, if it
+    /// made one, after `B` failed: the link must not outlive a blob that
+    /// is not stored. Best effort: the caller reports `B`'s failure, which
+    /// is what its client must hear; a link left by a failed removal (the
+    /// database lost meanwhile) serves nothing, since reads find no blob,
+    /// and garbage collection removes it like any link no manifest uses.
+    async fn undo_link(&self, made: bool, repository: &RepositoryName, digest: &Digest) {
+        if made {
+            let _ = self.metadata.unlink_blob(repository, digest).await;
+        }
+    }
 }

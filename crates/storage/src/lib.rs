@@ -71,12 +71,16 @@
 //!   it back (see [`collect`]).
 //! - `ObjectStorage` (feature `object-store`): blobs and upload sessions in
 //!   an object store (S3, GCS, Azure, local files) shared by stateless
-//!   replicas, joined to a metadata store by [`Composite`].
+//!   replicas, joined to a metadata store by [`Composite`]. A blob
+//!   condemned by garbage collection gets a marker object, and a new
+//!   reference to it waits for the verdict.
 //! - [`Composite`]: blobs and uploads in one store, repository metadata in
 //!   another, for registries that run as several replicas over shared
-//!   services.
+//!   services; it takes references to blobs link first, then looks at the
+//!   blob.
 //! - [`PostgresMetadata`] (feature `postgres`): repository metadata in
-//!   PostgreSQL, the metadata half of a [`Composite`] shared by replicas.
+//!   PostgreSQL, the metadata half of a [`Composite`] shared by replicas;
+//!   each link keeps the time it was made or confirmed.
 //!
 //! # Testkit
 //!
@@ -188,7 +192,7 @@ pub use object::metered;
 #[cfg_attr(docsrs, doc(cfg(feature = "object-store")))]
 pub use object::{
     InvalidStoreUrl, ListingOrder, ObjectStorage, ObjectStorageBuilder, DEFAULT_PART_SIZE,
-    MIN_PART_SIZE,
+    DEFAULT_VERDICT_TIMEOUT, MIN_PART_SIZE,
 };
 pub use page::{Page, PageRequest};
 #[cfg(feature = "postgres")]

@@ -132,8 +132,9 @@ impl MemoryStorage {
     /// Storage whose [`RepositoryStore`](crate::RepositoryStore) half
     /// records links to blobs kept elsewhere: `link_blob` does not look for
     /// the blob in this storage's own blobs. For the metadata half of a
-    /// [`Composite`](crate::Composite), which checks its blob store before
-    /// it links (tests and single-process embeddings of a remote blob store).
+    /// [`Composite`](crate::Composite), which links first and then looks at
+    /// the blob in its blob store (tests and single-process embeddings of a
+    /// remote blob store).
     pub fn with_external_blobs(mut self) -> Self {
         self.external_blobs = true;
         self

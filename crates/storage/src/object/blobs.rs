@@ -1,19 +1,23 @@
 //! [`BlobStore`] for [`ObjectStorage`]: verified writes, ranged streamed
 //! reads, listings in digest order.
 
-use std::ops::{ControlFlow, Range};
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::{stream, StreamExt};
 use object_store::path::Path;
-use object_store::{GetOptions, GetRange, ObjectStoreExt, PutMode};
+use object_store::{GetOptions, GetRange, ObjectStoreExt, PutMode, PutPayload};
 use wharf_reference::{Digest, Digester};
 
 use super::failure::{is_not_found, is_taken, unavailable};
-use super::layout::BLOB_ALGORITHMS;
+use super::listing::Listed;
+use super::session::now_ms;
 use super::writer::Writer;
 use super::ObjectStorage;
+use crate::collect::BlobEntry;
 use crate::error::{Error, Result};
 use crate::page::{Page, PageRequest};
 use crate::range::{self, BlobContent, ByteRange};
@@ -151,7 +155,9 @@ impl BlobStore for ObjectStorage {
 
     async fn put_blob(&self, digest: &Digest, mut body: ChunkStream) -> Result<u64> {
         let mut digester = Digester::new(digest.algorithm().clone()).map_err(Error::from_verify)?;
-        let exists = self.blob_exists(digest).await?;
+        // A condemned blob may be executed before the caller links it:
+        // wait for its verdict, and write it if it went.
+        let exists = self.blob_exists_for_reference(digest).await?;
         let mut writer = (!exists).then(|| {
             Writer::new(
                 self.inner.store.clone(),
@@ -217,57 +223,80 @@ impl BlobStore for ObjectStorage {
     }
 
     async fn list_blobs(&self, page: &PageRequest) -> Result<Page<Digest>> {
-        if page.n == Some(0) {
-            return Ok(Page::empty());
+        let found = self.list_stored(page).await?;
+        let digests = found.into_iter().map(|(digest, _)| digest);
+        Ok(Page::from_sorted_by(digests, page, Digest::as_str))
+    }
+
+    /// Waits for the verdict while the blob is condemned (see [garbage
+    /// collection](ObjectStorage#garbage-collection)), then looks it up.
+    async fn claim_blob(&self, digest: &Digest) -> Result<u64> {
+        self.await_verdict(digest).await?;
+        self.blob_size(digest).await
+    }
+
+    async fn list_blob_entries(&self, page: &PageRequest) -> Result<Page<BlobEntry>> {
+        let found = self.list_stored(page).await?;
+        let entries = found.into_iter().map(|(digest, meta)| {
+            BlobEntry::new(digest, meta.size, SystemTime::from(meta.last_modified))
+        });
+        Ok(Page::from_sorted_by(entries, page, |e| e.digest.as_str()))
+    }
+
+    /// Creates the blob's marker (create-only; one already there is
+    /// fine) if the blob object exists.
+    async fn condemn_blob(&self, digest: &Digest) -> Result<bool> {
+        if !self.blob_exists(digest).await? {
+            return Ok(false);
         }
-        // One more than the page, to know whether another follows.
-        let wanted = page.n.map(|n| n + 1);
-        let last = page.last.as_deref();
-        let mut found: Vec<Digest> = Vec::new();
-        for algorithm in &BLOB_ALGORITHMS {
-            if wanted.is_some_and(|w| found.len() >= w) {
-                break;
-            }
-            let name = format!("{algorithm}:");
-            // Where `last` falls among this algorithm's digests.
-            let offset = match last {
-                Some(last) if last.starts_with(&name) => {
-                    let hex = &last[name.len()..];
-                    Some(hex)
-                }
-                Some(last) if last > name.as_str() => continue,
-                _ => None,
-            };
-            let prefix = self.inner.layout.blobs_of(algorithm);
-            // A `last` that is no hex string cannot be a key: start at the
-            // longest hex prefix of it and filter the rest exactly.
-            let offset_key = offset.map(|hex| {
-                let safe: String = hex
-                    .chars()
-                    .take_while(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-                    .collect();
-                (!safe.is_empty()).then(|| prefix.clone().join(safe.as_str()))
-            });
-            let layout = &self.inner.layout;
-            self.walk(
-                &prefix,
-                offset_key.flatten().as_ref(),
-                "list blobs",
-                |meta| {
-                    if let Some(digest) = layout.blob_digest(algorithm, &meta.location) {
-                        if last.is_none_or(|last| digest.as_str() > last) {
-                            found.push(digest);
-                        }
-                    }
-                    if wanted.is_some_and(|w| found.len() >= w) {
-                        ControlFlow::Break(())
-                    } else {
-                        ControlFlow::Continue(())
-                    }
-                },
+        let marker = self.inner.layout.condemned(digest);
+        let put = self
+            .inner
+            .store
+            .put_opts(
+                &marker,
+                PutPayload::from(now_ms().to_string()),
+                PutMode::Create.into(),
             )
-            .await?;
+            .await;
+        match put {
+            Ok(_) => Ok(true),
+            Err(e) if is_taken(&e) => Ok(true),
+            Err(e) => Err(unavailable(format!("condemn blob {digest}"), e)),
         }
-        Ok(Page::from_sorted_by(found, page, Digest::as_str))
+    }
+
+    async fn pardon_blob(&self, digest: &Digest) -> Result<()> {
+        self.delete_marker(digest, "pardon").await
+    }
+
+    /// Deletes the blob object, then its marker: a crash in between leaves
+    /// a marker without a blob, still listed by
+    /// [`condemned_blobs`](BlobStore::condemned_blobs), which the next
+    /// pardon or execution removes.
+    async fn execute_blob(&self, digest: &Digest) -> Result<bool> {
+        if !self.is_condemned(digest).await? {
+            return Ok(false);
+        }
+        match self
+            .inner
+            .store
+            .delete(&self.inner.layout.blob(digest))
+            .await
+        {
+            Ok(()) => {}
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(unavailable(format!("execute blob {digest}"), e)),
+        }
+        self.delete_marker(digest, "execute").await?;
+        Ok(true)
+    }
+
+    async fn condemned_blobs(&self, page: &PageRequest) -> Result<Page<Digest>> {
+        let found = self
+            .list_digests(Listed::Condemned, page, &BTreeSet::new())
+            .await?;
+        let digests = found.into_iter().map(|(digest, _)| digest);
+        Ok(Page::from_sorted_by(digests, page, Digest::as_str))
     }
 }

@@ -15,7 +15,12 @@ use crate::upload::UploadId;
 ///                                                or the seal of a finishing session
 /// PREFIX/uploads/<id>/parts/<offset>-<random>    the bytes of one append
 /// PREFIX/uploads/<id>/alive                      refreshed while a long append or finish runs
+/// PREFIX/gc/condemned/<algorithm>/<hex>          the marker of a blob condemned by garbage
+///                                                collection (the blob stays under blobs/)
 /// ```
+///
+/// Blob listings list `PREFIX/blobs/<algorithm>/` only, so they never see
+/// the markers, nor the markers the blobs.
 ///
 /// Every key is built from validated values (`Digest`, `UploadId`, numbers
 /// and random hex), so no key escapes the prefix.
@@ -56,6 +61,20 @@ impl Layout {
 
     pub(super) fn blobs_of(&self, algorithm: &Algorithm) -> Path {
         self.under(&["blobs", algorithm.as_str()])
+    }
+
+    /// The marker of blob `digest` condemned by garbage collection.
+    pub(super) fn condemned(&self, digest: &Digest) -> Path {
+        self.under(&[
+            "gc",
+            "condemned",
+            digest.algorithm().as_str(),
+            digest.encoded(),
+        ])
+    }
+
+    pub(super) fn condemned_of(&self, algorithm: &Algorithm) -> Path {
+        self.under(&["gc", "condemned", algorithm.as_str()])
     }
 
     pub(super) fn uploads(&self) -> Path {
@@ -102,7 +121,16 @@ impl Layout {
 
     /// The digest a listed key under `blobs_of(algorithm)` stores.
     pub(super) fn blob_digest(&self, algorithm: &Algorithm, key: &Path) -> Option<Digest> {
-        let mut parts = key.prefix_match(&self.blobs_of(algorithm))?;
+        Self::digest_under(&self.blobs_of(algorithm), algorithm, key)
+    }
+
+    /// The digest a listed key under `condemned_of(algorithm)` marks.
+    pub(super) fn condemned_digest(&self, algorithm: &Algorithm, key: &Path) -> Option<Digest> {
+        Self::digest_under(&self.condemned_of(algorithm), algorithm, key)
+    }
+
+    fn digest_under(prefix: &Path, algorithm: &Algorithm, key: &Path) -> Option<Digest> {
+        let mut parts = key.prefix_match(prefix)?;
         let hex = parts.next()?;
         if parts.next().is_some() {
             return None;
@@ -145,7 +173,21 @@ mod tests {
         );
         assert_eq!(
             layout.blob_digest(&Algorithm::Sha256, &layout.blob(&digest)),
-            Some(digest)
+            Some(digest.clone())
+        );
+        let marker = layout.condemned(&digest);
+        assert_eq!(
+            marker.as_ref(),
+            format!("registry/one/gc/condemned/sha256/{}", digest.encoded())
+        );
+        assert_eq!(
+            layout.condemned_digest(&Algorithm::Sha256, &marker),
+            Some(digest.clone())
+        );
+        assert_eq!(layout.blob_digest(&Algorithm::Sha256, &marker), None);
+        assert_eq!(
+            layout.condemned_digest(&Algorithm::Sha256, &layout.blob(&digest)),
+            None
         );
         let cases = [
             (layout.start(&id), SessionKey::Start),

@@ -1,14 +1,18 @@
 //! Listings in key order, whatever the store's own order.
 
+use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use futures::TryStreamExt;
 use object_store::path::Path;
 use object_store::ObjectMeta;
+use wharf_reference::Digest;
 
 use super::failure::unavailable;
+use super::layout::BLOB_ALGORITHMS;
 use super::ObjectStorage;
 use crate::error::Result;
+use crate::page::PageRequest;
 
 /// Whether a store lists keys in lexical order.
 ///
@@ -68,5 +72,109 @@ impl ObjectStorage {
             }
         }
         Ok(())
+    }
+}
+
+/// Which digest-named keys a listing walks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Listed {
+    /// The blobs, `PREFIX/blobs/<algorithm>/<hex>`.
+    Blobs,
+    /// The markers of condemned blobs, `PREFIX/gc/condemned/<algorithm>/<hex>`.
+    Condemned,
+}
+
+impl ObjectStorage {
+    /// The objects of `kind` whose digests sort after `page.last`, in
+    /// digest order, leaving out those in `skip`: at most one more than
+    /// the page holds, so that [`Page::from_sorted_by`](crate::Page::from_sorted_by)
+    /// knows whether another page follows. One listing per algorithm
+    /// reached, each starting after `page.last`.
+    pub(super) async fn list_digests(
+        &self,
+        kind: Listed,
+        page: &PageRequest,
+        skip: &BTreeSet<Digest>,
+    ) -> Result<Vec<(Digest, ObjectMeta)>> {
+        if page.n == Some(0) {
+            return Ok(Vec::new());
+        }
+        // One more than the page, to know whether another follows.
+        let wanted = page.n.map(|n| n + 1);
+        let last = page.last.as_deref();
+        let layout = &self.inner.layout;
+        let mut found: Vec<(Digest, ObjectMeta)> = Vec::new();
+        for algorithm in &BLOB_ALGORITHMS {
+            if wanted.is_some_and(|w| found.len() >= w) {
+                break;
+            }
+            let name = format!("{algorithm}:");
+            // Where `last` falls among this algorithm's digests.
+            let offset = match last {
+                Some(last) if last.starts_with(&name) => Some(&last[name.len()..]),
+                Some(last) if last > name.as_str() => continue,
+                _ => None,
+            };
+            let prefix = match kind {
+                Listed::Blobs => layout.blobs_of(algorithm),
+                Listed::Condemned => layout.condemned_of(algorithm),
+            };
+            // A `last` that is no hex string cannot be a key: start at the
+            // longest hex prefix of it and filter the rest exactly.
+            let offset_key = offset.and_then(|hex| {
+                let safe: String = hex
+                    .chars()
+                    .take_while(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+                    .collect();
+                (!safe.is_empty()).then(|| prefix.clone().join(safe.as_str()))
+            });
+            let context = match kind {
+                Listed::Blobs => "list blobs",
+                Listed::Condemned => "list condemned blobs",
+            };
+            self.walk(&prefix, offset_key.as_ref(), context, |meta| {
+                let digest = match kind {
+                    Listed::Blobs => layout.blob_digest(algorithm, &meta.location),
+                    Listed::Condemned => layout.condemned_digest(algorithm, &meta.location),
+                };
+                if let Some(digest) = digest {
+                    if last.is_none_or(|last| digest.as_str() > last) && !skip.contains(&digest) {
+                        found.push((digest, meta));
+                    }
+                }
+                if wanted.is_some_and(|w| found.len() >= w) {
+                    ControlFlow::Break(())
+                } else {
+                    ControlFlow::Continue(())
+                }
+            })
+            .await?;
+        }
+        Ok(found)
+    }
+
+    /// The stored blobs (not condemned) after `page.last`, as
+    /// [`list_digests`](Self::list_digests) gives them. The markers after
+    /// `page.last` are listed first: all of them, which is one request
+    /// when there are none (outside a collection, and inside one there
+    /// are at most the blobs it condemned and has not judged yet).
+    pub(super) async fn list_stored(
+        &self,
+        page: &PageRequest,
+    ) -> Result<Vec<(Digest, ObjectMeta)>> {
+        if page.n == Some(0) {
+            return Ok(Vec::new());
+        }
+        let markers = PageRequest {
+            n: None,
+            last: page.last.clone(),
+        };
+        let condemned: BTreeSet<Digest> = self
+            .list_digests(Listed::Condemned, &markers, &BTreeSet::new())
+            .await?
+            .into_iter()
+            .map(|(digest, _)| digest)
+            .collect();
+        self.list_digests(Listed::Blobs, page, &condemned).await
     }
 }

@@ -1,6 +1,7 @@
 //! The object-store backend: [`ObjectStorage`].
 
 mod blobs;
+mod condemned;
 mod failure;
 mod layout;
 mod listing;
@@ -14,10 +15,12 @@ mod writer;
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use object_store::path::Path;
 use object_store::ObjectStore;
 
+pub use condemned::DEFAULT_VERDICT_TIMEOUT;
 pub use listing::ListingOrder;
 pub use url::InvalidStoreUrl;
 
@@ -109,7 +112,8 @@ pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
 /// to append and 0.45 to 0.56 s to finish (the copy): the re-read about
 /// doubles the time of a chunked push there, and against a remote bucket it
 /// costs a second transfer of the blob each way. If the blob exists already,
-/// nothing is assembled. Then the session's objects are deleted, its
+/// nothing is assembled (unless garbage collection condemned it: see
+/// below). Then the session's objects are deleted, its
 /// `start` first, so that it is gone for every replica at once. A finish
 /// interrupted after the seal can be retried on any replica.
 ///
@@ -121,6 +125,36 @@ pub const DEFAULT_PART_SIZE: usize = 8 * 1024 * 1024;
 /// within a second of the limit is decided by the times its records hold.
 /// Sessions are listed in id order with their owners by reading each
 /// session's `start`.
+///
+/// # Garbage collection
+///
+/// Condemning a blob ([`condemn_blob`](crate::BlobStore::condemn_blob))
+/// creates a marker object, `PREFIX/gc/condemned/<algorithm>/<hex>`, and
+/// leaves the blob object where it is, still readable (nothing links it,
+/// so nothing should ask for it). [`list_blobs`](crate::BlobStore::list_blobs)
+/// and [`list_blob_entries`](crate::BlobStore::list_blob_entries) leave
+/// condemned blobs out; [`condemned_blobs`](crate::BlobStore::condemned_blobs)
+/// lists the markers. Pardoning deletes the marker; executing deletes the
+/// blob object and then the marker (a crash in between leaves a marker
+/// without a blob, which the next collection's pardon or execution
+/// removes).
+///
+/// A marker cannot be taken back atomically against the collector's
+/// delete, so whoever takes a new reference to a condemned blob **waits
+/// for the verdict** and then looks again (see [the
+/// protocol](crate::collect)): [`claim_blob`](crate::BlobStore::claim_blob)
+/// (a cross-repository mount) waits and then answers whether the blob is
+/// stored; [`finish_upload`](crate::UploadStore::finish_upload) and
+/// [`put_blob`](crate::BlobStore::put_blob), which skip writing a blob
+/// that is already stored, wait and write it from their own bytes if it
+/// was executed meanwhile (a session's parts are kept until the blob is in
+/// place). The wait polls the marker every 100 ms for at most
+/// [`verdict_timeout`](ObjectStorageBuilder::verdict_timeout) (30 s unless
+/// set), and then fails with [`Error::Unavailable`](crate::Error::Unavailable):
+/// a collector should judge what it condemned promptly, in batches that
+/// take well under that time to execute, and a collection interrupted
+/// between condemning and judging leaves uploads of those blobs failing
+/// until the next collection judges them.
 ///
 /// # Failures
 ///
@@ -191,6 +225,7 @@ struct Inner {
     part_size: usize,
     max_blob_size: Option<u64>,
     listing_order: ListingOrder,
+    verdict_timeout: Duration,
     metrics: Option<ObjectStoreMetrics>,
 }
 
@@ -223,6 +258,7 @@ impl ObjectStorage {
             part_size: DEFAULT_PART_SIZE,
             max_blob_size: None,
             listing_order: ListingOrder::Lexical,
+            verdict_timeout: DEFAULT_VERDICT_TIMEOUT,
             metered: false,
         }
     }
@@ -299,6 +335,7 @@ pub struct ObjectStorageBuilder {
     part_size: usize,
     max_blob_size: Option<u64>,
     listing_order: ListingOrder,
+    verdict_timeout: Duration,
     metered: bool,
 }
 
@@ -362,6 +399,16 @@ impl ObjectStorageBuilder {
         self
     }
 
+    /// How long a new reference to a blob condemned by garbage collection
+    /// waits for its verdict before it fails with
+    /// [`Error::Unavailable`](crate::Error::Unavailable) (see [garbage
+    /// collection](ObjectStorage#garbage-collection));
+    /// [`DEFAULT_VERDICT_TIMEOUT`] unless set.
+    pub fn verdict_timeout(mut self, timeout: Duration) -> Self {
+        self.verdict_timeout = timeout;
+        self
+    }
+
     /// Counts the requests to the store, their outcomes, time and bytes,
     /// by wrapping it in a [`MeteredStore`]; read them through
     /// [`ObjectStorage::metrics`]. A few atomic additions per request.
@@ -388,6 +435,7 @@ impl ObjectStorageBuilder {
                 part_size: self.part_size,
                 max_blob_size: self.max_blob_size,
                 listing_order: self.listing_order,
+                verdict_timeout: self.verdict_timeout,
                 metrics,
             }),
         }

@@ -436,7 +436,11 @@ impl UploadStore for ObjectStorage {
         } else {
             Some(Digester::new(expected.algorithm().clone()).map_err(Error::from_verify)?)
         };
-        let exists = self.blob_exists(expected).await?;
+        // The blob may be stored already (the same content pushed
+        // before); if garbage collection condemned it, its verdict is
+        // awaited, and an executed blob is written again from the parts,
+        // which are kept until the blob is in place.
+        let exists = self.blob_exists_for_reference(expected).await?;
         match self
             .assemble(repository, id, &parts, expected, verify, exists)
             .await

@@ -49,8 +49,10 @@ pub use schema::NOTIFY_CHANNEL;
 /// It implements only [`RepositoryStore`](crate::RepositoryStore), and its
 /// [`link_blob`](crate::RepositoryStore::link_blob) records the link
 /// without looking for the blob, which lives in another store: use it
-/// inside a [`Composite`](crate::Composite), which checks its blob store
-/// before it links. Likewise, archiving a repository does not cancel its
+/// inside a [`Composite`](crate::Composite), which links first and then
+/// looks at the blob in its blob store (and removes the link again if the
+/// blob is not there), as [the garbage-collection protocol](crate::collect)
+/// requires. Likewise, archiving a repository does not cancel its
 /// upload sessions; the composite does that in its blob store.
 ///
 /// # What lives where, and what is atomic
@@ -84,6 +86,14 @@ pub use schema::NOTIFY_CHANNEL;
 ///   row they write under (`FOR KEY SHARE`), so content stored while a
 ///   repository is archived lands either in the archive (stored first) or
 ///   in the new, empty repository (stored after), never lost in between.
+///
+/// - Garbage collection's link times are a column of the link's row
+///   (`linked_at`, set by the database's `now()` when the link is made
+///   or [confirmed](crate::RepositoryStore::confirm_link)), so removing a
+///   link unused since a cutoff is one conditional `DELETE` of that row,
+///   atomic against the confirming `UPDATE`. The cutoff is the caller's
+///   clock and the times the database's: keep the grace period well
+///   above their skew.
 ///
 /// Transactions run at `READ COMMITTED`; a serialization failure or
 /// deadlock is retried a few times before it is reported.

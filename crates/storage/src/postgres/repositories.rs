@@ -1,6 +1,9 @@
 //! [`RepositoryStore`] for [`PostgresMetadata`]: links, manifests, tags,
 //! referrers and the catalog (archives are in `archive.rs`).
 
+use std::collections::HashMap;
+use std::time::SystemTime;
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use deadpool_postgres::GenericClient;
@@ -99,7 +102,9 @@ impl PostgresMetadata {
 impl RepositoryStore for PostgresMetadata {
     /// Records the link without checking that the blob is stored: the
     /// blobs live in another store, and the [`Composite`](crate::Composite)
-    /// this metadata serves checks them before it links.
+    /// this metadata serves looks at them after it links (see [the
+    /// garbage-collection protocol](crate::collect)). A link made again
+    /// gets a new `linked_at` (the database's `now()`).
     async fn link_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
         self.run("link a blob", |mut client| {
             Box::pin(async move {
@@ -108,7 +113,7 @@ impl RepositoryStore for PostgresMetadata {
                 execute(
                     &tx,
                     "INSERT INTO storage_links (repository_id, digest) VALUES ($1, $2) \
-                     ON CONFLICT DO NOTHING",
+                     ON CONFLICT (repository_id, digest) DO UPDATE SET linked_at = now()",
                     &[&id, &digest.as_str()],
                 )
                 .await?;
@@ -494,5 +499,87 @@ impl RepositoryStore for PostgresMetadata {
 
     async fn list_archives(&self, page: &PageRequest) -> Result<Page<Archive>> {
         self.archives(page).await
+    }
+
+    /// One `UPDATE` of the link's `linked_at` to the database's `now()`,
+    /// which takes the row's lock: a concurrent
+    /// [`unlink_blob_unused_since`](RepositoryStore::unlink_blob_unused_since)
+    /// either deleted the row first (false here) or sees the new time.
+    async fn confirm_link(&self, repository: &RepositoryName, digest: &Digest) -> Result<bool> {
+        let confirmed = self
+            .changed(
+                "confirm a blob link",
+                "UPDATE storage_links l SET linked_at = now() FROM storage_repositories r \
+                 WHERE r.id = l.repository_id AND r.name = $1 AND l.digest = $2",
+                &[&repository.as_str(), &digest.as_str()],
+            )
+            .await?;
+        Ok(confirmed > 0)
+    }
+
+    /// One conditional `DELETE` (`linked_at < cutoff`), atomic per row
+    /// against [`confirm_link`](RepositoryStore::confirm_link) and
+    /// [`link_blob`](RepositoryStore::link_blob): one that committed first
+    /// makes the row too recent to go (PostgreSQL re-checks the condition
+    /// on the row it waited for).
+    ///
+    /// Link times are the database's clock (`now()` when the link was
+    /// made or confirmed) and `cutoff` is the caller's: a collector whose
+    /// clock runs ahead of the database's removes links that are younger
+    /// than it meant by that much, so keep the grace period well above the
+    /// clocks' skew.
+    ///
+    /// Like [`unlink_blob`](RepositoryStore::unlink_blob), this announces
+    /// nothing on [`NOTIFY_CHANNEL`](super::NOTIFY_CHANNEL): no cache keeps
+    /// links ([`CachedStorage`](crate::CachedStorage) answers
+    /// [`is_blob_linked`](RepositoryStore::is_blob_linked) from the
+    /// database every time), so every replica sees the link gone at once.
+    async fn unlink_blob_unused_since(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        cutoff: SystemTime,
+    ) -> Result<bool> {
+        let removed = self
+            .changed(
+                "remove an unused blob link",
+                "DELETE FROM storage_links l USING storage_repositories r \
+                 WHERE r.id = l.repository_id AND r.name = $1 AND l.digest = $2 \
+                 AND l.linked_at < $3",
+                &[&repository.as_str(), &digest.as_str(), &cutoff],
+            )
+            .await?;
+        Ok(removed > 0)
+    }
+
+    /// One query over the links of every repository row, live and
+    /// archived alike (`digest = ANY($1)`, grouped by digest, through the
+    /// digest index). It sees every link committed before it started.
+    async fn link_counts(&self, digests: &[Digest]) -> Result<HashMap<Digest, u64>> {
+        if digests.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let wanted: Vec<&str> = digests.iter().map(Digest::as_str).collect();
+        let wanted = &wanted;
+        let rows = self
+            .run("count blob links", |client| {
+                Box::pin(async move {
+                    Ok(query(
+                        &client,
+                        "SELECT digest, count(*) AS links FROM storage_links \
+                         WHERE digest = ANY($1) GROUP BY digest",
+                        &[wanted],
+                    )
+                    .await?)
+                })
+            })
+            .await?;
+        let mut counts = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let digest: Digest = parsed(row, "storage_links", "digest")?;
+            let links: i64 = column(row, "storage_links", "links")?;
+            counts.insert(digest, u64::try_from(links).unwrap_or(0));
+        }
+        Ok(counts)
     }
 }

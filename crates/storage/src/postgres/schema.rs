@@ -127,6 +127,15 @@ CREATE TRIGGER storage_manifests_notify AFTER UPDATE OR DELETE ON storage_manife
 CREATE TRIGGER storage_repositories_notify AFTER UPDATE OR DELETE ON storage_repositories
     FOR EACH ROW EXECUTE FUNCTION storage_notify_change();
 ",
+    "
+-- Garbage collection: when each link was last made or confirmed (by a
+-- manifest push), so that a collection removes only links unused since
+-- its cutoff, in one conditional DELETE against the confirming UPDATE.
+-- Existing links count as made now (the migration's time). The digest
+-- index is for counting a blob's links across repositories.
+ALTER TABLE storage_links ADD COLUMN linked_at timestamptz NOT NULL DEFAULT now();
+CREATE INDEX storage_links_by_digest ON storage_links (digest);
+",
 ];
 
 /// The channel on which the schema announces, by repository name, every
