@@ -491,6 +491,43 @@ async fn collections_show_on_metrics(backend: Backend) {
     assert!(text.contains("wharf_gc_last_run_duration_seconds "));
 }
 
+/// A long collection shows it advances: the callback hears of every item
+/// (with `every` 1) and of the end of each step, in order.
+async fn progress_is_reported_along_the_way(backend: Backend) {
+    let server = start(backend).await;
+    push_image(&server, "acme/a", Some("1"), "a", &[b"layer a"]).await;
+    push_image(&server, "acme/b", Some("1"), "b", &[b"layer b"]).await;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let options = GcOptions::default().with_progress(1, move |progress| {
+        let mut seen = record.lock().expect("lock");
+        seen.push((
+            progress.phase.name(),
+            progress.done,
+            progress.report.blobs_scanned,
+        ));
+    });
+    let report = server.registry.collect_garbage(options).await.expect("gc");
+    let seen = seen.lock().expect("lock").clone();
+    let ends: Vec<&str> = seen
+        .iter()
+        .filter(|(_, done, _)| *done)
+        .map(|(phase, _, _)| *phase)
+        .collect();
+    assert_eq!(ends, ["resume", "links", "blobs"]);
+    let repositories = seen
+        .iter()
+        .filter(|(phase, done, _)| *phase == "links" && !done)
+        .count();
+    assert_eq!(repositories, 2);
+    let blobs = seen
+        .iter()
+        .filter(|(phase, done, _)| *phase == "blobs" && !done)
+        .count();
+    assert_eq!(blobs as u64, report.blobs_scanned);
+    assert_eq!(report.blobs_scanned, 4);
+}
+
 /// The package model: a deleted package is archived and keeps its blobs
 /// through the restore window; once purged, its blobs go.
 async fn a_deleted_package_keeps_its_blobs_until_it_is_purged(backend: Backend) {
@@ -551,4 +588,5 @@ on_each_backend!(
     the_next_collection_finishes_what_an_interrupted_one_condemned,
     collections_show_on_metrics,
     a_deleted_package_keeps_its_blobs_until_it_is_purged,
+    progress_is_reported_along_the_way,
 );
