@@ -1,4 +1,7 @@
-//! Garbage collection's backend methods on the scale-out backends:
+//! The whole conformance suite (garbage collection's cases included) on
+//! the pairing that registries run as replicas, `Composite<ObjectStorage,
+//! PostgresMetadata>` over moto and PostgreSQL; then garbage collection's
+//! backend methods on the scale-out backends:
 //! `ObjectStorage` (condemned blobs as marker objects, and references
 //! that wait for the verdict) over moto's S3 and object_store's local
 //! and in-memory stores; `PostgresMetadata` (link times, confirmation,
@@ -19,10 +22,61 @@ use object_store::{ObjectStore, ObjectStoreExt};
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::prelude::*;
 use wharf_storage::testkit::{body, read_all};
+use wharf_storage::Storage;
 use wharf_storage::{
     ArchiveKey, Composite, Error, ListingOrder, MemoryStorage, ObjectStorage, Page, PageRequest,
     PostgresMetadata, PostgresOptions, MIN_PART_SIZE,
 };
+
+/// The pairing a registry runs with several replicas: blobs in S3 (moto,
+/// or an in-memory bucket without it), metadata in PostgreSQL (a fresh
+/// database per case); reopened as a new `ObjectStorage` and a new pool
+/// over the same bucket and database, as another replica sees them.
+struct ObjectPostgresFixture {
+    url: Option<String>,
+    bucket: Arc<dyn ObjectStore>,
+    storage: tokio::sync::OnceCell<Arc<dyn Storage>>,
+}
+
+impl ObjectPostgresFixture {
+    fn new() -> Self {
+        ObjectPostgresFixture {
+            url: wharf_test_servers::postgres().map(|pg| pg.fresh_database()),
+            bucket: s3_bucket(),
+            storage: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn open(&self) -> Arc<dyn Storage> {
+        let url = self.url.as_deref().expect("only opened when available");
+        let options = PostgresOptions::default().with_max_connections(4);
+        let metadata = PostgresMetadata::connect_with(url, options)
+            .await
+            .expect("connect and migrate");
+        let blobs = ObjectStorage::builder(self.bucket.clone())
+            .prefix("suite")
+            .part_size(MIN_PART_SIZE)
+            .build();
+        Arc::new(Composite::new(blobs, metadata))
+    }
+}
+
+#[async_trait::async_trait]
+impl wharf_storage::testkit::Fixture for ObjectPostgresFixture {
+    async fn storage(&self) -> Arc<dyn Storage> {
+        self.storage.get_or_init(|| self.open()).await.clone()
+    }
+
+    async fn reopen(&self) -> Option<Arc<dyn Storage>> {
+        Some(self.open().await)
+    }
+
+    fn available(&self) -> bool {
+        self.url.is_some()
+    }
+}
+
+wharf_storage::storage_tests!(object_postgres, ObjectPostgresFixture::new);
 
 fn repo(name: &str) -> RepositoryName {
     name.parse().expect("valid name")
@@ -619,4 +673,57 @@ async fn link_counts_cover_live_and_archived_repositories() {
     let counts = m.link_counts(&many).await.expect("count");
     assert_eq!(counts.len(), many.iter().step_by(7).count());
     assert!(counts.values().all(|n| *n == 1));
+}
+
+/// A database at the schema before link times (version 2), holding a
+/// link, migrates: the link stays, counted as made at the migration, and
+/// the digest index is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_from_before_link_times_count_as_made_at_the_migration() {
+    let Some(pg) = wharf_test_servers::postgres() else {
+        return;
+    };
+    let url = pg.fresh_database();
+    let m = PostgresMetadata::connect(&url).await.expect("migrate");
+    let r = repo("octo/app");
+    let d = Digest::sha256(b"linked before link times");
+    m.link_blob(&r, &d).await.expect("link");
+    let client = m.pool().get().await.expect("connection");
+    // Back to version 2, with the link.
+    client
+        .batch_execute(
+            "DROP INDEX storage_links_by_digest; \
+             ALTER TABLE storage_links DROP COLUMN linked_at; \
+             DELETE FROM wharf_schema_migrations WHERE component = 'storage' AND version = 3",
+        )
+        .await
+        .expect("back to version 2");
+    drop(client);
+    // The pool's prepared statements name the dropped column: a fresh
+    // store over the same database.
+    let migrated_at = SystemTime::now();
+    let m = PostgresMetadata::connect(&url).await.expect("migrate to 3");
+    assert!(m.is_blob_linked(&r, &d).await.expect("linked"));
+    let just_before = migrated_at - Duration::from_secs(5);
+    assert!(
+        !m.unlink_blob_unused_since(&r, &d, just_before)
+            .await
+            .expect("unlink if unused"),
+        "made at the migration, after the cutoff"
+    );
+    assert_eq!(
+        m.link_counts(std::slice::from_ref(&d))
+            .await
+            .expect("count")[&d],
+        1
+    );
+    let client = m.pool().get().await.expect("connection");
+    let index = client
+        .query_opt(
+            "SELECT 1 FROM pg_indexes WHERE indexname = 'storage_links_by_digest'",
+            &[],
+        )
+        .await
+        .expect("query");
+    assert!(index.is_some(), "the digest index exists");
 }
