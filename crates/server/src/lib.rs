@@ -198,10 +198,10 @@ pub mod distribution;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod gc;
 #[cfg(feature = "ghcr")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ghcr")))]
 pub mod ghcr;
-pub mod gc;
 pub mod http;
 mod lease;
 mod registry;

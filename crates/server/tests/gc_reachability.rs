@@ -35,10 +35,20 @@ impl Snapshot {
 async fn snapshot(storage: &dyn Storage) -> Snapshot {
     let all = PageRequest::all();
     let mut blobs = storage.list_blobs(&all).await.expect("blobs").items;
-    blobs.extend(storage.condemned_blobs(&all).await.expect("condemned").items);
+    blobs.extend(
+        storage
+            .condemned_blobs(&all)
+            .await
+            .expect("condemned")
+            .items,
+    );
     let mut links = BTreeMap::new();
     for name in storage.list_repositories(&all).await.expect("repos").items {
-        let linked = storage.linked_blobs(&name, &all).await.expect("links").items;
+        let linked = storage
+            .linked_blobs(&name, &all)
+            .await
+            .expect("links")
+            .items;
         links.insert(name, linked.into_iter().collect());
     }
     Snapshot {
@@ -124,7 +134,13 @@ impl Pushed {
 
 /// Pushes an image of a config and `layers` (their contents) to `repo`,
 /// by tag or (with `None`) by digest.
-async fn push_image(server: &TestServer, repo: &str, tag: Option<&str>, seed: &str, layers: &[&[u8]]) -> Pushed {
+async fn push_image(
+    server: &TestServer,
+    repo: &str,
+    tag: Option<&str>,
+    seed: &str,
+    layers: &[&[u8]],
+) -> Pushed {
     let config = format!("{{\"architecture\":\"amd64\",\"os\":\"linux\",\"seed\":\"{seed}\"}}");
     let config_digest = server.push_blob(repo, config.as_bytes()).await;
     let mut pushed = Vec::new();
@@ -142,17 +158,33 @@ async fn push_image(server: &TestServer, repo: &str, tag: Option<&str>, seed: &s
     }
 }
 
-async fn push_manifest(server: &TestServer, repo: &str, tag: Option<&str>, media_type: &str, bytes: &[u8]) -> Digest {
+async fn push_manifest(
+    server: &TestServer,
+    repo: &str,
+    tag: Option<&str>,
+    media_type: &str,
+    bytes: &[u8],
+) -> Digest {
     let digest = Digest::sha256(bytes);
     let reference = tag.map_or_else(|| digest.to_string(), str::to_owned);
-    let reply = server.push_manifest(repo, &reference, media_type, bytes).await;
-    assert_eq!(reply.status, 201, "push manifest {repo}:{reference}: {reply:?}");
+    let reply = server
+        .push_manifest(repo, &reference, media_type, bytes)
+        .await;
+    assert_eq!(
+        reply.status, 201,
+        "push manifest {repo}:{reference}: {reply:?}"
+    );
     digest
 }
 
 async fn delete_manifest(server: &TestServer, repo: &str, digest: &Digest) {
     let reply = server
-        .send(Method::DELETE, &format!("/v2/{repo}/manifests/{digest}"), &[], Vec::new())
+        .send(
+            Method::DELETE,
+            &format!("/v2/{repo}/manifests/{digest}"),
+            &[],
+            Vec::new(),
+        )
         .await;
     assert_eq!(reply.status, 202, "delete {repo}@{digest}: {reply:?}");
 }
@@ -180,7 +212,10 @@ async fn an_index_of_indexes_keeps_every_grandchilds_layers(backend: Backend) {
     let server = start(backend).await;
     let amd = push_image(&server, "acme/multi", None, "amd64", &[b"amd64 layer"]).await;
     let arm = push_image(&server, "acme/multi", None, "arm64", &[b"arm64 layer"]).await;
-    let inner = index(&[(&amd.manifest, amd.size, "amd64"), (&arm.manifest, arm.size, "arm64")]);
+    let inner = index(&[
+        (&amd.manifest, amd.size, "amd64"),
+        (&arm.manifest, arm.size, "arm64"),
+    ]);
     let inner_digest = push_manifest(&server, "acme/multi", None, OCI_INDEX, &inner).await;
     let outer = serde_json::to_vec(&json!({
         "schemaVersion": 2,
@@ -194,7 +229,9 @@ async fn an_index_of_indexes_keeps_every_grandchilds_layers(backend: Backend) {
     let mut kept = amd.blobs();
     kept.extend(arm.blobs());
     assert_blobs(&server, &kept, &[&stray]).await;
-    let pulled = server.get(&format!("/v2/acme/multi/blobs/{}", amd.layers[0])).await;
+    let pulled = server
+        .get(&format!("/v2/acme/multi/blobs/{}", amd.layers[0]))
+        .await;
     assert_eq!(pulled.status, 200);
 }
 
@@ -206,7 +243,10 @@ async fn a_referrers_chain_keeps_each_referrers_blobs(backend: Backend) {
     // layer of its own.
     let mut subject = (image.manifest.clone(), image.size);
     let mut kept = image.blobs().into_iter().cloned().collect::<Vec<_>>();
-    for (kind, content) in [("sbom", &b"spdx document"[..]), ("signature", &b"signature bytes"[..])] {
+    for (kind, content) in [
+        ("sbom", &b"spdx document"[..]),
+        ("signature", &b"signature bytes"[..]),
+    ] {
         let config = server.push_blob(repo, b"{}").await;
         let layer = server.push_blob(repo, content).await;
         let manifest = serde_json::to_vec(&json!({
@@ -229,14 +269,31 @@ async fn a_referrers_chain_keeps_each_referrers_blobs(backend: Backend) {
 
 async fn a_blob_shared_by_two_repositories_goes_with_the_last_reference(backend: Backend) {
     let server = start(backend).await;
-    let a = push_image(&server, "acme/a", Some("1"), "a", &[b"shared base", b"only a"]).await;
-    let b = push_image(&server, "acme/b", Some("1"), "b", &[b"shared base", b"only b"]).await;
+    let a = push_image(
+        &server,
+        "acme/a",
+        Some("1"),
+        "a",
+        &[b"shared base", b"only a"],
+    )
+    .await;
+    let b = push_image(
+        &server,
+        "acme/b",
+        Some("1"),
+        "b",
+        &[b"shared base", b"only b"],
+    )
+    .await;
     let shared = &a.layers[0];
     assert_eq!(shared, &b.layers[0]);
 
     delete_manifest(&server, "acme/a", &a.manifest).await;
     let report = collect(&server).await;
-    assert_eq!(report.links_removed, 3, "a's config, shared base and own layer");
+    assert_eq!(
+        report.links_removed, 3,
+        "a's config, shared base and own layer"
+    );
     assert_blobs(&server, &b.blobs(), &[&a.config, &a.layers[1]]).await;
     let pulled = server.get(&format!("/v2/acme/b/blobs/{shared}")).await;
     assert_eq!(pulled.status, 200);
@@ -251,11 +308,21 @@ async fn a_blob_shared_by_two_repositories_goes_with_the_last_reference(backend:
 async fn an_archived_repository_keeps_its_blobs_until_its_archive_is_deleted(backend: Backend) {
     let server = start(backend).await;
     let storage = server.registry.storage().clone();
-    let gone = push_image(&server, "acme/gone", Some("1"), "gone", &[b"shared", b"unique"]).await;
+    let gone = push_image(
+        &server,
+        "acme/gone",
+        Some("1"),
+        "gone",
+        &[b"shared", b"unique"],
+    )
+    .await;
     let stays = push_image(&server, "acme/stays", Some("1"), "stays", &[b"shared"]).await;
     let key: ArchiveKey = "package-1".parse().expect("key");
     let name: RepositoryName = "acme/gone".parse().expect("name");
-    storage.archive_repository(&name, &key).await.expect("archive");
+    storage
+        .archive_repository(&name, &key)
+        .await
+        .expect("archive");
 
     let report = collect(&server).await;
     assert_eq!((report.links_removed, report.blobs_removed), (0, 0));
@@ -269,7 +336,9 @@ async fn an_archived_repository_keeps_its_blobs_until_its_archive_is_deleted(bac
 
 async fn an_uploaded_blob_never_referenced_goes_after_the_grace_period(backend: Backend) {
     let server = start(backend).await;
-    let digest = server.push_blob("acme/app", b"pushed, no manifest yet").await;
+    let digest = server
+        .push_blob("acme/app", b"pushed, no manifest yet")
+        .await;
     let report = collect_with_grace(&server, Duration::from_secs(3600)).await;
     assert_eq!((report.links_removed, report.blobs_removed), (0, 0));
     assert_blobs(&server, &[&digest], &[]).await;
@@ -301,7 +370,9 @@ async fn a_repository_with_a_manifest_that_cannot_be_parsed_keeps_all_its_links(
 /// cutoff keeps them whatever the collector decided earlier; an unlink
 /// that comes first makes the push fail instead of storing a manifest
 /// whose blob may go.
-async fn a_manifest_push_racing_an_unlink_never_stores_a_manifest_without_its_blobs(backend: Backend) {
+async fn a_manifest_push_racing_an_unlink_never_stores_a_manifest_without_its_blobs(
+    backend: Backend,
+) {
     let server = start(backend).await;
     let storage = server.registry.storage();
     let name: RepositoryName = "acme/race".parse().expect("name");
@@ -319,7 +390,10 @@ async fn a_manifest_push_racing_an_unlink_never_stores_a_manifest_without_its_bl
         .await
         .expect("unlink");
     assert!(!unlinked, "a confirmed link is too recent to go");
-    assert!(storage.is_blob_linked(&name, &config_digest).await.expect("linked"));
+    assert!(storage
+        .is_blob_linked(&name, &config_digest)
+        .await
+        .expect("linked"));
 
     // The other order: the unlink wins, and the push is refused.
     let other = server.push_blob("acme/race2", config).await;
@@ -330,7 +404,9 @@ async fn a_manifest_push_racing_an_unlink_never_stores_a_manifest_without_its_bl
         .unlink_blob_unused_since(&race2, &other, cutoff)
         .await
         .expect("unlink"));
-    let reply = server.push_manifest("acme/race2", "1", OCI_MANIFEST, &manifest).await;
+    let reply = server
+        .push_manifest("acme/race2", "1", OCI_MANIFEST, &manifest)
+        .await;
     assert_eq!(reply.status, 400, "{reply:?}");
     assert_eq!(reply.error_code().as_deref(), Some("MANIFEST_BLOB_UNKNOWN"));
 }
@@ -373,13 +449,18 @@ async fn the_next_collection_finishes_what_an_interrupted_one_condemned(backend:
     // What an interrupted collection leaves: condemned blobs, one of
     // them linked meanwhile.
     assert!(storage.condemn_blob(&stray).await.expect("condemn"));
-    assert!(storage.condemn_blob(&image.layers[0]).await.expect("condemn"));
+    assert!(storage
+        .condemn_blob(&image.layers[0])
+        .await
+        .expect("condemn"));
 
     let report = collect(&server).await;
     assert_eq!(report.condemned_resumed, 2);
     assert_eq!(report.blobs_removed, 1);
     assert_blobs(&server, &image.blobs(), &[&stray]).await;
-    let pulled = server.get(&format!("/v2/acme/app/blobs/{}", image.layers[0])).await;
+    let pulled = server
+        .get(&format!("/v2/acme/app/blobs/{}", image.layers[0]))
+        .await;
     assert_eq!(pulled.status, 200, "pardoned and served");
 }
 
@@ -410,28 +491,83 @@ async fn collections_show_on_metrics(backend: Backend) {
     assert!(text.contains("wharf_gc_last_run_duration_seconds "));
 }
 
+/// A long collection shows it advances: the callback hears of every item
+/// (with `every` 1) and of the end of each step, in order.
+async fn progress_is_reported_along_the_way(backend: Backend) {
+    let server = start(backend).await;
+    push_image(&server, "acme/a", Some("1"), "a", &[b"layer a"]).await;
+    push_image(&server, "acme/b", Some("1"), "b", &[b"layer b"]).await;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let options = GcOptions::default().with_progress(1, move |progress| {
+        let mut seen = record.lock().expect("lock");
+        seen.push((
+            progress.phase.name(),
+            progress.done,
+            progress.report.blobs_scanned,
+        ));
+    });
+    let report = server.registry.collect_garbage(options).await.expect("gc");
+    let seen = seen.lock().expect("lock").clone();
+    let ends: Vec<&str> = seen
+        .iter()
+        .filter(|(_, done, _)| *done)
+        .map(|(phase, _, _)| *phase)
+        .collect();
+    assert_eq!(ends, ["resume", "links", "blobs"]);
+    let repositories = seen
+        .iter()
+        .filter(|(phase, done, _)| *phase == "links" && !done)
+        .count();
+    assert_eq!(repositories, 2);
+    let blobs = seen
+        .iter()
+        .filter(|(phase, done, _)| *phase == "blobs" && !done)
+        .count();
+    assert_eq!(blobs as u64, report.blobs_scanned);
+    assert_eq!(report.blobs_scanned, 4);
+}
+
 /// The package model: a deleted package is archived and keeps its blobs
 /// through the restore window; once purged, its blobs go.
 async fn a_deleted_package_keeps_its_blobs_until_it_is_purged(backend: Backend) {
     let ghcr = Ghcr::start_on_storage(backend).await;
     let digest = ghcr.publish("alice", "alice/app", "1.0").await;
-    let pulled = ghcr.get_as("alice", &format!("/v2/alice/app/manifests/{digest}")).await;
+    let pulled = ghcr
+        .get_as("alice", &format!("/v2/alice/app/manifests/{digest}"))
+        .await;
     let value = pulled.json();
     let blobs: Vec<Digest> = [&value["config"], &value["layers"][0]]
         .iter()
-        .map(|d| d["digest"].as_str().expect("digest").parse().expect("digest"))
+        .map(|d| {
+            d["digest"]
+                .as_str()
+                .expect("digest")
+                .parse()
+                .expect("digest")
+        })
         .collect();
-    let deleted = ghcr.delete_as("alice", "/user/packages/container/app").await;
+    let deleted = ghcr
+        .delete_as("alice", "/user/packages/container/app")
+        .await;
     assert_eq!(deleted.status, 204, "{deleted:?}");
 
     let report = collect(&ghcr.server).await;
     assert_eq!(report.blobs_removed, 0);
     assert_blobs(&ghcr.server, &blobs.iter().collect::<Vec<_>>(), &[]).await;
-    let restored = ghcr.post_as("alice", "/user/packages/container/app/restore").await;
+    let restored = ghcr
+        .post_as("alice", "/user/packages/container/app/restore")
+        .await;
     assert_eq!(restored.status, 204, "{restored:?}");
-    ghcr.assert_get("alice", &format!("/v2/alice/app/blobs/{}", blobs[1]), 200).await;
+    ghcr.assert_get("alice", &format!("/v2/alice/app/blobs/{}", blobs[1]), 200)
+        .await;
 
-    assert_eq!(ghcr.delete_as("alice", "/user/packages/container/app").await.status, 204);
+    assert_eq!(
+        ghcr.delete_as("alice", "/user/packages/container/app")
+            .await
+            .status,
+        204
+    );
     ghcr.purge_after_restore_window().await;
     let report = collect(&ghcr.server).await;
     assert_eq!(report.blobs_removed, 2);
@@ -452,4 +588,5 @@ on_each_backend!(
     the_next_collection_finishes_what_an_interrupted_one_condemned,
     collections_show_on_metrics,
     a_deleted_package_keeps_its_blobs_until_it_is_purged,
+    progress_is_reported_along_the_way,
 );

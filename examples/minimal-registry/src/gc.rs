@@ -14,8 +14,23 @@ use crate::stores;
 /// Items between two progress lines.
 const PROGRESS_EVERY: u64 = 1000;
 
-/// Runs one collection; the exit status says whether it completed.
+/// Runs one collection; the exit status says whether it completed. Log
+/// lines (a manifest that cannot be parsed, a blob taken back) go to
+/// standard error with the progress, at the configured level.
 pub fn run(dry_run: bool, grace: Duration, settings: &Settings) -> ExitCode {
+    match tracing_subscriber::EnvFilter::try_new(&settings.log_level) {
+        Ok(filter) => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init(),
+        Err(err) => {
+            eprintln!(
+                "minimal-registry: invalid log filter {:?}: {err}",
+                settings.log_level
+            );
+            return ExitCode::from(2);
+        }
+    }
     let Some(runtime) = crate::runtime(tokio::runtime::Builder::new_current_thread()) else {
         return ExitCode::FAILURE;
     };
@@ -55,8 +70,14 @@ async fn collect(
         .map_err(|err| format!("garbage collection failed: {err}"))
 }
 
+/// Below this, a collection's steps end without a line each.
+const QUIET_FOR: Duration = Duration::from_secs(1);
+
 fn show_progress(progress: &GcProgress<'_>) {
     let r = progress.report;
+    if progress.done && r.duration < QUIET_FOR {
+        return;
+    }
     let state = if progress.done { "done" } else { "..." };
     eprintln!(
         "gc {} {state} {:.1}s: {} repositories, {} manifests, {} links {}, {} blobs scanned, {} {}",

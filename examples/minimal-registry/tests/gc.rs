@@ -18,22 +18,41 @@ impl Drop for Serving {
     }
 }
 
-/// Runs `gc` with `args` on `data`; its standard output.
-fn gc(data: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .arg("gc")
-        .args(args)
-        .env_remove("RUST_LOG")
-        .output()
-        .expect("run gc");
-    assert!(
-        out.status.success(),
-        "gc {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8")
+/// Where the stores are: the data directory, with the flags and the
+/// environment that name stores elsewhere.
+struct Stores {
+    data: std::path::PathBuf,
+    args: Vec<String>,
+    env: Vec<(&'static str, String)>,
+}
+
+impl Stores {
+    fn command(&self) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .arg("--data-dir")
+            .arg(&self.data)
+            .args(&self.args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .env_remove("RUST_LOG");
+        command
+    }
+
+    /// Runs `gc` with `args`; its standard output.
+    fn gc(&self, args: &[&str]) -> String {
+        let out = self
+            .command()
+            .arg("gc")
+            .args(args)
+            .output()
+            .expect("run gc");
+        assert!(
+            out.status.success(),
+            "gc {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
 }
 
 /// The number after `label: ` on the line that starts with it.
@@ -47,17 +66,51 @@ fn figure(report: &str, label: &str) -> u64 {
 }
 
 #[tokio::test]
-async fn gc_reports_and_removes_what_nothing_references() {
+async fn gc_reports_and_removes_what_nothing_references_on_the_embedded_default() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let data = dir.path().join("data");
+    let stores = Stores {
+        data: dir.path().join("data"),
+        args: Vec::new(),
+        env: Vec::new(),
+    };
+    collects(&stores).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gc_reports_and_removes_what_nothing_references_on_s3_and_postgres() {
+    let (Some(pg), Some(s3)) = (wharf_test_servers::postgres(), wharf_test_servers::s3()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let stores = Stores {
+        data: dir.path().join("data"),
+        args: vec![
+            "--database".to_owned(),
+            pg.fresh_database(),
+            "--blob-store".to_owned(),
+            format!("s3://{}/registry", s3.fresh_bucket()),
+        ],
+        env: vec![
+            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+            ("AWS_REGION", "us-east-1".to_owned()),
+            ("AWS_ENDPOINT", s3.endpoint()),
+            ("AWS_ALLOW_HTTP", "true".to_owned()),
+        ],
+    };
+    collects(&stores).await;
+}
+
+/// Pushes two images sharing a layer and a blob nothing references,
+/// deletes one image, and checks what `gc` reports and removes, while the
+/// registry serves the stores.
+async fn collects(stores: &Stores) {
     let port = free_port();
     let serving = Serving(
-        Command::new(BIN)
+        stores
+            .command()
             .args(["--listen", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(&data)
             .args(["--no-auth", "--gc-interval", "off", "--log-level", "error"])
-            .env_remove("RUST_LOG")
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -89,8 +142,19 @@ async fn gc_reports_and_removes_what_nothing_references() {
     }
     let manifest_a = manifest(&config_a, &shared);
     let digest_a = Digest::sha256(&manifest_a);
-    expect_created(manifest_put(&client, &base, auth, "acme/a", "1", manifest_a)).await;
-    expect_created(manifest_put(&client, &base, auth, "acme/b", "1", manifest(&config_b, &shared))).await;
+    expect_created(manifest_put(
+        &client, &base, auth, "acme/a", "1", manifest_a,
+    ))
+    .await;
+    expect_created(manifest_put(
+        &client,
+        &base,
+        auth,
+        "acme/b",
+        "1",
+        manifest(&config_b, &shared),
+    ))
+    .await;
     let deleted = client
         .delete(format!("{base}/v2/acme/a/manifests/{digest_a}"))
         .send()
@@ -99,13 +163,13 @@ async fn gc_reports_and_removes_what_nothing_references() {
     assert_eq!(deleted.status(), 202);
 
     // Within the default grace period (1h) nothing would go.
-    let fresh = gc(&data, &["--dry-run"]);
+    let fresh = stores.gc(&["--dry-run"]);
     assert_eq!(figure(&fresh, "links that would be removed"), 0, "{fresh}");
     assert_eq!(figure(&fresh, "blobs that would be removed"), 0, "{fresh}");
 
     // acme/a's two links and acme/app's; config a and the stray blob.
     let freed = (config_a.len() + stray.len()) as u64;
-    let dry = gc(&data, &["--dry-run", "--grace", "0s"]);
+    let dry = stores.gc(&["--dry-run", "--grace", "0s"]);
     assert!(dry.starts_with("dry run: nothing was changed"), "{dry}");
     assert_eq!(figure(&dry, "repositories scanned"), 3, "{dry}");
     assert_eq!(figure(&dry, "links that would be removed"), 3, "{dry}");
@@ -115,24 +179,30 @@ async fn gc_reports_and_removes_what_nothing_references() {
     let still = client.get(&stray_url).send().await.expect("get");
     assert_eq!(still.status(), 200, "a dry run changes nothing");
 
-    let real = gc(&data, &["--grace", "0s"]);
+    let real = stores.gc(&["--grace", "0s"]);
     assert_eq!(figure(&real, "links removed"), 3, "{real}");
     assert_eq!(figure(&real, "blobs removed"), 2, "{real}");
     assert_eq!(figure(&real, "bytes freed"), freed, "{real}");
     assert!(real.contains("time taken: "), "{real}");
 
-    let again = gc(&data, &["--grace", "0s"]);
+    let again = stores.gc(&["--grace", "0s"]);
     assert_eq!(figure(&again, "links removed"), 0, "{again}");
     assert_eq!(figure(&again, "blobs removed"), 0, "{again}");
 
     let gone = client.get(&stray_url).send().await.expect("get");
     assert_eq!(gone.status(), 404);
     let kept = client
-        .get(format!("{base}/v2/acme/b/blobs/{}", Digest::sha256(&shared)))
+        .get(format!(
+            "{base}/v2/acme/b/blobs/{}",
+            Digest::sha256(&shared)
+        ))
         .send()
         .await
         .expect("get");
     assert_eq!(kept.status(), 200);
-    assert_eq!(kept.bytes().await.expect("body").as_ref(), shared.as_slice());
+    assert_eq!(
+        kept.bytes().await.expect("body").as_ref(),
+        shared.as_slice()
+    );
     drop(serving);
 }

@@ -60,7 +60,9 @@ impl<'a> Collection<'a> {
             options,
             locks,
             started: Instant::now(),
-            cutoff: now.checked_sub(options.grace).unwrap_or(SystemTime::UNIX_EPOCH),
+            cutoff: now
+                .checked_sub(options.grace)
+                .unwrap_or(SystemTime::UNIX_EPOCH),
             report: GcReport {
                 dry_run: options.dry_run,
                 ..GcReport::default()
@@ -317,7 +319,10 @@ impl<'a> Collection<'a> {
     }
 
     async fn blob_batch(&mut self, entries: &[BlobEntry]) -> Result<(), Error> {
-        let old: Vec<&BlobEntry> = entries.iter().filter(|e| e.modified < self.cutoff).collect();
+        let old: Vec<&BlobEntry> = entries
+            .iter()
+            .filter(|e| e.modified < self.cutoff)
+            .collect();
         let linked = self.link_counts(old.iter().map(|e| &e.digest)).await?;
         let mut condemned = Vec::new();
         for entry in old.into_iter().filter(|e| !linked.contains_key(&e.digest)) {
@@ -327,7 +332,9 @@ impl<'a> Collection<'a> {
         }
         // A reference taken before this recount is counted; one taken
         // after it finds the blob condemned and takes it back (or waits).
-        let recount = self.link_counts(condemned.iter().map(|e| &e.digest)).await?;
+        let recount = self
+            .link_counts(condemned.iter().map(|e| &e.digest))
+            .await?;
         for entry in condemned {
             if recount.contains_key(&entry.digest) {
                 self.storage.pardon_blob(&entry.digest).await?;
@@ -385,4 +392,76 @@ fn parse(stored: &StoredManifest) -> Result<Manifest, wharf_manifest::Error> {
         Some(stored.media_type.as_str()),
         &options,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use wharf_storage::{ManifestPut, MemoryStorage, RepositoryStore};
+
+    use super::*;
+
+    /// A package restored while the collector read its repository: the
+    /// collector saw no manifest, removed the (old) links, and then finds
+    /// the restored manifest: the links it needs are made again.
+    #[tokio::test]
+    async fn links_a_manifest_that_appeared_meanwhile_needs_are_made_again() {
+        let storage = MemoryStorage::new();
+        let name: RepositoryName = "acme/app".parse().expect("name");
+        let config = br#"{"architecture":"amd64","os":"linux"}"#;
+        let digest = Digest::sha256(config);
+        let stray = Digest::sha256(b"stray");
+        wharf_storage::BlobStore::put_blob(
+            &storage,
+            &digest,
+            Box::pin(futures::stream::iter([Ok(bytes::Bytes::from_static(
+                config,
+            ))])),
+        )
+        .await
+        .expect("put");
+        wharf_storage::BlobStore::put_blob(
+            &storage,
+            &stray,
+            Box::pin(futures::stream::iter([Ok(bytes::Bytes::from_static(
+                b"stray",
+            ))])),
+        )
+        .await
+        .expect("put");
+        let manifest = serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": digest.to_string(),
+                "size": config.len(),
+            },
+            "layers": [],
+        }))
+        .expect("json");
+        let put = ManifestPut::new(
+            Digest::sha256(&manifest),
+            "application/vnd.oci.image.manifest.v1+json"
+                .parse()
+                .expect("media type"),
+            manifest,
+        );
+        storage.put_manifest(&name, put).await.expect("manifest");
+        // What the collector removed before the manifest showed up.
+        let options = GcOptions::default();
+        let mut collection = Collection::new(&storage, &options, None);
+        collection.report.links_removed = 2;
+        collection
+            .relink(&name, &HashSet::new(), vec![digest.clone(), stray.clone()])
+            .await
+            .expect("relink");
+        assert!(storage
+            .is_blob_linked(&name, &digest)
+            .await
+            .expect("linked"));
+        assert!(!storage.is_blob_linked(&name, &stray).await.expect("linked"));
+        assert_eq!(collection.report.links_removed, 1);
+    }
 }

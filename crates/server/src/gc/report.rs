@@ -140,7 +140,13 @@ mod tests {
         let text = report.to_string();
         assert!(text.starts_with("dry run: nothing was changed"), "{text}");
         assert!(text.contains("links that would be removed: 3"), "{text}");
-        assert!(text.contains("blobs that would be removed: 2 (of 0 scanned)"), "{text}");
-        assert!(text.contains("bytes that would be freed: 2048 (2.0 KiB)"), "{text}");
+        assert!(
+            text.contains("blobs that would be removed: 2 (of 0 scanned)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("bytes that would be freed: 2048 (2.0 KiB)"),
+            "{text}"
+        );
     }
 }

@@ -342,11 +342,7 @@ impl Metrics {
             self.rejected_overload.clone(),
         );
         let gc = &self.gc;
-        registry.register(
-            "gc_runs",
-            "Garbage collections by outcome",
-            gc.runs.clone(),
-        );
+        registry.register("gc_runs", "Garbage collections by outcome", gc.runs.clone());
         registry.register_with_unit(
             "gc_last_run_timestamp",
             "When the last garbage collection ended, in seconds since the Unix epoch",

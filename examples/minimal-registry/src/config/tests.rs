@@ -95,7 +95,13 @@ fn the_garbage_collection_settings_read_off_and_durations() {
     let s = parse_file("gc_grace = \"30m\"").expect("grace");
     assert_eq!(s.gc_grace, Duration::from_secs(1800));
     for (flag, interval) in [("off", 0), ("0", 0), ("2d", 2 * 86_400)] {
-        let cli = Cli::parse_from(["minimal-registry", "--gc-interval", flag, "--gc-grace", "90s"]);
+        let cli = Cli::parse_from([
+            "minimal-registry",
+            "--gc-interval",
+            flag,
+            "--gc-grace",
+            "90s",
+        ]);
         let s = Settings::merge(Settings::default(), &cli, None).expect("settings");
         assert_eq!(s.gc_interval, Duration::from_secs(interval), "{flag}");
         assert_eq!(s.gc_grace, Duration::from_secs(90));
