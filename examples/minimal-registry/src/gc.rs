@@ -51,7 +51,8 @@ async fn collect(
     grace: Duration,
     settings: &Settings,
 ) -> Result<wharf_server::gc::GcReport, String> {
-    let open = stores::open_storage(settings).await?;
+    // The registry may be serving the same stores right now.
+    let open = stores::open_storage_as(settings, stores::Opener::Beside).await?;
     // Replicas take the lease on the job `gc` before collecting: so does
     // this command, so that one collection runs at a time.
     let _lease = match &open.lease {

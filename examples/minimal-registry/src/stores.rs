@@ -49,6 +49,23 @@ pub const CACHE_TTL: Duration = Duration::from_secs(1);
 /// Opens the storage `settings` name: the data directory, or a composite
 /// of an object store (or the data directory, for blobs) and PostgreSQL.
 pub async fn open_storage(settings: &Settings) -> Result<OpenStorage, String> {
+    open_storage_as(settings, Opener::Owner).await
+}
+
+/// Whether this process owns the data directory or works beside the
+/// registry that does.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Opener {
+    /// The registry, or a command run while it is stopped: it finishes
+    /// what a crash interrupted.
+    Owner,
+    /// A command that may run while the registry serves (`gc`): it
+    /// leaves that to the registry.
+    Beside,
+}
+
+/// [`open_storage`], by `opener`.
+pub async fn open_storage_as(settings: &Settings, opener: Opener) -> Result<OpenStorage, String> {
     let options = CacheOptions::default().with_ttl(CACHE_TTL);
     let Some(url) = settings
         .storage
@@ -56,7 +73,7 @@ pub async fn open_storage(settings: &Settings) -> Result<OpenStorage, String> {
         .as_deref()
         .filter(|_| settings.storage.uses_postgres())
     else {
-        return Ok(cached(fs(settings)?, options));
+        return Ok(cached(fs(settings, opener)?, options));
     };
     let metadata = PostgresMetadata::connect(url)
         .await
@@ -84,7 +101,7 @@ pub async fn open_storage(settings: &Settings) -> Result<OpenStorage, String> {
             open.object_store = object_store;
             open
         }
-        None => cached(Composite::new(fs(settings)?, metadata), options),
+        None => cached(Composite::new(fs(settings, opener)?, metadata), options),
     };
     open.lease = Some(lease);
     open.pool = Some(probe);
@@ -139,8 +156,12 @@ impl WorkLease for PostgresLease {
     }
 }
 
-fn fs(settings: &Settings) -> Result<FsStorage, String> {
-    FsStorage::open(&settings.data_dir).map_err(|err| {
+fn fs(settings: &Settings, opener: Opener) -> Result<FsStorage, String> {
+    let open = match opener {
+        Opener::Owner => FsStorage::open,
+        Opener::Beside => FsStorage::open_beside,
+    };
+    open(&settings.data_dir).map_err(|err| {
         format!(
             "cannot open the data directory {}: {err}",
             settings.data_dir.display()

@@ -205,6 +205,19 @@ impl FsStorage {
     /// `root` that group or others may enter is made `0700` (so files an
     /// older version left readable are out of reach too).
     pub fn open(root: impl AsRef<Path>) -> Result<Self> {
+        let storage = Self::open_beside(root)?;
+        storage.inner.recover_archives()?;
+        Ok(storage)
+    }
+
+    /// Opens storage at `root` that a process opened with
+    /// [`open`](Self::open) may be using at the same time, such as a
+    /// garbage collection run beside a serving registry: the same, except
+    /// that an archive or restore interrupted by a crash is not finished
+    /// here (it may be one the other process is doing right now; that
+    /// process finished any left over when it opened the root). Archive and
+    /// restore nothing through it while another process does.
+    pub fn open_beside(root: impl AsRef<Path>) -> Result<Self> {
         // Made absolute once, so that a relative root keeps naming the same
         // directory whatever the process's working directory becomes.
         let root = root.as_ref();
@@ -240,7 +253,6 @@ impl FsStorage {
             archives: Mutex::new(()),
             repository_locks: RepositoryLocks::default(),
         };
-        inner.recover_archives()?;
         Ok(FsStorage {
             inner: Arc::new(inner),
         })
