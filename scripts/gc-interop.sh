@@ -9,9 +9,9 @@
 #
 # Twice: on the embedded default (filesystem + SQLite) with authentication
 # off, where a DELETE of the manifest removes it; and with authentication
-# on, where deleting the package version through the REST API keeps it
-# restorable until the restore window (set to one second here) has passed
-# and the purge removes it.
+# on, where a package deleted through the REST API stays restorable, its
+# blobs kept, until the restore window (three seconds here) has passed and
+# the registry's purge (every second here) has removed it.
 #
 # Needs root (or the tools installed): skopeo, umoci, jq, curl.
 # Environment: WHARF_BIN (a prebuilt minimal-registry), KEEP_TMP=1.
@@ -140,7 +140,7 @@ DATA="$WORK/auth"
 "$BIN" --data-dir "$DATA" user create alice >/dev/null
 TOKEN="$("$BIN" --data-dir "$DATA" token create alice --scopes read:packages,write:packages,delete:packages)"
 ADDR="127.0.0.1:$(reg_free_port)"
-reg_start_wharf "$BIN" "$ADDR" "$DATA" "$WORK/registry-auth.log" --restore-window 1s
+reg_start_wharf "$BIN" "$ADDR" "$DATA" "$WORK/registry-auth.log" --restore-window 3s --purge-interval 1s
 reg_wait_ready "$ADDR" "$REG_LAST_PID" "$WORK/registry-auth.log"
 SKOPEO_PULL=(--src-creds "alice:$TOKEN")
 copy --dest-creds "alice:$TOKEN" "oci:$SRC:one" "docker://$ADDR/alice/one:1"
@@ -150,12 +150,14 @@ ok "both images pushed as alice"
 CURL_AUTH=(-u "alice:$TOKEN")
 http DELETE "http://$ADDR/user/packages/container/one"
 expect_eq "DELETE the package one through the REST API" 204 "$HTTP_STATUS"
-REPORT="$(gc "$DATA" --restore-window 1h)"
+REPORT="$(gc "$DATA")"
 for blob in "${ONE_OWN[@]}"; do stored "$DATA" "$blob" || fail "a restorable package keeps $blob"; done
 ok "a deleted package inside its restore window keeps its blobs"
-sleep 1.5
-REPORT="$(gc "$DATA" --restore-window 1s)"
+# The registry purges it once the window has passed (it looks every second).
+sleep 5
+REPORT="$(gc "$DATA")"
 printf '%s\n' "$REPORT"
+expect_contains "the report counts the blobs removed" "$REPORT" "blobs removed: 2"
 check_collected "$DATA" alice
 reg_stop "$REG_LAST_PID"
 

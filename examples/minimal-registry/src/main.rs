@@ -42,6 +42,11 @@ use wharf_server::{serve, Limits, Registry, ServeOptions, Shutdown};
 
 use crate::config::{LogFormat, Settings};
 
+/// How often blobs that a killed garbage collection left condemned are
+/// judged: well within the time an object store makes an upload of one
+/// wait for the verdict (30 s).
+const CONDEMNED_RESOLVER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A Tokio runtime from `builder`, with I/O and timers, or `None` after
 /// saying on standard error why it could not start.
 fn runtime(mut builder: tokio::runtime::Builder) -> Option<tokio::runtime::Runtime> {
@@ -254,6 +259,9 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
     let package_purger = registry
         .accounts()
         .map(|_| registry.spawn_package_purger(settings.limits.purge_interval));
+    // A collection killed midway leaves blobs condemned; an object store
+    // makes their uploads wait for a verdict, so it comes within seconds.
+    let resolver = registry.spawn_condemned_resolver(CONDEMNED_RESOLVER_INTERVAL);
     let collector = (!settings.gc_interval.is_zero()).then(|| {
         let options = GcOptions::default().with_grace(settings.gc_grace);
         registry.spawn_garbage_collector(settings.gc_interval, options)
@@ -287,6 +295,7 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
     if let Some(package_purger) = package_purger {
         package_purger.abort();
     }
+    resolver.abort();
     if let Some(collector) = collector {
         collector.abort();
     }

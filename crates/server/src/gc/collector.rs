@@ -83,6 +83,14 @@ impl<'a> Collection<'a> {
         Ok(self.report)
     }
 
+    /// Only step 0: what an interrupted collection left condemned is
+    /// judged, nothing else is collected.
+    pub(crate) async fn resume_only(mut self) -> Result<GcReport, Error> {
+        self.resume().await?;
+        self.report.duration = self.started.elapsed();
+        Ok(self.report)
+    }
+
     fn first_page(&self) -> PageRequest {
         PageRequest::first(self.options.batch_size.max(1))
     }

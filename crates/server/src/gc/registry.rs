@@ -67,4 +67,43 @@ impl Registry {
             }
         })
     }
+
+    /// Judges the blobs an interrupted collection (a process killed
+    /// mid-sweep) left condemned: pardoned if linked, removed if not, as
+    /// the next collection would. Until then an object store makes
+    /// whoever uploads or mounts such a blob wait for the verdict (and
+    /// fail after its timeout), so a registry runs this often
+    /// ([`spawn_condemned_resolver`](Self::spawn_condemned_resolver)), not
+    /// only at the next collection. Cheap when there is nothing: one
+    /// listing.
+    pub async fn resolve_condemned_blobs(&self) -> Result<GcReport, wharf_storage::Error> {
+        let inner = self.inner();
+        let options = GcOptions::default();
+        Collection::new(&*inner.storage, &options, Some(&inner.name_locks))
+            .resume_only()
+            .await
+    }
+
+    /// Spawns a task that calls
+    /// [`resolve_condemned_blobs`](Self::resolve_condemned_blobs) every
+    /// `interval`, under the same [`WorkLease`](crate::WorkLease) job as
+    /// collections (`gc`): never while a collection runs, which judges
+    /// its own condemned blobs.
+    ///
+    /// # Panics
+    ///
+    /// If `interval` is zero (as [`tokio::time::interval`] does).
+    pub fn spawn_condemned_resolver(&self, interval: Duration) -> tokio::task::JoinHandle<()> {
+        self.spawn_every("gc", interval, |registry| async move {
+            match registry.resolve_condemned_blobs().await {
+                Ok(report) if report.condemned_resumed > 0 => tracing::info!(
+                    condemned = report.condemned_resumed,
+                    removed = report.blobs_removed,
+                    "judged the blobs an interrupted garbage collection left condemned"
+                ),
+                Ok(_) => {}
+                Err(err) => tracing::warn!(error = %err, "judging condemned blobs failed"),
+            }
+        })
+    }
 }
