@@ -356,7 +356,15 @@ async fn a_kept_multi_arch_index_keeps_its_untagged_platform_images() {
             child(&ghcr, &arm64, "arm64").await,
         ],
     });
-    let (reply, _, _) = ghcr.put_manifest_as(&alice, "alice/app", "latest", &index).await;
+    let reply = ghcr
+        .server
+        .send(
+            Method::PUT,
+            "/v2/alice/app/manifests/latest",
+            &[("authorization", &alice), ("content-type", OCI_INDEX)],
+            serde_json::to_vec(&index).expect("json"),
+        )
+        .await;
     assert_eq!(reply.status, 201, "{reply:?}");
     let stray = push(&ghcr, "alice", "alice/app", "@", 3).await;
     ghcr.advance(10 * DAY);
