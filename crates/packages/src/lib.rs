@@ -17,6 +17,11 @@
 //! - **Versions**: one per manifest digest, with its tags (a tag moves
 //!   from version to version), media type, size and platforms
 //!   ([`VersionRecord`]); deleted and restored like packages.
+//! - **Retention policies**: per package, and as an organization's
+//!   default: keep the N most recent versions, delete untagged versions
+//!   older than D days, never delete versions whose tag matches a pattern
+//!   ([`RetentionPolicy`], whose module docs say how the rules combine;
+//!   [`RetentionPolicy::select`] picks what to delete now).
 //! - **Source repositories**: their collaborators and roles, for packages
 //!   that inherit access from a linked repository.
 //! - **Authorization input**: [`PackageRecords::access_context`] reads, in

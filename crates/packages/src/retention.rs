@@ -187,7 +187,7 @@ pub enum RetentionError {
 /// let policy: RetentionPolicy =
 ///     serde_json::from_str(r#"{"keep_latest": 2, "protected_tags": ["v*"]}"#)?;
 /// policy.validate()?;
-/// let versions = []; // a package's versions, from the store
+/// let versions: Vec<wharf_packages::VersionRecord> = Vec::new(); // from the store
 /// let now = Timestamp::from_unix_seconds(1_700_000_000);
 /// assert!(policy.select(&versions, now, &HashMap::new()).is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
