@@ -419,7 +419,12 @@ pub struct RetainedPackage {
 impl RetainedPackage {
     /// Package `id`, named `name`, under `policy` (its own unless
     /// `inherited`).
-    pub fn new(id: PackageId, name: RepositoryName, policy: RetentionPolicy, inherited: bool) -> Self {
+    pub fn new(
+        id: PackageId,
+        name: RepositoryName,
+        policy: RetentionPolicy,
+        inherited: bool,
+    ) -> Self {
         RetainedPackage {
             id,
             name,
@@ -459,7 +464,10 @@ mod tests {
         RetentionPolicy {
             keep_latest: keep,
             delete_untagged_after_days: days,
-            protected_tags: patterns.iter().map(|p| p.parse().expect("pattern")).collect(),
+            protected_tags: patterns
+                .iter()
+                .map(|p| p.parse().expect("pattern"))
+                .collect(),
         }
     }
 
@@ -484,12 +492,24 @@ mod tests {
     fn each_rule_alone_and_together() {
         let table: &[(&str, RetentionPolicy, &[i64])] = &[
             ("no rule deletes nothing", policy(None, None, &[]), &[]),
-            ("patterns alone delete nothing", policy(None, None, &["v*"]), &[]),
+            (
+                "patterns alone delete nothing",
+                policy(None, None, &["v*"]),
+                &[],
+            ),
             ("keep 3", policy(Some(3), None, &[]), &[3, 2, 1]),
-            ("keep 0 still leaves the newest", policy(Some(0), None, &[]), &[5, 4, 3, 2, 1]),
+            (
+                "keep 0 still leaves the newest",
+                policy(Some(0), None, &[]),
+                &[5, 4, 3, 2, 1],
+            ),
             ("keep more than there are", policy(Some(10), None, &[]), &[]),
             ("untagged after 30 days", policy(None, Some(30), &[]), &[2]),
-            ("untagged after 20 days: exactly 20 counts", policy(None, Some(20), &[]), &[4, 2]),
+            (
+                "untagged after 20 days: exactly 20 counts",
+                policy(None, Some(20), &[]),
+                &[4, 2],
+            ),
             ("untagged after 0 days", policy(None, Some(0), &[]), &[4, 2]),
             (
                 "protected versions do not count toward N",

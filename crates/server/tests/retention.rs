@@ -79,7 +79,10 @@ async fn a_package_policy_is_set_read_previewed_and_removed() {
         .json();
     assert_eq!(preview["policy"], policy);
     assert_eq!(digests(&preview["versions"]), strings(&[&d[2], &d[1]]));
-    assert_eq!(preview["versions"][0]["metadata"]["container"]["tags"], json!([]));
+    assert_eq!(
+        preview["versions"][0]["metadata"]["container"]["tags"],
+        json!([])
+    );
 
     let removed = ghcr.delete_as("alice", &retention).await;
     assert_eq!(removed.status, 204, "{removed:?}");
@@ -147,9 +150,15 @@ async fn policies_are_validated_with_clear_errors() {
     let table: &[(Value, &str)] = &[
         (json!({ "keep_latest": -1 }), "invalid value: integer `-1`"),
         (json!({ "delete_untagged_after_days": -3 }), "invalid value"),
-        (json!({ "delete_untagged_after_days": 1_000_000 }), "at most 36500"),
+        (
+            json!({ "delete_untagged_after_days": 1_000_000 }),
+            "at most 36500",
+        ),
         (json!({ "keep_last": 3 }), "unknown field `keep_last`"),
-        (json!({ "protected_tags": ["v[0-9]*"] }), "`[` cannot appear in a tag"),
+        (
+            json!({ "protected_tags": ["v[0-9]*"] }),
+            "`[` cannot appear in a tag",
+        ),
         (json!({ "protected_tags": [""] }), "it is empty"),
         (json!({ "protected_tags": "v*" }), "invalid type"),
         (json!([{ "keep_latest": 1 }]), "must be a JSON object"),
@@ -158,7 +167,10 @@ async fn policies_are_validated_with_clear_errors() {
         let reply = ghcr
             .assert_send_json(Method::PUT, &retention, &alice, body, 400)
             .await;
-        let said = reply.json()["message"].as_str().unwrap_or_default().to_owned();
+        let said = reply.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         assert!(said.contains(message), "{body}: {said}");
     }
     let org = ghcr
@@ -174,7 +186,11 @@ async fn policies_are_validated_with_clear_errors() {
         .as_str()
         .is_some_and(|m| m.contains("unknown field `extra`")));
     let read = ghcr.assert_get("alice", &retention, 200).await;
-    assert_eq!(read.json()["policy"], Value::Null, "nothing invalid was stored");
+    assert_eq!(
+        read.json()["policy"],
+        Value::Null,
+        "nothing invalid was stored"
+    );
 }
 
 #[tokio::test]
@@ -282,9 +298,16 @@ async fn applied_policies_delete_restorably_and_keep_what_they_protect() {
         .apply_retention_policies()
         .await
         .expect("apply");
-    assert_eq!(report.packages, 3, "alice/app, acme/tool, acme/kept: {report:?}");
+    assert_eq!(
+        report.packages, 3,
+        "alice/app, acme/tool, acme/kept: {report:?}"
+    );
     assert_eq!(report.failed, 0);
-    let deleted: Vec<String> = report.deleted.iter().map(|v| v.digest.to_string()).collect();
+    let deleted: Vec<String> = report
+        .deleted
+        .iter()
+        .map(|v| v.digest.to_string())
+        .collect();
     assert_eq!(
         deleted,
         strings(&[&d[2], &d[1], &tool[1], &tool[0]]),
@@ -321,10 +344,18 @@ async fn applied_policies_delete_restorably_and_keep_what_they_protect() {
         .json();
     assert_eq!(digests(&kept).len(), 3, "its own empty policy keeps all");
     let other = ghcr
-        .assert_get("alice", "/users/alice/packages/container/other/versions", 200)
+        .assert_get(
+            "alice",
+            "/users/alice/packages/container/other/versions",
+            200,
+        )
         .await
         .json();
-    assert_eq!(digests(&other).len(), 2, "the organization's default stays in it");
+    assert_eq!(
+        digests(&other).len(),
+        2,
+        "the organization's default stays in it"
+    );
 
     // Restored, it is judged again on the next run; once the restore
     // window passes, what the policy deleted is purged like any delete.
@@ -335,7 +366,11 @@ async fn applied_policies_delete_restorably_and_keep_what_they_protect() {
         .await
         .expect("apply");
     assert_eq!(
-        again.deleted.iter().map(|v| v.digest.to_string()).collect::<Vec<_>>(),
+        again
+            .deleted
+            .iter()
+            .map(|v| v.digest.to_string())
+            .collect::<Vec<_>>(),
         strings(&[&d[1]])
     );
     let purged = ghcr.purge_after_restore_window().await;

@@ -196,8 +196,8 @@ pub async fn open_package_store_with_pool(
         }
         Some(path) => {
             let path = PathBuf::from(path);
-            let store = SqlitePackageStore::open_with(&path, &sqlite_options)
-                .map_err(open_error(path))?;
+            let store =
+                SqlitePackageStore::open_with(&path, &sqlite_options).map_err(open_error(path))?;
             Ok((Arc::new(store), None))
         }
         None => {
@@ -206,8 +206,8 @@ pub async fn open_package_store_with_pool(
                 path: path.clone(),
                 source: Box::new(err),
             })?;
-            let store = SqlitePackageStore::open_with(&path, &sqlite_options)
-                .map_err(open_error(path))?;
+            let store =
+                SqlitePackageStore::open_with(&path, &sqlite_options).map_err(open_error(path))?;
             Ok((Arc::new(store), None))
         }
     }

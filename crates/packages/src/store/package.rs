@@ -13,8 +13,8 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 use crate::access::{AccessContext, Collaborator};
 use crate::error::Error;
 use crate::id::{PackageId, VersionId};
-use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord};
 use crate::package::RESTORE_WINDOW;
+use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord};
 use crate::page::{Page, PageRequest};
 use crate::retention::{RetainedPackage, RetentionPolicy};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
@@ -335,8 +335,7 @@ pub trait PackageRecords: Send + Sync {
 
     /// The live packages with a retention policy in force (their own, or
     /// their organization's default), in id order, a page at a time.
-    async fn retained_packages(&self, page: &PageRequest)
-        -> Result<Page<RetainedPackage>, Error>;
+    async fn retained_packages(&self, page: &PageRequest) -> Result<Page<RetainedPackage>, Error>;
 
     // ------------------------------------------------ source repositories
 
