@@ -439,3 +439,47 @@ async fn child(ghcr: &Ghcr, digest: &Digest, architecture: &str) -> Value {
     descriptor["platform"] = json!({ "os": "linux", "architecture": architecture });
     descriptor
 }
+
+#[tokio::test]
+async fn a_shorter_restore_window_is_the_one_restores_and_purges_follow() {
+    let window = 3600;
+    let sqlite = wharf_packages::SqlitePackageStore::in_memory()
+        .expect("sqlite")
+        .with_restore_window(std::time::Duration::from_secs(window));
+    let ghcr = Ghcr::start_on_store(sqlite).await;
+    let d = alice_app(&ghcr).await;
+    let versions = ghcr
+        .assert_get("alice", &format!("{APP}/versions"), 200)
+        .await
+        .json();
+    let id = |n: usize| versions[n]["id"].as_i64().expect("id");
+    // Newest first: 0 is latest (d[4]), 1 is dev (d[3]).
+    for n in [0, 1] {
+        let reply = ghcr
+            .delete_as("alice", &format!("{APP}/versions/{}", id(n)))
+            .await;
+        assert_eq!(reply.status, 204, "{reply:?}");
+    }
+    ghcr.advance(window - 1);
+    let restored = ghcr
+        .post_as("alice", &format!("{APP}/versions/{}/restore", id(0)))
+        .await;
+    assert_eq!(restored.status, 204, "within the window: {restored:?}");
+    ghcr.advance(1);
+    let refused = ghcr
+        .post_as("alice", &format!("{APP}/versions/{}/restore", id(1)))
+        .await;
+    assert_eq!(refused.status, 404, "after the window: {refused:?}");
+    assert!(refused.json()["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("restore window has passed")));
+    let totals = ghcr
+        .server
+        .registry
+        .purge_expired_packages()
+        .await
+        .expect("purge");
+    assert_eq!((totals.versions, totals.manifests), (1, 1));
+    ghcr.assert_get("alice", &format!("/v2/alice/app/manifests/{}", d[4]), 200)
+        .await;
+}
