@@ -284,11 +284,12 @@ mod tests {
     #[tokio::test]
     async fn the_restore_window_setting_reaches_the_package_store() {
         use std::time::Duration;
-        use wharf_packages::prelude::*;
 
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut settings = crate::config::Settings::default();
-        settings.data_dir = dir.path().join("data");
+        let mut settings = crate::config::Settings {
+            data_dir: dir.path().join("data"),
+            ..crate::config::Settings::default()
+        };
         settings.auth.restore_window = Duration::from_secs(3600);
         let store = super::open_package_store(&settings).await.expect("open");
         assert_eq!(store.restore_window(), Duration::from_secs(3600));
