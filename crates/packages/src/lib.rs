@@ -20,7 +20,7 @@
 //! - **Retention policies**: per package, and as an organization's
 //!   default: keep the N most recent versions, delete untagged versions
 //!   older than D days, never delete versions whose tag matches a pattern
-//!   ([`RetentionPolicy`], whose module docs say how the rules combine;
+//!   ([`RetentionPolicy`], whose docs say how the rules combine;
 //!   [`RetentionPolicy::select`] picks what to delete now).
 //! - **Source repositories**: their collaborators and roles, for packages
 //!   that inherit access from a linked repository.

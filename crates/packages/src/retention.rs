@@ -2,45 +2,9 @@
 //! its own, as GitHub users script with the `delete-package-versions`
 //! action.
 //!
-//! A [`RetentionPolicy`] is set on a package, or on an organization as the
-//! default of its packages that have none of their own (a package's own
-//! policy, even one without rules, replaces the default). Its rules:
-//!
-//! - `keep_latest: N`: every version but the N most recent is deleted;
-//! - `delete_untagged_after_days: D`: a version without tags pushed D days
-//!   ago or longer is deleted;
-//! - `protected_tags: ["v*", "latest"]`: a version with a tag matching one
-//!   of these patterns (`*` matches any run of characters, nothing else is
-//!   special) is never deleted.
-//!
-//! # The rules together
-//!
-//! A live version is deleted when at least one rule says so and nothing
-//! protects it, so each rule can be read alone:
-//!
-//! 1. Protected versions are set aside first: those with a tag matching a
-//!    pattern, and the child manifests of a multi-arch index that the
-//!    policy keeps (deleting them would break the index's pulls). They are
-//!    never deleted and **do not count toward N**: `keep_latest: 5` with
-//!    `protected_tags: ["v*"]` keeps every `v*` release and the five most
-//!    recent other versions, as `min-versions-to-keep` does with
-//!    `ignore-versions` in `delete-package-versions`.
-//! 2. The untagged child manifests of an index of the package are not
-//!    judged on their own either (GitHub lists each platform's image as a
-//!    version without tags, which scripted cleanups famously delete from
-//!    under their index): they go with their index, once every index
-//!    listing them goes, and do not count toward N.
-//! 3. Of the other versions, ordered newest first (by when they were first
-//!    pushed, then by id), those after the first N are deleted; and those
-//!    without tags and at least D days old are deleted, even among the N
-//!    most recent.
-//! 4. A package is never left without a live version: when every live
-//!    version would go, the newest stays (GitHub refuses to delete a
-//!    package's last version; delete the package instead).
-//!
-//! Deleted versions are not looked at: the policy only deletes, restorably,
-//! as a user's delete would, and a restored version is judged again on the
-//! next run.
+//! A [`RetentionPolicy`] (whose documentation gives the rules and how
+//! they combine) is set on a package, or on an organization as the
+//! default of its packages without one of their own.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -173,11 +137,54 @@ pub enum RetentionError {
     TooManyDays(u32),
 }
 
-/// Which versions of a package may be deleted without anyone asking (see
-/// the [module documentation](self) for how the rules combine). Serializes
-/// as `{"keep_latest": 10, "delete_untagged_after_days": 30,
-/// "protected_tags": ["v*"]}`, each field optional; unknown fields are
-/// refused.
+/// Which versions of a package may be deleted without anyone asking.
+///
+/// A policy is set on a package, or on an organization as the default of
+/// its packages that have none of their own (a package's own
+/// policy, even one without rules, replaces the default). Its rules:
+///
+/// - `keep_latest: N`: every version but the N most recent is deleted;
+/// - `delete_untagged_after_days: D`: a version without tags pushed D days
+///   ago or longer is deleted;
+/// - `protected_tags: ["v*", "latest"]`: a version with a tag matching one
+///   of these patterns (`*` matches any run of characters, nothing else is
+///   special) is never deleted.
+///
+/// # The rules together
+///
+/// A live version is deleted when at least one rule says so and nothing
+/// protects it, so each rule can be read alone:
+///
+/// 1. Protected versions are set aside first: those with a tag matching a
+///    pattern, and the child manifests of a multi-arch index that the
+///    policy keeps (deleting them would break the index's pulls). They are
+///    never deleted and **do not count toward N**: `keep_latest: 5` with
+///    `protected_tags: ["v*"]` keeps every `v*` release and the five most
+///    recent other versions, as `min-versions-to-keep` does with
+///    `ignore-versions` in `delete-package-versions`.
+/// 2. The untagged child manifests of an index of the package are not
+///    judged on their own either (GitHub lists each platform's image as a
+///    version without tags, which scripted cleanups famously delete from
+///    under their index): they go with their index, once every index
+///    listing them goes, and do not count toward N.
+/// 3. Of the other versions, ordered newest first (by when they were first
+///    pushed, then by id), those after the first N are deleted; and those
+///    without tags and at least D days old are deleted, even among the N
+///    most recent.
+/// 4. A package is never left without a live version: when every live
+///    version would go, the newest stays (GitHub refuses to delete a
+///    package's last version; delete the package instead).
+///
+/// Deleted versions are not looked at: the policy only deletes, restorably,
+/// as a user's delete would, and a restored version is judged again on the
+/// next run.
+///
+/// # JSON
+///
+/// Serializes as `{"keep_latest": 10, "delete_untagged_after_days": 30,
+/// "protected_tags": ["v*"]}`, each field optional; unknown fields, negative
+/// numbers, more than [`MAX_DAYS`] days or [`MAX_PATTERNS`] patterns, and
+/// patterns no tag could match are refused with the reason.
 ///
 /// ```
 /// use std::collections::HashMap;
