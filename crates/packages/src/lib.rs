@@ -17,6 +17,11 @@
 //! - **Versions**: one per manifest digest, with its tags (a tag moves
 //!   from version to version), media type, size and platforms
 //!   ([`VersionRecord`]); deleted and restored like packages.
+//! - **Retention policies**: per package, and as an organization's
+//!   default: keep the N most recent versions, delete untagged versions
+//!   older than D days, never delete versions whose tag matches a pattern
+//!   ([`RetentionPolicy`], whose docs say how the rules combine;
+//!   [`RetentionPolicy::select`] picks what to delete now).
 //! - **Source repositories**: their collaborators and roles, for packages
 //!   that inherit access from a linked repository.
 //! - **Authorization input**: [`PackageRecords::access_context`] reads, in
@@ -148,9 +153,9 @@ mod error;
 mod id;
 mod package;
 mod page;
-mod retention;
 #[cfg(feature = "postgres")]
 mod postgres;
+mod retention;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
@@ -170,16 +175,15 @@ pub use error::{BoxError, Error};
 pub use id::{AccountId, PackageId, TokenId, VersionId};
 pub use package::{
     ensure_restorable, ensure_restorable_within, is_restorable, is_restorable_within,
-    PackageChanges, PackageLookup, PackageQuery, PackageRecord,
-    RecordState, RESTORE_WINDOW,
+    PackageChanges, PackageLookup, PackageQuery, PackageRecord, RecordState, RESTORE_WINDOW,
 };
 pub use page::{Cursor, Page, PageRequest};
+#[cfg(feature = "postgres")]
+pub use postgres::{PgOptions, PgPackageStore, MIGRATION_LOCK, NOTIFY_CHANNEL};
 pub use retention::{
     RetainedPackage, RetentionError, RetentionPolicy, TagPattern, MAX_DAYS, MAX_PATTERNS,
     MAX_PATTERN_LENGTH,
 };
-#[cfg(feature = "postgres")]
-pub use postgres::{PgOptions, PgPackageStore, MIGRATION_LOCK, NOTIFY_CHANNEL};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, SqlitePackageStore};
 pub use store::{

@@ -2,45 +2,9 @@
 //! its own, as GitHub users script with the `delete-package-versions`
 //! action.
 //!
-//! A [`RetentionPolicy`] is set on a package, or on an organization as the
-//! default of its packages that have none of their own (a package's own
-//! policy, even one without rules, replaces the default). Its rules:
-//!
-//! - `keep_latest: N`: every version but the N most recent is deleted;
-//! - `delete_untagged_after_days: D`: a version without tags pushed D days
-//!   ago or longer is deleted;
-//! - `protected_tags: ["v*", "latest"]`: a version with a tag matching one
-//!   of these patterns (`*` matches any run of characters, nothing else is
-//!   special) is never deleted.
-//!
-//! # The rules together
-//!
-//! A live version is deleted when at least one rule says so and nothing
-//! protects it, so each rule can be read alone:
-//!
-//! 1. Protected versions are set aside first: those with a tag matching a
-//!    pattern, and the child manifests of a multi-arch index that the
-//!    policy keeps (deleting them would break the index's pulls). They are
-//!    never deleted and **do not count toward N**: `keep_latest: 5` with
-//!    `protected_tags: ["v*"]` keeps every `v*` release and the five most
-//!    recent other versions, as `min-versions-to-keep` does with
-//!    `ignore-versions` in `delete-package-versions`.
-//! 2. The untagged child manifests of an index of the package are not
-//!    judged on their own either (GitHub lists each platform's image as a
-//!    version without tags, which scripted cleanups famously delete from
-//!    under their index): they go with their index, once every index
-//!    listing them goes, and do not count toward N.
-//! 3. Of the other versions, ordered newest first (by when they were first
-//!    pushed, then by id), those after the first N are deleted; and those
-//!    without tags and at least D days old are deleted, even among the N
-//!    most recent.
-//! 4. A package is never left without a live version: when every live
-//!    version would go, the newest stays (GitHub refuses to delete a
-//!    package's last version; delete the package instead).
-//!
-//! Deleted versions are not looked at: the policy only deletes, restorably,
-//! as a user's delete would, and a restored version is judged again on the
-//! next run.
+//! A [`RetentionPolicy`] (whose documentation gives the rules and how
+//! they combine) is set on a package, or on an organization as the
+//! default of its packages without one of their own.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -173,11 +137,54 @@ pub enum RetentionError {
     TooManyDays(u32),
 }
 
-/// Which versions of a package may be deleted without anyone asking (see
-/// the [module documentation](self) for how the rules combine). Serializes
-/// as `{"keep_latest": 10, "delete_untagged_after_days": 30,
-/// "protected_tags": ["v*"]}`, each field optional; unknown fields are
-/// refused.
+/// Which versions of a package may be deleted without anyone asking.
+///
+/// A policy is set on a package, or on an organization as the default of
+/// its packages that have none of their own (a package's own
+/// policy, even one without rules, replaces the default). Its rules:
+///
+/// - `keep_latest: N`: every version but the N most recent is deleted;
+/// - `delete_untagged_after_days: D`: a version without tags pushed D days
+///   ago or longer is deleted;
+/// - `protected_tags: ["v*", "latest"]`: a version with a tag matching one
+///   of these patterns (`*` matches any run of characters, nothing else is
+///   special) is never deleted.
+///
+/// # The rules together
+///
+/// A live version is deleted when at least one rule says so and nothing
+/// protects it, so each rule can be read alone:
+///
+/// 1. Protected versions are set aside first: those with a tag matching a
+///    pattern, and the child manifests of a multi-arch index that the
+///    policy keeps (deleting them would break the index's pulls). They are
+///    never deleted and **do not count toward N**: `keep_latest: 5` with
+///    `protected_tags: ["v*"]` keeps every `v*` release and the five most
+///    recent other versions, as `min-versions-to-keep` does with
+///    `ignore-versions` in `delete-package-versions`.
+/// 2. The untagged child manifests of an index of the package are not
+///    judged on their own either (GitHub lists each platform's image as a
+///    version without tags, which scripted cleanups famously delete from
+///    under their index): they go with their index, once every index
+///    listing them goes, and do not count toward N.
+/// 3. Of the other versions, ordered newest first (by when they were first
+///    pushed, then by id), those after the first N are deleted; and those
+///    without tags and at least D days old are deleted, even among the N
+///    most recent.
+/// 4. A package is never left without a live version: when every live
+///    version would go, the newest stays (GitHub refuses to delete a
+///    package's last version; delete the package instead).
+///
+/// Deleted versions are not looked at: the policy only deletes, restorably,
+/// as a user's delete would, and a restored version is judged again on the
+/// next run.
+///
+/// # JSON
+///
+/// Serializes as `{"keep_latest": 10, "delete_untagged_after_days": 30,
+/// "protected_tags": ["v*"]}`, each field optional; unknown fields, negative
+/// numbers, more than [`MAX_DAYS`] days or [`MAX_PATTERNS`] patterns, and
+/// patterns no tag could match are refused with the reason.
 ///
 /// ```
 /// use std::collections::HashMap;
@@ -187,7 +194,7 @@ pub enum RetentionError {
 /// let policy: RetentionPolicy =
 ///     serde_json::from_str(r#"{"keep_latest": 2, "protected_tags": ["v*"]}"#)?;
 /// policy.validate()?;
-/// let versions = []; // a package's versions, from the store
+/// let versions: Vec<wharf_packages::VersionRecord> = Vec::new(); // from the store
 /// let now = Timestamp::from_unix_seconds(1_700_000_000);
 /// assert!(policy.select(&versions, now, &HashMap::new()).is_empty());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -419,7 +426,12 @@ pub struct RetainedPackage {
 impl RetainedPackage {
     /// Package `id`, named `name`, under `policy` (its own unless
     /// `inherited`).
-    pub fn new(id: PackageId, name: RepositoryName, policy: RetentionPolicy, inherited: bool) -> Self {
+    pub fn new(
+        id: PackageId,
+        name: RepositoryName,
+        policy: RetentionPolicy,
+        inherited: bool,
+    ) -> Self {
         RetainedPackage {
             id,
             name,
@@ -459,7 +471,10 @@ mod tests {
         RetentionPolicy {
             keep_latest: keep,
             delete_untagged_after_days: days,
-            protected_tags: patterns.iter().map(|p| p.parse().expect("pattern")).collect(),
+            protected_tags: patterns
+                .iter()
+                .map(|p| p.parse().expect("pattern"))
+                .collect(),
         }
     }
 
@@ -484,12 +499,24 @@ mod tests {
     fn each_rule_alone_and_together() {
         let table: &[(&str, RetentionPolicy, &[i64])] = &[
             ("no rule deletes nothing", policy(None, None, &[]), &[]),
-            ("patterns alone delete nothing", policy(None, None, &["v*"]), &[]),
+            (
+                "patterns alone delete nothing",
+                policy(None, None, &["v*"]),
+                &[],
+            ),
             ("keep 3", policy(Some(3), None, &[]), &[3, 2, 1]),
-            ("keep 0 still leaves the newest", policy(Some(0), None, &[]), &[5, 4, 3, 2, 1]),
+            (
+                "keep 0 still leaves the newest",
+                policy(Some(0), None, &[]),
+                &[5, 4, 3, 2, 1],
+            ),
             ("keep more than there are", policy(Some(10), None, &[]), &[]),
             ("untagged after 30 days", policy(None, Some(30), &[]), &[2]),
-            ("untagged after 20 days: exactly 20 counts", policy(None, Some(20), &[]), &[4, 2]),
+            (
+                "untagged after 20 days: exactly 20 counts",
+                policy(None, Some(20), &[]),
+                &[4, 2],
+            ),
             ("untagged after 0 days", policy(None, Some(0), &[]), &[4, 2]),
             (
                 "protected versions do not count toward N",

@@ -122,8 +122,12 @@
 //!   package's settings and no admin unlinked it: a push never changes
 //!   who may access a package.
 //! - **The package REST API**, shaped like GitHub's: list, read, delete and
-//!   restore packages and versions (restorable for 30 days, then purged by
-//!   [`Registry::purge_expired_packages`]), change visibility, grant roles.
+//!   restore packages and versions (restorable for the package store's
+//!   restore window, 30 days by default, then purged by
+//!   [`Registry::purge_expired_packages`]), change visibility, grant roles,
+//!   set retention policies (applied by
+//!   [`Registry::apply_retention_policies`], on a schedule with
+//!   [`Registry::spawn_retention`]).
 //!   A deleted package's content is archived: a new package of the same
 //!   name starts empty and reaches nothing of it, and the old one is
 //!   restorable only while the name is free. Call

@@ -79,7 +79,10 @@ async fn a_package_policy_is_set_read_previewed_and_removed() {
         .json();
     assert_eq!(preview["policy"], policy);
     assert_eq!(digests(&preview["versions"]), strings(&[&d[2], &d[1]]));
-    assert_eq!(preview["versions"][0]["metadata"]["container"]["tags"], json!([]));
+    assert_eq!(
+        preview["versions"][0]["metadata"]["container"]["tags"],
+        json!([])
+    );
 
     let removed = ghcr.delete_as("alice", &retention).await;
     assert_eq!(removed.status, 204, "{removed:?}");
@@ -147,9 +150,15 @@ async fn policies_are_validated_with_clear_errors() {
     let table: &[(Value, &str)] = &[
         (json!({ "keep_latest": -1 }), "invalid value: integer `-1`"),
         (json!({ "delete_untagged_after_days": -3 }), "invalid value"),
-        (json!({ "delete_untagged_after_days": 1_000_000 }), "at most 36500"),
+        (
+            json!({ "delete_untagged_after_days": 1_000_000 }),
+            "at most 36500",
+        ),
         (json!({ "keep_last": 3 }), "unknown field `keep_last`"),
-        (json!({ "protected_tags": ["v[0-9]*"] }), "`[` cannot appear in a tag"),
+        (
+            json!({ "protected_tags": ["v[0-9]*"] }),
+            "`[` cannot appear in a tag",
+        ),
         (json!({ "protected_tags": [""] }), "it is empty"),
         (json!({ "protected_tags": "v*" }), "invalid type"),
         (json!([{ "keep_latest": 1 }]), "must be a JSON object"),
@@ -158,7 +167,10 @@ async fn policies_are_validated_with_clear_errors() {
         let reply = ghcr
             .assert_send_json(Method::PUT, &retention, &alice, body, 400)
             .await;
-        let said = reply.json()["message"].as_str().unwrap_or_default().to_owned();
+        let said = reply.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         assert!(said.contains(message), "{body}: {said}");
     }
     let org = ghcr
@@ -174,7 +186,11 @@ async fn policies_are_validated_with_clear_errors() {
         .as_str()
         .is_some_and(|m| m.contains("unknown field `extra`")));
     let read = ghcr.assert_get("alice", &retention, 200).await;
-    assert_eq!(read.json()["policy"], Value::Null, "nothing invalid was stored");
+    assert_eq!(
+        read.json()["policy"],
+        Value::Null,
+        "nothing invalid was stored"
+    );
 }
 
 #[tokio::test]
@@ -282,9 +298,16 @@ async fn applied_policies_delete_restorably_and_keep_what_they_protect() {
         .apply_retention_policies()
         .await
         .expect("apply");
-    assert_eq!(report.packages, 3, "alice/app, acme/tool, acme/kept: {report:?}");
+    assert_eq!(
+        report.packages, 3,
+        "alice/app, acme/tool, acme/kept: {report:?}"
+    );
     assert_eq!(report.failed, 0);
-    let deleted: Vec<String> = report.deleted.iter().map(|v| v.digest.to_string()).collect();
+    let deleted: Vec<String> = report
+        .deleted
+        .iter()
+        .map(|v| v.digest.to_string())
+        .collect();
     assert_eq!(
         deleted,
         strings(&[&d[2], &d[1], &tool[1], &tool[0]]),
@@ -321,10 +344,18 @@ async fn applied_policies_delete_restorably_and_keep_what_they_protect() {
         .json();
     assert_eq!(digests(&kept).len(), 3, "its own empty policy keeps all");
     let other = ghcr
-        .assert_get("alice", "/users/alice/packages/container/other/versions", 200)
+        .assert_get(
+            "alice",
+            "/users/alice/packages/container/other/versions",
+            200,
+        )
         .await
         .json();
-    assert_eq!(digests(&other).len(), 2, "the organization's default stays in it");
+    assert_eq!(
+        digests(&other).len(),
+        2,
+        "the organization's default stays in it"
+    );
 
     // Restored, it is judged again on the next run; once the restore
     // window passes, what the policy deleted is purged like any delete.
@@ -335,7 +366,11 @@ async fn applied_policies_delete_restorably_and_keep_what_they_protect() {
         .await
         .expect("apply");
     assert_eq!(
-        again.deleted.iter().map(|v| v.digest.to_string()).collect::<Vec<_>>(),
+        again
+            .deleted
+            .iter()
+            .map(|v| v.digest.to_string())
+            .collect::<Vec<_>>(),
         strings(&[&d[1]])
     );
     let purged = ghcr.purge_after_restore_window().await;
@@ -356,7 +391,15 @@ async fn a_kept_multi_arch_index_keeps_its_untagged_platform_images() {
             child(&ghcr, &arm64, "arm64").await,
         ],
     });
-    let (reply, _, _) = ghcr.put_manifest_as(&alice, "alice/app", "latest", &index).await;
+    let reply = ghcr
+        .server
+        .send(
+            Method::PUT,
+            "/v2/alice/app/manifests/latest",
+            &[("authorization", &alice), ("content-type", OCI_INDEX)],
+            serde_json::to_vec(&index).expect("json"),
+        )
+        .await;
     assert_eq!(reply.status, 201, "{reply:?}");
     let stray = push(&ghcr, "alice", "alice/app", "@", 3).await;
     ghcr.advance(10 * DAY);
@@ -395,4 +438,48 @@ async fn child(ghcr: &Ghcr, digest: &Digest, architecture: &str) -> Value {
     let mut descriptor = descriptor(OCI_MANIFEST, digest, reply.body.len());
     descriptor["platform"] = json!({ "os": "linux", "architecture": architecture });
     descriptor
+}
+
+#[tokio::test]
+async fn a_shorter_restore_window_is_the_one_restores_and_purges_follow() {
+    let window = 3600;
+    let sqlite = wharf_packages::SqlitePackageStore::in_memory()
+        .expect("sqlite")
+        .with_restore_window(std::time::Duration::from_secs(window));
+    let ghcr = Ghcr::start_on_store(sqlite).await;
+    let d = alice_app(&ghcr).await;
+    let versions = ghcr
+        .assert_get("alice", &format!("{APP}/versions"), 200)
+        .await
+        .json();
+    let id = |n: usize| versions[n]["id"].as_i64().expect("id");
+    // Newest first: 0 is latest (d[4]), 1 is dev (d[3]).
+    for n in [0, 1] {
+        let reply = ghcr
+            .delete_as("alice", &format!("{APP}/versions/{}", id(n)))
+            .await;
+        assert_eq!(reply.status, 204, "{reply:?}");
+    }
+    ghcr.advance(window - 1);
+    let restored = ghcr
+        .post_as("alice", &format!("{APP}/versions/{}/restore", id(0)))
+        .await;
+    assert_eq!(restored.status, 204, "within the window: {restored:?}");
+    ghcr.advance(1);
+    let refused = ghcr
+        .post_as("alice", &format!("{APP}/versions/{}/restore", id(1)))
+        .await;
+    assert_eq!(refused.status, 404, "after the window: {refused:?}");
+    assert!(refused.json()["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("restore window has passed")));
+    let totals = ghcr
+        .server
+        .registry
+        .purge_expired_packages()
+        .await
+        .expect("purge");
+    assert_eq!((totals.versions, totals.manifests), (1, 1));
+    ghcr.assert_get("alice", &format!("/v2/alice/app/manifests/{}", d[4]), 200)
+        .await;
 }

@@ -479,6 +479,19 @@ async fn copy_accounts(
         let login = &account.login;
         match account.kind {
             OwnerKind::Organization(_) => {
+                // Its packages' default retention policy, if it has one.
+                let default = source
+                    .organization_retention_policy(login)
+                    .await
+                    .map_err(|err| format!("cannot read the retention policy of {login}: {err}"))?;
+                if let Some(default) = default {
+                    target
+                        .set_organization_retention_policy(login, Some(&default))
+                        .await
+                        .map_err(|err| {
+                            format!("cannot copy the retention policy of {login}: {err}")
+                        })?;
+                }
                 let members = source
                     .members(login)
                     .await
@@ -687,6 +700,17 @@ async fn copy_package(
         summary.packages_created += 1;
     } else {
         summary.packages_present += 1;
+    }
+    // Its retention policy, if it has one of its own.
+    if let Some(policy) = source
+        .retention_policy(name)
+        .await
+        .map_err(|err| format!("cannot read its retention policy: {err}"))?
+    {
+        target
+            .set_retention_policy(name, Some(&policy))
+            .await
+            .map_err(|err| format!("cannot copy its retention policy: {err}"))?;
     }
     // Live and deleted (restorable) versions. A tag is on one version at
     // most, so the order does not change where the tags end.

@@ -17,7 +17,9 @@
 //! It logs one line per request (method, path, route, status, bytes in and
 //! out, duration), serves Prometheus metrics at `/metrics`, purges abandoned
 //! upload sessions periodically, collects garbage daily (`--gc-interval`;
-//! `minimal-registry gc` runs one collection on demand), repairs at startup package content left
+//! `minimal-registry gc` runs one collection on demand), applies the
+//! packages' retention policies every `--retention-interval` (deletes
+//! restorable for `--restore-window`), repairs at startup package content left
 //! behind by a crash during a package delete or restore, and on SIGINT or SIGTERM stops accepting
 //! connections and lets in-flight requests finish (up to a grace period).
 //! With `--tls-cert` and `--tls-key` it serves HTTPS (HTTP/2 through ALPN)

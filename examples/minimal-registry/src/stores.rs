@@ -217,8 +217,8 @@ pub async fn open_package_store_with_pool(
         }
         Some(path) => {
             let path = PathBuf::from(path);
-            let store = SqlitePackageStore::open_with(&path, &sqlite_options)
-                .map_err(open_error(path))?;
+            let store =
+                SqlitePackageStore::open_with(&path, &sqlite_options).map_err(open_error(path))?;
             Ok((Arc::new(store), None))
         }
         None => {
@@ -227,8 +227,8 @@ pub async fn open_package_store_with_pool(
                 path: path.clone(),
                 source: Box::new(err),
             })?;
-            let store = SqlitePackageStore::open_with(&path, &sqlite_options)
-                .map_err(open_error(path))?;
+            let store =
+                SqlitePackageStore::open_with(&path, &sqlite_options).map_err(open_error(path))?;
             Ok((Arc::new(store), None))
         }
     }
@@ -300,5 +300,19 @@ mod tests {
         ] {
             assert_eq!(super::redacted(url), shown);
         }
+    }
+
+    #[tokio::test]
+    async fn the_restore_window_setting_reaches_the_package_store() {
+        use std::time::Duration;
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut settings = crate::config::Settings {
+            data_dir: dir.path().join("data"),
+            ..crate::config::Settings::default()
+        };
+        settings.auth.restore_window = Duration::from_secs(3600);
+        let store = super::open_package_store(&settings).await.expect("open");
+        assert_eq!(store.restore_window(), Duration::from_secs(3600));
     }
 }

@@ -461,6 +461,10 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
         let version = format!("app/versions/{id}");
         let status = package_api(&registry.base, &auth, Method::DELETE, &version, None).await;
         assert_eq!(status, 204);
+        // A retention policy of its own (applied hourly: nothing to do).
+        let policy = Some(r#"{"keep_latest": 5, "protected_tags": ["v*"]}"#);
+        let status = package_api(&registry.base, &auth, Method::PUT, "app/retention", policy);
+        assert_eq!(status.await, 200);
         // An admin unlinks the package: a push must not link it again.
         let unlink = Some(r#"{"repository": null}"#);
         let status = package_api(&registry.base, &auth, Method::PATCH, "app", unlink).await;
@@ -567,6 +571,27 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
     let restored = package_api(&registry.base, &auth, Method::POST, "gone/restore", None);
     assert_eq!(restored.await, 204);
     assert_eq!(status("gone", "g1").await, 200);
+    // The retention policy came along.
+    let retention = reqwest::Client::new()
+        .get(format!(
+            "{}/user/packages/container/app/retention",
+            registry.base
+        ))
+        .header("authorization", &auth)
+        .send()
+        .await
+        .expect("get the retention policy")
+        .bytes()
+        .await
+        .expect("body");
+    let retention: serde_json::Value = serde_json::from_slice(&retention).expect("json");
+    assert_eq!(
+        retention,
+        serde_json::json!({
+            "policy": {"keep_latest": 5, "protected_tags": ["v*"]},
+            "source": "package",
+        })
+    );
     // The unlink was kept: a source label pushed now links nothing.
     let client = reqwest::Client::new();
     let labelled = serde_json::to_vec(&serde_json::json!({

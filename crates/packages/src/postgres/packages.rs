@@ -11,7 +11,9 @@ use wharf_reference::RepositoryName;
 
 use crate::error::Error;
 use crate::id::{AccountId, PackageId};
-use crate::package::{ensure_restorable_within, PackageChanges, PackageQuery, PackageRecord, RecordState};
+use crate::package::{
+    ensure_restorable_within, PackageChanges, PackageQuery, PackageRecord, RecordState,
+};
 use crate::page::{Page, PageRequest};
 use crate::postgres::accounts;
 use crate::postgres::convert::{parse, time_to_sql, to_json, unique};

@@ -29,7 +29,11 @@ pub(crate) async fn package_policy(
         "reading a retention policy",
     )
     .await?;
-    stored.flatten().as_deref().map(retention_from_sql).transpose()
+    stored
+        .flatten()
+        .as_deref()
+        .map(retention_from_sql)
+        .transpose()
 }
 
 /// Sets or removes the own retention policy of the live package `name`.
@@ -62,7 +66,11 @@ pub(crate) async fn organization_policy(
         "reading a retention policy",
     )
     .await?;
-    stored.flatten().as_deref().map(retention_from_sql).transpose()
+    stored
+        .flatten()
+        .as_deref()
+        .map(retention_from_sql)
+        .transpose()
 }
 
 /// Sets or removes the default retention policy of `organization`.

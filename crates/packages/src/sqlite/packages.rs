@@ -9,7 +9,9 @@ use wharf_reference::RepositoryName;
 
 use crate::error::Error;
 use crate::id::{AccountId, PackageId};
-use crate::package::{ensure_restorable_within, PackageChanges, PackageQuery, PackageRecord, RecordState};
+use crate::package::{
+    ensure_restorable_within, PackageChanges, PackageQuery, PackageRecord, RecordState,
+};
 use crate::page::{Page, PageRequest};
 use crate::sqlite::accounts;
 use crate::sqlite::convert::{time_to_sql, to_json};

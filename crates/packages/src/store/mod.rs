@@ -19,7 +19,8 @@ pub use token::{Revision, TokenStore, LAST_USED_GRANULARITY};
 ///
 /// - **Time is passed in.** Every change takes `now`; the store reads no
 ///   clock, so tests can move time (deleted records are restorable for
-///   [`RESTORE_WINDOW`](crate::RESTORE_WINDOW), then purged).
+///   the store's [restore window](PackageRecords::restore_window),
+///   [`RESTORE_WINDOW`](crate::RESTORE_WINDOW) by default, then purged).
 /// - **Names are parsed.** Methods take [`Login`](wharf_auth::Login),
 ///   [`RepositoryName`](wharf_reference::RepositoryName),
 ///   [`Tag`](wharf_reference::Tag), [`Digest`](wharf_reference::Digest): never unchecked strings.

@@ -13,8 +13,8 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 use crate::access::{AccessContext, Collaborator};
 use crate::error::Error;
 use crate::id::{PackageId, VersionId};
-use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord};
 use crate::package::RESTORE_WINDOW;
+use crate::package::{PackageChanges, PackageLookup, PackageQuery, PackageRecord};
 use crate::page::{Page, PageRequest};
 use crate::retention::{RetainedPackage, RetentionPolicy};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
@@ -189,7 +189,7 @@ pub trait PackageRecords: Send + Sync {
     ) -> Result<PackageRecord, Error>;
 
     /// Deletes a live package, restorably: its versions and settings are
-    /// kept for [`RESTORE_WINDOW`](crate::RESTORE_WINDOW). The name is
+    /// kept for the [restore window](Self::restore_window). The name is
     /// free for a new package at once.
     async fn delete_package(
         &self,
@@ -200,7 +200,7 @@ pub trait PackageRecords: Send + Sync {
     /// Restores the most recently deleted package of this name, with the
     /// versions it had. [`Error::Conflict`] when a live package has taken
     /// the name; [`Error::RestoreWindowPassed`] when it was deleted
-    /// [`RESTORE_WINDOW`](crate::RESTORE_WINDOW) or longer ago.
+    /// the [restore window](Self::restore_window) or longer ago.
     async fn restore_package(
         &self,
         name: &RepositoryName,
@@ -269,7 +269,7 @@ pub trait PackageRecords: Send + Sync {
 
     /// Restores a deleted version. [`Error::Conflict`] when it is not
     /// deleted; [`Error::RestoreWindowPassed`] when it was deleted
-    /// [`RESTORE_WINDOW`](crate::RESTORE_WINDOW) or longer ago.
+    /// the [restore window](Self::restore_window) or longer ago.
     async fn restore_version(
         &self,
         name: &RepositoryName,
@@ -278,7 +278,7 @@ pub trait PackageRecords: Send + Sync {
     ) -> Result<VersionRecord, Error>;
 
     /// Removes for good packages and versions deleted
-    /// [`RESTORE_WINDOW`](crate::RESTORE_WINDOW) or longer before `now`:
+    /// the [restore window](Self::restore_window) or longer before `now`:
     /// at most `limit` of them together (at least one when any has
     /// expired; a `limit` of 0 counts as 1), a package only after all its
     /// versions. [`PurgeReport::more`] says whether expired records
@@ -335,8 +335,7 @@ pub trait PackageRecords: Send + Sync {
 
     /// The live packages with a retention policy in force (their own, or
     /// their organization's default), in id order, a page at a time.
-    async fn retained_packages(&self, page: &PageRequest)
-        -> Result<Page<RetainedPackage>, Error>;
+    async fn retained_packages(&self, page: &PageRequest) -> Result<Page<RetainedPackage>, Error>;
 
     // ------------------------------------------------ source repositories
 

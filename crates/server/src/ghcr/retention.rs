@@ -170,9 +170,7 @@ impl Registry {
     /// window, their tags removed). Failures are logged and counted per
     /// package; the run goes on with the next. Nothing to do without
     /// [accounts](crate::RegistryBuilder::accounts).
-    pub async fn apply_retention_policies(
-        &self,
-    ) -> Result<RetentionReport, wharf_packages::Error> {
+    pub async fn apply_retention_policies(&self) -> Result<RetentionReport, wharf_packages::Error> {
         let mut report = RetentionReport::default();
         let Some(accounts) = self.accounts() else {
             return Ok(report);

@@ -652,7 +652,10 @@ fn restore_window_and_retention_interval_come_from_file_and_flags() {
         .expect("toml");
     let s = Settings::merge(file, &Cli::default(), None).expect("settings");
     assert_eq!(s.auth.restore_window, Duration::from_secs(2 * 86_400));
-    assert!(s.auth.retention_interval.is_zero(), "off never applies them");
+    assert!(
+        s.auth.retention_interval.is_zero(),
+        "off never applies them"
+    );
 
     let cli = Cli::parse_from([
         "minimal-registry",
@@ -672,7 +675,10 @@ fn restore_window_and_retention_interval_come_from_file_and_flags() {
     for (toml, key) in [
         ("[auth]\nrestore_window = 0", "auth.restore_window"),
         ("[auth]\nrestore_window = \"off\"", "auth.restore_window"),
-        ("[auth]\nretention_interval = \"sometimes\"", "auth.retention_interval"),
+        (
+            "[auth]\nretention_interval = \"sometimes\"",
+            "auth.retention_interval",
+        ),
     ] {
         let err = parse_file(toml)
             .and_then(|file| Settings::merge(file, &Cli::default(), None))

@@ -380,7 +380,9 @@ pub async fn a_shorter_restore_window_refuses_restores_and_purges_after_it(
     store.delete_package(&tool, at(20)).await.expect("delete");
     match store.restore_package(&tool, at(20 + w)).await {
         Err(Error::RestoreWindowPassed { .. }) => {}
-        other => panic!("restoring a package after the window: expected RestoreWindowPassed, got {other:?}"),
+        other => panic!(
+            "restoring a package after the window: expected RestoreWindowPassed, got {other:?}"
+        ),
     }
 
     let early = store
@@ -401,7 +403,11 @@ pub async fn a_shorter_restore_window_refuses_restores_and_purges_after_it(
         "the version deleted at 10 goes, the one deleted again at the window does not yet"
     );
     assert_eq!(
-        report.packages.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
+        report
+            .packages
+            .iter()
+            .map(|p| p.name.clone())
+            .collect::<Vec<_>>(),
         [tool]
     );
     assert!(!report.more);

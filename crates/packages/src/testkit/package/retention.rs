@@ -19,7 +19,10 @@ pub async fn retention_policies_round_trip(fixture: Arc<dyn Fixture>) {
     let acme = login("acme");
     assert_eq!(store.retention_policy(&app).await.expect("read"), None);
     assert_eq!(
-        store.organization_retention_policy(&acme).await.expect("read"),
+        store
+            .organization_retention_policy(&acme)
+            .await
+            .expect("read"),
         None
     );
     let policy = RetentionPolicy::default()
@@ -55,7 +58,10 @@ pub async fn retention_policies_round_trip(fixture: Arc<dyn Fixture>) {
         .await
         .expect("set the default");
     assert_eq!(
-        store.organization_retention_policy(&acme).await.expect("read"),
+        store
+            .organization_retention_policy(&acme)
+            .await
+            .expect("read"),
         Some(policy.clone())
     );
     store
@@ -63,7 +69,10 @@ pub async fn retention_policies_round_trip(fixture: Arc<dyn Fixture>) {
         .await
         .expect("remove the default");
     assert_eq!(
-        store.organization_retention_policy(&acme).await.expect("read"),
+        store
+            .organization_retention_policy(&acme)
+            .await
+            .expect("read"),
         None
     );
 

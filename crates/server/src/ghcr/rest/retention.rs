@@ -20,9 +20,7 @@ use axum::response::Response;
 use http::StatusCode;
 use serde::Serialize;
 use wharf_auth::{OrgRole, PackageAction, Principal};
-use wharf_packages::{
-    Account, PackageLookup, PackageQuery, PageRequest, RetentionPolicy,
-};
+use wharf_packages::{Account, PackageLookup, PackageQuery, PageRequest, RetentionPolicy};
 
 use crate::ghcr::rest::json::{json_response, Renderer, VersionJson};
 use crate::ghcr::rest::problem::Problem;
@@ -179,7 +177,11 @@ async fn organization_owner(api: &Api, change: bool) -> Result<Account, Problem>
             "only an owner of the organization can manage its default retention policy; a workflow token cannot",
         ));
     };
-    let membership = api.accounts.store().membership(&account.login, login).await?;
+    let membership = api
+        .accounts
+        .store()
+        .membership(&account.login, login)
+        .await?;
     if membership.role != Some(OrgRole::Admin) {
         return Err(Problem::forbidden(format!(
             "only owners of {} can read or change its default retention policy",
