@@ -25,6 +25,7 @@ source "$HERE/lib/harness.sh"
 INSTALL=1
 [[ ${1:-} != --no-install ]] || INSTALL=0
 
+summary() { printf '\nall %d checks passed in %ds\n' "$CHECKS" "$((SECONDS - STARTED))"; }
 trap 'checks_on_exit 20' EXIT
 trap 'exit 130' INT TERM
 
@@ -97,11 +98,12 @@ check_collected() {
   ok "image one's own layer and config are gone from the store"
 }
 
-# gc DATA ARGS...: one collection with a grace period of zero; its report.
+# gc DATA [--dry-run]: one collection with a grace period of zero; its
+# report.
 gc() {
   local data=$1
   shift
-  "$BIN" --data-dir "$data" "$@" gc --grace 0s 2>"$WORK/gc.err" || {
+  "$BIN" --data-dir "$data" gc --grace 0s "$@" 2>"$WORK/gc.err" || {
     cat "$WORK/gc.err" >&2
     fail "minimal-registry gc succeeded"
   }
@@ -160,5 +162,3 @@ printf '%s\n' "$REPORT"
 expect_contains "the report counts the blobs removed" "$REPORT" "blobs removed: 2"
 check_collected "$DATA" alice
 reg_stop "$REG_LAST_PID"
-
-printf '\nall %d checks passed in %ds\n' "$CHECKS" "$((SECONDS - STARTED))"
