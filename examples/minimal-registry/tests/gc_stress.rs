@@ -333,11 +333,16 @@ async fn wait_ready(traffic: &Traffic) {
 fn collect_loop(backend: &Backend, kill: bool, seed: u64) -> (usize, usize) {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let (mut completed, mut killed) = (0, 0);
+    // How long the last complete collection took: kills land at a random
+    // point inside that span, so they hit every step.
+    let mut last = Duration::from_millis(200);
     for round in 0..COLLECTIONS {
+        let started = Instant::now();
         let mut child = backend.gc(GRACE, false);
         // Every other round of the killed variant runs to the end.
         if kill && round % 2 == 0 {
-            std::thread::sleep(Duration::from_millis(rng.random_range(0..400)));
+            let span = u64::try_from(last.as_millis()).unwrap_or(u64::MAX).max(10);
+            std::thread::sleep(Duration::from_millis(rng.random_range(0..span)));
             if child.try_wait().expect("try_wait").is_none() {
                 child.kill().expect("SIGKILL");
                 let _ = child.wait();
@@ -352,6 +357,7 @@ fn collect_loop(backend: &Backend, kill: bool, seed: u64) -> (usize, usize) {
             String::from_utf8_lossy(&output.stderr)
         );
         completed += 1;
+        last = started.elapsed();
         std::thread::sleep(Duration::from_millis(rng.random_range(50..300)));
     }
     (completed, killed)
