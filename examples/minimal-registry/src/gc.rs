@@ -7,9 +7,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use wharf_server::gc::{collect_garbage, GcOptions, GcProgress};
+use wharf_server::WorkLease;
 
 use crate::config::Settings;
 use crate::stores;
+
+/// How long to wait for another process's collection to end.
+const LEASE_WAIT: Duration = Duration::from_secs(30);
 
 /// Items between two progress lines.
 const PROGRESS_EVERY: u64 = 1000;
@@ -56,10 +60,7 @@ async fn collect(
     // Replicas take the lease on the job `gc` before collecting: so does
     // this command, so that one collection runs at a time.
     let _lease = match &open.lease {
-        Some(lease) => Some(lease.try_acquire("gc").await.ok_or(
-            "another process is collecting garbage in these stores (or the lease on the job \
-             cannot be had); try again later",
-        )?),
+        Some(lease) => Some(take_lease(&**lease).await?),
         None => None,
     };
     let options = GcOptions::default()
@@ -73,6 +74,26 @@ async fn collect(
 
 /// Below this, a collection's steps end without a line each.
 const QUIET_FOR: Duration = Duration::from_secs(1);
+
+/// The lease on the job `gc`, waited for a little: the serving registry
+/// holds it for a moment every few seconds (judging condemned blobs), and
+/// for as long as its own scheduled collection takes.
+async fn take_lease(lease: &dyn WorkLease) -> Result<Box<dyn std::any::Any + Send>, String> {
+    let deadline = tokio::time::Instant::now() + LEASE_WAIT;
+    loop {
+        if let Some(held) = lease.try_acquire("gc").await {
+            return Ok(held);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(format!(
+                "another process has been collecting garbage in these stores for over {}s (or \
+                 the lease on the job cannot be had); try again later",
+                LEASE_WAIT.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
 
 fn show_progress(progress: &GcProgress<'_>) {
     let r = progress.report;

@@ -31,6 +31,7 @@ mod coherence;
 mod config;
 mod gc;
 mod import;
+mod lease;
 mod pool_metrics;
 mod store_metrics;
 mod stores;

@@ -20,6 +20,7 @@ use wharf_storage::{
 
 use crate::admin::{create_private_dir, database_path, AdminError};
 use crate::config::Settings;
+use crate::lease::FileLease;
 use crate::pool_metrics::{PoolFigures, Probe};
 
 /// Forgets what the storage cache holds about one repository, or (`None`)
@@ -73,7 +74,11 @@ pub async fn open_storage_as(settings: &Settings, opener: Opener) -> Result<Open
         .as_deref()
         .filter(|_| settings.storage.uses_postgres())
     else {
-        return Ok(cached(fs(settings, opener)?, options));
+        // One process serves the data directory; `gc` may run beside it:
+        // they take turns on scheduled work through locks in it.
+        let mut open = cached(fs(settings, opener)?, options);
+        open.lease = Some(Arc::new(FileLease::new(settings.data_dir.join("leases"))));
+        return Ok(open);
     };
     let metadata = PostgresMetadata::connect(url)
         .await
