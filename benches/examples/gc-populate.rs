@@ -131,7 +131,9 @@ async fn fill(
     let pushed: Vec<(String, Digest)> = pushed.into_iter().collect::<Result<_, _>>()?;
     let push_time = started.elapsed();
     // Every image but the tagged one is a candidate; every k-th goes.
-    let step = 100u64.checked_div(delete_percent).map_or(u64::MAX, |s| s.max(1));
+    let step = 100u64
+        .checked_div(delete_percent)
+        .map_or(u64::MAX, |s| s.max(1));
     let doomed: Vec<&(String, Digest)> = pushed
         .iter()
         .enumerate()
