@@ -27,9 +27,9 @@ use wharf_storage::{
     PostgresMetadata, MIN_PART_SIZE,
 };
 
-mod common;
+mod servers;
 
-use common::{moto_bucket, repo, PostgresFixture};
+use servers::{moto_bucket, repo, PostgresFixture};
 
 /// The pairing a registry runs with several replicas: blobs in S3 (moto,
 /// or an in-memory bucket without it), metadata in PostgreSQL (a fresh
@@ -452,7 +452,7 @@ async fn references_are_taken_link_first_and_undone_on_failure() {
 
 /// Metadata in a fresh database, or `None` without PostgreSQL.
 async fn metadata() -> Option<PostgresMetadata> {
-    Some(common::metadata(&common::fresh_database()?).await)
+    Some(servers::metadata(&servers::fresh_database()?).await)
 }
 
 /// Link times: a link made or confirmed at or after the cutoff stays, an

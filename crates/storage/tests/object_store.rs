@@ -35,9 +35,9 @@ use wharf_storage::{
     MIN_PART_SIZE,
 };
 
-mod common;
+mod servers;
 
-use common::{moto_bucket, repo};
+use servers::{moto_bucket, repo};
 
 /// A bucket in a fresh temporary directory, through `LocalFileSystem`,
 /// and the directory (removed when dropped).

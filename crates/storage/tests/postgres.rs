@@ -20,9 +20,9 @@ use wharf_storage::{
     PostgresOptions, RepositoryStore,
 };
 
-mod common;
+mod servers;
 
-use common::{fresh_database, metadata, repo, PostgresFixture};
+use servers::{fresh_database, metadata, repo, PostgresFixture};
 
 /// Filesystem blobs in a temporary directory, metadata in a fresh
 /// database; reopened as a new pool over the same database and the same

@@ -1,6 +1,6 @@
-//! Set-up shared by the storage test files that need real servers: moto's
-//! buckets and PostgreSQL fixtures. A file takes it with `mod common;` and
-//! uses the parts its features build.
+//! Set-up over the real servers `wharf-test-servers` starts, shared by
+//! the storage test files: moto's buckets and PostgreSQL fixtures. A file
+//! takes it with `mod servers;` and uses the parts its features build.
 
 // Each test file uses only some of these.
 #![allow(dead_code)]
