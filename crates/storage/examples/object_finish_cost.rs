@@ -18,7 +18,7 @@ use bytes::Bytes;
 use futures::{stream, StreamExt};
 use wharf_reference::{Digester, RepositoryName};
 use wharf_storage::prelude::*;
-use wharf_storage::testkit::{noise, stamp};
+use wharf_storage::testkit::{noise, s3_test_client, stamp};
 use wharf_storage::{ChunkStream, ObjectStorage};
 
 const CHUNK: usize = 1 << 20;
@@ -36,15 +36,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mib: u64 = args.next().map_or(Ok(100), |s| s.parse())?;
     let chunks: u64 = args.next().map_or(Ok(10), |s| s.parse())?;
     let s3 = wharf_test_servers::s3().ok_or("moto is needed: pip install 'moto[server]'")?;
-    let store = object_store::aws::AmazonS3Builder::new()
-        .with_endpoint(s3.endpoint())
-        .with_allow_http(true)
-        .with_access_key_id("test")
-        .with_secret_access_key("test")
-        .with_region("us-east-1")
-        .with_bucket_name(s3.fresh_bucket())
-        .with_virtual_hosted_style_request(false)
-        .build()?;
+    let store = s3_test_client(s3.endpoint(), s3.fresh_bucket()).build()?;
     let storage = ObjectStorage::new(Arc::new(store), "cost");
     let block = Arc::new(noise(CHUNK));
     let mut digester = Digester::sha256();

@@ -21,89 +21,32 @@ use object_store::memory::InMemory;
 use object_store::{ObjectStore, ObjectStoreExt};
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::prelude::*;
-use wharf_storage::testkit::{body, read_all};
-use wharf_storage::Storage;
+use wharf_storage::testkit::{body, put_unlinked, read_all};
 use wharf_storage::{
     ArchiveKey, Composite, Error, ListingOrder, MemoryStorage, ObjectStorage, Page, PageRequest,
-    PostgresMetadata, PostgresOptions, MIN_PART_SIZE,
+    PostgresMetadata, MIN_PART_SIZE,
 };
+
+mod servers;
+
+use servers::{moto_bucket, repo, PostgresFixture};
 
 /// The pairing a registry runs with several replicas: blobs in S3 (moto,
 /// or an in-memory bucket without it), metadata in PostgreSQL (a fresh
 /// database per case); reopened as a new `ObjectStorage` and a new pool
 /// over the same bucket and database, as another replica sees them.
-struct ObjectPostgresFixture {
-    url: Option<String>,
-    bucket: Arc<dyn ObjectStore>,
-    storage: tokio::sync::OnceCell<Arc<dyn Storage>>,
-}
-
-impl ObjectPostgresFixture {
-    fn new() -> Self {
-        ObjectPostgresFixture {
-            url: wharf_test_servers::postgres().map(|pg| pg.fresh_database()),
-            bucket: s3_bucket(),
-            storage: tokio::sync::OnceCell::new(),
-        }
-    }
-
-    async fn open(&self) -> Arc<dyn Storage> {
-        let url = self.url.as_deref().expect("only opened when available");
-        let options = PostgresOptions::default().with_max_connections(4);
-        let metadata = PostgresMetadata::connect_with(url, options)
-            .await
-            .expect("connect and migrate");
-        let blobs = ObjectStorage::builder(self.bucket.clone())
+fn object_postgres_fixture() -> PostgresFixture {
+    let bucket = s3_bucket();
+    PostgresFixture::new(move |metadata| {
+        let blobs = ObjectStorage::builder(bucket.clone())
             .prefix("suite")
             .part_size(MIN_PART_SIZE)
             .build();
         Arc::new(Composite::new(blobs, metadata))
-    }
+    })
 }
 
-#[async_trait::async_trait]
-impl wharf_storage::testkit::Fixture for ObjectPostgresFixture {
-    async fn storage(&self) -> Arc<dyn Storage> {
-        self.storage.get_or_init(|| self.open()).await.clone()
-    }
-
-    async fn reopen(&self) -> Option<Arc<dyn Storage>> {
-        Some(self.open().await)
-    }
-
-    fn available(&self) -> bool {
-        self.url.is_some()
-    }
-}
-
-wharf_storage::storage_tests!(object_postgres, ObjectPostgresFixture::new);
-
-fn repo(name: &str) -> RepositoryName {
-    name.parse().expect("valid name")
-}
-
-/// A bucket of moto's S3 server, or `None` without moto.
-#[cfg(feature = "aws")]
-fn moto_bucket() -> Option<Arc<dyn ObjectStore>> {
-    let s3 = wharf_test_servers::s3()?;
-    let store = object_store::aws::AmazonS3Builder::new()
-        .with_endpoint(s3.endpoint())
-        .with_allow_http(true)
-        .with_access_key_id("test")
-        .with_secret_access_key("test")
-        .with_region("us-east-1")
-        .with_bucket_name(s3.fresh_bucket())
-        .with_virtual_hosted_style_request(false)
-        .with_retry(ObjectStorage::retry_config())
-        .build()
-        .expect("an S3 client for moto");
-    Some(Arc::new(store))
-}
-
-#[cfg(not(feature = "aws"))]
-fn moto_bucket() -> Option<Arc<dyn ObjectStore>> {
-    None
-}
+wharf_storage::storage_tests!(object_postgres, object_postgres_fixture);
 
 /// The S3 bucket (moto's, or an in-memory one without moto).
 fn s3_bucket() -> Arc<dyn ObjectStore> {
@@ -134,16 +77,6 @@ fn storages() -> (Vec<(&'static str, ObjectStorage)>, tempfile::TempDir) {
         ("memory", ObjectStorage::new(Arc::new(InMemory::new()), "")),
     ];
     (storages, dir)
-}
-
-/// Stores `content` as a blob (no link) and returns its digest.
-async fn put(storage: &ObjectStorage, content: &[u8]) -> Digest {
-    let digest = Digest::sha256(content);
-    storage
-        .put_blob(&digest, body([content.to_vec()]))
-        .await
-        .expect("put blob");
-    digest
 }
 
 /// Every item of a listing, page by page of `n`.
@@ -195,9 +128,9 @@ fn sorted(mut digests: Vec<Digest>) -> Vec<Digest> {
 async fn condemned_blobs_are_pardoned_or_executed() {
     let (storages, _dir) = storages();
     for (name, s) in storages {
-        let a = put(&s, b"layer a").await;
-        let b = put(&s, b"layer b!").await;
-        let c = put(&s, b"layer c!!").await;
+        let a = put_unlinked(&s, b"layer a").await;
+        let b = put_unlinked(&s, b"layer b!").await;
+        let c = put_unlinked(&s, b"layer c!!").await;
         let sha512 =
             Digest::compute(wharf_reference::Algorithm::Sha512, b"a sha512 layer").expect("sha512");
         s.put_blob(&sha512, body([&b"a sha512 layer"[..]]))
@@ -295,7 +228,7 @@ async fn condemned_blobs_are_pardoned_or_executed() {
 async fn claims_wait_for_the_verdict() {
     let (storages, _dir) = storages();
     for (name, s) in storages {
-        let digest = put(&s, b"claimed").await;
+        let digest = put_unlinked(&s, b"claimed").await;
         assert_eq!(s.claim_blob(&digest).await.expect("claim"), 7, "{name}");
         s.condemn_blob(&digest).await.expect("condemn");
 
@@ -324,7 +257,7 @@ async fn claims_wait_for_the_verdict() {
     let s = ObjectStorage::builder(Arc::new(InMemory::new()))
         .verdict_timeout(Duration::from_millis(300))
         .build();
-    let digest = put(&s, b"left condemned").await;
+    let digest = put_unlinked(&s, b"left condemned").await;
     s.condemn_blob(&digest).await.expect("condemn");
     let claimed = s.claim_blob(&digest).await;
     match claimed {
@@ -338,11 +271,7 @@ async fn claims_wait_for_the_verdict() {
 /// A composite of object storage (S3) and PostgreSQL metadata, or `None`
 /// without PostgreSQL.
 async fn composite() -> Option<Composite<ObjectStorage, PostgresMetadata>> {
-    let url = wharf_test_servers::postgres()?.fresh_database();
-    let metadata =
-        PostgresMetadata::connect_with(&url, PostgresOptions::default().with_max_connections(4))
-            .await
-            .expect("connect and migrate");
+    let metadata = metadata().await?;
     let blobs = ObjectStorage::builder(s3_bucket())
         .prefix("composite")
         .part_size(MIN_PART_SIZE)
@@ -521,13 +450,9 @@ async fn references_are_taken_link_first_and_undone_on_failure() {
     assert!(s.is_blob_linked(&a, &claimed).await.expect("kept"));
 }
 
+/// Metadata in a fresh database, or `None` without PostgreSQL.
 async fn metadata() -> Option<PostgresMetadata> {
-    let url = wharf_test_servers::postgres()?.fresh_database();
-    Some(
-        PostgresMetadata::connect_with(&url, PostgresOptions::default().with_max_connections(4))
-            .await
-            .expect("connect and migrate"),
-    )
+    Some(servers::metadata(&servers::fresh_database()?).await)
 }
 
 /// Link times: a link made or confirmed at or after the cutoff stays, an

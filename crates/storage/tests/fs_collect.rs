@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::prelude::*;
-use wharf_storage::testkit::body;
+use wharf_storage::testkit::put_unlinked;
 use wharf_storage::{Error, FsStorage, PageRequest};
 
 const ROUNDS: usize = 100;
@@ -22,15 +22,6 @@ fn link_path(root: &Path, repository: &str, digest: &Digest) -> std::path::PathB
         .join(repository)
         .join("_links/sha256")
         .join(digest.encoded())
-}
-
-async fn put(storage: &FsStorage, content: &[u8]) -> Digest {
-    let digest = Digest::sha256(content);
-    storage
-        .put_blob(&digest, body([content.to_vec()]))
-        .await
-        .expect("put");
-    digest
 }
 
 /// Two instances over one root, as two processes would have.
@@ -48,7 +39,7 @@ fn two(root: &Path) -> (FsStorage, FsStorage) {
 async fn a_confirm_racing_a_removal_has_one_winner() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (server, collector) = two(dir.path());
-    let digest = put(&server, b"layer").await;
+    let digest = put_unlinked(&server, b"layer").await;
     let hour_ago = SystemTime::now() - Duration::from_secs(3600);
     let cutoff = SystemTime::now() - Duration::from_secs(1800);
     let (mut confirmed, mut removed) = (0, 0);
@@ -94,7 +85,7 @@ async fn a_mount_racing_an_execution_has_one_winner() {
     let (mut mounted, mut executed) = (0, 0);
     for round in 0..ROUNDS {
         let content = format!("layer {round}");
-        let digest = put(&server, content.as_bytes()).await;
+        let digest = put_unlinked(&server, content.as_bytes()).await;
         assert!(collector.condemn_blob(&digest).await.expect("condemn"));
         let r = repo("octo/mounts");
         let mount = {
@@ -141,8 +132,8 @@ async fn a_mount_racing_an_execution_has_one_winner() {
 async fn condemned_blobs_are_renamed_out_of_the_listings() {
     let dir = tempfile::tempdir().expect("tempdir");
     let storage = FsStorage::open(dir.path()).expect("open");
-    let kept = put(&storage, b"kept").await;
-    let condemned = put(&storage, b"condemned").await;
+    let kept = put_unlinked(&storage, b"kept").await;
+    let condemned = put_unlinked(&storage, b"condemned").await;
     assert!(storage.condemn_blob(&condemned).await.expect("condemn"));
     let hex = condemned.encoded();
     assert!(dir

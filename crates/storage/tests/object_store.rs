@@ -27,7 +27,7 @@ use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
     PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
-use wharf_reference::{Digest, RepositoryName};
+use wharf_reference::Digest;
 use wharf_storage::prelude::*;
 use wharf_storage::testkit::{body, noise, read_all, stamp, stored_blobs, Fixture, ObjectFixture};
 use wharf_storage::{
@@ -35,45 +35,9 @@ use wharf_storage::{
     MIN_PART_SIZE,
 };
 
-fn repo(name: &str) -> RepositoryName {
-    name.parse().expect("valid name")
-}
+mod servers;
 
-/// An S3 client of `bucket` at the plain HTTP `endpoint`, with moto's
-/// credentials and region.
-#[cfg(feature = "aws")]
-fn s3_client(
-    endpoint: impl Into<String>,
-    bucket: impl Into<String>,
-) -> object_store::aws::AmazonS3Builder {
-    object_store::aws::AmazonS3Builder::new()
-        .with_endpoint(endpoint)
-        .with_allow_http(true)
-        .with_access_key_id("test")
-        .with_secret_access_key("test")
-        .with_region("us-east-1")
-        .with_bucket_name(bucket)
-}
-
-/// A bucket of moto's S3 server, or `None` (after a loud skip) without moto.
-#[cfg(feature = "aws")]
-fn moto_bucket() -> Option<Arc<dyn ObjectStore>> {
-    let s3 = wharf_test_servers::s3()?;
-    let store = s3_client(s3.endpoint(), s3.fresh_bucket())
-        .with_virtual_hosted_style_request(false)
-        .with_retry(ObjectStorage::retry_config())
-        .build()
-        .expect("an S3 client for moto");
-    Some(Arc::new(store))
-}
-
-#[cfg(not(feature = "aws"))]
-fn moto_bucket() -> Option<Arc<dyn ObjectStore>> {
-    eprintln!(
-        "\n*** SKIPPING the S3 tests: wharf-storage was built without the `aws` feature ***\n"
-    );
-    None
-}
+use servers::{moto_bucket, repo};
 
 /// A bucket in a fresh temporary directory, through `LocalFileSystem`,
 /// and the directory (removed when dropped).
@@ -600,14 +564,15 @@ async fn a_dead_endpoint_is_unavailable_not_unknown() {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let store = s3_client(format!("http://127.0.0.1:{port}"), "nowhere")
-        .with_retry(object_store::RetryConfig {
-            max_retries: 1,
-            retry_timeout: Duration::from_secs(2),
-            ..Default::default()
-        })
-        .build()
-        .expect("client");
+    let store =
+        wharf_storage::testkit::s3_test_client(format!("http://127.0.0.1:{port}"), "nowhere")
+            .with_retry(object_store::RetryConfig {
+                max_retries: 1,
+                retry_timeout: Duration::from_secs(2),
+                ..Default::default()
+            })
+            .build()
+            .expect("client");
     let storage = ObjectStorage::new(Arc::new(store), "dead");
     let r = repo("octo/dead");
     let digest = Digest::sha256(b"x");
@@ -661,8 +626,7 @@ async fn presigned_urls_fetch_the_blob_from_the_store() {
         return;
     };
     let store = Arc::new(
-        s3_client(s3.endpoint(), s3.fresh_bucket())
-            .with_virtual_hosted_style_request(false)
+        wharf_storage::testkit::s3_test_client(s3.endpoint(), s3.fresh_bucket())
             .build()
             .expect("client"),
     );

@@ -14,80 +14,33 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::OnceCell;
 use wharf_reference::{Digest, MediaType, RepositoryName, Tag};
-use wharf_storage::testkit::Fixture;
 use wharf_storage::{
     ArchiveKey, Composite, Error, FsStorage, ManifestPut, PageRequest, PostgresMetadata,
-    PostgresOptions, RepositoryStore, Storage,
+    PostgresOptions, RepositoryStore,
 };
+
+mod servers;
+
+use servers::{fresh_database, metadata, repo, PostgresFixture};
 
 /// Filesystem blobs in a temporary directory, metadata in a fresh
 /// database; reopened as a new pool over the same database and the same
 /// directory.
-struct PostgresFixture {
-    url: Option<String>,
-    blobs: tempfile::TempDir,
-    storage: OnceCell<Arc<dyn Storage>>,
-}
-
-impl PostgresFixture {
-    fn new() -> Self {
-        PostgresFixture {
-            url: wharf_test_servers::postgres().map(|pg| pg.fresh_database()),
-            blobs: tempfile::tempdir().expect("temporary directory"),
-            storage: OnceCell::new(),
-        }
-    }
-
-    async fn open(&self) -> Arc<dyn Storage> {
-        let url = self.url.as_deref().expect("only opened when available");
-        let options = PostgresOptions::default().with_max_connections(4);
-        let metadata = PostgresMetadata::connect_with(url, options)
-            .await
-            .expect("connect and migrate");
-        let blobs = FsStorage::open(self.blobs.path()).expect("open the blob directory");
+fn fs_postgres_fixture() -> PostgresFixture {
+    let blobs = tempfile::tempdir().expect("temporary directory");
+    PostgresFixture::new(move |metadata| {
+        let blobs = FsStorage::open(blobs.path()).expect("open the blob directory");
         Arc::new(Composite::new(blobs, metadata))
-    }
+    })
 }
 
-#[async_trait::async_trait]
-impl Fixture for PostgresFixture {
-    async fn storage(&self) -> Arc<dyn Storage> {
-        self.storage.get_or_init(|| self.open()).await.clone()
-    }
-
-    async fn reopen(&self) -> Option<Arc<dyn Storage>> {
-        Some(self.open().await)
-    }
-
-    fn available(&self) -> bool {
-        self.url.is_some()
-    }
-}
-
-wharf_storage::storage_tests!(postgres, PostgresFixture::new);
+wharf_storage::storage_tests!(postgres, fs_postgres_fixture);
 
 // ------------------------------------------------------------ own tests
 
-fn repo(name: &str) -> RepositoryName {
-    name.parse().expect("repository name")
-}
-
 fn tag(name: &str) -> Tag {
     name.parse().expect("tag")
-}
-
-/// A fresh database's URL, or `None` (skipped loudly) without PostgreSQL.
-fn fresh_database() -> Option<String> {
-    wharf_test_servers::postgres().map(|pg| pg.fresh_database())
-}
-
-async fn metadata(url: &str) -> PostgresMetadata {
-    let options = PostgresOptions::default().with_max_connections(4);
-    PostgresMetadata::connect_with(url, options)
-        .await
-        .expect("connect and migrate")
 }
 
 fn manifest(n: usize) -> ManifestPut {

@@ -22,18 +22,7 @@ pub(crate) async fn package_policy(
     name: &RepositoryName,
 ) -> Result<Option<RetentionPolicy>, Error> {
     let id = require_live_id(c, name).await?;
-    let stored: Option<Option<String>> = query_value(
-        c,
-        "SELECT retention FROM packages WHERE id = $1",
-        &[&id],
-        "reading a retention policy",
-    )
-    .await?;
-    stored
-        .flatten()
-        .as_deref()
-        .map(retention_from_sql)
-        .transpose()
+    read_policy(c, "SELECT retention FROM packages WHERE id = $1", id).await
 }
 
 /// Sets or removes the own retention policy of the live package `name`.
@@ -43,14 +32,8 @@ pub(crate) async fn set_package_policy(
     policy: Option<&RetentionPolicy>,
 ) -> Result<(), Error> {
     let id = require_live_id(c, name).await?;
-    execute(
-        c,
-        "UPDATE packages SET retention = $1 WHERE id = $2",
-        &[&retention_to_sql(policy)?, &id],
-        "setting a retention policy",
-    )
-    .await?;
-    Ok(())
+    let sql = "UPDATE packages SET retention = $1 WHERE id = $2";
+    write_policy(c, sql, id, policy).await
 }
 
 /// The default retention policy of the organization `organization`.
@@ -59,18 +42,7 @@ pub(crate) async fn organization_policy(
     organization: &Login,
 ) -> Result<Option<RetentionPolicy>, Error> {
     let id = require_organization(c, organization).await?;
-    let stored: Option<Option<String>> = query_value(
-        c,
-        "SELECT retention FROM accounts WHERE id = $1",
-        &[&id.get()],
-        "reading a retention policy",
-    )
-    .await?;
-    stored
-        .flatten()
-        .as_deref()
-        .map(retention_from_sql)
-        .transpose()
+    read_policy(c, "SELECT retention FROM accounts WHERE id = $1", id.get()).await
 }
 
 /// Sets or removes the default retention policy of `organization`.
@@ -80,13 +52,35 @@ pub(crate) async fn set_organization_policy(
     policy: Option<&RetentionPolicy>,
 ) -> Result<(), Error> {
     let id = require_organization(c, organization).await?;
-    execute(
-        c,
-        "UPDATE accounts SET retention = $1 WHERE id = $2",
-        &[&retention_to_sql(policy)?, &id.get()],
-        "setting a retention policy",
-    )
-    .await?;
+    let sql = "UPDATE accounts SET retention = $1 WHERE id = $2";
+    write_policy(c, sql, id.get(), policy).await
+}
+
+/// The policy `select` reads from the row `id` (`None` for no row or no
+/// policy).
+async fn read_policy(
+    c: &impl GenericClient,
+    select: &str,
+    id: i64,
+) -> Result<Option<RetentionPolicy>, Error> {
+    let stored: Option<Option<String>> =
+        query_value(c, select, &[&id], "reading a retention policy").await?;
+    stored
+        .flatten()
+        .as_deref()
+        .map(retention_from_sql)
+        .transpose()
+}
+
+/// Writes `policy` (`None` removes it) to the row `id` with `update`.
+async fn write_policy(
+    c: &impl GenericClient,
+    update: &str,
+    id: i64,
+    policy: Option<&RetentionPolicy>,
+) -> Result<(), Error> {
+    let value = retention_to_sql(policy)?;
+    execute(c, update, &[&value, &id], "setting a retention policy").await?;
     Ok(())
 }
 

@@ -22,15 +22,7 @@ pub(crate) fn package_policy(
     name: &RepositoryName,
 ) -> Result<Option<RetentionPolicy>, Error> {
     let id = require_live_id(conn, name)?;
-    let stored: Option<String> = query_optional(
-        conn,
-        "SELECT retention FROM packages WHERE id = ?1",
-        [id],
-        |row| row.get(0),
-        "reading a retention policy",
-    )?
-    .flatten();
-    stored.as_deref().map(retention_from_sql).transpose()
+    read_policy(conn, "SELECT retention FROM packages WHERE id = ?1", id)
 }
 
 /// Sets or removes the own retention policy of the live package `name`.
@@ -40,13 +32,8 @@ pub(crate) fn set_package_policy(
     policy: Option<&RetentionPolicy>,
 ) -> Result<(), Error> {
     let id = require_live_id(conn, name)?;
-    execute(
-        conn,
-        "UPDATE packages SET retention = ?1 WHERE id = ?2",
-        params![retention_to_sql(policy)?, id],
-        "setting a retention policy",
-    )?;
-    Ok(())
+    let sql = "UPDATE packages SET retention = ?1 WHERE id = ?2";
+    write_policy(conn, sql, id, policy)
 }
 
 /// The default retention policy of the organization `organization`.
@@ -55,15 +42,11 @@ pub(crate) fn organization_policy(
     organization: &Login,
 ) -> Result<Option<RetentionPolicy>, Error> {
     let id = require_organization(conn, organization)?;
-    let stored: Option<String> = query_optional(
+    read_policy(
         conn,
         "SELECT retention FROM accounts WHERE id = ?1",
-        [id.get()],
-        |row| row.get(0),
-        "reading a retention policy",
-    )?
-    .flatten();
-    stored.as_deref().map(retention_from_sql).transpose()
+        id.get(),
+    )
 }
 
 /// Sets or removes the default retention policy of `organization`.
@@ -73,10 +56,35 @@ pub(crate) fn set_organization_policy(
     policy: Option<&RetentionPolicy>,
 ) -> Result<(), Error> {
     let id = require_organization(conn, organization)?;
+    let sql = "UPDATE accounts SET retention = ?1 WHERE id = ?2";
+    write_policy(conn, sql, id.get(), policy)
+}
+
+/// The policy `select` reads from the row `id` (`None` for no row or no
+/// policy).
+fn read_policy(conn: &Connection, select: &str, id: i64) -> Result<Option<RetentionPolicy>, Error> {
+    let stored: Option<String> = query_optional(
+        conn,
+        select,
+        [id],
+        |row| row.get(0),
+        "reading a retention policy",
+    )?
+    .flatten();
+    stored.as_deref().map(retention_from_sql).transpose()
+}
+
+/// Writes `policy` (`None` removes it) to the row `id` with `update`.
+fn write_policy(
+    conn: &Connection,
+    update: &str,
+    id: i64,
+    policy: Option<&RetentionPolicy>,
+) -> Result<(), Error> {
     execute(
         conn,
-        "UPDATE accounts SET retention = ?1 WHERE id = ?2",
-        params![retention_to_sql(policy)?, id.get()],
+        update,
+        params![retention_to_sql(policy)?, id],
         "setting a retention policy",
     )?;
     Ok(())

@@ -46,16 +46,10 @@ impl Inner {
     ) -> Result<bool> {
         let path = self.layout.link(repository, digest);
         let context = || format!("confirm link {}", path.display());
-        let Some(file) = open_link(&path).map_err(|e| Error::io(context(), e))? else {
+        let locked = lock_link(&path, Mode::Shared).map_err(|e| Error::io(context(), e))?;
+        let Some((file, _held, _)) = locked else {
             return Ok(false);
         };
-        let _held =
-            lock::hold(&file, lock::Mode::Shared, &path).map_err(|e| Error::io(context(), e))?;
-        let opened = file.metadata().map_err(|e| Error::io(context(), e))?;
-        // Removed (or replaced by a newer link) before the lock was ours.
-        if !still_at(&path, &opened).map_err(|e| Error::io(context(), e))? {
-            return Ok(false);
-        }
         // The time is not fsynced: after a crash no push is in flight, and
         // a link a stored manifest references is kept whatever its time.
         file.set_times(FileTimes::new().set_modified(SystemTime::now()))
@@ -84,16 +78,11 @@ impl Inner {
     ) -> Result<bool> {
         let path = self.layout.link(repository, digest);
         let context = || format!("unlink {}", path.display());
-        let Some(file) = open_link(&path).map_err(|e| Error::io(context(), e))? else {
+        let locked = lock_link(&path, Mode::Exclusive).map_err(|e| Error::io(context(), e))?;
+        // None, or gone, or a new link took its place: that one is recent.
+        let Some((_file, _held, opened)) = locked else {
             return Ok(false);
         };
-        let _held =
-            lock::hold(&file, lock::Mode::Exclusive, &path).map_err(|e| Error::io(context(), e))?;
-        let opened = file.metadata().map_err(|e| Error::io(context(), e))?;
-        if !still_at(&path, &opened).map_err(|e| Error::io(context(), e))? {
-            // Gone, or a new link took its place: that one is recent.
-            return Ok(false);
-        }
         let used = opened.modified().map_err(|e| Error::io(context(), e))?;
         if used >= cutoff {
             return Ok(false);
@@ -222,6 +211,21 @@ impl<'d> Wanted<'d> {
     }
 }
 
+/// Opens the link at `path` and holds its lock in `mode`: the file, the
+/// lock and the file's metadata; `None` if there is no link, or it was
+/// removed (or replaced by a newer link) before the lock was ours.
+fn lock_link(path: &Path, mode: Mode) -> io::Result<Option<(File, lock::Held, Metadata)>> {
+    let Some(file) = open_link(path)? else {
+        return Ok(None);
+    };
+    let held = lock::hold(&file, mode, path)?;
+    let opened = file.metadata()?;
+    if !still_at(path, &opened)? {
+        return Ok(None);
+    }
+    Ok(Some((file, held, opened)))
+}
+
 /// Opens a link file to lock it and change its time; `None` if there is
 /// none. Opened for writing as well, which setting a file's times needs on
 /// some systems.
@@ -256,6 +260,13 @@ fn same_file(_a: &Metadata, _b: &Metadata) -> bool {
     true
 }
 
+/// How a link's lock is held: shared by confirms, exclusive for a
+/// removal.
+enum Mode {
+    Shared,
+    Exclusive,
+}
+
 /// `flock` where there is one, which other processes respect too.
 #[cfg(all(
     unix,
@@ -273,10 +284,7 @@ mod lock {
 
     use rustix::fs::{flock, FlockOperation};
 
-    pub(super) enum Mode {
-        Shared,
-        Exclusive,
-    }
+    use super::Mode;
 
     /// The lock, held until the file is closed (it drops after this).
     pub(super) struct Held;
@@ -313,10 +321,7 @@ mod lock {
     use std::path::Path;
     use std::sync::{Mutex, MutexGuard};
 
-    pub(super) enum Mode {
-        Shared,
-        Exclusive,
-    }
+    use super::Mode;
 
     const STRIPES: usize = 64;
     static LOCKS: [Mutex<()>; STRIPES] = [const { Mutex::new(()) }; STRIPES];

@@ -42,16 +42,6 @@ fn key(name: &str) -> ArchiveKey {
     name.parse().expect("valid archive key in the testkit")
 }
 
-/// Stores `content` as a blob that no repository links.
-async fn put_unlinked(storage: &dyn Storage, content: &[u8]) -> Digest {
-    let digest = Digest::sha256(content);
-    storage
-        .put_blob(&digest, body([content.to_vec()]))
-        .await
-        .expect("put blob");
-    digest
-}
-
 /// Every live blob's entry, in one page.
 async fn entries(storage: &dyn Storage) -> Vec<crate::BlobEntry> {
     everything(storage.list_blob_entries(&PageRequest::all()).await)

@@ -212,6 +212,26 @@ impl Fixture for ObjectFixture {
     }
 }
 
+/// A client of `bucket` on a local S3 server that takes any credentials
+/// (moto, as `wharf-test-servers` starts it) at the plain HTTP `endpoint`:
+/// test credentials, region `us-east-1`, path-style requests. Finish it
+/// (retries, signing) and build it.
+#[cfg(feature = "aws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "aws")))]
+pub fn s3_test_client(
+    endpoint: impl Into<String>,
+    bucket: impl Into<String>,
+) -> object_store::aws::AmazonS3Builder {
+    object_store::aws::AmazonS3Builder::new()
+        .with_endpoint(endpoint)
+        .with_allow_http(true)
+        .with_access_key_id("test")
+        .with_secret_access_key("test")
+        .with_region("us-east-1")
+        .with_bucket_name(bucket)
+        .with_virtual_hosted_style_request(false)
+}
+
 /// A [`Fixture`] over a storage given whole, for backends that do not
 /// persist (the restart cases are skipped).
 #[derive(Clone)]

@@ -420,6 +420,17 @@ async fn put_referrer(
     digest
 }
 
+/// Stores `content` as a blob that no repository links, and returns its
+/// digest.
+pub async fn put_unlinked<S: BlobStore + ?Sized>(storage: &S, content: &[u8]) -> Digest {
+    let digest = Digest::sha256(content);
+    storage
+        .put_blob(&digest, body([content.to_vec()]))
+        .await
+        .expect("put blob");
+    digest
+}
+
 /// Every blob `storage` lists, asked for in one
 /// [`PageRequest::all`] page.
 pub async fn stored_blobs(storage: &dyn Storage) -> Vec<Digest> {
