@@ -98,7 +98,7 @@ bench() {
   wait "$pusher"
 
   reg_log "$name: a collection, while pushing and reading"
-  "$POP" push "$addr" 3600 >"$dir/push-during.txt" &
+  "$POP" push "$addr" 3600 "$dir/stop" >"$dir/push-during.txt" &
   pusher=$!
   wrk -t 2 -c "$CONNECTIONS" -d 3600s --latency -H "$accept" "$url" >"$dir/wrk-during.txt" &
   wrk=$!
@@ -109,8 +109,8 @@ bench() {
   wait "$gc_pid" || { cat "$dir/gc.err" >&2; reg_die "$name: the collection failed"; }
   kill -INT "$wrk"
   wait "$wrk" || true
-  kill "$pusher" 2>/dev/null || true
-  wait "$pusher" 2>/dev/null || true
+  touch "$dir/stop"
+  wait "$pusher"
   reg_stop "$server"
 
   local seconds rss before during

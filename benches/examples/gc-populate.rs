@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! gc-populate fill ADDR MANIFESTS BLOBS_PER_MANIFEST DELETE_PERCENT CONCURRENCY
-//! gc-populate push ADDR SECONDS
+//! gc-populate push ADDR SECONDS [STOP_FILE]
 //! ```
 //!
 //! `fill` pushes MANIFESTS images into 100 repositories (`bench/r00` to
@@ -12,8 +12,9 @@
 //! `latest` in `bench/r00` for the reader; then deletes DELETE_PERCENT of
 //! them by digest, so that a collection has their blobs to reclaim. It
 //! prints what it stored and deleted. `push` pushes one small image after
-//! another into `bench/pusher` for SECONDS, the writes a collection must
-//! not disturb, and prints how many it pushed.
+//! another into `bench/pusher` for SECONDS (or until STOP_FILE exists),
+//! the writes a collection must not disturb, and prints how many it
+//! pushed.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -42,8 +43,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             )
             .await
         }
-        ["push", addr, seconds] => push(&client, addr, Duration::from_secs(seconds.parse()?)).await,
-        _ => Err("usage: gc-populate fill ADDR MANIFESTS BLOBS_PER_MANIFEST DELETE_PERCENT CONCURRENCY | push ADDR SECONDS".into()),
+        ["push", addr, seconds] => {
+            push(&client, addr, Duration::from_secs(seconds.parse()?), None).await
+        }
+        ["push", addr, seconds, stop] => {
+            let stop = std::path::Path::new(stop);
+            push(&client, addr, Duration::from_secs(seconds.parse()?), Some(stop)).await
+        }
+        _ => Err("usage: gc-populate fill ADDR MANIFESTS BLOBS_PER_MANIFEST DELETE_PERCENT CONCURRENCY | push ADDR SECONDS [STOP_FILE]".into()),
     }
 }
 
@@ -172,11 +179,12 @@ async fn push(
     client: &reqwest::Client,
     addr: &str,
     seconds: Duration,
+    stop: Option<&std::path::Path>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let pushed = Arc::new(AtomicU64::new(0));
     let mut n = 1_000_000_000u64 + u64::from(std::process::id()) * 1_000_000;
-    while started.elapsed() < seconds {
+    while started.elapsed() < seconds && !stop.is_some_and(std::path::Path::exists) {
         push_image(client, addr, "bench/pusher", n, 3, None).await?;
         pushed.fetch_add(1, Ordering::Relaxed);
         n += 1;

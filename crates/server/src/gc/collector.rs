@@ -8,7 +8,12 @@ use wharf_manifest::{Manifest, ParseOptions};
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::{BlobEntry, Error, Page, PageRequest, Storage, StoredManifest};
 
+use futures::{stream, StreamExt};
+
 use super::{GcOptions, GcPhase, GcReport};
+
+/// Blobs condemned, pardoned or removed at a time.
+const IN_FLIGHT: usize = 16;
 use crate::distribution::name_locks::NameLocks;
 
 /// Runs one collection over `storage` (see [the module docs](super)).
@@ -332,24 +337,24 @@ impl<'a> Collection<'a> {
             .filter(|e| e.modified < self.cutoff)
             .collect();
         let linked = self.link_counts(old.iter().map(|e| &e.digest)).await?;
-        let mut condemned = Vec::new();
-        for entry in old.into_iter().filter(|e| !linked.contains_key(&e.digest)) {
-            if self.storage.condemn_blob(&entry.digest).await? {
-                condemned.push(entry);
-            }
-        }
+        let unlinked: Vec<(Digest, u64)> = old
+            .into_iter()
+            .filter(|e| !linked.contains_key(&e.digest))
+            .map(|e| (e.digest.clone(), e.size))
+            .collect();
+        let condemned = condemn_all(self.storage, unlinked).await?;
         // A reference taken before this recount is counted; one taken
         // after it finds the blob condemned and takes it back (or waits).
         let recount = self
-            .link_counts(condemned.iter().map(|e| &e.digest))
+            .link_counts(condemned.iter().map(|(digest, _)| digest))
             .await?;
-        for entry in condemned {
-            if recount.contains_key(&entry.digest) {
-                self.storage.pardon_blob(&entry.digest).await?;
-            } else if self.storage.execute_blob(&entry.digest).await? {
-                self.report.blobs_removed += 1;
-                self.report.bytes_freed += entry.size;
-            }
+        let (pardoned, judged): (Vec<_>, Vec<_>) = condemned
+            .into_iter()
+            .partition(|(digest, _)| recount.contains_key(digest));
+        pardon_all(self.storage, pardoned).await?;
+        for size in execute_all(self.storage, judged).await? {
+            self.report.blobs_removed += 1;
+            self.report.bytes_freed += size;
         }
         self.scanned(entries.len());
         Ok(())
@@ -388,6 +393,48 @@ impl<'a> Collection<'a> {
         }
         self.storage.link_counts(&digests).await
     }
+}
+
+/// Condemns `blobs` (digest, size), [`IN_FLIGHT`] at a time: each is a
+/// rename or a request to the store, which waits on the disk or the
+/// network far more than it works. The ones condemned.
+async fn condemn_all(
+    storage: &dyn Storage,
+    blobs: Vec<(Digest, u64)>,
+) -> Result<Vec<(Digest, u64)>, Error> {
+    let results: Vec<Result<Option<(Digest, u64)>, Error>> = stream::iter(blobs)
+        .map(|(digest, size)| async move {
+            let condemned = storage.condemn_blob(&digest).await?;
+            Ok(condemned.then_some((digest, size)))
+        })
+        .buffered(IN_FLIGHT)
+        .collect()
+        .await;
+    results.into_iter().filter_map(Result::transpose).collect()
+}
+
+/// Pardons `blobs`, [`IN_FLIGHT`] at a time.
+async fn pardon_all(storage: &dyn Storage, blobs: Vec<(Digest, u64)>) -> Result<(), Error> {
+    let results: Vec<Result<(), Error>> = stream::iter(blobs)
+        .map(|(digest, _)| async move { storage.pardon_blob(&digest).await })
+        .buffered(IN_FLIGHT)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+/// Executes `blobs`, [`IN_FLIGHT`] at a time; the sizes of those removed
+/// (one taken back meanwhile is not).
+async fn execute_all(storage: &dyn Storage, blobs: Vec<(Digest, u64)>) -> Result<Vec<u64>, Error> {
+    let results: Vec<Result<Option<u64>, Error>> =
+        stream::iter(blobs)
+            .map(|(digest, size)| async move {
+                Ok(storage.execute_blob(&digest).await?.then_some(size))
+            })
+            .buffered(IN_FLIGHT)
+            .collect()
+            .await;
+    results.into_iter().filter_map(Result::transpose).collect()
 }
 
 /// A stored manifest parsed as it was accepted: with its media type and

@@ -134,6 +134,17 @@ pub(crate) fn remove_file(path: &Path) -> Result<bool> {
     }
 }
 
+/// Removes a file like [`remove_file`], without making the removal
+/// durable: for garbage collection's removals, which a crash may undo
+/// harmlessly (the next collection removes the file again).
+pub(crate) fn remove_file_lazily(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io(format!("remove {}", path.display()), e)),
+    }
+}
+
 /// Reads a small file, `None` if it does not exist.
 pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
     match fs::read(path) {

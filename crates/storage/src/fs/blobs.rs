@@ -14,7 +14,7 @@ use crate::page::{Page, PageRequest};
 use crate::range::{BlobContent, ByteRange};
 use crate::{BlobStore, ChunkStream};
 
-use super::atomic::{create_dirs, create_file, fsync_dir, remove_file};
+use super::atomic::{create_dirs, create_file, fsync_dir, remove_file, remove_file_lazily};
 use super::pipeline::{End, Target};
 use super::{atomic, pipeline, read, FsStorage, Inner};
 
@@ -65,7 +65,7 @@ impl Inner {
         if blob.is_file() {
             return Ok(true);
         }
-        match self.move_blob(&self.layout.condemned_blob(digest), &blob) {
+        match self.move_blob(&self.layout.condemned_blob(digest), &blob, true) {
             Ok(()) => Ok(true),
             // Not condemned: never stored, executed, or back already (a
             // pardon, another reference, or an upload of the same content).
@@ -76,8 +76,11 @@ impl Inner {
 
     /// Renames a blob file between the live and the condemned places
     /// (replacing a copy at `to`, which holds the same bytes), and makes
-    /// the move durable. `NotFound` if there is nothing at `from`.
-    fn move_blob(&self, from: &Path, to: &Path) -> io::Result<()> {
+    /// the move durable if `durable`. `NotFound` if there is nothing at
+    /// `from`. Condemning need not be durable (a crash that undoes it
+    /// leaves the blob stored, as it was); taking a blob back must be (a
+    /// link to it exists).
+    fn move_blob(&self, from: &Path, to: &Path, durable: bool) -> io::Result<()> {
         let parent = to
             .parent()
             .ok_or_else(|| io::Error::other("blob path has no parent directory"))?;
@@ -86,6 +89,9 @@ impl Inner {
         }
         create_dirs(parent)?;
         fs::rename(from, to)?;
+        if !durable {
+            return Ok(());
+        }
         fsync_dir(parent)?;
         match from.parent() {
             Some(source) => fsync_dir(source),
@@ -213,7 +219,7 @@ impl BlobStore for FsStorage {
         let digest = digest.clone();
         self.run(move |inner| {
             let condemned = inner.layout.condemned_blob(&digest);
-            match inner.move_blob(&inner.layout.blob(&digest), &condemned) {
+            match inner.move_blob(&inner.layout.blob(&digest), &condemned, false) {
                 Ok(()) => Ok(true),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(condemned.is_file()),
                 Err(e) => Err(Error::io(format!("condemn blob {digest}"), e)),
@@ -229,7 +235,7 @@ impl BlobStore for FsStorage {
                 inner.layout.condemned_blob(&digest),
                 inner.layout.blob(&digest),
             );
-            match inner.move_blob(&condemned, &blob) {
+            match inner.move_blob(&condemned, &blob, true) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
                 Err(e) => Err(Error::io(format!("pardon blob {digest}"), e)),
@@ -241,7 +247,9 @@ impl BlobStore for FsStorage {
     async fn execute_blob(&self, digest: &Digest) -> Result<bool> {
         let digest = digest.clone();
         // Fails (false) if a new reference took the blob back first.
-        self.run(move |inner| remove_file(&inner.layout.condemned_blob(&digest)))
+        // Not made durable: a crash that undoes it leaves the blob
+        // condemned, and the next collection removes it again.
+        self.run(move |inner| remove_file_lazily(&inner.layout.condemned_blob(&digest)))
             .await
     }
 

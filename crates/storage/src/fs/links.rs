@@ -29,7 +29,7 @@ use wharf_reference::{Digest, RepositoryName};
 use crate::archive::ArchiveKey;
 use crate::error::{Error, Result};
 
-use super::atomic::{read_dir_keys, read_dir_names, remove_file, write_file};
+use super::atomic::{read_dir_keys, read_dir_names, remove_file_lazily, write_file};
 use super::layout::{digest_path, LINKS};
 use super::Inner;
 
@@ -89,7 +89,10 @@ impl Inner {
         }
         // Still locked: no confirm lands between the check and the removal.
         // False if an archive moved the link away meanwhile: it is kept.
-        remove_file(&path)
+        // Not made durable: a crash that undoes it leaves a link the next
+        // collection removes (one fsync per link made collections of many
+        // links several times slower).
+        remove_file_lazily(&path)
     }
 
     /// How many repositories, live or archived, link each of `digests`.
