@@ -7,7 +7,7 @@ use crate::archive::ArchiveKey;
 use crate::error::Result;
 use crate::forward::forward;
 use crate::upload::UploadId;
-use crate::{BlobStore, RepositoryStore, UploadStore};
+use crate::{BlobStore, ChunkStream, RepositoryStore, UploadStore};
 
 /// A [`Storage`](crate::Storage) made of two stores: `B` holds the bytes
 /// (blobs and upload sessions; an object store, say) and `M` the repository
@@ -79,7 +79,23 @@ forward! {
 }
 
 forward! {
-    impl[B: UploadStore, M: RepositoryStore] UploadStore for Composite<B, M> {
+    impl[B: BlobStore + UploadStore, M: RepositoryStore] UploadStore for Composite<B, M> {
+        async fn upload_blob(
+            &self,
+            repository: &RepositoryName,
+            digest: &Digest,
+            body: ChunkStream,
+        ) -> Result<u64> {
+            let made = self.link_first(repository, digest).await?;
+            match self.blobs.put_blob(digest, body).await {
+                Ok(size) => Ok(size),
+                Err(e) => {
+                    self.undo_link(made, repository, digest).await;
+                    Err(e)
+                }
+            }
+        }
+
         async fn finish_upload(
             &self,
             repository: &RepositoryName,

@@ -121,6 +121,7 @@ macro_rules! trait_methods {
             fn append_upload(repository: &wharf_reference::RepositoryName, id: &$crate::UploadId, offset: u64, body: $crate::ChunkStream) -> $crate::UploadStatus;
             fn upload_status(repository: &wharf_reference::RepositoryName, id: &$crate::UploadId) -> $crate::UploadStatus;
             fn finish_upload(repository: &wharf_reference::RepositoryName, id: &$crate::UploadId, expected: &wharf_reference::Digest) -> u64;
+            fn upload_blob(repository: &wharf_reference::RepositoryName, digest: &wharf_reference::Digest, body: $crate::ChunkStream) -> u64;
             fn cancel_upload(repository: &wharf_reference::RepositoryName, id: &$crate::UploadId) -> ();
             fn cancel_uploads_in(repository: &wharf_reference::RepositoryName) -> usize;
             fn purge_expired_uploads(max_age: std::time::Duration) -> usize;

@@ -233,6 +233,35 @@ pub trait UploadStore: Send + Sync {
         expected: &Digest,
     ) -> Result<u64>;
 
+    /// A monolithic upload: stores `body` as the blob `digest`, verified as
+    /// it streams, and links it to `repository`, as one upload session
+    /// appended once and finished would (which the default does). The
+    /// reference is taken the way every upload takes it, the link before
+    /// the blob is looked at ([the garbage-collection
+    /// protocol](crate::collect)), which storing with
+    /// [`put_blob`](crate::BlobStore::put_blob) and linking afterwards does
+    /// not: a collection between the two could remove the blob found
+    /// stored. A failure leaves no session behind. Returns the size.
+    async fn upload_blob(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        body: ChunkStream,
+    ) -> Result<u64> {
+        let session = self.start_upload(repository).await?;
+        if let Err(err) = self.append_upload(repository, &session.id, 0, body).await {
+            let _ = self.cancel_upload(repository, &session.id).await;
+            return Err(err);
+        }
+        match self.finish_upload(repository, &session.id, digest).await {
+            Ok(size) => Ok(size),
+            Err(err) => {
+                let _ = self.cancel_upload(repository, &session.id).await;
+                Err(err)
+            }
+        }
+    }
+
     /// Ends the session and deletes its data.
     async fn cancel_upload(&self, repository: &RepositoryName, id: &UploadId) -> Result<()>;
 

@@ -104,8 +104,11 @@ pub(crate) async fn start(repo: Repo<'_>, body: Body) -> Result<Response, ApiErr
         let digest = parse_digest(&digest)?;
         let _permit = repo.registry.upload_permit(repo.parts).await?;
         let pace = BodyPace::of(repo.registry.limits());
-        storage.put_blob(&digest, chunk_stream(body, pace)).await?;
-        storage.link_blob(&repo.name, &digest).await?;
+        // Linked as the blob is stored, never after (garbage collection
+        // could remove a blob found stored before the link is made).
+        storage
+            .upload_blob(&repo.name, &digest, chunk_stream(body, pace))
+            .await?;
         return created(&repo.name, &digest);
     }
 
