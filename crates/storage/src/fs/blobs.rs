@@ -74,6 +74,16 @@ impl Inner {
         }
     }
 
+    /// The stored blob's size, or [`Error::BlobNotFound`].
+    fn blob_len(&self, digest: Digest) -> Result<u64> {
+        let path = self.layout.blob(&digest);
+        match fs::metadata(&path) {
+            Ok(m) => Ok(m.len()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::BlobNotFound(digest)),
+            Err(e) => Err(Error::io(format!("stat {}", path.display()), e)),
+        }
+    }
+
     /// Renames a blob file between the live and the condemned places
     /// (replacing a copy at `to`, which holds the same bytes), and makes
     /// the move durable if `durable`. `NotFound` if there is nothing at
@@ -104,15 +114,7 @@ impl Inner {
 impl BlobStore for FsStorage {
     async fn blob_size(&self, digest: &Digest) -> Result<u64> {
         let digest = digest.clone();
-        self.run(move |inner| {
-            let path = inner.layout.blob(&digest);
-            match fs::metadata(&path) {
-                Ok(m) => Ok(m.len()),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::BlobNotFound(digest)),
-                Err(e) => Err(Error::io(format!("stat {}", path.display()), e)),
-            }
-        })
-        .await
+        self.run(move |inner| inner.blob_len(digest)).await
     }
 
     async fn read_blob(&self, digest: &Digest, range: Option<ByteRange>) -> Result<BlobContent> {
@@ -201,12 +203,7 @@ impl BlobStore for FsStorage {
             if !inner.take_blob(&digest)? {
                 return Err(Error::BlobNotFound(digest));
             }
-            let path = inner.layout.blob(&digest);
-            match fs::metadata(&path) {
-                Ok(m) => Ok(m.len()),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::BlobNotFound(digest)),
-                Err(e) => Err(Error::io(format!("stat {}", path.display()), e)),
-            }
+            inner.blob_len(digest)
         })
         .await
     }
