@@ -317,3 +317,101 @@ async fn retagging_moves_the_tag_and_keeps_the_old_manifest_by_digest() {
     assert_eq!(old.status, 200);
     assert_eq!(&old.body[..], &first[..]);
 }
+
+/// Blobs and uploads in one store, links in another (as with S3 and
+/// PostgreSQL): an upload links its digest before the blob is stored.
+async fn start_composite() -> TestServer {
+    let blobs = wharf_storage::MemoryStorage::new();
+    let metadata = wharf_storage::MemoryStorage::new().with_external_blobs();
+    start_on_storage(std::sync::Arc::new(wharf_storage::Composite::new(
+        blobs, metadata,
+    )))
+    .await
+}
+
+/// A monolithic upload links its digest before its body is stored; a
+/// manifest naming that blob meanwhile (another client guessing or
+/// racing it) must be refused, not stored with a layer that may never
+/// arrive: here the upload is then abandoned and the blob never exists.
+#[tokio::test]
+async fn a_manifest_naming_a_blob_still_uploading_is_refused() {
+    let server = start_composite().await;
+    let config = b"{\"os\":\"linux\"}";
+    let config_digest = server.push_blob(REPO, config).await;
+    let layer = vec![7u8; 64 * 1024];
+    let layer_digest = Digest::sha256(&layer);
+    let manifest = image_manifest(
+        (&config_digest, config.len()),
+        &[(&layer_digest, layer.len())],
+        None,
+    );
+
+    let (tx, rx) = futures::channel::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let upload = {
+        let request = server
+            .client
+            .post(server.url(&format!("/v2/{REPO}/blobs/uploads/?digest={layer_digest}")))
+            .header("content-type", "application/octet-stream")
+            .header("content-length", layer.len().to_string())
+            .body(reqwest::Body::wrap_stream(rx));
+        tokio::spawn(request.send())
+    };
+    let mut tx = tx;
+    futures::SinkExt::send(&mut tx, Ok(layer[..1024].to_vec()))
+        .await
+        .expect("first part");
+    let name = wharf_reference::RepositoryName::parse(REPO).expect("name");
+    let storage = server.registry.storage().clone();
+    for _ in 0..500 {
+        if storage
+            .is_blob_linked(&name, &layer_digest)
+            .await
+            .expect("linked?")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        storage
+            .is_blob_linked(&name, &layer_digest)
+            .await
+            .expect("linked?"),
+        "the upload links its digest first"
+    );
+
+    let reply = server
+        .push_manifest(REPO, "v1", OCI_MANIFEST, &manifest)
+        .await;
+    assert_eq!(reply.status.as_u16(), 400, "{reply:?}");
+    assert_eq!(reply.error_code().as_deref(), Some("MANIFEST_BLOB_UNKNOWN"));
+    assert_eq!(
+        reply.json()["errors"][0]["detail"]["digest"],
+        layer_digest.to_string()
+    );
+
+    // The client gives up mid-body: the blob never exists, nor does a
+    // manifest that needs it.
+    futures::SinkExt::send(&mut tx, Err(std::io::Error::other("the client gives up")))
+        .await
+        .expect("abort");
+    drop(tx);
+    assert!(
+        upload.await.expect("join").is_err(),
+        "the upload was abandoned"
+    );
+    let reply = server.get(&format!("/v2/{REPO}/manifests/v1")).await;
+    assert_eq!(reply.status.as_u16(), 404, "{reply:?}");
+    let reply = server
+        .get(&format!("/v2/{REPO}/blobs/{layer_digest}"))
+        .await;
+    assert_eq!(reply.status.as_u16(), 404, "{reply:?}");
+
+    // Uploaded in full, the same manifest is accepted.
+    let pushed = server.push_blob(REPO, &layer).await;
+    assert_eq!(pushed, layer_digest);
+    let reply = server
+        .push_manifest(REPO, "v1", OCI_MANIFEST, &manifest)
+        .await;
+    assert_eq!(reply.status.as_u16(), 201, "{reply:?}");
+}

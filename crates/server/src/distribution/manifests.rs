@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::response::Response;
+use futures::future::BoxFuture;
+use futures::{FutureExt, StreamExt};
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, LOCATION};
 use http::{HeaderValue, Method, StatusCode};
 use wharf_manifest::{Manifest, ParseOptions};
@@ -170,25 +172,37 @@ pub(crate) async fn put(
     Ok(response)
 }
 
-/// Every non-foreign blob must be linked to the repository and every child
-/// manifest stored in it; the first missing one is reported as
-/// `MANIFEST_BLOB_UNKNOWN` with its digest in `detail`. Foreign layers
-/// (Windows base layers) live elsewhere and are not required.
+/// How many referenced blobs a manifest push checks at once (each check is
+/// a round trip or two on an object store).
+const REFERENCE_CHECKS_IN_FLIGHT: usize = 8;
+
+/// Every non-foreign blob must be linked to the repository and stored, and
+/// every child manifest stored in it; the first missing one (in the
+/// manifest's order) is reported as `MANIFEST_BLOB_UNKNOWN` with its digest
+/// in `detail`. Foreign layers (Windows base layers) live elsewhere and are
+/// not required.
 ///
-/// Each link is [confirmed](confirm_link), not only looked at: garbage
-/// collection then keeps it, or has removed it already and the push fails
-/// here rather than storing a manifest whose blob may go (see
-/// [`crate::gc`]).
+/// A blob is a reference like any other (see [`crate::gc`]): its link is
+/// [confirmed](confirm_link) first, so garbage collection keeps it or has
+/// removed it already, and then the blob itself is
+/// [claimed](wharf_storage::BlobStore::claim_blob). The link alone is not
+/// enough: an upload links its digest before it stores the blob, so a link
+/// can name a blob still on its way (or one whose upload then fails).
 async fn check_references(
     registry: &Registry,
     name: &RepositoryName,
     manifest: &Manifest,
 ) -> Result<(), ApiError> {
     let storage = registry.storage();
-    for blob in manifest.required_blobs() {
-        if !confirm_link(&**storage, name, &blob.digest).await? {
-            return Err(unknown_reference("blob", "manifest", &blob.digest, name));
-        }
+    // Boxed: a stream of the unboxed futures trips the compiler's proof
+    // that the handler's future is `Send` (rust-lang/rust#102211).
+    let blobs: Vec<BoxFuture<'_, Result<(), ApiError>>> = manifest
+        .required_blobs()
+        .map(|blob| check_blob(&**storage, name, &blob.digest).boxed())
+        .collect();
+    let mut blobs = futures::stream::iter(blobs).buffered(REFERENCE_CHECKS_IN_FLIGHT);
+    while let Some(checked) = blobs.next().await {
+        checked?;
     }
     for child in manifest.child_manifests() {
         match storage.stat_manifest(name, &child.digest).await {
@@ -200,6 +214,23 @@ async fn check_references(
         }
     }
     Ok(())
+}
+
+/// One blob of [`check_references`]: linked to `name` (confirmed), then
+/// stored.
+async fn check_blob(
+    storage: &dyn Storage,
+    name: &RepositoryName,
+    digest: &Digest,
+) -> Result<(), ApiError> {
+    if !confirm_link(storage, name, digest).await? {
+        return Err(unknown_reference("blob", "manifest", digest, name));
+    }
+    match storage.claim_blob(digest).await {
+        Ok(_) => Ok(()),
+        Err(err) if err.is_not_found() => Err(unknown_reference("blob", "manifest", digest, name)),
+        Err(err) => Err(err.into()),
+    }
 }
 
 /// Whether `name` links the blob, marking the link used now

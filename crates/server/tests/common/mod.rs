@@ -101,6 +101,12 @@ pub async fn start_bound(
     serve(storage, backend, dir, configure).await
 }
 
+/// A registry over any `storage` the caller built (a `Composite`, say),
+/// reported as the in-memory backend.
+pub async fn start_on_storage(storage: Arc<dyn Storage>) -> TestServer {
+    serve(storage, Backend::Memory, None, |b, _| b).await
+}
+
 /// A registry over `storage`, a filesystem the caller opened (and keeps).
 pub async fn start_on_filesystem(
     storage: FsStorage,
