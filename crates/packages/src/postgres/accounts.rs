@@ -13,13 +13,10 @@ use crate::page::{Cursor, Page, PageRequest};
 use crate::postgres::convert::{parse, time_from_sql, time_to_sql, unique};
 use crate::postgres::notify::{notify, Change};
 use crate::postgres::statement::{
-    columns, execute, execute_one, insert_returning_id, query, query_columns, query_opt,
+    columns, execute, execute_one, insert_returning_id, query, query_columns, query_optional,
     query_value, read,
 };
-use crate::stored::{limit_plus_one, page_of, AccountRow};
-
-const SELECT_ACCOUNT: &str =
-    "SELECT id, login, kind, members_can_create_packages, created_at FROM accounts";
+use crate::stored::{limit_plus_one, page_of, AccountRow, NewAccount};
 
 fn account_from_row(row: &Row) -> Result<Account, Error> {
     read::<AccountRow>(row, "reading an account")?.into_account()
@@ -27,16 +24,14 @@ fn account_from_row(row: &Row) -> Result<Account, Error> {
 
 /// The account with `login`.
 pub(crate) async fn get(c: &impl GenericClient, login: &str) -> Result<Option<Account>, Error> {
-    query_opt(
+    query_optional(
         c,
-        &format!("{SELECT_ACCOUNT} WHERE login = $1"),
+        &format!("{} WHERE login = $1", AccountRow::SELECT),
         &[&login],
+        account_from_row,
         "looking up an account",
     )
-    .await?
-    .as_ref()
-    .map(account_from_row)
-    .transpose()
+    .await
 }
 
 /// The id of the user `login`; [`Error::NotFound`] when there is no such
@@ -70,20 +65,20 @@ pub(crate) async fn create(
     kind: OwnerKind,
     now: Timestamp,
 ) -> Result<Account, Error> {
-    let now_sql = time_to_sql(now)?;
+    let new = NewAccount::new(login, kind, now)?;
     if get(c, login.as_str()).await?.is_some() {
         return Err(Error::already_exists("account", login));
     }
-    let (kind_text, members_can_create) = match kind {
-        OwnerKind::User => ("user", true),
-        OwnerKind::Organization(policy) => ("organization", policy.members_can_create_packages),
-    };
     let id = unique(
         insert_returning_id(
             c,
-            "INSERT INTO accounts (login, kind, members_can_create_packages, created_at)
-             VALUES ($1, $2, $3, $4) RETURNING id",
-            &[&login.as_str(), &kind_text, &members_can_create, &now_sql],
+            NewAccount::INSERT,
+            &[
+                &new.login,
+                &new.kind,
+                &new.members_can_create_packages,
+                &new.created_at,
+            ],
             "creating an account",
         )
         .await,
@@ -130,7 +125,10 @@ pub(crate) async fn list(
     let after = page.after.as_ref().map_or("", Cursor::as_str);
     let rows = query(
         c,
-        &format!("{SELECT_ACCOUNT} WHERE login > $1 ORDER BY login LIMIT $2"),
+        &format!(
+            "{} WHERE login > $1 ORDER BY login LIMIT $2",
+            AccountRow::SELECT
+        ),
         &[&after, &limit_plus_one(page.limit)],
         "listing accounts",
     )
@@ -152,18 +150,17 @@ async fn member_role(
     user_id: AccountId,
 ) -> Result<Option<(OrgRole, Timestamp)>, Error> {
     let operation = "looking up a membership";
-    query_opt(
+    query_optional(
         c,
         "SELECT role, created_at FROM memberships WHERE organization_id = $1 AND user_id = $2",
         &[&organization_id.get(), &user_id.get()],
+        |row| {
+            let (role, joined): (String, i64) = columns(row, operation)?;
+            Ok((parse("organization role", &role)?, time_from_sql(joined)?))
+        },
         operation,
     )
-    .await?
-    .map(|row| {
-        let (role, joined): (String, i64) = columns(&row, operation)?;
-        Ok((parse("organization role", &role)?, time_from_sql(joined)?))
-    })
-    .transpose()
+    .await
 }
 
 /// The slugs of the teams of `organization_id` that `user_id` is in.

@@ -19,7 +19,7 @@ use crate::postgres::accounts;
 use crate::postgres::convert::{parse, time_to_sql, to_json, unique};
 use crate::postgres::notify::{notify, Change};
 use crate::postgres::statement::{
-    column, execute, execute_one, insert_returning_id, query, query_opt, query_value, read,
+    column, execute, execute_one, insert_returning_id, query, query_optional, query_value, read,
 };
 pub(crate) use crate::stored::SoftDeleted;
 use crate::stored::{limit_plus_one, package_cursor, packages_after, page_of, PackageRow};
@@ -63,16 +63,14 @@ async fn find(
     params: &[&(dyn ToSql + Sync)],
     operation: &'static str,
 ) -> Result<Option<PackageRecord>, Error> {
-    query_opt(
+    query_optional(
         c,
         &format!("{SELECT_PACKAGE} {condition}"),
         params,
+        package_from_row,
         operation,
     )
-    .await?
-    .as_ref()
-    .map(package_from_row)
-    .transpose()
+    .await
 }
 
 /// The live package named `name`.

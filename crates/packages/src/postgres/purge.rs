@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::id::PackageId;
 use crate::postgres::convert::parse;
 use crate::postgres::notify::{notify, Change};
-use crate::postgres::statement::{execute, exists, query, query_columns, read};
+use crate::postgres::statement::{execute, exists, query_all, query_columns, read};
 use crate::store::{PurgeReport, PurgedPackage, PurgedVersion};
 use crate::stored::{purge_cutoff, sql_limit, ExpiredVersionRow};
 
@@ -63,7 +63,7 @@ impl<C: GenericClient> Purge<'_, C> {
     /// Removes at most `limit` expired versions, oldest first.
     async fn versions(&self, limit: usize) -> Result<Vec<PurgedVersion>, Error> {
         let operation = "finding expired versions";
-        let rows: Vec<ExpiredVersionRow> = query(
+        let rows = query_all(
             self.c,
             "SELECT v.id, v.package_id, p.name, v.digest, v.deleted_at IS NULL,
                  p.deleted_at IS NOT NULL AND p.deleted_at <= $1
@@ -72,12 +72,10 @@ impl<C: GenericClient> Purge<'_, C> {
                 OR (p.deleted_at IS NOT NULL AND p.deleted_at <= $1)
              ORDER BY v.id LIMIT $2",
             &[&self.cutoff, &sql_limit(limit)],
+            |row| read::<ExpiredVersionRow>(row, operation),
             operation,
         )
-        .await?
-        .iter()
-        .map(|row| read(row, operation))
-        .collect::<Result<_, _>>()?;
+        .await?;
         let mut purged = Vec::with_capacity(rows.len());
         for row in rows {
             execute(

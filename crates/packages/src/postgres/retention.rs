@@ -9,7 +9,7 @@ use crate::error::Error;
 use crate::page::{Page, PageRequest};
 use crate::postgres::accounts::require_organization;
 use crate::postgres::packages::require_live_id;
-use crate::postgres::statement::{execute, query, query_value, read};
+use crate::postgres::statement::{execute, query_all, query_value, read};
 use crate::retention::{RetainedPackage, RetentionPolicy};
 use crate::stored::{
     limit_plus_one, retained_after, retained_page, retention_from_sql, retention_to_sql,
@@ -92,7 +92,7 @@ pub(crate) async fn retained(
 ) -> Result<Page<RetainedPackage>, Error> {
     let after = retained_after(page)?;
     let operation = "listing packages with a retention policy";
-    let rows = query(
+    let rows = query_all(
         c,
         "SELECT p.id, p.name, p.retention,
                 CASE WHEN a.kind = 'organization' THEN a.retention END
@@ -102,12 +102,9 @@ pub(crate) async fn retained(
                 OR (a.kind = 'organization' AND a.retention IS NOT NULL))
          ORDER BY p.id LIMIT $2",
         &[&after, &limit_plus_one(page.limit)],
+        |row| read::<RetainedPackageRow>(row, operation),
         operation,
     )
     .await?;
-    let rows = rows
-        .iter()
-        .map(|row| read::<RetainedPackageRow>(row, operation))
-        .collect::<Result<Vec<_>, Error>>()?;
     retained_page(rows, page.limit)
 }

@@ -24,6 +24,21 @@ pub(crate) async fn query(
     c.query(&statement, params).await.during(operation)
 }
 
+/// Every row of a query, as `row` reads it.
+pub(crate) async fn query_all<T>(
+    c: &impl GenericClient,
+    sql: &str,
+    params: Params<'_>,
+    row: impl FnMut(&Row) -> Result<T, Error>,
+    operation: &'static str,
+) -> Result<Vec<T>, Error> {
+    query(c, sql, params, operation)
+        .await?
+        .iter()
+        .map(row)
+        .collect()
+}
+
 /// Every row of a query, as the tuple of its columns.
 pub(crate) async fn query_columns<T: FromRow>(
     c: &impl GenericClient,
@@ -31,21 +46,22 @@ pub(crate) async fn query_columns<T: FromRow>(
     params: Params<'_>,
     operation: &'static str,
 ) -> Result<Vec<T>, Error> {
-    query(c, sql, params, operation)
-        .await?
-        .iter()
-        .map(|row| columns(row, operation))
-        .collect()
+    query_all(c, sql, params, |row| columns(row, operation), operation).await
 }
 
-/// The first row of a query, or `None` without one.
-pub(crate) async fn query_opt(
+/// The first row of a query as `row` reads it, or `None` without one.
+pub(crate) async fn query_optional<T>(
     c: &impl GenericClient,
     sql: &str,
     params: Params<'_>,
+    row: impl FnOnce(&Row) -> Result<T, Error>,
     operation: &'static str,
-) -> Result<Option<Row>, Error> {
-    Ok(query(c, sql, params, operation).await?.into_iter().next())
+) -> Result<Option<T>, Error> {
+    query(c, sql, params, operation)
+        .await?
+        .first()
+        .map(row)
+        .transpose()
 }
 
 /// The one row a query must return (an `INSERT ... RETURNING`, say).
@@ -66,10 +82,7 @@ pub(crate) async fn query_value<T: FromSqlOwned>(
     params: Params<'_>,
     operation: &'static str,
 ) -> Result<Option<T>, Error> {
-    query_opt(c, sql, params, operation)
-        .await?
-        .map(|row| column(&row, 0, operation))
-        .transpose()
+    query_optional(c, sql, params, |row| column(row, 0, operation), operation).await
 }
 
 /// Runs an `INSERT ... RETURNING id`; the new row's id.

@@ -11,49 +11,46 @@ use crate::postgres::accounts;
 use crate::postgres::convert::{time_to_sql, unique};
 use crate::postgres::notify::{notify, Change};
 use crate::postgres::statement::{
-    execute, execute_one, exists, insert_returning_id, query, query_opt, read,
+    execute, execute_one, exists, insert_returning_id, query_all, query_optional, read,
 };
 use crate::stored::{token_hash_taken, NewToken, TokenRow, TokenUse};
 use crate::token::{TokenRecord, WorkflowToken};
-
-const SELECT_TOKEN: &str = "SELECT t.id, t.kind, t.hash, a.login, t.scopes, t.repository,
-        t.workflow_permission, t.note, t.created_at, t.expires_at, t.revoked_at, t.last_used_at
-    FROM tokens t LEFT JOIN accounts a ON a.id = t.owner_id";
 
 fn token_from_row(row: &Row) -> Result<TokenRecord, Error> {
     read::<TokenRow>(row, "reading a token")?.into_record()
 }
 
-/// The token `SELECT_TOKEN` followed by `condition` finds, if any.
+/// The token [`TokenRow::SELECT`] followed by `condition` finds, if any.
 async fn find_one(
     c: &impl GenericClient,
     condition: &str,
     params: &[&(dyn ToSql + Sync)],
 ) -> Result<Option<TokenRecord>, Error> {
-    query_opt(
+    query_optional(
         c,
-        &format!("{SELECT_TOKEN} {condition}"),
+        &format!("{} {condition}", TokenRow::SELECT),
         params,
+        token_from_row,
         "looking up a token",
     )
-    .await?
-    .as_ref()
-    .map(token_from_row)
-    .transpose()
+    .await
 }
 
-/// The tokens `SELECT_TOKEN` followed by `condition` finds.
+/// The tokens [`TokenRow::SELECT`] followed by `condition` finds.
 async fn find_all(
     c: &impl GenericClient,
     condition: &str,
     params: &[&(dyn ToSql + Sync)],
     operation: &'static str,
 ) -> Result<Vec<TokenRecord>, Error> {
-    query(c, &format!("{SELECT_TOKEN} {condition}"), params, operation)
-        .await?
-        .iter()
-        .map(token_from_row)
-        .collect()
+    query_all(
+        c,
+        &format!("{} {condition}", TokenRow::SELECT),
+        params,
+        token_from_row,
+        operation,
+    )
+    .await
 }
 
 /// The token with this hash.

@@ -20,7 +20,7 @@ use crate::postgres::convert::{
 use crate::postgres::notify::{notify, Change};
 use crate::postgres::packages::{self, set_deleted, SoftDeleted};
 use crate::postgres::statement::{
-    column, columns, execute, insert_returning_id, query, query_opt, query_value,
+    column, columns, execute, insert_returning_id, query, query_optional, query_value,
 };
 use crate::stored::{
     ensure_version_restorable, limit_plus_one, page_of, version_cursor, versions_before,
@@ -60,16 +60,14 @@ async fn find(
     value: &(dyn ToSql + Sync),
     operation: &'static str,
 ) -> Result<Option<VersionRecord>, Error> {
-    query_opt(
+    query_optional(
         c,
         &format!("SELECT {VERSION_COLUMNS} FROM versions v WHERE v.package_id = $1 AND {key} = $2"),
         &[&package_id, value],
+        version_from_row,
         operation,
     )
-    .await?
-    .as_ref()
-    .map(version_from_row)
-    .transpose()
+    .await
 }
 
 /// The version `id` of package `package_id`.
@@ -151,15 +149,14 @@ pub(crate) async fn record(
         .into_iter()
         .collect();
     let operation = "recording a version";
-    let existing = query_opt(
+    let existing = query_optional(
         c,
         "SELECT id, deleted_at FROM versions WHERE package_id = $1 AND digest = $2",
         &[&package_id, &version.digest.as_str()],
+        |row| columns::<(i64, Option<i64>)>(row, "looking up a version"),
         "looking up a version",
     )
-    .await?
-    .map(|row| columns::<(i64, Option<i64>)>(&row, "looking up a version"))
-    .transpose()?;
+    .await?;
     let (id, newly_live) = match existing {
         None => {
             let id = insert_returning_id(
@@ -258,7 +255,7 @@ pub(crate) async fn by_tag(
     name: &RepositoryName,
     tag: &Tag,
 ) -> Result<Option<VersionRecord>, Error> {
-    query_opt(
+    query_optional(
         c,
         &format!(
             "SELECT {VERSION_COLUMNS}
@@ -268,12 +265,10 @@ pub(crate) async fn by_tag(
              WHERE p.name = $1 AND p.deleted_at IS NULL AND vt.tag = $2 AND v.deleted_at IS NULL"
         ),
         &[&name.as_str(), &tag.as_str()],
+        version_from_row,
         "looking up a tag",
     )
-    .await?
-    .as_ref()
-    .map(version_from_row)
-    .transpose()
+    .await
 }
 
 /// A page of the live package's versions, newest first; the cursor is the

@@ -14,16 +14,13 @@ use crate::sqlite::statement::{
     columns, execute, execute_one, insert_returning_id, query_all, query_optional, query_parsed,
     query_parsed_pairs, read,
 };
-use crate::stored::{limit_plus_one, page_of, AccountRow};
-
-const SELECT_ACCOUNT: &str =
-    "SELECT id, login, kind, members_can_create_packages, created_at FROM accounts";
+use crate::stored::{limit_plus_one, page_of, AccountRow, NewAccount};
 
 /// The account with `login`.
 pub(crate) fn get(conn: &Connection, login: &str) -> Result<Option<Account>, Error> {
     query_optional(
         conn,
-        &format!("{SELECT_ACCOUNT} WHERE login = ?1"),
+        &format!("{} WHERE login = ?1", AccountRow::SELECT),
         [login],
         read::<AccountRow>,
         "looking up an account",
@@ -57,19 +54,19 @@ pub(crate) fn create(
     kind: OwnerKind,
     now: Timestamp,
 ) -> Result<Account, Error> {
-    let now_sql = time_to_sql(now)?;
+    let new = NewAccount::new(login, kind, now)?;
     if get(conn, login.as_str())?.is_some() {
         return Err(Error::already_exists("account", login));
     }
-    let (kind_text, members_can_create) = match kind {
-        OwnerKind::User => ("user", true),
-        OwnerKind::Organization(policy) => ("organization", policy.members_can_create_packages),
-    };
     let id = insert_returning_id(
         conn,
-        "INSERT INTO accounts (login, kind, members_can_create_packages, created_at)
-         VALUES (?1, ?2, ?3, ?4) RETURNING id",
-        params![login.as_str(), kind_text, members_can_create, now_sql],
+        NewAccount::INSERT,
+        params![
+            new.login,
+            new.kind,
+            new.members_can_create_packages,
+            new.created_at
+        ],
         "creating an account",
     )?;
     Ok(Account {
@@ -104,7 +101,10 @@ pub(crate) fn list(conn: &Connection, page: &PageRequest) -> Result<Page<Account
     let after = page.after.as_ref().map_or("", Cursor::as_str);
     let rows = query_all(
         conn,
-        &format!("{SELECT_ACCOUNT} WHERE login > ?1 ORDER BY login LIMIT ?2"),
+        &format!(
+            "{} WHERE login > ?1 ORDER BY login LIMIT ?2",
+            AccountRow::SELECT
+        ),
         params![after, limit_plus_one(page.limit)],
         read::<AccountRow>,
         "listing accounts",

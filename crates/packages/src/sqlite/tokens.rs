@@ -13,11 +13,7 @@ use crate::sqlite::statement::{
 use crate::stored::{token_hash_taken, NewToken, TokenRow, TokenUse};
 use crate::token::{TokenRecord, WorkflowToken};
 
-const SELECT_TOKEN: &str = "SELECT t.id, t.kind, t.hash, a.login, t.scopes, t.repository,
-        t.workflow_permission, t.note, t.created_at, t.expires_at, t.revoked_at, t.last_used_at
-    FROM tokens t LEFT JOIN accounts a ON a.id = t.owner_id";
-
-/// The token `SELECT_TOKEN` followed by `condition` finds, if any.
+/// The token [`TokenRow::SELECT`] followed by `condition` finds, if any.
 fn find_one(
     conn: &Connection,
     condition: &str,
@@ -25,7 +21,7 @@ fn find_one(
 ) -> Result<Option<TokenRecord>, Error> {
     query_optional(
         conn,
-        &format!("{SELECT_TOKEN} {condition}"),
+        &format!("{} {condition}", TokenRow::SELECT),
         params,
         read::<TokenRow>,
         "looking up a token",
@@ -34,7 +30,7 @@ fn find_one(
     .transpose()
 }
 
-/// The tokens `SELECT_TOKEN` followed by `condition` finds.
+/// The tokens [`TokenRow::SELECT`] followed by `condition` finds.
 fn find_all(
     conn: &Connection,
     condition: &str,
@@ -43,7 +39,7 @@ fn find_all(
 ) -> Result<Vec<TokenRecord>, Error> {
     query_all(
         conn,
-        &format!("{SELECT_TOKEN} {condition}"),
+        &format!("{} {condition}", TokenRow::SELECT),
         params,
         read::<TokenRow>,
         operation,

@@ -3,11 +3,11 @@
 //! with `sqlite::statement::read`, PostgreSQL with
 //! `postgres::statement::read`), and the conversions here do the rest, so
 //! that a value the store could not have written is refused alike by both.
-//! And the one row both write alike, [`NewToken`].
+//! And the rows both write alike, [`NewAccount`] and [`NewToken`].
 
 use wharf_annotations::PackageMetadata;
 use wharf_auth::{
-    CodeRepository, Grant, OrganizationPolicy, OwnerKind, Package, RepositoryAccess,
+    CodeRepository, Grant, Login, OrganizationPolicy, OwnerKind, Package, RepositoryAccess,
     RepositoryRole, StoredToken, Timestamp, TokenHash, TokenScopes,
 };
 
@@ -57,8 +57,7 @@ macro_rules! row_struct {
 pub(crate) use row_struct;
 
 row_struct! {
-    /// An account, as `SELECT id, login, kind, members_can_create_packages,
-    /// created_at FROM accounts` reads it.
+    /// An account, as [`AccountRow::SELECT`] reads it.
     pub(crate) struct AccountRow {
         id: i64,
         login: String,
@@ -69,6 +68,10 @@ row_struct! {
 }
 
 impl AccountRow {
+    /// The query of every account, to be followed by a condition.
+    pub(crate) const SELECT: &'static str =
+        "SELECT id, login, kind, members_can_create_packages, created_at FROM accounts";
+
     /// The account.
     pub(crate) fn into_account(self) -> Result<Account, Error> {
         let kind = match self.kind.as_str() {
@@ -87,11 +90,41 @@ impl AccountRow {
     }
 }
 
+/// An account to store, as the values of [`NewAccount::INSERT`]'s
+/// parameters in order (what [`AccountRow::into_account`] reads back).
+pub(crate) struct NewAccount<'a> {
+    pub(crate) login: &'a str,
+    pub(crate) kind: &'static str,
+    pub(crate) members_can_create_packages: bool,
+    pub(crate) created_at: i64,
+}
+
+impl<'a> NewAccount<'a> {
+    /// The statement that stores an account, its parameters written with
+    /// `$` (PostgreSQL's form, which SQLite reads too) and the new id
+    /// returned.
+    pub(crate) const INSERT: &'static str =
+        "INSERT INTO accounts (login, kind, members_can_create_packages, created_at)
+         VALUES ($1, $2, $3, $4) RETURNING id";
+
+    /// The account `login` of `kind`, created at `now`.
+    pub(crate) fn new(login: &'a Login, kind: OwnerKind, now: Timestamp) -> Result<Self, Error> {
+        let (kind, members_can_create_packages) = match kind {
+            OwnerKind::User => ("user", true),
+            OwnerKind::Organization(policy) => ("organization", policy.members_can_create_packages),
+        };
+        Ok(NewAccount {
+            login: login.as_str(),
+            kind,
+            members_can_create_packages,
+            created_at: time_to_sql(now)?,
+        })
+    }
+}
+
 row_struct! {
     /// A token with its owner's login (personal access tokens), as
-    /// `SELECT t.id, t.kind, t.hash, a.login, t.scopes, t.repository,
-    /// t.workflow_permission, t.note, t.created_at, t.expires_at,
-    /// t.revoked_at, t.last_used_at` reads it.
+    /// [`TokenRow::SELECT`] reads it.
     pub(crate) struct TokenRow {
         id: i64,
         kind: String,
@@ -109,6 +142,13 @@ row_struct! {
 }
 
 impl TokenRow {
+    /// The query of every token, with its owner's login, to be followed by
+    /// a condition on `tokens t`.
+    pub(crate) const SELECT: &'static str =
+        "SELECT t.id, t.kind, t.hash, a.login, t.scopes, t.repository,
+        t.workflow_permission, t.note, t.created_at, t.expires_at, t.revoked_at, t.last_used_at
+    FROM tokens t LEFT JOIN accounts a ON a.id = t.owner_id";
+
     /// The token.
     pub(crate) fn into_record(self) -> Result<TokenRecord, Error> {
         let hash = <[u8; 32]>::try_from(self.hash.as_slice())
