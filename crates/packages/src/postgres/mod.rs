@@ -20,11 +20,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use wharf_auth::Timestamp;
 
 use crate::error::Error;
-use crate::id::TokenId;
-use crate::store::LAST_USED_GRANULARITY;
+use crate::stored::RecentTokenUses;
 
 pub use notify::CHANNEL as NOTIFY_CHANNEL;
 pub use schema::MIGRATION_LOCK;
@@ -209,14 +207,9 @@ impl PgOptions {
 pub struct PgPackageStore {
     pool: Pool,
     options: Arc<PgOptions>,
-    /// The last `last_used_at` each token was given by this process, so
-    /// most uses are not written (an optimisation only: a forgotten one
-    /// costs a write that changes nothing).
-    token_uses: moka::sync::Cache<TokenId, Timestamp>,
+    /// The last `last_used_at` each token was given by this process.
+    token_uses: RecentTokenUses,
 }
-
-/// The most tokens whose last use is remembered.
-const TOKEN_USES_CAPACITY: u64 = 100_000;
 
 impl std::fmt::Debug for PgPackageStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -256,10 +249,7 @@ impl PgPackageStore {
         PgPackageStore {
             pool,
             options: Arc::new(options),
-            token_uses: moka::sync::Cache::builder()
-                .max_capacity(TOKEN_USES_CAPACITY)
-                .time_to_live(LAST_USED_GRANULARITY)
-                .build(),
+            token_uses: RecentTokenUses::new(),
         }
     }
 

@@ -24,7 +24,6 @@ use crate::postgres::{
 };
 use crate::retention::{RetainedPackage, RetentionPolicy};
 use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore};
-use crate::stored::TokenUse;
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -108,18 +107,16 @@ pg_methods! {
 pg_methods! {
     impl TokenStore {
         async fn record_token_use(&self, id: TokenId, now: Timestamp) -> Result<(), Error> {
-            if TokenUse::recorded_recently(self.token_uses.get(&id), now) {
-                return Ok(());
-            }
-            let used = TokenUse::at(now)?;
             // One conditional UPDATE, outside an explicit transaction: a
             // concurrent revocation waits for its row lock or it for the
             // revocation's, and neither loses the other's column.
-            run!(self, read, "running record_token_use", |c| {
-                tokens::record_use(c, id, used)
-            })?;
-            self.token_uses.insert(id, now);
-            Ok(())
+            self.token_uses
+                .record(id, now, |used| async move {
+                    run!(self, read, "running record_token_use", |c| {
+                        tokens::record_use(c, id, used)
+                    })
+                })
+                .await
         }
     }
     write fn insert_personal_token(token: &StoredToken, now: Timestamp) -> TokenRecord

@@ -6,22 +6,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use rusqlite::{Connection, TransactionBehavior};
-use wharf_auth::Timestamp;
 
 use crate::error::Error;
-use crate::id::TokenId;
 use crate::sqlite::convert::Context;
 use crate::sqlite::{SqliteOptions, SqlitePackageStore};
+use crate::stored::RecentTokenUses;
 
 pub(super) struct Inner {
     pub(super) path: Option<PathBuf>,
     pub(super) writer: Mutex<Connection>,
     pub(super) readers: Vec<Mutex<Connection>>,
     pub(super) next_reader: AtomicUsize,
-    /// The last `last_used_at` each token was given by this process, so
-    /// most uses are not written: bounded, least useful entries evicted
-    /// first, each forgotten after the granularity it saves writes for.
-    pub(super) token_uses: moka::sync::Cache<TokenId, Timestamp>,
+    /// The last `last_used_at` each token was given by this process.
+    pub(super) token_uses: RecentTokenUses,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

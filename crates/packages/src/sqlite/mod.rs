@@ -22,7 +22,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::error::Error;
-use crate::store::LAST_USED_GRANULARITY;
+use crate::stored::RecentTokenUses;
 
 use connections::{configure, Inner};
 use convert::Context;
@@ -97,10 +97,6 @@ pub struct SqlitePackageStore {
     inner: Arc<Inner>,
     restore_window: Duration,
 }
-
-/// The most tokens whose last use is remembered (an optimisation only: a
-/// forgotten one costs a write).
-const TOKEN_USES_CAPACITY: u64 = 100_000;
 
 impl std::fmt::Debug for SqlitePackageStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -194,10 +190,7 @@ impl SqlitePackageStore {
                 writer: Mutex::new(writer),
                 readers,
                 next_reader: AtomicUsize::new(0),
-                token_uses: moka::sync::Cache::builder()
-                    .max_capacity(TOKEN_USES_CAPACITY)
-                    .time_to_live(LAST_USED_GRANULARITY)
-                    .build(),
+                token_uses: RecentTokenUses::new(),
             }),
             restore_window: crate::RESTORE_WINDOW,
         }

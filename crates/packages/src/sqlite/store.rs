@@ -21,7 +21,6 @@ use crate::sqlite::{
     accounts, packages, purge, repositories, retention, tokens, versions, SqlitePackageStore,
 };
 use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore};
-use crate::stored::TokenUse;
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -117,14 +116,12 @@ sqlite_methods! {
 sqlite_methods! {
     impl TokenStore {
         async fn record_token_use(&self, id: TokenId, now: Timestamp) -> Result<(), Error> {
-            if TokenUse::recorded_recently(self.inner.token_uses.get(&id), now) {
-                return Ok(());
-            }
-            let used = TokenUse::at(now)?;
-            self.write(move |conn| tokens::record_use(conn, id, used))
-                .await?;
-            self.inner.token_uses.insert(id, now);
-            Ok(())
+            self.inner
+                .token_uses
+                .record(id, now, |used| {
+                    self.write(move |conn| tokens::record_use(conn, id, used))
+                })
+                .await
         }
     }
     write fn insert_personal_token(token: &StoredToken, now: Timestamp) -> TokenRecord

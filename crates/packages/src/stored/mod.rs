@@ -23,8 +23,8 @@ mod rows;
 
 pub(crate) use rows::{
     repository_access, retention_from_sql, retention_to_sql, token_hash_taken, AccountRow,
-    ExpiredVersionRow, FromColumns, NewAccount, NewToken, PackageRow, RetainedPackageRow, TokenRow,
-    TokenUse,
+    ExpiredVersionRow, FromColumns, NewAccount, NewToken, PackageRow, RecentTokenUses,
+    RetainedPackageRow, TokenRow, TokenUse,
 };
 // Only the SQLite store declares rows of its own (a version's columns).
 #[cfg(feature = "sqlite")]

@@ -319,10 +319,53 @@ impl TokenUse {
 
     /// Whether a use at `now` need not be written, as this process wrote
     /// one at `recorded` less than [`LAST_USED_GRANULARITY`] before.
-    pub(crate) fn recorded_recently(recorded: Option<Timestamp>, now: Timestamp) -> bool {
+    fn recorded_recently(recorded: Option<Timestamp>, now: Timestamp) -> bool {
         recorded.is_some_and(|recorded| {
             recorded <= now && now < recorded.saturating_add(LAST_USED_GRANULARITY)
         })
+    }
+}
+
+/// The uses of tokens a store wrote recently, each remembered for
+/// [`LAST_USED_GRANULARITY`], so that most uses are not written again (an
+/// optimisation only: a forgotten one costs a write that changes nothing).
+/// Clones share what they remember.
+#[derive(Clone)]
+pub(crate) struct RecentTokenUses {
+    recorded: moka::sync::Cache<TokenId, Timestamp>,
+}
+
+impl RecentTokenUses {
+    /// The most tokens whose last use is remembered.
+    const CAPACITY: u64 = 100_000;
+
+    /// None remembered yet.
+    pub(crate) fn new() -> RecentTokenUses {
+        RecentTokenUses {
+            recorded: moka::sync::Cache::builder()
+                .max_capacity(Self::CAPACITY)
+                .time_to_live(LAST_USED_GRANULARITY)
+                .build(),
+        }
+    }
+
+    /// Records the use of token `id` at `now` with `write`, unless a use
+    /// written recently makes it needless; a written use is remembered.
+    pub(crate) async fn record<F>(
+        &self,
+        id: TokenId,
+        now: Timestamp,
+        write: impl FnOnce(TokenUse) -> F,
+    ) -> Result<(), Error>
+    where
+        F: std::future::Future<Output = Result<(), Error>>,
+    {
+        if TokenUse::recorded_recently(self.recorded.get(&id), now) {
+            return Ok(());
+        }
+        write(TokenUse::at(now)?).await?;
+        self.recorded.insert(id, now);
+        Ok(())
     }
 }
 
