@@ -34,6 +34,13 @@ pub(crate) async fn get(c: &impl GenericClient, login: &str) -> Result<Option<Ac
     .await
 }
 
+/// The account with `login`; [`Error::NotFound`] when there is none.
+pub(crate) async fn require(c: &impl GenericClient, login: &str) -> Result<Account, Error> {
+    get(c, login)
+        .await?
+        .ok_or_else(|| Error::not_found("account", login))
+}
+
 /// The id of the user `login`; [`Error::NotFound`] when there is no such
 /// user.
 pub(crate) async fn require_user(

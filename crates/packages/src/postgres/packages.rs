@@ -145,11 +145,8 @@ async fn owner_of(
     c: &impl GenericClient,
     name: &RepositoryName,
 ) -> Result<(AccountId, OwnerKind), Error> {
-    let namespace = name.namespace();
-    accounts::get(c, namespace)
-        .await?
-        .map(|account| (account.id, account.kind))
-        .ok_or_else(|| Error::not_found("account", namespace))
+    let account = accounts::require(c, name.namespace()).await?;
+    Ok((account.id, account.kind))
 }
 
 /// Checks that a grantee exists where it must: a user is a user, a team is
@@ -263,10 +260,7 @@ pub(crate) async fn list(
     query_: PackageQuery,
     page: &PageRequest,
 ) -> Result<Page<PackageRecord>, Error> {
-    let owner_id = accounts::get(c, owner.as_str())
-        .await?
-        .map(|account| account.id)
-        .ok_or_else(|| Error::not_found("account", owner))?;
+    let owner_id = accounts::require(c, owner.as_str()).await?.id;
     if page.limit == 0 {
         return Ok(Page::last(Vec::new()));
     }

@@ -29,6 +29,11 @@ pub(crate) fn get(conn: &Connection, login: &str) -> Result<Option<Account>, Err
     .transpose()
 }
 
+/// The account with `login`; [`Error::NotFound`] when there is none.
+pub(crate) fn require(conn: &Connection, login: &str) -> Result<Account, Error> {
+    get(conn, login)?.ok_or_else(|| Error::not_found("account", login))
+}
+
 /// The id of the user `login`; [`Error::NotFound`] when there is no such
 /// user.
 pub(crate) fn require_user(conn: &Connection, login: &Login) -> Result<AccountId, Error> {

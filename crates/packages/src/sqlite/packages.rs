@@ -119,10 +119,8 @@ pub(crate) fn require_live_id(conn: &Connection, name: &RepositoryName) -> Resul
 
 /// The account owning the namespace of `name`.
 fn owner_of(conn: &Connection, name: &RepositoryName) -> Result<(AccountId, OwnerKind), Error> {
-    let namespace = name.namespace();
-    accounts::get(conn, namespace)?
-        .map(|account| (account.id, account.kind))
-        .ok_or_else(|| Error::not_found("account", namespace))
+    let account = accounts::require(conn, name.namespace())?;
+    Ok((account.id, account.kind))
 }
 
 /// Checks that a grantee exists where it must: a user is a user, a team is
@@ -220,9 +218,7 @@ pub(crate) fn list(
     query: PackageQuery,
     page: &PageRequest,
 ) -> Result<Page<PackageRecord>, Error> {
-    let owner_id = accounts::get(conn, owner.as_str())?
-        .map(|account| account.id)
-        .ok_or_else(|| Error::not_found("account", owner))?;
+    let owner_id = accounts::require(conn, owner.as_str())?.id;
     if page.limit == 0 {
         return Ok(Page::last(Vec::new()));
     }

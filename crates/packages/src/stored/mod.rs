@@ -148,16 +148,21 @@ pub(crate) fn package_cursor(last: &PackageRecord) -> Cursor {
     Cursor::new(format!("{} {}", last.package.name, last.id))
 }
 
-/// Where a page of versions (newest first) starts: before the version id
-/// of its cursor, or with the newest.
-pub(crate) fn versions_before(page: &PageRequest) -> Result<i64, Error> {
+/// The row id a page's cursor names, or `first` for the first page.
+fn id_of_cursor(page: &PageRequest, first: i64) -> Result<i64, Error> {
     match &page.after {
-        None => Ok(i64::MAX),
+        None => Ok(first),
         Some(cursor) => cursor
             .as_str()
             .parse::<i64>()
             .map_err(|_| Error::invalid_cursor(cursor)),
     }
+}
+
+/// Where a page of versions (newest first) starts: before the version id
+/// of its cursor, or with the newest.
+pub(crate) fn versions_before(page: &PageRequest) -> Result<i64, Error> {
+    id_of_cursor(page, i64::MAX)
 }
 
 /// The cursor of the page of versions after `last`.
@@ -170,13 +175,7 @@ pub(crate) fn version_cursor(last: &VersionRecord) -> Cursor {
 /// Where a page of retained packages starts: after the package id of its
 /// cursor.
 pub(crate) fn retained_after(page: &PageRequest) -> Result<i64, Error> {
-    match &page.after {
-        None => Ok(i64::MIN),
-        Some(cursor) => cursor
-            .as_str()
-            .parse::<i64>()
-            .map_err(|_| Error::invalid_cursor(cursor)),
-    }
+    id_of_cursor(page, i64::MIN)
 }
 
 /// The page of retained packages of `rows`.

@@ -178,6 +178,21 @@ async fn reopen_cached(inner: &impl Fixture) -> Option<Arc<dyn PackageStore>> {
     )))
 }
 
+/// The store of `inner` with a restore `window`, behind a cache like
+/// [`long_lived_cache`]: what a cached fixture's
+/// [`with_restore_window`](Fixture::with_restore_window) gives.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+async fn cached_with_restore_window(
+    inner: &impl Fixture,
+    window: Duration,
+) -> Option<Arc<dyn PackageStore>> {
+    let inner = inner.with_restore_window(window).await?;
+    Some(Arc::new(crate::CachedStore::from_arc(
+        inner,
+        long_lived_cache(),
+    )))
+}
+
 /// One conformance case.
 #[derive(Debug, Clone, Copy)]
 pub struct Case {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::{long_lived_cache, reopen_cached, Fixture};
+use super::{cached_with_restore_window, long_lived_cache, reopen_cached, Fixture};
 use crate::{CachedStore, PackageStore, PgOptions, PgPackageStore};
 
 /// A [`PgPackageStore`] over the empty database at a URL (one database per
@@ -125,7 +125,6 @@ impl Fixture for CachedPgFixture {
     }
 
     async fn with_restore_window(&self, window: Duration) -> Option<Arc<dyn PackageStore>> {
-        let inner = self.database.with_restore_window(window).await?;
-        Some(Arc::new(CachedStore::from_arc(inner, long_lived_cache())))
+        cached_with_restore_window(&self.database, window).await
     }
 }

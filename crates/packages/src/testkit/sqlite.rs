@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 
-use super::{long_lived_cache, reopen_cached, Fixture};
+use super::{cached_with_restore_window, long_lived_cache, reopen_cached, Fixture};
 use crate::{CachedStore, PackageStore, SqliteOptions, SqlitePackageStore};
 
 /// A [`SqlitePackageStore::in_memory`] fixture.
@@ -136,8 +136,7 @@ impl Fixture for CachedSqliteFixture {
     }
 
     async fn with_restore_window(&self, window: Duration) -> Option<Arc<dyn PackageStore>> {
-        let inner = self.file.with_restore_window(window).await?;
-        Some(Arc::new(CachedStore::from_arc(inner, long_lived_cache())))
+        cached_with_restore_window(&self.file, window).await
     }
 }
 
