@@ -11,9 +11,7 @@ use wharf_reference::RepositoryName;
 
 use crate::error::Error;
 use crate::id::{AccountId, PackageId};
-use crate::package::{
-    ensure_restorable_within, PackageChanges, PackageQuery, PackageRecord, RecordState,
-};
+use crate::package::{PackageChanges, PackageQuery, PackageRecord, RecordState};
 use crate::page::{Page, PageRequest};
 use crate::postgres::accounts;
 use crate::postgres::convert::{parse, time_to_sql, to_json, unique};
@@ -22,7 +20,9 @@ use crate::postgres::statement::{
     column, execute, execute_one, insert_returning_id, query, query_optional, query_value, read,
 };
 pub(crate) use crate::stored::SoftDeleted;
-use crate::stored::{limit_plus_one, package_cursor, packages_after, page_of, PackageRow};
+use crate::stored::{
+    ensure_package_restorable, limit_plus_one, package_cursor, packages_after, page_of, PackageRow,
+};
 
 /// A package with its owner's login and its grants (two arrays in grantee
 /// order), in one statement: one round trip, one snapshot.
@@ -431,16 +431,8 @@ pub(crate) async fn restore(
     let deleted = get_latest_deleted(c, name)
         .await?
         .ok_or_else(|| Error::not_found("deleted package", name))?;
-    let deleted_at = deleted
-        .deleted_at
-        .ok_or_else(|| Error::corrupt("package", "a deleted package without deletion time"))?;
-    if live_id(c, name).await?.is_some() {
-        return Err(Error::conflict(format!(
-            "a new package named {name} was published after the old one was deleted; \
-             delete or rename the new package to restore the old one"
-        )));
-    }
-    ensure_restorable_within("package", name, deleted_at, now, window)?;
+    let name_taken = live_id(c, name).await?.is_some();
+    ensure_package_restorable(name, &deleted, name_taken, now, window)?;
     let id = deleted.id.get();
     set_deleted(c, SoftDeleted::Packages, id, false, now).await?;
     notify(c, Change::Package(name.as_str())).await?;

@@ -9,9 +9,7 @@ use wharf_reference::RepositoryName;
 
 use crate::error::Error;
 use crate::id::{AccountId, PackageId};
-use crate::package::{
-    ensure_restorable_within, PackageChanges, PackageQuery, PackageRecord, RecordState,
-};
+use crate::package::{PackageChanges, PackageQuery, PackageRecord, RecordState};
 use crate::page::{Page, PageRequest};
 use crate::sqlite::accounts;
 use crate::sqlite::convert::{time_to_sql, to_json};
@@ -20,7 +18,8 @@ use crate::sqlite::statement::{
     set_deleted,
 };
 use crate::stored::{
-    limit_plus_one, package_cursor, packages_after, page_of, PackageRow, SoftDeleted,
+    ensure_package_restorable, limit_plus_one, package_cursor, packages_after, page_of, PackageRow,
+    SoftDeleted,
 };
 
 const SELECT_PACKAGE: &str = "SELECT p.id, p.name, p.visibility, p.linked_repository,
@@ -352,16 +351,8 @@ pub(crate) fn restore(
 ) -> Result<PackageRecord, Error> {
     let deleted =
         get_latest_deleted(conn, name)?.ok_or_else(|| Error::not_found("deleted package", name))?;
-    let deleted_at = deleted
-        .deleted_at
-        .ok_or_else(|| Error::corrupt("package", "a deleted package without deletion time"))?;
-    if live_id(conn, name)?.is_some() {
-        return Err(Error::conflict(format!(
-            "a new package named {name} was published after the old one was deleted; \
-             delete or rename the new package to restore the old one"
-        )));
-    }
-    ensure_restorable_within("package", name, deleted_at, now, window)?;
+    let name_taken = live_id(conn, name)?.is_some();
+    ensure_package_restorable(name, &deleted, name_taken, now, window)?;
     let id = deleted.id.get();
     set_deleted(conn, SoftDeleted::Packages, id, false, time_to_sql(now)?)?;
     require_by_id(conn, id)

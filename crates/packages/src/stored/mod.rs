@@ -210,6 +210,28 @@ pub(crate) fn purge_cutoff(now: Timestamp, window: Duration) -> Result<Option<i6
         .transpose()
 }
 
+/// Checks that `deleted`, the latest deleted package named `name`, can be
+/// restored at `now`: no package took its name since (`name_taken`), and
+/// it was deleted less than `window` ago.
+pub(crate) fn ensure_package_restorable(
+    name: &RepositoryName,
+    deleted: &PackageRecord,
+    name_taken: bool,
+    now: Timestamp,
+    window: Duration,
+) -> Result<(), Error> {
+    let deleted_at = deleted
+        .deleted_at
+        .ok_or_else(|| Error::corrupt("package", "a deleted package without deletion time"))?;
+    if name_taken {
+        return Err(Error::conflict(format!(
+            "a new package named {name} was published after the old one was deleted; \
+             delete or rename the new package to restore the old one"
+        )));
+    }
+    ensure_restorable_within("package", name, deleted_at, now, window)
+}
+
 /// Checks that `version` of the package `name` can be restored at `now`:
 /// it is deleted, less than `window` ago.
 pub(crate) fn ensure_version_restorable(
