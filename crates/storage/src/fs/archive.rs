@@ -29,8 +29,8 @@ use crate::page::{Page, PageRequest};
 use crate::upload::UploadId;
 
 use super::atomic::{
-    create_dir, create_dirs, create_file, fsync_dir, read_dir_keys, read_dir_names, read_json,
-    write_file,
+    create_dir, create_dirs, create_file, fsync_dir, if_exists, read_dir_keys, read_dir_names,
+    read_json, write_file,
 };
 use super::layout::{digest_path, CONTENT, LINKS, MANIFESTS, TAGS};
 use super::repositories::{read_manifest_file, read_tag_file};
@@ -63,10 +63,8 @@ enum Op {
 /// when `from` does not exist, so a move interrupted midway is finished by
 /// running it again.
 fn move_tree(from: &Path, to: &Path) -> io::Result<()> {
-    let from_meta = match fs::symlink_metadata(from) {
-        Ok(meta) => meta,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(e),
+    let Some(from_meta) = if_exists(fs::symlink_metadata(from))? else {
+        return Ok(());
     };
     let parents = |from: &Path, to: &Path| -> io::Result<()> {
         for dir in [from.parent(), to.parent()].into_iter().flatten() {
@@ -74,17 +72,14 @@ fn move_tree(from: &Path, to: &Path) -> io::Result<()> {
         }
         Ok(())
     };
-    let to_is_dir = match fs::symlink_metadata(to) {
-        Ok(meta) => meta.is_dir(),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            if let Some(parent) = to.parent() {
-                create_dirs(parent)?;
-            }
-            fs::rename(from, to)?;
-            return parents(from, to);
+    let Some(to_meta) = if_exists(fs::symlink_metadata(to))? else {
+        if let Some(parent) = to.parent() {
+            create_dirs(parent)?;
         }
-        Err(e) => return Err(e),
+        fs::rename(from, to)?;
+        return parents(from, to);
     };
+    let to_is_dir = to_meta.is_dir();
     if from_meta.is_dir() && to_is_dir {
         for entry in fs::read_dir(from)? {
             let name = entry?.file_name();
@@ -99,10 +94,8 @@ fn move_tree(from: &Path, to: &Path) -> io::Result<()> {
 
 /// Whether `dir` holds a file anywhere below it.
 fn holds_files(dir: &Path) -> io::Result<bool> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-        Err(e) => return Err(e),
+    let Some(entries) = if_exists(fs::read_dir(dir))? else {
+        return Ok(false);
     };
     for entry in entries {
         let entry = entry?;

@@ -119,47 +119,48 @@ pub(crate) fn write_file(layout: &Layout, target: &Path, contents: &[u8]) -> Res
     })
 }
 
+/// What an operation on a path gave, `None` if it failed because nothing
+/// is there.
+pub(crate) fn if_exists<T>(result: io::Result<T>) -> io::Result<Option<T>> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// [`if_exists`], any other failure reported as `"{verb} {path}"`.
+pub(crate) fn present<T>(result: io::Result<T>, verb: &str, path: &Path) -> Result<Option<T>> {
+    if_exists(result).map_err(|e| Error::io(format!("{verb} {}", path.display()), e))
+}
+
 /// Removes `path` durably. Returns whether it existed.
 pub(crate) fn remove_file(path: &Path) -> Result<bool> {
-    match fs::remove_file(path) {
-        Ok(()) => {
-            if let Some(parent) = path.parent() {
-                fsync_dir(parent)
-                    .map_err(|e| Error::io(format!("sync {}", parent.display()), e))?;
-            }
-            Ok(true)
+    let removed = remove_file_lazily(path)?;
+    if removed {
+        if let Some(parent) = path.parent() {
+            fsync_dir(parent).map_err(|e| Error::io(format!("sync {}", parent.display()), e))?;
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(Error::io(format!("remove {}", path.display()), e)),
     }
+    Ok(removed)
 }
 
 /// Removes a file like [`remove_file`], without making the removal
 /// durable: for garbage collection's removals, which a crash may undo
 /// harmlessly (the next collection removes the file again).
 pub(crate) fn remove_file_lazily(path: &Path) -> Result<bool> {
-    match fs::remove_file(path) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(Error::io(format!("remove {}", path.display()), e)),
-    }
+    Ok(present(fs::remove_file(path), "remove", path)?.is_some())
 }
 
 /// Reads a small file, `None` if it does not exist.
 pub(crate) fn read_optional(path: &Path) -> Result<Option<Vec<u8>>> {
-    match fs::read(path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(format!("read {}", path.display()), e)),
-    }
+    present(fs::read(path), "read", path)
 }
 
 /// The entries of a directory, empty if it does not exist.
 pub(crate) fn read_dir_names(dir: &Path) -> Result<Vec<String>> {
-    let entries = match fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(format!("list {}", dir.display()), e)),
+    let Some(entries) = present(fs::read_dir(dir), "list", dir)? else {
+        return Ok(Vec::new());
     };
     let mut names = Vec::new();
     for entry in entries {

@@ -14,7 +14,9 @@ use crate::page::{Page, PageRequest};
 use crate::range::{BlobContent, ByteRange};
 use crate::{BlobStore, ChunkStream};
 
-use super::atomic::{create_dirs, create_file, fsync_dir, remove_file, remove_file_lazily};
+use super::atomic::{
+    create_dirs, create_file, fsync_dir, present, remove_file, remove_file_lazily,
+};
 use super::pipeline::{End, Target};
 use super::{atomic, pipeline, read, FsStorage, Inner};
 
@@ -77,11 +79,8 @@ impl Inner {
     /// The stored blob's size, or [`Error::BlobNotFound`].
     fn blob_len(&self, digest: Digest) -> Result<u64> {
         let path = self.layout.blob(&digest);
-        match fs::metadata(&path) {
-            Ok(m) => Ok(m.len()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::BlobNotFound(digest)),
-            Err(e) => Err(Error::io(format!("stat {}", path.display()), e)),
-        }
+        let meta = present(fs::metadata(&path), "stat", &path)?;
+        meta.map(|m| m.len()).ok_or(Error::BlobNotFound(digest))
     }
 
     /// Renames a blob file between the live and the condemned places

@@ -29,7 +29,9 @@ use wharf_reference::{Digest, RepositoryName};
 use crate::archive::ArchiveKey;
 use crate::error::{Error, Result};
 
-use super::atomic::{read_dir_keys, read_dir_names, remove_file_lazily, write_file};
+use super::atomic::{
+    if_exists, present, read_dir_keys, read_dir_names, remove_file_lazily, write_file,
+};
 use super::layout::{digest_path, LINKS};
 use super::Inner;
 
@@ -129,11 +131,10 @@ impl Inner {
         let mut found = Vec::new();
         let mut pending = vec![self.layout.repositories()];
         while let Some(dir) = pending.pop() {
-            let entries = match fs::read_dir(&dir) {
-                Ok(entries) => entries,
-                // Removed or moved by an archive since its parent was read.
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(Error::io(format!("list {}", dir.display()), e)),
+            // None if removed or moved by an archive since its parent was
+            // read.
+            let Some(entries) = present(fs::read_dir(&dir), "list", &dir)? else {
+                continue;
             };
             for entry in entries {
                 let entry = entry.map_err(|e| Error::io(format!("list {}", dir.display()), e))?;
@@ -202,10 +203,8 @@ impl<'d> Wanted<'d> {
             } else {
                 for digest in digests {
                     let path = digest_path(links.to_path_buf(), digest);
-                    match fs::symlink_metadata(&path) {
-                        Ok(_) => linked.push(*digest),
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                        Err(e) => return Err(Error::io(format!("stat {}", path.display()), e)),
+                    if present(fs::symlink_metadata(&path), "stat", &path)?.is_some() {
+                        linked.push(*digest);
                     }
                 }
             }
@@ -233,20 +232,13 @@ fn lock_link(path: &Path, mode: Mode) -> io::Result<Option<(File, lock::Held, Me
 /// none. Opened for writing as well, which setting a file's times needs on
 /// some systems.
 fn open_link(path: &Path) -> io::Result<Option<File>> {
-    match OpenOptions::new().read(true).write(true).open(path) {
-        Ok(file) => Ok(Some(file)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(e),
-    }
+    if_exists(OpenOptions::new().read(true).write(true).open(path))
 }
 
 /// Whether `path` still names the file whose metadata `opened` is.
 fn still_at(path: &Path, opened: &Metadata) -> io::Result<bool> {
-    match fs::symlink_metadata(path) {
-        Ok(now) => Ok(same_file(&now, opened)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(e),
-    }
+    let now = if_exists(fs::symlink_metadata(path))?;
+    Ok(now.is_some_and(|now| same_file(&now, opened)))
 }
 
 #[cfg(unix)]

@@ -11,13 +11,12 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs;
-use std::io;
 use std::path::Path;
 use std::str::FromStr;
 
 use wharf_reference::{Digest, RepositoryName};
 
-use super::atomic::{read_dir_names, read_json};
+use super::atomic::{present, read_dir_names, read_json};
 use super::Inner;
 use crate::collect::BlobEntry;
 use crate::error::{Error, Result};
@@ -175,10 +174,8 @@ impl Inner {
     pub(super) fn blob_entries_page(&self, request: &PageRequest) -> Result<Page<BlobEntry>> {
         let entry = |digest: Digest| {
             let path = self.layout.blob(&digest);
-            let meta = match fs::metadata(&path) {
-                Ok(meta) => meta,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(Error::io(format!("stat {}", path.display()), e)),
+            let Some(meta) = present(fs::metadata(&path), "stat", &path)? else {
+                return Ok(None);
             };
             let modified = meta
                 .modified()

@@ -14,6 +14,7 @@ use futures::{stream, StreamExt};
 use crate::error::{Error, Result};
 use crate::range::{self, BlobContent, ByteRange};
 
+use super::atomic::present;
 use super::pool::Pool;
 
 /// The chunk size of a blob stream that has the read-ahead budget to itself.
@@ -36,10 +37,8 @@ pub(crate) fn open(
     path: PathBuf,
     range: Option<&ByteRange>,
 ) -> Result<Option<(File, u64, Range<u64>)>> {
-    let file = match File::open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io(format!("open {}", path.display()), e)),
+    let Some(file) = present(File::open(&path), "open", &path)? else {
+        return Ok(None);
     };
     let size = file
         .metadata()

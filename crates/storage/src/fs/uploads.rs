@@ -16,8 +16,8 @@ use crate::upload::{ensure_supported, UploadId, UploadSession, UploadStatus};
 use crate::{ChunkStream, UploadStore};
 
 use super::atomic::{
-    create_dirs, create_file, fsync_dir, read_dir_keys, read_dir_names, read_json, remove_file,
-    write_file,
+    create_dirs, create_file, fsync_dir, present, read_dir_keys, read_dir_names, read_json,
+    remove_file, write_file,
 };
 use super::pipeline::{End, Target};
 use super::{pipeline, FsStorage, Inner, SessionGuard, SessionMeta, SessionState};
@@ -88,19 +88,13 @@ impl Inner {
 
     pub(super) fn upload_len(&self, id: &UploadId) -> Result<Option<u64>> {
         let path = self.layout.upload_data(id);
-        match fs::metadata(&path) {
-            Ok(m) => Ok(Some(m.len())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(Error::io(format!("stat {}", path.display()), e)),
-        }
+        Ok(present(fs::metadata(&path), "stat", &path)?.map(|m| m.len()))
     }
 
     pub(super) fn remove_upload(&self, id: &UploadId) -> Result<()> {
         let dir = self.layout.upload(id);
-        match fs::remove_dir_all(&dir) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(Error::io(format!("remove {}", dir.display()), e)),
+        if present(fs::remove_dir_all(&dir), "remove", &dir)?.is_none() {
+            return Ok(());
         }
         fsync_dir(&self.layout.uploads()).map_err(|e| Error::io("sync the uploads directory", e))
     }
@@ -179,10 +173,9 @@ impl Inner {
 
     pub(super) fn open_for_append(&self, id: &UploadId) -> Result<Option<(File, u64)>> {
         let path = self.layout.upload_data(id);
-        let mut file = match OpenOptions::new().write(true).open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(format!("open {}", path.display()), e)),
+        let Some(mut file) = present(OpenOptions::new().write(true).open(&path), "open", &path)?
+        else {
+            return Ok(None);
         };
         let len = file
             .seek(SeekFrom::End(0))
