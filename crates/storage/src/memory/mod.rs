@@ -186,16 +186,6 @@ impl MemoryStorage {
             .map_or_else(Page::empty, list)
     }
 
-    /// Reads a manifest of `repository` with `read`, under the lock.
-    fn with_manifest<T>(
-        &self,
-        repository: &RepositoryName,
-        digest: &Digest,
-        read: impl FnOnce(&Manifest) -> T,
-    ) -> Result<T> {
-        self.state().manifest(repository, digest).map(read)
-    }
-
     fn check_size(&self, size: u64) -> Result<()> {
         match self.max_blob_size {
             Some(limit) if size > limit => Err(Error::TooLarge { limit }),
