@@ -157,7 +157,7 @@ impl MemoryStorage {
             .uploads
             .get(id)
             .cloned()
-            .ok_or_else(|| upload_not_found(repository, id))
+            .ok_or_else(|| Error::upload_not_found(repository, id))
     }
 
     /// Locks a session, checking it still exists and belongs to `repository`.
@@ -168,7 +168,7 @@ impl MemoryStorage {
     ) -> Result<futures::lock::OwnedMutexGuard<Session>> {
         let session = self.session(repository, id)?.lock_owned().await;
         if session.ended || &session.repository != repository {
-            return Err(upload_not_found(repository, id));
+            return Err(Error::upload_not_found(repository, id));
         }
         Ok(session)
     }
@@ -191,13 +191,6 @@ impl MemoryStorage {
             Some(limit) if size > limit => Err(Error::TooLarge { limit }),
             _ => Ok(()),
         }
-    }
-}
-
-fn upload_not_found(repository: &RepositoryName, id: &UploadId) -> Error {
-    Error::UploadNotFound {
-        repository: repository.clone(),
-        id: *id,
     }
 }
 

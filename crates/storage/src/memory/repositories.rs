@@ -46,10 +46,7 @@ impl RepositoryStore for MemoryStorage {
         if removed {
             Ok(())
         } else {
-            Err(Error::BlobNotLinked {
-                repository: repository.clone(),
-                digest: digest.clone(),
-            })
+            Err(Error::blob_not_linked(repository, digest))
         }
     }
 
