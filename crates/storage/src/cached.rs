@@ -9,7 +9,7 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 use crate::archive::ArchiveKey;
 use crate::error::Result;
 use crate::forward::forward;
-use crate::manifest::{ManifestInfo, ManifestPut, StoredManifest};
+use crate::manifest::{ManifestPut, StoredManifest};
 use crate::{BlobStore, RepositoryStore, UploadStore};
 
 /// How long [`CachedStorage`] keeps answers, and how much.
@@ -280,19 +280,6 @@ forward! {
                 self.inner.get_manifest(repository, digest)
             })
             .await
-        }
-
-        async fn stat_manifest(
-            &self,
-            repository: &RepositoryName,
-            digest: &Digest,
-        ) -> Result<ManifestInfo> {
-            let manifest = self.get_manifest(repository, digest).await?;
-            Ok(ManifestInfo::new(
-                manifest.digest,
-                manifest.media_type,
-                manifest.bytes.len() as u64,
-            ))
         }
 
         async fn delete_manifest(

@@ -1,6 +1,8 @@
 //! [`Composite`]: blobs and uploads in one store, repository metadata in
 //! another.
 
+use std::future::Future;
+
 use wharf_reference::{Digest, RepositoryName};
 
 use crate::archive::ArchiveKey;
@@ -86,14 +88,8 @@ forward! {
             digest: &Digest,
             body: ChunkStream,
         ) -> Result<u64> {
-            let made = self.link_first(repository, digest).await?;
-            match self.blobs.put_blob(digest, body).await {
-                Ok(size) => Ok(size),
-                Err(e) => {
-                    self.undo_link(made, repository, digest).await;
-                    Err(e)
-                }
-            }
+            self.link_first(repository, digest, || self.blobs.put_blob(digest, body))
+                .await
         }
 
         async fn finish_upload(
@@ -102,14 +98,10 @@ forward! {
             id: &UploadId,
             expected: &Digest,
         ) -> Result<u64> {
-            let made = self.link_first(repository, expected).await?;
-            match self.blobs.finish_upload(repository, id, expected).await {
-                Ok(size) => Ok(size),
-                Err(e) => {
-                    self.undo_link(made, repository, expected).await;
-                    Err(e)
-                }
-            }
+            self.link_first(repository, expected, || {
+                self.blobs.finish_upload(repository, id, expected)
+            })
+            .await
         }
     }
     to blobs
@@ -118,14 +110,9 @@ forward! {
 forward! {
     impl[B: BlobStore + UploadStore, M: RepositoryStore] RepositoryStore for Composite<B, M> {
         async fn link_blob(&self, repository: &RepositoryName, digest: &Digest) -> Result<()> {
-            let made = self.link_first(repository, digest).await?;
-            match self.blobs.claim_blob(digest).await {
-                Ok(_) => Ok(()),
-                Err(e) => {
-                    self.undo_link(made, repository, digest).await;
-                    Err(e)
-                }
-            }
+            self.link_first(repository, digest, || self.blobs.claim_blob(digest))
+                .await?;
+            Ok(())
         }
 
         async fn archive_repository(
@@ -143,23 +130,29 @@ forward! {
 
 impl<B, M: RepositoryStore> Composite<B, M> {
     /// Links `digest` in `repository` in `M`, before anything looks at the
-    /// blob; whether this call made the link (the repository did not link
-    /// the digest before).
-    async fn link_first(&self, repository: &RepositoryName, digest: &Digest) -> Result<bool> {
+    /// blob, then has `B` do its part (`then`) and returns its answer.
+    ///
+    /// If `B` fails, the link this call made (if the repository did not
+    /// link the digest before) is removed again: it must not outlive a
+    /// blob that is not stored. Best effort: `B`'s failure is what the
+    /// client must hear; a link left by a failed removal (the database lost
+    /// meanwhile) serves nothing, since reads find no blob, and garbage
+    /// collection removes it like any link no manifest uses.
+    async fn link_first<T, F>(
+        &self,
+        repository: &RepositoryName,
+        digest: &Digest,
+        then: impl FnOnce() -> F,
+    ) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+    {
         let linked = self.metadata.is_blob_linked(repository, digest).await?;
         self.metadata.link_blob(repository, digest).await?;
-        Ok(!linked)
-    }
-
-    /// Removes the link that [`link_first`](Self::link_first) made, if it
-    /// made one, after `B` failed: the link must not outlive a blob that
-    /// is not stored. Best effort: the caller reports `B`'s failure, which
-    /// is what its client must hear; a link left by a failed removal (the
-    /// database lost meanwhile) serves nothing, since reads find no blob,
-    /// and garbage collection removes it like any link no manifest uses.
-    async fn undo_link(&self, made: bool, repository: &RepositoryName, digest: &Digest) {
-        if made {
+        let answer = then().await;
+        if answer.is_err() && !linked {
             let _ = self.metadata.unlink_blob(repository, digest).await;
         }
+        answer
     }
 }

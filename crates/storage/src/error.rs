@@ -268,6 +268,31 @@ impl Error {
         }
     }
 
+    /// [`Error::DigestMismatch`]: content expected to hash to `expected`
+    /// hashed to `actual`.
+    pub(crate) fn digest_mismatch(expected: &Digest, actual: Digest) -> Self {
+        Error::DigestMismatch {
+            expected: expected.clone(),
+            actual,
+        }
+    }
+
+    /// [`Error::BlobNotLinked`] for `digest` in `repository`.
+    pub(crate) fn blob_not_linked(repository: &RepositoryName, digest: &Digest) -> Self {
+        Error::BlobNotLinked {
+            repository: repository.clone(),
+            digest: digest.clone(),
+        }
+    }
+
+    /// [`Error::UploadNotFound`] for session `id` of `repository`.
+    pub(crate) fn upload_not_found(repository: &RepositoryName, id: &UploadId) -> Self {
+        Error::UploadNotFound {
+            repository: repository.clone(),
+            id: *id,
+        }
+    }
+
     /// [`Error::TagNotFound`] for `tag` in `repository`.
     pub(crate) fn tag_not_found(repository: &RepositoryName, tag: &Tag) -> Self {
         Error::TagNotFound {

@@ -83,12 +83,22 @@ pub trait RepositoryStore: Send + Sync {
         digest: &Digest,
     ) -> Result<StoredManifest>;
 
-    /// A stored manifest's media type and size, without its bytes.
+    /// A stored manifest's media type and size, without its bytes. The
+    /// default reads the manifest with
+    /// [`get_manifest`](RepositoryStore::get_manifest); a backend that can
+    /// tell the size without the bytes answers itself.
     async fn stat_manifest(
         &self,
         repository: &RepositoryName,
         digest: &Digest,
-    ) -> Result<ManifestInfo>;
+    ) -> Result<ManifestInfo> {
+        let manifest = self.get_manifest(repository, digest).await?;
+        Ok(ManifestInfo::new(
+            manifest.digest,
+            manifest.media_type,
+            manifest.bytes.len() as u64,
+        ))
+    }
 
     /// Deletes a manifest, every tag pointing at it and its entry in its
     /// subject's referrers. Returns the tags that were deleted, in order.

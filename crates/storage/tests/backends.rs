@@ -9,9 +9,9 @@ use wharf_storage::prelude::*;
 use wharf_storage::testkit::{body, read_all, resume_and_finish, stored_blobs};
 use wharf_storage::{Error, FsStorage, ManifestPut, MemoryStorage, PageRequest};
 
-fn repo(name: &str) -> RepositoryName {
-    name.parse().expect("valid name")
-}
+mod servers;
+
+use servers::repo;
 
 /// A backend refuses content past the size limit, keeps the session as it
 /// was before the refused append, and stores nothing for `put_blob`

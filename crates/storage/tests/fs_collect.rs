@@ -6,16 +6,16 @@ use std::fs::{self, FileTimes};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use wharf_reference::{Digest, RepositoryName};
+use wharf_reference::Digest;
 use wharf_storage::prelude::*;
 use wharf_storage::testkit::put_unlinked;
 use wharf_storage::{Error, FsStorage, PageRequest};
 
-const ROUNDS: usize = 100;
+mod servers;
 
-fn repo(name: &str) -> RepositoryName {
-    name.parse().expect("valid name")
-}
+use servers::repo;
+
+const ROUNDS: usize = 100;
 
 fn link_path(root: &Path, repository: &str, digest: &Digest) -> std::path::PathBuf {
     root.join("repositories")

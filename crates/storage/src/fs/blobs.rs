@@ -164,10 +164,7 @@ impl BlobStore for FsStorage {
                     .ok_or_else(|| Error::io("hash blob", io::Error::other("no digest computed")))?
                     .finish();
                 if actual != digest {
-                    return Err(Error::DigestMismatch {
-                        expected: digest.clone(),
-                        actual,
-                    });
+                    return Err(Error::digest_mismatch(&digest, actual));
                 }
                 inner.commit_blob(&temp, &digest)?;
                 Ok(pumped.len)

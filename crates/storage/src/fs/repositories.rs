@@ -9,7 +9,7 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 
 use crate::archive::{Archive, ArchiveKey};
 use crate::error::{Error, Result};
-use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
+use crate::manifest::{ManifestPut, Referrer, StoredManifest};
 use crate::page::{Page, PageRequest};
 use crate::RepositoryStore;
 
@@ -232,22 +232,6 @@ impl RepositoryStore for FsStorage {
         self.run_with(repository, digest, |inner, repository, digest| {
             let (header, bytes) = inner.read_manifest(&repository, &digest)?;
             Ok(StoredManifest::new(digest, header.media_type, bytes))
-        })
-        .await
-    }
-
-    async fn stat_manifest(
-        &self,
-        repository: &RepositoryName,
-        digest: &Digest,
-    ) -> Result<ManifestInfo> {
-        self.run_with(repository, digest, |inner, repository, digest| {
-            let (header, bytes) = inner.read_manifest(&repository, &digest)?;
-            Ok(ManifestInfo::new(
-                digest,
-                header.media_type,
-                bytes.len() as u64,
-            ))
         })
         .await
     }

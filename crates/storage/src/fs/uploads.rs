@@ -55,10 +55,7 @@ impl FsStorage {
     ) -> Result<(SessionGuard, SessionMeta)> {
         let lock = Arc::clone(self.inner.sessions().entry(*id).or_default());
         let guard = lock.lock_owned().await;
-        let not_found = || Error::UploadNotFound {
-            repository: repository.clone(),
-            id: *id,
-        };
+        let not_found = || Error::upload_not_found(repository, id);
         if guard.ended {
             return Err(not_found());
         }
@@ -107,10 +104,9 @@ impl Inner {
         digester: Option<Digester>,
     ) -> Result<u64> {
         let data = self.layout.upload_data(id);
-        let len = self.upload_len(id)?.ok_or_else(|| Error::UploadNotFound {
-            repository: repository.clone(),
-            id: *id,
-        })?;
+        let len = self
+            .upload_len(id)?
+            .ok_or_else(|| Error::upload_not_found(repository, id))?;
         let actual = match digester {
             Some(d) if d.bytes_hashed() == len && d.algorithm() == *expected.algorithm() => {
                 d.finish()
@@ -119,10 +115,7 @@ impl Inner {
         };
         if actual != *expected {
             self.remove_upload(id)?;
-            return Err(Error::DigestMismatch {
-                expected: expected.clone(),
-                actual,
-            });
+            return Err(Error::digest_mismatch(expected, actual));
         }
         // The repository link first, then the blob: a crash between the two
         // leaves the session whole (its client finishes it again) and a
@@ -293,10 +286,7 @@ impl UploadStore for FsStorage {
             .await?;
         let Some((file, len)) = opened else {
             self.inner.forget_session(id, &guard);
-            return Err(Error::UploadNotFound {
-                repository: repository.clone(),
-                id: *id,
-            });
+            return Err(Error::upload_not_found(repository, id));
         };
         if offset != len {
             return Err(Error::WrongOffset {
@@ -353,10 +343,7 @@ impl UploadStore for FsStorage {
             Some(len) => Ok(upload_status(*id, &meta, len)),
             None => {
                 self.inner.forget_session(id, &guard);
-                Err(Error::UploadNotFound {
-                    repository: repository.clone(),
-                    id: *id,
-                })
+                Err(Error::upload_not_found(repository, id))
             }
         }
     }

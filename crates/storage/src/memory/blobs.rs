@@ -61,10 +61,7 @@ impl BlobStore for MemoryStorage {
         let size = digester.bytes_hashed();
         let actual = digester.finish();
         if actual != *digest {
-            return Err(Error::DigestMismatch {
-                expected: digest.clone(),
-                actual,
-            });
+            return Err(Error::digest_mismatch(digest, actual));
         }
         self.state()
             .blobs

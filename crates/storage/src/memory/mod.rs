@@ -157,7 +157,7 @@ impl MemoryStorage {
             .uploads
             .get(id)
             .cloned()
-            .ok_or_else(|| upload_not_found(repository, id))
+            .ok_or_else(|| Error::upload_not_found(repository, id))
     }
 
     /// Locks a session, checking it still exists and belongs to `repository`.
@@ -168,7 +168,7 @@ impl MemoryStorage {
     ) -> Result<futures::lock::OwnedMutexGuard<Session>> {
         let session = self.session(repository, id)?.lock_owned().await;
         if session.ended || &session.repository != repository {
-            return Err(upload_not_found(repository, id));
+            return Err(Error::upload_not_found(repository, id));
         }
         Ok(session)
     }
@@ -186,28 +186,11 @@ impl MemoryStorage {
             .map_or_else(Page::empty, list)
     }
 
-    /// Reads a manifest of `repository` with `read`, under the lock.
-    fn with_manifest<T>(
-        &self,
-        repository: &RepositoryName,
-        digest: &Digest,
-        read: impl FnOnce(&Manifest) -> T,
-    ) -> Result<T> {
-        self.state().manifest(repository, digest).map(read)
-    }
-
     fn check_size(&self, size: u64) -> Result<()> {
         match self.max_blob_size {
             Some(limit) if size > limit => Err(Error::TooLarge { limit }),
             _ => Ok(()),
         }
-    }
-}
-
-fn upload_not_found(repository: &RepositoryName, id: &UploadId) -> Error {
-    Error::UploadNotFound {
-        repository: repository.clone(),
-        id: *id,
     }
 }
 

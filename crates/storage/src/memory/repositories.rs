@@ -9,7 +9,7 @@ use wharf_reference::{Digest, RepositoryName, Tag};
 
 use crate::archive::{Archive, ArchiveKey};
 use crate::error::{Error, Result};
-use crate::manifest::{ManifestInfo, ManifestPut, Referrer, StoredManifest};
+use crate::manifest::{ManifestPut, Referrer, StoredManifest};
 use crate::page::{Page, PageRequest};
 use crate::RepositoryStore;
 
@@ -46,10 +46,7 @@ impl RepositoryStore for MemoryStorage {
         if removed {
             Ok(())
         } else {
-            Err(Error::BlobNotLinked {
-                repository: repository.clone(),
-                digest: digest.clone(),
-            })
+            Err(Error::blob_not_linked(repository, digest))
         }
     }
 
@@ -94,19 +91,13 @@ impl RepositoryStore for MemoryStorage {
         repository: &RepositoryName,
         digest: &Digest,
     ) -> Result<StoredManifest> {
-        self.with_manifest(repository, digest, |m| {
-            StoredManifest::new(digest.clone(), m.media_type.clone(), m.bytes.clone())
-        })
-    }
-
-    async fn stat_manifest(
-        &self,
-        repository: &RepositoryName,
-        digest: &Digest,
-    ) -> Result<ManifestInfo> {
-        self.with_manifest(repository, digest, |m| {
-            ManifestInfo::new(digest.clone(), m.media_type.clone(), m.bytes.len() as u64)
-        })
+        let state = self.state();
+        let m = state.manifest(repository, digest)?;
+        Ok(StoredManifest::new(
+            digest.clone(),
+            m.media_type.clone(),
+            m.bytes.clone(),
+        ))
     }
 
     async fn delete_manifest(

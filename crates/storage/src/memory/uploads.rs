@@ -122,10 +122,7 @@ impl UploadStore for MemoryStorage {
         state.uploads.remove(id);
         let actual = actual?;
         if actual != *expected {
-            return Err(Error::DigestMismatch {
-                expected: expected.clone(),
-                actual,
-            });
+            return Err(Error::digest_mismatch(expected, actual));
         }
         state.link(repository, expected);
         state.take_back(expected);

@@ -194,10 +194,7 @@ impl BlobStore for ObjectStorage {
         let actual = digester.finish();
         if actual != *digest {
             abort(writer).await;
-            return Err(Error::DigestMismatch {
-                expected: digest.clone(),
-                actual,
-            });
+            return Err(Error::digest_mismatch(digest, actual));
         }
         if let Some(writer) = writer {
             self.commit(writer, digest).await?;

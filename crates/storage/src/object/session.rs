@@ -104,13 +104,6 @@ pub(super) enum Created {
 }
 
 impl ObjectStorage {
-    pub(super) fn upload_not_found(&self, repository: &RepositoryName, id: &UploadId) -> Error {
-        Error::UploadNotFound {
-            repository: repository.clone(),
-            id: *id,
-        }
-    }
-
     /// Every object of session `id`, whatever the store's listing order.
     pub(super) async fn session_objects(&self, id: &UploadId) -> Result<Vec<ObjectMeta>> {
         let prefix = self.inner.layout.session(id);
@@ -143,7 +136,7 @@ impl ObjectStorage {
             }
         }
         if !started {
-            return Err(self.upload_not_found(repository, id));
+            return Err(Error::upload_not_found(repository, id));
         }
         appends.sort_unstable();
         let latest_key = match appends.last() {
@@ -153,9 +146,9 @@ impl ObjectStorage {
         let latest = self
             .read_record(&latest_key)
             .await?
-            .ok_or_else(|| self.upload_not_found(repository, id))?;
+            .ok_or_else(|| Error::upload_not_found(repository, id))?;
         if &latest.repository != repository {
-            return Err(self.upload_not_found(repository, id));
+            return Err(Error::upload_not_found(repository, id));
         }
         Ok(Session {
             id: *id,

@@ -73,7 +73,7 @@ impl ObjectStorage {
     /// the offset the session holds now (or the session is gone).
     async fn lost_race(&self, repository: &RepositoryName, id: &UploadId, requested: u64) -> Error {
         match self.load_session(repository, id).await {
-            Ok(session) if session.sealed() => self.upload_not_found(repository, id),
+            Ok(session) if session.sealed() => Error::upload_not_found(repository, id),
             Ok(session) => Error::WrongOffset {
                 requested,
                 current: session.latest.offset,
@@ -107,7 +107,7 @@ impl ObjectStorage {
             .collect();
         let Some(records) = records else {
             // Finished or cancelled meanwhile, elsewhere.
-            return Err(self.upload_not_found(&session.latest.repository, &id));
+            return Err(Error::upload_not_found(&session.latest.repository, &id));
         };
         for (offset, record) in records {
             match record.step {
@@ -199,10 +199,7 @@ impl ObjectStorage {
                     // Finished or cancelled meanwhile, elsewhere; or lost.
                     let started = self.read_record(&self.inner.layout.start(id)).await?;
                     return Err(match started {
-                        None => Error::UploadNotFound {
-                            repository: repository.clone(),
-                            id: *id,
-                        },
+                        None => Error::upload_not_found(repository, id),
                         Some(_) => Error::Corrupt {
                             path: PathBuf::from(part.as_ref()),
                             detail: "a recorded part of the upload is missing".into(),
@@ -233,10 +230,7 @@ impl ObjectStorage {
                 if let Some(w) = writer {
                     w.abort().await;
                 }
-                return Err(Error::DigestMismatch {
-                    expected: digest.clone(),
-                    actual,
-                });
+                return Err(Error::digest_mismatch(digest, actual));
             }
         }
         match writer {
@@ -316,7 +310,7 @@ impl UploadStore for ObjectStorage {
     ) -> Result<UploadStatus> {
         let session = self.load_session(repository, id).await?;
         if session.sealed() {
-            return Err(self.upload_not_found(repository, id));
+            return Err(Error::upload_not_found(repository, id));
         }
         let current = session.latest.offset;
         if offset != current {
@@ -420,17 +414,13 @@ impl UploadStore for ObjectStorage {
         let session = self.seal(repository, id).await?;
         let size = session.latest.offset;
         let parts = self.parts(&session, size).await?;
-        let mismatch = |actual: Digest| Error::DigestMismatch {
-            expected: expected.clone(),
-            actual,
-        };
         // SHA-256 is verified from the saved state, without reading the
         // data; other algorithms while the parts are read back.
         let verify = if *expected.algorithm() == Algorithm::Sha256 {
             let actual = Digester::resume(&session.latest.sha256).finish();
             if actual != *expected {
                 self.delete_session(id, Some(session.objects)).await?;
-                return Err(mismatch(actual));
+                return Err(Error::digest_mismatch(expected, actual));
             }
             None
         } else {

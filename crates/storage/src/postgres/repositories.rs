@@ -147,10 +147,7 @@ impl RepositoryStore for PostgresMetadata {
             )
             .await?;
         if removed == 0 {
-            return Err(Error::BlobNotLinked {
-                repository: repository.clone(),
-                digest: digest.clone(),
-            });
+            return Err(Error::blob_not_linked(repository, digest));
         }
         Ok(())
     }

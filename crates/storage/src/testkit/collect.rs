@@ -61,6 +61,20 @@ async fn condemned(storage: &dyn Storage) -> Vec<Digest> {
     everything(storage.condemned_blobs(&PageRequest::all()).await)
 }
 
+/// Removes `repository`'s link to `digest` if it was not made or used
+/// since `cutoff`; whether it went.
+async fn unlink_if_unused(
+    storage: &dyn Storage,
+    repository: &RepositoryName,
+    digest: &Digest,
+    cutoff: SystemTime,
+) -> bool {
+    storage
+        .unlink_blob_unused_since(repository, digest, cutoff)
+        .await
+        .expect("unlink if unused")
+}
+
 async fn counts(storage: &dyn Storage, digests: &[Digest]) -> HashMap<Digest, u64> {
     storage.link_counts(digests).await.expect("link counts")
 }
@@ -86,9 +100,7 @@ pub async fn links_unused_since_the_cutoff_are_removed(fixture: Arc<dyn Fixture>
     let digest = upload(&*s, &a, content, 7).await;
     s.link_blob(&b, &digest).await.expect("mount into b");
     assert!(
-        !s.unlink_blob_unused_since(&a, &digest, before)
-            .await
-            .expect("unlink if unused"),
+        !unlink_if_unused(&*s, &a, &digest, before).await,
         "a link made after the cutoff is kept"
     );
     assert!(s.is_blob_linked(&a, &digest).await.expect("linked"));
@@ -96,18 +108,14 @@ pub async fn links_unused_since_the_cutoff_are_removed(fixture: Arc<dyn Fixture>
     let made = cutoff_between().await;
     assert!(s.confirm_link(&a, &digest).await.expect("confirm"));
     assert!(
-        !s.unlink_blob_unused_since(&a, &digest, made)
-            .await
-            .expect("unlink if unused"),
+        !unlink_if_unused(&*s, &a, &digest, made).await,
         "a link confirmed after the cutoff is kept"
     );
     assert!(s.is_blob_linked(&a, &digest).await.expect("linked"));
 
     let confirmed = cutoff_between().await;
     assert!(
-        s.unlink_blob_unused_since(&a, &digest, confirmed)
-            .await
-            .expect("unlink if unused"),
+        unlink_if_unused(&*s, &a, &digest, confirmed).await,
         "a link unused since the cutoff goes"
     );
     assert!(!s.is_blob_linked(&a, &digest).await.expect("linked"));
@@ -120,9 +128,7 @@ pub async fn links_unused_since_the_cutoff_are_removed(fixture: Arc<dyn Fixture>
         "a removed link cannot be confirmed"
     );
     assert!(
-        !s.unlink_blob_unused_since(&a, &digest, SystemTime::now())
-            .await
-            .expect("unlink if unused"),
+        !unlink_if_unused(&*s, &a, &digest, SystemTime::now()).await,
         "a removed link is not removed twice"
     );
     assert!(
@@ -136,16 +142,11 @@ pub async fn links_unused_since_the_cutoff_are_removed(fixture: Arc<dyn Fixture>
 
     // Linked again: made now. Linked once more later: used now.
     s.link_blob(&a, &digest).await.expect("link again");
-    assert!(!s
-        .unlink_blob_unused_since(&a, &digest, confirmed)
-        .await
-        .expect("unlink if unused"));
+    assert!(!unlink_if_unused(&*s, &a, &digest, confirmed).await);
     let relinked = cutoff_between().await;
     s.link_blob(&a, &digest).await.expect("link once more");
     assert!(
-        !s.unlink_blob_unused_since(&a, &digest, relinked)
-            .await
-            .expect("unlink if unused"),
+        !unlink_if_unused(&*s, &a, &digest, relinked).await,
         "linking an existing link again counts as using it"
     );
     assert!(s.is_blob_linked(&a, &digest).await.expect("linked"));
@@ -153,9 +154,7 @@ pub async fn links_unused_since_the_cutoff_are_removed(fixture: Arc<dyn Fixture>
     for (r, d) in [(&a, &unknown), (&repo("octo/none"), &digest)] {
         assert!(!s.confirm_link(r, d).await.expect("confirm"), "{r} {d}");
         assert!(
-            !s.unlink_blob_unused_since(r, d, SystemTime::now())
-                .await
-                .expect("unlink if unused"),
+            !unlink_if_unused(&*s, r, d, SystemTime::now()).await,
             "{r} {d}"
         );
     }
