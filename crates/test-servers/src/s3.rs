@@ -50,10 +50,12 @@ impl S3 {
             port,
             _guard: guard,
         };
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // About 2 s on an idle machine; a loaded one (parallel test
+        // binaries, builds, a benchmark's own moto) has taken over 30.
+        let deadline = Instant::now() + Duration::from_secs(90);
         while request(port, "GET", "/").is_err() {
             if Instant::now() > deadline {
-                return Err(format!("moto did not answer on port {port} within 30 s"));
+                return Err(format!("moto did not answer on port {port} within 90 s"));
             }
             std::thread::sleep(Duration::from_millis(100));
         }
