@@ -8,9 +8,11 @@ use wharf_manifest::{Manifest, ParseOptions};
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::{BlobEntry, Error, Page, PageRequest, Storage, StoredManifest};
 
-use futures::{stream, StreamExt};
+use futures::future::BoxFuture;
+use futures::{stream, FutureExt, StreamExt};
 
 use super::{GcOptions, GcPhase, GcReport};
+use crate::distribution::name_locks::NameLocks;
 
 /// Blobs condemned, pardoned or removed at a time: enough to hide the
 /// disk's and the store's latency, few enough that the registry serving
@@ -18,7 +20,6 @@ use super::{GcOptions, GcPhase, GcReport};
 /// 2.8x slower during a collection on two cores; 4 was as fast and left
 /// it within noise: BENCHMARKS.md).
 const IN_FLIGHT: usize = 4;
-use crate::distribution::name_locks::NameLocks;
 
 /// Runs one collection over `storage` (see [the module docs](super)).
 ///
@@ -346,7 +347,17 @@ impl<'a> Collection<'a> {
             .filter(|e| !linked.contains_key(&e.digest))
             .map(|e| (e.digest.clone(), e.size))
             .collect();
-        let condemned = condemn_all(self.storage, unlinked).await?;
+        let storage = self.storage;
+        let condemned = in_flight(unlinked, |digest, size| {
+            async move {
+                Ok(storage
+                    .condemn_blob(&digest)
+                    .await?
+                    .then_some((digest, size)))
+            }
+            .boxed()
+        })
+        .await?;
         // A reference taken before this recount is counted; one taken
         // after it finds the blob condemned and takes it back (or waits).
         let recount = self
@@ -355,8 +366,16 @@ impl<'a> Collection<'a> {
         let (pardoned, judged): (Vec<_>, Vec<_>) = condemned
             .into_iter()
             .partition(|(digest, _)| recount.contains_key(digest));
-        pardon_all(self.storage, pardoned).await?;
-        for size in execute_all(self.storage, judged).await? {
+        in_flight(pardoned, |digest, _| {
+            async move { storage.pardon_blob(&digest).await.map(|()| None::<()>) }.boxed()
+        })
+        .await?;
+        // The sizes of the blobs removed (one taken back meanwhile is not).
+        let removed = in_flight(judged, |digest, size| {
+            async move { Ok(storage.execute_blob(&digest).await?.then_some(size)) }.boxed()
+        })
+        .await?;
+        for size in removed {
             self.report.blobs_removed += 1;
             self.report.bytes_freed += size;
         }
@@ -399,45 +418,21 @@ impl<'a> Collection<'a> {
     }
 }
 
-/// Condemns `blobs` (digest, size), [`IN_FLIGHT`] at a time: each is a
-/// rename or a request to the store, which waits on the disk or the
-/// network far more than it works. The ones condemned.
-async fn condemn_all(
-    storage: &dyn Storage,
+/// Runs `step` on each of `blobs` (digest, size), [`IN_FLIGHT`] at a time:
+/// each condemnation, pardon or removal is a rename or a request to the
+/// store, which waits on the disk or the network far more than it works.
+/// What the steps kept, in order, or the first error. The steps are boxed:
+/// unboxed, the compiler cannot prove the collection's future `Send`
+/// (rust-lang/rust#102211).
+async fn in_flight<'s, T>(
     blobs: Vec<(Digest, u64)>,
-) -> Result<Vec<(Digest, u64)>, Error> {
-    let results: Vec<Result<Option<(Digest, u64)>, Error>> = stream::iter(blobs)
-        .map(|(digest, size)| async move {
-            let condemned = storage.condemn_blob(&digest).await?;
-            Ok(condemned.then_some((digest, size)))
-        })
+    step: impl Fn(Digest, u64) -> BoxFuture<'s, Result<Option<T>, Error>>,
+) -> Result<Vec<T>, Error> {
+    let results: Vec<Result<Option<T>, Error>> = stream::iter(blobs)
+        .map(|(digest, size)| step(digest, size))
         .buffered(IN_FLIGHT)
         .collect()
         .await;
-    results.into_iter().filter_map(Result::transpose).collect()
-}
-
-/// Pardons `blobs`, [`IN_FLIGHT`] at a time.
-async fn pardon_all(storage: &dyn Storage, blobs: Vec<(Digest, u64)>) -> Result<(), Error> {
-    let results: Vec<Result<(), Error>> = stream::iter(blobs)
-        .map(|(digest, _)| async move { storage.pardon_blob(&digest).await })
-        .buffered(IN_FLIGHT)
-        .collect()
-        .await;
-    results.into_iter().collect()
-}
-
-/// Executes `blobs`, [`IN_FLIGHT`] at a time; the sizes of those removed
-/// (one taken back meanwhile is not).
-async fn execute_all(storage: &dyn Storage, blobs: Vec<(Digest, u64)>) -> Result<Vec<u64>, Error> {
-    let results: Vec<Result<Option<u64>, Error>> =
-        stream::iter(blobs)
-            .map(|(digest, size)| async move {
-                Ok(storage.execute_blob(&digest).await?.then_some(size))
-            })
-            .buffered(IN_FLIGHT)
-            .collect()
-            .await;
     results.into_iter().filter_map(Result::transpose).collect()
 }
 
