@@ -14,8 +14,8 @@ use crate::{BlobStore, RepositoryStore, UploadStore};
 
 /// How long [`CachedStorage`] keeps answers, and how much.
 ///
-/// Non-exhaustive: start from `CacheOptions::default()` and change it with
-/// the `with_*` methods.
+/// Non-exhaustive: start from `CacheOptions::default()` and set the fields
+/// to change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CacheOptions {
@@ -23,35 +23,19 @@ pub struct CacheOptions {
     /// or tag can be after a change made *outside* this value (another
     /// replica writing the same database) that nobody reported with
     /// [`CachedStorage::invalidate_repository`]. Changes made through it
-    /// are seen at once.
+    /// are seen at once. One second by default; zero turns the cache off.
     pub ttl: Duration,
     /// The most manifest bytes kept (tags count a few dozen bytes each).
+    /// 64 MiB by default; zero turns the cache off.
     pub capacity_bytes: u64,
 }
 
 impl Default for CacheOptions {
-    /// One second, 64 MiB.
     fn default() -> Self {
         CacheOptions {
             ttl: Duration::from_secs(1),
             capacity_bytes: 64 << 20,
         }
-    }
-}
-
-impl CacheOptions {
-    /// With answers reused for at most `ttl`.
-    #[must_use]
-    pub fn with_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
-        self
-    }
-
-    /// With at most `bytes` of manifests kept.
-    #[must_use]
-    pub fn with_capacity_bytes(mut self, bytes: u64) -> Self {
-        self.capacity_bytes = bytes;
-        self
     }
 }
 

@@ -26,7 +26,8 @@ mod cached_fs {
             let fs = FsFixture::new();
             let inner = FsStorage::open(fs.root()).expect("open");
             // A long TTL: only invalidation keeps the answers right.
-            let options = CacheOptions::default().with_ttl(std::time::Duration::from_secs(3600));
+            let mut options = CacheOptions::default();
+            options.ttl = std::time::Duration::from_secs(3600);
             let storage = Arc::new(CachedStorage::new(inner, options));
             CachedFsFixture { fs, storage }
         }
@@ -50,10 +51,19 @@ mod cached_fs {
 /// What the cache adds: answers from memory until a change is made through
 /// it or reported to it.
 mod cache_behaviour {
+    use std::time::Duration;
+
     use bytes::Bytes;
     use wharf_reference::{Digest, MediaType, RepositoryName, Tag};
     use wharf_storage::testkit::FsFixture;
     use wharf_storage::{CacheOptions, CachedStorage, FsStorage, ManifestPut, RepositoryStore};
+
+    /// A cache over the storage in `fs` that reuses answers for `ttl`.
+    fn cache_over(fs: &FsFixture, ttl: Duration) -> CachedStorage<FsStorage> {
+        let mut options = CacheOptions::default();
+        options.ttl = ttl;
+        CachedStorage::new(FsStorage::open(fs.root()).expect("open"), options)
+    }
 
     async fn push(storage: &dyn RepositoryStore, repo: &RepositoryName, n: u8) -> Digest {
         let bytes = Bytes::from(format!("{{\"schemaVersion\":2,\"n\":{n}}}"));
@@ -72,8 +82,7 @@ mod cache_behaviour {
     async fn changes_behind_its_back_show_once_reported_or_expired() {
         let fs = FsFixture::new();
         let behind = FsStorage::open(fs.root()).expect("open");
-        let long = CacheOptions::default().with_ttl(std::time::Duration::from_secs(3600));
-        let cached = CachedStorage::new(FsStorage::open(fs.root()).expect("open"), long);
+        let cached = cache_over(&fs, Duration::from_secs(3600));
         let (repo, tag): (RepositoryName, Tag) =
             ("a/b".parse().expect("name"), "v1".parse().expect("tag"));
         let one = push(&cached, &repo, 1).await;
@@ -95,14 +104,13 @@ mod cache_behaviour {
         assert!(cached.get_manifest(&repo, &one).await.is_err());
 
         // With a short TTL, it expires by itself.
-        let short = CacheOptions::default().with_ttl(std::time::Duration::from_millis(200));
-        let cached = CachedStorage::new(FsStorage::open(fs.root()).expect("open"), short);
+        let cached = cache_over(&fs, Duration::from_millis(200));
         assert_eq!(cached.resolve_tag(&repo, &tag).await.expect("resolve"), two);
         behind
             .set_tag(&repo, &tag, &one_again(&behind, &repo).await)
             .await
             .expect("move");
-        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        tokio::time::sleep(Duration::from_millis(400)).await;
         assert_ne!(cached.resolve_tag(&repo, &tag).await.expect("resolve"), two);
     }
 
@@ -110,13 +118,12 @@ mod cache_behaviour {
     /// cache or behind its back, is at once not linked.
     #[tokio::test]
     async fn links_removed_by_a_collection_are_gone_at_once() {
-        use std::time::{Duration, SystemTime};
+        use std::time::SystemTime;
         use wharf_storage::BlobStore;
 
         let fs = FsFixture::new();
         let behind = FsStorage::open(fs.root()).expect("open");
-        let long = CacheOptions::default().with_ttl(Duration::from_secs(3600));
-        let cached = CachedStorage::new(FsStorage::open(fs.root()).expect("open"), long);
+        let cached = cache_over(&fs, Duration::from_secs(3600));
         let (a, b): (RepositoryName, RepositoryName) =
             ("o/a".parse().expect("name"), "o/b".parse().expect("name"));
         let content = Bytes::from_static(b"layer");

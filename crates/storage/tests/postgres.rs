@@ -362,10 +362,11 @@ fn closed_port() -> u16 {
 }
 
 fn quick() -> PostgresOptions {
-    PostgresOptions::default()
-        .with_connect_timeout(Duration::from_millis(500))
-        .with_wait_timeout(Duration::from_millis(500))
-        .with_operation_timeout(Duration::from_secs(2))
+    let mut options = PostgresOptions::default();
+    options.connect_timeout = Duration::from_millis(500);
+    options.wait_timeout = Duration::from_millis(500);
+    options.operation_timeout = Duration::from_secs(2);
+    options
 }
 
 fn assert_unavailable_within<T: std::fmt::Debug>(

@@ -67,7 +67,8 @@ pub enum Opener {
 
 /// [`open_storage`], by `opener`.
 pub async fn open_storage_as(settings: &Settings, opener: Opener) -> Result<OpenStorage, String> {
-    let options = CacheOptions::default().with_ttl(CACHE_TTL);
+    let mut options = CacheOptions::default();
+    options.ttl = CACHE_TTL;
     let Some(url) = settings
         .storage
         .database

@@ -103,7 +103,7 @@ pub use schema::NOTIFY_CHANNEL;
 /// - No connection, a lost connection, too many connections, a database
 ///   shutting down, a timeout: [`Error::Unavailable`] with service
 ///   `"database"` (a registry answers 503). Every operation is bounded by
-///   [`PostgresOptions::with_operation_timeout`], so a database that stops
+///   [`PostgresOptions::operation_timeout`], so a database that stops
 ///   answering is reported, not waited on.
 /// - Refusals that retrying will not fix (wrong password, missing
 ///   privileges, a schema never migrated): [`Error::Database`].
@@ -164,7 +164,7 @@ impl PostgresMetadata {
             context: "read the database URL".to_owned(),
             source: Box::new(e),
         })?;
-        config.connect_timeout(options.connect_timeout());
+        config.connect_timeout(options.connect_timeout);
         if config.get_application_name().is_none() {
             config.application_name("wharf-storage");
         }
@@ -176,11 +176,11 @@ impl PostgresMetadata {
             },
         );
         let pool = Pool::builder(manager)
-            .max_size(options.max_connections())
+            .max_size(options.max_connections.max(1))
             .runtime(deadpool_postgres::Runtime::Tokio1)
-            .create_timeout(Some(options.connect_timeout()))
-            .wait_timeout(Some(options.wait_timeout()))
-            .recycle_timeout(Some(options.connect_timeout()))
+            .create_timeout(Some(options.connect_timeout))
+            .wait_timeout(Some(options.wait_timeout))
+            .recycle_timeout(Some(options.connect_timeout))
             .build()
             .map_err(|e| Error::Database {
                 context: "build the database pool".to_owned(),
@@ -195,7 +195,7 @@ impl PostgresMetadata {
     /// timeouts; give it the Tokio runtime so that its timeouts apply).
     /// Nothing is checked or migrated: call [`migrate`](Self::migrate)
     /// before use. Operations are bounded by the default
-    /// [`operation timeout`](PostgresOptions::with_operation_timeout);
+    /// [`operation timeout`](PostgresOptions::operation_timeout);
     /// change it with [`with_operation_timeout`](Self::with_operation_timeout).
     pub fn from_pool(pool: Pool) -> Self {
         PostgresMetadata {
@@ -206,7 +206,7 @@ impl PostgresMetadata {
 
     /// Bounds every operation by `timeout`.
     pub fn with_operation_timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.options = self.options.with_operation_timeout(timeout);
+        self.options.operation_timeout = timeout;
         self
     }
 
@@ -265,7 +265,7 @@ impl PostgresMetadata {
                 }
             }
         };
-        let limit = self.options.operation_timeout();
+        let limit = self.options.operation_timeout;
         tokio::time::timeout(limit, attempts)
             .await
             .unwrap_or_else(|_| Err(failure::timed_out(context, limit)))

@@ -6,26 +6,36 @@ use std::time::Duration;
 /// sizes its pool and how long it waits before reporting the database
 /// [unavailable](crate::Error::Unavailable).
 ///
+/// Non-exhaustive: start from `PostgresOptions::default()` and set the
+/// fields to change.
+///
 /// ```
 /// use std::time::Duration;
 /// use wharf_storage::PostgresOptions;
 ///
-/// let options = PostgresOptions::default()
-///     .with_max_connections(32)
-///     .with_connect_timeout(Duration::from_secs(2));
-/// assert_eq!(options.max_connections(), 32);
+/// let mut options = PostgresOptions::default();
+/// options.max_connections = 32;
+/// options.connect_timeout = Duration::from_secs(2);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PostgresOptions {
-    max_connections: usize,
-    connect_timeout: Duration,
-    wait_timeout: Duration,
-    operation_timeout: Duration,
+    /// At most this many connections open at once (0 counts as 1); 16 by
+    /// default.
+    pub max_connections: usize,
+    /// How long opening a connection may take, handshake and
+    /// authentication included; 5 s by default.
+    pub connect_timeout: Duration,
+    /// How long an operation waits for a free connection when all are in
+    /// use; 10 s by default.
+    pub wait_timeout: Duration,
+    /// How long one operation may take in all (connection, retries,
+    /// queries), so that a database that stops answering is reported
+    /// rather than waited on; 30 s by default.
+    pub operation_timeout: Duration,
 }
 
 impl Default for PostgresOptions {
-    /// 16 connections; 5 s to connect, 10 s to wait for a free connection,
-    /// 30 s for a whole operation.
     fn default() -> Self {
         PostgresOptions {
             max_connections: 16,
@@ -33,55 +43,5 @@ impl Default for PostgresOptions {
             wait_timeout: Duration::from_secs(10),
             operation_timeout: Duration::from_secs(30),
         }
-    }
-}
-
-impl PostgresOptions {
-    /// At most `n` connections open at once (at least one).
-    pub fn with_max_connections(mut self, n: usize) -> Self {
-        self.max_connections = n.max(1);
-        self
-    }
-
-    /// How long opening a connection may take, handshake and
-    /// authentication included.
-    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// How long an operation waits for a free connection when all are in
-    /// use.
-    pub fn with_wait_timeout(mut self, timeout: Duration) -> Self {
-        self.wait_timeout = timeout;
-        self
-    }
-
-    /// How long one operation may take in all (connection, retries,
-    /// queries), so that a database that stops answering is reported
-    /// rather than waited on.
-    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
-        self.operation_timeout = timeout;
-        self
-    }
-
-    /// The most connections open at once.
-    pub fn max_connections(&self) -> usize {
-        self.max_connections
-    }
-
-    /// How long opening a connection may take.
-    pub fn connect_timeout(&self) -> Duration {
-        self.connect_timeout
-    }
-
-    /// How long an operation waits for a free connection.
-    pub fn wait_timeout(&self) -> Duration {
-        self.wait_timeout
-    }
-
-    /// How long one operation may take in all.
-    pub fn operation_timeout(&self) -> Duration {
-        self.operation_timeout
     }
 }

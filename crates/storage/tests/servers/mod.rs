@@ -54,7 +54,8 @@ mod postgres {
 
     /// A new pool over the database at `url`, migrated.
     pub async fn metadata(url: &str) -> PostgresMetadata {
-        let options = PostgresOptions::default().with_max_connections(4);
+        let mut options = PostgresOptions::default();
+        options.max_connections = 4;
         PostgresMetadata::connect_with(url, options)
             .await
             .expect("connect and migrate")
