@@ -13,7 +13,7 @@ use std::fs;
 use std::path::Path;
 
 use wharf_reference::{Digest, MediaType, RepositoryName};
-use wharf_storage::testkit::upload;
+use wharf_storage::testkit::{everything, upload};
 use wharf_storage::{Archive, ArchiveKey, FsStorage, ManifestPut, PageRequest, RepositoryStore};
 
 const OCI_MANIFEST: MediaType = MediaType::OCI_IMAGE_MANIFEST;
@@ -46,22 +46,22 @@ async fn filled(root: &Path) -> (Digest, Digest) {
     (layer, manifest)
 }
 
-/// Archives the repository through a storage opened for it.
-async fn archive(root: &Path) {
-    FsStorage::open(root)
+/// A new directory holding a [`filled`] repository, archived through a
+/// storage opened for it; with the repository's layer and manifest.
+async fn archived() -> (tempfile::TempDir, Digest, Digest) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (layer, manifest) = filled(dir.path()).await;
+    FsStorage::open(dir.path())
         .expect("open")
         .archive_repository(&name(), &key())
         .await
         .expect("archive");
+    (dir, layer, manifest)
 }
 
 /// Every archive, in one page.
 async fn archives(storage: &FsStorage) -> Vec<Archive> {
-    storage
-        .list_archives(&PageRequest::all())
-        .await
-        .expect("list")
-        .items
+    everything(storage.list_archives(&PageRequest::all()).await)
 }
 
 fn write_archive_files(root: &Path, op: &str, with_journal: bool) {
@@ -133,9 +133,7 @@ async fn an_archive_interrupted_after_its_journal_is_finished_at_open() {
 #[tokio::test]
 async fn a_restore_interrupted_after_its_journal_is_finished_at_open() {
     for moved in 0..=3 {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let (layer, manifest) = filled(dir.path()).await;
-        archive(dir.path()).await;
+        let (dir, layer, manifest) = archived().await;
         write_archive_files(dir.path(), "restore", true);
         for content in ["_links", "_manifests", "_tags"].iter().take(moved) {
             move_dir(dir.path(), content, false);
@@ -172,9 +170,7 @@ async fn archives_half_created_or_half_removed_are_dropped_at_open() {
 
 #[tokio::test]
 async fn a_complete_archive_is_left_alone_at_open() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (layer, manifest) = filled(dir.path()).await;
-    archive(dir.path()).await;
+    let (dir, layer, manifest) = archived().await;
     let storage = FsStorage::open(dir.path()).expect("reopen");
     assert!(is_archived(&storage, &layer, &manifest).await);
     let archives = archives(&storage).await;
@@ -184,9 +180,7 @@ async fn a_complete_archive_is_left_alone_at_open() {
 
 #[tokio::test]
 async fn archived_content_reads_links_manifests_and_tags_without_restoring() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let (layer, manifest) = filled(dir.path()).await;
-    archive(dir.path()).await;
+    let (dir, layer, manifest) = archived().await;
     let storage = FsStorage::open(dir.path()).expect("open");
     let content = storage.archived_content(&key()).await.expect("read");
     assert_eq!(content.repository, name());
@@ -201,12 +195,7 @@ async fn archived_content_reads_links_manifests_and_tags_without_restoring() {
     assert_eq!(content.tags, vec![("v1".parse().expect("tag"), manifest)]);
     // Still archived, and the name still empty.
     assert_eq!(archives(&storage).await.len(), 1);
-    assert!(storage
-        .list_manifests(&name(), &PageRequest::all())
-        .await
-        .expect("list")
-        .items
-        .is_empty());
+    assert!(everything(storage.list_manifests(&name(), &PageRequest::all()).await).is_empty());
     let missing: ArchiveKey = "package-8".parse().expect("key");
     assert!(matches!(
         storage.archived_content(&missing).await,

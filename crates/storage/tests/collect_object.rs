@@ -21,7 +21,7 @@ use object_store::memory::InMemory;
 use object_store::{ObjectStore, ObjectStoreExt};
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::prelude::*;
-use wharf_storage::testkit::{body, put_unlinked, read_all};
+use wharf_storage::testkit::{body, everything, put_unlinked, read_all};
 use wharf_storage::{
     ArchiveKey, Composite, Error, ListingOrder, MemoryStorage, ObjectStorage, Page, PageRequest,
     PostgresMetadata, MIN_PART_SIZE,
@@ -175,11 +175,8 @@ async fn condemned_blobs_are_pardoned_or_executed() {
             sorted(vec![a.clone(), c.clone()]),
             "{name}"
         );
-        let entries = s
-            .list_blob_entries(&PageRequest::all())
-            .await
-            .expect("entries");
-        assert_eq!(entries.items.len(), 2, "{name}");
+        let entries = everything(s.list_blob_entries(&PageRequest::all()).await);
+        assert_eq!(entries.len(), 2, "{name}");
         assert_eq!(
             condemned(&s).await,
             sorted(vec![b.clone(), sha512.clone()]),
@@ -299,6 +296,17 @@ async fn session_of(
     session.id
 }
 
+/// Finishes session `id` of `repository` as `digest` in a task of its own.
+fn spawn_finish(
+    s: &Arc<Composite<ObjectStorage, PostgresMetadata>>,
+    repository: &RepositoryName,
+    id: wharf_storage::UploadId,
+    digest: &Digest,
+) -> tokio::task::JoinHandle<wharf_storage::Result<u64>> {
+    let (s, repository, digest) = (s.clone(), repository.clone(), digest.clone());
+    tokio::spawn(async move { s.finish_upload(&repository, &id, &digest).await })
+}
+
 /// The race that lost layers elsewhere: an upload of a condemned blob's
 /// content finishes while the collector executes it (having recounted
 /// before the upload's link). The finish waits for the verdict and
@@ -328,10 +336,7 @@ async fn an_upload_racing_the_execution_of_its_blob_is_not_lost() {
         assert!(s.condemn_blob(&digest).await.expect("condemn"));
 
         let again = session_of(&s, &new, &content, appends).await;
-        let finish = tokio::spawn({
-            let (s, new, digest) = (s.clone(), new.clone(), digest.clone());
-            async move { s.finish_upload(&new, &again, &digest).await }
-        });
+        let finish = spawn_finish(&s, &new, again, &digest);
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(
             !finish.is_finished(),
@@ -348,21 +353,13 @@ async fn an_upload_racing_the_execution_of_its_blob_is_not_lost() {
             content,
             "round {round}: the blob was written again whole"
         );
-        assert!(s
-            .condemned_blobs(&PageRequest::all())
-            .await
-            .expect("list")
-            .items
-            .is_empty());
+        assert!(everything(s.condemned_blobs(&PageRequest::all()).await).is_empty());
 
         // A collection that recounts after the link pardons the blob.
         s.unlink_blob(&new, &digest).await.expect("unlink");
         assert!(s.condemn_blob(&digest).await.expect("condemn"));
         let third = session_of(&s, &old, &content, appends).await;
-        let finish = tokio::spawn({
-            let (s, old, digest) = (s.clone(), old.clone(), digest.clone());
-            async move { s.finish_upload(&old, &third, &digest).await }
-        });
+        let finish = spawn_finish(&s, &old, third, &digest);
         tokio::time::sleep(Duration::from_millis(100)).await;
         let counts = s
             .link_counts(std::slice::from_ref(&digest))

@@ -65,6 +65,16 @@ mod cache_behaviour {
         CachedStorage::new(FsStorage::open(fs.root()).expect("open"), options)
     }
 
+    /// A storage, and a cache over the same directory that reuses answers
+    /// for an hour: it sees changes made through the storage once they are
+    /// reported.
+    fn behind_a_long_cache() -> (FsFixture, FsStorage, CachedStorage<FsStorage>) {
+        let fs = FsFixture::new();
+        let behind = FsStorage::open(fs.root()).expect("open");
+        let cached = cache_over(&fs, Duration::from_secs(3600));
+        (fs, behind, cached)
+    }
+
     async fn push(storage: &dyn RepositoryStore, repo: &RepositoryName, n: u8) -> Digest {
         let bytes = Bytes::from(format!("{{\"schemaVersion\":2,\"n\":{n}}}"));
         let digest = Digest::sha256(&bytes);
@@ -80,9 +90,7 @@ mod cache_behaviour {
 
     #[tokio::test]
     async fn changes_behind_its_back_show_once_reported_or_expired() {
-        let fs = FsFixture::new();
-        let behind = FsStorage::open(fs.root()).expect("open");
-        let cached = cache_over(&fs, Duration::from_secs(3600));
+        let (fs, behind, cached) = behind_a_long_cache();
         let (repo, tag): (RepositoryName, Tag) =
             ("a/b".parse().expect("name"), "v1".parse().expect("tag"));
         let one = push(&cached, &repo, 1).await;
@@ -121,9 +129,7 @@ mod cache_behaviour {
         use std::time::SystemTime;
         use wharf_storage::BlobStore;
 
-        let fs = FsFixture::new();
-        let behind = FsStorage::open(fs.root()).expect("open");
-        let cached = cache_over(&fs, Duration::from_secs(3600));
+        let (_fs, behind, cached) = behind_a_long_cache();
         let (a, b): (RepositoryName, RepositoryName) =
             ("o/a".parse().expect("name"), "o/b".parse().expect("name"));
         let content = Bytes::from_static(b"layer");

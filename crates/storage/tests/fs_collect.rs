@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use wharf_reference::Digest;
 use wharf_storage::prelude::*;
-use wharf_storage::testkit::put_unlinked;
+use wharf_storage::testkit::{everything, put_unlinked};
 use wharf_storage::{Error, FsStorage, PageRequest};
 
 mod servers;
@@ -115,12 +115,7 @@ async fn a_mount_racing_an_execution_has_one_winner() {
         }
         mounted += usize::from(!execute);
         executed += usize::from(execute);
-        assert!(collector
-            .condemned_blobs(&PageRequest::all())
-            .await
-            .expect("condemned")
-            .items
-            .is_empty());
+        assert!(everything(collector.condemned_blobs(&PageRequest::all()).await).is_empty());
     }
     eprintln!("{mounted} taken back, {executed} executed");
 }
@@ -149,28 +144,15 @@ async fn condemned_blobs_are_renamed_out_of_the_listings() {
         .exists());
     let storage = FsStorage::open(dir.path()).expect("reopen");
     let all = PageRequest::all();
+    assert_eq!(everything(storage.list_blobs(&all).await), [kept.clone()]);
+    let entries = everything(storage.list_blob_entries(&all).await);
     assert_eq!(
-        storage.list_blobs(&all).await.expect("list").items,
-        vec![kept.clone()]
+        entries.into_iter().map(|e| e.digest).collect::<Vec<_>>(),
+        [kept]
     );
     assert_eq!(
-        storage
-            .list_blob_entries(&all)
-            .await
-            .expect("entries")
-            .items
-            .into_iter()
-            .map(|e| e.digest)
-            .collect::<Vec<_>>(),
-        vec![kept]
-    );
-    assert_eq!(
-        storage
-            .condemned_blobs(&all)
-            .await
-            .expect("condemned")
-            .items,
-        vec![condemned.clone()]
+        everything(storage.condemned_blobs(&all).await),
+        [condemned.clone()]
     );
 
     let r = repo("octo/nothing");
@@ -181,19 +163,9 @@ async fn condemned_blobs_are_renamed_out_of_the_listings() {
         Err(Error::BlobNotFound(_))
     ));
     assert!(!dir.path().join("repositories/octo/nothing").exists());
-    assert!(storage
-        .list_repositories(&all)
-        .await
-        .expect("catalog")
-        .items
-        .is_empty());
+    assert!(everything(storage.list_repositories(&all).await).is_empty());
 
     // `claim_blob` takes a condemned blob back too.
     assert_eq!(storage.claim_blob(&condemned).await.expect("claim"), 9);
-    assert!(storage
-        .condemned_blobs(&all)
-        .await
-        .expect("condemned")
-        .items
-        .is_empty());
+    assert!(everything(storage.condemned_blobs(&all).await).is_empty());
 }

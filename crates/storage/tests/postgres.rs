@@ -56,12 +56,28 @@ async fn put_manifest(store: &PostgresMetadata, repository: &RepositoryName, n: 
     digest
 }
 
+/// A fresh database's URL and a store over it holding `manifest(1)` in
+/// `octo/app`, with that name and digest; `None` without PostgreSQL.
+async fn one_manifest() -> Option<(String, PostgresMetadata, RepositoryName, Digest)> {
+    let url = fresh_database()?;
+    let store = metadata(&url).await;
+    let r = repo("octo/app");
+    let digest = put_manifest(&store, &r, 1).await;
+    Some((url, store, r, digest))
+}
+
+/// Two stores over one fresh database, as two replicas have; `None`
+/// without PostgreSQL.
+async fn replicas() -> Option<(PostgresMetadata, PostgresMetadata)> {
+    let url = fresh_database()?;
+    Some((metadata(&url).await, metadata(&url).await))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replicas_see_each_others_writes_at_once() {
-    let Some(url) = fresh_database() else {
+    let Some((a, b)) = replicas().await else {
         return;
     };
-    let (a, b) = (metadata(&url).await, metadata(&url).await);
     let r = repo("octo/app");
     let layer = Digest::sha256(b"layer");
     let image = manifest(1);
@@ -224,12 +240,9 @@ async fn an_unmigrated_database_is_a_database_error_not_a_missing_manifest() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_this_crate_could_not_have_written_is_corrupt() {
-    let Some(url) = fresh_database() else {
+    let Some((_, store, r, digest)) = one_manifest().await else {
         return;
     };
-    let store = metadata(&url).await;
-    let r = repo("octo/app");
-    let digest = put_manifest(&store, &r, 1).await;
     store.set_tag(&r, &tag("v1"), &digest).await.expect("tag");
     let client = store.pool().get().await.expect("connection");
     client
@@ -252,12 +265,9 @@ async fn a_record_this_crate_could_not_have_written_is_corrupt() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pooled_connections_killed_by_the_server_are_replaced() {
-    let Some(url) = fresh_database() else {
+    let Some((url, store, r, digest)) = one_manifest().await else {
         return;
     };
-    let store = metadata(&url).await;
-    let r = repo("octo/app");
-    let digest = put_manifest(&store, &r, 1).await;
     // Several connections in the pool, all idle.
     let reads: Vec<_> = (0..4).map(|_| store.get_manifest(&r, &digest)).collect();
     for read in futures::future::join_all(reads).await {
@@ -294,10 +304,9 @@ async fn pooled_connections_killed_by_the_server_are_replaced() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn manifests_pushed_while_their_repository_is_archived_are_never_lost() {
-    let Some(url) = fresh_database() else {
+    let Some((pushing, archiving)) = replicas().await else {
         return;
     };
-    let (pushing, archiving) = (metadata(&url).await, metadata(&url).await);
     let r = repo("acme/busy");
     let mut pushed = vec![put_manifest(&pushing, &r, 0).await];
     let stored = Arc::new(AtomicUsize::new(0));
@@ -443,13 +452,11 @@ async fn changes_are_announced_by_repository_name() {
     use futures::StreamExt;
     use wharf_storage::postgres::{listen, NOTIFY_CHANNEL};
 
-    let Some(url) = fresh_database() else {
+    let Some((url, store, r, digest)) = one_manifest().await else {
         return;
     };
-    let store = metadata(&url).await;
     let mut changes = listen(&url, &[NOTIFY_CHANNEL]).await.expect("listen");
-    let (r, other) = (repo("octo/app"), repo("octo/other"));
-    let digest = put_manifest(&store, &r, 1).await;
+    let other = repo("octo/other");
     store.put_manifest(&other, manifest(2)).await.expect("put");
     store.set_tag(&r, &tag("v1"), &digest).await.expect("tag");
     let change = next(&mut changes).await;

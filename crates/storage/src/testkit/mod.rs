@@ -445,7 +445,16 @@ fn is_empty_page<T>(listing: Result<Page<T>, Error>) -> bool {
 
 /// The items of a listing asked for in one [`PageRequest::all`] page,
 /// which must succeed.
-fn everything<T>(listing: Result<Page<T>, Error>) -> Vec<T> {
+///
+/// ```no_run
+/// # async fn f(storage: &dyn wharf_storage::Storage) {
+/// use wharf_storage::testkit::everything;
+/// use wharf_storage::PageRequest;
+///
+/// assert!(everything(storage.condemned_blobs(&PageRequest::all()).await).is_empty());
+/// # }
+/// ```
+pub fn everything<T>(listing: Result<Page<T>, Error>) -> Vec<T> {
     listing.expect("list everything in one page").items
 }
 
