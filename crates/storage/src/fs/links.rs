@@ -262,76 +262,81 @@ enum Mode {
     Exclusive,
 }
 
-/// `flock` where there is one, which other processes respect too.
-#[cfg(all(
-    unix,
-    not(any(
-        target_os = "espidf",
-        target_os = "horizon",
-        target_os = "solaris",
-        target_os = "vita"
-    ))
-))]
-mod lock {
-    use std::fs::File;
-    use std::io;
-    use std::path::Path;
+/// `$with` where `$predicate` holds and `$without` elsewhere, the
+/// predicate written once.
+macro_rules! cfg_either {
+    (#[cfg($predicate:meta)] $with:item else $without:item) => {
+        #[cfg($predicate)]
+        $with
+        #[cfg(not($predicate))]
+        $without
+    };
+}
 
-    use rustix::fs::{flock, FlockOperation};
+cfg_either! {
+    // Where rustix has `flock`.
+    #[cfg(all(
+        unix,
+        not(any(
+            target_os = "espidf",
+            target_os = "horizon",
+            target_os = "solaris",
+            target_os = "vita"
+        ))
+    ))]
+    /// `flock`, which other processes respect too.
+    mod lock {
+        use std::fs::File;
+        use std::io;
+        use std::path::Path;
 
-    use super::Mode;
+        use rustix::fs::{flock, FlockOperation};
 
-    /// The lock, held until the file is closed (it drops after this).
-    pub(super) struct Held;
+        use super::Mode;
 
-    pub(super) fn hold(file: &File, mode: Mode, _path: &Path) -> io::Result<Held> {
-        let operation = match mode {
-            Mode::Shared => FlockOperation::LockShared,
-            Mode::Exclusive => FlockOperation::LockExclusive,
-        };
-        loop {
-            match flock(file, operation) {
-                Ok(()) => return Ok(Held),
-                Err(rustix::io::Errno::INTR) => continue,
-                Err(e) => return Err(e.into()),
+        /// The lock, held until the file is closed (it drops after this).
+        pub(super) struct Held;
+
+        pub(super) fn hold(file: &File, mode: Mode, _path: &Path) -> io::Result<Held> {
+            let operation = match mode {
+                Mode::Shared => FlockOperation::LockShared,
+                Mode::Exclusive => FlockOperation::LockExclusive,
+            };
+            loop {
+                match flock(file, operation) {
+                    Ok(()) => return Ok(Held),
+                    Err(rustix::io::Errno::INTR) => continue,
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
     }
-}
+    else
+    /// Elsewhere, a lock per link path within this process.
+    mod lock {
+        use std::fs::File;
+        use std::hash::{DefaultHasher, Hash, Hasher};
+        use std::io;
+        use std::path::Path;
+        use std::sync::{Mutex, MutexGuard};
 
-/// Elsewhere, a lock per link path within this process.
-#[cfg(not(all(
-    unix,
-    not(any(
-        target_os = "espidf",
-        target_os = "horizon",
-        target_os = "solaris",
-        target_os = "vita"
-    ))
-)))]
-mod lock {
-    use std::fs::File;
-    use std::hash::{DefaultHasher, Hash, Hasher};
-    use std::io;
-    use std::path::Path;
-    use std::sync::{Mutex, MutexGuard};
+        use super::Mode;
 
-    use super::Mode;
+        const STRIPES: usize = 64;
+        static LOCKS: [Mutex<()>; STRIPES] = [const { Mutex::new(()) }; STRIPES];
 
-    const STRIPES: usize = 64;
-    static LOCKS: [Mutex<()>; STRIPES] = [const { Mutex::new(()) }; STRIPES];
+        pub(super) struct Held(#[allow(dead_code)] MutexGuard<'static, ()>);
 
-    pub(super) struct Held(#[allow(dead_code)] MutexGuard<'static, ()>);
-
-    pub(super) fn hold(_file: &File, _mode: Mode, path: &Path) -> io::Result<Held> {
-        let mut hasher = DefaultHasher::new();
-        path.hash(&mut hasher);
-        let stripe = (hasher.finish() % STRIPES as u64) as usize;
-        // Guards no data: poisoning is moot.
-        Ok(Held(
-            LOCKS[stripe]
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        ))
+        pub(super) fn hold(_file: &File, _mode: Mode, path: &Path) -> io::Result<Held> {
+            let mut hasher = DefaultHasher::new();
+            path.hash(&mut hasher);
+            let stripe = (hasher.finish() % STRIPES as u64) as usize;
+            // Guards no data: poisoning is moot.
+            Ok(Held(
+                LOCKS[stripe]
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            ))
+        }
     }
 }

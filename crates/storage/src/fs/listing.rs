@@ -17,6 +17,7 @@ use std::str::FromStr;
 use wharf_reference::{Digest, RepositoryName};
 
 use super::atomic::{present, read_dir_names, read_json};
+use super::layout::digest_path;
 use super::Inner;
 use crate::collect::BlobEntry;
 use crate::error::{Error, Result};
@@ -215,21 +216,20 @@ impl Inner {
         Ok(collector.finish(key))
     }
 
-    /// A page of the referrers of `subject`, of `artifact_type` if given:
-    /// only the entries after `last` are opened, until the page is full.
+    /// A page of the referrers stored in `dir` (one subject's, as
+    /// [`Layout::referrers`](super::layout::Layout::referrers) places
+    /// them), of `artifact_type` if given: only the entries after `last`
+    /// are opened, until the page is full.
     pub(super) fn referrers_page(
         &self,
-        repository: &RepositoryName,
-        subject: &Digest,
+        dir: &Path,
         artifact_type: Option<&str>,
         request: &PageRequest,
     ) -> Result<Page<Referrer>> {
-        let dir = self.layout.referrers(repository, subject);
         let mut collector = Collector::new(request);
-        walk_digests(&dir, &mut collector, &mut |digest| {
+        walk_digests(dir, &mut collector, &mut |digest| {
             // An entry removed since the listing is skipped.
-            let referrer: Option<Referrer> =
-                read_json(&self.layout.referrer(repository, subject, &digest))?;
+            let referrer: Option<Referrer> = read_json(&digest_path(dir.to_owned(), &digest))?;
             Ok(referrer.filter(|referrer| referrer.matches_artifact_type(artifact_type)))
         })?;
         Ok(collector.finish(|r| r.digest.as_str()))

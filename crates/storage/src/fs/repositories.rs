@@ -335,10 +335,10 @@ impl RepositoryStore for FsStorage {
         artifact_type: Option<&str>,
         page: &PageRequest,
     ) -> Result<Page<Referrer>> {
-        let (repository, subject) = (repository.clone(), subject.clone());
+        let dir = self.inner.layout.referrers(repository, subject);
         let artifact_type = artifact_type.map(str::to_owned);
         self.run_page(page, move |inner, page| {
-            inner.referrers_page(&repository, &subject, artifact_type.as_deref(), page)
+            inner.referrers_page(&dir, artifact_type.as_deref(), page)
         })
         .await
     }

@@ -95,6 +95,21 @@ impl ObjectStorage {
         let parsed = url::Url::parse(url).map_err(|e| invalid(e.to_string()))?;
         let (scheme, prefix) =
             ObjectStoreScheme::parse(&parsed).map_err(|e| invalid(e.to_string()))?;
+        // A cloud store configured from the environment and `url`, with
+        // our retries, that signs its own presigned URLs.
+        #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+        macro_rules! cloud {
+            ($builder:ty) => {
+                signing(
+                    <$builder>::from_env()
+                        .with_url(url)
+                        .with_retry(ObjectStorage::retry_config())
+                        .build(),
+                    prefix,
+                )
+                .map_err(invalid)
+            };
+        }
         match scheme {
             ObjectStoreScheme::Local => {
                 let dir = parsed
@@ -111,32 +126,11 @@ impl ObjectStorage {
                 Ok(ObjectStorage::builder(store).prefix_path(prefix))
             }
             #[cfg(feature = "aws")]
-            ObjectStoreScheme::AmazonS3 => signing(
-                object_store::aws::AmazonS3Builder::from_env()
-                    .with_url(url)
-                    .with_retry(ObjectStorage::retry_config())
-                    .build(),
-                prefix,
-            )
-            .map_err(invalid),
+            ObjectStoreScheme::AmazonS3 => cloud!(object_store::aws::AmazonS3Builder),
             #[cfg(feature = "gcp")]
-            ObjectStoreScheme::GoogleCloudStorage => signing(
-                object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                    .with_url(url)
-                    .with_retry(ObjectStorage::retry_config())
-                    .build(),
-                prefix,
-            )
-            .map_err(invalid),
+            ObjectStoreScheme::GoogleCloudStorage => cloud!(object_store::gcp::GoogleCloudStorageBuilder),
             #[cfg(feature = "azure")]
-            ObjectStoreScheme::MicrosoftAzure => signing(
-                object_store::azure::MicrosoftAzureBuilder::from_env()
-                    .with_url(url)
-                    .with_retry(ObjectStorage::retry_config())
-                    .build(),
-                prefix,
-            )
-            .map_err(invalid),
+            ObjectStoreScheme::MicrosoftAzure => cloud!(object_store::azure::MicrosoftAzureBuilder),
             other => Err(invalid(format!(
                 "{other:?} is not supported by this build (wharf-storage features `aws`, `gcp`, `azure`)"
             ))),

@@ -333,47 +333,32 @@ impl PostgresMetadata {
     }
 }
 
-/// Runs `sql` (prepared once per connection) and returns its rows.
-async fn query(
-    client: &impl GenericClient,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<Vec<Row>, tokio_postgres::Error> {
-    let statement = client.prepare_cached(sql).await?;
-    client.query(&statement, params).await
+/// Defines each `name`, which runs `sql` with `params` through the
+/// `GenericClient` method of that name, the statement prepared once per
+/// connection.
+macro_rules! prepared {
+    ($( $(#[$doc:meta])* $name:ident -> $answer:ty; )*) => {$(
+        $(#[$doc])*
+        async fn $name(
+            client: &impl GenericClient,
+            sql: &str,
+            params: &[&(dyn ToSql + Sync)],
+        ) -> Result<$answer, tokio_postgres::Error> {
+            let statement = client.prepare_cached(sql).await?;
+            client.$name(&statement, params).await
+        }
+    )*};
 }
 
-/// Runs `sql` (prepared once per connection) and returns its one row, or
-/// none.
-async fn query_opt(
-    client: &impl GenericClient,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<Option<Row>, tokio_postgres::Error> {
-    let statement = client.prepare_cached(sql).await?;
-    client.query_opt(&statement, params).await
-}
-
-/// Runs `sql` (prepared once per connection), which returns exactly one
-/// row.
-async fn query_one(
-    client: &impl GenericClient,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<Row, tokio_postgres::Error> {
-    let statement = client.prepare_cached(sql).await?;
-    client.query_one(&statement, params).await
-}
-
-/// Runs `sql` (prepared once per connection) and returns how many rows it
-/// changed.
-async fn execute(
-    client: &impl GenericClient,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<u64, tokio_postgres::Error> {
-    let statement = client.prepare_cached(sql).await?;
-    client.execute(&statement, params).await
+prepared! {
+    /// Runs `sql` and returns its rows.
+    query -> Vec<Row>;
+    /// Runs `sql` and returns its one row, or none.
+    query_opt -> Option<Row>;
+    /// Runs `sql`, which returns exactly one row.
+    query_one -> Row;
+    /// Runs `sql` and returns how many rows it changed.
+    execute -> u64;
 }
 
 /// The `LIMIT` of a page query: one more row than the page holds, so that
