@@ -256,14 +256,17 @@ impl ObjectStorage {
     /// A builder for storage over `store`.
     pub fn builder(store: Arc<dyn ObjectStore>) -> ObjectStorageBuilder {
         ObjectStorageBuilder {
-            store,
-            prefix: Path::default(),
-            #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
-            signer: None,
-            part_size: DEFAULT_PART_SIZE,
-            max_blob_size: None,
-            listing_order: ListingOrder::Lexical,
-            verdict_timeout: DEFAULT_VERDICT_TIMEOUT,
+            inner: Inner {
+                store,
+                layout: Layout::new(Path::default()),
+                #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
+                signer: None,
+                part_size: DEFAULT_PART_SIZE,
+                max_blob_size: None,
+                listing_order: ListingOrder::Lexical,
+                verdict_timeout: DEFAULT_VERDICT_TIMEOUT,
+                metrics: None,
+            },
             metered: false,
         }
     }
@@ -333,22 +336,16 @@ impl ObjectStorage {
 /// Configures an [`ObjectStorage`]: built by [`ObjectStorage::builder`].
 #[must_use]
 pub struct ObjectStorageBuilder {
-    store: Arc<dyn ObjectStore>,
-    prefix: Path,
-    #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
-    signer: Option<Arc<dyn object_store::signer::Signer>>,
-    part_size: usize,
-    max_blob_size: Option<u64>,
-    listing_order: ListingOrder,
-    verdict_timeout: Duration,
+    /// The storage's state so far (no metrics until it is built).
+    inner: Inner,
     metered: bool,
 }
 
 impl fmt::Debug for ObjectStorageBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ObjectStorageBuilder")
-            .field("store", &format_args!("{}", self.store))
-            .field("prefix", &self.prefix.as_ref())
+            .field("store", &format_args!("{}", self.inner.store))
+            .field("prefix", &self.inner.layout.root().as_ref())
             .finish_non_exhaustive()
     }
 }
@@ -357,14 +354,13 @@ impl ObjectStorageBuilder {
     /// Stores everything under `prefix` (`/`-separated; empty segments are
     /// ignored), so that several registries, or a registry and other data,
     /// share a bucket.
-    pub fn prefix(mut self, prefix: &str) -> Self {
-        self.prefix = Path::from(prefix);
-        self
+    pub fn prefix(self, prefix: &str) -> Self {
+        self.prefix_path(Path::from(prefix))
     }
 
     /// Stores everything under `prefix`.
     pub fn prefix_path(mut self, prefix: Path) -> Self {
-        self.prefix = prefix;
+        self.inner.layout = Layout::new(prefix);
         self
     }
 
@@ -376,7 +372,7 @@ impl ObjectStorageBuilder {
         doc(cfg(any(feature = "aws", feature = "gcp", feature = "azure")))
     )]
     pub fn signer(mut self, signer: Arc<dyn object_store::signer::Signer>) -> Self {
-        self.signer = Some(signer);
+        self.inner.signer = Some(signer);
         self
     }
 
@@ -385,14 +381,14 @@ impl ObjectStorageBuilder {
     /// it). Default [`DEFAULT_PART_SIZE`]. A write holds about three parts
     /// in memory.
     pub fn part_size(mut self, bytes: usize) -> Self {
-        self.part_size = bytes.max(MIN_PART_SIZE);
+        self.inner.part_size = bytes.max(MIN_PART_SIZE);
         self
     }
 
     /// Rejects blobs (and uploads) larger than `limit` bytes with
     /// [`Error::TooLarge`](crate::Error::TooLarge).
     pub fn max_blob_size(mut self, limit: u64) -> Self {
-        self.max_blob_size = Some(limit);
+        self.inner.max_blob_size = Some(limit);
         self
     }
 
@@ -400,7 +396,7 @@ impl ObjectStorageBuilder {
     /// set. Set [`ListingOrder::Unordered`] for object_store's
     /// `LocalFileSystem` (`from_url` does for `file://`).
     pub fn listing_order(mut self, order: ListingOrder) -> Self {
-        self.listing_order = order;
+        self.inner.listing_order = order;
         self
     }
 
@@ -410,7 +406,7 @@ impl ObjectStorageBuilder {
     /// collection](ObjectStorage#garbage-collection));
     /// [`DEFAULT_VERDICT_TIMEOUT`] unless set.
     pub fn verdict_timeout(mut self, timeout: Duration) -> Self {
-        self.verdict_timeout = timeout;
+        self.inner.verdict_timeout = timeout;
         self
     }
 
@@ -423,26 +419,14 @@ impl ObjectStorageBuilder {
     }
 
     /// The storage.
-    pub fn build(self) -> ObjectStorage {
-        let (store, metrics) = if self.metered {
-            let metered = MeteredStore::new(self.store);
-            let metrics = metered.metrics().clone();
-            (Arc::new(metered) as Arc<dyn ObjectStore>, Some(metrics))
-        } else {
-            (self.store, None)
-        };
+    pub fn build(mut self) -> ObjectStorage {
+        if self.metered {
+            let metered = MeteredStore::new(self.inner.store);
+            self.inner.metrics = Some(metered.metrics().clone());
+            self.inner.store = Arc::new(metered);
+        }
         ObjectStorage {
-            inner: Arc::new(Inner {
-                store,
-                layout: Layout::new(self.prefix),
-                #[cfg(any(feature = "aws", feature = "gcp", feature = "azure"))]
-                signer: self.signer,
-                part_size: self.part_size,
-                max_blob_size: self.max_blob_size,
-                listing_order: self.listing_order,
-                verdict_timeout: self.verdict_timeout,
-                metrics,
-            }),
+            inner: Arc::new(self.inner),
         }
     }
 }
