@@ -144,7 +144,10 @@ async fn condemned_blobs_are_renamed_out_of_the_listings() {
         .exists());
     let storage = FsStorage::open(dir.path()).expect("reopen");
     let all = PageRequest::all();
-    assert_eq!(everything(storage.list_blobs(&all).await), [kept.clone()]);
+    assert_eq!(
+        everything(storage.list_blobs(&all).await),
+        vec![kept.clone()]
+    );
     let entries = everything(storage.list_blob_entries(&all).await);
     assert_eq!(
         entries.into_iter().map(|e| e.digest).collect::<Vec<_>>(),
@@ -152,7 +155,7 @@ async fn condemned_blobs_are_renamed_out_of_the_listings() {
     );
     assert_eq!(
         everything(storage.condemned_blobs(&all).await),
-        [condemned.clone()]
+        vec![condemned.clone()]
     );
 
     let r = repo("octo/nothing");
