@@ -219,11 +219,9 @@ async fn a_mount_from_a_repository_the_caller_cannot_pull_falls_back_to_an_uploa
     let digest = server.push_blob("theirs/app", b"their layer").await;
     let mine = server.push_blob("mine/other", b"my layer").await;
     let reply = server
-        .send(
+        .request(
             Method::POST,
             &format!("/v2/mine/app/blobs/uploads/?mount={digest}&from=theirs/app"),
-            &[],
-            Vec::new(),
         )
         .await;
     assert_eq!(
@@ -231,11 +229,9 @@ async fn a_mount_from_a_repository_the_caller_cannot_pull_falls_back_to_an_uploa
         "knowing a digest is not enough to mount it"
     );
     let reply = server
-        .send(
+        .request(
             Method::POST,
             &format!("/v2/mine/app/blobs/uploads/?mount={mine}&from=mine/other"),
-            &[],
-            Vec::new(),
         )
         .await;
     assert_eq!(reply.status, 201);

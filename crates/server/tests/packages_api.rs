@@ -15,7 +15,7 @@ async fn seeded() -> Ghcr {
     ghcr.publish("alice", "alice/app", "1.0").await;
     let alice = ghcr.basic("alice");
     let (reply, _, _) = ghcr
-        .push_image_as(
+        .push_labelled(
             &alice,
             "alice/app",
             "2.0",
@@ -24,7 +24,6 @@ async fn seeded() -> Ghcr {
                 "org.opencontainers.image.licenses": "MIT",
                 "org.opencontainers.image.source": "http://registry.test/alice/app-src",
             }),
-            json!({}),
         )
         .await;
     assert_eq!(reply.status, 201);

@@ -17,12 +17,11 @@ const APP: &str = "/users/alice/packages/container/app";
 /// (`"@"`: untagged); its digest.
 async fn push(ghcr: &Ghcr, who: &str, repo: &str, reference: &str, n: u32) -> Digest {
     let (reply, digest, _) = ghcr
-        .push_image_as(
+        .push_labelled(
             &ghcr.basic(who),
             repo,
             reference,
             json!({ "n": n.to_string() }),
-            json!({}),
         )
         .await;
     assert_eq!(reply.status, 201, "push {repo}:{reference}: {reply:?}");

@@ -204,7 +204,12 @@ impl TestServer {
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        self.send(Method::GET, path, &[], Vec::new()).await
+        self.request(Method::GET, path).await
+    }
+
+    /// `method path` with no headers and an empty body.
+    pub async fn request(&self, method: Method, path: &str) -> Reply {
+        self.send(method, path, &[], Vec::new()).await
     }
 
     /// Pushes a blob monolithically and returns its digest.
@@ -260,6 +265,14 @@ impl TestServer {
         );
         let digest = Digest::sha256(&manifest);
         (manifest, digest)
+    }
+}
+
+/// Asserts that each of `lines` is a whole line of `text` (a metrics
+/// scrape, say).
+pub fn assert_has_lines(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.lines().any(|l| l == *line), "missing {line}\n{text}");
     }
 }
 
