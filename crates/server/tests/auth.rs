@@ -189,8 +189,8 @@ async fn the_authorizer_decides_before_storage_is_touched() {
     // The challenge names the scope asked for.
     let reply = server.get("/v2/public/app/tags/list").await;
     assert!(reply
-        .header("www-authenticate")
-        .is_some_and(|c| c.contains("scope=\"repository:public/app:pull\"")));
+        .challenge()
+        .contains("scope=\"repository:public/app:pull\""));
 }
 
 /// Pushes to anything, pulls only from `mine/*`.

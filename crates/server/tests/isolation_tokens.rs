@@ -532,10 +532,7 @@ async fn a_push_does_not_link_again_what_an_admin_unlinked() {
 /// placeholders: (status, body, WWW-Authenticate).
 fn normalized(reply: &common::Reply, names: &[(&str, &str)]) -> (u16, String, String) {
     let mut body = String::from_utf8_lossy(&reply.body).into_owned();
-    let mut challenge = reply
-        .header("www-authenticate")
-        .unwrap_or_default()
-        .to_owned();
+    let mut challenge = reply.challenge().to_owned();
     for (name, placeholder) in names {
         body = body.replace(name, placeholder);
         challenge = challenge.replace(name, placeholder);
@@ -662,9 +659,7 @@ async fn a_private_package_and_a_missing_one_read_the_same_to_whoever_may_not_se
 fn assert_invalid_token(reply: &common::Reply) {
     assert_eq!(reply.status, 401, "{reply:?}");
     assert!(
-        reply
-            .header("www-authenticate")
-            .is_some_and(|c| c.contains("error=\"invalid_token\"")),
+        reply.challenge().contains("error=\"invalid_token\""),
         "{reply:?}"
     );
 }

@@ -160,6 +160,11 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The `WWW-Authenticate` challenge, or `""` when there is none.
+    pub fn challenge(&self) -> &str {
+        self.header("www-authenticate").unwrap_or_default()
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|err| {
             panic!(

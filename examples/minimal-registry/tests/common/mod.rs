@@ -103,6 +103,19 @@ pub fn user_with_secret(data: &Path, user: &str, scopes: &str) -> String {
     secret.trim().to_owned()
 }
 
+/// `GET url` with `authorization`, which must answer 200; its JSON body.
+pub async fn get_json(url: String, authorization: &str) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .get(&url)
+        .header("authorization", authorization)
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("GET {url}: {err}"));
+    assert_eq!(response.status(), 200, "GET {url}");
+    let body = response.bytes().await.expect("body");
+    serde_json::from_slice(&body).unwrap_or_else(|err| panic!("GET {url}: {err}"))
+}
+
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -133,16 +146,23 @@ pub fn manifest(config: &[u8], layer: &[u8]) -> Vec<u8> {
 /// The binary serving `data` on 127.0.0.1:`port`, logging only errors,
 /// its output discarded.
 pub fn spawn_quiet(port: u16, data: &Path) -> Child {
-    Command::new(BIN)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+    listening(port)
         .arg("--data-dir")
         .arg(data)
         .args(["--log-level", "error"])
-        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn minimal-registry")
+}
+
+/// The binary listening on 127.0.0.1:`port`, with `RUST_LOG` unset.
+pub fn listening(port: u16) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("RUST_LOG");
+    command
 }
 
 /// A monolithic blob upload of `blob` into `repo` at `base`, as `auth`.
