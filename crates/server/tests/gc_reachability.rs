@@ -264,22 +264,9 @@ async fn a_referrers_chain_keeps_each_referrers_blobs(backend: Backend) {
 
 async fn a_blob_shared_by_two_repositories_goes_with_the_last_reference(backend: Backend) {
     let server = start(backend).await;
-    let a = push_image(
-        &server,
-        "acme/a",
-        Some("1"),
-        "a",
-        &[b"shared base", b"only a"],
-    )
-    .await;
-    let b = push_image(
-        &server,
-        "acme/b",
-        Some("1"),
-        "b",
-        &[b"shared base", b"only b"],
-    )
-    .await;
+    let base: &[u8] = b"shared base";
+    let a = push_image(&server, "acme/a", Some("1"), "a", &[base, b"only a"]).await;
+    let b = push_image(&server, "acme/b", Some("1"), "b", &[base, b"only b"]).await;
     let shared = &a.layers[0];
     assert_eq!(shared, &b.layers[0]);
 

@@ -10,7 +10,6 @@ use common::*;
 use futures::{stream, StreamExt};
 use reqwest::Method;
 use wharf_reference::Digest;
-use wharf_server::Limits;
 
 const REPO: &str = "owner/app/release";
 
@@ -306,9 +305,10 @@ async fn an_interrupted_patch_keeps_its_bytes_and_the_client_resumes(backend: Ba
 on_each_backend!(an_interrupted_patch_keeps_its_bytes_and_the_client_resumes);
 
 async fn a_stalled_body_is_cut_off_after_the_idle_timeout_keeping_its_bytes(backend: Backend) {
-    let mut limits = Limits::default();
-    limits.body_idle_timeout = Duration::from_millis(300);
-    let server = start_with_limits(backend, limits).await;
+    let server = start_with_limits(backend, |l| {
+        l.body_idle_timeout = Duration::from_millis(300)
+    })
+    .await;
     let location = start_session(&server, REPO).await;
     let chunks = stream::iter([Ok::<_, std::io::Error>(Bytes::from(vec![7u8; 1000]))])
         .chain(stream::pending());
@@ -337,9 +337,7 @@ on_each_backend!(a_stalled_body_is_cut_off_after_the_idle_timeout_keeping_its_by
 
 #[tokio::test]
 async fn uploads_beyond_the_concurrency_limit_get_429() {
-    let mut limits = Limits::default();
-    limits.max_concurrent_uploads = 1;
-    let server = start_with_limits(Backend::Memory, limits).await;
+    let server = start_with_limits(Backend::Memory, |l| l.max_concurrent_uploads = 1).await;
     let first = start_session(&server, REPO).await;
     let second = start_session(&server, REPO).await;
     // The first upload holds the only permit while its body stalls.
