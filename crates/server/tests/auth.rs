@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use common::*;
+use http::request::Parts;
 use reqwest::Method;
 use wharf_server::distribution::auth;
 use wharf_server::{Access, Action, ApiError, Authorizer};
@@ -17,11 +18,7 @@ struct Tokens;
 
 #[async_trait]
 impl Authorizer for Tokens {
-    async fn authorize(
-        &self,
-        request: &http::request::Parts,
-        access: Access<'_>,
-    ) -> Result<(), ApiError> {
+    async fn authorize(&self, request: &Parts, access: Access<'_>) -> Result<(), ApiError> {
         let token = request
             .headers
             .get("authorization")
@@ -198,11 +195,7 @@ struct PushAnywhere;
 
 #[async_trait]
 impl Authorizer for PushAnywhere {
-    async fn authorize(
-        &self,
-        _: &http::request::Parts,
-        access: Access<'_>,
-    ) -> Result<(), ApiError> {
+    async fn authorize(&self, _: &Parts, access: Access<'_>) -> Result<(), ApiError> {
         match access {
             Access::Repository {
                 name,
