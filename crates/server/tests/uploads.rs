@@ -261,12 +261,7 @@ async fn an_interrupted_patch_keeps_its_bytes_and_the_client_resumes(backend: Ba
         tokio::time::sleep(Duration::from_millis(100)).await;
         Err(std::io::Error::other("client crashed"))
     }));
-    let result = server
-        .client
-        .patch(server.url(&location))
-        .body(reqwest::Body::wrap_stream(chunks))
-        .send()
-        .await;
+    let result = server.patch_streaming(&location, chunks).await;
     assert!(
         result.is_err() || !result.as_ref().is_ok_and(|r| r.status().is_success()),
         "an interrupted body must not succeed"
@@ -312,11 +307,7 @@ async fn a_stalled_body_is_cut_off_after_the_idle_timeout_keeping_its_bytes(back
     let location = start_session(&server, REPO).await;
     let chunks = stream::iter([Ok::<_, std::io::Error>(Bytes::from(vec![7u8; 1000]))])
         .chain(stream::pending());
-    let request = server
-        .client
-        .patch(server.url(&location))
-        .body(reqwest::Body::wrap_stream(chunks))
-        .send();
+    let request = server.patch_streaming(&location, chunks);
     // The server answers (408) or drops the request; either way it stops
     // waiting within the idle timeout, not the client's.
     let outcome = tokio::time::timeout(Duration::from_secs(10), request).await;
@@ -348,16 +339,7 @@ async fn uploads_beyond_the_concurrency_limit_get_429() {
             Ok(Bytes::from_static(b"def"))
         }),
     );
-    let client = server.client.clone();
-    let url = server.url(&first);
-    let holder = tokio::spawn(async move {
-        client
-            .patch(url)
-            .body(reqwest::Body::wrap_stream(stalled))
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-    });
+    let holder = tokio::spawn(server.patch_streaming(&first, stalled));
     let mut refused = None;
     for _ in 0..100 {
         let reply = server
@@ -373,7 +355,8 @@ async fn uploads_beyond_the_concurrency_limit_get_429() {
     assert_eq!(refused.error_code().as_deref(), Some("TOOMANYREQUESTS"));
     assert_eq!(refused.header("retry-after"), Some("1"));
     let _ = release.send(());
-    assert_eq!(holder.await.expect("join").expect("first upload"), 202);
+    let first_upload = holder.await.expect("join").expect("first upload");
+    assert_eq!(first_upload.status(), 202);
     // With the permit back, the second upload goes through.
     let reply = server
         .send(Method::PATCH, &second, &[], b"x".to_vec())

@@ -252,6 +252,20 @@ impl TestServer {
         self.request(Method::GET, path).await
     }
 
+    /// `PATCH path` with `chunks` streamed as the body, as a client whose
+    /// body may stall or fail sends it: the response, or the error.
+    pub fn patch_streaming<S>(
+        &self,
+        path: &str,
+        chunks: S,
+    ) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send + 'static
+    where
+        S: futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static,
+    {
+        let request = self.client.patch(self.url(path));
+        request.body(reqwest::Body::wrap_stream(chunks)).send()
+    }
+
     /// `method path` with no headers and an empty body.
     pub async fn request(&self, method: Method, path: &str) -> Reply {
         self.send(method, path, &[], Vec::new()).await

@@ -116,6 +116,15 @@ pub async fn get_json(url: String, authorization: &str) -> serde_json::Value {
     serde_json::from_slice(&body).unwrap_or_else(|err| panic!("GET {url}: {err}"))
 }
 
+/// The environment variable `name` parsed, or `default` when it is unset
+/// or does not parse (for the sizes of the long-running tests).
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
