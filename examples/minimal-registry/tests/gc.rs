@@ -20,7 +20,7 @@ impl Drop for Serving {
 
 /// Runs `gc` with `args` on `stores`; its standard output.
 fn gc(stores: &Stores, args: &[&str]) -> String {
-    stdout_of(&mut stores.command(&["gc"]).args(args))
+    stdout_of(stores.command(&["gc"]).args(args))
 }
 
 /// The number after `label: ` on the line that starts with it.

@@ -1,5 +1,5 @@
 //! What the binary's tests share: the admin CLI, a user with a token, a
-//! free port, an image manifest.
+//! free port, the stores a run uses, an image manifest, requests.
 
 #![allow(dead_code)]
 
