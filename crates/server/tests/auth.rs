@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use common::*;
+use http::request::Parts;
 use reqwest::Method;
 use wharf_server::distribution::auth;
 use wharf_server::{Access, Action, ApiError, Authorizer};
@@ -17,11 +18,7 @@ struct Tokens;
 
 #[async_trait]
 impl Authorizer for Tokens {
-    async fn authorize(
-        &self,
-        request: &http::request::Parts,
-        access: Access<'_>,
-    ) -> Result<(), ApiError> {
+    async fn authorize(&self, request: &Parts, access: Access<'_>) -> Result<(), ApiError> {
         let token = request
             .headers
             .get("authorization")
@@ -189,8 +186,8 @@ async fn the_authorizer_decides_before_storage_is_touched() {
     // The challenge names the scope asked for.
     let reply = server.get("/v2/public/app/tags/list").await;
     assert!(reply
-        .header("www-authenticate")
-        .is_some_and(|c| c.contains("scope=\"repository:public/app:pull\"")));
+        .challenge()
+        .contains("scope=\"repository:public/app:pull\""));
 }
 
 /// Pushes to anything, pulls only from `mine/*`.
@@ -198,11 +195,7 @@ struct PushAnywhere;
 
 #[async_trait]
 impl Authorizer for PushAnywhere {
-    async fn authorize(
-        &self,
-        _: &http::request::Parts,
-        access: Access<'_>,
-    ) -> Result<(), ApiError> {
+    async fn authorize(&self, _: &Parts, access: Access<'_>) -> Result<(), ApiError> {
         match access {
             Access::Repository {
                 name,
@@ -219,11 +212,9 @@ async fn a_mount_from_a_repository_the_caller_cannot_pull_falls_back_to_an_uploa
     let digest = server.push_blob("theirs/app", b"their layer").await;
     let mine = server.push_blob("mine/other", b"my layer").await;
     let reply = server
-        .send(
+        .request(
             Method::POST,
             &format!("/v2/mine/app/blobs/uploads/?mount={digest}&from=theirs/app"),
-            &[],
-            Vec::new(),
         )
         .await;
     assert_eq!(
@@ -231,11 +222,9 @@ async fn a_mount_from_a_repository_the_caller_cannot_pull_falls_back_to_an_uploa
         "knowing a digest is not enough to mount it"
     );
     let reply = server
-        .send(
+        .request(
             Method::POST,
             &format!("/v2/mine/app/blobs/uploads/?mount={mine}&from=mine/other"),
-            &[],
-            Vec::new(),
         )
         .await;
     assert_eq!(reply.status, 201);

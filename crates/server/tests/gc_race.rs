@@ -86,9 +86,7 @@ async fn pushes_and_deletes_racing_a_collector_lose_nothing(backend: Backend) {
                 // The image it replaced becomes garbage.
                 if let Some(old) = previous.replace(digest) {
                     let path = format!("/v2/{repo}/manifests/{old}");
-                    let reply = server
-                        .send(reqwest::Method::DELETE, &path, &[], Vec::new())
-                        .await;
+                    let reply = server.request(reqwest::Method::DELETE, &path).await;
                     assert_eq!(reply.status, 202, "{reply:?}");
                 }
             }

@@ -179,12 +179,7 @@ async fn push_manifest(
 
 async fn delete_manifest(server: &TestServer, repo: &str, digest: &Digest) {
     let reply = server
-        .send(
-            Method::DELETE,
-            &format!("/v2/{repo}/manifests/{digest}"),
-            &[],
-            Vec::new(),
-        )
+        .request(Method::DELETE, &format!("/v2/{repo}/manifests/{digest}"))
         .await;
     assert_eq!(reply.status, 202, "delete {repo}@{digest}: {reply:?}");
 }
@@ -269,22 +264,9 @@ async fn a_referrers_chain_keeps_each_referrers_blobs(backend: Backend) {
 
 async fn a_blob_shared_by_two_repositories_goes_with_the_last_reference(backend: Backend) {
     let server = start(backend).await;
-    let a = push_image(
-        &server,
-        "acme/a",
-        Some("1"),
-        "a",
-        &[b"shared base", b"only a"],
-    )
-    .await;
-    let b = push_image(
-        &server,
-        "acme/b",
-        Some("1"),
-        "b",
-        &[b"shared base", b"only b"],
-    )
-    .await;
+    let base: &[u8] = b"shared base";
+    let a = push_image(&server, "acme/a", Some("1"), "a", &[base, b"only a"]).await;
+    let b = push_image(&server, "acme/b", Some("1"), "b", &[base, b"only b"]).await;
     let shared = &a.layers[0];
     assert_eq!(shared, &b.layers[0]);
 
@@ -422,11 +404,9 @@ async fn a_mount_of_a_linked_blob_confirms_its_link(backend: Backend) {
     let cutoff = SystemTime::now();
     tokio::time::sleep(Duration::from_millis(5)).await;
     let reply = server
-        .send(
+        .request(
             Method::POST,
             &format!("/v2/acme/app/blobs/uploads/?mount={digest}&from=acme/app"),
-            &[],
-            Vec::new(),
         )
         .await;
     assert_eq!(reply.status, 201, "{reply:?}");
@@ -469,15 +449,16 @@ async fn collections_show_on_metrics(backend: Backend) {
     server.push_blob("acme/app", b"0123456789").await;
     collect(&server).await;
     let text = String::from_utf8(server.get("/metrics").await.body.to_vec()).expect("utf-8");
-    for line in [
-        "wharf_gc_runs_total{outcome=\"success\"} 1",
-        "wharf_gc_runs_total{outcome=\"dry_run\"} 1",
-        "wharf_gc_links_removed_total 1",
-        "wharf_gc_blobs_removed_total 1",
-        "wharf_gc_bytes_freed_total 10",
-    ] {
-        assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
-    }
+    assert_has_lines(
+        &text,
+        &[
+            "wharf_gc_runs_total{outcome=\"success\"} 1",
+            "wharf_gc_runs_total{outcome=\"dry_run\"} 1",
+            "wharf_gc_links_removed_total 1",
+            "wharf_gc_blobs_removed_total 1",
+            "wharf_gc_bytes_freed_total 10",
+        ],
+    );
     let last = text
         .lines()
         .find_map(|l| l.strip_prefix("wharf_gc_last_run_timestamp_seconds "))

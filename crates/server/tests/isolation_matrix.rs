@@ -29,7 +29,7 @@ use common::model::{repo_name, source, Answer, World};
 use common::*;
 use reqwest::Method;
 use serde_json::json;
-use wharf_auth::{DenyKind, Identity, PackageAction, Principal, Visibility};
+use wharf_auth::{Decision, DenyKind, Identity, PackageAction, Principal, Visibility};
 use wharf_packages::PackageChanges;
 
 /// The package under test.
@@ -530,58 +530,59 @@ impl Fixture {
         } else {
             204
         };
-        let restore_answer = Answer::rest(who, &restore, restored);
-        let restore_undo = if restore_answer.status == 204 {
+        let restore_undo = if Answer::rest(who, &restore, restored).status == 204 {
             Undo::Delete
         } else {
             Undo::Nothing
         };
-        let mut probes = vec![
+        // `method path` on the package, answered as `decision` says (with
+        // `success` when it allows), and like a missing package when it hides.
+        let probe = |what: &str, method: Method, path: String, decision: &Decision, success| {
             Probe::new(
-                "GET package",
+                what,
                 Surface::Rest,
-                Method::GET,
-                package,
-                Answer::rest(who, &pull, 200),
+                method,
+                path,
+                Answer::rest(who, decision, success),
             )
-            .hidden_like_missing(pull.deny_kind()),
-            Probe::new(
+            .hidden_like_missing(decision.deny_kind())
+        };
+        let unchanged = json!({ "visibility": visibility.as_str() });
+        let mut probes = vec![
+            probe("GET package", Method::GET, package.into(), &pull, 200),
+            probe(
                 "GET versions",
-                Surface::Rest,
                 Method::GET,
                 format!("{package}/versions"),
-                Answer::rest(who, &pull, 200),
-            )
-            .hidden_like_missing(pull.deny_kind()),
-            Probe::new(
+                &pull,
+                200,
+            ),
+            probe(
                 "PATCH visibility (unchanged)",
-                Surface::Rest,
                 Method::PATCH,
-                package,
-                Answer::rest(who, &settings, 200),
+                package.into(),
+                &settings,
+                200,
             )
             .body(
                 "application/json",
-                serde_json::to_vec(&json!({ "visibility": visibility.as_str() })).expect("json"),
-            )
-            .hidden_like_missing(settings.deny_kind()),
-            Probe::new(
+                serde_json::to_vec(&unchanged).expect("json"),
+            ),
+            probe(
                 "DELETE package",
-                Surface::Rest,
                 Method::DELETE,
-                package,
-                Answer::rest(who, &delete, 204),
+                package.into(),
+                &delete,
+                204,
             )
-            .hidden_like_missing(delete.deny_kind())
             .undo(Undo::Restore),
-            Probe::new(
+            probe(
                 "POST restore",
-                Surface::Rest,
                 Method::POST,
                 format!("{package}/restore"),
-                restore_answer,
+                &restore,
+                restored,
             )
-            .hidden_like_missing(restore.deny_kind())
             .undo(restore_undo),
         ];
         for (path, owner) in [

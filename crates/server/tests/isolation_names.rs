@@ -237,11 +237,10 @@ async fn logins_the_help_forbids_and_route_names_never_become_owners() {
         assert!(err.to_string().contains(why), "{name}: {err}");
         // No account can own the namespace, so nobody publishes into it.
         let (reply, _, _) = ghcr
-            .push_image_as(
+            .push_labelled(
                 &ghcr.basic("bob"),
                 &format!("{name}/app"),
                 "1",
-                serde_json::json!({}),
                 serde_json::json!({}),
             )
             .await;

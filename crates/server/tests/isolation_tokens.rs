@@ -133,7 +133,7 @@ async fn a_bearer_token_stops_working_once_its_workflow_token_is_revoked() {
     let reply = ghcr.get(path, Some(&bearer)).await;
     assert_eq!(reply.status, 401, "{reply:?}");
     let (reply, _, _) = ghcr
-        .push_image_as(&bearer, "alice/site-image", "2.0", json!({}), json!({}))
+        .push_labelled(&bearer, "alice/site-image", "2.0", json!({}))
         .await;
     assert_eq!(reply.status, 401, "{reply:?}");
 }
@@ -141,10 +141,7 @@ async fn a_bearer_token_stops_working_once_its_workflow_token_is_revoked() {
 #[tokio::test]
 async fn a_revocation_made_behind_the_registrys_cache_takes_effect_within_seconds() {
     // The admin CLI revokes through its own store value on the same file.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("packages.db");
-    let ghcr = Ghcr::start_on_store(SqlitePackageStore::open(&path).expect("open")).await;
-    let cli = SqlitePackageStore::open(&path).expect("open again");
+    let (ghcr, cli, _dir) = Ghcr::start_beside_another_store().await;
     ghcr.publish("alice", "alice/app", "1.0").await;
     let (id, basic) = personal_token(&ghcr, "alice", "read:packages", None).await;
     let bearer = bearer_with(&ghcr, &basic, &["repository:alice/app:pull"]).await;
@@ -240,28 +237,26 @@ async fn a_push_token_minted_while_the_name_was_free_cannot_push_once_someone_el
     );
     // alice publishes acme/tool first: private, alice its only admin.
     let (reply, _, _) = ghcr
-        .push_image_as(
+        .push_labelled(
             &ghcr.basic("alice"),
             "acme/tool",
             "latest",
             json!({ "org.opencontainers.image.description": "alice's tool" }),
-            json!({}),
         )
         .await;
     assert_eq!(reply.status, 201, "{reply:?}");
     let (_, alices_digest, _) = ghcr
-        .push_image_as(&ghcr.basic("alice"), "acme/tool", "@", json!({}), json!({}))
+        .push_labelled(&ghcr.basic("alice"), "acme/tool", "@", json!({}))
         .await;
 
     // carol's token, still within its lifetime, names the package but
     // grants nothing on it any more: no push, no pull, no overwritten tag.
     let (reply, _, _) = ghcr
-        .push_image_as(
+        .push_labelled(
             &carols,
             "acme/tool",
             "latest",
             json!({ "org.opencontainers.image.description": "carol was here" }),
-            json!({}),
         )
         .await;
     assert!(
@@ -450,12 +445,11 @@ async fn a_writer_cannot_make_themselves_admin_through_a_source_label() {
         .await;
     for (tag, credentials) in [("bob-1", ghcr.basic("bob")), ("bob-2", bobs_bearer)] {
         let (reply, _, _) = ghcr
-            .push_image_as(
+            .push_labelled(
                 &credentials,
                 "alice/app",
                 tag,
                 json!({ SOURCE: "http://registry.test/alice/tools" }),
-                json!({}),
             )
             .await;
         assert_eq!(reply.status, 201, "the write role pushes: {reply:?}");
@@ -504,7 +498,7 @@ async fn a_push_does_not_link_again_what_an_admin_unlinked() {
     let alice = ghcr.basic("alice");
     let labels = json!({ SOURCE: "http://registry.test/alice/app" });
     let (reply, _, _) = ghcr
-        .push_image_as(&alice, "alice/app", "1.0", labels.clone(), json!({}))
+        .push_labelled(&alice, "alice/app", "1.0", labels.clone())
         .await;
     assert_eq!(reply.status, 201, "{reply:?}");
     let package = "/user/packages/container/app";
@@ -525,9 +519,7 @@ async fn a_push_does_not_link_again_what_an_admin_unlinked() {
     .await;
 
     // Pushing the same labels again, even as the admin, leaves it unlinked.
-    let (reply, _, _) = ghcr
-        .push_image_as(&alice, "alice/app", "2.0", labels, json!({}))
-        .await;
+    let (reply, _, _) = ghcr.push_labelled(&alice, "alice/app", "2.0", labels).await;
     assert_eq!(reply.status, 201, "{reply:?}");
     let record = as_alice(&ghcr, package).await;
     assert_eq!(record["repository"], json!(null), "{record}");
@@ -540,10 +532,7 @@ async fn a_push_does_not_link_again_what_an_admin_unlinked() {
 /// placeholders: (status, body, WWW-Authenticate).
 fn normalized(reply: &common::Reply, names: &[(&str, &str)]) -> (u16, String, String) {
     let mut body = String::from_utf8_lossy(&reply.body).into_owned();
-    let mut challenge = reply
-        .header("www-authenticate")
-        .unwrap_or_default()
-        .to_owned();
+    let mut challenge = reply.challenge().to_owned();
     for (name, placeholder) in names {
         body = body.replace(name, placeholder);
         challenge = challenge.replace(name, placeholder);
@@ -670,9 +659,7 @@ async fn a_private_package_and_a_missing_one_read_the_same_to_whoever_may_not_se
 fn assert_invalid_token(reply: &common::Reply) {
     assert_eq!(reply.status, 401, "{reply:?}");
     assert!(
-        reply
-            .header("www-authenticate")
-            .is_some_and(|c| c.contains("error=\"invalid_token\"")),
+        reply.challenge().contains("error=\"invalid_token\""),
         "{reply:?}"
     );
 }
@@ -711,10 +698,7 @@ async fn a_push_allowed_while_the_name_was_free_stops_once_another_process_creat
     // database: its changes reach this registry's cache only after its
     // lifetime, but a package that was missing is never remembered as
     // missing, and neither is what was allowed because of that.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("packages.db");
-    let ghcr = Ghcr::start_on_store(SqlitePackageStore::open(&path).expect("open")).await;
-    let other = SqlitePackageStore::open(&path).expect("open again");
+    let (ghcr, other, _dir) = Ghcr::start_beside_another_store().await;
     // carol, a member of acme, may push to acme/tool while the name is free.
     let carol = ghcr.basic("carol");
     for layer in [&b"one"[..], b"two", b"three"] {

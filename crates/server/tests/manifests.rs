@@ -6,7 +6,6 @@ use common::*;
 use reqwest::Method;
 use serde_json::json;
 use wharf_reference::Digest;
-use wharf_server::Limits;
 
 const REPO: &str = "octocat/hello";
 
@@ -270,9 +269,7 @@ on_each_backend!(manifest_pushes_are_accepted_or_refused_with_the_right_code);
 
 #[tokio::test]
 async fn an_oversized_manifest_is_refused_with_413() {
-    let mut limits = Limits::default();
-    limits.max_manifest_size = 1024;
-    let server = start_with_limits(Backend::Memory, limits).await;
+    let server = start_with_limits(Backend::Memory, |l| l.max_manifest_size = 1024).await;
     let mut big = json!({"schemaVersion": 2, "mediaType": OCI_MANIFEST, "annotations": {}});
     big["annotations"]["padding"] = json!("x".repeat(2000));
     let bytes = serde_json::to_vec(&big).expect("json");

@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::assert_has_lines;
 use common::ghcr::*;
 use reqwest::Method;
 use serde_json::json;
@@ -169,13 +170,14 @@ async fn a_host_registry_gets_wharf_metrics_merged() {
 
     let mut text = String::new();
     prometheus_client::encoding::prometheus_text::encode(&mut text, &host).expect("encode");
-    for line in [
-        "host_jobs_total 1",
-        "wharf_http_requests_total{route=\"api_package\",method=\"PATCH\",status=\"404\"} 1",
-        "wharf_upload_sessions_open 0",
-    ] {
-        assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
-    }
+    assert_has_lines(
+        &text,
+        &[
+            "host_jobs_total 1",
+            "wharf_http_requests_total{route=\"api_package\",method=\"PATCH\",status=\"404\"} 1",
+            "wharf_upload_sessions_open 0",
+        ],
+    );
     // The registry's own /metrics says the same.
     assert_eq!(
         requests(&scrape(&ghcr).await, "api_package", "PATCH", "404"),

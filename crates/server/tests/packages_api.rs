@@ -14,19 +14,12 @@ async fn seeded() -> Ghcr {
     let ghcr = Ghcr::start().await;
     ghcr.publish("alice", "alice/app", "1.0").await;
     let alice = ghcr.basic("alice");
-    let (reply, _, _) = ghcr
-        .push_image_as(
-            &alice,
-            "alice/app",
-            "2.0",
-            json!({
-                "org.opencontainers.image.description": "The app",
-                "org.opencontainers.image.licenses": "MIT",
-                "org.opencontainers.image.source": "http://registry.test/alice/app-src",
-            }),
-            json!({}),
-        )
-        .await;
+    let labels = json!({
+        "org.opencontainers.image.description": "The app",
+        "org.opencontainers.image.licenses": "MIT",
+        "org.opencontainers.image.source": "http://registry.test/alice/app-src",
+    });
+    let (reply, _, _) = ghcr.push_labelled(&alice, "alice/app", "2.0", labels).await;
     assert_eq!(reply.status, 201);
     ghcr.publish("alice", "alice/app/release", "1.0").await;
     ghcr.publish_public("alice", "alice/public-app", "1.0")
@@ -418,12 +411,7 @@ async fn who_may_read_change_and_delete_a_package() {
             assert!(reply.json()["message"].is_string(), "{what}: {reply:?}");
         }
         if status == 401 {
-            assert!(
-                reply
-                    .header("www-authenticate")
-                    .is_some_and(|h| h.starts_with("Basic ")),
-                "{what}"
-            );
+            assert!(reply.challenge().starts_with("Basic "), "{what}");
         }
     }
 }

@@ -101,14 +101,14 @@ async fn versions_follow_pushes_and_tags_move_between_them() {
     let ghcr = Ghcr::start().await;
     let alice = ghcr.basic("alice");
     let (_, first, size) = ghcr
-        .push_image_as(&alice, "alice/app", "latest", json!({"n": "1"}), json!({}))
+        .push_labelled(&alice, "alice/app", "latest", json!({"n": "1"}))
         .await;
     let (_, second, _) = ghcr
-        .push_image_as(&alice, "alice/app", "latest", json!({"n": "2"}), json!({}))
+        .push_labelled(&alice, "alice/app", "latest", json!({"n": "2"}))
         .await;
     // Tagging the first again with another tag, by pushing the same bytes.
     let (reply, again, _) = ghcr
-        .push_image_as(&alice, "alice/app", "stable", json!({"n": "1"}), json!({}))
+        .push_labelled(&alice, "alice/app", "stable", json!({"n": "1"}))
         .await;
     assert_eq!(reply.status, 201);
     assert_eq!(again, first);
@@ -272,7 +272,7 @@ async fn the_latest_tagged_image_describes_the_package_and_untagged_pushes_do_no
         let ghcr = &ghcr;
         async move {
             let (reply, digest, size) = ghcr
-                .push_image_as(&alice, "alice/app", reference, labels, json!({}))
+                .push_labelled(&alice, "alice/app", reference, labels)
                 .await;
             assert_eq!(reply.status, 201, "{reply:?}");
             (digest, size)
@@ -324,9 +324,7 @@ async fn push_multi_arch(
     for arch in ["arm64", "amd64"] {
         let mut labels = child_labels.clone();
         labels["arch"] = json!(arch);
-        let (reply, digest, size) = ghcr
-            .push_image_as(&alice, repo, "@", labels, json!({}))
-            .await;
+        let (reply, digest, size) = ghcr.push_labelled(&alice, repo, "@", labels).await;
         assert_eq!(reply.status, 201, "{reply:?}");
         let mut entry = descriptor(OCI_MANIFEST, &digest, size);
         entry["platform"] = json!({ "os": "linux", "architecture": arch });
@@ -391,12 +389,11 @@ async fn a_strict_policy_refuses_a_push_with_invalid_annotations_before_storing_
     let ghcr = Ghcr::start_with(AnnotationPolicy::default().reject_invalid(true)).await;
     let alice = ghcr.basic("alice");
     let (reply, digest, _) = ghcr
-        .push_image_as(
+        .push_labelled(
             &alice,
             "alice/app",
             "1.0",
             json!({ DESCRIPTION: "x".repeat(600) }),
-            json!({}),
         )
         .await;
     assert_eq!(reply.status, 400, "{reply:?}");
@@ -418,13 +415,7 @@ async fn a_strict_policy_refuses_a_push_with_invalid_annotations_before_storing_
     assert_eq!(pull.status, 404);
 
     let (reply, _, _) = ghcr
-        .push_image_as(
-            &alice,
-            "alice/app",
-            "1.0",
-            json!({ DESCRIPTION: "short" }),
-            json!({}),
-        )
+        .push_labelled(&alice, "alice/app", "1.0", json!({ DESCRIPTION: "short" }))
         .await;
     assert_eq!(reply.status, 201, "{reply:?}");
 }

@@ -9,6 +9,7 @@ use common::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 use wharf_reference::Digest;
+use wharf_server::RetentionReport;
 
 const DAY: u64 = 86_400;
 const APP: &str = "/users/alice/packages/container/app";
@@ -17,12 +18,11 @@ const APP: &str = "/users/alice/packages/container/app";
 /// (`"@"`: untagged); its digest.
 async fn push(ghcr: &Ghcr, who: &str, repo: &str, reference: &str, n: u32) -> Digest {
     let (reply, digest, _) = ghcr
-        .push_image_as(
+        .push_labelled(
             &ghcr.basic(who),
             repo,
             reference,
             json!({ "n": n.to_string() }),
-            json!({}),
         )
         .await;
     assert_eq!(reply.status, 201, "push {repo}:{reference}: {reply:?}");
@@ -48,6 +48,19 @@ fn digests(versions: &Value) -> Vec<String> {
         .iter()
         .map(|v| v["name"].as_str().expect("name").to_owned())
         .collect()
+}
+
+/// Applies the retention policies now: the report, and the digests of
+/// the versions it deleted, in its order.
+async fn apply_policies(ghcr: &Ghcr) -> (RetentionReport, Vec<String>) {
+    let registry = &ghcr.server.registry;
+    let report = registry.apply_retention_policies().await.expect("apply");
+    let deleted = report
+        .deleted
+        .iter()
+        .map(|v| v.digest.to_string())
+        .collect();
+    (report, deleted)
 }
 
 fn strings(digests: &[&Digest]) -> Vec<String> {
@@ -292,22 +305,12 @@ async fn applied_policies_delete_restorably_and_keep_what_they_protect() {
     )
     .await;
 
-    let report = ghcr
-        .server
-        .registry
-        .apply_retention_policies()
-        .await
-        .expect("apply");
+    let (report, deleted) = apply_policies(&ghcr).await;
     assert_eq!(
         report.packages, 3,
         "alice/app, acme/tool, acme/kept: {report:?}"
     );
     assert_eq!(report.failed, 0);
-    let deleted: Vec<String> = report
-        .deleted
-        .iter()
-        .map(|v| v.digest.to_string())
-        .collect();
     assert_eq!(
         deleted,
         strings(&[&d[2], &d[1], &tool[1], &tool[0]]),
@@ -359,20 +362,7 @@ async fn applied_policies_delete_restorably_and_keep_what_they_protect() {
 
     // Restored, it is judged again on the next run; once the restore
     // window passes, what the policy deleted is purged like any delete.
-    let again = ghcr
-        .server
-        .registry
-        .apply_retention_policies()
-        .await
-        .expect("apply");
-    assert_eq!(
-        again
-            .deleted
-            .iter()
-            .map(|v| v.digest.to_string())
-            .collect::<Vec<_>>(),
-        strings(&[&d[1]])
-    );
+    assert_eq!(apply_policies(&ghcr).await.1, strings(&[&d[1]]));
     let purged = ghcr.purge_after_restore_window().await;
     assert_eq!(purged.versions.len(), 4);
 }
@@ -416,13 +406,7 @@ async fn a_kept_multi_arch_index_keeps_its_untagged_platform_images() {
         .await
         .json();
     assert_eq!(digests(&preview["versions"]), strings(&[&stray]));
-    let report = ghcr
-        .server
-        .registry
-        .apply_retention_policies()
-        .await
-        .expect("apply");
-    assert_eq!(report.deleted.len(), 1);
+    assert_eq!(apply_policies(&ghcr).await.1, strings(&[&stray]));
     for digest in [&amd64, &arm64] {
         ghcr.assert_get("alice", &format!("/v2/alice/app/manifests/{digest}"), 200)
             .await;

@@ -4,11 +4,14 @@
 //! `cargo test -p wharf-server --features tls --test tls`.
 #![cfg(feature = "tls")]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::Serving;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use wharf_server::http::tls::{server_config, CertificateFiles, ReloadingCertificate, TlsError};
@@ -81,8 +84,7 @@ struct TlsServer {
     addr: SocketAddr,
     dir: tempfile::TempDir,
     certificate: Arc<ReloadingCertificate>,
-    stop: tokio::sync::oneshot::Sender<()>,
-    server: tokio::task::JoinHandle<std::io::Result<Shutdown>>,
+    serving: Serving,
 }
 
 impl TlsServer {
@@ -97,20 +99,13 @@ impl TlsServer {
         let router = Registry::builder(Arc::new(MemoryStorage::new()))
             .build()
             .router();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(serve_tls(listener, router, options, tls, async {
-            let _ = stopped.await;
-        }));
+        let serving =
+            Serving::start(|listener, stop| serve_tls(listener, router, options, tls, stop)).await;
         TlsServer {
-            addr,
+            addr: serving.addr,
             dir,
             certificate,
-            stop,
-            server,
+            serving,
         }
     }
 
@@ -125,8 +120,7 @@ impl TlsServer {
     }
 
     async fn stop(self) -> Shutdown {
-        let _ = self.stop.send(());
-        self.server.await.expect("join").expect("serve")
+        self.serving.stop().await
     }
 }
 

@@ -251,19 +251,12 @@ async fn without_principals_clients_are_told_apart_by_their_address() {
         wharf_server::Registry::builder(std::sync::Arc::new(wharf_storage::MemoryStorage::new()))
             .limits(limits)
             .build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(wharf_server::serve(
-        listener,
-        registry.router(),
-        wharf_server::ServeOptions::default(),
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    let options = wharf_server::ServeOptions::default();
+    let server = Serving::start(|listener, stop| {
+        wharf_server::serve(listener, registry.router(), options, stop)
+    })
+    .await;
+    let addr = server.addr;
     let post_from = |local: [u8; 4]| {
         let client = reqwest::Client::builder()
             .local_address(std::net::IpAddr::from(local))
@@ -287,6 +280,5 @@ async fn without_principals_clients_are_told_apart_by_their_address() {
         "the same address again"
     );
     assert_eq!(post_from([127, 0, 0, 2]).await, 202, "another address");
-    let _ = stop.send(());
-    let _ = server.await;
+    server.stop().await;
 }

@@ -10,19 +10,13 @@ use common::*;
 use futures::{stream, StreamExt};
 use reqwest::Method;
 use wharf_reference::Digest;
-use wharf_server::Limits;
 
 const REPO: &str = "owner/app/release";
 
 /// Starts a session and returns its `Location`, checking the 202 headers.
 async fn start_session(server: &TestServer, repo: &str) -> String {
     let reply = server
-        .send(
-            Method::POST,
-            &format!("/v2/{repo}/blobs/uploads/"),
-            &[],
-            Vec::new(),
-        )
+        .request(Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
         .await;
     assert_eq!(reply.status, 202, "{reply:?}");
     assert_eq!(reply.header("range"), Some("0-0"));
@@ -222,7 +216,7 @@ on_each_backend!(completing_with_the_wrong_digest_is_digest_invalid_and_ends_the
 async fn completing_without_a_digest_is_refused_and_keeps_the_session() {
     let server = start(Backend::Memory).await;
     let location = start_session(&server, REPO).await;
-    let reply = server.send(Method::PUT, &location, &[], Vec::new()).await;
+    let reply = server.request(Method::PUT, &location).await;
     assert_eq!(reply.status, 400);
     assert_eq!(reply.error_code().as_deref(), Some("DIGEST_INVALID"));
     assert!(status_range(&server, &location).await.is_some());
@@ -231,9 +225,7 @@ async fn completing_without_a_digest_is_refused_and_keeps_the_session() {
 async fn a_cancelled_upload_is_gone(backend: Backend) {
     let server = start(backend).await;
     let location = start_session(&server, REPO).await;
-    let reply = server
-        .send(Method::DELETE, &location, &[], Vec::new())
-        .await;
+    let reply = server.request(Method::DELETE, &location).await;
     assert_eq!(reply.status, 204);
     let reply = server.get(&location).await;
     assert_eq!(reply.status, 404);
@@ -269,12 +261,7 @@ async fn an_interrupted_patch_keeps_its_bytes_and_the_client_resumes(backend: Ba
         tokio::time::sleep(Duration::from_millis(100)).await;
         Err(std::io::Error::other("client crashed"))
     }));
-    let result = server
-        .client
-        .patch(server.url(&location))
-        .body(reqwest::Body::wrap_stream(chunks))
-        .send()
-        .await;
+    let result = server.patch_streaming(&location, chunks).await;
     assert!(
         result.is_err() || !result.as_ref().is_ok_and(|r| r.status().is_success()),
         "an interrupted body must not succeed"
@@ -313,17 +300,14 @@ async fn an_interrupted_patch_keeps_its_bytes_and_the_client_resumes(backend: Ba
 on_each_backend!(an_interrupted_patch_keeps_its_bytes_and_the_client_resumes);
 
 async fn a_stalled_body_is_cut_off_after_the_idle_timeout_keeping_its_bytes(backend: Backend) {
-    let mut limits = Limits::default();
-    limits.body_idle_timeout = Duration::from_millis(300);
-    let server = start_with_limits(backend, limits).await;
+    let server = start_with_limits(backend, |l| {
+        l.body_idle_timeout = Duration::from_millis(300)
+    })
+    .await;
     let location = start_session(&server, REPO).await;
     let chunks = stream::iter([Ok::<_, std::io::Error>(Bytes::from(vec![7u8; 1000]))])
         .chain(stream::pending());
-    let request = server
-        .client
-        .patch(server.url(&location))
-        .body(reqwest::Body::wrap_stream(chunks))
-        .send();
+    let request = server.patch_streaming(&location, chunks);
     // The server answers (408) or drops the request; either way it stops
     // waiting within the idle timeout, not the client's.
     let outcome = tokio::time::timeout(Duration::from_secs(10), request).await;
@@ -344,9 +328,7 @@ on_each_backend!(a_stalled_body_is_cut_off_after_the_idle_timeout_keeping_its_by
 
 #[tokio::test]
 async fn uploads_beyond_the_concurrency_limit_get_429() {
-    let mut limits = Limits::default();
-    limits.max_concurrent_uploads = 1;
-    let server = start_with_limits(Backend::Memory, limits).await;
+    let server = start_with_limits(Backend::Memory, |l| l.max_concurrent_uploads = 1).await;
     let first = start_session(&server, REPO).await;
     let second = start_session(&server, REPO).await;
     // The first upload holds the only permit while its body stalls.
@@ -357,16 +339,7 @@ async fn uploads_beyond_the_concurrency_limit_get_429() {
             Ok(Bytes::from_static(b"def"))
         }),
     );
-    let client = server.client.clone();
-    let url = server.url(&first);
-    let holder = tokio::spawn(async move {
-        client
-            .patch(url)
-            .body(reqwest::Body::wrap_stream(stalled))
-            .send()
-            .await
-            .map(|r| r.status().as_u16())
-    });
+    let holder = tokio::spawn(server.patch_streaming(&first, stalled));
     let mut refused = None;
     for _ in 0..100 {
         let reply = server
@@ -382,7 +355,8 @@ async fn uploads_beyond_the_concurrency_limit_get_429() {
     assert_eq!(refused.error_code().as_deref(), Some("TOOMANYREQUESTS"));
     assert_eq!(refused.header("retry-after"), Some("1"));
     let _ = release.send(());
-    assert_eq!(holder.await.expect("join").expect("first upload"), 202);
+    let first_upload = holder.await.expect("join").expect("first upload");
+    assert_eq!(first_upload.status(), 202);
     // With the permit back, the second upload goes through.
     let reply = server
         .send(Method::PATCH, &second, &[], b"x".to_vec())
@@ -402,14 +376,12 @@ async fn metrics_count_requests_by_route_template_and_open_sessions() {
         .header("content-type")
         .is_some_and(|t| t.starts_with("text/plain; version=0.0.4")));
     let text = String::from_utf8_lossy(&reply.body).into_owned();
-    for line in [
+    assert_has_lines(&text, &[
         "wharf_http_requests_total{route=\"/v2/{name}/blobs/uploads/\",method=\"POST\",status=\"202\"} 1",
         "wharf_http_requests_total{route=\"/v2/{name}/blobs/uploads/\",method=\"POST\",status=\"201\"} 1",
         "wharf_http_requests_total{route=\"/v2/{name}/manifests/{reference}\",method=\"GET\",status=\"404\"} 1",
         "wharf_http_request_bytes_total{route=\"/v2/{name}/blobs/uploads/\"} 4",
         "wharf_upload_sessions_open 1",
-    ] {
-        assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
-    }
+    ]);
     assert!(!text.contains("owner/app"), "raw paths never become labels");
 }

@@ -21,7 +21,8 @@ use wharf_auth::{CodeRepository, Login, OwnerKind};
 use wharf_manifest::{Manifest, ParseOptions};
 use wharf_packages::prelude::*;
 use wharf_packages::{
-    Credential, NewVersion, PackageChanges, PackageQuery, SqlitePackageStore, VersionQuery,
+    Collaborator, Credential, NewVersion, PackageChanges, PackageQuery, SqlitePackageStore,
+    VersionQuery,
 };
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::prelude::*;
@@ -671,16 +672,17 @@ async fn copy_code_repositories(
             .repository_access(repository)
             .await
             .map_err(|err| format!("cannot read the collaborators of {repository}: {err}"))?;
-        for (user, role) in access.users {
+        let users = access
+            .users
+            .into_iter()
+            .map(|(user, role)| (Collaborator::User(user), role));
+        let teams = access
+            .teams
+            .into_iter()
+            .map(|(team, role)| (Collaborator::Team(team), role));
+        for (collaborator, role) in users.chain(teams) {
             target
-                .set_collaborator(repository, &wharf_packages::Collaborator::User(user), role)
-                .await
-                .map_err(|err| format!("cannot copy a collaborator of {repository}: {err}"))?;
-            summary.collaborators += 1;
-        }
-        for (team, role) in access.teams {
-            target
-                .set_collaborator(repository, &wharf_packages::Collaborator::Team(team), role)
+                .set_collaborator(repository, &collaborator, role)
                 .await
                 .map_err(|err| format!("cannot copy a collaborator of {repository}: {err}"))?;
             summary.collaborators += 1;

@@ -60,35 +60,37 @@ impl Collector for DatabasePools {
             .collect();
         let gauge = |value: usize| ConstGauge::new(i64::try_from(value).unwrap_or(i64::MAX));
 
-        let mut family = encoder.encode_descriptor(
-            "wharf_database_pool_connections",
-            "Database connections a store's pool holds, idle or in use",
-            None,
-            gauge(0).metric_type(),
-        )?;
-        for (store, f) in &figures {
-            let idle = [("store", *store), ("state", "idle")];
-            gauge(f.idle).encode(family.encode_family(&idle)?)?;
-            let busy = [("store", *store), ("state", "in_use")];
-            gauge(f.open.saturating_sub(f.idle)).encode(family.encode_family(&busy)?)?;
-        }
-        let mut family = encoder.encode_descriptor(
-            "wharf_database_pool_max_connections",
-            "The most connections a store's pool opens",
-            None,
-            gauge(0).metric_type(),
-        )?;
-        for (store, f) in &figures {
-            gauge(f.max).encode(family.encode_family(&[("store", *store)])?)?;
-        }
-        let mut family = encoder.encode_descriptor(
-            "wharf_database_pool_waiting",
-            "Requests waiting for a database connection, by store",
-            None,
-            gauge(0).metric_type(),
-        )?;
-        for (store, f) in &figures {
-            gauge(f.waiting).encode(family.encode_family(&[("store", *store)])?)?;
+        // (name, help, a pool's gauges: the `state` label, if any, and the value)
+        type Gauges = fn(&PoolFigures) -> Vec<(Option<&'static str>, usize)>;
+        let families: [(&str, &str, Gauges); 3] = [
+            (
+                "wharf_database_pool_connections",
+                "Database connections a store's pool holds, idle or in use",
+                |f| {
+                    let busy = f.open.saturating_sub(f.idle);
+                    vec![(Some("idle"), f.idle), (Some("in_use"), busy)]
+                },
+            ),
+            (
+                "wharf_database_pool_max_connections",
+                "The most connections a store's pool opens",
+                |f| vec![(None, f.max)],
+            ),
+            (
+                "wharf_database_pool_waiting",
+                "Requests waiting for a database connection, by store",
+                |f| vec![(None, f.waiting)],
+            ),
+        ];
+        for (name, help, gauges) in families {
+            let mut family = encoder.encode_descriptor(name, help, None, gauge(0).metric_type())?;
+            for (store, f) in &figures {
+                for (state, value) in gauges(f) {
+                    let mut labels = vec![("store", *store)];
+                    labels.extend(state.map(|state| ("state", state)));
+                    gauge(value).encode(family.encode_family(&labels)?)?;
+                }
+            }
         }
         Ok(())
     }

@@ -34,6 +34,15 @@ fn ok(data_dir: &Path, args: &[&str]) -> String {
     common::admin(data_dir, args)
 }
 
+/// A data directory in which each of `commands` has run, successfully.
+fn data_dir_after(commands: &[&[&str]]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for args in commands {
+        ok(dir.path(), args);
+    }
+    dir
+}
+
 /// The row of `token list` whose ID column is `id`.
 fn token_row(listing: &str, id: &str) -> String {
     listing
@@ -142,16 +151,14 @@ fn each_token_is_different_and_lists_in_creation_order() {
 
 #[test]
 fn organizations_members_and_repository_access() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path();
-    ok(data, &["user", "create", "alice"]);
-    ok(data, &["user", "create", "bob"]);
-    ok(data, &["org", "create", "acme"]);
-    ok(
-        data,
+    let dir = data_dir_after(&[
+        &["user", "create", "alice"],
+        &["user", "create", "bob"],
+        &["org", "create", "acme"],
         &["org", "add-member", "acme", "alice", "--role", "admin"],
-    );
-    ok(data, &["org", "add-member", "acme", "bob"]);
+        &["org", "add-member", "acme", "bob"],
+    ]);
+    let data = dir.path();
     let members = ok(data, &["org", "members", "acme"]);
     assert!(
         members.lines().any(|l| l.starts_with("alice  admin")),
@@ -179,9 +186,8 @@ fn organizations_members_and_repository_access() {
 
 #[test]
 fn a_workflow_token_is_bound_to_its_repository() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_after(&[&["org", "create", "acme"]]);
     let data = dir.path();
-    ok(data, &["org", "create", "acme"]);
     let created = admin(data, &["workflow-token", "create", "acme/app"]);
     assert!(created.status.success(), "{}", stderr(&created));
     let secret = stdout(&created);
@@ -200,10 +206,8 @@ fn a_workflow_token_is_bound_to_its_repository() {
 
 #[test]
 fn mistakes_are_refused_with_a_clear_message() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = data_dir_after(&[&["user", "create", "alice"], &["org", "create", "acme"]]);
     let data = dir.path();
-    ok(data, &["user", "create", "alice"]);
-    ok(data, &["org", "create", "acme"]);
     #[rustfmt::skip]
     let table: &[(&[&str], i32, &str)] = &[
         // arguments                                                     status  message

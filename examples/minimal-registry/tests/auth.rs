@@ -5,12 +5,12 @@
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
 mod common;
-use common::{assert_help_mentions, manifest_put, BIN};
+use common::{assert_help_mentions, free_port, get_json, listening, manifest_put};
 
 struct Running {
     child: Child,
@@ -26,16 +26,12 @@ impl Drop for Running {
 }
 
 fn start(data_dir: &std::path::Path, extra: &[&str]) -> Running {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .unwrap()
-        .port();
-    let mut child = Command::new(BIN)
-        .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+    let port = free_port();
+    let mut child = listening(port)
+        .arg("--data-dir")
         .arg(data_dir)
         .args(["--log-level", "warn"])
         .args(extra)
-        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -170,16 +166,8 @@ async fn the_first_start_prints_an_admin_token_that_logs_in_and_pushes() {
         .unwrap();
     assert_eq!(anonymous.status(), 401);
     // The package API knows it, with its description.
-    let package = client
-        .get(format!("{}/user/packages/container/app", registry.base))
-        .header("authorization", format!("token {token}"))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
-    let package: serde_json::Value = serde_json::from_slice(&package).unwrap();
+    let package = format!("{}/user/packages/container/app", registry.base);
+    let package = get_json(package, &format!("token {token}")).await;
     assert_eq!(package["visibility"], "private");
     assert_eq!(package["description"], "bootstrapped");
     drop(registry);

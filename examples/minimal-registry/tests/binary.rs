@@ -11,7 +11,7 @@ use futures::{stream, StreamExt};
 use wharf_reference::Digest;
 
 mod common;
-use common::{assert_help_mentions, free_port, BIN};
+use common::{assert_help_mentions, free_port, listening, BIN};
 
 struct Running {
     child: Child,
@@ -22,14 +22,9 @@ struct Running {
 
 impl Running {
     fn start(data_dir: &std::path::Path, extra: &[&str]) -> Running {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let mut child = Command::new(BIN)
+        let port = free_port();
+        let mut child = listening(port)
             .args([
-                "--listen",
-                &format!("127.0.0.1:{port}"),
                 "--data-dir",
                 data_dir.to_str().expect("utf-8 path"),
                 "--log-format",
@@ -39,7 +34,6 @@ impl Running {
                 "--no-auth",
             ])
             .args(extra)
-            .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -320,11 +314,9 @@ fn unusable_tls_files_are_refused_before_serving_with_their_setting_named() {
 /// default) and waits until `http://127.0.0.1:{port}/v2/` answers; returns
 /// the child and that answer's status.
 async fn start_bare(dir: &std::path::Path, port: u16, args: &[&str]) -> (Child, Option<u16>) {
-    let mut child = Command::new(BIN)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+    let mut child = listening(port)
         .args(args)
         .current_dir(dir)
-        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

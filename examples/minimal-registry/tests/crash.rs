@@ -269,10 +269,7 @@ fn integrity_check(data: &std::path::Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_during_pushes_loses_nothing_acknowledged() {
-    let kills: usize = std::env::var("CRASH_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50);
+    let kills: usize = common::env_or("CRASH_KILLS", 50);
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let auth = user_with_token(&data, USER, "read:packages,write:packages,delete:packages");

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use common::*;
@@ -18,41 +18,9 @@ impl Drop for Serving {
     }
 }
 
-/// Where the stores are: the data directory, with the flags and the
-/// environment that name stores elsewhere.
-struct Stores {
-    data: std::path::PathBuf,
-    args: Vec<String>,
-    env: Vec<(&'static str, String)>,
-}
-
-impl Stores {
-    fn command(&self) -> Command {
-        let mut command = Command::new(BIN);
-        command
-            .arg("--data-dir")
-            .arg(&self.data)
-            .args(&self.args)
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .env_remove("RUST_LOG");
-        command
-    }
-
-    /// Runs `gc` with `args`; its standard output.
-    fn gc(&self, args: &[&str]) -> String {
-        let out = self
-            .command()
-            .arg("gc")
-            .args(args)
-            .output()
-            .expect("run gc");
-        assert!(
-            out.status.success(),
-            "gc {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8")
-    }
+/// Runs `gc` with `args` on `stores`; its standard output.
+fn gc(stores: &Stores, args: &[&str]) -> String {
+    stdout_of(stores.command(&["gc"]).args(args))
 }
 
 /// The number after `label: ` on the line that starts with it.
@@ -67,36 +35,13 @@ fn figure(report: &str, label: &str) -> u64 {
 
 #[tokio::test]
 async fn gc_reports_and_removes_what_nothing_references_on_the_embedded_default() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let stores = Stores {
-        data: dir.path().join("data"),
-        args: Vec::new(),
-        env: Vec::new(),
-    };
-    collects(&stores).await;
+    collects(&Stores::embedded()).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn gc_reports_and_removes_what_nothing_references_on_s3_and_postgres() {
-    let (Some(pg), Some(s3)) = (wharf_test_servers::postgres(), wharf_test_servers::s3()) else {
+    let Some((stores, _, _)) = Stores::shared("registry") else {
         return;
-    };
-    let dir = tempfile::tempdir().expect("tempdir");
-    let stores = Stores {
-        data: dir.path().join("data"),
-        args: vec![
-            "--database".to_owned(),
-            pg.fresh_database(),
-            "--blob-store".to_owned(),
-            format!("s3://{}/registry", s3.fresh_bucket()),
-        ],
-        env: vec![
-            ("AWS_ACCESS_KEY_ID", "test".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
-            ("AWS_REGION", "us-east-1".to_owned()),
-            ("AWS_ENDPOINT", s3.endpoint()),
-            ("AWS_ALLOW_HTTP", "true".to_owned()),
-        ],
     };
     collects(&stores).await;
 }
@@ -108,8 +53,7 @@ async fn collects(stores: &Stores) {
     let port = free_port();
     let serving = Serving(
         stores
-            .command()
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .command(&["--listen", &format!("127.0.0.1:{port}")])
             .args(["--no-auth", "--gc-interval", "off", "--log-level", "error"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -163,13 +107,13 @@ async fn collects(stores: &Stores) {
     assert_eq!(deleted.status(), 202);
 
     // Within the default grace period (1h) nothing would go.
-    let fresh = stores.gc(&["--dry-run"]);
+    let fresh = gc(stores, &["--dry-run"]);
     assert_eq!(figure(&fresh, "links that would be removed"), 0, "{fresh}");
     assert_eq!(figure(&fresh, "blobs that would be removed"), 0, "{fresh}");
 
     // acme/a's two links and acme/app's; config a and the stray blob.
     let freed = (config_a.len() + stray.len()) as u64;
-    let dry = stores.gc(&["--dry-run", "--grace", "0s"]);
+    let dry = gc(stores, &["--dry-run", "--grace", "0s"]);
     assert!(dry.starts_with("dry run: nothing was changed"), "{dry}");
     assert_eq!(figure(&dry, "repositories scanned"), 3, "{dry}");
     assert_eq!(figure(&dry, "links that would be removed"), 3, "{dry}");
@@ -179,13 +123,13 @@ async fn collects(stores: &Stores) {
     let still = client.get(&stray_url).send().await.expect("get");
     assert_eq!(still.status(), 200, "a dry run changes nothing");
 
-    let real = stores.gc(&["--grace", "0s"]);
+    let real = gc(stores, &["--grace", "0s"]);
     assert_eq!(figure(&real, "links removed"), 3, "{real}");
     assert_eq!(figure(&real, "blobs removed"), 2, "{real}");
     assert_eq!(figure(&real, "bytes freed"), freed, "{real}");
     assert!(real.contains("time taken: "), "{real}");
 
-    let again = stores.gc(&["--grace", "0s"]);
+    let again = gc(stores, &["--grace", "0s"]);
     assert_eq!(figure(&again, "links removed"), 0, "{again}");
     assert_eq!(figure(&again, "blobs removed"), 0, "{again}");
 

@@ -11,7 +11,7 @@ mod common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -61,10 +61,7 @@ async fn gc_killed_at_random_points_s3_postgres() {
 
 /// Where the registry keeps its blobs and metadata.
 struct Backend {
-    data: tempfile::TempDir,
-    /// `--database` and `--blob-store`, for the shared stores.
-    args: Vec<String>,
-    env: Vec<(&'static str, String)>,
+    stores: common::Stores,
     /// The S3 endpoint, bucket and prefix, to count the blobs stored.
     s3: Option<(String, String, String)>,
 }
@@ -72,9 +69,7 @@ struct Backend {
 impl Backend {
     fn embedded() -> Backend {
         Backend {
-            data: tempfile::tempdir().expect("tempdir"),
-            args: Vec::new(),
-            env: Vec::new(),
+            stores: common::Stores::embedded(),
             s3: None,
         }
     }
@@ -82,57 +77,30 @@ impl Backend {
     /// S3 (moto) and PostgreSQL, or `None` when they are not installed
     /// and not required.
     fn shared() -> Option<Backend> {
-        let pg = wharf_test_servers::postgres()?;
-        let s3 = wharf_test_servers::s3()?;
-        let bucket = s3.fresh_bucket();
-        let prefix = "stress".to_owned();
+        let prefix = "stress";
+        let (stores, endpoint, bucket) = common::Stores::shared(prefix)?;
         Some(Backend {
-            data: tempfile::tempdir().expect("tempdir"),
-            args: vec![
-                "--database".into(),
-                pg.fresh_database(),
-                "--blob-store".into(),
-                format!("s3://{bucket}/{prefix}"),
-            ],
-            env: vec![
-                ("AWS_ACCESS_KEY_ID", "test".into()),
-                ("AWS_SECRET_ACCESS_KEY", "test".into()),
-                ("AWS_REGION", "us-east-1".into()),
-                ("AWS_ENDPOINT", s3.endpoint()),
-                ("AWS_ALLOW_HTTP", "true".into()),
-            ],
-            s3: Some((s3.endpoint(), bucket, prefix)),
+            stores,
+            s3: Some((endpoint, bucket, prefix.to_owned())),
         })
-    }
-
-    /// The binary with the data directory, the stores and `args`.
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(common::BIN);
-        command
-            .arg("--data-dir")
-            .arg(self.data.path())
-            .args(&self.args)
-            .args(args)
-            .env_remove("RUST_LOG")
-            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())));
-        command
     }
 
     /// The registry, authentication off, serving on `port`.
     fn serve(&self, port: u16) -> Child {
-        self.command(&[
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--no-auth",
-            "--log-level",
-            "error",
-            "--gc-interval",
-            "off",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn minimal-registry")
+        self.stores
+            .command(&[
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--no-auth",
+                "--log-level",
+                "error",
+                "--gc-interval",
+                "off",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn minimal-registry")
     }
 
     /// A collection with `grace`, as a child process.
@@ -141,7 +109,8 @@ impl Backend {
         if dry_run {
             args.push("--dry-run");
         }
-        self.command(&args)
+        self.stores
+            .command(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -152,7 +121,7 @@ impl Backend {
     /// they still take space).
     async fn stored_blobs(&self, client: &reqwest::Client) -> BTreeSet<String> {
         match &self.s3 {
-            None => files_under(&self.data.path().join("blobs").join("sha256")),
+            None => files_under(&self.stores.data.path().join("blobs").join("sha256")),
             Some((endpoint, bucket, prefix)) => {
                 let url = format!(
                     "{endpoint}/{bucket}?list-type=2&max-keys=1000&prefix={prefix}/blobs/sha256/"
@@ -224,6 +193,21 @@ struct Traffic {
     retried: AtomicU64,
     deletes: AtomicU64,
     retags: AtomicU64,
+}
+
+impl Traffic {
+    /// `method` on the manifest `repo`:`reference`, accepting OCI manifests.
+    async fn manifest(
+        &self,
+        method: reqwest::Method,
+        repo: &str,
+        reference: &str,
+    ) -> reqwest::Response {
+        let url = format!("{}/v2/{repo}/manifests/{reference}", self.base);
+        let request = self.client.request(method.clone(), url);
+        let sent = request.header("accept", OCI_MANIFEST).send().await;
+        sent.unwrap_or_else(|err| panic!("{method} {repo}:{reference}: {err}"))
+    }
 }
 
 async fn stress(backend: Backend, kill: bool) {
@@ -548,13 +532,7 @@ async fn verify_pullable(traffic: &Traffic) -> BTreeSet<String> {
     };
     let mut referenced = BTreeSet::new();
     for ((repo, digest), (bytes, blobs)) in &alive {
-        let response = traffic
-            .client
-            .get(format!("{}/v2/{repo}/manifests/{digest}", traffic.base))
-            .header("accept", OCI_MANIFEST)
-            .send()
-            .await
-            .expect("GET manifest");
+        let response = traffic.manifest(reqwest::Method::GET, repo, digest).await;
         assert_eq!(response.status(), 200, "{repo}@{digest} is gone");
         assert_eq!(&response.bytes().await.expect("body")[..], &bytes[..]);
         for blob in blobs {
@@ -579,13 +557,7 @@ async fn verify_pullable(traffic: &Traffic) -> BTreeSet<String> {
         }
     }
     for ((repo, tag), digest) in &tags {
-        let response = traffic
-            .client
-            .head(format!("{}/v2/{repo}/manifests/{tag}", traffic.base))
-            .header("accept", OCI_MANIFEST)
-            .send()
-            .await
-            .expect("HEAD tag");
+        let response = traffic.manifest(reqwest::Method::HEAD, repo, tag).await;
         assert_eq!(response.status(), 200, "{repo}:{tag}");
         let at = response
             .headers()

@@ -11,8 +11,8 @@ use std::process::{Child, Command, Output};
 use std::time::Duration;
 
 use common::{
-    blob_upload, expect_created, free_port, manifest, manifest_put, manifest_put_as,
-    user_with_token, BIN,
+    blob_upload, expect_created, free_port, get_json, listening, manifest, manifest_put,
+    manifest_put_as, user_with_token, BIN,
 };
 use reqwest::Method;
 use wharf_reference::Digest;
@@ -26,13 +26,11 @@ struct Running {
 impl Running {
     async fn start(data: &Path, extra: &[String]) -> Running {
         let port = free_port();
-        let child = Command::new(BIN)
-            .args(["--listen", &format!("127.0.0.1:{port}")])
+        let child = listening(port)
             .arg("--data-dir")
             .arg(data)
             .args(["--log-level", "error"])
             .args(extra)
-            .env_remove("RUST_LOG")
             .spawn()
             .expect("spawn minimal-registry");
         let running = Running {
@@ -387,17 +385,8 @@ async fn an_embedded_registry_imported_into_postgres_serves_the_same_images_and_
 /// The versions of alice's package `app` in `state` (active or deleted),
 /// as the REST API lists them.
 async fn versions(base: &str, auth: &str, state: &str) -> Vec<serde_json::Value> {
-    let r = reqwest::Client::new()
-        .get(format!(
-            "{base}/user/packages/container/app/versions?state={state}"
-        ))
-        .header("authorization", auth)
-        .send()
-        .await
-        .expect("list versions");
-    assert_eq!(r.status(), 200);
-    let listed: serde_json::Value =
-        serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
+    let url = format!("{base}/user/packages/container/app/versions?state={state}");
+    let listed = get_json(url, auth).await;
     listed.as_array().expect("a list of versions").clone()
 }
 
@@ -572,19 +561,8 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
     assert_eq!(restored.await, 204);
     assert_eq!(status("gone", "g1").await, 200);
     // The retention policy came along.
-    let retention = reqwest::Client::new()
-        .get(format!(
-            "{}/user/packages/container/app/retention",
-            registry.base
-        ))
-        .header("authorization", &auth)
-        .send()
-        .await
-        .expect("get the retention policy")
-        .bytes()
-        .await
-        .expect("body");
-    let retention: serde_json::Value = serde_json::from_slice(&retention).expect("json");
+    let app = format!("{}/user/packages/container/app", registry.base);
+    let retention = get_json(format!("{app}/retention"), &auth).await;
     assert_eq!(
         retention,
         serde_json::json!({
@@ -615,16 +593,7 @@ async fn deleted_versions_revoked_tokens_and_repositories_without_packages_are_i
         labelled,
     );
     expect_created(put).await;
-    let package = client
-        .get(format!("{}/user/packages/container/app", registry.base))
-        .header("authorization", &auth)
-        .send()
-        .await
-        .expect("get package")
-        .bytes()
-        .await
-        .expect("body");
-    let package: serde_json::Value = serde_json::from_slice(&package).expect("json");
+    let package = get_json(app, &auth).await;
     assert!(
         package
             .get("repository")

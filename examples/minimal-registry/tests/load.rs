@@ -251,13 +251,10 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hundreds_of_clients_get_no_errors_and_leave_nothing_behind() {
-    let env = |k: &str, d: u64| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
-    let (clients, seconds) = (env("LOAD_CLIENTS", 200), env("LOAD_SECONDS", 20));
+    let (clients, seconds): (u64, u64) = (
+        common::env_or("LOAD_CLIENTS", 200),
+        common::env_or("LOAD_SECONDS", 20),
+    );
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let auth = user_with_token(&data, USER, "read:packages,write:packages");

@@ -88,6 +88,18 @@ impl Ghcr {
         Ghcr::start_full_on(sqlite, AnnotationPolicy::default(), false, Backend::Memory).await
     }
 
+    /// Over a database file in a temporary directory, with a second store
+    /// value on the same file: another process (the admin CLI, a second
+    /// replica) whose changes reach the registry only behind its cache.
+    /// The directory lives as long as the returned guard.
+    pub async fn start_beside_another_store() -> (Ghcr, SqlitePackageStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("packages.db");
+        let ghcr = Ghcr::start_on_store(SqlitePackageStore::open(&path).expect("open")).await;
+        let other = SqlitePackageStore::open(&path).expect("open again");
+        (ghcr, other, dir)
+    }
+
     async fn start_full(policy: AnnotationPolicy, reachable: bool, backend: Backend) -> Ghcr {
         let sqlite = SqlitePackageStore::in_memory().expect("sqlite");
         Ghcr::start_full_on(sqlite, policy, reachable, backend).await
@@ -408,10 +420,23 @@ impl Ghcr {
         (reply, digest, bytes.len())
     }
 
+    /// Pushes an image whose config carries `labels`, with no manifest
+    /// annotations (see [`push_image_as`](Self::push_image_as)).
+    pub async fn push_labelled(
+        &self,
+        authorization: &str,
+        repo: &str,
+        reference: &str,
+        labels: Value,
+    ) -> (Reply, Digest, usize) {
+        self.push_image_as(authorization, repo, reference, labels, json!({}))
+            .await
+    }
+
     /// Pushes a plain image as the token `who` and asserts it was created.
     pub async fn publish(&self, who: &str, repo: &str, tag: &str) -> Digest {
         let (reply, digest, _) = self
-            .push_image_as(&self.basic(who), repo, tag, json!({}), json!({}))
+            .push_labelled(&self.basic(who), repo, tag, json!({}))
             .await;
         assert_eq!(
             reply.status, 201,

@@ -11,10 +11,11 @@ pub mod model;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use futures::future::BoxFuture;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use wharf_reference::Digest;
-use wharf_server::{Limits, Registry, RegistryBuilder};
+use wharf_server::{Limits, Registry, RegistryBuilder, Shutdown};
 use wharf_storage::{FsStorage, MemoryStorage, Storage};
 
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -73,7 +74,46 @@ pub async fn start(backend: Backend) -> TestServer {
     start_with(backend, |b| b).await
 }
 
-pub async fn start_with_limits(backend: Backend, limits: Limits) -> TestServer {
+/// A server that `serve` (`wharf_server::serve` or `serve_tls`) runs on
+/// a free port of 127.0.0.1 until [`stop`](Self::stop).
+pub struct Serving {
+    pub addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<Shutdown>>,
+}
+
+impl Serving {
+    /// Binds the port and spawns `serve` with the listener and the
+    /// shutdown signal.
+    pub async fn start<Fut>(
+        serve: impl FnOnce(tokio::net::TcpListener, BoxFuture<'static, ()>) -> Fut,
+    ) -> Serving
+    where
+        Fut: std::future::Future<Output = std::io::Result<Shutdown>> + Send + 'static,
+    {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let signal = Box::pin(async {
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(serve(listener, signal));
+        Serving { addr, stop, task }
+    }
+
+    /// Signals the shutdown; how the server ended.
+    pub async fn stop(self) -> Shutdown {
+        let _ = self.stop.send(());
+        self.task.await.expect("join").expect("serve")
+    }
+}
+
+/// With the default limits as `set` changes them.
+pub async fn start_with_limits(backend: Backend, set: impl FnOnce(&mut Limits)) -> TestServer {
+    let mut limits = Limits::default();
+    set(&mut limits);
     start_with(backend, move |b| b.limits(limits)).await
 }
 
@@ -160,6 +200,11 @@ impl Reply {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The `WWW-Authenticate` challenge, or `""` when there is none.
+    pub fn challenge(&self) -> &str {
+        self.header("www-authenticate").unwrap_or_default()
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|err| {
             panic!(
@@ -204,7 +249,26 @@ impl TestServer {
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        self.send(Method::GET, path, &[], Vec::new()).await
+        self.request(Method::GET, path).await
+    }
+
+    /// `PATCH path` with `chunks` streamed as the body, as a client whose
+    /// body may stall or fail sends it: the response, or the error.
+    pub fn patch_streaming<S>(
+        &self,
+        path: &str,
+        chunks: S,
+    ) -> impl std::future::Future<Output = reqwest::Result<reqwest::Response>> + Send + 'static
+    where
+        S: futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static,
+    {
+        let request = self.client.patch(self.url(path));
+        request.body(reqwest::Body::wrap_stream(chunks)).send()
+    }
+
+    /// `method path` with no headers and an empty body.
+    pub async fn request(&self, method: Method, path: &str) -> Reply {
+        self.send(method, path, &[], Vec::new()).await
     }
 
     /// Pushes a blob monolithically and returns its digest.
@@ -260,6 +324,14 @@ impl TestServer {
         );
         let digest = Digest::sha256(&manifest);
         (manifest, digest)
+    }
+}
+
+/// Asserts that each of `lines` is a whole line of `text` (a metrics
+/// scrape, say).
+pub fn assert_has_lines(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.lines().any(|l| l == *line), "missing {line}\n{text}");
     }
 }
 

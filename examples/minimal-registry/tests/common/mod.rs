@@ -1,5 +1,5 @@
 //! What the binary's tests share: the admin CLI, a user with a token, a
-//! free port, an image manifest.
+//! free port, the stores a run uses, an image manifest, requests.
 
 #![allow(dead_code)]
 
@@ -12,18 +12,77 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_minimal-registry");
 
 /// Runs an admin CLI command on `data`; its standard output.
 pub fn admin(data: &Path, args: &[&str]) -> String {
-    let out = Command::new(BIN)
-        .arg("--data-dir")
-        .arg(data)
-        .args(args)
-        .output()
-        .expect("run the admin CLI");
+    stdout_of(Command::new(BIN).arg("--data-dir").arg(data).args(args))
+}
+
+/// Runs `command`, which must succeed; its standard output.
+pub fn stdout_of(command: &mut Command) -> String {
+    let out = command.output().expect("run minimal-registry");
     assert!(
         out.status.success(),
-        "{args:?}: {}",
+        "{command:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// Where the binary keeps its stores: a data directory, with the flags and
+/// the environment that name stores elsewhere.
+pub struct Stores {
+    pub data: tempfile::TempDir,
+    /// `--database` and `--blob-store`, for the shared stores.
+    pub args: Vec<String>,
+    pub env: Vec<(&'static str, String)>,
+}
+
+impl Stores {
+    /// The embedded default: everything in the data directory.
+    pub fn embedded() -> Stores {
+        Stores {
+            data: tempfile::tempdir().expect("tempdir"),
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    /// A fresh PostgreSQL database and a fresh S3 (moto) bucket, blobs
+    /// under `prefix`; with the S3 endpoint and the bucket. `None` when
+    /// the servers are not installed and not required.
+    pub fn shared(prefix: &str) -> Option<(Stores, String, String)> {
+        let pg = wharf_test_servers::postgres()?;
+        let s3 = wharf_test_servers::s3()?;
+        let bucket = s3.fresh_bucket();
+        let stores = Stores {
+            data: tempfile::tempdir().expect("tempdir"),
+            args: vec![
+                "--database".into(),
+                pg.fresh_database(),
+                "--blob-store".into(),
+                format!("s3://{bucket}/{prefix}"),
+            ],
+            env: vec![
+                ("AWS_ACCESS_KEY_ID", "test".into()),
+                ("AWS_SECRET_ACCESS_KEY", "test".into()),
+                ("AWS_REGION", "us-east-1".into()),
+                ("AWS_ENDPOINT", s3.endpoint()),
+                ("AWS_ALLOW_HTTP", "true".into()),
+            ],
+        };
+        Some((stores, s3.endpoint(), bucket))
+    }
+
+    /// The binary on these stores (`RUST_LOG` unset), with `args`.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(BIN);
+        command
+            .arg("--data-dir")
+            .arg(self.data.path())
+            .args(&self.args)
+            .args(args)
+            .env_remove("RUST_LOG")
+            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())));
+        command
+    }
 }
 
 /// Creates `user` with a personal access token of `scopes`; the
@@ -42,6 +101,28 @@ pub fn user_with_secret(data: &Path, user: &str, scopes: &str) -> String {
     admin(data, &["user", "create", user]);
     let secret = admin(data, &["token", "create", user, "--scopes", scopes]);
     secret.trim().to_owned()
+}
+
+/// `GET url` with `authorization`, which must answer 200; its JSON body.
+pub async fn get_json(url: String, authorization: &str) -> serde_json::Value {
+    let response = reqwest::Client::new()
+        .get(&url)
+        .header("authorization", authorization)
+        .send()
+        .await
+        .unwrap_or_else(|err| panic!("GET {url}: {err}"));
+    assert_eq!(response.status(), 200, "GET {url}");
+    let body = response.bytes().await.expect("body");
+    serde_json::from_slice(&body).unwrap_or_else(|err| panic!("GET {url}: {err}"))
+}
+
+/// The environment variable `name` parsed, or `default` when it is unset
+/// or does not parse (for the sizes of the long-running tests).
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// A TCP port on 127.0.0.1 that nothing listens on right now.
@@ -74,16 +155,23 @@ pub fn manifest(config: &[u8], layer: &[u8]) -> Vec<u8> {
 /// The binary serving `data` on 127.0.0.1:`port`, logging only errors,
 /// its output discarded.
 pub fn spawn_quiet(port: u16, data: &Path) -> Child {
-    Command::new(BIN)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
+    listening(port)
         .arg("--data-dir")
         .arg(data)
         .args(["--log-level", "error"])
-        .env_remove("RUST_LOG")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn minimal-registry")
+}
+
+/// The binary listening on 127.0.0.1:`port`, with `RUST_LOG` unset.
+pub fn listening(port: u16) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env_remove("RUST_LOG");
+    command
 }
 
 /// A monolithic blob upload of `blob` into `repo` at `base`, as `auth`.
