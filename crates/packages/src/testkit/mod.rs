@@ -162,9 +162,10 @@ impl Fixture for StoreFixture {
 /// missed invalidation shows.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn long_lived_cache() -> crate::CacheOptions {
-    crate::CacheOptions::default()
-        .with_ttl(Duration::from_secs(3600))
-        .with_capacity(1000)
+    let mut options = crate::CacheOptions::default();
+    options.ttl = Duration::from_secs(3600);
+    options.capacity = 1000;
+    options
 }
 
 /// The store of `inner` reopened, behind a fresh cache: what a restart of
