@@ -24,6 +24,7 @@ use crate::postgres::{
 };
 use crate::retention::{RetainedPackage, RetentionPolicy};
 use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore};
+use crate::stored::PolicyHolder;
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -198,13 +199,13 @@ pg_methods! {
     write fn delete_version(name: &RepositoryName, id: VersionId, now: Timestamp) -> VersionRecord
         = |c| versions::delete(c, name, id, now);
     read fn retention_policy(name: &RepositoryName) -> Option<RetentionPolicy>
-        = |c| retention::package_policy(c, name);
+        = |c| retention::policy(c, PolicyHolder::Package(name));
     write fn set_retention_policy(name: &RepositoryName, policy: Option<&RetentionPolicy>) -> ()
-        = |c| retention::set_package_policy(c, name, policy);
+        = |c| retention::set_policy(c, PolicyHolder::Package(name), policy);
     read fn organization_retention_policy(organization: &Login) -> Option<RetentionPolicy>
-        = |c| retention::organization_policy(c, organization);
+        = |c| retention::policy(c, PolicyHolder::Organization(organization));
     write fn set_organization_retention_policy(organization: &Login, policy: Option<&RetentionPolicy>) -> ()
-        = |c| retention::set_organization_policy(c, organization, policy);
+        = |c| retention::set_policy(c, PolicyHolder::Organization(organization), policy);
     read fn retained_packages(page: &PageRequest) -> Page<RetainedPackage>
         = |c| retention::retained(c, page);
     write fn set_collaborator(repository: &CodeRepository, collaborator: &Collaborator, role: RepositoryRole) -> ()

@@ -21,6 +21,7 @@ use crate::sqlite::{
     accounts, packages, purge, repositories, retention, tokens, versions, SqlitePackageStore,
 };
 use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore};
+use crate::stored::PolicyHolder;
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -197,13 +198,13 @@ sqlite_methods! {
     write fn delete_version(name: &RepositoryName, id: VersionId, now: Timestamp) -> VersionRecord
         = |conn| versions::delete(conn, &name, id, now);
     snapshot fn retention_policy(name: &RepositoryName) -> Option<RetentionPolicy>
-        = |conn| retention::package_policy(conn, &name);
+        = |conn| retention::policy(conn, PolicyHolder::Package(&name));
     write fn set_retention_policy(name: &RepositoryName, policy: Option<&RetentionPolicy>) -> ()
-        = |conn| retention::set_package_policy(conn, &name, policy.as_ref());
+        = |conn| retention::set_policy(conn, PolicyHolder::Package(&name), policy.as_ref());
     snapshot fn organization_retention_policy(organization: &Login) -> Option<RetentionPolicy>
-        = |conn| retention::organization_policy(conn, &organization);
+        = |conn| retention::policy(conn, PolicyHolder::Organization(&organization));
     write fn set_organization_retention_policy(organization: &Login, policy: Option<&RetentionPolicy>) -> ()
-        = |conn| retention::set_organization_policy(conn, &organization, policy.as_ref());
+        = |conn| retention::set_policy(conn, PolicyHolder::Organization(&organization), policy.as_ref());
     snapshot fn retained_packages(page: &PageRequest) -> Page<RetainedPackage>
         = |conn| retention::retained(conn, &page);
     write fn set_collaborator(repository: &CodeRepository, collaborator: &Collaborator, role: RepositoryRole) -> ()

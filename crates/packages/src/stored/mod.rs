@@ -8,7 +8,7 @@
 use std::fmt::Display;
 use std::str::FromStr;
 
-use wharf_auth::Timestamp;
+use wharf_auth::{Login, Timestamp};
 use wharf_reference::RepositoryName;
 
 use crate::error::Error;
@@ -171,6 +171,26 @@ pub(crate) fn version_cursor(last: &VersionRecord) -> Cursor {
 }
 
 // ------------------------------------------------- retention
+
+/// Whose retention policy is read or set: a live package's own, or an
+/// organization's default.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PolicyHolder<'a> {
+    /// The live package of this name.
+    Package(&'a RepositoryName),
+    /// The organization with this login.
+    Organization(&'a Login),
+}
+
+impl PolicyHolder<'_> {
+    /// The table whose `retention` column holds the policy.
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            PolicyHolder::Package(_) => "packages",
+            PolicyHolder::Organization(_) => "accounts",
+        }
+    }
+}
 
 /// Where a page of retained packages starts: after the package id of its
 /// cursor.
