@@ -17,7 +17,6 @@ use crate::page::{Page, PageRequest};
 use crate::postgres::convert::{
     opt_time_from_sql, parse, time_from_sql, time_to_sql, u64_from_sql, u64_to_sql,
 };
-use crate::postgres::notify::{notify, Change};
 use crate::postgres::packages::{self, set_deleted, SoftDeleted};
 use crate::postgres::statement::{
     column, columns, execute, insert_returning_id, query, query_optional, query_value,
@@ -83,26 +82,6 @@ async fn require(c: &impl GenericClient, package_id: i64, id: i64) -> Result<Ver
     get(c, package_id, id)
         .await?
         .ok_or_else(|| Error::not_found("version", id))
-}
-
-/// Adds `delta` to the live package's version count, marks it updated,
-/// and tells the caches of other replicas.
-async fn adjust_count(
-    c: &impl GenericClient,
-    name: &RepositoryName,
-    package_id: i64,
-    delta: i64,
-    now: Timestamp,
-) -> Result<(), Error> {
-    let now_sql = time_to_sql(now)?;
-    execute(
-        c,
-        "UPDATE packages SET version_count = version_count + $1, updated_at = $2 WHERE id = $3",
-        &[&delta, &now_sql, &package_id],
-        "counting versions",
-    )
-    .await?;
-    notify(c, Change::Package(name.as_str())).await
 }
 
 async fn touch_version(c: &impl GenericClient, id: i64, now_sql: i64) -> Result<(), Error> {
@@ -213,7 +192,7 @@ pub(crate) async fn record(
             touch_version(c, previous, now_sql).await?;
         }
     }
-    adjust_count(c, name, package_id, i64::from(newly_live), now).await?;
+    packages::touch(c, name, package_id, i64::from(newly_live), now).await?;
     require(c, package_id, id).await
 }
 
@@ -339,7 +318,7 @@ pub(crate) async fn delete(
         .filter(|version| !version.is_deleted())
         .ok_or_else(|| Error::not_found("version", id))?;
     set_deleted(c, SoftDeleted::Versions, version.id.get(), true, now).await?;
-    adjust_count(c, name, package_id, -1, now).await?;
+    packages::touch(c, name, package_id, -1, now).await?;
     require(c, package_id, id.get()).await
 }
 
@@ -357,6 +336,6 @@ pub(crate) async fn restore(
         .ok_or_else(|| Error::not_found("version", id))?;
     ensure_version_restorable(name, &version, now, window)?;
     set_deleted(c, SoftDeleted::Versions, id.get(), false, now).await?;
-    adjust_count(c, name, package_id, 1, now).await?;
+    packages::touch(c, name, package_id, 1, now).await?;
     require(c, package_id, id.get()).await
 }

@@ -116,22 +116,6 @@ fn require(conn: &Connection, package_id: i64, id: i64) -> Result<VersionRecord,
     get(conn, package_id, id)?.ok_or_else(|| Error::not_found("version", id))
 }
 
-fn adjust_count(
-    conn: &Connection,
-    package_id: i64,
-    delta: i64,
-    now: Timestamp,
-) -> Result<(), Error> {
-    let now_sql = time_to_sql(now)?;
-    execute(
-        conn,
-        "UPDATE packages SET version_count = version_count + ?1, updated_at = ?2 WHERE id = ?3",
-        params![delta, now_sql, package_id],
-        "counting versions",
-    )?;
-    Ok(())
-}
-
 fn touch_version(conn: &Connection, id: i64, now_sql: i64) -> Result<(), Error> {
     execute(
         conn,
@@ -212,7 +196,7 @@ pub(crate) fn record(
             touch_version(conn, previous, now_sql)?;
         }
     }
-    adjust_count(conn, package_id, i64::from(newly_live), now)?;
+    packages::touch(conn, package_id, i64::from(newly_live), now)?;
     require(conn, package_id, id)
 }
 
@@ -351,7 +335,7 @@ pub(crate) fn delete(
         true,
         time_to_sql(now)?,
     )?;
-    adjust_count(conn, package_id, -1, now)?;
+    packages::touch(conn, package_id, -1, now)?;
     require(conn, package_id, id.get())
 }
 
@@ -374,6 +358,6 @@ pub(crate) fn restore(
         false,
         time_to_sql(now)?,
     )?;
-    adjust_count(conn, package_id, 1, now)?;
+    packages::touch(conn, package_id, 1, now)?;
     require(conn, package_id, id.get())
 }
