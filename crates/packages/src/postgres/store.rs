@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use wharf_auth::{
     CodeRepository, Grantee, Login, Membership, OrgRole, OrganizationPolicy, OwnerKind, Package,
     RepositoryAccess, RepositoryRole, Role, StoredToken, TeamSlug, Timestamp, TokenHash,
@@ -24,7 +23,7 @@ use crate::postgres::{
 };
 use crate::retention::{RetainedPackage, RetentionPolicy};
 use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore};
-use crate::stored::PolicyHolder;
+use crate::stored::{store_methods, PolicyHolder};
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -49,29 +48,18 @@ macro_rules! run {
     };
 }
 
-/// Implements a store trait for [`PgPackageStore`]: first the methods
-/// written out in full, then one line per method that runs `body` as
-/// [`run!`] says.
-macro_rules! pg_methods {
-    (
-        impl $trait:ident { $($written:tt)* }
-        $( $run:ident fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
-            = |$c:ident| $body:expr; )*
-    ) => {
-        #[async_trait]
-        impl $trait for PgPackageStore {
-            $($written)*
-
-            $(
-                async fn $name(&self, $($arg: $ty),*) -> Result<$ret, Error> {
-                    run!(self, $run, concat!("running ", stringify!($name)), |$c| $body)
-                }
-            )*
-        }
+/// Runs one method of a [`store_methods!`] table for [`PgPackageStore`],
+/// as [`run!`] says.
+macro_rules! pg_call {
+    ($store:expr, $run:ident, $name:ident($($arg:ident),*), |$c:ident| $body:expr) => {
+        run!($store, $run, concat!("running ", stringify!($name)), |$c| {
+            $body
+        })
     };
 }
 
-pg_methods! {
+store_methods! {
+    pg_call for PgPackageStore;
     impl AccountStore {}
     write fn create_user(login: &Login, now: Timestamp) -> Account
         = |c| accounts::create(c, login, OwnerKind::User, now);
@@ -105,7 +93,8 @@ pg_methods! {
         = |c| accounts::remove_team_member(c, organization, team, user);
 }
 
-pg_methods! {
+store_methods! {
+    pg_call for PgPackageStore;
     impl TokenStore {
         async fn record_token_use(&self, id: TokenId, now: Timestamp) -> Result<(), Error> {
             // One conditional UPDATE, outside an explicit transaction: a
@@ -136,7 +125,8 @@ pg_methods! {
         = |c| tokens::revoke(c, id, now);
 }
 
-pg_methods! {
+store_methods! {
+    pg_call for PgPackageStore;
     impl PackageRecords {
         async fn restore_package(&self, name: &RepositoryName, now: Timestamp) -> Result<PackageRecord, Error> {
             let window = self.options.restore_window;

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use wharf_auth::{
     CodeRepository, Grantee, Login, Membership, OrgRole, OrganizationPolicy, OwnerKind, Package,
     RepositoryAccess, RepositoryRole, Role, StoredToken, TeamSlug, Timestamp, TokenHash,
@@ -21,7 +20,7 @@ use crate::sqlite::{
     accounts, packages, purge, repositories, retention, tokens, versions, SqlitePackageStore,
 };
 use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore};
-use crate::stored::PolicyHolder;
+use crate::stored::{store_methods, PolicyHolder};
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -54,33 +53,20 @@ impl<T: Clone + Send + 'static> Detach for Option<&T> {
     }
 }
 
-/// Implements a store trait for [`SqlitePackageStore`]: first the methods
-/// written out in full, then one line per method that runs `body` on the
-/// blocking pool, `read` (on a reader connection), `snapshot` (in a read
-/// transaction) or `write` (in a write transaction). Every argument is
-/// copied to an owned value first ([`Detach`]), so that `body` can run on
-/// another thread.
-macro_rules! sqlite_methods {
-    (
-        impl $trait:ident { $($written:tt)* }
-        $( $run:ident fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
-            = |$conn:ident| $body:expr; )*
-    ) => {
-        #[async_trait]
-        impl $trait for SqlitePackageStore {
-            $($written)*
-
-            $(
-                async fn $name(&self, $($arg: $ty),*) -> Result<$ret, Error> {
-                    $(let $arg = $arg.detach();)*
-                    self.$run(move |$conn| $body).await
-                }
-            )*
-        }
-    };
+/// Runs one method of a [`store_methods!`] table for
+/// [`SqlitePackageStore`]: `body` on the blocking pool, `read` (on a
+/// reader connection), `snapshot` (in a read transaction) or `write` (in a
+/// write transaction). Every argument is copied to an owned value first
+/// ([`Detach`]), so that `body` can run on another thread.
+macro_rules! sqlite_call {
+    ($store:expr, $run:ident, $name:ident($($arg:ident),*), |$conn:ident| $body:expr) => {{
+        $(let $arg = $arg.detach();)*
+        $store.$run(move |$conn| $body).await
+    }};
 }
 
-sqlite_methods! {
+store_methods! {
+    sqlite_call for SqlitePackageStore;
     impl AccountStore {}
     write fn create_user(login: &Login, now: Timestamp) -> Account
         = |conn| accounts::create(conn, &login, OwnerKind::User, now);
@@ -114,7 +100,8 @@ sqlite_methods! {
         = |conn| accounts::remove_team_member(conn, &organization, &team, &user);
 }
 
-sqlite_methods! {
+store_methods! {
+    sqlite_call for SqlitePackageStore;
     impl TokenStore {
         async fn record_token_use(&self, id: TokenId, now: Timestamp) -> Result<(), Error> {
             self.inner
@@ -141,7 +128,8 @@ sqlite_methods! {
         = |conn| tokens::revoke(conn, id, now);
 }
 
-sqlite_methods! {
+store_methods! {
+    sqlite_call for SqlitePackageStore;
     impl PackageRecords {
         async fn restore_package(&self, name: &RepositoryName, now: Timestamp) -> Result<PackageRecord, Error> {
             let (name, window) = (name.clone(), self.restore_window);

@@ -30,6 +30,31 @@ pub(crate) use rows::{
 #[cfg(feature = "sqlite")]
 pub(crate) use rows::row_struct;
 
+/// Implements a store trait for `$store`: first the methods written out in
+/// full, then one line per method, `RUN fn NAME(ARGS) -> T = |CONN| BODY;`,
+/// which the backend's macro `$call` runs as its kind `RUN` says (the
+/// backends document their kinds: a lone statement, a snapshot, a write).
+macro_rules! store_methods {
+    (
+        $call:ident for $store:ty;
+        impl $trait:ident { $($written:tt)* }
+        $( $run:ident fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
+            = |$conn:ident| $body:expr; )*
+    ) => {
+        #[::async_trait::async_trait]
+        impl $trait for $store {
+            $($written)*
+
+            $(
+                async fn $name(&self, $($arg: $ty),*) -> Result<$ret, $crate::Error> {
+                    $call!(self, $run, $name($($arg),*), |$conn| $body)
+                }
+            )*
+        }
+    };
+}
+pub(crate) use store_methods;
+
 /// A timestamp as a stored integer (Unix seconds).
 pub(crate) fn time_to_sql(time: Timestamp) -> Result<i64, Error> {
     i64::try_from(time.unix_seconds()).map_err(|_| Error::OutOfRange {
