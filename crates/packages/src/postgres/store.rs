@@ -23,7 +23,7 @@ use crate::postgres::{
 };
 use crate::retention::{RetainedPackage, RetentionPolicy};
 use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore};
-use crate::stored::{store_methods, PolicyHolder};
+use crate::stored::{store_methods, PolicyHolder, PurgeBounds};
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -148,9 +148,9 @@ store_methods! {
         }
 
         async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<PurgeReport, Error> {
-            let window = self.options.restore_window;
+            let bounds = PurgeBounds::new(now, self.options.restore_window, limit)?;
             run!(self, write, "running purge_expired", |c| {
-                purge::purge_expired(c, now, limit, window)
+                purge::purge_expired(c, bounds)
             })
         }
 

@@ -20,7 +20,7 @@ use crate::sqlite::{
     accounts, packages, purge, repositories, retention, tokens, versions, SqlitePackageStore,
 };
 use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore};
-use crate::stored::{store_methods, PolicyHolder};
+use crate::stored::{store_methods, PolicyHolder, PurgeBounds};
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -147,8 +147,8 @@ store_methods! {
         }
 
         async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<PurgeReport, Error> {
-            let window = self.restore_window;
-            self.write(move |conn| purge::purge_expired(conn, now, limit, window)).await
+            let bounds = PurgeBounds::new(now, self.restore_window, limit)?;
+            self.write(move |conn| purge::purge_expired(conn, bounds)).await
         }
 
         fn restore_window(&self) -> Duration {
