@@ -21,8 +21,10 @@ use crate::retention::RetainedPackage;
 use crate::store::PurgedVersion;
 use crate::version::VersionRecord;
 
+mod methods;
 mod rows;
 
+pub(crate) use methods::{borrowed, sql_store_traits, store_methods};
 pub(crate) use rows::{
     repository_access, retention_from_sql, retention_to_sql, token_hash_taken, AccountRow,
     ExpiredVersionRow, FromColumns, NewAccount, NewToken, PackageRow, RecentTokenUses,
@@ -31,31 +33,6 @@ pub(crate) use rows::{
 // Only the SQLite store declares rows of its own (a version's columns).
 #[cfg(feature = "sqlite")]
 pub(crate) use rows::row_struct;
-
-/// Implements a store trait for `$store`: first the methods written out in
-/// full, then one line per method, `RUN fn NAME(ARGS) -> T = |CONN| BODY;`,
-/// which the backend's macro `$call` runs as its kind `RUN` says (the
-/// backends document their kinds: a lone statement, a snapshot, a write).
-macro_rules! store_methods {
-    (
-        $call:ident for $store:ty;
-        impl $trait:ident { $($written:tt)* }
-        $( $run:ident fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
-            = |$conn:ident| $body:expr; )*
-    ) => {
-        #[::async_trait::async_trait]
-        impl $trait for $store {
-            $($written)*
-
-            $(
-                async fn $name(&self, $($arg: $ty),*) -> Result<$ret, $crate::Error> {
-                    $call!(self, $run, $name($($arg),*), |$conn| $body)
-                }
-            )*
-        }
-    };
-}
-pub(crate) use store_methods;
 
 /// A timestamp as a stored integer (Unix seconds).
 pub(crate) fn time_to_sql(time: Timestamp) -> Result<i64, Error> {
