@@ -162,10 +162,10 @@ impl Fixture for StoreFixture {
 /// missed invalidation shows.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn long_lived_cache() -> crate::CacheOptions {
-    let mut options = crate::CacheOptions::default();
-    options.ttl = Duration::from_secs(3600);
-    options.capacity = 1000;
-    options
+    crate::CacheOptions {
+        ttl: Duration::from_secs(3600),
+        capacity: 1000,
+    }
 }
 
 /// The store of `inner` reopened, behind a fresh cache: what a restart of

@@ -25,10 +25,11 @@ pub async fn retention_policies_round_trip(fixture: Arc<dyn Fixture>) {
             .expect("read"),
         None
     );
-    let mut policy = RetentionPolicy::default();
-    policy.keep_latest = Some(3);
-    policy.delete_untagged_after_days = Some(7);
-    policy.protected_tags = vec![pattern("v*"), pattern("latest")];
+    let policy = RetentionPolicy {
+        keep_latest: Some(3),
+        delete_untagged_after_days: Some(7),
+        protected_tags: vec![pattern("v*"), pattern("latest")],
+    };
     store
         .set_retention_policy(&app, Some(&policy))
         .await
@@ -37,8 +38,10 @@ pub async fn retention_policies_round_trip(fixture: Arc<dyn Fixture>) {
         store.retention_policy(&app).await.expect("read"),
         Some(policy.clone())
     );
-    let mut replaced = RetentionPolicy::default();
-    replaced.keep_latest = Some(1);
+    let replaced = RetentionPolicy {
+        keep_latest: Some(1),
+        ..RetentionPolicy::default()
+    };
     store
         .set_retention_policy(&app, Some(&replaced))
         .await
@@ -109,10 +112,14 @@ pub async fn retained_packages_follow_their_own_policy_or_their_organizations(
     fixture: Arc<dyn Fixture>,
 ) {
     let store = seeded(&fixture).await;
-    let mut own = RetentionPolicy::default();
-    own.keep_latest = Some(2);
-    let mut default = RetentionPolicy::default();
-    default.delete_untagged_after_days = Some(30);
+    let own = RetentionPolicy {
+        keep_latest: Some(2),
+        ..RetentionPolicy::default()
+    };
+    let default = RetentionPolicy {
+        delete_untagged_after_days: Some(30),
+        ..RetentionPolicy::default()
+    };
     let nothing = RetentionPolicy::default();
     for package in ["acme/a", "acme/b", "acme/c"] {
         publish(&store, package, "bob", T0).await;
