@@ -53,10 +53,10 @@ macro_rules! run {
 /// Runs one method of a [`store_methods!`](crate::stored::store_methods)
 /// table for [`PgPackageStore`], as [`run!`] says; a `lookup` is a `read`.
 macro_rules! pg_call {
-    ($store:expr, lookup, $name:ident($($arg:ident),*), |$c:ident| $body:expr) => {
+    ($store:expr, lookup, $name:ident($($arg:ident),* $(,)?), |$c:ident| $body:expr) => {
         pg_call!($store, read, $name($($arg),*), |$c| $body)
     };
-    ($store:expr, $run:ident, $name:ident($($arg:ident),*), |$c:ident| $body:expr) => {
+    ($store:expr, $run:ident, $name:ident($($arg:ident),* $(,)?), |$c:ident| $body:expr) => {
         run!($store, $run, concat!("running ", stringify!($name)), |$c| {
             $body
         })
@@ -78,38 +78,10 @@ sql_store_traits! {
                 })
                 .await
         }
-
     }
     packages {
-        async fn restore_package(&self, name: &RepositoryName, now: Timestamp) -> Result<PackageRecord, Error> {
-            let window = self.options.restore_window;
-            run!(self, write, "running restore_package", |c| {
-                packages::restore(c, name, now, window)
-            })
-        }
-
-        async fn restore_version(
-            &self,
-            name: &RepositoryName,
-            id: VersionId,
-            now: Timestamp,
-        ) -> Result<VersionRecord, Error> {
-            let window = self.options.restore_window;
-            run!(self, write, "running restore_version", |c| {
-                versions::restore(c, name, id, now, window)
-            })
-        }
-
-        async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<PurgeReport, Error> {
-            let bounds = PurgeBounds::new(now, self.options.restore_window, limit)?;
-            run!(self, write, "running purge_expired", |c| {
-                purge::purge_expired(c, bounds)
-            })
-        }
-
         fn restore_window(&self) -> Duration {
             self.options.restore_window
         }
-
     }
 }

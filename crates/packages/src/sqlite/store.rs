@@ -62,10 +62,10 @@ impl<T: Clone + Send + 'static> Detach for Option<&T> {
 /// copied to an owned value first ([`Detach`]), so that `body` can run on
 /// another thread.
 macro_rules! sqlite_call {
-    ($store:expr, lookup, $name:ident($($arg:ident),*), |$conn:ident| $body:expr) => {
+    ($store:expr, lookup, $name:ident($($arg:ident),* $(,)?), |$conn:ident| $body:expr) => {
         sqlite_call!($store, snapshot, $name($($arg),*), |$conn| $body)
     };
-    ($store:expr, $run:ident, $name:ident($($arg:ident),*), |$conn:ident| $body:expr) => {{
+    ($store:expr, $run:ident, $name:ident($($arg:ident),* $(,)?), |$conn:ident| $body:expr) => {{
         $(let $arg = $arg.detach();)*
         $store.$run(move |$conn| $body).await
     }};
@@ -82,32 +82,10 @@ sql_store_traits! {
                 })
                 .await
         }
-
     }
     packages {
-        async fn restore_package(&self, name: &RepositoryName, now: Timestamp) -> Result<PackageRecord, Error> {
-            let (name, window) = (name.clone(), self.restore_window);
-            self.write(move |conn| packages::restore(conn, &name, now, window)).await
-        }
-
-        async fn restore_version(
-            &self,
-            name: &RepositoryName,
-            id: VersionId,
-            now: Timestamp,
-        ) -> Result<VersionRecord, Error> {
-            let (name, window) = (name.clone(), self.restore_window);
-            self.write(move |conn| versions::restore(conn, &name, id, now, window)).await
-        }
-
-        async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<PurgeReport, Error> {
-            let bounds = PurgeBounds::new(now, self.restore_window, limit)?;
-            self.write(move |conn| purge::purge_expired(conn, bounds)).await
-        }
-
         fn restore_window(&self) -> Duration {
             self.restore_window
         }
-
     }
 }

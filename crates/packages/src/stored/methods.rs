@@ -16,7 +16,9 @@ pub(crate) fn borrowed<T, B: Borrow<T>>(value: &Option<B>) -> Option<&T> {
 
 /// Implements a store trait for `$store`: first the methods written out in
 /// full, then one line per method, `RUN fn NAME(ARGS) -> T = |c| BODY;`,
-/// which the backend's macro `$call` runs as its kind `RUN` says:
+/// which the backend's macro `$call` runs as its kind `RUN` says (with
+/// `|c, window|`, `BODY` is also given the store's
+/// [`restore_window`](crate::PackageRecords::restore_window)):
 ///
 /// - `read`: one statement, outside a transaction;
 /// - `lookup`: a read of one record that PostgreSQL answers outside a
@@ -29,7 +31,7 @@ macro_rules! store_methods {
         $call:ident for $store:ty;
         impl $trait:ident { $($written:tt)* }
         $( $run:ident fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
-            = |$conn:ident| $body:expr; )*
+            = |$conn:ident $(, $window:ident)?| $body:expr; )*
     ) => {
         #[::async_trait::async_trait]
         impl $trait for $store {
@@ -37,7 +39,8 @@ macro_rules! store_methods {
 
             $(
                 async fn $name(&self, $($arg: $ty),*) -> Result<$ret, $crate::Error> {
-                    $call!(self, $run, $name($($arg),*), |$conn| $body)
+                    $(let $window = self.restore_window();)?
+                    $call!(self, $run, $name($($arg,)* $($window)?), |$conn| $body)
                 }
             )*
         }
@@ -130,6 +133,8 @@ macro_rules! sql_store_traits {
                 = |c| packages::remove_grant(c, &name, &grantee, now);
             write fn delete_package(name: &RepositoryName, now: Timestamp) -> PackageRecord
                 = |c| packages::delete(c, &name, now);
+            write fn restore_package(name: &RepositoryName, now: Timestamp) -> PackageRecord
+                = |c, window| packages::restore(c, &name, now, window);
             write fn record_version(name: &RepositoryName, version: &NewVersion, now: Timestamp) -> VersionRecord
                 = |c| versions::record(c, &name, &version, now);
             snapshot fn version(name: &RepositoryName, id: VersionId) -> Option<VersionRecord>
@@ -144,6 +149,10 @@ macro_rules! sql_store_traits {
                 = |c| versions::remove_tag(c, &name, &tag, now);
             write fn delete_version(name: &RepositoryName, id: VersionId, now: Timestamp) -> VersionRecord
                 = |c| versions::delete(c, &name, id, now);
+            write fn restore_version(name: &RepositoryName, id: VersionId, now: Timestamp) -> VersionRecord
+                = |c, window| versions::restore(c, &name, id, now, window);
+            write fn purge_expired(now: Timestamp, limit: usize) -> PurgeReport
+                = |c, window| purge::purge_expired(c, PurgeBounds::new(now, window, limit)?);
             lookup fn retention_policy(name: &RepositoryName) -> Option<RetentionPolicy>
                 = |c| retention::policy(c, PolicyHolder::Package(&name));
             write fn set_retention_policy(name: &RepositoryName, policy: Option<&RetentionPolicy>) -> ()
