@@ -8,7 +8,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use wharf_auth::Timestamp;
-use wharf_reference::{Digest, RepositoryName, Tag};
+use wharf_reference::{RepositoryName, Tag};
 
 use crate::error::Error;
 use crate::id::VersionId;
@@ -50,18 +50,20 @@ fn version_from_row(row: &Row) -> Result<VersionRecord, Error> {
     })
 }
 
-/// The version of package `package_id` whose `key` (a column of `versions
-/// v`) is `value`.
+/// The version of package `package_id` whose `column` (of `versions`) is
+/// `value`.
 async fn find(
     c: &impl GenericClient,
     package_id: i64,
-    key: &str,
+    column: &str,
     value: &(dyn ToSql + Sync),
     operation: &'static str,
 ) -> Result<Option<VersionRecord>, Error> {
     query_optional(
         c,
-        &format!("SELECT {VERSION_COLUMNS} FROM versions v WHERE v.package_id = $1 AND {key} = $2"),
+        &format!(
+            "SELECT {VERSION_COLUMNS} FROM versions v WHERE v.package_id = $1 AND v.{column} = $2"
+        ),
         &[&package_id, value],
         version_from_row,
         operation,
@@ -75,7 +77,7 @@ async fn get(
     package_id: i64,
     id: i64,
 ) -> Result<Option<VersionRecord>, Error> {
-    find(c, package_id, "v.id", &id, "looking up a version").await
+    find(c, package_id, "id", &id, "looking up a version").await
 }
 
 async fn require(c: &impl GenericClient, package_id: i64, id: i64) -> Result<VersionRecord, Error> {
@@ -196,36 +198,18 @@ pub(crate) async fn record(
     require(c, package_id, id).await
 }
 
-/// The version of the live package `name` whose `key` is `value`; `None`
-/// when no live package has that name.
-async fn find_in_live(
+/// The version of the live package `name` whose `column` (of `versions`:
+/// `id`, `digest`) is `value`; `None` when no live package has that name.
+pub(crate) async fn by_column(
     c: &impl GenericClient,
     name: &RepositoryName,
-    key: &str,
+    column: &str,
     value: &(dyn ToSql + Sync),
 ) -> Result<Option<VersionRecord>, Error> {
     match packages::live_id(c, name).await? {
         None => Ok(None),
-        Some(package_id) => find(c, package_id, key, value, "looking up a version").await,
+        Some(package_id) => find(c, package_id, column, value, "looking up a version").await,
     }
-}
-
-/// A version of the live package by id.
-pub(crate) async fn by_id(
-    c: &impl GenericClient,
-    name: &RepositoryName,
-    id: VersionId,
-) -> Result<Option<VersionRecord>, Error> {
-    find_in_live(c, name, "v.id", &id.get()).await
-}
-
-/// A version of the live package by digest.
-pub(crate) async fn by_digest(
-    c: &impl GenericClient,
-    name: &RepositoryName,
-    digest: &Digest,
-) -> Result<Option<VersionRecord>, Error> {
-    find_in_live(c, name, "v.digest", &digest.as_str()).await
 }
 
 /// The live version a tag of the live package points at.

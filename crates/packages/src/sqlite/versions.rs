@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use rusqlite::{params, Connection};
 use wharf_auth::Timestamp;
-use wharf_reference::{Digest, RepositoryName, Tag};
+use wharf_reference::{RepositoryName, Tag};
 
 use crate::error::Error;
 use crate::id::{PackageId, VersionId};
@@ -200,34 +200,16 @@ pub(crate) fn record(
     require(conn, package_id, id)
 }
 
-/// A version of the live package by id.
-pub(crate) fn by_id(
+/// The version of the live package `name` whose `column` (of `versions`:
+/// `id`, `digest`) is `value`; `None` when no live package has that name.
+pub(crate) fn by_column(
     conn: &Connection,
     name: &RepositoryName,
-    id: VersionId,
+    column: &str,
+    value: impl rusqlite::ToSql,
 ) -> Result<Option<VersionRecord>, Error> {
-    find_in_live(
-        conn,
-        name,
-        &select_by_package_and("id"),
-        id.get(),
-        "looking up a version",
-    )
-}
-
-/// A version of the live package by digest.
-pub(crate) fn by_digest(
-    conn: &Connection,
-    name: &RepositoryName,
-    digest: &Digest,
-) -> Result<Option<VersionRecord>, Error> {
-    find_in_live(
-        conn,
-        name,
-        &select_by_package_and("digest"),
-        digest.as_str(),
-        "looking up a version",
-    )
+    let sql = select_by_package_and(column);
+    find_in_live(conn, name, &sql, value, "looking up a version")
 }
 
 /// The live version a tag of the live package points at.

@@ -138,9 +138,9 @@ macro_rules! sql_store_traits {
             write fn record_version(name: &RepositoryName, version: &NewVersion, now: Timestamp) -> VersionRecord
                 = |c| versions::record(c, &name, &version, now);
             snapshot fn version(name: &RepositoryName, id: VersionId) -> Option<VersionRecord>
-                = |c| versions::by_id(c, &name, id);
+                = |c| versions::by_column(c, &name, "id", &id.get());
             snapshot fn version_by_digest(name: &RepositoryName, digest: &Digest) -> Option<VersionRecord>
-                = |c| versions::by_digest(c, &name, &digest);
+                = |c| versions::by_column(c, &name, "digest", &digest.as_str());
             lookup fn version_by_tag(name: &RepositoryName, tag: &Tag) -> Option<VersionRecord>
                 = |c| versions::by_tag(c, &name, &tag);
             snapshot fn list_versions(name: &RepositoryName, query: VersionQuery, page: &PageRequest) -> Page<VersionRecord>
