@@ -31,8 +31,7 @@ use crate::version::{NewVersion, VersionQuery, VersionRecord};
 /// How long [`CachedStore`] keeps answers, and how many.
 ///
 /// Non-exhaustive so that settings can be added in a minor release: start
-/// from `CacheOptions::default()` and change it with
-/// [`CacheOptions::with_ttl`] and [`CacheOptions::with_capacity`].
+/// from `CacheOptions::default()` and set the fields to change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct CacheOptions {
@@ -40,36 +39,20 @@ pub struct CacheOptions {
     /// can be after a change made *outside* this store value (another
     /// process writing the same database: the admin CLI revoking a token,
     /// a second server); changes made through it are seen at once.
+    /// Default 2 seconds.
     pub ttl: Duration,
     /// The most answers kept per kind (tokens by hash, tokens by id,
     /// packages, access contexts);
-    /// when full, the kind's cache starts over.
+    /// when full, the kind's cache starts over. Default 10,000.
     pub capacity: usize,
 }
 
 impl Default for CacheOptions {
-    /// Two seconds, 10,000 answers per kind.
     fn default() -> Self {
         CacheOptions {
             ttl: Duration::from_secs(2),
             capacity: 10_000,
         }
-    }
-}
-
-impl CacheOptions {
-    /// With answers reused for at most `ttl`.
-    #[must_use]
-    pub fn with_ttl(mut self, ttl: Duration) -> Self {
-        self.ttl = ttl;
-        self
-    }
-
-    /// With at most `capacity` answers kept per kind.
-    #[must_use]
-    pub fn with_capacity(mut self, capacity: usize) -> Self {
-        self.capacity = capacity;
-        self
     }
 }
 

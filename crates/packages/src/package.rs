@@ -14,7 +14,7 @@ use crate::id::PackageId;
 /// that, [`PackageRecords::purge_expired`](crate::PackageRecords::purge_expired)
 /// removes it for good. Thirty days, as on GitHub. A store can be given
 /// another window (`SqliteOptions::restore_window`,
-/// `PgOptions::with_restore_window`), which it uses for both restoring and
+/// `PgOptions::restore_window`), which it uses for both restoring and
 /// purging and reports with
 /// [`PackageRecords::restore_window`](crate::PackageRecords::restore_window).
 pub const RESTORE_WINDOW: Duration = Duration::from_secs(30 * 24 * 60 * 60);

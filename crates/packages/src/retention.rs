@@ -200,21 +200,23 @@ pub enum RetentionError {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
-/// Non-exhaustive so that rules can be added in a minor release: build it
-/// with `RetentionPolicy::default()` and the `with_` methods, or from JSON.
+/// Non-exhaustive so that rules can be added in a minor release: start
+/// from `RetentionPolicy::default()` (no rule) and set the fields, then
+/// [`validate`](Self::validate) it; or read it from JSON.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(try_from = "PolicyFields")]
 #[non_exhaustive]
 pub struct RetentionPolicy {
     /// Keep this many of the most recent unprotected versions; delete the
-    /// others.
+    /// others. Default `None`: no such rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_latest: Option<u32>,
     /// Delete versions without tags first pushed this many days ago or
-    /// longer.
+    /// longer (at most [`MAX_DAYS`]). Default `None`: no such rule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_untagged_after_days: Option<u32>,
-    /// Never delete a version with a tag matching one of these.
+    /// Never delete a version with a tag matching one of these (at most
+    /// [`MAX_PATTERNS`]). Default none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub protected_tags: Vec<TagPattern>,
 }
@@ -247,27 +249,6 @@ impl TryFrom<PolicyFields> for RetentionPolicy {
 }
 
 impl RetentionPolicy {
-    /// With `keep_latest`.
-    #[must_use]
-    pub fn with_keep_latest(mut self, n: u32) -> Self {
-        self.keep_latest = Some(n);
-        self
-    }
-
-    /// With `delete_untagged_after_days`.
-    #[must_use]
-    pub fn with_untagged_after_days(mut self, days: u32) -> Self {
-        self.delete_untagged_after_days = Some(days);
-        self
-    }
-
-    /// With `pattern` among the protected tags.
-    #[must_use]
-    pub fn with_protected_tag(mut self, pattern: TagPattern) -> Self {
-        self.protected_tags.push(pattern);
-        self
-    }
-
     /// Checks the limits of a policy built in code (one read from JSON was
     /// checked as it was read; its patterns as they were parsed).
     pub fn validate(&self) -> Result<(), RetentionError> {

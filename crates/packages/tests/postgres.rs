@@ -409,7 +409,8 @@ async fn a_dead_database_is_unavailable_quickly() {
         .expect("bind");
     let silent_port = silent.local_addr().expect("port").port();
 
-    let options = PgOptions::default().with_connect_timeout(Duration::from_millis(500));
+    let mut options = PgOptions::default();
+    options.connect_timeout = Duration::from_millis(500);
     for port in [refused_port, silent_port] {
         let url = format!("postgres://postgres@127.0.0.1:{port}/registry");
         let started = Instant::now();
@@ -439,7 +440,8 @@ async fn a_call_past_the_operation_timeout_is_unavailable() {
     let Some(url) = fresh_database() else {
         return;
     };
-    let options = PgOptions::default().with_operation_timeout(Duration::from_millis(300));
+    let mut options = PgOptions::default();
+    options.operation_timeout = Duration::from_millis(300);
     let store = PgPackageStore::connect_with(&url, options)
         .await
         .expect("connect");
@@ -507,11 +509,12 @@ async fn a_serialization_failure_is_retried_and_unavailable_when_attempts_run_ou
     };
     octocat_with_app(&PgPackageStore::connect(&url).await.expect("connect")).await;
     let name: RepositoryName = "octocat/app".parse().expect("name");
-    for (attempts, lands) in [(2, true), (1, false)] {
-        let store =
-            PgPackageStore::connect_with(&url, PgOptions::default().with_attempts(attempts))
-                .await
-                .expect("connect");
+    for (attempts, lands) in [(2, true), (1, false), (0, false)] {
+        let mut options = PgOptions::default();
+        options.attempts = attempts;
+        let store = PgPackageStore::connect_with(&url, options)
+            .await
+            .expect("connect");
         let mut client = session(&url).await;
         let other = client.transaction().await.expect("begin");
         other
@@ -556,7 +559,8 @@ async fn a_cache_over_a_dead_database_is_unavailable_for_every_sharer() {
         .await
         .expect("bind");
     let port = silent.local_addr().expect("port").port();
-    let options = PgOptions::default().with_connect_timeout(Duration::from_millis(300));
+    let mut options = PgOptions::default();
+    options.connect_timeout = Duration::from_millis(300);
     let store = unreachable_store(port, options);
     let cached = wharf_packages::CachedStore::new(store, wharf_packages::CacheOptions::default());
     let hash = wharf_auth::TokenHash::of("secret");
@@ -593,7 +597,8 @@ async fn a_replica_waits_for_another_replicas_migration() {
         )
         .await
         .expect("take the migration lock");
-    let options = PgOptions::default().with_operation_timeout(Duration::from_millis(200));
+    let mut options = PgOptions::default();
+    options.operation_timeout = Duration::from_millis(200);
     let starting = tokio::spawn(async move { PgPackageStore::connect_with(&url, options).await });
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(!starting.is_finished(), "the replica waits for the lock");

@@ -149,9 +149,12 @@ fn a_cache_and_another_store(
 ) -> (tempfile::TempDir, CachedStore, SqlitePackageStore) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("registry.db");
+    let mut options = CacheOptions::default();
+    options.ttl = ttl;
+    options.capacity = 100;
     let cache = CachedStore::new(
         SqlitePackageStore::open(&path).expect("server opens"),
-        CacheOptions::default().with_ttl(ttl).with_capacity(100),
+        options,
     );
     let other = SqlitePackageStore::open(&path).expect("another store opens");
     (dir, cache, other)

@@ -142,7 +142,8 @@ pub async fn config(
     let (inner, pool) = crate::stores::open_package_store_with_pool(settings)
         .await
         .map_err(|err| SetupError::Store(err.to_string()))?;
-    let options = CacheOptions::default().with_ttl(crate::stores::CACHE_TTL);
+    let mut options = CacheOptions::default();
+    options.ttl = crate::stores::CACHE_TTL;
     let cache = CachedStore::from_arc(inner, options);
     let store: Arc<dyn PackageStore> = Arc::new(cache.clone());
     bootstrap(store.as_ref(), now).await?;

@@ -213,7 +213,8 @@ pub async fn open_package_store_with_pool(
     };
     match settings.storage.database.as_deref() {
         Some(url) if settings.storage.uses_postgres() => {
-            let options = PgOptions::default().with_restore_window(settings.auth.restore_window);
+            let mut options = PgOptions::default();
+            options.restore_window = settings.auth.restore_window;
             let store = PgPackageStore::connect_with(url, options)
                 .await
                 .map_err(open_error(PathBuf::from(redacted(url))))?;

@@ -31,12 +31,12 @@ pub use schema::MIGRATION_LOCK;
 /// store waits for the database.
 ///
 /// Non-exhaustive so that settings can be added in a minor release: start
-/// from `PgOptions::default()` and change it with the `with_` methods.
+/// from `PgOptions::default()` and set the fields to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub struct PgOptions {
-    /// The most connections the pool opens. Default 16.
+    /// The most connections the pool opens. Default 16; 0 counts as 1.
     pub max_connections: usize,
     /// How long opening a connection may take (TCP connect and startup),
     /// and how long a request waits for a free pooled connection, before it
@@ -51,7 +51,7 @@ pub struct PgOptions {
     /// How many times a change is tried when it keeps meeting serialization
     /// failures or deadlocks (concurrent changes of the same rows), with a
     /// short random pause between tries; after the last, the change fails
-    /// with [`Error::Unavailable`]. Default 10.
+    /// with [`Error::Unavailable`]. Default 10; 0 counts as 1.
     pub attempts: u32,
     /// How long deleted packages and versions stay restorable before a
     /// purge removes them (see
@@ -74,42 +74,6 @@ impl Default for PgOptions {
 }
 
 impl PgOptions {
-    /// With at most `max_connections` pooled connections.
-    #[must_use]
-    pub fn with_max_connections(mut self, max_connections: usize) -> Self {
-        self.max_connections = max_connections;
-        self
-    }
-
-    /// With `timeout` for opening a connection or waiting for a free one.
-    #[must_use]
-    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// With `timeout` for a whole store call.
-    #[must_use]
-    pub fn with_operation_timeout(mut self, timeout: Duration) -> Self {
-        self.operation_timeout = timeout;
-        self
-    }
-
-    /// With at most `attempts` tries of a change that meets serialization
-    /// failures (at least one).
-    #[must_use]
-    pub fn with_attempts(mut self, attempts: u32) -> Self {
-        self.attempts = attempts.max(1);
-        self
-    }
-
-    /// With deleted packages and versions restorable for `window`.
-    #[must_use]
-    pub fn with_restore_window(mut self, window: Duration) -> Self {
-        self.restore_window = window;
-        self
-    }
-
     /// A pool of connections to `url` (`postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?...]`,
     /// or the `key=value` form), without TLS, as these options say.
     pub fn pool(&self, url: &str) -> Result<Pool, Error> {
@@ -193,7 +157,8 @@ impl PgOptions {
 /// use wharf_packages::{PgOptions, PgPackageStore};
 ///
 /// # tokio::runtime::Runtime::new()?.block_on(async {
-/// let options = PgOptions::default().with_max_connections(32);
+/// let mut options = PgOptions::default();
+/// options.max_connections = 32;
 /// let store = PgPackageStore::connect_with("postgres://wharf@db.internal/registry", options).await?;
 /// let now = Timestamp::from_unix_seconds(1_700_000_000);
 /// store.create_user(&"octocat".parse()?, now).await?;

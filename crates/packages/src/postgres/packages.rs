@@ -190,19 +190,21 @@ async fn upsert_grant(
     Ok(())
 }
 
-/// Marks a package updated at `now`, and tells the caches of other
-/// replicas that it changed.
+/// Marks a package updated at `now`, adds `new_versions` (the change in
+/// its live versions, often 0) to its version count, and tells the caches
+/// of other replicas that it changed.
 pub(crate) async fn touch(
     c: &impl GenericClient,
     name: &RepositoryName,
     package_id: i64,
+    new_versions: i64,
     now: Timestamp,
 ) -> Result<(), Error> {
     let now_sql = time_to_sql(now)?;
     execute(
         c,
-        "UPDATE packages SET updated_at = $1 WHERE id = $2",
-        &[&now_sql, &package_id],
+        "UPDATE packages SET version_count = version_count + $1, updated_at = $2 WHERE id = $3",
+        &[&new_versions, &now_sql, &package_id],
         "updating a package",
     )
     .await?;
@@ -349,7 +351,7 @@ pub(crate) async fn update(
         )
         .await?;
     }
-    touch(c, name, id, now).await?;
+    touch(c, name, id, 0, now).await?;
     require_by_id(c, id).await
 }
 
@@ -364,7 +366,7 @@ pub(crate) async fn set_grant(
     let id = require_live_id(c, name).await?;
     check_grantee(c, name, owner_of(c, name).await?, grantee).await?;
     upsert_grant(c, id, grantee, role).await?;
-    touch(c, name, id, now).await?;
+    touch(c, name, id, 0, now).await?;
     require_by_id(c, id).await
 }
 
@@ -384,7 +386,7 @@ pub(crate) async fn remove_grant(
         || Error::not_found("grant", format!("{grantee} on {name}")),
     )
     .await?;
-    touch(c, name, id, now).await?;
+    touch(c, name, id, 0, now).await?;
     require_by_id(c, id).await
 }
 

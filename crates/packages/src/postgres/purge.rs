@@ -2,10 +2,8 @@
 //! a bounded batch at a time.
 
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 use deadpool_postgres::GenericClient;
-use wharf_auth::Timestamp;
 use wharf_reference::{Digest, RepositoryName};
 
 use crate::error::Error;
@@ -14,25 +12,22 @@ use crate::postgres::convert::parse;
 use crate::postgres::notify::{notify, Change};
 use crate::postgres::statement::{execute, exists, query_all, query_columns, read};
 use crate::store::{PurgeReport, PurgedPackage, PurgedVersion};
-use crate::stored::{purge_cutoff, sql_limit, ExpiredVersionRow};
+use crate::stored::{purged_manifests, sql_limit, ExpiredVersionRow, PurgeBounds};
 
-/// Removes at most `limit` (at least one) of the packages and versions
-/// whose restore `window` has passed: expired versions first (deleted ones,
-/// and every version of an expired package), then expired packages left
+/// Removes at most `bounds.limit` of the packages and versions whose
+/// restore window has passed: expired versions first (deleted ones, and
+/// every version of an expired package), then expired packages left
 /// without versions.
 pub(crate) async fn purge_expired(
     c: &impl GenericClient,
-    now: Timestamp,
-    limit: usize,
-    window: Duration,
+    bounds: PurgeBounds,
 ) -> Result<PurgeReport, Error> {
-    let Some(cutoff) = purge_cutoff(now, window)? else {
-        return Ok(PurgeReport::default());
+    let purge = Purge {
+        c,
+        cutoff: bounds.cutoff,
     };
-    let purge = Purge { c, cutoff };
-    let limit = limit.max(1);
-    let versions = purge.versions(limit).await?;
-    let packages = match limit - versions.len() {
+    let versions = purge.versions(bounds.limit).await?;
+    let packages = match bounds.limit - versions.len() {
         0 => Vec::new(),
         room => purge.packages(room).await?,
     };
@@ -138,12 +133,8 @@ impl<C: GenericClient> Purge<'_, C> {
         &self,
         versions: &[PurgedVersion],
     ) -> Result<Vec<(RepositoryName, Digest)>, Error> {
-        let candidates: BTreeSet<(&RepositoryName, &Digest)> = versions
-            .iter()
-            .map(|version| (&version.name, &version.digest))
-            .collect();
         let mut unreferenced = Vec::new();
-        for (name, digest) in candidates {
+        for (name, digest) in purged_manifests(versions) {
             let still_referenced = exists(
                 self.c,
                 "SELECT 1 FROM versions v JOIN packages p ON p.id = v.package_id

@@ -1,10 +1,6 @@
 //! Retention policies: a package's own, an organization's default, and
 //! the live packages with one in force.
 
-use deadpool_postgres::GenericClient;
-use wharf_auth::Login;
-use wharf_reference::RepositoryName;
-
 use crate::error::Error;
 use crate::page::{Page, PageRequest};
 use crate::postgres::accounts::require_organization;
@@ -13,58 +9,28 @@ use crate::postgres::statement::{execute, query_all, query_value, read};
 use crate::retention::{RetainedPackage, RetentionPolicy};
 use crate::stored::{
     limit_plus_one, retained_after, retained_page, retention_from_sql, retention_to_sql,
-    RetainedPackageRow,
+    PolicyHolder, RetainedPackageRow,
 };
+use deadpool_postgres::GenericClient;
 
-/// The own retention policy of the live package `name`.
-pub(crate) async fn package_policy(
+/// The id of the row that holds `holder`'s policy; [`Error::NotFound`]
+/// when there is no such live package or organization.
+async fn holder_id(c: &impl GenericClient, holder: PolicyHolder<'_>) -> Result<i64, Error> {
+    match holder {
+        PolicyHolder::Package(name) => require_live_id(c, name).await,
+        PolicyHolder::Organization(login) => Ok(require_organization(c, login).await?.get()),
+    }
+}
+
+/// The retention policy of `holder`, if it has one.
+pub(crate) async fn policy(
     c: &impl GenericClient,
-    name: &RepositoryName,
+    holder: PolicyHolder<'_>,
 ) -> Result<Option<RetentionPolicy>, Error> {
-    let id = require_live_id(c, name).await?;
-    read_policy(c, "SELECT retention FROM packages WHERE id = $1", id).await
-}
-
-/// Sets or removes the own retention policy of the live package `name`.
-pub(crate) async fn set_package_policy(
-    c: &impl GenericClient,
-    name: &RepositoryName,
-    policy: Option<&RetentionPolicy>,
-) -> Result<(), Error> {
-    let id = require_live_id(c, name).await?;
-    let sql = "UPDATE packages SET retention = $1 WHERE id = $2";
-    write_policy(c, sql, id, policy).await
-}
-
-/// The default retention policy of the organization `organization`.
-pub(crate) async fn organization_policy(
-    c: &impl GenericClient,
-    organization: &Login,
-) -> Result<Option<RetentionPolicy>, Error> {
-    let id = require_organization(c, organization).await?;
-    read_policy(c, "SELECT retention FROM accounts WHERE id = $1", id.get()).await
-}
-
-/// Sets or removes the default retention policy of `organization`.
-pub(crate) async fn set_organization_policy(
-    c: &impl GenericClient,
-    organization: &Login,
-    policy: Option<&RetentionPolicy>,
-) -> Result<(), Error> {
-    let id = require_organization(c, organization).await?;
-    let sql = "UPDATE accounts SET retention = $1 WHERE id = $2";
-    write_policy(c, sql, id.get(), policy).await
-}
-
-/// The policy `select` reads from the row `id` (`None` for no row or no
-/// policy).
-async fn read_policy(
-    c: &impl GenericClient,
-    select: &str,
-    id: i64,
-) -> Result<Option<RetentionPolicy>, Error> {
+    let id = holder_id(c, holder).await?;
+    let select = format!("SELECT retention FROM {} WHERE id = $1", holder.table());
     let stored: Option<Option<String>> =
-        query_value(c, select, &[&id], "reading a retention policy").await?;
+        query_value(c, &select, &[&id], "reading a retention policy").await?;
     stored
         .flatten()
         .as_deref()
@@ -72,15 +38,16 @@ async fn read_policy(
         .transpose()
 }
 
-/// Writes `policy` (`None` removes it) to the row `id` with `update`.
-async fn write_policy(
+/// Sets (`Some`) or removes (`None`) the retention policy of `holder`.
+pub(crate) async fn set_policy(
     c: &impl GenericClient,
-    update: &str,
-    id: i64,
+    holder: PolicyHolder<'_>,
     policy: Option<&RetentionPolicy>,
 ) -> Result<(), Error> {
+    let id = holder_id(c, holder).await?;
+    let update = format!("UPDATE {} SET retention = $1 WHERE id = $2", holder.table());
     let value = retention_to_sql(policy)?;
-    execute(c, update, &[&value, &id], "setting a retention policy").await?;
+    execute(c, &update, &[&value, &id], "setting a retention policy").await?;
     Ok(())
 }
 

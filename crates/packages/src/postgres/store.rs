@@ -1,10 +1,11 @@
 //! The store traits for [`PgPackageStore`]: each method runs one function
-//! of the table modules as a single statement (`read`), in a read-only
-//! snapshot (`snapshot`) or in a serializable transaction (`write`).
+//! of the table modules as a single statement (`read`, `lookup`), in a
+//! read-only snapshot (`snapshot`) or in a serializable transaction
+//! (`write`). Which function, and how, is the SQL backends' one table
+//! ([`sql_store_traits!`]); the methods that differ are written here.
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use wharf_auth::{
     CodeRepository, Grantee, Login, Membership, OrgRole, OrganizationPolicy, OwnerKind, Package,
     RepositoryAccess, RepositoryRole, Role, StoredToken, TeamSlug, Timestamp, TokenHash,
@@ -24,6 +25,7 @@ use crate::postgres::{
 };
 use crate::retention::{RetainedPackage, RetentionPolicy};
 use crate::store::{AccountStore, PackageRecords, PurgeReport, TokenStore};
+use crate::stored::{borrowed, sql_store_traits, PolicyHolder, PurgeBounds};
 use crate::token::{TokenRecord, WorkflowToken};
 use crate::version::{NewVersion, VersionQuery, VersionRecord};
 
@@ -48,64 +50,22 @@ macro_rules! run {
     };
 }
 
-/// Implements a store trait for [`PgPackageStore`]: first the methods
-/// written out in full, then one line per method that runs `body` as
-/// [`run!`] says.
-macro_rules! pg_methods {
-    (
-        impl $trait:ident { $($written:tt)* }
-        $( $run:ident fn $name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty
-            = |$c:ident| $body:expr; )*
-    ) => {
-        #[async_trait]
-        impl $trait for PgPackageStore {
-            $($written)*
-
-            $(
-                async fn $name(&self, $($arg: $ty),*) -> Result<$ret, Error> {
-                    run!(self, $run, concat!("running ", stringify!($name)), |$c| $body)
-                }
-            )*
-        }
+/// Runs one method of a [`store_methods!`](crate::stored::store_methods)
+/// table for [`PgPackageStore`], as [`run!`] says; a `lookup` is a `read`.
+macro_rules! pg_call {
+    ($store:expr, lookup, $name:ident($($arg:ident),* $(,)?), |$c:ident| $body:expr) => {
+        pg_call!($store, read, $name($($arg),*), |$c| $body)
+    };
+    ($store:expr, $run:ident, $name:ident($($arg:ident),* $(,)?), |$c:ident| $body:expr) => {
+        run!($store, $run, concat!("running ", stringify!($name)), |$c| {
+            $body
+        })
     };
 }
 
-pg_methods! {
-    impl AccountStore {}
-    write fn create_user(login: &Login, now: Timestamp) -> Account
-        = |c| accounts::create(c, login, OwnerKind::User, now);
-    write fn create_organization(login: &Login, policy: OrganizationPolicy, now: Timestamp) -> Account
-        = |c| accounts::create(c, login, OwnerKind::Organization(policy), now);
-    read fn account(login: &Login) -> Option<Account>
-        = |c| accounts::get(c, login.as_str());
-    write fn set_organization_policy(organization: &Login, policy: OrganizationPolicy) -> Account
-        = |c| accounts::set_policy(c, organization, policy);
-    read fn list_accounts(page: &PageRequest) -> Page<Account>
-        = |c| accounts::list(c, page);
-    write fn add_member(organization: &Login, user: &Login, role: OrgRole, now: Timestamp) -> Member
-        = |c| accounts::add_member(c, organization, user, role, now);
-    write fn remove_member(organization: &Login, user: &Login) -> ()
-        = |c| accounts::remove_member(c, organization, user);
-    snapshot fn membership(organization: &Login, user: &Login) -> Membership
-        = |c| accounts::membership(c, organization, user);
-    snapshot fn members(organization: &Login) -> Vec<Member>
-        = |c| accounts::members(c, organization);
-    snapshot fn organizations_of(user: &Login) -> Vec<OrganizationMembership>
-        = |c| accounts::organizations_of(c, user);
-    write fn create_team(organization: &Login, team: &TeamSlug, now: Timestamp) -> ()
-        = |c| accounts::create_team(c, organization, team, now);
-    write fn delete_team(organization: &Login, team: &TeamSlug) -> ()
-        = |c| accounts::delete_team(c, organization, team);
-    snapshot fn teams(organization: &Login) -> Vec<TeamSlug>
-        = |c| accounts::teams(c, organization);
-    write fn add_team_member(organization: &Login, team: &TeamSlug, user: &Login) -> ()
-        = |c| accounts::add_team_member(c, organization, team, user);
-    write fn remove_team_member(organization: &Login, team: &TeamSlug, user: &Login) -> ()
-        = |c| accounts::remove_team_member(c, organization, team, user);
-}
-
-pg_methods! {
-    impl TokenStore {
+sql_store_traits! {
+    pg_call for PgPackageStore;
+    tokens {
         async fn record_token_use(&self, id: TokenId, now: Timestamp) -> Result<(), Error> {
             // One conditional UPDATE, outside an explicit transaction: a
             // concurrent revocation waits for its row lock or it for the
@@ -119,100 +79,9 @@ pg_methods! {
                 .await
         }
     }
-    write fn insert_personal_token(token: &StoredToken, now: Timestamp) -> TokenRecord
-        = |c| tokens::insert_personal(c, token, now);
-    write fn insert_workflow_token(token: &WorkflowToken, now: Timestamp) -> TokenRecord
-        = |c| tokens::insert_workflow(c, token, now);
-    read fn find_token(hash: &TokenHash) -> Option<TokenRecord>
-        = |c| tokens::find(c, hash);
-    read fn token(id: TokenId) -> Option<TokenRecord>
-        = |c| tokens::get(c, id);
-    snapshot fn personal_tokens(owner: &Login) -> Vec<TokenRecord>
-        = |c| tokens::personal(c, owner);
-    read fn workflow_tokens(repository: &CodeRepository) -> Vec<TokenRecord>
-        = |c| tokens::workflow(c, repository);
-    write fn revoke_token(id: TokenId, now: Timestamp) -> TokenRecord
-        = |c| tokens::revoke(c, id, now);
-}
-
-pg_methods! {
-    impl PackageRecords {
-        async fn restore_package(&self, name: &RepositoryName, now: Timestamp) -> Result<PackageRecord, Error> {
-            let window = self.options.restore_window;
-            run!(self, write, "running restore_package", |c| {
-                packages::restore(c, name, now, window)
-            })
-        }
-
-        async fn restore_version(
-            &self,
-            name: &RepositoryName,
-            id: VersionId,
-            now: Timestamp,
-        ) -> Result<VersionRecord, Error> {
-            let window = self.options.restore_window;
-            run!(self, write, "running restore_version", |c| {
-                versions::restore(c, name, id, now, window)
-            })
-        }
-
-        async fn purge_expired(&self, now: Timestamp, limit: usize) -> Result<PurgeReport, Error> {
-            let window = self.options.restore_window;
-            run!(self, write, "running purge_expired", |c| {
-                purge::purge_expired(c, now, limit, window)
-            })
-        }
-
+    packages {
         fn restore_window(&self) -> Duration {
             self.options.restore_window
         }
     }
-    write fn create_package(package: &Package, now: Timestamp) -> PackageRecord
-        = |c| packages::create(c, package, now);
-    read fn package(name: &RepositoryName) -> Option<PackageRecord>
-        = |c| packages::get_live(c, name);
-    read fn package_by_id(id: PackageId) -> Option<PackageRecord>
-        = |c| packages::get_by_id(c, id);
-    snapshot fn list_packages(owner: &Login, query: PackageQuery, page: &PageRequest) -> Page<PackageRecord>
-        = |c| packages::list(c, owner, query, page);
-    write fn update_package(name: &RepositoryName, changes: &PackageChanges, now: Timestamp) -> PackageRecord
-        = |c| packages::update(c, name, changes, now);
-    write fn set_grant(name: &RepositoryName, grantee: &Grantee, role: Role, now: Timestamp) -> PackageRecord
-        = |c| packages::set_grant(c, name, grantee, role, now);
-    write fn remove_grant(name: &RepositoryName, grantee: &Grantee, now: Timestamp) -> PackageRecord
-        = |c| packages::remove_grant(c, name, grantee, now);
-    write fn delete_package(name: &RepositoryName, now: Timestamp) -> PackageRecord
-        = |c| packages::delete(c, name, now);
-    write fn record_version(name: &RepositoryName, version: &NewVersion, now: Timestamp) -> VersionRecord
-        = |c| versions::record(c, name, version, now);
-    snapshot fn version(name: &RepositoryName, id: VersionId) -> Option<VersionRecord>
-        = |c| versions::by_id(c, name, id);
-    snapshot fn version_by_digest(name: &RepositoryName, digest: &Digest) -> Option<VersionRecord>
-        = |c| versions::by_digest(c, name, digest);
-    read fn version_by_tag(name: &RepositoryName, tag: &Tag) -> Option<VersionRecord>
-        = |c| versions::by_tag(c, name, tag);
-    snapshot fn list_versions(name: &RepositoryName, query: VersionQuery, page: &PageRequest) -> Page<VersionRecord>
-        = |c| versions::list(c, name, query, page);
-    write fn remove_tag(name: &RepositoryName, tag: &Tag, now: Timestamp) -> VersionRecord
-        = |c| versions::remove_tag(c, name, tag, now);
-    write fn delete_version(name: &RepositoryName, id: VersionId, now: Timestamp) -> VersionRecord
-        = |c| versions::delete(c, name, id, now);
-    read fn retention_policy(name: &RepositoryName) -> Option<RetentionPolicy>
-        = |c| retention::package_policy(c, name);
-    write fn set_retention_policy(name: &RepositoryName, policy: Option<&RetentionPolicy>) -> ()
-        = |c| retention::set_package_policy(c, name, policy);
-    read fn organization_retention_policy(organization: &Login) -> Option<RetentionPolicy>
-        = |c| retention::organization_policy(c, organization);
-    write fn set_organization_retention_policy(organization: &Login, policy: Option<&RetentionPolicy>) -> ()
-        = |c| retention::set_organization_policy(c, organization, policy);
-    read fn retained_packages(page: &PageRequest) -> Page<RetainedPackage>
-        = |c| retention::retained(c, page);
-    write fn set_collaborator(repository: &CodeRepository, collaborator: &Collaborator, role: RepositoryRole) -> ()
-        = |c| repositories::set(c, repository, collaborator, role);
-    write fn remove_collaborator(repository: &CodeRepository, collaborator: &Collaborator) -> ()
-        = |c| repositories::remove(c, repository, collaborator);
-    read fn repository_access(repository: &CodeRepository) -> RepositoryAccess
-        = |c| repositories::all(c, repository);
-    snapshot fn access_context(name: &RepositoryName, caller: Option<&Login>, lookup: PackageLookup) -> AccessContext
-        = |c| repositories::access_context(c, name, caller, lookup);
 }

@@ -11,29 +11,13 @@ use crate::postgres::accounts;
 use crate::postgres::convert::{time_to_sql, unique};
 use crate::postgres::notify::{notify, Change};
 use crate::postgres::statement::{
-    execute, execute_one, exists, insert_returning_id, query_all, query_optional, read,
+    execute, execute_one, exists, insert_returning_id, query_all, read,
 };
 use crate::stored::{token_hash_taken, NewToken, TokenRow, TokenUse};
 use crate::token::{TokenRecord, WorkflowToken};
 
 fn token_from_row(row: &Row) -> Result<TokenRecord, Error> {
     read::<TokenRow>(row, "reading a token")?.into_record()
-}
-
-/// The token [`TokenRow::SELECT`] followed by `condition` finds, if any.
-async fn find_one(
-    c: &impl GenericClient,
-    condition: &str,
-    params: &[&(dyn ToSql + Sync)],
-) -> Result<Option<TokenRecord>, Error> {
-    query_optional(
-        c,
-        &format!("{} {condition}", TokenRow::SELECT),
-        params,
-        token_from_row,
-        "looking up a token",
-    )
-    .await
 }
 
 /// The tokens [`TokenRow::SELECT`] followed by `condition` finds.
@@ -53,17 +37,22 @@ async fn find_all(
     .await
 }
 
-/// The token with this hash.
+/// The token with this hash (at most one: hashes are unique).
 pub(crate) async fn find(
     c: &impl GenericClient,
     hash: &TokenHash,
 ) -> Result<Option<TokenRecord>, Error> {
-    find_one(c, "WHERE t.hash = $1", &[&hash.as_bytes().as_slice()]).await
+    let hash = hash.as_bytes().as_slice();
+    find_all(c, "WHERE t.hash = $1", &[&hash], "looking up a token")
+        .await
+        .map(|mut found| found.pop())
 }
 
 /// The token with this id.
 pub(crate) async fn get(c: &impl GenericClient, id: TokenId) -> Result<Option<TokenRecord>, Error> {
-    find_one(c, "WHERE t.id = $1", &[&id.get()]).await
+    find_all(c, "WHERE t.id = $1", &[&id.get()], "looking up a token")
+        .await
+        .map(|mut found| found.pop())
 }
 
 async fn require(c: &impl GenericClient, id: TokenId) -> Result<TokenRecord, Error> {

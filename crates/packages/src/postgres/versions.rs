@@ -8,7 +8,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 use wharf_auth::Timestamp;
-use wharf_reference::{Digest, RepositoryName, Tag};
+use wharf_reference::{RepositoryName, Tag};
 
 use crate::error::Error;
 use crate::id::VersionId;
@@ -17,7 +17,6 @@ use crate::page::{Page, PageRequest};
 use crate::postgres::convert::{
     opt_time_from_sql, parse, time_from_sql, time_to_sql, u64_from_sql, u64_to_sql,
 };
-use crate::postgres::notify::{notify, Change};
 use crate::postgres::packages::{self, set_deleted, SoftDeleted};
 use crate::postgres::statement::{
     column, columns, execute, insert_returning_id, query, query_optional, query_value,
@@ -51,18 +50,20 @@ fn version_from_row(row: &Row) -> Result<VersionRecord, Error> {
     })
 }
 
-/// The version of package `package_id` whose `key` (a column of `versions
-/// v`) is `value`.
+/// The version of package `package_id` whose `column` (of `versions`) is
+/// `value`.
 async fn find(
     c: &impl GenericClient,
     package_id: i64,
-    key: &str,
+    column: &str,
     value: &(dyn ToSql + Sync),
     operation: &'static str,
 ) -> Result<Option<VersionRecord>, Error> {
     query_optional(
         c,
-        &format!("SELECT {VERSION_COLUMNS} FROM versions v WHERE v.package_id = $1 AND {key} = $2"),
+        &format!(
+            "SELECT {VERSION_COLUMNS} FROM versions v WHERE v.package_id = $1 AND v.{column} = $2"
+        ),
         &[&package_id, value],
         version_from_row,
         operation,
@@ -76,33 +77,13 @@ async fn get(
     package_id: i64,
     id: i64,
 ) -> Result<Option<VersionRecord>, Error> {
-    find(c, package_id, "v.id", &id, "looking up a version").await
+    find(c, package_id, "id", &id, "looking up a version").await
 }
 
 async fn require(c: &impl GenericClient, package_id: i64, id: i64) -> Result<VersionRecord, Error> {
     get(c, package_id, id)
         .await?
         .ok_or_else(|| Error::not_found("version", id))
-}
-
-/// Adds `delta` to the live package's version count, marks it updated,
-/// and tells the caches of other replicas.
-async fn adjust_count(
-    c: &impl GenericClient,
-    name: &RepositoryName,
-    package_id: i64,
-    delta: i64,
-    now: Timestamp,
-) -> Result<(), Error> {
-    let now_sql = time_to_sql(now)?;
-    execute(
-        c,
-        "UPDATE packages SET version_count = version_count + $1, updated_at = $2 WHERE id = $3",
-        &[&delta, &now_sql, &package_id],
-        "counting versions",
-    )
-    .await?;
-    notify(c, Change::Package(name.as_str())).await
 }
 
 async fn touch_version(c: &impl GenericClient, id: i64, now_sql: i64) -> Result<(), Error> {
@@ -213,40 +194,22 @@ pub(crate) async fn record(
             touch_version(c, previous, now_sql).await?;
         }
     }
-    adjust_count(c, name, package_id, i64::from(newly_live), now).await?;
+    packages::touch(c, name, package_id, i64::from(newly_live), now).await?;
     require(c, package_id, id).await
 }
 
-/// The version of the live package `name` whose `key` is `value`; `None`
-/// when no live package has that name.
-async fn find_in_live(
+/// The version of the live package `name` whose `column` (of `versions`:
+/// `id`, `digest`) is `value`; `None` when no live package has that name.
+pub(crate) async fn by_column(
     c: &impl GenericClient,
     name: &RepositoryName,
-    key: &str,
+    column: &str,
     value: &(dyn ToSql + Sync),
 ) -> Result<Option<VersionRecord>, Error> {
     match packages::live_id(c, name).await? {
         None => Ok(None),
-        Some(package_id) => find(c, package_id, key, value, "looking up a version").await,
+        Some(package_id) => find(c, package_id, column, value, "looking up a version").await,
     }
-}
-
-/// A version of the live package by id.
-pub(crate) async fn by_id(
-    c: &impl GenericClient,
-    name: &RepositoryName,
-    id: VersionId,
-) -> Result<Option<VersionRecord>, Error> {
-    find_in_live(c, name, "v.id", &id.get()).await
-}
-
-/// A version of the live package by digest.
-pub(crate) async fn by_digest(
-    c: &impl GenericClient,
-    name: &RepositoryName,
-    digest: &Digest,
-) -> Result<Option<VersionRecord>, Error> {
-    find_in_live(c, name, "v.digest", &digest.as_str()).await
 }
 
 /// The live version a tag of the live package points at.
@@ -339,7 +302,7 @@ pub(crate) async fn delete(
         .filter(|version| !version.is_deleted())
         .ok_or_else(|| Error::not_found("version", id))?;
     set_deleted(c, SoftDeleted::Versions, version.id.get(), true, now).await?;
-    adjust_count(c, name, package_id, -1, now).await?;
+    packages::touch(c, name, package_id, -1, now).await?;
     require(c, package_id, id.get()).await
 }
 
@@ -357,6 +320,6 @@ pub(crate) async fn restore(
         .ok_or_else(|| Error::not_found("version", id))?;
     ensure_version_restorable(name, &version, now, window)?;
     set_deleted(c, SoftDeleted::Versions, id.get(), false, now).await?;
-    adjust_count(c, name, package_id, 1, now).await?;
+    packages::touch(c, name, package_id, 1, now).await?;
     require(c, package_id, id.get()).await
 }

@@ -161,12 +161,19 @@ fn upsert_grant(
     Ok(())
 }
 
-fn touch(conn: &Connection, package_id: i64, now: Timestamp) -> Result<(), Error> {
+/// Marks a package updated at `now`, and adds `new_versions` (the change
+/// in its live versions, often 0) to its version count.
+pub(crate) fn touch(
+    conn: &Connection,
+    package_id: i64,
+    new_versions: i64,
+    now: Timestamp,
+) -> Result<(), Error> {
     let now_sql = time_to_sql(now)?;
     execute(
         conn,
-        "UPDATE packages SET updated_at = ?1 WHERE id = ?2",
-        params![now_sql, package_id],
+        "UPDATE packages SET version_count = version_count + ?1, updated_at = ?2 WHERE id = ?3",
+        params![new_versions, now_sql, package_id],
         "updating a package",
     )?;
     Ok(())
@@ -293,7 +300,7 @@ pub(crate) fn update(
             &to_json("package metadata", metadata)?,
         )?;
     }
-    touch(conn, id, now)?;
+    touch(conn, id, 0, now)?;
     require_by_id(conn, id)
 }
 
@@ -308,7 +315,7 @@ pub(crate) fn set_grant(
     let id = require_live_id(conn, name)?;
     check_grantee(conn, name, owner_of(conn, name)?, grantee)?;
     upsert_grant(conn, id, grantee, role)?;
-    touch(conn, id, now)?;
+    touch(conn, id, 0, now)?;
     require_by_id(conn, id)
 }
 
@@ -327,7 +334,7 @@ pub(crate) fn remove_grant(
         "removing a grant",
         || Error::not_found("grant", format!("{grantee} on {name}")),
     )?;
-    touch(conn, id, now)?;
+    touch(conn, id, 0, now)?;
     require_by_id(conn, id)
 }
 

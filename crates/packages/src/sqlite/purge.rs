@@ -1,11 +1,7 @@
 //! The purge of packages and versions whose restore window has passed,
 //! a bounded batch at a time.
 
-use std::collections::BTreeSet;
-use std::time::Duration;
-
 use rusqlite::{params, Connection};
-use wharf_auth::Timestamp;
 use wharf_reference::{Digest, RepositoryName};
 
 use crate::error::Error;
@@ -13,25 +9,19 @@ use crate::id::PackageId;
 use crate::sqlite::convert::parse;
 use crate::sqlite::statement::{columns, execute, exists, query_all, read};
 use crate::store::{PurgeReport, PurgedPackage, PurgedVersion};
-use crate::stored::{purge_cutoff, sql_limit, ExpiredVersionRow};
+use crate::stored::{purged_manifests, sql_limit, ExpiredVersionRow, PurgeBounds};
 
-/// Removes at most `limit` (at least one) of the packages and versions
-/// whose restore `window` has passed: expired versions first (deleted ones,
-/// and every version of an expired package), then expired packages left
+/// Removes at most `bounds.limit` of the packages and versions whose
+/// restore window has passed: expired versions first (deleted ones, and
+/// every version of an expired package), then expired packages left
 /// without versions.
-pub(crate) fn purge_expired(
-    conn: &Connection,
-    now: Timestamp,
-    limit: usize,
-    window: Duration,
-) -> Result<PurgeReport, Error> {
-    let Some(cutoff) = purge_cutoff(now, window)? else {
-        return Ok(PurgeReport::default());
+pub(crate) fn purge_expired(conn: &Connection, bounds: PurgeBounds) -> Result<PurgeReport, Error> {
+    let purge = Purge {
+        conn,
+        cutoff: bounds.cutoff,
     };
-    let purge = Purge { conn, cutoff };
-    let limit = limit.max(1);
-    let versions = purge.versions(limit)?;
-    let packages = match limit - versions.len() {
+    let versions = purge.versions(bounds.limit)?;
+    let packages = match bounds.limit - versions.len() {
         0 => Vec::new(),
         room => purge.packages(room)?,
     };
@@ -126,12 +116,8 @@ impl Purge<'_> {
         versions: &[PurgedVersion],
     ) -> Result<Vec<(RepositoryName, Digest)>, Error> {
         let conn = self.conn;
-        let candidates: BTreeSet<(&RepositoryName, &Digest)> = versions
-            .iter()
-            .map(|version| (&version.name, &version.digest))
-            .collect();
         let mut unreferenced = Vec::new();
-        for (name, digest) in candidates {
+        for (name, digest) in purged_manifests(versions) {
             let still_referenced = exists(
                 conn,
                 "SELECT 1 FROM versions v JOIN packages p ON p.id = v.package_id

@@ -1,10 +1,6 @@
 //! Retention policies: a package's own, an organization's default, and
 //! the live packages with one in force.
 
-use rusqlite::{params, Connection};
-use wharf_auth::Login;
-use wharf_reference::RepositoryName;
-
 use crate::error::Error;
 use crate::page::{Page, PageRequest};
 use crate::retention::{RetainedPackage, RetentionPolicy};
@@ -13,59 +9,29 @@ use crate::sqlite::packages::require_live_id;
 use crate::sqlite::statement::{execute, query_all, query_optional, read};
 use crate::stored::{
     limit_plus_one, retained_after, retained_page, retention_from_sql, retention_to_sql,
-    RetainedPackageRow,
+    PolicyHolder, RetainedPackageRow,
 };
+use rusqlite::{params, Connection};
 
-/// The own retention policy of the live package `name`.
-pub(crate) fn package_policy(
+/// The id of the row that holds `holder`'s policy; [`Error::NotFound`]
+/// when there is no such live package or organization.
+fn holder_id(conn: &Connection, holder: PolicyHolder<'_>) -> Result<i64, Error> {
+    match holder {
+        PolicyHolder::Package(name) => require_live_id(conn, name),
+        PolicyHolder::Organization(login) => Ok(require_organization(conn, login)?.get()),
+    }
+}
+
+/// The retention policy of `holder`, if it has one.
+pub(crate) fn policy(
     conn: &Connection,
-    name: &RepositoryName,
+    holder: PolicyHolder<'_>,
 ) -> Result<Option<RetentionPolicy>, Error> {
-    let id = require_live_id(conn, name)?;
-    read_policy(conn, "SELECT retention FROM packages WHERE id = ?1", id)
-}
-
-/// Sets or removes the own retention policy of the live package `name`.
-pub(crate) fn set_package_policy(
-    conn: &Connection,
-    name: &RepositoryName,
-    policy: Option<&RetentionPolicy>,
-) -> Result<(), Error> {
-    let id = require_live_id(conn, name)?;
-    let sql = "UPDATE packages SET retention = ?1 WHERE id = ?2";
-    write_policy(conn, sql, id, policy)
-}
-
-/// The default retention policy of the organization `organization`.
-pub(crate) fn organization_policy(
-    conn: &Connection,
-    organization: &Login,
-) -> Result<Option<RetentionPolicy>, Error> {
-    let id = require_organization(conn, organization)?;
-    read_policy(
-        conn,
-        "SELECT retention FROM accounts WHERE id = ?1",
-        id.get(),
-    )
-}
-
-/// Sets or removes the default retention policy of `organization`.
-pub(crate) fn set_organization_policy(
-    conn: &Connection,
-    organization: &Login,
-    policy: Option<&RetentionPolicy>,
-) -> Result<(), Error> {
-    let id = require_organization(conn, organization)?;
-    let sql = "UPDATE accounts SET retention = ?1 WHERE id = ?2";
-    write_policy(conn, sql, id.get(), policy)
-}
-
-/// The policy `select` reads from the row `id` (`None` for no row or no
-/// policy).
-fn read_policy(conn: &Connection, select: &str, id: i64) -> Result<Option<RetentionPolicy>, Error> {
+    let id = holder_id(conn, holder)?;
+    let select = format!("SELECT retention FROM {} WHERE id = ?1", holder.table());
     let stored: Option<String> = query_optional(
         conn,
-        select,
+        &select,
         [id],
         |row| row.get(0),
         "reading a retention policy",
@@ -74,17 +40,19 @@ fn read_policy(conn: &Connection, select: &str, id: i64) -> Result<Option<Retent
     stored.as_deref().map(retention_from_sql).transpose()
 }
 
-/// Writes `policy` (`None` removes it) to the row `id` with `update`.
-fn write_policy(
+/// Sets (`Some`) or removes (`None`) the retention policy of `holder`.
+pub(crate) fn set_policy(
     conn: &Connection,
-    update: &str,
-    id: i64,
+    holder: PolicyHolder<'_>,
     policy: Option<&RetentionPolicy>,
 ) -> Result<(), Error> {
+    let id = holder_id(conn, holder)?;
+    let update = format!("UPDATE {} SET retention = ?1 WHERE id = ?2", holder.table());
+    let value = retention_to_sql(policy)?;
     execute(
         conn,
-        update,
-        params![retention_to_sql(policy)?, id],
+        &update,
+        params![value, id],
         "setting a retention policy",
     )?;
     Ok(())

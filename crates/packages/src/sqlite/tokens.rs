@@ -8,27 +8,10 @@ use crate::id::TokenId;
 use crate::sqlite::accounts;
 use crate::sqlite::convert::time_to_sql;
 use crate::sqlite::statement::{
-    execute, execute_one, exists, insert_returning_id, query_all, query_optional, read,
+    execute, execute_one, exists, insert_returning_id, query_all, read,
 };
 use crate::stored::{token_hash_taken, NewToken, TokenRow, TokenUse};
 use crate::token::{TokenRecord, WorkflowToken};
-
-/// The token [`TokenRow::SELECT`] followed by `condition` finds, if any.
-fn find_one(
-    conn: &Connection,
-    condition: &str,
-    params: impl rusqlite::Params,
-) -> Result<Option<TokenRecord>, Error> {
-    query_optional(
-        conn,
-        &format!("{} {condition}", TokenRow::SELECT),
-        params,
-        read::<TokenRow>,
-        "looking up a token",
-    )?
-    .map(TokenRow::into_record)
-    .transpose()
-}
 
 /// The tokens [`TokenRow::SELECT`] followed by `condition` finds.
 fn find_all(
@@ -49,14 +32,15 @@ fn find_all(
     .collect()
 }
 
-/// The token with this hash.
+/// The token with this hash (at most one: hashes are unique).
 pub(crate) fn find(conn: &Connection, hash: &TokenHash) -> Result<Option<TokenRecord>, Error> {
-    find_one(conn, "WHERE t.hash = ?1", [hash.as_bytes().as_slice()])
+    let hash = hash.as_bytes().as_slice();
+    Ok(find_all(conn, "WHERE t.hash = ?1", [hash], "looking up a token")?.pop())
 }
 
 /// The token with this id.
 pub(crate) fn get(conn: &Connection, id: TokenId) -> Result<Option<TokenRecord>, Error> {
-    find_one(conn, "WHERE t.id = ?1", [id.get()])
+    Ok(find_all(conn, "WHERE t.id = ?1", [id.get()], "looking up a token")?.pop())
 }
 
 fn require(conn: &Connection, id: TokenId) -> Result<TokenRecord, Error> {

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use rusqlite::{params, Connection};
 use wharf_auth::Timestamp;
-use wharf_reference::{Digest, RepositoryName, Tag};
+use wharf_reference::{RepositoryName, Tag};
 
 use crate::error::Error;
 use crate::id::{PackageId, VersionId};
@@ -116,22 +116,6 @@ fn require(conn: &Connection, package_id: i64, id: i64) -> Result<VersionRecord,
     get(conn, package_id, id)?.ok_or_else(|| Error::not_found("version", id))
 }
 
-fn adjust_count(
-    conn: &Connection,
-    package_id: i64,
-    delta: i64,
-    now: Timestamp,
-) -> Result<(), Error> {
-    let now_sql = time_to_sql(now)?;
-    execute(
-        conn,
-        "UPDATE packages SET version_count = version_count + ?1, updated_at = ?2 WHERE id = ?3",
-        params![delta, now_sql, package_id],
-        "counting versions",
-    )?;
-    Ok(())
-}
-
 fn touch_version(conn: &Connection, id: i64, now_sql: i64) -> Result<(), Error> {
     execute(
         conn,
@@ -212,38 +196,20 @@ pub(crate) fn record(
             touch_version(conn, previous, now_sql)?;
         }
     }
-    adjust_count(conn, package_id, i64::from(newly_live), now)?;
+    packages::touch(conn, package_id, i64::from(newly_live), now)?;
     require(conn, package_id, id)
 }
 
-/// A version of the live package by id.
-pub(crate) fn by_id(
+/// The version of the live package `name` whose `column` (of `versions`:
+/// `id`, `digest`) is `value`; `None` when no live package has that name.
+pub(crate) fn by_column(
     conn: &Connection,
     name: &RepositoryName,
-    id: VersionId,
+    column: &str,
+    value: impl rusqlite::ToSql,
 ) -> Result<Option<VersionRecord>, Error> {
-    find_in_live(
-        conn,
-        name,
-        &select_by_package_and("id"),
-        id.get(),
-        "looking up a version",
-    )
-}
-
-/// A version of the live package by digest.
-pub(crate) fn by_digest(
-    conn: &Connection,
-    name: &RepositoryName,
-    digest: &Digest,
-) -> Result<Option<VersionRecord>, Error> {
-    find_in_live(
-        conn,
-        name,
-        &select_by_package_and("digest"),
-        digest.as_str(),
-        "looking up a version",
-    )
+    let sql = select_by_package_and(column);
+    find_in_live(conn, name, &sql, value, "looking up a version")
 }
 
 /// The live version a tag of the live package points at.
@@ -351,7 +317,7 @@ pub(crate) fn delete(
         true,
         time_to_sql(now)?,
     )?;
-    adjust_count(conn, package_id, -1, now)?;
+    packages::touch(conn, package_id, -1, now)?;
     require(conn, package_id, id.get())
 }
 
@@ -374,6 +340,6 @@ pub(crate) fn restore(
         false,
         time_to_sql(now)?,
     )?;
-    adjust_count(conn, package_id, 1, now)?;
+    packages::touch(conn, package_id, 1, now)?;
     require(conn, package_id, id.get())
 }

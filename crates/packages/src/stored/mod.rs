@@ -5,11 +5,12 @@
 //! [`Error::Corrupt`]; keyset pages; the purge's cutoff; and the rows
 //! both read ([`rows`]).
 
+use std::collections::BTreeSet;
 use std::fmt::Display;
 use std::str::FromStr;
 
-use wharf_auth::Timestamp;
-use wharf_reference::RepositoryName;
+use wharf_auth::{Login, Timestamp};
+use wharf_reference::{Digest, RepositoryName};
 
 use crate::error::Error;
 use std::time::Duration;
@@ -17,10 +18,13 @@ use std::time::Duration;
 use crate::package::{ensure_restorable_within, PackageRecord};
 use crate::page::{Cursor, Page, PageRequest};
 use crate::retention::RetainedPackage;
+use crate::store::PurgedVersion;
 use crate::version::VersionRecord;
 
+mod methods;
 mod rows;
 
+pub(crate) use methods::{borrowed, sql_store_traits, store_methods};
 pub(crate) use rows::{
     repository_access, retention_from_sql, retention_to_sql, token_hash_taken, AccountRow,
     ExpiredVersionRow, FromColumns, NewAccount, NewToken, PackageRow, RecentTokenUses,
@@ -172,6 +176,26 @@ pub(crate) fn version_cursor(last: &VersionRecord) -> Cursor {
 
 // ------------------------------------------------- retention
 
+/// Whose retention policy is read or set: a live package's own, or an
+/// organization's default.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PolicyHolder<'a> {
+    /// The live package of this name.
+    Package(&'a RepositoryName),
+    /// The organization with this login.
+    Organization(&'a Login),
+}
+
+impl PolicyHolder<'_> {
+    /// The table whose `retention` column holds the policy.
+    pub(crate) fn table(self) -> &'static str {
+        match self {
+            PolicyHolder::Package(_) => "packages",
+            PolicyHolder::Organization(_) => "accounts",
+        }
+    }
+}
+
 /// Where a page of retained packages starts: after the package id of its
 /// cursor.
 pub(crate) fn retained_after(page: &PageRequest) -> Result<i64, Error> {
@@ -199,15 +223,40 @@ pub(crate) fn retained_page(
 
 // ------------------------------------------------- restorable deletion
 
-/// The stored time at or before which a deletion has expired at `now`
-/// for a restore `window` (exactly the complement of
-/// `is_restorable_within`); `None` when none can have.
-pub(crate) fn purge_cutoff(now: Timestamp, window: Duration) -> Result<Option<i64>, Error> {
-    // Whole seconds, as `Timestamp::saturating_add` counts them.
-    now.unix_seconds()
-        .checked_sub(window.as_secs())
-        .map(|cutoff| time_to_sql(Timestamp::from_unix_seconds(cutoff)))
-        .transpose()
+/// What one call of `purge_expired` may remove.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PurgeBounds {
+    /// The stored time at or before which a deletion has expired (exactly
+    /// the complement of `is_restorable_within`); -1, which no stored time
+    /// is at or before, when none can have.
+    pub(crate) cutoff: i64,
+    /// The most records to remove: at least one.
+    pub(crate) limit: usize,
+}
+
+impl PurgeBounds {
+    /// The bounds of a purge at `now` of at most `limit` records, for a
+    /// restore `window`.
+    pub(crate) fn new(now: Timestamp, window: Duration, limit: usize) -> Result<Self, Error> {
+        // Whole seconds, as `Timestamp::saturating_add` counts them.
+        let cutoff = match now.unix_seconds().checked_sub(window.as_secs()) {
+            Some(cutoff) => time_to_sql(Timestamp::from_unix_seconds(cutoff))?,
+            None => -1,
+        };
+        Ok(PurgeBounds {
+            cutoff,
+            limit: limit.max(1),
+        })
+    }
+}
+
+/// The manifests of `purged` versions, each once: those a purge must check
+/// are still referenced.
+pub(crate) fn purged_manifests(purged: &[PurgedVersion]) -> BTreeSet<(&RepositoryName, &Digest)> {
+    purged
+        .iter()
+        .map(|version| (&version.name, &version.digest))
+        .collect()
 }
 
 /// Checks that `deleted`, the latest deleted package named `name`, can be

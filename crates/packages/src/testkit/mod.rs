@@ -162,9 +162,10 @@ impl Fixture for StoreFixture {
 /// missed invalidation shows.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn long_lived_cache() -> crate::CacheOptions {
-    crate::CacheOptions::default()
-        .with_ttl(Duration::from_secs(3600))
-        .with_capacity(1000)
+    crate::CacheOptions {
+        ttl: Duration::from_secs(3600),
+        capacity: 1000,
+    }
 }
 
 /// The store of `inner` reopened, behind a fresh cache: what a restart of

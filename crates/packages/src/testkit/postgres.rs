@@ -40,7 +40,10 @@ impl PgFixture {
     /// schema is made on the first [`store`](Fixture::store).
     pub fn new(url: impl Into<String>) -> Self {
         let url = url.into();
-        let options = PgOptions::default().with_max_connections(8);
+        let options = PgOptions {
+            max_connections: 8,
+            ..PgOptions::default()
+        };
         let pool = options.pool(&url).expect("a valid database URL");
         PgFixture {
             store: PgPackageStore::from_pool_with(pool, options),
@@ -68,7 +71,11 @@ impl PgFixture {
 
     /// A second store over the same database, with its own pool.
     pub async fn replica(&self) -> PgPackageStore {
-        PgPackageStore::connect_with(&self.url, PgOptions::default().with_max_connections(4))
+        let options = PgOptions {
+            max_connections: 4,
+            ..PgOptions::default()
+        };
+        PgPackageStore::connect_with(&self.url, options)
             .await
             .expect("connect a second store to the test database")
     }
@@ -85,9 +92,11 @@ impl Fixture for PgFixture {
     }
 
     async fn with_restore_window(&self, window: Duration) -> Option<Arc<dyn PackageStore>> {
-        let options = PgOptions::default()
-            .with_max_connections(4)
-            .with_restore_window(window);
+        let options = PgOptions {
+            max_connections: 4,
+            restore_window: window,
+            ..PgOptions::default()
+        };
         let store = PgPackageStore::connect_with(&self.url, options)
             .await
             .expect("connect a store with another restore window to the test database");

@@ -25,11 +25,11 @@ pub async fn retention_policies_round_trip(fixture: Arc<dyn Fixture>) {
             .expect("read"),
         None
     );
-    let policy = RetentionPolicy::default()
-        .with_keep_latest(3)
-        .with_untagged_after_days(7)
-        .with_protected_tag(pattern("v*"))
-        .with_protected_tag(pattern("latest"));
+    let policy = RetentionPolicy {
+        keep_latest: Some(3),
+        delete_untagged_after_days: Some(7),
+        protected_tags: vec![pattern("v*"), pattern("latest")],
+    };
     store
         .set_retention_policy(&app, Some(&policy))
         .await
@@ -38,7 +38,10 @@ pub async fn retention_policies_round_trip(fixture: Arc<dyn Fixture>) {
         store.retention_policy(&app).await.expect("read"),
         Some(policy.clone())
     );
-    let replaced = RetentionPolicy::default().with_keep_latest(1);
+    let replaced = RetentionPolicy {
+        keep_latest: Some(1),
+        ..RetentionPolicy::default()
+    };
     store
         .set_retention_policy(&app, Some(&replaced))
         .await
@@ -109,8 +112,14 @@ pub async fn retained_packages_follow_their_own_policy_or_their_organizations(
     fixture: Arc<dyn Fixture>,
 ) {
     let store = seeded(&fixture).await;
-    let own = RetentionPolicy::default().with_keep_latest(2);
-    let default = RetentionPolicy::default().with_untagged_after_days(30);
+    let own = RetentionPolicy {
+        keep_latest: Some(2),
+        ..RetentionPolicy::default()
+    };
+    let default = RetentionPolicy {
+        delete_untagged_after_days: Some(30),
+        ..RetentionPolicy::default()
+    };
     let nothing = RetentionPolicy::default();
     for package in ["acme/a", "acme/b", "acme/c"] {
         publish(&store, package, "bob", T0).await;
