@@ -62,9 +62,6 @@ pub(crate) mod request;
 mod retention;
 mod versions;
 
-/// Records read from the store per round trip while filtering a listing.
-const STORE_PAGE: usize = 100;
-
 /// Adds the API's routes to the registry's router. Each path names the
 /// methods it answers, so a request with any other method reaches no
 /// handler: it gets 405 with `Allow`.

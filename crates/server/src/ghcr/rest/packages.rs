@@ -8,7 +8,8 @@ use wharf_packages::{PackageChanges, PackageLookup, PackageQuery, PackageRecord,
 use crate::ghcr::rest::json::json_ok;
 use crate::ghcr::rest::problem::Problem;
 use crate::ghcr::rest::request::{parse_or_400, Api, PackagePatch, Paging, Resolved};
-use crate::ghcr::rest::{listing, no_content, STORE_PAGE};
+use crate::ghcr::rest::{listing, no_content};
+use crate::ghcr::{next_page, STORE_PAGE};
 
 /// `GET .../packages?package_type=container`: the owner's packages the
 /// caller may see.
@@ -44,8 +45,8 @@ pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
     let account = api.owner().await?;
     let wanted = paging.wanted();
     let mut visible = Vec::new();
-    let mut request = PageRequest::first(STORE_PAGE);
-    'pages: loop {
+    let mut next = Some(PageRequest::first(STORE_PAGE));
+    'pages: while let Some(request) = next {
         let listed = api
             .store()
             .list_packages(&account.login, filter, &request)
@@ -67,10 +68,7 @@ pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
                 }
             }
         }
-        match listed.next {
-            Some(next) => request = PageRequest::after(next, STORE_PAGE),
-            None => break,
-        }
+        next = next_page(listed.next);
     }
     let render = api.renderer();
     Ok(listing(&api, &visible, paging, |record| {

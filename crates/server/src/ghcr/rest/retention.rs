@@ -22,10 +22,11 @@ use wharf_auth::{OrgRole, PackageAction, Principal};
 use wharf_packages::{Account, PackageLookup, PackageQuery, PageRequest, RetentionPolicy};
 
 use crate::ghcr::rest::json::{json_ok, VersionJson};
+use crate::ghcr::rest::no_content;
 use crate::ghcr::rest::problem::Problem;
 use crate::ghcr::rest::request::{Api, Resolved};
-use crate::ghcr::rest::{no_content, STORE_PAGE};
 use crate::ghcr::retention::PolicySource;
+use crate::ghcr::{next_page, STORE_PAGE};
 
 /// A policy in force, and where it comes from (`package` or
 /// `organization`); both `null` without one.
@@ -254,8 +255,8 @@ pub(crate) async fn org_preview(api: Api) -> Result<Response, Problem> {
     let mut packages = Vec::new();
     if let Some(policy) = &default {
         let render = api.renderer();
-        let mut request = PageRequest::first(STORE_PAGE);
-        loop {
+        let mut next = Some(PageRequest::first(STORE_PAGE));
+        while let Some(request) = next {
             let listed = store
                 .list_packages(&organization.login, PackageQuery::active(), &request)
                 .await?;
@@ -279,10 +280,7 @@ pub(crate) async fn org_preview(api: Api) -> Result<Response, Problem> {
                         .collect(),
                 });
             }
-            match listed.next {
-                Some(next) => request = PageRequest::after(next, STORE_PAGE),
-                None => break,
-            }
+            next = next_page(listed.next);
         }
     }
     Ok(json_ok(&DefaultPreviewJson {

@@ -7,7 +7,8 @@ use wharf_packages::{PageRequest, VersionId, VersionQuery, VersionRecord};
 use crate::ghcr::rest::json::json_ok;
 use crate::ghcr::rest::problem::Problem;
 use crate::ghcr::rest::request::{Api, Paging, Resolved};
-use crate::ghcr::rest::{listing, no_content, STORE_PAGE};
+use crate::ghcr::rest::{listing, no_content};
+use crate::ghcr::{next_page, STORE_PAGE};
 
 /// `GET .../versions?state=active|deleted`, newest first.
 pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
@@ -25,19 +26,14 @@ pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
     let paging = Paging::of(&query)?;
     let wanted = paging.wanted();
     let mut versions = Vec::new();
-    let mut request = PageRequest::first(STORE_PAGE);
-    loop {
+    let mut next = Some(PageRequest::first(STORE_PAGE));
+    while let Some(request) = next {
         let listed = api
             .store()
             .list_versions(&resolved.name, state, &request)
             .await?;
         versions.extend(listed.items);
-        match listed.next {
-            Some(next) if versions.len() < wanted => {
-                request = PageRequest::after(next, STORE_PAGE);
-            }
-            _ => break,
-        }
+        next = next_page(listed.next.filter(|_| versions.len() < wanted));
     }
     let render = api.renderer();
     Ok(listing(&api, &versions, paging, |version| {
