@@ -496,11 +496,10 @@ mod tests {
             .relink(&name, &HashSet::new(), vec![digest.clone(), stray.clone()])
             .await
             .expect("relink");
-        assert!(storage
-            .is_blob_linked(&name, &digest)
-            .await
-            .expect("linked"));
-        assert!(!storage.is_blob_linked(&name, &stray).await.expect("linked"));
+        for (blob, linked) in [(&digest, true), (&stray, false)] {
+            let is_linked = storage.is_blob_linked(&name, blob).await.expect("linked");
+            assert_eq!(is_linked, linked, "{blob}");
+        }
         assert_eq!(collection.report.links_removed, 1);
     }
 }

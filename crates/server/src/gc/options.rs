@@ -84,12 +84,7 @@ impl GcOptions {
         tracing::debug!(
             phase = phase.name(),
             done,
-            repositories = report.repositories_scanned,
-            manifests = report.manifests_read,
-            links_removed = report.links_removed,
-            blobs_scanned = report.blobs_scanned,
-            blobs_removed = report.blobs_removed,
-            bytes_freed = report.bytes_freed,
+            ?report,
             "garbage collection progress"
         );
         if let Some(progress) = &self.progress {
