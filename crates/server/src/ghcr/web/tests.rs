@@ -90,46 +90,39 @@ fn the_page_holds_no_script_at_all() {
     assert!(!html.contains("javascript:"));
 }
 
+/// The pull commands name the host, and the tag `latest` when a version
+/// has it, else the most recent tag (none when nothing is tagged); and the
+/// digest of the version pulled.
 #[test]
-fn pull_commands_name_the_host_the_latest_tag_and_its_digest() {
-    let package = record("alice/app", Visibility::Public);
-    let versions = [
+fn pull_commands_name_the_host_a_tag_and_a_digest() {
+    let latest = [
         version(2, b"new", &["2.0"], &[], 1_700_000_200),
         version(1, b"old", &["1.0", "latest"], &[], 1_700_000_100),
     ];
-    let html = render(&package, &versions);
-    assert!(
-        html.contains("docker pull registry.example:5000/alice/app:latest"),
-        "{html}"
-    );
-    assert!(html.contains(&format!(
-        "docker pull registry.example:5000/alice/app@{}",
-        Digest::sha256(b"old")
-    )));
-}
-
-#[test]
-fn without_latest_the_pull_command_names_the_most_recent_tag() {
-    let package = record("acme/tools/cli", Visibility::Public);
-    let versions = [
+    let most_recent = [
         version(1, b"old", &["1.0"], &[], 1_700_000_100),
         version(2, b"new", &["2.0"], &[], 1_700_000_200),
     ];
-    let html = render(&package, &versions);
-    assert!(html.contains("docker pull registry.example:5000/acme/tools/cli:2.0"));
-    assert!(html.contains(&format!("acme/tools/cli@{}", Digest::sha256(b"new"))));
-}
-
-#[test]
-fn an_untagged_package_is_pulled_by_digest() {
-    let package = record("alice/app", Visibility::Public);
-    let html = render(&package, &[version(1, b"x", &[], &[], 1_700_000_000)]);
-    assert!(html.contains(&format!(
-        "docker pull registry.example:5000/alice/app@{}",
-        Digest::sha256(b"x")
-    )));
-    assert!(html.contains("1 untagged version<"));
-    assert!(!html.contains("alice/app:"));
+    let untagged = [version(1, b"x", &[], &[], 1_700_000_000)];
+    let cases: [(&str, &[VersionRecord], Option<&str>, &[u8]); 3] = [
+        ("alice/app", &latest, Some("latest"), b"old"),
+        ("acme/tools/cli", &most_recent, Some("2.0"), b"new"),
+        ("alice/app", &untagged, None, b"x"),
+    ];
+    for (name, versions, tag, pulled) in cases {
+        let html = render(&record(name, Visibility::Public), versions);
+        let pull = format!("docker pull registry.example:5000/{name}");
+        let case = format!("{name} tagged {tag:?}");
+        match tag {
+            Some(tag) => assert!(html.contains(&format!("{pull}:{tag}")), "{case}: {html}"),
+            None => {
+                assert!(html.contains("1 untagged version<"), "{case}: {html}");
+                assert!(!html.contains(&format!("{name}:")), "{case}: {html}");
+            }
+        }
+        let by_digest = format!("{pull}@{}", Digest::sha256(pulled));
+        assert!(html.contains(&by_digest), "{case}: {html}");
+    }
 }
 
 #[test]
