@@ -104,10 +104,10 @@ fn pull_commands_name_the_host_a_tag_and_a_digest() {
         version(2, b"new", &["2.0"], &[], 1_700_000_200),
     ];
     let untagged = [version(1, b"x", &[], &[], 1_700_000_000)];
-    let cases: [(&str, &[VersionRecord], Option<&str>, &[u8]); 3] = [
-        ("alice/app", &latest, Some("latest"), b"old"),
-        ("acme/tools/cli", &most_recent, Some("2.0"), b"new"),
-        ("alice/app", &untagged, None, b"x"),
+    let cases = [
+        ("alice/app", &latest[..], Some("latest"), "old"),
+        ("acme/tools/cli", &most_recent[..], Some("2.0"), "new"),
+        ("alice/app", &untagged[..], None, "x"),
     ];
     for (name, versions, tag, pulled) in cases {
         let html = render(&record(name, Visibility::Public), versions);
@@ -120,7 +120,7 @@ fn pull_commands_name_the_host_a_tag_and_a_digest() {
                 assert!(!html.contains(&format!("{name}:")), "{case}: {html}");
             }
         }
-        let by_digest = format!("{pull}@{}", Digest::sha256(pulled));
+        let by_digest = format!("{pull}@{}", Digest::sha256(pulled.as_bytes()));
         assert!(html.contains(&by_digest), "{case}: {html}");
     }
 }
