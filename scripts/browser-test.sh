@@ -82,16 +82,8 @@ push() { run_skopeo copy -q --dest-tls-verify=false --dest-creds "$OWNER:$TOKEN"
 # build_image LAYOUT TAG ARCH: a small image built with umoci, labelled with
 # the package metadata GitHub's registry shows.
 build_image() {
-  local layout=$1 tag=$2 arch=$3 bundle="$WORK/bundle-$2"
-  [[ -d $layout ]] || umoci init --layout "$layout"
-  umoci new --image "$layout:$tag"
-  umoci unpack --image "$layout:$tag" "$bundle" >/dev/null
-  mkdir -p "$bundle/rootfs/opt/wharf"
-  printf 'built for %s by scripts/browser-test.sh\n' "$arch" >"$bundle/rootfs/opt/wharf/README"
-  head -c 4096 /dev/urandom >"$bundle/rootfs/opt/wharf/random.bin"
-  umoci repack --image "$layout:$tag" "$bundle"
-  rm -rf "$bundle"
-  umoci config --image "$layout:$tag" --os linux --architecture "$arch" \
+  local arch=$3
+  layout_image "$1" "$2" wharf 4096 "built for $arch by scripts/browser-test.sh" --os linux --architecture "$arch" \
     --config.label "org.opencontainers.image.description=$DESCRIPTION" \
     --config.label org.opencontainers.image.licenses=MIT \
     --config.label "org.opencontainers.image.source=$BASE/$OWNER/$PACKAGE"

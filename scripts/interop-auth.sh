@@ -156,16 +156,8 @@ token_for() {
 # from random files, labelled with the package metadata GitHub's registry
 # reads.
 build_image() {
-  local layout=$1 tag=$2 description=$3 source=$4 bundle="$WORK/bundle-$2"
-  [[ -d $layout ]] || umoci init --layout "$layout"
-  umoci new --image "$layout:$tag"
-  umoci unpack --image "$layout:$tag" "$bundle" >/dev/null
-  mkdir -p "$bundle/rootfs/opt/interop-auth"
-  head -c $((RANDOM * 4 + 1000)) /dev/urandom >"$bundle/rootfs/opt/interop-auth/random.bin"
-  printf '%s\n' "$description" >"$bundle/rootfs/opt/interop-auth/README"
-  umoci repack --image "$layout:$tag" "$bundle"
-  rm -rf "$bundle"
-  umoci config --image "$layout:$tag" --os linux --architecture amd64 \
+  local description=$3 source=$4
+  layout_image "$1" "$2" interop-auth $((RANDOM * 4 + 1000)) "$description" --os linux --architecture amd64 \
     --config.label "org.opencontainers.image.description=$description" \
     --config.label org.opencontainers.image.licenses=Apache-2.0 \
     --config.label "org.opencontainers.image.source=$source"

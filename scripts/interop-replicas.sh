@@ -37,12 +37,6 @@ source "$HERE/lib/harness.sh"
 # shellcheck source=scripts/lib/servers.sh
 source "$HERE/lib/servers.sh"
 
-install_tools() {
-  local missing
-  mapfile -t missing < <(reg_missing_commands skopeo umoci jq curl nginx && srv_missing_packages)
-  reg_apt_install "${missing[@]}"
-}
-
 declare -A COUNT
 summary() {
   printf '\nall passed in %ds: interop.sh %d checks, interop-auth.sh %d checks, %d checks of the deployments\n' \
@@ -50,20 +44,10 @@ summary() {
 }
 # On failure, the end of the replicas' and the balancer's logs; always,
 # every server stopped.
-on_exit() {
-  local rc=$? log
-  ((rc == 0)) || srv_log_tails 40
-  srv_cleanup
-  if ((rc != 0)); then
-    for log in "${WORK:-}"/*/replica-*.log "${WORK:-}"/*/nginx/error.log; do reg_log_tail "$log" 15; done
-  fi
-  reg_cleanup
-  ((rc != 0)) || summary
-}
-trap on_exit EXIT
+trap 'srv_on_exit "${WORK:-}"/*/replica-*.log "${WORK:-}"/*/nginx/error.log' EXIT
 trap 'exit 130' INT TERM
 
-install_tools
+srv_install_tools skopeo umoci jq curl nginx
 BIN="$(reg_build_wharf)"
 export WHARF_BIN=$BIN # the two scripts use it as is, building nothing
 reg_oras_venv 1

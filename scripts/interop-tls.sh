@@ -154,15 +154,7 @@ ok "a cleartext request to the TLS port gets no answer (curl exit $rc)"
 
 section "2. skopeo: push with --dest-cert-dir, pull with --src-cert-dir"
 SRC="$WORK/src"
-BUNDLE="$WORK/bundle"
-umoci init --layout "$SRC"
-umoci new --image "$SRC:v1"
-umoci unpack --image "$SRC:v1" "$BUNDLE" >/dev/null
-mkdir -p "$BUNDLE/rootfs/opt/interop-tls"
-head -c "${LAYER_MIB}M" /dev/urandom >"$BUNDLE/rootfs/opt/interop-tls/random.bin"
-umoci repack --image "$SRC:v1" "$BUNDLE"
-rm -rf "$BUNDLE"
-umoci config --image "$SRC:v1" --os linux --architecture amd64
+layout_image "$SRC" v1 interop-tls "${LAYER_MIB}M" "" --os linux --architecture amd64
 DIGEST="$(layout_digest "$SRC" v1)"
 
 SKOPEO_ENV=(REGISTRY_AUTH_FILE="$WORK/no-auth.json")

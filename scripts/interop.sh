@@ -136,21 +136,11 @@ verify_layout_blobs() {
   expect_eq "every blob in $(basename "$1") hashes to its name" "" "${bad[*]}"
 }
 
-# build_image LAYOUT TAG ARCH: an image built with umoci from random files,
+# build_image LAYOUT TAG ARCH: an image built with umoci from random bytes,
 # labelled with the package metadata GitHub's registry shows.
 build_image() {
-  local layout=$1 tag=$2 arch=$3 bundle="$WORK/bundle-$2" i
-  [[ -d $layout ]] || umoci init --layout "$layout"
-  umoci new --image "$layout:$tag"
-  umoci unpack --image "$layout:$tag" "$bundle" >/dev/null
-  mkdir -p "$bundle/rootfs/opt/interop"
-  for i in 1 2 3; do
-    head -c $((RANDOM * 16 + 1000)) /dev/urandom >"$bundle/rootfs/opt/interop/random-$i.bin"
-  done
-  printf 'built for %s by scripts/interop.sh\n' "$arch" >"$bundle/rootfs/opt/interop/README"
-  umoci repack --image "$layout:$tag" "$bundle"
-  rm -rf "$bundle"
-  umoci config --image "$layout:$tag" \
+  local arch=$3
+  layout_image "$1" "$2" interop $((RANDOM * 48 + 3000)) "built for $arch by scripts/interop.sh" \
     --author "Wharf interop <interop@example.com>" \
     --os linux --architecture "$arch" \
     --config.label "org.opencontainers.image.description=Wharf interop test image ($arch)" \

@@ -28,30 +28,12 @@ source "$HERE/lib/harness.sh"
 # shellcheck source=scripts/lib/servers.sh
 source "$HERE/lib/servers.sh"
 
-install_tools() {
-  local missing
-  mapfile -t missing < <(reg_missing_commands skopeo umoci jq curl)
-  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
-  /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || missing+=(python3-venv)
-  reg_apt_install "${missing[@]}"
-}
-
 summary() { printf '\nall %d checks passed in %ds\n' "$CHECKS" "$((SECONDS - STARTED))"; }
 # On failure, the end of each replica's log; always, every server stopped.
-on_exit() {
-  local rc=$? r
-  ((rc == 0)) || srv_log_tails 40
-  srv_cleanup
-  if ((rc != 0)); then
-    for r in a b c; do reg_log_tail "${WORK:-}/$r.log" 15; done
-  fi
-  reg_cleanup
-  ((rc != 0)) || summary
-}
-trap on_exit EXIT
+trap 'srv_on_exit "${WORK:-}"/{a,b,c}.log' EXIT
 trap 'exit 130' INT TERM
 
-install_tools
+srv_install_tools skopeo umoci jq curl
 BIN="$(reg_build_wharf)"
 reg_mktemp replicas WORK
 STARTED=$SECONDS
@@ -116,17 +98,11 @@ SKOPEO_ENV=(REGISTRY_AUTH_FILE="$WORK/no-auth.json")
 push() { run_skopeo copy -q --dest-tls-verify=false "$@"; }
 pull() { run_skopeo copy -q --src-tls-verify=false "$@"; }
 
+# build_image LAYOUT TAG [BYTES]: an image of BYTES (default 100000) random
+# bytes.
 build_image() {
-  local layout=$1 tag=$2 bundle="$WORK/bundle-$2"
-  [[ -d $layout ]] || umoci init --layout "$layout"
-  umoci new --image "$layout:$tag"
-  umoci unpack --image "$layout:$tag" "$bundle" >/dev/null
-  mkdir -p "$bundle/rootfs/opt/replicas"
-  head -c "${3:-100000}" /dev/urandom >"$bundle/rootfs/opt/replicas/random.bin"
-  umoci repack --image "$layout:$tag" "$bundle"
-  rm -rf "$bundle"
-  umoci config --image "$layout:$tag" --os linux --architecture amd64 \
-    --config.label "org.opencontainers.image.description=replicas $tag"
+  layout_image "$1" "$2" replicas "${3:-100000}" "" --os linux --architecture amd64 \
+    --config.label "org.opencontainers.image.description=replicas $2"
 }
 
 # ------------------------------------------------------- 1. push A, pull B --

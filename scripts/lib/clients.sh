@@ -1,7 +1,7 @@
 # shellcheck shell=bash
-# Real clients against a registry, for interop.sh, interop-auth.sh and
-# browser-test.sh: installing them, skopeo without its blob cache, curl with
-# the answer kept for inspection, and OCI layouts. Source it after
+# Real clients against a registry, for the scripts that source harness.sh:
+# installing them, skopeo without its blob cache, curl with the answer kept
+# for inspection, and OCI layouts. Source it after
 # registry.sh; it defines functions and the (empty) arrays CURL_AUTH and
 # SKOPEO_ENV only. The helpers that write files use the caller's WORK
 # directory.
@@ -58,6 +58,25 @@ run_skopeo() {
 }
 
 sha256_of_stdin() { printf 'sha256:%s' "$(sha256sum | cut -d' ' -f1)"; }
+
+# layout_image LAYOUT TAG DIR BYTES README [CONFIG ARGS...]: a new image TAG
+# in the OCI layout LAYOUT (made if missing), built with umoci: one layer
+# holding /opt/DIR/random.bin (BYTES random bytes, as `head -c` counts
+# them) and, unless README is empty, /opt/DIR/README with that line; then
+# `umoci config` with the CONFIG ARGS (platform, labels).
+layout_image() {
+  local layout=$1 tag=$2 dir=$3 bytes=$4 readme=$5 bundle="$WORK/bundle-$2"
+  shift 5
+  [[ -d $layout ]] || umoci init --layout "$layout"
+  umoci new --image "$layout:$tag"
+  umoci unpack --image "$layout:$tag" "$bundle" >/dev/null
+  mkdir -p "$bundle/rootfs/opt/$dir"
+  head -c "$bytes" /dev/urandom >"$bundle/rootfs/opt/$dir/random.bin"
+  [[ -z $readme ]] || printf '%s\n' "$readme" >"$bundle/rootfs/opt/$dir/README"
+  umoci repack --image "$layout:$tag" "$bundle"
+  rm -rf "$bundle"
+  umoci config --image "$layout:$tag" "$@"
+}
 
 # layout_digest LAYOUT REF: the manifest digest an OCI layout tags as REF.
 layout_digest() {

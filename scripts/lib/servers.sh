@@ -3,7 +3,7 @@
 # over shared services (scripts/replicas.sh, the benches). Source it after
 # registry.sh; it defines functions only. Servers are recorded in REG_PIDS
 # (moto) or stopped by srv_cleanup (PostgreSQL, which daemonizes); the
-# caller runs srv_cleanup then reg_cleanup from its EXIT trap.
+# caller runs srv_cleanup then reg_cleanup from its EXIT trap (srv_on_exit).
 
 SRV_PG_DIRS=()
 SRV_PG_RUN=()
@@ -15,6 +15,14 @@ SRV_LOGS=()
 srv_missing_packages() {
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || echo postgresql
   /usr/bin/python3 -c 'import ensurepip' 2>/dev/null || echo python3-venv
+}
+
+# srv_install_tools COMMAND...: install (reg_apt_install) the COMMANDs not
+# on PATH and the packages these servers need.
+srv_install_tools() {
+  local missing
+  mapfile -t missing < <(reg_missing_commands "$@" && srv_missing_packages)
+  reg_apt_install "${missing[@]}"
 }
 
 # srv_pg_bin: PostgreSQL's server binaries (WHARF_PG_BIN, else Debian's
@@ -112,6 +120,22 @@ srv_log_tails() {
   for log in "${SRV_LOGS[@]}"; do reg_log_tail "$log" "$1"; done
   for dir in "${SRV_PG_DIRS[@]}"; do reg_log_tail "$dir/log" "$1"; done
   df -h "${TMPDIR:-/tmp}" >&2 || true
+}
+
+# srv_on_exit LOG...: the EXIT trap of a script over these servers
+# (`trap 'srv_on_exit "$WORK"/*.log' EXIT`, the LOGs expanded at exit): on
+# failure the ends of the shared servers' logs and of each LOG; always,
+# every server stopped (srv_cleanup, then reg_cleanup); on success the
+# script's own `summary`.
+srv_on_exit() {
+  local rc=$? log
+  ((rc == 0)) || srv_log_tails 40
+  srv_cleanup
+  if ((rc != 0)); then
+    for log; do reg_log_tail "$log" 15; done
+  fi
+  reg_cleanup
+  ((rc != 0)) || summary
 }
 
 # srv_cleanup: stop the PostgreSQL clusters started here.

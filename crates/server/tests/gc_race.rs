@@ -60,7 +60,9 @@ async fn pushes_and_deletes_racing_a_collector_lose_nothing(backend: Backend) {
         tokio::spawn(async move {
             let mut runs = 0;
             while !done.load(Ordering::SeqCst) {
-                let options = GcOptions::default().with_grace(GRACE).with_batch_size(2);
+                let mut options = GcOptions::default();
+                options.grace = GRACE;
+                options.batch_size = 2;
                 server
                     .registry
                     .collect_garbage(options)
@@ -104,9 +106,11 @@ async fn pushes_and_deletes_racing_a_collector_lose_nothing(backend: Backend) {
 
     // A last collection, then: every manifest has all its blobs, and
     // nothing else is left.
+    let mut options = GcOptions::default();
+    options.grace = Duration::ZERO;
     let report = server
         .registry
-        .collect_garbage(GcOptions::default().with_grace(Duration::ZERO))
+        .collect_garbage(options)
         .await
         .expect("collection");
     let storage = server.registry.storage();

@@ -67,10 +67,13 @@ async fn collect(server: &TestServer) -> GcReport {
 async fn collect_with_grace(server: &TestServer, grace: Duration) -> GcReport {
     let storage = server.registry.storage();
     let before = snapshot(&**storage).await;
-    let options = GcOptions::default().with_grace(grace);
+    let mut options = GcOptions::default();
+    options.grace = grace;
+    let mut dry_run = options.clone();
+    dry_run.dry_run = true;
     let dry = server
         .registry
-        .collect_garbage(options.clone().with_dry_run(true))
+        .collect_garbage(dry_run)
         .await
         .expect("dry run");
     assert!(dry.dry_run);

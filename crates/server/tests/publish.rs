@@ -386,7 +386,9 @@ async fn a_multi_arch_image_is_described_by_its_index_annotations_first() {
 
 #[tokio::test]
 async fn a_strict_policy_refuses_a_push_with_invalid_annotations_before_storing_it() {
-    let ghcr = Ghcr::start_with(AnnotationPolicy::default().reject_invalid(true)).await;
+    let mut strict = AnnotationPolicy::default();
+    strict.reject_invalid = true;
+    let ghcr = Ghcr::start_with(strict).await;
     let alice = ghcr.basic("alice");
     let (reply, digest, _) = ghcr
         .push_labelled(

@@ -13,7 +13,7 @@ use wharf_auth::{
 use wharf_packages::{CacheOptions, CachedStore, PackageStore, PageRequest};
 
 use crate::pool_metrics::Probe;
-use wharf_server::{AccountsConfig, AnnotationPolicy};
+use wharf_server::AccountsConfig;
 
 use crate::config::Settings;
 
@@ -150,11 +150,11 @@ pub async fn config(
     let key = signing_key(&settings.signing_key_file())?;
     let auth = &settings.auth;
     let mut config = AccountsConfig::new(store, key, &settings.public_url())
-        .map_err(|err| SetupError::Setting(format!("--public-url: {err}")))?
-        .token_ttl(auth.token_ttl)
-        .annotations(AnnotationPolicy::default().reject_invalid(auth.strict_annotations));
+        .map_err(|err| SetupError::Setting(format!("--public-url: {err}")))?;
+    config.token_ttl = auth.token_ttl;
+    config.annotations.reject_invalid = auth.strict_annotations;
     if let Some(service) = &auth.service {
-        config = config.service(service.clone());
+        config.service = service.clone();
     }
     if !auth.code_hosts.is_empty() {
         let hosts = auth
@@ -163,7 +163,7 @@ pub async fn config(
             .map(|h| h.parse::<CodeHost>())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|err| SetupError::Setting(format!("--code-host: {err}")))?;
-        config = config.code_hosts(hosts);
+        config.code_hosts = hosts;
     }
     Ok((config, cache, pool))
 }

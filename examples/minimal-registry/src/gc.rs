@@ -63,10 +63,9 @@ async fn collect(
         Some(lease) => Some(take_lease(&**lease).await?),
         None => None,
     };
-    let options = GcOptions::default()
-        .with_grace(grace)
-        .with_dry_run(dry_run)
-        .with_progress(PROGRESS_EVERY, show_progress);
+    let mut options = GcOptions::default().with_progress(PROGRESS_EVERY, show_progress);
+    options.grace = grace;
+    options.dry_run = dry_run;
     collect_garbage(&*open.storage, &options)
         .await
         .map_err(|err| format!("garbage collection failed: {err}"))

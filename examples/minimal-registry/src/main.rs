@@ -266,7 +266,8 @@ async fn run(settings: Settings, tls: Option<tls::Tls>) -> Result<(), String> {
     // makes their uploads wait for a verdict, so it comes within seconds.
     let resolver = registry.spawn_condemned_resolver(CONDEMNED_RESOLVER_INTERVAL);
     let collector = (!settings.gc_interval.is_zero()).then(|| {
-        let options = GcOptions::default().with_grace(settings.gc_grace);
+        let mut options = GcOptions::default();
+        options.grace = settings.gc_grace;
         registry.spawn_garbage_collector(settings.gc_interval, options)
     });
     let retention = registry

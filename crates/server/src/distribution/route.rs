@@ -378,37 +378,30 @@ impl Route {
         let route = match kind {
             RouteKind::Base => Route::Base,
             RouteKind::Catalog => Route::Catalog,
-            RouteKind::TagsList => Route::TagsList {
-                name: parse_name(name)?,
-            },
-            RouteKind::Manifest => {
+            _ => {
                 let name = parse_name(name)?;
-                let reference = ManifestSegment::parse(decode(last).into_owned());
-                Route::Manifest { name, reference }
-            }
-            RouteKind::Blob => {
-                let name = parse_name(name)?;
-                Route::Blob {
-                    name,
-                    digest: parse_digest(&decode(last))?,
+                match kind {
+                    RouteKind::TagsList => Route::TagsList { name },
+                    RouteKind::Manifest => Route::Manifest {
+                        name,
+                        reference: ManifestSegment::parse(decode(last).into_owned()),
+                    },
+                    RouteKind::Blob => Route::Blob {
+                        name,
+                        digest: parse_digest(&decode(last))?,
+                    },
+                    RouteKind::UploadStart => Route::UploadStart { name },
+                    RouteKind::Upload => Route::Upload {
+                        name,
+                        id: last.parse().map_err(|_| ApiError::upload_unknown())?,
+                    },
+                    RouteKind::Referrers => Route::Referrers {
+                        name,
+                        digest: parse_digest(&decode(last))?,
+                    },
+                    _ => return Ok(None),
                 }
             }
-            RouteKind::UploadStart => Route::UploadStart {
-                name: parse_name(name)?,
-            },
-            RouteKind::Upload => {
-                let name = parse_name(name)?;
-                let id = last.parse().map_err(|_| ApiError::upload_unknown())?;
-                Route::Upload { name, id }
-            }
-            RouteKind::Referrers => {
-                let name = parse_name(name)?;
-                Route::Referrers {
-                    name,
-                    digest: parse_digest(&decode(last))?,
-                }
-            }
-            _ => return Ok(None),
         };
         Ok(Some(route))
     }

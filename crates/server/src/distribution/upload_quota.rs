@@ -204,10 +204,10 @@ impl UploadSessions {
     async fn load(&self, storage: &dyn Storage) -> Result<(), ApiError> {
         self.loaded
             .get_or_try_init(|| async {
-                let mut request = PageRequest::first(1000);
-                loop {
+                let mut next = Some(PageRequest::first(1000));
+                while let Some(request) = next {
                     let page = storage.upload_sessions(&request).await?;
-                    let next = page.next_request(&request, |session| session.id.as_str());
+                    next = page.next_request(&request, |session| session.id.as_str());
                     let mut state = lock(&self.state);
                     for session in page.items {
                         let owner = session.owner.unwrap_or_else(|| UNKNOWN_OWNER.to_owned());
@@ -218,11 +218,8 @@ impl UploadSessions {
                         let repository = session.repository;
                         state.owners.insert(session.id, Owned { repository, owner });
                     }
-                    match next {
-                        Some(next) => request = next,
-                        None => return Ok::<_, ApiError>(()),
-                    }
                 }
+                Ok::<_, ApiError>(())
             })
             .await
             .copied()

@@ -121,8 +121,8 @@ impl<'a> Collection<'a> {
     /// Step 0: the blobs an interrupted collection left condemned are
     /// pardoned if linked, removed if not.
     async fn resume(&mut self) -> Result<(), Error> {
-        let mut request = self.first_page();
-        loop {
+        let mut next = Some(self.first_page());
+        while let Some(request) = next {
             let page = self.storage.condemned_blobs(&request).await?;
             if !page.items.is_empty() {
                 let counts = self.storage.link_counts(&page.items).await?;
@@ -139,10 +139,7 @@ impl<'a> Collection<'a> {
                     self.tick(GcPhase::Resume, count);
                 }
             }
-            match page.next_request(&request, Digest::as_str) {
-                Some(next) => request = next,
-                None => break,
-            }
+            next = page.next_request(&request, Digest::as_str);
         }
         if self.report.condemned_resumed > 0 {
             tracing::info!(
@@ -157,8 +154,8 @@ impl<'a> Collection<'a> {
     /// Step 1: in each live repository, the links no manifest references
     /// go (if unused since the cutoff).
     async fn links(&mut self) -> Result<(), Error> {
-        let mut request = self.first_page();
-        loop {
+        let mut next = Some(self.first_page());
+        while let Some(request) = next {
             let page: Page<RepositoryName> = self.storage.list_repositories(&request).await?;
             for name in &page.items {
                 self.repository(name).await?;
@@ -166,10 +163,7 @@ impl<'a> Collection<'a> {
                 let count = self.report.repositories_scanned;
                 self.tick(GcPhase::Links, count);
             }
-            match page.next_request(&request, RepositoryName::as_str) {
-                Some(next) => request = next,
-                None => break,
-            }
+            next = page.next_request(&request, RepositoryName::as_str);
         }
         self.progress(GcPhase::Links, true);
         Ok(())
@@ -189,8 +183,8 @@ impl<'a> Collection<'a> {
             return Ok(());
         };
         let mut unlinked = Vec::new();
-        let mut request = self.first_page();
-        loop {
+        let mut next = Some(self.first_page());
+        while let Some(request) = next {
             let page = self.storage.linked_blobs(name, &request).await?;
             for digest in page.items.iter().filter(|d| !referenced.contains(*d)) {
                 if self.options.dry_run {
@@ -204,10 +198,7 @@ impl<'a> Collection<'a> {
                     unlinked.push(digest.clone());
                 }
             }
-            match page.next_request(&request, Digest::as_str) {
-                Some(next) => request = next,
-                None => break,
-            }
+            next = page.next_request(&request, Digest::as_str);
         }
         if !unlinked.is_empty() {
             self.relink(name, &references.manifests, unlinked).await?;
@@ -224,8 +215,8 @@ impl<'a> Collection<'a> {
     ) -> Result<References, Error> {
         let mut manifests = HashSet::new();
         let mut blobs = HashSet::new();
-        let mut request = self.first_page();
-        loop {
+        let mut next = Some(self.first_page());
+        while let Some(request) = next {
             let page = self.storage.list_manifests(name, &request).await?;
             for digest in &page.items {
                 if skip.is_some_and(|skip| skip.contains(digest)) {
@@ -257,10 +248,7 @@ impl<'a> Collection<'a> {
                     }
                 }
             }
-            match page.next_request(&request, Digest::as_str) {
-                Some(next) => request = next,
-                None => break,
-            }
+            next = page.next_request(&request, Digest::as_str);
         }
         Ok(References {
             manifests,
@@ -311,18 +299,15 @@ impl<'a> Collection<'a> {
     /// Step 2: the blobs stored before the cutoff that nothing links are
     /// condemned, recounted, and removed unless a link appeared.
     async fn blobs(&mut self) -> Result<(), Error> {
-        let mut request = self.first_page();
-        loop {
+        let mut next = Some(self.first_page());
+        while let Some(request) = next {
             let page = self.storage.list_blob_entries(&request).await?;
             if self.options.dry_run {
                 self.blob_batch_dry(&page.items).await?;
             } else {
                 self.blob_batch(&page.items).await?;
             }
-            match page.next_request(&request, |e| e.digest.as_str()) {
-                Some(next) => request = next,
-                None => break,
-            }
+            next = page.next_request(&request, |e| e.digest.as_str());
         }
         self.progress(GcPhase::Blobs, true);
         Ok(())
@@ -511,11 +496,10 @@ mod tests {
             .relink(&name, &HashSet::new(), vec![digest.clone(), stray.clone()])
             .await
             .expect("relink");
-        assert!(storage
-            .is_blob_linked(&name, &digest)
-            .await
-            .expect("linked"));
-        assert!(!storage.is_blob_linked(&name, &stray).await.expect("linked"));
+        for (blob, linked) in [(&digest, true), (&stray, false)] {
+            let is_linked = storage.is_blob_linked(&name, blob).await.expect("linked");
+            assert_eq!(is_linked, linked, "{blob}");
+        }
         assert_eq!(collection.report.links_removed, 1);
     }
 }

@@ -78,9 +78,9 @@
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
 //! let registry = Registry::builder(Arc::new(MemoryStorage::new())).build();
-//! let report = registry
-//!     .collect_garbage(GcOptions::default().with_grace(Duration::from_secs(600)))
-//!     .await?;
+//! let mut options = GcOptions::default();
+//! options.grace = Duration::from_secs(600);
+//! let report = registry.collect_garbage(options).await?;
 //! assert_eq!(report.blobs_removed, 0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # })?;

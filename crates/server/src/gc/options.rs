@@ -15,12 +15,11 @@ type ProgressFn = Arc<dyn Fn(&GcProgress<'_>) + Send + Sync>;
 /// use std::time::Duration;
 /// use wharf_server::gc::GcOptions;
 ///
-/// let options = GcOptions::default()
-///     .with_grace(Duration::from_secs(30 * 60))
-///     .with_dry_run(true);
-/// assert_eq!(options.grace, Duration::from_secs(1800));
-/// assert_eq!(GcOptions::default().grace, Duration::from_secs(3600));
-/// assert_eq!(GcOptions::default().batch_size, 500);
+/// let mut options = GcOptions::default();
+/// assert_eq!(options.grace, Duration::from_secs(3600));
+/// assert_eq!(options.batch_size, 500);
+/// options.grace = Duration::from_secs(30 * 60);
+/// options.dry_run = true;
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
@@ -33,10 +32,11 @@ pub struct GcOptions {
     /// Change nothing; report what would go (default false).
     pub dry_run: bool,
     /// How many blobs are listed, counted and removed at a time (default
-    /// 500); also the page size of the other listings.
+    /// 500, and at least 1); also the page size of the other listings.
     pub batch_size: usize,
     /// How many items (repositories in the links step, blobs in the blobs
-    /// step) between two calls of the progress callback (default 1000).
+    /// step) between two calls of the progress callback (default 1000, and
+    /// at least 1).
     pub progress_every: u64,
     progress: Option<ProgressFn>,
 }
@@ -66,27 +66,6 @@ impl std::fmt::Debug for GcOptions {
 }
 
 impl GcOptions {
-    /// Sets the grace period.
-    #[must_use]
-    pub fn with_grace(mut self, grace: Duration) -> Self {
-        self.grace = grace;
-        self
-    }
-
-    /// Sets whether this is a dry run.
-    #[must_use]
-    pub fn with_dry_run(mut self, dry_run: bool) -> Self {
-        self.dry_run = dry_run;
-        self
-    }
-
-    /// Sets the batch size (at least 1).
-    #[must_use]
-    pub fn with_batch_size(mut self, batch_size: usize) -> Self {
-        self.batch_size = batch_size.max(1);
-        self
-    }
-
     /// Calls `progress` every [`progress_every`](Self::progress_every)
     /// items and at the end of each step, with the figures so far: for a
     /// command line that shows a long collection advancing.
@@ -96,7 +75,7 @@ impl GcOptions {
         every: u64,
         progress: impl Fn(&GcProgress<'_>) + Send + Sync + 'static,
     ) -> Self {
-        self.progress_every = every.max(1);
+        self.progress_every = every;
         self.progress = Some(Arc::new(progress));
         self
     }
@@ -105,12 +84,7 @@ impl GcOptions {
         tracing::debug!(
             phase = phase.name(),
             done,
-            repositories = report.repositories_scanned,
-            manifests = report.manifests_read,
-            links_removed = report.links_removed,
-            blobs_scanned = report.blobs_scanned,
-            blobs_removed = report.blobs_removed,
-            bytes_freed = report.bytes_freed,
+            ?report,
             "garbage collection progress"
         );
         if let Some(progress) = &self.progress {

@@ -19,14 +19,13 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use wharf_packages::{
-    PackageId, PackageQuery, PackageRecord, PageRequest, PurgeReport, VersionQuery,
-};
+use wharf_packages::{PackageId, PackageQuery, PackageRecord, PageRequest, PurgeReport};
 use wharf_reference::RepositoryName;
 use wharf_storage::{ArchiveKey, Storage};
 
 use crate::ghcr::accounts::Accounts;
 use crate::ghcr::records::retag;
+use crate::ghcr::{next_page, STORE_PAGE};
 
 /// The prefix of the archive key of a deleted package.
 const PACKAGE_PREFIX: &str = "package-";
@@ -252,20 +251,10 @@ impl Accounts {
         }
         // Tags come back with the archive; packages deleted by an older
         // version had them removed, and the records have them.
-        let mut page = PageRequest::first(100);
-        loop {
-            let versions = self
-                .store()
-                .list_versions(name, VersionQuery::active(), &page)
-                .await?;
-            for version in &versions.items {
-                retag(storage, name, version).await;
-            }
-            match versions.next {
-                Some(next) => page = PageRequest::after(next, 100),
-                None => return Ok(()),
-            }
+        for version in &self.active_versions(name).await? {
+            retag(storage, name, version).await;
         }
+        Ok(())
     }
 
     /// Removes for good the packages and versions deleted more than 30
@@ -312,10 +301,10 @@ impl Accounts {
         let mut archived = HashSet::new();
         // A page at a time: the next page starts after the last key seen,
         // so the archives deleted or restored on this one move nothing.
-        let mut request = wharf_storage::PageRequest::first(100);
-        loop {
+        let mut next = Some(wharf_storage::PageRequest::first(100));
+        while let Some(request) = next {
             let page = storage.list_archives(&request).await?;
-            let next = page.next_request(&request, |archive| archive.key.as_str());
+            next = page.next_request(&request, |archive| archive.key.as_str());
             for archive in page.items {
                 let record = match package_of(&archive.key) {
                     Some(id) => self.store().package_by_id(id).await?,
@@ -346,10 +335,6 @@ impl Accounts {
                     }
                 }
             }
-            match next {
-                Some(next) => request = next,
-                None => break,
-            }
         }
         for record in self.latest_deleted_packages().await?.into_values() {
             let name = record.name();
@@ -373,14 +358,14 @@ impl Accounts {
     ) -> Result<BTreeMap<RepositoryName, PackageRecord>, wharf_packages::Error> {
         let store = self.store();
         let mut latest: BTreeMap<RepositoryName, PackageRecord> = BTreeMap::new();
-        let mut accounts = PageRequest::first(100);
-        loop {
-            let owners = store.list_accounts(&accounts).await?;
+        let mut next_owners = Some(PageRequest::first(STORE_PAGE));
+        while let Some(request) = next_owners {
+            let owners = store.list_accounts(&request).await?;
             for owner in &owners.items {
-                let mut page = PageRequest::first(100);
-                loop {
+                let mut next = Some(PageRequest::first(STORE_PAGE));
+                while let Some(request) = next {
                     let deleted = store
-                        .list_packages(&owner.login, PackageQuery::deleted(), &page)
+                        .list_packages(&owner.login, PackageQuery::deleted(), &request)
                         .await?;
                     for record in deleted.items {
                         let newer = latest
@@ -390,16 +375,11 @@ impl Accounts {
                             latest.insert(record.name().clone(), record);
                         }
                     }
-                    match deleted.next {
-                        Some(next) => page = PageRequest::after(next, 100),
-                        None => break,
-                    }
+                    next = next_page(deleted.next);
                 }
             }
-            match owners.next {
-                Some(next) => accounts = PageRequest::after(next, 100),
-                None => return Ok(latest),
-            }
+            next_owners = next_page(owners.next);
         }
+        Ok(latest)
     }
 }

@@ -25,3 +25,14 @@ pub use accounts::{Accounts, AccountsConfig, AccountsError, AnnotationPolicy};
 pub use clock::Clock;
 pub use deleted_packages::{package_archive_key, ArchiveRepairs, PackageContentError, PurgeTotals};
 pub use retention::{RetainedDeletion, RetentionReport};
+
+use wharf_packages::{Cursor, PageRequest};
+
+/// Records read from the package store per round trip.
+pub(crate) const STORE_PAGE: usize = 100;
+
+/// The request for the page after the one whose cursor is `next`; none
+/// after the last page.
+pub(crate) fn next_page(next: Option<Cursor>) -> Option<PageRequest> {
+    next.map(|cursor| PageRequest::after(cursor, STORE_PAGE))
+}

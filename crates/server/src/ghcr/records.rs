@@ -59,7 +59,9 @@ use http::request::Parts;
 use wharf_annotations::{Extraction, PackageMetadata, Sources};
 use wharf_auth::{authorize, CodeRepository, Package, Principal};
 use wharf_manifest::{Descriptor, Manifest};
-use wharf_packages::{NewVersion, PackageChanges, PackageLookup, VersionId, VersionRecord};
+use wharf_packages::{
+    NewVersion, PackageChanges, PackageLookup, VersionId, VersionQuery, VersionRecord,
+};
 use wharf_reference::{Digest, RepositoryName, Tag};
 use wharf_storage::{PageRequest, Storage};
 
@@ -67,6 +69,7 @@ use crate::distribution::auth::{Access, Action, Authorizer};
 use crate::distribution::error::{ApiError, ErrorCode};
 use crate::distribution::route::ManifestRef;
 use crate::ghcr::accounts::{store_failure, Accounts, Caller};
+use crate::ghcr::{next_page, STORE_PAGE};
 
 /// The largest image config read for its labels.
 pub(crate) const MAX_CONFIG_SIZE: u64 = 1024 * 1024;
@@ -441,6 +444,24 @@ impl Accounts {
         Ok(version.is_some_and(|v| v.is_deleted()))
     }
 
+    /// Every live version of package `name`, newest first.
+    pub(crate) async fn active_versions(
+        &self,
+        name: &RepositoryName,
+    ) -> Result<Vec<VersionRecord>, wharf_packages::Error> {
+        let mut versions = Vec::new();
+        let mut next = Some(wharf_packages::PageRequest::first(STORE_PAGE));
+        while let Some(request) = next {
+            let page = self
+                .store()
+                .list_versions(name, VersionQuery::active(), &request)
+                .await?;
+            versions.extend(page.items);
+            next = next_page(page.next);
+        }
+        Ok(versions)
+    }
+
     /// Deletes a version (REST API): the record, restorably, and its tags
     /// in storage.
     pub(crate) async fn delete_version(
@@ -477,8 +498,8 @@ async fn untag(
 ) -> Result<(), ApiError> {
     // A page at a time: the next page starts after the last tag seen, so
     // deleting the tags of this one moves nothing.
-    let mut request = PageRequest::first(100);
-    loop {
+    let mut next = Some(PageRequest::first(100));
+    while let Some(request) = next {
         let page = match storage.tags_of(name, &version.digest, &request).await {
             Ok(page) => page,
             Err(err) if err.is_not_found() => return Ok(()),
@@ -491,11 +512,9 @@ async fn untag(
                 Err(err) => return Err(err.into()),
             }
         }
-        match page.next_request(&request, Tag::as_str) {
-            Some(next) => request = next,
-            None => return Ok(()),
-        }
+        next = page.next_request(&request, Tag::as_str);
     }
+    Ok(())
 }
 
 /// Points a restored version's tags at it again in storage.

@@ -21,19 +21,15 @@ use std::sync::Arc;
 
 use wharf_manifest::Manifest;
 use wharf_packages::{
-    Account, PackageRecord, PageRequest, RetentionPolicy, VersionId, VersionQuery, VersionRecord,
+    Account, PackageRecord, PageRequest, RetentionPolicy, VersionId, VersionRecord,
 };
 use wharf_reference::{Digest, RepositoryName};
 use wharf_storage::Storage;
 
 use crate::ghcr::accounts::Accounts;
 use crate::ghcr::deleted_packages::PackageContentError;
+use crate::ghcr::{next_page, STORE_PAGE};
 use crate::Registry;
-
-/// Versions read from the store per round trip.
-const VERSION_PAGE: usize = 100;
-/// Packages read from the store per round trip.
-const PACKAGE_PAGE: usize = 100;
 
 /// Where the policy in force for a package comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,19 +116,7 @@ impl Accounts {
         if policy.deletes_nothing() {
             return Ok(Vec::new());
         }
-        let mut versions = Vec::new();
-        let mut request = PageRequest::first(VERSION_PAGE);
-        loop {
-            let page = self
-                .store()
-                .list_versions(name, VersionQuery::active(), &request)
-                .await?;
-            versions.extend(page.items);
-            match page.next {
-                Some(next) => request = PageRequest::after(next, VERSION_PAGE),
-                None => break,
-            }
-        }
+        let versions = self.active_versions(name).await?;
         let mut children = HashMap::new();
         for version in versions.iter().filter(|v| v.media_type.is_index()) {
             let stored = storage.get_manifest(name, &version.digest).await?;
@@ -175,8 +159,8 @@ impl Registry {
         let Some(accounts) = self.accounts() else {
             return Ok(report);
         };
-        let mut request = PageRequest::first(PACKAGE_PAGE);
-        loop {
+        let mut next = Some(PageRequest::first(STORE_PAGE));
+        while let Some(request) = next {
             let page = accounts.store().retained_packages(&request).await?;
             for retained in &page.items {
                 report.packages += 1;
@@ -188,11 +172,9 @@ impl Registry {
                     tracing::warn!(package = %retained.name, error = %err, "applying the package's retention policy failed");
                 }
             }
-            match page.next {
-                Some(next) => request = PageRequest::after(next, PACKAGE_PAGE),
-                None => return Ok(report),
-            }
+            next = next_page(page.next);
         }
+        Ok(report)
     }
 
     /// Applies the policy in force for package `id`, named `name`, if it

@@ -497,6 +497,13 @@ impl Metrics {
 mod tests {
     use super::*;
 
+    /// Asserts that each of `lines` is a whole line of `text`.
+    fn assert_lines(text: &str, lines: &[&str]) {
+        for line in lines {
+            assert!(text.lines().any(|l| l == *line), "missing {line}\n{text}");
+        }
+    }
+
     #[test]
     fn requests_are_counted_by_route_method_and_status() {
         let metrics = Metrics::default();
@@ -538,34 +545,35 @@ mod tests {
         metrics.upload_started();
         metrics.upload_completed();
         let text = metrics.render();
-        for line in [
-            "# HELP wharf_http_requests_total HTTP requests by route, method and status.",
-            "# TYPE wharf_http_requests_total counter",
-            "wharf_http_requests_total{route=\"/v2/{name}/manifests/{reference}\",method=\"GET\",status=\"200\"} 3",
-            "wharf_http_requests_total{route=\"/v2/{name}/blobs/uploads/{id}\",method=\"PATCH\",status=\"416\"} 1",
-            "wharf_http_requests_total{route=\"not_found\",method=\"OTHER\",status=\"other\"} 1",
-            "wharf_http_requests_total{route=\"api_versions\",method=\"GET\",status=\"200\"} 1",
-            "# TYPE wharf_http_response_bytes_total counter",
-            "wharf_http_response_bytes_total{route=\"/v2/{name}/manifests/{reference}\"} 1536",
-            "wharf_http_request_bytes_total{route=\"/v2/{name}/blobs/uploads/{id}\"} 100",
-            "# TYPE wharf_http_request_duration_seconds histogram",
-            "wharf_http_request_duration_seconds_bucket{route=\"/v2/{name}/manifests/{reference}\",le=\"0.0005\"} 3",
-            "wharf_http_request_duration_seconds_bucket{route=\"not_found\",le=\"120\"} 0",
-            "wharf_http_request_duration_seconds_bucket{route=\"not_found\",le=\"+Inf\"} 1",
-            "wharf_http_request_duration_seconds_count{route=\"/v2/{name}/manifests/{reference}\"} 3",
-            "# TYPE wharf_http_requests_in_flight gauge",
-            "wharf_http_requests_in_flight 0",
-            "# TYPE wharf_upload_sessions_open gauge",
-            "wharf_upload_sessions_open 1",
-            "# TYPE wharf_upload_sessions_started_total counter",
-            "wharf_upload_sessions_started_total 2",
-            "wharf_upload_sessions_completed_total 1",
-            "wharf_upload_sessions_cancelled_total 0",
-            "wharf_upload_sessions_expired_total 0",
-            "wharf_requests_rejected_overload_total 0",
-        ] {
-            assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
-        }
+        assert_lines(
+            &text,
+            &[
+                "# HELP wharf_http_requests_total HTTP requests by route, method and status.",
+                "# TYPE wharf_http_requests_total counter",
+                "wharf_http_requests_total{route=\"/v2/{name}/manifests/{reference}\",method=\"GET\",status=\"200\"} 3",
+                "wharf_http_requests_total{route=\"/v2/{name}/blobs/uploads/{id}\",method=\"PATCH\",status=\"416\"} 1",
+                "wharf_http_requests_total{route=\"not_found\",method=\"OTHER\",status=\"other\"} 1",
+                "wharf_http_requests_total{route=\"api_versions\",method=\"GET\",status=\"200\"} 1",
+                "# TYPE wharf_http_response_bytes_total counter",
+                "wharf_http_response_bytes_total{route=\"/v2/{name}/manifests/{reference}\"} 1536",
+                "wharf_http_request_bytes_total{route=\"/v2/{name}/blobs/uploads/{id}\"} 100",
+                "# TYPE wharf_http_request_duration_seconds histogram",
+                "wharf_http_request_duration_seconds_bucket{route=\"/v2/{name}/manifests/{reference}\",le=\"0.0005\"} 3",
+                "wharf_http_request_duration_seconds_bucket{route=\"not_found\",le=\"120\"} 0",
+                "wharf_http_request_duration_seconds_bucket{route=\"not_found\",le=\"+Inf\"} 1",
+                "wharf_http_request_duration_seconds_count{route=\"/v2/{name}/manifests/{reference}\"} 3",
+                "# TYPE wharf_http_requests_in_flight gauge",
+                "wharf_http_requests_in_flight 0",
+                "# TYPE wharf_upload_sessions_open gauge",
+                "wharf_upload_sessions_open 1",
+                "# TYPE wharf_upload_sessions_started_total counter",
+                "wharf_upload_sessions_started_total 2",
+                "wharf_upload_sessions_completed_total 1",
+                "wharf_upload_sessions_cancelled_total 0",
+                "wharf_upload_sessions_expired_total 0",
+                "wharf_requests_rejected_overload_total 0",
+            ],
+        );
         let sum = text
             .lines()
             .find_map(|l| {
@@ -591,15 +599,16 @@ mod tests {
             Duration::from_millis(3),
         );
         let text = metrics.render_openmetrics();
-        for line in [
-            "# TYPE wharf_http_requests counter",
-            "wharf_http_requests_total{route=\"token\",method=\"GET\",status=\"200\"} 1",
-            "# UNIT wharf_http_request_duration_seconds seconds",
-            "wharf_http_request_duration_seconds_count{route=\"token\"} 1",
-            "# EOF",
-        ] {
-            assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
-        }
+        assert_lines(
+            &text,
+            &[
+                "# TYPE wharf_http_requests counter",
+                "wharf_http_requests_total{route=\"token\",method=\"GET\",status=\"200\"} 1",
+                "# UNIT wharf_http_request_duration_seconds seconds",
+                "wharf_http_request_duration_seconds_count{route=\"token\"} 1",
+                "# EOF",
+            ],
+        );
     }
 
     #[test]
@@ -616,10 +625,7 @@ mod tests {
         let metrics = Metrics::default();
         metrics.uploads_expired(5);
         assert_eq!(metrics.uploads_open(), 0);
-        assert!(metrics
-            .render()
-            .lines()
-            .any(|l| l == "wharf_upload_sessions_open 0"));
+        assert_lines(&metrics.render(), &["wharf_upload_sessions_open 0"]);
     }
 
     #[test]
@@ -641,12 +647,13 @@ mod tests {
         );
         let mut text = String::new();
         prometheus_client::encoding::prometheus_text::encode(&mut text, &host).expect("encode");
-        for line in [
-            "host_requests_total 1",
-            "wharf_http_requests_total{instance=\"a\",route=\"page_package\",method=\"GET\",status=\"200\"} 1",
-            "wharf_upload_sessions_open{instance=\"a\"} 0",
-        ] {
-            assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
-        }
+        assert_lines(
+            &text,
+            &[
+                "host_requests_total 1",
+                "wharf_http_requests_total{instance=\"a\",route=\"page_package\",method=\"GET\",status=\"200\"} 1",
+                "wharf_upload_sessions_open{instance=\"a\"} 0",
+            ],
+        );
     }
 }

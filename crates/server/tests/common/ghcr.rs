@@ -155,16 +155,16 @@ impl Ghcr {
             } else {
                 PUBLIC_URL.to_owned()
             };
-            let config = AccountsConfig::new(
+            let mut config = AccountsConfig::new(
                 config_store,
                 SigningKey::generate().expect("key"),
                 &public_url,
             )
-            .expect("config")
-            .annotations(policy)
-            .clock(Clock::from_fn(move || {
+            .expect("config");
+            config.annotations = policy;
+            config.clock = Clock::from_fn(move || {
                 Timestamp::from_unix_seconds(clock_now.load(Ordering::SeqCst))
-            }));
+            });
             b.accounts(config)
         })
         .await;

@@ -24,34 +24,19 @@ use crate::ghcr::clock::Clock;
 /// ```
 /// use wharf_server::AnnotationPolicy;
 ///
-/// let strict = AnnotationPolicy::default().reject_invalid(true);
-/// assert!(strict.reject_invalid);
+/// let mut strict = AnnotationPolicy::default();
+/// strict.reject_invalid = true;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct AnnotationPolicy {
     /// What extraction does with over-long values and control characters
-    /// (reject them, or repair them: truncate, strip).
+    /// (reject them, or repair them: truncate, strip; default:
+    /// [`wharf_annotations::Policy::default`]).
     pub extraction: wharf_annotations::Policy,
-    /// Whether a push whose annotations break a rule is refused.
+    /// Whether a push whose annotations break a rule is refused (default
+    /// false).
     pub reject_invalid: bool,
-}
-
-impl AnnotationPolicy {
-    /// This policy with `extraction`.
-    #[must_use]
-    pub fn extraction(mut self, extraction: wharf_annotations::Policy) -> Self {
-        self.extraction = extraction;
-        self
-    }
-
-    /// This policy, refusing pushes whose annotations break a rule when
-    /// `reject` is true.
-    #[must_use]
-    pub fn reject_invalid(mut self, reject: bool) -> Self {
-        self.reject_invalid = reject;
-        self
-    }
 }
 
 /// Why an [`AccountsConfig`] could not be made.
@@ -81,8 +66,8 @@ pub enum AccountsError {
 /// use wharf_storage::MemoryStorage;
 ///
 /// let store = CachedStore::new(SqlitePackageStore::in_memory()?, CacheOptions::default());
-/// let config = AccountsConfig::new(Arc::new(store), SigningKey::generate()?, "https://registry.example")?
-///     .token_ttl(Duration::from_secs(600));
+/// let mut config = AccountsConfig::new(Arc::new(store), SigningKey::generate()?, "https://registry.example")?;
+/// config.token_ttl = Duration::from_secs(600);
 /// assert_eq!(config.service, "registry.example");
 /// assert_eq!(config.code_hosts[0].to_string(), "https://registry.example");
 /// let registry = Registry::builder(Arc::new(MemoryStorage::new())).accounts(config).build();
@@ -111,7 +96,8 @@ pub struct AccountsConfig {
     pub code_hosts: Vec<CodeHost>,
     /// How long a bearer token from `/token` is valid (default 5 minutes).
     pub token_ttl: Duration,
-    /// What a push with invalid annotations does.
+    /// What a push with invalid annotations does (default:
+    /// [`AnnotationPolicy::default`]).
     pub annotations: AnnotationPolicy,
     /// Where the time comes from (default: the system clock).
     pub clock: Clock,
@@ -175,40 +161,5 @@ impl AccountsConfig {
             annotations: AnnotationPolicy::default(),
             clock: Clock::system(),
         })
-    }
-
-    /// With another service name.
-    #[must_use]
-    pub fn service(mut self, service: impl Into<String>) -> Self {
-        self.service = service.into();
-        self
-    }
-
-    /// With these code hosts instead of the default.
-    #[must_use]
-    pub fn code_hosts(mut self, hosts: Vec<CodeHost>) -> Self {
-        self.code_hosts = hosts;
-        self
-    }
-
-    /// With another bearer token lifetime.
-    #[must_use]
-    pub fn token_ttl(mut self, ttl: Duration) -> Self {
-        self.token_ttl = ttl;
-        self
-    }
-
-    /// With another annotation policy.
-    #[must_use]
-    pub fn annotations(mut self, policy: AnnotationPolicy) -> Self {
-        self.annotations = policy;
-        self
-    }
-
-    /// With another clock.
-    #[must_use]
-    pub fn clock(mut self, clock: Clock) -> Self {
-        self.clock = clock;
-        self
     }
 }

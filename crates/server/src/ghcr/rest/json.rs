@@ -12,6 +12,11 @@ use wharf_reference::RepositoryName;
 use crate::ghcr::accounts::Accounts;
 use crate::ghcr::clock::rfc3339;
 
+/// `value` as a 200 JSON response.
+pub(crate) fn json_ok<T: Serialize>(value: &T) -> Response {
+    json_response(StatusCode::OK, value)
+}
+
 /// `value` as a JSON response with `status`.
 pub(crate) fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response {
     match serde_json::to_vec(value) {

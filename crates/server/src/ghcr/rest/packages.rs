@@ -2,14 +2,14 @@
 
 use axum::body::Body;
 use axum::response::Response;
-use http::StatusCode;
 use wharf_auth::{CodeRepository, PackageAction, Principal, Visibility};
 use wharf_packages::{PackageChanges, PackageLookup, PackageQuery, PackageRecord, PageRequest};
 
-use crate::ghcr::rest::json::{json_response, Renderer};
+use crate::ghcr::rest::json::json_ok;
 use crate::ghcr::rest::problem::Problem;
 use crate::ghcr::rest::request::{parse_or_400, Api, PackagePatch, Paging, Resolved};
-use crate::ghcr::rest::{listing, no_content, STORE_PAGE};
+use crate::ghcr::rest::{listing, no_content};
+use crate::ghcr::{next_page, STORE_PAGE};
 
 /// `GET .../packages?package_type=container`: the owner's packages the
 /// caller may see.
@@ -17,9 +17,7 @@ pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
     let query = api.query();
     match query.get("package_type").map(String::as_str) {
         Some("container") => {}
-        Some("npm" | "maven" | "rubygems" | "docker" | "nuget") => {
-            return Ok(json_response(StatusCode::OK, &[(); 0]))
-        }
+        Some("npm" | "maven" | "rubygems" | "docker" | "nuget") => return Ok(json_ok(&[(); 0])),
         Some(other) => {
             return Err(Problem::bad_request(format!(
                 "unknown package_type `{other}`: use container"
@@ -47,10 +45,9 @@ pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
     let account = api.owner().await?;
     let wanted = paging.wanted();
     let mut visible = Vec::new();
-    let mut request = PageRequest::first(STORE_PAGE);
-    'pages: loop {
+    let mut next = Some(PageRequest::first(STORE_PAGE));
+    'pages: while let Some(request) = next {
         let listed = api
-            .accounts
             .store()
             .list_packages(&account.login, filter, &request)
             .await?;
@@ -71,14 +68,9 @@ pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
                 }
             }
         }
-        match listed.next {
-            Some(next) => request = PageRequest::after(next, STORE_PAGE),
-            None => break,
-        }
+        next = next_page(listed.next);
     }
-    let render = Renderer {
-        accounts: &api.accounts,
-    };
+    let render = api.renderer();
     Ok(listing(&api, &visible, paging, |record| {
         render.package(record, &account)
     }))
@@ -86,17 +78,14 @@ pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
 
 /// `GET .../packages/container/{name}`.
 pub(crate) async fn get(api: Api) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
-    let record = api
-        .allow(&resolved, PackageAction::Pull, PackageLookup::Active)
-        .await?;
+    let (resolved, record) = api.allowed(PackageAction::Pull).await?;
     Ok(package_response(&api, &record, &resolved))
 }
 
 /// `PATCH .../packages/container/{name}`: visibility, linked repository,
 /// access inheritance.
 pub(crate) async fn patch(api: Api, body: Body) -> Result<Response, Problem> {
-    let (resolved, _) = api.package_settings().await?;
+    let (resolved, _) = api.allowed(PackageAction::ChangeSettings).await?;
     let patch: PackagePatch = api.json(body).await?;
     let mut changes = PackageChanges::new();
     if let Some(visibility) = &patch.visibility {
@@ -120,7 +109,6 @@ pub(crate) async fn patch(api: Api, body: Body) -> Result<Response, Problem> {
         changes = changes.inherit_access(inherit);
     }
     let record = api
-        .accounts
         .store()
         .update_package(&resolved.name, &changes, api.accounts.now())
         .await?;
@@ -158,8 +146,5 @@ pub(crate) async fn restore(api: Api) -> Result<Response, Problem> {
 
 /// 200 with the package JSON of `record`, owned by `resolved.owner`.
 fn package_response(api: &Api, record: &PackageRecord, resolved: &Resolved) -> Response {
-    let render = Renderer {
-        accounts: &api.accounts,
-    };
-    json_response(StatusCode::OK, &render.package(record, &resolved.owner))
+    json_ok(&api.renderer().package(record, &resolved.owner))
 }

@@ -2,6 +2,7 @@
 //! package its path names; and the parsing of queries and bodies.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, OriginalUri, RawPathParams};
@@ -9,11 +10,12 @@ use http::header::{HeaderValue, AUTHORIZATION};
 use http::request::Parts;
 use serde::Deserialize;
 use wharf_auth::{Credentials, Decision, DenyKind, Login, PackageAction, Principal};
-use wharf_packages::{Account, PackageLookup, PackageRecord};
+use wharf_packages::{Account, PackageLookup, PackageRecord, PackageStore};
 use wharf_reference::RepositoryName;
 
 use crate::distribution::route::decode;
 use crate::ghcr::accounts::{Accounts, AuthnError, Caller};
+use crate::ghcr::rest::json::Renderer;
 use crate::ghcr::rest::problem::Problem;
 use crate::Registry;
 
@@ -212,18 +214,27 @@ impl Api {
         }
     }
 
-    /// The package the path names, once the caller may change its settings
-    /// (the live package); with its record.
-    pub(crate) async fn package_settings(&self) -> Result<(Resolved, PackageRecord), Problem> {
+    /// The package the path names, once the caller may do `action` to the
+    /// live package; with its record.
+    pub(crate) async fn allowed(
+        &self,
+        action: PackageAction,
+    ) -> Result<(Resolved, PackageRecord), Problem> {
         let resolved = self.package().await?;
-        let record = self
-            .allow(
-                &resolved,
-                PackageAction::ChangeSettings,
-                PackageLookup::Active,
-            )
-            .await?;
+        let record = self.allow(&resolved, action, PackageLookup::Active).await?;
         Ok((resolved, record))
+    }
+
+    /// The package store.
+    pub(crate) fn store(&self) -> &Arc<dyn PackageStore> {
+        self.accounts.store()
+    }
+
+    /// Renders response bodies with the registry's public URLs.
+    pub(crate) fn renderer(&self) -> Renderer<'_> {
+        Renderer {
+            accounts: &self.accounts,
+        }
     }
 
     /// The package the path names, with the name held against pushes (see

@@ -17,16 +17,16 @@
 
 use axum::body::Body;
 use axum::response::Response;
-use http::StatusCode;
 use serde::Serialize;
 use wharf_auth::{OrgRole, PackageAction, Principal};
 use wharf_packages::{Account, PackageLookup, PackageQuery, PageRequest, RetentionPolicy};
 
-use crate::ghcr::rest::json::{json_response, Renderer, VersionJson};
+use crate::ghcr::rest::json::{json_ok, VersionJson};
+use crate::ghcr::rest::no_content;
 use crate::ghcr::rest::problem::Problem;
 use crate::ghcr::rest::request::{Api, Resolved};
-use crate::ghcr::rest::{no_content, STORE_PAGE};
 use crate::ghcr::retention::PolicySource;
+use crate::ghcr::{next_page, STORE_PAGE};
 
 /// A policy in force, and where it comes from (`package` or
 /// `organization`); both `null` without one.
@@ -75,70 +75,99 @@ struct DefaultPreviewJson<'a> {
     packages: Vec<PackagePreviewJson>,
 }
 
-/// The package the path names, once the caller may change its policy:
-/// an admin who may also delete its versions.
-async fn may_change(api: &Api) -> Result<Resolved, Problem> {
-    let resolved = api.package().await?;
-    api.allow(
-        &resolved,
-        PackageAction::ChangeSettings,
-        PackageLookup::Active,
-    )
-    .await?;
-    api.allow(&resolved, PackageAction::Delete, PackageLookup::Active)
-        .await?;
-    Ok(resolved)
+/// Whose policy a path names: a package's own, or an organization's
+/// default.
+enum Holder {
+    Package(Resolved),
+    Organization(Account),
 }
 
-/// 200 with the policy in force for `resolved`.
-async fn policy_response(api: &Api, resolved: &Resolved) -> Result<Response, Problem> {
-    let effective = api
-        .accounts
-        .effective_retention(&resolved.name, &resolved.owner)
-        .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &PolicyJson::of(effective.as_ref()),
-    ))
+impl Holder {
+    /// The package the path names, once the caller may change its policy:
+    /// an admin who may also delete its versions.
+    async fn package_to_change(api: &Api) -> Result<Holder, Problem> {
+        let (resolved, _) = api.allowed(PackageAction::ChangeSettings).await?;
+        api.allow(&resolved, PackageAction::Delete, PackageLookup::Active)
+            .await?;
+        Ok(Holder::Package(resolved))
+    }
+
+    /// Sets (`Some`) or removes (`None`) the holder's policy.
+    async fn set(&self, api: &Api, policy: Option<&RetentionPolicy>) -> Result<(), Problem> {
+        let store = api.store();
+        match self {
+            Holder::Package(resolved) => {
+                store.set_retention_policy(&resolved.name, policy).await?;
+            }
+            Holder::Organization(organization) => {
+                store
+                    .set_organization_retention_policy(&organization.login, policy)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// 200 with the policy in force for a package, or an organization's
+    /// default.
+    async fn response(&self, api: &Api) -> Result<Response, Problem> {
+        Ok(match self {
+            Holder::Package(resolved) => {
+                let effective = api
+                    .accounts
+                    .effective_retention(&resolved.name, &resolved.owner)
+                    .await?;
+                json_ok(&PolicyJson::of(effective.as_ref()))
+            }
+            Holder::Organization(organization) => {
+                let policy = api
+                    .store()
+                    .organization_retention_policy(&organization.login)
+                    .await?;
+                json_ok(&DefaultJson {
+                    policy: policy.as_ref(),
+                })
+            }
+        })
+    }
+
+    /// `PUT` with a policy as `body` (answered as `GET`), or `DELETE`
+    /// without (204).
+    async fn put_or_delete(self, api: &Api, body: Option<Body>) -> Result<Response, Problem> {
+        let Some(body) = body else {
+            self.set(api, None).await?;
+            return Ok(no_content());
+        };
+        let policy: RetentionPolicy = api.json(body).await?;
+        self.set(api, Some(&policy)).await?;
+        self.response(api).await
+    }
 }
 
 /// `GET .../packages/container/{name}/retention`: the policy in force.
 pub(crate) async fn get(api: Api) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
-    api.allow(&resolved, PackageAction::Pull, PackageLookup::Active)
-        .await?;
-    policy_response(&api, &resolved).await
+    let (resolved, _) = api.allowed(PackageAction::Pull).await?;
+    Holder::Package(resolved).response(&api).await
 }
 
 /// `PUT .../packages/container/{name}/retention`: sets the package's own
 /// policy (`{}` keeps everything, whatever the organization's default).
 pub(crate) async fn put(api: Api, body: Body) -> Result<Response, Problem> {
-    let resolved = may_change(&api).await?;
-    let policy: RetentionPolicy = api.json(body).await?;
-    api.accounts
-        .store()
-        .set_retention_policy(&resolved.name, Some(&policy))
-        .await?;
-    policy_response(&api, &resolved).await
+    let holder = Holder::package_to_change(&api).await?;
+    holder.put_or_delete(&api, Some(body)).await
 }
 
 /// `DELETE .../packages/container/{name}/retention`: removes the package's
 /// own policy (its organization's default, if any, applies again).
 pub(crate) async fn delete(api: Api) -> Result<Response, Problem> {
-    let resolved = may_change(&api).await?;
-    api.accounts
-        .store()
-        .set_retention_policy(&resolved.name, None)
-        .await?;
-    Ok(no_content())
+    let holder = Holder::package_to_change(&api).await?;
+    holder.put_or_delete(&api, None).await
 }
 
 /// `GET .../packages/container/{name}/retention/preview`: what the policy
 /// in force would delete now.
 pub(crate) async fn preview(api: Api) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
-    api.allow(&resolved, PackageAction::Pull, PackageLookup::Active)
-        .await?;
+    let (resolved, _) = api.allowed(PackageAction::Pull).await?;
     let effective = api
         .accounts
         .effective_retention(&resolved.name, &resolved.owner)
@@ -151,20 +180,15 @@ pub(crate) async fn preview(api: Api) -> Result<Response, Problem> {
         }
         None => Vec::new(),
     };
-    let render = Renderer {
-        accounts: &api.accounts,
-    };
+    let render = api.renderer();
     let versions = planned
         .iter()
         .map(|version| render.version(&resolved.name, &resolved.owner, version))
         .collect();
-    Ok(json_response(
-        StatusCode::OK,
-        &PreviewJson {
-            policy: PolicyJson::of(effective.as_ref()),
-            versions,
-        },
-    ))
+    Ok(json_ok(&PreviewJson {
+        policy: PolicyJson::of(effective.as_ref()),
+        versions,
+    }))
 }
 
 /// The organization of an `/orgs/{org}/packages/retention` path, once the
@@ -177,11 +201,7 @@ async fn organization_owner(api: &Api, change: bool) -> Result<Account, Problem>
             "only an owner of the organization can manage its default retention policy; a workflow token cannot",
         ));
     };
-    let membership = api
-        .accounts
-        .store()
-        .membership(&account.login, login)
-        .await?;
+    let membership = api.store().membership(&account.login, login).await?;
     if membership.role != Some(OrgRole::Admin) {
         return Err(Problem::forbidden(format!(
             "only owners of {} can read or change its default retention policy",
@@ -201,47 +221,27 @@ async fn organization_owner(api: &Api, change: bool) -> Result<Account, Problem>
     Ok(account)
 }
 
-/// 200 with an organization's default.
-async fn default_response(api: &Api, organization: &Account) -> Result<Response, Problem> {
-    let policy = api
-        .accounts
-        .store()
-        .organization_retention_policy(&organization.login)
-        .await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &DefaultJson {
-            policy: policy.as_ref(),
-        },
-    ))
-}
-
 /// `GET /orgs/{org}/packages/retention`: the organization's default.
 pub(crate) async fn org_get(api: Api) -> Result<Response, Problem> {
     let organization = organization_owner(&api, false).await?;
-    default_response(&api, &organization).await
+    Holder::Organization(organization).response(&api).await
 }
 
 /// `PUT /orgs/{org}/packages/retention`: sets the default of the
 /// organization's packages that have no policy of their own.
 pub(crate) async fn org_put(api: Api, body: Body) -> Result<Response, Problem> {
     let organization = organization_owner(&api, true).await?;
-    let policy: RetentionPolicy = api.json(body).await?;
-    api.accounts
-        .store()
-        .set_organization_retention_policy(&organization.login, Some(&policy))
-        .await?;
-    default_response(&api, &organization).await
+    Holder::Organization(organization)
+        .put_or_delete(&api, Some(body))
+        .await
 }
 
 /// `DELETE /orgs/{org}/packages/retention`: removes the default.
 pub(crate) async fn org_delete(api: Api) -> Result<Response, Problem> {
     let organization = organization_owner(&api, true).await?;
-    api.accounts
-        .store()
-        .set_organization_retention_policy(&organization.login, None)
-        .await?;
-    Ok(no_content())
+    Holder::Organization(organization)
+        .put_or_delete(&api, None)
+        .await
 }
 
 /// `GET /orgs/{org}/packages/retention/preview`: what the default would
@@ -254,11 +254,9 @@ pub(crate) async fn org_preview(api: Api) -> Result<Response, Problem> {
         .await?;
     let mut packages = Vec::new();
     if let Some(policy) = &default {
-        let render = Renderer {
-            accounts: &api.accounts,
-        };
-        let mut request = PageRequest::first(STORE_PAGE);
-        loop {
+        let render = api.renderer();
+        let mut next = Some(PageRequest::first(STORE_PAGE));
+        while let Some(request) = next {
             let listed = store
                 .list_packages(&organization.login, PackageQuery::active(), &request)
                 .await?;
@@ -282,17 +280,11 @@ pub(crate) async fn org_preview(api: Api) -> Result<Response, Problem> {
                         .collect(),
                 });
             }
-            match listed.next {
-                Some(next) => request = PageRequest::after(next, STORE_PAGE),
-                None => break,
-            }
+            next = next_page(listed.next);
         }
     }
-    Ok(json_response(
-        StatusCode::OK,
-        &DefaultPreviewJson {
-            policy: default.as_ref(),
-            packages,
-        },
-    ))
+    Ok(json_ok(&DefaultPreviewJson {
+        policy: default.as_ref(),
+        packages,
+    }))
 }

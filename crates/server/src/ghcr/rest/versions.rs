@@ -1,20 +1,18 @@
 //! A package's versions: list, read, delete and restore.
 
 use axum::response::Response;
-use http::StatusCode;
 use wharf_auth::PackageAction;
-use wharf_packages::{PackageLookup, PageRequest, VersionId, VersionQuery, VersionRecord};
+use wharf_packages::{PageRequest, VersionId, VersionQuery, VersionRecord};
 
-use crate::ghcr::rest::json::{json_response, Renderer};
+use crate::ghcr::rest::json::json_ok;
 use crate::ghcr::rest::problem::Problem;
 use crate::ghcr::rest::request::{Api, Paging, Resolved};
-use crate::ghcr::rest::{listing, no_content, STORE_PAGE};
+use crate::ghcr::rest::{listing, no_content};
+use crate::ghcr::{next_page, STORE_PAGE};
 
 /// `GET .../versions?state=active|deleted`, newest first.
 pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
-    api.allow(&resolved, PackageAction::Pull, PackageLookup::Active)
-        .await?;
+    let (resolved, _) = api.allowed(PackageAction::Pull).await?;
     let query = api.query();
     let state = match query.get("state").map(String::as_str) {
         None | Some("active") => VersionQuery::active(),
@@ -28,24 +26,16 @@ pub(crate) async fn list(api: Api) -> Result<Response, Problem> {
     let paging = Paging::of(&query)?;
     let wanted = paging.wanted();
     let mut versions = Vec::new();
-    let mut request = PageRequest::first(STORE_PAGE);
-    loop {
+    let mut next = Some(PageRequest::first(STORE_PAGE));
+    while let Some(request) = next {
         let listed = api
-            .accounts
             .store()
             .list_versions(&resolved.name, state, &request)
             .await?;
         versions.extend(listed.items);
-        match listed.next {
-            Some(next) if versions.len() < wanted => {
-                request = PageRequest::after(next, STORE_PAGE);
-            }
-            _ => break,
-        }
+        next = next_page(listed.next.filter(|_| versions.len() < wanted));
     }
-    let render = Renderer {
-        accounts: &api.accounts,
-    };
+    let render = api.renderer();
     Ok(listing(&api, &versions, paging, |version| {
         render.version(&resolved.name, &resolved.owner, version)
     }))
@@ -57,8 +47,7 @@ async fn version(api: &Api, resolved: &Resolved) -> Result<VersionRecord, Proble
         .param("id")
         .parse()
         .map_err(|_| Problem::not_found("Package version not found."))?;
-    api.accounts
-        .store()
+    api.store()
         .version(&resolved.name, id)
         .await?
         .ok_or_else(|| Problem::not_found("Package version not found."))
@@ -66,26 +55,20 @@ async fn version(api: &Api, resolved: &Resolved) -> Result<VersionRecord, Proble
 
 /// `GET .../versions/{id}`.
 pub(crate) async fn get(api: Api) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
-    api.allow(&resolved, PackageAction::Pull, PackageLookup::Active)
-        .await?;
+    let (resolved, _) = api.allowed(PackageAction::Pull).await?;
     let version = version(&api, &resolved).await?;
-    let render = Renderer {
-        accounts: &api.accounts,
-    };
-    Ok(json_response(
-        StatusCode::OK,
-        &render.version(&resolved.name, &resolved.owner, &version),
-    ))
+    let render = api.renderer();
+    Ok(json_ok(&render.version(
+        &resolved.name,
+        &resolved.owner,
+        &version,
+    )))
 }
 
 /// `DELETE .../versions/{id}`: restorably; never the last one (delete the
 /// package instead).
 pub(crate) async fn delete(api: Api) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
-    let package = api
-        .allow(&resolved, PackageAction::Delete, PackageLookup::Active)
-        .await?;
+    let (resolved, package) = api.allowed(PackageAction::Delete).await?;
     let version = version(&api, &resolved).await?;
     if version.is_deleted() {
         return Err(Problem::not_found("Package version not found."));
@@ -103,9 +86,7 @@ pub(crate) async fn delete(api: Api) -> Result<Response, Problem> {
 
 /// `POST .../versions/{id}/restore`.
 pub(crate) async fn restore(api: Api) -> Result<Response, Problem> {
-    let resolved = api.package().await?;
-    api.allow(&resolved, PackageAction::Restore, PackageLookup::Active)
-        .await?;
+    let (resolved, _) = api.allowed(PackageAction::Restore).await?;
     let version = version(&api, &resolved).await?;
     api.accounts
         .restore_version(api.registry.storage(), &resolved.name, version.id)

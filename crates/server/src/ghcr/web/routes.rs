@@ -156,31 +156,26 @@ async fn package_page(
     State(pages): State<PackagePages>,
     Path((owner, name)): Path<(String, String)>,
     request: Parts,
-) -> Response {
+) -> Result<Response, PageError> {
     let full = format!("{}/{}", owner, name.trim_end_matches('/')).to_ascii_lowercase();
     let Ok(name) = RepositoryName::parse(&full) else {
-        return not_found();
+        return Ok(not_found());
     };
-    let package = match pages.visible_package(&request, &name).await {
-        Ok(Some(package)) => package,
-        Ok(None) => return not_found(),
-        Err(err) => return internal_error(&err),
+    let Some(package) = pages.visible_package(&request, &name).await? else {
+        return Ok(not_found());
     };
+    let first = PageRequest::first(MAX_VERSIONS);
     let versions = match pages
         .store
-        .list_versions(
-            &name,
-            VersionQuery::active(),
-            &PageRequest::first(MAX_VERSIONS),
-        )
+        .list_versions(&name, VersionQuery::active(), &first)
         .await
     {
         Ok(page) => page,
-        Err(err) if err.is_not_found() => return not_found(),
-        Err(err) => return internal_error(&err.into()),
+        Err(err) if err.is_not_found() => return Ok(not_found()),
+        Err(err) => return Err(err.into()),
     };
     let host = pages.host_for(&request);
-    html_response(
+    Ok(html_response(
         StatusCode::OK,
         templates::package_page(&PackageView {
             package: &package,
@@ -188,7 +183,7 @@ async fn package_page(
             more_versions: versions.next.is_some(),
             host: &host,
         }),
-    )
+    ))
 }
 
 async fn owner_tab(
@@ -196,11 +191,11 @@ async fn owner_tab(
     owner: Path<String>,
     Query(query): Query<HashMap<String, String>>,
     request: Parts,
-) -> Response {
+) -> Result<Response, PageError> {
     if query.get("tab").map(String::as_str) == Some("packages") {
         owner_packages(state, owner, request).await
     } else {
-        not_found()
+        Ok(not_found())
     }
 }
 
@@ -208,40 +203,29 @@ async fn owner_packages(
     State(pages): State<PackagePages>,
     Path(owner): Path<String>,
     request: Parts,
-) -> Response {
+) -> Result<Response, PageError> {
     let Ok(owner) = Login::parse(&owner) else {
-        return not_found();
+        return Ok(not_found());
     };
-    match pages.store.account(&owner).await {
-        Ok(Some(_)) => {}
-        Ok(None) => return not_found(),
-        Err(err) => return internal_error(&err.into()),
+    if pages.store.account(&owner).await?.is_none() {
+        return Ok(not_found());
     }
-    let listed = match pages
+    let first = PageRequest::first(MAX_PACKAGES);
+    let listed = pages
         .store
-        .list_packages(
-            &owner,
-            PackageQuery::active(),
-            &PageRequest::first(MAX_PACKAGES),
-        )
-        .await
-    {
-        Ok(page) => page,
-        Err(err) => return internal_error(&err.into()),
-    };
+        .list_packages(&owner, PackageQuery::active(), &first)
+        .await?;
     let mut visible = Vec::with_capacity(listed.items.len());
     for package in listed.items {
         // Settings may have changed since the listing: decide on a fresh read.
-        match pages.visible_package(&request, package.name()).await {
-            Ok(Some(fresh)) => visible.push(fresh),
-            Ok(None) => {}
-            Err(err) => return internal_error(&err),
+        if let Some(fresh) = pages.visible_package(&request, package.name()).await? {
+            visible.push(fresh);
         }
     }
-    html_response(
+    Ok(html_response(
         StatusCode::OK,
         templates::owner_page(&owner, &visible, listed.next.is_some()),
-    )
+    ))
 }
 
 /// The style sheet: the same for every viewer and every page, so shared
@@ -299,12 +283,15 @@ fn not_found() -> Response {
     html_response(StatusCode::NOT_FOUND, templates::not_found())
 }
 
-fn internal_error(err: &PageError) -> Response {
-    tracing::error!(error = %err, "package page: the package store failed");
-    // A database out of reach is worth a retry: 503, not 500.
-    let status = match err {
-        PageError::Store(store) if store.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    html_response(status, templates::internal_error())
+/// A generic error page; the cause is logged.
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        tracing::error!(error = %self, "package page: the package store failed");
+        // A database out of reach is worth a retry: 503, not 500.
+        let status = match &self {
+            PageError::Store(store) if store.is_unavailable() => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        html_response(status, templates::internal_error())
+    }
 }

@@ -15,7 +15,8 @@ use wharf_auth::{Package, Visibility};
 use wharf_packages::{PackageId, VersionId};
 use wharf_reference::Digest;
 
-fn record(name: &str, visibility: Visibility, metadata: PackageMetadata) -> PackageRecord {
+/// A package with no metadata.
+fn record(name: &str, visibility: Visibility) -> PackageRecord {
     let name: RepositoryName = name.parse().unwrap();
     let mut package = Package::new(name.clone());
     package.visibility = visibility;
@@ -25,7 +26,6 @@ fn record(name: &str, visibility: Visibility, metadata: PackageMetadata) -> Pack
         package,
         Timestamp::from_unix_seconds(1_700_000_000),
     );
-    record.metadata = metadata;
     record.version_count = 2;
     record.updated_at = Timestamp::from_unix_seconds(1_700_086_400);
     record
@@ -44,12 +44,15 @@ fn version(id: i64, body: &[u8], tags: &[&str], platforms: &[&str], at: u64) -> 
     version
 }
 
-fn described(description: &str) -> PackageMetadata {
-    {
-        let mut metadata = PackageMetadata::default();
-        metadata.description = Some(Field::new(description.to_owned(), Origin::ConfigLabel));
-        metadata
-    }
+/// The public `alice/app`, with the metadata `edit` gives it.
+fn with_metadata(edit: impl FnOnce(&mut PackageMetadata)) -> PackageRecord {
+    let mut record = record("alice/app", Visibility::Public);
+    edit(&mut record.metadata);
+    record
+}
+
+fn described(description: &str) -> PackageRecord {
+    with_metadata(|m| m.description = Some(Field::new(description.to_owned(), Origin::ConfigLabel)))
 }
 
 fn render(package: &PackageRecord, versions: &[VersionRecord]) -> String {
@@ -63,11 +66,7 @@ fn render(package: &PackageRecord, versions: &[VersionRecord]) -> String {
 
 #[test]
 fn a_description_with_markup_is_shown_as_text_with_its_line_breaks() {
-    let package = record(
-        "alice/app",
-        Visibility::Public,
-        described("First line <script>alert('x')</script>\nSecond <b>line</b>"),
-    );
+    let package = described("First line <script>alert('x')</script>\nSecond <b>line</b>");
     let html = render(&package, &[]);
     assert!(!html.contains("<script"), "{html}");
     assert!(!html.contains("<b>"), "{html}");
@@ -85,61 +84,50 @@ fn a_description_with_markup_is_shown_as_text_with_its_line_breaks() {
 
 #[test]
 fn the_page_holds_no_script_at_all() {
-    let package = record("alice/app", Visibility::Public, described("x"));
+    let package = described("x");
     let html = render(&package, &[version(1, b"a", &["1.0"], &[], 1_700_000_000)]);
     assert!(!html.to_ascii_lowercase().contains("<script"));
     assert!(!html.contains("javascript:"));
 }
 
+/// The pull commands name the host, and the tag `latest` when a version
+/// has it, else the most recent tag (none when nothing is tagged); and the
+/// digest of the version pulled.
 #[test]
-fn pull_commands_name_the_host_the_latest_tag_and_its_digest() {
-    let package = record("alice/app", Visibility::Public, PackageMetadata::default());
-    let versions = [
+fn pull_commands_name_the_host_a_tag_and_a_digest() {
+    let latest = [
         version(2, b"new", &["2.0"], &[], 1_700_000_200),
         version(1, b"old", &["1.0", "latest"], &[], 1_700_000_100),
     ];
-    let html = render(&package, &versions);
-    assert!(
-        html.contains("docker pull registry.example:5000/alice/app:latest"),
-        "{html}"
-    );
-    assert!(html.contains(&format!(
-        "docker pull registry.example:5000/alice/app@{}",
-        Digest::sha256(b"old")
-    )));
-}
-
-#[test]
-fn without_latest_the_pull_command_names_the_most_recent_tag() {
-    let package = record(
-        "acme/tools/cli",
-        Visibility::Public,
-        PackageMetadata::default(),
-    );
-    let versions = [
+    let most_recent = [
         version(1, b"old", &["1.0"], &[], 1_700_000_100),
         version(2, b"new", &["2.0"], &[], 1_700_000_200),
     ];
-    let html = render(&package, &versions);
-    assert!(html.contains("docker pull registry.example:5000/acme/tools/cli:2.0"));
-    assert!(html.contains(&format!("acme/tools/cli@{}", Digest::sha256(b"new"))));
-}
-
-#[test]
-fn an_untagged_package_is_pulled_by_digest() {
-    let package = record("alice/app", Visibility::Public, PackageMetadata::default());
-    let html = render(&package, &[version(1, b"x", &[], &[], 1_700_000_000)]);
-    assert!(html.contains(&format!(
-        "docker pull registry.example:5000/alice/app@{}",
-        Digest::sha256(b"x")
-    )));
-    assert!(html.contains("1 untagged version<"));
-    assert!(!html.contains("alice/app:"));
+    let untagged = [version(1, b"x", &[], &[], 1_700_000_000)];
+    let cases = [
+        ("alice/app", &latest[..], Some("latest"), "old"),
+        ("acme/tools/cli", &most_recent[..], Some("2.0"), "new"),
+        ("alice/app", &untagged[..], None, "x"),
+    ];
+    for (name, versions, tag, pulled) in cases {
+        let html = render(&record(name, Visibility::Public), versions);
+        let pull = format!("docker pull registry.example:5000/{name}");
+        let case = format!("{name} tagged {tag:?}");
+        match tag {
+            Some(tag) => assert!(html.contains(&format!("{pull}:{tag}")), "{case}: {html}"),
+            None => {
+                assert!(html.contains("1 untagged version<"), "{case}: {html}");
+                assert!(!html.contains(&format!("{name}:")), "{case}: {html}");
+            }
+        }
+        let by_digest = format!("{pull}@{}", Digest::sha256(pulled.as_bytes()));
+        assert!(html.contains(&by_digest), "{case}: {html}");
+    }
 }
 
 #[test]
 fn tags_are_listed_newest_first_with_digests_platforms_and_dates() {
-    let package = record("alice/app", Visibility::Public, PackageMetadata::default());
+    let package = record("alice/app", Visibility::Public);
     let versions = [
         version(1, b"old", &["1.0"], &[], 1_700_000_000),
         version(
@@ -171,12 +159,10 @@ fn licences_show_an_spdx_note_only_when_valid() {
         ("MIT/Apache-2.0", false, None),
     ];
     for (raw, valid, link) in cases {
-        let metadata = {
-            let mut metadata = PackageMetadata::default();
-            metadata.licenses = Some(Field::new(Licenses::new(raw), Origin::ConfigLabel));
-            metadata
-        };
-        let html = render(&record("alice/app", Visibility::Public, metadata), &[]);
+        let package = with_metadata(|m| {
+            m.licenses = Some(Field::new(Licenses::new(raw), Origin::ConfigLabel));
+        });
+        let html = render(&package, &[]);
         assert_eq!(html.contains(r#"class="spdx""#), valid, "{raw}");
         assert_eq!(
             html.contains("Not an SPDX license expression"),
@@ -187,29 +173,25 @@ fn licences_show_an_spdx_note_only_when_valid() {
             assert!(html.contains(link), "{raw}");
         }
     }
-    let metadata = {
-        let mut metadata = PackageMetadata::default();
-        metadata.licenses = Some(Field::new(
+    let package = with_metadata(|m| {
+        m.licenses = Some(Field::new(
             Licenses::new("MIT/Apache-2.0"),
             Origin::ConfigLabel,
         ));
-        metadata
-    };
-    let html = render(&record("alice/app", Visibility::Public, metadata), &[]);
+    });
+    let html = render(&package, &[]);
     assert!(html.contains("did you mean <code>MIT OR Apache-2.0</code>"));
 }
 
 #[test]
 fn the_source_url_is_a_link() {
-    let metadata = {
-        let mut metadata = PackageMetadata::default();
-        metadata.source = Some(Field::new(
+    let package = with_metadata(|m| {
+        m.source = Some(Field::new(
             "https://code.example/alice/app".parse().unwrap(),
             Origin::ConfigLabel,
         ));
-        metadata
-    };
-    let html = render(&record("alice/app", Visibility::Public, metadata), &[]);
+    });
+    let html = render(&package, &[]);
     assert!(html.contains(r#"<a href="https://code.example/alice/app" rel="nofollow noopener noreferrer">code.example/alice/app</a>"#), "{html}");
 }
 
@@ -230,10 +212,7 @@ fn the_visibility_badge_names_the_visibility() {
         Visibility::Private,
         Visibility::Internal,
     ] {
-        let html = render(
-            &record("alice/app", visibility, PackageMetadata::default()),
-            &[],
-        );
+        let html = render(&record("alice/app", visibility), &[]);
         assert!(html.contains(&format!(
             r#"<span class="badge {visibility}">{visibility}</span>"#
         )));
@@ -291,12 +270,6 @@ fn hosts_from_requests_are_accepted_only_when_plausible() {
     ] {
         assert_eq!(is_plausible_host(host), ok, "{host:?}");
     }
-}
-
-fn with_metadata(edit: impl FnOnce(&mut PackageMetadata)) -> PackageRecord {
-    let mut metadata = PackageMetadata::default();
-    edit(&mut metadata);
-    record("alice/app", Visibility::Public, metadata)
 }
 
 /// What an attacker's value must not become: markup, an attribute, a
@@ -384,11 +357,7 @@ fn a_source_url_with_quotes_stays_inside_its_attribute() {
 
 #[test]
 fn platforms_and_owner_list_descriptions_stay_text() {
-    let package = record(
-        "alice/app",
-        Visibility::Public,
-        described("<script>alert(1)</script> and \"quotes\""),
-    );
+    let package = described("<script>alert(1)</script> and \"quotes\"");
     let html = render(
         &package,
         &[version(
@@ -413,10 +382,7 @@ fn platforms_and_owner_list_descriptions_stay_text() {
 
 #[test]
 fn pages_link_the_style_sheet_and_have_no_inline_style() {
-    let html = render(
-        &record("alice/app", Visibility::Public, described("x")),
-        &[],
-    );
+    let html = render(&described("x"), &[]);
     assert!(
         !html.contains("<style") && !html.contains(" style="),
         "{html}"
