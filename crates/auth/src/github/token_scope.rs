@@ -196,23 +196,13 @@ impl serde::Serialize for TokenScopes {
 
 impl<'de> serde::Deserialize<'de> for TokenScopes {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = TokenScopes;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a list of token scopes such as [\"read:packages\"]")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<TokenScopes, A::Error> {
-                let mut scopes = TokenScopes::empty();
-                while let Some(scope) = seq.next_element::<TokenScope>()? {
-                    scopes.insert(scope);
-                }
-                Ok(scopes)
-            }
-        }
-        d.deserialize_seq(Visitor)
+        crate::serde_list::deserialize_list(
+            d,
+            "a list of token scopes such as [\"read:packages\"]",
+            |scopes, scope: TokenScope| {
+                scopes.insert(scope);
+                Ok(())
+            },
+        )
     }
 }
