@@ -197,30 +197,23 @@ crate::string_type!(
     OrdByStr
 );
 
-crate::oci_spec_by_value! {
-    TryFrom<oci_spec::image::Digest> for Digest, Error = Error;
-    From<Digest> for oci_spec::image::Digest;
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<&oci_spec::image::Digest> for Digest {
-    type Error = Error;
-    fn try_from(d: &oci_spec::image::Digest) -> Result<Self, Error> {
-        d.to_string().parse()
+crate::oci_spec_conversions! {
+    impl TryFrom<&oci_spec::image::Digest> for Digest {
+        type Error = Error;
+        fn try_from(d: &oci_spec::image::Digest) -> Result<Self, Error> {
+            d.to_string().parse()
+        }
     }
-}
 
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl From<&Digest> for oci_spec::image::Digest {
-    fn from(d: &Digest) -> Self {
-        // Our grammar is the image-spec grammar, which oci-spec also parses,
-        // with the same strict lengths for sha256, sha384 and sha512; a
-        // failure here would be a bug in one of the two parsers (the
-        // `digest_converts_to_oci_spec_and_back` property test guards it).
-        d.as_str()
-            .parse()
-            .expect("a valid wharf digest is a valid oci-spec digest")
+    impl From<&Digest> for oci_spec::image::Digest {
+        fn from(d: &Digest) -> Self {
+            // Our grammar is the image-spec grammar, which oci-spec also parses,
+            // with the same strict lengths for sha256, sha384 and sha512; a
+            // failure here would be a bug in one of the two parsers (the
+            // `digest_converts_to_oci_spec_and_back` property test guards it).
+            d.as_str()
+                .parse()
+                .expect("a valid wharf digest is a valid oci-spec digest")
+        }
     }
 }
