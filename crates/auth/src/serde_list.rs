@@ -1,5 +1,5 @@
 //! Serde for the set types written as JSON lists (`TokenScopes`,
-//! `ScopeActions`): [`deserialize_list`].
+//! `ScopeActions`): [`serde_as_list!`] over [`deserialize_list`].
 
 use std::fmt;
 
@@ -39,3 +39,24 @@ where
     }
     d.deserialize_seq(ListVisitor { expecting, add })
 }
+
+/// Implements `Serialize` for the set type `$ty` as the list that
+/// `elements` gives (a function of the value), and `Deserialize` from such
+/// a list with [`deserialize_list`] and `add`.
+macro_rules! serde_as_list {
+    ($ty:ty, elements: $elements:expr, expecting: $expecting:expr, add: $add:expr $(,)?) => {
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(($elements)(*self))
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                $crate::serde_list::deserialize_list(d, $expecting, $add)
+            }
+        }
+    };
+}
+
+pub(crate) use serde_as_list;

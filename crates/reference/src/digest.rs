@@ -198,13 +198,6 @@ crate::string_type!(
 );
 
 crate::oci_spec_conversions! {
-    impl TryFrom<&oci_spec::image::Digest> for Digest {
-        type Error = Error;
-        fn try_from(d: &oci_spec::image::Digest) -> Result<Self, Error> {
-            d.to_string().parse()
-        }
-    }
-
     impl From<&Digest> for oci_spec::image::Digest {
         fn from(d: &Digest) -> Self {
             // Our grammar is the image-spec grammar, which oci-spec also parses,
@@ -214,6 +207,13 @@ crate::oci_spec_conversions! {
             d.as_str()
                 .parse()
                 .expect("a valid wharf digest is a valid oci-spec digest")
+        }
+    }
+
+    impl TryFrom<&oci_spec::image::Digest> for Digest {
+        type Error = Error;
+        fn try_from(d: &oci_spec::image::Digest) -> Result<Self, Error> {
+            d.to_string().parse()
         }
     }
 }

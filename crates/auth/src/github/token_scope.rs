@@ -187,22 +187,13 @@ impl From<TokenScope> for TokenScopes {
 
 wharf_reference::serde_as_string!(TokenScope);
 
-/// Stored as a list of scope strings (`["read:packages", "repo"]`).
-impl serde::Serialize for TokenScopes {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for TokenScopes {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::serde_list::deserialize_list(
-            d,
-            "a list of token scopes such as [\"read:packages\"]",
-            |scopes, scope: TokenScope| {
-                scopes.insert(scope);
-                Ok(())
-            },
-        )
-    }
-}
+// Stored as a list of scope strings (`["read:packages", "repo"]`).
+crate::serde_list::serde_as_list!(
+    TokenScopes,
+    elements: TokenScopes::iter,
+    expecting: "a list of token scopes such as [\"read:packages\"]",
+    add: |scopes, scope: TokenScope| {
+        scopes.insert(scope);
+        Ok(())
+    },
+);

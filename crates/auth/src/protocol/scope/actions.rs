@@ -145,22 +145,13 @@ impl FromStr for ScopeActions {
     }
 }
 
-/// The JWT `access` form: a list of action names (`["pull", "push"]`).
-impl serde::Serialize for ScopeActions {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.names())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ScopeActions {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        crate::serde_list::deserialize_list(
-            d,
-            "a list of actions such as [\"pull\", \"push\"]",
-            |actions, name: std::borrow::Cow<'de, str>| {
-                *actions = *actions | ScopeActions::action(&name, &name)?;
-                Ok(())
-            },
-        )
-    }
-}
+// The JWT `access` form: a list of action names (`["pull", "push"]`).
+crate::serde_list::serde_as_list!(
+    ScopeActions,
+    elements: ScopeActions::names,
+    expecting: "a list of actions such as [\"pull\", \"push\"]",
+    add: |actions, name: String| {
+        *actions = *actions | ScopeActions::action(&name, &name)?;
+        Ok(())
+    },
+);
