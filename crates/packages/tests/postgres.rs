@@ -17,7 +17,8 @@ use wharf_packages::{
 use wharf_reference::{Digest, MediaType, RepositoryName, Tag};
 
 mod common;
-use common::{octocat_with_a_token, octocat_with_app, NOW};
+use common::{anonymous_context, octocat_with_a_token, octocat_with_app, NOW};
+use wharf_packages::testkit::expect_revoked;
 
 /// A fresh database, or `None` when PostgreSQL cannot be had (reported by
 /// wharf-test-servers).
@@ -115,15 +116,7 @@ async fn a_token_revoked_on_one_replica_is_refused_by_the_other_at_once() {
     assert!(found.authenticate(secret.expose_secret(), NOW).is_ok());
 
     b.revoke_token(record.id, NOW).await.expect("revoke on b");
-    let found = a
-        .find_token(&secret.hash())
-        .await
-        .expect("find")
-        .expect("still stored");
-    assert!(matches!(
-        found.authenticate(secret.expose_secret(), NOW),
-        Err(wharf_auth::Error::TokenRevoked)
-    ));
+    expect_revoked(&a, &secret, NOW).await;
     let by_id = a.token(record.id).await.expect("token").expect("by id");
     assert!(
         by_id.principal_at(NOW).is_err(),
@@ -147,12 +140,11 @@ async fn replicas_see_each_others_package_changes_at_once() {
     )
     .await
     .expect("make public on b");
-    let context = a
-        .access_context(&name, None, wharf_packages::PackageLookup::Active)
-        .await
-        .expect("context on a");
     assert_eq!(
-        context.package.map(|p| p.visibility()),
+        anonymous_context(&a, &name)
+            .await
+            .package
+            .map(|p| p.visibility()),
         Some(Visibility::Public)
     );
 

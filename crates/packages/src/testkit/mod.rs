@@ -623,9 +623,9 @@ async fn version_with_digest(
 }
 
 /// Panics unless the token of `secret` is still stored and refused at
-/// `now` as revoked.
-async fn expect_revoked(
-    store: &Arc<dyn PackageStore>,
+/// `now` as revoked. For a backend's own tests too.
+pub async fn expect_revoked(
+    store: &dyn PackageStore,
     secret: &PersonalAccessToken,
     now: Timestamp,
 ) {
@@ -638,6 +638,16 @@ async fn expect_revoked(
         found.authenticate(secret.expose_secret(), now),
         Err(wharf_auth::Error::TokenRevoked)
     ));
+}
+
+/// Whether `store` holds the token of `secret` as revoked; `None` when it
+/// does not hold it. For a backend's own tests too.
+pub async fn token_revoked(store: &dyn PackageStore, secret: &PersonalAccessToken) -> Option<bool> {
+    store
+        .find_token(&secret.hash())
+        .await
+        .expect("find")
+        .map(|token| token.revoked_at.is_some())
 }
 
 /// Version `id` of the live package `name`.
