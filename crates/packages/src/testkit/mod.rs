@@ -586,6 +586,22 @@ async fn add_team(
         .unwrap_or_else(|e| panic!("create team {organization}/{slug}: {e:?}"));
 }
 
+/// Makes the live package `name` public and links it to the source
+/// repository of the same name, at `now`.
+async fn make_public_and_linked(
+    store: &Arc<dyn PackageStore>,
+    name: &RepositoryName,
+    now: Timestamp,
+) -> crate::PackageRecord {
+    let changes = PackageChanges::new()
+        .visibility(Visibility::Public)
+        .link(repo(name.as_str()));
+    store
+        .update_package(name, &changes, now)
+        .await
+        .unwrap_or_else(|e| panic!("make {name} public and linked: {e:?}"))
+}
+
 /// The access context of the live package `name` for `caller`.
 async fn active_context(
     store: &Arc<dyn PackageStore>,

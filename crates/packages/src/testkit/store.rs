@@ -109,16 +109,7 @@ pub async fn data_survives_reopen(fixture: Arc<dyn Fixture>) {
         .expect("join");
     let app = name("alice/app");
     push(&store, &app, &manifest(1).with_tag(tag("latest")), at(1)).await;
-    let package = store
-        .update_package(
-            &app,
-            &PackageChanges::new()
-                .visibility(Visibility::Public)
-                .link(repo("alice/app")),
-            at(2),
-        )
-        .await
-        .expect("change");
+    let package = make_public_and_linked(&store, &app, at(2)).await;
     store
         .set_collaborator(
             &repo("alice/app"),
