@@ -17,7 +17,7 @@ use wharf_packages::{
 use wharf_reference::{Digest, MediaType, RepositoryName, Tag};
 
 mod common;
-use common::{anonymous_context, octocat_with_a_token, octocat_with_app, NOW};
+use common::{anonymous_context, octocat_with_a_token, octocat_with_app, pushed_and_deleted, NOW};
 use wharf_packages::testkit::expect_revoked;
 
 /// A fresh database, or `None` when PostgreSQL cannot be had (reported by
@@ -265,14 +265,7 @@ async fn changes_announce_themselves_on_the_notify_channel_when_they_commit() {
         .delete_version(&name, wharf_packages::VersionId::new(999), NOW)
         .await
         .is_err());
-    let version = store
-        .record_version(&name, &manifest(1), NOW)
-        .await
-        .expect("push");
-    store
-        .delete_version(&name, version.id, NOW)
-        .await
-        .expect("delete");
+    pushed_and_deleted(&store, &name, &manifest(1)).await;
 
     let mut seen = Vec::new();
     while seen.len() < 5 {

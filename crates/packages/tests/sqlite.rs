@@ -13,7 +13,7 @@ use wharf_packages::{
 };
 
 mod common;
-use common::{anonymous_context, octocat_with_a_token, octocat_with_app, NOW};
+use common::{anonymous_context, octocat_with_a_token, octocat_with_app, pushed_and_deleted, NOW};
 use wharf_packages::testkit::token_revoked;
 
 fn pragma(conn: &Connection, name: &str) -> String {
@@ -232,14 +232,7 @@ async fn a_deleted_packages_versions_are_read_by_its_id() {
         .record_version(&name, &kept, NOW)
         .await
         .expect("record");
-    let dropped = store
-        .record_version(&name, &version(b"dropped"), NOW)
-        .await
-        .expect("record");
-    store
-        .delete_version(&name, dropped.id, NOW)
-        .await
-        .expect("delete version");
+    let dropped = pushed_and_deleted(&store, &name, &version(b"dropped")).await;
     store.delete_package(&name, NOW).await.expect("delete");
     let versions = store.package_versions(record.id).await.expect("versions");
     let summary: Vec<_> = versions

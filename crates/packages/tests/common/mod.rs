@@ -4,7 +4,9 @@
 
 use wharf_auth::{Identity, Login, Package, PersonalAccessToken, StoredToken, Timestamp};
 use wharf_packages::prelude::*;
-use wharf_packages::{AccessContext, PackageLookup, PackageRecord, TokenRecord};
+use wharf_packages::{
+    AccessContext, NewVersion, PackageLookup, PackageRecord, TokenRecord, VersionRecord,
+};
 use wharf_reference::RepositoryName;
 
 /// The tests' "now".
@@ -57,4 +59,22 @@ pub async fn anonymous_context(store: &dyn PackageStore, name: &RepositoryName) 
         .access_context(name, None, PackageLookup::Active)
         .await
         .expect("access context")
+}
+
+/// Pushes `version` to the package `name` and deletes it again: the
+/// version, as pushed.
+pub async fn pushed_and_deleted(
+    store: &dyn PackageStore,
+    name: &RepositoryName,
+    version: &NewVersion,
+) -> VersionRecord {
+    let pushed = store
+        .record_version(name, version, NOW)
+        .await
+        .expect("push");
+    store
+        .delete_version(name, pushed.id, NOW)
+        .await
+        .expect("delete the version");
+    pushed
 }
