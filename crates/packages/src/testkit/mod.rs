@@ -340,6 +340,15 @@ const DAY: Duration = Duration::from_secs(86_400);
 /// A purge limit above what any case deletes: one call purges everything.
 const PURGE_ALL: usize = 1_000;
 
+/// Purges, in one call, every deletion that has outlived the restore
+/// window at `now`.
+async fn purge_all(store: &Arc<dyn PackageStore>, now: Timestamp) -> PurgeReport {
+    store
+        .purge_expired(now, PURGE_ALL)
+        .await
+        .unwrap_or_else(|e| panic!("purge at {now:?}: {e:?}"))
+}
+
 /// The suite's "now": 14 November 2023.
 pub const T0: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
 
