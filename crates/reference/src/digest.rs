@@ -1,5 +1,3 @@
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::digester::Digester;
@@ -39,6 +37,20 @@ impl Algorithm {
         }
     }
 
+    /// Parses an algorithm as written in a digest (`sha256`). Equivalent to
+    /// `s.parse()`.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        Ok(match s {
+            "sha256" => Algorithm::Sha256,
+            "sha384" => Algorithm::Sha384,
+            "sha512" => Algorithm::Sha512,
+            other => {
+                grammar::algorithm(other)?;
+                Algorithm::Other(other.into())
+            }
+        })
+    }
+
     /// Whether this crate can compute and verify digests of this algorithm.
     pub fn is_supported(&self) -> bool {
         !matches!(self, Algorithm::Other(_))
@@ -55,27 +67,7 @@ impl Algorithm {
     }
 }
 
-impl fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Algorithm {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Ok(match s {
-            "sha256" => Algorithm::Sha256,
-            "sha384" => Algorithm::Sha384,
-            "sha512" => Algorithm::Sha512,
-            other => {
-                grammar::algorithm(other)?;
-                Algorithm::Other(other.into())
-            }
-        })
-    }
-}
+crate::string_type!(Algorithm: Error, "a digest algorithm such as `sha256`");
 
 /// A content digest, `algorithm:encoded`, as the OCI image-spec defines it.
 ///
