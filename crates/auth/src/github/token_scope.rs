@@ -179,7 +179,6 @@ impl From<TokenScope> for TokenScopes {
     }
 }
 
-
 // Stored as a list of scope strings (`["read:packages", "repo"]`).
 crate::serde_list::serde_as_list!(
     TokenScopes,
