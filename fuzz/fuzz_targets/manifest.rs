@@ -33,8 +33,8 @@ fuzz_target!(|data: &[u8]| {
         None => (0, data),
     };
     let content_type = CONTENT_TYPES[selector % CONTENT_TYPES.len()];
-    let options =
-        ParseOptions::default().with_strictness(STRICTNESS[(selector / 16) % STRICTNESS.len()]);
+    let mut options = ParseOptions::default();
+    options.strictness = STRICTNESS[(selector / 16) % STRICTNESS.len()];
 
     // Without a Content-Type, then with the chosen one.
     for content_type in [None, content_type] {

@@ -127,6 +127,7 @@ macro_rules! collect_by_insert {
 mod error;
 pub mod github;
 pub mod protocol;
+mod serde_list;
 
 pub use error::Error;
 

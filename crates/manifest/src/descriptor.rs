@@ -180,100 +180,89 @@ impl fmt::Display for Platform {
     }
 }
 
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl From<&Platform> for oci_spec::image::Platform {
-    fn from(p: &Platform) -> Self {
-        let mut out = oci_spec::image::Platform::default();
-        out.set_architecture(oci_spec::image::Arch::from(p.architecture.as_str()));
-        out.set_os(oci_spec::image::Os::from(p.os.as_str()));
-        out.set_os_version(p.os_version.clone());
-        out.set_os_features(non_empty(&p.os_features));
-        out.set_variant(p.variant.clone());
-        out.set_features(non_empty(&p.features));
-        out
-    }
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl From<&oci_spec::image::Platform> for Platform {
-    fn from(p: &oci_spec::image::Platform) -> Self {
-        Platform {
-            architecture: p.architecture().to_string(),
-            os: p.os().to_string(),
-            os_version: p.os_version().clone(),
-            os_features: p.os_features().clone().unwrap_or_default(),
-            variant: p.variant().clone(),
-            features: p.features().clone().unwrap_or_default(),
+wharf_reference::oci_spec_conversions! {
+    impl From<&Platform> for oci_spec::image::Platform {
+        fn from(p: &Platform) -> Self {
+            let mut out = oci_spec::image::Platform::default();
+            out.set_architecture(oci_spec::image::Arch::from(p.architecture.as_str()));
+            out.set_os(oci_spec::image::Os::from(p.os.as_str()));
+            out.set_os_version(p.os_version.clone());
+            out.set_os_features(non_empty(&p.os_features));
+            out.set_variant(p.variant.clone());
+            out.set_features(non_empty(&p.features));
+            out
         }
     }
-}
 
-wharf_reference::oci_spec_by_value! {
-    From<Descriptor> for oci_spec::image::Descriptor;
-    TryFrom<oci_spec::image::Descriptor> for Descriptor, Error = Error;
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl From<&Descriptor> for oci_spec::image::Descriptor {
-    fn from(d: &Descriptor) -> Self {
-        let mut out = oci_spec::image::Descriptor::new(
-            oci_spec::image::MediaType::from(&d.media_type),
-            d.size,
-            oci_spec::image::Digest::from(&d.digest),
-        );
-        out.set_urls(non_empty(&d.urls));
-        out.set_annotations((!d.annotations.is_empty()).then(|| {
-            d.annotations
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        }));
-        out.set_platform(d.platform.as_ref().map(oci_spec::image::Platform::from));
-        out.set_artifact_type(
-            d.artifact_type
-                .as_ref()
-                .map(oci_spec::image::MediaType::from),
-        );
-        out
+    impl From<&oci_spec::image::Platform> for Platform {
+        fn from(p: &oci_spec::image::Platform) -> Self {
+            Platform {
+                architecture: p.architecture().to_string(),
+                os: p.os().to_string(),
+                os_version: p.os_version().clone(),
+                os_features: p.os_features().clone().unwrap_or_default(),
+                variant: p.variant().clone(),
+                features: p.features().clone().unwrap_or_default(),
+            }
+        }
     }
-}
 
-/// Fails when oci-spec holds a media type or digest that this crate's
-/// stricter grammar refuses (e.g. a digest of an unknown algorithm with
-/// upper-case letters).
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<&oci_spec::image::Descriptor> for Descriptor {
-    type Error = Error;
+    impl From<&Descriptor> for oci_spec::image::Descriptor {
+        fn from(d: &Descriptor) -> Self {
+            let mut out = oci_spec::image::Descriptor::new(
+                oci_spec::image::MediaType::from(&d.media_type),
+                d.size,
+                oci_spec::image::Digest::from(&d.digest),
+            );
+            out.set_urls(non_empty(&d.urls));
+            out.set_annotations((!d.annotations.is_empty()).then(|| {
+                d.annotations
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            }));
+            out.set_platform(d.platform.as_ref().map(oci_spec::image::Platform::from));
+            out.set_artifact_type(
+                d.artifact_type
+                    .as_ref()
+                    .map(oci_spec::image::MediaType::from),
+            );
+            out
+        }
+    }
 
-    fn try_from(d: &oci_spec::image::Descriptor) -> Result<Self, Error> {
-        let digest = Digest::try_from(d.digest()).map_err(|source| Error::InvalidDigest {
-            path: "digest".into(),
-            value: d.digest().to_string(),
-            source: Box::new(source),
-        })?;
-        Ok(Descriptor {
-            media_type: MediaType::try_from(d.media_type())
-                .map_err(|e| Error::media_type_at(e, "mediaType"))?,
-            artifact_type: d
-                .artifact_type()
-                .as_ref()
-                .map(MediaType::try_from)
-                .transpose()
-                .map_err(|e| Error::media_type_at(e, "artifactType"))?,
-            digest,
-            size: d.size(),
-            urls: d.urls().clone().unwrap_or_default(),
-            annotations: d
-                .annotations()
-                .as_ref()
-                .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                .unwrap_or_default(),
-            platform: d.platform().as_ref().map(Platform::from),
-        })
+    /// Fails when oci-spec holds a media type or digest that this crate's
+    /// stricter grammar refuses (e.g. a digest of an unknown algorithm with
+    /// upper-case letters).
+    impl TryFrom<&oci_spec::image::Descriptor> for Descriptor {
+        type Error = Error;
+
+        fn try_from(d: &oci_spec::image::Descriptor) -> Result<Self, Error> {
+            let digest = Digest::try_from(d.digest()).map_err(|source| Error::InvalidDigest {
+                path: "digest".into(),
+                value: d.digest().to_string(),
+                source: Box::new(source),
+            })?;
+            Ok(Descriptor {
+                media_type: MediaType::try_from(d.media_type())
+                    .map_err(|e| Error::media_type_at(e, "mediaType"))?,
+                artifact_type: d
+                    .artifact_type()
+                    .as_ref()
+                    .map(MediaType::try_from)
+                    .transpose()
+                    .map_err(|e| Error::media_type_at(e, "artifactType"))?,
+                digest,
+                size: d.size(),
+                urls: d.urls().clone().unwrap_or_default(),
+                annotations: d
+                    .annotations()
+                    .as_ref()
+                    .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+                platform: d.platform().as_ref().map(Platform::from),
+            })
+        }
     }
 }
 

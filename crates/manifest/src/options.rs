@@ -38,10 +38,9 @@ pub enum Strictness {
 /// ```
 /// use wharf_manifest::{ParseOptions, Strictness};
 ///
-/// let options = ParseOptions::default()
-///     .with_max_size(1024 * 1024)
-///     .with_strictness(Strictness::Artifacts);
-/// assert_eq!(options.max_size, 1024 * 1024);
+/// let mut options = ParseOptions::default();
+/// options.max_size = 1024 * 1024;
+/// options.strictness = Strictness::Artifacts;
 /// assert_eq!(ParseOptions::default().max_size, ParseOptions::DEFAULT_MAX_SIZE);
 /// assert_eq!(ParseOptions::default().strictness, Strictness::Permissive);
 /// assert_eq!(ParseOptions::default().max_depth, ParseOptions::DEFAULT_MAX_DEPTH);
@@ -53,7 +52,8 @@ pub struct ParseOptions {
     /// ([`DEFAULT_MAX_SIZE`](Self::DEFAULT_MAX_SIZE) by default, as CNCF
     /// Distribution and most registries).
     pub max_size: usize,
-    /// Which config and layer media types are accepted.
+    /// Which config and layer media types are accepted
+    /// ([`Strictness::Permissive`] by default).
     pub strictness: Strictness,
     /// How deeply arrays and objects may nest
     /// ([`DEFAULT_MAX_DEPTH`](Self::DEFAULT_MAX_DEPTH) by default). Unknown
@@ -70,24 +70,6 @@ impl ParseOptions {
     /// descriptor, its `platform` or `annotations`, a feature list), and
     /// common JSON parsers stop at 128.
     pub const DEFAULT_MAX_DEPTH: usize = 64;
-
-    /// Sets the size limit in bytes.
-    pub fn with_max_size(mut self, max_size: usize) -> Self {
-        self.max_size = max_size;
-        self
-    }
-
-    /// Sets the strictness.
-    pub fn with_strictness(mut self, strictness: Strictness) -> Self {
-        self.strictness = strictness;
-        self
-    }
-
-    /// Sets the nesting limit.
-    pub fn with_max_depth(mut self, max_depth: usize) -> Self {
-        self.max_depth = max_depth;
-        self
-    }
 }
 
 impl Default for ParseOptions {

@@ -170,7 +170,8 @@ fn invalid_json_reports_line_and_column() {
 fn the_size_limit_is_enforced_before_parsing() {
     let bytes = fixture(INDEX);
     let limit = bytes.len() - 1;
-    let options = ParseOptions::default().with_max_size(limit);
+    let mut options = ParseOptions::default();
+    options.max_size = limit;
     let err = Manifest::parse_with(bytes.clone(), None, &options).unwrap_err();
     assert_eq!(err.code(), ErrorCode::SizeInvalid);
     assert_eq!(
@@ -181,7 +182,7 @@ fn the_size_limit_is_enforced_before_parsing() {
         }
     );
     assert!(err.to_string().contains(&limit.to_string()));
-    let options = ParseOptions::default().with_max_size(bytes.len());
+    options.max_size = bytes.len();
     assert!(Manifest::parse_with(bytes, None, &options).is_ok());
 
     // The default is 4 MiB: a 5 MiB body is refused even if it is garbage.

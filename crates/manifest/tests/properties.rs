@@ -423,7 +423,8 @@ proptest! {
     #[test]
     fn arbitrary_json_never_panics(value in json_value(), content_type in content_type(), strictness in prop::sample::select(vec![Strictness::Images, Strictness::Artifacts, Strictness::Permissive])) {
         let bytes = serde_json::to_vec(&value).unwrap();
-        let options = ParseOptions::default().with_strictness(strictness);
+        let mut options = ParseOptions::default();
+        options.strictness = strictness;
         match Manifest::parse_with(bytes.clone(), content_type.as_deref(), &options) {
             Ok(m) => prop_assert_eq!(m.digest(), &Digest::sha256(&bytes)),
             Err(e) => { let _ = (e.code(), e.path(), e.to_string()); }

@@ -44,7 +44,8 @@ fn cases() -> Vec<(Vec<u8>, &'static str, Outcomes)> {
 fn each_strictness_accepts_its_media_types() {
     for (doc, what, outcomes) in cases() {
         for (strictness, outcome) in [Images, Artifacts, Permissive].into_iter().zip(outcomes) {
-            let options = ParseOptions::default().with_strictness(strictness);
+            let mut options = ParseOptions::default();
+            options.strictness = strictness;
             match (Manifest::parse_with(doc.clone(), None, &options), outcome) {
                 (Ok(_), Ok(())) => {}
                 (Ok(_), Err(_)) => panic!("{what}: accepted by {strictness:?}"),
@@ -71,7 +72,8 @@ fn every_strictness_still_refuses_malformed_manifests() {
         &Edit::Set("/layers/0/mediaType", json!("helm chart")),
     );
     for strictness in [Images, Artifacts, Permissive] {
-        let options = ParseOptions::default().with_strictness(strictness);
+        let mut options = ParseOptions::default();
+        options.strictness = strictness;
         let err = Manifest::parse_with(broken.clone(), None, &options).unwrap_err();
         assert_eq!(err.path(), Some("layers[0].mediaType"), "{strictness:?}");
     }

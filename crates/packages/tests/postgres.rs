@@ -17,7 +17,8 @@ use wharf_packages::{
 use wharf_reference::{Digest, MediaType, RepositoryName, Tag};
 
 mod common;
-use common::{octocat_with_a_token, octocat_with_app, NOW};
+use common::{anonymous_context, octocat_with_a_token, octocat_with_app, pushed_and_deleted, NOW};
+use wharf_packages::testkit::expect_revoked;
 
 /// A fresh database, or `None` when PostgreSQL cannot be had (reported by
 /// wharf-test-servers).
@@ -115,15 +116,7 @@ async fn a_token_revoked_on_one_replica_is_refused_by_the_other_at_once() {
     assert!(found.authenticate(secret.expose_secret(), NOW).is_ok());
 
     b.revoke_token(record.id, NOW).await.expect("revoke on b");
-    let found = a
-        .find_token(&secret.hash())
-        .await
-        .expect("find")
-        .expect("still stored");
-    assert!(matches!(
-        found.authenticate(secret.expose_secret(), NOW),
-        Err(wharf_auth::Error::TokenRevoked)
-    ));
+    expect_revoked(&a, &secret, NOW).await;
     let by_id = a.token(record.id).await.expect("token").expect("by id");
     assert!(
         by_id.principal_at(NOW).is_err(),
@@ -147,12 +140,11 @@ async fn replicas_see_each_others_package_changes_at_once() {
     )
     .await
     .expect("make public on b");
-    let context = a
-        .access_context(&name, None, wharf_packages::PackageLookup::Active)
-        .await
-        .expect("context on a");
     assert_eq!(
-        context.package.map(|p| p.visibility()),
+        anonymous_context(&a, &name)
+            .await
+            .package
+            .map(|p| p.visibility()),
         Some(Visibility::Public)
     );
 
@@ -273,14 +265,7 @@ async fn changes_announce_themselves_on_the_notify_channel_when_they_commit() {
         .delete_version(&name, wharf_packages::VersionId::new(999), NOW)
         .await
         .is_err());
-    let version = store
-        .record_version(&name, &manifest(1), NOW)
-        .await
-        .expect("push");
-    store
-        .delete_version(&name, version.id, NOW)
-        .await
-        .expect("delete");
+    pushed_and_deleted(&store, &name, &manifest(1)).await;
 
     let mut seen = Vec::new();
     while seen.len() < 5 {

@@ -13,7 +13,8 @@ use wharf_packages::{
 };
 
 mod common;
-use common::{octocat_with_a_token, octocat_with_app, NOW};
+use common::{anonymous_context, octocat_with_a_token, octocat_with_app, pushed_and_deleted, NOW};
+use wharf_packages::testkit::token_revoked;
 
 fn pragma(conn: &Connection, name: &str) -> String {
     conn.query_row(&format!("PRAGMA {name}"), [], |row| {
@@ -134,11 +135,7 @@ async fn two_stores_on_one_file_see_each_others_writes() {
         .expect("server looks up");
     assert_eq!(found, Some(record.clone()));
     cli.revoke_token(record.id, NOW).await.expect("cli revokes");
-    let found = server
-        .find_token(&secret.hash())
-        .await
-        .expect("server looks up");
-    assert!(found.is_some_and(|t| t.revoked_at.is_some()));
+    assert_eq!(token_revoked(&server, &secret).await, Some(true));
 }
 
 /// A cache keeping answers for `ttl` over a fresh database file, and
@@ -165,22 +162,15 @@ async fn a_cache_sees_changes_made_elsewhere_within_its_ttl() {
     let ttl = Duration::from_millis(200);
     let (_dir, server, cli) = a_cache_and_another_store(ttl);
     let (secret, record) = octocat_with_a_token(&cli).await;
-    assert!(server
-        .find_token(&secret.hash())
-        .await
-        .expect("lookup")
-        .is_some_and(|t| t.revoked_at.is_none()));
+    assert_eq!(token_revoked(&server, &secret).await, Some(false));
 
     cli.revoke_token(record.id, NOW)
         .await
         .expect("revoke elsewhere");
     tokio::time::sleep(ttl + Duration::from_millis(50)).await;
-    assert!(
-        server
-            .find_token(&secret.hash())
-            .await
-            .expect("lookup")
-            .is_some_and(|t| t.revoked_at.is_some()),
+    assert_eq!(
+        token_revoked(&server, &secret).await,
+        Some(true),
         "after the TTL the revocation is seen"
     );
 }
@@ -191,19 +181,11 @@ async fn a_cache_with_zero_ttl_caches_nothing() {
     let acme = "acme".parse().expect("login");
     assert_eq!(server.owner_kind(&acme).await.expect("kind"), None);
     let name = "acme/app".parse().expect("name");
-    let before = server
-        .access_context(&name, None, wharf_packages::PackageLookup::Active)
-        .await
-        .expect("context");
-    assert_eq!(before.owner, None);
+    assert_eq!(anonymous_context(&server, &name).await.owner, None);
     cli.create_organization(&acme, OrganizationPolicy::default(), NOW)
         .await
         .expect("create elsewhere");
-    let after = server
-        .access_context(&name, None, wharf_packages::PackageLookup::Active)
-        .await
-        .expect("context");
-    assert!(after.owner.is_some());
+    assert!(anonymous_context(&server, &name).await.owner.is_some());
 }
 
 /// What `cache` answers of the package `name`: its record, and the one in
@@ -253,14 +235,7 @@ async fn a_deleted_packages_versions_are_read_by_its_id() {
         .record_version(&name, &kept, NOW)
         .await
         .expect("record");
-    let dropped = store
-        .record_version(&name, &version(b"dropped"), NOW)
-        .await
-        .expect("record");
-    store
-        .delete_version(&name, dropped.id, NOW)
-        .await
-        .expect("delete version");
+    let dropped = pushed_and_deleted(&store, &name, &version(b"dropped")).await;
     store.delete_package(&name, NOW).await.expect("delete");
     let versions = store.package_versions(record.id).await.expect("versions");
     let summary: Vec<_> = versions

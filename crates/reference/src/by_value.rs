@@ -1,16 +1,24 @@
-//! The by-value conversions to and from the `oci-spec` crate's types,
-//! written once: each delegates to the by-reference one.
+//! The conversions to and from the `oci-spec` crate's types, behind the
+//! `oci-spec` feature, written once by reference with their by-value
+//! twins derived.
 
-/// For each conversion written by reference (`From<&A> for B`,
-/// `TryFrom<&A> for B`), implements the by-value one (`From<A> for B`,
-/// `TryFrom<A> for B`) by lending the value to it. Each impl is behind the
-/// calling crate's `oci-spec` feature, and documented as such on docs.rs,
-/// like the conversions themselves; wharf-manifest uses it too.
+/// Implements each conversion given by reference (`impl From<&A> for B`,
+/// `impl TryFrom<&A> for B`) as written, and the by-value one (`From<A>
+/// for B`, `TryFrom<A> for B`) by lending the value to it. Every impl is
+/// behind the calling crate's `oci-spec` feature, and documented as such on
+/// docs.rs; wharf-manifest uses it too.
 #[doc(hidden)]
 #[macro_export]
-macro_rules! oci_spec_by_value {
+macro_rules! oci_spec_conversions {
     () => {};
-    (From<$a:ty> for $b:ty; $($rest:tt)*) => {
+    ($(#[$attr:meta])* impl From<&$a:ty> for $b:ty { $($body:tt)* } $($rest:tt)*) => {
+        #[cfg(feature = "oci-spec")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
+        $(#[$attr])*
+        impl From<&$a> for $b {
+            $($body)*
+        }
+
         #[cfg(feature = "oci-spec")]
         #[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
         impl From<$a> for $b {
@@ -18,9 +26,18 @@ macro_rules! oci_spec_by_value {
                 <$b>::from(&value)
             }
         }
-        $crate::oci_spec_by_value!($($rest)*);
+
+        $crate::oci_spec_conversions!($($rest)*);
     };
-    (TryFrom<$a:ty> for $b:ty, Error = $e:ty; $($rest:tt)*) => {
+    ($(#[$attr:meta])* impl TryFrom<&$a:ty> for $b:ty { type Error = $e:ty; $($body:tt)* } $($rest:tt)*) => {
+        #[cfg(feature = "oci-spec")]
+        #[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
+        $(#[$attr])*
+        impl TryFrom<&$a> for $b {
+            type Error = $e;
+            $($body)*
+        }
+
         #[cfg(feature = "oci-spec")]
         #[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
         impl TryFrom<$a> for $b {
@@ -29,6 +46,7 @@ macro_rules! oci_spec_by_value {
                 <$b>::try_from(&value)
             }
         }
-        $crate::oci_spec_by_value!($($rest)*);
+
+        $crate::oci_spec_conversions!($($rest)*);
     };
 }

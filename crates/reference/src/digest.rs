@@ -1,5 +1,3 @@
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::digester::Digester;
@@ -39,6 +37,20 @@ impl Algorithm {
         }
     }
 
+    /// Parses an algorithm as written in a digest (`sha256`). Equivalent to
+    /// `s.parse()`.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        Ok(match s {
+            "sha256" => Algorithm::Sha256,
+            "sha384" => Algorithm::Sha384,
+            "sha512" => Algorithm::Sha512,
+            other => {
+                grammar::algorithm(other)?;
+                Algorithm::Other(other.into())
+            }
+        })
+    }
+
     /// Whether this crate can compute and verify digests of this algorithm.
     pub fn is_supported(&self) -> bool {
         !matches!(self, Algorithm::Other(_))
@@ -55,27 +67,7 @@ impl Algorithm {
     }
 }
 
-impl fmt::Display for Algorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Algorithm {
-    type Err = Error;
-
-    fn from_str(s: &str) -> Result<Self, Error> {
-        Ok(match s {
-            "sha256" => Algorithm::Sha256,
-            "sha384" => Algorithm::Sha384,
-            "sha512" => Algorithm::Sha512,
-            other => {
-                grammar::algorithm(other)?;
-                Algorithm::Other(other.into())
-            }
-        })
-    }
-}
+crate::string_type!(Algorithm: Error, "a digest algorithm such as `sha256`");
 
 /// A content digest, `algorithm:encoded`, as the OCI image-spec defines it.
 ///
@@ -197,30 +189,23 @@ crate::string_type!(
     OrdByStr
 );
 
-crate::oci_spec_by_value! {
-    TryFrom<oci_spec::image::Digest> for Digest, Error = Error;
-    From<Digest> for oci_spec::image::Digest;
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<&oci_spec::image::Digest> for Digest {
-    type Error = Error;
-    fn try_from(d: &oci_spec::image::Digest) -> Result<Self, Error> {
-        d.to_string().parse()
+crate::oci_spec_conversions! {
+    impl From<&Digest> for oci_spec::image::Digest {
+        fn from(d: &Digest) -> Self {
+            // Our grammar is the image-spec grammar, which oci-spec also parses,
+            // with the same strict lengths for sha256, sha384 and sha512; a
+            // failure here would be a bug in one of the two parsers (the
+            // `digest_converts_to_oci_spec_and_back` property test guards it).
+            d.as_str()
+                .parse()
+                .expect("a valid wharf digest is a valid oci-spec digest")
+        }
     }
-}
 
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl From<&Digest> for oci_spec::image::Digest {
-    fn from(d: &Digest) -> Self {
-        // Our grammar is the image-spec grammar, which oci-spec also parses,
-        // with the same strict lengths for sha256, sha384 and sha512; a
-        // failure here would be a bug in one of the two parsers (the
-        // `digest_converts_to_oci_spec_and_back` property test guards it).
-        d.as_str()
-            .parse()
-            .expect("a valid wharf digest is a valid oci-spec digest")
+    impl TryFrom<&oci_spec::image::Digest> for Digest {
+        type Error = Error;
+        fn try_from(d: &oci_spec::image::Digest) -> Result<Self, Error> {
+            d.to_string().parse()
+        }
     }
 }

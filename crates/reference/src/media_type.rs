@@ -308,26 +308,19 @@ impl fmt::Debug for MediaType {
     }
 }
 
-crate::oci_spec_by_value! {
-    From<MediaType> for oci_spec::image::MediaType;
-    TryFrom<oci_spec::image::MediaType> for MediaType, Error = Error;
-}
-
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl From<&MediaType> for oci_spec::image::MediaType {
-    fn from(mt: &MediaType) -> Self {
-        oci_spec::image::MediaType::from(mt.as_str())
+crate::oci_spec_conversions! {
+    impl From<&MediaType> for oci_spec::image::MediaType {
+        fn from(mt: &MediaType) -> Self {
+            oci_spec::image::MediaType::from(mt.as_str())
+        }
     }
-}
 
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<&oci_spec::image::MediaType> for MediaType {
-    type Error = Error;
+    impl TryFrom<&oci_spec::image::MediaType> for MediaType {
+        type Error = Error;
 
-    fn try_from(mt: &oci_spec::image::MediaType) -> Result<Self, Error> {
-        MediaType::parse(mt.as_ref())
+        fn try_from(mt: &oci_spec::image::MediaType) -> Result<Self, Error> {
+            MediaType::parse(mt.as_ref())
+        }
     }
 }
 

@@ -355,61 +355,54 @@ impl TryFrom<&str> for Reference {
     }
 }
 
-crate::oci_spec_by_value! {
-    TryFrom<oci_spec::distribution::Reference> for Reference, Error = Error;
-    TryFrom<Reference> for oci_spec::distribution::Reference, Error = Error;
-}
+crate::oci_spec_conversions! {
+    impl TryFrom<&oci_spec::distribution::Reference> for Reference {
+        type Error = Error;
 
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<&oci_spec::distribution::Reference> for Reference {
-    type Error = Error;
-
-    /// Reads an `oci-spec` (and so `oci-client`) reference through its
-    /// written form. Theirs always names a registry (`docker.io` when
-    /// parsed from a familiar name), and so does the result.
-    fn try_from(r: &oci_spec::distribution::Reference) -> Result<Self, Error> {
-        r.whole().parse()
+        /// Reads an `oci-spec` (and so `oci-client`) reference through its
+        /// written form. Theirs always names a registry (`docker.io` when
+        /// parsed from a familiar name), and so does the result.
+        fn try_from(r: &oci_spec::distribution::Reference) -> Result<Self, Error> {
+            r.whole().parse()
+        }
     }
-}
 
-#[cfg(feature = "oci-spec")]
-#[cfg_attr(docsrs, doc(cfg(feature = "oci-spec")))]
-impl TryFrom<&Reference> for oci_spec::distribution::Reference {
-    type Error = Error;
+    impl TryFrom<&Reference> for oci_spec::distribution::Reference {
+        type Error = Error;
 
-    /// Converts to an `oci-spec` (and so `oci-client`) reference, which
-    /// always names a registry: the reference is
-    /// [normalized](Reference::normalized) first, which fails only when the normalized
-    /// name is longer than 255 bytes. Like `oci-spec`'s own parser, a
-    /// reference with neither tag nor digest gets the tag `latest`.
-    fn try_from(r: &Reference) -> Result<Self, Error> {
-        let r = r.normalized()?;
-        let registry = r
-            .registry()
-            .unwrap_or(crate::normalize::DOCKER_HUB)
-            .to_owned();
-        let repository = r.repository().to_owned();
-        Ok(match (r.tag(), r.digest()) {
-            (Some(tag), Some(digest)) => oci_spec::distribution::Reference::with_tag_and_digest(
-                registry,
-                repository,
-                tag.to_string(),
-                digest.to_string(),
-            ),
-            (None, Some(digest)) => oci_spec::distribution::Reference::with_digest(
-                registry,
-                repository,
-                digest.to_string(),
-            ),
-            (Some(tag), None) => {
-                oci_spec::distribution::Reference::with_tag(registry, repository, tag.to_string())
-            }
-            (None, None) => oci_spec::distribution::Reference::with_tag(
-                registry,
-                repository,
-                crate::normalize::DEFAULT_TAG.to_owned(),
-            ),
-        })
+        /// Converts to an `oci-spec` (and so `oci-client`) reference, which
+        /// always names a registry: the reference is
+        /// [normalized](Reference::normalized) first, which fails only when the normalized
+        /// name is longer than 255 bytes. Like `oci-spec`'s own parser, a
+        /// reference with neither tag nor digest gets the tag `latest`.
+        fn try_from(r: &Reference) -> Result<Self, Error> {
+            let r = r.normalized()?;
+            let registry = r
+                .registry()
+                .unwrap_or(crate::normalize::DOCKER_HUB)
+                .to_owned();
+            let repository = r.repository().to_owned();
+            Ok(match (r.tag(), r.digest()) {
+                (Some(tag), Some(digest)) => oci_spec::distribution::Reference::with_tag_and_digest(
+                    registry,
+                    repository,
+                    tag.to_string(),
+                    digest.to_string(),
+                ),
+                (None, Some(digest)) => oci_spec::distribution::Reference::with_digest(
+                    registry,
+                    repository,
+                    digest.to_string(),
+                ),
+                (Some(tag), None) => {
+                    oci_spec::distribution::Reference::with_tag(registry, repository, tag.to_string())
+                }
+                (None, None) => oci_spec::distribution::Reference::with_tag(
+                    registry,
+                    repository,
+                    crate::normalize::DEFAULT_TAG.to_owned(),
+                ),
+            })
+        }
     }
 }

@@ -163,3 +163,43 @@ serde_as_string!(
     crate::Reference,
     "an image reference such as `ghcr.io/owner/image:tag`"
 );
+
+/// Defines a string type `$ty` checked by the grammar production
+/// `$production` (`pub(crate) fn(&str) -> Result<(), Error>`): the
+/// struct (an `Arc<str>`, compared, ordered and hashed as the string)
+/// with `parse`, `from_checked` for strings the production already
+/// accepted and `as_str`, and the traits of [`string_type!`] with the
+/// extras after `;`.
+macro_rules! checked_string {
+    (
+        $(#[$attr:meta])*
+        pub struct $ty:ident checked by $production:path,
+        $expecting:expr $(; $($extra:ident),+)?
+    ) => {
+        $(#[$attr])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $ty(std::sync::Arc<str>);
+
+        impl $ty {
+            #[doc = concat!("Parses ", $expecting, ". Equivalent to `s.parse()`.")]
+            pub fn parse(s: &str) -> Result<Self, $crate::Error> {
+                $production(s)?;
+                Ok($ty(s.into()))
+            }
+
+            #[doc = concat!("Wraps a string that has already been checked by [`", stringify!($production), "`].")]
+            pub(crate) fn from_checked(s: &str) -> Self {
+                $ty(s.into())
+            }
+
+            /// The whole string.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        $crate::string_type!($ty: $crate::Error, $expecting $(; $($extra),+)?);
+    };
+}
+
+pub(crate) use checked_string;

@@ -350,9 +350,8 @@ fn error_messages_name_the_part_offset_and_rule() {
 #[test]
 fn equal_references_are_equal_parts_and_hash_alike() {
     use std::collections::HashSet;
-    let a: Reference = "ghcr.io/o/i:1".parse().unwrap();
-    let b: Reference = "ghcr.io/o/i:1".parse().unwrap();
-    let c: Reference = "ghcr.io/o/i:2".parse().unwrap();
+    let [a, b, c]: [Reference; 3] =
+        ["ghcr.io/o/i:1", "ghcr.io/o/i:1", "ghcr.io/o/i:2"].map(|s| s.parse().unwrap());
     assert_eq!(a, b);
     assert_ne!(a, c);
     let set: HashSet<Reference> = [a, b, c].into_iter().collect();

@@ -391,7 +391,8 @@ async fn put_manifests(
 /// The manifest as the server stores it on a push: with its subject,
 /// artifact type and annotations, so that referrers keep working.
 fn manifest_put(stored: &wharf_storage::StoredManifest) -> Result<ManifestPut, String> {
-    let options = ParseOptions::default().with_max_size(usize::MAX);
+    let mut options = ParseOptions::default();
+    options.max_size = usize::MAX;
     let manifest = Manifest::parse_with(
         stored.bytes.clone(),
         Some(stored.media_type.as_str()),

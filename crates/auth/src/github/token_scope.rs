@@ -44,26 +44,20 @@ impl TokenScope {
         }
     }
 
-    const fn bit(self) -> u8 {
-        1 << self as u8
-    }
-}
-
-impl fmt::Display for TokenScope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for TokenScope {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self, Error> {
+    /// Parses a scope as GitHub spells it. Equivalent to `s.parse()`.
+    pub fn parse(s: &str) -> Result<Self, Error> {
         TokenScope::ALL
             .into_iter()
             .find(|scope| scope.as_str() == s)
             .ok_or_else(|| Error::UnknownTokenScope { scope: excerpt(s) })
     }
+
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
 }
+
+wharf_reference::string_type!(TokenScope: Error, "a token scope such as `read:packages`");
 
 /// The set of scopes a personal access token was created with.
 ///
@@ -185,34 +179,13 @@ impl From<TokenScope> for TokenScopes {
     }
 }
 
-wharf_reference::serde_as_string!(TokenScope);
-
-/// Stored as a list of scope strings (`["read:packages", "repo"]`).
-impl serde::Serialize for TokenScopes {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.iter())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for TokenScopes {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = TokenScopes;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a list of token scopes such as [\"read:packages\"]")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<TokenScopes, A::Error> {
-                let mut scopes = TokenScopes::empty();
-                while let Some(scope) = seq.next_element::<TokenScope>()? {
-                    scopes.insert(scope);
-                }
-                Ok(scopes)
-            }
-        }
-        d.deserialize_seq(Visitor)
-    }
-}
+// Stored as a list of scope strings (`["read:packages", "repo"]`).
+crate::serde_list::serde_as_list!(
+    TokenScopes,
+    elements: TokenScopes::iter,
+    expecting: "a list of token scopes such as [\"read:packages\"]",
+    add: |scopes, scope: TokenScope| {
+        scopes.insert(scope);
+        Ok(())
+    },
+);

@@ -241,15 +241,29 @@ pub(crate) fn decode_header(header: &str) -> Result<Header, Error> {
     })
 }
 
-/// What a verifier checks in the claims once the signature is good.
+/// What a verifier checks in the claims once the signature is good: who
+/// issued them, for whom, and the clock skew tolerated.
 #[derive(Debug, Clone)]
-pub(crate) struct Expect<'a> {
-    pub(crate) issuer: &'a str,
-    pub(crate) audience: &'a str,
+pub(crate) struct Expect {
+    pub(crate) issuer: String,
+    pub(crate) audience: String,
     pub(crate) leeway: Duration,
 }
 
-impl Expect<'_> {
+impl Expect {
+    /// Tokens of `issuer` for `audience`, `leeway` apart from the clock.
+    pub(crate) fn new(
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        leeway: Duration,
+    ) -> Expect {
+        Expect {
+            issuer: issuer.into(),
+            audience: audience.into(),
+            leeway,
+        }
+    }
+
     /// Checks `aud`, `iss`, then `exp` and `nbf` with the leeway.
     pub(crate) fn check(&self, claims: &Claims, now: Timestamp) -> Result<(), Error> {
         if claims.aud != self.audience {

@@ -278,12 +278,10 @@ fn decode_member(value: Option<&str>, member: &str, kid: &str) -> Result<Vec<u8>
 /// assert!(verifier.verify(unsigned, now).is_err());
 /// # Ok::<(), wharf_auth::Error>(())
 /// ```
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct JwksVerifier {
     jwks: Jwks,
-    issuer: String,
-    audience: String,
-    leeway: Duration,
+    expect: Expect,
 }
 
 impl JwksVerifier {
@@ -295,16 +293,14 @@ impl JwksVerifier {
     pub fn new(jwks: Jwks, issuer: impl Into<String>, audience: impl Into<String>) -> JwksVerifier {
         JwksVerifier {
             jwks,
-            issuer: issuer.into(),
-            audience: audience.into(),
-            leeway: JwksVerifier::DEFAULT_LEEWAY,
+            expect: Expect::new(issuer, audience, JwksVerifier::DEFAULT_LEEWAY),
         }
     }
 
     /// This verifier, tolerating `leeway` of clock skew.
     #[must_use]
     pub fn with_leeway(mut self, leeway: Duration) -> JwksVerifier {
-        self.leeway = leeway;
+        self.expect.leeway = leeway;
         self
     }
 
@@ -315,12 +311,12 @@ impl JwksVerifier {
 
     /// The issuer (`iss`) accepted.
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.expect.issuer
     }
 
     /// The audience (`aud`) required.
     pub fn audience(&self) -> &str {
-        &self.audience
+        &self.expect.audience
     }
 
     /// Verifies `token` at `now` and gives its claims.
@@ -358,9 +354,9 @@ impl JwksVerifier {
             .map_err(|_| malformed("the claims are not base64url"))?;
         let external: ExternalClaims<'_> = serde_json::from_slice(&payload)
             .map_err(|_| malformed("the claims are missing or malformed"))?;
-        if !external.aud.contains(&self.audience) {
+        if !external.aud.contains(&self.expect.audience) {
             return Err(Error::WrongAudience {
-                expected: self.audience.clone(),
+                expected: self.expect.audience.clone(),
                 actual: excerpt(&external.aud.to_string()),
             });
         }
@@ -368,7 +364,7 @@ impl JwksVerifier {
         let claims = Claims {
             iss: external.iss,
             sub: external.sub,
-            aud: self.audience.clone(),
+            aud: self.expect.audience.clone(),
             exp: external.exp,
             nbf,
             iat: external.iat.unwrap_or(nbf),
@@ -376,12 +372,7 @@ impl JwksVerifier {
             access: external.access,
             tid: None,
         };
-        Expect {
-            issuer: &self.issuer,
-            audience: &self.audience,
-            leeway: self.leeway,
-        }
-        .check_issuer_and_time(&claims, now)?;
+        self.expect.check_issuer_and_time(&claims, now)?;
         Ok(claims)
     }
 }
@@ -389,17 +380,6 @@ impl JwksVerifier {
 impl BearerVerifier for JwksVerifier {
     fn verify(&self, token: &str, now: Timestamp) -> Result<Claims, Error> {
         JwksVerifier::verify(self, token, now)
-    }
-}
-
-impl fmt::Debug for JwksVerifier {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JwksVerifier")
-            .field("keys", &self.jwks)
-            .field("issuer", &self.issuer)
-            .field("audience", &self.audience)
-            .field("leeway", &self.leeway)
-            .finish()
     }
 }
 

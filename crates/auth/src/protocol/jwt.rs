@@ -140,10 +140,9 @@ impl fmt::Debug for IssuedToken {
 #[derive(Clone)]
 pub struct TokenSigner {
     mac: HmacSha256,
-    issuer: String,
-    service: String,
+    /// The issuer, the service as the audience, and the leeway.
+    expect: Expect,
     ttl: Duration,
-    leeway: Duration,
 }
 
 impl TokenSigner {
@@ -161,28 +160,26 @@ impl TokenSigner {
         TokenSigner {
             // Keying is done once here; each use clones the keyed state.
             mac: keyed_mac(key),
-            issuer: issuer.into(),
-            service: service.into(),
+            expect: Expect::new(issuer, service, TokenSigner::DEFAULT_LEEWAY),
             ttl,
-            leeway: TokenSigner::DEFAULT_LEEWAY,
         }
     }
 
     /// This signer, tolerating `leeway` of clock skew.
     #[must_use]
     pub fn with_leeway(mut self, leeway: Duration) -> TokenSigner {
-        self.leeway = leeway;
+        self.expect.leeway = leeway;
         self
     }
 
     /// The issuer (`iss`).
     pub fn issuer(&self) -> &str {
-        &self.issuer
+        &self.expect.issuer
     }
 
     /// The service (`aud`).
     pub fn service(&self) -> &str {
-        &self.service
+        &self.expect.audience
     }
 
     /// How long issued tokens are valid.
@@ -256,9 +253,9 @@ impl TokenSigner {
                 message: e.to_string(),
             })?;
         let claims = Claims {
-            iss: self.issuer.clone(),
+            iss: self.expect.issuer.clone(),
             sub: subject.token_subject().into_owned(),
-            aud: self.service.clone(),
+            aud: self.expect.audience.clone(),
             exp: now.saturating_add(self.ttl),
             nbf: now,
             iat: now,
@@ -308,12 +305,7 @@ impl TokenSigner {
             .map_err(|_| malformed("the claims are not base64url"))?;
         let claims: Claims = serde_json::from_slice(&payload)
             .map_err(|_| malformed("the claims are missing or malformed"))?;
-        Expect {
-            issuer: &self.issuer,
-            audience: &self.service,
-            leeway: self.leeway,
-        }
-        .check(&claims, now)?;
+        self.expect.check(&claims, now)?;
         Ok(claims)
     }
 }
@@ -329,10 +321,10 @@ impl fmt::Debug for TokenSigner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSigner")
             .field("key", &"<redacted>")
-            .field("issuer", &self.issuer)
-            .field("service", &self.service)
+            .field("issuer", &self.expect.issuer)
+            .field("service", &self.expect.audience)
             .field("ttl", &self.ttl)
-            .field("leeway", &self.leeway)
+            .field("leeway", &self.expect.leeway)
             .finish()
     }
 }

@@ -258,23 +258,15 @@ pub async fn team_members_must_be_organization_members(fixture: Arc<dyn Fixture>
             .await;
         expect_outcome(outcome, joined, context);
     }
-    let membership = store
-        .membership(&acme, &login("alice"))
-        .await
-        .expect("membership");
+    let alice = login("alice");
+    let membership = store.membership(&acme, &alice).await.expect("membership");
     assert_eq!(membership.teams, BTreeSet::from([team("devs")]));
     for (outcome, context) in [(None, "leave team"), (not_found, "leaving a team twice")] {
-        let left = store
-            .remove_team_member(&acme, &team("devs"), &login("alice"))
-            .await;
+        let left = store.remove_team_member(&acme, &team("devs"), &alice).await;
         expect_outcome(outcome, left, context);
     }
-    assert!(store
-        .membership(&acme, &login("alice"))
-        .await
-        .expect("membership")
-        .teams
-        .is_empty());
+    let membership = store.membership(&acme, &alice).await.expect("membership");
+    assert!(membership.teams.is_empty());
 }
 
 /// Teams are unique per organization, listed in slug order, and deletable.

@@ -341,6 +341,15 @@ const DAY: Duration = Duration::from_secs(86_400);
 /// A purge limit above what any case deletes: one call purges everything.
 const PURGE_ALL: usize = 1_000;
 
+/// Purges, in one call, every deletion that has outlived the restore
+/// window at `now`.
+async fn purge_all(store: &Arc<dyn PackageStore>, now: Timestamp) -> PurgeReport {
+    store
+        .purge_expired(now, PURGE_ALL)
+        .await
+        .unwrap_or_else(|e| panic!("purge at {now:?}: {e:?}"))
+}
+
 /// The suite's "now": 14 November 2023.
 pub const T0: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
 
@@ -587,6 +596,22 @@ async fn add_team(
         .unwrap_or_else(|e| panic!("create team {organization}/{slug}: {e:?}"));
 }
 
+/// Makes the live package `name` public and links it to the source
+/// repository of the same name, at `now`.
+async fn make_public_and_linked(
+    store: &Arc<dyn PackageStore>,
+    name: &RepositoryName,
+    now: Timestamp,
+) -> crate::PackageRecord {
+    let changes = PackageChanges::new()
+        .visibility(Visibility::Public)
+        .link(repo(name.as_str()));
+    store
+        .update_package(name, &changes, now)
+        .await
+        .unwrap_or_else(|e| panic!("make {name} public and linked: {e:?}"))
+}
+
 /// The access context of the live package `name` for `caller`.
 async fn active_context(
     store: &Arc<dyn PackageStore>,
@@ -624,9 +649,9 @@ async fn version_with_digest(
 }
 
 /// Panics unless the token of `secret` is still stored and refused at
-/// `now` as revoked.
-async fn expect_revoked(
-    store: &Arc<dyn PackageStore>,
+/// `now` as revoked. For a backend's own tests too.
+pub async fn expect_revoked(
+    store: &dyn PackageStore,
     secret: &PersonalAccessToken,
     now: Timestamp,
 ) {
@@ -639,6 +664,16 @@ async fn expect_revoked(
         found.authenticate(secret.expose_secret(), now),
         Err(wharf_auth::Error::TokenRevoked)
     ));
+}
+
+/// Whether `store` holds the token of `secret` as revoked; `None` when it
+/// does not hold it. For a backend's own tests too.
+pub async fn token_revoked(store: &dyn PackageStore, secret: &PersonalAccessToken) -> Option<bool> {
+    store
+        .find_token(&secret.hash())
+        .await
+        .expect("find")
+        .map(|token| token.revoked_at.is_some())
 }
 
 /// Version `id` of the live package `name`.

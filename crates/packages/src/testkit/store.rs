@@ -82,27 +82,17 @@ pub async fn lookups_see_changes_at_once(fixture: Arc<dyn Fixture>) {
     );
 
     let (secret, stored) = stored_token("alice", "read:packages");
-    assert!(store
-        .find_token(&secret.hash())
-        .await
-        .expect("find")
-        .is_none());
+    assert_eq!(token_revoked(&*store, &secret).await, None);
     let record = insert_token(&store, &stored, at(8)).await;
-    assert!(
-        store
-            .find_token(&secret.hash())
-            .await
-            .expect("find")
-            .is_some(),
+    assert_eq!(
+        token_revoked(&*store, &secret).await,
+        Some(false),
         "a new token is seen"
     );
     store.revoke_token(record.id, at(9)).await.expect("revoke");
-    assert!(
-        store
-            .find_token(&secret.hash())
-            .await
-            .expect("find")
-            .is_some_and(|t| t.revoked_at.is_some()),
+    assert_eq!(
+        token_revoked(&*store, &secret).await,
+        Some(true),
         "a revocation is seen"
     );
 }
@@ -119,16 +109,7 @@ pub async fn data_survives_reopen(fixture: Arc<dyn Fixture>) {
         .expect("join");
     let app = name("alice/app");
     push(&store, &app, &manifest(1).with_tag(tag("latest")), at(1)).await;
-    let package = store
-        .update_package(
-            &app,
-            &PackageChanges::new()
-                .visibility(Visibility::Public)
-                .link(repo("alice/app")),
-            at(2),
-        )
-        .await
-        .expect("change");
+    let package = make_public_and_linked(&store, &app, at(2)).await;
     store
         .set_collaborator(
             &repo("alice/app"),

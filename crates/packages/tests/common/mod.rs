@@ -4,7 +4,10 @@
 
 use wharf_auth::{Identity, Login, Package, PersonalAccessToken, StoredToken, Timestamp};
 use wharf_packages::prelude::*;
-use wharf_packages::{PackageRecord, TokenRecord};
+use wharf_packages::{
+    AccessContext, NewVersion, PackageLookup, PackageRecord, TokenRecord, VersionRecord,
+};
+use wharf_reference::RepositoryName;
 
 /// The tests' "now".
 pub const NOW: Timestamp = Timestamp::from_unix_seconds(1_700_000_000);
@@ -48,4 +51,30 @@ pub async fn octocat_with_a_token(store: &dyn PackageStore) -> (PersonalAccessTo
         .await
         .expect("store the token");
     (secret, record)
+}
+
+/// The access context of the live package `name` for an anonymous caller.
+pub async fn anonymous_context(store: &dyn PackageStore, name: &RepositoryName) -> AccessContext {
+    store
+        .access_context(name, None, PackageLookup::Active)
+        .await
+        .expect("access context")
+}
+
+/// Pushes `version` to the package `name` and deletes it again: the
+/// version, as pushed.
+pub async fn pushed_and_deleted(
+    store: &dyn PackageStore,
+    name: &RepositoryName,
+    version: &NewVersion,
+) -> VersionRecord {
+    let pushed = store
+        .record_version(name, version, NOW)
+        .await
+        .expect("push");
+    store
+        .delete_version(name, pushed.id, NOW)
+        .await
+        .expect("delete the version");
+    pushed
 }

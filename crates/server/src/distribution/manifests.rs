@@ -106,7 +106,8 @@ pub(crate) async fn put(
         .headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let options = ParseOptions::default().with_max_size(limits.max_manifest_size);
+    let mut options = ParseOptions::default();
+    options.max_size = limits.max_manifest_size;
     let manifest = Manifest::parse_with(bytes, content_type, &options)?;
 
     // Pushed by digest: the bytes must hash to it, with its algorithm.

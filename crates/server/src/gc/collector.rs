@@ -424,8 +424,8 @@ async fn in_flight<'s, T>(
 /// A stored manifest parsed as it was accepted: with its media type and
 /// without a size limit below its own size.
 fn parse(stored: &StoredManifest) -> Result<Manifest, wharf_manifest::Error> {
-    let options = ParseOptions::default()
-        .with_max_size(stored.bytes.len().max(ParseOptions::DEFAULT_MAX_SIZE));
+    let mut options = ParseOptions::default();
+    options.max_size = stored.bytes.len().max(ParseOptions::DEFAULT_MAX_SIZE);
     Manifest::parse_with(
         stored.bytes.clone(),
         Some(stored.media_type.as_str()),

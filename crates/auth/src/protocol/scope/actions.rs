@@ -145,33 +145,13 @@ impl FromStr for ScopeActions {
     }
 }
 
-/// The JWT `access` form: a list of action names (`["pull", "push"]`).
-impl serde::Serialize for ScopeActions {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.names())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for ScopeActions {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = ScopeActions;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a list of actions such as [\"pull\", \"push\"]")
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<ScopeActions, A::Error> {
-                let mut actions = ScopeActions::NONE;
-                while let Some(name) = seq.next_element::<std::borrow::Cow<'de, str>>()? {
-                    actions = actions
-                        | ScopeActions::action(&name, &name).map_err(serde::de::Error::custom)?;
-                }
-                Ok(actions)
-            }
-        }
-        d.deserialize_seq(Visitor)
-    }
-}
+// The JWT `access` form: a list of action names (`["pull", "push"]`).
+crate::serde_list::serde_as_list!(
+    ScopeActions,
+    elements: ScopeActions::names,
+    expecting: "a list of actions such as [\"pull\", \"push\"]",
+    add: |actions, name: String| {
+        *actions = *actions | ScopeActions::action(&name, &name)?;
+        Ok(())
+    },
+);

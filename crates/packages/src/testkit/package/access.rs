@@ -44,18 +44,13 @@ pub async fn repository_collaborators_round_trip(fixture: Arc<dyn Fixture>) {
         store.remove_collaborator(&app, &alice).await,
         "removing twice",
     );
-    assert!(store
-        .repository_access(&app)
-        .await
-        .expect("access")
-        .users
-        .is_empty());
-    assert!(store
+    let access = store.repository_access(&app).await.expect("access");
+    assert!(access.users.is_empty(), "alice was removed");
+    let none = store
         .repository_access(&repo("acme/none"))
         .await
-        .expect("access")
-        .teams
-        .is_empty());
+        .expect("access");
+    assert!(none.users.is_empty() && none.teams.is_empty());
 }
 
 /// One lookup gives the owner kind, the caller's membership, the package

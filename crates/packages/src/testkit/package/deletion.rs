@@ -161,19 +161,13 @@ pub async fn purge_removes_only_expired_deletions(fixture: Arc<dyn Fixture>) {
         .await
         .expect("delete");
 
-    let early = store
-        .purge_expired(at(window - 1), PURGE_ALL)
-        .await
-        .expect("purge");
+    let early = purge_all(&store, at(window - 1)).await;
     assert!(
         early.is_empty() && !early.more,
         "nothing is purged within the window: {early:?}"
     );
 
-    let report = store
-        .purge_expired(at(window), PURGE_ALL)
-        .await
-        .expect("purge");
+    let report = purge_all(&store, at(window)).await;
     assert!(!report.more, "one call within its limit purges everything");
     assert_eq!(
         report.packages.iter().map(|p| p.id).collect::<Vec<_>>(),
@@ -218,11 +212,7 @@ pub async fn purge_removes_only_expired_deletions(fixture: Arc<dyn Fixture>) {
         live.version_count, 1,
         "purging deleted versions leaves the live count"
     );
-    assert!(store
-        .purge_expired(at(window), PURGE_ALL)
-        .await
-        .expect("purge again")
-        .is_empty());
+    assert!(purge_all(&store, at(window)).await.is_empty());
 }
 
 /// The purge tells which manifests nothing references any more under their
@@ -236,10 +226,7 @@ pub async fn purge_reports_manifests_no_longer_referenced(fixture: Arc<dyn Fixtu
     publish(&store, "alice/app", "alice", at(2)).await;
     push(&store, &app, &manifest(2), at(2)).await;
 
-    let report = store
-        .purge_expired(at(1 + RESTORE_WINDOW.as_secs()), PURGE_ALL)
-        .await
-        .expect("purge");
+    let report = purge_all(&store, at(1 + RESTORE_WINDOW.as_secs())).await;
     assert_eq!(report.packages.len(), 1);
     assert_eq!(report.versions.len(), 2);
     assert_eq!(report.unreferenced, [(app.clone(), digest(1))]);
@@ -385,18 +372,12 @@ pub async fn a_shorter_restore_window_refuses_restores_and_purges_after_it(
         ),
     }
 
-    let early = store
-        .purge_expired(at(10 + w - 1), PURGE_ALL)
-        .await
-        .expect("purge");
+    let early = purge_all(&store, at(10 + w - 1)).await;
     assert!(
         early.is_empty(),
         "only what the window has passed for goes: {early:?}"
     );
-    let report = store
-        .purge_expired(at(20 + w), PURGE_ALL)
-        .await
-        .expect("purge");
+    let report = purge_all(&store, at(20 + w)).await;
     assert_eq!(
         report.versions.iter().map(|v| v.id).collect::<Vec<_>>(),
         [recent.id],
@@ -411,10 +392,7 @@ pub async fn a_shorter_restore_window_refuses_restores_and_purges_after_it(
         [tool]
     );
     assert!(!report.more);
-    let later = store
-        .purge_expired(at(2 * w), PURGE_ALL)
-        .await
-        .expect("purge");
+    let later = purge_all(&store, at(2 * w)).await;
     assert_eq!(
         later.versions.iter().map(|v| v.id).collect::<Vec<_>>(),
         [old.id]

@@ -11,98 +11,71 @@ fn pattern(s: &str) -> TagPattern {
 }
 
 /// A package's own policy and an organization's default are read back as
-/// set, replaced, and removed; unknown packages and organizations (or a
-/// user named as one) are refused.
+/// set, replaced, and removed, each apart from the other; unknown packages
+/// and organizations (or a user named as one) are refused.
 pub async fn retention_policies_round_trip(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
-    let app = name("alice/app");
-    let acme = login("acme");
-    assert_eq!(store.retention_policy(&app).await.expect("read"), None);
-    assert_eq!(
-        store
-            .organization_retention_policy(&acme)
-            .await
-            .expect("read"),
-        None
-    );
+    let (app, acme) = (name("alice/app"), login("acme"));
     let policy = RetentionPolicy {
         keep_latest: Some(3),
         delete_untagged_after_days: Some(7),
         protected_tags: vec![pattern("v*"), pattern("latest")],
     };
-    store
-        .set_retention_policy(&app, Some(&policy))
-        .await
-        .expect("set");
-    assert_eq!(
-        store.retention_policy(&app).await.expect("read"),
-        Some(policy.clone())
-    );
     let replaced = RetentionPolicy {
         keep_latest: Some(1),
         ..RetentionPolicy::default()
     };
-    store
-        .set_retention_policy(&app, Some(&replaced))
-        .await
-        .expect("replace");
-    assert_eq!(
-        store.retention_policy(&app).await.expect("read"),
-        Some(replaced)
-    );
-    store
-        .set_retention_policy(&app, None)
-        .await
-        .expect("remove");
-    assert_eq!(store.retention_policy(&app).await.expect("read"), None);
-
-    store
-        .set_organization_retention_policy(&acme, Some(&policy))
-        .await
-        .expect("set the default");
-    assert_eq!(
-        store
+    let read = || async {
+        let own = store.retention_policy(&app).await.expect("read");
+        let default = store
             .organization_retention_policy(&acme)
             .await
-            .expect("read"),
-        Some(policy.clone())
-    );
-    store
-        .set_organization_retention_policy(&acme, None)
-        .await
-        .expect("remove the default");
-    assert_eq!(
+            .expect("read the default");
+        (own, default)
+    };
+    assert_eq!(read().await, (None, None), "none at first");
+    for (own, default) in [
+        (Some(&policy), None),
+        (Some(&replaced), Some(&policy)),
+        (None, Some(&replaced)),
+        (None, None),
+    ] {
+        store.set_retention_policy(&app, own).await.expect("set");
         store
-            .organization_retention_policy(&acme)
+            .set_organization_retention_policy(&acme, default)
             .await
-            .expect("read"),
-        None
-    );
+            .expect("set the default");
+        assert_eq!(
+            read().await,
+            (own.cloned(), default.cloned()),
+            "after setting {own:?} and {default:?}"
+        );
+    }
 
-    expect_error(
-        Expected::NotFound,
-        store
-            .set_retention_policy(&name("alice/nothing"), Some(&policy))
-            .await,
-        "a policy on an unknown package",
-    );
-    expect_error(
-        Expected::NotFound,
-        store.retention_policy(&name("alice/nothing")).await,
-        "the policy of an unknown package",
-    );
-    expect_error(
-        Expected::NotFound,
-        store
-            .set_organization_retention_policy(&login("alice"), Some(&policy))
-            .await,
-        "a user is no organization",
-    );
-    expect_error(
-        Expected::NotFound,
-        store.organization_retention_policy(&login("nobody")).await,
-        "an unknown organization",
-    );
+    let (unknown, user, nobody) = (name("alice/nothing"), login("alice"), login("nobody"));
+    let refused = [
+        (
+            store.set_retention_policy(&unknown, Some(&policy)).await,
+            "a policy on an unknown package",
+        ),
+        (
+            store.retention_policy(&unknown).await.map(drop),
+            "the policy of an unknown package",
+        ),
+        (
+            store
+                .set_organization_retention_policy(&user, Some(&policy))
+                .await,
+            "a user is no organization",
+        ),
+        (
+            store.organization_retention_policy(&nobody).await.map(drop),
+            "an unknown organization",
+        ),
+    ];
+    for (result, context) in refused {
+        expect_error(Expected::NotFound, result, context);
+    }
 }
 
 /// The packages a policy is in force for: those with their own, and the

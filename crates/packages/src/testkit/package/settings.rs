@@ -62,16 +62,7 @@ pub async fn first_publish_creates_a_private_package(fixture: Arc<dyn Fixture>) 
 pub async fn package_changes_apply_together(fixture: Arc<dyn Fixture>) {
     let store = seeded(&fixture).await;
     let app = name("alice/app");
-    let changed = store
-        .update_package(
-            &app,
-            &PackageChanges::new()
-                .visibility(Visibility::Public)
-                .link(repo("alice/app")),
-            at(10),
-        )
-        .await
-        .expect("change");
+    let changed = make_public_and_linked(&store, &app, at(10)).await;
     assert_eq!(changed.visibility(), Visibility::Public);
     assert_eq!(changed.linked_repository(), Some(&repo("alice/app")));
     assert!(changed.package.inherit_access);
