@@ -13,7 +13,7 @@ pub use crate::ghcr::rest::request::{GrantBody, PackagePatch};
 pub use crate::ghcr::token::TokenRequest;
 use crate::{ApiError, ManifestRef};
 
-/// A `/v2/...` path as the registry routes it ([`Route::parse`]).
+/// A `/v2/...` path as the registry routes it (`Route::parse`).
 pub fn route(path: &str) -> Result<Option<Route>, ApiError> {
     Route::parse(path)
 }
