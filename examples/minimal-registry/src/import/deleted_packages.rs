@@ -21,9 +21,10 @@ use wharf_server::ghcr::package_archive_key;
 use wharf_storage::prelude::*;
 use wharf_storage::{ArchiveKey, FsStorage};
 
-use super::{
-    accounts, all_records, archive_keys, copy_version, put_manifests, set_up_package, Summary,
-};
+use super::accounts::accounts;
+use super::content::{archive_keys, put_manifests};
+use super::packages::{copy_version, set_up_package};
+use super::{all_records, Summary};
 
 /// The stores an import reads and writes.
 pub(super) struct Stores<'a> {
