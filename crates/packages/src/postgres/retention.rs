@@ -1,6 +1,8 @@
 //! Retention policies: a package's own, an organization's default, and
 //! the live packages with one in force.
 
+use deadpool_postgres::GenericClient;
+
 use crate::error::Error;
 use crate::page::{Page, PageRequest};
 use crate::postgres::accounts::require_organization;
@@ -11,7 +13,6 @@ use crate::stored::{
     limit_plus_one, retained_after, retained_page, retention_from_sql, retention_to_sql,
     PolicyHolder, RetainedPackageRow,
 };
-use deadpool_postgres::GenericClient;
 
 /// The id of the row that holds `holder`'s policy; [`Error::NotFound`]
 /// when there is no such live package or organization.

@@ -131,16 +131,17 @@ impl Holder {
         })
     }
 
-    /// `PUT` with a policy as `body` (answered as `GET`), or `DELETE`
-    /// without (204).
-    async fn put_or_delete(self, api: &Api, body: Option<Body>) -> Result<Response, Problem> {
-        let Some(body) = body else {
-            self.set(api, None).await?;
-            return Ok(no_content());
-        };
+    /// `PUT`: sets the policy in `body`, answered as `GET`.
+    async fn put(self, api: &Api, body: Body) -> Result<Response, Problem> {
         let policy: RetentionPolicy = api.json(body).await?;
         self.set(api, Some(&policy)).await?;
         self.response(api).await
+    }
+
+    /// `DELETE`: removes the policy (204).
+    async fn delete(self, api: &Api) -> Result<Response, Problem> {
+        self.set(api, None).await?;
+        Ok(no_content())
     }
 }
 
@@ -154,14 +155,14 @@ pub(crate) async fn get(api: Api) -> Result<Response, Problem> {
 /// policy (`{}` keeps everything, whatever the organization's default).
 pub(crate) async fn put(api: Api, body: Body) -> Result<Response, Problem> {
     let holder = Holder::package_to_change(&api).await?;
-    holder.put_or_delete(&api, Some(body)).await
+    holder.put(&api, body).await
 }
 
 /// `DELETE .../packages/container/{name}/retention`: removes the package's
 /// own policy (its organization's default, if any, applies again).
 pub(crate) async fn delete(api: Api) -> Result<Response, Problem> {
     let holder = Holder::package_to_change(&api).await?;
-    holder.put_or_delete(&api, None).await
+    holder.delete(&api).await
 }
 
 /// `GET .../packages/container/{name}/retention/preview`: what the policy
@@ -231,17 +232,13 @@ pub(crate) async fn org_get(api: Api) -> Result<Response, Problem> {
 /// organization's packages that have no policy of their own.
 pub(crate) async fn org_put(api: Api, body: Body) -> Result<Response, Problem> {
     let organization = organization_owner(&api, true).await?;
-    Holder::Organization(organization)
-        .put_or_delete(&api, Some(body))
-        .await
+    Holder::Organization(organization).put(&api, body).await
 }
 
 /// `DELETE /orgs/{org}/packages/retention`: removes the default.
 pub(crate) async fn org_delete(api: Api) -> Result<Response, Problem> {
     let organization = organization_owner(&api, true).await?;
-    Holder::Organization(organization)
-        .put_or_delete(&api, None)
-        .await
+    Holder::Organization(organization).delete(&api).await
 }
 
 /// `GET /orgs/{org}/packages/retention/preview`: what the default would
